@@ -1,0 +1,358 @@
+"""The `signward` command: parse, call one function, print. Data to stdout, messages to stderr.
+
+Exit codes: 0 yes/clean, 1 no/findings, 2 bad input or usage, 3 HSM or store unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from .clock import iso
+from .errors import ConfigError, SignwardError
+from .home import Config, Home, HsmConfig
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """'30d', '1h', '90s' or plain seconds."""
+    match = DURATION.match(text.strip())
+    if not match:
+        raise ConfigError(f"bad duration {text!r} (use e.g. 90s, 15m, 1h, 30d)")
+    return float(match.group(1)) * UNITS[match.group(2)]
+
+
+def emit(data: Any, as_json: bool, table: Table | None = None, text: str | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    elif table is not None:
+        out.print(table)
+    elif text is not None:
+        click.echo(text)
+
+
+def _home(ctx: click.Context) -> Home:
+    return Home(ctx.obj["home"])
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", "home", default=None, envvar="SIGNWARD_HOME",
+              help="The signward home (default $SIGNWARD_HOME, else ./.signward).")
+@click.option("-v", "--verbose", is_flag=True, help="Log more, and show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
+    """signward: token signing where no single failed control hands over a key."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home
+    ctx.obj["verbose"] = verbose
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@cli.command()
+@click.option("--hsm-module", default="", help="Use this vendor PKCS#11 module instead of the embedded SoftHSM2.")
+@click.option("--token-label", default="signward", show_default=True)
+@click.option("--allow-insecure-software-keys", is_flag=True,
+              help="INSECURE, lab only: sign with keys held in process memory.")
+@json_option
+@click.pass_context
+def init(ctx: click.Context, hsm_module: str, token_label: str, allow_insecure_software_keys: bool,
+         as_json: bool) -> None:
+    """Create a home with its configuration."""
+    home = _home(ctx)
+    hsm = HsmConfig(backend="software" if allow_insecure_software_keys else "pkcs11", module=hsm_module,
+                    token_label=token_label, allow_insecure_software_keys=allow_insecure_software_keys)
+    config = home.init(Config(hsm=hsm))
+    emit({"home": str(home.root), "config": config.to_dict()}, as_json, text=f"home ready at {home.root}")
+
+
+# -- hsm ------------------------------------------------------------------------------------
+
+@cli.group()
+def hsm() -> None:
+    """The embedded HSM (SoftHSM2 behind p11-kit server)."""
+
+
+@hsm.command("start")
+@json_option
+@click.pass_context
+def hsm_start(ctx: click.Context, as_json: bool) -> None:
+    """Start the HSM process (initialising the token on first use)."""
+    from .hsm import server
+
+    home = _home(ctx)
+    config = home.init()
+    info = server.start(home, config.hsm)
+    emit(info, as_json, text=f"HSM {'started' if info['started'] else 'already running'} (pid {info['pid']}, "
+                             f"socket {info['socket']})")
+
+
+@hsm.command("stop")
+@json_option
+@click.pass_context
+def hsm_stop(ctx: click.Context, as_json: bool) -> None:
+    """Stop the HSM process."""
+    from .hsm import server
+
+    was = server.stop(_home(ctx))
+    emit({"stopped": was}, as_json, text="HSM stopped" if was else "HSM was not running")
+
+
+@hsm.command("status")
+@json_option
+@click.pass_context
+def hsm_status(ctx: click.Context, as_json: bool) -> None:
+    """Is the HSM reachable, and what does it hold? Exit 3 when it is not reachable."""
+    from .hsm import open_backend, server
+
+    home = _home(ctx)
+    config = home.load_config()
+    backend = open_backend(home, config)
+    try:
+        status = backend.status()
+        keys = backend.attributes()
+    finally:
+        backend.close()
+    status["pid"] = server.running_pid(home)
+    status["keys"] = [vars(k) for k in keys]
+    table = Table("handle", "sensitive", "extractable", "value readable", title=f"HSM {status.get('token')}")
+    for k in keys:
+        table.add_row(k.handle, str(k.sensitive), str(k.extractable), str(k.value_readable))
+    emit(status, as_json, table=table)
+
+
+# -- realms and keys -----------------------------------------------------------------------
+
+def _registry(ctx: click.Context) -> Any:
+    from .issuer.service import open_context
+
+    return open_context(_home(ctx))
+
+
+@cli.group()
+def realm() -> None:
+    """Realms: one issuer each, with its own keys."""
+
+
+@realm.command("create")
+@click.argument("name")
+@click.option("--issuer", required=True, help="The issuer URL (https, or http on loopback).")
+@click.option("--alg", default="ES256", show_default=True, help="ES256, ES384, RS256, PS256 or EdDSA.")
+@click.option("--max-signing-lifetime", default="30d", show_default=True)
+@click.option("--prepublish-lead", default="1d", show_default=True)
+@click.option("--max-token-lifetime", default="1h", show_default=True)
+@json_option
+@click.pass_context
+def realm_create(ctx: click.Context, name: str, issuer: str, alg: str, max_signing_lifetime: str,
+                 prepublish_lead: str, max_token_lifetime: str, as_json: bool) -> None:
+    """Create a realm and its first signing key."""
+    from .hsm.algorithms import Alg
+    from .keys import RotationPolicy
+
+    policy = RotationPolicy(max_signing_lifetime=duration(max_signing_lifetime),
+                            prepublish_lead=duration(prepublish_lead),
+                            max_token_lifetime=duration(max_token_lifetime))
+    made = _registry(ctx).registry.create_realm(name, issuer, Alg.parse(alg), policy)
+    emit(made.to_dict(), as_json, text=f"realm {made.name} created (issuer {made.issuer}, {made.alg.value})")
+
+
+@realm.command("list")
+@json_option
+@click.pass_context
+def realm_list(ctx: click.Context, as_json: bool) -> None:
+    realms = _registry(ctx).registry.realms()
+    table = Table("realm", "issuer", "alg", "signing lifetime", "lead", "token lifetime")
+    for r in realms:
+        table.add_row(r.name, r.issuer, r.alg.value, f"{r.policy.max_signing_lifetime:.0f}s",
+                      f"{r.policy.prepublish_lead:.0f}s", f"{r.policy.max_token_lifetime:.0f}s")
+    emit([r.to_dict() for r in realms], as_json, table=table)
+
+
+@cli.group()
+def keys() -> None:
+    """Signing keys: create, rotate, list, retire, revoke, jwks."""
+
+
+def _key_table(records: list[Any]) -> Table:
+    table = Table("kid", "realm", "alg", "state", "sign from", "sign until", "verify until")
+    for k in records:
+        table.add_row(k.kid, k.realm, k.alg.value, k.state.value, iso(k.sign_from), iso(k.sign_until),
+                      iso(k.verify_until))
+    return table
+
+
+@keys.command("create")
+@click.option("--realm", "realm_name", required=True)
+@click.option("--alg", default=None, help="Default: the realm's algorithm.")
+@click.option("--now", "immediate", is_flag=True, help="Sign from now instead of after the pre-publication lead.")
+@json_option
+@click.pass_context
+def keys_create(ctx: click.Context, realm_name: str, alg: str | None, immediate: bool, as_json: bool) -> None:
+    """Create a key in the HSM, published now."""
+    from .hsm.algorithms import Alg
+
+    reg = _registry(ctx).registry
+    record = reg.create_key(realm_name, Alg.parse(alg) if alg else None,
+                            sign_from=reg.clock.now() if immediate else None)
+    emit(record.to_dict(), as_json, table=_key_table([record]))
+
+
+@keys.command("rotate")
+@click.option("--realm", "realm_name", default=None, help="Default: every realm.")
+@json_option
+@click.pass_context
+def keys_rotate(ctx: click.Context, realm_name: str | None, as_json: bool) -> None:
+    """Do what each realm's rotation policy says is due (idempotent)."""
+    reg = _registry(ctx).registry
+    names = [realm_name] if realm_name else [r.name for r in reg.realms()]
+    events = {name: reg.rotate(name) for name in names}
+    lines = [f"{name}: {e['action']} {e.get('kid', '')}" for name, evs in events.items() for e in evs]
+    emit(events, as_json, text="\n".join(lines) or "nothing due")
+
+
+@keys.command("list")
+@click.option("--realm", "realm_name", default=None)
+@json_option
+@click.pass_context
+def keys_list(ctx: click.Context, realm_name: str | None, as_json: bool) -> None:
+    records = _registry(ctx).registry.keys(realm_name)
+    emit([k.to_dict() for k in records], as_json, table=_key_table(records))
+
+
+@keys.command("retire")
+@click.argument("kid")
+@json_option
+@click.pass_context
+def keys_retire(ctx: click.Context, kid: str, as_json: bool) -> None:
+    """Stop a key signing now; it stays published until its verify window closes."""
+    record = _registry(ctx).registry.retire(kid)
+    emit(record.to_dict(), as_json, table=_key_table([record]))
+
+
+@keys.command("revoke")
+@click.argument("kid")
+@json_option
+@click.pass_context
+def keys_revoke(ctx: click.Context, kid: str, as_json: bool) -> None:
+    """Withdraw a key at once (it leaves the JWKS now); a new key is made if needed."""
+    record = _registry(ctx).registry.revoke(kid)
+    emit(record.to_dict(), as_json, table=_key_table([record]))
+
+
+@keys.command("jwks")
+@click.option("--realm", "realm_name", required=True)
+@click.pass_context
+def keys_jwks(ctx: click.Context, realm_name: str) -> None:
+    """Print the realm's JWKS document (always JSON)."""
+    click.echo(json.dumps(_registry(ctx).registry.jwks(realm_name), indent=2))
+
+
+# -- clients and tokens --------------------------------------------------------------------
+
+@cli.group()
+def client() -> None:
+    """OAuth clients (client credentials grant)."""
+
+
+@client.command("create")
+@click.option("--realm", "realm_name", required=True)
+@click.option("--tenant", required=True)
+@click.option("--audience", "audiences", multiple=True, help="Allowed audience (repeat); first is the default.")
+@click.option("--scope", "scopes", multiple=True, help="Allowed scope (repeat).")
+@json_option
+@click.pass_context
+def client_create(ctx: click.Context, realm_name: str, tenant: str, audiences: tuple[str, ...],
+                  scopes: tuple[str, ...], as_json: bool) -> None:
+    """Register a client; its secret is shown once, here."""
+    made, secret = _registry(ctx).clients.create(realm_name, tenant, list(audiences), list(scopes))
+    data = {"client_id": made.client_id, "client_secret": secret, "realm": made.realm, "tenant": made.tenant,
+            "audiences": list(made.audiences), "scopes": list(made.scopes)}
+    emit(data, as_json, text=f"client_id={made.client_id}\nclient_secret={secret}\n(the secret is not shown again)")
+
+
+@cli.group()
+def token() -> None:
+    """Access tokens."""
+
+
+@token.command("issue")
+@click.option("--realm", "realm_name", required=True)
+@click.option("--sub", required=True)
+@click.option("--tenant", default="default", show_default=True)
+@click.option("--aud", "audience", default="api", show_default=True)
+@click.option("--scope", default="")
+@click.option("--ttl", type=float, default=None, help="Seconds; default and maximum: the realm's max token lifetime.")
+@json_option
+@click.pass_context
+def token_issue(ctx: click.Context, realm_name: str, sub: str, tenant: str, audience: str, scope: str,
+                ttl: float | None, as_json: bool) -> None:
+    """Issue a token through the same HSM signing path as the service."""
+    issued = _registry(ctx).tokens.issue(realm_name, sub=sub, audience=audience, tenant=tenant, scope=scope, ttl=ttl)
+    emit({"access_token": issued.token, "kid": issued.kid, "jti": issued.jti, "expires_in": issued.expires_in,
+          "claims": issued.claims}, as_json, text=issued.token)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Run the issuer (ASGI, uvicorn)."""
+    import uvicorn
+
+    from .issuer import create_app
+
+    context = _registry(ctx)
+    err.print(f"signward issuer on http://{host}:{port} (backend {context.tokens.signer.backend.name})")
+    uvicorn.run(create_app(context), host=host, port=port, log_level="warning", access_log=False)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"signward: {message}", markup=False)
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (tests call it directly)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        cli.main(args=args, prog_name="signward", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.UsageError as exc:
+        _fail(exc.format_message().splitlines()[0] if exc.format_message() else "usage error", 2)
+    except click.Abort:
+        _fail("aborted", 2)
+    except (SignwardError, ConfigError) as exc:
+        if verbose:
+            raise
+        _fail(exc.diagnostics(), exc.exit_code)
+    except OSError as exc:
+        if verbose:
+            raise
+        _fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", 3)
+    except Exception as exc:  # a bug: still one line, still fail closed
+        if verbose:
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", 3)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The one exception tree of signward.
+
+```
+SignwardError                      everything signward raises on purpose
+  Rejected(reason)                 validator and policy decisions
+  HsmError                         the signing backend
+    HsmUnavailable                 the HSM process or module cannot be reached (exit 3)
+    KeyNotFound                    no such key object in the token
+    SignatureCheckFailed           a fresh signature did not verify; nothing is released
+    AlgorithmUnsupported           the module does not offer the mechanism
+  KeyLifecycleError                registry decisions (no signing key, bad state change)
+    NoSigningKey
+    InvalidTransition
+  NotFound                         a named realm, key or client does not exist (exit 2)
+  StoreError                       the database (exit 3)
+  InsecureConfiguration            a weak option used without its explicit opt-in
+  UsageError                       bad input from the operator (exit 2)
+ConfigError(ValueError)            mistakes in configuration, outside the tree (exit 2)
+```
+
+`diagnostics()` is the one-line message the CLI prints; `exit_code` is what it exits with.
+"""
+
+from __future__ import annotations
+
+
+class SignwardError(Exception):
+    """Base of every error signward raises on purpose."""
+
+    exit_code: int = 1
+
+    def diagnostics(self) -> str:
+        """One line for an operator: what went wrong, without a traceback."""
+        text = str(self) or self.__class__.__name__
+        return " ".join(text.split())
+
+
+class Rejected(SignwardError):
+    """A policy decision: the input was refused for `reason`."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class HsmError(SignwardError):
+    """The signing backend failed."""
+
+    exit_code = 3
+
+
+class HsmUnavailable(HsmError):
+    """The HSM cannot be reached: fail closed, nothing is signed."""
+
+
+class KeyNotFound(HsmError):
+    """The key object is not in the token."""
+
+
+class SignatureCheckFailed(HsmError):
+    """A signature fresh from the HSM did not verify under its public key."""
+
+
+class AlgorithmUnsupported(HsmError):
+    """The PKCS#11 module does not offer what this algorithm needs."""
+
+    exit_code = 2
+
+
+class KeyLifecycleError(SignwardError):
+    """A key registry decision."""
+
+
+class NoSigningKey(KeyLifecycleError):
+    """The realm has no key allowed to sign now."""
+
+    exit_code = 3
+
+
+class InvalidTransition(KeyLifecycleError):
+    """The requested state change is not allowed from the key's state."""
+
+    exit_code = 2
+
+
+class NotFound(SignwardError):
+    """A realm, key or client named by the operator does not exist."""
+
+    exit_code = 2
+
+
+class StoreError(SignwardError):
+    """The database failed (locked, corrupt, unreachable): fail closed."""
+
+    exit_code = 3
+
+
+class InsecureConfiguration(SignwardError):
+    """A weak option is in use without its explicit, named opt-in."""
+
+    exit_code = 2
+
+
+class UsageError(SignwardError):
+    """Bad input from the operator."""
+
+    exit_code = 2
+
+
+class ConfigError(ValueError):
+    """A mistake in configuration; outside the tree because it is a programming/operator error."""
+
+    exit_code = 2
+
+    def diagnostics(self) -> str:
+        return " ".join((str(self) or "configuration error").split())

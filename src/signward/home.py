@@ -1,0 +1,176 @@
+"""The home directory: where config, database, HSM token, socket and quarantine live.
+
+Every command takes `--home DIR` (default `$SIGNWARD_HOME`, else `./.signward`). The
+configuration is TOML (`config.toml`); secrets are separate files with mode 0600, or the
+config names an environment variable to read them from.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from .errors import ConfigError
+
+DEFAULT_HOME = ".signward"
+
+
+@dataclass(frozen=True)
+class HsmConfig:
+    """Which signing backend to use and how to reach it."""
+
+    backend: str = "pkcs11"  # "pkcs11" or "software" (hazmat, lab only)
+    module: str = ""  # empty: the embedded SoftHSM2 behind p11-kit; else a vendor PKCS#11 module
+    token_label: str = "signward"
+    pin_file: str = "hsm/pin"
+    pin_env: str = ""  # when set, the PIN is read from this environment variable instead
+    sessions: int = 4
+    allow_insecure_software_keys: bool = False
+
+    def __post_init__(self) -> None:
+        if self.backend not in ("pkcs11", "software"):
+            raise ConfigError(f"hsm.backend must be 'pkcs11' or 'software', not {self.backend!r}")
+        if not 1 <= self.sessions <= 64:
+            raise ConfigError(f"hsm.sessions must be between 1 and 64, not {self.sessions}")
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """The token service."""
+
+    rotation_interval: float = 60.0  # seconds between rotation checks while serving
+    key_cache_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        if self.rotation_interval <= 0:
+            raise ConfigError("issuer.rotation_interval must be positive")
+        if not 0 <= self.key_cache_seconds <= 60:
+            raise ConfigError("issuer.key_cache_seconds must be between 0 and 60")
+
+
+@dataclass(frozen=True)
+class Config:
+    hsm: HsmConfig = field(default_factory=HsmConfig)
+    issuer: IssuerConfig = field(default_factory=IssuerConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer))}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        known = {"hsm": HsmConfig, "issuer": IssuerConfig}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
+        parts: dict[str, Any] = {}
+        for name, kind in known.items():
+            section = data.get(name, {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"[{name}] must be a table")
+            allowed = set(kind.__dataclass_fields__)
+            bad = set(section) - allowed
+            if bad:
+                raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(sorted(bad))}")
+            for key, value in section.items():
+                expected = type(getattr(kind(), key))
+                if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                    value = float(value)
+                    section = {**section, key: value}
+                if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+                    raise ConfigError(f"{name}.{key} must be {expected.__name__}, not {type(value).__name__}")
+            parts[name] = kind(**section)
+        return cls(**parts)
+
+
+class Home:
+    """Paths inside one signward home."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        chosen = root if root is not None else os.environ.get("SIGNWARD_HOME") or DEFAULT_HOME
+        self.root = Path(chosen).absolute()
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "signward.db"
+
+    @property
+    def hsm_dir(self) -> Path:
+        return self.root / "hsm"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.hsm_dir / "p11-kit.sock"
+
+    @property
+    def software_keys_dir(self) -> Path:
+        return self.root / "insecure-software-keys"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.root / "quarantine"
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def init(self, config: Config | None = None) -> Config:
+        """Create the home (idempotent) and return its configuration."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o700)
+        for sub in (self.hsm_dir, self.quarantine_dir):
+            sub.mkdir(exist_ok=True)
+            os.chmod(sub, 0o700)
+        if not self.config_path.exists():
+            self.save_config(config or Config())
+        return self.load_config()
+
+    def load_config(self) -> Config:
+        if not self.config_path.is_file():
+            raise ConfigError(f"no signward home at {self.root} (run 'signward init --home {self.root}')")
+        try:
+            data = tomllib.loads(self.config_path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{self.config_path}: {exc}") from exc
+        return Config.from_dict(data)
+
+    def save_config(self, config: Config) -> None:
+        tmp = self.config_path.with_suffix(".tmp")
+        tmp.write_text(tomli_w.dumps(config.to_dict()))
+        os.replace(tmp, self.config_path)
+
+    def secret(self, relpath: str, env: str = "", create_bytes: int = 0) -> str:
+        """Read a secret from `env` if named, else from a 0600 file (created if asked)."""
+        if env:
+            value = os.environ.get(env)
+            if not value:
+                raise ConfigError(f"environment variable {env} (named in the config) is not set")
+            return value
+        path = self.root / relpath
+        if not path.exists():
+            if not create_bytes:
+                raise ConfigError(f"secret file {path} is missing")
+            write_secret(path, secrets.token_hex(create_bytes))
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise ConfigError(f"secret file {path} has mode {mode:o}; it must be 0600")
+        return path.read_text().strip()
+
+
+def write_secret(path: Path, value: str) -> None:
+    """Write a secret file readable by its owner only, never briefly readable by others."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+    os.chmod(path, 0o600)

@@ -1,0 +1,40 @@
+"""Signing backends: keys in an HSM through PKCS#11 (the default), and, under a hazmat
+name, the in-process software signer that exists only as the lab's weak baseline."""
+
+from __future__ import annotations
+
+from ..errors import HsmUnavailable, InsecureConfiguration
+from ..home import Config, Home
+from .algorithms import Alg, PublicKey, digest, signature_ok
+from .base import CheckedSigner, KeyAttributes, SigningBackend
+from .pkcs11_backend import Pkcs11Backend
+
+
+def open_backend(home: Home, config: Config) -> SigningBackend:
+    """The backend the configuration names, refusing insecure ones without their opt-in."""
+    cfg = config.hsm
+    if cfg.backend == "software":
+        if not cfg.allow_insecure_software_keys:
+            raise InsecureConfiguration(
+                "refusing the software signer: it keeps private keys in process memory, where a crash "
+                "dump captures them (the Storm-0558 failure); set hsm.allow_insecure_software_keys = true "
+                "only for the lab")
+        from .hazmat_software import InsecureSoftwareBackend
+
+        return InsecureSoftwareBackend(home.software_keys_dir)
+    pin = home.secret(cfg.pin_file, cfg.pin_env)
+    if cfg.module:
+        return Pkcs11Backend(cfg.module, cfg.token_label, pin, cfg.sessions)
+    from .server import p11kit_client_module, server_address
+
+    if not home.socket_path.exists():
+        raise HsmUnavailable(f"the embedded HSM is not running (no socket at {home.socket_path}); "
+                             f"run 'signward hsm start --home {home.root}'")
+    return Pkcs11Backend(p11kit_client_module(), cfg.token_label, pin, cfg.sessions,
+                         server_address=server_address(home))
+
+
+__all__ = sorted([
+    "Alg", "CheckedSigner", "KeyAttributes", "Pkcs11Backend", "PublicKey", "SigningBackend",
+    "digest", "open_backend", "signature_ok",
+])

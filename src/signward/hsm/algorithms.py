@@ -1,0 +1,98 @@
+"""The JWS algorithms signward signs with (RFC 7518, RFC 8037) and how to check a signature.
+
+The algorithm is a property of the key, chosen when the key is made; nothing downstream
+ever takes it from a token header.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from ..errors import ConfigError
+
+PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
+
+
+class Alg(str, enum.Enum):
+    """A JWS signing algorithm; its value is the JOSE `alg` name."""
+
+    ES256 = "ES256"  # ECDSA P-256 with SHA-256
+    ES384 = "ES384"  # ECDSA P-384 with SHA-384
+    RS256 = "RS256"  # RSASSA-PKCS1-v1_5 with SHA-256
+    PS256 = "PS256"  # RSASSA-PSS with SHA-256, MGF1-SHA-256, 32-byte salt
+    EdDSA = "EdDSA"  # Ed25519
+
+    @classmethod
+    def parse(cls, name: str) -> "Alg":
+        try:
+            return cls(name)
+        except ValueError:
+            allowed = ", ".join(a.value for a in cls)
+            raise ConfigError(f"unknown algorithm {name!r} (allowed: {allowed})") from None
+
+
+@dataclass(frozen=True)
+class AlgSpec:
+    kty: str  # EC, RSA or OKP
+    curve: str | None  # JOSE crv
+    hash: type[hashes.HashAlgorithm] | None
+    field_bytes: int  # EC: size of r and s; 0 otherwise
+
+
+SPECS: dict[Alg, AlgSpec] = {
+    Alg.ES256: AlgSpec("EC", "P-256", hashes.SHA256, 32),
+    Alg.ES384: AlgSpec("EC", "P-384", hashes.SHA384, 48),
+    Alg.RS256: AlgSpec("RSA", None, hashes.SHA256, 0),
+    Alg.PS256: AlgSpec("RSA", None, hashes.SHA256, 0),
+    Alg.EdDSA: AlgSpec("OKP", "Ed25519", None, 0),
+}
+
+RSA_BITS_ALLOWED = (2048, 3072, 4096)
+
+
+def digest(alg: Alg, data: bytes) -> bytes:
+    """The hash of `data` the algorithm signs (host-side hashing for CKM_ECDSA and PSS)."""
+    spec = SPECS[alg]
+    if spec.hash is None:
+        raise ValueError(f"{alg.value} signs the message itself, not a digest")
+    h = hashes.Hash(spec.hash())
+    h.update(data)
+    return h.finalize()
+
+
+def signature_ok(public_key: PublicKey, alg: Alg, data: bytes, signature: bytes) -> bool:
+    """Check a JWS signature (ECDSA as fixed-size r||s) with cryptography; never raises."""
+    spec = SPECS[alg]
+    try:
+        if spec.kty == "EC":
+            if not isinstance(public_key, ec.EllipticCurvePublicKey):
+                return False
+            n = spec.field_bytes
+            if len(signature) != 2 * n or public_key.curve.key_size != {32: 256, 48: 384}[n]:
+                return False
+            r = int.from_bytes(signature[:n], "big")
+            s = int.from_bytes(signature[n:], "big")
+            if spec.hash is None:
+                return False
+            public_key.verify(encode_dss_signature(r, s), data, ec.ECDSA(spec.hash()))
+        elif alg is Alg.RS256:
+            if not isinstance(public_key, rsa.RSAPublicKey):
+                return False
+            public_key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        elif alg is Alg.PS256:
+            if not isinstance(public_key, rsa.RSAPublicKey):
+                return False
+            public_key.verify(signature, data, padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+        else:
+            if not isinstance(public_key, ed25519.Ed25519PublicKey):
+                return False
+            public_key.verify(signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

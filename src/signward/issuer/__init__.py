@@ -1,0 +1,9 @@
+"""The OAuth 2.0 / OIDC token issuer: client-credentials tokens (RFC 9068) signed in the HSM."""
+
+from .app import IssuerContext, create_app
+from .clients import Client, ClientRegistry
+from .service import open_context
+from .tokens import IssuedToken, TokenService
+
+__all__ = sorted(["Client", "ClientRegistry", "IssuedToken", "IssuerContext", "TokenService", "create_app",
+                  "open_context"])

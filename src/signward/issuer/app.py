@@ -1,0 +1,179 @@
+"""The issuer's ASGI app: token endpoint, discovery (RFC 8414), JWKS, health and metrics.
+
+Signing runs in a thread pool against the HSM session pool. When the HSM is unreachable,
+the token endpoint answers 503 (`temporarily_unavailable`): it never falls back to another
+key or backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..errors import HsmError, NoSigningKey, NotFound, SignwardError
+from ..keys.registry import Registry
+from .clients import ClientRegistry
+from .metrics import IssuerMetrics
+from .oauth import MAX_BODY, OAuthError, parse_token_request
+from .tokens import TokenService
+
+log = logging.getLogger("signward.issuer")
+
+
+@dataclass
+class IssuerContext:
+    registry: Registry
+    clients: ClientRegistry
+    tokens: TokenService
+    metrics: IssuerMetrics
+    rotation_interval: float = 60.0
+
+
+def _oauth_error(err: OAuthError) -> JSONResponse:
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if err.basic_challenge and err.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="signward"'
+    return JSONResponse({"error": err.error, "error_description": err.description}, status_code=err.status,
+                        headers=headers)
+
+
+def create_app(ctx: IssuerContext) -> Starlette:
+    async def token(request: Request) -> Response:
+        realm_name = request.path_params["realm"]
+        try:
+            realm = await run_in_threadpool(ctx.registry.realm, realm_name)
+        except NotFound:
+            return JSONResponse({"error": "invalid_request", "error_description": "unknown realm"}, 404)
+        try:
+            body = await _read_body(request)
+            req = parse_token_request(request.headers.get("content-type"), request.headers.get("authorization"), body)
+            client = await run_in_threadpool(ctx.clients.authenticate, realm.name, req.client_id, req.client_secret)
+            if client is None:
+                raise OAuthError("invalid_client", "client authentication failed", 401, req.used_basic)
+            audience = req.params.get("audience") or req.params.get("resource") or client.audiences[0]
+            if audience not in client.audiences:
+                raise OAuthError("invalid_target", f"audience {audience!r} is not allowed for this client")
+            scopes = req.params["scope"].split() if req.params.get("scope") else list(client.scopes)
+            if any(s not in client.scopes for s in scopes):
+                raise OAuthError("invalid_scope", "a requested scope is not granted to this client")
+        except OAuthError as err:
+            ctx.metrics.token_errors.labels(realm.name, err.error).inc()
+            return _oauth_error(err)
+        started = time.perf_counter()
+        try:
+            issued = await run_in_threadpool(
+                ctx.tokens.issue, realm.name, sub=client.client_id, audience=audience, tenant=client.tenant,
+                client_id=client.client_id, scope=" ".join(scopes))
+        except (HsmError, NoSigningKey) as exc:
+            ctx.metrics.hsm_errors.labels(realm.name).inc()
+            log.error("signing failed for realm %s: %s", realm.name, exc.diagnostics())
+            return JSONResponse({"error": "temporarily_unavailable",
+                                 "error_description": "the signing service is unavailable; retry later"},
+                                status_code=503, headers={"Retry-After": "1", "Cache-Control": "no-store"})
+        ctx.metrics.sign_seconds.labels(realm.name).observe(time.perf_counter() - started)
+        ctx.metrics.tokens_issued.labels(realm.name).inc()
+        return JSONResponse({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in,
+                             "scope": " ".join(scopes)},
+                            headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    async def discovery(request: Request) -> Response:
+        try:
+            realm = await run_in_threadpool(ctx.registry.realm, request.path_params["realm"])
+        except NotFound:
+            return JSONResponse({"error": "not_found"}, 404)
+        suffix = f"/realms/{realm.name}"
+        base = realm.issuer if realm.issuer.endswith(suffix) else str(request.base_url).rstrip("/") + suffix
+        return JSONResponse({
+            "issuer": realm.issuer,
+            "token_endpoint": f"{base}/token",
+            "jwks_uri": f"{base}/jwks.json",
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "id_token_signing_alg_values_supported": [realm.alg.value],
+            "token_endpoint_auth_signing_alg_values_supported": [realm.alg.value],
+        }, headers={"Cache-Control": "public, max-age=300"})
+
+    async def jwks(request: Request) -> Response:
+        try:
+            realm = await run_in_threadpool(ctx.registry.realm, request.path_params["realm"])
+            document = await run_in_threadpool(ctx.registry.jwks, realm.name)
+        except NotFound:
+            return JSONResponse({"error": "not_found"}, 404)
+        max_age = int(max(0, min(300, realm.policy.prepublish_lead / 2)))
+        return JSONResponse(document, headers={"Cache-Control": f"public, max-age={max_age}"},
+                            media_type="application/jwk-set+json")
+
+    async def healthz(request: Request) -> Response:
+        try:
+            status = await run_in_threadpool(ctx.tokens.signer.backend.status)
+        except SignwardError as exc:
+            return JSONResponse({"status": "unavailable", "hsm": exc.diagnostics()}, 503)
+        return JSONResponse({"status": "ok", "hsm": {"backend": ctx.tokens.signer.backend.name,
+                                                     "private_keys": status.get("private_keys")}})
+
+    async def metrics(request: Request) -> Response:
+        return Response(ctx.metrics.render(), media_type=ctx.metrics.content_type)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(_rotation_loop(ctx))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        return JSONResponse({"error": "server_error"}, 500)
+
+    return Starlette(
+        routes=[
+            Route("/realms/{realm}/token", token, methods=["POST"]),
+            Route("/realms/{realm}/.well-known/openid-configuration", discovery, methods=["GET"]),
+            Route("/realms/{realm}/.well-known/oauth-authorization-server", discovery, methods=["GET"]),
+            Route("/realms/{realm}/jwks.json", jwks, methods=["GET"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+        exception_handlers={Exception: server_error},
+    )
+
+
+async def _read_body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise OAuthError("invalid_request", f"the body is larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _rotation_loop(ctx: IssuerContext) -> None:
+    """Apply the rotation policy of every realm now and then; failures are logged, never fatal."""
+    while True:
+        try:
+            for realm in await run_in_threadpool(ctx.registry.realms):
+                events = await run_in_threadpool(ctx.registry.rotate, realm.name)
+                if events:
+                    ctx.tokens.forget()
+                    log.info("rotation in realm %s: %s", realm.name, events)
+        except SignwardError as exc:
+            log.error("rotation check failed: %s", exc.diagnostics())
+        await asyncio.sleep(ctx.rotation_interval)
+

@@ -1,0 +1,113 @@
+"""OAuth clients of a realm (RFC 6749 section 2.3): secrets shown once, stored as salted scrypt hashes.
+
+Verification runs scrypt (deliberately slow); a successful check is remembered for a short
+time under a keyed hash of the secret, so a busy client does not pay scrypt on every call.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass
+
+from ..clock import Clock, SystemClock
+from ..errors import ConfigError, NotFound
+from ..store.base import Store
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+TENANT = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def hash_secret(secret: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    return "scrypt${}${}${}${}${}".format(SCRYPT_N, SCRYPT_R, SCRYPT_P, base64.b64encode(salt).decode(),
+                                         base64.b64encode(digest).decode())
+
+
+def check_secret(secret: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        digest = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt_b64), n=int(n), r=int(r),
+                                p=int(p), dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, base64.b64decode(digest_b64))
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    realm: str
+    tenant: str
+    audiences: tuple[str, ...]
+    scopes: tuple[str, ...]
+
+
+class ClientRegistry:
+    def __init__(self, store: Store, clock: Clock | None = None, remember_seconds: float = 60.0) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.remember_seconds = remember_seconds
+        self._pepper = secrets.token_bytes(32)
+        self._verified: dict[tuple[str, bytes], float] = {}
+        self._lock = threading.Lock()
+
+    def create(self, realm: str, tenant: str, audiences: list[str] | None = None,
+               scopes: list[str] | None = None) -> tuple[Client, str]:
+        """Register a client; return it with its secret, which is never shown again."""
+        if not TENANT.match(tenant):
+            raise ConfigError(f"tenant {tenant!r} must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'")
+        audiences = audiences or ["api"]
+        scopes = scopes or []
+        client_id = f"{realm}-{secrets.token_hex(8)}"
+        secret = secrets.token_urlsafe(32)
+        with self.store.transaction() as tx:
+            if tx.one("SELECT name FROM realms WHERE name = ?", (realm,)) is None:
+                raise NotFound(f"no realm named {realm!r}")
+            tx.execute("INSERT INTO clients (client_id, realm, tenant, grants, secret_hash, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (client_id, realm, tenant, json.dumps({"audiences": audiences, "scopes": scopes}),
+                        hash_secret(secret), self.clock.now()))
+        return Client(client_id, realm, tenant, tuple(audiences), tuple(scopes)), secret
+
+    def authenticate(self, realm: str, client_id: str, secret: str) -> Client | None:
+        """The client if the id belongs to `realm` and the secret matches; None otherwise."""
+        with self.store.transaction() as tx:
+            row = tx.one("SELECT * FROM clients WHERE client_id = ? AND realm = ? AND disabled = 0",
+                         (client_id, realm))
+        if row is None:
+            check_secret(secret, hash_secret("decoy"))  # same cost whether or not the id exists
+            return None
+        marker = (client_id, hmac.new(self._pepper, (row["secret_hash"] + "\0" + secret).encode(),
+                                      hashlib.sha256).digest())
+        now = self.clock.now()
+        remembered = self._verified.get(marker)
+        if remembered is None or now >= remembered:
+            if not check_secret(secret, row["secret_hash"]):
+                return None
+            with self._lock:
+                if len(self._verified) > 10000:
+                    self._verified.clear()
+                self._verified[marker] = now + self.remember_seconds
+        meta = json.loads(row["grants"])
+        return Client(row["client_id"], row["realm"], row["tenant"], tuple(meta["audiences"]),
+                      tuple(meta["scopes"]))
+
+    def list(self, realm: str | None = None) -> list[Client]:
+        with self.store.transaction() as tx:
+            rows = (tx.all("SELECT * FROM clients WHERE realm = ? ORDER BY client_id", (realm,)) if realm
+                    else tx.all("SELECT * FROM clients ORDER BY client_id"))
+        out = []
+        for row in rows:
+            meta = json.loads(row["grants"])
+            out.append(Client(row["client_id"], row["realm"], row["tenant"], tuple(meta["audiences"]),
+                              tuple(meta["scopes"])))
+        return out

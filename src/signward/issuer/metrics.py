@@ -1,0 +1,25 @@
+"""Prometheus metrics of the issuer (text format via prometheus_client, one registry per app)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+
+class IssuerMetrics:
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.tokens_issued = Counter("signward_tokens_issued", "Access tokens issued", ["realm"],
+                                     registry=self.registry)
+        self.token_errors = Counter("signward_token_errors", "Token requests refused", ["realm", "error"],
+                                    registry=self.registry)
+        self.hsm_errors = Counter("signward_hsm_errors", "Signing failures in the HSM path", ["realm"],
+                                  registry=self.registry)
+        self.sign_seconds = Histogram("signward_sign_seconds", "Time to sign one token in the HSM path",
+                                      ["realm"], registry=self.registry,
+                                      buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0))
+
+    def render(self) -> bytes:
+        return bytes(generate_latest(self.registry))

@@ -1,0 +1,25 @@
+"""Wiring: open the store, the configured signing backend and the registries of one home."""
+
+from __future__ import annotations
+
+from ..clock import Clock, SystemClock
+from ..home import Home
+from ..hsm import CheckedSigner, open_backend
+from ..keys.registry import Registry
+from ..store import open_store
+from .app import IssuerContext
+from .clients import ClientRegistry
+from .metrics import IssuerMetrics
+from .tokens import TokenService
+
+
+def open_context(home: Home, clock: Clock | None = None) -> IssuerContext:
+    """Everything the issuer needs, from the home's configuration (refusing insecure backends)."""
+    config = home.load_config()
+    clock = clock or SystemClock()
+    store = open_store(home.db_path)
+    backend = open_backend(home, config)
+    registry = Registry(store, backend, clock)
+    tokens = TokenService(registry, CheckedSigner(backend), clock, config.issuer.key_cache_seconds)
+    return IssuerContext(registry=registry, clients=ClientRegistry(store, clock), tokens=tokens,
+                         metrics=IssuerMetrics(), rotation_interval=config.issuer.rotation_interval)

@@ -1,0 +1,89 @@
+"""Access tokens as JWTs per RFC 9068, signed through the HSM path.
+
+Header: typ `at+jwt`, alg and kid from the signing key (never chosen by the caller).
+Claims: iss, sub, aud, tid, client_id, scope, iat, nbf, exp, jti.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc.util import urlsafe_b64encode
+
+from ..clock import Clock, SystemClock
+from ..errors import UsageError
+from ..hsm.base import CheckedSigner
+from ..keys.model import KeyRecord, Realm
+from ..keys.registry import Registry
+
+
+def _b64(data: bytes) -> bytes:
+    return bytes(urlsafe_b64encode(data))
+
+
+def _json(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    kid: str
+    jti: str
+    expires_in: int
+    claims: dict[str, Any]
+
+
+class TokenService:
+    """Builds and signs access tokens for a realm with its current signing key."""
+
+    def __init__(self, registry: Registry, signer: CheckedSigner, clock: Clock | None = None,
+                 cache_seconds: float = 5.0) -> None:
+        self.registry = registry
+        self.signer = signer
+        self.clock = clock or registry.clock or SystemClock()
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Realm, KeyRecord]] = {}
+        self._lock = threading.Lock()
+
+    def _current(self, realm_name: str) -> tuple[Realm, KeyRecord]:
+        now = self.clock.now()
+        hit = self._cache.get(realm_name)
+        if hit is not None:
+            fetched, realm, key = hit
+            if now - fetched < self.cache_seconds and fetched <= now and key.can_sign(now):
+                return realm, key
+        realm = self.registry.realm(realm_name)
+        key = self.registry.signing_key(realm_name)
+        with self._lock:
+            self._cache[realm_name] = (now, realm, key)
+        return realm, key
+
+    def forget(self) -> None:
+        """Drop cached keys (after a revocation in this process)."""
+        with self._lock:
+            self._cache.clear()
+
+    def issue(self, realm_name: str, *, sub: str, audience: str, tenant: str, client_id: str | None = None,
+              scope: str = "", ttl: float | None = None) -> IssuedToken:
+        realm, key = self._current(realm_name)
+        lifetime = realm.policy.max_token_lifetime if ttl is None else ttl
+        if not 0 < lifetime <= realm.policy.max_token_lifetime:
+            raise UsageError(f"token lifetime must be between 1 and {int(realm.policy.max_token_lifetime)} seconds")
+        now = int(self.clock.now())
+        jti = secrets.token_urlsafe(16)
+        claims: dict[str, Any] = {
+            "iss": realm.issuer, "sub": sub, "aud": audience, "tid": tenant,
+            "client_id": client_id or sub, "scope": scope, "iat": now, "nbf": now,
+            "exp": now + int(lifetime), "jti": jti,
+        }
+        header = {"alg": key.alg.value, "kid": key.kid, "typ": "at+jwt"}
+        signing_input = _b64(_json(header)) + b"." + _b64(_json(claims))
+        signature = self.signer.sign(key.handle, key.alg, signing_input)
+        token = (signing_input + b"." + _b64(signature)).decode()
+        return IssuedToken(token=token, kid=key.kid, jti=jti, expires_in=int(lifetime), claims=claims)
+

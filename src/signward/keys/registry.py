@@ -1,0 +1,239 @@
+"""The key registry: realms, keys and every lifecycle transition, each in one transaction.
+
+Key generation happens inside the write transaction, so a process killed at any point
+leaves the registry as it was before or after the transition, never between. (The worst a
+kill can leave is an unreferenced object in the HSM, which is never published or used.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..clock import Clock, SystemClock
+from ..errors import ConfigError, InvalidTransition, NoSigningKey, NotFound
+from ..hsm.algorithms import Alg
+from ..hsm.base import SigningBackend
+from ..store.base import Store, Transaction
+from .jwk import jwks_document, public_jwk, thumbprint
+from .model import KeyRecord, KeyState, Realm, RotationPolicy
+
+REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+Event = dict[str, Any]
+
+
+def check_issuer_url(url: str) -> str:
+    """An issuer is https, or http on loopback (for tests and the embedded lab); no query or fragment."""
+    parts = urlsplit(url)
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigError(f"issuer must be an absolute https URL without query or fragment, not {url!r}")
+    if parts.scheme == "http" and not loopback:
+        raise ConfigError(f"issuer {url!r} must use https (plain http only on loopback)")
+    return url.rstrip("/")
+
+
+def _state_by_time(key: KeyRecord, now: float) -> KeyState:
+    """Where time alone moves a key that has not been revoked or destroyed."""
+    if key.state in (KeyState.REVOKED, KeyState.DESTROYED):
+        return key.state
+    if now >= key.verify_until:
+        return KeyState.RETIRED
+    if key.state is KeyState.RETIRING or now >= key.sign_until:
+        return KeyState.RETIRING
+    if now >= key.sign_from:
+        return KeyState.ACTIVE
+    return KeyState.PENDING
+
+
+class Registry:
+    """Realms and their keys; the only writer of key state."""
+
+    def __init__(self, store: Store, backend: SigningBackend, clock: Clock | None = None,
+                 listeners: list[Callable[[Event], None]] | None = None) -> None:
+        self.store = store
+        self.backend = backend
+        self.clock = clock or SystemClock()
+        self.listeners = listeners if listeners is not None else []
+
+    # -- realms ---------------------------------------------------------------------------
+
+    def create_realm(self, name: str, issuer: str, alg: Alg = Alg.ES256,
+                     policy: RotationPolicy | None = None) -> Realm:
+        if not REALM_NAME.match(name):
+            raise ConfigError(f"realm name {name!r} must be 1-63 characters of a-z, 0-9, '-' and '_'")
+        issuer = check_issuer_url(issuer)
+        policy = policy or RotationPolicy()
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            if tx.one("SELECT name FROM realms WHERE name = ? OR issuer = ?", (name, issuer)):
+                raise ConfigError(f"a realm named {name!r} or with issuer {issuer!r} exists already")
+            tx.execute(
+                "INSERT INTO realms (name, issuer, alg, max_signing_lifetime, prepublish_lead, "
+                "max_token_lifetime, destroy_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, issuer, alg.value, policy.max_signing_lifetime, policy.prepublish_lead,
+                 policy.max_token_lifetime, policy.destroy_after, now))
+        self._emit({"action": "realm.create", "realm": name, "issuer": issuer, "alg": alg.value})
+        self.rotate(name)
+        return self.realm(name)
+
+    def realm(self, name: str) -> Realm:
+        with self.store.transaction() as tx:
+            row = tx.one("SELECT * FROM realms WHERE name = ?", (name,))
+        if row is None:
+            raise NotFound(f"no realm named {name!r}")
+        return _realm(row)
+
+    def realms(self) -> list[Realm]:
+        with self.store.transaction() as tx:
+            return [_realm(r) for r in tx.all("SELECT * FROM realms ORDER BY name")]
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def keys(self, realm: str | None = None) -> list[KeyRecord]:
+        with self.store.transaction() as tx:
+            rows = (tx.all("SELECT * FROM keys WHERE realm = ? ORDER BY sign_from, kid", (realm,)) if realm
+                    else tx.all("SELECT * FROM keys ORDER BY realm, sign_from, kid"))
+        return [KeyRecord.from_row(r) for r in rows]
+
+    def key(self, kid: str) -> KeyRecord:
+        with self.store.transaction() as tx:
+            row = tx.one("SELECT * FROM keys WHERE kid = ?", (kid,))
+        if row is None:
+            raise NotFound(f"no key with kid {kid!r}")
+        return KeyRecord.from_row(row)
+
+    def _generate(self, tx: Transaction, realm: Realm, sign_from: float, now: float,
+                  alg: Alg | None = None) -> KeyRecord:
+        alg = alg or realm.alg
+        handle, public = self.backend.generate(alg, label=f"signward:{realm.name}")
+        kid = thumbprint(public)
+        sign_until = sign_from + realm.policy.max_signing_lifetime
+        record = KeyRecord(
+            kid=kid, realm=realm.name, alg=alg,
+            state=KeyState.ACTIVE if sign_from <= now else KeyState.PENDING,
+            backend=self.backend.name, handle=handle, public_jwk=public_jwk(public), created_at=now,
+            sign_from=sign_from, sign_until=sign_until,
+            verify_until=sign_until + realm.policy.max_token_lifetime)
+        tx.execute(
+            "INSERT INTO keys (kid, realm, alg, state, backend, handle, public_jwk, created_at, sign_from, "
+            "sign_until, verify_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.kid, record.realm, alg.value, record.state.value, record.backend, handle,
+             json.dumps(record.public_jwk, sort_keys=True), now, sign_from, sign_until, record.verify_until))
+        return record
+
+    def create_key(self, realm_name: str, alg: Alg | None = None, sign_from: float | None = None) -> KeyRecord:
+        """A new key, published now; it signs from `sign_from` (default: after the pre-publication lead)."""
+        realm = self.realm(realm_name)
+        now = self.clock.now()
+        start = now + realm.policy.prepublish_lead if sign_from is None else sign_from
+        if start < now:
+            raise ConfigError("a new key cannot start signing in the past")
+        with self.store.transaction() as tx:
+            record = self._generate(tx, realm, start, now, alg)
+        self._emit({"action": "key.create", "realm": realm.name, "kid": record.kid, "alg": record.alg.value,
+                    "sign_from": record.sign_from, "sign_until": record.sign_until})
+        return record
+
+    def rotate(self, realm_name: str) -> list[Event]:
+        """Do what the rotation policy says is due now; doing it twice changes nothing."""
+        realm = self.realm(realm_name)
+        events: list[Event] = []
+        with self.store.transaction() as tx:
+            now = self.clock.now()
+            keys = [KeyRecord.from_row(r) for r in tx.all("SELECT * FROM keys WHERE realm = ?", (realm.name,))]
+            for key in keys:
+                target = _state_by_time(key, now)
+                destroy = (target is KeyState.RETIRED
+                           and now >= key.verify_until + realm.policy.destroy_after)
+                if destroy:
+                    self.backend.destroy(key.handle)
+                    tx.execute("UPDATE keys SET state = ?, destroyed_at = ? WHERE kid = ?",
+                               (KeyState.DESTROYED.value, now, key.kid))
+                    events.append({"action": "key.destroy", "kid": key.kid})
+                elif target is not key.state:
+                    tx.execute("UPDATE keys SET state = ? WHERE kid = ?", (target.value, key.kid))
+                    events.append({"action": f"key.{target.value}", "kid": key.kid})
+            live = [KeyRecord.from_row(r) for r in tx.all(
+                "SELECT * FROM keys WHERE realm = ? AND state IN (?, ?)",
+                (realm.name, KeyState.ACTIVE.value, KeyState.PENDING.value))]
+            if not any(k.can_sign(now) for k in live):
+                fresh = self._generate(tx, realm, now, now)
+                live.append(fresh)
+                events.append({"action": "key.create", "kid": fresh.kid, "reason": "no signing key",
+                               "sign_from": fresh.sign_from})
+            tail = max(k.sign_until for k in live)
+            if tail - now <= realm.policy.prepublish_lead:
+                successor = self._generate(tx, realm, tail, now)
+                events.append({"action": "key.create", "kid": successor.kid, "reason": "successor",
+                               "sign_from": successor.sign_from})
+        for event in events:
+            self._emit({**event, "realm": realm.name})
+        return events
+
+    def retire(self, kid: str) -> KeyRecord:
+        """Stop a key signing now; it stays published until its verify window closes."""
+        with self.store.transaction() as tx:
+            key = self._locked_key(tx, kid)
+            if key.state not in (KeyState.PENDING, KeyState.ACTIVE):
+                raise InvalidTransition(f"key {kid} is {key.state.value}; only pending or active keys retire")
+            realm = _realm(tx.one("SELECT * FROM realms WHERE name = ?", (key.realm,)) or {})
+            now = self.clock.now()
+            until = min(key.sign_until, max(now, key.sign_from))
+            tx.execute("UPDATE keys SET state = ?, sign_until = ?, verify_until = ? WHERE kid = ?",
+                       (KeyState.RETIRING.value, until, until + realm.policy.max_token_lifetime, kid))
+        self._emit({"action": "key.retire", "kid": kid, "realm": key.realm})
+        self.rotate(key.realm)
+        return self.key(kid)
+
+    def revoke(self, kid: str) -> KeyRecord:
+        """Withdraw a key at once: it leaves the JWKS now and never signs again."""
+        with self.store.transaction() as tx:
+            key = self._locked_key(tx, kid)
+            if key.state in (KeyState.REVOKED, KeyState.DESTROYED):
+                raise InvalidTransition(f"key {kid} is {key.state.value} already")
+            tx.execute("UPDATE keys SET state = ?, revoked_at = ? WHERE kid = ?",
+                       (KeyState.REVOKED.value, self.clock.now(), kid))
+        self._emit({"action": "key.revoke", "kid": kid, "realm": key.realm})
+        self.rotate(key.realm)
+        return self.key(kid)
+
+    def signing_key(self, realm_name: str) -> KeyRecord:
+        """The key that signs for the realm now: active, inside its window, newest first."""
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            rows = tx.all("SELECT * FROM keys WHERE realm = ? AND state = ? AND sign_from <= ? AND sign_until > ? "
+                          "ORDER BY sign_from DESC LIMIT 1", (realm_name, KeyState.ACTIVE.value, now, now))
+        if not rows:
+            raise NoSigningKey(f"realm {realm_name!r} has no key allowed to sign now (run 'signward keys rotate')")
+        return KeyRecord.from_row(rows[0])
+
+    def jwks(self, realm_name: str) -> dict[str, Any]:
+        realm = self.realm(realm_name)
+        return jwks_document(self.keys(realm.name), realm.issuer, self.clock.now())
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _locked_key(self, tx: Transaction, kid: str) -> KeyRecord:
+        row = tx.one("SELECT * FROM keys WHERE kid = ?", (kid,))
+        if row is None:
+            raise NotFound(f"no key with kid {kid!r}")
+        return KeyRecord.from_row(row)
+
+    def _emit(self, event: Event) -> None:
+        for listener in self.listeners:
+            listener(event)
+
+
+def _realm(row: dict[str, Any]) -> Realm:
+    if not row:
+        raise NotFound("realm vanished")
+    return Realm(name=row["name"], issuer=row["issuer"], alg=Alg(row["alg"]),
+                 policy=RotationPolicy(max_signing_lifetime=row["max_signing_lifetime"],
+                                       prepublish_lead=row["prepublish_lead"],
+                                       max_token_lifetime=row["max_token_lifetime"],
+                                       destroy_after=row["destroy_after"]),
+                 created_at=row["created_at"])

@@ -1,0 +1,41 @@
+"""The database schema, as an ordered list of migrations applied once each."""
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE realms (
+        name TEXT PRIMARY KEY,
+        issuer TEXT NOT NULL UNIQUE,
+        alg TEXT NOT NULL,
+        max_signing_lifetime REAL NOT NULL,
+        prepublish_lead REAL NOT NULL,
+        max_token_lifetime REAL NOT NULL,
+        destroy_after REAL NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE keys (
+        kid TEXT PRIMARY KEY,
+        realm TEXT NOT NULL REFERENCES realms(name),
+        alg TEXT NOT NULL,
+        state TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        sign_from REAL NOT NULL,
+        sign_until REAL NOT NULL,
+        verify_until REAL NOT NULL,
+        revoked_at REAL,
+        destroyed_at REAL
+    );
+    CREATE INDEX keys_realm ON keys(realm, state);
+    CREATE TABLE clients (
+        client_id TEXT PRIMARY KEY,
+        realm TEXT NOT NULL REFERENCES realms(name),
+        tenant TEXT NOT NULL,
+        grants TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+]

@@ -1,0 +1,102 @@
+"""SQLite backend: WAL mode, `BEGIN IMMEDIATE` transactions, errors mapped to StoreError."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..errors import StoreError
+from .base import Row
+from .schema import MIGRATIONS
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, tuple(params)).rowcount
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row = self._conn.execute(sql, tuple(params)).fetchone()
+        return dict(row) if row is not None else None
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return [dict(r) for r in self._conn.execute(sql, tuple(params)).fetchall()]
+
+
+class SqliteStore:
+    """One SQLite file; a connection per thread; every write in an IMMEDIATE transaction."""
+
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+        self.path = path
+        self._timeout = timeout
+        self._local = threading.local()
+        self._migrate()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SqliteTx]:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path} unavailable: {exc}") from exc
+        try:
+            yield _SqliteTx(conn)
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"database error on {self.path}: {exc}") from exc
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"commit failed on {self.path}: {exc}") from exc
+
+    def read(self) -> _SqliteTx:
+        """A reader for single statements outside a write transaction."""
+        return _SqliteTx(self._conn())
+
+    def _migrate(self) -> None:
+        try:
+            with self.transaction() as tx:
+                tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                row = tx.one("SELECT MAX(version) AS v FROM schema_version")
+                current = int(row["v"]) if row and row["v"] is not None else 0
+                conn = self._conn()
+                for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                    for statement in filter(str.strip, script.split(";")):
+                        conn.execute(statement)
+                    tx.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot prepare database {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def open_store(path: Path) -> SqliteStore:
+    return SqliteStore(path)
