@@ -50,6 +50,9 @@ PRIVATE_TEMPLATE = {
 PUBLIC_TEMPLATE = {Attribute.TOKEN: True, Attribute.VERIFY: True}
 
 
+_CLIENT_USED: dict[str, bool] = {}
+
+
 class _PooledSession:
     def __init__(self, session: Any) -> None:
         self.session = session
@@ -69,7 +72,15 @@ class Pkcs11Backend:
         self._pin = pin
         self._size = sessions
         if server_address:
+            # p11-kit-client reads its server from the environment once per process: one
+            # process talks to one embedded HSM. Refuse a second one instead of silently
+            # signing with the first.
+            current = os.environ.get("P11_KIT_SERVER_ADDRESS")
+            if current and current != server_address and _CLIENT_USED.get(module):
+                raise HsmError(f"this process already uses the HSM at {current}; "
+                               f"one process can reach one embedded HSM (asked for {server_address})")
             os.environ["P11_KIT_SERVER_ADDRESS"] = server_address
+            _CLIENT_USED[module] = True
         self._lock = threading.Lock()
         self._lib: Any = None
         self._token: Any = None
@@ -87,7 +98,10 @@ class Pkcs11Backend:
             elif not self._lib.initialized:
                 self._lib.initialize()
             self._token = self._lib.get_token(token_label=self.token_label)
-            first = self._token.open(user_pin=self._pin, rw=True)
+            try:
+                first = self._token.open(user_pin=self._pin, rw=True)
+            except pkcs11.UserAlreadyLoggedIn:  # another part of this process logged in to the token
+                first = self._token.open(rw=True)
             self._all = [_PooledSession(first)]
             for _ in range(self._size - 1):
                 self._all.append(_PooledSession(self._token.open(rw=True)))

@@ -23,6 +23,9 @@ from ..home import Home, HsmConfig, write_secret
 
 SOFTHSM_CANDIDATES = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/libsofthsm2.so",
                       "/usr/local/lib/softhsm/libsofthsm2.so"]
+# Servers started by this process, kept so they are reaped (and not warned about) on stop.
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
 CLIENT_CANDIDATES = ["/usr/lib/*/pkcs11/p11-kit-client.so", "/usr/lib/pkcs11/p11-kit-client.so",
                      "/usr/local/lib/pkcs11/p11-kit-client.so"]
 
@@ -93,7 +96,7 @@ def nodump_library(home: Home) -> Path | None:
 
 
 def spawn_non_dumpable(argv: list[str], env: dict[str, str], preload: Path | None, log: Path,
-                       core_limit_zero: bool = True) -> subprocess.Popen[bytes]:
+                       core_limit_zero: bool = True, cwd: Path | None = None) -> subprocess.Popen[bytes]:
     """Start argv in its own session with core dumps off and PR_SET_DUMPABLE 0 from the first instruction."""
     env = dict(env)
     if preload is not None:
@@ -105,7 +108,7 @@ def spawn_non_dumpable(argv: list[str], env: dict[str, str], preload: Path | Non
 
     with open(log, "ab") as out:
         return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True, preexec_fn=limits)
+                                start_new_session=True, preexec_fn=limits, cwd=cwd)
 
 
 def _pid_file(home: Home) -> Path:
@@ -153,6 +156,7 @@ def start(home: Home, cfg: HsmConfig, timeout: float = 15.0) -> dict[str, object
             raise HsmUnavailable(f"p11-kit server did not come up: {tail[0] if tail else 'no output'}")
         time.sleep(0.02)
     _pid_file(home).write_text(str(proc.pid))
+    _CHILDREN[proc.pid] = proc
     return {"pid": proc.pid, "socket": str(home.socket_path), "started": True, "token_created": created,
             "non_dumpable": preload is not None}
 
@@ -163,26 +167,32 @@ def stop(home: Home, timeout: float = 10.0) -> bool:
     if pid is None:
         home.socket_path.unlink(missing_ok=True)
         return False
-    os.kill(pid, signal.SIGTERM)
+    # The server forks a p11-kit-remote per client connection, in its process group: stop them all.
+    _signal_group(pid, signal.SIGTERM)
+    child = _CHILDREN.pop(pid, None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-            done, _ = os.waitpid(pid, os.WNOHANG) if _is_child(pid) else (0, 0)
-            if done == pid:
+        if child is not None:
+            if child.poll() is not None:
                 break
-        except ProcessLookupError:
+        elif not Path(f"/proc/{pid}").exists():
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     else:
-        os.kill(pid, signal.SIGKILL)
+        _signal_group(pid, signal.SIGKILL)
+        if child is not None:
+            child.wait()
     home.socket_path.unlink(missing_ok=True)
     _pid_file(home).unlink(missing_ok=True)
     return True
 
 
-def _is_child(pid: int) -> bool:
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
     try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[3] == str(os.getpid())
-    except (OSError, IndexError):
-        return False
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass

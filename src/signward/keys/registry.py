@@ -1,7 +1,8 @@
 """The key registry: realms, keys and every lifecycle transition, each in one transaction.
 
-Key generation happens inside the write transaction, so a process killed at any point
-leaves the registry as it was before or after the transition, never between. (The worst a
+Key generation happens inside the write transaction and destruction after its commit, so a
+process killed at any point leaves the registry as it was before or after the transition,
+never between, and every key the registry can use still has its HSM object. (The worst a
 kill can leave is an unreferenced object in the HSM, which is never published or used.)
 """
 
@@ -142,6 +143,7 @@ class Registry:
         """Do what the rotation policy says is due now; doing it twice changes nothing."""
         realm = self.realm(realm_name)
         events: list[Event] = []
+        to_destroy: list[str] = []
         with self.store.transaction() as tx:
             now = self.clock.now()
             keys = [KeyRecord.from_row(r) for r in tx.all("SELECT * FROM keys WHERE realm = ?", (realm.name,))]
@@ -150,9 +152,11 @@ class Registry:
                 destroy = (target is KeyState.RETIRED
                            and now >= key.verify_until + realm.policy.destroy_after)
                 if destroy:
-                    self.backend.destroy(key.handle)
+                    # Recorded first, destroyed after the commit: a kill in between leaves an
+                    # unused object in the HSM, never a registry key whose object is gone.
                     tx.execute("UPDATE keys SET state = ?, destroyed_at = ? WHERE kid = ?",
                                (KeyState.DESTROYED.value, now, key.kid))
+                    to_destroy.append(key.handle)
                     events.append({"action": "key.destroy", "kid": key.kid})
                 elif target is not key.state:
                     tx.execute("UPDATE keys SET state = ? WHERE kid = ?", (target.value, key.kid))
@@ -170,8 +174,11 @@ class Registry:
                 successor = self._generate(tx, realm, tail, now)
                 events.append({"action": "key.create", "kid": successor.kid, "reason": "successor",
                                "sign_from": successor.sign_from})
+        for handle in to_destroy:
+            self.backend.destroy(handle)
+        events = [{**event, "realm": realm.name} for event in events]
         for event in events:
-            self._emit({**event, "realm": realm.name})
+            self._emit(event)
         return events
 
     def retire(self, kid: str) -> KeyRecord:

@@ -1,0 +1,116 @@
+"""Test helpers that start real parts: the HSM process, the issuer on loopback, crashing processes."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from signward.cli import main
+from signward.home import Home
+
+SIGNWARD = [sys.executable, "-m", "signward"]
+
+
+def run_cli(*args: str) -> int:
+    return main(list(args))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class IssuerProcess:
+    """`signward serve` as a real process on loopback."""
+
+    def __init__(self, home: Home, port: int | None = None, core_dir: Path | None = None) -> None:
+        self.home = home
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.core_dir = core_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> "IssuerProcess":
+        def allow_cores() -> None:
+            if self.core_dir is not None:
+                resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+
+        log = open(self.home.root / f"issuer-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [*SIGNWARD, "--home", str(self.home.root), "serve", "--port", str(self.port)],
+            stdout=log, stderr=log, cwd=self.core_dir or self.home.root, preexec_fn=allow_cores)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"issuer exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                httpx.get(self.base + "/healthz", timeout=1.0)
+                return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError(f"issuer did not come up: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        path = self.home.root / f"issuer-{self.port}.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def core_pattern() -> str:
+    try:
+        return Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    except OSError:
+        return ""
+
+
+def crash_and_collect_core(proc: subprocess.Popen[bytes], cwd: Path, timeout: float = 60.0) -> Path:
+    """Crash `proc` with SIGSEGV and return its core file.
+
+    With a plain core_pattern the kernel writes the core into the process's cwd. When the
+    pattern pipes to a handler (systemd-coredump, apport) the test cannot read that, so
+    the live process is dumped with gdb's gcore first, then crashed.
+    """
+    pattern = core_pattern()
+    gcore_path = None
+    if pattern.startswith("|") or "/" in pattern:
+        if shutil.which("gcore") is None:
+            raise RuntimeError(f"core_pattern is {pattern!r} and gcore is not installed")
+        gcore_path = cwd / "gcore"
+        subprocess.run(["gcore", "-o", str(gcore_path), str(proc.pid)], check=True, capture_output=True,
+                       timeout=timeout)
+    os.kill(proc.pid, signal.SIGSEGV)
+    proc.wait(timeout)
+    if gcore_path is not None:
+        return Path(f"{gcore_path}.{proc.pid}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        cores = sorted(cwd.glob("core*"))
+        if cores and _stable(cores[0]):
+            return cores[0]
+        time.sleep(0.1)
+    raise RuntimeError(f"no core file appeared in {cwd} (core_pattern {pattern!r})")
+
+
+def _stable(path: Path) -> bool:
+    size = path.stat().st_size
+    time.sleep(0.2)
+    return size > 0 and path.stat().st_size == size

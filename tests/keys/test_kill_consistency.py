@@ -1,0 +1,91 @@
+"""A process killed with SIGKILL in the middle of rotation leaves a consistent registry."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from signward.clock import FixedClock
+from signward.home import Home
+from signward.hsm import CheckedSigner
+from joserfc.jwk import ECKey
+
+from signward.keys import Registry
+from signward.store import open_store
+
+CHILD = r"""
+import sys
+from signward.clock import FixedClock
+from signward.home import Home
+from signward.hsm import Alg, open_backend
+from signward.keys import Registry, RotationPolicy
+from signward.store import open_store
+
+home = Home(sys.argv[1]); store = open_store(__import__("pathlib").Path(sys.argv[2]))
+with store.transaction() as tx:
+    row = tx.one("SELECT MAX(sign_until) AS t FROM keys")
+start = row["t"] if row and row["t"] else 1767225600.0
+clock = FixedClock(start)
+reg = Registry(store, open_backend(home, home.load_config()), clock)
+if not reg.realms():
+    reg.create_realm("churn", "https://churn.example.com", Alg.ES256,
+                     RotationPolicy(max_signing_lifetime=10 * 86400, prepublish_lead=86400, destroy_after=0))
+print("ready", flush=True)
+while True:
+    clock.advance(5 * 86400)
+    reg.rotate("churn")
+"""
+
+
+def _check_consistent(reg: Registry, db: Path) -> None:
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    realm = reg.realm("churn")
+    keys = reg.keys("churn")
+    assert keys
+    live_handles = {a.handle for a in reg.backend.attributes()}
+    for k in keys:
+        assert ECKey.import_key(k.public_jwk).thumbprint() == k.kid
+        assert k.verify_until == k.sign_until + realm.policy.max_token_lifetime
+        assert k.sign_until - k.sign_from <= realm.policy.max_signing_lifetime
+        if k.state.value != "destroyed":
+            assert k.handle in live_handles, f"key {k.kid} ({k.state.value}) lost its HSM object"
+    ordered = sorted((k for k in keys if k.state.value != "revoked"), key=lambda k: k.sign_from)
+    for before, after in zip(ordered, ordered[1:]):
+        assert after.sign_from >= before.sign_until, "signing windows overlap"
+
+
+def test_sigkill_during_rotation(hsm_home: Home, backend: object, tmp_path: Path) -> None:
+    db = tmp_path / "churn.db"
+    rng = random.Random(7)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for _ in range(10):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(hsm_home.root), str(db)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == b"ready", child.stderr.read() if child.stderr else b""
+        time.sleep(rng.uniform(0.1, 0.8))
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        if child.stderr:
+            child.stderr.close()
+    store = open_store(db)
+    with store.transaction() as tx:
+        now = tx.one("SELECT MAX(sign_until) AS t FROM keys")["t"]  # type: ignore[index]
+    clock = FixedClock(now - 86400 * 3)
+    reg = Registry(store, backend, clock)  # type: ignore[arg-type]
+    _check_consistent(reg, db)
+    reg.rotate("churn")
+    assert reg.rotate("churn") == []  # recovered and idempotent
+    key = reg.signing_key("churn")
+    assert CheckedSigner(backend).sign(key.handle, key.alg, b"still signs")  # type: ignore[arg-type]
+    _check_consistent(reg, db)
+    assert len(reg.keys("churn")) > 6  # the children made real progress between kills
