@@ -81,10 +81,12 @@ class Pkcs11Backend:
                                f"one process can reach one embedded HSM (asked for {server_address})")
             os.environ["P11_KIT_SERVER_ADDRESS"] = server_address
             _CLIENT_USED[module] = True
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._inflight = 0
+        self._resetting = False
         self._lib: Any = None
         self._token: Any = None
-        self._pool: queue.LifoQueue[_PooledSession] = queue.LifoQueue()
+        self._pool: queue.LifoQueue[_PooledSession | None] = queue.LifoQueue()
         self._all: list[_PooledSession] = []
         self._generation = 0
         self._mechanisms: set[Mechanism] | None = None
@@ -114,7 +116,11 @@ class Pkcs11Backend:
             self._pool.put(s)
 
     def _reset_locked(self) -> None:
-        """Drop every session and finalize, so the next call reconnects from scratch."""
+        """Drop every session and finalize, so the next call reconnects from scratch.
+
+        Only called with no PKCS#11 call in flight: p11-kit-client aborts the whole process
+        (an assertion in rpc-transport.c) when it is finalized under a running call.
+        """
         self._all = []
         self._pool = queue.LifoQueue()
         self._token = None
@@ -126,42 +132,72 @@ class Pkcs11Backend:
             except Exception:  # the module may be half gone; reinitialising is what matters
                 pass
 
-    def _ensure(self) -> int:
-        with self._lock:
+    def _ensure(self) -> None:
+        with self._cond:
+            while self._resetting:
+                self._cond.wait()
             if not self._all:
                 self._connect_locked()
-            return self._generation
 
-    def _give_back(self, pooled: _PooledSession, generation: int) -> None:
-        if generation == self._generation:
-            self._pool.put(pooled)
+    def _reset(self, generation: int) -> None:
+        """Reset after a connection failure seen in `generation`, once all calls have drained."""
+        with self._cond:
+            if generation != self._generation or self._resetting:
+                while self._resetting:
+                    self._cond.wait()
+                return
+            self._resetting = True
+            for _ in range(self._size + 256):
+                self._pool.put(None)  # wake callers waiting for a session: they retry
+            while self._inflight > 0:
+                self._cond.wait()
+            self._reset_locked()
+            self._resetting = False
+            self._cond.notify_all()
 
     def _run(self, doing: str, fn: Any) -> Any:
-        """Run fn(pooled) in a pooled session, retrying once after a reconnect."""
-        for attempt in (1, 2):
-            generation = self._ensure()
+        """Run fn(session) in a pooled session, retrying once after a reconnect."""
+        failure: BaseException | None = None
+        for _ in (1, 2):
+            with self._cond:
+                while self._resetting:
+                    self._cond.wait()
+                if not self._all:
+                    self._connect_locked()
+                generation, pool = self._generation, self._pool
+                self._inflight += 1
+            failure = None
+            result: Any = None
             try:
-                pooled = self._pool.get(timeout=30)
-            except queue.Empty:
-                raise HsmUnavailable(f"HSM unavailable while {doing}: no session free within 30 s") from None
-            try:
-                result = fn(pooled)
-            except UNAVAILABLE as exc:
-                with self._lock:
-                    if generation == self._generation:
-                        self._reset_locked()
-                if attempt == 2:
-                    raise map_error(exc, doing) from exc
-                continue
-            except pkcs11.PKCS11Error as exc:
-                self._give_back(pooled, generation)
-                raise map_error(exc, doing) from exc
-            except BaseException:
-                self._give_back(pooled, generation)
-                raise
-            self._give_back(pooled, generation)
-            return result
-        raise HsmUnavailable(f"HSM unavailable while {doing}")
+                try:
+                    pooled = pool.get(timeout=30)
+                except queue.Empty:
+                    raise HsmUnavailable(f"HSM unavailable while {doing}: no session free within 30 s") from None
+                if pooled is None:
+                    failure = HsmUnavailable(f"HSM connection reset while {doing}")
+                else:
+                    try:
+                        result = fn(pooled)
+                    except UNAVAILABLE as exc:
+                        failure = exc
+                    except pkcs11.PKCS11Error as exc:
+                        pool.put(pooled)
+                        raise map_error(exc, doing) from exc
+                    except BaseException:
+                        pool.put(pooled)
+                        raise
+                    else:
+                        pool.put(pooled)
+            finally:
+                with self._cond:
+                    self._inflight -= 1
+                    self._cond.notify_all()
+            if failure is None:
+                return result
+            self._reset(generation)
+        if isinstance(failure, HsmUnavailable):
+            raise failure
+        raise map_error(failure or RuntimeError("unknown"), doing) from failure
 
     def _require(self, alg: Alg) -> None:
         self._ensure()
@@ -270,8 +306,15 @@ class Pkcs11Backend:
         return result
 
     def close(self) -> None:
-        with self._lock:
+        with self._cond:
+            while self._resetting:
+                self._cond.wait()
+            self._resetting = True
+            while self._inflight > 0:
+                self._cond.wait()
             self._reset_locked()
+            self._resetting = False
+            self._cond.notify_all()
 
 
 def _public_from_object(obj: Any, alg: Alg) -> PublicKey:

@@ -13,6 +13,7 @@ import os
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from importlib import resources
@@ -149,7 +150,7 @@ def start(home: Home, cfg: HsmConfig, timeout: float = 15.0) -> dict[str, object
             f"pkcs11:token={cfg.token_label}"]
     proc = spawn_non_dumpable(argv, _softhsm_env(home), preload, home.hsm_dir / "server.log")
     deadline = time.monotonic() + timeout
-    while not home.socket_path.exists():
+    while not _accepting(home.socket_path):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             tail = (home.hsm_dir / "server.log").read_text(errors="replace").strip().splitlines()[-1:]
@@ -196,3 +197,17 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
             os.kill(pid, sig)
         except ProcessLookupError:
             pass
+
+
+def _accepting(path: Path) -> bool:
+    """The socket file appears at bind(); only a successful connect shows the server listens."""
+    if not path.exists():
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
