@@ -64,7 +64,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Config":
-        known = {"hsm": HsmConfig, "issuer": IssuerConfig}
+        known: dict[str, Any] = {"hsm": HsmConfig, "issuer": IssuerConfig}
         unknown = set(data) - set(known)
         if unknown:
             raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")

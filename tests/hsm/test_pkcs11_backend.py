@@ -54,12 +54,11 @@ def test_reading_private_value_fails_directly(hsm_home: Home, backend: Pkcs11Bac
     pin = hsm_home.secret("hsm/pin")
     lib = pkcs11.lib(hsm_server.p11kit_client_module())
     token = lib.get_token(token_label="signward")
-    with token.open() as session:  # the backend's session is logged in already for this token
+    with token.open(user_pin=pin) as session:  # logged in as the user who signs: still no value
         key = session.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, id=bytes.fromhex(handle))
         for attribute in (pkcs11.Attribute.PRIVATE_EXPONENT, pkcs11.Attribute.PRIME_1):
             with pytest.raises(pkcs11.exceptions.AttributeSensitive):
                 key[attribute]
-        assert pin  # the PIN file exists and is not what protects the value
 
 
 def test_eddsa_not_offered_through_p11kit_024_says_so(backend: Pkcs11Backend) -> None:

@@ -34,6 +34,7 @@ def test_hsm_restart_under_load(served: Served) -> None:
     time.sleep(1.0)
     down_at = time.monotonic()
     hsm_server.stop(served.home)
+    stopped_after = time.monotonic() - down_at
     time.sleep(1.5)
     hsm_server.start(served.home, served.home.load_config().hsm)
     up_at = time.monotonic()
@@ -45,7 +46,8 @@ def test_hsm_restart_under_load(served: Served) -> None:
     codes = {code for _, code, _ in results}
     assert codes <= {200, 503}, f"unexpected statuses {codes}"
     outage = [code for at, code, _ in results if down_at + 0.2 < at < up_at]
-    assert 503 in outage, "requests during the outage fail cleanly"
+    timeline = sorted((round(at - down_at, 2), code) for at, code, _ in results)
+    assert 503 in outage, f"requests during the outage fail cleanly (stop took {stopped_after:.2f}s): {timeline[:: max(1, len(timeline) // 60)]}"
     assert all(code == 503 for code in outage[: len(outage) // 2])
     late = [code for at, code, _ in results if at > up_at + 1.0]
     assert late and all(code == 200 for code in late), "the service recovered by itself"

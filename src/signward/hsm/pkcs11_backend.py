@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import queue
 import secrets
+import shutil
+import tempfile
 import threading
 from typing import Any
 
@@ -53,9 +55,26 @@ PUBLIC_TEMPLATE = {Attribute.TOKEN: True, Attribute.VERIFY: True}
 _CLIENT_USED: dict[str, bool] = {}
 
 
-class _PooledSession:
-    def __init__(self, session: Any) -> None:
-        self.session = session
+def _private_copy(module: str) -> str:
+    """A private copy of the module, loaded once and unlinked (the mapping stays).
+
+    p11-kit 0.24's client multiplexes every session of one module instance over one socket;
+    when the server dies under concurrent calls, a thread can block for ever in read() on a
+    descriptor another thread has closed (rpc-transport.c). One instance per pool slot gives
+    each socket a single caller and lets a slot be reset without touching the others.
+    """
+    fd, path = tempfile.mkstemp(prefix="signward-p11-client-", suffix=".so")
+    with os.fdopen(fd, "wb") as out, open(module, "rb") as src:
+        shutil.copyfileobj(src, out)
+    return path
+
+
+class _Slot:
+    """One pool slot: a session (and, for p11-kit-client, its own module instance and socket)."""
+
+    def __init__(self, lib: Any) -> None:
+        self.lib = lib
+        self.session: Any = None
         self.keys: dict[str, Any] = {}
 
 
@@ -81,123 +100,94 @@ class Pkcs11Backend:
                                f"one process can reach one embedded HSM (asked for {server_address})")
             os.environ["P11_KIT_SERVER_ADDRESS"] = server_address
             _CLIENT_USED[module] = True
-        self._cond = threading.Condition()
-        self._inflight = 0
-        self._resetting = False
-        self._lib: Any = None
-        self._token: Any = None
-        self._pool: queue.LifoQueue[_PooledSession | None] = queue.LifoQueue()
-        self._all: list[_PooledSession] = []
-        self._generation = 0
+        self._private_instances = os.path.basename(module).startswith("p11-kit-client")
+        self._lock = threading.Lock()
+        self._slots: queue.LifoQueue[_Slot] | None = None
+        self._all: list[_Slot] = []
         self._mechanisms: set[Mechanism] | None = None
 
     # -- connection -----------------------------------------------------------------------
 
-    def _connect_locked(self) -> None:
+    def _load(self) -> Any:
         try:
-            if self._lib is None:
-                self._lib = pkcs11.lib(self.module)
-            elif not self._lib.initialized:
-                self._lib.initialize()
-            self._token = self._lib.get_token(token_label=self.token_label)
+            if not self._private_instances:
+                return pkcs11.lib(self.module)
+            path = _private_copy(self.module)
             try:
-                first = self._token.open(user_pin=self._pin, rw=True)
-            except pkcs11.UserAlreadyLoggedIn:  # another part of this process logged in to the token
-                first = self._token.open(rw=True)
-            self._all = [_PooledSession(first)]
-            for _ in range(self._size - 1):
-                self._all.append(_PooledSession(self._token.open(rw=True)))
-            self._mechanisms = set(self._token.slot.get_mechanisms())
+                return pkcs11.lib(path)
+            finally:
+                os.unlink(path)
         except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
-            self._reset_locked()
-            raise map_error(exc, f"connecting to token {self.token_label!r} via {self.module}") from exc
-        self._pool = queue.LifoQueue()
-        for s in self._all:
-            self._pool.put(s)
+            raise map_error(exc, f"loading the PKCS#11 module {self.module}") from exc
 
-    def _reset_locked(self) -> None:
-        """Drop every session and finalize, so the next call reconnects from scratch.
+    def _pool(self) -> queue.LifoQueue[_Slot]:
+        with self._lock:
+            if self._slots is None:
+                shared = None if self._private_instances else self._load()
+                slots: queue.LifoQueue[_Slot] = queue.LifoQueue()
+                for _ in range(self._size):
+                    slot = _Slot(shared if shared is not None else self._load())
+                    self._all.append(slot)
+                    slots.put(slot)
+                self._slots = slots
+            return self._slots
 
-        Only called with no PKCS#11 call in flight: p11-kit-client aborts the whole process
-        (an assertion in rpc-transport.c) when it is finalized under a running call.
-        """
-        self._all = []
-        self._pool = queue.LifoQueue()
-        self._token = None
-        self._mechanisms = None
-        self._generation += 1
-        if self._lib is not None:
+    def _connect(self, slot: _Slot) -> None:
+        try:
+            if not slot.lib.initialized:
+                slot.lib.initialize()
+            token = slot.lib.get_token(token_label=self.token_label)
             try:
-                self._lib.finalize()
-            except Exception:  # the module may be half gone; reinitialising is what matters
+                slot.session = token.open(user_pin=self._pin, rw=True)
+            except pkcs11.UserAlreadyLoggedIn:  # the token's login is shared by its sessions
+                slot.session = token.open(rw=True)
+            if self._mechanisms is None:
+                self._mechanisms = set(token.slot.get_mechanisms())
+        except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
+            self._disconnect(slot)
+            raise map_error(exc, f"connecting to token {self.token_label!r} via {self.module}") from exc
+
+    def _disconnect(self, slot: _Slot) -> None:
+        """Forget the slot's session; finalize its private module instance so it reconnects."""
+        slot.keys = {}
+        session, slot.session = slot.session, None
+        if self._private_instances:
+            try:
+                slot.lib.finalize()
+            except Exception:  # the instance may be half gone; reinitialising is what matters
+                pass
+        elif session is not None:
+            try:
+                session.close()
+            except Exception:
                 pass
 
     def _ensure(self) -> None:
-        with self._cond:
-            while self._resetting:
-                self._cond.wait()
-            if not self._all:
-                self._connect_locked()
-
-    def _reset(self, generation: int) -> None:
-        """Reset after a connection failure seen in `generation`, once all calls have drained."""
-        with self._cond:
-            if generation != self._generation or self._resetting:
-                while self._resetting:
-                    self._cond.wait()
-                return
-            self._resetting = True
-            for _ in range(self._size + 256):
-                self._pool.put(None)  # wake callers waiting for a session: they retry
-            while self._inflight > 0:
-                self._cond.wait()
-            self._reset_locked()
-            self._resetting = False
-            self._cond.notify_all()
+        self._run("connecting", lambda slot: None)
 
     def _run(self, doing: str, fn: Any) -> Any:
-        """Run fn(session) in a pooled session, retrying once after a reconnect."""
-        failure: BaseException | None = None
-        for _ in (1, 2):
-            with self._cond:
-                while self._resetting:
-                    self._cond.wait()
-                if not self._all:
-                    self._connect_locked()
-                generation, pool = self._generation, self._pool
-                self._inflight += 1
-            failure = None
-            result: Any = None
-            try:
+        """Run fn(slot) holding one pool slot exclusively; after a connection failure the slot
+        reconnects once and retries, then the call fails closed with HsmUnavailable."""
+        pool = self._pool()
+        try:
+            slot = pool.get(timeout=30)
+        except queue.Empty:
+            raise HsmUnavailable(f"HSM unavailable while {doing}: no session free within 30 s") from None
+        try:
+            for attempt in (1, 2):
+                if slot.session is None:
+                    self._connect(slot)
                 try:
-                    pooled = pool.get(timeout=30)
-                except queue.Empty:
-                    raise HsmUnavailable(f"HSM unavailable while {doing}: no session free within 30 s") from None
-                if pooled is None:
-                    failure = HsmUnavailable(f"HSM connection reset while {doing}")
-                else:
-                    try:
-                        result = fn(pooled)
-                    except UNAVAILABLE as exc:
-                        failure = exc
-                    except pkcs11.PKCS11Error as exc:
-                        pool.put(pooled)
+                    return fn(slot)
+                except UNAVAILABLE as exc:
+                    self._disconnect(slot)
+                    if attempt == 2:
                         raise map_error(exc, doing) from exc
-                    except BaseException:
-                        pool.put(pooled)
-                        raise
-                    else:
-                        pool.put(pooled)
-            finally:
-                with self._cond:
-                    self._inflight -= 1
-                    self._cond.notify_all()
-            if failure is None:
-                return result
-            self._reset(generation)
-        if isinstance(failure, HsmUnavailable):
-            raise failure
-        raise map_error(failure or RuntimeError("unknown"), doing) from failure
+                except pkcs11.PKCS11Error as exc:
+                    raise map_error(exc, doing) from exc
+            raise HsmUnavailable(f"HSM unavailable while {doing}")
+        finally:
+            pool.put(slot)
 
     def _require(self, alg: Alg) -> None:
         self._ensure()
@@ -220,7 +210,7 @@ class Pkcs11Backend:
         ident = bytes.fromhex(handle)
         spec = SPECS[alg]
 
-        def make(pooled: _PooledSession) -> PublicKey:
+        def make(pooled: _Slot) -> PublicKey:
             s = pooled.session
             private = {**PRIVATE_TEMPLATE, Attribute.ID: ident, Attribute.LABEL: label}
             public = {**PUBLIC_TEMPLATE, Attribute.ID: ident, Attribute.LABEL: label}
@@ -235,9 +225,10 @@ class Pkcs11Backend:
                 pub, _ = params.generate_keypair(store=True, public_template=public, private_template=private)
             return _public_from_object(pub, alg)
 
-        return handle, self._run(f"generating a {alg.value} key", make)
+        public: PublicKey = self._run(f"generating a {alg.value} key", make)
+        return handle, public
 
-    def _private(self, pooled: _PooledSession, handle: str) -> Any:
+    def _private(self, pooled: _Slot, handle: str) -> Any:
         key = pooled.keys.get(handle)
         if key is None:
             key = pooled.session.get_key(object_class=ObjectClass.PRIVATE_KEY, id=bytes.fromhex(handle))
@@ -245,14 +236,15 @@ class Pkcs11Backend:
         return key
 
     def public_key(self, handle: str, alg: Alg) -> PublicKey:
-        def read(pooled: _PooledSession) -> PublicKey:
+        def read(pooled: _Slot) -> PublicKey:
             obj = pooled.session.get_key(object_class=ObjectClass.PUBLIC_KEY, id=bytes.fromhex(handle))
             return _public_from_object(obj, alg)
 
-        return self._run(f"reading public key {handle}", read)
+        key: PublicKey = self._run(f"reading public key {handle}", read)
+        return key
 
     def raw_sign(self, handle: str, alg: Alg, data: bytes) -> bytes:
-        def sign(pooled: _PooledSession) -> bytes:
+        def sign(pooled: _Slot) -> bytes:
             key = self._private(pooled, handle)
             if alg in (Alg.ES256, Alg.ES384):
                 return bytes(key.sign(digest(alg, data), mechanism=Mechanism.ECDSA))
@@ -267,16 +259,16 @@ class Pkcs11Backend:
         return result
 
     def destroy(self, handle: str) -> None:
-        def remove(pooled: _PooledSession) -> None:
+        def remove(pooled: _Slot) -> None:
             for obj in pooled.session.get_objects({Attribute.ID: bytes.fromhex(handle)}):
                 obj.destroy()
-            for other in self._all:
+            for other in list(self._all):
                 other.keys.pop(handle, None)
 
         self._run(f"destroying key {handle}", remove)
 
     def attributes(self) -> list[KeyAttributes]:
-        def read(pooled: _PooledSession) -> list[KeyAttributes]:
+        def read(pooled: _Slot) -> list[KeyAttributes]:
             out = []
             for obj in pooled.session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY}):
                 try:
@@ -294,7 +286,7 @@ class Pkcs11Backend:
         return result
 
     def status(self) -> dict[str, object]:
-        def probe(pooled: _PooledSession) -> dict[str, object]:
+        def probe(pooled: _Slot) -> dict[str, object]:
             info = pooled.session.token
             n = sum(1 for _ in pooled.session.get_objects({Attribute.CLASS: ObjectClass.PRIVATE_KEY}))
             return {"module": self.module, "token": info.label, "manufacturer": info.manufacturer_id,
@@ -306,15 +298,15 @@ class Pkcs11Backend:
         return result
 
     def close(self) -> None:
-        with self._cond:
-            while self._resetting:
-                self._cond.wait()
-            self._resetting = True
-            while self._inflight > 0:
-                self._cond.wait()
-            self._reset_locked()
-            self._resetting = False
-            self._cond.notify_all()
+        with self._lock:
+            slots, self._slots, self._all = self._all, None, []
+        for slot in slots:
+            self._disconnect(slot)
+        if slots and not self._private_instances:
+            try:
+                slots[0].lib.finalize()
+            except Exception:
+                pass
 
 
 def _public_from_object(obj: Any, alg: Alg) -> PublicKey:

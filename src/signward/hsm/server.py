@@ -183,6 +183,9 @@ def stop(home: Home, timeout: float = 10.0) -> bool:
         _signal_group(pid, signal.SIGKILL)
         if child is not None:
             child.wait()
+    # A p11-kit-remote busy with a client outlives SIGTERM (seen: spinning, orphaned, still
+    # answering). Each one holds the module and so key material: none may survive a stop.
+    _signal_group(pid, signal.SIGKILL)
     home.socket_path.unlink(missing_ok=True)
     _pid_file(home).unlink(missing_ok=True)
     return True
@@ -190,9 +193,12 @@ def stop(home: Home, timeout: float = 10.0) -> bool:
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the server's process group (the server and every p11-kit-remote it forked)."""
     try:
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
+    except ProcessLookupError:
+        pass
+    except PermissionError:
         try:
             os.kill(pid, sig)
         except ProcessLookupError:

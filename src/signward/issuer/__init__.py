@@ -5,5 +5,12 @@ from .clients import Client, ClientRegistry
 from .service import open_context
 from .tokens import IssuedToken, TokenService
 
-__all__ = sorted(["Client", "ClientRegistry", "IssuedToken", "IssuerContext", "TokenService", "create_app",
-                  "open_context"])
+__all__ = [
+    "Client",
+    "ClientRegistry",
+    "IssuedToken",
+    "IssuerContext",
+    "TokenService",
+    "create_app",
+    "open_context",
+]

@@ -24,8 +24,8 @@ from ..errors import HsmError, NoSigningKey, NotFound, SignwardError
 from ..keys.registry import Registry
 from .clients import ClientRegistry
 from .metrics import IssuerMetrics
-from .oauth import MAX_BODY, OAuthError, parse_token_request
-from .tokens import TokenService
+from .oauth import MAX_BODY, OAuthError, TokenRequest, parse_token_request
+from .tokens import IssuedToken, TokenService
 
 log = logging.getLogger("signward.issuer")
 
@@ -48,40 +48,41 @@ def _oauth_error(err: OAuthError) -> JSONResponse:
 
 
 def create_app(ctx: IssuerContext) -> Starlette:
+    def grant(realm_name: str, req: TokenRequest) -> tuple[IssuedToken, list[str]]:
+        """Authenticate, authorize and sign, in one worker thread (one hop off the event loop)."""
+        client = ctx.clients.authenticate(realm_name, req.client_id, req.client_secret)
+        if client is None:
+            raise OAuthError("invalid_client", "client authentication failed", 401, req.used_basic)
+        audience = req.params.get("audience") or req.params.get("resource") or client.audiences[0]
+        if audience not in client.audiences:
+            raise OAuthError("invalid_target", f"audience {audience!r} is not allowed for this client")
+        scopes = req.params["scope"].split() if req.params.get("scope") else list(client.scopes)
+        if any(s not in client.scopes for s in scopes):
+            raise OAuthError("invalid_scope", "a requested scope is not granted to this client")
+        started = time.perf_counter()
+        issued = ctx.tokens.issue(realm_name, sub=client.client_id, audience=audience, tenant=client.tenant,
+                                  client_id=client.client_id, scope=" ".join(scopes))
+        ctx.metrics.sign_seconds.labels(realm_name).observe(time.perf_counter() - started)
+        return issued, scopes
+
     async def token(request: Request) -> Response:
         realm_name = request.path_params["realm"]
-        try:
-            realm = await run_in_threadpool(ctx.registry.realm, realm_name)
-        except NotFound:
+        if not ctx.tokens.knows(realm_name):
             return JSONResponse({"error": "invalid_request", "error_description": "unknown realm"}, 404)
         try:
             body = await _read_body(request)
             req = parse_token_request(request.headers.get("content-type"), request.headers.get("authorization"), body)
-            client = await run_in_threadpool(ctx.clients.authenticate, realm.name, req.client_id, req.client_secret)
-            if client is None:
-                raise OAuthError("invalid_client", "client authentication failed", 401, req.used_basic)
-            audience = req.params.get("audience") or req.params.get("resource") or client.audiences[0]
-            if audience not in client.audiences:
-                raise OAuthError("invalid_target", f"audience {audience!r} is not allowed for this client")
-            scopes = req.params["scope"].split() if req.params.get("scope") else list(client.scopes)
-            if any(s not in client.scopes for s in scopes):
-                raise OAuthError("invalid_scope", "a requested scope is not granted to this client")
+            issued, scopes = await run_in_threadpool(grant, realm_name, req)
         except OAuthError as err:
-            ctx.metrics.token_errors.labels(realm.name, err.error).inc()
+            ctx.metrics.token_errors.labels(realm_name, err.error).inc()
             return _oauth_error(err)
-        started = time.perf_counter()
-        try:
-            issued = await run_in_threadpool(
-                ctx.tokens.issue, realm.name, sub=client.client_id, audience=audience, tenant=client.tenant,
-                client_id=client.client_id, scope=" ".join(scopes))
         except (HsmError, NoSigningKey) as exc:
-            ctx.metrics.hsm_errors.labels(realm.name).inc()
-            log.error("signing failed for realm %s: %s", realm.name, exc.diagnostics())
+            ctx.metrics.hsm_errors.labels(realm_name).inc()
+            log.error("signing failed for realm %s: %s", realm_name, exc.diagnostics())
             return JSONResponse({"error": "temporarily_unavailable",
                                  "error_description": "the signing service is unavailable; retry later"},
                                 status_code=503, headers={"Retry-After": "1", "Cache-Control": "no-store"})
-        ctx.metrics.sign_seconds.labels(realm.name).observe(time.perf_counter() - started)
-        ctx.metrics.tokens_issued.labels(realm.name).inc()
+        ctx.metrics.tokens_issued.labels(realm_name).inc()
         return JSONResponse({"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in,
                              "scope": " ".join(scopes)},
                             headers={"Cache-Control": "no-store", "Pragma": "no-cache"})

@@ -80,7 +80,7 @@ class ClientRegistry:
 
     def authenticate(self, realm: str, client_id: str, secret: str) -> Client | None:
         """The client if the id belongs to `realm` and the secret matches; None otherwise."""
-        with self.store.transaction() as tx:
+        with self.store.snapshot() as tx:
             row = tx.one("SELECT * FROM clients WHERE client_id = ? AND realm = ? AND disabled = 0",
                          (client_id, realm))
         if row is None:
@@ -102,7 +102,7 @@ class ClientRegistry:
                       tuple(meta["scopes"]))
 
     def list(self, realm: str | None = None) -> list[Client]:
-        with self.store.transaction() as tx:
+        with self.store.snapshot() as tx:
             rows = (tx.all("SELECT * FROM clients WHERE realm = ? ORDER BY client_id", (realm,)) if realm
                     else tx.all("SELECT * FROM clients ORDER BY client_id"))
         out = []

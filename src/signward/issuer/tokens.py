@@ -15,7 +15,7 @@ from typing import Any
 from joserfc.util import urlsafe_b64encode
 
 from ..clock import Clock, SystemClock
-from ..errors import UsageError
+from ..errors import NotFound, UsageError
 from ..hsm.base import CheckedSigner
 from ..keys.model import KeyRecord, Realm
 from ..keys.registry import Registry
@@ -62,6 +62,16 @@ class TokenService:
         with self._lock:
             self._cache[realm_name] = (now, realm, key)
         return realm, key
+
+    def knows(self, realm_name: str) -> bool:
+        """Whether the realm exists (cached like the signing key; never raises)."""
+        if realm_name in self._cache:
+            return True
+        try:
+            self.registry.realm(realm_name)
+        except NotFound:
+            return False
+        return True
 
     def forget(self) -> None:
         """Drop cached keys (after a revocation in this process)."""

@@ -82,26 +82,26 @@ class Registry:
         return self.realm(name)
 
     def realm(self, name: str) -> Realm:
-        with self.store.transaction() as tx:
+        with self.store.snapshot() as tx:
             row = tx.one("SELECT * FROM realms WHERE name = ?", (name,))
         if row is None:
             raise NotFound(f"no realm named {name!r}")
         return _realm(row)
 
     def realms(self) -> list[Realm]:
-        with self.store.transaction() as tx:
+        with self.store.snapshot() as tx:
             return [_realm(r) for r in tx.all("SELECT * FROM realms ORDER BY name")]
 
     # -- keys -----------------------------------------------------------------------------
 
     def keys(self, realm: str | None = None) -> list[KeyRecord]:
-        with self.store.transaction() as tx:
+        with self.store.snapshot() as tx:
             rows = (tx.all("SELECT * FROM keys WHERE realm = ? ORDER BY sign_from, kid", (realm,)) if realm
                     else tx.all("SELECT * FROM keys ORDER BY realm, sign_from, kid"))
         return [KeyRecord.from_row(r) for r in rows]
 
     def key(self, kid: str) -> KeyRecord:
-        with self.store.transaction() as tx:
+        with self.store.snapshot() as tx:
             row = tx.one("SELECT * FROM keys WHERE kid = ?", (kid,))
         if row is None:
             raise NotFound(f"no key with kid {kid!r}")
@@ -211,7 +211,7 @@ class Registry:
     def signing_key(self, realm_name: str) -> KeyRecord:
         """The key that signs for the realm now: active, inside its window, newest first."""
         now = self.clock.now()
-        with self.store.transaction() as tx:
+        with self.store.snapshot() as tx:
             rows = tx.all("SELECT * FROM keys WHERE realm = ? AND state = ? AND sign_from <= ? AND sign_until > ? "
                           "ORDER BY sign_from DESC LIMIT 1", (realm_name, KeyState.ACTIVE.value, now, now))
         if not rows:

@@ -73,9 +73,20 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise StoreError(f"commit failed on {self.path}: {exc}") from exc
 
-    def read(self) -> _SqliteTx:
-        """A reader for single statements outside a write transaction."""
-        return _SqliteTx(self._conn())
+    @contextmanager
+    def snapshot(self) -> Iterator[_SqliteTx]:
+        """A read-only transaction (deferred: takes no write lock, never waits for writers in WAL)."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise StoreError(f"database {self.path} unavailable: {exc}") from exc
+        try:
+            yield _SqliteTx(conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"database error on {self.path}: {exc}") from exc
+        finally:
+            conn.execute("ROLLBACK")
 
     def _migrate(self) -> None:
         try:

@@ -1,0 +1,97 @@
+"""The CLI: exit codes and one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from signward.cli import duration, main
+from signward.errors import ConfigError
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "signward", *args], capture_output=True, text=True, timeout=60)
+
+
+def test_usage_error_is_2_with_one_line(tmp_path: Path) -> None:
+    done = run("--home", str(tmp_path), "realm", "create")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_missing_home_is_2(tmp_path: Path) -> None:
+    done = run("--home", str(tmp_path / "nowhere"), "keys", "list")
+    assert done.returncode == 2 and "no signward home" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_hsm_not_running_is_3(tmp_path: Path) -> None:
+    assert main(["--home", str(tmp_path), "init"]) == 0
+    (tmp_path / "hsm" / "pin").write_text("1234")
+    (tmp_path / "hsm" / "pin").chmod(0o600)
+    done = run("--home", str(tmp_path), "hsm", "status")
+    assert done.returncode == 3 and "not running" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_world_readable_pin_refused(tmp_path: Path) -> None:
+    main(["--home", str(tmp_path), "init"])
+    (tmp_path / "hsm" / "pin").write_text("1234")
+    (tmp_path / "hsm" / "pin").chmod(0o644)
+    done = run("--home", str(tmp_path), "hsm", "status")
+    assert done.returncode == 2 and "0600" in done.stderr
+
+
+def test_software_backend_refused_with_reason(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('[hsm]\nbackend = "software"\n')
+    done = run("--home", str(tmp_path), "realm", "create", "c", "--issuer", "https://c.example.com")
+    assert done.returncode == 2 and "allow_insecure_software_keys" in done.stderr
+
+
+def test_bad_config_is_2(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("[hsm]\nsessions = 'many'\n")
+    done = run("--home", str(tmp_path), "keys", "list")
+    assert done.returncode == 2 and "hsm.sessions" in done.stderr
+    (tmp_path / "config.toml").write_text("[hsm\n")
+    assert run("--home", str(tmp_path), "keys", "list").returncode == 2
+
+
+def test_full_flow_with_hsm_json(tmp_path: Path) -> None:
+    home = str(tmp_path / "h")
+    assert run("--home", home, "hsm", "start").returncode == 0
+    try:
+        made = run("--home", home, "realm", "create", "consumer", "--issuer", "https://c.example.com",
+                   "--alg", "ES384", "--json")
+        assert made.returncode == 0, made.stderr
+        keys = json.loads(run("--home", home, "keys", "list", "--json").stdout)
+        assert len(keys) == 1 and keys[0]["state"] == "active" and keys[0]["alg"] == "ES384"
+        assert json.loads(run("--home", home, "keys", "rotate", "--json").stdout) == {"consumer": []}
+        created = json.loads(run("--home", home, "keys", "create", "--realm", "consumer", "--json").stdout)
+        assert created["state"] == "pending"
+        jwks = json.loads(run("--home", home, "keys", "jwks", "--realm", "consumer").stdout)
+        assert {k["kid"] for k in jwks["keys"]} == {keys[0]["kid"], created["kid"]}
+        revoked = json.loads(run("--home", home, "keys", "revoke", created["kid"], "--json").stdout)
+        assert revoked["state"] == "revoked"
+        assert run("--home", home, "keys", "revoke", created["kid"]).returncode == 2
+        issued = json.loads(run("--home", home, "token", "issue", "--realm", "consumer", "--sub", "alice",
+                                "--json").stdout)
+        assert issued["claims"]["sub"] == "alice" and issued["kid"] == keys[0]["kid"]
+        too_long = run("--home", home, "token", "issue", "--realm", "consumer", "--sub", "a", "--ttl", "99999")
+        assert too_long.returncode == 2
+        status = json.loads(run("--home", home, "hsm", "status", "--json").stdout)
+        assert status["keys"] and all(not k["extractable"] and k["sensitive"] for k in status["keys"])
+        assert run("--home", home, "keys", "retire", "nope").returncode == 2
+    finally:
+        run("--home", home, "hsm", "stop")
+
+
+@pytest.mark.parametrize("text,seconds", [("90", 90), ("90s", 90), ("15m", 900), ("1h", 3600), ("30d", 2592000)])
+def test_durations(text: str, seconds: float) -> None:
+    assert duration(text) == seconds
+
+
+def test_bad_duration() -> None:
+    with pytest.raises(ConfigError):
+        duration("soon")

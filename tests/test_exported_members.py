@@ -1,0 +1,30 @@
+"""The public surface of each subpackage is pinned: changing it is a decision, not an accident."""
+
+import signward.hsm
+import signward.issuer
+import signward.keys
+import signward.store
+
+
+def test_hsm_surface() -> None:
+    assert signward.hsm.__all__ == ["Alg", "CheckedSigner", "KeyAttributes", "Pkcs11Backend", "PublicKey",
+                                    "SigningBackend", "digest", "open_backend", "signature_ok"]
+
+
+def test_keys_surface() -> None:
+    assert signward.keys.__all__ == ["KeyRecord", "KeyState", "Realm", "Registry", "RotationPolicy",
+                                     "check_issuer_url", "jwks_document", "public_jwk", "published_jwk",
+                                     "thumbprint"]
+
+
+def test_issuer_surface() -> None:
+    assert signward.issuer.__all__ == ["Client", "ClientRegistry", "IssuedToken", "IssuerContext",
+                                       "TokenService", "create_app", "open_context"]
+
+
+def test_store_surface() -> None:
+    assert signward.store.__all__ == ["Row", "SqliteStore", "Store", "Transaction", "open_store"]
+
+
+def test_hazmat_is_not_exported() -> None:
+    assert not any("oftware" in name for name in signward.hsm.__all__)
