@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,6 +20,7 @@ from signward.issuer import ClientRegistry, IssuerContext, TokenService
 from signward.issuer.metrics import IssuerMetrics
 from signward.keys import Registry
 from signward.store import open_store
+from tests.helpers import IssuerProcess, free_port
 
 
 def make_hsm_home(root: Path) -> Home:
@@ -53,3 +58,41 @@ def context(hsm_home: Home, backend: object, clock: FixedClock, tmp_path: Path) 
     tokens = TokenService(registry, CheckedSigner(backend), clock, cache_seconds=0)  # type: ignore[arg-type]
     return IssuerContext(registry=registry, clients=ClientRegistry(store, clock), tokens=tokens,
                          metrics=IssuerMetrics())
+
+
+@dataclass
+class Served:
+    home: Home
+    issuer: IssuerProcess
+    base: str
+    clients: dict[str, tuple[str, str]]  # realm -> (client_id, secret)
+
+
+def setup_realms(home: Home, base: str) -> dict[str, tuple[str, str]]:
+    """Realms are created by a short-lived process so this test process never opens the HSM."""
+    script = (
+        "import sys, json\n"
+        "from signward.home import Home\nfrom signward.issuer import open_context\nfrom signward.hsm import Alg\n"
+        "ctx = open_context(Home(sys.argv[1])); base = sys.argv[2]; out = {}\n"
+        "for name, alg in (('consumer', Alg.ES256), ('enterprise', Alg.RS256)):\n"
+        "    ctx.registry.create_realm(name, f'{base}/realms/{name}', alg)\n"
+        "    c, secret = ctx.clients.create(name, 'contoso' if name == 'enterprise' else 'consumers',"
+        " ['mail', 'files'], ['mail.read'])\n"
+        "    out[name] = [c.client_id, secret]\n"
+        "print(json.dumps(out))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(home.root), base], capture_output=True, text=True,
+                          check=True)
+    return {k: (v[0], v[1]) for k, v in json.loads(done.stdout).items()}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = make_hsm_home(tmp_path_factory.mktemp("issuer-home"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    clients = setup_realms(home, base)
+    issuer = IssuerProcess(home, port).start()
+    yield Served(home, issuer, base, clients)
+    issuer.stop()
+    hsm_server.stop(home)

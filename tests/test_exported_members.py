@@ -28,3 +28,22 @@ def test_store_surface() -> None:
 
 def test_hazmat_is_not_exported() -> None:
     assert not any("oftware" in name for name in signward.hsm.__all__)
+
+
+def test_verify_surface() -> None:
+    import signward.verify
+
+    assert signward.verify.__all__ == ["ALERT_REASONS", "BearerTokenMiddleware", "FileSource", "JwksSource",
+                                       "JwksUnavailable", "JwsVerdict", "Reason", "TrustedKey", "UrlSource",
+                                       "Validator", "Verdict", "VerifiedClaims", "load_jwks", "load_key",
+                                       "source_for"]
+
+
+def test_verify_imports_no_private_key_machinery() -> None:
+    """verify reads public keys only: it must not pull in the HSM layer."""
+    import subprocess
+    import sys
+
+    code = "import sys, signward.verify; print(any(m.startswith('signward.hsm') or m == 'pkcs11' for m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

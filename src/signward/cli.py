@@ -161,7 +161,7 @@ def realm() -> None:
 def realm_create(ctx: click.Context, name: str, issuer: str, alg: str, max_signing_lifetime: str,
                  prepublish_lead: str, max_token_lifetime: str, as_json: bool) -> None:
     """Create a realm and its first signing key."""
-    from .hsm.algorithms import Alg
+    from .algorithms import Alg
     from .keys import RotationPolicy
 
     policy = RotationPolicy(max_signing_lifetime=duration(max_signing_lifetime),
@@ -204,7 +204,7 @@ def _key_table(records: list[Any]) -> Table:
 @click.pass_context
 def keys_create(ctx: click.Context, realm_name: str, alg: str | None, immediate: bool, as_json: bool) -> None:
     """Create a key in the HSM, published now."""
-    from .hsm.algorithms import Alg
+    from .algorithms import Alg
 
     reg = _registry(ctx).registry
     record = reg.create_key(realm_name, Alg.parse(alg) if alg else None,
@@ -307,6 +307,79 @@ def token_issue(ctx: click.Context, realm_name: str, sub: str, tenant: str, audi
           "claims": issued.claims}, as_json, text=issued.token)
 
 
+def _read_token(token: str) -> str:
+    text = sys.stdin.read() if token == "-" else token
+    return text.strip()
+
+
+def _honey(path: str | None) -> list[str]:
+    if not path:
+        return []
+    try:
+        lines = open(path, encoding="utf-8").read().splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read honey list {path}: {exc.strerror}") from exc
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+@token.command("verify")
+@click.argument("token_arg", metavar="TOKEN")
+@click.option("--trust", "trusts", multiple=True, required=True, metavar="ISSUER=SOURCE",
+              help="An issuer and its JWKS (file or http(s) URL); repeat for several issuers.")
+@click.option("--audience", required=True)
+@click.option("--honey-kids", default=None, help="File of honey kids / key thumbprints, one per line.")
+@click.option("--clock-skew", default=60.0, show_default=True, type=float)
+@click.option("--max-lifetime", default="1d", show_default=True)
+@click.option("--allow-plain-jwt", is_flag=True, help="Do not require typ at+jwt (RFC 9068).")
+@json_option
+def token_verify(token_arg: str, trusts: tuple[str, ...], audience: str, honey_kids: str | None,
+                 clock_skew: float, max_lifetime: str, allow_plain_jwt: bool, as_json: bool) -> None:
+    """Validate an access token strictly: exit 0 valid, 1 rejected. TOKEN '-' reads stdin."""
+    from .verify import Validator
+
+    trust: dict[str, str] = {}
+    for item in trusts:
+        issuer, sep, source = item.partition("=")
+        if not sep or not issuer or not source:
+            raise ConfigError(f"--trust wants ISSUER=SOURCE, not {item!r}")
+        trust[issuer] = source
+    with Validator(trust=trust, audience=audience, honey=_honey(honey_kids), clock_skew=clock_skew,
+                   max_lifetime=duration(max_lifetime), require_at_jwt=not allow_plain_jwt) as validator:
+        verdict = validator.verify(_read_token(token_arg))
+    emit(verdict.to_dict(), as_json,
+         text=f"valid (issuer {verdict.issuer}, kid {verdict.kid})" if verdict.valid
+         else f"rejected: {verdict.reason.value if verdict.reason else '?'}")
+    if not verdict.valid:
+        raise click.exceptions.Exit(1)
+
+
+@cli.group()
+def jws() -> None:
+    """JWS-level checks (header and signature rules, any payload)."""
+
+
+@jws.command("verify")
+@click.argument("token_arg", metavar="TOKEN")
+@click.option("--jwks", "jwks_path", required=True, help="A JWKS file.")
+@click.option("--honey-kids", default=None)
+@json_option
+def jws_verify(token_arg: str, jwks_path: str, honey_kids: str | None, as_json: bool) -> None:
+    """Check a compact JWS against a JWKS file: exit 0 valid, 1 rejected."""
+    from .verify import Validator, load_jwks
+
+    try:
+        document = json.loads(open(jwks_path, encoding="utf-8").read())
+        keys = load_jwks(document, None, jwks_path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load JWKS {jwks_path}: {exc}") from exc
+    with Validator(trust={"jws:": jwks_path}, audience="-", honey=_honey(honey_kids)) as validator:
+        verdict = validator.verify_jws(_read_token(token_arg), keys)
+    emit(verdict.to_dict(), as_json, text="valid" if verdict.valid
+         else f"rejected: {verdict.reason.value if verdict.reason else '?'}")
+    if not verdict.valid:
+        raise click.exceptions.Exit(1)
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
@@ -332,7 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     verbose = "-v" in args or "--verbose" in args
     try:
-        cli.main(args=args, prog_name="signward", standalone_mode=False)
+        rv = cli.main(args=args, prog_name="signward", standalone_mode=False)
+        if isinstance(rv, int):  # click returns an Exit's code instead of raising it here
+            return rv
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.UsageError as exc:

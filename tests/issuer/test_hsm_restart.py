@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from signward.hsm import server as hsm_server
-from tests.issuer.conftest import Served
+from tests.conftest import Served
 
 
 @pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.issuer.conftest import Served
+from tests.conftest import Served
 
 
 def _token(served: Served, realm: str, **form: str) -> httpx.Response:

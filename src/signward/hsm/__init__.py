@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..errors import HsmUnavailable, InsecureConfiguration
 from ..home import Config, Home
-from .algorithms import Alg, PublicKey, digest, signature_ok
+from ..algorithms import Alg, PublicKey, digest, signature_ok
 from .base import CheckedSigner, KeyAttributes, SigningBackend
 from .pkcs11_backend import Pkcs11Backend
 

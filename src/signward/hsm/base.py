@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import SignatureCheckFailed
-from .algorithms import Alg, PublicKey, signature_ok
+from ..algorithms import Alg, PublicKey, signature_ok
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
 from ..errors import AlgorithmUnsupported, HsmError, HsmUnavailable
-from .algorithms import RSA_BITS_ALLOWED, SPECS, Alg, PublicKey, digest
+from ..algorithms import RSA_BITS_ALLOWED, SPECS, Alg, PublicKey, digest
 from .base import KeyAttributes
 from .errors_map import UNAVAILABLE, map_error
 

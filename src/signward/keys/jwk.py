@@ -8,7 +8,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from ..hsm.algorithms import PublicKey
+from ..algorithms import PublicKey
 from .model import KeyRecord
 
 

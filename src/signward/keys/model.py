@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ConfigError
-from ..hsm.algorithms import Alg
+from ..algorithms import Alg
 
 DAY = 86400.0
 HOUR = 3600.0

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError, InvalidTransition, NoSigningKey, NotFound
-from ..hsm.algorithms import Alg
+from ..algorithms import Alg
 from ..hsm.base import SigningBackend
 from ..store.base import Store, Transaction
 from .jwk import jwks_document, public_jwk, thumbprint

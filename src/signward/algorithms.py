@@ -1,4 +1,4 @@
-"""The JWS algorithms signward signs with (RFC 7518, RFC 8037) and how to check a signature.
+"""The JWS algorithms signward signs and verifies with (RFC 7518, RFC 8037) and how to check a signature.
 
 The algorithm is a property of the key, chosen when the key is made; nothing downstream
 ever takes it from a token header.
@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
@@ -55,6 +55,12 @@ SPECS: dict[Alg, AlgSpec] = {
 
 RSA_BITS_ALLOWED = (2048, 3072, 4096)
 
+# Group orders (SEC 2 / FIPS 186-4), for the 0 < r, s < n rule on ECDSA signatures.
+CURVE_ORDER = {
+    "P-256": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
+    "P-384": 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973,
+}
+
 
 def digest(alg: Alg, data: bytes) -> bytes:
     """The hash of `data` the algorithm signs (host-side hashing for CKM_ECDSA and PSS)."""
@@ -67,7 +73,10 @@ def digest(alg: Alg, data: bytes) -> bytes:
 
 
 def signature_ok(public_key: PublicKey, alg: Alg, data: bytes, signature: bytes) -> bool:
-    """Check a JWS signature (ECDSA as fixed-size r||s) with cryptography; never raises."""
+    """Check a JWS signature with cryptography; never raises.
+
+    ECDSA signatures must be exactly r||s of the field size with 0 < r, s < n (RFC 7518 3.4).
+    """
     spec = SPECS[alg]
     try:
         if spec.kty == "EC":
@@ -78,6 +87,9 @@ def signature_ok(public_key: PublicKey, alg: Alg, data: bytes, signature: bytes)
                 return False
             r = int.from_bytes(signature[:n], "big")
             s = int.from_bytes(signature[n:], "big")
+            order = CURVE_ORDER[spec.curve or ""]
+            if not (0 < r < order and 0 < s < order):
+                return False
             if spec.hash is None:
                 return False
             public_key.verify(encode_dss_signature(r, s), data, ec.ECDSA(spec.hash()))

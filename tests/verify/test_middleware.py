@@ -1,0 +1,47 @@
+"""The ASGI middleware in front of a small protected API, over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from signward.verify import BearerTokenMiddleware
+from tests.helpers import ThreadedServer
+from tests.verify.conftest import CONSUMER, ENTERPRISE, World
+
+
+def mail_api(world: World) -> BearerTokenMiddleware:
+    async def inbox(request: Request) -> Response:
+        claims = request.state.claims
+        return JSONResponse({"tenant": claims["tid"], "messages": ["hello"]})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/mail/inbox", inbox), Route("/health", health)])
+    return BearerTokenMiddleware(app, world.validator(), protect=("/mail",))
+
+
+def test_protected_route(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    with ThreadedServer(mail_api(world)) as srv:
+        assert httpx.get(srv.base + "/health").status_code == 200
+        none = httpx.get(srv.base + "/mail/inbox")
+        assert none.status_code == 401 and none.headers["www-authenticate"].startswith("Bearer")
+        ok = httpx.get(srv.base + "/mail/inbox",
+                       headers={"Authorization": f"Bearer {world.enterprise.token(world.claims())}"})
+        assert ok.status_code == 200 and ok.json()["tenant"] == "contoso"
+        with caplog.at_level(logging.WARNING):
+            forged = world.consumer.token(world.claims(ENTERPRISE))
+            denied = httpx.get(srv.base + "/mail/inbox", headers={"Authorization": f"Bearer {forged}"})
+        assert denied.status_code == 401 and denied.json() == {"error": "invalid_token"}  # uniform
+        assert "key_not_bound_to_issuer" in caplog.text  # the precise reason is logged
+        expired = world.old_enterprise.token(world.claims())
+        assert httpx.get(srv.base + "/mail/inbox",
+                         headers={"Authorization": f"Bearer {expired}"}).json() == {"error": "invalid_token"}
+        assert world.consumer.token(world.claims(CONSUMER))  # consumer tokens for consumer mailboxes still mint

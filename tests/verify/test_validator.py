@@ -1,0 +1,234 @@
+"""The validator's rules, one reason each, and the attack corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from signward.errors import ConfigError
+from signward.verify import Reason, Validator, VerifiedClaims
+from tests.verify.conftest import CONSUMER, ENTERPRISE, World
+from tests.verify.forge import b64, enc, hs256_with_public_key
+
+
+def reason(world: World, token: str | bytes, **options: object) -> Reason | None:
+    return world.validator(**options).verify(token).reason  # type: ignore[arg-type]
+
+
+def test_valid_token(world: World) -> None:
+    verdict = world.validator().verify(world.enterprise.token(world.claims()))
+    assert verdict.valid and verdict.reason is None
+    assert verdict.kid == world.enterprise.kid and verdict.issuer == ENTERPRISE
+    assert verdict.claims is not None and verdict.claims["tid"] == "contoso"
+    assert world.validator().verify(world.consumer.token(world.claims(CONSUMER))).valid
+
+
+def test_claims_object_cannot_be_forged() -> None:
+    with pytest.raises(TypeError):
+        VerifiedClaims({"sub": "x"}, object())
+
+
+# -- the breach -------------------------------------------------------------------------------
+
+def test_consumer_key_for_enterprise_tenant_is_not_bound(world: World) -> None:
+    forged = world.consumer.token(world.claims(ENTERPRISE))
+    assert reason(world, forged) is Reason.KEY_NOT_BOUND_TO_ISSUER
+    assert world.alerts and world.alerts[-1]["reason"] == "key_not_bound_to_issuer"
+
+
+def test_expired_key_is_refused_even_with_fresh_claims(world: World) -> None:
+    assert reason(world, world.old_enterprise.token(world.claims())) is Reason.KEY_EXPIRED
+    assert world.alerts[-1]["reason"] == "key_expired"
+
+
+def test_token_outliving_its_key_is_refused(world: World) -> None:
+    key_exp = int(world.clock.now()) + 30 * 86400
+    token = world.enterprise.token(world.claims(iat=key_exp - 100, nbf=None, exp=key_exp + 100))
+    world.clock.set(key_exp - 50)
+    assert reason(world, token) is Reason.KEY_EXPIRED
+
+
+def test_token_issued_before_key_nbf(world: World) -> None:
+    token = world.enterprise.token(world.claims(iat=int(world.clock.now()) - 2 * 86400))
+    assert reason(world, token, max_lifetime=10 * 86400) is Reason.KEY_NOT_YET_VALID
+
+
+def test_insecure_options_reproduce_the_2023_acceptance(world: World) -> None:
+    forged = world.old_enterprise.token(world.claims())
+    assert reason(world, forged, insecure_ignore_key_validity=True) is None
+    cross = world.consumer.token(world.claims(ENTERPRISE))
+    assert reason(world, cross, insecure_shared_keyset=True) is None
+
+
+# -- the attack corpus ------------------------------------------------------------------------
+
+def test_alg_none(world: World) -> None:
+    token = f"{enc({'alg': 'none', 'kid': world.enterprise.kid, 'typ': 'at+jwt'})}.{enc(world.claims())}."
+    assert reason(world, token) is Reason.ALG_NOT_ALLOWED
+
+
+def test_alg_confusion_cve_2015_9235_hs256_with_rsa_public_key(world: World) -> None:
+    pem = world.enterprise.private.public_key().public_bytes(serialization.Encoding.PEM,
+                                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert reason(world, hs256_with_public_key(world.enterprise, world.claims(), pem)) is Reason.ALG_NOT_ALLOWED
+
+
+def test_header_alg_must_be_the_keys(world: World) -> None:
+    token = world.enterprise.token(world.claims(), alg="PS256")  # signed PKCS1, labelled PSS
+    assert reason(world, token) is Reason.ALG_NOT_ALLOWED
+
+
+@pytest.mark.parametrize("member", ["jwk", "jku", "x5u", "x5c"])
+def test_embedded_key_references(world: World, member: str) -> None:
+    value = world.consumer.jwk() if member == "jwk" else (["MIIB"] if member == "x5c" else "https://evil.example/k")
+    assert reason(world, world.enterprise.token(world.claims(), **{member: value})) is Reason.UNTRUSTED_KEY_REFERENCE
+
+
+def test_unknown_crit(world: World) -> None:
+    assert reason(world, world.enterprise.token(world.claims(), crit=["exp"])) is Reason.UNSUPPORTED_CRIT
+
+
+def test_duplicate_members(world: World) -> None:
+    head = b64(b'{"alg":"RS256","kid":"%s","typ":"at+jwt","alg":"none"}' % world.enterprise.kid.encode())
+    body = b64(json.dumps(world.claims()).encode())
+    sig = b64(world.enterprise.sign(f"{head}.{body}".encode()))
+    assert reason(world, f"{head}.{body}.{sig}") is Reason.MALFORMED
+    body2 = b64(b'{"iss":"%s","iss":"%s"}' % (ENTERPRISE.encode(), CONSUMER.encode()))
+    assert reason(world, f"{head}.{body2}.{sig}") is Reason.MALFORMED
+
+
+def test_oversize(world: World) -> None:
+    assert reason(world, world.enterprise.token(world.claims(pad="x" * 17000))) is Reason.MALFORMED
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda t: t + "=",
+    lambda t: t.replace(".", "+", 1),
+    lambda t: t.split(".")[0] + "==." + ".".join(t.split(".")[1:]),
+    lambda t: t[:-1] + "*",
+    lambda t: t + ".x",
+    lambda t: ".".join(t.split(".")[:2]),
+    lambda t: "",
+    lambda t: "...",
+    lambda t: t.encode("utf-16"),
+])
+def test_bad_base64_and_shape(world: World, mangle: object) -> None:
+    token = world.enterprise.token(world.claims())
+    assert reason(world, mangle(token)) is Reason.MALFORMED  # type: ignore[operator]
+
+
+def test_non_canonical_base64_last_char(world: World) -> None:
+    token = world.consumer.token(world.claims(CONSUMER))
+    head, body, sig = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = sig[-1]
+    # an ES256 signature is 64 bytes: the last char carries 4 unused bits; flip one of them
+    twin = alphabet[alphabet.index(last) ^ 1]
+    assert reason(world, f"{head}.{body}.{sig[:-1]}{twin}") is Reason.MALFORMED
+
+
+def test_ecdsa_r_s_zero(world: World) -> None:
+    token = world.consumer.token(world.claims(CONSUMER))
+    head, body, _ = token.split(".")
+    assert reason(world, f"{head}.{body}.{b64(bytes(64))}") is Reason.BAD_SIGNATURE
+
+
+def test_ecdsa_der_signature_refused(world: World) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    head, body, _ = world.consumer.token(world.claims(CONSUMER)).split(".")
+    der = world.consumer.private.sign(f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))  # type: ignore[call-arg]
+    assert reason(world, f"{head}.{body}.{b64(der)}") is Reason.BAD_SIGNATURE
+
+
+def test_ecdsa_s_plus_n_refused(world: World) -> None:
+    from signward.algorithms import CURVE_ORDER
+
+    head, body, sig = world.consumer.token(world.claims(CONSUMER)).split(".")
+    raw = __import__("base64").urlsafe_b64decode(sig + "==")
+    s = int.from_bytes(raw[32:], "big") + CURVE_ORDER["P-256"]
+    if s.bit_length() <= 256:
+        assert reason(world, f"{head}.{body}.{b64(raw[:32] + s.to_bytes(32, 'big'))}") is Reason.BAD_SIGNATURE
+
+
+@pytest.mark.parametrize("claim,value", [("exp", "9999999999"), ("exp", True), ("iat", None), ("aud", {"a": 1}),
+                                         ("aud", [1]), ("iss", ["x"]), ("sub", 5), ("exp", 1e400)])
+def test_claims_of_the_wrong_type(world: World, claim: str, value: object) -> None:
+    claims = world.claims()
+    if value is None:
+        claims.pop(claim)
+    else:
+        claims[claim] = value
+    token = world.enterprise.token(claims) if claim != "exp" or value != 1e400 else (
+        f"{enc({'alg': 'RS256', 'kid': world.enterprise.kid, 'typ': 'at+jwt'})}."
+        f"{b64(json.dumps(world.claims()).replace(str(world.claims()['exp']), '1e400').encode())}.AAAA")
+    assert reason(world, token) is Reason.MALFORMED
+
+
+def test_bad_signature(world: World) -> None:
+    head, body, sig = world.enterprise.token(world.claims()).split(".")
+    other = world.enterprise.token(world.claims(sub="mallory")).split(".")[1]
+    assert reason(world, f"{head}.{other}.{sig}") is Reason.BAD_SIGNATURE
+
+
+def test_unknown_kid_and_missing_kid(world: World) -> None:
+    assert reason(world, world.enterprise.token(world.claims(), kid="nope")) is Reason.UNKNOWN_KEY
+    assert reason(world, world.enterprise.token(world.claims(), kid=None)) is Reason.UNKNOWN_KEY
+
+
+@pytest.mark.parametrize("over,expected", [
+    ({"iss": "https://evil.example"}, Reason.WRONG_ISSUER),
+    ({"aud": "files"}, Reason.WRONG_AUDIENCE),
+    ({"aud": ["files", "mail"]}, None),
+    ({"exp": 1_800_000_000 - 61, "iat": 1_800_000_000 - 600}, Reason.EXPIRED),
+    ({"exp": 1_800_000_000 - 59, "iat": 1_800_000_000 - 600}, None),  # within the skew
+    ({"nbf": 1_800_000_000 + 120}, Reason.NOT_YET_VALID),
+    ({"iat": 1_800_000_000 + 120, "exp": 1_800_000_000 + 600}, Reason.NOT_YET_VALID),
+    ({"exp": 1_800_000_000 + 2 * 86400}, Reason.LIFETIME_TOO_LONG),
+])
+def test_claim_rules(world: World, over: dict[str, object], expected: Reason | None) -> None:
+    assert reason(world, world.enterprise.token(world.claims(**over))) is expected
+
+
+def test_typ_required(world: World) -> None:
+    assert reason(world, world.enterprise.token(world.claims(), typ="JWT")) is Reason.WRONG_TYPE
+    assert reason(world, world.enterprise.token(world.claims(), typ=None)) is Reason.WRONG_TYPE
+    assert reason(world, world.enterprise.token(world.claims(), typ="application/AT+JWT")) is None
+    assert reason(world, world.enterprise.token(world.claims(), typ="JWT"), require_at_jwt=False) is None
+
+
+def test_honey_key_by_kid_and_by_thumbprint(world: World) -> None:
+    token = world.enterprise.token(world.claims())
+    assert reason(world, token, honey=[world.enterprise.kid]) is Reason.HONEY_KEY
+    assert world.alerts[-1]["reason"] == "honey_key" and world.alerts[-1]["kid"] == world.enterprise.kid
+    honey_unknown = world.consumer.token(world.claims(), kid="decoy-kid-1")
+    assert reason(world, honey_unknown, honey=["decoy-kid-1"]) is Reason.HONEY_KEY
+
+
+def test_missing_jwks_file_fails_closed(world: World) -> None:
+    world.files[ENTERPRISE].unlink()
+    assert reason(world, world.enterprise.token(world.claims())) is Reason.JWKS_UNAVAILABLE
+
+
+def test_configuration_contradictions_raise() -> None:
+    with pytest.raises(ConfigError):
+        Validator(trust={}, audience="mail")
+    with pytest.raises(ConfigError):
+        Validator(trust={"https://a": "x.json"}, audience="mail", clock_skew=3600)
+    with pytest.raises(ConfigError):
+        Validator(trust={"https://a": "x.json"}, audience="")
+
+
+def test_jws_level_entry_point(world: World) -> None:
+    from signward.verify import load_jwks
+
+    keys = load_jwks({"keys": [world.consumer.jwk()]}, CONSUMER)
+    v = world.validator()
+    token = world.consumer.token({"anything": [1, 2, 3]}, typ=None)
+    verdict = v.verify_jws(token, keys)
+    assert verdict.valid and verdict.payload_b64 == token.split(".")[1]
+    assert v.verify_jws(world.enterprise.token({}), keys).reason is Reason.UNKNOWN_KEY
+    assert v.verify_jws(token[:-2] + "AA", keys).reason in (Reason.BAD_SIGNATURE, Reason.MALFORMED)
