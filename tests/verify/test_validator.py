@@ -232,3 +232,10 @@ def test_jws_level_entry_point(world: World) -> None:
     assert verdict.valid and verdict.payload_b64 == token.split(".")[1]
     assert v.verify_jws(world.enterprise.token({}), keys).reason is Reason.UNKNOWN_KEY
     assert v.verify_jws(token[:-2] + "AA", keys).reason in (Reason.BAD_SIGNATURE, Reason.MALFORMED)
+
+
+def test_trailing_newline_in_a_part_found_by_fuzzing(world: World) -> None:
+    """atheris found `^...$` letting a part end in a newline (a KeyError in the canonical check)."""
+    head, body, sig = world.enterprise.token(world.claims()).split(".")
+    for token in (f"{head}\n.{body}.{sig}", f"{head}.{body}\n.{sig}", f"{head}.{body}.{sig}\n"):
+        assert reason(world, token) is Reason.MALFORMED

@@ -20,7 +20,7 @@ from ..errors import Rejected
 from .reasons import Reason
 
 MAX_TOKEN = 16 * 1024
-B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+B64URL = re.compile(r"[A-Za-z0-9_-]*")
 ALLOWED_ALGS = frozenset(a.value for a in Alg)
 KEY_REFERENCES = ("jku", "x5u", "jwk", "x5c")
 UNDERSTOOD_CRIT: frozenset[str] = frozenset()  # no JWS extension is processed
@@ -43,17 +43,22 @@ class ParsedJws:
         return kid if isinstance(kid, str) else None
 
 
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+
+
 def b64url_decode(part: str) -> bytes:
-    """Strict base64url: URL alphabet, no padding, and the canonical encoding of its bytes."""
-    if not B64URL.match(part) or len(part) % 4 == 1:
+    """Strict base64url: URL alphabet, no padding, and the canonical encoding of its bytes
+    (the unused low bits of the last character must be zero)."""
+    if not B64URL.fullmatch(part):
         raise Rejected(Reason.MALFORMED, "bad base64url")
+    rest = len(part) % 4
+    if rest == 1 or (rest == 2 and _INDEX[part[-1]] & 0x0F) or (rest == 3 and _INDEX[part[-1]] & 0x03):
+        raise Rejected(Reason.MALFORMED, "non-canonical base64url")
     try:
-        data = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
     except (binascii.Error, ValueError):
         raise Rejected(Reason.MALFORMED, "bad base64url") from None
-    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != part:
-        raise Rejected(Reason.MALFORMED, "non-canonical base64url")
-    return data
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -69,10 +74,13 @@ def _reject_constant(name: str) -> Any:
     raise Rejected(Reason.MALFORMED, f"non-standard JSON constant {name}")
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+
+
 def json_object(data: bytes, what: str) -> dict[str, Any]:
     try:
         text = data.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise Rejected(Reason.MALFORMED, f"{what} is not JSON") from None
     if not isinstance(value, dict):

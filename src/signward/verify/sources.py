@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -40,15 +41,21 @@ class JwksSource(Protocol):
 class FileSource:
     """A JWKS file, re-read when it changes on disk."""
 
-    def __init__(self, issuer: str, path: str | Path) -> None:
+    def __init__(self, issuer: str, path: str | Path, recheck: float = 1.0) -> None:
         self.issuer = issuer
         self.path = Path(path)
+        self.recheck = recheck
+        self._checked = float("-inf")
         self.location = str(self.path)
         self._stamp: tuple[float, int] | None = None
         self._keys: dict[str, TrustedKey] = {}
         self._lock = threading.Lock()
 
     def keys(self, refresh_for_kid: str | None = None) -> dict[str, TrustedKey]:
+        now = time.monotonic()
+        if self._stamp is not None and now - self._checked < self.recheck and refresh_for_kid in (None, *self._keys):
+            return self._keys
+        self._checked = now
         try:
             stat = self.path.stat()
             stamp = (stat.st_mtime, stat.st_size)
