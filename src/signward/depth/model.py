@@ -1,0 +1,248 @@
+"""The defense-in-depth model (YAML) and its validation, with the line of every mistake.
+
+```yaml
+name: example
+policy: {min_failures: 3}
+controls:
+  mfa: {description: "...", cost: 1, probe: "module:function" or "cmd: shell command", depends_on: [...]}
+nodes:
+  attacker: {entry: true}
+  signing_key: {asset: true}
+steps:
+  - {from: attacker, to: engineer_account, blocked_by: [mfa]}
+  - {from: [engineer_account, debug_env], to: signing_key, blocked_by: [redaction, hsm]}
+```
+A step may be taken when the attacker holds every `from` node and every `blocked_by`
+control has failed. A control has failed if chosen to fail or if any control in its
+`depends_on` has failed (transitively).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import ConfigError
+
+
+class ModelError(ConfigError):
+    """A malformed model: the message names the line."""
+
+
+@dataclass(frozen=True)
+class Control:
+    name: str
+    description: str = ""
+    cost: float = 1.0
+    probe: str | None = None
+    depends_on: tuple[str, ...] = ()
+    where: str = ""  # where the control lives in the code
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    entry: bool = False
+    asset: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    index: int
+    sources: tuple[str, ...]
+    target: str
+    blocked_by: tuple[str, ...]
+    description: str = ""
+
+    def label(self) -> str:
+        src = " + ".join(self.sources)
+        return f"{src} -> {self.target}"
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    controls: dict[str, Control]
+    nodes: dict[str, Node]
+    steps: tuple[Step, ...]
+    min_failures: float | None = None
+    description: str = ""
+    closure: dict[str, frozenset[str]] = field(default_factory=dict)  # control -> controls whose failure fails it
+
+    @property
+    def entries(self) -> list[str]:
+        return [n.name for n in self.nodes.values() if n.entry]
+
+    @property
+    def assets(self) -> list[str]:
+        return [n.name for n in self.nodes.values() if n.asset]
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _mapping(node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, int]]:
+    if not isinstance(node, yaml.MappingNode):
+        raise ModelError(f"line {_line(node)}: {what} must be a mapping")
+    out = []
+    seen: set[str] = set()
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            raise ModelError(f"line {_line(key)}: {what} keys must be names")
+        if key.value in seen:
+            raise ModelError(f"line {_line(key)}: {key.value!r} appears twice in {what}")
+        seen.add(key.value)
+        out.append((str(key.value), value, _line(key)))
+    return out
+
+
+def _plain(node: yaml.Node) -> Any:
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _names(node: yaml.Node | None, what: str) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    value = _plain(node)
+    if isinstance(value, str):
+        return (value,)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ModelError(f"line {_line(node)}: {what} must be a name or a list of names")
+    return tuple(value)
+
+
+def parse_model(text: str, source: str = "model") -> Model:
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ModelError(f"{source}: {at}bad YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if root is None:
+        raise ModelError(f"{source}: empty model")
+    top = {k: (v, line) for k, v, line in _mapping(root, "the model")}
+    unknown = set(top) - {"name", "description", "policy", "controls", "nodes", "steps"}
+    if unknown:
+        k = sorted(unknown)[0]
+        raise ModelError(f"{source}: line {top[k][1]}: unknown section {k!r}")
+    for required in ("name", "controls", "nodes", "steps"):
+        if required not in top:
+            raise ModelError(f"{source}: line 1: missing section {required!r}")
+    name = _plain(top["name"][0])
+    if not isinstance(name, str):
+        raise ModelError(f"{source}: line {top['name'][1]}: name must be a string")
+
+    controls: dict[str, Control] = {}
+    control_entries = _mapping(top["controls"][0], "controls")
+    control_names = {c for c, _, _ in control_entries}
+    for cname, cnode, line in control_entries:
+        fields = {k: (v, ln) for k, v, ln in _mapping(cnode, f"control {cname}")} if not (
+            isinstance(cnode, yaml.ScalarNode) and cnode.value in ("", "~", "null")) else {}
+        bad = set(fields) - {"description", "cost", "probe", "depends_on", "where"}
+        if bad:
+            k = sorted(bad)[0]
+            raise ModelError(f"{source}: line {fields[k][1]}: unknown field {k!r} in control {cname}")
+        cost = _plain(fields["cost"][0]) if "cost" in fields else 1
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost > 0:
+            raise ModelError(f"{source}: line {line}: cost of {cname} must be a positive number")
+        probe = _plain(fields["probe"][0]) if "probe" in fields else None
+        if probe is not None and not isinstance(probe, str):
+            raise ModelError(f"{source}: line {fields['probe'][1]}: probe must be a string")
+        controls[cname] = Control(cname, str(_plain(fields["description"][0]) or "") if "description" in fields else "",
+                                  float(cost), probe,
+                                  _names(fields["depends_on"][0], "depends_on") if "depends_on" in fields else (),
+                                  str(_plain(fields["where"][0]) or "") if "where" in fields else "")
+        for dep in controls[cname].depends_on:
+            if dep not in control_names:
+                raise ModelError(f"{source}: line {fields['depends_on'][1]}: {cname} depends on unknown control {dep!r}")
+
+    nodes: dict[str, Node] = {}
+    for nname, nnode, line in _mapping(top["nodes"][0], "nodes"):
+        fields = {k: (v, ln) for k, v, ln in _mapping(nnode, f"node {nname}")} if not (
+            isinstance(nnode, yaml.ScalarNode) and nnode.value in ("", "~", "null")) else {}
+        bad = set(fields) - {"entry", "asset", "description"}
+        if bad:
+            k = sorted(bad)[0]
+            raise ModelError(f"{source}: line {fields[k][1]}: unknown field {k!r} in node {nname}")
+        flags = {}
+        for flag in ("entry", "asset"):
+            value = _plain(fields[flag][0]) if flag in fields else False
+            if not isinstance(value, bool):
+                raise ModelError(f"{source}: line {fields[flag][1]}: {flag} must be true or false")
+            flags[flag] = value
+        nodes[nname] = Node(nname, flags["entry"], flags["asset"],
+                            str(_plain(fields["description"][0]) or "") if "description" in fields else "")
+    if not any(n.entry for n in nodes.values()):
+        raise ModelError(f"{source}: line {top['nodes'][1]}: no entry node")
+    if not any(n.asset for n in nodes.values()):
+        raise ModelError(f"{source}: line {top['nodes'][1]}: no asset node")
+
+    steps_node = top["steps"][0]
+    if not isinstance(steps_node, yaml.SequenceNode):
+        raise ModelError(f"{source}: line {_line(steps_node)}: steps must be a list")
+    steps: list[Step] = []
+    for index, snode in enumerate(steps_node.value):
+        fields = {k: (v, ln) for k, v, ln in _mapping(snode, f"step {index + 1}")}
+        line = _line(snode)
+        bad = set(fields) - {"from", "to", "blocked_by", "description"}
+        if bad:
+            k = sorted(bad)[0]
+            raise ModelError(f"{source}: line {fields[k][1]}: unknown field {k!r} in a step")
+        if "from" not in fields or "to" not in fields:
+            raise ModelError(f"{source}: line {line}: a step needs from and to")
+        sources = _names(fields["from"][0], "from")
+        target = _plain(fields["to"][0])
+        if not sources or not isinstance(target, str):
+            raise ModelError(f"{source}: line {line}: from must name nodes and to one node")
+        for n in (*sources, target):
+            if n not in nodes:
+                raise ModelError(f"{source}: line {line}: unknown node {n!r}")
+        blocked = _names(fields["blocked_by"][0], "blocked_by") if "blocked_by" in fields else ()
+        for c in blocked:
+            if c not in controls:
+                raise ModelError(f"{source}: line {fields['blocked_by'][1]}: unknown control {c!r}")
+        desc = str(_plain(fields["description"][0]) or "") if "description" in fields else ""
+        steps.append(Step(index, tuple(dict.fromkeys(sources)), target, tuple(dict.fromkeys(blocked)), desc))
+
+    min_failures = None
+    if "policy" in top:
+        policy = {k: (v, ln) for k, v, ln in _mapping(top["policy"][0], "policy")}
+        if set(policy) - {"min_failures"}:
+            raise ModelError(f"{source}: line {top['policy'][1]}: policy knows only min_failures")
+        if "min_failures" in policy:
+            value = _plain(policy["min_failures"][0])
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ModelError(f"{source}: line {policy['min_failures'][1]}: min_failures must be a number >= 0")
+            min_failures = float(value)
+    description = str(_plain(top["description"][0]) or "") if "description" in top else ""
+    return Model(name, controls, nodes, tuple(steps), min_failures, description, _closure(controls))
+
+
+def _closure(controls: dict[str, Control]) -> dict[str, frozenset[str]]:
+    """For each control, every control whose failure fails it (itself and its depends_on, transitively)."""
+    out: dict[str, frozenset[str]] = {}
+    for name in controls:
+        seen = {name}
+        stack = [name]
+        while stack:
+            for dep in controls[stack.pop()].depends_on:
+                if dep not in seen:
+                    seen.add(dep)
+                    stack.append(dep)
+        out[name] = frozenset(seen)
+    return out
+
+
+def load_model(path: str | Path) -> Model:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: cannot read: {exc}") from None
+    return parse_model(text, str(path))
