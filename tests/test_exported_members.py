@@ -47,3 +47,12 @@ def test_verify_imports_no_private_key_machinery() -> None:
     code = "import sys, signward.verify; print(any(m.startswith('signward.hsm') or m == 'pkcs11' for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_depth_surface() -> None:
+    import signward.depth
+
+    assert signward.depth.__all__ == ["AssetResult", "Control", "Model", "ModelError", "Node", "ProbeContext",
+                                      "ProbeResult", "Report", "Solution", "Step", "analyze", "depth_diff",
+                                      "load_model", "minimum_failing_sets", "parse_model", "run_probe", "to_dot",
+                                      "to_html", "width"]

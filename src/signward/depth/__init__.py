@@ -1,0 +1,31 @@
+"""Defense in depth: how many controls must fail before an asset falls, computed exactly,
+and checked against the live system with probes."""
+
+from .analysis import AssetResult, Report, analyze, width
+from .diff import depth_diff
+from .model import Control, Model, ModelError, Node, Step, load_model, parse_model
+from .probes import ProbeContext, ProbeResult, run_probe
+from .render import to_dot, to_html
+from .solver import Solution, minimum_failing_sets
+
+__all__ = [
+    "AssetResult",
+    "Control",
+    "Model",
+    "ModelError",
+    "Node",
+    "ProbeContext",
+    "ProbeResult",
+    "Report",
+    "Solution",
+    "Step",
+    "analyze",
+    "depth_diff",
+    "load_model",
+    "minimum_failing_sets",
+    "parse_model",
+    "run_probe",
+    "to_dot",
+    "to_html",
+    "width",
+]

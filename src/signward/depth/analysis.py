@@ -1,0 +1,112 @@
+"""Per-asset depth, single points of failure, width, and the policy check, as one report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .model import Model
+from .semantics import attack_path, reaches
+from .solver import Solution, in_every_minimum_set, minimum_failing_sets
+
+
+@dataclass
+class AssetResult:
+    asset: str
+    min_failures: float | None
+    failing_sets: list[list[str]]
+    path: list[str]
+    width: int
+    in_every_set: list[str]
+    exact: bool
+    lower: float | None
+    upper: float | None
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"asset": self.asset, "min_failures": _num(self.min_failures),
+                               "failing_sets": self.failing_sets, "path": self.path, "width": self.width,
+                               "in_every_minimum_set": self.in_every_set, "exact": self.exact,
+                               "method": self.method}
+        if not self.exact:
+            out["bounds"] = {"lower": _num(self.lower), "upper": _num(self.upper)}
+        return out
+
+
+@dataclass
+class Report:
+    model: str
+    assets: list[AssetResult]
+    spofs: list[dict[str, str]]
+    policy_min: float | None
+    known_failed: list[str] = field(default_factory=list)
+
+    @property
+    def policy_ok(self) -> bool:
+        if self.policy_min is None:
+            return True
+        for a in self.assets:
+            depth = a.min_failures if a.exact else a.lower
+            if depth is not None and depth < self.policy_min:
+                return False
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "assets": [a.to_dict() for a in self.assets], "spofs": self.spofs,
+                "policy_ok": self.policy_ok, "policy_min_failures": _num(self.policy_min),
+                "failed": self.known_failed}
+
+
+def _num(value: float | None) -> float | int | None:
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
+def width(model: Model, asset: str) -> int:
+    """Step-disjoint attack paths to the asset: max flow with each step of capacity one
+    (an AND step counts as an edge from each of its sources)."""
+    graph = nx.DiGraph()
+    source, sink = "__entry__", ("node", asset)
+    for entry in model.entries:
+        graph.add_edge(source, ("node", entry))
+    for step in model.steps:
+        s_in, s_out = ("in", step.index), ("out", step.index)
+        graph.add_edge(s_in, s_out, capacity=1)
+        for u in step.sources:
+            graph.add_edge(("node", u), s_in)
+        graph.add_edge(s_out, ("node", step.target))
+    if asset in model.entries:
+        return 0
+    if sink not in graph:
+        return 0
+    return int(nx.maximum_flow_value(graph, source, sink))
+
+
+def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_limit: float = 30.0) -> Report:
+    known = frozenset(failed)
+    unknown = sorted(known - set(model.controls))
+    if unknown:
+        from .model import ModelError
+
+        raise ModelError(f"--failed names unknown control(s): {', '.join(unknown)}")
+    results = []
+    for asset in model.assets:
+        solution: Solution = minimum_failing_sets(model, asset, known, max_sets=max_sets, time_limit=time_limit)
+        chosen = (solution.sets[0] if solution.sets else [])
+        path = [s.label() for s in attack_path(model, [*chosen, *known], asset)] if solution.cost is not None else []
+        results.append(AssetResult(
+            asset=asset, min_failures=solution.cost, failing_sets=solution.sets, path=path,
+            width=width(model, asset), in_every_set=in_every_minimum_set(model, asset, solution, known, time_limit),
+            exact=solution.exact, lower=solution.lower, upper=solution.upper, method=solution.method))
+    spofs = []
+    for asset in model.assets:
+        if reaches(model, list(known), asset):
+            continue  # already open: no control is the single point
+        for control in sorted(model.controls):
+            if control not in known and reaches(model, [control, *known], asset):
+                spofs.append({"control": control, "asset": asset})
+    return Report(model.name, results, spofs, model.min_failures, sorted(known))
