@@ -103,9 +103,12 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
             width=width(model, asset), in_every_set=in_every_minimum_set(model, asset, solution, known, time_limit),
             exact=solution.exact, lower=solution.lower, upper=solution.upper, method=solution.method))
     spofs = []
-    for asset in model.assets:
+    dearest = max((c.cost for c in model.controls.values()), default=0.0)
+    for asset, result in zip(model.assets, results):
         if reaches(model, list(known), asset):
             continue  # already open: no control is the single point
+        if result.exact and (result.min_failures is None or result.min_failures > dearest):
+            continue  # no single control costs enough to be a minimum-or-cheaper failing set
         for control in sorted(model.controls):
             if control not in known and reaches(model, [control, *known], asset):
                 spofs.append({"control": control, "asset": asset})

@@ -14,21 +14,30 @@ def failed_controls(model: Model, chosen: Iterable[str]) -> frozenset[str]:
 
 
 def holdings(model: Model, failed: frozenset[str]) -> dict[str, int]:
-    """Least fixpoint of the steps under `failed`: node -> round in which it was first held."""
+    """Least fixpoint of the steps under `failed`: node -> round in which it was first held.
+
+    A worklist over the steps each newly held node feeds, so one evaluation is linear in
+    the model's size."""
     held = {n: 0 for n in model.entries}
-    usable = [s for s in model.steps if all(c in failed for c in s.blocked_by)]
+    feeds: dict[str, list[Step]] = {}
+    missing: dict[int, int] = {}
+    for step in model.steps:
+        if all(c in failed for c in step.blocked_by):
+            missing[step.index] = len(step.sources)
+            for u in step.sources:
+                feeds.setdefault(u, []).append(step)
+    frontier = list(held)
     round_ = 0
-    changed = True
-    while changed:
-        changed = False
+    while frontier:
         round_ += 1
-        new = {}
-        for step in usable:
-            if step.target not in held and step.target not in new and all(u in held for u in step.sources):
-                new[step.target] = round_
-        if new:
-            held.update(new)
-            changed = True
+        nxt: list[str] = []
+        for node in frontier:
+            for step in feeds.get(node, ()):
+                missing[step.index] -= 1
+                if missing[step.index] == 0 and step.target not in held:
+                    held[step.target] = round_
+                    nxt.append(step.target)
+        frontier = nxt
     return held
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import lil_matrix
+from scipy.sparse import coo_matrix
 
 from .model import Model
 
@@ -52,25 +52,45 @@ def polynomial_applies(model: Model) -> bool:
     return all(n <= 1 for n in guarded.values()) and all(not c.depends_on for c in model.controls.values())
 
 
-def shortest_path(model: Model, asset: str, known_failed: frozenset[str]) -> Solution:
+def _path_graph(model: Model, known_failed: frozenset[str], forbid: frozenset[str] = frozenset()) -> nx.DiGraph:
     graph = nx.DiGraph()
     for step in model.steps:
+        if forbid & set(step.blocked_by):
+            continue
         weight = sum(model.controls[c].cost for c in step.blocked_by if c not in known_failed)
         u = step.sources[0]
         if not graph.has_edge(u, step.target) or graph[u][step.target]["weight"] > weight:
             graph.add_edge(u, step.target, weight=weight, step=step)
-    entries = [e for e in model.entries if e in graph]
+    return graph
+
+
+def shortest_path(model: Model, asset: str, known_failed: frozenset[str], max_sets: int = 1,
+                  forbid: frozenset[str] = frozenset()) -> Solution:
+    """Dijkstra from the entries; further equal-cost sets from networkx's simple paths in order."""
     if asset in model.entries:
         return Solution(0.0, [[]], method="shortest-path")
-    if not entries or asset not in graph:
+    graph = _path_graph(model, known_failed, forbid)
+    source = "__entries__"
+    for entry in model.entries:
+        if entry in graph:
+            graph.add_edge(source, entry, weight=0.0, step=None)
+    if source not in graph or asset not in graph or not nx.has_path(graph, source, asset):
         return Solution(None, [], method="shortest-path")
-    try:
-        cost, path = nx.multi_source_dijkstra(graph, set(entries), target=asset)
-    except nx.NetworkXNoPath:
-        return Solution(None, [], method="shortest-path")
-    chosen = sorted({c for u, v in zip(path, path[1:]) for c in graph[u][v]["step"].blocked_by
-                     if c not in known_failed})
-    return Solution(float(cost), [chosen], method="shortest-path")
+
+    def chosen(path: list[str]) -> list[str]:
+        return sorted({c for u, v in zip(path, path[1:]) if graph[u][v]["step"] is not None
+                       for c in graph[u][v]["step"].blocked_by if c not in known_failed})
+
+    best, path = nx.single_source_dijkstra(graph, source, target=asset)
+    sets = [chosen(path)]
+    if max_sets > 1:
+        for other in nx.shortest_simple_paths(graph, source, asset, weight="weight"):
+            if nx.path_weight(graph, other, "weight") > best + 1e-9 or len(sets) >= max_sets:
+                break
+            candidate = chosen(other)
+            if candidate not in sets:
+                sets.append(candidate)
+    return Solution(float(best), sets, lower=float(best), upper=float(best), method="shortest-path")
 
 
 class _Program:
@@ -138,13 +158,18 @@ class _Program:
         rows = list(self.rows)
         for chosen in cuts:
             rows.append(({self.ix[c]: 1.0 for c in chosen}, -np.inf, float(len(chosen) - 1)))
-        matrix = lil_matrix((len(rows), self.n))
+        data: list[float] = []
+        row_ix: list[int] = []
+        col_ix: list[int] = []
         lo = np.empty(len(rows))
         hi = np.empty(len(rows))
         for r, (coeffs, low, high) in enumerate(rows):
             for col, val in coeffs.items():
-                matrix[r, col] = val
+                row_ix.append(r)
+                col_ix.append(col)
+                data.append(val)
             lo[r], hi[r] = low, high
+        matrix = coo_matrix((data, (row_ix, col_ix)), shape=(len(rows), self.n))
         ub = self.ub.copy()
         for c in forbid:
             ub[self.ix[c]] = 0.0
@@ -162,8 +187,8 @@ def minimum_failing_sets(model: Model, asset: str, known_failed: frozenset[str] 
                          time_limit: float = 30.0) -> Solution:
     """The minimum total cost of controls that must fail for `asset` to be held, and up to
     `max_sets` distinct sets of that cost. Controls in `known_failed` are failed already, free."""
-    if polynomial_applies(model) and max_sets <= 1:
-        return shortest_path(model, asset, known_failed)
+    if polynomial_applies(model):
+        return shortest_path(model, asset, known_failed, max_sets)
     program = _Program(model, asset, known_failed)
     first = program.solve([], time_limit=time_limit)
     if first is None or first.status == 2:  # infeasible: unreachable
@@ -192,6 +217,26 @@ def in_every_minimum_set(model: Model, asset: str, solution: Solution,
     """Controls without which the minimum cost rises (or the asset becomes unreachable)."""
     if solution.cost is None or not solution.sets or not solution.exact:
         return []
+    if polynomial_applies(model):
+        graph = _path_graph(model, known_failed)
+        for entry in model.entries:
+            if entry in graph:
+                graph.add_edge("__entries__", entry, weight=0.0, step=None)
+        out = []
+        for c in solution.sets[0]:
+            def weight(u: str, v: str, d: dict[str, object], c: str = c) -> float | None:
+                step = d["step"]
+                if step is not None and c in step.blocked_by:  # type: ignore[attr-defined]
+                    return None  # hidden: this control holds
+                return float(d["weight"])  # type: ignore[arg-type]
+
+            try:
+                alt = nx.dijkstra_path_length(graph, "__entries__", asset, weight=weight)
+            except nx.NetworkXNoPath:
+                alt = None
+            if alt is None or alt > solution.cost + 1e-9:
+                out.append(c)
+        return out
     program = _Program(model, asset, known_failed)
     out = []
     for c in solution.sets[0]:
