@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -53,10 +53,12 @@ class SqliteStore:
         return conn
 
     @contextmanager
-    def transaction(self) -> Iterator[_SqliteTx]:
+    def _run(self, begin: str, write: bool) -> Iterator[_SqliteTx]:
+        """One transaction: `begin`, the body, then COMMIT (write) or ROLLBACK (read);
+        any error rolls back and surfaces as StoreError."""
         conn = self._conn()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(begin)
         except sqlite3.Error as exc:
             raise StoreError(f"database {self.path} unavailable: {exc}") from exc
         try:
@@ -68,25 +70,18 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
         try:
-            conn.execute("COMMIT")
+            conn.execute("COMMIT" if write else "ROLLBACK")
         except sqlite3.Error as exc:
             conn.execute("ROLLBACK")
             raise StoreError(f"commit failed on {self.path}: {exc}") from exc
 
-    @contextmanager
-    def snapshot(self) -> Iterator[_SqliteTx]:
+    def transaction(self) -> AbstractContextManager[_SqliteTx]:
+        """A write transaction (BEGIN IMMEDIATE: one writer at a time, no lost updates)."""
+        return self._run("BEGIN IMMEDIATE", write=True)
+
+    def snapshot(self) -> AbstractContextManager[_SqliteTx]:
         """A read-only transaction (deferred: takes no write lock, never waits for writers in WAL)."""
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN")
-        except sqlite3.Error as exc:
-            raise StoreError(f"database {self.path} unavailable: {exc}") from exc
-        try:
-            yield _SqliteTx(conn)
-        except sqlite3.Error as exc:
-            raise StoreError(f"database error on {self.path}: {exc}") from exc
-        finally:
-            conn.execute("ROLLBACK")
+        return self._run("BEGIN", write=False)
 
     def _migrate(self) -> None:
         try:
