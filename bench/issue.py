@@ -89,6 +89,31 @@ async def http_load(base: str, client_id: str, secret: str, total: int, concurre
     return total / elapsed, latencies
 
 
+def wrk_load(base: str, client_id: str, secret: str, concurrency: int) -> dict[str, object] | None:
+    """The same load from wrk (C), when installed: the Python client above is itself a bottleneck."""
+    import base64
+    import re
+    import shutil
+
+    if shutil.which("wrk") is None:
+        return None
+    auth = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write('wrk.method="POST"\nwrk.body="grant_type=client_credentials"\n'
+                     'wrk.headers["Content-Type"]="application/x-www-form-urlencoded"\n'
+                     f'wrk.headers["Authorization"]="Basic {auth}"\n')
+    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", "-d5s", "--latency", "-s", script.name,
+                          f"{base}/realms/bench/token"], capture_output=True, text=True).stdout
+    Path(script.name).unlink()
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"50%\s+([\d.]+)(\w+)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(\w+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"tokens_per_s": float(rate.group(1)) if rate else None,
+            "p50": "".join(p50.groups()) if p50 else None, "p99": "".join(p99.groups()) if p99 else None,
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=2000)
@@ -132,6 +157,7 @@ def main() -> None:
             asyncio.run(http_load(base, client.client_id, secret, 100, args.concurrency))  # warm-up
             rate, lat = asyncio.run(http_load(base, client.client_id, secret, args.http, args.concurrency))
             lat.sort()
+            wrk_result = wrk_load(base, client.client_id, secret, args.concurrency)
             result = {
                 "alg": alg.value,
                 "issuer_path_tokens_per_s_1_thread": round(rates[1][0], 1),
@@ -146,6 +172,7 @@ def main() -> None:
                 "http_p50_ms": round(statistics.median(lat) * 1000, 2),
                 "http_p99_ms": round(lat[int(len(lat) * 0.99) - 1] * 1000, 2),
                 "ratio_http_vs_raw": round(rate / raw, 3),
+                "wrk": wrk_result,
             }
             print(json.dumps(result, indent=2))
         finally:
