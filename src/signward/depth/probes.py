@@ -110,17 +110,17 @@ def key_ages_within_policy(ctx: ProbeContext) -> tuple[bool, str]:
     return not problems, "; ".join(problems) or "all key windows within policy"
 
 
-def _forge_world() -> tuple[Any, Any, Any, Path]:
+def _probe_keys() -> dict[str, tuple[Any, str, dict[str, Any]]]:
+    """Three throw-away P-256 keys (private key, kid, public JWK) for forging probe tokens."""
     from cryptography.hazmat.primitives.asymmetric import ec
 
     from ..keys import public_jwk, thumbprint
 
-    tmp = Path(tempfile.mkdtemp(prefix="signward-probe-"))
     keys = {}
     for name in ("consumer", "enterprise", "expired"):
         private = ec.generate_private_key(ec.SECP256R1())
         keys[name] = (private, thumbprint(private.public_key()), public_jwk(private.public_key()))
-    return keys, ec, thumbprint, tmp
+    return keys
 
 
 def _sign(private: Any, kid: str, claims: dict[str, Any]) -> str:
@@ -139,9 +139,14 @@ def _sign(private: Any, kid: str, claims: dict[str, Any]) -> str:
 
 
 def _validator_case(kind: str) -> tuple[bool, str]:
+    with tempfile.TemporaryDirectory(prefix="signward-probe-") as scratch:
+        return _validator_case_in(kind, Path(scratch))
+
+
+def _validator_case_in(kind: str, tmp: Path) -> tuple[bool, str]:
     from ..verify import Reason, Validator
 
-    keys, _, _, tmp = _forge_world()
+    keys = _probe_keys()
     now = int(time.time())
     consumer, enterprise = "https://probe.invalid/consumer", "https://probe.invalid/enterprise"
     c_priv, c_kid, c_jwk = keys["consumer"]
