@@ -56,3 +56,10 @@ def test_depth_surface() -> None:
                                       "ProbeResult", "Report", "Solution", "Step", "analyze", "depth_diff",
                                       "load_model", "minimum_failing_sets", "parse_model", "run_probe", "to_dot",
                                       "to_html", "width"]
+
+
+def test_audit_surface() -> None:
+    import signward.audit
+
+    assert signward.audit.__all__ == ["AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain",
+                                      "record_hash"]

@@ -381,6 +381,91 @@ def jws_verify(token_arg: str, jwks_path: str, honey_kids: str | None, as_json: 
 
 
 @cli.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+def _audit_log(ctx: click.Context, with_backend: bool = False) -> Any:
+    from .audit import AuditLog
+    from .store import open_store
+
+    home = _home(ctx)
+    config = home.load_config()
+    backend = None
+    if with_backend:
+        from .hsm import open_backend
+
+        backend = open_backend(home, config)
+    return AuditLog(open_store(home.db_path), backend)
+
+
+@audit.command("verify")
+@json_option
+@click.pass_context
+def audit_verify(ctx: click.Context, as_json: bool) -> None:
+    """Recompute the chain and checkpoint signatures; exit 1 naming the first broken record."""
+    result = _audit_log(ctx).verify()
+    text = (f"audit chain intact: {result.records} records, {result.checkpoints} checkpoints" if result.ok else
+            f"audit chain BROKEN at record {result.broken.seq}: {result.broken.reason}")
+    emit(result.to_dict(), as_json, text=text)
+    if not result.ok:
+        raise click.exceptions.Exit(1)
+
+
+@audit.command("checkpoint")
+@json_option
+@click.pass_context
+def audit_checkpoint(ctx: click.Context, as_json: bool) -> None:
+    """Sign the current chain head with the audit key in the HSM."""
+    made = _audit_log(ctx, with_backend=True).checkpoint()
+    emit(made or {}, as_json, text=f"checkpoint at record {made['seq']}" if made else "the log is empty")
+
+
+def _records_out(records: list[Any], as_json: bool, jsonl: bool = False) -> None:
+    if jsonl:
+        for r in records:
+            click.echo(json.dumps(r.to_dict(), sort_keys=True))
+        return
+    table = Table("seq", "time", "actor", "action", "object", "severity")
+    for r in records:
+        table.add_row(str(r.seq), iso(r.time) or "", r.actor, r.action, r.object, r.severity)
+    emit([r.to_dict() for r in records], as_json, table=table)
+
+
+@audit.command("query")
+@click.option("--kid", default=None)
+@click.option("--action", default=None)
+@click.option("--actor", default=None)
+@click.option("--since", default=None, help="ISO 8601 time or epoch seconds.")
+@click.option("--jsonl", is_flag=True, help="JSON lines, for a SIEM.")
+@json_option
+@click.pass_context
+def audit_query(ctx: click.Context, kid: str | None, action: str | None, actor: str | None, since: str | None,
+                jsonl: bool, as_json: bool) -> None:
+    """Records matching every given filter."""
+    from datetime import datetime
+
+    when = None
+    if since is not None:
+        try:
+            when = float(since)
+        except ValueError:
+            try:
+                when = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                raise ConfigError(f"--since wants an ISO 8601 time or epoch seconds, not {since!r}") from None
+    _records_out(_audit_log(ctx).records(action=action, kid=kid, actor=actor, since=when), as_json, jsonl)
+
+
+@audit.command("alerts")
+@json_option
+@click.pass_context
+def audit_alerts(ctx: click.Context, as_json: bool) -> None:
+    """Records at alert severity."""
+    _records_out(_audit_log(ctx).records(severity="alert"), as_json)
+
+
+@cli.group()
 def depth() -> None:
     """Defense in depth: how many controls must fail before an asset falls."""
 

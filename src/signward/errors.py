@@ -12,6 +12,7 @@ SignwardError                      everything signward raises on purpose
     NoSigningKey
     InvalidTransition
   NotFound                         a named realm, key or client does not exist (exit 2)
+  AuditIntegrityError              the audit chain is broken, has a gap or was reordered
   StoreError                       the database (exit 3)
   InsecureConfiguration            a weak option used without its explicit opt-in
   UsageError                       bad input from the operator (exit 2)
@@ -88,6 +89,10 @@ class NotFound(SignwardError):
     """A realm, key or client named by the operator does not exist."""
 
     exit_code = 2
+
+
+class AuditIntegrityError(SignwardError):
+    """The audit chain does not verify."""
 
 
 class StoreError(SignwardError):

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..errors import HsmError, NoSigningKey, NotFound, SignwardError
+from ..errors import HsmError, NoSigningKey, NotFound, SignwardError, StoreError
 from ..keys.registry import Registry
 from .clients import ClientRegistry
 from .metrics import IssuerMetrics
@@ -37,6 +38,7 @@ class IssuerContext:
     tokens: TokenService
     metrics: IssuerMetrics
     rotation_interval: float = 60.0
+    audit: Any = None  # signward.audit.AuditLog when the home has one
 
 
 def _oauth_error(err: OAuthError) -> JSONResponse:
@@ -76,7 +78,7 @@ def create_app(ctx: IssuerContext) -> Starlette:
         except OAuthError as err:
             ctx.metrics.token_errors.labels(realm_name, err.error).inc()
             return _oauth_error(err)
-        except (HsmError, NoSigningKey) as exc:
+        except (HsmError, NoSigningKey, StoreError) as exc:
             ctx.metrics.hsm_errors.labels(realm_name).inc()
             log.error("signing failed for realm %s: %s", realm_name, exc.diagnostics())
             return JSONResponse({"error": "temporarily_unavailable",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+
+from ..audit import AuditLog
 from ..clock import Clock, SystemClock
 from ..home import Home
 from ..hsm import CheckedSigner, open_backend
@@ -13,13 +16,21 @@ from .metrics import IssuerMetrics
 from .tokens import TokenService
 
 
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def open_context(home: Home, clock: Clock | None = None) -> IssuerContext:
     """Everything the issuer needs, from the home's configuration (refusing insecure backends)."""
     config = home.load_config()
     clock = clock or SystemClock()
     store = open_store(home.db_path)
     backend = open_backend(home, config)
-    registry = Registry(store, backend, clock)
-    tokens = TokenService(registry, CheckedSigner(backend), clock, config.issuer.key_cache_seconds)
+    audit = AuditLog(store, backend, clock)
+    registry = Registry(store, backend, clock, audit=audit, actor=_operator())
+    tokens = TokenService(registry, CheckedSigner(backend), clock, config.issuer.key_cache_seconds, audit=audit)
     return IssuerContext(registry=registry, clients=ClientRegistry(store, clock), tokens=tokens,
-                         metrics=IssuerMetrics(), rotation_interval=config.issuer.rotation_interval)
+                         metrics=IssuerMetrics(), rotation_interval=config.issuer.rotation_interval, audit=audit)

@@ -18,7 +18,7 @@ from ..clock import Clock, SystemClock
 from ..errors import NotFound, UsageError
 from ..hsm.base import CheckedSigner
 from ..keys.model import KeyRecord, Realm
-from ..keys.registry import Registry
+from ..keys.registry import Auditor, Registry
 
 
 def _b64(data: bytes) -> bytes:
@@ -42,7 +42,8 @@ class TokenService:
     """Builds and signs access tokens for a realm with its current signing key."""
 
     def __init__(self, registry: Registry, signer: CheckedSigner, clock: Clock | None = None,
-                 cache_seconds: float = 5.0) -> None:
+                 cache_seconds: float = 5.0, audit: Auditor | None = None) -> None:
+        self.audit = audit
         self.registry = registry
         self.signer = signer
         self.clock = clock or registry.clock or SystemClock()
@@ -95,5 +96,9 @@ class TokenService:
         signing_input = _b64(_json(header)) + b"." + _b64(_json(claims))
         signature = self.signer.sign(key.handle, key.alg, signing_input)
         token = (signing_input + b"." + _b64(signature)).decode()
+        if self.audit is not None:  # no record, no token: a failed write raises before release
+            self.audit.append(client_id or sub, "token.issue", key.kid,
+                              {"kid": key.kid, "sub": sub, "tid": tenant, "jti": jti, "aud": audience,
+                               "realm": realm.name})
         return IssuedToken(token=token, kid=key.kid, jti=jti, expires_in=int(lifetime), claims=claims)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ..clock import Clock, SystemClock
@@ -24,6 +24,13 @@ from .model import KeyRecord, KeyState, Realm, RotationPolicy
 
 REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 Event = dict[str, Any]
+
+
+class Auditor(Protocol):
+    """What the registry needs of the audit log (signward.audit.AuditLog)."""
+
+    def append(self, actor: str, action: str, obj: str = "", details: dict[str, Any] | None = None,
+               severity: str = "info", tx: Transaction | None = None) -> Any: ...
 
 
 def check_issuer_url(url: str) -> str:
@@ -54,11 +61,21 @@ class Registry:
     """Realms and their keys; the only writer of key state."""
 
     def __init__(self, store: Store, backend: SigningBackend, clock: Clock | None = None,
-                 listeners: list[Callable[[Event], None]] | None = None) -> None:
+                 listeners: list[Callable[[Event], None]] | None = None, audit: Auditor | None = None,
+                 actor: str = "system") -> None:
         self.store = store
         self.backend = backend
         self.clock = clock or SystemClock()
         self.listeners = listeners if listeners is not None else []
+        self.audit = audit
+        self.actor = actor
+
+    def _record(self, tx: Transaction, event: Event) -> None:
+        """Audit an event inside the transaction that makes it: no record, no change."""
+        if self.audit is not None:
+            details = {k: v for k, v in event.items() if k not in ("action", "kid")}
+            self.audit.append(self.actor, str(event["action"]), str(event.get("kid") or event.get("realm", "")),
+                              details, tx=tx)
 
     # -- realms ---------------------------------------------------------------------------
 
@@ -77,7 +94,9 @@ class Registry:
                 "max_token_lifetime, destroy_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, issuer, alg.value, policy.max_signing_lifetime, policy.prepublish_lead,
                  policy.max_token_lifetime, policy.destroy_after, now))
-        self._emit({"action": "realm.create", "realm": name, "issuer": issuer, "alg": alg.value})
+            event = {"action": "realm.create", "realm": name, "issuer": issuer, "alg": alg.value}
+            self._record(tx, event)
+        self._emit(event)
         self.rotate(name)
         return self.realm(name)
 
@@ -135,8 +154,10 @@ class Registry:
             raise ConfigError("a new key cannot start signing in the past")
         with self.store.transaction() as tx:
             record = self._generate(tx, realm, start, now, alg)
-        self._emit({"action": "key.create", "realm": realm.name, "kid": record.kid, "alg": record.alg.value,
-                    "sign_from": record.sign_from, "sign_until": record.sign_until})
+            event = {"action": "key.create", "realm": realm.name, "kid": record.kid, "alg": record.alg.value,
+                     "sign_from": record.sign_from, "sign_until": record.sign_until}
+            self._record(tx, event)
+        self._emit(event)
         return record
 
     def rotate(self, realm_name: str) -> list[Event]:
@@ -174,6 +195,8 @@ class Registry:
                 successor = self._generate(tx, realm, tail, now)
                 events.append({"action": "key.create", "kid": successor.kid, "reason": "successor",
                                "sign_from": successor.sign_from})
+            for event in events:
+                self._record(tx, {**event, "realm": realm.name})
         for handle in to_destroy:
             self.backend.destroy(handle)
         events = [{**event, "realm": realm.name} for event in events]
@@ -192,6 +215,7 @@ class Registry:
             until = min(key.sign_until, max(now, key.sign_from))
             tx.execute("UPDATE keys SET state = ?, sign_until = ?, verify_until = ? WHERE kid = ?",
                        (KeyState.RETIRING.value, until, until + realm.policy.max_token_lifetime, kid))
+            self._record(tx, {"action": "key.retire", "kid": kid, "realm": key.realm})
         self._emit({"action": "key.retire", "kid": kid, "realm": key.realm})
         self.rotate(key.realm)
         return self.key(kid)
@@ -204,6 +228,7 @@ class Registry:
                 raise InvalidTransition(f"key {kid} is {key.state.value} already")
             tx.execute("UPDATE keys SET state = ?, revoked_at = ? WHERE kid = ?",
                        (KeyState.REVOKED.value, self.clock.now(), kid))
+            self._record(tx, {"action": "key.revoke", "kid": kid, "realm": key.realm})
         self._emit({"action": "key.revoke", "kid": kid, "realm": key.realm})
         self.rotate(key.realm)
         return self.key(kid)

@@ -38,4 +38,32 @@ MIGRATIONS: list[str] = [
         disabled INTEGER NOT NULL DEFAULT 0
     );
     """,
+    """
+    CREATE TABLE audit_records (
+        seq INTEGER PRIMARY KEY,
+        time REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        object TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_action ON audit_records(action);
+    CREATE TABLE audit_checkpoints (
+        seq INTEGER PRIMARY KEY,
+        head_hash TEXT NOT NULL,
+        time REAL NOT NULL,
+        key_handle TEXT NOT NULL,
+        alg TEXT NOT NULL,
+        signature TEXT NOT NULL
+    );
+    CREATE TABLE audit_keys (
+        key_handle TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 ]

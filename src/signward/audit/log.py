@@ -1,0 +1,170 @@
+"""The audit log: append-only hash-chained records in the store, checkpoints signed in the HSM.
+
+Appends take the store's write lock (BEGIN IMMEDIATE), read the head and insert the next
+record in one transaction, so concurrent writers (threads or processes) extend one linear
+chain. If the write fails, `append` raises and the caller's action must fail with it.
+Checkpoints sign the chain head with an audit key generated in the signing backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..algorithms import Alg, signature_ok
+from ..clock import Clock, SystemClock
+from ..errors import AuditIntegrityError, ConfigError
+from ..hsm.base import CheckedSigner, SigningBackend
+from ..keys.jwk import public_jwk
+from ..store.base import Store, Transaction
+from ..verify.keyset import load_key
+from .chain import GENESIS, SEVERITIES, AuditRecord, Break, canonical_details, check_chain, record_hash
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    records: int
+    checkpoints: int
+    head_seq: int
+    broken: Break | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "records": self.records, "checkpoints": self.checkpoints, "head_seq": self.head_seq,
+                "broken": self.broken.to_dict() if self.broken else None}
+
+
+class AuditLog:
+    def __init__(self, store: Store, backend: SigningBackend | None = None, clock: Clock | None = None,
+                 checkpoint_every: int = 1000) -> None:
+        if checkpoint_every < 1:
+            raise ConfigError("checkpoint_every must be at least 1")
+        self.store = store
+        self.backend = backend
+        self.clock = clock or SystemClock()
+        self.checkpoint_every = checkpoint_every
+
+    def append(self, actor: str, action: str, obj: str = "", details: dict[str, Any] | None = None,
+               severity: str = "info", tx: Transaction | None = None) -> AuditRecord:
+        """Write one record; raises (StoreError) if it cannot be written: the action must fail.
+
+        Given the caller's write transaction `tx`, the record commits or rolls back with the
+        action it records."""
+        if severity not in SEVERITIES:
+            raise ConfigError(f"severity must be one of {SEVERITIES}")
+        details_json = canonical_details(details or {})
+        if tx is None:
+            with self.store.transaction() as own:
+                record = self._insert(own, actor, action, obj, severity, details_json)
+        else:
+            record = self._insert(tx, actor, action, obj, severity, details_json)
+        if self.backend is not None and tx is None and record.seq % self.checkpoint_every == 0:
+            self.checkpoint()
+        return record
+
+    def _insert(self, tx: Transaction, actor: str, action: str, obj: str, severity: str,
+                details_json: str) -> AuditRecord:
+        head = tx.one("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
+        seq = (head["seq"] + 1) if head else 1
+        prev = head["hash"] if head else GENESIS
+        now = self.clock.now()
+        digest = record_hash(seq, now, actor, action, obj, severity, details_json, prev)
+        tx.execute("INSERT INTO audit_records (seq, time, actor, action, object, severity, details, prev_hash, "
+                   "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (seq, now, actor, action, obj, severity, details_json, prev, digest))
+        return AuditRecord(seq, now, actor, action, obj, severity, json.loads(details_json), prev, digest)
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def _audit_key(self) -> tuple[str, Alg]:
+        if self.backend is None:
+            raise ConfigError("checkpoints need a signing backend")
+        with self.store.snapshot() as tx:
+            row = tx.one("SELECT key_handle, alg FROM audit_keys ORDER BY created_at DESC LIMIT 1")
+        if row is not None:
+            return row["key_handle"], Alg(row["alg"])
+        handle, public = self.backend.generate(Alg.ES256, label="signward:audit")
+        with self.store.transaction() as tx:
+            tx.execute("INSERT INTO audit_keys (key_handle, alg, public_jwk, created_at) VALUES (?, ?, ?, ?)",
+                       (handle, Alg.ES256.value, json.dumps(public_jwk(public)), self.clock.now()))
+        return handle, Alg.ES256
+
+    def checkpoint(self) -> dict[str, Any] | None:
+        """Sign the current head with the audit key; None when the log is empty."""
+        handle, alg = self._audit_key()
+        with self.store.snapshot() as tx:
+            head = tx.one("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
+        if head is None:
+            return None
+        message = f"signward-audit:{head['seq']}:{head['hash']}".encode()
+        if self.backend is None:
+            raise ConfigError("checkpoints need a signing backend")
+        signature = CheckedSigner(self.backend).sign(handle, alg, message)
+        with self.store.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO audit_checkpoints (seq, head_hash, time, key_handle, alg, signature) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (head["seq"], head["hash"], self.clock.now(), handle, alg.value,
+                        base64.b64encode(signature).decode()))
+        return {"seq": head["seq"], "head_hash": head["hash"]}
+
+    # -- reading --------------------------------------------------------------------------
+
+    def records(self, action: str | None = None, kid: str | None = None, actor: str | None = None,
+                since: float | None = None, severity: str | None = None) -> list[AuditRecord]:
+        sql, params = "SELECT * FROM audit_records WHERE 1 = 1", list[Any]()
+        for column, value in (("action", action), ("actor", actor), ("severity", severity)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        if since is not None:
+            sql += " AND time >= ?"
+            params.append(since)
+        with self.store.snapshot() as tx:
+            rows = tx.all(sql + " ORDER BY seq", params)
+        out = [AuditRecord(r["seq"], r["time"], r["actor"], r["action"], r["object"], r["severity"],
+                           json.loads(r["details"]), r["prev_hash"], r["hash"]) for r in rows]
+        if kid is not None:
+            out = [r for r in out if r.object == kid or r.details.get("kid") == kid]
+        return out
+
+    def verify(self) -> VerifyResult:
+        """Recompute the whole chain and every checkpoint signature; name the first break."""
+        with self.store.snapshot() as tx:
+            rows = tx.all("SELECT * FROM audit_records ORDER BY seq")
+            checkpoints = tx.all("SELECT * FROM audit_checkpoints ORDER BY seq")
+            keys = {r["key_handle"]: r for r in tx.all("SELECT * FROM audit_keys")}
+        broken = check_chain(rows)
+        by_seq = {r["seq"]: r for r in rows}
+        if broken is None:
+            for cp in checkpoints:
+                row = by_seq.get(cp["seq"])
+                key_row = keys.get(cp["key_handle"])
+                if row is None:
+                    broken = Break(cp["seq"], "records covered by a signed checkpoint were removed")
+                    break
+                if row["hash"] != cp["head_hash"]:
+                    broken = Break(cp["seq"], "checkpoint does not match the record it signed")
+                    break
+                if key_row is None:
+                    broken = Break(cp["seq"], "checkpoint signed by an unknown audit key")
+                    break
+                key = load_key({**json.loads(key_row["public_jwk"]), "kid": cp["key_handle"],
+                                "alg": key_row["alg"]}, None)
+                message = f"signward-audit:{cp['seq']}:{cp['head_hash']}".encode()
+                try:
+                    signature = base64.b64decode(cp["signature"], validate=True)
+                except ValueError:
+                    signature = b""
+                if not signature_ok(key.public_key, Alg(key_row["alg"]), message, signature):
+                    broken = Break(cp["seq"], "checkpoint signature does not verify")
+                    break
+            if broken is None and checkpoints and rows and checkpoints[-1]["seq"] > rows[-1]["seq"]:
+                broken = Break(rows[-1]["seq"], "records after the last checkpoint's head were removed")
+        head = rows[-1]["seq"] if rows else 0
+        return VerifyResult(broken is None, len(rows), len(checkpoints), head, broken)
+
+    def require_intact(self) -> None:
+        result = self.verify()
+        if result.broken is not None:
+            raise AuditIntegrityError(f"audit chain broken at record {result.broken.seq}: {result.broken.reason}")
