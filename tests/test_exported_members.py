@@ -62,4 +62,4 @@ def test_audit_surface() -> None:
     import signward.audit
 
     assert signward.audit.__all__ == ["AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain",
-                                      "record_hash"]
+                                      "record_hash", "retention_floor"]

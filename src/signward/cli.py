@@ -164,9 +164,16 @@ def realm_create(ctx: click.Context, name: str, issuer: str, alg: str, max_signi
     from .algorithms import Alg
     from .keys import RotationPolicy
 
+    from .audit import retention_floor
+
     policy = RotationPolicy(max_signing_lifetime=duration(max_signing_lifetime),
                             prepublish_lead=duration(prepublish_lead),
                             max_token_lifetime=duration(max_token_lifetime))
+    retention = _home(ctx).load_config().audit.retention_days * 86400
+    floor = retention_floor(policy.max_signing_lifetime + policy.prepublish_lead + policy.max_token_lifetime)
+    if retention < floor:
+        raise ConfigError(f"audit.retention_days ({retention / 86400:.0f}) is below the floor for this realm's keys "
+                          f"({floor / 86400:.0f} days: the longest key verify window plus one year)")
     made = _registry(ctx).registry.create_realm(name, issuer, Alg.parse(alg), policy)
     emit(made.to_dict(), as_json, text=f"realm {made.name} created (issuer {made.issuer}, {made.alg.value})")
 
@@ -455,6 +462,22 @@ def audit_query(ctx: click.Context, kid: str | None, action: str | None, actor: 
             except ValueError:
                 raise ConfigError(f"--since wants an ISO 8601 time or epoch seconds, not {since!r}") from None
     _records_out(_audit_log(ctx).records(action=action, kid=kid, actor=actor, since=when), as_json, jsonl)
+
+
+@audit.command("prune")
+@json_option
+@click.pass_context
+def audit_prune(ctx: click.Context, as_json: bool) -> None:
+    """Remove whole checkpointed segments older than audit.retention_days (never below the floor)."""
+    from .audit import retention_floor
+
+    context = _registry(ctx)
+    config = _home(ctx).load_config()
+    windows = [r.policy.max_signing_lifetime + r.policy.prepublish_lead + r.policy.max_token_lifetime
+               for r in context.registry.realms()]
+    floor = retention_floor(max(windows, default=0.0))
+    result = context.audit.prune(config.audit.retention_days * 86400, floor, actor=context.registry.actor)
+    emit(result, as_json, text=f"pruned {result['pruned']} records (up to {result['up_to']})")
 
 
 @audit.command("alerts")

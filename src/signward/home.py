@@ -55,16 +55,31 @@ class IssuerConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """The audit log: how long records are kept and how often the head is signed."""
+
+    retention_days: float = 730.0  # at least the longest key verify window plus one year (checked)
+    checkpoint_every: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.retention_days <= 365:
+            raise ConfigError("audit.retention_days must exceed 365 (the floor is a key window plus one year)")
+        if not 1 <= self.checkpoint_every <= 1_000_000:
+            raise ConfigError("audit.checkpoint_every must be between 1 and 1000000")
+
+
+@dataclass(frozen=True)
 class Config:
     hsm: HsmConfig = field(default_factory=HsmConfig)
     issuer: IssuerConfig = field(default_factory=IssuerConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer))}
+        return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer)), "audit": dict(vars(self.audit))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Config":
-        known: dict[str, Any] = {"hsm": HsmConfig, "issuer": IssuerConfig}
+        known: dict[str, Any] = {"hsm": HsmConfig, "issuer": IssuerConfig, "audit": AuditConfig}
         unknown = set(data) - set(known)
         if unknown:
             raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")

@@ -36,6 +36,19 @@ class VerifyResult:
                 "broken": self.broken.to_dict() if self.broken else None}
 
 
+def _details(row: dict[str, Any]) -> dict[str, Any]:
+    try:
+        value = json.loads(row["details"])
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def retention_floor(max_verify_window: float) -> float:
+    """The shortest retention allowed: the longest key verify window plus one year."""
+    return max_verify_window + 365 * 86400.0
+
+
 class AuditLog:
     def __init__(self, store: Store, backend: SigningBackend | None = None, clock: Clock | None = None,
                  checkpoint_every: int = 1000) -> None:
@@ -67,6 +80,8 @@ class AuditLog:
     def _insert(self, tx: Transaction, actor: str, action: str, obj: str, severity: str,
                 details_json: str) -> AuditRecord:
         head = tx.one("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
+        if head is None:  # empty, or everything pruned: continue from the last signed head
+            head = tx.one("SELECT seq, head_hash AS hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
         seq = (head["seq"] + 1) if head else 1
         prev = head["hash"] if head else GENESIS
         now = self.clock.now()
@@ -129,23 +144,34 @@ class AuditLog:
         return out
 
     def verify(self) -> VerifyResult:
-        """Recompute the whole chain and every checkpoint signature; name the first break."""
+        """Recompute the chain from its anchor and every checkpoint signature; name the first break.
+
+        The anchor is the genesis, or after pruning the signed checkpoint just before the
+        first retained record, which the retained chain must itself record (`audit.prune`)."""
         with self.store.snapshot() as tx:
             rows = tx.all("SELECT * FROM audit_records ORDER BY seq")
             checkpoints = tx.all("SELECT * FROM audit_checkpoints ORDER BY seq")
             keys = {r["key_handle"]: r for r in tx.all("SELECT * FROM audit_keys")}
-        broken = check_chain(rows)
+        by_cp = {cp["seq"]: cp for cp in checkpoints}
+        broken: Break | None = None
+        anchor_seq, anchor_hash = 0, GENESIS
+        if rows and rows[0]["seq"] != 1:
+            first = rows[0]["seq"]
+            cp = by_cp.get(first - 1)
+            pruned = [r for r in rows if r["action"] == "audit.prune"
+                      and _details(r).get("up_to") == first - 1]
+            if cp is None or cp["head_hash"] != rows[0]["prev_hash"]:
+                broken = Break(1, "records before the first retained one were removed without a signed anchor")
+            elif not pruned:
+                broken = Break(first - 1, "records were removed up to a checkpoint without an audit.prune record")
+            else:
+                anchor_seq, anchor_hash = cp["seq"], cp["head_hash"]
+        if broken is None:
+            broken = check_chain(rows, anchor_seq, anchor_hash)
         by_seq = {r["seq"]: r for r in rows}
         if broken is None:
             for cp in checkpoints:
-                row = by_seq.get(cp["seq"])
                 key_row = keys.get(cp["key_handle"])
-                if row is None:
-                    broken = Break(cp["seq"], "records covered by a signed checkpoint were removed")
-                    break
-                if row["hash"] != cp["head_hash"]:
-                    broken = Break(cp["seq"], "checkpoint does not match the record it signed")
-                    break
                 if key_row is None:
                     broken = Break(cp["seq"], "checkpoint signed by an unknown audit key")
                     break
@@ -159,10 +185,40 @@ class AuditLog:
                 if not signature_ok(key.public_key, Alg(key_row["alg"]), message, signature):
                     broken = Break(cp["seq"], "checkpoint signature does not verify")
                     break
-            if broken is None and checkpoints and rows and checkpoints[-1]["seq"] > rows[-1]["seq"]:
-                broken = Break(rows[-1]["seq"], "records after the last checkpoint's head were removed")
+                if cp["seq"] <= anchor_seq:
+                    continue  # its records were pruned; the signature still stands
+                row = by_seq.get(cp["seq"])
+                if row is None:
+                    broken = Break(cp["seq"], "records covered by a signed checkpoint were removed")
+                    break
+                if row["hash"] != cp["head_hash"]:
+                    broken = Break(cp["seq"], "checkpoint does not match the record it signed")
+                    break
         head = rows[-1]["seq"] if rows else 0
         return VerifyResult(broken is None, len(rows), len(checkpoints), head, broken)
+
+    # -- retention ------------------------------------------------------------------------
+
+    def prune(self, retention_seconds: float, floor_seconds: float, actor: str = "system") -> dict[str, Any]:
+        """Remove whole checkpointed segments older than the retention; never below the floor.
+
+        Only records up to a signed checkpoint whose head is older than the cutoff go; the
+        prune itself is an audit record, so the retained chain says where it is anchored."""
+        if retention_seconds < floor_seconds:
+            raise ConfigError(f"audit retention of {retention_seconds / 86400:.0f} days is below the floor of "
+                              f"{floor_seconds / 86400:.0f} days (longest key verify window plus one year)")
+        cutoff = self.clock.now() - retention_seconds
+        self.require_intact()
+        with self.store.transaction() as tx:
+            candidates = tx.all("SELECT c.seq FROM audit_checkpoints c JOIN audit_records r ON r.seq = c.seq "
+                                "WHERE r.time < ? ORDER BY c.seq DESC LIMIT 1", (cutoff,))
+            if not candidates:
+                return {"pruned": 0, "up_to": None}
+            up_to = candidates[0]["seq"]
+            removed = tx.execute("DELETE FROM audit_records WHERE seq <= ?", (up_to,))
+            self._insert(tx, actor, "audit.prune", f"up_to:{up_to}", severity="warning",
+                         details_json=canonical_details({"up_to": up_to, "removed": removed, "cutoff": cutoff}))
+        return {"pruned": removed, "up_to": up_to}
 
     def require_intact(self) -> None:
         result = self.verify()

@@ -29,7 +29,7 @@ def open_context(home: Home, clock: Clock | None = None) -> IssuerContext:
     clock = clock or SystemClock()
     store = open_store(home.db_path)
     backend = open_backend(home, config)
-    audit = AuditLog(store, backend, clock)
+    audit = AuditLog(store, backend, clock, checkpoint_every=config.audit.checkpoint_every)
     registry = Registry(store, backend, clock, audit=audit, actor=_operator())
     tokens = TokenService(registry, CheckedSigner(backend), clock, config.issuer.key_cache_seconds, audit=audit)
     return IssuerContext(registry=registry, clients=ClientRegistry(store, clock), tokens=tokens,
