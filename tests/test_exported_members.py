@@ -23,7 +23,8 @@ def test_issuer_surface() -> None:
 
 
 def test_store_surface() -> None:
-    assert signward.store.__all__ == ["Row", "SqliteStore", "Store", "Transaction", "open_store"]
+    assert signward.store.__all__ == ["PostgresStore", "Row", "SqliteStore", "Store", "Transaction", "open_store",
+                                      "store_for"]
 
 
 def test_hazmat_is_not_exported() -> None:

@@ -394,7 +394,7 @@ def audit() -> None:
 
 def _audit_log(ctx: click.Context, with_backend: bool = False) -> Any:
     from .audit import AuditLog
-    from .store import open_store
+    from .store import store_for
 
     home = _home(ctx)
     config = home.load_config()
@@ -403,7 +403,7 @@ def _audit_log(ctx: click.Context, with_backend: bool = False) -> Any:
         from .hsm import open_backend
 
         backend = open_backend(home, config)
-    return AuditLog(open_store(home.db_path), backend)
+    return AuditLog(store_for(config.store.url, home.db_path), backend)
 
 
 @audit.command("verify")

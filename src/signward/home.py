@@ -55,6 +55,13 @@ class IssuerConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where the registry and audit log live: SQLite in the home, or PostgreSQL for several hosts."""
+
+    url: str = ""  # empty: HOME/signward.db; else a libpq URL or conninfo (postgresql://...)
+
+
+@dataclass(frozen=True)
 class AuditConfig:
     """The audit log: how long records are kept and how often the head is signed."""
 
@@ -73,13 +80,16 @@ class Config:
     hsm: HsmConfig = field(default_factory=HsmConfig)
     issuer: IssuerConfig = field(default_factory=IssuerConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer)), "audit": dict(vars(self.audit))}
+        return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer)), "audit": dict(vars(self.audit)),
+                "store": dict(vars(self.store))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Config":
-        known: dict[str, Any] = {"hsm": HsmConfig, "issuer": IssuerConfig, "audit": AuditConfig}
+        known: dict[str, Any] = {"hsm": HsmConfig, "issuer": IssuerConfig, "audit": AuditConfig,
+                                 "store": StoreConfig}
         unknown = set(data) - set(known)
         if unknown:
             raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")

@@ -117,8 +117,8 @@ class AuditLog:
             raise ConfigError("checkpoints need a signing backend")
         signature = CheckedSigner(self.backend).sign(handle, alg, message)
         with self.store.transaction() as tx:
-            tx.execute("INSERT OR IGNORE INTO audit_checkpoints (seq, head_hash, time, key_handle, alg, signature) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
+            tx.execute("INSERT INTO audit_checkpoints (seq, head_hash, time, key_handle, alg, signature) "
+                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
                        (head["seq"], head["hash"], self.clock.now(), handle, alg.value,
                         base64.b64encode(signature).decode()))
         return {"seq": head["seq"], "head_hash": head["hash"]}

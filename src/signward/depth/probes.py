@@ -93,12 +93,13 @@ def key_ages_within_policy(ctx: ProbeContext) -> tuple[bool, str]:
     """No key signs longer than its realm's policy allows, and no key past its window is active."""
     from ..clock import SystemClock
     from ..keys import KeyState, Registry
-    from ..store import open_store
+    from ..store import store_for
 
     class _NoBackend:
         name = "none"
 
-    registry = Registry(open_store(ctx.home.db_path), _NoBackend(), SystemClock())  # type: ignore[arg-type]
+    store = store_for(ctx.home.load_config().store.url, ctx.home.db_path)
+    registry = Registry(store, _NoBackend(), SystemClock())  # type: ignore[arg-type]
     now = time.time()
     problems = []
     for realm in registry.realms():

@@ -9,7 +9,7 @@ from ..clock import Clock, SystemClock
 from ..home import Home
 from ..hsm import CheckedSigner, open_backend
 from ..keys.registry import Registry
-from ..store import open_store
+from ..store import store_for
 from .app import IssuerContext
 from .clients import ClientRegistry
 from .metrics import IssuerMetrics
@@ -27,7 +27,7 @@ def open_context(home: Home, clock: Clock | None = None) -> IssuerContext:
     """Everything the issuer needs, from the home's configuration (refusing insecure backends)."""
     config = home.load_config()
     clock = clock or SystemClock()
-    store = open_store(home.db_path)
+    store = store_for(config.store.url, home.db_path)
     backend = open_backend(home, config)
     audit = AuditLog(store, backend, clock, checkpoint_every=config.audit.checkpoint_every)
     registry = Registry(store, backend, clock, audit=audit, actor=_operator())
