@@ -350,8 +350,19 @@ def token_verify(token_arg: str, trusts: tuple[str, ...], audience: str, honey_k
         if not sep or not issuer or not source:
             raise ConfigError(f"--trust wants ISSUER=SOURCE, not {item!r}")
         trust[issuer] = source
+    on_reject = None
+    home = _home(click.get_current_context())
+    if home.exists():  # with a home, every rejection is audited (alerts at alert severity)
+        audit_log = _audit_log(click.get_current_context())
+
+        def on_reject(event: dict[str, Any]) -> None:
+            audit_log.append("validator", "token.reject", str(event.get("kid") or ""),
+                             {k: v for k, v in event.items() if k not in ("event", "severity")},
+                             severity=str(event["severity"]))
+
     with Validator(trust=trust, audience=audience, honey=_honey(honey_kids), clock_skew=clock_skew,
-                   max_lifetime=duration(max_lifetime), require_at_jwt=not allow_plain_jwt) as validator:
+                   max_lifetime=duration(max_lifetime), require_at_jwt=not allow_plain_jwt,
+                   on_reject=on_reject) as validator:
         verdict = validator.verify(_read_token(token_arg))
     emit(verdict.to_dict(), as_json,
          text=f"valid (issuer {verdict.issuer}, kid {verdict.kid})" if verdict.valid

@@ -77,3 +77,26 @@ def test_failed_audit_write_fails_the_action(context: IssuerContext, clock: Fixe
         raise AssertionError("a token was released without its audit record")
     except StoreError:
         pass
+
+
+def test_validator_rejections_are_audited_with_a_home(served: Served, tmp_path: Path) -> None:
+    home = str(served.home.root)
+    consumer_token = httpx.post(f"{served.base}/realms/consumer/token", auth=served.clients["consumer"],
+                                data={"grant_type": "client_credentials", "audience": "mail"}).json()["access_token"]
+    import base64
+
+    head, body, sig = consumer_token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(body + "=="))
+    claims["iss"] = f"{served.base}/realms/enterprise"
+    forged = f"{head}.{base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b'=').decode()}.{sig}"
+    trust = [a for r in ("consumer", "enterprise")
+             for a in ("--trust", f"{served.base}/realms/{r}={served.base}/realms/{r}/jwks.json")]
+    done = run("--home", home, "token", "verify", forged, *trust, "--audience", "mail", "--json")
+    assert done.returncode == 1 and json.loads(done.stdout)["reason"] == "key_not_bound_to_issuer"
+    assert run("--home", home, "token", "verify", "garbage", *trust, "--audience", "mail").returncode == 1
+    alerts = json.loads(run("--home", home, "audit", "alerts", "--json").stdout)
+    assert any(a["action"] == "token.reject" and a["details"]["reason"] == "key_not_bound_to_issuer" for a in alerts)
+    rejects = json.loads(run("--home", home, "audit", "query", "--action", "token.reject", "--json").stdout)
+    assert {r["details"]["reason"] for r in rejects} >= {"key_not_bound_to_issuer", "malformed"}
+    assert {r["severity"] for r in rejects} == {"alert", "warning"}
+    assert run("--home", home, "audit", "verify").returncode == 0

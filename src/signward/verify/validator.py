@@ -134,6 +134,7 @@ class Validator:
                  clock_skew: timedelta | float = 60.0, max_lifetime: timedelta | float = 86400.0,
                  require_at_jwt: bool = True, honey: Iterable[str] = (), clock: Clock | None = None,
                  on_alert: Callable[[Alert], None] | None = None,
+                 on_reject: Callable[[Alert], None] | None = None,
                  insecure_ignore_key_validity: bool = False,
                  insecure_shared_keyset: bool = False) -> None:
         if not trust:
@@ -156,6 +157,7 @@ class Validator:
         self.require_at_jwt = require_at_jwt
         self.honey = frozenset(honey)
         self.on_alert = on_alert
+        self.on_reject = on_reject
         self.insecure_ignore_key_validity = insecure_ignore_key_validity
         self.insecure_shared_keyset = insecure_shared_keyset
         if insecure_ignore_key_validity:
@@ -283,17 +285,23 @@ class Validator:
                 raise Rejected(Reason.WRONG_TYPE, f"typ {typ!r} is not at+jwt")
 
     def _alert(self, reason: Reason, state: Mapping[str, str | None], detail: str) -> None:
-        if reason not in ALERT_REASONS:
+        """Every rejection goes to `on_reject` (e.g. the audit log); alert reasons also to the
+        CRITICAL alert log line and `on_alert`."""
+        alert = reason in ALERT_REASONS
+        event: Alert = {"event": "token_rejected", "severity": "alert" if alert else "warning",
+                        "reason": reason.value, "kid": state.get("kid"), "issuer": state.get("issuer"),
+                        "detail": detail, "time": self.clock.now()}
+        if self.on_reject is not None:
+            try:
+                self.on_reject(event)
+            except Exception:  # the verdict is a rejection already: still deny, and say so loudly
+                alert_log.exception("rejection could not be recorded")
+        if not alert:
             log.info("token rejected: %s (%s)", reason.value, detail)
             return
-        event: Alert = {"event": "token_rejected", "severity": "alert", "reason": reason.value,
-                        "kid": state.get("kid"), "issuer": state.get("issuer"), "detail": detail,
-                        "time": self.clock.now()}
         alert_log.critical(json.dumps(event, sort_keys=True))
         if self.on_alert is not None:
             try:
                 self.on_alert(event)
             except Exception:
                 alert_log.exception("alert hook failed")
-
-
