@@ -52,28 +52,29 @@ def polynomial_applies(model: Model) -> bool:
     return all(n <= 1 for n in guarded.values()) and all(not c.depends_on for c in model.controls.values())
 
 
-def _path_graph(model: Model, known_failed: frozenset[str], forbid: frozenset[str] = frozenset()) -> nx.DiGraph:
+ENTRIES = "__entries__"  # the super-source joined to every entry node
+
+
+def _path_graph(model: Model, known_failed: frozenset[str]) -> nx.DiGraph:
+    """The step graph weighted by the cost of each step's controls, rooted at ENTRIES."""
     graph = nx.DiGraph()
     for step in model.steps:
-        if forbid & set(step.blocked_by):
-            continue
         weight = sum(model.controls[c].cost for c in step.blocked_by if c not in known_failed)
         u = step.sources[0]
         if not graph.has_edge(u, step.target) or graph[u][step.target]["weight"] > weight:
             graph.add_edge(u, step.target, weight=weight, step=step)
+    for entry in model.entries:
+        if entry in graph:
+            graph.add_edge(ENTRIES, entry, weight=0.0, step=None)
     return graph
 
 
-def shortest_path(model: Model, asset: str, known_failed: frozenset[str], max_sets: int = 1,
-                  forbid: frozenset[str] = frozenset()) -> Solution:
+def shortest_path(model: Model, asset: str, known_failed: frozenset[str], max_sets: int = 1) -> Solution:
     """Dijkstra from the entries; further equal-cost sets from networkx's simple paths in order."""
     if asset in model.entries:
         return Solution(0.0, [[]], method="shortest-path")
-    graph = _path_graph(model, known_failed, forbid)
-    source = "__entries__"
-    for entry in model.entries:
-        if entry in graph:
-            graph.add_edge(source, entry, weight=0.0, step=None)
+    graph = _path_graph(model, known_failed)
+    source = ENTRIES
     if source not in graph or asset not in graph or not nx.has_path(graph, source, asset):
         return Solution(None, [], method="shortest-path")
 
@@ -219,9 +220,6 @@ def in_every_minimum_set(model: Model, asset: str, solution: Solution,
         return []
     if polynomial_applies(model):
         graph = _path_graph(model, known_failed)
-        for entry in model.entries:
-            if entry in graph:
-                graph.add_edge("__entries__", entry, weight=0.0, step=None)
         out = []
         for c in solution.sets[0]:
             def weight(u: str, v: str, d: dict[str, object], c: str = c) -> float | None:
@@ -231,7 +229,7 @@ def in_every_minimum_set(model: Model, asset: str, solution: Solution,
                 return float(d["weight"])  # type: ignore[arg-type]
 
             try:
-                alt = nx.dijkstra_path_length(graph, "__entries__", asset, weight=weight)
+                alt = nx.dijkstra_path_length(graph, ENTRIES, asset, weight=weight)
             except nx.NetworkXNoPath:
                 alt = None
             if alt is None or alt > solution.cost + 1e-9:
