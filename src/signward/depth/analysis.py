@@ -25,6 +25,7 @@ class AssetResult:
     lower: float | None
     upper: float | None
     method: str
+    path_steps: list[int] = field(default_factory=list)  # indexes of the steps in `path`
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"asset": self.asset, "min_failures": _num(self.min_failures),
@@ -97,9 +98,10 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
     for asset in model.assets:
         solution: Solution = minimum_failing_sets(model, asset, known, max_sets=max_sets, time_limit=time_limit)
         chosen = (solution.sets[0] if solution.sets else [])
-        path = [s.label() for s in attack_path(model, [*chosen, *known], asset)] if solution.cost is not None else []
+        steps = attack_path(model, [*chosen, *known], asset) if solution.cost is not None else []
         results.append(AssetResult(
-            asset=asset, min_failures=solution.cost, failing_sets=solution.sets, path=path,
+            asset=asset, min_failures=solution.cost, failing_sets=solution.sets, path=[s.label() for s in steps],
+            path_steps=[s.index for s in steps],
             width=width(model, asset), in_every_set=in_every_minimum_set(model, asset, solution, known, time_limit),
             exact=solution.exact, lower=solution.lower, upper=solution.upper, method=solution.method))
     spofs = []

@@ -9,7 +9,6 @@ import subprocess
 from ..errors import ConfigError
 from .analysis import Report
 from .model import Model
-from .semantics import attack_path
 
 
 def _q(text: str) -> str:
@@ -20,8 +19,7 @@ def _q(text: str) -> str:
 
 def to_dot(model: Model, report: Report) -> str:
     cut = {c for a in report.assets for c in (a.failing_sets[0] if a.failing_sets else [])}
-    on_path = {step.index for a in report.assets if a.failing_sets
-               for step in attack_path(model, [*a.failing_sets[0], *report.known_failed], a.asset)}
+    on_path = {index for a in report.assets for index in a.path_steps}
     lines = [f"digraph {_q(model.name)} {{", "  rankdir=LR;", '  node [fontname="Helvetica"];']
     for node in model.nodes.values():
         shape = "doublecircle" if node.asset else ("box" if node.entry else "ellipse")
