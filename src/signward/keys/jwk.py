@@ -12,24 +12,24 @@ from ..algorithms import PublicKey
 from .model import KeyRecord
 
 
+def _jose_key(public_key: PublicKey) -> ECKey | OKPKey | RSAKey:
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return RSAKey.import_key(public_key)
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        return ECKey.import_key(public_key)
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return OKPKey.import_key(public_key)
+    raise TypeError(f"unsupported public key type {type(public_key).__name__}")
+
+
 def public_jwk(public_key: PublicKey) -> dict[str, Any]:
     """The public members only, as joserfc exports them."""
-    if isinstance(public_key, rsa.RSAPublicKey):
-        return dict(RSAKey.import_key(public_key).as_dict(private=False))
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return dict(ECKey.import_key(public_key).as_dict(private=False))
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
-        return dict(OKPKey.import_key(public_key).as_dict(private=False))
-    raise TypeError(f"unsupported public key type {type(public_key).__name__}")
+    return dict(_jose_key(public_key).as_dict(private=False))
 
 
 def thumbprint(public_key: PublicKey) -> str:
     """RFC 7638 JWK thumbprint (SHA-256, base64url), used as the kid."""
-    if isinstance(public_key, rsa.RSAPublicKey):
-        return str(RSAKey.import_key(public_key).thumbprint())
-    if isinstance(public_key, ec.EllipticCurvePublicKey):
-        return str(ECKey.import_key(public_key).thumbprint())
-    return str(OKPKey.import_key(public_key).thumbprint())
+    return str(_jose_key(public_key).thumbprint())
 
 
 def published_jwk(key: KeyRecord, issuer: str) -> dict[str, Any]:
