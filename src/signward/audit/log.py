@@ -170,13 +170,16 @@ class AuditLog:
             broken = check_chain(rows, anchor_seq, anchor_hash)
         by_seq = {r["seq"]: r for r in rows}
         if broken is None:
+            loaded: dict[str, Any] = {}  # each audit key is parsed once, not once per checkpoint
             for cp in checkpoints:
                 key_row = keys.get(cp["key_handle"])
                 if key_row is None:
                     broken = Break(cp["seq"], "checkpoint signed by an unknown audit key")
                     break
-                key = load_key({**json.loads(key_row["public_jwk"]), "kid": cp["key_handle"],
-                                "alg": key_row["alg"]}, None)
+                if cp["key_handle"] not in loaded:
+                    loaded[cp["key_handle"]] = load_key({**json.loads(key_row["public_jwk"]),
+                                                         "kid": cp["key_handle"], "alg": key_row["alg"]}, None)
+                key = loaded[cp["key_handle"]]
                 message = f"signward-audit:{cp['seq']}:{cp['head_hash']}".encode()
                 try:
                     signature = base64.b64decode(cp["signature"], validate=True)
