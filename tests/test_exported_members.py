@@ -64,3 +64,13 @@ def test_audit_surface() -> None:
 
     assert signward.audit.__all__ == ["AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain",
                                       "record_hash", "retention_floor"]
+
+
+def test_dumps_surface() -> None:
+    import signward.dumps
+    import signward.dumps.detectors
+
+    assert signward.dumps.__all__ == ["Canary", "FileReport", "Finding", "KnownKey", "KnownKeys", "SanitizeResult",
+                                      "hold_canaries", "load_known_keys", "make_canary", "sanitize", "scan_path",
+                                      "verify_attestation"]
+    assert list(signward.dumps.detectors.REGISTRY) == ["text", "der", "known-key", "unknown-rsa", "aes", "entropy"]

@@ -604,6 +604,9 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     uvicorn.run(create_app(context), host=host, port=port, log_level="warning", access_log=False)
 
 
+from . import cli_dumps  # noqa: E402,F401  (registers `signward dumps`)
+
+
 def _fail(message: str, code: int) -> NoReturn:
     err.print(f"signward: {message}", markup=False)
     raise SystemExit(code)

@@ -16,6 +16,8 @@ SignwardError                      everything signward raises on purpose
   StoreError                       the database (exit 3)
   InsecureConfiguration            a weak option used without its explicit opt-in
   UsageError                       bad input from the operator (exit 2)
+    DumpFormatError                a dump that cannot be read: empty, truncated, corrupt, unknown
+  DumpRefused(reason)              a dump the sanitizer will not certify (exit 1)
 ConfigError(ValueError)            mistakes in configuration, outside the tree (exit 2)
 ```
 
@@ -111,6 +113,19 @@ class UsageError(SignwardError):
     """Bad input from the operator."""
 
     exit_code = 2
+
+
+class DumpFormatError(UsageError):
+    """A dump that cannot be read as what it claims to be: nothing is scanned or written."""
+
+
+class DumpRefused(SignwardError):
+    """The sanitizer refuses to certify a dump (`reason`: canary_missed, residue, input_changed...)."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
 
 
 class ConfigError(ValueError):

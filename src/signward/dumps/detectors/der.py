@@ -1,0 +1,131 @@
+"""DER private keys, parsed to confirm: PKCS#1, PKCS#8 (RSA, EC, Ed25519, X25519), SEC1,
+encrypted PKCS#8 (flagged) and PKCS#12.
+
+A regex finds where a structure could start (a SEQUENCE holding version 0, 1 or 3, or a
+password-based-encryption OID); only what `cryptography` then loads as a private key (or
+recognises as encrypted) is reported, so a certificate or a random `30 82` is not. Short
+length forms are included (`30 81 87` for a P-256 PKCS#8 key, `30 2e` for Ed25519).
+`classify_der` is shared with the text detector, which decodes base64 before calling it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
+from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+from ..chunks import Chunk
+from ..findings import Finding
+from .base import BaseDetector
+
+ANCHOR = re.compile(rb"\x30(?:\x82..|\x81.|[\x20-\x7f])\x02\x01[\x00\x01\x03]\x30?", re.DOTALL)
+ENCRYPTION_OID = re.compile(
+    rb"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05\x0d"  # PBES2
+    rb"|\x06\x0a\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x01[\x01-\x06]"  # PKCS#12 PBE
+    rb"|\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05[\x01\x03\x04\x06\x0a\x0b]")  # PBES1
+PKCS7_DATA = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01"
+CURVE25519 = re.compile(rb"\x30[\x2e\x51\x53]\x02\x01[\x00\x01]\x30\x05\x06\x03\x2b\x65([\x70\x6e])\x04\x22\x04\x20",
+                        re.DOTALL)
+
+
+@dataclass(frozen=True)
+class DerKey:
+    """A confirmed DER structure: `length` bytes, what it is, and the key when it could be loaded."""
+
+    length: int
+    kind: str
+    key: Any = None
+
+
+def der_length(data: bytes, offset: int) -> int | None:
+    """Total length (header included) of the definite-length TLV at `offset`, or None."""
+    if offset + 2 > len(data):
+        return None
+    first = data[offset + 1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if count == 0 or count > 4 or offset + 2 + count > len(data):
+        return None
+    return 2 + count + int.from_bytes(data[offset + 2:offset + 2 + count], "big")
+
+
+def _kind_of(key: Any, blob: bytes) -> str:
+    version_at = 2 + (blob[1] & 0x7F if blob[1] >= 0x80 else 0)
+    pkcs8 = blob[version_at + 3:version_at + 4] == b"\x30"  # PKCS#8: version, then AlgorithmIdentifier
+    if isinstance(key, rsa.RSAPrivateKey):
+        return "pkcs8-rsa" if pkcs8 else "pkcs1-rsa"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return "pkcs8-ec" if pkcs8 else "sec1-ec"
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return "pkcs8-ed25519"
+    if isinstance(key, x25519.X25519PrivateKey):
+        return "pkcs8-x25519"
+    return "pkcs8-other"
+
+
+def classify_der(data: bytes, offset: int) -> DerKey | None:
+    """Confirm a private key (or an encrypted one, or a PKCS#12 file) starting at `offset`."""
+    total = der_length(data, offset)
+    if total is None or total < 16 or offset + total > len(data):
+        return None
+    blob = bytes(data[offset:offset + total])
+    curve = CURVE25519.match(blob)
+    if curve is not None:
+        seed = blob[16:48]
+        if len(seed) == 32:
+            key: Any = (ed25519.Ed25519PrivateKey if curve.group(1) == b"\x70" else
+                        x25519.X25519PrivateKey).from_private_bytes(seed)
+            return DerKey(total, "pkcs8-ed25519" if curve.group(1) == b"\x70" else "pkcs8-x25519", key)
+    version_at = 2 + (blob[1] & 0x7F if blob[1] >= 0x80 else 0)
+    if blob[version_at:version_at + 3] == b"\x02\x01\x03" and PKCS7_DATA in blob[version_at + 3:version_at + 24]:
+        return DerKey(total, "pkcs12")
+    try:
+        key = load_der_private_key(blob, password=None, unsafe_skip_rsa_key_validation=True)
+        if not consistent(key):
+            return None
+    except TypeError:  # "Password was not given but private key is encrypted"
+        return DerKey(total, "pkcs8-encrypted")
+    except Exception:  # ValueError, UnsupportedAlgorithm: not a key we can confirm
+        return None
+    return DerKey(total, _kind_of(key, blob), key)
+
+
+def consistent(key: Any) -> bool:
+    """The cheap check that replaces OpenSSL's slow RSA key validation (seconds on odd inputs):
+    the primes multiply to the modulus."""
+    if isinstance(key, rsa.RSAPrivateKey):
+        numbers = key.private_numbers()
+        return numbers.p * numbers.q == numbers.public_numbers.n and numbers.p > 1 and numbers.q > 1
+    return True
+
+
+class DerDetector(BaseDetector):
+    """Binary DER private keys anywhere in the dump."""
+
+    name = "der"
+
+    def scan(self, chunk: Chunk) -> Iterator[Finding]:
+        data = chunk.data
+        reported: set[int] = set()
+        starts = [m.start() for m in ANCHOR.finditer(data)]
+        for match in ENCRYPTION_OID.finditer(data):  # EncryptedPrivateKeyInfo: SEQ { SEQ { OID ...
+            for back in (4, 6, 8, 3, 5, 7):
+                start = match.start() - back
+                if start >= 0 and data[start] == 0x30:
+                    starts.append(start)
+        for start in sorted(set(starts)):
+            if start in reported or not chunk.owns(start):
+                continue
+            hit = classify_der(data, start)
+            if hit is None:
+                continue
+            reported.add(start)
+            yield self.found(chunk, start, hit.length, hit.kind, "der", hit.key)
+
+
+__all__ = ["DerDetector", "DerKey", "classify_der", "consistent", "der_length"]

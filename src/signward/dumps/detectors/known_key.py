@@ -1,0 +1,205 @@
+"""The strongest detector: private halves of known public keys, verified, with their kid.
+
+- RSA: every window that could be a prime of half the modulus size, as big-endian bytes,
+  little-endian limbs (4- and 8-byte alignment) or a Java int[], is trial-divided against
+  small primes in bulk and then divides the modulus or not. A found prime gives every other
+  private value (q, d under phi and lambda, CRT exponents and coefficient), which the scanner
+  then searches for as exact bytes. Where no prime is in memory, windows near each
+  occurrence of the modulus are tried as the private exponent by exponentiation.
+- EC and Ed25519: windows near every occurrence of the public key (any alignment), then a
+  bounded full pass over 8-byte-aligned windows that look random (few zero bytes, few
+  repeats, balanced high bits), are tried as the private scalar or seed: the public point it
+  generates must equal a known one. The full pass stops at `budget` candidates per curve
+  and says so (`incomplete`); the sanitizer refuses a dump whose pass was cut short.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import numpy.typing as npt
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from ..chunks import Chunk
+from ..findings import Finding
+from .base import BaseDetector
+from ..integers import coprime_to_small_primes, random_looking, top_low_positions, value_at, windows
+from ..knownkeys import KnownKey
+
+NEAR = 4096
+REPRESENTATIONS = ("le", "be", "java")
+DEFAULT_BUDGET = 400_000
+MAX_EXPONENT_TRIALS = 64  # each costs a full-size modular exponentiation
+
+
+def rsa_private_values(n: int, e: int, p: int) -> list[tuple[int, str]]:
+    """All private values of the RSA key (n, e) given one prime factor p."""
+    q = n // p
+    phi = (p - 1) * (q - 1)
+    lam = phi // math.gcd(p - 1, q - 1)
+    values = [(p, "rsa-prime"), (q, "rsa-prime")]
+    for modulus in (lam, phi):
+        try:
+            d = pow(e, -1, modulus)
+        except ValueError:
+            continue
+        values += [(d, "rsa-private-exponent"), (rsa.rsa_crt_dmp1(d, p), "rsa-crt-exponent"),
+                   (rsa.rsa_crt_dmq1(d, q), "rsa-crt-exponent")]
+    values += [(rsa.rsa_crt_iqmp(p, q), "rsa-crt-coefficient"), (rsa.rsa_crt_iqmp(q, p), "rsa-crt-coefficient")]
+    return values
+
+
+class KnownKeyDetector(BaseDetector):
+    """Finds, and verifies against known public keys, RSA, EC and Ed25519 private material."""
+
+    name = "known-key"
+
+    def __init__(self, budget: int = DEFAULT_BUDGET) -> None:
+        self.budget = budget
+        self._spent: dict[str, int] = {}
+        self._cut: set[str] = set()
+        self._factored: set[str] = set()
+
+    def incomplete(self) -> list[str]:
+        return sorted(self._cut)
+
+    def scan(self, chunk: Chunk) -> Iterator[Finding]:
+        rsa_keys = chunk.known.of_kind("rsa")
+        if rsa_keys:
+            yield from self._rsa(chunk, rsa_keys)
+        ec_keys = chunk.known.of_kind("ec")
+        if ec_keys:
+            yield from self._ec(chunk, ec_keys)
+        ed_keys = chunk.known.of_kind("ed25519")
+        if ed_keys:
+            yield from self._ed25519(chunk, ed_keys)
+
+    # RSA ------------------------------------------------------------------------------
+    def _rsa(self, chunk: Chunk, keys: list[KnownKey]) -> Iterator[Finding]:
+        by_size: dict[int, list[KnownKey]] = {}
+        for key in keys:
+            by_size.setdefault((key.rsa_n.bit_length() + 1) // 2, []).append(key)
+        for prime_bits, group in by_size.items():
+            length = (prime_bits + 7) // 8
+            for representation in REPRESENTATIONS:
+                offsets = windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0)
+                offsets = coprime_to_small_primes(chunk, offsets, length, representation)
+                for relative in offsets.tolist():
+                    if not chunk.owns(relative):
+                        continue
+                    x = value_at(chunk.data, relative, length, representation)
+                    for key in group:
+                        n = key.rsa_n
+                        if 1 < x < n and n % x == 0:
+                            self._factored.add(key.kid)
+                            for value, kind in rsa_private_values(n, key.rsa_e, x):
+                                chunk.learned.add_integer(value, kind, key.kid, self.name)
+                            yield chunk.finding(relative, length, self.name, "rsa-prime", representation,
+                                                kid=key.kid, verified=True)
+        for key in keys:
+            if key.kid not in self._factored:
+                yield from self._rsa_exponent_near_modulus(chunk, key)
+
+    def _rsa_exponent_near_modulus(self, chunk: Chunk, key: KnownKey) -> Iterator[Finding]:
+        n, e = key.rsa_n, key.rsa_e
+        size = (n.bit_length() + 7) // 8
+        near = _near(chunk, _integer_forms(n), size)
+        if len(near) == 0:
+            return
+        probe = pow(3, e, n)
+        tried = 0
+        for relative in random_looking(chunk, near, size).tolist():
+            for representation in REPRESENTATIONS:
+                low = top_low_positions(size, representation)[1]
+                if not chunk.data[relative + low] & 1 or not chunk.owns(relative):
+                    continue  # d is odd
+                tried += 1
+                if tried > MAX_EXPONENT_TRIALS:
+                    self._cut.add(f"{self.name}:rsa-exponent:{key.kid}")
+                    return
+                d = value_at(chunk.data, relative, size, representation)
+                if 1 < d < n and pow(probe, d, n) == 3:
+                    chunk.learned.add_integer(d, "rsa-private-exponent", key.kid, self.name)
+                    yield chunk.finding(relative, size, self.name, "rsa-private-exponent", representation,
+                                        kid=key.kid, verified=True)
+
+    # EC and Ed25519 ---------------------------------------------------------------------
+    def _ec(self, chunk: Chunk, keys: list[KnownKey]) -> Iterator[Finding]:
+        by_curve: dict[str, list[KnownKey]] = {}
+        for key in keys:
+            by_curve.setdefault(key.ec_curve.name, []).append(key)
+        for curve_name, group in by_curve.items():
+            curve = group[0].ec_curve
+            length = (curve.key_size + 7) // 8
+            targets = {key.ec_point: key for key in group}
+
+            def check(value: int) -> KnownKey | None:
+                try:
+                    numbers = ec.derive_private_key(value, curve).public_key().public_numbers()
+                except (ValueError, OverflowError):
+                    return None
+                return targets.get((numbers.x, numbers.y))
+
+            anchors = [form for key in group for coordinate in key.ec_point for form in _integer_forms(coordinate)]
+            yield from self._search(chunk, f"ec:{curve_name}", length, anchors, check, "ec-private-scalar",
+                                    integer=True)
+
+    def _ed25519(self, chunk: Chunk, keys: list[KnownKey]) -> Iterator[Finding]:
+        targets = {key.raw_public: key for key in keys}
+
+        def check(value: int) -> KnownKey | None:
+            seed = value.to_bytes(32, "little")
+            public = ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+            return targets.get(public)
+
+        yield from self._search(chunk, "ed25519", 32, list(targets), check, "ed25519-seed", integer=False)
+
+    def _search(self, chunk: Chunk, label: str, length: int, anchors: list[bytes],
+                check: Callable[[int], KnownKey | None], kind: str, integer: bool) -> Iterator[Finding]:
+        """Near every anchor (any alignment), then the bounded full pass (8-byte alignment, writable)."""
+        representations = REPRESENTATIONS if integer else ("le",)  # a seed is bytes: read it as stored
+        full = windows(chunk, length, "le", odd=False, top_bit=False, align=8, max_zeros=3,
+                       high_range=(length // 5, length - length // 5), writable_only=True)
+        # the filters do not depend on byte order: one candidate set serves every layout
+        candidates = random_looking(chunk, np.union1d(_near(chunk, anchors, length), full), length, max_zeros=3)
+        for representation in representations:
+            for relative in candidates.tolist():
+                if not chunk.owns(relative):
+                    continue
+                spent = self._spent.get(label, 0) + 1
+                self._spent[label] = spent
+                if spent > self.budget:
+                    self._cut.add(f"{self.name}:{label}")
+                    return
+                value = value_at(chunk.data, relative, length, representation) if integer else \
+                    int.from_bytes(chunk.data[relative:relative + length], "little")
+                key = check(value)
+                if key is None:
+                    continue
+                if integer:
+                    chunk.learned.add_integer(value, kind, key.kid, self.name)
+                else:
+                    chunk.learned.add_bytes(value.to_bytes(length, "little"), kind, "raw", key.kid, self.name)
+                yield chunk.finding(relative, length, self.name, kind, representation if integer else "raw",
+                                    kid=key.kid, verified=True)
+
+
+def _near(chunk: Chunk, anchors: list[bytes], length: int) -> npt.NDArray[np.int64]:
+    """Every window start within NEAR bytes of an occurrence of any anchor."""
+    spans = []
+    for anchor in anchors:
+        position = chunk.data.find(anchor)
+        while position >= 0:
+            spans.append(np.arange(max(0, position - NEAR), min(len(chunk.data) - length, position + NEAR) + 1))
+            position = chunk.data.find(anchor, position + 1)
+    return np.unique(np.concatenate(spans)).astype(np.int64) if spans else np.zeros(0, dtype=np.int64)
+
+
+def _integer_forms(value: int) -> list[bytes]:
+    size = (value.bit_length() + 7) // 8
+    return [value.to_bytes(size, "big"), value.to_bytes(size, "little")]
+
+
+__all__ = ["DEFAULT_BUDGET", "KnownKeyDetector", "rsa_private_values"]

@@ -1,0 +1,179 @@
+"""Private keys as text: PEM (any label with PRIVATE KEY, a body required), OpenSSH, PuTTY,
+bare base64 DER (decoded and confirmed by the DER parser) and JWK/JWKS JSON with private
+members (d, p, q, dp, dq, qi, k), in ASCII and in UTF-16LE.
+
+UTF-16LE text is found by literal anchors (the UTF-16 form of each pattern's start); the
+run of UTF-16 text around an anchor is decoded to ASCII and scanned by the same matchers,
+and offsets are mapped back (two bytes per character).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_ssh_private_key
+from joserfc.jwk import JWKRegistry
+
+from ..chunks import Chunk
+from ..findings import Finding, merge_spans
+from .base import BaseDetector
+from .der import classify_der, consistent
+
+PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----")
+PEM_BODY = re.compile(rb"(?:[ \t]*(?:\r?\n|\\n)[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\r\n]*)*"
+                      rb"((?:[ \t\r\n]|\\n)*[A-Za-z0-9+/=](?:[A-Za-z0-9+/=\r\n \t]|\\n){31,65536})")
+PUTTY = re.compile(rb"PuTTY-User-Key-File-[23]: [A-Za-z0-9-]{3,40}\r?\n")
+PUTTY_PRIVATE = re.compile(rb"Private-Lines: (\d{1,4})\r?\n((?:[A-Za-z0-9+/=]{1,128}\r?\n?)+)")
+PUTTY_MAC = re.compile(rb"Private-MAC: [0-9a-fA-F]{16,128}")
+BASE64_DER = re.compile(rb"(?<![A-Za-z0-9+/])M[A-Za-z0-9+/]{43,}={0,2}(?:(?:\r?\n|\\n)[A-Za-z0-9+/]{4,}={0,2})*")
+JWK_MEMBER = re.compile(rb'"(d|p|q|dp|dq|qi|k)"\s{0,8}:\s{0,8}"([A-Za-z0-9_-]{16,})"')
+UTF16_ANCHORS = [s.encode("utf-16-le") for s in ("-----BEGIN ", "PuTTY-User-Key", '"d"', '"k"', '"p"', "MII", "MIG",
+                                                  "MHc", "MC4", "MFE", "MFM")]
+
+
+@dataclass(frozen=True)
+class TextHit:
+    start: int
+    end: int
+    kind: str
+    key: Any = None
+
+
+def _load_pem(label: bytes, text: bytes) -> tuple[str, Any]:
+    pem = text.replace(b"\\n", b"\n")
+    kind = "pem-" + label.decode().lower().replace(" ", "-")
+    key: Any
+    try:
+        if label == b"OPENSSH PRIVATE KEY":
+            key = load_ssh_private_key(pem, password=None)
+        else:
+            key = load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=True)
+        return kind, key if consistent(key) else None
+    except TypeError:
+        return kind + "-encrypted", None
+    except Exception:  # truncated, encrypted OpenSSH, unsupported: still a private key in text
+        return kind, None
+
+
+def _pem(text: bytes) -> Iterator[TextHit]:
+    for match in PEM_BEGIN.finditer(text):
+        body = PEM_BODY.match(text, match.end())
+        if body is None:
+            continue
+        chars = sum(1 for c in body.group(1) if c not in b" \t\r\n\\")
+        if chars < 32:
+            continue
+        end = body.end()
+        trailer = b"-----END " + match.group(1) + b"-----"
+        if text.startswith(trailer, end):
+            end += len(trailer)
+        kind, key = _load_pem(match.group(1), text[match.start():end])
+        yield TextHit(match.start(), end, kind, key)
+
+
+def _putty(text: bytes) -> Iterator[TextHit]:
+    for match in PUTTY.finditer(text):
+        private = PUTTY_PRIVATE.search(text, match.end(), match.end() + 16384)
+        if private is None:
+            continue
+        end = private.end()
+        mac = PUTTY_MAC.match(text, end)
+        if mac is not None:
+            end = mac.end()
+        yield TextHit(match.start(), end, "putty-private-key")
+
+
+def _base64_der(text: bytes, covered: list[tuple[int, int]]) -> Iterator[TextHit]:
+    for match in BASE64_DER.finditer(text):
+        if any(s <= match.start() < e for s, e in covered):
+            continue
+        compact = re.sub(rb"\r|\n|\\n", b"", match.group(0))
+        compact += b"=" * (-len(compact) % 4)
+        try:
+            blob = base64.b64decode(compact, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        hit = classify_der(blob, 0)
+        if hit is not None:
+            yield TextHit(match.start(), match.end(), "base64-" + hit.kind, hit.key)
+
+
+def _jwk(text: bytes) -> Iterator[TextHit]:
+    done_until = -1
+    for match in JWK_MEMBER.finditer(text):
+        if match.start() < done_until:
+            continue
+        left = text.rfind(b"{", max(0, match.start() - 16384), match.start())
+        right = text.find(b"}", match.end(), match.end() + 16384)
+        hit: TextHit | None = None
+        if left >= 0 and right >= 0:
+            try:
+                jwk = json.loads(text[left:right + 1])
+            except ValueError:
+                jwk = None
+            if isinstance(jwk, dict) and isinstance(jwk.get("kty"), str):
+                kty = jwk["kty"].lower()
+                try:
+                    key = JWKRegistry.import_key(jwk)
+                    private = None if kty == "oct" else key.private_key
+                except Exception:
+                    private = None
+                hit = TextHit(left, right + 1, f"jwk-{kty}-private", private)
+        if hit is None:  # torn or embedded: the member alone is still secret
+            hit = TextHit(match.start(), match.end(), "jwk-private-member")
+        done_until = hit.end
+        yield hit
+
+
+def text_hits(text: bytes) -> list[TextHit]:
+    """Every text secret in `text` (ASCII), in order of start."""
+    hits = list(_pem(text))
+    covered = [(h.start, h.end) for h in hits]
+    hits += list(_putty(text))
+    hits += list(_base64_der(text, covered))
+    hits += list(_jwk(text))
+    return sorted(hits, key=lambda h: (h.start, -h.end))
+
+
+def _utf16_runs(data: bytes) -> list[tuple[int, int]]:
+    """[start, end) of the UTF-16LE text runs (at most 64 KiB either side) around each anchor, merged."""
+    runs: list[tuple[int, int]] = []
+    for anchor in UTF16_ANCHORS:
+        position = data.find(anchor)
+        while position >= 0:
+            start = position
+            while (start >= 2 and position - start < 65536 and 0x09 <= data[start - 2] < 0x7F
+                   and data[start - 1] == 0):
+                start -= 2
+            end = position
+            while end + 1 < len(data) and end - position < 65536 and 0x09 <= data[end] < 0x7F and data[end + 1] == 0:
+                end += 2
+            runs.append((start, end))
+            position = data.find(anchor, max(position + 2, end))
+    return merge_spans(runs)
+
+
+class TextDetector(BaseDetector):
+    """PEM, OpenSSH, PuTTY, base64 DER and JWK private keys in ASCII and UTF-16LE text."""
+
+    name = "text"
+
+    def scan(self, chunk: Chunk) -> Iterator[Finding]:
+        for hit in text_hits(chunk.data):
+            if chunk.owns(hit.start):
+                yield self.found(chunk, hit.start, hit.end - hit.start, hit.kind, "ascii", hit.key)
+        for start, end in _utf16_runs(chunk.data):
+            decoded = bytes(chunk.data[start:end:2])
+            for hit in text_hits(decoded):
+                if chunk.owns(start + 2 * hit.start):
+                    yield self.found(chunk, start + 2 * hit.start, 2 * (hit.end - hit.start), hit.kind, "utf-16le",
+                                     hit.key)
+
+
+__all__ = ["TextDetector", "TextHit", "text_hits"]

@@ -1,0 +1,100 @@
+"""RSA keys nobody told us about: two nearby primes whose product is a modulus in the dump.
+
+For each common prime size (RSA-1024 to RSA-4096) and each integer layout at 8-byte
+alignment (heap buffers), windows in writable memory that could be primes are filtered (odd, top bit set, few zero bytes, no factor below 132). Every
+pair of such windows at most `MAX_GAP` bytes apart has the low 64 bits of its product
+computed in bulk (numpy's uint64 multiply wraps exactly mod 2**64) and looked up among the
+low 64 bits of windows that could be the modulus; only pairs that hit are multiplied in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..chunks import Chunk
+from ..findings import Finding
+from .base import BaseDetector
+from ..integers import coprime_to_small_primes, low64, value_at, windows
+from .known_key import rsa_private_values
+
+PRIME_BYTES = (64, 128, 192, 256)
+REPRESENTATIONS = ("le", "be", "java")
+ALIGN = 8  # heap buffers; unaligned big-endian keys are DER or text, which their detectors parse
+MAX_GAP = 8192
+MAX_PAIRS = 4_000_000
+COMMON_EXPONENTS = (65537, 3, 17)
+
+
+class UnknownRsaDetector(BaseDetector):
+    """Adjacent primes whose product is a modulus present in the dump."""
+
+    name = "unknown-rsa"
+
+    def __init__(self) -> None:
+        self._cut: set[str] = set()
+
+    def incomplete(self) -> list[str]:
+        return sorted(self._cut)
+
+    def scan(self, chunk: Chunk) -> Iterator[Finding]:
+        for length in PRIME_BYTES:
+            moduli: dict[int, list[tuple[int, str]]] | None = None
+            for representation in REPRESENTATIONS:
+                primes = windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
+                                 writable_only=True)
+                primes = coprime_to_small_primes(chunk, primes, length, representation)
+                if len(primes) < 2:
+                    continue
+                if moduli is None:
+                    moduli = self._moduli(chunk, 2 * length)
+                    if not moduli:
+                        break
+                yield from self._pairs(chunk, primes, length, representation, moduli)
+
+    def _moduli(self, chunk: Chunk, length: int) -> dict[int, list[tuple[int, str]]]:
+        found: dict[int, list[tuple[int, str]]] = {}
+        for representation in REPRESENTATIONS:
+            offsets = windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
+                              writable_only=True)
+            for low, offset in zip(low64(chunk, offsets, length, representation).tolist(), offsets.tolist()):
+                found.setdefault(low, []).append((offset, representation))
+        return found
+
+    def _pairs(self, chunk: Chunk, primes: np.ndarray, length: int, representation: str,
+               moduli: dict[int, list[tuple[int, str]]]) -> Iterator[Finding]:
+        lows = low64(chunk, primes, length, representation)
+        limit = np.searchsorted(primes, primes + MAX_GAP, side="right")
+        first = np.searchsorted(primes, primes + length, side="left")
+        total = int(np.sum(np.maximum(limit - first, 0)))
+        if total > MAX_PAIRS:
+            self._cut.add(f"{self.name}:{length * 16}-bit:{representation}")
+            return
+        left = np.repeat(np.arange(len(primes)), np.maximum(limit - first, 0))
+        if len(left) == 0:
+            return
+        offsets_in_run = np.arange(len(left)) - np.repeat(np.cumsum(np.maximum(limit - first, 0)) -
+                                                          np.maximum(limit - first, 0), np.maximum(limit - first, 0))
+        right = first[left] + offsets_in_run
+        products = lows[left] * lows[right]
+        hits = np.flatnonzero(np.isin(products, np.fromiter(moduli, dtype=np.uint64, count=len(moduli))))
+        for index in hits.tolist():
+            i, j = int(left[index]), int(right[index])
+            p = value_at(chunk.data, int(primes[i]), length, representation)
+            q = value_at(chunk.data, int(primes[j]), length, representation)
+            for offset, modulus_representation in moduli.get(int(products[index]), []):
+                n = value_at(chunk.data, offset, 2 * length, modulus_representation)
+                if p * q != n:
+                    continue
+                for e in COMMON_EXPONENTS:
+                    for value, kind in rsa_private_values(n, e, p):
+                        chunk.learned.add_integer(value, kind, None, self.name)
+                for at in (int(primes[i]), int(primes[j])):
+                    if chunk.owns(at):
+                        yield chunk.finding(at, length, self.name, "rsa-prime", representation,
+                                            detail=f"modulus at file offset {chunk.start + offset}")
+                break
+
+
+__all__ = ["UnknownRsaDetector"]

@@ -1,0 +1,260 @@
+"""Dump formats by content: compression containers, ELF cores, Windows minidumps, raw images.
+
+`sniff_container` names the compression (systemd-coredump writes .zst, .xz or .lz4);
+`open_decompressed` streams the dump inside it. `read_layout` parses an uncompressed dump
+into a `Layout`: its memory regions with their virtual addresses, and the byte ranges that
+are structure (headers, program headers, note headers, minidump directories) and must
+never be overwritten. Anything that does not parse as what its magic claims is a
+`DumpFormatError`: a truncated core is refused, never scanned as if it were whole.
+"""
+
+from __future__ import annotations
+
+import bisect
+import gzip
+import logging
+import lzma
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+
+from ..errors import DumpFormatError
+
+CONTAINERS: dict[str, bytes] = {
+    "zst": b"\x28\xb5\x2f\xfd",
+    "xz": b"\xfd7zXZ\x00",
+    "lz4": b"\x04\x22\x4d\x18",
+    "gzip": b"\x1f\x8b",
+}
+ELF_MAGIC = b"\x7fELF"
+MINIDUMP_MAGIC = b"MDMP"
+PT_LOAD, PT_NOTE, PF_W = 1, 4, 2
+
+
+@dataclass(frozen=True)
+class Region:
+    """A stretch of dumped memory: `size` bytes at file `offset`, mapped at `vaddr`."""
+
+    offset: int
+    size: int
+    vaddr: int | None
+    writable: bool = True
+    kind: str = "memory"  # "load" (ELF PT_LOAD), "note" (ELF PT_NOTE), "memory" (minidump/raw)
+
+    @property
+    def end(self) -> int:
+        return self.offset + self.size
+
+
+@dataclass
+class Layout:
+    """How an uncompressed dump is laid out; `protected` ranges are structure, never redacted."""
+
+    format: str  # "elf-core", "minidump", "raw"
+    size: int
+    regions: list[Region] = field(default_factory=list)
+    protected: list[tuple[int, int]] = field(default_factory=list)
+    machine: str = ""
+    notes: list[tuple[str, int, int, int]] = field(default_factory=list)  # (type, desc offset, desc size, name)
+
+    def __post_init__(self) -> None:
+        self.regions.sort(key=lambda r: r.offset)
+        self._starts = [r.offset for r in self.regions]
+
+    def region_at(self, offset: int) -> Region | None:
+        index = bisect.bisect_right(self._starts, offset) - 1
+        if index >= 0 and offset < self.regions[index].end:
+            return self.regions[index]
+        return None
+
+    def vaddr(self, offset: int) -> int | None:
+        region = self.region_at(offset)
+        if region is None or region.vaddr is None:
+            return None
+        return region.vaddr + (offset - region.offset)
+
+    def writable_mask(self, offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """For each file offset: does it lie in writable memory (where a live key can be)?"""
+        starts = np.array(self._starts, dtype=np.int64)
+        ends = np.array([r.end for r in self.regions], dtype=np.int64)
+        flags = np.array([r.writable for r in self.regions], dtype=bool)
+        index = np.searchsorted(starts, offsets, side="right") - 1
+        valid = index >= 0
+        clipped = np.maximum(index, 0)
+        return valid & (offsets < ends[clipped]) & flags[clipped] if len(starts) else np.zeros(len(offsets), bool)
+
+    def is_protected(self, start: int, end: int) -> bool:
+        return any(start < p_end and p_start < end for p_start, p_end in self.protected)
+
+
+def sniff_container(head: bytes) -> str:
+    """'zst', 'xz', 'lz4', 'gzip' or 'none' from the first bytes of a file."""
+    for name, magic in CONTAINERS.items():
+        if head.startswith(magic):
+            return name
+    return "none"
+
+
+def decompressor(raw: Any, container: str) -> Any:
+    """A readable stream of what `container` holds, reading compressed bytes from `raw`."""
+    if container == "zst":
+        import zstandard
+
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
+    if container == "xz":
+        return lzma.LZMAFile(raw)
+    if container == "lz4":
+        import lz4.frame
+
+        return lz4.frame.LZ4FrameFile(raw)
+    if container == "gzip":
+        return gzip.GzipFile(fileobj=raw)
+    raise DumpFormatError(f"unknown container {container!r}")
+
+
+@contextmanager
+def open_decompressed(path: Path, container: str) -> Iterator[BinaryIO]:
+    """A binary stream of the dump inside `container` (the file itself when 'none')."""
+    with open(path, "rb") as raw:
+        yield raw if container == "none" else decompressor(raw, container)
+
+
+@contextmanager
+def open_compressor(path: Path, container: str) -> Iterator[BinaryIO]:
+    """A binary stream that writes `container`-compressed bytes to `path` (plain for 'none')."""
+    raw = open(path, "xb")
+    try:
+        if container == "none":
+            yield raw
+        elif container == "zst":
+            import zstandard
+
+            with zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False) as writer:
+                yield writer
+        elif container == "xz":
+            with lzma.LZMAFile(raw, "wb", preset=1) as writer:
+                yield writer  # type: ignore[misc]
+        elif container == "lz4":
+            import lz4.frame
+
+            with lz4.frame.LZ4FrameFile(raw, "wb") as writer:
+                yield writer
+        elif container == "gzip":
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3) as writer:
+                yield writer  # type: ignore[misc]
+        else:
+            raise DumpFormatError(f"unknown container {container!r}")
+        raw.flush()
+        os.fsync(raw.fileno())
+    finally:
+        raw.close()
+
+
+def read_layout(path: Path) -> Layout:
+    """Parse an uncompressed dump; raise `DumpFormatError` on anything empty, short or corrupt."""
+    size = path.stat().st_size
+    if size == 0:
+        raise DumpFormatError(f"{path}: empty file")
+    with open(path, "rb") as handle:
+        head = handle.read(64)
+        if head.startswith(ELF_MAGIC):
+            return _elf_layout(handle, size, path)
+        if head.startswith(MINIDUMP_MAGIC):
+            return _minidump_layout(path, size)
+    return Layout(format="raw", size=size, regions=[Region(0, size, None)])
+
+
+def _elf_layout(handle: BinaryIO, size: int, path: Path) -> Layout:
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        elf = ELFFile(handle)
+        if elf["e_type"] != "ET_CORE":
+            raise DumpFormatError(f"{path}: an ELF file but not a core dump (e_type {elf['e_type']})")
+        header_end = elf["e_phoff"] + elf["e_phnum"] * elf["e_phentsize"]
+        if elf["e_phnum"] == 0 or header_end > size:
+            raise DumpFormatError(f"{path}: truncated ELF core (program headers end at {header_end}, "
+                                  f"file has {size} bytes)")
+        layout = Layout(format="elf-core", size=size, protected=[(0, max(header_end, elf["e_ehsize"]))],
+                        machine=str(elf["e_machine"]))
+        regions: list[Region] = []
+        for index, segment in enumerate(elf.iter_segments()):
+            kind = segment["p_type"]
+            start, length = segment["p_offset"], segment["p_filesz"]
+            if kind not in ("PT_LOAD", "PT_NOTE") or length == 0:
+                continue
+            if start + length > size:
+                raise DumpFormatError(f"{path}: truncated ELF core (segment {index} ends at {start + length}, "
+                                      f"file has {size} bytes)")
+            if kind == "PT_LOAD":
+                regions.append(Region(start, length, segment["p_vaddr"], bool(segment["p_flags"] & PF_W), "load"))
+            else:
+                regions.append(Region(start, length, None, False, "note"))
+                for note in segment.iter_notes():  # type: ignore[attr-defined]
+                    name_size = (note["n_namesz"] + 3) & ~3
+                    desc_offset = note["n_offset"] + 12 + name_size
+                    layout.protected.append((note["n_offset"], desc_offset))
+                    layout.notes.append((str(note["n_type"]), desc_offset, note["n_descsz"], 0))
+        layout.regions = regions
+        layout.__post_init__()
+        return layout
+    except DumpFormatError:
+        raise
+    except (ELFError, ValueError, KeyError, OSError, EOFError, AssertionError, TypeError) as exc:
+        raise DumpFormatError(f"{path}: corrupt ELF core ({exc.__class__.__name__}: {exc})") from None
+    except Exception as exc:  # construct raises its own tree on short reads
+        raise DumpFormatError(f"{path}: corrupt ELF core ({exc.__class__.__name__})") from None
+
+
+def _minidump_layout(path: Path, size: int) -> Layout:
+    from minidump.minidumpfile import MinidumpFile
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)  # the parser logs tracebacks of what it skips
+    try:
+        dump = MinidumpFile.parse(str(path))
+        segments = []
+        for listing in (dump.memory_segments, dump.memory_segments_64):
+            if listing is not None:
+                segments.extend(listing.memory_segments)
+        dump.file_handle.close()
+    except Exception as exc:
+        raise DumpFormatError(f"{path}: corrupt minidump ({exc.__class__.__name__}: {exc})") from None
+    finally:
+        logging.disable(previous)
+    if not segments:
+        raise DumpFormatError(f"{path}: minidump without a memory list")
+    regions = []
+    for segment in segments:
+        if segment.start_file_address + segment.size > size:
+            raise DumpFormatError(f"{path}: truncated minidump (memory at 0x{segment.start_virtual_address:x} "
+                                  f"ends at {segment.start_file_address + segment.size}, file has {size} bytes)")
+        regions.append(Region(segment.start_file_address, segment.size, segment.start_virtual_address))
+    # everything outside the memory ranges is structure (header, directory, stream headers)
+    protected: list[tuple[int, int]] = []
+    cursor = 0
+    for region in sorted(regions, key=lambda r: r.offset):
+        if region.offset > cursor:
+            protected.append((cursor, region.offset))
+        cursor = max(cursor, region.end)
+    if cursor < size:
+        protected.append((cursor, size))
+    return Layout(format="minidump", size=size, regions=regions, protected=protected)
+
+
+def head_of(path: Path, count: int = 64) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(count)
+    except OSError as exc:
+        raise DumpFormatError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+__all__ = ["Layout", "Region", "decompressor", "open_compressor", "open_decompressed", "read_layout", "sniff_container"]

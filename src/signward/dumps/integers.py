@@ -1,0 +1,204 @@
+"""Big integers in memory: where a window of bytes could be one, and what it is worth.
+
+Three layouts cover what runtimes leave in memory:
+
+- ``le``: little-endian limbs, least significant first (OpenSSL BIGNUMs, 32- or 64-bit limbs;
+  at 4-byte alignment this also covers 8),
+- ``be``: big-endian bytes at any offset (DER contents, serialized keys, JOSE),
+- ``java``: 32-bit words, most significant first, each little-endian (java.math.BigInteger).
+
+`windows` finds every offset where a window could hold an integer of exactly `length`
+bytes under cheap vectorized filters (few zero bytes, top byte set, odd), and
+`coprime_to_small_primes` drops most non-primes by trial division against 3..113 with the
+residues computed for all candidates at once. Only survivors become Python ints.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .chunks import Chunk
+
+ALIGN = {"le": 4, "be": 1, "java": 4}
+# products of small odd primes, each below 2**32, so residue * weight fits in uint64
+SMALL_PRIME_GROUPS: list[tuple[int, ...]] = [
+    (3, 5, 7, 11, 13, 17, 19, 23, 29),
+    (31, 37, 41, 43, 47),
+    (53, 59, 61, 67, 71),
+    (73, 79, 83, 89),
+    (97, 101, 103, 107),
+    (109, 113, 127, 131),
+]
+Offsets = npt.NDArray[np.int64]
+
+
+def max_zero_bytes(length: int) -> int:
+    """Zero bytes a random `length`-byte number holds, with a miss rate below 1e-5."""
+    return max(3, length // 128 + 5) if length > 40 else 3
+
+
+def top_low_positions(length: int, representation: str) -> tuple[int, int]:
+    """Offsets, inside a window, of the most and least significant byte."""
+    if representation == "le":
+        return length - 1, 0
+    if representation == "be":
+        return 0, length - 1
+    return 3, length - 4  # java: first word is the most significant, each word little-endian
+
+
+def windows(chunk: Chunk, length: int, representation: str, *, odd: bool, top_bit: bool,
+            align: int | None = None, max_zeros: int | None = None,
+            high_range: tuple[int, int] | None = None, writable_only: bool = False,
+            min_distinct: int = 0) -> Offsets:
+    """Offsets (relative to the chunk) of candidate windows, ascending."""
+    step = align or ALIGN[representation]
+    data = chunk.array
+    count = (len(data) - length) // step + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top, low = top_low_positions(length, representation)
+    tops = data[top::step][:count]
+    mask = tops >= 0x80 if top_bit else tops != 0
+    if odd:
+        mask &= (data[low::step][:count] & 1).astype(bool)
+    zeros = chunk.prefix("zero")
+    limit = max_zero_bytes(length) if max_zeros is None else max_zeros
+    mask &= (zeros[length::step][:count] - zeros[0::step][:count]) <= limit  # uint16 arithmetic wraps exactly
+    if high_range is not None:
+        high = chunk.prefix("high")
+        counts = high[length::step][:count] - high[0::step][:count]
+        mask &= (counts >= high_range[0]) & (counts <= high_range[1])
+    offsets = np.flatnonzero(mask).astype(np.int64) * step
+    if writable_only and len(offsets):
+        offsets = offsets[chunk.layout.writable_mask(offsets + chunk.start)]
+    if min_distinct and len(offsets):
+        offsets = offsets[distinct_bytes(chunk, offsets, length) >= min_distinct]
+    return offsets
+
+
+def random_looking(chunk: Chunk, offsets: Offsets, length: int, max_zeros: int | None = None,
+                   min_distinct: int | None = None) -> Offsets:
+    """Keep windows at arbitrary offsets that look like random bytes: few zeros, few repeats,
+    balanced high bits, many distinct values (each test misses a random window < 1e-5)."""
+    offsets = offsets[(offsets >= 0) & (offsets + length <= len(chunk.data))]
+    if len(offsets) == 0:
+        return offsets
+    zeros, high, repeats = chunk.prefix("zero"), chunk.prefix("high"), chunk.prefix("repeat")
+    limit = max_zero_bytes(length) if max_zeros is None else max_zeros
+    keep = (zeros[offsets + length] - zeros[offsets]) <= limit
+    high_count = high[offsets + length] - high[offsets]
+    keep &= (high_count >= length // 5) & (high_count <= length - length // 5)
+    keep &= (repeats[offsets + length] - repeats[offsets + 1]) <= max(3, length // 32)
+    offsets = offsets[keep]
+    if len(offsets):
+        offsets = offsets[distinct_bytes(chunk, offsets, length) >= (min_distinct or min_distinct_bytes(length))]
+    return offsets
+
+
+def min_distinct_bytes(length: int) -> int:
+    """Distinct byte values a random window holds, less six standard deviations (32 bytes: 23;
+    simulated miss rate below 1e-6 for every key size)."""
+    q1, q2 = (255 / 256) ** length, (254 / 256) ** length
+    mean = 256 * (1 - q1)
+    variance = 256 * q1 * (1 - q1) + 256 * 255 * (q2 - q1 * q1)
+    return max(1, int(mean - 6 * max(variance, 0.0) ** 0.5))
+
+
+def distinct_bytes(chunk: Chunk, offsets: Offsets, length: int) -> npt.NDArray[np.int64]:
+    """How many different byte values each window holds (random 32 bytes: about 30)."""
+    counts = np.zeros(len(offsets), dtype=np.int64)
+    for first in range(0, len(offsets), 65536):
+        part = offsets[first:first + 65536]
+        block = np.sort(chunk.array[part[:, None] + np.arange(length)], axis=1)
+        counts[first:first + len(part)] = 1 + (np.diff(block, axis=1) != 0).sum(axis=1)
+    return counts
+
+
+def _words(chunk: Chunk, phase: int, big_endian: bool) -> npt.NDArray[np.uint32]:
+    key = f"words:{phase}:{big_endian}"
+    cache = chunk._cache
+    if key not in cache:
+        usable = (len(chunk.data) - phase) // 4
+        cache[key] = np.frombuffer(chunk.data, dtype=">u4" if big_endian else "<u4", count=usable, offset=phase)
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def residues(chunk: Chunk, offsets: Offsets, length: int, representation: str, modulus: int
+             ) -> npt.NDArray[np.uint64]:
+    """Each window's integer value modulo `modulus` (< 2**32); `length` must be a multiple of 4."""
+    words_per = length // 4
+    result = np.zeros(len(offsets), dtype=np.uint64)
+    if len(offsets) == 0:
+        return result
+    m = np.uint64(modulus)
+    weight = 1
+    if representation == "be":
+        phases = offsets % 4
+        groups = [(phase, np.flatnonzero(phases == phase)) for phase in range(4)]
+    else:
+        groups = [(0, np.arange(len(offsets)))]
+    for phase, members in groups:
+        if len(members) == 0:
+            continue
+        words = _words(chunk, phase, representation == "be")
+        index = (offsets[members] - phase) // 4
+        acc = np.zeros(len(members), dtype=np.uint64)
+        weight = 1
+        for significance in range(words_per):
+            position = significance if representation == "le" else words_per - 1 - significance
+            term = words[index + position].astype(np.uint64) % m
+            acc += term * np.uint64(weight) % m
+            weight = weight * (1 << 32) % modulus
+        result[members] = acc % m
+    return result
+
+
+def coprime_to_small_primes(chunk: Chunk, offsets: Offsets, length: int, representation: str) -> Offsets:
+    """Keep windows whose value has no prime factor in SMALL_PRIME_GROUPS (true of every RSA prime)."""
+    if length % 4:
+        return offsets
+    for group in SMALL_PRIME_GROUPS:
+        if len(offsets) == 0:
+            break
+        modulus = 1
+        for prime in group:
+            modulus *= prime
+        values = residues(chunk, offsets, length, representation, modulus)
+        keep = np.ones(len(offsets), dtype=bool)
+        for prime in group:
+            keep &= (values % np.uint64(prime)) != 0
+        offsets = offsets[keep]
+    return offsets
+
+
+def value_at(data: bytes, offset: int, length: int, representation: str) -> int:
+    """The integer a window holds under `representation`."""
+    window = data[offset:offset + length]
+    if representation == "le":
+        return int.from_bytes(window, "little")
+    if representation == "be":
+        return int.from_bytes(window, "big")
+    words = [window[i:i + 4] for i in range(0, length, 4)]
+    return int.from_bytes(b"".join(reversed(words)), "little")
+
+
+def low64(chunk: Chunk, offsets: Offsets, length: int, representation: str) -> npt.NDArray[np.uint64]:
+    """The least significant 64 bits of each window's value (vectorized)."""
+    data = chunk.array
+    if representation == "le":
+        starts = offsets
+        order = np.arange(8)
+    elif representation == "be":
+        starts = offsets + length - 8
+        order = np.arange(7, -1, -1)
+    else:  # java: the last two words, the last one least significant, each little-endian
+        starts = offsets + length - 8
+        order = np.array([4, 5, 6, 7, 0, 1, 2, 3])
+    result = np.zeros(len(offsets), dtype=np.uint64)
+    for shift, position in enumerate(order):
+        result |= data[starts + position].astype(np.uint64) << np.uint64(8 * shift)
+    return result
+
+
+__all__ = ["ALIGN", "coprime_to_small_primes", "distinct_bytes", "min_distinct_bytes", "random_looking", "low64", "max_zero_bytes", "residues", "value_at", "windows"]

@@ -1,0 +1,247 @@
+"""Sanitize a dump fail-closed: seal, scan, redact, rescan, prove, attest - or refuse.
+
+1. Seal: IN is streamed (decompressed if needed) into a private copy (mode 0400 in a 0700
+   directory beside OUT) while its sha256 is taken; IN is hashed again afterwards, and its
+   inode, size and mtime are checked again before OUT is published. Any change: refuse
+   `input_changed`. Everything after works on the sealed copy nobody else can write.
+2. Scan the copy with every selected detector. A bounded pass cut short: `scan_incomplete`.
+   Canaries (`--canary`): every representation must be found, else `canary_missed`.
+   A finding inside dump structure that cannot be overwritten: `finding_in_metadata`.
+3. Redact (and with `--minimize` blank writable anonymous memory) into a new file, compress
+   it back into IN's container, fsync, then rescan that file with every detector and the
+   canary keys: anything left is `residue` and nothing is published.
+4. Publish: rename into OUT under a lock, fsync the directory, write the signed attestation.
+
+On refusal no new OUT exists, and an older OUT (with its attestation) at that path is
+removed so no stale certified file sits where the caller expects the result.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..clock import iso
+from ..errors import DumpFormatError, DumpRefused
+from ..home import Home
+from . import detectors as registry
+from .attestation import attestation_key, attestation_path, sha256_file, write_attestation
+from .canary import Canary
+from .findings import Finding
+from .formats import decompressor, head_of, open_compressor, read_layout, sniff_container
+from .knownkeys import KnownKeys
+from .minimize import minimize_ranges
+from .redact import fill, redaction_ranges
+from .scanner import Progress, plain_copy, scan_plain
+
+
+@dataclass
+class SanitizeResult:
+    input: str
+    output: str
+    status: str  # "clean" or "refused"
+    reason: str | None = None
+    detail: str = ""
+    input_sha256: str = ""
+    output_sha256: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    redacted_bytes: int = 0
+    canaries_expected: list[str] = field(default_factory=list)
+    canaries_found: list[str] = field(default_factory=list)
+    residue: list[Finding] = field(default_factory=list)
+    attestation: str | None = None
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.input, "output": self.output, "status": self.status, "reason": self.reason,
+                "detail": self.detail, "input_sha256": self.input_sha256, "output_sha256": self.output_sha256,
+                "counts": self.counts, "redacted_bytes": self.redacted_bytes,
+                "canaries": {"expected": self.canaries_expected, "found_in_input": self.canaries_found},
+                "residue": [f.to_dict() for f in self.residue], "attestation": self.attestation,
+                "seconds": round(self.seconds, 3)}
+
+
+def _identity(stats: os.stat_result) -> tuple[int, int, int, int]:
+    return stats.st_dev, stats.st_ino, stats.st_size, stats.st_mtime_ns
+
+
+def _seal(source: Path, container: str, target: Path) -> tuple[str, int]:
+    """Copy (decompressing) `source` into `target`; returns sha256 and size of the source bytes."""
+    digest = hashlib.sha256()
+    size = 0
+
+    class Hashing:
+        def __init__(self, raw: Any) -> None:
+            self.raw = raw
+
+        def read(self, count: int = -1) -> bytes:
+            nonlocal size
+            block: bytes = self.raw.read(count)
+            digest.update(block)
+            size += len(block)
+            return block
+
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        if container == "none":
+            with open(source, "rb") as raw:
+                shutil.copyfileobj(Hashing(raw), out, 8 << 20)
+        else:
+            with open(source, "rb") as raw:
+                hashing = Hashing(raw)
+                try:
+                    with decompressor(hashing, container) as stream:
+                        shutil.copyfileobj(stream, out, 8 << 20)
+                    while hashing.read(8 << 20):  # trailing bytes after the last frame count too
+                        pass
+                except DumpFormatError:
+                    raise
+                except Exception as exc:
+                    raise DumpFormatError(f"{source}: corrupt or truncated {container} data ({exc})") from None
+        out.flush()
+        os.fsync(out.fileno())
+    os.chmod(target, 0o400)
+    return digest.hexdigest(), size
+
+
+def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys | None = None,
+             canary: Canary | None = None, minimize: bool = False, detectors: Sequence[str] | str | None = None,
+             progress: Progress | None = None) -> SanitizeResult:
+    """Sanitize `source` into `out`; DumpRefused (after cleaning up) when it cannot be certified."""
+    began = time.monotonic()
+    source, out = Path(source), Path(out)
+    result = SanitizeResult(input=str(source), output=str(out), status="refused")
+    try:
+        before = os.stat(source)
+    except OSError as exc:
+        raise DumpFormatError(f"{source}: cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(before.st_mode):
+        raise DumpFormatError(f"{source}: not a regular file")
+    if out.resolve() == source.resolve():
+        raise DumpFormatError("OUT must differ from IN: the input is never modified")
+    if not out.parent.is_dir():
+        raise DumpFormatError(f"{out.parent}: no such directory for OUT")
+    container = sniff_container(head_of(source))
+    known = known if known is not None else KnownKeys()
+    if canary is not None:
+        canary.add_to(known)
+        result.canaries_expected = sorted(canary.expected())
+    key = attestation_key(home)
+    workdir = Path(tempfile.mkdtemp(prefix=".signward-sanitize-", dir=out.parent))
+    try:
+        sealed = workdir / "sealed"
+        result.input_sha256, _ = _seal(source, container, sealed)
+        if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
+            raise DumpRefused("input_changed", "IN changed while it was being sealed")
+        layout = read_layout(sealed)
+        findings, incomplete = scan_plain(sealed, layout, registry.select(detectors), known, progress)
+        result.counts = _counts(findings)
+        if incomplete:
+            raise DumpRefused("scan_incomplete", ", ".join(incomplete))
+        if canary is not None:
+            result.canaries_found = canary.check(findings)
+            missed = sorted(set(result.canaries_expected) - set(result.canaries_found))
+            if missed:
+                raise DumpRefused("canary_missed", ", ".join(missed))
+        stuck = [f for f in findings if not f.advisory and layout.is_protected(f.offset, f.end)]
+        if stuck:
+            raise DumpRefused("finding_in_metadata", f"{stuck[0].kind} at offset {stuck[0].offset}")
+        redacted = workdir / "redacted"
+        shutil.copyfile(sealed, redacted)
+        os.chmod(redacted, 0o600)
+        ranges = redaction_ranges(findings, layout)
+        if minimize:
+            ranges += minimize_ranges(layout, sealed)
+        descriptor = os.open(redacted, os.O_WRONLY)
+        try:
+            result.redacted_bytes = sum(fill(descriptor, start, end) for start, end in sorted(ranges))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        final = redacted
+        if container != "none":
+            final = workdir / "final"
+            with open(redacted, "rb") as plain, open_compressor(final, container) as packed:
+                shutil.copyfileobj(plain, packed, 8 << 20)
+        # the rescan: the file to be published, every default detector, the canary keys too
+        with plain_copy(final, sniff_container(head_of(final)), str(workdir)) as plain:
+            residue, _ = scan_plain(plain, read_layout(plain), registry.select(None), known)
+        residue = [f for f in residue if not f.advisory]
+        if residue:
+            result.residue = residue
+            raise DumpRefused("residue", f"{len(residue)} finding(s) left after redaction, first "
+                                         f"{residue[0].kind} at offset {residue[0].offset}")
+        result.output_sha256, out_size = sha256_file(final)
+        if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
+            raise DumpRefused("input_changed", "IN changed while it was being sanitized")
+        result.status = "clean"
+        document = {
+            "version": 1, "status": "clean", "time": iso(time.time()),
+            "input": {"name": source.name, "sha256": result.input_sha256, "bytes": before.st_size},
+            "output": {"name": out.name, "sha256": result.output_sha256, "bytes": out_size},
+            "format": layout.format, "container": container, "minimized": minimize,
+            "detectors": {d.name: d.version for d in registry.select(detectors)},
+            "rescan_detectors": registry.versions(),
+            "counts": result.counts, "redacted_bytes": result.redacted_bytes,
+            "canaries": {"expected": result.canaries_expected, "found_in_input": result.canaries_found,
+                         "found_in_output": []},
+        }
+        with _locked(out):
+            os.replace(final, out)
+            _fsync_dir(out.parent)
+            result.attestation = str(write_attestation(out, document, key))
+            _fsync_dir(out.parent)
+        return result
+    except DumpRefused as refusal:
+        result.reason, result.detail = refusal.reason, refusal.detail
+        with _locked(out):
+            for stale in (out, attestation_path(out)):
+                stale.unlink(missing_ok=True)
+        refusal.result = result  # type: ignore[attr-defined]
+        raise
+    finally:
+        result.seconds = time.monotonic() - began
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _counts(findings: list[Finding]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.detector] = counts.get(finding.detector, 0) + 1
+    return counts
+
+
+class _locked:
+    """An exclusive flock on OUT's lock file: two sanitizers publish one after the other."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out.with_name(f".{out.name}.lock")
+        self.descriptor = -1
+
+    def __enter__(self) -> None:
+        self.descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        fcntl.flock(self.descriptor, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.descriptor, fcntl.LOCK_UN)
+        os.close(self.descriptor)
+
+
+def _fsync_dir(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+__all__ = ["SanitizeResult", "sanitize"]

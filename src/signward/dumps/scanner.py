@@ -1,0 +1,111 @@
+"""Scan one dump: decompress if needed, walk it in overlapping chunks, run every detector,
+then search the whole dump again for the exact bytes of every private value proven on the
+way (a prime found as limbs gives d, the CRT values and their other layouts).
+
+Memory stays bounded by the chunk size whatever the dump's size: the file is mmapped and
+read one chunk (plus overlap) at a time; compressed dumps are first streamed to a private
+temporary file.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import DumpFormatError
+from .chunks import CHUNK, OVERLAP, Chunk, Learned
+from .detectors import Detector, select
+from .findings import FileReport, Finding
+from .formats import Layout, head_of, open_decompressed, read_layout, sniff_container
+from .knownkeys import KnownKeys
+
+Progress = Callable[[int, int], None]
+
+
+@contextmanager
+def plain_copy(path: Path, container: str, directory: str | None = None) -> Iterator[Path]:
+    """The uncompressed dump: `path` itself, or a private temporary file decompressed from it."""
+    if container == "none":
+        yield path
+        return
+    folder = tempfile.mkdtemp(prefix="signward-dump-", dir=directory)
+    target = Path(folder) / "plain"
+    try:
+        try:
+            with open_decompressed(path, container) as stream, open(target, "xb") as out:
+                os.chmod(target, 0o600)
+                shutil.copyfileobj(stream, out, 8 << 20)
+        except (OSError, EOFError, ValueError, RuntimeError) as exc:
+            raise DumpFormatError(f"{path}: corrupt or truncated {container} data ({exc})") from None
+        except Exception as exc:  # zstandard.ZstdError, lz4 errors
+            raise DumpFormatError(f"{path}: corrupt or truncated {container} data ({exc})") from None
+        yield target
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def iter_chunks(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -> Iterator[Chunk]:
+    size = layout.size
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        for start in range(0, size, CHUNK):
+            end = min(size, start + CHUNK + OVERLAP)
+            own_end = CHUNK if start + CHUNK < size else end - start
+            yield Chunk(mapped[start:end], start, own_end, layout, known, learned)
+
+
+def exact_pass(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -> list[Finding]:
+    """Every occurrence of every learned private value, in every chunk."""
+    found: list[Finding] = []
+    for chunk in iter_chunks(path, layout, known, Learned()):
+        for pattern, (detector, kind, encoding, kid) in learned.patterns.items():
+            position = chunk.data.find(pattern)
+            while position >= 0:
+                if chunk.owns(position):
+                    found.append(chunk.finding(position, len(pattern), detector, kind, encoding, kid=kid,
+                                               verified=kid is not None))
+                position = chunk.data.find(pattern, position + 1)
+    return found
+
+
+def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known: KnownKeys,
+               progress: Progress | None = None) -> tuple[list[Finding], list[str]]:
+    """Findings (sorted, unique) and the bounded passes that were cut short."""
+    learned = Learned()
+    findings: list[Finding] = []
+    for chunk in iter_chunks(path, layout, known, learned):
+        for detector in detectors:
+            findings.extend(detector.scan(chunk))
+        if progress is not None:
+            progress(min(layout.size, chunk.start + chunk.own_end), layout.size)
+    if learned.patterns:
+        covered = {(f.offset, f.length) for f in findings}
+        findings.extend(f for f in exact_pass(path, layout, known, learned) if (f.offset, f.length) not in covered)
+    unique = sorted(set(findings))
+    incomplete = sorted({item for detector in detectors for item in detector.incomplete()})
+    return unique, incomplete
+
+
+def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, known: KnownKeys | None = None,
+              progress: Progress | None = None, workdir: str | None = None) -> FileReport:
+    """Scan one file (any supported format or container); DumpFormatError if it cannot be read."""
+    path = Path(path)
+    began = time.monotonic()
+    if not path.is_file():
+        raise DumpFormatError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
+    container = sniff_container(head_of(path))
+    chosen = select(detectors)
+    with plain_copy(path, container, workdir) as plain:
+        layout = read_layout(plain)
+        findings, incomplete = scan_plain(plain, layout, chosen, known or KnownKeys(), progress)
+    return FileReport(file=str(path), format=layout.format, bytes=layout.size,
+                      seconds=time.monotonic() - began, findings=findings, container=container,
+                      incomplete=incomplete)
+
+
+__all__ = ["exact_pass", "iter_chunks", "plain_copy", "scan_path", "scan_plain"]

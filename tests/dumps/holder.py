@@ -1,0 +1,73 @@
+"""A process that holds private keys in memory the way real services do, for dump tests.
+
+Usage: python holder.py OUT_DIR WHAT...   WHAT: rsa ec ed25519 aes pem jwk utf16 none canary=FILE
+Writes OUT_DIR/public.jwks (the public keys), OUT_DIR/secrets.json (what an independent
+check looks for), prints "ready" and sleeps until killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from joserfc.jwk import ECKey, OKPKey, RSAKey
+
+HELD: list[object] = []
+
+
+def main() -> None:
+    out, what = sys.argv[1], set(sys.argv[2:])
+    jwks, secrets = [], {}
+    if "rsa" in what or "pem" in what or "utf16" in what:
+        key = rsa.generate_private_key(65537, 2048)
+        HELD.append(key)
+        jwks.append(RSAKey.import_key(key.public_key()).as_dict())
+        numbers = key.private_numbers()
+        secrets["rsa_n"] = str(numbers.public_numbers.n)
+        if "pem" in what:
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+            HELD.append(bytearray(pem))  # a heap copy of the text
+            secrets["pem"] = True
+        if "utf16" in what:
+            pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                    serialization.NoEncryption())
+            HELD.append(pem.decode().encode("utf-16-le"))
+    if "ec" in what or "jwk" in what:
+        key = ec.generate_private_key(ec.SECP256R1())
+        HELD.append(key)
+        jwks.append(ECKey.import_key(key.public_key()).as_dict())
+        if "jwk" in what:
+            private = ECKey.import_key(key).as_dict(private=True)
+            HELD.append(json.dumps(private).encode())
+    if "ed25519" in what:
+        key = ed25519.Ed25519PrivateKey.generate()
+        HELD.append(key)
+        jwks.append(OKPKey.import_key(key.public_key()).as_dict())
+    for item in what:
+        if item.startswith("canary="):
+            from signward.dumps.canary import hold_canaries
+
+            hold_canaries(item.split("=", 1)[1])
+    if "aes" in what:
+        aes_key = os.urandom(32)
+        encryptor = Cipher(algorithms.AES(aes_key), modes.CTR(os.urandom(16))).encryptor()
+        HELD.append(encryptor)
+        HELD.append(encryptor.update(b"x" * 4096))
+        secrets["aes_key"] = aes_key.hex()
+    with open(os.path.join(out, "public.jwks"), "w") as handle:
+        json.dump({"keys": jwks}, handle)
+    with open(os.path.join(out, "secrets.json"), "w") as handle:
+        json.dump(secrets, handle)
+    print("ready", flush=True)
+    while True:
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()
