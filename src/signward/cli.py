@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from rich.console import Console
@@ -607,9 +607,9 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 from . import cli_dumps  # noqa: E402,F401  (registers `signward dumps`)
 
 
-def _fail(message: str, code: int) -> NoReturn:
+def _fail(message: str, code: int) -> int:
     err.print(f"signward: {message}", markup=False)
-    raise SystemExit(code)
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -623,21 +623,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.UsageError as exc:
-        _fail(exc.format_message().splitlines()[0] if exc.format_message() else "usage error", 2)
+        return _fail(exc.format_message().splitlines()[0] if exc.format_message() else "usage error", 2)
     except click.Abort:
-        _fail("aborted", 2)
+        return _fail("aborted", 2)
     except (SignwardError, ConfigError) as exc:
         if verbose:
             raise
-        _fail(exc.diagnostics(), exc.exit_code)
+        return _fail(exc.diagnostics(), exc.exit_code)
     except OSError as exc:
         if verbose:
             raise
-        _fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", 3)
+        return _fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", 3)
     except Exception as exc:  # a bug: still one line, still fail closed
         if verbose:
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", 3)
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", 3)
     return 0
 
 

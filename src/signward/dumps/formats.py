@@ -15,6 +15,7 @@ import gzip
 import logging
 import lzma
 import os
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -213,8 +214,35 @@ def _elf_layout(handle: BinaryIO, size: int, path: Path) -> Layout:
         raise DumpFormatError(f"{path}: corrupt ELF core ({exc.__class__.__name__})") from None
 
 
+def _check_minidump_bounds(path: Path, size: int) -> None:
+    """Reject, before the parser sees it, a header or directory that points outside the file
+    (a random stream count would make the parser allocate without bound)."""
+    with open(path, "rb") as handle:
+        header = handle.read(32)
+        if len(header) < 32:
+            raise DumpFormatError(f"{path}: truncated minidump header")
+        streams, directory = struct.unpack_from("<II", header, 8)
+        if streams == 0 or streams > 4096 or directory + 12 * streams > size:
+            raise DumpFormatError(f"{path}: corrupt minidump ({streams} streams at offset {directory}, "
+                                  f"file has {size} bytes)")
+        handle.seek(directory)
+        entries = handle.read(12 * streams)
+        for index in range(streams):
+            kind, length, rva = struct.unpack_from("<III", entries, 12 * index)
+            if kind and rva + length > size:
+                raise DumpFormatError(f"{path}: truncated minidump (stream {index} ends at {rva + length}, "
+                                      f"file has {size} bytes)")
+            if kind in (5, 9) and length:  # memory lists: their counts must fit their streams
+                handle.seek(rva)
+                count = struct.unpack("<Q" if kind == 9 else "<I", handle.read(8 if kind == 9 else 4))[0]
+                if count * 16 > length:
+                    raise DumpFormatError(f"{path}: corrupt minidump memory list ({count} ranges in {length} bytes)")
+
+
 def _minidump_layout(path: Path, size: int) -> Layout:
     from minidump.minidumpfile import MinidumpFile
+
+    _check_minidump_bounds(path, size)
 
     previous = logging.root.manager.disable
     logging.disable(logging.CRITICAL)  # the parser logs tracebacks of what it skips

@@ -62,14 +62,18 @@ def windows(chunk: Chunk, length: int, representation: str, *, odd: bool, top_bi
     mask = tops >= 0x80 if top_bit else tops != 0
     if odd:
         mask &= (data[low::step][:count] & 1).astype(bool)
+    index = np.flatnonzero(mask)  # sparse from here on: zero-filled memory stops at the first test
+    if len(index) == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = index.astype(np.int64) * step
     zeros = chunk.prefix("zero")
     limit = max_zero_bytes(length) if max_zeros is None else max_zeros
-    mask &= (zeros[length::step][:count] - zeros[0::step][:count]) <= limit  # uint16 arithmetic wraps exactly
+    keep = (zeros[starts + length] - zeros[starts]) <= limit  # uint16 arithmetic wraps exactly
     if high_range is not None:
         high = chunk.prefix("high")
-        counts = high[length::step][:count] - high[0::step][:count]
-        mask &= (counts >= high_range[0]) & (counts <= high_range[1])
-    offsets = np.flatnonzero(mask).astype(np.int64) * step
+        counts = high[starts + length] - high[starts]
+        keep &= (counts >= high_range[0]) & (counts <= high_range[1])
+    offsets = starts[keep]
     if writable_only and len(offsets):
         offsets = offsets[chunk.layout.writable_mask(offsets + chunk.start)]
     if min_distinct and len(offsets):

@@ -2,14 +2,14 @@
 then search the whole dump again for the exact bytes of every private value proven on the
 way (a prime found as limbs gives d, the CRT values and their other layouts).
 
-Memory stays bounded by the chunk size whatever the dump's size: the file is mmapped and
-read one chunk (plus overlap) at a time; compressed dumps are first streamed to a private
+Memory stays bounded by the chunk size whatever the dump's size: the file is read one chunk
+(plus overlap) at a time; compressed dumps are first streamed to a private
 temporary file.
 """
 
 from __future__ import annotations
 
-import mmap
+import bisect
 import os
 import shutil
 import tempfile
@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import DumpFormatError
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .detectors import Detector, select
-from .findings import FileReport, Finding
+from .findings import FileReport, Finding, merge_spans
 from .formats import Layout, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
 
@@ -52,11 +52,17 @@ def plain_copy(path: Path, container: str, directory: str | None = None) -> Iter
 
 def iter_chunks(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -> Iterator[Chunk]:
     size = layout.size
-    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
         for start in range(0, size, CHUNK):
             end = min(size, start + CHUNK + OVERLAP)
             own_end = CHUNK if start + CHUNK < size else end - start
-            yield Chunk(mapped[start:end], start, own_end, layout, known, learned)
+            data = os.pread(descriptor, end - start, start)  # one chunk resident at a time, whatever the size
+            if len(data) != end - start:
+                raise DumpFormatError(f"{path}: shrank while being read (at offset {start + len(data)})")
+            yield Chunk(data, start, own_end, layout, known, learned)
+    finally:
+        os.close(descriptor)
 
 
 def exact_pass(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -> list[Finding]:
@@ -84,8 +90,12 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
         if progress is not None:
             progress(min(layout.size, chunk.start + chunk.own_end), layout.size)
     if learned.patterns:
-        covered = {(f.offset, f.length) for f in findings}
-        findings.extend(f for f in exact_pass(path, layout, known, learned) if (f.offset, f.length) not in covered)
+        spans = merge_spans([(f.offset, f.end) for f in findings])
+        starts = [start for start, _ in spans]
+        for extra in exact_pass(path, layout, known, learned):
+            index = bisect.bisect_right(starts, extra.offset) - 1
+            if index < 0 or extra.end > spans[index][1]:  # not already inside a first-pass finding
+                findings.append(extra)
     unique = sorted(set(findings))
     incomplete = sorted({item for detector in detectors for item in detector.incomplete()})
     return unique, incomplete
@@ -102,7 +112,8 @@ def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, kn
     chosen = select(detectors)
     with plain_copy(path, container, workdir) as plain:
         layout = read_layout(plain)
-        findings, incomplete = scan_plain(plain, layout, chosen, known or KnownKeys(), progress)
+        findings, incomplete = scan_plain(plain, layout, chosen, known if known is not None else KnownKeys(),
+                                          progress)
     return FileReport(file=str(path), format=layout.format, bytes=layout.size,
                       seconds=time.monotonic() - began, findings=findings, container=container,
                       incomplete=incomplete)

@@ -31,7 +31,7 @@ from ..knownkeys import KnownKey
 NEAR = 4096
 REPRESENTATIONS = ("le", "be", "java")
 DEFAULT_BUDGET = 400_000
-MAX_EXPONENT_TRIALS = 64  # each costs a full-size modular exponentiation
+MAX_EXPONENT_TRIALS = 128  # each costs a full-size modular exponentiation
 
 
 def rsa_private_values(n: int, e: int, p: int) -> list[tuple[int, str]]:
@@ -105,12 +105,20 @@ class KnownKeyDetector(BaseDetector):
     def _rsa_exponent_near_modulus(self, chunk: Chunk, key: KnownKey) -> Iterator[Finding]:
         n, e = key.rsa_n, key.rsa_e
         size = (n.bit_length() + 7) // 8
-        near = _near(chunk, _integer_forms(n), size)
+        forms = _integer_forms(n)
+        near = _near(chunk, forms, size)
         if len(near) == 0:
             return
+        for form in forms:  # d never overlaps the modulus itself
+            position = chunk.data.find(form)
+            while position >= 0:
+                near = near[(near + size <= position) | (near >= position + len(form))]
+                position = chunk.data.find(form, position + 1)
         probe = pow(3, e, n)
         tried = 0
-        for relative in random_looking(chunk, near, size).tolist():
+        candidates = random_looking(chunk, near, size)
+        candidates = candidates[np.argsort(candidates % 8 != 0, kind="stable")]  # aligned buffers first
+        for relative in candidates.tolist():
             for representation in REPRESENTATIONS:
                 low = top_low_positions(size, representation)[1]
                 if not chunk.data[relative + low] & 1 or not chunk.owns(relative):

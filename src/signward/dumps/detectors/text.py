@@ -31,10 +31,11 @@ PEM_BODY = re.compile(rb"(?:[ \t]*(?:\r?\n|\\n)[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\r\
 PUTTY = re.compile(rb"PuTTY-User-Key-File-[23]: [A-Za-z0-9-]{3,40}\r?\n")
 PUTTY_PRIVATE = re.compile(rb"Private-Lines: (\d{1,4})\r?\n((?:[A-Za-z0-9+/=]{1,128}\r?\n?)+)")
 PUTTY_MAC = re.compile(rb"Private-MAC: [0-9a-fA-F]{16,128}")
-BASE64_DER = re.compile(rb"(?<![A-Za-z0-9+/])M[A-Za-z0-9+/]{43,}={0,2}(?:(?:\r?\n|\\n)[A-Za-z0-9+/]{4,}={0,2})*")
+BASE64_DER = re.compile(rb"M[A-Za-z0-9+/]{43,}={0,2}(?:(?:\r?\n|\\n)[A-Za-z0-9+/]{4,}={0,2})*")
 JWK_MEMBER = re.compile(rb'"(d|p|q|dp|dq|qi|k)"\s{0,8}:\s{0,8}"([A-Za-z0-9_-]{16,})"')
 UTF16_ANCHORS = [s.encode("utf-16-le") for s in ("-----BEGIN ", "PuTTY-User-Key", '"d"', '"k"', '"p"', "MII", "MIG",
                                                   "MHc", "MC4", "MFE", "MFM")]
+UTF16_PREFIX = re.compile(rb'[-P"M]\x00[-uIHCFdkpq]\x00')
 
 
 @dataclass(frozen=True)
@@ -142,20 +143,24 @@ def text_hits(text: bytes) -> list[TextHit]:
 
 
 def _utf16_runs(data: bytes) -> list[tuple[int, int]]:
-    """[start, end) of the UTF-16LE text runs (at most 64 KiB either side) around each anchor, merged."""
+    """[start, end) of the UTF-16LE text runs (at most 64 KiB either side) around each anchor, merged.
+
+    One regex pass finds the first two UTF-16 characters of any anchor (bytes.find on a
+    pattern holding 0x00 crawls through zero-filled memory); hits are then checked in full."""
     runs: list[tuple[int, int]] = []
-    for anchor in UTF16_ANCHORS:
-        position = data.find(anchor)
-        while position >= 0:
-            start = position
-            while (start >= 2 and position - start < 65536 and 0x09 <= data[start - 2] < 0x7F
-                   and data[start - 1] == 0):
-                start -= 2
-            end = position
-            while end + 1 < len(data) and end - position < 65536 and 0x09 <= data[end] < 0x7F and data[end + 1] == 0:
-                end += 2
-            runs.append((start, end))
-            position = data.find(anchor, max(position + 2, end))
+    last_end = -1
+    for match in UTF16_PREFIX.finditer(data):
+        position = match.start()
+        if position < last_end or not any(data.startswith(anchor, position) for anchor in UTF16_ANCHORS):
+            continue
+        start = position
+        while start >= 2 and position - start < 65536 and 0x09 <= data[start - 2] < 0x7F and data[start - 1] == 0:
+            start -= 2
+        end = position
+        while end + 1 < len(data) and end - position < 65536 and 0x09 <= data[end] < 0x7F and data[end + 1] == 0:
+            end += 2
+        runs.append((start, end))
+        last_end = end
     return merge_spans(runs)
 
 

@@ -5,6 +5,8 @@ alignment (heap buffers), windows in writable memory that could be primes are fi
 pair of such windows at most `MAX_GAP` bytes apart has the low 64 bits of its product
 computed in bulk (numpy's uint64 multiply wraps exactly mod 2**64) and looked up among the
 low 64 bits of windows that could be the modulus; only pairs that hit are multiplied in full.
+Blocks of random data, where every window is a candidate, are skipped (see `sparse`); the
+known-key detector has no such limit.
 """
 
 from __future__ import annotations
@@ -24,7 +26,19 @@ REPRESENTATIONS = ("le", "be", "java")
 ALIGN = 8  # heap buffers; unaligned big-endian keys are DER or text, which their detectors parse
 MAX_GAP = 8192
 MAX_PAIRS = 4_000_000
+BLOCK, DENSE = 65536, 32  # more than DENSE candidates in a BLOCK: random data, skipped
 COMMON_EXPONENTS = (65537, 3, 17)
+
+
+def sparse(offsets: np.ndarray) -> np.ndarray:
+    """Drop candidates in blocks dense with them: that is random data (ciphertext, compressed
+    buffers), where every window looks like a big number and adjacency means nothing. A key's
+    numbers sit among pointers and lengths, a few per block."""
+    if len(offsets) == 0:
+        return offsets
+    blocks = offsets // BLOCK
+    counts = np.bincount(blocks)
+    return offsets[counts[blocks] <= DENSE]
 
 
 class UnknownRsaDetector(BaseDetector):
@@ -44,7 +58,7 @@ class UnknownRsaDetector(BaseDetector):
             for representation in REPRESENTATIONS:
                 primes = windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
                                  writable_only=True)
-                primes = coprime_to_small_primes(chunk, primes, length, representation)
+                primes = coprime_to_small_primes(chunk, sparse(primes), length, representation)
                 if len(primes) < 2:
                     continue
                 if moduli is None:
@@ -56,8 +70,8 @@ class UnknownRsaDetector(BaseDetector):
     def _moduli(self, chunk: Chunk, length: int) -> dict[int, list[tuple[int, str]]]:
         found: dict[int, list[tuple[int, str]]] = {}
         for representation in REPRESENTATIONS:
-            offsets = windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
-                              writable_only=True)
+            offsets = sparse(windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
+                                     writable_only=True))
             for low, offset in zip(low64(chunk, offsets, length, representation).tolist(), offsets.tolist()):
                 found.setdefault(low, []).append((offset, representation))
         return found

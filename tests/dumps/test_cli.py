@@ -1,0 +1,81 @@
+"""`signward dumps`: exit codes, one JSON document, SARIF, the canary command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.dumps.planting import image, le
+from tests.dumps.test_detectors import NUMBERS, RSA
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "signward", *args], capture_output=True, text=True, timeout=300)
+
+
+def _keys(tmp_path: Path) -> Path:
+    from cryptography.hazmat.primitives import serialization
+
+    path = tmp_path / "public.pem"
+    path.write_bytes(RSA.public_key().public_bytes(serialization.Encoding.PEM,
+                                                   serialization.PublicFormat.SubjectPublicKeyInfo))
+    return path
+
+
+def test_scan_json_shape_and_exit_codes(tmp_path: Path) -> None:
+    dirty = image(tmp_path / "dirty.raw", 1 << 20, {8192: le(NUMBERS.p, 128)})
+    clean = image(tmp_path / "clean.raw", 1 << 20, {})
+    done = run("dumps", "scan", str(dirty), str(clean), "--keys", str(_keys(tmp_path)), "--json")
+    assert done.returncode == 1, done.stderr
+    document = json.loads(done.stdout)
+    first, second = document["files"]
+    assert set(first) >= {"file", "format", "bytes", "seconds", "findings"}
+    finding = next(f for f in first["findings"] if f["kind"] == "rsa-prime")
+    assert {k: finding[k] for k in ("offset", "length", "vaddr", "detector", "encoding", "verified")} == {
+        "offset": 8192, "length": 128, "vaddr": None, "detector": "known-key", "encoding": "le", "verified": True}
+    assert finding["kid"]
+    assert second["findings"] == []
+    assert run("dumps", "scan", str(clean), "--json").returncode == 0
+
+
+def test_scan_sarif(tmp_path: Path) -> None:
+    dirty = image(tmp_path / "dirty.raw", 1 << 20, {8192: le(NUMBERS.p, 128)})
+    done = run("dumps", "scan", str(dirty), "--keys", str(_keys(tmp_path)), "--sarif")
+    assert done.returncode == 1
+    sarif = json.loads(done.stdout)
+    assert sarif["version"] == "2.1.0" and sarif["$schema"].endswith("sarif-2.1.0.json")
+    (run_,) = sarif["runs"]
+    rule_ids = {rule["id"] for rule in run_["tool"]["driver"]["rules"]}
+    result = next(r for r in run_["results"] if r["ruleId"] == "known-key/rsa-prime")
+    assert result["ruleId"] in rule_ids and result["level"] == "error"
+    assert result["locations"][0]["physicalLocation"]["region"] == {"byteOffset": 8192, "byteLength": 128}
+
+
+def test_bad_usage_is_2(tmp_path: Path) -> None:
+    clean = image(tmp_path / "clean.raw", 4096, {})
+    for args in (("--detectors", "nope"), ("--keys", str(tmp_path / "missing.jwks")), ("--json", "--sarif")):
+        done = run("dumps", "scan", str(clean), *args)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_canary_sanitize_and_verify_attestation_commands(tmp_path: Path) -> None:
+    canary = tmp_path / "canary.json"
+    assert run("dumps", "canary", "-o", str(canary)).returncode == 0
+    assert oct(canary.stat().st_mode & 0o777) == "0o600"
+    assert run("dumps", "canary", "-o", str(canary)).returncode == 2  # never overwritten
+    dirty = image(tmp_path / "dirty.raw", 1 << 20, {8192: le(NUMBERS.p, 128)})
+    home = ["--home", str(tmp_path / "home")]
+    refused = run(*home, "dumps", "sanitize", str(dirty), "-o", str(tmp_path / "out"), "--canary", str(canary),
+                  "--json")
+    assert refused.returncode == 1
+    assert json.loads(refused.stdout)["reason"] == "canary_missed"
+    assert not (tmp_path / "out").exists()
+    done = run(*home, "dumps", "sanitize", str(dirty), "-o", str(tmp_path / "out"), "--keys", str(_keys(tmp_path)),
+               "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "clean"
+    assert run(*home, "dumps", "verify-attestation", str(tmp_path / "out")).returncode == 0
+    assert run("--home", str(tmp_path / "other-home"), "dumps", "verify-attestation",
+               str(tmp_path / "out")).returncode == 1

@@ -1,0 +1,177 @@
+"""Each detector on planted material: found where planted, in every layout it claims."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
+from joserfc.jwk import ECKey, OctKey, RSAKey
+
+from signward.dumps import KnownKeys, scan_path
+from signward.dumps.detectors.aes import expand_key
+from signward.dumps.knownkeys import aes_key_id, known_key
+from tests.dumps.planting import be, image, java, le
+
+RSA = rsa.generate_private_key(65537, 2048)
+EC = ec.generate_private_key(ec.SECP256R1())
+ED = ed25519.Ed25519PrivateKey.generate()
+NUMBERS = RSA.private_numbers()
+NONE = serialization.NoEncryption()
+
+
+def known(*keys: object) -> KnownKeys:
+    return KnownKeys([k for k in (known_key(key.public_key()) for key in keys) if k is not None])  # type: ignore[attr-defined]
+
+
+def found(path: Path, detectors: str, keys: KnownKeys | None = None) -> set[tuple[int, str, str, str]]:
+    report = scan_path(path, detectors, keys)
+    return {(f.offset, f.detector, f.kind, f.encoding) for f in report.findings}
+
+
+@pytest.mark.parametrize("layout,offset", [("le", 4096), ("le", 4100), ("be", 4097), ("java", 4100)])
+def test_rsa_prime_in_every_layout_and_alignment(tmp_path: Path, layout: str, offset: int) -> None:
+    encode = {"le": le, "be": be, "java": java}[layout]
+    path = image(tmp_path / "img", 1 << 20, {offset: encode(NUMBERS.p, 128)})
+    assert (offset, "known-key", "rsa-prime", layout) in found(path, "known-key", known(RSA))
+
+
+def test_rsa_private_exponent_alone_near_the_modulus(tmp_path: Path) -> None:
+    n = NUMBERS.public_numbers.n
+    path = image(tmp_path / "img", 1 << 20, {8192: le(n, 256), 9000: le(NUMBERS.d, 256)})
+    assert (9000, "known-key", "rsa-private-exponent", "le") in found(path, "known-key", known(RSA))
+
+
+def test_found_prime_leads_to_every_other_private_value(tmp_path: Path) -> None:
+    path = image(tmp_path / "img", 1 << 20, {1024: le(NUMBERS.p, 128), 300_000: be(NUMBERS.dmq1, 128),
+                                             600_000: java(NUMBERS.iqmp, 128)})
+    hits = found(path, "known-key", known(RSA))
+    assert (300_000, "known-key", "rsa-crt-exponent", "be") in hits
+    assert (600_000, "known-key", "rsa-crt-coefficient", "java") in hits
+
+
+def test_ec_scalar_and_ed25519_seed(tmp_path: Path) -> None:
+    scalar = EC.private_numbers().private_value
+    seed = ED.private_bytes_raw()
+    path = image(tmp_path / "img", 2 << 20, {40_000: le(scalar, 32), 900_008: be(scalar, 32), 1_500_000: seed})
+    hits = found(path, "known-key", known(EC, ED))
+    assert (40_000, "known-key", "ec-private-scalar", "le") in hits
+    assert (900_008, "known-key", "ec-private-scalar", "be") in hits
+    assert (1_500_000, "known-key", "ed25519-seed", "raw") in hits
+
+
+def test_ed25519_seed_near_its_public_key_at_odd_alignment(tmp_path: Path) -> None:
+    public = ED.public_key().public_bytes_raw()
+    path = image(tmp_path / "img", 1 << 20, {100_000: public, 100_203: ED.private_bytes_raw()})
+    assert (100_203, "known-key", "ed25519-seed", "raw") in found(path, "known-key", known(ED))
+
+
+def test_unknown_rsa_needs_no_public_key(tmp_path: Path) -> None:
+    n = NUMBERS.public_numbers.n
+    path = image(tmp_path / "img", 1 << 20, {16_384: le(n, 256), 20_480: le(NUMBERS.p, 128),
+                                             20_736: le(NUMBERS.q, 128)})
+    hits = found(path, "unknown-rsa")
+    assert {(20_480, "unknown-rsa", "rsa-prime", "le"), (20_736, "unknown-rsa", "rsa-prime", "le")} <= hits
+
+
+@pytest.mark.parametrize("size", [16, 24, 32])
+def test_aes_schedules_standard_and_word_swapped_at_any_offset(tmp_path: Path, size: int) -> None:
+    key = os.urandom(size)
+    schedule = expand_key(key)
+    swapped = b"".join(schedule[i:i + 4][::-1] for i in range(0, len(schedule), 4))
+    path = image(tmp_path / "img", 1 << 20, {5003: schedule, 70_002: swapped}, filler="random")
+    report = scan_path(path, "aes", KnownKeys(secret_ids=[aes_key_id(key)]))
+    hits = {(f.offset, f.kind, f.encoding, f.kid) for f in report.findings}
+    bits = size * 8
+    assert (5003, f"aes-{bits}-schedule", "schedule", aes_key_id(key)) in hits
+    assert (70_002, f"aes-{bits}-schedule", "schedule-words-swapped", aes_key_id(key)) in hits
+
+
+def test_aes_expansion_matches_fips197() -> None:
+    assert expand_key(bytes.fromhex("2b7e151628aed2a6abf7158809cf4f3c"))[-4:].hex() == "b6630ca6"
+    assert expand_key(bytes.fromhex("8e73b0f7da0e6452c810f32b809079e562f8ead2522c6b7b"))[-4:].hex() == "01002202"
+    key256 = "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4"
+    assert expand_key(bytes.fromhex(key256))[-4:].hex() == "706c631e"
+
+
+def _der(key: object, fmt: serialization.PrivateFormat, password: bytes | None = None) -> bytes:
+    encryption = serialization.BestAvailableEncryption(password) if password else NONE
+    return key.private_bytes(serialization.Encoding.DER, fmt, encryption)  # type: ignore[attr-defined,no-any-return]
+
+
+DER_CASES = {
+    "pkcs1-rsa": lambda: _der(RSA, serialization.PrivateFormat.TraditionalOpenSSL),
+    "pkcs8-rsa": lambda: _der(RSA, serialization.PrivateFormat.PKCS8),
+    "pkcs8-ec": lambda: _der(EC, serialization.PrivateFormat.PKCS8),
+    "sec1-ec": lambda: _der(EC, serialization.PrivateFormat.TraditionalOpenSSL),
+    "pkcs8-ed25519": lambda: _der(ED, serialization.PrivateFormat.PKCS8),
+    "pkcs8-x25519": lambda: _der(x25519.X25519PrivateKey.generate(), serialization.PrivateFormat.PKCS8),
+    "pkcs8-encrypted": lambda: _der(EC, serialization.PrivateFormat.PKCS8, b"pw"),
+    "pkcs12": lambda: pkcs12.serialize_key_and_certificates(
+        b"x", EC, None, None, serialization.BestAvailableEncryption(b"pw")),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DER_CASES))
+def test_der_structures_are_parsed_and_named(tmp_path: Path, kind: str) -> None:
+    blob = DER_CASES[kind]()
+    path = image(tmp_path / "img", 1 << 20, {77_777: blob})
+    assert (77_777, "der", kind, "der") in found(path, "der")
+
+
+def test_der_short_forms_are_the_ones_named_in_the_issue() -> None:
+    assert DER_CASES["pkcs8-ec"]()[:3] == b"\x30\x81\x87"
+    assert DER_CASES["pkcs8-ed25519"]()[:2] == b"\x30\x2e"
+    assert b"\x02\x01\x01\x04\x20" in DER_CASES["sec1-ec"]()
+
+
+def test_a_certificate_or_public_key_is_not_a_finding(tmp_path: Path) -> None:
+    public = RSA.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = RSA.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    path = image(tmp_path / "img", 1 << 20, {1000: public, 50_000: pem,
+                                             90_000: b"-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"})
+    assert found(path, "text,der") == set()
+
+
+def test_text_encodings(tmp_path: Path) -> None:
+    pem = RSA.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, NONE)
+    openssh = ED.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, NONE)
+    bare = base64.b64encode(_der(EC, serialization.PrivateFormat.PKCS8))
+    jwk = json.dumps(RSAKey.import_key(RSA).as_dict(private=True)).encode()
+    oct_jwk = json.dumps({"keys": [OctKey.generate_key(256).as_dict(private=True)]}).encode()
+    putty = (b"PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\nComment: x\nPublic-Lines: 2\n"
+             b"AAAAC3NzaC1lZDI1NTE5AAAAIC\nAAAA\nPrivate-Lines: 1\nAAAAIGdpc3QgYmFzZTY0IGJvZHkgZm9yIGEgdGVzdA==\n"
+             b"Private-MAC: 0123456789abcdef0123456789abcdef\n")
+    plants = {10_000: pem, 20_000: openssh, 30_000: bare, 40_000: jwk, 50_000: oct_jwk, 60_000: putty,
+              70_000: ECKey.import_key(EC).as_dict(private=True)["d"].encode().join([b'{"d": "', b'" '])}
+    plants[80_000] = pem.decode().encode("utf-16-le")
+    path = image(tmp_path / "img", 1 << 20, plants)
+    hits = {(o, kind, enc) for o, _, kind, enc in found(path, "text", known(RSA, EC, ED))}
+    assert (10_000, "pem-private-key", "ascii") in hits
+    assert (20_000, "pem-openssh-private-key", "ascii") in hits
+    assert (30_000, "base64-pkcs8-ec", "ascii") in hits
+    assert (40_000, "jwk-rsa-private", "ascii") in hits
+    assert any(o >= 50_000 and o < 50_100 and kind == "jwk-oct-private" for o, kind, _ in hits)
+    assert (60_000, "putty-private-key", "ascii") in hits
+    assert any(60_000 < o < 70_100 and kind == "jwk-private-member" for o, kind, _ in hits)
+    assert (80_000, "pem-private-key", "utf-16le") in hits
+
+
+def test_text_findings_matched_to_known_keys_are_verified(tmp_path: Path) -> None:
+    pem = RSA.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, NONE)
+    path = image(tmp_path / "img", 1 << 20, {10_000: pem})
+    report = scan_path(path, "text", known(RSA))
+    (finding,) = [f for f in report.findings if f.offset == 10_000]
+    assert finding.verified and finding.kid == known(RSA).keys[0].kid
+
+
+def test_entropy_is_advisory_and_off_by_default(tmp_path: Path) -> None:
+    path = image(tmp_path / "img", 1 << 20, {1 << 19: os.urandom(64 << 10)}, filler="zero")
+    assert scan_path(path).findings == []
+    report = scan_path(path, "entropy")
+    assert [(f.offset, f.length, f.advisory) for f in report.findings] == [(1 << 19, 64 << 10, True)]
