@@ -83,28 +83,22 @@ def test_minimize_refuses_what_it_cannot_understand(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_a_writer_still_appending_is_refused(tmp_path: Path) -> None:
-    path = image(tmp_path / "img", 8 << 20, {4096: le(NUMBERS.p, 128)})
-
-    def append(done: int, total: int) -> None:
-        with open(path, "ab") as handle:
-            handle.write(b"more core bytes")
-
-    with pytest.raises(DumpRefused) as refusal:
-        sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(RSA), progress=append)
-    assert refusal.value.reason == "input_changed"
-    assert not (tmp_path / "out").exists()
-
-
-def test_a_file_replaced_between_scan_and_write_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("attack", ["append", "replace"])
+def test_the_input_changing_during_the_scan_is_refused(tmp_path: Path, attack: str) -> None:
+    """A writer still appending, or the file replaced between scan and write (the scan's
+    progress callback is the hook that runs the attack mid-scan)."""
     path = image(tmp_path / "img", 8 << 20, {4096: le(NUMBERS.p, 128)})
     other = image(tmp_path / "other", 8 << 20, {})
 
-    def replace(done: int, total: int) -> None:
-        os.replace(other, path)
+    def attack_now(done: int, total: int) -> None:
+        if attack == "append":
+            with open(path, "ab") as handle:
+                handle.write(b"more core bytes")
+        elif other.exists():
+            os.replace(other, path)
 
     with pytest.raises(DumpRefused) as refusal:
-        sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(RSA), progress=replace)
+        sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(RSA), progress=attack_now)
     assert refusal.value.reason == "input_changed"
     assert not (tmp_path / "out").exists()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import numpy.typing as npt
 
 from ..chunks import Chunk
 from ..findings import Finding
@@ -30,7 +31,7 @@ BLOCK, DENSE = 65536, 32  # more than DENSE candidates in a BLOCK: random data, 
 COMMON_EXPONENTS = (65537, 3, 17)
 
 
-def sparse(offsets: np.ndarray) -> np.ndarray:
+def sparse(offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Drop candidates in blocks dense with them: that is random data (ciphertext, compressed
     buffers), where every window looks like a big number and adjacency means nothing. A key's
     numbers sit among pointers and lengths, a few per block."""
@@ -38,7 +39,8 @@ def sparse(offsets: np.ndarray) -> np.ndarray:
         return offsets
     blocks = offsets // BLOCK
     counts = np.bincount(blocks)
-    return offsets[counts[blocks] <= DENSE]
+    kept: npt.NDArray[np.int64] = offsets[counts[blocks] <= DENSE]
+    return kept
 
 
 class UnknownRsaDetector(BaseDetector):
