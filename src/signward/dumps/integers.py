@@ -81,6 +81,22 @@ def windows(chunk: Chunk, length: int, representation: str, *, odd: bool, top_bi
     return offsets
 
 
+BLOCK, DENSE = 65536, 512  # 512 candidates: at least 4-8 KiB of random bytes in the block
+
+
+def sparse(offsets: Offsets) -> Offsets:
+    """Drop candidates in 64 KiB blocks dense with them: that is random data (ciphertext,
+    compressed buffers, entropy pools), where every window looks like a key. A live key's
+    numbers sit among pointers and lengths, a few per block; the search near the public key
+    has no such limit."""
+    if len(offsets) == 0:
+        return offsets
+    blocks = offsets // BLOCK
+    counts = np.bincount(blocks)
+    kept: Offsets = offsets[counts[blocks] <= DENSE]
+    return kept
+
+
 def random_looking(chunk: Chunk, offsets: Offsets, length: int, max_zeros: int | None = None,
                    min_distinct: int | None = None) -> Offsets:
     """Keep windows at arbitrary offsets that look like random bytes: few zeros, few repeats,
@@ -205,4 +221,4 @@ def low64(chunk: Chunk, offsets: Offsets, length: int, representation: str) -> n
     return result
 
 
-__all__ = ["ALIGN", "coprime_to_small_primes", "distinct_bytes", "min_distinct_bytes", "random_looking", "low64", "max_zero_bytes", "residues", "value_at", "windows"]
+__all__ = ["ALIGN", "coprime_to_small_primes", "distinct_bytes", "min_distinct_bytes", "random_looking", "sparse", "low64", "max_zero_bytes", "residues", "value_at", "windows"]

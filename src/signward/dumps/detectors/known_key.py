@@ -8,8 +8,11 @@
   occurrence of the modulus are tried as the private exponent by exponentiation.
 - EC and Ed25519: windows near every occurrence of the public key (any alignment), then a
   bounded full pass over 8-byte-aligned windows that look random (few zero bytes, few
-  repeats, balanced high bits), are tried as the private scalar or seed: the public point it
-  generates must equal a known one. The full pass stops at `budget` candidates per curve
+  repeats, balanced high bits, many distinct values), are tried as the private scalar or
+  seed: the public point it generates must equal a known one.
+- The full passes skip 64 KiB blocks dense with candidates (random data: ciphertext,
+  compressed buffers), where a key's number is not kept among the pointers of a heap; the
+  canaries show on each dump that this costs nothing where keys really live. The full pass stops at `budget` candidates per curve
   and says so (`incomplete`); the sanitizer refuses a dump whose pass was cut short.
 """
 
@@ -25,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from ..chunks import Chunk
 from ..findings import Finding
 from .base import BaseDetector
-from ..integers import coprime_to_small_primes, random_looking, top_low_positions, value_at, windows
+from ..integers import coprime_to_small_primes, random_looking, sparse, top_low_positions, value_at, windows
 from ..knownkeys import KnownKey
 
 NEAR = 4096
@@ -84,7 +87,7 @@ class KnownKeyDetector(BaseDetector):
         for prime_bits, group in by_size.items():
             length = (prime_bits + 7) // 8
             for representation in REPRESENTATIONS:
-                offsets = windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0)
+                offsets = sparse(windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0))
                 offsets = coprime_to_small_primes(chunk, offsets, length, representation)
                 for relative in offsets.tolist():
                     if not chunk.owns(relative):
@@ -171,7 +174,9 @@ class KnownKeyDetector(BaseDetector):
         full = windows(chunk, length, "le", odd=False, top_bit=False, align=8, max_zeros=3,
                        high_range=(length // 5, length - length // 5), writable_only=True)
         # the filters do not depend on byte order: one candidate set serves every layout
-        candidates = random_looking(chunk, np.union1d(_near(chunk, anchors, length), full), length, max_zeros=3)
+        full = sparse(random_looking(chunk, full, length, max_zeros=3))
+        near = random_looking(chunk, _near(chunk, anchors, length), length, max_zeros=3)
+        candidates = np.union1d(near, full)
         for representation in representations:
             for relative in candidates.tolist():
                 if not chunk.owns(relative):

@@ -5,8 +5,7 @@ alignment (heap buffers), windows in writable memory that could be primes are fi
 pair of such windows at most `MAX_GAP` bytes apart has the low 64 bits of its product
 computed in bulk (numpy's uint64 multiply wraps exactly mod 2**64) and looked up among the
 low 64 bits of windows that could be the modulus; only pairs that hit are multiplied in full.
-Blocks of random data, where every window is a candidate, are skipped (see `sparse`); the
-known-key detector has no such limit.
+Blocks of random data, where every window is a candidate, are skipped (`integers.sparse`).
 """
 
 from __future__ import annotations
@@ -14,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-import numpy.typing as npt
 
 from ..chunks import Chunk
 from ..findings import Finding
 from .base import BaseDetector
-from ..integers import coprime_to_small_primes, low64, value_at, windows
+from ..integers import coprime_to_small_primes, low64, sparse, value_at, windows
 from .known_key import rsa_private_values
 
 PRIME_BYTES = (64, 128, 192, 256)
@@ -27,20 +25,7 @@ REPRESENTATIONS = ("le", "be", "java")
 ALIGN = 8  # heap buffers; unaligned big-endian keys are DER or text, which their detectors parse
 MAX_GAP = 8192
 MAX_PAIRS = 4_000_000
-BLOCK, DENSE = 65536, 32  # more than DENSE candidates in a BLOCK: random data, skipped
 COMMON_EXPONENTS = (65537, 3, 17)
-
-
-def sparse(offsets: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Drop candidates in blocks dense with them: that is random data (ciphertext, compressed
-    buffers), where every window looks like a big number and adjacency means nothing. A key's
-    numbers sit among pointers and lengths, a few per block."""
-    if len(offsets) == 0:
-        return offsets
-    blocks = offsets // BLOCK
-    counts = np.bincount(blocks)
-    kept: npt.NDArray[np.int64] = offsets[counts[blocks] <= DENSE]
-    return kept
 
 
 class UnknownRsaDetector(BaseDetector):
