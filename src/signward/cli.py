@@ -600,6 +600,12 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     from .issuer import create_app
 
     context = _registry(ctx)
+    home = _home(ctx)
+    canary = home.canary_path(home.load_config())
+    if canary is not None and canary.exists():  # every dump of this process carries the canaries
+        from .dumps.canary import hold_canaries
+
+        hold_canaries(canary)
     err.print(f"signward issuer on http://{host}:{port} (backend {context.tokens.signer.backend.name})")
     uvicorn.run(create_app(context), host=host, port=port, log_level="warning", access_log=False)
 

@@ -147,3 +147,129 @@ def dumps_verify_attestation(ctx: click.Context, out: str, as_json: bool) -> Non
          f"attestation INVALID for {out}: {result['reason']}")
     if not result["valid"]:
         raise click.exceptions.Exit(1)
+
+
+def _pipeline(ctx: click.Context) -> Any:
+    from .dumps.pipeline import DumpPipeline
+
+    return DumpPipeline(_home(ctx))
+
+
+def _dump_row(record: Any) -> dict[str, Any]:
+    data: dict[str, Any] = record.to_dict()
+    return data
+
+
+@dumps.command("capture")
+@click.option("--pid", type=int, default=None, help="Crashed process id (core_pattern %P).")
+@click.option("--exe", default="", help="Executable path (core_pattern %E).")
+@click.option("--signal", "signal_number", type=int, default=None, help="Signal number (core_pattern %s).")
+@click.option("--time", "crash_time", type=float, default=None, help="Crash time, seconds (core_pattern %t).")
+@click.option("--file", "path", default=None, help="Take this gcore-made or copied dump instead of stdin.")
+@json_option
+@click.pass_context
+def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: int | None, crash_time: float | None,
+                  path: str | None, as_json: bool) -> None:
+    """Quarantine a core (from stdin, as a core_pattern pipe handler, or --file), seal and sanitize it.
+
+    Exit 0 sanitized, 1 refused (kept in quarantine with the reason)."""
+    pipeline = _pipeline(ctx)
+    if path is not None:
+        try:
+            stream = open(path, "rb")
+        except OSError as exc:
+            raise UsageError(f"--file {path}: {exc.strerror}") from None
+        with stream:
+            record = pipeline.capture(stream, f"file:{path}", pid, exe, signal_number, crash_time)
+    else:
+        record = pipeline.capture(sys.stdin.buffer, "pipe", pid, exe, signal_number, crash_time)
+    emit(_dump_row(record), as_json, text=f"{record.id}: {record.state}" + (f" ({record.reason})" if record.reason
+                                                                               else ""))
+    if record.state != "sanitized":
+        raise click.exceptions.Exit(1)
+
+
+@dumps.command("release")
+@click.argument("dump_id", metavar="ID")
+@click.option("--to", "store", default=None, help="The debugging store directory (default: [dumps] store).")
+@json_option
+@click.pass_context
+def dumps_release(ctx: click.Context, dump_id: str, store: str | None, as_json: bool) -> None:
+    """Release a sanitized dump into the debugging store through the gate: exit 0 released, 1 refused."""
+    from .dumps.debugstore import DirectoryStore
+
+    pipeline = _pipeline(ctx)
+    if store is not None:
+        pipeline.debug_store = DirectoryStore(pipeline.home.resolve(store), rescan=pipeline.config.dumps.store_rescan)
+    try:
+        record = pipeline.release(dump_id)
+    except DumpRefused as refusal:
+        emit({"id": dump_id, "state": "refused", "reason": refusal.reason, "detail": refusal.detail}, as_json,
+             text=f"REFUSED {dump_id}: {refusal.diagnostics()}")
+        raise click.exceptions.Exit(1) from None
+    emit(_dump_row(record), as_json, text=f"{record.id}: released to {record.released_to}")
+
+
+@dumps.command("list")
+@json_option
+@click.pass_context
+def dumps_list(ctx: click.Context, as_json: bool) -> None:
+    """Every dump, its state and why."""
+    records = _pipeline(ctx).list()
+    table = Table(title="dumps")
+    for column in ("id", "state", "reason", "exe", "pid", "signal", "size"):
+        table.add_column(column)
+    for r in records:
+        table.add_row(r.id, r.state, r.reason or "-", r.exe or "-", str(r.pid or "-"), str(r.signal or "-"),
+                      str(r.size))
+    emit({"dumps": [_dump_row(r) for r in records]}, as_json, table=table)
+
+
+@dumps.command("expire")
+@json_option
+@click.pass_context
+def dumps_expire(ctx: click.Context, as_json: bool) -> None:
+    """Delete dumps older than [dumps] retention_days (quarantine and store), audited."""
+    deleted = _pipeline(ctx).expire()
+    emit({"deleted": deleted}, as_json, text=f"deleted {len(deleted)} dump(s)")
+
+
+@cli.group()
+def debug() -> None:
+    """The debugging store: time-bound grants and audited fetches."""
+
+
+@debug.command("grant")
+@click.option("--dump", "dump_id", required=True, metavar="ID")
+@click.option("--to", "user", required=True, metavar="USER")
+@click.option("--ttl", default="1h", show_default=True, help="How long the grant lives (e.g. 30m, 1h).")
+@click.option("--by", "granted_by", default=None, help="Who grants (default: $USER).")
+@json_option
+@click.pass_context
+def debug_grant(ctx: click.Context, dump_id: str, user: str, ttl: str, granted_by: str | None, as_json: bool) -> None:
+    """Let USER fetch a released dump until the grant expires."""
+    import os
+
+    from .cli import duration
+
+    result = _pipeline(ctx).grant(dump_id, user, duration(ttl), granted_by or os.environ.get("USER", "operator"))
+    emit(result, as_json, text=f"grant {result['grant']}: {user} may fetch {dump_id} until {result['expires']:.0f}")
+
+
+@debug.command("fetch")
+@click.argument("dump_id", metavar="ID")
+@click.option("--as", "user", required=True, metavar="USER")
+@click.option("-o", "--output", "out", required=True, metavar="FILE")
+@json_option
+@click.pass_context
+def debug_fetch(ctx: click.Context, dump_id: str, user: str, out: str, as_json: bool) -> None:
+    """Fetch a released dump with a live grant: exit 0 fetched, 1 refused (audited)."""
+    from pathlib import Path
+
+    try:
+        result = _pipeline(ctx).fetch(dump_id, user, Path(out))
+    except DumpRefused as refusal:
+        emit({"dump": dump_id, "user": user, "refused": refusal.reason}, as_json,
+             text=f"REFUSED: {refusal.diagnostics()}")
+        raise click.exceptions.Exit(1) from None
+    emit(result, as_json, text=f"{dump_id} -> {out}")

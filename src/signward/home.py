@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,20 +77,41 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
+class DumpsConfig:
+    """The crash-dump pipeline: canaries, detectors, the release gate, the debugging store."""
+
+    canary: str = "dumps/canary.json"  # canary material (relative to the home); "" for none
+    canary_check: bool = True  # sanitize requires every canary representation in the dump
+    detectors: str = ""  # the sender's detectors ("" = the default set); tests switch some off
+    release_gate: bool = True  # release only a sanitized dump whose bytes match its attestation
+    store: str = "debug-store"  # the debugging store directory (relative to the home or absolute)
+    store_rescan: bool = True  # the store re-scans every arriving dump itself
+    retention_days: float = 30.0
+    max_fetches_per_hour: int = 5  # per user; more raises an alert and is refused
+
+    def __post_init__(self) -> None:
+        if self.retention_days <= 0:
+            raise ConfigError("dumps.retention_days must be positive")
+        if self.max_fetches_per_hour < 1:
+            raise ConfigError("dumps.max_fetches_per_hour must be at least 1")
+
+
+@dataclass(frozen=True)
 class Config:
     hsm: HsmConfig = field(default_factory=HsmConfig)
     issuer: IssuerConfig = field(default_factory=IssuerConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    dumps: DumpsConfig = field(default_factory=DumpsConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer)), "audit": dict(vars(self.audit)),
-                "store": dict(vars(self.store))}
+                "store": dict(vars(self.store)), "dumps": dict(vars(self.dumps))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Config":
         known: dict[str, Any] = {"hsm": HsmConfig, "issuer": IssuerConfig, "audit": AuditConfig,
-                                 "store": StoreConfig}
+                                 "store": StoreConfig, "dumps": DumpsConfig}
         unknown = set(data) - set(known)
         if unknown:
             raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
@@ -156,7 +178,24 @@ class Home:
             os.chmod(sub, 0o700)
         if not self.config_path.exists():
             self.save_config(config or Config())
-        return self.load_config()
+        loaded = self.load_config()
+        canary = self.canary_path(loaded)
+        if canary is not None and not canary.exists():  # every service of this home plants these
+            from .dumps.canary import make_canary
+
+            canary.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_canary(canary, time.time())
+        return loaded
+
+    def resolve(self, path: str) -> Path:
+        """A configured path: absolute as given, else relative to the home."""
+        return Path(path) if os.path.isabs(path) else self.root / path
+
+    def canary_path(self, config: Config) -> Path | None:
+        return self.resolve(config.dumps.canary) if config.dumps.canary else None
+
+    def debug_store_dir(self, config: Config) -> Path:
+        return self.resolve(config.dumps.store)
 
     def load_config(self) -> Config:
         if not self.config_path.is_file():

@@ -8,7 +8,8 @@
    Canaries (`--canary`): every representation must be found, else `canary_missed`.
    A finding inside dump structure that cannot be overwritten: `finding_in_metadata`.
 3. Redact (and with `--minimize` blank writable anonymous memory) into a new file, compress
-   it back into IN's container, fsync, then rescan that file with every detector and the
+   it back into IN's container, fsync, then rescan that file with fresh instances of every
+   selected detector and the
    canary keys: anything left is `residue` and nothing is published.
 4. Publish: rename into OUT under a lock, fsync the directory, write the signed attestation.
 
@@ -172,9 +173,9 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             final = workdir / "final"
             with open(redacted, "rb") as plain, open_compressor(final, container) as packed:
                 shutil.copyfileobj(plain, packed, 8 << 20)
-        # the rescan: the file to be published, every default detector, the canary keys too
+        # the rescan: the file to be published, every selected detector afresh, the canary keys too
         with plain_copy(final, sniff_container(head_of(final)), str(workdir)) as plain:
-            residue, _ = scan_plain(plain, read_layout(plain), registry.select(None), known)
+            residue, _ = scan_plain(plain, read_layout(plain), registry.select(detectors), known)
         residue = [f for f in residue if not f.advisory]
         if residue:
             result.residue = residue
@@ -190,7 +191,6 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             "output": {"name": out.name, "sha256": result.output_sha256, "bytes": out_size},
             "format": layout.format, "container": container, "minimized": minimize,
             "detectors": {d.name: d.version for d in registry.select(detectors)},
-            "rescan_detectors": registry.versions(),
             "counts": result.counts, "redacted_bytes": result.redacted_bytes,
             "canaries": {"expected": result.canaries_expected, "found_in_input": result.canaries_found,
                          "found_in_output": []},

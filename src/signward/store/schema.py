@@ -66,4 +66,39 @@ MIGRATIONS: list[str] = [
         created_at REAL NOT NULL
     );
     """,
+    """
+    CREATE TABLE dumps (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        source TEXT NOT NULL,
+        pid INTEGER,
+        exe TEXT NOT NULL,
+        signal INTEGER,
+        crash_time REAL,
+        host TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sanitized_sha256 TEXT NOT NULL,
+        released_to TEXT NOT NULL
+    );
+    CREATE INDEX dumps_state ON dumps(state, created);
+    CREATE TABLE dump_grants (
+        id TEXT PRIMARY KEY,
+        dump_id TEXT NOT NULL REFERENCES dumps(id),
+        username TEXT NOT NULL,
+        granted_by TEXT NOT NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL
+    );
+    CREATE INDEX dump_grants_user ON dump_grants(username, dump_id);
+    CREATE TABLE dump_fetches (
+        dump_id TEXT NOT NULL,
+        username TEXT NOT NULL,
+        time REAL NOT NULL
+    );
+    CREATE INDEX dump_fetches_user ON dump_fetches(username, time);
+    """,
 ]
