@@ -33,14 +33,20 @@ def attestation_key(home: Home, create: bool = True) -> bytes:
         if not create:
             raise UsageError(f"no attestation key in {home.root} (nothing was ever sanitized with this home)")
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # written whole to a private name, then published with link(): a racing sanitizer sees
+        # either no key or the whole key, never an empty file
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(secrets.token_bytes(32))
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.link(temporary, path)
         except FileExistsError:
-            pass  # another sanitizer made it first
+            pass  # another sanitizer published its key first; use that one
+        finally:
+            temporary.unlink(missing_ok=True)
     key = path.read_bytes()
     if len(key) != 32:
         raise UsageError(f"{path}: attestation key must be 32 bytes")
