@@ -155,11 +155,6 @@ def _pipeline(ctx: click.Context) -> Any:
     return DumpPipeline(_home(ctx))
 
 
-def _dump_row(record: Any) -> dict[str, Any]:
-    data: dict[str, Any] = record.to_dict()
-    return data
-
-
 @dumps.command("capture")
 @click.option("--pid", type=int, default=None, help="Crashed process id (core_pattern %P).")
 @click.option("--exe", default="", help="Executable path (core_pattern %E).")
@@ -183,7 +178,7 @@ def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: 
             record = pipeline.capture(stream, f"file:{path}", pid, exe, signal_number, crash_time)
     else:
         record = pipeline.capture(sys.stdin.buffer, "pipe", pid, exe, signal_number, crash_time)
-    emit(_dump_row(record), as_json, text=f"{record.id}: {record.state}" + (f" ({record.reason})" if record.reason
+    emit(record.to_dict(), as_json, text=f"{record.id}: {record.state}" + (f" ({record.reason})" if record.reason
                                                                                else ""))
     if record.state != "sanitized":
         raise click.exceptions.Exit(1)
@@ -207,7 +202,7 @@ def dumps_release(ctx: click.Context, dump_id: str, store: str | None, as_json: 
         emit({"id": dump_id, "state": "refused", "reason": refusal.reason, "detail": refusal.detail}, as_json,
              text=f"REFUSED {dump_id}: {refusal.diagnostics()}")
         raise click.exceptions.Exit(1) from None
-    emit(_dump_row(record), as_json, text=f"{record.id}: released to {record.released_to}")
+    emit(record.to_dict(), as_json, text=f"{record.id}: released to {record.released_to}")
 
 
 @dumps.command("list")
@@ -222,7 +217,7 @@ def dumps_list(ctx: click.Context, as_json: bool) -> None:
     for r in records:
         table.add_row(r.id, r.state, r.reason or "-", r.exe or "-", str(r.pid or "-"), str(r.signal or "-"),
                       str(r.size))
-    emit({"dumps": [_dump_row(r) for r in records]}, as_json, table=table)
+    emit({"dumps": [r.to_dict() for r in records]}, as_json, table=table)
 
 
 @dumps.command("expire")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ..errors import DumpFormatError, DumpRefused
-from .knownkeys import KnownKeys, parse_public_keys
+from .knownkeys import KnownKeys, known_from_documents
 from .scanner import scan_path
 
 
@@ -53,14 +53,9 @@ class DirectoryStore:
         os.replace(temporary, self.keys_path)
 
     def known(self) -> KnownKeys:
-        known = KnownKeys()
-        if self.keys_path.exists():
-            for document in json.loads(self.keys_path.read_text()):
-                keys, secret_ids = parse_public_keys(json.dumps(document).encode(), str(self.keys_path))
-                for key in keys:
-                    known.add(key)
-                known.secret_ids.update(secret_ids)
-        return known
+        if not self.keys_path.exists():
+            return KnownKeys()
+        return known_from_documents(json.loads(self.keys_path.read_text()), str(self.keys_path))
 
     def staging(self) -> Path:
         return self.root / "incoming"

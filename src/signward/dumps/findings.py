@@ -39,6 +39,13 @@ class Finding:
         return data
 
 
+def count_by_detector(findings: list[Finding]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.detector] = counts.get(finding.detector, 0) + 1
+    return counts
+
+
 def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sorted [start, end) spans with overlapping or touching ones merged."""
     merged: list[tuple[int, int]] = []
@@ -63,10 +70,7 @@ class FileReport:
     incomplete: list[str] = field(default_factory=list)  # bounded passes that hit their bound
 
     def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for finding in self.findings:
-            counts[finding.detector] = counts.get(finding.detector, 0) + 1
-        return counts
+        return count_by_detector(self.findings)
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "format": self.format, "container": self.container, "bytes": self.bytes,

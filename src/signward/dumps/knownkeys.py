@@ -79,6 +79,13 @@ class KnownKeys:
             self._by_public[marker] = key
             self.keys.append(key)
 
+    def load(self, data: bytes, source: str) -> None:
+        """Add the public keys and AES key ids of one JWKS/JWK/canary/PEM document."""
+        keys, secret_ids = parse_public_keys(data, source)
+        for key in keys:
+            self.add(key)
+        self.secret_ids.update(secret_ids)
+
     def of_kind(self, kind: str) -> list[KnownKey]:
         return [k for k in self.keys if k.kind == kind]
 
@@ -139,10 +146,15 @@ def load_known_keys(paths: Sequence[str | Path]) -> KnownKeys:
             data = path.read_bytes()
         except OSError as exc:
             raise UsageError(f"--keys {path}: cannot read ({exc.strerror})") from None
-        keys, secret_ids = parse_public_keys(data, str(path))
-        for key in keys:
-            known.add(key)
-        known.secret_ids.update(secret_ids)
+        known.load(data, str(path))
+    return known
+
+
+def known_from_documents(documents: Iterable[Any], source: str) -> KnownKeys:
+    """KnownKeys from already-parsed JSON documents (JWKS, canary public parts)."""
+    known = KnownKeys()
+    for document in documents:
+        known.load(json.dumps(document).encode(), source)
     return known
 
 
@@ -185,4 +197,4 @@ def _from_pem(pem: bytes, source: str) -> KnownKey | None:
     return known_key(public_key, None, source)
 
 
-__all__ = ["KnownKey", "KnownKeys", "aes_key_id", "known_key", "load_known_keys", "parse_public_keys"]
+__all__ = ["KnownKey", "KnownKeys", "aes_key_id", "known_from_documents", "known_key", "load_known_keys", "parse_public_keys"]

@@ -24,10 +24,10 @@ from ..clock import Clock, SystemClock
 from ..errors import DumpFormatError, DumpRefused, NotFound, SignwardError, UsageError
 from ..home import Config, Home
 from ..store import Store, store_for
-from .attestation import attestation_path, verify_attestation
+from .attestation import attestation_path, sha256_file, verify_attestation
 from .canary import Canary
 from .debugstore import DirectoryStore
-from .knownkeys import KnownKeys, parse_public_keys
+from .knownkeys import KnownKeys, known_from_documents
 from .sanitize import sanitize
 
 ACTOR = "dumps"
@@ -79,13 +79,7 @@ class DumpPipeline:
         return [d for d in documents if d.get("keys") or d.get("secret_ids")]
 
     def known(self) -> KnownKeys:
-        known = KnownKeys()
-        for document in self.public_documents():
-            keys, secret_ids = parse_public_keys(json.dumps(document).encode(), "registry")
-            for key in keys:
-                known.add(key)
-            known.secret_ids.update(secret_ids)
-        return known
+        return known_from_documents(self.public_documents(), "registry")
 
     def canary(self) -> Canary | None:
         path = self.home.canary_path(self.config)
@@ -129,7 +123,7 @@ class DumpPipeline:
         out = self.home.quarantine_dir / f"{dump_id}.sanitized"
         canary = self.canary() if self.config.dumps.canary_check else None
         try:
-            if hashlib.sha256(source.read_bytes()).hexdigest() != record.sha256:
+            if sha256_file(source)[0] != record.sha256:
                 raise DumpRefused("quarantine_changed", "the sealed core no longer matches its capture hash")
             result = sanitize(source, out, self.home, self.known(), canary,
                               detectors=self.config.dumps.detectors or None)

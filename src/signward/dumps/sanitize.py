@@ -37,7 +37,7 @@ from ..home import Home
 from . import detectors as registry
 from .attestation import attestation_key, attestation_path, sha256_file, write_attestation
 from .canary import Canary
-from .findings import Finding
+from .findings import Finding, count_by_detector
 from .formats import decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .minimize import minimize_ranges
@@ -144,8 +144,9 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
             raise DumpRefused("input_changed", "IN changed while it was being sealed")
         layout = read_layout(sealed)
-        findings, incomplete = scan_plain(sealed, layout, registry.select(detectors), known, progress)
-        result.counts = _counts(findings)
+        chosen = registry.select(detectors)
+        findings, incomplete = scan_plain(sealed, layout, chosen, known, progress)
+        result.counts = count_by_detector(findings)
         if incomplete:
             raise DumpRefused("scan_incomplete", ", ".join(incomplete))
         if canary is not None:
@@ -190,7 +191,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             "input": {"name": source.name, "sha256": result.input_sha256, "bytes": before.st_size},
             "output": {"name": out.name, "sha256": result.output_sha256, "bytes": out_size},
             "format": layout.format, "container": container, "minimized": minimize,
-            "detectors": {d.name: d.version for d in registry.select(detectors)},
+            "detectors": {d.name: d.version for d in chosen},
             "counts": result.counts, "redacted_bytes": result.redacted_bytes,
             "canaries": {"expected": result.canaries_expected, "found_in_input": result.canaries_found,
                          "found_in_output": []},
@@ -211,13 +212,6 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
     finally:
         result.seconds = time.monotonic() - began
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _counts(findings: list[Finding]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for finding in findings:
-        counts[finding.detector] = counts.get(finding.detector, 0) + 1
-    return counts
 
 
 class _locked:
