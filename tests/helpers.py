@@ -16,18 +16,13 @@ import httpx
 
 from signward.cli import main
 from signward.home import Home
+from signward.lab.crash import core_pattern, crash_and_collect_core, free_port  # noqa: F401 (re-exported)
 
 SIGNWARD = [sys.executable, "-m", "signward"]
 
 
 def run_cli(*args: str) -> int:
     return main(list(args))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class IssuerProcess:
@@ -73,47 +68,6 @@ class IssuerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def core_pattern() -> str:
-    try:
-        return Path("/proc/sys/kernel/core_pattern").read_text().strip()
-    except OSError:
-        return ""
-
-
-def crash_and_collect_core(proc: subprocess.Popen[bytes], cwd: Path, timeout: float = 60.0) -> Path:
-    """Crash `proc` with SIGSEGV and return its core file.
-
-    With a plain core_pattern the kernel writes the core into the process's cwd. When the
-    pattern pipes to a handler (systemd-coredump, apport) the test cannot read that, so
-    the live process is dumped with gdb's gcore first, then crashed.
-    """
-    pattern = core_pattern()
-    gcore_path = None
-    if pattern.startswith("|") or "/" in pattern:
-        if shutil.which("gcore") is None:
-            raise RuntimeError(f"core_pattern is {pattern!r} and gcore is not installed")
-        gcore_path = cwd / "gcore"
-        subprocess.run(["gcore", "-o", str(gcore_path), str(proc.pid)], check=True, capture_output=True,
-                       timeout=timeout)
-    os.kill(proc.pid, signal.SIGSEGV)
-    proc.wait(timeout)
-    if gcore_path is not None:
-        return Path(f"{gcore_path}.{proc.pid}")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        cores = sorted(cwd.glob("core*"))
-        if cores and _stable(cores[0]):
-            return cores[0]
-        time.sleep(0.1)
-    raise RuntimeError(f"no core file appeared in {cwd} (core_pattern {pattern!r})")
-
-
-def _stable(path: Path) -> bool:
-    size = path.stat().st_size
-    time.sleep(0.2)
-    return size > 0 and path.stat().st_size == size
 
 
 def factor_windows(data: bytes, modulus: int, prime_bytes: int) -> list[tuple[int, str]]:

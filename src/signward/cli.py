@@ -44,7 +44,7 @@ def emit(data: Any, as_json: bool, table: Table | None = None, text: str | None 
 
 
 def _home(ctx: click.Context) -> Home:
-    return Home(ctx.obj["home"])
+    return Home(ctx.obj["home"], ctx.obj.get("config"))
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")
@@ -53,12 +53,15 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print exactl
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", "home", default=None, envvar="SIGNWARD_HOME",
               help="The signward home (default $SIGNWARD_HOME, else ./.signward).")
+@click.option("--config", "config", default=None, envvar="SIGNWARD_CONFIG",
+              help="Read the configuration from this TOML file instead of HOME/config.toml.")
 @click.option("-v", "--verbose", is_flag=True, help="Log more, and show tracebacks.")
 @click.pass_context
-def cli(ctx: click.Context, home: str | None, verbose: bool) -> None:
+def cli(ctx: click.Context, home: str | None, config: str | None, verbose: bool) -> None:
     """signward: token signing where no single failed control hands over a key."""
     ctx.ensure_object(dict)
     ctx.obj["home"] = home
+    ctx.obj["config"] = config
     ctx.obj["verbose"] = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)

@@ -124,12 +124,14 @@ def dumps_sanitize(ctx: click.Context, source: str, out: str, key_files: tuple[s
 
 @dumps.command("canary")
 @click.option("-o", "--output", "out", required=True, metavar="F", help="Where to write the canary material.")
+@click.option("--kinds", default=None, metavar="K,K",
+              help="Key types to plant (default rsa,ec,ed25519,aes; rsa and aes always).")
 @json_option
-def dumps_canary(out: str, as_json: bool) -> None:
+def dumps_canary(out: str, kinds: str | None, as_json: bool) -> None:
     """Make canary material (RSA, EC, Ed25519 and AES keys) for a service to hold in memory."""
     from .dumps.canary import make_canary
 
-    public = make_canary(out, time.time())
+    public = make_canary(out, time.time(), kinds)
     emit({"file": out, "public": public}, as_json,
          text=f"canary material in {out} (mode 0600); load it with signward.dumps.canary.hold_canaries")
 

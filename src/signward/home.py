@@ -81,6 +81,7 @@ class DumpsConfig:
     """The crash-dump pipeline: canaries, detectors, the release gate, the debugging store."""
 
     canary: str = "dumps/canary.json"  # canary material (relative to the home); "" for none
+    canary_kinds: str = "rsa,ec,ed25519,aes"  # key types init plants; at least rsa and aes
     canary_check: bool = True  # sanitize requires every canary representation in the dump
     detectors: str = ""  # the sender's detectors ("" = the default set); tests switch some off
     release_gate: bool = True  # release only a sanitized dump whose bytes match its attestation
@@ -138,13 +139,16 @@ class Config:
 class Home:
     """Paths inside one signward home."""
 
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, root: str | os.PathLike[str] | None = None,
+                 config_file: str | os.PathLike[str] | None = None) -> None:
         chosen = root if root is not None else os.environ.get("SIGNWARD_HOME") or DEFAULT_HOME
         self.root = Path(chosen).absolute()
+        self._config_file = Path(config_file).absolute() if config_file else None
 
     @property
     def config_path(self) -> Path:
-        return self.root / "config.toml"
+        """HOME/config.toml, or the file given with `--config` (one home, several configurations)."""
+        return self._config_file or self.root / "config.toml"
 
     @property
     def db_path(self) -> Path:
@@ -184,7 +188,7 @@ class Home:
             from .dumps.canary import make_canary
 
             canary.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            make_canary(canary, time.time())
+            make_canary(canary, time.time(), loaded.dumps.canary_kinds)
         return loaded
 
     def resolve(self, path: str) -> Path:
@@ -199,6 +203,8 @@ class Home:
 
     def load_config(self) -> Config:
         if not self.config_path.is_file():
+            if self._config_file is not None:
+                raise ConfigError(f"no config file {self.config_path}")
             raise ConfigError(f"no signward home at {self.root} (run 'signward init --home {self.root}')")
         try:
             data = tomllib.loads(self.config_path.read_text())

@@ -2,7 +2,9 @@
 scanner works on that dump. A silent miss becomes a loud one.
 
 `make_canary(path)` writes canary material (an RSA, an EC and an Ed25519 key and an AES
-key, plus their public description) with mode 0600. `hold_canaries(path)` is the one call
+key, plus their public description) with mode 0600; `kinds` narrows it to the key types a
+deployment signs with (RSA and AES at least), which spares every scan of its dumps the
+bounded full passes for curves it does not use. `hold_canaries(path)` is the one call
 a service makes at start: it keeps each canary in memory in the encodings the detectors
 look for (live key objects, PEM text in ASCII and UTF-16LE, a JWK, DER, a running AES
 cipher). `Canary.expected` names those representations; `Canary.check` tells which a scan
@@ -36,17 +38,31 @@ def _pem(key: Any, fmt: serialization.PrivateFormat = serialization.PrivateForma
     return bytes(key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())).decode()
 
 
-def make_canary(path: str | Path, now: float) -> dict[str, Any]:
+KINDS = ("rsa", "ec", "ed25519", "aes")
+REQUIRED_KINDS = ("rsa", "aes")
+
+
+def canary_kinds(kinds: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Validated canary kinds ('rsa,aes' or a list; None: all of them)."""
+    if kinds is None:
+        return KINDS
+    wanted = {k.strip() for k in (kinds.split(",") if isinstance(kinds, str) else kinds) if k.strip()}
+    unknown = sorted(wanted - set(KINDS))
+    if unknown or not set(REQUIRED_KINDS) <= wanted:
+        raise UsageError(f"canary kinds must include {', '.join(REQUIRED_KINDS)} and be among {', '.join(KINDS)}"
+                         + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    return tuple(k for k in KINDS if k in wanted)
+
+
+def make_canary(path: str | Path, now: float, kinds: Iterable[str] | str | None = None) -> dict[str, Any]:
     """Write fresh canary material to `path` (mode 0600, not overwritten); returns its public part."""
-    rsa_key = rsa.generate_private_key(65537, 2048)
-    ec_key = ec.generate_private_key(ec.SECP256R1())
-    ed_key = ed25519.Ed25519PrivateKey.generate()
-    aes = os.urandom(32)
-    document: dict[str, Any] = {
-        "signward_canary": 1,
-        "created": iso(now),
-        "rsa": _pem(rsa_key), "ec": _pem(ec_key), "ed25519": _pem(ed_key), "aes": aes.hex(),
-    }
+    chosen = canary_kinds(kinds)
+    document: dict[str, Any] = {"signward_canary": 1, "created": iso(now),
+                                "rsa": _pem(rsa.generate_private_key(65537, 2048)), "aes": os.urandom(32).hex()}
+    if "ec" in chosen:
+        document["ec"] = _pem(ec.generate_private_key(ec.SECP256R1()))
+    if "ed25519" in chosen:
+        document["ed25519"] = _pem(ed25519.Ed25519PrivateKey.generate())
     canary = Canary.from_document(document, str(path))
     document["public"] = canary.public()
     target = Path(path)
@@ -61,11 +77,12 @@ def make_canary(path: str | Path, now: float) -> dict[str, Any]:
 
 @dataclass
 class Canary:
-    """Loaded canary material: the private keys (to plant) and their known public halves."""
+    """Loaded canary material: the private keys (to plant) and their known public halves.
+    `ec` and `ed25519` are None in material made for fewer kinds."""
 
     rsa: rsa.RSAPrivateKey
-    ec: ec.EllipticCurvePrivateKey
-    ed25519: ed25519.Ed25519PrivateKey
+    ec: ec.EllipticCurvePrivateKey | None
+    ed25519: ed25519.Ed25519PrivateKey | None
     aes: bytes
     source: str = ""
 
@@ -73,14 +90,16 @@ class Canary:
     def from_document(cls, document: Any, source: str) -> "Canary":
         try:
             keys = [serialization.load_pem_private_key(document[name].encode(), None)
+                    if name in ("rsa", "aes") or document.get(name) is not None else None
                     for name in ("rsa", "ec", "ed25519")]
             aes = bytes.fromhex(document["aes"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UsageError(f"{source}: not signward canary material ({exc.__class__.__name__}: {exc})") from None
-        if not (isinstance(keys[0], rsa.RSAPrivateKey) and isinstance(keys[1], ec.EllipticCurvePrivateKey)
-                and isinstance(keys[2], ed25519.Ed25519PrivateKey) and len(aes) == 32):
+        rsa_key, ec_key, ed_key = keys
+        if not (isinstance(rsa_key, rsa.RSAPrivateKey) and isinstance(ec_key, (ec.EllipticCurvePrivateKey, type(None)))
+                and isinstance(ed_key, (ed25519.Ed25519PrivateKey, type(None))) and len(aes) == 32):
             raise UsageError(f"{source}: canary material has the wrong key types")
-        return cls(keys[0], keys[1], keys[2], aes, source)
+        return cls(rsa_key, ec_key, ed_key, aes, source)
 
     @classmethod
     def load(cls, path: str | Path) -> "Canary":
@@ -90,35 +109,45 @@ class Canary:
             raise UsageError(f"canary {path}: cannot read ({exc})") from None
         return cls.from_document(document, str(path))
 
+    def _private(self) -> dict[str, Any]:
+        return {name: key for name, key in (("rsa", self.rsa), ("ec", self.ec), ("ed25519", self.ed25519))
+                if key is not None}
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(k for k in KINDS if k == "aes" or k in self._private())
+
     def known_keys(self) -> list[KnownKey]:
-        keys = [known_key(k.public_key(), None, self.source) for k in (self.rsa, self.ec, self.ed25519)]
+        keys = [known_key(k.public_key(), None, self.source) for k in self._private().values()]
         return [k for k in keys if k is not None]
 
     @cached_property
     def kids(self) -> dict[str, str]:
-        rsa_k, ec_k, ed_k = self.known_keys()
-        return {"rsa": rsa_k.kid, "ec": ec_k.kid, "ed25519": ed_k.kid, "aes": aes_key_id(self.aes)}
+        kids = {name: known.kid for name, known in zip(self._private(), self.known_keys())}
+        return {**kids, "aes": aes_key_id(self.aes)}
 
     def public(self) -> dict[str, Any]:
-        kids = self.kids
-        jwks = [dict(RSAKey.import_key(self.rsa.public_key()).as_dict(), kid=kids["rsa"]),
-                dict(ECKey.import_key(self.ec.public_key()).as_dict(), kid=kids["ec"]),
-                dict(OKPKey.import_key(self.ed25519.public_key()).as_dict(), kid=kids["ed25519"])]
-        return {"keys": jwks, "secret_ids": [kids["aes"]]}
+        importers: dict[str, Any] = {"rsa": RSAKey, "ec": ECKey, "ed25519": OKPKey}
+        jwks = [dict(importers[name].import_key(key.public_key()).as_dict(), kid=self.kids[name])
+                for name, key in self._private().items()]
+        return {"keys": jwks, "secret_ids": [self.kids["aes"]]}
 
     def expected(self) -> dict[str, tuple[str, str, str | None]]:
-        """Representation name -> (detector, kid, encoding or None for any)."""
+        """Representation name -> (detector, kid, encoding or None for any), for the kinds held."""
         kids = self.kids
-        return {
-            "rsa-in-memory": ("known-key", kids["rsa"], None),
-            "ec-in-memory": ("known-key", kids["ec"], None),
-            "ed25519-in-memory": ("known-key", kids["ed25519"], None),
-            "rsa-pem-ascii": ("text", kids["rsa"], "ascii"),
-            "rsa-pem-utf16le": ("text", kids["rsa"], "utf-16le"),
-            "ec-jwk": ("text", kids["ec"], "ascii"),
-            "ed25519-der": ("der", kids["ed25519"], None),
-            "aes-schedule": ("aes", kids["aes"], None),
+        every = {
+            "rsa-in-memory": ("rsa", "known-key", None),
+            "ec-in-memory": ("ec", "known-key", None),
+            "ed25519-in-memory": ("ed25519", "known-key", None),
+            "rsa-pem-ascii": ("rsa", "text", "ascii"),
+            "rsa-pem-utf16le": ("rsa", "text", "utf-16le"),
+            "rsa-der": ("rsa", "der", None),
+            "ec-jwk": ("ec", "text", "ascii"),
+            "ed25519-der": ("ed25519", "der", None),
+            "aes-schedule": ("aes", "aes", None),
         }
+        return {name: (detector, kids[kind], encoding) for name, (kind, detector, encoding) in every.items()
+                if kind in kids}
 
     def check(self, findings: Iterable[Finding]) -> list[str]:
         """Which expected representations these findings include."""
@@ -139,18 +168,23 @@ class Canary:
 def hold_canaries(path: str | Path) -> Canary:
     """Load canary material and keep it in this process's memory in every detectable form."""
     canary = Canary.load(path)
-    jwk_text = json.dumps(ECKey.import_key(canary.ec).as_dict(private=True, kid=canary.kids["ec"]))
     encryptor = Cipher(algorithms.AES(canary.aes), modes.CTR(b"\0" * 16)).encryptor()
     _HELD.extend([
         canary,  # live key objects: OpenSSL keeps primes, d and the EC scalar as limbs, the seed raw
         bytearray(_pem(canary.rsa).encode()),
         _pem(canary.rsa, serialization.PrivateFormat.TraditionalOpenSSL).encode("utf-16-le"),
-        bytearray(jwk_text.encode()),
-        bytearray(canary.ed25519.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption())),
+        bytearray(canary.rsa.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption())),
         encryptor, encryptor.update(b"\0" * 64),  # an AES key schedule in use
     ])
+    if canary.ec is not None:
+        jwk_text = json.dumps(ECKey.import_key(canary.ec).as_dict(private=True, kid=canary.kids["ec"]))
+        _HELD.append(bytearray(jwk_text.encode()))
+    if canary.ed25519 is not None:
+        _HELD.append(bytearray(canary.ed25519.private_bytes(serialization.Encoding.DER,
+                                                            serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption())))
     return canary
 
 
-__all__ = ["Canary", "hold_canaries", "make_canary"]
+__all__ = ["KINDS", "Canary", "canary_kinds", "hold_canaries", "make_canary"]

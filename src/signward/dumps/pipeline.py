@@ -143,14 +143,17 @@ class DumpPipeline:
 
     # release --------------------------------------------------------------------------
     def release(self, dump_id: str) -> DumpRecord:
-        """Copy the sanitized dump into the debugging store through the gate; DumpRefused if not."""
+        """Copy the sanitized dump into the debugging store through the gate; DumpRefused if not.
+
+        A dump may be released to several stores (`--to`); a refusal by any store's re-scan
+        marks it refused, so no gate releases it anywhere again."""
         record = self.get(dump_id)
         gate = self.config.dumps.release_gate
         self.debug_store.publish_keys(self.public_documents())
-        if gate:
-            if record.state != "sanitized":
+        if gate:  # a sanitized dump, or one released to another store already, with its attestation
+            if record.state not in ("sanitized", "released"):
                 self._refuse_release(dump_id, "not_sanitized", f"state is {record.state}")
-            if not self._claim(dump_id, "sanitized", "releasing"):
+            if not self._claim(dump_id, record.state, "releasing"):
                 self._refuse_release(dump_id, "not_sanitized", "another command moved it first")
             chosen = self.home.quarantine_dir / f"{dump_id}.sanitized"
         else:  # no gate: whatever is there goes, refused dumps included (the lab's 2021 setting)
@@ -175,7 +178,7 @@ class DumpPipeline:
             raise
         except Exception:
             staged.unlink(missing_ok=True)
-            self._move(dump_id, "releasing", "sanitized" if gate else record.state, "", "dump.release_failed", {},
+            self._move(dump_id, "releasing", record.state, "", "dump.release_failed", {},
                        severity="warning")
             raise
         self._move(dump_id, "releasing", "released", "", "dump.release",

@@ -1,0 +1,252 @@
+"""The lab's deployments: real homes, HSMs, realms and issuers, the crash, and the dump pipeline
+driven through the `signward` CLI with one configuration file per setting.
+
+A consumer deployment exists per (hsm, rotation): its issuer is served, used, crashed with
+SIGSEGV, and its core kept. Each setting of the sender (redaction, canary_check) pipes that
+core into `signward dumps capture`; each setting of the receiving side (release_gate,
+store_rescan) releases the dump into its own debugging store, where an engineer account
+holding a grant fetches it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import tomli_w
+
+from ..algorithms import Alg
+from ..audit import AuditLog
+from ..errors import ConfigError
+from ..home import AuditConfig, Config, DumpsConfig, Home, HsmConfig
+from ..hsm import server as hsm_server
+from ..keys.model import DAY, RotationPolicy
+from ..store import store_for
+from .crash import SIGNWARD, ServedIssuer
+
+CONSUMER_ISSUER = "https://login.consumer.lab"
+ENTERPRISE_ISSUER = "https://login.enterprise.lab"
+TENANT = "contoso"
+FIVE_YEARS = 5 * 365 * DAY
+# what the sender's scanner still runs with redaction off: it redacts AES schedules and
+# misses every private key, as the 2021 scanner missed the signing key
+WEAK_DETECTORS = "aes"
+
+
+@dataclass
+class Realm:
+    """A served realm: its home, issuer process, a client, and the JWKS it published."""
+
+    home: Home
+    issuer: ServedIssuer
+    client_id: str
+    secret: str
+    jwks: dict[str, Any] = field(default_factory=dict)
+
+    def token(self, realm: str) -> str:
+        resp = httpx.post(f"{self.issuer.base}/realms/{realm}/token", auth=(self.client_id, self.secret),
+                          data={"grant_type": "client_credentials"}, timeout=30)
+        if resp.status_code != 200:
+            raise ConfigError(f"the {realm} issuer refused a token: {resp.status_code} {resp.text[:200]}")
+        return str(resp.json()["access_token"])
+
+
+def run_cli(home: Home, *args: str) -> Any:
+    """`signward --home H ARGS --json`, its JSON; a failure is a ConfigError with its message."""
+    done = subprocess.run([*SIGNWARD, "--home", str(home.root), *args, "--json"], capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise ConfigError(f"`signward {' '.join(args[:2])}` failed ({done.returncode}): {done.stderr.strip()[-300:]}")
+    return json.loads(done.stdout)
+
+
+def make_realm(root: Path, name: str, issuer: str, tenant: str, *, hsm: bool, lifetime: float) -> Realm:
+    """A fresh home with one RS256 realm and one client, its issuer served on loopback."""
+    hsm_config = HsmConfig() if hsm else HsmConfig(backend="software", allow_insecure_software_keys=True)
+    retention = max(730.0, (lifetime + 2 * DAY) / DAY + 366)  # the floor: a key's window plus a year
+    home = Home(root / "home")
+    config = home.init(Config(hsm=hsm_config, audit=AuditConfig(retention_days=retention),
+                              dumps=DumpsConfig(canary_kinds="rsa,aes")))  # RS256 realms: RSA canaries
+    if hsm:
+        hsm_server.start(home, config.hsm)
+    # through the CLI: one process reaches one embedded HSM, and the lab talks to several
+    run_cli(home, "realm", "create", name, "--issuer", issuer, "--alg", "RS256",
+            "--max-signing-lifetime", f"{lifetime:.0f}s")
+    made = run_cli(home, "client", "create", "--realm", name, "--tenant", tenant, "--audience", "mail",
+                   "--scope", "mail.read")
+    client_id, secret = made["client_id"], made["client_secret"]
+    served = ServedIssuer(home.root, root / "proc").start()
+    realm = Realm(home, served, client_id, secret)
+    realm.jwks = httpx.get(f"{served.base}/realms/{name}/jwks.json", timeout=10).json()
+    return realm
+
+
+@dataclass
+class Crash:
+    """A consumer deployment after its issuer crashed: the core and what was public before."""
+
+    hsm: bool
+    rotation: bool
+    realm: Realm
+    core: Path
+    pid: int
+    time: float
+
+    @property
+    def home(self) -> Home:
+        return self.realm.home
+
+
+def crash_consumer(root: Path, *, hsm: bool, rotation: bool) -> Crash:
+    """Serve the consumer realm, use its key as production would, then SIGSEGV the issuer."""
+    realm = make_realm(root, "consumer", CONSUMER_ISSUER, "consumers", hsm=hsm,
+                       lifetime=RotationPolicy().max_signing_lifetime if rotation else FIVE_YEARS)
+    try:
+        for _ in range(3):
+            realm.token("consumer")
+        assert realm.issuer.proc is not None
+        pid = realm.issuer.proc.pid
+        core = realm.issuer.crash()
+    finally:
+        realm.issuer.stop()
+    return Crash(hsm, rotation, realm, core, pid, time.time())
+
+
+def stop_home(home: Home) -> None:
+    if home.load_config().hsm.backend == "pkcs11":
+        hsm_server.stop(home)
+
+
+# -- the dump pipeline, through the CLI ---------------------------------------------------
+
+@dataclass
+class Release:
+    """One release of a dump into one debugging store, and the fetch by the engineer account."""
+
+    gate: bool
+    rescan: bool
+    released: bool
+    reason: str
+    offered: str  # "sanitized" or "quarantined core": which bytes the release copied
+    fetched: Path | None
+    alerts: list[dict[str, Any]]
+    engineer: str = ""  # the account that fetched it
+
+
+@dataclass
+class Capture:
+    """One capture of the core with one sender setting, and its releases by receiving setting."""
+
+    redaction: bool
+    canary_check: bool
+    dump_id: str
+    state: str
+    reason: str
+    sanitized: Path | None
+    alerts: list[dict[str, Any]]
+    releases: dict[tuple[bool, bool], Release] = field(default_factory=dict)
+
+
+def _config_file(crash: Crash, name: str, **dumps: Any) -> Path:
+    base = crash.home.load_config()
+    config = replace(base, dumps=replace(base.dumps, **dumps))
+    path = crash.home.root / "lab-configs" / f"{name}.toml"
+    path.parent.mkdir(exist_ok=True, mode=0o700)
+    path.write_text(tomli_w.dumps(config.to_dict()))
+    return path
+
+
+def _cli(crash: Crash, config: Path, *args: str, stdin: Path | None = None) -> tuple[int, Any]:
+    command = [*SIGNWARD, "--home", str(crash.home.root), "--config", str(config), *args, "--json"]
+    handle = open(stdin, "rb") if stdin is not None else None
+    try:
+        done = subprocess.run(command, stdin=handle or subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=1800)
+    finally:
+        if handle is not None:
+            handle.close()
+    if done.returncode not in (0, 1):
+        raise ConfigError(f"`signward {' '.join(args[:2])}` failed ({done.returncode}): "
+                          f"{done.stderr.strip()[-300:]}")
+    try:
+        return done.returncode, json.loads(done.stdout)
+    except ValueError:
+        raise ConfigError(f"`signward {' '.join(args[:2])}` printed no JSON: {done.stderr.strip()[-300:]}") from None
+
+
+def _audit_since(crash: Crash, seq: int, dump_id: str) -> tuple[int, list[dict[str, Any]]]:
+    """The pipeline's warnings and alerts about `dump_id` recorded after audit record `seq`."""
+    store = store_for(crash.home.load_config().store.url, crash.home.db_path)
+    try:
+        records = [r for r in AuditLog(store).records() if r.seq > seq]
+    finally:
+        store.close()
+    head = max((r.seq for r in records), default=seq)
+    notable = [{"source": "dump pipeline", "severity": r.severity, "action": r.action, "object": r.object,
+                "details": r.details} for r in records
+               if r.object == dump_id and r.severity in ("warning", "alert")]
+    return head, notable
+
+
+def audit_head(crash: Crash) -> int:
+    store = store_for(crash.home.load_config().store.url, crash.home.db_path)
+    try:
+        with store.snapshot() as tx:
+            row = tx.one("SELECT MAX(seq) AS seq FROM audit_records")
+        return int(row["seq"] or 0) if row else 0
+    finally:
+        store.close()
+
+
+def capture(crash: Crash, redaction: bool, canary_check: bool) -> Capture:
+    """Pipe the core into `dumps capture` with this sender setting (sanitize runs inside)."""
+    name = f"sender-r{int(redaction)}-c{int(canary_check)}"
+    config = _config_file(crash, name, detectors="" if redaction else WEAK_DETECTORS, canary_check=canary_check)
+    before = audit_head(crash)
+    code, record = _cli(crash, config, "dumps", "capture", "--pid", str(crash.pid), "--exe", sys.executable,
+                        "--signal", "11", "--time", str(int(crash.time)), stdin=crash.core)
+    _, alerts = _audit_since(crash, before, record["id"])
+    sanitized = crash.home.quarantine_dir / f"{record['id']}.sanitized"
+    return Capture(redaction, canary_check, record["id"], record["state"], record["reason"],
+                   sanitized if sanitized.exists() else None, alerts)
+
+
+# the receiving settings in the order they run on one dump: a gated release needs the dump
+# sanitized (or released already), and a store's refusal marks it refused for every gate after
+RECEIVING_ORDER = ((True, False), (True, True), (False, False), (False, True))
+
+
+def release_all(crash: Crash, captured: Capture, workdir: Path) -> None:
+    """Release the captured dump with every receiving setting, each into its own store, and fetch."""
+    for gate, rescan in RECEIVING_ORDER:
+        name = f"receiver-r{int(captured.redaction)}-c{int(captured.canary_check)}-g{int(gate)}-s{int(rescan)}"
+        config = _config_file(crash, name, detectors="" if captured.redaction else WEAK_DETECTORS,
+                              canary_check=captured.canary_check, release_gate=gate, store_rescan=rescan,
+                              store=f"stores/{name}")
+        before = audit_head(crash)
+        offered = "sanitized" if captured.sanitized is not None else "quarantined core"
+        code, result = _cli(crash, config, "dumps", "release", captured.dump_id)
+        fetched = None
+        if code == 0:
+            engineer = f"eng-{name}"  # one compromised engineer account per setting
+            _cli(crash, config, "debug", "grant", "--dump", captured.dump_id, "--to", engineer, "--ttl", "1h",
+                 "--by", "oncall")
+            fetched = workdir / f"{name}.fetched"
+            code_fetch, _ = _cli(crash, config, "debug", "fetch", captured.dump_id, "--as", engineer,
+                                 "-o", str(fetched))
+            if code_fetch != 0:
+                fetched = None
+        _, alerts = _audit_since(crash, before, captured.dump_id)
+        captured.releases[(gate, rescan)] = Release(gate, rescan, code == 0, "" if code == 0 else
+                                                    str(result.get("reason", "")), offered if code == 0 else "",
+                                                    fetched, alerts, f"eng-{name}")
+
+
+__all__ = ["CONSUMER_ISSUER", "ENTERPRISE_ISSUER", "TENANT", "Capture", "Crash", "Realm", "Release",
+           "capture", "crash_consumer", "make_realm", "release_all", "stop_home"]

@@ -1,0 +1,380 @@
+"""The Storm-0558 run: crash, pipeline, fetch, steal, forge, call the mail API; then detection.
+
+`Lab` owns a temporary directory of real deployments and caches each stage's result under the
+controls that stage depends on, so an ablation over many sets of switched-off controls runs
+each stage once per distinct setting:
+
+=================  ==========================================================
+crash              hsm, rotation (a served issuer crashed with SIGSEGV)
+capture/sanitize   + redaction, canary_check (`signward dumps capture`)
+release, store     + release_gate, store_rescan (`dumps release`, own store)
+fetch, steal       the fetched bytes (`debug grant`/`debug fetch`, attacker)
+mail API           + key_expiry, issuer_binding (a validator configuration)
+forensics          + audit_retention (a pruned copy of the audit log)
+=================  ==========================================================
+
+Each step says whether the key got through it and, if not, which control stopped it. The
+verdict is the mail API's answer to the forged enterprise token, nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..audit import AuditLog
+from ..clock import FixedClock, iso
+from ..keys.model import DAY
+from ..store import store_for
+from .attacker import StolenKey, forge_token, steal_keys
+from .controls import CONTROLS
+from .deployment import (CONSUMER_ISSUER, ENTERPRISE_ISSUER, TENANT, Capture, Crash, Realm, audit_head, capture,
+                         crash_consumer, make_realm, release_all, run_cli, stop_home)
+from .mailapi import AUDIENCE, MailService
+
+ATTACK_AFTER = 90 * DAY  # the forged tokens are used three months after the crash
+SHORT_RETENTION = 30 * DAY  # audit_retention off: the log keeps a month
+MESSAGES = [{"from": "cfo@contoso.example", "subject": "Q3 board minutes (confidential)"},
+            {"from": "legal@contoso.example", "subject": "Acquisition term sheet"}]
+
+STEPS = {
+    "crash": "the consumer issuer crashes (SIGSEGV); its core holds the signing key",
+    "sanitize": "the key leaves the sender's sanitizer in a dump marked sanitized",
+    "release": "a dump holding the key leaves quarantine for the debugging store",
+    "store": "the debugging store keeps the dump holding the key",
+    "steal": "a compromised engineer account fetches it; the attacker finds a published key's private half",
+    "key_window": "a token forged with it for a consumer mailbox is accepted at attack time",
+    "enterprise_mail": "a consumer-key token forged for the enterprise tenant reads its mail",
+}
+
+
+@dataclass
+class Step:
+    step: str
+    outcome: str  # "passed" or "blocked"
+    blocked_by: str | None
+    detail: str
+    reached: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "what": STEPS[self.step], "outcome": self.outcome, "blocked_by": self.blocked_by,
+                "reached": self.reached, "detail": self.detail}
+
+
+@dataclass
+class LabResult:
+    controls: dict[str, bool]
+    steps: list[Step]
+    breached: bool
+    alerts: list[dict[str, Any]]
+    forensics: dict[str, Any]
+    timeline: dict[str, str | None]
+    stolen: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def disabled(self) -> list[str]:
+        return [c for c, on in self.controls.items() if not on]
+
+    @property
+    def stopped_by(self) -> Step | None:
+        """The first step that blocked the key, if any."""
+        return next((s for s in self.steps if s.outcome == "blocked"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"breached": self.breached, "controls": self.controls, "steps": [s.to_dict() for s in self.steps],
+                "alerts": self.alerts, "forensics": self.forensics, "timeline": self.timeline,
+                "stolen_keys": self.stolen}
+
+
+@dataclass
+class Attempt:
+    """The attacker's calls to the mail API with one stolen key."""
+
+    kid: str
+    consumer_status: int
+    consumer_reason: str | None
+    enterprise_status: int
+    enterprise_reason: str | None
+    messages: int
+    alerts: list[dict[str, Any]]
+
+
+class Lab:
+    """Real deployments in `workdir` (a temporary directory when None), stage results cached."""
+
+    def __init__(self, workdir: Path | None = None, workers: int = 2,
+                 log: Callable[[str], None] | None = None) -> None:
+        self._own = workdir is None
+        self.workdir = Path(tempfile.mkdtemp(prefix="signward-lab-")) if workdir is None else workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workers = workers
+        self.log = log or (lambda message: None)
+        self._crashes: dict[tuple[bool, bool], Crash] = {}
+        self._captures: dict[tuple[bool, bool, bool, bool], Capture] = {}
+        self._keys: dict[str, list[StolenKey]] = {}
+        self._mail: dict[tuple[bool, bool, bool, bool], MailService] = {}
+        self._attempts: dict[tuple[bool, bool, str, bool, bool], Attempt] = {}
+        self._logs: dict[tuple[bool, bool, bool], tuple[int, set[tuple[str, str]], int]] = {}
+        self._enterprise: Realm | None = None
+        self._enterprise_token = ""
+        self._lock = threading.Lock()
+        self.stage_runs: dict[str, int] = {"crash": 0, "capture": 0, "release": 0, "steal": 0, "mail": 0}
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def __enter__(self) -> "Lab":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for service in self._mail.values():
+            service.stop()
+        homes = [c.home for c in self._crashes.values()] + ([self._enterprise.home] if self._enterprise else [])
+        for home in homes:
+            stop_home(home)
+        if self._own:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- stages ---------------------------------------------------------------------------
+    def _enterprise_realm(self) -> Realm:
+        if self._enterprise is None:
+            self.log("enterprise issuer (HSM) and its tenant's client")
+            realm = make_realm(self.workdir / "enterprise", "enterprise", ENTERPRISE_ISSUER, TENANT, hsm=True,
+                               lifetime=30 * DAY)
+            self._enterprise_token = realm.token("enterprise")
+            realm.issuer.stop()
+            self._enterprise = realm
+        return self._enterprise
+
+    def _crash(self, hsm: bool, rotation: bool) -> Crash:
+        key = (hsm, rotation)
+        if key not in self._crashes:
+            self.log(f"consumer issuer (hsm {'on' if hsm else 'OFF'}, rotation {'on' if rotation else 'OFF'}): "
+                     "serve, sign, crash")
+            self._crashes[key] = crash_consumer(self.workdir / f"consumer-h{int(hsm)}-r{int(rotation)}",
+                                                hsm=hsm, rotation=rotation)
+            self.stage_runs["crash"] += 1
+        return self._crashes[key]
+
+    def _pipeline(self, key: tuple[bool, bool, bool, bool]) -> Capture:
+        hsm, rotation, redaction, canary_check = key
+        crash = self._crashes[(hsm, rotation)]
+        self.log(f"dump pipeline: capture with redaction {'on' if redaction else 'OFF'}, canary check "
+                 f"{'on' if canary_check else 'OFF'}; four releases")
+        captured = capture(crash, redaction, canary_check)
+        fetched = self.workdir / "fetched" / f"h{int(hsm)}-r{int(rotation)}"
+        fetched.mkdir(parents=True, exist_ok=True)
+        release_all(crash, captured, fetched)
+        with self._lock:
+            self._captures[key] = captured
+            self.stage_runs["capture"] += 1
+            self.stage_runs["release"] += len(captured.releases)
+        return captured
+
+    def prepare(self, runs: Iterable[frozenset[str]]) -> None:
+        """Run the stages these runs need and no run has needed before, `workers` pipelines at a time."""
+        self._enterprise_realm()
+        wanted: dict[tuple[bool, bool, bool, bool], None] = {}
+        for disabled in runs:
+            on = {c: c not in disabled for c in CONTROLS}
+            self._crash(on["hsm"], on["rotation"])
+            key = (on["hsm"], on["rotation"], on["redaction"], on["canary_check"])
+            if key not in self._captures:
+                wanted[key] = None
+        if wanted:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                for future in [pool.submit(self._pipeline, key) for key in wanted]:
+                    future.result()
+
+    def _stolen(self, path: Path | None, crash: Crash) -> list[StolenKey]:
+        """The attacker's search (also the referee's), cached by the bytes searched."""
+        if path is None or not path.exists():
+            return []
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while block := handle.read(8 << 20):
+                digest.update(block)
+        key = digest.hexdigest()
+        if key not in self._keys:
+            self._keys[key] = steal_keys(path, [crash.realm.jwks, self._enterprise_realm().jwks])
+            self.stage_runs["steal"] += 1
+        return self._keys[key]
+
+    def _mail_service(self, crash: Crash, key_expiry: bool, issuer_binding: bool) -> MailService:
+        key = (crash.hsm, crash.rotation, key_expiry, issuer_binding)
+        if key not in self._mail:
+            enterprise = self._enterprise_realm()
+            service = MailService(self.workdir / "mail" / "-".join(str(int(k)) for k in key), CONSUMER_ISSUER,
+                                  ENTERPRISE_ISSUER, TENANT, MESSAGES, key_expiry=key_expiry,
+                                  issuer_binding=issuer_binding, now=time.time())
+            service.sync(CONSUMER_ISSUER, crash.realm.jwks)
+            service.sync(ENTERPRISE_ISSUER, enterprise.jwks)
+            service.start()
+            resp = httpx.get(f"{service.base}/mail/tenants/{TENANT}/messages",
+                             headers={"Authorization": f"Bearer {self._enterprise_token}"}, timeout=10)
+            if resp.status_code != 200 or resp.json().get("messages") != MESSAGES:
+                service.stop()
+                raise RuntimeError(f"lab baseline failed: the tenant's own token got {resp.status_code} from the "
+                                   "mail API, so a refusal of the forged token would prove nothing")
+            service.clock.set(crash.time + ATTACK_AFTER)
+            self._mail[key] = service
+        return self._mail[key]
+
+    def _attempt(self, crash: Crash, stolen: StolenKey, key_expiry: bool, issuer_binding: bool) -> Attempt:
+        key = (crash.hsm, crash.rotation, stolen.kid, key_expiry, issuer_binding)
+        if key in self._attempts:
+            return self._attempts[key]
+        service = self._mail_service(crash, key_expiry, issuer_binding)
+        now = service.clock.now()
+        before = max((r.seq for r in service.audit.records()), default=0)
+        consumer = forge_token(stolen, issuer=CONSUMER_ISSUER, subject="victim@outlook.example", tenant="consumers",
+                               audience=AUDIENCE, now=now)
+        first = httpx.get(f"{service.base}/mail/consumers/victim@outlook.example/messages",
+                          headers={"Authorization": f"Bearer {consumer}"}, timeout=10)
+        middle = max((r.seq for r in service.audit.records()), default=0)
+        enterprise = forge_token(stolen, issuer=ENTERPRISE_ISSUER, subject="admin", tenant=TENANT,
+                                 audience=AUDIENCE, now=now)
+        second = httpx.get(f"{service.base}/mail/tenants/{TENANT}/messages",
+                           headers={"Authorization": f"Bearer {enterprise}"}, timeout=10)
+        records = [r for r in service.audit.records() if r.seq > before]
+
+        def reason(low: int, high: float) -> str | None:
+            hits = [r.details.get("reason") for r in records if low < r.seq <= high]
+            return str(hits[0]) if hits else None
+
+        messages = len(second.json().get("messages", [])) if second.status_code == 200 else 0
+        alerts = [{"source": "mail API", "severity": r.severity, "action": r.action, "object": r.object,
+                   "details": {k: r.details.get(k) for k in ("reason", "issuer", "kid", "detail")}}
+                  for r in records if r.severity == "alert"]
+        attempt = Attempt(stolen.kid, first.status_code, reason(before, middle), second.status_code,
+                          reason(middle, float("inf")), messages, alerts)
+        self._attempts[key] = attempt
+        self.stage_runs["mail"] += 1
+        return attempt
+
+    def _forensics(self, crash: Crash, retention_on: bool, engineer: str, dump_id: str) -> dict[str, Any]:
+        """At investigation (attack) time: is the fetch still in a real, pruned copy of the audit log?"""
+        key = (crash.hsm, crash.rotation, retention_on)
+        head = audit_head(crash)
+        cached = self._logs.get(key)
+        if cached is None or cached[0] < head:
+            config = crash.home.load_config()
+            retention = config.audit.retention_days * DAY if retention_on else SHORT_RETENTION
+            run_cli(crash.home, "audit", "checkpoint")  # signed in the deployment's own signer
+            copy = self.workdir / "forensics" / f"h{int(crash.hsm)}-r{int(crash.rotation)}-a{int(retention_on)}.db"
+            copy.parent.mkdir(exist_ok=True)
+            copy.unlink(missing_ok=True)
+            source, target = sqlite3.connect(crash.home.db_path), sqlite3.connect(copy)
+            try:
+                source.backup(target)
+            finally:
+                source.close()
+                target.close()
+            store = store_for("", copy)
+            try:
+                audit = AuditLog(store, None, FixedClock(crash.time + ATTACK_AFTER))
+                # the floor is lifted only for the lab's 2021 setting: signward refuses this retention
+                pruned = audit.prune(retention, retention if retention_on else 0.0, actor="lab")["pruned"]
+                kept = {(r.actor, r.object) for r in audit.records(action="debug.fetch")}
+            finally:
+                store.close()
+            head = audit_head(crash)
+            cached = (head, kept, pruned)
+            self._logs[key] = cached
+        _, kept, pruned = cached
+        return {"audit_retention_days": round((crash.home.load_config().audit.retention_days * DAY if retention_on
+                                               else SHORT_RETENTION) / DAY),
+                "records_pruned": pruned, "fetch_in_log": (engineer, dump_id) in kept if engineer else None,
+                "engineer": engineer or None}
+
+    # -- one run --------------------------------------------------------------------------
+    def run(self, disabled: frozenset[str] = frozenset()) -> LabResult:
+        self.prepare([disabled])
+        on = {c: c not in disabled for c in CONTROLS}
+        crash = self._crashes[(on["hsm"], on["rotation"])]
+        captured = self._captures[(on["hsm"], on["rotation"], on["redaction"], on["canary_check"])]
+        release = captured.releases[(on["release_gate"], on["store_rescan"])]
+        consumer_kids = {k["kid"] for k in crash.realm.jwks["keys"]}
+
+        def holds(path: Path | None) -> bool:
+            return any(k.kid in consumer_kids for k in self._stolen(path, crash))
+
+        steps: list[Step] = []
+        carried: list[str | None] = [None]
+
+        def add(name: str, reached: bool, passed: bool, blocker: str | None, detail: str) -> bool:
+            if passed:
+                steps.append(Step(name, "passed", None, detail, reached))
+            else:
+                by = blocker if reached else carried[0]
+                carried[0] = by
+                steps.append(Step(name, "blocked", by, detail if reached else f"not reached ({detail})", reached))
+            return passed
+
+        in_core = add("crash", True, holds(crash.core), "hsm",
+                      f"core of {crash.core.stat().st_size} bytes, pid {crash.pid}")
+        sanitized_key = captured.state == "sanitized" and holds(captured.sanitized)
+        add("sanitize", in_core, sanitized_key,
+            "canary_check" if captured.reason.startswith("canary_missed") else "redaction",
+            f"dump {captured.dump_id}: {captured.state}" + (f" ({captured.reason[:120]})" if captured.reason else ""))
+        gate_passed = release.released or release.reason.startswith("store")
+        offered = captured.sanitized if captured.sanitized is not None else crash.core
+        released_key = gate_passed and holds(offered)
+        # a gate that let a clean dump out was not reached by the key: the sanitizer stopped it
+        add("release", in_core and not (gate_passed and not released_key), released_key, "release_gate",
+            f"release gate {'on' if on['release_gate'] else 'OFF'}: " +
+            (f"released the {_offered(captured)}" if release.released else
+             f"refused ({release.reason})" if not gate_passed else f"passed the gate; the {_offered(captured)} went on"))
+        stored_key = released_key and release.released
+        add("store", released_key, stored_key, "store_rescan",
+            f"store re-scan {'on' if on['store_rescan'] else 'OFF'}: " +
+            ("kept" if release.released else f"refused ({release.reason})"))
+        stolen = [k for k in self._stolen(release.fetched, crash) if k.kid in consumer_kids]
+        add("steal", stored_key, bool(stolen), None,
+            f"fetched by {release.engineer}; " + (f"found {stolen[0].kid[:12]}... as {stolen[0].found_as}" if stolen
+                                                  else "no published key's private half in the bytes")
+            if release.fetched is not None else "nothing in the store to fetch")
+        attempts = [self._attempt(crash, key, on["key_expiry"], on["issuer_binding"]) for key in stolen]
+        best = max(attempts, key=lambda a: (a.enterprise_status == 200, a.consumer_status == 200), default=None)
+        in_window = best is not None and best.consumer_status == 200
+        add("key_window", bool(stolen), in_window, _control_for(best.consumer_reason if best else None),
+            f"consumer mailbox: HTTP {best.consumer_status}" + (f" ({best.consumer_reason})" if best.consumer_reason
+                                                               else "") if best else "no key to forge with")
+        breached = best is not None and best.enterprise_status == 200 and best.messages > 0
+        add("enterprise_mail", bool(stolen), breached, _control_for(best.enterprise_reason if best else None),
+            f"tenant {TENANT}: HTTP {best.enterprise_status}" + (f" ({best.enterprise_reason})"
+                                                                 if best.enterprise_reason else
+                                                                 f", {best.messages} messages read")
+            if best else "no key to forge with")
+        alerts = list(captured.alerts) + list(release.alerts) + [a for at in attempts for a in at.alerts]
+        forensics = self._forensics(crash, on["audit_retention"], release.engineer if release.fetched else "",
+                                    captured.dump_id)
+        timeline = {"crash": iso(crash.time), "attack": iso(crash.time + ATTACK_AFTER),
+                    "consumer_key_verify_until": iso(max(float(k.get("exp", 0)) for k in crash.realm.jwks["keys"]))}
+        return LabResult(on, steps, breached, alerts, forensics, timeline,
+                         [{**k.to_dict(), "issuer": CONSUMER_ISSUER} for k in stolen])
+
+
+def _offered(captured: Capture) -> str:
+    return "sanitized dump" if captured.sanitized is not None else "quarantined core"
+
+
+def _control_for(reason: str | None) -> str | None:
+    """Which control a validator rejection reason is."""
+    return {"key_expired": "key_expiry", "key_not_bound_to_issuer": "issuer_binding",
+            "unknown_key": "issuer_binding"}.get(reason or "", reason)
+
+
+__all__ = ["ATTACK_AFTER", "STEPS", "Lab", "LabResult", "Step"]
