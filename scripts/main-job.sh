@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: a fresh home, the HSM process, a consumer and an enterprise realm, the issuer
-# on loopback, a token over HTTP, verified against the served JWKS. Leaves nothing running.
+# The main job: the Storm-0558 lab, every control on (not breached) and as in 2021 (breached);
+# then a fresh home, the HSM process, a consumer and an enterprise realm, the issuer on
+# loopback, a token over HTTP, verified against the served JWKS. Leaves nothing running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SW=".venv/bin/signward"
@@ -13,6 +14,13 @@ cleanup() {
   rm -rf "$HOME_DIR"
 }
 trap cleanup EXIT
+
+$SW lab storm-0558
+rc=0; $SW lab storm-0558 --preset 2021 || rc=$?
+if [ "$rc" -ne 1 ]; then  # 1: breached, as in 2023
+  echo "the 2021 preset gave exit $rc instead of 1 (breached): the lab is broken" >&2
+  exit 1
+fi
 
 $SW --home "$HOME_DIR" init
 $SW --home "$HOME_DIR" hsm start

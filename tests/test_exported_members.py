@@ -74,3 +74,12 @@ def test_dumps_surface() -> None:
                                       "hold_canaries", "load_known_keys", "make_canary", "sanitize", "scan_path",
                                       "verify_attestation"]
     assert list(signward.dumps.detectors.REGISTRY) == ["text", "der", "known-key", "unknown-rsa", "aes", "entropy"]
+
+
+def test_lab_surface() -> None:
+    import signward.lab
+
+    assert signward.lab.__all__ == ["CONTROLS", "PRESETS", "Ablation", "Lab", "LabResult", "StolenKey", "Step",
+                                    "ablate", "forge_token", "parse_disabled", "steal_keys"]
+    assert list(signward.lab.CONTROLS) == ["hsm", "redaction", "canary_check", "release_gate", "store_rescan",
+                                           "key_expiry", "rotation", "issuer_binding", "audit_retention"]

@@ -613,7 +613,7 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     uvicorn.run(create_app(context), host=host, port=port, log_level="warning", access_log=False)
 
 
-from . import cli_dumps  # noqa: E402,F401  (registers `signward dumps`)
+from . import cli_dumps, cli_lab  # noqa: E402,F401  (register `signward dumps`, `signward lab`)
 
 
 def _fail(message: str, code: int) -> int:

@@ -122,7 +122,8 @@ class Lab:
         self.log = log or (lambda message: None)
         self._crashes: dict[tuple[bool, bool], Crash] = {}
         self._captures: dict[tuple[bool, bool, bool, bool], Capture] = {}
-        self._keys: dict[str, list[StolenKey]] = {}
+        self._keys: dict[str, list[StolenKey]] = {}  # by the sha256 of the bytes searched
+        self._digests: dict[tuple[str, int, int, int], str] = {}
         self._mail: dict[tuple[bool, bool, bool, bool], MailService] = {}
         self._attempts: dict[tuple[bool, bool, str, bool, bool], Attempt] = {}
         self._logs: dict[tuple[bool, bool, bool], tuple[int, set[tuple[str, str]], int]] = {}
@@ -202,11 +203,15 @@ class Lab:
         """The attacker's search (also the referee's), cached by the bytes searched."""
         if path is None or not path.exists():
             return []
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            while block := handle.read(8 << 20):
-                digest.update(block)
-        key = digest.hexdigest()
+        stat = path.stat()
+        stamp = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        key = self._digests.get(stamp)
+        if key is None:
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                while block := handle.read(8 << 20):
+                    digest.update(block)
+            key = self._digests[stamp] = digest.hexdigest()
         if key not in self._keys:
             self._keys[key] = steal_keys(path, [crash.realm.jwks, self._enterprise_realm().jwks])
             self.stage_runs["steal"] += 1

@@ -1,0 +1,60 @@
+"""`signward lab storm-0558`: replay the breach against the real components. Parse, call, print."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from .cli import cli, emit, err, json_option, out
+
+
+@cli.group()
+def lab() -> None:
+    """Replay attacks against real signward deployments, control by control."""
+
+
+@lab.command("storm-0558")
+@click.option("--disable", "disable", multiple=True, metavar="C[,C]",
+              help="Switch a control off (repeat or comma-separate); see the list below.")
+@click.option("--preset", default=None, metavar="NAME", help="Switch off what a year lacked: 2021.")
+@click.option("--ablate", is_flag=True, help="Also search sets of switched-off controls by size until one breaches.")
+@click.option("--html", "html_out", default=None, metavar="OUT", help="Write one self-contained HTML page.")
+@click.option("--workdir", default=None, metavar="DIR",
+              help="Keep the deployments, cores and fetched dumps here (default: a temporary directory).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
+              help="Dump pipelines run at once during --ablate.")
+@json_option
+def storm_0558(disable: tuple[str, ...], preset: str | None, ablate: bool, html_out: str | None, workdir: str | None,
+               workers: int, as_json: bool) -> None:
+    """The 2021-2023 chain, for real: crash the consumer issuer, run the dump pipeline, let a
+    compromised engineer account fetch, search for a published key, forge an enterprise token
+    after the key's window, call the mail API. Exit 0 not breached (and, with --ablate, the
+    empirical and analytic minimum agree), 1 breached or they disagree.
+
+    Controls: hsm, redaction, canary_check, release_gate, store_rescan, key_expiry, rotation,
+    issuer_binding, audit_retention."""
+    from .lab import Lab, ablate as run_ablation, parse_disabled
+    from .lab.report import ablation_table, steps_table, to_document, to_html
+
+    disabled = parse_disabled(disable, preset)
+    started = time.monotonic()
+
+    def log(message: str) -> None:
+        if not as_json:
+            err.print(f"[{time.monotonic() - started:6.1f}s] {message}", markup=False)
+
+    with Lab(Path(workdir) if workdir else None, workers=workers, log=log) as the_lab:
+        result = the_lab.run(disabled)
+        ablation = run_ablation(the_lab, log) if ablate else None
+        if html_out is not None:
+            Path(html_out).write_text(to_html(result, ablation))
+    if as_json:
+        emit(to_document(result, ablation), True)
+    else:
+        out.print(steps_table(result))
+        if ablation is not None:
+            out.print(ablation_table(ablation))
+    if result.breached or (ablation is not None and not ablation.agree):
+        raise click.exceptions.Exit(1)

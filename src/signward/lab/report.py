@@ -1,0 +1,117 @@
+"""The lab's output: a rich step table for the terminal, and one self-contained HTML page
+(steps, verdict, alerts, forensics, ablation, and the attack graph with the switched-off
+controls and the remaining cut highlighted)."""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from ..depth import analyze, load_model
+from ..depth.render import to_dot, to_svg
+from .ablate import MODEL, Ablation
+from .scenario import LabResult
+
+
+def steps_table(result: LabResult) -> Group:
+    table = Table(title="Storm-0558 against signward" + (f" (off: {', '.join(result.disabled)})"
+                                                         if result.disabled else " (every control on)"))
+    for column in ("step", "what", "outcome", "detail"):
+        table.add_column(column, overflow="fold")
+    for step in result.steps:
+        outcome = Text("passed", style="red") if step.outcome == "passed" else Text(
+            f"blocked by {step.blocked_by}" if step.reached else f"not reached ({step.blocked_by})", style="green")
+        table.add_row(step.step, step.to_dict()["what"], outcome, step.detail)
+    verdict = Text("BREACHED: the mail API returned the tenant's messages to a forged token", style="bold red") \
+        if result.breached else Text(f"not breached: stopped at '{result.stopped_by.step}' by "
+                                     f"{result.stopped_by.blocked_by}" if result.stopped_by else "not breached",
+                                     style="bold green")
+    alerts = Table(title="alerts and warnings raised")
+    for column in ("source", "severity", "action", "detail"):
+        alerts.add_column(column, overflow="fold")
+    for alert in result.alerts:
+        alerts.add_row(alert["source"], alert["severity"], alert["action"], json.dumps(alert["details"])[:160])
+    if not result.alerts:
+        alerts.add_row("-", "-", "none", "")
+    forensics = result.forensics
+    evidence = Text(
+        f"forensics at attack time ({forensics['audit_retention_days']}-day audit retention): " +
+        ("no fetch to trace" if forensics["fetch_in_log"] is None else
+         f"the fetch by {forensics['engineer']} is in the audit log" if forensics["fetch_in_log"] else
+         f"the fetch by {forensics['engineer']} has aged out of the audit log ({forensics['records_pruned']} "
+         "records pruned)"))
+    return Group(table, verdict, alerts, evidence)
+
+
+def ablation_table(ablation: Ablation) -> Group:
+    table = Table(title=f"ablation: {ablation.runs} runs")
+    table.add_column("")
+    table.add_column("min failures")
+    table.add_column("failing sets of that size", overflow="fold")
+    table.add_row("empirical (the lab)", str(ablation.min_failures_empirical),
+                  "\n".join(", ".join(s) for s in ablation.failing_sets))
+    table.add_row("analytic (the model)", str(ablation.to_dict()["min_failures_analytic"]),
+                  "\n".join(", ".join(s) for s in ablation.analytic_sets))
+    agree = Text("they agree" if ablation.agree else "THEY DISAGREE", style="green" if ablation.agree else "bold red")
+    return Group(table, agree)
+
+
+def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
+    model = load_model(MODEL)
+    report = analyze(model, [c for c in result.disabled if c in model.controls])
+    svg = to_svg(to_dot(model, report))
+    rows = "".join(
+        f"<tr class='{s.outcome}'><td>{html.escape(s.step)}</td><td>{html.escape(s.to_dict()['what'])}</td>"
+        f"<td>{'passed' if s.outcome == 'passed' else 'blocked by ' + html.escape(str(s.blocked_by))}"
+        f"{'' if s.reached else ' (not reached)'}</td><td>{html.escape(s.detail)}</td></tr>" for s in result.steps)
+    alerts = "".join(f"<li>[{html.escape(a['severity'])}] {html.escape(a['source'])}: {html.escape(a['action'])} "
+                     f"{html.escape(json.dumps(a['details'])[:200])}</li>" for a in result.alerts)
+    verdict = ("BREACHED: the mail API returned the tenant's messages to a forged token" if result.breached else
+               f"not breached: stopped at {result.stopped_by.step} by {result.stopped_by.blocked_by}"
+               if result.stopped_by else "not breached")
+    ablated = ""
+    if ablation is not None:
+        data = ablation.to_dict()
+        ablated = (f"<h2>Ablation ({ablation.runs} runs)</h2><table id='ablation'><tr><th></th><th>min failures</th>"
+                   f"<th>failing sets</th></tr><tr><td>empirical</td><td>{data['min_failures_empirical']}</td><td>"
+                   + "<br>".join(html.escape(", ".join(s)) for s in ablation.failing_sets) +
+                   f"</td></tr><tr><td>analytic</td><td>{data['min_failures_analytic']}</td><td>"
+                   + "<br>".join(html.escape(", ".join(s)) for s in ablation.analytic_sets) +
+                   f"</td></tr></table><p id='agree'>{'agree' if ablation.agree else 'DISAGREE'}</p>")
+    remaining = report.assets[0].min_failures if report.assets else None
+    payload = json.dumps(result.to_dict()).replace("<", "\\u003c")  # inert inside <script>
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>signward lab: Storm-0558</title>
+<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #999;padding:4px 8px;vertical-align:top}} tr.passed td{{background:#ffe0e0}}
+tr.blocked td{{background:#e4f6e4}} svg{{max-width:100%;height:auto}} .bad{{color:#b00}} .ok{{color:#070}}</style>
+</head><body>
+<h1>Storm-0558 against signward</h1>
+<p>Controls switched off: {html.escape(', '.join(result.disabled) or 'none')}.
+Crash {html.escape(str(result.timeline['crash']))}, attack {html.escape(str(result.timeline['attack']))}.</p>
+<p id="verdict" class="{'bad' if result.breached else 'ok'}">{html.escape(verdict)}</p>
+<table id="steps"><tr><th>step</th><th>what</th><th>outcome</th><th>detail</th></tr>{rows}</table>
+<h2>Alerts and warnings</h2><ul id="alerts">{alerts or '<li>none</li>'}</ul>
+<h2>Forensics</h2><p id="forensics">{html.escape(json.dumps(result.forensics))}</p>
+{ablated}
+<h2>Attack graph</h2><p>Red boxes: controls switched off in this run, and the cheapest set that would still have
+to fail ({'none left' if remaining is None else remaining} more).</p><div id="graph">{svg}</div>
+<script type="application/json" id="result">{payload}</script>
+</body></html>
+"""
+
+
+def to_document(result: LabResult | None, ablation: Ablation | None) -> dict[str, Any]:
+    """The `--json` document: the run's, with the ablation's keys added."""
+    data: dict[str, Any] = result.to_dict() if result is not None else {}
+    if ablation is not None:
+        data.update(ablation.to_dict())
+    return data
+
+
+__all__ = ["ablation_table", "steps_table", "to_document", "to_html"]

@@ -1,0 +1,47 @@
+"""`signward lab storm-0558` as a user runs it: bad input, the 2021 preset with --json and --html,
+the page opened in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.depth.test_html import CHROMIUM, FLAGS
+
+LAB = [sys.executable, "-m", "signward", "lab", "storm-0558"]
+
+
+@pytest.mark.parametrize("args", [["--disable", "nope"], ["--preset", "1999"], ["--disable", "hsm,,bogus"],
+                                  ["--workers", "0"]])
+def test_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:
+    done = subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(CHROMIUM is None or shutil.which("dot") is None,
+                    reason="chromium and graphviz come from scripts/setup.sh")
+def test_preset_2021_json_and_html_in_headless_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "lab.html"
+    done = subprocess.run([*LAB, "--preset", "2021", "--json", "--html", str(page), "--workdir", str(tmp_path / "w")],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stderr[-2000:]  # breached
+    data = json.loads(done.stdout)
+    assert data["breached"] is True and set(data["controls"].values()) == {False}
+    assert [s["outcome"] for s in data["steps"]] == ["passed"] * 7
+    assert all(set(s) >= {"step", "outcome", "blocked_by"} and s["blocked_by"] is None for s in data["steps"])
+    assert isinstance(data["alerts"], list)
+    profile = tmp_path / "profile"
+    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],  # type: ignore[list-item]
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    assert "<svg" in html and 'id="verdict" class="bad"' in html and "BREACHED" in html
+    assert html.count("<tr class=\"passed\">") == 7 and "#ffb3b3" in html  # the switched-off controls in red
+    embedded = html.split('id="result">', 1)[1].split("</script>", 1)[0]
+    assert json.loads(embedded)["breached"] is True

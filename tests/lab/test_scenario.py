@@ -1,0 +1,95 @@
+"""The Storm-0558 run against real deployments: every control on, the 2021 preset, each control
+off alone, each layer stopping the key once everything before it has failed, and the ablation."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pytest
+
+from signward.lab import CONTROLS, PRESETS, Ablation, Lab, LabResult
+from signward.lab.scenario import STEPS
+
+
+def outcomes(result: LabResult) -> dict[str, str | None]:
+    return {s.step: (None if s.outcome == "passed" else s.blocked_by) for s in result.steps}
+
+
+def test_every_control_on_is_not_breached_and_names_the_step_that_stopped_it(lab: Lab) -> None:
+    result = lab.run(frozenset())
+    assert not result.breached and result.stolen == []
+    assert [s.step for s in result.steps] == list(STEPS)
+    assert result.stopped_by is not None
+    assert (result.stopped_by.step, result.stopped_by.blocked_by) == ("crash", "hsm")
+    assert all(s.outcome == "blocked" and not s.reached for s in result.steps[1:])
+    assert result.forensics["fetch_in_log"] is True and result.forensics["records_pruned"] == 0
+
+
+def test_the_2021_preset_reproduces_the_breach_end_to_end(lab: Lab) -> None:
+    result = lab.run(PRESETS["2021"])
+    assert result.breached
+    assert all(s.outcome == "passed" for s in result.steps), outcomes(result)
+    assert result.controls == {c: False for c in CONTROLS}
+    (stolen,) = result.stolen
+    assert stolen["alg"] == "RS256" and stolen["issuer"] == "https://login.consumer.lab"
+    assert "HTTP 200, 2 messages read" in result.steps[-1].detail
+    assert result.forensics["fetch_in_log"] is False and result.forensics["records_pruned"] > 0
+    assert not [a for a in result.alerts if a["severity"] == "alert"]  # nothing noticed it
+
+
+@pytest.mark.parametrize("control", list(CONTROLS))
+def test_one_control_off_alone_is_not_breached(lab: Lab, control: str) -> None:
+    result = lab.run(frozenset({control}))
+    assert not result.breached
+    stop = result.stopped_by
+    assert stop is not None
+    assert (stop.step, stop.blocked_by) == (("sanitize", "redaction") if control == "hsm" else ("crash", "hsm"))
+
+
+LAYERS = [
+    ({"hsm"}, {"crash": None, "sanitize": "redaction"}),
+    ({"hsm", "redaction"}, {"sanitize": "canary_check", "release": "release_gate"}),
+    ({"hsm", "redaction", "canary_check"}, {"sanitize": None, "release": None, "store": "store_rescan"}),
+    ({"hsm", "redaction", "release_gate"}, {"sanitize": "canary_check", "release": None, "store": "store_rescan"}),
+    ({"hsm", "redaction", "canary_check", "store_rescan"},
+     {"steal": None, "key_window": "key_expiry", "enterprise_mail": "issuer_binding"}),
+    ({"hsm", "redaction", "canary_check", "store_rescan", "key_expiry"},
+     {"key_window": None, "enterprise_mail": "issuer_binding"}),
+    ({"hsm", "redaction", "canary_check", "store_rescan", "rotation"},
+     {"key_window": None, "enterprise_mail": "issuer_binding"}),
+    ({"hsm", "redaction", "canary_check", "store_rescan", "issuer_binding"},
+     {"key_window": "key_expiry", "enterprise_mail": "key_expiry"}),
+]
+
+
+@pytest.mark.parametrize(("disabled", "expected"), LAYERS, ids=["+".join(sorted(d)) for d, _ in LAYERS])
+def test_each_layer_stops_the_key_once_everything_before_it_failed(lab: Lab, disabled: set[str],
+                                                                   expected: dict[str, str | None]) -> None:
+    result = lab.run(frozenset(disabled))
+    assert not result.breached
+    got = outcomes(result)
+    assert {step: got[step] for step in expected} == expected, result.to_dict()["steps"]
+
+
+def test_the_validator_raises_alerts_for_the_forged_tokens(lab: Lab) -> None:
+    result = lab.run(frozenset({"hsm", "redaction", "canary_check", "store_rescan"}))
+    reasons = [a["details"]["reason"] for a in result.alerts if a["source"] == "mail API"]
+    assert reasons == ["key_expired", "key_not_bound_to_issuer"]  # the consumer try, then the enterprise one
+    refused = lab.run(frozenset({"hsm", "redaction"}))
+    actions = {(a["action"], a["severity"]) for a in refused.alerts}
+    assert ("dump.refused", "warning") in actions  # canary_missed
+    assert ("dump.release_refused", "warning") in actions  # the gate
+
+
+def test_the_ablation_measures_what_the_model_says(ablation: Ablation) -> None:
+    assert ablation.min_failures_empirical == 6
+    assert ablation.agree and ablation.sets_agree, ablation.to_dict()
+    assert sorted(map(sorted, ablation.failing_sets)) == [
+        ["canary_check", "hsm", "issuer_binding", "key_expiry", "redaction", "store_rescan"],
+        ["canary_check", "hsm", "issuer_binding", "redaction", "rotation", "store_rescan"],
+        ["hsm", "issuer_binding", "key_expiry", "redaction", "release_gate", "store_rescan"],
+        ["hsm", "issuer_binding", "redaction", "release_gate", "rotation", "store_rescan"]]
+    # every stage ran once per setting of the controls it depends on, and no more
+    assert ablation.stage_runs["crash"] == 4 and ablation.stage_runs["capture"] == 16
+    assert ablation.stage_runs["release"] == 64
+    assert ablation.runs == sum(1 for size in range(7) for _ in combinations(CONTROLS, size))
