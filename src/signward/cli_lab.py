@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from .cli import cli, emit, err, json_option, out
+from .errors import UsageError
 
 
 @cli.group()
@@ -39,6 +40,8 @@ def storm_0558(disable: tuple[str, ...], preset: str | None, ablate: bool, html_
     from .lab.report import ablation_table, steps_table, to_document, to_html
 
     disabled = parse_disabled(disable, preset)
+    if workdir is not None and Path(workdir).exists() and (not Path(workdir).is_dir() or any(Path(workdir).iterdir())):
+        raise UsageError(f"--workdir {workdir} must be a new or empty directory")
     started = time.monotonic()
 
     def log(message: str) -> None:

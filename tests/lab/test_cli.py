@@ -17,7 +17,7 @@ LAB = [sys.executable, "-m", "signward", "lab", "storm-0558"]
 
 
 @pytest.mark.parametrize("args", [["--disable", "nope"], ["--preset", "1999"], ["--disable", "hsm,,bogus"],
-                                  ["--workers", "0"]])
+                                  ["--workers", "0"], ["--workdir", "/etc/hostname"], ["--workdir", "/etc"]])
 def test_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:
     done = subprocess.run([*LAB, *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr

@@ -20,7 +20,8 @@ NOW = 1_800_000_000.0
 def key_of(issuer: str, exp: float) -> tuple[StolenKey, dict[str, object]]:
     private = rsa.generate_private_key(65537, 2048)
     imported = RSAKey.import_key(private.public_key())
-    jwk = dict(imported.as_dict(), kid=imported.thumbprint(), alg="RS256", issuer=issuer, nbf=NOW - 100, exp=exp)
+    jwk: dict[str, object] = dict(imported.as_dict(), kid=imported.thumbprint(), alg="RS256", issuer=issuer,
+                                  nbf=NOW - 100, exp=exp)
     return StolenKey(str(jwk["kid"]), "RS256", issuer, private), jwk
 
 

@@ -83,7 +83,7 @@ def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
                    f"</td></tr><tr><td>analytic</td><td>{data['min_failures_analytic']}</td><td>"
                    + "<br>".join(html.escape(", ".join(s)) for s in ablation.analytic_sets) +
                    f"</td></tr></table><p id='agree'>{'agree' if ablation.agree else 'DISAGREE'}</p>")
-    remaining = report.assets[0].min_failures if report.assets else None
+    remaining = report.assets[0].to_dict()["min_failures"] if report.assets else None
     payload = json.dumps(result.to_dict()).replace("<", "\\u003c")  # inert inside <script>
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>signward lab: Storm-0558</title>
