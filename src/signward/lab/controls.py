@@ -9,7 +9,8 @@ from ..errors import UsageError
 CONTROLS: dict[str, str] = {
     "hsm": "the consumer issuer signs in the HSM (off: the hazmat software signer holds the key in memory)",
     "redaction": "the sender's sanitizer runs every key detector (off: only the AES detector, which misses the key)",
-    "canary_check": "sanitize refuses a dump whose canaries it did not find (off: no canary check)",
+    "canary_check": "sanitize refuses a dump whose canaries it did not find, and the mail API treats the canary "
+                    "keys as honey keys (off: neither)",
     "release_gate": "only a sanitized, attested dump is released (off: whatever is in quarantine goes)",
     "store_rescan": "the debugging store re-scans every arriving dump (off: it takes what it is given)",
     "key_expiry": "the mail API's validator refuses keys outside their window (off: insecure_ignore_key_validity)",

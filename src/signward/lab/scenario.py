@@ -37,7 +37,8 @@ from ..audit import AuditLog
 from ..clock import FixedClock, iso
 from ..keys.model import DAY
 from ..store import store_for
-from .attacker import StolenKey, forge_token, steal_keys
+from ..dumps.canary import Canary
+from .attacker import StolenKey, forge_token, loose_keys, steal_keys
 from .controls import CONTROLS
 from .deployment import (CONSUMER_ISSUER, ENTERPRISE_ISSUER, TENANT, Capture, Crash, Realm, audit_head, capture,
                          crash_consumer, make_realm, release_all, run_cli, stop_home)
@@ -124,8 +125,8 @@ class Lab:
         self._captures: dict[tuple[bool, bool, bool, bool], Capture] = {}
         self._keys: dict[str, list[StolenKey]] = {}  # by the sha256 of the bytes searched
         self._digests: dict[tuple[str, int, int, int], str] = {}
-        self._mail: dict[tuple[bool, bool, bool, bool], MailService] = {}
-        self._attempts: dict[tuple[bool, bool, str, bool, bool], Attempt] = {}
+        self._mail: dict[tuple[bool, bool, bool, bool, bool], MailService] = {}
+        self._attempts: dict[tuple[bool, bool, str, bool, bool, bool], Attempt] = {}
         self._logs: dict[tuple[bool, bool, bool], tuple[int, set[tuple[str, str]], int]] = {}
         self._enterprise: Realm | None = None
         self._enterprise_token = ""
@@ -199,8 +200,9 @@ class Lab:
                 for future in [pool.submit(self._pipeline, key) for key in wanted]:
                     future.result()
 
-    def _stolen(self, path: Path | None, crash: Crash) -> list[StolenKey]:
-        """The attacker's search (also the referee's), cached by the bytes searched."""
+    def _stolen(self, path: Path | None, crash: Crash, loose: bool = False) -> list[StolenKey]:
+        """The attacker's search (also the referee's), cached by the bytes searched: the private
+        halves of published keys, or with `loose` the other private keys lying in the bytes."""
         if path is None or not path.exists():
             return []
         stat = path.stat()
@@ -212,18 +214,25 @@ class Lab:
                 while block := handle.read(8 << 20):
                     digest.update(block)
             key = self._digests[stamp] = digest.hexdigest()
-        if key not in self._keys:
-            self._keys[key] = steal_keys(path, [crash.realm.jwks, self._enterprise_realm().jwks])
-            self.stage_runs["steal"] += 1
-        return self._keys[key]
+        search = loose_keys if loose else steal_keys
+        cache = f"{key}:{search.__name__}"
+        if cache not in self._keys:
+            self._keys[cache] = search(path, [crash.realm.jwks, self._enterprise_realm().jwks])
+            self.stage_runs["steal"] += not loose
+        return self._keys[cache]
 
-    def _mail_service(self, crash: Crash, key_expiry: bool, issuer_binding: bool) -> MailService:
-        key = (crash.hsm, crash.rotation, key_expiry, issuer_binding)
+    def _mail_service(self, crash: Crash, key_expiry: bool, issuer_binding: bool, canaries: bool) -> MailService:
+        key = (crash.hsm, crash.rotation, key_expiry, issuer_binding, canaries)
         if key not in self._mail:
             enterprise = self._enterprise_realm()
+            honey: list[str] = []
+            if canaries:  # the canaries are honey keys too: a token under one proves a dump leaked
+                config = crash.home.load_config()
+                canary_file = crash.home.canary_path(config)
+                honey = list(Canary.load(canary_file).kids.values()) if canary_file is not None else []
             service = MailService(self.workdir / "mail" / "-".join(str(int(k)) for k in key), CONSUMER_ISSUER,
                                   ENTERPRISE_ISSUER, TENANT, MESSAGES, key_expiry=key_expiry,
-                                  issuer_binding=issuer_binding, now=time.time())
+                                  issuer_binding=issuer_binding, now=time.time(), honey=honey)
             service.sync(CONSUMER_ISSUER, crash.realm.jwks)
             service.sync(ENTERPRISE_ISSUER, enterprise.jwks)
             service.start()
@@ -237,11 +246,12 @@ class Lab:
             self._mail[key] = service
         return self._mail[key]
 
-    def _attempt(self, crash: Crash, stolen: StolenKey, key_expiry: bool, issuer_binding: bool) -> Attempt:
-        key = (crash.hsm, crash.rotation, stolen.kid, key_expiry, issuer_binding)
+    def _attempt(self, crash: Crash, stolen: StolenKey, key_expiry: bool, issuer_binding: bool,
+                 canaries: bool) -> Attempt:
+        key = (crash.hsm, crash.rotation, stolen.kid, key_expiry, issuer_binding, canaries)
         if key in self._attempts:
             return self._attempts[key]
-        service = self._mail_service(crash, key_expiry, issuer_binding)
+        service = self._mail_service(crash, key_expiry, issuer_binding, canaries)
         now = service.clock.now()
         before = max((r.seq for r in service.audit.records()), default=0)
         consumer = forge_token(stolen, issuer=CONSUMER_ISSUER, subject="victim@outlook.example", tenant="consumers",
@@ -351,25 +361,30 @@ class Lab:
             f"fetched by {release.engineer}; " + (f"found {stolen[0].kid[:12]}... as {stolen[0].found_as}" if stolen
                                                   else "no published key's private half in the bytes")
             if release.fetched is not None else "nothing in the store to fetch")
-        attempts = [self._attempt(crash, key, on["key_expiry"], on["issuer_binding"]) for key in stolen]
+        attempts = [self._attempt(crash, key, on["key_expiry"], on["issuer_binding"], on["canary_check"])
+                    for key in stolen]
+        # every other private key in the bytes is tried too (the canaries, if they survived)
+        loose = self._stolen(release.fetched, crash, loose=True) if release.fetched is not None else []
+        tried = [self._attempt(crash, key, on["key_expiry"], on["issuer_binding"], on["canary_check"])
+                 for key in loose]
         best = max(attempts, key=lambda a: (a.enterprise_status == 200, a.consumer_status == 200), default=None)
         in_window = best is not None and best.consumer_status == 200
         add("key_window", bool(stolen), in_window, _control_for(best.consumer_reason if best else None),
             f"consumer mailbox: HTTP {best.consumer_status}" + (f" ({best.consumer_reason})" if best.consumer_reason
                                                                else "") if best else "no key to forge with")
-        breached = best is not None and best.enterprise_status == 200 and best.messages > 0
+        breached = any(a.enterprise_status == 200 and a.messages > 0 for a in attempts + tried)
         add("enterprise_mail", bool(stolen), breached, _control_for(best.enterprise_reason if best else None),
             f"tenant {TENANT}: HTTP {best.enterprise_status}" + (f" ({best.enterprise_reason})"
                                                                  if best.enterprise_reason else
                                                                  f", {best.messages} messages read")
             if best else "no key to forge with")
-        alerts = list(captured.alerts) + list(release.alerts) + [a for at in attempts for a in at.alerts]
+        alerts = list(captured.alerts) + list(release.alerts) + [a for at in tried + attempts for a in at.alerts]
         forensics = self._forensics(crash, on["audit_retention"], release.engineer if release.fetched else "",
                                     captured.dump_id)
         timeline = {"crash": iso(crash.time), "attack": iso(crash.time + ATTACK_AFTER),
                     "consumer_key_verify_until": iso(max(float(k.get("exp", 0)) for k in crash.realm.jwks["keys"]))}
         return LabResult(on, steps, breached, alerts, forensics, timeline,
-                         [{**k.to_dict(), "issuer": CONSUMER_ISSUER} for k in stolen])
+                         [{**k.to_dict(), "issuer": CONSUMER_ISSUER} for k in stolen] + [k.to_dict() for k in loose])
 
 
 def _offered(captured: Capture) -> str:
