@@ -75,15 +75,19 @@ def make_realm(root: Path, name: str, issuer: str, tenant: str, *, hsm: bool, li
                               dumps=DumpsConfig(canary_kinds="rsa,aes")))  # RS256 realms: RSA canaries
     if hsm:
         hsm_server.start(home, config.hsm)
-    # through the CLI: one process reaches one embedded HSM, and the lab talks to several
-    run_cli(home, "realm", "create", name, "--issuer", issuer, "--alg", "RS256",
-            "--max-signing-lifetime", f"{lifetime:.0f}s")
-    made = run_cli(home, "client", "create", "--realm", name, "--tenant", tenant, "--audience", "mail",
-                   "--scope", "mail.read")
-    client_id, secret = made["client_id"], made["client_secret"]
-    served = ServedIssuer(home.root, root / "proc").start()
-    realm = Realm(home, served, client_id, secret)
-    realm.jwks = httpx.get(f"{served.base}/realms/{name}/jwks.json", timeout=10).json()
+    served = ServedIssuer(home.root, root / "proc")
+    try:  # through the CLI: one process reaches one embedded HSM, and the lab talks to several
+        run_cli(home, "realm", "create", name, "--issuer", issuer, "--alg", "RS256",
+                "--max-signing-lifetime", f"{lifetime:.0f}s")
+        made = run_cli(home, "client", "create", "--realm", name, "--tenant", tenant, "--audience", "mail",
+                       "--scope", "mail.read")
+        served.start()
+        realm = Realm(home, served, made["client_id"], made["client_secret"])
+        realm.jwks = httpx.get(f"{served.base}/realms/{name}/jwks.json", timeout=10).json()
+    except BaseException:  # leave no issuer or HSM process behind
+        served.stop()
+        stop_home(home)
+        raise
     return realm
 
 
@@ -113,8 +117,11 @@ def crash_consumer(root: Path, *, hsm: bool, rotation: bool) -> Crash:
         assert realm.issuer.proc is not None
         pid = realm.issuer.proc.pid
         core = realm.issuer.crash()
-    finally:
+    except BaseException:
         realm.issuer.stop()
+        stop_home(realm.home)
+        raise
+    realm.issuer.stop()
     return Crash(hsm, rotation, realm, core, pid, time.time())
 
 
