@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -27,8 +28,9 @@ def lab() -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Dump pipelines run at once during --ablate.")
 @json_option
-def storm_0558(disable: tuple[str, ...], preset: str | None, ablate: bool, html_out: str | None, workdir: str | None,
-               workers: int, as_json: bool) -> None:
+@click.pass_context
+def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None, ablate: bool, html_out: str | None,
+               workdir: str | None, workers: int, as_json: bool) -> None:
     """The 2021-2023 chain, for real: crash the consumer issuer, run the dump pipeline, let a
     compromised engineer account fetch, search for a published key, forge an enterprise token
     after the key's window, call the mail API. Exit 0 not breached (and, with --ablate, the
@@ -40,6 +42,9 @@ def storm_0558(disable: tuple[str, ...], preset: str | None, ablate: bool, html_
     from .lab.report import ablation_table, steps_table, to_document, to_html
 
     disabled = parse_disabled(disable, preset)
+    if not ctx.obj.get("verbose"):  # the components' alert and rejection log lines: the lab tabulates them
+        for name in ("signward.alert", "signward.verify"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     if workdir is not None and Path(workdir).exists() and (not Path(workdir).is_dir() or any(Path(workdir).iterdir())):
         raise UsageError(f"--workdir {workdir} must be a new or empty directory")
     started = time.monotonic()

@@ -18,6 +18,15 @@ from .ablate import MODEL, Ablation
 from .scenario import LabResult
 
 
+def alert_text(alert: dict[str, Any]) -> str:
+    """One line for an alert: the reason, then what it was about."""
+    details = alert.get("details", {})
+    if alert.get("source") == "mail API":
+        kid = str(details.get("kid") or "")
+        return f"{details.get('reason')}: kid {kid[:16]}{'...' if len(kid) > 16 else ''} as {details.get('issuer')}"
+    return f"{details.get('reason', '')}: {str(details.get('detail', ''))[:160]}".strip(": ")
+
+
 def steps_table(result: LabResult) -> Group:
     table = Table(title="Storm-0558 against signward" + (f" (off: {', '.join(result.disabled)})"
                                                          if result.disabled else " (every control on)"))
@@ -35,7 +44,7 @@ def steps_table(result: LabResult) -> Group:
     for column in ("source", "severity", "action", "detail"):
         alerts.add_column(column, overflow="fold")
     for alert in result.alerts:
-        alerts.add_row(alert["source"], alert["severity"], alert["action"], json.dumps(alert["details"])[:160])
+        alerts.add_row(alert["source"], alert["severity"], alert["action"], alert_text(alert))
     if not result.alerts:
         alerts.add_row("-", "-", "none", "")
     forensics = result.forensics
@@ -70,7 +79,7 @@ def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
         f"<td>{'passed' if s.outcome == 'passed' else 'blocked by ' + html.escape(str(s.blocked_by))}"
         f"{'' if s.reached else ' (not reached)'}</td><td>{html.escape(s.detail)}</td></tr>" for s in result.steps)
     alerts = "".join(f"<li>[{html.escape(a['severity'])}] {html.escape(a['source'])}: {html.escape(a['action'])} "
-                     f"{html.escape(json.dumps(a['details'])[:200])}</li>" for a in result.alerts)
+                     f"{html.escape(alert_text(a))}</li>" for a in result.alerts)
     verdict = ("BREACHED: the mail API returned the tenant's messages to a forged token" if result.breached else
                f"not breached: stopped at {result.stopped_by.step} by {result.stopped_by.blocked_by}"
                if result.stopped_by else "not breached")
@@ -114,4 +123,4 @@ def to_document(result: LabResult | None, ablation: Ablation | None) -> dict[str
     return data
 
 
-__all__ = ["ablation_table", "steps_table", "to_document", "to_html"]
+__all__ = ["ablation_table", "alert_text", "steps_table", "to_document", "to_html"]
