@@ -24,13 +24,15 @@ def lab() -> None:
 @click.option("--ablate", is_flag=True, help="Also search sets of switched-off controls by size until one breaches.")
 @click.option("--html", "html_out", default=None, metavar="OUT", help="Write one self-contained HTML page.")
 @click.option("--workdir", default=None, metavar="DIR",
-              help="Keep the deployments, cores and fetched dumps here (default: a temporary directory).")
+              help="Keep the deployments, their homes and cores here (default: a temporary directory).")
+@click.option("--keep-dumps", is_flag=True,
+              help="Keep every quarantined, released and fetched copy (with --ablate: tens of GB).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Dump pipelines run at once during --ablate.")
 @json_option
 @click.pass_context
 def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None, ablate: bool, html_out: str | None,
-               workdir: str | None, workers: int, as_json: bool) -> None:
+               workdir: str | None, keep_dumps: bool, workers: int, as_json: bool) -> None:
     """The 2021-2023 chain, for real: crash the consumer issuer, run the dump pipeline, let a
     compromised engineer account fetch, search for a published key, forge an enterprise token
     after the key's window, call the mail API. Exit 0 not breached (and, with --ablate, the
@@ -53,7 +55,7 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
         if not as_json:
             err.print(f"[{time.monotonic() - started:6.1f}s] {message}", markup=False)
 
-    with Lab(Path(workdir) if workdir else None, workers=workers, log=log) as the_lab:
+    with Lab(Path(workdir) if workdir else None, workers=workers, log=log, keep_dumps=keep_dumps) as the_lab:
         result = the_lab.run(disabled)
         ablation = run_ablation(the_lab, log) if ablate else None
         if html_out is not None:

@@ -144,6 +144,8 @@ class Release:
     fetched: Path | None
     alerts: list[dict[str, Any]]
     engineer: str = ""  # the account that fetched it
+    published: list[Any] = field(default_factory=list)  # what the attacker found in the fetched bytes
+    loose: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -158,6 +160,19 @@ class Capture:
     sanitized: Path | None
     alerts: list[dict[str, Any]]
     releases: dict[tuple[bool, bool], Release] = field(default_factory=dict)
+    sanitized_holds_key: bool = False  # the referee's search of the sanitized file
+
+
+def discard_copies(crash: "Crash", captured: Capture) -> None:
+    """Delete the bulky copies of one captured dump once they are searched: the fetched files,
+    the stores' copies and the quarantine's (the crash core itself stays)."""
+    for release in captured.releases.values():
+        if release.fetched is not None:
+            release.fetched.unlink(missing_ok=True)
+    for copy in (crash.home.root / "stores").glob(f"*/dumps/{captured.dump_id}.core"):
+        copy.unlink(missing_ok=True)
+    for copy in crash.home.quarantine_dir.glob(f"{captured.dump_id}.*"):
+        copy.unlink(missing_ok=True)
 
 
 def _config_file(crash: Crash, name: str, **dumps: Any) -> Path:
@@ -256,4 +271,4 @@ def release_all(crash: Crash, captured: Capture, workdir: Path) -> None:
 
 
 __all__ = ["CONSUMER_ISSUER", "ENTERPRISE_ISSUER", "TENANT", "Capture", "Crash", "Realm", "Release",
-           "capture", "crash_consumer", "make_realm", "release_all", "stop_home"]
+           "capture", "crash_consumer", "discard_copies", "make_realm", "release_all", "stop_home"]

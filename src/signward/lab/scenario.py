@@ -41,7 +41,7 @@ from ..dumps.canary import Canary
 from .attacker import StolenKey, forge_token, loose_keys, steal_keys
 from .controls import CONTROLS
 from .deployment import (CONSUMER_ISSUER, ENTERPRISE_ISSUER, TENANT, Capture, Crash, Realm, audit_head, capture,
-                         crash_consumer, make_realm, release_all, run_cli, stop_home)
+                         crash_consumer, discard_copies, make_realm, release_all, run_cli, stop_home)
 from .mailapi import AUDIENCE, MailService
 
 ATTACK_AFTER = 90 * DAY  # the forged tokens are used three months after the crash
@@ -115,11 +115,12 @@ class Lab:
     """Real deployments in `workdir` (a temporary directory when None), stage results cached."""
 
     def __init__(self, workdir: Path | None = None, workers: int = 2,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, keep_dumps: bool = False) -> None:
         self._own = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="signward-lab-")) if workdir is None else workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.workers = workers
+        self.keep_dumps = keep_dumps  # else each dump's copies go once searched (an ablation would fill a disk)
         self.log = log or (lambda message: None)
         self._crashes: dict[tuple[bool, bool], Crash] = {}
         self._captures: dict[tuple[bool, bool, bool, bool], Capture] = {}
@@ -179,6 +180,14 @@ class Lab:
         fetched = self.workdir / "fetched" / f"h{int(hsm)}-r{int(rotation)}"
         fetched.mkdir(parents=True, exist_ok=True)
         release_all(crash, captured, fetched)
+        if captured.sanitized is not None:
+            captured.sanitized_holds_key = self._holds(captured.sanitized, crash)
+        for release in captured.releases.values():
+            if release.fetched is not None:
+                release.published = self._stolen(release.fetched, crash)
+                release.loose = self._stolen(release.fetched, crash, loose=True)
+        if not self.keep_dumps:
+            discard_copies(crash, captured)
         with self._lock:
             self._captures[key] = captured
             self.stage_runs["capture"] += 1
@@ -213,13 +222,22 @@ class Lab:
             with open(path, "rb") as handle:
                 while block := handle.read(8 << 20):
                     digest.update(block)
-            key = self._digests[stamp] = digest.hexdigest()
+            key = digest.hexdigest()
+            with self._lock:
+                self._digests[stamp] = key
         search = loose_keys if loose else steal_keys
         cache = f"{key}:{search.__name__}"
         if cache not in self._keys:
-            self._keys[cache] = search(path, [crash.realm.jwks, self._enterprise_realm().jwks])
-            self.stage_runs["steal"] += not loose
+            found = search(path, [crash.realm.jwks, self._enterprise_realm().jwks])
+            with self._lock:
+                self._keys[cache] = found
+                self.stage_runs["steal"] += not loose
         return self._keys[cache]
+
+    def _holds(self, path: Path, crash: Crash) -> bool:
+        """Whether `path` holds the private half of one of this deployment's consumer keys."""
+        consumer_kids = {k["kid"] for k in crash.realm.jwks["keys"]}
+        return any(k.kid in consumer_kids for k in self._stolen(path, crash))
 
     def _mail_service(self, crash: Crash, key_expiry: bool, issuer_binding: bool, canaries: bool) -> MailService:
         key = (crash.hsm, crash.rotation, key_expiry, issuer_binding, canaries)
@@ -323,9 +341,6 @@ class Lab:
         release = captured.releases[(on["release_gate"], on["store_rescan"])]
         consumer_kids = {k["kid"] for k in crash.realm.jwks["keys"]}
 
-        def holds(path: Path | None) -> bool:
-            return any(k.kid in consumer_kids for k in self._stolen(path, crash))
-
         steps: list[Step] = []
         carried: list[str | None] = [None]
 
@@ -338,15 +353,15 @@ class Lab:
                 steps.append(Step(name, "blocked", by, detail if reached else f"not reached ({detail})", reached))
             return passed
 
-        in_core = add("crash", True, holds(crash.core), "hsm",
+        in_core = add("crash", True, self._holds(crash.core, crash), "hsm",
                       f"core of {crash.core.stat().st_size} bytes, pid {crash.pid}")
-        sanitized_key = captured.state == "sanitized" and holds(captured.sanitized)
+        sanitized_key = captured.state == "sanitized" and captured.sanitized_holds_key
         add("sanitize", in_core, sanitized_key,
             "canary_check" if captured.reason.startswith("canary_missed") else "redaction",
             f"dump {captured.dump_id}: {captured.state}" + (f" ({captured.reason[:120]})" if captured.reason else ""))
         gate_passed = release.released or release.reason.startswith("store")
-        offered = captured.sanitized if captured.sanitized is not None else crash.core
-        released_key = gate_passed and holds(offered)
+        offered_key = captured.sanitized_holds_key if captured.sanitized is not None else in_core
+        released_key = gate_passed and offered_key
         # a gate that let a clean dump out was not reached by the key: the sanitizer stopped it
         add("release", in_core and not (gate_passed and not released_key), released_key, "release_gate",
             f"release gate {'on' if on['release_gate'] else 'OFF'}: " +
@@ -356,7 +371,7 @@ class Lab:
         add("store", released_key, stored_key, "store_rescan",
             f"store re-scan {'on' if on['store_rescan'] else 'OFF'}: " +
             ("kept" if release.released else f"refused ({release.reason})"))
-        stolen = [k for k in self._stolen(release.fetched, crash) if k.kid in consumer_kids]
+        stolen = [k for k in release.published if k.kid in consumer_kids]
         add("steal", stored_key, bool(stolen), None,
             f"fetched by {release.engineer}; " + (f"found {stolen[0].kid[:12]}... as {stolen[0].found_as}" if stolen
                                                   else "no published key's private half in the bytes")
@@ -364,7 +379,7 @@ class Lab:
         attempts = [self._attempt(crash, key, on["key_expiry"], on["issuer_binding"], on["canary_check"])
                     for key in stolen]
         # every other private key in the bytes is tried too (the canaries, if they survived)
-        loose = self._stolen(release.fetched, crash, loose=True) if release.fetched is not None else []
+        loose = list(release.loose)
         tried = [self._attempt(crash, key, on["key_expiry"], on["issuer_binding"], on["canary_check"])
                  for key in loose]
         best = max(attempts, key=lambda a: (a.enterprise_status == 200, a.consumer_status == 200), default=None)
