@@ -2,72 +2,22 @@
 
 from __future__ import annotations
 
-import os
-import resource
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-
-import httpx
 
 from signward.cli import main
 from signward.home import Home
-from signward.lab.crash import core_pattern, crash_and_collect_core, free_port  # noqa: F401 (re-exported)
-
-SIGNWARD = [sys.executable, "-m", "signward"]
-
+from signward.lab.crash import ServedIssuer, core_pattern, crash_and_collect_core, free_port  # noqa: F401
+from signward.lab.loopback import ThreadedServer  # noqa: F401 (re-exported)
 
 def run_cli(*args: str) -> int:
     return main(list(args))
 
 
-class IssuerProcess:
-    """`signward serve` as a real process on loopback."""
+class IssuerProcess(ServedIssuer):
+    """`signward serve` for a test home: runs in the home, or in `core_dir` with core dumps on."""
 
     def __init__(self, home: Home, port: int | None = None, core_dir: Path | None = None) -> None:
-        self.home = home
-        self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.core_dir = core_dir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 30.0) -> "IssuerProcess":
-        def allow_cores() -> None:
-            if self.core_dir is not None:
-                resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-
-        log = open(self.home.root / f"issuer-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(
-            [*SIGNWARD, "--home", str(self.home.root), "serve", "--port", str(self.port)],
-            stdout=log, stderr=log, cwd=self.core_dir or self.home.root, preexec_fn=allow_cores)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"issuer exited with {self.proc.returncode}: {self.log_tail()}")
-            try:
-                httpx.get(self.base + "/healthz", timeout=1.0)
-                return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError(f"issuer did not come up: {self.log_tail()}")
-
-    def log_tail(self) -> str:
-        path = self.home.root / f"issuer-{self.port}.log"
-        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        super().__init__(home.root, core_dir or home.root, port, cores=core_dir is not None)
 
 
 def factor_windows(data: bytes, modulus: int, prime_bytes: int) -> list[tuple[int, str]]:
@@ -90,31 +40,3 @@ def factor_windows(data: bytes, modulus: int, prime_bytes: int) -> list[tuple[in
             if 1 < x < modulus and modulus % x == 0:
                 hits.append((offset, "little"))
     return hits
-
-
-class ThreadedServer:
-    """An ASGI app served by uvicorn in a thread on loopback (for small test peers)."""
-
-    def __init__(self, app: object) -> None:
-        import threading
-
-        import uvicorn
-
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error", lifespan="off")  # type: ignore[arg-type]
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "ThreadedServer":
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)

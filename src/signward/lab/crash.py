@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -41,22 +42,24 @@ def _allow_cores() -> None:
 
 
 class ServedIssuer:
-    """`signward --home H serve` as a real process on a free loopback port, core dumps on."""
+    """`signward --home H serve` as a real process on a loopback port (a free one unless given),
+    run in `workdir`, with core dumps on unless `cores` is False."""
 
-    def __init__(self, home: Path, workdir: Path) -> None:
+    def __init__(self, home: Path, workdir: Path, port: int | None = None, cores: bool = True) -> None:
         self.home = home
         self.workdir = workdir
-        self.port = free_port()
+        self.cores = cores
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "issuer.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> "ServedIssuer":
+    def start(self, timeout: float = 30.0) -> Self:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([*SIGNWARD, "--home", str(self.home), "serve", "--port", str(self.port)],
                                          stdout=log, stderr=log, stdin=subprocess.DEVNULL, cwd=self.workdir,
-                                         preexec_fn=_allow_cores)
+                                         preexec_fn=_allow_cores if self.cores else None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -28,6 +25,7 @@ from ..audit import AuditLog
 from ..clock import FixedClock
 from ..store import store_for
 from ..verify import BearerTokenMiddleware, FileSource, Validator
+from .loopback import ThreadedServer
 
 AUDIENCE = "mail"
 ACTOR = "mail-api"
@@ -89,8 +87,7 @@ class MailService:
             audience=AUDIENCE, clock=self.clock, on_reject=self._record, honey=honey or (),
             insecure_ignore_key_validity=not key_expiry, insecure_shared_keyset=not issuer_binding)
         self.app = create_mail_app(self.validator, consumer_issuer, enterprise_issuer, tenant, messages)
-        self._lock = threading.Lock()
-        self.server: uvicorn.Server | None = None
+        self.server: ThreadedServer | None = None
         self.base = ""
 
     def _record(self, event: dict[str, Any]) -> None:
@@ -101,29 +98,13 @@ class MailService:
         sync_keys(self.key_files[issuer], document)
 
     def start(self) -> "MailService":
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=port, log_level="error",
-                                lifespan="off")
-        self.server = uvicorn.Server(config)
-        thread = threading.Thread(target=self.server.run, daemon=True, name="lab-mail-api")
-        thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the lab's mail API did not start")
-            time.sleep(0.01)
-        self.base = f"http://127.0.0.1:{port}"
-        self._thread = thread
+        self.server = ThreadedServer(self.app).start()
+        self.base = self.server.base
         return self
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.should_exit = True
-            self._thread.join(10)
+            self.server.stop()
             self.server = None
         self.validator.close()
         self.audit.store.close()
