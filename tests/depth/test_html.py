@@ -15,6 +15,14 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def dom_of(page: Path, profile: Path) -> str:
+    """The page's DOM after headless Chromium rendered it."""
+    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],  # type: ignore[list-item]
+                         capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout
+
+
 @pytest.mark.skipif(CHROMIUM is None or shutil.which("dot") is None,
                     reason="chromium and graphviz come from scripts/setup.sh")
 def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
@@ -24,10 +32,7 @@ def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     profile = tmp_path / "profile"
-    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],  # type: ignore[list-item]
-                         capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    html = dom.stdout
+    html = dom_of(page, profile)
     assert "<svg" in html and "enterprise_mail" in html and 'id="policy"' in html
     assert "#ffb3b3" in html  # the minimum failing set is highlighted in the graph
     shot = tmp_path / "shot.png"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.depth.test_html import CHROMIUM, FLAGS
+from tests.depth.test_html import CHROMIUM, dom_of
 
 LAB = [sys.executable, "-m", "signward", "lab", "storm-0558"]
 
@@ -36,11 +36,7 @@ def test_preset_2021_json_and_html_in_headless_chromium(tmp_path: Path) -> None:
     assert [s["outcome"] for s in data["steps"]] == ["passed"] * 7
     assert all(set(s) >= {"step", "outcome", "blocked_by"} and s["blocked_by"] is None for s in data["steps"])
     assert isinstance(data["alerts"], list)
-    profile = tmp_path / "profile"
-    dom = subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],  # type: ignore[list-item]
-                         capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    html = dom.stdout
+    html = dom_of(page, tmp_path / "profile")
     assert "<svg" in html and 'id="verdict" class="bad"' in html and "BREACHED" in html
     assert html.count("<tr class=\"passed\">") == 7 and "#ffb3b3" in html  # the switched-off controls in red
     embedded = html.split('id="result">', 1)[1].split("</script>", 1)[0]

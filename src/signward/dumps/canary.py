@@ -90,7 +90,7 @@ class Canary:
     def from_document(cls, document: Any, source: str) -> "Canary":
         try:
             keys = [serialization.load_pem_private_key(document[name].encode(), None)
-                    if name in ("rsa", "aes") or document.get(name) is not None else None
+                    if name == "rsa" or document.get(name) is not None else None
                     for name in ("rsa", "ec", "ed25519")]
             aes = bytes.fromhex(document["aes"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

