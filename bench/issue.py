@@ -25,7 +25,7 @@ import pkcs11
 from signward.hsm import Alg, digest
 from signward.hsm import server as hsm_server
 from signward.home import Home
-from signward.issuer import open_context
+from signward.services import init_home, open_services
 
 
 def in_threads(threads: int, n: int, work: Callable[[int], None]) -> float:
@@ -124,13 +124,13 @@ def main() -> None:
     alg = Alg.parse(args.alg)
     with tempfile.TemporaryDirectory() as tmp:
         home = Home(Path(tmp) / "home")
-        config = home.init()
+        config = init_home(home)
         hsm_server.start(home, config.hsm)
         issuer = None
         try:
             port = 18000 + int(time.time()) % 1000
             base = f"http://127.0.0.1:{port}"
-            ctx = open_context(home)
+            ctx = open_services(home)
             ctx.registry.create_realm("bench", f"{base}/realms/bench", alg)
             client, secret = ctx.clients.create("bench", "bench", ["api"])
             key = ctx.registry.signing_key("bench")

@@ -9,23 +9,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from signward.clock import FixedClock
-from signward.hsm import CheckedSigner, open_backend
+from signward.hsm import SigningBackend, open_backend
 from signward.hsm import server as hsm_server
 from signward.home import Home
-from signward.issuer import ClientRegistry, IssuerContext, TokenService
-from signward.issuer.metrics import IssuerMetrics
-from signward.keys import Registry
+from signward.issuer import IssuerContext
+from signward.services import Services, init_home, open_services
 from signward.store import open_store
 from tests.helpers import IssuerProcess, free_port
 
 
 def make_hsm_home(root: Path) -> Home:
     home = Home(root)
-    config = home.init()
+    config = init_home(home)
     hsm_server.start(home, config.hsm)
     return home
 
@@ -39,7 +39,7 @@ def hsm_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
 
 
 @pytest.fixture(scope="session")
-def backend(hsm_home: Home) -> Iterator[object]:
+def backend(hsm_home: Home) -> Iterator[SigningBackend]:
     b = open_backend(hsm_home, hsm_home.load_config())
     yield b
     b.close()
@@ -51,13 +51,18 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def context(hsm_home: Home, backend: object, clock: FixedClock, tmp_path: Path) -> IssuerContext:
-    """A registry with its own database on the shared HSM, driven by a fixed clock."""
-    store = open_store(tmp_path / "registry.db")
-    registry = Registry(store, backend, clock)  # type: ignore[arg-type]
-    tokens = TokenService(registry, CheckedSigner(backend), clock, cache_seconds=0)  # type: ignore[arg-type]
-    return IssuerContext(registry=registry, clients=ClientRegistry(store, clock), tokens=tokens,
-                         metrics=IssuerMetrics())
+def services(hsm_home: Home, backend: SigningBackend, clock: FixedClock, tmp_path: Path) -> Iterator[Services]:
+    """The composition root on a database of the test's own, sharing the session's HSM, on a fixed clock."""
+    opened = open_services(hsm_home, clock=clock, store=open_store(tmp_path / "registry.db"), backend=backend)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def context(services: Services) -> IssuerContext:
+    """What the issuer app runs on (with no token cache, so tests see rotation at once)."""
+    services.tokens.cache_seconds = 0
+    return services.issuer_context()
 
 
 @dataclass
@@ -68,22 +73,23 @@ class Served:
     clients: dict[str, tuple[str, str]]  # realm -> (client_id, secret)
 
 
+def signward_json(home: Home, *args: str) -> Any:
+    """Run `signward --home H ARGS --json` in its own process (so this one never opens the HSM)."""
+    done = subprocess.run([sys.executable, "-m", "signward", "--home", str(home.root), *args, "--json"],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
 def setup_realms(home: Home, base: str) -> dict[str, tuple[str, str]]:
-    """Realms are created by a short-lived process so this test process never opens the HSM."""
-    script = (
-        "import sys, json\n"
-        "from signward.home import Home\nfrom signward.issuer import open_context\nfrom signward.hsm import Alg\n"
-        "ctx = open_context(Home(sys.argv[1])); base = sys.argv[2]; out = {}\n"
-        "for name, alg in (('consumer', Alg.ES256), ('enterprise', Alg.RS256)):\n"
-        "    ctx.registry.create_realm(name, f'{base}/realms/{name}', alg)\n"
-        "    c, secret = ctx.clients.create(name, 'contoso' if name == 'enterprise' else 'consumers',"
-        " ['mail', 'files'], ['mail.read'])\n"
-        "    out[name] = [c.client_id, secret]\n"
-        "print(json.dumps(out))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script, str(home.root), base], capture_output=True, text=True,
-                          check=True)
-    return {k: (v[0], v[1]) for k, v in json.loads(done.stdout).items()}
+    """Realms and clients made through the CLI, by short-lived processes."""
+    out = {}
+    for name, alg in (("consumer", "ES256"), ("enterprise", "RS256")):
+        signward_json(home, "realm", "create", name, "--issuer", f"{base}/realms/{name}", "--alg", alg)
+        made = signward_json(home, "client", "create", "--realm", name, "--tenant",
+                             "contoso" if name == "enterprise" else "consumers", "--audience", "mail",
+                             "--audience", "files", "--scope", "mail.read")
+        out[name] = (made["client_id"], made["client_secret"])
+    return out
 
 
 @pytest.fixture(scope="module")

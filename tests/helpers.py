@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 from signward.cli import main
@@ -40,3 +42,37 @@ def factor_windows(data: bytes, modulus: int, prime_bytes: int) -> list[tuple[in
             if 1 < x < modulus and modulus % x == 0:
                 hits.append((offset, "little"))
     return hits
+
+
+def fresh_database(conninfo: str) -> str:
+    """A new, empty PostgreSQL database on the test server; its conninfo."""
+    import uuid
+
+    import psycopg
+
+    name = "t" + uuid.uuid4().hex[:12]
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return conninfo.replace("dbname=postgres", f"dbname={name}")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def dom_of(page: Path, profile: Path) -> str:
+    """The page's DOM after headless Chromium rendered it."""
+    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",  # type: ignore[list-item]
+                          page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout
+
+
+def screenshot(page: Path, out: Path, width: int, profile: Path, height: int = 2000) -> Path:
+    """A PNG of the page as headless Chromium draws it at this window width."""
+    done = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--hide-scrollbars",  # type: ignore[list-item]
+                           f"--window-size={width},{height}", f"--screenshot={out}", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
+    return out

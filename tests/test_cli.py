@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from signward.cli import duration, main
+from signward.cli import main
+from signward.cli.common import duration
 from signward.errors import ConfigError
 
 
@@ -83,6 +85,17 @@ def test_full_flow_with_hsm_json(tmp_path: Path) -> None:
         status = json.loads(run("--home", home, "hsm", "status", "--json").stdout)
         assert status["keys"] and all(not k["extractable"] and k["sensitive"] for k in status["keys"])
         assert run("--home", home, "keys", "retire", "nope").returncode == 2
+        # regressions from the newcomer report: --now read the clock twice and always failed;
+        # the CLI's tokens carried client_id = --sub; tables cut the kids the next command needs
+        now = run("--home", home, "keys", "create", "--realm", "consumer", "--now", "--json")
+        assert now.returncode == 0, now.stderr
+        assert json.loads(now.stdout)["state"] == "active"
+        assert issued["claims"]["client_id"] == "signward-cli"
+        narrow = subprocess.run([sys.executable, "-m", "signward", "--home", home, "keys", "list"], capture_output=True,
+                                text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
+        listed = "".join(narrow.stdout.split())  # a kid may be folded, never cut
+        assert all(k["kid"] in listed for k in keys) and "…" not in narrow.stdout
+        assert "key(s)" in narrow.stdout  # the summary line
     finally:
         run("--home", home, "hsm", "stop")
 
@@ -95,3 +108,35 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_duration() -> None:
     with pytest.raises(ConfigError):
         duration("soon")
+
+
+def test_newcomer_regressions_without_an_hsm(tmp_path: Path) -> None:
+    home = str(tmp_path / "h")
+    assert run("--home", home, "init").returncode == 0
+    never_started = run("--home", home, "hsm", "status")  # no PIN yet: still "not running", exit 3
+    assert never_started.returncode == 3 and f"'signward --home {home} hsm start'" in never_started.stderr
+    after = run("hsm", "status", "--home", home)  # --home after the subcommand works too
+    assert after.returncode == 3 and "not running" in after.stderr
+    dash = run("--home", home, "keys", "revoke", "-Qx3")  # a kid beginning with '-' is the argument
+    assert dash.returncode == 2 and "no key with kid '-Qx3'" in dash.stderr
+    for command in (["realm", "list", "--help"], ["keys", "list", "--help"]):
+        helped = run(*command)
+        assert helped.returncode == 0 and len(helped.stdout.split("Options:")[0].strip().splitlines()) > 2
+
+
+def test_a_home_made_with_config_says_so(tmp_path: Path) -> None:
+    home, config = str(tmp_path / "h"), str(tmp_path / "elsewhere.toml")
+    assert run("--home", home, "init", "--config", config).returncode == 0
+    assert Path(config).is_file() and not (tmp_path / "h" / "config.toml").exists()
+    without = run("--home", home, "keys", "list")
+    assert without.returncode == 2 and "--config" in without.stderr
+    assert run("--home", home, "--config", config, "keys", "list").returncode == 0
+
+
+def test_a_sub_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    """Regression: a non-UTF-8 --sub was an internal error (exit 3)."""
+    home = str(tmp_path / "h")
+    assert run("--home", home, "init").returncode == 0
+    done = subprocess.run([sys.executable.encode(), b"-m", b"signward", b"--home", home.encode(), b"token", b"issue",
+                           b"--realm", b"r", b"--sub", b"caf\xe9"], capture_output=True, timeout=60)
+    assert done.returncode == 2 and b"sub is not UTF-8" in done.stderr

@@ -19,7 +19,7 @@ def test_keys_surface() -> None:
 
 def test_issuer_surface() -> None:
     assert signward.issuer.__all__ == ["Client", "ClientRegistry", "IssuedToken", "IssuerContext",
-                                       "TokenService", "create_app", "open_context"]
+                                       "TokenService", "create_app"]
 
 
 def test_store_surface() -> None:
@@ -53,8 +53,7 @@ def test_verify_imports_no_private_key_machinery() -> None:
 def test_depth_surface() -> None:
     import signward.depth
 
-    assert signward.depth.__all__ == ["AssetResult", "Control", "Model", "ModelError", "Node", "ProbeContext",
-                                      "ProbeResult", "Report", "Solution", "Step", "analyze", "depth_diff",
+    assert signward.depth.__all__ == ["AssetResult", "Control", "Model", "ModelError", "Node", "ProbeResult", "Report", "Solution", "Step", "analyze", "depth_diff",
                                       "load_model", "minimum_failing_sets", "parse_model", "run_probe", "to_dot",
                                       "to_html", "width"]
 
@@ -70,16 +69,51 @@ def test_dumps_surface() -> None:
     import signward.dumps
     import signward.dumps.detectors
 
-    assert signward.dumps.__all__ == ["Canary", "FileReport", "Finding", "KnownKey", "KnownKeys", "SanitizeResult",
-                                      "hold_canaries", "load_known_keys", "make_canary", "sanitize", "scan_path",
-                                      "verify_attestation"]
+    assert signward.dumps.__all__ == ["AttestationCheck", "Canary", "DumpReason", "DumpState", "FileReport",
+                                      "Finding", "KnownKey", "KnownKeys", "SanitizeResult", "hold_canaries",
+                                      "load_known_keys", "make_canary", "sanitize", "scan_path", "verify_attestation"]
     assert list(signward.dumps.detectors.REGISTRY) == ["text", "der", "known-key", "unknown-rsa", "aes", "entropy"]
 
 
 def test_lab_surface() -> None:
     import signward.lab
 
-    assert signward.lab.__all__ == ["CONTROLS", "PRESETS", "Ablation", "Lab", "LabResult", "StolenKey", "Step",
+    assert signward.lab.__all__ == ["CONTROLS", "PRESETS", "Ablation", "Lab", "LabResult", "LabStep", "StolenKey",
                                     "ablate", "forge_token", "parse_disabled", "steal_keys"]
     assert list(signward.lab.CONTROLS) == ["hsm", "redaction", "canary_check", "release_gate", "store_rescan",
                                            "key_expiry", "rotation", "issuer_binding", "audit_retention"]
+
+
+def test_services_surface() -> None:
+    import signward.services
+
+    assert signward.services.__all__ == ["Services", "asgi_app", "init_home", "open_services", "operator",
+                                         "warn_weakened"]
+
+
+def test_depth_imports_nothing_of_the_product() -> None:
+    """The analyzer is generic: importing it loads no other signward module but the error tree."""
+    import subprocess
+    import sys
+
+    code = ("import sys, signward.depth; print(sorted(m for m in sys.modules if m.startswith('signward.') "
+            "and not m.startswith('signward.depth') and m != 'signward.errors'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_no_module_imports_a_layer_above_it() -> None:
+    """home and errors sit at the bottom; the CLI modules import only their common module and the library."""
+    import ast
+    from pathlib import Path
+
+    package = Path(signward.hsm.__file__).parents[1]
+    home_imports = {n.module for n in ast.walk(ast.parse((package / "home.py").read_text()))
+                    if isinstance(n, ast.ImportFrom)}
+    assert home_imports <= {"__future__", "dataclasses", "pathlib", "typing", "errors", "retention"}, home_imports
+    for module in (package / "cli").glob("*.py"):
+        if module.name in ("__init__.py", "common.py"):
+            continue
+        local = {n.module for n in ast.walk(ast.parse(module.read_text()))
+                 if isinstance(n, ast.ImportFrom) and n.level == 1}
+        assert local <= {"common"}, (module.name, local)

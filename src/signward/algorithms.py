@@ -72,6 +72,12 @@ def digest(alg: Alg, data: bytes) -> bytes:
     return h.finalize()
 
 
+def ecdsa_scalars_in_range(r: int, s: int, order: int) -> bool:
+    """RFC 7518 3.4 / SEC 1 4.1.4: 0 < r < n and 0 < s < n. Checked here, not left to the
+    backend: a signature (r, s + n) must never verify, whatever library does the math."""
+    return 0 < r < order and 0 < s < order
+
+
 def signature_ok(public_key: PublicKey, alg: Alg, data: bytes, signature: bytes) -> bool:
     """Check a JWS signature with cryptography; never raises.
 
@@ -87,8 +93,7 @@ def signature_ok(public_key: PublicKey, alg: Alg, data: bytes, signature: bytes)
                 return False
             r = int.from_bytes(signature[:n], "big")
             s = int.from_bytes(signature[n:], "big")
-            order = CURVE_ORDER[spec.curve or ""]
-            if not (0 < r < order and 0 < s < order):
+            if not ecdsa_scalars_in_range(r, s, CURVE_ORDER[spec.curve or ""]):
                 return False
             if spec.hash is None:
                 return False

@@ -17,7 +17,7 @@ SignwardError                      everything signward raises on purpose
   InsecureConfiguration            a weak option used without its explicit opt-in
   UsageError                       bad input from the operator (exit 2)
     DumpFormatError                a dump that cannot be read: empty, truncated, corrupt, unknown
-  DumpRefused(reason)              a dump the sanitizer will not certify (exit 1)
+    DumpRefused(reason)            the dump path says no (signward.dumps.DumpReason; exit 1)
 ConfigError(ValueError)            mistakes in configuration, outside the tree (exit 2)
 ```
 
@@ -119,13 +119,22 @@ class DumpFormatError(UsageError):
     """A dump that cannot be read as what it claims to be: nothing is scanned or written."""
 
 
-class DumpRefused(SignwardError):
-    """The sanitizer refuses to certify a dump (`reason`: canary_missed, residue, input_changed...)."""
+class DumpRefused(Rejected):
+    """The dump path says no: the sanitizer will not certify, the gate or the store refuses,
+    a fetch has no grant. `reason` is a `signward.dumps.DumpReason`; `result` is what the
+    refusing step knew (a `SanitizeResult` from the sanitizer), or None."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+    def __init__(self, reason: str, detail: str = "", result: object = None) -> None:
+        super().__init__(reason, detail)
+        self.result = result
+
+    def to_dict(self) -> dict[str, object]:
+        """The one JSON shape of a refusal."""
+        data: dict[str, object] = {"status": "refused", "reason": str(self.reason), "detail": self.detail}
+        to_dict = getattr(self.result, "to_dict", None)
+        if callable(to_dict):
+            data["result"] = to_dict()
+        return data
 
 
 class ConfigError(ValueError):

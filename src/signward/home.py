@@ -7,9 +7,9 @@ config names an environment variable to read them from.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
-import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 import tomli_w
 
 from .errors import ConfigError
+from .retention import check_retention
 
 DEFAULT_HOME = ".signward"
 
@@ -70,31 +71,75 @@ class AuditConfig:
     checkpoint_every: int = 1000
 
     def __post_init__(self) -> None:
-        if self.retention_days <= 365:
-            raise ConfigError("audit.retention_days must exceed 365 (the floor is a key window plus one year)")
+        check_retention(self.retention_days * 86400)
         if not 1 <= self.checkpoint_every <= 1_000_000:
             raise ConfigError("audit.checkpoint_every must be between 1 and 1000000")
 
 
 @dataclass(frozen=True)
 class DumpsConfig:
-    """The crash-dump pipeline: canaries, detectors, the release gate, the debugging store."""
+    """The crash-dump pipeline: canaries, detectors, the release gate, the debugging store.
+
+    Every setting that weakens a control says `insecure` in its name; `weakened()` lists
+    those in effect, the composition root logs each at every start, and the pipeline
+    writes an audit record each time one takes effect."""
 
     canary: str = "dumps/canary.json"  # canary material (relative to the home); "" for none
     canary_kinds: str = "rsa,ec,ed25519,aes"  # key types init plants; at least rsa and aes
-    canary_check: bool = True  # sanitize requires every canary representation in the dump
-    detectors: str = ""  # the sender's detectors ("" = the default set); tests switch some off
-    release_gate: bool = True  # release only a sanitized dump whose bytes match its attestation
-    store: str = "debug-store"  # the debugging store directory (relative to the home or absolute)
-    store_rescan: bool = True  # the store re-scans every arriving dump itself
+    debug_store: str = "debug-store"  # the debugging store directory (relative to the home or absolute)
     retention_days: float = 30.0
     max_fetches_per_hour: int = 5  # per user; more raises an alert and is refused
+    max_dump_bytes: int = 64 << 30  # the largest dump captured or expanded (also never past the free disk)
+    insecure_skip_canary_check: bool = False  # sanitize certifies a dump without finding its canaries
+    insecure_detectors: str = ""  # redact with only these detectors ("" = the default set)
+    insecure_skip_residue_rescan: bool = False  # certify the result without re-scanning it
+    insecure_no_release_gate: bool = False  # release whatever is in quarantine, refused dumps included
+    insecure_skip_store_rescan: bool = False  # the debugging store takes what it is given unscanned
 
     def __post_init__(self) -> None:
         if self.retention_days <= 0:
             raise ConfigError("dumps.retention_days must be positive")
         if self.max_fetches_per_hour < 1:
             raise ConfigError("dumps.max_fetches_per_hour must be at least 1")
+        if not 1 << 20 <= self.max_dump_bytes <= 1 << 50:
+            raise ConfigError("dumps.max_dump_bytes must be between 1 MiB and 1 PiB")
+
+    @property
+    def canary_check(self) -> bool:
+        return not self.insecure_skip_canary_check
+
+    @property
+    def release_gate(self) -> bool:
+        return not self.insecure_no_release_gate
+
+    @property
+    def store_rescan(self) -> bool:
+        return not self.insecure_skip_store_rescan
+
+    @property
+    def detectors(self) -> str | None:
+        """The sender's detector selection (None: the default set)."""
+        return self.insecure_detectors or None
+
+
+# settings renamed so that switching a control off says so; an old name is refused with the new one
+RENAMED = {("dumps", "canary_check"): "insecure_skip_canary_check (inverted)",
+           ("dumps", "release_gate"): "insecure_no_release_gate (inverted)",
+           ("dumps", "store_rescan"): "insecure_skip_store_rescan (inverted)",
+           ("dumps", "detectors"): "insecure_detectors",
+           ("dumps", "store"): "debug_store"}
+
+
+@dataclass(frozen=True)
+class Weakened:
+    """One control a configuration switches off or weakens."""
+
+    setting: str
+    control: str
+    effect: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"setting": self.setting, "control": self.control, "effect": self.effect}
 
 
 @dataclass(frozen=True)
@@ -104,6 +149,30 @@ class Config:
     audit: AuditConfig = field(default_factory=AuditConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     dumps: DumpsConfig = field(default_factory=DumpsConfig)
+
+    def weakened(self) -> list[Weakened]:
+        """Every control this configuration switches off or weakens (empty: none)."""
+        found = []
+        if self.hsm.backend == "software" or self.hsm.allow_insecure_software_keys:
+            found.append(Weakened("hsm.allow_insecure_software_keys", "hsm",
+                                  "signing keys may live in process memory, where a crash dump captures them"))
+        d = self.dumps
+        if d.insecure_skip_canary_check:
+            found.append(Weakened("dumps.insecure_skip_canary_check", "canary_check",
+                                  "a dump is certified clean without proof that the scanner saw its canaries"))
+        if d.insecure_detectors:
+            found.append(Weakened("dumps.insecure_detectors", "redaction",
+                                  f"redaction runs only {d.insecure_detectors!r}, not every detector"))
+        if d.insecure_skip_residue_rescan:
+            found.append(Weakened("dumps.insecure_skip_residue_rescan", "redaction",
+                                  "the sanitized result is certified without the re-scan that proves it clean"))
+        if d.insecure_no_release_gate:
+            found.append(Weakened("dumps.insecure_no_release_gate", "release_gate",
+                                  "unsanitized and refused dumps are released to the debugging store"))
+        if d.insecure_skip_store_rescan:
+            found.append(Weakened("dumps.insecure_skip_store_rescan", "store_rescan",
+                                  "the debugging store takes dumps without scanning them itself"))
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer)), "audit": dict(vars(self.audit)),
@@ -122,6 +191,10 @@ class Config:
             if not isinstance(section, dict):
                 raise ConfigError(f"[{name}] must be a table")
             allowed = set(kind.__dataclass_fields__)
+            renamed = sorted(f"{name}.{key} is now {name}.{RENAMED[(name, key)]}" for key in section
+                             if (name, key) in RENAMED)
+            if renamed:
+                raise ConfigError("renamed setting(s): " + "; ".join(renamed))
             bad = set(section) - allowed
             if bad:
                 raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(sorted(bad))}")
@@ -132,6 +205,8 @@ class Config:
                     section = {**section, key: value}
                 if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
                     raise ConfigError(f"{name}.{key} must be {expected.__name__}, not {type(value).__name__}")
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise ConfigError(f"{name}.{key} must be a finite number, not {value}")
             parts[name] = kind(**section)
         return cls(**parts)
 
@@ -174,7 +249,7 @@ class Home:
         return self.config_path.is_file()
 
     def init(self, config: Config | None = None) -> Config:
-        """Create the home (idempotent) and return its configuration."""
+        """Create the home's directories and config (idempotent); `signward.services.init_home` adds the rest."""
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
         for sub in (self.hsm_dir, self.quarantine_dir):
@@ -182,14 +257,7 @@ class Home:
             os.chmod(sub, 0o700)
         if not self.config_path.exists():
             self.save_config(config or Config())
-        loaded = self.load_config()
-        canary = self.canary_path(loaded)
-        if canary is not None and not canary.exists():  # every service of this home plants these
-            from .dumps.canary import make_canary
-
-            canary.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            make_canary(canary, time.time(), loaded.dumps.canary_kinds)
-        return loaded
+        return self.load_config()
 
     def resolve(self, path: str) -> Path:
         """A configured path: absolute as given, else relative to the home."""
@@ -199,15 +267,20 @@ class Home:
         return self.resolve(config.dumps.canary) if config.dumps.canary else None
 
     def debug_store_dir(self, config: Config) -> Path:
-        return self.resolve(config.dumps.store)
+        return self.resolve(config.dumps.debug_store)
 
     def load_config(self) -> Config:
         if not self.config_path.is_file():
             if self._config_file is not None:
                 raise ConfigError(f"no config file {self.config_path}")
-            raise ConfigError(f"no signward home at {self.root} (run 'signward init --home {self.root}')")
+            if (self.root / "hsm").is_dir():  # made with `init --config FILE`: the config lives elsewhere
+                raise ConfigError(f"no config.toml in the home {self.root}: it was made with --config FILE; give the "
+                                  f"same --config (or SIGNWARD_CONFIG) to every command")
+            raise ConfigError(f"no signward home at {self.root} (run 'signward --home {self.root} init')")
         try:
-            data = tomllib.loads(self.config_path.read_text())
+            data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(f"{self.config_path}: not UTF-8 text") from None
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"{self.config_path}: {exc}") from exc
         return Config.from_dict(data)

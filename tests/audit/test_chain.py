@@ -111,3 +111,22 @@ def test_query(tmp_path: Path) -> None:
     assert len(log.records(action="key.create")) == 6
     assert [r.object for r in log.records(kid="kid-3")] == ["kid-3"]
     assert [r.seq for r in log.records(severity="alert")] == [6]
+
+
+def test_a_record_changed_with_its_own_hash_recomputed_breaks_the_next_link(tmp_path: Path) -> None:
+    """The link check on its own: the attacker rewrites record 5 and recomputes its hash, so
+    record 5 is self-consistent; only record 6's prev_hash still names the original."""
+    from signward.audit import record_hash
+
+    db = tmp_path / "a.db"
+    log = fresh_log(db)
+    conn = sqlite3.connect(db)
+    row = conn.execute("SELECT seq, time, actor, action, object, severity, details, prev_hash FROM audit_records "
+                       "WHERE seq = 5").fetchone()
+    forged = record_hash(row[0], row[1], "mallory", row[3], row[4], row[5], row[6], row[7])
+    conn.execute("UPDATE audit_records SET actor = 'mallory', hash = ? WHERE seq = 5", (forged,))
+    conn.commit()
+    conn.close()
+    result = log.verify()
+    assert not result.ok and result.broken is not None
+    assert result.broken.seq == 6 and "previous-hash link" in result.broken.reason

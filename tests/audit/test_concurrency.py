@@ -13,15 +13,7 @@ import pytest
 from signward.audit import AuditLog
 from signward.store import open_store
 
-CHILD = r"""
-import sys
-from pathlib import Path
-from signward.audit import AuditLog
-from signward.store import open_store
-log = AuditLog(open_store(Path(sys.argv[1])))
-for i in range(int(sys.argv[3])):
-    log.append(f"writer-{sys.argv[2]}", "token.issue", f"jti-{sys.argv[2]}-{i}")
-"""
+WRITER = str(Path(__file__).resolve().parents[1] / "programs" / "audit_writer.py")
 
 
 @pytest.mark.slow
@@ -29,9 +21,11 @@ def test_eight_writers_one_chain(tmp_path: Path) -> None:
     db = tmp_path / "audit.db"
     open_store(db).close()
     per_writer = int(os.environ.get("SIGNWARD_AUDIT_RECORDS", "10000")) // 8
+    print(f"{per_writer * 8} audit records from 8 writers (SIGNWARD_AUDIT_RECORDS)")  # shown with -rP or on failure
+    assert per_writer >= 125, "SIGNWARD_AUDIT_RECORDS below 1000 makes this no concurrency test"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     started = time.monotonic()
-    procs = [subprocess.Popen([sys.executable, "-c", CHILD, str(db), str(w), str(per_writer)], env=env)
+    procs = [subprocess.Popen([sys.executable, WRITER, str(db), str(w), str(per_writer)], env=env)
              for w in range(8)]
     for p in procs:
         assert p.wait(600) == 0

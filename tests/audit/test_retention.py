@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from signward.audit import AuditLog, retention_floor
+from signward.audit import AuditLog
+from signward.retention import retention_floor
 from signward.clock import FixedClock
 from signward.errors import ConfigError
 from signward.store import open_store
@@ -28,14 +29,15 @@ def test_retention_below_the_floor_is_refused(tmp_path: Path, backend: object) -
     log = aged_log(tmp_path / "a.db", backend)
     floor = retention_floor(30 * DAY + 3600)
     assert floor == 30 * DAY + 3600 + 365 * DAY
-    with pytest.raises(ConfigError, match="below the floor"):
-        log.prune(retention_seconds=90 * DAY, floor_seconds=floor)
+    with pytest.raises(ConfigError, match="must be at least 396 "):
+        log.prune(retention_seconds=90 * DAY, max_verify_window=30 * DAY + 3600)
+    assert log.records(action="audit.prune") == []
 
 
 def test_pruning_whole_segments_keeps_verify_green(tmp_path: Path, backend: object) -> None:
     log = aged_log(tmp_path / "a.db", backend)
     log.clock.advance(400 * DAY - 20 * DAY)  # type: ignore[attr-defined]  # records 1..~15 are past 400 days
-    result = log.prune(retention_seconds=400 * DAY, floor_seconds=retention_floor(30 * DAY))
+    result = log.prune(retention_seconds=400 * DAY, max_verify_window=30 * DAY)
     assert result["up_to"] in (10, 20, 30) and result["pruned"] == result["up_to"]
     verified = log.verify()
     assert verified.ok, verified.broken
@@ -70,4 +72,4 @@ def test_realm_with_a_window_beyond_the_retention_is_refused(tmp_path: Path) -> 
     (home / "config.toml").write_text(text)
     done = subprocess.run([sys.executable, "-m", "signward", "--home", str(home), "realm", "create", "c",
                            "--issuer", "https://c.example.com"], capture_output=True, text=True)
-    assert done.returncode == 2 and "below the floor" in done.stderr
+    assert done.returncode == 2 and "audit.retention_days is 390; it must be at least 397 " in done.stderr

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from signward.depth import ProbeContext, run_probe
+from signward.depth import run_probe
+from signward.probes import ProbeContext
 from signward.home import Config, Home, HsmConfig
 from tests.conftest import setup_realms
 
@@ -55,3 +56,15 @@ def test_probe_timeout_and_shell_probes(tmp_path: Path) -> None:
     assert not run_probe("c", "cmd: sleep 5", ctx, timeout=0.5).works
     assert not run_probe("c", "time:sleep", ctx, timeout=0.5).works  # raises (bad arguments): failed
     assert not run_probe("c", "no.such.module:f", ctx).works
+
+
+def test_text_output_names_each_failed_probe_and_why(tmp_path: Path) -> None:
+    """Regression: without --json, a probe that could not run lowered the depth silently, and
+    the validator self-probes printed CRITICAL alert lines that looked like a real attack."""
+    done = subprocess.run([sys.executable, "-m", "signward", "--home", str(tmp_path / "nowhere"), "depth", "analyze",
+                           MODEL, "--probe"], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "COLUMNS": "200"})
+    assert done.returncode in (0, 1), done.stderr
+    text = " ".join(done.stdout.split())
+    assert "FAILED" in text and "no signward home" in text and "probe(s)," in text and "failed" in text
+    assert "CRITICAL" not in done.stderr and "signward.alert" not in done.stderr

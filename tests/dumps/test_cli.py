@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.dumps.planting import image, le
-from tests.dumps.test_detectors import NUMBERS, RSA
+from tests.dumps.material import NUMBERS, RSA
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -67,6 +67,10 @@ def test_canary_sanitize_and_verify_attestation_commands(tmp_path: Path) -> None
     assert run("dumps", "canary", "-o", str(canary)).returncode == 2  # never overwritten
     dirty = image(tmp_path / "dirty.raw", 1 << 20, {8192: le(NUMBERS.p, 128)})
     home = ["--home", str(tmp_path / "home")]
+    no_home = run(*home, "dumps", "sanitize", str(dirty), "-o", str(tmp_path / "out"), "--keys", str(_keys(tmp_path)))
+    assert no_home.returncode == 2 and "give --home" in no_home.stderr  # no home is made implicitly
+    assert not (tmp_path / "home").exists() and not (tmp_path / "out").exists()
+    assert run(*home, "init").returncode == 0
     refused = run(*home, "dumps", "sanitize", str(dirty), "-o", str(tmp_path / "out"), "--canary", str(canary),
                   "--json")
     assert refused.returncode == 1

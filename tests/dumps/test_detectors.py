@@ -16,17 +16,10 @@ from joserfc.jwk import ECKey, OctKey, RSAKey
 from signward.dumps import KnownKeys, scan_path
 from signward.dumps.detectors.aes import expand_key
 from signward.dumps.knownkeys import aes_key_id, known_key
+from tests.dumps.material import ED, EC, NUMBERS, RSA, known
 from tests.dumps.planting import be, image, java, le
 
-RSA = rsa.generate_private_key(65537, 2048)
-EC = ec.generate_private_key(ec.SECP256R1())
-ED = ed25519.Ed25519PrivateKey.generate()
-NUMBERS = RSA.private_numbers()
 NONE = serialization.NoEncryption()
-
-
-def known(*keys: object) -> KnownKeys:
-    return KnownKeys([k for k in (known_key(key.public_key()) for key in keys) if k is not None])  # type: ignore[attr-defined]
 
 
 def found(path: Path, detectors: str, keys: KnownKeys | None = None) -> set[tuple[int, str, str, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import lzma
 import os
+import struct
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from signward.home import Home
 from tests.dumps.conftest import CrashedProcess
 from tests.dumps.minidump_builder import minidump
 from tests.dumps.planting import le
-from tests.dumps.test_detectors import NUMBERS, RSA, known
+from tests.dumps.material import NUMBERS, RSA, known
 from tests.helpers import run_cli
 
 COMPRESS = {"zst": lambda b: zstandard.ZstdCompressor().compress(b), "xz": lzma.compress,
@@ -125,3 +126,57 @@ def test_sparse_huge_input_scans_in_bounded_memory(tmp_path: Path) -> None:
     offsets, max_rss_kib = run.stdout.split()
     assert offsets == f"[{(1 << 30) + 12345}]"
     assert int(max_rss_kib) < 1_200_000  # about 1 GiB at most for a 2 GiB input
+
+
+def test_a_decompression_bomb_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    """Regression: a 200 KB zstd file expanded to 6 GB on disk (scan, sanitize and capture)."""
+    import zstandard
+
+    from signward.dumps import sanitize
+    from signward.errors import DumpFormatError
+    from signward.home import Home
+
+    bomb = tmp_path / "bomb.zst"
+    with open(bomb, "wb") as raw, zstandard.ZstdCompressor(level=3).stream_writer(raw) as packed:
+        for _ in range(64):
+            packed.write(b"\0" * (4 << 20))  # 256 MiB of zeros in a few KB
+    assert bomb.stat().st_size < 200_000
+    with pytest.raises(DumpFormatError, match="configured limit of 16777216 bytes"):
+        scan_path(bomb, max_bytes=16 << 20, workdir=str(tmp_path))
+    with pytest.raises(DumpFormatError, match="configured limit"):
+        sanitize(bomb, tmp_path / "out", Home(tmp_path / "home"), max_bytes=16 << 20)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("bomb.zst", "home")]
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("kind,contents", [(3, struct.pack("<I", 0xFFFFFFFF) + bytes(44)),
+                                           (4, struct.pack("<I", 0xFFFFFFFF) + bytes(104)),
+                                           (14, struct.pack("<III", 12, 24, 0xFFFFFFFF)),
+                                           (16, struct.pack("<IIQ", 16, 48, 2**63))])
+def test_a_minidump_list_claiming_billions_of_entries_is_refused_at_once(tmp_path: Path, kind: int,
+                                                                         contents: bytes) -> None:
+    """Regression: a 144-byte minidump whose thread or module list claims 2^32-1 entries drove
+    `dumps scan` past 10 GB of memory; only memory lists were bounds-checked."""
+    import time as clock
+
+    from signward.errors import DumpFormatError
+    from tests.dumps.minidump_builder import minidump
+
+    path = tmp_path / "hostile.dmp"
+    path.write_bytes(minidump([(0x10000, bytes(64))], extra=[(kind, contents)]))
+    started = clock.monotonic()
+    with pytest.raises(DumpFormatError, match="corrupt minidump stream"):
+        scan_path(path)
+    assert clock.monotonic() - started < 5
+
+
+def test_a_module_name_outside_the_file_is_refused(tmp_path: Path) -> None:
+    from signward.errors import DumpFormatError
+    from tests.dumps.minidump_builder import minidump
+
+    module = bytearray(108)
+    struct.pack_into("<I", module, 20, 0x7FFFFFF0)  # ModuleNameRva far past the end
+    path = tmp_path / "names.dmp"
+    path.write_bytes(minidump([(0x10000, bytes(64))], extra=[(4, struct.pack("<I", 1) + bytes(module))]))
+    with pytest.raises(DumpFormatError, match="corrupt minidump module 0"):
+        scan_path(path)

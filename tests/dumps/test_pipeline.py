@@ -12,26 +12,41 @@ import sys
 import threading
 import time
 from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from signward.audit import AuditLog
-from signward.clock import FixedClock
+from signward.clock import Clock, FixedClock
 from signward.dumps import Canary, KnownKeys, scan_path
 from signward.dumps.pipeline import DumpPipeline, DumpRecord
 from signward.errors import DumpRefused
 from signward.home import Config, DumpsConfig, Home
-from signward.store import open_store
+from signward.services import Services, init_home, open_services
 from tests.dumps.conftest import CrashedProcess, crash_holder
 from tests.dumps.planting import image, le
-from tests.dumps.test_detectors import NUMBERS
+from tests.dumps.material import NUMBERS
 
 
 def make_home(root: Path, canary: Path | None, **dumps: object) -> Home:
     home = Home(root)
-    home.init(Config(dumps=DumpsConfig(canary=str(canary) if canary else "", **dumps)))  # type: ignore[arg-type]
+    init_home(home, Config(dumps=DumpsConfig(canary=str(canary) if canary else "", **dumps)))  # type: ignore[arg-type]
     return home
+
+
+@pytest.fixture
+def opened() -> Iterator[list[Services]]:
+    """Services a test opens, closed when it ends."""
+    services: list[Services] = []
+    yield services
+    for item in services:
+        item.close()
+
+
+def pipeline_of(opened: list[Services], home: Home, clock: Clock | None = None) -> DumpPipeline:
+    services = open_services(home, clock=clock)
+    opened.append(services)
+    return services.pipeline
 
 
 def canary_known(canary_file: Path) -> KnownKeys:
@@ -42,7 +57,7 @@ def canary_known(canary_file: Path) -> KnownKeys:
 
 def test_crash_capture_through_a_pipe_release_grant_fetch(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
-    home.init()  # makes the home's canary material
+    init_home(home)  # makes the home's canary material
     canary = home.canary_path(home.load_config())
     assert canary is not None and canary.exists()
     crashed = crash_holder(tmp_path / "proc", "none", f"canary={canary}")  # SIGSEGV, core dumps on
@@ -74,12 +89,13 @@ def test_crash_capture_through_a_pipe_release_grant_fetch(tmp_path: Path) -> Non
         run = subprocess.run(["gdb", "-batch", "-nx", "-ex", "bt", "-c", str(fetched)], capture_output=True,
                              text=True, timeout=120)
         assert run.returncode == 0 and "#0" in run.stdout
-    actions = [r.action for r in AuditLog(open_store(home.db_path)).records()]
+    with open_services(home) as services:
+        actions = [r.action for r in services.audit.records()]
     assert actions == ["dump.capture", "dump.sanitized", "dump.release", "debug.fetch_refused", "debug.grant",
                        "debug.fetch"]
 
 
-def test_fifty_concurrent_captures(tmp_path: Path) -> None:
+def test_fifty_concurrent_captures(tmp_path: Path, opened: list[Services]) -> None:
     home = make_home(tmp_path / "home", None)
     dump = image(tmp_path / "small.raw", 64 << 10, {})
     cli = [sys.executable, "-m", "signward", "--home", str(home.root), "dumps", "capture", "--json"]
@@ -89,10 +105,10 @@ def test_fifty_concurrent_captures(tmp_path: Path) -> None:
     for handle in inputs:
         handle.close()
     assert [p.returncode for p in procs] == [0] * 50, [o[1][-300:] for o in outputs if o[1]][:2]
-    pipeline = DumpPipeline(home)
+    pipeline = pipeline_of(opened, home)
     records = pipeline.list()
     assert len({r.id for r in records}) == 50 and {r.state for r in records} == {"sanitized"}
-    assert AuditLog(pipeline.store).verify().ok
+    assert pipeline.audit.verify().ok
 
 
 def capture(pipeline: DumpPipeline, path: Path) -> DumpRecord:
@@ -105,15 +121,30 @@ def _planted(tmp_path: Path) -> Path:
                                                     200_000: le(NUMBERS.public_numbers.n, 256)})
 
 
-def test_release_racing_sanitize_never_releases_an_unsanitized_byte(tmp_path: Path) -> None:
+def test_release_racing_sanitize_never_releases_an_unsanitized_byte(tmp_path: Path, opened: list[Services]) -> None:
+    # a fresh home: the capturing thread and the releaser open the store at the same moment
     home = make_home(tmp_path / "home", None)
     planted = _planted(tmp_path)
     outcomes: list[str] = []
-    thread = threading.Thread(target=lambda: capture(DumpPipeline(home), planted))
+    failures: list[BaseException] = []
+
+    def capturing() -> None:
+        try:
+            with open_services(home) as services:
+                capture(services.pipeline, planted)
+        except BaseException as exc:  # re-raised below: a dead capture thread fails the test
+            failures.append(exc)
+
+    thread = threading.Thread(target=capturing)
     thread.start()
-    releaser = DumpPipeline(home)
+    releaser = pipeline_of(opened, home)
+    deadline = time.monotonic() + 300
     try:
         while "released" not in outcomes:
+            if failures:
+                raise failures[0]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no release within 300 s (outcomes {outcomes})")
             records = releaser.list()
             if records:
                 try:
@@ -123,16 +154,18 @@ def test_release_racing_sanitize_never_releases_an_unsanitized_byte(tmp_path: Pa
                     outcomes.append(refusal.reason)
             time.sleep(0.05)
     finally:
-        thread.join()
-        releaser.close()
+        thread.join(timeout=300)
+    assert not thread.is_alive(), "the capture thread did not finish"
+    if failures:
+        raise failures[0]
     assert set(outcomes) <= {"not_sanitized", "released"} and outcomes.count("released") == 1
     (stored,) = (home.debug_store_dir(home.load_config()) / "dumps").iterdir()
     assert le(NUMBERS.p, 128) not in stored.read_bytes() and le(NUMBERS.q, 128) not in stored.read_bytes()
 
 
-def test_a_file_swapped_between_sanitize_and_release_is_refused(tmp_path: Path) -> None:
+def test_a_file_swapped_between_sanitize_and_release_is_refused(tmp_path: Path, opened: list[Services]) -> None:
     home = make_home(tmp_path / "home", None)
-    pipeline = DumpPipeline(home)
+    pipeline = pipeline_of(opened, home)
     record = capture(pipeline, _planted(tmp_path))
     assert record.state == "sanitized"
     sanitized = home.quarantine_dir / f"{record.id}.sanitized"
@@ -143,13 +176,14 @@ def test_a_file_swapped_between_sanitize_and_release_is_refused(tmp_path: Path) 
     assert refusal.value.reason == "attestation_mismatch"
     assert list((home.debug_store_dir(home.load_config()) / "dumps").iterdir()) == []
     assert pipeline.get(record.id).state == "refused"
-    alerts = [r for r in AuditLog(pipeline.store).records() if r.severity == "alert"]
+    alerts = [r for r in pipeline.audit.records() if r.severity == "alert"]
     assert [r.action for r in alerts] == ["dump.release_refused"]
 
 
-def test_a_partial_write_stays_in_quarantine(tmp_path: Path, key_holder: CrashedProcess) -> None:
+def test_a_partial_write_stays_in_quarantine(tmp_path: Path, key_holder: CrashedProcess,
+                                             opened: list[Services]) -> None:
     home = make_home(tmp_path / "home", None)
-    pipeline = DumpPipeline(home)
+    pipeline = pipeline_of(opened, home)
     record = pipeline.capture(io.BytesIO(key_holder.core.read_bytes()[:100_000]), "pipe")
     assert record.state == "refused" and record.reason.startswith("unreadable")
     assert (home.quarantine_dir / f"{record.id}.core").exists()
@@ -159,16 +193,17 @@ def test_a_partial_write_stays_in_quarantine(tmp_path: Path, key_holder: Crashed
 
 
 def test_two_layers_each_catch_what_the_other_missed(tmp_path: Path, canary_holder: CrashedProcess,
-                                                      canary_file: Path) -> None:
-    # the sender's key detectors switched off by a test setting (with text or der on, a PEM or
-    # DER copy of a canary teaches the sender the key and its in-memory forms are found anyway)
-    weakened = "aes,unknown-rsa"
-    first = DumpPipeline(make_home(tmp_path / "one", canary_file, detectors=weakened))
+                                                      canary_file: Path, opened: list[Services]) -> None:
+    # the sender's key detectors switched off by the named insecure setting (with text or der
+    # on, a PEM or DER copy of a canary teaches the sender the key and its in-memory forms are
+    # found anyway), and its re-scan switched off too: the 2021 sanitizer
+    weakened = {"insecure_detectors": "aes,unknown-rsa", "insecure_skip_residue_rescan": True}
+    first = pipeline_of(opened, make_home(tmp_path / "one", canary_file, **weakened))
     record = capture(first, canary_holder.core)
     assert record.state == "refused" and record.reason.startswith("canary_missed")
 
-    second_home = make_home(tmp_path / "two", canary_file, detectors=weakened, canary_check=False)
-    second = DumpPipeline(second_home)
+    second_home = make_home(tmp_path / "two", canary_file, **weakened, insecure_skip_canary_check=True)
+    second = pipeline_of(opened, second_home)
     record = capture(second, canary_holder.core)
     assert record.state == "sanitized"  # the sender missed the EC scalar, the Ed25519 seed, the PEMs
     with pytest.raises(DumpRefused) as refusal:
@@ -178,10 +213,10 @@ def test_two_layers_each_catch_what_the_other_missed(tmp_path: Path, canary_hold
     assert list((second_home.debug_store_dir(second_home.load_config()) / "dumps").iterdir()) == []
 
 
-def test_grants_expire_bulk_fetches_alert_and_retention_deletes(tmp_path: Path) -> None:
+def test_grants_expire_bulk_fetches_alert_and_retention_deletes(tmp_path: Path, opened: list[Services]) -> None:
     home = make_home(tmp_path / "home", None, max_fetches_per_hour=2)
     clock = FixedClock(datetime(2026, 11, 1, tzinfo=timezone.utc))
-    pipeline = DumpPipeline(home, clock=clock)
+    pipeline = pipeline_of(opened, home, clock)
     record = pipeline.release(capture(pipeline, _planted(tmp_path)).id)
     pipeline.grant(record.id, "bob", 3600, "ops")
     for index in range(2):
@@ -194,8 +229,124 @@ def test_grants_expire_bulk_fetches_alert_and_retention_deletes(tmp_path: Path) 
         pipeline.fetch(record.id, "bob", tmp_path / "f4")
     assert refusal.value.reason == "grant_expired"
     clock.advance(31 * 86400)
-    assert pipeline.expire() == [record.id]
+    assert [(e["id"], e["deleted"]) for e in pipeline.expire()] == [(record.id, True)]
     assert pipeline.get(record.id).state == "deleted"
     assert list(home.quarantine_dir.iterdir()) == []
-    actions = [(r.action, r.severity) for r in AuditLog(pipeline.store).records()]
+    actions = [(r.action, r.severity) for r in pipeline.audit.records()]
     assert ("debug.bulk_fetch", "alert") in actions and ("dump.delete", "info") in actions
+
+
+def test_fetch_and_retention_follow_every_store_a_dump_was_released_to(tmp_path: Path,
+                                                                        opened: list[Services]) -> None:
+    """Regressions: `debug fetch` looked only in the configured store (a dump released `--to`
+    another failed with exit 3), and `dumps expire` said deleted while that store kept the core."""
+    home = make_home(tmp_path / "home", None)
+    clock = FixedClock(datetime(2026, 11, 1, tzinfo=timezone.utc))
+    pipeline = pipeline_of(opened, home, clock)
+    record = capture(pipeline, _planted(tmp_path))
+    other = tmp_path / "other-store"
+    pipeline.release(record.id, to=other)
+    assert pipeline.copies(record.id) == [str(other)]
+    pipeline.grant(record.id, "bob", 3600, "ops")
+    pipeline.fetch(record.id, "bob", tmp_path / "fetched")
+    assert (tmp_path / "fetched").read_bytes() == (other / "dumps" / f"{record.id}.core").read_bytes()
+    clock.advance(60)
+    pipeline.release(record.id)  # and to the configured store
+    default = home.debug_store_dir(home.load_config())
+    assert set(pipeline.copies(record.id)) == {str(other), str(default)}
+    clock.advance(31 * 86400)
+    (expired,) = pipeline.expire()
+    assert expired["deleted"] and set(expired["removed_from"]) == {str(other), str(default)}
+    assert list((other / "dumps").iterdir()) == [] and list((default / "dumps").iterdir()) == []
+    assert pipeline.get(record.id).state == "deleted"
+
+
+def test_a_copy_that_cannot_be_removed_is_named_and_the_dump_stays_listed(tmp_path: Path,
+                                                                          opened: list[Services]) -> None:
+    home = make_home(tmp_path / "home", None)
+    clock = FixedClock(datetime(2026, 11, 1, tzinfo=timezone.utc))
+    pipeline = pipeline_of(opened, home, clock)
+    record = pipeline.release(capture(pipeline, _planted(tmp_path)).id)
+    stored = home.debug_store_dir(home.load_config()) / "dumps" / f"{record.id}.core"
+    stored.unlink()
+    stored.mkdir()  # not a regular file: never removed by retention
+    clock.advance(31 * 86400)
+    (expired,) = pipeline.expire()
+    assert not expired["deleted"] and expired["failed"][0]["store"] == str(stored.parents[1])
+    assert stored.is_dir() and pipeline.get(record.id).state == "released"
+    assert pipeline.audit.records(action="dump.delete_failed")
+
+
+def test_hostile_paths_and_failures_around_release_and_fetch(tmp_path: Path, opened: list[Services]) -> None:
+    """Regressions: `release nosuchid --to DIR` changed DIR's mode before finding no dump;
+    `fetch -o` replaced a FIFO or device; a fetch that failed to write was still recorded and
+    counted; a corrupt canary file left a dump `quarantined` with no reason."""
+    from signward.errors import NotFound, UsageError
+
+    home = make_home(tmp_path / "home", None)
+    pipeline = pipeline_of(opened, home)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    with pytest.raises(NotFound):
+        pipeline.release("nosuchid", to=shared)
+    assert (shared.stat().st_mode & 0o7777) == 0o1777 and list(shared.iterdir()) == []
+    record = pipeline.release(capture(pipeline, _planted(tmp_path)).id, to=shared)
+    assert (shared.stat().st_mode & 0o7777) == 0o1777  # the operator's directory keeps its mode
+    assert (shared / "dumps").stat().st_mode & 0o777 == 0o700
+    pipeline.grant(record.id, "bob", 3600, "ops")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for taken in (fifo, tmp_path / "home" / "config.toml"):
+        with pytest.raises(UsageError, match="exists"):
+            pipeline.fetch(record.id, "bob", taken)
+    assert fifo.exists() and not fifo.is_file()
+    (shared / "dumps" / f"{record.id}.core").unlink()  # the copy is gone: the fetch cannot write
+    with pytest.raises(NotFound):
+        pipeline.fetch(record.id, "bob", tmp_path / "fetched")
+    assert not (tmp_path / "fetched").exists() and pipeline.audit.records(action="debug.fetch") == []
+    with pipeline.store.snapshot() as tx:
+        assert tx.one("SELECT COUNT(*) AS n FROM dump_fetches")["n"] == 0  # type: ignore[index]
+
+    canary_home = make_home(tmp_path / "canary-home", tmp_path / "canary.json")
+    (tmp_path / "canary.json").write_text("{not json")
+    broken = pipeline_of(opened, canary_home)
+    with pytest.raises(Exception):
+        capture(broken, _planted(tmp_path))
+    (dump,) = broken.list()
+    assert dump.state == "refused" and dump.reason.startswith("error")
+
+
+def test_capture_refuses_what_is_not_a_regular_file_and_bounds_stdin(tmp_path: Path) -> None:
+    """Regressions: `capture --file /dev/zero` filled the disk and `--file FIFO` hung."""
+    home = make_home(tmp_path / "home", None, max_dump_bytes=1 << 20)
+    cli = [sys.executable, "-m", "signward", "--home", str(home.root), "dumps", "capture"]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in ("/dev/zero", str(fifo), str(tmp_path)):
+        done = subprocess.run([*cli, "--file", target], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "not a regular file" in done.stderr, (target, done.stderr)
+    with open("/dev/zero", "rb") as zeros:  # an endless pipe on stdin stops at the configured size
+        done = subprocess.run(cli, stdin=zeros, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "configured limit of 1048576 bytes" in done.stderr
+    assert list(home.quarantine_dir.iterdir()) == []
+
+
+def test_sigterm_during_sanitize_removes_the_unredacted_copy(tmp_path: Path) -> None:
+    """Regression: killed with SIGTERM during sanitize, the sealed (unredacted) copy stayed."""
+    import signal
+
+    big = image(tmp_path / "big.raw", 256 << 20, {65536: le(NUMBERS.p, 128)})
+    home = make_home(tmp_path / "home", None)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "signward", "--home", str(home.root), "dumps", "sanitize",
+                             str(big), "-o", str(out_dir / "clean")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not any(out_dir.glob(".signward-sanitize-*/sealed")):
+        assert proc.poll() is None and time.monotonic() < deadline, "sanitize never started sealing"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert list(out_dir.iterdir()) == []  # no sealed copy, no partial output

@@ -113,8 +113,8 @@ def test_gdb_still_opens_the_sanitized_core(sanitized: tuple[Path, Home]) -> Non
 def test_attestation_binds_the_output(sanitized: tuple[Path, Home]) -> None:
     out, home = sanitized
     result = verify_attestation(out, home)
-    assert result["valid"], result
-    assert result["attestation"]["counts"]["known-key"] > 0
+    assert result.valid, result
+    assert result.attestation is not None and result.attestation["counts"]["known-key"] > 0
     copy = out.with_name("tampered.core")
     shutil.copyfile(out, copy)
     shutil.copyfile(out.with_name(out.name + ".attestation.json"), copy.with_name(copy.name + ".attestation.json"))
@@ -123,4 +123,4 @@ def test_attestation_binds_the_output(sanitized: tuple[Path, Home]) -> None:
         byte = handle.read(1)
         handle.seek(-1, 1)
         handle.write(bytes([byte[0] ^ 0xFF]))
-    assert verify_attestation(copy, home)["reason"] == "output_mismatch"
+    assert verify_attestation(copy, home).reason == "output_mismatch"

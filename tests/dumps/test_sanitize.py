@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from signward.dumps import Canary, scan_path, sanitize, verify_attestation
-from signward.errors import DumpRefused
+from signward.errors import DumpFormatError, DumpRefused, UsageError
 from signward.home import Home
 from tests.dumps.conftest import CrashedProcess
 from tests.dumps.planting import image, le
-from tests.dumps.test_detectors import NUMBERS, RSA, known
+from tests.dumps.material import NUMBERS, RSA, known
 
 
 def test_canary_process_sanitizes_clean_with_every_canary_found(canary_holder: CrashedProcess, canary_file: Path,
@@ -23,7 +23,7 @@ def test_canary_process_sanitizes_clean_with_every_canary_found(canary_holder: C
     result = sanitize(canary_holder.core, tmp_path / "out.core", Home(tmp_path / "home"), canary=canary)
     assert result.status == "clean"
     assert result.canaries_found == result.canaries_expected == sorted(canary.expected())
-    attestation = verify_attestation(tmp_path / "out.core", Home(tmp_path / "home"))["attestation"]
+    attestation = verify_attestation(tmp_path / "out.core", Home(tmp_path / "home")).attestation
     assert attestation["canaries"]["found_in_input"] == sorted(canary.expected())
     assert attestation["canaries"]["found_in_output"] == []
     rescan = scan_path(tmp_path / "out.core", known=_canary_known(canary))
@@ -41,13 +41,14 @@ def _canary_known(canary: Canary):  # type: ignore[no-untyped-def]
 def test_a_detector_switched_off_is_caught_by_the_canary(canary_holder: CrashedProcess, canary_file: Path,
                                                          tmp_path: Path) -> None:
     out = tmp_path / "out.core"
-    out.write_bytes(b"an older certified file at that path")
+    clean = image(tmp_path / "clean.raw", 1 << 16, {})
+    sanitize(clean, out, Home(tmp_path / "home"))  # an older certified output at that path
     with pytest.raises(DumpRefused) as refusal:
         sanitize(canary_holder.core, out, Home(tmp_path / "home"), canary=Canary.load(canary_file),
                  detectors="text,der,aes,unknown-rsa")
     assert refusal.value.reason == "canary_missed"
     assert "ec-in-memory" in refusal.value.detail and "ed25519-in-memory" in refusal.value.detail
-    assert not out.exists()
+    assert not out.exists() and not (tmp_path / "out.core.attestation.json").exists()  # it no longer stands
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".signward-sanitize")] == []
 
 
@@ -140,5 +141,60 @@ def test_two_sanitizers_at_once_publish_one_valid_result(tmp_path: Path) -> None
     for thread in threads:
         thread.join()
     assert len(results) == 2
-    assert verify_attestation(tmp_path / "out", home)["valid"]
+    assert verify_attestation(tmp_path / "out", home).valid
     assert scan_path(tmp_path / "out", known=known(RSA)).findings == []
+
+
+def test_a_redaction_failure_is_caught_by_the_residue_rescan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line of the control that failed in the breach: redaction misses the prime
+    (injected: it redacts nothing), and the re-scan of the result must refuse to certify it."""
+    import sys
+
+    module = sys.modules["signward.dumps.sanitize"]  # the package's `sanitize` name is the function
+    path = image(tmp_path / "img", 1 << 20, {4096: le(NUMBERS.p, 128)})
+    monkeypatch.setattr(module, "redaction_ranges", lambda findings, layout: [])
+    with pytest.raises(DumpRefused) as refusal:
+        sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(RSA))
+    assert refusal.value.reason == "residue"
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.attestation.json").exists()
+
+
+def test_narrowed_detectors_redact_less_but_the_rescan_runs_every_detector(tmp_path: Path) -> None:
+    """Regression (newcomer report): `--detectors aes` certified a dump that still held a prime."""
+    path = image(tmp_path / "img", 1 << 20, {4096: le(NUMBERS.p, 128)})
+    with pytest.raises(DumpRefused) as refusal:
+        sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(RSA), detectors="aes")
+    assert refusal.value.reason == "residue" and not (tmp_path / "out").exists()
+    result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(RSA), detectors="known-key")
+    attestation = verify_attestation(tmp_path / "out", Home(tmp_path / "home")).attestation
+    assert attestation is not None and list(attestation["detectors"]) == ["known-key"]
+    assert set(attestation["residue_detectors"]) == {"text", "der", "known-key", "unknown-rsa", "aes"}
+    assert result.key_id == attestation["key_id"]
+
+
+def test_an_output_path_that_is_not_ours_is_never_replaced_or_removed(tmp_path: Path) -> None:
+    """Regressions: `-o /dev/null` or a FIFO was replaced by the dump; a refused sanitize deleted
+    whatever unrelated file stood at OUT; the attestation temp file and the lock file followed
+    planted symlinks and overwrote their targets."""
+    dirty = image(tmp_path / "dirty.raw", 1 << 16, {4096: le(NUMBERS.p, 128)})
+    home = Home(tmp_path / "home")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(DumpFormatError, match="not a regular file"):
+        sanitize(dirty, fifo, home, known(RSA))
+    theirs = tmp_path / "theirs.txt"
+    theirs.write_text("someone's notes")
+    with pytest.raises(DumpFormatError, match="not an attested output"):
+        sanitize(dirty, theirs, home, known(RSA))
+    assert theirs.read_text() == "someone's notes"
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    out = tmp_path / "out"
+    (tmp_path / ".out.lock").symlink_to(victim)
+    with pytest.raises(DumpFormatError, match="lock file"):
+        sanitize(dirty, out, home, known(RSA))
+    (tmp_path / ".out.lock").unlink()
+    (tmp_path / "out.attestation.json").symlink_to(victim)
+    with pytest.raises(UsageError, match="not a regular file"):
+        sanitize(dirty, out, home, known(RSA))
+    assert victim.read_text() == "precious" and not out.exists()

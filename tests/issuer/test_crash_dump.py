@@ -17,23 +17,16 @@ import pytest
 
 from signward.hsm import server as hsm_server
 from signward.home import Config, Home, HsmConfig
-from tests.conftest import make_hsm_home
+from tests.conftest import make_hsm_home, signward_json
 from tests.helpers import IssuerProcess, crash_and_collect_core, factor_windows, free_port
-
-SETUP = (
-    "import sys, json\nfrom signward.home import Home\nfrom signward.issuer import open_context\n"
-    "from signward.hsm import Alg\nctx = open_context(Home(sys.argv[1]))\n"
-    "ctx.registry.create_realm('consumer', sys.argv[2] + '/realms/consumer', Alg.RS256)\n"
-    "c, s = ctx.clients.create('consumer', 'consumers', ['mail'])\nprint(json.dumps([c.client_id, s]))\n"
-)
-
 
 def _crash_issuer_and_search(home: Home, tmp_path: Path) -> tuple[list[tuple[int, str]], int]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    made = subprocess.run([sys.executable, "-c", SETUP, str(home.root), base], capture_output=True, text=True,
-                          check=True)
-    client_id, secret = json.loads(made.stdout)
+    signward_json(home, "realm", "create", "consumer", "--issuer", f"{base}/realms/consumer", "--alg", "RS256")
+    made = signward_json(home, "client", "create", "--realm", "consumer", "--tenant", "consumers",
+                         "--audience", "mail")
+    client_id, secret = made["client_id"], made["client_secret"]
     cores = tmp_path / "cores"
     cores.mkdir()
     issuer = IssuerProcess(home, port, core_dir=cores).start()

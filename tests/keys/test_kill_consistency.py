@@ -17,30 +17,10 @@ from signward.hsm import CheckedSigner
 from joserfc.jwk import ECKey
 
 from signward.keys import Registry
+from signward.services import open_services
 from signward.store import open_store
 
-CHILD = r"""
-import sys
-from signward.clock import FixedClock
-from signward.home import Home
-from signward.hsm import Alg, open_backend
-from signward.keys import Registry, RotationPolicy
-from signward.store import open_store
-
-home = Home(sys.argv[1]); store = open_store(__import__("pathlib").Path(sys.argv[2]))
-with store.transaction() as tx:
-    row = tx.one("SELECT MAX(sign_until) AS t FROM keys")
-start = row["t"] if row and row["t"] else 1767225600.0
-clock = FixedClock(start)
-reg = Registry(store, open_backend(home, home.load_config()), clock)
-if not reg.realms():
-    reg.create_realm("churn", "https://churn.example.com", Alg.ES256,
-                     RotationPolicy(max_signing_lifetime=10 * 86400, prepublish_lead=86400, destroy_after=0))
-print("ready", flush=True)
-while True:
-    clock.advance(5 * 86400)
-    reg.rotate("churn")
-"""
+ROTATOR = str(Path(__file__).resolve().parents[1] / "programs" / "rotating_registry.py")
 
 
 def _check_consistent(reg: Registry, db: Path) -> None:
@@ -67,7 +47,7 @@ def test_sigkill_during_rotation(hsm_home: Home, backend: object, tmp_path: Path
     rng = random.Random(7)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     for _ in range(10):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(hsm_home.root), str(db)],
+        child = subprocess.Popen([sys.executable, ROTATOR, str(hsm_home.root), str(db)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         assert child.stdout is not None
         assert child.stdout.readline().strip() == b"ready", child.stderr.read() if child.stderr else b""
@@ -81,7 +61,8 @@ def test_sigkill_during_rotation(hsm_home: Home, backend: object, tmp_path: Path
     with store.transaction() as tx:
         now = tx.one("SELECT MAX(sign_until) AS t FROM keys")["t"]  # type: ignore[index]
     clock = FixedClock(now - 86400 * 3)
-    reg = Registry(store, backend, clock)  # type: ignore[arg-type]
+    services = open_services(hsm_home, clock=clock, store=store, backend=backend)  # type: ignore[arg-type]
+    reg = services.registry
     _check_consistent(reg, db)
     reg.rotate("churn")
     assert reg.rotate("churn") == []  # recovered and idempotent
@@ -89,3 +70,5 @@ def test_sigkill_during_rotation(hsm_home: Home, backend: object, tmp_path: Path
     assert CheckedSigner(backend).sign(key.handle, key.alg, b"still signs")  # type: ignore[arg-type]
     _check_consistent(reg, db)
     assert len(reg.keys("churn")) > 6  # the children made real progress between kills
+    assert services.audit.verify().ok  # every transition the killed children made is on the record
+    services.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.depth.test_html import CHROMIUM, dom_of
+from tests.helpers import CHROMIUM, dom_of
 
 LAB = [sys.executable, "-m", "signward", "lab", "storm-0558"]
 

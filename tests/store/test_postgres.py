@@ -5,30 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
+from pathlib import Path
 
 import pytest
 
 from signward.audit import AuditLog
 from signward.store.postgres import PostgresStore
+from tests.helpers import fresh_database
 
-CHILD = r"""
-import sys
-from signward.audit import AuditLog
-from signward.store.postgres import PostgresStore
-log = AuditLog(PostgresStore(sys.argv[1]))
-for i in range(int(sys.argv[3])):
-    log.append(f"writer-{sys.argv[2]}", "token.issue", f"jti-{sys.argv[2]}-{i}")
-"""
-
-
-def fresh_database(conninfo: str) -> str:
-    import psycopg
-
-    name = "t" + uuid.uuid4().hex[:12]
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return conninfo.replace("dbname=postgres", f"dbname={name}")
+WRITER = str(Path(__file__).resolve().parents[1] / "programs" / "audit_writer.py")
 
 
 @pytest.mark.slow
@@ -36,8 +21,10 @@ def test_eight_writers_one_chain_on_postgres(postgres: str) -> None:
     db = fresh_database(postgres)
     PostgresStore(db).close()
     per_writer = int(os.environ.get("SIGNWARD_AUDIT_RECORDS", "10000")) // 8
+    print(f"{per_writer * 8} audit records from 8 writers (SIGNWARD_AUDIT_RECORDS)")  # shown with -rP or on failure
+    assert per_writer >= 125, "SIGNWARD_AUDIT_RECORDS below 1000 makes this no concurrency test"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    procs = [subprocess.Popen([sys.executable, "-c", CHILD, db, str(w), str(per_writer)], env=env) for w in range(8)]
+    procs = [subprocess.Popen([sys.executable, WRITER, db, str(w), str(per_writer)], env=env) for w in range(8)]
     for p in procs:
         assert p.wait(900) == 0
     store = PostgresStore(db)

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from signward.verify import BearerTokenMiddleware
 from tests.helpers import ThreadedServer
-from tests.verify.conftest import CONSUMER, ENTERPRISE, World
+from tests.verify.conftest import ENTERPRISE, World
 
 
 def mail_api(world: World) -> BearerTokenMiddleware:
@@ -32,7 +32,8 @@ def test_protected_route(world: World, caplog: pytest.LogCaptureFixture) -> None
     with ThreadedServer(mail_api(world)) as srv:
         assert httpx.get(srv.base + "/health").status_code == 200
         none = httpx.get(srv.base + "/mail/inbox")
-        assert none.status_code == 401 and none.headers["www-authenticate"].startswith("Bearer")
+        assert none.status_code == 401 and none.headers["www-authenticate"] == 'Bearer realm="signward"'
+        assert none.json() == {}  # RFC 6750 3.1: no token, no error code
         ok = httpx.get(srv.base + "/mail/inbox",
                        headers={"Authorization": f"Bearer {world.enterprise.token(world.claims())}"})
         assert ok.status_code == 200 and ok.json()["tenant"] == "contoso"
@@ -44,4 +45,5 @@ def test_protected_route(world: World, caplog: pytest.LogCaptureFixture) -> None
         expired = world.old_enterprise.token(world.claims())
         assert httpx.get(srv.base + "/mail/inbox",
                          headers={"Authorization": f"Bearer {expired}"}).json() == {"error": "invalid_token"}
-        assert world.consumer.token(world.claims(CONSUMER))  # consumer tokens for consumer mailboxes still mint
+        garbage = httpx.get(srv.base + "/mail/inbox", headers={"Authorization": "Bearer not.a.token"})
+        assert garbage.status_code == 401 and 'error="invalid_token"' in garbage.headers["www-authenticate"]

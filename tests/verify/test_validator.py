@@ -38,6 +38,26 @@ def test_consumer_key_for_enterprise_tenant_is_not_bound(world: World) -> None:
     assert world.alerts and world.alerts[-1]["reason"] == "key_not_bound_to_issuer"
 
 
+def test_unsigned_garbage_naming_a_key_raises_no_alert(world: World) -> None:
+    """Regression: a signature of 64 bytes 0x01 with the consumer's kid and the enterprise iss
+    (or an expired key's kid) raised a CRITICAL alert and an alert-severity audit record: anyone
+    could flood the alert channel. Alerts need a signature that verifies under the named key."""
+    for signer in (world.consumer, world.old_enterprise):
+        head, body, _ = signer.token(world.claims(ENTERPRISE)).split(".")
+        garbage = f"{head}.{body}.{b64(bytes([1]) * (64 if signer is world.consumer else 256))}"
+        before = len(world.alerts)
+        assert reason(world, garbage) is Reason.BAD_SIGNATURE
+        assert len(world.alerts) == before
+
+
+def test_a_jwk_whose_key_ops_exclude_verify_is_not_used(world: World) -> None:
+    from signward.verify import load_jwks
+
+    jwk = world.enterprise.jwk(key_ops=["sign"])
+    assert load_jwks({"keys": [jwk]}, ENTERPRISE, "test") == {}
+    assert load_jwks({"keys": [world.enterprise.jwk(key_ops=["verify"])]}, ENTERPRISE, "test")
+
+
 def test_expired_key_is_refused_even_with_fresh_claims(world: World) -> None:
     assert reason(world, world.old_enterprise.token(world.claims())) is Reason.KEY_EXPIRED
     assert world.alerts[-1]["reason"] == "key_expired"
@@ -144,14 +164,33 @@ def test_ecdsa_der_signature_refused(world: World) -> None:
     assert reason(world, f"{head}.{body}.{b64(der)}") is Reason.BAD_SIGNATURE
 
 
-def test_ecdsa_s_plus_n_refused(world: World) -> None:
-    from signward.algorithms import CURVE_ORDER
+def test_ecdsa_s_plus_n_refused() -> None:
+    """Deterministic: a key chosen so that a valid signature has s = 1, so s + n still fits in
+    32 bytes; (r, 1) verifies and (r, 1 + n) must not (nor r + n, nor zero)."""
+    import hashlib
 
-    head, body, sig = world.consumer.token(world.claims(CONSUMER)).split(".")
-    raw = __import__("base64").urlsafe_b64decode(sig + "==")
-    s = int.from_bytes(raw[32:], "big") + CURVE_ORDER["P-256"]
-    if s.bit_length() <= 256:
-        assert reason(world, f"{head}.{body}.{b64(raw[:32] + s.to_bytes(32, 'big'))}") is Reason.BAD_SIGNATURE
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from signward.algorithms import CURVE_ORDER, Alg, ecdsa_scalars_in_range, signature_ok
+
+    n = CURVE_ORDER["P-256"]
+    data = b"header.payload"
+    h = int.from_bytes(hashlib.sha256(data).digest(), "big") % n
+    k = 0x1234567890ABCDEF1234567890ABCDEF
+    r = ec.derive_private_key(k, ec.SECP256R1()).public_key().public_numbers().x % n
+    d = (k * 1 - h) * pow(r, -1, n) % n  # s = k^-1 (h + r d) = 1
+    public = ec.derive_private_key(d, ec.SECP256R1()).public_key()
+
+    def raw(r_value: int, s_value: int) -> bytes:
+        return r_value.to_bytes(32, "big") + s_value.to_bytes(32, "big")
+
+    assert signature_ok(public, Alg.ES256, data, raw(r, 1))  # the construction is right
+    assert (1 + n).bit_length() <= 256
+    assert not signature_ok(public, Alg.ES256, data, raw(r, 1 + n))
+    assert not signature_ok(public, Alg.ES256, data, raw(r, n - 1 + n - (n - 1)))  # s = n
+    assert not signature_ok(public, Alg.ES256, data, raw(0, 1))
+    assert not ecdsa_scalars_in_range(r, 1 + n, n) and not ecdsa_scalars_in_range(r, 0, n)
+    assert not ecdsa_scalars_in_range(n, 1, n) and ecdsa_scalars_in_range(r, 1, n)
 
 
 @pytest.mark.parametrize("claim,value", [("exp", "9999999999"), ("exp", True), ("iat", None), ("aud", {"a": 1}),

@@ -1,10 +1,11 @@
 """Tamper-evident audit log: hash-chained records and HSM-signed checkpoints.
 
-Not yet here (see the audit issue): PostgreSQL, and the records of components that do not
-exist yet (dumps) or run outside a home (validator alerts go to its on_alert hook).
+Records live in the home's store (SQLite, or PostgreSQL for several hosts). The retention
+floor (`signward.retention`) keeps every record longer than any key it concerns can verify.
 """
 
 from .chain import AuditRecord, Break, check_chain, record_hash
-from .log import AuditLog, VerifyResult, retention_floor
+from ..retention import retention_floor
+from .log import AuditLog, VerifyResult
 
 __all__ = ["AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain", "record_hash", "retention_floor"]

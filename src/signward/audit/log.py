@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +19,12 @@ from ..clock import Clock, SystemClock
 from ..errors import AuditIntegrityError, ConfigError
 from ..hsm.base import CheckedSigner, SigningBackend
 from ..keys.jwk import public_jwk
+from ..retention import check_retention
 from ..store.base import Store, Transaction
 from ..verify.keyset import load_key
 from .chain import GENESIS, SEVERITIES, AuditRecord, Break, canonical_details, check_chain, record_hash
+
+log = logging.getLogger("signward.audit")
 
 
 @dataclass(frozen=True)
@@ -42,11 +46,6 @@ def _details(row: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def retention_floor(max_verify_window: float) -> float:
-    """The shortest retention allowed: the longest key verify window plus one year."""
-    return max_verify_window + 365 * 86400.0
 
 
 class AuditLog:
@@ -202,14 +201,16 @@ class AuditLog:
 
     # -- retention ------------------------------------------------------------------------
 
-    def prune(self, retention_seconds: float, floor_seconds: float, actor: str = "system") -> dict[str, Any]:
+    def prune(self, retention_seconds: float, max_verify_window: float, actor: str = "system", *,
+              insecure_below_floor: bool = False) -> dict[str, Any]:
         """Remove whole checkpointed segments older than the retention; never below the floor.
 
         Only records up to a signed checkpoint whose head is older than the cutoff go; the
         prune itself is an audit record, so the retained chain says where it is anchored."""
-        if retention_seconds < floor_seconds:
-            raise ConfigError(f"audit retention of {retention_seconds / 86400:.0f} days is below the floor of "
-                              f"{floor_seconds / 86400:.0f} days (longest key verify window plus one year)")
+        if insecure_below_floor:  # the lab's 2021 setting only: logged, and said in the prune record
+            log.warning("INSECURE: pruning the audit log below its retention floor")
+        else:
+            check_retention(retention_seconds, max_verify_window)
         cutoff = self.clock.now() - retention_seconds
         self.require_intact()
         with self.store.transaction() as tx:
@@ -220,7 +221,8 @@ class AuditLog:
             up_to = candidates[0]["seq"]
             removed = tx.execute("DELETE FROM audit_records WHERE seq <= ?", (up_to,))
             self._insert(tx, actor, "audit.prune", f"up_to:{up_to}", severity="warning",
-                         details_json=canonical_details({"up_to": up_to, "removed": removed, "cutoff": cutoff}))
+                         details_json=canonical_details({"up_to": up_to, "removed": removed, "cutoff": cutoff,
+                                                         "insecure_below_floor": insecure_below_floor}))
         return {"pruned": removed, "up_to": up_to}
 
     def require_intact(self) -> None:

@@ -1,10 +1,10 @@
 """Defense in depth: how many controls must fail before an asset falls, computed exactly,
-and checked against the live system with probes."""
+and checked against the live system with probes. Generic: it imports nothing else of signward."""
 
 from .analysis import AssetResult, Report, analyze, width
 from .diff import depth_diff
 from .model import Control, Model, ModelError, Node, Step, load_model, parse_model
-from .probes import ProbeContext, ProbeResult, run_probe
+from .probes import ProbeResult, run_probe
 from .render import to_dot, to_html
 from .solver import Solution, minimum_failing_sets
 
@@ -14,7 +14,6 @@ __all__ = [
     "Model",
     "ModelError",
     "Node",
-    "ProbeContext",
     "ProbeResult",
     "Report",
     "Solution",

@@ -62,9 +62,11 @@ class Report:
 
 
 def _num(value: float | None) -> float | int | None:
+    """A depth as printed: integral values (within the solver's float noise) as integers."""
     if value is None:
         return None
-    return int(value) if float(value).is_integer() else value
+    nearest = round(value)
+    return int(nearest) if abs(value - nearest) <= 1e-6 else value
 
 
 def width(model: Model, asset: str) -> int:

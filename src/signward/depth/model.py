@@ -19,6 +19,7 @@ control has failed. A control has failed if chosen to fail or if any control in 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,14 @@ def _mapping(node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, int]]:
 
 
 def _plain(node: yaml.Node) -> Any:
-    return yaml.safe_load(yaml.serialize(node))
+    """A scalar, list or mapping node as plain data (safe tags only); every number finite."""
+    try:
+        value = yaml.safe_load(yaml.serialize(node))
+    except yaml.YAMLError as exc:
+        raise ModelError(f"line {_line(node)}: {getattr(exc, 'problem', None) or exc}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ModelError(f"line {_line(node)}: numbers must be finite, not {node.value!r}")
+    return value
 
 
 def _names(node: yaml.Node | None, what: str) -> tuple[str, ...]:
@@ -118,15 +126,46 @@ def _names(node: yaml.Node | None, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+MAX_MODEL_BYTES = 16 << 20  # a model larger than 16 MiB is refused
+MAX_MODEL_NODES = 2_000_000  # YAML nodes (scalars, mappings, sequences)
+MAX_MODEL_DEPTH = 32  # nesting; a model needs about five levels
+
+
+def _check_shape(root: yaml.Node, source: str) -> None:
+    """No aliases (a model needs none, and they are how a few hundred bytes become gigabytes),
+    bounded depth and size; walked without recursion."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            raise ModelError(f"{source}: line {_line(node)}: YAML aliases are not allowed in a model")
+        seen.add(id(node))
+        if depth > MAX_MODEL_DEPTH or len(seen) > MAX_MODEL_NODES:
+            raise ModelError(f"{source}: line {_line(node)}: the model is nested deeper than {MAX_MODEL_DEPTH} "
+                             f"levels or has more than {MAX_MODEL_NODES} nodes")
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.ScalarNode) and node.tag.startswith("tag:yaml.org,2002:python"):
+            raise ModelError(f"{source}: line {_line(node)}: the tag {node.tag} is not allowed")
+
+
 def parse_model(text: str, source: str = "model") -> Model:
+    if len(text) > MAX_MODEL_BYTES:
+        raise ModelError(f"{source}: larger than {MAX_MODEL_BYTES >> 20} MiB")
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}: " if mark is not None else ""
         raise ModelError(f"{source}: {at}bad YAML ({getattr(exc, 'problem', None) or exc})") from None
+    except RecursionError:
+        raise ModelError(f"{source}: nested too deeply") from None
     if root is None:
         raise ModelError(f"{source}: empty model")
+    _check_shape(root, source)
     top = {k: (v, line) for k, v, line in _mapping(root, "the model")}
     unknown = set(top) - {"name", "description", "policy", "controls", "nodes", "steps"}
     if unknown:
@@ -218,7 +257,7 @@ def parse_model(text: str, source: str = "model") -> Model:
             raise ModelError(f"{source}: line {top['policy'][1]}: policy knows only min_failures")
         if "min_failures" in policy:
             value = _plain(policy["min_failures"][0])
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ModelError(f"{source}: line {policy['min_failures'][1]}: min_failures must be a number >= 0")
             min_failures = float(value)
     description = str(_plain(top["description"][0]) or "") if "description" in top else ""

@@ -9,12 +9,14 @@ Only public keys are read from the rest of signward.
 
 from __future__ import annotations
 
-from .attestation import verify_attestation
+from .attestation import AttestationCheck, verify_attestation
 from .canary import Canary, hold_canaries, make_canary
 from .findings import FileReport, Finding
 from .knownkeys import KnownKey, KnownKeys, load_known_keys
+from .reasons import DumpReason, DumpState
 from .sanitize import SanitizeResult, sanitize
 from .scanner import scan_path
 
-__all__ = ["Canary", "FileReport", "Finding", "KnownKey", "KnownKeys", "SanitizeResult", "hold_canaries",
-           "load_known_keys", "make_canary", "sanitize", "scan_path", "verify_attestation"]
+__all__ = ["AttestationCheck", "Canary", "DumpReason", "DumpState", "FileReport", "Finding", "KnownKey", "KnownKeys",
+           "SanitizeResult", "hold_canaries", "load_known_keys", "make_canary", "sanitize", "scan_path",
+           "verify_attestation"]

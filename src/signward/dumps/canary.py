@@ -161,9 +161,6 @@ class Canary:
             known.add(key)
         known.secret_ids.add(aes_key_id(self.aes))
 
-    def kid_set(self) -> set[str]:
-        return set(self.kids.values())
-
 
 def hold_canaries(path: str | Path) -> Canary:
     """Load canary material and keep it in this process's memory in every detectable form."""

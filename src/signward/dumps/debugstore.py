@@ -1,7 +1,7 @@
 """The debugging store: where released dumps wait for engineers, behind grants.
 
-`DebugStore` is the interface (a directory today; an S3-compatible bucket fits the same
-four calls). `DirectoryStore.receive` is the store's own layer: it re-scans every arriving
+A directory today (an S3-compatible bucket fits the same calls: staging, receive, open,
+delete). `DebugStore.receive` is the store's own layer: it re-scans every arriving
 dump with its own detectors and the public keys it was given, whatever the sender said,
 and keeps the dump only if nothing is found. Files are mode 0400 in a 0700 directory.
 """
@@ -10,37 +10,46 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from pathlib import Path
-from typing import Protocol
 
-from ..errors import DumpFormatError, DumpRefused
+from ..errors import DumpFormatError, DumpRefused, UsageError
+from .reasons import DumpReason
 from .knownkeys import KnownKeys, known_from_documents
 from .scanner import scan_path
 
 
-class DebugStore(Protocol):
-    def receive(self, dump_id: str, staged: Path) -> None:
-        """Take ownership of `staged` (same filesystem) as dump `dump_id`, or raise DumpRefused."""
-        ...
+def _own_directory(folder: Path, private: bool) -> None:
+    """Make `folder` (mode 0700) or accept an existing real directory without touching its
+    mode; where dumps live (`private`), one that others may write to is refused."""
+    try:
+        folder.mkdir(parents=True, mode=0o700)
+        os.chmod(folder, 0o700)  # the umask may have narrowed mkdir's mode; this directory is ours
+        return
+    except FileExistsError:
+        pass
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"{folder} exists and is not a directory (a link or a file): not used as a store")
+    if private and info.st_mode & 0o022:
+        raise UsageError(f"{folder} may be written by others (mode {stat.S_IMODE(info.st_mode):o}): not used")
 
-    def open(self, dump_id: str) -> Path: ...
 
-    def delete(self, dump_id: str) -> bool: ...
-
-    def staging(self) -> Path:
-        """A directory on the store's filesystem to stage incoming bytes in."""
-        ...
-
-
-class DirectoryStore:
+class DebugStore:
     """A directory of released dumps with an independent re-scan at the door."""
 
-    def __init__(self, root: Path, rescan: bool = True) -> None:
+    def __init__(self, root: Path, rescan: bool = True, create: bool = True) -> None:
         self.root = Path(root)
         self.rescan = rescan
-        for folder in (self.root, self.root / "dumps", self.root / "incoming"):
-            folder.mkdir(parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
+        if create:
+            _own_directory(self.root, private=False)  # the operator's directory: its mode is theirs
+            for folder in (self.root / "dumps", self.root / "incoming"):
+                _own_directory(folder, private=True)
+
+    @classmethod
+    def existing(cls, root: Path) -> DebugStore:
+        """A store already made (to open or delete a copy): creates nothing."""
+        return cls(root, create=False)
 
     @property
     def keys_path(self) -> Path:
@@ -66,11 +75,11 @@ class DirectoryStore:
                 try:
                     report = scan_path(staged, None, self.known(), workdir=str(self.staging()))
                 except DumpFormatError as exc:
-                    raise DumpRefused("store_unreadable", exc.diagnostics()) from None
+                    raise DumpRefused(DumpReason.STORE_UNREADABLE, exc.diagnostics()) from None
                 found = [f for f in report.findings if not f.advisory]
                 if found or report.incomplete:
                     what = f"{len(found)} finding(s), first {found[0].kind}" if found else "incomplete scan"
-                    raise DumpRefused("store_rescan", what)
+                    raise DumpRefused(DumpReason.STORE_RESCAN, what)
             target = self.root / "dumps" / f"{dump_id}.core"
             os.chmod(staged, 0o400)
             os.replace(staged, target)
@@ -85,14 +94,16 @@ class DirectoryStore:
         return path
 
     def delete(self, dump_id: str) -> bool:
+        """Remove the copy of `dump_id`; False when there was none (a non-file is never removed)."""
         path = self.root / "dumps" / f"{dump_id}.core"
-        if path.exists():
-            path.unlink()
-            return True
-        return False
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            return False
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path} is not a regular file; not removed")
+        path.unlink()
+        return True
 
-    def ids(self) -> list[str]:
-        return sorted(p.stem for p in (self.root / "dumps").glob("*.core"))
 
-
-__all__ = ["DebugStore", "DirectoryStore"]
+__all__ = ["DebugStore"]

@@ -214,6 +214,28 @@ def _elf_layout(handle: BinaryIO, size: int, path: Path) -> Layout:
         raise DumpFormatError(f"{path}: corrupt ELF core ({exc.__class__.__name__})") from None
 
 
+# minidump list streams (MINIDUMP_STREAM_TYPE): (count bytes, bytes before the entries, entry size)
+COUNTED_LISTS = {3: (4, 4, 48), 4: (4, 4, 108), 5: (4, 4, 16), 8: (4, 4, 64), 9: (8, 16, 16)}
+# streams with a SizeOfHeader/SizeOfEntry/NumberOfEntries header (True: a 64-bit count)
+HEADED_LISTS = {12: False, 14: False, 16: True, 17: False}
+MAX_MODULE_NAME = 1 << 16  # bytes of one module name (UTF-16)
+
+
+def _check_module_names(handle: BinaryIO, path: Path, rva: int, count: int, size: int) -> None:
+    """Every module's name (an RVA to a length-prefixed UTF-16 string) lies inside the file."""
+    for index in range(count):
+        handle.seek(rva + 4 + index * 108 + 20)  # MINIDUMP_MODULE.ModuleNameRva
+        raw = handle.read(4)
+        if len(raw) < 4:
+            raise DumpFormatError(f"{path}: truncated minidump module list")
+        name_rva = struct.unpack("<I", raw)[0]
+        handle.seek(name_rva)
+        raw = handle.read(4)
+        length = struct.unpack("<I", raw)[0] if len(raw) == 4 else size
+        if name_rva + 4 + length > size or length > MAX_MODULE_NAME:
+            raise DumpFormatError(f"{path}: corrupt minidump module {index} (name of {length} bytes at {name_rva})")
+
+
 def _check_minidump_bounds(path: Path, size: int) -> None:
     """Reject, before the parser sees it, a header or directory that points outside the file
     (a random stream count would make the parser allocate without bound)."""
@@ -232,11 +254,29 @@ def _check_minidump_bounds(path: Path, size: int) -> None:
             if kind and rva + length > size:
                 raise DumpFormatError(f"{path}: truncated minidump (stream {index} ends at {rva + length}, "
                                       f"file has {size} bytes)")
-            if kind in (5, 9) and length:  # memory lists: their counts must fit their streams
-                handle.seek(rva)
-                count = struct.unpack("<Q" if kind == 9 else "<I", handle.read(8 if kind == 9 else 4))[0]
-                if count * 16 > length:
-                    raise DumpFormatError(f"{path}: corrupt minidump memory list ({count} ranges in {length} bytes)")
+            if not kind or not length:
+                continue
+            handle.seek(rva)
+            head = handle.read(min(length, 16))
+            if kind in COUNTED_LISTS:  # a count, then fixed-size entries: they must fit the stream
+                count_size, fixed, entry = COUNTED_LISTS[kind]
+                if len(head) < count_size:
+                    raise DumpFormatError(f"{path}: truncated minidump stream {kind}")
+                count = int.from_bytes(head[:count_size], "little")
+                if fixed + count * entry > length:
+                    raise DumpFormatError(f"{path}: corrupt minidump stream {kind} ({count} entries of {entry} bytes "
+                                          f"in {length} bytes)")
+                if kind == 4:  # module names are strings elsewhere in the file: each must fit it
+                    _check_module_names(handle, path, rva, count, size)
+            elif kind in HEADED_LISTS:  # SizeOfHeader, SizeOfEntry, NumberOfEntries
+                wide = HEADED_LISTS[kind]
+                if len(head) < (16 if wide else 12):
+                    raise DumpFormatError(f"{path}: truncated minidump stream {kind}")
+                header_size, entry_size = struct.unpack_from("<II", head)
+                count = struct.unpack_from("<Q" if wide else "<I", head, 8)[0]
+                if header_size > length or header_size + count * entry_size > length:
+                    raise DumpFormatError(f"{path}: corrupt minidump stream {kind} ({count} entries of {entry_size} "
+                                          f"bytes in {length} bytes)")
 
 
 def _minidump_layout(path: Path, size: int) -> Layout:

@@ -9,8 +9,8 @@ two commands racing on one dump cannot both move it.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -20,24 +20,27 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..audit import AuditLog
-from ..clock import Clock, SystemClock
+from ..clock import Clock, iso
 from ..errors import DumpFormatError, DumpRefused, NotFound, SignwardError, UsageError
 from ..home import Config, Home
-from ..store import Store, store_for
+from ..store import Store, Transaction
 from .attestation import attestation_path, sha256_file, verify_attestation
 from .canary import Canary
-from .debugstore import DirectoryStore
+from .debugstore import DebugStore
+from .files import copy_hashing
+from .reasons import DumpReason, DumpState
 from .knownkeys import KnownKeys, known_from_documents
 from .sanitize import sanitize
 
 ACTOR = "dumps"
+log = logging.getLogger("signward.insecure")
 
 
 @dataclass(frozen=True)
 class DumpRecord:
     id: str
     created: float
-    state: str
+    state: DumpState
     reason: str
     source: str
     pid: int | None
@@ -51,21 +54,33 @@ class DumpRecord:
     released_to: str
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        return {**vars(self), "state": self.state.value}
 
 
 class DumpPipeline:
-    """One home's quarantine, its sanitizer settings, its debugging store and its grants."""
+    """One home's quarantine, its sanitizer settings, its debugging stores and its grants.
 
-    def __init__(self, home: Home, config: Config | None = None, store: Store | None = None,
-                 clock: Clock | None = None) -> None:
+    Opened by the composition root (`signward.services.open_services(home).pipeline`)."""
+
+    def __init__(self, home: Home, config: Config, store: Store, audit: AuditLog, clock: Clock) -> None:
         self.home = home
-        self.config = config or home.load_config()
-        self.store = store or store_for(self.config.store.url, home.db_path)
-        self.clock = clock or SystemClock()
-        self.audit = AuditLog(self.store, None, self.clock)
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.audit = audit
         home.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.debug_store = DirectoryStore(home.debug_store_dir(self.config), rescan=self.config.dumps.store_rescan)
+        self.debug_store = self.store_at(None)
+
+    def store_at(self, directory: str | Path | None) -> DebugStore:
+        """The debugging store in `directory` (None: the configured one), re-scanning unless weakened."""
+        root = self.home.resolve(str(directory)) if directory is not None else self.home.debug_store_dir(self.config)
+        return DebugStore(root, rescan=self.config.dumps.store_rescan)
+
+    def _weakened(self, dump_id: str, setting: str, tx: Transaction | None = None) -> None:
+        """A weakened control takes effect on this dump: log it and put it on the record."""
+        log.warning("INSECURE: dumps.%s takes effect on dump %s", setting, dump_id)
+        self.audit.append(ACTOR, "control.weakened", dump_id, {"setting": f"dumps.{setting}"}, severity="warning",
+                          tx=tx)
 
     # keys -----------------------------------------------------------------------------
     def public_documents(self) -> list[dict[str, Any]]:
@@ -91,110 +106,126 @@ class DumpPipeline:
         """Read a core from `stream` into the quarantine, seal it, record it, sanitize it."""
         dump_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self.clock.now())) + "-" + secrets.token_hex(4)
         path = self.home.quarantine_dir / f"{dump_id}.core"
-        digest, size = hashlib.sha256(), 0
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            while block := stream.read(8 << 20):
-                os.write(descriptor, block)
-                digest.update(block)
-                size += len(block)
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        digest, size = copy_hashing(stream, path, self.config.dumps.max_dump_bytes)  # a refusal keeps nothing
         os.chmod(path, 0o400)
         now = self.clock.now()
         with self.store.transaction() as tx:
             tx.execute("INSERT INTO dumps (id, created, updated, source, pid, exe, signal, crash_time, host, state, "
                        "reason, sha256, size, sanitized_sha256, released_to) VALUES "
-                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'quarantined', '', ?, ?, '', '')",
+                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, '', '')",
                        (dump_id, now, now, source, pid, exe, signal, crash_time, socket.gethostname(),
-                        digest.hexdigest(), size))
+                        DumpState.QUARANTINED.value,
+                        digest, size))
             self.audit.append(ACTOR, "dump.capture", dump_id, {"pid": pid, "exe": exe, "signal": signal,
-                                                               "sha256": digest.hexdigest(), "size": size}, tx=tx)
+                                                               "sha256": digest, "size": size}, tx=tx)
         self.sanitize(dump_id)
         return self.get(dump_id)
 
     def sanitize(self, dump_id: str) -> DumpRecord:
         """Sanitize a quarantined dump; a refusal or any error leaves it refused, with the reason."""
         record = self.get(dump_id)
-        if record.state != "quarantined":
+        if record.state != DumpState.QUARANTINED:
             raise UsageError(f"dump {dump_id} is {record.state}, not quarantined")
         source = self.home.quarantine_dir / f"{dump_id}.core"
         out = self.home.quarantine_dir / f"{dump_id}.sanitized"
-        canary = self.canary() if self.config.dumps.canary_check else None
+        dumps = self.config.dumps
+        if not dumps.canary_check:
+            self._weakened(dump_id, "insecure_skip_canary_check")
+        if dumps.detectors is not None:
+            self._weakened(dump_id, "insecure_detectors")
+        if dumps.insecure_skip_residue_rescan:
+            self._weakened(dump_id, "insecure_skip_residue_rescan")
         try:
+            canary = self.canary() if dumps.canary_check else None  # unreadable canary material: refused
             if sha256_file(source)[0] != record.sha256:
-                raise DumpRefused("quarantine_changed", "the sealed core no longer matches its capture hash")
-            result = sanitize(source, out, self.home, self.known(), canary,
-                              detectors=self.config.dumps.detectors or None)
+                raise DumpRefused(DumpReason.QUARANTINE_CHANGED, "the sealed core no longer matches its capture hash")
+            result = sanitize(source, out, self.home, self.known(), canary, detectors=dumps.detectors,
+                              insecure_skip_residue_rescan=dumps.insecure_skip_residue_rescan,
+                              max_bytes=dumps.max_dump_bytes)
         except (DumpRefused, DumpFormatError) as exc:
-            reason = exc.reason if isinstance(exc, DumpRefused) else "unreadable"
-            self._move(dump_id, "quarantined", "refused", f"{reason}: {exc.diagnostics()}", "dump.refused",
-                       {"reason": reason, "detail": exc.diagnostics()}, severity="warning")
+            reason = DumpReason(exc.reason) if isinstance(exc, DumpRefused) else DumpReason.UNREADABLE
+            self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED, f"{reason}: {exc.diagnostics()}",
+                       "dump.refused", {"reason": reason.value, "detail": exc.diagnostics()}, severity="warning")
             return self.get(dump_id)
         except Exception as exc:  # fail closed: the dump stays in quarantine, refused, with why
-            self._move(dump_id, "quarantined", "refused", f"error: {exc.__class__.__name__}: {exc}",
-                       "dump.refused", {"reason": "error", "detail": str(exc)}, severity="warning")
+            self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED,
+                       f"{DumpReason.ERROR}: {exc.__class__.__name__}: {exc}", "dump.refused",
+                       {"reason": DumpReason.ERROR.value, "detail": str(exc)}, severity="warning")
             raise
-        self._move(dump_id, "quarantined", "sanitized", "", "dump.sanitized",
+        self._move(dump_id, DumpState.QUARANTINED, DumpState.SANITIZED, "", "dump.sanitized",
                    {"sha256": result.output_sha256, "counts": result.counts,
                     "canaries": result.canaries_found}, sanitized_sha256=result.output_sha256)
         return self.get(dump_id)
 
     # release --------------------------------------------------------------------------
-    def release(self, dump_id: str) -> DumpRecord:
-        """Copy the sanitized dump into the debugging store through the gate; DumpRefused if not.
+    def release(self, dump_id: str, to: str | Path | None = None) -> DumpRecord:
+        """Copy the sanitized dump into a debugging store (`to`, else the configured one) through
+        the gate; DumpRefused if not.
 
-        A dump may be released to several stores (`--to`); a refusal by any store's re-scan
-        marks it refused, so no gate releases it anywhere again."""
+        A dump may be released to several stores; each copy is recorded, so fetches find it and
+        retention removes it. A refusal by any store's re-scan marks the dump refused, so no
+        gate releases it anywhere again."""
         record = self.get(dump_id)
+        target = self.store_at(to)
         gate = self.config.dumps.release_gate
-        self.debug_store.publish_keys(self.public_documents())
+        target.publish_keys(self.public_documents())
         if gate:  # a sanitized dump, or one released to another store already, with its attestation
-            if record.state not in ("sanitized", "released"):
-                self._refuse_release(dump_id, "not_sanitized", f"state is {record.state}")
-            if not self._claim(dump_id, record.state, "releasing"):
-                self._refuse_release(dump_id, "not_sanitized", "another command moved it first")
+            if record.state not in (DumpState.SANITIZED, DumpState.RELEASED):
+                self._refuse_release(dump_id, DumpReason.NOT_SANITIZED, f"state is {record.state}")
+            if not self._claim(dump_id, record.state, DumpState.RELEASING):
+                self._refuse_release(dump_id, DumpReason.NOT_SANITIZED, "another command moved it first")
             chosen = self.home.quarantine_dir / f"{dump_id}.sanitized"
         else:  # no gate: whatever is there goes, refused dumps included (the lab's 2021 setting)
             sanitized = self.home.quarantine_dir / f"{dump_id}.sanitized"
             chosen = sanitized if sanitized.exists() else self.home.quarantine_dir / f"{dump_id}.core"
             with self.store.transaction() as tx:
-                tx.execute("UPDATE dumps SET state = 'releasing', updated = ? WHERE id = ?", (self.clock.now(), dump_id))
-        staged = self.debug_store.staging() / f"{dump_id}.{secrets.token_hex(4)}.part"
+                tx.execute("UPDATE dumps SET state = ?, updated = ? WHERE id = ?",
+                           (DumpState.RELEASING.value, self.clock.now(), dump_id))
+                self._weakened(dump_id, "insecure_no_release_gate", tx)
+        if not target.rescan:
+            self._weakened(dump_id, "insecure_skip_store_rescan")
+        staged = target.staging() / f"{dump_id}.{secrets.token_hex(4)}.part"
         try:
-            digest = _copy_hashing(chosen, staged)
+            digest, _ = copy_hashing(chosen, staged)
             if gate:
                 check = verify_attestation(chosen, self.home, expected_sha256=record.sanitized_sha256)
-                if not check["valid"] or digest != record.sanitized_sha256:
-                    raise DumpRefused("attestation_mismatch",
-                                      check["reason"] or "the bytes copied are not the bytes attested")
-            self.debug_store.receive(dump_id, staged)
+                if not check.valid or digest != record.sanitized_sha256:
+                    raise DumpRefused(DumpReason.ATTESTATION_MISMATCH,
+                                      f"{check.reason}: {check.detail}" if check.reason
+                                      else "the bytes copied are not the bytes attested")
+            target.receive(dump_id, staged)
         except DumpRefused as refusal:
             staged.unlink(missing_ok=True)
-            state = "refused"
-            self._move(dump_id, "releasing", state, f"{refusal.reason}: {refusal.detail}", "dump.release_refused",
-                       {"reason": refusal.reason, "detail": refusal.detail}, severity="alert")
+            self._move(dump_id, DumpState.RELEASING, DumpState.REFUSED, f"{refusal.reason}: {refusal.detail}",
+                       "dump.release_refused", {"reason": str(refusal.reason), "detail": refusal.detail},
+                       severity="alert")
             raise
         except Exception:
             staged.unlink(missing_ok=True)
-            self._move(dump_id, "releasing", record.state, "", "dump.release_failed", {},
+            self._move(dump_id, DumpState.RELEASING, record.state, "", "dump.release_failed", {},
                        severity="warning")
             raise
-        self._move(dump_id, "releasing", "released", "", "dump.release",
-                   {"store": str(self.debug_store.root), "sha256": digest, "gate": gate},
-                   released_to=str(self.debug_store.root))
+        now = self.clock.now()
+        self._move(dump_id, DumpState.RELEASING, DumpState.RELEASED, "", "dump.release",
+                   {"store": str(target.root), "sha256": digest, "gate": gate}, released_to=str(target.root),
+                   copy_in=str(target.root), now=now)
         return self.get(dump_id)
 
-    def _refuse_release(self, dump_id: str, reason: str, detail: str) -> None:
-        self.audit.append(ACTOR, "dump.release_refused", dump_id, {"reason": reason, "detail": detail},
+    def copies(self, dump_id: str) -> list[str]:
+        """Every debugging store this dump was released to (newest first)."""
+        with self.store.snapshot() as tx:
+            return [r["store"] for r in tx.all("SELECT store FROM dump_copies WHERE dump_id = ? "
+                                               "ORDER BY released DESC, store", (dump_id,))]
+
+    def _refuse_release(self, dump_id: str, reason: DumpReason, detail: str) -> None:
+        self.audit.append(ACTOR, "dump.release_refused", dump_id, {"reason": reason.value, "detail": detail},
                           severity="warning")
         raise DumpRefused(reason, detail)
 
     # grants and fetches ---------------------------------------------------------------
     def grant(self, dump_id: str, user: str, ttl: float, granted_by: str) -> dict[str, Any]:
         record = self.get(dump_id)
-        if record.state != "released":
+        if record.state != DumpState.RELEASED:
             raise UsageError(f"dump {dump_id} is {record.state}: only released dumps can be granted")
         if not 0 < ttl <= 7 * 86400:
             raise UsageError("--ttl must be positive and at most 7 days")
@@ -205,54 +236,99 @@ class DumpPipeline:
                        "VALUES (?, ?, ?, ?, ?, ?)", (grant_id, dump_id, user, granted_by, now, now + ttl))
             self.audit.append(granted_by, "debug.grant", dump_id, {"user": user, "ttl": ttl, "grant": grant_id},
                               tx=tx)
-        return {"grant": grant_id, "dump": dump_id, "user": user, "expires": now + ttl}
+        return {"grant": grant_id, "dump": dump_id, "user": user, "expires": now + ttl, "expires_at": iso(now + ttl)}
 
     def fetch(self, dump_id: str, user: str, out: Path) -> dict[str, Any]:
-        """Copy a released dump to `out` for `user`: a live grant, under the hourly limit."""
-        now = self.clock.now()
-        with self.store.transaction() as tx:
-            grant = tx.one("SELECT id, expires FROM dump_grants WHERE dump_id = ? AND username = ? "
-                           "ORDER BY expires DESC LIMIT 1", (dump_id, user))
-            recent = tx.one("SELECT COUNT(*) AS n FROM dump_fetches WHERE username = ? AND time > ?",
-                            (user, now - 3600))
-            reason = ("no_grant" if grant is None else "grant_expired" if grant["expires"] <= now else
-                      "rate_limit" if recent is not None and recent["n"] >= self.config.dumps.max_fetches_per_hour
-                      else "")
-            if reason:
-                severity = "alert" if reason == "rate_limit" else "warning"
-                action = "debug.bulk_fetch" if reason == "rate_limit" else "debug.fetch_refused"
-                self.audit.append(user, action, dump_id, {"reason": reason}, severity=severity, tx=tx)
-            else:
-                tx.execute("INSERT INTO dump_fetches (dump_id, username, time) VALUES (?, ?, ?)", (dump_id, user, now))
-                self.audit.append(user, "debug.fetch", dump_id, {"grant": grant["id"] if grant else ""}, tx=tx)
-        if reason:
+        """Copy a released dump to `out` for `user`: a live grant, under the hourly limit.
+
+        The dump is read from whichever debugging store holds a copy."""
+        if os.path.lexists(out):  # never replace a path the tool did not write (/dev/null included)
+            raise UsageError(f"{out} exists; fetch writes only a new file")
+        if not out.parent.is_dir():
+            raise UsageError(f"{out.parent}: no such directory")
+        reason = self._fetch_refusal(dump_id, user, record=True)
+        if reason is not None:
             raise DumpRefused(reason, f"{user} may not fetch {dump_id}")
         staged = out.with_name(f".{out.name}.{secrets.token_hex(4)}.part")
-        try:
-            _copy_hashing(self.debug_store.open(dump_id), staged)
+        try:  # the copy first: a fetch that fails to write is neither recorded nor counted
+            copy_hashing(self._stored_copy(dump_id), staged)
             os.chmod(staged, 0o600)
-            os.replace(staged, out)
+            now = self.clock.now()
+            with self.store.transaction() as tx:  # the grant and the limit again, with the record
+                reason = self._fetch_refusal(dump_id, user, tx=tx)
+                if reason is None:
+                    grant = tx.one("SELECT id FROM dump_grants WHERE dump_id = ? AND username = ? "
+                                   "ORDER BY expires DESC LIMIT 1", (dump_id, user))
+                    tx.execute("INSERT INTO dump_fetches (dump_id, username, time) VALUES (?, ?, ?)",
+                               (dump_id, user, now))
+                    self.audit.append(user, "debug.fetch", dump_id, {"grant": grant["id"] if grant else ""}, tx=tx)
+            if reason is not None:
+                self._fetch_refusal(dump_id, user, record=True)
+                raise DumpRefused(reason, f"{user} may not fetch {dump_id}")
+            os.replace(staged, out)  # published only once the fetch is on the record
         finally:
             staged.unlink(missing_ok=True)
         return {"dump": dump_id, "user": user, "file": str(out)}
 
+    def _fetch_refusal(self, dump_id: str, user: str, record: bool = False,
+                       tx: Transaction | None = None) -> DumpReason | None:
+        """Why `user` may not fetch `dump_id` now (no grant, expired, over the hourly limit), or
+        None; with `record`, a refusal is audited (the bulk-fetch refusal at alert)."""
+        if tx is None:
+            with self.store.transaction() as own:
+                return self._fetch_refusal(dump_id, user, record, own)
+        now = self.clock.now()
+        grant = tx.one("SELECT id, expires FROM dump_grants WHERE dump_id = ? AND username = ? "
+                       "ORDER BY expires DESC LIMIT 1", (dump_id, user))
+        recent = tx.one("SELECT COUNT(*) AS n FROM dump_fetches WHERE username = ? AND time > ?", (user, now - 3600))
+        reason = (DumpReason.NO_GRANT if grant is None else DumpReason.GRANT_EXPIRED if grant["expires"] <= now
+                  else DumpReason.RATE_LIMIT
+                  if recent is not None and recent["n"] >= self.config.dumps.max_fetches_per_hour else None)
+        if reason is not None and record:
+            severity = "alert" if reason is DumpReason.RATE_LIMIT else "warning"
+            action = "debug.bulk_fetch" if reason is DumpReason.RATE_LIMIT else "debug.fetch_refused"
+            self.audit.append(user, action, dump_id, {"reason": reason.value}, severity=severity, tx=tx)
+        return reason
+
+    def _stored_copy(self, dump_id: str) -> Path:
+        tried = []
+        for root in [*self.copies(dump_id), str(self.debug_store.root)]:
+            try:
+                return DebugStore.existing(Path(root)).open(dump_id)
+            except FileNotFoundError:
+                tried.append(root)
+        raise NotFound(f"dump {dump_id} is in none of the debugging stores it was released to "
+                       f"({', '.join(dict.fromkeys(tried))})")
+
     # retention and listing ------------------------------------------------------------
-    def expire(self) -> list[str]:
+    def expire(self) -> list[dict[str, Any]]:
+        """Delete every copy of every dump older than the retention; say which could not go."""
         cutoff = self.clock.now() - self.config.dumps.retention_days * 86400
         with self.store.snapshot() as tx:
-            rows = tx.all("SELECT id, state FROM dumps WHERE created < ? AND state != 'deleted'", (cutoff,))
-        deleted = []
+            rows = tx.all("SELECT id, state FROM dumps WHERE created < ? AND state != ?",
+                          (cutoff, DumpState.DELETED.value))
+        done = []
         for row in rows:
-            for suffix in (".core", ".sanitized"):
-                path = self.home.quarantine_dir / f"{row['id']}{suffix}"
+            dump_id = row["id"]
+            for path in (self.home.quarantine_dir / f"{dump_id}.core", self.home.quarantine_dir / f"{dump_id}.sanitized",
+                         attestation_path(self.home.quarantine_dir / f"{dump_id}.sanitized"),
+                         self.home.quarantine_dir / f".{dump_id}.sanitized.lock"):
                 path.unlink(missing_ok=True)
-            attestation_path(self.home.quarantine_dir / f"{row['id']}.sanitized").unlink(missing_ok=True)
-            (self.home.quarantine_dir / f".{row['id']}.sanitized.lock").unlink(missing_ok=True)
-            in_store = self.debug_store.delete(row["id"])
-            self._move(row["id"], row["state"], "deleted", "retention", "dump.delete",
-                       {"retention_days": self.config.dumps.retention_days, "in_store": in_store})
-            deleted.append(row["id"])
-        return deleted
+            removed, failed = [], []
+            for root in dict.fromkeys([*self.copies(dump_id), str(self.debug_store.root)]):
+                try:
+                    if DebugStore.existing(Path(root)).delete(dump_id):
+                        removed.append(root)
+                except OSError as exc:
+                    failed.append({"store": root, "error": exc.strerror or str(exc)})
+            if failed:  # not every copy is gone: it stays on the list, and the log says where
+                self.audit.append(ACTOR, "dump.delete_failed", dump_id, {"failed": failed, "removed": removed},
+                                  severity="alert")
+            else:
+                self._move(dump_id, row["state"], DumpState.DELETED, "retention", "dump.delete",
+                           {"retention_days": self.config.dumps.retention_days, "stores": removed})
+            done.append({"id": dump_id, "deleted": not failed, "removed_from": removed, "failed": failed})
+        return done
 
     def get(self, dump_id: str) -> DumpRecord:
         with self.store.snapshot() as tx:
@@ -266,42 +342,31 @@ class DumpPipeline:
             return [_record(r) for r in tx.all("SELECT * FROM dumps ORDER BY created, id")]
 
     # internals ------------------------------------------------------------------------
-    def _claim(self, dump_id: str, expected: str, new: str) -> bool:
+    def _claim(self, dump_id: str, expected: DumpState, new: DumpState) -> bool:
         with self.store.transaction() as tx:
             return tx.execute("UPDATE dumps SET state = ?, updated = ? WHERE id = ? AND state = ?",
-                              (new, self.clock.now(), dump_id, expected)) == 1
+                              (new.value, self.clock.now(), dump_id, expected.value)) == 1
 
-    def _move(self, dump_id: str, expected: str, new: str, reason: str, action: str, details: dict[str, Any],
-              severity: str = "info", **columns: str) -> None:
+    def _move(self, dump_id: str, expected: str, new: DumpState, reason: str, action: str, details: dict[str, Any],
+              severity: str = "info", copy_in: str = "", now: float | None = None, **columns: str) -> None:
         sets = "".join(f", {name} = ?" for name in columns)
+        now = self.clock.now() if now is None else now
         with self.store.transaction() as tx:
             changed = tx.execute(f"UPDATE dumps SET state = ?, reason = ?, updated = ?{sets} WHERE id = ? AND state = ?",
-                                 (new, reason, self.clock.now(), *columns.values(), dump_id, expected))
+                                 (new.value, reason, now, *columns.values(), dump_id, str(expected)))
             if changed != 1:
                 raise SignwardError(f"dump {dump_id} was not {expected}; refusing to move it to {new}")
+            if copy_in:
+                tx.execute("DELETE FROM dump_copies WHERE dump_id = ? AND store = ?", (dump_id, copy_in))
+                tx.execute("INSERT INTO dump_copies (dump_id, store, released) VALUES (?, ?, ?)",
+                           (dump_id, copy_in, now))
             self.audit.append(ACTOR, action, dump_id, details, severity=severity, tx=tx)
-
-    def close(self) -> None:
-        self.store.close()
 
 
 def _record(row: dict[str, Any]) -> DumpRecord:
-    return DumpRecord(**{name: row[name] for name in DumpRecord.__dataclass_fields__})
-
-
-def _copy_hashing(source: Path, target: Path) -> str:
-    """Copy `source` to a new file `target` (fsynced) and return the sha256 of the bytes copied."""
-    digest = hashlib.sha256()
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with open(source, "rb") as handle:
-            while block := handle.read(8 << 20):
-                digest.update(block)
-                os.write(descriptor, block)
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    return digest.hexdigest()
+    values = {name: row[name] for name in DumpRecord.__dataclass_fields__}
+    values["state"] = DumpState(values["state"])
+    return DumpRecord(**values)
 
 
 __all__ = ["DumpPipeline", "DumpRecord"]

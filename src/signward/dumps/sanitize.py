@@ -32,11 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from ..clock import iso
-from ..errors import DumpFormatError, DumpRefused
+from ..errors import DumpFormatError, DumpRefused, UsageError
 from ..home import Home
 from . import detectors as registry
-from .attestation import attestation_key, attestation_path, sha256_file, write_attestation
+from .attestation import (attestation_key, attestation_path, key_id, sha256_file, verify_attestation,
+                          write_attestation)
 from .canary import Canary
+from .reasons import DumpReason
+from .files import copy_bounded
 from .findings import Finding, count_by_detector
 from .formats import decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
@@ -60,6 +63,7 @@ class SanitizeResult:
     canaries_found: list[str] = field(default_factory=list)
     residue: list[Finding] = field(default_factory=list)
     attestation: str | None = None
+    key_id: str = ""  # the attestation key that signed (signward.dumps.attestation.key_id)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -68,6 +72,7 @@ class SanitizeResult:
                 "counts": self.counts, "redacted_bytes": self.redacted_bytes,
                 "canaries": {"expected": self.canaries_expected, "found_in_input": self.canaries_found},
                 "residue": [f.to_dict() for f in self.residue], "attestation": self.attestation,
+                "key_id": self.key_id,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -75,8 +80,9 @@ def _identity(stats: os.stat_result) -> tuple[int, int, int, int]:
     return stats.st_dev, stats.st_ino, stats.st_size, stats.st_mtime_ns
 
 
-def _seal(source: Path, container: str, target: Path) -> tuple[str, int]:
-    """Copy (decompressing) `source` into `target`; returns sha256 and size of the source bytes."""
+def _seal(source: Path, container: str, target: Path, max_bytes: int | None = None) -> tuple[str, int]:
+    """Copy (decompressing) `source` into `target`, within the expansion limit; returns sha256
+    and size of the source bytes."""
     digest = hashlib.sha256()
     size = 0
 
@@ -95,13 +101,13 @@ def _seal(source: Path, container: str, target: Path) -> tuple[str, int]:
     with os.fdopen(descriptor, "wb") as out:
         if container == "none":
             with open(source, "rb") as raw:
-                shutil.copyfileobj(Hashing(raw), out, 8 << 20)
+                copy_bounded(Hashing(raw), out, target.parent, max_bytes)
         else:
             with open(source, "rb") as raw:
                 hashing = Hashing(raw)
                 try:
                     with decompressor(hashing, container) as stream:
-                        shutil.copyfileobj(stream, out, 8 << 20)
+                        copy_bounded(stream, out, target.parent, max_bytes)
                     while hashing.read(8 << 20):  # trailing bytes after the last frame count too
                         pass
                 except DumpFormatError:
@@ -116,8 +122,13 @@ def _seal(source: Path, container: str, target: Path) -> tuple[str, int]:
 
 def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys | None = None,
              canary: Canary | None = None, minimize: bool = False, detectors: Sequence[str] | str | None = None,
-             progress: Progress | None = None) -> SanitizeResult:
-    """Sanitize `source` into `out`; DumpRefused (after cleaning up) when it cannot be certified."""
+             progress: Progress | None = None, *, insecure_skip_residue_rescan: bool = False,
+             max_bytes: int | None = None) -> SanitizeResult:
+    """Sanitize `source` into `out`; DumpRefused (after cleaning up) when it cannot be certified.
+
+    `detectors` narrows what redaction runs; the re-scan of the result always runs every
+    default detector (and the known keys and canaries), unless `insecure_skip_residue_rescan`
+    (the lab's model of the 2021 sanitizer, which certified what it had not checked)."""
     began = time.monotonic()
     source, out = Path(source), Path(out)
     result = SanitizeResult(input=str(source), output=str(out), status="refused")
@@ -131,32 +142,34 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         raise DumpFormatError("OUT must differ from IN: the input is never modified")
     if not out.parent.is_dir():
         raise DumpFormatError(f"{out.parent}: no such directory for OUT")
+    _earlier_output(out, home)  # refuses an OUT that is not ours to replace
     container = sniff_container(head_of(source))
     known = known if known is not None else KnownKeys()
     if canary is not None:
         canary.add_to(known)
         result.canaries_expected = sorted(canary.expected())
     key = attestation_key(home)
+    result.key_id = key_id(key)
     workdir = Path(tempfile.mkdtemp(prefix=".signward-sanitize-", dir=out.parent))
     try:
         sealed = workdir / "sealed"
-        result.input_sha256, _ = _seal(source, container, sealed)
+        result.input_sha256, _ = _seal(source, container, sealed, max_bytes)
         if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
-            raise DumpRefused("input_changed", "IN changed while it was being sealed")
+            raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sealed")
         layout = read_layout(sealed)
         chosen = registry.select(detectors)
         findings, incomplete = scan_plain(sealed, layout, chosen, known, progress)
         result.counts = count_by_detector(findings)
         if incomplete:
-            raise DumpRefused("scan_incomplete", ", ".join(incomplete))
+            raise DumpRefused(DumpReason.SCAN_INCOMPLETE, ", ".join(incomplete))
         if canary is not None:
             result.canaries_found = canary.check(findings)
             missed = sorted(set(result.canaries_expected) - set(result.canaries_found))
             if missed:
-                raise DumpRefused("canary_missed", ", ".join(missed))
+                raise DumpRefused(DumpReason.CANARY_MISSED, ", ".join(missed))
         stuck = [f for f in findings if not f.advisory and layout.is_protected(f.offset, f.end)]
         if stuck:
-            raise DumpRefused("finding_in_metadata", f"{stuck[0].kind} at offset {stuck[0].offset}")
+            raise DumpRefused(DumpReason.FINDING_IN_METADATA, f"{stuck[0].kind} at offset {stuck[0].offset}")
         redacted = workdir / "redacted"
         shutil.copyfile(sealed, redacted)
         os.chmod(redacted, 0o600)
@@ -174,24 +187,32 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             final = workdir / "final"
             with open(redacted, "rb") as plain, open_compressor(final, container) as packed:
                 shutil.copyfileobj(plain, packed, 8 << 20)
-        # the rescan: the file to be published, every selected detector afresh, the canary keys too
-        with plain_copy(final, sniff_container(head_of(final)), str(workdir)) as plain:
-            residue, _ = scan_plain(plain, read_layout(plain), registry.select(detectors), known)
+        # the re-scan: the file to be published, with EVERY default detector afresh whatever
+        # `detectors` chose for redaction, and the known keys and canaries too
+        residue_detectors = [] if insecure_skip_residue_rescan else registry.select(None)
+        residue: list[Finding] = []
+        residue_incomplete: list[str] = []
+        if residue_detectors:
+            with plain_copy(final, sniff_container(head_of(final)), str(workdir), max_bytes) as plain:
+                residue, residue_incomplete = scan_plain(plain, read_layout(plain), residue_detectors, known)
         residue = [f for f in residue if not f.advisory]
+        if residue_incomplete and not residue:
+            raise DumpRefused(DumpReason.SCAN_INCOMPLETE, "re-scan: " + ", ".join(residue_incomplete))
         if residue:
             result.residue = residue
-            raise DumpRefused("residue", f"{len(residue)} finding(s) left after redaction, first "
+            raise DumpRefused(DumpReason.RESIDUE, f"{len(residue)} finding(s) left after redaction, first "
                                          f"{residue[0].kind} at offset {residue[0].offset}")
         result.output_sha256, out_size = sha256_file(final)
         if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
-            raise DumpRefused("input_changed", "IN changed while it was being sanitized")
+            raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sanitized")
         result.status = "clean"
         document = {
             "version": 1, "status": "clean", "time": iso(time.time()),
             "input": {"name": source.name, "sha256": result.input_sha256, "bytes": before.st_size},
             "output": {"name": out.name, "sha256": result.output_sha256, "bytes": out_size},
             "format": layout.format, "container": container, "minimized": minimize,
-            "detectors": {d.name: d.version for d in chosen},
+            "detectors": {d.name: d.version for d in chosen},  # what redaction ran
+            "residue_detectors": {d.name: d.version for d in residue_detectors},  # what the re-scan ran
             "counts": result.counts, "redacted_bytes": result.redacted_bytes,
             "canaries": {"expected": result.canaries_expected, "found_in_input": result.canaries_found,
                          "found_in_output": []},
@@ -204,14 +225,37 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         return result
     except DumpRefused as refusal:
         result.reason, result.detail = refusal.reason, refusal.detail
-        with _locked(out):
-            for stale in (out, attestation_path(out)):
-                stale.unlink(missing_ok=True)
-        refusal.result = result  # type: ignore[attr-defined]
-        raise
+        with _locked(out):  # an earlier certified output at OUT no longer stands for this input
+            try:
+                ours = _earlier_output(out, home)
+            except DumpFormatError:
+                ours = False  # someone else's file appeared at OUT meanwhile: never removed
+            if ours:
+                for stale in (out, attestation_path(out)):
+                    stale.unlink(missing_ok=True)
+        raise DumpRefused(refusal.reason, refusal.detail, result) from None
     finally:
         result.seconds = time.monotonic() - began
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _earlier_output(out: Path, home: Home) -> bool:
+    """False when OUT does not exist; True when it is an earlier output of this tool (a regular
+    file whose attestation verifies under this home's key); otherwise refuse: a device, a FIFO,
+    a link or someone else's file at OUT is never replaced or removed."""
+    beside = attestation_path(out)
+    if os.path.lexists(beside) and not stat.S_ISREG(os.lstat(beside).st_mode):
+        raise UsageError(f"{beside} exists and is not a regular file: it is never replaced")
+    try:
+        info = os.lstat(out)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        raise DumpFormatError(f"{out} exists and is not a regular file: it is never replaced")
+    if not verify_attestation(out, home).valid:
+        raise DumpFormatError(f"{out} exists and is not an attested output of this home: remove it or choose "
+                              f"another OUT")
+    return True
 
 
 class _locked:
@@ -222,7 +266,14 @@ class _locked:
         self.descriptor = -1
 
     def __enter__(self) -> None:
-        self.descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+        # never through a planted link, never a file that is not ours to lock
+        try:
+            self.descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise DumpFormatError(f"{self.path}: {exc.strerror} (the lock file must be a plain file)") from None
+        if not stat.S_ISREG(os.fstat(self.descriptor).st_mode):
+            os.close(self.descriptor)
+            raise DumpFormatError(f"{self.path} is not a regular file")
         fcntl.flock(self.descriptor, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:

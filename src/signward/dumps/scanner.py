@@ -22,6 +22,7 @@ from ..errors import DumpFormatError
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .detectors import Detector, select
 from .findings import FileReport, Finding, merge_spans
+from .files import copy_bounded
 from .formats import Layout, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
 
@@ -29,8 +30,10 @@ Progress = Callable[[int, int], None]
 
 
 @contextmanager
-def plain_copy(path: Path, container: str, directory: str | None = None) -> Iterator[Path]:
-    """The uncompressed dump: `path` itself, or a private temporary file decompressed from it."""
+def plain_copy(path: Path, container: str, directory: str | None = None,
+               max_bytes: int | None = None) -> Iterator[Path]:
+    """The uncompressed dump: `path` itself, or a private temporary file decompressed from it
+    (at most `max_bytes`, and never more than the free disk space)."""
     if container == "none":
         yield path
         return
@@ -40,7 +43,9 @@ def plain_copy(path: Path, container: str, directory: str | None = None) -> Iter
         try:
             with open_decompressed(path, container) as stream, open(target, "xb") as out:
                 os.chmod(target, 0o600)
-                shutil.copyfileobj(stream, out, 8 << 20)
+                copy_bounded(stream, out, Path(folder), max_bytes)
+        except DumpFormatError:
+            raise
         except Exception as exc:  # OSError, EOFError, lzma/zlib/zstandard/lz4 errors
             raise DumpFormatError(f"{path}: corrupt or truncated {container} data ({exc})") from None
         yield target
@@ -100,15 +105,17 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
 
 
 def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, known: KnownKeys | None = None,
-              progress: Progress | None = None, workdir: str | None = None) -> FileReport:
-    """Scan one file (any supported format or container); DumpFormatError if it cannot be read."""
+              progress: Progress | None = None, workdir: str | None = None,
+              max_bytes: int | None = None) -> FileReport:
+    """Scan one file (any supported format or container); DumpFormatError if it cannot be read
+    or expands past `max_bytes` (default `files.DEFAULT_MAX_BYTES`) or the free disk space."""
     path = Path(path)
     began = time.monotonic()
     if not path.is_file():
         raise DumpFormatError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
     container = sniff_container(head_of(path))
     chosen = select(detectors)
-    with plain_copy(path, container, workdir) as plain:
+    with plain_copy(path, container, workdir, max_bytes) as plain:
         layout = read_layout(plain)
         findings, incomplete = scan_plain(plain, layout, chosen, known if known is not None else KnownKeys(),
                                           progress)

@@ -22,14 +22,16 @@ def open_backend(home: Home, config: Config) -> SigningBackend:
         from .hazmat_software import InsecureSoftwareBackend
 
         return InsecureSoftwareBackend(home.software_keys_dir)
-    pin = home.secret(cfg.pin_file, cfg.pin_env)
     if cfg.module:
-        return Pkcs11Backend(cfg.module, cfg.token_label, pin, cfg.sessions)
+        return Pkcs11Backend(cfg.module, cfg.token_label, home.secret(cfg.pin_file, cfg.pin_env), cfg.sessions)
     from .server import p11kit_client_module, server_address
 
-    if not home.socket_path.exists():
+    pin_made = bool(cfg.pin_env) or (home.root / cfg.pin_file).exists()
+    pin = home.secret(cfg.pin_file, cfg.pin_env) if pin_made else ""  # a bad PIN file is refused first
+    if not home.socket_path.exists():  # a home whose HSM never started has no PIN yet: unavailable
         raise HsmUnavailable(f"the embedded HSM is not running (no socket at {home.socket_path}); "
-                             f"run 'signward hsm start --home {home.root}'")
+                             f"run 'signward --home {home.root} hsm start'")
+    pin = pin or home.secret(cfg.pin_file, cfg.pin_env)
     return Pkcs11Backend(p11kit_client_module(), cfg.token_label, pin, cfg.sessions,
                          server_address=server_address(home))
 

@@ -131,7 +131,10 @@ def running_pid(home: Home) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return None
-    return pid if b"p11-kit" in cmdline else None
+    # the p11-kit server of THIS home: its command line names this home's socket (a copied
+    # home carries the original's pid file; its pid must not stop the original's HSM)
+    socket = str(home.socket_path).encode()
+    return pid if b"p11-kit" in cmdline and socket in cmdline.split(b"\0") else None
 
 
 def start(home: Home, cfg: HsmConfig, timeout: float = 15.0) -> dict[str, object]:

@@ -2,7 +2,6 @@
 
 from .app import IssuerContext, create_app
 from .clients import Client, ClientRegistry
-from .service import open_context
 from .tokens import IssuedToken, TokenService
 
 __all__ = [
@@ -12,5 +11,4 @@ __all__ = [
     "IssuerContext",
     "TokenService",
     "create_app",
-    "open_context",
 ]

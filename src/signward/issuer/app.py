@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from urllib.parse import urlsplit
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -39,6 +40,7 @@ class IssuerContext:
     metrics: IssuerMetrics
     rotation_interval: float = 60.0
     audit: Any = None  # signward.audit.AuditLog when the home has one
+    startup: list[Callable[[], object]] = field(default_factory=list)  # run once as the app starts (canaries)
 
 
 def _oauth_error(err: OAuthError) -> JSONResponse:
@@ -47,6 +49,21 @@ def _oauth_error(err: OAuthError) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Basic realm="signward"'
     return JSONResponse({"error": err.error, "error_description": err.description}, status_code=err.status,
                         headers=headers)
+
+
+MAX_SCOPES = 64
+BODY_TIMEOUT = 10.0  # seconds for a token request's body to arrive
+
+
+def served_base(issuer: str, realm: str) -> str:
+    """Where this server serves a realm, from its configured issuer URL only: the issuer itself
+    when its path ends in /realms/NAME (also behind a proxy that adds a prefix), else the
+    issuer's origin + /realms/NAME. A request's Host header never enters a served URL."""
+    suffix = f"/realms/{realm}"
+    if issuer.endswith(suffix):
+        return issuer
+    parts = urlsplit(issuer)
+    return f"{parts.scheme}://{parts.netloc}{suffix}"
 
 
 def create_app(ctx: IssuerContext) -> Starlette:
@@ -58,7 +75,9 @@ def create_app(ctx: IssuerContext) -> Starlette:
         audience = req.params.get("audience") or req.params.get("resource") or client.audiences[0]
         if audience not in client.audiences:
             raise OAuthError("invalid_target", f"audience {audience!r} is not allowed for this client")
-        scopes = req.params["scope"].split() if req.params.get("scope") else list(client.scopes)
+        scopes = list(dict.fromkeys(req.params["scope"].split())) if req.params.get("scope") else list(client.scopes)
+        if len(scopes) > MAX_SCOPES:  # deduplicated, then capped: a token stays far below any validator's limit
+            raise OAuthError("invalid_scope", f"at most {MAX_SCOPES} scopes per token")
         if any(s not in client.scopes for s in scopes):
             raise OAuthError("invalid_scope", "a requested scope is not granted to this client")
         started = time.perf_counter()
@@ -72,7 +91,14 @@ def create_app(ctx: IssuerContext) -> Starlette:
         if not ctx.tokens.knows(realm_name):
             return JSONResponse({"error": "invalid_request", "error_description": "unknown realm"}, 404)
         try:
-            body = await _read_body(request)
+            try:
+                body = await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
+            except asyncio.TimeoutError:
+                return JSONResponse({"error": "invalid_request", "error_description": "the body did not arrive in time"},
+                                    status_code=408, headers={"Connection": "close"})
+            except ClientDisconnect:  # the client went away mid-body: one line, no traceback
+                log.info("client disconnected during the request body on %s", request.url.path)
+                return Response(status_code=400)
             req = parse_token_request(request.headers.get("content-type"), request.headers.get("authorization"), body)
             issued, scopes = await run_in_threadpool(grant, realm_name, req)
         except OAuthError as err:
@@ -94,8 +120,7 @@ def create_app(ctx: IssuerContext) -> Starlette:
             realm = await run_in_threadpool(ctx.registry.realm, request.path_params["realm"])
         except NotFound:
             return JSONResponse({"error": "not_found"}, 404)
-        suffix = f"/realms/{realm.name}"
-        base = realm.issuer if realm.issuer.endswith(suffix) else str(request.base_url).rstrip("/") + suffix
+        base = served_base(realm.issuer, realm.name)  # from the configured issuer, never the Host header
         return JSONResponse({
             "issuer": realm.issuer,
             "token_endpoint": f"{base}/token",
@@ -130,6 +155,8 @@ def create_app(ctx: IssuerContext) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for hook in ctx.startup:
+            hook()
         task = asyncio.create_task(_rotation_loop(ctx))
         try:
             yield
@@ -171,12 +198,28 @@ async def _rotation_loop(ctx: IssuerContext) -> None:
     """Apply the rotation policy of every realm now and then; failures are logged, never fatal."""
     while True:
         try:
-            for realm in await run_in_threadpool(ctx.registry.realms):
-                events = await run_in_threadpool(ctx.registry.rotate, realm.name)
-                if events:
-                    ctx.tokens.forget()
-                    log.info("rotation in realm %s: %s", realm.name, events)
+            realms = await run_in_threadpool(ctx.registry.realms)
         except SignwardError as exc:
             log.error("rotation check failed: %s", exc.diagnostics())
+            realms = []
+        for realm in realms:  # one realm that fails never stops the rotation of the others
+            try:
+                events = await run_in_threadpool(ctx.registry.rotate, realm.name)
+            except SignwardError as exc:
+                log.error("rotation failed in realm %s: %s", realm.name, exc.diagnostics())
+                await run_in_threadpool(_audit_rotation_failure, ctx, realm.name, exc)
+                continue
+            if events:
+                ctx.tokens.forget()
+                log.info("rotation in realm %s: %s", realm.name, events)
         await asyncio.sleep(ctx.rotation_interval)
+
+
+def _audit_rotation_failure(ctx: IssuerContext, realm: str, exc: SignwardError) -> None:
+    if ctx.audit is None:
+        return
+    try:
+        ctx.audit.append("issuer", "rotation.failed", realm, {"error": exc.diagnostics()}, severity="warning")
+    except SignwardError as failure:  # the log is the failure: said once, rotation goes on
+        log.error("could not audit the rotation failure of %s: %s", realm, failure.diagnostics())
 

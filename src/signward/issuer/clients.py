@@ -59,6 +59,7 @@ class ClientRegistry:
         self._pepper = secrets.token_bytes(32)
         self._verified: dict[tuple[str, bytes], float] = {}
         self._lock = threading.Lock()
+        self._decoy = hash_secret(secrets.token_urlsafe(32))  # checked for unknown ids: one scrypt, as for known
 
     def create(self, realm: str, tenant: str, audiences: list[str] | None = None,
                scopes: list[str] | None = None) -> tuple[Client, str]:
@@ -84,7 +85,7 @@ class ClientRegistry:
             row = tx.one("SELECT * FROM clients WHERE client_id = ? AND realm = ? AND disabled = 0",
                          (client_id, realm))
         if row is None:
-            check_secret(secret, hash_secret("decoy"))  # same cost whether or not the id exists
+            check_secret(secret, self._decoy)  # the same single scrypt whether or not the id exists
             return None
         marker = (client_id, hmac.new(self._pepper, (row["secret_hash"] + "\0" + secret).encode(),
                                       hashlib.sha256).digest())

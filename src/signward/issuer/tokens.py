@@ -29,6 +29,19 @@ def _json(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
 
 
+MAX_CLAIM_TEXT = 1024  # characters in sub, aud, tid, client_id and scope
+
+
+def _check_text(name: str, value: str) -> None:
+    """A claim value is UTF-8 text of bounded length without control characters."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{name} is not UTF-8 text") from None
+    if len(value) > MAX_CLAIM_TEXT or any(ord(ch) < 32 for ch in value):
+        raise UsageError(f"{name} must be at most {MAX_CLAIM_TEXT} characters without control characters")
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: str
@@ -81,6 +94,9 @@ class TokenService:
 
     def issue(self, realm_name: str, *, sub: str, audience: str, tenant: str, client_id: str | None = None,
               scope: str = "", ttl: float | None = None) -> IssuedToken:
+        for name, value in (("sub", sub), ("audience", audience), ("tenant", tenant), ("client_id", client_id or ""),
+                            ("scope", scope)):
+            _check_text(name, value)
         realm, key = self._current(realm_name)
         lifetime = realm.policy.max_token_lifetime if ttl is None else ttl
         if not 0 < lifetime <= realm.policy.max_token_lifetime:

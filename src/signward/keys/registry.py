@@ -8,6 +8,7 @@ kill can leave is an unreferenced object in the HSM, which is never published or
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from ..clock import Clock, SystemClock
 from ..errors import ConfigError, InvalidTransition, NoSigningKey, NotFound
 from ..algorithms import Alg
 from ..hsm.base import SigningBackend
+from ..retention import check_retention
 from ..store.base import Store, Transaction
 from .jwk import jwks_document, public_jwk, thumbprint
 from .model import KeyRecord, KeyState, Realm, RotationPolicy
@@ -33,15 +35,46 @@ class Auditor(Protocol):
                severity: str = "info", tx: Transaction | None = None) -> Any: ...
 
 
+HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]*$")
+
+
 def check_issuer_url(url: str) -> str:
-    """An issuer is https, or http on loopback (for tests and the embedded lab); no query or fragment."""
-    parts = urlsplit(url)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+    """An issuer is an absolute https URL (http only on loopback) with a plain host name or IP
+    address, a valid port, no user info, query or fragment, and a path of plain segments
+    (no '.', '..', whitespace or control characters). Returned without a trailing slash."""
+    if not isinstance(url, str) or len(url) > 2048 or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise ConfigError(f"issuer must be an absolute URL without whitespace, not {url!r}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError as exc:
+        raise ConfigError(f"issuer {url!r} is not a valid URL ({exc})") from None
+    if parts.scheme not in ("https", "http") or not host or parts.query or parts.fragment or "?" in url or "#" in url:
         raise ConfigError(f"issuer must be an absolute https URL without query or fragment, not {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"issuer {url!r} must not carry user information")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"issuer {url!r} has an invalid port")
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+        if not HOST.match(host):
+            raise ConfigError(f"issuer {url!r} has an invalid host name") from None
+    segments = parts.path.rstrip("/").split("/")[1:] if parts.path.rstrip("/") else []
+    if any(s in ("", ".", "..") or not PATH_SEGMENT.match(s) for s in segments):
+        raise ConfigError(f"issuer {url!r} has an invalid path (empty, '.' or '..' segments)")
+    loopback = host == "localhost" or (address is not None and address.is_loopback)
     if parts.scheme == "http" and not loopback:
         raise ConfigError(f"issuer {url!r} must use https (plain http only on loopback)")
     return url.rstrip("/")
+
+
+def verify_window(policy: RotationPolicy) -> float:
+    """How long one key of this policy is published: pre-publication, signing, then token lifetime."""
+    return policy.prepublish_lead + policy.max_signing_lifetime + policy.max_token_lifetime
 
 
 def _state_by_time(key: KeyRecord, now: float) -> KeyState:
@@ -62,13 +95,22 @@ class Registry:
 
     def __init__(self, store: Store, backend: SigningBackend, clock: Clock | None = None,
                  listeners: list[Callable[[Event], None]] | None = None, audit: Auditor | None = None,
-                 actor: str = "system") -> None:
+                 actor: str = "system", retention_seconds: float | None = None) -> None:
+        """`retention_seconds`: the audit log's retention; a realm whose keys would outlive it is refused."""
+        self.retention_seconds = retention_seconds
         self.store = store
         self.backend = backend
         self.clock = clock or SystemClock()
         self.listeners = listeners if listeners is not None else []
         self.audit = audit
         self.actor = actor
+
+    def _record_weakened(self, tx: Transaction, record: KeyRecord) -> None:
+        """A key made in process memory: the weakened HSM control takes effect, on the record."""
+        if self.audit is not None and self.backend.holds_keys_in_process:
+            self.audit.append(self.actor, "control.weakened", record.kid,
+                              {"setting": "hsm.allow_insecure_software_keys", "backend": self.backend.name},
+                              severity="warning", tx=tx)
 
     def _record(self, tx: Transaction, event: Event) -> None:
         """Audit an event inside the transaction that makes it: no record, no change."""
@@ -85,6 +127,8 @@ class Registry:
             raise ConfigError(f"realm name {name!r} must be 1-63 characters of a-z, 0-9, '-' and '_'")
         issuer = check_issuer_url(issuer)
         policy = policy or RotationPolicy()
+        if self.retention_seconds is not None:
+            check_retention(self.retention_seconds, max(self.max_verify_window(), verify_window(policy)))
         now = self.clock.now()
         with self.store.transaction() as tx:
             if tx.one("SELECT name FROM realms WHERE name = ? OR issuer = ?", (name, issuer)):
@@ -96,7 +140,14 @@ class Registry:
                  policy.max_token_lifetime, policy.destroy_after, now))
             event = {"action": "realm.create", "realm": name, "issuer": issuer, "alg": alg.value}
             self._record(tx, event)
+            # the first key in the same transaction: a realm never exists without one (an algorithm
+            # the HSM lacks, or an HSM that is down, leaves no realm behind)
+            first = self._generate(tx, Realm(name, issuer, alg, policy, now), now, now)
+            key_event = {"action": "key.create", "kid": first.kid, "reason": "no signing key",
+                         "sign_from": first.sign_from, "realm": name}
+            self._record(tx, key_event)
         self._emit(event)
+        self._emit(key_event)
         self.rotate(name)
         return self.realm(name)
 
@@ -110,6 +161,10 @@ class Registry:
     def realms(self) -> list[Realm]:
         with self.store.snapshot() as tx:
             return [_realm(r) for r in tx.all("SELECT * FROM realms ORDER BY name")]
+
+    def max_verify_window(self) -> float:
+        """The longest time any realm's key stays verifiable (what the audit retention must outlive)."""
+        return max((verify_window(r.policy) for r in self.realms()), default=0.0)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -143,13 +198,18 @@ class Registry:
             "sign_until, verify_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (record.kid, record.realm, alg.value, record.state.value, record.backend, handle,
              json.dumps(record.public_jwk, sort_keys=True), now, sign_from, sign_until, record.verify_until))
+        self._record_weakened(tx, record)
         return record
 
-    def create_key(self, realm_name: str, alg: Alg | None = None, sign_from: float | None = None) -> KeyRecord:
-        """A new key, published now; it signs from `sign_from` (default: after the pre-publication lead)."""
+    def create_key(self, realm_name: str, alg: Alg | None = None, sign_from: float | None = None, *,
+                   immediate: bool = False) -> KeyRecord:
+        """A new key, published now; it signs from `sign_from`, or now with `immediate`, or by
+        default after the pre-publication lead. The clock is read once."""
+        if immediate and sign_from is not None:
+            raise ConfigError("give sign_from or immediate, not both")
         realm = self.realm(realm_name)
         now = self.clock.now()
-        start = now + realm.policy.prepublish_lead if sign_from is None else sign_from
+        start = now if immediate else now + realm.policy.prepublish_lead if sign_from is None else sign_from
         if start < now:
             raise ConfigError("a new key cannot start signing in the past")
         with self.store.transaction() as tx:

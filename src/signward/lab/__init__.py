@@ -4,7 +4,7 @@ of controls switched off, and an ablation that measures how many must fail."""
 from .ablate import Ablation, ablate
 from .attacker import StolenKey, forge_token, steal_keys
 from .controls import CONTROLS, PRESETS, parse_disabled
-from .scenario import Lab, LabResult, Step
+from .scenario import Lab, LabResult, LabStep
 
 __all__ = [
     "CONTROLS",
@@ -12,8 +12,8 @@ __all__ = [
     "Ablation",
     "Lab",
     "LabResult",
+    "LabStep",
     "StolenKey",
-    "Step",
     "ablate",
     "forge_token",
     "parse_disabled",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,12 @@ from ..errors import ConfigError
 from .controls import CONTROLS
 from .scenario import Lab
 
-MODEL = Path(__file__).resolve().parents[3] / "models" / "storm-0558-signward.yaml"
+def packaged_model(name: str) -> Path:
+    """A model shipped inside the package (found the same way from a checkout or a wheel)."""
+    return Path(str(resources.files("signward").joinpath("models", name)))
+
+
+MODEL = packaged_model("storm-0558-signward.yaml")
 
 
 @dataclass
@@ -74,4 +80,4 @@ def ablate(lab: Lab, progress: Callable[[str], None] | None = None, model_path: 
     return Ablation(found, failing, minimum, analytic_sets, runs, dict(lab.stage_runs))
 
 
-__all__ = ["MODEL", "Ablation", "ablate", "analytic"]
+__all__ = ["MODEL", "Ablation", "ablate", "analytic", "packaged_model"]

@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..home import AuditConfig, Config, DumpsConfig, Home, HsmConfig
 from ..hsm import server as hsm_server
 from ..keys.model import DAY, RotationPolicy
-from ..store import store_for
+from ..services import init_home, open_services
 from .crash import SIGNWARD, ServedIssuer
 
 CONSUMER_ISSUER = "https://login.consumer.lab"
@@ -40,7 +40,7 @@ WEAK_DETECTORS = "aes"
 
 
 @dataclass
-class Realm:
+class ServedRealm:
     """A served realm: its home, issuer process, a client, and the JWKS it published."""
 
     home: Home
@@ -66,12 +66,12 @@ def run_cli(home: Home, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def make_realm(root: Path, name: str, issuer: str, tenant: str, *, hsm: bool, lifetime: float) -> Realm:
+def make_realm(root: Path, name: str, issuer: str, tenant: str, *, hsm: bool, lifetime: float) -> ServedRealm:
     """A fresh home with one RS256 realm and one client, its issuer served on loopback."""
     hsm_config = HsmConfig() if hsm else HsmConfig(backend="software", allow_insecure_software_keys=True)
     retention = max(730.0, (lifetime + 2 * DAY) / DAY + 366)  # the floor: a key's window plus a year
     home = Home(root / "home")
-    config = home.init(Config(hsm=hsm_config, audit=AuditConfig(retention_days=retention),
+    config = init_home(home, Config(hsm=hsm_config, audit=AuditConfig(retention_days=retention),
                               dumps=DumpsConfig(canary_kinds="rsa,aes")))  # RS256 realms: RSA canaries
     if hsm:
         hsm_server.start(home, config.hsm)
@@ -82,7 +82,7 @@ def make_realm(root: Path, name: str, issuer: str, tenant: str, *, hsm: bool, li
         made = run_cli(home, "client", "create", "--realm", name, "--tenant", tenant, "--audience", "mail",
                        "--scope", "mail.read")
         served.start()
-        realm = Realm(home, served, made["client_id"], made["client_secret"])
+        realm = ServedRealm(home, served, made["client_id"], made["client_secret"])
         realm.jwks = httpx.get(f"{served.base}/realms/{name}/jwks.json", timeout=10).json()
     except BaseException:  # leave no issuer or HSM process behind
         served.stop()
@@ -97,7 +97,7 @@ class Crash:
 
     hsm: bool
     rotation: bool
-    realm: Realm
+    realm: ServedRealm
     core: Path
     pid: int
     time: float
@@ -175,6 +175,13 @@ def discard_copies(crash: "Crash", captured: Capture) -> None:
         copy.unlink(missing_ok=True)
 
 
+def _sender(redaction: bool, canary_check: bool) -> dict[str, Any]:
+    """The sender's dump settings, through the named insecure switches: redaction off is the
+    2021 sanitizer, which missed the key and certified the result without checking it."""
+    return {"insecure_detectors": "" if redaction else WEAK_DETECTORS,
+            "insecure_skip_residue_rescan": not redaction, "insecure_skip_canary_check": not canary_check}
+
+
 def _config_file(crash: Crash, name: str, **dumps: Any) -> Path:
     base = crash.home.load_config()
     config = replace(base, dumps=replace(base.dumps, **dumps))
@@ -204,29 +211,23 @@ def _cli(crash: Crash, config: Path, *args: str, stdin: Path | None = None) -> t
 
 def _audit_since(crash: Crash, seq: int, dump_id: str) -> list[dict[str, Any]]:
     """The pipeline's warnings and alerts about `dump_id` recorded after audit record `seq`."""
-    store = store_for(crash.home.load_config().store.url, crash.home.db_path)
-    try:
-        records = [r for r in AuditLog(store).records() if r.seq > seq]
-    finally:
-        store.close()
+    with open_services(crash.home) as services:
+        records = [r for r in services.audit.records() if r.seq > seq]
     return [{"source": "dump pipeline", "severity": r.severity, "action": r.action, "object": r.object,
-             "details": r.details} for r in records if r.object == dump_id and r.severity in ("warning", "alert")]
+             "details": r.details} for r in records if r.object == dump_id and r.severity in ("warning", "alert")
+            and r.action != "control.weakened"]
 
 
 def audit_head(crash: Crash) -> int:
-    store = store_for(crash.home.load_config().store.url, crash.home.db_path)
-    try:
-        with store.snapshot() as tx:
-            row = tx.one("SELECT MAX(seq) AS seq FROM audit_records")
-        return int(row["seq"] or 0) if row else 0
-    finally:
-        store.close()
+    with open_services(crash.home) as services, services.store.snapshot() as tx:
+        row = tx.one("SELECT MAX(seq) AS seq FROM audit_records")
+    return int(row["seq"] or 0) if row else 0
 
 
 def capture(crash: Crash, redaction: bool, canary_check: bool) -> Capture:
     """Pipe the core into `dumps capture` with this sender setting (sanitize runs inside)."""
     name = f"sender-r{int(redaction)}-c{int(canary_check)}"
-    config = _config_file(crash, name, detectors="" if redaction else WEAK_DETECTORS, canary_check=canary_check)
+    config = _config_file(crash, name, **_sender(redaction, canary_check))
     before = audit_head(crash)
     _, record = _cli(crash, config, "dumps", "capture", "--pid", str(crash.pid), "--exe", sys.executable,
                         "--signal", "11", "--time", str(int(crash.time)), stdin=crash.core)
@@ -245,9 +246,9 @@ def release_all(crash: Crash, captured: Capture, workdir: Path) -> None:
     """Release the captured dump with every receiving setting, each into its own store, and fetch."""
     for gate, rescan in RECEIVING_ORDER:
         name = f"receiver-r{int(captured.redaction)}-c{int(captured.canary_check)}-g{int(gate)}-s{int(rescan)}"
-        config = _config_file(crash, name, detectors="" if captured.redaction else WEAK_DETECTORS,
-                              canary_check=captured.canary_check, release_gate=gate, store_rescan=rescan,
-                              store=f"stores/{name}")
+        config = _config_file(crash, name, **_sender(captured.redaction, captured.canary_check),
+                              insecure_no_release_gate=not gate, insecure_skip_store_rescan=not rescan,
+                              debug_store=f"stores/{name}")
         before = audit_head(crash)
         offered = "sanitized" if captured.sanitized is not None else "quarantined core"
         code, result = _cli(crash, config, "dumps", "release", captured.dump_id)
@@ -267,5 +268,5 @@ def release_all(crash: Crash, captured: Capture, workdir: Path) -> None:
                                                     fetched, alerts, f"eng-{name}")
 
 
-__all__ = ["CONSUMER_ISSUER", "ENTERPRISE_ISSUER", "TENANT", "Capture", "Crash", "Realm", "Release",
+__all__ = ["CONSUMER_ISSUER", "ENTERPRISE_ISSUER", "TENANT", "Capture", "Crash", "ServedRealm", "Release",
            "capture", "crash_consumer", "discard_copies", "make_realm", "release_all", "stop_home"]

@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..depth import analyze, load_model
-from ..depth.render import to_dot, to_svg
+from ..depth.render import STYLE, chips, graph_html, legend_html, to_dot, to_svg
 from .ablate import MODEL, Ablation
 from .scenario import LabResult
 
@@ -70,6 +70,23 @@ def ablation_table(ablation: Ablation) -> Group:
     return Group(table, agree)
 
 
+def forensics_html(forensics: dict[str, Any]) -> str:
+    """The forensic question as a sentence and a table."""
+    days = forensics["audit_retention_days"]
+    engineer = forensics.get("engineer")
+    if forensics["fetch_in_log"] is None:
+        sentence = "Nothing was fetched from the debugging store, so there is no fetch to trace."
+    elif forensics["fetch_in_log"]:
+        sentence = (f"At investigation time the fetch by {engineer} is still in the audit log "
+                    f"({days}-day retention): the investigators can say who took the dump and when.")
+    else:
+        sentence = (f"At investigation time the fetch by {engineer} has aged out of the audit log ({days}-day "
+                    f"retention, {forensics['records_pruned']} records pruned): nobody can say who took the dump.")
+    rows = "".join(f"<tr><th>{html.escape(k.replace('_', ' '))}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in forensics.items())
+    return f"<p>{html.escape(sentence)}</p><table id='forensics-table'>{rows}</table>"
+
+
 def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
     model = load_model(MODEL)
     report = analyze(model, [c for c in result.disabled if c in model.controls])
@@ -78,38 +95,42 @@ def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
         f"<tr class='{s.outcome}'><td>{html.escape(s.step)}</td><td>{html.escape(s.to_dict()['what'])}</td>"
         f"<td>{'passed' if s.outcome == 'passed' else 'blocked by ' + html.escape(str(s.blocked_by))}"
         f"{'' if s.reached else ' (not reached)'}</td><td>{html.escape(s.detail)}</td></tr>" for s in result.steps)
-    alerts = "".join(f"<li>[{html.escape(a['severity'])}] {html.escape(a['source'])}: {html.escape(a['action'])} "
-                     f"{html.escape(alert_text(a))}</li>" for a in result.alerts)
+    alerts = "".join(f"<tr><td>{html.escape(a['severity'])}</td><td>{html.escape(a['source'])}</td>"
+                     f"<td>{html.escape(a['action'])}</td><td>{html.escape(alert_text(a))}</td></tr>"
+                     for a in result.alerts)
     verdict = ("BREACHED: the mail API returned the tenant's messages to a forged token" if result.breached else
                f"not breached: stopped at {result.stopped_by.step} by {result.stopped_by.blocked_by}"
                if result.stopped_by else "not breached")
     ablated = ""
     if ablation is not None:
         data = ablation.to_dict()
-        ablated = (f"<h2>Ablation ({ablation.runs} runs)</h2><table id='ablation'><tr><th></th><th>min failures</th>"
-                   f"<th>failing sets</th></tr><tr><td>empirical</td><td>{data['min_failures_empirical']}</td><td>"
-                   + "<br>".join(html.escape(", ".join(s)) for s in ablation.failing_sets) +
-                   f"</td></tr><tr><td>analytic</td><td>{data['min_failures_analytic']}</td><td>"
-                   + "<br>".join(html.escape(", ".join(s)) for s in ablation.analytic_sets) +
-                   f"</td></tr></table><p id='agree'>{'agree' if ablation.agree else 'DISAGREE'}</p>")
+        empirical = "".join(f"<div>{chips(s, 'cut')}</div>" for s in ablation.failing_sets)
+        analytic = "".join(f"<div>{chips(s, 'cut')}</div>" for s in ablation.analytic_sets)
+        ablated = (f"<h2>Ablation ({ablation.runs} runs)</h2><div class='scroll'><table id='ablation'><tr><th></th>"
+                   f"<th>min failures</th><th>failing sets of that size</th></tr><tr><td>empirical (the lab)</td>"
+                   f"<td>{data['min_failures_empirical']}</td><td>{empirical}</td></tr><tr><td>analytic (the model)</td>"
+                   f"<td>{data['min_failures_analytic']}</td><td>{analytic}</td></tr></table></div>"
+                   f"<p id='agree' class='{'ok' if ablation.agree else 'bad'}'>"
+                   f"{'they agree' if ablation.agree else 'THEY DISAGREE'}</p>")
     remaining = report.assets[0].to_dict()["min_failures"] if report.assets else None
     payload = json.dumps(result.to_dict()).replace("<", "\\u003c")  # inert inside <script>
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>signward lab: Storm-0558</title>
-<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #999;padding:4px 8px;vertical-align:top}} tr.passed td{{background:#ffe0e0}}
-tr.blocked td{{background:#e4f6e4}} svg{{max-width:100%;height:auto}} .bad{{color:#b00}} .ok{{color:#070}}</style>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>signward lab: Storm-0558</title><style>{STYLE}
+tr.passed td{{background:#ffe0e0}} tr.blocked td{{background:#e4f6e4}}</style>
 </head><body>
 <h1>Storm-0558 against signward</h1>
-<p>Controls switched off: {html.escape(', '.join(result.disabled) or 'none')}.
-Crash {html.escape(str(result.timeline['crash']))}, attack {html.escape(str(result.timeline['attack']))}.</p>
+<p>Controls switched off: {chips(list(result.disabled), 'off')}</p>
+<p>Crash {html.escape(str(result.timeline['crash']))}, attack {html.escape(str(result.timeline['attack']))}.</p>
 <p id="verdict" class="{'bad' if result.breached else 'ok'}">{html.escape(verdict)}</p>
-<table id="steps"><tr><th>step</th><th>what</th><th>outcome</th><th>detail</th></tr>{rows}</table>
-<h2>Alerts and warnings</h2><ul id="alerts">{alerts or '<li>none</li>'}</ul>
-<h2>Forensics</h2><p id="forensics">{html.escape(json.dumps(result.forensics))}</p>
+<div class='scroll'><table id="steps"><tr><th>step</th><th>what</th><th>outcome</th><th>detail</th></tr>{rows}</table></div>
+<h2>Alerts and warnings</h2><div class='scroll'><table id="alerts"><tr><th>severity</th><th>source</th><th>action</th>
+<th>detail</th></tr>{alerts or '<tr><td colspan=4>none</td></tr>'}</table></div>
+<h2>Forensics</h2><div id="forensics">{forensics_html(result.forensics)}</div>
 {ablated}
-<h2>Attack graph</h2><p>Red boxes: controls switched off in this run, and the cheapest set that would still have
-to fail ({'none left' if remaining is None else remaining} more).</p><div id="graph">{svg}</div>
+<h2>Attack graph</h2><p>With the controls switched off in this run, {'no further failure is needed' if remaining == 0
+else 'the asset is out of reach' if remaining is None else f'{remaining} more control failure(s) would be needed'}.</p>
+{legend_html()}{graph_html(svg)}
 <script type="application/json" id="result">{payload}</script>
 </body></html>
 """
@@ -123,4 +144,4 @@ def to_document(result: LabResult | None, ablation: Ablation | None) -> dict[str
     return data
 
 
-__all__ = ["ablation_table", "alert_text", "steps_table", "to_document", "to_html"]
+__all__ = ["ablation_table", "alert_text", "forensics_html", "steps_table", "to_document", "to_html"]

@@ -19,6 +19,7 @@ verdict is the mail API's answer to the forged enterprise token, nothing else.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import shutil
 import sqlite3
@@ -39,10 +40,12 @@ from ..keys.model import DAY
 from ..store import store_for
 from ..dumps.canary import Canary
 from .attacker import StolenKey, forge_token, loose_keys, steal_keys
+from ..errors import SignwardError
 from .controls import CONTROLS
-from .deployment import (CONSUMER_ISSUER, ENTERPRISE_ISSUER, TENANT, Capture, Crash, Realm, audit_head, capture,
-                         crash_consumer, discard_copies, make_realm, release_all, run_cli, stop_home)
+from .deployment import (CONSUMER_ISSUER, ENTERPRISE_ISSUER, TENANT, Capture, Crash, ServedRealm, audit_head,
+                         capture, crash_consumer, discard_copies, make_realm, release_all, run_cli, stop_home)
 from .mailapi import AUDIENCE, MailService
+from .referee import rsa_factor_offsets
 
 ATTACK_AFTER = 90 * DAY  # the forged tokens are used three months after the crash
 SHORT_RETENTION = 30 * DAY  # audit_retention off: the log keeps a month
@@ -61,7 +64,7 @@ STEPS = {
 
 
 @dataclass
-class Step:
+class LabStep:
     step: str
     outcome: str  # "passed" or "blocked"
     blocked_by: str | None
@@ -76,7 +79,7 @@ class Step:
 @dataclass
 class LabResult:
     controls: dict[str, bool]
-    steps: list[Step]
+    steps: list[LabStep]
     breached: bool
     alerts: list[dict[str, Any]]
     forensics: dict[str, Any]
@@ -88,7 +91,7 @@ class LabResult:
         return [c for c, on in self.controls.items() if not on]
 
     @property
-    def stopped_by(self) -> Step | None:
+    def stopped_by(self) -> LabStep | None:
         """The first step that blocked the key, if any."""
         return next((s for s in self.steps if s.outcome == "blocked"), None)
 
@@ -125,11 +128,12 @@ class Lab:
         self._crashes: dict[tuple[bool, bool], Crash] = {}
         self._captures: dict[tuple[bool, bool, bool, bool], Capture] = {}
         self._keys: dict[str, list[StolenKey]] = {}  # by the sha256 of the bytes searched
+        self._referee: dict[str, bool] = {}  # the independent factor search, by the same
         self._digests: dict[tuple[str, int, int, int], str] = {}
         self._mail: dict[tuple[bool, bool, bool, bool, bool], MailService] = {}
         self._attempts: dict[tuple[bool, bool, str, bool, bool, bool], Attempt] = {}
         self._logs: dict[tuple[bool, bool, bool], tuple[int, set[tuple[str, str]], int]] = {}
-        self._enterprise: Realm | None = None
+        self._enterprise: ServedRealm | None = None
         self._enterprise_token = ""
         self._lock = threading.Lock()
         self.stage_runs: dict[str, int] = {"crash": 0, "capture": 0, "release": 0, "steal": 0, "mail": 0}
@@ -151,7 +155,7 @@ class Lab:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- stages ---------------------------------------------------------------------------
-    def _enterprise_realm(self) -> Realm:
+    def _enterprise_realm(self) -> ServedRealm:
         if self._enterprise is None:
             self.log("enterprise issuer (HSM) and its tenant's client")
             realm = make_realm(self.workdir / "enterprise", "enterprise", ENTERPRISE_ISSUER, TENANT, hsm=True,
@@ -182,10 +186,12 @@ class Lab:
         release_all(crash, captured, fetched)
         if captured.sanitized is not None:
             captured.sanitized_holds_key = self._holds(captured.sanitized, crash)
+            self._second_opinion(captured.sanitized, crash, captured.sanitized_holds_key)
         for release in captured.releases.values():
             if release.fetched is not None:
                 release.published = self._stolen(release.fetched, crash)
                 release.loose = self._stolen(release.fetched, crash, loose=True)
+                self._second_opinion(release.fetched, crash, self._holds(release.fetched, crash))
         if not self.keep_dumps:
             discard_copies(crash, captured)
         with self._lock:
@@ -214,6 +220,18 @@ class Lab:
         halves of published keys, or with `loose` the other private keys lying in the bytes."""
         if path is None or not path.exists():
             return []
+        key = self._digest(path)
+        search = loose_keys if loose else steal_keys
+        cache = f"{key}:{search.__name__}"
+        if cache not in self._keys:
+            found = search(path, [crash.realm.jwks, self._enterprise_realm().jwks])
+            with self._lock:
+                self._keys[cache] = found
+                self.stage_runs["steal"] += not loose
+        return self._keys[cache]
+
+    def _digest(self, path: Path) -> str:
+        """The sha256 of a file's bytes, cached by its identity (searches are cached by it)."""
         stat = path.stat()
         stamp = (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
         key = self._digests.get(stamp)
@@ -225,14 +243,26 @@ class Lab:
             key = digest.hexdigest()
             with self._lock:
                 self._digests[stamp] = key
-        search = loose_keys if loose else steal_keys
-        cache = f"{key}:{search.__name__}"
-        if cache not in self._keys:
-            found = search(path, [crash.realm.jwks, self._enterprise_realm().jwks])
+        return key
+
+    def _second_opinion(self, path: Path, crash: Crash, verdict: bool) -> None:
+        """The independent referee (`referee.py`) must agree with the attacker's search on
+        whether `path` holds the consumer key; if not, the scanner under test is wrong and the
+        lab's verdicts cannot be trusted: stop."""
+        moduli = [int.from_bytes(base64.urlsafe_b64decode(k["n"] + "=" * (-len(k["n"]) % 4)), "big")
+                  for k in crash.realm.jwks["keys"] if k.get("kty") == "RSA"]
+        if not moduli:
+            return
+        cache = f"{self._digest(path)}:referee:{','.join(map(str, sorted(moduli)))}"
+        if cache not in self._referee:
+            found = bool(rsa_factor_offsets(path, moduli))
             with self._lock:
-                self._keys[cache] = found
-                self.stage_runs["steal"] += not loose
-        return self._keys[cache]
+                self._referee[cache] = found
+        independent = self._referee[cache]
+        if independent != verdict:
+            raise SignwardError(f"the lab's referees disagree on {path.name}: the known-key search says "
+                              f"{'key' if verdict else 'no key'}, the factor search says "
+                              f"{'key' if independent else 'no key'}")
 
     def _holds(self, path: Path, crash: Crash) -> bool:
         """Whether `path` holds the private half of one of this deployment's consumer keys."""
@@ -318,7 +348,7 @@ class Lab:
             try:
                 audit = AuditLog(store, None, FixedClock(crash.time + ATTACK_AFTER))
                 # the floor is lifted only for the lab's 2021 setting: signward refuses this retention
-                pruned = audit.prune(retention, retention if retention_on else 0.0, actor="lab")["pruned"]
+                pruned = audit.prune(retention, 0.0, actor="lab", insecure_below_floor=not retention_on)["pruned"]
                 kept = {(r.actor, r.object) for r in audit.records(action="debug.fetch")}
             finally:
                 store.close()
@@ -338,16 +368,16 @@ class Lab:
         release = captured.releases[(on["release_gate"], on["store_rescan"])]
         consumer_kids = {k["kid"] for k in crash.realm.jwks["keys"]}
 
-        steps: list[Step] = []
+        steps: list[LabStep] = []
         carried: list[str | None] = [None]
 
         def add(name: str, reached: bool, passed: bool, blocker: str | None, detail: str) -> bool:
             if passed:
-                steps.append(Step(name, "passed", None, detail, reached))
+                steps.append(LabStep(name, "passed", None, detail, reached))
             else:
                 by = blocker if reached else carried[0]
                 carried[0] = by
-                steps.append(Step(name, "blocked", by, detail if reached else f"not reached ({detail})", reached))
+                steps.append(LabStep(name, "blocked", by, detail if reached else f"not reached ({detail})", reached))
             return passed
 
         in_core = add("crash", True, self._holds(crash.core, crash), "hsm",
@@ -409,4 +439,4 @@ def _control_for(reason: str | None) -> str | None:
             "unknown_key": "issuer_binding"}.get(reason or "", reason)
 
 
-__all__ = ["ATTACK_AFTER", "STEPS", "Lab", "LabResult", "Step"]
+__all__ = ["ATTACK_AFTER", "STEPS", "Lab", "LabResult", "LabStep"]

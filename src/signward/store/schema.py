@@ -101,4 +101,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX dump_fetches_user ON dump_fetches(username, time);
     """,
+    """
+    CREATE TABLE dump_copies (
+        dump_id TEXT NOT NULL REFERENCES dumps(id),
+        store TEXT NOT NULL,
+        released REAL NOT NULL,
+        PRIMARY KEY (dump_id, store)
+    );
+    """,
 ]

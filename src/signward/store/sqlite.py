@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -44,13 +45,27 @@ class SqliteStore:
             try:
                 conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
                 conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA journal_mode=WAL")
+                self._pragma(conn, "PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=FULL")
                 conn.execute("PRAGMA foreign_keys=ON")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open database {self.path}: {exc}") from exc
             self._local.conn = conn
         return conn
+
+    def _pragma(self, conn: sqlite3.Connection, statement: str) -> None:
+        """Run a pragma that SQLite answers with SQLITE_BUSY at once, without its busy handler,
+        while another process holds a lock (switching a fresh file to WAL does): retry until
+        the store's timeout, then fail."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                conn.execute(statement)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
     @contextmanager
     def _run(self, begin: str, write: bool) -> Iterator[_SqliteTx]:

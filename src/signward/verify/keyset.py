@@ -115,6 +115,9 @@ def load_key(jwk: Any, issuer: str | None) -> TrustedKey:
         raise KeyDropped(f"carries private members {private}")
     if jwk.get("use") not in (None, "sig"):
         raise KeyDropped(f"use {jwk.get('use')!r} is not sig")
+    key_ops = jwk.get("key_ops")
+    if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
+        raise KeyDropped(f"key_ops {key_ops!r} does not allow verify (RFC 7517 4.3)")
     bound = jwk.get("issuer")
     if bound is not None and issuer is not None and bound != issuer:
         raise KeyDropped(f"issuer member {bound!r} is not {issuer!r}")

@@ -25,6 +25,16 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class BearerTokenMiddleware:
+    """Put a `Validator` in front of an ASGI app: requests under `protect` need a valid bearer token.
+
+        app = BearerTokenMiddleware(app, Validator(trust={ISSUER: JWKS_URL}, audience="mail"),
+                                    protect=("/mail",))
+
+    A valid token's claims reach the app as `request.state.claims` (a read-only mapping made
+    only by the validator); any other request gets 401 with a `WWW-Authenticate: Bearer`
+    challenge: `error="invalid_token"` for a token that was refused (the precise reason goes to
+    the log), no error code for a request without one (RFC 6750 section 3.1)."""
+
     def __init__(self, app: ASGIApp, validator: Validator, protect: tuple[str, ...] = ("/",),
                  realm: str = "signward") -> None:
         self.app = app
@@ -58,7 +68,7 @@ class BearerTokenMiddleware:
 
     async def _deny(self, send: Send, error: str | None) -> None:
         challenge = f'Bearer realm="{self.realm}"' + (f', error="{error}"' if error else "")
-        body = json.dumps({"error": error or "invalid_request"}).encode()
+        body = json.dumps({"error": error} if error else {}).encode()
         await send({"type": "http.response.start", "status": 401,
                     "headers": [(b"content-type", b"application/json"), (b"www-authenticate", challenge.encode()),
                                 (b"content-length", str(len(body)).encode())]})

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import stat as stat_module
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -36,6 +38,35 @@ class JwksSource(Protocol):
     def keys(self, refresh_for_kid: str | None = None) -> dict[str, TrustedKey]:
         """The issuer's trusted keys; may refetch when `refresh_for_kid` is unknown."""
         ...
+
+
+def read_text_file(path: str | Path, limit: int) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes: /dev/zero, a FIFO or a device
+    is refused without reading (and without blocking); the size is counted while reading, not
+    trusted from stat. Every failure is a ValueError with the reason."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ValueError(f"cannot open: {exc.strerror}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat_module.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+
+
+def read_json_file(path: str | Path, limit: int) -> Any:
+    """A JSON document from a bounded regular file (`read_text_file`); too deep is a ValueError."""
+    text = read_text_file(path, limit)
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
 
 
 class FileSource:
@@ -61,9 +92,7 @@ class FileSource:
             stamp = (stat.st_mtime, stat.st_size)
             with self._lock:
                 if stamp != self._stamp:
-                    if stat.st_size > MAX_JWKS_BYTES:
-                        raise ValueError("larger than 512 KiB")
-                    document = json.loads(self.path.read_text())
+                    document = read_json_file(self.path, MAX_JWKS_BYTES)
                     self._keys = load_jwks(document, self.issuer, self.location)
                     self._stamp = stamp
                 return self._keys
@@ -104,12 +133,20 @@ class UrlSource:
         self._last_fetch = now
         self.fetches += 1
         try:
-            resp = self._client.get(self.location, headers={"Accept": "application/jwk-set+json, application/json"})
-            if resp.status_code != 200:
-                raise ValueError(f"HTTP {resp.status_code}")
-            if len(resp.content) > MAX_JWKS_BYTES:
-                raise ValueError("larger than 512 KiB")
-            keys = load_jwks(resp.json(), self.issuer, self.location)
+            with self._client.stream("GET", self.location,
+                                     headers={"Accept": "application/jwk-set+json, application/json"}) as resp:
+                if resp.status_code != 200:
+                    raise ValueError(f"HTTP {resp.status_code}")
+                body = bytearray()
+                for chunk in resp.iter_bytes():  # counted while read: a server cannot make us hold more
+                    body += chunk
+                    if len(body) > MAX_JWKS_BYTES:
+                        raise ValueError("larger than 512 KiB")
+            try:
+                document = json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, RecursionError) as exc:
+                raise ValueError(f"not a JSON document ({type(exc).__name__})") from None
+            keys = load_jwks(document, self.issuer, self.location)
         except (httpx.HTTPError, ValueError) as exc:
             raise JwksUnavailable(f"cannot fetch JWKS for {self.issuer} from {self.location}: {exc}") from exc
         self._keys = keys

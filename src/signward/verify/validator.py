@@ -89,14 +89,21 @@ def _seconds(value: timedelta | float) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z: later is no date a token can carry
+
+
 def _number(claims: dict[str, Any], name: str, required: bool) -> float | None:
     if name not in claims:
         if required:
             raise Rejected(Reason.MALFORMED, f"required claim {name} missing")
         return None
     value = claims[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Rejected(Reason.MALFORMED, f"{name} is not a NumericDate")
+    if isinstance(value, int) and not 0 <= value <= MAX_NUMERIC_DATE:  # checked before float(): 10**400
+        raise Rejected(Reason.MALFORMED, f"{name} is outside the NumericDate range")
+    if not math.isfinite(value) or not 0 <= value <= MAX_NUMERIC_DATE:
+        raise Rejected(Reason.MALFORMED, f"{name} is not a NumericDate in range")
     return float(value)
 
 
@@ -108,6 +115,14 @@ def _check_types(claims: dict[str, Any]) -> None:
     if "aud" in claims and not (isinstance(aud, str) or (isinstance(aud, list) and aud
                                                           and all(isinstance(a, str) for a in aud))):
         raise Rejected(Reason.MALFORMED, "aud is not a string or a list of strings")
+
+
+class _ForeignKey(Rejected):
+    """Inside the validator: the kid names a key of another trusted issuer (`key`)."""
+
+    def __init__(self, key: TrustedKey, detail: str) -> None:
+        super().__init__(Reason.KEY_NOT_BOUND_TO_ISSUER, detail)
+        self.key = key
 
 
 def check_key_window(key: TrustedKey, now: float, iat: float | None = None, exp: float | None = None) -> None:
@@ -156,6 +171,7 @@ class Validator:
         self.max_lifetime = lifetime
         self.require_at_jwt = require_at_jwt
         self.honey = frozenset(honey)
+        self.internal_errors = 0  # verdicts that a bug, not a rule, refused (tests require none)
         self.on_alert = on_alert
         self.on_reject = on_reject
         self.insecure_ignore_key_validity = insecure_ignore_key_validity
@@ -189,9 +205,10 @@ class Validator:
             reason = Reason(rejected.reason)
             self._alert(reason, state, rejected.detail)
             return Verdict(False, reason, state["kid"], state["issuer"], None, rejected.detail)
-        except Exception as exc:  # a bug must not turn into acceptance or a 500
+        except Exception as exc:  # a bug must not turn into acceptance or a 500: refused, counted, logged
+            self.internal_errors += 1
             log.exception("validator error")
-            return Verdict(False, Reason.MALFORMED, state["kid"], state["issuer"], None, type(exc).__name__)
+            return Verdict(False, Reason.INTERNAL_ERROR, state["kid"], state["issuer"], None, type(exc).__name__)
         return Verdict(True, None, state["kid"], state["issuer"], VerifiedClaims(claims, _SEAL))
 
     def _verify(self, token: str | bytes, state: dict[str, str | None]) -> dict[str, Any]:
@@ -210,11 +227,21 @@ class Validator:
             raise Rejected(Reason.WRONG_ISSUER, f"issuer {issuer!r} is not trusted")
         if parsed.kid is None:
             raise Rejected(Reason.UNKNOWN_KEY, "no kid")
-        key = self._key_for(issuer, parsed.kid)
+        try:
+            key = self._key_for(issuer, parsed.kid)
+        except _ForeignKey as foreign:
+            # an alert only for a token really signed by the other issuer's key: unsigned garbage
+            # naming a known kid is bad_signature (a warning), so nobody floods the alert channel
+            check_signature(foreign.key, parsed)
+            raise Rejected(Reason.KEY_NOT_BOUND_TO_ISSUER, foreign.detail) from None
         if key.thumbprint in self.honey:
             raise Rejected(Reason.HONEY_KEY, f"key {key.kid} is a honey key")
         if not self.insecure_ignore_key_validity:
-            check_key_window(key, self.clock.now(), iat, exp)
+            try:
+                check_key_window(key, self.clock.now(), iat, exp)
+            except Rejected:
+                check_signature(key, parsed)  # the same: key_expired (an alert) only for a real signature
+                raise
         check_signature(key, parsed)
         self._check_claims(parsed, claims, issuer, exp or 0.0, iat or 0.0, nbf)
         return claims
@@ -236,9 +263,10 @@ class Validator:
             reason = Reason(rejected.reason)
             self._alert(reason, {"kid": kid, "issuer": None}, rejected.detail)
             return JwsVerdict(False, reason, kid, None, rejected.detail)
-        except Exception as exc:
+        except Exception as exc:  # as in verify: refused, counted, logged
+            self.internal_errors += 1
             log.exception("validator error")
-            return JwsVerdict(False, Reason.MALFORMED, kid, None, type(exc).__name__)
+            return JwsVerdict(False, Reason.INTERNAL_ERROR, kid, None, type(exc).__name__)
         payload_b64 = parsed.signing_input.split(b".", 1)[1].decode()
         return JwsVerdict(True, None, kid, payload_b64)
 
@@ -261,7 +289,7 @@ class Validator:
             if kid in elsewhere:
                 if self.insecure_shared_keyset:
                     return elsewhere[kid]
-                raise Rejected(Reason.KEY_NOT_BOUND_TO_ISSUER, f"kid {kid} belongs to {other}, not {issuer}")
+                raise _ForeignKey(elsewhere[kid], f"kid {kid} belongs to {other}, not {issuer}")
         raise Rejected(Reason.UNKNOWN_KEY, f"no key {kid} for {issuer}")
 
     def _check_claims(self, parsed: jws.ParsedJws, claims: dict[str, Any], issuer: str, exp: float, iat: float,

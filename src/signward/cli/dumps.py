@@ -1,9 +1,12 @@
-"""`signward dumps ...`: scan, sanitize, canary, verify-attestation. Parse, call, print."""
+"""`signward dumps ...` and `signward debug ...`: scan, sanitize, the pipeline, grants. Parse, call, print."""
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 import time
+from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,11 +15,20 @@ import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from .cli import _home, cli, emit, err, json_option
-from .errors import DumpRefused, UsageError
+from ..dumps import KnownKeys, load_known_keys, scan_path
+from ..dumps.attestation import verify_attestation
+from ..dumps.canary import Canary, make_canary
+from ..dumps.detectors import select
+from ..dumps.pipeline import DumpPipeline
+from ..dumps.reasons import DumpState
+from ..dumps.sanitize import sanitize
+from ..dumps.sarif import to_sarif
+from ..errors import DumpRefused, UsageError
+from ..home import Home
+from .common import duration, emit, err, home_of, ids_table, json_option, refused, services
 
 
-@cli.group()
+@click.group()
 def dumps() -> None:
     """Crash dumps: find keys in them, sanitize them fail-closed, prove it with canaries."""
 
@@ -33,14 +45,15 @@ def _progress(label: str, enabled: bool) -> Iterator[Any]:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _known(paths: tuple[str, ...]) -> Any:
-    from .dumps import KnownKeys, load_known_keys
-
+def _known(paths: tuple[str, ...]) -> KnownKeys:
     return load_known_keys(paths) if paths else KnownKeys()
 
 
 keys_option = click.option("--keys", "key_files", multiple=True, metavar="F",
                            help="Public keys to verify candidates against: JWKS/JWK/PEM files (repeatable).")
+max_bytes_option = click.option("--max-bytes", type=click.IntRange(1 << 20, 1 << 50), default=None, metavar="N",
+                                help="Refuse a dump that expands past N bytes (default 64 GiB; never past the "
+                                     "free disk space).")
 detectors_option = click.option("--detectors", default=None, metavar="a,b",
                                 help="Detectors to run (default: all but entropy): text, der, known-key, "
                                      "unknown-rsa, aes, entropy.")
@@ -52,13 +65,10 @@ detectors_option = click.option("--detectors", default=None, metavar="a,b",
 @detectors_option
 @json_option
 @click.option("--sarif", "as_sarif", is_flag=True, help="Print SARIF 2.1.0 instead.")
+@max_bytes_option
 def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: str | None, as_json: bool,
-               as_sarif: bool) -> None:
+               as_sarif: bool, max_bytes: int | None) -> None:
     """Scan dumps for private keys: exit 0 nothing found, 1 findings, 2 unreadable input."""
-    from .dumps import scan_path
-    from .dumps.detectors import select
-    from .dumps.sarif import to_sarif
-
     if as_json and as_sarif:
         raise UsageError("choose one of --json and --sarif")
     select(detectors)  # bad names fail before any work
@@ -66,24 +76,23 @@ def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: st
     reports = []
     for name in files:
         with _progress(f"scanning {name}", not (as_json or as_sarif)) as progress:
-            reports.append(scan_path(name, detectors, known, progress))
+            reports.append(scan_path(name, detectors, known, progress, max_bytes=max_bytes))
     if as_sarif:
         emit(to_sarif(reports), True)
     elif as_json:
         emit({"files": [r.to_dict() for r in reports]}, True)
     else:
         for report in reports:
+            head = f"{report.file} ({report.format}, {report.bytes} bytes, {report.seconds:.1f} s)"
             if not report.findings:
-                emit(None, False, text=f"{report.file}: nothing found ({report.format}, {report.bytes} bytes, "
-                                       f"{report.seconds:.1f} s)")
+                emit(None, False, text=f"{head}: nothing found")
                 continue
-            table = Table(title=f"{report.file} ({report.format}, {report.bytes} bytes, {report.seconds:.1f} s)")
-            for column in ("offset", "vaddr", "detector", "kind", "encoding", "kid", "verified"):
-                table.add_column(column)
-            for f in report.findings:
-                table.add_row(str(f.offset), f"0x{f.vaddr:x}" if f.vaddr is not None else "-", f.detector, f.kind,
-                              f.encoding, f.kid or "-", "yes" if f.verified else "no")
-            emit(None, False, table=table)
+            rows = [[str(f.offset), f"0x{f.vaddr:x}" if f.vaddr is not None else "-", f.detector, f.kind, f.encoding,
+                     f.kid or "-", "yes" if f.verified else "no"] for f in report.findings]
+            by_detector = ", ".join(f"{d} {n}" for d, n in sorted(report.counts().items()))
+            emit(None, False, table=ids_table(head, ["offset", "vaddr", "detector", "kind", "encoding", "kid",
+                                                     "verified"], rows,
+                                              f"{len(report.findings)} finding(s): {by_detector}"))
             if report.incomplete:
                 err.print(f"bounded passes cut short: {', '.join(report.incomplete)}", markup=False)
     if any(r.findings for r in reports):
@@ -99,27 +108,24 @@ def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: st
 @click.option("--minimize", is_flag=True, help="Also blank writable anonymous memory except thread stacks.")
 @detectors_option
 @json_option
+@max_bytes_option
 @click.pass_context
 def dumps_sanitize(ctx: click.Context, source: str, out: str, key_files: tuple[str, ...], canary_file: str | None,
-                   minimize: bool, detectors: str | None, as_json: bool) -> None:
-    """Redact every finding, rescan, attest: exit 0 clean, 1 refused (no OUT), 2 bad input."""
-    from .dumps.canary import Canary
-    from .dumps.detectors import select
-    from .dumps.sanitize import sanitize
-
+                   minimize: bool, detectors: str | None, as_json: bool, max_bytes: int | None) -> None:
+    """Redact every finding, re-scan with every default detector, attest: exit 0 clean,
+    1 refused (no OUT), 2 bad input. The attestation key is the home's: give --home."""
     select(detectors)
+    home = _attesting_home(ctx)
     canary = Canary.load(canary_file) if canary_file else None
     try:
         with _progress(f"sanitizing {source}", not as_json) as progress:
-            result = sanitize(source, out, _home(ctx), _known(key_files), canary, minimize, detectors, progress)
+            result = sanitize(source, out, home, _known(key_files), canary, minimize, detectors, progress,
+                              max_bytes=max_bytes)
     except DumpRefused as refusal:
-        refused = getattr(refusal, "result", None)
-        data = refused.to_dict() if refused is not None else {"status": "refused", "reason": refusal.reason}
-        emit(data, as_json, text=f"REFUSED {source}: {refusal.diagnostics()}; no output written")
-        raise click.exceptions.Exit(1) from None
+        refused(refusal, as_json, f"REFUSED {source}: {refusal.diagnostics()}; no output written")
     emit(result.to_dict(), as_json,
          text=f"clean: {out} ({result.redacted_bytes} bytes redacted, findings {result.counts or 'none'}); "
-              f"attestation {result.attestation}")
+              f"attestation {result.attestation}, signed by key {result.key_id} of {home.root}")
 
 
 @dumps.command("canary")
@@ -129,8 +135,6 @@ def dumps_sanitize(ctx: click.Context, source: str, out: str, key_files: tuple[s
 @json_option
 def dumps_canary(out: str, kinds: str | None, as_json: bool) -> None:
     """Make canary material (RSA, EC, Ed25519 and AES keys) for a service to hold in memory."""
-    from .dumps.canary import make_canary
-
     public = make_canary(out, time.time(), kinds)
     emit({"file": out, "public": public}, as_json,
          text=f"canary material in {out} (mode 0600); load it with signward.dumps.canary.hold_canaries")
@@ -142,24 +146,29 @@ def dumps_canary(out: str, kinds: str | None, as_json: bool) -> None:
 @click.pass_context
 def dumps_verify_attestation(ctx: click.Context, out: str, as_json: bool) -> None:
     """Check OUT against its attestation (MAC, hash, size): exit 0 valid, 1 not."""
-    from .dumps.attestation import verify_attestation
-
-    result = verify_attestation(out, _home(ctx))
-    emit(result, as_json, text=f"attestation valid for {out}" if result["valid"] else
-         f"attestation INVALID for {out}: {result['reason']}")
-    if not result["valid"]:
+    result = verify_attestation(out, home_of(ctx))
+    emit(result.to_dict(), as_json, text=f"attestation valid for {out} (key {result.key_id})" if result.valid else
+         f"attestation INVALID for {out}: {result.reason}" + (f" ({result.detail})" if result.detail else ""))
+    if not result.valid:
         raise click.exceptions.Exit(1)
 
 
-def _pipeline(ctx: click.Context) -> Any:
-    from .dumps.pipeline import DumpPipeline
+def _attesting_home(ctx: click.Context) -> Home:
+    """The home whose key signs attestations: given, or existing; never made implicitly."""
+    home = home_of(ctx)
+    if not home.exists():
+        raise UsageError(f"no signward home at {home.root}: sanitize signs its attestation with a home's key; "
+                         f"give --home (or run 'signward --home DIR init')")
+    return home
 
-    return DumpPipeline(_home(ctx))
+
+def _pipeline(ctx: click.Context) -> DumpPipeline:
+    return services(ctx).pipeline
 
 
 @dumps.command("capture")
 @click.option("--pid", type=int, default=None, help="Crashed process id (core_pattern %P).")
-@click.option("--exe", default="", help="Executable path (core_pattern %E).")
+@click.option("--exe", default="", help="Executable name (core_pattern %e; %E gives the path with '!' for '/').")
 @click.option("--signal", "signal_number", type=int, default=None, help="Signal number (core_pattern %s).")
 @click.option("--time", "crash_time", type=float, default=None, help="Crash time, seconds (core_pattern %t).")
 @click.option("--file", "path", default=None, help="Take this gcore-made or copied dump instead of stdin.")
@@ -172,17 +181,20 @@ def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: 
     Exit 0 sanitized, 1 refused (kept in quarantine with the reason)."""
     pipeline = _pipeline(ctx)
     if path is not None:
-        try:
-            stream = open(path, "rb")
+        try:  # never blocks on a FIFO; a device (/dev/zero) or a directory is refused unread
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         except OSError as exc:
             raise UsageError(f"--file {path}: {exc.strerror}") from None
-        with stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            os.close(descriptor)
+            raise UsageError(f"--file {path}: not a regular file")
+        with os.fdopen(descriptor, "rb") as stream:
             record = pipeline.capture(stream, f"file:{path}", pid, exe, signal_number, crash_time)
     else:
         record = pipeline.capture(sys.stdin.buffer, "pipe", pid, exe, signal_number, crash_time)
     emit(record.to_dict(), as_json, text=f"{record.id}: {record.state}" + (f" ({record.reason})" if record.reason
                                                                                else ""))
-    if record.state != "sanitized":
+    if record.state != DumpState.SANITIZED:
         raise click.exceptions.Exit(1)
 
 
@@ -193,17 +205,10 @@ def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: 
 @click.pass_context
 def dumps_release(ctx: click.Context, dump_id: str, store: str | None, as_json: bool) -> None:
     """Release a sanitized dump into the debugging store through the gate: exit 0 released, 1 refused."""
-    from .dumps.debugstore import DirectoryStore
-
-    pipeline = _pipeline(ctx)
-    if store is not None:
-        pipeline.debug_store = DirectoryStore(pipeline.home.resolve(store), rescan=pipeline.config.dumps.store_rescan)
     try:
-        record = pipeline.release(dump_id)
+        record = _pipeline(ctx).release(dump_id, store)
     except DumpRefused as refusal:
-        emit({"id": dump_id, "state": "refused", "reason": refusal.reason, "detail": refusal.detail}, as_json,
-             text=f"REFUSED {dump_id}: {refusal.diagnostics()}")
-        raise click.exceptions.Exit(1) from None
+        refused(refusal, as_json, f"REFUSED {dump_id}: {refusal.diagnostics()}")
     emit(record.to_dict(), as_json, text=f"{record.id}: released to {record.released_to}")
 
 
@@ -213,12 +218,12 @@ def dumps_release(ctx: click.Context, dump_id: str, store: str | None, as_json: 
 def dumps_list(ctx: click.Context, as_json: bool) -> None:
     """Every dump, its state and why."""
     records = _pipeline(ctx).list()
-    table = Table(title="dumps")
-    for column in ("id", "state", "reason", "exe", "pid", "signal", "size"):
-        table.add_column(column)
-    for r in records:
-        table.add_row(r.id, r.state, r.reason or "-", r.exe or "-", str(r.pid or "-"), str(r.signal or "-"),
-                      str(r.size))
+    rows = [[r.id, r.state.value, r.reason or "-", r.exe or "-", str(r.pid or "-"), str(r.signal or "-"), str(r.size)]
+            for r in records]
+    states = {s: sum(1 for r in records if r.state == s) for s in {r.state for r in records}}
+    summary = f"{len(records)} dump(s)" + (": " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+                                           if states else "")
+    table = ids_table("dumps", ["id", "state", "reason", "exe", "pid", "signal", "size"], rows, summary)
     emit({"dumps": [r.to_dict() for r in records]}, as_json, table=table)
 
 
@@ -226,12 +231,18 @@ def dumps_list(ctx: click.Context, as_json: bool) -> None:
 @json_option
 @click.pass_context
 def dumps_expire(ctx: click.Context, as_json: bool) -> None:
-    """Delete dumps older than [dumps] retention_days (quarantine and store), audited."""
-    deleted = _pipeline(ctx).expire()
-    emit({"deleted": deleted}, as_json, text=f"deleted {len(deleted)} dump(s)")
+    """Delete dumps older than [dumps] retention_days: every copy (quarantine and every store it
+    was released to), audited. Exit 1 when a copy could not be removed (named)."""
+    expired = _pipeline(ctx).expire()
+    failed = [e for e in expired if not e["deleted"]]
+    lines = [f"deleted {len(expired) - len(failed)} dump(s)"]
+    lines += [f"NOT deleted {e['id']}: {f['store']}: {f['error']}" for e in failed for f in e["failed"]]
+    emit({"expired": expired}, as_json, text="\n".join(lines))
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
-@cli.group()
+@click.group()
 def debug() -> None:
     """The debugging store: time-bound grants and audited fetches."""
 
@@ -245,12 +256,8 @@ def debug() -> None:
 @click.pass_context
 def debug_grant(ctx: click.Context, dump_id: str, user: str, ttl: str, granted_by: str | None, as_json: bool) -> None:
     """Let USER fetch a released dump until the grant expires."""
-    import os
-
-    from .cli import duration
-
     result = _pipeline(ctx).grant(dump_id, user, duration(ttl), granted_by or os.environ.get("USER", "operator"))
-    emit(result, as_json, text=f"grant {result['grant']}: {user} may fetch {dump_id} until {result['expires']:.0f}")
+    emit(result, as_json, text=f"grant {result['grant']}: {user} may fetch {dump_id} until {result['expires_at']}")
 
 
 @debug.command("fetch")
@@ -260,13 +267,13 @@ def debug_grant(ctx: click.Context, dump_id: str, user: str, ttl: str, granted_b
 @json_option
 @click.pass_context
 def debug_fetch(ctx: click.Context, dump_id: str, user: str, out: str, as_json: bool) -> None:
-    """Fetch a released dump with a live grant: exit 0 fetched, 1 refused (audited)."""
-    from pathlib import Path
-
+    """Fetch a released dump with a live grant, from whichever store holds it: exit 0 fetched,
+    1 refused (audited)."""
     try:
         result = _pipeline(ctx).fetch(dump_id, user, Path(out))
     except DumpRefused as refusal:
-        emit({"dump": dump_id, "user": user, "refused": refusal.reason}, as_json,
-             text=f"REFUSED: {refusal.diagnostics()}")
-        raise click.exceptions.Exit(1) from None
+        refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
     emit(result, as_json, text=f"{dump_id} -> {out}")
+
+
+COMMANDS = [dumps, debug]

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import click
 
-from .cli import cli, emit, err, json_option, out
-from .errors import UsageError
+from ..errors import UsageError
+from ..lab import Lab, ablate as run_ablation, parse_disabled
+from ..lab.report import ablation_table, steps_table, to_document, to_html
+from .common import emit, err, json_option, out
 
 
-@cli.group()
+@click.group()
 def lab() -> None:
     """Replay attacks against real signward deployments, control by control."""
 
@@ -40,9 +42,6 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
 
     Controls: hsm, redaction, canary_check, release_gate, store_rescan, key_expiry, rotation,
     issuer_binding, audit_retention."""
-    from .lab import Lab, ablate as run_ablation, parse_disabled
-    from .lab.report import ablation_table, steps_table, to_document, to_html
-
     disabled = parse_disabled(disable, preset)
     if not ctx.obj.get("verbose"):  # the components' alert and rejection log lines: the lab tabulates them
         for name in ("signward.alert", "signward.verify"):
@@ -68,3 +67,6 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
             out.print(ablation_table(ablation))
     if result.breached or (ablation is not None and not ablation.agree):
         raise click.exceptions.Exit(1)
+
+
+COMMANDS = [lab]

@@ -1,0 +1,115 @@
+"""Mutation check of the controls: each mutant breaks one check that implements a control of
+the model or a validator rule, in a copy of the source; the tests named for it must fail.
+
+A mutant that survives is a control whose test would stay green while the control is off.
+The list is data: (name, file under src/signward, the exact original text, its
+replacement, the tests that must kill it). A later control adds its line here.
+Usage: .venv/bin/python scripts/mutants.py [NAME ...]   (exit 0: every mutant killed)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+V = "tests/verify/test_validator.py::"
+S = "tests/dumps/test_sanitize.py::"
+P = "tests/dumps/test_pipeline.py::"
+
+MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
+    ("key_window", "verify/validator.py", "if key.exp is not None and now >= key.exp:", "if False:",
+     [V + "test_expired_key_is_refused_even_with_fresh_claims"]),
+    ("token_outlives_key", "verify/validator.py", "if key.exp is not None and exp is not None and exp > key.exp:",
+     "if False:", [V + "test_token_outliving_its_key_is_refused"]),
+    ("issuer_binding", "verify/validator.py",
+     'raise Rejected(Reason.KEY_NOT_BOUND_TO_ISSUER, f"kid {kid} belongs to {other}, not {issuer}")',
+     "return elsewhere[kid]", [V + "test_consumer_key_for_enterprise_tenant_is_not_bound"]),
+    ("ecdsa_range", "algorithms.py", "return 0 < r < order and 0 < s < order", "return 0 < r and 0 < s",
+     [V + "test_ecdsa_s_plus_n_refused"]),
+    ("alg_allowlist", "verify/jws.py", "if alg not in ALLOWED_ALGS:", "if False:",
+     [V + "test_alg_none", V + "test_alg_confusion_cve_2015_9235_hs256_with_rsa_public_key"]),
+    ("alg_from_key", "verify/validator.py", "if parsed.alg != key.alg.value:", "if False:",
+     [V + "test_header_alg_must_be_the_keys"]),
+    ("jws_key_references", "verify/jws.py", "    if present:", "    if False:", [V + "test_embedded_key_references"]),
+    ("numeric_date_range", "verify/validator.py",
+     "if isinstance(value, int) and not 0 <= value <= MAX_NUMERIC_DATE:", "if False:",
+     ["tests/verify/test_properties.py::test_exp_beyond_any_float_is_malformed_not_an_internal_error"]),
+    ("audit_digest", "audit/chain.py", 'if digest != row["hash"]:', "if False:",
+     ["tests/audit/test_integration.py::test_audit_verify_names_the_broken_record"]),
+    ("audit_link", "audit/chain.py", 'if row["prev_hash"] != prev:', "if False:",
+     ["tests/audit/test_chain.py::test_a_record_changed_with_its_own_hash_recomputed_breaks_the_next_link"]),
+    ("checkpoint_signature", "audit/log.py",
+     'if not signature_ok(key.public_key, Alg(key_row["alg"]), message, signature):', "if False:",
+     ["tests/audit/test_chain.py::test_forged_checkpoint_signature_is_caught"]),
+    ("retention_floor", "retention.py", "if retention_seconds < floor:", "if False:",
+     ["tests/audit/test_retention.py::test_retention_below_the_floor_is_refused"]),
+    ("canary_check", "dumps/sanitize.py", "            if missed:", "            if False:",
+     [S + "test_a_detector_switched_off_is_caught_by_the_canary"]),
+    ("residue_rescan", "dumps/sanitize.py", "        if residue:\n", "        if False:\n",
+     [S + "test_a_redaction_failure_is_caught_by_the_residue_rescan"]),
+    ("residue_every_detector", "dumps/sanitize.py", "registry.select(None)", "registry.select(detectors)",
+     [S + "test_narrowed_detectors_redact_less_but_the_rescan_runs_every_detector"]),
+    ("redaction_ranges", "dumps/sanitize.py",
+     "result.redacted_bytes = sum(fill(descriptor, start, end) for start, end in sorted(ranges))",
+     "result.redacted_bytes = 0", [S + "test_redaction_keeps_the_file_size_and_only_touches_findings"]),
+    ("release_gate_attestation", "dumps/pipeline.py", "if not check.valid or digest != record.sanitized_sha256:",
+     "if False:", [P + "test_a_file_swapped_between_sanitize_and_release_is_refused"]),
+    ("release_gate_state", "dumps/pipeline.py",
+     "if record.state not in (DumpState.SANITIZED, DumpState.RELEASED):", "if False:",
+     [P + "test_a_partial_write_stays_in_quarantine"]),
+    ("store_rescan", "dumps/debugstore.py", "if found or report.incomplete:", "if False:",
+     [P + "test_two_layers_each_catch_what_the_other_missed"]),
+    ("grant_expiry", "dumps/pipeline.py", 'DumpReason.GRANT_EXPIRED if grant["expires"] <= now',
+     "DumpReason.GRANT_EXPIRED if False", [P + "test_grants_expire_bulk_fetches_alert_and_retention_deletes"]),
+]
+
+
+def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) -> tuple[bool, str]:
+    """Apply one mutant to a copy of src/ and run its tests there; (killed, note)."""
+    with tempfile.TemporaryDirectory(prefix=f"signward-mutant-{name}-") as scratch:
+        copy = Path(scratch) / "src"
+        shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        target = copy / "signward" / relpath
+        text = target.read_text()
+        if text.count(original) != 1:
+            return False, f"the original text occurs {text.count(original)} times in {relpath}: update the list"
+        target.write_text(text.replace(original, mutated))
+        env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{ROOT}", "PYTHONDONTWRITEBYTECODE": "1"}
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        check = subprocess.run([sys.executable, "-c", "import signward, sys; print(signward.__file__)"],
+                               env=env, capture_output=True, text=True)
+        if not check.stdout.startswith(str(copy)):
+            return False, f"the copy was not imported ({check.stdout.strip()})"
+        if done.returncode == 0:
+            return False, "SURVIVED: its tests pass with the check broken"
+        if done.returncode != 1:  # 1 = tests failed; anything else is an error, not a kill
+            return False, f"pytest exit {done.returncode}: {done.stdout[-300:]}"
+        return True, "killed"
+
+
+def main(names: list[str]) -> int:
+    chosen = [m for m in MUTANTS if not names or m[0] in names]
+    unknown = set(names) - {m[0] for m in MUTANTS}
+    if unknown:
+        print(f"unknown mutant(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    survivors = 0
+    for name, relpath, original, mutated, tests in chosen:
+        started = time.monotonic()
+        killed, note = run(name, relpath, original, mutated, tests)
+        survivors += not killed
+        print(f"{'killed  ' if killed else 'ALIVE   '} {name:<26} {time.monotonic() - started:5.1f}s  {note}",
+              flush=True)
+    print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

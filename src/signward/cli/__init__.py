@@ -1,0 +1,132 @@
+"""The `signward` command: parse, call one function, print. Data to stdout, messages to stderr.
+
+One module per command group (`hsm`, `keys`, `tokens`, `audit`, `depth`, `dumps`, `lab`,
+`home`); this module builds the root group from them and maps errors to exit codes:
+0 yes/clean, 1 no/findings, 2 bad input or usage, 3 HSM or store unavailable.
+`--home` and `--config` may come before or after the subcommand.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+import click
+
+from ..errors import ConfigError, SignwardError
+from . import audit, depth, dumps, home, hsm, keys, lab, tokens
+from .common import err
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", "home_dir", default=None, envvar="SIGNWARD_HOME",
+              help="The signward home (default $SIGNWARD_HOME, else ./.signward).")
+@click.option("--config", "config", default=None, envvar="SIGNWARD_CONFIG",
+              help="Read the configuration from this TOML file instead of HOME/config.toml.")
+@click.option("-v", "--verbose", is_flag=True, help="Log more, and show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, home_dir: str | None, config: str | None, verbose: bool) -> None:
+    """signward: token signing where no single failed control hands over a key."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = home_dir
+    ctx.obj["config"] = config
+    ctx.obj["verbose"] = verbose
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+for module in (home, hsm, keys, tokens, audit, depth, dumps, lab):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+GLOBAL_OPTIONS = ("--home", "--config")
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Move `--home X` / `--config X` (or `--home=X`) given after the subcommand to the front,
+    so `signward hsm start --home H` works as well as `signward --home H hsm start`."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name = arg.split("=", 1)[0]
+        if name in GLOBAL_OPTIONS:
+            if "=" in arg:
+                front.append(arg)
+            elif i + 1 < len(args):
+                front.extend(args[i:i + 2])
+                i += 1
+            else:
+                rest.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def _fail(message: str, code: int) -> int:
+    err.print(f"signward: {message}", markup=False)
+    return code
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind so every `finally` runs (temporary copies of a dump
+    are removed on this path too), then exit 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (tests call it directly)."""
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, _terminate)
+    try:
+        return _main(argv)
+    except Terminated as stop:
+        err.print(f"signward: stopped by signal {stop.signum}; temporary copies removed", markup=False)
+        return 128 + stop.signum
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        rv = cli.main(args=args, prog_name="signward", standalone_mode=False)
+        if isinstance(rv, int):  # click returns an Exit's code instead of raising it here
+            return rv
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.UsageError as exc:
+        return _fail(exc.format_message().splitlines()[0] if exc.format_message() else "usage error", 2)
+    except click.Abort:
+        return _fail("aborted", 2)
+    except (SignwardError, ConfigError) as exc:
+        if verbose:
+            raise
+        return _fail(exc.diagnostics(), exc.exit_code)
+    except OSError as exc:
+        if verbose:
+            raise
+        return _fail(f"{exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", 3)
+    except Exception as exc:  # a bug: still one line, still fail closed
+        if verbose:
+            raise
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", 3)
+    return 0
+
+
+__all__ = ["cli", "main"]

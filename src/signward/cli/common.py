@@ -1,0 +1,82 @@
+"""What every command module shares: the consoles, output, durations, and the home's services.
+
+Each command group lives in its own module and imports only this one (and the library);
+`signward.cli` puts the groups together. No command module imports another.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, cast
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import ConfigError, DumpRefused
+from ..home import Home
+from ..services import Services, open_services
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
+UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")
+
+
+def duration(text: str) -> float:
+    """'30d', '1h', '90s' or plain seconds."""
+    match = DURATION.match(text.strip())
+    if not match:
+        raise ConfigError(f"bad duration {text!r} (use e.g. 90s, 15m, 1h, 30d)")
+    return float(match.group(1)) * UNITS[match.group(2)]
+
+
+def emit(data: Any, as_json: bool, table: Table | None = None, text: str | None = None) -> None:
+    """Exactly one JSON document with --json; else the table or the text."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    elif table is not None:
+        out.print(table)
+    elif text is not None:
+        click.echo(text)
+
+
+def refused(refusal: DumpRefused, as_json: bool, text: str) -> None:
+    """The one shape of a refusal (`status`, `reason`, `detail`, what the step knew); exit 1."""
+    emit(refusal.to_dict(), as_json, text=text)
+    raise click.exceptions.Exit(1)
+
+
+def home_of(ctx: click.Context) -> Home:
+    root = ctx.find_root().obj
+    return Home(root["home"], root.get("config"))
+
+
+def services(ctx: click.Context) -> Services:
+    """The home's services, opened once per command and closed when it ends."""
+    root = ctx.find_root()
+    opened = root.obj.get("services")
+    if opened is None:
+        opened = open_services(home_of(ctx))
+        root.obj["services"] = opened
+        root.call_on_close(opened.close)
+    return cast(Services, opened)
+
+
+def ids_table(title: str | None, columns: list[str], rows: list[list[str]], summary: str = "") -> Table:
+    """A table whose first column holds ids the next command needs: never truncated (the
+    column is as wide as its longest id; the other columns wrap), with a summary line."""
+    table = Table(title=title, caption=summary or None)
+    width = max([len(columns[0]), *(len(r[0]) for r in rows)])
+    table.add_column(columns[0], no_wrap=True, min_width=width)
+    for column in columns[1:]:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+__all__ = ["duration", "emit", "err", "home_of", "ids_table", "json_option", "out", "refused", "services"]

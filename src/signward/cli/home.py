@@ -1,0 +1,72 @@
+"""`signward init`, `signward serve` and `signward config check`: the home and its issuer."""
+
+from __future__ import annotations
+
+import click
+import uvicorn
+
+from ..home import Config, HsmConfig
+from ..services import init_home
+from .common import emit, err, home_of, ids_table, json_option, services
+
+
+@click.command()
+@click.option("--hsm-module", default="",
+              help="Use this vendor PKCS#11 module instead of the embedded SoftHSM2 (its token and PIN "
+                   "must exist: the PIN goes in HOME/hsm/pin, mode 0600, or name pin_env in the config).")
+@click.option("--token-label", default="signward", show_default=True)
+@click.option("--allow-insecure-software-keys", is_flag=True,
+              help="INSECURE, lab only: sign with keys held in process memory.")
+@json_option
+@click.pass_context
+def init(ctx: click.Context, hsm_module: str, token_label: str, allow_insecure_software_keys: bool,
+         as_json: bool) -> None:
+    """Create a home with its configuration and canary material."""
+    home = home_of(ctx)
+    hsm = HsmConfig(backend="software" if allow_insecure_software_keys else "pkcs11", module=hsm_module,
+                    token_label=token_label, allow_insecure_software_keys=allow_insecure_software_keys)
+    config = init_home(home, Config(hsm=hsm))
+    emit({"home": str(home.root), "config_file": str(home.config_path), "config": config.to_dict()}, as_json,
+         text=f"home ready at {home.root} (config {home.config_path})")
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--limit-concurrency", default=1000, show_default=True, type=click.IntRange(1, 100_000),
+              help="Connections and requests served at once; more get 503 at once.")
+@click.option("--keep-alive", default=5, show_default=True, type=click.IntRange(1, 300),
+              help="Seconds an idle keep-alive connection is held.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, limit_concurrency: int, keep_alive: int) -> None:
+    """Run the issuer (ASGI, uvicorn); it holds the home's canaries from its start. A request
+    body must arrive within 10 s (408 otherwise); headers are capped at 16 KiB."""
+    opened = services(ctx)
+    err.print(f"signward issuer on http://{host}:{port} (backend {opened.backend.name})")
+    uvicorn.run(opened.issuer_app(), host=host, port=port, log_level="warning", access_log=False,
+                limit_concurrency=limit_concurrency, timeout_keep_alive=keep_alive,
+                h11_max_incomplete_event_size=16 * 1024)
+
+
+@click.group()
+def config() -> None:
+    """The home's configuration."""
+
+
+@config.command("check")
+@json_option
+@click.pass_context
+def config_check(ctx: click.Context, as_json: bool) -> None:
+    """Load the configuration and list every control it weakens: exit 0 none, 1 some, 2 invalid."""
+    home = home_of(ctx)
+    weakened = home.load_config().weakened()
+    rows = [[w.setting, w.control, w.effect] for w in weakened]
+    table = ids_table(f"weakened controls in {home.config_path}", ["setting", "control", "effect"], rows,
+                      f"{len(weakened)} control(s) weakened")
+    emit({"config_file": str(home.config_path), "weakened": [w.to_dict() for w in weakened]}, as_json,
+         table=table if weakened else None, text=f"{home.config_path}: no control weakened")
+    if weakened:
+        raise click.exceptions.Exit(1)
+
+
+COMMANDS = [init, serve, config]

@@ -1,0 +1,55 @@
+"""Dump states and refusal reasons as enums: every "no" of the dump path names one of these.
+
+The values are what the database, the audit log and `--json` carry; `StrEnum` members
+compare equal to them, so a stored state reads back as the same member.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DumpState(StrEnum):
+    """Where a captured dump is in the pipeline."""
+
+    QUARANTINED = "quarantined"  # captured and sealed, not yet certified
+    SANITIZED = "sanitized"  # a redacted copy with a valid attestation exists in quarantine
+    RELEASING = "releasing"  # claimed by one release command (no second one can move it)
+    RELEASED = "released"  # in at least one debugging store, behind grants
+    REFUSED = "refused"  # a control said no; it stays in quarantine with the reason
+    DELETED = "deleted"  # retention removed every copy
+
+
+class DumpReason(StrEnum):
+    """Why the dump path said no (sanitizer, gate, debugging store, grants, attestation)."""
+
+    # the sanitizer
+    INPUT_CHANGED = "input_changed"  # the input changed while it was sealed or sanitized
+    SCAN_INCOMPLETE = "scan_incomplete"  # a bounded pass was cut short: not proven clean
+    CANARY_MISSED = "canary_missed"  # the scanner did not find every canary: it is blind on this dump
+    FINDING_IN_METADATA = "finding_in_metadata"  # a key inside headers that cannot be blanked
+    RESIDUE = "residue"  # the re-scan of the result still finds keys
+    UNREADABLE = "unreadable"  # not a dump the scanner can read
+    ERROR = "error"  # the sanitizer failed: fail closed
+    # the pipeline and the release gate
+    QUARANTINE_CHANGED = "quarantine_changed"  # the sealed core no longer matches its capture hash
+    NOT_SANITIZED = "not_sanitized"  # the gate releases only sanitized dumps
+    ATTESTATION_MISMATCH = "attestation_mismatch"  # the bytes are not the bytes attested
+    # the debugging store's own scan
+    STORE_UNREADABLE = "store_unreadable"
+    STORE_RESCAN = "store_rescan"  # the store's re-scan found keys
+    # grants and fetches
+    NO_GRANT = "no_grant"
+    GRANT_EXPIRED = "grant_expired"
+    RATE_LIMIT = "rate_limit"
+    # attestation checks
+    NO_ATTESTATION = "no_attestation"
+    UNREADABLE_ATTESTATION = "unreadable_attestation"
+    NO_ATTESTATION_KEY = "no_attestation_key"
+    BAD_MAC = "bad_mac"
+    UNREADABLE_OUTPUT = "unreadable_output"
+    OUTPUT_MISMATCH = "output_mismatch"
+    NOT_CLEAN = "not_clean"
+
+
+__all__ = ["DumpReason", "DumpState"]

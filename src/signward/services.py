@@ -1,0 +1,175 @@
+"""The composition root: opening a home gives every service of it, wired once.
+
+`open_services(home)` reads the configuration and returns one `Services` object: the store
+(SQLite in the home or PostgreSQL), the audit log, a signing backend opened on first use,
+the key registry, the client registry, the token service, the issuer's ASGI app and the
+dump pipeline. The CLI, the issuer, the lab, the probes and the tests all take it; nothing
+else assembles these by hand, so policy set here holds wherever signward runs:
+
+- the audit retention floor is enforced by the registry (realm creation) and the audit log
+  (pruning) from the configured retention;
+- the issuer app holds the home's canaries from its startup, whoever starts it;
+- every setting that weakens a control is logged as a warning each time a home is opened
+  (and audited by the component when it takes effect).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import time
+from collections.abc import Callable
+from functools import cached_property
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from .audit import AuditLog
+from .clock import Clock, SystemClock
+from .home import Config, Home, Weakened
+from .hsm import CheckedSigner, SigningBackend, open_backend
+from .hsm.lazy import LazyBackend
+from .issuer.app import IssuerContext, create_app
+from .issuer.clients import ClientRegistry
+from .issuer.metrics import IssuerMetrics
+from .issuer.tokens import TokenService
+from .keys.registry import Registry
+from .store import Store, store_for
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from .dumps.pipeline import DumpPipeline
+
+log = logging.getLogger("signward.insecure")
+
+
+def operator() -> str:
+    """Who runs this process (the actor of registry changes)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def warn_weakened(config: Config) -> list[Weakened]:
+    """Log a warning for every control the configuration switches off or weakens."""
+    weakened = config.weakened()
+    for item in weakened:
+        log.warning("INSECURE: %s weakens %s: %s", item.setting, item.control, item.effect)
+    return weakened
+
+
+def init_home(home: Home, config: Config | None = None) -> Config:
+    """Create a home (idempotent): directories, configuration and the canary material every
+    service of the home plants in its memory."""
+    loaded = home.init(config)
+    canary = home.canary_path(loaded)
+    if canary is not None and not canary.exists():
+        from .dumps.canary import make_canary
+
+        canary.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_canary(canary, time.time(), loaded.dumps.canary_kinds)
+    return loaded
+
+
+class Services:
+    """Every service of one home. Open with `open_services`; close with `close()` or `with`."""
+
+    def __init__(self, home: Home, config: Config, store: Store, clock: Clock, actor: str,
+                 backend: SigningBackend | None = None) -> None:
+        self.home = home
+        self._shared_backend = backend
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.actor = actor
+        self.weakened = warn_weakened(config)
+        self.backend = LazyBackend(self._open_backend, _backend_name(config),
+                                   holds_keys_in_process=config.hsm.backend == "software")
+        self.audit = AuditLog(store, self.backend, clock, checkpoint_every=config.audit.checkpoint_every)
+        self.registry = Registry(store, self.backend, clock, audit=self.audit, actor=actor,
+                                 retention_seconds=config.audit.retention_days * 86400)
+        self.clients = ClientRegistry(store, clock)
+        self.tokens = TokenService(self.registry, CheckedSigner(self.backend), clock,
+                                   config.issuer.key_cache_seconds, audit=self.audit)
+        self._closed = False
+
+    def _open_backend(self) -> SigningBackend:
+        # a software backend logs its warning when opened; the registry audits each key it makes
+        return self._shared_backend or open_backend(self.home, self.config)
+
+    @cached_property
+    def pipeline(self) -> DumpPipeline:
+        """The dump pipeline of this home (quarantine, sanitizer, gate, debugging stores)."""
+        from .dumps.pipeline import DumpPipeline
+
+        return DumpPipeline(self.home, self.config, self.store, self.audit, self.clock)
+
+    def issuer_context(self) -> IssuerContext:
+        """What the issuer app needs; its startup holds the home's canaries."""
+        startup: list[Callable[[], object]] = []
+        canary = self.home.canary_path(self.config)
+        if canary is not None and canary.exists():
+            from .dumps.canary import hold_canaries
+
+            startup.append(lambda: hold_canaries(canary))
+        return IssuerContext(registry=self.registry, clients=self.clients, tokens=self.tokens,
+                             metrics=IssuerMetrics(), rotation_interval=self.config.issuer.rotation_interval,
+                             audit=self.audit, startup=startup)
+
+    def issuer_app(self) -> Starlette:
+        """The issuer's ASGI app for this home."""
+        return create_app(self.issuer_context())
+
+    def prune_audit(self) -> dict[str, object]:
+        """Remove audit segments older than the retention, never below the floor for this home's keys."""
+        return self.audit.prune(self.config.audit.retention_days * 86400, self.registry.max_verify_window(),
+                                actor=self.actor)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._shared_backend is None:  # a backend given by the caller stays the caller's
+                self.backend.close()
+        finally:
+            self.store.close()
+
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def _backend_name(config: Config) -> str:
+    return "insecure-software" if config.hsm.backend == "software" else "pkcs11"
+
+
+def open_services(home: Home, *, config: Config | None = None, clock: Clock | None = None,
+                  actor: str | None = None, store: Store | None = None,
+                  backend: SigningBackend | None = None) -> Services:
+    """Open one home's services from its configuration (or `config`). The store opens now
+    (a failure raises StoreError, exit 3); the signing backend opens on first use.
+
+    `store` and `backend` let a caller share what it already holds (tests share one HSM
+    session pool); a given store is closed with the services, a given backend is not."""
+    config = config or home.load_config()
+    store = store if store is not None else store_for(config.store.url, home.db_path)
+    try:
+        return Services(home, config, store, clock or SystemClock(), actor or operator(), backend)
+    except BaseException:
+        store.close()
+        raise
+
+
+def asgi_app() -> Starlette:
+    """`uvicorn --factory signward.services:asgi_app`: the issuer of `$SIGNWARD_HOME`."""
+    home = Home(os.environ.get("SIGNWARD_HOME") or None, os.environ.get("SIGNWARD_CONFIG") or None)
+    return open_services(home).issuer_app()
+
+
+__all__ = ["Services", "asgi_app", "init_home", "open_services", "operator", "warn_weakened"]

@@ -1,0 +1,88 @@
+"""The package as users install it: a wheel, in fresh virtual environments, run from elsewhere.
+
+A relying party installs the bare package (cryptography, joserfc, httpx) and validates
+tokens; `signward[all]` runs the lab, which finds its model inside the installed package.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import venv
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)], check=True,
+                   capture_output=True, timeout=600)
+    (built,) = out.glob("signward-*.whl")
+    yield built
+
+
+def fresh_venv(where: Path, requirement: str) -> Path:
+    venv.EnvBuilder(with_pip=True).create(where)
+    python = where / "bin" / "python"
+    done = subprocess.run([str(python), "-m", "pip", "install", "-q", requirement], capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return python
+
+
+def test_the_bare_package_validates_a_token(wheel: Path, tmp_path: Path) -> None:
+    python = fresh_venv(tmp_path / "venv", str(wheel))
+    installed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], capture_output=True,
+                               text=True, check=True)
+    names = {p["name"].lower() for p in json.loads(installed.stdout)}
+    assert {"cryptography", "joserfc", "httpx"} <= names
+    assert not names & {"python-pkcs11", "scipy", "numpy", "starlette", "uvicorn", "psycopg", "click"}
+    key = ECKey.import_key(ec.generate_private_key(ec.SECP256R1()))
+    issuer, now = "https://login.example.com/realms/enterprise", int(time.time())
+    public = {**key.as_dict(private=False), "kid": key.thumbprint(), "alg": "ES256", "use": "sig",
+              "nbf": now - 60, "exp": now + 3600, "issuer": issuer}
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [public]}))
+    token = jwt.encode({"alg": "ES256", "kid": key.thumbprint(), "typ": "at+jwt"},
+                       {"iss": issuer, "sub": "s", "aud": "mail", "iat": now, "nbf": now, "exp": now + 300,
+                        "jti": "j", "client_id": "c"}, key)
+    script = ("import sys\nfrom signward.verify import Validator\n"
+              "with Validator(trust={sys.argv[1]: sys.argv[2]}, audience='mail') as v:\n"
+              "    verdict = v.verify(sys.argv[3])\n"
+              "print(verdict.valid, verdict.reason)\n")
+    done = subprocess.run([str(python), "-c", script, issuer, str(tmp_path / "jwks.json"), token],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.stdout.split() == ["True", "None"], done.stderr
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    done = subprocess.run([str(python), "-c", script, issuer, str(tmp_path / "jwks.json"), forged],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert done.stdout.split()[0] == "False"
+    command = subprocess.run([str(tmp_path / "venv" / "bin" / "signward"), "lab", "storm-0558"],
+                             capture_output=True, text=True, timeout=60)
+    assert command.returncode == 2 and "signward[all]" in command.stderr
+
+
+def test_the_lab_runs_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    python = fresh_venv(tmp_path / "venv", f"{wheel}[all]")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SIGNWARD_HOME")}
+    done = subprocess.run([str(tmp_path / "venv" / "bin" / "signward"), "lab", "storm-0558", "--json"],
+                          capture_output=True, text=True, cwd=elsewhere, env=env, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    document = json.loads(done.stdout)
+    assert document["breached"] is False
+    where = subprocess.run([str(python), "-c", "import signward.lab.ablate as a; print(a.MODEL)"],
+                           capture_output=True, text=True, cwd=elsewhere, env=env, check=True)
+    assert str(tmp_path / "venv") in where.stdout and Path(where.stdout.strip()).is_file()
