@@ -61,7 +61,7 @@ def test_depth_surface() -> None:
 def test_audit_surface() -> None:
     import signward.audit
 
-    assert signward.audit.__all__ == ["AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain",
+    assert signward.audit.__all__ == ["Anchors", "AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain",
                                       "record_hash", "retention_floor"]
 
 

@@ -128,3 +128,19 @@ def test_config_check_lists_every_weakened_control(tmp_path: Path) -> None:
     home.config_path.write_text(text.replace("insecure_no_release_gate = true", "release_gate = false"))
     renamed = subprocess.run([*cli, "config", "check"], capture_output=True, text=True)
     assert renamed.returncode == 2 and "dumps.release_gate is now dumps.insecure_no_release_gate" in renamed.stderr
+
+
+def test_the_software_signer_is_logged_at_start_and_audited_for_every_key(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from signward.home import HsmConfig
+
+    home = Home(tmp_path / "h")
+    init_home(home, Config(hsm=HsmConfig(backend="software", allow_insecure_software_keys=True)))
+    with caplog.at_level(logging.WARNING):
+        with open_services(home) as services:
+            assert [w.setting for w in services.weakened] == ["hsm.allow_insecure_software_keys"]
+            services.registry.create_realm("c", "https://c.example.com")
+            kids = {k.kid for k in services.registry.keys()}
+            weakened = services.audit.records(action="control.weakened")
+    assert "INSECURE" in caplog.text and "hsm.allow_insecure_software_keys" in caplog.text
+    assert {r.object for r in weakened} == kids and all(r.severity == "warning" for r in weakened)

@@ -24,7 +24,7 @@ from functools import cached_property
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .audit import AuditLog
+from .audit import Anchors, AuditLog
 from .clock import Clock, SystemClock
 from .home import Config, Home, Weakened
 from .hsm import CheckedSigner, SigningBackend, open_backend
@@ -87,7 +87,8 @@ class Services:
         self.weakened = warn_weakened(config)
         self.backend = LazyBackend(self._open_backend, _backend_name(config),
                                    holds_keys_in_process=config.hsm.backend == "software")
-        self.audit = AuditLog(store, self.backend, clock, checkpoint_every=config.audit.checkpoint_every)
+        self.audit = AuditLog(store, self.backend, clock, checkpoint_every=config.audit.checkpoint_every,
+                              anchors=Anchors(home.root / "audit"))
         self.registry = Registry(store, self.backend, clock, audit=self.audit, actor=actor,
                                  retention_seconds=config.audit.retention_days * 86400)
         self.clients = ClientRegistry(store, clock)

@@ -39,6 +39,17 @@ def test_issuer_and_key_commands_are_audited(served: Served) -> None:
     assert run("--home", home, "audit", "checkpoint").returncode == 0
     verified = run("--home", home, "audit", "verify", "--json")
     assert verified.returncode == 0 and json.loads(verified.stdout)["ok"]
+    pinned = served.home.root / "audit" / "pinned-key.jwk"  # the auditor's copy of the key, outside the database
+    assert (served.home.root / "audit" / "checkpoint.json").is_file()
+    assert run("--home", home, "audit", "verify", "--key", str(pinned)).returncode == 0
+    other = pinned.with_name("other.jwk")
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from signward.keys import public_jwk
+
+    other.write_text(json.dumps(public_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())))
+    held_to_another = run("--home", home, "audit", "verify", "--key", str(other))
+    assert held_to_another.returncode == 1 and "pinned audit key" in held_to_another.stdout
 
 
 def test_audit_verify_names_the_broken_record(tmp_path: Path) -> None:
@@ -92,11 +103,18 @@ def test_validator_rejections_are_audited_with_a_home(served: Served, tmp_path: 
     trust = [a for r in ("consumer", "enterprise")
              for a in ("--trust", f"{served.base}/realms/{r}={served.base}/realms/{r}/jwks.json")]
     done = run("--home", home, "token", "verify", forged, *trust, "--audience", "mail", "--json")
-    assert done.returncode == 1 and json.loads(done.stdout)["reason"] == "key_not_bound_to_issuer"
+    # re-labelled without the key: the signature does not cover the new claims (a warning only)
+    assert done.returncode == 1 and json.loads(done.stdout)["reason"] == "bad_signature"
     assert run("--home", home, "token", "verify", "garbage", *trust, "--audience", "mail").returncode == 1
+    honey = tmp_path / "honey.txt"
+    honey.write_text(json.loads(done.stdout)["kid"] + "\n")  # the consumer key as a honey key: an alert
+    honeyed = run("--home", home, "token", "verify", consumer_token, *trust, "--audience", "mail",
+                  "--honey-kids", str(honey), "--json")
+    assert honeyed.returncode == 1 and json.loads(honeyed.stdout)["reason"] == "honey_key"
     alerts = json.loads(run("--home", home, "audit", "alerts", "--json").stdout)
-    assert any(a["action"] == "token.reject" and a["details"]["reason"] == "key_not_bound_to_issuer" for a in alerts)
+    assert any(a["action"] == "token.reject" and a["details"]["reason"] == "honey_key" for a in alerts)
+    assert not any(a["details"].get("reason") == "bad_signature" for a in alerts)
     rejects = json.loads(run("--home", home, "audit", "query", "--action", "token.reject", "--json").stdout)
-    assert {r["details"]["reason"] for r in rejects} >= {"key_not_bound_to_issuer", "malformed"}
+    assert {r["details"]["reason"] for r in rejects} >= {"honey_key", "bad_signature", "malformed"}
     assert {r["severity"] for r in rejects} == {"alert", "warning"}
     assert run("--home", home, "audit", "verify").returncode == 0

@@ -16,12 +16,13 @@ from typing import Any
 
 from ..algorithms import Alg, signature_ok
 from ..clock import Clock, SystemClock
-from ..errors import AuditIntegrityError, ConfigError
+from ..errors import AuditIntegrityError, ConfigError, HsmError
 from ..hsm.base import CheckedSigner, SigningBackend
 from ..keys.jwk import public_jwk
 from ..retention import check_retention
 from ..store.base import Store, Transaction
 from ..verify.keyset import load_key
+from .anchors import Anchors, canonical
 from .chain import GENESIS, SEVERITIES, AuditRecord, Break, canonical_details, check_chain, record_hash
 
 log = logging.getLogger("signward.audit")
@@ -50,9 +51,12 @@ def _details(row: dict[str, Any]) -> dict[str, Any]:
 
 class AuditLog:
     def __init__(self, store: Store, backend: SigningBackend | None = None, clock: Clock | None = None,
-                 checkpoint_every: int = 1000) -> None:
+                 checkpoint_every: int = 1000, anchors: Anchors | None = None) -> None:
+        """`anchors`: where the pinned audit key and the latest checkpoint are kept outside the
+        database (`signward.services` gives the home's); without them the log trusts its rows."""
         if checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be at least 1")
+        self.anchors = anchors
         self.store = store
         self.backend = backend
         self.clock = clock or SystemClock()
@@ -73,7 +77,10 @@ class AuditLog:
         else:
             record = self._insert(tx, actor, action, obj, severity, details_json)
         if self.backend is not None and tx is None and record.seq % self.checkpoint_every == 0:
-            self.checkpoint()
+            try:
+                self.checkpoint()
+            except HsmError as exc:  # the record stands; the next checkpoint covers it (or `audit checkpoint`)
+                log.error("audit checkpoint at record %s failed: %s", record.seq, exc.diagnostics())
         return record
 
     def _insert(self, tx: Transaction, actor: str, action: str, obj: str, severity: str,
@@ -95,13 +102,18 @@ class AuditLog:
         if self.backend is None:
             raise ConfigError("checkpoints need a signing backend")
         with self.store.snapshot() as tx:
-            row = tx.one("SELECT key_handle, alg FROM audit_keys ORDER BY created_at DESC LIMIT 1")
+            row = tx.one("SELECT key_handle, alg, public_jwk FROM audit_keys ORDER BY created_at DESC LIMIT 1")
         if row is not None:
+            if self.anchors is not None:  # pinned at creation (or, for an older home, now)
+                self.anchors.pin(json.loads(row["public_jwk"]))
             return row["key_handle"], Alg(row["alg"])
         handle, public = self.backend.generate(Alg.ES256, label="signward:audit")
+        jwk = public_jwk(public)
+        if self.anchors is not None:
+            self.anchors.pin(jwk)  # outside the database first: the key the log will be held to
         with self.store.transaction() as tx:
             tx.execute("INSERT INTO audit_keys (key_handle, alg, public_jwk, created_at) VALUES (?, ?, ?, ?)",
-                       (handle, Alg.ES256.value, json.dumps(public_jwk(public)), self.clock.now()))
+                       (handle, Alg.ES256.value, json.dumps(jwk), self.clock.now()))
         return handle, Alg.ES256
 
     def checkpoint(self) -> dict[str, Any] | None:
@@ -115,11 +127,17 @@ class AuditLog:
         if self.backend is None:
             raise ConfigError("checkpoints need a signing backend")
         signature = CheckedSigner(self.backend).sign(handle, alg, message)
+        encoded = base64.b64encode(signature).decode()
         with self.store.transaction() as tx:
             tx.execute("INSERT INTO audit_checkpoints (seq, head_hash, time, key_handle, alg, signature) "
                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
-                       (head["seq"], head["hash"], self.clock.now(), handle, alg.value,
-                        base64.b64encode(signature).decode()))
+                       (head["seq"], head["hash"], self.clock.now(), handle, alg.value, encoded))
+            key_row = tx.one("SELECT public_jwk FROM audit_keys WHERE key_handle = ?", (handle,))
+        if self.anchors is not None:
+            published = self.anchors.published()
+            if published is None or int(published.get("seq", 0)) <= head["seq"]:
+                self.anchors.publish({"seq": head["seq"], "head_hash": head["hash"], "alg": alg.value,
+                                      "signature": encoded, "key": json.loads(key_row["public_jwk"]) if key_row else {}})
         return {"seq": head["seq"], "head_hash": head["hash"]}
 
     # -- reading --------------------------------------------------------------------------
@@ -142,11 +160,16 @@ class AuditLog:
             out = [r for r in out if r.object == kid or r.details.get("kid") == kid]
         return out
 
-    def verify(self) -> VerifyResult:
+    def verify(self, pinned_key: dict[str, Any] | None = None) -> VerifyResult:
         """Recompute the chain from its anchor and every checkpoint signature; name the first break.
 
         The anchor is the genesis, or after pruning the signed checkpoint just before the
-        first retained record, which the retained chain must itself record (`audit.prune`)."""
+        first retained record, which the retained chain must itself record (`audit.prune`).
+        Every checkpoint must be signed by the pinned audit key (`pinned_key`, else the home's
+        pinned key file), and the chain must still hold the checkpoint published outside the
+        database."""
+        if pinned_key is None and self.anchors is not None:
+            pinned_key = self.anchors.pinned_key()
         with self.store.snapshot() as tx:
             rows = tx.all("SELECT * FROM audit_records ORDER BY seq")
             checkpoints = tx.all("SELECT * FROM audit_checkpoints ORDER BY seq")
@@ -175,6 +198,9 @@ class AuditLog:
                 if key_row is None:
                     broken = Break(cp["seq"], "checkpoint signed by an unknown audit key")
                     break
+                if pinned_key is not None and canonical(json.loads(key_row["public_jwk"])) != canonical(pinned_key):
+                    broken = Break(cp["seq"], "checkpoint signed by a key other than the pinned audit key")
+                    break
                 if cp["key_handle"] not in loaded:
                     loaded[cp["key_handle"]] = load_key({**json.loads(key_row["public_jwk"]),
                                                          "kid": cp["key_handle"], "alg": key_row["alg"]}, None)
@@ -197,7 +223,37 @@ class AuditLog:
                     broken = Break(cp["seq"], "checkpoint does not match the record it signed")
                     break
         head = rows[-1]["seq"] if rows else 0
+        if broken is None and self.anchors is not None:
+            broken = self._check_published(by_seq, head, anchor_seq, pinned_key)
         return VerifyResult(broken is None, len(rows), len(checkpoints), head, broken)
+
+    def _check_published(self, by_seq: dict[int, dict[str, Any]], head: int, anchor_seq: int,
+                         pinned_key: dict[str, Any] | None) -> Break | None:
+        """The checkpoint published outside the database: signed by the pinned key, and its
+        record still in the chain with the same hash (or pruned behind the anchor)."""
+        if self.anchors is None:
+            return None
+        published = self.anchors.published()
+        if published is None:
+            return None
+        try:
+            seq, head_hash = int(published["seq"]), str(published["head_hash"])
+            key_jwk = pinned_key if pinned_key is not None else dict(published["key"])
+            key = load_key({**key_jwk, "kid": "audit", "alg": str(published["alg"])}, None)
+            signature = base64.b64decode(str(published["signature"]), validate=True)
+        except (KeyError, TypeError, ValueError):
+            return Break(0, f"the published checkpoint {self.anchors.checkpoint_path} is unreadable")
+        if not signature_ok(key.public_key, Alg(str(published["alg"])), f"signward-audit:{seq}:{head_hash}".encode(),
+                            signature):
+            return Break(seq, "the published checkpoint is not signed by the pinned audit key")
+        if seq > head:
+            return Break(head + 1, f"the log ends at {head}, before the published checkpoint at {seq} (truncated)")
+        if seq <= anchor_seq:
+            return None  # pruned behind a signed anchor
+        row = by_seq.get(seq)
+        if row is None or row["hash"] != head_hash:
+            return Break(seq, "the chain no longer holds the record of the published checkpoint (rewritten)")
+        return None
 
     # -- retention ------------------------------------------------------------------------
 

@@ -9,16 +9,14 @@ One module per command group (`hsm`, `keys`, `tokens`, `audit`, `depth`, `dumps`
 from __future__ import annotations
 
 import logging
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 
 import click
 
 from ..errors import ConfigError, SignwardError
 from . import audit, depth, dumps, home, hsm, keys, lab, tokens
-from .common import err
+from .common import Terminated, err
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,24 +74,8 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP arrived: unwind so every `finally` runs (temporary copies of a dump
-    are removed on this path too), then exit 128 + the signal number."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise Terminated(signum)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code (tests call it directly)."""
-    if threading.current_thread() is threading.main_thread():
-        for number in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(number, _terminate)
     try:
         return _main(argv)
     except Terminated as stop:

@@ -10,6 +10,7 @@ import click
 from ..audit import AuditRecord
 from ..clock import iso
 from ..errors import ConfigError
+from ..verify.sources import read_json_file
 from .common import emit, ids_table, json_option, services
 
 
@@ -19,11 +20,22 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--key", "key_file", default=None, metavar="FILE",
+              help="The audit public key (JWK) to hold the log to (default: the home's pinned key).")
 @json_option
 @click.pass_context
-def audit_verify(ctx: click.Context, as_json: bool) -> None:
-    """Recompute the chain and checkpoint signatures; exit 1 naming the first broken record."""
-    result = services(ctx).audit.verify()
+def audit_verify(ctx: click.Context, key_file: str | None, as_json: bool) -> None:
+    """Recompute the chain and checkpoint signatures against the pinned audit key and the
+    published checkpoint; exit 1 naming the first broken record."""
+    pinned = None
+    if key_file is not None:
+        try:
+            pinned = read_json_file(key_file, 64 * 1024)
+        except ValueError as exc:
+            raise ConfigError(f"--key {key_file}: {exc}") from None
+        if not isinstance(pinned, dict):
+            raise ConfigError(f"--key {key_file}: not a JWK")
+    result = services(ctx).audit.verify(pinned)
     broken = result.broken
     text = (f"audit chain BROKEN at record {broken.seq}: {broken.reason}" if broken is not None else
             f"audit chain intact: {result.records} records, {result.checkpoints} checkpoints")

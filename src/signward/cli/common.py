@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import threading
 from typing import Any, cast
 
 import click
@@ -24,6 +26,27 @@ DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived during a dump command: unwind so every `finally` runs (the
+    temporary copies of a dump are removed on this path too); `main` exits 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def clean_up_on_signals() -> None:
+    """For commands that hold temporary copies of dumps (not `serve`, whose server handles its
+    own signals)."""
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, _terminate)
 
 
 def duration(text: str) -> float:
@@ -79,4 +102,4 @@ def ids_table(title: str | None, columns: list[str], rows: list[list[str]], summ
     return table
 
 
-__all__ = ["duration", "emit", "err", "home_of", "ids_table", "json_option", "out", "refused", "services"]
+__all__ = ["Terminated", "clean_up_on_signals", "duration", "emit", "err", "home_of", "ids_table", "json_option", "out", "refused", "services"]

@@ -25,12 +25,13 @@ from ..dumps.sanitize import sanitize
 from ..dumps.sarif import to_sarif
 from ..errors import DumpRefused, UsageError
 from ..home import Home
-from .common import duration, emit, err, home_of, ids_table, json_option, refused, services
+from .common import clean_up_on_signals, duration, emit, err, home_of, ids_table, json_option, refused, services
 
 
 @click.group()
 def dumps() -> None:
     """Crash dumps: find keys in them, sanitize them fail-closed, prove it with canaries."""
+    clean_up_on_signals()
 
 
 @contextmanager
@@ -245,6 +246,7 @@ def dumps_expire(ctx: click.Context, as_json: bool) -> None:
 @click.group()
 def debug() -> None:
     """The debugging store: time-bound grants and audited fetches."""
+    clean_up_on_signals()
 
 
 @debug.command("grant")

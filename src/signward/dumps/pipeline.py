@@ -144,8 +144,9 @@ class DumpPipeline:
                               max_bytes=dumps.max_dump_bytes)
         except (DumpRefused, DumpFormatError) as exc:
             reason = DumpReason(exc.reason) if isinstance(exc, DumpRefused) else DumpReason.UNREADABLE
-            self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED, f"{reason}: {exc.diagnostics()}",
-                       "dump.refused", {"reason": reason.value, "detail": exc.diagnostics()}, severity="warning")
+            detail = exc.detail if isinstance(exc, DumpRefused) else exc.diagnostics()
+            self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED, f"{reason}: {detail}",
+                       "dump.refused", {"reason": reason.value, "detail": detail}, severity="warning")
             return self.get(dump_id)
         except Exception as exc:  # fail closed: the dump stays in quarantine, refused, with why
             self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED,

@@ -92,7 +92,7 @@ def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
     report = analyze(model, [c for c in result.disabled if c in model.controls])
     svg = to_svg(to_dot(model, report))
     rows = "".join(
-        f"<tr class='{s.outcome}'><td>{html.escape(s.step)}</td><td>{html.escape(s.to_dict()['what'])}</td>"
+        f"<tr class='{s.outcome}'><td>{html.escape(s.step)}</td><td class='what'>{html.escape(s.to_dict()['what'])}</td>"
         f"<td>{'passed' if s.outcome == 'passed' else 'blocked by ' + html.escape(str(s.blocked_by))}"
         f"{'' if s.reached else ' (not reached)'}</td><td>{html.escape(s.detail)}</td></tr>" for s in result.steps)
     alerts = "".join(f"<tr><td>{html.escape(a['severity'])}</td><td>{html.escape(a['source'])}</td>"
@@ -117,13 +117,14 @@ def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>signward lab: Storm-0558</title><style>{STYLE}
-tr.passed td{{background:#ffe0e0}} tr.blocked td{{background:#e4f6e4}}</style>
+tr.passed td{{background:#ffe0e0}} tr.blocked td{{background:#e4f6e4}}
+@media (max-width:700px){{.what{{display:none}}}}</style>
 </head><body>
 <h1>Storm-0558 against signward</h1>
 <p>Controls switched off: {chips(list(result.disabled), 'off')}</p>
 <p>Crash {html.escape(str(result.timeline['crash']))}, attack {html.escape(str(result.timeline['attack']))}.</p>
 <p id="verdict" class="{'bad' if result.breached else 'ok'}">{html.escape(verdict)}</p>
-<div class='scroll'><table id="steps"><tr><th>step</th><th>what</th><th>outcome</th><th>detail</th></tr>{rows}</table></div>
+<div class='scroll'><table id="steps"><tr><th>step</th><th class='what'>what</th><th>outcome</th><th>detail</th></tr>{rows}</table></div>
 <h2>Alerts and warnings</h2><div class='scroll'><table id="alerts"><tr><th>severity</th><th>source</th><th>action</th>
 <th>detail</th></tr>{alerts or '<tr><td colspan=4>none</td></tr>'}</table></div>
 <h2>Forensics</h2><div id="forensics">{forensics_html(result.forensics)}</div>

@@ -1,0 +1,93 @@
+"""The audit log does not trust its own database: a pinned key and a published checkpoint
+outside it catch what a writer of the database could otherwise rewrite undetected."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+from signward.audit import Anchors, AuditLog, record_hash
+from signward.clock import FixedClock
+from signward.hsm import SigningBackend
+from signward.keys import public_jwk
+from signward.store import open_store
+
+
+def anchored_log(tmp_path: Path, backend: SigningBackend) -> tuple[AuditLog, Path, Anchors]:
+    db = tmp_path / "a.db"
+    anchors = Anchors(tmp_path / "audit")
+    log = AuditLog(open_store(db), backend, FixedClock(1_800_000_000), checkpoint_every=1000, anchors=anchors)
+    for i in range(10):
+        log.append("alice", "token.issue", f"jti-{i}")
+    log.checkpoint()
+    assert log.verify().ok and anchors.pinned_key() is not None and anchors.published()["seq"] == 10  # type: ignore[index]
+    return log, db, anchors
+
+
+def _rehash_from(conn: sqlite3.Connection, first: int) -> None:
+    """What a writer of the database does: recompute every hash from `first` on."""
+    prev = conn.execute("SELECT hash FROM audit_records WHERE seq = ?", (first - 1,)).fetchone()[0]
+    for row in conn.execute("SELECT seq, time, actor, action, object, severity, details FROM audit_records "
+                            "WHERE seq >= ? ORDER BY seq", (first,)).fetchall():
+        digest = record_hash(*row, prev)
+        conn.execute("UPDATE audit_records SET prev_hash = ?, hash = ? WHERE seq = ?", (prev, digest, row[0]))
+        prev = digest
+
+
+def test_history_rewritten_and_checkpoints_deleted_is_caught(tmp_path: Path, backend: SigningBackend) -> None:
+    log, db, _ = anchored_log(tmp_path, backend)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE audit_records SET actor = 'mallory' WHERE seq = 3")
+    _rehash_from(conn, 3)
+    conn.execute("DELETE FROM audit_checkpoints")
+    conn.commit()
+    conn.close()
+    result = log.verify()
+    assert not result.ok and result.broken is not None and "published checkpoint" in result.broken.reason
+    assert AuditLog(open_store(db)).verify().ok  # without the anchors the rewrite passes: why they exist
+
+
+def test_an_audit_key_of_ones_own_is_caught(tmp_path: Path, backend: SigningBackend) -> None:
+    log, db, _ = anchored_log(tmp_path, backend)
+    forger = ec.generate_private_key(ec.SECP256R1())
+    conn = sqlite3.connect(db)
+    conn.execute("INSERT INTO audit_keys (key_handle, alg, public_jwk, created_at) VALUES ('forged', 'ES256', ?, 0)",
+                 (json.dumps(public_jwk(forger.public_key())),))
+    for seq, head_hash in conn.execute("SELECT seq, head_hash FROM audit_checkpoints").fetchall():
+        r, s = decode_dss_signature(forger.sign(f"signward-audit:{seq}:{head_hash}".encode(), ec.ECDSA(hashes.SHA256())))
+        conn.execute("UPDATE audit_checkpoints SET key_handle = 'forged', signature = ? WHERE seq = ?",
+                     (base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode(), seq))
+    conn.commit()
+    conn.close()
+    result = log.verify()
+    assert not result.ok and result.broken is not None and "pinned audit key" in result.broken.reason
+
+
+def test_truncation_past_the_published_checkpoint_is_caught(tmp_path: Path, backend: SigningBackend) -> None:
+    log, db, _ = anchored_log(tmp_path, backend)
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM audit_records WHERE seq > 6")
+    conn.execute("DELETE FROM audit_checkpoints")
+    conn.commit()
+    conn.close()
+    result = log.verify()
+    assert not result.ok and result.broken is not None and "truncated" in result.broken.reason
+
+
+def test_a_different_key_in_the_database_than_the_pin_is_refused(tmp_path: Path, backend: SigningBackend) -> None:
+    from signward.errors import AuditIntegrityError
+
+    log, _, anchors = anchored_log(tmp_path, backend)
+    anchors.key_path.write_text(json.dumps(public_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())))
+    with pytest.raises(AuditIntegrityError, match="pinned"):
+        log.checkpoint()
+    assert not log.verify().ok
