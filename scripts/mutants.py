@@ -52,6 +52,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "if False:", ["tests/audit/test_anchors.py::test_an_audit_key_of_ones_own_is_caught"]),
     ("published_checkpoint", "audit/log.py", 'if row is None or row["hash"] != head_hash:', "if False:",
      ["tests/audit/test_anchors.py::test_history_rewritten_and_checkpoints_deleted_is_caught"]),
+    ("audit_freshness", "audit/log.py", "if head - last > 2 * self.checkpoint_every:", "if False:",
+     ["tests/audit/test_anchors.py::test_a_home_that_signs_its_log_must_keep_signing_it"]),
     ("alert_needs_a_signature", "verify/validator.py", "            check_signature(foreign.key, parsed)\n", "",
      [V + "test_unsigned_garbage_naming_a_key_raises_no_alert"]),
     ("retention_floor", "retention.py", "if retention_seconds < floor:", "if False:",

@@ -46,10 +46,24 @@ def test_toml_blocks_are_valid_configurations(text: str) -> None:
 
 @pytest.mark.parametrize("text", [t for k, t in BLOCKS if k == "python"])
 def test_python_blocks_run(text: str) -> None:
-    namespace = {"token": "not.a.token"}  # a malformed token is refused before any key set is fetched
+    namespace: dict[str, object] = {"token": "not.a.token"}  # refused before any key set is fetched
     exec(compile(text, "README.md", "exec"), namespace)  # noqa: S102 - our own README
-    verdict = namespace["verdict"]
-    assert verdict.valid is False and verdict.reason.value == "malformed"  # type: ignore[attr-defined]
+    if "verdict" in namespace:
+        verdict = namespace["verdict"]
+        assert verdict.valid is False and verdict.reason.value == "malformed"  # type: ignore[attr-defined]
+    else:  # the middleware example: a request without a token gets the bare challenge
+        import asyncio
+
+        import httpx
+
+        async def ask() -> httpx.Response:
+            transport = httpx.ASGITransport(app=namespace["app"])  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://mail.test") as client:
+                return await client.get("/mail/inbox")
+
+        response = asyncio.run(ask())
+        assert response.status_code == 401 and response.headers["www-authenticate"] == 'Bearer realm="signward"'
+
 
 
 def command_lines() -> list[str]:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from .audit import Anchors, AuditLog
 from .clock import Clock, SystemClock
+from .errors import SignwardError
 from .home import Config, Home, Weakened
 from .hsm import CheckedSigner, SigningBackend, open_backend
 from .hsm.lazy import LazyBackend
@@ -132,6 +133,10 @@ class Services:
         if self._closed:
             return
         self._closed = True
+        try:
+            self.audit.checkpoint_if_due()  # appends made inside transactions leave the head unsigned
+        except SignwardError as exc:  # the records stand; `audit verify` says when signing fell behind
+            logging.getLogger("signward.audit").error("audit checkpoint failed: %s", exc.diagnostics())
         try:
             if self._shared_backend is None:  # a backend given by the caller stays the caller's
                 self.backend.close()

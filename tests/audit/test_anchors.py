@@ -91,3 +91,22 @@ def test_a_different_key_in_the_database_than_the_pin_is_refused(tmp_path: Path,
     with pytest.raises(AuditIntegrityError, match="pinned"):
         log.checkpoint()
     assert not log.verify().ok
+
+
+def test_a_home_that_signs_its_log_must_keep_signing_it(tmp_path: Path, backend: SigningBackend) -> None:
+    """Appends inside a caller's transaction never checkpointed themselves; now a due head is
+    signed by `checkpoint_if_due` (services on close, the issuer on each rotation check), and
+    `verify` names a log whose unsigned tail grew past twice `checkpoint_every`."""
+    anchors = Anchors(tmp_path / "audit")
+    log = AuditLog(open_store(tmp_path / "a.db"), backend, FixedClock(1_800_000_000), checkpoint_every=5,
+                   anchors=anchors)
+    log.append("alice", "token.issue", "first")
+    log.checkpoint()
+    for i in range(11):
+        with log.store.transaction() as tx:
+            log.append("registry", "key.rotate", f"k{i}", tx=tx)
+    stale = log.verify()
+    assert not stale.ok and stale.broken is not None and "follow the last checkpoint" in stale.broken.reason
+    assert log.checkpoint_if_due() is not None and log.unsigned_tail() == 0
+    assert log.verify().ok
+    assert log.checkpoint_if_due() is None  # nothing due

@@ -116,6 +116,21 @@ class AuditLog:
                        (handle, Alg.ES256.value, json.dumps(jwk), self.clock.now()))
         return handle, Alg.ES256
 
+    def unsigned_tail(self) -> int:
+        """How many records follow the latest checkpoint."""
+        with self.store.snapshot() as tx:
+            head = tx.one("SELECT MAX(seq) AS seq FROM audit_records")
+            last = tx.one("SELECT MAX(seq) AS seq FROM audit_checkpoints")
+        return max(0, int((head or {}).get("seq") or 0) - int((last or {}).get("seq") or 0))
+
+    def checkpoint_if_due(self) -> dict[str, Any] | None:
+        """Sign the head when `checkpoint_every` records or more are unsigned (appends made inside
+        a caller's transaction cannot checkpoint themselves; services call this when they close
+        and the issuer on every rotation check)."""
+        if self.backend is None or self.unsigned_tail() < self.checkpoint_every:
+            return None
+        return self.checkpoint()
+
     def checkpoint(self) -> dict[str, Any] | None:
         """Sign the current head with the audit key; None when the log is empty."""
         handle, alg = self._audit_key()
@@ -225,6 +240,11 @@ class AuditLog:
         head = rows[-1]["seq"] if rows else 0
         if broken is None and self.anchors is not None:
             broken = self._check_published(by_seq, head, anchor_seq, pinned_key)
+        if broken is None and self.anchors is not None and self.anchors.published() is not None:
+            last = max((cp["seq"] for cp in checkpoints), default=anchor_seq)
+            if head - last > 2 * self.checkpoint_every:  # a home that signs its log must keep signing it
+                broken = Break(last + 1, f"{head - last} records follow the last checkpoint (more than twice "
+                                         f"audit.checkpoint_every); run 'signward audit checkpoint'")
         return VerifyResult(broken is None, len(rows), len(checkpoints), head, broken)
 
     def _check_published(self, by_seq: dict[int, dict[str, Any]], head: int, anchor_seq: int,

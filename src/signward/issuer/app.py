@@ -212,6 +212,11 @@ async def _rotation_loop(ctx: IssuerContext) -> None:
             if events:
                 ctx.tokens.forget()
                 log.info("rotation in realm %s: %s", realm.name, events)
+        if ctx.audit is not None:  # rotation records were appended inside transactions: sign them when due
+            try:
+                await run_in_threadpool(ctx.audit.checkpoint_if_due)
+            except SignwardError as exc:
+                log.error("audit checkpoint failed: %s", exc.diagnostics())
         await asyncio.sleep(ctx.rotation_interval)
 
 
