@@ -65,4 +65,4 @@ def test_dot(tmp_path: Path) -> None:
     out = tmp_path / "g.dot"
     assert run("depth", "analyze", str(MODELS / "storm-0558-signward.yaml"), "--dot", str(out)).returncode == 0
     text = out.read_text()
-    assert text.startswith('digraph "storm-0558-signward"') and '"n:enterprise_mail"' in text and "#ffb3b3" in text
+    assert text.startswith('digraph "storm-0558-signward"') and '"n:enterprise_mail"' in text and "#ffb347" in text
