@@ -38,6 +38,6 @@ def test_preset_2021_json_and_html_in_headless_chromium(tmp_path: Path) -> None:
     assert isinstance(data["alerts"], list)
     html = dom_of(page, tmp_path / "profile")
     assert "<svg" in html and 'id="verdict" class="bad"' in html and "BREACHED" in html
-    assert html.count("<tr class=\"passed\">") == 7 and "#ffb3b3" in html  # the switched-off controls in red
+    assert html.count("<tr class=\"passed\">") == 7 and "#5a5a5a" in html  # the switched-off controls, dark
     embedded = html.split('id="result">', 1)[1].split("</script>", 1)[0]
     assert json.loads(embedded)["breached"] is True
