@@ -83,6 +83,6 @@ def test_the_lab_runs_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr[-2000:]
     document = json.loads(done.stdout)
     assert document["breached"] is False
-    where = subprocess.run([str(python), "-c", "import signward.lab.ablate as a; print(a.MODEL)"],
+    where = subprocess.run([str(python), "-c", "from signward.lab.ablate import MODEL; print(MODEL)"],
                            capture_output=True, text=True, cwd=elsewhere, env=env, check=True)
     assert str(tmp_path / "venv") in where.stdout and Path(where.stdout.strip()).is_file()
