@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 
 from signward.errors import ConfigError
 from signward.verify import Reason, Validator, VerifiedClaims
-from tests.verify.conftest import CONSUMER, ENTERPRISE, World
+from tests.verify.conftest import CONSUMER, ENTERPRISE, NOW, World
 from tests.verify.forge import b64, enc, hs256_with_public_key
 
 
@@ -63,6 +63,14 @@ def test_expired_key_is_refused_even_with_fresh_claims(world: World) -> None:
     assert world.alerts[-1]["reason"] == "key_expired"
 
 
+def test_a_key_past_its_window_is_refused_even_for_a_token_that_ended_inside_it(world: World) -> None:
+    """The key's own expiry on its own: the token ended before the key did, so only `now >= key
+    exp` can refuse it as key_expired (the claims check would say expired)."""
+    key_exp = NOW - 365 * 86400
+    token = world.old_enterprise.token(world.claims(iat=int(key_exp - 900), nbf=None, exp=int(key_exp - 300)))
+    assert reason(world, token) is Reason.KEY_EXPIRED
+
+
 def test_token_outliving_its_key_is_refused(world: World) -> None:
     key_exp = int(world.clock.now()) + 30 * 86400
     token = world.enterprise.token(world.claims(iat=key_exp - 100, nbf=None, exp=key_exp + 100))
@@ -86,6 +94,13 @@ def test_insecure_options_reproduce_the_2023_acceptance(world: World) -> None:
 
 def test_alg_none(world: World) -> None:
     token = f"{enc({'alg': 'none', 'kid': world.enterprise.kid, 'typ': 'at+jwt'})}.{enc(world.claims())}."
+    assert reason(world, token) is Reason.ALG_NOT_ALLOWED
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "HS256", "RS1", "ES256K", ""])
+def test_the_alg_allowlist_is_checked_before_any_key_is_looked_up(world: World, alg: str) -> None:
+    """The allowlist on its own: with an unknown kid, only the header check can name the alg."""
+    token = f"{enc({'alg': alg, 'kid': 'no-such-kid', 'typ': 'at+jwt'})}.{enc(world.claims())}.c2ln"
     assert reason(world, token) is Reason.ALG_NOT_ALLOWED
 
 
