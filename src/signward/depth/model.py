@@ -144,12 +144,12 @@ def _check_shape(root: yaml.Node, source: str) -> None:
         if depth > MAX_MODEL_DEPTH or len(seen) > MAX_MODEL_NODES:
             raise ModelError(f"{source}: line {_line(node)}: the model is nested deeper than {MAX_MODEL_DEPTH} "
                              f"levels or has more than {MAX_MODEL_NODES} nodes")
+        if node.tag.startswith("tag:yaml.org,2002:python"):  # on scalars, lists and mappings alike
+            raise ModelError(f"{source}: line {_line(node)}: the tag {node.tag} is not allowed")
         if isinstance(node, yaml.MappingNode):
             stack.extend((child, depth + 1) for pair in node.value for child in pair)
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((child, depth + 1) for child in node.value)
-        elif isinstance(node, yaml.ScalarNode) and node.tag.startswith("tag:yaml.org,2002:python"):
-            raise ModelError(f"{source}: line {_line(node)}: the tag {node.tag} is not allowed")
 
 
 def parse_model(text: str, source: str = "model") -> Model:
