@@ -82,6 +82,18 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [P + "test_two_layers_each_catch_what_the_other_missed"]),
     ("grant_expiry", "dumps/pipeline.py", 'DumpReason.GRANT_EXPIRED if grant["expires"] <= now',
      "DumpReason.GRANT_EXPIRED if False", [P + "test_grants_expire_bulk_fetches_alert_and_retention_deletes"]),
+    ("unaligned_byte_strings", "dumps/detectors/known_key.py", "loose = loose[loose % 8 != 0]", "loose = loose[:0]",
+     ["tests/dumps/test_detectors.py::test_byte_strings_at_unaligned_offsets_far_from_their_public_keys"]),
+    ("nameless_copies", "dumps/scratch.py", "            os.unlink(name)  # before anything is written to it\n",
+     "", ["tests/dumps/test_scratch.py::test_sigkill_leaves_no_scratch_file_behind"]),
+    ("watch_relying_party_refusal", "watch/probes.py", "            if status in party.refused:",
+     "            if True:",
+     ["tests/watch/test_watch.py::test_relying_party_probes_fail_exactly_where_the_deployment_is_weak[pyjwt-broken1]"]),
+    ("watch_gate_drill", "watch/drills.py", "                if refusal.reason == DumpReason.NOT_SANITIZED:",
+     "                if True:",
+     ["tests/watch/test_drills.py::test_each_drill_fails_exactly_when_its_control_is_off[settings3-probed3-broken3]"]),
+    ("head_deadline", "issuer/server.py", "            self.transport.close()", "            pass",
+     ["tests/issuer/test_hostile.py::test_half_open_and_dripping_connections_are_closed_at_the_head_deadline"]),
 ]
 
 

@@ -12,9 +12,16 @@ def test_hsm_surface() -> None:
 
 
 def test_keys_surface() -> None:
-    assert signward.keys.__all__ == ["KeyRecord", "KeyState", "Realm", "Registry", "RotationPolicy",
-                                     "check_issuer_url", "jwks_document", "public_jwk", "published_jwk",
-                                     "thumbprint"]
+    assert signward.keys.__all__ == ["KeyRecord", "KeyState", "PROBE_SUBJECT", "Realm", "Registry", "RotationPolicy",
+                                     "Tripwire", "TripwireKind", "Tripwires", "check_issuer_url", "jwks_document",
+                                     "public_jwk", "published_jwk", "thumbprint", "verify_window"]
+
+
+def test_watch_surface() -> None:
+    import signward.watch
+
+    assert signward.watch.__all__ == ["DEPLOYMENT_PROBES", "RelyingParty", "Round", "WatchConfig", "WatchContext",
+                                      "WatchMetrics", "parse_duration", "probes_for", "record_round", "run_round"]
 
 
 def test_issuer_surface() -> None:

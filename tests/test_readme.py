@@ -20,6 +20,7 @@ import pytest
 from signward.cli import cli
 from signward.depth import analyze, parse_model
 from signward.home import Config
+from signward.watch import WatchConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -40,6 +41,9 @@ def test_yaml_blocks_are_valid_models(text: str) -> None:
 
 @pytest.mark.parametrize("text", [t for k, t in BLOCKS if k == "toml"])
 def test_toml_blocks_are_valid_configurations(text: str) -> None:
+    if text.startswith("# WATCH.toml"):  # the watch configuration
+        assert WatchConfig.from_dict(tomllib.loads(text)).relying_parties
+        return
     config = Config.from_dict(tomllib.loads(text))
     assert config.weakened() == []  # the documented defaults weaken nothing
 

@@ -35,6 +35,7 @@ from .issuer.clients import ClientRegistry
 from .issuer.metrics import IssuerMetrics
 from .issuer.tokens import TokenService
 from .keys.registry import Registry
+from .keys.tripwire import Tripwires
 from .store import Store, store_for
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ class Services:
         self.registry = Registry(store, self.backend, clock, audit=self.audit, actor=actor,
                                  retention_seconds=config.audit.retention_days * 86400)
         self.clients = ClientRegistry(store, clock)
+        self.tripwires = Tripwires(store, self.backend, clock, audit=self.audit, actor=actor)
         self.tokens = TokenService(self.registry, CheckedSigner(self.backend), clock,
                                    config.issuer.key_cache_seconds, audit=self.audit)
         self._closed = False

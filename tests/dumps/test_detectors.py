@@ -58,6 +58,19 @@ def test_ec_scalar_and_ed25519_seed(tmp_path: Path) -> None:
     assert (1_500_000, "known-key", "ed25519-seed", "raw") in hits
 
 
+@pytest.mark.parametrize("filler", ["mixed", "zero"])
+def test_byte_strings_at_unaligned_offsets_far_from_their_public_keys(tmp_path: Path, filler: str) -> None:
+    """A big-endian EC scalar or an Ed25519 seed kept by itself in a byte buffer, at any offset
+    (with a length word and text beside it, as a serialized record would have)."""
+    scalar = EC.private_numbers().private_value
+    plants = {(1 << 19) - 3: b"\x20\x00\x00\x00\x00\x00\x00\x00" + be(scalar, 32) + b"record end\0",
+              (1 << 18) + 3: ED.private_bytes_raw() + b"\0\0\0\0seed of drill key"}
+    path = image(tmp_path / "img", 1 << 20, plants, filler=filler)
+    hits = found(path, "known-key", known(EC, ED))
+    assert ((1 << 19) + 5, "known-key", "ec-private-scalar", "be") in hits
+    assert ((1 << 18) + 3, "known-key", "ed25519-seed", "raw") in hits
+
+
 def test_ed25519_seed_near_its_public_key_at_odd_alignment(tmp_path: Path) -> None:
     public = ED.public_key().public_bytes_raw()
     path = image(tmp_path / "img", 1 << 20, {100_000: public, 100_203: ED.private_bytes_raw()})

@@ -119,3 +119,48 @@ def test_hsm_stop_in_a_copied_home_leaves_the_original_running(tmp_path: Path) -
         assert hsm_server.running_pid(original) is not None
     finally:
         hsm_server.stop(original)
+
+
+def test_half_open_and_dripping_connections_are_closed_at_the_head_deadline(served: Served) -> None:
+    """Regression: a connection that never completed its request head was held for minutes, so
+    a few thousand of them made the server turn every client away (uvicorn has no head timeout)."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "signward", "--home", str(served.home.root), "serve", "--port",
+                             str(port), "--head-timeout", "1", "--limit-concurrency", "30"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+        held = []
+        for _ in range(40):  # more than --limit-concurrency, each with half a request head
+            conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHo")
+            held.append(conn)
+        drip = socket.create_connection(("127.0.0.1", port), timeout=10)
+        started = time.monotonic()
+        closed_after = None
+        for byte in b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:  # a byte every 0.1 s
+            try:
+                drip.sendall(bytes([byte]))
+            except OSError:
+                closed_after = time.monotonic() - started
+                break
+            time.sleep(0.1)
+        assert closed_after is not None and closed_after < 5, "a dripping head was held past its deadline"
+        for conn in held:
+            assert conn.recv(100) == b""  # closed by the server, nothing served
+            conn.close()
+        drip.close()
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200  # everyone else is served
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert b"Traceback" not in err

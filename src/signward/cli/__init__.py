@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from ..errors import ConfigError, SignwardError
-from . import audit, depth, dumps, home, hsm, keys, lab, tokens
+from . import audit, depth, dumps, home, hsm, keys, lab, tokens, watch
 from .common import Terminated, err
 
 
@@ -36,7 +36,7 @@ def cli(ctx: click.Context, home_dir: str | None, config: str | None, verbose: b
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-for module in (home, hsm, keys, tokens, audit, depth, dumps, lab):
+for module in (home, hsm, keys, tokens, audit, depth, dumps, lab, watch):
     for command in module.COMMANDS:
         cli.add_command(command)
 

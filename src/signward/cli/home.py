@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from ..home import Config, HsmConfig
+from ..issuer import server
 from ..services import init_home
 from .common import emit, err, home_of, ids_table, json_option, services
 
@@ -37,15 +37,18 @@ def init(ctx: click.Context, hsm_module: str, token_label: str, allow_insecure_s
               help="Connections and requests served at once; more get 503 at once.")
 @click.option("--keep-alive", default=5, show_default=True, type=click.IntRange(1, 300),
               help="Seconds an idle keep-alive connection is held.")
+@click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300),
+              help="Seconds a request head may take to arrive; a slower connection is closed.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, limit_concurrency: int, keep_alive: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, limit_concurrency: int, keep_alive: int,
+          head_timeout: float) -> None:
     """Run the issuer (ASGI, uvicorn); it holds the home's canaries from its start. A request
-    body must arrive within 10 s (408 otherwise); headers are capped at 16 KiB."""
+    head must arrive within --head-timeout (the connection is closed otherwise) and is capped at
+    16 KiB; a body must arrive within 10 s (408 otherwise)."""
     opened = services(ctx)
     err.print(f"signward issuer on http://{host}:{port} (backend {opened.backend.name})")
-    uvicorn.run(opened.issuer_app(), host=host, port=port, log_level="warning", access_log=False,
-                limit_concurrency=limit_concurrency, timeout_keep_alive=keep_alive,
-                h11_max_incomplete_event_size=16 * 1024)
+    server.run(opened.issuer_app(), host=host, port=port, limit_concurrency=limit_concurrency,
+               keep_alive=keep_alive, head_timeout=head_timeout)
 
 
 @click.group()

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..algorithms import Alg
 from ..clock import iso
-from ..keys import KeyRecord, RotationPolicy
+from ..keys import KeyRecord, RotationPolicy, verify_window
 from .common import duration, emit, ids_table, json_option, services
 
 
@@ -131,6 +131,22 @@ def keys_jwks(ctx: click.Context, realm_name: str) -> None:
     """Print the realm's JWKS document (always JSON)."""
     click.echo(json.dumps(services(ctx).registry.jwks(realm_name), indent=2))
 
+
+
+@keys.command("tripwire")
+@click.option("--realm", "realm_name", required=True)
+@json_option
+@click.pass_context
+def keys_tripwire(ctx: click.Context, realm_name: str, as_json: bool) -> None:
+    """Publish the realm's tripwire keys (HSM-held, never used by a real token): one whose window
+    closed a month ago and one that probes use to claim another realm's issuer. Their kids are
+    honey kids; `signward watch` sends relying parties tokens under them."""
+    opened = services(ctx)
+    made = opened.registry.realm(realm_name)
+    wires = opened.tripwires.ensure(made, verify_window(made.policy))
+    emit([w.to_dict() for w in wires], as_json,
+         table=ids_table(f"tripwires of {realm_name}", ["kid", "kind", "nbf", "exp"],
+                         [[w.kid, w.kind.value, iso(w.nbf) or "", iso(w.exp) or ""] for w in wires]))
 
 
 COMMANDS = [realm, keys]

@@ -127,9 +127,10 @@ def open_decompressed(path: Path, container: str) -> Iterator[BinaryIO]:
 
 
 @contextmanager
-def open_compressor(path: Path, container: str) -> Iterator[BinaryIO]:
-    """A binary stream that writes `container`-compressed bytes to `path` (plain for 'none')."""
-    raw = open(path, "xb")
+def open_compressor(path: Path, container: str, *, new: bool = True) -> Iterator[BinaryIO]:
+    """A binary stream that writes `container`-compressed bytes to `path` (plain for 'none'):
+    a new file, or with `new=False` one that exists and is emptied (a `Scratch`)."""
+    raw = open(path, "xb" if new else "wb")
     try:
         if container == "none":
             yield raw

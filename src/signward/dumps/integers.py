@@ -97,6 +97,37 @@ def sparse(offsets: Offsets) -> Offsets:
     return kept
 
 
+SHORT_RUN = 24  # runs of at most 55 random-looking bytes: one 32-byte value and a pointer each side
+
+
+def isolated_windows(chunk: Chunk, length: int, max_run: int = SHORT_RUN) -> Offsets:
+    """Windows at every offset that look random and lie in a short run of such windows: a
+    value kept by itself in a byte buffer, at any alignment. Long runs are random data
+    (ciphertext, compressed buffers), where every window looks like a key; `sparse` drops them
+    at the aligned offsets and they are skipped here."""
+    key = f"isolated:{length}:{max_run}"
+    if key not in chunk._cache:
+        data, zeros, high = chunk.array, chunk.prefix("zero"), chunk.prefix("high")
+        count = max(len(data) - length + 1, 0)
+        low, top = length // 5, length - length // 5
+        # every offset at once, by slices (no gathers): a nonzero top byte, <= 3 zeros, balanced high bits
+        mask = data[length - 1:length - 1 + count] != 0
+        mask &= (zeros[length:length + count] - zeros[:count]) <= 3  # uint16 wraps, differences are exact
+        counts = high[length:length + count] - high[:count]
+        mask &= (counts >= low) & (counts <= top)
+        offsets = np.flatnonzero(mask).astype(np.int64)
+        if len(offsets):
+            breaks = np.flatnonzero(np.diff(offsets) > 1) + 1
+            sizes = np.diff(np.concatenate(([0], breaks, [len(offsets)])))
+            offsets = offsets[np.repeat(sizes <= max_run, sizes)]
+        if len(offsets):
+            offsets = offsets[chunk.layout.writable_mask(offsets + chunk.start)]
+        if len(offsets):
+            offsets = random_looking(chunk, offsets, length, max_zeros=3)
+        chunk._cache[key] = offsets
+    return chunk._cache[key]  # type: ignore[no-any-return]
+
+
 def random_looking(chunk: Chunk, offsets: Offsets, length: int, max_zeros: int | None = None,
                    min_distinct: int | None = None) -> Offsets:
     """Keep windows at arbitrary offsets that look like random bytes: few zeros, few repeats,
@@ -221,4 +252,4 @@ def low64(chunk: Chunk, offsets: Offsets, length: int, representation: str) -> n
     return result
 
 
-__all__ = ["ALIGN", "coprime_to_small_primes", "distinct_bytes", "min_distinct_bytes", "random_looking", "sparse", "low64", "max_zero_bytes", "residues", "value_at", "windows"]
+__all__ = ["ALIGN", "isolated_windows", "coprime_to_small_primes", "distinct_bytes", "min_distinct_bytes", "random_looking", "sparse", "low64", "max_zero_bytes", "residues", "value_at", "windows"]

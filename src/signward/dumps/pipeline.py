@@ -33,6 +33,7 @@ from .knownkeys import KnownKeys, known_from_documents
 from .sanitize import sanitize
 
 ACTOR = "dumps"
+DRILL = "drill"  # the source of a dump a probe made to test the pipeline (never a real incident)
 log = logging.getLogger("signward.insecure")
 
 
@@ -308,28 +309,34 @@ class DumpPipeline:
         with self.store.snapshot() as tx:
             rows = tx.all("SELECT id, state FROM dumps WHERE created < ? AND state != ?",
                           (cutoff, DumpState.DELETED.value))
-        done = []
-        for row in rows:
-            dump_id = row["id"]
-            for path in (self.home.quarantine_dir / f"{dump_id}.core", self.home.quarantine_dir / f"{dump_id}.sanitized",
-                         attestation_path(self.home.quarantine_dir / f"{dump_id}.sanitized"),
-                         self.home.quarantine_dir / f".{dump_id}.sanitized.lock"):
-                path.unlink(missing_ok=True)
-            removed, failed = [], []
-            for root in dict.fromkeys([*self.copies(dump_id), str(self.debug_store.root)]):
-                try:
-                    if DebugStore.existing(Path(root)).delete(dump_id):
-                        removed.append(root)
-                except OSError as exc:
-                    failed.append({"store": root, "error": exc.strerror or str(exc)})
-            if failed:  # not every copy is gone: it stays on the list, and the log says where
-                self.audit.append(ACTOR, "dump.delete_failed", dump_id, {"failed": failed, "removed": removed},
-                                  severity="alert")
-            else:
-                self._move(dump_id, row["state"], DumpState.DELETED, "retention", "dump.delete",
-                           {"retention_days": self.config.dumps.retention_days, "stores": removed})
-            done.append({"id": dump_id, "deleted": not failed, "removed_from": removed, "failed": failed})
-        return done
+        return [self._delete(row["id"], row["state"], "retention",
+                             {"retention_days": self.config.dumps.retention_days}) for row in rows]
+
+    def discard_drill(self, dump_id: str) -> dict[str, Any]:
+        """Delete every copy of a drill dump (captured with source 'drill') once its drill is over."""
+        record = self.get(dump_id)
+        if record.source != DRILL:
+            raise UsageError(f"dump {dump_id} is not a drill dump; only retention deletes it")
+        return self._delete(dump_id, record.state, "drill", {"drill": True})
+
+    def _delete(self, dump_id: str, state: str, reason: str, details: dict[str, Any]) -> dict[str, Any]:
+        for path in (self.home.quarantine_dir / f"{dump_id}.core", self.home.quarantine_dir / f"{dump_id}.sanitized",
+                     attestation_path(self.home.quarantine_dir / f"{dump_id}.sanitized"),
+                     self.home.quarantine_dir / f".{dump_id}.sanitized.lock"):
+            path.unlink(missing_ok=True)
+        removed, failed = [], []
+        for root in dict.fromkeys([*self.copies(dump_id), str(self.debug_store.root)]):
+            try:
+                if DebugStore.existing(Path(root)).delete(dump_id):
+                    removed.append(root)
+            except OSError as exc:
+                failed.append({"store": root, "error": exc.strerror or str(exc)})
+        if failed:  # not every copy is gone: it stays on the list, and the log says where
+            self.audit.append(ACTOR, "dump.delete_failed", dump_id, {"failed": failed, "removed": removed},
+                              severity="alert")
+        else:
+            self._move(dump_id, state, DumpState.DELETED, reason, "dump.delete", {**details, "stores": removed})
+        return {"id": dump_id, "deleted": not failed, "removed_from": removed, "failed": failed}
 
     def get(self, dump_id: str) -> DumpRecord:
         with self.store.snapshot() as tx:

@@ -24,9 +24,9 @@ import hashlib
 import os
 import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ from .knownkeys import KnownKeys
 from .minimize import minimize_ranges
 from .redact import fill, redaction_ranges
 from .scanner import Progress, plain_copy, scan_plain
+from .scratch import Scratch
 
 
 @dataclass
@@ -80,9 +81,9 @@ def _identity(stats: os.stat_result) -> tuple[int, int, int, int]:
     return stats.st_dev, stats.st_ino, stats.st_size, stats.st_mtime_ns
 
 
-def _seal(source: Path, container: str, target: Path, max_bytes: int | None = None) -> tuple[str, int]:
-    """Copy (decompressing) `source` into `target`, within the expansion limit; returns sha256
-    and size of the source bytes."""
+def _seal(source: Path, container: str, target: Scratch, max_bytes: int | None = None) -> tuple[str, int]:
+    """Copy (decompressing) `source` into the nameless `target`, within the expansion limit;
+    returns sha256 and size of the source bytes."""
     digest = hashlib.sha256()
     size = 0
 
@@ -97,17 +98,16 @@ def _seal(source: Path, container: str, target: Path, max_bytes: int | None = No
             size += len(block)
             return block
 
-    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
+    with open(target.path, "wb") as out:
         if container == "none":
             with open(source, "rb") as raw:
-                copy_bounded(Hashing(raw), out, target.parent, max_bytes)
+                copy_bounded(Hashing(raw), out, target.directory, max_bytes)
         else:
             with open(source, "rb") as raw:
                 hashing = Hashing(raw)
                 try:
                     with decompressor(hashing, container) as stream:
-                        copy_bounded(stream, out, target.parent, max_bytes)
+                        copy_bounded(stream, out, target.directory, max_bytes)
                     while hashing.read(8 << 20):  # trailing bytes after the last frame count too
                         pass
                 except DumpFormatError:
@@ -115,8 +115,6 @@ def _seal(source: Path, container: str, target: Path, max_bytes: int | None = No
                 except Exception as exc:
                     raise DumpFormatError(f"{source}: corrupt or truncated {container} data ({exc})") from None
         out.flush()
-        os.fsync(out.fileno())
-    os.chmod(target, 0o400)
     return digest.hexdigest(), size
 
 
@@ -150,15 +148,15 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         result.canaries_expected = sorted(canary.expected())
     key = attestation_key(home)
     result.key_id = key_id(key)
-    workdir = Path(tempfile.mkdtemp(prefix=".signward-sanitize-", dir=out.parent))
+    scratch = ExitStack()  # nameless files: gone on every exit, SIGKILL included
     try:
-        sealed = workdir / "sealed"
+        sealed = scratch.enter_context(Scratch(out.parent))
         result.input_sha256, _ = _seal(source, container, sealed, max_bytes)
         if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
             raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sealed")
-        layout = read_layout(sealed)
+        layout = read_layout(sealed.path)
         chosen = registry.select(detectors)
-        findings, incomplete = scan_plain(sealed, layout, chosen, known, progress)
+        findings, incomplete = scan_plain(sealed.path, layout, chosen, known, progress)
         result.counts = count_by_detector(findings)
         if incomplete:
             raise DumpRefused(DumpReason.SCAN_INCOMPLETE, ", ".join(incomplete))
@@ -170,13 +168,12 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         stuck = [f for f in findings if not f.advisory and layout.is_protected(f.offset, f.end)]
         if stuck:
             raise DumpRefused(DumpReason.FINDING_IN_METADATA, f"{stuck[0].kind} at offset {stuck[0].offset}")
-        redacted = workdir / "redacted"
-        shutil.copyfile(sealed, redacted)
-        os.chmod(redacted, 0o600)
+        redacted = scratch.enter_context(Scratch(out.parent))
+        shutil.copyfile(sealed.path, redacted.path)
         ranges = redaction_ranges(findings, layout)
         if minimize:
-            ranges += minimize_ranges(layout, sealed)
-        descriptor = os.open(redacted, os.O_WRONLY)
+            ranges += minimize_ranges(layout, sealed.path)
+        descriptor = os.open(redacted.path, os.O_WRONLY)
         try:
             result.redacted_bytes = sum(fill(descriptor, start, end) for start, end in sorted(ranges))
             os.fsync(descriptor)
@@ -184,8 +181,8 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             os.close(descriptor)
         final = redacted
         if container != "none":
-            final = workdir / "final"
-            with open(redacted, "rb") as plain, open_compressor(final, container) as packed:
+            final = scratch.enter_context(Scratch(out.parent))
+            with open(redacted.path, "rb") as plain, open_compressor(final.path, container, new=False) as packed:
                 shutil.copyfileobj(plain, packed, 8 << 20)
         # the re-scan: the file to be published, with EVERY default detector afresh whatever
         # `detectors` chose for redaction, and the known keys and canaries too
@@ -193,7 +190,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         residue: list[Finding] = []
         residue_incomplete: list[str] = []
         if residue_detectors:
-            with plain_copy(final, sniff_container(head_of(final)), str(workdir), max_bytes) as plain:
+            with plain_copy(final.path, sniff_container(head_of(final.path)), str(out.parent), max_bytes) as plain:
                 residue, residue_incomplete = scan_plain(plain, read_layout(plain), residue_detectors, known)
         residue = [f for f in residue if not f.advisory]
         if residue_incomplete and not residue:
@@ -202,7 +199,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             result.residue = residue
             raise DumpRefused(DumpReason.RESIDUE, f"{len(residue)} finding(s) left after redaction, first "
                                          f"{residue[0].kind} at offset {residue[0].offset}")
-        result.output_sha256, out_size = sha256_file(final)
+        result.output_sha256, out_size = sha256_file(final.path)
         if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
             raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sanitized")
         result.status = "clean"
@@ -218,7 +215,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
                          "found_in_output": []},
         }
         with _locked(out):
-            os.replace(final, out)
+            final.publish(out)
             _fsync_dir(out.parent)
             result.attestation = str(write_attestation(out, document, key))
             _fsync_dir(out.parent)
@@ -236,7 +233,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         raise DumpRefused(refusal.reason, refusal.detail, result) from None
     finally:
         result.seconds = time.monotonic() - began
-        shutil.rmtree(workdir, ignore_errors=True)
+        scratch.close()
 
 
 def _earlier_output(out: Path, home: Home) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +24,7 @@ from .findings import FileReport, Finding, merge_spans
 from .files import copy_bounded
 from .formats import Layout, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
+from .scratch import Scratch
 
 Progress = Callable[[int, int], None]
 
@@ -32,25 +32,21 @@ Progress = Callable[[int, int], None]
 @contextmanager
 def plain_copy(path: Path, container: str, directory: str | None = None,
                max_bytes: int | None = None) -> Iterator[Path]:
-    """The uncompressed dump: `path` itself, or a private temporary file decompressed from it
-    (at most `max_bytes`, and never more than the free disk space)."""
+    """The uncompressed dump: `path` itself, or a nameless private file (`Scratch`) decompressed
+    from it (at most `max_bytes`, and never more than the free disk space)."""
     if container == "none":
         yield path
         return
-    folder = tempfile.mkdtemp(prefix="signward-dump-", dir=directory)
-    target = Path(folder) / "plain"
-    try:
+    folder = Path(directory if directory is not None else tempfile.gettempdir())
+    with Scratch(folder) as target:
         try:
-            with open_decompressed(path, container) as stream, open(target, "xb") as out:
-                os.chmod(target, 0o600)
-                copy_bounded(stream, out, Path(folder), max_bytes)
+            with open_decompressed(path, container) as stream, open(target.path, "wb") as out:
+                copy_bounded(stream, out, folder, max_bytes)
         except DumpFormatError:
             raise
         except Exception as exc:  # OSError, EOFError, lzma/zlib/zstandard/lz4 errors
             raise DumpFormatError(f"{path}: corrupt or truncated {container} data ({exc})") from None
-        yield target
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        yield target.path
 
 
 def iter_chunks(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -> Iterator[Chunk]:

@@ -23,6 +23,7 @@ from ..retention import check_retention
 from ..store.base import Store, Transaction
 from .jwk import jwks_document, public_jwk, thumbprint
 from .model import KeyRecord, KeyState, Realm, RotationPolicy
+from .tripwire import published_tripwires
 
 REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 Event = dict[str, Any]
@@ -304,8 +305,12 @@ class Registry:
         return KeyRecord.from_row(rows[0])
 
     def jwks(self, realm_name: str) -> dict[str, Any]:
+        """The realm's published keys, its tripwires among them (indistinguishable there)."""
         realm = self.realm(realm_name)
-        return jwks_document(self.keys(realm.name), realm.issuer, self.clock.now())
+        now = self.clock.now()
+        document = jwks_document(self.keys(realm.name), realm.issuer, now)
+        document["keys"] += [w.published(realm.issuer) for w in published_tripwires(self.store, realm.name, now)]
+        return document
 
     # -- helpers --------------------------------------------------------------------------
 

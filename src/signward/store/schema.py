@@ -109,4 +109,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (dump_id, store)
     );
     """,
+    """
+    CREATE TABLE tripwires (
+        kid TEXT PRIMARY KEY,
+        realm TEXT NOT NULL REFERENCES realms(name),
+        kind TEXT NOT NULL,
+        alg TEXT NOT NULL,
+        backend TEXT NOT NULL,
+        handle TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        nbf REAL NOT NULL,
+        exp REAL NOT NULL
+    );
+    CREATE INDEX tripwires_realm ON tripwires(realm, kind);
+    """,
 ]

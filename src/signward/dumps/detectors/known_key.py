@@ -9,7 +9,9 @@
 - EC and Ed25519: windows near every occurrence of the public key (any alignment), then a
   bounded full pass over 8-byte-aligned windows that look random (few zero bytes, few
   repeats, balanced high bits, many distinct values), are tried as the private scalar or
-  seed: the public point it generates must equal a known one.
+  seed: the public point it generates must equal a known one. At the other offsets, where
+  only byte strings live (big-endian integers, seeds), windows in short runs of random bytes
+  are tried too: a value kept by itself in a buffer, at any alignment.
 - The full passes skip 64 KiB blocks dense with candidates (random data: ciphertext,
   compressed buffers), where a key's number is not kept among the pointers of a heap; the
   canaries show on each dump that this costs nothing where keys really live. The full pass stops at `budget` candidates per curve
@@ -18,8 +20,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import threading
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,12 +33,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from ..chunks import Chunk
 from ..findings import Finding
 from .base import BaseDetector
-from ..integers import coprime_to_small_primes, random_looking, sparse, top_low_positions, value_at, windows
+from ..integers import (coprime_to_small_primes, isolated_windows, random_looking, sparse, top_low_positions,
+                        value_at, windows)
 from ..knownkeys import KnownKey
 
 NEAR = 4096
 REPRESENTATIONS = ("le", "be", "java")
 DEFAULT_BUDGET = 400_000
+UNALIGNED_PER_MIB = 2_000  # candidates per MiB scanned at unaligned offsets (a heap: about 500)
 MAX_EXPONENT_TRIALS = 128  # each costs a full-size modular exponentiation
 
 
@@ -64,11 +71,13 @@ class KnownKeyDetector(BaseDetector):
         self._spent: dict[str, int] = {}
         self._cut: set[str] = set()
         self._factored: set[str] = set()
+        self._scanned = 0
 
     def incomplete(self) -> list[str]:
         return sorted(self._cut)
 
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
+        self._scanned += chunk.own_end
         rsa_keys = chunk.known.of_kind("rsa")
         if rsa_keys:
             yield from self._rsa(chunk, rsa_keys)
@@ -146,12 +155,16 @@ class KnownKeyDetector(BaseDetector):
             length = (curve.key_size + 7) // 8
             targets = {key.ec_point: key for key in group}
 
-            def check(value: int) -> KnownKey | None:
+            def derive(value: int) -> tuple[int, int] | None:
                 try:
                     numbers = ec.derive_private_key(value, curve).public_key().public_numbers()
                 except (ValueError, OverflowError):
                     return None
-                return targets.get((numbers.x, numbers.y))
+                return numbers.x, numbers.y
+
+            def check(value: int) -> KnownKey | None:
+                point = _derived(f"ec:{curve_name}", value, length, derive)
+                return targets.get(point) if point is not None else None
 
             anchors = [form for key in group for coordinate in key.ec_point for form in _integer_forms(coordinate)]
             yield from self._search(chunk, f"ec:{curve_name}", length, anchors, check, "ec-private-scalar",
@@ -160,16 +173,19 @@ class KnownKeyDetector(BaseDetector):
     def _ed25519(self, chunk: Chunk, keys: list[KnownKey]) -> Iterator[Finding]:
         targets = {key.raw_public: key for key in keys}
 
-        def check(value: int) -> KnownKey | None:
+        def derive(value: int) -> bytes:
             seed = value.to_bytes(32, "little")
-            public = ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
-            return targets.get(public)
+            return ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+
+        def check(value: int) -> KnownKey | None:
+            return targets.get(_derived("ed25519", value, 32, derive))
 
         yield from self._search(chunk, "ed25519", 32, list(targets), check, "ed25519-seed", integer=False)
 
     def _search(self, chunk: Chunk, label: str, length: int, anchors: list[bytes],
                 check: Callable[[int], KnownKey | None], kind: str, integer: bool) -> Iterator[Finding]:
-        """Near every anchor (any alignment), then the bounded full pass (8-byte alignment, writable)."""
+        """Near every anchor (any alignment), then the bounded full pass (8-byte alignment, writable),
+        then byte strings kept by themselves at every other offset (`isolated_windows`)."""
         representations = REPRESENTATIONS if integer else ("le",)  # a seed is bytes: read it as stored
         full = windows(chunk, length, "le", odd=False, top_bit=False, align=8, max_zeros=3,
                        high_range=(length // 5, length - length // 5), writable_only=True)
@@ -177,14 +193,20 @@ class KnownKeyDetector(BaseDetector):
         full = sparse(random_looking(chunk, full, length, max_zeros=3))
         near = random_looking(chunk, _near(chunk, anchors, length), length, max_zeros=3)
         candidates = np.union1d(near, full)
-        for representation in representations:
-            for relative in candidates.tolist():
+        # byte strings (big-endian integers, seeds) at the other offsets, kept by themselves
+        loose = np.setdiff1d(isolated_windows(chunk, length), candidates)
+        loose = loose[loose % 8 != 0]
+        passes = [(representation, candidates, label, self.budget) for representation in representations]
+        passes.append(("be" if integer else "le", loose, f"{label}:unaligned",
+                       max(self.budget, UNALIGNED_PER_MIB * (self._scanned >> 20))))
+        for representation, offsets, budget_label, budget in passes:
+            for relative in offsets.tolist():
                 if not chunk.owns(relative):
                     continue
-                spent = self._spent.get(label, 0) + 1
-                self._spent[label] = spent
-                if spent > self.budget:
-                    self._cut.add(f"{self.name}:{label}")
+                spent = self._spent.get(budget_label, 0) + 1
+                self._spent[budget_label] = spent
+                if spent > budget:
+                    self._cut.add(f"{self.name}:{budget_label}")
                     return
                 value = value_at(chunk.data, relative, length, representation) if integer else \
                     int.from_bytes(chunk.data[relative:relative + length], "little")
@@ -197,6 +219,26 @@ class KnownKeyDetector(BaseDetector):
                     chunk.learned.add_bytes(value.to_bytes(length, "little"), kind, "raw", key.kid, self.name)
                 yield chunk.finding(relative, length, self.name, kind, representation if integer else "raw",
                                     kid=key.kid, verified=True)
+
+
+MEMO_LIMIT = 1 << 19  # about 100 MB at most
+_MEMO: dict[bytes, Any] = {}
+_MEMO_LOCK = threading.Lock()
+
+
+def _derived(label: str, value: int, length: int, derive: Callable[[int], Any]) -> Any:
+    """The public key `derive` makes of `value`, remembered across the scans of this process:
+    a sanitize re-scans its own result, and the same windows come back. The memo is keyed by a
+    hash of the window, so it keeps no private value; it holds at most MEMO_LIMIT entries."""
+    key = hashlib.blake2b(value.to_bytes(length, "little"), digest_size=16, person=label.encode()[:16]).digest()
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            return _MEMO[key]
+    result = derive(value)
+    with _MEMO_LOCK:
+        if len(_MEMO) < MEMO_LIMIT:  # full: the windows seen first stay remembered
+            _MEMO[key] = result
+    return result
 
 
 def _near(chunk: Chunk, anchors: list[bytes], length: int) -> npt.NDArray[np.int64]:

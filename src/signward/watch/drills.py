@@ -1,0 +1,174 @@
+"""Fire drills through the deployed dump pipeline: the probes of redaction, the canary check,
+the release gate and the debugging store's re-scan.
+
+- redaction: a drill process holds the home's canary keys (as the issuer does), is dumped
+  with gcore, and its core goes through the pipeline's capture with the deployment's own
+  settings; it must come out sanitized, and an independent re-scan of the certified output
+  (every default detector, every known key) must find nothing.
+- canary_check: the same drill captured with a detector switched off (text only) must be
+  refused for a missed canary.
+- release_gate: a drill dump the sanitizer refused (unreadable data) must be refused by the
+  gate when released (reason `not_sanitized`), before any copy reaches a store.
+- store_rescan: a drill file holding a canary private key, delivered straight into the
+  configured debugging store's intake, must be refused by the store's own re-scan.
+
+Drill dumps are captured with source `drill`, marked so in the audit log, and deleted with
+every copy when their drill ends (`DumpPipeline.discard_drill`); drill processes are killed
+and their cores removed on every exit path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from ..dumps.pipeline import DRILL, DumpPipeline
+from ..dumps.reasons import DumpReason, DumpState
+from ..dumps.scanner import scan_path
+from ..errors import DumpRefused, SignwardError
+from ..services import Services, open_services
+from .probes import WatchContext
+
+HOLDER = ("import sys, time\nfrom signward.dumps.canary import hold_canaries\nhold_canaries(sys.argv[1])\n"
+          "print('ready', flush=True)\ntime.sleep(600)\n")
+GCORE_TIMEOUT = 120.0
+
+
+@contextmanager
+def _scratch(services: Services) -> Iterator[Path]:
+    """A private directory in the home for drill material, removed on every exit path."""
+    folder = Path(tempfile.mkdtemp(prefix=".drill-", dir=services.home.root))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def _drill_core(services: Services) -> Iterator[tuple[Path, int]]:
+    """The core (gcore) of a live drill process that holds the home's canaries; (path, pid)."""
+    canary = services.home.canary_path(services.config)
+    if canary is None or not canary.exists():
+        raise SignwardError("the home has no canary material to drill with (dumps.canary)")
+    with _scratch(services) as folder:
+        proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(canary)], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, cwd=folder)
+        try:
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != b"ready":
+                raise SignwardError("the drill process did not start")
+            subprocess.run(["gcore", "-o", str(folder / "core"), str(proc.pid)], check=True, capture_output=True,
+                           timeout=GCORE_TIMEOUT)
+            yield folder / f"core.{proc.pid}", proc.pid
+        finally:
+            proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def _capture(pipeline: DumpPipeline, path: Path, pid: int | None = None) -> str:
+    with open(path, "rb") as stream:
+        return pipeline.capture(stream, DRILL, pid=pid, exe=sys.executable).id
+
+
+def drill_redaction(ctx: WatchContext) -> tuple[bool, str]:
+    """redaction: a drill core through the deployed capture comes out sanitized and clean."""
+    with open_services(ctx.home, actor="signward-watch") as services, _drill_core(services) as (core, pid):
+        pipeline = services.pipeline
+        dump_id = _capture(pipeline, core, pid)
+        try:
+            record = pipeline.get(dump_id)
+            if record.state != DumpState.SANITIZED:
+                return False, f"drill dump {record.state}: {record.reason}"
+            output = services.home.quarantine_dir / f"{dump_id}.sanitized"
+            known = pipeline.known()
+            canary = pipeline.canary()
+            if canary is not None:
+                canary.add_to(known)
+            report = scan_path(output, None, known)
+            left = [f for f in report.findings if not f.advisory]
+            if left or report.incomplete:
+                return False, (f"the certified drill dump still holds {len(left)} finding(s)"
+                               + (f", first {left[0].kind}" if left else "") + (" (incomplete)" if report.incomplete
+                                                                                else ""))
+            return True, "drill core sanitized, canaries removed, independent re-scan clean"
+        finally:
+            pipeline.discard_drill(dump_id)
+
+
+def drill_canary_check(ctx: WatchContext) -> tuple[bool, str]:
+    """canary_check: the drill core, with a detector switched off, must be refused."""
+    with open_services(ctx.home, actor="signward-watch") as services, _drill_core(services) as (core, pid):
+        config = services.config
+        narrowed = dataclasses.replace(config, dumps=dataclasses.replace(config.dumps, insecure_detectors="text"))
+        pipeline = DumpPipeline(services.home, narrowed, services.store, services.audit, services.clock)
+        dump_id = _capture(pipeline, core, pid)
+        try:
+            record = pipeline.get(dump_id)
+            if record.state == DumpState.REFUSED and record.reason.startswith(DumpReason.CANARY_MISSED.value):
+                return True, "a drill with only the text detector was refused: canary missed"
+            return False, f"a drill with only the text detector was {record.state} {record.reason}".strip()
+        finally:
+            pipeline.discard_drill(dump_id)
+
+
+def drill_release_gate(ctx: WatchContext) -> tuple[bool, str]:
+    """release_gate: a drill dump the sanitizer refused must not pass the gate."""
+    with open_services(ctx.home, actor="signward-watch") as services, _scratch(services) as folder:
+        pipeline = services.pipeline
+        bogus = folder / "unreadable.zst"
+        bogus.write_bytes(b"\x28\xb5\x2f\xfd" + secrets.token_bytes(4096))  # zstd magic, then noise
+        dump_id = _capture(pipeline, bogus)
+        try:
+            record = pipeline.get(dump_id)
+            if record.state != DumpState.REFUSED:
+                return False, f"the unreadable drill dump was {record.state}: probe broken"
+            try:
+                pipeline.release(dump_id, to=folder / "store")
+            except DumpRefused as refusal:
+                if refusal.reason == DumpReason.NOT_SANITIZED:
+                    return True, "the gate refused a refused drill dump (not_sanitized)"
+                return False, f"the gate let a refused drill dump through; it was stopped later ({refusal.reason})"
+            return False, "the gate released a refused drill dump"
+        finally:
+            pipeline.discard_drill(dump_id)
+
+
+def drill_store_rescan(ctx: WatchContext) -> tuple[bool, str]:
+    """store_rescan: a file holding a canary key, put straight into the store's intake, is refused."""
+    with open_services(ctx.home, actor="signward-watch") as services:
+        pipeline = services.pipeline
+        canary = pipeline.canary()
+        if canary is None:
+            return False, "the home has no canary material to drill with (dumps.canary)"
+        store = pipeline.debug_store
+        store.publish_keys(pipeline.public_documents())
+        pem = canary.rsa.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())
+        drill_id = f"drill-{secrets.token_hex(6)}"
+        staged = store.staging() / f"{drill_id}.part"
+        descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(secrets.token_bytes(65536) + pem + secrets.token_bytes(65536))
+        try:
+            store.receive(drill_id, staged)
+        except DumpRefused as refusal:
+            if refusal.reason == DumpReason.STORE_RESCAN:
+                return True, "the store's re-scan refused a drill file holding a canary key"
+            return False, f"the store refused the drill file for another reason ({refusal.reason})"
+        store.delete(drill_id)
+        return False, "the store accepted a drill file holding a canary key"
+
+
+__all__ = ["drill_canary_check", "drill_redaction", "drill_release_gate", "drill_store_rescan"]

@@ -1,0 +1,183 @@
+"""Probes aimed at the deployment: each exercises a control where it lives, through its real
+interface, and can fail there.
+
+- key_expiry, issuer_binding: every relying party of the watch config gets a control token
+  (the realm's current key; it must be accepted, else the probe is broken, not the control),
+  then a token under the realm's expired tripwire key, and one claiming the realm's issuer
+  under another realm's foreign-issuer tripwire key (`keys/tripwire.py`); both must get a
+  status the relying party declared as "refused".
+- rotation: the issuer's served JWKS, fetched over HTTP from the discovery document at each
+  realm's configured issuer URL, holds no key past its window, none signing longer than the
+  watch config's `max_signing_lifetime` (30 days; a realm's own policy may be what is wrong)
+  and none the registry does not know (tripwires excepted).
+- audit_retention: the audit log verifies under its pinned key, its published checkpoint is
+  fresh, and the configured retention meets the floor.
+- hsm: the PKCS#11 attributes of every key (`signward.probes.hsm_keys_non_extractable`).
+- redaction, canary_check, release_gate, store_rescan: fire drills through the deployed
+  dump pipeline (`watch/drills.py`).
+
+Every probe opens the home's services in its own thread (the runner's timeout leaves a hung
+probe behind without sharing a connection with it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from ..errors import SignwardError
+from ..home import Home
+from ..keys import PROBE_SUBJECT, TripwireKind
+from ..retention import check_retention
+from ..services import Services, open_services
+from .config import RelyingParty, WatchConfig
+
+HTTP_TIMEOUT = 10.0
+MAX_DOCUMENT = 512 * 1024
+
+
+@dataclass(frozen=True)
+class WatchContext:
+    """What deployment probes are given: the home and the watch configuration."""
+
+    home: Home
+    config: WatchConfig = field(default_factory=WatchConfig)
+
+    def env(self) -> dict[str, str]:
+        return {"SIGNWARD_HOME": str(self.home.root)}
+
+
+def _send(party: RelyingParty, token: str) -> int:
+    response = httpx.request(party.method, party.url, headers={"Authorization": f"Bearer {token}"},
+                             timeout=HTTP_TIMEOUT, follow_redirects=False)
+    return response.status_code
+
+
+def _control_accepted(services: Services, party: RelyingParty) -> str | None:
+    """None when the relying party accepts a token of the realm's current key; else why not."""
+    issued = services.tokens.issue(party.realm, sub=PROBE_SUBJECT, audience=party.audience, tenant=PROBE_SUBJECT,
+                                   client_id=PROBE_SUBJECT, ttl=300)
+    status = _send(party, issued.token)
+    if not 200 <= status < 300:
+        return f"{party.name}: the control token (current key) got {status}: probe broken, not the control"
+    return None
+
+
+def _relying_parties(ctx: WatchContext, kind: TripwireKind) -> tuple[bool, str]:
+    parties = ctx.config.relying_parties
+    if not parties:
+        return False, "no relying party in the watch config: nothing shows this control works where it lives"
+    problems, passed = [], []
+    with open_services(ctx.home, actor="signward-watch") as services:
+        for party in parties:
+            realm = services.registry.realm(party.realm)
+            if kind is TripwireKind.EXPIRED:
+                wire = services.tripwires.find(party.realm, TripwireKind.EXPIRED)
+            else:
+                others = [w for w in services.tripwires.all() if w.realm != party.realm
+                          and w.kind is TripwireKind.FOREIGN_ISSUER and w.nbf <= services.clock.now() < w.exp]
+                if not others:
+                    problems.append(f"{party.name}: no other realm has a foreign-issuer tripwire (run 'signward "
+                                    f"keys tripwire' for a second realm)")
+                    continue
+                wire = others[-1]
+            broken = _control_accepted(services, party)
+            if broken:
+                problems.append(broken)
+                continue
+            status = _send(party, services.tripwires.token(wire, issuer=realm.issuer, audience=party.audience))
+            what = "expired-key" if kind is TripwireKind.EXPIRED else f"other-issuer ({wire.realm}'s key)"
+            if status in party.refused:
+                passed.append(f"{party.name}: {what} token refused ({status})")
+            else:
+                problems.append(f"{party.name}: {what} token ACCEPTED ({status})")
+    return not problems, "; ".join(problems or passed)
+
+
+def relying_parties_refuse_expired_keys(ctx: WatchContext) -> tuple[bool, str]:
+    """key_expiry where it lives: each relying party refuses a token under a key past its window."""
+    return _relying_parties(ctx, TripwireKind.EXPIRED)
+
+
+def relying_parties_bind_issuers(ctx: WatchContext) -> tuple[bool, str]:
+    """issuer_binding where it lives: each relying party refuses another issuer's key."""
+    return _relying_parties(ctx, TripwireKind.FOREIGN_ISSUER)
+
+
+def _get_json(url: str) -> Any:
+    with httpx.stream("GET", url, timeout=HTTP_TIMEOUT, follow_redirects=False) as response:
+        if response.status_code != 200:
+            raise SignwardError(f"{url}: HTTP {response.status_code}")
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_DOCUMENT:
+                raise SignwardError(f"{url}: larger than {MAX_DOCUMENT // 1024} KiB")
+    return httpx.Response(200, content=body).json()
+
+
+def served_jwks_within_policy(ctx: WatchContext) -> tuple[bool, str]:
+    """rotation where it lives: the JWKS the issuer serves, read over HTTP."""
+    problems, checked = [], 0
+    with open_services(ctx.home, actor="signward-watch") as services:
+        tripwires = {w.kid for w in services.tripwires.all()}
+        known = {k.kid for k in services.registry.keys()}
+        now = time.time()
+        for realm in services.registry.realms():
+            meta = _get_json(f"{realm.issuer}/.well-known/openid-configuration")
+            if not isinstance(meta, dict) or not isinstance(meta.get("jwks_uri"), str):
+                problems.append(f"{realm.name}: discovery has no jwks_uri")
+                continue
+            document = _get_json(meta["jwks_uri"])
+            keys = document.get("keys") if isinstance(document, dict) else None
+            if not isinstance(keys, list):
+                problems.append(f"{realm.name}: the served JWKS has no key list")
+                continue
+            # published from sign_from to sign_until + the token lifetime: the signing span is the rest
+            longest = ctx.config.max_signing_lifetime + realm.policy.max_token_lifetime
+            for jwk in keys:
+                kid = jwk.get("kid") if isinstance(jwk, dict) else None
+                if kid in tripwires:
+                    continue
+                checked += 1
+                nbf, exp = jwk.get("nbf"), jwk.get("exp")
+                if kid not in known:
+                    problems.append(f"{realm.name}: serves {kid}, which the registry does not know")
+                elif not isinstance(exp, (int, float)) or not isinstance(nbf, (int, float)):
+                    problems.append(f"{realm.name}: {kid} is served without a window")
+                elif exp <= now:
+                    problems.append(f"{realm.name}: {kid} is served past its window")
+                elif exp - nbf > longest + 1:
+                    problems.append(f"{realm.name}: {kid} signs for {exp - nbf - realm.policy.max_token_lifetime:.0f}s,"
+                                    f" the watch policy allows {ctx.config.max_signing_lifetime:.0f}s")
+    return not problems, "; ".join(problems) or f"{checked} served keys within policy"
+
+
+def audit_log_verifies(ctx: WatchContext) -> tuple[bool, str]:
+    """audit_retention: the chain verifies under the pinned key, its checkpoint is fresh, and the
+    configured retention meets the floor for this home's keys."""
+    with open_services(ctx.home, actor="signward-watch") as services:
+        result = services.audit.verify()  # under the pinned key, with the published checkpoint
+        if not result.ok:
+            return False, f"audit verify: {result.broken.to_dict() if result.broken else 'failed'}"
+        check_retention(services.config.audit.retention_days * 86400, services.registry.max_verify_window())
+    return True, f"{result.records} records verify, {result.checkpoints} checkpoints; retention meets the floor"
+
+
+DEPLOYMENT_PROBES = {
+    "hsm": "signward.probes:hsm_keys_non_extractable",
+    "key_expiry": "signward.watch.probes:relying_parties_refuse_expired_keys",
+    "issuer_binding": "signward.watch.probes:relying_parties_bind_issuers",
+    "rotation": "signward.watch.probes:served_jwks_within_policy",
+    "audit_retention": "signward.watch.probes:audit_log_verifies",
+    "redaction": "signward.watch.drills:drill_redaction",
+    "canary_check": "signward.watch.drills:drill_canary_check",
+    "release_gate": "signward.watch.drills:drill_release_gate",
+    "store_rescan": "signward.watch.drills:drill_store_rescan",
+}
+
+__all__ = ["DEPLOYMENT_PROBES", "WatchContext", "audit_log_verifies", "relying_parties_bind_issuers",
+           "relying_parties_refuse_expired_keys", "served_jwks_within_policy"]
