@@ -92,6 +92,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("watch_gate_drill", "watch/drills.py", "                if refusal.reason == DumpReason.NOT_SANITIZED:",
      "                if True:",
      ["tests/watch/test_drills.py::test_each_drill_fails_exactly_when_its_control_is_off[settings3-probed3-broken3]"]),
+    ("watch_crash_drill", "watch/drills.py", "    if leaked:", "    if False:",
+     ["tests/watch/test_hsm_drill.py::test_the_crash_drill_finds_keys_held_in_process_memory"]),
     ("head_deadline", "issuer/server.py", "            self.transport.close()", "            pass",
      ["tests/issuer/test_hostile.py::test_half_open_and_dripping_connections_are_closed_at_the_head_deadline"]),
 ]

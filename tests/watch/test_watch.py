@@ -21,7 +21,7 @@ from tests.conftest import Served, free_port, signward_json
 from tests.helpers import dom_of
 from tests.watch.conftest import relying_party, verdicts, watch_once
 
-NOT_DUMPS = "hsm,key_expiry,issuer_binding,rotation,audit_retention"  # the drills have their own tests
+NOT_DUMPS = "key_expiry,issuer_binding,rotation,audit_retention"  # the drills (hsm too) have their own tests
 
 
 @pytest.mark.parametrize("kind,broken", [
@@ -36,7 +36,7 @@ def test_relying_party_probes_fail_exactly_where_the_deployment_is_weak(wired: S
         code, report = watch_once(wired, tmp_path, url, "--only", NOT_DUMPS)
     seen = verdicts(report)
     assert {c for c, works in seen.items() if not works} == broken, report["probes"]
-    assert {"hsm", "rotation", "audit_retention", "key_expiry", "issuer_binding"} <= set(seen)
+    assert {"rotation", "audit_retention", "key_expiry", "issuer_binding"} == set(seen)
     model = load_model(MODEL)
     expected = {a.asset: a.to_dict()["min_failures"] for a in analyze(model, sorted(broken)).assets}
     designed = {a.asset: a.to_dict()["min_failures"] for a in analyze(model).assets}
@@ -85,7 +85,7 @@ LOOP_MODEL = """
 name: watch-loop
 policy: {min_failures: 3}
 controls:
-  hsm: {description: the deployment probe of the HSM}
+  rotation: {description: the deployment probe of the served JWKS}
   slow: {description: hangs, probe: "cmd: sleep 60"}
   raising: {description: raises, probe: "tests.watch.test_watch:raising_probe"}
   steady: {description: passes, probe: "cmd: true"}
@@ -93,7 +93,7 @@ nodes:
   attacker: {entry: true}
   secret: {asset: true}
 steps:
-  - {from: attacker, to: secret, blocked_by: [hsm, slow, raising, steady]}
+  - {from: attacker, to: secret, blocked_by: [rotation, slow, raising, steady]}
 """
 
 
@@ -122,9 +122,9 @@ def test_three_rounds_survive_a_hung_and_a_raising_probe_and_metrics_match_the_a
         assert detail["slow"] == (False, "TimeoutExpired: Command '['sleep', '60']' timed out after 1.0 seconds")
         assert detail["raising"] == (False, "RuntimeError: the probe itself broke <script>document.title='owned'"
                                             "</script>")
-        assert detail["hsm"][0] is True and detail["steady"][0] is True
+        assert detail["rotation"][0] is True and detail["steady"][0] is True
         assert found["depth"] == {"secret": {"designed": 4, "current": 2}}
-    for control, up in (("hsm", 1), ("slow", 0), ("raising", 0), ("steady", 1)):
+    for control, up in (("rotation", 1), ("slow", 0), ("raising", 0), ("steady", 1)):
         assert f'signward_control_up{{control="{control}"}} {up}.0' in metrics
     assert 'signward_depth_designed{asset="secret"} 4.0' in metrics
     assert 'signward_depth_current{asset="secret"} 2.0' in metrics

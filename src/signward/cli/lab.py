@@ -11,6 +11,7 @@ import click
 from ..errors import UsageError
 from ..lab import Lab, ablate as run_ablation, parse_disabled
 from ..lab.report import ablation_table, steps_table, to_document, to_html
+from ..lab.watched import UNPROBEABLE, watch_deployment
 from .common import emit, err, json_option, out
 
 
@@ -31,10 +32,12 @@ def lab() -> None:
               help="Keep every quarantined, released and fetched copy (with --ablate: tens of GB).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Dump pipelines run at once during --ablate.")
+@click.option("--watch", "watch_after", is_flag=True,
+              help="Then build one deployment with the same controls off and measure it with `signward watch`.")
 @json_option
 @click.pass_context
 def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None, ablate: bool, html_out: str | None,
-               workdir: str | None, keep_dumps: bool, workers: int, as_json: bool) -> None:
+               workdir: str | None, keep_dumps: bool, workers: int, watch_after: bool, as_json: bool) -> None:
     """The 2021-2023 chain, for real: crash the consumer issuer, run the dump pipeline, let a
     compromised engineer account fetch, search for a published key, forge an enterprise token
     after the key's window, call the mail API. Exit 0 not breached (and, with --ablate, the
@@ -54,17 +57,28 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
         if not as_json:
             err.print(f"[{time.monotonic() - started:6.1f}s] {message}", markup=False)
 
+    watched = None
     with Lab(Path(workdir) if workdir else None, workers=workers, log=log, keep_dumps=keep_dumps) as the_lab:
         result = the_lab.run(disabled)
         ablation = run_ablation(the_lab, log) if ablate else None
+        if watch_after:
+            log("watch: one deployment with the same controls off, one round of probes")
+            watched = watch_deployment(the_lab.workdir / "watched", disabled)
         if html_out is not None:
             Path(html_out).write_text(to_html(result, ablation))
+    document = to_document(result, ablation)
+    if watched is not None:
+        document["watch"] = {**watched.to_dict(), "not_probeable": sorted(UNPROBEABLE & disabled)}
     if as_json:
-        emit(to_document(result, ablation), True)
+        emit(document, True)
     else:
         out.print(steps_table(result))
         if ablation is not None:
             out.print(ablation_table(ablation))
+        if watched is not None:
+            for asset, depth in watched.depths().items():
+                out.print(f"watch: {asset} current depth {depth['current']} (designed {depth['designed']}); "
+                          f"failed probes: {', '.join(watched.failed) or 'none'}")
     if result.breached or (ablation is not None and not ablation.agree):
         raise click.exceptions.Exit(1)
 

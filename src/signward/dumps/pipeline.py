@@ -85,9 +85,10 @@ class DumpPipeline:
 
     # keys -----------------------------------------------------------------------------
     def public_documents(self) -> list[dict[str, Any]]:
-        """Every realm key ever made (public halves, retired and destroyed too) and the canary's."""
+        """Every realm key ever made (public halves, retired and destroyed too), every tripwire key
+        and the canary's."""
         with self.store.snapshot() as tx:
-            rows = tx.all("SELECT kid, public_jwk FROM keys")
+            rows = tx.all("SELECT kid, public_jwk FROM keys UNION ALL SELECT kid, public_jwk FROM tripwires")
         documents: list[dict[str, Any]] = [{"keys": [dict(json.loads(r["public_jwk"]), kid=r["kid"]) for r in rows]}]
         canary = self.canary()
         if canary is not None:

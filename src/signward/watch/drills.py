@@ -1,5 +1,10 @@
-"""Fire drills through the deployed dump pipeline: the probes of redaction, the canary check,
-the release gate and the debugging store's re-scan.
+"""Fire drills: the HSM's crash drill, and drills through the deployed dump pipeline (the
+probes of redaction, the canary check, the release gate and the debugging store's re-scan).
+
+- hsm: the PKCS#11 attributes of every key, then a drill instance of the issuer's signing
+  path signs for every realm and is dumped with gcore: the known-key search for every realm
+  key must find none in its core, and must find the canaries it holds (else the search is
+  not shown to work on that core).
 
 - redaction: a drill process holds the home's canary keys (as the issuer does), is dumped
   with gcore, and its core goes through the pipeline's capture with the deployment's own
@@ -32,6 +37,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from ..dumps.knownkeys import KnownKeys, known_from_documents
 from ..dumps.pipeline import DRILL, DumpPipeline
 from ..dumps.reasons import DumpReason, DumpState
 from ..dumps.scanner import scan_path
@@ -75,6 +81,72 @@ def _drill_core(services: Services) -> Iterator[tuple[Path, int]]:
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+SIGNER = ("import sys, time\nfrom pathlib import Path\nfrom signward.home import Home\n"
+          "from signward.keys import PROBE_SUBJECT\nfrom signward.services import open_services\n"
+          "services = open_services(Home(Path(sys.argv[1])), actor='signward-watch')\n"
+          "held = services.issuer_context()\n"
+          "for hook in held.startup:\n    hook()\n"
+          "for realm in services.registry.realms():\n"
+          "    services.tokens.issue(realm.name, sub=PROBE_SUBJECT, audience=PROBE_SUBJECT, tenant=PROBE_SUBJECT,"
+          " ttl=60)\n"
+          "print('ready', flush=True)\ntime.sleep(600)\n")
+
+
+def drill_hsm(ctx: WatchContext) -> tuple[bool, str]:
+    """hsm: every key's PKCS#11 attributes, then a crash drill: a drill instance of the issuer's
+    signing path (the home's services, its canaries held as the issuer holds them) signs a token
+    for every realm and is dumped with gcore; the known-key search for every realm key must find
+    none, while finding every canary proves it saw the process."""
+    with open_services(ctx.home, actor="signward-watch") as services:
+        if services.backend.holds_keys_in_process:
+            return False, "signing keys are held in process memory (software signer)"
+        attributes = services.backend.attributes()
+        exposed = [a.handle for a in attributes if a.extractable or not a.sensitive or a.value_readable
+                   or not a.in_token]
+        if exposed or not attributes:
+            return False, f"exposed key objects: {exposed}" if exposed else "no key objects in the token"
+        return _crash_drill(services, len(attributes))
+
+
+def _crash_drill(services: Services, objects: int) -> tuple[bool, str]:
+    """Dump a drill instance of the signing path; no realm key may be in its core."""
+    realm_keys = known_from_documents([{"keys": [{**k.public_jwk, "kid": k.kid} for k in services.registry.keys()
+                                                 if k.state.value not in ("destroyed",)]}], "registry")
+    canary = services.pipeline.canary()
+    with _scratch(services) as folder:
+        proc = subprocess.Popen([sys.executable, "-c", SIGNER, str(services.home.root)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=folder)
+        started = False
+        try:
+            assert proc.stdout is not None
+            started = proc.stdout.readline().strip() == b"ready"
+            if started:
+                subprocess.run(["gcore", "-o", str(folder / "core"), str(proc.pid)], check=True,
+                               capture_output=True, timeout=GCORE_TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            _, err = proc.communicate(timeout=30)
+        if not started:
+            raise SignwardError(f"the drill signer did not start: {err.decode(errors='replace')[-300:]}")
+        known = KnownKeys(realm_keys.keys)
+        if canary is not None:
+            canary.add_to(known)
+        report = scan_path(folder / f"core.{proc.pid}", "known-key", known)
+    realm_kids = {k.kid for k in realm_keys.keys}
+    leaked = sorted({f.kid for f in report.findings if f.kid in realm_kids})
+    if leaked:
+        return False, f"the drill signer's core holds realm key(s) {', '.join(leaked)}"
+    if canary is not None:
+        searched = {name for name, (detector, _, _) in canary.expected().items() if detector == "known-key"}
+        missed = sorted(searched - set(canary.check(report.findings)))
+        if missed:
+            return False, f"the crash drill's search missed canaries {', '.join(missed)}: not shown to work"
+    if report.incomplete:
+        return False, f"the crash drill's search was cut short: {', '.join(report.incomplete)}"
+    return True, f"{objects} key objects sensitive and unextractable; no realm key in a signer's core"
 
 
 def _capture(pipeline: DumpPipeline, path: Path, pid: int | None = None) -> str:
@@ -171,4 +243,4 @@ def drill_store_rescan(ctx: WatchContext) -> tuple[bool, str]:
         return False, "the store accepted a drill file holding a canary key"
 
 
-__all__ = ["drill_canary_check", "drill_redaction", "drill_release_gate", "drill_store_rescan"]
+__all__ = ["drill_canary_check", "drill_hsm", "drill_redaction", "drill_release_gate", "drill_store_rescan"]

@@ -12,7 +12,7 @@ interface, and can fail there.
   and none the registry does not know (tripwires excepted).
 - audit_retention: the audit log verifies under its pinned key, its published checkpoint is
   fresh, and the configured retention meets the floor.
-- hsm: the PKCS#11 attributes of every key (`signward.probes.hsm_keys_non_extractable`).
+- hsm: the PKCS#11 attributes of every key and a crash drill (`watch/drills.py`).
 - redaction, canary_check, release_gate, store_rescan: fire drills through the deployed
   dump pipeline (`watch/drills.py`).
 
@@ -168,7 +168,7 @@ def audit_log_verifies(ctx: WatchContext) -> tuple[bool, str]:
 
 
 DEPLOYMENT_PROBES = {
-    "hsm": "signward.probes:hsm_keys_non_extractable",
+    "hsm": "signward.watch.drills:drill_hsm",
     "key_expiry": "signward.watch.probes:relying_parties_refuse_expired_keys",
     "issuer_binding": "signward.watch.probes:relying_parties_bind_issuers",
     "rotation": "signward.watch.probes:served_jwks_within_policy",
