@@ -110,3 +110,25 @@ def test_a_home_that_signs_its_log_must_keep_signing_it(tmp_path: Path, backend:
     assert log.checkpoint_if_due() is not None and log.unsigned_tail() == 0
     assert log.verify().ok
     assert log.checkpoint_if_due() is None  # nothing due
+
+
+def test_an_anchor_that_is_a_fifo_or_huge_is_refused_without_blocking_or_reading_it_all(tmp_path: Path) -> None:
+    """Regression: the anchor was read whole before its size was checked, and a FIFO would block."""
+    import os
+
+    from signward.audit.anchors import read_anchor
+    from signward.errors import AuditIntegrityError
+
+    fifo = tmp_path / "checkpoint.json"
+    os.mkfifo(fifo)
+    with pytest.raises(AuditIntegrityError, match="not a regular file"):
+        read_anchor(fifo)
+    huge = tmp_path / "huge.json"
+    with open(huge, "wb") as out:
+        out.truncate(8 << 30)  # sparse: 8 GiB that a whole read would allocate
+    with pytest.raises(AuditIntegrityError):
+        read_anchor(huge)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 20000 + "]" * 20000)
+    with pytest.raises(AuditIntegrityError):
+        read_anchor(deep)

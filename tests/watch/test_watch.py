@@ -11,12 +11,18 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from signward.depth import analyze, load_model
 from signward.lab.ablate import MODEL
+from signward.lab.loopback import ThreadedServer
 from tests.conftest import Served, free_port, signward_json
 from tests.helpers import dom_of
 from tests.watch.conftest import relying_party, verdicts, watch_once
@@ -59,6 +65,9 @@ def test_probe_results_are_audited_and_tripwires_are_published(wired: Served, tm
     served_kids = {k["kid"] for k in httpx.get(f"{wired.base}/realms/enterprise/jwks.json").json()["keys"]}
     tripwires = {w["kid"] for w in signward_json(wired.home, "keys", "tripwire", "--realm", "enterprise")}
     assert tripwires <= served_kids  # published like any key; nothing in the JWKS marks them
+    honey = subprocess.run([sys.executable, "-m", "signward", "--home", str(wired.home.root), "keys", "honey"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert tripwires <= set(honey) and len(honey) == len(set(honey)) >= len(tripwires) + 3  # and the canaries
 
 
 def test_no_relying_party_configured_fails_closed(wired: Served, tmp_path: Path) -> None:
@@ -101,8 +110,15 @@ def test_three_rounds_survive_a_hung_and_a_raising_probe_and_metrics_match_the_a
                                                                                       tmp_path: Path) -> None:
     model = tmp_path / "model.yaml"
     model.write_text(LOOP_MODEL)
+    hooked: list[dict[str, Any]] = []
+
+    async def hook(request: Request) -> JSONResponse:
+        hooked.append(await request.json())
+        return JSONResponse({})
+
+    receiver = ThreadedServer(Starlette(routes=[Route("/hook", hook, methods=["POST"])])).start()
     config = tmp_path / "watch.toml"
-    config.write_text('probe_timeout = "1s"\n')
+    config.write_text(f'probe_timeout = "1s"\nwebhook = "{receiver.base}/hook"\n')
     port = free_port()
     before = len(signward_json(wired.home, "audit", "query", "--actor", "signward-watch"))
     proc = subprocess.Popen([sys.executable, "-m", "signward", "--home", str(wired.home.root), "watch", "--model",
@@ -114,8 +130,11 @@ def test_three_rounds_survive_a_hung_and_a_raising_probe_and_metrics_match_the_a
     metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text  # served while the watcher runs
     assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
     rest, err = proc.communicate(timeout=120)
+    receiver.stop()
     rounds += [json.loads(line) for line in rest.splitlines()]
     assert proc.returncode == 1, err  # current depth 2 < policy 3
+    assert len(hooked) == 3 and all(len(h["alerts"]) == 3 for h in hooked)  # one POST per round with alerts
+    assert '"alert": "watch"' in err  # the CRITICAL JSON lines
     assert len(rounds) == 3
     for found in rounds:
         detail = {p["control"]: (p["works"], p["detail"]) for p in found["probes"]}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,17 @@ def read_anchor(path: Path) -> dict[str, Any] | None:
     """A small JSON object from a regular file, or None when there is none."""
     if not path.exists() and not path.is_symlink():
         return None
-    if path.is_symlink() or not path.is_file():
-        raise AuditIntegrityError(f"{path} is not a regular file")
-    data = path.read_bytes()[:MAX_ANCHOR_BYTES + 1]
+    try:  # never through a link, never blocking on a FIFO, never more than the limit read
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as exc:
+        raise AuditIntegrityError(f"{path} is not a regular file ({exc.strerror})") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise AuditIntegrityError(f"{path} is not a regular file")
+        data = handle.read(MAX_ANCHOR_BYTES + 1)
     try:
         value = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise AuditIntegrityError(f"{path} is not JSON") from None
     if len(data) > MAX_ANCHOR_BYTES or not isinstance(value, dict):
         raise AuditIntegrityError(f"{path} is not an audit anchor")

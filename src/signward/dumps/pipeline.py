@@ -268,7 +268,10 @@ class DumpPipeline:
             if reason is not None:
                 self._fetch_refusal(dump_id, user, record=True)
                 raise DumpRefused(reason, f"{user} may not fetch {dump_id}")
-            os.replace(staged, out)  # published only once the fetch is on the record
+            try:  # published only once the fetch is on the record; a link never replaces a path
+                os.link(staged, out)
+            except FileExistsError:
+                raise UsageError(f"{out} appeared during the fetch; fetch writes only a new file") from None
         finally:
             staged.unlink(missing_ok=True)
         return {"dump": dump_id, "user": user, "file": str(out)}
