@@ -59,3 +59,14 @@ def test_each_drill_fails_exactly_when_its_control_is_off(configured: Served, tm
     assert not list(configured.home.root.glob(".drill-*"))
     store = configured.home.debug_store_dir(configured.home.load_config())
     assert not list((store / "dumps").iterdir()) and not list((store / "incoming").iterdir())
+
+
+def test_the_audit_probe_fails_below_the_retention_floor_and_on_a_changed_record(configured: Served,
+                                                                                 tmp_path: Path) -> None:
+    _, report = watch_once(configured, tmp_path, None, "--only", "audit_retention")
+    assert verdicts(report) == {"audit_retention": True}, report["probes"]
+    config = configured.home.load_config()
+    configured.home.save_config(dataclasses.replace(config, audit=dataclasses.replace(config.audit,
+                                                                                      retention_days=370.0)))
+    _, report = watch_once(configured, tmp_path, None, "--only", "audit_retention")
+    assert verdicts(report) == {"audit_retention": False} and "retention_days is 370" in report["probes"][0]["detail"]
