@@ -47,7 +47,7 @@ def watch_once(served: Served, tmp_path: Path, url: str | None, *extra: str, set
     config = tmp_path / "watch.toml"
     parties = (f'[[relying_party]]\nname = "mail"\nurl = "{url}"\nrealm = "enterprise"\naudience = "mail"\n'
                if url else "")
-    config.write_text(f'probe_timeout = 60\n{settings}{parties}')
+    config.write_text(f'probe_timeout = 300\n{settings}{parties}')
     done = subprocess.run([sys.executable, "-m", "signward", "--home", str(served.home.root), "watch", "--once",
                            "--json", "--watch-config", str(config), *extra], capture_output=True, text=True,
                           timeout=600)

@@ -1,8 +1,8 @@
-"""The watch configuration (`signward watch --config WATCH.toml`): the relying parties to
+"""The watch configuration (`signward watch --watch-config WATCH.toml`): the relying parties to
 probe where they are deployed, the schedule, the probe timeout and an optional webhook.
 
     every = "15m"
-    probe_timeout = 60
+    probe_timeout = 120                                  # seconds per probe; the drills scan real cores
     max_signing_lifetime = "30d"                         # the rotation policy the served keys must meet
     webhook = "https://alerts.example.com/signward"     # optional; alerts are POSTed as JSON
 
@@ -103,7 +103,7 @@ class RelyingParty:
 @dataclass(frozen=True)
 class WatchConfig:
     every: float = 900.0
-    probe_timeout: float = 60.0
+    probe_timeout: float = 120.0
     max_signing_lifetime: float = 30 * 86400.0
     webhook: str = ""
     relying_parties: tuple[RelyingParty, ...] = field(default_factory=tuple)
@@ -119,7 +119,7 @@ class WatchConfig:
         made = tuple(RelyingParty.from_dict(p, f"{where}: relying_party[{i}]") for i, p in enumerate(parties))
         if len({p.name for p in made}) != len(made):
             raise ConfigError(f"{where}: relying party names must be unique")
-        timeout = parse_duration(data.get("probe_timeout", 60), f"{where}: probe_timeout")
+        timeout = parse_duration(data.get("probe_timeout", 120), f"{where}: probe_timeout")
         if timeout > 3600:
             raise ConfigError(f"{where}: probe_timeout must be at most 1h")
         webhook = data.get("webhook", "")
