@@ -16,7 +16,7 @@ from typing import Any
 
 from ..home import Home
 from ..keys import KeyState
-from ..services import open_services
+from ..services import Services, open_services
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,19 @@ class ProbeContext:
         return {"SIGNWARD_HOME": str(self.home.root)}
 
 
+def key_objects_protected(services: Services) -> tuple[bool, str]:
+    """Every private key in the signing backend is SENSITIVE, not EXTRACTABLE, unreadable, in a token."""
+    if services.backend.holds_keys_in_process:
+        return False, "signing keys are held in process memory (software signer)"
+    attrs = services.backend.attributes()
+    bad = [a.handle for a in attrs if a.extractable or not a.sensitive or a.value_readable or not a.in_token]
+    return (not bad and bool(attrs)), (f"{len(attrs)} keys checked" if not bad else f"exposed: {bad}")
+
+
 def hsm_keys_non_extractable(ctx: ProbeContext) -> tuple[bool, str]:
     """Every private key in the signing backend is SENSITIVE, not EXTRACTABLE, unreadable, in a token."""
     with open_services(ctx.home) as services:
-        if services.backend.holds_keys_in_process:
-            return False, "signing keys are held in process memory (software signer)"
-        attrs = services.backend.attributes()
-    bad = [a.handle for a in attrs if a.extractable or not a.sensitive or a.value_readable or not a.in_token]
-    return (not bad and bool(attrs)), (f"{len(attrs)} keys checked" if not bad else f"exposed: {bad}")
+        return key_objects_protected(services)
 
 
 def key_ages_within_policy(ctx: ProbeContext) -> tuple[bool, str]:
@@ -140,5 +145,5 @@ def validator_rejects_other_issuer(ctx: ProbeContext) -> tuple[bool, str]:
     return _validator_case("other_issuer")
 
 
-__all__ = ["ProbeContext", "hsm_keys_non_extractable", "key_ages_within_policy", "validator_rejects_expired_key",
+__all__ = ["ProbeContext", "hsm_keys_non_extractable", "key_ages_within_policy", "key_objects_protected", "validator_rejects_expired_key",
            "validator_rejects_other_issuer"]

@@ -42,6 +42,7 @@ from ..dumps.pipeline import DRILL, DumpPipeline
 from ..dumps.reasons import DumpReason, DumpState
 from ..dumps.scanner import scan_path
 from ..errors import DumpRefused, SignwardError
+from ..probes import key_objects_protected
 from ..services import Services, open_services
 from .probes import WatchContext
 
@@ -61,26 +62,34 @@ def _scratch(services: Services) -> Iterator[Path]:
 
 
 @contextmanager
-def _drill_core(services: Services) -> Iterator[tuple[Path, int]]:
-    """The core (gcore) of a live drill process that holds the home's canaries; (path, pid)."""
-    canary = services.home.canary_path(services.config)
-    if canary is None or not canary.exists():
-        raise SignwardError("the home has no canary material to drill with (dumps.canary)")
+def _dumped(services: Services, script: str, argument: str, what: str) -> Iterator[tuple[Path, int]]:
+    """The core (gcore) of a live drill process running `script` once it printed "ready";
+    (path, pid). The process and its core are gone on every exit path."""
     with _scratch(services) as folder:
-        proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(canary)], stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, cwd=folder)
+        proc = subprocess.Popen([sys.executable, "-c", script, argument], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=folder)
         try:
-            assert proc.stdout is not None
+            assert proc.stdout is not None and proc.stderr is not None
             if proc.stdout.readline().strip() != b"ready":
-                raise SignwardError("the drill process did not start")
+                proc.kill()
+                raise SignwardError(f"{what} did not start: {proc.stderr.read().decode(errors='replace')[-300:]}")
             subprocess.run(["gcore", "-o", str(folder / "core"), str(proc.pid)], check=True, capture_output=True,
                            timeout=GCORE_TIMEOUT)
             yield folder / f"core.{proc.pid}", proc.pid
         finally:
-            proc.kill()
-            proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=30)
+
+
+@contextmanager
+def _drill_core(services: Services) -> Iterator[tuple[Path, int]]:
+    """The core of a live drill process that holds the home's canaries; (path, pid)."""
+    canary = services.home.canary_path(services.config)
+    if canary is None or not canary.exists():
+        raise SignwardError("the home has no canary material to drill with (dumps.canary)")
+    with _dumped(services, HOLDER, str(canary), "the drill process") as dumped:
+        yield dumped
 
 
 SIGNER = ("import sys, time\nfrom pathlib import Path\nfrom signward.home import Home\n"
@@ -100,41 +109,23 @@ def drill_hsm(ctx: WatchContext) -> tuple[bool, str]:
     for every realm and is dumped with gcore; the known-key search for every realm key must find
     none, while finding every canary proves it saw the process."""
     with open_services(ctx.home, actor="signward-watch") as services:
-        if services.backend.holds_keys_in_process:
-            return False, "signing keys are held in process memory (software signer)"
-        attributes = services.backend.attributes()
-        exposed = [a.handle for a in attributes if a.extractable or not a.sensitive or a.value_readable
-                   or not a.in_token]
-        if exposed or not attributes:
-            return False, f"exposed key objects: {exposed}" if exposed else "no key objects in the token"
-        return _crash_drill(services, len(attributes))
+        protected, detail = key_objects_protected(services)
+        if not protected:
+            return False, detail
+        works, drilled = _crash_drill(services)
+        return works, f"{detail}, sensitive and unextractable; {drilled}" if works else drilled
 
 
-def _crash_drill(services: Services, objects: int) -> tuple[bool, str]:
+def _crash_drill(services: Services) -> tuple[bool, str]:
     """Dump a drill instance of the signing path; no realm key may be in its core."""
     realm_keys = known_from_documents([{"keys": [{**k.public_jwk, "kid": k.kid} for k in services.registry.keys()
                                                  if k.state.value not in ("destroyed",)]}], "registry")
     canary = services.pipeline.canary()
-    with _scratch(services) as folder:
-        proc = subprocess.Popen([sys.executable, "-c", SIGNER, str(services.home.root)], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=folder)
-        started = False
-        try:
-            assert proc.stdout is not None
-            started = proc.stdout.readline().strip() == b"ready"
-            if started:
-                subprocess.run(["gcore", "-o", str(folder / "core"), str(proc.pid)], check=True,
-                               capture_output=True, timeout=GCORE_TIMEOUT)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            _, err = proc.communicate(timeout=30)
-        if not started:
-            raise SignwardError(f"the drill signer did not start: {err.decode(errors='replace')[-300:]}")
-        known = KnownKeys(realm_keys.keys)
-        if canary is not None:
-            canary.add_to(known)
-        report = scan_path(folder / f"core.{proc.pid}", "known-key", known)
+    known = KnownKeys(realm_keys.keys)
+    if canary is not None:
+        canary.add_to(known)
+    with _dumped(services, SIGNER, str(services.home.root), "the drill signer") as (core, _):
+        report = scan_path(core, "known-key", known)
     realm_kids = {k.kid for k in realm_keys.keys}
     leaked = sorted({f.kid for f in report.findings if f.kid in realm_kids})
     if leaked:
@@ -146,7 +137,7 @@ def _crash_drill(services: Services, objects: int) -> tuple[bool, str]:
             return False, f"the crash drill's search missed canaries {', '.join(missed)}: not shown to work"
     if report.incomplete:
         return False, f"the crash drill's search was cut short: {', '.join(report.incomplete)}"
-    return True, f"{objects} key objects sensitive and unextractable; no realm key in a signer's core"
+    return True, "no realm key in a signer's core"
 
 
 def _capture(pipeline: DumpPipeline, path: Path, pid: int | None = None) -> str:
