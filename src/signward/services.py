@@ -110,6 +110,15 @@ class Services:
 
         return DumpPipeline(self.home, self.config, self.store, self.audit, self.clock)
 
+    def honey_kids(self) -> list[str]:
+        """Every kid whose use outside a probe is an alert: the tripwire keys and the home's canary
+        keys (the AES canary has no kid), for validators and `signward guard`."""
+        kids = list(self.tripwires.honey_kids())
+        canary = self.pipeline.canary()
+        if canary is not None:
+            kids += sorted(kid for kind, kid in canary.kids.items() if kind != "aes")
+        return list(dict.fromkeys(kids))
+
     def issuer_context(self) -> IssuerContext:
         """What the issuer app needs; its startup holds the home's canaries."""
         startup: list[Callable[[], object]] = []

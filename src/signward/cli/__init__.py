@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import click
 
 from ..errors import ConfigError, SignwardError
-from . import audit, depth, dumps, home, hsm, keys, lab, tokens, watch
+from . import audit, depth, dumps, guard, home, hsm, keys, lab, tokens, watch
 from .common import Terminated, err
 
 
@@ -36,11 +36,12 @@ def cli(ctx: click.Context, home_dir: str | None, config: str | None, verbose: b
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-for module in (home, hsm, keys, tokens, audit, depth, dumps, lab, watch):
+for module in (home, hsm, keys, tokens, audit, depth, dumps, lab, watch, guard):
     for command in module.COMMANDS:
         cli.add_command(command)
 
 GLOBAL_OPTIONS = ("--home", "--config")
+OWN_CONFIG = frozenset({"guard"})  # commands whose --config is their own file (GUARD.toml), not the home's
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
@@ -48,6 +49,7 @@ def hoist_global_options(args: list[str]) -> list[str]:
     so `signward hsm start --home H` works as well as `signward --home H hsm start`."""
     front: list[str] = []
     rest: list[str] = []
+    command: str | None = None
     i = 0
     while i < len(args):
         arg = args[i]
@@ -55,7 +57,9 @@ def hoist_global_options(args: list[str]) -> list[str]:
             rest.extend(args[i:])
             break
         name = arg.split("=", 1)[0]
-        if name in GLOBAL_OPTIONS:
+        if command is None and not arg.startswith("-"):  # the values of global options were consumed
+            command = arg
+        if name in GLOBAL_OPTIONS and not (name == "--config" and command in OWN_CONFIG):
             if "=" in arg:
                 front.append(arg)
             elif i + 1 < len(args):

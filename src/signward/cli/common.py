@@ -7,7 +7,6 @@ Each command group lives in its own module and imports only this one (and the li
 from __future__ import annotations
 
 import json
-import re
 import signal
 import threading
 from typing import Any, cast
@@ -16,14 +15,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import ConfigError, DumpRefused
+from ..config_values import parse_duration
+from ..errors import DumpRefused
 from ..home import Home
 from ..services import Services, open_services
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
-UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")
 
@@ -50,11 +48,8 @@ def clean_up_on_signals() -> None:
 
 
 def duration(text: str) -> float:
-    """'30d', '1h', '90s' or plain seconds."""
-    match = DURATION.match(text.strip())
-    if not match:
-        raise ConfigError(f"bad duration {text!r} (use e.g. 90s, 15m, 1h, 30d)")
-    return float(match.group(1)) * UNITS[match.group(2)]
+    """'30d', '1h', '90s' or plain seconds (zero allowed: a lead time may be none)."""
+    return parse_duration(text, "duration", allow_zero=True)
 
 
 def emit(data: Any, as_json: bool, table: Table | None = None, text: str | None = None) -> None:

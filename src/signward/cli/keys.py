@@ -154,12 +154,7 @@ def keys_tripwire(ctx: click.Context, realm_name: str, as_json: bool) -> None:
 def keys_honey(ctx: click.Context) -> None:
     """The honey kids, one per line, for `token verify --honey-kids` and validators: every
     tripwire key and the home's canary keys. A token under one outside a probe is an alert."""
-    opened = services(ctx)
-    kids = list(opened.tripwires.honey_kids())
-    canary = opened.pipeline.canary()
-    if canary is not None:
-        kids += sorted(kid for kind, kid in canary.kids.items() if kind != "aes")  # the AES id is no JWS kid
-    for kid in dict.fromkeys(kids):
+    for kid in services(ctx).honey_kids():
         click.echo(kid)
 
 

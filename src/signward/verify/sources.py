@@ -129,8 +129,9 @@ class UrlSource:
         match = MAX_AGE.search(header)
         return min(float(match.group(1)), self.max_max_age) if match else self.default_max_age
 
-    def _fetch(self, now: float) -> None:
-        self._last_fetch = now
+    def fetch(self) -> tuple[dict[str, TrustedKey], float]:
+        """One GET of the key set: its usable keys and the max age its Cache-Control allows.
+        Stateless (counts only): a background refresher uses it as well as `keys`."""
         self.fetches += 1
         try:
             with self._client.stream("GET", self.location,
@@ -149,8 +150,13 @@ class UrlSource:
             keys = load_jwks(document, self.issuer, self.location)
         except (httpx.HTTPError, ValueError) as exc:
             raise JwksUnavailable(f"cannot fetch JWKS for {self.issuer} from {self.location}: {exc}") from exc
+        return keys, self._max_age(resp.headers.get("cache-control"))
+
+    def _fetch(self, now: float) -> None:
+        self._last_fetch = now
+        keys, max_age = self.fetch()
         self._keys = keys
-        self._fresh_until = now + self._max_age(resp.headers.get("cache-control"))
+        self._fresh_until = now + max_age
 
     def keys(self, refresh_for_kid: str | None = None) -> dict[str, TrustedKey]:
         with self._lock:

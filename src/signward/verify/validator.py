@@ -196,11 +196,14 @@ class Validator:
 
     # -- entry points ---------------------------------------------------------------------
 
-    def verify(self, token: str | bytes) -> Verdict:
-        """The verdict on a token; never raises."""
+    def verify(self, token: str | bytes, *, audience: str | None = None) -> Verdict:
+        """The verdict on a token; never raises. `audience` replaces the validator's own for this
+        check (a gateway with one audience per route shares one validator and its key sets)."""
+        if audience is not None and (not isinstance(audience, str) or not audience):
+            raise ConfigError("audience must be a non-empty string")  # the caller's bug, not the token's
         state: dict[str, str | None] = {"kid": None, "issuer": None}
         try:
-            claims = self._verify(token, state)
+            claims = self._verify(token, state, audience or self.audience)
         except Rejected as rejected:
             reason = Reason(rejected.reason)
             self._alert(reason, state, rejected.detail)
@@ -211,7 +214,7 @@ class Validator:
             return Verdict(False, Reason.INTERNAL_ERROR, state["kid"], state["issuer"], None, type(exc).__name__)
         return Verdict(True, None, state["kid"], state["issuer"], VerifiedClaims(claims, _SEAL))
 
-    def _verify(self, token: str | bytes, state: dict[str, str | None]) -> dict[str, Any]:
+    def _verify(self, token: str | bytes, state: dict[str, str | None], audience: str) -> dict[str, Any]:
         parsed = jws.parse(token)
         state["kid"] = parsed.kid
         claims = jws.json_object(parsed.payload, "payload")
@@ -243,7 +246,7 @@ class Validator:
                 check_signature(key, parsed)  # the same: key_expired (an alert) only for a real signature
                 raise
         check_signature(key, parsed)
-        self._check_claims(parsed, claims, issuer, exp or 0.0, iat or 0.0, nbf)
+        self._check_claims(parsed, claims, issuer, audience, exp or 0.0, iat or 0.0, nbf)
         return claims
 
     def verify_jws(self, token: str | bytes, keys: Mapping[str, TrustedKey]) -> JwsVerdict:
@@ -292,14 +295,14 @@ class Validator:
                 raise _ForeignKey(elsewhere[kid], f"kid {kid} belongs to {other}, not {issuer}")
         raise Rejected(Reason.UNKNOWN_KEY, f"no key {kid} for {issuer}")
 
-    def _check_claims(self, parsed: jws.ParsedJws, claims: dict[str, Any], issuer: str, exp: float, iat: float,
-                      nbf: float | None) -> None:
+    def _check_claims(self, parsed: jws.ParsedJws, claims: dict[str, Any], issuer: str, audience: str,
+                      exp: float, iat: float, nbf: float | None) -> None:
         if claims.get("iss") != issuer:
             raise Rejected(Reason.WRONG_ISSUER, "iss mismatch")
         aud = claims.get("aud")
         audiences = [aud] if isinstance(aud, str) else (aud or [])
-        if self.audience not in audiences:
-            raise Rejected(Reason.WRONG_AUDIENCE, f"audience {self.audience!r} not in {audiences!r}")
+        if audience not in audiences:
+            raise Rejected(Reason.WRONG_AUDIENCE, f"audience {audience!r} not in {audiences!r}")
         now = self.clock.now()
         if now >= exp + self.skew:
             raise Rejected(Reason.EXPIRED, f"expired at {exp:.0f}")

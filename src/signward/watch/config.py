@@ -20,14 +20,14 @@ relying parties. Every failure is a ConfigError naming the file and the problem.
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from ..config_values import http_url as _url
+from ..config_values import parse_duration
 from ..errors import ConfigError
 from ..verify.sources import read_text_file
 
@@ -35,37 +35,6 @@ MAX_FILE = 1 << 20
 MAX_RELYING_PARTIES = 64
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH")
-DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(text: str | float | int, what: str) -> float:
-    """'15m', '1h', '90s' or seconds, finite and positive."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        seconds = float(text)
-    else:
-        match = DURATION.match(str(text))
-        if not match:
-            raise ConfigError(f"{what}: bad duration {text!r} (use e.g. 90s, 15m, 1h)")
-        seconds = float(match.group(1)) * UNITS[match.group(2)]
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(f"{what}: must be a positive, finite duration")
-    return seconds
-
-
-def _url(value: Any, what: str) -> str:
-    if not isinstance(value, str) or len(value) > 2048:
-        raise ConfigError(f"{what}: must be a URL of at most 2048 characters")
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ConfigError(f"{what}: {exc}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        raise ConfigError(f"{what}: must be an http or https URL")
-    return value
-
-
 @dataclass(frozen=True)
 class RelyingParty:
     """One deployed service that takes the realm's tokens."""

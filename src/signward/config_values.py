@@ -1,0 +1,46 @@
+"""Values every configuration file and option shares: durations ('15m', '1h') and http(s) URLs.
+
+One parser for each, so `WATCH.toml`, `GUARD.toml` and the CLI options accept the same forms and
+refuse bad ones with the same ConfigError.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+MAX_URL = 2048
+
+
+def parse_duration(text: str | float | int, what: str, *, allow_zero: bool = False) -> float:
+    """'15m', '1h', '90s', '30d' or seconds: finite and positive (or zero where `allow_zero`)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        match = DURATION.match(str(text))
+        if not match:
+            raise ConfigError(f"{what}: bad duration {text!r} (use e.g. 90s, 15m, 1h, 30d)")
+        seconds = float(match.group(1)) * UNITS[match.group(2)]
+    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ConfigError(f"{what}: must be a {'non-negative' if allow_zero else 'positive'}, finite duration")
+    return seconds
+
+
+def http_url(value: Any, what: str) -> str:
+    """An http or https URL with a host, at most 2048 characters, no whitespace."""
+    if not isinstance(value, str) or len(value) > MAX_URL:
+        raise ConfigError(f"{what}: must be a URL of at most {MAX_URL} characters")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"{what}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ConfigError(f"{what}: must be an http or https URL")
+    return value

@@ -1,0 +1,152 @@
+"""The guard's decision on one proxied request: allow (with claim headers) or deny, and why.
+
+Every proxy protocol (Envoy gRPC and HTTP ext_authz, nginx auth_request, Traefik ForwardAuth)
+turns its request into an `Attempt` and its answer from a `Decision`; the rules live here once:
+
+1. Client headers named `x-signward-*` are always removed (a client cannot inject a claim).
+2. The path must be plain: no `..` or `.` segments, no `//`, no encoded `/`, `\\` or `.`, no
+   backslash or control characters. The proxies normalise paths, but a guard that matched a
+   route on one reading of an ambiguous path while the upstream used another would be bypassed.
+3. The most specific route for host and path decides; no route: deny.
+4. One bearer token (a second Authorization header, or a list, is refused), checked by the
+   strict validator with the route's audience, then the route's issuers and scopes.
+5. The claims named in `claims_to_headers` go upstream, only when every value is printable ASCII.
+
+A denial is 401 `invalid_token` whatever the reason (403 `insufficient_scope` for a valid token
+without the route's scopes; 401 without an error code when no token was sent, RFC 6750 3.1).
+The precise reason goes to the log, the metrics and, with a home, the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..verify.validator import Validator
+from .config import CLAIM_HEADERS, HEADER_PREFIX, GuardConfig, Route
+
+log = logging.getLogger("signward.guard")
+MAX_TOKEN = 16 * 1024
+MAX_PATH = 8 * 1024
+AMBIGUOUS = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|//|\\|%(?:2[eEfF]|5[cC]|00)|[\x00-\x1f\x7f]")
+HEADER_SAFE = re.compile(r"^[\x20-\x7e]{0,4096}$")
+REALM = "signward"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request as the proxy saw it; header names lower case, each with all its values."""
+
+    method: str
+    host: str
+    path: str
+    headers: Mapping[str, Sequence[str]]
+    via: str  # the protocol: grpc, envoy-http, nginx, traefik
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    status: int  # 200, 401 or 403
+    reason: str  # "ok", a validator Reason value, or a guard reason (never sent to the client)
+    upstream: dict[str, str] = field(default_factory=dict)  # claim headers to set on the request
+    remove: tuple[str, ...] = ()  # client headers to remove (x-signward-* it sent)
+    challenge: str = ""  # the WWW-Authenticate value of a denial
+    route: str = ""
+    kid: str | None = None
+    issuer: str | None = None
+    detail: str = ""  # the validator's detail (logged and audited, never sent)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"allowed": self.allowed, "status": self.status, "reason": self.reason, "route": self.route,
+                "kid": self.kid, "issuer": self.issuer, "detail": self.detail}
+
+
+def _challenge(error: str | None, scope: str = "") -> str:
+    text = f'Bearer realm="{REALM}"'
+    if error:
+        text += f', error="{error}"'
+    if scope:
+        text += f', scope="{scope}"'
+    return text
+
+
+def host_of(value: str) -> str:
+    """The host of a Host/:authority value, lower case, without the port."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value.split("]", 1)[0] + "]"
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class Guard:
+    """The decision for every protocol; `validator` holds the trusted key sets."""
+
+    def __init__(self, config: GuardConfig, validator: Validator) -> None:
+        self.config = config
+        self.validator = validator
+
+    def check(self, attempt: Attempt) -> Decision:
+        try:
+            return self._check(attempt)
+        except Exception:  # a bug denies: never an allow, never a 500 the proxy might fail open on
+            log.exception("guard error")
+            return Decision(False, 401, "internal_error", remove=self._spoofed(attempt),
+                            challenge=_challenge("invalid_token"))
+
+    def _spoofed(self, attempt: Attempt) -> tuple[str, ...]:
+        return tuple(sorted(n for n in attempt.headers if n.lower().startswith(HEADER_PREFIX)))
+
+    def _deny(self, reason: str, spoofed: tuple[str, ...], route: Route | None, status: int = 401,
+              error: str | None = "invalid_token", scope: str = "", kid: str | None = None,
+              issuer: str | None = None, detail: str = "") -> Decision:
+        return Decision(False, status, reason, remove=spoofed, challenge=_challenge(error, scope),
+                        route=route.name if route else "", kid=kid, issuer=issuer, detail=detail)
+
+    def _check(self, attempt: Attempt) -> Decision:
+        spoofed = self._spoofed(attempt)
+        if not attempt.path:
+            return self._deny("no_original_request", spoofed, None)  # the proxy did not say (misconfigured)
+        raw = attempt.path.split("?", 1)[0].split("#", 1)[0]
+        if not raw.startswith("/") or len(attempt.path) > MAX_PATH or AMBIGUOUS.search(raw):
+            return self._deny("ambiguous_path", spoofed, None)
+        route = self.config.route_for(host_of(attempt.host), raw)
+        if route is None:
+            return self._deny("no_route", spoofed, None)
+        if route.anonymous:
+            return Decision(True, 200, "ok", remove=spoofed, route=route.name)
+        values = attempt.headers.get("authorization", ())
+        if not values:
+            return self._deny("no_token", spoofed, route, error=None)
+        if len(values) > 1 or len(values[0]) > MAX_TOKEN:
+            return self._deny("malformed", spoofed, route)
+        scheme, _, token = values[0].strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token or "," in token:
+            return self._deny("malformed", spoofed, route)
+        verdict = self.validator.verify(token, audience=route.audience)
+        if not verdict.valid or verdict.claims is None:
+            reason = verdict.reason.value if verdict.reason else "internal_error"
+            return self._deny(reason, spoofed, route, kid=verdict.kid, issuer=verdict.issuer, detail=verdict.detail)
+        claims = verdict.claims
+        if route.issuers and verdict.issuer not in route.issuers:
+            return self._deny("issuer_not_allowed_on_route", spoofed, route, kid=verdict.kid, issuer=verdict.issuer)
+        granted = set(str(claims.get("scope", "")).split())
+        missing = [s for s in route.scopes if s not in granted]
+        if missing:
+            return self._deny("insufficient_scope", spoofed, route, status=403, error="insufficient_scope",
+                              scope=" ".join(route.scopes), kid=verdict.kid, issuer=verdict.issuer)
+        upstream: dict[str, str] = {}
+        for claim in self.config.claims_to_headers:
+            value = verdict.kid if claim == "kid" else claims.get(claim)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not HEADER_SAFE.match(value):
+                return self._deny("claim_not_header_safe", spoofed, route, kid=verdict.kid, issuer=verdict.issuer)
+            upstream[CLAIM_HEADERS[claim]] = value
+        remove = tuple(n for n in spoofed if n not in upstream)
+        return Decision(True, 200, "ok", upstream=upstream, remove=remove, route=route.name,
+                        kid=verdict.kid, issuer=verdict.issuer)

@@ -1,0 +1,187 @@
+"""One guard: its key sets, validator, decision rules, metrics and the record of every refusal.
+
+`GuardService.decide(attempt)` is what every protocol calls. It times the check, counts it by
+result and reason, logs each refusal with its precise reason and hands it to the recorder. The
+recorder writes `token.reject` audit records (alert severity for honey keys, expired keys and
+keys of another issuer) from a thread through a bounded queue, so a flood of garbage tokens
+costs the guard a counter, not a database write per request: what does not fit is counted
+(`signward_guard_audit_dropped_total`) and summed up in one record when the queue drains.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from ..clock import Clock, SystemClock
+from ..verify.reasons import ALERT_REASONS
+from ..verify.validator import Validator
+from .config import GuardConfig
+from .decision import Attempt, Decision, Guard
+from .keysets import KeySetState, RefreshingSource, WatchedFile
+
+log = logging.getLogger("signward.guard")
+QUEUE = 10_000
+UNRECORDED = frozenset({"no_token"})  # an anonymous request to a protected route is no event
+ALERTS = frozenset(r.value for r in ALERT_REASONS)
+
+
+class Auditor(Protocol):
+    def append(self, actor: str, action: str, obj: str = "", details: dict[str, Any] | None = None,
+               severity: str = "info", tx: Any = None) -> Any: ...
+
+
+class Recorder:
+    """Refusals to the audit log, off the request path, bounded."""
+
+    def __init__(self, audit: Auditor, on_drop: Callable[[], None]) -> None:
+        self.audit = audit
+        self.on_drop = on_drop
+        self.dropped = 0
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue(QUEUE)
+        self._thread = threading.Thread(target=self._run, daemon=True, name="signward-guard-audit")
+        self._thread.start()
+
+    def record(self, event: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.dropped += 1
+            self.on_drop()
+
+    def _run(self) -> None:
+        unsummed = 0
+        while True:
+            event = self._queue.get()
+            if event is None:
+                return
+            try:
+                severity = "alert" if event["reason"] in ALERTS else "warning"
+                self.audit.append("guard", "token.reject", str(event.get("kid") or ""), event, severity=severity)
+                if self.dropped > unsummed and self._queue.empty():
+                    self.audit.append("guard", "token.reject.dropped", "", {"count": self.dropped - unsummed},
+                                      severity="warning")
+                    unsummed = self.dropped
+            except Exception:  # the refusal stands; the record is lost and said so
+                log.exception("audit record of a refusal failed")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop."""
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            log.error("audit queue still full at shutdown: %s refusals unrecorded", self._queue.qsize())
+            return
+        self._thread.join(timeout=timeout)
+
+
+class _KeySetCollector(Collector):
+    def __init__(self, sources: Callable[[], Iterable[KeySetState]]) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        age = GaugeMetricFamily("signward_guard_keyset_age_seconds",
+                                "Seconds since the issuer's key set was last fetched", labels=["issuer"])
+        usable = GaugeMetricFamily("signward_guard_keyset_usable",
+                                   "1 while the issuer's key set is within its max age", labels=["issuer"])
+        for state in self.sources():
+            age.add_metric([state.issuer], float("inf") if state.age is None else state.age)
+            usable.add_metric([state.issuer], 1.0 if state.usable else 0.0)
+        yield age
+        yield usable
+
+
+class GuardMetrics:
+    def __init__(self, states: Callable[[], Iterable[KeySetState]]) -> None:
+        self.registry = CollectorRegistry()
+        self.checks = Counter("signward_guard_checks", "Checks by result and reason", ["result", "reason"],
+                              registry=self.registry)
+        self.seconds = Histogram("signward_guard_check_seconds", "Time to decide one check",
+                                 buckets=(.0001, .00025, .0005, .001, .0025, .005, .01, .025, .1, 1.0),
+                                 registry=self.registry)
+        self.dropped = Counter("signward_guard_audit_dropped", "Refusals not written to the audit log",
+                               registry=self.registry)
+        self.registry.register(_KeySetCollector(states))
+
+    def render(self) -> bytes:
+        return bytes(generate_latest(self.registry))
+
+
+Source = RefreshingSource | WatchedFile
+
+
+class GuardService:
+    """The guard a server runs: `decide` for every protocol, `close` at shutdown."""
+
+    def __init__(self, config: GuardConfig, *, audit: Auditor | None = None,
+                 honey: Callable[[], Iterable[str]] | None = None, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.sources: dict[str, Source] = {
+            i.issuer: (RefreshingSource(i.issuer, i.jwks, max_age=i.max_age, clock=self.clock) if i.remote
+                       else WatchedFile(i.issuer, i.jwks)) for i in config.issuers}
+        self._honey_source = honey
+        self.validator = Validator(trust=dict(self.sources), audience="signward-guard", clock=self.clock,
+                                   clock_skew=config.clock_skew, max_lifetime=config.max_token_lifetime,
+                                   require_at_jwt=config.require_at_jwt, honey=self._honey())
+        self.guard = Guard(config, self.validator)
+        self.metrics = GuardMetrics(self.states)
+        self.recorder = Recorder(audit, self.metrics.dropped.inc) if audit is not None else None
+        self._stop = threading.Event()
+        self._honey_thread: threading.Thread | None = None
+
+    def _honey(self) -> frozenset[str]:
+        extra: Iterable[str] = ()
+        if self._honey_source is not None:
+            try:
+                extra = list(self._honey_source())
+            except Exception:  # keep the list we had; the next reload tries again
+                log.exception("reloading the honey kids failed")
+                return self.validator.honey if hasattr(self, "validator") else frozenset(self.config.honey_kids)
+        return frozenset(self.config.honey_kids) | frozenset(extra)
+
+    def start(self, honey_every: float = 60.0) -> GuardService:
+        """Fetch every key set (a failure closes only that issuer) and start the refreshers."""
+        for source in self.sources.values():
+            source.start()
+        if self._honey_source is not None:
+            def reload() -> None:
+                while not self._stop.wait(honey_every):
+                    self.validator.honey = self._honey()
+            self._honey_thread = threading.Thread(target=reload, daemon=True, name="signward-guard-honey")
+            self._honey_thread.start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        for source in self.sources.values():
+            source.close()
+        if self.recorder is not None:
+            self.recorder.close()
+
+    def states(self) -> list[KeySetState]:
+        return [source.state() for source in self.sources.values()]
+
+    def decide(self, attempt: Attempt) -> Decision:
+        started = time.perf_counter()
+        decision = self.guard.check(attempt)
+        self.metrics.seconds.observe(time.perf_counter() - started)
+        self.metrics.checks.labels("allow" if decision.allowed else "deny", decision.reason).inc()
+        if not decision.allowed:
+            log.warning("denied %s %s%s via %s: %s%s (kid %s, issuer %s)", attempt.method, attempt.host,
+                        attempt.path[:200], attempt.via, decision.reason,
+                        f" ({decision.detail})" if decision.detail else "", decision.kid, decision.issuer)
+            if self.recorder is not None and decision.reason not in UNRECORDED:
+                self.recorder.record({"reason": decision.reason, "kid": decision.kid, "issuer": decision.issuer,
+                                      "route": decision.route, "detail": decision.detail, "via": attempt.via,
+                                      "method": attempt.method[:16], "path": attempt.path[:512],
+                                      "time": self.clock.now()})
+        return decision
