@@ -44,11 +44,13 @@ class JwksServer:
         self.documents = documents
         self.up = True
         self.hits = 0
+        self.delay = 0.0
         owner = self
 
         class Handler(_Quiet):
             def do_GET(self) -> None:
                 owner.hits += 1
+                time.sleep(owner.delay)
                 name = self.path.strip("/").split("/")[0]
                 if not owner.up or name not in owner.documents:
                     self.send_response(503)

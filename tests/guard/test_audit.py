@@ -1,0 +1,39 @@
+"""With a home: the tripwire keys are honey kids without configuring them, and every refusal
+(except a request without a token) is an audit record, alerts at alert severity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from signward.algorithms import Alg
+from signward.guard import Attempt, GuardConfig, GuardService
+from signward.keys import TripwireKind
+from signward.keys.registry import verify_window
+from signward.services import Services
+
+ISSUER = "https://id.example.com/realms/enterprise"
+
+
+def test_tripwire_tokens_are_honey_and_refusals_are_audited(services: Services, tmp_path: Path) -> None:
+    realm = services.registry.create_realm("enterprise", ISSUER, Alg.ES256)
+    services.tripwires.ensure(realm, verify_window(realm.policy))
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(services.registry.jwks("enterprise")))
+    config = GuardConfig.from_dict({"issuer": [{"issuer": ISSUER, "jwks": str(jwks)}],
+                                    "route": [{"prefix": "/", "audience": "mail"}]})
+    guard = GuardService(config, audit=services.audit, honey=services.honey_kids, clock=services.clock).start()
+    try:
+        wire = services.tripwires.find("enterprise", TripwireKind.EXPIRED)
+        token = services.tripwires.token(wire, issuer=ISSUER, audience="mail")
+        decision = guard.decide(Attempt("GET", "mail", "/inbox", {"authorization": [f"Bearer {token}"]}, "test"))
+        assert decision.reason == "honey_key"  # not merely key_expired: the home's tripwires are honey
+        assert guard.decide(Attempt("GET", "mail", "/inbox", {}, "test")).reason == "no_token"
+        garbage = guard.decide(Attempt("GET", "mail", "/inbox", {"authorization": ["Bearer a.b.c"]}, "test"))
+        assert garbage.reason == "malformed"
+    finally:
+        guard.close()  # writes what the audit queue holds
+    records = services.audit.records(action="token.reject")
+    assert [(r.details["reason"], r.severity) for r in records] == [("honey_key", "alert"), ("malformed", "warning")]
+    assert records[0].object == wire.kid and records[0].actor == "guard"
+    assert services.audit.verify().ok

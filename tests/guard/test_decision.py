@@ -1,0 +1,102 @@
+"""The guard's rules on one request, with the real validator and JWKS files (no proxy)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signward.guard import Attempt, GuardConfig, GuardService
+from tests.guard.conftest import CONSUMER, ENTERPRISE, HONEY_KID, Keys, claims, documents
+
+
+@pytest.fixture
+def service(guard_keys: Keys, tmp_path: Path) -> Any:
+    files = {}
+    for name, document in documents(guard_keys, time.time()).items():
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps(document))
+    config = GuardConfig.from_dict({
+        "honey_kids": [HONEY_KID],
+        "issuer": [{"issuer": ENTERPRISE, "jwks": str(files["enterprise"])},
+                   {"issuer": CONSUMER, "jwks": str(files["consumer"])}],
+        "route": [{"prefix": "/mail", "audience": "mail", "scopes": ["mail.read"], "issuers": [ENTERPRISE]},
+                  {"host": "files.example.com", "prefix": "/", "audience": "files"},
+                  {"prefix": "/public", "anonymous": True}],
+        "claims_to_headers": ["sub", "tid", "kid", "iss", "jti"]})
+    opened = GuardService(config).start()
+    yield opened
+    opened.close()
+
+
+def attempt(token: str | None = None, path: str = "/mail/inbox", host: str = "mail.example.com",
+            **headers: str) -> Attempt:
+    found: dict[str, list[str]] = {k.replace("_", "-"): [v] for k, v in headers.items()}
+    if token is not None:
+        found["authorization"] = [f"Bearer {token}"]
+    return Attempt(method="GET", host=host, path=path, headers=found, via="test")
+
+
+def test_a_valid_token_sends_its_claims_and_strips_the_clients(service: Any, guard_keys: Keys) -> None:
+    token = guard_keys.enterprise.token(claims(sub="alice", jti="j-1"))
+    decision = service.decide(attempt(token, x_signward_sub="mallory", x_signward_scope="mail.admin"))
+    assert decision.allowed and decision.status == 200
+    assert decision.upstream == {"x-signward-sub": "alice", "x-signward-tid": "contoso", "x-signward-jti": "j-1",
+                                 "x-signward-kid": guard_keys.enterprise.kid, "x-signward-iss": ENTERPRISE}
+    assert decision.remove == ("x-signward-scope",)  # x-signward-sub is overwritten, scope removed
+
+
+@pytest.mark.parametrize("path", ["/public/../mail/inbox", "/mail/./inbox", "//mail/inbox", "/public/%2e%2e/mail",
+                                  "/public%2fmail", "/public\\..\\mail", "/mail/%00", "mail/inbox", ""])
+def test_ambiguous_paths_are_denied(service: Any, guard_keys: Keys, path: str) -> None:
+    decision = service.decide(attempt(guard_keys.enterprise.token(claims()), path=path))
+    assert not decision.allowed and decision.status == 401
+
+
+def test_route_rules(service: Any, guard_keys: Keys) -> None:
+    consumer = guard_keys.consumer.token(claims(CONSUMER))
+    assert service.decide(attempt(consumer)).reason == "issuer_not_allowed_on_route"
+    no_scope = guard_keys.enterprise.token(claims(scope="mail.send"))
+    scoped = service.decide(attempt(no_scope))
+    assert (scoped.status, scoped.reason) == (403, "insufficient_scope")
+    assert 'error="insufficient_scope", scope="mail.read"' in scoped.challenge
+    files = guard_keys.consumer.token(claims(CONSUMER, aud="files"))
+    assert service.decide(attempt(files, path="/anything", host="FILES.example.com:443")).allowed
+    assert service.decide(attempt(files, path="/anything", host="mail.example.com")).reason == "no_route"
+    assert service.decide(attempt(files, path="/mailbox")).reason == "no_route"
+    assert service.decide(attempt(None, path="/public/x")).allowed
+
+
+def test_token_forms_and_unsafe_claims(service: Any, guard_keys: Keys) -> None:
+    good = guard_keys.enterprise.token(claims())
+    doubled = Attempt("GET", "h", "/mail", {"authorization": [f"Bearer {good}", f"Bearer {good}"]}, "test")
+    assert service.decide(doubled).reason == "malformed"
+    listed = Attempt("GET", "h", "/mail", {"authorization": [f"Bearer {good}, Bearer {good}"]}, "test")
+    assert service.decide(listed).reason == "malformed"
+    basic = Attempt("GET", "h", "/mail", {"authorization": ["Basic YTpi"]}, "test")
+    assert service.decide(basic).reason == "malformed"
+    missing = service.decide(attempt(None))
+    assert (missing.reason, missing.challenge) == ("no_token", 'Bearer realm="signward"')
+    injected = guard_keys.enterprise.token(claims(sub="alice\r\nx-signward-tid: fabrikam"))
+    assert service.decide(attempt(injected)).reason == "claim_not_header_safe"
+
+
+def test_storm_0558_tokens_and_honey_kids(service: Any, guard_keys: Keys) -> None:
+    assert service.decide(attempt(guard_keys.old.token(claims()))).reason == "key_expired"
+    assert service.decide(attempt(guard_keys.consumer.token(claims(ENTERPRISE)))).reason == "key_not_bound_to_issuer"
+    assert service.decide(attempt(guard_keys.honey.token(claims(), kid=HONEY_KID))).reason == "honey_key"
+    text = service.metrics.render().decode()
+    assert 'signward_guard_checks_total{reason="key_expired",result="deny"} 1.0' in text
+
+
+def test_a_bug_in_the_validator_denies(service: Any, guard_keys: Keys) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("bug")
+
+    service.validator.verify = broken
+    decision = service.decide(attempt(guard_keys.enterprise.token(claims()), x_signward_sub="mallory"))
+    assert (decision.allowed, decision.status, decision.reason) == (False, 401, "internal_error")
+    assert decision.remove == ("x-signward-sub",)
