@@ -96,6 +96,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/watch/test_hsm_drill.py::test_the_crash_drill_finds_keys_held_in_process_memory"]),
     ("head_deadline", "issuer/server.py", "            self.transport.close()", "            pass",
      ["tests/issuer/test_hostile.py::test_half_open_and_dripping_connections_are_closed_at_the_head_deadline"]),
+    ("guard_spoofed_headers", "guard/decision.py", "        remove = tuple(n for n in spoofed if n not in upstream)",
+     "        remove = ()",
+     ["tests/guard/test_decision.py::test_a_valid_token_sends_its_claims_and_strips_the_clients"]),
+    ("guard_route_issuers", "guard/decision.py", "        if route.issuers and verdict.issuer not in route.issuers:",
+     "        if False:", ["tests/guard/test_decision.py::test_route_rules"]),
+    ("guard_keyset_max_age", "guard/keysets.py", "        if now - self._fetched_at >= self.max_age:",
+     "        if False:",
+     ["tests/guard/test_keysets.py::test_past_its_max_age_an_issuer_fails_closed_then_recovers"]),
 ]
 
 

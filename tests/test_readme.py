@@ -19,6 +19,7 @@ import pytest
 
 from signward.cli import cli
 from signward.depth import analyze, parse_model
+from signward.guard import GuardConfig
 from signward.home import Config
 from signward.watch import WatchConfig
 
@@ -43,6 +44,9 @@ def test_yaml_blocks_are_valid_models(text: str) -> None:
 def test_toml_blocks_are_valid_configurations(text: str) -> None:
     if text.startswith("# WATCH.toml"):  # the watch configuration
         assert WatchConfig.from_dict(tomllib.loads(text)).relying_parties
+        return
+    if text.startswith("# GUARD.toml"):  # the guard configuration
+        assert GuardConfig.from_dict(tomllib.loads(text)).routes
         return
     config = Config.from_dict(tomllib.loads(text))
     assert config.weakened() == []  # the documented defaults weaken nothing

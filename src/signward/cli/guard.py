@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ..guard import GuardConfig, GuardService, run
 from .common import home_of, services
 
 
@@ -21,6 +20,8 @@ from .common import home_of, services
 def guard(ctx: click.Context, guard_config: str, host: str, port: int, grpc_port: int | None) -> None:
     """Serve the strict validator to proxies. With an existing home (--home), every refusal is
     written to its audit log and the home's tripwire and canary kids are honey kids."""
+    from ..guard import GuardConfig, GuardService, run  # grpcio and protobuf: only this command needs them
+
     config = GuardConfig.load(guard_config)
     audit, honey = None, None
     if home_of(ctx).exists():
