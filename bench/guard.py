@@ -1,5 +1,5 @@
 """Guard benchmark: Envoy with `signward guard` (gRPC ext_authz) against Envoy's own jwt_authn
-filter, on the same RS256 tokens, the same nginx upstream and the same load generator (wrk),
+filter, on the same RS256 tokens (and the guard over HTTP ext_authz as well), the same nginx upstream and the same load generator (wrk),
 measured in one run; plus Envoy with no check at all as the floor.
 
 Run: .venv/bin/python bench/guard.py [--seconds 5]
@@ -150,15 +150,16 @@ def main() -> None:
         plain, plain_port = start_plain_envoy(tmp, "plain", upstream_port, "")
         jwt, jwt_port = start_plain_envoy(tmp, "jwt_authn", upstream_port,
                                           JWT_AUTHN % {"issuer": ENTERPRISE, "jwks": enterprise_jwks})
-        guard_conf = render("envoy-grpc.yaml", tmp, LISTEN_PORT=free_port(), UPSTREAM_PORT=upstream_port,
-                            GUARD_GRPC_PORT=guard.grpc_port)
-        port_match = re.search(r"port_value: (\d+)", guard_conf.read_text())
-        guarded_port = int(port_match.group(1)) if port_match else 0
-        guarded = Process([envoy_binary(), "-c", str(guard_conf), "--base-id", str(guarded_port), "-l", "error"],
-                          tmp / "guarded.log")
-        processes += [plain, jwt, guarded]
-        wait_http(f"http://127.0.0.1:{guarded_port}/public/ready")
-        setups = {"envoy (no check)": plain_port, "envoy jwt_authn": jwt_port, "envoy + signward guard": guarded_port}
+        processes += [plain, jwt]
+        setups = {"envoy (no check)": plain_port, "envoy jwt_authn": jwt_port}
+        for name, template in (("envoy + guard (gRPC)", "envoy-grpc.yaml"), ("envoy + guard (HTTP)", "envoy-http.yaml")):
+            port = free_port()
+            conf = render(template, tmp, LISTEN_PORT=port, UPSTREAM_PORT=upstream_port, GUARD_PORT=guard.port,
+                          GUARD_GRPC_PORT=guard.grpc_port)
+            processes.append(Process([envoy_binary(), "-c", str(conf), "--base-id", str(port), "-l", "error"],
+                                     tmp / f"{template}.log"))
+            wait_http(f"http://127.0.0.1:{port}/public/ready")
+            setups[name] = port
         rows = {}
         for name, port in setups.items():
             throughput(port, token, 1)  # warm up
@@ -168,10 +169,11 @@ def main() -> None:
         print(f"{'setup':28} {'checks/s':>10} {'p50 ms @500/s':>14} {'p99 ms @500/s':>14}")
         for name, (rps, p50, p99) in rows.items():
             print(f"{name:28} {rps:10.0f} {p50:14.2f} {p99:14.2f}")
-        ratio = rows["envoy + signward guard"][0] / rows["envoy jwt_authn"][0]
-        added = rows["envoy + signward guard"][2] - rows["envoy (no check)"][2]
-        print(f"guard / jwt_authn throughput: {ratio:.2f} (goal >= 0.5)")
-        print(f"p99 added by the guard at 500/s: {added:.2f} ms (goal < 5 ms)")
+        for name in ("envoy + guard (gRPC)", "envoy + guard (HTTP)"):
+            ratio = rows[name][0] / rows["envoy jwt_authn"][0]
+            added = rows[name][2] - rows["envoy (no check)"][2]
+            print(f"{name}: throughput / jwt_authn {ratio:.2f} (goal >= 0.5); "
+                  f"p99 added at 500/s {added:.2f} ms (goal < 5 ms)")
     finally:
         for process in processes:
             process.stop()

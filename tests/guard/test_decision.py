@@ -9,12 +9,18 @@ from typing import Any
 
 import pytest
 
+from signward.clock import FixedClock
 from signward.guard import Attempt, GuardConfig, GuardService
 from tests.guard.conftest import CONSUMER, ENTERPRISE, HONEY_KID, Keys, claims, documents
 
 
 @pytest.fixture
-def service(guard_keys: Keys, tmp_path: Path) -> Any:
+def clock() -> FixedClock:
+    return FixedClock(time.time())
+
+
+@pytest.fixture
+def service(guard_keys: Keys, tmp_path: Path, clock: FixedClock) -> Any:
     files = {}
     for name, document in documents(guard_keys, time.time()).items():
         files[name] = tmp_path / f"{name}.json"
@@ -27,7 +33,7 @@ def service(guard_keys: Keys, tmp_path: Path) -> Any:
                   {"host": "files.example.com", "prefix": "/", "audience": "files"},
                   {"prefix": "/public", "anonymous": True}],
         "claims_to_headers": ["sub", "tid", "kid", "iss", "jti"]})
-    opened = GuardService(config).start()
+    opened = GuardService(config, clock=clock).start()
     yield opened
     opened.close()
 
@@ -100,3 +106,37 @@ def test_a_bug_in_the_validator_denies(service: Any, guard_keys: Keys) -> None:
     decision = service.decide(attempt(guard_keys.enterprise.token(claims()), x_signward_sub="mallory"))
     assert (decision.allowed, decision.status, decision.reason) == (False, 401, "internal_error")
     assert decision.remove == ("x-signward-sub",)
+
+
+def test_a_remembered_verdict_is_checked_again_on_every_use(service: Any, guard_keys: Keys, clock: FixedClock,
+                                                             tmp_path: Path) -> None:
+    token = guard_keys.enterprise.token(claims(exp=int(clock.now()) + 600))
+    first = service.decide(attempt(token))
+    assert first.allowed and service.decide(attempt(token)).upstream == first.upstream
+    assert service.guard.verdicts.hits == 1
+    clock.advance(600 + service.config.clock_skew)  # exp plus the skew: expired, cached or not
+    assert service.decide(attempt(token)).reason == "expired"
+
+    token = guard_keys.enterprise.token(claims(exp=int(clock.now()) + 600))
+    assert service.decide(attempt(token)).allowed
+    service.validator.honey = service.validator.honey | {guard_keys.enterprise.kid}  # declared honey since
+    assert service.decide(attempt(token)).reason == "honey_key"
+    service.validator.honey = frozenset({HONEY_KID})
+    assert service.decide(attempt(token)).allowed
+
+    document = json.loads((tmp_path / "enterprise.json").read_text())  # the key revoked: it leaves the JWKS
+    document["keys"] = [k for k in document["keys"] if k["kid"] != guard_keys.enterprise.kid]
+    (tmp_path / "enterprise.json").write_text(json.dumps(document))
+    deadline = time.monotonic() + 5
+    while service.decide(attempt(token)).allowed:  # the file source re-reads within a second
+        assert time.monotonic() < deadline, "a revoked key's cached verdict still allows"
+        time.sleep(0.1)
+    assert service.decide(attempt(token)).reason == "unknown_key"
+
+
+def test_only_an_unknown_kid_may_wait(service: Any, guard_keys: Keys) -> None:
+    assert not service.may_wait(attempt(guard_keys.enterprise.token(claims())))
+    assert not service.may_wait(attempt(guard_keys.consumer.token(claims(CONSUMER))))
+    assert not service.may_wait(attempt("not-a-token"))
+    assert not service.may_wait(attempt(None))
+    assert service.may_wait(attempt(guard_keys.enterprise.token(claims(), kid="never-published")))

@@ -5,6 +5,7 @@
     require_at_jwt = true                                # RFC 9068 access tokens only
     honey_kids = ["..."]                                 # `signward keys honey`; with --home, added
     claims_to_headers = ["sub", "tid", "scope", "kid", "iss"]
+    verdict_cache = 10000                                # valid verdicts remembered (0: none)
 
     [[issuer]]
     issuer = "https://login.example.com/realms/enterprise"
@@ -44,6 +45,7 @@ MAX_ISSUERS = 64
 MAX_ROUTES = 1024
 MAX_HONEY = 100_000
 MAX_SCOPES = 64
+MAX_VERDICTS = 1_000_000
 HEADER_PREFIX = "x-signward-"
 CLAIM_HEADERS = {"sub": "x-signward-sub", "tid": "x-signward-tid", "scope": "x-signward-scope",
                  "kid": "x-signward-kid", "iss": "x-signward-iss", "client_id": "x-signward-client-id",
@@ -93,6 +95,7 @@ class GuardConfig:
     require_at_jwt: bool = True
     honey_kids: tuple[str, ...] = ()
     claims_to_headers: tuple[str, ...] = ("sub", "tid", "scope", "kid", "iss")
+    verdict_cache: int = 10_000
 
     def route_for(self, host: str, path: str) -> Route | None:
         """The most specific route: an exact host before "*", then the longest prefix."""
@@ -115,7 +118,7 @@ class GuardConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GuardConfig:
         _known(data, {"clock_skew", "max_token_lifetime", "require_at_jwt", "honey_kids", "claims_to_headers",
-                      "issuer", "route"}, None, None)
+                      "issuer", "route", "verdict_cache"}, None, None)
         issuers = tuple(_issuer(item, i) for i, item in enumerate(_tables(data, "issuer", MAX_ISSUERS)))
         if not issuers:
             raise _Problem("at least one [[issuer]] is required", None, None, None)
@@ -138,7 +141,10 @@ class GuardConfig:
         if unknown:
             raise _Problem(f"claims_to_headers: {unknown} are not among {sorted(CLAIM_HEADERS)}",
                            None, None, "claims_to_headers")
-        return cls(issuers=issuers, routes=routes, clock_skew=skew,
+        cache = data.get("verdict_cache", 10_000)
+        if isinstance(cache, bool) or not isinstance(cache, int) or not 0 <= cache <= MAX_VERDICTS:
+            raise _Problem(f"verdict_cache: a count from 0 to {MAX_VERDICTS}", None, None, "verdict_cache")
+        return cls(issuers=issuers, routes=routes, clock_skew=skew, verdict_cache=cache,
                    max_token_lifetime=_duration(data, "max_token_lifetime", "1d", None, None),
                    require_at_jwt=_bool(data, "require_at_jwt", True, None, None),
                    honey_kids=honey, claims_to_headers=claims)

@@ -9,7 +9,8 @@ turns its request into an `Attempt` and its answer from a `Decision`; the rules 
    route on one reading of an ambiguous path while the upstream used another would be bypassed.
 3. The most specific route for host and path decides; no route: deny.
 4. One bearer token (a second Authorization header, or a list, is refused), checked by the
-   strict validator with the route's audience, then the route's issuers and scopes.
+   strict validator with the route's audience (a valid verdict is remembered, re-checked on
+   every use: `verdicts.py`), then the route's issuers and scopes.
 5. The claims named in `claims_to_headers` go upstream, only when every value is printable ASCII.
 
 A denial is 401 `invalid_token` whatever the reason (403 `insufficient_scope` for a valid token
@@ -27,6 +28,7 @@ from typing import Any
 
 from ..verify.validator import Validator
 from .config import CLAIM_HEADERS, HEADER_PREFIX, GuardConfig, Route
+from .verdicts import VerdictCache
 
 log = logging.getLogger("signward.guard")
 MAX_TOKEN = 16 * 1024
@@ -88,6 +90,7 @@ class Guard:
     def __init__(self, config: GuardConfig, validator: Validator) -> None:
         self.config = config
         self.validator = validator
+        self.verdicts = VerdictCache(validator, config.verdict_cache)
 
     def check(self, attempt: Attempt) -> Decision:
         try:
@@ -127,7 +130,7 @@ class Guard:
         token = token.strip()
         if scheme.lower() != "bearer" or not token or " " in token or "," in token:
             return self._deny("malformed", spoofed, route)
-        verdict = self.validator.verify(token, audience=route.audience)
+        verdict = self.verdicts.verify(token, route.audience)
         if not verdict.valid or verdict.claims is None:
             reason = verdict.reason.value if verdict.reason else "internal_error"
             return self._deny(reason, spoofed, route, kid=verdict.kid, issuer=verdict.issuer, detail=verdict.detail)

@@ -22,7 +22,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..clock import Clock, SystemClock
+from ..verify.jws import peek_kid
 from ..verify.reasons import ALERT_REASONS
+from ..verify.sources import JwksUnavailable
 from ..verify.validator import Validator
 from .config import GuardConfig
 from .decision import Attempt, Decision, Guard
@@ -169,6 +171,25 @@ class GuardService:
 
     def states(self) -> list[KeySetState]:
         return [source.state() for source in self.sources.values()]
+
+    def may_wait(self, attempt: Attempt) -> bool:
+        """Whether deciding could wait on the network: only a token whose kid no issuer's cached
+        set holds (the validator may then refresh, up to its bounded wait). Everything else is
+        decided without I/O, so an event loop may decide it inline."""
+        values = attempt.headers.get("authorization", ())
+        if len(values) != 1:
+            return False
+        scheme, _, token = values[0].strip().partition(" ")
+        kid = peek_kid(token.strip()) if scheme.lower() == "bearer" else None
+        if kid is None:
+            return False  # refused before any key lookup
+        for source in self.sources.values():
+            try:
+                if kid in source.keys():
+                    return False
+            except JwksUnavailable:
+                continue
+        return True
 
     def decide(self, attempt: Attempt) -> Decision:
         started = time.perf_counter()

@@ -132,3 +132,17 @@ def check_header(header: dict[str, Any]) -> None:
         raise Rejected(Reason.MALFORMED, "typ is not a string")
     if header.get("b64") is False:
         raise Rejected(Reason.UNSUPPORTED_CRIT, "unencoded payloads (b64: false) are not supported")
+
+
+def peek_kid(token: str) -> str | None:
+    """The kid a token's header names, or None when the header does not parse. No rule is
+    applied: for scheduling a check (could it need a key refresh?), never for trusting one."""
+    head = token.split(".", 1)[0]
+    if len(token) > MAX_TOKEN or not head:
+        return None
+    try:
+        header = json_object(b64url_decode(head), "header")
+    except Rejected:
+        return None
+    kid = header.get("kid")
+    return kid if isinstance(kid, str) else None
