@@ -25,7 +25,7 @@ def test_watch_surface() -> None:
 
 
 def test_issuer_surface() -> None:
-    assert signward.issuer.__all__ == ["Client", "ClientRegistry", "IssuedToken", "IssuerContext",
+    assert signward.issuer.__all__ == ["Client", "ClientRegistry", "IssuanceRecords", "IssuedToken", "IssuerContext",
                                        "TokenService", "create_app"]
 
 
@@ -41,7 +41,8 @@ def test_hazmat_is_not_exported() -> None:
 def test_verify_surface() -> None:
     import signward.verify
 
-    assert signward.verify.__all__ == ["ALERT_REASONS", "BearerTokenMiddleware", "FileSource", "JwksSource",
+    assert signward.verify.__all__ == ["ALERT_REASONS", "BearerTokenMiddleware", "FileSource",
+                                       "IntrospectionUnavailable", "Introspector", "JwksSource",
                                        "JwksUnavailable", "JwsVerdict", "Reason", "TrustedKey", "UrlSource",
                                        "Validator", "Verdict", "VerifiedClaims", "load_jwks", "load_key",
                                        "source_for"]

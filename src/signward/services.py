@@ -32,6 +32,7 @@ from .hsm import CheckedSigner, SigningBackend, open_backend
 from .hsm.lazy import LazyBackend
 from .issuer.app import IssuerContext, create_app
 from .issuer.clients import ClientRegistry
+from .issuer.issuance import IssuanceRecords
 from .issuer.metrics import IssuerMetrics
 from .issuer.tokens import TokenService
 from .keys.registry import Registry
@@ -95,8 +96,9 @@ class Services:
                                  retention_seconds=config.audit.retention_days * 86400)
         self.clients = ClientRegistry(store, clock)
         self.tripwires = Tripwires(store, self.backend, clock, audit=self.audit, actor=actor)
+        self.issuance = IssuanceRecords(store, clock)
         self.tokens = TokenService(self.registry, CheckedSigner(self.backend), clock,
-                                   config.issuer.key_cache_seconds, audit=self.audit)
+                                   config.issuer.key_cache_seconds, audit=self.audit, issuance=self.issuance)
         self._closed = False
 
     def _open_backend(self) -> SigningBackend:
@@ -129,7 +131,7 @@ class Services:
             startup.append(lambda: hold_canaries(canary))
         return IssuerContext(registry=self.registry, clients=self.clients, tokens=self.tokens,
                              metrics=IssuerMetrics(), rotation_interval=self.config.issuer.rotation_interval,
-                             audit=self.audit, startup=startup)
+                             audit=self.audit, startup=startup, issuance=self.issuance)
 
     def issuer_app(self) -> Starlette:
         """The issuer's ASGI app for this home."""

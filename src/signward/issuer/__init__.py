@@ -2,11 +2,13 @@
 
 from .app import IssuerContext, create_app
 from .clients import Client, ClientRegistry
+from .issuance import IssuanceRecords
 from .tokens import IssuedToken, TokenService
 
 __all__ = [
     "Client",
     "ClientRegistry",
+    "IssuanceRecords",
     "IssuedToken",
     "IssuerContext",
     "TokenService",

@@ -26,7 +26,8 @@ from ..errors import HsmError, NoSigningKey, NotFound, SignwardError, StoreError
 from ..keys.registry import Registry
 from .clients import ClientRegistry
 from .metrics import IssuerMetrics
-from .oauth import MAX_BODY, OAuthError, TokenRequest, parse_token_request
+from .issuance import IssuanceRecords
+from .oauth import MAX_BODY, OAuthError, TokenRequest, parse_client_request, parse_token_request
 from .tokens import IssuedToken, TokenService
 
 log = logging.getLogger("signward.issuer")
@@ -40,7 +41,11 @@ class IssuerContext:
     metrics: IssuerMetrics
     rotation_interval: float = 60.0
     audit: Any = None  # signward.audit.AuditLog when the home has one
+    issuance: IssuanceRecords | None = None  # answers introspection; None: the endpoint says 404
     startup: list[Callable[[], object]] = field(default_factory=list)  # run once as the app starts (canaries)
+
+
+INTROSPECT_SCOPE = "introspect"  # a relying party's client needs it to call /introspect
 
 
 def _oauth_error(err: OAuthError) -> JSONResponse:
@@ -115,6 +120,41 @@ def create_app(ctx: IssuerContext) -> Starlette:
                              "scope": " ".join(scopes)},
                             headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
+    def introspected(realm_name: str, req: TokenRequest) -> dict[str, Any]:
+        """RFC 7662 for a relying party: a client of this realm holding the `introspect` scope."""
+        client = ctx.clients.authenticate(realm_name, req.client_id, req.client_secret)
+        if client is None:
+            raise OAuthError("invalid_client", "client authentication failed", 401, req.used_basic)
+        if INTROSPECT_SCOPE not in client.scopes:
+            raise OAuthError("insufficient_scope", f"the client lacks the {INTROSPECT_SCOPE} scope", 403)
+        token = req.params.get("token", "")
+        if not token:
+            raise OAuthError("invalid_request", "token is required")
+        assert ctx.issuance is not None
+        return ctx.issuance.introspect(realm_name, token)
+
+    async def introspect(request: Request) -> Response:
+        realm_name = request.path_params["realm"]
+        if ctx.issuance is None or not ctx.tokens.knows(realm_name):
+            return JSONResponse({"error": "invalid_request", "error_description": "unknown realm"}, 404)
+        try:
+            try:
+                body = await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
+            except asyncio.TimeoutError:
+                return JSONResponse({"error": "invalid_request", "error_description": "the body did not arrive in time"},
+                                    status_code=408, headers={"Connection": "close"})
+            except ClientDisconnect:
+                return Response(status_code=400)
+            req = parse_client_request(request.headers.get("content-type"), request.headers.get("authorization"), body)
+            answer = await run_in_threadpool(introspected, realm_name, req)
+        except OAuthError as err:
+            return _oauth_error(err)
+        except StoreError as exc:
+            log.error("introspection failed for realm %s: %s", realm_name, exc.diagnostics())
+            return JSONResponse({"error": "temporarily_unavailable"}, status_code=503,
+                                headers={"Retry-After": "1", "Cache-Control": "no-store"})
+        return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
     async def discovery(request: Request) -> Response:
         try:
             realm = await run_in_threadpool(ctx.registry.realm, request.path_params["realm"])
@@ -124,6 +164,7 @@ def create_app(ctx: IssuerContext) -> Starlette:
         return JSONResponse({
             "issuer": realm.issuer,
             "token_endpoint": f"{base}/token",
+            "introspection_endpoint": f"{base}/introspect",
             "jwks_uri": f"{base}/jwks.json",
             "grant_types_supported": ["client_credentials"],
             "response_types_supported": [],
@@ -172,6 +213,7 @@ def create_app(ctx: IssuerContext) -> Starlette:
     return Starlette(
         routes=[
             Route("/realms/{realm}/token", token, methods=["POST"]),
+            Route("/realms/{realm}/introspect", introspect, methods=["POST"]),
             Route("/realms/{realm}/.well-known/openid-configuration", discovery, methods=["GET"]),
             Route("/realms/{realm}/.well-known/oauth-authorization-server", discovery, methods=["GET"]),
             Route("/realms/{realm}/jwks.json", jwks, methods=["GET"]),
@@ -212,6 +254,11 @@ async def _rotation_loop(ctx: IssuerContext) -> None:
             if events:
                 ctx.tokens.forget()
                 log.info("rotation in realm %s: %s", realm.name, events)
+        if ctx.issuance is not None:  # rows of long-expired tokens go (the audit log keeps token.issue)
+            try:
+                await run_in_threadpool(ctx.issuance.prune)
+            except SignwardError as exc:
+                log.error("pruning issued tokens failed: %s", exc.diagnostics())
         if ctx.audit is not None:  # rotation records were appended inside transactions: sign them when due
             try:
                 await run_in_threadpool(ctx.audit.checkpoint_if_due)

@@ -72,6 +72,15 @@ def parse_token_request(content_type: str | None, authorization: str | None, bod
         raise OAuthError("invalid_request", "grant_type is required")
     if grant_type != "client_credentials":
         raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+    return _authenticated(grant_type, authorization, params)
+
+
+def parse_client_request(content_type: str | None, authorization: str | None, body: bytes) -> TokenRequest:
+    """A client-authenticated form request other than a grant (RFC 7662 introspection)."""
+    return _authenticated("", authorization, parse_form(content_type, body))
+
+
+def _authenticated(grant_type: str, authorization: str | None, params: dict[str, str]) -> TokenRequest:
     in_body = "client_id" in params or "client_secret" in params
     if authorization:
         if in_body:

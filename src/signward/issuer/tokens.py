@@ -19,6 +19,7 @@ from ..errors import NotFound, UsageError
 from ..hsm.base import CheckedSigner
 from ..keys.model import KeyRecord, Realm
 from ..keys.registry import Auditor, Registry
+from .issuance import IssuanceRecords
 
 
 def _b64(data: bytes) -> bytes:
@@ -55,8 +56,10 @@ class TokenService:
     """Builds and signs access tokens for a realm with its current signing key."""
 
     def __init__(self, registry: Registry, signer: CheckedSigner, clock: Clock | None = None,
-                 cache_seconds: float = 5.0, audit: Auditor | None = None) -> None:
+                 cache_seconds: float = 5.0, audit: Auditor | None = None,
+                 issuance: IssuanceRecords | None = None) -> None:
         self.audit = audit
+        self.issuance = issuance
         self.registry = registry
         self.signer = signer
         self.clock = clock or registry.clock or SystemClock()
@@ -112,6 +115,8 @@ class TokenService:
         signing_input = _b64(_json(header)) + b"." + _b64(_json(claims))
         signature = self.signer.sign(key.handle, key.alg, signing_input)
         token = (signing_input + b"." + _b64(signature)).decode()
+        if self.issuance is not None:  # the record introspection answers from; written before release
+            self.issuance.record(jti=jti, realm=realm.name, kid=key.kid, sub=sub, token=token, exp=claims["exp"])
         if self.audit is not None:  # no record, no token: a failed write raises before release
             self.audit.append(client_id or sub, "token.issue", key.kid,
                               {"kid": key.kid, "sub": sub, "tid": tenant, "jti": jti, "aud": audience,

@@ -124,4 +124,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX tripwires_realm ON tripwires(realm, kind);
     """,
+    """
+    CREATE TABLE issued_tokens (
+        jti TEXT PRIMARY KEY,
+        realm TEXT NOT NULL,
+        kid TEXT NOT NULL,
+        sub TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        exp REAL NOT NULL,
+        revoked_at REAL
+    );
+    CREATE INDEX issued_tokens_exp ON issued_tokens(exp);
+    """,
 ]

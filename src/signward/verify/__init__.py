@@ -1,5 +1,6 @@
 """Strict token validation from public keys only: library, ASGI middleware and CLI."""
 
+from .introspection import IntrospectionUnavailable, Introspector
 from .keyset import TrustedKey, load_jwks, load_key
 from .middleware import BearerTokenMiddleware
 from .reasons import ALERT_REASONS, Reason
@@ -10,6 +11,8 @@ __all__ = [
     "ALERT_REASONS",
     "BearerTokenMiddleware",
     "FileSource",
+    "IntrospectionUnavailable",
+    "Introspector",
     "JwksSource",
     "JwksUnavailable",
     "JwsVerdict",

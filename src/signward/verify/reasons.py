@@ -23,7 +23,9 @@ class Reason(str, enum.Enum):
     WRONG_TYPE = "wrong_type"  # typ is not at+jwt where RFC 9068 tokens are required
     HONEY_KEY = "honey_key"  # a kid or key thumbprint on the honey list: raises an alert
     JWKS_UNAVAILABLE = "jwks_unavailable"  # the issuer's key set could not be loaded: fail closed
+    NOT_ISSUED = "not_issued"  # validly signed, but the issuer's introspection says it never issued it (alert)
+    INTROSPECTION_UNAVAILABLE = "introspection_unavailable"  # the issuer could not be asked: fail closed
     INTERNAL_ERROR = "internal_error"  # a bug in the validator: refused (fail closed), logged and counted
 
 
-ALERT_REASONS = frozenset({Reason.HONEY_KEY, Reason.KEY_EXPIRED, Reason.KEY_NOT_BOUND_TO_ISSUER})
+ALERT_REASONS = frozenset({Reason.HONEY_KEY, Reason.KEY_EXPIRED, Reason.KEY_NOT_BOUND_TO_ISSUER, Reason.NOT_ISSUED})

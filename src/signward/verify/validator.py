@@ -26,6 +26,7 @@ from ..errors import ConfigError, Rejected
 from . import jws
 from .keyset import TrustedKey
 from .reasons import ALERT_REASONS, Reason
+from .introspection import IntrospectionUnavailable, Introspector
 from .sources import JwksSource, JwksUnavailable, source_for
 
 log = logging.getLogger("signward.verify")
@@ -151,7 +152,9 @@ class Validator:
                  on_alert: Callable[[Alert], None] | None = None,
                  on_reject: Callable[[Alert], None] | None = None,
                  insecure_ignore_key_validity: bool = False,
-                 insecure_shared_keyset: bool = False) -> None:
+                 insecure_shared_keyset: bool = False,
+                 introspect: Mapping[str, Introspector | tuple[str, str, str]] | None = None,
+                 introspect_audiences: Iterable[str] | None = None) -> None:
         if not trust:
             raise ConfigError("trust must name at least one issuer")
         if not isinstance(audience, str) or not audience:
@@ -174,6 +177,13 @@ class Validator:
         self.internal_errors = 0  # verdicts that a bug, not a rule, refused (tests require none)
         self.on_alert = on_alert
         self.on_reject = on_reject
+        unknown = set(introspect or {}) - set(self.sources)
+        if unknown:
+            raise ConfigError(f"introspect names issuers that are not trusted: {sorted(unknown)}")
+        self.introspect: dict[str, Introspector] = {
+            issuer: (how if isinstance(how, Introspector) else Introspector(*how, clock=self.clock))
+            for issuer, how in (introspect or {}).items()}
+        self.introspect_audiences = frozenset(introspect_audiences) if introspect_audiences is not None else None
         self.insecure_ignore_key_validity = insecure_ignore_key_validity
         self.insecure_shared_keyset = insecure_shared_keyset
         if insecure_ignore_key_validity:
@@ -187,6 +197,8 @@ class Validator:
             closer = getattr(source, "close", None)
             if callable(closer):
                 closer()
+        for introspector in self.introspect.values():
+            introspector.close()
 
     def __enter__(self) -> "Validator":
         return self
@@ -247,6 +259,7 @@ class Validator:
                 raise
         check_signature(key, parsed)
         self._check_claims(parsed, claims, issuer, audience, exp or 0.0, iat or 0.0, nbf)
+        self._check_issued(token, issuer, audience, exp or 0.0)
         return claims
 
     def verify_jws(self, token: str | bytes, keys: Mapping[str, TrustedKey]) -> JwsVerdict:
@@ -314,6 +327,19 @@ class Validator:
             typ = parsed.header.get("typ")
             if not isinstance(typ, str) or typ.lower() not in ("at+jwt", "application/at+jwt"):
                 raise Rejected(Reason.WRONG_TYPE, f"typ {typ!r} is not at+jwt")
+
+    def _check_issued(self, token: str | bytes, issuer: str, audience: str, exp: float) -> None:
+        """After every local check: ask the issuer, where required, whether it issued the token."""
+        introspector = self.introspect.get(issuer)
+        if introspector is None or (self.introspect_audiences is not None and audience not in self.introspect_audiences):
+            return
+        text = token.decode("ascii") if isinstance(token, bytes) else token
+        try:
+            issued = introspector.issued(text, exp)
+        except IntrospectionUnavailable as exc:
+            raise Rejected(Reason.INTROSPECTION_UNAVAILABLE, exc.diagnostics()) from None
+        if not issued:
+            raise Rejected(Reason.NOT_ISSUED, f"{issuer} did not issue this token (or revoked it)")
 
     def _alert(self, reason: Reason, state: Mapping[str, str | None], detail: str) -> None:
         """Every rejection goes to `on_reject` (e.g. the audit log); alert reasons also to the

@@ -1,0 +1,104 @@
+"""The issuance check end to end: the running issuer's RFC 7662 endpoint and the validator that
+asks it. A token signed with the realm's real key but never issued (what a stolen key makes)
+passes every local check and is refused as `not_issued`, with an alert."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import pytest
+
+from signward.hsm.base import CheckedSigner
+from signward.issuer.tokens import TokenService
+from signward.services import open_services
+from signward.verify import Introspector, Reason, Validator
+from tests.conftest import Served, signward_json
+from tests.verify.forge import b64, enc
+
+
+@pytest.fixture(scope="module")
+def relying_party(served: Served) -> tuple[str, str]:
+    """A client of the enterprise realm holding the introspect scope (the mail service)."""
+    made = signward_json(served.home, "client", "create", "--realm", "enterprise", "--tenant", "contoso",
+                         "--audience", "mail", "--scope", "introspect")
+    return made["client_id"], made["client_secret"]
+
+
+def issued(served: Served) -> str:
+    client_id, secret = served.clients["enterprise"]
+    resp = httpx.post(f"{served.base}/realms/enterprise/token", auth=(client_id, secret),
+                      data={"grant_type": "client_credentials", "audience": "mail"})
+    assert resp.status_code == 200
+    return str(resp.json()["access_token"])
+
+
+def stolen_key_token(served: Served, **claims: str) -> str:
+    """Signed in the HSM with the realm's current key, but never recorded: the forger's token."""
+    with open_services(served.home) as services:
+        forger = TokenService(services.registry, CheckedSigner(services.backend), services.clock)
+        return forger.issue("enterprise", sub=claims.get("sub", "mallory"), audience="mail", tenant="contoso",
+                            scope="mail.read").token
+
+
+def introspect(served: Served, auth: tuple[str, str], token: str) -> httpx.Response:
+    return httpx.post(f"{served.base}/realms/enterprise/introspect", auth=auth, data={"token": token})
+
+
+def validator(served: Served, relying_party: tuple[str, str], alerts: list[dict[str, object]],
+              **options: float) -> Validator:
+    issuer = f"{served.base}/realms/enterprise"
+    how = Introspector(f"{issuer}/introspect", *relying_party, **options)  # type: ignore[arg-type]
+    return Validator(trust={issuer: f"{issuer}/jwks.json"}, audience="mail", introspect={issuer: how},
+                     on_alert=alerts.append)
+
+
+def test_the_endpoint_answers_only_for_tokens_it_issued(served: Served, relying_party: tuple[str, str]) -> None:
+    token = issued(served)
+    answer = introspect(served, relying_party, token)
+    assert answer.status_code == 200 and answer.headers["cache-control"] == "no-store"
+    body = answer.json()
+    assert body["active"] is True and body["aud"] == "mail" and body["iss"].endswith("/realms/enterprise")
+    assert introspect(served, relying_party, stolen_key_token(served)).json() == {"active": False}
+    head, payload, _ = token.split(".")  # the real jti, kid and sub with a scope of the forger's choosing
+    claims = json.loads(__import__("base64").urlsafe_b64decode(payload + "=="))
+    claims["scope"] = "mail.read mail.admin"
+    assert introspect(served, relying_party, f"{head}.{enc(claims)}.{b64(b'x' * 64)}").json() == {"active": False}
+    assert introspect(served, relying_party, "garbage").json() == {"active": False}
+    assert introspect(served, ("no-such-client", "x"), token).status_code == 401
+    assert introspect(served, served.clients["enterprise"], token).status_code == 403  # no introspect scope
+    discovery = httpx.get(f"{served.base}/realms/enterprise/.well-known/openid-configuration").json()
+    assert discovery["introspection_endpoint"] == f"{served.base}/realms/enterprise/introspect"
+
+
+def test_the_validator_refuses_a_stolen_key_token_as_not_issued(served: Served,
+                                                                relying_party: tuple[str, str]) -> None:
+    alerts: list[dict[str, object]] = []
+    with validator(served, relying_party, alerts) as checking:
+        how = checking.introspect[f"{served.base}/realms/enterprise"]
+        token = issued(served)
+        assert checking.verify(token).valid and checking.verify(token).valid
+        assert how.calls == 1  # the second check of a known-active token costs no network call
+        forged = checking.verify(stolen_key_token(served))
+        assert forged.reason is Reason.NOT_ISSUED and alerts and alerts[-1]["reason"] == "not_issued"
+        local = Validator(trust=dict(checking.sources), audience="mail")
+        assert local.verify(stolen_key_token(served)).valid  # what every local check alone accepts
+
+
+def test_revocation_and_an_unreachable_issuer(served: Served, relying_party: tuple[str, str]) -> None:
+    alerts: list[dict[str, object]] = []
+    with validator(served, relying_party, alerts, active_ttl=1.0) as checking:
+        token = issued(served)
+        assert checking.verify(token).valid
+        jti = json.loads(__import__("base64").urlsafe_b64decode(token.split(".")[1] + "=="))["jti"]
+        signward_json(served.home, "token", "revoke", jti, "--reason", "test")
+        deadline = time.monotonic() + 10  # the rule: the issuer's 5 s cache plus this validator's 1 s
+        while checking.verify(token).valid:
+            assert time.monotonic() < deadline, "a revoked token still passes"
+            time.sleep(0.2)
+        assert checking.verify(token).reason is Reason.NOT_ISSUED
+    issuer = f"{served.base}/realms/enterprise"
+    down = Introspector("http://127.0.0.1:9/introspect", *relying_party, timeout=0.5)
+    with Validator(trust={issuer: f"{issuer}/jwks.json"}, audience="mail", introspect={issuer: down}) as checking:
+        assert checking.verify(issued(served)).reason is Reason.INTROSPECTION_UNAVAILABLE
