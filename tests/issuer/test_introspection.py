@@ -5,17 +5,19 @@ passes every local check and is refused as `not_issued`, with an alert."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from signward.hsm.base import CheckedSigner
-from signward.issuer.tokens import TokenService
-from signward.services import open_services
 from signward.verify import Introspector, Reason, Validator
 from tests.conftest import Served, signward_json
 from tests.verify.forge import b64, enc
+
+PROGRAMS = Path(__file__).resolve().parents[1] / "programs"
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +36,12 @@ def issued(served: Served) -> str:
     return str(resp.json()["access_token"])
 
 
-def stolen_key_token(served: Served, **claims: str) -> str:
-    """Signed in the HSM with the realm's current key, but never recorded: the forger's token."""
-    with open_services(served.home) as services:
-        forger = TokenService(services.registry, CheckedSigner(services.backend), services.clock)
-        return forger.issue("enterprise", sub=claims.get("sub", "mallory"), audience="mail", tenant="contoso",
-                            scope="mail.read").token
+def stolen_key_token(served: Served, sub: str = "mallory") -> str:
+    """Signed in the HSM with the realm's current key, but never recorded: the forger's token
+    (made in its own process: this one never opens the served home's HSM)."""
+    done = subprocess.run([sys.executable, str(PROGRAMS / "stolen_key_token.py"), str(served.home.root),
+                           "enterprise", sub], capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout.strip()
 
 
 def introspect(served: Served, auth: tuple[str, str], token: str) -> httpx.Response:
@@ -102,3 +104,32 @@ def test_revocation_and_an_unreachable_issuer(served: Served, relying_party: tup
     down = Introspector("http://127.0.0.1:9/introspect", *relying_party, timeout=0.5)
     with Validator(trust={issuer: f"{issuer}/jwks.json"}, audience="mail", introspect={issuer: down}) as checking:
         assert checking.verify(issued(served)).reason is Reason.INTROSPECTION_UNAVAILABLE
+
+
+def test_the_guard_introspects_on_routes_that_ask_for_it(served: Served, relying_party: tuple[str, str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from signward.guard import Attempt, GuardConfig, GuardService
+
+    issuer = f"{served.base}/realms/enterprise"
+    monkeypatch.setenv("GUARD_INTROSPECT_SECRET", relying_party[1])
+    config = GuardConfig.from_dict({
+        "issuer": [{"issuer": issuer, "jwks": f"{issuer}/jwks.json", "introspect_url": f"{issuer}/introspect",
+                    "introspect_client_id": relying_party[0], "introspect_secret_env": "GUARD_INTROSPECT_SECRET"}],
+        "route": [{"prefix": "/mail", "audience": "mail", "introspect": True},
+                  {"prefix": "/files", "audience": "mail"}]})
+    guard = GuardService(config).start()
+    try:
+        def decide(path: str, token: str) -> str:
+            attempt = Attempt("GET", "rp", path, {"authorization": [f"Bearer {token}"]}, "test")
+            assert guard.may_wait(attempt) == path.startswith("/mail")  # introspection is I/O: off the loop
+            return guard.decide(attempt).reason
+
+        forged = stolen_key_token(served)
+        assert decide("/mail/inbox", issued(served)) == "ok"
+        assert decide("/mail/inbox", forged) == "not_issued"
+        assert decide("/files/x", forged) == "ok"  # a route without the issuance check takes it
+    finally:
+        guard.close()
+    with pytest.raises(Exception, match="no introspect_url"):
+        GuardConfig.from_dict({"issuer": [{"issuer": issuer, "jwks": f"{issuer}/jwks.json"}],
+                               "route": [{"prefix": "/mail", "audience": "mail", "introspect": True}]})

@@ -11,6 +11,9 @@
     issuer = "https://login.example.com/realms/enterprise"
     jwks = "https://login.example.com/realms/enterprise/jwks"   # or a file
     max_age = "15m"     # past this without a successful refresh, this issuer fails closed
+    introspect_url = "https://login.example.com/realms/enterprise/introspect"   # optional (RFC 7662)
+    introspect_client_id = "mail-guard"                  # a client with the introspect scope
+    introspect_secret_env = "SIGNWARD_GUARD_INTROSPECT_SECRET"   # its secret, from the environment
 
     [[route]]
     host = "mail.example.com"                            # or "*" (the default)
@@ -18,6 +21,7 @@
     audience = "mail"
     scopes = ["mail.read"]                               # all of them, in the token's scope claim
     issuers = ["https://login.example.com/realms/enterprise"]   # default: every trusted issuer
+    introspect = true                                    # ask the issuer whether it issued each token
 
     [[route]]
     prefix = "/healthz"
@@ -56,10 +60,18 @@ WORD = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,256}$")  # an RFC 6749 scope-tok
 
 
 @dataclass(frozen=True)
+class Introspection:
+    url: str
+    client_id: str
+    secret_env: str  # the name of the environment variable holding the client secret
+
+
+@dataclass(frozen=True)
 class TrustedIssuer:
     issuer: str
     jwks: str  # an http(s) URL or a file path
     max_age: float = 900.0
+    introspection: Introspection | None = None
 
     @property
     def remote(self) -> bool:
@@ -74,6 +86,7 @@ class Route:
     scopes: tuple[str, ...] = ()
     issuers: tuple[str, ...] = ()  # empty: every trusted issuer
     anonymous: bool = False
+    introspect: bool = False  # every token of this route is introspected at its issuer
 
     @property
     def name(self) -> str:
@@ -129,6 +142,12 @@ class GuardConfig:
         if not routes:
             raise _Problem("at least one [[route]] is required (requests no route matches are denied)",
                            None, None, None)
+        for index, route in enumerate(routes):
+            reachable = route.issuers or tuple(names)
+            silent = [i.issuer for i in issuers if i.issuer in reachable and i.introspection is None]
+            if route.introspect and silent:
+                raise _Problem(f"route[{index}].introspect: {silent[0]!r} has no introspect_url",
+                               "route", index, "introspect")
         if len({(r.host, r.prefix) for r in routes}) != len(routes):
             raise _Problem("two routes have the same host and prefix", None, None, None)
         skew = _duration(data, "clock_skew", 60, None, None, allow_zero=True)
@@ -208,7 +227,8 @@ def _strings(data: dict[str, Any], key: str, table: str | None, index: int | Non
 
 
 def _issuer(item: dict[str, Any], index: int) -> TrustedIssuer:
-    _known(item, {"issuer", "jwks", "max_age"}, "issuer", index)
+    _known(item, {"issuer", "jwks", "max_age", "introspect_url", "introspect_client_id", "introspect_secret_env"},
+           "issuer", index)
     issuer = _text(item, "issuer", "issuer", index)
     jwks = _text(item, "jwks", "issuer", index)
     if jwks.startswith(("http://", "https://")):
@@ -219,11 +239,23 @@ def _issuer(item: dict[str, Any], index: int) -> TrustedIssuer:
     max_age = _duration(item, "max_age", "15m", "issuer", index)
     if not 1 <= max_age <= 7 * 86400:
         raise _Problem(f"issuer[{index}].max_age: must be between 1s and 7d", "issuer", index, "max_age")
-    return TrustedIssuer(issuer=issuer, jwks=jwks, max_age=max_age)
+    introspection = None
+    named = [k for k in ("introspect_url", "introspect_client_id", "introspect_secret_env") if k in item]
+    if named:
+        if len(named) != 3:
+            raise _Problem(f"issuer[{index}]: introspection needs introspect_url, introspect_client_id and "
+                           "introspect_secret_env", "issuer", index, named[0])
+        try:
+            url = http_url(item["introspect_url"], "introspect_url")
+        except ConfigError as exc:
+            raise _Problem(f"issuer[{index}].{exc}", "issuer", index, "introspect_url") from None
+        introspection = Introspection(url, _text(item, "introspect_client_id", "issuer", index),
+                                      _text(item, "introspect_secret_env", "issuer", index))
+    return TrustedIssuer(issuer=issuer, jwks=jwks, max_age=max_age, introspection=introspection)
 
 
 def _route(item: dict[str, Any], index: int, issuers: set[str]) -> Route:
-    _known(item, {"host", "prefix", "audience", "scopes", "issuers", "anonymous"}, "route", index)
+    _known(item, {"host", "prefix", "audience", "scopes", "issuers", "anonymous", "introspect"}, "route", index)
     host = _text(item, "host", "route", index, required=False, default="*").lower()
     if not HOST.match(host):
         raise _Problem(f"route[{index}].host: a host name without port, or \"*\"", "route", index, "host")
@@ -234,7 +266,7 @@ def _route(item: dict[str, Any], index: int, issuers: set[str]) -> Route:
                        "route", index, "prefix")
     anonymous = _bool(item, "anonymous", False, "route", index)
     audience = _text(item, "audience", "route", index, required=not anonymous)
-    if anonymous and ({"audience", "scopes", "issuers"} & set(item)):
+    if anonymous and ({"audience", "scopes", "issuers", "introspect"} & set(item)):
         raise _Problem(f"route[{index}]: an anonymous route takes no audience, scopes or issuers",
                        "route", index, "anonymous")
     listed = _strings(item, "issuers", "route", index, MAX_ISSUERS, None)
@@ -243,7 +275,8 @@ def _route(item: dict[str, Any], index: int, issuers: set[str]) -> Route:
         raise _Problem(f"route[{index}].issuers: {strangers[0]!r} is not a trusted [[issuer]]",
                        "route", index, "issuers")
     return Route(prefix=prefix, audience=audience, host=host, anonymous=anonymous, issuers=listed,
-                 scopes=_strings(item, "scopes", "route", index, MAX_SCOPES, WORD))
+                 scopes=_strings(item, "scopes", "route", index, MAX_SCOPES, WORD),
+                 introspect=_bool(item, "introspect", False, "route", index))
 
 
 def _line_of(text: str, table: str | None, index: int | None, key: str | None) -> int | None:

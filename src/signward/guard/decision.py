@@ -130,7 +130,7 @@ class Guard:
         token = token.strip()
         if scheme.lower() != "bearer" or not token or " " in token or "," in token:
             return self._deny("malformed", spoofed, route)
-        verdict = self.verdicts.verify(token, route.audience)
+        verdict = self.verdicts.verify(token, route.audience, route.introspect)
         if not verdict.valid or verdict.claims is None:
             reason = verdict.reason.value if verdict.reason else "internal_error"
             return self._deny(reason, spoofed, route, kid=verdict.kid, issuer=verdict.issuer, detail=verdict.detail)

@@ -11,6 +11,7 @@ costs the guard a counter, not a database write per request: what does not fit i
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -22,12 +23,14 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..clock import Clock, SystemClock
+from ..errors import ConfigError
+from ..verify.introspection import Introspector
 from ..verify.jws import peek_kid
 from ..verify.reasons import ALERT_REASONS
 from ..verify.sources import JwksUnavailable
 from ..verify.validator import Validator
 from .config import GuardConfig
-from .decision import Attempt, Decision, Guard
+from .decision import Attempt, Decision, Guard, host_of
 from .keysets import KeySetState, RefreshingSource, WatchedFile
 
 log = logging.getLogger("signward.guard")
@@ -120,6 +123,21 @@ class GuardMetrics:
 Source = RefreshingSource | WatchedFile
 
 
+def _introspectors(config: GuardConfig, clock: Clock) -> dict[str, Introspector]:
+    """An introspection client per issuer that has one; its secret from the environment."""
+    made = {}
+    for issuer in config.issuers:
+        if issuer.introspection is None:
+            continue
+        secret = os.environ.get(issuer.introspection.secret_env, "")
+        if not secret:
+            raise ConfigError(f"{issuer.issuer}: the environment variable {issuer.introspection.secret_env} "
+                              "(the introspection client's secret) is not set")
+        made[issuer.issuer] = Introspector(issuer.introspection.url, issuer.introspection.client_id, secret,
+                                           clock=clock)
+    return made
+
+
 class GuardService:
     """The guard a server runs: `decide` for every protocol, `close` at shutdown."""
 
@@ -133,7 +151,8 @@ class GuardService:
         self._honey_source = honey
         self.validator = Validator(trust=dict(self.sources), audience="signward-guard", clock=self.clock,
                                    clock_skew=config.clock_skew, max_lifetime=config.max_token_lifetime,
-                                   require_at_jwt=config.require_at_jwt, honey=self._honey())
+                                   require_at_jwt=config.require_at_jwt, honey=self._honey(),
+                                   introspect=_introspectors(config, self.clock), introspect_audiences=())
         self.guard = Guard(config, self.validator)
         self.metrics = GuardMetrics(self.states)
         self.recorder = Recorder(audit, self.metrics.dropped.inc) if audit is not None else None
@@ -164,8 +183,7 @@ class GuardService:
 
     def close(self) -> None:
         self._stop.set()
-        for source in self.sources.values():
-            source.close()
+        self.validator.close()  # the key-set refreshers and the introspection clients
         if self.recorder is not None:
             self.recorder.close()
 
@@ -179,6 +197,9 @@ class GuardService:
         values = attempt.headers.get("authorization", ())
         if len(values) != 1:
             return False
+        route = self.config.route_for(host_of(attempt.host), attempt.path.split("?", 1)[0])
+        if route is not None and route.introspect:
+            return True  # the issuer may be asked (its answers are cached by the introspector)
         scheme, _, token = values[0].strip().partition(" ")
         kid = peek_kid(token.strip()) if scheme.lower() == "bearer" else None
         if kid is None:

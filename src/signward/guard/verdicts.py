@@ -7,7 +7,8 @@ key must still be in its issuer's current, usable key set with the same thumbpri
 (a revoked key leaves the JWKS and its tokens stop at the next refresh), and neither the kid nor
 the thumbprint may have become a honey key. Only valid verdicts are kept (a refusal is cheap,
 and a cache of refusals would be a cache an attacker fills); at most `size` entries, the oldest
-dropped first.
+dropped first. A check that introspects (a route with `introspect = true`) is not kept here: the
+Introspector caches its answers for a bounded time, so a revocation still reaches the guard.
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ class VerdictCache:
             return None
         return key.thumbprint, key.nbf, key.exp
 
-    def verify(self, token: str, audience: str) -> Verdict:
-        """The validator's verdict, from the cache when a valid one still holds."""
+    def verify(self, token: str, audience: str, introspect: bool = False) -> Verdict:
+        """The validator's verdict, from the cache when a valid one still holds (never for a check
+        that introspects: the Introspector keeps its own, revocation-bound cache)."""
+        if introspect:
+            return self.validator.verify(token, audience=audience, introspect=True)
         entry = (token, audience)
         now = self.validator.clock.now()
         found = self._entries.get(entry)
@@ -52,7 +56,7 @@ class VerdictCache:
                 return verdict
             with self._lock:
                 self._entries.pop(entry, None)
-        verdict = self.validator.verify(token, audience=audience)
+        verdict = self.validator.verify(token, audience=audience, introspect=False)
         if not verdict.valid or verdict.claims is None or self.size <= 0:
             return verdict
         key = self._fingerprint(verdict)

@@ -96,14 +96,9 @@ def create_app(ctx: IssuerContext) -> Starlette:
         if not ctx.tokens.knows(realm_name):
             return JSONResponse({"error": "invalid_request", "error_description": "unknown realm"}, 404)
         try:
-            try:
-                body = await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
-            except asyncio.TimeoutError:
-                return JSONResponse({"error": "invalid_request", "error_description": "the body did not arrive in time"},
-                                    status_code=408, headers={"Connection": "close"})
-            except ClientDisconnect:  # the client went away mid-body: one line, no traceback
-                log.info("client disconnected during the request body on %s", request.url.path)
-                return Response(status_code=400)
+            body = await _body(request)
+            if isinstance(body, Response):
+                return body
             req = parse_token_request(request.headers.get("content-type"), request.headers.get("authorization"), body)
             issued, scopes = await run_in_threadpool(grant, realm_name, req)
         except OAuthError as err:
@@ -138,13 +133,9 @@ def create_app(ctx: IssuerContext) -> Starlette:
         if ctx.issuance is None or not ctx.tokens.knows(realm_name):
             return JSONResponse({"error": "invalid_request", "error_description": "unknown realm"}, 404)
         try:
-            try:
-                body = await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
-            except asyncio.TimeoutError:
-                return JSONResponse({"error": "invalid_request", "error_description": "the body did not arrive in time"},
-                                    status_code=408, headers={"Connection": "close"})
-            except ClientDisconnect:
-                return Response(status_code=400)
+            body = await _body(request)
+            if isinstance(body, Response):
+                return body
             req = parse_client_request(request.headers.get("content-type"), request.headers.get("authorization"), body)
             answer = await run_in_threadpool(introspected, realm_name, req)
         except OAuthError as err:
@@ -223,6 +214,19 @@ def create_app(ctx: IssuerContext) -> Starlette:
         lifespan=lifespan,
         exception_handlers={Exception: server_error},
     )
+
+
+async def _body(request: Request) -> bytes | Response:
+    """The request body within its deadline, or the answer to give instead (408, or 400 when
+    the client went away mid-body: one line, no traceback)."""
+    try:
+        return await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
+    except asyncio.TimeoutError:
+        return JSONResponse({"error": "invalid_request", "error_description": "the body did not arrive in time"},
+                            status_code=408, headers={"Connection": "close"})
+    except ClientDisconnect:
+        log.info("client disconnected during the request body on %s", request.url.path)
+        return Response(status_code=400)
 
 
 async def _read_body(request: Request) -> bytes:

@@ -208,14 +208,15 @@ class Validator:
 
     # -- entry points ---------------------------------------------------------------------
 
-    def verify(self, token: str | bytes, *, audience: str | None = None) -> Verdict:
+    def verify(self, token: str | bytes, *, audience: str | None = None, introspect: bool | None = None) -> Verdict:
         """The verdict on a token; never raises. `audience` replaces the validator's own for this
-        check (a gateway with one audience per route shares one validator and its key sets)."""
+        check (a gateway with one audience per route shares one validator and its key sets);
+        `introspect` True or False decides the issuance check for this call (None: by audience)."""
         if audience is not None and (not isinstance(audience, str) or not audience):
             raise ConfigError("audience must be a non-empty string")  # the caller's bug, not the token's
         state: dict[str, str | None] = {"kid": None, "issuer": None}
         try:
-            claims = self._verify(token, state, audience or self.audience)
+            claims = self._verify(token, state, audience or self.audience, introspect)
         except Rejected as rejected:
             reason = Reason(rejected.reason)
             self._alert(reason, state, rejected.detail)
@@ -226,7 +227,8 @@ class Validator:
             return Verdict(False, Reason.INTERNAL_ERROR, state["kid"], state["issuer"], None, type(exc).__name__)
         return Verdict(True, None, state["kid"], state["issuer"], VerifiedClaims(claims, _SEAL))
 
-    def _verify(self, token: str | bytes, state: dict[str, str | None], audience: str) -> dict[str, Any]:
+    def _verify(self, token: str | bytes, state: dict[str, str | None], audience: str,
+                introspect: bool | None = None) -> dict[str, Any]:
         parsed = jws.parse(token)
         state["kid"] = parsed.kid
         claims = jws.json_object(parsed.payload, "payload")
@@ -259,7 +261,10 @@ class Validator:
                 raise
         check_signature(key, parsed)
         self._check_claims(parsed, claims, issuer, audience, exp or 0.0, iat or 0.0, nbf)
-        self._check_issued(token, issuer, audience, exp or 0.0)
+        if introspect is None:
+            introspect = self.introspect_audiences is None or audience in self.introspect_audiences
+        if introspect:
+            self._check_issued(token, issuer, exp or 0.0)
         return claims
 
     def verify_jws(self, token: str | bytes, keys: Mapping[str, TrustedKey]) -> JwsVerdict:
@@ -328,10 +333,10 @@ class Validator:
             if not isinstance(typ, str) or typ.lower() not in ("at+jwt", "application/at+jwt"):
                 raise Rejected(Reason.WRONG_TYPE, f"typ {typ!r} is not at+jwt")
 
-    def _check_issued(self, token: str | bytes, issuer: str, audience: str, exp: float) -> None:
-        """After every local check: ask the issuer, where required, whether it issued the token."""
+    def _check_issued(self, token: str | bytes, issuer: str, exp: float) -> None:
+        """After every local check: ask the issuer, where it has an introspector, whether it issued the token."""
         introspector = self.introspect.get(issuer)
-        if introspector is None or (self.introspect_audiences is not None and audience not in self.introspect_audiences):
+        if introspector is None:
             return
         text = token.decode("ascii") if isinstance(token, bytes) else token
         try:
