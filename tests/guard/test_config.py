@@ -98,3 +98,20 @@ def test_cli_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     line = path.read_text().splitlines().index("audience = 7") + 1
     assert len(lines) == 1 and f"{path}:{line}: route[1].audience" in lines[0], done.stderr
+
+
+def test_cli_port_in_use_exits_3(tmp_path: Path) -> None:
+    import socket
+
+    path = tmp_path / "guard.toml"
+    path.write_text(GOOD.replace('jwks = "/etc/signward/consumer.json"', f'jwks = "{tmp_path}/none.json"'))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "signward", "--home", str(tmp_path / "none"), "guard",
+                               "--config", str(path), "--port", "0", "--grpc-port", str(port)],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines()[-1] == (f"signward: cannot listen for gRPC on 127.0.0.1:{port} "
+                                                    "(in use, or not an address of this host)"), done.stderr

@@ -21,6 +21,8 @@ from .messages import (CHECK, GRPC_OK, GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICA
                        SERVICE, CheckRequest, CheckResponse)
 from .service import GuardService
 
+MAX_MESSAGE = 256 * 1024  # a CheckRequest carries headers (and a body only if Envoy is told to send one)
+
 
 def attempt_of(request: Any) -> Attempt:
     """The Attempt an Envoy CheckRequest describes (headers from `headers` or raw `header_map`)."""
@@ -65,15 +67,20 @@ class GrpcGuard:
     def __init__(self, service: GuardService, host: str, port: int, workers: int = 8) -> None:
         self.service = service
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="signward-guard-grpc")
-        self.server = grpc.server(self.executor)
+        self.server = grpc.server(self.executor, options=[("grpc.max_receive_message_length", MAX_MESSAGE),
+                                                          ("grpc.max_send_message_length", MAX_MESSAGE)])
         handler = grpc.method_handlers_generic_handler(SERVICE, {"Check": grpc.unary_unary_rpc_method_handler(
             self.check, request_deserializer=CheckRequest.FromString,
             response_serializer=CheckResponse.SerializeToString)})
         self.server.add_generic_rpc_handlers((handler,))
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        self.port = self.server.add_insecure_port(address)
+        try:
+            self.port = self.server.add_insecure_port(address)
+        except RuntimeError:  # grpcio's way of saying the bind failed
+            self.port = 0
         if not self.port:
-            raise OSError(f"cannot listen on {address} for gRPC")
+            self.executor.shutdown(wait=False)
+            raise OSError(f"cannot listen for gRPC on {address} (in use, or not an address of this host)")
 
     def check(self, request: Any, context: grpc.ServicerContext) -> Any:
         return response_of(self.service.decide(attempt_of(request)))
