@@ -107,3 +107,30 @@ def test_unreachable_url_fails_closed(world: World) -> None:
     assert v.verify(world.enterprise.token(world.claims())).reason is Reason.JWKS_UNAVAILABLE
 
 
+
+
+def test_answers_past_their_limit_are_refused_while_they_stream(world: World) -> None:
+    """A JWKS over 512 KiB and an introspection answer over 64 KiB, sent without a length:
+    counted while read, refused (the validator then fails closed)."""
+    from starlette.responses import StreamingResponse
+
+    from signward.verify import IntrospectionUnavailable, Introspector, JwksUnavailable
+
+    async def endless(request: Request) -> Response:
+        async def chunks() -> Any:
+            yield b'{"keys": [], "active": true, "pad": "'
+            for _ in range(2048):
+                yield b"x" * 1024
+            yield b'"}'
+        return StreamingResponse(chunks(), media_type="application/json")
+
+    app = Starlette(routes=[Route("/big", endless, methods=["GET", "POST"])])
+    with ThreadedServer(app) as srv:
+        source = UrlSource(ENTERPRISE, srv.base + "/big", clock=world.clock)
+        with pytest.raises(JwksUnavailable, match="larger than 512 KiB"):
+            source.keys()
+        source.close()
+        asking = Introspector(srv.base + "/big", "rp", "secret")
+        with pytest.raises(IntrospectionUnavailable, match="larger than 64 KiB"):
+            asking.issued("a.b.c", 2e9)
+        asking.close()

@@ -21,6 +21,7 @@ import httpx
 
 from ..clock import Clock, SystemClock
 from ..errors import SignwardError
+from .bounded import read_limited
 
 MAX_ANSWER = 64 * 1024
 
@@ -57,11 +58,7 @@ class Introspector:
                                      headers={"Accept": "application/json"}) as resp:
                 if resp.status_code != 200:
                     raise ValueError(f"HTTP {resp.status_code}")
-                body = bytearray()
-                for chunk in resp.iter_bytes():
-                    body += chunk
-                    if len(body) > MAX_ANSWER:
-                        raise ValueError("answer larger than 64 KiB")
+                body = read_limited(resp, MAX_ANSWER)
             answer = json.loads(body.decode("utf-8"))
         except (httpx.HTTPError, ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise IntrospectionUnavailable(f"introspection at {self.url} failed: {exc}") from None

@@ -21,6 +21,7 @@ import httpx
 
 from ..clock import Clock, SystemClock
 from ..errors import SignwardError
+from .bounded import read_limited
 from .keyset import TrustedKey, load_jwks
 
 log = logging.getLogger("signward.verify.sources")
@@ -138,11 +139,7 @@ class UrlSource:
                                      headers={"Accept": "application/jwk-set+json, application/json"}) as resp:
                 if resp.status_code != 200:
                     raise ValueError(f"HTTP {resp.status_code}")
-                body = bytearray()
-                for chunk in resp.iter_bytes():  # counted while read: a server cannot make us hold more
-                    body += chunk
-                    if len(body) > MAX_JWKS_BYTES:
-                        raise ValueError("larger than 512 KiB")
+                body = read_limited(resp, MAX_JWKS_BYTES)
             try:
                 document = json.loads(body.decode("utf-8"))
             except (UnicodeDecodeError, RecursionError) as exc:

@@ -33,6 +33,7 @@ from ..home import Home
 from ..keys import PROBE_SUBJECT, TripwireKind
 from ..retention import check_retention
 from ..services import Services, open_services
+from ..verify.bounded import read_limited
 from .config import RelyingParty, WatchConfig
 
 HTTP_TIMEOUT = 10.0
@@ -111,11 +112,10 @@ def _get_json(url: str) -> Any:
     with httpx.stream("GET", url, timeout=HTTP_TIMEOUT, follow_redirects=False) as response:
         if response.status_code != 200:
             raise SignwardError(f"{url}: HTTP {response.status_code}")
-        body = b""
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > MAX_DOCUMENT:
-                raise SignwardError(f"{url}: larger than {MAX_DOCUMENT // 1024} KiB")
+        try:
+            body = read_limited(response, MAX_DOCUMENT)
+        except ValueError as exc:
+            raise SignwardError(f"{url}: {exc}") from None
     return httpx.Response(200, content=body).json()
 
 
