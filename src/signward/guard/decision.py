@@ -24,7 +24,6 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..verify.validator import Validator
 from .config import CLAIM_HEADERS, HEADER_PREFIX, GuardConfig, Route
@@ -62,10 +61,6 @@ class Decision:
     issuer: str | None = None
     detail: str = ""  # the validator's detail (logged and audited, never sent)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"allowed": self.allowed, "status": self.status, "reason": self.reason, "route": self.route,
-                "kid": self.kid, "issuer": self.issuer, "detail": self.detail}
-
 
 def _challenge(error: str | None, scope: str = "") -> str:
     text = f'Bearer realm="{REALM}"'
@@ -82,6 +77,21 @@ def host_of(value: str) -> str:
     if value.startswith("["):
         return value.split("]", 1)[0] + "]"
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def request_path(path: str) -> str:
+    """The path of a request target, without its query or fragment."""
+    return path.split("?", 1)[0].split("#", 1)[0]
+
+
+def bearer_token(value: str) -> str | None:
+    """The token of one `Authorization: Bearer` value; None for another scheme, an empty token or
+    a list (a space or a comma inside)."""
+    scheme, _, token = value.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token or "," in token:
+        return None
+    return token
 
 
 class Guard:
@@ -113,7 +123,7 @@ class Guard:
         spoofed = self._spoofed(attempt)
         if not attempt.path:
             return self._deny("no_original_request", spoofed, None)  # the proxy did not say (misconfigured)
-        raw = attempt.path.split("?", 1)[0].split("#", 1)[0]
+        raw = request_path(attempt.path)
         if not raw.startswith("/") or len(attempt.path) > MAX_PATH or AMBIGUOUS.search(raw):
             return self._deny("ambiguous_path", spoofed, None)
         route = self.config.route_for(host_of(attempt.host), raw)
@@ -126,9 +136,8 @@ class Guard:
             return self._deny("no_token", spoofed, route, error=None)
         if len(values) > 1 or len(values[0]) > MAX_TOKEN:
             return self._deny("malformed", spoofed, route)
-        scheme, _, token = values[0].strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token or " " in token or "," in token:
+        token = bearer_token(values[0])
+        if token is None:
             return self._deny("malformed", spoofed, route)
         verdict = self.verdicts.verify(token, route.audience, route.introspect)
         if not verdict.valid or verdict.claims is None:

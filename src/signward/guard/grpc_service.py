@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 
 from .decision import Attempt, Decision
-from .messages import (CHECK, GRPC_OK, GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, OVERWRITE_IF_EXISTS_OR_ADD,
+from .messages import (GRPC_OK, GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, OVERWRITE_IF_EXISTS_OR_ADD,
                        SERVICE, CheckRequest, CheckResponse)
 from .service import GuardService
 
@@ -93,4 +93,4 @@ class GrpcGuard:
         self.executor.shutdown(wait=False)
 
 
-__all__ = ["CHECK", "GrpcGuard", "attempt_of", "response_of"]
+__all__ = ["GrpcGuard", "attempt_of", "response_of"]

@@ -17,7 +17,6 @@ F = descriptor_pb2.FieldDescriptorProto
 STRING, INT32, INT64, BOOL, MESSAGE = F.TYPE_STRING, F.TYPE_INT32, F.TYPE_INT64, F.TYPE_BOOL, F.TYPE_MESSAGE
 OPTIONAL, REPEATED = F.LABEL_OPTIONAL, F.LABEL_REPEATED
 SERVICE = "envoy.service.auth.v3.Authorization"
-CHECK = f"/{SERVICE}/Check"
 
 # message name -> [(field, number, type, label, message type)]. Envoy's map<string, string> fields
 # are declared as repeated StringEntry: the same bytes on the wire (a map is repeated key/value

@@ -30,7 +30,7 @@ from ..verify.reasons import ALERT_REASONS
 from ..verify.sources import JwksUnavailable
 from ..verify.validator import Validator
 from .config import GuardConfig
-from .decision import Attempt, Decision, Guard, host_of
+from .decision import Attempt, Decision, Guard, bearer_token, host_of, request_path
 from .keysets import KeySetState, RefreshingSource, WatchedFile
 
 log = logging.getLogger("signward.guard")
@@ -197,11 +197,11 @@ class GuardService:
         values = attempt.headers.get("authorization", ())
         if len(values) != 1:
             return False
-        route = self.config.route_for(host_of(attempt.host), attempt.path.split("?", 1)[0])
+        route = self.config.route_for(host_of(attempt.host), request_path(attempt.path))
         if route is not None and route.introspect:
             return True  # the issuer may be asked (its answers are cached by the introspector)
-        scheme, _, token = values[0].strip().partition(" ")
-        kid = peek_kid(token.strip()) if scheme.lower() == "bearer" else None
+        token = bearer_token(values[0])
+        kid = peek_kid(token) if token is not None else None
         if kid is None:
             return False  # refused before any key lookup
         for source in self.sources.values():
