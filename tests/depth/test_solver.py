@@ -70,21 +70,25 @@ def test_exact_against_brute_force(seed: int) -> None:
             assert path and path[-1].target == asset
 
 
-@pytest.mark.parametrize("seed", range(60))
-def test_shortest_path_agrees_where_it_applies(seed: int) -> None:
-    rng = random.Random(1000 + seed)
+def chain_model(rng: random.Random, steps: tuple[int, int] = (2, 10), max_cost: int = 3) -> str:
+    """Single-source steps, each control on at most one step: the polynomial case."""
     n = rng.randint(3, 8)
     controls = [f"c{i}" for i in range(12)]
-    lines = ["name: chain", "controls:"] + [f"  {c}: {{cost: {rng.randint(1, 3)}}}" for c in controls]
+    lines = ["name: chain", "controls:"] + [f"  {c}: {{cost: {rng.randint(1, max_cost)}}}" for c in controls]
     lines += ["nodes:", "  n0: {entry: true}"] + [f"  n{i}: {{}}" for i in range(1, n - 1)] + [f"  n{n-1}: {{asset: true}}"]
     lines.append("steps:")
     free = list(controls)
     rng.shuffle(free)
-    for _ in range(rng.randint(2, 10)):
+    for _ in range(rng.randint(*steps)):
         u, v = rng.randrange(n), rng.randrange(1, n)
         guards = [free.pop() for _ in range(min(len(free), rng.choice([0, 1, 1, 2])))]
         lines.append(f"  - {{from: n{u}, to: n{v}, blocked_by: [{', '.join(guards)}]}}")
-    model = parse_model("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_shortest_path_agrees_where_it_applies(seed: int) -> None:
+    model = parse_model(chain_model(random.Random(1000 + seed)))
     assert polynomial_applies(model)
     asset = model.assets[0]
     assert shortest_path(model, asset, frozenset()).cost == brute_force(model, asset)[0]

@@ -83,6 +83,9 @@ class Model:
         return [n.name for n in self.nodes.values() if n.asset]
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where PyYAML has it: 10x faster
+
+
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
@@ -105,7 +108,7 @@ def _mapping(node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, int]]:
 def _plain(node: yaml.Node) -> Any:
     """A scalar, list or mapping node as plain data (safe tags only); every number finite."""
     try:
-        value = yaml.safe_load(yaml.serialize(node))
+        value = yaml.constructor.SafeConstructor().construct_document(node)
     except yaml.YAMLError as exc:
         raise ModelError(f"line {_line(node)}: {getattr(exc, 'problem', None) or exc}") from None
     if isinstance(value, float) and not math.isfinite(value):
@@ -156,7 +159,7 @@ def parse_model(text: str, source: str = "model") -> Model:
     if len(text) > MAX_MODEL_BYTES:
         raise ModelError(f"{source}: larger than {MAX_MODEL_BYTES >> 20} MiB")
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"line {mark.line + 1}: " if mark is not None else ""

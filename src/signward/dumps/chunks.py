@@ -63,17 +63,42 @@ class Learned:
 
 
 class Chunk:
-    """`data` holds file bytes [start, start + len(data)); it owns findings before `own_end`."""
+    """`data` holds file bytes [start, start + len(data)); it owns findings before `own_end`.
+
+    A chunk may be compacted (`pieces`): long runs of zero pages left out, the rest joined,
+    each piece a list entry (position in `data`, file offset), page-aligned and beginning and
+    ending with OVERLAP bytes of the zeros around it. Detectors work in positions of `data`
+    and turn them into file offsets with `file_offset(s)`; `covers` is the number of file
+    bytes the chunk owns (what a compacted chunk stands for)."""
 
     def __init__(self, data: bytes, start: int, own_end: int, layout: Layout, known: KnownKeys,
-                 learned: Learned | None = None) -> None:
+                 learned: Learned | None = None, pieces: list[tuple[int, int]] | None = None,
+                 covers: int | None = None) -> None:
         self.data = data
         self.start = start
         self.own_end = own_end
         self.layout = layout
         self.known = known
         self.learned = learned if learned is not None else Learned()
+        self.covers = own_end if covers is None else covers
+        self._pieces = pieces if pieces and pieces != [(0, start)] else None
+        if self._pieces is not None:
+            self._relative = np.array([r for r, _ in self._pieces], dtype=np.int64)
+            self._offset = np.array([f for _, f in self._pieces], dtype=np.int64)
         self._cache: dict[str, Any] = {}
+
+    def file_offset(self, relative: int) -> int:
+        """The file offset of position `relative` of `data`."""
+        if self._pieces is None:
+            return self.start + relative
+        index = int(np.searchsorted(self._relative, relative, side="right")) - 1
+        return int(self._offset[index]) + relative - int(self._relative[index])
+
+    def file_offsets(self, relative: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        if self._pieces is None:
+            return relative + self.start
+        index = np.searchsorted(self._relative, relative, side="right") - 1
+        return self._offset[index] + relative - self._relative[index]
 
     def __len__(self) -> int:
         return len(self.data)
@@ -108,7 +133,7 @@ class Chunk:
     def finding(self, relative: int, length: int, detector: str, kind: str, encoding: str,
                 kid: str | None = None, verified: bool = False, advisory: bool = False,
                 detail: str = "") -> Finding:
-        offset = self.start + relative
+        offset = self.file_offset(relative)
         return Finding(offset=offset, length=length, detector=detector, kind=kind, encoding=encoding,
                        vaddr=self.layout.vaddr(offset), kid=kid, verified=verified, advisory=advisory,
                        detail=detail)

@@ -75,7 +75,7 @@ def windows(chunk: Chunk, length: int, representation: str, *, odd: bool, top_bi
         keep &= (counts >= high_range[0]) & (counts <= high_range[1])
     offsets = starts[keep]
     if writable_only and len(offsets):
-        offsets = offsets[chunk.layout.writable_mask(offsets + chunk.start)]
+        offsets = offsets[chunk.layout.writable_mask(chunk.file_offsets(offsets))]
     if min_distinct and len(offsets):
         offsets = offsets[distinct_bytes(chunk, offsets, length) >= min_distinct]
     return offsets
@@ -121,7 +121,7 @@ def isolated_windows(chunk: Chunk, length: int, max_run: int = SHORT_RUN) -> Off
             sizes = np.diff(np.concatenate(([0], breaks, [len(offsets)])))
             offsets = offsets[np.repeat(sizes <= max_run, sizes)]
         if len(offsets):
-            offsets = offsets[chunk.layout.writable_mask(offsets + chunk.start)]
+            offsets = offsets[chunk.layout.writable_mask(chunk.file_offsets(offsets))]
         if len(offsets):
             offsets = random_looking(chunk, offsets, length, max_zeros=3)
         chunk._cache[key] = offsets

@@ -24,6 +24,7 @@ from .findings import FileReport, Finding, merge_spans
 from .files import copy_bounded
 from .formats import Layout, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
+from .regions import compact
 from .scratch import Scratch
 
 Progress = Callable[[int, int], None]
@@ -50,6 +51,7 @@ def plain_copy(path: Path, container: str, directory: str | None = None,
 
 
 def iter_chunks(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -> Iterator[Chunk]:
+    """CHUNK bytes at a time plus OVERLAP of the next, long zero runs left out (`regions.py`)."""
     size = layout.size
     descriptor = os.open(path, os.O_RDONLY)
     try:
@@ -59,7 +61,12 @@ def iter_chunks(path: Path, layout: Layout, known: KnownKeys, learned: Learned) 
             data = os.pread(descriptor, end - start, start)  # one chunk resident at a time, whatever the size
             if len(data) != end - start:
                 raise DumpFormatError(f"{path}: shrank while being read (at offset {start + len(data)})")
-            yield Chunk(data, start, own_end, layout, known, learned)
+            packed = compact(data, own_end)
+            if packed is None:
+                continue  # all zeros: nothing any detector could find
+            joined, pieces, owned = packed
+            yield Chunk(joined, start, owned, layout, known, learned,
+                        pieces=[(position, start + offset) for position, offset in pieces], covers=own_end)
     finally:
         os.close(descriptor)
 
@@ -87,7 +94,9 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
         for detector in detectors:
             findings.extend(detector.scan(chunk))
         if progress is not None:
-            progress(min(layout.size, chunk.start + chunk.own_end), layout.size)
+            progress(min(layout.size, chunk.start + chunk.covers), layout.size)
+    if progress is not None:
+        progress(layout.size, layout.size)
     if learned.patterns:
         spans = merge_spans([(f.offset, f.end) for f in findings])
         starts = [start for start, _ in spans]

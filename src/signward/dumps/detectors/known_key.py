@@ -88,7 +88,7 @@ class KnownKeyDetector(BaseDetector):
         return sorted(self._cut)
 
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
-        self._scanned += chunk.own_end
+        self._scanned += chunk.covers
         rsa_keys = chunk.known.of_kind("rsa")
         if rsa_keys:
             yield from self._rsa(chunk, rsa_keys)

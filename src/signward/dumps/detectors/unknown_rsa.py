@@ -94,7 +94,7 @@ class UnknownRsaDetector(BaseDetector):
                 for at in (int(primes[i]), int(primes[j])):
                     if chunk.owns(at):
                         yield chunk.finding(at, length, self.name, "rsa-prime", representation,
-                                            detail=f"modulus at file offset {chunk.start + offset}")
+                                            detail=f"modulus at file offset {chunk.file_offset(offset)}")
                 break
 
 
