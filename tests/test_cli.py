@@ -140,3 +140,17 @@ def test_a_sub_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable.encode(), b"-m", b"signward", b"--home", home.encode(), b"token", b"issue",
                            b"--realm", b"r", b"--sub", b"caf\xe9"], capture_output=True, timeout=60)
     assert done.returncode == 2 and b"sub is not UTF-8" in done.stderr
+
+
+def test_every_command_is_loaded_from_the_module_that_defines_it() -> None:
+    """The root group imports a command's module only when it runs: the map must be complete."""
+    import importlib
+
+    from signward.cli import COMMAND_MODULES
+
+    modules = sorted(set(COMMAND_MODULES.values()))
+    defined = {command.name: module for module in modules
+               for command in importlib.import_module(f"signward.cli.{module}").COMMANDS}
+    assert defined == COMMAND_MODULES
+    package = Path(importlib.import_module("signward.cli").__file__).parent  # type: ignore[arg-type]
+    assert {p.stem for p in package.glob("*.py")} - {"__init__", "common"} == set(modules)

@@ -89,7 +89,8 @@ def test_lab_surface() -> None:
     assert signward.lab.__all__ == ["CONTROLS", "PRESETS", "Ablation", "Lab", "LabResult", "LabStep", "StolenKey",
                                     "ablate", "forge_token", "parse_disabled", "steal_keys"]
     assert list(signward.lab.CONTROLS) == ["hsm", "redaction", "canary_check", "release_gate", "store_rescan",
-                                           "key_expiry", "rotation", "issuer_binding", "audit_retention"]
+                                           "key_expiry", "rotation", "issuer_binding", "audit_retention",
+                                           "grant_approval", "issuance_check"]
 
 
 def test_services_surface() -> None:

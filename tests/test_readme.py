@@ -103,8 +103,9 @@ def resolve(words: list[str]) -> tuple[click.Command, list[str]]:
     command: click.Command = cli
     path: list[str] = []
     for word in words:
-        if isinstance(command, click.Group) and word in command.commands:
-            command = command.commands[word]
+        sub = command.get_command(click.Context(command), word) if isinstance(command, click.Group) else None
+        if sub is not None:  # through get_command: the root group loads its commands lazily
+            command = sub
             path.append(word)
         elif word.startswith("-") or not isinstance(command, click.Group):
             break
@@ -126,7 +127,7 @@ def test_there_are_many_command_lines() -> None:
     assert len(command_lines()) > 40
 
 
-@pytest.mark.parametrize("model,depth", [("storm-0558-2021.yaml", 1), ("storm-0558-signward.yaml", 6)])
+@pytest.mark.parametrize("model,depth", [("storm-0558-2021.yaml", 1), ("storm-0558-signward.yaml", 8)])
 def test_the_depth_examples_give_the_depths_the_readme_states(model: str, depth: int) -> None:
     assert f"signward depth analyze models/{model}" in README
     done = subprocess.run([sys.executable, "-m", "signward", "depth", "analyze", f"models/{model}", "--json"],

@@ -95,10 +95,15 @@ class DumpsConfig:
     insecure_skip_residue_rescan: bool = False  # certify the result without re-scanning it
     insecure_no_release_gate: bool = False  # release whatever is in quarantine, refused dumps included
     insecure_skip_store_rescan: bool = False  # the debugging store takes what it is given unscanned
+    approvers: str = ""  # who may approve a grant request (comma-separated identities); "" = nobody
+    max_grant_hours: float = 8.0  # the longest approved grant (at most 8)
+    insecure_self_grant: bool = False  # `debug grant` without a request and a second person's approval
 
     def __post_init__(self) -> None:
         if self.retention_days <= 0:
             raise ConfigError("dumps.retention_days must be positive")
+        if not 0 < self.max_grant_hours <= 8:
+            raise ConfigError("dumps.max_grant_hours must be more than 0 and at most 8")
         if self.max_fetches_per_hour < 1:
             raise ConfigError("dumps.max_fetches_per_hour must be at least 1")
         if not 1 << 20 <= self.max_dump_bytes <= 1 << 50:
@@ -115,6 +120,14 @@ class DumpsConfig:
     @property
     def store_rescan(self) -> bool:
         return not self.insecure_skip_store_rescan
+
+    @property
+    def grant_approval(self) -> bool:
+        return not self.insecure_self_grant
+
+    @property
+    def approver_set(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.approvers.split(",") if name.strip())
 
     @property
     def detectors(self) -> str | None:
@@ -172,6 +185,9 @@ class Config:
         if d.insecure_skip_store_rescan:
             found.append(Weakened("dumps.insecure_skip_store_rescan", "store_rescan",
                                   "the debugging store takes dumps without scanning them itself"))
+        if d.insecure_self_grant:
+            found.append(Weakened("dumps.insecure_self_grant", "grant_approval",
+                                  "one account can grant itself a dump, without a request or a second person"))
         return found
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def test_html_report_in_headless_chromium(tmp_path: Path) -> None:
     assert "<svg" in html and "enterprise_mail" in html and 'id="policy"' in html
     assert "#ffb347" in html  # the minimum failing set is highlighted in the graph
     assert html.count("<ol class=\"path\">") == 1 and "class=\"sets\"" in html  # one set a row, the path a list
-    assert "6 control failure(s) needed" in html and "6.0 control" not in html
+    assert "8 control failure(s) needed" in html and "8.0 control" not in html
 
 
 @pytest.mark.skipif(CHROMIUM is None or shutil.which("dot") is None,

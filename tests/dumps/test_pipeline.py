@@ -4,6 +4,7 @@ races; and two layers that each catch what the other missed."""
 from __future__ import annotations
 
 import hashlib
+import json
 import io
 import os
 import shutil
@@ -31,8 +32,16 @@ from tests.dumps.material import NUMBERS
 
 def make_home(root: Path, canary: Path | None, **dumps: object) -> Home:
     home = Home(root)
+    dumps.setdefault("approvers", "ops")
     init_home(home, Config(dumps=DumpsConfig(canary=str(canary) if canary else "", **dumps)))  # type: ignore[arg-type]
     return home
+
+
+def approved(pipeline: DumpPipeline, dump_id: str, user: str = "bob") -> dict[str, object]:
+    """The two-person path: the dump linked to an incident, `user` asks, `ops` approves."""
+    pipeline.access.link(dump_id, "INC-7", "oncall")
+    request = pipeline.access.request(dump_id, user, "the crash at 03:12", "INC-7", 3600)
+    return pipeline.access.approve(request["request"], "ops")
 
 
 @pytest.fixture
@@ -56,20 +65,18 @@ def canary_known(canary_file: Path) -> KnownKeys:
     return known
 
 
-def test_crash_capture_through_a_pipe_release_grant_fetch(tmp_path: Path) -> None:
+def test_crash_capture_through_a_pipe_release_request_approve_fetch(tmp_path: Path) -> None:
     home = Home(tmp_path / "home")
-    init_home(home)  # makes the home's canary material
+    init_home(home, Config(dumps=DumpsConfig(approvers="bob")))  # makes the home's canary material
     canary = home.canary_path(home.load_config())
     assert canary is not None and canary.exists()
     crashed = crash_holder(tmp_path / "proc", "none", f"canary={canary}")  # SIGSEGV, core dumps on
     cli = [sys.executable, "-m", "signward", "--home", str(home.root)]
     with open(crashed.core, "rb") as core:  # fed on stdin, as the kernel feeds a core_pattern pipe
         captured = subprocess.run([*cli, "dumps", "capture", "--pid", "4242", "--exe", "/usr/bin/python3",
-                                   "--signal", "11", "--time", "1790000000", "--json"], stdin=core,
-                                  capture_output=True, text=True, timeout=600)
+                                   "--signal", "11", "--time", "1790000000", "--incident", "INC-42", "--json"],
+                                  stdin=core, capture_output=True, text=True, timeout=600)
     assert captured.returncode == 0, captured.stderr + captured.stdout
-    import json
-
     record = json.loads(captured.stdout)
     assert record["state"] == "sanitized" and record["pid"] == 4242 and record["signal"] == 11
     dump_id = record["id"]
@@ -77,23 +84,107 @@ def test_crash_capture_through_a_pipe_release_grant_fetch(tmp_path: Path) -> Non
     assert oct(sealed.stat().st_mode & 0o777) == "0o400"
     assert hashlib.sha256(sealed.read_bytes()).hexdigest() == record["sha256"]
     assert subprocess.run([*cli, "dumps", "release", dump_id], capture_output=True).returncode == 0
+    for user in ("alice", "bob"):
+        enrolled = subprocess.run([*cli, "debug", "enroll", user, "-o", str(tmp_path / f"{user}.cred")],
+                                  capture_output=True, text=True)
+        assert enrolled.returncode == 0, enrolled.stderr
+        assert (tmp_path / f"{user}.cred").stat().st_mode & 0o777 == 0o600
+
+    def as_user(user: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, "debug", "--credential", str(tmp_path / f"{user}.cred"), *args, "--json"],
+                              capture_output=True, text=True, timeout=120)
+
     fetched = tmp_path / "fetched.core"
-    no_grant = subprocess.run([*cli, "debug", "fetch", dump_id, "--as", "alice", "-o", str(fetched)],
-                              capture_output=True)
-    assert no_grant.returncode == 1 and not fetched.exists()
-    assert subprocess.run([*cli, "debug", "grant", "--dump", dump_id, "--to", "alice", "--ttl", "1h"],
-                          capture_output=True).returncode == 0
-    assert subprocess.run([*cli, "debug", "fetch", dump_id, "--as", "alice", "-o", str(fetched)],
-                          capture_output=True).returncode == 0
+    assert as_user("alice", "fetch", dump_id, "-o", str(fetched)).returncode == 1 and not fetched.exists()
+    assert json.loads(as_user("alice", "grant", "--dump", dump_id, "--to", "alice").stdout)["reason"] == \
+        "needs_approval"
+    assert as_user("alice", "request", "--dump", dump_id, "--reason", "crash loop", "--incident",
+                   "INC-9").returncode == 1  # not the incident this crash is linked to
+    asked = as_user("alice", "request", "--dump", dump_id, "--reason", "crash loop", "--incident", "INC-42")
+    assert asked.returncode == 0, asked.stderr
+    request = json.loads(asked.stdout)["request"]
+    assert json.loads(as_user("alice", "approve", request).stdout)["reason"] == "self_approval"
+    assert as_user("alice", "fetch", dump_id, "-o", str(fetched)).returncode == 1
+    approval = as_user("bob", "approve", request)
+    assert approval.returncode == 0 and json.loads(approval.stdout)["user"] == "alice"
+    assert json.loads(as_user("bob", "approve", request).stdout)["reason"] == "request_closed"
+    assert as_user("bob", "fetch", dump_id, "-o", str(fetched)).returncode == 1  # the grant is alice's
+    assert as_user("alice", "fetch", dump_id, "-o", str(fetched)).returncode == 0
     assert scan_path(fetched, None, canary_known(canary)).findings == []
     if shutil.which("gdb"):
         run = subprocess.run(["gdb", "-batch", "-nx", "-ex", "bt", "-c", str(fetched)], capture_output=True,
                              text=True, timeout=120)
         assert run.returncode == 0 and "#0" in run.stdout
     with open_services(home) as services:
-        actions = [r.action for r in services.audit.records()]
-    assert actions == ["dump.capture", "dump.sanitized", "dump.release", "debug.fetch_refused", "debug.grant",
-                       "debug.fetch"]
+        records = services.audit.records()
+    assert [(r.actor, r.action, r.severity) for r in records if r.action.startswith(("debug.", "dump.link"))] == [
+        ("dumps", "dump.link", "info"), ("alice", "debug.fetch_refused", "alert"),
+        ("alice", "debug.grant_refused", "warning"), ("alice", "debug.request_refused", "warning"),
+        ("alice", "debug.request", "info"), ("alice", "debug.approve_refused", "alert"),
+        ("alice", "debug.fetch_refused", "alert"), ("bob", "debug.grant", "info"),
+        ("bob", "debug.approve_refused", "warning"), ("bob", "debug.fetch_refused", "alert"),
+        ("alice", "debug.fetch", "info")]
+
+
+def test_identity_is_the_credential_or_the_os_user(tmp_path: Path, opened: list[Services]) -> None:
+    from signward.dumps.access import os_user, read_credential
+    from signward.errors import UsageError
+
+    home = make_home(tmp_path / "home", None)
+    access = pipeline_of(opened, home).access
+    assert access.identify(None) == os_user()
+    token = access.enroll("carol", "admin")
+    assert access.identify(token) == "carol"
+    replaced = access.enroll("carol", "admin")
+    with pytest.raises(UsageError, match="not one this home issued"):
+        access.identify(token)  # the old credential stopped working
+    assert access.identify(replaced) == "carol"
+    for bad in (b"", b"swu_" + b"x" * 2000, b"not-a-credential\n"):
+        (tmp_path / "cred").write_bytes(bad)
+        with pytest.raises(UsageError):
+            read_credential(tmp_path / "cred")
+    with pytest.raises(UsageError):
+        access.enroll("../etc", "admin")
+
+
+def test_grants_need_an_approver_from_the_group_and_last_at_most_the_limit(tmp_path: Path,
+                                                                           opened: list[Services]) -> None:
+    from signward.errors import UsageError
+
+    home = make_home(tmp_path / "home", None, max_grant_hours=2)
+    clock = FixedClock(datetime(2026, 11, 1, tzinfo=timezone.utc))
+    pipeline = pipeline_of(opened, home, clock)
+    record = pipeline.release(capture(pipeline, _planted(tmp_path)).id)
+    pipeline.access.link(record.id, "INC-1", "oncall")
+    with pytest.raises(UsageError, match="at most 2 hours"):
+        pipeline.access.request(record.id, "bob", "why", "INC-1", 3 * 3600)
+    request = pipeline.access.request(record.id, "bob", "why", "INC-1", 2 * 3600)["request"]
+    with pytest.raises(DumpRefused) as refusal:
+        pipeline.access.approve(request, "mallory")  # not in dumps.approvers
+    assert refusal.value.reason == "not_an_approver"
+    clock.advance(25 * 3600)  # the request lapsed unapproved
+    with pytest.raises(DumpRefused) as refusal:
+        pipeline.access.approve(request, "ops")
+    assert refusal.value.reason == "request_closed"
+    request = pipeline.access.request(record.id, "bob", "again", "INC-1", 2 * 3600)["request"]
+    assert pipeline.access.pending()[0]["request"] == request
+    pipeline.access.approve(request, "ops")
+    pipeline.fetch(record.id, "bob", tmp_path / "one")
+    clock.advance(2 * 3600 + 1)
+    with pytest.raises(DumpRefused) as refusal:
+        pipeline.fetch(record.id, "bob", tmp_path / "two")
+    assert refusal.value.reason == "grant_expired"
+
+
+def test_self_grant_is_the_weakened_control(tmp_path: Path, opened: list[Services]) -> None:
+    home = make_home(tmp_path / "home", None, insecure_self_grant=True)
+    pipeline = pipeline_of(opened, home)
+    record = pipeline.release(capture(pipeline, _planted(tmp_path)).id)
+    pipeline.grant(record.id, "eve", 3600, "eve")  # one account grants itself, as in 2021
+    pipeline.fetch(record.id, "eve", tmp_path / "taken")
+    actions = [(r.action, r.details.get("setting")) for r in pipeline.audit.records()]
+    assert ("control.weakened", "dumps.insecure_self_grant") in actions
+    assert [w.control for w in home.load_config().weakened()] == ["grant_approval"]
 
 
 def test_fifty_concurrent_captures(tmp_path: Path, opened: list[Services]) -> None:
@@ -219,7 +310,7 @@ def test_grants_expire_bulk_fetches_alert_and_retention_deletes(tmp_path: Path, 
     clock = FixedClock(datetime(2026, 11, 1, tzinfo=timezone.utc))
     pipeline = pipeline_of(opened, home, clock)
     record = pipeline.release(capture(pipeline, _planted(tmp_path)).id)
-    pipeline.grant(record.id, "bob", 3600, "ops")
+    approved(pipeline, record.id)
     for index in range(2):
         pipeline.fetch(record.id, "bob", tmp_path / f"f{index}")
     with pytest.raises(DumpRefused) as refusal:
@@ -248,7 +339,7 @@ def test_fetch_and_retention_follow_every_store_a_dump_was_released_to(tmp_path:
     other = tmp_path / "other-store"
     pipeline.release(record.id, to=other)
     assert pipeline.copies(record.id) == [str(other)]
-    pipeline.grant(record.id, "bob", 3600, "ops")
+    approved(pipeline, record.id)
     pipeline.fetch(record.id, "bob", tmp_path / "fetched")
     assert (tmp_path / "fetched").read_bytes() == (other / "dumps" / f"{record.id}.core").read_bytes()
     clock.advance(60)
@@ -295,7 +386,7 @@ def test_hostile_paths_and_failures_around_release_and_fetch(tmp_path: Path, ope
     record = pipeline.release(capture(pipeline, _planted(tmp_path)).id, to=shared)
     assert (shared.stat().st_mode & 0o7777) == 0o1777  # the operator's directory keeps its mode
     assert (shared / "dumps").stat().st_mode & 0o777 == 0o700
-    pipeline.grant(record.id, "bob", 3600, "ops")
+    approved(pipeline, record.id)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for taken in (fifo, tmp_path / "home" / "config.toml"):

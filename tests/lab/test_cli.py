@@ -33,14 +33,14 @@ def test_preset_2021_json_and_html_in_headless_chromium(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr[-2000:]  # breached
     data = json.loads(done.stdout)
     assert data["breached"] is True and set(data["controls"].values()) == {False}
-    assert [s["outcome"] for s in data["steps"]] == ["passed"] * 7
+    assert [s["outcome"] for s in data["steps"]] == ["passed"] * 8
     assert all(set(s) >= {"step", "outcome", "blocked_by"} and s["blocked_by"] is None for s in data["steps"])
     assert isinstance(data["alerts"], list)
     # the lab's last step: `watch` measures the 2021 deployment (redaction as designed: its race
-    # cannot be probed) at depth 1 where signward's model designs 6
-    assert data["watch"]["depth"] == {"enterprise_mail": {"designed": 6, "current": 1}}
+    # cannot be probed) at depth 1 where signward's model designs 8
+    assert data["watch"]["depth"] == {"enterprise_mail": {"designed": 8, "current": 1}}
     assert set(data["watch"]["failed"]) == {"hsm", "canary_check", "release_gate", "store_rescan", "key_expiry",
-                                            "rotation", "issuer_binding"}
+                                            "rotation", "issuer_binding", "grant_approval", "issuance_check"}
     assert data["watch"]["not_probeable"] == ["redaction"] and data["watch"]["unprobed"] == []
     html = dom_of(page, tmp_path / "profile")
     assert "<svg" in html and 'id="verdict" class="bad"' in html and "BREACHED" in html

@@ -26,4 +26,4 @@ def test_json_document_html_and_tables_carry_the_run_and_the_ablation(lab: Lab, 
     assert "they agree" in text and "dump.refused" in text
     page = to_html(result, ablation)
     assert "id='ablation'" in page and "<svg" in page and 'class="ok"' in page
-    assert page.count("<tr class='blocked'>") == 6 and page.count("<tr class='passed'>") == 1
+    assert page.count("<tr class='blocked'>") == 7 and page.count("<tr class='passed'>") == 1

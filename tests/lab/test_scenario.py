@@ -46,19 +46,21 @@ def test_one_control_off_alone_is_not_breached(lab: Lab, control: str) -> None:
     assert (stop.step, stop.blocked_by) == (("sanitize", "redaction") if control == "hsm" else ("crash", "hsm"))
 
 
+PAST_THE_STORE = {"hsm", "redaction", "canary_check", "store_rescan"}
+STOLEN = PAST_THE_STORE | {"grant_approval"}  # and the engineer account grants itself
+UNASKED = {"issuance_check"}  # the mail API does not ask the issuer
+
 LAYERS = [
     ({"hsm"}, {"crash": None, "sanitize": "redaction"}),
     ({"hsm", "redaction"}, {"sanitize": "canary_check", "release": "release_gate"}),
     ({"hsm", "redaction", "canary_check"}, {"sanitize": None, "release": None, "store": "store_rescan"}),
     ({"hsm", "redaction", "release_gate"}, {"sanitize": "canary_check", "release": None, "store": "store_rescan"}),
-    ({"hsm", "redaction", "canary_check", "store_rescan"},
-     {"steal": None, "key_window": "key_expiry", "enterprise_mail": "issuer_binding"}),
-    ({"hsm", "redaction", "canary_check", "store_rescan", "key_expiry"},
-     {"key_window": None, "enterprise_mail": "issuer_binding"}),
-    ({"hsm", "redaction", "canary_check", "store_rescan", "rotation"},
-     {"key_window": None, "enterprise_mail": "issuer_binding"}),
-    ({"hsm", "redaction", "canary_check", "store_rescan", "issuer_binding"},
-     {"key_window": "key_expiry", "enterprise_mail": "key_expiry"}),
+    (PAST_THE_STORE, {"store": None, "grant": "grant_approval", "steal": "grant_approval"}),
+    (STOLEN | UNASKED, {"grant": None, "steal": None, "key_window": "key_expiry", "enterprise_mail": "issuer_binding"}),
+    (STOLEN | UNASKED | {"key_expiry"}, {"key_window": None, "enterprise_mail": "issuer_binding"}),
+    (STOLEN | UNASKED | {"rotation"}, {"key_window": None, "enterprise_mail": "issuer_binding"}),
+    (STOLEN | UNASKED | {"issuer_binding"}, {"key_window": "key_expiry", "enterprise_mail": "key_expiry"}),
+    (STOLEN | {"key_expiry", "issuer_binding"}, {"key_window": "issuance_check", "enterprise_mail": "issuance_check"}),
 ]
 
 
@@ -72,12 +74,20 @@ def test_each_layer_stops_the_key_once_everything_before_it_failed(lab: Lab, dis
 
 
 def test_the_validator_raises_alerts_for_the_forged_tokens(lab: Lab) -> None:
-    result = lab.run(frozenset({"hsm", "redaction", "canary_check", "store_rescan"}))
+    result = lab.run(frozenset(STOLEN | UNASKED))
     reasons = [a["details"]["reason"] for a in result.alerts if a["source"] == "mail API"]
     assert reasons == ["key_expired", "key_not_bound_to_issuer"]  # the consumer try, then the enterprise one
+    # with the key windows and the binding off, the issuer's record is what is left: never issued
+    unasked = lab.run(frozenset(STOLEN | {"key_expiry", "issuer_binding"}))
+    assert not unasked.breached
+    assert [a["details"]["reason"] for a in unasked.alerts if a["source"] == "mail API"] == ["not_issued"] * 2
+    # the engineer account alone cannot get the dump: its self-approval and its fetch raise alerts
+    alone = lab.run(frozenset(PAST_THE_STORE | UNASKED))
+    actions = {(a["action"], a["severity"]) for a in alone.alerts}
+    assert {("debug.approve_refused", "alert"), ("debug.fetch_refused", "alert")} <= actions
     # the canary check refused the dump, the gate was off, the store did not look: the attacker
     # tries every key in the bytes, and a canary key on the mail API's honey list raises an alert
-    shipped = lab.run(frozenset({"hsm", "redaction", "release_gate", "store_rescan"}))
+    shipped = lab.run(frozenset({"hsm", "redaction", "release_gate", "store_rescan", "grant_approval"} | UNASKED))
     honey = [a for a in shipped.alerts if a["source"] == "mail API" and a["details"]["reason"] == "honey_key"]
     assert honey and not shipped.breached
     loose = [k for k in shipped.stolen if not k["issuer"]]  # the canary, as PEM or DER text
@@ -89,14 +99,15 @@ def test_the_validator_raises_alerts_for_the_forged_tokens(lab: Lab) -> None:
 
 
 def test_the_ablation_measures_what_the_model_says(ablation: Ablation) -> None:
-    assert ablation.min_failures_empirical == 6
+    assert ablation.min_failures_empirical == 8
     assert ablation.agree and ablation.sets_agree, ablation.to_dict()
-    assert sorted(map(sorted, ablation.failing_sets)) == [
+    new = ["grant_approval", "issuance_check"]
+    assert sorted(map(sorted, ablation.failing_sets)) == sorted(sorted(s + new) for s in [
         ["canary_check", "hsm", "issuer_binding", "key_expiry", "redaction", "store_rescan"],
         ["canary_check", "hsm", "issuer_binding", "redaction", "rotation", "store_rescan"],
         ["hsm", "issuer_binding", "key_expiry", "redaction", "release_gate", "store_rescan"],
-        ["hsm", "issuer_binding", "redaction", "release_gate", "rotation", "store_rescan"]]
+        ["hsm", "issuer_binding", "redaction", "release_gate", "rotation", "store_rescan"]])
     # every stage ran once per setting of the controls it depends on, and no more
     assert ablation.stage_runs["crash"] == 4 and ablation.stage_runs["capture"] == 16
     assert ablation.stage_runs["release"] == 64
-    assert ablation.runs == sum(1 for size in range(7) for _ in combinations(CONTROLS, size))
+    assert ablation.runs == sum(1 for size in range(9) for _ in combinations(CONTROLS, size))

@@ -8,12 +8,15 @@ KIND:
   `issuer=` the list of trusted issuers (PyJWT reads neither a JWK's `exp` nor its `issuer`);
 - signward: signward's validator middleware;
 - signward-no-expiry / signward-shared-keyset: the same with key_expiry / issuer_binding
-  switched off in its configuration (the lab's switches).
-Prints "ready" once it serves.
+  switched off in its configuration (the lab's switches);
+- signward-no-issuance-check: signward's validator without introspection.
+The signward kinds but the last introspect tokens of the issuer in $RP_INTROSPECT
+("ISSUER ID SECRET", a client with the introspect scope). Prints "ready" once it serves.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -55,8 +58,11 @@ def signward_app(audience: str, trust: dict[str, str], kind: str) -> BearerToken
     async def inbox(request: Request) -> JSONResponse:
         return JSONResponse({"sub": request.state.claims["sub"]})
 
+    asks = os.environ.get("RP_INTROSPECT", "").split()
+    introspect = {} if kind == "signward-no-issuance-check" or len(asks) != 3 else {
+        asks[0]: (f"{asks[0]}/introspect", asks[1], asks[2])}
     validator = Validator(trust=trust, audience=audience, insecure_ignore_key_validity=kind == "signward-no-expiry",
-                          insecure_shared_keyset=kind == "signward-shared-keyset")
+                          insecure_shared_keyset=kind == "signward-shared-keyset", introspect=introspect)
     return BearerTokenMiddleware(Starlette(routes=[Route("/inbox", inbox)]), validator, protect=("/inbox",))
 
 

@@ -4,6 +4,7 @@ parties as real services, and `signward watch --once --json` run as its own proc
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,8 +31,11 @@ def wired(served: Served) -> Served:
 def relying_party(served: Served, kind: str) -> Iterator[str]:
     port = free_port()
     trust = [f"{served.base}/realms/{r}={served.base}/realms/{r}/jwks.json" for r in ("consumer", "enterprise")]
+    made = signward_json(served.home, "client", "create", "--realm", "enterprise", "--tenant", "contoso",
+                         "--audience", "mail", "--scope", "introspect")  # the relying party's issuance check
+    asks = f"{served.base}/realms/enterprise {made['client_id']} {made['client_secret']}"
     proc = subprocess.Popen([sys.executable, str(PROGRAM), str(port), kind, "mail", *trust], stdout=subprocess.PIPE,
-                            cwd=Path(__file__).resolve().parents[2])
+                            cwd=Path(__file__).resolve().parents[2], env={**os.environ, "RP_INTROSPECT": asks})
     try:
         assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
         yield f"http://127.0.0.1:{port}/inbox"

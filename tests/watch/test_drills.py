@@ -15,7 +15,7 @@ from signward.lab.ablate import MODEL
 from tests.conftest import Served, signward_json
 from tests.watch.conftest import verdicts, watch_once
 
-DUMP_CONTROLS = {"redaction", "canary_check", "release_gate", "store_rescan"}
+DUMP_CONTROLS = {"redaction", "canary_check", "release_gate", "store_rescan", "grant_approval"}
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def switch_off(served: Served, **settings: object) -> None:
     served.home.save_config(dataclasses.replace(config, dumps=dataclasses.replace(config.dumps, **settings)))
 
 
-FAST = {"canary_check", "release_gate", "store_rescan"}  # the full redaction drill takes half a minute
+FAST = {"canary_check", "release_gate", "store_rescan", "grant_approval"}  # the full redaction drill takes half a minute
 
 
 @pytest.mark.parametrize("settings,probed,broken", [
@@ -40,6 +40,7 @@ FAST = {"canary_check", "release_gate", "store_rescan"}  # the full redaction dr
     ({"insecure_skip_canary_check": True}, FAST, {"canary_check"}),
     ({"insecure_no_release_gate": True}, FAST, {"release_gate"}),
     ({"insecure_skip_store_rescan": True}, FAST, {"store_rescan"}),
+    ({"insecure_self_grant": True}, FAST, {"grant_approval"}),
 ])
 def test_each_drill_fails_exactly_when_its_control_is_off(configured: Served, tmp_path: Path,
                                                           settings: dict[str, object], probed: set[str],

@@ -1,7 +1,8 @@
 """`signward watch` against a real deployment: the issuer process (HSM behind p11-kit), its
 realms' tripwire keys, and relying parties as real HTTP services on loopback. Each relying
-party probe must be able to fail: the common PyJWT setup fails key_expiry and issuer_binding,
-signward's validator passes, and the validator with either switch off fails that one control;
+party probe must be able to fail: the common PyJWT setup fails key_expiry, issuer_binding and
+issuance_check, signward's introspecting validator passes, and the validator with one switch
+off (or without introspection) fails that one control;
 the current depth drops by what the model says."""
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ from tests.conftest import Served, free_port, signward_json
 from tests.helpers import dom_of
 from tests.watch.conftest import relying_party, verdicts, watch_once
 
-NOT_DUMPS = "key_expiry,issuer_binding,rotation,audit_retention"  # the drills (hsm too) have their own tests
+NOT_DUMPS = "key_expiry,issuer_binding,issuance_check,rotation,audit_retention"  # the drills have their own tests
 
 
 @pytest.mark.parametrize("kind,broken", [
     ("signward", set()),
-    ("pyjwt", {"key_expiry", "issuer_binding"}),
+    ("pyjwt", {"key_expiry", "issuer_binding", "issuance_check"}),
     ("signward-no-expiry", {"key_expiry"}),
     ("signward-shared-keyset", {"issuer_binding"}),
+    ("signward-no-issuance-check", {"issuance_check"}),
 ])
 def test_relying_party_probes_fail_exactly_where_the_deployment_is_weak(wired: Served, tmp_path: Path, kind: str,
                                                                        broken: set[str]) -> None:
@@ -42,7 +44,7 @@ def test_relying_party_probes_fail_exactly_where_the_deployment_is_weak(wired: S
         code, report = watch_once(wired, tmp_path, url, "--only", NOT_DUMPS)
     seen = verdicts(report)
     assert {c for c, works in seen.items() if not works} == broken, report["probes"]
-    assert {"rotation", "audit_retention", "key_expiry", "issuer_binding"} == set(seen)
+    assert {"rotation", "audit_retention", "key_expiry", "issuer_binding", "issuance_check"} == set(seen)
     model = load_model(MODEL)
     expected = {a.asset: a.to_dict()["min_failures"] for a in analyze(model, sorted(broken)).assets}
     designed = {a.asset: a.to_dict()["min_failures"] for a in analyze(model).assets}

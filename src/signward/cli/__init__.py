@@ -8,6 +8,7 @@ One module per command group (`hsm`, `keys`, `tokens`, `audit`, `depth`, `dumps`
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -15,11 +16,32 @@ from collections.abc import Sequence
 import click
 
 from ..errors import ConfigError, SignwardError
-from . import audit, depth, dumps, guard, home, hsm, keys, lab, tokens, watch
 from .common import Terminated, err
 
+# each top-level command and the module (of this package) that defines it in its COMMANDS:
+# a command's module is imported only when that command runs (or help lists them all), so
+# `signward debug ...` does not pay for scipy and `signward depth ...` not for the HSM
+COMMAND_MODULES = {"init": "home", "serve": "home", "config": "home", "hsm": "hsm", "realm": "keys",
+                   "keys": "keys", "client": "tokens", "token": "tokens", "jws": "tokens", "audit": "audit",
+                   "depth": "depth", "dumps": "dumps", "debug": "dumps", "lab": "lab", "watch": "watch",
+                   "guard": "guard"}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """The root group, loading each command's module on first use (click's lazy-group recipe)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is None:
+            return None
+        commands: list[click.Command] = importlib.import_module(f"{__package__}.{module}").COMMANDS
+        return next(command for command in commands if command.name == cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", "home_dir", default=None, envvar="SIGNWARD_HOME",
               help="The signward home (default $SIGNWARD_HOME, else ./.signward).")
 @click.option("--config", "config", default=None, envvar="SIGNWARD_CONFIG",
@@ -35,10 +57,6 @@ def cli(ctx: click.Context, home_dir: str | None, config: str | None, verbose: b
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
-
-for module in (home, hsm, keys, tokens, audit, depth, dumps, lab, watch, guard):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 GLOBAL_OPTIONS = ("--home", "--config")
 OWN_CONFIG = frozenset({"guard"})  # commands whose --config is their own file (GUARD.toml), not the home's

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from ..dumps import KnownKeys, load_known_keys, scan_path
+from ..dumps.access import Access, read_credential
 from ..dumps.attestation import verify_attestation
 from ..dumps.canary import Canary, make_canary
 from ..dumps.detectors import select
@@ -173,10 +174,11 @@ def _pipeline(ctx: click.Context) -> DumpPipeline:
 @click.option("--signal", "signal_number", type=int, default=None, help="Signal number (core_pattern %s).")
 @click.option("--time", "crash_time", type=float, default=None, help="Crash time, seconds (core_pattern %t).")
 @click.option("--file", "path", default=None, help="Take this gcore-made or copied dump instead of stdin.")
+@click.option("--incident", default=None, metavar="REF", help="Link the crash to this incident (grant requests name it).")
 @json_option
 @click.pass_context
 def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: int | None, crash_time: float | None,
-                  path: str | None, as_json: bool) -> None:
+                  path: str | None, incident: str | None, as_json: bool) -> None:
     """Quarantine a core (from stdin, as a core_pattern pipe handler, or --file), seal and sanitize it.
 
     Exit 0 sanitized, 1 refused (kept in quarantine with the reason)."""
@@ -190,13 +192,32 @@ def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: 
             os.close(descriptor)
             raise UsageError(f"--file {path}: not a regular file")
         with os.fdopen(descriptor, "rb") as stream:
-            record = pipeline.capture(stream, f"file:{path}", pid, exe, signal_number, crash_time)
+            record = pipeline.capture(stream, f"file:{path}", pid, exe, signal_number, crash_time, incident)
     else:
-        record = pipeline.capture(sys.stdin.buffer, "pipe", pid, exe, signal_number, crash_time)
+        record = pipeline.capture(sys.stdin.buffer, "pipe", pid, exe, signal_number, crash_time, incident)
     emit(record.to_dict(), as_json, text=f"{record.id}: {record.state}" + (f" ({record.reason})" if record.reason
                                                                                else ""))
     if record.state != DumpState.SANITIZED:
         raise click.exceptions.Exit(1)
+
+
+@dumps.command("link")
+@click.argument("dump_id", metavar="ID")
+@click.option("--incident", required=True, metavar="REF")
+@click.option("--credential", envvar="SIGNWARD_CREDENTIAL", default=None, metavar="FILE",
+              help="Your credential from `debug enroll` (default: $SIGNWARD_CREDENTIAL, else the OS user).")
+@json_option
+@click.pass_context
+def dumps_link(ctx: click.Context, dump_id: str, incident: str, credential: str | None, as_json: bool) -> None:
+    """Link a captured dump's crash to an incident, so that grants for it can be requested."""
+    access = _pipeline(ctx).access
+    access.link(dump_id, incident, _caller(access, credential))
+    emit({"dump": dump_id, "incident": incident}, as_json, text=f"{dump_id} linked to {incident}")
+
+
+def _caller(access: Access, credential: str | None) -> str:
+    """Who runs this command: the credential's user, else the operating-system user."""
+    return access.identify(read_credential(credential) if credential else None)
 
 
 @dumps.command("release")
@@ -244,35 +265,103 @@ def dumps_expire(ctx: click.Context, as_json: bool) -> None:
 
 
 @click.group()
-def debug() -> None:
-    """The debugging store: time-bound grants and audited fetches."""
+@click.option("--credential", envvar="SIGNWARD_CREDENTIAL", default=None, metavar="FILE",
+              help="Your credential from `debug enroll` (default: $SIGNWARD_CREDENTIAL, else the OS user).")
+@click.pass_context
+def debug(ctx: click.Context, credential: str | None) -> None:
+    """The debugging store: requests, approvals by a second person, time-bound grants, audited fetches."""
     clean_up_on_signals()
+    ctx.meta["signward.credential"] = credential
+
+
+def _identity(ctx: click.Context) -> str:
+    return _caller(_pipeline(ctx).access, ctx.meta.get("signward.credential"))
+
+
+@debug.command("enroll")
+@click.argument("user", metavar="USER")
+@click.option("-o", "--output", "out", required=True, metavar="FILE", help="A new file for the credential (0600).")
+@json_option
+@click.pass_context
+def debug_enroll(ctx: click.Context, user: str, out: str, as_json: bool) -> None:
+    """Issue USER a credential (replacing any earlier one); give them the file."""
+    pipeline = _pipeline(ctx)
+    token = pipeline.access.enroll(user, _identity(ctx))
+    try:  # a new file only: never through a symlink, never over a path the tool did not write
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise UsageError(f"{out}: {exc.strerror}; enroll writes only a new file") from None
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(token + "\n")
+    emit({"user": user, "credential": out}, as_json, text=f"{user}: credential in {out}")
+
+
+@debug.command("request")
+@click.option("--dump", "dump_id", required=True, metavar="ID")
+@click.option("--reason", required=True, help="Why you need the dump.")
+@click.option("--incident", required=True, metavar="REF", help="The incident the dump's crash is linked to.")
+@click.option("--ttl", default="4h", show_default=True, help="How long the grant should live (at most 8h).")
+@json_option
+@click.pass_context
+def debug_request(ctx: click.Context, dump_id: str, reason: str, incident: str, ttl: str, as_json: bool) -> None:
+    """Ask for a grant to a released dump; someone else in dumps.approvers approves it."""
+    try:
+        result = _pipeline(ctx).access.request(dump_id, _identity(ctx), reason, incident, duration(ttl))
+    except DumpRefused as refusal:
+        refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
+    emit(result, as_json, text=f"request {result['request']}: waiting for approval (lapses {result['lapses_at']})")
+
+
+@debug.command("approve")
+@click.argument("request_id", metavar="REQUEST")
+@json_option
+@click.pass_context
+def debug_approve(ctx: click.Context, request_id: str, as_json: bool) -> None:
+    """Approve someone else's request: they get a grant. Exit 1 refused (audited)."""
+    try:
+        result = _pipeline(ctx).access.approve(request_id, _identity(ctx))
+    except DumpRefused as refusal:
+        refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
+    emit(result, as_json, text=f"grant {result['grant']}: {result['user']} may fetch {result['dump']} "
+                               f"until {result['expires_at']}")
+
+
+@debug.command("requests")
+@json_option
+@click.pass_context
+def debug_requests(ctx: click.Context, as_json: bool) -> None:
+    """Requests waiting for approval."""
+    pending = _pipeline(ctx).access.pending()
+    emit({"requests": pending}, as_json, text="\n".join(
+        f"{r['request']}  {r['dump']}  {r['requester']}  {r['incident']}  {r['reason']}" for r in pending)
+        or "no pending requests")
 
 
 @debug.command("grant")
 @click.option("--dump", "dump_id", required=True, metavar="ID")
 @click.option("--to", "user", required=True, metavar="USER")
 @click.option("--ttl", default="1h", show_default=True, help="How long the grant lives (e.g. 30m, 1h).")
-@click.option("--by", "granted_by", default=None, help="Who grants (default: $USER).")
 @json_option
 @click.pass_context
-def debug_grant(ctx: click.Context, dump_id: str, user: str, ttl: str, granted_by: str | None, as_json: bool) -> None:
-    """Let USER fetch a released dump until the grant expires."""
-    result = _pipeline(ctx).grant(dump_id, user, duration(ttl), granted_by or os.environ.get("USER", "operator"))
+def debug_grant(ctx: click.Context, dump_id: str, user: str, ttl: str, as_json: bool) -> None:
+    """Grant USER a dump directly: refused unless dumps.insecure_self_grant (use request and approve)."""
+    try:
+        result = _pipeline(ctx).grant(dump_id, user, duration(ttl), _identity(ctx))
+    except DumpRefused as refusal:
+        refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
     emit(result, as_json, text=f"grant {result['grant']}: {user} may fetch {dump_id} until {result['expires_at']}")
 
 
 @debug.command("fetch")
 @click.argument("dump_id", metavar="ID")
-@click.option("--as", "user", required=True, metavar="USER")
 @click.option("-o", "--output", "out", required=True, metavar="FILE")
 @json_option
 @click.pass_context
-def debug_fetch(ctx: click.Context, dump_id: str, user: str, out: str, as_json: bool) -> None:
-    """Fetch a released dump with a live grant, from whichever store holds it: exit 0 fetched,
-    1 refused (audited)."""
+def debug_fetch(ctx: click.Context, dump_id: str, out: str, as_json: bool) -> None:
+    """Fetch a released dump with your live grant, from whichever store holds it: exit 0
+    fetched, 1 refused (audited; without an approved grant, at alert severity)."""
     try:
-        result = _pipeline(ctx).fetch(dump_id, user, Path(out))
+        result = _pipeline(ctx).fetch(dump_id, _identity(ctx), Path(out))
     except DumpRefused as refusal:
         refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
     emit(result, as_json, text=f"{dump_id} -> {out}")

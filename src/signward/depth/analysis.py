@@ -12,7 +12,9 @@ from scipy.sparse.csgraph import maximum_flow
 
 from .model import Model
 from .semantics import attack_path, reaches
-from .solver import Solution, in_every_minimum_set, minimum_failing_sets
+from .solver import Solution, in_every_minimum_set, minimum_failing_sets, polynomial_applies
+
+ENUMERATE = 64  # minimum sets enumerated (in one incremental solver) to find the controls in all of them
 
 
 @dataclass
@@ -107,13 +109,18 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
         raise ModelError(f"--failed names unknown control(s): {', '.join(unknown)}")
     results = []
     for asset in model.assets:
-        solution: Solution = minimum_failing_sets(model, asset, known, max_sets=max_sets, time_limit=time_limit)
+        # more sets than asked for where MaxSAT answers: once every minimum set is known, the
+        # controls in all of them are their intersection, with no further solve
+        wanted = max_sets if polynomial_applies(model) else max(max_sets, ENUMERATE)
+        solution: Solution = minimum_failing_sets(model, asset, known, max_sets=wanted, time_limit=time_limit)
+        in_every = in_every_minimum_set(model, asset, solution, known, time_limit)
+        solution.sets = solution.sets[:max_sets]
         chosen = (solution.sets[0] if solution.sets else [])
         steps = attack_path(model, [*chosen, *known], asset) if solution.cost is not None else []
         results.append(AssetResult(
             asset=asset, min_failures=solution.cost, failing_sets=solution.sets, path=[s.label() for s in steps],
             path_steps=[s.index for s in steps],
-            width=width(model, asset), in_every_set=in_every_minimum_set(model, asset, solution, known, time_limit),
+            width=width(model, asset), in_every_set=in_every,
             exact=solution.exact, lower=solution.lower, upper=solution.upper, method=solution.method))
     spofs = []
     dearest = max((c.cost for c in model.controls.values()), default=0.0)

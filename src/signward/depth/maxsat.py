@@ -282,8 +282,8 @@ def solve(model: Model, asset: str, known_failed: frozenset[str] = frozenset(), 
         solver.delete()
     if best is not None:  # an optimum RC2 proved and the fixpoint confirmed
         return Outcome(best, sets, True, best, best, loops, complete)
-    candidates = [part.minimal(allowed, enc.cost), part.minimal(allowed, enc.cost, prefer=relaxed)]
-    incumbent = min(candidates, key=lambda chosen: sum((enc.cost[c] for c in chosen), Fraction(0)))
+    # one greedy pass (a fixpoint per control): keep the relaxation's choice where there is one
+    incumbent = part.minimal(allowed, enc.cost, prefer=relaxed)
     upper = sum((enc.cost[c] for c in incumbent), Fraction(0))
     return Outcome(upper, [incumbent], lower >= upper, min(lower, upper), upper, loops)
 

@@ -24,6 +24,7 @@ from ..clock import Clock, iso
 from ..errors import DumpFormatError, DumpRefused, NotFound, SignwardError, UsageError
 from ..home import Config, Home
 from ..store import Store, Transaction
+from .access import Access
 from .attestation import attestation_path, sha256_file, verify_attestation
 from .canary import Canary
 from .debugstore import DebugStore
@@ -71,6 +72,7 @@ class DumpPipeline:
         self.audit = audit
         home.quarantine_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.debug_store = self.store_at(None)
+        self.access = Access(config, store, audit, clock)
 
     def store_at(self, directory: str | Path | None) -> DebugStore:
         """The debugging store in `directory` (None: the configured one), re-scanning unless weakened."""
@@ -104,8 +106,10 @@ class DumpPipeline:
 
     # capture --------------------------------------------------------------------------
     def capture(self, stream: IO[bytes], source: str, pid: int | None = None, exe: str = "",
-                signal: int | None = None, crash_time: float | None = None) -> DumpRecord:
-        """Read a core from `stream` into the quarantine, seal it, record it, sanitize it."""
+                signal: int | None = None, crash_time: float | None = None,
+                incident: str | None = None) -> DumpRecord:
+        """Read a core from `stream` into the quarantine, seal it, record it (linked to
+        `incident` if one is named), sanitize it."""
         dump_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime(self.clock.now())) + "-" + secrets.token_hex(4)
         path = self.home.quarantine_dir / f"{dump_id}.core"
         digest, size = copy_hashing(stream, path, self.config.dumps.max_dump_bytes)  # a refusal keeps nothing
@@ -120,6 +124,8 @@ class DumpPipeline:
                         digest, size))
             self.audit.append(ACTOR, "dump.capture", dump_id, {"pid": pid, "exe": exe, "signal": signal,
                                                                "sha256": digest, "size": size}, tx=tx)
+            if incident is not None:
+                self.access.link(dump_id, incident, ACTOR, tx)
         self.sanitize(dump_id)
         return self.get(dump_id)
 
@@ -227,19 +233,8 @@ class DumpPipeline:
 
     # grants and fetches ---------------------------------------------------------------
     def grant(self, dump_id: str, user: str, ttl: float, granted_by: str) -> dict[str, Any]:
-        record = self.get(dump_id)
-        if record.state != DumpState.RELEASED:
-            raise UsageError(f"dump {dump_id} is {record.state}: only released dumps can be granted")
-        if not 0 < ttl <= 7 * 86400:
-            raise UsageError("--ttl must be positive and at most 7 days")
-        grant_id = secrets.token_hex(8)
-        now = self.clock.now()
-        with self.store.transaction() as tx:
-            tx.execute("INSERT INTO dump_grants (id, dump_id, username, granted_by, created, expires) "
-                       "VALUES (?, ?, ?, ?, ?, ?)", (grant_id, dump_id, user, granted_by, now, now + ttl))
-            self.audit.append(granted_by, "debug.grant", dump_id, {"user": user, "ttl": ttl, "grant": grant_id},
-                              tx=tx)
-        return {"grant": grant_id, "dump": dump_id, "user": user, "expires": now + ttl, "expires_at": iso(now + ttl)}
+        """A direct grant: refused unless `dumps.insecure_self_grant` (`access.py`)."""
+        return self.access.grant(dump_id, user, ttl, granted_by)
 
     def fetch(self, dump_id: str, user: str, out: Path) -> dict[str, Any]:
         """Copy a released dump to `out` for `user`: a live grant, under the hourly limit.
@@ -291,7 +286,8 @@ class DumpPipeline:
                   else DumpReason.RATE_LIMIT
                   if recent is not None and recent["n"] >= self.config.dumps.max_fetches_per_hour else None)
         if reason is not None and record:
-            severity = "alert" if reason is DumpReason.RATE_LIMIT else "warning"
+            unapproved = reason is DumpReason.NO_GRANT and self.config.dumps.grant_approval
+            severity = "alert" if reason is DumpReason.RATE_LIMIT or unapproved else "warning"
             action = "debug.bulk_fetch" if reason is DumpReason.RATE_LIMIT else "debug.fetch_refused"
             self.audit.append(user, action, dump_id, {"reason": reason.value}, severity=severity, tx=tx)
         return reason

@@ -42,6 +42,11 @@ class DumpReason(StrEnum):
     NO_GRANT = "no_grant"
     GRANT_EXPIRED = "grant_expired"
     RATE_LIMIT = "rate_limit"
+    SELF_APPROVAL = "self_approval"  # a request approved by its own requester
+    NOT_AN_APPROVER = "not_an_approver"  # the approver is not in dumps.approvers
+    NEEDS_APPROVAL = "needs_approval"  # a direct grant where grants need a second person
+    NOT_LINKED = "not_linked"  # the dump's crash is not linked to the incident named
+    REQUEST_CLOSED = "request_closed"  # the request was decided already or expired
     # attestation checks
     NO_ATTESTATION = "no_attestation"
     UNREADABLE_ATTESTATION = "unreadable_attestation"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -137,7 +138,7 @@ class Tripwires:
         now = int(self.clock.now())
         claims = {"iss": issuer, "sub": PROBE_SUBJECT, "tid": PROBE_SUBJECT, "aud": audience,
                   "client_id": PROBE_SUBJECT, "scope": "", "iat": now, "nbf": now, "exp": now + ttl,
-                  "jti": f"{PROBE_SUBJECT}-{wire.kind.value}-{now}"}
+                  "jti": f"{PROBE_SUBJECT}-{wire.kind.value}-{now}-{secrets.token_hex(4)}"}
         header = {"alg": wire.alg.value, "kid": wire.kid, "typ": "at+jwt"}
         signing_input = _b64(header) + b"." + _b64(claims)
         signature = CheckedSigner(self.backend).sign(wire.handle, wire.alg, signing_input)

@@ -17,6 +17,10 @@ CONTROLS: dict[str, str] = {
     "rotation": "consumer keys sign for 30 days (off: one five-year key, still valid at attack time)",
     "issuer_binding": "the validator looks a kid up only under the token's issuer (off: insecure_shared_keyset)",
     "audit_retention": "the audit log outlives every key (off: 30 days, so the fetch is gone at investigation)",
+    "grant_approval": "a dump grant needs a request and a second person's approval (off: "
+                      "dumps.insecure_self_grant, the engineer account grants itself)",
+    "issuance_check": "the mail API asks the issuer whether it issued each token (RFC 7662 introspection; off: "
+                      "it checks signatures and claims only)",
 }
 
 # 2021: the key was in process memory, redaction failed (a race), nothing checked the scanner,

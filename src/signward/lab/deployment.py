@@ -11,6 +11,7 @@ holding a grant fetches it.
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -133,19 +134,29 @@ def stop_home(home: Home) -> None:
 # -- the dump pipeline, through the CLI ---------------------------------------------------
 
 @dataclass
+class Fetch:
+    """The compromised engineer account's attempt to get the released dump, with the grant
+    control on (a request it cannot approve itself) or off (it grants itself)."""
+
+    approval: bool
+    path: Path | None  # the bytes it got, None when refused
+    alerts: list[dict[str, Any]]
+    published: list[Any] = field(default_factory=list)  # what the attacker found in the fetched bytes
+    loose: list[Any] = field(default_factory=list)
+
+
+@dataclass
 class Release:
-    """One release of a dump into one debugging store, and the fetch by the engineer account."""
+    """One release of a dump into one debugging store, and the engineer account's fetches."""
 
     gate: bool
     rescan: bool
     released: bool
     reason: str
     offered: str  # "sanitized" or "quarantined core": which bytes the release copied
-    fetched: Path | None
     alerts: list[dict[str, Any]]
-    engineer: str = ""  # the account that fetched it
-    published: list[Any] = field(default_factory=list)  # what the attacker found in the fetched bytes
-    loose: list[Any] = field(default_factory=list)
+    engineer: str = ""  # the compromised account
+    fetches: dict[bool, Fetch] = field(default_factory=dict)  # by grant_approval on/off
 
 
 @dataclass
@@ -167,8 +178,9 @@ def discard_copies(crash: "Crash", captured: Capture) -> None:
     """Delete the bulky copies of one captured dump once they are searched: the fetched files,
     the stores' copies and the quarantine's (the crash core itself stays)."""
     for release in captured.releases.values():
-        if release.fetched is not None:
-            release.fetched.unlink(missing_ok=True)
+        for fetch in release.fetches.values():
+            if fetch.path is not None:
+                fetch.path.unlink(missing_ok=True)
     for copy in (crash.home.root / "stores").glob(f"*/dumps/{captured.dump_id}.core"):
         copy.unlink(missing_ok=True)
     for copy in crash.home.quarantine_dir.glob(f"{captured.dump_id}.*"):
@@ -219,9 +231,14 @@ def _audit_since(crash: Crash, seq: int, dump_id: str) -> list[dict[str, Any]]:
 
 
 def audit_head(crash: Crash) -> int:
-    with open_services(crash.home) as services, services.store.snapshot() as tx:
-        row = tx.one("SELECT MAX(seq) AS seq FROM audit_records")
-    return int(row["seq"] or 0) if row else 0
+    """The last audit sequence number of the deployment's (SQLite) store, read-only: asked
+    once per lab run, so without opening the services (which hash a dummy client secret)."""
+    db = sqlite3.connect(f"file:{crash.home.db_path}?mode=ro", uri=True, timeout=30)
+    try:
+        row = db.execute("SELECT MAX(seq) FROM audit_records").fetchone()
+    finally:
+        db.close()
+    return int(row[0] or 0) if row else 0
 
 
 def capture(crash: Crash, redaction: bool, canary_check: bool) -> Capture:
@@ -230,7 +247,7 @@ def capture(crash: Crash, redaction: bool, canary_check: bool) -> Capture:
     config = _config_file(crash, name, **_sender(redaction, canary_check))
     before = audit_head(crash)
     _, record = _cli(crash, config, "dumps", "capture", "--pid", str(crash.pid), "--exe", sys.executable,
-                        "--signal", "11", "--time", str(int(crash.time)), stdin=crash.core)
+                     "--signal", "11", "--time", str(int(crash.time)), "--incident", INCIDENT, stdin=crash.core)
     alerts = _audit_since(crash, before, record["id"])
     sanitized = crash.home.quarantine_dir / f"{record['id']}.sanitized"
     return Capture(redaction, canary_check, record["id"], record["state"], record["reason"],
@@ -242,31 +259,50 @@ def capture(crash: Crash, redaction: bool, canary_check: bool) -> Capture:
 RECEIVING_ORDER = ((True, False), (True, True), (False, False), (False, True))
 
 
+INCIDENT = "INC-LAB-1"  # the incident every lab crash is captured under
+
+
 def release_all(crash: Crash, captured: Capture, workdir: Path) -> None:
-    """Release the captured dump with every receiving setting, each into its own store, and fetch."""
+    """Release the captured dump with every receiving setting, each into its own store; then the
+    engineer account tries to fetch it with the grant control on and off."""
     for gate, rescan in RECEIVING_ORDER:
         name = f"receiver-r{int(captured.redaction)}-c{int(captured.canary_check)}-g{int(gate)}-s{int(rescan)}"
-        config = _config_file(crash, name, **_sender(captured.redaction, captured.canary_check),
-                              insecure_no_release_gate=not gate, insecure_skip_store_rescan=not rescan,
-                              debug_store=f"stores/{name}")
+        settings = {**_sender(captured.redaction, captured.canary_check), "insecure_no_release_gate": not gate,
+                    "insecure_skip_store_rescan": not rescan, "debug_store": f"stores/{name}"}
+        config = _config_file(crash, name, **settings)
         before = audit_head(crash)
         offered = "sanitized" if captured.sanitized is not None else "quarantined core"
         code, result = _cli(crash, config, "dumps", "release", captured.dump_id)
-        fetched = None
+        release = Release(gate, rescan, code == 0, "" if code == 0 else str(result.get("reason", "")),
+                          offered if code == 0 else "", _audit_since(crash, before, captured.dump_id), f"eng-{name}")
         if code == 0:
-            engineer = f"eng-{name}"  # one compromised engineer account per setting
-            _cli(crash, config, "debug", "grant", "--dump", captured.dump_id, "--to", engineer, "--ttl", "1h",
-                 "--by", "oncall")
-            fetched = workdir / f"{name}.fetched"
-            code_fetch, _ = _cli(crash, config, "debug", "fetch", captured.dump_id, "--as", engineer,
-                                 "-o", str(fetched))
-            if code_fetch != 0:
-                fetched = None
-        alerts = _audit_since(crash, before, captured.dump_id)
-        captured.releases[(gate, rescan)] = Release(gate, rescan, code == 0, "" if code == 0 else
-                                                    str(result.get("reason", "")), offered if code == 0 else "",
-                                                    fetched, alerts, f"eng-{name}")
+            credential = workdir / f"{name}.credential"
+            credential.unlink(missing_ok=True)
+            _cli(crash, config, "debug", "enroll", release.engineer, "-o", str(credential))
+            for approval in (True, False):
+                stem = f"{name}-a{int(approval)}"
+                config = _config_file(crash, stem, **settings, approvers="oncall", insecure_self_grant=not approval)
+                release.fetches[approval] = _fetch(crash, captured, release, credential, workdir / stem, config,
+                                                   approval)
+        captured.releases[(gate, rescan)] = release
 
 
-__all__ = ["CONSUMER_ISSUER", "ENTERPRISE_ISSUER", "TENANT", "Capture", "Crash", "ServedRealm", "Release",
+def _fetch(crash: Crash, captured: Capture, release: Release, credential: Path, stem: Path, config: Path,
+           approval: bool) -> Fetch:
+    """What the engineer account alone can do: with approval on it asks, tries to approve its
+    own request and to grant itself, then fetches; with approval off it grants itself."""
+    before = audit_head(crash)
+    me = ["debug", "--credential", str(credential)]
+    if approval:
+        code, asked = _cli(crash, config, *me, "request", "--dump", captured.dump_id, "--reason", "crash triage",
+                           "--incident", INCIDENT)
+        if code == 0:
+            _cli(crash, config, *me, "approve", asked["request"])
+    _cli(crash, config, *me, "grant", "--dump", captured.dump_id, "--to", release.engineer, "--ttl", "1h")
+    fetched = stem.with_suffix(".fetched")
+    code, _ = _cli(crash, config, *me, "fetch", captured.dump_id, "-o", str(fetched))
+    return Fetch(approval, fetched if code == 0 else None, _audit_since(crash, before, captured.dump_id))
+
+
+__all__ = ["CONSUMER_ISSUER", "ENTERPRISE_ISSUER", "INCIDENT", "TENANT", "Capture", "Crash", "Fetch", "ServedRealm", "Release",
            "capture", "crash_consumer", "discard_copies", "make_realm", "release_all", "stop_home"]

@@ -4,8 +4,9 @@ It trusts the consumer issuer for consumer mailboxes and the enterprise issuer f
 tenants' mailboxes, and serves one enterprise tenant's messages. Its key documents are files
 it syncs from the issuers' JWKS endpoints and never prunes (the 2023 mail service kept an
 expired key too): refusing a key past its window is the validator's job. Its honey list holds
-the canary keys' kids. Every rejection is written to the service's own audit log; alert
-reasons are recorded with severity `alert`.
+the canary keys' kids. With the issuance check it asks the token's issuer (RFC 7662
+introspection) whether it issued each token that passed every local check. Every rejection
+is written to the service's own audit log; alert reasons are recorded with severity `alert`.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ class MailService:
 
     def __init__(self, directory: Path, consumer_issuer: str, enterprise_issuer: str, tenant: str,
                  messages: list[dict[str, str]], *, key_expiry: bool, issuer_binding: bool, now: float,
-                 honey: list[str] | None = None) -> None:
+                 honey: list[str] | None = None, introspect: dict[str, tuple[str, str, str]] | None = None) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.clock = FixedClock(now)
@@ -85,7 +86,8 @@ class MailService:
         self.validator = Validator(
             trust={issuer: FileSource(issuer, path) for issuer, path in self.key_files.items()},
             audience=AUDIENCE, clock=self.clock, on_reject=self._record, honey=honey or (),
-            insecure_ignore_key_validity=not key_expiry, insecure_shared_keyset=not issuer_binding)
+            insecure_ignore_key_validity=not key_expiry, insecure_shared_keyset=not issuer_binding,
+            introspect=introspect)
         self.app = create_mail_app(self.validator, consumer_issuer, enterprise_issuer, tenant, messages)
         self.server: ThreadedServer | None = None
         self.base = ""

@@ -8,8 +8,9 @@ each stage once per distinct setting:
 crash              hsm, rotation (a served issuer crashed with SIGSEGV)
 capture/sanitize   + redaction, canary_check (`signward dumps capture`)
 release, store     + release_gate, store_rescan (`dumps release`, own store)
-fetch, steal       the fetched bytes (`debug grant`/`debug fetch`, attacker)
-mail API           + key_expiry, issuer_binding (a validator configuration)
+grant, fetch       + grant_approval (`debug request`/`approve`/`grant`/`fetch` as the engineer)
+steal              the fetched bytes (the attacker's search)
+mail API           + key_expiry, issuer_binding, issuance_check (a validator configuration)
 forensics          + audit_retention (a pruned copy of the audit log)
 =================  ==========================================================
 
@@ -42,6 +43,7 @@ from ..dumps.canary import Canary
 from .attacker import StolenKey, forge_token, loose_keys, steal_keys
 from ..errors import SignwardError
 from .controls import CONTROLS
+from .crash import ServedIssuer
 from .deployment import (CONSUMER_ISSUER, ENTERPRISE_ISSUER, TENANT, Capture, Crash, ServedRealm, audit_head,
                          capture, crash_consumer, discard_copies, make_realm, release_all, run_cli, stop_home)
 from .mailapi import AUDIENCE, MailService
@@ -57,7 +59,8 @@ STEPS = {
     "sanitize": "the key leaves the sender's sanitizer in a dump marked sanitized",
     "release": "a dump holding the key leaves quarantine for the debugging store",
     "store": "the debugging store keeps the dump holding the key",
-    "steal": "a compromised engineer account fetches it; the attacker finds a published key's private half",
+    "grant": "a compromised engineer account gets a grant to it and fetches it",
+    "steal": "the attacker finds a published key's private half in the fetched bytes",
     "key_window": "a token forged with it for a consumer mailbox is accepted at attack time",
     "enterprise_mail": "a consumer-key token forged for the enterprise tenant reads its mail",
 }
@@ -130,8 +133,10 @@ class Lab:
         self._keys: dict[str, list[StolenKey]] = {}  # by the sha256 of the bytes searched
         self._referee: dict[str, bool] = {}  # the independent factor search, by the same
         self._digests: dict[tuple[str, int, int, int], str] = {}
-        self._mail: dict[tuple[bool, bool, bool, bool, bool], MailService] = {}
-        self._attempts: dict[tuple[bool, bool, str, bool, bool, bool], Attempt] = {}
+        self._mail: dict[tuple[bool, ...], MailService] = {}
+        self._attempts: dict[tuple[object, ...], Attempt] = {}
+        self._issuers: dict[str, ServedIssuer] = {}  # served again for the issuance check
+        self._introspect_clients: dict[str, tuple[str, str]] = {}
         self._logs: dict[tuple[bool, bool, bool], tuple[int, set[tuple[str, str]], int]] = {}
         self._enterprise: ServedRealm | None = None
         self._enterprise_token = ""
@@ -148,6 +153,8 @@ class Lab:
     def close(self) -> None:
         for service in self._mail.values():
             service.stop()
+        for issuer in self._issuers.values():
+            issuer.stop()
         homes = [c.home for c in self._crashes.values()] + ([self._enterprise.home] if self._enterprise else [])
         for home in homes:
             stop_home(home)
@@ -188,10 +195,11 @@ class Lab:
             captured.sanitized_holds_key = self._holds(captured.sanitized, crash)
             self._second_opinion(captured.sanitized, crash, captured.sanitized_holds_key)
         for release in captured.releases.values():
-            if release.fetched is not None:
-                release.published = self._stolen(release.fetched, crash)
-                release.loose = self._stolen(release.fetched, crash, loose=True)
-                self._second_opinion(release.fetched, crash, self._holds(release.fetched, crash))
+            for fetch in release.fetches.values():
+                if fetch.path is not None:
+                    fetch.published = self._stolen(fetch.path, crash)
+                    fetch.loose = self._stolen(fetch.path, crash, loose=True)
+                    self._second_opinion(fetch.path, crash, self._holds(fetch.path, crash))
         if not self.keep_dumps:
             discard_copies(crash, captured)
         with self._lock:
@@ -269,8 +277,26 @@ class Lab:
         consumer_kids = {k["kid"] for k in crash.realm.jwks["keys"]}
         return any(k.kid in consumer_kids for k in self._stolen(path, crash))
 
-    def _mail_service(self, crash: Crash, key_expiry: bool, issuer_binding: bool, canaries: bool) -> MailService:
-        key = (crash.hsm, crash.rotation, key_expiry, issuer_binding, canaries)
+    def _introspection(self, crash: Crash) -> dict[str, tuple[str, str, str]]:
+        """Both issuers served again (the consumer's from its home after the crash), each with
+        a client holding the introspect scope: the mail API's issuance check asks them."""
+        wanted = {CONSUMER_ISSUER: (crash.home, "consumer", "consumers", f"introspect-h{int(crash.hsm)}-r{int(crash.rotation)}"),
+                  ENTERPRISE_ISSUER: (self._enterprise_realm().home, "enterprise", TENANT, "introspect-enterprise")}
+        out = {}
+        for issuer, (home, realm, tenant, name) in wanted.items():
+            if name not in self._issuers:
+                served = ServedIssuer(home.root, self.workdir / name, cores=False).start()
+                self._issuers[name] = served
+                made = run_cli(home, "client", "create", "--realm", realm, "--tenant", tenant, "--audience",
+                               AUDIENCE, "--scope", "introspect")
+                self._introspect_clients[name] = (made["client_id"], made["client_secret"])
+            client_id, secret = self._introspect_clients[name]
+            out[issuer] = (f"{self._issuers[name].base}/realms/{realm}/introspect", client_id, secret)
+        return out
+
+    def _mail_service(self, crash: Crash, key_expiry: bool, issuer_binding: bool, canaries: bool,
+                      issuance: bool) -> MailService:
+        key = (crash.hsm, crash.rotation, key_expiry, issuer_binding, canaries, issuance)
         if key not in self._mail:
             enterprise = self._enterprise_realm()
             honey: list[str] = []
@@ -280,7 +306,8 @@ class Lab:
                 honey = list(Canary.load(canary_file).kids.values()) if canary_file is not None else []
             service = MailService(self.workdir / "mail" / "-".join(str(int(k)) for k in key), CONSUMER_ISSUER,
                                   ENTERPRISE_ISSUER, TENANT, MESSAGES, key_expiry=key_expiry,
-                                  issuer_binding=issuer_binding, now=time.time(), honey=honey)
+                                  issuer_binding=issuer_binding, now=time.time(), honey=honey,
+                                  introspect=self._introspection(crash) if issuance else None)
             service.sync(CONSUMER_ISSUER, crash.realm.jwks)
             service.sync(ENTERPRISE_ISSUER, enterprise.jwks)
             service.start()
@@ -295,11 +322,11 @@ class Lab:
         return self._mail[key]
 
     def _attempt(self, crash: Crash, stolen: StolenKey, key_expiry: bool, issuer_binding: bool,
-                 canaries: bool) -> Attempt:
-        key = (crash.hsm, crash.rotation, stolen.kid, key_expiry, issuer_binding, canaries)
+                 canaries: bool, issuance: bool) -> Attempt:
+        key = (crash.hsm, crash.rotation, stolen.kid, key_expiry, issuer_binding, canaries, issuance)
         if key in self._attempts:
             return self._attempts[key]
-        service = self._mail_service(crash, key_expiry, issuer_binding, canaries)
+        service = self._mail_service(crash, key_expiry, issuer_binding, canaries, issuance)
         now = service.clock.now()
         before = max((r.seq for r in service.audit.records()), default=0)
         consumer = forge_token(stolen, issuer=CONSUMER_ISSUER, subject="victim@outlook.example", tenant="consumers",
@@ -398,17 +425,21 @@ class Lab:
         add("store", released_key, stored_key, "store_rescan",
             f"store re-scan {'on' if on['store_rescan'] else 'OFF'}: " +
             ("kept" if release.released else f"refused ({release.reason})"))
-        stolen = [k for k in release.published if k.kid in consumer_kids]
-        add("steal", stored_key, bool(stolen), None,
-            f"fetched by {release.engineer}; " + (f"found {stolen[0].kid[:12]}... as {stolen[0].found_as}" if stolen
-                                                  else "no published key's private half in the bytes")
-            if release.fetched is not None else "nothing in the store to fetch")
-        attempts = [self._attempt(crash, key, on["key_expiry"], on["issuer_binding"], on["canary_check"])
-                    for key in stolen]
+        fetch = release.fetches.get(on["grant_approval"])
+        got = fetch is not None and fetch.path is not None
+        add("grant", stored_key, stored_key and got, "grant_approval",
+            f"grant approval {'on' if on['grant_approval'] else 'OFF'}: {release.engineer} " +
+            ("fetched the dump" if got else "was refused (no second person approved a grant)" if fetch is not None
+             else "had nothing to fetch"))
+        stolen = [k for k in fetch.published if k.kid in consumer_kids] if fetch is not None else []
+        add("steal", stored_key and got, bool(stolen), None,
+            (f"found {stolen[0].kid[:12]}... as {stolen[0].found_as}" if stolen
+             else "no published key's private half in the bytes") if got else "nothing fetched")
+        switches = (on["key_expiry"], on["issuer_binding"], on["canary_check"], on["issuance_check"])
+        attempts = [self._attempt(crash, key, *switches) for key in stolen]
         # every other private key in the bytes is tried too (the canaries, if they survived)
-        loose = list(release.loose)
-        tried = [self._attempt(crash, key, on["key_expiry"], on["issuer_binding"], on["canary_check"])
-                 for key in loose]
+        loose = list(fetch.loose) if fetch is not None else []
+        tried = [self._attempt(crash, key, *switches) for key in loose]
         best = max(attempts, key=lambda a: (a.enterprise_status == 200, a.consumer_status == 200), default=None)
         in_window = best is not None and best.consumer_status == 200
         add("key_window", bool(stolen), in_window, _control_for(best.consumer_reason if best else None),
@@ -420,8 +451,9 @@ class Lab:
                                                                  if best.enterprise_reason else
                                                                  f", {best.messages} messages read")
             if best else "no key to forge with")
-        alerts = list(captured.alerts) + list(release.alerts) + [a for at in tried + attempts for a in at.alerts]
-        forensics = self._forensics(crash, on["audit_retention"], release.engineer if release.fetched else "",
+        alerts = (list(captured.alerts) + list(release.alerts) + (list(fetch.alerts) if fetch is not None else []) +
+                  [a for at in tried + attempts for a in at.alerts])
+        forensics = self._forensics(crash, on["audit_retention"], release.engineer if got else "",
                                     captured.dump_id)
         timeline = {"crash": iso(crash.time), "attack": iso(crash.time + ATTACK_AFTER),
                     "consumer_key_verify_until": iso(max(float(k.get("exp", 0)) for k in crash.realm.jwks["keys"]))}
@@ -436,7 +468,8 @@ def _offered(captured: Capture) -> str:
 def _control_for(reason: str | None) -> str | None:
     """Which control a validator rejection reason is."""
     return {"key_expired": "key_expiry", "key_not_bound_to_issuer": "issuer_binding",
-            "unknown_key": "issuer_binding"}.get(reason or "", reason)
+            "unknown_key": "issuer_binding", "not_issued": "issuance_check",
+            "introspection_unavailable": "issuance_check"}.get(reason or "", reason)
 
 
 __all__ = ["ATTACK_AFTER", "STEPS", "Lab", "LabResult", "LabStep"]

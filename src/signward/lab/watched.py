@@ -5,7 +5,9 @@ with `hsm` off), two realms served by one `signward serve` on loopback (a five-y
 key with `rotation` off), their tripwires, the dump pipeline with the `dumps.insecure_*`
 settings of the switched-off controls, and the mail API as a relying party behind signward's
 validator middleware (`insecure_ignore_key_validity`, `insecure_shared_keyset` with
-`key_expiry`, `issuer_binding` off). One watch round measures its current depth.
+`key_expiry`, `issuer_binding` off; introspection at the enterprise issuer unless
+`issuance_check` is off), and `dumps.insecure_self_grant` with `grant_approval` off. One
+watch round measures its current depth.
 
 The race that defeated redaction in 2021 cannot be probed: a watched deployment runs
 redaction as designed (every detector), so the 2021 preset measures depth 1, redaction alone.
@@ -42,18 +44,22 @@ def _config(disabled: frozenset[str], lifetime: float) -> Config:
     return Config(hsm=hsm, audit=AuditConfig(retention_days=(lifetime + 2 * DAY) / DAY + 366),
                   dumps=DumpsConfig(insecure_skip_canary_check="canary_check" in disabled,
                                     insecure_no_release_gate="release_gate" in disabled,
-                                    insecure_skip_store_rescan="store_rescan" in disabled))
+                                    insecure_skip_store_rescan="store_rescan" in disabled,
+                                    insecure_self_grant="grant_approval" in disabled))
 
 
 @contextmanager
-def _mail_api(base: str, disabled: frozenset[str]) -> Iterator[str]:
-    """The mail API's token check: signward's validator, trusting both realms, switched as asked."""
+def _mail_api(base: str, disabled: frozenset[str], introspect: tuple[str, str]) -> Iterator[str]:
+    """The mail API's token check: signward's validator, trusting both realms, switched as asked;
+    with the issuance check it introspects enterprise tokens with the client `introspect`."""
     async def whoami(request: Request) -> JSONResponse:
         return JSONResponse({"sub": request.state.claims["sub"]})
 
+    enterprise = f"{base}/realms/enterprise"
+    asks = {} if "issuance_check" in disabled else {enterprise: (f"{enterprise}/introspect", *introspect)}
     validator = Validator(trust={f"{base}/realms/{r}": f"{base}/realms/{r}/jwks.json" for r in ("consumer", "enterprise")},
                           audience="mail", insecure_ignore_key_validity="key_expiry" in disabled,
-                          insecure_shared_keyset="issuer_binding" in disabled)
+                          insecure_shared_keyset="issuer_binding" in disabled, introspect=asks)
     app = BearerTokenMiddleware(Starlette(routes=[Route("/mail/whoami", whoami)]), validator, protect=("/mail/",))
     server = ThreadedServer(app).start()
     try:
@@ -77,8 +83,10 @@ def watch_deployment(root: Path, disabled: frozenset[str]) -> Round:
             run_cli(home, "realm", "create", name, "--issuer", f"{issuer.base}/realms/{name}", "--alg", "ES256",
                     "--max-signing-lifetime", f"{days:.0f}s")
             run_cli(home, "keys", "tripwire", "--realm", name)
+        made = run_cli(home, "client", "create", "--realm", "enterprise", "--tenant", "contoso", "--audience", "mail",
+                       "--scope", "introspect")
         issuer.start()
-        with _mail_api(issuer.base, disabled) as url:
+        with _mail_api(issuer.base, disabled, (made["client_id"], made["client_secret"])) as url:
             watch = WatchConfig(probe_timeout=300, relying_parties=(
                 RelyingParty(name="mail-api", url=url, realm="enterprise", audience="mail"),))
             found = run_round(home, load_model(MODEL), watch)

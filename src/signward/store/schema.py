@@ -136,4 +136,33 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX issued_tokens_exp ON issued_tokens(exp);
     """,
+    """
+    CREATE TABLE user_credentials (
+        username TEXT PRIMARY KEY,
+        digest TEXT NOT NULL UNIQUE,
+        created REAL NOT NULL,
+        revoked REAL
+    );
+    CREATE TABLE dump_incidents (
+        dump_id TEXT NOT NULL REFERENCES dumps(id),
+        incident TEXT NOT NULL,
+        linked_by TEXT NOT NULL,
+        time REAL NOT NULL,
+        PRIMARY KEY (dump_id, incident)
+    );
+    CREATE TABLE grant_requests (
+        id TEXT PRIMARY KEY,
+        dump_id TEXT NOT NULL REFERENCES dumps(id),
+        requester TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        incident TEXT NOT NULL,
+        ttl REAL NOT NULL,
+        created REAL NOT NULL,
+        expires REAL NOT NULL,
+        state TEXT NOT NULL,
+        approver TEXT,
+        decided REAL
+    );
+    CREATE INDEX grant_requests_state ON grant_requests(state, expires);
+    """,
 ]

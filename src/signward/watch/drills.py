@@ -16,6 +16,8 @@ probes of redaction, the canary check, the release gate and the debugging store'
   gate when released (reason `not_sanitized`), before any copy reaches a store.
 - store_rescan: a drill file holding a canary private key, delivered straight into the
   configured debugging store's intake, must be refused by the store's own re-scan.
+- grant_approval: a direct grant of a drill dump (no request, no second person) must be
+  refused for want of approval, whatever the dump's state.
 
 Drill dumps are captured with source `drill`, marked so in the audit log, and deleted with
 every copy when their drill ends (`DumpPipeline.discard_drill`); drill processes are killed
@@ -49,6 +51,7 @@ from .probes import WatchContext
 HOLDER = ("import sys, time\nfrom signward.dumps.canary import hold_canaries\nhold_canaries(sys.argv[1])\n"
           "print('ready', flush=True)\ntime.sleep(600)\n")
 GCORE_TIMEOUT = 120.0
+DRILL_USER = "signward-watch-drill"
 
 
 @contextmanager
@@ -208,6 +211,27 @@ def drill_release_gate(ctx: WatchContext) -> tuple[bool, str]:
             pipeline.discard_drill(dump_id)
 
 
+def drill_grant_approval(ctx: WatchContext) -> tuple[bool, str]:
+    """grant_approval: a grant without a request and a second person's approval is refused."""
+    with open_services(ctx.home, actor="signward-watch") as services, _scratch(services) as folder:
+        pipeline = services.pipeline
+        bogus = folder / "unreadable.zst"
+        bogus.write_bytes(b"\x28\xb5\x2f\xfd" + secrets.token_bytes(4096))
+        dump_id = _capture(pipeline, bogus)
+        try:
+            try:
+                pipeline.grant(dump_id, DRILL_USER, 60, DRILL_USER)
+            except DumpRefused as refusal:
+                if refusal.reason == DumpReason.NEEDS_APPROVAL:
+                    return True, "a direct grant (no request, no second person) was refused (needs_approval)"
+                return False, f"the direct grant was refused for another reason ({refusal.reason})"
+            except SignwardError as exc:  # got past the approval rule to the dump's state
+                return False, f"a direct grant is not refused for want of approval ({exc})"
+            return False, "one account granted itself a dump"
+        finally:
+            pipeline.discard_drill(dump_id)
+
+
 def drill_store_rescan(ctx: WatchContext) -> tuple[bool, str]:
     """store_rescan: a file holding a canary key, put straight into the store's intake, is refused."""
     with open_services(ctx.home, actor="signward-watch") as services:
@@ -234,4 +258,5 @@ def drill_store_rescan(ctx: WatchContext) -> tuple[bool, str]:
         return False, "the store accepted a drill file holding a canary key"
 
 
-__all__ = ["drill_canary_check", "drill_hsm", "drill_redaction", "drill_release_gate", "drill_store_rescan"]
+__all__ = ["drill_canary_check", "drill_grant_approval", "drill_hsm", "drill_redaction", "drill_release_gate",
+           "drill_store_rescan"]

@@ -6,6 +6,9 @@ interface, and can fail there.
   then a token under the realm's expired tripwire key, and one claiming the realm's issuer
   under another realm's foreign-issuer tripwire key (`keys/tripwire.py`); both must get a
   status the relying party declared as "refused".
+- issuance_check: the same relying parties get a token signed with the realm's current key
+  that the issuer never recorded (no issuance record, as a thief would make); it must be
+  refused.
 - rotation: the issuer's served JWKS, fetched over HTTP from the discovery document at each
   realm's configured issuer URL, holds no key past its window, none signing longer than the
   watch config's `max_signing_lifetime` (30 days; a realm's own policy may be what is wrong)
@@ -13,8 +16,8 @@ interface, and can fail there.
 - audit_retention: the audit log verifies under its pinned key, its published checkpoint is
   fresh, and the configured retention meets the floor.
 - hsm: the PKCS#11 attributes of every key and a crash drill (`watch/drills.py`).
-- redaction, canary_check, release_gate, store_rescan: fire drills through the deployed
-  dump pipeline (`watch/drills.py`).
+- redaction, canary_check, release_gate, store_rescan, grant_approval: fire drills through
+  the deployed dump pipeline (`watch/drills.py`).
 
 Every probe opens the home's services in its own thread (the runner's timeout leaves a hung
 probe behind without sharing a connection with it).
@@ -22,7 +25,9 @@ probe behind without sharing a connection with it).
 
 from __future__ import annotations
 
+import json
 import time
+from base64 import urlsafe_b64decode
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +35,8 @@ import httpx
 
 from ..errors import SignwardError
 from ..home import Home
+from ..hsm.base import CheckedSigner
+from ..issuer.tokens import TokenService
 from ..keys import PROBE_SUBJECT, TripwireKind
 from ..retention import check_retention
 from ..services import Services, open_services
@@ -67,6 +74,14 @@ def _control_accepted(services: Services, party: RelyingParty) -> str | None:
     return None
 
 
+def _record_as_issued(services: Services, realm: str, kid: str, token: str) -> None:
+    """Put a probe's tripwire token on the issuer's record, so that a relying party's issuance
+    check (introspection) says active and only the control under probe can refuse it."""
+    claims = json.loads(urlsafe_b64decode(token.split(".")[1] + "=="))
+    services.issuance.record(jti=claims["jti"], realm=realm, kid=kid, sub=claims["sub"], token=token,
+                             exp=claims["exp"])
+
+
 def _relying_parties(ctx: WatchContext, kind: TripwireKind) -> tuple[bool, str]:
     parties = ctx.config.relying_parties
     if not parties:
@@ -89,7 +104,9 @@ def _relying_parties(ctx: WatchContext, kind: TripwireKind) -> tuple[bool, str]:
             if broken:
                 problems.append(broken)
                 continue
-            status = _send(party, services.tripwires.token(wire, issuer=realm.issuer, audience=party.audience))
+            token = services.tripwires.token(wire, issuer=realm.issuer, audience=party.audience)
+            _record_as_issued(services, party.realm, wire.kid, token)
+            status = _send(party, token)
             what = "expired-key" if kind is TripwireKind.EXPIRED else f"other-issuer ({wire.realm}'s key)"
             if status in party.refused:
                 passed.append(f"{party.name}: {what} token refused ({status})")
@@ -106,6 +123,31 @@ def relying_parties_refuse_expired_keys(ctx: WatchContext) -> tuple[bool, str]:
 def relying_parties_bind_issuers(ctx: WatchContext) -> tuple[bool, str]:
     """issuer_binding where it lives: each relying party refuses another issuer's key."""
     return _relying_parties(ctx, TripwireKind.FOREIGN_ISSUER)
+
+
+def relying_parties_check_issuance(ctx: WatchContext) -> tuple[bool, str]:
+    """issuance_check where it lives: each relying party refuses a token signed with the realm's
+    current key (in the HSM) that the issuer never recorded, what a thief holding the key
+    makes; it lives 60 s and names the probe's subject."""
+    parties = ctx.config.relying_parties
+    if not parties:
+        return False, "no relying party in the watch config: nothing shows this control works where it lives"
+    problems, passed = [], []
+    with open_services(ctx.home, actor="signward-watch") as services:
+        unrecorded = TokenService(services.registry, CheckedSigner(services.backend), services.clock)
+        for party in parties:
+            broken = _control_accepted(services, party)
+            if broken:
+                problems.append(broken)
+                continue
+            token = unrecorded.issue(party.realm, sub=PROBE_SUBJECT, audience=party.audience, tenant=PROBE_SUBJECT,
+                                     client_id=PROBE_SUBJECT, ttl=60).token
+            status = _send(party, token)
+            if status in party.refused:
+                passed.append(f"{party.name}: never-issued token refused ({status})")
+            else:
+                problems.append(f"{party.name}: a validly signed token the issuer never issued was ACCEPTED ({status})")
+    return not problems, "; ".join(problems or passed)
 
 
 def _get_json(url: str) -> Any:
@@ -171,6 +213,8 @@ DEPLOYMENT_PROBES = {
     "hsm": "signward.watch.drills:drill_hsm",
     "key_expiry": "signward.watch.probes:relying_parties_refuse_expired_keys",
     "issuer_binding": "signward.watch.probes:relying_parties_bind_issuers",
+    "issuance_check": "signward.watch.probes:relying_parties_check_issuance",
+    "grant_approval": "signward.watch.drills:drill_grant_approval",
     "rotation": "signward.watch.probes:served_jwks_within_policy",
     "audit_retention": "signward.watch.probes:audit_log_verifies",
     "redaction": "signward.watch.drills:drill_redaction",
@@ -180,4 +224,5 @@ DEPLOYMENT_PROBES = {
 }
 
 __all__ = ["DEPLOYMENT_PROBES", "WatchContext", "audit_log_verifies", "relying_parties_bind_issuers",
+           "relying_parties_check_issuance",
            "relying_parties_refuse_expired_keys", "served_jwks_within_policy"]

@@ -1,0 +1,224 @@
+"""Who may fetch a released dump: identities, incident links, requests and approved grants.
+
+In the breach one engineer account was enough to reach the dumps. Here a grant needs two
+people: the engineer asks (`request`: the dump, a reason, an incident the dump's crash is
+linked to), someone else in `dumps.approvers` approves (`approve`), and the grant lives at
+most `dumps.max_grant_hours` (8 at most). Nobody approves their own request; a direct
+`grant` is refused unless `dumps.insecure_self_grant` switches the control off.
+
+Identities are not names typed on a command line. A caller is the user of a per-user
+credential the home issued (`enroll`: a random 256-bit token, shown once; the home keeps
+its SHA-256), or, without one, the operating-system user running the command (a home is
+local to one machine, whose accounts are the identities). Every step is audited; a fetch
+without an approved grant is refused and audited at alert severity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pwd
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ..audit import AuditLog
+from ..clock import Clock, iso
+from ..errors import DumpRefused, NotFound, UsageError
+from ..home import Config
+from ..store import Store, Transaction
+from .reasons import DumpReason, DumpState
+
+ACTOR = "dumps"
+PREFIX = "swu_"
+MAX_CREDENTIAL_BYTES = 1024
+MAX_TEXT = 500  # reason and incident
+REQUEST_LIFETIME = 24 * 3600  # a request not approved within a day lapses
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _text(value: str, what: str) -> str:
+    value = value.strip()
+    if not value or len(value) > MAX_TEXT or not value.isprintable():
+        raise UsageError(f"{what} must be 1 to {MAX_TEXT} printable characters")
+    return value
+
+
+def _name(value: str) -> str:
+    if not value or len(value) > 64 or not all(c.isalnum() or c in "._@-" for c in value):
+        raise UsageError(f"identity {value!r}: 1 to 64 letters, digits, '.', '_', '@' or '-'")
+    return value
+
+
+def os_user() -> str:
+    """The operating-system user running this process."""
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return f"uid-{os.geteuid()}"
+
+
+def read_credential(path: str | Path) -> str:
+    """The token in a credential file (bounded, one line)."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CREDENTIAL_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"credential {path}: {exc.strerror or exc}") from None
+    token = data.decode("ascii", "replace").strip()
+    if len(data) > MAX_CREDENTIAL_BYTES or not token.startswith(PREFIX) or not token.isprintable():
+        raise UsageError(f"credential {path}: not a signward credential")
+    return token
+
+
+class Access:
+    """Identities, incident links, grant requests, approvals and the grants they make."""
+
+    def __init__(self, config: Config, store: Store, audit: AuditLog, clock: Clock) -> None:
+        self.config = config
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+
+    # identities -----------------------------------------------------------------------
+    def enroll(self, username: str, by: str) -> str:
+        """A new credential for `username` (any earlier one stops working): the token, once."""
+        username = _name(username)
+        token = PREFIX + secrets.token_urlsafe(32)
+        with self.store.transaction() as tx:
+            tx.execute("DELETE FROM user_credentials WHERE username = ?", (username,))
+            tx.execute("INSERT INTO user_credentials (username, digest, created) VALUES (?, ?, ?)",
+                       (username, _digest(token), self.clock.now()))
+            self.audit.append(by, "identity.enroll", username, {}, tx=tx)
+        return token
+
+    def identify(self, token: str | None) -> str:
+        """Whose credential `token` is (None: the operating-system user)."""
+        if token is None:
+            return os_user()
+        with self.store.snapshot() as tx:
+            row = tx.one("SELECT username FROM user_credentials WHERE digest = ? AND revoked IS NULL",
+                         (_digest(token),))
+        if row is None:
+            raise UsageError("the credential is not one this home issued (or it was replaced)")
+        return str(row["username"])
+
+    # incidents ------------------------------------------------------------------------
+    def link(self, dump_id: str, incident: str, by: str, tx: Transaction | None = None) -> None:
+        """Link a dump's crash to an incident (requests must name a linked incident)."""
+        if tx is None:
+            with self.store.transaction() as own:
+                return self.link(dump_id, incident, by, own)
+        incident = _text(incident, "the incident")
+        if tx.one("SELECT id FROM dumps WHERE id = ?", (dump_id,)) is None:
+            raise NotFound(f"no dump {dump_id}")
+        if tx.one("SELECT 1 AS x FROM dump_incidents WHERE dump_id = ? AND incident = ?", (dump_id, incident)):
+            return None
+        tx.execute("INSERT INTO dump_incidents (dump_id, incident, linked_by, time) VALUES (?, ?, ?, ?)",
+                   (dump_id, incident, by, self.clock.now()))
+        self.audit.append(by, "dump.link", dump_id, {"incident": incident}, tx=tx)
+        return None
+
+    # requests and approvals -----------------------------------------------------------
+    def request(self, dump_id: str, requester: str, reason: str, incident: str, ttl: float) -> dict[str, Any]:
+        """Ask for a grant to a released dump; someone else approves it."""
+        reason, incident = _text(reason, "the reason"), _text(incident, "the incident")
+        limit = self.config.dumps.max_grant_hours * 3600
+        if not 0 < ttl <= limit:
+            raise UsageError(f"--ttl must be positive and at most {self.config.dumps.max_grant_hours:g} hours")
+        now = self.clock.now()
+        request_id = secrets.token_hex(8)
+        with self.store.transaction() as tx:
+            row = tx.one("SELECT state FROM dumps WHERE id = ?", (dump_id,))
+            if row is None:
+                raise NotFound(f"no dump {dump_id}")
+            if row["state"] != DumpState.RELEASED.value:
+                raise UsageError(f"dump {dump_id} is {row['state']}: only released dumps can be requested")
+            if tx.one("SELECT 1 AS x FROM dump_incidents WHERE dump_id = ? AND incident = ?",
+                      (dump_id, incident)) is None:
+                self.audit.append(requester, "debug.request_refused", dump_id,
+                                  {"reason": DumpReason.NOT_LINKED.value, "incident": incident},
+                                  severity="warning", tx=tx)
+                refusal = DumpRefused(DumpReason.NOT_LINKED, f"dump {dump_id} is not linked to incident {incident}")
+            else:
+                refusal = None
+                tx.execute("INSERT INTO grant_requests (id, dump_id, requester, reason, incident, ttl, created, "
+                           "expires, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                           (request_id, dump_id, requester, reason, incident, ttl, now, now + REQUEST_LIFETIME))
+                self.audit.append(requester, "debug.request", dump_id,
+                                  {"request": request_id, "reason": reason, "incident": incident, "ttl": ttl}, tx=tx)
+        if refusal is not None:
+            raise refusal
+        return {"request": request_id, "dump": dump_id, "requester": requester, "incident": incident,
+                "ttl": ttl, "state": "pending", "lapses_at": iso(now + REQUEST_LIFETIME)}
+
+    def approve(self, request_id: str, approver: str) -> dict[str, Any]:
+        """A second person approves: the requester gets a grant for the requested time."""
+        now = self.clock.now()
+        with self.store.transaction() as tx:
+            row = tx.one("SELECT * FROM grant_requests WHERE id = ?", (request_id,))
+            if row is None:
+                raise NotFound(f"no grant request {request_id}")
+            reason = (DumpReason.REQUEST_CLOSED if row["state"] != "pending" or row["expires"] <= now
+                      else DumpReason.SELF_APPROVAL if row["requester"] == approver
+                      else DumpReason.NOT_AN_APPROVER if approver not in self.config.dumps.approver_set else None)
+            if reason is not None:
+                severity = "alert" if reason is DumpReason.SELF_APPROVAL else "warning"
+                self.audit.append(approver, "debug.approve_refused", row["dump_id"],
+                                  {"request": request_id, "reason": reason.value, "requester": row["requester"]},
+                                  severity=severity, tx=tx)
+            else:
+                tx.execute("UPDATE grant_requests SET state = 'approved', approver = ?, decided = ? WHERE id = ?",
+                           (approver, now, request_id))
+                grant = self._grant(tx, row["dump_id"], row["requester"], float(row["ttl"]), approver,
+                                    {"request": request_id, "incident": row["incident"]})
+        if reason is not None:
+            raise DumpRefused(reason, f"{approver} may not approve request {request_id}")
+        return {**grant, "request": request_id, "approved_by": approver}
+
+    def pending(self) -> list[dict[str, Any]]:
+        with self.store.snapshot() as tx:
+            rows = tx.all("SELECT id, dump_id, requester, reason, incident, ttl, created FROM grant_requests "
+                          "WHERE state = 'pending' AND expires > ? ORDER BY created", (self.clock.now(),))
+        return [{"request": r["id"], "dump": r["dump_id"], "requester": r["requester"], "reason": r["reason"],
+                 "incident": r["incident"], "ttl": r["ttl"], "requested_at": iso(r["created"])} for r in rows]
+
+    def grant(self, dump_id: str, user: str, ttl: float, granted_by: str) -> dict[str, Any]:
+        """A grant without request or approval: only where `insecure_self_grant` allows it."""
+        if not 0 < ttl <= 7 * 86400:
+            raise UsageError("--ttl must be positive and at most 7 days")
+        with self.store.transaction() as tx:  # the approval rule first, whatever the dump
+            if self.config.dumps.grant_approval:
+                self.audit.append(granted_by, "debug.grant_refused", dump_id,
+                                  {"user": user, "reason": DumpReason.NEEDS_APPROVAL.value}, severity="warning", tx=tx)
+                refused = True
+            else:
+                refused = False
+                row = tx.one("SELECT state FROM dumps WHERE id = ?", (dump_id,))
+                if row is None:
+                    raise NotFound(f"no dump {dump_id}")
+                if row["state"] != DumpState.RELEASED.value:
+                    raise UsageError(f"dump {dump_id} is {row['state']}: only released dumps can be granted")
+                self.audit.append(ACTOR, "control.weakened", dump_id, {"setting": "dumps.insecure_self_grant"},
+                                  severity="warning", tx=tx)
+                grant = self._grant(tx, dump_id, user, ttl, granted_by, {})
+        if refused:
+            raise DumpRefused(DumpReason.NEEDS_APPROVAL, "grants need a request (`debug request`) and a second "
+                                                         "person's approval (`debug approve`)")
+        return grant
+
+    def _grant(self, tx: Transaction, dump_id: str, user: str, ttl: float, granted_by: str,
+               details: dict[str, Any]) -> dict[str, Any]:
+        grant_id = secrets.token_hex(8)
+        now = self.clock.now()
+        tx.execute("INSERT INTO dump_grants (id, dump_id, username, granted_by, created, expires) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (grant_id, dump_id, user, granted_by, now, now + ttl))
+        self.audit.append(granted_by, "debug.grant", dump_id, {"user": user, "ttl": ttl, "grant": grant_id, **details},
+                          tx=tx)
+        return {"grant": grant_id, "dump": dump_id, "user": user, "expires": now + ttl, "expires_at": iso(now + ttl)}
+
+
+__all__ = ["Access", "os_user", "read_credential"]
