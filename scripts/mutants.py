@@ -112,6 +112,19 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("guard_keyset_max_age", "guard/keysets.py", "        if now - self._fetched_at >= self.max_age:",
      "        if False:",
      ["tests/guard/test_keysets.py::test_past_its_max_age_an_issuer_fails_closed_then_recovers"]),
+    ("grant_self_approval", "dumps/access.py",
+     '                      else DumpReason.SELF_APPROVAL if row["requester"] == approver',
+     "                      else DumpReason.SELF_APPROVAL if False",
+     ["tests/dumps/test_pipeline.py::test_grants_need_an_approver_from_the_group_and_last_at_most_the_limit"]),
+    ("grant_needs_approval", "dumps/access.py", "            if self.config.dumps.grant_approval:",
+     "            if False:",
+     ["tests/dumps/test_pipeline.py::test_grants_need_an_approver_from_the_group_and_last_at_most_the_limit"]),
+    ("depth_loop_formulas", "depth/maxsat.py", "            extra = loop_clauses(part, enc, true, chosen)",
+     "            extra = []", ["tests/depth/test_large.py::test_cycles_agree_with_the_program_with_rounds"]),
+    ("scan_zero_run_margins", "dumps/regions.py",
+     "    return [(max(0, int(a) * PAGE - OVERLAP), min(len(data), (int(b) + 1) * PAGE + OVERLAP))",
+     "    return [(max(0, int(a) * PAGE), min(len(data), (int(b) + 1) * PAGE))",
+     ["tests/dumps/test_regions.py::test_the_same_findings_as_a_scan_of_every_byte"]),
 ]
 
 

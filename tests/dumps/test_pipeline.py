@@ -151,11 +151,18 @@ def test_grants_need_an_approver_from_the_group_and_last_at_most_the_limit(tmp_p
                                                                            opened: list[Services]) -> None:
     from signward.errors import UsageError
 
-    home = make_home(tmp_path / "home", None, max_grant_hours=2)
+    home = make_home(tmp_path / "home", None, max_grant_hours=2, approvers="ops,carol")
     clock = FixedClock(datetime(2026, 11, 1, tzinfo=timezone.utc))
     pipeline = pipeline_of(opened, home, clock)
     record = pipeline.release(capture(pipeline, _planted(tmp_path)).id)
+    with pytest.raises(DumpRefused) as refusal:
+        pipeline.grant(record.id, "carol", 3600, "carol")  # no request, no second person
+    assert refusal.value.reason == "needs_approval"
     pipeline.access.link(record.id, "INC-1", "oncall")
+    own = pipeline.access.request(record.id, "carol", "mine", "INC-1", 3600)["request"]
+    with pytest.raises(DumpRefused) as refusal:
+        pipeline.access.approve(own, "carol")  # an approver, but the requester
+    assert refusal.value.reason == "self_approval"
     with pytest.raises(UsageError, match="at most 2 hours"):
         pipeline.access.request(record.id, "bob", "why", "INC-1", 3 * 3600)
     request = pipeline.access.request(record.id, "bob", "why", "INC-1", 2 * 3600)["request"]
