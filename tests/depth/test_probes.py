@@ -34,8 +34,8 @@ def test_probes_on_the_hsm_deployment(tmp_path: Path) -> None:
         hsm_server.stop(home)
     probes = {p["control"]: p["works"] for p in data["probes"]}  # type: ignore[index, union-attr]
     assert probes == {"hsm": True, "key_expiry": True, "rotation": True, "issuer_binding": True}, data["probes"]
-    assert data["assets"][0]["min_failures"] == 6  # type: ignore[index]
-    assert data["designed"]["assets"][0]["min_failures"] == 6  # type: ignore[index]
+    assert data["assets"][0]["min_failures"] == 8  # type: ignore[index]
+    assert data["designed"]["assets"][0]["min_failures"] == 8  # type: ignore[index]
 
 
 def test_software_signer_fails_the_hsm_probe(tmp_path: Path) -> None:
@@ -45,8 +45,8 @@ def test_software_signer_fails_the_hsm_probe(tmp_path: Path) -> None:
     data = analyze_with_probes(home)
     probes = {p["control"]: p for p in data["probes"]}  # type: ignore[union-attr]
     assert probes["hsm"]["works"] is False and "process memory" in probes["hsm"]["detail"]
-    assert data["assets"][0]["min_failures"] == 5  # type: ignore[index]  # current, with hsm failed
-    assert data["designed"]["assets"][0]["min_failures"] == 6  # type: ignore[index]
+    assert data["assets"][0]["min_failures"] == 7  # type: ignore[index]  # current, with hsm failed
+    assert data["designed"]["assets"][0]["min_failures"] == 8  # type: ignore[index]
 
 
 def test_probe_timeout_and_shell_probes(tmp_path: Path) -> None:

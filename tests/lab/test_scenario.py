@@ -22,7 +22,10 @@ def test_every_control_on_is_not_breached_and_names_the_step_that_stopped_it(lab
     assert result.stopped_by is not None
     assert (result.stopped_by.step, result.stopped_by.blocked_by) == ("crash", "hsm")
     assert all(s.outcome == "blocked" and not s.reached for s in result.steps[1:])
-    assert result.forensics["fetch_in_log"] is True and result.forensics["records_pruned"] == 0
+    # the clean dump was released, but the engineer account alone got no grant: nothing to trace
+    assert result.forensics["fetch_in_log"] is None and result.forensics["records_pruned"] == 0
+    granted = lab.run(frozenset({"grant_approval"}))  # it grants itself: the fetch is on the record
+    assert not granted.breached and granted.forensics["fetch_in_log"] is True
 
 
 def test_the_2021_preset_reproduces_the_breach_end_to_end(lab: Lab) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import click
 
-from ..errors import ConfigError, SignwardError
+from ..errors import ConfigError, SignwardError, UsageError
 from .common import Terminated, err
 
 # each top-level command and the module (of this package) that defines it in its COMMANDS:
@@ -37,7 +37,11 @@ class LazyGroup(click.Group):
         module = COMMAND_MODULES.get(cmd_name)
         if module is None:
             return None
-        commands: list[click.Command] = importlib.import_module(f"{__package__}.{module}").COMMANDS
+        try:
+            commands: list[click.Command] = importlib.import_module(f"{__package__}.{module}").COMMANDS
+        except ModuleNotFoundError as exc:  # an extra that is not installed: one line, exit 2
+            raise UsageError(f"`signward {cmd_name}` needs {exc.name}, which is not installed; install "
+                             "signward[all] (or [issuer], [dumps], [depth], [guard])") from None
         return next(command for command in commands if command.name == cmd_name)
 
 
