@@ -456,3 +456,26 @@ def test_a_signal_during_sanitize_leaves_no_unredacted_copy(tmp_path: Path, sign
     _, err = proc.communicate(timeout=120)
     assert proc.returncode in (128 + signum, -signum), err
     assert list(out_dir.iterdir()) == []  # no sealed copy, no partial output
+
+
+def test_racing_approvals_of_one_request_make_one_grant(tmp_path: Path, opened: list[Services]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    home = make_home(tmp_path / "home", None, approvers="ops,amy")
+    first = pipeline_of(opened, home)
+    record = first.release(capture(first, _planted(tmp_path)).id)
+    first.access.link(record.id, "INC-3", "oncall")
+    request = first.access.request(record.id, "bob", "why", "INC-3", 3600)["request"]
+    approvers = [(pipeline_of(opened, home), name) for name in ("ops", "amy")]  # two processes' connections
+
+    def approve(pair: tuple[DumpPipeline, str]) -> str:
+        try:
+            return str(pair[0].access.approve(request, pair[1])["grant"])
+        except DumpRefused as refusal:
+            return str(refusal.reason)
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(approve, approvers))
+    assert outcomes.count("request_closed") == 1
+    with first.store.snapshot() as tx:
+        assert tx.one("SELECT COUNT(*) AS n FROM dump_grants WHERE dump_id = ?", (record.id,))["n"] == 1  # type: ignore[index]

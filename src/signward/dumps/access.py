@@ -170,9 +170,10 @@ class Access:
                 self.audit.append(approver, "debug.approve_refused", row["dump_id"],
                                   {"request": request_id, "reason": reason.value, "requester": row["requester"]},
                                   severity=severity, tx=tx)
+            elif not tx.execute("UPDATE grant_requests SET state = 'approved', approver = ?, decided = ? "
+                                "WHERE id = ? AND state = 'pending'", (approver, now, request_id)):
+                reason = DumpReason.REQUEST_CLOSED  # a racing approval moved it first: one grant only
             else:
-                tx.execute("UPDATE grant_requests SET state = 'approved', approver = ?, decided = ? WHERE id = ?",
-                           (approver, now, request_id))
                 grant = self._grant(tx, row["dump_id"], row["requester"], float(row["ttl"]), approver,
                                     {"request": request_id, "incident": row["incident"]})
         if reason is not None:
