@@ -34,6 +34,7 @@ from pysat.examples.rc2 import RC2Stratified
 from pysat.formula import WCNF
 
 from .model import Model, Step
+from .semantics import failed_controls, holdings
 
 MAX_SCALE = 10**6  # costs are scaled to integers; finer costs are rounded to a millionth
 
@@ -60,8 +61,8 @@ class Relevant:
         for c, causes in model.closure.items():
             for d in causes:
                 self.fails.setdefault(d, set()).add(c)
-        self.known = frozenset(c for c, causes in model.closure.items() if causes & known_failed)
-        everything = self._held(model.steps, frozenset(model.controls))
+        self.known = failed_controls(model, known_failed)
+        everything = holdings(model, frozenset(model.controls))  # every control failed: the most one holds
         usable = [s for s in model.steps if all(u in everything for u in s.sources)]
         wanted = {asset}
         into: dict[str, list[Step]] = {}
@@ -89,25 +90,6 @@ class Relevant:
         for d in chosen:
             out |= self.fails.get(d, set())
         return frozenset(out)
-
-    def _held(self, steps: Iterable[Step], failed: frozenset[str]) -> set[str]:
-        """The least fixpoint over `steps` (used once, on the whole model, before pruning)."""
-        held = set(self.entries)
-        changed = True
-        todo = [s for s in steps if all(c in failed for c in s.blocked_by)]
-        while changed:
-            changed = False
-            rest = []
-            for step in todo:
-                if step.target in held:
-                    continue
-                if all(u in held for u in step.sources):
-                    held.add(step.target)
-                    changed = True
-                else:
-                    rest.append(step)
-            todo = rest
-        return held
 
     def held(self, chosen: Iterable[str]) -> set[str]:
         """The least fixpoint of the relevant steps when `chosen` fail: a worklist, linear."""
