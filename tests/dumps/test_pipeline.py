@@ -143,6 +143,11 @@ def test_identity_is_the_credential_or_the_os_user(tmp_path: Path, opened: list[
         (tmp_path / "cred").write_bytes(bad)
         with pytest.raises(UsageError):
             read_credential(tmp_path / "cred")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for special in (fifo, Path("/dev/zero"), tmp_path):  # refused unread: no hang, no endless read
+        with pytest.raises(UsageError, match="not a regular file"):
+            read_credential(special)
     with pytest.raises(UsageError):
         access.enroll("../etc", "admin")
 

@@ -19,6 +19,7 @@ import hashlib
 import os
 import pwd
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,15 @@ def os_user() -> str:
 
 def read_credential(path: str | Path) -> str:
     """The token in a credential file (bounded, one line)."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_CREDENTIAL_BYTES + 1)
+    try:  # never blocks on a FIFO; a device or a directory is refused unread
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise UsageError(f"credential {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise UsageError(f"credential {path}: not a regular file")
+    with os.fdopen(descriptor, "rb") as handle:
+        data = handle.read(MAX_CREDENTIAL_BYTES + 1)
     token = data.decode("ascii", "replace").strip()
     if len(data) > MAX_CREDENTIAL_BYTES or not token.startswith(PREFIX) or not token.isprintable():
         raise UsageError(f"credential {path}: not a signward credential")
