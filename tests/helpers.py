@@ -76,3 +76,29 @@ def screenshot(page: Path, out: Path, width: int, profile: Path, height: int = 2
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and out.is_file(), done.stderr[-2000:]
     return out
+
+
+def nginx_main_conf(tmp: Path, http_body: str) -> Path:
+    """An nginx main configuration in `tmp` (foreground, its pid, logs and temp paths there, no
+    access log) around `http_body`, the contents of its http block."""
+    import os
+
+    (tmp / "nginx-temp").mkdir(exist_ok=True)
+    main = tmp / "nginx-main.conf"
+    main.write_text(f"""daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+{"user root;" if os.geteuid() == 0 else ""}
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/nginx-temp/body;
+    proxy_temp_path {tmp}/nginx-temp/proxy;
+    fastcgi_temp_path {tmp}/nginx-temp/fastcgi;
+    uwsgi_temp_path {tmp}/nginx-temp/uwsgi;
+    scgi_temp_path {tmp}/nginx-temp/scgi;
+{http_body}
+}}
+""")
+    return main

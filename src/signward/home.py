@@ -33,6 +33,7 @@ class HsmConfig:
     pin_file: str = "hsm/pin"
     pin_env: str = ""  # when set, the PIN is read from this environment variable instead
     sessions: int = 4
+    connect_retry_seconds: float = 1.0  # a session that cannot open is retried with backoff this long
     allow_insecure_software_keys: bool = False
 
     def __post_init__(self) -> None:
@@ -40,6 +41,8 @@ class HsmConfig:
             raise ConfigError(f"hsm.backend must be 'pkcs11' or 'software', not {self.backend!r}")
         if not 1 <= self.sessions <= 64:
             raise ConfigError(f"hsm.sessions must be between 1 and 64, not {self.sessions}")
+        if not 0 <= self.connect_retry_seconds <= 30:
+            raise ConfigError("hsm.connect_retry_seconds must be between 0 and 30")
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,21 @@ class AuditConfig:
 
     retention_days: float = 730.0  # at least the longest key verify window plus one year (checked)
     checkpoint_every: int = 1000
+    origin: str = ""  # the log's name in its signed checkpoints; empty: derived from the audit key
+    batch_max: int = 256  # records committed in one transaction at most (group commit)
+    batch_wait_ms: float = 0.0  # how long a batch waits for more records; 0: only those already queued
 
     def __post_init__(self) -> None:
         check_retention(self.retention_days * 86400)
         if not 1 <= self.checkpoint_every <= 1_000_000:
             raise ConfigError("audit.checkpoint_every must be between 1 and 1000000")
+        if self.origin and (len(self.origin) > 256 or any(ch.isspace() or ch == "+" or ord(ch) < 32
+                                                          for ch in self.origin)):
+            raise ConfigError("audit.origin must be at most 256 characters without spaces or '+'")
+        if not 1 <= self.batch_max <= 10_000:
+            raise ConfigError("audit.batch_max must be between 1 and 10000")
+        if not 0 <= self.batch_wait_ms <= 250:
+            raise ConfigError("audit.batch_wait_ms must be between 0 and 250")
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ class Services:
         self.backend = LazyBackend(self._open_backend, _backend_name(config),
                                    holds_keys_in_process=config.hsm.backend == "software")
         self.audit = AuditLog(store, self.backend, clock, checkpoint_every=config.audit.checkpoint_every,
-                              anchors=Anchors(home.root / "audit"))
+                              anchors=Anchors(home.root / "audit"), origin=config.audit.origin,
+                              batch_max=config.audit.batch_max, batch_wait=config.audit.batch_wait_ms / 1000)
         self.registry = Registry(store, self.backend, clock, audit=self.audit, actor=actor,
                                  retention_seconds=config.audit.retention_days * 86400)
         self.clients = ClientRegistry(store, clock)
@@ -129,8 +130,11 @@ class Services:
             from .dumps.canary import hold_canaries
 
             startup.append(lambda: hold_canaries(canary))
+        metrics = IssuerMetrics()
+        self.audit.batcher.observe = metrics.observe_batch
+        self.tokens.observe_hsm = metrics.observe_hsm
         return IssuerContext(registry=self.registry, clients=self.clients, tokens=self.tokens,
-                             metrics=IssuerMetrics(), rotation_interval=self.config.issuer.rotation_interval,
+                             metrics=metrics, rotation_interval=self.config.issuer.rotation_interval,
                              audit=self.audit, startup=startup, issuance=self.issuance)
 
     def issuer_app(self) -> Starlette:

@@ -23,6 +23,7 @@ import pytest
 
 from signward.lab.crash import free_port
 from tests.verify.forge import TestKey, new_key
+from tests.helpers import nginx_main_conf
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "guard"
 CONSUMER = "https://login.example.com/realms/consumer"
@@ -272,24 +273,7 @@ def start_nginx(tmp: Path, guard: GuardProcess, upstream: Upstream) -> tuple[Pro
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     port = free_port()
     server = render("nginx.conf", tmp, LISTEN_PORT=port, UPSTREAM_PORT=upstream.port, GUARD_PORT=guard.port)
-    (tmp / "nginx-temp").mkdir(exist_ok=True)
-    main = tmp / "nginx-main.conf"
-    main.write_text(f"""daemon off;
-worker_processes 1;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
-{"user root;" if os.geteuid() == 0 else ""}
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/nginx-temp/body;
-    proxy_temp_path {tmp}/nginx-temp/proxy;
-    fastcgi_temp_path {tmp}/nginx-temp/fastcgi;
-    uwsgi_temp_path {tmp}/nginx-temp/uwsgi;
-    scgi_temp_path {tmp}/nginx-temp/scgi;
-    include {server};
-}}
-""")
+    main = nginx_main_conf(tmp, f"    include {server};")
     process = Process([nginx, "-c", str(main), "-p", str(tmp)], tmp / "nginx.log")
     wait_http(f"http://127.0.0.1:{port}/public/ready", timeout=30)
     return process, port

@@ -38,12 +38,23 @@ def canonical_details(details: dict[str, Any]) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def record_body(seq: int, time: float, actor: str, action: str, obj: str, severity: str, details_json: str,
+                prev_hash: str) -> bytes:
+    """The canonical encoding of every stored field (details as stored text): what the chain
+    hashes and what the Merkle tree takes as the record's leaf."""
+    return json.dumps([seq, repr(float(time)), actor, action, obj, severity, details_json, prev_hash],
+                      separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def row_body(row: dict[str, Any]) -> bytes:
+    return record_body(row["seq"], row["time"], row["actor"], row["action"], row["object"], row["severity"],
+                       row["details"], row["prev_hash"])
+
+
 def record_hash(seq: int, time: float, actor: str, action: str, obj: str, severity: str, details_json: str,
                 prev_hash: str) -> str:
     """SHA-256 over the canonical encoding of every stored field (details as stored text)."""
-    body = json.dumps([seq, repr(float(time)), actor, action, obj, severity, details_json, prev_hash],
-                      separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return hashlib.sha256(record_body(seq, time, actor, action, obj, severity, details_json, prev_hash)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,7 @@ def check_chain(rows: list[dict[str, Any]], anchor_seq: int = 0, anchor_hash: st
         except (TypeError, ValueError):
             return Break(seq, "details are not JSON")
         try:
-            digest = record_hash(seq, row["time"], row["actor"], row["action"], row["object"], row["severity"],
-                                 row["details"], row["prev_hash"])
+            digest = hashlib.sha256(row_body(row)).hexdigest()
         except (TypeError, ValueError):
             return Break(seq, "a field has the wrong type")
         if digest != row["hash"]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,12 @@ from ..keys.jwk import public_jwk
 from ..retention import check_retention
 from ..store.base import Store, Transaction
 from ..verify.keyset import load_key
+from cryptography.hazmat.primitives.asymmetric import ec
+from .merkle import ProofError, Tree, extend, leaf_hash, root_of
+from .note import Checkpoint, NoteError, der_signature, key_id, open_note, signed_note
 from .anchors import Anchors, canonical
-from .chain import GENESIS, SEVERITIES, AuditRecord, Break, canonical_details, check_chain, record_hash
+from .batch import GroupCommit, Pending, Statement
+from .chain import GENESIS, SEVERITIES, AuditRecord, Break, canonical_details, check_chain, record_hash, row_body
 
 log = logging.getLogger("signward.audit")
 
@@ -49,11 +54,31 @@ def _details(row: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _decode_frontier(text: str | None) -> list[bytes]:
+    return [bytes.fromhex(h) for h in json.loads(text)] if text else []
+
+
+def _ec_key(jwk: dict[str, Any], alg: str) -> ec.EllipticCurvePublicKey:
+    key = load_key({**jwk, "kid": "audit", "alg": alg}, None).public_key
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise AuditIntegrityError("the audit key is not an EC key")
+    return key
+
+
+def _open_note(note: str, public: ec.EllipticCurvePublicKey) -> Checkpoint:
+    """A note of this log signed by `public`, under the origin its first line names."""
+    return open_note(note, note.split("\n", 1)[0], public)
+
+
 class AuditLog:
     def __init__(self, store: Store, backend: SigningBackend | None = None, clock: Clock | None = None,
-                 checkpoint_every: int = 1000, anchors: Anchors | None = None) -> None:
+                 checkpoint_every: int = 1000, anchors: Anchors | None = None, *, origin: str = "",
+                 batch_max: int = 256, batch_wait: float = 0.0,
+                 observe_batch: Callable[[int, float], None] | None = None) -> None:
         """`anchors`: where the pinned audit key and the latest checkpoint are kept outside the
-        database (`signward.services` gives the home's); without them the log trusts its rows."""
+        database (`signward.services` gives the home's); without them the log trusts its rows.
+        `origin`: the checkpoints' log name (default: derived from the audit key). Appends made
+        outside a caller's transaction are group-committed (`batch_max`, `batch_wait`)."""
         if checkpoint_every < 1:
             raise ConfigError("checkpoint_every must be at least 1")
         self.anchors = anchors
@@ -61,20 +86,27 @@ class AuditLog:
         self.backend = backend
         self.clock = clock or SystemClock()
         self.checkpoint_every = checkpoint_every
+        self._origin = origin
+        self.batcher = GroupCommit(self._write_batch, max_batch=batch_max, max_wait=batch_wait,
+                                   observe=observe_batch)
 
     def append(self, actor: str, action: str, obj: str = "", details: dict[str, Any] | None = None,
-               severity: str = "info", tx: Transaction | None = None) -> AuditRecord:
+               severity: str = "info", tx: Transaction | None = None,
+               also: Sequence[Statement] = ()) -> AuditRecord:
         """Write one record; raises (StoreError) if it cannot be written: the action must fail.
 
         Given the caller's write transaction `tx`, the record commits or rolls back with the
-        action it records."""
+        action it records. Otherwise it is group-committed with the appends of other threads,
+        together with `also` (statements that must commit with it, as the issued-token row),
+        and this returns once it is durable."""
         if severity not in SEVERITIES:
             raise ConfigError(f"severity must be one of {SEVERITIES}")
         details_json = canonical_details(details or {})
         if tx is None:
-            with self.store.transaction() as own:
-                record = self._insert(own, actor, action, obj, severity, details_json)
+            record = self.batcher.submit(Pending(actor, action, obj, severity, details_json, tuple(also)))
         else:
+            for sql, params in also:
+                tx.execute(sql, params)
             record = self._insert(tx, actor, action, obj, severity, details_json)
         if self.backend is not None and tx is None and record.seq % self.checkpoint_every == 0:
             try:
@@ -83,19 +115,36 @@ class AuditLog:
                 log.error("audit checkpoint at record %s failed: %s", record.seq, exc.diagnostics())
         return record
 
-    def _insert(self, tx: Transaction, actor: str, action: str, obj: str, severity: str,
-                details_json: str) -> AuditRecord:
+    @staticmethod
+    def _head(tx: Transaction) -> tuple[int, str]:
         head = tx.one("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
         if head is None:  # empty, or everything pruned: continue from the last signed head
             head = tx.one("SELECT seq, head_hash AS hash FROM audit_checkpoints ORDER BY seq DESC LIMIT 1")
-        seq = (head["seq"] + 1) if head else 1
-        prev = head["hash"] if head else GENESIS
-        now = self.clock.now()
+        return (int(head["seq"]), str(head["hash"])) if head else (0, GENESIS)
+
+    def _insert(self, tx: Transaction, actor: str, action: str, obj: str, severity: str,
+                details_json: str, head: tuple[int, str] | None = None) -> AuditRecord:
+        last, prev = head if head is not None else self._head(tx)
+        seq, now = last + 1, self.clock.now()
         digest = record_hash(seq, now, actor, action, obj, severity, details_json, prev)
         tx.execute("INSERT INTO audit_records (seq, time, actor, action, object, severity, details, prev_hash, "
                    "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (seq, now, actor, action, obj, severity, details_json, prev, digest))
         return AuditRecord(seq, now, actor, action, obj, severity, json.loads(details_json), prev, digest)
+
+    def _write_batch(self, batch: list[Pending]) -> list[AuditRecord]:
+        """One transaction: each record's companion statements, then the record, chained."""
+        records: list[AuditRecord] = []
+        with self.store.transaction() as tx:
+            head = self._head(tx)
+            for entry in batch:
+                for sql, params in entry.also:
+                    tx.execute(sql, params)
+                record = self._insert(tx, entry.actor, entry.action, entry.obj, entry.severity, entry.details_json,
+                                      head)
+                head = (record.seq, record.hash)
+                records.append(record)
+        return records
     # -- checkpoints ----------------------------------------------------------------------
 
     def _audit_key(self) -> tuple[str, Alg]:
@@ -131,29 +180,125 @@ class AuditLog:
             return None
         return self.checkpoint()
 
+    def _public(self, handle: str) -> ec.EllipticCurvePublicKey:
+        with self.store.snapshot() as tx:
+            row = tx.one("SELECT alg, public_jwk FROM audit_keys WHERE key_handle = ?", (handle,))
+        if row is None:
+            raise AuditIntegrityError(f"audit key {handle} is not registered")
+        return _ec_key(json.loads(row["public_jwk"]), row["alg"])
+
+    def origin(self, public: ec.EllipticCurvePublicKey) -> str:
+        """The log's name in its checkpoints: `audit.origin`, else one derived from the audit key."""
+        return self._origin or f"signward.local/audit/{key_id(public).hex()}"
+
+    @staticmethod
+    def _frontier(tx: Transaction, size: int) -> list[bytes] | None:
+        """The compact range of the first `size` records, extended from the last checkpoint that
+        keeps one; None when it cannot be computed (a gap, or a prefix pruned before frontiers)."""
+        prev = tx.one("SELECT seq, frontier FROM audit_checkpoints WHERE frontier IS NOT NULL AND seq <= ? "
+                      "ORDER BY seq DESC LIMIT 1", (size,))
+        start, frontier = (int(prev["seq"]), _decode_frontier(prev["frontier"])) if prev else (0, [])
+        rows = tx.all("SELECT * FROM audit_records WHERE seq > ? AND seq <= ? ORDER BY seq", (start, size))
+        if [r["seq"] for r in rows] != list(range(start + 1, size + 1)):
+            return None
+        extended, _ = extend(frontier, start, (leaf_hash(row_body(r)) for r in rows))
+        return extended
+
     def checkpoint(self) -> dict[str, Any] | None:
-        """Sign the current head with the audit key; None when the log is empty."""
+        """Sign the current head with the audit key: the chain head, and the Merkle tree head as
+        a C2SP signed note; None when the log is empty."""
         handle, alg = self._audit_key()
         with self.store.snapshot() as tx:
             head = tx.one("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
+            frontier = self._frontier(tx, int(head["seq"])) if head is not None else None
         if head is None:
             return None
         message = f"signward-audit:{head['seq']}:{head['hash']}".encode()
         if self.backend is None:
             raise ConfigError("checkpoints need a signing backend")
-        signature = CheckedSigner(self.backend).sign(handle, alg, message)
-        encoded = base64.b64encode(signature).decode()
+        signer = CheckedSigner(self.backend)
+        encoded = base64.b64encode(signer.sign(handle, alg, message)).decode()
+        note = root = None
+        if frontier is None:
+            log.error("audit checkpoint at record %s has no Merkle tree head: the records before it are "
+                      "incomplete", head["seq"])
+        else:
+            public = self._public(handle)
+            name = self.origin(public)
+            tree_head = Checkpoint(name, int(head["seq"]), root_of(frontier))
+            root = tree_head.root.hex()
+            note = signed_note(tree_head, name, public,
+                               der_signature(signer.sign(handle, alg, tree_head.text().encode())))
         with self.store.transaction() as tx:
-            tx.execute("INSERT INTO audit_checkpoints (seq, head_hash, time, key_handle, alg, signature) "
-                       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
-                       (head["seq"], head["hash"], self.clock.now(), handle, alg.value, encoded))
+            tx.execute("INSERT INTO audit_checkpoints (seq, head_hash, time, key_handle, alg, signature, root_hash, "
+                       "frontier, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING",
+                       (head["seq"], head["hash"], self.clock.now(), handle, alg.value, encoded, root,
+                        None if frontier is None else json.dumps([h.hex() for h in frontier]), note))
             key_row = tx.one("SELECT public_jwk FROM audit_keys WHERE key_handle = ?", (handle,))
         if self.anchors is not None:
             published = self.anchors.published()
             if published is None or int(published.get("seq", 0)) <= head["seq"]:
                 self.anchors.publish({"seq": head["seq"], "head_hash": head["hash"], "alg": alg.value,
-                                      "signature": encoded, "key": json.loads(key_row["public_jwk"]) if key_row else {}})
-        return {"seq": head["seq"], "head_hash": head["hash"]}
+                                      "signature": encoded, "key": json.loads(key_row["public_jwk"]) if key_row else {},
+                                      **({"note": note} if note else {})})
+        return {"seq": head["seq"], "head_hash": head["hash"], "root_hash": root, "note": note}
+
+    # -- proofs ---------------------------------------------------------------------------
+
+    def tree(self) -> Tree:
+        """The Merkle tree of the retained records, the pruned prefix standing as its checkpoint's
+        compact range."""
+        with self.store.snapshot() as tx:
+            rows = tx.all("SELECT * FROM audit_records ORDER BY seq")
+            start = int(rows[0]["seq"]) - 1 if rows else 0
+            anchor = tx.one("SELECT frontier FROM audit_checkpoints WHERE seq = ?", (start,)) if start else None
+        if start and (anchor is None or anchor["frontier"] is None):
+            raise ProofError(f"the records before {start + 1} were pruned without a Merkle compact range")
+        return Tree([leaf_hash(row_body(r)) for r in rows], start, _decode_frontier(anchor["frontier"]) if anchor else [])
+
+    def _signed_head(self, size: int | None, covering: int) -> dict[str, Any]:
+        """The checkpoint (with a note) of `size`, or the latest; a fresh one when none covers
+        `covering` records."""
+        with self.store.snapshot() as tx:
+            if size is not None:
+                row = tx.one("SELECT seq, note FROM audit_checkpoints WHERE seq = ? AND note IS NOT NULL", (size,))
+                if row is None:
+                    raise ProofError(f"no signed checkpoint of size {size}")
+                return row
+            row = tx.one("SELECT seq, note FROM audit_checkpoints WHERE note IS NOT NULL ORDER BY seq DESC LIMIT 1")
+        if row is None or int(row["seq"]) < covering:
+            made = self.checkpoint()
+            if made is None or made["note"] is None:
+                raise ProofError("the log has no signed tree head to prove against")
+            return {"seq": made["seq"], "note": made["note"]}
+        return row
+
+    def prove(self, seq: int, size: int | None = None) -> dict[str, Any]:
+        """An inclusion proof of record `seq` in the checkpoint of `size` (default: the latest,
+        signed now if none covers the record), with the record and the checkpoint's note."""
+        head = self._signed_head(size, seq)
+        tree = self.tree()
+        hashes = tree.inclusion(seq - 1, int(head["seq"]))
+        with self.store.snapshot() as tx:
+            row = tx.one("SELECT * FROM audit_records WHERE seq = ?", (seq,))
+        if row is None:
+            raise ProofError(f"record {seq} is not in the log")
+        return {"type": "inclusion", "seq": seq, "index": seq - 1, "tree_size": int(head["seq"]),
+                "leaf": base64.b64encode(row_body(row)).decode(), "hashes": [base64.b64encode(h).decode() for h in hashes],
+                "checkpoint": head["note"]}
+
+    def consistency(self, old_size: int, size: int | None = None) -> dict[str, Any]:
+        """A consistency proof from the tree of `old_size` records to the checkpoint of `size`
+        (default: of the current head, signed now unless the latest checkpoint is at the head)."""
+        with self.store.snapshot() as tx:
+            current = tx.one("SELECT MAX(seq) AS seq FROM audit_records")
+        head = self._signed_head(size, max(old_size, int((current or {}).get("seq") or 0)))
+        hashes = self.tree().consistency(old_size, int(head["seq"]))
+        with self.store.snapshot() as tx:
+            old = tx.one("SELECT note FROM audit_checkpoints WHERE seq = ? AND note IS NOT NULL", (old_size,))
+        return {"type": "consistency", "old_size": old_size, "tree_size": int(head["seq"]),
+                "hashes": [base64.b64encode(h).decode() for h in hashes], "checkpoint": head["note"],
+                "old_checkpoint": old["note"] if old else None}
 
     # -- reading --------------------------------------------------------------------------
 
@@ -238,8 +383,13 @@ class AuditLog:
                     broken = Break(cp["seq"], "checkpoint does not match the record it signed")
                     break
         head = rows[-1]["seq"] if rows else 0
+        published = self.anchors.published() if self.anchors is not None else None
+        published_size = int(published.get("seq", 0)) if published and published.get("note") else None
+        root_at_published: bytes | None = None
+        if broken is None:
+            broken, root_at_published = self._check_tree_heads(rows, checkpoints, anchor_seq, keys, published_size)
         if broken is None and self.anchors is not None:
-            broken = self._check_published(by_seq, head, anchor_seq, pinned_key)
+            broken = self._check_published(by_seq, head, anchor_seq, pinned_key, root_at_published)
         if broken is None and self.anchors is not None and self.anchors.published() is not None:
             last = max((cp["seq"] for cp in checkpoints), default=anchor_seq)
             if head - last > 2 * self.checkpoint_every:  # a home that signs its log must keep signing it
@@ -247,8 +397,41 @@ class AuditLog:
                                          f"audit.checkpoint_every); run 'signward audit checkpoint'")
         return VerifyResult(broken is None, len(rows), len(checkpoints), head, broken)
 
+    def _check_tree_heads(self, rows: list[dict[str, Any]], checkpoints: list[dict[str, Any]], anchor_seq: int,
+                          keys: dict[str, dict[str, Any]], want: int | None) -> tuple[Break | None, bytes | None]:
+        """Recompute the Merkle tree over the records and hold every checkpoint's tree head (root,
+        compact range, signed note) to it; also return the root at size `want`."""
+        heads = {int(cp["seq"]): cp for cp in checkpoints if cp.get("root_hash") and int(cp["seq"]) > anchor_seq}
+        if not heads and want is None:
+            return None, None
+        frontier: list[bytes] = []
+        if anchor_seq:
+            anchor = next((cp for cp in checkpoints if int(cp["seq"]) == anchor_seq), None)
+            if anchor is None or not anchor.get("frontier"):
+                return None, None  # pruned before tree heads existed: the chain and signatures stand alone
+            frontier = _decode_frontier(anchor["frontier"])
+        size, at_want = anchor_seq, None
+        for row in rows:
+            frontier, size = extend(frontier, size, [leaf_hash(row_body(row))])
+            if size == want:
+                at_want = root_of(frontier)
+            cp = heads.get(size)
+            if cp is None:
+                continue
+            root = root_of(frontier)
+            if root.hex() != cp["root_hash"] or _decode_frontier(cp["frontier"]) != frontier:
+                return Break(size, "the checkpoint's Merkle tree head does not match the records"), None
+            try:
+                opened = _open_note(cp["note"] or "", _ec_key(json.loads(keys[cp["key_handle"]]["public_jwk"]),
+                                                               cp["alg"]))
+            except NoteError as exc:
+                return Break(size, f"the checkpoint's signed note does not verify: {exc}"), None
+            if opened.size != size or opened.root != root:
+                return Break(size, "the checkpoint's signed note is not its tree head"), None
+        return None, at_want
+
     def _check_published(self, by_seq: dict[int, dict[str, Any]], head: int, anchor_seq: int,
-                         pinned_key: dict[str, Any] | None) -> Break | None:
+                         pinned_key: dict[str, Any] | None, root: bytes | None = None) -> Break | None:
         """The checkpoint published outside the database: signed by the pinned key, and its
         record still in the chain with the same hash (or pruned behind the anchor)."""
         if self.anchors is None:
@@ -273,6 +456,15 @@ class AuditLog:
         row = by_seq.get(seq)
         if row is None or row["hash"] != head_hash:
             return Break(seq, "the chain no longer holds the record of the published checkpoint (rewritten)")
+        if published.get("note"):
+            try:
+                if not isinstance(key.public_key, ec.EllipticCurvePublicKey):
+                    raise NoteError("the audit key is not an EC key")
+                opened = _open_note(str(published["note"]), key.public_key)
+            except NoteError as exc:
+                return Break(seq, f"the published checkpoint's note does not verify: {exc}")
+            if opened.size != seq or opened.root != root:
+                return Break(seq, "the published tree head is not the log's tree head at that size (a fork)")
         return None
 
     # -- retention ------------------------------------------------------------------------
@@ -291,7 +483,7 @@ class AuditLog:
         self.require_intact()
         with self.store.transaction() as tx:
             candidates = tx.all("SELECT c.seq FROM audit_checkpoints c JOIN audit_records r ON r.seq = c.seq "
-                                "WHERE r.time < ? ORDER BY c.seq DESC LIMIT 1", (cutoff,))
+                                "WHERE r.time < ? AND c.frontier IS NOT NULL ORDER BY c.seq DESC LIMIT 1", (cutoff,))
             if not candidates:
                 return {"pruned": 0, "up_to": None}
             up_to = candidates[0]["seq"]

@@ -9,8 +9,13 @@ import click
 
 from ..audit import AuditRecord
 from ..clock import iso
-from ..errors import ConfigError
-from ..verify.sources import read_json_file
+from typing import Any
+
+from ..audit.merkle import ProofError
+from ..audit.note import MAX_NOTE_BYTES
+from ..audit.proofs import verify_proof
+from ..errors import ConfigError, UsageError
+from ..verify.sources import read_json_file, read_text_file
 from .common import emit, ids_table, json_option, services
 
 
@@ -48,9 +53,82 @@ def audit_verify(ctx: click.Context, key_file: str | None, as_json: bool) -> Non
 @json_option
 @click.pass_context
 def audit_checkpoint(ctx: click.Context, as_json: bool) -> None:
-    """Sign the current chain head with the audit key in the HSM."""
+    """Sign the current head with the audit key in the HSM: the chain head, and the Merkle tree
+    head as a C2SP signed note (printed; publish it for auditors and relying parties)."""
     made = services(ctx).audit.checkpoint()
-    emit(made or {}, as_json, text=f"checkpoint at record {made['seq']}" if made else "the log is empty")
+    emit(made or {}, as_json, text=(made.get("note") or f"checkpoint at record {made['seq']}\n").rstrip("\n")
+         if made else "the log is empty")
+
+
+def _proof_out(proof: dict[str, Any], as_json: bool) -> None:
+    click.echo(json.dumps(proof, indent=None if as_json else 2, sort_keys=True))
+
+
+@audit.command("prove")
+@click.argument("seq", type=click.IntRange(1, 2**62))
+@click.option("--size", type=click.IntRange(1, 2**62), default=None,
+              help="Prove against the signed checkpoint of this size (default: the latest; one is signed "
+                   "now if none covers the record).")
+@json_option
+@click.pass_context
+def audit_prove(ctx: click.Context, seq: int, size: int | None, as_json: bool) -> None:
+    """An inclusion proof of record SEQ (RFC 9162), with the record and the signed checkpoint;
+    check it with `audit verify-proof`."""
+    try:
+        proof = services(ctx).audit.prove(seq, size)
+    except ProofError as exc:
+        raise UsageError(str(exc)) from None
+    _proof_out(proof, as_json)
+
+
+@audit.command("consistency")
+@click.argument("old_size", type=click.IntRange(1, 2**62))
+@click.option("--size", type=click.IntRange(1, 2**62), default=None,
+              help="Prove up to the signed checkpoint of this size (default: the latest).")
+@json_option
+@click.pass_context
+def audit_consistency(ctx: click.Context, old_size: int, size: int | None, as_json: bool) -> None:
+    """A consistency proof that the log of OLD_SIZE records is a prefix of the current one."""
+    try:
+        proof = services(ctx).audit.consistency(old_size, size)
+    except ProofError as exc:
+        raise UsageError(str(exc)) from None
+    _proof_out(proof, as_json)
+
+
+def _read_text(path: str | None, what: str) -> str | None:
+    if path is None:
+        return None
+    try:
+        return read_text_file(path, MAX_NOTE_BYTES)
+    except ValueError as exc:
+        raise UsageError(f"{what} {path}: {exc}") from None
+
+
+@audit.command("verify-proof")
+@click.argument("proof_file", metavar="PROOF")
+@click.option("--key", "key_file", required=True, metavar="FILE", help="The pinned audit public key (JWK).")
+@click.option("--checkpoint", "checkpoint_file", default=None, metavar="FILE",
+              help="The signed checkpoint to hold the proof to (default: the one the proof carries).")
+@click.option("--old-checkpoint", "old_file", default=None, metavar="FILE",
+              help="A checkpoint seen before: a consistency proof must extend it, and one of the same size "
+                   "with another root is a fork.")
+@click.option("--origin", default=None, help="The log's name the checkpoints must carry.")
+@json_option
+def audit_verify_proof(proof_file: str, key_file: str, checkpoint_file: str | None, old_file: str | None,
+                       origin: str | None, as_json: bool) -> None:
+    """Check an inclusion or consistency proof offline, from the audit public key alone (no home,
+    no database): exit 0 when it holds, 1 when it does not."""
+    try:
+        proof = read_json_file(proof_file, 4 * 1024 * 1024)
+        key = read_json_file(key_file, 64 * 1024)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    result = verify_proof(proof, key, _read_text(checkpoint_file, "--checkpoint"),
+                          _read_text(old_file, "--old-checkpoint"), origin)
+    emit(result.to_dict(), as_json, text=("proof holds: " if result.ok else "PROOF FAILS: ") + result.reason)
+    if not result.ok:
+        raise click.exceptions.Exit(1)
 
 
 def _records_out(records: list[AuditRecord], as_json: bool, jsonl: bool = False) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from ..home import Config, HsmConfig
+from ..errors import UsageError
 from ..issuer import server
+from ..issuer import workers as workers_mod
 from ..services import init_home
 from .common import emit, err, home_of, ids_table, json_option, services
 
@@ -33,22 +35,47 @@ def init(ctx: click.Context, hsm_module: str, token_label: str, allow_insecure_s
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Issuer processes sharing the listening socket, each with its own HSM session pool; "
+                   "a worker that dies is started again.")
 @click.option("--limit-concurrency", default=1000, show_default=True, type=click.IntRange(1, 100_000),
-              help="Connections and requests served at once; more get 503 at once.")
+              help="Connections and requests served at once (per worker); more get 503 at once.")
 @click.option("--keep-alive", default=5, show_default=True, type=click.IntRange(1, 300),
               help="Seconds an idle keep-alive connection is held.")
 @click.option("--head-timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 300),
               help="Seconds a request head may take to arrive; a slower connection is closed.")
+@click.option("--fd", default=None, type=click.IntRange(0, 65535), hidden=True,
+              help="Serve on this inherited listening socket (set by --workers for its children).")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, limit_concurrency: int, keep_alive: int,
-          head_timeout: float) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, limit_concurrency: int, keep_alive: int,
+          head_timeout: float, fd: int | None) -> None:
     """Run the issuer (ASGI, uvicorn); it holds the home's canaries from its start. A request
     head must arrive within --head-timeout (the connection is closed otherwise) and is capped at
     16 KiB; a body must arrive within 10 s (408 otherwise)."""
+    limits = ["--limit-concurrency", str(limit_concurrency), "--keep-alive", str(keep_alive),
+              "--head-timeout", str(head_timeout)]
+    if workers > 1 and fd is None:
+        home = home_of(ctx)
+        home.load_config()  # a bad configuration is refused here, not by N crash-looping workers
+        try:
+            listening = workers_mod.bind(host, port)
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        err.print(f"signward issuer on http://{host}:{port} ({workers} workers)")
+        own_config = ["--config", str(home.config_path)] if ctx.find_root().obj.get("config") else []
+        args = ["--home", str(home.root), *own_config, "serve", "--host", host, "--port", str(port), *limits]
+        raise click.exceptions.Exit(workers_mod.supervise(listening, workers, args))
+    sock = None
+    if fd is not None:
+        try:
+            sock = workers_mod.socket_from_fd(fd)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     opened = services(ctx)
-    err.print(f"signward issuer on http://{host}:{port} (backend {opened.backend.name})")
+    if sock is None:
+        err.print(f"signward issuer on http://{host}:{port} (backend {opened.backend.name})")
     server.run(opened.issuer_app(), host=host, port=port, limit_concurrency=limit_concurrency,
-               keep_alive=keep_alive, head_timeout=head_timeout)
+               keep_alive=keep_alive, head_timeout=head_timeout, sock=sock)
 
 
 @click.group()

@@ -23,7 +23,8 @@ def open_backend(home: Home, config: Config) -> SigningBackend:
 
         return InsecureSoftwareBackend(home.software_keys_dir)
     if cfg.module:
-        return Pkcs11Backend(cfg.module, cfg.token_label, home.secret(cfg.pin_file, cfg.pin_env), cfg.sessions)
+        return Pkcs11Backend(cfg.module, cfg.token_label, home.secret(cfg.pin_file, cfg.pin_env), cfg.sessions,
+                             connect_retry=cfg.connect_retry_seconds)
     from .server import p11kit_client_module, server_address
 
     pin_made = bool(cfg.pin_env) or (home.root / cfg.pin_file).exists()
@@ -33,7 +34,7 @@ def open_backend(home: Home, config: Config) -> SigningBackend:
                              f"run 'signward --home {home.root} hsm start'")
     pin = pin or home.secret(cfg.pin_file, cfg.pin_env)
     return Pkcs11Backend(p11kit_client_module(), cfg.token_label, pin, cfg.sessions,
-                         server_address=server_address(home))
+                         server_address=server_address(home), connect_retry=cfg.connect_retry_seconds)
 
 
 __all__ = [

@@ -17,6 +17,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 from typing import Any
 
 import pkcs11
@@ -85,8 +86,9 @@ class Pkcs11Backend:
     holds_keys_in_process = False
 
     def __init__(self, module: str, token_label: str, pin: str, sessions: int = 4,
-                 server_address: str | None = None) -> None:
+                 server_address: str | None = None, connect_retry: float = 1.0) -> None:
         self.module = module
+        self.connect_retry = connect_retry
         self.token_label = token_label
         self._pin = pin
         self._size = sessions
@@ -133,6 +135,22 @@ class Pkcs11Backend:
             return self._slots
 
     def _connect(self, slot: _Slot) -> None:
+        """Open the slot's session, retrying with jittered exponential backoff for up to
+        `connect_retry` seconds: replicas whose pools open at once see transient failures from
+        an HSM that is up (p11-kit's server answers GeneralError to a burst of logins)."""
+        deadline = time.monotonic() + self.connect_retry
+        delay = 0.01
+        while True:
+            try:
+                self._connect_once(slot)
+                return
+            except HsmError:
+                if time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay * (0.5 + secrets.randbelow(1000) / 1000))
+            delay = min(delay * 2, 0.25)
+
+    def _connect_once(self, slot: _Slot) -> None:
         try:
             if not slot.lib.initialized:
                 slot.lib.initialize()

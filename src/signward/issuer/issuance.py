@@ -53,11 +53,16 @@ class IssuanceRecords:
         self._cache: OrderedDict[str, tuple[float, Issuance | None]] = OrderedDict()
         self._lock = threading.Lock()
 
+    @staticmethod
+    def statement(*, jti: str, realm: str, kid: str, sub: str, token: str, exp: float) -> tuple[str, tuple[Any, ...]]:
+        """The row's INSERT, for a caller that commits it with the token's audit record."""
+        return ("INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, ?, ?, ?, ?)",
+                (jti, realm, kid, sub, digest(token), exp))
+
     def record(self, *, jti: str, realm: str, kid: str, sub: str, token: str, exp: float) -> None:
         """Write the row (raises StoreError: then the token must not be released)."""
         with self.store.transaction() as tx:
-            tx.execute("INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, ?, ?, ?, ?)",
-                       (jti, realm, kid, sub, digest(token), exp))
+            tx.execute(*self.statement(jti=jti, realm=realm, kid=kid, sub=sub, token=token, exp=exp))
 
     def _lookup(self, jti: str) -> Issuance | None:
         now = self.clock.now()

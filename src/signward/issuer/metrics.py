@@ -21,5 +21,21 @@ class IssuerMetrics:
                                       ["realm"], registry=self.registry,
                                       buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0))
 
+        self.hsm_seconds = Histogram("signward_hsm_sign_seconds", "Time of the HSM signature alone",
+                                     ["realm"], registry=self.registry,
+                                     buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5))
+        self.audit_batch_size = Histogram("signward_audit_batch_size", "Audit records committed per transaction",
+                                          registry=self.registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024))
+        self.audit_batch_seconds = Histogram("signward_audit_batch_seconds", "Time to commit one audit batch",
+                                             registry=self.registry,
+                                             buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0))
+
+    def observe_hsm(self, realm: str, seconds: float) -> None:
+        self.hsm_seconds.labels(realm).observe(seconds)
+
+    def observe_batch(self, size: int, seconds: float) -> None:
+        self.audit_batch_size.observe(size)
+        self.audit_batch_seconds.observe(seconds)
+
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))

@@ -11,6 +11,7 @@ closed. The body has its own deadline in the app (`app.BODY_TIMEOUT`, 408).
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import h11
@@ -64,11 +65,13 @@ def protocol_with_head_timeout(seconds: float) -> type[HeadDeadlineProtocol]:
 
 
 def run(app: Any, *, host: str, port: int, limit_concurrency: int, keep_alive: int,
-        head_timeout: float = HEAD_TIMEOUT) -> None:
-    """Serve `app` until stopped, with every limit signward sets (DESIGN.md, README's limits)."""
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                http=protocol_with_head_timeout(head_timeout), limit_concurrency=limit_concurrency, timeout_keep_alive=keep_alive,
-                h11_max_incomplete_event_size=16 * 1024)
+        head_timeout: float = HEAD_TIMEOUT, sock: socket.socket | None = None) -> None:
+    """Serve `app` until stopped, with every limit signward sets (DESIGN.md, README's limits);
+    on `sock` (a listening socket shared with other workers) instead of host and port."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            http=protocol_with_head_timeout(head_timeout), limit_concurrency=limit_concurrency,
+                            timeout_keep_alive=keep_alive, h11_max_incomplete_event_size=16 * 1024)
+    uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)
 
 
 __all__ = ["HEAD_TIMEOUT", "HeadDeadlineProtocol", "protocol_with_head_timeout", "run"]

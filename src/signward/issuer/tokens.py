@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +68,7 @@ class TokenService:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Realm, KeyRecord]] = {}
         self._lock = threading.Lock()
+        self.observe_hsm: Callable[[str, float], None] | None = None  # (realm, seconds) of each signature
 
     def _current(self, realm_name: str) -> tuple[Realm, KeyRecord]:
         now = self.clock.now()
@@ -113,13 +116,20 @@ class TokenService:
         }
         header = {"alg": key.alg.value, "kid": key.kid, "typ": "at+jwt"}
         signing_input = _b64(_json(header)) + b"." + _b64(_json(claims))
+        started = time.perf_counter()
         signature = self.signer.sign(key.handle, key.alg, signing_input)
+        if self.observe_hsm is not None:
+            self.observe_hsm(realm.name, time.perf_counter() - started)
         token = (signing_input + b"." + _b64(signature)).decode()
-        if self.issuance is not None:  # the record introspection answers from; written before release
-            self.issuance.record(jti=jti, realm=realm.name, kid=key.kid, sub=sub, token=token, exp=claims["exp"])
+        row = dict(jti=jti, realm=realm.name, kid=key.kid, sub=sub, token=token, exp=claims["exp"])
         if self.audit is not None:  # no record, no token: a failed write raises before release
+            # the issued-token row (what introspection answers from) commits with the audit record,
+            # in the audit log's group commit
+            also = [IssuanceRecords.statement(**row)] if self.issuance is not None else []
             self.audit.append(client_id or sub, "token.issue", key.kid,
                               {"kid": key.kid, "sub": sub, "tid": tenant, "jti": jti, "aud": audience,
-                               "realm": realm.name})
+                               "realm": realm.name}, also=also)
+        elif self.issuance is not None:
+            self.issuance.record(**row)
         return IssuedToken(token=token, kid=key.kid, jti=jti, expires_in=int(lifetime), claims=claims)
 

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Sequence, Protocol
 from urllib.parse import urlsplit
 
 from ..clock import Clock, SystemClock
@@ -33,7 +33,8 @@ class Auditor(Protocol):
     """What the registry needs of the audit log (signward.audit.AuditLog)."""
 
     def append(self, actor: str, action: str, obj: str = "", details: dict[str, Any] | None = None,
-               severity: str = "info", tx: Transaction | None = None) -> Any: ...
+               severity: str = "info", tx: Transaction | None = None,
+               also: Sequence[tuple[str, Sequence[Any]]] = ()) -> Any: ...
 
 
 HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")

@@ -56,6 +56,8 @@ class PostgresStore:
         self._psycopg = psycopg
         self.conninfo = conninfo
         self._local = threading.local()
+        self._opened: list[Any] = []  # every thread's connection, closed with the store
+        self._opened_lock = threading.Lock()
         self._migrate()
 
     def _conn(self) -> Any:
@@ -68,6 +70,8 @@ class PostgresStore:
             except self._psycopg.Error as exc:
                 raise StoreError(f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from exc
             self._local.conn = conn
+            with self._opened_lock:
+                self._opened = [c for c in self._opened if not c.closed] + [conn]
         return conn
 
     @contextmanager
@@ -109,7 +113,9 @@ class PostgresStore:
                 tx.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close every thread's connection (a thread's own is reopened if it is used again)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
             conn.close()
-            self._local.conn = None
+        self._local.conn = None

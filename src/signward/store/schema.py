@@ -165,4 +165,9 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX grant_requests_state ON grant_requests(state, expires);
     """,
+    """
+    ALTER TABLE audit_checkpoints ADD COLUMN root_hash TEXT;
+    ALTER TABLE audit_checkpoints ADD COLUMN frontier TEXT;
+    ALTER TABLE audit_checkpoints ADD COLUMN note TEXT
+    """,
 ]
