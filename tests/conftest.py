@@ -20,7 +20,7 @@ from signward.home import Home
 from signward.issuer import IssuerContext
 from signward.services import Services, init_home, open_services
 from signward.store import open_store
-from tests.helpers import IssuerProcess, free_port
+from tests.helpers import IssuerProcess, free_port, temporary_postgres
 
 
 def make_hsm_home(root: Path) -> Home:
@@ -104,35 +104,12 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     hsm_server.stop(home)
 
 
-PG_BIN = Path("/usr/lib/postgresql")
-
-
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real PostgreSQL server in a temporary directory (Debian's postgresql package), run
-    as the postgres user because initdb refuses root; yields a libpq conninfo."""
-    import os
-    import shutil
-    import tempfile
-
-    versions = sorted(PG_BIN.glob("*/bin/initdb")) if PG_BIN.exists() else []
-    if not versions:
-        pytest.skip("PostgreSQL is not installed (scripts/setup.sh installs it)")
-    bindir = versions[-1].parent
-    root = Path(tempfile.mkdtemp(prefix="signward-pg-", dir="/tmp"))
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres", "postgres")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    data = root / "data"
-    port = free_port()
-    subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
-                    f"-k {root} -c listen_addresses='' -p {port} -c fsync=on", "start"], check=True, capture_output=True)
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL server in a temporary directory (Debian's postgresql package); yields a
+    libpq conninfo."""
     try:
-        yield f"host={root} port={port} user=postgres dbname=postgres"
-    finally:
-        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        with temporary_postgres() as conninfo:
+            yield conninfo
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))

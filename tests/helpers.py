@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from signward.cli import main
@@ -102,3 +104,37 @@ http {{
 }}
 """)
     return main
+
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+@contextmanager
+def temporary_postgres() -> Iterator[str]:
+    """A real PostgreSQL server in a temporary directory, run as the postgres user because initdb
+    refuses root, with fsync on; yields a libpq conninfo (FileNotFoundError without PostgreSQL)."""
+    import os
+    import tempfile
+
+    versions = sorted(PG_BIN.glob("*/bin/initdb")) if PG_BIN.exists() else []
+    if not versions:
+        raise FileNotFoundError("PostgreSQL is not installed (scripts/setup.sh installs it)")
+    bindir = versions[-1].parent
+    root = Path(tempfile.mkdtemp(prefix="signward-pg-", dir="/tmp"))
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+    data = root / "data"
+    port = free_port()
+    subprocess.run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o",
+                    f"-k {root} -c listen_addresses='' -p {port} -c fsync=on -c max_connections=200", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"host={root} port={port} user=postgres dbname=postgres"
+    finally:
+        subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
