@@ -133,6 +133,18 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    return [(max(0, int(a) * PAGE - OVERLAP), min(len(data), (int(b) + 1) * PAGE + OVERLAP))",
      "    return [(max(0, int(a) * PAGE), min(len(data), (int(b) + 1) * PAGE))",
      ["tests/dumps/test_regions.py::test_the_same_findings_as_a_scan_of_every_byte"]),
+    ("checkpoint_fork", "audit/proofs.py", "if old.size == head.size and old.root != head.root:", "if False:",
+     ["tests/audit/test_merkle.py::test_a_forked_checkpoint_is_caught"]),
+    ("tree_head_check", "audit/log.py",
+     'if root.hex() != cp["root_hash"] or _decode_frontier(cp["frontier"]) != frontier:', "if False:",
+     ["tests/audit/test_merkle.py::test_a_tampered_leaf_and_a_truncated_log_are_caught"]),
+    ("inclusion_proof", "audit/merkle.py", "    return sn == 0 and r == root", "    return True",
+     ["tests/audit/test_merkle.py::test_verify_proof_offline_from_the_key_alone"]),
+    ("batch_failure_isolated", "audit/batch.py", "            if len(batch) == 1:", "            if True:",
+     ["tests/audit/test_batch.py::test_a_bad_companion_statement_fails_only_its_own_append"]),
+    ("issued_row_with_record", "issuer/tokens.py",
+     "also = [IssuanceRecords.statement(**row)] if self.issuance is not None else []", "also = []",
+     ["tests/issuer/test_introspection.py::test_the_endpoint_answers_only_for_tokens_it_issued"]),
 ]
 
 
