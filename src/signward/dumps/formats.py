@@ -57,7 +57,7 @@ class Region:
 class Layout:
     """How an uncompressed dump is laid out; `protected` ranges are structure, never redacted."""
 
-    format: str  # "elf-core", "minidump", "raw"
+    format: str  # "elf-core", "minidump", "har", "raw"
     size: int
     regions: list[Region] = field(default_factory=list)
     protected: list[tuple[int, int]] = field(default_factory=list)
@@ -169,6 +169,10 @@ def read_layout(path: Path) -> Layout:
             return _elf_layout(handle, size, path)
         if head.startswith(MINIDUMP_MAGIC):
             return _minidump_layout(path, size)
+    from .har import looks_like_har
+
+    if looks_like_har(head):  # parsed whole by the HAR detector; the byte detectors see it as raw
+        return Layout(format="har", size=size, regions=[Region(0, size, None)])
     return Layout(format="raw", size=size, regions=[Region(0, size, None)])
 
 

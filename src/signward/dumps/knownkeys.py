@@ -36,6 +36,12 @@ class KnownKey:
     public_key: PublicKey
     source: str = ""
 
+    def __reduce__(self) -> tuple[Any, tuple[str, str, bytes, str]]:
+        """Pickled as its public DER (cryptography's key objects do not pickle): the scanner's
+        pool sends the known keys to its processes."""
+        der = self.public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return (_known_key, (self.kid, self.kind, der, self.source))
+
     @property
     def rsa_n(self) -> int:
         assert isinstance(self.public_key, rsa.RSAPublicKey)
@@ -61,6 +67,12 @@ class KnownKey:
     def raw_public(self) -> bytes:
         assert isinstance(self.public_key, ed25519.Ed25519PublicKey)
         return self.public_key.public_bytes_raw()
+
+
+def _known_key(kid: str, kind: str, der: bytes, source: str) -> KnownKey:
+    public = serialization.load_der_public_key(der)
+    assert isinstance(public, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey))
+    return KnownKey(kid, kind, public, source)
 
 
 class KnownKeys:

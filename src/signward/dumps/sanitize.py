@@ -40,7 +40,8 @@ from .attestation import (attestation_key, attestation_path, key_id, sha256_file
 from .canary import Canary
 from .reasons import DumpReason
 from .files import copy_bounded
-from .findings import Finding, count_by_detector
+from . import har
+from .findings import Finding, count_by_detector, merge_spans
 from .formats import decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .minimize import minimize_ranges
@@ -75,6 +76,23 @@ class SanitizeResult:
                 "residue": [f.to_dict() for f in self.residue], "attestation": self.attestation,
                 "key_id": self.key_id,
                 "seconds": round(self.seconds, 3)}
+
+
+def _redact_har(sealed: Path, target: Path, findings: list[Finding]) -> int:
+    """Overwrite every finding of a HAR in place with printable bytes of the same length (inside
+    its JSON string, whole characters), and refuse unless the result is still a HAR."""
+    raw, _, strings = har.read(sealed)
+    spans = merge_spans([(f.offset, f.end) for f in findings if not f.advisory])
+    cleaned = har.redact(raw, spans, strings)
+    try:
+        har.check_still_har(cleaned)
+    except DumpFormatError as exc:
+        raise DumpRefused(DumpReason.ERROR, f"the redacted HAR would not parse: {exc}") from None
+    with open(target, "wb") as out:
+        out.write(cleaned)
+        out.flush()
+        os.fsync(out.fileno())
+    return sum(a != b for a, b in zip(raw, cleaned))
 
 
 def _identity(stats: os.stat_result) -> tuple[int, int, int, int]:
@@ -121,7 +139,7 @@ def _seal(source: Path, container: str, target: Scratch, max_bytes: int | None =
 def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys | None = None,
              canary: Canary | None = None, minimize: bool = False, detectors: Sequence[str] | str | None = None,
              progress: Progress | None = None, *, insecure_skip_residue_rescan: bool = False,
-             max_bytes: int | None = None) -> SanitizeResult:
+             max_bytes: int | None = None, workers: int | None = 1) -> SanitizeResult:
     """Sanitize `source` into `out`; DumpRefused (after cleaning up) when it cannot be certified.
 
     `detectors` narrows what redaction runs; the re-scan of the result always runs every
@@ -156,12 +174,18 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sealed")
         layout = read_layout(sealed.path)
         chosen = registry.select(detectors)
-        findings, incomplete = scan_plain(sealed.path, layout, chosen, known, progress)
+        findings, incomplete = scan_plain(sealed.path, layout, chosen, known, progress, workers)
         result.counts = count_by_detector(findings)
         if incomplete:
             raise DumpRefused(DumpReason.SCAN_INCOMPLETE, ", ".join(incomplete))
         if canary is not None:
-            result.canaries_found = canary.check(findings)
+            if layout.format == "har":  # a HAR's canary is a token the recorder planted, signed by a canary key
+                result.canaries_expected = ["har-token"]
+                kids = set(canary.kids.values())
+                result.canaries_found = ["har-token"] if any(
+                    f.detector == har.DETECTOR and f.kid in kids for f in findings) else []
+            else:
+                result.canaries_found = canary.check(findings)
             missed = sorted(set(result.canaries_expected) - set(result.canaries_found))
             if missed:
                 raise DumpRefused(DumpReason.CANARY_MISSED, ", ".join(missed))
@@ -169,16 +193,19 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         if stuck:
             raise DumpRefused(DumpReason.FINDING_IN_METADATA, f"{stuck[0].kind} at offset {stuck[0].offset}")
         redacted = scratch.enter_context(Scratch(out.parent))
-        shutil.copyfile(sealed.path, redacted.path)
-        ranges = redaction_ranges(findings, layout)
-        if minimize:
-            ranges += minimize_ranges(layout, sealed.path)
-        descriptor = os.open(redacted.path, os.O_WRONLY)
-        try:
-            result.redacted_bytes = sum(fill(descriptor, start, end) for start, end in sorted(ranges))
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+        if layout.format == "har":
+            result.redacted_bytes = _redact_har(sealed.path, redacted.path, findings)
+        else:
+            shutil.copyfile(sealed.path, redacted.path)
+            ranges = redaction_ranges(findings, layout)
+            if minimize:
+                ranges += minimize_ranges(layout, sealed.path)
+            descriptor = os.open(redacted.path, os.O_WRONLY)
+            try:
+                result.redacted_bytes = sum(fill(descriptor, start, end) for start, end in sorted(ranges))
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
         final = redacted
         if container != "none":
             final = scratch.enter_context(Scratch(out.parent))
@@ -191,7 +218,8 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         residue_incomplete: list[str] = []
         if residue_detectors:
             with plain_copy(final.path, sniff_container(head_of(final.path)), str(out.parent), max_bytes) as plain:
-                residue, residue_incomplete = scan_plain(plain, read_layout(plain), residue_detectors, known)
+                residue, residue_incomplete = scan_plain(plain, read_layout(plain), residue_detectors, known,
+                                                         workers=workers)
         residue = [f for f in residue if not f.advisory]
         if residue_incomplete and not residue:
             raise DumpRefused(DumpReason.SCAN_INCOMPLETE, "re-scan: " + ", ".join(residue_incomplete))

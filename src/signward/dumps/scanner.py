@@ -4,23 +4,31 @@ way (a prime found as limbs gives d, the CRT values and their other layouts).
 
 Memory stays bounded by the chunk size whatever the dump's size: the file is read one chunk
 (plus overlap) at a time; compressed dumps are first streamed to a private
-temporary file.
+temporary file. Chunks are independent (every detector's bounds and state are per chunk), so
+a pool of processes scans them in parallel, each result taken in file order: the findings
+are the same for any pool size, and at most two chunks per process are in flight.
 """
 
 from __future__ import annotations
 
 import bisect
+import collections
+import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DumpFormatError
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .detectors import Detector, select
 from .findings import FileReport, Finding, merge_spans
+from .har import DETECTOR as HAR_DETECTOR
+from . import har
 from .files import copy_bounded
 from .formats import Layout, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
@@ -28,6 +36,7 @@ from .regions import compact
 from .scratch import Scratch
 
 Progress = Callable[[int, int], None]
+MAX_WORKERS = 8  # the default pool: one process per core, at most this many (each holds about 0.5 GB)
 
 
 @contextmanager
@@ -50,31 +59,109 @@ def plain_copy(path: Path, container: str, directory: str | None = None,
         yield target.path
 
 
-def iter_chunks(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -> Iterator[Chunk]:
-    """CHUNK bytes at a time plus OVERLAP of the next, long zero runs left out (`regions.py`)."""
+def read_chunk(descriptor: int, path: Path, layout: Layout, start: int, known: KnownKeys, learned: Learned,
+               chunk_size: int = CHUNK) -> Chunk | None:
+    """The chunk at `start`: `chunk_size` bytes plus OVERLAP of the next, long zero runs left
+    out (`regions.py`); None when it is all zeros."""
     size = layout.size
+    end = min(size, start + chunk_size + OVERLAP)
+    own_end = chunk_size if start + chunk_size < size else end - start
+    data = os.pread(descriptor, end - start, start)  # one chunk resident at a time, whatever the size
+    if len(data) != end - start:
+        raise DumpFormatError(f"{path}: shrank while being read (at offset {start + len(data)})")
+    packed = compact(data, own_end)
+    if packed is None:
+        return None  # all zeros: nothing any detector could find
+    joined, pieces, owned = packed
+    return Chunk(joined, start, owned, layout, known, learned,
+                 pieces=[(position, start + offset) for position, offset in pieces], covers=own_end)
+
+
+def iter_chunks(path: Path, layout: Layout, known: KnownKeys, learned: Learned,
+                chunk_size: int = CHUNK) -> Iterator[Chunk]:
+    """Every chunk of the dump that is not all zeros, in order."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
-        for start in range(0, size, CHUNK):
-            end = min(size, start + CHUNK + OVERLAP)
-            own_end = CHUNK if start + CHUNK < size else end - start
-            data = os.pread(descriptor, end - start, start)  # one chunk resident at a time, whatever the size
-            if len(data) != end - start:
-                raise DumpFormatError(f"{path}: shrank while being read (at offset {start + len(data)})")
-            packed = compact(data, own_end)
-            if packed is None:
-                continue  # all zeros: nothing any detector could find
-            joined, pieces, owned = packed
-            yield Chunk(joined, start, owned, layout, known, learned,
-                        pieces=[(position, start + offset) for position, offset in pieces], covers=own_end)
+        for start in range(0, layout.size, chunk_size):
+            chunk = read_chunk(descriptor, path, layout, start, known, learned, chunk_size)
+            if chunk is not None:
+                yield chunk
     finally:
         os.close(descriptor)
 
 
-def exact_pass(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -> list[Finding]:
+@dataclass
+class ChunkResult:
+    """What scanning one chunk gives: its findings, the private values proven in it, the
+    bounded passes it cut short, and where in the file it ends."""
+
+    findings: list[Finding]
+    learned: dict[bytes, tuple[str, str, str, str | None]]
+    incomplete: list[str]
+    end: int
+
+
+def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detector], known: KnownKeys,
+               chunk_size: int = CHUNK) -> ChunkResult:
+    """Scan the chunk at `start` with every detector. A detector's state lives for one chunk
+    (its bounds are per chunk), so the result depends on the chunk alone: chunks can be
+    scanned in any process, in any order, and give the same findings."""
+    learned = Learned()
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        chunk = read_chunk(descriptor, path, layout, start, known, learned, chunk_size)
+    finally:
+        os.close(descriptor)
+    end = min(layout.size, start + chunk_size)
+    if chunk is None:
+        return ChunkResult([], {}, [], end)
+    findings = [finding for detector in detectors for finding in detector.scan(chunk)]
+    incomplete = sorted({item for detector in detectors for item in detector.incomplete()})
+    return ChunkResult(findings, learned.patterns, incomplete, end)
+
+
+def _scan_chunk_job(job: tuple[Path, Layout, int, Sequence[Detector], KnownKeys, int]) -> ChunkResult:
+    return scan_chunk(*job)
+
+
+def pool_size(workers: int | None, size: int, chunk_size: int = CHUNK) -> int:
+    """Processes for a dump of `size` bytes: `workers` (0 or None: one per core, at most
+    MAX_WORKERS), never more than it has chunks."""
+    wanted = workers or min(MAX_WORKERS, os.cpu_count() or 1)
+    return max(1, min(wanted, -(-size // chunk_size)))
+
+
+def chunk_results(path: Path, layout: Layout, detectors: Sequence[Detector], known: KnownKeys,
+                  workers: int | None = 1, chunk_size: int = CHUNK) -> Iterator[ChunkResult]:
+    """Every chunk's result, in file order, from a pool of `pool_size` processes (or this one).
+    At most 2 x workers chunks are in flight, so memory stays bounded by the pool's size."""
+    starts = range(0, layout.size, chunk_size)
+    processes = pool_size(workers, layout.size, chunk_size)
+    if processes == 1:
+        for start in starts:
+            yield scan_chunk(path, layout, start, detectors, known, chunk_size)
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+        pending: collections.deque[Future[ChunkResult]] = collections.deque()
+        jobs = iter(starts)
+        for start in jobs:
+            pending.append(pool.submit(_scan_chunk_job, (path, layout, start, detectors, known, chunk_size)))
+            if len(pending) >= 2 * processes:
+                break
+        while pending:
+            result = pending.popleft().result()
+            for start in jobs:
+                pending.append(pool.submit(_scan_chunk_job, (path, layout, start, detectors, known, chunk_size)))
+                break
+            yield result
+
+
+def exact_pass(path: Path, layout: Layout, known: KnownKeys, learned: Learned,
+               chunk_size: int = CHUNK) -> list[Finding]:
     """Every occurrence of every learned private value, in every chunk."""
     found: list[Finding] = []
-    for chunk in iter_chunks(path, layout, known, Learned()):
+    for chunk in iter_chunks(path, layout, known, Learned(), chunk_size):
         for pattern, (detector, kind, encoding, kid) in learned.patterns.items():
             position = chunk.data.find(pattern)
             while position >= 0:
@@ -86,32 +173,37 @@ def exact_pass(path: Path, layout: Layout, known: KnownKeys, learned: Learned) -
 
 
 def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known: KnownKeys,
-               progress: Progress | None = None) -> tuple[list[Finding], list[str]]:
-    """Findings (sorted, unique) and the bounded passes that were cut short."""
+               progress: Progress | None = None, workers: int | None = 1,
+               chunk_size: int = CHUNK) -> tuple[list[Finding], list[str]]:
+    """Findings (sorted, unique) and the bounded passes that were cut short; the same whatever
+    the number of `workers` (0 or None: one per core)."""
     learned = Learned()
     findings: list[Finding] = []
-    for chunk in iter_chunks(path, layout, known, learned):
-        for detector in detectors:
-            findings.extend(detector.scan(chunk))
+    incomplete: set[str] = set()
+    for result in chunk_results(path, layout, detectors, known, workers, chunk_size):
+        findings.extend(result.findings)
+        incomplete.update(result.incomplete)
+        for pattern, meaning in result.learned.items():  # in file order: the first proof names it
+            learned.patterns.setdefault(pattern, meaning)
         if progress is not None:
-            progress(min(layout.size, chunk.start + chunk.covers), layout.size)
+            progress(result.end, layout.size)
     if progress is not None:
         progress(layout.size, layout.size)
+    if layout.format == "har" and any(d.name == HAR_DETECTOR for d in detectors):
+        findings.extend(har.scan(path, known))
     if learned.patterns:
         spans = merge_spans([(f.offset, f.end) for f in findings])
         starts = [start for start, _ in spans]
-        for extra in exact_pass(path, layout, known, learned):
+        for extra in exact_pass(path, layout, known, learned, chunk_size):
             index = bisect.bisect_right(starts, extra.offset) - 1
             if index < 0 or extra.end > spans[index][1]:  # not already inside a first-pass finding
                 findings.append(extra)
-    unique = sorted(set(findings))
-    incomplete = sorted({item for detector in detectors for item in detector.incomplete()})
-    return unique, incomplete
+    return sorted(set(findings)), sorted(incomplete)
 
 
 def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, known: KnownKeys | None = None,
               progress: Progress | None = None, workdir: str | None = None,
-              max_bytes: int | None = None) -> FileReport:
+              max_bytes: int | None = None, workers: int | None = 1) -> FileReport:
     """Scan one file (any supported format or container); DumpFormatError if it cannot be read
     or expands past `max_bytes` (default `files.DEFAULT_MAX_BYTES`) or the free disk space."""
     path = Path(path)
@@ -123,10 +215,11 @@ def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, kn
     with plain_copy(path, container, workdir, max_bytes) as plain:
         layout = read_layout(plain)
         findings, incomplete = scan_plain(plain, layout, chosen, known if known is not None else KnownKeys(),
-                                          progress)
+                                          progress, workers)
     return FileReport(file=str(path), format=layout.format, bytes=layout.size,
                       seconds=time.monotonic() - began, findings=findings, container=container,
                       incomplete=incomplete)
 
 
-__all__ = ["exact_pass", "iter_chunks", "plain_copy", "scan_path", "scan_plain"]
+__all__ = ["ChunkResult", "chunk_results", "exact_pass", "iter_chunks", "plain_copy", "pool_size", "read_chunk",
+           "scan_chunk", "scan_path", "scan_plain"]

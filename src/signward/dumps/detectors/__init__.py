@@ -9,6 +9,8 @@ known-key      private halves of given public keys (RSA factors and exponents,
                EC scalars, Ed25519 seeds) in any layout; verified, with the kid
 unknown-rsa    adjacent primes whose product is a modulus present in the dump
 aes            AES-128/192/256 key schedules, by exact re-expansion
+har            HAR files: JWS signatures (verified against known keys), cookies,
+               authorization headers, OAuth/SAML credentials, API keys
 entropy        high-entropy regions; advisory, not in the default set
 =============  =================================================================
 """
@@ -22,6 +24,7 @@ from .aes import AesScheduleDetector
 from .base import Detector
 from .der import DerDetector
 from .entropy import EntropyDetector
+from .har_secrets import HarDetector
 from .known_key import KnownKeyDetector
 from .text import TextDetector
 from .unknown_rsa import UnknownRsaDetector
@@ -32,6 +35,7 @@ REGISTRY: dict[str, Callable[[], Detector]] = {
     "known-key": KnownKeyDetector,
     "unknown-rsa": UnknownRsaDetector,
     "aes": AesScheduleDetector,
+    "har": HarDetector,
     "entropy": EntropyDetector,
 }
 

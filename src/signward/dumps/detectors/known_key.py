@@ -40,7 +40,7 @@ from ..knownkeys import KnownKey
 
 NEAR = 4096
 REPRESENTATIONS = ("le", "be", "java")
-DEFAULT_BUDGET = 400_000
+DEFAULT_BUDGET = 400_000  # candidates per pass and chunk (32 MiB)
 UNALIGNED_PER_MIB = 2_000  # candidates per MiB scanned at unaligned offsets (a heap: about 500)
 MAX_EXPONENT_TRIALS = 20_000  # each costs about 0.1 ms (the filter below), a survivor one exponentiation
 MAX_GCD = 256  # gcd(p - 1, q - 1) up to this is covered (random primes: almost always)
@@ -88,7 +88,11 @@ class KnownKeyDetector(BaseDetector):
         return sorted(self._cut)
 
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
-        self._scanned += chunk.covers
+        # every bound and every shortcut is per chunk, so a chunk's findings depend on it alone
+        # (the scanner's pool scans chunks in any process); `incomplete` keeps every cut
+        self._spent = {}
+        self._factored = set()
+        self._scanned = chunk.covers
         rsa_keys = chunk.known.of_kind("rsa")
         if rsa_keys:
             yield from self._rsa(chunk, rsa_keys)

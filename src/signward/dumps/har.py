@@ -1,0 +1,308 @@
+"""HAR files (HTTP Archive 1.2): the secrets a recorded browser session carries, by byte span.
+
+In October 2023 HAR files uploaded to a support system held live session tokens. A HAR is
+JSON; this module parses it with a decoder whose string scanner records where every string
+lies in the file, so each secret is reported as the exact byte span of its value and can be
+overwritten in place with printable bytes of the same length: the file stays valid JSON and
+still opens in a HAR viewer (the sanitizer checks that it parses afterwards).
+
+What is a secret here (`scan`):
+- JWS / JWT compact tokens anywhere (headers, cookies, URLs, bodies): the *signature* segment
+  is the finding, so redaction kills the token and leaves its header and claims readable.
+  A token signed by a known key (`--keys`, the home's public keys, canary keys) is verified
+  and reported with its kid, issuer and expiry: "a live token of realm X valid until T";
+- `Authorization` and `Proxy-Authorization` header values, `Cookie` / `Set-Cookie` headers
+  and the HAR's parsed cookie values;
+- OAuth and SAML credentials by name in query strings, form and JSON bodies (`client_secret`,
+  `code`, `refresh_token`, `access_token`, `id_token`, `SAMLResponse`, `password`, ...);
+- API keys by well-known patterns (AWS, GitHub, Slack, Google, Stripe).
+Private keys in bodies are found by the byte detectors that also run over the file.
+
+A value made only of `REDACTED_CHAR` is a redacted one and never a finding again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import json
+import json.decoder
+import json.scanner
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..algorithms import Alg, signature_ok
+from ..clock import iso
+from ..errors import DumpFormatError
+from .findings import Finding
+from .knownkeys import KnownKeys
+
+DETECTOR = "har"
+MAX_HAR_BYTES = 512 << 20  # a HAR is parsed whole: larger ones are refused
+REDACTED_CHAR = "x"
+JWS = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{16,}")
+CREDENTIAL_NAMES = frozenset({
+    "client_secret", "code", "refresh_token", "access_token", "id_token", "samlresponse", "samlrequest",
+    "password", "passwd", "client_assertion", "assertion", "code_verifier", "device_code", "api_key", "apikey",
+    "token", "session", "sessionid", "session_id", "secret", "private_key",
+})
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+                            "x-auth-token", "x-amz-security-token"})
+API_KEYS = [
+    ("aws-access-key-id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("github-token", re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b")),
+    ("slack-token", re.compile(r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b")),
+    ("google-api-key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("stripe-secret-key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}\b")),
+]
+
+
+@dataclass(frozen=True)
+class JsonString:
+    """One JSON string of the document: its value and the span of its raw text between the quotes."""
+
+    value: str
+    start: int
+    end: int
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def looks_like_har(head: bytes) -> bool:
+    """A JSON object whose first member is `log` (how every HAR writer starts)."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return text.startswith(b"{") and re.match(rb'\{\s*"log"\s*:', text) is not None
+
+
+def parse(raw: bytes) -> tuple[Any, list[JsonString]]:
+    """The document and every string in it with its span in `raw` (bytes offsets)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DumpFormatError(f"not UTF-8 JSON (byte {exc.start})") from None
+    strings: list[tuple[str, int, int]] = []
+    decoder = json.JSONDecoder()
+    scan: Any = getattr(json.decoder, "scanstring")
+
+    def recording(s: str, end: int, strict: bool = True) -> tuple[str, int]:
+        value, after = scan(s, end, strict)
+        strings.append((value, end, after - 1))
+        return value, after
+
+    # the pure-Python scanner reads `parse_string` from its context: every string passes `recording`
+    setattr(decoder, "parse_string", recording)
+    setattr(decoder, "scan_once", getattr(json.scanner, "py_make_scanner")(decoder))
+    try:
+        document, end = decoder.raw_decode(text.lstrip("\ufeff \t\r\n"), 0)
+    except (ValueError, RecursionError) as exc:
+        raise DumpFormatError(f"not a JSON document ({str(exc)[:80]})") from None
+    shift = len(text) - len(text.lstrip("\ufeff \t\r\n"))
+    if text[shift + end:].strip():
+        raise DumpFormatError("data after the JSON document")
+    if not (isinstance(document, dict) and isinstance(document.get("log"), dict)
+            and isinstance(document["log"].get("entries"), list)):
+        raise DumpFormatError("not a HAR (an object with log.entries)")
+    ascii_only = len(raw) == len(text)
+    spans = []
+    for value, start, end_ in strings:
+        start, end_ = start + shift, end_ + shift
+        if not ascii_only:  # character offsets to byte offsets
+            start, end_ = len(text[:start].encode()), len(text[:end_].encode())
+        spans.append(JsonString(value, start, end_))
+    return document, spans
+
+
+def read(path: Path) -> tuple[bytes, Any, list[JsonString]]:
+    size = path.stat().st_size
+    if size > MAX_HAR_BYTES:
+        raise DumpFormatError(f"{path}: a HAR of {size} bytes is over the {MAX_HAR_BYTES >> 20} MiB limit")
+    raw = path.read_bytes()
+    try:
+        document, strings = parse(raw)
+    except DumpFormatError as exc:
+        raise DumpFormatError(f"{path}: {exc}") from None
+    return raw, document, strings
+
+
+def _redacted(value: str) -> bool:
+    return bool(value) and set(value) == {REDACTED_CHAR}
+
+
+def char_offsets(segment: bytes) -> list[int]:
+    """For the raw text of a JSON string (between its quotes), the byte offset where each decoded
+    character starts, and its length at the end: escapes (`\\n`, `\\uXXXX`, surrogate pairs) and
+    UTF-8 sequences are one character each."""
+    out, i = [], 0
+    while i < len(segment):
+        out.append(i)
+        byte = segment[i]
+        if byte == 0x5C:
+            if segment[i + 1:i + 2] == b"u":
+                try:
+                    code = int(segment[i + 2:i + 6], 16)
+                    pair = 0xD800 <= code < 0xDC00 and segment[i + 6:i + 8] == b"\\u" and \
+                        0xDC00 <= int(segment[i + 8:i + 12], 16) < 0xE000
+                except ValueError:
+                    pair = False
+                i += 12 if pair else 6
+            else:
+                i += 2
+        else:
+            i += 1 if byte < 0x80 else 4 if byte >= 0xF0 else 3 if byte >= 0xE0 else 2
+    out.append(len(segment))
+    return out
+
+
+class _Locator:
+    """Maps a secret inside a decoded string to its bytes in the file."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def span(self, string: JsonString, start: int, end: int) -> tuple[int, int]:
+        offsets = char_offsets(self.raw[string.start:string.end])
+        if len(offsets) != len(string.value) + 1:
+            return string.start, string.end  # should not happen: then the whole value
+        return string.start + offsets[start], string.start + offsets[end]
+
+
+def _verify(token: str, signing_end: int, known: KnownKeys) -> tuple[str | None, str]:
+    """(kid, detail) of a JWS signed by a known key, else (None, what the header says)."""
+    head, _, rest = token.partition(".")
+    try:
+        header = json.loads(_b64url(head))
+        claims = json.loads(_b64url(rest.partition(".")[0]))
+        signature = _b64url(token[signing_end + 1:])
+    except (ValueError, binascii.Error):
+        return None, "unparsable token"
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None, "unparsable token"
+    kid, alg = header.get("kid"), header.get("alg")
+    issuer, exp = claims.get("iss"), claims.get("exp")
+    until = iso(float(exp)) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
+    described = f"alg {alg}, kid {kid}, iss {issuer}" + (f", exp {until}" if until else "")
+    try:
+        algorithm = Alg(alg)
+    except ValueError:
+        return None, described
+    for key in known.keys:
+        if kid is not None and key.kid != kid:
+            continue
+        if signature_ok(key.public_key, algorithm, token[:signing_end].encode(), signature):
+            realm = issuer if isinstance(issuer, str) else "?"
+            return key.kid, f"a live token of realm {realm} signed by {key.kid}" + \
+                (f", valid until {until}" if until else "")
+    return None, described
+
+
+def _walk(document: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(document, dict):
+        for name, value in document.items():
+            yield from _walk(value, f"{path}.{name}" if path else str(name))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            yield from _walk(value, f"{path}[{index}]")
+    yield path, document
+
+
+def _named_values(document: Any) -> Iterator[tuple[str, str]]:
+    """(name, value) pairs of the HAR's name/value lists: headers, cookies, query, form params."""
+    for _, node in _walk(document):
+        if isinstance(node, dict) and isinstance(node.get("name"), str) and isinstance(node.get("value"), str):
+            yield node["name"], node["value"]
+
+
+def _body_credentials(text: str) -> Iterator[tuple[str, int, int]]:
+    """Credentials by name inside a string holding a query, a form or a JSON body: (kind, start, end)."""
+    for match in re.finditer(r'(?:^|[?&;\s,{"])("?)([A-Za-z_][A-Za-z0-9_.-]{0,40})\1\s*(?:=|:(?!//))\s*"?'
+                             r'([^&;"\s,}]{4,})', text):
+        name = match.group(2).lower()
+        if name in CREDENTIAL_NAMES:
+            yield f"credential:{name}", match.start(3), match.end(3)
+
+
+def scan(path: Path, known: KnownKeys | None = None) -> list[Finding]:
+    """Every secret of the HAR at `path` as a byte span of the file."""
+    raw, document, strings = read(path)
+    return scan_parsed(raw, document, strings, known or KnownKeys())
+
+
+def scan_parsed(raw: bytes, document: Any, strings: list[JsonString], known: KnownKeys) -> list[Finding]:
+    locate = _Locator(raw)
+    findings: set[Finding] = set()
+
+    def add(string: JsonString, start: int, end: int, kind: str, kid: str | None = None, detail: str = "") -> None:
+        if _redacted(string.value[start:end]):
+            return
+        if kind != "jws-signature" and JWS.fullmatch(string.value[start:end]):
+            return  # a token: its signature is the finding, its claims stay readable
+        first, last = locate.span(string, start, end)
+        findings.add(Finding(first, last - first, DETECTOR, kind, "har", kid=kid, verified=kid is not None,
+                             detail=detail))
+
+    secret_names = {name.lower() for name, _ in _named_values(document)} & (SECRET_HEADERS | CREDENTIAL_NAMES)
+    secret_values = {value for name, value in _named_values(document) if name.lower() in secret_names}
+    for string in strings:
+        value = string.value
+        if len(value) < 4:
+            continue
+        for match in JWS.finditer(value):
+            token = match.group(0)
+            signing_end = token.rindex(".")
+            kid, detail = _verify(token, signing_end, known)
+            add(string, match.start() + signing_end + 1, match.end(), "jws-signature", kid, detail)
+        for kind, pattern in API_KEYS:
+            for match in pattern.finditer(value):
+                add(string, match.start(), match.end(), kind)
+        for kind, start, end in _body_credentials(value):
+            add(string, start, end, kind)
+        if value in secret_values and not JWS.fullmatch(value.split(" ", 1)[-1]):
+            # a header / cookie / parameter value named as a secret: the credential part of it
+            scheme = re.match(r"(?i)(Bearer|Basic|Digest|Negotiate|Token)\s+", value)
+            cookie_pairs = list(re.finditer(r"(?:^|;\s*)([^=;\s]+)=([^;]*)", value))
+            if scheme:
+                add(string, scheme.end(), len(value), "authorization")
+            elif cookie_pairs and "=" in value:
+                for pair in cookie_pairs:
+                    attribute = pair.group(1).lower()
+                    if attribute in ("path", "domain", "expires", "max-age", "samesite", "priority"):
+                        continue
+                    if pair.end(2) > pair.start(2):
+                        add(string, pair.start(2), pair.end(2), "cookie-value")
+            else:
+                add(string, 0, len(value), "secret-value")
+    return sorted(findings)
+
+
+def redact(raw: bytes, spans: list[tuple[int, int]], strings: list[JsonString]) -> bytes:
+    """`raw` with every span overwritten by REDACTED_CHAR, widened to whole characters (escape
+    sequences, UTF-8 sequences) and kept inside the JSON string it starts in, so the result is
+    valid JSON of the same length; parts of a span outside strings are left (the re-scan sees them)."""
+    data = bytearray(raw)
+    interiors = sorted((s.start, s.end) for s in strings)
+    starts = [start for start, _ in interiors]
+    for first, last in spans:
+        index = bisect.bisect_right(starts, first) - 1
+        if index < 0 or first >= interiors[index][1]:
+            continue  # not inside a string: structure is never touched
+        lo, hi = interiors[index]
+        boundaries = [lo + offset for offset in char_offsets(raw[lo:hi])]
+        first = boundaries[bisect.bisect_right(boundaries, first) - 1]
+        last = boundaries[min(len(boundaries) - 1, bisect.bisect_left(boundaries, min(last, hi)))]
+        data[first:last] = REDACTED_CHAR.encode() * (last - first)
+    return bytes(data)
+
+
+def check_still_har(raw: bytes) -> None:
+    """DumpFormatError unless `raw` still parses as a HAR."""
+    parse(raw)
+
+
+__all__ = ["DETECTOR", "JsonString", "MAX_HAR_BYTES", "REDACTED_CHAR", "check_still_har", "looks_like_har",
+           "char_offsets", "parse", "read", "redact", "scan", "scan_parsed"]
