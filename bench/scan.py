@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from signward.dumps import Canary, KnownKeys, make_canary, scan_path  # noqa: E402
 from signward.dumps.knownkeys import known_key  # noqa: E402
+from signward.dumps.detectors.known_key import _MEMO  # noqa: E402
 
 
 def make_core(size_mib: int, workdir: Path) -> tuple[Path, Path]:
@@ -37,6 +38,7 @@ def make_core(size_mib: int, workdir: Path) -> tuple[Path, Path]:
 
 
 def timed(fn) -> float:  # type: ignore[no-untyped-def]
+    _MEMO.clear()  # the EC/Ed25519 point memo would make every scan after the first cheaper
     began = time.perf_counter()
     fn()
     return time.perf_counter() - began
@@ -80,8 +82,8 @@ def main() -> None:
         if "aeskeyfind" in rates:
             for workers in ("1 worker", "2 workers"):
                 ours = rates[f"signward, all default detectors, no keys, {workers}"]
-                print(f"time ratio aeskeyfind / all default detectors ({workers}): "
-                      f"{rates['aeskeyfind'] / ours:.2f} (goal: signward takes at most as long: >= 1)")
+                print(f"time ratio signward all default detectors ({workers}) / aeskeyfind: "
+                      f"{rates['aeskeyfind'] / ours:.2f} (goal <= 1: signward takes at most as long)")
         print(f"known-key, one RSA key, 2 workers: {rates['signward known-key, one RSA key, 2 workers']:.0f} MB/s "
               f"(goal >= 300); canary set: {rates['signward known-key, canary set, 2 workers']:.0f} MB/s (goal >= 100)")
     finally:

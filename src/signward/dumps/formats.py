@@ -57,7 +57,7 @@ class Region:
 class Layout:
     """How an uncompressed dump is laid out; `protected` ranges are structure, never redacted."""
 
-    format: str  # "elf-core", "minidump", "har", "raw"
+    format: str  # "elf-core", "minidump", "hprof", "har", "raw"
     size: int
     regions: list[Region] = field(default_factory=list)
     protected: list[tuple[int, int]] = field(default_factory=list)
@@ -170,6 +170,19 @@ def read_layout(path: Path) -> Layout:
         if head.startswith(MINIDUMP_MAGIC):
             return _minidump_layout(path, size)
     from .har import looks_like_har
+    from .hprof import hprof_contents, is_hprof
+
+    if is_hprof(head):  # array contents are memory; every other byte is structure
+        found = hprof_contents(path)
+        regions = [Region(c.offset, c.size, None, kind=c.kind) for c in found]
+        protected, previous = [], 0
+        for region in sorted(regions, key=lambda r: r.offset):
+            if region.offset > previous:
+                protected.append((previous, region.offset))
+            previous = max(previous, region.end)
+        if previous < size:
+            protected.append((previous, size))
+        return Layout(format="hprof", size=size, regions=regions, protected=protected)
 
     if looks_like_har(head):  # parsed whole by the HAR detector; the byte detectors see it as raw
         return Layout(format="har", size=size, regions=[Region(0, size, None)])
