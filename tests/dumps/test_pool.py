@@ -44,3 +44,17 @@ def test_pool_size_is_bounded_by_chunks_and_cores() -> None:
     assert pool_size(4, 3 * SMALL, SMALL) == 3
     assert pool_size(1, 100 * SMALL, SMALL) == 1
     assert 1 <= pool_size(0, 100 * SMALL, SMALL) <= 8
+
+
+def test_the_pool_reads_a_nameless_scratch_copy(key_holder: CrashedProcess, tmp_path: Path) -> None:
+    """Sanitize and compressed scans work on nameless copies (/proc/self/fd/N of this process):
+    the pool's processes must read the same bytes."""
+    import shutil
+
+    from signward.dumps.scratch import Scratch
+
+    known = key_holder.known()
+    with Scratch(tmp_path) as copy:
+        with open(copy.path, "wb") as out, open(key_holder.core, "rb") as source:
+            shutil.copyfileobj(source, out)
+        assert _scan(copy.path, known, 2) == _scan(key_holder.core, known, 1)

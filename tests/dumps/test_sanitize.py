@@ -168,7 +168,7 @@ def test_narrowed_detectors_redact_less_but_the_rescan_runs_every_detector(tmp_p
     result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(RSA), detectors="known-key")
     attestation = verify_attestation(tmp_path / "out", Home(tmp_path / "home")).attestation
     assert attestation is not None and list(attestation["detectors"]) == ["known-key"]
-    assert set(attestation["residue_detectors"]) == {"text", "der", "known-key", "unknown-rsa", "aes"}
+    assert set(attestation["residue_detectors"]) == {"text", "der", "known-key", "unknown-rsa", "aes", "har"}
     assert result.key_id == attestation["key_id"]
 
 

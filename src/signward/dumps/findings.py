@@ -68,11 +68,21 @@ class FileReport:
     findings: list[Finding]
     container: str = "none"
     incomplete: list[str] = field(default_factory=list)  # bounded passes that hit their bound
+    members: list["FileReport"] = field(default_factory=list)  # a bundle's members (their findings are
+    # also in `findings`, each with the member's name in its detail, so a caller that looks only at
+    # `findings` still sees every key in the bundle)
 
     def counts(self) -> dict[str, int]:
         return count_by_detector(self.findings)
 
+    def leaves(self) -> list["FileReport"]:
+        """This report, or for a bundle the reports of its members (recursively)."""
+        return [leaf for member in self.members for leaf in member.leaves()] if self.members else [self]
+
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "format": self.format, "container": self.container, "bytes": self.bytes,
+        data = {"file": self.file, "format": self.format, "container": self.container, "bytes": self.bytes,
                 "seconds": round(self.seconds, 3), "findings": [f.to_dict() for f in self.findings],
                 "incomplete": list(self.incomplete)}
+        if self.members:
+            data["members"] = [m.to_dict() for m in self.members]
+        return data

@@ -41,12 +41,13 @@ from .canary import Canary
 from .reasons import DumpReason
 from .files import copy_bounded
 from . import har
-from .findings import Finding, count_by_detector, merge_spans
-from .formats import decompressor, head_of, open_compressor, read_layout, sniff_container
+from .bundles import bundle_kind, extracted, write_bundle
+from .findings import FileReport, Finding, count_by_detector, merge_spans
+from .formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .minimize import minimize_ranges
 from .redact import fill, redaction_ranges
-from .scanner import Progress, plain_copy, scan_plain
+from .scanner import Progress, plain_copy, scan_path, scan_plain
 from .scratch import Scratch
 
 
@@ -76,6 +77,60 @@ class SanitizeResult:
                 "residue": [f.to_dict() for f in self.residue], "attestation": self.attestation,
                 "key_id": self.key_id,
                 "seconds": round(self.seconds, 3)}
+
+
+def _redact_plain(plain: Path, target: Path, layout: Layout, findings: list[Finding], minimize: bool,
+                  name: str = "") -> int:
+    """Write `plain` with every finding overwritten into `target`; bytes changed. A finding in
+    structure that cannot be overwritten refuses (`finding_in_metadata`)."""
+    stuck = [f for f in findings if not f.advisory and layout.is_protected(f.offset, f.end)]
+    if stuck:
+        raise DumpRefused(DumpReason.FINDING_IN_METADATA,
+                          f"{name + ': ' if name else ''}{stuck[0].kind} at offset {stuck[0].offset}")
+    if layout.format == "har":
+        return _redact_har(plain, target, findings)
+    shutil.copyfile(plain, target)
+    ranges = redaction_ranges(findings, layout)
+    if minimize:
+        ranges += minimize_ranges(layout, plain)
+    descriptor = os.open(target, os.O_WRONLY)
+    try:
+        written = sum(fill(descriptor, start, end) for start, end in sorted(ranges))
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    return written
+
+
+def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, workdir: Path, max_bytes: int | None,
+                   minimize: bool) -> int:
+    """A new archive at `target` of every member of `plain` redacted with its own findings (members
+    that are compressed are recompressed, bundles inside recurse); bytes changed."""
+    by_name = {member.file.rsplit("!", 1)[1]: member for member in report.members}
+    changed = 0
+    with extracted(plain, kind, workdir, max_bytes) as copies, ExitStack() as outputs:
+        cleaned: list[tuple[str, Path]] = []
+        for member, copy in copies:
+            member_report = by_name[member.name]
+            output = outputs.enter_context(Scratch(workdir))
+            container = sniff_container(head_of(copy.path))
+            with plain_copy(copy.path, container, str(workdir), max_bytes) as member_plain, \
+                    Scratch(workdir) as redacted:
+                inner = bundle_kind(member_plain)
+                if inner is not None:
+                    changed += _redact_bundle(member_plain, inner, redacted.path, member_report, workdir, max_bytes,
+                                              minimize)
+                else:
+                    changed += _redact_plain(member_plain, redacted.path, read_layout(member_plain),
+                                             member_report.findings, minimize, member.name)
+                if container == "none":
+                    shutil.copyfile(redacted.path, output.path)
+                else:
+                    with open(redacted.path, "rb") as raw, open_compressor(output.path, container, new=False) as packed:
+                        shutil.copyfileobj(raw, packed, 8 << 20)
+            cleaned.append((member.name, output.path))
+        write_bundle(target, kind, cleaned)
+    return changed
 
 
 def _redact_har(sealed: Path, target: Path, findings: list[Finding]) -> int:
@@ -172,14 +227,20 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         result.input_sha256, _ = _seal(source, container, sealed, max_bytes)
         if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
             raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sealed")
-        layout = read_layout(sealed.path)
-        chosen = registry.select(detectors)
-        findings, incomplete = scan_plain(sealed.path, layout, chosen, known, progress, workers)
+        bundle = bundle_kind(sealed.path)
+        if bundle is not None:  # every member scanned with the scanner for its format
+            report = scan_path(sealed.path, detectors, known, progress, str(out.parent), max_bytes, workers)
+            findings, incomplete, format_ = report.findings, report.incomplete, report.format
+        else:
+            layout = read_layout(sealed.path)
+            findings, incomplete = scan_plain(sealed.path, layout, registry.select(detectors), known, progress,
+                                              workers)
+            report, format_ = FileReport(str(source), layout.format, layout.size, 0.0, findings), layout.format
         result.counts = count_by_detector(findings)
         if incomplete:
             raise DumpRefused(DumpReason.SCAN_INCOMPLETE, ", ".join(incomplete))
         if canary is not None:
-            if layout.format == "har":  # a HAR's canary is a token the recorder planted, signed by a canary key
+            if format_ == "har":  # a HAR's canary is a token the recorder planted, signed by a canary key
                 result.canaries_expected = ["har-token"]
                 kids = set(canary.kids.values())
                 result.canaries_found = ["har-token"] if any(
@@ -189,23 +250,12 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             missed = sorted(set(result.canaries_expected) - set(result.canaries_found))
             if missed:
                 raise DumpRefused(DumpReason.CANARY_MISSED, ", ".join(missed))
-        stuck = [f for f in findings if not f.advisory and layout.is_protected(f.offset, f.end)]
-        if stuck:
-            raise DumpRefused(DumpReason.FINDING_IN_METADATA, f"{stuck[0].kind} at offset {stuck[0].offset}")
         redacted = scratch.enter_context(Scratch(out.parent))
-        if layout.format == "har":
-            result.redacted_bytes = _redact_har(sealed.path, redacted.path, findings)
+        if bundle is not None:
+            result.redacted_bytes = _redact_bundle(sealed.path, bundle, redacted.path, report, out.parent, max_bytes,
+                                                   minimize)
         else:
-            shutil.copyfile(sealed.path, redacted.path)
-            ranges = redaction_ranges(findings, layout)
-            if minimize:
-                ranges += minimize_ranges(layout, sealed.path)
-            descriptor = os.open(redacted.path, os.O_WRONLY)
-            try:
-                result.redacted_bytes = sum(fill(descriptor, start, end) for start, end in sorted(ranges))
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
+            result.redacted_bytes = _redact_plain(sealed.path, redacted.path, layout, findings, minimize)
         final = redacted
         if container != "none":
             final = scratch.enter_context(Scratch(out.parent))
@@ -216,10 +266,10 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         residue_detectors = [] if insecure_skip_residue_rescan else registry.select(None)
         residue: list[Finding] = []
         residue_incomplete: list[str] = []
-        if residue_detectors:
-            with plain_copy(final.path, sniff_container(head_of(final.path)), str(out.parent), max_bytes) as plain:
-                residue, residue_incomplete = scan_plain(plain, read_layout(plain), residue_detectors, known,
-                                                         workers=workers)
+        if residue_detectors:  # a bundle's members each with the scanner for their format
+            rescan = scan_path(final.path, [d.name for d in residue_detectors], known, None, str(out.parent),
+                               max_bytes, workers)
+            residue, residue_incomplete = rescan.findings, rescan.incomplete
         residue = [f for f in residue if not f.advisory]
         if residue_incomplete and not residue:
             raise DumpRefused(DumpReason.SCAN_INCOMPLETE, "re-scan: " + ", ".join(residue_incomplete))
@@ -235,8 +285,8 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             "version": 1, "status": "clean", "time": iso(time.time()),
             "input": {"name": source.name, "sha256": result.input_sha256, "bytes": before.st_size},
             "output": {"name": out.name, "sha256": result.output_sha256, "bytes": out_size},
-            "format": layout.format, "container": container, "minimized": minimize,
-            "detectors": {d.name: d.version for d in chosen},  # what redaction ran
+            "format": format_, "container": container, "minimized": minimize,
+            "detectors": {d.name: d.version for d in registry.select(detectors)},  # what redaction ran
             "residue_detectors": {d.name: d.version for d in residue_detectors},  # what the re-scan ran
             "counts": result.counts, "redacted_bytes": result.redacted_bytes,
             "canaries": {"expected": result.canaries_expected, "found_in_input": result.canaries_found,

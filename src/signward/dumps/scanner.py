@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import DumpFormatError
@@ -29,6 +29,7 @@ from .detectors import Detector, select
 from .findings import FileReport, Finding, merge_spans
 from .har import DETECTOR as HAR_DETECTOR
 from . import har
+from .bundles import MAX_DEPTH, bundle_kind, extracted
 from .files import copy_bounded
 from .formats import Layout, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
@@ -141,6 +142,8 @@ def chunk_results(path: Path, layout: Layout, detectors: Sequence[Detector], kno
         for start in starts:
             yield scan_chunk(path, layout, start, detectors, known, chunk_size)
         return
+    if str(path).startswith("/proc/self/fd/"):  # a nameless Scratch copy: the workers reach it through us
+        path = Path(f"/proc/{os.getpid()}/fd/{Path(path).name}")
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(processes, mp_context=context) as pool:
         pending: collections.deque[Future[ChunkResult]] = collections.deque()
@@ -203,22 +206,47 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
 
 def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, known: KnownKeys | None = None,
               progress: Progress | None = None, workdir: str | None = None,
-              max_bytes: int | None = None, workers: int | None = 1) -> FileReport:
-    """Scan one file (any supported format or container); DumpFormatError if it cannot be read
-    or expands past `max_bytes` (default `files.DEFAULT_MAX_BYTES`) or the free disk space."""
+              max_bytes: int | None = None, workers: int | None = 1, depth: int = 0) -> FileReport:
+    """Scan one file (any supported format or container, or a bundle of them); DumpFormatError
+    if it cannot be read or expands past `max_bytes` (default `files.DEFAULT_MAX_BYTES`) or the
+    free disk space."""
     path = Path(path)
     began = time.monotonic()
     if not path.is_file():
         raise DumpFormatError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
     container = sniff_container(head_of(path))
     chosen = select(detectors)
+    known = known if known is not None else KnownKeys()
     with plain_copy(path, container, workdir, max_bytes) as plain:
+        kind = bundle_kind(plain)
+        if kind is not None:
+            return _scan_bundle(path, plain, kind, container, detectors, known, workdir, max_bytes, workers, depth,
+                                began)
         layout = read_layout(plain)
-        findings, incomplete = scan_plain(plain, layout, chosen, known if known is not None else KnownKeys(),
-                                          progress, workers)
+        findings, incomplete = scan_plain(plain, layout, chosen, known, progress, workers)
     return FileReport(file=str(path), format=layout.format, bytes=layout.size,
                       seconds=time.monotonic() - began, findings=findings, container=container,
                       incomplete=incomplete)
+
+
+def _scan_bundle(path: Path, plain: Path, kind: str, container: str, detectors: Sequence[str] | str | None,
+                 known: KnownKeys, workdir: str | None, max_bytes: int | None, workers: int | None, depth: int,
+                 began: float) -> FileReport:
+    """Every member scanned with the scanner for its format (`bundles.py` for the limits)."""
+    if depth >= MAX_DEPTH:
+        raise DumpFormatError(f"{path}: bundles nested deeper than {MAX_DEPTH}; refused")
+    reports: list[FileReport] = []
+    folder = Path(workdir if workdir is not None else tempfile.gettempdir())
+    with extracted(plain, kind, folder, max_bytes) as copies:
+        for member, copy in copies:
+            report = scan_path(copy.path, detectors, known, None, workdir, max_bytes, workers, depth + 1)
+            report.file = f"{path}!{member.name}"
+            reports.append(report)
+    findings = [replace(f, detail=f"{report.file.split('!', 1)[1]}" + (f": {f.detail}" if f.detail else ""))
+                for report in reports for f in report.findings]
+    return FileReport(file=str(path), format=f"{kind}-bundle", bytes=plain.stat().st_size,
+                      seconds=time.monotonic() - began, findings=findings, container=container,
+                      incomplete=sorted({i for r in reports for i in r.incomplete}), members=reports)
 
 
 __all__ = ["ChunkResult", "chunk_results", "exact_pass", "iter_chunks", "plain_copy", "pool_size", "read_chunk",
