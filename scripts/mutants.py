@@ -145,6 +145,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("issued_row_with_record", "issuer/tokens.py",
      "also = [IssuanceRecords.statement(**row)] if self.issuance is not None else []", "also = []",
      ["tests/issuer/test_introspection.py::test_the_endpoint_answers_only_for_tokens_it_issued"]),
+    ("har_token_signature", "dumps/har.py",
+     'add(string, match.start() + signing_end + 1, match.end(), "jws-signature", kid, detail)', "pass",
+     ["tests/dumps/test_har.py::test_escapes_and_unicode_stay_valid_json"]),
+    ("bundle_member_names", "dumps/bundles.py", 'if pure.is_absolute() or ".." in pure.parts:', "if False:",
+     ["tests/dumps/test_bundles.py::test_members_that_climb_out_and_links_are_refused"]),
+    ("zip_bomb", "dumps/bundles.py",
+     "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",
+     ["tests/dumps/test_bundles.py::test_a_zip_bomb_is_refused_not_expanded"]),
 ]
 
 

@@ -172,3 +172,28 @@ def test_hostile_har_input_is_refused_cleanly(tmp_path: Path) -> None:
         done = subprocess.run([sys.executable, "-m", "signward", "dumps", "scan", str(path)], capture_output=True,
                               text=True, timeout=120)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_the_pipeline_captures_a_har_and_requires_its_canary_token(tmp_path: Path) -> None:
+    from signward.home import Home
+    from signward.services import init_home
+
+    home = Home(tmp_path / "home")
+    init_home(home)
+    canary = Canary.load(home.root / "dumps" / "canary.json")
+    assert canary.ec is not None
+    planted = jwt.encode({"sub": "canary"}, canary.ec, algorithm="ES256", headers={"kid": canary.kids["ec"]})
+    stolen = jwt.encode({"sub": "alice", "iss": "https://idp.example"}, canary.ec, algorithm="ES256",
+                        headers={"kid": "k1"})
+    headers = [{"name": "X-Canary", "value": planted}, {"name": "Authorization", "value": f"Bearer {stolen}"}]
+    states = {}
+    for name, kept in (("with", headers), ("without", headers[1:])):
+        path = tmp_path / f"{name}.har"
+        path.write_text(json.dumps({"log": {"version": "1.2", "entries": [
+            {"request": {"url": "https://app.example/", "headers": kept}, "response": {"content": {"text": "{}"}}}]}}))
+        done = subprocess.run([sys.executable, "-m", "signward", "--home", str(home.root), "dumps", "capture",
+                               "--file", str(path), "--json"], capture_output=True, text=True, timeout=120)
+        assert done.returncode in (0, 1), done.stderr
+        states[name] = json.loads(done.stdout)
+    assert states["with"]["state"] == "sanitized"
+    assert states["without"]["state"] == "refused" and states["without"]["reason"].startswith("canary_missed")

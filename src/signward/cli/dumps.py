@@ -88,7 +88,7 @@ def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: st
     elif as_json:
         emit({"files": [r.to_dict() for r in reports]}, True)
     else:
-        for report in reports:
+        for report in (leaf for top in reports for leaf in top.leaves()):  # a bundle: each member
             head = f"{report.file} ({report.format}, {report.bytes} bytes, {report.seconds:.1f} s)"
             if not report.findings:
                 emit(None, False, text=f"{head}: nothing found")

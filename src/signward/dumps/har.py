@@ -27,8 +27,6 @@ import base64
 import binascii
 import bisect
 import json
-import json.decoder
-import json.scanner
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,6 +58,9 @@ API_KEYS = [
     ("stripe-secret-key", re.compile(r"\b[sr]k_live_[0-9A-Za-z]{20,}\b")),
 ]
 
+PATTERNS = re.compile("|".join([f"(?P<jws>{JWS.pattern})"] +
+                               [f"(?P<{kind.replace('-', '_')}>{pattern.pattern})" for kind, pattern in API_KEYS]))
+
 
 @dataclass(frozen=True)
 class JsonString:
@@ -80,42 +81,33 @@ def looks_like_har(head: bytes) -> bool:
     return text.startswith(b"{") and re.match(rb'\{\s*"log"\s*:', text) is not None
 
 
+STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
 def parse(raw: bytes) -> tuple[Any, list[JsonString]]:
-    """The document and every string in it with its span in `raw` (bytes offsets)."""
+    """The document and every string in it with its byte span in `raw` (between the quotes).
+
+    The document is parsed by the json module (C); the strings are then tokenised from the raw
+    bytes in one regex pass, which in valid JSON finds exactly the string tokens, in document
+    order, with their exact offsets (a string with escapes is decoded by json, the others are
+    their own bytes)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DumpFormatError(f"not UTF-8 JSON (byte {exc.start})") from None
-    strings: list[tuple[str, int, int]] = []
-    decoder = json.JSONDecoder()
-    scan: Any = getattr(json.decoder, "scanstring")
-
-    def recording(s: str, end: int, strict: bool = True) -> tuple[str, int]:
-        value, after = scan(s, end, strict)
-        strings.append((value, end, after - 1))
-        return value, after
-
-    # the pure-Python scanner reads `parse_string` from its context: every string passes `recording`
-    setattr(decoder, "parse_string", recording)
-    setattr(decoder, "scan_once", getattr(json.scanner, "py_make_scanner")(decoder))
     try:
-        document, end = decoder.raw_decode(text.lstrip("\ufeff \t\r\n"), 0)
+        document = json.loads(text.lstrip("\ufeff"))
     except (ValueError, RecursionError) as exc:
         raise DumpFormatError(f"not a JSON document ({str(exc)[:80]})") from None
-    shift = len(text) - len(text.lstrip("\ufeff \t\r\n"))
-    if text[shift + end:].strip():
-        raise DumpFormatError("data after the JSON document")
     if not (isinstance(document, dict) and isinstance(document.get("log"), dict)
             and isinstance(document["log"].get("entries"), list)):
         raise DumpFormatError("not a HAR (an object with log.entries)")
-    ascii_only = len(raw) == len(text)
-    spans = []
-    for value, start, end_ in strings:
-        start, end_ = start + shift, end_ + shift
-        if not ascii_only:  # character offsets to byte offsets
-            start, end_ = len(text[:start].encode()), len(text[:end_].encode())
-        spans.append(JsonString(value, start, end_))
-    return document, spans
+    strings = []
+    for match in STRING_TOKEN.finditer(raw):
+        token = match.group(0)
+        value = json.loads(token) if b"\\" in token else token[1:-1].decode("utf-8")
+        strings.append(JsonString(value, match.start() + 1, match.end() - 1))
+    return document, strings
 
 
 def read(path: Path) -> tuple[bytes, Any, list[JsonString]]:
@@ -252,16 +244,17 @@ def scan_parsed(raw: bytes, document: Any, strings: list[JsonString], known: Kno
         value = string.value
         if len(value) < 4:
             continue
-        for match in JWS.finditer(value):
-            token = match.group(0)
-            signing_end = token.rindex(".")
-            kid, detail = _verify(token, signing_end, known)
-            add(string, match.start() + signing_end + 1, match.end(), "jws-signature", kid, detail)
-        for kind, pattern in API_KEYS:
-            for match in pattern.finditer(value):
-                add(string, match.start(), match.end(), kind)
-        for kind, start, end in _body_credentials(value):
-            add(string, start, end, kind)
+        for match in PATTERNS.finditer(value):  # one pass for tokens and every API key pattern
+            if match.lastgroup == "jws":
+                token = match.group(0)
+                signing_end = token.rindex(".")
+                kid, detail = _verify(token, signing_end, known)
+                add(string, match.start() + signing_end + 1, match.end(), "jws-signature", kid, detail)
+            else:
+                add(string, match.start(), match.end(), (match.lastgroup or "").replace("_", "-"))
+        if "=" in value or ":" in value:
+            for kind, start, end in _body_credentials(value):
+                add(string, start, end, kind)
         if value in secret_values and not JWS.fullmatch(value.split(" ", 1)[-1]):
             # a header / cookie / parameter value named as a secret: the credential part of it
             scheme = re.match(r"(?i)(Bearer|Basic|Digest|Negotiate|Token)\s+", value)
