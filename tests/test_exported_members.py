@@ -80,7 +80,8 @@ def test_dumps_surface() -> None:
     assert signward.dumps.__all__ == ["AttestationCheck", "Canary", "DumpReason", "DumpState", "FileReport",
                                       "Finding", "KnownKey", "KnownKeys", "SanitizeResult", "hold_canaries",
                                       "load_known_keys", "make_canary", "sanitize", "scan_path", "verify_attestation"]
-    assert list(signward.dumps.detectors.REGISTRY) == ["text", "der", "known-key", "unknown-rsa", "aes", "entropy"]
+    assert list(signward.dumps.detectors.REGISTRY) == ["text", "der", "known-key", "unknown-rsa", "aes", "har",
+                                                       "entropy"]
 
 
 def test_lab_surface() -> None:

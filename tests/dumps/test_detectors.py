@@ -71,6 +71,22 @@ def test_byte_strings_at_unaligned_offsets_far_from_their_public_keys(tmp_path: 
     assert ((1 << 18) + 3, "known-key", "ed25519-seed", "raw") in hits
 
 
+@pytest.mark.parametrize("side", ["before", "after"])
+def test_an_ec_scalar_kept_by_itself_in_a_block_dense_with_random_data(tmp_path: Path, side: str) -> None:
+    """Regression (a CI run refused a canary core as canary_missed: ec-in-memory): an OpenSSL
+    BIGNUM scalar is its own small allocation (a malloc header before it, the next one after),
+    but when the heap packs it into the same 64 KiB block as an RSA key's BIGNUMs and an AES
+    state, the block holds over 512 random-looking windows and the full pass dropped the whole
+    block. A value kept by itself is a candidate however dense its block."""
+    scalar = EC.private_numbers().private_value
+    block = 3 * 65536
+    dense = (block + 40_000) if side == "after" else block + 1_000
+    allocation = b"\x31" + b"\0" * 7 + le(scalar, 32) + b"\x21" + b"\0" * 7  # header, 4 limbs, next header
+    at = block + 20_000
+    path = image(tmp_path / "img", 1 << 20, {dense: os.urandom(8192), at - 8: allocation}, filler="mixed")
+    assert (at, "known-key", "ec-private-scalar", "le") in found(path, "known-key", known(EC))
+
+
 def test_ed25519_seed_near_its_public_key_at_odd_alignment(tmp_path: Path) -> None:
     public = ED.public_key().public_bytes_raw()
     path = image(tmp_path / "img", 1 << 20, {100_000: public, 100_203: ED.private_bytes_raw()})

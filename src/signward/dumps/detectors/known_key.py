@@ -206,11 +206,16 @@ class KnownKeyDetector(BaseDetector):
         full = windows(chunk, length, "le", odd=False, top_bit=False, align=8, max_zeros=3,
                        high_range=(length // 5, length - length // 5), writable_only=True)
         # the filters do not depend on byte order: one candidate set serves every layout
-        full = sparse(random_looking(chunk, full, length, max_zeros=3))
+        looking = random_looking(chunk, full, length, max_zeros=3)
+        full = sparse(looking)
+        # `sparse` drops blocks dense with random data, but a value kept by itself (a BIGNUM's
+        # own allocation, between two malloc headers) stays a candidate however dense its block
+        isolated = isolated_windows(chunk, length)
+        full = np.union1d(full, np.intersect1d(np.setdiff1d(looking, full), isolated))
         near = random_looking(chunk, _near(chunk, anchors, length), length, max_zeros=3)
         candidates = np.union1d(near, full)
         # byte strings (big-endian integers, seeds) at the other offsets, kept by themselves
-        loose = np.setdiff1d(isolated_windows(chunk, length), candidates)
+        loose = np.setdiff1d(isolated, candidates)
         loose = loose[loose % 8 != 0]
         passes = [(representation, candidates, label, self.budget) for representation in representations]
         passes.append(("be" if integer else "le", loose, f"{label}:unaligned",
