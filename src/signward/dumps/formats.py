@@ -175,14 +175,7 @@ def read_layout(path: Path) -> Layout:
     if is_hprof(head):  # array contents are memory; every other byte is structure
         found = hprof_contents(path)
         regions = [Region(c.offset, c.size, None, kind=c.kind) for c in found]
-        protected, previous = [], 0
-        for region in sorted(regions, key=lambda r: r.offset):
-            if region.offset > previous:
-                protected.append((previous, region.offset))
-            previous = max(previous, region.end)
-        if previous < size:
-            protected.append((previous, size))
-        return Layout(format="hprof", size=size, regions=regions, protected=protected)
+        return Layout(format="hprof", size=size, regions=regions, protected=_outside(regions, size))
 
     if looks_like_har(head):  # parsed whole by the HAR detector; the byte detectors see it as raw
         return Layout(format="har", size=size, regions=[Region(0, size, None)])
@@ -324,15 +317,20 @@ def _minidump_layout(path: Path, size: int) -> Layout:
                                   f"ends at {segment.start_file_address + segment.size}, file has {size} bytes)")
         regions.append(Region(segment.start_file_address, segment.size, segment.start_virtual_address))
     # everything outside the memory ranges is structure (header, directory, stream headers)
-    protected: list[tuple[int, int]] = []
+    return Layout(format="minidump", size=size, regions=regions, protected=_outside(regions, size))
+
+
+def _outside(regions: list[Region], size: int) -> list[tuple[int, int]]:
+    """The byte ranges of a file of `size` bytes that no region covers (its structure)."""
+    gaps: list[tuple[int, int]] = []
     cursor = 0
     for region in sorted(regions, key=lambda r: r.offset):
         if region.offset > cursor:
-            protected.append((cursor, region.offset))
+            gaps.append((cursor, region.offset))
         cursor = max(cursor, region.end)
     if cursor < size:
-        protected.append((cursor, size))
-    return Layout(format="minidump", size=size, regions=regions, protected=protected)
+        gaps.append((cursor, size))
+    return gaps
 
 
 def head_of(path: Path, count: int = 64) -> bytes:
