@@ -238,8 +238,8 @@ def scan_parsed(raw: bytes, document: Any, strings: list[JsonString], known: Kno
         findings.add(Finding(first, last - first, DETECTOR, kind, "har", kid=kid, verified=kid is not None,
                              detail=detail))
 
-    secret_names = {name.lower() for name, _ in _named_values(document)} & (SECRET_HEADERS | CREDENTIAL_NAMES)
-    secret_values = {value for name, value in _named_values(document) if name.lower() in secret_names}
+    secret_values = {value for name, value in _named_values(document)
+                     if name.lower() in SECRET_HEADERS or name.lower() in CREDENTIAL_NAMES}
     for string in strings:
         value = string.value
         if len(value) < 4:
