@@ -8,6 +8,7 @@ high bytes) are computed once per chunk and shared by every detector.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +127,30 @@ class Chunk:
             np.cumsum(flags, dtype=np.uint16, out=counts[1:])
             self._cache[key] = counts
         return self._cache[key]  # type: ignore[no-any-return]
+
+    def writable_spans(self) -> npt.NDArray[np.int64]:
+        """Where in `data` a window may start for `layout.writable_mask` to call it writable:
+        (start, end) pairs, ascending and disjoint, in positions of `data`."""
+        if "writable_spans" not in self._cache:
+            regions = self.layout.regions
+            # writable_mask asks the last region starting at or before an offset: each region
+            # decides up to the next one's start, so these file spans are ascending and disjoint
+            decided = [(region.offset, min(region.end, regions[number + 1].offset) if number + 1 < len(regions)
+                        else region.end) for number, region in enumerate(regions) if region.writable]
+            ends = [end for _, end in decided]
+            pieces = self._pieces or [(0, self.start)]
+            spans: list[tuple[int, int]] = []
+            for index, (relative, file_start) in enumerate(pieces):
+                relative_end = pieces[index + 1][0] if index + 1 < len(pieces) else len(self.data)
+                file_end = file_start + relative_end - relative
+                for start, end in decided[bisect.bisect_right(ends, file_start):]:
+                    if start >= file_end:
+                        break
+                    low, high = max(start, file_start), min(end, file_end)
+                    if low < high:
+                        spans.append((relative + low - file_start, relative + high - file_start))
+            self._cache["writable_spans"] = np.array(spans, dtype=np.int64).reshape(-1, 2)
+        return self._cache["writable_spans"]  # type: ignore[no-any-return]
 
     def owns(self, relative: int) -> bool:
         return relative < self.own_end

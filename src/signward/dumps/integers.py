@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .chunks import Chunk
+from .compiled import filters
 
 ALIGN = {"le": 4, "be": 1, "java": 4}
 # products of small odd primes, each below 2**32, so residue * weight fits in uint64
@@ -31,6 +32,9 @@ SMALL_PRIME_GROUPS: list[tuple[int, ...]] = [
     (109, 113, 127, 131),
 ]
 Offsets = npt.NDArray[np.int64]
+REPRESENTATION_CODES = {"le": 0, "be": 1, "java": 2}  # the compiled filters' numbering
+_GROUP_MODULI = np.array([int(np.prod(group, dtype=np.uint64)) for group in SMALL_PRIME_GROUPS], dtype=np.uint64)
+_PRIMES = np.array([prime for group in SMALL_PRIME_GROUPS for prime in group], dtype=np.uint64)
 
 
 def max_zero_bytes(length: int) -> int:
@@ -50,14 +54,49 @@ def top_low_positions(length: int, representation: str) -> tuple[int, int]:
 def windows(chunk: Chunk, length: int, representation: str, *, odd: bool, top_bit: bool,
             align: int | None = None, max_zeros: int | None = None,
             high_range: tuple[int, int] | None = None, writable_only: bool = False,
-            min_distinct: int = 0) -> Offsets:
-    """Offsets (relative to the chunk) of candidate windows, ascending."""
+            min_distinct: int = 0, drop_dense: bool = False, looks_random: bool = False) -> Offsets:
+    """Offsets (relative to the chunk) of candidate windows, ascending; `looks_random` keeps
+    only those `random_looking` keeps (with the same `max_zeros`), `drop_dense` applies `sparse`
+    to the result."""
     step = align or ALIGN[representation]
     data = chunk.array
     count = (len(data) - length) // step + 1
     if count <= 0:
         return np.zeros(0, dtype=np.int64)
     top, low = top_low_positions(length, representation)
+    limit = max_zero_bytes(length) if max_zeros is None else max_zeros
+    compiled = filters()
+    later_filters = writable_only or bool(min_distinct)
+    if compiled is not None:  # one pass; dense blocks dropped in it unless later filters thin them first
+        high_lo, high_hi = high_range if high_range is not None else (-1, -1)
+        offsets = _offsets(compiled.windows(
+            chunk.data, length, step, top, low, top_bit, odd, limit, high_lo, high_hi,
+            DENSE if drop_dense and not later_filters else 0, max(3, length // 32),
+            min_distinct_bytes(length) if looks_random else 0))
+        if looks_random and high_range != (length // 5, length - length // 5):
+            offsets = random_looking(chunk, offsets, length, max_zeros=limit)  # the balance test differs
+    else:
+        offsets = _reference_windows(chunk, length, step, top, low, top_bit, odd, limit, high_range)
+        if looks_random:
+            offsets = random_looking(chunk, offsets, length, max_zeros=limit)
+    if writable_only and len(offsets):
+        offsets = offsets[chunk.layout.writable_mask(chunk.file_offsets(offsets))]
+    if min_distinct and len(offsets):
+        offsets = offsets[distinct_bytes(chunk, offsets, length) >= min_distinct]
+    if drop_dense and (compiled is None or later_filters):
+        offsets = sparse(offsets)
+    return offsets
+
+
+def _offsets(raw: bytes) -> Offsets:
+    return np.frombuffer(raw, dtype=np.int64)
+
+
+def _reference_windows(chunk: Chunk, length: int, step: int, top: int, low: int, top_bit: bool, odd: bool,
+                       limit: int, high_range: tuple[int, int] | None) -> Offsets:
+    """`windows` in numpy: the reference the compiled filter is tested against."""
+    data = chunk.array
+    count = (len(data) - length) // step + 1
     tops = data[top::step][:count]
     mask = tops >= 0x80 if top_bit else tops != 0
     if odd:
@@ -67,18 +106,12 @@ def windows(chunk: Chunk, length: int, representation: str, *, odd: bool, top_bi
         return np.zeros(0, dtype=np.int64)
     starts = index.astype(np.int64) * step
     zeros = chunk.prefix("zero")
-    limit = max_zero_bytes(length) if max_zeros is None else max_zeros
     keep = (zeros[starts + length] - zeros[starts]) <= limit  # uint16 arithmetic wraps exactly
     if high_range is not None:
         high = chunk.prefix("high")
         counts = high[starts + length] - high[starts]
         keep &= (counts >= high_range[0]) & (counts <= high_range[1])
-    offsets = starts[keep]
-    if writable_only and len(offsets):
-        offsets = offsets[chunk.layout.writable_mask(chunk.file_offsets(offsets))]
-    if min_distinct and len(offsets):
-        offsets = offsets[distinct_bytes(chunk, offsets, length) >= min_distinct]
-    return offsets
+    return starts[keep]
 
 
 BLOCK, DENSE = 65536, 512  # 512 candidates: at least 4-8 KiB of random bytes in the block
@@ -89,12 +122,27 @@ def sparse(offsets: Offsets) -> Offsets:
     compressed buffers, entropy pools), where every window looks like a key. A live key's
     numbers sit among pointers and lengths, a few per block; the search near the public key
     has no such limit."""
-    if len(offsets) == 0:
-        return offsets
-    blocks = offsets // BLOCK
-    counts = np.bincount(blocks)
-    kept: Offsets = offsets[counts[blocks] <= DENSE]
+    kept: Offsets = offsets[~dense(offsets)]
     return kept
+
+
+def dense(offsets: Offsets) -> npt.NDArray[np.bool_]:
+    """For each candidate (ascending): does its 64 KiB block hold more than DENSE of them (see `sparse`)?"""
+    if len(offsets) == 0:
+        return np.zeros(0, dtype=bool)
+    if np.any(offsets[1:] < offsets[:-1]):
+        raise ValueError("dense: offsets must be ascending")
+    edges = np.searchsorted(offsets, np.arange(int(offsets[-1]) // BLOCK + 2, dtype=np.int64) * BLOCK)
+    counts = np.diff(edges)  # candidates per block, without an int64 temporary per candidate
+    return np.repeat(counts > DENSE, counts)
+
+
+def members(values: Offsets, ascending: Offsets) -> npt.NDArray[np.bool_]:
+    """For each value: is it in `ascending` (sorted)? A binary search each, no set building."""
+    if len(ascending) == 0:
+        return np.zeros(len(values), dtype=bool)
+    index = np.minimum(np.searchsorted(ascending, values), len(ascending) - 1)
+    return ascending[index] == values  # type: ignore[no-any-return]
 
 
 SHORT_RUN = 24  # runs of at most 55 random-looking bytes: one 32-byte value and a pointer each side
@@ -107,19 +155,11 @@ def isolated_windows(chunk: Chunk, length: int, max_run: int = SHORT_RUN) -> Off
     at the aligned offsets and they are skipped here."""
     key = f"isolated:{length}:{max_run}"
     if key not in chunk._cache:
-        data, zeros, high = chunk.array, chunk.prefix("zero"), chunk.prefix("high")
-        count = max(len(data) - length + 1, 0)
-        low, top = length // 5, length - length // 5
-        # every offset at once, by slices (no gathers): a nonzero top byte, <= 3 zeros, balanced high bits
-        mask = data[length - 1:length - 1 + count] != 0
-        mask &= (zeros[length:length + count] - zeros[:count]) <= 3  # uint16 wraps, differences are exact
-        counts = high[length:length + count] - high[:count]
-        mask &= (counts >= low) & (counts <= top)
-        offsets = np.flatnonzero(mask).astype(np.int64)
-        if len(offsets):
-            breaks = np.flatnonzero(np.diff(offsets) > 1) + 1
-            sizes = np.diff(np.concatenate(([0], breaks, [len(offsets)])))
-            offsets = offsets[np.repeat(sizes <= max_run, sizes)]
+        compiled = filters()
+        if compiled is not None:
+            offsets = _offsets(compiled.short_runs(chunk.data, length, 3, length // 5, length - length // 5, max_run))
+        else:
+            offsets = _reference_short_runs(chunk, length, max_run)
         if len(offsets):
             offsets = offsets[chunk.layout.writable_mask(chunk.file_offsets(offsets))]
         if len(offsets):
@@ -128,15 +168,40 @@ def isolated_windows(chunk: Chunk, length: int, max_run: int = SHORT_RUN) -> Off
     return chunk._cache[key]  # type: ignore[no-any-return]
 
 
+def _reference_short_runs(chunk: Chunk, length: int, max_run: int) -> Offsets:
+    """The first filters of `isolated_windows` in numpy (the compiled filter's reference)."""
+    data, zeros, high = chunk.array, chunk.prefix("zero"), chunk.prefix("high")
+    count = max(len(data) - length + 1, 0)
+    low, top = length // 5, length - length // 5
+    # every offset at once, by slices (no gathers): a nonzero top byte, <= 3 zeros, balanced high bits
+    mask = data[length - 1:length - 1 + count] != 0
+    mask &= (zeros[length:length + count] - zeros[:count]) <= 3  # uint16 wraps, differences are exact
+    counts = high[length:length + count] - high[:count]
+    mask &= (counts >= low) & (counts <= top)
+    offsets = np.flatnonzero(mask).astype(np.int64)
+    if len(offsets):
+        breaks = np.flatnonzero(np.diff(offsets) > 1) + 1
+        sizes = np.diff(np.concatenate(([0], breaks, [len(offsets)])))
+        offsets = offsets[np.repeat(sizes <= max_run, sizes)]
+    return offsets
+
+
 def random_looking(chunk: Chunk, offsets: Offsets, length: int, max_zeros: int | None = None,
                    min_distinct: int | None = None) -> Offsets:
     """Keep windows at arbitrary offsets that look like random bytes: few zeros, few repeats,
     balanced high bits, many distinct values (each test misses a random window < 1e-5)."""
+    limit = max_zero_bytes(length) if max_zeros is None else max_zeros
+    compiled = filters()
+    if compiled is not None:
+        if len(offsets) == 0:
+            return offsets
+        return _offsets(compiled.random_looking(
+            chunk.data, np.ascontiguousarray(offsets, dtype=np.int64), length, limit, length // 5,
+            length - length // 5, max(3, length // 32), min_distinct or min_distinct_bytes(length)))
     offsets = offsets[(offsets >= 0) & (offsets + length <= len(chunk.data))]
     if len(offsets) == 0:
         return offsets
     zeros, high, repeats = chunk.prefix("zero"), chunk.prefix("high"), chunk.prefix("repeat")
-    limit = max_zero_bytes(length) if max_zeros is None else max_zeros
     keep = (zeros[offsets + length] - zeros[offsets]) <= limit
     high_count = high[offsets + length] - high[offsets]
     keep &= (high_count >= length // 5) & (high_count <= length - length // 5)
@@ -158,6 +223,9 @@ def min_distinct_bytes(length: int) -> int:
 
 def distinct_bytes(chunk: Chunk, offsets: Offsets, length: int) -> npt.NDArray[np.int64]:
     """How many different byte values each window holds (random 32 bytes: about 30)."""
+    compiled = filters()
+    if compiled is not None:
+        return _offsets(compiled.distinct_bytes(chunk.data, np.ascontiguousarray(offsets, dtype=np.int64), length))
     counts = np.zeros(len(offsets), dtype=np.int64)
     for first in range(0, len(offsets), 65536):
         part = offsets[first:first + 65536]
@@ -209,6 +277,12 @@ def coprime_to_small_primes(chunk: Chunk, offsets: Offsets, length: int, represe
     """Keep windows whose value has no prime factor in SMALL_PRIME_GROUPS (true of every RSA prime)."""
     if length % 4:
         return offsets
+    compiled = filters()
+    if compiled is not None:
+        if len(offsets) == 0:
+            return offsets
+        return _offsets(compiled.coprime(chunk.data, np.ascontiguousarray(offsets, dtype=np.int64), length,
+                                         REPRESENTATION_CODES[representation], _GROUP_MODULI, _PRIMES))
     for group in SMALL_PRIME_GROUPS:
         if len(offsets) == 0:
             break
@@ -252,4 +326,4 @@ def low64(chunk: Chunk, offsets: Offsets, length: int, representation: str) -> n
     return result
 
 
-__all__ = ["ALIGN", "isolated_windows", "coprime_to_small_primes", "distinct_bytes", "min_distinct_bytes", "random_looking", "sparse", "low64", "max_zero_bytes", "residues", "value_at", "windows"]
+__all__ = ["ALIGN", "dense", "isolated_windows", "members", "coprime_to_small_primes", "distinct_bytes", "min_distinct_bytes", "random_looking", "sparse", "low64", "max_zero_bytes", "residues", "value_at", "windows"]

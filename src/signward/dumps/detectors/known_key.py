@@ -32,10 +32,11 @@ import numpy.typing as npt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from ..chunks import Chunk
+from ..compiled import OPENSSL_CURVES, filters
 from ..findings import Finding
 from .base import BaseDetector
-from ..integers import (coprime_to_small_primes, isolated_windows, random_looking, sparse, top_low_positions,
-                        value_at, windows)
+from ..integers import (DENSE, coprime_to_small_primes, dense, isolated_windows, members, min_distinct_bytes,
+                        random_looking, top_low_positions, value_at, windows)
 from ..knownkeys import KnownKey
 
 NEAR = 4096
@@ -111,7 +112,8 @@ class KnownKeyDetector(BaseDetector):
         for prime_bits, group in by_size.items():
             length = (prime_bits + 7) // 8
             for representation in REPRESENTATIONS:
-                offsets = sparse(windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0))
+                offsets = windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0,
+                                  drop_dense=True)
                 offsets = coprime_to_small_primes(chunk, offsets, length, representation)
                 for relative in offsets.tolist():
                     if not chunk.owns(relative):
@@ -169,108 +171,163 @@ class KnownKeyDetector(BaseDetector):
         for curve_name, group in by_curve.items():
             curve = group[0].ec_curve
             length = (curve.key_size + 7) // 8
-            targets = {key.ec_point: key for key in group}
-
-            def derive(value: int) -> tuple[int, int] | None:
-                try:
-                    numbers = ec.derive_private_key(value, curve).public_key().public_numbers()
-                except (ValueError, OverflowError):
-                    return None
-                return numbers.x, numbers.y
-
-            def check(value: int) -> KnownKey | None:
-                point = _derived(f"ec:{curve_name}", value, length, derive)
-                return targets.get(point) if point is not None else None
-
+            targets = {b"".join(c.to_bytes(length, "big") for c in key.ec_point): key for key in group}
             anchors = [form for key in group for coordinate in key.ec_point for form in _integer_forms(coordinate)]
-            yield from self._search(chunk, f"ec:{curve_name}", length, anchors, check, "ec-private-scalar",
-                                    integer=True)
+            yield from self._search(chunk, f"ec:{curve_name}", length, anchors, targets, ec_publics(curve, length),
+                                    "ec-private-scalar", integer=True)
 
     def _ed25519(self, chunk: Chunk, keys: list[KnownKey]) -> Iterator[Finding]:
         targets = {key.raw_public: key for key in keys}
+        yield from self._search(chunk, "ed25519", 32, list(targets), targets, ed25519_publics(), "ed25519-seed",
+                                integer=False)
 
-        def derive(value: int) -> bytes:
-            seed = value.to_bytes(32, "little")
-            return ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
-
-        def check(value: int) -> KnownKey | None:
-            return targets.get(_derived("ed25519", value, 32, derive))
-
-        yield from self._search(chunk, "ed25519", 32, list(targets), check, "ed25519-seed", integer=False)
-
-    def _search(self, chunk: Chunk, label: str, length: int, anchors: list[bytes],
-                check: Callable[[int], KnownKey | None], kind: str, integer: bool) -> Iterator[Finding]:
+    def _search(self, chunk: Chunk, label: str, length: int, anchors: list[bytes], targets: dict[bytes, KnownKey],
+                derive: Derive, kind: str, integer: bool) -> Iterator[Finding]:
         """Near every anchor (any alignment), then the bounded full pass (8-byte alignment, writable),
-        then byte strings kept by themselves at every other offset (`isolated_windows`)."""
-        representations = REPRESENTATIONS if integer else ("le",)  # a seed is bytes: read it as stored
-        full = windows(chunk, length, "le", odd=False, top_bit=False, align=8, max_zeros=3,
-                       high_range=(length // 5, length - length // 5), writable_only=True)
-        # the filters do not depend on byte order: one candidate set serves every layout
-        looking = random_looking(chunk, full, length, max_zeros=3)
-        full = sparse(looking)
+        then byte strings kept by themselves at every other offset (`isolated_windows`). Each
+        candidate's public key is derived in batches (`derive`) and looked up in `targets`."""
+        representations = REPRESENTATIONS if integer else ("raw",)  # a seed is bytes: read it as stored
         # `sparse` drops blocks dense with random data, but a value kept by itself (a BIGNUM's
         # own allocation, between two malloc headers) stays a candidate however dense its block
         isolated = isolated_windows(chunk, length)
-        full = np.union1d(full, np.intersect1d(np.setdiff1d(looking, full), isolated))
+        full = full_pass_candidates(chunk, length, isolated)
         near = random_looking(chunk, _near(chunk, anchors, length), length, max_zeros=3)
         candidates = np.union1d(near, full)
         # byte strings (big-endian integers, seeds) at the other offsets, kept by themselves
-        loose = np.setdiff1d(isolated, candidates)
+        loose = isolated[~members(isolated, candidates)]
         loose = loose[loose % 8 != 0]
         passes = [(representation, candidates, label, self.budget) for representation in representations]
-        passes.append(("be" if integer else "le", loose, f"{label}:unaligned",
+        passes.append(("be" if integer else "raw", loose, f"{label}:unaligned",
                        max(self.budget, UNALIGNED_PER_MIB * (self._scanned >> 20))))
         for representation, offsets, budget_label, budget in passes:
-            for relative in offsets.tolist():
-                if not chunk.owns(relative):
-                    continue
-                spent = self._spent.get(budget_label, 0) + 1
-                self._spent[budget_label] = spent
-                if spent > budget:
-                    self._cut.add(f"{self.name}:{budget_label}")
-                    return
-                value = value_at(chunk.data, relative, length, representation) if integer else \
-                    int.from_bytes(chunk.data[relative:relative + length], "little")
-                key = check(value)
-                if key is None:
-                    continue
-                if integer:
-                    chunk.learned.add_integer(value, kind, key.kid, self.name)
-                else:
-                    chunk.learned.add_bytes(value.to_bytes(length, "little"), kind, "raw", key.kid, self.name)
-                yield chunk.finding(relative, length, self.name, kind, representation if integer else "raw",
-                                    kid=key.kid, verified=True)
+            offsets = offsets[offsets < chunk.own_end]
+            spent = self._spent.get(budget_label, 0)
+            room = max(budget - spent, 0)
+            cut = len(offsets) > room
+            offsets = offsets[:room]
+            self._spent[budget_label] = spent + len(offsets)
+            order = big_endian_order(length, representation)
+            for first in range(0, len(offsets), BATCH):
+                part = offsets[first:first + BATCH]
+                blob = chunk.array[part[:, None] + order].tobytes()
+                scalars = [blob[i:i + length] for i in range(0, len(blob), length)]
+                for relative, scalar, public in zip(part.tolist(), scalars, _publics(label, scalars, derive)):
+                    key = targets.get(public)
+                    if key is None:
+                        continue
+                    if integer:
+                        chunk.learned.add_integer(int.from_bytes(scalar, "big"), kind, key.kid, self.name)
+                    else:
+                        chunk.learned.add_bytes(scalar, kind, "raw", key.kid, self.name)
+                    yield chunk.finding(relative, length, self.name, kind, representation, kid=key.kid, verified=True)
+            if cut:
+                self._cut.add(f"{self.name}:{budget_label}")
+                return
+
+
+def full_pass_candidates(chunk: Chunk, length: int, isolated: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """8-byte-aligned writable windows that look random, without dense blocks except their
+    `isolated` windows (the filters do not depend on byte order: one set serves every layout)."""
+    compiled = filters()
+    high_range = (length // 5, length - length // 5)
+    if compiled is not None:  # one pass that stops looking at a block once it is dense
+        return np.frombuffer(compiled.aligned_candidates(
+            chunk.data, length, 8, 3, *high_range, max(3, length // 32), min_distinct_bytes(length),
+            chunk.writable_spans(), np.ascontiguousarray(isolated, dtype=np.int64), DENSE), dtype=np.int64)
+    looking = windows(chunk, length, "le", odd=False, top_bit=False, align=8, max_zeros=3, high_range=high_range,
+                      writable_only=True, looks_random=True)
+    return looking[~dense(looking) | members(looking, isolated)]
+
+
+BATCH = 4096  # candidates whose public keys are derived in one call
+Derive = Callable[[list[bytes]], list[bytes]]
+
+
+def big_endian_order(length: int, representation: str) -> npt.NDArray[np.int64]:
+    """Where, inside a window, each byte of its value's big-endian form lies: 'be' and 'raw'
+    (bytes as stored: a seed) as they are, 'le' reversed, 'java' word by word (`value_at`)."""
+    positions = list(range(length))
+    if representation == "le":
+        positions.reverse()
+    elif representation == "java":
+        words = [positions[i:i + 4] for i in range(0, length, 4)]
+        positions = [p for word in reversed(words) for p in word][::-1]
+    return np.array(positions, dtype=np.int64)
+
+
+def ec_publics(curve: ec.EllipticCurve, length: int) -> Derive:
+    """Big-endian scalars -> their public points as X || Y (zeros where a scalar is no private
+    key: 0 or not below the order); compiled (libcrypto) where built, else cryptography."""
+    compiled = filters()
+    name = OPENSSL_CURVES.get(curve.name)
+    if compiled is not None and name is not None:
+        def batch(scalars: list[bytes]) -> list[bytes]:
+            out = compiled.ec_publics(name, b"".join(scalars), length)
+            return [out[i:i + 2 * length] for i in range(0, len(out), 2 * length)]
+        return batch
+
+    def one(scalar: bytes) -> bytes:
+        try:
+            numbers = ec.derive_private_key(int.from_bytes(scalar, "big"), curve).public_key().public_numbers()
+        except (ValueError, OverflowError):
+            return bytes(2 * length)
+        return numbers.x.to_bytes(length, "big") + numbers.y.to_bytes(length, "big")
+    return lambda scalars: [one(scalar) for scalar in scalars]
+
+
+def ed25519_publics() -> Derive:
+    """Seeds -> their Ed25519 public keys; compiled (libsodium) where built, else cryptography."""
+    compiled = filters()
+    if compiled is not None:
+        def batch(seeds: list[bytes]) -> list[bytes]:
+            out = compiled.ed25519_publics(b"".join(seeds))
+            return [out[i:i + 32] for i in range(0, len(out), 32)]
+        return batch
+    return lambda seeds: [ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+                          for seed in seeds]
 
 
 MEMO_LIMIT = 1 << 19  # about 100 MB at most
-_MEMO: dict[bytes, Any] = {}
+_MEMO: dict[bytes, bytes] = {}
 _MEMO_LOCK = threading.Lock()
 
 
-def _derived(label: str, value: int, length: int, derive: Callable[[int], Any]) -> Any:
-    """The public key `derive` makes of `value`, remembered across the scans of this process:
+def _publics(label: str, scalars: list[bytes], derive: Derive) -> list[bytes]:
+    """The public keys `derive` makes of `scalars`, remembered across the scans of this process:
     a sanitize re-scans its own result, and the same windows come back. The memo is keyed by a
     hash of the window, so it keeps no private value; it holds at most MEMO_LIMIT entries."""
-    key = hashlib.blake2b(value.to_bytes(length, "little"), digest_size=16, person=label.encode()[:16]).digest()
+    person = label.encode()[:16]
+    keys = [hashlib.blake2b(scalar, digest_size=16, person=person).digest() for scalar in scalars]
     with _MEMO_LOCK:
-        if key in _MEMO:
-            return _MEMO[key]
-    result = derive(value)
-    with _MEMO_LOCK:
-        if len(_MEMO) < MEMO_LIMIT:  # full: the windows seen first stay remembered
-            _MEMO[key] = result
-    return result
+        results = [_MEMO.get(key) for key in keys]
+    missing = [i for i, result in enumerate(results) if result is None]
+    if missing:
+        fresh = derive([scalars[i] for i in missing])
+        with _MEMO_LOCK:
+            for i, public in zip(missing, fresh):
+                results[i] = public
+                if len(_MEMO) < MEMO_LIMIT:  # full: the windows seen first stay remembered
+                    _MEMO[keys[i]] = public
+    return results  # type: ignore[return-value]
 
 
 def _near(chunk: Chunk, anchors: list[bytes], length: int) -> npt.NDArray[np.int64]:
-    """Every window start within NEAR bytes of an occurrence of any anchor."""
+    """Every window start within NEAR bytes of an occurrence of any anchor, ascending."""
     spans = []
     for anchor in anchors:
         position = chunk.data.find(anchor)
         while position >= 0:
-            spans.append(np.arange(max(0, position - NEAR), min(len(chunk.data) - length, position + NEAR) + 1))
+            spans.append((max(0, position - NEAR), min(len(chunk.data) - length, position + NEAR) + 1))
             position = chunk.data.find(anchor, position + 1)
-    return np.unique(np.concatenate(spans)).astype(np.int64) if spans else np.zeros(0, dtype=np.int64)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        elif start < end:
+            merged.append((start, end))
+    if not merged:
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.arange(start, end, dtype=np.int64) for start, end in merged])
 
 
 def _integer_forms(value: int) -> list[bytes]:
