@@ -82,6 +82,14 @@ def same(fast, slow) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("seed", range(3))
+def test_running_counts(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = texture(seed, 1 << 17) + bytes(70000)  # long enough for the uint16 counts to wrap
+    fast, slow = both(data, monkeypatch, lambda c: [c.prefix(n).copy() for n in ("zero", "high")])
+    for a, b in zip(fast, slow):
+        assert a.dtype == b.dtype == np.uint16 and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("length", LENGTHS)
 def test_candidate_windows(seed: int, length: int, monkeypatch: pytest.MonkeyPatch) -> None:
     data = texture(seed * 7 + length)
@@ -190,14 +198,19 @@ def test_bad_arguments_raise_instead_of_reading_outside() -> None:
     from signward.dumps import _filters
 
     data = bytes(100)
+    counts = np.zeros(101, dtype=np.uint16)
     with pytest.raises(ValueError):
         _filters.distinct_bytes(data, np.array([90], dtype=np.int64), 32)
     with pytest.raises(ValueError):
         _filters.coprime(data, np.array([-4], dtype=np.int64), 32, 0, integers._GROUP_MODULI, integers._PRIMES)
     with pytest.raises(ValueError):
-        _filters.windows(data, 32, 4, 32, 0, True, True, 3, -1, -1, 0, 3, 0)  # a byte position outside the window
+        _filters.windows(data, counts, counts, 32, 4, 32, 0, True, True, 3, -1, -1, 0, 3, 0)  # a byte position outside the window
     with pytest.raises(ValueError):
-        _filters.windows(data, 32, 32, 31, 0, True, True, 3, -1, -1, 0, 3, 0)  # a step as long as the window
+        _filters.windows(data, counts, counts, 32, 32, 31, 0, True, True, 3, -1, -1, 0, 3, 0)  # a step as long as the window
+    with pytest.raises(ValueError):  # running counts of the wrong size
+        _filters.windows(data, counts[:50], counts, 32, 4, 31, 0, True, True, 3, -1, -1, 0, 3, 0)
+    with pytest.raises(ValueError):
+        _filters.prefix_counts(data, counts, counts[:100])
     with pytest.raises(ValueError):
         _filters.ec_publics("no-such-curve", bytes(32), 32)
     with pytest.raises(ValueError):

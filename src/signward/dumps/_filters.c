@@ -4,8 +4,8 @@
  *
  * Every function here has a numpy or cryptography reference in signward.dumps.integers and
  * signward.dumps.detectors.known_key; tests/dumps/test_compiled.py holds the two to the same
- * answers on random and planted inputs. Offsets are int64. Where the reference keeps running
- * counts of the whole chunk (three uint16 arrays), these count inside each window as it slides.
+ * answers on random and planted inputs. Offsets are int64; running counts uint16 with a leading
+ * 0 (a difference over a window shorter than 65536 bytes is exact even where a count wraps).
  * Buffers come through the buffer protocol; results are new bytes objects (int64 offsets,
  * public keys). No function keeps a reference to its input or writes outside its output. */
 
@@ -49,6 +49,14 @@ static PyObject *offsets_result(OffsetList *list, int failed) {
     return result;
 }
 
+static int check_prefix(Py_buffer *prefix, Py_ssize_t data_length) {
+    if (prefix->len != (data_length + 1) * (Py_ssize_t)sizeof(uint16_t)) {
+        PyErr_SetString(PyExc_ValueError, "a running count needs len(data) + 1 uint16 entries");
+        return -1;
+    }
+    return 0;
+}
+
 static int check_offsets(Py_buffer *offsets, Py_ssize_t data_length, Py_ssize_t length) {
     const int64_t *items = offsets->buf;
     Py_ssize_t count = offsets->len / (Py_ssize_t)sizeof(int64_t);
@@ -85,6 +93,40 @@ static void counts_slide(Counts *c, const uint8_t *bytes, Py_ssize_t s, Py_ssize
     counts_add(c, bytes, s + length, s + length + step, 1);
 }
 
+/* prefix_counts(data, zero, high): fill two writable uint16 buffers of len(data) + 1 entries
+ * with the running counts (leading 0) of zero bytes and of bytes >= 0x80. A difference over a
+ * window shorter than 65536 bytes is exact even where a count wraps. */
+static PyObject *prefix_counts(PyObject *self, PyObject *args) {
+    Py_buffer data, zero, high;
+    if (!PyArg_ParseTuple(args, "y*w*w*", &data, &zero, &high)) return NULL;
+    PyObject *result = NULL;
+    if (check_prefix(&zero, data.len) || check_prefix(&high, data.len)) goto done;
+    const uint8_t *bytes = data.buf;
+    uint16_t *z = zero.buf, *h = high.buf;
+    Py_BEGIN_ALLOW_THREADS
+    uint16_t zc = 0, hc = 0;
+    z[0] = h[0] = 0;
+    for (Py_ssize_t i = 0; i < data.len; i++) {
+        zc += bytes[i] == 0;
+        hc += bytes[i] >> 7;
+        z[i + 1] = zc;
+        h[i + 1] = hc;
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&zero);
+    PyBuffer_Release(&high);
+    return result;
+}
+
+/* The zero and high bytes of window [s, s + length) from the running counts. */
+static Counts counts_of(const uint16_t *z, const uint16_t *h, Py_ssize_t s, Py_ssize_t length) {
+    Counts c = {(uint16_t)(z[s + length] - z[s]), (uint16_t)(h[s + length] - h[s])};
+    return c;
+}
+
 static int distinct(const uint8_t *window, Py_ssize_t length) {
     uint64_t seen[4] = {0, 0, 0, 0};
     for (Py_ssize_t i = 0; i < length; i++) seen[window[i] >> 6] |= (uint64_t)1 << (window[i] & 63);
@@ -100,6 +142,19 @@ static int looks_random(const uint8_t *window, Py_ssize_t length, Py_ssize_t max
     return repeats <= max_repeats && distinct(window, length) >= min_distinct;
 }
 
+/* The top and low byte tests of positions first .. the end of first's group of 64 (or
+ * `positions`), as bits (position & 63) of a mask, computed without branches. */
+static uint64_t byte_tests(const uint8_t *bytes, Py_ssize_t first, Py_ssize_t positions, Py_ssize_t step,
+                           Py_ssize_t top, Py_ssize_t low, uint8_t top_min, uint8_t odd_mask) {
+    uint64_t mask = 0;
+    Py_ssize_t end = (first | 63) + 1 < positions ? (first | 63) + 1 : positions;
+    for (Py_ssize_t k = first; k < end; k++) {
+        const uint8_t *window = bytes + k * step;
+        mask |= (uint64_t)((window[top] >= top_min) & ((window[low] & odd_mask) == odd_mask)) << (k & 63);
+    }
+    return mask;
+}
+
 /* windows(data, length, step, top, low, top_bit, odd, max_zeros, high_lo, high_hi, block_limit,
  * max_repeats, min_distinct) -> int64 offsets s = i * step (ascending) where the byte at s + top
  * is >= 0x80 (top_bit) or nonzero, the byte at s + low is odd (if odd), the window holds at
@@ -108,32 +163,39 @@ static int looks_random(const uint8_t *window, Py_ssize_t length, Py_ssize_t max
  * block (s >> 16) holding more than block_limit of them are left out. The tests are
  * computed without branches where most windows fail them (random data defeats prediction). */
 static PyObject *windows(PyObject *self, PyObject *args) {
-    Py_buffer data;
+    Py_buffer data, zero, high;
     Py_ssize_t length, step, top, low, max_zeros, high_lo, high_hi, block_limit, max_repeats, min_distinct;
     int top_bit, odd;
-    if (!PyArg_ParseTuple(args, "y*nnnnppnnnnnn", &data, &length, &step, &top, &low, &top_bit, &odd, &max_zeros,
-                          &high_lo, &high_hi, &block_limit, &max_repeats, &min_distinct))
+    if (!PyArg_ParseTuple(args, "y*y*y*nnnnppnnnnnn", &data, &zero, &high, &length, &step, &top, &low, &top_bit,
+                          &odd, &max_zeros, &high_lo, &high_hi, &block_limit, &max_repeats, &min_distinct))
         return NULL;
     OffsetList list = {0};
     int failed = 0;
     PyObject *result = NULL;
-    if (length <= 0 || step <= 0 || step >= length || top < 0 || top >= length || low < 0 || low >= length) {
+    if (check_prefix(&zero, data.len) || check_prefix(&high, data.len)) goto done;
+    if (length <= 0 || length >= 65536 || step <= 0 || step >= length || top < 0 || top >= length || low < 0 ||
+        low >= length) {
         PyErr_SetString(PyExc_ValueError, "windows: bad length, step or byte positions");
         goto done;
     }
     const uint8_t *bytes = data.buf;
+    const uint16_t *z = zero.buf, *h = high.buf;
     Py_BEGIN_ALLOW_THREADS
-    Counts c = {0, 0};
     Py_ssize_t block = -1, block_first = 0;
     const uint8_t top_min = top_bit ? 0x80 : 1, odd_mask = odd ? 1 : 0;
     const Py_ssize_t lo = high_lo >= 0 ? high_lo : 0, hi = high_lo >= 0 ? high_hi : length;
-    Py_ssize_t fresh = 0;  /* where the counts were last computed whole */
-    if (length <= data.len) counts_add(&c, bytes, 0, length, 1);
-    for (Py_ssize_t s = 0; s + length <= data.len; s += step) {
-        if (s > fresh) counts_slide(&c, bytes, s - step, length, step);
-        int pass = (bytes[s + top] >= top_min) & ((bytes[s + low] & odd_mask) == odd_mask) &
-                   (c.zeros <= max_zeros) & (c.highs >= lo) & (c.highs <= hi);
-        if (!pass) continue;
+    Py_ssize_t positions = data.len >= length ? (data.len - length) / step + 1 : 0;
+    uint64_t mask = 0;
+    for (Py_ssize_t i = 0; i < positions; i++) {
+        if ((i & 63) == 0) mask = byte_tests(bytes, i, positions, step, top, low, top_min, odd_mask);
+        if (!(mask >> (i & 63) & 1)) {
+            uint64_t rest = mask >> (i & 63);
+            i += rest ? __builtin_ctzll(rest) - 1 : 63 - (i & 63);  /* to the next passing position */
+            continue;
+        }
+        Py_ssize_t s = i * step;
+        Counts c = counts_of(z, h, s, length);
+        if ((c.zeros > max_zeros) | (c.highs < lo) | (c.highs > hi)) continue;
         if (min_distinct > 0 && !looks_random(bytes + s, length, max_repeats, min_distinct)) continue;
         if (block_limit > 0 && (s >> 16) != block) {
             block = s >> 16;
@@ -145,10 +207,8 @@ static PyObject *windows(PyObject *self, PyObject *args) {
             list.count = block_first;
             Py_ssize_t next = (block + 1) << 16;  /* a multiple of every step used (1, 4, 8) */
             if (next % step || next + length > data.len) break;
-            fresh = next;
-            c.zeros = c.highs = 0;
-            counts_add(&c, bytes, next, next + length, 1);
-            s = next - step;
+            i = next / step - 1;
+            if ((next / step) & 63) mask = byte_tests(bytes, next / step, positions, step, top, low, top_min, odd_mask);
         }
     }
     Py_END_ALLOW_THREADS
@@ -157,6 +217,8 @@ static PyObject *windows(PyObject *self, PyObject *args) {
 done:
     PyMem_RawFree(list.items);
     PyBuffer_Release(&data);
+    PyBuffer_Release(&zero);
+    PyBuffer_Release(&high);
     return result;
 }
 
@@ -168,34 +230,32 @@ done:
  * block_limit of them only those in `isolated` (int64, ascending) are kept. Once a block is
  * dense only its isolated offsets are looked at: random data costs little. */
 static PyObject *aligned_candidates(PyObject *self, PyObject *args) {
-    Py_buffer data, spans, isolated;
+    Py_buffer data, zero, high, spans, isolated;
     Py_ssize_t length, step, max_zeros, high_lo, high_hi, max_repeats, min_distinct, block_limit;
-    if (!PyArg_ParseTuple(args, "y*nnnnnnny*y*n", &data, &length, &step, &max_zeros, &high_lo, &high_hi,
-                          &max_repeats, &min_distinct, &spans, &isolated, &block_limit))
+    if (!PyArg_ParseTuple(args, "y*y*y*nnnnnnny*y*n", &data, &zero, &high, &length, &step, &max_zeros, &high_lo,
+                          &high_hi, &max_repeats, &min_distinct, &spans, &isolated, &block_limit))
         return NULL;
     OffsetList list = {0};
     int failed = 0;
     PyObject *result = NULL;
-    if (length <= 0 || step <= 0 || step >= length || 65536 % step || block_limit <= 0 ||
+    if (check_prefix(&zero, data.len) || check_prefix(&high, data.len)) goto done;
+    if (length <= 0 || length >= 65536 || step <= 0 || step >= length || 65536 % step || block_limit <= 0 ||
         spans.len % 16 || isolated.len % 8) {
         PyErr_SetString(PyExc_ValueError, "aligned_candidates: bad length, step, limit, spans or isolated");
         goto done;
     }
     const uint8_t *bytes = data.buf;
+    const uint16_t *z = zero.buf, *h = high.buf;
     const int64_t *span = spans.buf, *iso = isolated.buf;
     Py_ssize_t nspans = spans.len / 16, niso = isolated.len / 8, si = 0, ii = 0;
     Py_BEGIN_ALLOW_THREADS
-    Counts c = {0, 0};
     for (Py_ssize_t block_start = 0; block_start + length <= data.len && !failed; block_start += 65536) {
         Py_ssize_t block_end = block_start + 65536, block_first = list.count, s = block_start;
         int dense = 0;
-        c.zeros = c.highs = 0;
-        counts_add(&c, bytes, s, s + length, 1);
         for (; s + length <= data.len && s < block_end; s += step) {
-            if (s > block_start) counts_slide(&c, bytes, s - step, length, step);
-            int pass = (bytes[s + length - 1] != 0) & (c.zeros <= max_zeros) & (c.highs >= high_lo) &
-                       (c.highs <= high_hi);
-            if (!pass) continue;
+            if (bytes[s + length - 1] == 0) continue;
+            Counts c = counts_of(z, h, s, length);
+            if ((c.zeros > max_zeros) | (c.highs < high_lo) | (c.highs > high_hi)) continue;
             while (si < nspans && span[2 * si + 1] <= s) si++;
             if (si >= nspans || span[2 * si] > s) continue;
             if (!looks_random(bytes + s, length, max_repeats, min_distinct)) continue;
@@ -215,8 +275,7 @@ static PyObject *aligned_candidates(PyObject *self, PyObject *args) {
         for (; jj < niso && iso[jj] < block_end; jj++) {
             int64_t o = iso[jj];
             if (o <= s || o % step || o + length > data.len) continue;
-            Counts w = {0, 0};
-            counts_add(&w, bytes, o, o + length, 1);
+            Counts w = counts_of(z, h, o, length);
             if (bytes[o + length - 1] == 0 || w.zeros > max_zeros || w.highs < high_lo || w.highs > high_hi) continue;
             while (si < nspans && span[2 * si + 1] <= o) si++;
             if (si >= nspans || span[2 * si] > o) continue;
@@ -230,6 +289,8 @@ static PyObject *aligned_candidates(PyObject *self, PyObject *args) {
 done:
     PyMem_RawFree(list.items);
     PyBuffer_Release(&data);
+    PyBuffer_Release(&zero);
+    PyBuffer_Release(&high);
     PyBuffer_Release(&spans);
     PyBuffer_Release(&isolated);
     return result;
@@ -516,6 +577,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
+    {"prefix_counts", prefix_counts, METH_VARARGS, "Running counts of zero and high bytes."},
     {"windows", windows, METH_VARARGS, "Offsets of candidate integer windows at one step."},
     {"aligned_candidates", aligned_candidates, METH_VARARGS, "The known-key full pass's aligned candidates."},
     {"distinct_bytes", distinct_bytes, METH_VARARGS, "Different byte values per window."},

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .compiled import filters
 from .findings import Finding
 from .formats import Layout
 from .knownkeys import KnownKeys
@@ -113,6 +114,11 @@ class Chunk:
     def prefix(self, name: str) -> npt.NDArray[np.uint16]:
         """Running count with a leading 0 of 'zero' bytes, 'high' bytes (>= 0x80) or 'repeat' bytes (equal to the previous)."""
         key = f"prefix:{name}"
+        compiled = filters()
+        if key not in self._cache and compiled is not None and name in ("zero", "high"):  # both in one pass
+            zero, high = (np.empty(len(self.data) + 1, dtype=np.uint16) for _ in range(2))
+            compiled.prefix_counts(self.data, zero, high)
+            self._cache["prefix:zero"], self._cache["prefix:high"] = zero, high
         if key not in self._cache:
             data = self.array
             if name == "zero":
