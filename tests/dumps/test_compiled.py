@@ -117,7 +117,12 @@ def test_candidate_windows(seed: int, length: int, monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("length", LENGTHS)
 def test_random_looking_isolated_and_distinct(seed: int, length: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = texture(100 + seed * 7 + length)
+    rng = random.Random(seed)
+    data = bytearray(texture(100 + seed * 7 + length))
+    for _ in range(10):  # values kept by themselves, zeros each side, at any alignment
+        at = rng.randrange(64, len(data) - 2 * length)
+        data[at - 16:at + length + 16] = bytes(16) + rng.randbytes(length) + bytes(16)
+    data = bytes(data)
     offsets = np.arange(-3, len(data) + 3, 3, dtype=np.int64)  # a few out of range: dropped by both
     fast, slow = both(data, monkeypatch, lambda c: integers.random_looking(c, offsets, length, max_zeros=3))
     assert len(slow) > 100
@@ -293,3 +298,26 @@ def test_full_pass_candidates(seed: int, monkeypatch: pytest.MonkeyPatch) -> Non
     for start, end in spans.tolist():
         inside[start:end] = True
     assert np.array_equal(inside, layout.writable_mask(fast_chunk.file_offsets(positions)))
+
+
+def test_random_data_is_not_made_of_isolated_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In random data a lone zero byte fails the one window it ends; bridged, the runs stay
+    long and none of it is tried as an isolated value. A value with zero bytes of its own,
+    between pointers, still is."""
+    rng = random.Random(3)
+    noise = rng.randbytes(1 << 18)
+    value = bytearray(rng.randbytes(32))
+    value[5] = value[20] = 0  # two zero bytes inside the value: each fails one window
+    pointer = (0x7F3A_1234_5678).to_bytes(8, "little")
+    planted = bytes(4096) + pointer * 2 + bytes(value) + pointer * 2 + bytes(4096)
+    at = 4096 + 16
+    for bridge in (integers.BRIDGE, 0):
+        monkeypatch.setattr(integers, "BRIDGE", bridge)
+        fast, slow = both(noise + planted, monkeypatch, lambda c: integers.isolated_windows(c, 32))
+        same(fast, slow)
+        in_noise = int(np.sum(fast < len(noise)))
+        if bridge:
+            assert in_noise < 50, "random data is not a field of isolated values"
+            assert len(noise) + at in fast.tolist(), "the planted value is isolated"
+        else:
+            assert in_noise > 1000, "without the bridge random data splits into short runs"

@@ -359,40 +359,45 @@ done:
     return result;
 }
 
-/* short_runs(data, length, max_zeros, high_lo, high_hi, max_run) -> every offset (any
+/* short_runs(data, length, max_zeros, high_lo, high_hi, max_run, bridge) -> every offset (any
  * alignment) whose window has a nonzero last byte, at most max_zeros zero bytes and between
- * high_lo and high_hi bytes >= 0x80, and which lies in a run of at most max_run consecutive
- * such offsets. */
+ * high_lo and high_hi bytes >= 0x80, and which lies in a short cluster of such offsets: one
+ * where gaps of at most `bridge` failing offsets are bridged (a lone zero byte in random data
+ * fails one offset) and the first and last passing offsets are at most max_run - 1 apart. */
 static PyObject *short_runs(PyObject *self, PyObject *args) {
     Py_buffer data;
-    Py_ssize_t length, max_zeros, high_lo, high_hi, max_run;
-    if (!PyArg_ParseTuple(args, "y*nnnnn", &data, &length, &max_zeros, &high_lo, &high_hi, &max_run)) return NULL;
+    Py_ssize_t length, max_zeros, high_lo, high_hi, max_run, bridge;
+    if (!PyArg_ParseTuple(args, "y*nnnnnn", &data, &length, &max_zeros, &high_lo, &high_hi, &max_run, &bridge))
+        return NULL;
     OffsetList list = {0};
     int failed = 0;
     PyObject *result = NULL;
-    if (length <= 1) {
-        PyErr_SetString(PyExc_ValueError, "short_runs: bad length");
+    if (length <= 1 || max_run <= 0 || max_run > 4096 || bridge < 0) {
+        PyErr_SetString(PyExc_ValueError, "short_runs: bad length, max_run or bridge");
         goto done;
     }
     const uint8_t *bytes = data.buf;
     Py_BEGIN_ALLOW_THREADS
     Counts c = {0, 0};
     if (length <= data.len) counts_add(&c, bytes, 0, length, 1);
-    Py_ssize_t run_start = -1;
-    for (Py_ssize_t s = 0; s + length <= data.len + 1 && !failed; s++) {
+    Py_ssize_t first = -1, last = -1, kept_from = 0;  /* the open cluster; its offsets are list[kept_from:] */
+    for (Py_ssize_t s = 0; s + length <= data.len + 1 + bridge && !failed; s++) {
         int pass = 0;
         if (s + length <= data.len) {
             if (s > 0) counts_slide(&c, bytes, s - 1, length, 1);
             pass = bytes[s + length - 1] != 0 && c.zeros <= max_zeros && c.highs >= high_lo && c.highs <= high_hi;
         }
-        if (pass) {
-            if (run_start < 0) run_start = s;
-        } else if (run_start >= 0) {
-            if (s - run_start <= max_run)
-                for (Py_ssize_t o = run_start; o < s; o++)
-                    if (offsets_push(&list, o)) { failed = 1; break; }
-            run_start = -1;
+        if (first >= 0 && (pass ? s - last - 1 > bridge : s - last > bridge)) {  /* the cluster ends */
+            if (last - first + 1 > max_run) list.count = kept_from;
+            first = -1;
         }
+        if (!pass) continue;
+        if (first < 0) {
+            first = s;
+            kept_from = list.count;
+        }
+        last = s;
+        if (s - first < max_run && offsets_push(&list, s)) failed = 1;  /* longer: dropped at its end */
     }
     Py_END_ALLOW_THREADS
     result = offsets_result(&list, failed);
