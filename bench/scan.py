@@ -4,13 +4,16 @@ detector, against aeskeyfind and rsakeyfind (Debian packages) on the same file, 
 Run: .venv/bin/python bench/scan.py [--size-mib 1100] [--core PATH]
 Goals (issue 18): all default detectors faster than aeskeyfind alone; the known-key RSA search at
 least 300 MB/s per key; the canary set (RSA+EC+Ed25519) at least 100 MB/s; each with 1 and 2
-worker processes (`--workers`). The dump is a gcore of bench/scan_heap.py (objects and text,
-zeros, compressed and random buffers, canary keys), made fresh unless --core is given.
+worker processes (`--workers`), and the compiled filters against the numpy/cryptography reference
+they replace (SIGNWARD_SCAN_REFERENCE=1, one process). The dump is a gcore of bench/scan_heap.py
+(objects and text, zeros, compressed and random buffers, canary keys), made fresh unless --core
+is given.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from signward.dumps import Canary, KnownKeys, make_canary, scan_path  # noqa: E402
+from signward.dumps.compiled import REFERENCE_ENV, path_name  # noqa: E402
 from signward.dumps.knownkeys import known_key  # noqa: E402
 from signward.dumps.detectors.known_key import _MEMO  # noqa: E402
 
@@ -59,7 +63,7 @@ def main() -> None:
         canary.add_to(known)
         rsa_only = KnownKeys([k for k in (known_key(canary.rsa.public_key()),) if k is not None])
         mb = size / 1e6
-        print(f"core: {core} ({size / 2**30:.2f} GiB)")
+        print(f"core: {core} ({size / 2**30:.2f} GiB); filters: {path_name()}")
         rates: dict[str, float] = {}
         for workers in (1, 2):
             tag = f", {workers} worker{'s' if workers > 1 else ''}"
@@ -74,18 +78,35 @@ def main() -> None:
         for detector in ("text", "der", "known-key", "unknown-rsa", "aes", "entropy"):
             rates[f"signward {detector} alone, canary set, 1 worker"] = mb / timed(
                 lambda: scan_path(core, detector, known))
+        # the numpy/cryptography reference the compiled filters replace (in this process: a pool's
+        # processes come from a forkserver started with this environment, before the switch)
+        os.environ[REFERENCE_ENV] = "1"
+        try:
+            cases: list[tuple[str, str | None, KnownKeys]] = [
+                ("every default detector, no keys", None, KnownKeys()), ("known-key, canary set", "known-key", known),
+                ("known-key, one RSA key", "known-key", rsa_only)]
+            for label, chosen, keys in cases:
+                rates[f"reference path (numpy), {label}, 1 worker"] = mb / timed(
+                    lambda: scan_path(core, chosen, keys, workers=1))
+        finally:
+            del os.environ[REFERENCE_ENV]
         for tool in ("aeskeyfind", "rsakeyfind"):
             if shutil.which(tool):
                 rates[tool] = mb / timed(lambda: subprocess.run([tool, str(core)], capture_output=True))
         for name, value in rates.items():
             print(f"{name:75s} {value:9.1f} MB/s")
         if "aeskeyfind" in rates:
-            for workers in ("1 worker", "2 workers"):
-                ours = rates[f"signward, all default detectors, no keys, {workers}"]
-                print(f"time ratio signward all default detectors ({workers}) / aeskeyfind: "
-                      f"{rates['aeskeyfind'] / ours:.2f} (goal <= 1: signward takes at most as long)")
+            for pool in ("1 worker", "2 workers"):
+                default = rates[f"signward, all default detectors, no keys, {pool}"]
+                print(f"time ratio signward all default detectors ({pool}) / aeskeyfind: "
+                      f"{rates['aeskeyfind'] / default:.2f} (goal <= 1: signward takes at most as long)")
         print(f"known-key, one RSA key, 2 workers: {rates['signward known-key, one RSA key, 2 workers']:.0f} MB/s "
               f"(goal >= 300); canary set: {rates['signward known-key, canary set, 2 workers']:.0f} MB/s (goal >= 100)")
+        for label, compiled_name in (("every default detector, no keys", "signward, all default detectors, no keys"),
+                                     ("known-key, canary set", "signward known-key, canary set"),
+                                     ("known-key, one RSA key", "signward known-key, one RSA key")):
+            ratio = rates[f"{compiled_name}, 1 worker"] / rates[f"reference path (numpy), {label}, 1 worker"]
+            print(f"compiled / reference speed, {label}, 1 worker: {ratio:.1f}x")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
