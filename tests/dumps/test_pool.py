@@ -58,3 +58,33 @@ def test_the_pool_reads_a_nameless_scratch_copy(key_holder: CrashedProcess, tmp_
         with open(copy.path, "wb") as out, open(key_holder.core, "rb") as source:
             shutil.copyfileobj(source, out)
         assert _scan(copy.path, known, 2) == _scan(key_holder.core, known, 1)
+
+
+def test_a_key_across_a_chunk_boundary_gives_the_same_findings(tmp_path: Path) -> None:
+    """A PKCS#1 key whose d lies before a chunk boundary and whose primes lie after it: the
+    chunk holding d has no prime, the whole-file chunk has both. Both chunkings must report d
+    the same way (a CI run once saw d only with the small chunks)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from signward.dumps.knownkeys import known_key
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption())
+    numbers = key.private_numbers()
+    d = numbers.d.to_bytes((numbers.d.bit_length() + 7) // 8, "big")
+    p = numbers.p.to_bytes((numbers.p.bit_length() + 7) // 8, "big")
+    start = 3 * SMALL - (der.index(d) + len(d)) - 2  # d ends 2 bytes before the boundary, p after it
+    assert start + der.index(p) > 3 * SMALL
+    image = bytearray(8 * SMALL)
+    image[start:start + len(der)] = der
+    path = tmp_path / "image.raw"
+    path.write_bytes(bytes(image))
+    known = KnownKeys([k for k in (known_key(key.public_key()),) if k is not None])
+    small = _scan(path, known, 1)
+    whole = _scan(path, known, 1, chunk_size=32 << 20)
+    kinds = {(f.offset, f.length, f.kind) for f in whole[0]}
+    assert (start + der.index(d), len(d), "rsa-private-exponent") in kinds or \
+        any(f.kind == "rsa-private-exponent" and f.offset <= start + der.index(d) < f.end for f in whole[0])
+    assert {(f.offset, f.length, f.kind) for f in small[0]} == kinds

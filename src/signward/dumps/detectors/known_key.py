@@ -4,8 +4,9 @@
   little-endian limbs (4- and 8-byte alignment) or a Java int[], is trial-divided against
   small primes in bulk and then divides the modulus or not. A found prime gives every other
   private value (q, d under phi and lambda, CRT exponents and coefficient), which the scanner
-  then searches for as exact bytes. Where no prime is in memory, windows near each
-  occurrence of the modulus are tried as the private exponent: a cheap test that e*d - 1 is
+  then searches for as exact bytes. Windows near each occurrence of the modulus are tried as
+  the private exponent too, whether or not the chunk gave a prime (a key's DER or struct may
+  straddle a chunk boundary, prime on one side and d on the other): a cheap test that e*d - 1 is
   a multiple of phi(n)/g (g = gcd(p - 1, q - 1) up to 256) comes first, then exponentiation.
 - EC and Ed25519: windows near every occurrence of the public key (any alignment), then a
   bounded full pass over 8-byte-aligned windows that look random (few zero bytes, few
@@ -84,7 +85,6 @@ class KnownKeyDetector(BaseDetector):
         self.budget = budget
         self._spent: dict[str, int] = {}
         self._cut: set[str] = set()
-        self._factored: set[str] = set()
         self._scanned = 0
 
     def incomplete(self) -> list[str]:
@@ -94,7 +94,6 @@ class KnownKeyDetector(BaseDetector):
         # every bound and every shortcut is per chunk, so a chunk's findings depend on it alone
         # (the scanner's pool scans chunks in any process); `incomplete` keeps every cut
         self._spent = {}
-        self._factored = set()
         self._scanned = chunk.covers
         rsa_keys = chunk.known.of_kind("rsa")
         if rsa_keys:
@@ -124,14 +123,12 @@ class KnownKeyDetector(BaseDetector):
                     for key in group:
                         n = key.rsa_n
                         if 1 < x < n and n % x == 0:
-                            self._factored.add(key.kid)
                             for value, kind in rsa_private_values(n, key.rsa_e, x):
                                 chunk.learned.add_integer(value, kind, key.kid, self.name)
                             yield chunk.finding(relative, length, self.name, "rsa-prime", representation,
                                                 kid=key.kid, verified=True)
-        for key in keys:
-            if key.kid not in self._factored:
-                yield from self._rsa_exponent_near_modulus(chunk, key)
+        for key in keys:  # also where a prime was found: the prime may be in this chunk and d in the next
+            yield from self._rsa_exponent_near_modulus(chunk, key)
 
     def _rsa_exponent_near_modulus(self, chunk: Chunk, key: KnownKey) -> Iterator[Finding]:
         n, e = key.rsa_n, key.rsa_e
