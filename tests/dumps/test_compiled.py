@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from signward.dumps import compiled, integers
@@ -99,7 +102,7 @@ def test_running_counts(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("length", LENGTHS)
 def test_candidate_windows(seed: int, length: int, monkeypatch: pytest.MonkeyPatch) -> None:
     data = texture(seed * 7 + length)
-    cases = [dict(representation=r, odd=True, top_bit=True) for r in ("le", "be", "java")]
+    cases: list[dict[str, Any]] = [dict(representation=r, odd=True, top_bit=True) for r in ("le", "be", "java")]
     cases += [dict(representation="le", odd=False, top_bit=False, align=8, max_zeros=3,
                    high_range=(length // 5, length - length // 5), writable_only=True),
               dict(representation="be", odd=True, top_bit=False, align=1, min_distinct=length // 3),
@@ -107,7 +110,7 @@ def test_candidate_windows(seed: int, length: int, monkeypatch: pytest.MonkeyPat
                    high_range=(length // 5, length - length // 5), writable_only=True, looks_random=True),
               dict(representation="be", odd=False, top_bit=False, align=1, looks_random=True)]
     for case in cases:
-        fast, slow = both(data, monkeypatch, lambda c: integers.windows(c, length, **case))  # type: ignore[arg-type]
+        fast, slow = both(data, monkeypatch, lambda c: integers.windows(c, length, **case))
         assert len(slow) > 0, f"nothing passes {case}: the comparison would be empty"
         same(fast, slow)
     # dense blocks dropped inside the compiled pass, by `sparse` after the reference
@@ -124,11 +127,11 @@ def test_candidate_windows(seed: int, length: int, monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize("length", LENGTHS)
 def test_random_looking_isolated_and_distinct(seed: int, length: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
-    data = bytearray(texture(100 + seed * 7 + length))
+    buffer = bytearray(texture(100 + seed * 7 + length))
     for _ in range(10):  # values kept by themselves, zeros each side, at any alignment
-        at = rng.randrange(64, len(data) - 2 * length)
-        data[at - 16:at + length + 16] = bytes(16) + rng.randbytes(length) + bytes(16)
-    data = bytes(data)
+        at = rng.randrange(64, len(buffer) - 2 * length)
+        buffer[at - 16:at + length + 16] = bytes(16) + rng.randbytes(length) + bytes(16)
+    data = bytes(buffer)
     offsets = np.arange(-3, len(data) + 3, 3, dtype=np.int64)  # a few out of range: dropped by both
     fast, slow = both(data, monkeypatch, lambda c: integers.random_looking(c, offsets, length, max_zeros=3))
     assert len(slow) > 100
@@ -282,7 +285,7 @@ def test_full_pass_candidates(seed: int, monkeypatch: pytest.MonkeyPatch) -> Non
     layout = Layout(format="raw", size=1 << 21, regions=regions)
     pieces = [(0, 4096), (300_000, 700_000), (500_000, 1_100_003)]  # a compacted chunk
 
-    def run(chunk: Chunk) -> np.ndarray:  # type: ignore[type-arg]
+    def run(chunk: Chunk) -> Any:
         return full_pass_candidates(chunk, 32, integers.isolated_windows(chunk, 32))
 
     def make() -> Chunk:
@@ -327,3 +330,37 @@ def test_random_data_is_not_made_of_isolated_values(monkeypatch: pytest.MonkeyPa
             assert len(noise) + at in fast.tolist(), "the planted value is isolated"
         else:
             assert in_noise > 1000, "without the bridge random data splits into short runs"
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=400), length=st.integers(-2, 140), step=st.integers(-1, 70),
+       top=st.integers(-2, 140), low=st.integers(-2, 140), offsets=st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=8),
+       limit=st.integers(-1, 600), bridge=st.integers(-1, 5))
+def test_hostile_arguments_never_read_outside(data: bytes, length: int, step: int, top: int, low: int,
+                                             offsets: list[int], limit: int, bridge: int) -> None:
+    """Whatever the arguments, each compiled filter returns offsets inside the data or raises
+    ValueError: a malformed call from a future caller fails loudly instead of reading outside."""
+    from signward.dumps import _filters
+
+    zero = np.zeros(len(data) + 1, dtype=np.uint16)
+    high = np.zeros(len(data) + 1, dtype=np.uint16)
+    _filters.prefix_counts(data, zero, high)
+    items = np.array(offsets, dtype=np.int64)
+    spans = np.array([[0, len(data)]], dtype=np.int64)
+    calls: list[Any] = [
+        lambda: _filters.windows(data, zero, high, length, step, top, low, True, True, 3, -1, -1, limit, 3, 0),
+        lambda: _filters.windows(data, zero, high, length, step, top, low, False, False, 3, 1, 20, limit, 3, 23),
+        lambda: _filters.aligned_candidates(data, zero, high, length, step, 3, 1, 20, 3, 20, spans, items, limit),
+        lambda: _filters.random_looking(data, items, length, 3, 1, 20, 3, 20),
+        lambda: _filters.short_runs(data, length, 3, 1, 20, limit, bridge),
+        lambda: _filters.distinct_bytes(data, items, length),
+        lambda: _filters.coprime(data, items, length, step % 3, integers._GROUP_MODULI, integers._PRIMES),
+    ]
+    for call in calls:
+        try:
+            result = call()
+        except ValueError:
+            continue
+        found = np.frombuffer(result, dtype=np.int64)
+        if call is not calls[5]:  # the others return offsets of windows inside the data
+            assert np.all((found >= 0) & (found + max(length, 1) <= len(data)))

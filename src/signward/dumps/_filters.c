@@ -65,7 +65,7 @@ static int check_offsets(Py_buffer *offsets, Py_ssize_t data_length, Py_ssize_t 
         return -1;
     }
     for (Py_ssize_t i = 0; i < count; i++) {
-        if (items[i] < 0 || items[i] + length > data_length) {
+        if (items[i] < 0 || items[i] > data_length - length) {  /* no overflow */
             PyErr_SetString(PyExc_ValueError, "an offset's window reaches outside the data");
             return -1;
         }
@@ -274,7 +274,7 @@ static PyObject *aligned_candidates(PyObject *self, PyObject *args) {
         list.count = kept;
         for (; jj < niso && iso[jj] < block_end; jj++) {
             int64_t o = iso[jj];
-            if (o <= s || o % step || o + length > data.len) continue;
+            if (o <= s || o % step || o > data.len - length) continue;
             Counts w = counts_of(z, h, o, length);
             if (bytes[o + length - 1] == 0 || w.zeros > max_zeros || w.highs < high_lo || w.highs > high_hi) continue;
             while (si < nspans && span[2 * si + 1] <= o) si++;
@@ -302,7 +302,11 @@ static PyObject *distinct_bytes(PyObject *self, PyObject *args) {
     Py_ssize_t length;
     if (!PyArg_ParseTuple(args, "y*y*n", &data, &offsets, &length)) return NULL;
     PyObject *result = NULL;
-    if (length <= 0 || check_offsets(&offsets, data.len, length)) goto done;
+    if (length <= 0) {
+        PyErr_SetString(PyExc_ValueError, "distinct_bytes: bad length");
+        goto done;
+    }
+    if (check_offsets(&offsets, data.len, length)) goto done;
     Py_ssize_t count = offsets.len / (Py_ssize_t)sizeof(int64_t);
     result = PyBytes_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(int64_t));
     if (result == NULL) goto done;
@@ -341,7 +345,7 @@ static PyObject *random_looking(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < count; i++) {
         int64_t s = items[i];
-        if (s < 0 || s + length > data.len) continue;
+        if (s < 0 || s > data.len - length) continue;
         const uint8_t *window = bytes + s;
         Counts w = {0, 0};
         counts_add(&w, bytes, s, s + length, 1);
