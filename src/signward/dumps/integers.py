@@ -70,8 +70,8 @@ def windows(chunk: Chunk, length: int, representation: str, *, odd: bool, top_bi
     if compiled is not None:  # one pass; dense blocks dropped in it unless later filters thin them first
         high_lo, high_hi = high_range if high_range is not None else (-1, -1)
         offsets = _offsets(compiled.windows(
-            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length, step, top, low, top_bit, odd, limit, high_lo, high_hi,
-            DENSE if drop_dense and not later_filters else 0, max(3, length // 32),
+            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length, step, top, low, top_bit, odd, limit,
+            high_lo, high_hi, DENSE if drop_dense and not later_filters else 0, max(3, length // 32),
             min_distinct_bytes(length) if looks_random else 0))
         if looks_random and high_range != (length // 5, length - length // 5):
             offsets = random_looking(chunk, offsets, length, max_zeros=limit)  # the balance test differs

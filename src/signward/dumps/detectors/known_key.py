@@ -231,7 +231,8 @@ def full_pass_candidates(chunk: Chunk, length: int, isolated: npt.NDArray[np.int
     high_range = (length // 5, length - length // 5)
     if compiled is not None:  # one pass that stops looking at a block once it is dense
         return np.frombuffer(compiled.aligned_candidates(
-            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length, 8, 3, *high_range, max(3, length // 32), min_distinct_bytes(length),
+            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length, 8, 3, *high_range, max(3, length // 32),
+            min_distinct_bytes(length),
             chunk.writable_spans(), np.ascontiguousarray(isolated, dtype=np.int64), DENSE), dtype=np.int64)
     looking = windows(chunk, length, "le", odd=False, top_bit=False, align=8, max_zeros=3, high_range=high_range,
                       writable_only=True, looks_random=True)
