@@ -39,14 +39,10 @@ static int offsets_push(OffsetList *list, int64_t value) {
     return 0;
 }
 
-static PyObject *offsets_result(OffsetList *list, int failed) {
-    PyObject *result = NULL;
-    if (failed)
-        PyErr_NoMemory();
-    else
-        result = PyBytes_FromStringAndSize((const char *)list->items, list->count * (Py_ssize_t)sizeof(int64_t));
-    PyMem_RawFree(list->items);
-    return result;
+/* The offsets as a bytes object (the list is freed by the caller, on every path). */
+static PyObject *offsets_result(const OffsetList *list, int failed) {
+    if (failed) return PyErr_NoMemory();
+    return PyBytes_FromStringAndSize((const char *)list->items, list->count * (Py_ssize_t)sizeof(int64_t));
 }
 
 static int check_prefix(Py_buffer *prefix, Py_ssize_t data_length) {
@@ -213,13 +209,27 @@ static PyObject *windows(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     result = offsets_result(&list, failed);
-    list.items = NULL;
 done:
     PyMem_RawFree(list.items);
     PyBuffer_Release(&data);
     PyBuffer_Release(&zero);
     PyBuffer_Release(&high);
     return result;
+}
+
+/* Does the window at o pass the known-key full pass's tests: a nonzero last byte, the zero and
+ * high byte counts, a start in a writable span (*si walks `span` forward: o must not decrease
+ * between calls) and `looks_random`? */
+static int full_pass_window(const uint8_t *bytes, const uint16_t *z, const uint16_t *h, Py_ssize_t o,
+                            Py_ssize_t length, Py_ssize_t max_zeros, Py_ssize_t high_lo, Py_ssize_t high_hi,
+                            Py_ssize_t max_repeats, Py_ssize_t min_distinct, const int64_t *span,
+                            Py_ssize_t nspans, Py_ssize_t *si) {
+    if (bytes[o + length - 1] == 0) return 0;
+    Counts c = counts_of(z, h, o, length);
+    if ((c.zeros > max_zeros) | (c.highs < high_lo) | (c.highs > high_hi)) return 0;
+    while (*si < nspans && span[2 * *si + 1] <= o) (*si)++;
+    if (*si >= nspans || span[2 * *si] > o) return 0;
+    return looks_random(bytes + o, length, max_repeats, min_distinct);
 }
 
 /* aligned_candidates(data, length, step, max_zeros, high_lo, high_hi, max_repeats, min_distinct,
@@ -253,12 +263,9 @@ static PyObject *aligned_candidates(PyObject *self, PyObject *args) {
         Py_ssize_t block_end = block_start + 65536, block_first = list.count, s = block_start;
         int dense = 0;
         for (; s + length <= data.len && s < block_end; s += step) {
-            if (bytes[s + length - 1] == 0) continue;
-            Counts c = counts_of(z, h, s, length);
-            if ((c.zeros > max_zeros) | (c.highs < high_lo) | (c.highs > high_hi)) continue;
-            while (si < nspans && span[2 * si + 1] <= s) si++;
-            if (si >= nspans || span[2 * si] > s) continue;
-            if (!looks_random(bytes + s, length, max_repeats, min_distinct)) continue;
+            if (!full_pass_window(bytes, z, h, s, length, max_zeros, high_lo, high_hi, max_repeats, min_distinct,
+                                  span, nspans, &si))
+                continue;
             if (offsets_push(&list, s)) { failed = 1; break; }
             if (list.count - block_first > block_limit) { dense = 1; break; }
         }
@@ -275,17 +282,14 @@ static PyObject *aligned_candidates(PyObject *self, PyObject *args) {
         for (; jj < niso && iso[jj] < block_end; jj++) {
             int64_t o = iso[jj];
             if (o <= s || o % step || o > data.len - length) continue;
-            Counts w = counts_of(z, h, o, length);
-            if (bytes[o + length - 1] == 0 || w.zeros > max_zeros || w.highs < high_lo || w.highs > high_hi) continue;
-            while (si < nspans && span[2 * si + 1] <= o) si++;
-            if (si >= nspans || span[2 * si] > o) continue;
-            if (!looks_random(bytes + o, length, max_repeats, min_distinct)) continue;
+            if (!full_pass_window(bytes, z, h, o, length, max_zeros, high_lo, high_hi, max_repeats, min_distinct,
+                                  span, nspans, &si))
+                continue;
             if (offsets_push(&list, o)) { failed = 1; break; }
         }
     }
     Py_END_ALLOW_THREADS
     result = offsets_result(&list, failed);
-    list.items = NULL;
 done:
     PyMem_RawFree(list.items);
     PyBuffer_Release(&data);
@@ -355,7 +359,6 @@ static PyObject *random_looking(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     result = offsets_result(&list, failed);
-    list.items = NULL;
 done:
     PyMem_RawFree(list.items);
     PyBuffer_Release(&data);
@@ -405,7 +408,6 @@ static PyObject *short_runs(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     result = offsets_result(&list, failed);
-    list.items = NULL;
 done:
     PyMem_RawFree(list.items);
     PyBuffer_Release(&data);
@@ -473,7 +475,6 @@ static PyObject *coprime(PyObject *self, PyObject *args) {
     }
     Py_END_ALLOW_THREADS
     result = offsets_result(&list, failed);
-    list.items = NULL;
 done:
     PyMem_RawFree(list.items);
     PyBuffer_Release(&data);

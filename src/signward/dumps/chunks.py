@@ -138,11 +138,7 @@ class Chunk:
         """Where in `data` a window may start for `layout.writable_mask` to call it writable:
         (start, end) pairs, ascending and disjoint, in positions of `data`."""
         if "writable_spans" not in self._cache:
-            regions = self.layout.regions
-            # writable_mask asks the last region starting at or before an offset: each region
-            # decides up to the next one's start, so these file spans are ascending and disjoint
-            decided = [(region.offset, min(region.end, regions[number + 1].offset) if number + 1 < len(regions)
-                        else region.end) for number, region in enumerate(regions) if region.writable]
+            decided = self.layout.writable_spans()
             ends = [end for _, end in decided]
             pieces = self._pieces or [(0, self.start)]
             spans: list[tuple[int, int]] = []

@@ -90,6 +90,14 @@ class Layout:
         clipped = np.maximum(index, 0)
         return valid & (offsets < ends[clipped]) & flags[clipped] if len(starts) else np.zeros(len(offsets), bool)
 
+    def writable_spans(self) -> list[tuple[int, int]]:
+        """The file ranges `writable_mask` calls writable, ascending and disjoint: it asks the
+        last region starting at or before an offset, so each region decides up to the next
+        one's start."""
+        regions = self.regions
+        return [(region.offset, min(region.end, regions[number + 1].offset) if number + 1 < len(regions)
+                 else region.end) for number, region in enumerate(regions) if region.writable]
+
     def is_protected(self, start: int, end: int) -> bool:
         return any(start < p_end and p_start < end for p_start, p_end in self.protected)
 

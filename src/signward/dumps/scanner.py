@@ -104,6 +104,7 @@ class ChunkResult:
 
 
 _HEAP_KEPT = False
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
 def keep_freed_buffers() -> None:
@@ -123,9 +124,6 @@ def keep_freed_buffers() -> None:
         return
     mallopt(M_MMAP_THRESHOLD, 1 << 30)
     mallopt(M_TRIM_THRESHOLD, (1 << 31) - 1)
-
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
 
 
 def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detector], known: KnownKeys,

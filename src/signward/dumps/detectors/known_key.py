@@ -209,7 +209,7 @@ class KnownKeyDetector(BaseDetector):
             for first in range(0, len(offsets), BATCH):
                 part = offsets[first:first + BATCH]
                 blob = chunk.array[part[:, None] + order].tobytes()
-                scalars = [blob[i:i + length] for i in range(0, len(blob), length)]
+                scalars = _slices(blob, length)
                 for relative, scalar, public in zip(part.tolist(), scalars, _publics(label, scalars, derive)):
                     key = targets.get(public)
                     if key is None:
@@ -243,6 +243,11 @@ BATCH = 4096  # candidates whose public keys are derived in one call
 Derive = Callable[[list[bytes]], list[bytes]]
 
 
+def _slices(blob: bytes, width: int) -> list[bytes]:
+    """`blob` cut into consecutive pieces of `width` bytes (a batch's scalars or public keys)."""
+    return [blob[i:i + width] for i in range(0, len(blob), width)]
+
+
 def big_endian_order(length: int, representation: str) -> npt.NDArray[np.int64]:
     """Where, inside a window, each byte of its value's big-endian form lies: 'be' and 'raw'
     (bytes as stored: a seed) as they are, 'le' reversed, 'java' word by word (`value_at`)."""
@@ -262,8 +267,7 @@ def ec_publics(curve: ec.EllipticCurve, length: int) -> Derive:
     name = OPENSSL_CURVES.get(curve.name)
     if compiled is not None and name is not None:
         def batch(scalars: list[bytes]) -> list[bytes]:
-            out = compiled.ec_publics(name, b"".join(scalars), length)
-            return [out[i:i + 2 * length] for i in range(0, len(out), 2 * length)]
+            return _slices(compiled.ec_publics(name, b"".join(scalars), length), 2 * length)
         return batch
 
     def one(scalar: bytes) -> bytes:
@@ -280,8 +284,7 @@ def ed25519_publics() -> Derive:
     compiled = filters()
     if compiled is not None:
         def batch(seeds: list[bytes]) -> list[bytes]:
-            out = compiled.ed25519_publics(b"".join(seeds))
-            return [out[i:i + 32] for i in range(0, len(out), 32)]
+            return _slices(compiled.ed25519_publics(b"".join(seeds)), 32)
         return batch
     return lambda seeds: [ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
                           for seed in seeds]
