@@ -1,6 +1,8 @@
 """Guard benchmark: Envoy with `signward guard` (gRPC ext_authz) against Envoy's own jwt_authn
-filter, on the same RS256 tokens (and the guard over HTTP ext_authz as well), the same nginx upstream and the same load generator (wrk),
-measured in one run; plus Envoy with no check at all as the floor.
+filter, on the same RS256 tokens, the same nginx upstream and the same load generator (wrk),
+measured in one run; plus Envoy with no check at all as the floor, the guard over HTTP
+ext_authz, and the guard's gRPC on grpcio (SIGNWARD_GUARD_GRPCIO=1, the reference transport)
+beside its default on nghttp2.
 
 Run: .venv/bin/python bench/guard.py [--seconds 5]
 Goal (issue 16): the guard at no less than half of jwt_authn's throughput, and p99 added
@@ -142,20 +144,27 @@ def main() -> None:
     token = keys.enterprise.token(claims(exp=int(time.time()) + 3000))
     processes: list[Process] = []
     guard = GuardProcess(config, free_port(), free_port(), tmp / "no-home", tmp)
+    # the same guard serving gRPC with grpcio (the reference transport), for the row beside nghttp2's
+    grpcio = GuardProcess(config, free_port(), free_port(), tmp / "no-home", tmp / "grpcio",
+                          env={"SIGNWARD_GUARD_GRPCIO": "1"})
+    grpcio.tmp.mkdir()
     try:
         upstream, upstream_port = start_nginx_upstream(tmp)
         processes.append(upstream)
         guard.start()
+        grpcio.start()
         enterprise_jwks = json.dumps({"keys": [keys.enterprise.jwk()]})
         plain, plain_port = start_plain_envoy(tmp, "plain", upstream_port, "")
         jwt, jwt_port = start_plain_envoy(tmp, "jwt_authn", upstream_port,
                                           JWT_AUTHN % {"issuer": ENTERPRISE, "jwks": enterprise_jwks})
         processes += [plain, jwt]
         setups = {"envoy (no check)": plain_port, "envoy jwt_authn": jwt_port}
-        for name, template in (("envoy + guard (gRPC)", "envoy-grpc.yaml"), ("envoy + guard (HTTP)", "envoy-http.yaml")):
+        for name, template, server in (("envoy + guard (gRPC)", "envoy-grpc.yaml", guard),
+                                       ("envoy + guard (gRPC, grpcio)", "envoy-grpc.yaml", grpcio),
+                                       ("envoy + guard (HTTP)", "envoy-http.yaml", guard)):
             port = free_port()
-            conf = render(template, tmp, LISTEN_PORT=port, UPSTREAM_PORT=upstream_port, GUARD_PORT=guard.port,
-                          GUARD_GRPC_PORT=guard.grpc_port)
+            conf = render(template, server.tmp, LISTEN_PORT=port, UPSTREAM_PORT=upstream_port, GUARD_PORT=server.port,
+                          GUARD_GRPC_PORT=server.grpc_port)
             processes.append(Process([envoy_binary(), "-c", str(conf), "--base-id", str(port), "-l", "error"],
                                      tmp / f"{template}.log"))
             wait_http(f"http://127.0.0.1:{port}/public/ready")
@@ -166,18 +175,21 @@ def main() -> None:
             rps = throughput(port, token, args.seconds)
             lat = paced_latencies(port, token, 500, args.seconds)
             rows[name] = (rps, pct(lat, 50), pct(lat, 99))
-        print(f"{'setup':28} {'checks/s':>10} {'p50 ms @500/s':>14} {'p99 ms @500/s':>14}")
+        print(f"{'setup':30} {'checks/s':>10} {'p50 ms @500/s':>14} {'p99 ms @500/s':>14}")
         for name, (rps, p50, p99) in rows.items():
-            print(f"{name:28} {rps:10.0f} {p50:14.2f} {p99:14.2f}")
-        for name in ("envoy + guard (gRPC)", "envoy + guard (HTTP)"):
+            print(f"{name:30} {rps:10.0f} {p50:14.2f} {p99:14.2f}")
+        for name in ("envoy + guard (gRPC)", "envoy + guard (gRPC, grpcio)", "envoy + guard (HTTP)"):
             ratio = rows[name][0] / rows["envoy jwt_authn"][0]
             added = rows[name][2] - rows["envoy (no check)"][2]
             print(f"{name}: throughput / jwt_authn {ratio:.2f} (goal >= 0.5); "
                   f"p99 added at 500/s {added:.2f} ms (goal < 5 ms)")
+        print(f"gRPC on nghttp2 / on grpcio: "
+              f"{rows['envoy + guard (gRPC)'][0] / rows['envoy + guard (gRPC, grpcio)'][0]:.2f}")
     finally:
         for process in processes:
             process.stop()
         guard.stop()
+        grpcio.stop()
         jwks.close()
         shutil.rmtree(tmp, ignore_errors=True)
 

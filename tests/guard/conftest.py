@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from signward.clock import FixedClock
+from signward.guard import GuardConfig, GuardService
 from signward.lab.crash import free_port
 from tests.verify.forge import TestKey, new_key
 from tests.helpers import nginx_main_conf
@@ -142,6 +144,31 @@ def claims(issuer: str = ENTERPRISE, **over: Any) -> dict[str, Any]:
             "client_id": "app", "iat": now, "nbf": now, "exp": now + 600, "jti": f"j{time.monotonic_ns()}"}
     base.update(over)
     return {k: v for k, v in base.items() if v is not None}
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(time.time())
+
+
+@pytest.fixture
+def service(guard_keys: Keys, tmp_path: Path, clock: FixedClock) -> Iterator[GuardService]:
+    """A guard on JWKS files (no network, no home) with the mail, files and public routes."""
+    files = {}
+    for name, document in documents(guard_keys, time.time()).items():
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps(document))
+    config = GuardConfig.from_dict({
+        "honey_kids": [HONEY_KID],
+        "issuer": [{"issuer": ENTERPRISE, "jwks": str(files["enterprise"])},
+                   {"issuer": CONSUMER, "jwks": str(files["consumer"])}],
+        "route": [{"prefix": "/mail", "audience": "mail", "scopes": ["mail.read"], "issuers": [ENTERPRISE]},
+                  {"host": "files.example.com", "prefix": "/", "audience": "files"},
+                  {"prefix": "/public", "anonymous": True}],
+        "claims_to_headers": ["sub", "tid", "kid", "iss", "jti"]})
+    opened = GuardService(config, clock=clock).start()
+    yield opened
+    opened.close()
 
 
 def guard_toml(jwks: JwksServer, max_age: str = "1h") -> str:

@@ -10,32 +10,8 @@ from typing import Any
 import pytest
 
 from signward.clock import FixedClock
-from signward.guard import Attempt, GuardConfig, GuardService
-from tests.guard.conftest import CONSUMER, ENTERPRISE, HONEY_KID, Keys, claims, documents
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(time.time())
-
-
-@pytest.fixture
-def service(guard_keys: Keys, tmp_path: Path, clock: FixedClock) -> Any:
-    files = {}
-    for name, document in documents(guard_keys, time.time()).items():
-        files[name] = tmp_path / f"{name}.json"
-        files[name].write_text(json.dumps(document))
-    config = GuardConfig.from_dict({
-        "honey_kids": [HONEY_KID],
-        "issuer": [{"issuer": ENTERPRISE, "jwks": str(files["enterprise"])},
-                   {"issuer": CONSUMER, "jwks": str(files["consumer"])}],
-        "route": [{"prefix": "/mail", "audience": "mail", "scopes": ["mail.read"], "issuers": [ENTERPRISE]},
-                  {"host": "files.example.com", "prefix": "/", "audience": "files"},
-                  {"prefix": "/public", "anonymous": True}],
-        "claims_to_headers": ["sub", "tid", "kid", "iss", "jti"]})
-    opened = GuardService(config, clock=clock).start()
-    yield opened
-    opened.close()
+from signward.guard import Attempt
+from tests.guard.conftest import CONSUMER, ENTERPRISE, HONEY_KID, Keys, claims
 
 
 def attempt(token: str | None = None, path: str = "/mail/inbox", host: str = "mail.example.com",

@@ -1,6 +1,6 @@
-"""Envoy ext_authz over gRPC: `envoy.service.auth.v3.Authorization/Check` on a gRPC server whose
-handlers run in a thread pool (measured no slower than grpc.aio here, and an unknown kid's
-bounded wait for a refresh then holds one thread, not the event loop the HTTP side shares).
+"""Envoy ext_authz over gRPC: what a Check reads and answers (`attempt_of`, `response_of`), and
+the grpcio server (`GrpcGuard`, handlers in a thread pool) that is the reference for the
+nghttp2 transport in `grpc_h2.py` and serves gRPC where that extension was not built.
 
 Allowed: status OK and `ok_response` setting the claim headers (overwriting) and removing the
 client's other `x-signward-*` headers. Denied: status UNAUTHENTICATED (PERMISSION_DENIED for a

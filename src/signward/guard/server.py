@@ -12,7 +12,7 @@ import logging
 
 import uvicorn
 
-from .grpc_service import GrpcGuard
+from .grpc_h2 import grpc_guard as make_grpc_guard
 from .http import guard_app
 from .service import GuardService
 
@@ -27,10 +27,10 @@ async def serve(service: GuardService, *, host: str, port: int, grpc_port: int |
                             lifespan="off", limit_concurrency=LIMIT_CONCURRENCY, timeout_keep_alive=30,
                             h11_max_incomplete_event_size=HEAD_LIMIT)
     server = uvicorn.Server(config)
-    grpc_guard = GrpcGuard(service, host, grpc_port) if grpc_port is not None else None
+    grpc_guard = make_grpc_guard(service, host, grpc_port) if grpc_port is not None else None
     if grpc_guard is not None:
         await grpc_guard.start()
-        log.info("ext_authz gRPC on %s:%s", host, grpc_guard.port)
+        log.info("ext_authz gRPC on %s:%s (%s)", host, grpc_guard.port, type(grpc_guard).__name__)
     try:
         await server.serve()
     finally:
