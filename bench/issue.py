@@ -39,6 +39,43 @@ from signward.lab.crash import free_port  # noqa: E402
 from signward.services import init_home, open_services  # noqa: E402
 
 KEYCLOAK_PER_VCPU = 120  # Keycloak's sizing guide: client-credential grants/s per vCPU
+TICKS = os.sysconf("SC_CLK_TCK")
+# the issuer's HTTP stack with no work: read the form body, answer a token-sized JSON
+EMPTY_ENDPOINT = """
+import sys
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from signward.issuer.server import run
+async def token(request):
+    await request.body()
+    return JSONResponse({"access_token": "x" * 520, "token_type": "Bearer", "expires_in": 300, "scope": "api"},
+                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+run(Starlette(routes=[Route("/realms/bench/token", token, methods=["POST"])]), host="127.0.0.1",
+    port=int(sys.argv[1]), limit_concurrency=1000, keep_alive=30)
+"""
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and every descendant alive now (with what each has reaped)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = sum(int(f) for f in fields[11:15]) / TICKS  # utime stime cutime cstime
+    total = 0.0
+    for pid, cpu in times.items():
+        up = pid
+        while up not in (0, 1, root) and up in parents:
+            up = parents[up]
+        if up == root:
+            total += cpu
+    return total
 
 
 def in_threads(threads: int, seconds: float, work: Callable[[], None]) -> float:
@@ -60,8 +97,9 @@ def in_threads(threads: int, seconds: float, work: Callable[[], None]) -> float:
     return sum(counts) / (time.perf_counter() - started)
 
 
-def raw_rate(home: Home, handle: str, alg: Alg, threads: int, seconds: float) -> float:
-    """Plain python-pkcs11 sign calls on the same key, one session per thread, no checks."""
+def raw_rate(home: Home, handle: str, alg: Alg, threads: int, seconds: float) -> tuple[float, float, float]:
+    """Plain python-pkcs11 sign calls on the same key, one session per thread, no checks: calls
+    per second, and CPU microseconds per call in the HSM's processes and in this client."""
     lib = pkcs11.lib(hsm_server.p11kit_client_module())
     token = lib.get_token(token_label=home.load_config().hsm.token_label)
     data = b"x" * 300
@@ -80,7 +118,13 @@ def raw_rate(home: Home, handle: str, alg: Alg, threads: int, seconds: float) ->
             key.sign(data, mechanism=pkcs11.Mechanism.SHA256_RSA_PKCS)
 
     try:
-        return in_threads(threads, seconds, sign)
+        sign()  # this thread's session opened before the clocks start
+        hsm = hsm_server.running_pid(home) or 0
+        hsm_before, own_before = tree_cpu(hsm), time.process_time()
+        started = time.perf_counter()
+        rate = in_threads(threads, seconds, sign)
+        calls = rate * (time.perf_counter() - started)
+        return (rate, (tree_cpu(hsm) - hsm_before) / calls * 1e6, (time.process_time() - own_before) / calls * 1e6)
     finally:
         login.close()
 
@@ -104,19 +148,21 @@ def wrk(base: str, basic: str, connections: int, seconds: int) -> dict[str, obje
 
 
 @contextlib.contextmanager
-def serving(home: Home, port: int, workers: int) -> Iterator[str]:
+def serving(home: Home, port: int, workers: int, argv: list[str] | None = None) -> Iterator[tuple[str, int]]:
+    """`signward serve` (or `argv`) on the port until the block ends: its base URL and pid."""
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "signward", "--home", str(home.root), "serve", "--port", str(port),
-                             "--workers", str(workers)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv or [sys.executable, "-m", "signward", "--home", str(home.root), "serve", "--port",
+                                     str(port), "--workers", str(workers)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     try:
         for _ in range(600):
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code in (200, 404):
                     break
             except httpx.TransportError:
                 time.sleep(0.05)
         time.sleep(0.5 * workers)  # every worker up, not only the first
-        yield base
+        yield base, proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
@@ -132,14 +178,30 @@ def run_home(home: Home, config: Config, alg: Alg, args: argparse.Namespace) -> 
             client, secret = services.clients.create("bench", "bench", ["api"])
             handle = services.registry.signing_key("bench").handle
         basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
-        out: dict[str, object] = {"raw_pkcs11_signs_per_s": round(raw_rate(home, handle, alg, args.threads,
-                                                                             args.seconds), 1)}
+        raw, hsm_cpu, client_cpu = raw_rate(home, handle, alg, args.threads, args.seconds)
+        out: dict[str, object] = {"raw_pkcs11_signs_per_s": round(raw, 1),
+                                  "raw_cpu_us_per_sign": {"hsm": round(hsm_cpu), "client": round(client_cpu)}}
         for workers in (1, 2, 3):
-            with serving(home, port, workers) as base:
+            with serving(home, port, workers) as (base, pid):
                 wrk(base, basic, args.connections, 1)  # warm-up: pools, caches, connections
-                out[f"http_{workers}_replicas"] = wrk(base, basic, args.connections, args.seconds)
+                before = tree_cpu(pid), tree_cpu(hsm_server.running_pid(home) or 0)
+                out[f"http_{workers}_replicas"] = result = wrk(base, basic, args.connections, args.seconds)
+                tokens = float(result["tokens_per_s"]) * args.seconds or 1.0  # type: ignore[arg-type]
+                result["issuer_cpu_us_per_token"] = round((tree_cpu(pid) - before[0]) / tokens * 1e6)
+                result["hsm_cpu_us_per_token"] = round(
+                    (tree_cpu(hsm_server.running_pid(home) or 0) - before[1]) / tokens * 1e6)
+        with serving(home, port, 1, [sys.executable, "-c", EMPTY_ENDPOINT, str(port)]) as (base, pid):
+            wrk(base, basic, args.connections, 1)
+            before_empty = tree_cpu(pid)
+            empty = wrk(base, basic, args.connections, args.seconds)
+            requests = float(empty["tokens_per_s"]) * args.seconds or 1.0  # type: ignore[arg-type]
+            out["empty_endpoint"] = {"requests_per_s": empty["tokens_per_s"],
+                                     "cpu_us_per_request": round((tree_cpu(pid) - before_empty) / requests * 1e6)}
+        # at the goal (0.5 x raw tokens/s) the machine has this much CPU per token, of which the
+        # HSM's own signing takes its share; the rest is all the issuer, wrk and the store may use
+        budget = (os.cpu_count() or 1) * 1e6 / (0.5 * raw)
+        out["cpu_budget_us_per_token_at_goal"] = {"all": round(budget), "left_after_hsm": round(budget - hsm_cpu)}
         best = max(float(out[f"http_{w}_replicas"]["tokens_per_s"]) for w in (1, 2, 3))  # type: ignore[index]
-        raw = float(out["raw_pkcs11_signs_per_s"])  # type: ignore[arg-type]
         out["ratio_http_best_vs_raw"] = round(best / raw, 3)
         out["ratio_http_1_replica_vs_raw"] = round(
             float(out["http_1_replicas"]["tokens_per_s"]) / raw, 3)  # type: ignore[index]
