@@ -24,9 +24,11 @@ import tempfile
 from pathlib import Path
 from types import ModuleType
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.guard.h2wire import CHECK_HEADERS as HEADERS, PREFACE, frame  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "src" / "signward" / "guard" / "_h2grpc.c"
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
 def load(path: str) -> ModuleType:
@@ -35,19 +37,6 @@ def load(path: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
-    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
-
-
-def literal(name: bytes, value: bytes) -> bytes:  # HPACK literal without indexing, no Huffman
-    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
-
-
-HEADERS = b"".join(literal(n, v) for n, v in [
-    (b":method", b"POST"), (b":scheme", b"http"), (b":path", b"/envoy.service.auth.v3.Authorization/Check"),
-    (b":authority", b"guard"), (b"content-type", b"application/grpc"), (b"te", b"trailers")])
 
 
 def conversation(rnd: random.Random) -> bytes:
@@ -81,8 +70,9 @@ def fuzz(module: ModuleType, seed: int, sessions: int) -> int:
     rnd = random.Random(seed)
     calls = 0
     for _ in range(sessions):
-        session = module.Session(max_body=rnd.choice([5, 64, 1024]), max_headers=rnd.choice([64, 200, 4096]),
-                                 max_streams=rnd.choice([1, 4, 100]))
+        max_body = rnd.choice([5, 64, 1024])
+        session = module.Session(max_body=max_body, max_headers=rnd.choice([64, 200, 4096]),
+                                 max_streams=rnd.choice([1, 4, 100]), max_buffered=max_body * rnd.choice([1, 3]))
         data, step, pending = conversation(rnd), rnd.randint(1, 64), []
         try:
             for at in range(0, len(data), step):
@@ -112,7 +102,7 @@ def leak_check(module: ModuleType, rounds: int = 3, sessions: int = 20_000) -> l
     peaks = []
     for _ in range(rounds):
         for n in range(sessions):
-            session = module.Session(max_body=1024, max_headers=4096, max_streams=100)
+            session = module.Session(max_body=1024, max_headers=4096, max_streams=100, max_buffered=65536)
             data = PREFACE + frame(4, 0, 0, b"")
             for stream in range(1, 40, 2):
                 data += call[:5] + stream.to_bytes(4, "big") + call[9:]

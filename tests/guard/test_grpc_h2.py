@@ -22,6 +22,8 @@ from signward.guard import grpc_h2
 from signward.guard.grpc_service import MAX_MESSAGE, GrpcGuard, attempt_of
 from signward.guard.messages import CheckRequest, CheckResponse
 from tests.guard.conftest import CONSUMER, ENTERPRISE, HONEY_KID, Keys, claims
+from tests.guard.h2wire import (CHECK_HEADERS, DATA, END_HEADERS, END_STREAM, HEADERS, OPENING, RST_STREAM, frame,
+                                frames)
 from tests.verify.forge import new_key
 
 CHECK = "/envoy.service.auth.v3.Authorization/Check"
@@ -185,15 +187,12 @@ def test_hostile_bytes_close_the_connection_and_the_server_keeps_serving(servers
     assert CheckResponse.FromString(answer).status.code == 0
 
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"  # magic + empty SETTINGS
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frames=st.lists(st.binary(max_size=64), max_size=8), split=st.integers(1, 32))
 def test_any_bytes_after_the_preface_are_calls_or_a_protocol_error(frames: list[bytes], split: int) -> None:
     assert grpc_h2._built is not None
-    session = grpc_h2._built.Session(max_body=1024, max_headers=1024, max_streams=4)
-    data = PREFACE + b"".join(frames)
+    session = grpc_h2._built.Session(max_body=1024, max_headers=1024, max_streams=4, max_buffered=2048)
+    data = OPENING + b"".join(frames)
     try:
         for at in range(0, len(data), split):
             for stream_id, path, is_grpc, body in session.feed(data[at:at + split]):
@@ -204,14 +203,29 @@ def test_any_bytes_after_the_preface_are_calls_or_a_protocol_error(frames: list[
         assert str(error).startswith("HTTP/2: ")
 
 
+def test_a_connection_holds_a_bounded_number_of_request_bytes() -> None:
+    assert grpc_h2._built is not None
+    session = grpc_h2._built.Session(max_body=1024, max_headers=4096, max_streams=10, max_buffered=2048)
+    opened = b"".join(frame(HEADERS, END_HEADERS, stream, CHECK_HEADERS) + frame(DATA, 0, stream, b"\x00" * 1000)
+                      for stream in (1, 3, 5))  # three half-sent calls: the third goes over 2,048 held bytes
+    assert session.feed(OPENING + opened) == []
+    resets = [stream for kind, _, stream, _ in frames(session.output()) if kind == RST_STREAM]
+    assert resets == [5]
+    ended = session.feed(frame(DATA, END_STREAM, 1, b""))  # stream 1 ends: its bytes are handed over, then freed
+    assert [(stream, len(body)) for stream, _, _, body in ended] == [(1, 1000)]
+    again = session.feed(frame(HEADERS, END_HEADERS, 7, CHECK_HEADERS) + frame(DATA, END_STREAM, 7, b"\x00" * 1000))
+    assert [(stream, len(body)) for stream, _, _, body in again] == [(7, 1000)]
+    assert not [f for f in frames(session.output()) if f[0] == RST_STREAM]
+
+
 def test_session_arguments_are_checked() -> None:
     assert grpc_h2._built is not None
     Session = grpc_h2._built.Session
-    for bad in [dict(max_body=4, max_headers=1024, max_streams=1), dict(max_body=100, max_headers=10, max_streams=1),
-                dict(max_body=100, max_headers=1024, max_streams=0)]:
+    good = dict(max_body=100, max_headers=1024, max_streams=1, max_buffered=100)
+    for bad in [dict(max_body=4), dict(max_headers=10), dict(max_streams=0), dict(max_buffered=99)]:
         with pytest.raises(ValueError):
-            Session(**bad)
-    session = Session(max_body=100, max_headers=1024, max_streams=1)
+            Session(**{**good, **bad})
+    session = Session(**good)
     assert session.respond(1, 0, b"x") is False  # no such stream: nothing queued
     with pytest.raises(ValueError):
         session.respond(1, 17)

@@ -5,8 +5,8 @@
  * connection: `feed(bytes)` runs the received bytes through nghttp2 and returns the requests
  * whose stream ended, `respond(...)` queues a gRPC answer on a stream, `output()` returns the
  * bytes to write. Bounds: the concurrent streams a client may open (SETTINGS, enforced by
- * nghttp2), the header bytes and the body bytes of one request (a stream over either is reset),
- * the path length. A protocol error raises ValueError: the caller writes `output()` (a GOAWAY)
+ * nghttp2), the header bytes and the body bytes of one request and the body bytes held across
+ * all of a connection's streams (a stream over any is reset), the path length. A protocol error raises ValueError: the caller writes `output()` (a GOAWAY)
  * and closes the connection.
  */
 #define PY_SSIZE_T_CLEAN
@@ -42,8 +42,17 @@ typedef struct {
     PyObject *ready;              /* requests completed during one feed() */
     size_t max_body;
     size_t max_headers;
+    size_t max_buffered;          /* request bytes held across all streams of the connection */
+    size_t buffered;
     int failed;                   /* a Python allocation failed inside a callback */
 } Session;
+
+static void drop_body(Session *self, Stream *s) {
+    self->buffered -= s->body_len;
+    free(s->body);
+    s->body = NULL;
+    s->body_len = s->body_cap = 0;
+}
 
 static void stream_free(Stream *s) {
     free(s->body);
@@ -70,11 +79,9 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     return 0;
 }
 
-static int refuse(nghttp2_session *session, Stream *s) {
+static int refuse(Session *self, nghttp2_session *session, Stream *s) {
     s->too_large = 1;
-    free(s->body);
-    s->body = NULL;
-    s->body_len = s->body_cap = 0;
+    drop_body(self, s);
     nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_REFUSED_STREAM);
     return 0;
 }
@@ -85,7 +92,7 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     Stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
     if (!s || s->too_large) return 0;
     s->header_bytes += namelen + valuelen + 32;  /* RFC 7540 6.5.2's accounting */
-    if (s->header_bytes > self->max_headers) return refuse(session, s);
+    if (s->header_bytes > self->max_headers) return refuse(self, session, s);
     if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  /* request trailers: nothing read */
     if (namelen == 5 && memcmp(name, ":path", 5) == 0) {
         if (valuelen > MAX_PATH) { s->path_too_long = 1; return 0; }
@@ -104,7 +111,8 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
     Session *self = user_data;
     Stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
     if (!s || s->too_large) return 0;
-    if (len > self->max_body - s->body_len) return refuse(session, s);
+    if (len > self->max_body - s->body_len || len > self->max_buffered - self->buffered)
+        return refuse(self, session, s);
     if (s->body_len + len > s->body_cap) {
         size_t cap = s->body_cap ? s->body_cap : 1024;
         while (cap < s->body_len + len) cap *= 2;
@@ -116,6 +124,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
     }
     memcpy(s->body + s->body_len, data, len);
     s->body_len += len;
+    self->buffered += len;
     return 0;
 }
 
@@ -130,9 +139,7 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
     PyObject *item = Py_BuildValue("(iy#Oy#)", s->id, s->path_too_long ? "" : s->path,
                                    (Py_ssize_t)(s->path_too_long ? 0 : s->path_len), grpc ? Py_True : Py_False,
                                    s->body ? (const char *)s->body : "", (Py_ssize_t)s->body_len);
-    free(s->body);
-    s->body = NULL;
-    s->body_len = s->body_cap = 0;
+    drop_body(self, s);
     if (!item || PyList_Append(self->ready, item) < 0) {
         Py_XDECREF(item);
         self->failed = 1;
@@ -147,6 +154,7 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     Stream *s = nghttp2_session_get_stream_user_data(session, stream_id);
     if (!s) return 0;
     nghttp2_session_set_stream_user_data(session, stream_id, NULL);
+    drop_body(self, s);
     stream_unlink(self, s);
     stream_free(s);
     return 0;
@@ -172,18 +180,21 @@ static ssize_t read_message(nghttp2_session *session, int32_t stream_id, uint8_t
 }
 
 static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
-    static char *names[] = {"max_body", "max_headers", "max_streams", NULL};
-    Py_ssize_t max_body, max_headers, max_streams;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nnn", names, &max_body, &max_headers, &max_streams))
+    static char *names[] = {"max_body", "max_headers", "max_streams", "max_buffered", NULL};
+    Py_ssize_t max_body, max_headers, max_streams, max_buffered;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "nnnn", names, &max_body, &max_headers, &max_streams,
+                                     &max_buffered))
         return NULL;
-    if (max_body < 5 || max_headers < 64 || max_streams < 1 || max_streams > 65536) {
-        PyErr_SetString(PyExc_ValueError, "max_body >= 5, max_headers >= 64, 1 <= max_streams <= 65536");
+    if (max_body < 5 || max_headers < 64 || max_streams < 1 || max_streams > 65536 || max_buffered < max_body) {
+        PyErr_SetString(PyExc_ValueError,
+                        "max_body >= 5, max_headers >= 64, 1 <= max_streams <= 65536, max_buffered >= max_body");
         return NULL;
     }
     Session *self = (Session *)type->tp_alloc(type, 0);
     if (!self) return NULL;
     self->max_body = (size_t)max_body;
     self->max_headers = (size_t)max_headers;
+    self->max_buffered = (size_t)max_buffered;
     self->ready = PyList_New(0);
     if (!self->ready) { Py_DECREF(self); return NULL; }
     nghttp2_session_callbacks *callbacks;

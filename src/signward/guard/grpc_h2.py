@@ -8,7 +8,8 @@ which stays as the reference and the fallback where the extension could not be b
 SIGNWARD_GUARD_GRPCIO=1: the same `attempt_of` and `response_of`, tested to give the same bytes.
 
 Bounds: connections, concurrent streams per connection (HTTP/2 SETTINGS), header bytes and
-message bytes per call (a stream over them is reset), buffered output (reading pauses while the
+message bytes per call, message bytes held per connection (a stream over any is reset; at most
+1,024 x 2 MiB in all), buffered output (reading pauses while the
 peer does not read). A call on another method answers UNIMPLEMENTED; a body that is not one
 uncompressed gRPC message, or not a CheckRequest, answers INVALID_ARGUMENT; a decision that fails
 answers INTERNAL. Envoy denies on every error status (`failure_mode_allow: false`), so no error
@@ -44,6 +45,7 @@ CHECK_PATH = f"/{SERVICE}/Check".encode()
 MAX_CONNECTIONS = 1024
 MAX_STREAMS = 256  # concurrent calls per connection
 MAX_HEADERS = 16 * 1024  # header bytes of one call (RFC 7540's accounting: name + value + 32 each)
+MAX_BUFFERED = 2 * 1024 * 1024  # request bytes held per connection (a CheckRequest is a few KiB)
 OK, INVALID_ARGUMENT, UNIMPLEMENTED, INTERNAL = 0, 3, 12, 13
 
 
@@ -64,7 +66,8 @@ class _Connection(asyncio.Protocol):
     def __init__(self, server: H2GrpcGuard) -> None:
         assert _built is not None
         self.server = server
-        self.session = _built.Session(max_body=MAX_MESSAGE + 5, max_headers=MAX_HEADERS, max_streams=MAX_STREAMS)
+        self.session = _built.Session(max_body=MAX_MESSAGE + 5, max_headers=MAX_HEADERS, max_streams=MAX_STREAMS,
+                                      max_buffered=MAX_BUFFERED)
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
