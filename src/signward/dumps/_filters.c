@@ -217,14 +217,15 @@ done:
     return result;
 }
 
-/* Does the window at o pass the known-key full pass's tests: a nonzero last byte, the zero and
+/* Does the window at o pass the known-key full pass's tests: a nonzero first or last byte (a
+ * value in either byte order: 1 in 256 keys has a zero byte at one end, 1 in 65,536 at both), the zero and
  * high byte counts, a start in a writable span (*si walks `span` forward: o must not decrease
  * between calls) and `looks_random`? */
 static int full_pass_window(const uint8_t *bytes, const uint16_t *z, const uint16_t *h, Py_ssize_t o,
                             Py_ssize_t length, Py_ssize_t max_zeros, Py_ssize_t high_lo, Py_ssize_t high_hi,
                             Py_ssize_t max_repeats, Py_ssize_t min_distinct, const int64_t *span,
                             Py_ssize_t nspans, Py_ssize_t *si) {
-    if (bytes[o + length - 1] == 0) return 0;
+    if ((bytes[o] | bytes[o + length - 1]) == 0) return 0;
     Counts c = counts_of(z, h, o, length);
     if ((c.zeros > max_zeros) | (c.highs < high_lo) | (c.highs > high_hi)) return 0;
     while (*si < nspans && span[2 * *si + 1] <= o) (*si)++;
@@ -234,7 +235,7 @@ static int full_pass_window(const uint8_t *bytes, const uint16_t *z, const uint1
 
 /* aligned_candidates(data, length, step, max_zeros, high_lo, high_hi, max_repeats, min_distinct,
  * spans, isolated, block_limit) -> the known-key full pass's candidates in one pass: offsets
- * s = i * step whose window has a nonzero last byte, at most max_zeros zeros, between high_lo
+ * s = i * step whose window has a nonzero first or last byte, at most max_zeros zeros, between high_lo
  * and high_hi high bytes, passes `looks_random` and starts in a writable span (`spans`: int64
  * [start, end) pairs, ascending, not overlapping); of a 64 KiB block with more than
  * block_limit of them only those in `isolated` (int64, ascending) are kept. Once a block is
@@ -367,7 +368,7 @@ done:
 }
 
 /* short_runs(data, length, max_zeros, high_lo, high_hi, max_run, bridge) -> every offset (any
- * alignment) whose window has a nonzero last byte, at most max_zeros zero bytes and between
+ * alignment) whose window has a nonzero first or last byte, at most max_zeros zero bytes and between
  * high_lo and high_hi bytes >= 0x80, and which lies in a short cluster of such offsets: one
  * where gaps of at most `bridge` failing offsets are bridged (a lone zero byte in random data
  * fails one offset) and the first and last passing offsets are at most max_run - 1 apart. */
@@ -392,7 +393,8 @@ static PyObject *short_runs(PyObject *self, PyObject *args) {
         int pass = 0;
         if (s + length <= data.len) {
             if (s > 0) counts_slide(&c, bytes, s - 1, length, 1);
-            pass = bytes[s + length - 1] != 0 && c.zeros <= max_zeros && c.highs >= high_lo && c.highs <= high_hi;
+            pass = (bytes[s] | bytes[s + length - 1]) != 0 && c.zeros <= max_zeros && c.highs >= high_lo &&
+                   c.highs <= high_hi;
         }
         if (first >= 0 && (pass ? s - last - 1 > bridge : s - last > bridge)) {  /* the cluster ends */
             if (last - first + 1 > max_run) list.count = kept_from;

@@ -178,8 +178,9 @@ def _reference_short_runs(chunk: Chunk, length: int, max_run: int) -> Offsets:
     data, zeros, high = chunk.array, chunk.prefix("zero"), chunk.prefix("high")
     count = max(len(data) - length + 1, 0)
     low, top = length // 5, length - length // 5
-    # every offset at once, by slices (no gathers): a nonzero top byte, <= 3 zeros, balanced high bits
-    mask = data[length - 1:length - 1 + count] != 0
+    # every offset at once, by slices (no gathers): a nonzero first or last byte (a value in either
+    # byte order), <= 3 zeros, balanced high bits
+    mask = (data[length - 1:length - 1 + count] != 0) | (data[:count] != 0)
     mask &= (zeros[length:length + count] - zeros[:count]) <= 3  # uint16 wraps, differences are exact
     counts = high[length:length + count] - high[:count]
     mask &= (counts >= low) & (counts <= top)

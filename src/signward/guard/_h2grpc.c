@@ -294,6 +294,9 @@ static PyObject *Session_respond(Session *self, PyObject *args, PyObject *kwds) 
             PyErr_SetString(PyExc_ValueError, "message too large");
             return NULL;
         }
+        free(s->out);      /* a respond() that nghttp2 refused may be called again */
+        free(s->message);
+        s->message = NULL;
         s->out = malloc((size_t)view.len + 5);
         if (grpc_message[0]) s->message = strdup(grpc_message);
         if (!s->out || (grpc_message[0] && !s->message)) { PyBuffer_Release(&view); return PyErr_NoMemory(); }

@@ -234,8 +234,10 @@ def full_pass_candidates(chunk: Chunk, length: int, isolated: npt.NDArray[np.int
             chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length, 8, 3, *high_range, max(3, length // 32),
             min_distinct_bytes(length),
             chunk.writable_spans(), np.ascontiguousarray(isolated, dtype=np.int64), DENSE), dtype=np.int64)
-    looking = windows(chunk, length, "le", odd=False, top_bit=False, align=8, max_zeros=3, high_range=high_range,
-                      writable_only=True, looks_random=True)
+    # a nonzero first or last byte: the windows whose top byte is nonzero read either way round
+    looking = np.union1d(*(windows(chunk, length, order, odd=False, top_bit=False, align=8, max_zeros=3,
+                                   high_range=high_range, writable_only=True, looks_random=True)
+                           for order in ("le", "be")))
     return looking[~dense(looking) | members(looking, isolated)]
 
 
