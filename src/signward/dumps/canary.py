@@ -38,6 +38,27 @@ def _pem(key: Any, fmt: serialization.PrivateFormat = serialization.PrivateForma
     return bytes(key.private_bytes(serialization.Encoding.PEM, fmt, serialization.NoEncryption())).decode()
 
 
+def whole_at_both_ends(secret: bytes) -> bool:
+    """Whether a secret's bytes begin and end nonzero. The scanner takes a window for an EC
+    scalar or Ed25519 seed only if one of its end bytes is nonzero (zero-ended windows are
+    pointers and padding); a canary is made so that it is found in every byte order."""
+    return secret[0] != 0 and secret[-1] != 0
+
+
+def _ec_canary() -> ec.EllipticCurvePrivateKey:
+    while True:
+        key = ec.generate_private_key(ec.SECP256R1())
+        if whole_at_both_ends(key.private_numbers().private_value.to_bytes(32, "big")):
+            return key
+
+
+def _ed25519_canary() -> ed25519.Ed25519PrivateKey:
+    while True:
+        key = ed25519.Ed25519PrivateKey.generate()
+        if whole_at_both_ends(key.private_bytes_raw()):
+            return key
+
+
 KINDS = ("rsa", "ec", "ed25519", "aes")
 REQUIRED_KINDS = ("rsa", "aes")
 
@@ -60,9 +81,9 @@ def make_canary(path: str | Path, now: float, kinds: Iterable[str] | str | None 
     document: dict[str, Any] = {"signward_canary": 1, "created": iso(now),
                                 "rsa": _pem(rsa.generate_private_key(65537, 2048)), "aes": os.urandom(32).hex()}
     if "ec" in chosen:
-        document["ec"] = _pem(ec.generate_private_key(ec.SECP256R1()))
+        document["ec"] = _pem(_ec_canary())
     if "ed25519" in chosen:
-        document["ed25519"] = _pem(ed25519.Ed25519PrivateKey.generate())
+        document["ed25519"] = _pem(_ed25519_canary())
     canary = Canary.from_document(document, str(path))
     document["public"] = canary.public()
     target = Path(path)
@@ -184,4 +205,4 @@ def hold_canaries(path: str | Path) -> Canary:
     return canary
 
 
-__all__ = ["KINDS", "Canary", "canary_kinds", "hold_canaries", "make_canary"]
+__all__ = ["KINDS", "Canary", "canary_kinds", "hold_canaries", "make_canary", "whole_at_both_ends"]
