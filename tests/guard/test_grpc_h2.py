@@ -127,6 +127,19 @@ def test_a_check_that_waits_for_a_key_refresh_is_answered_from_a_thread(servers:
     assert answer == CheckResponse.FromString(call(servers["reference"], body))
 
 
+def test_a_check_that_raises_answers_internal_inline_and_from_a_thread(servers: dict[str, int], guard_keys: Keys,
+                                                                        service: GuardService,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(attempt: Any) -> Any:
+        raise RuntimeError("a defect inside the control")
+
+    monkeypatch.setattr(service, "decide", broken)
+    for token in (guard_keys.enterprise.token(claims()), new_key("ES256").token(claims())):  # known kid, unknown
+        with pytest.raises(grpc.RpcError) as raised:
+            call(servers["compiled"], request(token))
+        assert raised.value.code() == grpc.StatusCode.INTERNAL  # type: ignore[attr-defined]
+
+
 def test_many_calls_multiplexed_on_one_connection(servers: dict[str, int], guard_keys: Keys) -> None:
     good = request(guard_keys.enterprise.token(claims()))
     bad = request(guard_keys.old.token(claims()))

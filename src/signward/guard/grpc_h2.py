@@ -9,8 +9,7 @@ SIGNWARD_GUARD_GRPCIO=1: the same `attempt_of` and `response_of`, tested to give
 
 Bounds: connections, concurrent streams per connection (HTTP/2 SETTINGS), header bytes and
 message bytes per call, message bytes held per connection (a stream over any is reset; at most
-1,024 x 2 MiB in all), buffered output (reading pauses while the
-peer does not read). A call on another method answers UNIMPLEMENTED; a body that is not one
+1,024 x 2 MiB in all), buffered output (reading pauses while the peer does not read). A call on another method answers UNIMPLEMENTED; a body that is not one
 uncompressed gRPC message, or not a CheckRequest, answers INVALID_ARGUMENT; a decision that fails
 answers INTERNAL. Envoy denies on every error status (`failure_mode_allow: false`), so no error
 path lets a request through. Only a check that may wait for a key refresh goes to a thread.
@@ -127,9 +126,8 @@ class _Connection(asyncio.Protocol):
                 later.add_done_callback(lambda done: loop.call_soon_threadsafe(self.answer_later, stream_id, done))
                 return
             decision = service.decide(attempt)
-        except Exception:  # fail closed: Envoy denies on an error status
-            log.exception("gRPC check failed")
-            self.session.respond(stream_id, INTERNAL, grpc_message="check failed")
+        except Exception:
+            self.failed(stream_id)
             return
         self.answer(stream_id, decision)
 
@@ -142,9 +140,13 @@ class _Connection(asyncio.Protocol):
         try:
             self.answer(stream_id, done.result())
         except Exception:
-            log.exception("gRPC check failed")
-            self.session.respond(stream_id, INTERNAL, grpc_message="check failed")
+            self.failed(stream_id)
         self.flush()
+
+    def failed(self, stream_id: int) -> None:
+        """A check that raised: INTERNAL, on which Envoy denies (fail closed)."""
+        log.exception("gRPC check failed")
+        self.session.respond(stream_id, INTERNAL, grpc_message="check failed")
 
     def flush(self, close: bool = False) -> None:
         if self.transport is None:
@@ -180,8 +182,7 @@ class H2GrpcGuard:
         loop = asyncio.get_running_loop()
         address = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
         try:
-            self.server = await loop.create_server(lambda: _Connection(self), self.host, self.port,
-                                                        backlog=1024)
+            self.server = await loop.create_server(lambda: _Connection(self), self.host, self.port, backlog=1024)
         except OSError:
             self.executor.shutdown(wait=False)
             raise OSError(f"cannot listen for gRPC on {address} (in use, or not an address of this host)") from None
