@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -22,8 +23,8 @@ from signward.guard import grpc_h2
 from signward.guard.grpc_service import MAX_MESSAGE, GrpcGuard, attempt_of
 from signward.guard.messages import CheckRequest, CheckResponse
 from tests.guard.conftest import CONSUMER, ENTERPRISE, HONEY_KID, Keys, claims
-from tests.guard.h2wire import (CHECK_HEADERS, DATA, END_HEADERS, END_STREAM, HEADERS, OPENING, RST_STREAM, frame,
-                                frames)
+from tests.guard.h2wire import (CHECK_HEADERS, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, OPENING, RST_STREAM,
+                                frame, frames)
 from tests.verify.forge import new_key
 
 CHECK = "/envoy.service.auth.v3.Authorization/Check"
@@ -229,6 +230,26 @@ def test_a_connection_holds_a_bounded_number_of_request_bytes() -> None:
     again = session.feed(frame(HEADERS, END_HEADERS, 7, CHECK_HEADERS) + frame(DATA, END_STREAM, 7, b"\x00" * 1000))
     assert [(stream, len(body)) for stream, _, _, body in again] == [(7, 1000)]
     assert not [f for f in frames(session.output()) if f[0] == RST_STREAM]
+
+
+def test_a_silent_connection_is_closed(service: GuardService, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grpc_h2, "IDLE_SECONDS", 0.4)
+    loop = LoopThread()
+    guard = grpc_h2.H2GrpcGuard(service, "127.0.0.1", 0)
+    loop.run(guard.start())
+    try:
+        with socket.create_connection(("127.0.0.1", guard.port), timeout=10) as sock:
+            sock.sendall(OPENING)  # a valid preface, then nothing
+            started = time.monotonic()
+            received = b""
+            while chunk := sock.recv(65536):  # returns b"" once the guard closes
+                received += chunk
+            waited = time.monotonic() - started
+        assert 0.3 < waited < 5, waited
+        assert GOAWAY in [kind for kind, _, _, _ in frames(received)]
+    finally:
+        loop.run(guard.stop())
+        loop.close()
 
 
 def test_session_arguments_are_checked() -> None:

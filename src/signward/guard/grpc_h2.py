@@ -9,7 +9,8 @@ SIGNWARD_GUARD_GRPCIO=1: the same `attempt_of` and `response_of`, tested to give
 
 Bounds: connections, concurrent streams per connection (HTTP/2 SETTINGS), header bytes and
 message bytes per call, message bytes held per connection (a stream over any is reset; at most
-1,024 x 2 MiB in all), buffered output (reading pauses while the peer does not read). A call on another method answers UNIMPLEMENTED; a body that is not one
+1,024 x 2 MiB in all), buffered output (reading pauses while the peer does not read), time (a
+connection silent for IDLE_SECONDS is closed; Envoy opens another when it needs one). A call on another method answers UNIMPLEMENTED; a body that is not one
 uncompressed gRPC message, or not a CheckRequest, answers INVALID_ARGUMENT; a decision that fails
 answers INTERNAL. Envoy denies on every error status (`failure_mode_allow: false`), so no error
 path lets a request through. Only a check that may wait for a key refresh goes to a thread.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
@@ -45,6 +47,7 @@ MAX_CONNECTIONS = 1024
 MAX_STREAMS = 256  # concurrent calls per connection
 MAX_HEADERS = 16 * 1024  # header bytes of one call (RFC 7540's accounting: name + value + 32 each)
 MAX_BUFFERED = 2 * 1024 * 1024  # request bytes held per connection (a CheckRequest is a few KiB)
+IDLE_SECONDS = 300.0  # a connection that sent nothing for this long is sent GOAWAY and closed
 OK, INVALID_ARGUMENT, UNIMPLEMENTED, INTERNAL = 0, 3, 12, 13
 
 
@@ -68,6 +71,7 @@ class _Connection(asyncio.Protocol):
         self.session = _built.Session(max_body=MAX_MESSAGE + 5, max_headers=MAX_HEADERS, max_streams=MAX_STREAMS,
                                       max_buffered=MAX_BUFFERED)
         self.transport: asyncio.Transport | None = None
+        self.heard = server.clock()  # when the peer last sent anything
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -92,6 +96,7 @@ class _Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
+        self.heard = self.server.clock()
         try:
             calls = self.session.feed(data)
         except ValueError as exc:  # a protocol error: GOAWAY queued, then close
@@ -177,6 +182,8 @@ class H2GrpcGuard:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="signward-guard-grpc")
         self.connections: set[_Connection] = set()
         self.server: asyncio.Server | None = None
+        self.clock = time.monotonic
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -187,8 +194,19 @@ class H2GrpcGuard:
             self.executor.shutdown(wait=False)
             raise OSError(f"cannot listen for gRPC on {address} (in use, or not an address of this host)") from None
         self.port = int(self.server.sockets[0].getsockname()[1])
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Close the connections silent for IDLE_SECONDS; again in a quarter of that."""
+        now = self.clock()
+        for connection in [c for c in self.connections if now - c.heard > IDLE_SECONDS]:
+            log.info("gRPC connection closed: silent for %.0f s", now - connection.heard)
+            connection.goaway()
+        self._sweeper = asyncio.get_running_loop().call_later(IDLE_SECONDS / 4, self._sweep)
 
     async def stop(self, grace: float = 2.0) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         if self.server is not None:
             self.server.close()
         for connection in list(self.connections):
