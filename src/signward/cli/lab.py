@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..lab import Lab, ablate as run_ablation, parse_disabled
+from ..lab import CONTROLS, Lab, ablate as run_ablation, parse_disabled
 from ..lab.report import ablation_table, steps_table, to_document, to_html
 from ..lab.watched import UNPROBEABLE, watch_deployment
 from .common import emit, err, json_option, out
@@ -22,7 +23,7 @@ def lab() -> None:
 
 @lab.command("storm-0558")
 @click.option("--disable", "disable", multiple=True, metavar="C[,C]",
-              help="Switch a control off (repeat or comma-separate); see the list below.")
+              help="Switch a control off (repeat or comma-separate); the controls are listed above.")
 @click.option("--preset", default=None, metavar="NAME", help="Switch off what a year lacked: 2021.")
 @click.option("--ablate", is_flag=True, help="Also search sets of switched-off controls by size until one breaches.")
 @click.option("--html", "html_out", default=None, metavar="OUT", help="Write one self-contained HTML page.")
@@ -42,9 +43,7 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
     compromised engineer account fetch, search for a published key, forge an enterprise token
     after the key's window, call the mail API. Exit 0 not breached (and, with --ablate, the
     empirical and analytic minimum agree), 1 breached or they disagree.
-
-    Controls: hsm, redaction, canary_check, release_gate, store_rescan, key_expiry, rotation,
-    issuer_binding, audit_retention."""
+    """
     disabled = parse_disabled(disable, preset)
     if not ctx.obj.get("verbose"):  # the components' alert and rejection log lines: the lab tabulates them
         for name in ("signward.alert", "signward.verify"):
@@ -82,5 +81,8 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
     if result.breached or (ablation is not None and not ablation.agree):
         raise click.exceptions.Exit(1)
 
+
+# the controls --disable takes, from the lab's own table (so the help lists every one)
+storm_0558.help = inspect.cleandoc(storm_0558.help or "") + "\n\nControls: " + ", ".join(CONTROLS) + "."
 
 COMMANDS = [lab]
