@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import click
@@ -9,13 +11,35 @@ from rich.table import Table
 
 from ..depth import Report, analyze, depth_diff, load_model, run_probe, to_dot, to_html
 from ..depth.probes import ProbeResult
+from ..errors import UsageError
 from ..probes import ProbeContext
-from .common import emit, home_of, ids_table, json_option, out
+from .common import emit, home_of, ids_table, json_option, out, print_table
 
 
 @click.group()
 def depth() -> None:
     """Defense in depth: how many controls must fail before an asset falls."""
+
+
+def shipped_models() -> dict[str, Path]:
+    """The models that ship inside the package, by name (the file name without .yaml)."""
+    folder = resources.files("signward").joinpath("models")
+    return {entry.name[:-len(".yaml")]: Path(str(entry)) for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+            if entry.name.endswith(".yaml")}
+
+
+def model_path_of(text: str) -> Path:
+    """MODEL as given: a file that exists, else a shipped model by name (`storm-0558-signward`,
+    also `storm-0558-signward.yaml` or `models/storm-0558-signward.yaml` from any directory)."""
+    path = Path(text)
+    if path.exists():
+        return path
+    name = path.name[:-len(".yaml")] if path.name.endswith(".yaml") else path.name
+    shipped = shipped_models()
+    if name in shipped and (path.parent == Path(".") or path.parent.name == "models"):
+        return shipped[name]
+    raise UsageError(f"{text}: no such file, and no shipped model of that name "
+                     f"(`signward models` lists them: {', '.join(shipped)})")
 
 
 def _report_table(report: Report, title: str) -> Table:
@@ -52,8 +76,9 @@ def _probe_table(results: list[ProbeResult]) -> Table:
 def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: bool, max_sets: int,
                   time_limit: float, probe_timeout: float, html_out: str | None, dot_out: str | None,
                   as_json: bool) -> None:
-    """Minimum failures per asset; exit 1 when an asset needs fewer than the policy asks."""
-    model = load_model(model_path)
+    """Minimum failures per asset; exit 1 when an asset needs fewer than the policy asks.
+    MODEL is a YAML file or the name of a shipped model (`signward models` lists them)."""
+    model = load_model(model_path_of(model_path))
     known = [c.strip() for c in failed.split(",") if c.strip()]
     report = analyze(model, known, max_sets=max_sets, time_limit=time_limit)
     data = report.to_dict()
@@ -84,9 +109,9 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
         emit(data, True)
     else:
         if run_probes:
-            out.print(_probe_table(results))
-            out.print(_report_table(designed, f"{model.name}: as designed"))
-        out.print(_report_table(report, f"{model.name}: {'current' if run_probes else 'analysis'}"))
+            print_table(_probe_table(results))
+            print_table(_report_table(designed, f"{model.name}: as designed"))
+        print_table(_report_table(report, f"{model.name}: {'current' if run_probes else 'analysis'}"))
         for s in report.spofs:
             out.print(f"single point of failure: {s['control']} opens {s['asset']}")
         out.print(f"policy: {'ok' if report.policy_ok else 'VIOLATED'}")
@@ -101,8 +126,8 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
 @json_option
 def depth_diff_cmd(old_path: str, new_path: str, max_sets: int, as_json: bool) -> None:
     """What changed in depth per asset; exit 1 if any asset got shallower."""
-    result = depth_diff(analyze(load_model(old_path), max_sets=max_sets),
-                        analyze(load_model(new_path), max_sets=max_sets))
+    result = depth_diff(analyze(load_model(model_path_of(old_path)), max_sets=max_sets),
+                        analyze(load_model(model_path_of(new_path)), max_sets=max_sets))
     table = Table("asset", "old", "new", "change")
     for row in result["assets"]:
         table.add_row(row["asset"], str(row["old"]), str(row["new"]), row["change"])
@@ -111,5 +136,16 @@ def depth_diff_cmd(old_path: str, new_path: str, max_sets: int, as_json: bool) -
         raise click.exceptions.Exit(1)
 
 
+@click.command("models")
+@json_option
+def models(as_json: bool) -> None:
+    """The defense-in-depth models shipped with signward and where they are installed; give
+    `signward depth analyze` a model by its name."""
+    shipped = shipped_models()
+    rows = [[name, str(path)] for name, path in shipped.items()]
+    emit({"models": [{"name": name, "path": str(path)} for name, path in shipped.items()]}, as_json,
+         table=ids_table(None, ["name", "path"], rows, f"{len(rows)} model(s); e.g. signward depth analyze "
+                                                          f"{next(iter(shipped), 'NAME')}"))
 
-COMMANDS = [depth]
+
+COMMANDS = [depth, models]

@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..lab import CONTROLS, Lab, ablate as run_ablation, parse_disabled
 from ..lab.report import ablation_table, steps_table, to_document, to_html
 from ..lab.watched import UNPROBEABLE, watch_deployment
-from .common import emit, err, json_option, out
+from .common import emit, err, json_option, out, print_table
 
 
 @click.group()
@@ -71,9 +71,9 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
     if as_json:
         emit(document, True)
     else:
-        out.print(steps_table(result))
+        print_table(steps_table(result))
         if ablation is not None:
-            out.print(ablation_table(ablation))
+            print_table(ablation_table(ablation))
         if watched is not None:
             for asset, depth in watched.depths().items():
                 out.print(f"watch: {asset} current depth {depth['current']} (designed {depth['designed']}); "
