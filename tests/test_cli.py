@@ -306,3 +306,35 @@ def test_the_lab_help_lists_every_control() -> None:
     assert helped.returncode == 0 and "below" not in helped.stdout
     text = " ".join(helped.stdout.split())
     assert all(name in text for name in CONTROLS)
+
+
+def test_the_lab_page_carries_the_watch_result_in_chromium_at_1280(tmp_path: Path) -> None:
+    """`lab --watch --html`: the watch step's section, from a real round's data (the shipped model
+    analysed as designed and with two controls failed), drawn by headless Chromium at 1280 px."""
+    from signward.cli.depth import shipped_models
+    from signward.cli.lab import watch_html
+    from signward.depth import analyze, load_model
+    from signward.depth.probes import ProbeResult
+    from signward.watch.runner import Round
+
+    from .helpers import CHROMIUM, dom_of, screenshot
+
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
+    model = load_model(shipped_models()["storm-0558-signward"])
+    failed = ["issuer_binding", "key_expiry"]
+    results = [ProbeResult(c, "signward.watch", c not in failed, "refused as it should" if c not in failed else
+                           "the relying party accepted a token under an expired key", 0.5) for c in model.controls]
+    found = Round(time=1796500000.0, results=results, unprobed=[], designed=analyze(model),
+                  current=analyze(model, failed))
+    page = tmp_path / "lab.html"
+    page.write_text(f"<!doctype html><html><head><meta charset='utf-8'></head><body><h1>lab</h1>"
+                    f"{watch_html(found, ['redaction'])}\n</body></html>")
+    shot = screenshot(page, tmp_path / "lab.png", 1280, tmp_path / "profile")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(shot.read_bytes()[16:20], "big") == 1280
+    dom = dom_of(page, tmp_path / "profile")
+    for section in ("id=\"watch\"", "id=\"watch-depth\"", "id=\"watch-probes\"", "id=\"watch-not-probeable\""):
+        assert section in dom, section
+    assert "None" not in dom and dom.count("FAILED") == len(failed)
+    depth = found.depths()["enterprise_mail"]
+    assert f"<td>enterprise_mail</td><td>{depth['designed']}</td><td>{depth['current']}</td>" in dom

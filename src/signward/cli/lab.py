@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import inspect
 import logging
 import time
@@ -13,6 +14,7 @@ from ..errors import UsageError
 from ..lab import CONTROLS, Lab, ablate as run_ablation, parse_disabled
 from ..lab.report import ablation_table, steps_table, to_document, to_html
 from ..lab.watched import UNPROBEABLE, watch_deployment
+from ..watch.runner import Round
 from .common import emit, err, json_option, out, print_table
 
 
@@ -64,7 +66,11 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
             log("watch: one deployment with the same controls off, one round of probes")
             watched = watch_deployment(the_lab.workdir / "watched", disabled)
         if html_out is not None:
-            Path(html_out).write_text(to_html(result, ablation))
+            page = to_html(result, ablation)
+            if watched is not None:  # the watch step's result belongs on the page too
+                page = page.replace("</body></html>", watch_html(watched, sorted(UNPROBEABLE & disabled))
+                                    + "\n</body></html>")
+            Path(html_out).write_text(page)
     document = to_document(result, ablation)
     if watched is not None:
         document["watch"] = {**watched.to_dict(), "not_probeable": sorted(UNPROBEABLE & disabled)}
@@ -80,6 +86,27 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
                           f"failed probes: {', '.join(watched.failed) or 'none'}")
     if result.breached or (ablation is not None and not ablation.agree):
         raise click.exceptions.Exit(1)
+
+
+def _depth_text(value: object) -> str:
+    return "unreachable" if value is None else html.escape(str(value))
+
+
+def watch_html(watched: Round, not_probeable: list[str]) -> str:
+    """The `--watch` step as a section of the lab's page: each asset's designed and current
+    depth, every probe with its verdict and why, and what could not be probed (no `None`)."""
+    depths = "".join(f"<tr><td>{html.escape(asset)}</td><td>{_depth_text(d['designed'])}</td>"
+                     f"<td>{_depth_text(d['current'])}</td></tr>" for asset, d in watched.depths().items())
+    probes = "".join(f"<tr class='{'blocked' if r.works else 'passed'}'><td>{html.escape(r.control)}</td>"
+                     f"<td>{'works' if r.works else 'FAILED'}</td><td>{html.escape(r.detail or '-')}</td></tr>"
+                     for r in watched.results)
+    skipped = (f"<p id='watch-not-probeable'>Not probeable, run as designed: {html.escape(', '.join(not_probeable))}"
+               "</p>" if not_probeable else "")
+    return (f"<h2 id='watch'>Watch: the same deployment, one round of probes</h2>"
+            f"<div class='scroll'><table id='watch-depth'><tr><th>asset</th><th>designed depth</th>"
+            f"<th>current depth</th></tr>{depths}</table></div>"
+            f"<div class='scroll'><table id='watch-probes'><tr><th>control</th><th>probe</th><th>why</th></tr>"
+            f"{probes or '<tr><td colspan=3>no probe ran</td></tr>'}</table></div>{skipped}")
 
 
 # the controls --disable takes, from the lab's own table (so the help lists every one)
