@@ -100,3 +100,12 @@ def test_the_lab_controls_table_is_the_labs() -> None:
     table = page[page.index("| control | on | off |"):]
     rows = re.findall(r"^\| `(\w+)` \|", table.split("\n\n")[0], re.M)
     assert rows == list(CONTROLS)
+
+
+def test_the_cli_reference_names_every_command_group() -> None:
+    """docs/cli.md lists every top-level command the CLI has (their --help is the reference)."""
+    from signward.cli import COMMAND_MODULES
+
+    page = PAGES["docs/cli.md"]
+    missing = [name for name in COMMAND_MODULES if f"`{name}`" not in page]
+    assert not missing, f"docs/cli.md does not name {missing}"
