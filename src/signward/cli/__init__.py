@@ -54,6 +54,22 @@ class LazyGroup(click.Group):
                              "signward[all] (or [issuer], [dumps], [depth], [guard])") from None
         return next(command for command in commands if command.name == cmd_name)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `signward` and `signward --help`; a command whose extra is not
+        installed is still listed (with what to install) instead of failing the whole list."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            try:
+                command = self.get_command(ctx, name)
+                text = command.get_short_help_str(limit) if command is not None else ""
+            except UsageError:
+                text = "(not installed: install signward[all])"
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
 
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="signward", message="%(prog)s %(version)s")
