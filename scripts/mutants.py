@@ -161,6 +161,18 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("zip_bomb", "dumps/bundles.py",
      "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",
      ["tests/dumps/test_bundles.py::test_a_zip_bomb_is_refused_not_expanded"]),
+    ("honey_needs_a_signature", "verify/validator.py",
+     '        check_signature(key, parsed)\n        raise Rejected(Reason.HONEY_KEY, f"kid {kid} is a honey key',
+     '        raise Rejected(Reason.HONEY_KEY, f"kid {kid} is a honey key',
+     [V + "test_a_garbage_signature_naming_a_honey_kid_raises_no_alert",
+      "tests/verify/test_honey_alerts.py::test_token_verify_alerts_only_on_a_real_signature_under_a_honey_kid",
+      "tests/guard/test_audit.py::test_a_garbage_signature_under_a_tripwire_kid_is_no_alert"]),
+    ("honey_thumbprint_needs_a_signature", "verify/validator.py",
+     "            check_signature(key, parsed)  # an alert only for a token really signed by the honey key\n", "",
+     [V + "test_a_garbage_signature_naming_a_honey_kid_raises_no_alert"]),
+    ("honey_jws_needs_a_signature", "verify/validator.py",
+     "                check_signature(key, parsed)  # as in verify: an alert needs a real signature\n", "",
+     [V + "test_a_garbage_signature_naming_a_honey_kid_raises_no_alert"]),
 ]
 
 

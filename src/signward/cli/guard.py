@@ -23,11 +23,13 @@ def guard(ctx: click.Context, guard_config: str, host: str, port: int, grpc_port
     from ..guard import GuardConfig, GuardService, run  # grpcio and protobuf: only this command needs them
 
     config = GuardConfig.load(guard_config)
-    audit, honey = None, None
+    audit, honey, honey_keys = None, None, []
     if home_of(ctx).exists():
         opened = services(ctx)
         audit, honey = opened.audit, opened.honey_kids
-    service = GuardService(config, audit=audit, honey=honey)
+        canary = opened.pipeline.canary()  # in no key set: the guard checks their signatures with these
+        honey_keys = list(canary.public()["keys"]) if canary is not None else []
+    service = GuardService(config, audit=audit, honey=honey, honey_keys=honey_keys)
     click.echo(f"signward guard on http://{host}:{port}" + (f" and gRPC {host}:{grpc_port}" if grpc_port else ""),
                err=True)
     run(service, host=host, port=port, grpc_port=grpc_port)
