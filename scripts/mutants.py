@@ -173,6 +173,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("honey_jws_needs_a_signature", "verify/validator.py",
      "                check_signature(key, parsed)  # as in verify: an alert needs a real signature\n", "",
      [V + "test_a_garbage_signature_naming_a_honey_kid_raises_no_alert"]),
+    ("grpc_handshake_deadline", "guard/grpc_h2.py", "                     self.server.limits.handshake_seconds)\n            self.drop()",
+     "                     self.server.limits.handshake_seconds)\n            pass",
+     ["tests/guard/test_grpc_slots.py::test_a_connection_without_the_handshake_in_time_is_closed"]),
+    ("grpc_idle_from_the_last_call", "guard/grpc_h2.py", "        if not self.settled and self.session.settled():",
+     "        self.last_call = self.server.clock()\n        if not self.settled and self.session.settled():",
+     ["tests/guard/test_grpc_slots.py::test_idleness_counts_from_the_last_complete_call_not_the_last_byte"]),
+    ("grpc_displace_not_refuse", "guard/grpc_h2.py", "                victim = _least(pool)", "                victim = None",
+     ["tests/guard/test_grpc_slots.py::test_full_slots_displace_the_oldest_connection_without_a_call"]),
+    ("grpc_per_peer", "guard/grpc_h2.py", "for pool, limit in ((same, self.limits.per_peer), (self.connections,",
+     "for pool, limit in ((self.connections,",
+     ["tests/guard/test_grpc_slots.py::test_connections_per_peer_are_bounded"]),
 ]
 
 

@@ -7,8 +7,10 @@ being refused. Hand-written frames on raw sockets (the hostile writers), grpcio 
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,13 +22,12 @@ import pytest
 
 from signward.errors import ConfigError
 from signward.guard import GuardService, grpc_h2
-from signward.guard.messages import CheckResponse
 from signward.lab.crash import free_port
-from tests.guard.conftest import (ENTERPRISE, JwksServer, Keys, Process, Upstream, claims, documents, guard_toml,
+from tests.guard.conftest import (GuardProcess, JwksServer, Keys, Process, Upstream, claims, documents, guard_toml,
                                   start_envoy, wait_http)
 from tests.guard.h2wire import (CHECK_HEADERS, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, OPENING, PING,
                                 PREFACE, frame, frames)
-from tests.guard.test_grpc_h2 import LoopThread, call, request
+from tests.guard.test_grpc_h2 import LoopThread, request
 
 
 @pytest.fixture
@@ -204,3 +205,123 @@ def test_slot_limits_are_checked() -> None:
                 dict(handshake_seconds=0), dict(idle_seconds=0)]:
         with pytest.raises(ConfigError):
             grpc_h2.SlotLimits(**bad)  # type: ignore[arg-type]
+
+
+class Attacker:
+    """Holds `per_peer` connections from each of `peers` loopback addresses, reopening every one
+    the guard closes each round: a quarter silent, a quarter trickling the preface a byte per
+    round, a quarter silent after the handshake, a quarter sending a PING per round after it."""
+
+    def __init__(self, port: int, peers: list[str], per_peer: int, every: float = 1.0) -> None:
+        self.port, self.every = port, every
+        self.slots: list[tuple[str, int, socket.socket | None, int]] = [
+            (peer, n % 4, None, 0) for peer in peers for n in range(per_peer)]
+        self.stopped = threading.Event()
+        self.opened = self.reopened = self.failed = 0
+        self.rounds = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def open(self, peer: str, kind: int) -> socket.socket | None:
+        try:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=2, source_address=(peer, 0))
+        except OSError:
+            self.failed += 1
+            return None
+        sock.setblocking(False)
+        if kind >= 2:
+            sock.send(OPENING)
+        self.opened += 1
+        return sock
+
+    def round(self) -> None:
+        for i, (peer, kind, sock, sent) in enumerate(self.slots):
+            if self.stopped.is_set():
+                return
+            if sock is not None and state(sock)[0]:
+                sock.close()
+                sock, sent = None, 0
+                self.reopened += 1
+            if sock is None:
+                sock = self.open(peer, kind)
+            elif kind == 1 and sent < len(PREFACE) - 1:  # never the whole preface
+                sock.send(PREFACE[sent:sent + 1])
+                sent += 1
+            elif kind == 3:
+                try:
+                    sock.send(frame(PING, 0, 0, b"\x00" * 8))
+                except OSError:
+                    pass
+            self.slots[i] = (peer, kind, sock, sent)
+        self.rounds += 1
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            started = time.monotonic()
+            self.round()
+            self.stopped.wait(max(0.0, self.every - (time.monotonic() - started)))
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=30)
+        for _, _, sock, _ in self.slots:
+            if sock is not None:
+                sock.close()
+
+
+@pytest.mark.slow
+def test_envoy_is_answered_while_2000_silent_and_trickling_connections_are_held(
+        guard_keys: Keys, tmp_path: Path) -> None:
+    """#33: 1,030 idle connections used to lock Envoy's checks out (1,024 slots), and a byte every
+    few minutes kept a slot forever. A guard process with the default slots (1,024 in all, 128 per
+    peer; a 1 s handshake time to keep the test short) and a real Envoy (gRPC ext_authz, 2 s
+    timeout, failure_mode_allow false: an unanswered check would be 403): while 2,000 connections
+    from 41 peer addresses are held and reopened as the guard closes them, every check through
+    Envoy is answered in time, a valid token 200 and a forged one 401."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 6000:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (6000 if hard == resource.RLIM_INFINITY else min(6000, hard), hard))
+    jwks, upstream = JwksServer(documents(guard_keys, time.time())), Upstream()
+    config = tmp_path / "guard.toml"
+    config.write_text(guard_toml(jwks))
+    guard = GuardProcess(config, free_port(), free_port(), tmp_path / "no-home", tmp_path)
+    guard.process = Process([sys.executable, "-m", "signward", "guard", "--config", str(config), "--port",
+                             str(guard.port), "--grpc-port", str(guard.grpc_port), "--grpc-handshake-seconds", "1"],
+                            tmp_path / "guard.log", {**os.environ, "SIGNWARD_HOME": str(guard.home)})
+    attacker = None
+    envoy: Process | None = None
+    try:
+        wait_http(f"http://127.0.0.1:{guard.port}/metrics")
+        attacker = Attacker(guard.grpc_port, [f"127.0.0.{n}" for n in range(2, 42)], 45)
+        attacker.slots += [("127.0.0.42", 2, None, 0)] * 200  # one peer over its bound of 128
+        assert len(attacker.slots) == 2000
+        attacker.round()  # all 2,000 opened before Envoy opens its first connection to the guard
+        attacker.thread.start()
+        (tmp_path / "envoy").mkdir()
+        envoy, port = start_envoy("envoy-grpc.yaml", tmp_path / "envoy", guard, upstream)  # its ready check: 200
+        valid = {"authorization": f"Bearer {guard_keys.enterprise.token(claims())}"}
+        forged = {"authorization": f"Bearer {guard_keys.old.token(claims())}"}  # the Storm-0558 key
+        results, slowest = [], 0.0
+        ends = time.monotonic() + 5
+        while time.monotonic() < ends:
+            for headers, expected in ((valid, 200), (forged, 401)):
+                started = time.monotonic()
+                status = httpx.get(f"http://127.0.0.1:{port}/mail/inbox", headers=headers, timeout=10).status_code
+                slowest = max(slowest, time.monotonic() - started)
+                results.append((expected, status))
+            time.sleep(0.1)
+        rounds, opened, reopened = attacker.rounds, attacker.opened, attacker.reopened
+    finally:
+        if attacker is not None:
+            attacker.close()
+        if envoy is not None:
+            envoy.stop()
+        guard.stop()
+        upstream.close()
+        jwks.close()
+    print(f"{len(results)} checks through Envoy, slowest {slowest:.3f} s; attacker: {rounds} rounds, "
+          f"{opened} opened, {reopened} reopened after the guard closed them")
+    assert results and all(expected == status for expected, status in results), results
+    # inside Envoy's 2 s timeout: a late answer would be 403 above (this side's clock also counts
+    # the test process's own stalls, so it is not asserted here)
+    assert rounds >= 3 and opened >= 3000 and reopened >= 1000, (rounds, opened, reopened)  # held and churned
+    assert "gRPC slots:" in guard.process.output() and "displaced" in guard.process.output()

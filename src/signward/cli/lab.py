@@ -65,7 +65,10 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
             log("watch: one deployment with the same controls off, one round of probes")
             watched = watch_deployment(the_lab.workdir / "watched", disabled)
         if html_out is not None:
-            Path(html_out).write_text(to_html(result, ablation))
+            try:
+                Path(html_out).write_text(to_html(result, ablation))
+            except OSError as exc:  # the operator's path, not the environment: exit 2, named
+                raise UsageError(f"cannot write {html_out}: {exc.strerror or exc}") from None
     document = to_document(result, ablation)
     if watched is not None:
         document["watch"] = {**watched.to_dict(), "not_probeable": sorted(UNPROBEABLE & disabled)}
