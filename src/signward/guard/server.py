@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from ..errors import UsageError
-from .grpc_h2 import H2GrpcGuard, SlotLimits
+from .grpc_h2 import H2GrpcGuard, SlotLimits, compiled
 from .grpc_h2 import grpc_guard as make_grpc_guard
 from .http import guard_app
 from .service import GuardService
@@ -85,11 +85,12 @@ async def serve(service: GuardService, *, host: str, port: int, grpc_port: int |
     server = uvicorn.Server(config)
     grpc_guard = None
     if listening.grpc is not None:
-        grpc_guard = make_grpc_guard(service, host, listening.grpc_port or 0, slots=slots)
+        grpc_port = listening.grpc_port or 0
+        if not compiled():  # grpcio binds its own port (as it is constructed): free ours just before
+            listening.grpc.close()
+        grpc_guard = make_grpc_guard(service, host, grpc_port, slots=slots)
         if isinstance(grpc_guard, H2GrpcGuard):
             grpc_guard.sock = listening.grpc
-        else:  # grpcio binds its own port: free ours just before
-            listening.grpc.close()
         await grpc_guard.start()
         log.info("ext_authz gRPC on %s:%s (%s)", host, grpc_guard.port, type(grpc_guard).__name__)
     try:
