@@ -204,7 +204,7 @@ def test_slot_limits_are_checked() -> None:
     for bad in [dict(connections=0), dict(per_peer=0), dict(connections=10, per_peer=11),
                 dict(handshake_seconds=0), dict(idle_seconds=0)]:
         with pytest.raises(ConfigError):
-            grpc_h2.SlotLimits(**bad)  # type: ignore[arg-type]
+            grpc_h2.SlotLimits(**bad)
 
 
 class Attacker:
