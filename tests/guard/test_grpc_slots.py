@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import resource
 import socket
 import sys
@@ -92,6 +93,13 @@ def closed_within(sock: socket.socket, seconds: float) -> tuple[float | None, by
     return None, received
 
 
+def closed_by(guard: grpc_h2.H2GrpcGuard) -> dict[str, float]:
+    """What the slot rules closed, from the guard's metrics (the reason of each closing)."""
+    counter = guard.service.metrics.grpc_closed
+    return {sample.labels["why"]: sample.value for metric in counter.collect() for sample in metric.samples
+            if sample.name.endswith("_total") and sample.value}
+
+
 def check_call(stream: int, body: bytes) -> bytes:
     message = b"\x00" + len(body).to_bytes(4, "big") + body
     return frame(HEADERS, END_HEADERS, stream, CHECK_HEADERS) + frame(DATA, END_STREAM, stream, message)
@@ -125,6 +133,7 @@ def test_a_connection_without_the_handshake_in_time_is_closed(started: Any, capl
     assert all(0.4 < waited[name] < 3 for name in waited), waited
     assert not state(good)[0]
     assert sum("no preface and SETTINGS within" in r.getMessage() for r in caplog.records) == 3
+    assert closed_by(guard) == {"handshake": 3}
 
 
 def test_idleness_counts_from_the_last_complete_call_not_the_last_byte(started: Any,
@@ -153,6 +162,7 @@ def test_idleness_counts_from_the_last_complete_call_not_the_last_byte(started: 
         answers += sent
         time.sleep(0.1)
     assert closed_at is not None and 0.5 < closed_at < 1.5, closed_at
+    assert closed_by(guard) == {"idle": 1}
     answered = [s for kind, flags, s, _ in frames(answers) if kind == HEADERS and flags & END_STREAM]
     assert len(answered) >= 8  # the calls were answered (trailers), so they counted
 
@@ -179,6 +189,7 @@ def test_full_slots_displace_the_oldest_connection_without_a_call(started: Any, 
     closed = [state(sock)[0] for sock in silent]
     assert closed == [True, True, True, False, False, False]
     assert not state(caller)[0] and len(guard.connections) == 4
+    assert closed_by(guard) == {"displaced": 3}
     assert any("displaced" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
     caller.sendall(check_call(3, request(guard_keys.enterprise.token(claims()))))
     when, _ = closed_within(caller, 0.3)
@@ -198,6 +209,7 @@ def test_connections_per_peer_are_bounded(started: Any) -> None:
     assert [state(sock)[0] for sock in mine] == [True, False, False]
     assert not state(other)[0]
     assert {peer: len(pool) for peer, pool in guard.peers.items()} == {"127.0.0.2": 2, "127.0.0.3": 1}
+    assert closed_by(guard) == {"displaced": 1}
 
 
 def test_slot_limits_are_checked() -> None:
@@ -310,6 +322,9 @@ def test_envoy_is_answered_while_2000_silent_and_trickling_connections_are_held(
                 results.append((expected, status))
             time.sleep(0.1)
         rounds, opened, reopened = attacker.rounds, attacker.opened, attacker.reopened
+        metrics = httpx.get(f"http://127.0.0.1:{guard.port}/metrics", timeout=10).text
+        closed = {why: float(value) for why, value in re.findall(
+            r'signward_guard_grpc_connections_closed_total\{why="(\w+)"\} (\S+)', metrics)}
     finally:
         if attacker is not None:
             attacker.close()
@@ -319,9 +334,10 @@ def test_envoy_is_answered_while_2000_silent_and_trickling_connections_are_held(
         upstream.close()
         jwks.close()
     print(f"{len(results)} checks through Envoy, slowest {slowest:.3f} s; attacker: {rounds} rounds, "
-          f"{opened} opened, {reopened} reopened after the guard closed them")
+          f"{opened} opened, {reopened} reopened after the guard closed them; closed by the guard: {closed}")
     assert results and all(expected == status for expected, status in results), results
     # inside Envoy's 2 s timeout: a late answer would be 403 above (this side's clock also counts
     # the test process's own stalls, so it is not asserted here)
     assert rounds >= 3 and opened >= 3000 and reopened >= 1000, (rounds, opened, reopened)  # held and churned
     assert "gRPC slots:" in guard.process.output() and "displaced" in guard.process.output()
+    assert closed["displaced"] >= 1000 and closed["handshake"] >= 100, closed  # the slot rules closed them

@@ -140,6 +140,7 @@ class _Connection(asyncio.Protocol):
         if not self.settled and self.transport is not None:
             log.info("gRPC connection from %s closed: no preface and SETTINGS within %.1f s", self.peer,
                      self.server.limits.handshake_seconds)
+            self.server.closed("handshake")
             self.drop()
 
     def drop(self) -> None:
@@ -287,10 +288,12 @@ class H2GrpcGuard:
                 victim = _least(pool)
                 if victim is None:
                     self.refused += 1
+                    self.closed("refused")
                     self._warn()
                     return False
                 victim.drop()
                 self.displaced += 1
+                self.closed("displaced")
         self._warn()
         self.connections.add(new)
         self.peers.setdefault(new.peer, set()).add(new)
@@ -303,6 +306,9 @@ class H2GrpcGuard:
             same.discard(connection)
             if not same:
                 del self.peers[connection.peer]
+
+    def closed(self, why: str) -> None:
+        self.service.metrics.grpc_closed.labels(why).inc()
 
     def _warn(self) -> None:
         if (self.displaced or self.refused) and self.clock() - self.warned >= WARN_EVERY:
@@ -317,6 +323,7 @@ class H2GrpcGuard:
         for connection in [c for c in self.connections if not c.pending and now - c.last_call > idle]:
             log.info("gRPC connection from %s closed: no complete call for %.0f s", connection.peer,
                      now - connection.last_call)
+            self.closed("idle")
             connection.drop()
         self._sweeper = asyncio.get_running_loop().call_later(idle / 4, self._sweep)
 

@@ -114,6 +114,11 @@ class GuardMetrics:
                                  registry=self.registry)
         self.dropped = Counter("signward_guard_audit_dropped", "Refusals not written to the audit log",
                                registry=self.registry)
+        self.grpc_closed = Counter("signward_guard_grpc_connections_closed",
+                                   "gRPC connections the slot rules closed: handshake (no preface and SETTINGS "
+                                   "in time), idle (no complete call), displaced (by a newcomer over a bound), "
+                                   "refused (a newcomer, every slot busy with a call)", ["why"],
+                                   registry=self.registry)
         self.registry.register(_KeySetCollector(states))
 
     def render(self) -> bytes:
