@@ -140,13 +140,13 @@ def test_idleness_counts_from_the_last_complete_call_not_the_last_byte(started: 
                                                                        guard_keys: Keys) -> None:
     """A connection that sends a PING every 0.1 s but no call is closed (GOAWAY) after the idle
     time; one that completes a Check every 0.2 s stays, over three times as long."""
-    guard = started(idle_seconds=0.6, handshake_seconds=30)
+    guard = started(idle_seconds=1.0, handshake_seconds=30)
     pinging, calling = connect(guard.port), connect(guard.port)
     pinging.sendall(OPENING)
     calling.sendall(OPENING)
     body = request(guard_keys.enterprise.token(claims()))
     started_at, closed_at, stream, answers = time.monotonic(), None, 1, b""
-    while time.monotonic() - started_at < 2.0:
+    while time.monotonic() - started_at < 3.5:
         if closed_at is None:
             closed, sent = state(pinging)
             if closed:
@@ -161,10 +161,10 @@ def test_idleness_counts_from_the_last_complete_call_not_the_last_byte(started: 
         assert not closed
         answers += sent
         time.sleep(0.1)
-    assert closed_at is not None and 0.5 < closed_at < 1.5, closed_at
+    assert closed_at is not None and 0.9 < closed_at < 3.0, closed_at
     assert closed_by(guard) == {"idle": 1}
     answered = [s for kind, flags, s, _ in frames(answers) if kind == HEADERS and flags & END_STREAM]
-    assert len(answered) >= 8  # the calls were answered (trailers), so they counted
+    assert len(answered) >= 12  # the calls were answered (trailers), so they counted
 
 
 def test_full_slots_displace_the_oldest_connection_without_a_call(started: Any, guard_keys: Keys,
