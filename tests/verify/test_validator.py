@@ -12,7 +12,8 @@ from signward.errors import ConfigError
 from signward.verify import Reason, Validator, VerifiedClaims
 from tests.verify.conftest import CONSUMER, ENTERPRISE, NOW, World
 from signward.verify.keyset import TrustedKey, load_key
-from tests.verify.forge import TestKey, b64, enc, hs256_with_public_key
+from tests.verify import forge
+from tests.verify.forge import b64, enc, hs256_with_public_key
 
 
 def reason(world: World, token: str | bytes, **options: object) -> Reason | None:
@@ -314,7 +315,7 @@ def test_a_honey_key_given_as_a_public_jwk_alerts_only_on_its_signature(world: W
         world.validator(honey_keys=[{**canary.jwk(), "d": "private"}])
 
 
-def _trusted(key: TestKey) -> TrustedKey:
+def _trusted(key: forge.TestKey) -> TrustedKey:
     return load_key(key.jwk(), None)
 
 
