@@ -94,8 +94,11 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
         data["probes"] = [r.to_dict() for r in results]
         data["designed"] = designed.to_dict()
     if dot_out:
-        with open(dot_out, "w", encoding="utf-8") as fh:
-            fh.write(to_dot(model, report))
+        try:
+            with open(dot_out, "w", encoding="utf-8") as fh:
+                fh.write(to_dot(model, report))
+        except OSError as exc:  # the operator's path, not the environment: exit 2, named
+            raise UsageError(f"cannot write {dot_out}: {exc.strerror or exc}") from None
     if html_out:
         extra = ""
         if run_probes:
@@ -103,8 +106,11 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
                            f"<td>{p['detail']}</td></tr>" for p in data["probes"])
             extra = ("<h2>Probes: designed vs current</h2><table id='probes'><tr><th>control</th><th>probe</th>"
                      f"<th>detail</th></tr>{rows}</table>")
-        with open(html_out, "w", encoding="utf-8") as fh:
-            fh.write(to_html(model, report, extra))
+        try:
+            with open(html_out, "w", encoding="utf-8") as fh:
+                fh.write(to_html(model, report, extra))
+        except OSError as exc:
+            raise UsageError(f"cannot write {html_out}: {exc.strerror or exc}") from None
     if as_json:
         emit(data, True)
     else:

@@ -70,7 +70,10 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
             if watched is not None:  # the watch step's result belongs on the page too
                 page = page.replace("</body></html>", watch_html(watched, sorted(UNPROBEABLE & disabled))
                                     + "\n</body></html>")
-            Path(html_out).write_text(page)
+            try:
+                Path(html_out).write_text(page)
+            except OSError as exc:  # the operator's path, not the environment: exit 2, named
+                raise UsageError(f"cannot write {html_out}: {exc.strerror or exc}") from None
     document = to_document(result, ablation)
     if watched is not None:
         document["watch"] = {**watched.to_dict(), "not_probeable": sorted(UNPROBEABLE & disabled)}
