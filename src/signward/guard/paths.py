@@ -89,8 +89,11 @@ def _remembered(path: str) -> str | PathReason:
 
 
 def _canonical(path: str) -> str | PathReason:
-    if PLAIN.fullmatch(path):
-        return path
+    return path if PLAIN.fullmatch(path) else _read(path)
+
+
+def _read(path: str) -> str | PathReason:
+    """The canonical form of any path, rule by rule (`PLAIN` paths are their own)."""
     if "#" in path:
         return PathReason.FRAGMENT
     if not path.startswith("/"):
