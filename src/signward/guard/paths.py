@@ -10,7 +10,8 @@ containers serve `/public/..;/admin` as `/admin`). So `canonical_path` returns o
   them before routing. Other escapes stay, with upper-case hex (a space, a quote, UTF-8).
 - Refused, each with its reason: a remaining escape of `/`, `\\`, `.`, `;`, `%`, `?`, `#` or a
   control character; `%u`, malformed escapes; invalid or overlong UTF-8 (`%c0%af`); escaped
-  characters that Unicode compatibility folds (fullwidth `%ef%bc%8f` is `/` to NFKC readers);
+  characters that Unicode compatibility or case folding turns into ASCII (fullwidth `%ef%bc%8f`
+  is `/` to NFKC readers, dotless `%c4%b1` is `I` to case-insensitive ones);
   dot segments, also encoded (`%2e%2e`); a segment that becomes one when `;params` are cut
   (`..;`, `%2e%2e;`, `..%3b`, the servlet reading); any other `;` (path parameters: servlet
   containers drop them, others do not, so there is no one reading); empty segments (`//`:
@@ -62,7 +63,7 @@ class PathReason(enum.Enum):
     ESCAPED_DELIMITER = "path_escaped_delimiter"  # `%3f`, `%23`
     ESCAPED_CONTROL = "path_escaped_control"  # `%00`..`%1f`, `%7f`, and Unicode controls and separators
     INVALID_UTF8 = "path_invalid_utf8"  # overlong forms included
-    COMPATIBILITY_CHARACTER = "path_compatibility_character"  # NFKC changes it (fullwidth `/`, `．`)
+    COMPATIBILITY_CHARACTER = "path_compatibility_character"  # NFKC changes it, or case makes it ASCII
     SEGMENT_EDGE = "path_segment_edge"  # a segment ending in `.`, or beginning or ending with a space
     ILLEGAL_CHARACTER = "path_illegal_character"
 
@@ -174,5 +175,7 @@ def _segment(raw: str) -> str | PathReason:
                 return PathReason.ESCAPED_CONTROL
             if unicodedata.normalize("NFKC", char) != char:
                 return PathReason.COMPATIBILITY_CHARACTER
+            if any(c < "\x80" for c in char.upper() + char.lower() + char.casefold()):
+                return PathReason.COMPATIBILITY_CHARACTER  # dotless `ı` is `I` in upper case, `ß` is `ss` folded
         out.append("".join(f"%{b:02X}" for b in run))
     return "".join(out)
