@@ -78,7 +78,8 @@ def corpus() -> list[str]:
     found += ["//admin", "///api/mail", "/./admin", "/../admin", "/%2e%2e/admin", "\\admin", "/api\\mail",
               "/api/%ef%bd%8dail", "/api/%256dail", "/api/%u006dail", "/api/m%c0%e1il", "/api/mail%3f",
               "/public/x?/../../admin", "/api?/mail", "/api/x", "/api/%78", "/%61pi/x", "/public/x", "/%70ublic/x",
-              "/api/mail", "/admin", "/api/mail;/x", "/api;/mail/x", "/api/mail..;/x"]
+              "/api/mail", "/admin", "/api/mail;/x", "/api;/mail/x", "/api/mail..;/x", "/admin.json", "/api/mail.json",
+              "/ADMINI~1/x", "/admin::$DATA", "/api/mail:%24DATA"]
     rng = random.Random(33)  # mixed: several tricks in one target
     bases = ["/public/../admin", "/public/..;/admin", "/api/../api/mail/x", "/api/x/..;/mail/y", "/admin/x",
              "/api/mail/x", "/public/x/../../admin"]

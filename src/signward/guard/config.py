@@ -104,6 +104,14 @@ class Route:
         base = prefix.rstrip("/")
         return path == prefix or path == base or path.startswith(base + "/")
 
+    def named_with_extension(self, host: str, path: str) -> bool:
+        """Whether the last segment of `path` (canonical, lower case) is this route's last one with
+        an extension: `/admin.json` for `/admin`, which Spring's suffix pattern serves as `/admin`."""
+        if self.host != "*" and self.host != host:
+            return False
+        base = self.prefix.lower().rstrip("/")
+        return bool(base) and path.startswith(base + ".") and "/" not in path[len(base):]
+
 
 @dataclass(frozen=True)
 class GuardConfig:
@@ -122,6 +130,14 @@ class GuardConfig:
         path = path.lower()
         found = [r for r in self.routes if r.matches(host, path)]
         return max(found, key=lambda r: (r.host != "*", len(r.prefix)), default=None)
+
+    def extension_of_route(self, host: str, path: str) -> Route | None:
+        """A route that `path` names with an extension (`/admin.json` for `/admin`): upstreams
+        differ on whether it is that route, so the guard denies it."""
+        if "." not in path.rpartition("/")[2]:
+            return None
+        path = path.lower()
+        return next((r for r in self.routes if r.named_with_extension(host, path)), None)
 
     @classmethod
     def load(cls, path: str | Path) -> GuardConfig:

@@ -6,7 +6,9 @@ turns its request into an `Attempt` and its answer from a `Decision`; the rules 
 1. Client headers named `x-signward-*` are always removed (a client cannot inject a claim).
 2. The path has one canonical form (`paths.py`) or is denied with the reason it has none: a
    guard that matched a route on one reading of a path while the upstream served another
-   would be bypassed. The canonical path goes upstream as `x-signward-path` on every allow.
+   would be bypassed. The canonical path goes upstream as `x-signward-path` on every allow. A
+   path naming a route with an extension (`/admin.json` for `/admin`) is denied: Spring's suffix
+   pattern serves it as that route, other upstreams do not.
 3. The most specific route for host and canonical path decides; no route: deny.
 4. One bearer token (a second Authorization header, or a list, is refused), checked by the
    strict validator with the route's audience (a valid verdict is remembered, re-checked on
@@ -120,7 +122,10 @@ class Guard:
         path = canonical_path(attempt.path)
         if isinstance(path, PathReason):
             return self._deny(path.value, spoofed, None)
-        route = self.config.route_for(host_of(attempt.host), path)
+        host = host_of(attempt.host)
+        if self.config.extension_of_route(host, path) is not None:
+            return self._deny("path_route_extension", spoofed, None)
+        route = self.config.route_for(host, path)
         if route is None:
             return self._deny("no_route", spoofed, None)
         if route.anonymous:

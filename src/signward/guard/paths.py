@@ -17,6 +17,7 @@ containers serve `/public/..;/admin` as `/admin`). So `canonical_path` returns o
   containers drop them, others do not, so there is no one reading); empty segments (`//`:
   nginx and Envoy merge them); backslashes (IIS, Tomcat's ALLOW_BACKSLASH); segments that end
   in `.` or begin or end with a space (Windows drops them, Spring's trimTokens trims them);
+  Windows file names that IIS serves under another name (`ADMINI~1`, `admin::$DATA`);
   `#` (a fragment is never sent); any other byte outside RFC 3986 `pchar`; more than 8 KiB.
 - The query (after the first `?`) is not part of the path and is not read.
 
@@ -37,6 +38,7 @@ SAFE = "-A-Za-z0-9_~!$&'()*+,=:@"  # pchar without `%`, `;` and `.`
 # a path made only of plain segments, none ending in `.` (so none is `.` or `..`): already canonical
 PLAIN = re.compile(rf"(?:/[{SAFE}.]*[{SAFE}])+/?|/")
 DECODED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,=:@")
+WINDOWS = re.compile(r"~[0-9]|:\$")  # an 8.3 short name (ADMINI~1), an NTFS stream (admin::$DATA)
 HEX = frozenset("0123456789abcdefABCDEF")
 HIGH = frozenset("89abcdefABCDEF")  # the first digit of an escaped byte >= 0x80
 RAW = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,=:@.")
@@ -65,6 +67,7 @@ class PathReason(enum.Enum):
     INVALID_UTF8 = "path_invalid_utf8"  # overlong forms included
     COMPATIBILITY_CHARACTER = "path_compatibility_character"  # NFKC changes it, or case makes it ASCII
     SEGMENT_EDGE = "path_segment_edge"  # a segment ending in `.`, or beginning or ending with a space
+    WINDOWS_NAME = "path_windows_name"  # `~` and a digit (an 8.3 short name), `:$` (an NTFS stream)
     ILLEGAL_CHARACTER = "path_illegal_character"
 
 
@@ -90,7 +93,10 @@ def _remembered(path: str) -> str | PathReason:
 
 
 def _canonical(path: str) -> str | PathReason:
-    return path if PLAIN.fullmatch(path) else _read(path)
+    found = path if PLAIN.fullmatch(path) else _read(path)
+    if isinstance(found, str) and WINDOWS.search(found):
+        return PathReason.WINDOWS_NAME
+    return found
 
 
 def _read(path: str) -> str | PathReason:
