@@ -79,7 +79,8 @@ def corpus() -> list[str]:
               "/api/%ef%bd%8dail", "/api/%256dail", "/api/%u006dail", "/api/m%c0%e1il", "/api/mail%3f",
               "/public/x?/../../admin", "/api?/mail", "/api/x", "/api/%78", "/%61pi/x", "/public/x", "/%70ublic/x",
               "/api/mail", "/admin", "/api/mail;/x", "/api;/mail/x", "/api/mail..;/x", "/admin.json", "/api/mail.json",
-              "/ADMINI~1/x", "/admin::$DATA", "/api/mail:%24DATA"]
+              "/ADMINI~1/x", "/admin::$DATA", "/api/mail:%24DATA", "http://app.example.com/admin",
+              "http://app.example.com/public/../admin", "http://app.example.com/api/%6dail", "*"]
     rng = random.Random(33)  # mixed: several tricks in one target
     bases = ["/public/../admin", "/public/..;/admin", "/api/../api/mail/x", "/api/x/..;/mail/y", "/admin/x",
              "/api/mail/x", "/public/x/../../admin"]
