@@ -71,6 +71,8 @@ REFUSED = [  # (path, reason): with the rule gone, each would be admitted as /pu
     ("/public/%E2%84%AA", R.COMPATIBILITY_CHARACTER),  # the Kelvin sign, `K` to NFKC
     ("/public/adm%C4%B1n", R.COMPATIBILITY_CHARACTER),  # dotless i: `ADMIN` in upper case
     ("/public/gro%C3%9F", R.COMPATIBILITY_CHARACTER),  # `ss` case-folded
+    ("/public/a%e2%88%95b", R.COMPATIBILITY_CHARACTER),  # division slash, `/` to best-fit code pages
+    ("/public/a%c2%a5b", R.COMPATIBILITY_CHARACTER),  # yen sign, `\` in Shift-JIS
     ("/public/page.", R.SEGMENT_EDGE),
     ("/public/x/...", R.SEGMENT_EDGE),
     ("/public/page%20", R.SEGMENT_EDGE),

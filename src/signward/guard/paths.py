@@ -11,7 +11,8 @@ containers serve `/public/..;/admin` as `/admin`). So `canonical_path` returns o
 - Refused, each with its reason: a remaining escape of `/`, `\\`, `.`, `;`, `%`, `?`, `#` or a
   control character; `%u`, malformed escapes; invalid or overlong UTF-8 (`%c0%af`); escaped
   characters that Unicode compatibility or case folding turns into ASCII (fullwidth `%ef%bc%8f`
-  is `/` to NFKC readers, dotless `%c4%b1` is `I` to case-insensitive ones);
+  is `/` to NFKC readers, dotless `%c4%b1` is `I` to case-insensitive ones), and the slash and
+  backslash lookalikes that Windows best-fit code pages turn into `/` or `\\` (`%e2%88%95`);
   dot segments, also encoded (`%2e%2e`); a segment that becomes one when `;params` are cut
   (`..;`, `%2e%2e;`, `..%3b`, the servlet reading); any other `;` (path parameters: servlet
   containers drop them, others do not, so there is no one reading); empty segments (`//`:
@@ -39,6 +40,9 @@ SAFE = "-A-Za-z0-9_~!$&'()*+,=:@"  # pchar without `%`, `;` and `.`
 PLAIN = re.compile(rf"(?:/[{SAFE}.]*[{SAFE}])+/?|/")
 DECODED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,=:@")
 WINDOWS = re.compile(r"~[0-9]|:\$")  # an 8.3 short name (ADMINI~1), an NTFS stream (admin::$DATA)
+# slashes and backslashes without a compatibility mapping that Windows "best fit" code pages turn
+# into `/` or `\` (division and fraction slash, set minus, solidus operators, yen and won signs)
+LOOKALIKES = frozenset("\u2215\u2044\u2216\u29f5\u29f8\u29f9\u00a5\u20a9")
 HEX = frozenset("0123456789abcdefABCDEF")
 HIGH = frozenset("89abcdefABCDEF")  # the first digit of an escaped byte >= 0x80
 RAW = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,=:@.")
@@ -181,7 +185,7 @@ def _segment(raw: str) -> str | PathReason:
                 return PathReason.ESCAPED_CONTROL
             if unicodedata.normalize("NFKC", char) != char:
                 return PathReason.COMPATIBILITY_CHARACTER
-            if any(c < "\x80" for c in char.upper() + char.lower() + char.casefold()):
+            if char in LOOKALIKES or any(c < "\x80" for c in char.upper() + char.lower() + char.casefold()):
                 return PathReason.COMPATIBILITY_CHARACTER  # dotless `ı` is `I` in upper case, `ß` is `ss` folded
         out.append("".join(f"%{b:02X}" for b in run))
     return "".join(out)
