@@ -30,7 +30,8 @@ from ..verify.reasons import ALERT_REASONS
 from ..verify.sources import JwksUnavailable
 from ..verify.validator import Validator
 from .config import GuardConfig
-from .decision import Attempt, Decision, Guard, bearer_token, host_of, request_path
+from .decision import Attempt, Decision, Guard, bearer_token, host_of
+from .paths import PathReason, canonical_path
 from .keysets import KeySetState, RefreshingSource, WatchedFile
 
 log = logging.getLogger("signward.guard")
@@ -204,7 +205,8 @@ class GuardService:
         values = attempt.headers.get("authorization", ())
         if len(values) != 1:
             return False
-        route = self.config.route_for(host_of(attempt.host), request_path(attempt.path))
+        path = canonical_path(attempt.path)
+        route = None if isinstance(path, PathReason) else self.config.route_for(host_of(attempt.host), path)
         if route is not None and route.introspect:
             return True  # the issuer may be asked (its answers are cached by the introspector)
         token = bearer_token(values[0])
