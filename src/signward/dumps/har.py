@@ -18,6 +18,13 @@ What is a secret here (`scan`):
 - API keys by well-known patterns (AWS, GitHub, Slack, Google, Stripe).
 Private keys in bodies are found by the byte detectors that also run over the file.
 
+Every layer a HAR reader decodes is scanned too (`scan_views`, with `views.py`): JSON strings
+unescaped, `"encoding": "base64"` bodies, bodies with `Content-Encoding` gzip/deflate/br,
+`data:` URLs, percent-encoding, base64 and hex runs, UTF-16 text. The byte detectors and the
+token checks run over every view; a finding in a view is the WHOLE raw JSON string that encodes
+it (the file offset and length of its text between the quotes). Views past the expansion budget,
+a br body without a brotli package and a compressed body that does not end are `incomplete`.
+
 A value made only of `REDACTED_CHAR` is a redacted one and never a finding again.
 """
 
@@ -31,13 +38,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..algorithms import Alg, signature_ok
 from ..clock import iso
 from ..errors import DumpFormatError
 from .findings import Finding
 from .knownkeys import KnownKeys
+from . import views as decoded_views
+
+if TYPE_CHECKING:
+    from .detectors.base import Detector
 
 DETECTOR = "har"
 MAX_HAR_BYTES = 512 << 20  # a HAR is parsed whole: larger ones are refused
@@ -273,6 +284,136 @@ def scan_parsed(raw: bytes, document: Any, strings: list[JsonString], known: Kno
     return sorted(findings)
 
 
+def _hints(document: Any) -> dict[str, decoded_views.Hint]:
+    """What the HAR says about body strings, by value: `content.encoding` base64 and the
+    response's Content-Encoding (a value met twice decodes the same way both times)."""
+    hints: dict[str, decoded_views.Hint] = {}
+    entries = document["log"]["entries"]
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        for side in ("request", "response"):
+            message = entry.get(side)
+            if not isinstance(message, dict):
+                continue
+            headers = message.get("headers")
+            codings = [h["value"] for h in headers if isinstance(h, dict) and isinstance(h.get("name"), str)
+                       and h["name"].lower() == "content-encoding" and isinstance(h.get("value"), str)] \
+                if isinstance(headers, list) else []
+            coding = ", ".join(codings)
+            for body in (message.get("content"), message.get("postData")):
+                if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+                    continue
+                encoding = body.get("encoding")
+                is_base64 = isinstance(encoding, str) and encoding.lower().replace("-", "") == "base64"
+                if is_base64 or coding:
+                    hints[body["text"]] = decoded_views.Hint(base64=is_base64, content_encoding=coding)
+    return hints
+
+
+BATCH = 16 << 20  # views are scanned by the byte detectors in batches of about this size
+GAP = 64  # zero bytes between views in a batch (and each view starts 64-byte aligned)
+
+
+def _token_checks(view: decoded_views.View, root: str, known: KnownKeys) -> Iterator[tuple[str, str | None, str]]:
+    """(kind, kid, detail) of every token, API key or named credential in a decoded view that
+    does not also stand verbatim in the string's own value (there it is found exactly)."""
+    text = view.data.decode("utf-8", "replace")
+    for match in PATTERNS.finditer(text):
+        if match.group(0) in root:
+            continue
+        if match.lastgroup == "jws":
+            token = match.group(0)
+            kid, detail = _verify(token, token.rindex("."), known)
+            yield "jws-signature", kid, detail
+        else:
+            yield (match.lastgroup or "").replace("_", "-"), None, ""
+    if "=" in text or ":" in text:
+        for kind, start, end in _body_credentials(text):
+            if text[start:end] not in root and not _redacted(text[start:end]):
+                yield kind, None, ""
+
+
+def scan_views(raw: bytes, document: Any, strings: list[JsonString], known: KnownKeys,
+               detectors: "list[Detector]", tokens: bool = True,
+               budget: decoded_views.Budget | None = None) -> tuple[list[Finding], list[str]]:
+    """Findings in every decoded view of every string of the HAR (each the whole raw string that
+    encodes it) and what could not be decoded within the budget. `detectors` are fresh byte
+    detectors run over the views; `tokens` adds the HAR token checks on views past JSON."""
+    from .chunks import Chunk, Learned
+    from .formats import Layout, Region
+
+    budget = budget if budget is not None else decoded_views.Budget.for_size(len(raw))
+    hints = _hints(document)
+    findings: set[Finding] = set()
+    batch: list[bytes] = []
+    placed: list[tuple[int, decoded_views.View]] = []  # (position in the batch, view)
+    size = 0
+
+    def flush() -> None:
+        nonlocal size
+        if not placed:
+            return
+        data = b"".join(batch)
+        layout = Layout(format="raw", size=len(data), regions=[Region(0, len(data), None)])
+        chunk = Chunk(data, 0, len(data), layout, known, Learned())
+        positions = [position for position, _ in placed]
+        for detector in detectors:
+            for found in detector.scan(chunk):
+                first = bisect.bisect_right(positions, found.offset) - 1
+                last = bisect.bisect_left(positions, found.end) - 1
+                for index in range(max(first, 0), max(last, first, 0) + 1):
+                    view = placed[index][1]
+                    findings.add(Finding(view.start, view.end - view.start, found.detector, found.kind,
+                                         "+".join(view.layers + (found.encoding,)), kid=found.kid,
+                                         verified=found.verified, advisory=found.advisory,
+                                         detail=f"decoded view {'>'.join(view.layers)}"))
+        batch.clear()
+        placed.clear()
+        size = 0
+
+    for string in strings:
+        if len(string.value) < 4 or _redacted(string.value):
+            continue
+        hint = hints.get(string.value)
+        if b"\\" not in raw[string.start:string.end] and hint is None and len(string.value) < 16:
+            continue
+        for view in decoded_views.string_views(raw, string.start, string.end, budget, hint):
+            if tokens and view.layers != ("json",):  # the JSON value itself: `scan_parsed` is exact there
+                for kind, kid, detail in _token_checks(view, string.value, known):
+                    findings.add(Finding(view.start, view.end - view.start, DETECTOR, kind,
+                                         "+".join(view.layers), kid=kid, verified=kid is not None,
+                                         detail=detail or f"decoded view {'>'.join(view.layers)}"))
+            if not detectors:
+                continue
+            padding = -size % GAP + GAP
+            batch.append(bytes(padding))
+            size += padding
+            placed.append((size, view))
+            batch.append(view.data)
+            size += len(view.data)
+            if size >= BATCH:
+                flush()
+    flush()
+    for detector in detectors:
+        budget.incomplete.extend(f"{detector.name}: {item}" for item in detector.incomplete())
+    return sorted(findings), sorted(set(budget.incomplete))
+
+
+def scan_file(path: Path, known: KnownKeys, detectors: "list[Detector]") -> tuple[list[Finding], list[str]]:
+    """The HAR's own findings for the scanner: its secrets (when the `har` detector is chosen) and
+    every chosen byte detector over every decoded view; and what could not be decoded."""
+    from .detectors import select
+
+    raw, document, strings = read(path)
+    names = [d.name for d in detectors]
+    findings = scan_parsed(raw, document, strings, known) if DETECTOR in names else []
+    byte_names = [name for name in names if name != DETECTOR]
+    fresh = select(byte_names) if byte_names else []
+    found, incomplete = scan_views(raw, document, strings, known, fresh, tokens=DETECTOR in names)
+    return sorted(set(findings) | set(found)), incomplete
+
+
 def redact(raw: bytes, spans: list[tuple[int, int]], strings: list[JsonString]) -> bytes:
     """`raw` with every span overwritten by REDACTED_CHAR, widened to whole characters (escape
     sequences, UTF-8 sequences) and kept inside the JSON string it starts in, so the result is
@@ -297,5 +438,5 @@ def check_still_har(raw: bytes) -> None:
     parse(raw)
 
 
-__all__ = ["DETECTOR", "JsonString", "MAX_HAR_BYTES", "REDACTED_CHAR", "check_still_har", "looks_like_har",
-           "char_offsets", "parse", "read", "redact", "scan", "scan_parsed"]
+__all__ = ["DETECTOR", "JsonString", "MAX_HAR_BYTES", "REDACTED_CHAR", "char_offsets", "check_still_har",
+           "looks_like_har", "parse", "read", "redact", "scan", "scan_file", "scan_parsed", "scan_views"]
