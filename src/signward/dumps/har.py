@@ -87,15 +87,35 @@ def _b64url(text: str) -> bytes:
 
 
 def looks_like_har(head: bytes) -> bool:
-    """A JSON object whose first member is `log` (how every HAR writer starts)."""
+    """A JSON object whose first member is `log` (how every HAR writer starts), that name written
+    in any legal escapes (`"\\u006cog"`), or a head too short to tell (whitespace or escapes
+    running past it): a hostile writer is not sniffed into the raw scanner."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text.startswith(b"{") and re.match(rb'\{\s*"log"\s*:', text) is not None
+    if not text.startswith(b"{"):
+        return False
+    rest = text[1:].lstrip(b" \t\r\n")
+    if not rest:
+        return True
+    if not rest.startswith(b'"'):
+        return False
+    name = STRING_TOKEN.match(rest)
+    if name is None:
+        return True  # the first name runs past the head
+    try:
+        return bool(json.loads(name.group(0)) == "log")
+    except ValueError:
+        return False
+
+
+def looks_like_json(head: bytes) -> bool:
+    """A JSON object or array at the start (after a BOM and whitespace): its strings have views."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
-def parse(raw: bytes) -> tuple[Any, list[JsonString]]:
+def parse(raw: bytes, require_har: bool = True) -> tuple[Any, list[JsonString]]:
     """The document and every string in it with its byte span in `raw` (between the quotes).
 
     The document is parsed by the json module (C); the strings are then tokenised from the raw
@@ -110,8 +130,8 @@ def parse(raw: bytes) -> tuple[Any, list[JsonString]]:
         document = json.loads(text.lstrip("\ufeff"))
     except (ValueError, RecursionError) as exc:
         raise DumpFormatError(f"not a JSON document ({str(exc)[:80]})") from None
-    if not (isinstance(document, dict) and isinstance(document.get("log"), dict)
-            and isinstance(document["log"].get("entries"), list)):
+    if require_har and not (isinstance(document, dict) and isinstance(document.get("log"), dict)
+                            and isinstance(document["log"].get("entries"), list)):
         raise DumpFormatError("not a HAR (an object with log.entries)")
     strings = []
     for match in STRING_TOKEN.finditer(raw):
@@ -288,7 +308,8 @@ def _hints(document: Any) -> dict[str, decoded_views.Hint]:
     """What the HAR says about body strings, by value: `content.encoding` base64 and the
     response's Content-Encoding (a value met twice decodes the same way both times)."""
     hints: dict[str, decoded_views.Hint] = {}
-    entries = document["log"]["entries"]
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
@@ -400,17 +421,30 @@ def scan_views(raw: bytes, document: Any, strings: list[JsonString], known: Know
     return sorted(findings), sorted(set(budget.incomplete))
 
 
-def scan_file(path: Path, known: KnownKeys, detectors: "list[Detector]") -> tuple[list[Finding], list[str]]:
+def scan_file(path: Path, known: KnownKeys, detectors: "list[Detector]",
+              require_har: bool = True) -> tuple[list[Finding], list[str]]:
     """The HAR's own findings for the scanner: its secrets (when the `har` detector is chosen) and
-    every chosen byte detector over every decoded view; and what could not be decoded."""
+    every chosen byte detector over every decoded view; and what could not be decoded.
+    `require_har=False`: any JSON document (a file the raw scanner reads that starts like JSON);
+    one that does not parse as JSON, or is over the HAR size limit, has no views (raw bytes only)."""
     from .detectors import select
 
-    raw, document, strings = read(path)
+    if require_har:
+        raw, document, strings = read(path)
+    else:
+        if path.stat().st_size > MAX_HAR_BYTES:
+            return [], []
+        raw = path.read_bytes()
+        try:
+            document, strings = parse(raw, require_har=False)
+        except DumpFormatError:
+            return [], []
     names = [d.name for d in detectors]
-    findings = scan_parsed(raw, document, strings, known) if DETECTOR in names else []
+    tokens = DETECTOR in names and require_har  # the HAR's secrets only in a HAR
+    findings = scan_parsed(raw, document, strings, known) if tokens else []
     byte_names = [name for name in names if name != DETECTOR]
     fresh = select(byte_names) if byte_names else []
-    found, incomplete = scan_views(raw, document, strings, known, fresh, tokens=DETECTOR in names)
+    found, incomplete = scan_views(raw, document, strings, known, fresh, tokens=tokens)
     return sorted(set(findings) | set(found)), incomplete
 
 
@@ -439,4 +473,4 @@ def check_still_har(raw: bytes) -> None:
 
 
 __all__ = ["DETECTOR", "JsonString", "MAX_HAR_BYTES", "REDACTED_CHAR", "char_offsets", "check_still_har",
-           "looks_like_har", "parse", "read", "redact", "scan", "scan_file", "scan_parsed", "scan_views"]
+           "looks_like_har", "looks_like_json", "parse", "read", "redact", "scan", "scan_file", "scan_parsed", "scan_views"]

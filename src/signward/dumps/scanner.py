@@ -216,8 +216,9 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
             progress(result.end, layout.size)
     if progress is not None:
         progress(layout.size, layout.size)
-    if layout.format == "har":  # its secrets, and every detector over every layer a reader decodes
-        har_findings, har_incomplete = har.scan_file(path, known, list(detectors))
+    if layout.format == "har" or (layout.format == "raw" and har.looks_like_json(head_of(path))):
+        # its secrets, and every detector over every layer a reader decodes (any JSON document)
+        har_findings, har_incomplete = har.scan_file(path, known, list(detectors), layout.format == "har")
         findings.extend(har_findings)
         incomplete.update(har_incomplete)
     if learned.patterns:
