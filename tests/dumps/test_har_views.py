@@ -56,7 +56,7 @@ def _jwk(key: ec.EllipticCurvePrivateKey) -> str:
 
 
 # every form as text a writer might put in a HAR (DER as base64: a JSON string holds text)
-FORMS: dict[str, tuple[Any, Callable[[], str]]] = {
+MAKERS: dict[str, tuple[Any, Callable[[], str]]] = {
     "pem-pkcs8-ec": (EC_KEY, lambda: EC_KEY.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.PKCS8,
                                                           ser.NoEncryption()).decode()),
     "pem-sec1-ec": (EC_KEY, lambda: EC_KEY.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.TraditionalOpenSSL,
@@ -69,6 +69,8 @@ FORMS: dict[str, tuple[Any, Callable[[], str]]] = {
                                                              ser.NoEncryption()).decode()),
     "jwk-ec": (EC_KEY, lambda: _jwk(EC_KEY)),
 }
+# made once: an OpenSSH key's text differs on every call (a random check integer)
+FORMS: dict[str, tuple[Any, str]] = {name: (key, make()) for name, (key, make) in MAKERS.items()}
 
 
 def _entry(url: str = "https://app.example/", request_headers: list[dict[str, str]] | None = None,
@@ -114,10 +116,25 @@ def _placed(where: str, text: str) -> dict[str, Any]:
         return _har(_entry(content={"size": len(text), "mimeType": "application/octet-stream",
                                     "text": base64.b64encode(packed).decode(), "encoding": "base64"},
                            response_headers=[{"name": "Content-Encoding", "value": "gzip"}]))
+    if where == "body-deflate":
+        packed = zlib.compress(text.encode())
+        return _har(_entry(content={"size": len(text), "mimeType": "application/octet-stream",
+                                    "text": base64.b64encode(packed).decode(), "encoding": "base64"},
+                           response_headers=[{"name": "Content-Encoding", "value": "deflate"}]))
+    if where == "body-utf16be":
+        wide = ("\ufeff" + text).encode("utf-16-be")
+        return _har(_entry(content={"size": len(wide), "mimeType": "text/plain; charset=utf-16",
+                                    "text": base64.b64encode(wide).decode(), "encoding": "base64"}))
+    if where == "data-url":
+        html = f'<a href="data:application/octet-stream;base64,{base64.b64encode(text.encode()).decode()}">k</a>'
+        return _har(_entry(content={"size": len(html), "mimeType": "text/html", "text": html}))
+    if where == "header-hex":
+        return _har(_entry(request_headers=[{"name": "X-Debug-State", "value": text.encode().hex()}]))
     raise AssertionError(where)
 
 
-PLACES = ["header", "cookie", "query", "post", "body", "body-base64", "body-gzip"]
+PLACES = ["header", "cookie", "query", "post", "body", "body-base64", "body-gzip", "body-deflate", "body-utf16be",
+          "data-url", "header-hex"]
 
 
 def _escape_all(raw: str) -> str:
@@ -153,6 +170,15 @@ def _layers(data: bytes, depth: int = 0) -> Iterator[bytes]:
             yield from _layers(zlib.decompressobj(31).decompress(data, 1 << 24), depth + 1)
         except zlib.error:
             pass
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        yield from _layers(data.decode("utf-16", "replace").encode(), depth + 1)
+    if data[:1] == b"\x78":
+        try:
+            yield from _layers(zlib.decompressobj().decompress(data, 1 << 24), depth + 1)
+        except zlib.error:
+            pass
+    for run in re.findall(rb"[0-9a-fA-F]{64,}", data):
+        yield from _layers(bytes.fromhex(run[:len(run) // 2 * 2].decode()), depth + 1)
     unquoted = urllib.parse.unquote_to_bytes(data)
     if unquoted != data:
         yield from _layers(unquoted, depth + 1)
@@ -232,7 +258,7 @@ def _sanitized(source: Path, tmp_path: Path) -> Path | None:
 def test_a_key_in_any_layer_is_found_and_cannot_be_recovered_after_sanitize(form: str, where: str,
                                                                             tmp_path: Path) -> None:
     key, text = FORMS[form]
-    source = _write(tmp_path / "in.har", _placed(where, text()))
+    source = _write(tmp_path / "in.har", _placed(where, text))
     assert recoverable(source, key)  # the recoverer sees the key in the input
     assert [f for f in scan_path(source).findings if not f.advisory]
     out = _sanitized(source, tmp_path)
@@ -243,7 +269,7 @@ def test_a_key_in_any_layer_is_found_and_cannot_be_recovered_after_sanitize(form
 @pytest.mark.parametrize("escapes", ["slash", "unicode"])
 def test_json_escapes_of_every_form_hide_nothing(form: str, escapes: str, tmp_path: Path) -> None:
     key, text = FORMS[form]
-    source = _write(tmp_path / "in.har", _placed("body", text()), escapes)
+    source = _write(tmp_path / "in.har", _placed("body", text), escapes)
     assert recoverable(source, key)
     assert [f for f in scan_path(source).findings if not f.advisory]
     out = _sanitized(source, tmp_path)
@@ -260,7 +286,7 @@ def test_issue_32_cases_scan_exit_1_and_the_whole_string_is_redacted(case: str, 
     """The issue's HARs: base64 body, PHP's `\\/`, every char `\\uXXXX`, a gzip body. `dumps scan`
     exits 1; the finding in the decoded view is the WHOLE raw string (never a prefix), and the
     sanitized HAR holds that string as nothing but the redaction character."""
-    source = _write(tmp_path / "in.har", _placed(case, PEM_PKCS8()), escapes)
+    source = _write(tmp_path / "in.har", _placed(case, PEM_PKCS8), escapes)
     done = subprocess.run([sys.executable, "-m", "signward", "dumps", "scan", "--json", str(source)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1, done.stderr
@@ -321,7 +347,13 @@ def test_views_are_bounded_by_the_expansion_budget_and_depth(tmp_path: Path) -> 
     _, incomplete = har.scan_views(raw, document, strings, KnownKeys(), [],
                                    budget=views.Budget(max_bytes=1 << 20, max_view_bytes=1 << 19))
     assert any("more than" in item or "past" in item for item in incomplete), incomplete
-    nested = PEM_PKCS8().encode()
+    many = [{"name": f"X-Blob-{n}", "value": base64.b64encode(bytes(range(n, n + 200)) * 2).decode()}
+            for n in range(20)]  # each view small, together over the budget
+    raw = json.dumps(_har(_entry(request_headers=many))).encode()
+    document, strings = har.parse(raw)
+    _, incomplete = har.scan_views(raw, document, strings, KnownKeys(), [], budget=views.Budget(max_bytes=4096))
+    assert any("exceed the expansion budget" in item for item in incomplete), incomplete
+    nested = PEM_PKCS8.encode()
     for _ in range(views.MAX_DEPTH + 1):
         nested = base64.b64encode(nested)
     raw = json.dumps(_har(_entry(request_headers=[{"name": "X-State", "value": nested.decode()}]))).encode()
@@ -365,7 +397,7 @@ def test_hostile_escapes_never_hide_a_key(data: st.DataObject, form: str, tmp_pa
                                           ) -> None:
     tmp_path = tmp_path_factory.mktemp("hostile")
     key, text = FORMS[form]
-    literal = data.draw(_hostile_json_string(text()))
+    literal = data.draw(_hostile_json_string(text))
     raw = json.dumps(_placed("body", "PLACEHOLDER"), indent=1).replace('"PLACEHOLDER"', literal)
     source = tmp_path / "in.har"
     source.write_text(raw)
@@ -379,7 +411,7 @@ def test_any_json_document_has_its_views_scanned(tmp_path: Path) -> None:
     """A JSON file that is not a HAR (read by the raw scanner) still has its strings decoded: a
     base64 PEM in a config is found, and sanitize leaves nothing recoverable."""
     source = tmp_path / "config.json"
-    source.write_text(json.dumps({"service": "x", "blob": base64.b64encode(PEM_PKCS8().encode()).decode()}))
+    source.write_text(json.dumps({"service": "x", "blob": base64.b64encode(PEM_PKCS8.encode()).decode()}))
     report = scan_path(source)
     assert report.format == "raw"
     assert any("decoded view" in f.detail for f in report.findings)
@@ -393,3 +425,20 @@ def test_the_har_sniff_reads_the_first_name_decoded() -> None:
     assert har.looks_like_har(b'{"\\u006c\\u006F\\u0067": {"entries": []}}')
     assert har.looks_like_har(b"{" + b" " * 80)  # the head ends before the first name: a HAR candidate
     assert not har.looks_like_har(b'{"keys": []}')
+
+
+def test_a_key_found_in_the_raw_bytes_of_a_string_takes_the_whole_string(tmp_path: Path) -> None:
+    """A PEM the byte detectors find as it stands (escaped newlines) inside a longer body: the
+    whole body string goes, not only the PEM's bytes; a token's signature elsewhere is still cut
+    exactly (its header and claims readable)."""
+    token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9." + "S" * 86
+    text = "debug dump follows\n" + PEM_PKCS8 + "\nend of dump, node 7"
+    document = _har(_entry(request_headers=[{"name": "Authorization", "value": f"Bearer {token}"}],
+                           content={"size": len(text), "mimeType": "text/plain", "text": text}))
+    source = _write(tmp_path / "in.har", document)
+    out = _sanitized(source, tmp_path)
+    assert out is not None
+    cleaned = json.loads(out.read_bytes())["log"]["entries"][0]
+    assert set(cleaned["response"]["content"]["text"]) == {har.REDACTED_CHAR}
+    header = cleaned["request"]["headers"][0]["value"]
+    assert header.startswith("Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.") and header.endswith("x" * 86)

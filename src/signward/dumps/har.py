@@ -467,10 +467,30 @@ def redact(raw: bytes, spans: list[tuple[int, int]], strings: list[JsonString]) 
     return bytes(data)
 
 
+def whole_strings(spans: list[tuple[int, int]], strings: list[JsonString]) -> list[tuple[int, int]]:
+    """Each span widened to the whole raw text of every JSON string it touches (a key found in the
+    bytes of a string takes its whole string, so no part of it, and nothing encoded beside it in
+    that string, is left to help recover it); parts outside strings stay as they are."""
+    interiors = sorted((s.start, s.end) for s in strings)
+    starts = [start for start, _ in interiors]
+    widened = []
+    for first, last in spans:
+        index = max(0, bisect.bisect_right(starts, first) - 1)
+        low, high = first, last
+        while index < len(interiors) and interiors[index][0] < last:
+            start, end = interiors[index]
+            if end > first:  # [start, end) overlaps [first, last)
+                low, high = min(low, start), max(high, end)
+            index += 1
+        widened.append((low, high))
+    return widened
+
+
 def check_still_har(raw: bytes) -> None:
     """DumpFormatError unless `raw` still parses as a HAR."""
     parse(raw)
 
 
 __all__ = ["DETECTOR", "JsonString", "MAX_HAR_BYTES", "REDACTED_CHAR", "char_offsets", "check_still_har",
-           "looks_like_har", "looks_like_json", "parse", "read", "redact", "scan", "scan_file", "scan_parsed", "scan_views"]
+           "looks_like_har", "looks_like_json", "parse", "read", "redact", "scan", "scan_file", "scan_parsed",
+           "scan_views", "whole_strings"]
