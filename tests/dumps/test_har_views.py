@@ -442,3 +442,24 @@ def test_a_key_found_in_the_raw_bytes_of_a_string_takes_the_whole_string(tmp_pat
     assert set(cleaned["response"]["content"]["text"]) == {har.REDACTED_CHAR}
     header = cleaned["request"]["headers"][0]["value"]
     assert header.startswith("Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.") and header.endswith("x" * 86)
+
+
+def test_tokens_and_api_keys_in_decoded_views_are_found_and_the_string_goes(tmp_path: Path) -> None:
+    """A token only in a base64 body and an AWS key only inside a gzip body (binary around it):
+    the HAR token checks run on the views, each finding is its whole raw string."""
+    token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJib2IifQ." + "T" * 86
+    aws = "AKIA" + "Q" * 16
+    packed = gzip.compress(bytes(range(256)) + f" key {aws} ".encode() + bytes(range(256)))
+    document = _har(_entry(content={"size": 1, "mimeType": "application/octet-stream",
+                                    "text": base64.b64encode(packed).decode(), "encoding": "base64"},
+                           response_headers=[{"name": "Content-Encoding", "value": "gzip"}]))
+    document["log"]["entries"].append(_entry(
+        content={"size": 1, "mimeType": "application/json", "encoding": "base64",
+                 "text": base64.b64encode(json.dumps({"note": token}).encode()).decode()}))
+    source = _write(tmp_path / "in.har", document)
+    kinds = {f.kind for f in scan_path(source).findings if f.detector == har.DETECTOR and "base64" in f.encoding}
+    assert {"jws-signature", "aws-access-key-id"} <= kinds
+    out = _sanitized(source, tmp_path)
+    assert out is not None
+    for entry in json.loads(out.read_bytes())["log"]["entries"]:
+        assert set(entry["response"]["content"]["text"]) == {har.REDACTED_CHAR}

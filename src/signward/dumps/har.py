@@ -71,6 +71,8 @@ API_KEYS = [
 
 PATTERNS = re.compile("|".join([f"(?P<jws>{JWS.pattern})"] +
                                [f"(?P<{kind.replace('-', '_')}>{pattern.pattern})" for kind, pattern in API_KEYS]))
+BYTE_PATTERNS = re.compile(PATTERNS.pattern.encode())  # the same, over decoded views as they are
+TEXT_BYTES = bytes(range(0x20, 0x7F)) + b"\t\r\n"
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ def read(path: Path) -> tuple[bytes, Any, list[JsonString]]:
 
 
 def _redacted(value: str) -> bool:
-    return bool(value) and set(value) == {REDACTED_CHAR}
+    return bool(value) and not value.strip(REDACTED_CHAR)
 
 
 def char_offsets(segment: bytes) -> list[int]:
@@ -336,19 +338,47 @@ BATCH = 16 << 20  # views are scanned by the byte detectors in batches of about 
 GAP = 64  # zero bytes between views in a batch (and each view starts 64-byte aligned)
 
 
+TOKEN_STARTS = (b"eyJ", b"AKIA", b"ASIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"xox", b"AIza", b"k_live_")
+MAX_TOKEN = 1 << 16  # a token or key in a decoded view is matched within this many bytes of its start
+
+
+def _byte_matches(data: bytes) -> Iterator[re.Match[bytes]]:
+    """`BYTE_PATTERNS` over `data`, tried only where one of its literal starts occurs (found with
+    bytes.find: a regex alternation over megabytes of binary costs seconds)."""
+    starts = sorted({at for prefix in TOKEN_STARTS for at in _find_all(data, prefix)})
+    covered = -1
+    for at in starts:
+        if at < covered:
+            continue
+        begin = at - 1 if data[at:at + 7] == b"k_live_" else at  # sk_live_ / rk_live_
+        match = BYTE_PATTERNS.match(data, max(0, begin), begin + MAX_TOKEN)
+        if match is not None:
+            covered = match.end()
+            yield match
+
+
+def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
+    at = data.find(needle)
+    while at >= 0:
+        yield at
+        at = data.find(needle, at + 1)
+
+
 def _token_checks(view: decoded_views.View, root: str, known: KnownKeys) -> Iterator[tuple[str, str | None, str]]:
     """(kind, kid, detail) of every token, API key or named credential in a decoded view that
     does not also stand verbatim in the string's own value (there it is found exactly)."""
-    text = view.data.decode("utf-8", "replace")
-    for match in PATTERNS.finditer(text):
-        if match.group(0) in root:
+    for match in _byte_matches(view.data):  # tokens and API keys are ASCII: binary views too
+        found = match.group(0).decode("ascii")
+        if found in root:
             continue
         if match.lastgroup == "jws":
-            token = match.group(0)
-            kid, detail = _verify(token, token.rindex("."), known)
+            kid, detail = _verify(found, found.rindex("."), known)
             yield "jws-signature", kid, detail
         else:
             yield (match.lastgroup or "").replace("_", "-"), None, ""
+    if len(view.data.translate(None, TEXT_BYTES)) * 10 > len(view.data):
+        return  # named credentials (`name=value`) only in views that are text
+    text = view.data.decode("utf-8", "replace")
     if "=" in text or ":" in text:
         for kind, start, end in _body_credentials(text):
             if text[start:end] not in root and not _redacted(text[start:end]):

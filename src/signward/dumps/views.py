@@ -27,18 +27,44 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
+
 MAX_DEPTH = 4  # layers below the raw span: json > base64 > gzip > base64 is 4
 MAX_VIEW_BYTES = 64 << 20  # one decoded view (a decompressed body) at most
 DEFAULT_BUDGET_BYTES = 256 << 20  # every view of one artifact together at most (see `Budget.for_size`)
 MIN_BASE64_RUN = 40  # a 32-byte scalar is 43 characters of base64
 MIN_HEX_RUN = 64  # a 32-byte scalar is 64 hex digits
 
-BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-](?:[A-Za-z0-9+/_=-]|\s|\\[rn])+")
+BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-](?:[A-Za-z0-9+/_=-]|\s|\\[rn]){%d,}" % (MIN_BASE64_RUN - 1))
 HEX_RUN = re.compile(rb"[0-9A-Fa-f]{%d,}" % MIN_HEX_RUN)
 PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
 DATA_URL = re.compile(rb"data:[^,;\s\"]*(?:;[^,;\s\"]*)*;base64,([A-Za-z0-9+/=_\s-]+)", re.IGNORECASE)
 WHITESPACE = re.compile(rb"\s|\\[rn]")
 B64_TRANSLATE = bytes.maketrans(b"-_", b"+/")
+FILTER_FROM = 1 << 16  # views this large are searched for runs only where a byte-class filter finds them
+
+
+def _byte_class(members: bytes) -> np.ndarray:
+    table = np.zeros(256, dtype=bool)
+    table[list(members)] = True
+    return table
+
+
+BASE64_CLASS = _byte_class(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-= \t\r\n\f\v\\")
+HEX_CLASS = _byte_class(b"0123456789ABCDEFabcdef")
+
+
+def _spans(data: bytes, table: np.ndarray, shortest: int) -> list[tuple[int, int]]:
+    """Where in `data` a run of at least `shortest` bytes of the class `table` lies (the whole of
+    a small `data`): the regexes then search only there (one numpy pass instead of seconds of
+    regex over megabytes of binary)."""
+    if len(data) < FILTER_FROM:
+        return [(0, len(data))]
+    flags = table[np.frombuffer(data, dtype=np.uint8)].view(np.int8)
+    edges = np.diff(np.concatenate((np.zeros(1, np.int8), flags, np.zeros(1, np.int8))))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    keep = ends - starts >= shortest
+    return [(int(a), int(b)) for a, b in zip(starts[keep], ends[keep])]
 
 
 @dataclass
@@ -216,7 +242,8 @@ def _children(view: View, budget: Budget, hint: Hint | None) -> Iterator[tuple[V
         if child is not None:
             yield child, None
     if len(data) >= MIN_BASE64_RUN:
-        for match in BASE64_RUN.finditer(data):
+        runs = (m for a, b in _spans(data, BASE64_CLASS, MIN_BASE64_RUN) for m in BASE64_RUN.finditer(data, a, b))
+        for match in runs:
             compact = WHITESPACE.sub(b"", match.group(0)).replace(b"=", b"")
             if not _looks_encoded(compact):
                 continue
@@ -229,7 +256,7 @@ def _children(view: View, budget: Budget, hint: Hint | None) -> Iterator[tuple[V
                 if child is None:
                     return
                 yield child, None
-        for match in HEX_RUN.finditer(data):
+        for match in (m for a, b in _spans(data, HEX_CLASS, MIN_HEX_RUN) for m in HEX_RUN.finditer(data, a, b)):
             run = match.group(0)
             for shift in range(2):
                 piece = run[shift:len(run) - (len(run) - shift) % 2]
