@@ -463,3 +463,22 @@ def test_tokens_and_api_keys_in_decoded_views_are_found_and_the_string_goes(tmp_
     assert out is not None
     for entry in json.loads(out.read_bytes())["log"]["entries"]:
         assert set(entry["response"]["content"]["text"]) == {har.REDACTED_CHAR}
+
+
+@pytest.mark.parametrize("name,key,der", [
+    ("pkcs1-rsa", RSA_KEY, RSA_KEY.private_bytes(ser.Encoding.DER, ser.PrivateFormat.TraditionalOpenSSL,
+                                                  ser.NoEncryption())),
+    ("pkcs8-ed25519", ED_KEY, ED_KEY.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption())),
+])
+@pytest.mark.parametrize("compressed", [False, True])
+def test_binary_der_in_a_base64_body_is_found_and_cannot_be_recovered(name: str, key: Any, der: bytes,
+                                                                      compressed: bool, tmp_path: Path) -> None:
+    body = gzip.compress(der) if compressed else der
+    source = _write(tmp_path / "in.har", _har(_entry(
+        content={"size": len(der), "mimeType": "application/octet-stream", "encoding": "base64",
+                 "text": base64.b64encode(body).decode()},
+        response_headers=[{"name": "Content-Encoding", "value": "gzip"}] if compressed else [])))
+    assert recoverable(source, key)
+    assert [f for f in scan_path(source).findings if not f.advisory]
+    out = _sanitized(source, tmp_path)
+    assert out is None or not recoverable(out, key)
