@@ -185,6 +185,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("har_sniff_escaped_name", "dumps/har.py", 'return bool(json.loads(name.group(0)) == "log")',
      "return name.group(0) == b'\"log\"'",
      ["tests/dumps/test_har_views.py::test_the_har_sniff_reads_the_first_name_decoded"]),
+    ("har_view_form_plus", "dumps/views.py", 'if b"+" in data:  # a form body', "if False:  # a form body",
+     ["tests/dumps/test_har_views.py::test_a_key_in_any_layer_is_found_and_cannot_be_recovered_after_sanitize"]),
 ]
 
 

@@ -106,6 +106,9 @@ def _placed(where: str, text: str) -> dict[str, Any]:
         return _har(_entry(url=f"https://app.example/cb?state={quoted}&x=1"))
     if where == "post":
         return _har(_entry(post={"mimeType": "application/x-www-form-urlencoded", "text": f"a=1&state={quoted}"}))
+    if where == "post-plus":  # as a browser encodes a form: spaces as `+`
+        return _har(_entry(post={"mimeType": "application/x-www-form-urlencoded",
+                                 "text": f"a=1&state={urllib.parse.quote_plus(text)}"}))
     if where == "body":
         return _har(_entry(content={"size": len(text), "mimeType": "text/plain", "text": text}))
     if where == "body-base64":
@@ -133,8 +136,8 @@ def _placed(where: str, text: str) -> dict[str, Any]:
     raise AssertionError(where)
 
 
-PLACES = ["header", "cookie", "query", "post", "body", "body-base64", "body-gzip", "body-deflate", "body-utf16be",
-          "data-url", "header-hex"]
+PLACES = ["header", "cookie", "query", "post", "post-plus", "body", "body-base64", "body-gzip", "body-deflate",
+          "body-utf16be", "data-url", "header-hex"]
 
 
 def _escape_all(raw: str) -> str:
@@ -179,9 +182,9 @@ def _layers(data: bytes, depth: int = 0) -> Iterator[bytes]:
             pass
     for run in re.findall(rb"[0-9a-fA-F]{64,}", data):
         yield from _layers(bytes.fromhex(run[:len(run) // 2 * 2].decode()), depth + 1)
-    unquoted = urllib.parse.unquote_to_bytes(data)
-    if unquoted != data:
-        yield from _layers(unquoted, depth + 1)
+    for unquoted in {urllib.parse.unquote_to_bytes(data), urllib.parse.unquote_to_bytes(data.replace(b"+", b" "))}:
+        if unquoted != data:
+            yield from _layers(unquoted, depth + 1)
     for run in [data.strip()] + [m.group(0) for m in B64_RUN.finditer(data)]:
         compact = re.sub(rb"\s", b"", run).rstrip(b"=")
         for decode in (base64.b64decode, base64.urlsafe_b64decode):

@@ -234,6 +234,10 @@ def _children(view: View, budget: Budget, hint: Hint | None) -> Iterator[tuple[V
         child = _child(view, urllib.parse.unquote_to_bytes(data), "percent", budget)
         if child is not None:
             yield child, None
+        if b"+" in data:  # a form body (application/x-www-form-urlencoded): `+` is a space
+            child = _child(view, urllib.parse.unquote_to_bytes(data.replace(b"+", b" ")), "form", budget)
+            if child is not None:
+                yield child, None
     for match in DATA_URL.finditer(data):
         try:
             child = _child(view, _b64(match.group(1)), "data-url", budget)
