@@ -161,6 +161,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("zip_bomb", "dumps/bundles.py",
      "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",
      ["tests/dumps/test_bundles.py::test_a_zip_bomb_is_refused_not_expanded"]),
+    ("enroll_authorisation", "dumps/access.py", "        elif by in self.config.dumps.approver_set:\n            return None",
+     "        else:\n            return None",
+     ["tests/dumps/test_access.py::test_only_an_approver_or_the_homes_owner_enrols_and_nothing_is_replaced"]),
+    ("approval_after_enrolment", "dumps/access.py",
+     'else DumpReason.ENROLLED_AFTER_REQUEST if (self.enrolled_at(approver, tx) or 0.0) > row["created"]',
+     "else DumpReason.ENROLLED_AFTER_REQUEST if False",
+     ["tests/dumps/test_access.py::test_an_approver_enrolled_after_the_request_may_not_approve_it"]),
 ]
 
 
