@@ -177,31 +177,11 @@ class Config:
     dumps: DumpsConfig = field(default_factory=DumpsConfig)
 
     def weakened(self) -> list[Weakened]:
-        """Every control this configuration switches off or weakens (empty: none)."""
-        found = []
-        if self.hsm.backend == "software" or self.hsm.allow_insecure_software_keys:
-            found.append(Weakened("hsm.allow_insecure_software_keys", "hsm",
-                                  "signing keys may live in process memory, where a crash dump captures them"))
-        d = self.dumps
-        if d.insecure_skip_canary_check:
-            found.append(Weakened("dumps.insecure_skip_canary_check", "canary_check",
-                                  "a dump is certified clean without proof that the scanner saw its canaries"))
-        if d.insecure_detectors:
-            found.append(Weakened("dumps.insecure_detectors", "redaction",
-                                  f"redaction runs only {d.insecure_detectors!r}, not every detector"))
-        if d.insecure_skip_residue_rescan:
-            found.append(Weakened("dumps.insecure_skip_residue_rescan", "redaction",
-                                  "the sanitized result is certified without the re-scan that proves it clean"))
-        if d.insecure_no_release_gate:
-            found.append(Weakened("dumps.insecure_no_release_gate", "release_gate",
-                                  "unsanitized and refused dumps are released to the debugging store"))
-        if d.insecure_skip_store_rescan:
-            found.append(Weakened("dumps.insecure_skip_store_rescan", "store_rescan",
-                                  "the debugging store takes dumps without scanning them itself"))
-        if d.insecure_self_grant:
-            found.append(Weakened("dumps.insecure_self_grant", "grant_approval",
-                                  "one account can grant itself a dump, without a request or a second person"))
-        return found
+        """Every control this configuration alone switches off or weakens (empty: none); the
+        rows come from `signward.controls_config.REGISTER` (with the home: `config check`)."""
+        from .controls_config import weakened
+
+        return weakened(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer)), "audit": dict(vars(self.audit)),

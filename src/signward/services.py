@@ -122,9 +122,27 @@ class Services:
             kids += sorted(kid for kind, kid in canary.kids.items() if kind != "aes")
         return list(dict.fromkeys(kids))
 
+    def weakened_here(self) -> list[Weakened]:
+        """Every control this home weakens: the register's rows for the configuration, its canary
+        file and its realms' key windows (what `config check` lists and every start audits)."""
+        from .controls_config import HomeFacts, weakened
+
+        return weakened(self.config, HomeFacts.of(self.home, self.config, self.registry.max_verify_window()))
+
+    def audit_start(self) -> list[Weakened]:
+        """At a start: log and audit (at warning) every control this home weakens."""
+        from .controls_config import audit_weakened
+
+        found = self.weakened_here()
+        for item in found:
+            log.warning("INSECURE: %s weakens %s: %s", item.setting, item.control, item.effect)
+        audit_weakened(self.audit, self.actor, found)
+        return found
+
     def issuer_context(self) -> IssuerContext:
-        """What the issuer app needs; its startup holds the home's canaries."""
-        startup: list[Callable[[], object]] = []
+        """What the issuer app needs; its startup audits every weakened control and holds the
+        home's canaries."""
+        startup: list[Callable[[], object]] = [self.audit_start]
         canary = self.home.canary_path(self.config)
         if canary is not None and canary.exists():
             from .dumps.canary import hold_canaries

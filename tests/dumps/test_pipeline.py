@@ -197,7 +197,7 @@ def test_self_grant_is_the_weakened_control(tmp_path: Path, opened: list[Service
     pipeline.fetch(record.id, "eve", tmp_path / "taken")
     actions = [(r.action, r.details.get("setting")) for r in pipeline.audit.records()]
     assert ("control.weakened", "dumps.insecure_self_grant") in actions
-    assert [w.control for w in home.load_config().weakened()] == ["grant_approval"]
+    assert [w.setting for w in home.load_config().weakened()] == ["dumps.canary", "dumps.insecure_self_grant"]
 
 
 def test_fifty_concurrent_captures(tmp_path: Path, opened: list[Services]) -> None:

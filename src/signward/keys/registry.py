@@ -171,6 +171,9 @@ class Registry:
     # -- keys -----------------------------------------------------------------------------
 
     def keys(self, realm: str | None = None) -> list[KeyRecord]:
+        """Every key of `realm` (NotFound when there is no such realm), or of every realm."""
+        if realm is not None:
+            self.realm(realm)  # an unknown (mistyped) realm is an error, not "0 keys"
         with self.store.snapshot() as tx:
             rows = (tx.all("SELECT * FROM keys WHERE realm = ? ORDER BY sign_from, kid", (realm,)) if realm
                     else tx.all("SELECT * FROM keys ORDER BY realm, sign_from, kid"))
