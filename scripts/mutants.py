@@ -168,6 +168,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      'else DumpReason.ENROLLED_AFTER_REQUEST if (self.enrolled_at(approver, tx) or 0.0) > row["created"]',
      "else DumpReason.ENROLLED_AFTER_REQUEST if False",
      ["tests/dumps/test_access.py::test_an_approver_enrolled_after_the_request_may_not_approve_it"]),
+    ("pinned_without_checkpoint", "audit/log.py",
+     "        if published is None:\n            return Break(0, f\"the audit key is pinned", "        if False:\n            return Break(0, f\"the audit key is pinned",
+     ["tests/audit/test_anchors.py::test_a_pinned_key_without_its_published_checkpoint_is_caught"]),
+    ("pinned_without_checkpoint_rows", "audit/log.py", "        if not checkpoints:\n            return Break(0, f\"the audit",
+     "        if False:\n            return Break(0, f\"the audit",
+     ["tests/audit/test_anchors.py::test_a_pinned_key_without_any_checkpoint_row_is_caught"]),
 ]
 
 
