@@ -174,6 +174,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("pinned_without_checkpoint_rows", "audit/log.py", "        if not checkpoints:\n            return Break(0, f\"the audit",
      "        if False:\n            return Break(0, f\"the audit",
      ["tests/audit/test_anchors.py::test_a_pinned_key_without_any_checkpoint_row_is_caught"]),
+    ("safe_writer_no_follow", "safefile.py", "            os.replace(temporary, target)",
+     "            target.write_bytes(body)",
+     ["tests/test_safefile.py::test_no_link_is_followed_forced_or_not"]),
+    ("safe_writer_not_ours", "safefile.py", "    if not (own or force):", "    if False:",
+     ["tests/test_safefile.py::test_a_file_it_did_not_write_is_replaced_only_with_force"]),
+    ("safe_writer_special_files", "safefile.py",
+     "    replaceable = stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)", "    replaceable = True",
+     ["tests/test_safefile.py::test_directories_fifos_and_devices_are_never_replaced"]),
 ]
 
 

@@ -10,7 +10,8 @@ from rich.table import Table
 from ..depth import Report, analyze, depth_diff, load_model, run_probe, to_dot, to_html
 from ..depth.probes import ProbeResult
 from ..probes import ProbeContext
-from .common import emit, home_of, ids_table, json_option, out
+from ..safefile import DOT_MARK, HTML_MARK
+from .common import check_output, emit, force_option, home_of, ids_table, json_option, out, write_output
 
 
 @click.group()
@@ -47,12 +48,16 @@ def _probe_table(results: list[ProbeResult]) -> Table:
 @click.option("--probe-timeout", default=60.0, show_default=True, type=float)
 @click.option("--html", "html_out", default=None, help="Write a self-contained HTML report.")
 @click.option("--dot", "dot_out", default=None, help="Write the attack graph as Graphviz DOT.")
+@force_option
 @json_option
 @click.pass_context
 def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: bool, max_sets: int,
                   time_limit: float, probe_timeout: float, html_out: str | None, dot_out: str | None,
-                  as_json: bool) -> None:
-    """Minimum failures per asset; exit 1 when an asset needs fewer than the policy asks."""
+                  force: bool, as_json: bool) -> None:
+    """Minimum failures per asset; exit 1 when an asset needs fewer than the policy asks. --html
+    and --dot write a new file or one this command wrote before (--force: any regular file)."""
+    check_output(html_out, force=force, mark=HTML_MARK, what="--html")
+    check_output(dot_out, force=force, mark=DOT_MARK, what="--dot")
     model = load_model(model_path)
     known = [c.strip() for c in failed.split(",") if c.strip()]
     report = analyze(model, known, max_sets=max_sets, time_limit=time_limit)
@@ -69,8 +74,7 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
         data["probes"] = [r.to_dict() for r in results]
         data["designed"] = designed.to_dict()
     if dot_out:
-        with open(dot_out, "w", encoding="utf-8") as fh:
-            fh.write(to_dot(model, report))
+        write_output(dot_out, to_dot(model, report), force=force, mark=DOT_MARK, what="--dot")
     if html_out:
         extra = ""
         if run_probes:
@@ -78,8 +82,7 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
                            f"<td>{p['detail']}</td></tr>" for p in data["probes"])
             extra = ("<h2>Probes: designed vs current</h2><table id='probes'><tr><th>control</th><th>probe</th>"
                      f"<th>detail</th></tr>{rows}</table>")
-        with open(html_out, "w", encoding="utf-8") as fh:
-            fh.write(to_html(model, report, extra))
+        write_output(html_out, to_html(model, report, extra), force=force, mark=HTML_MARK, what="--html")
     if as_json:
         emit(data, True)
     else:
