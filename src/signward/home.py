@@ -64,6 +64,11 @@ class StoreConfig:
     """Where the registry and audit log live: SQLite in the home, or PostgreSQL for several hosts."""
 
     url: str = ""  # empty: HOME/signward.db; else a libpq URL or conninfo (postgresql://...)
+    timeout_seconds: float = 5.0  # the longest a database call waits for a lock or runs (then 503)
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.timeout_seconds <= 60:
+            raise ConfigError("store.timeout_seconds must be between 0.1 and 60")
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def open_services(home: Home, *, config: Config | None = None, clock: Clock | No
     `store` and `backend` let a caller share what it already holds (tests share one HSM
     session pool); a given store is closed with the services, a given backend is not."""
     config = config or home.load_config()
-    store = store if store is not None else store_for(config.store.url, home.db_path)
+    store = store if store is not None else store_for(config.store.url, home.db_path, config.store.timeout_seconds)
     try:
         return Services(home, config, store, clock or SystemClock(), actor or operator(), backend)
     except BaseException:

@@ -50,9 +50,10 @@ class _PgTx:
 class PostgresStore:
     """One connection per thread to a PostgreSQL database given by a libpq conninfo/URL."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, timeout: float = 5.0) -> None:
         import psycopg
 
+        self.timeout = timeout
         self._psycopg = psycopg
         self.conninfo = conninfo
         self._local = threading.local()
@@ -66,7 +67,12 @@ class PostgresStore:
             from psycopg.rows import dict_row
 
             try:
-                conn = self._psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row)
+                conn = self._psycopg.connect(self.conninfo, autocommit=True, row_factory=dict_row,
+                                             connect_timeout=max(1, round(self.timeout)))
+                # every statement and every lock wait of this session bounded (the write lock too)
+                milliseconds = int(self.timeout * 1000)
+                conn.execute(f"SET statement_timeout = {milliseconds}")
+                conn.execute(f"SET lock_timeout = {milliseconds}")
             except self._psycopg.Error as exc:
                 raise StoreError(f"cannot connect to PostgreSQL: {exc}".splitlines()[0]) from exc
             self._local.conn = conn
@@ -82,19 +88,28 @@ class PostgresStore:
             if write:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         except self._psycopg.Error as exc:
+            self._abandon(conn)  # a lock wait that timed out leaves the transaction open: end it
             raise StoreError(f"PostgreSQL unavailable: {exc}".splitlines()[0]) from exc
         try:
             yield _PgTx(conn)
         except self._psycopg.Error as exc:
-            conn.execute("ROLLBACK")
+            self._abandon(conn)
             raise StoreError(f"PostgreSQL error: {exc}".splitlines()[0]) from exc
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._abandon(conn)
             raise
         try:
             conn.execute("COMMIT" if write else "ROLLBACK")
         except self._psycopg.Error as exc:
             raise StoreError(f"PostgreSQL commit failed: {exc}".splitlines()[0]) from exc
+
+    def _abandon(self, conn: Any) -> None:
+        """Roll back whatever this connection had begun; a connection that cannot is closed (the
+        thread opens a new one on its next call)."""
+        try:
+            conn.execute("ROLLBACK")
+        except self._psycopg.Error:
+            conn.close()
 
     def transaction(self) -> AbstractContextManager[_PgTx]:
         return self._run(write=True)
