@@ -121,7 +121,7 @@ def test_no_module_imports_a_layer_above_it() -> None:
     home_imports = {n.module for n in ast.walk(ast.parse((package / "home.py").read_text()))
                     if isinstance(n, ast.ImportFrom)}
     assert home_imports <= {"__future__", "dataclasses", "pathlib", "typing", "errors", "retention",
-                            "controls_config"}, home_imports
+                            "controls_config", "safefile"}, home_imports
     register_imports = {n.module for n in ast.walk(ast.parse((package / "controls_config.py").read_text()))
                         if isinstance(n, ast.ImportFrom)}  # the register sits at the bottom with home
     assert register_imports <= {"__future__", "collections.abc", "dataclasses", "pathlib", "typing", "retention",

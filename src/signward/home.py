@@ -19,6 +19,7 @@ import tomli_w
 
 from .errors import ConfigError
 from .retention import check_retention
+from .safefile import write_file
 
 DEFAULT_HOME = ".signward"
 
@@ -300,9 +301,9 @@ class Home:
         return Config.from_dict(data)
 
     def save_config(self, config: Config) -> None:
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(tomli_w.dumps(config.to_dict()))
-        os.replace(tmp, self.config_path)
+        """Through the safe writer: a new name of its own, renamed over the home's config (never
+        through a link planted at a fixed temporary name)."""
+        write_file(self.config_path, tomli_w.dumps(config.to_dict()), force=True, mode=0o600, what="config")
 
     def secret(self, relpath: str, env: str = "", create_bytes: int = 0) -> str:
         """Read a secret from `env` if named, else from a 0600 file (created if asked)."""

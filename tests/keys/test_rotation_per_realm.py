@@ -4,14 +4,21 @@ and retried; the others rotate, from the library and from the issuer's running l
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from signward.algorithms import Alg
 from signward.clock import FixedClock
 from signward.issuer import IssuerContext
 from signward.issuer.app import create_app
 from signward.keys import RotationPolicy
+from signward.hsm import server as hsm_server
 from signward.services import Services
+from tests.conftest import make_hsm_home
 
 DAY = 86400.0
 # each realm fails with one kind of error, and sorts before the realm that must still rotate
@@ -73,3 +80,29 @@ def test_the_issuer_loop_survives_every_kind_of_error_and_counts_it(context: Iss
     asyncio.run(serve_until_retried())
     assert len([k for k in services.registry.keys("good")]) == 2  # the due realm rotated, once
     assert "signward_rotation_loop_errors_total 0.0" in context.metrics.render().decode()
+
+
+def test_keys_rotate_names_the_realms_it_could_not_rotate_and_rotates_the_rest(tmp_path: Path) -> None:
+    home = make_hsm_home(tmp_path / "home")
+    try:
+        cli = [sys.executable, "-m", "signward", "--home", str(home.root)]
+        made = subprocess.run([*cli, "realm", "create", "good", "--issuer", "https://good.example.com"],
+                              capture_output=True, text=True, timeout=120)
+        assert made.returncode == 0, made.stderr
+        conn = sqlite3.connect(home.db_path)
+        with conn:
+            for name, (alg, lifetime) in BROKEN.items():
+                conn.execute("INSERT INTO realms (name, issuer, alg, max_signing_lifetime, prepublish_lead, "
+                             "max_token_lifetime, destroy_after, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (name, f"https://{name}.example.com", alg, lifetime, DAY, 3600.0, 7 * DAY, 0.0))
+        conn.close()
+        done = subprocess.run([*cli, "keys", "rotate", "--json"], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        result = json.loads(done.stdout)
+        assert result["good"] == [] and sorted(n for n, v in result.items() if isinstance(v, dict)) == sorted(BROKEN)
+        assert all(f"rotation failed in realm {name}" in done.stderr for name in BROKEN)
+        unknown = subprocess.run([*cli, "keys", "rotate", "--realm", "consumr"], capture_output=True, text=True,
+                                 timeout=120)
+        assert unknown.returncode == 2 and "no realm named 'consumr'" in unknown.stderr
+    finally:
+        hsm_server.stop(home)
