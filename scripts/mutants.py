@@ -182,6 +182,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("safe_writer_special_files", "safefile.py",
      "    replaceable = stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode)", "    replaceable = True",
      ["tests/test_safefile.py::test_directories_fifos_and_devices_are_never_replaced"]),
+    ("rotation_per_realm", "keys/registry.py",
+     "            except Exception as exc:  # noqa: BLE001 - one realm never stops the rotation of the others",
+     "            except SignwardError as exc:",
+     ["tests/keys/test_rotation_per_realm.py::test_one_realm_failing_with_any_error_never_stops_the_others"]),
 ]
 
 
