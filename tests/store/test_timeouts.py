@@ -4,6 +4,8 @@ Retry-After instead of holding the request open."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -113,3 +115,27 @@ def test_a_hung_store_is_503_from_the_issuer_not_a_held_request(tmp_path: Path) 
             issuer.stop()
     finally:
         hsm_server.stop(home)
+
+
+def test_a_stopped_postgres_backend_is_a_store_error_not_a_hang(postgres: str) -> None:
+    """SIGSTOP on the backend: it cannot enforce its own statement_timeout; the client's
+    watchdog bounds the call, and the next call works on a new connection."""
+    store = PostgresStore(fresh_database(postgres), timeout=0.5)
+    try:
+        with store.snapshot() as tx:
+            row = tx.one("SELECT pg_backend_pid() AS pid")
+        assert row is not None
+        pid = int(row["pid"])
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreError):
+                with store.transaction() as tx:
+                    tx.one("SELECT 1 AS x")
+            assert time.monotonic() - started < 4  # 2 x 0.5 s + 1 s, and the watchdog's tick
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        with store.snapshot() as tx:
+            assert tx.one("SELECT 1 AS x") == {"x": 1}
+    finally:
+        store.close()
