@@ -27,12 +27,15 @@ from rich.text import Text
 from ..config_values import parse_duration
 from ..errors import DumpRefused, SignwardError
 from ..home import Home
+from ..safefile import check_target, write_file
 from ..services import Services, open_services
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON document.")
+force_option = click.option("--force", is_flag=True,
+                            help="Replace an existing file this command did not write (never a directory).")
 
 
 class Terminated(BaseException):
@@ -160,6 +163,18 @@ def refused(refusal: DumpRefused, as_json: bool, text: str) -> None:
     raise click.exceptions.Exit(1)
 
 
+def write_output(path: str, text: str, *, force: bool, mark: str | None, what: str) -> None:
+    """Every file a command writes: through `signward.safefile` (a new file or one of its own,
+    never through a link, renamed into place; `--force` to replace another); exit 2 naming it."""
+    write_file(path, text, force=force, mark=mark, what=what)
+
+
+def check_output(path: str | None, *, force: bool, mark: str | None, what: str) -> None:
+    """Before long work: exit 2 now if `write_output` would refuse `path` at the end."""
+    if path is not None:
+        check_target(path, force=force, mark=mark, what=what)
+
+
 def home_of(ctx: click.Context) -> Home:
     root = ctx.find_root().obj
     return Home(root["home"], root.get("config"))
@@ -189,5 +204,4 @@ def ids_table(title: str | None, columns: list[str], rows: list[list[str]], summ
     return table
 
 
-__all__ = ["Terminated", "clean_up_on_signals", "duration", "emit", "err", "home_of", "ids_table", "json_option", "naming",
-           "out", "print_table", "refused", "services", "table_fits", "table_records"]
+__all__ = ["Terminated", "check_output", "clean_up_on_signals", "duration", "emit", "err", "force_option", "home_of", "ids_table", "json_option", "naming", "out", "print_table", "refused", "services", "table_fits", "table_records", "write_output"]

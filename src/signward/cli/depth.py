@@ -13,7 +13,8 @@ from ..depth import Report, analyze, depth_diff, load_model, run_probe, to_dot, 
 from ..depth.probes import ProbeResult
 from ..errors import UsageError
 from ..probes import ProbeContext
-from .common import emit, home_of, ids_table, json_option, out, print_table
+from ..safefile import DOT_MARK, HTML_MARK
+from .common import check_output, emit, force_option, home_of, ids_table, json_option, out, print_table, write_output
 
 
 @click.group()
@@ -71,13 +72,17 @@ def _probe_table(results: list[ProbeResult]) -> Table:
 @click.option("--probe-timeout", default=60.0, show_default=True, type=float)
 @click.option("--html", "html_out", default=None, help="Write a self-contained HTML report.")
 @click.option("--dot", "dot_out", default=None, help="Write the attack graph as Graphviz DOT.")
+@force_option
 @json_option
 @click.pass_context
 def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: bool, max_sets: int,
                   time_limit: float, probe_timeout: float, html_out: str | None, dot_out: str | None,
-                  as_json: bool) -> None:
+                  force: bool, as_json: bool) -> None:
     """Minimum failures per asset; exit 1 when an asset needs fewer than the policy asks.
-    MODEL is a YAML file or the name of a shipped model (`signward models` lists them)."""
+    MODEL is a YAML file or the name of a shipped model (`signward models` lists them). --html
+    and --dot write a new file or one this command wrote before (--force: any regular file)."""
+    check_output(html_out, force=force, mark=HTML_MARK, what="--html")
+    check_output(dot_out, force=force, mark=DOT_MARK, what="--dot")
     model = load_model(model_path_of(model_path))
     known = [c.strip() for c in failed.split(",") if c.strip()]
     report = analyze(model, known, max_sets=max_sets, time_limit=time_limit)
@@ -94,11 +99,7 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
         data["probes"] = [r.to_dict() for r in results]
         data["designed"] = designed.to_dict()
     if dot_out:
-        try:
-            with open(dot_out, "w", encoding="utf-8") as fh:
-                fh.write(to_dot(model, report))
-        except OSError as exc:  # the operator's path, not the environment: exit 2, named
-            raise UsageError(f"cannot write {dot_out}: {exc.strerror or exc}") from None
+        write_output(dot_out, to_dot(model, report), force=force, mark=DOT_MARK, what="--dot")
     if html_out:
         extra = ""
         if run_probes:
@@ -106,11 +107,7 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
                            f"<td>{p['detail']}</td></tr>" for p in data["probes"])
             extra = ("<h2>Probes: designed vs current</h2><table id='probes'><tr><th>control</th><th>probe</th>"
                      f"<th>detail</th></tr>{rows}</table>")
-        try:
-            with open(html_out, "w", encoding="utf-8") as fh:
-                fh.write(to_html(model, report, extra))
-        except OSError as exc:
-            raise UsageError(f"cannot write {html_out}: {exc.strerror or exc}") from None
+        write_output(html_out, to_html(model, report, extra), force=force, mark=HTML_MARK, what="--html")
     if as_json:
         emit(data, True)
     else:

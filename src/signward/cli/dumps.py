@@ -294,19 +294,45 @@ def _identity(ctx: click.Context) -> str:
 @debug.command("enroll")
 @click.argument("user", metavar="USER")
 @click.option("-o", "--output", "out", required=True, metavar="FILE", help="A new file for the credential (0600).")
+@click.option("--as-admin", is_flag=True, help="Act as the home's administrator (you must own the home directory): "
+                                              "how the first approver is enrolled. Audited at warning.")
 @json_option
 @click.pass_context
-def debug_enroll(ctx: click.Context, user: str, out: str, as_json: bool) -> None:
-    """Issue USER a credential (replacing any earlier one); give them the file."""
+def debug_enroll(ctx: click.Context, user: str, out: str, as_admin: bool, as_json: bool) -> None:
+    """Issue USER a credential; give them the file. Only a member of dumps.approvers or the home's
+    owner with --as-admin may; an enrolled USER is never replaced (`debug revoke` first). Exit 1 refused."""
     pipeline = _pipeline(ctx)
-    token = pipeline.access.enroll(user, _identity(ctx))
+    caller = _identity(ctx)
     try:  # a new file only: never through a symlink, never over a path the tool did not write
         descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
         raise UsageError(f"{out}: {exc.strerror}; enroll writes only a new file") from None
     with os.fdopen(descriptor, "w") as handle:
+        try:
+            token = pipeline.access.enroll(user, caller, admin_of=pipeline.home.root if as_admin else None)
+        except BaseException as exc:
+            os.unlink(out)  # the empty file this command made
+            if isinstance(exc, DumpRefused):
+                refused(exc, as_json, f"REFUSED: {exc.diagnostics()}")
+            raise
         handle.write(token + "\n")
     emit({"user": user, "credential": out}, as_json, text=f"{user}: credential in {out}")
+
+
+@debug.command("revoke")
+@click.argument("user", metavar="USER")
+@click.option("--as-admin", is_flag=True, help="Act as the home's administrator (you must own the home directory).")
+@json_option
+@click.pass_context
+def debug_revoke(ctx: click.Context, user: str, as_admin: bool, as_json: bool) -> None:
+    """Revoke USER's credential (it stops working at once; USER may then be enrolled again).
+    The same people as `enroll` may. Exit 1 refused."""
+    pipeline = _pipeline(ctx)
+    try:
+        pipeline.access.revoke(user, _identity(ctx), admin_of=pipeline.home.root if as_admin else None)
+    except DumpRefused as refusal:
+        refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
+    emit({"user": user, "revoked": True}, as_json, text=f"{user}: credential revoked")
 
 
 @debug.command("request")

@@ -97,9 +97,11 @@ def config() -> None:
 @json_option
 @click.pass_context
 def config_check(ctx: click.Context, as_json: bool) -> None:
-    """Load the configuration and list every control it weakens: exit 0 none, 1 some, 2 invalid."""
+    """Load the configuration and list every control it weakens (with the home: its canary file,
+    the retention floor its realms' keys need, its approvers): exit 0 none, 1 some, 2 invalid."""
     home = home_of(ctx)
-    weakened = home.load_config().weakened()
+    home.load_config()  # an invalid configuration is exit 2 before the store is opened
+    weakened = services(ctx).weakened_here()
     rows = [[w.setting, w.control, w.effect] for w in weakened]
     table = ids_table(f"weakened controls in {home.config_path}", ["setting", "control", "effect"], rows,
                       f"{len(weakened)} control(s) weakened")

@@ -14,8 +14,9 @@ from ..errors import UsageError
 from ..lab import CONTROLS, Lab, ablate as run_ablation, parse_disabled
 from ..lab.report import ablation_table, steps_table, to_document, to_html
 from ..lab.watched import UNPROBEABLE, watch_deployment
+from ..safefile import HTML_MARK
 from ..watch.runner import Round
-from .common import emit, err, json_option, out, print_table
+from .common import check_output, emit, err, force_option, json_option, out, print_table, write_output
 
 
 @click.group()
@@ -28,7 +29,9 @@ def lab() -> None:
               help="Switch a control off (repeat or comma-separate); the controls are listed above.")
 @click.option("--preset", default=None, metavar="NAME", help="Switch off what a year lacked: 2021.")
 @click.option("--ablate", is_flag=True, help="Also search sets of switched-off controls by size until one breaches.")
-@click.option("--html", "html_out", default=None, metavar="OUT", help="Write one self-contained HTML page.")
+@click.option("--html", "html_out", default=None, metavar="OUT",
+              help="Write one self-contained HTML page (a new file, or one this command wrote before).")
+@force_option
 @click.option("--workdir", default=None, metavar="DIR",
               help="Keep the deployments, their homes and cores here (default: a temporary directory).")
 @click.option("--keep-dumps", is_flag=True,
@@ -40,7 +43,7 @@ def lab() -> None:
 @json_option
 @click.pass_context
 def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None, ablate: bool, html_out: str | None,
-               workdir: str | None, keep_dumps: bool, workers: int, watch_after: bool, as_json: bool) -> None:
+               force: bool, workdir: str | None, keep_dumps: bool, workers: int, watch_after: bool, as_json: bool) -> None:
     """The 2021-2023 chain, for real: crash the consumer issuer, run the dump pipeline, let a
     compromised engineer account fetch, search for a published key, forge an enterprise token
     after the key's window, call the mail API. Exit 0 not breached (and, with --ablate, the
@@ -52,6 +55,7 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     if workdir is not None and Path(workdir).exists() and (not Path(workdir).is_dir() or any(Path(workdir).iterdir())):
         raise UsageError(f"--workdir {workdir} must be a new or empty directory")
+    check_output(html_out, force=force, mark=HTML_MARK, what="--html")
     started = time.monotonic()
 
     def log(message: str) -> None:
@@ -70,10 +74,7 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
             if watched is not None:  # the watch step's result belongs on the page too
                 page = page.replace("</body></html>", watch_html(watched, sorted(UNPROBEABLE & disabled))
                                     + "\n</body></html>")
-            try:
-                Path(html_out).write_text(page)
-            except OSError as exc:  # the operator's path, not the environment: exit 2, named
-                raise UsageError(f"cannot write {html_out}: {exc.strerror or exc}") from None
+            write_output(html_out, page, force=force, mark=HTML_MARK, what="--html")
     document = to_document(result, ablation)
     if watched is not None:
         document["watch"] = {**watched.to_dict(), "not_probeable": sorted(UNPROBEABLE & disabled)}
