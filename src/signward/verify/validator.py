@@ -321,15 +321,15 @@ class Validator:
     def _honey_signed(self, parsed: jws.ParsedJws, kid: str, issuer: str | None,
                       exp: float | None = None) -> NoReturn:
         """A token naming honey kid `kid`: HONEY_KEY (an alert: the key is in someone's hands)
-        only when its signature verifies under that key and it is not a replay of an expired
-        token (`_not_a_replay`); else the ordinary refusal, never an alert that anyone could raise
-        with a made-up signature or an old probe token."""
+        only when it is not a replay of an expired token (`_not_a_replay`: `expired`, whatever its
+        signature) and its signature verifies under that key; else the ordinary refusal, never an
+        alert that anyone could raise with a made-up signature or an old probe token."""
+        self._not_a_replay(kid, exp)  # first: an expired token needs no key lookup (nor a refresh)
         key = self._honey_key(kid, issuer, parsed.alg)
         if key is None:
             raise Rejected(Reason.UNKNOWN_KEY, f"kid {kid} is a honey kid, but no key for it is known to check "
                                                "the signature (give its public JWK as a honey key)")
         check_signature(key, parsed)
-        self._not_a_replay(kid, exp)
         raise Rejected(Reason.HONEY_KEY, f"kid {kid} is a honey key (the signature verifies under it)")
 
     def _not_a_replay(self, kid: str, exp: float | None) -> None:
