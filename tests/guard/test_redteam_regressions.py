@@ -124,7 +124,7 @@ def test_a_slow_refresh_for_another_issuers_kid_does_not_stall_other_checks(rig:
     finally:
         rig["jwks"].delay = 0.0
     assert status == 401 and took > 1.0  # it did wait for the refresh (in a thread)
-    assert victim["anonymous"][0] == 200 and victim["anonymous"][1] < 0.6, victim
+    assert victim["anonymous"][0] == 200 and victim["anonymous"][1] < 0.9, victim  # 1.3 s before the fix
     assert 'reason="bad_signature",result="deny"' in rig["guard"].metrics()
 
 
@@ -187,7 +187,9 @@ def test_a_rewrite_header_is_denied_through_every_proxy(proxy: tuple[str, int], 
 
 @pytest.mark.slow
 def test_a_trailing_dot_host_gets_the_hosts_own_route(proxy: tuple[str, int], rig: dict[str, Any]) -> None:
-    """/admin needs mail.admin on every host; `localhost.` must not fall anywhere laxer: 401 no token."""
+    """Each shipped configuration (Envoy with strip_trailing_host_dot) takes a `localhost.` Host and
+    the guard still decides (no token for /admin: 401), nothing reaches the upstream. The rig has no
+    host-specific route: the route choice itself is tested on the guard above."""
     name, port = proxy
     before = len(rig["upstream"].seen)
     answer = httpx.get(f"http://127.0.0.1:{port}/admin/x", headers={"host": "localhost."}, timeout=10)
