@@ -323,6 +323,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            except Exception as exc:  # noqa: BLE001 - one realm never stops the rotation of the others",
      "            except SignwardError as exc:",
      ["tests/keys/test_rotation_per_realm.py::test_one_realm_failing_with_any_error_never_stops_the_others"]),
+    ("no_canary_material", "dumps/pipeline.py", "if dumps.canary_check and canary is None:", "if False:",
+     ["tests/dumps/test_pipeline.py::test_the_canary_check_without_canary_material_refuses_every_dump"]),
 ]
 
 
