@@ -156,7 +156,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("har_token_signature", "dumps/har.py",
      'add(string, match.start() + signing_end + 1, match.end(), "jws-signature", kid, detail)', "pass",
      ["tests/dumps/test_har.py::test_escapes_and_unicode_stay_valid_json"]),
-    ("bundle_member_names", "dumps/bundles.py", 'if pure.is_absolute() or ".." in pure.parts:', "if False:",
+    ("bundle_member_names", "dumps/bundles.py", '        if part == "..":', "        if False:",
      ["tests/dumps/test_bundles.py::test_members_that_climb_out_and_links_are_refused"]),
     ("zip_bomb", "dumps/bundles.py",
      "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",

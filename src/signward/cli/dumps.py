@@ -101,7 +101,7 @@ def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: st
                                               f"{len(report.findings)} finding(s): {by_detector}"))
             if report.incomplete:
                 err.print(f"bounded passes cut short: {', '.join(report.incomplete)}", markup=False)
-    if any(r.findings for r in reports):
+    if any(r.findings or r.incomplete for r in reports):  # not accounted for is never clean
         raise click.exceptions.Exit(1)
 
 

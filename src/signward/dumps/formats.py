@@ -16,6 +16,7 @@ import logging
 import lzma
 import os
 import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import DumpFormatError
+from .coverage import CoverageError, Uncovered
 
 CONTAINERS: dict[str, bytes] = {
     "zst": b"\x28\xb5\x2f\xfd",
@@ -110,25 +112,179 @@ def sniff_container(head: bytes) -> str:
     return "none"
 
 
-def decompressor(raw: Any, container: str) -> Any:
-    """A readable stream of what `container` holds, reading compressed bytes from `raw`."""
-    if container == "zst":
-        import zstandard
+# a new frame of each codec must start with these bytes; zstd and lz4 skippable frames start
+# with 0x184D2A50..5F (little-endian), which every decoder skips unread
+SKIPPABLE = range(0x184D2A50, 0x184D2A60)
+STRICT_INPUT = 64 << 10  # compressed bytes fed at once to a decoder with an output bound
+ZSTD_INPUT = 1024  # zstd's has none; its ratio is below 1 << 15 (a 3-byte block header, 128 KiB out), so
+# one feed of this many bytes gives at most about 32 MiB
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
-    if container == "xz":
-        return lzma.LZMAFile(raw)
-    if container == "lz4":
-        import lz4.frame
 
-        return lz4.frame.LZ4FrameFile(raw)
-    if container == "gzip":
-        return gzip.GzipFile(fileobj=raw)
-    raise DumpFormatError(f"unknown container {container!r}")
+class _Codec:
+    """One frame's decoder with a bounded output per call (`step`), its end and the bytes after it."""
+
+    def __init__(self, container: str) -> None:
+        self.container = container
+        self.tail = b""
+        self.at = 0
+        if container == "zst":
+            import zstandard
+
+            self.zstd = zstandard.ZstdDecompressor().decompressobj()
+        elif container == "xz":
+            self.lzma = lzma.LZMADecompressor()
+        elif container == "lz4":
+            import lz4.frame
+
+            self.lz4 = lz4.frame.LZ4FrameDecompressor()
+        else:
+            self.zlib = zlib.decompressobj(31)
+        self.flushing = False  # output is waiting that needs no more input
+
+    def _piece(self, size: int) -> bytes:
+        """The next `size` bytes of the input held (an index, not a copy of the rest)."""
+        piece = self.tail[self.at:self.at + size]
+        self.at += len(piece)
+        if self.at >= len(self.tail):
+            self.tail, self.at = b"", 0
+        return piece
+
+    def step(self, data: bytes, limit: int) -> bytes:
+        if data:
+            self.tail = self.tail[self.at:] + data if self.tail else data
+            self.at = 0
+        if self.container == "zst":
+            out: bytes = self.zstd.decompress(self._piece(ZSTD_INPUT))
+            return out
+        if self.container == "gzip":
+            out = self.zlib.decompress(self.tail, limit)
+            self.tail = self.zlib.unconsumed_tail
+            self.flushing = len(out) >= limit
+            return out
+        decoder: Any = self.lzma if self.container == "xz" else self.lz4
+        out = decoder.decompress(self._piece(STRICT_INPUT), limit)
+        self.flushing = not decoder.needs_input
+        return out
+
+    @property
+    def eof(self) -> bool:
+        decoder: Any = {"zst": getattr(self, "zstd", None), "xz": getattr(self, "lzma", None),
+                        "lz4": getattr(self, "lz4", None)}.get(self.container, getattr(self, "zlib", None))
+        return bool(decoder.eof)
+
+    def unused(self) -> bytes:
+        """Input after the end of this frame (valid once `eof`)."""
+        decoder: Any = {"zst": getattr(self, "zstd", None), "xz": getattr(self, "lzma", None),
+                        "lz4": getattr(self, "lz4", None)}.get(self.container, getattr(self, "zlib", None))
+        if self.container == "gzip":  # zlib's unused_data already holds its unconsumed tail
+            return bytes(decoder.unused_data)
+        return bytes(decoder.unused_data or b"") + self.tail[self.at:]
+
+    @property
+    def hungry(self) -> bool:
+        return not self.tail and not self.flushing
+
+
+def _frame_start(container: str, head: bytes) -> None:
+    """Refuse a frame that starts with what no decoder of `container` reads as content."""
+    if len(head) >= 4 and int.from_bytes(head[:4], "little") in SKIPPABLE and container in ("zst", "lz4"):
+        raise CoverageError(Uncovered.SKIPPABLE_FRAME, f"a {container} skippable frame: bytes no decoder reads")
+    if container == "gzip" and len(head) >= 4 and head[:2] == CONTAINERS["gzip"] and head[3] & 0x14:
+        raise CoverageError(Uncovered.HIDDEN_HEADER, "a gzip header with a comment or extra field: bytes the "
+                                                     "decoder skips")
+    if not head.startswith(CONTAINERS[container]):
+        raise CoverageError(Uncovered.TRAILING_DATA, f"bytes after the last {container} frame that are not "
+                                                     f"another frame")
+
+
+class StrictStream:
+    """The content of a `container` stream that must end properly: frame after frame, each read
+    to its end, nothing after the last but zero bytes. A stream cut inside a frame is refused
+    `truncated`, anything else after the last frame `trailing_data`, a skippable frame
+    `skippable_frame`, a gzip comment or extra field `hidden_header` (each a `CoverageError`)."""
+
+    def __init__(self, raw: Any, container: str) -> None:
+        if container not in CONTAINERS:
+            raise DumpFormatError(f"unknown container {container!r}")
+        self.raw, self.container = raw, container
+        self.codec: _Codec | None = None
+        self.pending = b""  # compressed bytes read, not yet given to a frame's decoder
+        self.frames = 0
+        self.ended = False
+
+    def _more(self) -> bytes:
+        block: bytes = self.raw.read(1 << 20)
+        return block
+
+    def _start_frame(self) -> bool:
+        """Begin the next frame; False at the end of the stream (only zeros left)."""
+        while len(self.pending) < 8:
+            block = self._more()
+            if not block:
+                break
+            self.pending += block
+        if not self.pending:
+            return False
+        if self.frames and not self.pending.strip(b"\0"):  # zero padding after the last frame
+            while block := self._more():
+                if block.strip(b"\0"):
+                    raise CoverageError(Uncovered.TRAILING_DATA, f"bytes after the last {self.container} frame "
+                                                                 f"that are not another frame")
+            self.pending = b""
+            return False
+        _frame_start(self.container, self.pending)
+        self.codec = _Codec(self.container)
+        return True
+
+    def read(self, count: int = -1) -> bytes:
+        limit = count if count is not None and count > 0 else 8 << 20
+        while not self.ended:
+            if self.codec is None:
+                if not self._start_frame():
+                    self.ended = True
+                    break
+            codec = self.codec
+            assert codec is not None
+            data = b""
+            if codec.hungry and not self.pending:
+                data = self._more()
+                if not data:
+                    raise CoverageError(Uncovered.TRUNCATED, f"the {self.container} stream ends inside a frame "
+                                                             f"(cut short)")
+            else:
+                data, self.pending = self.pending, b""
+            try:
+                out = codec.step(data, limit)
+            except CoverageError:
+                raise
+            except Exception as exc:
+                raise DumpFormatError(f"corrupt {self.container} data ({exc.__class__.__name__}: {exc})") from None
+            if codec.eof:
+                self.pending = codec.unused()
+                self.codec = None
+                self.frames += 1
+            if out:
+                return out
+        return b""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> StrictStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def decompressor(raw: Any, container: str) -> StrictStream:
+    """A readable stream of what `container` holds, reading compressed bytes from `raw`; it
+    refuses a stream that does not end properly (`StrictStream`)."""
+    return StrictStream(raw, container)
 
 
 @contextmanager
-def open_decompressed(path: Path, container: str) -> Iterator[BinaryIO]:
+def open_decompressed(path: Path, container: str) -> Iterator[BinaryIO | StrictStream]:
     """A binary stream of the dump inside `container` (the file itself when 'none')."""
     with open(path, "rb") as raw:
         yield raw if container == "none" else decompressor(raw, container)
@@ -349,4 +505,4 @@ def head_of(path: Path, count: int = 64) -> bytes:
         raise DumpFormatError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-__all__ = ["Layout", "Region", "decompressor", "open_compressor", "open_decompressed", "read_layout", "sniff_container"]
+__all__ = ["Layout", "Region", "StrictStream", "decompressor", "open_compressor", "open_decompressed", "read_layout", "sniff_container"]
