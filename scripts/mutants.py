@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 V = "tests/verify/test_validator.py::"
 S = "tests/dumps/test_sanitize.py::"
 P = "tests/dumps/test_pipeline.py::"
+BC = "tests/dumps/test_bundle_coverage.py"
+BS = "tests/dumps/test_bundle_streams.py"
 
 MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("key_window", "verify/validator.py", "if key.exp is not None and now >= key.exp:", "if False:",
@@ -161,6 +163,40 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("zip_bomb", "dumps/bundles.py",
      "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",
      ["tests/dumps/test_bundles.py::test_a_zip_bomb_is_refused_not_expanded"]),
+    # issue 32/35: bundles and compressed streams account for every byte (each killed by its whole test file)
+    ("bundle_outside_view", "dumps/bundles.py", "            _write_outside(path, [m for m, _ in listed], view)",
+     "            pass", [BC]),
+    ("bundle_absolute_name", "dumps/bundles.py", '    if raw.startswith("/"):', "    if False:", [BC]),
+    ("bundle_name_characters", "dumps/bundles.py", '        raise _unsafe(raw, f"the character U+',
+     '        continue\n        raise _unsafe(raw, f"the character U+', [BC]),
+    ("bundle_trailing_dot", "dumps/bundles.py", '        if part.endswith((".", " ")):', "        if False:", [BC]),
+    ("bundle_windows_device", "dumps/bundles.py",
+     '        if part.split(".", 1)[0].rstrip(" ").casefold() in WINDOWS_DEVICES:', "        if False:", [BC]),
+    ("bundle_zip_nul_name", "dumps/bundles.py", "canonical_name(info.orig_filename, directory=directory)",
+     "canonical_name(info.filename, directory=directory)", [BC]),
+    ("bundle_zip_unicode_path", "dumps/bundles.py",
+     'return extra[position + 4 + 5:position + 4 + size].decode("utf-8", "surrogateescape")', "return None", [BC]),
+    ("bundle_name_collision", "dumps/bundles.py", "        if key in self.files or key in self.folders:",
+     "        if False:", [BC]),
+    ("bundle_collision_case", "dumps/bundles.py",
+     'return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())', "return name", [BC]),
+    ("bundle_zip_overlap", "dumps/bundles.py", "        if start < end:\n            raise CoverageError(Uncovered.OVERLAP",
+     "        if False:\n            raise CoverageError(Uncovered.OVERLAP", [BC]),
+    ("bundle_member_count", "dumps/bundles.py", "    if left[0] < 0:", "    if False:", [BC]),
+    ("bundle_depth", "dumps/scanner.py", "    if depth >= MAX_DEPTH:", "    if False:", [BC]),
+    ("bundle_shared_expansion", "dumps/files.py", "    if shared[0] < 0:", "    if False:", [BC]),
+    ("scan_incomplete_exit", "cli/dumps.py", "if any(r.findings or r.incomplete for r in reports):",
+     "if any(r.findings for r in reports):", [BC]),
+    ("stream_truncated", "dumps/formats.py", "                if not data:\n                    raise CoverageError(",
+     "                if False:\n                    raise CoverageError(", [BS]),
+    ("stream_trailing", "dumps/formats.py",
+     '    if not head.startswith(CONTAINERS[container]) or (container == "bz2" and not _is_bz2(head)):',
+     "    if False:", [BS]),
+    ("stream_zero_padding", "dumps/formats.py", '                if block.strip(b"\\0"):', "                if False:",
+     [BS]),
+    ("stream_skippable", "dumps/formats.py", 'in SKIPPABLE and container in ("zst", "lz4"):',
+     "in SKIPPABLE and False:", [BS]),
+    ("stream_gzip_header", "dumps/formats.py", "and head[3] & 0x14:", "and head[3] & 0:", [BS]),
 ]
 
 

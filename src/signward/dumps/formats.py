@@ -11,6 +11,7 @@ never be overwritten. Anything that does not parse as what its magic claims is a
 from __future__ import annotations
 
 import bisect
+import bz2
 import gzip
 import logging
 import lzma
@@ -34,7 +35,9 @@ CONTAINERS: dict[str, bytes] = {
     "xz": b"\xfd7zXZ\x00",
     "lz4": b"\x04\x22\x4d\x18",
     "gzip": b"\x1f\x8b",
+    "bz2": b"BZh",  # and a level digit, then a block or end-of-stream magic (`_BZ2_NEXT`)
 }
+_BZ2_NEXT = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 ELF_MAGIC = b"\x7fELF"
 MINIDUMP_MAGIC = b"MDMP"
 PT_LOAD, PT_NOTE, PF_W = 1, 4, 2
@@ -105,11 +108,18 @@ class Layout:
 
 
 def sniff_container(head: bytes) -> str:
-    """'zst', 'xz', 'lz4', 'gzip' or 'none' from the first bytes of a file."""
+    """'zst', 'xz', 'lz4', 'gzip', 'bz2' or 'none' from the first bytes of a file."""
     for name, magic in CONTAINERS.items():
-        if head.startswith(magic):
+        if head.startswith(magic) and (name != "bz2" or _is_bz2(head)):
             return name
+    if len(head) >= 4 and int.from_bytes(head[:4], "little") in SKIPPABLE:
+        return "zst"  # a skippable frame first (zstd's or lz4's): refused as such when read
     return "none"
+
+
+def _is_bz2(head: bytes) -> bool:
+    """`BZh`, a level 1-9, then a block or an end-of-stream magic (text starting `BZh` is not bz2)."""
+    return head.startswith(b"BZh") and head[3:4] in [b"%d" % n for n in range(1, 10)] and head[4:10] in _BZ2_NEXT
 
 
 # a new frame of each codec must start with these bytes; zstd and lz4 skippable frames start
@@ -127,18 +137,21 @@ class _Codec:
         self.container = container
         self.tail = b""
         self.at = 0
+        self.decoder: Any
         if container == "zst":
             import zstandard
 
-            self.zstd = zstandard.ZstdDecompressor().decompressobj()
+            self.decoder = zstandard.ZstdDecompressor().decompressobj()
         elif container == "xz":
-            self.lzma = lzma.LZMADecompressor()
+            self.decoder = lzma.LZMADecompressor()
+        elif container == "bz2":
+            self.decoder = bz2.BZ2Decompressor()  # the same interface as lzma's
         elif container == "lz4":
             import lz4.frame
 
-            self.lz4 = lz4.frame.LZ4FrameDecompressor()
+            self.decoder = lz4.frame.LZ4FrameDecompressor()
         else:
-            self.zlib = zlib.decompressobj(31)
+            self.decoder = zlib.decompressobj(31)
         self.flushing = False  # output is waiting that needs no more input
 
     def _piece(self, size: int) -> bytes:
@@ -154,31 +167,26 @@ class _Codec:
             self.tail = self.tail[self.at:] + data if self.tail else data
             self.at = 0
         if self.container == "zst":
-            out: bytes = self.zstd.decompress(self._piece(ZSTD_INPUT))
+            out: bytes = self.decoder.decompress(self._piece(ZSTD_INPUT))
             return out
         if self.container == "gzip":
-            out = self.zlib.decompress(self.tail, limit)
-            self.tail = self.zlib.unconsumed_tail
+            out = self.decoder.decompress(self.tail, limit)
+            self.tail = self.decoder.unconsumed_tail
             self.flushing = len(out) >= limit
             return out
-        decoder: Any = self.lzma if self.container == "xz" else self.lz4
-        out = decoder.decompress(self._piece(STRICT_INPUT), limit)
-        self.flushing = not decoder.needs_input
+        out = self.decoder.decompress(self._piece(STRICT_INPUT), limit)
+        self.flushing = not self.decoder.needs_input
         return out
 
     @property
     def eof(self) -> bool:
-        decoder: Any = {"zst": getattr(self, "zstd", None), "xz": getattr(self, "lzma", None),
-                        "lz4": getattr(self, "lz4", None)}.get(self.container, getattr(self, "zlib", None))
-        return bool(decoder.eof)
+        return bool(self.decoder.eof)
 
     def unused(self) -> bytes:
         """Input after the end of this frame (valid once `eof`)."""
-        decoder: Any = {"zst": getattr(self, "zstd", None), "xz": getattr(self, "lzma", None),
-                        "lz4": getattr(self, "lz4", None)}.get(self.container, getattr(self, "zlib", None))
         if self.container == "gzip":  # zlib's unused_data already holds its unconsumed tail
-            return bytes(decoder.unused_data)
-        return bytes(decoder.unused_data or b"") + self.tail[self.at:]
+            return bytes(self.decoder.unused_data)
+        return bytes(self.decoder.unused_data or b"") + self.tail[self.at:]
 
     @property
     def hungry(self) -> bool:
@@ -192,7 +200,7 @@ def _frame_start(container: str, head: bytes) -> None:
     if container == "gzip" and len(head) >= 4 and head[:2] == CONTAINERS["gzip"] and head[3] & 0x14:
         raise CoverageError(Uncovered.HIDDEN_HEADER, "a gzip header with a comment or extra field: bytes the "
                                                      "decoder skips")
-    if not head.startswith(CONTAINERS[container]):
+    if not head.startswith(CONTAINERS[container]) or (container == "bz2" and not _is_bz2(head)):
         raise CoverageError(Uncovered.TRAILING_DATA, f"bytes after the last {container} frame that are not "
                                                      f"another frame")
 
@@ -218,7 +226,7 @@ class StrictStream:
 
     def _start_frame(self) -> bool:
         """Begin the next frame; False at the end of the stream (only zeros left)."""
-        while len(self.pending) < 8:
+        while len(self.pending) < 10:
             block = self._more()
             if not block:
                 break
@@ -313,6 +321,9 @@ def open_compressor(path: Path, container: str, *, new: bool = True) -> Iterator
                 yield writer
         elif container == "gzip":
             with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3) as writer:
+                yield writer  # type: ignore[misc]
+        elif container == "bz2":
+            with bz2.BZ2File(raw, "wb", compresslevel=9) as writer:
                 yield writer  # type: ignore[misc]
         else:
             raise DumpFormatError(f"unknown container {container!r}")
