@@ -115,7 +115,7 @@ def test_bytes_after_the_last_frame_are_refused(codec: str, after: str, images: 
         path.write_bytes(whole + second[:len(second) // 2])
         _refused(path, Uncovered.TRUNCATED, home, capsys)
         return
-    path.write_bytes(whole + (bytes(16) if after == "zeros-then-key" else b"") + PEM)
+    path.write_bytes(whole + (bytes(3 << 20) if after == "zeros-then-key" else b"") + PEM)  # past one read
     _refused(path, Uncovered.TRAILING_DATA, home, capsys)
 
 

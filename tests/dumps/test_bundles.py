@@ -129,8 +129,8 @@ def test_a_zip_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
 def test_members_that_climb_out_and_links_are_refused(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    for name, kind, rule in (("../evil.txt", tarfile.REGTYPE, Uncovered.UNSAFE_NAME),
-                             ("/etc/evil", tarfile.REGTYPE, Uncovered.UNSAFE_NAME),
+    for name, kind, rule in (("../evil.txt", tarfile.REGTYPE, Uncovered.OUTSIDE_FOLDER),
+                             ("/etc/evil", tarfile.REGTYPE, Uncovered.OUTSIDE_FOLDER),
                              ("logs/link", tarfile.SYMTYPE, Uncovered.SPECIAL_MEMBER)):
         path = tmp_path / "bad.tar"
         with tarfile.open(path, "w") as archive:

@@ -15,8 +15,9 @@ global pax headers, GNU long-name records, padding, end blocks and what follows 
 and central headers with their extra fields, comments, bytes between members and after the end
 of the central directory) are a view of their own, `OUTSIDE`, scanned like a raw image.
 Refused, with the rule (`CoverageError`, exit 2; for the pipeline `unreadable`):
-- `unsafe_name`: a name some common extractor (Windows included) writes outside its folder or
-  to a device: absolute, `..`, a backslash, a colon (drive letters, streams), a NUL or control
+- `outside_folder`: an absolute name, or one that climbs out with `..`;
+- `unsafe_name`: a name some common extractor (Windows included) reads otherwise and may write
+  outside its folder or to a device: a backslash, a colon (drive letters, streams), a NUL or control
   character, a character outside letters, digits, marks and plain ASCII punctuation (Unicode
   look-alikes of `/`, `\\` and `.` such as U+2215 or U+FF0E), a part ending in a dot or a space,
   a Windows device name (`CON`, `NUL`, `COM1`...), a zip Unicode-path field naming another file;
@@ -76,8 +77,8 @@ def bundle_kind(path: Path) -> str | None:
     return None
 
 
-def _unsafe(raw: str, why: str) -> CoverageError:
-    return CoverageError(Uncovered.UNSAFE_NAME, f"bundle member {raw[:200]!r}: {why}; refused")
+def _unsafe(raw: str, why: str, rule: Uncovered = Uncovered.UNSAFE_NAME) -> CoverageError:
+    return CoverageError(rule, f"bundle member {raw[:200]!r}: {why}; refused")
 
 
 def canonical_name(raw: str, *, directory: bool = False) -> str:
@@ -87,7 +88,7 @@ def canonical_name(raw: str, *, directory: bool = False) -> str:
     if len(raw) > MAX_NAME:
         raise _unsafe(raw, f"a name over {MAX_NAME} characters")
     if raw.startswith("/"):
-        raise _unsafe(raw, "an absolute name points outside the bundle")
+        raise _unsafe(raw, "an absolute name points outside the bundle", Uncovered.OUTSIDE_FOLDER)
     for char in raw:
         if char == "/" or (char.isascii() and (char.isalnum() or char in PLAIN_PUNCTUATION)):
             continue
@@ -99,7 +100,7 @@ def canonical_name(raw: str, *, directory: bool = False) -> str:
     parts = [part for part in raw.split("/") if part not in ("", ".")]
     for part in parts:
         if part == "..":
-            raise _unsafe(raw, "'..' points outside the bundle")
+            raise _unsafe(raw, "'..' points outside the bundle", Uncovered.OUTSIDE_FOLDER)
         if part.endswith((".", " ")):
             raise _unsafe(raw, "a part ending in a dot or a space is another name on Windows")
         if part.split(".", 1)[0].rstrip(" ").casefold() in WINDOWS_DEVICES:

@@ -21,7 +21,8 @@ class Uncovered(StrEnum):
     TRAILING_DATA = "trailing_data"  # bytes after the last frame that are not another frame (zeros excepted)
     SKIPPABLE_FRAME = "skippable_frame"  # a zstd/lz4 frame every decoder skips: bytes nobody reads
     HIDDEN_HEADER = "hidden_header"  # a gzip comment or extra field: bytes the decoder skips
-    UNSAFE_NAME = "unsafe_name"  # a member name some extractor writes outside its folder (or to a device)
+    OUTSIDE_FOLDER = "outside_folder"  # a member name that is absolute or climbs out with '..'
+    UNSAFE_NAME = "unsafe_name"  # a name some extractor reads otherwise: separators, drives, devices, look-alikes
     NAME_COLLISION = "name_collision"  # two members one extractor writes to the same file
     NOT_READ = "not_read"  # a member listed but not read
     OVERLAP = "overlap"  # two zip members share their bytes

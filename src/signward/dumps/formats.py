@@ -257,8 +257,7 @@ class StrictStream:
             if codec.hungry and not self.pending:
                 data = self._more()
                 if not data:
-                    raise CoverageError(Uncovered.TRUNCATED, f"the {self.container} stream ends inside a frame "
-                                                             f"(cut short)")
+                    raise self._cut_short()
             else:
                 data, self.pending = self.pending, b""
             try:
@@ -274,6 +273,9 @@ class StrictStream:
             if out:
                 return out
         return b""
+
+    def _cut_short(self) -> CoverageError:
+        return CoverageError(Uncovered.TRUNCATED, f"the {self.container} stream ends inside a frame (cut short)")
 
     def close(self) -> None:
         pass
