@@ -187,6 +187,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("bundle_shared_expansion", "dumps/files.py", "    if shared[0] < 0:", "    if False:", [BC]),
     ("scan_incomplete_exit", "cli/dumps.py", "if any(r.findings or r.incomplete for r in reports):",
      "if any(r.findings for r in reports):", [BC]),
+    ("bundle_tar_cut_short", "dumps/bundles.py", "        if item.offset_data + item.size > size:",
+     "        if False:", [BC]),
     ("stream_truncated", "dumps/formats.py", "                    raise self._cut_short()",
      '                    return b""', [BS]),
     ("stream_trailing", "dumps/formats.py",

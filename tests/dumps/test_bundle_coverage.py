@@ -365,6 +365,13 @@ def test_zip_members_sharing_their_bytes_are_refused(tmp_path: Path, home: Home,
     assert raised.value.rule is Uncovered.OVERLAP
 
 
+def test_a_tar_cut_inside_a_member_is_refused(tmp_path: Path, home: Home,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = _tar(tmp_path / "cut.tar", [("a.log", PLAIN), ("b.log", os.urandom(4096))])
+    path.write_bytes(path.read_bytes()[:512 * 5])  # a (header, 2 blocks), b's header and 1 of its 8 blocks
+    _refusal(path, Uncovered.TRUNCATED, tmp_path, home, capsys)
+
+
 # bounds over the whole nesting ------------------------------------------------------------
 
 def test_bundles_nested_too_deep_are_refused(tmp_path: Path, home: Home, capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,6 +25,7 @@ Refused, with the rule (`CoverageError`, exit 2; for the pipeline `unreadable`):
   NFKC normalisation and case folding, or a file where another member needs a folder);
 - `special_member`: links, devices, FIFOs and sparse members; `encrypted` zip members;
 - `overlap`: zip members sharing their bytes; `not_read`: a member listed and not read;
+  `truncated`: a member whose content runs past the end of the archive;
 - `too_many` (over `MAX_MEMBERS` in the whole nesting), `too_deep` (over `MAX_DEPTH`), and
   `expansion`: a zip member that expands more than `MAX_RATIO` times (a zip bomb), or members,
   compressed members and views that together expand past the dump size limit or the free disk
@@ -239,7 +240,8 @@ def _zip_members(path: Path, archive: zipfile.ZipFile, names: _Names) -> list[tu
             start = info.header_offset + 30 + name_length + extra_length
             end = start + info.compress_size
             if end > size:
-                raise DumpFormatError(f"{path}: not a readable zip (member {info.filename!r} ends past the file)")
+                raise CoverageError(Uncovered.TRUNCATED, f"{path}: member {info.filename!r} ends past the end of "
+                                                         f"the archive (cut short)")
             spans.append((info.header_offset, end, info.filename))
             if directory:
                 continue
@@ -263,8 +265,9 @@ def _zip_members(path: Path, archive: zipfile.ZipFile, names: _Names) -> list[tu
     return found
 
 
-def _tar_members(archive: tarfile.TarFile, names: _Names) -> list[tuple[Member, tarfile.TarInfo]]:
+def _tar_members(path: Path, archive: tarfile.TarFile, names: _Names) -> list[tuple[Member, tarfile.TarInfo]]:
     found: list[tuple[Member, tarfile.TarInfo]] = []
+    size = path.stat().st_size
     for item in archive:
         _count_member()
         if len(found) >= MAX_MEMBERS:
@@ -278,6 +281,9 @@ def _tar_members(archive: tarfile.TarFile, names: _Names) -> list[tuple[Member, 
             raise CoverageError(Uncovered.SPECIAL_MEMBER, f"bundle member {name!r} is a link, special or sparse "
                                                           f"file; refused")
         names.add(name, item.name, False)
+        if item.offset_data + item.size > size:
+            raise CoverageError(Uncovered.TRUNCATED, f"{path}: member {name!r} ends past the end of the archive "
+                                                     f"(cut short)")
         found.append((Member(name, item.size, len(found), item.name, item.offset_data, item.size), item))
     return found
 
@@ -304,7 +310,7 @@ def _opened(path: Path, kind: str) -> Iterator[tuple[zipfile.ZipFile | tarfile.T
         return
     try:
         with tarfile.open(path, "r:") as tarred:
-            listed = list(_tar_members(tarred, names))
+            listed = list(_tar_members(path, tarred, names))
             yield tarred, listed
     except (tarfile.TarError, OSError, ValueError, EOFError) as exc:
         raise DumpFormatError(f"{path}: not a readable tar ({exc})") from None
