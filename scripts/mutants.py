@@ -199,6 +199,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("stream_skippable", "dumps/formats.py", 'in SKIPPABLE and container in ("zst", "lz4"):',
      "in SKIPPABLE and False:", [BS]),
     ("stream_gzip_header", "dumps/formats.py", "and head[3] & 0x14:", "and head[3] & 0:", [BS]),
+    ("stream_gzip_name", "dumps/formats.py", "and head[3] & 0x08:", "and head[3] & 0:", [BS]),
 ]
 
 

@@ -130,16 +130,22 @@ def test_a_skippable_frame_is_refused(codec: str, where: str, images: tuple[Path
     _refused(path, Uncovered.SKIPPABLE_FRAME, home, capsys)
 
 
-@pytest.mark.parametrize("field", ["comment", "extra"])
-def test_a_gzip_comment_or_extra_field_is_refused(field: str, tmp_path: Path, home: Home,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """gzip's decoder skips both: a key there would be certified unread."""
+@pytest.mark.parametrize("field", ["comment", "extra", "long-name", "name-with-newlines"])
+def test_a_gzip_comment_extra_field_or_odd_name_is_refused(field: str, tmp_path: Path, home: Home,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """gzip's decoder skips them: a key there would be certified unread."""
     packed = gzip.compress(b"an ordinary log line\n" * 100, mtime=0)
     flags, header, body = packed[3], bytearray(packed[:10]), packed[10:]
     assert flags == 0
     if field == "comment":
         header[3] = 0x10
         path_bytes = bytes(header) + PEM + b"\0" + body
+    elif field == "long-name":
+        header[3] = 0x08
+        path_bytes = bytes(header) + PEM.replace(b"\n", b"") * 2 + b"\0" + body  # over 255 bytes
+    elif field == "name-with-newlines":
+        header[3] = 0x08
+        path_bytes = bytes(header) + PEM[:200] + b"\0" + body
     else:
         header[3] = 0x04
         path_bytes = bytes(header) + struct.pack("<H", len(PEM)) + PEM + body
@@ -161,6 +167,16 @@ def test_a_compressed_member_cut_short_refuses_its_bundle(codec: str, images: tu
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
     _refused(path, Uncovered.TRUNCATED, home, capsys)
+
+
+@pytest.mark.skipif(shutil.which("gzip") is None, reason="no gzip command")
+def test_the_name_gzip_writes_is_accepted(images: tuple[Path, Path], tmp_path: Path) -> None:
+    source = tmp_path / ("a-core-with-a-long-name-" + "x" * 180 + ".raw")
+    shutil.copyfile(images[0], source)
+    path = tmp_path / "named.gz"
+    path.write_bytes(subprocess.run(["gzip", "-c", str(source)], check=True, capture_output=True).stdout)
+    assert path.read_bytes()[3] & 0x08  # gzip keeps the name
+    assert [f.kind for f in scan_path(path).findings] == ["pem-private-key"]
 
 
 def test_text_that_starts_like_bz2_is_not_bz2(tmp_path: Path) -> None:

@@ -125,6 +125,8 @@ def _is_bz2(head: bytes) -> bool:
 # a new frame of each codec must start with these bytes; zstd and lz4 skippable frames start
 # with 0x184D2A50..5F (little-endian), which every decoder skips unread
 SKIPPABLE = range(0x184D2A50, 0x184D2A60)
+MAX_GZIP_NAME = 255  # bytes of the original file name a gzip header may carry (NAME_MAX): the decoder skips
+# it, so a longer one (or one with control characters) could hide what no detector reads
 STRICT_INPUT = 64 << 10  # compressed bytes fed at once to a decoder with an output bound
 ZSTD_INPUT = 1024  # zstd's has none; its ratio is below 1 << 15 (a 3-byte block header, 128 KiB out), so
 # one feed of this many bytes gives at most about 32 MiB
@@ -200,6 +202,13 @@ def _frame_start(container: str, head: bytes) -> None:
     if container == "gzip" and len(head) >= 4 and head[:2] == CONTAINERS["gzip"] and head[3] & 0x14:
         raise CoverageError(Uncovered.HIDDEN_HEADER, "a gzip header with a comment or extra field: bytes the "
                                                      "decoder skips")
+    if container == "gzip" and len(head) >= 4 and head[:2] == CONTAINERS["gzip"] and head[3] & 0x08:
+        name = head[10:10 + MAX_GZIP_NAME + 1].split(b"\0", 1)
+        if len(name) < 2 and len(head) < 11 + MAX_GZIP_NAME:  # the stream ended inside the name
+            raise CoverageError(Uncovered.TRUNCATED, "the gzip stream ends inside its header (cut short)")
+        if len(name) < 2 or any(byte < 0x20 or byte == 0x7F for byte in name[0]):
+            raise CoverageError(Uncovered.HIDDEN_HEADER, f"a gzip header whose file name is over {MAX_GZIP_NAME} "
+                                                         f"bytes or holds control characters: bytes the decoder skips")
     if not head.startswith(CONTAINERS[container]) or (container == "bz2" and not _is_bz2(head)):
         raise CoverageError(Uncovered.TRAILING_DATA, f"bytes after the last {container} frame that are not "
                                                      f"another frame")
@@ -226,7 +235,7 @@ class StrictStream:
 
     def _start_frame(self) -> bool:
         """Begin the next frame; False at the end of the stream (only zeros left)."""
-        while len(self.pending) < 10:
+        while len(self.pending) < (11 + MAX_GZIP_NAME if self.container == "gzip" else 10):
             block = self._more()
             if not block:
                 break
