@@ -106,7 +106,7 @@ def test_each_weakened_control_is_logged_at_start_and_audited_when_it_acts(
     dump.write_bytes(bytes(range(256)) * 256)
     with caplog.at_level(logging.WARNING, logger="signward.insecure"):
         with open_services(home) as services:
-            assert [w.setting for w in services.weakened] == [f"dumps.{setting}"]
+            assert [w.setting for w in services.weakened] == ["dumps.canary", f"dumps.{setting}"]  # canary = ""
             with open(dump, "rb") as stream:
                 record = services.pipeline.capture(stream, "test")
             services.pipeline.release(record.id)
@@ -118,7 +118,7 @@ def test_each_weakened_control_is_logged_at_start_and_audited_when_it_acts(
 def test_config_check_lists_every_weakened_control(tmp_path: Path) -> None:
     home = Home(tmp_path / "h")
     cli = [sys.executable, "-m", "signward", "--home", str(home.root)]
-    init_home(home)
+    init_home(home, Config(dumps=DumpsConfig(approvers="ops")))  # a fresh home names no approver: reported
     clean = subprocess.run([*cli, "config", "check"], capture_output=True, text=True)
     assert clean.returncode == 0 and "no control weakened" in clean.stdout
     text = home.config_path.read_text().replace("insecure_no_release_gate = false", "insecure_no_release_gate = true")

@@ -19,6 +19,7 @@ import tomli_w
 
 from .errors import ConfigError
 from .retention import check_retention
+from .safefile import write_file
 
 DEFAULT_HOME = ".signward"
 
@@ -64,6 +65,11 @@ class StoreConfig:
     """Where the registry and audit log live: SQLite in the home, or PostgreSQL for several hosts."""
 
     url: str = ""  # empty: HOME/signward.db; else a libpq URL or conninfo (postgresql://...)
+    timeout_seconds: float = 5.0  # the longest a database call waits for a lock or runs (then 503)
+
+    def __post_init__(self) -> None:
+        if not 0.1 <= self.timeout_seconds <= 60:
+            raise ConfigError("store.timeout_seconds must be between 0.1 and 60")
 
 
 @dataclass(frozen=True)
@@ -177,31 +183,11 @@ class Config:
     dumps: DumpsConfig = field(default_factory=DumpsConfig)
 
     def weakened(self) -> list[Weakened]:
-        """Every control this configuration switches off or weakens (empty: none)."""
-        found = []
-        if self.hsm.backend == "software" or self.hsm.allow_insecure_software_keys:
-            found.append(Weakened("hsm.allow_insecure_software_keys", "hsm",
-                                  "signing keys may live in process memory, where a crash dump captures them"))
-        d = self.dumps
-        if d.insecure_skip_canary_check:
-            found.append(Weakened("dumps.insecure_skip_canary_check", "canary_check",
-                                  "a dump is certified clean without proof that the scanner saw its canaries"))
-        if d.insecure_detectors:
-            found.append(Weakened("dumps.insecure_detectors", "redaction",
-                                  f"redaction runs only {d.insecure_detectors!r}, not every detector"))
-        if d.insecure_skip_residue_rescan:
-            found.append(Weakened("dumps.insecure_skip_residue_rescan", "redaction",
-                                  "the sanitized result is certified without the re-scan that proves it clean"))
-        if d.insecure_no_release_gate:
-            found.append(Weakened("dumps.insecure_no_release_gate", "release_gate",
-                                  "unsanitized and refused dumps are released to the debugging store"))
-        if d.insecure_skip_store_rescan:
-            found.append(Weakened("dumps.insecure_skip_store_rescan", "store_rescan",
-                                  "the debugging store takes dumps without scanning them itself"))
-        if d.insecure_self_grant:
-            found.append(Weakened("dumps.insecure_self_grant", "grant_approval",
-                                  "one account can grant itself a dump, without a request or a second person"))
-        return found
+        """Every control this configuration alone switches off or weakens (empty: none); the
+        rows come from `signward.controls_config.REGISTER` (with the home: `config check`)."""
+        from .controls_config import weakened
+
+        return weakened(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {"hsm": dict(vars(self.hsm)), "issuer": dict(vars(self.issuer)), "audit": dict(vars(self.audit)),
@@ -315,9 +301,9 @@ class Home:
         return Config.from_dict(data)
 
     def save_config(self, config: Config) -> None:
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(tomli_w.dumps(config.to_dict()))
-        os.replace(tmp, self.config_path)
+        """Through the safe writer: a new name of its own, renamed over the home's config (never
+        through a link planted at a fixed temporary name)."""
+        write_file(self.config_path, tomli_w.dumps(config.to_dict()), force=True, mode=0o600, what="config")
 
     def secret(self, relpath: str, env: str = "", create_bytes: int = 0) -> str:
         """Read a secret from `env` if named, else from a 0600 file (created if asked)."""

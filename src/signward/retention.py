@@ -26,13 +26,19 @@ def _days(seconds: float) -> str:
     return f"{round(seconds / DAY, 2):g}"
 
 
-def check_retention(retention_seconds: float, max_verify_window: float = 0.0) -> None:
-    """ConfigError with the number needed when `retention_seconds` is below the floor."""
-    floor = retention_floor(max_verify_window)
+def check_retention(retention_seconds: float, max_verify_window: float | None = None) -> None:
+    """ConfigError with the number needed when `retention_seconds` is below the floor.
+    `max_verify_window` None: the realms are not known here (the configuration alone), so only
+    the year is checked and the message does not pretend to know the window."""
+    floor = retention_floor(max_verify_window or 0.0)
     if retention_seconds < floor:
         needed = math.ceil(floor / DAY - 1e-9)
+        if max_verify_window is None:
+            raise ConfigError(f"audit.retention_days is {_days(retention_seconds)}; it must be at least {needed} "
+                              f"plus the longest key verify window of the home's realms (`signward config check` "
+                              f"names the floor)")
         raise ConfigError(f"audit.retention_days is {_days(retention_seconds)}; it must be at least {needed} "
                           f"(the longest key verify window, {_days(max_verify_window)} days, plus 365 days)")
 
 
-__all__ = ["check_retention", "retention_floor"]
+__all__ = ["DAY", "check_retention", "retention_floor"]

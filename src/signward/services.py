@@ -122,9 +122,32 @@ class Services:
             kids += sorted(kid for kind, kid in canary.kids.items() if kind != "aes")
         return list(dict.fromkeys(kids))
 
+    def weakened_here(self) -> list[Weakened]:
+        """Every control this home weakens: the register's rows for the configuration, its canary
+        file and its realms' key windows (what `config check` lists and every start audits)."""
+        from .controls_config import HomeFacts, weakened
+
+        try:
+            window: float | None = self.registry.max_verify_window()
+        except (SignwardError, ValueError, TypeError) as exc:  # a realm row this version cannot read
+            log.error("the retention floor is not checked: the realms' key windows are unreadable (%s)", exc)
+            window = None
+        return weakened(self.config, HomeFacts.of(self.home, self.config, window))
+
+    def audit_start(self) -> list[Weakened]:
+        """At a start: log and audit (at warning) every control this home weakens."""
+        from .controls_config import audit_weakened
+
+        found = self.weakened_here()
+        for item in found:
+            log.warning("INSECURE: %s weakens %s: %s", item.setting, item.control, item.effect)
+        audit_weakened(self.audit, self.actor, found)
+        return found
+
     def issuer_context(self) -> IssuerContext:
-        """What the issuer app needs; its startup holds the home's canaries."""
-        startup: list[Callable[[], object]] = []
+        """What the issuer app needs; its startup audits every weakened control and holds the
+        home's canaries."""
+        startup: list[Callable[[], object]] = [self.audit_start]
         canary = self.home.canary_path(self.config)
         if canary is not None and canary.exists():
             from .dumps.canary import hold_canaries
@@ -181,7 +204,7 @@ def open_services(home: Home, *, config: Config | None = None, clock: Clock | No
     `store` and `backend` let a caller share what it already holds (tests share one HSM
     session pool); a given store is closed with the services, a given backend is not."""
     config = config or home.load_config()
-    store = store if store is not None else store_for(config.store.url, home.db_path)
+    store = store if store is not None else store_for(config.store.url, home.db_path, config.store.timeout_seconds)
     try:
         return Services(home, config, store, clock or SystemClock(), actor or operator(), backend)
     except BaseException:

@@ -132,3 +132,32 @@ def test_an_anchor_that_is_a_fifo_or_huge_is_refused_without_blocking_or_reading
     deep.write_text("[" * 20000 + "]" * 20000)
     with pytest.raises(AuditIntegrityError):
         read_anchor(deep)
+
+
+def test_a_pinned_key_without_its_published_checkpoint_is_caught(tmp_path: Path, backend: SigningBackend) -> None:
+    """Issue #34: the chain rewritten, its checkpoint rows and checkpoint.json deleted, the pin left."""
+    log, db, anchors = anchored_log(tmp_path, backend)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE audit_records SET actor = 'mallory' WHERE seq = 3")
+    _rehash_from(conn, 3)
+    conn.execute("DELETE FROM audit_checkpoints")
+    conn.commit()
+    conn.close()
+    anchors.checkpoint_path.unlink()
+    result = log.verify()
+    assert not result.ok and result.broken is not None
+    assert "pinned" in result.broken.reason and "published checkpoint" in result.broken.reason
+    assert "is gone" in result.broken.reason
+
+
+def test_a_pinned_key_without_any_checkpoint_row_is_caught(tmp_path: Path, backend: SigningBackend) -> None:
+    """Only the checkpoint rows deleted (no record changed): the published checkpoint still
+    matches its record, so only the rule that a pinned home keeps its checkpoints can refuse."""
+    log, db, _ = anchored_log(tmp_path, backend)
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM audit_checkpoints")
+    conn.commit()
+    conn.close()
+    result = log.verify()
+    assert not result.ok and result.broken is not None
+    assert result.broken.reason.endswith("but every checkpoint row is gone")

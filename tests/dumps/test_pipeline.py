@@ -85,7 +85,7 @@ def test_crash_capture_through_a_pipe_release_request_approve_fetch(tmp_path: Pa
     assert hashlib.sha256(sealed.read_bytes()).hexdigest() == record["sha256"]
     assert subprocess.run([*cli, "dumps", "release", dump_id], capture_output=True).returncode == 0
     for user in ("alice", "bob"):
-        enrolled = subprocess.run([*cli, "debug", "enroll", user, "-o", str(tmp_path / f"{user}.cred")],
+        enrolled = subprocess.run([*cli, "debug", "enroll", user, "-o", str(tmp_path / f"{user}.cred"), "--as-admin"],
                                   capture_output=True, text=True)
         assert enrolled.returncode == 0, enrolled.stderr
         assert (tmp_path / f"{user}.cred").stat().st_mode & 0o777 == 0o600
@@ -133,11 +133,12 @@ def test_identity_is_the_credential_or_the_os_user(tmp_path: Path, opened: list[
     home = make_home(tmp_path / "home", None)
     access = pipeline_of(opened, home).access
     assert access.identify(None) == os_user()
-    token = access.enroll("carol", "admin")
+    token = access.enroll("carol", "root", admin_of=home.root)
     assert access.identify(token) == "carol"
-    replaced = access.enroll("carol", "admin")
+    access.revoke("carol", "root", admin_of=home.root)
     with pytest.raises(UsageError, match="not one this home issued"):
-        access.identify(token)  # the old credential stopped working
+        access.identify(token)  # the revoked credential stopped working
+    replaced = access.enroll("carol", "root", admin_of=home.root)
     assert access.identify(replaced) == "carol"
     for bad in (b"", b"swu_" + b"x" * 2000, b"not-a-credential\n"):
         (tmp_path / "cred").write_bytes(bad)
@@ -149,7 +150,7 @@ def test_identity_is_the_credential_or_the_os_user(tmp_path: Path, opened: list[
         with pytest.raises(UsageError, match="not a regular file"):
             read_credential(special)
     with pytest.raises(UsageError):
-        access.enroll("../etc", "admin")
+        access.enroll("../etc", "root", admin_of=home.root)
 
 
 def test_grants_need_an_approver_from_the_group_and_last_at_most_the_limit(tmp_path: Path,
@@ -196,7 +197,7 @@ def test_self_grant_is_the_weakened_control(tmp_path: Path, opened: list[Service
     pipeline.fetch(record.id, "eve", tmp_path / "taken")
     actions = [(r.action, r.details.get("setting")) for r in pipeline.audit.records()]
     assert ("control.weakened", "dumps.insecure_self_grant") in actions
-    assert [w.control for w in home.load_config().weakened()] == ["grant_approval"]
+    assert [w.setting for w in home.load_config().weakened()] == ["dumps.canary", "dumps.insecure_self_grant"]
 
 
 def test_fifty_concurrent_captures(tmp_path: Path, opened: list[Services]) -> None:

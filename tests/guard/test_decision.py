@@ -27,15 +27,19 @@ def test_a_valid_token_sends_its_claims_and_strips_the_clients(service: Any, gua
     decision = service.decide(attempt(token, x_signward_sub="mallory", x_signward_scope="mail.admin"))
     assert decision.allowed and decision.status == 200
     assert decision.upstream == {"x-signward-sub": "alice", "x-signward-tid": "contoso", "x-signward-jti": "j-1",
-                                 "x-signward-kid": guard_keys.enterprise.kid, "x-signward-iss": ENTERPRISE}
+                                 "x-signward-kid": guard_keys.enterprise.kid, "x-signward-iss": ENTERPRISE,
+                                 "x-signward-path": "/mail/inbox"}
     assert decision.remove == ("x-signward-scope",)  # x-signward-sub is overwritten, scope removed
 
 
-@pytest.mark.parametrize("path", ["/public/../mail/inbox", "/mail/./inbox", "//mail/inbox", "/public/%2e%2e/mail",
-                                  "/public%2fmail", "/public\\..\\mail", "/mail/%00", "mail/inbox", ""])
-def test_ambiguous_paths_are_denied(service: Any, guard_keys: Keys, path: str) -> None:
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/public/../mail/inbox", "path_dot_segment"), ("/mail/./inbox", "path_dot_segment"),
+    ("//mail/inbox", "path_empty_segment"), ("/public/%2e%2e/mail", "path_dot_segment"),
+    ("/public%2fmail", "path_escaped_slash"), ("/public\\..\\mail", "path_backslash"),
+    ("/mail/%00", "path_escaped_control"), ("mail/inbox", "path_not_absolute"), ("", "no_original_request")])
+def test_ambiguous_paths_are_denied(service: Any, guard_keys: Keys, path: str, reason: str) -> None:
     decision = service.decide(attempt(guard_keys.enterprise.token(claims()), path=path))
-    assert not decision.allowed and decision.status == 401
+    assert (decision.allowed, decision.status, decision.reason) == (False, 401, reason)
 
 
 def test_route_rules(service: Any, guard_keys: Keys) -> None:

@@ -232,10 +232,9 @@ def test_a_connection_holds_a_bounded_number_of_request_bytes() -> None:
     assert not [f for f in frames(session.output()) if f[0] == RST_STREAM]
 
 
-def test_a_silent_connection_is_closed(service: GuardService, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(grpc_h2, "IDLE_SECONDS", 0.4)
+def test_a_silent_connection_is_closed(service: GuardService) -> None:
     loop = LoopThread()
-    guard = grpc_h2.H2GrpcGuard(service, "127.0.0.1", 0)
+    guard = grpc_h2.H2GrpcGuard(service, "127.0.0.1", 0, slots=grpc_h2.SlotLimits(idle_seconds=0.4))
     loop.run(guard.start())
     try:
         with socket.create_connection(("127.0.0.1", guard.port), timeout=10) as sock:

@@ -74,6 +74,7 @@ def test_valid_token_reaches_the_upstream_with_verified_claims_and_no_spoofed_on
     assert headers["x-signward-sub"] == "alice" and headers["x-signward-tid"] == "contoso"
     assert headers["x-signward-iss"] == ENTERPRISE and headers["x-signward-kid"] == keys.enterprise.kid
     assert headers["x-signward-scope"] == "mail.read"
+    assert headers["x-signward-path"] == "/mail/inbox"  # the canonical path the guard decided on
     assert "x-signward-jti" not in headers  # not a configured claim header, and the client's is gone
 
 
@@ -99,10 +100,13 @@ def test_every_forgery_is_stopped_before_the_upstream(proxy: tuple[str, int], ri
 def test_anonymous_route_passes_without_spoofed_headers(proxy: tuple[str, int], rig: dict[str, Any]) -> None:
     name, port = proxy
     before = len(rig["upstream"].seen)
-    answer = httpx.get(f"http://127.0.0.1:{port}/public/page", headers={"x-signward-sub": "mallory"}, timeout=10)
+    answer = httpx.get(f"http://127.0.0.1:{port}/public/p%61ge", timeout=10,
+                       headers={"x-signward-sub": "mallory", "x-signward-path": "/admin"})
     assert answer.status_code == 200
     seen = rig["upstream"].seen[before:]
-    assert len(seen) == 1 and not any(h.startswith("x-signward-") for h in seen[0].headers), (name, seen)
+    assert len(seen) == 1, (name, seen)
+    assert [h for h in seen[0].headers if h.startswith("x-signward-")] == ["x-signward-path"], (name, seen)
+    assert seen[0].headers["x-signward-path"] == "/public/page", (name, seen)
 
 
 def test_the_guard_counts_each_reason(rig: dict[str, Any], proxy: tuple[str, int]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -10,6 +11,8 @@ from cryptography.hazmat.primitives import serialization
 from signward.errors import ConfigError
 from signward.verify import Reason, Validator, VerifiedClaims
 from tests.verify.conftest import CONSUMER, ENTERPRISE, NOW, World
+from signward.verify.keyset import TrustedKey, load_key
+from tests.verify import forge
 from tests.verify.forge import b64, enc, hs256_with_public_key
 
 
@@ -258,8 +261,62 @@ def test_honey_key_by_kid_and_by_thumbprint(world: World) -> None:
     token = world.enterprise.token(world.claims())
     assert reason(world, token, honey=[world.enterprise.kid]) is Reason.HONEY_KEY
     assert world.alerts[-1]["reason"] == "honey_key" and world.alerts[-1]["kid"] == world.enterprise.kid
-    honey_unknown = world.consumer.token(world.claims(), kid="decoy-kid-1")
-    assert reason(world, honey_unknown, honey=["decoy-kid-1"]) is Reason.HONEY_KEY
+
+
+def test_a_garbage_signature_naming_a_honey_kid_raises_no_alert(world: World, tmp_path: Path) -> None:
+    """Regression (#34): 64 bytes 0x01 as the signature of a token naming a honey kid raised a
+    CRITICAL honey_key alert (through on_alert, the CLI and the guard): anyone who read the JWKS
+    could claim a key was in someone else's hands. Only a signature that verifies under the honey
+    key is an alert; a garbage one is the ordinary bad_signature, on each path to the check."""
+    head, body, _ = world.consumer.token(world.claims(CONSUMER)).split(".")
+    garbage = f"{head}.{body}.{b64(bytes([1]) * 64)}"
+    by_kid = world.validator(honey=[world.consumer.kid])
+    assert by_kid.verify(garbage).reason is Reason.BAD_SIGNATURE  # the honey-kid check, first in line
+    renamed = tmp_path / "renamed.json"  # published as "c-1": only the thumbprint check knows it
+    renamed.write_text(json.dumps({"keys": [world.consumer.jwk(kid="c-1", issuer=CONSUMER)]}))
+    by_thumbprint = Validator(trust={CONSUMER: str(renamed)}, audience="mail", clock=world.clock,
+                              on_alert=world.alerts.append, honey=[world.consumer.kid])
+    renamed_garbage = world.consumer.token(world.claims(CONSUMER), kid="c-1").rsplit(".", 1)[0] + "." + b64(
+        bytes([1]) * 64)
+    assert by_thumbprint.verify(renamed_garbage).reason is Reason.BAD_SIGNATURE
+    jws_level = by_kid.verify_jws(garbage, {world.consumer.kid: _trusted(world.consumer)})
+    assert jws_level.reason is Reason.BAD_SIGNATURE
+    assert world.alerts == []
+    signed = world.consumer.token(world.claims(CONSUMER))  # the same token, really signed: the alert
+    assert by_kid.verify(signed).reason is Reason.HONEY_KEY
+    assert by_kid.verify_jws(signed, {world.consumer.kid: _trusted(world.consumer)}).reason is Reason.HONEY_KEY
+    assert by_thumbprint.verify(world.consumer.token(world.claims(CONSUMER), kid="c-1")).reason is Reason.HONEY_KEY
+    assert [a["reason"] for a in world.alerts] == ["honey_key", "honey_key", "honey_key"]
+
+
+def test_a_honey_kid_without_a_known_key_is_an_ordinary_refusal(world: World) -> None:
+    """A decoy kid that no key set publishes and no honey key gives: its signature cannot be
+    checked, so no alert (unknown_key), whatever key really signed the token."""
+    decoy = world.consumer.token(world.claims(CONSUMER), kid="decoy-kid-1")
+    assert reason(world, decoy, honey=["decoy-kid-1"]) is Reason.UNKNOWN_KEY
+    assert world.alerts == []
+
+
+def test_a_honey_key_given_as_a_public_jwk_alerts_only_on_its_signature(world: World) -> None:
+    """A canary's key is in no trusted set: given as a public JWK (`honey_keys`), a token it signed
+    is honey_key (an alert), a garbage signature under its kid is bad_signature, even with an
+    issuer the validator does not trust (the honey check comes before the issuer's)."""
+    from tests.verify.forge import new_key
+
+    canary = new_key("ES256")
+    validator = world.validator(honey_keys=[canary.jwk()])
+    signed = canary.token(world.claims("https://attacker.example"))
+    head, body, _ = signed.split(".")
+    assert validator.verify(f"{head}.{body}.{b64(bytes([1]) * 64)}").reason is Reason.BAD_SIGNATURE
+    assert world.alerts == []
+    assert validator.verify(signed).reason is Reason.HONEY_KEY
+    assert [a["reason"] for a in world.alerts] == ["honey_key"]
+    with pytest.raises(ConfigError):
+        world.validator(honey_keys=[{**canary.jwk(), "d": "private"}])
+
+
+def _trusted(key: forge.TestKey) -> TrustedKey:
+    return load_key(key.jwk(), None)
 
 
 def test_missing_jwks_file_fails_closed(world: World) -> None:

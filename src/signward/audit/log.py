@@ -390,6 +390,8 @@ class AuditLog:
             broken, root_at_published = self._check_tree_heads(rows, checkpoints, anchor_seq, keys, published_size)
         if broken is None and self.anchors is not None:
             broken = self._check_published(by_seq, head, anchor_seq, pinned_key, root_at_published)
+        if broken is None and self.anchors is not None and self.anchors.pinned_key() is not None:
+            broken = self._check_anchored(self.anchors, published, checkpoints)
         if broken is None and self.anchors is not None and self.anchors.published() is not None:
             last = max((cp["seq"] for cp in checkpoints), default=anchor_seq)
             if head - last > 2 * self.checkpoint_every:  # a home that signs its log must keep signing it
@@ -429,6 +431,19 @@ class AuditLog:
             if opened.size != size or opened.root != root:
                 return Break(size, "the checkpoint's signed note is not its tree head"), None
         return None, at_want
+
+    @staticmethod
+    def _check_anchored(anchors: Anchors, published: dict[str, Any] | None,
+                        checkpoints: list[dict[str, Any]]) -> Break | None:
+        """A home whose audit key is pinned has signed its log: the pin is written with the first
+        checkpoint, so its published checkpoint and its checkpoint rows must both still be there
+        (deleting them is how a rewrite of the whole chain would otherwise verify)."""
+        if published is None:
+            return Break(0, f"the audit key is pinned ({anchors.key_path}) but the published checkpoint "
+                            f"{anchors.checkpoint_path} is gone")
+        if not checkpoints:
+            return Break(0, f"the audit key is pinned ({anchors.key_path}) but every checkpoint row is gone")
+        return None
 
     def _check_published(self, by_seq: dict[int, dict[str, Any]], head: int, anchor_seq: int,
                          pinned_key: dict[str, Any] | None, root: bytes | None = None) -> Break | None:

@@ -1,15 +1,18 @@
 """The `signward` command: parse, call one function, print. Data to stdout, messages to stderr.
 
 One module per command group (`hsm`, `keys`, `tokens`, `audit`, `depth`, `dumps`, `lab`,
-`home`); this module builds the root group from them and maps errors to exit codes:
-0 yes/clean, 1 no/findings, 2 bad input or usage, 3 HSM or store unavailable.
-`--home` and `--config` may come before or after the subcommand.
+`watch`, `guard`, `home`); this module builds the root group from them and maps errors to exit
+codes: 0 yes/clean, 1 no/findings, 2 bad input or usage, 3 HSM or store unavailable.
+`--home` and `--config` may come before or after the subcommand; so may an option of a group
+(`debug request --credential F` as well as `debug --credential F request`). `signward` alone
+prints the command groups (exit 0); `signward --version` the version.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
+from importlib import metadata
 import sys
 from collections.abc import Sequence
 
@@ -23,8 +26,15 @@ from .common import Terminated, err
 # `signward debug ...` does not pay for scipy and `signward depth ...` not for the HSM
 COMMAND_MODULES = {"init": "home", "serve": "home", "config": "home", "hsm": "hsm", "realm": "keys",
                    "keys": "keys", "client": "tokens", "token": "tokens", "jws": "tokens", "audit": "audit",
-                   "depth": "depth", "dumps": "dumps", "debug": "dumps", "lab": "lab", "watch": "watch",
-                   "guard": "guard"}
+                   "depth": "depth", "models": "depth", "dumps": "dumps", "debug": "dumps", "lab": "lab",
+                   "watch": "watch", "guard": "guard"}
+
+
+def _version() -> str:
+    try:
+        return metadata.version("signward")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 class LazyGroup(click.Group):
@@ -44,8 +54,25 @@ class LazyGroup(click.Group):
                              "signward[all] (or [issuer], [dumps], [depth], [guard])") from None
         return next(command for command in commands if command.name == cmd_name)
 
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `signward` and `signward --help`; a command whose extra is not
+        installed is still listed (with what to install) instead of failing the whole list."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            try:
+                command = self.get_command(ctx, name)
+                text = command.get_short_help_str(limit) if command is not None else ""
+            except UsageError:
+                text = "(not installed: install signward[all])"
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="signward", message="%(prog)s %(version)s")
 @click.option("--home", "home_dir", default=None, envvar="SIGNWARD_HOME",
               help="The signward home (default $SIGNWARD_HOME, else ./.signward).")
 @click.option("--config", "config", default=None, envvar="SIGNWARD_CONFIG",
@@ -53,7 +80,14 @@ class LazyGroup(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Log more, and show tracebacks.")
 @click.pass_context
 def cli(ctx: click.Context, home_dir: str | None, config: str | None, verbose: bool) -> None:
-    """signward: token signing where no single failed control hands over a key."""
+    """signward: token signing where no single failed control hands over a key.
+
+    Start: `signward init`, `signward hsm start`, `signward realm create NAME --issuer URL`,
+    `signward token issue --realm NAME --sub S` (README.md: the five-minute path). Every
+    group's `--help` is its reference."""
+    if ctx.invoked_subcommand is None:  # `signward` alone: the command groups, not a usage error
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     ctx.ensure_object(dict)
     ctx.obj["home"] = home_dir
     ctx.obj["config"] = config

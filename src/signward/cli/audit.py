@@ -105,6 +105,14 @@ def _read_text(path: str | None, what: str) -> str | None:
         raise UsageError(f"{what} {path}: {exc}") from None
 
 
+def _read_json(path: str, limit: int) -> Any:
+    """A bounded JSON file; an error names the user's file."""
+    try:
+        return read_json_file(path, limit)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
 @audit.command("verify-proof")
 @click.argument("proof_file", metavar="PROOF")
 @click.option("--key", "key_file", required=True, metavar="FILE", help="The pinned audit public key (JWK).")
@@ -119,11 +127,8 @@ def audit_verify_proof(proof_file: str, key_file: str, checkpoint_file: str | No
                        origin: str | None, as_json: bool) -> None:
     """Check an inclusion or consistency proof offline, from the audit public key alone (no home,
     no database): exit 0 when it holds, 1 when it does not."""
-    try:
-        proof = read_json_file(proof_file, 4 * 1024 * 1024)
-        key = read_json_file(key_file, 64 * 1024)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    proof = _read_json(proof_file, 4 * 1024 * 1024)
+    key = _read_json(key_file, 64 * 1024)
     result = verify_proof(proof, key, _read_text(checkpoint_file, "--checkpoint"),
                           _read_text(old_file, "--old-checkpoint"), origin)
     emit(result.to_dict(), as_json, text=("proof holds: " if result.ok else "PROOF FAILS: ") + result.reason)

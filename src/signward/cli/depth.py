@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import click
@@ -9,13 +11,36 @@ from rich.table import Table
 
 from ..depth import Report, analyze, depth_diff, load_model, run_probe, to_dot, to_html
 from ..depth.probes import ProbeResult
+from ..errors import UsageError
 from ..probes import ProbeContext
-from .common import emit, home_of, ids_table, json_option, out
+from ..safefile import DOT_MARK, HTML_MARK
+from .common import check_output, emit, force_option, home_of, ids_table, json_option, out, print_table, write_output
 
 
 @click.group()
 def depth() -> None:
     """Defense in depth: how many controls must fail before an asset falls."""
+
+
+def shipped_models() -> dict[str, Path]:
+    """The models that ship inside the package, by name (the file name without .yaml)."""
+    folder = resources.files("signward").joinpath("models")
+    return {entry.name[:-len(".yaml")]: Path(str(entry)) for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+            if entry.name.endswith(".yaml")}
+
+
+def model_path_of(text: str) -> Path:
+    """MODEL as given: a file that exists, else a shipped model by name (`storm-0558-signward`,
+    also `storm-0558-signward.yaml` or `models/storm-0558-signward.yaml` from any directory)."""
+    path = Path(text)
+    if path.exists():
+        return path
+    name = path.name[:-len(".yaml")] if path.name.endswith(".yaml") else path.name
+    shipped = shipped_models()
+    if name in shipped and (path.parent == Path(".") or path.parent.name == "models"):
+        return shipped[name]
+    raise UsageError(f"{text}: no such file, and no shipped model of that name "
+                     f"(`signward models` lists them: {', '.join(shipped)})")
 
 
 def _report_table(report: Report, title: str) -> Table:
@@ -47,13 +72,18 @@ def _probe_table(results: list[ProbeResult]) -> Table:
 @click.option("--probe-timeout", default=60.0, show_default=True, type=float)
 @click.option("--html", "html_out", default=None, help="Write a self-contained HTML report.")
 @click.option("--dot", "dot_out", default=None, help="Write the attack graph as Graphviz DOT.")
+@force_option
 @json_option
 @click.pass_context
 def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: bool, max_sets: int,
                   time_limit: float, probe_timeout: float, html_out: str | None, dot_out: str | None,
-                  as_json: bool) -> None:
-    """Minimum failures per asset; exit 1 when an asset needs fewer than the policy asks."""
-    model = load_model(model_path)
+                  force: bool, as_json: bool) -> None:
+    """Minimum failures per asset; exit 1 when an asset needs fewer than the policy asks.
+    MODEL is a YAML file or the name of a shipped model (`signward models` lists them). --html
+    and --dot write a new file or one this command wrote before (--force: any regular file)."""
+    check_output(html_out, force=force, mark=HTML_MARK, what="--html")
+    check_output(dot_out, force=force, mark=DOT_MARK, what="--dot")
+    model = load_model(model_path_of(model_path))
     known = [c.strip() for c in failed.split(",") if c.strip()]
     report = analyze(model, known, max_sets=max_sets, time_limit=time_limit)
     data = report.to_dict()
@@ -69,8 +99,7 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
         data["probes"] = [r.to_dict() for r in results]
         data["designed"] = designed.to_dict()
     if dot_out:
-        with open(dot_out, "w", encoding="utf-8") as fh:
-            fh.write(to_dot(model, report))
+        write_output(dot_out, to_dot(model, report), force=force, mark=DOT_MARK, what="--dot")
     if html_out:
         extra = ""
         if run_probes:
@@ -78,15 +107,14 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
                            f"<td>{p['detail']}</td></tr>" for p in data["probes"])
             extra = ("<h2>Probes: designed vs current</h2><table id='probes'><tr><th>control</th><th>probe</th>"
                      f"<th>detail</th></tr>{rows}</table>")
-        with open(html_out, "w", encoding="utf-8") as fh:
-            fh.write(to_html(model, report, extra))
+        write_output(html_out, to_html(model, report, extra), force=force, mark=HTML_MARK, what="--html")
     if as_json:
         emit(data, True)
     else:
         if run_probes:
-            out.print(_probe_table(results))
-            out.print(_report_table(designed, f"{model.name}: as designed"))
-        out.print(_report_table(report, f"{model.name}: {'current' if run_probes else 'analysis'}"))
+            print_table(_probe_table(results))
+            print_table(_report_table(designed, f"{model.name}: as designed"))
+        print_table(_report_table(report, f"{model.name}: {'current' if run_probes else 'analysis'}"))
         for s in report.spofs:
             out.print(f"single point of failure: {s['control']} opens {s['asset']}")
         out.print(f"policy: {'ok' if report.policy_ok else 'VIOLATED'}")
@@ -101,8 +129,8 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
 @json_option
 def depth_diff_cmd(old_path: str, new_path: str, max_sets: int, as_json: bool) -> None:
     """What changed in depth per asset; exit 1 if any asset got shallower."""
-    result = depth_diff(analyze(load_model(old_path), max_sets=max_sets),
-                        analyze(load_model(new_path), max_sets=max_sets))
+    result = depth_diff(analyze(load_model(model_path_of(old_path)), max_sets=max_sets),
+                        analyze(load_model(model_path_of(new_path)), max_sets=max_sets))
     table = Table("asset", "old", "new", "change")
     for row in result["assets"]:
         table.add_row(row["asset"], str(row["old"]), str(row["new"]), row["change"])
@@ -111,5 +139,16 @@ def depth_diff_cmd(old_path: str, new_path: str, max_sets: int, as_json: bool) -
         raise click.exceptions.Exit(1)
 
 
+@click.command("models")
+@json_option
+def models(as_json: bool) -> None:
+    """The defense-in-depth models shipped with signward and where they are installed; give
+    `signward depth analyze` a model by its name."""
+    shipped = shipped_models()
+    rows = [[name, str(path)] for name, path in shipped.items()]
+    emit({"models": [{"name": name, "path": str(path)} for name, path in shipped.items()]}, as_json,
+         table=ids_table(None, ["name", "path"], rows, f"{len(rows)} model(s); e.g. signward depth analyze "
+                                                          f"{next(iter(shipped), 'NAME')}"))
 
-COMMANDS = [depth]
+
+COMMANDS = [depth, models]

@@ -20,13 +20,14 @@ from ..dumps.access import Access, read_credential
 from ..dumps.attestation import verify_attestation
 from ..dumps.canary import Canary, make_canary
 from ..dumps.detectors import select
-from ..dumps.pipeline import DumpPipeline
+from ..dumps.pipeline import DumpPipeline, DumpRecord
 from ..dumps.reasons import DumpState
 from ..dumps.sanitize import sanitize
 from ..dumps.sarif import to_sarif
 from ..errors import DumpRefused, UsageError
 from ..home import Home
-from .common import clean_up_on_signals, duration, emit, err, home_of, ids_table, json_option, refused, services
+from .common import (SCRATCH_PATH, clean_up_on_signals, duration, emit, err, home_of, ids_table, json_option, naming,
+                     refused, services)
 
 
 @click.group()
@@ -81,7 +82,7 @@ def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: st
     known = _known(key_files)
     reports = []
     for name in files:
-        with _progress(f"scanning {name}", not (as_json or as_sarif)) as progress:
+        with naming(name), _progress(f"scanning {name}", not (as_json or as_sarif)) as progress:
             reports.append(scan_path(name, detectors, known, progress, max_bytes=max_bytes, workers=workers))
     if as_sarif:
         emit(to_sarif(reports), True)
@@ -125,7 +126,7 @@ def dumps_sanitize(ctx: click.Context, source: str, out: str, key_files: tuple[s
     home = _attesting_home(ctx)
     canary = Canary.load(canary_file) if canary_file else None
     try:
-        with _progress(f"sanitizing {source}", not as_json) as progress:
+        with naming(source), _progress(f"sanitizing {source}", not as_json) as progress:
             result = sanitize(source, out, home, _known(key_files), canary, minimize, detectors, progress,
                               max_bytes=max_bytes, workers=workers)
     except DumpRefused as refusal:
@@ -169,6 +170,13 @@ def _attesting_home(ctx: click.Context) -> Home:
     return home
 
 
+def _reason(record: DumpRecord) -> str:
+    """A dump's reason as its reader knows the dump: by the file it was captured from (or its id),
+    not by the private copy the pipeline worked on (/proc/self/fd/N)."""
+    name = record.source[len("file:"):] if record.source.startswith("file:") else f"dump {record.id}"
+    return SCRATCH_PATH.sub(name, record.reason or "")
+
+
 def _pipeline(ctx: click.Context) -> DumpPipeline:
     return services(ctx).pipeline
 
@@ -200,7 +208,7 @@ def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: 
             record = pipeline.capture(stream, f"file:{path}", pid, exe, signal_number, crash_time, incident)
     else:
         record = pipeline.capture(sys.stdin.buffer, "pipe", pid, exe, signal_number, crash_time, incident)
-    emit(record.to_dict(), as_json, text=f"{record.id}: {record.state}" + (f" ({record.reason})" if record.reason
+    emit(record.to_dict(), as_json, text=f"{record.id}: {record.state}" + (f" ({_reason(record)})" if record.reason
                                                                                else ""))
     if record.state != DumpState.SANITIZED:
         raise click.exceptions.Exit(1)
@@ -245,7 +253,7 @@ def dumps_release(ctx: click.Context, dump_id: str, store: str | None, as_json: 
 def dumps_list(ctx: click.Context, as_json: bool) -> None:
     """Every dump, its state and why."""
     records = _pipeline(ctx).list()
-    rows = [[r.id, r.state.value, r.reason or "-", r.exe or "-", str(r.pid or "-"), str(r.signal or "-"), str(r.size)]
+    rows = [[r.id, r.state.value, _reason(r) or "-", r.exe or "-", str(r.pid or "-"), str(r.signal or "-"), str(r.size)]
             for r in records]
     states = {s: sum(1 for r in records if r.state == s) for s in {r.state for r in records}}
     summary = f"{len(records)} dump(s)" + (": " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
@@ -286,19 +294,45 @@ def _identity(ctx: click.Context) -> str:
 @debug.command("enroll")
 @click.argument("user", metavar="USER")
 @click.option("-o", "--output", "out", required=True, metavar="FILE", help="A new file for the credential (0600).")
+@click.option("--as-admin", is_flag=True, help="Act as the home's administrator (you must own the home directory): "
+                                              "how the first approver is enrolled. Audited at warning.")
 @json_option
 @click.pass_context
-def debug_enroll(ctx: click.Context, user: str, out: str, as_json: bool) -> None:
-    """Issue USER a credential (replacing any earlier one); give them the file."""
+def debug_enroll(ctx: click.Context, user: str, out: str, as_admin: bool, as_json: bool) -> None:
+    """Issue USER a credential; give them the file. Only a member of dumps.approvers or the home's
+    owner with --as-admin may; an enrolled USER is never replaced (`debug revoke` first). Exit 1 refused."""
     pipeline = _pipeline(ctx)
-    token = pipeline.access.enroll(user, _identity(ctx))
+    caller = _identity(ctx)
     try:  # a new file only: never through a symlink, never over a path the tool did not write
         descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except OSError as exc:
         raise UsageError(f"{out}: {exc.strerror}; enroll writes only a new file") from None
     with os.fdopen(descriptor, "w") as handle:
+        try:
+            token = pipeline.access.enroll(user, caller, admin_of=pipeline.home.root if as_admin else None)
+        except BaseException as exc:
+            os.unlink(out)  # the empty file this command made
+            if isinstance(exc, DumpRefused):
+                refused(exc, as_json, f"REFUSED: {exc.diagnostics()}")
+            raise
         handle.write(token + "\n")
     emit({"user": user, "credential": out}, as_json, text=f"{user}: credential in {out}")
+
+
+@debug.command("revoke")
+@click.argument("user", metavar="USER")
+@click.option("--as-admin", is_flag=True, help="Act as the home's administrator (you must own the home directory).")
+@json_option
+@click.pass_context
+def debug_revoke(ctx: click.Context, user: str, as_admin: bool, as_json: bool) -> None:
+    """Revoke USER's credential (it stops working at once; USER may then be enrolled again).
+    The same people as `enroll` may. Exit 1 refused."""
+    pipeline = _pipeline(ctx)
+    try:
+        pipeline.access.revoke(user, _identity(ctx), admin_of=pipeline.home.root if as_admin else None)
+    except DumpRefused as refusal:
+        refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
+    emit({"user": user, "revoked": True}, as_json, text=f"{user}: credential revoked")
 
 
 @debug.command("request")
@@ -371,5 +405,17 @@ def debug_fetch(ctx: click.Context, dump_id: str, out: str, as_json: bool) -> No
         refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
     emit(result, as_json, text=f"{dump_id} -> {out}")
 
+
+def _credential_here(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:  # given after the subcommand: it wins over the group's (and the environment)
+        ctx.meta["signward.credential"] = value
+
+
+# `--credential F` where a user types it: after the subcommand (`debug request --credential F`)
+# as well as before it (`debug --credential F request`)
+for _command in debug.commands.values():
+    _command.params.append(click.Option(["--credential"], default=None, metavar="FILE", expose_value=False,
+                                        callback=_credential_here, help="Your credential from `debug enroll` "
+                                        "(also accepted before the subcommand; default $SIGNWARD_CREDENTIAL)."))
 
 COMMANDS = [dumps, debug]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 
 from ..home import Config, HsmConfig
@@ -57,10 +59,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, limit_concurre
     if workers > 1 and fd is None:
         home = home_of(ctx)
         home.load_config()  # a bad configuration is refused here, not by N crash-looping workers
-        try:
-            listening = workers_mod.bind(host, port)
-        except OSError as exc:
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        listening = _listen(host, port)
         err.print(f"signward issuer on http://{host}:{port} ({workers} workers)")
         own_config = ["--config", str(home.config_path)] if ctx.find_root().obj.get("config") else []
         args = ["--home", str(home.root), *own_config, "serve", "--host", host, "--port", str(port), *limits]
@@ -71,11 +70,22 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, limit_concurre
             sock = workers_mod.socket_from_fd(fd)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
+    bound = sock is None
+    if sock is None:  # bound before anything says it runs: a busy port is one line and exit 2
+        sock = _listen(host, port)
     opened = services(ctx)
-    if sock is None:
+    if bound:
         err.print(f"signward issuer on http://{host}:{port} (backend {opened.backend.name})")
     server.run(opened.issuer_app(), host=host, port=port, limit_concurrency=limit_concurrency,
                keep_alive=keep_alive, head_timeout=head_timeout, sock=sock)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The issuer's listening socket, or UsageError naming the address (in use, not ours)."""
+    try:
+        return workers_mod.bind(host, port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 @click.group()
@@ -87,9 +97,11 @@ def config() -> None:
 @json_option
 @click.pass_context
 def config_check(ctx: click.Context, as_json: bool) -> None:
-    """Load the configuration and list every control it weakens: exit 0 none, 1 some, 2 invalid."""
+    """Load the configuration and list every control it weakens (with the home: its canary file,
+    the retention floor its realms' keys need, its approvers): exit 0 none, 1 some, 2 invalid."""
     home = home_of(ctx)
-    weakened = home.load_config().weakened()
+    home.load_config()  # an invalid configuration is exit 2 before the store is opened
+    weakened = services(ctx).weakened_here()
     rows = [[w.setting, w.control, w.effect] for w in weakened]
     table = ids_table(f"weakened controls in {home.config_path}", ["setting", "control", "effect"], rows,
                       f"{len(weakened)} control(s) weakened")

@@ -9,8 +9,9 @@ from rich.table import Table
 
 from ..algorithms import Alg
 from ..clock import iso
+from ..errors import NotFound
 from ..keys import KeyRecord, RotationPolicy, verify_window
-from .common import duration, emit, ids_table, json_option, services
+from .common import duration, emit, err, ids_table, json_option, services
 
 
 @click.group()
@@ -86,12 +87,21 @@ def keys_create(ctx: click.Context, realm_name: str, alg: str | None, immediate:
 @json_option
 @click.pass_context
 def keys_rotate(ctx: click.Context, realm_name: str | None, as_json: bool) -> None:
-    """Do what each realm's rotation policy says is due (idempotent)."""
+    """Do what each realm's rotation policy says is due (idempotent). Each realm rotates on its
+    own: one that cannot (named on stderr, alerted and audited) does not stop the others; exit 1
+    then."""
     reg = services(ctx).registry
-    names = [realm_name] if realm_name else [r.name for r in reg.realms()]
-    events = {name: reg.rotate(name) for name in names}
+    if realm_name and realm_name not in reg.realm_names():
+        raise NotFound(f"no realm named {realm_name!r}")  # bad input (exit 2), not a failed rotation
+    events, failed = reg.rotate_each([realm_name] if realm_name else None)
     lines = [f"{name}: {e['action']} {e.get('kid', '')}" for name, evs in events.items() for e in evs]
-    emit(events, as_json, text="\n".join(lines) or "nothing due")
+    # --json: the events of each realm rotated; a realm that failed maps to {"error": ...}
+    emit({**events, **{name: {"error": error} for name, error in failed.items()}}, as_json,
+         text="\n".join(lines) or "nothing due")
+    for name, error in failed.items():
+        err.print(f"rotation failed in realm {name}: {error}", markup=False)
+    if failed:
+        raise click.exceptions.Exit(1)
 
 
 @keys.command("list")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import inspect
 import logging
 import time
 from pathlib import Path
@@ -9,10 +11,12 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..lab import Lab, ablate as run_ablation, parse_disabled
+from ..lab import CONTROLS, Lab, ablate as run_ablation, parse_disabled
 from ..lab.report import ablation_table, steps_table, to_document, to_html
 from ..lab.watched import UNPROBEABLE, watch_deployment
-from .common import emit, err, json_option, out
+from ..safefile import HTML_MARK
+from ..watch.runner import Round
+from .common import check_output, emit, err, force_option, json_option, out, print_table, write_output
 
 
 @click.group()
@@ -22,10 +26,12 @@ def lab() -> None:
 
 @lab.command("storm-0558")
 @click.option("--disable", "disable", multiple=True, metavar="C[,C]",
-              help="Switch a control off (repeat or comma-separate); see the list below.")
+              help="Switch a control off (repeat or comma-separate); the controls are listed above.")
 @click.option("--preset", default=None, metavar="NAME", help="Switch off what a year lacked: 2021.")
 @click.option("--ablate", is_flag=True, help="Also search sets of switched-off controls by size until one breaches.")
-@click.option("--html", "html_out", default=None, metavar="OUT", help="Write one self-contained HTML page.")
+@click.option("--html", "html_out", default=None, metavar="OUT",
+              help="Write one self-contained HTML page (a new file, or one this command wrote before).")
+@force_option
 @click.option("--workdir", default=None, metavar="DIR",
               help="Keep the deployments, their homes and cores here (default: a temporary directory).")
 @click.option("--keep-dumps", is_flag=True,
@@ -37,20 +43,19 @@ def lab() -> None:
 @json_option
 @click.pass_context
 def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None, ablate: bool, html_out: str | None,
-               workdir: str | None, keep_dumps: bool, workers: int, watch_after: bool, as_json: bool) -> None:
+               force: bool, workdir: str | None, keep_dumps: bool, workers: int, watch_after: bool, as_json: bool) -> None:
     """The 2021-2023 chain, for real: crash the consumer issuer, run the dump pipeline, let a
     compromised engineer account fetch, search for a published key, forge an enterprise token
     after the key's window, call the mail API. Exit 0 not breached (and, with --ablate, the
     empirical and analytic minimum agree), 1 breached or they disagree.
-
-    Controls: hsm, redaction, canary_check, release_gate, store_rescan, key_expiry, rotation,
-    issuer_binding, audit_retention."""
+    """
     disabled = parse_disabled(disable, preset)
     if not ctx.obj.get("verbose"):  # the components' alert and rejection log lines: the lab tabulates them
         for name in ("signward.alert", "signward.verify"):
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     if workdir is not None and Path(workdir).exists() and (not Path(workdir).is_dir() or any(Path(workdir).iterdir())):
         raise UsageError(f"--workdir {workdir} must be a new or empty directory")
+    check_output(html_out, force=force, mark=HTML_MARK, what="--html")
     started = time.monotonic()
 
     def log(message: str) -> None:
@@ -65,16 +70,20 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
             log("watch: one deployment with the same controls off, one round of probes")
             watched = watch_deployment(the_lab.workdir / "watched", disabled)
         if html_out is not None:
-            Path(html_out).write_text(to_html(result, ablation))
+            page = to_html(result, ablation)
+            if watched is not None:  # the watch step's result belongs on the page too
+                page = page.replace("</body></html>", watch_html(watched, sorted(UNPROBEABLE & disabled))
+                                    + "\n</body></html>")
+            write_output(html_out, page, force=force, mark=HTML_MARK, what="--html")
     document = to_document(result, ablation)
     if watched is not None:
         document["watch"] = {**watched.to_dict(), "not_probeable": sorted(UNPROBEABLE & disabled)}
     if as_json:
         emit(document, True)
     else:
-        out.print(steps_table(result))
+        print_table(steps_table(result))
         if ablation is not None:
-            out.print(ablation_table(ablation))
+            print_table(ablation_table(ablation))
         if watched is not None:
             for asset, depth in watched.depths().items():
                 out.print(f"watch: {asset} current depth {depth['current']} (designed {depth['designed']}); "
@@ -82,5 +91,29 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
     if result.breached or (ablation is not None and not ablation.agree):
         raise click.exceptions.Exit(1)
 
+
+def _depth_text(value: object) -> str:
+    return "unreachable" if value is None else html.escape(str(value))
+
+
+def watch_html(watched: Round, not_probeable: list[str]) -> str:
+    """The `--watch` step as a section of the lab's page: each asset's designed and current
+    depth, every probe with its verdict and why, and what could not be probed (no `None`)."""
+    depths = "".join(f"<tr><td>{html.escape(asset)}</td><td>{_depth_text(d['designed'])}</td>"
+                     f"<td>{_depth_text(d['current'])}</td></tr>" for asset, d in watched.depths().items())
+    probes = "".join(f"<tr class='{'blocked' if r.works else 'passed'}'><td>{html.escape(r.control)}</td>"
+                     f"<td>{'works' if r.works else 'FAILED'}</td><td>{html.escape(r.detail or '-')}</td></tr>"
+                     for r in watched.results)
+    skipped = (f"<p id='watch-not-probeable'>Not probeable, run as designed: {html.escape(', '.join(not_probeable))}"
+               "</p>" if not_probeable else "")
+    return (f"<h2 id='watch'>Watch: the same deployment, one round of probes</h2>"
+            f"<div class='scroll'><table id='watch-depth'><tr><th>asset</th><th>designed depth</th>"
+            f"<th>current depth</th></tr>{depths}</table></div>"
+            f"<div class='scroll'><table id='watch-probes'><tr><th>control</th><th>probe</th><th>why</th></tr>"
+            f"{probes or '<tr><td colspan=3>no probe ran</td></tr>'}</table></div>{skipped}")
+
+
+# the controls --disable takes, from the lab's own table (so the help lists every one)
+storm_0558.help = inspect.cleandoc(storm_0558.help or "") + "\n\nControls: " + ", ".join(CONTROLS) + "."
 
 COMMANDS = [lab]

@@ -115,9 +115,12 @@ def token_verify(token_arg: str, trusts: tuple[str, ...], audience: str, honey_k
             raise ConfigError(f"--trust wants ISSUER=SOURCE, not {item!r}")
         trust[issuer] = source
     on_reject = None
+    honey_keys: list[dict[str, Any]] = []
     ctx = click.get_current_context()
     if home_of(ctx).exists():  # with a home, every rejection is audited (alerts at alert severity)
         audit_log = services(ctx).audit
+        canary = services(ctx).pipeline.canary()  # in no key set: a canary alert needs its public key
+        honey_keys = list(canary.public()["keys"]) if canary is not None else []
 
         def on_reject(event: dict[str, Any]) -> None:
             audit_log.append("validator", "token.reject", str(event.get("kid") or ""),
@@ -126,7 +129,7 @@ def token_verify(token_arg: str, trusts: tuple[str, ...], audience: str, honey_k
 
     with Validator(trust=trust, audience=audience, honey=_honey(honey_kids), clock_skew=clock_skew,
                    max_lifetime=duration(max_lifetime), require_at_jwt=not allow_plain_jwt,
-                   on_reject=on_reject) as validator:
+                   on_reject=on_reject, honey_keys=honey_keys) as validator:
         verdict = validator.verify(_read_token(token_arg))
     emit(verdict.to_dict(), as_json,
          text=f"valid (issuer {verdict.issuer}, kid {verdict.kid})" if verdict.valid

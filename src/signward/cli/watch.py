@@ -18,8 +18,10 @@ from starlette.routing import Route
 
 from ..depth import load_model
 from ..watch import Round, WatchConfig, WatchMetrics, parse_duration, record_round, run_round
-from ..watch.report import History, render_html, write_page
-from .common import clean_up_on_signals, emit, err, home_of, ids_table, json_option, out, services
+from ..safefile import HTML_MARK
+from ..watch.report import History, render_html
+from .common import (check_output, clean_up_on_signals, emit, err, force_option, home_of, ids_table, json_option,
+                     out, services, write_output)
 
 DEFAULT_MODEL = "storm-0558-signward.yaml"
 
@@ -107,11 +109,13 @@ def watch(ctx: click.Context, model_path: str | None, watch_config: str | None, 
 @watch.command("report")
 @click.option("--html", "html_out", required=True, type=click.Path(dir_okay=False),
               help="Write the page here (a new file, or one this command wrote before).")
+@force_option
 @click.pass_context
-def watch_report(ctx: click.Context, html_out: str) -> None:
+def watch_report(ctx: click.Context, html_out: str, force: bool) -> None:
     """One HTML page: the depth over time, each control's history, the last failures."""
+    check_output(html_out, force=force, mark=HTML_MARK, what="--html")
     records = services(ctx).audit.records(actor="signward-watch")
-    write_page(Path(html_out), render_html(History.from_records(records)))
+    write_output(html_out, render_html(History.from_records(records)), force=force, mark=HTML_MARK, what="--html")
     err.print(f"wrote {html_out}")
 
 

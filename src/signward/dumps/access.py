@@ -11,6 +11,13 @@ credential the home issued (`enroll`: a random 256-bit token, shown once; the ho
 its SHA-256), or, without one, the operating-system user running the command (a home is
 local to one machine, whose accounts are the identities). Every step is audited; a fetch
 without an approved grant is refused and audited at alert severity.
+
+Enrolment is an administrative act: only a member of `dumps.approvers`, or the home's
+administrator (the operating-system owner of the home directory, saying so with
+`--as-admin`, which is how the first approver is enrolled) may enrol or revoke. An enrolled
+identity is never replaced: it is revoked, then enrolled again, each audited at warning. An
+approval by an identity whose credential is newer than the request is refused
+(`enrolled_after_request`): whoever filed a request cannot mint its approver afterwards.
 """
 
 from __future__ import annotations
@@ -89,16 +96,74 @@ class Access:
         self.clock = clock
 
     # identities -----------------------------------------------------------------------
-    def enroll(self, username: str, by: str) -> str:
-        """A new credential for `username` (any earlier one stops working): the token, once."""
+    def _may_administer(self, tx: Transaction, action: str, username: str, by: str,
+                        admin_of: Path | None) -> DumpRefused | None:
+        """None when `by` may enrol or revoke: an approver, or the home's administrator (the
+        operating-system owner of the home directory `admin_of`, named by an explicit flag).
+        Otherwise the refusal, audited at warning."""
+        if admin_of is not None:
+            try:
+                owner = os.stat(admin_of).st_uid
+            except OSError:
+                owner = -1  # fail closed: no home, no administrator
+            if owner == os.geteuid():
+                return None
+        elif by in self.config.dumps.approver_set:
+            return None
+        self.audit.append(by, f"{action}_refused", username,
+                          {"reason": DumpReason.NOT_AN_ADMINISTRATOR.value, "as_admin": admin_of is not None},
+                          severity="warning", tx=tx)
+        return DumpRefused(DumpReason.NOT_AN_ADMINISTRATOR,
+                           f"{by} may not {action.split('.')[1]} identities: only a member of dumps.approvers, "
+                           f"or the owner of the home with --as-admin")
+
+    def enroll(self, username: str, by: str, *, admin_of: Path | None = None) -> str:
+        """A credential for `username`, who must not be enrolled already (revoke first): the
+        token, once. `by` must be an approver, or `admin_of` the home directory its caller owns
+        (the administrator bootstraps the first approver). Audited at warning either way."""
         username = _name(username)
         token = PREFIX + secrets.token_urlsafe(32)
         with self.store.transaction() as tx:
-            tx.execute("DELETE FROM user_credentials WHERE username = ?", (username,))
-            tx.execute("INSERT INTO user_credentials (username, digest, created) VALUES (?, ?, ?)",
-                       (username, _digest(token), self.clock.now()))
-            self.audit.append(by, "identity.enroll", username, {}, tx=tx)
+            refusal = self._may_administer(tx, "identity.enroll", username, by, admin_of)
+            if refusal is None:
+                row = tx.one("SELECT revoked FROM user_credentials WHERE username = ?", (username,))
+                if row is not None and row["revoked"] is None:
+                    self.audit.append(by, "identity.enroll_refused", username,
+                                      {"reason": DumpReason.IDENTITY_EXISTS.value}, severity="warning", tx=tx)
+                    refusal = DumpRefused(DumpReason.IDENTITY_EXISTS,
+                                          f"{username} is enrolled already: revoke it first (`debug revoke`)")
+                else:
+                    tx.execute("DELETE FROM user_credentials WHERE username = ? AND revoked IS NOT NULL",
+                               (username,))
+                    tx.execute("INSERT INTO user_credentials (username, digest, created) VALUES (?, ?, ?)",
+                               (username, _digest(token), self.clock.now()))
+                    self.audit.append(by, "identity.enroll", username,
+                                      {"as_admin": admin_of is not None, "re_enrolled": row is not None},
+                                      severity="warning", tx=tx)
+        if refusal is not None:
+            raise refusal
         return token
+
+    def revoke(self, username: str, by: str, *, admin_of: Path | None = None) -> None:
+        """Revoke `username`'s credential (it stops working at once); the same people as
+        `enroll` may, audited at warning."""
+        username = _name(username)
+        with self.store.transaction() as tx:
+            refusal = self._may_administer(tx, "identity.revoke", username, by, admin_of)
+            if refusal is None:
+                if not tx.execute("UPDATE user_credentials SET revoked = ? WHERE username = ? AND revoked IS NULL",
+                                  (self.clock.now(), username)):
+                    refusal = DumpRefused(DumpReason.NO_SUCH_IDENTITY, f"{username} has no live credential")
+                else:
+                    self.audit.append(by, "identity.revoke", username, {"as_admin": admin_of is not None},
+                                      severity="warning", tx=tx)
+        if refusal is not None:
+            raise refusal
+
+    def enrolled_at(self, username: str, tx: Transaction) -> float | None:
+        """When `username`'s live credential was issued (None: not enrolled)."""
+        row = tx.one("SELECT created FROM user_credentials WHERE username = ? AND revoked IS NULL", (username,))
+        return None if row is None else float(row["created"])
 
     def identify(self, token: str | None) -> str:
         """Whose credential `token` is (None: the operating-system user)."""
@@ -169,9 +234,12 @@ class Access:
                 raise NotFound(f"no grant request {request_id}")
             reason = (DumpReason.REQUEST_CLOSED if row["state"] != "pending" or row["expires"] <= now
                       else DumpReason.SELF_APPROVAL if row["requester"] == approver
-                      else DumpReason.NOT_AN_APPROVER if approver not in self.config.dumps.approver_set else None)
+                      else DumpReason.NOT_AN_APPROVER if approver not in self.config.dumps.approver_set
+                      else DumpReason.ENROLLED_AFTER_REQUEST if (self.enrolled_at(approver, tx) or 0.0) > row["created"]
+                      else None)
             if reason is not None:
-                severity = "alert" if reason is DumpReason.SELF_APPROVAL else "warning"
+                severity = ("alert" if reason in (DumpReason.SELF_APPROVAL, DumpReason.ENROLLED_AFTER_REQUEST)
+                            else "warning")
                 self.audit.append(approver, "debug.approve_refused", row["dump_id"],
                                   {"request": request_id, "reason": reason.value, "requester": row["requester"]},
                                   severity=severity, tx=tx)

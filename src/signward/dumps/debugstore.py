@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 from ..errors import DumpFormatError, DumpRefused, UsageError
+from ..safefile import write_file
 from .reasons import DumpReason
 from .knownkeys import KnownKeys, known_from_documents
 from .scanner import scan_path
@@ -56,10 +57,10 @@ class DebugStore:
         return self.root / "public-keys.json"
 
     def publish_keys(self, documents: list[dict[str, object]]) -> None:
-        """The public keys the store looks for (every realm's JWKS, retired keys too; canaries)."""
-        temporary = self.keys_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(documents))
-        os.replace(temporary, self.keys_path)
+        """The public keys the store looks for (every realm's JWKS, retired keys too; canaries):
+        through the safe writer (a new name of its own, never through a link, renamed over the
+        store's own list)."""
+        write_file(self.keys_path, json.dumps(documents), force=True, what="the store's key list")
 
     def known(self) -> KnownKeys:
         if not self.keys_path.exists():

@@ -18,6 +18,13 @@ What is a secret here (`scan`):
 - API keys by well-known patterns (AWS, GitHub, Slack, Google, Stripe).
 Private keys in bodies are found by the byte detectors that also run over the file.
 
+Every layer a HAR reader decodes is scanned too (`scan_views`, with `views.py`): JSON strings
+unescaped, `"encoding": "base64"` bodies, bodies with `Content-Encoding` gzip/deflate/br,
+`data:` URLs, percent-encoding, base64 and hex runs, UTF-16 text. The byte detectors and the
+token checks run over every view; a finding in a view is the WHOLE raw JSON string that encodes
+it (the file offset and length of its text between the quotes). Views past the expansion budget,
+a br body without a brotli package and a compressed body that does not end are `incomplete`.
+
 A value made only of `REDACTED_CHAR` is a redacted one and never a finding again.
 """
 
@@ -31,13 +38,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..algorithms import Alg, signature_ok
 from ..clock import iso
 from ..errors import DumpFormatError
 from .findings import Finding
 from .knownkeys import KnownKeys
+from . import views as decoded_views
+
+if TYPE_CHECKING:
+    from .detectors.base import Detector
 
 DETECTOR = "har"
 MAX_HAR_BYTES = 512 << 20  # a HAR is parsed whole: larger ones are refused
@@ -60,6 +71,8 @@ API_KEYS = [
 
 PATTERNS = re.compile("|".join([f"(?P<jws>{JWS.pattern})"] +
                                [f"(?P<{kind.replace('-', '_')}>{pattern.pattern})" for kind, pattern in API_KEYS]))
+BYTE_PATTERNS = re.compile(PATTERNS.pattern.encode())  # the same, over decoded views as they are
+TEXT_BYTES = bytes(range(0x20, 0x7F)) + b"\t\r\n"
 
 
 @dataclass(frozen=True)
@@ -76,15 +89,35 @@ def _b64url(text: str) -> bytes:
 
 
 def looks_like_har(head: bytes) -> bool:
-    """A JSON object whose first member is `log` (how every HAR writer starts)."""
+    """A JSON object whose first member is `log` (how every HAR writer starts), that name written
+    in any legal escapes (`"\\u006cog"`), or a head too short to tell (whitespace or escapes
+    running past it): a hostile writer is not sniffed into the raw scanner."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    return text.startswith(b"{") and re.match(rb'\{\s*"log"\s*:', text) is not None
+    if not text.startswith(b"{"):
+        return False
+    rest = text[1:].lstrip(b" \t\r\n")
+    if not rest:
+        return True
+    if not rest.startswith(b'"'):
+        return False
+    name = STRING_TOKEN.match(rest)
+    if name is None:
+        return True  # the first name runs past the head
+    try:
+        return bool(json.loads(name.group(0)) == "log")
+    except ValueError:
+        return False
+
+
+def looks_like_json(head: bytes) -> bool:
+    """A JSON object or array at the start (after a BOM and whitespace): its strings have views."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 STRING_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
-def parse(raw: bytes) -> tuple[Any, list[JsonString]]:
+def parse(raw: bytes, require_har: bool = True) -> tuple[Any, list[JsonString]]:
     """The document and every string in it with its byte span in `raw` (between the quotes).
 
     The document is parsed by the json module (C); the strings are then tokenised from the raw
@@ -99,8 +132,8 @@ def parse(raw: bytes) -> tuple[Any, list[JsonString]]:
         document = json.loads(text.lstrip("\ufeff"))
     except (ValueError, RecursionError) as exc:
         raise DumpFormatError(f"not a JSON document ({str(exc)[:80]})") from None
-    if not (isinstance(document, dict) and isinstance(document.get("log"), dict)
-            and isinstance(document["log"].get("entries"), list)):
+    if require_har and not (isinstance(document, dict) and isinstance(document.get("log"), dict)
+                            and isinstance(document["log"].get("entries"), list)):
         raise DumpFormatError("not a HAR (an object with log.entries)")
     strings = []
     for match in STRING_TOKEN.finditer(raw):
@@ -123,7 +156,7 @@ def read(path: Path) -> tuple[bytes, Any, list[JsonString]]:
 
 
 def _redacted(value: str) -> bool:
-    return bool(value) and set(value) == {REDACTED_CHAR}
+    return bool(value) and not value.strip(REDACTED_CHAR)
 
 
 def char_offsets(segment: bytes) -> list[int]:
@@ -273,6 +306,178 @@ def scan_parsed(raw: bytes, document: Any, strings: list[JsonString], known: Kno
     return sorted(findings)
 
 
+def _hints(document: Any) -> dict[str, decoded_views.Hint]:
+    """What the HAR says about body strings, by value: `content.encoding` base64 and the
+    response's Content-Encoding (a value met twice decodes the same way both times)."""
+    hints: dict[str, decoded_views.Hint] = {}
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        for side in ("request", "response"):
+            message = entry.get(side)
+            if not isinstance(message, dict):
+                continue
+            headers = message.get("headers")
+            codings = [h["value"] for h in headers if isinstance(h, dict) and isinstance(h.get("name"), str)
+                       and h["name"].lower() == "content-encoding" and isinstance(h.get("value"), str)] \
+                if isinstance(headers, list) else []
+            coding = ", ".join(codings)
+            for body in (message.get("content"), message.get("postData")):
+                if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+                    continue
+                encoding = body.get("encoding")
+                is_base64 = isinstance(encoding, str) and encoding.lower().replace("-", "") == "base64"
+                if is_base64 or coding:
+                    hints[body["text"]] = decoded_views.Hint(base64=is_base64, content_encoding=coding)
+    return hints
+
+
+BATCH = 16 << 20  # views are scanned by the byte detectors in batches of about this size
+GAP = 64  # zero bytes between views in a batch (and each view starts 64-byte aligned)
+
+
+TOKEN_STARTS = (b"eyJ", b"AKIA", b"ASIA", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"xox", b"AIza", b"k_live_")
+MAX_TOKEN = 1 << 16  # a token or key in a decoded view is matched within this many bytes of its start
+
+
+def _byte_matches(data: bytes) -> Iterator[re.Match[bytes]]:
+    """`BYTE_PATTERNS` over `data`, tried only where one of its literal starts occurs (found with
+    bytes.find: a regex alternation over megabytes of binary costs seconds)."""
+    starts = sorted({at for prefix in TOKEN_STARTS for at in _find_all(data, prefix)})
+    covered = -1
+    for at in starts:
+        if at < covered:
+            continue
+        begin = at - 1 if data[at:at + 7] == b"k_live_" else at  # sk_live_ / rk_live_
+        match = BYTE_PATTERNS.match(data, max(0, begin), begin + MAX_TOKEN)
+        if match is not None:
+            covered = match.end()
+            yield match
+
+
+def _find_all(data: bytes, needle: bytes) -> Iterator[int]:
+    at = data.find(needle)
+    while at >= 0:
+        yield at
+        at = data.find(needle, at + 1)
+
+
+def _token_checks(view: decoded_views.View, root: str, known: KnownKeys) -> Iterator[tuple[str, str | None, str]]:
+    """(kind, kid, detail) of every token, API key or named credential in a decoded view that
+    does not also stand verbatim in the string's own value (there it is found exactly)."""
+    for match in _byte_matches(view.data):  # tokens and API keys are ASCII: binary views too
+        found = match.group(0).decode("ascii")
+        if found in root:
+            continue
+        if match.lastgroup == "jws":
+            kid, detail = _verify(found, found.rindex("."), known)
+            yield "jws-signature", kid, detail
+        else:
+            yield (match.lastgroup or "").replace("_", "-"), None, ""
+    if len(view.data.translate(None, TEXT_BYTES)) * 10 > len(view.data):
+        return  # named credentials (`name=value`) only in views that are text
+    text = view.data.decode("utf-8", "replace")
+    if "=" in text or ":" in text:
+        for kind, start, end in _body_credentials(text):
+            if text[start:end] not in root and not _redacted(text[start:end]):
+                yield kind, None, ""
+
+
+def scan_views(raw: bytes, document: Any, strings: list[JsonString], known: KnownKeys,
+               detectors: "list[Detector]", tokens: bool = True,
+               budget: decoded_views.Budget | None = None) -> tuple[list[Finding], list[str]]:
+    """Findings in every decoded view of every string of the HAR (each the whole raw string that
+    encodes it) and what could not be decoded within the budget. `detectors` are fresh byte
+    detectors run over the views; `tokens` adds the HAR token checks on views past JSON."""
+    from .chunks import Chunk, Learned
+    from .formats import Layout, Region
+
+    budget = budget if budget is not None else decoded_views.Budget.for_size(len(raw))
+    hints = _hints(document)
+    findings: set[Finding] = set()
+    batch: list[bytes] = []
+    placed: list[tuple[int, decoded_views.View]] = []  # (position in the batch, view)
+    size = 0
+
+    def flush() -> None:
+        nonlocal size
+        if not placed:
+            return
+        data = b"".join(batch)
+        layout = Layout(format="raw", size=len(data), regions=[Region(0, len(data), None)])
+        chunk = Chunk(data, 0, len(data), layout, known, Learned())
+        positions = [position for position, _ in placed]
+        for detector in detectors:
+            for found in detector.scan(chunk):
+                first = bisect.bisect_right(positions, found.offset) - 1
+                last = bisect.bisect_left(positions, found.end) - 1
+                for index in range(max(first, 0), max(last, first, 0) + 1):
+                    view = placed[index][1]
+                    findings.add(Finding(view.start, view.end - view.start, found.detector, found.kind,
+                                         "+".join(view.layers + (found.encoding,)), kid=found.kid,
+                                         verified=found.verified, advisory=found.advisory,
+                                         detail=f"decoded view {'>'.join(view.layers)}"))
+        batch.clear()
+        placed.clear()
+        size = 0
+
+    for string in strings:
+        if len(string.value) < 4 or _redacted(string.value):
+            continue
+        hint = hints.get(string.value)
+        if b"\\" not in raw[string.start:string.end] and hint is None and len(string.value) < 16:
+            continue
+        for view in decoded_views.string_views(raw, string.start, string.end, budget, hint):
+            if tokens and view.layers != ("json",):  # the JSON value itself: `scan_parsed` is exact there
+                for kind, kid, detail in _token_checks(view, string.value, known):
+                    findings.add(Finding(view.start, view.end - view.start, DETECTOR, kind,
+                                         "+".join(view.layers), kid=kid, verified=kid is not None,
+                                         detail=detail or f"decoded view {'>'.join(view.layers)}"))
+            if not detectors:
+                continue
+            padding = -size % GAP + GAP
+            batch.append(bytes(padding))
+            size += padding
+            placed.append((size, view))
+            batch.append(view.data)
+            size += len(view.data)
+            if size >= BATCH:
+                flush()
+    flush()
+    for detector in detectors:
+        budget.incomplete.extend(f"{detector.name}: {item}" for item in detector.incomplete())
+    return sorted(findings), sorted(set(budget.incomplete))
+
+
+def scan_file(path: Path, known: KnownKeys, detectors: "list[Detector]",
+              require_har: bool = True) -> tuple[list[Finding], list[str]]:
+    """The HAR's own findings for the scanner: its secrets (when the `har` detector is chosen) and
+    every chosen byte detector over every decoded view; and what could not be decoded.
+    `require_har=False`: any JSON document (a file the raw scanner reads that starts like JSON);
+    one that does not parse as JSON, or is over the HAR size limit, has no views (raw bytes only)."""
+    from .detectors import select
+
+    if require_har:
+        raw, document, strings = read(path)
+    else:
+        if path.stat().st_size > MAX_HAR_BYTES:
+            return [], []
+        raw = path.read_bytes()
+        try:
+            document, strings = parse(raw, require_har=False)
+        except DumpFormatError:
+            return [], []
+    names = [d.name for d in detectors]
+    tokens = DETECTOR in names and require_har  # the HAR's secrets only in a HAR
+    findings = scan_parsed(raw, document, strings, known) if tokens else []
+    byte_names = [name for name in names if name != DETECTOR]
+    fresh = select(byte_names) if byte_names else []
+    found, incomplete = scan_views(raw, document, strings, known, fresh, tokens=tokens)
+    return sorted(set(findings) | set(found)), incomplete
+
+
 def redact(raw: bytes, spans: list[tuple[int, int]], strings: list[JsonString]) -> bytes:
     """`raw` with every span overwritten by REDACTED_CHAR, widened to whole characters (escape
     sequences, UTF-8 sequences) and kept inside the JSON string it starts in, so the result is
@@ -292,10 +497,30 @@ def redact(raw: bytes, spans: list[tuple[int, int]], strings: list[JsonString]) 
     return bytes(data)
 
 
+def whole_strings(spans: list[tuple[int, int]], strings: list[JsonString]) -> list[tuple[int, int]]:
+    """Each span widened to the whole raw text of every JSON string it touches (a key found in the
+    bytes of a string takes its whole string, so no part of it, and nothing encoded beside it in
+    that string, is left to help recover it); parts outside strings stay as they are."""
+    interiors = sorted((s.start, s.end) for s in strings)
+    starts = [start for start, _ in interiors]
+    widened = []
+    for first, last in spans:
+        index = max(0, bisect.bisect_right(starts, first) - 1)
+        low, high = first, last
+        while index < len(interiors) and interiors[index][0] < last:
+            start, end = interiors[index]
+            if end > first:  # [start, end) overlaps [first, last)
+                low, high = min(low, start), max(high, end)
+            index += 1
+        widened.append((low, high))
+    return widened
+
+
 def check_still_har(raw: bytes) -> None:
     """DumpFormatError unless `raw` still parses as a HAR."""
     parse(raw)
 
 
-__all__ = ["DETECTOR", "JsonString", "MAX_HAR_BYTES", "REDACTED_CHAR", "check_still_har", "looks_like_har",
-           "char_offsets", "parse", "read", "redact", "scan", "scan_parsed"]
+__all__ = ["DETECTOR", "JsonString", "MAX_HAR_BYTES", "REDACTED_CHAR", "char_offsets", "check_still_har",
+           "looks_like_har", "looks_like_json", "parse", "read", "redact", "scan", "scan_file", "scan_parsed",
+           "scan_views", "whole_strings"]

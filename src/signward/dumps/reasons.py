@@ -47,6 +47,11 @@ class DumpReason(StrEnum):
     NEEDS_APPROVAL = "needs_approval"  # a direct grant where grants need a second person
     NOT_LINKED = "not_linked"  # the dump's crash is not linked to the incident named
     REQUEST_CLOSED = "request_closed"  # the request was decided already or expired
+    ENROLLED_AFTER_REQUEST = "enrolled_after_request"  # the approver's identity is newer than the request
+    # identities (enrolment is an administrative act)
+    NOT_AN_ADMINISTRATOR = "not_an_administrator"  # neither an approver nor the home's owner with --as-admin
+    IDENTITY_EXISTS = "identity_exists"  # enrolled already: revoke it first, never replaced silently
+    NO_SUCH_IDENTITY = "no_such_identity"  # nothing enrolled (or already revoked) to revoke
     # attestation checks
     NO_ATTESTATION = "no_attestation"
     UNREADABLE_ATTESTATION = "unreadable_attestation"

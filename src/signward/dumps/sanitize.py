@@ -143,9 +143,13 @@ def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, wor
 
 def _redact_har(sealed: Path, target: Path, findings: list[Finding]) -> int:
     """Overwrite every finding of a HAR in place with printable bytes of the same length (inside
-    its JSON string, whole characters), and refuse unless the result is still a HAR."""
+    its JSON string, whole characters), and refuse unless the result is still a HAR. A key found
+    by a byte detector (in the raw bytes or in a decoded view) takes the WHOLE raw JSON strings it
+    touches; the HAR's own secrets (a token's signature, a cookie value) are cut exactly."""
     raw, _, strings = har.read(sealed)
-    spans = merge_spans([(f.offset, f.end) for f in findings if not f.advisory])
+    exact = [(f.offset, f.end) for f in findings if not f.advisory and f.detector == har.DETECTOR]
+    keys = [(f.offset, f.end) for f in findings if not f.advisory and f.detector != har.DETECTOR]
+    spans = merge_spans(exact + har.whole_strings(keys, strings))
     cleaned = har.redact(raw, spans, strings)
     try:
         har.check_still_har(cleaned)

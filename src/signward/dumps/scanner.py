@@ -28,7 +28,6 @@ from ..errors import DumpFormatError
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .detectors import Detector, select
 from .findings import FileReport, Finding, merge_spans
-from .har import DETECTOR as HAR_DETECTOR
 from . import har
 from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
 from .coverage import CoverageError, Uncovered
@@ -218,8 +217,11 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
             progress(result.end, layout.size)
     if progress is not None:
         progress(layout.size, layout.size)
-    if layout.format == "har" and any(d.name == HAR_DETECTOR for d in detectors):
-        findings.extend(har.scan(path, known))
+    if layout.format == "har" or (layout.format == "raw" and har.looks_like_json(head_of(path))):
+        # its secrets, and every detector over every layer a reader decodes (any JSON document)
+        har_findings, har_incomplete = har.scan_file(path, known, list(detectors), layout.format == "har")
+        findings.extend(har_findings)
+        incomplete.update(har_incomplete)
     if learned.patterns:
         spans = merge_spans([(f.offset, f.end) for f in findings])
         starts = [start for start, _ in spans]

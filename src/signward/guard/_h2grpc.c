@@ -6,8 +6,10 @@
  * whose stream ended, `respond(...)` queues a gRPC answer on a stream, `output()` returns the
  * bytes to write. Bounds: the concurrent streams a client may open (SETTINGS, enforced by
  * nghttp2), the header bytes and the body bytes of one request and the body bytes held across
- * all of a connection's streams (a stream over any is reset), the path length. A protocol error raises ValueError: the caller writes `output()` (a GOAWAY)
- * and closes the connection.
+ * all of a connection's streams (a stream over any is reset), the path length. A protocol error
+ * raises ValueError: the caller writes `output()` (a GOAWAY) and closes the connection.
+ * `settled()` says whether the client's preface and first SETTINGS arrived whole (the caller
+ * closes a connection that does not get there in time).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -45,6 +47,7 @@ typedef struct {
     size_t max_buffered;          /* request bytes held across all streams of the connection */
     size_t buffered;
     int failed;                   /* a Python allocation failed inside a callback */
+    int settled;                  /* the client preface and its first SETTINGS frame were received */
 } Session;
 
 static void drop_body(Session *self, Stream *s) {
@@ -130,6 +133,8 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data) {
     Session *self = user_data;
+    /* nghttp2 checks the preface and that SETTINGS comes first: a whole one means the handshake is done */
+    if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK)) self->settled = 1;
     if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
     if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
     Stream *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
@@ -356,6 +361,10 @@ static PyObject *Session_done(Session *self, PyObject *unused) {
     return PyBool_FromLong(!nghttp2_session_want_read(self->session) && !nghttp2_session_want_write(self->session));
 }
 
+static PyObject *Session_settled(Session *self, PyObject *unused) {
+    return PyBool_FromLong(self->settled);
+}
+
 static PyMethodDef Session_methods[] = {
     {"feed", (PyCFunction)Session_feed, METH_O,
      "feed(data) -> [(stream_id, path, is_grpc, body)]: the requests whose stream ended"},
@@ -364,6 +373,8 @@ static PyMethodDef Session_methods[] = {
     {"output", (PyCFunction)Session_output, METH_NOARGS, "output() -> bytes to write"},
     {"terminate", (PyCFunction)Session_terminate, METH_NOARGS, "terminate(): GOAWAY, then done"},
     {"done", (PyCFunction)Session_done, METH_NOARGS, "done() -> True when nothing is left to read or write"},
+    {"settled", (PyCFunction)Session_settled, METH_NOARGS,
+     "settled() -> True once the client preface and its SETTINGS frame were received whole"},
     {NULL, NULL, 0, NULL}};
 
 static PyTypeObject SessionType = {

@@ -18,6 +18,7 @@
     [[route]]
     host = "mail.example.com"                            # or "*" (the default)
     prefix = "/api/mail"                                 # matches /api/mail and /api/mail/..., not /api/mailbox
+                                                         # (on the canonical path, in any case: guard/paths.py)
     audience = "mail"
     scopes = ["mail.read"]                               # all of them, in the token's scope claim
     issuers = ["https://login.example.com/realms/enterprise"]   # default: every trusted issuer
@@ -27,7 +28,8 @@
     prefix = "/healthz"
     anonymous = true                                     # no token; x-signward-* still stripped
 
-A request that no route matches is denied. Strict: UTF-8, at most 1 MiB, known keys only,
+A request that no route matches is denied. Routes match the canonical path (`paths.py`) without
+regard to case, so a prefix must be canonical itself and unique in lower case. Strict: UTF-8, at most 1 MiB, known keys only,
 bounded counts. Every failure is a ConfigError naming the file, the line and the problem.
 """
 
@@ -43,6 +45,7 @@ from ..config_values import http_url, parse_duration
 from ..errors import ConfigError
 from ..verify.sources import read_text_file
 from ..verify.validator import MAX_SKEW
+from .paths import canonical_path
 
 MAX_FILE = 1 << 20
 MAX_ISSUERS = 64
@@ -51,11 +54,12 @@ MAX_HONEY = 100_000
 MAX_SCOPES = 64
 MAX_VERDICTS = 1_000_000
 HEADER_PREFIX = "x-signward-"
+PATH_HEADER = "x-signward-path"  # the canonical path the guard decided on, on every allowed request
 CLAIM_HEADERS = {"sub": "x-signward-sub", "tid": "x-signward-tid", "scope": "x-signward-scope",
                  "kid": "x-signward-kid", "iss": "x-signward-iss", "client_id": "x-signward-client-id",
                  "jti": "x-signward-jti"}
 HOST = re.compile(r"^(\*|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]+\])$")
-PREFIX = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@/-]{0,1023}$")
+PREFIX = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,=:@/-]{0,1023}$")
 WORD = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,256}$")  # an RFC 6749 scope-token
 
 
@@ -93,10 +97,20 @@ class Route:
         return f"{self.host}{self.prefix}"
 
     def matches(self, host: str, path: str) -> bool:
+        """Whether this route covers `path`, a canonical path in lower case."""
         if self.host != "*" and self.host != host:
             return False
-        base = self.prefix.rstrip("/")
-        return path == self.prefix or path == base or path.startswith(base + "/")
+        prefix = self.prefix.lower()
+        base = prefix.rstrip("/")
+        return path == prefix or path == base or path.startswith(base + "/")
+
+    def named_with_extension(self, host: str, path: str) -> bool:
+        """Whether the last segment of `path` (canonical, lower case) is this route's last one with
+        an extension: `/admin.json` for `/admin`, which Spring's suffix pattern serves as `/admin`."""
+        if self.host != "*" and self.host != host:
+            return False
+        base = self.prefix.lower().rstrip("/")
+        return bool(base) and path.startswith(base + ".") and "/" not in path[len(base):]
 
 
 @dataclass(frozen=True)
@@ -111,9 +125,19 @@ class GuardConfig:
     verdict_cache: int = 10_000
 
     def route_for(self, host: str, path: str) -> Route | None:
-        """The most specific route: an exact host before "*", then the longest prefix."""
+        """The most specific route for a canonical path: an exact host before "*", then the longest
+        prefix; case is ignored (IIS and ASP.NET route without it)."""
+        path = path.lower()
         found = [r for r in self.routes if r.matches(host, path)]
         return max(found, key=lambda r: (r.host != "*", len(r.prefix)), default=None)
+
+    def extension_of_route(self, host: str, path: str) -> Route | None:
+        """A route that `path` names with an extension (`/admin.json` for `/admin`): upstreams
+        differ on whether it is that route, so the guard denies it."""
+        if "." not in path.rpartition("/")[2]:
+            return None
+        path = path.lower()
+        return next((r for r in self.routes if r.named_with_extension(host, path)), None)
 
     @classmethod
     def load(cls, path: str | Path) -> GuardConfig:
@@ -148,8 +172,8 @@ class GuardConfig:
             if route.introspect and silent:
                 raise _Problem(f"route[{index}].introspect: {silent[0]!r} has no introspect_url",
                                "route", index, "introspect")
-        if len({(r.host, r.prefix) for r in routes}) != len(routes):
-            raise _Problem("two routes have the same host and prefix", None, None, None)
+        if len({(r.host, r.prefix.lower()) for r in routes}) != len(routes):
+            raise _Problem("two routes have the same host and prefix (case is ignored)", None, None, None)
         skew = _duration(data, "clock_skew", 60, None, None, allow_zero=True)
         if skew > MAX_SKEW:
             raise _Problem(f"clock_skew must be at most {MAX_SKEW:.0f}s", None, None, "clock_skew")
@@ -260,10 +284,9 @@ def _route(item: dict[str, Any], index: int, issuers: set[str]) -> Route:
     if not HOST.match(host):
         raise _Problem(f"route[{index}].host: a host name without port, or \"*\"", "route", index, "host")
     prefix = _text(item, "prefix", "route", index)
-    segments = prefix.split("/")[1:]
-    if not PREFIX.match(prefix) or "//" in prefix or any(s in (".", "..") for s in segments):
-        raise _Problem(f"route[{index}].prefix: a plain absolute path (no //, . or .. segments, no %)",
-                       "route", index, "prefix")
+    if not PREFIX.match(prefix) or canonical_path(prefix) != prefix:
+        raise _Problem(f"route[{index}].prefix: a canonical absolute path (no //, no . or .. segments, "
+                       "no segment ending in ., no % or ;)", "route", index, "prefix")
     anonymous = _bool(item, "anonymous", False, "route", index)
     audience = _text(item, "audience", "route", index, required=not anonymous)
     if anonymous and ({"audience", "scopes", "issuers", "introspect"} & set(item)):

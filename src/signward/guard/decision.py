@@ -4,10 +4,12 @@ Every proxy protocol (Envoy gRPC and HTTP ext_authz, nginx auth_request, Traefik
 turns its request into an `Attempt` and its answer from a `Decision`; the rules live here once:
 
 1. Client headers named `x-signward-*` are always removed (a client cannot inject a claim).
-2. The path must be plain: no `..` or `.` segments, no `//`, no encoded `/`, `\\` or `.`, no
-   backslash or control characters. The proxies normalise paths, but a guard that matched a
-   route on one reading of an ambiguous path while the upstream used another would be bypassed.
-3. The most specific route for host and path decides; no route: deny.
+2. The path has one canonical form (`paths.py`) or is denied with the reason it has none: a
+   guard that matched a route on one reading of a path while the upstream served another
+   would be bypassed. The canonical path goes upstream as `x-signward-path` on every allow. A
+   path naming a route with an extension (`/admin.json` for `/admin`) is denied: Spring's suffix
+   pattern serves it as that route, other upstreams do not.
+3. The most specific route for host and canonical path decides; no route: deny.
 4. One bearer token (a second Authorization header, or a list, is refused), checked by the
    strict validator with the route's audience (a valid verdict is remembered, re-checked on
    every use: `verdicts.py`), then the route's issuers and scopes.
@@ -26,13 +28,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..verify.validator import Validator
-from .config import CLAIM_HEADERS, HEADER_PREFIX, GuardConfig, Route
+from .config import CLAIM_HEADERS, HEADER_PREFIX, PATH_HEADER, GuardConfig, Route
+from .paths import PathReason, canonical_path
 from .verdicts import VerdictCache
 
 log = logging.getLogger("signward.guard")
 MAX_TOKEN = 16 * 1024
-MAX_PATH = 8 * 1024
-AMBIGUOUS = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|//|\\|%(?:2[eEfF]|5[cC]|00)|[\x00-\x1f\x7f]")
 HEADER_SAFE = re.compile(r"^[\x20-\x7e]{0,4096}$")
 REALM = "signward"
 
@@ -79,11 +80,6 @@ def host_of(value: str) -> str:
     return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
-def request_path(path: str) -> str:
-    """The path of a request target, without its query or fragment."""
-    return path.split("?", 1)[0].split("#", 1)[0]
-
-
 def bearer_token(value: str) -> str | None:
     """The token of one `Authorization: Bearer` value; None for another scheme, an empty token or
     a list (a space or a comma inside)."""
@@ -123,14 +119,18 @@ class Guard:
         spoofed = self._spoofed(attempt)
         if not attempt.path:
             return self._deny("no_original_request", spoofed, None)  # the proxy did not say (misconfigured)
-        raw = request_path(attempt.path)
-        if not raw.startswith("/") or len(attempt.path) > MAX_PATH or AMBIGUOUS.search(raw):
-            return self._deny("ambiguous_path", spoofed, None)
-        route = self.config.route_for(host_of(attempt.host), raw)
+        path = canonical_path(attempt.path)
+        if isinstance(path, PathReason):
+            return self._deny(path.value, spoofed, None)
+        host = host_of(attempt.host)
+        if self.config.extension_of_route(host, path) is not None:
+            return self._deny("path_route_extension", spoofed, None)
+        route = self.config.route_for(host, path)
         if route is None:
             return self._deny("no_route", spoofed, None)
         if route.anonymous:
-            return Decision(True, 200, "ok", remove=spoofed, route=route.name)
+            return Decision(True, 200, "ok", upstream={PATH_HEADER: path}, route=route.name,
+                            remove=tuple(n for n in spoofed if n != PATH_HEADER))
         values = attempt.headers.get("authorization", ())
         if not values:
             return self._deny("no_token", spoofed, route, error=None)
@@ -151,7 +151,7 @@ class Guard:
         if missing:
             return self._deny("insufficient_scope", spoofed, route, status=403, error="insufficient_scope",
                               scope=" ".join(route.scopes), kid=verdict.kid, issuer=verdict.issuer)
-        upstream: dict[str, str] = {}
+        upstream: dict[str, str] = {PATH_HEADER: path}
         for claim in self.config.claims_to_headers:
             value = verdict.kid if claim == "kid" else claims.get(claim)
             if value is None:

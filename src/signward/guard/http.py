@@ -11,7 +11,8 @@ its proxy's way, so a header a client could send through one proxy is never read
 - `/forward_auth`: Traefik ForwardAuth: `X-Forwarded-Uri`, `-Method`, `-Host`, which Traefik sets
   itself unless `trustForwardHeader` is on (do not turn it on).
 
-2xx allows (claim headers in the answer); 401/403 deny, with the same body for every reason.
+2xx allows (claim headers and `x-signward-path`, the canonical path decided on, in the answer);
+401/403 deny, with the same body for every reason.
 """
 
 from __future__ import annotations
@@ -29,12 +30,41 @@ from .decision import Attempt, Decision
 from .service import GuardService
 
 ENVOY_PREFIX = "/ext_authz"
-PROXY_HEADERS = {"nginx": ("x-original-method", "x-original-uri", "x-original-host"),
-                 "traefik": ("x-forwarded-method", "x-forwarded-uri", "x-forwarded-host")}
+Headers = dict[str, list[str]]
 
 
-def _headers(request: Request) -> dict[str, list[str]]:
-    headers: dict[str, list[str]] = {}
+def _one(headers: Headers, name: str) -> str:
+    values = headers.get(name, ())
+    return values[0] if len(values) == 1 else ""  # missing or doubled: nothing
+
+
+def envoy_target(request: Request) -> str:
+    """Envoy HTTP ext_authz: the request target after `path_prefix`, raw as Envoy sent it (Envoy
+    normalised it first, and sends the upstream the same), with its query."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    path = raw.decode("latin-1")[len(ENVOY_PREFIX):] or "/"
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return path + (f"?{query}" if query else "")
+
+
+def nginx_original(headers: Headers) -> tuple[str, str, str]:
+    """nginx auth_request: method, target and host from `X-Original-Method`, `X-Original-URI`
+    (`$request_uri`: raw, what `proxy_pass` without a URI sends the upstream) and `X-Original-Host`."""
+    return _one(headers, "x-original-method"), _one(headers, "x-original-uri"), _one(headers, "x-original-host")
+
+
+def traefik_original(headers: Headers) -> tuple[str, str, str]:
+    """Traefik ForwardAuth: method, target and host from `X-Forwarded-Method`, `X-Forwarded-Uri`
+    (the request URI after Traefik's path sanitising, as the upstream gets it) and `X-Forwarded-Host`."""
+    return _one(headers, "x-forwarded-method"), _one(headers, "x-forwarded-uri"), _one(headers, "x-forwarded-host")
+
+
+ORIGINAL: dict[str, Callable[[Headers], tuple[str, str, str]]] = {"nginx": nginx_original,
+                                                                  "traefik": traefik_original}
+
+
+def _headers(request: Request) -> Headers:
+    headers: Headers = {}
     for name, value in request.headers.raw:
         headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
     return headers
@@ -62,21 +92,18 @@ def guard_app(service: GuardService) -> Starlette:
         return _answer(service.decide(attempt))
 
     async def envoy(request: Request) -> Response:
-        raw = request.scope.get("raw_path") or request.scope["path"].encode()
-        path = raw.decode("latin-1")[len(ENVOY_PREFIX):] or "/"
-        query = request.scope.get("query_string", b"").decode("latin-1")
         headers = _headers(request)
         return await decide(Attempt(method=request.method, host=(headers.get("host") or [""])[0],
-                                    path=path + (f"?{query}" if query else ""), headers=headers, via="envoy-http"))
+                                    path=envoy_target(request), headers=headers, via="envoy-http"))
 
     def proxied(via: str) -> Callable[[Request], Awaitable[Response]]:
-        names = PROXY_HEADERS[via]
+        original = ORIGINAL[via]
 
         async def check(request: Request) -> Response:
             headers = _headers(request)
-            method, uri, host = (headers[n][0] if len(headers.get(n, ())) == 1 else "" for n in names)
+            method, target, host = original(headers)
             # a missing (or doubled) original-request header leaves the path empty: denied
-            return await decide(Attempt(method=method, host=host, path=uri if method and host else "",
+            return await decide(Attempt(method=method, host=host, path=target if method and host else "",
                                         headers=headers, via=via))
         return check
 

@@ -15,7 +15,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -30,7 +30,8 @@ from ..verify.reasons import ALERT_REASONS
 from ..verify.sources import JwksUnavailable
 from ..verify.validator import Validator
 from .config import GuardConfig
-from .decision import Attempt, Decision, Guard, bearer_token, host_of, request_path
+from .decision import Attempt, Decision, Guard, bearer_token, host_of
+from .paths import PathReason, canonical_path
 from .keysets import KeySetState, RefreshingSource, WatchedFile
 
 log = logging.getLogger("signward.guard")
@@ -114,6 +115,11 @@ class GuardMetrics:
                                  registry=self.registry)
         self.dropped = Counter("signward_guard_audit_dropped", "Refusals not written to the audit log",
                                registry=self.registry)
+        self.grpc_closed = Counter("signward_guard_grpc_connections_closed",
+                                   "gRPC connections the slot rules closed: handshake (no preface and SETTINGS "
+                                   "in time), idle (no complete call), displaced (by a newcomer over a bound), "
+                                   "refused (a newcomer, every slot busy with a call)", ["why"],
+                                   registry=self.registry)
         self.registry.register(_KeySetCollector(states))
 
     def render(self) -> bytes:
@@ -142,7 +148,8 @@ class GuardService:
     """The guard a server runs: `decide` for every protocol, `close` at shutdown."""
 
     def __init__(self, config: GuardConfig, *, audit: Auditor | None = None,
-                 honey: Callable[[], Iterable[str]] | None = None, clock: Clock | None = None) -> None:
+                 honey: Callable[[], Iterable[str]] | None = None, clock: Clock | None = None,
+                 honey_keys: Iterable[Mapping[str, Any]] = ()) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         self.sources: dict[str, Source] = {
@@ -151,7 +158,7 @@ class GuardService:
         self._honey_source = honey
         self.validator = Validator(trust=dict(self.sources), audience="signward-guard", clock=self.clock,
                                    clock_skew=config.clock_skew, max_lifetime=config.max_token_lifetime,
-                                   require_at_jwt=config.require_at_jwt, honey=self._honey(),
+                                   require_at_jwt=config.require_at_jwt, honey=self._honey(), honey_keys=honey_keys,
                                    introspect=_introspectors(config, self.clock), introspect_audiences=())
         self.guard = Guard(config, self.validator)
         self.metrics = GuardMetrics(self.states)
@@ -167,7 +174,8 @@ class GuardService:
             except Exception:  # keep the list we had; the next reload tries again
                 log.exception("reloading the honey kids failed")
                 return self.validator.honey if hasattr(self, "validator") else frozenset(self.config.honey_kids)
-        return frozenset(self.config.honey_kids) | frozenset(extra)
+        keyed = frozenset(self.validator.honey_keys) if hasattr(self, "validator") else frozenset()
+        return frozenset(self.config.honey_kids) | frozenset(extra) | keyed
 
     def start(self, honey_every: float = 60.0) -> GuardService:
         """Fetch every key set (a failure closes only that issuer) and start the refreshers."""
@@ -197,7 +205,8 @@ class GuardService:
         values = attempt.headers.get("authorization", ())
         if len(values) != 1:
             return False
-        route = self.config.route_for(host_of(attempt.host), request_path(attempt.path))
+        path = canonical_path(attempt.path)
+        route = None if isinstance(path, PathReason) else self.config.route_for(host_of(attempt.host), path)
         if route is not None and route.introspect:
             return True  # the issuer may be asked (its answers are cached by the introspector)
         token = bearer_token(values[0])

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import HsmError, NoSigningKey, NotFound, SignwardError, StoreError
-from ..keys.registry import Registry
+from ..keys.registry import Registry, rotation_error
 from .clients import ClientRegistry
 from .metrics import IssuerMetrics
 from .issuance import IssuanceRecords
@@ -241,41 +241,37 @@ async def _read_body(request: Request) -> bytes:
 
 
 async def _rotation_loop(ctx: IssuerContext) -> None:
-    """Apply the rotation policy of every realm now and then; failures are logged, never fatal."""
+    """Apply the rotation policy of every realm now and then. Nothing one round raises ends the
+    loop: the error is logged, counted (`signward_rotation_loop_errors`) and the round is tried
+    again after `rotation_interval`."""
     while True:
         try:
-            realms = await run_in_threadpool(ctx.registry.realms)
-        except SignwardError as exc:
-            log.error("rotation check failed: %s", exc.diagnostics())
-            realms = []
-        for realm in realms:  # one realm that fails never stops the rotation of the others
-            try:
-                events = await run_in_threadpool(ctx.registry.rotate, realm.name)
-            except SignwardError as exc:
-                log.error("rotation failed in realm %s: %s", realm.name, exc.diagnostics())
-                await run_in_threadpool(_audit_rotation_failure, ctx, realm.name, exc)
-                continue
-            if events:
-                ctx.tokens.forget()
-                log.info("rotation in realm %s: %s", realm.name, events)
-        if ctx.issuance is not None:  # rows of long-expired tokens go (the audit log keeps token.issue)
-            try:
-                await run_in_threadpool(ctx.issuance.prune)
-            except SignwardError as exc:
-                log.error("pruning issued tokens failed: %s", exc.diagnostics())
-        if ctx.audit is not None:  # rotation records were appended inside transactions: sign them when due
-            try:
-                await run_in_threadpool(ctx.audit.checkpoint_if_due)
-            except SignwardError as exc:
-                log.error("audit checkpoint failed: %s", exc.diagnostics())
+            await _rotation_round(ctx)
+        except Exception as exc:  # noqa: BLE001 - the loop outlives any error of one round
+            log.error("rotation round failed (retried in %gs): %s", ctx.rotation_interval, rotation_error(exc))
+            ctx.metrics.rotation_loop_errors.inc()
         await asyncio.sleep(ctx.rotation_interval)
 
 
-def _audit_rotation_failure(ctx: IssuerContext, realm: str, exc: SignwardError) -> None:
-    if ctx.audit is None:
-        return
-    try:
-        ctx.audit.append("issuer", "rotation.failed", realm, {"error": exc.diagnostics()}, severity="warning")
-    except SignwardError as failure:  # the log is the failure: said once, rotation goes on
-        log.error("could not audit the rotation failure of %s: %s", realm, failure.diagnostics())
+async def _rotation_round(ctx: IssuerContext) -> None:
+    """One round: each realm rotates on its own (`Registry.rotate_each`: a realm that fails is
+    alerted, audited and left for the next round), then issued-token rows and the checkpoint."""
+    done, failed = await run_in_threadpool(ctx.registry.rotate_each)
+    for name, error in failed.items():
+        log.error("rotation failed in realm %s (retried in %gs): %s", name, ctx.rotation_interval, error)
+        ctx.metrics.rotation_failures.labels(name).inc()
+    for name, events in done.items():
+        if events:
+            ctx.tokens.forget()
+            log.info("rotation in realm %s: %s", name, events)
+    if ctx.issuance is not None:  # rows of long-expired tokens go (the audit log keeps token.issue)
+        try:
+            await run_in_threadpool(ctx.issuance.prune)
+        except SignwardError as exc:
+            log.error("pruning issued tokens failed: %s", exc.diagnostics())
+    if ctx.audit is not None:  # rotation records were appended inside transactions: sign them when due
+        try:
+            await run_in_threadpool(ctx.audit.checkpoint_if_due)
+        except SignwardError as exc:
+            log.error("audit checkpoint failed: %s", exc.diagnostics())
 

@@ -17,6 +17,11 @@ class IssuerMetrics:
                                     registry=self.registry)
         self.hsm_errors = Counter("signward_hsm_errors", "Signing failures in the HSM path", ["realm"],
                                   registry=self.registry)
+        self.rotation_failures = Counter("signward_rotation_failures", "Rotation rounds a realm did not rotate in",
+                                         ["realm"], registry=self.registry)
+        self.rotation_loop_errors = Counter("signward_rotation_loop_errors",
+                                            "Rotation rounds that raised before every realm was tried",
+                                            registry=self.registry)
         self.sign_seconds = Histogram("signward_sign_seconds", "Time to sign one token in the HSM path",
                                       ["realm"], registry=self.registry,
                                       buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0))

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any, Sequence, Protocol
 from urllib.parse import urlsplit
 
 from ..clock import Clock, SystemClock
-from ..errors import ConfigError, InvalidTransition, NoSigningKey, NotFound
+from ..errors import ConfigError, InvalidTransition, NoSigningKey, NotFound, SignwardError
 from ..algorithms import Alg
 from ..hsm.base import SigningBackend
 from ..retention import check_retention
@@ -27,6 +28,7 @@ from .tripwire import published_tripwires
 
 REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 Event = dict[str, Any]
+alert_log = logging.getLogger("signward.alert")
 
 
 class Auditor(Protocol):
@@ -164,6 +166,39 @@ class Registry:
         with self.store.snapshot() as tx:
             return [_realm(r) for r in tx.all("SELECT * FROM realms ORDER BY name")]
 
+    def realm_names(self) -> list[str]:
+        """Every realm's name, read without parsing the rest of its row (a realm whose stored
+        algorithm this version does not know is still listed, to be reported, not skipped)."""
+        with self.store.snapshot() as tx:
+            return [str(r["name"]) for r in tx.all("SELECT name FROM realms ORDER BY name")]
+
+    def rotate_each(self, names: Sequence[str] | None = None) -> tuple[dict[str, list[Event]], dict[str, str]]:
+        """Rotate every realm (or those named) on its own: a realm that cannot rotate (an
+        algorithm the HSM cannot make, one this version does not know, any error at all) raises
+        an alert and is left for the next round; the others rotate. Returns (events per realm
+        rotated, error per realm that failed)."""
+        done: dict[str, list[Event]] = {}
+        failed: dict[str, str] = {}
+        for name in (self.realm_names() if names is None else names):
+            try:
+                done[name] = self.rotate(name)
+            except Exception as exc:  # noqa: BLE001 - one realm never stops the rotation of the others
+                failed[name] = rotation_error(exc)
+                self._alert_rotation_failure(name, failed[name])
+        return done, failed
+
+    def _alert_rotation_failure(self, realm: str, error: str) -> None:
+        """The alert of a realm that did not rotate: a CRITICAL line on `signward.alert` and an
+        audit record at alert severity (a failing audit is logged, the other realms go on)."""
+        alert_log.critical(json.dumps({"alert": "rotation_failed", "realm": realm, "error": error}))
+        if self.audit is None:
+            return
+        try:
+            self.audit.append(self.actor, "rotation.failed", realm, {"error": error}, severity="alert")
+        except Exception as exc:  # noqa: BLE001 - the log line above is the alert then
+            alert_log.critical(json.dumps({"alert": "rotation_failed_unaudited", "realm": realm,
+                                           "error": rotation_error(exc)}))
+
     def max_verify_window(self) -> float:
         """The longest time any realm's key stays verifiable (what the audit retention must outlive)."""
         return max((verify_window(r.policy) for r in self.realms()), default=0.0)
@@ -171,6 +206,9 @@ class Registry:
     # -- keys -----------------------------------------------------------------------------
 
     def keys(self, realm: str | None = None) -> list[KeyRecord]:
+        """Every key of `realm` (NotFound when there is no such realm), or of every realm."""
+        if realm is not None:
+            self.realm(realm)  # an unknown (mistyped) realm is an error, not "0 keys"
         with self.store.snapshot() as tx:
             rows = (tx.all("SELECT * FROM keys WHERE realm = ? ORDER BY sign_from, kid", (realm,)) if realm
                     else tx.all("SELECT * FROM keys ORDER BY realm, sign_from, kid"))
@@ -324,6 +362,13 @@ class Registry:
     def _emit(self, event: Event) -> None:
         for listener in self.listeners:
             listener(event)
+
+
+def rotation_error(exc: BaseException) -> str:
+    """One line for a rotation failure: the error's own diagnostics, or its class and text."""
+    if isinstance(exc, SignwardError):
+        return exc.diagnostics()
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
 
 
 def _realm(row: dict[str, Any]) -> Realm:

@@ -278,7 +278,7 @@ def release_all(crash: Crash, captured: Capture, workdir: Path) -> None:
         if code == 0:
             credential = workdir / f"{name}.credential"
             credential.unlink(missing_ok=True)
-            _cli(crash, config, "debug", "enroll", release.engineer, "-o", str(credential))
+            _cli(crash, config, "debug", "enroll", release.engineer, "-o", str(credential), "--as-admin")
             for approval in (True, False):
                 stem = f"{name}-a{int(approval)}"
                 config = _config_file(crash, stem, **settings, approvers="oncall", insecure_self_grant=not approval)

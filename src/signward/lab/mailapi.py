@@ -76,7 +76,8 @@ class MailService:
 
     def __init__(self, directory: Path, consumer_issuer: str, enterprise_issuer: str, tenant: str,
                  messages: list[dict[str, str]], *, key_expiry: bool, issuer_binding: bool, now: float,
-                 honey: list[str] | None = None, introspect: dict[str, tuple[str, str, str]] | None = None) -> None:
+                 honey: list[str] | None = None, introspect: dict[str, tuple[str, str, str]] | None = None,
+                 honey_keys: list[dict[str, Any]] | None = None) -> None:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.clock = FixedClock(now)
@@ -86,6 +87,7 @@ class MailService:
         self.validator = Validator(
             trust={issuer: FileSource(issuer, path) for issuer, path in self.key_files.items()},
             audience=AUDIENCE, clock=self.clock, on_reject=self._record, honey=honey or (),
+            honey_keys=honey_keys or (),
             insecure_ignore_key_validity=not key_expiry, insecure_shared_keyset=not issuer_binding,
             introspect=introspect)
         self.app = create_mail_app(self.validator, consumer_issuer, enterprise_issuer, tenant, messages)

@@ -300,13 +300,15 @@ class Lab:
         if key not in self._mail:
             enterprise = self._enterprise_realm()
             honey: list[str] = []
+            honey_keys: list[dict[str, Any]] = []  # an alert needs a signature that verifies under one
             if canaries:  # the canaries are honey keys too: a token under one proves a dump leaked
                 config = crash.home.load_config()
                 canary_file = crash.home.canary_path(config)
                 honey = list(Canary.load(canary_file).kids.values()) if canary_file is not None else []
+                honey_keys = list(Canary.load(canary_file).public()["keys"]) if canary_file is not None else []
             service = MailService(self.workdir / "mail" / "-".join(str(int(k)) for k in key), CONSUMER_ISSUER,
                                   ENTERPRISE_ISSUER, TENANT, MESSAGES, key_expiry=key_expiry,
-                                  issuer_binding=issuer_binding, now=time.time(), honey=honey,
+                                  issuer_binding=issuer_binding, now=time.time(), honey=honey, honey_keys=honey_keys,
                                   introspect=self._introspection(crash) if issuance else None)
             service.sync(CONSUMER_ISSUER, crash.realm.jwks)
             service.sync(ENTERPRISE_ISSUER, enterprise.jwks)

@@ -1,4 +1,7 @@
-"""SQLite backend: WAL mode, `BEGIN IMMEDIATE` transactions, errors mapped to StoreError."""
+"""SQLite backend: WAL mode, `BEGIN IMMEDIATE` transactions, errors mapped to StoreError.
+
+A lock held elsewhere is waited for at most `timeout` seconds (SQLite's busy timeout), then
+the call fails with StoreError: a held write lock is a refusal, never a request held open."""
 
 from __future__ import annotations
 

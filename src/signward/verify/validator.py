@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
 from ..algorithms import signature_ok
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError, Rejected
 from . import jws
-from .keyset import TrustedKey
+from .keyset import KeyDropped, TrustedKey, load_key
 from .reasons import ALERT_REASONS, Reason
 from .introspection import IntrospectionUnavailable, Introspector
 from .sources import JwksSource, JwksUnavailable, source_for
@@ -118,6 +118,17 @@ def _check_types(claims: dict[str, Any]) -> None:
         raise Rejected(Reason.MALFORMED, "aud is not a string or a list of strings")
 
 
+def _honey_loaded(jwk: Mapping[str, Any]) -> list[TrustedKey]:
+    """A honey key's public JWK as TrustedKeys: an RSA key without `alg` once per RSA algorithm
+    (whoever holds the private key chooses); ConfigError when it is not a usable public key."""
+    document = dict(jwk)
+    algs: list[str | None] = ["RS256", "PS256"] if document.get("kty") == "RSA" and "alg" not in document else [None]
+    try:
+        return [load_key({**document, "alg": alg} if alg else document, None) for alg in algs]
+    except KeyDropped as exc:
+        raise ConfigError(f"honey key {document.get('kid')!r} is not a usable public JWK: {exc}") from None
+
+
 class _ForeignKey(Rejected):
     """Inside the validator: the kid names a key of another trusted issuer (`key`)."""
 
@@ -148,7 +159,8 @@ class Validator:
 
     def __init__(self, *, trust: Mapping[str, str | JwksSource], audience: str,
                  clock_skew: timedelta | float = 60.0, max_lifetime: timedelta | float = 86400.0,
-                 require_at_jwt: bool = True, honey: Iterable[str] = (), clock: Clock | None = None,
+                 require_at_jwt: bool = True, honey: Iterable[str] = (),
+                 honey_keys: Iterable[Mapping[str, Any]] = (), clock: Clock | None = None,
                  on_alert: Callable[[Alert], None] | None = None,
                  on_reject: Callable[[Alert], None] | None = None,
                  insecure_ignore_key_validity: bool = False,
@@ -173,7 +185,15 @@ class Validator:
         self.skew = skew
         self.max_lifetime = lifetime
         self.require_at_jwt = require_at_jwt
-        self.honey = frozenset(honey)
+        # a honey kid raises an alert only for a signature that verifies under its key: the key
+        # comes from `honey_keys` (public JWKs, e.g. canaries that no key set publishes) or from
+        # a trusted key set (tripwires); without one the token is an ordinary refusal
+        self.honey_keys: dict[str, list[TrustedKey]] = {}
+        for jwk in honey_keys:
+            for key in _honey_loaded(jwk):
+                for name in dict.fromkeys((key.kid, key.thumbprint)):
+                    self.honey_keys.setdefault(name, []).append(key)
+        self.honey = frozenset(honey) | frozenset(self.honey_keys)
         self.internal_errors = 0  # verdicts that a bug, not a rule, refused (tests require none)
         self.on_alert = on_alert
         self.on_reject = on_reject
@@ -239,7 +259,7 @@ class Validator:
         issuer = claims.get("iss")
         state["issuer"] = issuer if isinstance(issuer, str) else None
         if parsed.kid is not None and parsed.kid in self.honey:
-            raise Rejected(Reason.HONEY_KEY, f"kid {parsed.kid} is a honey key")
+            self._honey_signed(parsed, parsed.kid, issuer if isinstance(issuer, str) else None)
         if not isinstance(issuer, str) or issuer not in self.sources:
             raise Rejected(Reason.WRONG_ISSUER, f"issuer {issuer!r} is not trusted")
         if parsed.kid is None:
@@ -252,6 +272,7 @@ class Validator:
             check_signature(foreign.key, parsed)
             raise Rejected(Reason.KEY_NOT_BOUND_TO_ISSUER, foreign.detail) from None
         if key.thumbprint in self.honey:
+            check_signature(key, parsed)  # an alert only for a token really signed by the honey key
             raise Rejected(Reason.HONEY_KEY, f"key {key.kid} is a honey key")
         if not self.insecure_ignore_key_validity:
             try:
@@ -273,10 +294,13 @@ class Validator:
         try:
             parsed = jws.parse(token)
             kid = parsed.kid
+            if kid is not None and kid not in keys and kid in self.honey_keys:
+                self._honey_signed(parsed, kid, None)
             if kid is None or kid not in keys:
                 raise Rejected(Reason.UNKNOWN_KEY, "no such kid")
             key = keys[kid]
             if kid in self.honey or key.thumbprint in self.honey:
+                check_signature(key, parsed)  # as in verify: an alert needs a real signature
                 raise Rejected(Reason.HONEY_KEY, f"key {kid} is a honey key")
             check_key_window(key, self.clock.now())
             check_signature(key, parsed)
@@ -292,6 +316,37 @@ class Validator:
         return JwsVerdict(True, None, kid, payload_b64)
 
     # -- rules ----------------------------------------------------------------------------
+
+    def _honey_signed(self, parsed: jws.ParsedJws, kid: str, issuer: str | None) -> NoReturn:
+        """A token naming honey kid `kid`: HONEY_KEY (an alert: the key is in someone's hands)
+        only when its signature verifies under that key; else the ordinary refusal, never an alert
+        that anyone could raise with a made-up signature."""
+        key = self._honey_key(kid, issuer, parsed.alg)
+        if key is None:
+            raise Rejected(Reason.UNKNOWN_KEY, f"kid {kid} is a honey kid, but no key for it is known to check "
+                                               "the signature (give its public JWK as a honey key)")
+        check_signature(key, parsed)
+        raise Rejected(Reason.HONEY_KEY, f"kid {kid} is a honey key (the signature verifies under it)")
+
+    def _honey_key(self, kid: str, issuer: str | None, alg: str) -> TrustedKey | None:
+        """The public key of honey kid `kid`: a honey key (the one for the header's alg, where an
+        RSA key names none), else the claimed issuer's set, else any trusted set (by kid or
+        thumbprint; windows do not matter here)."""
+        if kid in self.honey_keys:
+            given = self.honey_keys[kid]
+            return next((key for key in given if key.alg.value == alg), given[0])
+        order = sorted(self.sources, key=lambda name: name != issuer)
+        for name in order:
+            try:
+                keys = self.sources[name].keys(refresh_for_kid=kid) if name == issuer else self.sources[name].keys()
+            except JwksUnavailable:
+                continue
+            if kid in keys:
+                return keys[kid]
+            for key in keys.values():
+                if key.thumbprint == kid:
+                    return key
+        return None
 
     def _key_for(self, issuer: str, kid: str) -> TrustedKey:
         try:

@@ -9,16 +9,13 @@ and the last failures with their details. Everything on the page comes from the 
 from __future__ import annotations
 
 import html
-import os
-import secrets
-import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..clock import iso
-from ..errors import ConfigError
+from ..safefile import HTML_MARK, write_file
 
 WIDTH, HEIGHT, PAD = 720, 240, 40
 MAX_ROUNDS = 500  # the newest rounds drawn
@@ -142,27 +139,10 @@ svg {{ max-width: 100%; height: auto; }}
 """
 
 
-def write_page(path: Path, page: str) -> None:
-    """Write `page` to `path` through a new file renamed into place: never through a link, never
-    over a FIFO, a device or a directory (ConfigError, exit 2)."""
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        info = None
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{path} exists and is not a regular file: it is never replaced")
-    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot write ({exc.strerror})") from None
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            out.write(page)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+def write_page(path: Path, page: str, *, force: bool = False) -> None:
+    """Write `page` to `path` through the one safe writer (`signward.safefile`): a new file or a
+    page written before, never through a link, never over another file unless `force`."""
+    write_file(path, page, force=force, mark=HTML_MARK, what="--html")
 
 
 __all__ = ["History", "render_html", "write_page"]
