@@ -75,7 +75,7 @@ detectors_option = click.option("--detectors", default=None, metavar="a,b",
 @workers_option
 def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: str | None, as_json: bool,
                as_sarif: bool, max_bytes: int | None, workers: int) -> None:
-    """Scan dumps for private keys: exit 0 nothing found, 1 findings, 2 unreadable input."""
+    """Scan dumps for private keys: exit 0 nothing found, 1 findings or a pass cut short, 2 unreadable input."""
     if as_json and as_sarif:
         raise UsageError("choose one of --json and --sarif")
     select(detectors)  # bad names fail before any work
