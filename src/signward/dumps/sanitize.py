@@ -41,7 +41,7 @@ from .canary import Canary
 from .reasons import DumpReason
 from .files import copy_bounded
 from . import har
-from .bundles import bundle_kind, extracted, write_bundle
+from .bundles import OUTSIDE, bundle_kind, bundle_session, extracted, write_bundle
 from .findings import FileReport, Finding, count_by_detector, merge_spans
 from .formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
@@ -105,13 +105,21 @@ def _redact_plain(plain: Path, target: Path, layout: Layout, findings: list[Find
 def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, workdir: Path, max_bytes: int | None,
                    minimize: bool) -> int:
     """A new archive at `target` of every member of `plain` redacted with its own findings (members
-    that are compressed are recompressed, bundles inside recurse); bytes changed."""
-    by_name = {member.file.rsplit("!", 1)[1]: member for member in report.members}
+    that are compressed are recompressed, bundles inside recurse); bytes changed. Members are
+    matched to their reports by position (both in archive order), never by name; the bytes
+    outside members (`OUTSIDE`: headers, comments, extra fields) are not carried over."""
+    scanned = [member for member in report.members if member.format != "bundle-outside"]
     changed = 0
-    with extracted(plain, kind, workdir, max_bytes) as copies, ExitStack() as outputs:
+    with bundle_session(max_bytes), extracted(plain, kind, workdir, max_bytes) as copies, ExitStack() as outputs:
+        copies = [(member, copy) for member, copy in copies if member.name != OUTSIDE]
+        if len(copies) != len(scanned):
+            raise DumpRefused(DumpReason.ERROR, f"the bundle lists {len(copies)} members, the scan read "
+                                                f"{len(scanned)}")
         cleaned: list[tuple[str, Path]] = []
-        for member, copy in copies:
-            member_report = by_name[member.name]
+        for (member, copy), member_report in zip(copies, scanned):
+            if not member_report.file.endswith(f"!{member.name}"):
+                raise DumpRefused(DumpReason.ERROR, f"bundle member {member.index} is {member.name!r} now, the scan "
+                                                    f"read {member_report.file!r}")
             output = outputs.enter_context(Scratch(workdir))
             container = sniff_container(head_of(copy.path))
             with plain_copy(copy.path, container, str(workdir), max_bytes) as member_plain, \
