@@ -161,6 +161,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("zip_bomb", "dumps/bundles.py",
      "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",
      ["tests/dumps/test_bundles.py::test_a_zip_bomb_is_refused_not_expanded"]),
+    ("depth_common_mode_coupling", "depth/common.py",
+     "        closure[name] = closure[name] | {u for d in closure[name] for u in rests_on.get(d, ())}",
+     "        closure[name] = closure[name]",
+     ["tests/depth/test_common.py::test_independent_failures_exact_against_brute_force", "tests/depth/test_common.py::test_two_guards_on_one_implementation_count_once"]),
+    ("depth_input_class_defeats", "depth/common.py",
+     "        defeated = sorted({c for impl in cls.defeats for c in on.get(impl, [])})",
+     "        defeated = sorted({c for impl in cls.defeats[:1] for c in on.get(impl, [])})",
+     ["tests/depth/test_common.py::test_an_input_class_defeats_every_implementation_it_names"]),
+    ("depth_policy_independent", "depth/analysis.py", "            depth = a.depth\n",
+     "            depth = a.min_failures if a.exact else a.lower\n",
+     ["tests/depth/test_common.py::test_two_guards_on_one_implementation_count_once"]),
 ]
 
 
