@@ -146,6 +146,19 @@ input_classes:
     assert analyze(model).spofs == [{"control": "input:hostile", "asset": "y"}]
 
 
+def test_a_failed_input_class_fails_the_controls_it_defeats() -> None:
+    """What a watch drill reports: an input class that passed both scans is one failure."""
+    model = load_model(MODELS / "storm-0558-signward-shared-scanner.yaml")
+    report = analyze(model, ["input:undecoded_encoding"])
+    (asset,) = report.assets
+    assert report.known_failed == ["input:undecoded_encoding"]
+    assert (asset.min_failures, asset.to_dict()["independent_failures"]) == (6, 6)  # redaction, store_rescan down
+    (shipped,) = analyze(load_model(MODELS / "storm-0558-signward.yaml"), ["input:undecoded_encoding"]).assets
+    assert (shipped.min_failures, shipped.to_dict()["independent_failures"]) == (7, 7)  # redaction only
+    with pytest.raises(ModelError, match="unknown control.*input:nothing"):
+        analyze(model, ["input:nothing"])
+
+
 def test_a_model_without_the_keys_is_analysed_exactly_as_before() -> None:
     data = analyze(load_model(MODELS / "storm-0558-2021.yaml")).to_dict()
     assert "independent_failures" not in data["assets"][0] and "common_mode" not in data["assets"][0]

@@ -10,7 +10,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
-from .common import common_mode, has_units, independent_model
+from .common import common_mode, has_units, independent_model, units
 from .model import Model
 from .semantics import attack_path, reaches
 from .solver import Solution, in_every_minimum_set, minimum_failing_sets, polynomial_applies
@@ -120,12 +120,15 @@ def width(model: Model, asset: str) -> int:
 
 
 def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_limit: float = 30.0) -> Report:
-    known = frozenset(failed)
-    unknown = sorted(known - set(model.controls))
+    named = frozenset(failed)
+    failing_units = units(model, dominated=True) if has_units(model) else {}
+    unknown = sorted(named - set(model.controls) - set(failing_units))
     if unknown:
         from .model import ModelError
 
         raise ModelError(f"--failed names unknown control(s): {', '.join(unknown)}")
+    # a failed implementation or input class (a watch drill found it) fails the controls it takes down
+    known = frozenset(c for n in named for c in (failing_units[n].controls if n in failing_units else (n,)))
     results = []
     derived = independent_model(model) if has_units(model) else None
     for asset in model.assets:
@@ -163,4 +166,4 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
             for unit in sorted(set(derived.controls) - set(model.controls)):  # one implementation or input
                 if reaches(derived, [unit, *known], asset):
                     spofs.append({"control": unit, "asset": asset})
-    return Report(model.name, results, spofs, model.min_failures, sorted(known))
+    return Report(model.name, results, spofs, model.min_failures, sorted(named))
