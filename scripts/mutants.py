@@ -172,6 +172,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("depth_policy_independent", "depth/analysis.py", "            depth = a.depth\n",
      "            depth = a.min_failures if a.exact else a.lower\n",
      ["tests/depth/test_common.py::test_two_guards_on_one_implementation_count_once"]),
+    ("common_mode_drill", "watch/drills.py", "            if by:\n", "            if True:\n",
+     ["tests/watch/test_drills.py::test_the_common_mode_drill_needs_one_of_the_two_scans_to_stop_the_artifact"]),
+    ("depth_failed_input_class", "depth/analysis.py",
+     "    known = frozenset(c for n in named for c in (failing_units[n].controls if n in failing_units else (n,)))",
+     "    known = frozenset(n for n in named if n not in failing_units)",
+     ["tests/depth/test_common.py::test_a_failed_input_class_fails_the_controls_it_defeats"]),
 ]
 
 
