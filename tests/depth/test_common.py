@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signward.depth import analyze, depth_diff, load_model, parse_model
+from signward.depth import analyze, depth_diff, load_model, parse_model, to_html
 from signward.depth.common import independent_model, units
 from signward.depth.model import Model, ModelError
 from signward.depth.semantics import failed_controls, holdings
@@ -218,3 +219,14 @@ def test_cli_json_and_diff_carry_independent_failures() -> None:
                            str(MODELS / "storm-0558-signward-shared-scanner.yaml")], capture_output=True, text=True,
                           timeout=300)
     assert diff.returncode == 1 and "shallower" in diff.stdout
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz comes from scripts/setup.sh")
+def test_the_html_report_shows_independent_failures_and_what_costs_them() -> None:
+    model = load_model(MODELS / "storm-0558-signward-shared-scanner.yaml")
+    page = to_html(model, analyze(model))
+    assert "Independent failures needed: <b>7</b> beside 8 control failure(s)" in page
+    table = page.split("class='common-mode'", 1)[1].split("</table>", 1)[0]
+    assert "scanner.parsers" in table and "undecoded_encoding" in table and table.count("-1</td>") == 2
+    shipped = load_model(MODELS / "storm-0558-signward.yaml")
+    assert "none: no shared implementation costs depth" in to_html(shipped, analyze(shipped))
