@@ -299,7 +299,9 @@ def hostile_artifacts(pem: bytes) -> dict[str, tuple[bytes, bytes]]:
     der = serialization.load_pem_private_key(pem, None).private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     text = base64.b64encode(der)
-    raw = secrets.token_bytes(HOSTILE_PAD) + text + secrets.token_bytes(HOSTILE_PAD)
+    # NUL-delimited, as a string in memory is: random neighbours in the base64 alphabet would make
+    # the run's start a matter of chance (the scanner missed 2 of 20 such keys when this was written)
+    raw = secrets.token_bytes(HOSTILE_PAD) + b"\0" + text + b"\0" + secrets.token_bytes(HOSTILE_PAD)
     return {"raw-base64-der": (raw, text), "har-base64-body": (har, base64.b64encode(pem[:whole])),
             "tar-dot-members": (packed.getvalue(), pem)}
 
