@@ -364,6 +364,23 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "in SKIPPABLE and False:", [BS]),
     ("stream_gzip_header", "dumps/formats.py", "and head[3] & 0x14:", "and head[3] & 0:", [BS]),
     ("stream_gzip_name", "dumps/formats.py", "and head[3] & 0x08:", "and head[3] & 0:", [BS]),
+    ("depth_common_mode_coupling", "depth/common.py",
+     "        closure[name] = closure[name] | {u for d in closure[name] for u in rests_on.get(d, ())}",
+     "        closure[name] = closure[name]",
+     ["tests/depth/test_common.py::test_independent_failures_exact_against_brute_force", "tests/depth/test_common.py::test_two_guards_on_one_implementation_count_once"]),
+    ("depth_input_class_defeats", "depth/common.py",
+     "        defeated = sorted({c for impl in cls.defeats for c in on.get(impl, [])})",
+     "        defeated = sorted({c for impl in cls.defeats[:1] for c in on.get(impl, [])})",
+     ["tests/depth/test_common.py::test_an_input_class_defeats_every_implementation_it_names"]),
+    ("depth_policy_independent", "depth/analysis.py", "            depth = a.depth\n",
+     "            depth = a.min_failures if a.exact else a.lower\n",
+     ["tests/depth/test_common.py::test_two_guards_on_one_implementation_count_once"]),
+    ("common_mode_drill", "watch/drills.py", "            if by:\n", "            if True:\n",
+     ["tests/watch/test_drills.py::test_the_common_mode_drill_needs_one_of_the_two_scans_to_stop_the_artifact"]),
+    ("depth_failed_input_class", "depth/analysis.py",
+     "    known = frozenset(c for n in named for c in (failing_units[n].controls if n in failing_units else (n,)))",
+     "    known = frozenset(n for n in named if n not in failing_units)",
+     ["tests/depth/test_common.py::test_a_failed_input_class_fails_the_controls_it_defeats"]),
 ]
 
 
