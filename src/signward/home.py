@@ -27,7 +27,7 @@ DEFAULT_HOME = ".signward"
 class HsmConfig:
     """Which signing backend to use and how to reach it."""
 
-    backend: str = "pkcs11"  # "pkcs11" or "software" (hazmat, lab only)
+    backend: str = "pkcs11"  # "pkcs11", "transit" (OpenBao/Vault Transit) or "software" (hazmat, lab only)
     module: str = ""  # empty: the embedded SoftHSM2 behind p11-kit; else a vendor PKCS#11 module
     token_label: str = "signward"
     pin_file: str = "hsm/pin"
@@ -35,10 +35,23 @@ class HsmConfig:
     sessions: int = 4
     connect_retry_seconds: float = 1.0  # a session that cannot open is retried with backoff this long
     allow_insecure_software_keys: bool = False
+    transit_url: str = ""  # backend = "transit": the OpenBao/Vault address, e.g. "https://bao.internal:8200"
+    transit_mount: str = "transit"  # the Transit engine's mount path
+    transit_token_file: str = "hsm/transit-token"  # 0600, relative to the home
+    transit_token_env: str = ""  # when set, the token is read from this environment variable instead
+    transit_timeout_seconds: float = 2.0  # every request to Transit; slower is unavailable (503)
 
     def __post_init__(self) -> None:
-        if self.backend not in ("pkcs11", "software"):
-            raise ConfigError(f"hsm.backend must be 'pkcs11' or 'software', not {self.backend!r}")
+        if self.backend not in ("pkcs11", "software", "transit"):
+            raise ConfigError(f"hsm.backend must be 'pkcs11', 'transit' or 'software', not {self.backend!r}")
+        if self.backend == "transit" and not self.transit_url.startswith(("http://", "https://")):
+            raise ConfigError("hsm.transit_url must be an http:// or https:// URL when hsm.backend = 'transit'")
+        if not self.transit_mount or not all(c.isalnum() or c in "-_/" for c in self.transit_mount) \
+                or ".." in self.transit_mount or self.transit_mount.startswith("/"):
+            raise ConfigError(f"hsm.transit_mount must be a mount path (letters, digits, -, _, /), "
+                              f"not {self.transit_mount!r}")
+        if not 0.1 <= self.transit_timeout_seconds <= 30:
+            raise ConfigError("hsm.transit_timeout_seconds must be between 0.1 and 30")
         if not 1 <= self.sessions <= 64:
             raise ConfigError(f"hsm.sessions must be between 1 and 64, not {self.sessions}")
         if not 0 <= self.connect_retry_seconds <= 30:
