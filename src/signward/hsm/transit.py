@@ -107,8 +107,9 @@ class TransitBackend:
     # -- HTTP -----------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, doing: str, body: dict[str, Any] | None = None,
-              expect: tuple[int, ...] = (200, 204)) -> tuple[int, dict[str, Any]]:
-        """One request; every failure becomes a signward error (fail closed)."""
+              expect: tuple[int, ...] = (200, 204), alert: bool = True) -> tuple[int, dict[str, Any]]:
+        """One request; every failure becomes a signward error (fail closed). A refused token
+        raises an ALERT log line once (not when `alert` is False: a refusal the caller expects)."""
         try:
             with self._client.stream(method, f"/v1/{path}", json=body) as response:
                 raw = b""
@@ -129,13 +130,14 @@ class TransitBackend:
             if status >= 500:
                 raise HsmUnavailable(f"Transit at {self.url} answered {status} while {doing}")
             raise HsmError(f"Transit answered {status} with a body that is not a JSON object while {doing}")
-        errors = "; ".join(str(e)[:200] for e in document.get("errors") or [] if isinstance(e, str))[:400]
+        errors = "; ".join(" ".join(e.split())[:200] for e in document.get("errors") or [] if isinstance(e, str))[:400]
         if status in expect:
             with self._lock:
                 self._alerted = False
             return status, document
         if status == 403:
-            self._alert(doing, errors)
+            if alert:
+                self._alert(doing, errors)
             raise TransitTokenRefused(f"Transit refused the token while {doing} (HTTP 403: {errors or 'denied'})")
         if status == 404:
             raise KeyNotFound(f"no such key in Transit while {doing} (HTTP 404)")
@@ -209,7 +211,7 @@ class TransitBackend:
     def _names(self) -> list[str]:
         names = set(self._known_handles() if self._known_handles else ())
         try:  # the operator's token may list; the issuer's may not, and needs not
-            _, document = self._call("GET", f"{self.mount}/keys?list=true", "listing Transit keys")
+            _, document = self._call("GET", f"{self.mount}/keys?list=true", "listing Transit keys", alert=False)
             listed = self._data(document, "listing Transit keys").get("keys") or []
             names |= {k for k in listed if isinstance(k, str) and k.startswith(KEY_PREFIX)}
         except (TransitTokenRefused, KeyNotFound):
