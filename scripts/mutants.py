@@ -298,6 +298,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/dumps/test_har_views.py::test_the_har_sniff_reads_the_first_name_decoded"]),
     ("har_view_form_plus", "dumps/views.py", 'if b"+" in data:  # a form body', "if False:  # a form body",
      ["tests/dumps/test_har_views.py::test_a_key_in_any_layer_is_found_and_cannot_be_recovered_after_sanitize"]),
+    ("transit_exportable_refused", "hsm/transit.py", 'if data.get("exportable") is not False:', "if False:",
+     ["tests/hsm/test_transit.py::test_an_exportable_key_is_refused"]),
+    ("transit_version_refused", "hsm/transit.py", 'if data.get("latest_version") != 1:', "if False:",
+     ["tests/hsm/test_transit.py::test_a_key_whose_version_moved_is_refused"]),
+    ("transit_sign_version_1", "hsm/transit.py", '"key_version": 1, "marshaling_algorithm": "jws"',
+     '"marshaling_algorithm": "jws"', ["tests/hsm/test_transit.py::test_signing_stays_on_version_1_after_a_rotation"]),
+    ("transit_created_unexportable", "hsm/transit.py", '{"type": kind, "exportable": False,',
+     '{"type": kind, "exportable": True,', ["tests/hsm/test_transit.py::test_every_algorithm_signs_and_verifies"]),
+    ("transit_probe_exportable", "hsm/transit.py", 'exportable = data.get("exportable") is not False',
+     "exportable = False",
+     ["tests/hsm/test_transit.py::test_the_hsm_probe_checks_transit_attributes_and_fails_on_an_exportable_key"]),
 ]
 
 

@@ -337,6 +337,18 @@ def test_a_key_whose_version_moved_is_refused(bao: Bao) -> None:
         TransitBackend(bao.url, "transit", bao.issuer_token).public_key(handle, Alg.ES256)
 
 
+def test_signing_stays_on_version_1_after_a_rotation(bao: Bao) -> None:
+    """A running issuer that read the public key before someone rotated the Transit key still signs
+    with version 1 (asked for explicitly), never with the new version under the old kid."""
+    backend = TransitBackend(bao.url, "transit", bao.operator_token)
+    handle, public = backend.generate(Alg.ES256, "t")
+    issuer = TransitBackend(bao.url, "transit", bao.issuer_token)
+    signer = CheckedSigner(issuer)
+    signer.sign(handle, Alg.ES256, b"before")
+    bao.call("POST", f"transit/keys/{handle}/rotate")
+    assert signature_ok(public, Alg.ES256, b"after", signer.sign(handle, Alg.ES256, b"after"))
+
+
 def test_an_exportable_key_is_refused(bao: Bao) -> None:
     backend = TransitBackend(bao.url, "transit", bao.operator_token)
     handle, _ = backend.generate(Alg.ES256, "t")
