@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,6 +173,20 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bao]:
     server.stop()
 
 
+@pytest.fixture
+def transit(bao: Bao) -> Iterator[Callable[..., TransitBackend]]:
+    """Backends on the module's server (closed after the test): transit(token, url=..., timeout=...)."""
+    made: list[TransitBackend] = []
+
+    def make(token: str, url: str = "", timeout: float = 2.0) -> TransitBackend:
+        made.append(TransitBackend(url or bao.url, "transit", token, timeout=timeout))
+        return made[-1]
+
+    yield make
+    for backend in made:
+        backend.close()
+
+
 def signward(home: Home, *args: str, config: Path | None = None,
              env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """`signward --home H [--config C] ARGS --json` in its own process."""
@@ -306,11 +320,11 @@ def test_the_issuer_token_is_refused_every_other_operation(bao: Bao) -> None:
         assert resp.status_code in (200, 204), f"{what} (root): {resp.status_code} {resp.text}"
 
 
-def test_the_issuer_token_signs_and_reads_signward_keys(bao: Bao) -> None:
-    operator = TransitBackend(bao.url, "transit", bao.operator_token)
+def test_the_issuer_token_signs_and_reads_signward_keys(bao: Bao, transit: Callable[..., TransitBackend]) -> None:
+    operator = transit(bao.operator_token)
     handle, public = operator.generate(Alg.ES256, "t")
-    issuer = TransitBackend(bao.url, "transit", bao.issuer_token)
-    assert issuer.public_key(handle, Alg.ES256).public_numbers() == public.public_numbers()  # type: ignore[union-attr]
+    issuer = transit(bao.issuer_token)
+    assert issuer.public_key(handle, Alg.ES256) == public
     assert len(CheckedSigner(issuer).sign(handle, Alg.ES256, b"a.b")) == 64
     with pytest.raises(TransitTokenRefused):
         issuer.destroy(handle)
@@ -319,8 +333,8 @@ def test_the_issuer_token_signs_and_reads_signward_keys(bao: Bao) -> None:
         issuer.public_key(handle, Alg.ES256)
 
 
-def test_every_algorithm_signs_and_verifies(bao: Bao) -> None:
-    backend = TransitBackend(bao.url, "transit", bao.operator_token)
+def test_every_algorithm_signs_and_verifies(bao: Bao, transit: Callable[..., TransitBackend]) -> None:
+    backend = transit(bao.operator_token)
     signer = CheckedSigner(backend)
     for alg in Alg:
         handle, public = backend.generate(alg, "t")
@@ -329,32 +343,32 @@ def test_every_algorithm_signs_and_verifies(bao: Bao) -> None:
         assert not signature_ok(public, alg, b"header.payloaD", signature)
 
 
-def test_a_key_whose_version_moved_is_refused(bao: Bao) -> None:
-    backend = TransitBackend(bao.url, "transit", bao.operator_token)
+def test_a_key_whose_version_moved_is_refused(bao: Bao, transit: Callable[..., TransitBackend]) -> None:
+    backend = transit(bao.operator_token)
     handle, _ = backend.generate(Alg.ES256, "t")
     bao.call("POST", f"transit/keys/{handle}/rotate")
     with pytest.raises(HsmError, match="its latest version is 2, not 1"):
-        TransitBackend(bao.url, "transit", bao.issuer_token).public_key(handle, Alg.ES256)
+        transit(bao.issuer_token).public_key(handle, Alg.ES256)
 
 
-def test_signing_stays_on_version_1_after_a_rotation(bao: Bao) -> None:
+def test_signing_stays_on_version_1_after_a_rotation(bao: Bao, transit: Callable[..., TransitBackend]) -> None:
     """A running issuer that read the public key before someone rotated the Transit key still signs
     with version 1 (asked for explicitly), never with the new version under the old kid."""
-    backend = TransitBackend(bao.url, "transit", bao.operator_token)
+    backend = transit(bao.operator_token)
     handle, public = backend.generate(Alg.ES256, "t")
-    issuer = TransitBackend(bao.url, "transit", bao.issuer_token)
+    issuer = transit(bao.issuer_token)
     signer = CheckedSigner(issuer)
     signer.sign(handle, Alg.ES256, b"before")
     bao.call("POST", f"transit/keys/{handle}/rotate")
     assert signature_ok(public, Alg.ES256, b"after", signer.sign(handle, Alg.ES256, b"after"))
 
 
-def test_an_exportable_key_is_refused(bao: Bao) -> None:
-    backend = TransitBackend(bao.url, "transit", bao.operator_token)
+def test_an_exportable_key_is_refused(bao: Bao, transit: Callable[..., TransitBackend]) -> None:
+    backend = transit(bao.operator_token)
     handle, _ = backend.generate(Alg.ES256, "t")
     bao.call("POST", f"transit/keys/{handle}/config", {"exportable": True})
     with pytest.raises(HsmError, match="it is exportable"):
-        TransitBackend(bao.url, "transit", bao.issuer_token).public_key(handle, Alg.ES256)
+        transit(bao.issuer_token).public_key(handle, Alg.ES256)
 
 
 # -- the watch's hsm probe -----------------------------------------------------------------
@@ -377,27 +391,28 @@ def test_the_hsm_probe_checks_transit_attributes_and_fails_on_an_exportable_key(
 # -- fail closed ---------------------------------------------------------------------------
 
 
-def test_a_slow_openbao_is_unavailable_within_the_timeout() -> None:
+def test_a_slow_openbao_is_unavailable_within_the_timeout(transit: Callable[..., TransitBackend]) -> None:
     with socket.socket() as silent:  # accepts connections and never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
-        backend = TransitBackend(f"http://127.0.0.1:{silent.getsockname()[1]}", "transit", "t", timeout=0.3)
+        backend = transit("t", url=f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.3)
         started = time.monotonic()
         with pytest.raises(HsmUnavailable, match="did not answer within 0.3s"):
             backend.raw_sign("signward-" + "0" * 32, Alg.ES256, b"x")
         assert time.monotonic() - started < 2
 
 
-def test_openbao_down_is_unavailable() -> None:
-    backend = TransitBackend(f"http://127.0.0.1:{free_port()}", "transit", "t", timeout=1)
+def test_openbao_down_is_unavailable(transit: Callable[..., TransitBackend]) -> None:
+    backend = transit("t", url=f"http://127.0.0.1:{free_port()}", timeout=1)
     with pytest.raises(HsmUnavailable, match="unreachable while signing"):
         backend.raw_sign("signward-" + "0" * 32, Alg.ES256, b"x")
 
 
-def test_a_revoked_token_fails_closed_with_one_alert(bao: Bao, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_revoked_token_fails_closed_with_one_alert(bao: Bao, caplog: pytest.LogCaptureFixture,
+                                                    transit: Callable[..., TransitBackend]) -> None:
     token = bao.token("signward-issuer")
-    handle, _ = TransitBackend(bao.url, "transit", bao.operator_token).generate(Alg.ES256, "t")
-    backend = TransitBackend(bao.url, "transit", token)
+    handle, _ = transit(bao.operator_token).generate(Alg.ES256, "t")
+    backend = transit(token)
     CheckedSigner(backend).sign(handle, Alg.ES256, b"x")
     bao.call("POST", "auth/token/revoke", {"token": token})
     with caplog.at_level(logging.ERROR, logger="signward.hsm.transit"):

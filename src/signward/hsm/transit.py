@@ -119,7 +119,8 @@ class TransitBackend:
                         raise HsmError(f"Transit answered more than {MAX_RESPONSE} bytes while {doing}")
                 status = response.status_code
         except httpx.TimeoutException as exc:
-            raise HsmUnavailable(f"Transit at {self.url} did not answer within {self.timeout:g}s while {doing}") from exc
+            raise HsmUnavailable(f"Transit at {self.url} did not answer within {self.timeout:g}s "
+                                 f"while {doing}") from exc
         except httpx.HTTPError as exc:
             raise HsmUnavailable(f"Transit at {self.url} unreachable while {doing}: {type(exc).__name__}") from exc
         try:
