@@ -4,6 +4,7 @@ one server with file storage initialised and unsealed through the API and restar
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -31,7 +32,7 @@ from signward.hsm.transit import TransitBackend, TransitTokenRefused, key_type, 
 from signward.lab.crash import free_port
 from signward.probes import key_objects_protected
 from signward.services import init_home, open_services
-from tests.helpers import IssuerProcess
+from tests.helpers import IssuerProcess, crash_and_collect_core, factor_windows
 
 
 def bao_binary() -> str:
@@ -430,6 +431,31 @@ def test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file(
     os.chmod(home.root / "hsm/transit-token", 0o644)
     with pytest.raises(ConfigError, match="has mode 644; it must be 0600"):
         open_backend(home, home.load_config())
+
+
+@pytest.mark.slow
+def test_a_crashed_transit_issuers_core_holds_no_prime_factor(bao: Bao, tmp_path: Path) -> None:
+    """The issuer signs RS256 through Transit, crashes, and the search that finds the software
+    signer's primes (tests/issuer/test_crash_dump.py) finds none in its core."""
+    home, operator = transit_home(tmp_path / "home", bao)
+    port = free_port()
+    clients = operator_setup(home, operator, bao, f"http://127.0.0.1:{port}", (("enterprise", "RS256"),))
+    cores = tmp_path / "cores"
+    cores.mkdir()
+    issuer = IssuerProcess(home, port, core_dir=cores).start()
+    try:
+        issuing = Issuing(home, operator, issuer, clients)
+        for _ in range(3):  # the key is used, as in production, before the crash
+            assert issuing.token("enterprise").status_code == 200
+        jwk = httpx.get(f"{issuer.base}/realms/enterprise/jwks.json").json()["keys"][0]
+        assert issuer.proc is not None
+        core = crash_and_collect_core(issuer.proc, cores)
+    finally:
+        issuer.stop()
+    modulus = int.from_bytes(base64.urlsafe_b64decode(jwk["n"] + "=="), "big")
+    data = core.read_bytes()
+    assert len(data) > 1_000_000, "a real core of a Python process"
+    assert factor_windows(data, modulus, modulus.bit_length() // 16) == []
 
 
 def test_the_issuer_answers_503_once_its_token_is_revoked(issuing: Issuing, bao: Bao) -> None:
