@@ -154,7 +154,7 @@ class TransitBackend:
                 return
             self._alerted = True
         log.error("ALERT: OpenBao at %s refused signward's Transit token while %s (%s): it expired, was revoked "
-                  "or lacks the policy; every signature fails closed (503) until the token is replaced",
+                  "or lacks the policy for this; what needs it fails closed (signing: 503) until that is fixed",
                   self.url, doing, errors or "permission denied")
 
     def _data(self, document: dict[str, Any], doing: str) -> dict[str, Any]:
