@@ -309,6 +309,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("transit_probe_exportable", "hsm/transit.py", 'exportable = data.get("exportable") is not False',
      "exportable = False",
      ["tests/hsm/test_transit.py::test_the_hsm_probe_checks_transit_attributes_and_fails_on_an_exportable_key"]),
+    ("transit_https_off_loopback", "home.py",
+     'if self.transit_url.startswith("http://") and not _loopback_url(self.transit_url):', "if False:",
+     ["tests/hsm/test_transit.py::test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file"]),
 ]
 
 

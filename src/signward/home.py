@@ -7,6 +7,7 @@ config names an environment variable to read them from.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import secrets
@@ -14,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import tomli_w
 
@@ -46,6 +48,9 @@ class HsmConfig:
             raise ConfigError(f"hsm.backend must be 'pkcs11', 'transit' or 'software', not {self.backend!r}")
         if self.backend == "transit" and not self.transit_url.startswith(("http://", "https://")):
             raise ConfigError("hsm.transit_url must be an http:// or https:// URL when hsm.backend = 'transit'")
+        if self.transit_url.startswith("http://") and not _loopback_url(self.transit_url):
+            raise ConfigError("hsm.transit_url must be https:// unless it is on loopback: the Transit token "
+                              "and every signature request would cross the network in clear text")
         if not self.transit_mount or not all(c.isalnum() or c in "-_/" for c in self.transit_mount) \
                 or ".." in self.transit_mount or self.transit_mount.startswith("/"):
             raise ConfigError(f"hsm.transit_mount must be a mount path (letters, digits, -, _, /), "
@@ -56,6 +61,20 @@ class HsmConfig:
             raise ConfigError(f"hsm.sessions must be between 1 and 64, not {self.sessions}")
         if not 0 <= self.connect_retry_seconds <= 30:
             raise ConfigError("hsm.connect_retry_seconds must be between 0 and 30")
+
+
+def _loopback_url(url: str) -> bool:
+    """Whether an http:// URL names a loopback host (127.0.0.0/8, ::1, localhost)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

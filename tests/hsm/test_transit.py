@@ -427,6 +427,11 @@ def test_a_revoked_token_fails_closed_with_one_alert(bao: Bao, caplog: pytest.Lo
 def test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file(bao: Bao, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="hsm.transit_url must be an http"):
         HsmConfig(backend="transit")
+    for url in ("http://bao.internal:8200", "http://10.0.0.5:8200", "http://127.0.0.1.example.com"):
+        with pytest.raises(ConfigError, match="must be https:// unless it is on loopback"):
+            HsmConfig(backend="transit", transit_url=url)
+    for url in ("https://bao.internal:8200", "http://127.0.0.1:8200", "http://[::1]:8200", "http://localhost:8200"):
+        HsmConfig(backend="transit", transit_url=url)
     home, _ = transit_home(tmp_path / "home", bao)
     os.chmod(home.root / "hsm/transit-token", 0o644)
     with pytest.raises(ConfigError, match="has mode 644; it must be 0600"):
