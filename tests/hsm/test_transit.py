@@ -424,6 +424,33 @@ def test_a_revoked_token_fails_closed_with_one_alert(bao: Bao, caplog: pytest.Lo
     assert len(alerts) == 1 and "expired, was revoked or lacks the policy" in alerts[0].getMessage()
 
 
+def test_a_token_file_rewritten_by_an_agent_is_read_again_when_refused(bao: Bao, tmp_path: Path,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """An OpenBao Agent (AppRole auto-auth) rewrites the token file: the old token revoked, the
+    backend reads the file again, retries once, and signs without an alert."""
+    home, _ = transit_home(tmp_path / "home", bao)
+    token_file = home.root / "hsm/transit-token"
+    old = bao.token("signward-issuer")
+    write_secret(token_file, old)
+    operator = TransitBackend(bao.url, "transit", bao.operator_token)
+    backend = open_backend(home, home.load_config())
+    try:
+        handle, public = operator.generate(Alg.ES256, "t")
+        signer = CheckedSigner(backend)
+        signer.sign(handle, Alg.ES256, b"x")
+        bao.call("POST", "auth/token/revoke", {"token": old})
+        write_secret(token_file, bao.token("signward-issuer"))
+        with caplog.at_level(logging.ERROR, logger="signward.hsm.transit"):
+            assert signature_ok(public, Alg.ES256, b"y", signer.sign(handle, Alg.ES256, b"y"))
+        assert not [r for r in caplog.records if "ALERT" in r.getMessage()]
+        bao.call("POST", "auth/token/revoke", {"token": token_file.read_text()})  # and no new one
+        with pytest.raises(TransitTokenRefused, match="HTTP 403"):
+            backend.raw_sign(handle, Alg.ES256, b"z")
+    finally:
+        backend.close()
+        operator.close()
+
+
 def test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file(bao: Bao, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="hsm.transit_url must be an http"):
         HsmConfig(backend="transit")

@@ -20,8 +20,9 @@ def open_backend(home: Home, config: Config,
     if cfg.backend == "transit":
         from .transit import TransitBackend
 
-        return TransitBackend(cfg.transit_url, cfg.transit_mount, home.secret(cfg.transit_token_file,
-                              cfg.transit_token_env), cfg.transit_timeout_seconds, known_handles)
+        return TransitBackend(cfg.transit_url, cfg.transit_mount,
+                              lambda: home.secret(cfg.transit_token_file, cfg.transit_token_env),
+                              cfg.transit_timeout_seconds, known_handles)
     if cfg.backend == "software":
         if not cfg.allow_insecure_software_keys:
             raise InsecureConfiguration(

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ..algorithms import RSA_BITS_ALLOWED, SPECS, Alg, PublicKey
-from ..errors import AlgorithmUnsupported, HsmError, HsmUnavailable, KeyNotFound
+from ..errors import AlgorithmUnsupported, HsmError, HsmUnavailable, KeyNotFound, SignwardError
 from .base import KeyAttributes
 
 log = logging.getLogger("signward.hsm.transit")
@@ -61,6 +61,11 @@ SIGN_PARAMS: dict[Alg, dict[str, Any]] = {
 
 class TransitTokenRefused(HsmUnavailable):
     """OpenBao refused the token (expired, revoked, or without the policy the call needs)."""
+
+    def __init__(self, doing: str, errors: str) -> None:
+        super().__init__(f"Transit refused the token while {doing} (HTTP 403: {errors or 'denied'})")
+        self.doing = doing
+        self.errors = errors
 
 
 def policy_text(name: str, mount: str = "transit") -> str:
@@ -92,8 +97,12 @@ class TransitBackend:
     name = "transit"
     holds_keys_in_process = False
 
-    def __init__(self, url: str, mount: str, token: str, timeout: float = 2.0,
+    def __init__(self, url: str, mount: str, token: str | Callable[[], str], timeout: float = 2.0,
                  known_handles: Callable[[], Iterable[str]] | None = None) -> None:
+        """`token` is the token, or a function that reads it (a file an agent rewrites): read
+        now, and again when OpenBao refuses the one in use."""
+        self._token_source = token if callable(token) else None
+        token = token() if callable(token) else token
         self.url = url.rstrip("/")
         self.mount = mount.strip("/")
         self.timeout = timeout
@@ -108,8 +117,39 @@ class TransitBackend:
 
     def _call(self, method: str, path: str, doing: str, body: dict[str, Any] | None = None,
               expect: tuple[int, ...] = (200, 204), alert: bool = True) -> tuple[int, dict[str, Any]]:
-        """One request; every failure becomes a signward error (fail closed). A refused token
-        raises an ALERT log line once (not when `alert` is False: a refusal the caller expects)."""
+        """One request; every failure becomes a signward error (fail closed). A refused token is
+        read again from its source and the request retried once if it changed (an agent renewed
+        it); still refused, it raises an ALERT log line once (not when `alert` is False: a
+        refusal the caller expects)."""
+        try:
+            return self._call_once(method, path, doing, body, expect)
+        except TransitTokenRefused as refused:
+            failure = refused
+        if self._fresh_token():
+            try:
+                return self._call_once(method, path, doing, body, expect)
+            except TransitTokenRefused as again:
+                failure = again
+        if alert:
+            self._alert(doing, failure.errors)
+        raise failure
+
+    def _fresh_token(self) -> bool:
+        """Read the token again from its source; whether it changed."""
+        if self._token_source is None:
+            return False
+        try:
+            token = self._token_source()
+        except (SignwardError, ValueError, OSError):
+            return False
+        with self._lock:
+            if not token or token == self._client.headers.get("X-Vault-Token"):
+                return False
+            self._client.headers["X-Vault-Token"] = token
+        return True
+
+    def _call_once(self, method: str, path: str, doing: str, body: dict[str, Any] | None,
+                   expect: tuple[int, ...]) -> tuple[int, dict[str, Any]]:
         try:
             with self._client.stream(method, f"/v1/{path}", json=body) as response:
                 raw = b""
@@ -137,9 +177,7 @@ class TransitBackend:
                 self._alerted = False
             return status, document
         if status == 403:
-            if alert:
-                self._alert(doing, errors)
-            raise TransitTokenRefused(f"Transit refused the token while {doing} (HTTP 403: {errors or 'denied'})")
+            raise TransitTokenRefused(doing, errors)
         if status == 404:
             raise KeyNotFound(f"no such key in Transit while {doing} (HTTP 404)")
         if status in (429, 500, 501, 502, 503, 504) or status >= 500:
