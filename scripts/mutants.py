@@ -381,6 +381,20 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    known = frozenset(c for n in named for c in (failing_units[n].controls if n in failing_units else (n,)))",
      "    known = frozenset(n for n in named if n not in failing_units)",
      ["tests/depth/test_common.py::test_a_failed_input_class_fails_the_controls_it_defeats"]),
+    ("transit_exportable_refused", "hsm/transit.py", 'if data.get("exportable") is not False:', "if False:",
+     ["tests/hsm/test_transit.py::test_an_exportable_key_is_refused"]),
+    ("transit_version_refused", "hsm/transit.py", 'if data.get("latest_version") != 1:', "if False:",
+     ["tests/hsm/test_transit.py::test_a_key_whose_version_moved_is_refused"]),
+    ("transit_sign_version_1", "hsm/transit.py", '"key_version": 1, "marshaling_algorithm": "jws"',
+     '"marshaling_algorithm": "jws"', ["tests/hsm/test_transit.py::test_signing_stays_on_version_1_after_a_rotation"]),
+    ("transit_created_unexportable", "hsm/transit.py", '{"type": kind, "exportable": False,',
+     '{"type": kind, "exportable": True,', ["tests/hsm/test_transit.py::test_every_algorithm_signs_and_verifies"]),
+    ("transit_probe_exportable", "hsm/transit.py", 'exportable = data.get("exportable") is not False',
+     "exportable = False",
+     ["tests/hsm/test_transit.py::test_the_hsm_probe_checks_transit_attributes_and_fails_on_an_exportable_key"]),
+    ("transit_https_off_loopback", "home.py",
+     'if self.transit_url.startswith("http://") and not _loopback_url(self.transit_url):', "if False:",
+     ["tests/hsm/test_transit.py::test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file"]),
 ]
 
 
