@@ -1,9 +1,17 @@
 """Mutation check of the controls: each mutant breaks one check that implements a control of
-the model or a validator rule, in a copy of the source; the tests named for it must fail.
+the model or a validator rule, in a copy of the source; its component's tests must fail.
 
 A mutant that survives is a control whose test would stay green while the control is off.
 The list is data: (name, file under src/signward, the exact original text, its
-replacement, the tests that must kill it). A later control adds its line here.
+replacement, the tests named for it). A later control adds its line here.
+
+Which tests judge a mutant is chosen by directory, so the list proves what the suite notices,
+not what one hand-picked test notices: the whole test directory of the mutated file's component
+(tests/verify for verify/*, tests/dumps for dumps/*, `COMPONENT_TESTS` for the top-level
+modules) and the directory of every named test. The named tests run first (with -x), as the
+quick way to a kill; only a mutant they miss runs the directories (with -x: the first failure
+kills it). Two runs, because pytest collects a named test and its own directory in file order,
+not in the order given.
 Usage: .venv/bin/python scripts/mutants.py [NAME ...]   (exit 0: every mutant killed)
 """
 
@@ -21,6 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 V = "tests/verify/test_validator.py::"
 S = "tests/dumps/test_sanitize.py::"
 P = "tests/dumps/test_pipeline.py::"
+# top-level modules of src/signward and the component whose tests judge them
+COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit"}
+NAMED_TIMEOUT = 600
+DIRECTORY_TIMEOUT = 1800
 
 MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("key_window", "verify/validator.py", "if key.exp is not None and now >= key.exp:", "if False:",
@@ -275,8 +287,19 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+def directories(relpath: str, tests: list[str]) -> list[str]:
+    """The test directories that judge a mutant of `relpath`: its component's and each named test's."""
+    head = relpath.split("/", 1)[0]
+    component = COMPONENT_TESTS.get(relpath) if "/" not in relpath else f"tests/{head}"
+    if component is None or not (ROOT / component).is_dir():
+        raise ValueError(f"no test directory for {relpath}: add it to COMPONENT_TESTS")
+    named = [str(Path(test.split("::", 1)[0]).parent) for test in tests]
+    return list(dict.fromkeys([component, *named]))
+
+
 def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) -> tuple[bool, str]:
-    """Apply one mutant to a copy of src/ and run its tests there; (killed, note)."""
+    """Apply one mutant to a copy of src/ and run its named tests, then (if they pass) its
+    component's test directories there; (killed, note)."""
     with tempfile.TemporaryDirectory(prefix=f"signward-mutant-{name}-") as scratch:
         copy = Path(scratch) / "src"
         shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -286,17 +309,33 @@ def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) 
             return False, f"the original text occurs {text.count(original)} times in {relpath}: update the list"
         target.write_text(text.replace(original, mutated))
         env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{ROOT}", "PYTHONDONTWRITEBYTECODE": "1"}
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         check = subprocess.run([sys.executable, "-c", "import signward, sys; print(signward.__file__)"],
                                env=env, capture_output=True, text=True)
         if not check.stdout.startswith(str(copy)):
             return False, f"the copy was not imported ({check.stdout.strip()})"
-        if done.returncode == 0:
-            return False, "SURVIVED: its tests pass with the check broken"
-        if done.returncode != 1:  # 1 = tests failed; anything else is an error, not a kill
-            return False, f"pytest exit {done.returncode}: {done.stdout[-300:]}"
-        return True, "killed"
+        dirs = directories(relpath, tests)
+        for stage, selection, timeout in (("named tests", tests, NAMED_TIMEOUT),
+                                          (" ".join(dirs), dirs, DIRECTORY_TIMEOUT)):
+            try:
+                done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                                       *selection], cwd=ROOT, env=env, capture_output=True, text=True,
+                                      timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False, f"the {stage} ran over {timeout} s: neither killed nor passed"
+            if done.returncode == 1:  # 1 = tests failed; anything else is an error, not a kill
+                return True, f"killed by the {stage}" if stage == "named tests" else (
+                    f"killed by {stage} ({_failed(done.stdout)})")
+            if done.returncode != 0:
+                return False, f"pytest exit {done.returncode} on the {stage}: {done.stdout[-300:]}"
+        return False, f"SURVIVED: {' '.join(dirs)} pass with the check broken"
+
+
+def _failed(output: str) -> str:
+    """The first failing test's id in pytest -q output."""
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" ", 2)[1]
+    return "a failure"
 
 
 def main(names: list[str]) -> int:
@@ -305,14 +344,21 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown mutant(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    for name, relpath, _, _, tests in chosen:
+        try:
+            directories(relpath, tests)
+        except ValueError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
     survivors = 0
+    begun = time.monotonic()
     for name, relpath, original, mutated, tests in chosen:
         started = time.monotonic()
         killed, note = run(name, relpath, original, mutated, tests)
         survivors += not killed
-        print(f"{'killed  ' if killed else 'ALIVE   '} {name:<26} {time.monotonic() - started:5.1f}s  {note}",
+        print(f"{'killed  ' if killed else 'ALIVE   '} {name:<34} {time.monotonic() - started:6.1f}s  {note}",
               flush=True)
-    print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed")
+    print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed in {time.monotonic() - begun:.0f} s")
     return 1 if survivors else 0
 
 
