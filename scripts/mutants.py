@@ -305,6 +305,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        if key.thumbprint in self.honey:\n            check_signature(key, parsed)  # an alert only",
      "        if False:\n            check_signature(key, parsed)  # an alert only",
      [V + "test_honey_key_by_kid_and_by_thumbprint"]),
+    ("guard_verdict_until_key_exp", "guard/verdicts.py",
+     'until = min(float(exp) + self.validator.skew, key[2] if key[2] is not None else float("inf"))',
+     "until = float(exp) + self.validator.skew",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_ends_with_its_key"]),
+    ("guard_verdict_last_second", "guard/verdicts.py",
+     "            if now < until and self._fingerprint(verdict) == fingerprint:",
+     "            if now <= until and self._fingerprint(verdict) == fingerprint:",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_ends_with_its_key"]),
+    ("guard_verdict_honey_thumbprint", "guard/verdicts.py",
+     "        if key is None or key.thumbprint in self.validator.honey:", "        if key is None:",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_is_checked_again_on_every_use"]),
 ]
 
 
