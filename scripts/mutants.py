@@ -316,6 +316,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("guard_verdict_honey_thumbprint", "guard/verdicts.py",
      "        if key is None or key.thumbprint in self.validator.honey:", "        if key is None:",
      ["tests/guard/test_decision.py::test_a_remembered_verdict_is_checked_again_on_every_use"]),
+    ("introspection_realm", "issuer/issuance.py",
+     "if found is None or found.realm != realm or found.kid != kid",
+     "if found is None or found.kid != kid",
+     ["tests/issuer/test_introspection.py::test_every_realm_but_the_issuing_one_answers_inactive"]),
 ]
 
 
