@@ -322,6 +322,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/issuer/test_introspection.py::test_every_realm_but_the_issuing_one_answers_inactive"]),
     ("jwk_issuer_member", "verify/keyset.py", "if bound is not None and issuer is not None and bound != issuer:",
      "if False:", ["tests/verify/test_keyset.py::test_bad_ec_keys_are_dropped_with_a_log_line"]),
+    ("rotation_per_realm", "keys/registry.py",
+     'keys = [KeyRecord.from_row(r) for r in tx.all("SELECT * FROM keys WHERE realm = ?", (realm.name,))]',
+     'keys = [KeyRecord.from_row(r) for r in tx.all("SELECT * FROM keys WHERE ? <> \'\'", (realm.name,))]',
+     ["tests/keys/test_realm_isolation.py::test_rotating_one_realm_leaves_every_other_as_it_was"]),
+    ("signing_key_per_realm", "keys/registry.py",
+     '"SELECT * FROM keys WHERE realm = ? AND state = ? AND sign_from <= ? AND sign_until > ? "',
+     '"SELECT * FROM keys WHERE ? <> \'\' AND state = ? AND sign_from <= ? AND sign_until > ? "',
+     ["tests/keys/test_realm_isolation.py::test_each_realm_signs_with_its_own_key_and_publishes_only_its_own"]),
 ]
 
 
