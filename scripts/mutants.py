@@ -7,8 +7,8 @@ replacement, the tests named for it). A later control adds its line here.
 
 Which tests judge a mutant is chosen by directory, so the list proves what the suite notices,
 not what one hand-picked test notices: the whole test directory of the mutated file's component
-(tests/verify for verify/*, tests/dumps for dumps/*, `COMPONENT_TESTS` for the top-level
-modules) and the directory of every named test. The named tests run first (with -x), as the
+(tests/verify for verify/*, tests/dumps for dumps/* and cli/dumps.py, `COMPONENT_TESTS` for
+the top-level modules) and the directory of every named test. The named tests run first (with -x), as the
 quick way to a kill; only a mutant they miss runs the directories (with -x: the first failure
 kills it). Two runs, because pytest collects a named test and its own directory in file order,
 not in the order given.
@@ -30,7 +30,8 @@ V = "tests/verify/test_validator.py::"
 S = "tests/dumps/test_sanitize.py::"
 P = "tests/dumps/test_pipeline.py::"
 # top-level modules of src/signward and the component whose tests judge them
-COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit"}
+COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
+                   "safefile.py": "tests/test_safefile.py"}
 NAMED_TIMEOUT = 600
 DIRECTORY_TIMEOUT = 1800
 
@@ -334,13 +335,21 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
 
 
 def directories(relpath: str, tests: list[str]) -> list[str]:
-    """The test directories that judge a mutant of `relpath`: its component's and each named test's."""
-    head = relpath.split("/", 1)[0]
-    component = COMPONENT_TESTS.get(relpath) if "/" not in relpath else f"tests/{head}"
-    if component is None or not (ROOT / component).is_dir():
-        raise ValueError(f"no test directory for {relpath}: add it to COMPONENT_TESTS")
-    named = [str(Path(test.split("::", 1)[0]).parent) for test in tests]
-    return list(dict.fromkeys([component, *named]))
+    """The tests that judge a mutant of `relpath`: its component's test directory (for cli/X.py,
+    tests/X; for a top-level module, its `COMPONENT_TESTS` entry, if any) and each named test's
+    directory (a named test at the top of tests/ stands for itself: tests/ is the whole suite)."""
+    parts = relpath.split("/")
+    if len(parts) == 1:
+        component = COMPONENT_TESTS.get(relpath)
+    else:
+        component = f"tests/{parts[1].removesuffix('.py')}" if parts[0] == "cli" else f"tests/{parts[0]}"
+    found = [component] if component is not None and (ROOT / component).exists() else []
+    for test in tests:
+        path = Path(test.split("::", 1)[0])
+        found.append(str(path) if path.parent == Path("tests") else str(path.parent))
+    if not found:
+        raise ValueError(f"no tests judge {relpath}: name one, or add it to COMPONENT_TESTS")
+    return list(dict.fromkeys(found))
 
 
 def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) -> tuple[bool, str]:
