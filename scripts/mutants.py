@@ -1,9 +1,17 @@
 """Mutation check of the controls: each mutant breaks one check that implements a control of
-the model or a validator rule, in a copy of the source; the tests named for it must fail.
+the model or a validator rule, in a copy of the source; its component's tests must fail.
 
 A mutant that survives is a control whose test would stay green while the control is off.
 The list is data: (name, file under src/signward, the exact original text, its
-replacement, the tests that must kill it). A later control adds its line here.
+replacement, the tests named for it). A later control adds its line here.
+
+Which tests judge a mutant is chosen by directory, so the list proves what the suite notices,
+not what one hand-picked test notices: the whole test directory of the mutated file's component
+(tests/verify for verify/*, tests/dumps for dumps/* and cli/dumps.py, `COMPONENT_TESTS` for
+the top-level modules) and the directory of every named test. The named tests run first (with -x), as the
+quick way to a kill; only a mutant they miss runs the directories (with -x: the first failure
+kills it). Two runs, because pytest collects a named test and its own directory in file order,
+not in the order given.
 Usage: .venv/bin/python scripts/mutants.py [NAME ...]   (exit 0: every mutant killed)
 """
 
@@ -23,6 +31,11 @@ S = "tests/dumps/test_sanitize.py::"
 P = "tests/dumps/test_pipeline.py::"
 BC = "tests/dumps/test_bundle_coverage.py"
 BS = "tests/dumps/test_bundle_streams.py"
+# top-level modules of src/signward and the component whose tests judge them
+COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
+                   "safefile.py": "tests/test_safefile.py"}
+NAMED_TIMEOUT = 600
+DIRECTORY_TIMEOUT = 1800
 
 MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("key_window", "verify/validator.py", "if key.exp is not None and now >= key.exp:", "if False:",
@@ -395,11 +408,76 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("transit_https_off_loopback", "home.py",
      'if self.transit_url.startswith("http://") and not _loopback_url(self.transit_url):', "if False:",
      ["tests/hsm/test_transit.py::test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file"]),
+    ("key_window_last_second", "verify/validator.py", "if key.exp is not None and now >= key.exp:",
+     "if key.exp is not None and now > key.exp:", [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("token_ends_with_its_key", "verify/validator.py",
+     "if key.exp is not None and exp is not None and exp > key.exp:",
+     "if key.exp is not None and exp is not None and exp >= key.exp:",
+     [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("key_nbf_now", "verify/validator.py",
+     "if key.nbf is not None and (now < key.nbf or (iat is not None and iat < key.nbf)):",
+     "if key.nbf is not None and (iat is not None and iat < key.nbf):",
+     [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("key_nbf_iat", "verify/validator.py",
+     "if key.nbf is not None and (now < key.nbf or (iat is not None and iat < key.nbf)):",
+     "if key.nbf is not None and now < key.nbf:", [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("key_nbf_first_second", "verify/validator.py",
+     "if key.nbf is not None and (now < key.nbf or (iat is not None and iat < key.nbf)):",
+     "if key.nbf is not None and (now <= key.nbf or (iat is not None and iat <= key.nbf)):",
+     [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("honey_by_thumbprint", "verify/validator.py",
+     "        if key.thumbprint in self.honey:\n            check_signature(key, parsed)  # an alert only",
+     "        if False:\n            check_signature(key, parsed)  # an alert only",
+     [V + "test_honey_key_by_kid_and_by_thumbprint"]),
+    ("guard_verdict_until_key_exp", "guard/verdicts.py",
+     'until = min(float(exp) + self.validator.skew, key[2] if key[2] is not None else float("inf"))',
+     "until = float(exp) + self.validator.skew",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_ends_with_its_key"]),
+    ("guard_verdict_last_second", "guard/verdicts.py",
+     "            if now < until and self._fingerprint(verdict) == fingerprint:",
+     "            if now <= until and self._fingerprint(verdict) == fingerprint:",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_ends_with_its_key"]),
+    ("guard_verdict_honey_thumbprint", "guard/verdicts.py",
+     "        if key is None or key.thumbprint in self.validator.honey:", "        if key is None:",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_is_checked_again_on_every_use"]),
+    ("introspection_realm", "issuer/issuance.py",
+     "if found is None or found.realm != realm or found.kid != kid",
+     "if found is None or found.kid != kid",
+     ["tests/issuer/test_introspection.py::test_every_realm_but_the_issuing_one_answers_inactive"]),
+    ("jwk_issuer_member", "verify/keyset.py", "if bound is not None and issuer is not None and bound != issuer:",
+     "if False:", ["tests/verify/test_keyset.py::test_bad_ec_keys_are_dropped_with_a_log_line"]),
+    ("rotation_realm_query", "keys/registry.py",
+     'keys = [KeyRecord.from_row(r) for r in tx.all("SELECT * FROM keys WHERE realm = ?", (realm.name,))]',
+     'keys = [KeyRecord.from_row(r) for r in tx.all("SELECT * FROM keys WHERE ? <> \'\'", (realm.name,))]',
+     ["tests/keys/test_realm_isolation.py::test_rotating_one_realm_leaves_every_other_as_it_was"]),
+    ("signing_key_per_realm", "keys/registry.py",
+     '"SELECT * FROM keys WHERE realm = ? AND state = ? AND sign_from <= ? AND sign_until > ? "',
+     '"SELECT * FROM keys WHERE ? <> \'\' AND state = ? AND sign_from <= ? AND sign_until > ? "',
+     ["tests/keys/test_realm_isolation.py::test_each_realm_signs_with_its_own_key_and_publishes_only_its_own"]),
 ]
 
 
+def directories(relpath: str, tests: list[str]) -> list[str]:
+    """The tests that judge a mutant of `relpath`: its component's test directory (for cli/X.py,
+    tests/X; for a top-level module, its `COMPONENT_TESTS` entry, if any) and each named test's
+    directory (a named test at the top of tests/ stands for itself: tests/ is the whole suite)."""
+    parts = relpath.split("/")
+    if len(parts) == 1:
+        component = COMPONENT_TESTS.get(relpath)
+    else:
+        component = f"tests/{parts[1].removesuffix('.py')}" if parts[0] == "cli" else f"tests/{parts[0]}"
+    found = [component] if component is not None and (ROOT / component).exists() else []
+    for test in tests:
+        path = Path(test.split("::", 1)[0])
+        found.append(str(path) if path.parent == Path("tests") else str(path.parent))
+    if not found:
+        raise ValueError(f"no tests judge {relpath}: name one, or add it to COMPONENT_TESTS")
+    return list(dict.fromkeys(found))
+
+
 def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) -> tuple[bool, str]:
-    """Apply one mutant to a copy of src/ and run its tests there; (killed, note)."""
+    """Apply one mutant to a copy of src/ and run its named tests, then (if they pass) its
+    component's test directories there; (killed, note)."""
     with tempfile.TemporaryDirectory(prefix=f"signward-mutant-{name}-") as scratch:
         copy = Path(scratch) / "src"
         shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -409,17 +487,33 @@ def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) 
             return False, f"the original text occurs {text.count(original)} times in {relpath}: update the list"
         target.write_text(text.replace(original, mutated))
         env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{ROOT}", "PYTHONDONTWRITEBYTECODE": "1"}
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         check = subprocess.run([sys.executable, "-c", "import signward, sys; print(signward.__file__)"],
                                env=env, capture_output=True, text=True)
         if not check.stdout.startswith(str(copy)):
             return False, f"the copy was not imported ({check.stdout.strip()})"
-        if done.returncode == 0:
-            return False, "SURVIVED: its tests pass with the check broken"
-        if done.returncode != 1:  # 1 = tests failed; anything else is an error, not a kill
-            return False, f"pytest exit {done.returncode}: {done.stdout[-300:]}"
-        return True, "killed"
+        dirs = directories(relpath, tests)
+        for stage, selection, timeout in (("named tests", tests, NAMED_TIMEOUT),
+                                          (" ".join(dirs), dirs, DIRECTORY_TIMEOUT)):
+            try:
+                done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                                       *selection], cwd=ROOT, env=env, capture_output=True, text=True,
+                                      timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False, f"the {stage} ran over {timeout} s: neither killed nor passed"
+            if done.returncode == 1:  # 1 = tests failed; anything else is an error, not a kill
+                return True, f"killed by the {stage}" if stage == "named tests" else (
+                    f"killed by {stage} ({_failed(done.stdout)})")
+            if done.returncode != 0:
+                return False, f"pytest exit {done.returncode} on the {stage}: {done.stdout[-300:]}"
+        return False, f"SURVIVED: {' '.join(dirs)} pass with the check broken"
+
+
+def _failed(output: str) -> str:
+    """The first failing test's id in pytest -q output."""
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" ", 2)[1]
+    return "a failure"
 
 
 def main(names: list[str]) -> int:
@@ -428,14 +522,21 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown mutant(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    for name, relpath, _, _, tests in chosen:
+        try:
+            directories(relpath, tests)
+        except ValueError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
     survivors = 0
+    begun = time.monotonic()
     for name, relpath, original, mutated, tests in chosen:
         started = time.monotonic()
         killed, note = run(name, relpath, original, mutated, tests)
         survivors += not killed
-        print(f"{'killed  ' if killed else 'ALIVE   '} {name:<26} {time.monotonic() - started:5.1f}s  {note}",
+        print(f"{'killed  ' if killed else 'ALIVE   '} {name:<34} {time.monotonic() - started:6.1f}s  {note}",
               flush=True)
-    print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed")
+    print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed in {time.monotonic() - begun:.0f} s")
     return 1 if survivors else 0
 
 
