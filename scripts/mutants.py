@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -530,12 +531,19 @@ def main(names: list[str]) -> int:
             return 2
     survivors = 0
     begun = time.monotonic()
-    for name, relpath, original, mutated, tests in chosen:
+
+    def one(mutant: tuple[str, str, str, str, list[str]]) -> tuple[str, bool, str, float]:
         started = time.monotonic()
-        killed, note = run(name, relpath, original, mutated, tests)
-        survivors += not killed
-        print(f"{'killed  ' if killed else 'ALIVE   '} {name:<34} {time.monotonic() - started:6.1f}s  {note}",
-              flush=True)
+        killed, note = run(*mutant)
+        return mutant[0], killed, note, time.monotonic() - started
+
+    # each mutant runs in its own copy of src/ with its own pytest process: independent, so as
+    # many at once as the machine has cores (SIGNWARD_MUTANT_JOBS to choose)
+    jobs = max(1, int(os.environ.get("SIGNWARD_MUTANT_JOBS", os.cpu_count() or 1)))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for name, killed, note, seconds in pool.map(one, chosen):
+            survivors += not killed
+            print(f"{'killed  ' if killed else 'ALIVE   '} {name:<34} {seconds:6.1f}s  {note}", flush=True)
     print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed in {time.monotonic() - begun:.0f} s")
     return 1 if survivors else 0
 
