@@ -161,6 +161,16 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("zip_bomb", "dumps/bundles.py",
      "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",
      ["tests/dumps/test_bundles.py::test_a_zip_bomb_is_refused_not_expanded"]),
+    ("recheck_certification", "dumps/sanitize.py", "            if second.findings:\n", "            if False:\n",
+     ["tests/dumps/test_recheck.py::test_sanitize_refuses_what_only_the_independent_reader_sees"]),
+    ("recheck_incomplete", "dumps/sanitize.py", "            if second.incomplete:\n", "            if False:\n",
+     ["tests/dumps/test_recheck.py::test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read"]),
+    ("recheck_store_intake", "dumps/debugstore.py", "                if not second.clean:\n",
+     "                if False:\n", ["tests/dumps/test_recheck.py::test_the_store_refuses_what_only_the_independent_reader_sees"]),
+    ("recheck_loads_der", "dumps/recheck.py", "        self.private_key(key, \"der\", name)", "        pass",
+     ["tests/dumps/test_recheck.py::test_a_private_key_nobody_published_is_found_by_loading_its_der"]),
+    ("recheck_truncated_stream", "dumps/recheck.py", "                raise EOFError(\"zstd frame ends early\")",
+     "                return", ["tests/dumps/test_recheck.py::test_a_layer_that_does_not_read_to_its_end_is_incomplete_never_clean"]),
 ]
 
 

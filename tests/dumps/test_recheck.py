@@ -246,3 +246,16 @@ def test_recheck_path_reads_a_file(tmp_path: Path) -> None:
     assert recheck_path(path, KNOWN).findings
     (tmp_path / "empty").write_bytes(b"")
     assert recheck_path(tmp_path / "empty", KNOWN).clean
+
+
+@pytest.mark.parametrize("form", [PrivateFormat.PKCS8, PrivateFormat.TraditionalOpenSSL])
+@pytest.mark.parametrize("key", [RSA, EC, ED], ids=["rsa", "ec", "ed25519"])
+def test_a_private_key_nobody_published_is_found_by_loading_its_der(key: object, form: PrivateFormat) -> None:
+    """No known key to compare with: a DER private key (PKCS#8, PKCS#1, SEC1) is found because it
+    loads, also base64-encoded inside other text."""
+    if key is ED and form is PrivateFormat.TraditionalOpenSSL:
+        pytest.skip("Ed25519 has no traditional form")
+    der = key.private_bytes(Encoding.DER, form, NoEncryption())  # type: ignore[attr-defined]
+    for artifact in (b"\x00" * 40 + der + b"\x00" * 40, b"k: " + base64.b64encode(der) + b"\n"):
+        report = recheck_bytes(artifact, KnownEmpty())
+        assert {f.kind for f in report.findings} == {"der"}, report.summary()
