@@ -189,8 +189,10 @@ def build(case: Case) -> bytes:
 # ---- the independent recoverer
 
 
-def needles(kind: str) -> list[bytes]:
-    """What a recovered key would contain, in either byte order."""
+def needles(kind: str, form: str = "") -> list[bytes]:
+    """What a recovered key would contain, in either byte order (a JWK form is the EC key's)."""
+    if form == "jwk" and kind != "aes":
+        kind = "ec"
     if kind == "aes":
         values = [AES]
     elif kind == "rsa":
@@ -209,13 +211,13 @@ _JSON_LITERAL = re.compile(rb'"(?:\\.|[^"\\])*\\(?:\\.|[^"\\])*"')  # a string l
 _RUNPCT = re.compile(rb"[^\s\"&?=]*%[0-9A-Fa-f]{2}[^\s\"&]*")
 
 
-def recoverable(data: bytes, kind: str, depth: int = 0, seen: set[bytes] | None = None) -> bool:
+def recoverable(data: bytes, kind: str, depth: int = 0, seen: set[bytes] | None = None, form: str = "") -> bool:
     """True when the secret can be read out of `data` through the layers the stdlib decodes."""
     seen = set() if seen is None else seen
     if depth > 7 or data in seen or len(seen) > 5000:
         return False
     seen.add(data)
-    if any(n in data for n in needles(kind)):
+    if any(n in data for n in needles(kind, form)):
         return True
     views: list[bytes] = []
     if data[257:262] == b"ustar":
@@ -273,7 +275,7 @@ def recoverable(data: bytes, kind: str, depth: int = 0, seen: set[bytes] | None 
     for codec in ("utf-16-le", "utf-16-be"):
         for start in (0, 1):
             views.append(data[start:].decode(codec, "ignore").encode("latin-1", "ignore"))
-    return any(recoverable(v, kind, depth + 1, seen) for v in views if len(v) >= 16)
+    return any(recoverable(v, kind, depth + 1, seen, form) for v in views if len(v) >= 16)
 
 
 def known_keys() -> KnownKeys:
@@ -286,17 +288,17 @@ def judge(case: Case, directory: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / "artifact"
     source.write_bytes(build(case))
-    assert recoverable(source.read_bytes(), case.kind), f"the recoverer cannot read its own case {case.describe()}"
+    assert recoverable(source.read_bytes(), case.kind, form=case.form), f"the recoverer cannot read its own case {case.describe()}"
     out = directory / "out"
     try:
         sanitize(source, out, Home(directory / "home"), known_keys())
     except DumpRefused as refusal:
         assert not out.exists()
-        return f"refused:{refusal.reason}"
+        return f"refused:{refusal.reason}: {refusal.detail}"
     except DumpFormatError:
         assert not out.exists()
         return "refused:unreadable"
-    assert not recoverable(out.read_bytes(), case.kind), f"certified with the key inside: {case.describe()}"
+    assert not recoverable(out.read_bytes(), case.kind, form=case.form), f"certified with the key inside: {case.describe()}"
     return "clean"
 
 

@@ -74,6 +74,8 @@ _PERCENT_RUN = re.compile(rb"[A-Za-z0-9%+/=_.~!*'()-]*%[0-9A-Fa-f]{2}[A-Za-z0-9%
 _JSON_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\.){8,}"')
 _UTF16LE = re.compile(rb"(?:[\x09\x0a\x0d\x20-\x7e]\x00){%d,}" % MIN_UTF16)
 _UTF16BE = re.compile(rb"(?:\x00[\x09\x0a\x0d\x20-\x7e]){%d,}" % MIN_UTF16)
+_UTF16LE_ANY = re.compile(rb"(?:[\x01-\xff]\x00){%d,}" % MIN_UTF16)  # binary written as UTF-16 (small views)
+_UTF16BE_ANY = re.compile(rb"(?:\x00[\x01-\xff]){%d,}" % MIN_UTF16)
 _KTY = re.compile(rb'"kty"')
 _EMBEDDED_STREAM = re.compile(rb"\x1f\x8b\x08|\x28\xb5\x2f\xfd|\xfd7zXZ\x00|BZh[1-9]1AY&SY|\x04\x22\x4d\x18")
 
@@ -311,9 +313,11 @@ class _Reader:
                     continue
                 if isinstance(value, str):
                     self.string(value, f"{name} > json-string", depth)
-        for pattern, codec in ((_UTF16LE, "utf-16-le"), (_UTF16BE, "utf-16-be")):
+        small = len(data) <= WINDOW_VIEW_BYTES  # any code point below 256 there; printable ones in images
+        for pattern, codec in (((_UTF16LE_ANY if small else _UTF16LE), "utf-16-le"),
+                               ((_UTF16BE_ANY if small else _UTF16BE), "utf-16-be")):
             for match in pattern.finditer(data):
-                self.child(match.group(0).decode(codec).encode("ascii"), f"{name} > {codec}", depth + 1)
+                self.child(match.group(0).decode(codec).encode("latin-1"), f"{name} > {codec}", depth + 1)
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode
