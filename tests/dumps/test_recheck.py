@@ -149,12 +149,15 @@ def test_an_exhausted_budget_is_incomplete() -> None:
 
 
 def _blind_scanner(monkeypatch: pytest.MonkeyPatch, module_name: str) -> None:
+    """The scanner as if every detector missed: the real walk (members and all), with only the
+    advisory entropy detector, whose findings no refusal counts."""
     module = sys.modules[module_name]
+    real = module.scan_path
 
-    def nothing(path: object, *args: object, **kwargs: object) -> FileReport:
-        return FileReport(str(path), "raw", 0, 0.0, [])
+    def blind(path: object, detectors: object = None, *args: object, **kwargs: object) -> FileReport:
+        return real(path, "entropy", *args, **kwargs)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(module, "scan_path", nothing)
+    monkeypatch.setattr(module, "scan_path", blind)
     if hasattr(module, "scan_plain"):
         monkeypatch.setattr(module, "scan_plain", lambda *args, **kwargs: ([], []))
 
@@ -162,14 +165,38 @@ def _blind_scanner(monkeypatch: pytest.MonkeyPatch, module_name: str) -> None:
 def test_sanitize_refuses_what_only_the_independent_reader_sees(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A common-mode failure of the scanner (its scan and its residue re-scan both blind) is still
-    refused: the certification re-reads the output with the independent reader."""
+    refused: the certification re-reads the output with the independent reader. In a bundle the
+    reader's finding has no exact raw span to redact, so the whole bundle is refused."""
     _blind_scanner(monkeypatch, "signward.dumps.sanitize")
-    path = image(tmp_path / "img", 1 << 16, {4096: b"d=" + base64.urlsafe_b64encode(SCALAR)})
+    path = tmp_path / "bundle.tar"
+    path.write_bytes(_tar({"notes.txt": b"hello", "keys/k.txt": b"d=" + base64.urlsafe_b64encode(SCALAR)}))
     with pytest.raises(DumpRefused) as refusal:
         sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))
     assert refusal.value.reason == DumpReason.RECHECK
     assert "EC scalar" in refusal.value.detail
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.attestation.json").exists()
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_in_an_image_the_whole_run_the_reader_decoded_is_redacted_then_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compressed: bool) -> None:
+    """An image (a core) with a base64url scalar and a little-endian one the scanner was made blind
+    to: the independent reader maps each finding back to the raw bytes that encode it (the whole
+    base64 run, the window), those are overwritten, and the result is read again before it is
+    certified."""
+    _blind_scanner(monkeypatch, "signward.dumps.sanitize")
+    run = base64.urlsafe_b64encode(SCALAR)
+    path = image(tmp_path / "img", 1 << 16, {4096: b"d=" + run, 9000: SCALAR[::-1]})
+    if compressed:
+        packed = tmp_path / "img.zst"
+        packed.write_bytes(zstandard.ZstdCompressor().compress(path.read_bytes()))
+        path = packed
+    result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))
+    assert result.status == "clean" and result.redacted_bytes >= len(run) + len(SCALAR)
+    output = (tmp_path / "out").read_bytes()
+    plain = zstandard.ZstdDecompressor().decompress(output, max_output_size=1 << 20) if compressed else output
+    assert run not in plain and SCALAR[::-1] not in plain and b"d=" in plain
+    assert recheck_path(tmp_path / "out", known(EC)).clean
 
 
 def test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read(tmp_path: Path) -> None:
@@ -187,7 +214,7 @@ def test_the_lab_switch_skips_the_certification_too(tmp_path: Path, monkeypatch:
     _blind_scanner(monkeypatch, "signward.dumps.sanitize")
     path = image(tmp_path / "img", 1 << 16, {4096: b"d=" + base64.urlsafe_b64encode(SCALAR)})
     result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC), insecure_skip_residue_rescan=True)
-    assert result.status == "clean"
+    assert result.status == "clean" and base64.urlsafe_b64encode(SCALAR) in (tmp_path / "out").read_bytes()
 
 
 def _store(tmp_path: Path, rescan: bool = True) -> DebugStore:
@@ -221,7 +248,7 @@ def test_the_store_refuses_a_truncated_stream(tmp_path: Path, monkeypatch: pytes
     _blind_scanner(monkeypatch, "signward.dumps.debugstore")
     store = _store(tmp_path)
     staged = store.staging() / "d2"
-    staged.write_bytes(TRUNCATED["zst"])
+    staged.write_bytes(TRUNCATED["bz2"])  # a stream the scanner does not open: only the reader sees it cut
     with pytest.raises(DumpRefused) as refusal:
         store.receive("d2", staged)
     assert refusal.value.reason == DumpReason.STORE_RESCAN and "incomplete" in refusal.value.detail

@@ -70,7 +70,10 @@ _OPENSSH_MAGIC = b"openssh-key-v1\x00"
 _BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{4,}(?:(?:\\r\\n|\\n|\r?\n)[A-Za-z0-9+/_-]{4,})*={0,2}")
 _ONLY_HEX = re.compile(rb"[0-9a-fA-F]*")
 _HEX_RUN = re.compile(rb"(?:[0-9a-fA-F]{2}(?::|\\x| )?){16,}")
-_PERCENT_RUN = re.compile(rb"[A-Za-z0-9%+/=_.~!*'()-]*%[0-9A-Fa-f]{2}[A-Za-z0-9%+/=_.~!*'()&;-]*")
+_PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
+_URL_CHARS = re.compile(rb"[A-Za-z0-9%+/=_.~!*'()-]*")  # a run is grown from each %XX, never backtracked
+_URL_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789%+/=_.~!*'()-")
+MAX_URL_RUN = 1 << 20
 _JSON_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\.){8,}"')
 _UTF16LE = re.compile(rb"(?:[\x09\x0a\x0d\x20-\x7e]\x00){%d,}" % MIN_UTF16)
 _UTF16BE = re.compile(rb"(?:\x00[\x09\x0a\x0d\x20-\x7e]){%d,}" % MIN_UTF16)
@@ -88,6 +91,7 @@ class RecheckFinding:
     kind: str
     view: str
     key: str
+    span: tuple[int, int] | None = None  # the raw bytes that encode it in the plain artifact, when exact
 
     def describe(self) -> str:
         return f"{self.kind} {self.key} in {self.view}"
@@ -140,17 +144,22 @@ class _Reader:
         self.ed_keys = {k.raw_public: k.kid for k in known.of_kind("ed25519")}
         self.rsa_keys = [(k.kid, k.rsa_n) for k in known.of_kind("rsa")]
         self.secret_ids = set(known.secret_ids)
+        self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream
+        self.span: tuple[int, int] | None = None  # the anchor-level run being decoded now
+        self.depth = 0
 
     # ---- bookkeeping
-    def found(self, kind: str, view: str, key: str) -> None:
+    def found(self, kind: str, view: str, key: str, here: tuple[int, int] | None = None) -> None:
+        """`here`: where in the current view; it is a raw span only in the plain artifact itself."""
+        span = self.span if self.depth > self.anchor else here if self.depth == self.anchor else None
         if len(self.report.findings) < 100:
-            self.report.findings.append(RecheckFinding(kind, view, key))
+            self.report.findings.append(RecheckFinding(kind, view, key, span))
 
     def incomplete(self, why: str) -> None:
         if len(self.report.incomplete) < 100:
             self.report.incomplete.append(why)
 
-    def child(self, data: bytes, name: str, depth: int) -> None:
+    def child(self, data: bytes, name: str, depth: int, windows: bool = True) -> None:
         """Read one decoded view (once per distinct content)."""
         if len(data) < 8:
             return
@@ -165,11 +174,26 @@ class _Reader:
             raise _Exhausted(f"more than {budget.max_views} views or {budget.max_decoded_bytes} decoded bytes")
         if depth > budget.max_depth:
             raise _Exhausted(f"layers nested deeper than {budget.max_depth} at {name}")
-        self.view(data, name, depth)
+        self.view(data, name, depth, windows)
 
     # ---- one view: detectors, then every layer below it
-    def view(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
-        self.detect(data, name)
+    def view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
+        outer = self.depth
+        self.depth = depth
+        try:
+            self.read_view(data, name, depth, windows)
+        finally:
+            self.depth = outer
+
+    def decoding(self, depth: int, start: int, end: int) -> tuple[int, int] | None:
+        """Enter a run at [start, end) of the current view: the span findings below it map to."""
+        outer = self.span
+        if depth == self.anchor:
+            self.span = (start, end)
+        return outer
+
+    def read_view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
+        self.detect(data, name, windows)
         if self.container(data, name, depth):
             return
         if len(data) <= MAX_JSON_VIEW and self.json_document(data, name, depth):
@@ -190,6 +214,8 @@ class _Reader:
             except Exception as exc:
                 self.incomplete(f"{name}: {codec} stream does not decode to its end ({type(exc).__name__})")
                 return True
+            if depth == 0:
+                self.anchor = 1  # spans are offsets in the decompressed artifact
             self.child(plain, f"{name} > {codec}", depth + 1)
             return True
         if len(head) >= 262 and head[257:262] == b"ustar":
@@ -286,22 +312,31 @@ class _Reader:
             run = re.sub(rb"\\r\\n|\\n|\r|\n", b"", match.group(0))
             if len(run) < MIN_BASE64 or _ONLY_HEX.fullmatch(run):
                 continue  # too short for a key, or a hex run (read as hex below)
+            outer = self.decoding(depth, match.start(), match.end())
+            # in an image (a core: thousands of identifiers look like base64) the window search
+            # runs on what decodes from runs that look like encoded binary; the recognisers on all
+            windows = len(data) <= WINDOW_VIEW_BYTES or _looks_encoded(run)
             for decoded in _base64_readings(run):
-                self.child(decoded, f"{name} > base64", depth + 1)
+                self.child(decoded, f"{name} > base64", depth + 1, windows)
                 for codec, plain in _inflate(decoded, self.room()):
                     self.child(plain, f"{name} > base64 > {codec}", depth + 2)
+            self.span = outer
         for match in _HEX_RUN.finditer(data):
             digits = re.sub(rb"[^0-9a-fA-F]|(?<=\\)x", b"", match.group(0).replace(b"\\x", b""))
             if len(digits) >= MIN_HEX:
+                outer = self.decoding(depth, match.start(), match.end())
                 self.child(binascii.unhexlify(digits[: len(digits) // 2 * 2]), f"{name} > hex", depth + 1)
                 if len(digits) % 2 == 0 and len(digits) > 2:
                     self.child(binascii.unhexlify(digits[1:-1]), f"{name} > hex+1", depth + 1)
-        for match in _PERCENT_RUN.finditer(data):
-            run = match.group(0)
+                self.span = outer
+        for start, end in _percent_runs(data):
+            run = bytes(data[start:end])
+            outer = self.decoding(depth, start, end)
             for plus in (False, True):
                 decoded = _unquote(run, plus)
                 if decoded != run:
                     self.child(decoded, f"{name} > percent", depth + 1)
+            self.span = outer
         if len(data) <= MAX_JSON_VIEW:
             for match in _JSON_STRING.finditer(data):
                 literal = match.group(0)
@@ -312,12 +347,16 @@ class _Reader:
                 except ValueError:
                     continue
                 if isinstance(value, str):
+                    outer = self.decoding(depth, match.start(), match.end())
                     self.string(value, f"{name} > json-string", depth)
+                    self.span = outer
         small = len(data) <= WINDOW_VIEW_BYTES  # any code point below 256 there; printable ones in images
         for pattern, codec in (((_UTF16LE_ANY if small else _UTF16LE), "utf-16-le"),
                                ((_UTF16BE_ANY if small else _UTF16BE), "utf-16-be")):
             for match in pattern.finditer(data):
+                outer = self.decoding(depth, match.start(), match.end())
                 self.child(match.group(0).decode(codec).encode("latin-1"), f"{name} > {codec}", depth + 1)
+                self.span = outer
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode
@@ -337,9 +376,9 @@ class _Reader:
             self.child(plain, f"{name} > {codec}@{match.start()}", depth + 1)
 
     # ---- the second detector path
-    def detect(self, data: bytes | mmap.mmap, name: str) -> None:
+    def detect(self, data: bytes | mmap.mmap, name: str, windows: bool = True) -> None:
         for match in _PEM.finditer(data):
-            self.pem(match.group(0), match.group(1).decode(), name)
+            self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
         for match in _DER.finditer(data):
             self.der(data, match.start(), name)
         position = data.find(_OPENSSH_MAGIC)
@@ -351,26 +390,26 @@ class _Reader:
                 if count >= 10_000:
                     break
                 self.jwk_near(data, match.start(), name)
-        if len(data) <= WINDOW_VIEW_BYTES:
+        if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
 
-    def private_key(self, key: Any, kind: str, name: str) -> None:
+    def private_key(self, key: Any, kind: str, name: str, here: tuple[int, int] | None = None) -> None:
         match = self.known.match(key)
         label = f"{type(key).__name__.lstrip('_')}" + (f" (known kid {match.kid})" if match else "")
-        self.found(kind, name, label)
+        self.found(kind, name, label, here)
 
-    def pem(self, block: bytes, label: str, name: str) -> None:
+    def pem(self, block: bytes, label: str, name: str, here: tuple[int, int] | None = None) -> None:
         try:
             if label == "OPENSSH PRIVATE KEY":
                 key: Any = serialization.load_ssh_private_key(block, None)
             else:
                 key = serialization.load_pem_private_key(block, None, unsafe_skip_rsa_key_validation=True)
         except TypeError:  # encrypted: a private key all the same, it cannot be proven harmless
-            self.found("pem", name, f"encrypted {label}")
+            self.found("pem", name, f"encrypted {label}", here)
             return
         except Exception:
             return  # text that only looks like a key (libcrypto's own strings, a header alone)
-        self.private_key(key, "pem", name)
+        self.private_key(key, "pem", name, here)
 
     def der(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
         first = data[start + 1]
@@ -386,7 +425,7 @@ class _Reader:
             key = serialization.load_der_private_key(bytes(data[start:end]), None, unsafe_skip_rsa_key_validation=True)
         except Exception:
             return
-        self.private_key(key, "der", name)
+        self.private_key(key, "der", name, (start, end))
 
     def openssh_blob(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
         """The binary openssh-key-v1 structure (length-prefixed strings): framed exactly, then
@@ -413,8 +452,11 @@ class _Reader:
         blob = bytes(data[start:position])
         armour = (b"-----BEGIN OPENSSH PRIVATE KEY-----\n" + base64.encodebytes(blob) +
                   b"-----END OPENSSH PRIVATE KEY-----\n")
-        self.pem(armour, "OPENSSH PRIVATE KEY", name) if cipher == b"none" else \
-            self.found("openssh", name, f"encrypted OpenSSH key ({cipher.decode('ascii', 'replace')})")
+        if cipher == b"none":
+            self.pem(armour, "OPENSSH PRIVATE KEY", name, (start, position))
+        else:
+            self.found("openssh", name, f"encrypted OpenSSH key ({cipher.decode('ascii', 'replace')})",
+                       (start, position))
 
     def jwk_near(self, data: bytes | mmap.mmap, kty: int, name: str) -> None:
         """A "kty" member in text that is not a JSON document: the object around it."""
@@ -426,14 +468,14 @@ class _Reader:
         except ValueError:
             return
         if isinstance(value, dict):
-            self.jwk(value, name)
+            self.jwk(value, name)  # its end in bytes is not tracked: no span, refused rather than redacted
 
-    def jwk(self, value: dict[str, Any], name: str) -> None:
+    def jwk(self, value: dict[str, Any], name: str, here: tuple[int, int] | None = None) -> None:
         kty = value.get("kty")
         if kty == "oct" and isinstance(value.get("k"), str):
             secret = _b64url(value["k"])
             if secret is not None and aes_key_id(secret) in self.secret_ids:
-                self.found("jwk", name, f"oct key {aes_key_id(secret)} (known)")
+                self.found("jwk", name, f"oct key {aes_key_id(secret)} (known)")  # no exact span: refused
             return
         if "d" not in value or kty not in ("RSA", "EC", "OKP"):
             return
@@ -447,7 +489,7 @@ class _Reader:
             return
         if private is None:
             return
-        self.private_key(private, "jwk", name)
+        self.private_key(private, "jwk", name, here)
 
     def windows(self, data: bytes, name: str) -> None:
         """The known-key search over raw windows: RSA primes (both byte orders), EC scalars,
@@ -468,7 +510,7 @@ class _Reader:
                     budget.checks += 1
                     value = int.from_bytes(window, order)
                     if 1 < value < n and n % value == 0:
-                        self.found("known-key", name, f"RSA prime of known kid {kid}")
+                        self.found("known-key", name, f"RSA prime of known kid {kid}", (offset, offset + width))
                         return
             if budget.checks > budget.max_checks:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
@@ -480,7 +522,7 @@ class _Reader:
                         continue
                     budget.checks += 1
                     if aes_key_id(window) in self.secret_ids:
-                        self.found("known-key", name, f"AES key {aes_key_id(window)}")
+                        self.found("known-key", name, f"AES key {aes_key_id(window)}", (offset, offset + width))
                         return
             if budget.checks > budget.max_checks:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
@@ -498,10 +540,10 @@ class _Reader:
                 budget.curve_checks += 1
                 if budget.curve_checks > budget.max_curve_checks:
                     raise _Exhausted(f"more than {budget.max_curve_checks} scalar checks")
-                if self.curve_window(window, name):
+                if self.curve_window(window, name, (offset, offset + width)):
                     return
 
-    def curve_window(self, window: bytes, name: str) -> bool:
+    def curve_window(self, window: bytes, name: str, here: tuple[int, int]) -> bool:
         for kid, curve, point in self.ec_keys:
             if len(window) != (curve.key_size + 7) // 8:
                 continue
@@ -512,12 +554,12 @@ class _Reader:
                 except ValueError:
                     continue
                 if (numbers.x, numbers.y) == point:
-                    self.found("known-key", name, f"EC scalar of known kid {kid}")
+                    self.found("known-key", name, f"EC scalar of known kid {kid}", here)
                     return True
         if len(window) == 32 and self.ed_keys:
             public = ed25519.Ed25519PrivateKey.from_private_bytes(window).public_key().public_bytes_raw()
             if public in self.ed_keys:
-                self.found("known-key", name, f"Ed25519 seed of known kid {self.ed_keys[public]}")
+                self.found("known-key", name, f"Ed25519 seed of known kid {self.ed_keys[public]}", here)
                 return True
         return False
 
@@ -536,6 +578,30 @@ def _strings_and_jwks(document: Any, reader: _Reader) -> Iterator[str]:
             stack.extend(item)
         elif isinstance(item, str):
             yield item
+
+
+def _percent_runs(data: bytes | mmap.mmap) -> Iterator[tuple[int, int]]:
+    """[start, end) of each run of URL characters holding a %XX escape (each run once)."""
+    done = 0
+    for escape in _PERCENT.finditer(data):
+        if escape.start() < done:
+            continue
+        start = escape.start()
+        while start > done and data[start - 1] in _URL_BYTES and escape.start() - start < MAX_URL_RUN:
+            start -= 1
+        grown = _URL_CHARS.match(data, escape.start(), min(len(data), escape.start() + MAX_URL_RUN))
+        end = grown.end() if grown is not None else escape.end()
+        done = end
+        yield start, end
+
+
+def _looks_encoded(run: bytes) -> bool:
+    """Base64 of random bytes: both cases and at least one digit (a 43-character run of a random
+    scalar lacks a digit once in about 1,400 runs); identifiers and words mostly do not pass."""
+    upper = sum(1 for c in run if 65 <= c <= 90)
+    lower = sum(1 for c in run if 97 <= c <= 122)
+    digits = sum(1 for c in run if 48 <= c <= 57)
+    return digits >= 1 and upper * 8 >= len(run) and lower * 8 >= len(run)
 
 
 def _b64url(text: str) -> bytes | None:

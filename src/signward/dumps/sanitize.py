@@ -282,6 +282,23 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
                                          f"{residue[0].kind} at offset {residue[0].offset}")
         if residue_detectors:  # certification by the independent reader (recheck.py): no scanner parser
             second = recheck_path(final.path, known)
+            spans = [f.span for f in second.findings if f.span is not None]
+            if second.findings and len(spans) == len(second.findings) and not second.incomplete and \
+                    bundle is None and format_ != "har":  # an image: the whole raw run of each goes, re-read
+                ranges = merge_spans(spans)
+                if any(layout.is_protected(start, end) for start, end in ranges):
+                    raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
+                descriptor = os.open(redacted.path, os.O_WRONLY)
+                try:
+                    result.redacted_bytes += sum(fill(descriptor, start, end) for start, end in ranges)
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+                if container != "none":
+                    final = scratch.enter_context(Scratch(out.parent))
+                    with open(redacted.path, "rb") as plain, open_compressor(final.path, container, new=False) as packed:
+                        shutil.copyfileobj(plain, packed, 8 << 20)
+                second = recheck_path(final.path, known)
             if second.findings:
                 raise DumpRefused(DumpReason.RECHECK, "independent reader: " + second.summary())
             if second.incomplete:
