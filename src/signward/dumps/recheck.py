@@ -77,8 +77,8 @@ MAX_URL_RUN = 1 << 20
 _JSON_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\.){8,}"')
 _UTF16LE = re.compile(rb"(?:[\x09\x0a\x0d\x20-\x7e]\x00){%d,}" % MIN_UTF16)
 _UTF16BE = re.compile(rb"(?:\x00[\x09\x0a\x0d\x20-\x7e]){%d,}" % MIN_UTF16)
-_UTF16LE_ANY = re.compile(rb"(?:[\x01-\xff]\x00){%d,}" % MIN_UTF16)  # binary written as UTF-16 (small views)
-_UTF16BE_ANY = re.compile(rb"(?:\x00[\x01-\xff]){%d,}" % MIN_UTF16)
+_UTF16LE_ANY = re.compile(rb"(?:[\x00-\xff]\x00){%d,}" % MIN_UTF16)  # binary written as UTF-16 (small views)
+_UTF16BE_ANY = re.compile(rb"(?:\x00[\x00-\xff]){%d,}" % MIN_UTF16)
 _KTY = re.compile(rb'"kty"')
 _EMBEDDED_STREAM = re.compile(rb"\x1f\x8b\x08|\x28\xb5\x2f\xfd|\xfd7zXZ\x00|BZh[1-9]1AY&SY|\x04\x22\x4d\x18")
 
@@ -354,8 +354,11 @@ class _Reader:
         for pattern, codec in (((_UTF16LE_ANY if small else _UTF16LE), "utf-16-le"),
                                ((_UTF16BE_ANY if small else _UTF16BE), "utf-16-be")):
             for match in pattern.finditer(data):
+                decoded = match.group(0).decode(codec).encode("latin-1")
+                if len(decoded) - decoded.count(0) < MIN_UTF16:
+                    continue  # zeros, not text
                 outer = self.decoding(depth, match.start(), match.end())
-                self.child(match.group(0).decode(codec).encode("latin-1"), f"{name} > {codec}", depth + 1)
+                self.child(decoded, f"{name} > {codec}", depth + 1)
                 self.span = outer
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
