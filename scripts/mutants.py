@@ -167,7 +167,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/dumps/test_recheck.py::test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read"]),
     ("recheck_store_intake", "dumps/debugstore.py", "                if not second.clean:\n",
      "                if False:\n", ["tests/dumps/test_recheck.py::test_the_store_refuses_what_only_the_independent_reader_sees"]),
-    ("recheck_loads_der", "dumps/recheck.py", "        self.private_key(key, \"der\", name)", "        pass",
+    ("recheck_loads_der", "dumps/recheck.py", "        self.private_key(key, \"der\", name, (start, end))", "        pass",
      ["tests/dumps/test_recheck.py::test_a_private_key_nobody_published_is_found_by_loading_its_der"]),
     ("recheck_truncated_stream", "dumps/recheck.py", "                raise EOFError(\"zstd frame ends early\")",
      "                return", ["tests/dumps/test_recheck.py::test_a_layer_that_does_not_read_to_its_end_is_incomplete_never_clean"]),
