@@ -207,14 +207,14 @@ def needles(kind: str, form: str = "") -> list[bytes]:
 
 _RUN64 = re.compile(rb"[A-Za-z0-9+/_-]{16,}(?:(?:\\n|\n|\r\n)[A-Za-z0-9+/_-]{4,})*")
 _RUNHEX = re.compile(rb"[0-9a-fA-F]{32,}")
-_JSON_LITERAL = re.compile(rb'"(?:\\.|[^"\\])*\\(?:\\.|[^"\\])*"')  # a string literal holding an escape
+_JSON_LITERAL = re.compile(rb'(?=("(?:\\.|[^"\\\x00-\x1f\x7f-\xff])*"))')  # every string literal, overlapping
 _RUNPCT = re.compile(rb"[^\s\"&?=]*%[0-9A-Fa-f]{2}[^\s\"&]*")
 
 
 def recoverable(data: bytes, kind: str, depth: int = 0, seen: set[bytes] | None = None, form: str = "") -> bool:
     """True when the secret can be read out of `data` through the layers the stdlib decodes."""
     seen = set() if seen is None else seen
-    if depth > 7 or data in seen or len(seen) > 5000:
+    if depth > 7 or data in seen or len(seen) > 20000:
         return False
     seen.add(data)
     if any(n in data for n in needles(kind, form)):
@@ -253,6 +253,13 @@ def recoverable(data: bytes, kind: str, depth: int = 0, seen: set[bytes] | None 
             views.append(value.encode("latin-1", "ignore"))
     except (ValueError, RecursionError):
         pass
+    for match in _JSON_LITERAL.finditer(data):  # JSON inside other bytes
+        if b"\\" not in match.group(1):
+            continue
+        try:
+            views.append(json.loads(match.group(1)).encode("latin-1", "ignore"))
+        except ValueError:
+            pass
     for match in _RUN64.finditer(data):
         run = re.sub(rb"\\n|\n|\r", b"", match.group(0))
         for alt in (b"+/", b"-_"):
@@ -263,11 +270,6 @@ def recoverable(data: bytes, kind: str, depth: int = 0, seen: set[bytes] | None 
                     views.append(base64.b64decode(part + b"=" * (-len(part) % 4), altchars=alt))
                 except (binascii.Error, ValueError):
                     pass
-    for match in _JSON_LITERAL.finditer(data):  # JSON inside other bytes
-        try:
-            views.append(json.loads(match.group(0)).encode("latin-1", "ignore"))
-        except ValueError:
-            pass
     for match in _RUNHEX.finditer(data):
         views.append(binascii.unhexlify(match.group(0)[: len(match.group(0)) // 2 * 2]))
     for match in _RUNPCT.finditer(data):
