@@ -1,9 +1,17 @@
 """Mutation check of the controls: each mutant breaks one check that implements a control of
-the model or a validator rule, in a copy of the source; the tests named for it must fail.
+the model or a validator rule, in a copy of the source; its component's tests must fail.
 
 A mutant that survives is a control whose test would stay green while the control is off.
 The list is data: (name, file under src/signward, the exact original text, its
-replacement, the tests that must kill it). A later control adds its line here.
+replacement, the tests named for it). A later control adds its line here.
+
+Which tests judge a mutant is chosen by directory, so the list proves what the suite notices,
+not what one hand-picked test notices: the whole test directory of the mutated file's component
+(tests/verify for verify/*, tests/dumps for dumps/* and cli/dumps.py, `COMPONENT_TESTS` for
+the top-level modules) and the directory of every named test. The named tests run first (with -x), as the
+quick way to a kill; only a mutant they miss runs the directories (with -x: the first failure
+kills it). Two runs, because pytest collects a named test and its own directory in file order,
+not in the order given.
 Usage: .venv/bin/python scripts/mutants.py [NAME ...]   (exit 0: every mutant killed)
 """
 
@@ -15,12 +23,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 V = "tests/verify/test_validator.py::"
 S = "tests/dumps/test_sanitize.py::"
 P = "tests/dumps/test_pipeline.py::"
+BC = "tests/dumps/test_bundle_coverage.py"
+BS = "tests/dumps/test_bundle_streams.py"
+# top-level modules of src/signward and the component whose tests judge them
+COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
+                   "safefile.py": "tests/test_safefile.py"}
+NAMED_TIMEOUT = 600
+DIRECTORY_TIMEOUT = 1800
 
 MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("key_window", "verify/validator.py", "if key.exp is not None and now >= key.exp:", "if False:",
@@ -156,8 +172,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("har_token_signature", "dumps/har.py",
      'add(string, match.start() + signing_end + 1, match.end(), "jws-signature", kid, detail)', "pass",
      ["tests/dumps/test_har.py::test_escapes_and_unicode_stay_valid_json"]),
-    ("bundle_member_names", "dumps/bundles.py", 'if pure.is_absolute() or ".." in pure.parts:', "if False:",
-     ["tests/dumps/test_bundles.py::test_members_that_climb_out_and_links_are_refused"]),
+    ("bundle_member_names", "dumps/bundles.py", '        if part == "..":', "        if False:",
+     ["tests/dumps/test_bundles.py::test_members_that_climb_out_and_links_are_refused", BC]),
     ("zip_bomb", "dumps/bundles.py",
      "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",
      ["tests/dumps/test_bundles.py::test_a_zip_bomb_is_refused_not_expanded"]),
@@ -323,6 +339,132 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            except Exception as exc:  # noqa: BLE001 - one realm never stops the rotation of the others",
      "            except SignwardError as exc:",
      ["tests/keys/test_rotation_per_realm.py::test_one_realm_failing_with_any_error_never_stops_the_others"]),
+    ("no_canary_material", "dumps/pipeline.py", "if dumps.canary_check and canary is None:", "if False:",
+     ["tests/dumps/test_pipeline.py::test_the_canary_check_without_canary_material_refuses_every_dump"]),
+    # issue 32/35: bundles and compressed streams account for every byte (each killed by its whole test file)
+    ("bundle_outside_view", "dumps/bundles.py", "            _write_outside(path, [m for m, _ in listed], view)",
+     "            pass", [BC]),
+    ("bundle_absolute_name", "dumps/bundles.py", '    if raw.startswith("/"):', "    if False:", [BC]),
+    ("bundle_name_characters", "dumps/bundles.py", '        raise _unsafe(raw, f"the character U+',
+     '        continue\n        raise _unsafe(raw, f"the character U+', [BC]),
+    ("bundle_trailing_dot", "dumps/bundles.py", '        if part.endswith((".", " ")):', "        if False:", [BC]),
+    ("bundle_windows_device", "dumps/bundles.py",
+     '        if part.split(".", 1)[0].rstrip(" ").casefold() in WINDOWS_DEVICES:', "        if False:", [BC]),
+    ("bundle_zip_nul_name", "dumps/bundles.py", "canonical_name(info.orig_filename, directory=directory)",
+     "canonical_name(info.filename, directory=directory)", [BC]),
+    ("bundle_zip_unicode_path", "dumps/bundles.py",
+     'return extra[position + 4 + 5:position + 4 + size].decode("utf-8", "surrogateescape")', "return None", [BC]),
+    ("bundle_name_collision", "dumps/bundles.py", "        if key in self.files or key in self.folders:",
+     "        if False:", [BC]),
+    ("bundle_collision_case", "dumps/bundles.py",
+     'return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())', "return name", [BC]),
+    ("bundle_zip_overlap", "dumps/bundles.py", "        if start < end:\n            raise CoverageError(Uncovered.OVERLAP",
+     "        if False:\n            raise CoverageError(Uncovered.OVERLAP", [BC]),
+    ("bundle_member_count", "dumps/bundles.py", "    if left[0] < 0:", "    if False:", [BC]),
+    ("bundle_depth", "dumps/scanner.py", "    if depth >= MAX_DEPTH:", "    if False:", [BC]),
+    ("bundle_shared_expansion", "dumps/files.py", "    if shared[0] < 0:", "    if False:", [BC]),
+    ("scan_incomplete_exit", "cli/dumps.py", "if any(r.findings or r.incomplete for r in reports):",
+     "if any(r.findings for r in reports):", [BC]),
+    ("bundle_tar_cut_short", "dumps/bundles.py", "        if item.offset_data + item.size > size:",
+     "        if False:", [BC]),
+    ("stream_truncated", "dumps/formats.py", "                    raise self._cut_short()",
+     '                    return b""', [BS]),
+    ("stream_trailing", "dumps/formats.py",
+     '    if not head.startswith(CONTAINERS[container]) or (container == "bz2" and not _is_bz2(head)):',
+     "    if False:", [BS]),
+    ("stream_zero_padding", "dumps/formats.py", '                if block.strip(b"\\0"):', "                if False:",
+     [BS]),
+    ("stream_skippable", "dumps/formats.py", 'in SKIPPABLE and container in ("zst", "lz4"):',
+     "in SKIPPABLE and False:", [BS]),
+    ("stream_gzip_header", "dumps/formats.py", "and head[3] & 0x14:", "and head[3] & 0:", [BS]),
+    ("stream_gzip_name", "dumps/formats.py", "and head[3] & 0x08:", "and head[3] & 0:", [BS]),
+    ("depth_common_mode_coupling", "depth/common.py",
+     "        closure[name] = closure[name] | {u for d in closure[name] for u in rests_on.get(d, ())}",
+     "        closure[name] = closure[name]",
+     ["tests/depth/test_common.py::test_independent_failures_exact_against_brute_force", "tests/depth/test_common.py::test_two_guards_on_one_implementation_count_once"]),
+    ("depth_input_class_defeats", "depth/common.py",
+     "        defeated = sorted({c for impl in cls.defeats for c in on.get(impl, [])})",
+     "        defeated = sorted({c for impl in cls.defeats[:1] for c in on.get(impl, [])})",
+     ["tests/depth/test_common.py::test_an_input_class_defeats_every_implementation_it_names"]),
+    ("depth_policy_independent", "depth/analysis.py", "            depth = a.depth\n",
+     "            depth = a.min_failures if a.exact else a.lower\n",
+     ["tests/depth/test_common.py::test_two_guards_on_one_implementation_count_once"]),
+    ("common_mode_drill", "watch/drills.py", "            if by:\n", "            if True:\n",
+     ["tests/watch/test_drills.py::test_the_common_mode_drill_needs_one_of_the_two_scans_to_stop_the_artifact"]),
+    ("depth_failed_input_class", "depth/analysis.py",
+     "    known = frozenset(c for n in named for c in (failing_units[n].controls if n in failing_units else (n,)))",
+     "    known = frozenset(n for n in named if n not in failing_units)",
+     ["tests/depth/test_common.py::test_a_failed_input_class_fails_the_controls_it_defeats"]),
+    ("transit_exportable_refused", "hsm/transit.py", 'if data.get("exportable") is not False:', "if False:",
+     ["tests/hsm/test_transit.py::test_an_exportable_key_is_refused"]),
+    ("transit_version_refused", "hsm/transit.py", 'if data.get("latest_version") != 1:', "if False:",
+     ["tests/hsm/test_transit.py::test_a_key_whose_version_moved_is_refused"]),
+    ("transit_sign_version_1", "hsm/transit.py", '"key_version": 1, "marshaling_algorithm": "jws"',
+     '"marshaling_algorithm": "jws"', ["tests/hsm/test_transit.py::test_signing_stays_on_version_1_after_a_rotation"]),
+    ("transit_created_unexportable", "hsm/transit.py", '{"type": kind, "exportable": False,',
+     '{"type": kind, "exportable": True,', ["tests/hsm/test_transit.py::test_every_algorithm_signs_and_verifies"]),
+    ("transit_probe_exportable", "hsm/transit.py", 'exportable = data.get("exportable") is not False',
+     "exportable = False",
+     ["tests/hsm/test_transit.py::test_the_hsm_probe_checks_transit_attributes_and_fails_on_an_exportable_key"]),
+    ("transit_https_off_loopback", "home.py",
+     'if self.transit_url.startswith("http://") and not _loopback_url(self.transit_url):', "if False:",
+     ["tests/hsm/test_transit.py::test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file"]),
+    ("key_window_last_second", "verify/validator.py", "if key.exp is not None and now >= key.exp:",
+     "if key.exp is not None and now > key.exp:", [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("token_ends_with_its_key", "verify/validator.py",
+     "if key.exp is not None and exp is not None and exp > key.exp:",
+     "if key.exp is not None and exp is not None and exp >= key.exp:",
+     [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("key_nbf_now", "verify/validator.py",
+     "if key.nbf is not None and (now < key.nbf or (iat is not None and iat < key.nbf)):",
+     "if key.nbf is not None and (iat is not None and iat < key.nbf):",
+     [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("key_nbf_iat", "verify/validator.py",
+     "if key.nbf is not None and (now < key.nbf or (iat is not None and iat < key.nbf)):",
+     "if key.nbf is not None and now < key.nbf:", [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("key_nbf_first_second", "verify/validator.py",
+     "if key.nbf is not None and (now < key.nbf or (iat is not None and iat < key.nbf)):",
+     "if key.nbf is not None and (now <= key.nbf or (iat is not None and iat <= key.nbf)):",
+     [V + "test_tokens_at_the_edges_of_their_keys_window"]),
+    ("honey_by_thumbprint", "verify/validator.py",
+     "        if key.thumbprint in self.honey:\n            check_signature(key, parsed)  # an alert only",
+     "        if False:\n            check_signature(key, parsed)  # an alert only",
+     [V + "test_honey_key_by_kid_and_by_thumbprint"]),
+    ("guard_verdict_until_key_exp", "guard/verdicts.py",
+     'until = min(float(exp) + self.validator.skew, key[2] if key[2] is not None else float("inf"))',
+     "until = float(exp) + self.validator.skew",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_ends_with_its_key"]),
+    ("guard_verdict_last_second", "guard/verdicts.py",
+     "            if now < until and self._fingerprint(verdict) == fingerprint:",
+     "            if now <= until and self._fingerprint(verdict) == fingerprint:",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_ends_with_its_key"]),
+    ("guard_verdict_honey_thumbprint", "guard/verdicts.py",
+     "        if key is None or key.thumbprint in self.validator.honey:", "        if key is None:",
+     ["tests/guard/test_decision.py::test_a_remembered_verdict_is_checked_again_on_every_use"]),
+    ("introspection_realm", "issuer/issuance.py",
+     "if found is None or found.realm != realm or found.kid != kid",
+     "if found is None or found.kid != kid",
+     ["tests/issuer/test_introspection.py::test_every_realm_but_the_issuing_one_answers_inactive"]),
+    ("jwk_issuer_member", "verify/keyset.py", "if bound is not None and issuer is not None and bound != issuer:",
+     "if False:", ["tests/verify/test_keyset.py::test_bad_ec_keys_are_dropped_with_a_log_line"]),
+    ("rotation_realm_query", "keys/registry.py",
+     'keys = [KeyRecord.from_row(r) for r in tx.all("SELECT * FROM keys WHERE realm = ?", (realm.name,))]',
+     'keys = [KeyRecord.from_row(r) for r in tx.all("SELECT * FROM keys WHERE ? <> \'\'", (realm.name,))]',
+     ["tests/keys/test_realm_isolation.py::test_rotating_one_realm_leaves_every_other_as_it_was"]),
+    ("signing_key_per_realm", "keys/registry.py",
+     '"SELECT * FROM keys WHERE realm = ? AND state = ? AND sign_from <= ? AND sign_until > ? "',
+     '"SELECT * FROM keys WHERE ? <> \'\' AND state = ? AND sign_from <= ? AND sign_until > ? "',
+     ["tests/keys/test_realm_isolation.py::test_each_realm_signs_with_its_own_key_and_publishes_only_its_own"]),
+    ("recheck_certification", "dumps/sanitize.py", "            if second.findings:\n", "            if False:\n",
+     ["tests/dumps/test_recheck.py::test_sanitize_refuses_what_only_the_independent_reader_sees"]),
+    ("recheck_incomplete", "dumps/sanitize.py", "            if second.incomplete:\n", "            if False:\n",
+     ["tests/dumps/test_recheck.py::test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read"]),
+    ("recheck_store_intake", "dumps/debugstore.py", "                if not second.clean:\n",
+     "                if False:\n", ["tests/dumps/test_recheck.py::test_the_store_refuses_what_only_the_independent_reader_sees"]),
+    ("recheck_loads_der", "dumps/recheck.py", "        self.private_key(key, \"der\", name, (start, end))", "        pass",
+     ["tests/dumps/test_recheck.py::test_a_private_key_nobody_published_is_found_by_loading_its_der"]),
+    ("recheck_truncated_stream", "dumps/recheck.py", "                raise EOFError(\"zstd frame ends early\")",
+     "                return", ["tests/dumps/test_recheck.py::test_a_layer_that_does_not_read_to_its_end_is_incomplete_never_clean"]),
     ("guard_underscore_claim_header", "guard/decision.py",
      "        if any(spoofed_underscore(name) for name in attempt.headers):", "        if False:",
      ["tests/guard/test_redteam_regressions.py::test_an_underscore_claim_header_is_denied"]),
@@ -348,8 +490,27 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
 ]
 
 
+def directories(relpath: str, tests: list[str]) -> list[str]:
+    """The tests that judge a mutant of `relpath`: its component's test directory (for cli/X.py,
+    tests/X; for a top-level module, its `COMPONENT_TESTS` entry, if any) and each named test's
+    directory (a named test at the top of tests/ stands for itself: tests/ is the whole suite)."""
+    parts = relpath.split("/")
+    if len(parts) == 1:
+        component = COMPONENT_TESTS.get(relpath)
+    else:
+        component = f"tests/{parts[1].removesuffix('.py')}" if parts[0] == "cli" else f"tests/{parts[0]}"
+    found = [component] if component is not None and (ROOT / component).exists() else []
+    for test in tests:
+        path = Path(test.split("::", 1)[0])
+        found.append(str(path) if path.parent == Path("tests") else str(path.parent))
+    if not found:
+        raise ValueError(f"no tests judge {relpath}: name one, or add it to COMPONENT_TESTS")
+    return list(dict.fromkeys(found))
+
+
 def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) -> tuple[bool, str]:
-    """Apply one mutant to a copy of src/ and run its tests there; (killed, note)."""
+    """Apply one mutant to a copy of src/ and run its named tests, then (if they pass) its
+    component's test directories there; (killed, note)."""
     with tempfile.TemporaryDirectory(prefix=f"signward-mutant-{name}-") as scratch:
         copy = Path(scratch) / "src"
         shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
@@ -359,17 +520,33 @@ def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) 
             return False, f"the original text occurs {text.count(original)} times in {relpath}: update the list"
         target.write_text(text.replace(original, mutated))
         env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{ROOT}", "PYTHONDONTWRITEBYTECODE": "1"}
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         check = subprocess.run([sys.executable, "-c", "import signward, sys; print(signward.__file__)"],
                                env=env, capture_output=True, text=True)
         if not check.stdout.startswith(str(copy)):
             return False, f"the copy was not imported ({check.stdout.strip()})"
-        if done.returncode == 0:
-            return False, "SURVIVED: its tests pass with the check broken"
-        if done.returncode != 1:  # 1 = tests failed; anything else is an error, not a kill
-            return False, f"pytest exit {done.returncode}: {done.stdout[-300:]}"
-        return True, "killed"
+        dirs = directories(relpath, tests)
+        for stage, selection, timeout in (("named tests", tests, NAMED_TIMEOUT),
+                                          (" ".join(dirs), dirs, DIRECTORY_TIMEOUT)):
+            try:
+                done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                                       *selection], cwd=ROOT, env=env, capture_output=True, text=True,
+                                      timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False, f"the {stage} ran over {timeout} s: neither killed nor passed"
+            if done.returncode == 1:  # 1 = tests failed; anything else is an error, not a kill
+                return True, f"killed by the {stage}" if stage == "named tests" else (
+                    f"killed by {stage} ({_failed(done.stdout)})")
+            if done.returncode != 0:
+                return False, f"pytest exit {done.returncode} on the {stage}: {done.stdout[-300:]}"
+        return False, f"SURVIVED: {' '.join(dirs)} pass with the check broken"
+
+
+def _failed(output: str) -> str:
+    """The first failing test's id in pytest -q output."""
+    for line in output.splitlines():
+        if line.startswith(("FAILED ", "ERROR ")):
+            return line.split(" ", 2)[1]
+    return "a failure"
 
 
 def main(names: list[str]) -> int:
@@ -378,14 +555,28 @@ def main(names: list[str]) -> int:
     if unknown:
         print(f"unknown mutant(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    for name, relpath, _, _, tests in chosen:
+        try:
+            directories(relpath, tests)
+        except ValueError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
     survivors = 0
-    for name, relpath, original, mutated, tests in chosen:
+    begun = time.monotonic()
+
+    def one(mutant: tuple[str, str, str, str, list[str]]) -> tuple[str, bool, str, float]:
         started = time.monotonic()
-        killed, note = run(name, relpath, original, mutated, tests)
-        survivors += not killed
-        print(f"{'killed  ' if killed else 'ALIVE   '} {name:<26} {time.monotonic() - started:5.1f}s  {note}",
-              flush=True)
-    print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed")
+        killed, note = run(*mutant)
+        return mutant[0], killed, note, time.monotonic() - started
+
+    # each mutant runs in its own copy of src/ with its own pytest process: independent, so as
+    # many at once as the machine has cores (SIGNWARD_MUTANT_JOBS to choose)
+    jobs = max(1, int(os.environ.get("SIGNWARD_MUTANT_JOBS", os.cpu_count() or 1)))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for name, killed, note, seconds in pool.map(one, chosen):
+            survivors += not killed
+            print(f"{'killed  ' if killed else 'ALIVE   '} {name:<34} {seconds:6.1f}s  {note}", flush=True)
+    print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed in {time.monotonic() - begun:.0f} s")
     return 1 if survivors else 0
 
 

@@ -101,18 +101,21 @@ WEAKENED = {"insecure_skip_canary_check": True, "insecure_detectors": "aes", "in
 def test_each_weakened_control_is_logged_at_start_and_audited_when_it_acts(
         tmp_path: Path, setting: str, caplog: pytest.LogCaptureFixture) -> None:
     home = Home(tmp_path / "h")
-    init_home(home, Config(dumps=DumpsConfig(canary="", **{setting: WEAKENED[setting]})))  # type: ignore[arg-type]
+    # no canary material: only with the canary check off (else every dump is `no_canary`)
+    settings = {"insecure_skip_canary_check": True, setting: WEAKENED[setting]}
+    init_home(home, Config(dumps=DumpsConfig(canary="", **settings)))  # type: ignore[arg-type]
     dump = tmp_path / "d.raw"
     dump.write_bytes(bytes(range(256)) * 256)
     with caplog.at_level(logging.WARNING, logger="signward.insecure"):
         with open_services(home) as services:
-            assert [w.setting for w in services.weakened] == ["dumps.canary", f"dumps.{setting}"]  # canary = ""
+            assert {w.setting for w in services.weakened} == {"dumps.canary", "dumps.insecure_skip_canary_check",
+                                                              f"dumps.{setting}"}
             with open(dump, "rb") as stream:
                 record = services.pipeline.capture(stream, "test")
             services.pipeline.release(record.id)
             audited = {r.details["setting"] for r in services.audit.records(action="control.weakened")}
     assert f"dumps.{setting}" in caplog.text and "INSECURE" in caplog.text
-    assert audited == {f"dumps.{setting}"}
+    assert audited == {"dumps.insecure_skip_canary_check", f"dumps.{setting}"}
 
 
 def test_config_check_lists_every_weakened_control(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ config names an environment variable to read them from.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import secrets
@@ -14,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import tomli_w
 
@@ -28,7 +30,7 @@ DEFAULT_HOME = ".signward"
 class HsmConfig:
     """Which signing backend to use and how to reach it."""
 
-    backend: str = "pkcs11"  # "pkcs11" or "software" (hazmat, lab only)
+    backend: str = "pkcs11"  # "pkcs11", "transit" (OpenBao/Vault Transit) or "software" (hazmat, lab only)
     module: str = ""  # empty: the embedded SoftHSM2 behind p11-kit; else a vendor PKCS#11 module
     token_label: str = "signward"
     pin_file: str = "hsm/pin"
@@ -36,14 +38,44 @@ class HsmConfig:
     sessions: int = 4
     connect_retry_seconds: float = 1.0  # a session that cannot open is retried with backoff this long
     allow_insecure_software_keys: bool = False
+    transit_url: str = ""  # backend = "transit": the OpenBao/Vault address, e.g. "https://bao.internal:8200"
+    transit_mount: str = "transit"  # the Transit engine's mount path
+    transit_token_file: str = "hsm/transit-token"  # 0600, relative to the home
+    transit_token_env: str = ""  # when set, the token is read from this environment variable instead
+    transit_timeout_seconds: float = 2.0  # every request to Transit; slower is unavailable (503)
 
     def __post_init__(self) -> None:
-        if self.backend not in ("pkcs11", "software"):
-            raise ConfigError(f"hsm.backend must be 'pkcs11' or 'software', not {self.backend!r}")
+        if self.backend not in ("pkcs11", "software", "transit"):
+            raise ConfigError(f"hsm.backend must be 'pkcs11', 'transit' or 'software', not {self.backend!r}")
+        if self.backend == "transit" and not self.transit_url.startswith(("http://", "https://")):
+            raise ConfigError("hsm.transit_url must be an http:// or https:// URL when hsm.backend = 'transit'")
+        if self.transit_url.startswith("http://") and not _loopback_url(self.transit_url):
+            raise ConfigError("hsm.transit_url must be https:// unless it is on loopback: the Transit token "
+                              "and every signature request would cross the network in clear text")
+        if not self.transit_mount or not all(c.isalnum() or c in "-_/" for c in self.transit_mount) \
+                or ".." in self.transit_mount or self.transit_mount.startswith("/"):
+            raise ConfigError(f"hsm.transit_mount must be a mount path (letters, digits, -, _, /), "
+                              f"not {self.transit_mount!r}")
+        if not 0.1 <= self.transit_timeout_seconds <= 30:
+            raise ConfigError("hsm.transit_timeout_seconds must be between 0.1 and 30")
         if not 1 <= self.sessions <= 64:
             raise ConfigError(f"hsm.sessions must be between 1 and 64, not {self.sessions}")
         if not 0 <= self.connect_retry_seconds <= 30:
             raise ConfigError("hsm.connect_retry_seconds must be between 0 and 30")
+
+
+def _loopback_url(url: str) -> bool:
+    """Whether an http:// URL names a loopback host (127.0.0.0/8, ::1, localhost)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)

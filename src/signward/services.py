@@ -104,7 +104,8 @@ class Services:
 
     def _open_backend(self) -> SigningBackend:
         # a software backend logs its warning when opened; the registry audits each key it makes
-        return self._shared_backend or open_backend(self.home, self.config)
+        return self._shared_backend or open_backend(
+            self.home, self.config, lambda: [k.handle for k in self.registry.keys() if k.backend == "transit"])
 
     @cached_property
     def pipeline(self) -> DumpPipeline:
@@ -192,7 +193,7 @@ class Services:
 
 
 def _backend_name(config: Config) -> str:
-    return "insecure-software" if config.hsm.backend == "software" else "pkcs11"
+    return {"software": "insecure-software", "transit": "transit"}.get(config.hsm.backend, "pkcs11")
 
 
 def open_services(home: Home, *, config: Config | None = None, clock: Clock | None = None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import subprocess
 import sys
 import tarfile
@@ -20,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc.jwk import ECKey
 
 from signward.dumps import KnownKeys, scan_path
-from signward.errors import DumpFormatError
+from signward.dumps.bundles import OUTSIDE
+from signward.dumps.coverage import CoverageError, Uncovered
 from signward.home import Home
 from signward.services import init_home
 from tests.dumps.conftest import CrashedProcess
@@ -67,14 +67,15 @@ def test_every_member_is_scanned_with_its_scanner(bundle: tuple[Path, Path]) -> 
     report = scan_path(path, None, known)
     assert report.format == "tar-bundle" and report.container == "gzip"
     by_member = {m.file.rsplit("!", 1)[1]: m for m in report.members}
-    assert set(by_member) == {"cores/issuer.core", "browser/session.har", "etc/server.toml"}
+    assert set(by_member) == {"cores/issuer.core", "browser/session.har", "etc/server.toml", OUTSIDE}
+    assert by_member[OUTSIDE].format == "bundle-outside" and by_member[OUTSIDE].findings == []
     assert by_member["cores/issuer.core"].format == "elf-core"
     assert by_member["browser/session.har"].format == "har"
     assert any(f.kind == "rsa-prime" and f.verified for f in by_member["cores/issuer.core"].findings)
     assert any(f.kind == "jws-signature" and f.kid == "bundle-key" for f in by_member["browser/session.har"].findings)
     assert any(f.kind == "pem-private-key" for f in by_member["etc/server.toml"].findings)
     # the bundle's own findings hold every member's, named
-    assert {f.detail.split(":")[0] for f in report.findings} == set(by_member)
+    assert {f.detail.split(":")[0] for f in report.findings} == set(by_member) - {OUTSIDE}
 
 
 def test_a_bundle_is_sanitized_into_a_new_archive(bundle: tuple[Path, Path], tmp_path: Path) -> None:
@@ -99,13 +100,14 @@ def test_a_bundle_is_sanitized_into_a_new_archive(bundle: tuple[Path, Path], tmp
     assert [f for f in scan_path(out, None, known).findings if not f.advisory] == []
 
 
-def _refused(path: Path, why: str, workdir: Path) -> None:
+def _refused(path: Path, rule: Uncovered, workdir: Path) -> None:
     before = sorted(p.name for p in workdir.parent.iterdir())
-    with pytest.raises(DumpFormatError, match=why):
+    with pytest.raises(CoverageError) as raised:
         scan_path(path, workdir=str(workdir))
+    assert raised.value.rule is rule, raised.value
     done = subprocess.run([sys.executable, "-m", "signward", "dumps", "scan", str(path)], capture_output=True,
                           text=True, timeout=300)
-    assert done.returncode == 2 and re.search(why, done.stderr), done.stderr
+    assert done.returncode == 2 and f"[{rule.value}]" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in workdir.parent.iterdir()) == before, "something was written outside"
     assert list(workdir.iterdir()) == []
@@ -121,14 +123,15 @@ def test_a_zip_bomb_is_refused_not_expanded(tmp_path: Path) -> None:
             for _ in range(256):
                 member.write(block)
     assert bomb.stat().st_size < 2 << 20
-    _refused(bomb, "zip bomb", work)
+    _refused(bomb, Uncovered.EXPANSION, work)
 
 
 def test_members_that_climb_out_and_links_are_refused(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
-    for name, kind in (("../evil.txt", tarfile.REGTYPE), ("/etc/evil", tarfile.REGTYPE),
-                       ("logs/link", tarfile.SYMTYPE)):
+    for name, kind, rule in (("../evil.txt", tarfile.REGTYPE, Uncovered.OUTSIDE_FOLDER),
+                             ("/etc/evil", tarfile.REGTYPE, Uncovered.OUTSIDE_FOLDER),
+                             ("logs/link", tarfile.SYMTYPE, Uncovered.SPECIAL_MEMBER)):
         path = tmp_path / "bad.tar"
         with tarfile.open(path, "w") as archive:
             info = tarfile.TarInfo(name)
@@ -140,6 +143,6 @@ def test_members_that_climb_out_and_links_are_refused(tmp_path: Path) -> None:
             else:
                 info.size = len(data)
                 archive.addfile(info, io.BytesIO(data))
-        _refused(path, "outside the bundle|link or special", work)
+        _refused(path, rule, work)
         path.unlink()
     assert not (tmp_path / "evil.txt").exists()

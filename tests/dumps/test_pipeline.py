@@ -33,6 +33,8 @@ from tests.dumps.material import NUMBERS
 def make_home(root: Path, canary: Path | None, **dumps: object) -> Home:
     home = Home(root)
     dumps.setdefault("approvers", "ops")
+    if canary is None:  # no canary material: only with the check explicitly off, or every dump is `no_canary`
+        dumps.setdefault("insecure_skip_canary_check", True)
     init_home(home, Config(dumps=DumpsConfig(canary=str(canary) if canary else "", **dumps)))  # type: ignore[arg-type]
     return home
 
@@ -197,7 +199,8 @@ def test_self_grant_is_the_weakened_control(tmp_path: Path, opened: list[Service
     pipeline.fetch(record.id, "eve", tmp_path / "taken")
     actions = [(r.action, r.details.get("setting")) for r in pipeline.audit.records()]
     assert ("control.weakened", "dumps.insecure_self_grant") in actions
-    assert [w.setting for w in home.load_config().weakened()] == ["dumps.canary", "dumps.insecure_self_grant"]
+    assert {w.setting for w in home.load_config().weakened()} == {
+        "dumps.canary", "dumps.insecure_skip_canary_check", "dumps.insecure_self_grant"}
 
 
 def test_fifty_concurrent_captures(tmp_path: Path, opened: list[Services]) -> None:
@@ -485,3 +488,25 @@ def test_racing_approvals_of_one_request_make_one_grant(tmp_path: Path, opened: 
     assert outcomes.count("request_closed") == 1
     with first.store.snapshot() as tx:
         assert tx.one("SELECT COUNT(*) AS n FROM dump_grants WHERE dump_id = ?", (record.id,))["n"] == 1  # type: ignore[index]
+
+
+@pytest.mark.parametrize("how", ["unset", "deleted"])
+def test_the_canary_check_without_canary_material_refuses_every_dump(tmp_path: Path, key_holder: CrashedProcess,
+                                                                       how: str, opened: list[Services]) -> None:
+    """#34: `dumps.canary = ""`, or the canary file deleted, used to certify dumps with no canary
+    in them. With the check on and nothing to check with, the dump is refused `no_canary`; the
+    same dump is sanitized where the check is explicitly off (so only this rule refused it)."""
+    if how == "unset":
+        home = Home(tmp_path / "home")
+        init_home(home, Config(dumps=DumpsConfig(canary="", approvers="ops")))
+    else:
+        home = Home(tmp_path / "home")
+        init_home(home, Config(dumps=DumpsConfig(approvers="ops")))
+        path = home.canary_path(home.load_config())
+        assert path is not None and path.exists()
+        path.unlink()
+    record = capture(pipeline_of(opened, home), key_holder.core)
+    assert record.state == "refused" and record.reason.startswith("no_canary"), record.reason
+    off = make_home(tmp_path / "off", None)  # the same dump, the check explicitly off
+    record = capture(pipeline_of(opened, off), key_holder.core)
+    assert record.state == "sanitized", record.reason

@@ -1,4 +1,7 @@
-"""The guard's rules on one request, with the real validator and JWKS files (no proxy)."""
+"""The guard's rules on one request, with the real validator and JWKS files (no proxy).
+
+Every test runs with keys published under their RFC 7638 thumbprint and under a third party's
+named kids (`2024-01`, `key-1`): a check keyed by kid must not silently be one by thumbprint."""
 
 from __future__ import annotations
 
@@ -12,6 +15,17 @@ import pytest
 from signward.clock import FixedClock
 from signward.guard import Attempt
 from tests.guard.conftest import CONSUMER, ENTERPRISE, HONEY_KID, Keys, claims
+from tests.verify.forge import KID_STYLES
+
+NAMES = {"enterprise": "2024-01", "consumer": "key-1", "old": "2021-01", "honey": HONEY_KID}
+
+
+@pytest.fixture(scope="module", params=KID_STYLES)
+def guard_keys(guard_keys: Keys, request: pytest.FixtureRequest) -> Keys:
+    """The session's keys, under thumbprint kids or named kids (the honey key: under its honey kid)."""
+    named = request.param == "named"
+    return Keys(*(getattr(guard_keys, role).named(NAMES[role] if named else None)
+                  for role in ("enterprise", "consumer", "old", "honey")))
 
 
 def attempt(token: str | None = None, path: str = "/mail/inbox", host: str = "mail.example.com",
@@ -99,10 +113,11 @@ def test_a_remembered_verdict_is_checked_again_on_every_use(service: Any, guard_
 
     token = guard_keys.enterprise.token(claims(exp=int(clock.now()) + 600))
     assert service.decide(attempt(token)).allowed
-    service.validator.honey = service.validator.honey | {guard_keys.enterprise.kid}  # declared honey since
-    assert service.decide(attempt(token)).reason == "honey_key"
-    service.validator.honey = frozenset({HONEY_KID})
-    assert service.decide(attempt(token)).allowed
+    for listed in (guard_keys.enterprise.kid, guard_keys.enterprise.thumbprint):  # declared honey since
+        service.validator.honey = service.validator.honey | {listed}
+        assert service.decide(attempt(token)).reason == "honey_key"
+        service.validator.honey = frozenset({HONEY_KID})
+        assert service.decide(attempt(token)).allowed
 
     document = json.loads((tmp_path / "enterprise.json").read_text())  # the key revoked: it leaves the JWKS
     document["keys"] = [k for k in document["keys"] if k["kid"] != guard_keys.enterprise.kid]
@@ -120,3 +135,40 @@ def test_only_an_unknown_kid_may_wait(service: Any, guard_keys: Keys) -> None:
     assert not service.may_wait(attempt("not-a-token"))
     assert not service.may_wait(attempt(None))
     assert service.may_wait(attempt(guard_keys.enterprise.token(claims(), kid="never-published")))
+
+
+def _window(tmp_path: Path, keys: Keys) -> tuple[int, int]:
+    """The enterprise key's nbf and exp as the service's JWKS file publishes them."""
+    document = json.loads((tmp_path / "enterprise.json").read_text())
+    jwk = next(k for k in document["keys"] if k["kid"] == keys.enterprise.kid)
+    return int(jwk["nbf"]), int(jwk["exp"])
+
+
+@pytest.mark.parametrize(("edge", "now", "iat", "exp", "reason"), [
+    ("exp", -1, -600, 0, "ok"), ("exp", -600, -599, 1, "key_expired"), ("exp", 0, -600, 0, "key_expired"),
+    ("nbf", 0, 0, 600, "ok"), ("nbf", 10, -1, 600, "key_not_yet_valid"), ("nbf", -1, 0, 600, "key_not_yet_valid"),
+], ids=["exp=key-exp", "exp=key-exp+1", "now=key-exp", "iat=key-nbf", "iat=key-nbf-1", "now=key-nbf-1"])
+def test_tokens_at_the_edges_of_their_keys_window(service: Any, guard_keys: Keys, clock: FixedClock,
+                                                  tmp_path: Path, edge: str, now: int, iat: int, exp: int,
+                                                  reason: str) -> None:
+    """Times relative to the key's nbf or exp; the /mail route admits the enterprise token, so
+    only the key's window can deny it (the claims are fresh at `now`, the lifetime short)."""
+    nbf_at, exp_at = _window(tmp_path, guard_keys)
+    base = exp_at if edge == "exp" else nbf_at
+    clock.set(base + now)
+    token = guard_keys.enterprise.token(claims(iat=base + iat, nbf=base + iat, exp=base + exp))
+    assert service.decide(attempt(token)).reason == reason
+
+
+def test_a_remembered_verdict_ends_with_its_key(service: Any, guard_keys: Keys, clock: FixedClock,
+                                                tmp_path: Path) -> None:
+    """A token that ends with its key: remembered while the key lives, denied (key_expired) in the
+    key's first second past its window although the token is inside its skew."""
+    _, key_exp = _window(tmp_path, guard_keys)
+    clock.set(key_exp - 600)
+    token = guard_keys.enterprise.token(claims(iat=key_exp - 600, nbf=None, exp=key_exp))
+    assert service.decide(attempt(token)).allowed
+    clock.set(key_exp - 1)
+    assert service.decide(attempt(token)).allowed and service.guard.verdicts.hits == 1
+    clock.set(key_exp)
+    assert service.decide(attempt(token)).reason == "key_expired"

@@ -11,7 +11,7 @@ import pytest
 from signward.guard import RefreshingSource
 from signward.verify import JwksUnavailable
 from tests.guard.conftest import ENTERPRISE, JwksServer, Keys, documents
-from tests.verify.forge import new_key
+from tests.verify.forge import KID_STYLES, new_key
 
 
 @pytest.fixture
@@ -44,10 +44,12 @@ def test_known_keys_never_wait_and_are_refreshed_in_the_background(jwks: JwksSer
         source.close()
 
 
-def test_an_unknown_kid_refreshes_once_per_cooldown(jwks: JwksServer, guard_keys: Keys) -> None:
+@pytest.mark.parametrize("kid_style", KID_STYLES)
+def test_an_unknown_kid_refreshes_once_per_cooldown(jwks: JwksServer, guard_keys: Keys, kid_style: str) -> None:
+    """The next key, published under its thumbprint or under a third party's next name."""
     source = RefreshingSource(ENTERPRISE, jwks.url("enterprise"), max_age=600, cooldown=30).start()
     try:
-        fresh = new_key("ES256")
+        fresh = new_key("ES256").named("2024-02" if kid_style == "named" else None)
         jwks.documents["enterprise"]["keys"].append(fresh.jwk(issuer=ENTERPRISE))
         assert fresh.kid in source.keys(refresh_for_kid=fresh.kid)  # waited for the refresh
         hits = jwks.hits

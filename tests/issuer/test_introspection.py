@@ -28,9 +28,17 @@ def relying_party(served: Served) -> tuple[str, str]:
     return made["client_id"], made["client_secret"]
 
 
-def issued(served: Served) -> str:
-    client_id, secret = served.clients["enterprise"]
-    resp = httpx.post(f"{served.base}/realms/enterprise/token", auth=(client_id, secret),
+@pytest.fixture(scope="module")
+def relying_parties(served: Served, relying_party: tuple[str, str]) -> dict[str, tuple[str, str]]:
+    """A client holding the introspect scope in every realm (each realm's own mail service)."""
+    made = signward_json(served.home, "client", "create", "--realm", "consumer", "--tenant", "consumers",
+                         "--audience", "mail", "--scope", "introspect")
+    return {"enterprise": relying_party, "consumer": (made["client_id"], made["client_secret"])}
+
+
+def issued(served: Served, realm: str = "enterprise") -> str:
+    client_id, secret = served.clients[realm]
+    resp = httpx.post(f"{served.base}/realms/{realm}/token", auth=(client_id, secret),
                       data={"grant_type": "client_credentials", "audience": "mail"})
     assert resp.status_code == 200
     return str(resp.json()["access_token"])
@@ -44,8 +52,8 @@ def stolen_key_token(served: Served, sub: str = "mallory") -> str:
     return done.stdout.strip()
 
 
-def introspect(served: Served, auth: tuple[str, str], token: str) -> httpx.Response:
-    return httpx.post(f"{served.base}/realms/enterprise/introspect", auth=auth, data={"token": token})
+def introspect(served: Served, auth: tuple[str, str], token: str, realm: str = "enterprise") -> httpx.Response:
+    return httpx.post(f"{served.base}/realms/{realm}/introspect", auth=auth, data={"token": token})
 
 
 def validator(served: Served, relying_party: tuple[str, str], alerts: list[dict[str, object]],
@@ -133,3 +141,35 @@ def test_the_guard_introspects_on_routes_that_ask_for_it(served: Served, relying
     with pytest.raises(Exception, match="no introspect_url"):
         GuardConfig.from_dict({"issuer": [{"issuer": issuer, "jwks": f"{issuer}/jwks.json"}],
                                "route": [{"prefix": "/mail", "audience": "mail", "introspect": True}]})
+
+
+REALMS = ("consumer", "enterprise")
+
+
+@pytest.mark.parametrize(("issuing", "asked"), [(i, a) for i in REALMS for a in REALMS if a != i])
+def test_every_realm_but_the_issuing_one_answers_inactive(served: Served, relying_parties: dict[str, tuple[str, str]],
+                                                          issuing: str, asked: str) -> None:
+    """The same live token, asked by an authorized client of each realm: active only at the realm
+    that issued it. The client is one the asked realm accepts (an unknown client would be 401),
+    the token is the issuing realm's own (active there), so only the realm binding says no."""
+    token = issued(served, issuing)
+    assert introspect(served, relying_parties[issuing], token, issuing).json()["active"] is True
+    answer = introspect(served, relying_parties[asked], token, asked)
+    assert answer.status_code == 200 and answer.json() == {"active": False}
+    assert introspect(served, relying_parties[asked], issued(served, asked), asked).json()["active"] is True
+    assert introspect(served, relying_parties[issuing], token, asked).status_code == 401  # a client of one realm only
+
+
+@pytest.mark.parametrize(("issuing", "asked"), [(i, a) for i in REALMS for a in REALMS if a != i])
+def test_a_validator_asking_another_realm_refuses_as_not_issued(served: Served,
+                                                                relying_parties: dict[str, tuple[str, str]],
+                                                                issuing: str, asked: str) -> None:
+    """A validator whose issuance check for the issuing realm asks another realm's endpoint (as a
+    misconfigured or redirected relying party would): not_issued, where the issuing realm's own
+    endpoint (the control case, same token, same validator otherwise) says valid."""
+    issuer = f"{served.base}/realms/{issuing}"
+    token = issued(served, issuing)
+    for realm, expected in ((issuing, None), (asked, Reason.NOT_ISSUED)):
+        how = Introspector(f"{served.base}/realms/{realm}/introspect", *relying_parties[realm])
+        with Validator(trust={issuer: f"{issuer}/jwks.json"}, audience="mail", introspect={issuer: how}) as checking:
+            assert checking.verify(token).reason is expected

@@ -37,10 +37,14 @@ def test_preset_2021_json_and_html_in_headless_chromium(tmp_path: Path) -> None:
     assert all(set(s) >= {"step", "outcome", "blocked_by"} and s["blocked_by"] is None for s in data["steps"])
     assert isinstance(data["alerts"], list)
     # the lab's last step: `watch` measures the 2021 deployment (redaction as designed: its race
-    # cannot be probed) at depth 1 where signward's model designs 8
-    assert data["watch"]["depth"] == {"enterprise_mail": {"designed": 8, "current": 1}}
-    assert set(data["watch"]["failed"]) == {"hsm", "canary_check", "release_gate", "store_rescan", "key_expiry",
-                                            "rotation", "issuer_binding", "grant_approval", "issuance_check"}
+    # cannot be probed) at depth 1 where signward's model designs 8; at 0 where the common-mode
+    # drill finds an artifact class the sanitizer passes (the store's re-scan is off in 2021)
+    failed = set(data["watch"]["failed"])
+    common = "input:undecoded_encoding" in failed
+    assert data["watch"]["depth"] == {"enterprise_mail": {"designed": 8, "current": 0 if common else 1}}
+    assert failed - {"input:undecoded_encoding"} == {"hsm", "canary_check", "release_gate", "store_rescan",
+                                                     "key_expiry", "rotation", "issuer_binding", "grant_approval",
+                                                     "issuance_check"}
     assert data["watch"]["not_probeable"] == ["redaction"] and data["watch"]["unprobed"] == []
     html = dom_of(page, tmp_path / "profile")
     assert "<svg" in html and 'id="verdict" class="bad"' in html and "BREACHED" in html

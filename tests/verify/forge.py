@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -30,10 +30,19 @@ def enc(obj: Any) -> str:
 class TestKey:
     private: PrivateKey
     alg: str
+    name: str | None = None  # a third party's named kid ("2024-01"); None: the RFC 7638 thumbprint
 
     @property
     def kid(self) -> str:
+        return self.name if self.name is not None else self.thumbprint
+
+    @property
+    def thumbprint(self) -> str:
         return thumbprint(self.private.public_key())
+
+    def named(self, name: str | None) -> "TestKey":
+        """The same key published under kid `name` (None: under its thumbprint)."""
+        return replace(self, name=name)
 
     def jwk(self, **extra: Any) -> dict[str, Any]:
         return {**public_jwk(self.private.public_key()), "kid": self.kid, "alg": self.alg, "use": "sig", **extra}
@@ -55,6 +64,15 @@ class TestKey:
         head = {k: v for k, v in head.items() if v is not None}
         signing_input = f"{enc(head)}.{enc(claims)}"
         return f"{signing_input}.{b64(self.sign(signing_input.encode()))}"
+
+
+KID_STYLES = ("thumbprint", "named")
+"""How an issuer names its keys: signward's RFC 7638 thumbprints, or a third party's names."""
+
+
+def styled(keys: dict[str, TestKey], style: str, names: dict[str, str]) -> dict[str, TestKey]:
+    """`keys` under kid style `style`: thumbprints, or the names in `names` (by the same keys)."""
+    return {role: key.named(names[role] if style == "named" else None) for role, key in keys.items()}
 
 
 def new_key(alg: str) -> TestKey:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from signward.clock import FixedClock
 from signward.verify import Reason, Validator
@@ -50,6 +51,43 @@ def test_a_relabelled_token_is_a_bad_signature_not_an_alert(served: Served) -> N
     with Validator(trust=_trust(served), audience="mail", on_alert=alerts.append) as v:
         assert v.verify(forged).reason is Reason.BAD_SIGNATURE
     assert alerts == []
+
+
+REALMS = ("consumer", "enterprise")
+PROGRAMS = Path(__file__).resolve().parents[1] / "programs"
+
+
+def _signed_by(served: Served, signing: str, claimed: str) -> str:
+    """A token signed in the HSM with realm `signing`'s current key, claiming realm `claimed`'s
+    issuer (its own process: this one never opens the served home's HSM)."""
+    done = subprocess.run([sys.executable, str(PROGRAMS / "cross_realm_token.py"), str(served.home.root), signing,
+                           claimed], capture_output=True, text=True, check=True, timeout=60)
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize(("signing", "claimed"), [(s, c) for s in REALMS for c in REALMS if c != s])
+def test_a_realms_key_for_every_other_realm_is_not_bound(served: Served, signing: str, claimed: str) -> None:
+    """The breach against the running issuer, in both directions: a token really signed with one
+    realm's key (its published kid) claiming another realm's issuer is key_not_bound_to_issuer,
+    with an alert. The same key's token for its own realm passes, so only the binding refuses."""
+    alerts: list[dict[str, object]] = []
+    with Validator(trust=_trust(served), audience="mail", on_alert=alerts.append) as v:
+        assert v.verify(_signed_by(served, signing, signing)).valid
+        verdict = v.verify(_signed_by(served, signing, claimed))
+        assert verdict.reason is Reason.KEY_NOT_BOUND_TO_ISSUER
+        assert verdict.issuer == f"{served.base}/realms/{claimed}"
+    assert [a["reason"] for a in alerts] == ["key_not_bound_to_issuer"]
+
+
+@pytest.mark.parametrize(("realm", "other"), [(r, o) for r in REALMS for o in REALMS if o != r])
+def test_a_realms_tokens_find_no_key_in_any_other_realms_jwks(served: Served, realm: str, other: str) -> None:
+    """Each realm publishes only its own keys: a validator that takes another realm's JWKS for
+    this realm's issuer knows none of its kids (unknown_key); with the realm's own, valid."""
+    issuer = f"{served.base}/realms/{realm}"
+    token = _token(served, realm)
+    for jwks, expected in ((realm, None), (other, Reason.UNKNOWN_KEY)):
+        with Validator(trust={issuer: f"{served.base}/realms/{jwks}/jwks.json"}, audience="mail") as v:
+            assert v.verify(token).reason is expected
 
 
 def test_token_signed_after_the_keys_verify_window_is_key_expired(served: Served) -> None:

@@ -8,15 +8,19 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from signward.verify import load_jwks
-from tests.verify.forge import b64, new_key
+from tests.verify.forge import KID_STYLES, b64, new_key
 
 ISS = "https://login.example.com/realms/enterprise"
 
 
-def test_good_keys_load() -> None:
-    keys = [new_key(a) for a in ("ES256", "ES384", "RS256", "PS256", "EdDSA")]
+@pytest.mark.parametrize("kid_style", KID_STYLES)
+def test_good_keys_load(kid_style: str) -> None:
+    """Under their thumbprints or under a third party's names: loaded by the kid as published."""
+    keys = [new_key(a).named(f"2024-0{i}" if kid_style == "named" else None)
+            for i, a in enumerate(("ES256", "ES384", "RS256", "PS256", "EdDSA"), 1)]
     loaded = load_jwks({"keys": [k.jwk() for k in keys]}, ISS)
     assert set(loaded) == {k.kid for k in keys}
+    assert {v.kid: v.thumbprint for v in loaded.values()} == {k.kid: k.thumbprint for k in keys}
     assert {v.alg.value for v in loaded.values()} == {"ES256", "ES384", "RS256", "PS256", "EdDSA"}
 
 
@@ -50,8 +54,9 @@ def test_small_rsa_and_unnamed_rsa_alg_dropped() -> None:
     assert load_jwks({"keys": [{**private.jwk(), "p": "AQAB"}]}, ISS) == {}
 
 
-def test_duplicate_kids_are_ambiguous() -> None:
-    a, b = new_key("ES256"), new_key("ES256")
+@pytest.mark.parametrize("kid_style", KID_STYLES)
+def test_duplicate_kids_are_ambiguous(kid_style: str) -> None:
+    a, b = new_key("ES256").named("key-1" if kid_style == "named" else None), new_key("ES256")
     assert load_jwks({"keys": [a.jwk(), {**b.jwk(), "kid": a.kid}, {**b.jwk(), "kid": a.kid}]}, ISS) == {}
 
 

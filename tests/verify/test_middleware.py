@@ -16,7 +16,7 @@ from tests.helpers import ThreadedServer
 from tests.verify.conftest import ENTERPRISE, World
 
 
-def mail_api(world: World) -> BearerTokenMiddleware:
+def mail_api(world: World, rejected: list[dict[str, object]]) -> BearerTokenMiddleware:
     async def inbox(request: Request) -> Response:
         claims = request.state.claims
         return JSONResponse({"tenant": claims["tid"], "messages": ["hello"]})
@@ -25,11 +25,13 @@ def mail_api(world: World) -> BearerTokenMiddleware:
         return JSONResponse({"ok": True})
 
     app = Starlette(routes=[Route("/mail/inbox", inbox), Route("/health", health)])
-    return BearerTokenMiddleware(app, world.validator(), protect=("/mail",))
+    return BearerTokenMiddleware(app, world.validator(on_reject=rejected.append), protect=("/mail",))
 
 
 def test_protected_route(world: World, caplog: pytest.LogCaptureFixture) -> None:
-    with ThreadedServer(mail_api(world)) as srv:
+    """Every denial is the same 401 to the client; the reason of each is the validator's own."""
+    rejected: list[dict[str, object]] = []
+    with ThreadedServer(mail_api(world, rejected)) as srv:
         assert httpx.get(srv.base + "/health").status_code == 200
         none = httpx.get(srv.base + "/mail/inbox")
         assert none.status_code == 401 and none.headers["www-authenticate"] == 'Bearer realm="signward"'
@@ -47,3 +49,4 @@ def test_protected_route(world: World, caplog: pytest.LogCaptureFixture) -> None
                          headers={"Authorization": f"Bearer {expired}"}).json() == {"error": "invalid_token"}
         garbage = httpx.get(srv.base + "/mail/inbox", headers={"Authorization": "Bearer not.a.token"})
         assert garbage.status_code == 401 and 'error="invalid_token"' in garbage.headers["www-authenticate"]
+    assert [r["reason"] for r in rejected] == ["key_not_bound_to_issuer", "key_expired", "malformed"]

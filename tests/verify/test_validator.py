@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from signward.errors import ConfigError
 from signward.verify import Reason, Validator, VerifiedClaims
-from tests.verify.conftest import CONSUMER, ENTERPRISE, NOW, World
+from tests.verify.conftest import CONSUMER, ENTERPRISE, NOW, WINDOW, World
 from signward.verify.keyset import TrustedKey, load_key
 from tests.verify import forge
 from tests.verify.forge import b64, enc, hs256_with_public_key
@@ -79,6 +79,54 @@ def test_token_outliving_its_key_is_refused(world: World) -> None:
     token = world.enterprise.token(world.claims(iat=key_exp - 100, nbf=None, exp=key_exp + 100))
     world.clock.set(key_exp - 50)
     assert reason(world, token) is Reason.KEY_EXPIRED
+
+
+KEY_NBF, KEY_EXP = WINDOW["nbf"], WINDOW["exp"]
+
+
+@pytest.mark.parametrize(("now", "iat", "exp", "expected"), [
+    (KEY_EXP - 1, KEY_EXP - 600, KEY_EXP, None),  # the token ends with its key
+    (KEY_EXP - 600, KEY_EXP - 599, KEY_EXP + 1, Reason.KEY_EXPIRED),  # one second past it: only exp > key exp
+    (KEY_EXP - 600, KEY_EXP - 601, KEY_EXP - 1, None),
+    (KEY_EXP, KEY_EXP - 600, KEY_EXP, Reason.KEY_EXPIRED),  # the key's last second is over: only now >= key exp
+    (KEY_NBF, KEY_NBF, KEY_NBF + 600, None),  # issued in the key's first second
+    (KEY_NBF + 10, KEY_NBF - 1, KEY_NBF + 600, Reason.KEY_NOT_YET_VALID),  # one before: only iat < key nbf
+    (KEY_NBF - 1, KEY_NBF, KEY_NBF + 600, Reason.KEY_NOT_YET_VALID),  # checked a second early: only now < key nbf
+    (KEY_NBF + 1, KEY_NBF + 1, KEY_NBF + 601, None),
+], ids=["exp=key-exp", "exp=key-exp+1", "exp=key-exp-1", "now=key-exp", "iat=key-nbf", "iat=key-nbf-1",
+        "now=key-nbf-1", "iat=key-nbf+1"])
+def test_tokens_at_the_edges_of_their_keys_window(world: World, now: int, iat: int, exp: int,
+                                                  expected: Reason | None) -> None:
+    """Each refusal arranged so that one comparison alone refuses it: the claims are fresh at
+    `now` (inside the skew) and the lifetime is short; the neighbour one second inside passes."""
+    world.clock.set(now)
+    for signer, issuer in ((world.enterprise, ENTERPRISE), (world.consumer, CONSUMER)):
+        token = signer.token(world.claims(issuer, iat=iat, nbf=iat, exp=exp))
+        assert reason(world, token) is expected
+
+
+def test_issuers_that_name_their_keys_alike_still_refuse_a_foreign_key(keys: dict[str, forge.TestKey],
+                                                                       tmp_path: Path) -> None:
+    """Two third-party issuers may both publish `key-1`: then the kid names a key of the claimed
+    issuer and the binding check (by kid) cannot see the other issuer's key. The consumer key's
+    token for the enterprise is refused all the same, by the enterprise key's algorithm (and its
+    signature), never accepted; it is no key_not_bound_to_issuer alert."""
+    files = {}
+    for issuer, key in ((CONSUMER, keys["consumer"]), (ENTERPRISE, keys["enterprise"])):
+        files[issuer] = tmp_path / f"{issuer.rsplit('/', 1)[1]}.json"
+        files[issuer].write_text(json.dumps({"keys": [key.named("key-1").jwk(issuer=issuer, **WINDOW)]}))
+    alerts: list[dict[str, object]] = []
+    from signward.clock import FixedClock
+
+    validator = Validator(trust={k: str(v) for k, v in files.items()}, audience="mail", clock=FixedClock(NOW),
+                          on_alert=alerts.append)
+    claims = {"iss": ENTERPRISE, "sub": "alice", "aud": "mail", "iat": int(NOW), "exp": int(NOW) + 600}
+    consumer, enterprise = keys["consumer"].named("key-1"), keys["enterprise"].named("key-1")
+    assert validator.verify(enterprise.token(claims)).valid
+    assert validator.verify(consumer.token(claims)).reason is Reason.ALG_NOT_ALLOWED
+    assert validator.verify(consumer.token(claims, alg="RS256")).reason is Reason.BAD_SIGNATURE
+    assert validator.verify(consumer.token({**claims, "iss": CONSUMER})).valid
+    assert alerts == []
 
 
 def test_token_issued_before_key_nbf(world: World) -> None:
@@ -258,9 +306,13 @@ def test_typ_required(world: World) -> None:
 
 
 def test_honey_key_by_kid_and_by_thumbprint(world: World) -> None:
+    """Listed by the kid its issuer publishes, or by its thumbprint: under a named kid, only the
+    thumbprint check knows the key by its thumbprint (under a thumbprint kid, both do)."""
     token = world.enterprise.token(world.claims())
-    assert reason(world, token, honey=[world.enterprise.kid]) is Reason.HONEY_KEY
-    assert world.alerts[-1]["reason"] == "honey_key" and world.alerts[-1]["kid"] == world.enterprise.kid
+    for listed in (world.enterprise.kid, world.enterprise.thumbprint):
+        assert reason(world, token, honey=[listed]) is Reason.HONEY_KEY
+        assert world.alerts[-1]["reason"] == "honey_key" and world.alerts[-1]["kid"] == world.enterprise.kid
+    assert reason(world, token, honey=["2024-02", "another-thumbprint"]) is None  # nothing else is honey
 
 
 def test_a_garbage_signature_naming_a_honey_kid_raises_no_alert(world: World, tmp_path: Path) -> None:
@@ -275,7 +327,7 @@ def test_a_garbage_signature_naming_a_honey_kid_raises_no_alert(world: World, tm
     renamed = tmp_path / "renamed.json"  # published as "c-1": only the thumbprint check knows it
     renamed.write_text(json.dumps({"keys": [world.consumer.jwk(kid="c-1", issuer=CONSUMER)]}))
     by_thumbprint = Validator(trust={CONSUMER: str(renamed)}, audience="mail", clock=world.clock,
-                              on_alert=world.alerts.append, honey=[world.consumer.kid])
+                              on_alert=world.alerts.append, honey=[world.consumer.thumbprint])
     renamed_garbage = world.consumer.token(world.claims(CONSUMER), kid="c-1").rsplit(".", 1)[0] + "." + b64(
         bytes([1]) * 64)
     assert by_thumbprint.verify(renamed_garbage).reason is Reason.BAD_SIGNATURE

@@ -75,7 +75,7 @@ detectors_option = click.option("--detectors", default=None, metavar="a,b",
 @workers_option
 def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: str | None, as_json: bool,
                as_sarif: bool, max_bytes: int | None, workers: int) -> None:
-    """Scan dumps for private keys: exit 0 nothing found, 1 findings, 2 unreadable input."""
+    """Scan dumps for private keys: exit 0 nothing found, 1 findings or a pass cut short, 2 unreadable input."""
     if as_json and as_sarif:
         raise UsageError("choose one of --json and --sarif")
     select(detectors)  # bad names fail before any work
@@ -102,7 +102,7 @@ def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: st
                                               f"{len(report.findings)} finding(s): {by_detector}"))
             if report.incomplete:
                 err.print(f"bounded passes cut short: {', '.join(report.incomplete)}", markup=False)
-    if any(r.findings for r in reports):
+    if any(r.findings or r.incomplete for r in reports):  # not accounted for is never clean
         raise click.exceptions.Exit(1)
 
 

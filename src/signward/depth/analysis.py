@@ -10,6 +10,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
+from .common import common_mode, has_units, independent_model, units
 from .model import Model
 from .semantics import attack_path, reaches
 from .solver import Solution, in_every_minimum_set, minimum_failing_sets, polynomial_applies
@@ -30,6 +31,16 @@ class AssetResult:
     upper: float | None
     method: str
     path_steps: list[int] = field(default_factory=list)  # indexes of the steps in `path`
+    independent: Solution | None = None  # where the model names implementations: units counted once
+    common_mode: list[dict[str, Any]] = field(default_factory=list)  # shared units that cost depth
+
+    @property
+    def depth(self) -> float | None:
+        """The depth the policy checks: independent failures where the model names implementations
+        (the lower bound where a solve stopped at its time limit)."""
+        if self.independent is not None:
+            return self.independent.cost if self.independent.exact else self.independent.lower
+        return self.min_failures if self.exact else self.lower
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"asset": self.asset, "min_failures": _num(self.min_failures),
@@ -38,6 +49,14 @@ class AssetResult:
                                "method": self.method}
         if not self.exact:
             out["bounds"] = {"lower": _num(self.lower), "upper": _num(self.upper)}
+        if self.independent is not None:
+            ind = self.independent
+            out["independent_failures"] = _num(ind.cost)
+            out["independent_failing_sets"] = ind.sets
+            out["independent_exact"] = ind.exact
+            if not ind.exact:
+                out["independent_bounds"] = {"lower": _num(ind.lower), "upper": _num(ind.upper)}
+            out["common_mode"] = self.common_mode
         return out
 
 
@@ -54,7 +73,7 @@ class Report:
         if self.policy_min is None:
             return True
         for a in self.assets:
-            depth = a.min_failures if a.exact else a.lower
+            depth = a.depth
             if depth is not None and depth < self.policy_min:
                 return False
         return True
@@ -101,13 +120,17 @@ def width(model: Model, asset: str) -> int:
 
 
 def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_limit: float = 30.0) -> Report:
-    known = frozenset(failed)
-    unknown = sorted(known - set(model.controls))
+    named = frozenset(failed)
+    failing_units = units(model, dominated=True) if has_units(model) else {}
+    unknown = sorted(named - set(model.controls) - set(failing_units))
     if unknown:
         from .model import ModelError
 
         raise ModelError(f"--failed names unknown control(s): {', '.join(unknown)}")
+    # a failed implementation or input class (a watch drill found it) fails the controls it takes down
+    known = frozenset(c for n in named for c in (failing_units[n].controls if n in failing_units else (n,)))
     results = []
+    derived = independent_model(model) if has_units(model) else None
     for asset in model.assets:
         # more sets than asked for where MaxSAT answers: once every minimum set is known, the
         # controls in all of them are their intersection, with no further solve
@@ -122,14 +145,25 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
             path_steps=[s.index for s in steps],
             width=width(model, asset), in_every_set=in_every,
             exact=solution.exact, lower=solution.lower, upper=solution.upper, method=solution.method))
+        if derived is not None:
+            independent = minimum_failing_sets(derived, asset, known, max_sets=max_sets, time_limit=time_limit)
+            results[-1].independent = independent
+            results[-1].common_mode = common_mode(model, derived, asset, solution.cost if solution.exact else None,
+                                                  known, time_limit)
     spofs = []
     dearest = max((c.cost for c in model.controls.values()), default=0.0)
     for asset, result in zip(model.assets, results):
         if reaches(model, list(known), asset):
             continue  # already open: no control is the single point
         if result.exact and (result.min_failures is None or result.min_failures > dearest):
-            continue  # no single control costs enough to be a minimum-or-cheaper failing set
-        for control in sorted(model.controls):
-            if control not in known and reaches(model, [control, *known], asset):
-                spofs.append({"control": control, "asset": asset})
-    return Report(model.name, results, spofs, model.min_failures, sorted(known))
+            pass  # no single control costs enough to be a minimum-or-cheaper failing set
+        else:
+            for control in sorted(model.controls):
+                if control not in known and reaches(model, [control, *known], asset):
+                    spofs.append({"control": control, "asset": asset})
+        ind = result.independent
+        if derived is not None and ind is not None and not (ind.exact and (ind.cost is None or ind.cost > 1)):
+            for unit in sorted(set(derived.controls) - set(model.controls)):  # one implementation or input
+                if reaches(derived, [unit, *known], asset):
+                    spofs.append({"control": unit, "asset": asset})
+    return Report(model.name, results, spofs, model.min_failures, sorted(named))

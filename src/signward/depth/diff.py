@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .analysis import Report
+from .analysis import AssetResult, Report
+
+
+def _depth(result: AssetResult) -> float:
+    """The depth compared: independent failures where a model names implementations, else controls."""
+    value = result.independent.cost if result.independent is not None else result.min_failures
+    return float("inf") if value is None else value
 
 
 def depth_diff(old: Report, new: Report) -> dict[str, Any]:
@@ -20,8 +26,10 @@ def depth_diff(old: Report, new: Report) -> dict[str, Any]:
         elif n is None:
             row["change"] = "removed"
         else:
-            ov = float("inf") if o.min_failures is None else o.min_failures
-            nv = float("inf") if n.min_failures is None else n.min_failures
+            if o.independent is not None or n.independent is not None:  # common-mode failures counted once
+                row["old_independent"] = o.to_dict().get("independent_failures", row["old"])
+                row["new_independent"] = n.to_dict().get("independent_failures", row["new"])
+            ov, nv = _depth(o), _depth(n)
             row["change"] = "deeper" if nv > ov else "shallower" if nv < ov else "same"
             row["new_sets"] = [s for s in n.failing_sets if s not in o.failing_sets]
         rows.append(row)

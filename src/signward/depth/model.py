@@ -11,7 +11,12 @@ nodes:
 steps:
   - {from: attacker, to: engineer_account, blocked_by: [mfa]}
   - {from: [engineer_account, debug_env], to: signing_key, blocked_by: [redaction, hsm]}
+input_classes:                  # optional: hostile inputs and the implementations they defeat
+  undecoded_encoding: [scanner.parsers]   # or {defeats: [...], description: "..."}
 ```
+A control may name what it is built on (`built_on: [scanner.parsers]`): controls built on one
+implementation fail together when it fails, and an input class defeats every implementation
+it names (common-mode failures; `common.py` counts them).
 A step may be taken when the attacker holds every `from` node and every `blocked_by`
 control has failed. A control has failed if chosen to fail or if any control in its
 `depends_on` has failed (transitively).
@@ -41,6 +46,16 @@ class Control:
     probe: str | None = None
     depends_on: tuple[str, ...] = ()
     where: str = ""  # where the control lives in the code
+    built_on: tuple[str, ...] = ()  # implementations it shares with other controls (common-mode failures)
+
+
+@dataclass(frozen=True)
+class InputClass:
+    """A class of hostile input that defeats every implementation it names."""
+
+    name: str
+    defeats: tuple[str, ...]
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,12 @@ class Model:
     min_failures: float | None = None
     description: str = ""
     closure: dict[str, frozenset[str]] = field(default_factory=dict)  # control -> controls whose failure fails it
+    input_classes: dict[str, InputClass] = field(default_factory=dict)
+
+    @property
+    def implementations(self) -> list[str]:
+        """Every implementation some control is built on, in the order first named."""
+        return list(dict.fromkeys(i for c in self.controls.values() for i in c.built_on))
 
     @property
     def entries(self) -> list[str]:
@@ -170,7 +191,7 @@ def parse_model(text: str, source: str = "model") -> Model:
         raise ModelError(f"{source}: empty model")
     _check_shape(root, source)
     top = {k: (v, line) for k, v, line in _mapping(root, "the model")}
-    unknown = set(top) - {"name", "description", "policy", "controls", "nodes", "steps"}
+    unknown = set(top) - {"name", "description", "policy", "controls", "nodes", "steps", "input_classes"}
     if unknown:
         k = sorted(unknown)[0]
         raise ModelError(f"{source}: line {top[k][1]}: unknown section {k!r}")
@@ -187,7 +208,7 @@ def parse_model(text: str, source: str = "model") -> Model:
     for cname, cnode, line in control_entries:
         fields = {k: (v, ln) for k, v, ln in _mapping(cnode, f"control {cname}")} if not (
             isinstance(cnode, yaml.ScalarNode) and cnode.value in ("", "~", "null")) else {}
-        bad = set(fields) - {"description", "cost", "probe", "depends_on", "where"}
+        bad = set(fields) - {"description", "cost", "probe", "depends_on", "where", "built_on"}
         if bad:
             k = sorted(bad)[0]
             raise ModelError(f"{source}: line {fields[k][1]}: unknown field {k!r} in control {cname}")
@@ -200,7 +221,8 @@ def parse_model(text: str, source: str = "model") -> Model:
         controls[cname] = Control(cname, str(_plain(fields["description"][0]) or "") if "description" in fields else "",
                                   float(cost), probe,
                                   _names(fields["depends_on"][0], "depends_on") if "depends_on" in fields else (),
-                                  str(_plain(fields["where"][0]) or "") if "where" in fields else "")
+                                  str(_plain(fields["where"][0]) or "") if "where" in fields else "",
+                                  _implementations(fields["built_on"], source) if "built_on" in fields else ())
         for dep in controls[cname].depends_on:
             if dep not in control_names:
                 raise ModelError(f"{source}: line {fields['depends_on'][1]}: {cname} depends on unknown control {dep!r}")
@@ -264,7 +286,45 @@ def parse_model(text: str, source: str = "model") -> Model:
                 raise ModelError(f"{source}: line {policy['min_failures'][1]}: min_failures must be a number >= 0")
             min_failures = float(value)
     description = str(_plain(top["description"][0]) or "") if "description" in top else ""
-    return Model(name, controls, nodes, tuple(steps), min_failures, description, _closure(controls))
+    inputs = _input_classes(top["input_classes"][0], controls, source) if "input_classes" in top else {}
+    return Model(name, controls, nodes, tuple(steps), min_failures, description, _closure(controls), inputs)
+
+
+def _implementations(field_: tuple[yaml.Node, int], source: str) -> tuple[str, ...]:
+    names = _names(field_[0], "built_on")
+    if any(not n.strip() for n in names):
+        raise ModelError(f"{source}: line {field_[1]}: built_on names must not be empty")
+    return tuple(dict.fromkeys(names))
+
+
+def _input_classes(node: yaml.Node, controls: dict[str, Control], source: str) -> dict[str, InputClass]:
+    """`name: [implementation, ...]` or `name: {defeats: [...], description: ...}`; each
+    implementation named must be one that some control is built on."""
+    known = {i for c in controls.values() for i in c.built_on}
+    out: dict[str, InputClass] = {}
+    for iname, inode, line in _mapping(node, "input_classes"):
+        if not iname.strip():
+            raise ModelError(f"{source}: line {line}: an input class needs a name")
+        description = ""
+        if isinstance(inode, yaml.MappingNode):
+            fields = {k: (v, ln) for k, v, ln in _mapping(inode, f"input class {iname}")}
+            bad = set(fields) - {"defeats", "description"}
+            if bad or "defeats" not in fields:
+                raise ModelError(f"{source}: line {line}: input class {iname} needs defeats (and at most a "
+                                 "description)")
+            defeats = _names(fields["defeats"][0], "defeats")
+            if "description" in fields:
+                description = str(_plain(fields["description"][0]) or "")
+        else:
+            defeats = _names(inode, f"input class {iname}")
+        if not defeats:
+            raise ModelError(f"{source}: line {line}: input class {iname} defeats no implementation")
+        for impl in defeats:
+            if impl not in known:
+                raise ModelError(f"{source}: line {line}: input class {iname} defeats {impl!r}, which no control "
+                                 "is built_on")
+        out[iname] = InputClass(iname, tuple(dict.fromkeys(defeats)), description)
+    return out
 
 
 def _closure(controls: dict[str, Control]) -> dict[str, frozenset[str]]:

@@ -112,9 +112,32 @@ def to_html(model: Model, report: Report, extra_tables: str = "") -> str:
             depth = f"{bounds.get('lower')} to {bounds.get('upper')} (bounds; not proven)"
         sets = "".join(f"<tr><td>{i}</td><td>{chips(s, 'cut')}</td></tr>" for i, s in enumerate(a.failing_sets, 1))
         path = "".join(f"<li>{html.escape(step)}</li>" for step in a.path)
+        independent = ""
+        if a.independent is not None:
+            ind = data["independent_failures"]
+            ind_text = "unreachable" if ind is None else str(ind)
+            if not data["independent_exact"]:
+                b = data.get("independent_bounds", {})
+                ind_text = f"{b.get('lower')} to {b.get('upper')} (bounds; not proven)"
+            shared = "".join(
+                f"<tr><td>{html.escape(str(u['kind']).replace('_', ' '))} {chips([str(u['name'])], 'cut')}</td>"
+                f"<td>{chips([str(c) for c in u['controls']], '')}</td><td>{html.escape(str(u['depth']))}</td>"
+                f"<td class='bad'>-{html.escape(str(u['costs']))}</td></tr>" for u in a.common_mode)
+            isets = "".join(f"<tr><td>{i}</td><td>{chips(s, 'cut')}</td></tr>"
+                            for i, s in enumerate(a.independent.sets, 1))
+            independent = (
+                f"<p class='independent'>Independent failures needed: <b>{html.escape(ind_text)}</b> beside "
+                f"{html.escape(depth)} control failure(s) (controls built on one implementation, or defeated by one "
+                f"input class, count once).</p>"
+                f"<div class='scroll'><table class='common-mode'><tr><th>shared implementation / input class</th>"
+                f"<th>controls it takes down</th><th>independent failures with it</th><th>depth it costs</th></tr>"
+                f"{shared or '<tr><td colspan=4>none: no shared implementation costs depth</td></tr>'}</table></div>"
+                f"<div class='scroll'><table class='independent-sets'><tr><th>#</th><th>a minimum set of independent "
+                f"failures</th></tr>{isets or '<tr><td>-</td><td>none</td></tr>'}</table></div>")
         sections.append(
             f"<h2>{html.escape(a.asset)}: {html.escape(depth)} control failure(s) needed</h2>"
             f"<p>Width {a.width} (step-disjoint attack paths).</p>"
+            f"{independent}"
             f"<div class='scroll'><table class='sets'><tr><th>#</th><th>a minimum set of controls whose failure opens "
             f"it</th></tr>{sets or '<tr><td>-</td><td>none</td></tr>'}</table></div>"
             f"<p>The attack path the first set opens:</p><ol class='path'>{path or '<li>none</li>'}</ol>")

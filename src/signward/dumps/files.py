@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Protocol
 
 from ..errors import DumpFormatError
+from .coverage import CoverageError, Uncovered
 
 BLOCK = 8 << 20
 
@@ -68,6 +71,34 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+_SHARED: ContextVar[list[int] | None] = ContextVar("signward_shared_expansion", default=None)
+
+
+@contextmanager
+def shared_expansion(limit: int) -> Iterator[None]:
+    """Inside: every `copy_bounded` and every `draw`, at any depth of nesting, takes from one
+    budget of `limit` bytes (a bundle's members, the compressed members they hold, the bundles
+    inside them and their views). A nested call shares the outermost budget."""
+    if _SHARED.get() is not None:
+        yield
+        return
+    token = _SHARED.set([limit])
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def draw(count: int, what: str) -> None:
+    """Take `count` bytes from the shared expansion budget (nothing outside `shared_expansion`)."""
+    shared = _SHARED.get()
+    if shared is None:
+        return
+    shared[0] -= count
+    if shared[0] < 0:
+        raise CoverageError(Uncovered.EXPANSION, f"{what}: the bundle expands past its limit; refused")
+
+
 def copy_bounded(source: Readable, out: IO[bytes], directory: Path, configured: int | None = None,
                  on_block: Callable[[bytes], None] | None = None) -> int:
     """Copy `source` into `out` (a file in `directory`), refusing to write past the expansion
@@ -79,10 +110,11 @@ def copy_bounded(source: Readable, out: IO[bytes], directory: Path, configured: 
         written += len(block)
         if written > limit:
             raise DumpFormatError(f"the dump expands past {what}; refused (nothing kept)")
+        draw(len(block), "a member")
         if on_block is not None:
             on_block(block)
         out.write(block)
     return written
 
 
-__all__ = ["DEFAULT_MAX_BYTES", "copy_bounded", "copy_hashing", "expansion_limit"]
+__all__ = ["DEFAULT_MAX_BYTES", "copy_bounded", "copy_hashing", "draw", "expansion_limit", "shared_expansion"]

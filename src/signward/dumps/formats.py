@@ -11,11 +11,13 @@ never be overwritten. Anything that does not parse as what its magic claims is a
 from __future__ import annotations
 
 import bisect
+import bz2
 import gzip
 import logging
 import lzma
 import os
 import struct
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,13 +28,16 @@ import numpy as np
 import numpy.typing as npt
 
 from ..errors import DumpFormatError
+from .coverage import CoverageError, Uncovered
 
 CONTAINERS: dict[str, bytes] = {
     "zst": b"\x28\xb5\x2f\xfd",
     "xz": b"\xfd7zXZ\x00",
     "lz4": b"\x04\x22\x4d\x18",
     "gzip": b"\x1f\x8b",
+    "bz2": b"BZh",  # and a level digit, then a block or end-of-stream magic (`_BZ2_NEXT`)
 }
+_BZ2_NEXT = (b"\x31\x41\x59\x26\x53\x59", b"\x17\x72\x45\x38\x50\x90")
 ELF_MAGIC = b"\x7fELF"
 MINIDUMP_MAGIC = b"MDMP"
 PT_LOAD, PT_NOTE, PF_W = 1, 4, 2
@@ -103,32 +108,202 @@ class Layout:
 
 
 def sniff_container(head: bytes) -> str:
-    """'zst', 'xz', 'lz4', 'gzip' or 'none' from the first bytes of a file."""
+    """'zst', 'xz', 'lz4', 'gzip', 'bz2' or 'none' from the first bytes of a file."""
     for name, magic in CONTAINERS.items():
-        if head.startswith(magic):
+        if head.startswith(magic) and (name != "bz2" or _is_bz2(head)):
             return name
+    if len(head) >= 4 and int.from_bytes(head[:4], "little") in SKIPPABLE:
+        return "zst"  # a skippable frame first (zstd's or lz4's): refused as such when read
     return "none"
 
 
-def decompressor(raw: Any, container: str) -> Any:
-    """A readable stream of what `container` holds, reading compressed bytes from `raw`."""
-    if container == "zst":
-        import zstandard
+def _is_bz2(head: bytes) -> bool:
+    """`BZh`, a level 1-9, then a block or an end-of-stream magic (text starting `BZh` is not bz2)."""
+    return head.startswith(b"BZh") and head[3:4] in [b"%d" % n for n in range(1, 10)] and head[4:10] in _BZ2_NEXT
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True, closefd=False)
-    if container == "xz":
-        return lzma.LZMAFile(raw)
-    if container == "lz4":
-        import lz4.frame
 
-        return lz4.frame.LZ4FrameFile(raw)
-    if container == "gzip":
-        return gzip.GzipFile(fileobj=raw)
-    raise DumpFormatError(f"unknown container {container!r}")
+# a new frame of each codec must start with these bytes; zstd and lz4 skippable frames start
+# with 0x184D2A50..5F (little-endian), which every decoder skips unread
+SKIPPABLE = range(0x184D2A50, 0x184D2A60)
+MAX_GZIP_NAME = 255  # bytes of the original file name a gzip header may carry (NAME_MAX): the decoder skips
+# it, so a longer one (or one with control characters) could hide what no detector reads
+STRICT_INPUT = 64 << 10  # compressed bytes fed at once to a decoder with an output bound
+ZSTD_INPUT = 1024  # zstd's has none; its ratio is below 1 << 15 (a 3-byte block header, 128 KiB out), so
+# one feed of this many bytes gives at most about 32 MiB
+
+
+class _Codec:
+    """One frame's decoder with a bounded output per call (`step`), its end and the bytes after it."""
+
+    def __init__(self, container: str) -> None:
+        self.container = container
+        self.tail = b""
+        self.at = 0
+        self.decoder: Any
+        if container == "zst":
+            import zstandard
+
+            self.decoder = zstandard.ZstdDecompressor().decompressobj()
+        elif container == "xz":
+            self.decoder = lzma.LZMADecompressor()
+        elif container == "bz2":
+            self.decoder = bz2.BZ2Decompressor()  # the same interface as lzma's
+        elif container == "lz4":
+            import lz4.frame
+
+            self.decoder = lz4.frame.LZ4FrameDecompressor()
+        else:
+            self.decoder = zlib.decompressobj(31)
+        self.flushing = False  # output is waiting that needs no more input
+
+    def _piece(self, size: int) -> bytes:
+        """The next `size` bytes of the input held (an index, not a copy of the rest)."""
+        piece = self.tail[self.at:self.at + size]
+        self.at += len(piece)
+        if self.at >= len(self.tail):
+            self.tail, self.at = b"", 0
+        return piece
+
+    def step(self, data: bytes, limit: int) -> bytes:
+        if data:
+            self.tail = self.tail[self.at:] + data if self.tail else data
+            self.at = 0
+        if self.container == "zst":
+            out: bytes = self.decoder.decompress(self._piece(ZSTD_INPUT))
+            return out
+        if self.container == "gzip":
+            out = self.decoder.decompress(self.tail, limit)
+            self.tail = self.decoder.unconsumed_tail
+            self.flushing = len(out) >= limit
+            return out
+        out = self.decoder.decompress(self._piece(STRICT_INPUT), limit)
+        self.flushing = not self.decoder.needs_input
+        return out
+
+    @property
+    def eof(self) -> bool:
+        return bool(self.decoder.eof)
+
+    def unused(self) -> bytes:
+        """Input after the end of this frame (valid once `eof`)."""
+        if self.container == "gzip":  # zlib's unused_data already holds its unconsumed tail
+            return bytes(self.decoder.unused_data)
+        return bytes(self.decoder.unused_data or b"") + self.tail[self.at:]
+
+    @property
+    def hungry(self) -> bool:
+        return not self.tail and not self.flushing
+
+
+def _frame_start(container: str, head: bytes) -> None:
+    """Refuse a frame that starts with what no decoder of `container` reads as content."""
+    if len(head) >= 4 and int.from_bytes(head[:4], "little") in SKIPPABLE and container in ("zst", "lz4"):
+        raise CoverageError(Uncovered.SKIPPABLE_FRAME, f"a {container} skippable frame: bytes no decoder reads")
+    if container == "gzip" and len(head) >= 4 and head[:2] == CONTAINERS["gzip"] and head[3] & 0x14:
+        raise CoverageError(Uncovered.HIDDEN_HEADER, "a gzip header with a comment or extra field: bytes the "
+                                                     "decoder skips")
+    if container == "gzip" and len(head) >= 4 and head[:2] == CONTAINERS["gzip"] and head[3] & 0x08:
+        name = head[10:10 + MAX_GZIP_NAME + 1].split(b"\0", 1)
+        if len(name) < 2 and len(head) < 11 + MAX_GZIP_NAME:  # the stream ended inside the name
+            raise CoverageError(Uncovered.TRUNCATED, "the gzip stream ends inside its header (cut short)")
+        if len(name) < 2 or any(byte < 0x20 or byte == 0x7F for byte in name[0]):
+            raise CoverageError(Uncovered.HIDDEN_HEADER, f"a gzip header whose file name is over {MAX_GZIP_NAME} "
+                                                         f"bytes or holds control characters: bytes the decoder skips")
+    if not head.startswith(CONTAINERS[container]) or (container == "bz2" and not _is_bz2(head)):
+        raise CoverageError(Uncovered.TRAILING_DATA, f"bytes after the last {container} frame that are not "
+                                                     f"another frame")
+
+
+class StrictStream:
+    """The content of a `container` stream that must end properly: frame after frame, each read
+    to its end, nothing after the last but zero bytes. A stream cut inside a frame is refused
+    `truncated`, anything else after the last frame `trailing_data`, a skippable frame
+    `skippable_frame`, a gzip comment or extra field `hidden_header` (each a `CoverageError`)."""
+
+    def __init__(self, raw: Any, container: str) -> None:
+        if container not in CONTAINERS:
+            raise DumpFormatError(f"unknown container {container!r}")
+        self.raw, self.container = raw, container
+        self.codec: _Codec | None = None
+        self.pending = b""  # compressed bytes read, not yet given to a frame's decoder
+        self.frames = 0
+        self.ended = False
+
+    def _more(self) -> bytes:
+        block: bytes = self.raw.read(1 << 20)
+        return block
+
+    def _start_frame(self) -> bool:
+        """Begin the next frame; False at the end of the stream (only zeros left)."""
+        while len(self.pending) < (11 + MAX_GZIP_NAME if self.container == "gzip" else 10):
+            block = self._more()
+            if not block:
+                break
+            self.pending += block
+        if not self.pending:
+            return False
+        if self.frames and not self.pending.strip(b"\0"):  # zero padding after the last frame
+            while block := self._more():
+                if block.strip(b"\0"):
+                    raise CoverageError(Uncovered.TRAILING_DATA, f"bytes after the last {self.container} frame "
+                                                                 f"that are not another frame")
+            self.pending = b""
+            return False
+        _frame_start(self.container, self.pending)
+        self.codec = _Codec(self.container)
+        return True
+
+    def read(self, count: int = -1) -> bytes:
+        limit = count if count is not None and count > 0 else 8 << 20
+        while not self.ended:
+            if self.codec is None:
+                if not self._start_frame():
+                    self.ended = True
+                    break
+            codec = self.codec
+            assert codec is not None
+            data = b""
+            if codec.hungry and not self.pending:
+                data = self._more()
+                if not data:
+                    raise self._cut_short()
+            else:
+                data, self.pending = self.pending, b""
+            try:
+                out = codec.step(data, limit)
+            except CoverageError:
+                raise
+            except Exception as exc:
+                raise DumpFormatError(f"corrupt {self.container} data ({exc.__class__.__name__}: {exc})") from None
+            if codec.eof:
+                self.pending = codec.unused()
+                self.codec = None
+                self.frames += 1
+            if out:
+                return out
+        return b""
+
+    def _cut_short(self) -> CoverageError:
+        return CoverageError(Uncovered.TRUNCATED, f"the {self.container} stream ends inside a frame (cut short)")
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> StrictStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def decompressor(raw: Any, container: str) -> StrictStream:
+    """A readable stream of what `container` holds, reading compressed bytes from `raw`; it
+    refuses a stream that does not end properly (`StrictStream`)."""
+    return StrictStream(raw, container)
 
 
 @contextmanager
-def open_decompressed(path: Path, container: str) -> Iterator[BinaryIO]:
+def open_decompressed(path: Path, container: str) -> Iterator[BinaryIO | StrictStream]:
     """A binary stream of the dump inside `container` (the file itself when 'none')."""
     with open(path, "rb") as raw:
         yield raw if container == "none" else decompressor(raw, container)
@@ -157,6 +332,9 @@ def open_compressor(path: Path, container: str, *, new: bool = True) -> Iterator
                 yield writer
         elif container == "gzip":
             with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3) as writer:
+                yield writer  # type: ignore[misc]
+        elif container == "bz2":
+            with bz2.BZ2File(raw, "wb", compresslevel=9) as writer:
                 yield writer  # type: ignore[misc]
         else:
             raise DumpFormatError(f"unknown container {container!r}")
@@ -349,4 +527,4 @@ def head_of(path: Path, count: int = 64) -> bytes:
         raise DumpFormatError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-__all__ = ["Layout", "Region", "decompressor", "open_compressor", "open_decompressed", "read_layout", "sniff_container"]
+__all__ = ["Layout", "Region", "StrictStream", "decompressor", "open_compressor", "open_decompressed", "read_layout", "sniff_container"]

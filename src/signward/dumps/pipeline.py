@@ -145,6 +145,10 @@ class DumpPipeline:
             self._weakened(dump_id, "insecure_skip_residue_rescan")
         try:
             canary = self.canary() if dumps.canary_check else None  # unreadable canary material: refused
+            if dumps.canary_check and canary is None:  # `canary = ""` or the file deleted: fail closed
+                raise DumpRefused(DumpReason.NO_CANARY, "the canary check is on but the home has no canary "
+                                  "material (dumps.canary unset or its file missing); the scanner cannot "
+                                  "prove itself on this dump (switching it off is dumps.insecure_skip_canary_check)")
             if sha256_file(source)[0] != record.sha256:
                 raise DumpRefused(DumpReason.QUARANTINE_CHANGED, "the sealed core no longer matches its capture hash")
             result = sanitize(source, out, self.home, self.known(), canary, detectors=dumps.detectors,

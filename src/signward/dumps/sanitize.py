@@ -11,6 +11,8 @@
    it back into IN's container, fsync, then rescan that file with fresh instances of every
    selected detector and the
    canary keys: anything left is `residue` and nothing is published.
+   Then the independent reader (`recheck.py`, none of the scanner's parsers) re-reads it: a key
+   it finds is `recheck`, a layer it cannot read to its end `recheck_incomplete`.
 4. Publish: rename into OUT under a lock, fsync the directory, write the signed attestation.
 
 On refusal no new OUT exists, and an older OUT (with its attestation) at that path is
@@ -41,11 +43,12 @@ from .canary import Canary
 from .reasons import DumpReason
 from .files import copy_bounded
 from . import har
-from .bundles import bundle_kind, extracted, write_bundle
+from .bundles import OUTSIDE, bundle_kind, bundle_session, extracted, write_bundle
 from .findings import FileReport, Finding, count_by_detector, merge_spans
 from .formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .minimize import minimize_ranges
+from .recheck import recheck_path
 from .redact import fill, redaction_ranges
 from .scanner import Progress, plain_copy, scan_path, scan_plain
 from .scratch import Scratch
@@ -105,13 +108,21 @@ def _redact_plain(plain: Path, target: Path, layout: Layout, findings: list[Find
 def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, workdir: Path, max_bytes: int | None,
                    minimize: bool) -> int:
     """A new archive at `target` of every member of `plain` redacted with its own findings (members
-    that are compressed are recompressed, bundles inside recurse); bytes changed."""
-    by_name = {member.file.rsplit("!", 1)[1]: member for member in report.members}
+    that are compressed are recompressed, bundles inside recurse); bytes changed. Members are
+    matched to their reports by position (both in archive order), never by name; the bytes
+    outside members (`OUTSIDE`: headers, comments, extra fields) are not carried over."""
+    scanned = [member for member in report.members if member.format != "bundle-outside"]
     changed = 0
-    with extracted(plain, kind, workdir, max_bytes) as copies, ExitStack() as outputs:
+    with bundle_session(max_bytes), extracted(plain, kind, workdir, max_bytes) as copies, ExitStack() as outputs:
+        copies = [(member, copy) for member, copy in copies if member.name != OUTSIDE]
+        if len(copies) != len(scanned):
+            raise DumpRefused(DumpReason.ERROR, f"the bundle lists {len(copies)} members, the scan read "
+                                                f"{len(scanned)}")
         cleaned: list[tuple[str, Path]] = []
-        for member, copy in copies:
-            member_report = by_name[member.name]
+        for (member, copy), member_report in zip(copies, scanned):
+            if not member_report.file.endswith(f"!{member.name}"):
+                raise DumpRefused(DumpReason.ERROR, f"bundle member {member.index} is {member.name!r} now, the scan "
+                                                    f"read {member_report.file!r}")
             output = outputs.enter_context(Scratch(workdir))
             container = sniff_container(head_of(copy.path))
             with plain_copy(copy.path, container, str(workdir), max_bytes) as member_plain, \
@@ -281,6 +292,29 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             result.residue = residue
             raise DumpRefused(DumpReason.RESIDUE, f"{len(residue)} finding(s) left after redaction, first "
                                          f"{residue[0].kind} at offset {residue[0].offset}")
+        if residue_detectors:  # certification by the independent reader (recheck.py): no scanner parser
+            second = recheck_path(final.path, known)
+            spans = [f.span for f in second.findings if f.span is not None]
+            if second.findings and len(spans) == len(second.findings) and not second.incomplete and \
+                    bundle is None and format_ != "har":  # an image: the whole raw run of each goes, re-read
+                ranges = merge_spans(spans)
+                if any(layout.is_protected(start, end) for start, end in ranges):
+                    raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
+                descriptor = os.open(redacted.path, os.O_WRONLY)
+                try:
+                    result.redacted_bytes += sum(fill(descriptor, start, end) for start, end in ranges)
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+                if container != "none":
+                    final = scratch.enter_context(Scratch(out.parent))
+                    with open(redacted.path, "rb") as plain, open_compressor(final.path, container, new=False) as packed:
+                        shutil.copyfileobj(plain, packed, 8 << 20)
+                second = recheck_path(final.path, known)
+            if second.findings:
+                raise DumpRefused(DumpReason.RECHECK, "independent reader: " + second.summary())
+            if second.incomplete:
+                raise DumpRefused(DumpReason.RECHECK_INCOMPLETE, "independent reader: " + second.summary())
         result.output_sha256, out_size = sha256_file(final.path)
         if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
             raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sanitized")

@@ -29,9 +29,10 @@ from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .detectors import Detector, select
 from .findings import FileReport, Finding, merge_spans
 from . import har
-from .bundles import MAX_DEPTH, bundle_kind, extracted
+from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
+from .coverage import CoverageError, Uncovered
 from .files import copy_bounded
-from .formats import Layout, head_of, open_decompressed, read_layout, sniff_container
+from .formats import Layout, Region, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .regions import compact
 from .scratch import Scratch
@@ -261,16 +262,23 @@ def _scan_bundle(path: Path, plain: Path, kind: str, container: str, detectors: 
                  began: float) -> FileReport:
     """Every member scanned with the scanner for its format (`bundles.py` for the limits)."""
     if depth >= MAX_DEPTH:
-        raise DumpFormatError(f"{path}: bundles nested deeper than {MAX_DEPTH}; refused")
+        raise CoverageError(Uncovered.TOO_DEEP, f"{path}: bundles nested deeper than {MAX_DEPTH}; refused")
     reports: list[FileReport] = []
     folder = Path(workdir if workdir is not None else tempfile.gettempdir())
-    with extracted(plain, kind, folder, max_bytes) as copies:
+    with bundle_session(max_bytes), extracted(plain, kind, folder, max_bytes) as copies:
         for member, copy in copies:
-            report = scan_path(copy.path, detectors, known, None, workdir, max_bytes, workers, depth + 1)
-            report.file = f"{path}!{member.name}"
+            if member.name == OUTSIDE:  # headers, padding, comments, extra fields: scanned as raw bytes
+                layout = Layout(format="raw", size=member.size, regions=[Region(0, member.size, None)])
+                found, cut = scan_plain(copy.path, layout, select(detectors), known, None, workers)
+                report = FileReport(file=f"{path}!{OUTSIDE}", format="bundle-outside", bytes=member.size,
+                                    seconds=0.0, findings=found, incomplete=cut)
+            else:
+                report = scan_path(copy.path, detectors, known, None, workdir, max_bytes, workers, depth + 1)
+                report.file = f"{path}!{member.name}"
             reports.append(report)
-    findings = [replace(f, detail=f"{report.file.split('!', 1)[1]}" + (f": {f.detail}" if f.detail else ""))
-                for report in reports for f in report.findings]
+    names = [report.file[len(str(path)) + 1:] for report in reports]
+    findings = [replace(f, detail=name + (f": {f.detail}" if f.detail else ""))
+                for name, report in zip(names, reports) for f in report.findings]
     return FileReport(file=str(path), format=f"{kind}-bundle", bytes=plain.stat().st_size,
                       seconds=time.monotonic() - began, findings=findings, container=container,
                       incomplete=sorted({i for r in reports for i in r.incomplete}), members=reports)

@@ -1,7 +1,9 @@
-"""Signing backends: keys in an HSM through PKCS#11 (the default), and, under a hazmat
+"""Signing backends: keys in an HSM through PKCS#11 (the default) or in OpenBao/Vault Transit, and, under a hazmat
 name, the in-process software signer that exists only as the lab's weak baseline."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
 
 from ..errors import HsmUnavailable, InsecureConfiguration
 from ..home import Config, Home
@@ -10,9 +12,17 @@ from .base import CheckedSigner, KeyAttributes, SigningBackend
 from .pkcs11_backend import Pkcs11Backend
 
 
-def open_backend(home: Home, config: Config) -> SigningBackend:
-    """The backend the configuration names, refusing insecure ones without their opt-in."""
+def open_backend(home: Home, config: Config,
+                 known_handles: Callable[[], Iterable[str]] | None = None) -> SigningBackend:
+    """The backend the configuration names, refusing insecure ones without their opt-in.
+    `known_handles` lists the registry's keys (Transit checks their attributes without listing)."""
     cfg = config.hsm
+    if cfg.backend == "transit":
+        from .transit import TransitBackend
+
+        return TransitBackend(cfg.transit_url, cfg.transit_mount,
+                              lambda: home.secret(cfg.transit_token_file, cfg.transit_token_env),
+                              cfg.transit_timeout_seconds, known_handles)
     if cfg.backend == "software":
         if not cfg.allow_insecure_software_keys:
             raise InsecureConfiguration(

@@ -1,4 +1,14 @@
-"""The controls the lab can switch off, what switching each off changes, and the 2021 preset."""
+"""The controls the lab can switch off, what switching each off changes, the 2021 preset, and the
+hostile input classes the ablation adds beside them.
+
+An input class is an explicit switch, not a crafted artifact: the lab cannot build an input that
+its own parsers really miss (that would be a bug to fix, not a fixture). `input:undecoded_encoding`
+stands for a crash dump delivered inside a layer the sanitizer's parsers do not decode; in a run
+it switches off, as one failure, every control whose scan reads with those parsers: redaction
+always, and the debugging store's re-scan while the store's intake reads with the sanitizer's
+scanner (no independent reader, `signward.dumps.recheck`, in `signward.dumps.debugstore`). The
+canary check is not among them: the canaries live in the dump beside the key, so a layer the
+parsers cannot read hides them too and the check refuses the dump."""
 
 from __future__ import annotations
 
@@ -29,6 +39,37 @@ CONTROLS: dict[str, str] = {
 PRESETS: dict[str, frozenset[str]] = {"2021": frozenset(CONTROLS)}
 
 
+INPUTS: dict[str, str] = {
+    "input:undecoded_encoding": "the crash dump arrives inside a layer the sanitizer's parsers do not decode (one "
+                                "failure: every scan that reads with those parsers passes the key)",
+}
+RECHECK = "signward.dumps.recheck"  # the store's independent reader, where the deployment has it
+
+
+def store_reads_independently() -> bool:
+    """Whether the debugging store's intake re-scan reads with the independent reader rather than
+    the sanitizer's scanner: asked of the store's own module (what it imported)."""
+    from ..dumps import debugstore
+
+    used = {getattr(v, "__module__", None) or getattr(v, "__name__", None) for v in vars(debugstore).values()}
+    return RECHECK in used
+
+
+def defeated_by(input_class: str) -> frozenset[str]:
+    """The controls an input class switches off in this deployment."""
+    if input_class != "input:undecoded_encoding":
+        raise UsageError(f"unknown input class {input_class!r}; choose from {', '.join(INPUTS)}")
+    return frozenset({"redaction"} if store_reads_independently() else {"redaction", "store_rescan"})
+
+
+def effective(failures: Iterable[str]) -> frozenset[str]:
+    """The controls off in a run: the controls named and those the input classes named defeat."""
+    out: set[str] = set()
+    for name in failures:
+        out |= defeated_by(name) if name in INPUTS else {name}
+    return frozenset(out)
+
+
 def parse_disabled(names: Iterable[str], preset: str | None = None) -> frozenset[str]:
     """The controls to switch off: names (repeated or comma-separated) plus a preset's."""
     wanted: set[str] = set()
@@ -44,4 +85,5 @@ def parse_disabled(names: Iterable[str], preset: str | None = None) -> frozenset
     return frozenset(wanted)
 
 
-__all__ = ["CONTROLS", "PRESETS", "parse_disabled"]
+__all__ = ["CONTROLS", "INPUTS", "PRESETS", "defeated_by", "effective", "parse_disabled",
+           "store_reads_independently"]

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from ..depth import analyze, load_model
 from ..depth.render import STYLE, chips, graph_html, legend_html, to_dot, to_svg
-from .ablate import MODEL, Ablation
+from .ablate import Ablation, deployed_model
 from .scenario import LabResult
 
 
@@ -58,7 +58,7 @@ def steps_table(result: LabResult) -> Group:
 
 
 def ablation_table(ablation: Ablation) -> Group:
-    table = Table(title=f"ablation: {ablation.runs} runs")
+    table = Table(title=f"ablation: {ablation.configurations} sets, {ablation.runs} runs")
     table.add_column("")
     table.add_column("min failures")
     table.add_column("failing sets of that size", overflow="fold")
@@ -66,6 +66,13 @@ def ablation_table(ablation: Ablation) -> Group:
                   "\n".join(", ".join(s) for s in ablation.failing_sets))
     table.add_row("analytic (the model)", str(ablation.to_dict()["min_failures_analytic"]),
                   "\n".join(", ".join(s) for s in ablation.analytic_sets))
+    data = ablation.to_dict()
+    table.add_row("independent, empirical (controls and input classes)", str(ablation.independent_empirical),
+                  "\n".join(", ".join(s) for s in ablation.independent_sets))
+    table.add_row(f"independent, analytic ({ablation.model})", str(data["independent_failures_analytic"]),
+                  "\n".join(", ".join(s) for s in ablation.analytic_independent_sets))
+    for name, controls in ablation.inputs.items():
+        table.add_row(name, "", "switches off " + ", ".join(controls))
     agree = Text("they agree" if ablation.agree else "THEY DISAGREE", style="green" if ablation.agree else "bold red")
     return Group(table, agree)
 
@@ -88,7 +95,7 @@ def forensics_html(forensics: dict[str, Any]) -> str:
 
 
 def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
-    model = load_model(MODEL)
+    model = load_model(deployed_model())
     report = analyze(model, [c for c in result.disabled if c in model.controls])
     svg = to_svg(to_dot(model, report))
     rows = "".join(
@@ -106,10 +113,20 @@ def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
         data = ablation.to_dict()
         empirical = "".join(f"<div>{chips(s, 'cut')}</div>" for s in ablation.failing_sets)
         analytic = "".join(f"<div>{chips(s, 'cut')}</div>" for s in ablation.analytic_sets)
-        ablated = (f"<h2>Ablation ({ablation.runs} runs)</h2><div class='scroll'><table id='ablation'><tr><th></th>"
+        independent = "".join(f"<div>{chips(s, 'cut')}</div>" for s in ablation.independent_sets)
+        analytic_independent = "".join(f"<div>{chips(s, 'cut')}</div>" for s in ablation.analytic_independent_sets)
+        inputs = "; ".join(f"{chips([name], 'off')} switches off {chips(controls, 'cut')}"
+                           for name, controls in ablation.inputs.items())
+        ablated = (f"<h2>Ablation ({ablation.configurations} sets, {ablation.runs} runs)</h2>"
+                   f"<div class='scroll'><table id='ablation'><tr><th></th>"
                    f"<th>min failures</th><th>failing sets of that size</th></tr><tr><td>empirical (the lab)</td>"
                    f"<td>{data['min_failures_empirical']}</td><td>{empirical}</td></tr><tr><td>analytic (the model)</td>"
-                   f"<td>{data['min_failures_analytic']}</td><td>{analytic}</td></tr></table></div>"
+                   f"<td>{data['min_failures_analytic']}</td><td>{analytic}</td></tr>"
+                   f"<tr><td>independent failures, empirical (controls and input classes)</td>"
+                   f"<td>{data['independent_failures_empirical']}</td><td>{independent}</td></tr>"
+                   f"<tr><td>independent failures, analytic ({html.escape(ablation.model)})</td>"
+                   f"<td>{data['independent_failures_analytic']}</td><td>{analytic_independent}</td></tr>"
+                   f"</table></div><p id='input-classes'>Input classes (one failure each): {inputs}</p>"
                    f"<p id='agree' class='{'ok' if ablation.agree else 'bad'}'>"
                    f"{'they agree' if ablation.agree else 'THEY DISAGREE'}</p>")
     remaining = report.assets[0].to_dict()["min_failures"] if report.assets else None

@@ -18,6 +18,15 @@ probes of redaction, the canary check, the release gate and the debugging store'
   configured debugging store's intake, must be refused by the store's own re-scan.
 - grant_approval: a direct grant of a drill dump (no request, no second person) must be
   refused for want of approval, whatever the dump's state.
+- input:undecoded_encoding (a common-mode drill): hostile-but-harmless artifacts holding the
+  canary RSA key in a layer a reader must decode (its DER in base64 among binary bytes; a HAR
+  response body in base64; a tar whose member is named `./...`) go through both scans: the pipeline's capture without the canary check
+  (the sanitizer must refuse the artifact or certify an output that no longer holds the planted
+  bytes; the canary check would refuse any artifact lacking the other canaries) and, straight,
+  the debugging store's intake (its re-scan must refuse it). At least one of the two must stop
+  every artifact; when both pass one, one input defeats both scans and the depth drops by it.
+  Whether the planted key is still there is decided by searching for the exact bytes planted,
+  not by either scanner.
 
 Drill dumps are captured with source `drill`, marked so in the audit log, and deleted with
 every copy when their drill ends (`DumpPipeline.discard_drill`); drill processes are killed
@@ -26,19 +35,24 @@ and their cores removed on every exit path.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import io
+import json
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from ..dumps.debugstore import DebugStore
 from ..dumps.knownkeys import KnownKeys, known_from_documents
 from ..dumps.pipeline import DRILL, DumpPipeline
 from ..dumps.reasons import DumpReason, DumpState
@@ -258,5 +272,113 @@ def drill_store_rescan(ctx: WatchContext) -> tuple[bool, str]:
         return False, "the store accepted a drill file holding a canary key"
 
 
-__all__ = ["drill_canary_check", "drill_grant_approval", "drill_hsm", "drill_redaction", "drill_release_gate",
-           "drill_store_rescan"]
+HOSTILE_PAD = 3 * 1365  # bytes around the key: a multiple of 3, so its base64 is a substring of the body's
+
+
+def hostile_artifacts(pem: bytes) -> dict[str, tuple[bytes, bytes]]:
+    """Artifact class -> (the artifact, the exact bytes of the planted key in it): each holds the
+    key (PEM, between random bytes) only inside a layer its reader must decode."""
+    body = secrets.token_bytes(HOSTILE_PAD) + pem + secrets.token_bytes(HOSTILE_PAD)
+    whole = len(pem) // 3 * 3
+    entry = {"startedDateTime": "2026-01-01T00:00:00.000Z", "time": 1,
+             "request": {"method": "GET", "url": "https://drill.invalid/core", "httpVersion": "HTTP/1.1",
+                         "headers": [], "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+             "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                          "content": {"size": len(body), "mimeType": "application/octet-stream", "encoding": "base64",
+                                      "text": base64.b64encode(body).decode()},
+                          "redirectURL": "", "headersSize": -1, "bodySize": len(body)},
+             "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}
+    har = json.dumps({"log": {"version": "1.2", "creator": {"name": "signward-watch-drill", "version": "1"},
+                              "entries": [entry]}}).encode()
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        member = tarfile.TarInfo("./drill/core")
+        member.size = len(body)
+        member.mode = 0o600
+        tar.addfile(member, io.BytesIO(body))
+    der = serialization.load_pem_private_key(pem, None).private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    text = base64.b64encode(der)
+    # NUL-delimited, as a string in memory is: random neighbours in the base64 alphabet would make
+    # the run's start a matter of chance (the scanner missed 2 of 20 such keys when this was written)
+    raw = secrets.token_bytes(HOSTILE_PAD) + b"\0" + text + b"\0" + secrets.token_bytes(HOSTILE_PAD)
+    return {"raw-base64-der": (raw, text), "har-base64-body": (har, base64.b64encode(pem[:whole])),
+            "tar-dot-members": (packed.getvalue(), pem)}
+
+
+def _sanitizer_stops(pipeline: DumpPipeline, home_quarantine: Path, artifact: Path, planted: bytes) -> str | None:
+    """How the pipeline's capture stopped the artifact, or None when it certified the planted key."""
+    dump_id = _capture(pipeline, artifact)
+    try:
+        record = pipeline.get(dump_id)
+        if record.state != DumpState.SANITIZED:
+            return f"sanitizer {record.state} ({record.reason.split(':')[0] or 'no reason'})"
+        output = home_quarantine / f"{dump_id}.sanitized"
+        with open(output, "rb") as certified:
+            if planted in certified.read(MAX_DRILL_OUTPUT + 1):
+                return None
+        return "sanitizer removed it"
+    finally:
+        pipeline.discard_drill(dump_id)
+
+
+MAX_DRILL_OUTPUT = 64 << 20  # the drill's artifacts are a few KiB; a certified output is read up to this
+
+
+def _store_stops(store: DebugStore, data: bytes) -> str | None:
+    """How the store's intake stopped the artifact delivered straight to it, or None when it kept it."""
+    drill_id = f"drill-{secrets.token_hex(6)}"
+    staged = store.staging() / f"{drill_id}.part"
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(data)
+    try:
+        store.receive(drill_id, staged)
+    except DumpRefused as refusal:
+        if refusal.reason in (DumpReason.STORE_RESCAN, DumpReason.STORE_UNREADABLE):
+            return f"store refused ({refusal.reason})"
+        raise
+    store.delete(drill_id)
+    return None
+
+
+def drill_undecoded_encoding(ctx: WatchContext, classes: Sequence[str] | None = None) -> tuple[bool, str]:
+    """input:undecoded_encoding: every hostile artifact class is stopped by at least one of the two
+    scans (the sanitizer at capture, the store's re-scan at intake); fails naming each class that
+    passed both."""
+    with open_services(ctx.home, actor="signward-watch") as services, _scratch(services) as folder:
+        canary = services.pipeline.canary()
+        if canary is None:
+            return False, "the home has no canary material to drill with (dumps.canary)"
+        # the question is the scan's, not the canary check's: an artifact without the other
+        # canaries would be refused for them, so the capture skips that check (audited as weakened)
+        config = services.config
+        unchecked = dataclasses.replace(config, dumps=dataclasses.replace(config.dumps, insecure_skip_canary_check=True))
+        pipeline = DumpPipeline(services.home, unchecked, services.store, services.audit, services.clock)
+        store = services.pipeline.debug_store
+        store.publish_keys(pipeline.public_documents())
+        pem = canary.rsa.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption())
+        both: list[str] = []
+        stopped: list[str] = []
+        for name, (data, planted) in hostile_artifacts(pem).items():
+            if classes is not None and name not in classes:
+                continue
+            artifact = folder / name
+            descriptor = os.open(artifact, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(data)
+            by = [how for how in (_sanitizer_stops(pipeline, services.home.quarantine_dir, artifact, planted),
+                                  _store_stops(store, data)) if how is not None]
+            if by:
+                stopped.append(f"{name}: {', '.join(by)}")
+            else:
+                both.append(name)
+        if both:
+            return False, (f"{', '.join(both)} passed both the sanitizer and the store's re-scan with a canary key: "
+                           "one input defeats both scans")
+        return True, "every hostile artifact stopped by at least one scan (" + "; ".join(stopped) + ")"
+
+
+__all__ = ["HOSTILE_PAD", "drill_canary_check", "drill_grant_approval", "drill_hsm", "drill_redaction",
+           "drill_release_gate", "drill_store_rescan", "drill_undecoded_encoding", "hostile_artifacts"]

@@ -18,6 +18,8 @@ interface, and can fail there.
 - hsm: the PKCS#11 attributes of every key and a crash drill (`watch/drills.py`).
 - redaction, canary_check, release_gate, store_rescan, grant_approval: fire drills through
   the deployed dump pipeline (`watch/drills.py`).
+- input:undecoded_encoding: a common-mode drill, hostile artifacts through both scans
+  (`watch/drills.py`); when both pass one, the input class counts as failed and the depth drops.
 
 Every probe opens the home's services in its own thread (the runner's timeout leaves a hung
 probe behind without sharing a connection with it).
@@ -221,6 +223,8 @@ DEPLOYMENT_PROBES = {
     "canary_check": "signward.watch.drills:drill_canary_check",
     "release_gate": "signward.watch.drills:drill_release_gate",
     "store_rescan": "signward.watch.drills:drill_store_rescan",
+    # an input class of the model: the drill fails when one hostile artifact passes both scans
+    "input:undecoded_encoding": "signward.watch.drills:drill_undecoded_encoding",
 }
 
 __all__ = ["DEPLOYMENT_PROBES", "WatchContext", "audit_log_verifies", "relying_parties_bind_issuers",

@@ -27,6 +27,7 @@ from ..errors import ConfigError
 from ..home import Home
 from ..services import open_services
 from .config import WatchConfig
+from ..depth.common import INPUT
 from .probes import DEPLOYMENT_PROBES, WatchContext
 
 alert_log = logging.getLogger("signward.alert")
@@ -52,8 +53,8 @@ class Round:
         return not self.current.policy_ok
 
     def depths(self) -> dict[str, dict[str, Any]]:
-        designed = {a.asset: a.to_dict()["min_failures"] for a in self.designed.assets}
-        return {a.asset: {"designed": designed.get(a.asset), "current": a.to_dict()["min_failures"]}
+        designed = {a.asset: _depth(a.to_dict()) for a in self.designed.assets}
+        return {a.asset: {"designed": designed.get(a.asset), "current": _depth(a.to_dict())}
                 for a in self.current.assets}
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +62,11 @@ class Round:
                 "unprobed": self.unprobed, "depth": self.depths(),
                 "policy_min_failures": self.current.to_dict()["policy_min_failures"],
                 "policy_ok": self.current.policy_ok, "alerts": self.alerts}
+
+
+def _depth(asset: dict[str, Any]) -> Any:
+    """An asset's depth: its independent failures where the model names implementations, else controls."""
+    return asset.get("independent_failures", asset["min_failures"])
 
 
 def probes_for(model: Model, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -71,6 +77,9 @@ def probes_for(model: Model, overrides: Mapping[str, str] | None = None) -> dict
         probe = chosen.get(name) or control.probe
         if probe:
             out[name] = probe
+    for name in model.input_classes:  # a drill for an input class: both scans must not pass it
+        if chosen.get(INPUT + name):
+            out[INPUT + name] = chosen[INPUT + name]
     return out
 
 
@@ -80,7 +89,7 @@ def run_round(home: Home, model: Model, config: WatchConfig, *, overrides: Mappi
     ctx = WatchContext(home, config)
     probes = probes_for(model, overrides)
     if only is not None:
-        unknown = sorted(set(only) - set(model.controls))
+        unknown = sorted(set(only) - set(model.controls) - {INPUT + n for n in model.input_classes})
         if unknown:
             raise ConfigError(f"--only names controls the model does not have: {', '.join(unknown)}")
         probes = {name: probe for name, probe in probes.items() if name in only}
