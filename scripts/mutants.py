@@ -161,6 +161,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("zip_bomb", "dumps/bundles.py",
      "if info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(1, info.compress_size):", "if False:",
      ["tests/dumps/test_bundles.py::test_a_zip_bomb_is_refused_not_expanded"]),
+    ("cached_client_rechecked", "issuer/issuance.py", "AND realm = ? AND disabled = 0 \"", "AND realm = ? \"",
+     ["tests/issuer/test_caches.py::test_a_client_disabled_by_another_process_gets_no_token_from_the_cached_row"]),
+    ("cached_key_rechecked", "issuer/issuance.py", "AND state NOT IN (?, ?)), ?, ", "AND (state NOT IN (?, ?) OR 1 = 1)), ?, ",
+     ["tests/issuer/test_caches.py::test_a_key_revoked_by_another_process_never_signs_a_released_token_again"]),
 ]
 
 

@@ -7,12 +7,24 @@ are the batch), writes them in one write transaction and wakes their threads. Ea
 returns only once its own record is committed, so "no record, no token" still holds record
 by record. A batch that fails is retried one record per transaction, so one bad record (or
 its companion statement) fails only its own caller, and nothing is lost or written twice.
+
+Several processes on one SQLite file (`serve --workers N`) queue for its write lock, and
+SQLite's busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries: a leader that finds the
+lock taken slept through several of the other process's commits, so a second worker added
+almost nothing (issue 39). With a `WriterLock` the leaders of every process take turns on an
+flock first, polled every 50-1000 us; it only orders the writers (SQLite still decides what
+commits), and a leader that cannot have it within `WRITER_LOCK_WAIT` goes on without it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from types import TracebackType
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +32,45 @@ from typing import Any
 from .chain import AuditRecord
 
 Statement = tuple[str, Sequence[Any]]
+
+
+WRITER_LOCK_WAIT = 30.0  # seconds a leader waits for the writer lock before writing without it
+
+
+class WriterLock:
+    """An flock on a file beside the database, taken by each process's group-commit leader
+    around its write transaction, so the writers of several processes take turns at once
+    instead of in SQLite's busy-handler sleeps. The file is opened once, never through a
+    symlink; it holds nothing."""
+
+    def __init__(self, path: Path, wait: float = WRITER_LOCK_WAIT) -> None:
+        self.path = path
+        self.wait = wait
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        self._held = False
+
+    def __enter__(self) -> WriterLock:
+        deadline = time.monotonic() + self.wait
+        pause = 0.00005
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._held = True
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:  # a stopped holder: SQLite's own timeout decides
+                    return self
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._held:
+            self._held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 @dataclass
@@ -62,6 +113,7 @@ class GroupCommit:
         self._queue: list[Pending] = []
         self._leading = False
         self.stats = BatchStats()
+        self.writer_lock: AbstractContextManager[object] | None = None  # WriterLock: processes take turns
 
     def submit(self, entry: Pending) -> AuditRecord:
         """Commit `entry` (in some batch) and return its record, or raise its error."""
@@ -92,6 +144,17 @@ class GroupCommit:
             del self._queue[:self.max_batch]
         started = time.perf_counter()
         try:
+            with self.writer_lock or nullcontext():
+                self._write_settled(batch)
+        finally:
+            self._count(batch, time.perf_counter() - started)
+            with self._cond:
+                for entry in batch:
+                    entry.done = True
+                self._cond.notify_all()
+
+    def _write_settled(self, batch: list[Pending]) -> None:
+        try:
             self._settle(batch, self._write(batch))
         except Exception as exc:
             if len(batch) == 1:
@@ -103,12 +166,6 @@ class GroupCommit:
                         self._settle([entry], self._write([entry]))
                     except Exception as single:
                         entry.error = single
-        finally:
-            self._count(batch, time.perf_counter() - started)
-            with self._cond:
-                for entry in batch:
-                    entry.done = True
-                self._cond.notify_all()
 
     @staticmethod
     def _settle(batch: list[Pending], records: list[AuditRecord]) -> None:
@@ -125,4 +182,4 @@ class GroupCommit:
             self.observe(len(batch), seconds)
 
 
-__all__ = ["BatchStats", "GroupCommit", "Pending", "Statement"]
+__all__ = ["BatchStats", "GroupCommit", "Pending", "Statement", "WriterLock"]
