@@ -86,6 +86,7 @@ class Pending:
     record: AuditRecord | None = None
     error: BaseException | None = None
     done: bool = False
+    wake: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
 
 @dataclass
@@ -116,25 +117,40 @@ class GroupCommit:
         self.writer_lock: AbstractContextManager[object] | None = None  # WriterLock: processes take turns
 
     def submit(self, entry: Pending) -> AuditRecord:
-        """Commit `entry` (in some batch) and return its record, or raise its error."""
+        """Commit `entry` (in some batch) and return its record, or raise its error.
+
+        Each waiter sleeps on its own event: a committed batch wakes exactly its own callers,
+        and the leader hands the lead to the oldest queued entry's thread directly, instead of
+        waking every waiting thread to find out which one may lead (issue 39)."""
         with self._cond:
             self._queue.append(entry)
-            while self._leading and not entry.done:
-                self._cond.wait()
-            if not entry.done:
-                self._leading = True
-        if not entry.done:
+            lead = not self._leading
+            self._leading = True
+        while not entry.done:
+            if not lead:
+                entry.wake.wait()  # set when its batch committed, or when it is handed the lead
+                entry.wake.clear()
+                if entry.done:
+                    break
             try:
-                while not entry.done:
-                    self._lead_one()
-            finally:
-                with self._cond:
-                    self._leading = False
-                    self._cond.notify_all()
+                self._lead_one()
+            except BaseException:
+                self._hand_on()
+                raise
+            if entry.done:  # our record is in: the next queued entry's thread leads
+                self._hand_on()
+            lead = True  # else our record was beyond this batch: lead the next one too
         if entry.error is not None:
             raise entry.error
         assert entry.record is not None
         return entry.record
+
+    def _hand_on(self) -> None:
+        with self._cond:
+            successor = self._queue[0] if self._queue else None
+            self._leading = successor is not None
+        if successor is not None:
+            successor.wake.set()
 
     def _lead_one(self) -> None:
         if self.max_wait > 0:
@@ -148,10 +164,9 @@ class GroupCommit:
                 self._write_settled(batch)
         finally:
             self._count(batch, time.perf_counter() - started)
-            with self._cond:
-                for entry in batch:
-                    entry.done = True
-                self._cond.notify_all()
+            for entry in batch:
+                entry.done = True
+                entry.wake.set()
 
     def _write_settled(self, batch: list[Pending]) -> None:
         try:

@@ -137,7 +137,8 @@ def run(app: Any, *, host: str, port: int, limit_concurrency: int, keep_alive: i
     on `sock` (a listening socket shared with other workers) instead of host and port."""
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             http=protocol_with_head_timeout(head_timeout), limit_concurrency=limit_concurrency,
-                            timeout_keep_alive=keep_alive, h11_max_incomplete_event_size=MAX_HEAD)
+                            timeout_keep_alive=keep_alive, h11_max_incomplete_event_size=MAX_HEAD,
+                            proxy_headers=False)  # the issuer never reads a peer's address: no X-Forwarded-* pass
     uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)
 
 
