@@ -487,6 +487,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("honey_replay_is_no_alert", "verify/validator.py",
      "        if exp is not None and self.clock.now() >= exp + self.skew:", "        if False:",
      ["tests/verify/test_honey_replay.py::test_a_replayed_expired_probe_token_is_expired_not_a_honey_alert"]),
+    ("cached_client_rechecked", "issuer/issuance.py", "AND realm = ? AND disabled = 0 \"", "AND realm = ? \"",
+     ["tests/issuer/test_caches.py::test_a_client_disabled_by_another_process_gets_no_token_from_the_cached_row"]),
+    ("cached_key_rechecked", "issuer/issuance.py", "AND state NOT IN (?, ?)), ?, ", "AND (state NOT IN (?, ?) OR 1 = 1)), ?, ",
+     ["tests/issuer/test_caches.py::test_a_key_revoked_by_another_process_never_signs_a_released_token_again"]),
+    ("head_size_cap", "issuer/server.py", "if self._head_bytes > MAX_HEAD + MAX_READ_SLACK:", "if False:",
+     ["tests/issuer/test_server_protocol.py::test_an_oversized_request_head_is_refused_and_closed"]),
 ]
 
 
