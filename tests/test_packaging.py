@@ -24,13 +24,24 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
+_BUILT: list[Path] = []
+
+
+def project_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One wheel of this tree per test session (`pip wheel --no-deps`), shared by the packaging
+    and the install-profile tests."""
+    if not _BUILT:
+        out = tmp_path_factory.mktemp("wheel")
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+                       check=True, capture_output=True, timeout=600)
+        (built,) = out.glob("signward-*.whl")
+        _BUILT.append(built)
+    return _BUILT[0]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)], check=True,
-                   capture_output=True, timeout=600)
-    (built,) = out.glob("signward-*.whl")
-    yield built
+    yield project_wheel(tmp_path_factory)
 
 
 def fresh_venv(where: Path, requirement: str) -> Path:
