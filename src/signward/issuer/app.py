@@ -72,6 +72,8 @@ def served_base(issuer: str, realm: str) -> str:
 
 
 def create_app(ctx: IssuerContext) -> Starlette:
+    """The issuer's ASGI app. Long: its handlers are closures over `ctx` (one app per home, no
+    globals); to be split into a handler class per endpoint group (#37)."""
     def grant(realm_name: str, req: TokenRequest) -> tuple[IssuedToken, list[str]]:
         """Authenticate, authorize and sign, in one worker thread (one hop off the event loop)."""
         client = ctx.clients.authenticate(realm_name, req.client_id, req.client_secret)
