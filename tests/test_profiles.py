@@ -96,8 +96,9 @@ def test_the_bare_package_validates_and_checks_proofs_without_any_extra(
     done = run(bin_dir / "python", tmp_path, "-c", script, ISSUER, str(tmp_path / "jwks.json"), token)
     assert done.returncode == 0 and done.stdout.split() == ["True"], done.stderr[-2000:]
     # the CLI is an extra: one line naming what to install, exit 2
-    done = run(bin_dir / "signward", tmp_path, "dumps", "scan", str(tmp_path / "jwks.json"))
-    assert done.returncode == 2 and "signward[" in done.stderr and "Traceback" not in done.stderr
+    for command in ([str(bin_dir / "signward")], [str(bin_dir / "python"), "-m", "signward"]):
+        done = run(Path(command[0]), tmp_path, *command[1:], "dumps", "scan", str(tmp_path / "jwks.json"))
+        assert done.returncode == 2 and "signward[" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
 def test_dumps_scans_and_sanitizes_without_the_hsm_or_the_issuer(
