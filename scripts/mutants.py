@@ -381,6 +381,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    known = frozenset(c for n in named for c in (failing_units[n].controls if n in failing_units else (n,)))",
      "    known = frozenset(n for n in named if n not in failing_units)",
      ["tests/depth/test_common.py::test_a_failed_input_class_fails_the_controls_it_defeats"]),
+    ("software_signer_opt_in", "hsm/__init__.py", "    if not config.hsm.allow_insecure_software_keys:\n",
+     "    if False:\n", ["tests/hsm/test_pkcs11_backend.py::test_software_signer_refused_without_its_opt_in"]),
 ]
 
 
