@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 import venv
 from pathlib import Path
@@ -25,8 +26,6 @@ from joserfc.jwk import ECKey
 
 from tests.helpers import free_port
 from tests.test_packaging import project_wheel
-
-pytestmark = pytest.mark.slow
 
 ISSUER = "https://login.example.com/realms/enterprise"
 # the top-level import names of each extra's own libraries
@@ -83,6 +82,29 @@ def signed_token(tmp_path: Path) -> str:
                        "jti": "j", "client_id": "c", "scope": "mail.read"}, key)
 
 
+def test_a_dump_command_loads_neither_the_issuer_nor_the_hsm_library(tmp_path: Path) -> None:
+    """Fast, in this tree: the composition root builds a capability on first use, and a backend,
+    the issuer app and the dump scanner load only when asked."""
+    script = ("import sys\nfrom signward.home import Home\nfrom signward.services import init_home, open_services\n"
+              "home = Home(sys.argv[1])\ninit_home(home)\n"
+              "with open_services(home) as services:\n"
+              "    services.pipeline.list(); services.honey_kids(); services.registry.realms()\n"
+              "    import signward.cli.dumps, signward.hsm, signward.dumps\n"
+              "    print(' '.join(sorted(m for m in sys.argv[2:] if m in sys.modules)) or '-')\n"
+              "    services.clients; services.tokens\n"
+              "    print(' '.join(sorted(m for m in sys.argv[2:] if m in sys.modules)) or '-')\n")
+    watched = ["pkcs11", "signward.hsm.pkcs11_backend", "starlette", "uvicorn", "prometheus_client", "grpc",
+               "scipy", "signward.issuer.app", "signward.issuer.tokens"]
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "home"), *watched], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    before, after = done.stdout.splitlines()
+    assert before == "-"
+    # the token service is the issuer's: asking for it loads the issuer package, still not the HSM library
+    assert "signward.issuer.tokens" in after.split() and "pkcs11" not in after.split()
+
+
+@pytest.mark.slow
 def test_the_bare_package_validates_and_checks_proofs_without_any_extra(
         tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     bin_dir = profile(tmp_path_factory, tmp_path, "")
@@ -101,6 +123,7 @@ def test_the_bare_package_validates_and_checks_proofs_without_any_extra(
         assert done.returncode == 2 and "signward[" in done.stderr and "Traceback" not in done.stderr, done.stderr
 
 
+@pytest.mark.slow
 def test_dumps_scans_and_sanitizes_without_the_hsm_or_the_issuer(
         tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     bin_dir = profile(tmp_path_factory, tmp_path, "dumps")
@@ -125,6 +148,7 @@ def test_dumps_scans_and_sanitizes_without_the_hsm_or_the_issuer(
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_depth_analyzes_a_shipped_model_alone(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     bin_dir = profile(tmp_path_factory, tmp_path, "depth")
     assert absent(bin_dir, tmp_path, "issuer", "guard") == LIBRARIES["issuer"] | LIBRARIES["guard"]
@@ -136,6 +160,7 @@ def test_depth_analyzes_a_shipped_model_alone(tmp_path_factory: pytest.TempPathF
     assert "single point of failure: redaction" in done.stdout  # the 2021 deployment's one control
 
 
+@pytest.mark.slow
 def test_guard_answers_a_check_alone(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     bin_dir = profile(tmp_path_factory, tmp_path, "guard")
     assert absent(bin_dir, tmp_path, "dumps", "depth") == LIBRARIES["dumps"] | LIBRARIES["depth"]
@@ -175,6 +200,7 @@ def test_guard_answers_a_check_alone(tmp_path_factory: pytest.TempPathFactory, t
         log.close()
 
 
+@pytest.mark.slow
 def test_the_issuer_makes_a_realm_and_signs_alone(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     bin_dir = profile(tmp_path_factory, tmp_path, "issuer")
     assert absent(bin_dir, tmp_path, "dumps", "depth", "guard") == (
