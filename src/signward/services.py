@@ -3,7 +3,9 @@
 `open_services(home)` reads the configuration and returns one `Services` object: the store
 (SQLite in the home or PostgreSQL), the audit log, a signing backend opened on first use,
 the key registry, the client registry, the token service, the issuer's ASGI app and the
-dump pipeline. The CLI, the issuer, the lab, the probes and the tests all take it; nothing
+dump pipeline. Each capability outside the core (clients, issuance records, token service,
+issuer app, dump pipeline, canary) is built on first use and imports its code then, so a
+dump or depth command, installed with its own extra only, never loads the issuer. The CLI, the issuer, the lab, the probes and the tests all take it; nothing
 else assembles these by hand, so policy set here holds wherever signward runs:
 
 - the audit retention floor is enforced by the registry (realm creation) and the audit log
