@@ -5,8 +5,9 @@
 the key registry, the client registry, the token service, the issuer's ASGI app and the
 dump pipeline. Each capability outside the core (clients, issuance records, token service,
 issuer app, dump pipeline, canary) is built on first use and imports its code then, so a
-dump or depth command, installed with its own extra only, never loads the issuer. The CLI, the issuer, the lab, the probes and the tests all take it; nothing
-else assembles these by hand, so policy set here holds wherever signward runs:
+dump or depth command, installed with its own extra only, never loads the issuer. The CLI,
+the issuer, the lab, the probes and the tests all take it; nothing else assembles these by
+hand, so policy set here holds wherever signward runs:
 
 - the audit retention floor is enforced by the registry (realm creation) and the audit log
   (pruning) from the configured retention;
