@@ -167,7 +167,22 @@ def test_a_fifo_at_the_sanitizers_lock_file_is_refused_without_blocking(tmp_path
     from signward.errors import DumpFormatError
     from signward.dumps.sanitize import _locked
 
+    import threading
+
     os.mkfifo(tmp_path / ".out.core.lock")
-    with pytest.raises(DumpFormatError, match="lock file"):
-        with _locked(tmp_path / "out.core"):
-            pass
+    raised: list[BaseException] = []
+
+    def lock() -> None:
+        try:
+            with _locked(tmp_path / "out.core"):
+                pass
+        except BaseException as exc:  # noqa: BLE001 - the test reads it
+            raised.append(exc)
+
+    worker = threading.Thread(target=lock, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # blocked on the FIFO: release it with a reader, then fail
+        os.close(os.open(tmp_path / ".out.core.lock", os.O_RDONLY | os.O_NONBLOCK))
+        pytest.fail("sanitize's lock blocked on a FIFO")
+    assert len(raised) == 1 and isinstance(raised[0], DumpFormatError) and "lock file" in str(raised[0])

@@ -134,7 +134,7 @@ class Access:
             why = f"{username} is in dumps.approvers: only the home's administrator (--as-admin) may"
         elif by in self.config.dumps.approver_set:
             return None
-        else:
+        if not why:
             why = "only a member of dumps.approvers, or the owner of the home with --as-admin, may"
         self.audit.append(by, f"{action}_refused", username,
                           {"reason": DumpReason.NOT_AN_ADMINISTRATOR.value, "as_admin": admin_of is not None,
