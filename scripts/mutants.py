@@ -434,6 +434,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("sanitize_lock_fifo", "dumps/sanitize.py", "os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)",
      "os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)",
      ["tests/test_safefile.py::test_a_fifo_at_the_sanitizers_lock_file_is_refused_without_blocking"]),
+    ("checkpoint_history", "audit/log.py",
+     "            broken = self._check_history(self.anchors, published, by_seq, head, anchor_seq)",
+     "            broken = None", ["tests/audit/test_anchors.py::test_an_older_checkpoint_put_back_is_a_rollback"]),
 ]
 
 

@@ -191,3 +191,22 @@ def test_a_homes_log_that_nothing_anchors_is_unanchored_not_intact(tmp_path: Pat
     check = subprocess.run([*cli, "config", "check", "--json"], capture_output=True, text=True, timeout=120)
     assert check.returncode == 1 and [w["setting"] for w in json.loads(check.stdout)["weakened"]] == ["dumps.approvers",
         "audit (anchor)"], check.stderr
+
+
+def test_an_older_checkpoint_put_back_is_a_rollback(tmp_path: Path, backend: SigningBackend) -> None:
+    """Issue #34 F5: keep checkpoint.json, log more, checkpoint again, then put the old one back
+    and delete what followed it: the history of published checkpoints says it is not the newest."""
+    log, db, anchors = anchored_log(tmp_path, backend)
+    old = anchors.checkpoint_path.read_text()
+    for i in range(3):
+        log.append("alice", "token.issue", f"later-{i}")
+    log.checkpoint()
+    assert log.verify().ok and anchors.history_head() is not None and anchors.history_head()[0] == 13  # type: ignore[index]
+    anchors.checkpoint_path.write_text(old)
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM audit_records WHERE seq > 10")
+    conn.execute("DELETE FROM audit_checkpoints WHERE seq > 10")
+    conn.commit()
+    conn.close()
+    result = log.verify()
+    assert not result.ok and result.broken is not None and "rolled back" in result.broken.reason

@@ -408,6 +408,8 @@ class AuditLog:
             broken = self._check_published(by_seq, head, anchor_seq, pinned_key, root_at_published)
         if broken is None and self.anchors is not None and self.anchors.pinned_key() is not None:
             broken = self._check_anchored(self.anchors, published, checkpoints)
+        if broken is None and self.anchors is not None:
+            broken = self._check_history(self.anchors, published, by_seq, head, anchor_seq)
         if broken is None and self.anchors is not None and self.anchors.published() is not None:
             last = max((cp["seq"] for cp in checkpoints), default=anchor_seq)
             if head - last > 2 * self.checkpoint_every:  # a home that signs its log must keep signing it
@@ -461,6 +463,29 @@ class AuditLog:
                             f"{anchors.checkpoint_path} is gone")
         if not checkpoints:
             return Break(0, f"the audit key is pinned ({anchors.key_path}) but every checkpoint row is gone")
+        return None
+
+    @staticmethod
+    def _check_history(anchors: Anchors, published: dict[str, Any] | None, by_seq: dict[int, dict[str, Any]],
+                       head: int, anchor_seq: int) -> Break | None:
+        """The published checkpoint is the newest one ever published (`checkpoint-history`), and
+        the chain still holds that one's record: an older checkpoint.json put back is a rollback."""
+        newest = anchors.history_head()
+        if newest is None:
+            return None
+        seq, head_hash = newest
+        try:
+            at = (int(published["seq"]), str(published["head_hash"])) if published is not None else None
+        except (KeyError, TypeError, ValueError):
+            at = None
+        if at != (seq, head_hash):
+            return Break(seq, f"the published checkpoint is not the newest one published (at {seq}, "
+                              f"{anchors.history_path}): rolled back")
+        if seq > head:
+            return Break(head + 1, f"the log ends at {head}, before the checkpoint published at {seq} (rolled back)")
+        row = by_seq.get(seq)
+        if seq > anchor_seq and (row is None or row["hash"] != head_hash):
+            return Break(seq, "the chain no longer holds the record of the newest published checkpoint")
         return None
 
     def _check_published(self, by_seq: dict[int, dict[str, Any]], head: int, anchor_seq: int,
