@@ -145,20 +145,20 @@ def test_the_administrator_is_the_owner_of_the_real_home_and_of_the_database_ope
     """Issue #34 F2: --as-admin was checked against the directory the caller named."""
     home = make_home(tmp_path / "home", None, approvers="ops")
     access = pipeline_of(opened, home).access
-    evil = tmp_path / "evil"  # the caller owns it; its parts link to the real home
+    evil = tmp_path / "evil"  # the caller owns it and its own config; its other parts link to the real home
     evil.mkdir()
-    for part in ("signward.db", "hsm", "quarantine", "config.toml"):
+    (evil / "config.toml").write_text((home.root / "config.toml").read_text())
+    for part in ("signward.db", "hsm", "quarantine"):
         (evil / part).symlink_to(home.root / part)
-    assert "symlink" in Home(evil).admin_refusal(None)
+    assert "signward.db is a symlink" in Home(evil).admin_refusal(None)
     assert _refused(access.enroll, "ops", "mallory", admin_of=Home(evil)) == "not_an_administrator"
     # a home of its own, but not the database this store has open
-    for part in ("signward.db", "hsm", "quarantine", "config.toml"):
+    for part in ("signward.db", "hsm", "quarantine"):
         (evil / part).unlink()
-    (evil / "config.toml").write_text((home.root / "config.toml").read_text())
     (evil / "signward.db").write_bytes(b"")
     assert _refused(access.enroll, "ops", "mallory", admin_of=Home(evil)) == "not_an_administrator"
     why = [r.details["why"] for r in pipeline_of(opened, home).audit.records() if r.action.endswith("_refused")]
-    assert "symlink" in why[0] and "database actually opened" in why[1]
+    assert "signward.db is a symlink" in why[0] and "database actually opened" in why[1]
     assert access.enroll("ops", "root", admin_of=home)  # the real home: the administrator
 
 
