@@ -197,6 +197,10 @@ def test_credential_files_and_identity_names(tmp_path: Path, opened: list[Servic
     credential = tmp_path / "ops.cred"
     assert subprocess.run([*cli, "debug", "enroll", "ops", "-o", str(credential), "--as-admin"],
                           capture_output=True, timeout=120).returncode == 0
+    import hashlib  # every record of a debug command names the configuration it ran under
+
+    [enrolled] = [r for r in pipeline_of(opened, home).audit.records() if r.action == "identity.enroll"]
+    assert enrolled.details["config_sha256"] == hashlib.sha256(home.config_path.read_bytes()).hexdigest()
     credential.chmod(0o644)
     run = subprocess.run([*cli, "debug", "--credential", str(credential), "revoke", "nobody"], capture_output=True,
                          text=True, timeout=120)

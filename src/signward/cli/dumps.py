@@ -293,12 +293,14 @@ def _identity(ctx: click.Context) -> str:
     configuration that is not the home's own: the approvers and every grant rule come from it."""
     pipeline = _pipeline(ctx)
     caller = _caller(pipeline.access, ctx.meta.get("signward.credential"))
+    try:  # every audit record of the debug commands names the configuration they ran under
+        with open(pipeline.home.config_path, "rb") as handle:  # loaded already: a small regular file
+            digest = hashlib.sha256(handle.read(1 << 20)).hexdigest()
+    except OSError:
+        digest = ""
+    pipeline.access.config_sha256 = digest
     why = pipeline.home.foreign_config()
     if why:
-        try:
-            digest = hashlib.sha256(pipeline.home.config_path.read_bytes()[:1 << 20]).hexdigest()
-        except OSError:
-            digest = ""
         pipeline.audit.append(caller, "debug.config_refused", str(pipeline.home.config_path),
                               {"reason": DumpReason.FOREIGN_CONFIG.value, "why": why, "config_sha256": digest,
                                "command": ctx.info_name or ""}, severity="alert")

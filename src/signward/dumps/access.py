@@ -110,6 +110,12 @@ class Access:
         self.store = store
         self.audit = audit
         self.clock = clock
+        self.config_sha256 = ""  # the CLI names the configuration file its commands ran under
+
+    def _audit(self, actor: str, action: str, obj: str, details: dict[str, Any], **kwargs: Any) -> None:
+        """An audit record of this component, naming the configuration's SHA-256 when known."""
+        noted = {**details, "config_sha256": self.config_sha256} if self.config_sha256 else details
+        self.audit.append(actor, action, obj, noted, **kwargs)
 
     # identities -----------------------------------------------------------------------
     def _opened_database(self, tx: Transaction) -> Path | None:
@@ -136,7 +142,7 @@ class Access:
             return None
         if not why:
             why = "only a member of dumps.approvers, or the owner of the home with --as-admin, may"
-        self.audit.append(by, f"{action}_refused", username,
+        self._audit(by, f"{action}_refused", username,
                           {"reason": DumpReason.NOT_AN_ADMINISTRATOR.value, "as_admin": admin_of is not None,
                            "why": why}, severity="warning", tx=tx)
         return DumpRefused(DumpReason.NOT_AN_ADMINISTRATOR,
@@ -153,7 +159,7 @@ class Access:
             if refusal is None:
                 row = tx.one("SELECT revoked, revoked_by FROM user_credentials WHERE username = ?", (username,))
                 if row is not None and row["revoked"] is None:
-                    self.audit.append(by, "identity.enroll_refused", username,
+                    self._audit(by, "identity.enroll_refused", username,
                                       {"reason": DumpReason.IDENTITY_EXISTS.value}, severity="warning", tx=tx)
                     refusal = DumpRefused(DumpReason.IDENTITY_EXISTS,
                                           f"{username} is enrolled already: revoke it first (`debug revoke`)")
@@ -165,7 +171,7 @@ class Access:
                                      and row["revoked_by"] != by else [])
                     tx.execute("INSERT INTO user_credentials (username, digest, created, enrolled_by) "
                                "VALUES (?, ?, ?, ?)", (username, _digest(token), self.clock.now(), ",".join(makers)))
-                    self.audit.append(by, "identity.enroll", username,
+                    self._audit(by, "identity.enroll", username,
                                       {"as_admin": admin_of is not None, "re_enrolled": row is not None},
                                       severity="warning", tx=tx)
         if refusal is not None:
@@ -183,7 +189,7 @@ class Access:
                                   "WHERE username = ? AND revoked IS NULL", (self.clock.now(), by, username)):
                     refusal = DumpRefused(DumpReason.NO_SUCH_IDENTITY, f"{username} has no live credential")
                 else:
-                    self.audit.append(by, "identity.revoke", username, {"as_admin": admin_of is not None},
+                    self._audit(by, "identity.revoke", username, {"as_admin": admin_of is not None},
                                       severity="warning", tx=tx)
         if refusal is not None:
             raise refusal
@@ -223,7 +229,7 @@ class Access:
             return None
         tx.execute("INSERT INTO dump_incidents (dump_id, incident, linked_by, time) VALUES (?, ?, ?, ?)",
                    (dump_id, incident, by, self.clock.now()))
-        self.audit.append(by, "dump.link", dump_id, {"incident": incident}, tx=tx)
+        self._audit(by, "dump.link", dump_id, {"incident": incident}, tx=tx)
         return None
 
     # requests and approvals -----------------------------------------------------------
@@ -243,7 +249,7 @@ class Access:
                 raise UsageError(f"dump {dump_id} is {row['state']}: only released dumps can be requested")
             if tx.one("SELECT 1 AS x FROM dump_incidents WHERE dump_id = ? AND incident = ?",
                       (dump_id, incident)) is None:
-                self.audit.append(requester, "debug.request_refused", dump_id,
+                self._audit(requester, "debug.request_refused", dump_id,
                                   {"reason": DumpReason.NOT_LINKED.value, "incident": incident},
                                   severity="warning", tx=tx)
                 refusal = DumpRefused(DumpReason.NOT_LINKED, f"dump {dump_id} is not linked to incident {incident}")
@@ -252,7 +258,7 @@ class Access:
                 tx.execute("INSERT INTO grant_requests (id, dump_id, requester, reason, incident, ttl, created, "
                            "expires, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
                            (request_id, dump_id, requester, reason, incident, ttl, now, now + REQUEST_LIFETIME))
-                self.audit.append(requester, "debug.request", dump_id,
+                self._audit(requester, "debug.request", dump_id,
                                   {"request": request_id, "reason": reason, "incident": incident, "ttl": ttl}, tx=tx)
         if refusal is not None:
             raise refusal
@@ -275,7 +281,7 @@ class Access:
             if reason is not None:
                 severity = ("alert" if reason in (DumpReason.SELF_APPROVAL, DumpReason.ENROLLED_AFTER_REQUEST,
                                                   DumpReason.ENROLLED_BY_REQUESTER) else "warning")
-                self.audit.append(approver, "debug.approve_refused", row["dump_id"],
+                self._audit(approver, "debug.approve_refused", row["dump_id"],
                                   {"request": request_id, "reason": reason.value, "requester": row["requester"]},
                                   severity=severity, tx=tx)
             elif not tx.execute("UPDATE grant_requests SET state = 'approved', approver = ?, decided = ? "
@@ -301,7 +307,7 @@ class Access:
             raise UsageError("--ttl must be positive and at most 7 days")
         with self.store.transaction() as tx:  # the approval rule first, whatever the dump
             if self.config.dumps.grant_approval:
-                self.audit.append(granted_by, "debug.grant_refused", dump_id,
+                self._audit(granted_by, "debug.grant_refused", dump_id,
                                   {"user": user, "reason": DumpReason.NEEDS_APPROVAL.value}, severity="warning", tx=tx)
                 refused = True
             else:
@@ -311,7 +317,7 @@ class Access:
                     raise NotFound(f"no dump {dump_id}")
                 if row["state"] != DumpState.RELEASED.value:
                     raise UsageError(f"dump {dump_id} is {row['state']}: only released dumps can be granted")
-                self.audit.append(ACTOR, "control.weakened", dump_id, {"setting": "dumps.insecure_self_grant"},
+                self._audit(ACTOR, "control.weakened", dump_id, {"setting": "dumps.insecure_self_grant"},
                                   severity="warning", tx=tx)
                 grant = self._grant(tx, dump_id, user, ttl, granted_by, {})
         if refused:
@@ -325,7 +331,7 @@ class Access:
         now = self.clock.now()
         tx.execute("INSERT INTO dump_grants (id, dump_id, username, granted_by, created, expires) "
                    "VALUES (?, ?, ?, ?, ?, ?)", (grant_id, dump_id, user, granted_by, now, now + ttl))
-        self.audit.append(granted_by, "debug.grant", dump_id, {"user": user, "ttl": ttl, "grant": grant_id, **details},
+        self._audit(granted_by, "debug.grant", dump_id, {"user": user, "ttl": ttl, "grant": grant_id, **details},
                           tx=tx)
         return {"grant": grant_id, "dump": dump_id, "user": user, "expires": now + ttl, "expires_at": iso(now + ttl)}
 
