@@ -408,7 +408,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/dumps/test_access.py::test_debug_commands_run_only_under_the_homes_own_configuration"]),
     ("credential_mode", "dumps/access.py", '(mode {info.st_mode & 0o777:o}; chmod 600 it)" if info.st_mode & 0o077',
      '(mode {info.st_mode & 0o777:o}; chmod 600 it)" if False', ["tests/dumps/test_access.py::test_credential_files_and_identity_names"]),
-    ("identity_ascii", "dumps/access.py", "all(c in IDENTITY_CHARS for c in value)",
+    ("identity_ascii", "home.py", "all(c in IDENTITY_CHARS for c in value)",
      'all(c.isalnum() or c in "._-" for c in value)', ["tests/dumps/test_access.py::test_credential_files_and_identity_names"]),
     ("audit_unanchored", "audit/log.py", "        unanchored = (self.anchors is not None and bool(rows)",
      "        unanchored = (False and bool(rows)",

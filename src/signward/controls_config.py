@@ -165,7 +165,7 @@ def _above(section: str, name: str, bound: float) -> Callable[[Config, HomeFacts
 
 
 def _approver_names(config: Config, facts: HomeFacts) -> str | None:
-    from .dumps.access import valid_identity
+    from .home import valid_identity
 
     bad = sorted(name for name in config.dumps.approver_set if not valid_identity(name))
     return (f"dumps.approvers names {', '.join(repr(n) for n in bad)}: never an identity (1 to 64 ASCII letters, "

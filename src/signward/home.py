@@ -23,6 +23,13 @@ from .retention import check_retention
 from .safefile import write_file
 
 DEFAULT_HOME = ".signward"
+IDENTITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def valid_identity(value: str) -> bool:
+    """The identity-name rule (credentials, dumps.approvers): 1 to 64 ASCII letters, digits,
+    '.', '_' or '-' (no look-alike letters)."""
+    return 0 < len(value) <= 64 and all(c in IDENTITY_CHARS for c in value)
 
 
 @dataclass(frozen=True)

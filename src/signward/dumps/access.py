@@ -36,7 +36,7 @@ from typing import Any
 from ..audit import AuditLog
 from ..clock import Clock, iso
 from ..errors import DumpRefused, NotFound, UsageError
-from ..home import Config, Home
+from ..home import Config, Home, valid_identity
 from ..store import Store, Transaction
 from .reasons import DumpReason, DumpState
 
@@ -56,14 +56,6 @@ def _text(value: str, what: str) -> str:
     if not value or len(value) > MAX_TEXT or not value.isprintable():
         raise UsageError(f"{what} must be 1 to {MAX_TEXT} printable characters")
     return value
-
-
-IDENTITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
-
-
-def valid_identity(value: str) -> bool:
-    """The identity-name rule: 1 to 64 ASCII letters, digits, '.', '_' or '-' (no look-alikes)."""
-    return 0 < len(value) <= 64 and all(c in IDENTITY_CHARS for c in value)
 
 
 def _name(value: str) -> str:
