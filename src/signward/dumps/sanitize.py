@@ -384,7 +384,7 @@ class _locked:
     def __enter__(self) -> None:
         # never through a planted link, never a file that is not ours to lock
         try:
-            self.descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            self.descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise DumpFormatError(f"{self.path}: {exc.strerror} (the lock file must be a plain file)") from None
         if not stat.S_ISREG(os.fstat(self.descriptor).st_mode):
