@@ -300,6 +300,9 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
                 ranges = merge_spans(spans)
                 if any(layout.is_protected(start, end) for start, end in ranges):
                     raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
+                ranges = merge_spans(_text_blocks(redacted.path, ranges, layout))  # siblings of a printed key too
+                if any(layout.is_protected(start, end) for start, end in ranges):
+                    raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
                 descriptor = os.open(redacted.path, os.O_WRONLY)
                 try:
                     result.redacted_bytes += sum(fill(descriptor, start, end) for start, end in ranges)
@@ -403,3 +406,16 @@ def _fsync_dir(directory: Path) -> None:
 
 
 __all__ = ["SanitizeResult", "sanitize"]
+
+
+def _text_blocks(path: str | Path, ranges: Sequence[tuple[int, int]], layout: Layout) -> list[tuple[int, int]]:
+    """Each range widened to the printable text around it (recheck_numbers.text_block: the other
+    numbers of a printed key go with the one found), unless the widening reaches protected bytes."""
+    import mmap
+
+    from .recheck_numbers import text_block
+
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        widened = [text_block(data, start, end) for start, end in ranges]
+    return [wide if not layout.is_protected(*wide) else (start, end)
+            for wide, (start, end) in zip(widened, ranges)]
