@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import mmap
 
 if TYPE_CHECKING:
-    from .recheck import _Reader
+    from .recheck import RecheckFinding, _Reader
 
 MIN_DECIMAL = 60
 MAX_DECIMAL = 2_500  # a 8192-bit number has 2,467 digits
@@ -179,6 +179,12 @@ def rsa_part(value: int, n: int, e: int, reader: _Reader | None = None) -> str |
     return None
 
 
+def printed_number(finding: RecheckFinding) -> bool:
+    """A finding in a number view (a hex run or dump, a decimal number or byte array) or an RSA
+    exponent: its siblings are printed next to it."""
+    return bool(re.search(r"> (?:hex|decimal)", finding.view)) or finding.key.startswith(("RSA d ", "RSA dp/dq "))
+
+
 def text_block(data: bytes | mmap.mmap, start: int, end: int, reach: int = TEXT_REACH) -> tuple[int, int]:
     """The run of printable text (at most `reach` bytes either way) around [start, end) when that
     span is itself printable text; the span unchanged otherwise."""
@@ -190,4 +196,4 @@ def text_block(data: bytes | mmap.mmap, start: int, end: int, reach: int = TEXT_
     return start - (len(before) - len(before.rstrip(PRINTABLE))), end + len(after) - len(after.lstrip(PRINTABLE))
 
 
-__all__ = ["hex_blocks", "read_numbers", "rsa_part", "text_block"]
+__all__ = ["hex_blocks", "printed_number", "read_numbers", "rsa_part", "text_block"]
