@@ -493,6 +493,22 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/issuer/test_caches.py::test_a_key_revoked_by_another_process_never_signs_a_released_token_again"]),
     ("head_size_cap", "issuer/server.py", "if self._head_bytes > MAX_HEAD + MAX_READ_SLACK:", "if False:",
      ["tests/issuer/test_server_protocol.py::test_an_oversized_request_head_is_refused_and_closed"]),
+    ("numbers_hex_dump_view", "dumps/recheck_numbers.py", "        reader.child(spelled, f\"{name} > hex-dump\", depth + 1)\n",
+     "        pass\n", ["tests/dumps/test_redteam_numbers.py::test_hex_dumps_of_der_are_loaded"]),
+    ("numbers_decimal_view", "dumps/recheck_numbers.py",
+     "        reader.child(value.to_bytes(width, \"big\"), f\"{name} > decimal\", depth + 1)\n", "        pass\n",
+     ["tests/dumps/test_redteam_numbers.py::test_numbers_printed_by_runtimes_are_found"]),
+    ("numbers_decimal_bytes_view", "dumps/recheck_numbers.py",
+     "        reader.child(spelled, f\"{name} > decimal-bytes\", depth + 1)\n", "        pass\n",
+     ["tests/dumps/test_redteam_numbers.py::test_numbers_printed_by_runtimes_are_found"]),
+    ("numbers_rsa_d", "dumps/recheck_numbers.py", "        return \"d\"\n", "        return None\n",
+     ["tests/dumps/test_redteam_numbers.py::test_java_private_exponent_alone_is_found_as_d"]),
+    ("numbers_rsa_dp_dq", "dumps/recheck_numbers.py", "        if 1 < factor < n:\n", "        if False:\n",
+     ["tests/dumps/test_redteam_numbers.py::test_rsa_part_names_d_and_the_crt_exponents_and_nothing_else"]),
+    ("numbers_whole_text_block", "dumps/sanitize.py",
+     "            wide = text_block(data, *finding.span) if printed_number(finding) else finding.span\n",
+     "            wide = finding.span\n",
+     ["tests/dumps/test_redteam_numbers.py::test_a_core_with_openssl_text_of_the_keys_is_certified_only_without_them"]),
 ]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import rsa_recover_prime_factors
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from signward.dumps import sanitize
@@ -37,8 +38,8 @@ def _tool(*argv: str, data: bytes) -> bytes:
     return subprocess.run(argv, input=data, capture_output=True, check=True).stdout
 
 
-def _pkcs8(key: object) -> bytes:
-    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())  # type: ignore[attr-defined]
+def _pkcs8(key: PrivateKeyTypes) -> bytes:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 
 
 def _keys_in(report_keys: list[str]) -> str:
@@ -82,7 +83,7 @@ def _recoverable(text: bytes) -> bool:
 
 @needs_tools
 @pytest.mark.parametrize("key,expect", [(RSA, "RSA prime"), (EC, "EC scalar"), (ED, "Ed25519 seed")])
-def test_openssl_pkey_text_of_each_key_type_is_found(key: object, expect: str) -> None:
+def test_openssl_pkey_text_of_each_key_type_is_found(key: PrivateKeyTypes, expect: str) -> None:
     assert expect in _found(_tool("openssl", "pkey", "-text", "-noout", data=_pkcs8(key)))
 
 
