@@ -6,6 +6,7 @@ the red team's recoverer over the certified output."""
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 import subprocess
@@ -147,15 +148,21 @@ def test_asn1parse_is_certified_only_with_every_integer_gone(tmp_path: Path,
 def test_a_core_with_openssl_text_of_the_keys_is_certified_only_without_them(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """F1: an image (a heap) holding a debug-log string with `openssl pkey -text` of three keys; the
-    scanner blind: the reader finds a part of each, and the whole text block is overwritten."""
+    scanner blind: the reader finds a part of each, and the whole text block is overwritten; a copy
+    of the EC block elsewhere (a string copied in a heap) and the same scalar as a JWK's "d" first
+    (the reader reads each content once) are found and redacted too."""
     _blind_scanner(monkeypatch, "signward.dumps.sanitize")
     log = b"\n".join(_tool("openssl", "pkey", "-text", "-noout", data=_pkcs8(k)) for k in (RSA, EC, ED))
     assert _recoverable(log)
-    path = image(tmp_path / "core", 1 << 18, {40_000: b"\0debug: " + log + b"\0"})
+    scalar = EC.private_numbers().private_value.to_bytes(32, "big")
+    ec_text = _tool("openssl", "pkey", "-text", "-noout", data=_pkcs8(EC))
+    path = image(tmp_path / "core", 1 << 18, {  # the log, a JWK's "d" (the same scalar) and a second copy
+        40_000: b"\0debug: " + log + b"\0", 120_000: b'\0"d": "' + base64.urlsafe_b64encode(scalar) + b'"\0',
+        200_000: b"\0" + ec_text + b"\0"})
     result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), KNOWN)
     output = (tmp_path / "out").read_bytes()
     assert result.status == "clean" and not _recoverable(output)
     report = recheck_path(tmp_path / "out", KNOWN)
     assert report.clean, report.summary()
-    ec_hex = EC.private_numbers().private_value.to_bytes(32, "big").hex(":")
+    ec_hex = scalar.hex(":")
     assert ec_hex[:20].encode() not in output and b"debug: " not in output

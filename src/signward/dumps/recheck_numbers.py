@@ -18,9 +18,10 @@ dump are joined (a regex prefilter, so a large core costs one pass per pattern).
 
 from __future__ import annotations
 
+import hashlib
+import mmap
 import re
 from typing import TYPE_CHECKING
-import mmap
 
 if TYPE_CHECKING:
     from .recheck import RecheckFinding, _Reader
@@ -117,7 +118,7 @@ def read_numbers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int
     """The text integers of one view: each as a child view, and each RSA-sized one checked as d/dp/dq."""
     for start, end, spelled in hex_blocks(data):
         outer = reader.decoding(depth, start, end)
-        reader.child(spelled, f"{name} > hex-dump", depth + 1)
+        _child(reader, spelled, f"{name} > hex-dump", depth, (start, end))
         _check_integer(reader, int.from_bytes(spelled, "big"), name, (start, end))
         reader.span = outer
     for match in _LONG_HEX.finditer(data):  # asn1parse's `INTEGER :C3AB...` and bare hex
@@ -126,16 +127,29 @@ def read_numbers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int
         value = int(match.group(0))
         width = max(32, (value.bit_length() + 7) // 8)
         outer = reader.decoding(depth, match.start(), match.end())
-        reader.child(value.to_bytes(width, "big"), f"{name} > decimal", depth + 1)
-        if width > 32 and value.bit_length() % 8 == 0:
-            reader.child(b"\x00" + value.to_bytes(width, "big"), f"{name} > decimal", depth + 1)
+        _child(reader, value.to_bytes(width, "big"), f"{name} > decimal", depth, (match.start(), match.end()))
         _check_integer(reader, value, name, (match.start(), match.end()))
         reader.span = outer
     for match in _DECIMAL_BYTES.finditer(data):
         spelled = bytes(int(t) for t in _TOKEN_SPLIT.split(match.group(0)) if t)
         outer = reader.decoding(depth, match.start(), match.end())
-        reader.child(spelled, f"{name} > decimal-bytes", depth + 1)
+        _child(reader, spelled, f"{name} > decimal-bytes", depth, (match.start(), match.end()))
         reader.span = outer
+
+
+def _child(reader: _Reader, data: bytes, name: str, depth: int, here: tuple[int, int]) -> None:
+    """A child view; the same bytes printed again elsewhere (a log line copied in a heap) are read
+    once, but each copy is a finding of its own when the first was (so each copy is redacted)."""
+    memo: dict[bytes, list[tuple[str, str]]] = reader.__dict__.setdefault("_number_findings", {})
+    digest = hashlib.blake2b(data, digest_size=16).digest()  # as `_Reader.child` computes it
+    if digest in memo:
+        for kind, key in memo[digest]:
+            reader.found(kind, name, key, here)
+        return
+    before = len(reader.report.findings)
+    reader.seen.discard(digest)  # read through another route (a JWK's "d", a base64 run): read again here
+    reader.child(data, name, depth + 1)
+    memo[digest] = [(f.kind, f.key) for f in reader.report.findings[before:]]
 
 
 def _check_integer(reader: _Reader, value: int, name: str, here: tuple[int, int]) -> None:
