@@ -199,10 +199,23 @@ def test_in_an_image_the_whole_run_the_reader_decoded_is_redacted_then_read_agai
     assert recheck_path(tmp_path / "out", known(EC)).clean
 
 
-def test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read(tmp_path: Path) -> None:
-    """A raw image that opens with a bz2 header (a container the scanner does not sniff) and does
-    not decode: nothing the scanner looks at is wrong, the reader cannot account for the layer."""
-    path = image(tmp_path / "img", 1 << 16, {0: b"BZh91AY&SY" + b"\x13" * 64})
+def _nested(data: bytes, layers: int) -> bytes:
+    for _ in range(layers):
+        data = base64.b64encode(gzip.compress(data))
+    return data
+
+
+def test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Harmless text nested deeper than the reader's bound (its depth made 2 here, so a small
+    image shows it): nothing the scanner looks at is wrong, the reader cannot account for the
+    layer, and sanitize refuses rather than certify what was not read."""
+    from signward.dumps import recheck as reader
+
+    module = sys.modules["signward.dumps.sanitize"]  # the module (the package's name is the function)
+    monkeypatch.setattr(module, "recheck_path",
+                        lambda path, known=None: reader.recheck_path(path, known, Budget(max_depth=2)))
+    path = image(tmp_path / "img", 1 << 16, {4096: _nested(b"nothing secret here, only words " * 40, 4)})
     with pytest.raises(DumpRefused) as refusal:
         sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))
     assert refusal.value.reason == DumpReason.RECHECK_INCOMPLETE
@@ -248,7 +261,12 @@ def test_the_store_refuses_a_truncated_stream(tmp_path: Path, monkeypatch: pytes
     _blind_scanner(monkeypatch, "signward.dumps.debugstore")
     store = _store(tmp_path)
     staged = store.staging() / "d2"
-    staged.write_bytes(TRUNCATED["bz2"])  # a stream the scanner does not open: only the reader sees it cut
+    from signward.dumps import recheck as reader
+
+    # harmless text nested past the reader's bound (made 2 here): only the reader cannot account for it
+    monkeypatch.setattr("signward.dumps.debugstore.recheck_path",
+                        lambda path, known=None: reader.recheck_path(path, known, Budget(max_depth=2)))
+    staged.write_bytes(bytes(4096) + _nested(b"nothing secret here, only words " * 40, 4) + bytes(4096))
     with pytest.raises(DumpRefused) as refusal:
         store.receive("d2", staged)
     assert refusal.value.reason == DumpReason.STORE_RESCAN and "incomplete" in refusal.value.detail
