@@ -455,6 +455,16 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '"SELECT * FROM keys WHERE realm = ? AND state = ? AND sign_from <= ? AND sign_until > ? "',
      '"SELECT * FROM keys WHERE ? <> \'\' AND state = ? AND sign_from <= ? AND sign_until > ? "',
      ["tests/keys/test_realm_isolation.py::test_each_realm_signs_with_its_own_key_and_publishes_only_its_own"]),
+    ("recheck_certification", "dumps/sanitize.py", "            if second.findings:\n", "            if False:\n",
+     ["tests/dumps/test_recheck.py::test_sanitize_refuses_what_only_the_independent_reader_sees"]),
+    ("recheck_incomplete", "dumps/sanitize.py", "            if second.incomplete:\n", "            if False:\n",
+     ["tests/dumps/test_recheck.py::test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read"]),
+    ("recheck_store_intake", "dumps/debugstore.py", "                if not second.clean:\n",
+     "                if False:\n", ["tests/dumps/test_recheck.py::test_the_store_refuses_what_only_the_independent_reader_sees"]),
+    ("recheck_loads_der", "dumps/recheck.py", "        self.private_key(key, \"der\", name, (start, end))", "        pass",
+     ["tests/dumps/test_recheck.py::test_a_private_key_nobody_published_is_found_by_loading_its_der"]),
+    ("recheck_truncated_stream", "dumps/recheck.py", "                raise EOFError(\"zstd frame ends early\")",
+     "                return", ["tests/dumps/test_recheck.py::test_a_layer_that_does_not_read_to_its_end_is_incomplete_never_clean"]),
 ]
 
 

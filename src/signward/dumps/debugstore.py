@@ -3,7 +3,10 @@
 A directory today (an S3-compatible bucket fits the same calls: staging, receive, open,
 delete). `DebugStore.receive` is the store's own layer: it re-scans every arriving
 dump with its own detectors and the public keys it was given, whatever the sender said,
-and keeps the dump only if nothing is found. Files are mode 0400 in a 0700 directory.
+then re-reads it with the independent reader (`recheck.py`: the standard library's readers and
+a second detector path, none of the scanner's parsers), and keeps the dump only if neither
+finds anything and both read it to the end (issue #36: one parser blind spot must not pass
+both the sanitizer and the store). Files are mode 0400 in a 0700 directory.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from ..errors import DumpFormatError, DumpRefused, UsageError
 from ..safefile import write_file
 from .reasons import DumpReason
 from .knownkeys import KnownKeys, known_from_documents
+from .recheck import recheck_path
 from .scanner import scan_path
 
 
@@ -81,6 +85,9 @@ class DebugStore:
                 if found or report.incomplete:
                     what = f"{len(found)} finding(s), first {found[0].kind}" if found else "incomplete scan"
                     raise DumpRefused(DumpReason.STORE_RESCAN, what)
+                second = recheck_path(staged, self.known())  # the independent reader: no scanner parser
+                if not second.clean:
+                    raise DumpRefused(DumpReason.STORE_RESCAN, "independent reader: " + second.summary())
             target = self.root / "dumps" / f"{dump_id}.core"
             os.chmod(staged, 0o400)
             os.replace(staged, target)

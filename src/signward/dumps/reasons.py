@@ -30,6 +30,8 @@ class DumpReason(StrEnum):
     NO_CANARY = "no_canary"  # the canary check is on but the home has no canary material: nothing to prove with
     FINDING_IN_METADATA = "finding_in_metadata"  # a key inside headers that cannot be blanked
     RESIDUE = "residue"  # the re-scan of the result still finds keys
+    RECHECK = "recheck"  # the independent reader (recheck.py) finds a key in the result
+    RECHECK_INCOMPLETE = "recheck_incomplete"  # ... or cannot read a layer of it to its end
     UNREADABLE = "unreadable"  # not a dump the scanner can read
     ERROR = "error"  # the sanitizer failed: fail closed
     # the pipeline and the release gate

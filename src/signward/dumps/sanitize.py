@@ -11,6 +11,8 @@
    it back into IN's container, fsync, then rescan that file with fresh instances of every
    selected detector and the
    canary keys: anything left is `residue` and nothing is published.
+   Then the independent reader (`recheck.py`, none of the scanner's parsers) re-reads it: a key
+   it finds is `recheck`, a layer it cannot read to its end `recheck_incomplete`.
 4. Publish: rename into OUT under a lock, fsync the directory, write the signed attestation.
 
 On refusal no new OUT exists, and an older OUT (with its attestation) at that path is
@@ -46,6 +48,7 @@ from .findings import FileReport, Finding, count_by_detector, merge_spans
 from .formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .minimize import minimize_ranges
+from .recheck import recheck_path
 from .redact import fill, redaction_ranges
 from .scanner import Progress, plain_copy, scan_path, scan_plain
 from .scratch import Scratch
@@ -289,6 +292,29 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             result.residue = residue
             raise DumpRefused(DumpReason.RESIDUE, f"{len(residue)} finding(s) left after redaction, first "
                                          f"{residue[0].kind} at offset {residue[0].offset}")
+        if residue_detectors:  # certification by the independent reader (recheck.py): no scanner parser
+            second = recheck_path(final.path, known)
+            spans = [f.span for f in second.findings if f.span is not None]
+            if second.findings and len(spans) == len(second.findings) and not second.incomplete and \
+                    bundle is None and format_ != "har":  # an image: the whole raw run of each goes, re-read
+                ranges = merge_spans(spans)
+                if any(layout.is_protected(start, end) for start, end in ranges):
+                    raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
+                descriptor = os.open(redacted.path, os.O_WRONLY)
+                try:
+                    result.redacted_bytes += sum(fill(descriptor, start, end) for start, end in ranges)
+                    os.fsync(descriptor)
+                finally:
+                    os.close(descriptor)
+                if container != "none":
+                    final = scratch.enter_context(Scratch(out.parent))
+                    with open(redacted.path, "rb") as plain, open_compressor(final.path, container, new=False) as packed:
+                        shutil.copyfileobj(plain, packed, 8 << 20)
+                second = recheck_path(final.path, known)
+            if second.findings:
+                raise DumpRefused(DumpReason.RECHECK, "independent reader: " + second.summary())
+            if second.incomplete:
+                raise DumpRefused(DumpReason.RECHECK_INCOMPLETE, "independent reader: " + second.summary())
         result.output_sha256, out_size = sha256_file(final.path)
         if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
             raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sanitized")

@@ -1,0 +1,766 @@
+"""The independent reader: certification re-reads an artifact with code the scanner does not share.
+
+The scanner reads artifacts with its own parsers (`har.py`, `bundles.py`, `formats.py`); one blind
+spot there (a member name form, a JSON escape, a body encoding) would blind both the sanitizer and
+the debugging store's intake re-scan, which ran the same code (issue #36: a common-mode failure).
+This module is the second reader. It imports none of those parsers: it decodes with the standard
+library (json, base64, binascii, urllib.parse, tarfile, zipfile, gzip/zlib, lzma, bz2) and the
+`zstandard` and `lz4` packages, and runs its own detector path over every decoded view:
+
+views     the raw bytes; compressed streams (gzip, zlib, raw deflate after base64, zstd, xz,
+          bz2, lz4 frames); tar and zip members under their raw names (nested archives too; the
+          archive's own bytes stay a view, so headers, comments and trailing bytes are read);
+          every JSON string fully unescaped (as UTF-8 and, where it fits, Latin-1 bytes);
+          base64/base64url runs, hex runs, percent-encoded runs, JSON string literals inside
+          other text, UTF-16LE/BE runs.
+detectors PEM and OpenSSH private keys, DER PKCS#8 / PKCS#1 / SEC1 private keys, JWKs with a
+          private member: each candidate is LOADED with `cryptography` (a key that loads is a
+          finding); and the known-key search: windows compared against the public keys the
+          home knows (canaries included) - RSA primes in both byte orders, EC scalars and
+          Ed25519 seeds, AES keys by `aes_key_id` - in every view up to `WINDOW_VIEW_BYTES`.
+
+Everything is bounded (`Budget`: views, decoded bytes, depth, candidate checks). A layer that
+says it is there and does not decode (a truncated stream, a broken archive, an encrypted zip
+member) or a budget exhausted is `incomplete`: the caller refuses, never passes.
+Raw scalars in views larger than `WINDOW_VIEW_BYTES` (a whole core) are left to the scanner's
+own known-key detector, whose compiled filters make that affordable; the encoding recognisers
+run on views of every size.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bz2
+import hashlib
+import io
+import json
+import lzma
+import mmap
+import re
+import struct
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import lz4.frame
+import zstandard
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from .knownkeys import KnownKeys, aes_key_id
+
+WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
+EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
+MAX_PEM_BODY = 64 << 10
+MAX_JSON_VIEW = 256 << 20
+MIN_BASE64 = 22  # a 16-byte AES key in base64
+MIN_HEX = 32
+MIN_UTF16 = 16
+
+_PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----(.{1,%d}?)-----END \1-----" % MAX_PEM_BODY,
+                  re.DOTALL)
+_DER = re.compile(rb"\x30(?:\x83[\x00-\x01][\x00-\xff][\x00-\xff]|\x82[\x00-\xff][\x00-\xff]|\x81[\x80-\xff]|"
+                  rb"[\x10-\x7f])\x02\x01[\x00\x01]")
+_OPENSSH_MAGIC = b"openssh-key-v1\x00"
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{4,}(?:(?:\\r\\n|\\n|\r?\n)[A-Za-z0-9+/_-]{4,})*={0,2}")
+_ONLY_HEX = re.compile(rb"[0-9a-fA-F]*")
+_HEX_RUN = re.compile(rb"(?:[0-9a-fA-F]{2}(?::|\\x| )?){16,}")
+_PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
+_URL_CHARS = re.compile(rb"[A-Za-z0-9%+/=_.~!*'()-]*")  # a run is grown from each %XX, never backtracked
+_URL_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789%+/=_.~!*'()-")
+MAX_URL_RUN = 1 << 20
+_JSON_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\.){8,}"')
+_UTF16LE = re.compile(rb"(?:[\x09\x0a\x0d\x20-\x7e]\x00){%d,}" % MIN_UTF16)
+_UTF16BE = re.compile(rb"(?:\x00[\x09\x0a\x0d\x20-\x7e]){%d,}" % MIN_UTF16)
+_UTF16LE_ANY = re.compile(rb"(?:[\x00-\xff]\x00){%d,}" % MIN_UTF16)  # binary written as UTF-16 (small views)
+_UTF16BE_ANY = re.compile(rb"(?:\x00[\x00-\xff]){%d,}" % MIN_UTF16)
+_KTY = re.compile(rb'"kty"')
+_EMBEDDED_STREAM = re.compile(rb"\x1f\x8b\x08|\x28\xb5\x2f\xfd|\xfd7zXZ\x00|BZh[1-9]1AY&SY|\x04\x22\x4d\x18")
+
+
+@dataclass(frozen=True)
+class RecheckFinding:
+    """What the independent reader found: `kind` (pem, der, openssh, jwk, known-key), the view
+    it was found in (the chain of layers from the raw bytes) and the key (type or kid)."""
+
+    kind: str
+    view: str
+    key: str
+    span: tuple[int, int] | None = None  # the raw bytes that encode it in the plain artifact, when exact
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.key} in {self.view}"
+
+
+@dataclass
+class Budget:
+    """Bounds of one recheck: decoded views, decoded bytes, nesting depth, window checks."""
+
+    max_views: int = 200_000
+    max_decoded_bytes: int = 1 << 30
+    max_depth: int = 12
+    max_checks: int = 400_000  # cheap window checks (RSA divisions, AES hashes)
+    max_curve_checks: int = 40_000  # EC / Ed25519 scalar multiplications
+    views: int = 0
+    decoded_bytes: int = 0
+    checks: int = 0
+    curve_checks: int = 0
+
+
+@dataclass
+class RecheckReport:
+    findings: list[RecheckFinding] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+    views: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not self.findings and not self.incomplete
+
+    def summary(self) -> str:
+        if self.findings:
+            return f"{len(self.findings)} finding(s), first {self.findings[0].describe()}"
+        if self.incomplete:
+            return "incomplete: " + "; ".join(self.incomplete[:3])
+        return "clean"
+
+
+class _Exhausted(Exception):
+    pass
+
+
+class _Reader:
+    def __init__(self, known: KnownKeys, budget: Budget) -> None:
+        self.known = known
+        self.budget = budget
+        self.report = RecheckReport()
+        self.seen: set[bytes] = set()
+        self.ec_keys = [(k.kid, k.ec_curve, k.ec_point) for k in known.of_kind("ec")]
+        self.ed_keys = {k.raw_public: k.kid for k in known.of_kind("ed25519")}
+        self.rsa_keys = [(k.kid, k.rsa_n) for k in known.of_kind("rsa")]
+        self.secret_ids = set(known.secret_ids)
+        self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream
+        self.span: tuple[int, int] | None = None  # the anchor-level run being decoded now
+        self.depth = 0
+
+    # ---- bookkeeping
+    def found(self, kind: str, view: str, key: str, here: tuple[int, int] | None = None) -> None:
+        """`here`: where in the current view; it is a raw span only in the plain artifact itself."""
+        span = self.span if self.depth > self.anchor else here if self.depth == self.anchor else None
+        if len(self.report.findings) < 100:
+            self.report.findings.append(RecheckFinding(kind, view, key, span))
+
+    def incomplete(self, why: str) -> None:
+        if len(self.report.incomplete) < 100:
+            self.report.incomplete.append(why)
+
+    def child(self, data: bytes, name: str, depth: int, windows: bool = True) -> None:
+        """Read one decoded view (once per distinct content)."""
+        if len(data) < 8:
+            return
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        if digest in self.seen:
+            return
+        self.seen.add(digest)
+        budget = self.budget
+        budget.views += 1
+        budget.decoded_bytes += len(data)
+        if budget.views > budget.max_views or budget.decoded_bytes > budget.max_decoded_bytes:
+            raise _Exhausted(f"more than {budget.max_views} views or {budget.max_decoded_bytes} decoded bytes")
+        if depth > budget.max_depth:
+            raise _Exhausted(f"layers nested deeper than {budget.max_depth} at {name}")
+        self.view(data, name, depth, windows)
+
+    # ---- one view: detectors, then every layer below it
+    def view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
+        outer = self.depth
+        self.depth = depth
+        try:
+            self.read_view(data, name, depth, windows)
+        finally:
+            self.depth = outer
+
+    def decoding(self, depth: int, start: int, end: int) -> tuple[int, int] | None:
+        """Enter a run at [start, end) of the current view: the span findings below it map to."""
+        outer = self.span
+        if depth == self.anchor:
+            self.span = (start, end)
+        return outer
+
+    def read_view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
+        self.detect(data, name, windows)
+        if self.container(data, name, depth):
+            return
+        if len(data) <= MAX_JSON_VIEW and self.json_document(data, name, depth):
+            return
+        self.text_layers(data, name, depth)
+        self.embedded_streams(data, name, depth)
+
+    def container(self, data: bytes | mmap.mmap, name: str, depth: int) -> bool:
+        """A view that IS a compressed stream or an archive: decode it (a failure is incomplete);
+        the archive's own bytes were read as this view already."""
+        head = bytes(data[:512])
+        codec = _codec_of(head)
+        if codec is not None:
+            try:
+                plain = _decompress(codec, data, self.room())
+            except _Exhausted:
+                raise
+            except Exception as exc:
+                self.incomplete(f"{name}: {codec} stream does not decode to its end ({type(exc).__name__})")
+                return True
+            if depth == 0:
+                self.anchor = 1  # spans are offsets in the decompressed artifact
+            self.child(plain, f"{name} > {codec}", depth + 1)
+            return True
+        if len(head) >= 262 and head[257:262] == b"ustar":
+            self.tar(data, name, depth)
+            return True
+        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+            self.zip(data, name, depth)
+            return True
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            try:
+                self.child(bytes(data).decode("utf-16").encode("utf-8"), f"{name} > utf-16", depth + 1)
+            except UnicodeDecodeError:
+                pass  # the UTF-16 runs below still read what decodes
+        return False
+
+    def room(self) -> int:
+        return max(0, self.budget.max_decoded_bytes - self.budget.decoded_bytes)
+
+    def tar(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
+        try:
+            with tarfile.open(fileobj=io.BytesIO(bytes(data)), mode="r:") as archive:
+                for member in archive:
+                    if not member.isfile():
+                        continue
+                    if member.size > self.room():
+                        raise _Exhausted(f"{name}!{member.name}: member larger than the decode budget")
+                    handle = archive.extractfile(member)
+                    if handle is None:
+                        self.incomplete(f"{name}!{member.name!r}: member not readable")
+                        continue
+                    content = handle.read()
+                    if len(content) != member.size:
+                        self.incomplete(f"{name}!{member.name!r}: member truncated")
+                    self.child(content, f"{name}!{member.name}", depth + 1)
+                    for key, value in member.pax_headers.items():
+                        self.child((key + "=" + value).encode("utf-8", "surrogateescape"),
+                                   f"{name}!{member.name} pax", depth + 1)
+        except _Exhausted:
+            raise
+        except Exception as exc:
+            self.incomplete(f"{name}: tar archive does not read to its end ({type(exc).__name__}: {exc})")
+
+    def zip(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
+        try:
+            with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+                if archive.comment:
+                    self.child(archive.comment, f"{name} comment", depth + 1)
+                for info in archive.infolist():
+                    if info.is_dir():
+                        continue
+                    if info.flag_bits & 0x1:
+                        self.incomplete(f"{name}!{info.filename!r}: encrypted member")
+                        continue
+                    if info.extra:
+                        self.child(info.extra, f"{name}!{info.filename} extra", depth + 1)
+                    with archive.open(info) as handle:
+                        content = handle.read(self.room() + 1)
+                    if len(content) > self.room():
+                        raise _Exhausted(f"{name}!{info.filename}: member larger than the decode budget")
+                    self.child(content, f"{name}!{info.filename}", depth + 1)
+        except _Exhausted:
+            raise
+        except Exception as exc:
+            self.incomplete(f"{name}: zip archive does not read ({type(exc).__name__}: {exc})")
+
+    def json_document(self, data: bytes | mmap.mmap, name: str, depth: int) -> bool:
+        """A view that parses as JSON: every string (keys too) is a view of its own; JWKs are
+        checked where they are. False when the view is not JSON."""
+        start = bytes(data[:64]).lstrip()
+        if not start.startswith((b"{", b"[", b'"')):
+            return False
+        try:
+            document = json.loads(bytes(data))
+        except (ValueError, RecursionError):
+            return False
+        for value in _strings_and_jwks(document, self):
+            self.string(value, f"{name} > json", depth)
+        return True
+
+    def string(self, value: str, name: str, depth: int) -> None:
+        """One decoded JSON string: as UTF-8 and, where every code point fits, as Latin-1 bytes
+        (binary written through \\u00XX escapes)."""
+        encoded = value.encode("utf-8", "surrogatepass")
+        self.child(encoded, name, depth + 1)
+        if not value.isascii():
+            try:
+                self.child(value.encode("latin-1"), name + " latin-1", depth + 1)
+            except UnicodeEncodeError:
+                pass
+
+    def text_layers(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
+        """Runs that look encoded, in any view (a text, a core, a decoded string)."""
+        for match in _BASE64_RUN.finditer(data):
+            run = re.sub(rb"\\r\\n|\\n|\r|\n", b"", match.group(0))
+            if len(run) < MIN_BASE64 or _ONLY_HEX.fullmatch(run):
+                continue  # too short for a key, or a hex run (read as hex below)
+            outer = self.decoding(depth, match.start(), match.end())
+            # in an image (a core: thousands of identifiers look like base64) the window search
+            # runs on what decodes from runs that look like encoded binary; the recognisers on all
+            windows = len(data) <= WINDOW_VIEW_BYTES or _looks_encoded(run)
+            for decoded in _base64_readings(run):
+                self.child(decoded, f"{name} > base64", depth + 1, windows)
+                for codec, plain in _inflate(decoded, self.room()):
+                    self.child(plain, f"{name} > base64 > {codec}", depth + 2)
+            self.span = outer
+        for match in _HEX_RUN.finditer(data):
+            digits = re.sub(rb"[^0-9a-fA-F]|(?<=\\)x", b"", match.group(0).replace(b"\\x", b""))
+            if len(digits) >= MIN_HEX:
+                outer = self.decoding(depth, match.start(), match.end())
+                self.child(binascii.unhexlify(digits[: len(digits) // 2 * 2]), f"{name} > hex", depth + 1)
+                if len(digits) % 2 == 0 and len(digits) > 2:
+                    self.child(binascii.unhexlify(digits[1:-1]), f"{name} > hex+1", depth + 1)
+                self.span = outer
+        for start, end in _percent_runs(data):
+            run = bytes(data[start:end])
+            outer = self.decoding(depth, start, end)
+            for plus in (False, True):
+                decoded = _unquote(run, plus)
+                if decoded != run:
+                    self.child(decoded, f"{name} > percent", depth + 1)
+            self.span = outer
+        if len(data) <= MAX_JSON_VIEW:
+            for match in _JSON_STRING.finditer(data):
+                literal = match.group(0)
+                if b"\\" not in literal:
+                    continue
+                try:
+                    value = json.loads(literal)
+                except ValueError:
+                    continue
+                if isinstance(value, str):
+                    outer = self.decoding(depth, match.start(), match.end())
+                    self.string(value, f"{name} > json-string", depth)
+                    self.span = outer
+        small = len(data) <= WINDOW_VIEW_BYTES  # any code point below 256 there; printable ones in images
+        for pattern, codec in (((_UTF16LE_ANY if small else _UTF16LE), "utf-16-le"),
+                               ((_UTF16BE_ANY if small else _UTF16BE), "utf-16-be")):
+            for match in pattern.finditer(data):
+                decoded = match.group(0).decode(codec).encode("latin-1")
+                if len(decoded) - decoded.count(0) < MIN_UTF16:
+                    continue  # zeros, not text
+                outer = self.decoding(depth, match.start(), match.end())
+                self.child(decoded, f"{name} > {codec}", depth + 1)
+                self.span = outer
+
+    def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
+        """Compressed streams that start inside a view (not at its start): read where they decode
+        (a magic number in a core is often noise, so one that does not decode is not a refusal)."""
+        for count, match in enumerate(_EMBEDDED_STREAM.finditer(data, 1)):
+            if count >= 10_000:
+                raise _Exhausted(f"{name}: more than 10,000 embedded stream headers")
+            codec = _codec_of(match.group(0))
+            if codec is None:
+                continue
+            try:
+                plain = _decompress(codec, data[match.start():], self.room(), partial=True)
+            except _Exhausted:
+                raise
+            except Exception:
+                continue
+            self.child(plain, f"{name} > {codec}@{match.start()}", depth + 1)
+
+    # ---- the second detector path
+    def detect(self, data: bytes | mmap.mmap, name: str, windows: bool = True) -> None:
+        for match in _PEM.finditer(data):
+            self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
+        for match in _DER.finditer(data):
+            self.der(data, match.start(), name)
+        position = data.find(_OPENSSH_MAGIC)
+        while position >= 0:
+            self.openssh_blob(data, position, name)
+            position = data.find(_OPENSSH_MAGIC, position + 1)
+        if len(data) <= MAX_JSON_VIEW:
+            for count, match in enumerate(_KTY.finditer(data)):
+                if count >= 10_000:
+                    break
+                self.jwk_near(data, match.start(), name)
+        if windows and len(data) <= WINDOW_VIEW_BYTES:
+            self.windows(bytes(data), name)
+
+    def private_key(self, key: Any, kind: str, name: str, here: tuple[int, int] | None = None) -> None:
+        match = self.known.match(key)
+        label = f"{type(key).__name__.lstrip('_')}" + (f" (known kid {match.kid})" if match else "")
+        self.found(kind, name, label, here)
+
+    def pem(self, block: bytes, label: str, name: str, here: tuple[int, int] | None = None) -> None:
+        try:
+            if label == "OPENSSH PRIVATE KEY":
+                key: Any = serialization.load_ssh_private_key(block, None)
+            else:
+                key = serialization.load_pem_private_key(block, None, unsafe_skip_rsa_key_validation=True)
+        except TypeError:  # encrypted: a private key all the same, it cannot be proven harmless
+            self.found("pem", name, f"encrypted {label}", here)
+            return
+        except Exception:
+            return  # text that only looks like a key (libcrypto's own strings, a header alone)
+        self.private_key(key, "pem", name, here)
+
+    def der(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
+        first = data[start + 1]
+        if first < 0x80:
+            length, header = first, 2
+        else:
+            width = first & 0x7F
+            length, header = int.from_bytes(data[start + 2:start + 2 + width], "big"), 2 + width
+        end = start + header + length
+        if end > len(data) or length > MAX_PEM_BODY:
+            return
+        try:
+            key = serialization.load_der_private_key(bytes(data[start:end]), None, unsafe_skip_rsa_key_validation=True)
+        except Exception:
+            return
+        self.private_key(key, "der", name, (start, end))
+
+    def openssh_blob(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
+        """The binary openssh-key-v1 structure (length-prefixed strings): framed exactly, then
+        loaded through its PEM armour."""
+        position = start + len(_OPENSSH_MAGIC)
+        try:
+            cipher = b""
+            for index in range(3):  # ciphername, kdfname, kdfoptions
+                size = struct.unpack(">I", data[position:position + 4])[0]
+                if index == 0:
+                    cipher = bytes(data[position + 4:position + 4 + size])
+                position += 4 + size
+            count = struct.unpack(">I", data[position:position + 4])[0]
+            position += 4
+            if not 0 < count <= 16:
+                return
+            for _ in range(count + 1):  # the public keys, then the private section
+                size = struct.unpack(">I", data[position:position + 4])[0]
+                position += 4 + size
+            if position > len(data) or position - start > MAX_PEM_BODY:
+                return
+        except struct.error:
+            return
+        blob = bytes(data[start:position])
+        armour = (b"-----BEGIN OPENSSH PRIVATE KEY-----\n" + base64.encodebytes(blob) +
+                  b"-----END OPENSSH PRIVATE KEY-----\n")
+        if cipher == b"none":
+            self.pem(armour, "OPENSSH PRIVATE KEY", name, (start, position))
+        else:
+            self.found("openssh", name, f"encrypted OpenSSH key ({cipher.decode('ascii', 'replace')})",
+                       (start, position))
+
+    def jwk_near(self, data: bytes | mmap.mmap, kty: int, name: str) -> None:
+        """A "kty" member in text that is not a JSON document: the object around it."""
+        opening = data.rfind(b"{", max(0, kty - 4096), kty)
+        if opening < 0:
+            return
+        try:
+            value, _ = json.JSONDecoder().raw_decode(bytes(data[opening:opening + MAX_PEM_BODY]).decode("utf-8", "replace"))
+        except ValueError:
+            return
+        if isinstance(value, dict):
+            self.jwk(value, name)  # its end in bytes is not tracked: no span, refused rather than redacted
+
+    def jwk(self, value: dict[str, Any], name: str, here: tuple[int, int] | None = None) -> None:
+        kty = value.get("kty")
+        if kty == "oct" and isinstance(value.get("k"), str):
+            secret = _b64url(value["k"])
+            if secret is not None and aes_key_id(secret) in self.secret_ids:
+                self.found("jwk", name, f"oct key {aes_key_id(secret)} (known)")  # no exact span: refused
+            return
+        if "d" not in value or kty not in ("RSA", "EC", "OKP"):
+            return
+        try:
+            from joserfc.jwk import JWKRegistry
+
+            key = JWKRegistry.import_key(value)
+            private = key.private_key
+        except Exception:
+            self.found("jwk", name, f"{kty} JWK with a private member that does not load")  # fail closed
+            return
+        if private is None:
+            return
+        self.private_key(private, "jwk", name, here)
+
+    def windows(self, data: bytes, name: str) -> None:
+        """The known-key search over raw windows: RSA primes (both byte orders), EC scalars,
+        Ed25519 seeds, AES keys."""
+        size = len(data)
+        if size < 16 or not (self.rsa_keys or self.ec_keys or self.ed_keys or self.secret_ids):
+            return
+        step = 1 if size <= EVERY_OFFSET_BYTES else 8
+        budget = self.budget
+        for kid, n in self.rsa_keys:
+            width = (n.bit_length() // 2 + 7) // 8
+            for offset in range(0, size - width + 1, step):
+                window = data[offset:offset + width]
+                for order in ("big", "little"):
+                    top, low = (window[0], window[-1]) if order == "big" else (window[-1], window[0])
+                    if top < 0x80 or not low & 1:
+                        continue
+                    budget.checks += 1
+                    value = int.from_bytes(window, order)
+                    if 1 < value < n and n % value == 0:
+                        self.found("known-key", name, f"RSA prime of known kid {kid}", (offset, offset + width))
+                        return
+            if budget.checks > budget.max_checks:
+                raise _Exhausted(f"more than {budget.max_checks} window checks")
+        if self.secret_ids:
+            for width in (16, 24, 32):
+                for offset in range(0, size - width + 1, step):
+                    window = data[offset:offset + width]
+                    if len(set(window)) < width // 2:
+                        continue
+                    budget.checks += 1
+                    if aes_key_id(window) in self.secret_ids:
+                        self.found("known-key", name, f"AES key {aes_key_id(window)}", (offset, offset + width))
+                        return
+            if budget.checks > budget.max_checks:
+                raise _Exhausted(f"more than {budget.max_checks} window checks")
+        if self.ec_keys or self.ed_keys:
+            self.curve_windows(data, name, step)
+
+    def curve_windows(self, data: bytes, name: str, step: int) -> None:
+        budget = self.budget
+        widths = {(curve.key_size + 7) // 8 for _, curve, _ in self.ec_keys} | ({32} if self.ed_keys else set())
+        for width in sorted(widths):
+            for offset in range(0, len(data) - width + 1, step):
+                window = data[offset:offset + width]
+                if len(set(window)) < width * 5 // 8 or sum(1 for b in window if 0x20 <= b < 0x7F) > width - 6:
+                    continue  # a random scalar has ~30 distinct bytes of 32, most of them not printable
+                budget.curve_checks += 1
+                if budget.curve_checks > budget.max_curve_checks:
+                    raise _Exhausted(f"more than {budget.max_curve_checks} scalar checks")
+                if self.curve_window(window, name, (offset, offset + width)):
+                    return
+
+    def curve_window(self, window: bytes, name: str, here: tuple[int, int]) -> bool:
+        for kid, curve, point in self.ec_keys:
+            if len(window) != (curve.key_size + 7) // 8:
+                continue
+            for order in ("big", "little"):
+                scalar = int.from_bytes(window, order)
+                try:
+                    numbers = ec.derive_private_key(scalar, curve).public_key().public_numbers()
+                except ValueError:
+                    continue
+                if (numbers.x, numbers.y) == point:
+                    self.found("known-key", name, f"EC scalar of known kid {kid}", here)
+                    return True
+        if len(window) == 32 and self.ed_keys:
+            public = ed25519.Ed25519PrivateKey.from_private_bytes(window).public_key().public_bytes_raw()
+            if public in self.ed_keys:
+                self.found("known-key", name, f"Ed25519 seed of known kid {self.ed_keys[public]}", here)
+                return True
+        return False
+
+
+def _strings_and_jwks(document: Any, reader: _Reader) -> Iterator[str]:
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "kty" in item:
+                reader.jwk(item, "json")
+            for key, value in item.items():
+                yield key
+                stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            yield item
+
+
+def _percent_runs(data: bytes | mmap.mmap) -> Iterator[tuple[int, int]]:
+    """[start, end) of each run of URL characters holding a %XX escape (each run once)."""
+    done = 0
+    for escape in _PERCENT.finditer(data):
+        if escape.start() < done:
+            continue
+        start = escape.start()
+        while start > done and data[start - 1] in _URL_BYTES and escape.start() - start < MAX_URL_RUN:
+            start -= 1
+        grown = _URL_CHARS.match(data, escape.start(), min(len(data), escape.start() + MAX_URL_RUN))
+        end = grown.end() if grown is not None else escape.end()
+        done = end
+        yield start, end
+
+
+def _looks_encoded(run: bytes) -> bool:
+    """Base64 of random bytes: both cases and at least one digit (a 43-character run of a random
+    scalar lacks a digit once in about 1,400 runs); identifiers and words mostly do not pass."""
+    upper = sum(1 for c in run if 65 <= c <= 90)
+    lower = sum(1 for c in run if 97 <= c <= 122)
+    digits = sum(1 for c in run if 48 <= c <= 57)
+    return digits >= 1 and upper * 8 >= len(run) and lower * 8 >= len(run)
+
+
+def _b64url(text: str) -> bytes | None:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _base64_readings(run: bytes) -> list[bytes]:
+    """The run read as base64 (or base64url where it uses those characters), from its start and,
+    when its length says a few characters of other text joined it in front, from after them."""
+    body = run.rstrip(b"=")
+    alphabets = [b"-_"] if re.search(rb"[-_]", body) and not re.search(rb"[+/]", body) else [b"+/", b"-_"] \
+        if re.search(rb"[-_]", body) else [b"+/"]
+    readings: list[bytes] = []
+    for shift in sorted({0, len(run) % 4}):
+        part = body[shift:]
+        if len(part) % 4 == 1:
+            part = part[:-1]
+        for altchars in alphabets:
+            try:
+                readings.append(base64.b64decode(part + b"=" * (-len(part) % 4), altchars=altchars))
+            except (binascii.Error, ValueError):
+                continue
+    return readings
+
+
+def _unquote(run: bytes, plus: bool) -> bytes:
+    from urllib.parse import unquote_to_bytes
+
+    return unquote_to_bytes(run.replace(b"+", b" ") if plus else run)
+
+
+def _codec_of(head: bytes) -> str | None:
+    if head.startswith(b"\x1f\x8b"):
+        return "gzip"
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        return "zstd"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if head.startswith(b"BZh") and head[4:10] == b"1AY&SY":
+        return "bz2"
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        return "lz4"
+    return None
+
+
+def _decompress(codec: str, data: bytes | mmap.mmap, limit: int, partial: bool = False) -> bytes:
+    """The whole stream decoded, at most `limit` bytes (more: _Exhausted); a stream that does not
+    end properly raises. `partial` allows bytes after the stream's end (a stream inside a view)."""
+    raw = memoryview(data)
+    out = io.BytesIO()
+
+    def put(block: bytes) -> None:
+        out.write(block)
+        if out.tell() > limit:
+            raise _Exhausted(f"a {codec} stream expands past the decode budget")
+
+    if codec == "gzip":
+        rest = bytes(raw)
+        while rest:
+            engine = zlib.decompressobj(31)
+            put(engine.decompress(rest, limit + 1 - out.tell()))
+            while engine.unconsumed_tail:
+                put(engine.decompress(engine.unconsumed_tail, limit + 1 - out.tell()))
+            if not engine.eof:
+                raise EOFError("gzip stream ends early")
+            rest = engine.unused_data
+            if partial or not rest.strip(b"\x00"):
+                break
+    elif codec == "zstd":
+        reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(bytes(raw)), read_across_frames=True,
+                                                            closefd=False)
+        while block := reader.read(1 << 20):
+            put(block)
+        # a frame cut short reads as fewer bytes, not an error: check that the last frame ended
+        _check_zstd_complete(bytes(raw), partial)
+    elif codec == "xz":
+        engine_x = lzma.LZMADecompressor()
+        put(engine_x.decompress(bytes(raw), limit + 1))
+        if not engine_x.eof:
+            raise EOFError("xz stream ends early")
+    elif codec == "bz2":
+        engine_b = bz2.BZ2Decompressor()
+        put(engine_b.decompress(bytes(raw), limit + 1))
+        if not engine_b.eof:
+            raise EOFError("bz2 stream ends early")
+    elif codec == "lz4":
+        engine_l = lz4.frame.LZ4FrameDecompressor()
+        put(engine_l.decompress(bytes(raw), limit + 1))
+        if not engine_l.eof:
+            raise EOFError("lz4 frame ends early")
+    return out.getvalue()
+
+
+def _check_zstd_complete(raw: bytes, partial: bool) -> None:
+    """Every zstd frame in `raw` ends (a truncated .zst otherwise reads as a shorter file)."""
+    rest = raw
+    while rest:
+        engine = zstandard.ZstdDecompressor().decompressobj()
+        while True:
+            engine.decompress(rest[:1 << 20])
+            rest = rest[1 << 20:]
+            if engine.eof:
+                rest = engine.unused_data + rest
+                break
+            if not rest:
+                raise EOFError("zstd frame ends early")
+        if partial or not rest.strip(b"\x00"):
+            return
+
+
+def _inflate(data: bytes, limit: int) -> list[tuple[str, bytes]]:
+    """A base64 body that is a gzip, zlib or raw deflate stream (HTTP Content-Encoding)."""
+    out: list[tuple[str, bytes]] = []
+    for codec, bits in (("gzip", 31), ("zlib", 15), ("deflate", -15)):
+        engine = zlib.decompressobj(bits)
+        try:
+            plain = engine.decompress(data, limit + 1)
+        except zlib.error:
+            continue
+        if engine.eof and not engine.unconsumed_tail and len(plain) <= limit:
+            out.append((codec, plain))
+    return out
+
+
+def recheck_bytes(data: bytes, known: KnownKeys | None = None, name: str = "bytes",
+                  budget: Budget | None = None) -> RecheckReport:
+    """Re-read `data` with the independent reader; findings and incomplete layers in the report."""
+    reader = _Reader(known if known is not None else KnownKeys(), budget or Budget())
+    try:
+        reader.view(data, name, 0)
+    except _Exhausted as exc:
+        reader.incomplete(f"budget exhausted: {exc}")
+    except RecursionError:
+        reader.incomplete("nesting too deep to read")
+    reader.report.views = reader.budget.views
+    return reader.report
+
+
+def recheck_path(path: str | Path, known: KnownKeys | None = None, budget: Budget | None = None) -> RecheckReport:
+    """Re-read the file at `path` (mapped, not loaded, when large) with the independent reader."""
+    with open(path, "rb") as handle:
+        if handle.seek(0, 2) == 0:
+            return RecheckReport()
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            reader = _Reader(known if known is not None else KnownKeys(), budget or Budget())
+            try:
+                reader.view(mapped, Path(path).name, 0)
+            except _Exhausted as exc:
+                reader.incomplete(f"budget exhausted: {exc}")
+            except RecursionError:
+                reader.incomplete("nesting too deep to read")
+            reader.report.views = reader.budget.views
+            return reader.report
+
+
+__all__ = ["Budget", "RecheckFinding", "RecheckReport", "recheck_bytes", "recheck_path"]
