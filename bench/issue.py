@@ -1,11 +1,23 @@
-"""Issuance benchmark (issue 17): HTTP tokens/s from wrk against raw python-pkcs11 signing on the
-same key with as many threads, measured in one run, on SQLite and on PostgreSQL, with 1, 2 and
-3 issuer processes (`serve --workers N`: one socket, each process a replica with its own HSM
-session pool, store connections and audit group commit); tokens/s per core next to Keycloak's
-planning figure of 120 client-credential grants/s per vCPU.
+"""Issuance benchmark (issue 39): signward against node-oidc-provider on the same machine, same load.
 
-Run: .venv/bin/python bench/issue.py [--seconds 5] [--threads 4] [--connections 32] [--alg ES256]
-Goal: HTTP tokens/s at least 0.5 of the raw signing rate, with SQLite and with PostgreSQL.
+Both issue RFC 9068 JWT access tokens to a client_credentials client authenticated with HTTP
+Basic, driven by the same wrk load (2 threads, `--connections`, the same form body), in one run:
+
+- one process each: `signward serve` against node-oidc-provider in one node process;
+- the whole machine each: `signward serve --workers 2` against node's cluster of 2 workers;
+- ES256 and RS256 rows (the node provider holds an in-memory key of that algorithm; signward
+  signs in the HSM, checks every signature and commits an audit record and an introspection
+  row per token);
+- the ceiling: raw python-pkcs11 signatures/s on the same HSM key, no HTTP, no checks;
+- latency: p50/p99 for both at a paced load of half the node single process's measured rate
+  (wrk with a per-connection `delay()` in its Lua script: a constant-rate client).
+
+Runs are interleaved (signward, node, signward, node) so the noise of a shared machine falls
+on both sides; ratios are what to read. node-oidc-provider (npm `oidc-provider` 9.x) is
+installed with npm into bench/.node on first use (git ignores it).
+
+Run: .venv/bin/python bench/issue.py [--quick] [--seconds 5] [--connections 16] [--alg ES256,RS256]
+Goals: one process >= 0.5x node, the whole machine >= 1.0x, 0 non-2xx.
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ import contextlib
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -34,26 +47,72 @@ sys.path.insert(0, str(ROOT))
 
 from signward.hsm import Alg, digest  # noqa: E402
 from signward.hsm import server as hsm_server  # noqa: E402
-from signward.home import Config, Home, StoreConfig  # noqa: E402
+from signward.home import Config, Home  # noqa: E402
 from signward.lab.crash import free_port  # noqa: E402
 from signward.services import init_home, open_services  # noqa: E402
 
-KEYCLOAK_PER_VCPU = 120  # Keycloak's sizing guide: client-credential grants/s per vCPU
+NODE_DIR = ROOT / "bench" / ".node"
+NODE_PACKAGE = "oidc-provider@9"
+BODY = "grant_type=client_credentials&scope=api"
 TICKS = os.sysconf("SC_CLK_TCK")
-# the issuer's HTTP stack with no work: read the form body, answer a token-sized JSON
-EMPTY_ENDPOINT = """
-import sys
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.routing import Route
-from signward.issuer.server import run
-async def token(request):
-    await request.body()
-    return JSONResponse({"access_token": "x" * 520, "token_type": "Bearer", "expires_in": 300, "scope": "api"},
-                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
-run(Starlette(routes=[Route("/realms/bench/token", token, methods=["POST"])]), host="127.0.0.1",
-    port=int(sys.argv[1]), limit_concurrency=1000, keep_alive=30)
+
+NODE_SERVER = r"""// node-oidc-provider for bench/issue.py: client_credentials, RFC 9068 JWT access tokens.
+import cluster from 'node:cluster';
+import crypto from 'node:crypto';
+import Provider from 'oidc-provider';
+
+const [alg, port, workers, secret] = process.argv.slice(2);
+const newKey = () => (alg === 'ES256'
+  ? crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  : crypto.generateKeyPairSync('rsa', { modulusLength: 2048 })).privateKey.export({ format: 'jwk' });
+if (cluster.isPrimary && Number(workers) > 1) {
+  process.env.BENCH_JWK = JSON.stringify(newKey());  // one key for every worker
+  for (let i = 0; i < Number(workers); i++) cluster.fork();
+  process.on('SIGTERM', () => { for (const w of Object.values(cluster.workers)) w.kill(); process.exit(0); });
+} else {
+  const jwk = process.env.BENCH_JWK ? JSON.parse(process.env.BENCH_JWK) : newKey();
+  Object.assign(jwk, { alg, use: 'sig', kid: 'bench' });
+  const provider = new Provider(`http://127.0.0.1:${port}/realms/bench`, {
+    clients: [{
+      client_id: 'bench', client_secret: secret, grant_types: ['client_credentials'],
+      response_types: [], redirect_uris: [], scope: 'api',
+      id_token_signed_response_alg: alg,  // an EC-only key set needs it (the default is RS256)
+    }],
+    jwks: { keys: [jwk] },
+    scopes: ['api'],
+    routes: { token: '/realms/bench/token' },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => 'https://api.example',
+        useGrantedResource: () => true,
+        getResourceServerInfo: () => ({
+          scope: 'api', audience: 'https://api.example', accessTokenFormat: 'jwt', accessTokenTTL: 300, jwt: { sign: { alg } },
+        }),
+      },
+    },
+  });
+  provider.on('server_error', (ctx, err) => console.error(err));
+  provider.listen(Number(port), '127.0.0.1');
+}
 """
+
+
+def node_provider() -> Path:
+    """The node server script, with oidc-provider installed beside it (npm, once)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        raise SystemExit("node and npm are needed (Debian: apt-get install nodejs npm)")
+    NODE_DIR.mkdir(parents=True, exist_ok=True)
+    if not (NODE_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+        (NODE_DIR / "package.json").write_text('{"private": true}\n')
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent", NODE_PACKAGE], cwd=NODE_DIR,
+                       check=True, timeout=600)
+    script = NODE_DIR / "server.mjs"
+    if not script.exists() or script.read_text() != NODE_SERVER:
+        script.write_text(NODE_SERVER)
+    return script
 
 
 def tree_cpu(root: int) -> float:
@@ -78,6 +137,10 @@ def tree_cpu(root: int) -> float:
     return total
 
 
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def in_threads(threads: int, seconds: float, work: Callable[[], None]) -> float:
     """Call work() from `threads` threads for `seconds`; calls per second."""
     stop = time.monotonic() + seconds
@@ -97,9 +160,8 @@ def in_threads(threads: int, seconds: float, work: Callable[[], None]) -> float:
     return sum(counts) / (time.perf_counter() - started)
 
 
-def raw_rate(home: Home, handle: str, alg: Alg, threads: int, seconds: float) -> tuple[float, float, float]:
-    """Plain python-pkcs11 sign calls on the same key, one session per thread, no checks: calls
-    per second, and CPU microseconds per call in the HSM's processes and in this client."""
+def raw_rate(home: Home, handle: str, alg: Alg, threads: int, seconds: float) -> float:
+    """Plain python-pkcs11 sign calls on the same key, one session per thread, no checks."""
     lib = pkcs11.lib(hsm_server.p11kit_client_module())
     token = lib.get_token(token_label=home.load_config().hsm.token_label)
     data = b"x" * 300
@@ -118,127 +180,173 @@ def raw_rate(home: Home, handle: str, alg: Alg, threads: int, seconds: float) ->
             key.sign(data, mechanism=pkcs11.Mechanism.SHA256_RSA_PKCS)
 
     try:
-        sign()  # this thread's session opened before the clocks start
-        hsm = hsm_server.running_pid(home) or 0
-        hsm_before, own_before = tree_cpu(hsm), time.process_time()
-        started = time.perf_counter()
-        rate = in_threads(threads, seconds, sign)
-        calls = rate * (time.perf_counter() - started)
-        return (rate, (tree_cpu(hsm) - hsm_before) / calls * 1e6, (time.process_time() - own_before) / calls * 1e6)
+        sign()
+        return in_threads(threads, seconds, sign)
     finally:
         login.close()
 
 
-def wrk(base: str, basic: str, connections: int, seconds: int) -> dict[str, object]:
+def _duration(text: str) -> float:
+    """wrk's '1.23ms' / '456.00us' / '1.02s' in milliseconds."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if not match:
+        return float("nan")
+    return float(match.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[match.group(2)]
+
+
+def wrk(url: str, basic: str, connections: int, seconds: float, rate: float = 0.0) -> dict[str, float]:
+    """wrk against `url`; at most `rate` requests/s in all when given (each connection waits
+    connections/rate between requests)."""
+    lua = ('wrk.method="POST"\n'
+           f'wrk.body="{BODY}"\n'
+           'wrk.headers["Content-Type"]="application/x-www-form-urlencoded"\n'
+           f'wrk.headers["Authorization"]="Basic {basic}"\n')
+    if rate > 0:
+        lua += f"function delay() return {1000.0 * connections / rate:.3f} end\n"
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write('wrk.method="POST"\nwrk.body="grant_type=client_credentials"\n'
-                     'wrk.headers["Content-Type"]="application/x-www-form-urlencoded"\n'
-                     f'wrk.headers["Authorization"]="Basic {basic}"\n')
+        script.write(lua)
     try:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name,
-                              f"{base}/realms/bench/token"], capture_output=True, text=True).stdout
+        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
+                              "-s", script.name, url], capture_output=True, text=True).stdout
     finally:
         Path(script.name).unlink()
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"50%\s+([\d.]+\w+)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"tokens_per_s": round(float(rate.group(1)), 1) if rate else 0.0, "p50": p50.group(1) if p50 else None,
-            "p99": p99.group(1) if p99 else None, "non_2xx": int(non2xx.group(1)) if non2xx else 0}
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"per_s": round(float(found.group(1)), 1) if found else 0.0,
+            "p50_ms": round(_duration(p50.group(1)), 2) if p50 else float("nan"),
+            "p99_ms": round(_duration(p99.group(1)), 2) if p99 else float("nan"),
+            "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "socket_errors": sum(int(g) for g in errors.groups()) if errors else 0}
 
 
 @contextlib.contextmanager
-def serving(home: Home, port: int, workers: int, argv: list[str] | None = None) -> Iterator[tuple[str, int]]:
-    """`signward serve` (or `argv`) on the port until the block ends: its base URL and pid."""
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(argv or [sys.executable, "-m", "signward", "--home", str(home.root), "serve", "--port",
-                                     str(port), "--workers", str(workers)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+def serving(argv: list[str], url: str, basic: str, cwd: Path) -> Iterator[int]:
+    """A server process (argv) until the block ends, once it answers a token request: its pid."""
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd,
+                            start_new_session=True)
     try:
         for _ in range(600):
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code in (200, 404):
+                answer = httpx.post(url, content=BODY, timeout=2, headers={
+                    "Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"})
+                if answer.status_code == 200:
                     break
             except httpx.TransportError:
-                time.sleep(0.05)
-        time.sleep(0.5 * workers)  # every worker up, not only the first
-        yield base, proc.pid
+                pass
+            if proc.poll() is not None:
+                raise SystemExit(f"{argv[:4]} exited with {proc.returncode}")
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"{argv[:4]} gave no token in 60 s")
+        yield proc.pid
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
-def run_home(home: Home, config: Config, alg: Alg, args: argparse.Namespace) -> dict[str, object]:
-    init_home(home, config)
-    hsm_server.start(home, config.hsm)
-    try:
-        port = free_port()
-        with open_services(home) as services:
-            services.registry.create_realm("bench", f"http://127.0.0.1:{port}/realms/bench", alg)
-            client, secret = services.clients.create("bench", "bench", ["api"])
-            handle = services.registry.signing_key("bench").handle
-        basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
-        raw, hsm_cpu, client_cpu = raw_rate(home, handle, alg, args.threads, args.seconds)
-        out: dict[str, object] = {"raw_pkcs11_signs_per_s": round(raw, 1),
-                                  "raw_cpu_us_per_sign": {"hsm": round(hsm_cpu), "client": round(client_cpu)}}
-        for workers in (1, 2, 3):
-            with serving(home, port, workers) as (base, pid):
-                wrk(base, basic, args.connections, 1)  # warm-up: pools, caches, connections
-                before = tree_cpu(pid), tree_cpu(hsm_server.running_pid(home) or 0)
-                out[f"http_{workers}_replicas"] = result = wrk(base, basic, args.connections, args.seconds)
-                tokens = float(result["tokens_per_s"]) * args.seconds or 1.0  # type: ignore[arg-type]
-                result["issuer_cpu_us_per_token"] = round((tree_cpu(pid) - before[0]) / tokens * 1e6)
-                result["hsm_cpu_us_per_token"] = round(
-                    (tree_cpu(hsm_server.running_pid(home) or 0) - before[1]) / tokens * 1e6)
-        with serving(home, port, 1, [sys.executable, "-c", EMPTY_ENDPOINT, str(port)]) as (base, pid):
-            wrk(base, basic, args.connections, 1)
-            before_empty = tree_cpu(pid)
-            empty = wrk(base, basic, args.connections, args.seconds)
-            requests = float(empty["tokens_per_s"]) * args.seconds or 1.0  # type: ignore[arg-type]
-            out["empty_endpoint"] = {"requests_per_s": empty["tokens_per_s"],
-                                     "cpu_us_per_request": round((tree_cpu(pid) - before_empty) / requests * 1e6)}
-        # at the goal (0.5 x raw tokens/s) the machine has this much CPU per token, of which the
-        # HSM's own signing takes its share; the rest is all the issuer, wrk and the store may use
-        budget = (os.cpu_count() or 1) * 1e6 / (0.5 * raw)
-        out["cpu_budget_us_per_token_at_goal"] = {"all": round(budget), "left_after_hsm": round(budget - hsm_cpu)}
-        best = max(float(out[f"http_{w}_replicas"]["tokens_per_s"]) for w in (1, 2, 3))  # type: ignore[index]
-        out["ratio_http_best_vs_raw"] = round(best / raw, 3)
-        out["ratio_http_1_replica_vs_raw"] = round(
-            float(out["http_1_replicas"]["tokens_per_s"]) / raw, 3)  # type: ignore[index]
-        out["tokens_per_s_per_core"] = round(best / (os.cpu_count() or 1), 1)
-        out["keycloak_per_vcpu"] = KEYCLOAK_PER_VCPU
-        return out
-    finally:
-        hsm_server.stop(home)
+def measured(argv: list[str], url: str, basic: str, args: argparse.Namespace, cwd: Path,
+             rate: float = 0.0) -> dict[str, float]:
+    with serving(argv, url, basic, cwd) as pid:
+        wrk(url, basic, args.connections, 1)  # warm-up: pools, caches, JIT, connections
+        before, load = tree_cpu(pid), load_average()
+        result = wrk(url, basic, args.connections, args.seconds, rate)
+        done = result["per_s"] * args.seconds or 1.0
+        result["cpu_us_per_token"] = round((tree_cpu(pid) - before) / done * 1e6)
+        result["load_before"] = load
+        return result
+
+
+def run_alg(alg: Alg, args: argparse.Namespace, node_script: Path) -> dict[str, object]:
+    """Every row for one algorithm, in one fresh home and HSM."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Home(Path(tmp) / "home")
+        config = init_home(home, Config())
+        hsm_server.start(home, config.hsm)
+        try:
+            port = free_port()
+            with open_services(home) as services:
+                services.registry.create_realm("bench", f"http://127.0.0.1:{port}/realms/bench", alg)
+                client, secret = services.clients.create("bench", "bench", ["https://api.example"], ["api"])
+                handle = services.registry.signing_key("bench").handle
+            basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+            node_secret = secrets.token_urlsafe(32)
+            node_basic = base64.b64encode(f"bench:{node_secret}".encode()).decode()
+            url = f"http://127.0.0.1:{port}/realms/bench/token"
+
+            def signward(workers: int, rate: float = 0.0) -> dict[str, float]:
+                argv = [sys.executable, "-m", "signward", "--home", str(home.root), "serve", "--port", str(port),
+                        "--workers", str(workers)]
+                return measured(argv, url, basic, args, ROOT, rate)
+
+            def node(workers: int, rate: float = 0.0) -> dict[str, float]:
+                argv = ["node", str(node_script), alg.value, str(port), str(workers), node_secret]
+                return measured(argv, url, node_basic, args, NODE_DIR, rate)
+
+            out: dict[str, object] = {"raw_pkcs11_signs_per_s": round(raw_rate(home, handle, alg, 4, args.seconds))}
+            for round_ in range(args.rounds):
+                for workers, label in ((1, "one_process"), (2, "whole_machine")):
+                    sw, nd = signward(workers), node(workers)
+                    rows = out.setdefault(label, [])
+                    assert isinstance(rows, list)
+                    rows.append({"signward": sw, "node": nd, "ratio": round(sw["per_s"] / (nd["per_s"] or 1), 3)})
+            node_single = [float(r["node"]["per_s"]) for r in out["one_process"]]  # type: ignore[attr-defined]
+            pace = 0.5 * sorted(node_single)[len(node_single) // 2]
+            out["latency_at_half_node"] = {"offered_per_s": round(pace), "signward": signward(1, pace),
+                                           "node": node(1, pace)}
+            return out
+        finally:
+            hsm_server.stop(home)
+
+
+def summary(alg: str, out: dict[str, object]) -> list[str]:
+    lines = [f"{alg}: raw PKCS#11 signatures/s (4 sessions, no HTTP, no check) {out['raw_pkcs11_signs_per_s']}"]
+    for label, goal in (("one_process", 0.5), ("whole_machine", 1.0)):
+        for row in out[label]:  # type: ignore[attr-defined]
+            sw, nd = row["signward"], row["node"]
+            lines.append(f"  {label:13} signward {sw['per_s']:8.1f}/s  node {nd['per_s']:8.1f}/s  "
+                         f"ratio {row['ratio']:.3f} (goal {goal})  non-2xx {sw['non_2xx']}/{nd['non_2xx']}  "
+                         f"cpu us/token {sw['cpu_us_per_token']}/{nd['cpu_us_per_token']}  "
+                         f"load {sw['load_before']}/{nd['load_before']}")
+    lat = out["latency_at_half_node"]
+    assert isinstance(lat, dict)
+    for who in ("signward", "node"):
+        row = lat[who]
+        lines.append(f"  latency at {lat['offered_per_s']}/s offered: {who:8} p50 {row['p50_ms']} ms  "
+                     f"p99 {row['p99_ms']} ms  done {row['per_s']}/s  non-2xx {row['non_2xx']}")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=4, help="raw signing threads (the pool has 4 sessions)")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--alg", default="ES256")
-    parser.add_argument("--postgres", default="", help="libpq conninfo of a server (default: start one)")
-    parser.add_argument("--only", choices=("sqlite", "postgresql"), default="", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="one round of 3 s each (about a minute per alg)")
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved signward/node rounds")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--alg", default="ES256,RS256")
+    parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds = 3, 1
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (scripts/setup.sh installs it)")
-    alg = Alg.parse(args.alg)
-    if args.only:  # one store per process: a process reaches one embedded HSM
-        with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-            config = Config()
-            if args.only == "postgresql":
-                from tests.helpers import temporary_postgres
-
-                config = Config(store=StoreConfig(url=args.postgres or stack.enter_context(temporary_postgres())))
-            print(json.dumps(run_home(Home(Path(tmp) / "home"), config, alg, args)))
-        return
-    result: dict[str, object] = {"alg": alg.value, "cores": os.cpu_count(), "goal_ratio": 0.5}
-    for store in ("sqlite", "postgresql"):
-        done = subprocess.run([sys.executable, __file__, "--only", store, *sys.argv[1:]], capture_output=True,
-                              text=True, check=True)
-        result[store] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(json.dumps(result, indent=2))
+    script = node_provider()
+    result: dict[str, object] = {"cores": os.cpu_count(), "connections": args.connections,
+                                 "seconds": args.seconds, "load_at_start": load_average()}
+    lines = []
+    for name in args.alg.split(","):
+        alg = Alg.parse(name.strip())
+        result[alg.value] = out = run_alg(alg, args, script)
+        lines += summary(alg.value, out)
+        print("\n".join(summary(alg.value, out)), file=sys.stderr, flush=True)
+    print(json.dumps(result, indent=2) if args.json else "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,24 @@ are the batch), writes them in one write transaction and wakes their threads. Ea
 returns only once its own record is committed, so "no record, no token" still holds record
 by record. A batch that fails is retried one record per transaction, so one bad record (or
 its companion statement) fails only its own caller, and nothing is lost or written twice.
+
+Several processes on one SQLite file (`serve --workers N`) queue for its write lock, and
+SQLite's busy handler sleeps 1, 2, 5, 10 ... 100 ms between tries: a leader that finds the
+lock taken slept through several of the other process's commits, so a second worker added
+almost nothing (issue 39). With a `WriterLock` the leaders of every process take turns on an
+flock first, polled every 50-1000 us; it only orders the writers (SQLite still decides what
+commits), and a leader that cannot have it within `WRITER_LOCK_WAIT` goes on without it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from types import TracebackType
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +32,45 @@ from typing import Any
 from .chain import AuditRecord
 
 Statement = tuple[str, Sequence[Any]]
+
+
+WRITER_LOCK_WAIT = 30.0  # seconds a leader waits for the writer lock before writing without it
+
+
+class WriterLock:
+    """An flock on a file beside the database, taken by each process's group-commit leader
+    around its write transaction, so the writers of several processes take turns at once
+    instead of in SQLite's busy-handler sleeps. The file is opened once, never through a
+    symlink; it holds nothing."""
+
+    def __init__(self, path: Path, wait: float = WRITER_LOCK_WAIT) -> None:
+        self.path = path
+        self.wait = wait
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        self._held = False
+
+    def __enter__(self) -> WriterLock:
+        deadline = time.monotonic() + self.wait
+        pause = 0.00005
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._held = True
+                return self
+            except BlockingIOError:
+                if time.monotonic() > deadline:  # a stopped holder: SQLite's own timeout decides
+                    return self
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._held:
+            self._held = False
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 @dataclass
@@ -35,6 +86,7 @@ class Pending:
     record: AuditRecord | None = None
     error: BaseException | None = None
     done: bool = False
+    wake: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
 
 @dataclass
@@ -62,27 +114,43 @@ class GroupCommit:
         self._queue: list[Pending] = []
         self._leading = False
         self.stats = BatchStats()
+        self.writer_lock: AbstractContextManager[object] | None = None  # WriterLock: processes take turns
 
     def submit(self, entry: Pending) -> AuditRecord:
-        """Commit `entry` (in some batch) and return its record, or raise its error."""
+        """Commit `entry` (in some batch) and return its record, or raise its error.
+
+        Each waiter sleeps on its own event: a committed batch wakes exactly its own callers,
+        and the leader hands the lead to the oldest queued entry's thread directly, instead of
+        waking every waiting thread to find out which one may lead (issue 39)."""
         with self._cond:
             self._queue.append(entry)
-            while self._leading and not entry.done:
-                self._cond.wait()
-            if not entry.done:
-                self._leading = True
-        if not entry.done:
+            lead = not self._leading
+            self._leading = True
+        while not entry.done:
+            if not lead:
+                entry.wake.wait()  # set when its batch committed, or when it is handed the lead
+                entry.wake.clear()
+                if entry.done:
+                    break
             try:
-                while not entry.done:
-                    self._lead_one()
-            finally:
-                with self._cond:
-                    self._leading = False
-                    self._cond.notify_all()
+                self._lead_one()
+            except BaseException:
+                self._hand_on()
+                raise
+            if entry.done:  # our record is in: the next queued entry's thread leads
+                self._hand_on()
+            lead = True  # else our record was beyond this batch: lead the next one too
         if entry.error is not None:
             raise entry.error
         assert entry.record is not None
         return entry.record
+
+    def _hand_on(self) -> None:
+        with self._cond:
+            successor = self._queue[0] if self._queue else None
+            self._leading = successor is not None
+        if successor is not None:
+            successor.wake.set()
 
     def _lead_one(self) -> None:
         if self.max_wait > 0:
@@ -91,6 +159,16 @@ class GroupCommit:
             batch = self._queue[:self.max_batch]
             del self._queue[:self.max_batch]
         started = time.perf_counter()
+        try:
+            with self.writer_lock or nullcontext():
+                self._write_settled(batch)
+        finally:
+            self._count(batch, time.perf_counter() - started)
+            for entry in batch:
+                entry.done = True
+                entry.wake.set()
+
+    def _write_settled(self, batch: list[Pending]) -> None:
         try:
             self._settle(batch, self._write(batch))
         except Exception as exc:
@@ -103,12 +181,6 @@ class GroupCommit:
                         self._settle([entry], self._write([entry]))
                     except Exception as single:
                         entry.error = single
-        finally:
-            self._count(batch, time.perf_counter() - started)
-            with self._cond:
-                for entry in batch:
-                    entry.done = True
-                self._cond.notify_all()
 
     @staticmethod
     def _settle(batch: list[Pending], records: list[AuditRecord]) -> None:
@@ -125,4 +197,4 @@ class GroupCommit:
             self.observe(len(batch), seconds)
 
 
-__all__ = ["BatchStats", "GroupCommit", "Pending", "Statement"]
+__all__ = ["BatchStats", "GroupCommit", "Pending", "Statement", "WriterLock"]

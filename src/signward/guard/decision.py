@@ -3,7 +3,12 @@
 Every proxy protocol (Envoy gRPC and HTTP ext_authz, nginx auth_request, Traefik ForwardAuth)
 turns its request into an `Attempt` and its answer from a `Decision`; the rules live here once:
 
-1. Client headers named `x-signward-*` are always removed (a client cannot inject a claim).
+1. Client headers named `x-signward-*` are always removed (a client cannot inject a claim). A
+   header that is one when `_` is read as `-` (`X_Signward_Sub`) is denied (`spoofed_header`):
+   WSGI, CGI and Rack upstreams map both spellings to `HTTP_X_SIGNWARD_SUB`, and not every proxy
+   lets the guard remove it (Traefik's regex cannot). A request carrying `X-Original-URL` or
+   `X-Rewrite-URL` is denied (`rewrite_header`): legacy Symfony, Zend and IIS upstreams route on
+   them, not on the path the guard decided on.
 2. The path has one canonical form (`paths.py`) or is denied with the reason it has none: a
    guard that matched a route on one reading of a path while the upstream served another
    would be bypassed. The canonical path goes upstream as `x-signward-path` on every allow. A
@@ -36,6 +41,9 @@ log = logging.getLogger("signward.guard")
 MAX_TOKEN = 16 * 1024
 HEADER_SAFE = re.compile(r"^[\x20-\x7e]{0,4096}$")
 REALM = "signward"
+# headers some upstreams route on instead of the request line: the guard would decide on one path,
+# the upstream serve another
+REWRITE_HEADERS = frozenset({"x-original-url", "x-rewrite-url"})
 
 
 @dataclass(frozen=True)
@@ -73,11 +81,25 @@ def _challenge(error: str | None, scope: str = "") -> str:
 
 
 def host_of(value: str) -> str:
-    """The host of a Host/:authority value, lower case, without the port."""
+    """The host of a Host/:authority value, lower case, without the port and without one trailing
+    dot (`mail.example.com.` is `mail.example.com`, as nginx and Envoy's strip_trailing_host_dot
+    read it: it must get that host's routes, not the laxer `*` ones)."""
     value = value.strip().lower()
     if value.startswith("["):
         return value.split("]", 1)[0] + "]"
-    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+    host = value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+    return host[:-1] if host.endswith(".") else host
+
+
+def host_refused(host: str) -> bool:
+    """A host (as `host_of` returns it) that names no host unambiguously: still a trailing dot
+    (`a.com..`), or an empty label (`a..com`); nginx refuses both with 400."""
+    return host.endswith(".") or ".." in host
+
+
+def spoofed_underscore(name: str) -> bool:
+    """A header name with `_` that is an `x-signward-*` name when `_` is read as `-` (CGI's reading)."""
+    return "_" in name and name.lower().replace("_", "-").startswith(HEADER_PREFIX)
 
 
 def bearer_token(value: str) -> str | None:
@@ -117,12 +139,18 @@ class Guard:
 
     def _check(self, attempt: Attempt) -> Decision:
         spoofed = self._spoofed(attempt)
+        if any(spoofed_underscore(name) for name in attempt.headers):
+            return self._deny("spoofed_header", spoofed, None)
+        if any(name.lower() in REWRITE_HEADERS for name in attempt.headers):
+            return self._deny("rewrite_header", spoofed, None)
         if not attempt.path:
             return self._deny("no_original_request", spoofed, None)  # the proxy did not say (misconfigured)
         path = canonical_path(attempt.path)
         if isinstance(path, PathReason):
             return self._deny(path.value, spoofed, None)
         host = host_of(attempt.host)
+        if host_refused(host):
+            return self._deny("host_malformed", spoofed, None)
         if self.config.extension_of_route(host, path) is not None:
             return self._deny("path_route_extension", spoofed, None)
         route = self.config.route_for(host, path)

@@ -17,7 +17,9 @@ containers serve `/public/..;/admin` as `/admin`). So `canonical_path` returns o
   (`..;`, `%2e%2e;`, `..%3b`, the servlet reading); any other `;` (path parameters: servlet
   containers drop them, others do not, so there is no one reading); empty segments (`//`:
   nginx and Envoy merge them); backslashes (IIS, Tomcat's ALLOW_BACKSLASH); segments that end
-  in `.` or begin or end with a space (Windows drops them, Spring's trimTokens trims them);
+  in `.` or begin or end with a space (Windows drops them, Spring's trimTokens trims them) or
+  with a `+`, also escaped (`/admin+`: an upstream that reads `+` as a space and trims serves
+  `/admin`);
   Windows file names that IIS serves under another name (`ADMINI~1`, `admin::$DATA`);
   `#` (a fragment is never sent); any other byte outside RFC 3986 `pchar`; more than 8 KiB.
 - The query (after the first `?`) is not part of the path and is not read.
@@ -39,6 +41,7 @@ SAFE = "-A-Za-z0-9_~!$&'()*+,=:@"  # pchar without `%`, `;` and `.`
 # a path made only of plain segments, none ending in `.` (so none is `.` or `..`): already canonical
 PLAIN = re.compile(rf"(?:/[{SAFE}.]*[{SAFE}])+/?|/")
 DECODED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,=:@")
+EDGE_PLUS = re.compile(r"/\+|\+(?:/|$)")  # a `+` beginning or ending a segment (a space to form decoders)
 WINDOWS = re.compile(r"~[0-9]|:\$")  # an 8.3 short name (ADMINI~1), an NTFS stream (admin::$DATA)
 # slashes and backslashes without a compatibility mapping that Windows "best fit" code pages turn
 # into `/` or `\` (division and fraction slash, set minus, solidus operators, yen and won signs)
@@ -70,7 +73,7 @@ class PathReason(enum.Enum):
     ESCAPED_CONTROL = "path_escaped_control"  # `%00`..`%1f`, `%7f`, and Unicode controls and separators
     INVALID_UTF8 = "path_invalid_utf8"  # overlong forms included
     COMPATIBILITY_CHARACTER = "path_compatibility_character"  # NFKC changes it, or case makes it ASCII
-    SEGMENT_EDGE = "path_segment_edge"  # a segment ending in `.`, or beginning or ending with a space
+    SEGMENT_EDGE = "path_segment_edge"  # a segment ending in `.`, or beginning or ending with a space or `+`
     WINDOWS_NAME = "path_windows_name"  # `~` and a digit (an 8.3 short name), `:$` (an NTFS stream)
     ILLEGAL_CHARACTER = "path_illegal_character"
 
@@ -100,6 +103,8 @@ def _canonical(path: str) -> str | PathReason:
     found = path if PLAIN.fullmatch(path) else _read(path)
     if isinstance(found, str) and WINDOWS.search(found):
         return PathReason.WINDOWS_NAME
+    if isinstance(found, str) and "+" in found and EDGE_PLUS.search(found):
+        return PathReason.SEGMENT_EDGE
     return found
 
 

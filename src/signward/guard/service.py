@@ -25,7 +25,8 @@ from prometheus_client.registry import Collector
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError
 from ..verify.introspection import Introspector
-from ..verify.jws import peek_kid
+from ..errors import Rejected
+from ..verify.jws import MAX_TOKEN, b64url_decode, json_object, peek_kid
 from ..verify.reasons import ALERT_REASONS
 from ..verify.sources import JwksUnavailable
 from ..verify.validator import Validator
@@ -199,9 +200,11 @@ class GuardService:
         return [source.state() for source in self.sources.values()]
 
     def may_wait(self, attempt: Attempt) -> bool:
-        """Whether deciding could wait on the network: only a token whose kid no issuer's cached
-        set holds (the validator may then refresh, up to its bounded wait). Everything else is
-        decided without I/O, so an event loop may decide it inline."""
+        """Whether deciding could wait on the network. Inline (False) only when it cannot: no
+        token, no kid, or a kid that the CLAIMED issuer's cached set holds. Any other kid may make
+        the validator ask the claimed issuer's source for it (`refresh_for_kid`, up to its bounded
+        wait), even when another issuer holds it (issue #34: iss A with B's kid stalled the event
+        loop for every check), so it goes to a thread; so does anything whose issuer cannot be read."""
         values = attempt.headers.get("authorization", ())
         if len(values) != 1:
             return False
@@ -213,13 +216,13 @@ class GuardService:
         kid = peek_kid(token) if token is not None else None
         if kid is None:
             return False  # refused before any key lookup
-        for source in self.sources.values():
-            try:
-                if kid in source.keys():
-                    return False
-            except JwksUnavailable:
-                continue
-        return True
+        source = self.sources.get(_peek_issuer(token) or "") if token is not None else None
+        if source is None:
+            return True
+        try:
+            return kid not in source.keys()  # never refreshes: the cached set only
+        except JwksUnavailable:
+            return True
 
     def decide(self, attempt: Attempt) -> Decision:
         started = time.perf_counter()
@@ -236,3 +239,16 @@ class GuardService:
                                       "method": attempt.method[:16], "path": attempt.path[:512],
                                       "time": self.clock.now()})
         return decision
+
+
+def _peek_issuer(token: str) -> str | None:
+    """The `iss` a token's payload names, or None when it does not parse. No rule is applied: for
+    scheduling a check only."""
+    parts = token.split(".")
+    if len(token) > MAX_TOKEN or len(parts) != 3:
+        return None
+    try:
+        issuer = json_object(b64url_decode(parts[1]), "payload").get("iss")
+    except Rejected:
+        return None
+    return issuer if isinstance(issuer, str) else None

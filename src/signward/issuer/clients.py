@@ -2,6 +2,8 @@
 
 Verification runs scrypt (deliberately slow); a successful check is remembered for a short
 time under a keyed hash of the secret, so a busy client does not pay scrypt on every call.
+The token endpoint also reuses a client's row for up to `ROW_CACHE_SECONDS`
+(`authenticate_cached`); the token's record then commits only while the row still holds.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError, NotFound
 from ..store.base import Store
+from .issuance import ClientCheck
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+ROW_CACHE_SECONDS = 10.0  # a client's row is read again after this (the token's record re-checks it anyway)
+MAX_CACHED_ROWS = 10_000
 TENANT = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -52,7 +58,8 @@ class Client:
 
 
 class ClientRegistry:
-    def __init__(self, store: Store, clock: Clock | None = None, remember_seconds: float = 60.0) -> None:
+    def __init__(self, store: Store, clock: Clock | None = None, remember_seconds: float = 60.0,
+                 row_cache_seconds: float = ROW_CACHE_SECONDS) -> None:
         self.store = store
         self.clock = clock or SystemClock()
         self.remember_seconds = remember_seconds
@@ -60,6 +67,8 @@ class ClientRegistry:
         self._verified: dict[tuple[str, bytes], float] = {}
         self._lock = threading.Lock()
         self._decoy = hash_secret(secrets.token_urlsafe(32))  # checked for unknown ids: one scrypt, as for known
+        self.row_cache_seconds = row_cache_seconds
+        self._rows: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
 
     def create(self, realm: str, tenant: str, audiences: list[str] | None = None,
                scopes: list[str] | None = None) -> tuple[Client, str]:
@@ -81,9 +90,49 @@ class ClientRegistry:
 
     def authenticate(self, realm: str, client_id: str, secret: str) -> Client | None:
         """The client if the id belongs to `realm` and the secret matches; None otherwise."""
+        found = self._authenticate(realm, client_id, secret, cached=False)
+        return found[0] if found is not None else None
+
+    def authenticate_cached(self, realm: str, client_id: str, secret: str) -> tuple[Client, ClientCheck] | None:
+        """`authenticate` from a row read at most `row_cache_seconds` ago, with what it relied on
+        (client_id, realm, secret hash): the token's record must commit only while that still
+        holds (`IssuanceRecords.statement(client=...)`), so a client disabled (or whose secret
+        changed) in any process gets no token, cached row or not. After such a refusal, `forget`."""
+        return self._authenticate(realm, client_id, secret, cached=True)
+
+    def authenticate_checked(self, realm: str, client_id: str, secret: str) -> tuple[Client, ClientCheck] | None:
+        """`authenticate` from the database now, with what it relied on (as `authenticate_cached`)."""
+        return self._authenticate(realm, client_id, secret, cached=False)
+
+    def forget(self, realm: str | None = None, client_id: str | None = None) -> None:
+        """Drop cached client rows (all, or one client's)."""
+        with self._lock:
+            if client_id is None:
+                self._rows.clear()
+            else:
+                self._rows.pop((realm or "", client_id), None)
+
+    def _row(self, realm: str, client_id: str, cached: bool) -> dict[str, Any] | None:
+        now = self.clock.now()
+        if cached:
+            hit = self._rows.get((realm, client_id))
+            if hit is not None and hit[0] <= now < hit[0] + self.row_cache_seconds:
+                return hit[1]
         with self.store.snapshot() as tx:
             row = tx.one("SELECT * FROM clients WHERE client_id = ? AND realm = ? AND disabled = 0",
                          (client_id, realm))
+        with self._lock:
+            if row is None:
+                self._rows.pop((realm, client_id), None)
+            else:
+                if len(self._rows) >= MAX_CACHED_ROWS:
+                    self._rows.clear()
+                self._rows[(realm, client_id)] = (now, row)
+        return row
+
+    def _authenticate(self, realm: str, client_id: str, secret: str,
+                      cached: bool) -> tuple[Client, ClientCheck] | None:
+        row = self._row(realm, client_id, cached)
         if row is None:
             check_secret(secret, self._decoy)  # the same single scrypt whether or not the id exists
             return None
@@ -99,8 +148,9 @@ class ClientRegistry:
                     self._verified.clear()
                 self._verified[marker] = now + self.remember_seconds
         meta = json.loads(row["grants"])
-        return Client(row["client_id"], row["realm"], row["tenant"], tuple(meta["audiences"]),
-                      tuple(meta["scopes"]))
+        client = Client(row["client_id"], row["realm"], row["tenant"], tuple(meta["audiences"]),
+                        tuple(meta["scopes"]))
+        return client, (row["client_id"], row["realm"], row["secret_hash"])
 
     def list(self, realm: str | None = None) -> list[Client]:
         with self.store.snapshot() as tx:

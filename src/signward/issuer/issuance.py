@@ -23,9 +23,11 @@ from typing import Any
 
 from ..clock import Clock, SystemClock
 from ..errors import NotFound, Rejected
+from ..keys.model import KeyState
 from ..store.base import Store
 from ..verify import jws
 
+ClientCheck = tuple[str, str, str]  # client_id, realm, secret hash: what a cached authentication relied on
 CACHE_SIZE = 10_000
 CACHE_SECONDS = 5.0
 KEEP_AFTER_EXP = 3600.0  # rows of expired tokens are pruned this long after their exp
@@ -54,15 +56,32 @@ class IssuanceRecords:
         self._lock = threading.Lock()
 
     @staticmethod
-    def statement(*, jti: str, realm: str, kid: str, sub: str, token: str, exp: float) -> tuple[str, tuple[Any, ...]]:
-        """The row's INSERT, for a caller that commits it with the token's audit record."""
-        return ("INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, ?, ?, ?, ?)",
-                (jti, realm, kid, sub, digest(token), exp))
+    def statement(*, jti: str, realm: str, kid: str, sub: str, token: str, exp: float,
+                  client: ClientCheck | None = None) -> tuple[str, tuple[Any, ...]]:
+        """The row's INSERT, for a caller that commits it with the token's audit record.
 
-    def record(self, *, jti: str, realm: str, kid: str, sub: str, token: str, exp: float) -> None:
+        The INSERT itself re-checks, inside the transaction that releases the token, what the
+        issuer's caches may have missed: the key must not be revoked or destroyed, and (given
+        `client`: client_id, realm and secret hash the grant was authenticated against) the
+        client must still exist, enabled, with that secret. Otherwise a NOT NULL column gets
+        NULL, the statement fails and the token is never released."""
+        client_params: tuple[str, ...] = ()
+        if client is None:
+            row_digest = "?"
+        else:
+            row_digest = ("(SELECT CAST(? AS TEXT) FROM clients WHERE client_id = ? AND realm = ? AND disabled = 0 "
+                          "AND secret_hash = ?)")
+            client_params = client
+        return ("INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, "
+                "(SELECT kid FROM keys WHERE kid = ? AND state NOT IN (?, ?)), ?, " + row_digest + ", ?)",
+                (jti, realm, kid, KeyState.REVOKED.value, KeyState.DESTROYED.value, sub, digest(token),
+                 *client_params, exp))
+
+    def record(self, *, jti: str, realm: str, kid: str, sub: str, token: str, exp: float,
+               client: ClientCheck | None = None) -> None:
         """Write the row (raises StoreError: then the token must not be released)."""
         with self.store.transaction() as tx:
-            tx.execute(*self.statement(jti=jti, realm=realm, kid=kid, sub=sub, token=token, exp=exp))
+            tx.execute(*self.statement(jti=jti, realm=realm, kid=kid, sub=sub, token=token, exp=exp, client=client))
 
     def _lookup(self, jti: str) -> Issuance | None:
         now = self.clock.now()

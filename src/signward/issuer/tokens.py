@@ -21,7 +21,7 @@ from ..errors import NotFound, UsageError
 from ..hsm.base import CheckedSigner
 from ..keys.model import KeyRecord, Realm
 from ..keys.registry import Auditor, Registry
-from .issuance import IssuanceRecords
+from .issuance import ClientCheck, IssuanceRecords
 
 
 def _b64(data: bytes) -> bytes:
@@ -99,7 +99,9 @@ class TokenService:
             self._cache.clear()
 
     def issue(self, realm_name: str, *, sub: str, audience: str, tenant: str, client_id: str | None = None,
-              scope: str = "", ttl: float | None = None) -> IssuedToken:
+              scope: str = "", ttl: float | None = None, client: ClientCheck | None = None) -> IssuedToken:
+        """Sign and record a token. `client` (from `ClientRegistry.authenticate_cached`) makes the
+        token's record commit only while that client is still enabled with that secret."""
         for name, value in (("sub", sub), ("audience", audience), ("tenant", tenant), ("client_id", client_id or ""),
                             ("scope", scope)):
             _check_text(name, value)
@@ -121,7 +123,8 @@ class TokenService:
         if self.observe_hsm is not None:
             self.observe_hsm(realm.name, time.perf_counter() - started)
         token = (signing_input + b"." + _b64(signature)).decode()
-        row = dict(jti=jti, realm=realm.name, kid=key.kid, sub=sub, token=token, exp=claims["exp"])
+        row: dict[str, Any] = dict(jti=jti, realm=realm.name, kid=key.kid, sub=sub, token=token, exp=claims["exp"],
+                                   client=client)
         if self.audit is not None:  # no record, no token: a failed write raises before release
             # the issued-token row (what introspection answers from) commits with the audit record,
             # in the audit log's group commit

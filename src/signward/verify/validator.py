@@ -259,7 +259,7 @@ class Validator:
         issuer = claims.get("iss")
         state["issuer"] = issuer if isinstance(issuer, str) else None
         if parsed.kid is not None and parsed.kid in self.honey:
-            self._honey_signed(parsed, parsed.kid, issuer if isinstance(issuer, str) else None)
+            self._honey_signed(parsed, parsed.kid, issuer if isinstance(issuer, str) else None, exp)
         if not isinstance(issuer, str) or issuer not in self.sources:
             raise Rejected(Reason.WRONG_ISSUER, f"issuer {issuer!r} is not trusted")
         if parsed.kid is None:
@@ -273,6 +273,7 @@ class Validator:
             raise Rejected(Reason.KEY_NOT_BOUND_TO_ISSUER, foreign.detail) from None
         if key.thumbprint in self.honey:
             check_signature(key, parsed)  # an alert only for a token really signed by the honey key
+            self._not_a_replay(key.kid, exp)
             raise Rejected(Reason.HONEY_KEY, f"key {key.kid} is a honey key")
         if not self.insecure_ignore_key_validity:
             try:
@@ -317,16 +318,27 @@ class Validator:
 
     # -- rules ----------------------------------------------------------------------------
 
-    def _honey_signed(self, parsed: jws.ParsedJws, kid: str, issuer: str | None) -> NoReturn:
+    def _honey_signed(self, parsed: jws.ParsedJws, kid: str, issuer: str | None,
+                      exp: float | None = None) -> NoReturn:
         """A token naming honey kid `kid`: HONEY_KEY (an alert: the key is in someone's hands)
-        only when its signature verifies under that key; else the ordinary refusal, never an alert
-        that anyone could raise with a made-up signature."""
+        only when it is not a replay of an expired token (`_not_a_replay`: `expired`, whatever its
+        signature) and its signature verifies under that key; else the ordinary refusal, never an
+        alert that anyone could raise with a made-up signature or an old probe token."""
+        self._not_a_replay(kid, exp)  # first: an expired token needs no key lookup (nor a refresh)
         key = self._honey_key(kid, issuer, parsed.alg)
         if key is None:
             raise Rejected(Reason.UNKNOWN_KEY, f"kid {kid} is a honey kid, but no key for it is known to check "
                                                "the signature (give its public JWK as a honey key)")
         check_signature(key, parsed)
         raise Rejected(Reason.HONEY_KEY, f"kid {kid} is a honey key (the signature verifies under it)")
+
+    def _not_a_replay(self, kid: str, exp: float | None) -> None:
+        """A honey-signed token that expired (beyond the skew) is an ordinary `expired` refusal, not
+        an alert: a probe token (`signward watch`) a relying party once saw, replayed, proves
+        nothing about who holds the key now, and would raise CRITICAL on every replay."""
+        if exp is not None and self.clock.now() >= exp + self.skew:
+            raise Rejected(Reason.EXPIRED, f"signed by honey key {kid}, but expired at {exp:.0f}: a replay, "
+                                           "not an alert")
 
     def _honey_key(self, kid: str, issuer: str | None, alg: str) -> TrustedKey | None:
         """The public key of honey kid `kid`: a honey key (the one for the header's alg, where an
