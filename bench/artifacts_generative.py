@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from signward.dumps import scan_path  # noqa: E402
 from signward.errors import DumpFormatError  # noqa: E402
-from tests.dumps.test_generative import (CONTAINERS, ENCODINGS, FORMS, MEMBER_NAMES, TYPES, Case, build,  # noqa: E402
+from tests.dumps.test_generative import (CONTAINERS, ENCODINGS, FORMS, MEMBER_NAMES, TYPES, Case,  # noqa: E402
                                          judge, known_keys)
 
 

@@ -291,7 +291,7 @@ def run_alg(alg: Alg, args: argparse.Namespace, node_script: Path) -> dict[str, 
                 return measured(argv, url, node_basic, args, NODE_DIR, rate)
 
             out: dict[str, object] = {"raw_pkcs11_signs_per_s": round(raw_rate(home, handle, alg, 4, args.seconds))}
-            for round_ in range(args.rounds):
+            for _round in range(args.rounds):
                 for workers, label in ((1, "one_process"), (2, "whole_machine")):
                     sw, nd = signward(workers), node(workers)
                     rows = out.setdefault(label, [])

@@ -493,6 +493,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/issuer/test_caches.py::test_a_key_revoked_by_another_process_never_signs_a_released_token_again"]),
     ("head_size_cap", "issuer/server.py", "if self._head_bytes > MAX_HEAD + MAX_READ_SLACK:", "if False:",
      ["tests/issuer/test_server_protocol.py::test_an_oversized_request_head_is_refused_and_closed"]),
+    ("software_signer_opt_in", "hsm/__init__.py", "    if not config.hsm.allow_insecure_software_keys:\n",
+     "    if False:\n", ["tests/hsm/test_pkcs11_backend.py::test_software_signer_refused_without_its_opt_in"]),
 ]
 
 

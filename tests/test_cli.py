@@ -257,7 +257,7 @@ def test_a_group_of_tables_and_lines_prints_as_records_off_a_terminal(capsys: py
 
 def test_shipped_models_are_listed_and_taken_by_name_from_anywhere(tmp_path: Path) -> None:
     listed = json.loads(run_in(tmp_path, "models", "--json").stdout)["models"]
-    assert {m["name"] for m in listed} == {"storm-0558-2021", "storm-0558-signward"}
+    assert {m["name"] for m in listed} == {"storm-0558-2021", "storm-0558-signward", "storm-0558-signward-shared-scanner"}
     assert all(Path(m["path"]).is_file() for m in listed)
     for name in ("storm-0558-signward", "storm-0558-signward.yaml", "models/storm-0558-signward.yaml"):
         done = run_in(tmp_path, "depth", "analyze", name, "--json")

@@ -24,20 +24,37 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
+_BUILT: list[Path] = []
+
+
+def project_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One wheel of this tree per test session (`pip wheel --no-deps`), shared by the packaging
+    and the install-profile tests."""
+    if not _BUILT:
+        out = tmp_path_factory.mktemp("wheel")
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
+                       check=True, capture_output=True, timeout=600)
+        (built,) = out.glob("signward-*.whl")
+        _BUILT.append(built)
+    return _BUILT[0]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)], check=True,
-                   capture_output=True, timeout=600)
-    (built,) = out.glob("signward-*.whl")
-    yield built
+    yield project_wheel(tmp_path_factory)
+
+
+def outside_env() -> dict[str, str]:
+    """This environment without PYTHONPATH (which would put the source tree, and the egg-info
+    building the wheel leaves in it, before the installed package) or a home."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SIGNWARD_HOME", "SIGNWARD_CONFIG")}
 
 
 def fresh_venv(where: Path, requirement: str) -> Path:
     venv.EnvBuilder(with_pip=True).create(where)
     python = where / "bin" / "python"
     done = subprocess.run([str(python), "-m", "pip", "install", "-q", requirement], capture_output=True, text=True,
-                          timeout=900)
+                          timeout=900, env=outside_env())
     assert done.returncode == 0, done.stderr[-2000:]
     return python
 
@@ -45,7 +62,7 @@ def fresh_venv(where: Path, requirement: str) -> Path:
 def test_the_bare_package_validates_a_token(wheel: Path, tmp_path: Path) -> None:
     python = fresh_venv(tmp_path / "venv", str(wheel))
     installed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json"], capture_output=True,
-                               text=True, check=True)
+                               text=True, check=True, env=outside_env())
     names = {p["name"].lower() for p in json.loads(installed.stdout)}
     assert {"cryptography", "joserfc", "httpx"} <= names
     assert not names & {"python-pkcs11", "scipy", "numpy", "starlette", "uvicorn", "psycopg", "click"}
@@ -62,14 +79,14 @@ def test_the_bare_package_validates_a_token(wheel: Path, tmp_path: Path) -> None
               "    verdict = v.verify(sys.argv[3])\n"
               "print(verdict.valid, verdict.reason)\n")
     done = subprocess.run([str(python), "-c", script, issuer, str(tmp_path / "jwks.json"), token],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60, env=outside_env())
     assert done.stdout.split() == ["True", "None"], done.stderr
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     done = subprocess.run([str(python), "-c", script, issuer, str(tmp_path / "jwks.json"), forged],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60, env=outside_env())
     assert done.stdout.split()[0] == "False"
     command = subprocess.run([str(tmp_path / "venv" / "bin" / "signward"), "lab", "storm-0558"],
-                             capture_output=True, text=True, timeout=60)
+                             capture_output=True, text=True, timeout=60, env=outside_env())
     assert command.returncode == 2 and "signward[all]" in command.stderr
 
 
@@ -77,7 +94,7 @@ def test_the_lab_runs_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> No
     python = fresh_venv(tmp_path / "venv", f"{wheel}[all]")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SIGNWARD_HOME")}
+    env = outside_env()
     done = subprocess.run([str(tmp_path / "venv" / "bin" / "signward"), "lab", "storm-0558", "--json"],
                           capture_output=True, text=True, cwd=elsewhere, env=env, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]

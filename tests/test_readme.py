@@ -133,7 +133,7 @@ def command_lines(blocks: list[tuple[str, str]]) -> list[str]:
         expanded.append(first)
         group = first.split()[:2]
         expanded += [" ".join(group + alt.split()) for alt in alternatives
-                     if not alt.split()[0] in ("grep", "head", "tail", "wc", "less", "cat")]  # a real pipe
+                     if alt.split()[0] not in ("grep", "head", "tail", "wc", "less", "cat")]  # a real pipe
     return expanded
 
 

@@ -1,7 +1,7 @@
-"""`python -m signward`."""
+"""`python -m signward`: the console script (one line naming the extra when the CLI's is missing)."""
 
 import sys
 
-from .cli import main
+from .entry import main
 
 sys.exit(main())

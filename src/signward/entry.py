@@ -11,7 +11,7 @@ def main() -> int:
         from .cli import main as cli_main
     except ModuleNotFoundError as exc:
         print(f"signward: the command needs {exc.name}, which the bare package does not install; "
-              f"install signward[all] (or [issuer], [dumps], [depth])", file=sys.stderr)
+              f"install signward[all] (or [issuer], [dumps], [depth], [guard])", file=sys.stderr)
         return 2
     return cli_main()
 

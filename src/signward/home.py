@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import tomli_w
-
 from .errors import ConfigError
 from .retention import check_retention
 from .safefile import write_file
@@ -335,6 +333,8 @@ class Home:
     def save_config(self, config: Config) -> None:
         """Through the safe writer: a new name of its own, renamed over the home's config (never
         through a link planted at a fixed temporary name)."""
+        import tomli_w  # the CLI's extra: the bare package reads homes, never writes one
+
         write_file(self.config_path, tomli_w.dumps(config.to_dict()), force=True, mode=0o600, what="config")
 
     def secret(self, relpath: str, env: str = "", create_bytes: int = 0) -> str:

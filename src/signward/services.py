@@ -3,8 +3,11 @@
 `open_services(home)` reads the configuration and returns one `Services` object: the store
 (SQLite in the home or PostgreSQL), the audit log, a signing backend opened on first use,
 the key registry, the client registry, the token service, the issuer's ASGI app and the
-dump pipeline. The CLI, the issuer, the lab, the probes and the tests all take it; nothing
-else assembles these by hand, so policy set here holds wherever signward runs:
+dump pipeline. Each capability outside the core (clients, issuance records, token service,
+issuer app, dump pipeline, canary) is built on first use and imports its code then, so a
+dump or depth command, installed with its own extra only, never loads the issuer. The CLI,
+the issuer, the lab, the probes and the tests all take it; nothing else assembles these by
+hand, so policy set here holds wherever signward runs:
 
 - the audit retention floor is enforced by the registry (realm creation) and the audit log
   (pruning) from the configured retention;
@@ -30,11 +33,6 @@ from .errors import SignwardError
 from .home import Config, Home, Weakened
 from .hsm import CheckedSigner, SigningBackend, open_backend
 from .hsm.lazy import LazyBackend
-from .issuer.app import IssuerContext, create_app
-from .issuer.clients import ClientRegistry
-from .issuer.issuance import IssuanceRecords
-from .issuer.metrics import IssuerMetrics
-from .issuer.tokens import TokenService
 from .keys.registry import Registry
 from .keys.tripwire import Tripwires
 from .store import Store, store_for
@@ -42,7 +40,12 @@ from .store import Store, store_for
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from .dumps.canary import Canary
     from .dumps.pipeline import DumpPipeline
+    from .issuer.app import IssuerContext
+    from .issuer.clients import ClientRegistry
+    from .issuer.issuance import IssuanceRecords
+    from .issuer.tokens import TokenService
 
 log = logging.getLogger("signward.insecure")
 
@@ -95,17 +98,38 @@ class Services:
                               batch_max=config.audit.batch_max, batch_wait=config.audit.batch_wait_ms / 1000)
         self.registry = Registry(store, self.backend, clock, audit=self.audit, actor=actor,
                                  retention_seconds=config.audit.retention_days * 86400)
-        self.clients = ClientRegistry(store, clock)
         self.tripwires = Tripwires(store, self.backend, clock, audit=self.audit, actor=actor)
-        self.issuance = IssuanceRecords(store, clock)
-        self.tokens = TokenService(self.registry, CheckedSigner(self.backend), clock,
-                                   config.issuer.key_cache_seconds, audit=self.audit, issuance=self.issuance)
         self._closed = False
 
     def _open_backend(self) -> SigningBackend:
         # a software backend logs its warning when opened; the registry audits each key it makes
         return self._shared_backend or open_backend(
             self.home, self.config, lambda: [k.handle for k in self.registry.keys() if k.backend == "transit"])
+
+    # each capability below is built on first use, and imports its code then: a dump command
+    # never loads the issuer (starlette, prometheus_client), a depth command neither
+
+    @cached_property
+    def clients(self) -> ClientRegistry:
+        """The issuer's client registry."""
+        from .issuer.clients import ClientRegistry
+
+        return ClientRegistry(self.store, self.clock)
+
+    @cached_property
+    def issuance(self) -> IssuanceRecords:
+        """The records of issued tokens (what `token revoke` and introspection read)."""
+        from .issuer.issuance import IssuanceRecords
+
+        return IssuanceRecords(self.store, self.clock)
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        """The token service: signs with the realm's active key through the checked signer."""
+        from .issuer.tokens import TokenService
+
+        return TokenService(self.registry, CheckedSigner(self.backend), self.clock,
+                            self.config.issuer.key_cache_seconds, audit=self.audit, issuance=self.issuance)
 
     @cached_property
     def pipeline(self) -> DumpPipeline:
@@ -114,11 +138,19 @@ class Services:
 
         return DumpPipeline(self.home, self.config, self.store, self.audit, self.clock)
 
+    def canary(self) -> Canary | None:
+        """The home's canary material (public parts and kids), None when it has none; reads
+        only the canary file, without the dump pipeline (numpy, the scanner's formats)."""
+        from .dumps.canary import Canary
+
+        path = self.home.canary_path(self.config)
+        return Canary.load(path) if path is not None and path.exists() else None
+
     def honey_kids(self) -> list[str]:
         """Every kid whose use outside a probe is an alert: the tripwire keys and the home's canary
         keys (the AES canary has no kid), for validators and `signward guard`."""
         kids = list(self.tripwires.honey_kids())
-        canary = self.pipeline.canary()
+        canary = self.canary()
         if canary is not None:
             kids += sorted(kid for kind, kid in canary.kids.items() if kind != "aes")
         return list(dict.fromkeys(kids))
@@ -154,6 +186,9 @@ class Services:
             from .dumps.canary import hold_canaries
 
             startup.append(lambda: hold_canaries(canary))
+        from .issuer.app import IssuerContext
+        from .issuer.metrics import IssuerMetrics
+
         metrics = IssuerMetrics()
         self.audit.batcher.observe = metrics.observe_batch
         self.tokens.observe_hsm = metrics.observe_hsm
@@ -163,6 +198,8 @@ class Services:
 
     def issuer_app(self) -> Starlette:
         """The issuer's ASGI app for this home."""
+        from .issuer.app import create_app
+
         return create_app(self.issuer_context())
 
     def prune_audit(self) -> dict[str, object]:

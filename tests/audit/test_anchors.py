@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest

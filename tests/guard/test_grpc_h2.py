@@ -209,7 +209,7 @@ def test_any_bytes_after_the_preface_are_calls_or_a_protocol_error(frames: list[
     data = OPENING + b"".join(frames)
     try:
         for at in range(0, len(data), split):
-            for stream_id, path, is_grpc, body in session.feed(data[at:at + split]):
+            for stream_id, path, _is_grpc, body in session.feed(data[at:at + split]):
                 assert stream_id > 0 and len(path) <= 256 and len(body) <= 1024
                 session.respond(stream_id, 13)
             session.output()

@@ -7,9 +7,6 @@ signer the same search finds a prime factor, so the check is shown able to fail.
 from __future__ import annotations
 
 import base64
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx

@@ -66,8 +66,8 @@ def test_the_issuer_loop_survives_every_kind_of_error_and_counts_it(context: Iss
 
     def failures(realm: str) -> float:
         text = context.metrics.render().decode()
-        line = next((l for l in text.splitlines()
-                     if l.startswith(f'signward_rotation_failures_total{{realm="{realm}"}}')), None)
+        line = next((row for row in text.splitlines()
+                     if row.startswith(f'signward_rotation_failures_total{{realm="{realm}"}}')), None)
         return float(line.split()[-1]) if line else 0.0
 
     async def serve_until_retried() -> None:

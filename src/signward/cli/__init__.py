@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from importlib import metadata
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 import click
 

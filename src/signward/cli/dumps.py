@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 
 from ..dumps import KnownKeys, load_known_keys, scan_path
 from ..dumps.access import Access, read_credential

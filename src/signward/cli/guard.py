@@ -43,7 +43,7 @@ def guard(ctx: click.Context, guard_config: str, host: str, port: int, grpc_port
     if home_of(ctx).exists():
         opened = services(ctx)
         audit, honey = opened.audit, opened.honey_kids
-        canary = opened.pipeline.canary()  # in no key set: the guard checks their signatures with these
+        canary = opened.canary()  # in no key set: the guard checks their signatures with these
         honey_keys = list(canary.public()["keys"]) if canary is not None else []
     listening = listen(host, port, grpc_port)  # before the line below: a busy port is exit 2, named
     try:

@@ -8,8 +8,6 @@ import click
 
 from ..home import Config, HsmConfig
 from ..errors import UsageError
-from ..issuer import server
-from ..issuer import workers as workers_mod
 from ..services import init_home
 from .common import emit, err, home_of, ids_table, json_option, services
 
@@ -54,6 +52,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, limit_concurre
     """Run the issuer (ASGI, uvicorn); it holds the home's canaries from its start. A request
     head must arrive within --head-timeout (the connection is closed otherwise) and is capped at
     16 KiB; a body must arrive within 10 s (408 otherwise)."""
+    from ..issuer import server  # the issuer's extra (uvicorn, starlette): loaded only to serve
+    from ..issuer import workers as workers_mod
+
     limits = ["--limit-concurrency", str(limit_concurrency), "--keep-alive", str(keep_alive),
               "--head-timeout", str(head_timeout)]
     if workers > 1 and fd is None:
@@ -82,6 +83,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, limit_concurre
 
 def _listen(host: str, port: int) -> socket.socket:
     """The issuer's listening socket, or UsageError naming the address (in use, not ours)."""
+    from ..issuer import workers as workers_mod
+
     try:
         return workers_mod.bind(host, port)
     except OSError as exc:

@@ -177,6 +177,8 @@ def _check_shape(root: yaml.Node, source: str) -> None:
 
 
 def parse_model(text: str, source: str = "model") -> Model:
+    """The model in YAML `text`, or ModelError naming the line. Long: one pass over the YAML node
+    tree keeps each refusal next to the line it names (until the typed configuration loader, #37)."""
     if len(text) > MAX_MODEL_BYTES:
         raise ModelError(f"{source}: larger than {MAX_MODEL_BYTES >> 20} MiB")
     try:
@@ -228,7 +230,7 @@ def parse_model(text: str, source: str = "model") -> Model:
                 raise ModelError(f"{source}: line {fields['depends_on'][1]}: {cname} depends on unknown control {dep!r}")
 
     nodes: dict[str, Node] = {}
-    for nname, nnode, line in _mapping(top["nodes"][0], "nodes"):
+    for nname, nnode, _ in _mapping(top["nodes"][0], "nodes"):
         fields = {k: (v, ln) for k, v, ln in _mapping(nnode, f"node {nname}")} if not (
             isinstance(nnode, yaml.ScalarNode) and nnode.value in ("", "~", "null")) else {}
         bad = set(fields) - {"entry", "asset", "description"}

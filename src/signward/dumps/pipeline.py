@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..audit import AuditLog
-from ..clock import Clock, iso
+from ..clock import Clock
 from ..errors import DumpFormatError, DumpRefused, NotFound, SignwardError, UsageError
 from ..home import Config, Home
 from ..store import Store, Transaction

@@ -214,7 +214,10 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
 
     `detectors` narrows what redaction runs; the re-scan of the result always runs every
     default detector (and the known keys and canaries), unless `insecure_skip_residue_rescan`
-    (the lab's model of the 2021 sanitizer, which certified what it had not checked)."""
+    (the lab's model of the 2021 sanitizer, which certified what it had not checked).
+
+    Long: every step's failure must reach the one cleanup and refusal at its end (fail closed);
+    to become named steps, each with its reason (#37)."""
     began = time.monotonic()
     source, out = Path(source), Path(out)
     result = SanitizeResult(input=str(source), output=str(out), status="refused")

@@ -20,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import ConfigError, HsmUnavailable
-from ..home import Home, HsmConfig, write_secret
+from ..home import Home, HsmConfig
 
 SOFTHSM_CANDIDATES = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/libsofthsm2.so",
                       "/usr/local/lib/softhsm/libsofthsm2.so"]

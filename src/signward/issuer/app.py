@@ -83,6 +83,8 @@ TOKEN_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no
 
 
 def create_app(ctx: IssuerContext) -> Starlette:
+    """The issuer's ASGI app. Long: its handlers are closures over `ctx` (one app per home, no
+    globals); to be split into a handler class per endpoint group (#37)."""
     # the grant's one hop off the event loop: a plain executor (anyio's run_in_threadpool, with
     # its capacity limiter and cancel scopes, cost about as much as the grant's own Python)
     _share_sqlite_writer(ctx)

@@ -22,8 +22,6 @@ from typing import Any
 import httpx
 import tomli_w
 
-from ..algorithms import Alg
-from ..audit import AuditLog
 from ..errors import ConfigError
 from ..home import AuditConfig, Config, DumpsConfig, Home, HsmConfig
 from ..hsm import server as hsm_server

@@ -28,7 +28,6 @@ import hashlib
 import math
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
