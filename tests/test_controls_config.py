@@ -102,8 +102,9 @@ def test_every_start_audits_every_weakened_control(home: Home) -> None:
             asyncio.run(start())
     with open_services(home) as services:
         records = services.audit.records(action="config.weakened")
-    assert [(r.object, r.severity) for r in records] == [("dumps.canary (file)", "warning"),
-                                                         ("dumps.insecure_self_grant", "warning")] * 2
+    weakened_here = [("dumps.canary (file)", "warning"), ("dumps.insecure_self_grant", "warning")]
+    # the second start finds the first one's records with nothing outside the database holding them
+    assert [(r.object, r.severity) for r in records] == weakened_here + weakened_here + [("audit (anchor)", "warning")]
 
 
 def test_the_register_drives_the_reference_and_knows_every_insecure_setting() -> None:
@@ -116,17 +117,48 @@ def test_the_register_drives_the_reference_and_knows_every_insecure_setting() ->
     insecure = {s for s in settings if "insecure" in s}
     assert insecure and insecure <= {row.setting for row in REGISTER}
     # every row a configuration can trip is reported by the full check
-    facts = HomeFacts(canary_state="missing", max_verify_window=32 * 86400.0, deployed=True)
+    facts = HomeFacts(canary_state="missing", max_verify_window=32 * 86400.0, deployed=True, audit_anchored=False)
     everything = Config.from_dict({"hsm": {"backend": "software", "allow_insecure_software_keys": True},
-                                   "audit": {"retention_days": 380.0},
-                                   "dumps": {"insecure_skip_canary_check": True, "insecure_detectors": "pem",
+                                   "audit": {"retention_days": 380.0, "checkpoint_every": 1_000_000},
+                                   "dumps": {"approvers": "ops,n\u043eb ody", "max_fetches_per_hour": 1000,
+                                             "retention_days": 1000.0,
+                                             "insecure_skip_canary_check": True, "insecure_detectors": "pem",
                                              "insecure_skip_residue_rescan": True, "insecure_no_release_gate": True,
                                              "insecure_skip_store_rescan": True}})
     assert {w.setting for w in weakened(everything, facts)} == {r.setting for r in REGISTER} - {
-        "dumps.canary", "dumps.insecure_self_grant"}
+        "dumps.canary", "dumps.insecure_self_grant", "dumps.approvers"}  # it names approvers (bad ones)
 
 
 def test_keys_list_of_an_unknown_realm_is_bad_input(home: Home) -> None:
     done = subprocess.run([sys.executable, "-m", "signward", "--home", str(home.root), "keys", "list", "--realm",
                            "consumr"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "no realm named 'consumr'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("how", ["kinds dropped", "junk keys"])
+def test_a_canary_file_missing_the_kinds_asked_for_or_holding_junk_is_weakened(home: Home, how: str) -> None:
+    """Issue #34 F6: the file is loaded as the sanitizer loads it and held to dumps.canary_kinds."""
+    canary = home.canary_path(home.load_config())
+    assert canary is not None
+    document = json.loads(canary.read_text())
+    if how == "kinds dropped":
+        document.pop("ec"), document.pop("ed25519")
+    else:
+        document.update(rsa="junk", aes="junk")
+    canary.write_text(json.dumps(document))
+    code, found, stderr = _check(home)
+    assert code == 1 and [w["setting"] for w in found] == ["dumps.canary (file)"], stderr
+    assert ("without ec, ed25519" if how == "kinds dropped" else "unreadable") in found[0]["effect"]
+
+
+@pytest.mark.parametrize("old,new,setting", [
+    ("max_fetches_per_hour = 5", "max_fetches_per_hour = 1000000", "dumps.max_fetches_per_hour"),
+    ("checkpoint_every = 1000", "checkpoint_every = 1000000", "audit.checkpoint_every"),
+    ("retention_days = 30.0", "retention_days = 100000.0", "dumps.retention_days"),
+    ('approvers = "ops"', 'approvers = "ops,n\u043ebody at all"', "dumps.approvers (names)"),
+])
+def test_bounds_and_approver_names_the_register_holds(home: Home, old: str, new: str, setting: str) -> None:
+    """Issue #34 F6: settings that load but weaken, each alone (the rest of the home is clean)."""
+    _set(home, old, new)
+    code, found, stderr = _check(home)
+    assert code == 1 and [w["setting"] for w in found] == [setting], stderr

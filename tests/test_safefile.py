@@ -130,3 +130,59 @@ def test_release_never_writes_the_store_key_list_through_a_link(tmp_path: Path, 
     assert [v.read_text() for v in victims] == ["root-owned\n"] * 2
     assert not (store / "public-keys.json").is_symlink() and (store / "public-keys.json").read_text().startswith("[")
 
+
+
+def test_a_symlinked_directory_is_not_followed_unless_given_by_its_real_path(tmp_path: Path) -> None:
+    """Issue #34 F7: a directory component planted as a link redirected the write onto a file
+    of the tool's own elsewhere (it ends with the mark, so it was replaced)."""
+    victim = tmp_path / "victim-dir"
+    victim.mkdir()
+    (victim / "index.html").write_text("<p>victim page</p>\n" + HTML_MARK)
+    (tmp_path / "shared-out").symlink_to(victim)
+    assert "reached through a symlink" in _refusal(tmp_path / "shared-out" / "index.html")
+    assert (victim / "index.html").read_text().startswith("<p>victim page")
+    write_file(victim / "index.html", "<p>new</p>\n", mark=HTML_MARK)  # the real path: written
+    assert (victim / "index.html").read_text().startswith("<p>new")
+
+
+def test_a_secret_is_never_created_through_a_dangling_link(tmp_path: Path) -> None:
+    """Issue #34 F7: the HSM PIN was created wherever a dangling link at hsm/pin pointed."""
+    from signward.errors import ConfigError
+    from signward.home import Home, write_secret
+
+    home = tmp_path / "home"
+    (home / "hsm").mkdir(parents=True)
+    (home / "hsm" / "pin").symlink_to(tmp_path / "created-elsewhere")
+    with pytest.raises(ConfigError, match="a symlink is refused"):
+        Home(home).secret("hsm/pin", create_bytes=16)
+    with pytest.raises(ConfigError, match="only as a new file"):
+        write_secret(home / "hsm" / "pin", "1234")
+    assert not (tmp_path / "created-elsewhere").exists()
+    assert len(Home(tmp_path / "other").secret("hsm/pin", create_bytes=16)) == 32  # no link: made, 0600
+    assert (tmp_path / "other" / "hsm" / "pin").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_fifo_at_the_sanitizers_lock_file_is_refused_without_blocking(tmp_path: Path) -> None:
+    """Issue #34 F7: opening a FIFO planted at .OUT.lock for writing blocked sanitize forever."""
+    from signward.errors import DumpFormatError
+    from signward.dumps.sanitize import _locked
+
+    import threading
+
+    os.mkfifo(tmp_path / ".out.core.lock")
+    raised: list[BaseException] = []
+
+    def lock() -> None:
+        try:
+            with _locked(tmp_path / "out.core"):
+                pass
+        except BaseException as exc:  # noqa: BLE001 - the test reads it
+            raised.append(exc)
+
+    worker = threading.Thread(target=lock, daemon=True)
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # blocked on the FIFO: release it with a reader, then fail
+        os.close(os.open(tmp_path / ".out.core.lock", os.O_RDONLY | os.O_NONBLOCK))
+        pytest.fail("sanitize's lock blocked on a FIFO")
+    assert len(raised) == 1 and isinstance(raised[0], DumpFormatError) and "lock file" in str(raised[0])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,17 +36,43 @@ MAX_CANARY_BYTES = 1 << 20  # a canary file is a few KiB; more is not one
 class HomeFacts:
     """What the rows that need the home know of it (None: not known, the row is not checked)."""
 
-    canary_state: str | None = None  # "ok", "missing", "empty" (no canary keys), "unreadable"
+    canary_state: str | None = None  # "ok", "missing", "empty" (no canary keys), "unreadable", "without ..."
     max_verify_window: float | None = None  # seconds, over every realm of the home
     deployed: bool = False  # checked for a home (config check, a start), not the settings alone
+    audit_anchored: bool | None = None  # False: the log has records but no audit key and no checkpoint
 
     @classmethod
     def of(cls, home: Home, config: Config, max_verify_window: float | None) -> HomeFacts:
-        return cls(canary_state(home.canary_path(config)), max_verify_window, True)
+        return cls(canary_state(home.canary_path(config), config.dumps.canary_kinds), max_verify_window, True,
+                   audit_anchored(home, config))
 
 
-def canary_state(path: Path | None) -> str | None:
-    """Whether the configured canary file holds canaries (None when no file is configured)."""
+def audit_anchored(home: Home, config: Config) -> bool | None:
+    """Whether anything outside the rows holds the home's audit log: a pinned audit key (made
+    with the first checkpoint), or, for a log without records, nothing needed yet. None for a
+    PostgreSQL store (not read from here: `audit verify` says)."""
+    from .audit import Anchors
+
+    if Anchors(home.root / "audit").pinned_key() is not None:
+        return True
+    if config.store.url or not home.db_path.is_file():
+        return None if config.store.url else True
+    try:
+        db = sqlite3.connect(f"file:{home.db_path}?mode=ro", uri=True, timeout=5)
+        try:
+            records = db.execute("SELECT COUNT(*) FROM (SELECT 1 FROM audit_records LIMIT 1)").fetchone()[0]
+            signed = db.execute("SELECT (SELECT COUNT(*) FROM audit_checkpoints) + "
+                                "(SELECT COUNT(*) FROM audit_keys)").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return not records or bool(signed)
+
+
+def canary_state(path: Path | None, kinds: str | None = None) -> str | None:
+    """Whether the configured canary file holds canaries, loaded as the sanitizer loads them,
+    of every kind `kinds` (`dumps.canary_kinds`) asks for (None when no file is configured)."""
     if path is None:
         return None
     try:
@@ -64,7 +91,21 @@ def canary_state(path: Path | None) -> str | None:
     if not isinstance(document, dict):
         return "unreadable"
     # the two kinds every canary file holds (`dumps.canary_kinds` needs at least rsa and aes)
-    return "ok" if all(isinstance(document.get(k), str) and document[k] for k in ("rsa", "aes")) else "empty"
+    if not all(isinstance(document.get(k), str) and document[k] for k in ("rsa", "aes")):
+        return "empty"
+    from .dumps.canary import Canary, canary_kinds
+    from .errors import SignwardError
+
+    try:  # junk where the keys should be is no canary
+        held = set(Canary.from_document(document, str(path)).kinds)
+    except SignwardError:
+        return "unreadable"
+    try:
+        wanted = set(canary_kinds(kinds)) if kinds is not None else set()
+    except SignwardError:
+        return "unreadable"
+    missing = sorted(wanted - held)
+    return f"without {', '.join(missing)} canaries (dumps.canary_kinds asks for them)" if missing else "ok"
 
 
 @dataclass(frozen=True)
@@ -112,6 +153,30 @@ def _approvers(config: Config, facts: HomeFacts) -> str | None:
     return ""
 
 
+def _unanchored(config: Config, facts: HomeFacts) -> str | None:
+    return "" if facts.audit_anchored is False else None
+
+
+def _above(section: str, name: str, bound: float) -> Callable[[Config, HomeFacts], str | None]:
+    def check(config: Config, facts: HomeFacts) -> str | None:
+        value = getattr(getattr(config, section), name)
+        return f"{section}.{name} is {value:g}, above the safe bound {bound:g}" if value > bound else None
+    return check
+
+
+def _approver_names(config: Config, facts: HomeFacts) -> str | None:
+    from .home import valid_identity
+
+    bad = sorted(name for name in config.dumps.approver_set if not valid_identity(name))
+    return (f"dumps.approvers names {', '.join(repr(n) for n in bad)}: never an identity (1 to 64 ASCII letters, "
+            f"digits, '.', '_' or '-'), so nobody can approve as them" if bad else None)
+
+
+MAX_FETCHES_PER_HOUR = 20  # the documented safe bounds of the rows below
+MAX_CHECKPOINT_EVERY = 10_000
+MAX_DUMP_RETENTION_DAYS = 90.0
+
+
 def _retention(config: Config, facts: HomeFacts) -> str | None:
     if facts.max_verify_window is None:
         return None
@@ -152,6 +217,23 @@ REGISTER: tuple[Row, ...] = (
     Row("dumps.approvers", "grant_approval", "the identities who approve grant requests", "\"\" (nobody)",
         "nobody can approve a request: only the home's administrator (--as-admin) enrols identities, and "
         "the pressure is on switching approval off", _approvers),
+    Row("dumps.approvers (names)", "grant_approval", "identity names: ASCII letters, digits, '.', '_', '-'",
+        "a name that can never be an identity (spaces, look-alike letters, '@')",
+        "the approvers the configuration names cannot approve; the control is not what it reads",
+        _approver_names),
+    Row("dumps.max_fetches_per_hour", "fetch_rate", f"5 (at most {MAX_FETCHES_PER_HOUR})",
+        f"above {MAX_FETCHES_PER_HOUR}", "one account with a grant can pull many dumps an hour without an alert",
+        _above("dumps", "max_fetches_per_hour", MAX_FETCHES_PER_HOUR)),
+    Row("dumps.retention_days", "dump_retention", f"30 (at most {MAX_DUMP_RETENTION_DAYS:g})",
+        f"above {MAX_DUMP_RETENTION_DAYS:g} days", "released dumps (memory of production processes) stay in the "
+        "debugging store long after the incident", _above("dumps", "retention_days", MAX_DUMP_RETENTION_DAYS)),
+    Row("audit.checkpoint_every", "audit_integrity", f"1000 (at most {MAX_CHECKPOINT_EVERY})",
+        f"above {MAX_CHECKPOINT_EVERY}", "that many records can stand unsigned: a database writer rewrites the tail "
+        "past the last checkpoint undetected", _above("audit", "checkpoint_every", MAX_CHECKPOINT_EVERY)),
+    Row("audit (anchor)", "audit_integrity", "a pinned audit key and signed checkpoints (start the HSM, "
+        "`audit checkpoint`)", "the home's log has records but no audit key and no checkpoint",
+        "nothing outside the database holds the log: whoever can write it can rewrite the whole chain and "
+        "`audit verify` cannot tell (it says `unanchored`)", _unanchored),
     Row("audit.retention_days", "audit_retention", "730 (at least the longest key verify window + 365)",
         "below the longest key verify window of the home's realms plus 365 days (below 365: refused at load)",
         "records about a key age out while tokens it signed can still be presented", _retention),
@@ -186,4 +268,5 @@ def audit_weakened(audit: AuditLog, actor: str, found: list[Weakened]) -> None:
         audit.append(actor, "config.weakened", item.setting, item.to_dict(), severity="warning")
 
 
-__all__ = ["REGISTER", "HomeFacts", "Row", "audit_weakened", "canary_state", "reference_markdown", "weakened"]
+__all__ = ["REGISTER", "HomeFacts", "Row", "audit_anchored", "audit_weakened", "canary_state", "reference_markdown",
+           "weakened"]

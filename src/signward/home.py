@@ -11,6 +11,7 @@ import ipaddress
 import math
 import os
 import secrets
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,13 @@ from .retention import check_retention
 from .safefile import write_file
 
 DEFAULT_HOME = ".signward"
+IDENTITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def valid_identity(value: str) -> bool:
+    """The identity-name rule (credentials, dumps.approvers): 1 to 64 ASCII letters, digits,
+    '.', '_' or '-' (no look-alike letters)."""
+    return 0 < len(value) <= 64 and all(c in IDENTITY_CHARS for c in value)
 
 
 @dataclass(frozen=True)
@@ -304,6 +312,72 @@ class Home:
             self.save_config(config or Config())
         return self.load_config()
 
+    # the home's own entries: a symlink to elsewhere or an entry someone else owns is not the home's
+    PARTS = ("config.toml", "signward.db", "signward.db-wal", "signward.db-shm", "hsm", "quarantine", "dumps",
+             "audit")
+
+    def admin_refusal(self, database: Path | None) -> str:
+        """Why the caller is not this home's administrator ("": it is). The administrator owns
+        the real home directory (realpath: not a directory the caller named that links to it),
+        every part of it (none a symlink), and the database file actually opened (`database`,
+        None for PostgreSQL); its configuration is the home's own (`foreign_config`)."""
+        me = os.geteuid()
+        try:
+            real = self.root.resolve(strict=True)
+            if os.stat(real).st_uid != me:
+                return f"you do not own the home directory {real}"
+            for name in self.PARTS:
+                try:
+                    info = os.lstat(real / name)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISLNK(info.st_mode):
+                    return f"{real / name} is a symlink: the home's parts must be its own"
+                if info.st_uid != me:
+                    return f"{real / name} is owned by uid {info.st_uid}, not you"
+            if database is not None:
+                descriptor = os.open(database, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+                try:
+                    opened = os.fstat(descriptor)
+                finally:
+                    os.close(descriptor)
+                if opened.st_uid != me:
+                    return f"the database actually opened, {database}, is not yours"
+                if (opened.st_dev, opened.st_ino) != (os.stat(real / "signward.db").st_dev,
+                                                      os.stat(real / "signward.db").st_ino):
+                    return f"the database actually opened, {database}, is not the home's own"
+        except OSError as exc:  # fail closed: what cannot be checked is not the administrator's
+            return f"the home cannot be checked: {exc.strerror or exc}"
+        return self.foreign_config()
+
+    def foreign_config(self) -> str:
+        """Why the configuration in use is not the home's own ("": it is): it must be a regular
+        file inside the real home (config.toml, or one the home's owner keeps inside it, as the
+        lab does), reached through no symlink, owned by the home's owner and writable by nobody
+        else, as every directory between it and the home."""
+        try:
+            real = self.root.resolve(strict=True)
+            owner = os.stat(real).st_uid
+            given = self.config_path
+            if os.path.realpath(given) != str(given):
+                return f"the configuration {given} is reached through a symlink"
+            try:
+                inside = given.relative_to(real)
+            except ValueError:
+                return f"the configuration {given} is not inside the home {real}"
+            where = real
+            for part in inside.parts:
+                where = where / part
+                info = os.lstat(where)
+                if info.st_uid != owner or info.st_mode & 0o022:
+                    return f"{where} is not the home owner's alone (owner uid {info.st_uid}, mode " \
+                           f"{info.st_mode & 0o777:o})"
+            if not stat.S_ISREG(info.st_mode):
+                return f"the configuration {given} is not a regular file"
+        except OSError as exc:
+            return f"the configuration cannot be checked: {exc.strerror or exc}"
+        return ""
+
     def resolve(self, path: str) -> Path:
         """A configured path: absolute as given, else relative to the home."""
         return Path(path) if os.path.isabs(path) else self.root / path
@@ -345,22 +419,35 @@ class Home:
                 raise ConfigError(f"environment variable {env} (named in the config) is not set")
             return value
         path = self.root / relpath
-        if not path.exists():
+        if not os.path.lexists(path):
             if not create_bytes:
                 raise ConfigError(f"secret file {path} is missing")
             write_secret(path, secrets.token_hex(create_bytes))
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise ConfigError(f"secret file {path} has mode {mode:o}; it must be 0600")
-        return path.read_text().strip()
+        try:  # never through a symlink, never a FIFO or a device
+            descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            raise ConfigError(f"secret file {path}: {exc.strerror or exc} (a symlink is refused)") from None
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigError(f"secret file {path} is not a regular file")
+            mode = info.st_mode & 0o777
+            if mode & 0o077:
+                raise ConfigError(f"secret file {path} has mode {mode:o}; it must be 0600")
+            return handle.read(1 << 16).decode("utf-8", "replace").strip()
 
 
 def write_secret(path: Path, value: str) -> None:
-    """Write a secret file readable by its owner only, never briefly readable by others."""
+    """Write a new secret file readable by its owner only, never briefly readable by others,
+    never through a symlink (a dangling one included) nor over an existing file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"secret file {path}: {exc.strerror or exc}; a secret is written only as a new file") \
+            from None
+    try:
+        os.fchmod(fd, 0o600)
         os.write(fd, value.encode())
     finally:
         os.close(fd)
-    os.chmod(path, 0o600)

@@ -13,6 +13,10 @@ place, so a reader sees the old file or the whole new one. What may be there bef
   line naming the path (UsageError, exit 2). `force=True` replaces a regular file or a symlink
   (the link itself, never what it points to), never a directory, a FIFO or a device.
 
+The directory is the one named: a path whose directory is reached through a symlink (its real
+path differs from the path given) is refused, naming the real path to pass instead; a
+symlinked directory someone else planted never redirects a write.
+
 Imports only `errors`, so every layer may use it.
 """
 
@@ -51,6 +55,10 @@ def check_target(path: str | os.PathLike[str], *, force: bool = False, mark: str
     work. Returns what is at `path` now (None: nothing)."""
     target = Path(path)
     label = f"{what} {target}" if what else str(target)
+    given, real = os.path.abspath(target.parent), os.path.realpath(target.parent)
+    if given != real:
+        raise UsageError(f"{label}: the directory {given} is reached through a symlink; give its real path "
+                         f"{real} if that is where it should go")
     try:
         info: os.stat_result | None = os.lstat(target)
     except FileNotFoundError:

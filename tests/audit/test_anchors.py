@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -159,3 +161,52 @@ def test_a_pinned_key_without_any_checkpoint_row_is_caught(tmp_path: Path, backe
     result = log.verify()
     assert not result.ok and result.broken is not None
     assert result.broken.reason.endswith("but every checkpoint row is gone")
+
+
+def test_a_homes_log_that_nothing_anchors_is_unanchored_not_intact(tmp_path: Path) -> None:
+    """Issue #34 F4: a home that never started the HSM has no audit key and no checkpoint; a
+    rewritten chain (records deleted, the rest re-chained) verified intact."""
+    home = tmp_path / "h"
+    cli = [sys.executable, "-m", "signward", "--home", str(home)]
+    assert subprocess.run([*cli, "init"], capture_output=True, timeout=120).returncode == 0
+    log = AuditLog(open_store(home / "signward.db"))
+    for i in range(4):
+        log.append("alice", "debug.grant", f"d{i}")
+    db = sqlite3.connect(home / "signward.db")  # the rewrite: drop a record, re-chain the rest
+    db.row_factory = sqlite3.Row
+    keep = [r for r in db.execute("SELECT * FROM audit_records ORDER BY seq") if r["object"] != "d1"]
+    db.execute("DELETE FROM audit_records")
+    prev = "0" * 64
+    for seq, r in enumerate(keep, 1):
+        digest = record_hash(seq, r["time"], r["actor"], r["action"], r["object"], r["severity"], r["details"], prev)
+        db.execute("INSERT INTO audit_records (seq, time, actor, action, object, severity, details, prev_hash, hash) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (seq, r["time"], r["actor"], r["action"], r["object"],
+                                                         r["severity"], r["details"], prev, digest))
+        prev = digest
+    db.commit()
+    db.close()
+    done = subprocess.run([*cli, "audit", "verify", "--json"], capture_output=True, text=True, timeout=120)
+    verdict = json.loads(done.stdout)
+    assert done.returncode == 1 and verdict["unanchored"] and not verdict["ok"] and verdict["broken"] is None
+    check = subprocess.run([*cli, "config", "check", "--json"], capture_output=True, text=True, timeout=120)
+    assert check.returncode == 1 and [w["setting"] for w in json.loads(check.stdout)["weakened"]] == ["dumps.approvers",
+        "audit (anchor)"], check.stderr
+
+
+def test_an_older_checkpoint_put_back_is_a_rollback(tmp_path: Path, backend: SigningBackend) -> None:
+    """Issue #34 F5: keep checkpoint.json, log more, checkpoint again, then put the old one back
+    and delete what followed it: the history of published checkpoints says it is not the newest."""
+    log, db, anchors = anchored_log(tmp_path, backend)
+    old = anchors.checkpoint_path.read_text()
+    for i in range(3):
+        log.append("alice", "token.issue", f"later-{i}")
+    log.checkpoint()
+    assert log.verify().ok and anchors.history_head() is not None and anchors.history_head()[0] == 13  # type: ignore[index]
+    anchors.checkpoint_path.write_text(old)
+    conn = sqlite3.connect(db)
+    conn.execute("DELETE FROM audit_records WHERE seq > 10")
+    conn.execute("DELETE FROM audit_checkpoints WHERE seq > 10")
+    conn.commit()
+    conn.close()
+    result = log.verify()
+    assert not result.ok and result.broken is not None and "rolled back" in result.broken.reason

@@ -135,12 +135,12 @@ def test_identity_is_the_credential_or_the_os_user(tmp_path: Path, opened: list[
     home = make_home(tmp_path / "home", None)
     access = pipeline_of(opened, home).access
     assert access.identify(None) == os_user()
-    token = access.enroll("carol", "root", admin_of=home.root)
+    token = access.enroll("carol", "root", admin_of=home)
     assert access.identify(token) == "carol"
-    access.revoke("carol", "root", admin_of=home.root)
+    access.revoke("carol", "root", admin_of=home)
     with pytest.raises(UsageError, match="not one this home issued"):
         access.identify(token)  # the revoked credential stopped working
-    replaced = access.enroll("carol", "root", admin_of=home.root)
+    replaced = access.enroll("carol", "root", admin_of=home)
     assert access.identify(replaced) == "carol"
     for bad in (b"", b"swu_" + b"x" * 2000, b"not-a-credential\n"):
         (tmp_path / "cred").write_bytes(bad)
@@ -152,7 +152,7 @@ def test_identity_is_the_credential_or_the_os_user(tmp_path: Path, opened: list[
         with pytest.raises(UsageError, match="not a regular file"):
             read_credential(special)
     with pytest.raises(UsageError):
-        access.enroll("../etc", "root", admin_of=home.root)
+        access.enroll("../etc", "root", admin_of=home)
 
 
 def test_grants_need_an_approver_from_the_group_and_last_at_most_the_limit(tmp_path: Path,

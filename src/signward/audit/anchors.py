@@ -9,7 +9,13 @@ Two facts therefore live outside it, in the home (`HOME/audit/`), written by sig
   signed by it;
 - `checkpoint.json`: the latest signed checkpoint (sequence, head hash, signature, key),
   replaced atomically at each checkpoint; the chain must still hold that record with that hash,
-  so a rewrite or a truncation past it is caught even with every checkpoint row deleted.
+  so a rewrite or a truncation past it is caught even with every checkpoint row deleted;
+- `checkpoint-history`: every checkpoint published, one `SEQ HEAD_HASH` line each, appended
+  only and each newer than the last, so an older `checkpoint.json` put back (a rollback, the
+  records after it deleted) no longer matches the newest line and is caught.
+
+All of these live in the home: whoever can rewrite the home as its owner can rewrite them too.
+A real monotonic witness (a transparency log, a remote append-only store) must live outside it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 from ..errors import AuditIntegrityError
 
 MAX_ANCHOR_BYTES = 64 * 1024
+HISTORY_TAIL_BYTES = 4096  # the newest line is read from the end of the history, never all of it
 
 
 def canonical(jwk: dict[str, Any]) -> str:
@@ -82,8 +89,51 @@ class Anchors:
     def published(self) -> dict[str, Any] | None:
         return read_anchor(self.checkpoint_path)
 
+    @property
+    def history_path(self) -> Path:
+        return self.directory / "checkpoint-history"
+
     def publish(self, checkpoint: dict[str, Any]) -> None:
         self._write(self.checkpoint_path, checkpoint, replace=True)
+        self.record_history(int(checkpoint["seq"]), str(checkpoint["head_hash"]))
+
+    def history_head(self) -> tuple[int, str] | None:
+        """The newest published checkpoint in the history (None: none recorded)."""
+        try:  # never through a link, never blocking on a FIFO; only the tail is read
+            descriptor = os.open(self.history_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise AuditIntegrityError(f"{self.history_path} is not a regular file ({exc.strerror})") from None
+        with os.fdopen(descriptor, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise AuditIntegrityError(f"{self.history_path} is not a regular file")
+            handle.seek(max(0, info.st_size - HISTORY_TAIL_BYTES))
+            tail = handle.read(HISTORY_TAIL_BYTES)
+        lines = tail.decode("ascii", "replace").splitlines()
+        if not lines:
+            return None
+        try:
+            seq, head_hash = lines[-1].split(" ")
+            return int(seq), head_hash
+        except ValueError:
+            raise AuditIntegrityError(f"{self.history_path}: its last line is not `SEQ HEAD_HASH`") from None
+
+    def record_history(self, seq: int, head_hash: str) -> None:
+        """Append a newly published checkpoint; one not newer than the last is not appended."""
+        newest = self.history_head()
+        if newest is not None and newest[0] >= seq:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(self.history_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise AuditIntegrityError(f"{self.history_path} is not a regular file")
+            os.write(descriptor, f"{seq} {head_hash}\n".encode("ascii"))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
     def _write(self, target: Path, document: dict[str, Any], replace: bool) -> None:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -40,10 +40,13 @@ class VerifyResult:
     checkpoints: int
     head_seq: int
     broken: Break | None
+    # a home's log with records but no audit key and no checkpoint: nothing outside the rows
+    # holds it, so whoever can write the database can rewrite the whole chain undetected
+    unanchored: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "records": self.records, "checkpoints": self.checkpoints, "head_seq": self.head_seq,
-                "broken": self.broken.to_dict() if self.broken else None}
+                "broken": self.broken.to_dict() if self.broken else None, "unanchored": self.unanchored}
 
 
 def _details(row: dict[str, Any]) -> dict[str, Any]:
@@ -176,9 +179,22 @@ class AuditLog:
         """Sign the head when `checkpoint_every` records or more are unsigned (appends made inside
         a caller's transaction cannot checkpoint themselves; services call this when they close
         and the issuer on every rotation check)."""
-        if self.backend is None or self.unsigned_tail() < self.checkpoint_every:
+        if self.backend is None:
             return None
-        return self.checkpoint()
+        tail = self.unsigned_tail()
+        if tail >= self.checkpoint_every:
+            return self.checkpoint()
+        if tail and getattr(self.backend, "opened", False) and not self.anchored():
+            return self.checkpoint()  # the HSM is open anyway: anchor a log that never was (cheap)
+        return None
+
+    def anchored(self) -> bool:
+        """Whether anything outside the rows holds this log: a checkpoint, or a pinned audit key."""
+        if self.anchors is not None and self.anchors.pinned_key() is not None:
+            return True
+        with self.store.snapshot() as tx:
+            return (tx.one("SELECT 1 AS x FROM audit_checkpoints LIMIT 1") is not None
+                    or tx.one("SELECT 1 AS x FROM audit_keys LIMIT 1") is not None)
 
     def _public(self, handle: str) -> ec.EllipticCurvePublicKey:
         with self.store.snapshot() as tx:
@@ -392,12 +408,16 @@ class AuditLog:
             broken = self._check_published(by_seq, head, anchor_seq, pinned_key, root_at_published)
         if broken is None and self.anchors is not None and self.anchors.pinned_key() is not None:
             broken = self._check_anchored(self.anchors, published, checkpoints)
+        if broken is None and self.anchors is not None:
+            broken = self._check_history(self.anchors, published, by_seq, head, anchor_seq)
         if broken is None and self.anchors is not None and self.anchors.published() is not None:
             last = max((cp["seq"] for cp in checkpoints), default=anchor_seq)
             if head - last > 2 * self.checkpoint_every:  # a home that signs its log must keep signing it
                 broken = Break(last + 1, f"{head - last} records follow the last checkpoint (more than twice "
                                          f"audit.checkpoint_every); run 'signward audit checkpoint'")
-        return VerifyResult(broken is None, len(rows), len(checkpoints), head, broken)
+        unanchored = (self.anchors is not None and bool(rows) and not checkpoints and not keys
+                      and self.anchors.pinned_key() is None and self.anchors.published() is None)
+        return VerifyResult(broken is None, len(rows), len(checkpoints), head, broken, unanchored)
 
     def _check_tree_heads(self, rows: list[dict[str, Any]], checkpoints: list[dict[str, Any]], anchor_seq: int,
                           keys: dict[str, dict[str, Any]], want: int | None) -> tuple[Break | None, bytes | None]:
@@ -443,6 +463,29 @@ class AuditLog:
                             f"{anchors.checkpoint_path} is gone")
         if not checkpoints:
             return Break(0, f"the audit key is pinned ({anchors.key_path}) but every checkpoint row is gone")
+        return None
+
+    @staticmethod
+    def _check_history(anchors: Anchors, published: dict[str, Any] | None, by_seq: dict[int, dict[str, Any]],
+                       head: int, anchor_seq: int) -> Break | None:
+        """The published checkpoint is the newest one ever published (`checkpoint-history`), and
+        the chain still holds that one's record: an older checkpoint.json put back is a rollback."""
+        newest = anchors.history_head()
+        if newest is None:
+            return None
+        seq, head_hash = newest
+        try:
+            at = (int(published["seq"]), str(published["head_hash"])) if published is not None else None
+        except (KeyError, TypeError, ValueError):
+            at = None
+        if at != (seq, head_hash):
+            return Break(seq, f"the published checkpoint is not the newest one published (at {seq}, "
+                              f"{anchors.history_path}): rolled back")
+        if seq > head:
+            return Break(head + 1, f"the log ends at {head}, before the checkpoint published at {seq} (rolled back)")
+        row = by_seq.get(seq)
+        if seq > anchor_seq and (row is None or row["hash"] != head_hash):
+            return Break(seq, "the chain no longer holds the record of the newest published checkpoint")
         return None
 
     def _check_published(self, by_seq: dict[int, dict[str, Any]], head: int, anchor_seq: int,

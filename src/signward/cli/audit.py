@@ -31,7 +31,8 @@ def audit() -> None:
 @click.pass_context
 def audit_verify(ctx: click.Context, key_file: str | None, as_json: bool) -> None:
     """Recompute the chain and checkpoint signatures against the pinned audit key and the
-    published checkpoint; exit 1 naming the first broken record."""
+    published checkpoint; exit 1 naming the first broken record, or when nothing anchors the
+    log (records, but no audit key and no checkpoint: `unanchored`)."""
     pinned = None
     if key_file is not None:
         try:
@@ -43,9 +44,12 @@ def audit_verify(ctx: click.Context, key_file: str | None, as_json: bool) -> Non
     result = services(ctx).audit.verify(pinned)
     broken = result.broken
     text = (f"audit chain BROKEN at record {broken.seq}: {broken.reason}" if broken is not None else
+            f"audit chain UNANCHORED: {result.records} records and no audit key or checkpoint hold them (whoever "
+            f"can write the database can rewrite them); start the HSM and run 'signward audit checkpoint'"
+            if result.unanchored else
             f"audit chain intact: {result.records} records, {result.checkpoints} checkpoints")
-    emit(result.to_dict(), as_json, text=text)
-    if not result.ok:
+    emit({**result.to_dict(), "ok": result.ok and not result.unanchored}, as_json, text=text)
+    if not result.ok or result.unanchored:
         raise click.exceptions.Exit(1)
 
 

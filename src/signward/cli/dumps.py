@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import sys
@@ -20,7 +21,7 @@ from ..dumps.attestation import verify_attestation
 from ..dumps.canary import Canary, make_canary
 from ..dumps.detectors import select
 from ..dumps.pipeline import DumpPipeline, DumpRecord
-from ..dumps.reasons import DumpState
+from ..dumps.reasons import DumpReason, DumpState
 from ..dumps.sanitize import sanitize
 from ..dumps.sarif import to_sarif
 from ..errors import DumpRefused, UsageError
@@ -287,7 +288,25 @@ def debug(ctx: click.Context, credential: str | None) -> None:
 
 
 def _identity(ctx: click.Context) -> str:
-    return _caller(_pipeline(ctx).access, ctx.meta.get("signward.credential"))
+    """Who runs this debug command; refused (`foreign_config`, audited at alert, exit 1) under a
+    configuration that is not the home's own: the approvers and every grant rule come from it."""
+    pipeline = _pipeline(ctx)
+    caller = _caller(pipeline.access, ctx.meta.get("signward.credential"))
+    try:  # every audit record of the debug commands names the configuration they ran under
+        with open(pipeline.home.config_path, "rb") as handle:  # loaded already: a small regular file
+            digest = hashlib.sha256(handle.read(1 << 20)).hexdigest()
+    except OSError:
+        digest = ""
+    pipeline.access.config_sha256 = digest
+    why = pipeline.home.foreign_config()
+    if why:
+        pipeline.audit.append(caller, "debug.config_refused", str(pipeline.home.config_path),
+                              {"reason": DumpReason.FOREIGN_CONFIG.value, "why": why, "config_sha256": digest,
+                               "command": ctx.info_name or ""}, severity="alert")
+        refused(DumpRefused(DumpReason.FOREIGN_CONFIG, f"debug commands run only under the home's own "
+                                                       f"configuration: {why}"),
+                bool(ctx.params.get("as_json")), f"REFUSED: foreign_config: {why}")
+    return caller
 
 
 @debug.command("enroll")
@@ -308,7 +327,7 @@ def debug_enroll(ctx: click.Context, user: str, out: str, as_admin: bool, as_jso
         raise UsageError(f"{out}: {exc.strerror}; enroll writes only a new file") from None
     with os.fdopen(descriptor, "w") as handle:
         try:
-            token = pipeline.access.enroll(user, caller, admin_of=pipeline.home.root if as_admin else None)
+            token = pipeline.access.enroll(user, caller, admin_of=pipeline.home if as_admin else None)
         except BaseException as exc:
             os.unlink(out)  # the empty file this command made
             if isinstance(exc, DumpRefused):
@@ -328,7 +347,7 @@ def debug_revoke(ctx: click.Context, user: str, as_admin: bool, as_json: bool) -
     The same people as `enroll` may. Exit 1 refused."""
     pipeline = _pipeline(ctx)
     try:
-        pipeline.access.revoke(user, _identity(ctx), admin_of=pipeline.home.root if as_admin else None)
+        pipeline.access.revoke(user, _identity(ctx), admin_of=pipeline.home if as_admin else None)
     except DumpRefused as refusal:
         refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
     emit({"user": user, "revoked": True}, as_json, text=f"{user}: credential revoked")

@@ -13,11 +13,14 @@ local to one machine, whose accounts are the identities). Every step is audited;
 without an approved grant is refused and audited at alert severity.
 
 Enrolment is an administrative act: only a member of `dumps.approvers`, or the home's
-administrator (the operating-system owner of the home directory, saying so with
-`--as-admin`, which is how the first approver is enrolled) may enrol or revoke. An enrolled
-identity is never replaced: it is revoked, then enrolled again, each audited at warning. An
-approval by an identity whose credential is newer than the request is refused
-(`enrolled_after_request`): whoever filed a request cannot mint its approver afterwards.
+administrator (the operating-system owner of the real home directory and of the database
+file actually opened, saying so with `--as-admin`; `Home.admin_refusal`) may enrol or revoke,
+and an identity named in `dumps.approvers` only the administrator. An enrolled identity is
+never replaced: it is revoked, then enrolled again, each audited at warning. Each credential
+records who enrolled it (and who revoked the one before it). An approval is refused, at
+alert, by an identity whose credential is newer than the request (`enrolled_after_request`)
+or was enrolled, or revoked and re-enrolled, by the requester (`enrolled_by_requester`):
+whoever filed a request cannot mint its approver.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import Any
 from ..audit import AuditLog
 from ..clock import Clock, iso
 from ..errors import DumpRefused, NotFound, UsageError
-from ..home import Config
+from ..home import Config, Home, valid_identity
 from ..store import Store, Transaction
 from .reasons import DumpReason, DumpState
 
@@ -56,8 +59,8 @@ def _text(value: str, what: str) -> str:
 
 
 def _name(value: str) -> str:
-    if not value or len(value) > 64 or not all(c.isalnum() or c in "._@-" for c in value):
-        raise UsageError(f"identity {value!r}: 1 to 64 letters, digits, '.', '_', '@' or '-'")
+    if not valid_identity(value):
+        raise UsageError(f"identity {value!r}: 1 to 64 ASCII letters, digits, '.', '_' or '-'")
     return value
 
 
@@ -75,9 +78,14 @@ def read_credential(path: str | Path) -> str:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise UsageError(f"credential {path}: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    info = os.fstat(descriptor)
+    problem = ("not a regular file" if not stat.S_ISREG(info.st_mode)
+               else "not owned by you" if info.st_uid != os.geteuid()
+               else f"readable by others (mode {info.st_mode & 0o777:o}; chmod 600 it)" if info.st_mode & 0o077
+               else None)  # as ssh does with a private key
+    if problem is not None:
         os.close(descriptor)
-        raise UsageError(f"credential {path}: not a regular file")
+        raise UsageError(f"credential {path}: {problem}")
     with os.fdopen(descriptor, "rb") as handle:
         data = handle.read(MAX_CREDENTIAL_BYTES + 1)
     token = data.decode("ascii", "replace").strip()
@@ -94,30 +102,45 @@ class Access:
         self.store = store
         self.audit = audit
         self.clock = clock
+        self.config_sha256 = ""  # the CLI names the configuration file its commands ran under
+
+    def _audit(self, actor: str, action: str, obj: str, details: dict[str, Any], **kwargs: Any) -> None:
+        """An audit record of this component, naming the configuration's SHA-256 when known."""
+        noted = {**details, "config_sha256": self.config_sha256} if self.config_sha256 else details
+        self.audit.append(actor, action, obj, noted, **kwargs)
 
     # identities -----------------------------------------------------------------------
+    def _opened_database(self, tx: Transaction) -> Path | None:
+        """The SQLite file this store actually has open (None: not SQLite)."""
+        if not hasattr(self.store, "path"):
+            return None
+        rows = tx.all("PRAGMA database_list")
+        files = [str(r["file"]) for r in rows if r["name"] == "main" and r["file"]]
+        return Path(files[0]) if files else Path("/nonexistent/in-memory")
+
     def _may_administer(self, tx: Transaction, action: str, username: str, by: str,
-                        admin_of: Path | None) -> DumpRefused | None:
-        """None when `by` may enrol or revoke: an approver, or the home's administrator (the
-        operating-system owner of the home directory `admin_of`, named by an explicit flag).
-        Otherwise the refusal, audited at warning."""
+                        admin_of: Home | None) -> DumpRefused | None:
+        """None when `by` may enrol or revoke `username`: the home's administrator (`admin_of`,
+        named by an explicit flag: `Home.admin_refusal` must find nothing), or an approver when
+        `username` is not one. Otherwise the refusal, audited at warning."""
+        why = ""
         if admin_of is not None:
-            try:
-                owner = os.stat(admin_of).st_uid
-            except OSError:
-                owner = -1  # fail closed: no home, no administrator
-            if owner == os.geteuid():
+            why = admin_of.admin_refusal(self._opened_database(tx))
+            if not why:
                 return None
+        elif username in self.config.dumps.approver_set:
+            why = f"{username} is in dumps.approvers: only the home's administrator (--as-admin) may"
         elif by in self.config.dumps.approver_set:
             return None
-        self.audit.append(by, f"{action}_refused", username,
-                          {"reason": DumpReason.NOT_AN_ADMINISTRATOR.value, "as_admin": admin_of is not None},
-                          severity="warning", tx=tx)
+        if not why:
+            why = "only a member of dumps.approvers, or the owner of the home with --as-admin, may"
+        self._audit(by, f"{action}_refused", username,
+                          {"reason": DumpReason.NOT_AN_ADMINISTRATOR.value, "as_admin": admin_of is not None,
+                           "why": why}, severity="warning", tx=tx)
         return DumpRefused(DumpReason.NOT_AN_ADMINISTRATOR,
-                           f"{by} may not {action.split('.')[1]} identities: only a member of dumps.approvers, "
-                           f"or the owner of the home with --as-admin")
+                           f"{by} may not {action.split('.')[1]} {username}: {why}")
 
-    def enroll(self, username: str, by: str, *, admin_of: Path | None = None) -> str:
+    def enroll(self, username: str, by: str, *, admin_of: Home | None = None) -> str:
         """A credential for `username`, who must not be enrolled already (revoke first): the
         token, once. `by` must be an approver, or `admin_of` the home directory its caller owns
         (the administrator bootstraps the first approver). Audited at warning either way."""
@@ -126,36 +149,39 @@ class Access:
         with self.store.transaction() as tx:
             refusal = self._may_administer(tx, "identity.enroll", username, by, admin_of)
             if refusal is None:
-                row = tx.one("SELECT revoked FROM user_credentials WHERE username = ?", (username,))
+                row = tx.one("SELECT revoked, revoked_by FROM user_credentials WHERE username = ?", (username,))
                 if row is not None and row["revoked"] is None:
-                    self.audit.append(by, "identity.enroll_refused", username,
+                    self._audit(by, "identity.enroll_refused", username,
                                       {"reason": DumpReason.IDENTITY_EXISTS.value}, severity="warning", tx=tx)
                     refusal = DumpRefused(DumpReason.IDENTITY_EXISTS,
                                           f"{username} is enrolled already: revoke it first (`debug revoke`)")
                 else:
                     tx.execute("DELETE FROM user_credentials WHERE username = ? AND revoked IS NOT NULL",
                                (username,))
-                    tx.execute("INSERT INTO user_credentials (username, digest, created) VALUES (?, ?, ?)",
-                               (username, _digest(token), self.clock.now()))
-                    self.audit.append(by, "identity.enroll", username,
+                    # who made this credential: the enroller, and whoever revoked the one before it
+                    makers = [by] + ([str(row["revoked_by"])] if row is not None and row["revoked_by"]
+                                     and row["revoked_by"] != by else [])
+                    tx.execute("INSERT INTO user_credentials (username, digest, created, enrolled_by) "
+                               "VALUES (?, ?, ?, ?)", (username, _digest(token), self.clock.now(), ",".join(makers)))
+                    self._audit(by, "identity.enroll", username,
                                       {"as_admin": admin_of is not None, "re_enrolled": row is not None},
                                       severity="warning", tx=tx)
         if refusal is not None:
             raise refusal
         return token
 
-    def revoke(self, username: str, by: str, *, admin_of: Path | None = None) -> None:
+    def revoke(self, username: str, by: str, *, admin_of: Home | None = None) -> None:
         """Revoke `username`'s credential (it stops working at once); the same people as
         `enroll` may, audited at warning."""
         username = _name(username)
         with self.store.transaction() as tx:
             refusal = self._may_administer(tx, "identity.revoke", username, by, admin_of)
             if refusal is None:
-                if not tx.execute("UPDATE user_credentials SET revoked = ? WHERE username = ? AND revoked IS NULL",
-                                  (self.clock.now(), username)):
+                if not tx.execute("UPDATE user_credentials SET revoked = ?, revoked_by = ? "
+                                  "WHERE username = ? AND revoked IS NULL", (self.clock.now(), by, username)):
                     refusal = DumpRefused(DumpReason.NO_SUCH_IDENTITY, f"{username} has no live credential")
                 else:
-                    self.audit.append(by, "identity.revoke", username, {"as_admin": admin_of is not None},
+                    self._audit(by, "identity.revoke", username, {"as_admin": admin_of is not None},
                                       severity="warning", tx=tx)
         if refusal is not None:
             raise refusal
@@ -164,6 +190,12 @@ class Access:
         """When `username`'s live credential was issued (None: not enrolled)."""
         row = tx.one("SELECT created FROM user_credentials WHERE username = ? AND revoked IS NULL", (username,))
         return None if row is None else float(row["created"])
+
+    def enrolled_by(self, username: str, tx: Transaction) -> frozenset[str]:
+        """Who made `username`'s live credential: its enroller and whoever revoked the one before
+        it (empty: not enrolled, or enrolled before this was recorded)."""
+        row = tx.one("SELECT enrolled_by FROM user_credentials WHERE username = ? AND revoked IS NULL", (username,))
+        return frozenset(str(row["enrolled_by"]).split(",")) if row is not None and row["enrolled_by"] else frozenset()
 
     def identify(self, token: str | None) -> str:
         """Whose credential `token` is (None: the operating-system user)."""
@@ -189,7 +221,7 @@ class Access:
             return None
         tx.execute("INSERT INTO dump_incidents (dump_id, incident, linked_by, time) VALUES (?, ?, ?, ?)",
                    (dump_id, incident, by, self.clock.now()))
-        self.audit.append(by, "dump.link", dump_id, {"incident": incident}, tx=tx)
+        self._audit(by, "dump.link", dump_id, {"incident": incident}, tx=tx)
         return None
 
     # requests and approvals -----------------------------------------------------------
@@ -209,7 +241,7 @@ class Access:
                 raise UsageError(f"dump {dump_id} is {row['state']}: only released dumps can be requested")
             if tx.one("SELECT 1 AS x FROM dump_incidents WHERE dump_id = ? AND incident = ?",
                       (dump_id, incident)) is None:
-                self.audit.append(requester, "debug.request_refused", dump_id,
+                self._audit(requester, "debug.request_refused", dump_id,
                                   {"reason": DumpReason.NOT_LINKED.value, "incident": incident},
                                   severity="warning", tx=tx)
                 refusal = DumpRefused(DumpReason.NOT_LINKED, f"dump {dump_id} is not linked to incident {incident}")
@@ -218,7 +250,7 @@ class Access:
                 tx.execute("INSERT INTO grant_requests (id, dump_id, requester, reason, incident, ttl, created, "
                            "expires, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
                            (request_id, dump_id, requester, reason, incident, ttl, now, now + REQUEST_LIFETIME))
-                self.audit.append(requester, "debug.request", dump_id,
+                self._audit(requester, "debug.request", dump_id,
                                   {"request": request_id, "reason": reason, "incident": incident, "ttl": ttl}, tx=tx)
         if refusal is not None:
             raise refusal
@@ -236,11 +268,12 @@ class Access:
                       else DumpReason.SELF_APPROVAL if row["requester"] == approver
                       else DumpReason.NOT_AN_APPROVER if approver not in self.config.dumps.approver_set
                       else DumpReason.ENROLLED_AFTER_REQUEST if (self.enrolled_at(approver, tx) or 0.0) > row["created"]
+                      else DumpReason.ENROLLED_BY_REQUESTER if row["requester"] in self.enrolled_by(approver, tx)
                       else None)
             if reason is not None:
-                severity = ("alert" if reason in (DumpReason.SELF_APPROVAL, DumpReason.ENROLLED_AFTER_REQUEST)
-                            else "warning")
-                self.audit.append(approver, "debug.approve_refused", row["dump_id"],
+                severity = ("alert" if reason in (DumpReason.SELF_APPROVAL, DumpReason.ENROLLED_AFTER_REQUEST,
+                                                  DumpReason.ENROLLED_BY_REQUESTER) else "warning")
+                self._audit(approver, "debug.approve_refused", row["dump_id"],
                                   {"request": request_id, "reason": reason.value, "requester": row["requester"]},
                                   severity=severity, tx=tx)
             elif not tx.execute("UPDATE grant_requests SET state = 'approved', approver = ?, decided = ? "
@@ -266,7 +299,7 @@ class Access:
             raise UsageError("--ttl must be positive and at most 7 days")
         with self.store.transaction() as tx:  # the approval rule first, whatever the dump
             if self.config.dumps.grant_approval:
-                self.audit.append(granted_by, "debug.grant_refused", dump_id,
+                self._audit(granted_by, "debug.grant_refused", dump_id,
                                   {"user": user, "reason": DumpReason.NEEDS_APPROVAL.value}, severity="warning", tx=tx)
                 refused = True
             else:
@@ -276,7 +309,7 @@ class Access:
                     raise NotFound(f"no dump {dump_id}")
                 if row["state"] != DumpState.RELEASED.value:
                     raise UsageError(f"dump {dump_id} is {row['state']}: only released dumps can be granted")
-                self.audit.append(ACTOR, "control.weakened", dump_id, {"setting": "dumps.insecure_self_grant"},
+                self._audit(ACTOR, "control.weakened", dump_id, {"setting": "dumps.insecure_self_grant"},
                                   severity="warning", tx=tx)
                 grant = self._grant(tx, dump_id, user, ttl, granted_by, {})
         if refused:
@@ -290,9 +323,9 @@ class Access:
         now = self.clock.now()
         tx.execute("INSERT INTO dump_grants (id, dump_id, username, granted_by, created, expires) "
                    "VALUES (?, ?, ?, ?, ?, ?)", (grant_id, dump_id, user, granted_by, now, now + ttl))
-        self.audit.append(granted_by, "debug.grant", dump_id, {"user": user, "ttl": ttl, "grant": grant_id, **details},
+        self._audit(granted_by, "debug.grant", dump_id, {"user": user, "ttl": ttl, "grant": grant_id, **details},
                           tx=tx)
         return {"grant": grant_id, "dump": dump_id, "user": user, "expires": now + ttl, "expires_at": iso(now + ttl)}
 
 
-__all__ = ["Access", "os_user", "read_credential"]
+__all__ = ["Access", "os_user", "read_credential", "valid_identity"]

@@ -51,6 +51,8 @@ class DumpReason(StrEnum):
     NOT_LINKED = "not_linked"  # the dump's crash is not linked to the incident named
     REQUEST_CLOSED = "request_closed"  # the request was decided already or expired
     ENROLLED_AFTER_REQUEST = "enrolled_after_request"  # the approver's identity is newer than the request
+    ENROLLED_BY_REQUESTER = "enrolled_by_requester"  # the approver's credential was made by the requester
+    FOREIGN_CONFIG = "foreign_config"  # a debug command under a configuration that is not the home's own
     # identities (enrolment is an administrative act)
     NOT_AN_ADMINISTRATOR = "not_an_administrator"  # neither an approver nor the home's owner with --as-admin
     IDENTITY_EXISTS = "identity_exists"  # enrolled already: revoke it first, never replaced silently

@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from .knownkeys import KnownKeys, aes_key_id
+from .recheck_numbers import read_numbers
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
@@ -360,6 +361,7 @@ class _Reader:
                 outer = self.decoding(depth, match.start(), match.end())
                 self.child(decoded, f"{name} > {codec}", depth + 1)
                 self.span = outer
+        read_numbers(self, data, name, depth)  # keys printed as numbers (recheck_numbers.py)
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode

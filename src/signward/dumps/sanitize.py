@@ -48,7 +48,7 @@ from .findings import FileReport, Finding, count_by_detector, merge_spans
 from .formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .minimize import minimize_ranges
-from .recheck import recheck_path
+from .recheck import RecheckFinding, recheck_path
 from .redact import fill, redaction_ranges
 from .scanner import Progress, plain_copy, scan_path, scan_plain
 from .scratch import Scratch
@@ -303,6 +303,9 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
                 ranges = merge_spans(spans)
                 if any(layout.is_protected(start, end) for start, end in ranges):
                     raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
+                ranges = merge_spans(_text_blocks(redacted.path, second.findings, layout))  # a printed key's siblings
+                if any(layout.is_protected(start, end) for start, end in ranges):
+                    raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
                 descriptor = os.open(redacted.path, os.O_WRONLY)
                 try:
                     result.redacted_bytes += sum(fill(descriptor, start, end) for start, end in ranges)
@@ -384,7 +387,7 @@ class _locked:
     def __enter__(self) -> None:
         # never through a planted link, never a file that is not ours to lock
         try:
-            self.descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            self.descriptor = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
         except OSError as exc:
             raise DumpFormatError(f"{self.path}: {exc.strerror} (the lock file must be a plain file)") from None
         if not stat.S_ISREG(os.fstat(self.descriptor).st_mode):
@@ -406,3 +409,21 @@ def _fsync_dir(directory: Path) -> None:
 
 
 __all__ = ["SanitizeResult", "sanitize"]
+
+
+def _text_blocks(path: str | Path, findings: Sequence[RecheckFinding], layout: Layout) -> list[tuple[int, int]]:
+    """Each finding's span; a key printed as numbers widened to the printable text around it
+    (recheck_numbers.text_block: the other numbers of the key go with the one found), unless the
+    widening reaches protected bytes."""
+    import mmap
+
+    from .recheck_numbers import printed_number, text_block
+
+    spans: list[tuple[int, int]] = []
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for finding in findings:
+            if finding.span is None:
+                continue
+            wide = text_block(data, *finding.span) if printed_number(finding) else finding.span
+            spans.append(wide if not layout.is_protected(*wide) else finding.span)
+    return spans

@@ -170,4 +170,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE audit_checkpoints ADD COLUMN frontier TEXT;
     ALTER TABLE audit_checkpoints ADD COLUMN note TEXT
     """,
+    """
+    ALTER TABLE user_credentials ADD COLUMN enrolled_by TEXT;
+    ALTER TABLE user_credentials ADD COLUMN revoked_by TEXT
+    """,
 ]

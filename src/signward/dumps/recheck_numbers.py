@@ -1,0 +1,213 @@
+"""The independent reader's "text integers" view: keys printed as numbers (issue #32, F1-F3).
+
+Standard tools print key material as numbers, not as an encoding: `openssl pkey -text` (hex pairs
+with `:` over indented lines), `openssl asn1parse` (one hex run per INTEGER), xxd, `hexdump -C`,
+`od -An -tx1`, hex with spaces over lines, C arrays (`0x30, 0x82`, `48, 130`), decimal numbers
+(Python `RSAPrivateNumbers(p=...)`, Java's toString of the private exponent). This module owns
+reading them back: hex dump lines are joined into one byte string per block (offsets and the ASCII
+column dropped), decimal runs of >= `MIN_DECIMAL` digits read as big-endian integers, decimal byte
+arrays as bytes; each becomes a child view of the reader (DER loader, known-key windows), and every
+integer of RSA size is checked against the known RSA public keys as a private exponent d or a CRT
+exponent dp/dq (`rsa_part`). `text_block` gives the run of printable text around a finding, which
+sanitize redacts whole so that no sibling value (d, dp, dq, qi, the other prime) stays.
+
+Bounded: at most `MAX_BLOCKS` blocks and `MAX_INTEGER_CHECKS` exponent checks per recheck, blocks of
+at most `MAX_BLOCK_BYTES`, decimal runs of at most `MAX_DECIMAL` digits; only lines that look like a
+dump are joined (a regex prefilter, so a large core costs one pass per pattern).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .recheck import RecheckFinding, _Reader
+
+MIN_DECIMAL = 60
+MAX_DECIMAL = 2_500  # a 8192-bit number has 2,467 digits
+MIN_BLOCK_BYTES = 16
+MAX_BLOCK_BYTES = 64 << 10
+MAX_BLOCKS = 20_000
+MAX_INTEGER_CHECKS = 2_000
+TEXT_REACH = 16 << 10
+PRINTABLE = bytes(range(0x20, 0x7F)) + b"\t\r\n"
+_PROBE = 0x5157A2D1C3  # the fixed message of the exponent checks
+
+# a line of a hex dump: an optional offset (xxd, hexdump, od), then >= 4 hex groups with `:`, `,`,
+# spaces or a 0x prefix between them, then anything (the ASCII column, dropped below)
+# (a short line with an offset, or after a line that ends in `:` or `,`, is the end of a block)
+_GROUP = rb"(?:(?:0[xX])?[0-9a-fA-F]{2,8}[ \t]*[:,]?[ \t]*)"
+_HEX_LINE = re.compile(rb"^[ \t]*(?:[0-9a-fA-F]{6,8}:?[ \t]+%s+|(?:[0-9a-fA-F]{6,8}:?[ \t]+)?%s{4,})[^\n]*\n?"
+                       rb"|(?<=[:,]\n)[ \t]*%s+[^\n]*\n?" % (_GROUP, _GROUP, _GROUP), re.M)
+_OFFSET = re.compile(rb"[ \t]*([0-9a-fA-F]{6,8})(:?)[ \t]+")
+_TOKEN_SPLIT = re.compile(rb"[\s:,]+")
+_HEX_TOKEN = re.compile(rb"(?:0[xX])?((?:[0-9a-fA-F]{2})+)")
+_LONG_HEX = re.compile(rb"[0-9a-fA-F]{64,4096}")
+_DECIMAL = re.compile(rb"(?<![0-9])[0-9]{%d,%d}(?![0-9])" % (MIN_DECIMAL, MAX_DECIMAL))
+_DECIMAL_BYTES = re.compile(rb"(?:(?<![0-9])(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])[ \t]*,[ \t\r\n]*){16,}"
+                            rb"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])(?![0-9])")
+
+
+def _hex_line(line: bytes) -> bytes | None:
+    """The bytes one dump line spells, or None when it is not a dump line."""
+    body = line.rstrip(b"\r\n")
+    offset = _OFFSET.match(body)
+    if offset is not None:
+        rest = body[offset.end():]
+        if offset.group(2):  # xxd: `00000000: 3082 04bd ...  ASCII`
+            rest = rest.split(b"  ", 1)[0]
+        else:  # hexdump -C: `00000000  30 82 ...  |ASCII|`; od: `0000000 30 82 ...`
+            rest = rest.split(b"|", 1)[0]
+        candidates = [rest, body]  # a line of bare groups may begin with one that looks like an offset
+    else:
+        candidates = [body]
+    for text in candidates:
+        tokens = [t for t in _TOKEN_SPLIT.split(text.strip()) if t]
+        if not tokens:
+            continue
+        out = []
+        for token in tokens:
+            match = _HEX_TOKEN.fullmatch(token)
+            if match is None:
+                break
+            out.append(match.group(1))
+        else:
+            return bytes.fromhex(b"".join(out).decode("ascii"))
+    return None
+
+
+def hex_blocks(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
+    """[start, end) and bytes of each block of consecutive hex dump lines (>= MIN_BLOCK_BYTES)."""
+    blocks: list[tuple[int, int, bytes]] = []
+    start = end = -1
+    parts: list[bytes] = []
+    size = 0
+
+    def close() -> None:
+        last = end
+        if parts:  # a short last line (od, hex over lines) the line pattern did not take
+            stop = data.find(b"\n", end, end + 256)
+            line = bytes(data[end:stop + 1 if stop >= 0 else min(len(data), end + 256)])
+            spelled = _hex_line(line) if line.strip() and (stop >= 0 or end + 256 >= len(data)) else None
+            if spelled is not None and len(spelled) <= 16:
+                parts.append(spelled)
+                last = end + len(line)
+        if sum(map(len, parts)) >= MIN_BLOCK_BYTES and len(blocks) < MAX_BLOCKS:
+            blocks.append((start, last, b"".join(parts)))
+
+    for match in _HEX_LINE.finditer(data):
+        spelled = _hex_line(match.group(0))
+        if spelled is None:
+            continue
+        if match.start() != end or size + len(spelled) > MAX_BLOCK_BYTES:
+            close()
+            start, parts, size = match.start(), [], 0
+        parts.append(spelled)
+        size += len(spelled)
+        end = match.end()
+        if len(blocks) >= MAX_BLOCKS:
+            break
+    close()
+    return blocks
+
+
+def read_numbers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) -> None:
+    """The text integers of one view: each as a child view, and each RSA-sized one checked as d/dp/dq."""
+    for start, end, spelled in hex_blocks(data):
+        outer = reader.decoding(depth, start, end)
+        _child(reader, spelled, f"{name} > hex-dump", depth, (start, end))
+        _check_integer(reader, int.from_bytes(spelled, "big"), name, (start, end))
+        reader.span = outer
+    for match in _LONG_HEX.finditer(data):  # asn1parse's `INTEGER :C3AB...` and bare hex
+        _check_integer(reader, int(match.group(0), 16), name, (match.start(), match.end()))
+    for match in _DECIMAL.finditer(data):
+        value = int(match.group(0))
+        width = max(32, (value.bit_length() + 7) // 8)
+        outer = reader.decoding(depth, match.start(), match.end())
+        _child(reader, value.to_bytes(width, "big"), f"{name} > decimal", depth, (match.start(), match.end()))
+        _check_integer(reader, value, name, (match.start(), match.end()))
+        reader.span = outer
+    for match in _DECIMAL_BYTES.finditer(data):
+        spelled = bytes(int(t) for t in _TOKEN_SPLIT.split(match.group(0)) if t)
+        outer = reader.decoding(depth, match.start(), match.end())
+        _child(reader, spelled, f"{name} > decimal-bytes", depth, (match.start(), match.end()))
+        reader.span = outer
+
+
+def _child(reader: _Reader, data: bytes, name: str, depth: int, here: tuple[int, int]) -> None:
+    """A child view; the same bytes printed again elsewhere (a log line copied in a heap) are read
+    once, but each copy is a finding of its own when the first was (so each copy is redacted)."""
+    memo: dict[bytes, list[tuple[str, str]]] = reader.__dict__.setdefault("_number_findings", {})
+    digest = hashlib.blake2b(data, digest_size=16).digest()  # as `_Reader.child` computes it
+    if digest in memo:
+        for kind, key in memo[digest]:
+            reader.found(kind, name, key, here)
+        return
+    before = len(reader.report.findings)
+    reader.seen.discard(digest)  # read through another route (a JWK's "d", a base64 run): read again here
+    reader.child(data, name, depth + 1)
+    memo[digest] = [(f.kind, f.key) for f in reader.report.findings[before:]]
+
+
+def _check_integer(reader: _Reader, value: int, name: str, here: tuple[int, int]) -> None:
+    for kid, n, e in _rsa_publics(reader):
+        part = rsa_part(value, n, e, reader)
+        if part is not None:
+            reader.found("known-key", name, f"RSA {part} of known kid {kid}", here)
+            return
+
+
+def _rsa_publics(reader: _Reader) -> list[tuple[str, int, int]]:
+    cached: list[tuple[str, int, int]] | None = getattr(reader, "_rsa_publics", None)
+    if cached is None:
+        cached = [(k.kid, k.rsa_n, k.rsa_e) for k in reader.known.of_kind("rsa")]
+        setattr(reader, "_rsa_publics", cached)
+    return cached
+
+
+def rsa_part(value: int, n: int, e: int, reader: _Reader | None = None) -> str | None:
+    """'d' when `value` is a private exponent of (n, e), 'dp/dq' when a CRT exponent, else None.
+    Only integers of a fitting size are tested (a modular exponentiation each)."""
+    bits, nbits = value.bit_length(), n.bit_length()
+    if not (nbits // 2 - 24 <= bits <= nbits) or value >= n or value < 3:
+        return None
+    if reader is not None:
+        count = getattr(reader, "_integer_checks", 0) + 1
+        setattr(reader, "_integer_checks", count)
+        if count > MAX_INTEGER_CHECKS:
+            from .recheck import _Exhausted
+
+            raise _Exhausted(f"more than {MAX_INTEGER_CHECKS} RSA exponent checks")
+    cipher = pow(_PROBE, e, n)
+    if bits > nbits // 2 + 24 and pow(cipher, value, n) == _PROBE:
+        return "d"
+    if bits <= nbits // 2 + 8:
+        from math import gcd
+
+        factor = gcd(pow(cipher, value, n) - _PROBE, n)
+        if 1 < factor < n:
+            return "dp/dq"
+    return None
+
+
+def printed_number(finding: RecheckFinding) -> bool:
+    """A finding in a number view (a hex run or dump, a decimal number or byte array) or an RSA
+    exponent: its siblings are printed next to it."""
+    return bool(re.search(r"> (?:hex|decimal)", finding.view)) or finding.key.startswith(("RSA d ", "RSA dp/dq "))
+
+
+def text_block(data: bytes | mmap.mmap, start: int, end: int, reach: int = TEXT_REACH) -> tuple[int, int]:
+    """The run of printable text (at most `reach` bytes either way) around [start, end) when that
+    span is itself printable text; the span unchanged otherwise."""
+    span = bytes(data[start:end])
+    if not span or span.translate(None, PRINTABLE):
+        return start, end
+    before = bytes(data[max(0, start - reach):start])
+    after = bytes(data[end:end + reach])
+    return start - (len(before) - len(before.rstrip(PRINTABLE))), end + len(after) - len(after.lstrip(PRINTABLE))
+
+
+__all__ = ["hex_blocks", "printed_number", "read_numbers", "rsa_part", "text_block"]
