@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from .knownkeys import KnownKeys, aes_key_id
+from .recheck_codecs import Oversized, decoded_views
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
@@ -200,6 +201,7 @@ class _Reader:
             return
         self.text_layers(data, name, depth)
         self.embedded_streams(data, name, depth)
+        self.codec_views(data, name, depth)
 
     def container(self, data: bytes | mmap.mmap, name: str, depth: int) -> bool:
         """A view that IS a compressed stream or an archive: decode it (a failure is incomplete);
@@ -377,6 +379,20 @@ class _Reader:
             except Exception:
                 continue
             self.child(plain, f"{name} > {codec}@{match.start()}", depth + 1)
+
+    def codec_views(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
+        """Streams without a magic number and text encodings (recheck_codecs.py): each decoded run
+        is a view; a stream that IS the view and breaks after decoding is incomplete (inside a
+        view, like the embedded streams above, what decoded is read and the rest is not refused)."""
+        try:
+            for run in decoded_views(data, self.room()):
+                if run.broken is not None and run.start == 0:
+                    self.incomplete(f"{name}: {run.broken}")
+                outer = self.decoding(depth, run.start, run.end)
+                self.child(run.plain, f"{name} > {run.codec}@{run.start}", depth + 1)
+                self.span = outer
+        except Oversized as exc:
+            raise _Exhausted(str(exc)) from None
 
     # ---- the second detector path
     def detect(self, data: bytes | mmap.mmap, name: str, windows: bool = True) -> None:
