@@ -137,10 +137,7 @@ def _raw_deflate(data: bytes | mmap.mmap, limit: int) -> Decoded | None:
     proper end and decode MEANINGFUL bytes; anything else is not taken for deflate."""
     if len(data) < 8 or _ZLIB_HEAD.match(data):
         return None
-    try:
-        result = _inflate_from(data, 0, -15, limit)
-    except Oversized:
-        raise
+    result = _inflate_from(data, 0, -15, limit)
     if result is None or result[2] is not None or len(result[0]) < MEANINGFUL:
         return None
     return Decoded(0, result[1], "deflate", result[0])
