@@ -12,7 +12,9 @@ views     the raw bytes; compressed streams (gzip, zlib, raw deflate after base6
           archive's own bytes stay a view, so headers, comments and trailing bytes are read);
           every JSON string fully unescaped (as UTF-8 and, where it fits, Latin-1 bytes);
           base64/base64url runs, hex runs, percent-encoded runs, JSON string literals inside
-          other text, UTF-16LE/BE runs.
+          other text, UTF-16LE/BE runs; and (recheck_codecs.py) zlib streams anywhere, raw
+          deflate at a view's start, LZMA-alone, base32, ascii85/base85, uuencode,
+          quoted-printable, UTF-32 and EBCDIC PEM armour.
 detectors PEM and OpenSSH private keys, DER PKCS#8 / PKCS#1 / SEC1 private keys, JWKs with a
           private member: each candidate is LOADED with `cryptography` (a key that loads is a
           finding); and the known-key search: windows compared against the public keys the
