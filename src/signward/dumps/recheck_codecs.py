@@ -222,12 +222,16 @@ def _base32_runs(text: bytes, offset: int) -> Iterator[Decoded]:
 
 
 def _punctuated(run: bytes) -> bool:
-    """Random base85 / ascii85: letters of both cases, digits and punctuation all present."""
+    """Random base85 / ascii85: letters of both cases, digits and varied punctuation all present."""
     upper = sum(1 for c in run if 65 <= c <= 90)
     lower = sum(1 for c in run if 97 <= c <= 122)
     digits = sum(1 for c in run if 48 <= c <= 57)
     other = len(run) - upper - lower - digits
-    return upper * 8 >= len(run) and lower * 10 >= len(run) and digits >= 1 and other * 8 >= len(run)
+    punctuation = len({c for c in run if not (48 <= c <= 57 or 65 <= c <= 90 or 97 <= c <= 122)})
+    # identifiers (`id-smime-alg-CMS3DESwrap`, `AES_128_GCM`) use one to three separators; random
+    # base85 of 20 characters has about 6 different punctuation characters
+    return upper * 8 >= len(run) and lower * 10 >= len(run) and digits >= 1 and other * 8 >= len(run) and \
+        punctuation >= max(4, len(run) // 16)
 
 
 def _base85_runs(text: bytes, offset: int) -> Iterator[Decoded]:
