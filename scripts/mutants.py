@@ -519,6 +519,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/dumps/test_redteam_encodings.py::test_utf32_pem_in_a_view_larger_than_the_window_search"]),
     ("recheck_ebcdic", "dumps/recheck_codecs.py", "    yield from _ebcdic_armour(data)\n", "",
      ["tests/dumps/test_redteam_encodings.py::test_sanitize_certifies_nothing_the_red_team_recovers[ebcdic.txt]"]),
+    ("recheck_joined_pieces", "dumps/recheck.py", "        self.joined_pieces(document, name, depth)\n", "",
+     ["tests/dumps/test_redteam_encodings.py::test_a_key_split_into_pieces_is_read_whole_and_refused[ws_split.har]",
+      "tests/dumps/test_redteam_encodings.py::test_a_key_split_into_pieces_is_read_whole_and_refused[json_array.json]"]),
+    ("recheck_joined_member_pairs", "dumps/recheck_codecs.py",
+     "                if first is not None and second is not None:", "                if False:",
+     ["tests/dumps/test_redteam_encodings.py::test_a_key_split_into_pieces_is_read_whole_and_refused[ec_split_d.har]"]),
+    ("recheck_sse_data", "dumps/recheck_codecs.py", "    yield from _sse_data(data)\n", "",
+     ["tests/dumps/test_redteam_encodings.py::test_a_key_split_into_pieces_is_read_whole_and_refused[sse_split.har]"]),
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import lzma
 import os
 import quopri
@@ -180,3 +181,57 @@ def test_utf32_pem_in_a_view_larger_than_the_window_search(tmp_path: Path) -> No
     result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))
     assert result.status == "clean"
     assert not _recovered((tmp_path / "out").read_bytes().decode("utf-32-le", "replace").encode("latin-1", "replace"))
+
+
+# ---- F5: a key split into short pieces (the red team's gen3.py layouts)
+
+B64 = base64.b64encode(DER).decode()
+PIECES = [B64[i:i + 20] for i in range(0, len(B64), 20)]  # 20 characters (15 bytes) a piece
+
+
+def _entry(i: int, text: str = "", ws: list[dict[str, object]] | None = None) -> dict[str, object]:
+    entry: dict[str, object] = {
+        "startedDateTime": "2026-12-05T22:00:00.000Z", "time": 1,
+        "request": {"method": "GET", "url": f"https://app.example/ws{i}", "httpVersion": "HTTP/1.1", "headers": [],
+                    "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+        "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                     "content": {"size": len(text), "mimeType": "text/event-stream", "text": text},
+                     "redirectURL": "", "headersSize": -1, "bodySize": -1},
+        "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}
+    if ws is not None:
+        entry["_resourceType"] = "websocket"
+        entry["_webSocketMessages"] = ws
+    return entry
+
+
+def _split_har(entries: list[dict[str, object]]) -> bytes:
+    return json.dumps({"log": {"version": "1.2", "creator": {"name": "WebInspector", "version": "537.36"},
+                               "pages": [], "entries": entries}}, indent=2).encode()
+
+
+_SCALAR = base64.urlsafe_b64encode(EC.private_numbers().private_value.to_bytes(32, "big")).rstrip(b"=").decode()
+_X = base64.urlsafe_b64encode(EC.public_key().public_numbers().x.to_bytes(32, "big")).rstrip(b"=").decode()
+SPLIT: dict[str, tuple[str, bytes]] = {
+    "ws_split.har": ("joined pieces", _split_har([_entry(0, ws=[
+        {"type": "receive", "time": 1733436000.0 + i, "opcode": 1, "data": p} for i, p in enumerate(PIECES)])])),
+    "sse_split.har": ("sse-data", _split_har([_entry(0, text="".join(f"event: chunk\ndata: {p}\n\n" for p in PIECES))])),
+    "json_array.json": ("joined pieces", json.dumps({"keyparts": PIECES}).encode()),
+    "entries_split.har": ("joined pieces", _split_har([_entry(i, text=p) for i, p in enumerate(PIECES)])),
+    "ec_split_d.har": ("joined pieces", _split_har([_entry(0, text=json.dumps(
+        {"kty": "EC", "crv": "P-256", "x": _X, "d_hi": _SCALAR[:21], "d_lo": _SCALAR[21:]}))])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPLIT))
+def test_a_key_split_into_pieces_is_read_whole_and_refused(tmp_path: Path, name: str) -> None:
+    """The pieces joined are the key (the red team's recoverer: join and decode); the reader
+    reads them joined, and in a HAR or JSON document any finding of the reader refuses."""
+    label, data = SPLIT[name]
+    report = recheck_bytes(data, known(EC))
+    assert any(label in finding.view for finding in report.findings), report.summary()
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(DumpRefused) as refusal:
+        sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))
+    assert refusal.value.reason == DumpReason.RECHECK
+    assert not (tmp_path / "out").exists()

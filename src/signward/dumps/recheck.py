@@ -55,7 +55,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from .knownkeys import KnownKeys, aes_key_id
-from .recheck_codecs import Oversized, decoded_views
+from .recheck_codecs import Oversized, decoded_views, joined_pieces
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
@@ -297,7 +297,14 @@ class _Reader:
             return False
         for value in _strings_and_jwks(document, self):
             self.string(value, f"{name} > json", depth)
+        self.joined_pieces(document, name, depth)
         return True
+
+    def joined_pieces(self, document: Any, name: str, depth: int) -> None:
+        """Short base64 pieces of one JSON document joined (recheck_codecs.joined_pieces): a key
+        split over websocket frames, HAR entries, array elements or two members is read whole."""
+        for joined in joined_pieces(document):
+            self.child(joined, f"{name} > joined pieces", depth + 1)
 
     def string(self, value: str, name: str, depth: int) -> None:
         """One decoded JSON string: as UTF-8 and, where every code point fits, as Latin-1 bytes

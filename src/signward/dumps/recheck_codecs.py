@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import lzma
 import mmap
 import re
@@ -81,6 +82,7 @@ def decoded_views(data: bytes | mmap.mmap, limit: int, top: bool = True) -> Iter
     yield from _quoted_printable(data)
     yield from _utf32_runs(data)
     yield from _ebcdic_armour(data)
+    yield from _sse_data(data)
 
 
 # ---- F4: streams without a container magic number
@@ -102,6 +104,8 @@ def _inflate_from(data: bytes | mmap.mmap, start: int, wbits: int, limit: int) -
                     break
                 out += engine.decompress(engine.unconsumed_tail, limit + 1 - len(out))
         except zlib.error as exc:
+            # the failing call's own output is lost: decode again in small steps up to the break
+            out = _inflate_before_error(data, start, wbits, position + len(block), limit)
             if len(out) < MEANINGFUL:
                 return None
             return bytes(out), position + len(block), f"does not inflate to its end ({exc})"
@@ -114,6 +118,22 @@ def _inflate_from(data: bytes | mmap.mmap, start: int, wbits: int, limit: int) -
     if len(out) < MEANINGFUL:
         return None
     return bytes(out), size, "ends before the end of its stream"
+
+
+def _inflate_before_error(data: bytes | mmap.mmap, start: int, wbits: int, stop: int, limit: int) -> bytearray:
+    """What a stream that breaks before `stop` decodes to, up to the break (64 input bytes a step)."""
+    engine = zlib.decompressobj(wbits)
+    out = bytearray()
+    for position in range(start, stop, 64):
+        try:
+            out += engine.decompress(bytes(data[position:min(stop, position + 64)]), limit + 1 - len(out))
+            while engine.unconsumed_tail and len(out) <= limit:
+                out += engine.decompress(engine.unconsumed_tail, limit + 1 - len(out))
+        except zlib.error:
+            break
+        if len(out) > limit:
+            raise Oversized(f"a stream at {start} expands past the decode budget")
+    return out
 
 
 def _zlib_streams(data: bytes | mmap.mmap, limit: int) -> Iterator[Decoded]:
@@ -341,3 +361,53 @@ def _armour(data: bytes | mmap.mmap, begins: dict[str, bytes], ends: dict[str, b
             text = bytes(data[position:stop]).decode(codec, "replace")
             yield Decoded(position, stop, codec, text.encode("latin-1", "replace"))
             position = data.find(begin, stop)
+
+
+# ---- F5: a key split into short pieces
+
+MAX_PIECE = 256  # a JSON string this short and all base64 characters may be a piece of a longer run
+MAX_JOINED = 1 << 20
+MAX_MEMBERS = 64  # members of one object whose adjacent pieces are joined pairwise
+_PIECE = re.compile(r"[A-Za-z0-9+/_-]{2," + str(MAX_PIECE) + r"}={0,2}")
+_SSE_DATA = re.compile(rb"^data: ?([^\r\n]{0,%d})\r?$" % MAX_PIECE, re.MULTILINE)
+
+
+def joined_pieces(document: object) -> Iterator[bytes]:
+    """Short base64-looking JSON strings joined: every string at the same path (array indexes
+    ignored: one websocket frame's `data` after another, one HAR entry's body after another, the
+    elements of an array) in document order, and each adjacent pair of members of one object
+    (a JWK `d` split in two). Each joined text is then read as a view (its base64 runs decode)."""
+    by_path: dict[tuple[str, ...], list[str]] = {}
+    pairs: list[str] = []
+    stack: list[tuple[object, tuple[str, ...]]] = [(document, ())]
+    visited = 0
+    while stack and visited < 1_000_000:
+        visited += 1
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            members = list(item.items())
+            for key, value in reversed(members):
+                stack.append((value, (*path, str(key)[:64])))
+            candidates = [v if isinstance(v, str) and _PIECE.fullmatch(v) else None for _, v in members[:MAX_MEMBERS]]
+            for first, second in itertools.pairwise(candidates):
+                if first is not None and second is not None:
+                    pairs.append(first + second)
+        elif isinstance(item, list):
+            for value in reversed(item):
+                stack.append((value, (*path, "[]")))
+        elif isinstance(item, str) and _PIECE.fullmatch(item):
+            by_path.setdefault(path, []).append(item)
+    for run in by_path.values():
+        if len(run) >= 2:
+            yield "".join(run)[:MAX_JOINED].encode("ascii")
+    for pair in pairs[:10_000]:
+        yield pair.encode("ascii")
+
+
+def _sse_data(data: bytes | mmap.mmap) -> Iterator[Decoded]:
+    """Server-sent events: the `data:` lines of an event stream joined (a key sent in pieces)."""
+    if len(data) > SMALL_VIEW or data.find(b"data:") < 0:
+        return
+    lines = list(_SSE_DATA.finditer(data))
+    if len(lines) >= 2:
+        yield Decoded(lines[0].start(), lines[-1].end(), "sse-data", b"".join(m.group(1) for m in lines)[:MAX_JOINED])
