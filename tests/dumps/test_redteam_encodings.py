@@ -12,6 +12,7 @@ import json
 import lzma
 import os
 import quopri
+import random
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -235,3 +236,20 @@ def test_a_key_split_into_pieces_is_read_whole_and_refused(tmp_path: Path, name:
         sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))
     assert refusal.value.reason == DumpReason.RECHECK
     assert not (tmp_path / "out").exists()
+
+
+def test_a_busy_har_of_short_random_values_is_not_joined_into_a_refusal() -> None:
+    """Session ids, request ids and short bodies at the same paths of 600 entries (random, of one
+    length, like a split key's pieces): no finding, and the joined views stay inside the reader's
+    budget (a joined view is capped, repeated values and header name/value pairs are not joined)."""
+    rnd = random.Random(5)
+    entries = []
+    for i in range(600):
+        entry = _entry(i, text=base64.b64encode(b"\x00" + rnd.randbytes(29)).decode())
+        entry["request"] = {"method": "GET", "url": f"https://app.example/{i}",
+                            "cookies": [{"name": "sid", "value": base64.urlsafe_b64encode(rnd.randbytes(16)).decode()}],
+                            "headers": [{"name": "X-Request-Id", "value": base64.b64encode(rnd.randbytes(12)).decode()},
+                                        {"name": "Accept", "value": "text/html"}]}
+        entries.append(entry)
+    report = recheck_bytes(_split_har(entries), known(EC, ED))
+    assert not report.findings and not any("budget" in why for why in report.incomplete), report.summary()

@@ -366,17 +366,20 @@ def _armour(data: bytes | mmap.mmap, begins: dict[str, bytes], ends: dict[str, b
 # ---- F5: a key split into short pieces
 
 MAX_PIECE = 256  # a JSON string this short and all base64 characters may be a piece of a longer run
-MAX_JOINED = 1 << 20
+MAX_JOINED = 4 << 10  # joined text read (a 4096-bit RSA key in PKCS#8 base64 is about 3,200)
+_SCALAR_LENGTHS = frozenset({22, 24, 32, 43, 44, 64, 86, 88})  # base64 of 16, 24, 32, 48, 64/66 bytes
 MAX_MEMBERS = 64  # members of one object whose adjacent pieces are joined pairwise
 _PIECE = re.compile(r"[A-Za-z0-9+/_-]{2," + str(MAX_PIECE) + r"}={0,2}")
-_SSE_DATA = re.compile(rb"^data: ?([^\r\n]{0,%d})\r?$" % MAX_PIECE, re.MULTILINE)
+_SSE_DATA = re.compile(rb"^data: ?([A-Za-z0-9+/_=-]{1,%d})\r?$" % MAX_PIECE, re.MULTILINE)
 
 
 def joined_pieces(document: object) -> Iterator[bytes]:
-    """Short base64-looking JSON strings joined: every string at the same path (array indexes
-    ignored: one websocket frame's `data` after another, one HAR entry's body after another, the
-    elements of an array) in document order, and each adjacent pair of members of one object
-    (a JWK `d` split in two). Each joined text is then read as a view (its base64 runs decode)."""
+    """Short base64-looking JSON strings joined: the strings at one path (array indexes ignored:
+    one websocket frame's `data` after another, one HAR entry's body after another, the elements
+    of an array) in document order when they are equal-length pieces, and adjacent pairs of
+    members of one object whose joined length is that of a scalar in base64 (a JWK `d` split in
+    two). Each joined text is then read as a view (its
+    base64 runs decode). A key cut into pieces of varying length is not joined (documented)."""
     by_path: dict[tuple[str, ...], list[str]] = {}
     pairs: list[str] = []
     stack: list[tuple[object, tuple[str, ...]]] = [(document, ())]
@@ -390,7 +393,8 @@ def joined_pieces(document: object) -> Iterator[bytes]:
                 stack.append((value, (*path, str(key)[:64])))
             candidates = [v if isinstance(v, str) and _PIECE.fullmatch(v) else None for _, v in members[:MAX_MEMBERS]]
             for first, second in itertools.pairwise(candidates):
-                if first is not None and second is not None:
+                if first is not None and second is not None and len(first) >= 8 and len(second) >= 8 and \
+                        len((first + second).rstrip("=")) in _SCALAR_LENGTHS and _mixed(first + second):
                     pairs.append(first + second)
         elif isinstance(item, list):
             for value in reversed(item):
@@ -398,10 +402,20 @@ def joined_pieces(document: object) -> Iterator[bytes]:
         elif isinstance(item, str) and _PIECE.fullmatch(item):
             by_path.setdefault(path, []).append(item)
     for run in by_path.values():
-        if len(run) >= 2:
+        # the pieces of one split run: all as long as the first (the last may be shorter), and
+        # together like base64 of binary; a path of header names or methods is not joined
+        if len(run) >= 2 and len(run[0]) >= 4 and all(len(piece) == len(run[0]) for piece in run[:-1]) and \
+                len(run[-1]) <= len(run[0]) and len(set(run)) == len(run) and _mixed("".join(run[:64])):
             yield "".join(run)[:MAX_JOINED].encode("ascii")
     for pair in pairs[:10_000]:
         yield pair.encode("ascii")
+
+
+def _mixed(text: str) -> bool:
+    """Base64 of random bytes: both cases and a digit (about one in eight characters each)."""
+    upper = sum(1 for c in text if "A" <= c <= "Z")
+    lower = sum(1 for c in text if "a" <= c <= "z")
+    return upper * 8 >= len(text) and lower * 8 >= len(text) and any(c.isdigit() for c in text)
 
 
 def _sse_data(data: bytes | mmap.mmap) -> Iterator[Decoded]:
