@@ -12,7 +12,9 @@ views     the raw bytes; compressed streams (gzip, zlib, raw deflate after base6
           archive's own bytes stay a view, so headers, comments and trailing bytes are read);
           every JSON string fully unescaped (as UTF-8 and, where it fits, Latin-1 bytes);
           base64/base64url runs, hex runs, percent-encoded runs, JSON string literals inside
-          other text, UTF-16LE/BE runs.
+          other text, UTF-16LE/BE runs; and (recheck_codecs.py) zlib streams anywhere, raw
+          deflate at a view's start, LZMA-alone, base32, ascii85/base85, uuencode,
+          quoted-printable, UTF-32 and EBCDIC PEM armour.
 detectors PEM and OpenSSH private keys, DER PKCS#8 / PKCS#1 / SEC1 private keys, JWKs with a
           private member: each candidate is LOADED with `cryptography` (a key that loads is a
           finding); and the known-key search: windows compared against the public keys the
@@ -53,6 +55,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from .knownkeys import KnownKeys, aes_key_id
+from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_numbers import read_numbers
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -201,6 +204,7 @@ class _Reader:
             return
         self.text_layers(data, name, depth)
         self.embedded_streams(data, name, depth)
+        self.codec_views(data, name, depth)
 
     def container(self, data: bytes | mmap.mmap, name: str, depth: int) -> bool:
         """A view that IS a compressed stream or an archive: decode it (a failure is incomplete);
@@ -294,7 +298,14 @@ class _Reader:
             return False
         for value in _strings_and_jwks(document, self):
             self.string(value, f"{name} > json", depth)
+        self.joined_pieces(document, name, depth)
         return True
+
+    def joined_pieces(self, document: Any, name: str, depth: int) -> None:
+        """Short base64 pieces of one JSON document joined (recheck_codecs.joined_pieces): a key
+        split over websocket frames, HAR entries, array elements or two members is read whole."""
+        for joined in joined_pieces(document):
+            self.child(joined, f"{name} > joined pieces", depth + 1)
 
     def string(self, value: str, name: str, depth: int) -> None:
         """One decoded JSON string: as UTF-8 and, where every code point fits, as Latin-1 bytes
@@ -379,6 +390,20 @@ class _Reader:
             except Exception:
                 continue
             self.child(plain, f"{name} > {codec}@{match.start()}", depth + 1)
+
+    def codec_views(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
+        """Streams without a magic number and text encodings (recheck_codecs.py): each decoded run
+        is a view; a stream that IS the view and breaks after decoding is incomplete (inside a
+        view, like the embedded streams above, what decoded is read and the rest is not refused)."""
+        try:
+            for run in decoded_views(data, self.room()):
+                if run.broken is not None and run.start == 0:
+                    self.incomplete(f"{name}: {run.broken}")
+                outer = self.decoding(depth, run.start, run.end)
+                self.child(run.plain, f"{name} > {run.codec}@{run.start}", depth + 1)
+                self.span = outer
+        except Oversized as exc:
+            raise _Exhausted(str(exc)) from None
 
     # ---- the second detector path
     def detect(self, data: bytes | mmap.mmap, name: str, windows: bool = True) -> None:
