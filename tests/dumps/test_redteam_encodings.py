@@ -215,7 +215,8 @@ _X = base64.urlsafe_b64encode(EC.public_key().public_numbers().x.to_bytes(32, "b
 SPLIT: dict[str, tuple[str, bytes]] = {
     "ws_split.har": ("joined pieces", _split_har([_entry(0, ws=[
         {"type": "receive", "time": 1733436000.0 + i, "opcode": 1, "data": p} for i, p in enumerate(PIECES)])])),
-    "sse_split.har": ("sse-data", _split_har([_entry(0, text="".join(f"event: chunk\ndata: {p}\n\n" for p in PIECES))])),
+    "sse_split.har": ("sse-data",
+                      _split_har([_entry(0, text="".join(f"event: chunk\ndata: {p}\n\n" for p in PIECES))])),
     "json_array.json": ("joined pieces", json.dumps({"keyparts": PIECES}).encode()),
     "entries_split.har": ("joined pieces", _split_har([_entry(i, text=p) for i, p in enumerate(PIECES)])),
     "ec_split_d.har": ("joined pieces", _split_har([_entry(0, text=json.dumps(
