@@ -164,7 +164,7 @@ def _rsa_publics(reader: _Reader) -> list[tuple[str, int, int]]:
     cached: list[tuple[str, int, int]] | None = getattr(reader, "_rsa_publics", None)
     if cached is None:
         cached = [(k.kid, k.rsa_n, k.rsa_e) for k in reader.known.of_kind("rsa")]
-        reader._rsa_publics = cached
+        setattr(reader, "_rsa_publics", cached)  # noqa: B010 - a per-read memo the reader does not declare
     return cached
 
 
@@ -176,7 +176,7 @@ def rsa_part(value: int, n: int, e: int, reader: _Reader | None = None) -> str |
         return None
     if reader is not None:
         count = getattr(reader, "_integer_checks", 0) + 1
-        reader._integer_checks = count
+        setattr(reader, "_integer_checks", count)  # noqa: B010 - a per-read count the reader does not declare
         if count > MAX_INTEGER_CHECKS:
             from .recheck import _Exhausted
 
