@@ -608,6 +608,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/dumps/test_redteam_encodings.py::test_a_key_split_into_pieces_is_read_whole_and_refused[ec_split_d.har]"]),
     ("recheck_sse_data", "dumps/recheck_codecs.py", "    yield from _sse_data(data)\n", "",
      ["tests/dumps/test_redteam_encodings.py::test_a_key_split_into_pieces_is_read_whole_and_refused[sse_split.har]"]),
+    ("bundle_member_reader_patch", "dumps/sanitize.py",
+     "                        changed += _patch_from_reader(redacted.path, member_layout, known)",
+     "                        pass",
+     ["tests/dumps/test_recheck.py::test_a_bundle_member_image_is_patched_from_the_reader_and_the_bundle_read_again"]),
 ]
 
 

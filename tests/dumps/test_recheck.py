@@ -165,9 +165,11 @@ def _blind_scanner(monkeypatch: pytest.MonkeyPatch, module_name: str) -> None:
 def test_sanitize_refuses_what_only_the_independent_reader_sees(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """A common-mode failure of the scanner (its scan and its residue re-scan both blind) is still
-    refused: the certification re-reads the output with the independent reader. In a bundle the
-    reader's finding has no exact raw span to redact, so the whole bundle is refused."""
+    refused: the certification re-reads the output with the independent reader. Here the member
+    patch (below) is made unable to fix the member, as for a finding with no exact raw span or in
+    protected bytes, so only the certification stands between the key and the output."""
     _blind_scanner(monkeypatch, "signward.dumps.sanitize")
+    monkeypatch.setattr(sys.modules["signward.dumps.sanitize"], "_patch_from_reader", lambda *args: 0)
     path = tmp_path / "bundle.tar"
     path.write_bytes(_tar({"notes.txt": b"hello", "keys/k.txt": b"d=" + base64.urlsafe_b64encode(SCALAR)}))
     with pytest.raises(DumpRefused) as refusal:
@@ -175,6 +177,22 @@ def test_sanitize_refuses_what_only_the_independent_reader_sees(tmp_path: Path,
     assert refusal.value.reason == DumpReason.RECHECK
     assert "EC scalar" in refusal.value.detail
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.attestation.json").exists()
+
+
+def test_a_bundle_member_image_is_patched_from_the_reader_and_the_bundle_read_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key only the independent reader sees, in an image member of a bundle: its whole raw run is
+    overwritten in the member (as in a top-level image), and the new bundle is read again before
+    it is certified; the scalar is in no form in the output."""
+    _blind_scanner(monkeypatch, "signward.dumps.sanitize")
+    path = tmp_path / "bundle.tar"
+    encoded = base64.urlsafe_b64encode(SCALAR)
+    path.write_bytes(_tar({"notes.txt": b"hello", "keys/k.txt": b"d=" + encoded}))
+    result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))
+    assert result.status == "clean" and result.redacted_bytes >= len(encoded)
+    output = (tmp_path / "out").read_bytes()
+    assert encoded not in output and SCALAR not in output
+    assert recheck_path(tmp_path / "out", known(EC)).findings == []
 
 
 @pytest.mark.parametrize("compressed", [False, True])

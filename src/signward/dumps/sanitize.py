@@ -106,7 +106,7 @@ def _redact_plain(plain: Path, target: Path, layout: Layout, findings: list[Find
 
 
 def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, workdir: Path, max_bytes: int | None,
-                   minimize: bool) -> int:
+                   minimize: bool, known: KnownKeys | None = None) -> int:
     """A new archive at `target` of every member of `plain` redacted with its own findings (members
     that are compressed are recompressed, bundles inside recurse); bytes changed. Members are
     matched to their reports by position (both in archive order), never by name; the bytes
@@ -130,10 +130,13 @@ def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, wor
                 inner = bundle_kind(member_plain)
                 if inner is not None:
                     changed += _redact_bundle(member_plain, inner, redacted.path, member_report, workdir, max_bytes,
-                                              minimize)
+                                              minimize, known)
                 else:
-                    changed += _redact_plain(member_plain, redacted.path, read_layout(member_plain),
+                    member_layout = read_layout(member_plain)
+                    changed += _redact_plain(member_plain, redacted.path, member_layout,
                                              member_report.findings, minimize, member.name)
+                    if known is not None:  # what only the independent reader sees in a member image goes too
+                        changed += _patch_from_reader(redacted.path, member_layout, known)
                 if container == "none":
                     shutil.copyfile(redacted.path, output.path)
                 else:
@@ -271,7 +274,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         redacted = scratch.enter_context(Scratch(out.parent))
         if bundle is not None:
             result.redacted_bytes = _redact_bundle(sealed.path, bundle, redacted.path, report, out.parent, max_bytes,
-                                                   minimize)
+                                                   minimize, None if insecure_skip_residue_rescan else known)
         else:
             result.redacted_bytes = _redact_plain(sealed.path, redacted.path, layout, findings, minimize)
         final = redacted
@@ -409,6 +412,29 @@ def _fsync_dir(directory: Path) -> None:
 
 
 __all__ = ["SanitizeResult", "sanitize"]
+
+
+def _patch_from_reader(path: Path, layout: Layout, known: KnownKeys) -> int:
+    """A bundle member that is an image (not a HAR): overwrite the whole raw run of every key the
+    independent reader finds in it, as sanitize does for a top-level image; bytes changed. Where a
+    finding has no exact span, lies in protected bytes or the reader is incomplete, nothing is
+    patched here: the reader's re-read of the whole output then refuses the bundle."""
+    if layout.format == "har":
+        return 0
+    second = recheck_path(path, known)
+    spans = [f.span for f in second.findings if f.span is not None]
+    if not second.findings or len(spans) != len(second.findings) or second.incomplete:
+        return 0
+    ranges = merge_spans(_text_blocks(path, second.findings, layout))
+    if any(layout.is_protected(start, end) for start, end in ranges):
+        return 0
+    descriptor = os.open(path, os.O_WRONLY)
+    try:
+        changed = sum(fill(descriptor, start, end) for start, end in ranges)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    return changed
 
 
 def _text_blocks(path: str | Path, findings: Sequence[RecheckFinding], layout: Layout) -> list[tuple[int, int]]:
