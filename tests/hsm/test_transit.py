@@ -431,6 +431,7 @@ def test_a_token_file_rewritten_by_an_agent_is_read_again_when_refused(bao: Bao,
     home, _ = transit_home(tmp_path / "home", bao)
     token_file = home.root / "hsm/transit-token"
     old = bao.token("signward-issuer")
+    token_file.unlink()  # the home's token replaced by one this test can revoke
     write_secret(token_file, old)
     operator = TransitBackend(bao.url, "transit", bao.operator_token)
     backend = open_backend(home, home.load_config())
@@ -439,7 +440,9 @@ def test_a_token_file_rewritten_by_an_agent_is_read_again_when_refused(bao: Bao,
         signer = CheckedSigner(backend)
         signer.sign(handle, Alg.ES256, b"x")
         bao.call("POST", "auth/token/revoke", {"token": old})
-        write_secret(token_file, bao.token("signward-issuer"))
+        fresh = token_file.with_name("transit-token.new")  # an agent's sink: a new file renamed over the old
+        write_secret(fresh, bao.token("signward-issuer"))
+        fresh.replace(token_file)
         with caplog.at_level(logging.ERROR, logger="signward.hsm.transit"):
             assert signature_ok(public, Alg.ES256, b"y", signer.sign(handle, Alg.ES256, b"y"))
         assert not [r for r in caplog.records if "ALERT" in r.getMessage()]
