@@ -57,15 +57,20 @@ class IssuanceRecords:
 
     @staticmethod
     def statement(*, jti: str, realm: str, kid: str, sub: str, token: str, exp: float,
-                  client: ClientCheck | None = None) -> tuple[str, tuple[Any, ...]]:
+                  client: ClientCheck | None = None, key_in_registry: bool = True) -> tuple[str, tuple[Any, ...]]:
         """The row's INSERT, for a caller that commits it with the token's audit record.
 
         The INSERT itself re-checks, inside the transaction that releases the token, what the
         issuer's caches may have missed: the key must not be revoked or destroyed, and (given
         `client`: client_id, realm and secret hash the grant was authenticated against) the
         client must still exist, enabled, with that secret. Otherwise a NOT NULL column gets
-        NULL, the statement fails and the token is never released."""
+        NULL, the statement fails and the token is never released. `key_in_registry=False` is for
+        the watch's probe tokens only: they are signed by tripwire keys, which the key registry
+        does not hold, and no issuer cache stands behind them."""
         client_params: tuple[str, ...] = ()
+        if not key_in_registry:
+            return ("INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, ?, ?, ?, ?)",
+                    (jti, realm, kid, sub, digest(token), exp))
         if client is None:
             row_digest = "?"
         else:
@@ -78,10 +83,11 @@ class IssuanceRecords:
                  *client_params, exp))
 
     def record(self, *, jti: str, realm: str, kid: str, sub: str, token: str, exp: float,
-               client: ClientCheck | None = None) -> None:
+               client: ClientCheck | None = None, key_in_registry: bool = True) -> None:
         """Write the row (raises StoreError: then the token must not be released)."""
         with self.store.transaction() as tx:
-            tx.execute(*self.statement(jti=jti, realm=realm, kid=kid, sub=sub, token=token, exp=exp, client=client))
+            tx.execute(*self.statement(jti=jti, realm=realm, kid=kid, sub=sub, token=token, exp=exp, client=client,
+                                       key_in_registry=key_in_registry))
 
     def _lookup(self, jti: str) -> Issuance | None:
         now = self.clock.now()

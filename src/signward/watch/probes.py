@@ -81,7 +81,7 @@ def _record_as_issued(services: Services, realm: str, kid: str, token: str) -> N
     check (introspection) says active and only the control under probe can refuse it."""
     claims = json.loads(urlsafe_b64decode(token.split(".")[1] + "=="))
     services.issuance.record(jti=claims["jti"], realm=realm, kid=kid, sub=claims["sub"], token=token,
-                             exp=claims["exp"])
+                             exp=claims["exp"], key_in_registry=False)  # a tripwire key: not in the registry
 
 
 def _relying_parties(ctx: WatchContext, kind: TripwireKind) -> tuple[bool, str]:
