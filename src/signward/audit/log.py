@@ -338,6 +338,8 @@ class AuditLog:
 
     def verify(self, pinned_key: dict[str, Any] | None = None) -> VerifyResult:
         """Recompute the chain from its anchor and every checkpoint signature; name the first break.
+        Long: every anchor is checked in one pass (genesis, checkpoints, the pinned key, the
+        published head and its history), so the first break is the one named.
 
         The anchor is the genesis, or after pruning the signed checkpoint just before the
         first retained record, which the retained chain must itself record (`audit.prune`).
