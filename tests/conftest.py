@@ -52,8 +52,13 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def services(hsm_home: Home, backend: SigningBackend, clock: FixedClock, tmp_path: Path) -> Iterator[Services]:
-    """The composition root on a database of the test's own, sharing the session's HSM, on a fixed clock."""
-    opened = open_services(hsm_home, clock=clock, store=open_store(tmp_path / "registry.db"), backend=backend)
+    """The composition root on a home and database of the test's own, sharing the session's HSM,
+    on a fixed clock. The home is the test's own because the audit anchors (the pinned audit key,
+    the published checkpoints) live in the home: a home shared by tests with different stores
+    would (rightly) refuse the second store's chain as a rewrite of the first's."""
+    home = Home(tmp_path / "services-home")
+    init_home(home, hsm_home.load_config())
+    opened = open_services(home, clock=clock, store=open_store(tmp_path / "registry.db"), backend=backend)
     yield opened
     opened.close()
 

@@ -642,13 +642,14 @@ def _b64url(text: str) -> bytes | None:
 
 
 def _base64_readings(run: bytes) -> list[bytes]:
-    """The run read as base64 (or base64url where it uses those characters), from its start and,
-    when its length says a few characters of other text joined it in front, from after them."""
+    """The run read as base64 (or base64url where it uses those characters) from each of its
+    first four characters: other text that joined it in front (an identifier, filler bytes in a
+    core that happen to be base64 characters) can be of any length, so every alignment is read."""
     body = run.rstrip(b"=")
     alphabets = [b"-_"] if re.search(rb"[-_]", body) and not re.search(rb"[+/]", body) else [b"+/", b"-_"] \
         if re.search(rb"[-_]", body) else [b"+/"]
     readings: list[bytes] = []
-    for shift in sorted({0, len(run) % 4}):
+    for shift in range(4):
         part = body[shift:]
         if len(part) % 4 == 1:
             part = part[:-1]
