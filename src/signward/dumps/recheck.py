@@ -54,6 +54,7 @@ import zstandard
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_numbers import read_numbers
@@ -320,7 +321,7 @@ class _Reader:
 
     def text_layers(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Runs that look encoded, in any view (a text, a core, a decoded string)."""
-        for match in _BASE64_RUN.finditer(data):
+        for match in zeros.finditer(_BASE64_RUN, data):
             run = re.sub(rb"\\r\\n|\\n|\r|\n", b"", match.group(0))
             if len(run) < MIN_BASE64 or _ONLY_HEX.fullmatch(run):
                 continue  # too short for a key, or a hex run (read as hex below)
@@ -333,7 +334,7 @@ class _Reader:
                 for codec, plain in _inflate(decoded, self.room()):
                     self.child(plain, f"{name} > base64 > {codec}", depth + 2)
             self.span = outer
-        for match in _HEX_RUN.finditer(data):
+        for match in zeros.finditer(_HEX_RUN, data):
             digits = re.sub(rb"[^0-9a-fA-F]|(?<=\\)x", b"", match.group(0).replace(b"\\x", b""))
             if len(digits) >= MIN_HEX:
                 outer = self.decoding(depth, match.start(), match.end())
@@ -350,7 +351,7 @@ class _Reader:
                     self.child(decoded, f"{name} > percent", depth + 1)
             self.span = outer
         if len(data) <= MAX_JSON_VIEW:
-            for match in _JSON_STRING.finditer(data):
+            for match in zeros.finditer(_JSON_STRING, data):
                 literal = match.group(0)
                 if b"\\" not in literal:
                     continue
@@ -365,7 +366,7 @@ class _Reader:
         small = len(data) <= WINDOW_VIEW_BYTES  # any code point below 256 there; printable ones in images
         for pattern, codec in (((_UTF16LE_ANY if small else _UTF16LE), "utf-16-le"),
                                ((_UTF16BE_ANY if small else _UTF16BE), "utf-16-be")):
-            for match in pattern.finditer(data):
+            for match in zeros.finditer(pattern, data):
                 decoded = match.group(0).decode(codec).encode("latin-1")
                 if len(decoded) - decoded.count(0) < MIN_UTF16:
                     continue  # zeros, not text
@@ -377,7 +378,7 @@ class _Reader:
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode
         (a magic number in a core is often noise, so one that does not decode is not a refusal)."""
-        for count, match in enumerate(_EMBEDDED_STREAM.finditer(data, 1)):
+        for count, match in enumerate(zeros.finditer(_EMBEDDED_STREAM, data, 1)):
             if count >= 10_000:
                 raise _Exhausted(f"{name}: more than 10,000 embedded stream headers")
             codec = _codec_of(match.group(0))
@@ -407,16 +408,16 @@ class _Reader:
 
     # ---- the second detector path
     def detect(self, data: bytes | mmap.mmap, name: str, windows: bool = True) -> None:
-        for match in _PEM.finditer(data):
+        for match in zeros.finditer(_PEM, data):
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
-        for match in _DER.finditer(data):
+        for match in zeros.finditer(_DER, data):
             self.der(data, match.start(), name)
         position = data.find(_OPENSSH_MAGIC)
         while position >= 0:
             self.openssh_blob(data, position, name)
             position = data.find(_OPENSSH_MAGIC, position + 1)
         if len(data) <= MAX_JSON_VIEW:
-            for count, match in enumerate(_KTY.finditer(data)):
+            for count, match in enumerate(zeros.finditer(_KTY, data)):
                 if count >= 10_000:
                     break
                 self.jwk_near(data, match.start(), name)
@@ -613,7 +614,7 @@ def _strings_and_jwks(document: Any, reader: _Reader) -> Iterator[str]:
 def _percent_runs(data: bytes | mmap.mmap) -> Iterator[tuple[int, int]]:
     """[start, end) of each run of URL characters holding a %XX escape (each run once)."""
     done = 0
-    for escape in _PERCENT.finditer(data):
+    for escape in zeros.finditer(_PERCENT, data):
         if escape.start() < done:
             continue
         start = escape.start()

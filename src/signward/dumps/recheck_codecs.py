@@ -26,6 +26,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from . import recheck_zeros as zeros
+
 MAX_CANDIDATES = 20_000  # stream headers tried per view; more is noise, not a refusal
 MAX_TEXT_RUN = 1 << 20  # the longest encoded text run decoded
 MEANINGFUL = 64  # decoded bytes after which a stream that breaks is a stream cut short, not noise
@@ -138,7 +140,7 @@ def _inflate_before_error(data: bytes | mmap.mmap, start: int, wbits: int, stop:
 
 def _zlib_streams(data: bytes | mmap.mmap, limit: int) -> Iterator[Decoded]:
     done = 0
-    for count, match in enumerate(_ZLIB_HEAD.finditer(data)):
+    for count, match in enumerate(zeros.finditer(_ZLIB_HEAD, data)):
         if count >= MAX_CANDIDATES:
             return
         start = match.start()
@@ -166,7 +168,7 @@ def _raw_deflate(data: bytes | mmap.mmap, limit: int) -> Decoded | None:
 def _lzma_alone(data: bytes | mmap.mmap, limit: int) -> Iterator[Decoded]:
     """.lzma (LZMA-alone): props 0x5d, a dictionary size, then the 8-byte size (or all ff)."""
     done = 0
-    for count, match in enumerate(_LZMA_ALONE.finditer(data)):
+    for count, match in enumerate(zeros.finditer(_LZMA_ALONE, data)):
         if count >= MAX_CANDIDATES:
             return
         start = match.start()
@@ -207,7 +209,7 @@ def _lzma_alone(data: bytes | mmap.mmap, limit: int) -> Iterator[Decoded]:
 def _printable_runs(data: bytes | mmap.mmap) -> Iterator[Decoded]:
     """One pass over the view for runs of printable characters; base32 and base85 are looked for
     inside them only (one regex pass per encoding would triple the cost on a large core)."""
-    for match in _PRINTABLE.finditer(data):
+    for match in zeros.finditer(_PRINTABLE, data):
         for offset in range(match.start(), match.end(), MAX_TEXT_RUN):
             run = bytes(data[offset:min(match.end(), offset + MAX_TEXT_RUN)])
             yield from _base32_runs(run, offset)
@@ -273,7 +275,7 @@ def _base85_runs(text: bytes, offset: int) -> Iterator[Decoded]:
 
 def _uuencoded(data: bytes | mmap.mmap) -> Iterator[Decoded]:
     """`begin 644 name` blocks: each line decoded until `end` or a line that is not uuencode."""
-    for match in _UU_BEGIN.finditer(data):
+    for match in zeros.finditer(_UU_BEGIN, data):
         position = match.end()
         out = bytearray()
         base64_body = match.group(0).startswith(b"begin-base64")
@@ -307,7 +309,7 @@ def _quoted_printable(data: bytes | mmap.mmap) -> Iterator[Decoded]:
     """Lines joined by `=` soft breaks (a base64 body in a mail, a MIME part), `=XX` decoded: grown
     from each soft break over the lines around it (never backtracked)."""
     done = 0
-    for count, match in enumerate(_QP_SOFT.finditer(data)):
+    for count, match in enumerate(zeros.finditer(_QP_SOFT, data)):
         if count >= MAX_CANDIDATES * 50:
             return
         if match.start() < done:
@@ -339,7 +341,7 @@ def _utf32_runs(data: bytes | mmap.mmap) -> Iterator[Decoded]:
                            {codec: "-----END ".encode(codec) for codec in ("utf-32-le", "utf-32-be")}, 4)
         return
     for pattern, codec in ((_UTF32LE, "utf-32-le"), (_UTF32BE, "utf-32-be")):
-        for match in pattern.finditer(data):
+        for match in zeros.finditer(pattern, data):
             yield Decoded(match.start(), match.end(), codec, match.group(0).decode(codec).encode("ascii"))
 
 
@@ -422,6 +424,6 @@ def _sse_data(data: bytes | mmap.mmap) -> Iterator[Decoded]:
     """Server-sent events: the `data:` lines of an event stream joined (a key sent in pieces)."""
     if len(data) > SMALL_VIEW or data.find(b"data:") < 0:
         return
-    lines = list(_SSE_DATA.finditer(data))
+    lines = list(zeros.finditer(_SSE_DATA, data))
     if len(lines) >= 2:
         yield Decoded(lines[0].start(), lines[-1].end(), "sse-data", b"".join(m.group(1) for m in lines)[:MAX_JOINED])

@@ -23,6 +23,8 @@ import mmap
 import re
 from typing import TYPE_CHECKING
 
+from . import recheck_zeros as zeros
+
 if TYPE_CHECKING:
     from .recheck import RecheckFinding, _Reader
 
@@ -98,7 +100,7 @@ def hex_blocks(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
         if sum(map(len, parts)) >= MIN_BLOCK_BYTES and len(blocks) < MAX_BLOCKS:
             blocks.append((start, last, b"".join(parts)))
 
-    for match in _HEX_LINE.finditer(data):
+    for match in zeros.finditer(_HEX_LINE, data):
         spelled = _hex_line(match.group(0))
         if spelled is None:
             continue
@@ -121,16 +123,16 @@ def read_numbers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int
         _child(reader, spelled, f"{name} > hex-dump", depth, (start, end))
         _check_integer(reader, int.from_bytes(spelled, "big"), name, (start, end))
         reader.span = outer
-    for match in _LONG_HEX.finditer(data):  # asn1parse's `INTEGER :C3AB...` and bare hex
+    for match in zeros.finditer(_LONG_HEX, data):  # asn1parse's `INTEGER :C3AB...` and bare hex
         _check_integer(reader, int(match.group(0), 16), name, (match.start(), match.end()))
-    for match in _DECIMAL.finditer(data):
+    for match in zeros.finditer(_DECIMAL, data):
         value = int(match.group(0))
         width = max(32, (value.bit_length() + 7) // 8)
         outer = reader.decoding(depth, match.start(), match.end())
         _child(reader, value.to_bytes(width, "big"), f"{name} > decimal", depth, (match.start(), match.end()))
         _check_integer(reader, value, name, (match.start(), match.end()))
         reader.span = outer
-    for match in _DECIMAL_BYTES.finditer(data):
+    for match in zeros.finditer(_DECIMAL_BYTES, data):
         spelled = bytes(int(t) for t in _TOKEN_SPLIT.split(match.group(0)) if t)
         outer = reader.decoding(depth, match.start(), match.end())
         _child(reader, spelled, f"{name} > decimal-bytes", depth, (match.start(), match.end()))

@@ -1,0 +1,79 @@
+"""The independent reader skips runs of zero pages in large views (recheck_zeros.py): it must
+find exactly what it finds reading the whole view, at the same offsets, with keys written right
+against the zero pages in every form whose characters end or start in zeros."""
+
+from __future__ import annotations
+
+import base64
+import os
+import random
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from signward.dumps import recheck_zeros
+from signward.dumps.recheck import recheck_bytes
+from tests.dumps.material import EC, RSA, known
+
+PAGE = recheck_zeros.PAGE
+PEM = EC.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+DER = RSA.private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL, NoEncryption())
+FORMS = {
+    "pem": PEM,
+    "utf-16-le": PEM.decode().encode("utf-16-le"),  # the last character's zero byte touches the zero page
+    "utf-16-be": PEM.decode().encode("utf-16-be"),  # the first character's zero byte does
+    "utf-32-le": PEM.decode().encode("utf-32-le"),
+    "base64-der": base64.b64encode(DER),
+    "hex-der": DER.hex().encode(),
+    "decimal-scalar": str(EC.private_numbers().private_value).encode(),
+}
+
+
+def _image(forms: dict[str, bytes], seed: int) -> bytes:
+    """A view past recheck_zeros.LARGE: zero pages and noise pages, each form placed once flush
+    against the end of a page followed by zero pages, once flush at the start of a page after them."""
+    rng = random.Random(seed)
+    out = bytearray()
+    for data in forms.values():
+        out += bytes(PAGE * rng.randint(1, 3))
+        out += bytes(-(len(out) + len(data)) % PAGE) + data  # ends flush with a page
+        out += bytes(PAGE * rng.randint(1, 3)) + data  # starts flush after zero pages
+        out += bytes(-len(out) % PAGE)
+        out += rng.randbytes(PAGE)  # noise a run must not join
+    out += bytes(max(0, recheck_zeros.LARGE + PAGE - len(out)))
+    return bytes(out)
+
+
+def _findings(data: bytes) -> list[tuple[str, str, tuple[int, int] | None]]:
+    return sorted((f.kind, f.key, f.span) for f in recheck_bytes(data, known(EC, RSA), "image").findings)
+
+
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_a_key_flush_against_zero_pages_is_found_as_in_the_whole_view(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _image({name: FORMS[name]}, seed=len(name))
+    assert len(recheck_zeros.spans(data)) > 1  # the zero runs are really skipped
+    skipped = _findings(data)
+    monkeypatch.setattr(recheck_zeros, "LARGE", len(data) + 1)  # the same reader over the whole view
+    whole = _findings(data)
+    assert whole, f"{name}: the reader does not see this form at all"
+    assert skipped == whole
+
+
+def test_the_kept_spans_hold_every_non_zero_byte() -> None:
+    rng = random.Random(7)
+    data = bytearray(recheck_zeros.LARGE + 3 * PAGE + 17)  # a tail that is not a whole page
+    for _ in range(300):
+        data[rng.randrange(len(data))] = rng.randrange(1, 256)
+    data[-1] = 1
+    kept = recheck_zeros.spans(bytes(data))
+    covered = bytearray(len(data))
+    for start, end in kept:
+        covered[start:end] = b"\x01" * (end - start)
+    assert all(covered[i] for i, b in enumerate(data) if b), "a non-zero byte outside every kept span"
+    assert sum(e - s for s, e in kept) < len(data) // 2  # and most zeros are left out
+    assert all(a[1] <= b[0] for a, b in zip(kept, kept[1:], strict=False))  # ordered, no overlap
+
+
+def test_a_small_view_is_read_whole() -> None:
+    data = os.urandom(1000) + bytes(3 * PAGE)
+    assert recheck_zeros.spans(data) == [(0, len(data))]
