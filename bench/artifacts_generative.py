@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.dumps.test_generative import CONTAINERS, ENCODINGS, FORMS, MEMBER_NAMES, TYPES, Case, judge, known_keys  # noqa: E402
+
 from signward.dumps import scan_path  # noqa: E402
 from signward.errors import DumpFormatError  # noqa: E402
-from tests.dumps.test_generative import (CONTAINERS, ENCODINGS, FORMS, MEMBER_NAMES, TYPES, Case,  # noqa: E402
-                                         judge, known_keys)
 
 
 def main() -> int:

@@ -25,7 +25,8 @@ from pathlib import Path
 from types import ModuleType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.guard.h2wire import CHECK_HEADERS as HEADERS, PREFACE, frame  # noqa: E402
+from tests.guard.h2wire import CHECK_HEADERS as HEADERS  # noqa: E402
+from tests.guard.h2wire import PREFACE, frame
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "src" / "signward" / "guard" / "_h2grpc.c"

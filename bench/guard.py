@@ -27,10 +27,22 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
-from signward.lab.crash import free_port  # noqa: E402
-from tests.guard.conftest import (ENTERPRISE, GuardProcess, JwksServer, Keys, Process, claims,  # noqa: E402
-                                  documents, envoy_binary, guard_toml, render, wait_http)
+from tests.guard.conftest import (  # noqa: E402
+    ENTERPRISE,
+    GuardProcess,
+    JwksServer,
+    Keys,
+    Process,
+    claims,
+    documents,
+    envoy_binary,
+    guard_toml,
+    render,
+    wait_http,
+)
 from tests.verify.forge import new_key  # noqa: E402
+
+from signward.lab.crash import free_port  # noqa: E402
 
 ENVOY_PLAIN = """
 static_resources:

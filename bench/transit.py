@@ -31,10 +31,10 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from signward.home import Config, Home, HsmConfig  # noqa: E402
 from signward.hsm import Alg, CheckedSigner  # noqa: E402
 from signward.hsm import server as hsm_server  # noqa: E402
 from signward.hsm.transit import TransitBackend, policy_text  # noqa: E402
-from signward.home import Config, Home, HsmConfig  # noqa: E402
 from signward.lab.crash import free_port  # noqa: E402
 from signward.services import init_home, open_services  # noqa: E402
 

@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from signward.verify import Validator  # noqa: E402
 from tests.verify.forge import new_key  # noqa: E402
+
+from signward.verify import Validator  # noqa: E402
 
 ISSUER = "https://login.example.com/realms/enterprise"
 
@@ -92,11 +93,11 @@ def introspection(n: int) -> dict[str, object]:
     import shutil
 
     import httpx
+    from tests.conftest import make_hsm_home, setup_realms, signward_json
+    from tests.helpers import IssuerProcess, free_port
 
     from signward.hsm import server as hsm_server
     from signward.verify import Introspector
-    from tests.conftest import make_hsm_home, setup_realms, signward_json
-    from tests.helpers import IssuerProcess, free_port
 
     root = Path(tempfile.mkdtemp(prefix="signward-bench-introspect-"))
     home = make_hsm_home(root / "home")

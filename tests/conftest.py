@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from signward.clock import FixedClock
+from signward.home import Home
 from signward.hsm import SigningBackend, open_backend
 from signward.hsm import server as hsm_server
-from signward.home import Home
 from signward.issuer import IssuerContext
 from signward.services import Services, init_home, open_services
 from signward.store import open_store

@@ -13,6 +13,7 @@ from signward.home import Home
 from signward.lab.crash import ServedIssuer, core_pattern, crash_and_collect_core, free_port  # noqa: F401
 from signward.lab.loopback import ThreadedServer  # noqa: F401 (re-exported)
 
+
 def run_cli(*args: str) -> int:
     return main(list(args))
 

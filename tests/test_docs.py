@@ -15,8 +15,19 @@ import pytest
 from signward.home import Config
 from signward.lab import CONTROLS
 
-from .test_readme import (LOADED, NOT_RUN, RUN, ROOT, blocks_of, check_command_line, check_python, check_toml,
-                          check_yaml, command_lines, run_shell)
+from .test_readme import (
+    LOADED,
+    NOT_RUN,
+    ROOT,
+    RUN,
+    blocks_of,
+    check_command_line,
+    check_python,
+    check_toml,
+    check_yaml,
+    command_lines,
+    run_shell,
+)
 
 DOCS = ROOT / "docs"
 PAGES = {path.relative_to(ROOT).as_posix(): path.read_text() for path in sorted(DOCS.glob("*.md"))}

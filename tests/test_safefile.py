@@ -164,10 +164,10 @@ def test_a_secret_is_never_created_through_a_dangling_link(tmp_path: Path) -> No
 
 def test_a_fifo_at_the_sanitizers_lock_file_is_refused_without_blocking(tmp_path: Path) -> None:
     """Issue #34 F7: opening a FIFO planted at .OUT.lock for writing blocked sanitize forever."""
-    from signward.errors import DumpFormatError
-    from signward.dumps.sanitize import _locked
-
     import threading
+
+    from signward.dumps.sanitize import _locked
+    from signward.errors import DumpFormatError
 
     os.mkfifo(tmp_path / ".out.core.lock")
     raised: list[BaseException] = []

@@ -9,8 +9,8 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import httpx
+import pytest
 import uvicorn
 
 from signward.dumps import canary as canary_module

@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from signward.audit import AuditLog
-from signward.audit import merkle
+from signward.audit import AuditLog, merkle
 from signward.audit.anchors import Anchors
-from signward.audit.note import NoteError, key_id, open_note, der_signature, signed_note, Checkpoint
+from signward.audit.note import Checkpoint, NoteError, der_signature, key_id, open_note, signed_note
 from signward.cli import cli
 from signward.hsm.base import CheckedSigner
 from signward.store import open_store

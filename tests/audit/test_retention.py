@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from signward.audit import AuditLog
-from signward.retention import retention_floor
 from signward.clock import FixedClock
 from signward.errors import ConfigError
+from signward.retention import retention_floor
 from signward.store import open_store
 
 DAY = 86400.0

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from signward.depth import run_probe
-from signward.probes import ProbeContext
 from signward.home import Config, Home, HsmConfig
+from signward.probes import ProbeContext
 from tests.conftest import setup_realms
 
 MODEL = str(Path(__file__).resolve().parents[2] / "models" / "storm-0558-signward.yaml")
@@ -23,8 +23,8 @@ def analyze_with_probes(home: Home) -> dict[str, object]:
 
 
 def test_probes_on_the_hsm_deployment(tmp_path: Path) -> None:
-    from tests.conftest import make_hsm_home
     from signward.hsm import server as hsm_server
+    from tests.conftest import make_hsm_home
 
     home = make_hsm_home(tmp_path / "live")
     try:

@@ -84,11 +84,12 @@ def clean_process(tmp_path_factory: pytest.TempPathFactory) -> CrashedProcess:
 @pytest.fixture(scope="session")
 def openssl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashedProcess]:
     """`openssl s_server` holding an RSA key it loaded from a PEM file, crashed."""
+    import datetime
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.x509.oid import NameOID
-    import datetime
 
     from tests.helpers import free_port
 

@@ -14,8 +14,8 @@ import pytest
 
 from signward.clock import FixedClock
 from signward.dumps.access import os_user
-from signward.home import Home
 from signward.errors import DumpRefused
+from signward.home import Home
 from signward.services import Services
 from tests.dumps.test_pipeline import _planted, capture, make_home, opened, pipeline_of  # noqa: F401
 

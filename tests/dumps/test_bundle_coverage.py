@@ -22,7 +22,7 @@ import pytest
 import zstandard
 from cryptography.hazmat.primitives import serialization
 
-from signward.dumps import scan_path, sanitize
+from signward.dumps import sanitize, scan_path
 from signward.dumps.bundles import OUTSIDE, canonical_name
 from signward.dumps.coverage import CoverageError, Uncovered
 from signward.dumps.findings import FileReport

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from signward.dumps import scan_path, sanitize
+from signward.dumps import sanitize, scan_path
 from signward.dumps.coverage import CoverageError, Uncovered
 from signward.dumps.formats import sniff_container
 from signward.home import Home

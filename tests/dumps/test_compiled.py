@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from signward.dumps import compiled, integers
 from signward.dumps.chunks import Chunk
@@ -236,7 +236,7 @@ def test_bad_arguments_raise_instead_of_reading_outside() -> None:
 def test_planted_keys_are_found_by_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     """An EC scalar (three layouts) and an Ed25519 seed planted in texture: the known-key
     detector finds each on the compiled path and on the reference, with the same findings."""
-    from signward.dumps.detectors.known_key import KnownKeyDetector, _MEMO
+    from signward.dumps.detectors.known_key import _MEMO, KnownKeyDetector
 
     rng = random.Random(5)  # fixed keys: a test that passes or fails for every run alike
     data = bytearray(texture(9, 1 << 18))

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.serialization import pkcs12
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from signward.dumps import KnownKeys, scan_path
 from signward.dumps.detectors.aes import expand_key
 from signward.dumps.knownkeys import aes_key_id
-from tests.dumps.material import ED, EC, NUMBERS, RSA, known
+from tests.dumps.material import EC, ED, NUMBERS, RSA, known
 from tests.dumps.planting import be, image, java, le
 
 NONE = serialization.NoEncryption()

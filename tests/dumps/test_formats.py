@@ -5,21 +5,21 @@ from __future__ import annotations
 import gzip
 import lzma
 import os
-import struct
 import shutil
+import struct
 from pathlib import Path
 
 import lz4.frame
 import pytest
 import zstandard
 
-from signward.dumps import scan_path, sanitize
+from signward.dumps import sanitize, scan_path
 from signward.dumps.formats import sniff_container
 from signward.home import Home
 from tests.dumps.conftest import CrashedProcess
+from tests.dumps.material import NUMBERS, RSA, known
 from tests.dumps.minidump_builder import minidump
 from tests.dumps.planting import le
-from tests.dumps.material import NUMBERS, RSA, known
 from tests.helpers import run_cli
 
 COMPRESS = {"zst": lambda b: zstandard.ZstdCompressor().compress(b), "xz": lzma.compress,

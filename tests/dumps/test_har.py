@@ -17,8 +17,7 @@ import httpx
 import jwt
 import pytest
 
-from signward.dumps import Canary, KnownKeys, make_canary, scan_path
-from signward.dumps import har
+from signward.dumps import Canary, KnownKeys, har, make_canary, scan_path
 from signward.verify import Validator
 from tests.conftest import Served
 

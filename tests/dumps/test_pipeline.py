@@ -4,8 +4,8 @@ races; and two layers that each catch what the other missed."""
 from __future__ import annotations
 
 import hashlib
-import json
 import io
+import json
 import os
 import shutil
 import signal
@@ -13,8 +13,8 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -26,8 +26,8 @@ from signward.errors import DumpRefused
 from signward.home import Config, DumpsConfig, Home
 from signward.services import Services, init_home, open_services
 from tests.dumps.conftest import CrashedProcess, crash_holder
-from tests.dumps.planting import image, le
 from tests.dumps.material import NUMBERS
+from tests.dumps.planting import image, le
 
 
 def make_home(root: Path, canary: Path | None, **dumps: object) -> Home:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from signward.dumps import FileReport, scan_path, sanitize, verify_attestation
+from signward.dumps import FileReport, sanitize, scan_path, verify_attestation
 from signward.home import Home
 from tests.dumps.conftest import CrashedProcess
 from tests.helpers import factor_windows

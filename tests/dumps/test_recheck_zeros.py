@@ -49,7 +49,8 @@ def _findings(data: bytes) -> list[tuple[str, str, tuple[int, int] | None]]:
 
 
 @pytest.mark.parametrize("name", sorted(FORMS))
-def test_a_key_flush_against_zero_pages_is_found_as_in_the_whole_view(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_flush_against_zero_pages_is_found_as_in_the_whole_view(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     data = _image({name: FORMS[name]}, seed=len(name))
     assert len(recheck_zeros.spans(data)) > 1  # the zero runs are really skipped
     skipped = _findings(data)

@@ -24,8 +24,8 @@ import pytest
 from signward.clock import FixedClock
 from signward.guard import GuardConfig, GuardService
 from signward.lab.crash import free_port
-from tests.verify.forge import TestKey, new_key
 from tests.helpers import nginx_main_conf
+from tests.verify.forge import TestKey, new_key
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "guard"
 CONSUMER = "https://login.example.com/realms/consumer"

@@ -8,8 +8,6 @@ import json
 import time
 from pathlib import Path
 
-import pytest
-
 from signward.algorithms import Alg
 from signward.guard import Attempt, GuardConfig, GuardService
 from signward.keys import TripwireKind

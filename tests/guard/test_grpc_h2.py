@@ -18,13 +18,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signward.guard import GuardService
-from signward.guard import grpc_h2
+from signward.guard import GuardService, grpc_h2
 from signward.guard.grpc_service import MAX_MESSAGE, GrpcGuard, attempt_of
 from signward.guard.messages import CheckRequest, CheckResponse
 from tests.guard.conftest import CONSUMER, ENTERPRISE, HONEY_KID, Keys, claims
-from tests.guard.h2wire import (CHECK_HEADERS, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, OPENING, RST_STREAM,
-                                frame, frames)
+from tests.guard.h2wire import (
+    CHECK_HEADERS,
+    DATA,
+    END_HEADERS,
+    END_STREAM,
+    GOAWAY,
+    HEADERS,
+    OPENING,
+    RST_STREAM,
+    frame,
+    frames,
+)
 from tests.verify.forge import new_key
 
 CHECK = "/envoy.service.auth.v3.Authorization/Check"

@@ -24,10 +24,31 @@ import pytest
 from signward.errors import ConfigError
 from signward.guard import GuardService, grpc_h2
 from signward.lab.crash import free_port
-from tests.guard.conftest import (GuardProcess, JwksServer, Keys, Process, Upstream, claims, documents, guard_toml,
-                                  start_envoy, wait_http)
-from tests.guard.h2wire import (CHECK_HEADERS, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, OPENING, PING,
-                                PREFACE, frame, frames)
+from tests.guard.conftest import (
+    GuardProcess,
+    JwksServer,
+    Keys,
+    Process,
+    Upstream,
+    claims,
+    documents,
+    guard_toml,
+    start_envoy,
+    wait_http,
+)
+from tests.guard.h2wire import (
+    CHECK_HEADERS,
+    DATA,
+    END_HEADERS,
+    END_STREAM,
+    GOAWAY,
+    HEADERS,
+    OPENING,
+    PING,
+    PREFACE,
+    frame,
+    frames,
+)
 from tests.guard.test_grpc_h2 import LoopThread, request
 
 

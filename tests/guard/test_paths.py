@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signward.guard import Attempt, GuardConfig
 from signward.errors import ConfigError
+from signward.guard import Attempt, GuardConfig
 from signward.guard.paths import EDGE_PLUS, MAX_PATH, PLAIN, WINDOWS, PathReason, _read, _remembered, canonical_path
 from tests.guard.conftest import CONSUMER, Keys, claims
 from tests.guard.upstreams import servlet_reading, starlette_reading

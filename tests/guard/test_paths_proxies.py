@@ -19,8 +19,19 @@ from urllib.parse import unquote
 import pytest
 
 from signward.lab.crash import free_port
-from tests.guard.conftest import (ENTERPRISE, GuardProcess, JwksServer, Keys, Process, Upstream, claims, documents,
-                                  start_envoy, start_nginx, start_traefik)
+from tests.guard.conftest import (
+    ENTERPRISE,
+    GuardProcess,
+    JwksServer,
+    Keys,
+    Process,
+    Upstream,
+    claims,
+    documents,
+    start_envoy,
+    start_nginx,
+    start_traefik,
+)
 from tests.guard.upstreams import ServletUpstream, StarletteUpstream, route_of
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,17 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from tests.guard.conftest import (CONSUMER, ENTERPRISE, HONEY_KID, Keys, Process, claims, start_envoy, start_nginx,
-                                  start_traefik)
+from tests.guard.conftest import (
+    CONSUMER,
+    ENTERPRISE,
+    HONEY_KID,
+    Keys,
+    Process,
+    claims,
+    start_envoy,
+    start_nginx,
+    start_traefik,
+)
 from tests.verify.forge import b64, enc, hs256_with_public_key
 
 pytestmark = pytest.mark.slow

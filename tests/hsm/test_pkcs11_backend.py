@@ -11,10 +11,10 @@ import pkcs11.exceptions
 import pytest
 
 from signward.errors import AlgorithmUnsupported, HsmUnavailable, InsecureConfiguration
+from signward.home import Config, Home, HsmConfig
 from signward.hsm import Alg, CheckedSigner, Pkcs11Backend, open_backend, signature_ok
 from signward.hsm import server as hsm_server
 from signward.hsm.errors_map import mapped_classes
-from signward.home import Config, Home, HsmConfig
 
 
 @pytest.mark.parametrize("alg", [Alg.ES256, Alg.ES384, Alg.RS256, Alg.PS256])

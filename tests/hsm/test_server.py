@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from signward.errors import HsmError, HsmUnavailable
+from signward.home import Home
 from signward.hsm import Alg, CheckedSigner, open_backend
 from signward.hsm import server as hsm_server
-from signward.home import Home
 from tests.conftest import make_hsm_home
 from tests.helpers import core_pattern
 

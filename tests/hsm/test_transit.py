@@ -26,7 +26,7 @@ import tomli_w
 
 from signward.algorithms import Alg, signature_ok
 from signward.errors import ConfigError, HsmError, HsmUnavailable, KeyNotFound
-from signward.home import Config, HsmConfig, Home, write_secret
+from signward.home import Config, Home, HsmConfig, write_secret
 from signward.hsm import CheckedSigner, open_backend
 from signward.hsm.transit import TransitBackend, TransitTokenRefused, key_type, policy_text
 from signward.lab.crash import free_port

@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from signward.hsm import server as hsm_server
 from signward.home import Config, Home, HsmConfig
+from signward.hsm import server as hsm_server
 from tests.conftest import make_hsm_home, signward_json
 from tests.helpers import IssuerProcess, crash_and_collect_core, factor_windows, free_port
+
 
 def _crash_issuer_and_search(home: Home, tmp_path: Path) -> tuple[list[tuple[int, str]], int]:
     port = free_port()

@@ -16,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from signward.issuer.server import MAX_HEAD, MAX_READ_SLACK, HttpToolsHeadDeadlineProtocol, \
-    protocol_with_head_timeout
+from signward.issuer.server import MAX_HEAD, MAX_READ_SLACK, HttpToolsHeadDeadlineProtocol, protocol_with_head_timeout
 from signward.lab.crash import free_port
 
 

@@ -11,13 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+from joserfc.jwk import ECKey
 
 from signward.clock import FixedClock
 from signward.home import Home
 from signward.hsm import CheckedSigner
-from joserfc.jwk import ECKey
-
 from signward.keys import Registry
 from signward.services import init_home, open_services
 from signward.store import open_store

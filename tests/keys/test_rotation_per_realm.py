@@ -13,10 +13,10 @@ from pathlib import Path
 
 from signward.algorithms import Alg
 from signward.clock import FixedClock
+from signward.hsm import server as hsm_server
 from signward.issuer import IssuerContext
 from signward.issuer.app import create_app
 from signward.keys import RotationPolicy
-from signward.hsm import server as hsm_server
 from signward.services import Services
 from tests.conftest import make_hsm_home
 

@@ -12,8 +12,8 @@ import json
 import secrets
 import sys
 
-from signward.hsm.base import CheckedSigner
 from signward.home import Home
+from signward.hsm.base import CheckedSigner
 from signward.services import open_services
 
 

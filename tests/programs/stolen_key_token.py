@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import sys
 
-from signward.hsm.base import CheckedSigner
 from signward.home import Home
+from signward.hsm.base import CheckedSigner
 from signward.issuer.tokens import TokenService
 from signward.services import open_services
 

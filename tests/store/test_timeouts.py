@@ -22,7 +22,7 @@ from signward.hsm import server as hsm_server
 from signward.store import SqliteStore, store_for
 from signward.store.postgres import WRITE_LOCK, PostgresStore
 from tests.conftest import make_hsm_home, setup_realms
-from tests.helpers import IssuerProcess, fresh_database, free_port
+from tests.helpers import IssuerProcess, free_port, fresh_database
 
 HOLD = ("import sqlite3, sys, time\n"
         "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"

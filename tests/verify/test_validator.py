@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives import serialization
 
 from signward.errors import ConfigError
 from signward.verify import Reason, Validator, VerifiedClaims
-from tests.verify.conftest import CONSUMER, ENTERPRISE, NOW, WINDOW, World
 from signward.verify.keyset import TrustedKey, load_key
 from tests.verify import forge
+from tests.verify.conftest import CONSUMER, ENTERPRISE, NOW, WINDOW, World
 from tests.verify.forge import b64, enc, hs256_with_public_key
 
 

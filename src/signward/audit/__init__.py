@@ -4,9 +4,9 @@ Records live in the home's store (SQLite, or PostgreSQL for several hosts). The 
 floor (`signward.retention`) keeps every record longer than any key it concerns can verify.
 """
 
+from ..retention import retention_floor
 from .anchors import Anchors
 from .chain import AuditRecord, Break, check_chain, record_hash
-from ..retention import retention_floor
 from .log import AuditLog, VerifyResult
 
 __all__ = ["Anchors", "AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain", "record_hash", "retention_floor"]

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from ..algorithms import Alg, signature_ok
 from ..clock import Clock, SystemClock
 from ..errors import AuditIntegrityError, ConfigError, HsmError
@@ -23,12 +25,11 @@ from ..keys.jwk import public_jwk
 from ..retention import check_retention
 from ..store.base import Store, Transaction
 from ..verify.keyset import load_key
-from cryptography.hazmat.primitives.asymmetric import ec
-from .merkle import ProofError, Tree, extend, leaf_hash, root_of
-from .note import Checkpoint, NoteError, der_signature, key_id, open_note, signed_note
 from .anchors import Anchors, canonical
 from .batch import GroupCommit, Pending, Statement
 from .chain import GENESIS, SEVERITIES, AuditRecord, Break, canonical_details, check_chain, record_hash, row_body
+from .merkle import ProofError, Tree, extend, leaf_hash, root_of
+from .note import Checkpoint, NoteError, der_signature, key_id, open_note, signed_note
 
 log = logging.getLogger("signward.audit")
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 import click
 
 from ..audit import AuditRecord
-from ..clock import iso
-from typing import Any
-
 from ..audit.merkle import ProofError
 from ..audit.note import MAX_NOTE_BYTES
 from ..audit.proofs import verify_proof
+from ..clock import iso
 from ..errors import ConfigError, UsageError
 from ..verify.sources import read_json_file, read_text_file
 from .common import emit, ids_table, json_option, services

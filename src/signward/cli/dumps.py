@@ -7,9 +7,9 @@ import os
 import stat
 import sys
 import time
-from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,8 +26,19 @@ from ..dumps.sanitize import sanitize
 from ..dumps.sarif import to_sarif
 from ..errors import DumpRefused, UsageError
 from ..home import Home
-from .common import (SCRATCH_PATH, clean_up_on_signals, duration, emit, err, home_of, ids_table, json_option, naming,
-                     refused, services)
+from .common import (
+    SCRATCH_PATH,
+    clean_up_on_signals,
+    duration,
+    emit,
+    err,
+    home_of,
+    ids_table,
+    json_option,
+    naming,
+    refused,
+    services,
+)
 
 
 @click.group()

@@ -6,8 +6,8 @@ import socket
 
 import click
 
-from ..home import Config, HsmConfig
 from ..errors import UsageError
+from ..home import Config, HsmConfig
 from ..services import init_home
 from .common import emit, err, home_of, ids_table, json_option, services
 

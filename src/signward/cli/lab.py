@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from ..errors import UsageError
-from ..lab import CONTROLS, Lab, ablate as run_ablation, parse_disabled
+from ..lab import CONTROLS, Lab, parse_disabled
+from ..lab import ablate as run_ablation
 from ..lab.report import ablation_table, steps_table, to_document, to_html
 from ..lab.watched import UNPROBEABLE, watch_deployment
 from ..safefile import HTML_MARK

@@ -17,11 +17,22 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..depth import load_model
-from ..watch import Round, WatchConfig, WatchMetrics, parse_duration, record_round, run_round
 from ..safefile import HTML_MARK
+from ..watch import Round, WatchConfig, WatchMetrics, parse_duration, record_round, run_round
 from ..watch.report import History, render_html
-from .common import (check_output, clean_up_on_signals, emit, err, force_option, home_of, ids_table, json_option,
-                     out, services, write_output)
+from .common import (
+    check_output,
+    clean_up_on_signals,
+    emit,
+    err,
+    force_option,
+    home_of,
+    ids_table,
+    json_option,
+    out,
+    services,
+    write_output,
+)
 
 DEFAULT_MODEL = "storm-0558-signward.yaml"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..errors import DumpFormatError, DumpRefused, UsageError
 from ..safefile import write_file
-from .reasons import DumpReason
 from .knownkeys import KnownKeys, known_from_documents
+from .reasons import DumpReason
 from .recheck import recheck_path
 from .scanner import scan_path
 

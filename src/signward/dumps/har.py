@@ -43,9 +43,9 @@ from typing import TYPE_CHECKING, Any
 from ..algorithms import Alg, signature_ok
 from ..clock import iso
 from ..errors import DumpFormatError
+from . import views as decoded_views
 from .findings import Finding
 from .knownkeys import KnownKeys
-from . import views as decoded_views
 
 if TYPE_CHECKING:
     from .detectors.base import Detector

@@ -29,8 +29,8 @@ from .attestation import attestation_path, sha256_file, verify_attestation
 from .canary import Canary
 from .debugstore import DebugStore
 from .files import copy_hashing
-from .reasons import DumpReason, DumpState
 from .knownkeys import KnownKeys, known_from_documents
+from .reasons import DumpReason, DumpState
 from .sanitize import sanitize
 
 ACTOR = "dumps"

@@ -37,17 +37,16 @@ from ..clock import iso
 from ..errors import DumpFormatError, DumpRefused, UsageError
 from ..home import Home
 from . import detectors as registry
-from .attestation import (attestation_key, attestation_path, key_id, sha256_file, verify_attestation,
-                          write_attestation)
-from .canary import Canary
-from .reasons import DumpReason
-from .files import copy_bounded
 from . import har
+from .attestation import attestation_key, attestation_path, key_id, sha256_file, verify_attestation, write_attestation
 from .bundles import OUTSIDE, bundle_kind, bundle_session, extracted, write_bundle
+from .canary import Canary
+from .files import copy_bounded
 from .findings import FileReport, Finding, count_by_detector, merge_spans
 from .formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .minimize import minimize_ranges
+from .reasons import DumpReason
 from .recheck import RecheckFinding, recheck_path
 from .redact import fill, redaction_ranges
 from .scanner import Progress, plain_copy, scan_path, scan_plain

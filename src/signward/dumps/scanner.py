@@ -25,13 +25,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import DumpFormatError
-from .chunks import CHUNK, OVERLAP, Chunk, Learned
-from .detectors import Detector, select
-from .findings import FileReport, Finding, merge_spans
 from . import har
 from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
+from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
+from .detectors import Detector, select
 from .files import copy_bounded
+from .findings import FileReport, Finding, merge_spans
 from .formats import Layout, Region, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .regions import compact

@@ -17,8 +17,15 @@ from typing import Any
 import grpc
 
 from .decision import Attempt, Decision
-from .messages import (GRPC_OK, GRPC_PERMISSION_DENIED, GRPC_UNAUTHENTICATED, OVERWRITE_IF_EXISTS_OR_ADD,
-                       SERVICE, CheckRequest, CheckResponse)
+from .messages import (
+    GRPC_OK,
+    GRPC_PERMISSION_DENIED,
+    GRPC_UNAUTHENTICATED,
+    OVERWRITE_IF_EXISTS_OR_ADD,
+    SERVICE,
+    CheckRequest,
+    CheckResponse,
+)
 from .service import GuardService
 
 MAX_MESSAGE = 256 * 1024  # a CheckRequest carries headers (and a body only if Envoy is told to send one)

@@ -23,17 +23,16 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..clock import Clock, SystemClock
-from ..errors import ConfigError
+from ..errors import ConfigError, Rejected
 from ..verify.introspection import Introspector
-from ..errors import Rejected
 from ..verify.jws import MAX_TOKEN, b64url_decode, json_object, peek_kid
 from ..verify.reasons import ALERT_REASONS
 from ..verify.sources import JwksUnavailable
 from ..verify.validator import Validator
 from .config import GuardConfig
 from .decision import Attempt, Decision, Guard, bearer_token, host_of
-from .paths import PathReason, canonical_path
 from .keysets import KeySetState, RefreshingSource, WatchedFile
+from .paths import PathReason, canonical_path
 
 log = logging.getLogger("signward.guard")
 QUEUE = 10_000

@@ -12,8 +12,8 @@ import threading
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..errors import SignatureCheckFailed
 from ..algorithms import Alg, PublicKey, signature_ok
+from ..errors import SignatureCheckFailed
 
 
 @dataclass(frozen=True)

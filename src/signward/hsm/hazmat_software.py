@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from ..errors import AlgorithmUnsupported, KeyNotFound
 from ..algorithms import RSA_BITS_ALLOWED, SPECS, Alg, PublicKey
+from ..errors import AlgorithmUnsupported, KeyNotFound
 from .base import KeyAttributes
 
 log = logging.getLogger("signward.hsm.hazmat")

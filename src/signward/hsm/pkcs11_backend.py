@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.serialization import load_der_public_key
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
-from ..errors import AlgorithmUnsupported, HsmError, HsmUnavailable
 from ..algorithms import RSA_BITS_ALLOWED, SPECS, Alg, PublicKey, digest
+from ..errors import AlgorithmUnsupported, HsmError, HsmUnavailable
 from .base import KeyAttributes
 from .errors_map import UNAVAILABLE, map_error
 

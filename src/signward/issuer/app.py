@@ -32,8 +32,8 @@ from ..errors import HsmError, NoSigningKey, NotFound, SignwardError, StoreError
 from ..keys.registry import Registry, rotation_error
 from ..store.sqlite import SqliteStore
 from .clients import ClientRegistry
-from .metrics import IssuerMetrics
 from .issuance import IssuanceRecords
+from .metrics import IssuerMetrics
 from .oauth import MAX_BODY, OAuthError, TokenRequest, parse_client_request, parse_token_request
 from .tokens import IssuedToken, TokenService
 

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
 from ..algorithms import Alg
+from ..errors import ConfigError
 
 DAY = 86400.0
 HOUR = 3600.0

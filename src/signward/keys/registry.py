@@ -13,12 +13,12 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from typing import Any, Sequence, Protocol
+from typing import Any, Protocol, Sequence
 from urllib.parse import urlsplit
 
+from ..algorithms import Alg
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError, InvalidTransition, NoSigningKey, NotFound, SignwardError
-from ..algorithms import Alg
 from ..hsm.base import SigningBackend
 from ..retention import check_retention
 from ..store.base import Store, Transaction

@@ -37,15 +37,29 @@ import httpx
 
 from ..audit import AuditLog
 from ..clock import FixedClock, iso
+from ..dumps.canary import Canary
+from ..errors import SignwardError
 from ..keys.model import DAY
 from ..store import store_for
-from ..dumps.canary import Canary
 from .attacker import StolenKey, forge_token, loose_keys, steal_keys
-from ..errors import SignwardError
 from .controls import CONTROLS
 from .crash import ServedIssuer
-from .deployment import (CONSUMER_ISSUER, ENTERPRISE_ISSUER, TENANT, Capture, Crash, ServedRealm, audit_head,
-                         capture, crash_consumer, discard_copies, make_realm, release_all, run_cli, stop_home)
+from .deployment import (
+    CONSUMER_ISSUER,
+    ENTERPRISE_ISSUER,
+    TENANT,
+    Capture,
+    Crash,
+    ServedRealm,
+    audit_head,
+    capture,
+    crash_consumer,
+    discard_copies,
+    make_realm,
+    release_all,
+    run_cli,
+    stop_home,
+)
 from .mailapi import AUDIENCE, MailService
 from .referee import rsa_factor_offsets
 

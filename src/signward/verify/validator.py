@@ -24,9 +24,9 @@ from ..algorithms import signature_ok
 from ..clock import Clock, SystemClock
 from ..errors import ConfigError, Rejected
 from . import jws
+from .introspection import IntrospectionUnavailable, Introspector
 from .keyset import KeyDropped, TrustedKey, load_key
 from .reasons import ALERT_REASONS, Reason
-from .introspection import IntrospectionUnavailable, Introspector
 from .sources import JwksSource, JwksUnavailable, source_for
 
 log = logging.getLogger("signward.verify")

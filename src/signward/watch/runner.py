@@ -22,12 +22,12 @@ import httpx
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from ..depth import Model, Report, analyze
+from ..depth.common import INPUT
 from ..depth.probes import ProbeResult, run_probe
 from ..errors import ConfigError
 from ..home import Home
 from ..services import open_services
 from .config import WatchConfig
-from ..depth.common import INPUT
 from .probes import DEPLOYMENT_PROBES, WatchContext
 
 alert_log = logging.getLogger("signward.alert")

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..chunks import Chunk
 from ..findings import Finding
-from .base import BaseDetector
 from ..knownkeys import aes_key_id
+from .base import BaseDetector
 
 NK_SIZES = {4: 128, 6: 192, 8: 256}
 

@@ -36,10 +36,20 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from ..chunks import Chunk
 from ..compiled import OPENSSL_CURVES, filters
 from ..findings import Finding
-from .base import BaseDetector
-from ..integers import (DENSE, coprime_to_small_primes, dense, isolated_windows, members, min_distinct_bytes,
-                        random_looking, top_low_positions, value_at, windows)
+from ..integers import (
+    DENSE,
+    coprime_to_small_primes,
+    dense,
+    isolated_windows,
+    members,
+    min_distinct_bytes,
+    random_looking,
+    top_low_positions,
+    value_at,
+    windows,
+)
 from ..knownkeys import KnownKey
+from .base import BaseDetector
 
 NEAR = 4096
 REPRESENTATIONS = ("le", "be", "java")

@@ -16,8 +16,8 @@ import numpy as np
 
 from ..chunks import Chunk
 from ..findings import Finding
-from .base import BaseDetector
 from ..integers import coprime_to_small_primes, low64, sparse, value_at, windows
+from .base import BaseDetector
 from .known_key import rsa_private_values
 
 PRIME_BYTES = (64, 128, 192, 256)
