@@ -23,6 +23,22 @@ from signward.store import open_store
 from tests.helpers import IssuerProcess, free_port, temporary_postgres
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--long", action="store_true",
+                     help="also run the tests marked long (the lab's full ablation): docs/testing.md")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `long` (minutes of real runs, a short version of each runs by default) are
+    skipped, with the reason shown, unless --long."""
+    if config.getoption("--long"):
+        return
+    skip = pytest.mark.skip(reason="long: run with `bash scripts/test.sh --long -m long` (docs/testing.md)")
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
+
+
 def make_hsm_home(root: Path) -> Home:
     home = Home(root)
     config = init_home(home)

@@ -102,6 +102,24 @@ def test_the_validator_raises_alerts_for_the_forged_tokens(lab: Lab) -> None:
     assert ("dump.release_refused", "warning") in actions  # the gate
 
 
+def test_from_hsm_and_rotation_off_the_ablation_measures_what_the_model_says(short_ablation: Ablation) -> None:
+    ablation = short_ablation
+    assert ablation.given_off == ["hsm", "rotation"]
+    assert ablation.agree and ablation.sets_agree, ablation.to_dict()
+    # the key is in the core and signs for five years: six more must fail, the same five in both
+    # minimum sets and either the canary check or the gate (each stops the unsanitized dump)
+    core = ["grant_approval", "issuance_check", "issuer_binding", "redaction", "store_rescan"]
+    assert ablation.min_failures_empirical == 6
+    assert sorted(map(sorted, ablation.failing_sets)) == sorted(sorted([*core, last])
+                                                               for last in ("canary_check", "release_gate"))
+    if store_reads_independently():  # the undecoded input stands in for redaction, never for the store
+        assert ablation.independent_empirical == 6
+        assert all("redaction" not in s for s in ablation.independent_sets if "input:undecoded_encoding" in s)
+    # every set of up to six of the nine other controls ran (none of five or fewer breached)
+    assert ablation.runs == sum(1 for size in range(7) for _ in combinations(set(CONTROLS) - {"hsm", "rotation"}, size))
+
+
+@pytest.mark.long
 def test_the_ablation_measures_what_the_model_says(ablation: Ablation) -> None:
     assert ablation.min_failures_empirical == 8
     assert ablation.agree and ablation.sets_agree, ablation.to_dict()

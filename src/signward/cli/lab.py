@@ -29,7 +29,8 @@ def lab() -> None:
 @click.option("--disable", "disable", multiple=True, metavar="C[,C]",
               help="Switch a control off (repeat or comma-separate); the controls are listed above.")
 @click.option("--preset", default=None, metavar="NAME", help="Switch off what a year lacked: 2021.")
-@click.option("--ablate", is_flag=True, help="Also search sets of switched-off controls by size until one breaches.")
+@click.option("--ablate", is_flag=True, help="Also search sets of switched-off controls by size until one breaches "
+              "(with --disable: starting from those off, counting the failures beyond them).")
 @click.option("--html", "html_out", default=None, metavar="OUT",
               help="Write one self-contained HTML page (a new file, or one this command wrote before).")
 @force_option
@@ -66,7 +67,7 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
     watched = None
     with Lab(Path(workdir) if workdir else None, workers=workers, log=log, keep_dumps=keep_dumps) as the_lab:
         result = the_lab.run(disabled)
-        ablation = run_ablation(the_lab, log) if ablate else None
+        ablation = run_ablation(the_lab, log, given_off=disabled) if ablate else None
         if watch_after:
             log("watch: one deployment with the same controls off, one round of probes")
             watched = watch_deployment(the_lab.workdir / "watched", disabled)

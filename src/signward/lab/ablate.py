@@ -64,6 +64,7 @@ class Ablation:
     inputs: dict[str, list[str]] = field(default_factory=dict)  # input class -> the controls it switched off
     model: str = ""
     configurations: int = 0  # sets tried (controls and input classes); `runs` of them ran the lab
+    given_off: list[str] = field(default_factory=list)  # off in every run; the numbers count failures beyond them
 
     @property
     def agree(self) -> bool:
@@ -85,26 +86,29 @@ class Ablation:
                 "analytic_independent_failing_sets": self.analytic_independent_sets,
                 "input_classes": self.inputs, "model": self.model,
                 "agree": self.agree, "sets_agree": self.sets_agree,
-                "runs": self.runs, "configurations": self.configurations, "stage_runs": self.stage_runs}
+                "runs": self.runs, "configurations": self.configurations, "stage_runs": self.stage_runs,
+                "given_off": self.given_off}
 
 
-def analytic(model_path: Path = MODEL) -> tuple[float | None, list[list[str]]]:
-    """The depth analyzer's minimum and all minimum failing sets for the enterprise mailbox."""
+def analytic(model_path: Path = MODEL, given_off: frozenset[str] = frozenset()) -> tuple[float | None, list[list[str]]]:
+    """The depth analyzer's minimum and all minimum failing sets for the enterprise mailbox (with
+    `given_off` failed already: how many more must fail)."""
     if not model_path.is_file():
         raise ConfigError(f"the model {model_path} is missing (run the lab from a signward checkout)")
-    report = analyze(load_model(model_path), max_sets=100)
+    report = analyze(load_model(model_path), failed=given_off, max_sets=100)
     (asset,) = [a for a in report.assets if a.asset == ASSET]
     return asset.min_failures, [sorted(s) for s in asset.failing_sets]
 
 
-def analytic_independent(model_path: Path = MODEL) -> tuple[float | None, list[list[str]]]:
+def analytic_independent(model_path: Path = MODEL,
+                         given_off: frozenset[str] = frozenset()) -> tuple[float | None, list[list[str]]]:
     """Independent failures with the units the lab can switch (controls and input classes), and
     every minimum set of them; the analyzer's number with implementations as units too is the same
     for the shipped models (each shared implementation is defeated by an input class)."""
     model = load_model(model_path)
     derived = independent_model(model, implementations=False, dominated=True)
-    solution = minimum_failing_sets(derived, ASSET, max_sets=100)
-    full = analyze(model, max_sets=1).assets
+    solution = minimum_failing_sets(derived, ASSET, given_off, max_sets=100)
+    full = analyze(model, failed=given_off, max_sets=1).assets
     (asset,) = [a for a in full if a.asset == ASSET]
     ind = asset.independent.cost if asset.independent is not None else asset.min_failures
     if ind != solution.cost:
@@ -113,11 +117,18 @@ def analytic_independent(model_path: Path = MODEL) -> tuple[float | None, list[l
     return solution.cost, [sorted(s) for s in solution.sets]
 
 
-def ablate(lab: Lab, progress: Callable[[str], None] | None = None, model_path: Path | None = None) -> Ablation:
+def ablate(lab: Lab, progress: Callable[[str], None] | None = None, model_path: Path | None = None,
+           given_off: frozenset[str] = frozenset()) -> Ablation:
     """Every set of switched-off controls and input classes of size 0, 1, 2, ... until a set of
-    controls alone and a set with input classes have both breached."""
+    controls alone and a set with input classes have both breached. With `given_off` (controls
+    known to be failed, as `--disable` names them) every run has those off too, the sets are drawn
+    from the other controls, and both numbers count the failures needed beyond them; the analyzer
+    is asked the same question with them failed (`depth analyze --failed`)."""
+    unknown = sorted(given_off - set(CONTROLS))
+    if unknown:
+        raise ConfigError(f"unknown control(s) to start the ablation with off: {', '.join(unknown)}")
     model_path = deployed_model() if model_path is None else model_path
-    names = [*CONTROLS, *INPUTS]
+    names = [*(c for c in CONTROLS if c not in given_off), *INPUTS]
     runs = 0
     configurations = 0
     breached: dict[frozenset[str], bool] = {}
@@ -131,10 +142,10 @@ def ablate(lab: Lab, progress: Callable[[str], None] | None = None, model_path: 
             sets = [s for s in sets if not s & set(INPUTS)]
         if progress:
             progress(f"ablation: {len(sets)} sets of {size} control(s) or input class(es) off")
-        lab.prepare({effective(s) for s in sets} - set(breached))
+        lab.prepare({effective(s) | given_off for s in sets} - set(breached))
         for chosen in sets:
             configurations += 1
-            off = effective(chosen)
+            off = effective(chosen) | given_off
             if off not in breached:
                 runs += 1
                 breached[off] = lab.run(off).breached
@@ -149,12 +160,12 @@ def ablate(lab: Lab, progress: Callable[[str], None] | None = None, model_path: 
         if failing:
             found = size
             break
-    minimum, analytic_sets = analytic(model_path)
-    ind_minimum, ind_sets = analytic_independent(model_path)
+    minimum, analytic_sets = analytic(model_path, given_off)
+    ind_minimum, ind_sets = analytic_independent(model_path, given_off)
     return Ablation(found, failing, minimum, analytic_sets, runs, dict(lab.stage_runs),
                     found_independent, independent, ind_minimum, ind_sets,
                     {name: sorted(defeated_by(name)) for name in INPUTS}, load_model(model_path).name,
-                    configurations)
+                    configurations, sorted(given_off))
 
 
 __all__ = ["MODEL", "SHARED_MODEL", "Ablation", "ablate", "analytic", "analytic_independent", "deployed_model",
