@@ -31,10 +31,12 @@ def factor_windows(data: bytes, modulus: int, prime_bytes: int) -> list[tuple[in
     so only windows with the top bit set and the low bit set are tried."""
     hits: list[tuple[int, str]] = []
     last = len(data) - prime_bytes
+    if last < 0:  # no window fits (the slices below would wrap around and differ in length)
+        return hits
     view = memoryview(data)
     firsts = data[0:last + 1:8]
     lasts = data[prime_bytes - 1:last + prime_bytes:8]
-    for index, (first, final) in enumerate(zip(firsts, lasts)):
+    for index, (first, final) in enumerate(zip(firsts, lasts, strict=True)):
         offset = index * 8
         if first >= 0x80 and final & 1:
             x = int.from_bytes(view[offset:offset + prime_bytes], "big")

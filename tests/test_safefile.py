@@ -122,7 +122,7 @@ def test_release_never_writes_the_store_key_list_through_a_link(tmp_path: Path, 
     store = tmp_path / "store"
     store.mkdir()
     victims = [tmp_path / "victim-tmp", tmp_path / "victim-json"]
-    for victim, name in zip(victims, ("public-keys.tmp", "public-keys.json")):
+    for victim, name in zip(victims, ("public-keys.tmp", "public-keys.json"), strict=True):
         victim.write_text("root-owned\n")
         os.chmod(victim, 0o600)
         (store / name).symlink_to(victim)

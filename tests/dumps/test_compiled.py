@@ -94,7 +94,7 @@ def same(fast, slow) -> None:  # type: ignore[no-untyped-def]
 def test_running_counts(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     data = texture(seed, 1 << 17) + bytes(70000)  # long enough for the uint16 counts to wrap
     fast, slow = both(data, monkeypatch, lambda c: [c.prefix(n).copy() for n in ("zero", "high")])
-    for a, b in zip(fast, slow):
+    for a, b in zip(fast, slow, strict=True):
         assert a.dtype == b.dtype == np.uint16 and np.array_equal(a, b)
 
 

@@ -44,7 +44,8 @@ def sparse_image(path: Path, seed: int) -> Path:
         position += length + rng.choice([SKIP, SKIP + PAGE, 2 * SKIP, 700_000, 5 << 20])
     plants = [le(NUMBERS.p, 128), be(NUMBERS.d, 256), java(NUMBERS.iqmp, 128), le(NUMBERS.q, 128),
               be(EC.private_numbers().private_value, 32), ED.private_bytes_raw()]
-    for (start, length), blob in zip(islands, plants * 8):
+    # one plant per island in turn, as far as the shorter list goes (the number of islands is random)
+    for (start, length), blob in zip(islands, plants * 8, strict=False):
         where = rng.choice([start - len(blob) + 8, start, start + length - len(blob), start + length - 8,
                             CHUNK - len(blob) // 2])
         where = max(0, min(size - len(blob), where - where % 8 if rng.random() < 0.7 else where))

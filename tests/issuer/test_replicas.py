@@ -128,7 +128,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, postgres: str) -> Iterator
     replicas = [_start_replica(home, port, tmp / f"replica{i}.log") for i, port in enumerate(ports)]
     lb = None
     try:
-        for port, proc in zip(ports, replicas):
+        for port, proc in zip(ports, replicas, strict=True):
             _wait_healthy(f"http://127.0.0.1:{port}", proc)
         lb = _nginx(tmp, ports, lb_port)
         yield Cluster(home, tmp, db, replicas, ports, lb_port, basic, issuer)
@@ -275,4 +275,4 @@ def test_rotation_raced_by_three_replicas_makes_one_successor_per_step(cluster: 
         keys = services.registry.keys("race")
     assert len(keys) == 4
     starts = sorted(k.sign_from for k in keys)
-    assert len(set(starts)) == 4 and all(b - a == 30 * day for a, b in zip(starts, starts[1:]))
+    assert len(set(starts)) == 4 and all(b - a == 30 * day for a, b in zip(starts, starts[1:], strict=False))

@@ -38,7 +38,7 @@ def _check_consistent(reg: Registry, db: Path) -> None:
         if k.state.value != "destroyed":
             assert k.handle in live_handles, f"key {k.kid} ({k.state.value}) lost its HSM object"
     ordered = sorted((k for k in keys if k.state.value != "revoked"), key=lambda k: k.sign_from)
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in zip(ordered, ordered[1:], strict=False):
         assert after.sign_from >= before.sign_until, "signing windows overlap"
 
 

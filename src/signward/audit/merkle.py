@@ -83,7 +83,7 @@ class Tree:
         self.start = start
         self.size = start + len(leaves)
         self._leaves = leaves
-        self._known: dict[tuple[int, int], bytes] = dict(zip(ranges, frontier))
+        self._known: dict[tuple[int, int], bytes] = dict(zip(ranges, frontier, strict=True))
 
     def _hash(self, lo: int, hi: int) -> bytes:
         known = self._known.get((lo, hi))

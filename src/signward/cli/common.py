@@ -96,7 +96,7 @@ def table_records(table: Table) -> str:
     blocks: list[str] = []
     for row in range(table.row_count):
         lines = []
-        for header, column in zip(headers, cells):
+        for header, column in zip(headers, cells, strict=True):
             value = column[row] if row < len(column) else ""
             first, *more = value.split("\n") if value else [""]
             lines.append(f"{header + ':':<{width}} {first}".rstrip())

@@ -114,7 +114,7 @@ def width(model: Model, asset: str) -> int:
     if sink is None:
         return 0
     n = len(index)
-    rows, cols, caps = zip(*edges)
+    rows, cols, caps = zip(*edges, strict=True)
     graph = csr_matrix((np.asarray(caps, dtype=np.int32), (rows, cols)), shape=(n, n))
     return int(maximum_flow(graph, 0, sink, method="dinic").flow_value)
 
@@ -152,7 +152,7 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
                                                   known, time_limit)
     spofs = []
     dearest = max((c.cost for c in model.controls.values()), default=0.0)
-    for asset, result in zip(model.assets, results):
+    for asset, result in zip(model.assets, results, strict=True):
         if reaches(model, list(known), asset):
             continue  # already open: no control is the single point
         if result.exact and (result.min_failures is None or result.min_failures > dearest):

@@ -71,7 +71,7 @@ def shortest_path(model: Model, asset: str, known_failed: frozenset[str], max_se
         return Solution(None, [], method="shortest-path")
 
     def chosen(path: list[str]) -> list[str]:
-        return sorted({c for u, v in zip(path, path[1:]) if graph[u][v]["step"] is not None
+        return sorted({c for u, v in zip(path, path[1:], strict=False) if graph[u][v]["step"] is not None
                        for c in graph[u][v]["step"].blocked_by if c not in known_failed})
 
     best, path = nx.single_source_dijkstra(graph, source, target=asset)

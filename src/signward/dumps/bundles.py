@@ -258,7 +258,7 @@ def _zip_members(path: Path, archive: zipfile.ZipFile, names: _Names) -> list[tu
                                                          f"(a zip bomb); refused")
             found.append((Member(name, info.file_size, len(found), info.filename, start, info.compress_size), info))
     spans.sort()
-    for (_, end, first), (start, _, second) in zip(spans, spans[1:]):
+    for (_, end, first), (start, _, second) in zip(spans, spans[1:], strict=False):
         if start < end:
             raise CoverageError(Uncovered.OVERLAP, f"bundle members {first[:200]!r} and {second[:200]!r} share "
                                                    f"their bytes; refused")

@@ -144,7 +144,7 @@ class Canary:
 
     @cached_property
     def kids(self) -> dict[str, str]:
-        kids = {name: known.kid for name, known in zip(self._private(), self.known_keys())}
+        kids = {name: known.kid for name, known in zip(self._private(), self.known_keys(), strict=True)}
         return {**kids, "aes": aes_key_id(self.aes)}
 
     def public(self) -> dict[str, Any]:

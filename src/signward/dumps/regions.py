@@ -42,7 +42,7 @@ def content_spans(data: bytes) -> list[tuple[int, int]]:
     firsts = np.concatenate(([pages[0]], pages[breaks + 1]))
     lasts = np.concatenate((pages[breaks], [pages[-1]]))
     return [(max(0, int(a) * PAGE - OVERLAP), min(len(data), (int(b) + 1) * PAGE + OVERLAP))
-            for a, b in zip(firsts, lasts)]
+            for a, b in zip(firsts, lasts, strict=True)]
 
 
 def compact(data: bytes, own_end: int) -> tuple[bytes, list[tuple[int, int]], int] | None:

@@ -118,7 +118,7 @@ def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, wor
             raise DumpRefused(DumpReason.ERROR, f"the bundle lists {len(copies)} members, the scan read "
                                                 f"{len(scanned)}")
         cleaned: list[tuple[str, Path]] = []
-        for (member, copy), member_report in zip(copies, scanned):
+        for (member, copy), member_report in zip(copies, scanned, strict=True):
             if not member_report.file.endswith(f"!{member.name}"):
                 raise DumpRefused(DumpReason.ERROR, f"bundle member {member.index} is {member.name!r} now, the scan "
                                                     f"read {member_report.file!r}")
@@ -164,7 +164,7 @@ def _redact_har(sealed: Path, target: Path, findings: list[Finding]) -> int:
         out.write(cleaned)
         out.flush()
         os.fsync(out.fileno())
-    return sum(a != b for a, b in zip(raw, cleaned))
+    return sum(a != b for a, b in zip(raw, cleaned, strict=True))
 
 
 def _identity(stats: os.stat_result) -> tuple[int, int, int, int]:

@@ -278,7 +278,7 @@ def _scan_bundle(path: Path, plain: Path, kind: str, container: str, detectors: 
             reports.append(report)
     names = [report.file[len(str(path)) + 1:] for report in reports]
     findings = [replace(f, detail=name + (f": {f.detail}" if f.detail else ""))
-                for name, report in zip(names, reports) for f in report.findings]
+                for name, report in zip(names, reports, strict=True) for f in report.findings]
     return FileReport(file=str(path), format=f"{kind}-bundle", bytes=plain.stat().st_size,
                       seconds=time.monotonic() - began, findings=findings, container=container,
                       incomplete=sorted({i for r in reports for i in r.incomplete}), members=reports)

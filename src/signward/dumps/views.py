@@ -64,7 +64,7 @@ def _spans(data: bytes, table: np.ndarray, shortest: int) -> list[tuple[int, int
     edges = np.diff(np.concatenate((np.zeros(1, np.int8), flags, np.zeros(1, np.int8))))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     keep = ends - starts >= shortest
-    return [(int(a), int(b)) for a, b in zip(starts[keep], ends[keep])]
+    return [(int(a), int(b)) for a, b in zip(starts[keep], ends[keep], strict=True)]
 
 
 @dataclass

@@ -63,7 +63,7 @@ def expand_key(key: bytes) -> bytes:
             temp[0] ^= RCON[i // nk]
         elif nk > 6 and i % nk == 4:
             temp = [SBOX[b] for b in temp]
-        words.append([a ^ b for a, b in zip(words[i - nk], temp)])
+        words.append([a ^ b for a, b in zip(words[i - nk], temp, strict=True)])
     return bytes(b for word in words for b in word)
 
 

@@ -219,7 +219,8 @@ class KnownKeyDetector(BaseDetector):
                 part = offsets[first:first + BATCH]
                 blob = chunk.array[part[:, None] + order].tobytes()
                 scalars = _slices(blob, length)
-                for relative, scalar, public in zip(part.tolist(), scalars, _publics(label, scalars, derive)):
+                for relative, scalar, public in zip(part.tolist(), scalars, _publics(label, scalars, derive),
+                                                    strict=True):
                     key = targets.get(public)
                     if key is None:
                         continue
@@ -318,7 +319,7 @@ def _publics(label: str, scalars: list[bytes], derive: Derive) -> list[bytes]:
     if missing:
         fresh = derive([scalars[i] for i in missing])
         with _MEMO_LOCK:
-            for i, public in zip(missing, fresh):
+            for i, public in zip(missing, fresh, strict=True):
                 results[i] = public
                 if len(_MEMO) < MEMO_LIMIT:  # full: the windows seen first stay remembered
                     _MEMO[keys[i]] = public

@@ -59,7 +59,8 @@ class UnknownRsaDetector(BaseDetector):
         for representation in REPRESENTATIONS:
             offsets = sparse(windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
                                      writable_only=True))
-            for low, offset in zip(low64(chunk, offsets, length, representation).tolist(), offsets.tolist()):
+            for low, offset in zip(low64(chunk, offsets, length, representation).tolist(), offsets.tolist(),
+                                   strict=True):
                 found.setdefault(low, []).append((offset, representation))
         return found
 
