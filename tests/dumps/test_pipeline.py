@@ -317,6 +317,9 @@ def test_two_layers_each_catch_what_the_other_missed(tmp_path: Path, canary_hold
     with pytest.raises(DumpRefused) as refusal:
         second.release(record.id)
     assert refusal.value.reason == "store_rescan"
+    # the store's own scanner refused (its detectors are all on), before its independent reader
+    # was asked: each of the store's two readers is pinned by a test of its own
+    assert "finding(s), first" in refusal.value.detail and "independent reader" not in refusal.value.detail
     assert second.get(record.id).state == "refused"
     assert list((second_home.debug_store_dir(second_home.load_config()) / "dumps").iterdir()) == []
 
