@@ -74,6 +74,29 @@ def test_the_same_key_through_two_encodings_is_a_finding_at_each() -> None:
     assert _spans(report, "known-key", "EC scalar") == [(1000, 1044), (5000, 5064)]
 
 
+def _no_digit_key() -> bytes:
+    """An AES key whose base64 has no digit: in a view larger than the window search covers, its
+    base64 run does not look like encoded binary, so what it decodes to is read without the window
+    search (recheck._looks_encoded)."""
+    for counter in range(100_000):
+        key = hashlib.sha256(b"no digit %d" % counter).digest()
+        if not any(c in b"0123456789" for c in base64.b64encode(key)):
+            return key
+    raise AssertionError("no key found")
+
+
+def test_content_first_read_without_the_window_search_gets_it_from_a_later_copy() -> None:
+    """In a 2 MiB view the key's base64 run (no digit) is read without the window search; its hex
+    copy decodes to the same bytes (read before): the window search runs on them at the hex copy,
+    which is the finding's span."""
+    key = _no_digit_key()
+    keys = known(EC)
+    keys.secret_ids.add(aes_key_id(key))
+    data = _image(2 << 20, {1000: base64.b64encode(key), 5000: key.hex().encode()})
+    report = recheck_bytes(data, keys)
+    assert _spans(report, "known-key", "AES key") == [(5000, 5064)]
+
+
 def test_copies_in_a_json_document_are_findings_at_each_string_literal() -> None:
     """A JSON document (a HAR-like log) holding the key twice: each string literal, quotes
     included, is the span (the strings of a JSON document had none)."""
