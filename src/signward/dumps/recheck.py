@@ -21,6 +21,14 @@ detectors PEM and OpenSSH private keys, DER PKCS#8 / PKCS#1 / SEC1 private keys,
           home knows (canaries included) - RSA primes in both byte orders, EC scalars and
           Ed25519 seeds, AES keys by `aes_key_id` - in every view up to `WINDOW_VIEW_BYTES`.
 
+Spans: each finding carries the raw span that encodes it in the plain artifact (the decompressed
+one below a top-level stream), the whole run decoded at that level (a base64 or hex run, a JSON
+string literal, a JWK object, a stream or archive member inside the view), so that sanitize can
+overwrite it. A view is read once per distinct content; every later copy (another raw run that
+decodes to the same bytes) makes the first reading's findings again at its own span, so every copy
+is redacted. Only what has no single run has no span (short base64 pieces joined across a JSON
+document, a zip member's central extra field, a global pax header): the artifact is refused.
+
 Everything is bounded (`Budget`: views, decoded bytes, depth, candidate checks). A layer that
 says it is there and does not decode (a truncated stream, a broken archive, an encrypted zip
 member) or a budget exhausted is `incomplete`: the caller refuses, never passes.
@@ -87,7 +95,8 @@ _UTF16BE = re.compile(rb"(?:\x00[\x09\x0a\x0d\x20-\x7e]){%d,}" % MIN_UTF16)
 _UTF16LE_ANY = re.compile(rb"(?:[\x00-\xff]\x00){%d,}" % MIN_UTF16)  # binary written as UTF-16 (small views)
 _UTF16BE_ANY = re.compile(rb"(?:\x00[\x00-\xff]){%d,}" % MIN_UTF16)
 _KTY = re.compile(rb'"kty"')
-_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}]', re.DOTALL)  # a string literal or a brace, in valid JSON
+_JSON_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a string literal, in valid JSON
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}]', re.DOTALL)  # a string literal or a brace
 _JSON_COLON = re.compile(rb"[ \t\r\n]*:")
 _EMBEDDED_STREAM = re.compile(rb"\x1f\x8b\x08|\x28\xb5\x2f\xfd|\xfd7zXZ\x00|BZh[1-9]1AY&SY|\x04\x22\x4d\x18")
 
@@ -222,8 +231,11 @@ class _Reader:
         """Content read before (another raw copy, or the same bytes reached through another
         layer): each finding its first reading made is made again here, at this view's depth (so
         at the span of the run being decoded now), named by this view."""
+        memo = self.memo.get(digest)
+        if memo is None:
+            return  # nothing was found in it (or it is an ancestor being read now)
         with self.at(depth):
-            for kind, view, key in self.memo.get(digest, ()):  # none: nothing found, or an ancestor being read
+            for kind, view, key in memo:
                 self.found(kind, name + view, key)
 
     @contextmanager
@@ -373,9 +385,28 @@ class _Reader:
 
     def json_literals(self, raw: bytes, name: str, depth: int) -> None:
         """Every string literal of a UTF-8 JSON document (keys too, and members a later duplicate
-        overrides) as a view, at its raw span; every object with a "kty" member as a JWK, at its
-        raw span. In valid JSON a quote outside a string always opens one, so one left-to-right
-        pass over literals and braces finds them all."""
+        overrides) as a view, at its raw span; then every object with a "kty" member as a JWK, at
+        its raw span. In valid JSON a quote outside a string always opens one, so one
+        left-to-right pass over literals finds them all."""
+        kty: set[int] = set()  # where each "kty" literal ends
+        for match in _JSON_LITERAL.finditer(raw):
+            token = match.group(0)
+            if len(token) < 10 and b"\\" not in token:  # shorter than a view (8 bytes)
+                if token == b'"kty"':
+                    kty.add(match.end())
+                continue
+            text = _json_string(token)
+            if text == "kty":  # (written with escapes)
+                kty.add(match.end())
+            outer = self.decoding(depth, match.start(), match.end())
+            self.string(text, f"{name} > json", depth)
+            self.span = outer
+        if kty:
+            self.json_jwks(raw, name, kty)
+
+    def json_jwks(self, raw: bytes, name: str, kty: set[int]) -> None:
+        """Each object of a UTF-8 JSON document with a "kty" member (its literal ends at one of
+        `kty`) checked as a JWK, at the object's raw span (braces matched outside strings)."""
         objects: list[tuple[int, bool]] = []  # the objects open here: start, whether a member is "kty"
         for match in _JSON_TOKEN.finditer(raw):
             token = match.group(0)
@@ -389,13 +420,8 @@ class _Reader:
                     except (ValueError, RecursionError):
                         continue
                     self.jwk(value, name, (opening, match.end()))
-            else:
-                text = _json_string(token)
-                if text == "kty" and objects and _JSON_COLON.match(raw, match.end()):
-                    objects[-1] = (objects[-1][0], True)
-                outer = self.decoding(depth, match.start(), match.end())
-                self.string(text, f"{name} > json", depth)
-                self.span = outer
+            elif match.end() in kty and objects and _JSON_COLON.match(raw, match.end()):
+                objects[-1] = (objects[-1][0], True)  # a member name, not a value
 
     def joined_pieces(self, document: Any, name: str, depth: int) -> None:
         """Short base64 pieces of one JSON document joined (recheck_codecs.joined_pieces): a key
