@@ -615,6 +615,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
                              "tests/dumps/test_redteam_numbers.py::test_a_core_with_openssl_text_of_the_keys_is_certified_only_without_them"]),
     ("recheck_copy_gets_the_window_search", "dumps/recheck.py", "                    self.windows(data, name)\n",
      "                    pass\n", ["tests/dumps/test_recheck_spans.py::test_content_first_read_without_the_window_search_gets_it_from_a_later_copy"]),
+    ("recheck_every_stream_of_a_file", "dumps/recheck.py",
+     "        while True:  # streams one after the other are one file", "        for _once in (1,):  # streams one after the other are one file",
+     ["tests/dumps/test_recheck_spans.py::test_a_key_in_a_later_stream_of_a_compressed_file_is_found_at_its_plain_offset"]),
 ]
 
 

@@ -226,3 +226,25 @@ def test_sanitize_redacts_what_only_the_reader_sees_instead_of_refusing(
     for copy in (RUN, RUN.rstrip(b"="), SCALAR.hex().encode(), OCT_JWK["k"].encode(), EC_PEM[40:80]):
         assert copy not in output
     assert recheck_path(tmp_path / "out", _known()).clean
+
+
+# ---- found along the way: a compressed file of several streams was read to its first stream's end
+
+
+@pytest.mark.parametrize("codec", ["bz2", "xz", "lz4"])
+def test_a_key_in_a_later_stream_of_a_compressed_file_is_found_at_its_plain_offset(codec: str) -> None:
+    """pbzip2 and lbzip2 write one bz2 stream per block, `cat a.xz b.xz` is a valid .xz, lz4
+    frames follow one another: every tool decompresses them all. The reader read the first
+    stream and certified the rest unread; now every stream is read, and the finding's span is its
+    offset in the decompressed artifact (what sanitize overwrites)."""
+    import bz2
+    import lzma
+
+    import lz4.frame
+
+    compress = {"bz2": bz2.compress, "xz": lzma.compress, "lz4": lz4.frame.compress}[codec]
+    pad = b"harmless text " * 100
+    report = recheck_bytes(compress(pad) + compress(EC_PEM), _known())
+    assert _spans(report, "pem") == [(len(pad), len(pad) + len(EC_PEM) - 1)]  # (the armour, not its newline)
+    assert recheck_bytes(compress(pad) + b"\x00" * 64, _known()).clean  # padding after the last stream
+    assert recheck_bytes(compress(pad) + b"not a stream", _known()).incomplete

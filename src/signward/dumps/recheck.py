@@ -869,24 +869,17 @@ def _decompress(codec: str, data: bytes | mmap.mmap, limit: int, partial: bool =
             put(block)
         # a frame cut short reads as fewer bytes, not an error: check that the last frame ended
         _check_zstd_complete(bytes(raw), partial)  # (frames read across to the end, or the read fails)
-    elif codec == "xz":
-        engine_x = lzma.LZMADecompressor()
-        put(engine_x.decompress(bytes(raw), limit + 1))
-        if not engine_x.eof:
-            raise EOFError("xz stream ends early")
-        rest = engine_x.unused_data
-    elif codec == "bz2":
-        engine_b = bz2.BZ2Decompressor()
-        put(engine_b.decompress(bytes(raw), limit + 1))
-        if not engine_b.eof:
-            raise EOFError("bz2 stream ends early")
-        rest = engine_b.unused_data
-    elif codec == "lz4":
-        engine_l = lz4.frame.LZ4FrameDecompressor()
-        put(engine_l.decompress(bytes(raw), limit + 1))
-        if not engine_l.eof:
-            raise EOFError("lz4 frame ends early")
-        rest = engine_l.unused_data or b""  # None when nothing follows
+    elif codec in ("xz", "bz2", "lz4"):
+        rest = bytes(raw)
+        while True:  # streams one after the other are one file (pbzip2, lbzip2, appended .xz, lz4 frames)
+            stream: Any = lzma.LZMADecompressor() if codec == "xz" else bz2.BZ2Decompressor() if codec == "bz2" \
+                else lz4.frame.LZ4FrameDecompressor()
+            put(stream.decompress(rest, limit + 1 - out.tell()))
+            if not stream.eof:
+                raise EOFError(f"{codec} stream ends early")
+            rest = stream.unused_data or b""  # (lz4: None when nothing follows)
+            if partial or not rest.strip(b"\x00"):
+                break
     return out.getvalue(), len(raw) - len(rest)
 
 
