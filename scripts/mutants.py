@@ -569,10 +569,6 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            wide = text_block(data, *finding.span) if printed_number(finding) else finding.span\n",
      "            wide = finding.span\n",
      ["tests/dumps/test_redteam_numbers.py::test_a_core_with_openssl_text_of_the_keys_is_certified_only_without_them"]),
-    ("numbers_copy_read_again", "dumps/recheck_numbers.py", "    reader.seen.discard(digest)  # read through", "    pass  # read through",
-     ["tests/dumps/test_redteam_numbers.py::test_a_core_with_openssl_text_of_the_keys_is_certified_only_without_them"]),
-    ("numbers_each_copy_a_finding", "dumps/recheck_numbers.py", "            reader.found(kind, name, key, here)\n",
-     "            pass\n", ["tests/dumps/test_redteam_numbers.py::test_a_core_with_openssl_text_of_the_keys_is_certified_only_without_them"]),
     ("recheck_zlib_streams", "dumps/recheck_codecs.py", "    yield from _zlib_streams(data, limit)\n", "",
      ["tests/dumps/test_redteam_encodings.py::test_the_independent_reader_decodes_the_encoding[git_object.bin]",
       "tests/dumps/test_redteam_encodings.py::test_sanitize_certifies_nothing_the_red_team_recovers[k.pdf]"]),
@@ -612,6 +608,16 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                        changed += _patch_from_reader(redacted.path, member_layout, known)",
      "                        pass",
      ["tests/dumps/test_recheck.py::test_a_bundle_member_image_is_patched_from_the_reader_and_the_bundle_read_again"]),
+    # (numbers_copy_read_again / numbers_each_copy_a_finding became these two: every view, not only numbers)
+    ("recheck_each_copy_a_finding", "dumps/recheck.py", "                self.found(kind, name + view, key)\n",
+     "                pass\n", ["tests/dumps/test_recheck_spans.py::test_each_raw_copy_of_the_same_base64_run_is_a_finding_at_its_own_span",
+                             "tests/dumps/test_recheck_spans.py::test_the_same_key_through_two_encodings_is_a_finding_at_each",
+                             "tests/dumps/test_redteam_numbers.py::test_a_core_with_openssl_text_of_the_keys_is_certified_only_without_them"]),
+    ("recheck_copy_gets_the_window_search", "dumps/recheck.py", "                    self.windows(data, name)\n",
+     "                    pass\n", ["tests/dumps/test_recheck_spans.py::test_content_first_read_without_the_window_search_gets_it_from_a_later_copy"]),
+    ("recheck_every_stream_of_a_file", "dumps/recheck.py",
+     "        while True:  # streams one after the other are one file", "        for _once in (1,):  # streams one after the other are one file",
+     ["tests/dumps/test_recheck_spans.py::test_a_key_in_a_later_stream_of_a_compressed_file_is_found_at_its_plain_offset"]),
 ]
 
 

@@ -21,6 +21,14 @@ detectors PEM and OpenSSH private keys, DER PKCS#8 / PKCS#1 / SEC1 private keys,
           home knows (canaries included) - RSA primes in both byte orders, EC scalars and
           Ed25519 seeds, AES keys by `aes_key_id` - in every view up to `WINDOW_VIEW_BYTES`.
 
+Spans: each finding carries the raw span that encodes it in the plain artifact (the decompressed
+one below a top-level stream), the whole run decoded at that level (a base64 or hex run, a JSON
+string literal, a JWK object, a stream or archive member inside the view), so that sanitize can
+overwrite it. A view is read once per distinct content; every later copy (another raw run that
+decodes to the same bytes) makes the first reading's findings again at its own span, so every copy
+is redacted. Only what has no single run has no span (short base64 pieces joined across a JSON
+document, a zip member's central extra field, a global pax header): the artifact is refused.
+
 Everything is bounded (`Budget`: views, decoded bytes, depth, candidate checks). A layer that
 says it is there and does not decode (a truncated stream, a broken archive, an encrypted zip
 member) or a budget exhausted is `incomplete`: the caller refuses, never passes.
@@ -45,6 +53,7 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +75,7 @@ MAX_JSON_VIEW = 256 << 20
 MIN_BASE64 = 22  # a 16-byte AES key in base64
 MIN_HEX = 32
 MIN_UTF16 = 16
+MAX_FINDINGS = 100
 
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----(.{1,%d}?)-----END \1-----" % MAX_PEM_BODY,
                   re.DOTALL)
@@ -85,6 +95,9 @@ _UTF16BE = re.compile(rb"(?:\x00[\x09\x0a\x0d\x20-\x7e]){%d,}" % MIN_UTF16)
 _UTF16LE_ANY = re.compile(rb"(?:[\x00-\xff]\x00){%d,}" % MIN_UTF16)  # binary written as UTF-16 (small views)
 _UTF16BE_ANY = re.compile(rb"(?:\x00[\x00-\xff]){%d,}" % MIN_UTF16)
 _KTY = re.compile(rb'"kty"')
+_JSON_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a string literal, in valid JSON
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[{}]', re.DOTALL)  # a string literal or a brace
+_JSON_COLON = re.compile(rb"[ \t\r\n]*:")
 _EMBEDDED_STREAM = re.compile(rb"\x1f\x8b\x08|\x28\xb5\x2f\xfd|\xfd7zXZ\x00|BZh[1-9]1AY&SY|\x04\x22\x4d\x18")
 
 
@@ -145,9 +158,17 @@ class _Reader:
         self.budget = budget
         self.report = RecheckReport()
         self.seen: set[bytes] = set()
+        # the findings the first reading of a view made, by its digest: each finding's kind, its view
+        # below that view's name, its key; a later raw copy of the same content is not read again,
+        # its findings are made again at that copy's span (so every copy is redacted)
+        self.memo: dict[bytes, list[tuple[str, str, str]]] = {}
+        self.recording: list[list[tuple[str, str, str]]] = []  # the memo lists of the views being read now
+        self.windowless: set[bytes] = set()  # views read without the window search (so far)
         self.ec_keys = [(k.kid, k.ec_curve, k.ec_point) for k in known.of_kind("ec")]
         self.ed_keys = {k.raw_public: k.kid for k in known.of_kind("ed25519")}
         self.rsa_keys = [(k.kid, k.rsa_n) for k in known.of_kind("rsa")]
+        self.rsa_publics = [(k.kid, k.rsa_n, k.rsa_e) for k in known.of_kind("rsa")]  # recheck_numbers' d/dp/dq
+        self.integer_checks = 0  # recheck_numbers' RSA exponent checks so far (bounded)
         self.secret_ids = set(known.secret_ids)
         self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream
         self.span: tuple[int, int] | None = None  # the anchor-level run being decoded now
@@ -157,21 +178,32 @@ class _Reader:
     def found(self, kind: str, view: str, key: str, here: tuple[int, int] | None = None) -> None:
         """`here`: where in the current view; it is a raw span only in the plain artifact itself."""
         span = self.span if self.depth > self.anchor else here if self.depth == self.anchor else None
-        if len(self.report.findings) < 100:
-            self.report.findings.append(RecheckFinding(kind, view, key, span))
+        if len(self.report.findings) >= MAX_FINDINGS:
+            return  # the report is full: no later copy can add to it either (the memo stays bounded)
+        self.report.findings.append(RecheckFinding(kind, view, key, span))
+        for memo in self.recording:
+            memo.append((kind, view, key))
 
     def incomplete(self, why: str) -> None:
         if len(self.report.incomplete) < 100:
             self.report.incomplete.append(why)
 
     def child(self, data: bytes, name: str, depth: int, windows: bool = True) -> None:
-        """Read one decoded view (once per distinct content)."""
+        """Read one decoded view (once per distinct content: a later copy of the same content makes
+        the findings of the first again, at its own span)."""
         if len(data) < 8:
             return
         digest = hashlib.blake2b(data, digest_size=16).digest()
         if digest in self.seen:
+            self.again(digest, name, depth)
+            if windows and digest in self.windowless and len(data) <= WINDOW_VIEW_BYTES:
+                self.windowless.discard(digest)  # first read without the window search: it runs now
+                with self.recording_to(digest, name), self.at(depth):
+                    self.windows(data, name)
             return
         self.seen.add(digest)
+        if not windows:
+            self.windowless.add(digest)
         budget = self.budget
         budget.views += 1
         budget.decoded_bytes += len(data)
@@ -179,16 +211,47 @@ class _Reader:
             raise _Exhausted(f"more than {budget.max_views} views or {budget.max_decoded_bytes} decoded bytes")
         if depth > budget.max_depth:
             raise _Exhausted(f"layers nested deeper than {budget.max_depth} at {name}")
-        self.view(data, name, depth, windows)
+        with self.recording_to(digest, name):
+            self.view(data, name, depth, windows)
 
-    # ---- one view: detectors, then every layer below it
-    def view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
+    @contextmanager
+    def recording_to(self, digest: bytes, name: str) -> Iterator[None]:
+        """What is found inside (a reading of the view `digest`, named `name`) goes to its memo."""
+        memo: list[tuple[str, str, str]] = []
+        self.recording.append(memo)
+        try:
+            yield
+        finally:
+            self.recording.pop()
+        if memo:
+            self.memo.setdefault(digest, []).extend(
+                (kind, view[len(name):] if view.startswith(name) else "", key) for kind, view, key in memo)
+
+    def again(self, digest: bytes, name: str, depth: int) -> None:
+        """Content read before (another raw copy, or the same bytes reached through another
+        layer): each finding its first reading made is made again here, at this view's depth (so
+        at the span of the run being decoded now), named by this view."""
+        memo = self.memo.get(digest)
+        if memo is None:
+            return  # nothing was found in it (or it is an ancestor being read now)
+        with self.at(depth):
+            for kind, view, key in memo:
+                self.found(kind, name + view, key)
+
+    @contextmanager
+    def at(self, depth: int) -> Iterator[None]:
+        """The depth of the view being read, for `found` to map spans."""
         outer = self.depth
         self.depth = depth
         try:
-            self.read_view(data, name, depth, windows)
+            yield
         finally:
             self.depth = outer
+
+    # ---- one view: detectors, then every layer below it
+    def view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
+        with self.at(depth):
+            self.read_view(data, name, depth, windows)
 
     def decoding(self, depth: int, start: int, end: int) -> tuple[int, int] | None:
         """Enter a run at [start, end) of the current view: the span findings below it map to."""
@@ -214,7 +277,7 @@ class _Reader:
         codec = _codec_of(head)
         if codec is not None:
             try:
-                plain = _decompress(codec, data, self.room())
+                plain, _ = _decompress(codec, data, self.room())
             except _Exhausted:
                 raise
             except Exception as exc:
@@ -232,9 +295,12 @@ class _Reader:
             return True
         if head.startswith((b"\xff\xfe", b"\xfe\xff")):
             try:
-                self.child(bytes(data).decode("utf-16").encode("utf-8"), f"{name} > utf-16", depth + 1)
+                text = bytes(data).decode("utf-16").encode("utf-8")
             except UnicodeDecodeError:
-                pass  # the UTF-16 runs below still read what decodes
+                return False  # the UTF-16 runs below still read what decodes
+            outer = self.decoding(depth, 0, len(data))  # the whole view encodes it
+            self.child(text, f"{name} > utf-16", depth + 1)
+            self.span = outer
         return False
 
     def room(self) -> int:
@@ -255,10 +321,16 @@ class _Reader:
                     content = handle.read()
                     if len(content) != member.size:
                         self.incomplete(f"{name}!{member.name!r}: member truncated")
+                    outer = self.decoding(depth, member.offset_data, member.offset_data + member.size)
                     self.child(content, f"{name}!{member.name}", depth + 1)
+                    self.span = outer
+                    headers = bytes(data[member.offset:member.offset_data])  # its own pax headers (not global ones)
                     for key, value in member.pax_headers.items():
-                        self.child((key + "=" + value).encode("utf-8", "surrogateescape"),
-                                   f"{name}!{member.name} pax", depth + 1)
+                        record = (key + "=" + value).encode("utf-8", "surrogateescape")
+                        if record in headers:
+                            self.decoding(depth, member.offset, member.offset_data)
+                        self.child(record, f"{name}!{member.name} pax", depth + 1)
+                        self.span = outer
         except _Exhausted:
             raise
         except Exception as exc:
@@ -268,7 +340,10 @@ class _Reader:
         try:
             with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
                 if archive.comment:
+                    where = _zip_comment_span(data, archive.comment)
+                    outer = self.decoding(depth, *where) if where is not None else self.span
                     self.child(archive.comment, f"{name} comment", depth + 1)
+                    self.span = outer
                 for info in archive.infolist():
                     if info.is_dir():
                         continue
@@ -281,7 +356,9 @@ class _Reader:
                         content = handle.read(self.room() + 1)
                     if len(content) > self.room():
                         raise _Exhausted(f"{name}!{info.filename}: member larger than the decode budget")
+                    outer = self.decoding(depth, *_zip_member_span(data, info))
                     self.child(content, f"{name}!{info.filename}", depth + 1)
+                    self.span = outer
         except _Exhausted:
             raise
         except Exception as exc:
@@ -293,18 +370,64 @@ class _Reader:
         start = bytes(data[:64]).lstrip()
         if not start.startswith((b"{", b"[", b'"')):
             return False
+        raw = bytes(data)
         try:
-            document = json.loads(bytes(data))
+            document = json.loads(raw)
         except (ValueError, RecursionError):
             return False
-        for value in _strings_and_jwks(document, self):
-            self.string(value, f"{name} > json", depth)
+        if json.detect_encoding(raw) == "utf-8":
+            self.json_literals(raw, name, depth)
+        else:  # UTF-16 or UTF-32 JSON: its strings, without their raw spans
+            for value in _strings_and_jwks(document, self):
+                self.string(value, f"{name} > json", depth)
         self.joined_pieces(document, name, depth)
         return True
 
+    def json_literals(self, raw: bytes, name: str, depth: int) -> None:
+        """Every string literal of a UTF-8 JSON document (keys too, and members a later duplicate
+        overrides) as a view, at its raw span; then every object with a "kty" member as a JWK, at
+        its raw span. In valid JSON a quote outside a string always opens one, so one
+        left-to-right pass over literals finds them all."""
+        kty: set[int] = set()  # where each "kty" literal ends
+        for match in _JSON_LITERAL.finditer(raw):
+            token = match.group(0)
+            if len(token) < 10 and b"\\" not in token:  # shorter than a view (8 bytes)
+                if token == b'"kty"':
+                    kty.add(match.end())
+                continue
+            text = _json_string(token)
+            if text == "kty":  # (written with escapes)
+                kty.add(match.end())
+            outer = self.decoding(depth, match.start(), match.end())
+            self.string(text, f"{name} > json", depth)
+            self.span = outer
+        if kty:
+            self.json_jwks(raw, name, kty)
+
+    def json_jwks(self, raw: bytes, name: str, kty: set[int]) -> None:
+        """Each object of a UTF-8 JSON document with a "kty" member (its literal ends at one of
+        `kty`) checked as a JWK, at the object's raw span (braces matched outside strings)."""
+        objects: list[tuple[int, bool]] = []  # the objects open here: start, whether a member is "kty"
+        for match in _JSON_TOKEN.finditer(raw):
+            token = match.group(0)
+            if token == b"{":
+                objects.append((match.start(), False))
+            elif token == b"}":
+                opening, is_jwk = objects.pop() if objects else (0, False)
+                if is_jwk:
+                    try:
+                        value = json.loads(raw[opening:match.end()])
+                    except (ValueError, RecursionError):
+                        continue
+                    self.jwk(value, name, (opening, match.end()))
+            elif match.end() in kty and objects and _JSON_COLON.match(raw, match.end()):
+                objects[-1] = (objects[-1][0], True)  # a member name, not a value
+
     def joined_pieces(self, document: Any, name: str, depth: int) -> None:
         """Short base64 pieces of one JSON document joined (recheck_codecs.joined_pieces): a key
-        split over websocket frames, HAR entries, array elements or two members is read whole."""
+        split over websocket frames, HAR entries, array elements or two members is read whole.
+        Pieces are not one run of the plain artifact: what is found in them maps to no raw span
+        there (the artifact is refused, not redacted)."""
         for joined in joined_pieces(document):
             self.child(joined, f"{name} > joined pieces", depth + 1)
 
@@ -385,12 +508,14 @@ class _Reader:
             if codec is None:
                 continue
             try:
-                plain = _decompress(codec, data[match.start():], self.room(), partial=True)
+                plain, used = _decompress(codec, data[match.start():], self.room(), partial=True)
             except _Exhausted:
                 raise
             except Exception:
                 continue
+            outer = self.decoding(depth, match.start(), match.start() + used)
             self.child(plain, f"{name} > {codec}@{match.start()}", depth + 1)
+            self.span = outer
 
     def codec_views(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Streams without a magic number and text encodings (recheck_codecs.py): each decoded run
@@ -494,19 +619,20 @@ class _Reader:
         opening = data.rfind(b"{", max(0, kty - 4096), kty)
         if opening < 0:
             return
-        try:
-            value, _ = json.JSONDecoder().raw_decode(bytes(data[opening:opening + MAX_PEM_BODY]).decode("utf-8", "replace"))
+        text = bytes(data[opening:opening + MAX_PEM_BODY]).decode("utf-8", "surrogateescape")  # one character a byte
+        try:  # where UTF-8 does not decode, so the object's end in bytes is exact
+            value, end = json.JSONDecoder().raw_decode(text)
         except ValueError:
             return
         if isinstance(value, dict):
-            self.jwk(value, name)  # its end in bytes is not tracked: no span, refused rather than redacted
+            self.jwk(value, name, (opening, opening + len(text[:end].encode("utf-8", "surrogateescape"))))
 
     def jwk(self, value: dict[str, Any], name: str, here: tuple[int, int] | None = None) -> None:
         kty = value.get("kty")
         if kty == "oct" and isinstance(value.get("k"), str):
             secret = _b64url(value["k"])
             if secret is not None and aes_key_id(secret) in self.secret_ids:
-                self.found("jwk", name, f"oct key {aes_key_id(secret)} (known)")  # no exact span: refused
+                self.found("jwk", name, f"oct key {aes_key_id(secret)} (known)", here)
             return
         if "d" not in value or kty not in ("RSA", "EC", "OKP"):
             return
@@ -516,7 +642,7 @@ class _Reader:
             key = JWKRegistry.import_key(value)
             private = key.private_key
         except Exception:
-            self.found("jwk", name, f"{kty} JWK with a private member that does not load")  # fail closed
+            self.found("jwk", name, f"{kty} JWK with a private member that does not load", here)  # fail closed
             return
         if private is None:
             return
@@ -611,6 +737,14 @@ def _strings_and_jwks(document: Any, reader: _Reader) -> Iterator[str]:
             yield item
 
 
+def _json_string(token: bytes) -> str:
+    """The text of one JSON string literal (quotes included) of a valid UTF-8 document."""
+    if b"\\" in token:
+        text: str = json.loads(token.decode("utf-8", "surrogatepass"))
+        return text
+    return token[1:-1].decode("utf-8", "surrogatepass")
+
+
 def _percent_runs(data: bytes | mmap.mmap) -> Iterator[tuple[int, int]]:
     """[start, end) of each run of URL characters holding a %XX escape (each run once)."""
     done = 0
@@ -624,6 +758,27 @@ def _percent_runs(data: bytes | mmap.mmap) -> Iterator[tuple[int, int]]:
         end = grown.end() if grown is not None else escape.end()
         done = end
         yield start, end
+
+
+def _zip_member_span(data: bytes | mmap.mmap, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """[start, end) of a zip member's local header, name, extra field and (compressed) data: the
+    raw bytes its content is read from."""
+    start = info.header_offset
+    names, extra = struct.unpack("<HH", data[start + 26:start + 30])  # as zipfile read them to open it
+    return start, start + 30 + names + extra + info.compress_size
+
+
+def _zip_comment_span(data: bytes | mmap.mmap, comment: bytes) -> tuple[int, int] | None:
+    """[start, end) of the archive comment after the end-of-central-directory record, found as
+    zipfile finds it (the last record in the last 64 KiB whose length field and bytes match)."""
+    tail = bytes(data[-(len(comment) + 22 + (1 << 16)):])
+    at = tail.rfind(b"PK\x05\x06")
+    while at >= 0:
+        if tail[at + 20:at + 22] == len(comment).to_bytes(2, "little") and tail[at + 22:at + 22 + len(comment)] == comment:
+            start = len(data) - len(tail) + at + 22
+            return start, start + len(comment)
+        at = tail.rfind(b"PK\x05\x06", 0, at)
+    return None
 
 
 def _looks_encoded(run: bytes) -> bool:
@@ -682,11 +837,13 @@ def _codec_of(head: bytes) -> str | None:
     return None
 
 
-def _decompress(codec: str, data: bytes | mmap.mmap, limit: int, partial: bool = False) -> bytes:
-    """The whole stream decoded, at most `limit` bytes (more: _Exhausted); a stream that does not
-    end properly raises. `partial` allows bytes after the stream's end (a stream inside a view)."""
+def _decompress(codec: str, data: bytes | mmap.mmap, limit: int, partial: bool = False) -> tuple[bytes, int]:
+    """The whole stream decoded, at most `limit` bytes (more: _Exhausted), and the number of bytes
+    of `data` it took (its raw extent); a stream that does not end properly raises. `partial` allows
+    bytes after the stream's end (a stream inside a view)."""
     raw = memoryview(data)
     out = io.BytesIO()
+    rest = b""  # what follows the stream
 
     def put(block: bytes) -> None:
         out.write(block)
@@ -711,23 +868,19 @@ def _decompress(codec: str, data: bytes | mmap.mmap, limit: int, partial: bool =
         while block := reader.read(1 << 20):
             put(block)
         # a frame cut short reads as fewer bytes, not an error: check that the last frame ended
-        _check_zstd_complete(bytes(raw), partial)
-    elif codec == "xz":
-        engine_x = lzma.LZMADecompressor()
-        put(engine_x.decompress(bytes(raw), limit + 1))
-        if not engine_x.eof:
-            raise EOFError("xz stream ends early")
-    elif codec == "bz2":
-        engine_b = bz2.BZ2Decompressor()
-        put(engine_b.decompress(bytes(raw), limit + 1))
-        if not engine_b.eof:
-            raise EOFError("bz2 stream ends early")
-    elif codec == "lz4":
-        engine_l = lz4.frame.LZ4FrameDecompressor()
-        put(engine_l.decompress(bytes(raw), limit + 1))
-        if not engine_l.eof:
-            raise EOFError("lz4 frame ends early")
-    return out.getvalue()
+        _check_zstd_complete(bytes(raw), partial)  # (frames read across to the end, or the read fails)
+    elif codec in ("xz", "bz2", "lz4"):
+        rest = bytes(raw)
+        while True:  # streams one after the other are one file (pbzip2, lbzip2, appended .xz, lz4 frames)
+            stream: Any = lzma.LZMADecompressor() if codec == "xz" else bz2.BZ2Decompressor() if codec == "bz2" \
+                else lz4.frame.LZ4FrameDecompressor()
+            put(stream.decompress(rest, limit + 1 - out.tell()))
+            if not stream.eof:
+                raise EOFError(f"{codec} stream ends early")
+            rest = stream.unused_data or b""  # (lz4: None when nothing follows)
+            if partial or not rest.strip(b"\x00"):
+                break
+    return out.getvalue(), len(raw) - len(rest)
 
 
 def _check_zstd_complete(raw: bytes, partial: bool) -> None:

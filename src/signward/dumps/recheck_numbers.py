@@ -18,7 +18,6 @@ dump are joined (a regex prefilter, so a large core costs one pass per pattern).
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import re
 from typing import TYPE_CHECKING
@@ -140,18 +139,11 @@ def read_numbers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int
 
 
 def _child(reader: _Reader, data: bytes, name: str, depth: int, here: tuple[int, int]) -> None:
-    """A child view; the same bytes printed again elsewhere (a log line copied in a heap) are read
-    once, but each copy is a finding of its own when the first was (so each copy is redacted)."""
-    memo: dict[bytes, list[tuple[str, str]]] = reader.__dict__.setdefault("_number_findings", {})
-    digest = hashlib.blake2b(data, digest_size=16).digest()  # as `_Reader.child` computes it
-    if digest in memo:
-        for kind, key in memo[digest]:
-            reader.found(kind, name, key, here)
-        return
-    before = len(reader.report.findings)
-    reader.seen.discard(digest)  # read through another route (a JWK's "d", a base64 run): read again here
+    """A child view of the number spelled at `here` (`reader.decoding` made it the span of what is
+    found below); the same bytes printed again elsewhere (a log line copied in a heap), or reached
+    through another route (a JWK's "d", a base64 run), are read once and each copy is a finding of
+    its own (`_Reader.child` makes the first reading's findings again at each copy's span)."""
     reader.child(data, name, depth + 1)
-    memo[digest] = [(f.kind, f.key) for f in reader.report.findings[before:]]
 
 
 def _check_integer(reader: _Reader, value: int, name: str, here: tuple[int, int]) -> None:
@@ -163,11 +155,7 @@ def _check_integer(reader: _Reader, value: int, name: str, here: tuple[int, int]
 
 
 def _rsa_publics(reader: _Reader) -> list[tuple[str, int, int]]:
-    cached: list[tuple[str, int, int]] | None = getattr(reader, "_rsa_publics", None)
-    if cached is None:
-        cached = [(k.kid, k.rsa_n, k.rsa_e) for k in reader.known.of_kind("rsa")]
-        setattr(reader, "_rsa_publics", cached)  # noqa: B010 - a per-read memo the reader does not declare
-    return cached
+    return reader.rsa_publics
 
 
 def rsa_part(value: int, n: int, e: int, reader: _Reader | None = None) -> str | None:
@@ -177,9 +165,8 @@ def rsa_part(value: int, n: int, e: int, reader: _Reader | None = None) -> str |
     if not (nbits // 2 - 24 <= bits <= nbits) or value >= n or value < 3:
         return None
     if reader is not None:
-        count = getattr(reader, "_integer_checks", 0) + 1
-        setattr(reader, "_integer_checks", count)  # noqa: B010 - a per-read count the reader does not declare
-        if count > MAX_INTEGER_CHECKS:
+        reader.integer_checks += 1
+        if reader.integer_checks > MAX_INTEGER_CHECKS:
             from .recheck import _Exhausted
 
             raise _Exhausted(f"more than {MAX_INTEGER_CHECKS} RSA exponent checks")
