@@ -78,6 +78,10 @@ def test_full_flow_with_hsm_json(tmp_path: Path) -> None:
         revoked = json.loads(run("--home", home, "keys", "revoke", created["kid"], "--json").stdout)
         assert revoked["state"] == "revoked"
         assert run("--home", home, "keys", "revoke", created["kid"]).returncode == 2
+        for dashed in ("-h" + created["kid"][2:], "-" + created["kid"][1:], "--" + created["kid"][2:]):
+            refused = run("--home", home, "keys", "revoke", dashed)  # kids are base64url: '-' may lead
+            assert refused.returncode == 2 and "Usage" not in refused.stdout + refused.stderr, refused
+            assert dashed in refused.stderr  # refused as a kid it does not know, not as an option
         issued = json.loads(run("--home", home, "token", "issue", "--realm", "consumer", "--sub", "alice",
                                 "--json").stdout)
         assert issued["claims"]["sub"] == "alice" and issued["kid"] == keys[0]["kid"]

@@ -51,8 +51,9 @@ def realm_list(ctx: click.Context, as_json: bool) -> None:
     emit([r.to_dict() for r in realms], as_json, table=table)
 
 
-# a kid is base64url and may begin with '-': an unknown "option" is taken as the KID argument
-KID_ARGUMENT = {"ignore_unknown_options": True}
+# a kid is base64url and may begin with '-': an unknown "option" is taken as the KID argument, and
+# these commands take only --help (a kid beginning "-h", 1 in 4,096, printed the help instead)
+KID_ARGUMENT = {"ignore_unknown_options": True, "help_option_names": ["--help"]}
 
 
 @click.group()
