@@ -618,6 +618,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_every_stream_of_a_file", "dumps/recheck.py",
      "        while True:  # streams one after the other are one file", "        for _once in (1,):  # streams one after the other are one file",
      ["tests/dumps/test_recheck_spans.py::test_a_key_in_a_later_stream_of_a_compressed_file_is_found_at_its_plain_offset"]),
+    ("recheck_json_numbers", "dumps/recheck.py",
+     "            read_numbers(self, raw, name, depth)  # a key's numbers as JSON integers, at their raw spans\n",
+     "            pass\n", ["tests/dumps/test_recheck_spans.py::test_a_keys_numbers_as_json_integers_are_findings_at_their_raw_spans"]),
+    ("recheck_hex_lines_whole_view", "dumps/recheck_numbers.py", "    for match in _HEX_LINE.finditer(data):",
+     "    for match in zeros.finditer(_HEX_LINE, data):",
+     ["tests/dumps/test_recheck_zeros.py::test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block"]),
 ]
 
 

@@ -248,3 +248,16 @@ def test_a_key_in_a_later_stream_of_a_compressed_file_is_found_at_its_plain_offs
     assert _spans(report, "pem") == [(len(pad), len(pad) + len(EC_PEM) - 1)]  # (the armour, not its newline)
     assert recheck_bytes(compress(pad) + b"\x00" * 64, _known()).clean  # padding after the last stream
     assert recheck_bytes(compress(pad) + b"not a stream", _known()).incomplete
+
+
+def test_a_keys_numbers_as_json_integers_are_findings_at_their_raw_spans() -> None:
+    """A JSON document was read for its strings only: an RSA key's d, p and q written as JSON
+    integers (red team, 2026-12-06) were certified unread."""
+    numbers = RSA.private_numbers()
+    data = json.dumps({"note": "signer state", "e": 65537, "d": numbers.d, "p": numbers.p, "q": numbers.q}).encode()
+    report = recheck_bytes(data, known(RSA), "state.json")
+    spans = {f.span for f in report.findings}
+    for value in (numbers.d, numbers.p, numbers.q):
+        digits = str(value).encode()
+        start = data.index(digits)
+        assert any(span is not None and span[0] <= start and start + len(digits) <= span[1] for span in spans), value

@@ -78,3 +78,30 @@ def test_the_kept_spans_hold_every_non_zero_byte() -> None:
 def test_a_small_view_is_read_whole() -> None:
     data = os.urandom(1000) + bytes(3 * PAGE)
     assert recheck_zeros.spans(data) == [(0, len(data))]
+
+
+def _hexdump(blob: bytes) -> list[bytes]:
+    """`hexdump -C` lines."""
+    lines = []
+    for offset in range(0, len(blob), 16):
+        chunk = blob[offset:offset + 16]
+        left = " ".join(f"{b:02x}" for b in chunk[:8]) + "  " + " ".join(f"{b:02x}" for b in chunk[8:])
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{offset:08x}  {left:<48}  |{text}|".encode())
+    return lines
+
+
+def test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dump line ends at its newline, whatever lies before it: zero pages between a line's
+    ASCII column and its newline must not cut the block in two inside the key (red team,
+    2026-12-06: with the line pattern run over the kept spans only, the key was certified)."""
+    der = EC.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+    text = b"\n"
+    for index, line in enumerate(_hexdump(der)):
+        text += line + (bytes(3 * PAGE) if index == 2 else b"") + b"\n"
+    data = bytearray(recheck_zeros.LARGE + PAGE)
+    data[10 * PAGE + 100:10 * PAGE + 100 + len(text)] = text
+    skipped = _findings(bytes(data))
+    assert any("hex-dump" in key or kind == "der" for kind, key, _ in skipped), skipped
+    monkeypatch.setattr(recheck_zeros, "LARGE", len(data) + 1)
+    assert skipped == _findings(bytes(data))

@@ -377,6 +377,7 @@ class _Reader:
             return False
         if json.detect_encoding(raw) == "utf-8":
             self.json_literals(raw, name, depth)
+            read_numbers(self, raw, name, depth)  # a key's numbers as JSON integers, at their raw spans
         else:  # UTF-16 or UTF-32 JSON: its strings, without their raw spans
             for value in _strings_and_jwks(document, self):
                 self.string(value, f"{name} > json", depth)

@@ -99,7 +99,9 @@ def hex_blocks(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
         if sum(map(len, parts)) >= MIN_BLOCK_BYTES and len(blocks) < MAX_BLOCKS:
             blocks.append((start, last, b"".join(parts)))
 
-    for match in zeros.finditer(_HEX_LINE, data):
+    # over the whole view, not recheck_zeros' kept spans: a dump line ends in `[^\n]*`, which runs
+    # on over zero bytes to its newline, and the next line joins the block only where it ended
+    for match in _HEX_LINE.finditer(data):
         spelled = _hex_line(match.group(0))
         if spelled is None:
             continue
