@@ -105,3 +105,9 @@ def test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block(monkeypatch
     assert any("hex-dump" in key or kind == "der" for kind, key, _ in skipped), skipped
     monkeypatch.setattr(recheck_zeros, "LARGE", len(data) + 1)
     assert skipped == _findings(bytes(data))
+
+
+def test_a_read_does_not_keep_its_large_view_in_memory() -> None:
+    data = bytes(recheck_zeros.LARGE + PAGE) + b"x" * 64
+    recheck_bytes(data, known(EC), "image")
+    assert recheck_zeros._last is None  # the spans cache held the view until the next large read

@@ -925,6 +925,8 @@ def recheck_bytes(data: bytes, known: KnownKeys | None = None, name: str = "byte
         reader.incomplete(f"budget exhausted: {exc}")
     except RecursionError:
         reader.incomplete("nesting too deep to read")
+    finally:
+        zeros.forget()
     reader.report.views = reader.budget.views
     return reader.report
 
@@ -942,6 +944,8 @@ def recheck_path(path: str | Path, known: KnownKeys | None = None, budget: Budge
                 reader.incomplete(f"budget exhausted: {exc}")
             except RecursionError:
                 reader.incomplete("nesting too deep to read")
+            finally:
+                zeros.forget()
             reader.report.views = reader.budget.views
             return reader.report
 

@@ -56,6 +56,14 @@ def spans(data: bytes | mmap.mmap) -> list[tuple[int, int]]:
     return kept
 
 
+def forget() -> None:
+    """Drop the cached spans and the reference to the view they belong to (a read is over: a
+    large decoded view must not stay in memory until the next large read)."""
+    global _last
+    with _lock:
+        _last = None
+
+
 def finditer(pattern: re.Pattern[bytes], data: bytes | mmap.mmap, pos: int = 0) -> Iterator[re.Match[bytes]]:
     """`pattern.finditer(data, pos)` over the kept spans of a large view (all of a small one)."""
     for start, end in spans(data):
@@ -63,4 +71,4 @@ def finditer(pattern: re.Pattern[bytes], data: bytes | mmap.mmap, pos: int = 0) 
             yield from pattern.finditer(data, max(start, pos), end)
 
 
-__all__ = ["LARGE", "MARGIN", "PAGE", "finditer", "spans"]
+__all__ = ["LARGE", "MARGIN", "PAGE", "finditer", "forget", "spans"]
