@@ -613,8 +613,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                pass\n", ["tests/dumps/test_recheck_spans.py::test_each_raw_copy_of_the_same_base64_run_is_a_finding_at_its_own_span",
                              "tests/dumps/test_recheck_spans.py::test_the_same_key_through_two_encodings_is_a_finding_at_each",
                              "tests/dumps/test_redteam_numbers.py::test_a_core_with_openssl_text_of_the_keys_is_certified_only_without_them"]),
-    ("recheck_copy_gets_the_window_search", "dumps/recheck.py", "                    self.windows(data, name)\n",
-     "                    pass\n", ["tests/dumps/test_recheck_spans.py::test_content_first_read_without_the_window_search_gets_it_from_a_later_copy"]),
+    ("recheck_copy_gets_the_window_search", "dumps/recheck.py",
+     "        with self.recording_to(digest, name), self.at(depth):\n            self.windows(data, name)\n",
+     "        with self.recording_to(digest, name), self.at(depth):\n            pass\n",
+     ["tests/dumps/test_recheck_spans.py::test_content_first_read_without_the_window_search_is_found_at_every_copy"]),
     ("recheck_every_stream_of_a_file", "dumps/recheck.py",
      "        while True:  # streams one after the other are one file", "        for _once in (1,):  # streams one after the other are one file",
      ["tests/dumps/test_recheck_spans.py::test_a_key_in_a_later_stream_of_a_compressed_file_is_found_at_its_plain_offset"]),
@@ -624,6 +626,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_hex_lines_whole_view", "dumps/recheck_numbers.py", "    for match in _HEX_LINE.finditer(data):",
      "    for match in zeros.finditer(_HEX_LINE, data):",
      ["tests/dumps/test_recheck_zeros.py::test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block"]),
+    ("recheck_late_finding_at_earlier_copies", "dumps/recheck.py", "            for copy_name, span, nested in earlier:\n",
+     "            for copy_name, span, nested in earlier[:0]:\n",
+     ["tests/dumps/test_recheck_spans.py::test_content_first_read_without_the_window_search_is_found_at_every_copy"]),
+    ("recheck_late_nested_copy_has_no_span", "dumps/recheck.py", "finding.kind, copy_name + below, finding.key, None if nested else span))",
+     "finding.kind, copy_name + below, finding.key, span))",
+     ["tests/dumps/test_recheck_spans.py::test_a_copy_read_without_the_window_search_inside_another_view_has_no_span"]),
+    ("recheck_looks_encoded_per_window", "dumps/recheck.py", "    for width in LOOKS_WINDOWS:\n", "    for width in LOOKS_WINDOWS[:0]:\n",
+     ["tests/dumps/test_recheck_spans.py::test_an_identifier_prefixed_scalar_in_a_core_sized_view_is_found"]),
 ]
 
 
