@@ -170,3 +170,80 @@ def test_direct_construction_is_held_to_the_same_bounds() -> None:
     with pytest.raises(SchemaError) as raised:
         HsmConfig(sessions=0)
     assert raised.value.rule is Rule.OUT_OF_BOUNDS and "hsm.sessions" in str(raised.value)
+
+
+PARTY = '[[relying_party]]\nname = "{name}"\nurl = "{url}"\nrealm = "r"\naudience = "a"\n'
+
+
+@pytest.mark.parametrize("text, needle, rule, words", [
+    ('every = "15m"\nprobe_timout = 60\n', "probe_timout", Rule.UNKNOWN_KEY, "did you mean 'probe_timeout'"),
+    ('probe_timeout = "2h"\n', "probe_timeout", Rule.OUT_OF_BOUNDS, "at most 3600"),
+    (PARTY.format(name="a", url="http://x") + PARTY.format(name="b", url="ftp://x"), 'url = "ftp',
+     Rule.INVALID, "relying_party[1].url: must be an http or https URL"),
+    (PARTY.format(name="a", url="http://x") + PARTY.format(name="a", url="http://y"), 'name = "a"\nurl = "http://y',
+     Rule.INVALID, "unique"),
+    (PARTY.format(name="a", url="http://x") + "refused = [200]\n", "refused", Rule.OUT_OF_BOUNDS, "between 400"),
+])
+def test_watch_toml_refusals(tmp_path: Path, text: str, needle: str, rule: Rule, words: str) -> None:
+    from signward.watch import WatchConfig
+
+    path = tmp_path / "watch.toml"
+    path.write_text(text)
+    with pytest.raises(SchemaError) as raised:
+        WatchConfig.load(path)
+    assert raised.value.rule is rule and words in str(raised.value), raised.value
+    assert str(raised.value).startswith(f"{path}:{line(text, needle)}: "), raised.value
+
+
+def test_watch_toml_loads_as_before(tmp_path: Path) -> None:
+    from signward.watch import RelyingParty, WatchConfig
+
+    path = tmp_path / "watch.toml"
+    path.write_text('every = "1h"\n' + PARTY.format(name="a", url="http://x") + 'method = "post"\n')
+    assert WatchConfig.load(path) == WatchConfig(every=3600.0, relying_parties=(
+        RelyingParty(name="a", url="http://x", realm="r", audience="a", method="POST"),))
+
+
+GUARD = '''[[issuer]]
+issuer = "https://id.example.com"
+jwks = "/etc/jwks.json"
+
+[[route]]
+prefix = "/a"
+audience = "a"
+
+[[route]]
+prefix = "/b"
+audience = "b"
+'''
+
+
+@pytest.mark.parametrize("change, needle, rule", [
+    (('prefix = "/b"', 'prefix = "/A"'), 'prefix = "/A"', Rule.INVALID),  # the same route in another case
+    (('audience = "b"', 'audience = "b"\nintrospect = true'), "introspect = true", Rule.INVALID),
+    (('audience = "b"', 'audiences = ["b"]'), "audiences", Rule.UNKNOWN_KEY),
+    (('audience = "b"', 'audience = "b"\nscopes = "read"'), "scopes", Rule.WRONG_TYPE),
+    (('jwks = "/etc/jwks.json"', 'jwks = "/etc/jwks.json"\nintrospect_url = "https://id.example.com/i"'),
+     "introspect_url", Rule.MISSING),
+    (('jwks = "/etc/jwks.json"', 'jwks = "/etc/jwks.json"\nmax_age = "8d"'), "max_age", Rule.OUT_OF_BOUNDS),
+])
+def test_guard_toml_refusals_across_keys_name_the_line(tmp_path: Path, change: tuple[str, str], needle: str,
+                                                       rule: Rule) -> None:
+    from signward.guard import GuardConfig
+
+    text = GUARD.replace(change[0], change[1])
+    assert text != GUARD
+    path = tmp_path / "guard.toml"
+    path.write_text(text)
+    with pytest.raises(SchemaError) as raised:
+        GuardConfig.load(path)
+    assert raised.value.rule is rule, raised.value
+    assert str(raised.value).startswith(f"{path}:{line(text, needle)}: "), raised.value
+
+
+def test_the_unchanged_guard_toml_loads(tmp_path: Path) -> None:
+    from signward.guard import GuardConfig
+
+    path = tmp_path / "guard.toml"
+    path.write_text(GUARD)
+    assert [r.prefix for r in GuardConfig.load(path).routes] == ["/a", "/b"]

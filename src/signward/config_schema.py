@@ -250,8 +250,10 @@ def build(cls: type[T], data: Any, path: Path_ = (), depth: int = 0) -> T:
             values[f.name] = check_value(raw, kind, f.metadata, where)
     try:
         return cls(**values)
-    except SchemaError:
-        raise
+    except SchemaError as error:  # from __post_init__: its path is the table's own, or already whole
+        if not path or error.path[:len(path)] == path:
+            raise
+        raise SchemaError(error.rule, (*path, *error.path), error.problem) from None
     except ConfigError as exc:  # a check across keys in __post_init__: point at the key it names
         message = str(exc)
         names = [name for _, name, _ in declared]
