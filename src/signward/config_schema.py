@@ -124,7 +124,7 @@ def _is_schema(kind: Any) -> bool:
 def _type_name(kind: Any, meta: Any) -> str:
     item = _item_type(kind)
     if item is not None:
-        return f"list of {_type_name(item, {})}" if not _is_schema(item) else "array of tables"
+        return f"list of {_type_name(item, meta)}" if not _is_schema(item) else "array of tables"
     if _is_schema(kind):
         return "table"
     if meta.get("duration"):
@@ -170,7 +170,7 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
         above = meta.get("above")
         if ((low is not None and value < low) or (high is not None and value > high)
                 or (above is not None and value <= above)):
-            raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be {_bounds(meta)}, not {value:g}")
+            raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be {_bounds(meta)}, not {_num(value)}")
     if isinstance(value, str):
         limit = meta.get("max_len") or MAX_TEXT
         if len(value) > limit:
@@ -182,22 +182,37 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
     return value
 
 
+def _num(value: float, duration: bool = False) -> str:
+    """A bound or a value as people write it: 1000000, 0.1, 600s."""
+    text = str(int(value)) if float(value).is_integer() else repr(value)
+    return text + "s" if duration else text
+
+
 def _bounds(meta: Any) -> str:
-    low, high = meta.get("min"), meta.get("max")
+    """The value bounds of a setting (for one item, when it is a list)."""
+    low, high, above = meta.get("min"), meta.get("max"), meta.get("above")
+    unit = bool(meta.get("duration"))
     if meta.get("choices"):
         return "one of " + ", ".join(repr(c) for c in meta["choices"])
-    if meta.get("above") is not None:
-        more = f"more than {meta['above']:g}"
-        return f"{more} and at most {high:g}" if high is not None else more
+    if above is not None:
+        more = f"more than {_num(above, unit)}"
+        return f"{more} and at most {_num(high, unit)}" if high is not None else more
     if low is not None and high is not None:
-        return f"between {low:g} and {high:g}"
+        return f"between {_num(low, unit)} and {_num(high, unit)}"
     if low is not None:
-        return f"at least {low:g}"
+        return f"at least {_num(low, unit)}"
     if high is not None:
-        return f"at most {high:g}"
-    if meta.get("max_len"):
-        return f"at most {meta['max_len']} {'items' if meta.get('_list') else 'characters'}"
+        return f"at most {_num(high, unit)}"
     return ""
+
+
+def _reference_bounds(meta: Any, listed: bool) -> str:
+    """What the reference says of a setting's bounds: its values, its length."""
+    values = _bounds(meta)
+    if not listed:
+        return values or (f"at most {meta['max_len']} characters" if meta.get("max_len") else "")
+    items = f"at most {meta.get('max_len') or MAX_ITEMS} items"
+    return f"{items}, each {values}" if values else items
 
 
 def check_fields(instance: Any, prefix: Path_ = ()) -> None:
@@ -465,7 +480,17 @@ def _default(f: dataclasses.Field[Any]) -> str:
         return f'"{value}"'
     if isinstance(value, tuple):
         return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in value) + "]"
+    if f.metadata.get("duration"):
+        return f'"{_duration_text(value)}"'
     return repr(value)
+
+
+def _duration_text(seconds: float) -> str:
+    """900.0 -> '15m': the largest unit that divides it."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return _num(seconds, True)
 
 
 def reference(cls: type, prefix: str = "") -> list[Key]:
@@ -479,11 +504,11 @@ def reference(cls: type, prefix: str = "") -> list[Key]:
         elif item is not None and _is_schema(item):
             keys.extend(reference(item, f"{path}[]"))
         else:
-            meta = dict(f.metadata)
-            if item is not None:
-                meta["_list"] = True
             required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            keys.append(Key(path, _type_name(kind, meta), _default(f), _bounds(meta), meta.get("doc", ""),
+            bounds = _reference_bounds(f.metadata, item is not None)
+            if kind is str and not bounds:
+                bounds = f"at most {MAX_TEXT} characters"
+            keys.append(Key(path, _type_name(kind, f.metadata), _default(f), bounds, f.metadata.get("doc", ""),
                             required))
     return keys
 
@@ -498,7 +523,10 @@ def reference_table(cls: type) -> str:
     lines = ["| key | type | default | bounds | what it does |", "|---|---|---|---|---|"]
     for key in reference(cls):
         default = "(required)" if key.required else f"`{key.default}`"
-        cells = [f"`{key.path}`", key.type, default, key.bounds, key.doc]
+        doc = key.doc
+        if key.path.rpartition(".")[2].startswith(("insecure_", "allow_insecure_")):
+            doc += " (weakens a control: see the register)"
+        cells = [f"`{key.path}`", key.type, default, key.bounds, doc]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -108,7 +108,8 @@ class StoreConfig:
 class AuditConfig:
     """The audit log: how long records are kept and how often the head is signed."""
 
-    retention_days: float = setting(730.0, "at least the longest key verify window plus one year (checked)")
+    retention_days: float = setting(730.0, "days records are kept: at least 365 plus the longest key verify window "
+                                            "of the home's realms (checked)")
     checkpoint_every: int = setting(1000, "records between signed checkpoints", min=1, max=1_000_000)
     origin: str = setting("", "the log's name in its signed checkpoints; empty: signward.local/audit/<key id>",
                           max_len=256)
