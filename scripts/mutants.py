@@ -624,6 +624,29 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_hex_lines_whole_view", "dumps/recheck_numbers.py", "    for match in _HEX_LINE.finditer(data):",
      "    for match in zeros.finditer(_HEX_LINE, data):",
      ["tests/dumps/test_recheck_zeros.py::test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block"]),
+    ("config_unknown_key", "config_schema.py",
+     '        raise SchemaError(Rule.UNKNOWN_KEY, (*path, key), "unknown key" + hint)', "        continue",
+     ["tests/test_config_schema.py::test_every_refusal_names_its_rule_file_and_line",
+      "tests/guard/test_config.py::test_bad_configs_name_the_line"]),
+    ("config_number_bounds", "config_schema.py",
+     "        if ((low is not None and value < low) or (high is not None and value > high)",
+     "        if False and ((low is not None and value < low) or (high is not None and value > high)",
+     ["tests/test_config_schema.py::test_every_refusal_names_its_rule_file_and_line"]),
+    ("config_text_bound", "config_schema.py", "        if len(value) > limit:\n            raise SchemaError(Rule."
+     "OUT_OF_BOUNDS, path, f\"must be text", "        if False:\n            raise SchemaError(Rule.OUT_OF_BOUNDS, path, "
+     "f\"must be text", ["tests/test_config_schema.py::test_every_refusal_names_its_rule_file_and_line"]),
+    ("config_list_bound", "config_schema.py", "        if len(value) > limit:\n            raise SchemaError(Rule."
+     "OUT_OF_BOUNDS, path, f\"must list", "        if False:\n            raise SchemaError(Rule.OUT_OF_BOUNDS, path, "
+     "f\"must list", ["tests/test_config_schema.py::test_every_refusal_names_its_rule_file_and_line"]),
+    ("guard_anonymous_route_alone", "guard/config.py",
+     "    if item.anonymous and (item.audience or item.scopes or item.issuers or item.introspect):", "    if False:",
+     ["tests/guard/test_config.py::test_bad_configs_name_the_line"]),
+    ("guard_route_once", "guard/config.py", "        if (route.host, route.prefix.lower()) in seen:", "        if False:",
+     ["tests/test_config_schema.py::test_guard_toml_refusals_across_keys_name_the_line"]),
+    ("guard_introspect_needs_url", "guard/config.py", "        if route.introspect and silent:", "        if False:",
+     ["tests/test_config_schema.py::test_guard_toml_refusals_across_keys_name_the_line"]),
+    ("watch_party_names_unique", "watch/config.py", "            if name in names[:index]:", "            if False:",
+     ["tests/test_config_schema.py::test_watch_toml_refusals"]),
 ]
 
 
