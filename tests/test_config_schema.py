@@ -247,3 +247,34 @@ def test_the_unchanged_guard_toml_loads(tmp_path: Path) -> None:
     path = tmp_path / "guard.toml"
     path.write_text(GUARD)
     assert [r.prefix for r in GuardConfig.load(path).routes] == ["/a", "/b"]
+
+
+def _paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found: list[tuple[str | int, ...]] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    for key, item in items:
+        if isinstance(key, str) or isinstance(item, (dict, list)):
+            found.append((*prefix, key))
+            found.extend(_paths(item, (*prefix, key)))
+    return found
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_the_locator_finds_every_key_of_real_files(newline: str) -> None:
+    """pyproject.toml and the docs' TOML examples, with either line ending: every key path tomllib
+    reads is located, on a line that names it."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    texts = [(root / "pyproject.toml").read_text()]
+    for page in sorted((root / "docs").glob("*.md")):
+        texts += re.findall(r"```toml\n(.*?)```", page.read_text(), re.S)
+    assert len(texts) > 3
+    for text in texts:
+        text = text.replace("\n", newline)
+        lines, source = key_lines(text), text.splitlines()
+        for path in _paths(tomllib.loads(text)):
+            assert path in lines, path
+            if isinstance(path[-1], str):
+                assert path[-1] in source[lines[path] - 1] or '"' in source[lines[path] - 1], path
