@@ -29,7 +29,7 @@ name), values of the declared type within the declared bounds, and every refusal
 stderr (exit 2) naming the file, the line of the offending key and what is wrong, e.g.
 
 ```text
-signward: /home/ops/.signward/config.toml:9: hsm.sesions: unknown key (did you mean 'sessions'?)
+signward: /home/ops/.signward/config.toml:7: hsm.sesions: unknown key (did you mean 'sessions'?)
 ```
 
 A duration is seconds or a number with a unit: `90s`, `15m`, `1h`, `30d`.
