@@ -634,6 +634,29 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/dumps/test_recheck_spans.py::test_a_copy_read_without_the_window_search_inside_another_view_has_no_span"]),
     ("recheck_looks_encoded_per_window", "dumps/recheck.py", "    for width in LOOKS_WINDOWS:\n", "    for width in LOOKS_WINDOWS[:0]:\n",
      ["tests/dumps/test_recheck_spans.py::test_an_identifier_prefixed_scalar_in_a_core_sized_view_is_found"]),
+    ("config_unknown_key", "config_schema.py",
+     '        raise SchemaError(Rule.UNKNOWN_KEY, (*path, key), "unknown key" + hint)', "        continue",
+     ["tests/test_config_schema.py::test_every_refusal_names_its_rule_file_and_line",
+      "tests/guard/test_config.py::test_bad_configs_name_the_line"]),
+    ("config_number_bounds", "config_schema.py",
+     "        if ((low is not None and value < low) or (high is not None and value > high)",
+     "        if False and ((low is not None and value < low) or (high is not None and value > high)",
+     ["tests/test_config_schema.py::test_every_refusal_names_its_rule_file_and_line"]),
+    ("config_text_bound", "config_schema.py", "        if len(value) > limit:\n            raise SchemaError(Rule."
+     "OUT_OF_BOUNDS, path, f\"must be text", "        if False:\n            raise SchemaError(Rule.OUT_OF_BOUNDS, path, "
+     "f\"must be text", ["tests/test_config_schema.py::test_every_refusal_names_its_rule_file_and_line"]),
+    ("config_list_bound", "config_schema.py", "        if len(value) > limit:\n            raise SchemaError(Rule."
+     "OUT_OF_BOUNDS, path, f\"must list", "        if False:\n            raise SchemaError(Rule.OUT_OF_BOUNDS, path, "
+     "f\"must list", ["tests/test_config_schema.py::test_every_refusal_names_its_rule_file_and_line"]),
+    ("guard_anonymous_route_alone", "guard/config.py",
+     "    if item.anonymous and (item.audience or item.scopes or item.issuers or item.introspect):", "    if False:",
+     ["tests/guard/test_config.py::test_bad_configs_name_the_line"]),
+    ("guard_route_once", "guard/config.py", "        if (route.host, route.prefix.lower()) in seen:", "        if False:",
+     ["tests/test_config_schema.py::test_guard_toml_refusals_across_keys_name_the_line"]),
+    ("guard_introspect_needs_url", "guard/config.py", "        if route.introspect and silent:", "        if False:",
+     ["tests/test_config_schema.py::test_guard_toml_refusals_across_keys_name_the_line"]),
+    ("watch_party_names_unique", "watch/config.py", "            if name in names[:index]:", "            if False:",
+     ["tests/test_config_schema.py::test_watch_toml_refusals"]),
 ]
 
 
