@@ -624,6 +624,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_hex_lines_whole_view", "dumps/recheck_numbers.py", "    for match in _HEX_LINE.finditer(data):",
      "    for match in zeros.finditer(_HEX_LINE, data):",
      ["tests/dumps/test_recheck_zeros.py::test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block"]),
+    ("transit_renewal_capped_alerted", "hsm/transit.py", "        if granted < self._ttl:  # OpenBao capped",
+     "        if False:  # OpenBao capped",
+     ["tests/hsm/test_transit.py::test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert"]),
+    ("transit_token_renewed", "hsm/transit.py", '"POST", "auth/token/renew-self"', '"GET", "auth/token/lookup-self"',
+     ["tests/hsm/test_transit.py::test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert"]),
 ]
 
 

@@ -129,8 +129,9 @@ class Bao:
         self.issuer_token = self.token("signward-issuer")
         self.operator_token = self.token("signward-operator")
 
-    def token(self, policy: str, ttl: str = "1h") -> str:
-        made = self.call("POST", "auth/token/create", {"policies": [policy], "no_default_policy": True, "ttl": ttl})
+    def token(self, policy: str, ttl: str = "1h", **extra: Any) -> str:
+        made = self.call("POST", "auth/token/create",
+                         {"policies": [policy], "no_default_policy": True, "ttl": ttl, **extra})
         return str(made["auth"]["client_token"])
 
     def stop(self) -> None:
@@ -452,6 +453,68 @@ def test_a_token_file_rewritten_by_an_agent_is_read_again_when_refused(bao: Bao,
     finally:
         backend.close()
         operator.close()
+
+
+# -- token renewal -------------------------------------------------------------------------
+
+
+def test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert(bao: Bao, tmp_path: Path) -> None:
+    """A token with a 3 s TTL and a 7 s max TTL: the issuer keeps signing past the first TTL (it
+    renews the token with renew-self, the issuer policy's own grant), says once, before the token
+    dies, that it reached its max TTL, and answers 503 once it is dead (the 403 not said again)."""
+    home, operator = transit_home(tmp_path / "home", bao)
+    port = free_port()
+    clients = operator_setup(home, operator, bao, f"http://127.0.0.1:{port}", (("consumer", "ES256"),))
+    token_file = home.root / "hsm/transit-token"
+    token_file.unlink()  # the home's token replaced by one this test can revoke
+    write_secret(token_file, bao.token("signward-issuer"))
+    issuer = IssuerProcess(home, port).start()
+    try:
+        issuing = Issuing(home, operator, issuer, clients)
+        assert issuing.token("consumer").status_code == 200
+        # an agent's rewrite: the short-lived token renamed over the file, the old one revoked
+        fresh = token_file.with_name("transit-token.new")
+        write_secret(fresh, bao.token("signward-issuer", ttl="3s", explicit_max_ttl="7s"))
+        born = time.monotonic()
+        old = token_file.read_text()
+        fresh.replace(token_file)
+        bao.call("POST", "auth/token/revoke", {"token": old})
+        signed_after_first_ttl = False
+        while True:
+            age = time.monotonic() - born  # when the request was sent
+            resp = issuing.token("consumer")
+            if resp.status_code != 200:
+                break
+            signed_after_first_ttl |= age > 3.5
+            time.sleep(0.2)
+        assert signed_after_first_ttl, f"the first 503 came at {age:.1f}s: the token was not renewed"
+        assert age > 6, f"503 at {age:.1f}s, before the token's max TTL"
+        assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
+        assert issuing.token("consumer").status_code == 503
+        alerts = [line for line in issuer.log.read_text().splitlines() if "ALERT" in line]
+        assert len(alerts) == 1, alerts
+        assert "is not renewed: it reached its max TTL" in alerts[0]
+    finally:
+        issuer.stop()
+
+
+def test_a_non_renewable_token_is_alerted_once_before_it_dies(bao: Bao, caplog: pytest.LogCaptureFixture,
+                                                             transit: Callable[..., TransitBackend]) -> None:
+    handle, _ = transit(bao.operator_token).generate(Alg.ES256, "t")
+    with caplog.at_level(logging.ERROR, logger="signward.hsm.transit"):
+        backend = transit(bao.token("signward-issuer", ttl="2s", renewable=False))
+        CheckedSigner(backend).sign(handle, Alg.ES256, b"x")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                backend.raw_sign(handle, Alg.ES256, b"x")
+            except TransitTokenRefused:
+                break
+            time.sleep(0.1)
+        with pytest.raises(TransitTokenRefused, match="HTTP 403"):
+            backend.raw_sign(handle, Alg.ES256, b"x")
+    alerts = [r.getMessage() for r in caplog.records if "ALERT" in r.getMessage()]
+    assert len(alerts) == 1 and "is not renewed: it is not renewable" in alerts[0], alerts
 
 
 def test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file(bao: Bao, tmp_path: Path) -> None:
