@@ -296,6 +296,8 @@ def _refused_operations(bao: Bao) -> dict[str, tuple[str, str, dict[str, Any] | 
     bao.call("POST", f"transit/keys/{deletable}/config", {"deletion_allowed": True})
     plain = _fresh(bao)
     outside = _fresh(bao, prefix="other-")
+    other = bao.token("signward-operator")  # another token: its renewal, lookup, revocation
+    accessor = bao.call("POST", "auth/token/lookup", {"token": other})["data"]["accessor"]
     return {
         "export": ("GET", f"transit/export/signing-key/{exportable}/1", None),
         "backup": ("GET", f"transit/backup/{backup}", None),
@@ -309,6 +311,10 @@ def _refused_operations(bao: Bao) -> dict[str, tuple[str, str, dict[str, Any] | 
         "write a policy": ("PUT", "sys/policies/acl/mine", {"policy": 'path "*" { capabilities = ["sudo"] }'}),
         "mount an engine": ("POST", f"sys/mounts/t{secrets.token_hex(4)}", {"type": "transit"}),
         "make a token": ("POST", "auth/token/create", {"policies": ["signward-operator"]}),
+        "make an orphan token": ("POST", "auth/token/create-orphan", {"policies": ["signward-operator"]}),
+        "look up another token": ("POST", "auth/token/lookup", {"token": other}),
+        "renew another token": ("POST", "auth/token/renew", {"token": other}),
+        "revoke another token": ("POST", "auth/token/revoke-accessor", {"accessor": accessor}),
     }
 
 
@@ -333,6 +339,24 @@ def test_the_issuer_token_signs_and_reads_signward_keys(bao: Bao, transit: Calla
     operator.destroy(handle)  # the operator may destroy a retired key
     with pytest.raises(KeyNotFound):
         issuer.public_key(handle, Alg.ES256)
+
+
+def test_a_token_bound_to_the_issuers_address_signs_nothing_from_elsewhere(
+        bao: Bao, transit: Callable[..., TransitBackend]) -> None:
+    """The issuer's token is in its memory, so in a crash core: made under a token role with
+    token_bound_cidrs (the documented production setting) it signs nothing from any other
+    address. Two roles alike but for the address: one the issuer's, one another."""
+    handle, public = transit(bao.operator_token).generate(Alg.ES256, "t")
+    tokens = {}
+    for role, cidr in (("near", "127.0.0.1/32"), ("far", "192.0.2.10/32")):
+        bao.call("POST", f"auth/token/roles/signward-{role}", {
+            "allowed_policies": ["signward-issuer"], "token_bound_cidrs": [cidr], "token_no_default_policy": True})
+        made = bao.call("POST", f"auth/token/create/signward-{role}", {"policies": ["signward-issuer"]})
+        tokens[role] = str(made["auth"]["client_token"])
+    here = transit(tokens["near"])
+    assert signature_ok(public, Alg.ES256, b"x", CheckedSigner(here).sign(handle, Alg.ES256, b"x"))
+    with pytest.raises(TransitTokenRefused, match="HTTP 403: permission denied"):
+        transit(tokens["far"]).raw_sign(handle, Alg.ES256, b"x")
 
 
 def test_every_algorithm_signs_and_verifies(bao: Bao, transit: Callable[..., TransitBackend]) -> None:
