@@ -657,6 +657,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/test_config_schema.py::test_guard_toml_refusals_across_keys_name_the_line"]),
     ("watch_party_names_unique", "watch/config.py", "            if name in names[:index]:", "            if False:",
      ["tests/test_config_schema.py::test_watch_toml_refusals"]),
+    ("transit_renewal_capped_alerted", "hsm/transit.py", "        if granted < self._ttl:  # OpenBao capped",
+     "        if False:  # OpenBao capped",
+     ["tests/hsm/test_transit.py::test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert"]),
+    ("transit_token_renewed", "hsm/transit.py", '"POST", "auth/token/renew-self"', '"GET", "auth/token/lookup-self"',
+     ["tests/hsm/test_transit.py::test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert"]),
 ]
 
 
