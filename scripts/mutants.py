@@ -624,6 +624,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_hex_lines_whole_view", "dumps/recheck_numbers.py", "    for match in _HEX_LINE.finditer(data):",
      "    for match in zeros.finditer(_HEX_LINE, data):",
      ["tests/dumps/test_recheck_zeros.py::test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block"]),
+    ("remembered_secret_keyed_by_secret", "issuer/clients.py", '(row["secret_hash"] + "\\0" + secret).encode()',
+     'row["secret_hash"].encode()',
+     ["tests/issuer/test_client_cache.py::test_a_remembered_success_does_not_admit_another_secret"]),
+    ("remembered_secret_keyed_by_hash", "issuer/clients.py", '(row["secret_hash"] + "\\0" + secret).encode()',
+     '("\\0" + secret).encode()',
+     ["tests/issuer/test_client_cache.py::test_a_remembered_success_ends_when_the_stored_hash_changes"]),
 ]
 
 
