@@ -342,11 +342,16 @@ class _Asgi:
 
 
 class _Hop:
-    """Threads that run the blocking part of a request for the event loop: each result comes
-    back with one `call_soon_threadsafe`, without concurrent.futures' locks and callbacks."""
+    """Threads that run the blocking part of a request for the event loop, without
+    concurrent.futures' locks and callbacks. Results go back to their loop in bunches: the
+    first result that finds none waiting schedules one `call_soon_threadsafe` (a write to the
+    loop's wake-up socket), and the results that finish before it runs ride along (the group
+    commit ends many grants at once; issue 39)."""
 
     def __init__(self, threads: int) -> None:
         self._jobs: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
+        self._finished: dict[asyncio.AbstractEventLoop, list[tuple[Any, ...]]] = {}
+        self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._work, name=f"signward-grant-{n}", daemon=True)
                          for n in range(threads)]
         for thread in self._threads:
@@ -367,9 +372,28 @@ class _Hop:
             try:
                 result = fn(*args)
             except BaseException as exc:  # handed to the awaiting request, which answers for it
-                loop.call_soon_threadsafe(_settle, future, None, exc)
+                self._finish(loop, (future, None, exc))
             else:
-                loop.call_soon_threadsafe(_settle, future, result, None)
+                self._finish(loop, (future, result, None))
+
+    def _finish(self, loop: asyncio.AbstractEventLoop, done: tuple[Any, ...]) -> None:
+        with self._lock:
+            waiting = self._finished.get(loop)
+            if waiting is not None:  # a drain is scheduled and has not taken the list yet
+                waiting.append(done)
+                return
+            self._finished[loop] = [done]
+        try:
+            loop.call_soon_threadsafe(self._drain, loop)
+        except RuntimeError:  # the loop is closed: nobody awaits these any more
+            with self._lock:
+                self._finished.pop(loop, None)
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            done = self._finished.pop(loop, [])
+        for future, result, exc in done:
+            _settle(future, result, exc)
 
     def shutdown(self) -> None:
         for _ in self._threads:
