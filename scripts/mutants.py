@@ -662,6 +662,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/hsm/test_transit.py::test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert"]),
     ("transit_token_renewed", "hsm/transit.py", '"POST", "auth/token/renew-self"', '"GET", "auth/token/lookup-self"',
      ["tests/hsm/test_transit.py::test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert"]),
+    ("remembered_secret_keyed_by_secret", "issuer/clients.py", '(row["secret_hash"] + "\\0" + secret).encode()',
+     'row["secret_hash"].encode()',
+     ["tests/issuer/test_client_cache.py::test_a_remembered_success_does_not_admit_another_secret"]),
+    ("remembered_secret_keyed_by_hash", "issuer/clients.py", '(row["secret_hash"] + "\\0" + secret).encode()',
+     '("\\0" + secret).encode()',
+     ["tests/issuer/test_client_cache.py::test_a_remembered_success_ends_when_the_stored_hash_changes"]),
 ]
 
 
