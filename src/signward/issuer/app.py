@@ -316,6 +316,8 @@ class _IssuerApp(Starlette):
     Everything else, and a token path under a root_path, takes the ordinary route."""
 
     def __init__(self, token: Callable[[Scope, Receive, Send], Awaitable[None]], **kwargs: Any) -> None:
+        if kwargs.get("middleware"):  # the shortcut would go past it: route the token path too, then
+            raise TypeError("the issuer's token shortcut passes no middleware: remove the shortcut first")
         super().__init__(**kwargs)
         self._token = token
 
