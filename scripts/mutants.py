@@ -624,6 +624,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_hex_lines_whole_view", "dumps/recheck_numbers.py", "    for match in _HEX_LINE.finditer(data):",
      "    for match in zeros.finditer(_HEX_LINE, data):",
      ["tests/dumps/test_recheck_zeros.py::test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block"]),
+    ("depth_page_probe_detail_escaped", "depth/render.py", "<td>{html.escape(str(p.get('detail') or '-'))}</td>",
+     "<td>{str(p.get('detail') or '-')}</td>",
+     ["tests/depth/test_html.py::test_the_probe_table_escapes_what_a_probe_answered_and_shows_no_none"]),
 ]
 
 
