@@ -668,6 +668,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("remembered_secret_keyed_by_hash", "issuer/clients.py", '(row["secret_hash"] + "\\0" + secret).encode()',
      '("\\0" + secret).encode()',
      ["tests/issuer/test_client_cache.py::test_a_remembered_success_ends_when_the_stored_hash_changes"]),
+    ("depth_page_probe_detail_escaped", "depth/render.py", "<td>{html.escape(str(p.get('detail') or '-'))}</td>",
+     "<td>{str(p.get('detail') or '-')}</td>",
+     ["tests/depth/test_html.py::test_the_probe_table_escapes_what_a_probe_answered_and_shows_no_none"]),
 ]
 
 

@@ -184,8 +184,11 @@ def _attesting_home(ctx: click.Context) -> Home:
 def _reason(record: DumpRecord) -> str:
     """A dump's reason as its reader knows the dump: by the file it was captured from (or its id),
     not by the private copy the pipeline worked on (/proc/self/fd/N)."""
-    name = record.source[len("file:"):] if record.source.startswith("file:") else f"dump {record.id}"
-    return SCRATCH_PATH.sub(name, record.reason or "")
+    return SCRATCH_PATH.sub(lambda _: record.name(), record.reason or "")  # a record kept before they named it
+
+
+def _record(record: DumpRecord) -> dict[str, Any]:
+    return {**record.to_dict(), "reason": _reason(record)}
 
 
 def _pipeline(ctx: click.Context) -> DumpPipeline:
@@ -219,7 +222,7 @@ def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: 
             record = pipeline.capture(stream, f"file:{path}", pid, exe, signal_number, crash_time, incident)
     else:
         record = pipeline.capture(sys.stdin.buffer, "pipe", pid, exe, signal_number, crash_time, incident)
-    emit(record.to_dict(), as_json, text=f"{record.id}: {record.state}" + (f" ({_reason(record)})" if record.reason
+    emit(_record(record), as_json, text=f"{record.id}: {record.state}" + (f" ({_reason(record)})" if record.reason
                                                                                else ""))
     if record.state != DumpState.SANITIZED:
         raise click.exceptions.Exit(1)
@@ -270,7 +273,7 @@ def dumps_list(ctx: click.Context, as_json: bool) -> None:
     summary = f"{len(records)} dump(s)" + (": " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
                                            if states else "")
     table = ids_table("dumps", ["id", "state", "reason", "exe", "pid", "signal", "size"], rows, summary)
-    emit({"dumps": [r.to_dict() for r in records]}, as_json, table=table)
+    emit({"dumps": [_record(r) for r in records]}, as_json, table=table)
 
 
 @dumps.command("expire")

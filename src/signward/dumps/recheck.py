@@ -979,15 +979,17 @@ def recheck_bytes(data: bytes, known: KnownKeys | None = None, name: str = "byte
     return reader.report
 
 
-def recheck_path(path: str | Path, known: KnownKeys | None = None, budget: Budget | None = None) -> RecheckReport:
-    """Re-read the file at `path` (mapped, not loaded, when large) with the independent reader."""
+def recheck_path(path: str | Path, known: KnownKeys | None = None, budget: Budget | None = None, *,
+                 name: str | None = None) -> RecheckReport:
+    """Re-read the file at `path` (mapped, not loaded, when large) with the independent reader;
+    its views are named from `name` (default: the file's name)."""
     with open(path, "rb") as handle:
         if handle.seek(0, 2) == 0:
             return RecheckReport()
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             reader = _Reader(known if known is not None else KnownKeys(), budget or Budget())
             try:
-                reader.view(mapped, Path(path).name, 0)
+                reader.view(mapped, Path(path).name if name is None else name, 0)
             except _Exhausted as exc:
                 reader.incomplete(f"budget exhausted: {exc}")
             except RecursionError:
