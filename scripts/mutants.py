@@ -624,6 +624,16 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_hex_lines_whole_view", "dumps/recheck_numbers.py", "    for match in _HEX_LINE.finditer(data):",
      "    for match in zeros.finditer(_HEX_LINE, data):",
      ["tests/dumps/test_recheck_zeros.py::test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block"]),
+    ("probe_bad_result_fails_closed", "depth/probes.py",
+     '    return ProbeOutcome.failed(ProbeReason.BAD_RESULT, f"{probe} returned {type(value).__name__}, not a ProbeOutcome")',
+     "    return ProbeOutcome.passed()", ["tests/depth/test_probes.py::test_probe_timeout_and_shell_probes"]),
+    ("probe_outcome_held_is_its_reason", "probes/base.py",
+     "        if self.held is not (self.reason is ProbeReason.HELD):", "        if False:",
+     ["tests/depth/test_probes.py::test_an_outcome_is_held_exactly_when_its_reason_says_so"]),
+    ("watch_probe_broken_is_not_held", "watch/probes.py",
+     "    if broken:\n        return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,",
+     "    if False:\n        return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,",
+     ["tests/watch/test_watch.py::test_a_relying_party_that_refuses_the_control_token_breaks_the_probe_not_the_control"]),
 ]
 
 
