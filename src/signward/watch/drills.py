@@ -28,9 +28,11 @@ probes of redaction, the canary check, the release gate and the debugging store'
   Whether the planted key is still there is decided by searching for the exact bytes planted,
   not by either scanner.
 
-Drill dumps are captured with source `drill`, marked so in the audit log, and deleted with
-every copy when their drill ends (`DumpPipeline.discard_drill`); drill processes are killed
-and their cores removed on every exit path.
+The drill processes are real modules (`signward.watch.drill_programs.holder` and `.signer`),
+started with `python -P -m`, never program text written to a file. Drill dumps are captured
+with source `drill`, marked so in the audit log, and deleted with every copy when their drill
+ends (`DumpPipeline.discard_drill`); drill processes are killed and their cores removed on
+every exit path.
 """
 
 from __future__ import annotations
@@ -62,8 +64,8 @@ from ..probes import key_objects_protected
 from ..probes.base import ProbeContext, ProbeOutcome, ProbeReason
 from ..services import Services, open_services
 
-HOLDER = ("import sys, time\nfrom signward.dumps.canary import hold_canaries\nhold_canaries(sys.argv[1])\n"
-          "print('ready', flush=True)\ntime.sleep(600)\n")
+HOLDER = "signward.watch.drill_programs.holder"  # holds the home's canaries as the issuer does
+SIGNER = "signward.watch.drill_programs.signer"  # a drill instance of the issuer's signing path
 GCORE_TIMEOUT = 120.0
 NO_CANARY = "the home has no canary material to drill with (dumps.canary)"
 DRILL_USER = "signward-watch-drill"
@@ -80,11 +82,12 @@ def _scratch(services: Services) -> Iterator[Path]:
 
 
 @contextmanager
-def _dumped(services: Services, script: str, argument: str, what: str) -> Iterator[tuple[Path, int]]:
-    """The core (gcore) of a live drill process running `script` once it printed "ready";
-    (path, pid). The process and its core are gone on every exit path."""
+def _dumped(services: Services, program: str, argument: str, what: str) -> Iterator[tuple[Path, int]]:
+    """The core (gcore) of a live drill process, `python -P -m program argument` (a module of
+    `drill_programs`; -P: the scratch directory it runs in is not on its import path), once it
+    printed "ready"; (path, pid). The process and its core are gone on every exit path."""
     with _scratch(services) as folder:
-        proc = subprocess.Popen([sys.executable, "-c", script, argument], stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-P", "-m", program, argument], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=folder)
         try:
             assert proc.stdout is not None and proc.stderr is not None
@@ -108,17 +111,6 @@ def _drill_core(services: Services) -> Iterator[tuple[Path, int]]:
         raise SignwardError(NO_CANARY)
     with _dumped(services, HOLDER, str(canary), "the drill process") as dumped:
         yield dumped
-
-
-SIGNER = ("import sys, time\nfrom pathlib import Path\nfrom signward.home import Home\n"
-          "from signward.keys import PROBE_SUBJECT\nfrom signward.services import open_services\n"
-          "services = open_services(Home(Path(sys.argv[1])), actor='signward-watch')\n"
-          "held = services.issuer_context()\n"
-          "for hook in held.startup:\n    hook()\n"
-          "for realm in services.registry.realms():\n"
-          "    services.tokens.issue(realm.name, sub=PROBE_SUBJECT, audience=PROBE_SUBJECT, tenant=PROBE_SUBJECT,"
-          " ttl=60)\n"
-          "print('ready', flush=True)\ntime.sleep(600)\n")
 
 
 def drill_hsm(ctx: ProbeContext) -> ProbeOutcome:

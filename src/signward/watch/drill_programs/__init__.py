@@ -1,0 +1,32 @@
+"""The programs the watch's fire drills run and dump with gcore, as real modules started with
+`python -m` (`signward.watch.drills` starts them, waits for their `ready` line, dumps them and
+kills them): `holder` holds the home's canary keys as the issuer does, `signer` is a drill
+instance of the issuer's signing path. Each takes one argument, prints `ready` once it holds
+what the drill looks for, then waits to be dumped; bad usage is one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+
+HOLD_SECONDS = 600.0  # a drill dumps its program within seconds; an orphan ends by itself
+
+
+def one_argument(argv: Sequence[str] | None, usage: str) -> str | None:
+    """The program's one argument, or None after printing `usage` on stderr."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1 or not args[0]:
+        print(f"usage: {usage}", file=sys.stderr)
+        return None
+    return args[0]
+
+
+def ready_then_wait() -> None:
+    """Say `ready` (the drill dumps the process after this line) and wait to be dumped."""
+    print("ready", flush=True)
+    time.sleep(HOLD_SECONDS)
+
+
+__all__ = ["HOLD_SECONDS", "one_argument", "ready_then_wait"]
