@@ -23,8 +23,19 @@ def run_module(module: str, *args: str, cwd: Path) -> subprocess.CompletedProces
 
 def test_the_drills_start_modules_of_the_package() -> None:
     for program in (drills.HOLDER, drills.SIGNER):
-        assert program.startswith("signward.watch.drill_programs.")
+        assert program.startswith("signward.probes.programs.")
         assert importlib.util.find_spec(program) is not None, program
+
+
+def test_the_holder_loads_no_more_than_the_issuer_holding_its_canaries() -> None:
+    """Regression: under signward.watch the holder imported the watch, the depth analyzer and
+    httpx, and the redaction drill's re-scan ran out of its budget on the larger core."""
+    script = f"import sys\nimport {drills.HOLDER}\nprint(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-P", "-c", script], capture_output=True, text=True, timeout=60,
+                          check=True)
+    loaded = set(done.stdout.split())
+    assert loaded & {"signward.watch", "signward.depth", "signward.services", "httpx", "numpy", "scipy",
+                     "prometheus_client"} == set(), sorted(m for m in loaded if m.startswith("signward"))
 
 
 @pytest.mark.parametrize("module", [drills.HOLDER, drills.SIGNER])

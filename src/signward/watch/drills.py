@@ -28,7 +28,7 @@ probes of redaction, the canary check, the release gate and the debugging store'
   Whether the planted key is still there is decided by searching for the exact bytes planted,
   not by either scanner.
 
-The drill processes are real modules (`signward.watch.drill_programs.holder` and `.signer`),
+The drill processes are real modules (`signward.probes.programs.holder` and `.signer`),
 started with `python -P -m`, never program text written to a file. Drill dumps are captured
 with source `drill`, marked so in the audit log, and deleted with every copy when their drill
 ends (`DumpPipeline.discard_drill`); drill processes are killed and their cores removed on
@@ -64,8 +64,8 @@ from ..probes import key_objects_protected
 from ..probes.base import ProbeContext, ProbeOutcome, ProbeReason
 from ..services import Services, open_services
 
-HOLDER = "signward.watch.drill_programs.holder"  # holds the home's canaries as the issuer does
-SIGNER = "signward.watch.drill_programs.signer"  # a drill instance of the issuer's signing path
+HOLDER = "signward.probes.programs.holder"  # holds the home's canaries as the issuer does
+SIGNER = "signward.probes.programs.signer"  # a drill instance of the issuer's signing path
 GCORE_TIMEOUT = 120.0
 NO_CANARY = "the home has no canary material to drill with (dumps.canary)"
 DRILL_USER = "signward-watch-drill"
@@ -84,8 +84,9 @@ def _scratch(services: Services) -> Iterator[Path]:
 @contextmanager
 def _dumped(services: Services, program: str, argument: str, what: str) -> Iterator[tuple[Path, int]]:
     """The core (gcore) of a live drill process, `python -P -m program argument` (a module of
-    `drill_programs`; -P: the scratch directory it runs in is not on its import path), once it
-    printed "ready"; (path, pid). The process and its core are gone on every exit path."""
+    `signward.probes.programs`; -P: the scratch directory it runs in is not on its import
+    path), once it printed "ready"; (path, pid). The process and its core are gone on every
+    exit path."""
     with _scratch(services) as folder:
         proc = subprocess.Popen([sys.executable, "-P", "-m", program, argument], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=folder)

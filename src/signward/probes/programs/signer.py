@@ -3,7 +3,7 @@ home's services, runs the issuer's startup (its canaries held as the issuer hold
 signs one token for every realm with the configured backend, then waits to be dumped; the drill
 searches its core for every realm key.
 
-Usage: python -m signward.watch.drill_programs.signer HOME
+Usage: python -m signward.probes.programs.signer HOME
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import one_argument, ready_then_wait
 
-USAGE = "python -m signward.watch.drill_programs.signer HOME"
+USAGE = "python -m signward.probes.programs.signer HOME"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

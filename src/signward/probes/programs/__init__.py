@@ -3,6 +3,11 @@
 kills them): `holder` holds the home's canary keys as the issuer does, `signer` is a drill
 instance of the issuer's signing path. Each takes one argument, prints `ready` once it holds
 what the drill looks for, then waits to be dumped; bad usage is one line on stderr and exit 2.
+
+They live under `signward.probes`, whose package imports nothing of signward, and not under
+`signward.watch`: a program there would import the watch (httpx, the depth analyzer, the
+services) before it holds anything, and the redaction drill's independent re-scan then ran out
+of its budget of scalar checks on the larger core (`recheck_incomplete`), failing the drill.
 """
 
 from __future__ import annotations

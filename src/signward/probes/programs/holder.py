@@ -1,7 +1,7 @@
 """The redaction and canary drills' process: holds the home's canary keys in memory in every
 form the issuer holds them (`signward.dumps.canary.hold_canaries`), then waits to be dumped.
 
-Usage: python -m signward.watch.drill_programs.holder CANARY_FILE
+Usage: python -m signward.probes.programs.holder CANARY_FILE
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from . import one_argument, ready_then_wait
 
-USAGE = "python -m signward.watch.drill_programs.holder CANARY_FILE"
+USAGE = "python -m signward.probes.programs.holder CANARY_FILE"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
