@@ -122,7 +122,11 @@ def test_no_module_imports_a_layer_above_it() -> None:
     home_imports = {n.module for n in ast.walk(ast.parse((package / "home.py").read_text()))
                     if isinstance(n, ast.ImportFrom)}
     assert home_imports <= {"__future__", "dataclasses", "pathlib", "typing", "urllib.parse", "errors", "retention",
-                            "controls_config", "safefile"}, home_imports
+                            "controls_config", "safefile", "config_schema"}, home_imports
+    schema_imports = {n.module for n in ast.walk(ast.parse((package / "config_schema.py").read_text()))
+                      if isinstance(n, ast.ImportFrom)}  # the typed loader sits at the bottom with home
+    assert schema_imports <= {"__future__", "collections.abc", "dataclasses", "typing", "config_values", "errors"}, \
+        schema_imports
     register_imports = {n.module for n in ast.walk(ast.parse((package / "controls_config.py").read_text()))
                         if isinstance(n, ast.ImportFrom)}  # the register sits at the bottom with home
     # and, inside `canary_state` only, the sanitizer's own canary loader and its error (issue #34 F6: the

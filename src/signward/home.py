@@ -8,21 +8,21 @@ config names an environment variable to read them from.
 from __future__ import annotations
 
 import ipaddress
-import math
 import os
 import secrets
 import stat
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from .config_schema import build, check_fields, load, setting
 from .errors import ConfigError
 from .retention import check_retention
 from .safefile import write_file
 
 DEFAULT_HOME = ".signward"
+MAX_CONFIG_BYTES = 1 << 20  # a config.toml is a few KiB
 IDENTITY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -36,23 +36,26 @@ def valid_identity(value: str) -> bool:
 class HsmConfig:
     """Which signing backend to use and how to reach it."""
 
-    backend: str = "pkcs11"  # "pkcs11", "transit" (OpenBao/Vault Transit) or "software" (hazmat, lab only)
-    module: str = ""  # empty: the embedded SoftHSM2 behind p11-kit; else a vendor PKCS#11 module
-    token_label: str = "signward"
-    pin_file: str = "hsm/pin"
-    pin_env: str = ""  # when set, the PIN is read from this environment variable instead
-    sessions: int = 4
-    connect_retry_seconds: float = 1.0  # a session that cannot open is retried with backoff this long
-    allow_insecure_software_keys: bool = False
-    transit_url: str = ""  # backend = "transit": the OpenBao/Vault address, e.g. "https://bao.internal:8200"
-    transit_mount: str = "transit"  # the Transit engine's mount path
-    transit_token_file: str = "hsm/transit-token"  # 0600, relative to the home
-    transit_token_env: str = ""  # when set, the token is read from this environment variable instead
-    transit_timeout_seconds: float = 2.0  # every request to Transit; slower is unavailable (503)
+    backend: str = setting("pkcs11", "\"pkcs11\", \"transit\" (OpenBao/Vault Transit) or \"software\" (lab only)",
+                           choices=("pkcs11", "software", "transit"))
+    module: str = setting("", "empty: the embedded SoftHSM2 behind p11-kit; else a vendor PKCS#11 module path")
+    token_label: str = setting("signward", "the PKCS#11 token's label")
+    pin_file: str = setting("hsm/pin", "the PIN file (0600, relative to the home)")
+    pin_env: str = setting("", "when set, the PIN is read from this environment variable instead")
+    sessions: int = setting(4, "signing session pool size", min=1, max=64)
+    connect_retry_seconds: float = setting(1.0, "a session that cannot open is retried with backoff this long",
+                                           min=0, max=30)
+    allow_insecure_software_keys: bool = setting(False, "allow signing keys in process memory (lab only)")
+    transit_url: str = setting("", "backend = \"transit\": the OpenBao/Vault address, e.g. "
+                                   "\"https://bao.internal:8200\" (http:// only on loopback)")
+    transit_mount: str = setting("transit", "the Transit engine's mount path")
+    transit_token_file: str = setting("hsm/transit-token", "the Transit token file (0600, relative to the home)")
+    transit_token_env: str = setting("", "when set, the Transit token is read from this environment variable instead")
+    transit_timeout_seconds: float = setting(2.0, "every request to Transit; slower is unavailable (503)",
+                                             min=0.1, max=30)
 
     def __post_init__(self) -> None:
-        if self.backend not in ("pkcs11", "software", "transit"):
-            raise ConfigError(f"hsm.backend must be 'pkcs11', 'transit' or 'software', not {self.backend!r}")
+        check_fields(self, ("hsm",))
         if self.backend == "transit" and not self.transit_url.startswith(("http://", "https://")):
             raise ConfigError("hsm.transit_url must be an http:// or https:// URL when hsm.backend = 'transit'")
         if self.transit_url.startswith("http://") and not _loopback_url(self.transit_url):
@@ -62,12 +65,6 @@ class HsmConfig:
                 or ".." in self.transit_mount or self.transit_mount.startswith("/"):
             raise ConfigError(f"hsm.transit_mount must be a mount path (letters, digits, -, _, /), "
                               f"not {self.transit_mount!r}")
-        if not 0.1 <= self.transit_timeout_seconds <= 30:
-            raise ConfigError("hsm.transit_timeout_seconds must be between 0.1 and 30")
-        if not 1 <= self.sessions <= 64:
-            raise ConfigError(f"hsm.sessions must be between 1 and 64, not {self.sessions}")
-        if not 0 <= self.connect_retry_seconds <= 30:
-            raise ConfigError("hsm.connect_retry_seconds must be between 0 and 30")
 
 
 def _loopback_url(url: str) -> bool:
@@ -88,49 +85,43 @@ def _loopback_url(url: str) -> bool:
 class IssuerConfig:
     """The token service."""
 
-    rotation_interval: float = 60.0  # seconds between rotation checks while serving
-    key_cache_seconds: float = 5.0
+    rotation_interval: float = setting(60.0, "seconds between rotation checks while serving", above=0)
+    key_cache_seconds: float = setting(5.0, "how long the signing key choice is cached", min=0, max=60)
 
     def __post_init__(self) -> None:
-        if self.rotation_interval <= 0:
-            raise ConfigError("issuer.rotation_interval must be positive")
-        if not 0 <= self.key_cache_seconds <= 60:
-            raise ConfigError("issuer.key_cache_seconds must be between 0 and 60")
+        check_fields(self, ("issuer",))
 
 
 @dataclass(frozen=True)
 class StoreConfig:
     """Where the registry and audit log live: SQLite in the home, or PostgreSQL for several hosts."""
 
-    url: str = ""  # empty: HOME/signward.db; else a libpq URL or conninfo (postgresql://...)
-    timeout_seconds: float = 5.0  # the longest a database call waits for a lock or runs (then 503)
+    url: str = setting("", "empty: HOME/signward.db (SQLite); else a PostgreSQL URL or conninfo (postgresql://...)")
+    timeout_seconds: float = setting(5.0, "every database call: SQLite busy timeout; PostgreSQL statement, lock "
+                                          "and connect timeouts; a hung store is 503", min=0.1, max=60)
 
     def __post_init__(self) -> None:
-        if not 0.1 <= self.timeout_seconds <= 60:
-            raise ConfigError("store.timeout_seconds must be between 0.1 and 60")
+        check_fields(self, ("store",))
 
 
 @dataclass(frozen=True)
 class AuditConfig:
     """The audit log: how long records are kept and how often the head is signed."""
 
-    retention_days: float = 730.0  # at least the longest key verify window plus one year (checked)
-    checkpoint_every: int = 1000
-    origin: str = ""  # the log's name in its signed checkpoints; empty: derived from the audit key
-    batch_max: int = 256  # records committed in one transaction at most (group commit)
-    batch_wait_ms: float = 0.0  # how long a batch waits for more records; 0: only those already queued
+    retention_days: float = setting(730.0, "days records are kept: at least 365 plus the longest key verify window "
+                                            "of the home's realms (checked)")
+    checkpoint_every: int = setting(1000, "records between signed checkpoints", min=1, max=1_000_000)
+    origin: str = setting("", "the log's name in its signed checkpoints; empty: signward.local/audit/<key id>",
+                          max_len=256)
+    batch_max: int = setting(256, "records committed in one transaction at most (group commit)", min=1, max=10_000)
+    batch_wait_ms: float = setting(0.0, "how long a batch waits for more records; 0: only those already queued",
+                                   min=0, max=250)
 
     def __post_init__(self) -> None:
+        check_fields(self, ("audit",))
         check_retention(self.retention_days * 86400)
-        if not 1 <= self.checkpoint_every <= 1_000_000:
-            raise ConfigError("audit.checkpoint_every must be between 1 and 1000000")
-        if self.origin and (len(self.origin) > 256 or any(ch.isspace() or ch == "+" or ord(ch) < 32
-                                                          for ch in self.origin)):
+        if self.origin and any(ch.isspace() or ch == "+" or ord(ch) < 32 for ch in self.origin):
             raise ConfigError("audit.origin must be at most 256 characters without spaces or '+'")
-        if not 1 <= self.batch_max <= 10_000:
-            raise ConfigError("audit.batch_max must be between 1 and 10000")
-        if not 0 <= self.batch_wait_ms <= 250:
-            raise ConfigError("audit.batch_wait_ms must be between 0 and 250")
 
 
 @dataclass(frozen=True)
@@ -141,30 +132,33 @@ class DumpsConfig:
     those in effect, the composition root logs each at every start, and the pipeline
     writes an audit record each time one takes effect."""
 
-    canary: str = "dumps/canary.json"  # canary material (relative to the home); "" for none
-    canary_kinds: str = "rsa,ec,ed25519,aes"  # key types init plants; at least rsa and aes
-    debug_store: str = "debug-store"  # the debugging store directory (relative to the home or absolute)
-    retention_days: float = 30.0
-    max_fetches_per_hour: int = 5  # per user; more raises an alert and is refused
-    max_dump_bytes: int = 64 << 30  # the largest dump captured or expanded (also never past the free disk)
-    insecure_skip_canary_check: bool = False  # sanitize certifies a dump without finding its canaries
-    insecure_detectors: str = ""  # redact with only these detectors ("" = the default set)
-    insecure_skip_residue_rescan: bool = False  # certify the result without re-scanning it
-    insecure_no_release_gate: bool = False  # release whatever is in quarantine, refused dumps included
-    insecure_skip_store_rescan: bool = False  # the debugging store takes what it is given unscanned
-    approvers: str = ""  # who may approve a grant request (comma-separated identities); "" = nobody
-    max_grant_hours: float = 8.0  # the longest approved grant (at most 8)
-    insecure_self_grant: bool = False  # `debug grant` without a request and a second person's approval
+    # settings renamed so that switching a control off says so; an old name is refused with the new one
+    RENAMED_KEYS: ClassVar[dict[str, str]] = {"canary_check": "insecure_skip_canary_check (inverted)",
+                                              "release_gate": "insecure_no_release_gate (inverted)",
+                                              "store_rescan": "insecure_skip_store_rescan (inverted)",
+                                              "detectors": "insecure_detectors", "store": "debug_store"}
+
+    canary: str = setting("dumps/canary.json", "canary material the issuer holds (relative to the home); "
+                                               "\"\" (or a missing file) weakens the canary check")
+    canary_kinds: str = setting("rsa,ec,ed25519,aes", "the key types init plants; at least rsa and aes")
+    debug_store: str = setting("debug-store", "the debugging store directory (relative to the home or absolute)")
+    retention_days: float = setting(30.0, "days a released dump stays in the debugging store", above=0)
+    max_fetches_per_hour: int = setting(5, "per user; more raises an alert and is refused", min=1)
+    max_dump_bytes: int = setting(64 << 30, "the largest dump captured or expanded (also never past the free disk)",
+                                  min=1 << 20, max=1 << 50)
+    insecure_skip_canary_check: bool = setting(False, "sanitize certifies a dump without finding its canaries")
+    insecure_detectors: str = setting("", "redact with only these detectors (\"\" = every default one)")
+    insecure_skip_residue_rescan: bool = setting(False, "certify the result without re-scanning it or the "
+                                                        "independent reader")
+    insecure_no_release_gate: bool = setting(False, "release whatever is in quarantine, refused dumps included")
+    insecure_skip_store_rescan: bool = setting(False, "the debugging store takes what it is given unscanned")
+    approvers: str = setting("", "who may approve a grant request (comma-separated identities); \"\" = nobody "
+                                 "(a weakening: config check exits 1)")
+    max_grant_hours: float = setting(8.0, "the longest approved grant", above=0, max=8)
+    insecure_self_grant: bool = setting(False, "`debug grant` without a request and a second person's approval")
 
     def __post_init__(self) -> None:
-        if self.retention_days <= 0:
-            raise ConfigError("dumps.retention_days must be positive")
-        if not 0 < self.max_grant_hours <= 8:
-            raise ConfigError("dumps.max_grant_hours must be more than 0 and at most 8")
-        if self.max_fetches_per_hour < 1:
-            raise ConfigError("dumps.max_fetches_per_hour must be at least 1")
-        if not 1 << 20 <= self.max_dump_bytes <= 1 << 50:
-            raise ConfigError("dumps.max_dump_bytes must be between 1 MiB and 1 PiB")
+        check_fields(self, ("dumps",))
 
     @property
     def canary_check(self) -> bool:
@@ -193,11 +187,7 @@ class DumpsConfig:
 
 
 # settings renamed so that switching a control off says so; an old name is refused with the new one
-RENAMED = {("dumps", "canary_check"): "insecure_skip_canary_check (inverted)",
-           ("dumps", "release_gate"): "insecure_no_release_gate (inverted)",
-           ("dumps", "store_rescan"): "insecure_skip_store_rescan (inverted)",
-           ("dumps", "detectors"): "insecure_detectors",
-           ("dumps", "store"): "debug_store"}
+RENAMED = {("dumps", old): new for old, new in DumpsConfig.RENAMED_KEYS.items()}
 
 
 @dataclass(frozen=True)
@@ -232,36 +222,9 @@ class Config:
                 "store": dict(vars(self.store)), "dumps": dict(vars(self.dumps))}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Config":
-        known: dict[str, Any] = {"hsm": HsmConfig, "issuer": IssuerConfig, "audit": AuditConfig,
-                                 "store": StoreConfig, "dumps": DumpsConfig}
-        unknown = set(data) - set(known)
-        if unknown:
-            raise ConfigError(f"unknown config section(s): {', '.join(sorted(unknown))}")
-        parts: dict[str, Any] = {}
-        for name, kind in known.items():
-            section = data.get(name, {})
-            if not isinstance(section, dict):
-                raise ConfigError(f"[{name}] must be a table")
-            allowed = set(kind.__dataclass_fields__)
-            renamed = sorted(f"{name}.{key} is now {name}.{RENAMED[(name, key)]}" for key in section
-                             if (name, key) in RENAMED)
-            if renamed:
-                raise ConfigError("renamed setting(s): " + "; ".join(renamed))
-            bad = set(section) - allowed
-            if bad:
-                raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(sorted(bad))}")
-            for key, value in section.items():
-                expected = type(getattr(kind(), key))
-                if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                    value = float(value)
-                    section = {**section, key: value}
-                if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-                    raise ConfigError(f"{name}.{key} must be {expected.__name__}, not {type(value).__name__}")
-                if isinstance(value, float) and not math.isfinite(value):
-                    raise ConfigError(f"{name}.{key} must be a finite number, not {value}")
-            parts[name] = kind(**section)
-        return cls(**parts)
+    def from_dict(cls, data: dict[str, Any]) -> Config:
+        """The configuration from a parsed TOML document (the schema's checks; no line numbers)."""
+        return build(cls, data)
 
 
 class Home:
@@ -397,12 +360,16 @@ class Home:
                                   f"same --config (or SIGNWARD_CONFIG) to every command")
             raise ConfigError(f"no signward home at {self.root} (run 'signward --home {self.root} init')")
         try:
-            data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
+            with open(self.config_path, "rb") as handle:
+                data = handle.read(MAX_CONFIG_BYTES + 1)
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise ConfigError(f"{self.config_path}: not UTF-8 text") from None
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{self.config_path}: {exc}") from exc
-        return Config.from_dict(data)
+        except OSError as exc:
+            raise ConfigError(f"{self.config_path}: {exc.strerror or exc}") from None
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{self.config_path}: larger than {MAX_CONFIG_BYTES >> 10} KiB")
+        return load(Config, text, str(self.config_path))
 
     def save_config(self, config: Config) -> None:
         """Through the safe writer: a new name of its own, renamed over the home's config (never

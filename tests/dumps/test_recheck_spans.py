@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import json
+import random
 import tarfile
 import zipfile
 from pathlib import Path
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from signward.dumps import KnownKeys, sanitize
 from signward.dumps.knownkeys import aes_key_id
-from signward.dumps.recheck import RecheckReport, recheck_bytes, recheck_path
+from signward.dumps.recheck import RecheckReport, _looks_encoded, recheck_bytes, recheck_path
 from signward.home import Home
 from tests.dumps.material import EC, ED, RSA, known
 from tests.dumps.test_recheck import _blind_scanner
@@ -74,27 +75,70 @@ def test_the_same_key_through_two_encodings_is_a_finding_at_each() -> None:
     assert _spans(report, "known-key", "EC scalar") == [(1000, 1044), (5000, 5064)]
 
 
-def _no_digit_key() -> bytes:
-    """An AES key whose base64 has no digit: in a view larger than the window search covers, its
-    base64 run does not look like encoded binary, so what it decodes to is read without the window
-    search (recheck._looks_encoded)."""
-    for counter in range(100_000):
-        key = hashlib.sha256(b"no digit %d" % counter).digest()
-        if not any(c in b"0123456789" for c in base64.b64encode(key)):
+def _unlucky_key() -> bytes:
+    """A 16-byte AES key whose base64 does not look like encoded binary (recheck._looks_encoded:
+    about 1 in 500 do): in a view larger than the window search covers, what its base64 run
+    decodes to is read without the window search."""
+    for counter in range(200_000):
+        key = hashlib.sha256(b"unlucky %d" % counter).digest()[:16]
+        if not _looks_encoded(base64.b64encode(key)):
             return key
     raise AssertionError("no key found")
 
 
-def test_content_first_read_without_the_window_search_gets_it_from_a_later_copy() -> None:
-    """In a 2 MiB view the key's base64 run (no digit) is read without the window search; its hex
-    copy decodes to the same bytes (read before): the window search runs on them at the hex copy,
-    which is the finding's span."""
-    key = _no_digit_key()
+def test_content_first_read_without_the_window_search_is_found_at_every_copy() -> None:
+    """In a 2 MiB view the key's base64 run is read without the window search; its hex copy
+    decodes to the same bytes (read before): the window search runs on them at the hex copy, and
+    what it finds is a finding at the hex copy AND at the base64 copy read before (only the hex
+    copy was, and the base64 copy stayed in a certified output)."""
+    key = _unlucky_key()
     keys = known(EC)
     keys.secret_ids.add(aes_key_id(key))
     data = _image(2 << 20, {1000: base64.b64encode(key), 5000: key.hex().encode()})
     report = recheck_bytes(data, keys)
-    assert _spans(report, "known-key", "AES key") == [(5000, 5064)]
+    assert _spans(report, "known-key", "AES key") == [(1000, 1024), (5000, 5032)]
+
+
+def test_a_copy_read_without_the_window_search_inside_another_view_has_no_span() -> None:
+    """The base64 copy sits inside a gzip stream embedded in the image, read before a second
+    stream that holds the hex copy: the gzip view's reading had passed without a finding (a copy
+    of that view elsewhere would be passed on its memo), so the late finding for the base64 copy
+    has no span and the artifact is refused instead of redacted at the hex copy alone."""
+    key = _unlucky_key()
+    keys = known(EC)
+    keys.secret_ids.add(aes_key_id(key))
+    first = gzip.compress(_image(2 << 20, {7000: b"\n" + base64.b64encode(key) + b"\n"}))
+    second = gzip.compress(b"hex: " + key.hex().encode() + b"\n")
+    data = _image(2 << 20, {1000: first, 1 << 20: second})
+    report = recheck_bytes(data, keys)
+    late = [f for f in report.findings if "AES key" in f.key]
+    assert [f.span for f in late if "base64" in f.view] == [None], late
+    assert [f.span for f in late if "hex" in f.view] == [(1 << 20, (1 << 20) + len(second))], late
+
+
+def test_a_secret_behind_an_identifier_is_judged_on_its_own_characters() -> None:
+    """The red team's case: a 32-byte scalar's base64 joined behind 200 lowercase characters (an
+    identifier, words) passed as "not encoded" as a whole run and was never window-searched in
+    a core-sized view. Judged per window: no 32-byte secret of 2,000 is missed, whatever text
+    joins it in front or behind, and fewer than 1 in 100 16-byte secrets."""
+    rng = random.Random(5)
+    prefix, suffix = b"sessionkeymaterialcachedfortheworkerpool" * 5, b"andsomemoretext"
+    for size, allowed in ((32, 0), (16, 20)):
+        missed = 0
+        for _ in range(2_000):
+            encoded = base64.b64encode(rng.randbytes(size)).rstrip(b"=")
+            run = prefix[:rng.randrange(0, 200)] + encoded + suffix[:rng.randrange(0, 15)]
+            missed += not _looks_encoded(run)
+        assert missed <= allowed, (size, missed)
+    assert not _looks_encoded(b"sessionkeymaterialcachedfortheworkerpool" * 5)
+
+
+def test_an_identifier_prefixed_scalar_in_a_core_sized_view_is_found() -> None:
+    """End to end on the reader: the scalar behind the lowercase prefix in a 2 MiB view."""
+    run = (b"sessionkeymaterialcachedfortheworkerpool" * 5)[:200] + base64.b64encode(SCALAR)
+    data = _image(2 << 20, {8192: b"\n" + run + b"\n"})
+    report = recheck_bytes(data, _known())
+    assert _spans(report, "known-key", "EC scalar") == [(8193, 8193 + len(run))]
 
 
 def test_copies_in_a_json_document_are_findings_at_each_string_literal() -> None:

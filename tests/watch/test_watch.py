@@ -193,7 +193,7 @@ def test_three_rounds_survive_a_hung_and_a_raising_probe_and_metrics_match_the_a
 def test_a_bad_watch_config_is_a_clear_error(wired: Served, tmp_path: Path) -> None:
     for text, message in (('every = "soon"\n', "bad duration"), ("probe_timeout = nan\n", "finite"),
                           ('[[relying_party]]\nname = "x"\nurl = "ftp://x"\nrealm = "r"\naudience = "a"\n', "http"),
-                          ("surprise = 1\n", "unknown keys")):
+                          ("surprise = 1\n", "unknown key")):
         config = tmp_path / "watch.toml"
         config.write_text(text)
         done = subprocess.run([sys.executable, "-m", "signward", "--home", str(wired.home.root), "watch", "--once",

@@ -163,7 +163,9 @@ class _Reader:
         # its findings are made again at that copy's span (so every copy is redacted)
         self.memo: dict[bytes, list[tuple[str, str, str]]] = {}
         self.recording: list[list[tuple[str, str, str]]] = []  # the memo lists of the views being read now
-        self.windowless: set[bytes] = set()  # views read without the window search (so far)
+        # views read without the window search (so far), by digest: each copy read so far, as its
+        # name, the raw span it was decoded from, and whether it sat inside another view's reading
+        self.windowless: dict[bytes, list[tuple[str, tuple[int, int] | None, bool]]] = {}
         self.ec_keys = [(k.kid, k.ec_curve, k.ec_point) for k in known.of_kind("ec")]
         self.ed_keys = {k.raw_public: k.kid for k in known.of_kind("ed25519")}
         self.rsa_keys = [(k.kid, k.rsa_n) for k in known.of_kind("rsa")]
@@ -196,14 +198,15 @@ class _Reader:
         digest = hashlib.blake2b(data, digest_size=16).digest()
         if digest in self.seen:
             self.again(digest, name, depth)
-            if windows and digest in self.windowless and len(data) <= WINDOW_VIEW_BYTES:
-                self.windowless.discard(digest)  # first read without the window search: it runs now
-                with self.recording_to(digest, name), self.at(depth):
-                    self.windows(data, name)
+            if digest in self.windowless:
+                if not windows or len(data) > WINDOW_VIEW_BYTES:
+                    self.windowless[digest].append(self.copy_here(name, depth))
+                else:  # read before without the window search: it runs now, for every copy
+                    self.late_windows(data, digest, name, depth)
             return
         self.seen.add(digest)
         if not windows:
-            self.windowless.add(digest)
+            self.windowless[digest] = [self.copy_here(name, depth)]
         budget = self.budget
         budget.views += 1
         budget.decoded_bytes += len(data)
@@ -213,6 +216,29 @@ class _Reader:
             raise _Exhausted(f"layers nested deeper than {budget.max_depth} at {name}")
         with self.recording_to(digest, name):
             self.view(data, name, depth, windows)
+
+    def copy_here(self, name: str, depth: int) -> tuple[str, tuple[int, int] | None, bool]:
+        """Where a copy of a view read without the window search sits: its name, its raw span,
+        whether another view's reading holds it (a copy of that view elsewhere would not know)."""
+        return name, (self.span if depth > self.anchor else None), bool(self.recording)
+
+    def late_windows(self, data: bytes, digest: bytes, name: str, depth: int) -> None:
+        """The window search over a view whose earlier copies were read without it (a base64 run
+        that did not look encoded, then the same bytes as hex): what it finds is a finding here
+        and at every earlier copy's span; a copy inside another view's reading, or without a span,
+        gets a finding without one (the artifact is refused: that view's other copies were
+        already passed)."""
+        earlier = self.windowless.pop(digest)
+        before = len(self.report.findings)
+        with self.recording_to(digest, name), self.at(depth):
+            self.windows(data, name)
+        for finding in self.report.findings[before:]:
+            below = finding.view[len(name):] if finding.view.startswith(name) else ""
+            for copy_name, span, nested in earlier:
+                if len(self.report.findings) >= MAX_FINDINGS:
+                    return
+                self.report.findings.append(RecheckFinding(
+                    finding.kind, copy_name + below, finding.key, None if nested else span))
 
     @contextmanager
     def recording_to(self, digest: bytes, name: str) -> Iterator[None]:
@@ -782,13 +808,35 @@ def _zip_comment_span(data: bytes | mmap.mmap, comment: bytes) -> tuple[int, int
     return None
 
 
+_UPPER, _LOWER, _DIGITS = bytes(range(65, 91)), bytes(range(97, 123)), b"0123456789"
+_CLASS_RUN = re.compile(rb"[A-Z]+|[a-z]+|[0-9]+|[^A-Za-z0-9]+")
+LOOKS_WINDOWS = (24, 44)  # base64 of a 16-byte and of a 32-byte secret, judged wherever they sit in a run
+
+
 def _looks_encoded(run: bytes) -> bool:
-    """Base64 of random bytes: both cases and at least one digit (a 43-character run of a random
-    scalar lacks a digit once in about 1,400 runs); identifiers and words mostly do not pass."""
-    upper = sum(1 for c in run if 65 <= c <= 90)
-    lower = sum(1 for c in run if 97 <= c <= 122)
-    digits = sum(1 for c in run if 48 <= c <= 57)
-    return digits >= 1 and upper * 8 >= len(run) and lower * 8 >= len(run)
+    """Base64 of random bytes somewhere in the run, judged on the whole run and on every 24- and
+    44-character window of it at a 2-character stride (a key joined behind an identifier or words
+    is judged on its own characters, not drowned by theirs): both letter cases, and either a digit
+    or a character class that changes at least every third character (random base64 changes
+    class at about 6 of 10 characters, an identifier at a word's start). Identifiers and words
+    mostly do not pass; how often a random secret fails is measured in the tests."""
+    if _mixed(run):
+        return True
+    size = len(run)
+    if size - len(run.translate(None, _UPPER)) < 3 or size - len(run.translate(None, _LOWER)) < 3:
+        return False  # no 24-character window of it can pass either
+    for width in LOOKS_WINDOWS:
+        for start in range(0, len(run) - width + 2, 2):
+            if _mixed(run[start:start + width]):
+                return True
+    return False
+
+
+def _mixed(text: bytes) -> bool:
+    size = len(text)
+    if (size - len(text.translate(None, _UPPER))) * 8 < size or (size - len(text.translate(None, _LOWER))) * 8 < size:
+        return False
+    return size - len(text.translate(None, _DIGITS)) >= 1 or (len(_CLASS_RUN.findall(text)) - 1) * 3 >= size
 
 
 def _b64url(text: str) -> bytes | None:

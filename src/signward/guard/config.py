@@ -36,12 +36,12 @@ bounded counts. Every failure is a ConfigError naming the file, the line and the
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config_values import http_url, parse_duration
+from ..config_schema import Rule, SchemaError, build, load, setting
+from ..config_values import http_url
 from ..errors import ConfigError
 from ..verify.sources import read_text_file
 from ..verify.validator import MAX_SKEW
@@ -61,6 +61,7 @@ CLAIM_HEADERS = {"sub": "x-signward-sub", "tid": "x-signward-tid", "scope": "x-s
 HOST = re.compile(r"^(\*|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]+\])$")
 PREFIX = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,=:@/-]{0,1023}$")
 WORD = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,256}$")  # an RFC 6749 scope-token
+_WORD = WORD.pattern[1:-1]
 
 
 @dataclass(frozen=True)
@@ -143,183 +144,143 @@ class GuardConfig:
     def load(cls, path: str | Path) -> GuardConfig:
         try:
             text = read_text_file(path, MAX_FILE)
-            data = tomllib.loads(text)
-        except ValueError as exc:  # TOMLDecodeError is a ValueError and names the line
+        except ValueError as exc:
             raise ConfigError(f"{path}: {exc}") from None
         try:
-            return cls.from_dict(data)
-        except _Problem as problem:
-            line = _line_of(text, problem.table, problem.index, problem.key)
-            raise ConfigError(f"{path}:{line}: {problem.message}" if line else f"{path}: {problem.message}") from None
+            return _config(load(GuardFile, text, str(path)))
+        except SchemaError as error:
+            if error.source:
+                raise
+            raise error.located(str(path), text) from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GuardConfig:
-        _known(data, {"clock_skew", "max_token_lifetime", "require_at_jwt", "honey_kids", "claims_to_headers",
-                      "issuer", "route", "verdict_cache"}, None, None)
-        issuers = tuple(_issuer(item, i) for i, item in enumerate(_tables(data, "issuer", MAX_ISSUERS)))
-        if not issuers:
-            raise _Problem("at least one [[issuer]] is required", None, None, None)
-        names = [i.issuer for i in issuers]
-        if len(set(names)) != len(names):
-            raise _Problem("each issuer may be listed once", None, None, None)
-        routes = tuple(_route(item, i, set(names)) for i, item in enumerate(_tables(data, "route", MAX_ROUTES)))
-        if not routes:
-            raise _Problem("at least one [[route]] is required (requests no route matches are denied)",
-                           None, None, None)
-        for index, route in enumerate(routes):
-            reachable = route.issuers or tuple(names)
-            silent = [i.issuer for i in issuers if i.issuer in reachable and i.introspection is None]
-            if route.introspect and silent:
-                raise _Problem(f"route[{index}].introspect: {silent[0]!r} has no introspect_url",
-                               "route", index, "introspect")
-        if len({(r.host, r.prefix.lower()) for r in routes}) != len(routes):
-            raise _Problem("two routes have the same host and prefix (case is ignored)", None, None, None)
-        skew = _duration(data, "clock_skew", 60, None, None, allow_zero=True)
-        if skew > MAX_SKEW:
-            raise _Problem(f"clock_skew must be at most {MAX_SKEW:.0f}s", None, None, "clock_skew")
-        honey = _strings(data, "honey_kids", None, None, MAX_HONEY, WORD)
-        claims = _strings(data, "claims_to_headers", None, None, len(CLAIM_HEADERS), None,
-                          default=("sub", "tid", "scope", "kid", "iss"))
-        unknown = [c for c in claims if c not in CLAIM_HEADERS]
-        if unknown:
-            raise _Problem(f"claims_to_headers: {unknown} are not among {sorted(CLAIM_HEADERS)}",
-                           None, None, "claims_to_headers")
-        cache = data.get("verdict_cache", 10_000)
-        if isinstance(cache, bool) or not isinstance(cache, int) or not 0 <= cache <= MAX_VERDICTS:
-            raise _Problem(f"verdict_cache: a count from 0 to {MAX_VERDICTS}", None, None, "verdict_cache")
-        return cls(issuers=issuers, routes=routes, clock_skew=skew, verdict_cache=cache,
-                   max_token_lifetime=_duration(data, "max_token_lifetime", "1d", None, None),
-                   require_at_jwt=_bool(data, "require_at_jwt", True, None, None),
-                   honey_kids=honey, claims_to_headers=claims)
+        """The guard configuration from parsed TOML (SchemaError without a line: `load` names it)."""
+        return _config(build(GuardFile, data))
 
 
-class _Problem(Exception):
-    def __init__(self, message: str, table: str | None, index: int | None, key: str | None) -> None:
-        super().__init__(message)
-        self.message, self.table, self.index, self.key = message, table, index, key
+# --- the file's schema (`signward.config_schema`), then the checks across keys ---
+
+@dataclass(frozen=True)
+class IssuerEntry:
+    """One [[issuer]] as the file writes it."""
+
+    issuer: str = setting(doc="the issuer URL (the tokens' iss)", max_len=2048)
+    jwks: str = setting(doc="its key set: an http(s) URL or a file", max_len=2048)
+    max_age: float = setting(900.0, "past this without a successful refresh, this issuer fails closed",
+                             duration=True, min=1, max=7 * 86400)
+    introspect_url: str = setting("", "optional RFC 7662 introspection endpoint (with the two below)", max_len=2048)
+    introspect_client_id: str = setting("", "a client with the introspect scope", max_len=2048)
+    introspect_secret_env: str = setting("", "the environment variable holding its secret", max_len=2048)
 
 
-def _where(table: str | None, index: int | None, key: str) -> str:
-    return f"{table}[{index}].{key}" if table is not None else key
+@dataclass(frozen=True)
+class RouteEntry:
+    """One [[route]] as the file writes it."""
+
+    prefix: str = setting(doc="a canonical absolute path; matches itself and what is below it", max_len=1024)
+    host: str = setting("*", "a host name without port, or \"*\"", max_len=253)
+    audience: str = setting("", "the audience tokens must carry (required unless anonymous)", max_len=2048)
+    scopes: tuple[str, ...] = setting((), "every one of them in the token's scope claim", pattern=_WORD,
+                                      max_len=MAX_SCOPES)
+    issuers: tuple[str, ...] = setting((), "the trusted issuers it takes (default: every one)", max_len=MAX_ISSUERS)
+    anonymous: bool = setting(False, "no token; x-signward-* still stripped")
+    introspect: bool = setting(False, "ask the issuer whether it issued each token")
 
 
-def _known(data: dict[str, Any], allowed: set[str], table: str | None, index: int | None) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise _Problem(f"{_where(table, index, unknown[0])}: unknown key", table, index, unknown[0])
+@dataclass(frozen=True)
+class GuardFile:
+    """GUARD.toml as the file writes it."""
+
+    clock_skew: float = setting(60.0, "tolerated clock difference", duration=True, max=MAX_SKEW)
+    max_token_lifetime: float = setting(86400.0, "tokens living longer (exp - iat) are refused", duration=True,
+                                        allow_zero=False)
+    require_at_jwt: bool = setting(True, "RFC 9068 access tokens only")
+    honey_kids: tuple[str, ...] = setting((), "`signward keys honey`; with --home, added", pattern=_WORD,
+                                          max_len=MAX_HONEY)
+    claims_to_headers: tuple[str, ...] = setting(("sub", "tid", "scope", "kid", "iss"),
+                                                 "claims passed upstream as x-signward-* headers",
+                                                 choices=tuple(CLAIM_HEADERS), max_len=len(CLAIM_HEADERS))
+    verdict_cache: int = setting(10_000, "valid verdicts remembered (0: none)", min=0, max=MAX_VERDICTS)
+    issuer: tuple[IssuerEntry, ...] = setting((), "the issuers this guard trusts", max_len=MAX_ISSUERS)
+    route: tuple[RouteEntry, ...] = setting((), "the routes it protects; a request none matches is denied",
+                                            max_len=MAX_ROUTES)
 
 
-def _tables(data: dict[str, Any], name: str, limit: int) -> list[dict[str, Any]]:
-    items = data.get(name, [])
-    if not isinstance(items, list) or len(items) > limit or not all(isinstance(i, dict) for i in items):
-        raise _Problem(f"{name} must be [[{name}]] tables, at most {limit}", None, None, name)
-    return items
+def _config(data: GuardFile) -> GuardConfig:
+    issuers = tuple(_issuer(item, i) for i, item in enumerate(data.issuer))
+    if not issuers:
+        raise SchemaError(Rule.MISSING, ("issuer",), "at least one [[issuer]] is required")
+    names = [i.issuer for i in issuers]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise SchemaError(Rule.INVALID, ("issuer", index, "issuer"), "each issuer may be listed once")
+    routes = tuple(_route(item, i, set(names)) for i, item in enumerate(data.route))
+    if not routes:
+        raise SchemaError(Rule.MISSING, ("route",),
+                          "at least one [[route]] is required (requests no route matches are denied)")
+    for index, route in enumerate(routes):
+        reachable = route.issuers or tuple(names)
+        silent = [i.issuer for i in issuers if i.issuer in reachable and i.introspection is None]
+        if route.introspect and silent:
+            raise SchemaError(Rule.INVALID, ("route", index, "introspect"),
+                              f"route[{index}].introspect: {silent[0]!r} has no introspect_url")
+    seen: list[tuple[str, str]] = []
+    for index, route in enumerate(routes):
+        if (route.host, route.prefix.lower()) in seen:
+            raise SchemaError(Rule.INVALID, ("route", index, "prefix"),
+                              "two routes have the same host and prefix (case is ignored)")
+        seen.append((route.host, route.prefix.lower()))
+    return GuardConfig(issuers=issuers, routes=routes, clock_skew=data.clock_skew, verdict_cache=data.verdict_cache,
+                       max_token_lifetime=data.max_token_lifetime, require_at_jwt=data.require_at_jwt,
+                       honey_kids=data.honey_kids, claims_to_headers=data.claims_to_headers)
 
 
-def _text(data: dict[str, Any], key: str, table: str, index: int, *, required: bool = True,
-          default: str = "") -> str:
-    value = data.get(key, None if required else default)
-    if not isinstance(value, str) or (required and not value) or len(value) > 2048:
-        raise _Problem(f"{_where(table, index, key)}: required, text of at most 2048 characters",
-                       table, index, key)
+def _required(value: str, path: tuple[str | int, ...]) -> str:
+    if not value:
+        raise SchemaError(Rule.MISSING, path, "required, text of at most 2048 characters")
     return value
 
 
-def _duration(data: dict[str, Any], key: str, default: str | float, table: str | None, index: int | None,
-              allow_zero: bool = False) -> float:
+def _url(value: str, path: tuple[str | int, ...]) -> str:
     try:
-        return parse_duration(data.get(key, default), _where(table, index, key), allow_zero=allow_zero)
+        return http_url(value, "url")
     except ConfigError as exc:
-        raise _Problem(str(exc), table, index, key) from None
+        raise SchemaError(Rule.INVALID, path, str(exc).removeprefix("url: ")) from None
 
 
-def _bool(data: dict[str, Any], key: str, default: bool, table: str | None, index: int | None) -> bool:
-    value = data.get(key, default)
-    if not isinstance(value, bool):
-        raise _Problem(f"{_where(table, index, key)}: must be true or false", table, index, key)
-    return value
-
-
-def _strings(data: dict[str, Any], key: str, table: str | None, index: int | None, limit: int,
-             pattern: re.Pattern[str] | None, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-    value = data.get(key, list(default))
-    if (not isinstance(value, list) or len(value) > limit
-            or not all(isinstance(v, str) and v and (pattern is None or pattern.match(v)) for v in value)):
-        raise _Problem(f"{_where(table, index, key)}: must be a list of at most {limit} non-empty words",
-                       table, index, key)
-    return tuple(value)
-
-
-def _issuer(item: dict[str, Any], index: int) -> TrustedIssuer:
-    _known(item, {"issuer", "jwks", "max_age", "introspect_url", "introspect_client_id", "introspect_secret_env"},
-           "issuer", index)
-    issuer = _text(item, "issuer", "issuer", index)
-    jwks = _text(item, "jwks", "issuer", index)
+def _issuer(item: IssuerEntry, index: int) -> TrustedIssuer:
+    where = ("issuer", index)
+    issuer = _required(item.issuer, (*where, "issuer"))
+    jwks = _required(item.jwks, (*where, "jwks"))
     if jwks.startswith(("http://", "https://")):
-        try:
-            http_url(jwks, "jwks")
-        except ConfigError as exc:
-            raise _Problem(f"issuer[{index}].{exc}", "issuer", index, "jwks") from None
-    max_age = _duration(item, "max_age", "15m", "issuer", index)
-    if not 1 <= max_age <= 7 * 86400:
-        raise _Problem(f"issuer[{index}].max_age: must be between 1s and 7d", "issuer", index, "max_age")
+        _url(jwks, (*where, "jwks"))
     introspection = None
-    named = [k for k in ("introspect_url", "introspect_client_id", "introspect_secret_env") if k in item]
+    named = [k for k in ("introspect_url", "introspect_client_id", "introspect_secret_env") if getattr(item, k)]
     if named:
         if len(named) != 3:
-            raise _Problem(f"issuer[{index}]: introspection needs introspect_url, introspect_client_id and "
-                           "introspect_secret_env", "issuer", index, named[0])
-        try:
-            url = http_url(item["introspect_url"], "introspect_url")
-        except ConfigError as exc:
-            raise _Problem(f"issuer[{index}].{exc}", "issuer", index, "introspect_url") from None
-        introspection = Introspection(url, _text(item, "introspect_client_id", "issuer", index),
-                                      _text(item, "introspect_secret_env", "issuer", index))
-    return TrustedIssuer(issuer=issuer, jwks=jwks, max_age=max_age, introspection=introspection)
+            raise SchemaError(Rule.MISSING, (*where, named[0]), f"issuer[{index}]: introspection needs "
+                              "introspect_url, introspect_client_id and introspect_secret_env")
+        introspection = Introspection(_url(item.introspect_url, (*where, "introspect_url")),
+                                      item.introspect_client_id, item.introspect_secret_env)
+    return TrustedIssuer(issuer=issuer, jwks=jwks, max_age=item.max_age, introspection=introspection)
 
 
-def _route(item: dict[str, Any], index: int, issuers: set[str]) -> Route:
-    _known(item, {"host", "prefix", "audience", "scopes", "issuers", "anonymous", "introspect"}, "route", index)
-    host = _text(item, "host", "route", index, required=False, default="*").lower()
+def _route(item: RouteEntry, index: int, issuers: set[str]) -> Route:
+    where = ("route", index)
+    host = item.host.lower()
     if not HOST.match(host):
-        raise _Problem(f"route[{index}].host: a host name without port, or \"*\"", "route", index, "host")
-    prefix = _text(item, "prefix", "route", index)
+        raise SchemaError(Rule.INVALID, (*where, "host"), "a host name without port, or \"*\"")
+    prefix = _required(item.prefix, (*where, "prefix"))
     if not PREFIX.match(prefix) or canonical_path(prefix) != prefix:
-        raise _Problem(f"route[{index}].prefix: a canonical absolute path (no //, no . or .. segments, "
-                       "no segment ending in ., no % or ;)", "route", index, "prefix")
-    anonymous = _bool(item, "anonymous", False, "route", index)
-    audience = _text(item, "audience", "route", index, required=not anonymous)
-    if anonymous and ({"audience", "scopes", "issuers", "introspect"} & set(item)):
-        raise _Problem(f"route[{index}]: an anonymous route takes no audience, scopes or issuers",
-                       "route", index, "anonymous")
-    listed = _strings(item, "issuers", "route", index, MAX_ISSUERS, None)
-    strangers = [i for i in listed if i not in issuers]
-    if strangers:
-        raise _Problem(f"route[{index}].issuers: {strangers[0]!r} is not a trusted [[issuer]]",
-                       "route", index, "issuers")
-    return Route(prefix=prefix, audience=audience, host=host, anonymous=anonymous, issuers=listed,
-                 scopes=_strings(item, "scopes", "route", index, MAX_SCOPES, WORD),
-                 introspect=_bool(item, "introspect", False, "route", index))
-
-
-def _line_of(text: str, table: str | None, index: int | None, key: str | None) -> int | None:
-    """The line of `key` in the index-th [[table]] (or among the top-level keys): where the
-    problem is, for the message."""
-    lines = text.splitlines()
-    header = re.compile(r"^\s*\[")
-    start, end = 0, len(lines)
-    if table is not None and index is not None:
-        mine = re.compile(rf"^\s*\[\[\s*{re.escape(table)}\s*\]\]")
-        starts = [n for n, line in enumerate(lines) if mine.match(line)]
-        if index >= len(starts):
-            return None
-        start = starts[index]
-        end = next((n for n in range(start + 1, len(lines)) if header.match(lines[n])), len(lines))
-    else:
-        end = next((n for n, line in enumerate(lines) if header.match(line)), len(lines))
-    if key is not None:
-        assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
-        for n in range(start, end):
-            if assignment.match(lines[n]):
-                return n + 1
-    return start + 1 if table is not None else None
+        raise SchemaError(Rule.INVALID, (*where, "prefix"), "a canonical absolute path (no //, no . or .. "
+                          "segments, no segment ending in ., no % or ;)")
+    if item.anonymous and (item.audience or item.scopes or item.issuers or item.introspect):
+        raise SchemaError(Rule.INVALID, (*where, "anonymous"),
+                          f"route[{index}]: an anonymous route takes no audience, scopes or issuers")
+    audience = item.audience if item.anonymous else _required(item.audience, (*where, "audience"))
+    for n, name in enumerate(item.issuers):
+        if name not in issuers:
+            raise SchemaError(Rule.INVALID, (*where, "issuers", n), f"{name!r} is not a trusted [[issuer]]")
+    return Route(prefix=prefix, audience=audience, host=host, anonymous=item.anonymous, issuers=item.issuers,
+                 scopes=item.scopes, introspect=item.introspect)

@@ -15,17 +15,17 @@ probe where they are deployed, the schedule, the probe timeout and an optional w
     refused = [401, 403]                                 # the statuses that mean "refused"
 
 Strict: UTF-8, at most 1 MiB, known keys only, http(s) URLs, finite numbers, at most 64
-relying parties. Every failure is a ConfigError naming the file and the problem.
+relying parties. Every failure is a ConfigError naming the file, the line and the problem
+(`signward.config_schema`).
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config_schema import Rule, SchemaError, build, check_fields, load, setting
 from ..config_values import http_url as _url
 from ..config_values import parse_duration
 from ..errors import ConfigError
@@ -33,78 +33,84 @@ from ..verify.sources import read_text_file
 
 MAX_FILE = 1 << 20
 MAX_RELYING_PARTIES = 64
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 METHODS = ("GET", "POST", "PUT", "DELETE", "HEAD", "PATCH")
+
+
 @dataclass(frozen=True)
 class RelyingParty:
     """One deployed service that takes the realm's tokens."""
 
-    name: str
-    url: str
-    realm: str
-    audience: str
-    method: str = "GET"
-    refused: tuple[int, ...] = (401, 403)
+    name: str = setting(doc="1-64 letters, digits, '.', '_' or '-'", pattern=NAME, max_len=64)
+    url: str = setting(doc="a URL that needs a valid token (http or https)", max_len=2048)
+    realm: str = setting(doc="whose tokens it takes", max_len=256)
+    audience: str = setting(doc="the audience its tokens carry", max_len=1024)
+    method: str = setting("GET", "GET, POST, PUT, DELETE, HEAD or PATCH (any case)", max_len=8)
+    refused: tuple[int, ...] = setting((401, 403), "the HTTP error statuses (400-599) that mean \"refused\"",
+                                       min=400, max=599, max_len=16)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "method", self.method.upper())
+        check_fields(self)
+        for key in ("name", "url", "realm", "audience"):
+            if not getattr(self, key):
+                raise SchemaError(Rule.MISSING, (key,), "required (text)")
+        if self.method not in METHODS:
+            raise SchemaError(Rule.OUT_OF_BOUNDS, ("method",), f"must be one of {', '.join(METHODS)}")
+        if not self.refused:
+            raise SchemaError(Rule.OUT_OF_BOUNDS, ("refused",), "must list 1-16 HTTP error statuses (400-599)")
+        try:
+            _url(self.url, "url")
+        except ConfigError as exc:
+            raise SchemaError(Rule.INVALID, ("url",), str(exc).removeprefix("url: ")) from None
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> RelyingParty:
-        if not isinstance(data, dict):
-            raise ConfigError(f"{where}: must be a table")
-        unknown = set(data) - {"name", "url", "realm", "audience", "method", "refused"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
-        for key in ("name", "url", "realm", "audience"):
-            if not isinstance(data.get(key), str) or not data[key]:
-                raise ConfigError(f"{where}: {key} is required (text)")
-        if not NAME.match(data["name"]):
-            raise ConfigError(f"{where}: name must be 1-64 letters, digits, '.', '_' or '-'")
-        method = str(data.get("method", "GET")).upper()
-        if method not in METHODS:
-            raise ConfigError(f"{where}: method must be one of {', '.join(METHODS)}")
-        refused = data.get("refused", [401, 403])
-        if (not isinstance(refused, list) or not refused or len(refused) > 16
-                or not all(isinstance(s, int) and not isinstance(s, bool) and 400 <= s <= 599 for s in refused)):
-            raise ConfigError(f"{where}: refused must list 1-16 HTTP error statuses (400-599)")
-        return cls(name=data["name"], url=_url(data["url"], f"{where}.url"), realm=data["realm"],
-                   audience=data["audience"][:1024], method=method, refused=tuple(refused))
+        try:
+            return build(cls, data)
+        except SchemaError as error:
+            raise ConfigError(f"{where}: {error}") from None
 
 
 @dataclass(frozen=True)
 class WatchConfig:
-    every: float = 900.0
-    probe_timeout: float = 120.0
-    max_signing_lifetime: float = 30 * 86400.0
-    webhook: str = ""
-    relying_parties: tuple[RelyingParty, ...] = field(default_factory=tuple)
+    every: float = setting(900.0, "how often a round runs", duration=True, allow_zero=False)
+    probe_timeout: float = setting(120.0, "seconds per probe; the drills scan real cores", duration=True,
+                                   allow_zero=False, max=3600)
+    max_signing_lifetime: float = setting(30 * 86400.0, "the rotation policy the served keys must meet",
+                                          duration=True, allow_zero=False)
+    webhook: str = setting("", "optional; alerts are POSTed to it as JSON (http or https)", max_len=2048)
+    relying_parties: tuple[RelyingParty, ...] = setting((), "the deployed services to probe", key="relying_party",
+                                                        max_len=MAX_RELYING_PARTIES)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.webhook:
+            try:
+                _url(self.webhook, "webhook")
+            except ConfigError as exc:
+                raise SchemaError(Rule.INVALID, ("webhook",), str(exc).removeprefix("webhook: ")) from None
+        names = [p.name for p in self.relying_parties]
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise SchemaError(Rule.INVALID, ("relying_party", index, "name"),
+                                  f"relying party names must be unique ({name!r} twice)")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "watch config") -> WatchConfig:
-        unknown = set(data) - {"every", "probe_timeout", "webhook", "relying_party", "max_signing_lifetime"}
-        if unknown:
-            raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
-        parties = data.get("relying_party", [])
-        if not isinstance(parties, list) or len(parties) > MAX_RELYING_PARTIES:
-            raise ConfigError(f"{where}: relying_party must be a list of at most {MAX_RELYING_PARTIES} tables")
-        made = tuple(RelyingParty.from_dict(p, f"{where}: relying_party[{i}]") for i, p in enumerate(parties))
-        if len({p.name for p in made}) != len(made):
-            raise ConfigError(f"{where}: relying party names must be unique")
-        timeout = parse_duration(data.get("probe_timeout", 120), f"{where}: probe_timeout")
-        if timeout > 3600:
-            raise ConfigError(f"{where}: probe_timeout must be at most 1h")
-        webhook = data.get("webhook", "")
-        return cls(every=parse_duration(data.get("every", "15m"), f"{where}: every"), probe_timeout=timeout,
-                   max_signing_lifetime=parse_duration(data.get("max_signing_lifetime", "30d"),
-                                                       f"{where}: max_signing_lifetime"),
-                   webhook=_url(webhook, f"{where}: webhook") if webhook else "", relying_parties=made)
+        """The watch configuration from parsed TOML (no line numbers: `load` names them)."""
+        try:
+            return build(cls, data)
+        except SchemaError as error:
+            raise ConfigError(f"{where}: {error}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> WatchConfig:
         try:
             text = read_text_file(path, MAX_FILE)
-            data = tomllib.loads(text)
-        except ValueError as exc:  # TOMLDecodeError is a ValueError too
+        except ValueError as exc:
             raise ConfigError(f"{path}: {exc}") from None
-        return cls.from_dict(data, str(path))
+        return load(cls, text, str(path))
 
 
 __all__ = ["RelyingParty", "WatchConfig", "parse_duration"]
