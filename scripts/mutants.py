@@ -696,6 +696,16 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                pass", ["tests/dumps/test_redteam_round4.py::test_openbao_and_vault_tokens_are_found_by_both_readers"]),
     ("scan_reader_verdict", "cli/dumps.py", "or any(not r[\"clean\"] for r in readings):", "or False:",
      ["tests/dumps/test_redteam_round4.py::test_dumps_scan_is_not_clean_when_only_the_independent_reader_finds"]),
+    ("probe_bad_result_fails_closed", "depth/probes.py",
+     '    return ProbeOutcome.failed(ProbeReason.BAD_RESULT, f"{probe} returned {type(value).__name__}, not a ProbeOutcome")',
+     "    return ProbeOutcome.passed()", ["tests/depth/test_probes.py::test_probe_timeout_and_shell_probes"]),
+    ("probe_outcome_held_is_its_reason", "probes/base.py",
+     "        if self.held is not (self.reason is ProbeReason.HELD):", "        if False:",
+     ["tests/depth/test_probes.py::test_an_outcome_is_held_exactly_when_its_reason_says_so"]),
+    ("watch_probe_broken_is_not_held", "watch/probes.py",
+     "    if broken:\n        return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,",
+     "    if False:\n        return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,",
+     ["tests/watch/test_watch.py::test_a_relying_party_that_refuses_the_control_token_breaks_the_probe_not_the_control"]),
 ]
 
 

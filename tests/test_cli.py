@@ -318,7 +318,7 @@ def test_the_lab_page_carries_the_watch_result_in_chromium_at_1280(tmp_path: Pat
     from signward.cli.depth import shipped_models
     from signward.cli.lab import watch_html
     from signward.depth import analyze, load_model
-    from signward.depth.probes import ProbeResult
+    from signward.probes import ProbeOutcome, ProbeReason
     from signward.watch.runner import Round
 
     from .helpers import CHROMIUM, dom_of, screenshot
@@ -327,8 +327,9 @@ def test_the_lab_page_carries_the_watch_result_in_chromium_at_1280(tmp_path: Pat
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
     model = load_model(shipped_models()["storm-0558-signward"])
     failed = ["issuer_binding", "key_expiry"]
-    results = [ProbeResult(c, "signward.watch", c not in failed, "refused as it should" if c not in failed else
-                           "the relying party accepted a token under an expired key", 0.5) for c in model.controls]
+    results = [(ProbeOutcome.passed("refused as it should") if c not in failed else ProbeOutcome.failed(
+        ProbeReason.FAILED, "the relying party accepted a token under an expired key")).completed("signward.watch", c, 0.5)
+        for c in model.controls]
     found = Round(time=1796500000.0, results=results, unprobed=[], designed=analyze(model),
                   current=analyze(model, failed))
     page = tmp_path / "lab.html"

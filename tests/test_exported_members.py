@@ -20,7 +20,7 @@ def test_keys_surface() -> None:
 def test_watch_surface() -> None:
     import signward.watch
 
-    assert signward.watch.__all__ == ["DEPLOYMENT_PROBES", "RelyingParty", "Round", "WatchConfig", "WatchContext",
+    assert signward.watch.__all__ == ["DEPLOYMENT_PROBES", "ProbeContext", "RelyingParty", "Round", "WatchConfig",
                                       "WatchMetrics", "parse_duration", "probes_for", "record_round", "run_round"]
 
 
@@ -61,7 +61,7 @@ def test_verify_imports_no_private_key_machinery() -> None:
 def test_depth_surface() -> None:
     import signward.depth
 
-    assert signward.depth.__all__ == ["AssetResult", "Control", "Model", "ModelError", "Node", "ProbeResult", "Report", "Solution", "Step", "analyze", "depth_diff",
+    assert signward.depth.__all__ == ["AssetResult", "Control", "Model", "ModelError", "Node", "ProbeOutcome", "Report", "Solution", "Step", "analyze", "depth_diff",
                                       "load_model", "minimum_failing_sets", "parse_model", "run_probe", "to_dot",
                                       "to_html", "width"]
 
@@ -102,14 +102,15 @@ def test_services_surface() -> None:
 
 
 def test_depth_imports_nothing_of_the_product() -> None:
-    """The analyzer is generic: importing it loads no other signward module but the error tree."""
+    """The analyzer is generic: importing it loads no other signward module but the error tree and
+    the probes' shared vocabulary (`signward.probes.base`, which imports nothing of signward)."""
     import subprocess
     import sys
 
     code = ("import sys, signward.depth; print(sorted(m for m in sys.modules if m.startswith('signward.') "
             "and not m.startswith('signward.depth') and m != 'signward.errors'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    assert done.stdout.strip() == "['signward.probes', 'signward.probes.base']"
 
 
 def test_no_module_imports_a_layer_above_it() -> None:

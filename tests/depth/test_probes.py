@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from signward.depth import run_probe
+import pytest
+
+from signward.depth import ProbeOutcome, run_probe
 from signward.home import Config, Home, HsmConfig
-from signward.probes import ProbeContext
+from signward.probes import ProbeContext, ProbeReason
 from tests.conftest import setup_realms
 
 MODEL = str(Path(__file__).resolve().parents[2] / "models" / "storm-0558-signward.yaml")
@@ -44,18 +47,56 @@ def test_software_signer_fails_the_hsm_probe(tmp_path: Path) -> None:
     setup_realms(home, "http://127.0.0.1:1")
     data = analyze_with_probes(home)
     probes = {p["control"]: p for p in data["probes"]}  # type: ignore[union-attr]
-    assert probes["hsm"]["works"] is False and "process memory" in probes["hsm"]["detail"]
+    assert probes["hsm"]["works"] is False and probes["hsm"]["reason"] == "failed"
+    assert "process memory" in probes["hsm"]["detail"]
     assert data["assets"][0]["min_failures"] == 7  # type: ignore[index]  # current, with hsm failed
     assert data["designed"]["assets"][0]["min_failures"] == 8  # type: ignore[index]
 
 
 def test_probe_timeout_and_shell_probes(tmp_path: Path) -> None:
     ctx = ProbeContext(Home(tmp_path))
-    assert run_probe("c", "cmd: true", ctx).works
-    assert not run_probe("c", "cmd: false", ctx).works
-    assert not run_probe("c", "cmd: sleep 5", ctx, timeout=0.5).works
-    assert not run_probe("c", "time:sleep", ctx, timeout=0.5).works  # raises (bad arguments): failed
-    assert not run_probe("c", "no.such.module:f", ctx).works
+    cases = {"cmd: true": ProbeReason.HELD, "cmd: false": ProbeReason.COMMAND_FAILED,
+             "cmd: sleep 5": ProbeReason.TIMED_OUT,
+             "time:sleep": ProbeReason.RAISED,  # bad arguments
+             "no.such.module:f": ProbeReason.UNLOADABLE, "signward.probes:NO_SUCH": ProbeReason.UNLOADABLE,
+             "signward.probes.base:MAX_DETAIL": ProbeReason.UNLOADABLE,  # not callable
+             "tests.depth.test_probes:old_style": ProbeReason.BAD_RESULT,  # a truthy (bool, str) is no outcome
+             "tests.depth.test_probes:hangs": ProbeReason.TIMED_OUT,
+             "tests.depth.test_probes:says_no": ProbeReason.FAILED,
+             "tests.depth.test_probes:holds": ProbeReason.HELD}
+    for probe, reason in cases.items():
+        outcome = run_probe("c", probe, ctx, timeout=0.5)
+        assert (outcome.reason, outcome.held, outcome.probe, outcome.control) == (
+            reason, reason is ProbeReason.HELD, probe, "c"), outcome
+        assert outcome.duration < 5 and outcome.to_dict()["works"] is outcome.held
+    assert run_probe("c", "tests.depth.test_probes:holds", ctx).detail == "shown"
+
+
+def holds(ctx: ProbeContext) -> ProbeOutcome:
+    return ProbeOutcome.passed("shown")
+
+
+def old_style(ctx: ProbeContext) -> tuple[bool, str]:
+    return True, "the tuple form is gone"
+
+
+def says_no(ctx: ProbeContext) -> bool:
+    return False
+
+
+def hangs(ctx: ProbeContext) -> ProbeOutcome:
+    time.sleep(3)
+    return ProbeOutcome.passed("late")
+
+
+def test_an_outcome_is_held_exactly_when_its_reason_says_so() -> None:
+    with pytest.raises(ValueError):
+        ProbeOutcome(True, ProbeReason.FAILED)
+    with pytest.raises(ValueError):
+        ProbeOutcome(False, ProbeReason.HELD)
+    done = ProbeOutcome.failed(ProbeReason.NOT_SHOWN, "x" * 1000).completed("m:f", "hsm", 1.23456)
+    assert done.to_dict() == {"control": "hsm", "probe": "m:f", "works": False, "reason": "not_shown",
+                              "detail": "x" * 300, "seconds": 1.235}
 
 
 def test_text_output_names_each_failed_probe_and_why(tmp_path: Path) -> None:

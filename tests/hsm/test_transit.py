@@ -30,7 +30,7 @@ from signward.home import Config, Home, HsmConfig, write_secret
 from signward.hsm import CheckedSigner, open_backend
 from signward.hsm.transit import TransitBackend, TransitTokenRefused, key_type, policy_text
 from signward.lab.crash import free_port
-from signward.probes import key_objects_protected
+from signward.probes import ProbeReason, key_objects_protected
 from signward.services import init_home, open_services
 from tests.helpers import IssuerProcess, crash_and_collect_core, factor_windows
 
@@ -405,13 +405,13 @@ def test_the_hsm_probe_checks_transit_attributes_and_fails_on_an_exportable_key(
     home, operator = transit_home(tmp_path / "home", bao)
     operator_setup(home, operator, bao, "https://id.example", (("probe", "ES256"),))
     with open_services(home) as services:  # the issuer's token: reads the registry's keys, lists nothing
-        ok, detail = key_objects_protected(services)
-        assert ok, detail
+        outcome = key_objects_protected(services)
+        assert outcome.held, outcome
         [record] = services.registry.keys("probe")
     bao.call("POST", f"transit/keys/{record.handle}/config", {"exportable": True})
     with open_services(home) as services:
-        ok, detail = key_objects_protected(services)
-    assert not ok and detail == f"exposed: ['{record.handle}']"
+        outcome = key_objects_protected(services)
+    assert outcome.reason is ProbeReason.FAILED and outcome.detail == f"exposed: ['{record.handle}']"
 
 
 # -- fail closed ---------------------------------------------------------------------------

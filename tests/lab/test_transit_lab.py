@@ -13,9 +13,9 @@ import pytest
 from signward.controls_config import weakened
 from signward.lab import Lab
 from signward.lab.scenario import STEPS
+from signward.probes import ProbeContext, ProbeReason
 from signward.services import open_services
 from signward.watch.drills import drill_hsm
-from signward.watch.probes import WatchContext
 
 
 def test_with_transit_custody_every_control_on_is_not_breached_and_the_core_holds_no_key(tmp_path: Path) -> None:
@@ -42,8 +42,8 @@ def test_with_transit_custody_every_control_on_is_not_breached_and_the_core_hold
         assert (held["exportable"], held["allow_plaintext_backup"], held["deletion_allowed"]) == (False, False, False)
         # depth and the watch count the custody control as on: no weakened hsm setting, the probe holds
         assert [w for w in weakened(config) if w.control == "hsm"] == []
-        works, detail = drill_hsm(WatchContext(crash.home))
-        assert works, detail
+        outcome = drill_hsm(ProbeContext(crash.home))
+        assert outcome.held and outcome.reason is ProbeReason.HELD, outcome
 
 
 @pytest.mark.parametrize("args,reason", [

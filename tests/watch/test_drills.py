@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives import serialization
 
 from signward.depth import analyze, load_model
 from signward.lab.ablate import MODEL
+from signward.probes import ProbeContext, ProbeReason
 from signward.watch.drills import drill_undecoded_encoding, hostile_artifacts
-from signward.watch.probes import WatchContext
 from tests.conftest import Served, signward_json
 from tests.watch.conftest import verdicts, watch_once
 
@@ -58,6 +58,8 @@ def test_each_drill_fails_exactly_when_its_control_is_off(configured: Served, tm
     seen = verdicts(report)
     assert set(seen) == probed and probed.isdisjoint(report["unprobed"])
     assert {c for c, works in seen.items() if not works} == broken, report["probes"]
+    assert {p["control"]: p["reason"] for p in report["probes"]} == {
+        c: "failed" if c in broken else "held" for c in probed}, report["probes"]
     model = load_model(MODEL)
     expected = {a.asset: a.to_dict()["min_failures"] for a in analyze(model, sorted(broken)).assets}
     assert {asset: d["current"] for asset, d in report["depth"].items()} == expected
@@ -77,7 +79,8 @@ def test_the_audit_probe_fails_below_the_retention_floor_and_on_a_changed_record
     configured.home.save_config(dataclasses.replace(config, audit=dataclasses.replace(config.audit,
                                                                                       retention_days=370.0)))
     _, report = watch_once(configured, tmp_path, None, "--only", "audit_retention")
-    assert verdicts(report) == {"audit_retention": False} and "retention_days is 370" in report["probes"][0]["detail"]
+    assert verdicts(report) == {"audit_retention": False} and report["probes"][0]["reason"] == "failed"
+    assert "retention_days is 370" in report["probes"][0]["detail"]
 
 
 UNDECODED = "input:undecoded_encoding"
@@ -121,12 +124,13 @@ def test_the_common_mode_drill_needs_one_of_the_two_scans_to_stop_the_artifact(
     passes while either scan stops it, and fails, naming the class, only when both pass it."""
     switch_off(configured, **settings)
     dumps_before = {d["id"] for d in signward_json(configured.home, "dumps", "list")["dumps"]}
-    ok, detail = drill_undecoded_encoding(WatchContext(configured.home), classes=["raw-base64-der"])
-    assert ok is works, detail
+    outcome = drill_undecoded_encoding(ProbeContext(configured.home), classes=["raw-base64-der"])
+    assert outcome.held is works and outcome.reason is (ProbeReason.HELD if works else ProbeReason.FAILED), outcome
     if works:
-        assert detail == f"every hostile artifact stopped by at least one scan (raw-base64-der: {', '.join(stopped_by)})"
+        assert outcome.detail == ("every hostile artifact stopped by at least one scan (raw-base64-der: "
+                                  f"{', '.join(stopped_by)})")
     else:
-        assert detail.startswith("raw-base64-der passed both the sanitizer and the store's re-scan")
+        assert "raw-base64-der passed both the sanitizer and the store's re-scan" in outcome.detail
     _no_drill_left(configured, dumps_before)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from signward.algorithms import Alg
 from signward.home import Config, Home, HsmConfig
+from signward.probes import ProbeReason
 from signward.services import init_home, open_services
 from signward.watch.drills import _crash_drill
 from tests.conftest import Served
@@ -27,6 +28,7 @@ def test_the_crash_drill_finds_keys_held_in_process_memory(tmp_path: Path) -> No
         # RS256: a prime of the key is found wherever it lies; an EC scalar in a 64 KiB block dense
         # with random-looking words is skipped by the full pass (seen once in CI; see the README)
         services.registry.create_realm("consumer", "https://id.example.com/realms/consumer", Alg.RS256)
-        works, detail = _crash_drill(services)
-    assert works is False and "holds realm key(s)" in detail, detail
+        outcome = _crash_drill(services)
+    assert outcome.held is False and outcome.reason is ProbeReason.FAILED, outcome
+    assert "holds realm key(s)" in outcome.detail, outcome
     assert not list(home.root.glob(".drill-*"))  # the core went with the drill

@@ -44,6 +44,8 @@ def test_relying_party_probes_fail_exactly_where_the_deployment_is_weak(wired: S
         code, report = watch_once(wired, tmp_path, url, "--only", NOT_DUMPS)
     seen = verdicts(report)
     assert {c for c, works in seen.items() if not works} == broken, report["probes"]
+    assert {p["control"]: p["reason"] for p in report["probes"]} == {  # the control refused, not the probe broke
+        c: "failed" if c in broken else "held" for c in seen}, report["probes"]
     assert {"rotation", "audit_retention", "key_expiry", "issuer_binding", "issuance_check"} == set(seen)
     model = load_model(MODEL)
     expected = {a.asset: a.to_dict()["min_failures"] for a in analyze(model, sorted(broken)).assets}
@@ -76,8 +78,23 @@ def test_no_relying_party_configured_fails_closed(wired: Served, tmp_path: Path)
     _, report = watch_once(wired, tmp_path, None, "--only", NOT_DUMPS)
     seen = verdicts(report)
     assert seen["key_expiry"] is False and seen["issuer_binding"] is False
-    detail = {p["control"]: p["detail"] for p in report["probes"]}
-    assert "no relying party" in detail["key_expiry"]
+    reasons = {p["control"]: p["reason"] for p in report["probes"]}
+    assert reasons["key_expiry"] == reasons["issuer_binding"] == reasons["issuance_check"] == "not_shown"
+    assert reasons["rotation"] == "held"
+
+
+def test_a_relying_party_that_refuses_the_control_token_breaks_the_probe_not_the_control(
+        wired: Served, tmp_path: Path) -> None:
+    """The watch config names the wrong audience: the relying party refuses even the token of the
+    realm's current key, so its refusals of the tripwire tokens show nothing: not held, probe broken."""
+    with relying_party(wired, "signward") as url:
+        party = f'[[relying_party]]\nname = "mail"\nurl = "{url}"\nrealm = "enterprise"\naudience = "calendar"\n'
+        _, report = watch_once(wired, tmp_path, None, "--only", "key_expiry,issuer_binding,issuance_check",
+                               settings=party)
+    probes = {p["control"]: p for p in report["probes"]}
+    assert {c: (p["works"], p["reason"]) for c, p in probes.items()} == {
+        c: (False, "probe_broken") for c in ("key_expiry", "issuer_binding", "issuance_check")}, report["probes"]
+    assert all("probe broken, not the control" in p["detail"] for p in probes.values())
 
 
 def test_served_keys_signing_longer_than_the_watch_policy_fail_rotation(wired: Served, tmp_path: Path) -> None:
@@ -85,7 +102,8 @@ def test_served_keys_signing_longer_than_the_watch_policy_fail_rotation(wired: S
     _, report = watch_once(wired, tmp_path, None, "--only", NOT_DUMPS,
                            settings='max_signing_lifetime = "20d"\n')
     rotation = next(p for p in report["probes"] if p["control"] == "rotation")
-    assert rotation["works"] is False and "the watch policy allows 1728000s" in rotation["detail"]
+    assert rotation["works"] is False and rotation["reason"] == "failed"
+    assert "the watch policy allows 1728000s" in rotation["detail"]
 
 
 def raising_probe(ctx: object) -> bool:
@@ -140,6 +158,8 @@ def test_three_rounds_survive_a_hung_and_a_raising_probe_and_metrics_match_the_a
     assert len(rounds) == 3
     for found in rounds:
         detail = {p["control"]: (p["works"], p["detail"]) for p in found["probes"]}
+        reasons = {p["control"]: p["reason"] for p in found["probes"]}
+        assert reasons == {"slow": "timed_out", "raising": "raised", "rotation": "held", "steady": "held"}
         assert detail["slow"] == (False, "TimeoutExpired: Command '['sleep', '60']' timed out after 1.0 seconds")
         assert detail["raising"] == (False, "RuntimeError: the probe itself broke <script>document.title='owned'"
                                             "</script>")

@@ -9,10 +9,9 @@ import click
 from rich.table import Table
 
 from ..depth import Report, analyze, depth_diff, load_model, run_probe, to_dot, to_html
-from ..depth.probes import ProbeResult
 from ..depth.render import probes_html
 from ..errors import UsageError
-from ..probes import ProbeContext
+from ..probes.base import ProbeContext, ProbeOutcome
 from ..safefile import DOT_MARK, HTML_MARK
 from .common import check_output, emit, force_option, home_of, ids_table, json_option, out, print_table, write_output
 
@@ -55,10 +54,10 @@ def _report_table(report: Report, title: str) -> Table:
     return table
 
 
-def _probe_table(results: list[ProbeResult]) -> Table:
+def _probe_table(results: list[ProbeOutcome]) -> Table:
     """Every probe with its verdict and why: a probe that could not run is a failed probe."""
-    rows = [[r.control, "works" if r.works else "FAILED", r.detail or "-", r.probe] for r in results]
-    failed = sum(1 for r in results if not r.works)
+    rows = [[r.control, "works" if r.held else "FAILED", r.detail or "-", r.probe] for r in results]
+    failed = sum(1 for r in results if not r.held)
     return ids_table("probes", ["control", "result", "why", "probe"], rows,
                      f"{len(results)} probe(s), {failed} failed")
 
@@ -88,12 +87,12 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
     report = analyze(model, known, max_sets=max_sets, time_limit=time_limit)
     data = report.to_dict()
     designed = report
-    results: list[ProbeResult] = []
+    results: list[ProbeOutcome] = []
     if run_probes:
         probe_ctx = ProbeContext(home_of(ctx))
         results = [run_probe(c.name, c.probe, probe_ctx, probe_timeout, env=probe_ctx.env())
                    for c in model.controls.values() if c.probe]
-        broken = sorted({*known, *(r.control for r in results if not r.works)})
+        broken = sorted({*known, *(r.control for r in results if not r.held)})
         report = analyze(model, broken, max_sets=max_sets, time_limit=time_limit)
         data = report.to_dict()
         data["probes"] = [r.to_dict() for r in results]

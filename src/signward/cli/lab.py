@@ -110,8 +110,8 @@ def watch_html(watched: Round, not_probeable: list[str]) -> str:
     depth, every probe with its verdict and why, and what could not be probed (no `None`)."""
     depths = "".join(f"<tr><td>{html.escape(asset)}</td><td>{_depth_text(d['designed'])}</td>"
                      f"<td>{_depth_text(d['current'])}</td></tr>" for asset, d in watched.depths().items())
-    probes = "".join(f"<tr class='{'blocked' if r.works else 'passed'}'><td>{html.escape(r.control)}</td>"
-                     f"<td>{'works' if r.works else 'FAILED'}</td><td>{html.escape(r.detail or '-')}</td></tr>"
+    probes = "".join(f"<tr class='{'blocked' if r.held else 'passed'}'><td>{html.escape(r.control)}</td>"
+                     f"<td>{'works' if r.held else 'FAILED'}</td><td>{html.escape(r.detail or '-')}</td></tr>"
                      for r in watched.results)
     skipped = (f"<p id='watch-not-probeable'>Not probeable, run as designed: {html.escape(', '.join(not_probeable))}"
                "</p>" if not_probeable else "")

@@ -39,7 +39,7 @@ DEFAULT_MODEL = "storm-0558-signward.yaml"
 
 def _round_tables(found: Round) -> list[Table]:
     probes = ids_table("probes", ["control", "verdict", "detail", "seconds"],
-                       [[r.control, "works" if r.works else "FAILED", r.detail or "-", f"{r.seconds:.2f}"]
+                       [[r.control, "works" if r.held else "FAILED", r.detail or "-", f"{r.duration:.2f}"]
                         for r in found.results],
                        summary=f"unprobed: {', '.join(found.unprobed)}" if found.unprobed else "")
     depth = ids_table("depth", ["asset", "designed", "current"],

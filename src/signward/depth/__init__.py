@@ -1,10 +1,11 @@
 """Defense in depth: how many controls must fail before an asset falls, computed exactly,
-and checked against the live system with probes. Generic: it imports nothing else of signward."""
+and checked against the live system with probes. Generic: it imports nothing else of signward but
+the probes' shared vocabulary (`signward.probes.base`, itself free of the rest)."""
 
 from .analysis import AssetResult, Report, analyze, width
 from .diff import depth_diff
 from .model import Control, Model, ModelError, Node, Step, load_model, parse_model
-from .probes import ProbeResult, run_probe
+from .probes import ProbeOutcome, run_probe
 from .render import to_dot, to_html
 from .solver import Solution, minimum_failing_sets
 
@@ -14,7 +15,7 @@ __all__ = [
     "Model",
     "ModelError",
     "Node",
-    "ProbeResult",
+    "ProbeOutcome",
     "Report",
     "Solution",
     "Step",

@@ -1,7 +1,13 @@
-"""signward's own probes: each exercises a control of `models/storm-0558-signward.yaml`
-through the home's services (the HSM's key attributes, the registry's key windows, tokens
-forged and presented to the validator). `signward depth analyze --probe` runs them through
-the generic runner of `signward.depth.probes`, with a `ProbeContext` of the home.
+"""The home of probes. `base` holds the vocabulary every probe shares (`ProbeContext`,
+`Probe`, `ProbeOutcome`, `ProbeReason`); this module holds signward's own probes of
+`models/storm-0558-signward.yaml`, each exercising a control through the home's services (the
+HSM's key attributes, the registry's key windows, tokens forged and presented to the
+validator). `signward depth analyze --probe` runs them through the generic runner of
+`signward.depth.probes`; the watch's deployment probes and fire drills (`signward.watch.probes`,
+`signward.watch.drills`) speak the same vocabulary.
+
+The home's services are imported when a probe runs, not with this package: `signward.depth`
+imports `signward.probes.base` without the issuer, the HSM or the dump path.
 """
 
 from __future__ import annotations
@@ -10,43 +16,41 @@ import json
 import logging
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..home import Home
-from ..keys import KeyState
-from ..services import Services, open_services
+from .base import Probe, ProbeContext, ProbeOutcome, ProbeReason
 
-
-@dataclass(frozen=True)
-class ProbeContext:
-    """What signward's probes are given: the home whose deployment they probe."""
-
-    home: Home
-
-    def env(self) -> dict[str, str]:
-        """The environment for `cmd:` probes."""
-        return {"SIGNWARD_HOME": str(self.home.root)}
+if TYPE_CHECKING:
+    from ..services import Services
 
 
-def key_objects_protected(services: Services) -> tuple[bool, str]:
+def key_objects_protected(services: Services) -> ProbeOutcome:
     """Every private key in the signing backend is SENSITIVE, not EXTRACTABLE, unreadable, in a token."""
     if services.backend.holds_keys_in_process:
-        return False, "signing keys are held in process memory (software signer)"
+        return ProbeOutcome.failed(ProbeReason.FAILED, "signing keys are held in process memory (software signer)")
     attrs = services.backend.attributes()
+    if not attrs:
+        return ProbeOutcome.failed(ProbeReason.NOT_SHOWN, "the signing backend holds no key to check")
     bad = [a.handle for a in attrs if a.extractable or not a.sensitive or a.value_readable or not a.in_token]
-    return (not bad and bool(attrs)), (f"{len(attrs)} keys checked" if not bad else f"exposed: {bad}")
+    if bad:
+        return ProbeOutcome.failed(ProbeReason.FAILED, f"exposed: {bad}")
+    return ProbeOutcome.passed(f"{len(attrs)} keys checked")
 
 
-def hsm_keys_non_extractable(ctx: ProbeContext) -> tuple[bool, str]:
+def hsm_keys_non_extractable(ctx: ProbeContext) -> ProbeOutcome:
     """Every private key in the signing backend is SENSITIVE, not EXTRACTABLE, unreadable, in a token."""
+    from ..services import open_services
+
     with open_services(ctx.home) as services:
         return key_objects_protected(services)
 
 
-def key_ages_within_policy(ctx: ProbeContext) -> tuple[bool, str]:
+def key_ages_within_policy(ctx: ProbeContext) -> ProbeOutcome:
     """No key signs longer than its realm's policy allows, and no key past its window is active."""
+    from ..keys import KeyState
+    from ..services import open_services
+
     problems = []
     with open_services(ctx.home) as services:  # reads only: the HSM is not opened
         now = services.clock.now()
@@ -56,7 +60,9 @@ def key_ages_within_policy(ctx: ProbeContext) -> tuple[bool, str]:
                     problems.append(f"{key.kid} signs for {key.sign_until - key.sign_from:.0f}s")
                 if key.state is KeyState.ACTIVE and now >= key.verify_until:
                     problems.append(f"{key.kid} active past its verify window")
-    return not problems, "; ".join(problems) or "all key windows within policy"
+    if problems:
+        return ProbeOutcome.failed(ProbeReason.FAILED, "; ".join(problems))
+    return ProbeOutcome.passed("all key windows within policy")
 
 
 def _probe_keys() -> dict[str, tuple[Any, str, dict[str, Any]]]:
@@ -98,7 +104,7 @@ class _ProbeAlerts(logging.Filter):
 PROBE_ISSUERS = "https://probe.invalid/"
 
 
-def _validator_case(kind: str) -> tuple[bool, str]:
+def _validator_case(kind: str) -> ProbeOutcome:
     quiet = _ProbeAlerts()
     alert_log = logging.getLogger("signward.alert")
     alert_log.addFilter(quiet)
@@ -109,7 +115,7 @@ def _validator_case(kind: str) -> tuple[bool, str]:
         alert_log.removeFilter(quiet)
 
 
-def _validator_case_in(kind: str, tmp: Path) -> tuple[bool, str]:
+def _validator_case_in(kind: str, tmp: Path) -> ProbeOutcome:
     from ..verify import Reason, Validator
 
     keys = _probe_keys()
@@ -127,23 +133,28 @@ def _validator_case_in(kind: str, tmp: Path) -> tuple[bool, str]:
     with Validator(trust={consumer: str(tmp / "c.json"), enterprise: str(tmp / "e.json")}, audience="mail") as v:
         control = v.verify(_sign(e_priv, e_kid, claims))
         if not control.valid:
-            return False, f"the probe's own valid token was refused ({control.reason}): probe broken"
+            return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,
+                                       f"the probe's own valid token was refused ({control.reason}): probe broken")
         if kind == "expired":
-            verdict = v.verify(_sign(x_priv, x_kid, claims))
-            return verdict.reason is Reason.KEY_EXPIRED, f"expired-key token: {verdict.reason}"
-        verdict = v.verify(_sign(c_priv, c_kid, claims))
-        return verdict.reason is Reason.KEY_NOT_BOUND_TO_ISSUER, f"other issuer's key: {verdict.reason}"
+            verdict, expected, what = v.verify(_sign(x_priv, x_kid, claims)), Reason.KEY_EXPIRED, "expired-key token"
+        else:
+            verdict, expected, what = (v.verify(_sign(c_priv, c_kid, claims)), Reason.KEY_NOT_BOUND_TO_ISSUER,
+                                       "other issuer's key")
+        if verdict.reason is expected:
+            return ProbeOutcome.passed(f"{what}: {verdict.reason}")
+        return ProbeOutcome.failed(ProbeReason.FAILED, f"{what}: {verdict.reason}")
 
 
-def validator_rejects_expired_key(ctx: ProbeContext) -> tuple[bool, str]:
+def validator_rejects_expired_key(ctx: ProbeContext) -> ProbeOutcome:
     """Forge a token with a key whose window closed two years ago; the validator must refuse it."""
     return _validator_case("expired")
 
 
-def validator_rejects_other_issuer(ctx: ProbeContext) -> tuple[bool, str]:
+def validator_rejects_other_issuer(ctx: ProbeContext) -> ProbeOutcome:
     """Forge an enterprise token with the consumer issuer's key; the validator must refuse it."""
     return _validator_case("other_issuer")
 
 
-__all__ = ["ProbeContext", "hsm_keys_non_extractable", "key_ages_within_policy", "key_objects_protected", "validator_rejects_expired_key",
+__all__ = ["Probe", "ProbeContext", "ProbeOutcome", "ProbeReason", "hsm_keys_non_extractable",
+           "key_ages_within_policy", "key_objects_protected", "validator_rejects_expired_key",
            "validator_rejects_other_issuer"]

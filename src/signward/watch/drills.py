@@ -28,9 +28,11 @@ probes of redaction, the canary check, the release gate and the debugging store'
   Whether the planted key is still there is decided by searching for the exact bytes planted,
   not by either scanner.
 
-Drill dumps are captured with source `drill`, marked so in the audit log, and deleted with
-every copy when their drill ends (`DumpPipeline.discard_drill`); drill processes are killed
-and their cores removed on every exit path.
+The drill processes are real modules (`signward.probes.programs.holder` and `.signer`),
+started with `python -P -m`, never program text written to a file. Drill dumps are captured
+with source `drill`, marked so in the audit log, and deleted with every copy when their drill
+ends (`DumpPipeline.discard_drill`); drill processes are killed and their cores removed on
+every exit path.
 """
 
 from __future__ import annotations
@@ -59,12 +61,13 @@ from ..dumps.reasons import DumpReason, DumpState
 from ..dumps.scanner import scan_path
 from ..errors import DumpRefused, SignwardError
 from ..probes import key_objects_protected
+from ..probes.base import ProbeContext, ProbeOutcome, ProbeReason
 from ..services import Services, open_services
-from .probes import WatchContext
 
-HOLDER = ("import sys, time\nfrom signward.dumps.canary import hold_canaries\nhold_canaries(sys.argv[1])\n"
-          "print('ready', flush=True)\ntime.sleep(600)\n")
+HOLDER = "signward.probes.programs.holder"  # holds the home's canaries as the issuer does
+SIGNER = "signward.probes.programs.signer"  # a drill instance of the issuer's signing path
 GCORE_TIMEOUT = 120.0
+NO_CANARY = "the home has no canary material to drill with (dumps.canary)"
 DRILL_USER = "signward-watch-drill"
 
 
@@ -79,11 +82,13 @@ def _scratch(services: Services) -> Iterator[Path]:
 
 
 @contextmanager
-def _dumped(services: Services, script: str, argument: str, what: str) -> Iterator[tuple[Path, int]]:
-    """The core (gcore) of a live drill process running `script` once it printed "ready";
-    (path, pid). The process and its core are gone on every exit path."""
+def _dumped(services: Services, program: str, argument: str, what: str) -> Iterator[tuple[Path, int]]:
+    """The core (gcore) of a live drill process, `python -P -m program argument` (a module of
+    `signward.probes.programs`; -P: the scratch directory it runs in is not on its import
+    path), once it printed "ready"; (path, pid). The process and its core are gone on every
+    exit path."""
     with _scratch(services) as folder:
-        proc = subprocess.Popen([sys.executable, "-c", script, argument], stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-P", "-m", program, argument], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=folder)
         try:
             assert proc.stdout is not None and proc.stderr is not None
@@ -104,36 +109,27 @@ def _drill_core(services: Services) -> Iterator[tuple[Path, int]]:
     """The core of a live drill process that holds the home's canaries; (path, pid)."""
     canary = services.home.canary_path(services.config)
     if canary is None or not canary.exists():
-        raise SignwardError("the home has no canary material to drill with (dumps.canary)")
+        raise SignwardError(NO_CANARY)
     with _dumped(services, HOLDER, str(canary), "the drill process") as dumped:
         yield dumped
 
 
-SIGNER = ("import sys, time\nfrom pathlib import Path\nfrom signward.home import Home\n"
-          "from signward.keys import PROBE_SUBJECT\nfrom signward.services import open_services\n"
-          "services = open_services(Home(Path(sys.argv[1])), actor='signward-watch')\n"
-          "held = services.issuer_context()\n"
-          "for hook in held.startup:\n    hook()\n"
-          "for realm in services.registry.realms():\n"
-          "    services.tokens.issue(realm.name, sub=PROBE_SUBJECT, audience=PROBE_SUBJECT, tenant=PROBE_SUBJECT,"
-          " ttl=60)\n"
-          "print('ready', flush=True)\ntime.sleep(600)\n")
-
-
-def drill_hsm(ctx: WatchContext) -> tuple[bool, str]:
+def drill_hsm(ctx: ProbeContext) -> ProbeOutcome:
     """hsm: every key's PKCS#11 attributes, then a crash drill: a drill instance of the issuer's
     signing path (the home's services, its canaries held as the issuer holds them) signs a token
     for every realm and is dumped with gcore; the known-key search for every realm key must find
     none, while finding every canary proves it saw the process."""
     with open_services(ctx.home, actor="signward-watch") as services:
-        protected, detail = key_objects_protected(services)
-        if not protected:
-            return False, detail
-        works, drilled = _crash_drill(services)
-        return works, f"{detail}, sensitive and unextractable; {drilled}" if works else drilled
+        protected = key_objects_protected(services)
+        if not protected.held:
+            return protected
+        drilled = _crash_drill(services)
+        if not drilled.held:
+            return drilled
+        return ProbeOutcome.passed(f"{protected.detail}, sensitive and unextractable; {drilled.detail}")
 
 
-def _crash_drill(services: Services) -> tuple[bool, str]:
+def _crash_drill(services: Services) -> ProbeOutcome:
     """Dump a drill instance of the signing path; no realm key may be in its core."""
     realm_keys = known_from_documents([{"keys": [{**k.public_jwk, "kid": k.kid} for k in services.registry.keys()
                                                  if k.state.value not in ("destroyed",)]}], "registry")
@@ -146,15 +142,17 @@ def _crash_drill(services: Services) -> tuple[bool, str]:
     realm_kids = {k.kid for k in realm_keys.keys}
     leaked = sorted({f.kid for f in report.findings if f.kid in realm_kids})
     if leaked:
-        return False, f"the drill signer's core holds realm key(s) {', '.join(leaked)}"
+        return ProbeOutcome.failed(ProbeReason.FAILED, f"the drill signer's core holds realm key(s) {', '.join(leaked)}")
     if canary is not None:
         searched = {name for name, (detector, _, _) in canary.expected().items() if detector == "known-key"}
         missed = sorted(searched - set(canary.check(report.findings)))
         if missed:
-            return False, f"the crash drill's search missed canaries {', '.join(missed)}: not shown to work"
+            return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN, f"the crash drill's search missed canaries "
+                                       f"{', '.join(missed)}: not shown to work")
     if report.incomplete:
-        return False, f"the crash drill's search was cut short: {', '.join(report.incomplete)}"
-    return True, "no realm key in a signer's core"
+        return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,
+                                   f"the crash drill's search was cut short: {', '.join(report.incomplete)}")
+    return ProbeOutcome.passed("no realm key in a signer's core")
 
 
 def _capture(pipeline: DumpPipeline, path: Path, pid: int | None = None) -> str:
@@ -162,7 +160,7 @@ def _capture(pipeline: DumpPipeline, path: Path, pid: int | None = None) -> str:
         return pipeline.capture(stream, DRILL, pid=pid, exe=sys.executable).id
 
 
-def drill_redaction(ctx: WatchContext) -> tuple[bool, str]:
+def drill_redaction(ctx: ProbeContext) -> ProbeOutcome:
     """redaction: a drill core through the deployed capture comes out sanitized and clean."""
     with open_services(ctx.home, actor="signward-watch") as services, _drill_core(services) as (core, pid):
         pipeline = services.pipeline
@@ -170,7 +168,7 @@ def drill_redaction(ctx: WatchContext) -> tuple[bool, str]:
         try:
             record = pipeline.get(dump_id)
             if record.state != DumpState.SANITIZED:
-                return False, f"drill dump {record.state}: {record.reason}"
+                return ProbeOutcome.failed(ProbeReason.FAILED, f"drill dump {record.state}: {record.reason}")
             output = services.home.quarantine_dir / f"{dump_id}.sanitized"
             known = pipeline.known()
             canary = pipeline.canary()
@@ -179,15 +177,15 @@ def drill_redaction(ctx: WatchContext) -> tuple[bool, str]:
             report = scan_path(output, None, known)
             left = [f for f in report.findings if not f.advisory]
             if left or report.incomplete:
-                return False, (f"the certified drill dump still holds {len(left)} finding(s)"
-                               + (f", first {left[0].kind}" if left else "") + (" (incomplete)" if report.incomplete
-                                                                                else ""))
-            return True, "drill core sanitized, canaries removed, independent re-scan clean"
+                return ProbeOutcome.failed(ProbeReason.FAILED, (
+                    f"the certified drill dump still holds {len(left)} finding(s)"
+                    + (f", first {left[0].kind}" if left else "") + (" (incomplete)" if report.incomplete else "")))
+            return ProbeOutcome.passed("drill core sanitized, canaries removed, independent re-scan clean")
         finally:
             pipeline.discard_drill(dump_id)
 
 
-def drill_canary_check(ctx: WatchContext) -> tuple[bool, str]:
+def drill_canary_check(ctx: ProbeContext) -> ProbeOutcome:
     """canary_check: the drill core, with a detector switched off, must be refused."""
     with open_services(ctx.home, actor="signward-watch") as services, _drill_core(services) as (core, pid):
         config = services.config
@@ -197,13 +195,14 @@ def drill_canary_check(ctx: WatchContext) -> tuple[bool, str]:
         try:
             record = pipeline.get(dump_id)
             if record.state == DumpState.REFUSED and record.reason.startswith(DumpReason.CANARY_MISSED.value):
-                return True, "a drill with only the text detector was refused: canary missed"
-            return False, f"a drill with only the text detector was {record.state} {record.reason}".strip()
+                return ProbeOutcome.passed("a drill with only the text detector was refused: canary missed")
+            return ProbeOutcome.failed(ProbeReason.FAILED,
+                                       f"a drill with only the text detector was {record.state} {record.reason}".strip())
         finally:
             pipeline.discard_drill(dump_id)
 
 
-def drill_release_gate(ctx: WatchContext) -> tuple[bool, str]:
+def drill_release_gate(ctx: ProbeContext) -> ProbeOutcome:
     """release_gate: a drill dump the sanitizer refused must not pass the gate."""
     with open_services(ctx.home, actor="signward-watch") as services, _scratch(services) as folder:
         pipeline = services.pipeline
@@ -213,19 +212,20 @@ def drill_release_gate(ctx: WatchContext) -> tuple[bool, str]:
         try:
             record = pipeline.get(dump_id)
             if record.state != DumpState.REFUSED:
-                return False, f"the unreadable drill dump was {record.state}: probe broken"
+                return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN, f"the unreadable drill dump was {record.state}: probe broken")
             try:
                 pipeline.release(dump_id, to=folder / "store")
             except DumpRefused as refusal:
                 if refusal.reason == DumpReason.NOT_SANITIZED:
-                    return True, "the gate refused a refused drill dump (not_sanitized)"
-                return False, f"the gate let a refused drill dump through; it was stopped later ({refusal.reason})"
-            return False, "the gate released a refused drill dump"
+                    return ProbeOutcome.passed("the gate refused a refused drill dump (not_sanitized)")
+                return ProbeOutcome.failed(ProbeReason.FAILED, "the gate let a refused drill dump through; it was "
+                                           f"stopped later ({refusal.reason})")
+            return ProbeOutcome.failed(ProbeReason.FAILED, "the gate released a refused drill dump")
         finally:
             pipeline.discard_drill(dump_id)
 
 
-def drill_grant_approval(ctx: WatchContext) -> tuple[bool, str]:
+def drill_grant_approval(ctx: ProbeContext) -> ProbeOutcome:
     """grant_approval: a grant without a request and a second person's approval is refused."""
     with open_services(ctx.home, actor="signward-watch") as services, _scratch(services) as folder:
         pipeline = services.pipeline
@@ -237,22 +237,25 @@ def drill_grant_approval(ctx: WatchContext) -> tuple[bool, str]:
                 pipeline.grant(dump_id, DRILL_USER, 60, DRILL_USER)
             except DumpRefused as refusal:
                 if refusal.reason == DumpReason.NEEDS_APPROVAL:
-                    return True, "a direct grant (no request, no second person) was refused (needs_approval)"
-                return False, f"the direct grant was refused for another reason ({refusal.reason})"
+                    return ProbeOutcome.passed("a direct grant (no request, no second person) was refused "
+                                               "(needs_approval)")
+                return ProbeOutcome.failed(ProbeReason.FAILED,
+                                           f"the direct grant was refused for another reason ({refusal.reason})")
             except SignwardError as exc:  # got past the approval rule to the dump's state
-                return False, f"a direct grant is not refused for want of approval ({exc})"
-            return False, "one account granted itself a dump"
+                return ProbeOutcome.failed(ProbeReason.FAILED,
+                                           f"a direct grant is not refused for want of approval ({exc})")
+            return ProbeOutcome.failed(ProbeReason.FAILED, "one account granted itself a dump")
         finally:
             pipeline.discard_drill(dump_id)
 
 
-def drill_store_rescan(ctx: WatchContext) -> tuple[bool, str]:
+def drill_store_rescan(ctx: ProbeContext) -> ProbeOutcome:
     """store_rescan: a file holding a canary key, put straight into the store's intake, is refused."""
     with open_services(ctx.home, actor="signward-watch") as services:
         pipeline = services.pipeline
         canary = pipeline.canary()
         if canary is None:
-            return False, "the home has no canary material to drill with (dumps.canary)"
+            return ProbeOutcome.failed(ProbeReason.NOT_SHOWN, NO_CANARY)
         store = pipeline.debug_store
         store.publish_keys(pipeline.public_documents())
         pem = canary.rsa.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -266,10 +269,11 @@ def drill_store_rescan(ctx: WatchContext) -> tuple[bool, str]:
             store.receive(drill_id, staged)
         except DumpRefused as refusal:
             if refusal.reason == DumpReason.STORE_RESCAN:
-                return True, "the store's re-scan refused a drill file holding a canary key"
-            return False, f"the store refused the drill file for another reason ({refusal.reason})"
+                return ProbeOutcome.passed("the store's re-scan refused a drill file holding a canary key")
+            return ProbeOutcome.failed(ProbeReason.FAILED,
+                                       f"the store refused the drill file for another reason ({refusal.reason})")
         store.delete(drill_id)
-        return False, "the store accepted a drill file holding a canary key"
+        return ProbeOutcome.failed(ProbeReason.FAILED, "the store accepted a drill file holding a canary key")
 
 
 HOSTILE_PAD = 3 * 1365  # bytes around the key: a multiple of 3, so its base64 is a substring of the body's
@@ -342,14 +346,14 @@ def _store_stops(store: DebugStore, data: bytes) -> str | None:
     return None
 
 
-def drill_undecoded_encoding(ctx: WatchContext, classes: Sequence[str] | None = None) -> tuple[bool, str]:
+def drill_undecoded_encoding(ctx: ProbeContext, classes: Sequence[str] | None = None) -> ProbeOutcome:
     """input:undecoded_encoding: every hostile artifact class is stopped by at least one of the two
     scans (the sanitizer at capture, the store's re-scan at intake); fails naming each class that
     passed both."""
     with open_services(ctx.home, actor="signward-watch") as services, _scratch(services) as folder:
         canary = services.pipeline.canary()
         if canary is None:
-            return False, "the home has no canary material to drill with (dumps.canary)"
+            return ProbeOutcome.failed(ProbeReason.NOT_SHOWN, NO_CANARY)
         # the question is the scan's, not the canary check's: an artifact without the other
         # canaries would be refused for them, so the capture skips that check (audited as weakened)
         config = services.config
@@ -375,9 +379,9 @@ def drill_undecoded_encoding(ctx: WatchContext, classes: Sequence[str] | None = 
             else:
                 both.append(name)
         if both:
-            return False, (f"{', '.join(both)} passed both the sanitizer and the store's re-scan with a canary key: "
-                           "one input defeats both scans")
-        return True, "every hostile artifact stopped by at least one scan (" + "; ".join(stopped) + ")"
+            return ProbeOutcome.failed(ProbeReason.FAILED, f"{', '.join(both)} passed both the sanitizer and the "
+                                       "store's re-scan with a canary key: one input defeats both scans")
+        return ProbeOutcome.passed("every hostile artifact stopped by at least one scan (" + "; ".join(stopped) + ")")
 
 
 __all__ = ["HOSTILE_PAD", "drill_canary_check", "drill_grant_approval", "drill_hsm", "drill_redaction",

@@ -21,8 +21,9 @@ interface, and can fail there.
 - input:undecoded_encoding: a common-mode drill, hostile artifacts through both scans
   (`watch/drills.py`); when both pass one, the input class counts as failed and the depth drops.
 
-Every probe opens the home's services in its own thread (the runner's timeout leaves a hung
-probe behind without sharing a connection with it).
+Every probe takes the shared `ProbeContext` (the home and the watch configuration) and returns
+a `ProbeOutcome` (`signward.probes.base`). Every probe opens the home's services in its own
+thread (the runner's timeout leaves a hung probe behind without sharing a connection with it).
 """
 
 from __future__ import annotations
@@ -30,34 +31,22 @@ from __future__ import annotations
 import json
 import time
 from base64 import urlsafe_b64decode
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from ..errors import SignwardError
-from ..home import Home
+from ..errors import ConfigError, SignwardError
 from ..hsm.base import CheckedSigner
 from ..issuer.tokens import TokenService
 from ..keys import PROBE_SUBJECT, TripwireKind
+from ..probes.base import ProbeContext, ProbeOutcome, ProbeReason
 from ..retention import check_retention
 from ..services import Services, open_services
 from ..verify.bounded import read_limited
-from .config import RelyingParty, WatchConfig
+from .config import RelyingParty
 
 HTTP_TIMEOUT = 10.0
 MAX_DOCUMENT = 512 * 1024
-
-
-@dataclass(frozen=True)
-class WatchContext:
-    """What deployment probes are given: the home and the watch configuration."""
-
-    home: Home
-    config: WatchConfig = field(default_factory=WatchConfig)
-
-    def env(self) -> dict[str, str]:
-        return {"SIGNWARD_HOME": str(self.home.root)}
 
 
 def _send(party: RelyingParty, token: str) -> int:
@@ -84,11 +73,26 @@ def _record_as_issued(services: Services, realm: str, kid: str, token: str) -> N
                              exp=claims["exp"], key_in_registry=False)  # a tripwire key: not in the registry
 
 
-def _relying_parties(ctx: WatchContext, kind: TripwireKind) -> tuple[bool, str]:
-    parties = ctx.config.relying_parties
+NO_PARTY = "no relying party in the watch config: nothing shows this control works where it lives"
+
+
+def _verdict(problems: list[str], passed: list[str], broken: list[str]) -> ProbeOutcome:
+    """Held when every relying party refused; else failed, or the probe broken when no party
+    failed the control itself."""
+    if problems:
+        return ProbeOutcome.failed(ProbeReason.FAILED, "; ".join(problems + broken))
+    if broken:
+        return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN, "; ".join(broken))
+    return ProbeOutcome.passed("; ".join(passed))
+
+
+def _relying_parties(ctx: ProbeContext, kind: TripwireKind) -> ProbeOutcome:
+    parties = ctx.watch.relying_parties
     if not parties:
-        return False, "no relying party in the watch config: nothing shows this control works where it lives"
-    problems, passed = [], []
+        return ProbeOutcome.failed(ProbeReason.NOT_SHOWN, NO_PARTY)
+    problems: list[str] = []
+    passed: list[str] = []
+    broken: list[str] = []
     with open_services(ctx.home, actor="signward-watch") as services:
         for party in parties:
             realm = services.registry.realm(party.realm)
@@ -98,13 +102,13 @@ def _relying_parties(ctx: WatchContext, kind: TripwireKind) -> tuple[bool, str]:
                 others = [w for w in services.tripwires.all() if w.realm != party.realm
                           and w.kind is TripwireKind.FOREIGN_ISSUER and w.nbf <= services.clock.now() < w.exp]
                 if not others:
-                    problems.append(f"{party.name}: no other realm has a foreign-issuer tripwire (run 'signward "
-                                    f"keys tripwire' for a second realm)")
+                    broken.append(f"{party.name}: no other realm has a foreign-issuer tripwire (run 'signward "
+                                  f"keys tripwire' for a second realm)")
                     continue
                 wire = others[-1]
-            broken = _control_accepted(services, party)
-            if broken:
-                problems.append(broken)
+            control = _control_accepted(services, party)
+            if control:
+                broken.append(control)
                 continue
             token = services.tripwires.token(wire, issuer=realm.issuer, audience=party.audience)
             _record_as_issued(services, party.realm, wire.kid, token)
@@ -114,33 +118,35 @@ def _relying_parties(ctx: WatchContext, kind: TripwireKind) -> tuple[bool, str]:
                 passed.append(f"{party.name}: {what} token refused ({status})")
             else:
                 problems.append(f"{party.name}: {what} token ACCEPTED ({status})")
-    return not problems, "; ".join(problems or passed)
+    return _verdict(problems, passed, broken)
 
 
-def relying_parties_refuse_expired_keys(ctx: WatchContext) -> tuple[bool, str]:
+def relying_parties_refuse_expired_keys(ctx: ProbeContext) -> ProbeOutcome:
     """key_expiry where it lives: each relying party refuses a token under a key past its window."""
     return _relying_parties(ctx, TripwireKind.EXPIRED)
 
 
-def relying_parties_bind_issuers(ctx: WatchContext) -> tuple[bool, str]:
+def relying_parties_bind_issuers(ctx: ProbeContext) -> ProbeOutcome:
     """issuer_binding where it lives: each relying party refuses another issuer's key."""
     return _relying_parties(ctx, TripwireKind.FOREIGN_ISSUER)
 
 
-def relying_parties_check_issuance(ctx: WatchContext) -> tuple[bool, str]:
+def relying_parties_check_issuance(ctx: ProbeContext) -> ProbeOutcome:
     """issuance_check where it lives: each relying party refuses a token signed with the realm's
     current key (in the HSM) that the issuer never recorded, what a thief holding the key
     makes; it lives 60 s and names the probe's subject."""
-    parties = ctx.config.relying_parties
+    parties = ctx.watch.relying_parties
     if not parties:
-        return False, "no relying party in the watch config: nothing shows this control works where it lives"
-    problems, passed = [], []
+        return ProbeOutcome.failed(ProbeReason.NOT_SHOWN, NO_PARTY)
+    problems: list[str] = []
+    passed: list[str] = []
+    broken: list[str] = []
     with open_services(ctx.home, actor="signward-watch") as services:
         unrecorded = TokenService(services.registry, CheckedSigner(services.backend), services.clock)
         for party in parties:
-            broken = _control_accepted(services, party)
-            if broken:
-                problems.append(broken)
+            control = _control_accepted(services, party)
+            if control:
+                broken.append(control)
                 continue
             token = unrecorded.issue(party.realm, sub=PROBE_SUBJECT, audience=party.audience, tenant=PROBE_SUBJECT,
                                      client_id=PROBE_SUBJECT, ttl=60).token
@@ -149,7 +155,7 @@ def relying_parties_check_issuance(ctx: WatchContext) -> tuple[bool, str]:
                 passed.append(f"{party.name}: never-issued token refused ({status})")
             else:
                 problems.append(f"{party.name}: a validly signed token the issuer never issued was ACCEPTED ({status})")
-    return not problems, "; ".join(problems or passed)
+    return _verdict(problems, passed, broken)
 
 
 def _get_json(url: str) -> Any:
@@ -163,7 +169,7 @@ def _get_json(url: str) -> Any:
     return httpx.Response(200, content=body).json()
 
 
-def served_jwks_within_policy(ctx: WatchContext) -> tuple[bool, str]:
+def served_jwks_within_policy(ctx: ProbeContext) -> ProbeOutcome:
     """rotation where it lives: the JWKS the issuer serves, read over HTTP."""
     problems, checked = [], 0
     with open_services(ctx.home, actor="signward-watch") as services:
@@ -181,7 +187,7 @@ def served_jwks_within_policy(ctx: WatchContext) -> tuple[bool, str]:
                 problems.append(f"{realm.name}: the served JWKS has no key list")
                 continue
             # published from sign_from to sign_until + the token lifetime: the signing span is the rest
-            longest = ctx.config.max_signing_lifetime + realm.policy.max_token_lifetime
+            longest = ctx.watch.max_signing_lifetime + realm.policy.max_token_lifetime
             for jwk in keys:
                 kid = jwk.get("kid") if isinstance(jwk, dict) else None
                 if kid in tripwires:
@@ -196,19 +202,26 @@ def served_jwks_within_policy(ctx: WatchContext) -> tuple[bool, str]:
                     problems.append(f"{realm.name}: {kid} is served past its window")
                 elif exp - nbf > longest + 1:
                     problems.append(f"{realm.name}: {kid} signs for {exp - nbf - realm.policy.max_token_lifetime:.0f}s,"
-                                    f" the watch policy allows {ctx.config.max_signing_lifetime:.0f}s")
-    return not problems, "; ".join(problems) or f"{checked} served keys within policy"
+                                    f" the watch policy allows {ctx.watch.max_signing_lifetime:.0f}s")
+    if problems:
+        return ProbeOutcome.failed(ProbeReason.FAILED, "; ".join(problems))
+    return ProbeOutcome.passed(f"{checked} served keys within policy")
 
 
-def audit_log_verifies(ctx: WatchContext) -> tuple[bool, str]:
+def audit_log_verifies(ctx: ProbeContext) -> ProbeOutcome:
     """audit_retention: the chain verifies under the pinned key, its checkpoint is fresh, and the
     configured retention meets the floor for this home's keys."""
     with open_services(ctx.home, actor="signward-watch") as services:
         result = services.audit.verify()  # under the pinned key, with the published checkpoint
         if not result.ok:
-            return False, f"audit verify: {result.broken.to_dict() if result.broken else 'failed'}"
-        check_retention(services.config.audit.retention_days * 86400, services.registry.max_verify_window())
-    return True, f"{result.records} records verify, {result.checkpoints} checkpoints; retention meets the floor"
+            return ProbeOutcome.failed(ProbeReason.FAILED,
+                                       f"audit verify: {result.broken.to_dict() if result.broken else 'failed'}")
+        try:
+            check_retention(services.config.audit.retention_days * 86400, services.registry.max_verify_window())
+        except ConfigError as exc:  # below the retention floor
+            return ProbeOutcome.failed(ProbeReason.FAILED, str(exc))
+    return ProbeOutcome.passed(f"{result.records} records verify, {result.checkpoints} checkpoints; retention meets "
+                               "the floor")
 
 
 DEPLOYMENT_PROBES = {
@@ -227,6 +240,6 @@ DEPLOYMENT_PROBES = {
     "input:undecoded_encoding": "signward.watch.drills:drill_undecoded_encoding",
 }
 
-__all__ = ["DEPLOYMENT_PROBES", "WatchContext", "audit_log_verifies", "relying_parties_bind_issuers",
+__all__ = ["DEPLOYMENT_PROBES", "audit_log_verifies", "relying_parties_bind_issuers",
            "relying_parties_check_issuance",
            "relying_parties_refuse_expired_keys", "served_jwks_within_policy"]

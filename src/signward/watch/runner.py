@@ -23,12 +23,13 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
 from ..depth import Model, Report, analyze
 from ..depth.common import INPUT
-from ..depth.probes import ProbeResult, run_probe
+from ..depth.probes import run_probe
 from ..errors import ConfigError
 from ..home import Home
+from ..probes.base import ProbeContext, ProbeOutcome
 from ..services import open_services
 from .config import WatchConfig
-from .probes import DEPLOYMENT_PROBES, WatchContext
+from .probes import DEPLOYMENT_PROBES
 
 alert_log = logging.getLogger("signward.alert")
 
@@ -38,7 +39,7 @@ class Round:
     """What one round found."""
 
     time: float
-    results: list[ProbeResult]
+    results: list[ProbeOutcome]
     unprobed: list[str]
     designed: Report
     current: Report
@@ -46,7 +47,7 @@ class Round:
 
     @property
     def failed(self) -> list[str]:
-        return sorted(r.control for r in self.results if not r.works)
+        return sorted(r.control for r in self.results if not r.held)
 
     @property
     def below_policy(self) -> bool:
@@ -86,7 +87,7 @@ def probes_for(model: Model, overrides: Mapping[str, str] | None = None) -> dict
 def run_round(home: Home, model: Model, config: WatchConfig, *, overrides: Mapping[str, str] | None = None,
               only: Sequence[str] | None = None, time_limit: float = 30.0) -> Round:
     """Probe every control once (one at a time; with `only`, just those), then compute both depths."""
-    ctx = WatchContext(home, config)
+    ctx = ProbeContext(home, config)
     probes = probes_for(model, overrides)
     if only is not None:
         unknown = sorted(set(only) - set(model.controls) - {INPUT + n for n in model.input_classes})
@@ -95,7 +96,7 @@ def run_round(home: Home, model: Model, config: WatchConfig, *, overrides: Mappi
         probes = {name: probe for name, probe in probes.items() if name in only}
     started = time.time()
     results = [run_probe(name, probe, ctx, config.probe_timeout, env=ctx.env()) for name, probe in probes.items()]
-    failed = sorted(r.control for r in results if not r.works)
+    failed = sorted(r.control for r in results if not r.held)
     designed = analyze(model, (), time_limit=time_limit)
     current = analyze(model, failed, time_limit=time_limit)
     unprobed = sorted(set(model.controls) - set(probes))
@@ -111,8 +112,8 @@ def record_round(home: Home, found: Round, webhook: str = "",
             "policy_min_failures": found.current.to_dict()["policy_min_failures"],
             "policy_ok": found.current.policy_ok})
         for result in found.results:
-            services.audit.append("signward-watch", "probe.pass" if result.works else "probe.fail", result.control,
-                                  {**result.to_dict(), "drill": True}, severity="info" if result.works else "warning")
+            services.audit.append("signward-watch", "probe.pass" if result.held else "probe.fail", result.control,
+                                  {**result.to_dict(), "drill": True}, severity="info" if result.held else "warning")
         for control in found.failed:
             found.alerts.append(f"control {control} failed its probe")
         for asset, depth in found.depths().items():
@@ -155,8 +156,8 @@ class WatchMetrics:
     def update(self, found: Round) -> None:
         with self._lock:
             for result in found.results:
-                self.control_up.labels(result.control).set(1 if result.works else 0)
-                self.probe_seconds.labels(result.control).set(result.seconds)
+                self.control_up.labels(result.control).set(1 if result.held else 0)
+                self.probe_seconds.labels(result.control).set(result.duration)
             for asset, depth in found.depths().items():
                 for gauge, value in ((self.designed, depth["designed"]), (self.current, depth["current"])):
                     gauge.labels(asset).set(float("inf") if value is None else value)
