@@ -47,11 +47,12 @@ def test_the_page_is_drawn_at_desktop_and_phone_width(tmp_path: Path) -> None:
 
 
 def test_the_probe_table_escapes_what_a_probe_answered_and_shows_no_none() -> None:
-    from signward.depth.probes import ProbeResult
     from signward.depth.render import probes_html
+    from signward.probes.base import ProbeOutcome, ProbeReason
 
-    results = [ProbeResult("key_expiry", "cmd: x", False, "<script>alert(1)</script>", 0.1).to_dict(),
-               ProbeResult("rotation", "cmd: true", True, "", 0.1).to_dict()]
+    failed = ProbeOutcome.failed(ProbeReason.FAILED, "<script>alert(1)</script>")
+    results = [failed.completed("cmd: x", "key_expiry", 0.1).to_dict(),
+               ProbeOutcome.passed("").completed("cmd: true", "rotation", 0.1).to_dict()]
     table = probes_html(results)
     assert "<script>" not in table and "&lt;script&gt;alert(1)&lt;/script&gt;" in table
     assert "<td>rotation</td><td>works</td><td>-</td>" in table and "None" not in table

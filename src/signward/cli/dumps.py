@@ -21,8 +21,8 @@ from ..dumps.attestation import verify_attestation
 from ..dumps.canary import Canary, make_canary
 from ..dumps.detectors import select
 from ..dumps.pipeline import DumpPipeline, DumpRecord
-from ..dumps.recheck import recheck_path
 from ..dumps.reasons import DumpReason, DumpState
+from ..dumps.recheck import recheck_path
 from ..dumps.sanitize import sanitize
 from ..dumps.sarif import to_sarif
 from ..errors import DumpRefused, UsageError

@@ -11,7 +11,8 @@ integer of RSA size is checked against the known RSA public keys as a private ex
 exponent dp/dq (`rsa_part`). `text_block` gives the run of printable text around a finding, which
 sanitize redacts whole so that no sibling value (d, dp, dq, qi, the other prime) stays.
 
-Bounded: at most `MAX_BLOCKS` blocks (more: the read is incomplete, refused) and `MAX_INTEGER_CHECKS` exponent checks per recheck, blocks of
+Bounded: at most `MAX_BLOCKS` blocks (more: the read is incomplete, refused) and
+`MAX_INTEGER_CHECKS` exponent checks per recheck, blocks of
 at most `MAX_BLOCK_BYTES`, decimal runs of at most `MAX_DECIMAL` digits; only lines that look like a
 dump are joined (a regex prefilter, so a large core costs one pass per pattern).
 """

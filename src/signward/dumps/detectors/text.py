@@ -168,7 +168,8 @@ def text_hits(text: bytes) -> list[TextHit]:
 # OpenBao/Vault tokens: `s.`, `b.`, `r.` + 24 base62 characters (OpenBao, Vault before 1.10) and
 # `hvs.`, `hvb.`, `hvr.` + 90 or more (Vault 1.10 on). The issuer's Transit token is in its memory,
 # so in its crash core: whoever holds it can sign with the realm's keys until it expires.
-VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{90,400}|[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
+VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{90,400}|[sbr]\.[A-Za-z0-9]{24})"
+                         rb"(?![A-Za-z0-9_-])")
 
 
 def _vault_tokens(text: bytes) -> Iterator[TextHit]:
