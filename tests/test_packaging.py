@@ -91,15 +91,36 @@ def test_the_bare_package_validates_a_token(wheel: Path, tmp_path: Path) -> None
 
 
 def test_the_lab_runs_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    """What a full lab run needs from the installation, without the run (tests/lab runs the lab in
+    full, every control on and the 2021 preset, through this same CLI): `signward[all]` loads the
+    lab command, finds its model inside the installed package, and starts the embedded HSM with
+    the non-dumpable preload built from the packaged C source, in which an RS256 realm signs."""
     python = fresh_venv(tmp_path / "venv", f"{wheel}[all]")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = outside_env()
-    done = subprocess.run([str(tmp_path / "venv" / "bin" / "signward"), "lab", "storm-0558", "--json"],
-                          capture_output=True, text=True, cwd=elsewhere, env=env, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    document = json.loads(done.stdout)
-    assert document["breached"] is False
-    where = subprocess.run([str(python), "-c", "from signward.lab.ablate import MODEL; print(MODEL)"],
-                           capture_output=True, text=True, cwd=elsewhere, env=env, check=True)
+    signward = str(tmp_path / "venv" / "bin" / "signward")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([signward, *args], capture_output=True, text=True, cwd=elsewhere, env=env, timeout=300)
+
+    done = cli("lab", "storm-0558", "--help")
+    assert done.returncode == 0 and "--preset" in done.stdout and "--ablate" in done.stdout, done.stderr[-2000:]
+    done = cli("lab", "storm-0558", "--disable", "nope")  # the controls' list, from the installed package
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
+    script = "from signward.lab.ablate import deployed_model; print(deployed_model())"
+    where = subprocess.run([str(python), "-c", script], capture_output=True, text=True, cwd=elsewhere, env=env,
+                           check=True)
     assert str(tmp_path / "venv") in where.stdout and Path(where.stdout.strip()).is_file()
+    home = ["--home", str(elsewhere / "home")]
+    assert cli(*home, "init").returncode == 0
+    try:
+        started = cli(*home, "hsm", "start", "--json")
+        assert started.returncode == 0, started.stderr[-2000:]
+        assert (elsewhere / "home" / "hsm" / "nodump.so").is_file()  # built from the wheel's nodump.c
+        made = cli(*home, "realm", "create", "consumer", "--issuer", "https://login.consumer.lab", "--alg", "RS256")
+        assert made.returncode == 0, made.stderr[-2000:]
+        token = cli(*home, "token", "issue", "--realm", "consumer", "--sub", "s")
+        assert token.returncode == 0 and token.stdout.strip().count(".") == 2, token.stderr[-2000:]
+    finally:
+        cli(*home, "hsm", "stop")

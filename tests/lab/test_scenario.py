@@ -41,6 +41,15 @@ def test_the_2021_preset_reproduces_the_breach_end_to_end(lab: Lab) -> None:
     assert not [a for a in result.alerts if a["severity"] == "alert"]  # nothing noticed it
 
 
+def test_the_crashed_issuer_core_holds_the_key_without_idle_thread_stacks(lab: Lab) -> None:
+    # the issuer runs with 2 MiB thread stacks (crash.CRASH_STACK_LIMIT): its core was 211 MB with
+    # glibc's 8 MiB, two thirds of it zero stack pages that every reader of the dump reads in full
+    crash = lab.run(PRESETS["2021"]).steps[0]
+    assert crash.outcome == "passed", crash.detail  # the software signer's key is in the core
+    size = int(crash.detail.removeprefix("core of ").split(" ", 1)[0])
+    assert 10_000_000 < size < 150_000_000, crash.detail
+
+
 @pytest.mark.parametrize("control", list(CONTROLS))
 def test_one_control_off_alone_is_not_breached(lab: Lab, control: str) -> None:
     result = lab.run(frozenset({control}))
