@@ -706,6 +706,15 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    if broken:\n        return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,",
      "    if False:\n        return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,",
      ["tests/watch/test_watch.py::test_a_relying_party_that_refuses_the_control_token_breaks_the_probe_not_the_control"]),
+    ("transit_no_proxy_from_env", "hsm/transit.py", "                                    trust_env=False, headers=",
+     "                                    trust_env=True, headers=", ["tests/hsm/test_transit.py::test_proxy_variables_do_not_route_the_token"]),
+    ("issuer_kid_is_the_backends_key", "issuer/tokens.py",
+     "            if thumbprint(self.signer.public_key(key.handle, key.alg)) != key.kid:",
+     "            if False:", ["tests/hsm/test_transit.py::test_a_key_made_again_under_the_kids_handle_signs_nothing"]),
+    ("transit_call_deadline", "hsm/transit.py", "                    if time.monotonic() > deadline:",
+     "                    if False:", ["tests/hsm/test_transit.py::test_an_answer_dripping_slower_than_the_timeout_is_unavailable"]),
+    ("transit_token_checked", "hsm/transit.py", "        _check_token(token)\n        # trust_env",
+     "        # trust_env", ["tests/hsm/test_transit.py::test_a_token_that_is_not_a_token_is_refused_without_echoing_it"]),
 ]
 
 

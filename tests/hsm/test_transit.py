@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import pytest
 import tomli_w
 
 from signward.algorithms import Alg, signature_ok
-from signward.errors import ConfigError, HsmError, HsmUnavailable, KeyNotFound
+from signward.errors import ConfigError, HsmError, HsmUnavailable, KeyNotFound, SignatureCheckFailed
 from signward.home import Config, Home, HsmConfig, write_secret
 from signward.hsm import CheckedSigner, open_backend
 from signward.hsm.transit import TransitBackend, TransitTokenRefused, key_type, policy_text
@@ -627,3 +628,103 @@ def test_file_storage_sealed_and_restarted_midway(tmp_path: Path) -> None:
         if issuer is not None:
             issuer.stop()
         server.stop()
+
+
+# -- the Transit red team's cases (2026-12-06) ----------------------------------------------
+
+
+def test_proxy_variables_do_not_route_the_token(bao: Bao, transit: Callable[..., TransitBackend],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP(S)_PROXY would send the token (in clear for a loopback http:// URL) to a proxy: the
+    backend ignores the environment, so a proxy that accepts and never answers is not asked."""
+    with socket.socket() as proxy:
+        proxy.bind(("127.0.0.1", 0))
+        proxy.listen(8)
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.getsockname()[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        operator = transit(bao.operator_token)
+        handle, _ = operator.generate(Alg.ES256, "proxy")
+        assert len(CheckedSigner(transit(bao.issuer_token)).sign(handle, Alg.ES256, b"a.b")) == 64
+        proxy.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            proxy.accept()  # nobody came
+
+
+def test_a_key_made_again_under_the_kids_handle_signs_nothing(bao: Bao, tmp_path: Path) -> None:
+    """The key behind a realm's handle deleted and created again (an operator or Transit admin):
+    the checked signer alone compares signatures with the backend's key, the new one, and tokens
+    the relying parties refuse went out. The token service refuses a key whose thumbprint is not
+    the kid, and the hsm probe fails on it."""
+    home, operator = transit_home(tmp_path / "home", bao)
+    operator_setup(home, operator, bao, "https://id.example", (("swap", "ES256"),))
+    with open_services(home) as services:
+        [record] = services.registry.keys("swap")
+    bao.call("POST", f"transit/keys/{record.handle}/config", {"deletion_allowed": True})
+    bao.call("DELETE", f"transit/keys/{record.handle}")
+    bao.call("POST", f"transit/keys/{record.handle}", {"type": "ecdsa-p256", "exportable": False,
+                                                        "allow_plaintext_backup": False})
+    with open_services(home) as services:
+        with pytest.raises(SignatureCheckFailed, match=f"behind kid {record.kid} is not that key"):
+            services.tokens.issue("swap", sub="s", audience="a", tenant="t")
+        outcome = key_objects_protected(services)
+    assert outcome.reason is ProbeReason.FAILED and outcome.detail == \
+        f"the backend's key is not the kid's key: ['{record.kid}']"
+
+
+def test_an_answer_dripping_slower_than_the_timeout_is_unavailable(transit: Callable[..., TransitBackend]) -> None:
+    """Headers at once, then a byte every 0.2 s: each read is within the 0.5 s timeout, the whole
+    answer is not; the call ends as unavailable (503), not after the body's 10,000 bytes."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+
+        def drip() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n")
+                try:
+                    for _ in range(100):
+                        conn.sendall(b" ")
+                        time.sleep(0.2)
+                except OSError:
+                    pass
+
+        thread = threading.Thread(target=drip, daemon=True)
+        thread.start()
+        backend = transit("t", url=f"http://127.0.0.1:{server.getsockname()[1]}", timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(HsmUnavailable, match="did not answer within 0.5s"):
+            backend.raw_sign("signward-" + "0" * 32, Alg.ES256, b"x")
+        assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("token", ["s.part1\rpart2", "s.part1\x00part2", "\ufeffs.tokentokentoken", "s.a b", ""])
+def test_a_token_that_is_not_a_token_is_refused_without_echoing_it(token: str) -> None:
+    with pytest.raises(ConfigError, match="is not a token") as raised:
+        TransitBackend("http://127.0.0.1:1", "transit", token)
+    assert "part" not in str(raised.value) and "tokentoken" not in str(raised.value)
+
+
+def test_the_shipped_policies_refuse_a_prehashed_digest_and_an_exportable_config(bao: Bao) -> None:
+    """The issuer's token cannot sign a digest it chose (prehashed); the operator's cannot make a
+    key exportable or backup-able (irreversible) or set auto-rotation; what signward itself sends
+    still passes (create unexportable, allow deletion)."""
+    handle = _fresh(bao, exportable=False)
+    resp = httpx.post(f"{bao.url}/v1/transit/sign/{handle}", headers={"X-Vault-Token": bao.issuer_token},
+                      json={"input": base64.b64encode(b"\x00" * 32).decode(), "prehashed": True,
+                            "marshaling_algorithm": "jws"})
+    assert resp.status_code == 403, resp.text
+    for body in ({"exportable": True}, {"allow_plaintext_backup": True}, {"auto_rotate_period": "1h"}):
+        resp = httpx.post(f"{bao.url}/v1/transit/keys/{handle}/config", headers={"X-Vault-Token": bao.operator_token},
+                          json=body)
+        assert resp.status_code == 403, (body, resp.text)
+    for body in ({"exportable": True}, {"allow_plaintext_backup": True}, {"auto_rotate_period": "1h"}):
+        resp = httpx.post(f"{bao.url}/v1/transit/keys/{handle}/config", headers={"X-Vault-Token": bao.root}, json=body)
+        assert resp.status_code in (200, 204), (body, resp.text)  # only the policy refused
+    made = httpx.post(f"{bao.url}/v1/transit/keys/signward-{secrets.token_hex(16)}",
+                      headers={"X-Vault-Token": bao.operator_token},
+                      json={"type": "ecdsa-p256", "exportable": False, "allow_plaintext_backup": False})
+    assert made.status_code in (200, 204), made.text

@@ -58,6 +58,10 @@ class CheckedSigner:
         self._public: dict[str, PublicKey] = {}
         self._lock = threading.Lock()
 
+    def public_key(self, handle: str, alg: Alg) -> PublicKey:
+        """The public key every signature of `handle` is checked against (the backend's, cached)."""
+        return self._public_key(handle, alg)
+
     def _public_key(self, handle: str, alg: Alg) -> PublicKey:
         key = self._public.get(handle)
         if key is None:

@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ..algorithms import RSA_BITS_ALLOWED, SPECS, Alg, PublicKey
-from ..errors import AlgorithmUnsupported, HsmError, HsmUnavailable, KeyNotFound, SignwardError
+from ..errors import AlgorithmUnsupported, ConfigError, HsmError, HsmUnavailable, KeyNotFound, SignwardError
 from .base import KeyAttributes
 
 log = logging.getLogger("signward.hsm.transit")
@@ -103,6 +103,19 @@ def _checked_handle(handle: str) -> str:
     return handle
 
 
+MAX_TOKEN = 4096
+
+
+def _check_token(token: str) -> None:
+    """A token is printable ASCII without spaces, at most MAX_TOKEN characters: anything else (a
+    CR, a NUL, a BOM) is refused here, without echoing it, before it could reach a header, an
+    exception or a log line."""
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN or not token.isascii() \
+            or not token.isprintable() or any(c.isspace() for c in token):
+        raise ConfigError(f"the Transit token is not a token (printable ASCII without spaces, 1 to {MAX_TOKEN} "
+                          "characters); it is not shown")
+
+
 class TransitBackend:
     """Signs with non-exportable keys held by an OpenBao/Vault Transit engine, over HTTP."""
 
@@ -119,8 +132,11 @@ class TransitBackend:
         self.mount = mount.strip("/")
         self.timeout = timeout
         self._known_handles = known_handles
+        _check_token(token)
+        # trust_env=False: HTTP(S)_PROXY would send the token (in clear for a loopback http:// URL)
+        # to a proxy, and SSL_CERT_FILE/DIR would choose whom https:// trusts; neither is configuration
         self._client = httpx.Client(base_url=self.url, timeout=httpx.Timeout(timeout), follow_redirects=False,
-                                    headers={"X-Vault-Token": token, "X-Vault-Request": "true"},
+                                    trust_env=False, headers={"X-Vault-Token": token, "X-Vault-Request": "true"},
                                     limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
         self._alerted = False
         self._lock = threading.Lock()
@@ -165,6 +181,7 @@ class TransitBackend:
             return False
         try:
             token = self._token_source()
+            _check_token(token)
         except (SignwardError, ValueError, OSError):
             return False
         with self._lock:
@@ -176,6 +193,7 @@ class TransitBackend:
 
     def _call_once(self, method: str, path: str, doing: str, body: dict[str, Any] | None,
                    expect: tuple[int, ...]) -> tuple[int, dict[str, Any]]:
+        deadline = time.monotonic() + self.timeout
         try:
             with self._client.stream(method, f"/v1/{path}", json=body) as response:
                 raw = b""
@@ -183,6 +201,8 @@ class TransitBackend:
                     raw += chunk
                     if len(raw) > MAX_RESPONSE:
                         raise HsmError(f"Transit answered more than {MAX_RESPONSE} bytes while {doing}")
+                    if time.monotonic() > deadline:  # each read has the timeout; the whole call too
+                        raise httpx.ReadTimeout("the answer arrived slower than the timeout")
                 status = response.status_code
         except httpx.TimeoutException as exc:
             raise HsmUnavailable(f"Transit at {self.url} did not answer within {self.timeout:g}s "
@@ -299,7 +319,9 @@ class TransitBackend:
             return RENEW_RETRY
         except SignwardError as exc:
             self._expiring(token, left, f"renewing it failed ({exc}); retrying every {RENEW_RETRY:g}s")
-            return min(RENEW_RETRY, max(0.2, left / 2))
+            if left <= 0:
+                return RENEW_RETRY  # expired: nothing left to save by hurrying; wait for a new token
+            return min(RENEW_RETRY, max(1.0, left / 2))
         self._expires = time.monotonic() + _whole_seconds_left(granted)
         if granted < self._ttl:  # OpenBao capped the renewal at the token's max TTL
             self._dying = True

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..clock import Clock, SystemClock
-from ..errors import NotFound, UsageError
+from ..errors import NotFound, SignatureCheckFailed, UsageError
 from ..hsm.base import CheckedSigner
+from ..keys.jwk import thumbprint
 from ..keys.model import KeyRecord, Realm
 from ..keys.registry import Auditor, Registry
 from .issuance import ClientCheck, IssuanceRecords
@@ -88,6 +89,7 @@ class TokenService:
         self.clock = clock or registry.clock or SystemClock()
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Realm, KeyRecord]] = {}
+        self._kids_checked: set[str] = set()  # kids whose backend key was shown to be that key
         self._lock = threading.Lock()
         self.observe_hsm: Callable[[str, float], None] | None = None  # (realm, seconds) of each signature
 
@@ -137,6 +139,14 @@ class TokenService:
             "client_id": client_id or sub, "scope": scope, "iat": now, "nbf": now,
             "exp": now + int(lifetime), "jti": jti,
         }
+        if key.kid not in self._kids_checked:
+            # the backend's key behind the handle must be the kid's key (its RFC 7638 thumbprint):
+            # a key deleted and made again under the same name in Transit signs valid-looking
+            # tokens no relying party accepts, and the checked signer alone compares against it
+            if thumbprint(self.signer.public_key(key.handle, key.alg)) != key.kid:
+                raise SignatureCheckFailed(f"the {self.signer.backend.name} key behind kid {key.kid} is not that key "
+                                           "(replaced in the backend): nothing is signed with it")
+            self._kids_checked.add(key.kid)
         signing_input = _header_segment(key.alg.value, key.kid) + _b64(_json(claims))
         started = time.perf_counter()
         signature = self.signer.sign(key.handle, key.alg, signing_input)

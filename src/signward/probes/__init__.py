@@ -35,7 +35,24 @@ def key_objects_protected(services: Services) -> ProbeOutcome:
     bad = [a.handle for a in attrs if a.extractable or not a.sensitive or a.value_readable or not a.in_token]
     if bad:
         return ProbeOutcome.failed(ProbeReason.FAILED, f"exposed: {bad}")
+    replaced = _replaced_keys(services)
+    if replaced:
+        return ProbeOutcome.failed(ProbeReason.FAILED, f"the backend's key is not the kid's key: {replaced}")
     return ProbeOutcome.passed(f"{len(attrs)} keys checked")
+
+
+def _replaced_keys(services: Services) -> list[str]:
+    """Kids of signing-capable keys whose backend key (by handle) has another thumbprint: a key
+    deleted and made again under the same name."""
+    from ..keys import KeyState
+    from ..keys.jwk import thumbprint
+
+    replaced = []
+    for key in services.registry.keys():
+        if key.state in (KeyState.PENDING, KeyState.ACTIVE) and key.backend == services.backend.name:
+            if thumbprint(services.backend.public_key(key.handle, key.alg)) != key.kid:
+                replaced.append(key.kid)
+    return replaced
 
 
 def hsm_keys_non_extractable(ctx: ProbeContext) -> ProbeOutcome:

@@ -4,6 +4,10 @@
 # (a mount other than "transit": replace the "transit/" prefix of every path).
 path "transit/sign/signward-*" {
   capabilities = ["update"]
+  # Transit hashes what it signs: a prehashed digest would let the token sign any digest given
+  denied_parameters = {
+    "prehashed" = []
+  }
 }
 
 path "transit/keys/signward-*" {

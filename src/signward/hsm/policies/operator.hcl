@@ -4,6 +4,15 @@
 # (a mount other than "transit": replace the "transit/" prefix of every path).
 path "transit/keys/signward-*" {
   capabilities = ["create", "read", "update", "delete"]
+  # only what signward sends: a key created unexportable without plaintext backup, and deletion
+  # allowed before a retired key is destroyed; a config that makes a key exportable (which cannot
+  # be undone), allows backups, or sets auto-rotation is refused by the server
+  allowed_parameters = {
+    "type" = ["ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048", "rsa-3072", "rsa-4096"]
+    "exportable" = [false]
+    "allow_plaintext_backup" = [false]
+    "deletion_allowed" = [true]
+  }
 }
 
 path "transit/keys" {
