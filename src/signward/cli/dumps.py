@@ -185,7 +185,8 @@ def _reason(record: DumpRecord) -> str:
     """A dump's reason as its reader knows the dump: by the file it was captured from (or its id),
     not by the private copy the pipeline worked on (/proc/self/fd/N)."""
     name = record.source[len("file:"):] if record.source.startswith("file:") else f"dump {record.id}"
-    return SCRATCH_PATH.sub(name, record.reason or "")
+    text = f"{record.reason}: {record.detail}" if record.detail else record.reason
+    return SCRATCH_PATH.sub(name, text or "")
 
 
 def _pipeline(ctx: click.Context) -> DumpPipeline:
