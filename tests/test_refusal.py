@@ -29,6 +29,8 @@ def test_rejected_carries_one_refusal_and_keeps_reason_and_detail() -> None:
     assert exc.refusal == Refusal(Reason.MALFORMED, "not three parts")
     assert exc.reason is Reason.MALFORMED and exc.detail == "not three parts"
     assert exc.diagnostics() == "malformed: not three parts"  # the code, never "Reason.MALFORMED"
+    exc.detail = "renamed"  # a step that renames a private path keeps the reason
+    assert exc.refusal == Refusal(Reason.MALFORMED, "renamed") and exc.diagnostics() == "malformed: renamed"
 
 
 def test_dump_refused_is_typed_and_reports_what_the_refusing_step_knew() -> None:

@@ -83,6 +83,12 @@ class Rejected(SignwardError):
     def detail(self) -> str:
         return self.refusal.detail
 
+    @detail.setter
+    def detail(self, value: str) -> None:
+        """A new detail (a path renamed as its reader knows it): a new refusal, the same reason."""
+        self.refusal = Refusal(self.refusal.reason, value)
+        self.args = (str(self.refusal),)
+
 
 class HsmError(SignwardError):
     """The signing backend failed."""
