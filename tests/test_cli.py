@@ -299,6 +299,8 @@ def test_errors_name_the_users_file_not_a_private_copy(tmp_path: Path) -> None:
     assert captured.returncode == 1 and "app.core.gz: an ELF file" in captured.stdout
     listed = run_in(tmp_path, "--home", home, "dumps", "list")
     assert "app.core.gz: an ELF file" in listed.stdout and "/proc/self/fd" not in listed.stdout
+    (record,) = json.loads(run_in(tmp_path, "--home", home, "dumps", "list", "--json").stdout)["dumps"]
+    assert record["reason"] == "unreadable" and "an ELF file" in record["detail"]  # kept apart
     proof = run_in(tmp_path, "audit", "verify-proof", "nosuch.json", "--key", "pinned-key.jwk")
     assert proof.returncode == 2 and proof.stderr.startswith("signward: nosuch.json: ")
 

@@ -2,7 +2,7 @@
 
 ```
 SignwardError                      everything signward raises on purpose
-  Rejected(reason)                 validator and policy decisions
+  Rejected(reason, detail)         validator and policy decisions; `.refusal` is the `Refusal`
   HsmError                         the signing backend
     HsmUnavailable                 the HSM process or module cannot be reached (exit 3)
     KeyNotFound                    no such key object in the token
@@ -22,9 +22,39 @@ ConfigError(ValueError)            mistakes in configuration, outside the tree (
 ```
 
 `diagnostics()` is the one-line message the CLI prints; `exit_code` is what it exits with.
+
+`Refusal` is the one value of a "no" across the house: a reason (a member of a StrEnum: the
+validator's `Reason`, `signward.dumps.DumpReason`, the guard's `GuardReason` and `PathReason`)
+and a detail for people. Its value string is what JSON, metrics labels and audit records carry;
+code and tests compare the member, never the text.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One "no": `reason` (a StrEnum member, the stable code) and `detail` (for people)."""
+
+    reason: StrEnum
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        """The one JSON shape of a refusal's reason and detail."""
+        return {"reason": self.reason.value, "detail": self.detail}
+
+    def __str__(self) -> str:
+        return f"{self.reason.value}: {self.detail}" if self.detail else self.reason.value
+
+
+class Describes(Protocol):
+    """What a refusing step knew, as JSON (a `SanitizeResult` from the sanitizer)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class SignwardError(Exception):
@@ -39,12 +69,25 @@ class SignwardError(Exception):
 
 
 class Rejected(SignwardError):
-    """A policy decision: the input was refused for `reason`."""
+    """A policy decision: the input was refused, `refusal` says why (`reason`, `detail`)."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+    def __init__(self, reason: StrEnum, detail: str = "") -> None:
+        self.refusal = Refusal(reason, detail)
+        super().__init__(str(self.refusal))
+
+    @property
+    def reason(self) -> StrEnum:
+        return self.refusal.reason
+
+    @property
+    def detail(self) -> str:
+        return self.refusal.detail
+
+    @detail.setter
+    def detail(self, value: str) -> None:
+        """A new detail (a path renamed as its reader knows it): a new refusal, the same reason."""
+        self.refusal = Refusal(self.refusal.reason, value)
+        self.args = (str(self.refusal),)
 
 
 class HsmError(SignwardError):
@@ -124,16 +167,15 @@ class DumpRefused(Rejected):
     a fetch has no grant. `reason` is a `signward.dumps.DumpReason`; `result` is what the
     refusing step knew (a `SanitizeResult` from the sanitizer), or None."""
 
-    def __init__(self, reason: str, detail: str = "", result: object = None) -> None:
+    def __init__(self, reason: StrEnum, detail: str = "", result: Describes | None = None) -> None:
         super().__init__(reason, detail)
         self.result = result
 
     def to_dict(self) -> dict[str, object]:
         """The one JSON shape of a refusal."""
-        data: dict[str, object] = {"status": "refused", "reason": str(self.reason), "detail": self.detail}
-        to_dict = getattr(self.result, "to_dict", None)
-        if callable(to_dict):
-            data["result"] = to_dict()
+        data: dict[str, object] = {"status": "refused", **self.refusal.to_dict()}
+        if self.result is not None:
+            data["result"] = self.result.to_dict()
         return data
 
 

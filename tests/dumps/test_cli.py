@@ -151,8 +151,9 @@ def test_reports_and_errors_name_the_users_file_and_member_never_a_private_copy(
     assert (sanitized.returncode, sanitized.stderr) == (2, f"signward: {expected}\n")
     captured = in_dir("--home", home, "dumps", "capture", "--file", "cut.zip", "--json")
     assert captured.returncode == 1
-    assert json.loads(captured.stdout)["reason"] == f"unreadable: {expected}"
+    assert {k: json.loads(captured.stdout)[k] for k in ("reason", "detail")} == {"reason": "unreadable",
+                                                                                  "detail": expected}
     listed = in_dir("--home", home, "dumps", "list", "--json")
-    assert [d["reason"] for d in json.loads(listed.stdout)["dumps"]] == [f"unreadable: {expected}"]
+    assert [(d["reason"], d["detail"]) for d in json.loads(listed.stdout)["dumps"]] == [("unreadable", expected)]
     for done in (scanned, text, sanitized, captured, listed):
         assert "/proc/" not in done.stdout + done.stderr

@@ -195,4 +195,5 @@ def test_the_pipeline_captures_a_har_and_requires_its_canary_token(tmp_path: Pat
         assert done.returncode in (0, 1), done.stderr
         states[name] = json.loads(done.stdout)
     assert states["with"]["state"] == "sanitized"
-    assert states["without"]["state"] == "refused" and states["without"]["reason"].startswith("canary_missed")
+    assert states["without"]["state"] == "refused" and states["without"]["reason"] == "canary_missed"
+    assert states["without"]["detail"]  # kept apart from the reason

@@ -22,7 +22,8 @@ import pytest
 from signward.clock import Clock, FixedClock
 from signward.dumps import Canary, KnownKeys, scan_path
 from signward.dumps.pipeline import DumpPipeline, DumpRecord
-from signward.errors import DumpRefused
+from signward.dumps.reasons import DumpReason, DumpState
+from signward.errors import DumpRefused, Refusal
 from signward.home import Config, DumpsConfig, Home
 from signward.services import Services, init_home, open_services
 from tests.dumps.conftest import CrashedProcess, crash_holder
@@ -293,7 +294,8 @@ def test_a_partial_write_stays_in_quarantine(tmp_path: Path, key_holder: Crashed
     home = make_home(tmp_path / "home", None)
     pipeline = pipeline_of(opened, home)
     record = pipeline.capture(io.BytesIO(key_holder.core.read_bytes()[:100_000]), "pipe")
-    assert record.state == "refused" and record.reason.startswith("unreadable")
+    assert record.state == DumpState.REFUSED and record.reason == DumpReason.UNREADABLE and record.detail
+    assert record.refusal == Refusal(DumpReason.UNREADABLE, record.detail)
     assert (home.quarantine_dir / f"{record.id}.core").exists()
     with pytest.raises(DumpRefused):
         pipeline.release(record.id)
@@ -308,7 +310,7 @@ def test_two_layers_each_catch_what_the_other_missed(tmp_path: Path, canary_hold
     weakened = {"insecure_detectors": "aes,unknown-rsa", "insecure_skip_residue_rescan": True}
     first = pipeline_of(opened, make_home(tmp_path / "one", canary_file, **weakened))
     record = capture(first, canary_holder.core)
-    assert record.state == "refused" and record.reason.startswith("canary_missed")
+    assert record.state == DumpState.REFUSED and record.reason == DumpReason.CANARY_MISSED
 
     second_home = make_home(tmp_path / "two", canary_file, **weakened, insecure_skip_canary_check=True)
     second = pipeline_of(opened, second_home)
@@ -422,10 +424,11 @@ def test_hostile_paths_and_failures_around_release_and_fetch(tmp_path: Path, ope
     canary_home = make_home(tmp_path / "canary-home", tmp_path / "canary.json")
     (tmp_path / "canary.json").write_text("{not json")
     broken = pipeline_of(opened, canary_home)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception) as failed:
         capture(broken, _planted(tmp_path))
     (dump,) = broken.list()
-    assert dump.state == "refused" and dump.reason.startswith("error")
+    assert dump.state == DumpState.REFUSED and dump.reason == DumpReason.ERROR
+    assert dump.detail == f"{type(failed.value).__name__}: {failed.value}"
 
 
 def test_capture_refuses_what_is_not_a_regular_file_and_bounds_stdin(tmp_path: Path) -> None:
@@ -509,7 +512,8 @@ def test_the_canary_check_without_canary_material_refuses_every_dump(tmp_path: P
         assert path is not None and path.exists()
         path.unlink()
     record = capture(pipeline_of(opened, home), key_holder.core)
-    assert record.state == "refused" and record.reason.startswith("no_canary"), record.reason
+    assert record.state == DumpState.REFUSED and record.reason == DumpReason.NO_CANARY, record.reason
+    assert "dumps.insecure_skip_canary_check" in record.detail  # it names the switch, never flips it
     off = make_home(tmp_path / "off", None)  # the same dump, the check explicitly off
     record = capture(pipeline_of(opened, off), key_holder.core)
     assert record.state == "sanitized", record.reason

@@ -172,3 +172,19 @@ def test_a_remembered_verdict_ends_with_its_key(service: Any, guard_keys: Keys, 
     assert service.decide(attempt(token)).allowed and service.guard.verdicts.hits == 1
     clock.set(key_exp)
     assert service.decide(attempt(token)).reason == "key_expired"
+
+
+def test_each_denial_is_a_refusal_with_an_enum_reason(service: Any, guard_keys: Keys) -> None:
+    from signward.errors import Refusal
+    from signward.guard.decision import GuardReason
+    from signward.guard.paths import PathReason
+    from signward.verify.reasons import Reason
+
+    assert service.decide(attempt(None)).reason is GuardReason.NO_TOKEN
+    assert service.decide(attempt(None, path="/public/x")).reason is GuardReason.OK
+    assert service.decide(attempt(None, path="/public/x")).refusal is None
+    dotted = service.decide(attempt(guard_keys.enterprise.token(claims()), path="/a/../mail/inbox"))
+    assert dotted.refusal == Refusal(PathReason.DOT_SEGMENT, "")
+    expired = service.decide(attempt(guard_keys.old.token(claims())))
+    assert expired.reason is Reason.KEY_EXPIRED and expired.refusal is not None
+    assert expired.refusal.reason is Reason.KEY_EXPIRED and expired.refusal.detail == expired.detail

@@ -200,11 +200,16 @@ def _attesting_home(ctx: click.Context) -> Home:
 def _reason(record: DumpRecord) -> str:
     """A dump's reason as its reader knows the dump: by the file it was captured from (or its id),
     not by the private copy the pipeline worked on (/proc/self/fd/N)."""
-    return SCRATCH_PATH.sub(lambda _: record.name(), record.reason or "")  # a record kept before they named it
+    text = f"{record.reason}: {record.detail}" if record.detail else record.reason
+    return _named(record, text)
+
+
+def _named(record: DumpRecord, text: str) -> str:
+    return SCRATCH_PATH.sub(lambda _: record.name(), text or "")  # a record kept before they named it
 
 
 def _record(record: DumpRecord) -> dict[str, Any]:
-    return {**record.to_dict(), "reason": _reason(record)}
+    return {**record.to_dict(), "reason": _named(record, record.reason), "detail": _named(record, record.detail)}
 
 
 def _pipeline(ctx: click.Context) -> DumpPipeline:

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 from ..audit import AuditLog
 from ..clock import Clock
-from ..errors import DumpFormatError, DumpRefused, NotFound, SignwardError, UsageError
+from ..errors import DumpFormatError, DumpRefused, NotFound, Refusal, SignwardError, UsageError
 from ..home import Config, Home
 from ..store import Store, Transaction
 from .access import Access
@@ -36,6 +36,7 @@ from .sanitize import sanitize
 ACTOR = "dumps"
 DRILL = "drill"  # the source of a dump a probe made to test the pipeline (never a real incident)
 log = logging.getLogger("signward.insecure")
+_REASONS = frozenset(r.value for r in DumpReason)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class DumpRecord:
     id: str
     created: float
     state: DumpState
-    reason: str
+    reason: str  # a DumpReason value when refused ("retention" or "drill" when deleted), else ""
     source: str
     pid: int | None
     exe: str
@@ -54,6 +55,7 @@ class DumpRecord:
     size: int
     sanitized_sha256: str
     released_to: str
+    detail: str = ""  # what the refusing step said, kept apart from the reason
 
     def to_dict(self) -> dict[str, Any]:
         return {**vars(self), "state": self.state.value}
@@ -61,6 +63,13 @@ class DumpRecord:
     def name(self) -> str:
         """The dump as its reader knows it: the file it was captured from, else its id."""
         return self.source[len("file:"):] if self.source.startswith("file:") else f"dump {self.id}"
+
+    @property
+    def refusal(self) -> Refusal | None:
+        """Why the dump was refused (None unless it was)."""
+        if self.state != DumpState.REFUSED or self.reason not in _REASONS:
+            return None
+        return Refusal(DumpReason(self.reason), self.detail)
 
 
 class DumpPipeline:
@@ -161,13 +170,13 @@ class DumpPipeline:
         except (DumpRefused, DumpFormatError) as exc:
             reason = DumpReason(exc.reason) if isinstance(exc, DumpRefused) else DumpReason.UNREADABLE
             detail = exc.detail if isinstance(exc, DumpRefused) else exc.diagnostics()
-            self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED, f"{reason}: {detail}",
-                       "dump.refused", {"reason": reason.value, "detail": detail}, severity="warning")
+            self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED, reason,
+                       "dump.refused", {"reason": reason.value, "detail": detail}, severity="warning", detail=detail)
             return self.get(dump_id)
         except Exception as exc:  # fail closed: the dump stays in quarantine, refused, with why
-            self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED,
-                       f"{DumpReason.ERROR}: {exc.__class__.__name__}: {exc}", "dump.refused",
-                       {"reason": DumpReason.ERROR.value, "detail": str(exc)}, severity="warning")
+            self._move(dump_id, DumpState.QUARANTINED, DumpState.REFUSED, DumpReason.ERROR, "dump.refused",
+                       {"reason": DumpReason.ERROR.value, "detail": str(exc)}, severity="warning",
+                       detail=f"{exc.__class__.__name__}: {exc}")
             raise
         self._move(dump_id, DumpState.QUARANTINED, DumpState.SANITIZED, "", "dump.sanitized",
                    {"sha256": result.output_sha256, "counts": result.counts,
@@ -213,9 +222,8 @@ class DumpPipeline:
             target.receive(dump_id, staged)
         except DumpRefused as refusal:
             staged.unlink(missing_ok=True)
-            self._move(dump_id, DumpState.RELEASING, DumpState.REFUSED, f"{refusal.reason}: {refusal.detail}",
-                       "dump.release_refused", {"reason": str(refusal.reason), "detail": refusal.detail},
-                       severity="alert")
+            self._move(dump_id, DumpState.RELEASING, DumpState.REFUSED, refusal.reason,
+                       "dump.release_refused", refusal.refusal.to_dict(), severity="alert", detail=refusal.detail)
             raise
         except Exception:
             staged.unlink(missing_ok=True)
@@ -364,12 +372,14 @@ class DumpPipeline:
                               (new.value, self.clock.now(), dump_id, expected.value)) == 1
 
     def _move(self, dump_id: str, expected: str, new: DumpState, reason: str, action: str, details: dict[str, Any],
-              severity: str = "info", copy_in: str = "", now: float | None = None, **columns: str) -> None:
+              severity: str = "info", copy_in: str = "", now: float | None = None, detail: str = "",
+              **columns: str) -> None:
         sets = "".join(f", {name} = ?" for name in columns)
         now = self.clock.now() if now is None else now
         with self.store.transaction() as tx:
-            changed = tx.execute(f"UPDATE dumps SET state = ?, reason = ?, updated = ?{sets} WHERE id = ? AND state = ?",
-                                 (new.value, reason, now, *columns.values(), dump_id, str(expected)))
+            changed = tx.execute(f"UPDATE dumps SET state = ?, reason = ?, detail = ?, updated = ?{sets} "
+                                 "WHERE id = ? AND state = ?",
+                                 (new.value, str(reason), detail, now, *columns.values(), dump_id, str(expected)))
             if changed != 1:
                 raise SignwardError(f"dump {dump_id} was not {expected}; refusing to move it to {new}")
             if copy_in:

@@ -2,7 +2,7 @@
 auth_request and Traefik ForwardAuth, with background key sets, metrics and audited refusals."""
 
 from .config import CLAIM_HEADERS, GuardConfig, Route, TrustedIssuer
-from .decision import Attempt, Decision, Guard
+from .decision import Attempt, Decision, Guard, GuardReason
 from .keysets import KeySetState, RefreshingSource, WatchedFile
 from .server import run, serve
 from .service import GuardService
@@ -13,6 +13,7 @@ __all__ = [
     "Decision",
     "Guard",
     "GuardConfig",
+    "GuardReason",
     "GuardService",
     "KeySetState",
     "RefreshingSource",

@@ -31,7 +31,10 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
+from ..errors import Refusal
+from ..verify.reasons import Reason
 from ..verify.validator import Validator
 from .config import CLAIM_HEADERS, HEADER_PREFIX, PATH_HEADER, GuardConfig, Route
 from .paths import PathReason, canonical_path
@@ -44,6 +47,27 @@ REALM = "signward"
 # headers some upstreams route on instead of the request line: the guard would decide on one path,
 # the upstream serve another
 REWRITE_HEADERS = frozenset({"x-original-url", "x-rewrite-url"})
+
+
+class GuardReason(StrEnum):
+    """The guard's own answers (its values are the metrics labels, log words and audit reasons).
+    An Authorization header that is not one bearer token is the validator's `Reason.MALFORMED`,
+    a bug in the guard its `Reason.INTERNAL_ERROR`."""
+
+    OK = "ok"  # allowed
+    SPOOFED_HEADER = "spoofed_header"  # an x-signward header spelt with `_`
+    REWRITE_HEADER = "rewrite_header"  # X-Original-URL or X-Rewrite-URL
+    NO_ORIGINAL_REQUEST = "no_original_request"  # the proxy did not say which path (misconfigured)
+    HOST_MALFORMED = "host_malformed"
+    PATH_ROUTE_EXTENSION = "path_route_extension"  # `/admin.json` for the route `/admin`
+    NO_ROUTE = "no_route"
+    NO_TOKEN = "no_token"
+    ISSUER_NOT_ALLOWED_ON_ROUTE = "issuer_not_allowed_on_route"
+    INSUFFICIENT_SCOPE = "insufficient_scope"
+    CLAIM_NOT_HEADER_SAFE = "claim_not_header_safe"
+
+
+DecisionReason = GuardReason | PathReason | Reason
 
 
 @dataclass(frozen=True)
@@ -61,7 +85,7 @@ class Attempt:
 class Decision:
     allowed: bool
     status: int  # 200, 401 or 403
-    reason: str  # "ok", a validator Reason value, or a guard reason (never sent to the client)
+    reason: DecisionReason  # OK, or why not: the guard's, the path's or the validator's (never sent to the client)
     upstream: dict[str, str] = field(default_factory=dict)  # claim headers to set on the request
     remove: tuple[str, ...] = ()  # client headers to remove (x-signward-* it sent)
     challenge: str = ""  # the WWW-Authenticate value of a denial
@@ -69,6 +93,11 @@ class Decision:
     kid: str | None = None
     issuer: str | None = None
     detail: str = ""  # the validator's detail (logged and audited, never sent)
+
+    @property
+    def refusal(self) -> Refusal | None:
+        """Why it was denied (None for an allow)."""
+        return None if self.allowed else Refusal(self.reason, self.detail)
 
 
 def _challenge(error: str | None, scope: str = "") -> str:
@@ -125,13 +154,13 @@ class Guard:
             return self._check(attempt)
         except Exception:  # a bug denies: never an allow, never a 500 the proxy might fail open on
             log.exception("guard error")
-            return Decision(False, 401, "internal_error", remove=self._spoofed(attempt),
+            return Decision(False, 401, Reason.INTERNAL_ERROR, remove=self._spoofed(attempt),
                             challenge=_challenge("invalid_token"))
 
     def _spoofed(self, attempt: Attempt) -> tuple[str, ...]:
         return tuple(sorted(n for n in attempt.headers if n.lower().startswith(HEADER_PREFIX)))
 
-    def _deny(self, reason: str, spoofed: tuple[str, ...], route: Route | None, status: int = 401,
+    def _deny(self, reason: DecisionReason, spoofed: tuple[str, ...], route: Route | None, status: int = 401,
               error: str | None = "invalid_token", scope: str = "", kid: str | None = None,
               issuer: str | None = None, detail: str = "") -> Decision:
         return Decision(False, status, reason, remove=spoofed, challenge=_challenge(error, scope),
@@ -140,44 +169,45 @@ class Guard:
     def _check(self, attempt: Attempt) -> Decision:
         spoofed = self._spoofed(attempt)
         if any(spoofed_underscore(name) for name in attempt.headers):
-            return self._deny("spoofed_header", spoofed, None)
+            return self._deny(GuardReason.SPOOFED_HEADER, spoofed, None)
         if any(name.lower() in REWRITE_HEADERS for name in attempt.headers):
-            return self._deny("rewrite_header", spoofed, None)
+            return self._deny(GuardReason.REWRITE_HEADER, spoofed, None)
         if not attempt.path:
-            return self._deny("no_original_request", spoofed, None)  # the proxy did not say (misconfigured)
+            return self._deny(GuardReason.NO_ORIGINAL_REQUEST, spoofed, None)  # the proxy did not say (misconfigured)
         path = canonical_path(attempt.path)
         if isinstance(path, PathReason):
-            return self._deny(path.value, spoofed, None)
+            return self._deny(path, spoofed, None)
         host = host_of(attempt.host)
         if host_refused(host):
-            return self._deny("host_malformed", spoofed, None)
+            return self._deny(GuardReason.HOST_MALFORMED, spoofed, None)
         if self.config.extension_of_route(host, path) is not None:
-            return self._deny("path_route_extension", spoofed, None)
+            return self._deny(GuardReason.PATH_ROUTE_EXTENSION, spoofed, None)
         route = self.config.route_for(host, path)
         if route is None:
-            return self._deny("no_route", spoofed, None)
+            return self._deny(GuardReason.NO_ROUTE, spoofed, None)
         if route.anonymous:
-            return Decision(True, 200, "ok", upstream={PATH_HEADER: path}, route=route.name,
+            return Decision(True, 200, GuardReason.OK, upstream={PATH_HEADER: path}, route=route.name,
                             remove=tuple(n for n in spoofed if n != PATH_HEADER))
         values = attempt.headers.get("authorization", ())
         if not values:
-            return self._deny("no_token", spoofed, route, error=None)
+            return self._deny(GuardReason.NO_TOKEN, spoofed, route, error=None)
         if len(values) > 1 or len(values[0]) > MAX_TOKEN:
-            return self._deny("malformed", spoofed, route)
+            return self._deny(Reason.MALFORMED, spoofed, route)
         token = bearer_token(values[0])
         if token is None:
-            return self._deny("malformed", spoofed, route)
+            return self._deny(Reason.MALFORMED, spoofed, route)
         verdict = self.verdicts.verify(token, route.audience, route.introspect)
         if not verdict.valid or verdict.claims is None:
-            reason = verdict.reason.value if verdict.reason else "internal_error"
+            reason = verdict.reason or Reason.INTERNAL_ERROR
             return self._deny(reason, spoofed, route, kid=verdict.kid, issuer=verdict.issuer, detail=verdict.detail)
         claims = verdict.claims
         if route.issuers and verdict.issuer not in route.issuers:
-            return self._deny("issuer_not_allowed_on_route", spoofed, route, kid=verdict.kid, issuer=verdict.issuer)
+            return self._deny(GuardReason.ISSUER_NOT_ALLOWED_ON_ROUTE, spoofed, route, kid=verdict.kid,
+                              issuer=verdict.issuer)
         granted = set(str(claims.get("scope", "")).split())
         missing = [s for s in route.scopes if s not in granted]
         if missing:
-            return self._deny("insufficient_scope", spoofed, route, status=403, error="insufficient_scope",
+            return self._deny(GuardReason.INSUFFICIENT_SCOPE, spoofed, route, status=403, error="insufficient_scope",
                               scope=" ".join(route.scopes), kid=verdict.kid, issuer=verdict.issuer)
         upstream: dict[str, str] = {PATH_HEADER: path}
         for claim in self.config.claims_to_headers:
@@ -185,8 +215,9 @@ class Guard:
             if value is None:
                 continue
             if not isinstance(value, str) or not HEADER_SAFE.match(value):
-                return self._deny("claim_not_header_safe", spoofed, route, kid=verdict.kid, issuer=verdict.issuer)
+                return self._deny(GuardReason.CLAIM_NOT_HEADER_SAFE, spoofed, route, kid=verdict.kid,
+                                  issuer=verdict.issuer)
             upstream[CLAIM_HEADERS[claim]] = value
         remove = tuple(n for n in spoofed if n not in upstream)
-        return Decision(True, 200, "ok", upstream=upstream, remove=remove, route=route.name,
+        return Decision(True, 200, GuardReason.OK, upstream=upstream, remove=remove, route=route.name,
                         kid=verdict.kid, issuer=verdict.issuer)

@@ -51,7 +51,7 @@ HIGH = frozenset("89abcdefABCDEF")  # the first digit of an escaped byte >= 0x80
 RAW = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~!$&'()*+,=:@.")
 
 
-class PathReason(enum.Enum):
+class PathReason(enum.StrEnum):
     """Why a path was refused (the guard's deny reason, in logs, metrics and the audit log)."""
 
     TOO_LONG = "path_too_long"
@@ -101,6 +101,8 @@ def _remembered(path: str) -> str | PathReason:
 
 def _canonical(path: str) -> str | PathReason:
     found = path if PLAIN.fullmatch(path) else _read(path)
+    if isinstance(found, PathReason):  # a StrEnum is a str too: a reason is never searched as a path
+        return found
     if isinstance(found, str) and WINDOWS.search(found):
         return PathReason.WINDOWS_NAME
     if isinstance(found, str) and "+" in found and EDGE_PLUS.search(found):

@@ -30,13 +30,13 @@ from ..verify.reasons import ALERT_REASONS
 from ..verify.sources import JwksUnavailable
 from ..verify.validator import Validator
 from .config import GuardConfig
-from .decision import Attempt, Decision, Guard, bearer_token, host_of
+from .decision import Attempt, Decision, Guard, GuardReason, bearer_token, host_of
 from .keysets import KeySetState, RefreshingSource, WatchedFile
 from .paths import PathReason, canonical_path
 
 log = logging.getLogger("signward.guard")
 QUEUE = 10_000
-UNRECORDED = frozenset({"no_token"})  # an anonymous request to a protected route is no event
+UNRECORDED = frozenset({GuardReason.NO_TOKEN})  # an anonymous request to a protected route is no event
 ALERTS = frozenset(r.value for r in ALERT_REASONS)
 
 

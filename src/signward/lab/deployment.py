@@ -277,6 +277,7 @@ class Capture:
     alerts: list[dict[str, Any]]
     releases: dict[tuple[bool, bool], Release] = field(default_factory=dict)
     sanitized_holds_key: bool = False  # the referee's search of the sanitized file
+    detail: str = ""  # the refusing step's detail, apart from the reason
 
 
 def discard_copies(crash: "Crash", captured: Capture) -> None:
@@ -356,7 +357,7 @@ def capture(crash: Crash, redaction: bool, canary_check: bool) -> Capture:
     alerts = _audit_since(crash, before, record["id"])
     sanitized = crash.home.quarantine_dir / f"{record['id']}.sanitized"
     return Capture(redaction, canary_check, record["id"], record["state"], record["reason"],
-                   sanitized if sanitized.exists() else None, alerts)
+                   sanitized if sanitized.exists() else None, alerts, detail=record.get("detail", ""))
 
 
 # the receiving settings in the order they run on one dump: a gated release needs the dump

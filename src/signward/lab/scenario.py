@@ -38,6 +38,7 @@ import httpx
 from ..audit import AuditLog
 from ..clock import FixedClock, iso
 from ..dumps.canary import Canary
+from ..dumps.reasons import DumpReason
 from ..errors import SignwardError, UsageError
 from ..keys.model import DAY
 from ..store import store_for
@@ -444,10 +445,11 @@ class Lab:
         in_core = add("crash", True, self._holds(crash.core, crash), "hsm",
                       f"core of {crash.core.stat().st_size} bytes, pid {crash.pid}")
         sanitized_key = captured.state == "sanitized" and captured.sanitized_holds_key
+        said = f"{captured.reason}: {captured.detail}" if captured.detail else captured.reason
         add("sanitize", in_core, sanitized_key,
-            "canary_check" if captured.reason.startswith("canary_missed") else "redaction",
-            f"dump {captured.dump_id}: {captured.state}" + (f" ({captured.reason[:120]})" if captured.reason else ""))
-        gate_passed = release.released or release.reason.startswith("store")
+            "canary_check" if captured.reason == DumpReason.CANARY_MISSED else "redaction",
+            f"dump {captured.dump_id}: {captured.state}" + (f" ({said[:120]})" if said else ""))
+        gate_passed = release.released or release.reason in (DumpReason.STORE_RESCAN, DumpReason.STORE_UNREADABLE)
         offered_key = captured.sanitized_holds_key if captured.sanitized is not None else in_core
         released_key = gate_passed and offered_key
         # a gate that let a clean dump out was not reached by the key: the sanitizer stopped it

@@ -1,5 +1,30 @@
 """The database schema, as an ordered list of migrations applied once each."""
 
+# the dump refusal reasons (signward.dumps.DumpReason values) of the records written while a dump's
+# reason and detail shared one column as "reason: detail"; frozen here, because records written since
+# keep them apart (the store imports nothing of the dumps)
+SPLIT_REASONS = (
+    "input_changed", "scan_incomplete", "canary_missed", "no_canary", "finding_in_metadata", "residue", "recheck",
+    "recheck_incomplete", "unreadable", "error", "quarantine_changed", "not_sanitized", "attestation_mismatch",
+    "store_unreadable", "store_rescan", "no_grant", "grant_expired", "rate_limit", "self_approval", "not_an_approver",
+    "needs_approval", "not_linked", "request_closed", "enrolled_after_request", "enrolled_by_requester",
+    "foreign_config", "not_an_administrator", "identity_exists", "no_such_identity", "no_attestation",
+    "unreadable_attestation", "no_attestation_key", "bad_mac", "unreadable_output", "output_mismatch", "not_clean",
+)
+
+
+def _split_dump_reasons() -> str:
+    """A `detail` column for dump records; an existing "reason: detail" is split at its first ": "
+    when the part before it is a known reason (anything else stays as it was). Plain SQL that
+    SQLite and PostgreSQL read alike: substr, one UPDATE per reason."""
+    statements = ["ALTER TABLE dumps ADD COLUMN detail TEXT NOT NULL DEFAULT ''"]
+    for value in SPLIT_REASONS:
+        prefix = f"{value}: "
+        statements.append(f"UPDATE dumps SET reason = '{value}', detail = substr(reason, {len(prefix) + 1}) "
+                          f"WHERE substr(reason, 1, {len(prefix)}) = '{prefix}'")
+    return ";\n".join(statements)
+
+
 MIGRATIONS: list[str] = [
     """
     CREATE TABLE realms (
@@ -174,4 +199,5 @@ MIGRATIONS: list[str] = [
     ALTER TABLE user_credentials ADD COLUMN enrolled_by TEXT;
     ALTER TABLE user_credentials ADD COLUMN revoked_by TEXT
     """,
+    _split_dump_reasons(),
 ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import enum
+from enum import StrEnum
 
 
-class Reason(str, enum.Enum):
+class Reason(StrEnum):
     MALFORMED = "malformed"  # not a strict compact JWS/JWT, or a claim of the wrong JSON type
     ALG_NOT_ALLOWED = "alg_not_allowed"  # none, HMAC, unknown, or not the key's own algorithm
     UNTRUSTED_KEY_REFERENCE = "untrusted_key_reference"  # jku, x5u, jwk or x5c in the header

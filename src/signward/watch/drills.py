@@ -194,7 +194,7 @@ def drill_canary_check(ctx: ProbeContext) -> ProbeOutcome:
         dump_id = _capture(pipeline, core, pid)
         try:
             record = pipeline.get(dump_id)
-            if record.state == DumpState.REFUSED and record.reason.startswith(DumpReason.CANARY_MISSED.value):
+            if record.state == DumpState.REFUSED and record.reason == DumpReason.CANARY_MISSED:
                 return ProbeOutcome.passed("a drill with only the text detector was refused: canary missed")
             return ProbeOutcome.failed(ProbeReason.FAILED,
                                        f"a drill with only the text detector was {record.state} {record.reason}".strip())
@@ -316,7 +316,7 @@ def _sanitizer_stops(pipeline: DumpPipeline, home_quarantine: Path, artifact: Pa
     try:
         record = pipeline.get(dump_id)
         if record.state != DumpState.SANITIZED:
-            return f"sanitizer {record.state} ({record.reason.split(':')[0] or 'no reason'})"
+            return f"sanitizer {record.state} ({record.reason or 'no reason'})"
         output = home_quarantine / f"{dump_id}.sanitized"
         with open(output, "rb") as certified:
             if planted in certified.read(MAX_DRILL_OUTPUT + 1):
