@@ -715,6 +715,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                    if False:", ["tests/hsm/test_transit.py::test_an_answer_dripping_slower_than_the_timeout_is_unavailable"]),
     ("transit_token_checked", "hsm/transit.py", "        _check_token(token)\n        # trust_env",
      "        # trust_env", ["tests/hsm/test_transit.py::test_a_token_that_is_not_a_token_is_refused_without_echoing_it"]),
+    ("transit_broad_token_said", "hsm/transit.py", "            if \"root\" in policies or broad:", "            if False:",
+     ["tests/hsm/test_transit.py::test_a_token_with_more_than_the_issuer_policy_is_said_insecure"]),
 ]
 
 

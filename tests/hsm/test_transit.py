@@ -728,3 +728,23 @@ def test_the_shipped_policies_refuse_a_prehashed_digest_and_an_exportable_config
                       headers={"X-Vault-Token": bao.operator_token},
                       json={"type": "ecdsa-p256", "exportable": False, "allow_plaintext_backup": False})
     assert made.status_code in (200, 204), made.text
+
+
+def test_a_token_with_more_than_the_issuer_policy_is_said_insecure(bao: Bao, transit: Callable[..., TransitBackend],
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """The root or the operator token in the issuer's token file works, and was silent: the
+    renewal thread's first look-up warns once, naming the extra policies."""
+    operator = transit(bao.operator_token)
+    handle, _ = operator.generate(Alg.ES256, "broad")
+    caplog.set_level(logging.WARNING, logger="signward.hsm.transit")
+    CheckedSigner(operator).sign(handle, Alg.ES256, b"a.b")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any("INSECURE" in r.getMessage() for r in caplog.records):
+        time.sleep(0.1)
+    [warning] = [r.getMessage() for r in caplog.records if "INSECURE" in r.getMessage()]
+    assert "carries signward-operator besides signward-issuer" in warning
+    caplog.clear()
+    issuer = transit(bao.issuer_token)
+    CheckedSigner(issuer).sign(handle, Alg.ES256, b"a.b")
+    time.sleep(1.5)
+    assert not any("INSECURE" in r.getMessage() for r in caplog.records)

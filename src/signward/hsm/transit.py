@@ -290,6 +290,13 @@ class TransitBackend:
                 return RENEW_RETRY
             ttl, full = info.get("ttl"), info.get("creation_ttl")
             self._tended, self._dying = token, False
+            policies = info.get("policies") if isinstance(info.get("policies"), list) else []
+            broad = sorted(str(p) for p in policies if p not in ("signward-issuer", "default"))
+            if "root" in policies or broad:
+                # a control weakened is never silent: the issuer's token should hold the issuer policy only
+                log.warning("INSECURE: signward's Transit token at %s carries %s besides signward-issuer: what the "
+                            "issuer may do in OpenBao is no longer only signing (give it a token with "
+                            "-policy=signward-issuer -no-default-policy)", self.url, ", ".join(broad) or "root")
             if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
                 self._expires = None  # a root or otherwise non-expiring token
                 return NO_EXPIRY_RECHECK
