@@ -15,13 +15,13 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..scan.findings import FileReport, Finding
+    from ..scan.knownkeys import KnownKey, KnownKeys, load_known_keys
+    from ..scan.scanner import scan_path
     from .attestation import AttestationCheck, verify_attestation
     from .canary import Canary, hold_canaries, make_canary
-    from .findings import FileReport, Finding
-    from .knownkeys import KnownKey, KnownKeys, load_known_keys
     from .reasons import DumpReason, DumpState
     from .sanitize import SanitizeResult, sanitize
-    from .scanner import scan_path
 
 # each name and the module defining it, imported on first access (PEP 562): `signward.dumps.canary`
 # (what the guard and the issuer read) does not load numpy and the format libraries of the scanner
@@ -31,16 +31,16 @@ _LAZY = {
     "Canary": ".canary",
     "hold_canaries": ".canary",
     "make_canary": ".canary",
-    "FileReport": ".findings",
-    "Finding": ".findings",
-    "KnownKey": ".knownkeys",
-    "KnownKeys": ".knownkeys",
-    "load_known_keys": ".knownkeys",
+    "FileReport": "..scan.findings",
+    "Finding": "..scan.findings",
+    "KnownKey": "..scan.knownkeys",
+    "KnownKeys": "..scan.knownkeys",
+    "load_known_keys": "..scan.knownkeys",
     "DumpReason": ".reasons",
     "DumpState": ".reasons",
     "SanitizeResult": ".sanitize",
     "sanitize": ".sanitize",
-    "scan_path": ".scanner",
+    "scan_path": "..scan.scanner",
 }
 
 

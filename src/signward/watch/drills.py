@@ -53,12 +53,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from ..dumps.debugstore import DebugStore
-from ..dumps.knownkeys import KnownKeys, known_from_documents
 from ..dumps.pipeline import DRILL, DumpPipeline
 from ..dumps.reasons import DumpReason, DumpState
-from ..dumps.scanner import scan_path
 from ..errors import DumpRefused, SignwardError
 from ..probes import key_objects_protected
+from ..scan.knownkeys import KnownKeys, known_from_documents
+from ..scan.scanner import scan_path
 from ..services import Services, open_services
 from .probes import WatchContext
 
