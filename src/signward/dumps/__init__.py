@@ -5,6 +5,11 @@
 and refuses to certify anything it cannot prove clean; `make_canary`/`hold_canaries` plant
 known keys in a service so every dump of it proves the scanner works on that dump.
 Only public keys are read from the rest of signward.
+
+This package is the policy (sanitize, canaries, attestation, the pipeline, grants, the debugging
+store, refusal reasons, SARIF); the engine it runs is `signward.scan` (see its docstring for the
+split), whose `scan_path`, `KnownKey(s)`, `load_known_keys`, `Finding` and `FileReport` are
+re-exported here as before.
 """
 
 from __future__ import annotations
