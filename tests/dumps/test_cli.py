@@ -83,3 +83,76 @@ def test_canary_sanitize_and_verify_attestation_commands(tmp_path: Path) -> None
     assert run(*home, "dumps", "verify-attestation", str(tmp_path / "out")).returncode == 0
     assert run("--home", str(tmp_path / "other-home"), "dumps", "verify-attestation",
                str(tmp_path / "out")).returncode == 1
+
+
+def _zip(entries: list[tuple[str, bytes]]) -> bytes:
+    import io
+    import zipfile
+
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            archive.writestr(name, data)
+    return packed.getvalue()
+
+
+def _tar_gz(entries: list[tuple[str, bytes]]) -> bytes:
+    import gzip
+    import io
+    import tarfile
+
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w") as archive:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return gzip.compress(packed.getvalue())
+
+
+def test_reports_and_errors_name_the_users_file_and_member_never_a_private_copy(tmp_path: Path) -> None:
+    """The CLI works on nameless copies (/proc/self/fd/N): a report, an error, a refusal and
+    the pipeline's record name the path the user gave and the member inside a bundle."""
+    import gzip
+
+    from cryptography.hazmat.primitives import serialization
+
+    def in_dir(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "signward", *args], capture_output=True, text=True,
+                              timeout=300, cwd=tmp_path)
+
+    pem = RSA.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    body = b"A" * 1000 + pem + b"B" * 1000
+    # a key two compressed layers down: the inner bundle is scanned from a private copy of a copy
+    (tmp_path / "bundle.zip").write_bytes(_zip([("nested.tar.gz", _tar_gz([("logs/app.txt", body)]))]))
+    scanned = in_dir("dumps", "scan", "bundle.zip", "--json", "--workers", "1")
+    assert scanned.returncode == 1, scanned.stderr
+    (top,) = json.loads(scanned.stdout)["files"]
+    nested = next(m for m in top["members"] if m["file"] == "bundle.zip!nested.tar.gz")
+    assert [m["file"] for m in nested["members"]] == ["bundle.zip!nested.tar.gz!logs/app.txt",
+                                                      "bundle.zip!nested.tar.gz!(outside members)"]
+    assert nested["members"][0]["findings"]
+    text = in_dir("dumps", "scan", "bundle.zip", "--workers", "1")
+    assert "bundle.zip!nested.tar.gz!logs/app.txt (raw" in text.stdout
+    # a member cut short inside a bundle: only the truncation rule can refuse it
+    (tmp_path / "cut.zip").write_bytes(_zip([("ok.txt", b"hello"), ("sub/core.gz", gzip.compress(body)[:-30])]))
+    expected = "cut.zip!sub/core.gz: the gzip stream ends inside a frame (cut short) [truncated]"
+    for command in (("dumps", "scan", "cut.zip"), ("dumps", "scan", "cut.zip", "--json")):
+        done = in_dir(*command)
+        assert (done.returncode, done.stderr) == (2, f"signward: {expected}\n")
+    (tmp_path / "top.gz").write_bytes(gzip.compress(body)[:-30])  # no member: the file itself is named
+    done = in_dir("dumps", "scan", "top.gz")
+    assert (done.returncode, done.stderr) == (
+        2, "signward: top.gz: the gzip stream ends inside a frame (cut short) [truncated]\n")
+    home = str(tmp_path / "home")
+    assert in_dir("--home", home, "init").returncode == 0
+    sanitized = in_dir("--home", home, "dumps", "sanitize", "cut.zip", "-o", "out.zip", "--json")
+    assert (sanitized.returncode, sanitized.stderr) == (2, f"signward: {expected}\n")
+    captured = in_dir("--home", home, "dumps", "capture", "--file", "cut.zip", "--json")
+    assert captured.returncode == 1
+    assert json.loads(captured.stdout)["reason"] == f"unreadable: {expected}"
+    listed = in_dir("--home", home, "dumps", "list", "--json")
+    assert [d["reason"] for d in json.loads(listed.stdout)["dumps"]] == [f"unreadable: {expected}"]
+    for done in (scanned, text, sanitized, captured, listed):
+        assert "/proc/" not in done.stdout + done.stderr

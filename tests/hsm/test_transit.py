@@ -129,8 +129,9 @@ class Bao:
         self.issuer_token = self.token("signward-issuer")
         self.operator_token = self.token("signward-operator")
 
-    def token(self, policy: str, ttl: str = "1h") -> str:
-        made = self.call("POST", "auth/token/create", {"policies": [policy], "no_default_policy": True, "ttl": ttl})
+    def token(self, policy: str, ttl: str = "1h", **extra: Any) -> str:
+        made = self.call("POST", "auth/token/create",
+                         {"policies": [policy], "no_default_policy": True, "ttl": ttl, **extra})
         return str(made["auth"]["client_token"])
 
     def stop(self) -> None:
@@ -295,6 +296,8 @@ def _refused_operations(bao: Bao) -> dict[str, tuple[str, str, dict[str, Any] | 
     bao.call("POST", f"transit/keys/{deletable}/config", {"deletion_allowed": True})
     plain = _fresh(bao)
     outside = _fresh(bao, prefix="other-")
+    other = bao.token("signward-operator")  # another token: its renewal, lookup, revocation
+    accessor = bao.call("POST", "auth/token/lookup", {"token": other})["data"]["accessor"]
     return {
         "export": ("GET", f"transit/export/signing-key/{exportable}/1", None),
         "backup": ("GET", f"transit/backup/{backup}", None),
@@ -308,6 +311,10 @@ def _refused_operations(bao: Bao) -> dict[str, tuple[str, str, dict[str, Any] | 
         "write a policy": ("PUT", "sys/policies/acl/mine", {"policy": 'path "*" { capabilities = ["sudo"] }'}),
         "mount an engine": ("POST", f"sys/mounts/t{secrets.token_hex(4)}", {"type": "transit"}),
         "make a token": ("POST", "auth/token/create", {"policies": ["signward-operator"]}),
+        "make an orphan token": ("POST", "auth/token/create-orphan", {"policies": ["signward-operator"]}),
+        "look up another token": ("POST", "auth/token/lookup", {"token": other}),
+        "renew another token": ("POST", "auth/token/renew", {"token": other}),
+        "revoke another token": ("POST", "auth/token/revoke-accessor", {"accessor": accessor}),
     }
 
 
@@ -332,6 +339,24 @@ def test_the_issuer_token_signs_and_reads_signward_keys(bao: Bao, transit: Calla
     operator.destroy(handle)  # the operator may destroy a retired key
     with pytest.raises(KeyNotFound):
         issuer.public_key(handle, Alg.ES256)
+
+
+def test_a_token_bound_to_the_issuers_address_signs_nothing_from_elsewhere(
+        bao: Bao, transit: Callable[..., TransitBackend]) -> None:
+    """The issuer's token is in its memory, so in a crash core: made under a token role with
+    token_bound_cidrs (the documented production setting) it signs nothing from any other
+    address. Two roles alike but for the address: one the issuer's, one another."""
+    handle, public = transit(bao.operator_token).generate(Alg.ES256, "t")
+    tokens = {}
+    for role, cidr in (("near", "127.0.0.1/32"), ("far", "192.0.2.10/32")):
+        bao.call("POST", f"auth/token/roles/signward-{role}", {
+            "allowed_policies": ["signward-issuer"], "token_bound_cidrs": [cidr], "token_no_default_policy": True})
+        made = bao.call("POST", f"auth/token/create/signward-{role}", {"policies": ["signward-issuer"]})
+        tokens[role] = str(made["auth"]["client_token"])
+    here = transit(tokens["near"])
+    assert signature_ok(public, Alg.ES256, b"x", CheckedSigner(here).sign(handle, Alg.ES256, b"x"))
+    with pytest.raises(TransitTokenRefused, match="HTTP 403: permission denied"):
+        transit(tokens["far"]).raw_sign(handle, Alg.ES256, b"x")
 
 
 def test_every_algorithm_signs_and_verifies(bao: Bao, transit: Callable[..., TransitBackend]) -> None:
@@ -452,6 +477,68 @@ def test_a_token_file_rewritten_by_an_agent_is_read_again_when_refused(bao: Bao,
     finally:
         backend.close()
         operator.close()
+
+
+# -- token renewal -------------------------------------------------------------------------
+
+
+def test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert(bao: Bao, tmp_path: Path) -> None:
+    """A token with a 3 s TTL and a 7 s max TTL: the issuer keeps signing past the first TTL (it
+    renews the token with renew-self, the issuer policy's own grant), says once, before the token
+    dies, that it reached its max TTL, and answers 503 once it is dead (the 403 not said again)."""
+    home, operator = transit_home(tmp_path / "home", bao)
+    port = free_port()
+    clients = operator_setup(home, operator, bao, f"http://127.0.0.1:{port}", (("consumer", "ES256"),))
+    token_file = home.root / "hsm/transit-token"
+    token_file.unlink()  # the home's token replaced by one this test can revoke
+    write_secret(token_file, bao.token("signward-issuer"))
+    issuer = IssuerProcess(home, port).start()
+    try:
+        issuing = Issuing(home, operator, issuer, clients)
+        assert issuing.token("consumer").status_code == 200
+        # an agent's rewrite: the short-lived token renamed over the file, the old one revoked
+        fresh = token_file.with_name("transit-token.new")
+        write_secret(fresh, bao.token("signward-issuer", ttl="3s", explicit_max_ttl="7s"))
+        born = time.monotonic()
+        old = token_file.read_text()
+        fresh.replace(token_file)
+        bao.call("POST", "auth/token/revoke", {"token": old})
+        signed_after_first_ttl = False
+        while True:
+            age = time.monotonic() - born  # when the request was sent
+            resp = issuing.token("consumer")
+            if resp.status_code != 200:
+                break
+            signed_after_first_ttl |= age > 3.5
+            time.sleep(0.2)
+        assert signed_after_first_ttl, f"the first 503 came at {age:.1f}s: the token was not renewed"
+        assert age > 6, f"503 at {age:.1f}s, before the token's max TTL"
+        assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
+        assert issuing.token("consumer").status_code == 503
+        alerts = [line for line in issuer.log.read_text().splitlines() if "ALERT" in line]
+        assert len(alerts) == 1, alerts
+        assert "is not renewed: it reached its max TTL" in alerts[0]
+    finally:
+        issuer.stop()
+
+
+def test_a_non_renewable_token_is_alerted_once_before_it_dies(bao: Bao, caplog: pytest.LogCaptureFixture,
+                                                             transit: Callable[..., TransitBackend]) -> None:
+    handle, _ = transit(bao.operator_token).generate(Alg.ES256, "t")
+    with caplog.at_level(logging.ERROR, logger="signward.hsm.transit"):
+        backend = transit(bao.token("signward-issuer", ttl="2s", renewable=False))
+        CheckedSigner(backend).sign(handle, Alg.ES256, b"x")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                backend.raw_sign(handle, Alg.ES256, b"x")
+            except TransitTokenRefused:
+                break
+            time.sleep(0.1)
+        with pytest.raises(TransitTokenRefused, match="HTTP 403"):
+            backend.raw_sign(handle, Alg.ES256, b"x")
+    alerts = [r.getMessage() for r in caplog.records if "ALERT" in r.getMessage()]
+    assert len(alerts) == 1 and "is not renewed: it is not renewable" in alerts[0], alerts
 
 
 def test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file(bao: Bao, tmp_path: Path) -> None:

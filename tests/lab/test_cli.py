@@ -4,6 +4,7 @@ the page opened in headless Chromium."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CHROMIUM, dom_of
+from tests.helpers import CHROMIUM, dom_of, screenshot, visible_text
 
 LAB = [sys.executable, "-m", "signward", "lab", "storm-0558"]
 
@@ -56,3 +57,14 @@ def test_preset_2021_json_and_html_in_headless_chromium(tmp_path: Path) -> None:
     assert steps.count("<tr class=\"passed\">") == 8 and "#5a5a5a" in html  # the switched-off controls, dark
     embedded = html.split('id="result">', 1)[1].split("</script>", 1)[0]
     assert json.loads(embedded)["breached"] is True
+    # the page at 1280 px as a reader sees it: every section, the watch step's result among them
+    shot = screenshot(page, tmp_path / "lab.png", 1280, tmp_path / "profile")
+    assert int.from_bytes(shot.read_bytes()[16:20], "big") == 1280
+    for section in ('id="steps"', 'id="alerts"', 'id="forensics"', 'id="graph"', 'id="watch"', 'id="watch-depth"',
+                    'id="watch-probes"', 'id="watch-not-probeable"'):
+        assert section in html, section
+    text = visible_text(html)
+    assert "None" not in text
+    depth = data["watch"]["depth"]["enterprise_mail"]
+    assert f"enterprise_mail {depth['designed']} {depth['current']}" in " ".join(text.split())
+    assert re.search(r"Crash \d{4}-\d\d-\d\d \d\d:\d\d UTC, attack \d{4}-\d\d-\d\d \d\d:\d\d UTC\.", text)

@@ -231,8 +231,8 @@ def test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read(
     from signward.scan import recheck as reader
 
     module = sys.modules["signward.dumps.sanitize"]  # the module (the package's name is the function)
-    monkeypatch.setattr(module, "recheck_path",
-                        lambda path, known=None: reader.recheck_path(path, known, Budget(max_depth=2)))
+    monkeypatch.setattr(module, "recheck_path", lambda path, known=None, **named: reader.recheck_path(
+        path, known, Budget(max_depth=2), **named))
     path = image(tmp_path / "img", 1 << 16, {4096: _nested(b"nothing secret here, only words " * 40, 4)})
     with pytest.raises(DumpRefused) as refusal:
         sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -86,7 +87,11 @@ class Pending:
     record: AuditRecord | None = None
     error: BaseException | None = None
     done: bool = False
-    wake: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    # set (put) when its batch committed or when it is handed the lead; at most one wake is ever
+    # outstanding: a handed-on entry is the only leader until it leads, and a committed one stops
+    # waiting. A SimpleQueue is a C lock, not threading.Event's Python Condition (about 10 us a
+    # token less, issue 39).
+    wake: queue.SimpleQueue[None] = field(default_factory=queue.SimpleQueue, repr=False, compare=False)
 
 
 @dataclass
@@ -128,8 +133,7 @@ class GroupCommit:
             self._leading = True
         while not entry.done:
             if not lead:
-                entry.wake.wait()  # set when its batch committed, or when it is handed the lead
-                entry.wake.clear()
+                entry.wake.get()  # put when its batch committed, or when it is handed the lead
                 if entry.done:
                     break
             try:
@@ -150,7 +154,7 @@ class GroupCommit:
             successor = self._queue[0] if self._queue else None
             self._leading = successor is not None
         if successor is not None:
-            successor.wake.set()
+            successor.wake.put(None)
 
     def _lead_one(self) -> None:
         if self.max_wait > 0:
@@ -166,7 +170,7 @@ class GroupCommit:
             self._count(batch, time.perf_counter() - started)
             for entry in batch:
                 entry.done = True
-                entry.wake.set()
+                entry.wake.put(None)
 
     def _write_settled(self, batch: list[Pending]) -> None:
         try:

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..depth import Report, analyze, depth_diff, load_model, run_probe, to_dot, to_html
 from ..depth.probes import ProbeResult
+from ..depth.render import probes_html
 from ..errors import UsageError
 from ..probes import ProbeContext
 from ..safefile import DOT_MARK, HTML_MARK
@@ -100,12 +101,7 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
     if dot_out:
         write_output(dot_out, to_dot(model, report), force=force, mark=DOT_MARK, what="--dot")
     if html_out:
-        extra = ""
-        if run_probes:
-            rows = "".join(f"<tr><td>{p['control']}</td><td>{'works' if p['works'] else 'FAILED'}</td>"
-                           f"<td>{p['detail']}</td></tr>" for p in data["probes"])
-            extra = ("<h2>Probes: designed vs current</h2><table id='probes'><tr><th>control</th><th>probe</th>"
-                     f"<th>detail</th></tr>{rows}</table>")
+        extra = probes_html(data["probes"]) if run_probes else ""
         write_output(html_out, to_html(model, report, extra), force=force, mark=HTML_MARK, what="--html")
     if as_json:
         emit(data, True)

@@ -26,6 +26,7 @@ from ..dumps.sarif import to_sarif
 from ..errors import DumpRefused, UsageError
 from ..home import Home
 from ..scan.detectors import select
+from ..scan.recheck import recheck_path
 from .common import (
     SCRATCH_PATH,
     clean_up_on_signals,
@@ -84,21 +85,30 @@ detectors_option = click.option("--detectors", default=None, metavar="a,b",
 @click.option("--sarif", "as_sarif", is_flag=True, help="Print SARIF 2.1.0 instead.")
 @max_bytes_option
 @workers_option
+@click.option("--no-reader", "no_reader", is_flag=True,
+              help="Skip the independent reader (exit 0 then means only that the scanner found nothing).")
 def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: str | None, as_json: bool,
-               as_sarif: bool, max_bytes: int | None, workers: int) -> None:
-    """Scan dumps for private keys: exit 0 nothing found, 1 findings or a pass cut short, 2 unreadable input."""
+               as_sarif: bool, max_bytes: int | None, workers: int, no_reader: bool) -> None:
+    """Scan dumps for private keys with the scanner and the independent reader (the reader that
+    certifies sanitize's output): exit 0 nothing found by either, 1 findings or a pass cut short,
+    2 unreadable input."""
     if as_json and as_sarif:
         raise UsageError("choose one of --json and --sarif")
     select(detectors)  # bad names fail before any work
     known = _known(key_files)
     reports = []
+    readings: list[dict[str, Any]] = []
     for name in files:
         with naming(name), _progress(f"scanning {name}", not (as_json or as_sarif)) as progress:
             reports.append(scan_path(name, detectors, known, progress, max_bytes=max_bytes, workers=workers))
+        if not no_reader:
+            second = recheck_path(name, known, name=name)
+            readings.append({"file": name, "clean": second.clean, "findings": [f.describe() for f in second.findings],
+                             "incomplete": list(second.incomplete)})
     if as_sarif:
         emit(to_sarif(reports), True)
     elif as_json:
-        emit({"files": [r.to_dict() for r in reports]}, True)
+        emit({"files": [r.to_dict() for r in reports], **({} if no_reader else {"reader": readings})}, True)
     else:
         for report in (leaf for top in reports for leaf in top.leaves()):  # a bundle: each member
             head = f"{report.file} ({report.format}, {report.bytes} bytes, {report.seconds:.1f} s)"
@@ -113,7 +123,13 @@ def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: st
                                               f"{len(report.findings)} finding(s): {by_detector}"))
             if report.incomplete:
                 err.print(f"bounded passes cut short: {', '.join(report.incomplete)}", markup=False)
-    if any(r.findings or r.incomplete for r in reports):  # not accounted for is never clean
+        for reading in readings:
+            what = ("nothing found" if reading["clean"] else
+                    f"{len(reading['findings'])} finding(s)" + "".join(f"\n  {f}" for f in reading["findings"][:20]) +
+                    "".join(f"\n  incomplete: {i}" for i in reading["incomplete"][:5]))
+            emit(None, False, text=f"{reading['file']}: independent reader: {what}")
+    # not accounted for is never clean; either reader's finding is a finding
+    if any(r.findings or r.incomplete for r in reports) or any(not r["clean"] for r in readings):
         raise click.exceptions.Exit(1)
 
 
@@ -184,8 +200,11 @@ def _attesting_home(ctx: click.Context) -> Home:
 def _reason(record: DumpRecord) -> str:
     """A dump's reason as its reader knows the dump: by the file it was captured from (or its id),
     not by the private copy the pipeline worked on (/proc/self/fd/N)."""
-    name = record.source[len("file:"):] if record.source.startswith("file:") else f"dump {record.id}"
-    return SCRATCH_PATH.sub(name, record.reason or "")
+    return SCRATCH_PATH.sub(lambda _: record.name(), record.reason or "")  # a record kept before they named it
+
+
+def _record(record: DumpRecord) -> dict[str, Any]:
+    return {**record.to_dict(), "reason": _reason(record)}
 
 
 def _pipeline(ctx: click.Context) -> DumpPipeline:
@@ -219,7 +238,7 @@ def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: 
             record = pipeline.capture(stream, f"file:{path}", pid, exe, signal_number, crash_time, incident)
     else:
         record = pipeline.capture(sys.stdin.buffer, "pipe", pid, exe, signal_number, crash_time, incident)
-    emit(record.to_dict(), as_json, text=f"{record.id}: {record.state}" + (f" ({_reason(record)})" if record.reason
+    emit(_record(record), as_json, text=f"{record.id}: {record.state}" + (f" ({_reason(record)})" if record.reason
                                                                                else ""))
     if record.state != DumpState.SANITIZED:
         raise click.exceptions.Exit(1)
@@ -270,7 +289,7 @@ def dumps_list(ctx: click.Context, as_json: bool) -> None:
     summary = f"{len(records)} dump(s)" + (": " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
                                            if states else "")
     table = ids_table("dumps", ["id", "state", "reason", "exe", "pid", "signal", "size"], rows, summary)
-    emit({"dumps": [r.to_dict() for r in records]}, as_json, table=table)
+    emit({"dumps": [_record(r) for r in records]}, as_json, table=table)
 
 
 @dumps.command("expire")

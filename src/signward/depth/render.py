@@ -1,4 +1,5 @@
-"""Graphviz DOT of the attack graph (minimum failing set highlighted) and a self-contained HTML page."""
+"""Graphviz DOT of the attack graph (minimum failing set highlighted) and a self-contained HTML page
+(an absent number reads "unknown" or "unreachable", never `None`)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,19 @@ def chips(names: list[str], kind: str) -> str:
     return " ".join(f"<span class='chip {kind}'>{html.escape(n)}</span>" for n in names) or "(none)"
 
 
+def _bound(value: object) -> str:
+    return "unknown" if value is None else html.escape(str(value))
+
+
+def probes_html(probes: list[dict[str, object]]) -> str:
+    """The probes `depth analyze --probe` ran: each control, its verdict and why (escaped: a
+    probe's detail is whatever the probed system answered)."""
+    rows = "".join(f"<tr><td>{html.escape(str(p['control']))}</td><td>{'works' if p['works'] else 'FAILED'}</td>"
+                   f"<td>{html.escape(str(p.get('detail') or '-'))}</td></tr>" for p in probes)
+    return ("<h2>Probes: designed vs current</h2><table id='probes'><tr><th>control</th><th>probe</th>"
+            f"<th>detail</th></tr>{rows or '<tr><td colspan=3>no control has a probe</td></tr>'}</table>")
+
+
 def graph_html(svg: str) -> str:
     """The SVG at its natural size in a scrolling frame: legible on a wide screen and a phone."""
     return f"<div class='graph' id='graph'>{svg}</div>"
@@ -109,7 +123,7 @@ def to_html(model: Model, report: Report, extra_tables: str = "") -> str:
         depth = "unreachable" if a.min_failures is None else str(data["min_failures"])
         if not a.exact:
             bounds = data.get("bounds", {})
-            depth = f"{bounds.get('lower')} to {bounds.get('upper')} (bounds; not proven)"
+            depth = f"{_bound(bounds.get('lower'))} to {_bound(bounds.get('upper'))} (bounds; not proven)"
         sets = "".join(f"<tr><td>{i}</td><td>{chips(s, 'cut')}</td></tr>" for i, s in enumerate(a.failing_sets, 1))
         path = "".join(f"<li>{html.escape(step)}</li>" for step in a.path)
         independent = ""
@@ -118,7 +132,7 @@ def to_html(model: Model, report: Report, extra_tables: str = "") -> str:
             ind_text = "unreachable" if ind is None else str(ind)
             if not data["independent_exact"]:
                 b = data.get("independent_bounds", {})
-                ind_text = f"{b.get('lower')} to {b.get('upper')} (bounds; not proven)"
+                ind_text = f"{_bound(b.get('lower'))} to {_bound(b.get('upper'))} (bounds; not proven)"
             shared = "".join(
                 f"<tr><td>{html.escape(str(u['kind']).replace('_', ' '))} {chips([str(u['name'])], 'cut')}</td>"
                 f"<td>{chips([str(c) for c in u['controls']], '')}</td><td>{html.escape(str(u['depth']))}</td>"

@@ -58,6 +58,10 @@ class DumpRecord:
     def to_dict(self) -> dict[str, Any]:
         return {**vars(self), "state": self.state.value}
 
+    def name(self) -> str:
+        """The dump as its reader knows it: the file it was captured from, else its id."""
+        return self.source[len("file:"):] if self.source.startswith("file:") else f"dump {self.id}"
+
 
 class DumpPipeline:
     """One home's quarantine, its sanitizer settings, its debugging stores and its grants.
@@ -153,7 +157,7 @@ class DumpPipeline:
                 raise DumpRefused(DumpReason.QUARANTINE_CHANGED, "the sealed core no longer matches its capture hash")
             result = sanitize(source, out, self.home, self.known(), canary, detectors=dumps.detectors,
                               insecure_skip_residue_rescan=dumps.insecure_skip_residue_rescan,
-                              max_bytes=dumps.max_dump_bytes)
+                              max_bytes=dumps.max_dump_bytes, name=record.name())
         except (DumpRefused, DumpFormatError) as exc:
             reason = DumpReason(exc.reason) if isinstance(exc, DumpRefused) else DumpReason.UNREADABLE
             detail = exc.detail if isinstance(exc, DumpRefused) else exc.diagnostics()

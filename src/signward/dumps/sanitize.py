@@ -47,7 +47,7 @@ from ..scan.minimize import minimize_ranges
 from ..scan.recheck import RecheckFinding, recheck_path
 from ..scan.redact import fill, redaction_ranges
 from ..scan.scanner import Progress, plain_copy, scan_path, scan_plain
-from ..scan.scratch import Scratch
+from ..scan.scratch import PRIVATE_PATH, Scratch, renamed
 from .attestation import attestation_key, attestation_path, key_id, sha256_file, verify_attestation, write_attestation
 from .canary import Canary
 from .reasons import DumpReason
@@ -211,17 +211,20 @@ def _seal(source: Path, container: str, target: Scratch, max_bytes: int | None =
 def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys | None = None,
              canary: Canary | None = None, minimize: bool = False, detectors: Sequence[str] | str | None = None,
              progress: Progress | None = None, *, insecure_skip_residue_rescan: bool = False,
-             max_bytes: int | None = None, workers: int | None = 1) -> SanitizeResult:
+             max_bytes: int | None = None, workers: int | None = 1, name: str | None = None) -> SanitizeResult:
     """Sanitize `source` into `out`; DumpRefused (after cleaning up) when it cannot be certified.
 
     `detectors` narrows what redaction runs; the re-scan of the result always runs every
     default detector (and the known keys and canaries), unless `insecure_skip_residue_rescan`
     (the lab's model of the 2021 sanitizer, which certified what it had not checked).
+    Errors, refusals and findings call IN `name` (default: `source`; a bundle's members
+    `name!member`), never by the private copies the work happens on.
 
     Long: every step's failure must reach the one cleanup and refusal at its end (fail closed);
     to become named steps, each with its reason (#37)."""
     began = time.monotonic()
     source, out = Path(source), Path(out)
+    name = str(source) if name is None else name
     result = SanitizeResult(input=str(source), output=str(out), status="refused")
     try:
         before = os.stat(source)
@@ -249,13 +252,14 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sealed")
         bundle = bundle_kind(sealed.path)
         if bundle is not None:  # every member scanned with the scanner for its format
-            report = scan_path(sealed.path, detectors, known, progress, str(out.parent), max_bytes, workers)
+            report = scan_path(sealed.path, detectors, known, progress, str(out.parent), max_bytes, workers,
+                               name=name)
             findings, incomplete, format_ = report.findings, report.incomplete, report.format
         else:
             layout = read_layout(sealed.path)
             findings, incomplete = scan_plain(sealed.path, layout, registry.select(detectors), known, progress,
                                               workers)
-            report, format_ = FileReport(str(source), layout.format, layout.size, 0.0, findings), layout.format
+            report, format_ = FileReport(name, layout.format, layout.size, 0.0, findings), layout.format
         result.counts = count_by_detector(findings)
         if incomplete:
             raise DumpRefused(DumpReason.SCAN_INCOMPLETE, ", ".join(incomplete))
@@ -288,7 +292,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
         residue_incomplete: list[str] = []
         if residue_detectors:  # a bundle's members each with the scanner for their format
             rescan = scan_path(final.path, [d.name for d in residue_detectors], known, None, str(out.parent),
-                               max_bytes, workers)
+                               max_bytes, workers, name=name)
             residue, residue_incomplete = rescan.findings, rescan.incomplete
         residue = [f for f in residue if not f.advisory]
         if residue_incomplete and not residue:
@@ -298,7 +302,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             raise DumpRefused(DumpReason.RESIDUE, f"{len(residue)} finding(s) left after redaction, first "
                                          f"{residue[0].kind} at offset {residue[0].offset}")
         if residue_detectors:  # certification by the independent reader (recheck.py): no scanner parser
-            second = recheck_path(final.path, known)
+            second = recheck_path(final.path, known, name=name)
             spans = [f.span for f in second.findings if f.span is not None]
             if second.findings and len(spans) == len(second.findings) and not second.incomplete and \
                     bundle is None and format_ != "har":  # an image: the whole raw run of each goes, re-read
@@ -312,13 +316,15 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
                 try:
                     result.redacted_bytes += sum(fill(descriptor, start, end) for start, end in ranges)
                     os.fsync(descriptor)
+                    # what only the independent reader found is in the counts (the attestation's too)
+                    result.counts["independent-reader"] = result.counts.get("independent-reader", 0) + len(second.findings)
                 finally:
                     os.close(descriptor)
                 if container != "none":
                     final = scratch.enter_context(Scratch(out.parent))
                     with open(redacted.path, "rb") as plain, open_compressor(final.path, container, new=False) as packed:
                         shutil.copyfileobj(plain, packed, 8 << 20)
-                second = recheck_path(final.path, known)
+                second = recheck_path(final.path, known, name=name)
             if second.findings:
                 raise DumpRefused(DumpReason.RECHECK, "independent reader: " + second.summary())
             if second.incomplete:
@@ -344,7 +350,11 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
             result.attestation = str(write_attestation(out, document, key))
             _fsync_dir(out.parent)
         return result
+    except DumpFormatError as exc:  # about IN's bytes: named as the caller knows IN
+        renamed(exc, name)
+        raise
     except DumpRefused as refusal:
+        refusal.detail = PRIVATE_PATH.sub(lambda _: name, refusal.detail)
         result.reason, result.detail = refusal.reason, refusal.detail
         with _locked(out):  # an earlier certified output at OUT no longer stands for this input
             try:

@@ -79,6 +79,43 @@ class _Slot:
         self.keys: dict[str, Any] = {}
 
 
+class _SlotPool:
+    """The free slots, most recently used first (a warm session is reused). Taking and giving
+    back a free slot is a list pop/append (atomic under the GIL); only a taker that finds none
+    waits on the condition (queue.LifoQueue took its Python condition on every call: about
+    5 us a signature, issue 39)."""
+
+    def __init__(self) -> None:
+        self._free: list[_Slot] = []
+        self._cond = threading.Condition()
+        self._waiting = 0
+
+    def put(self, slot: _Slot) -> None:
+        with self._cond:
+            self._free.append(slot)
+            if self._waiting:
+                self._cond.notify()
+
+    def get(self, timeout: float) -> _Slot:
+        """A free slot; queue.Empty when none is free within `timeout` seconds."""
+        try:
+            return self._free.pop()
+        except IndexError:
+            pass
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self._free:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise queue.Empty
+                self._waiting += 1
+                try:
+                    self._cond.wait(remaining)
+                finally:
+                    self._waiting -= 1
+            return self._free.pop()
+
+
 class Pkcs11Backend:
     """Signs with keys that never leave the token; reconnects after the module restarts."""
 
@@ -104,7 +141,7 @@ class Pkcs11Backend:
             _CLIENT_USED[module] = True
         self._private_instances = os.path.basename(module).startswith("p11-kit-client")
         self._lock = threading.Lock()
-        self._slots: queue.LifoQueue[_Slot] | None = None
+        self._slots: _SlotPool | None = None
         self._all: list[_Slot] = []
         self._mechanisms: set[Mechanism] | None = None
 
@@ -122,11 +159,14 @@ class Pkcs11Backend:
         except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
             raise map_error(exc, f"loading the PKCS#11 module {self.module}") from exc
 
-    def _pool(self) -> queue.LifoQueue[_Slot]:
+    def _pool(self) -> _SlotPool:
+        slots = self._slots
+        if slots is not None:
+            return slots
         with self._lock:
             if self._slots is None:
                 shared = None if self._private_instances else self._load()
-                slots: queue.LifoQueue[_Slot] = queue.LifoQueue()
+                slots = _SlotPool()
                 for _ in range(self._size):
                     slot = _Slot(shared if shared is not None else self._load())
                     self._all.append(slot)

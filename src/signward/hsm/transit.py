@@ -12,6 +12,13 @@ signature against the public key before it leaves.
 Fail closed: OpenBao sealed, down or slower than the timeout, and a token it refuses, are
 `HsmUnavailable` (the issuer answers 503 with Retry-After, as for an HSM outage); nothing
 falls back to another custody. A refused token is said once in one ALERT log line.
+
+Token renewal: a small daemon thread (started on first use, one per backend and process) looks
+the token up (`auth/token/lookup-self`) and renews it (`auth/token/renew-self`) once less than a
+third of its TTL is left; signatures never wait for it. A token that will die anyway (not
+renewable, capped at its max TTL, renewal refused or failing) is said once, in one ALERT line,
+before it expires; the 403 that follows its death is not said again, and signing fails closed
+(503). A new token in the token file (an agent's rewrite) is picked up and looked up again.
 The least-privilege policies the issuer and the operator run under ship beside this module
 (`policies/issuer.hcl`, `policies/operator.hcl`).
 """
@@ -22,9 +29,11 @@ import base64
 import binascii
 import json
 import logging
+import os
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
@@ -44,6 +53,9 @@ HANDLE = re.compile(r"signward-[0-9a-f]{32}")
 MAX_RESPONSE = 256 * 1024  # bytes of one Transit answer; a key document is a few KiB
 MAX_SIGNATURE = 1024  # bytes of one decoded signature (RSA-4096: 512)
 MAX_LISTED = 10_000  # keys one attribute check reads at most
+RENEW_WHEN_LEFT = 1 / 3  # renew the token once less than this share of its TTL is left
+RENEW_RETRY = 5.0  # seconds between renewal attempts after one failed (and between checks of a dying token)
+NO_EXPIRY_RECHECK = 60.0  # seconds between looks at a token without a TTL (or one that could not be looked up)
 
 KEY_TYPES: dict[Alg, str] = {
     Alg.ES256: "ecdsa-p256",
@@ -112,6 +124,18 @@ class TransitBackend:
                                     limits=httpx.Limits(max_connections=32, max_keepalive_connections=16))
         self._alerted = False
         self._lock = threading.Lock()
+        # token renewal (the keeper thread): the token it looked up, when that one expires
+        # (monotonic; None: never), its full TTL, and the token whose death was already alerted
+        self._stop = threading.Event()
+        self._wake = threading.Event()  # set by close() and by a new token read from the file
+        self._keeper: threading.Thread | None = None
+        self._keeper_pid = 0
+        self._tended = ""
+        self._expires: float | None = None
+        self._ttl = 0.0
+        self._renewable = False
+        self._dying = False
+        self._token_alerted = ""
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -121,6 +145,7 @@ class TransitBackend:
         read again from its source and the request retried once if it changed (an agent renewed
         it); still refused, it raises an ALERT log line once (not when `alert` is False: a
         refusal the caller expects)."""
+        self._ensure_keeper()
         try:
             return self._call_once(method, path, doing, body, expect)
         except TransitTokenRefused as refused:
@@ -146,6 +171,7 @@ class TransitBackend:
             if not token or token == self._client.headers.get("X-Vault-Token"):
                 return False
             self._client.headers["X-Vault-Token"] = token
+        self._wake.set()  # the keeper looks the new token up now
         return True
 
     def _call_once(self, method: str, path: str, doing: str, body: dict[str, Any] | None,
@@ -188,8 +214,8 @@ class TransitBackend:
 
     def _alert(self, doing: str, errors: str) -> None:
         with self._lock:
-            if self._alerted:
-                return
+            if self._alerted or self._client.headers.get("X-Vault-Token") == self._token_alerted:
+                return  # said already (for a dying token: before it expired)
             self._alerted = True
         log.error("ALERT: OpenBao at %s refused signward's Transit token while %s (%s): it expired, was revoked "
                   "or lacks the policy for this; what needs it fails closed (signing: 503) until that is fixed",
@@ -200,6 +226,99 @@ class TransitBackend:
         if not isinstance(data, dict):
             raise HsmError(f"Transit answered without a data object while {doing}")
         return data
+
+    # -- token renewal -------------------------------------------------------------------
+
+    def _ensure_keeper(self) -> None:
+        """Start the renewal thread in this process if it is not running (cheap when it is)."""
+        keeper = self._keeper
+        if self._stop.is_set() or (keeper is not None and self._keeper_pid == os.getpid() and keeper.is_alive()):
+            return
+        with self._lock:
+            if self._keeper is not None and self._keeper_pid == os.getpid() and self._keeper.is_alive():
+                return
+            self._keeper_pid = os.getpid()
+            self._tended = ""  # a forked child looks its token up again
+            self._keeper = threading.Thread(target=self._keep_token, name="signward-transit-token", daemon=True)
+            self._keeper.start()
+
+    def _keep_token(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wait = self._tend_token()
+            except Exception:  # noqa: BLE001 - the keeper never dies of one bad answer; signing fails closed
+                log.exception("Transit token renewal check failed")
+                wait = RENEW_RETRY
+            self._wake.wait(max(0.05, wait))
+            self._wake.clear()
+
+    def _tend_token(self) -> float:
+        """Look a new token up, renew a due one, alert once on one that will die; the seconds
+        until the next check."""
+        self._fresh_token()  # an agent's rewrite of the token file is adopted before renewing the old one
+        token = str(self._client.headers.get("X-Vault-Token", ""))
+        if self._stop.is_set():
+            return 0
+        if token != self._tended:
+            try:
+                _, document = self._call_once("GET", "auth/token/lookup-self", "looking up the Transit token",
+                                              None, (200,))
+                info = self._data(document, "looking up the Transit token")
+            except SignwardError as exc:
+                log.warning("cannot look up signward's Transit token at %s (%s): it is not renewed until it can be",
+                            self.url, exc)
+                return RENEW_RETRY
+            ttl, full = info.get("ttl"), info.get("creation_ttl")
+            self._tended, self._dying = token, False
+            if not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0:
+                self._expires = None  # a root or otherwise non-expiring token
+                return NO_EXPIRY_RECHECK
+            self._expires = time.monotonic() + _whole_seconds_left(ttl)
+            self._ttl = float(full) if isinstance(full, int) and full >= ttl else float(ttl)
+            self._renewable = info.get("renewable") is True
+        if self._expires is None:
+            return NO_EXPIRY_RECHECK
+        left = self._expires - time.monotonic()
+        if left > self._ttl * RENEW_WHEN_LEFT:
+            return left - self._ttl * RENEW_WHEN_LEFT
+        if self._dying:
+            return RENEW_RETRY  # said already; waiting for a new token in the token file
+        if not self._renewable:
+            self._dying = True
+            self._expiring(token, left, "it is not renewable")
+            return RENEW_RETRY
+        try:
+            _, document = self._call_once("POST", "auth/token/renew-self", "renewing the Transit token", {}, (200,))
+            auth = document.get("auth")
+            granted = auth.get("lease_duration") if isinstance(auth, dict) else None
+            if not isinstance(granted, int) or isinstance(granted, bool) or granted <= 0:
+                raise HsmError("OpenBao answered the renewal without a lease duration")
+        except TransitTokenRefused as refused:
+            self._dying = True
+            self._expiring(token, left, f"renewing it was refused ({refused.errors or 'permission denied'})")
+            return RENEW_RETRY
+        except SignwardError as exc:
+            self._expiring(token, left, f"renewing it failed ({exc}); retrying every {RENEW_RETRY:g}s")
+            return min(RENEW_RETRY, max(0.2, left / 2))
+        self._expires = time.monotonic() + _whole_seconds_left(granted)
+        if granted < self._ttl:  # OpenBao capped the renewal at the token's max TTL
+            self._dying = True
+            self._expiring(token, granted, "it reached its max TTL")
+            return RENEW_RETRY
+        with self._lock:
+            if self._token_alerted == token:
+                self._token_alerted = ""  # renewed after all: a later death is said again
+        log.info("renewed signward's Transit token for %ss", granted)
+        return granted - self._ttl * RENEW_WHEN_LEFT
+
+    def _expiring(self, token: str, left: float, why: str) -> None:
+        """The one ALERT line for a token that will not live on (its later 403 is not said again)."""
+        with self._lock:
+            if self._token_alerted == token:
+                return
+            self._token_alerted = token
+        log.error("ALERT: signward's Transit token at %s expires in %.0fs and is not renewed: %s; once it expires, "
+                  "signing fails closed (503) until a new token is in the token file", self.url, max(0.0, left), why)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -278,7 +397,17 @@ class TransitBackend:
                 "algorithms": [a.value for a in Alg]}
 
     def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        keeper = self._keeper
+        if keeper is not None and keeper is not threading.current_thread() and self._keeper_pid == os.getpid():
+            keeper.join(self.timeout + 1)
         self._client.close()
+
+
+def _whole_seconds_left(ttl: int) -> float:
+    """The seconds a TTL OpenBao gives in whole seconds (rounded either way) surely leaves."""
+    return max(ttl - 1.0, ttl / 2)
 
 
 def _custody_problem(data: dict[str, Any]) -> str:

@@ -68,7 +68,7 @@ class ClientRegistry:
         self._lock = threading.Lock()
         self._decoy = hash_secret(secrets.token_urlsafe(32))  # checked for unknown ids: one scrypt, as for known
         self.row_cache_seconds = row_cache_seconds
-        self._rows: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._rows: dict[tuple[str, str], tuple[float, tuple[dict[str, Any], Client]]] = {}
 
     def create(self, realm: str, tenant: str, audiences: list[str] | None = None,
                scopes: list[str] | None = None) -> tuple[Client, str]:
@@ -112,7 +112,8 @@ class ClientRegistry:
             else:
                 self._rows.pop((realm or "", client_id), None)
 
-    def _row(self, realm: str, client_id: str, cached: bool) -> dict[str, Any] | None:
+    def _row(self, realm: str, client_id: str, cached: bool) -> tuple[dict[str, Any], Client] | None:
+        """The client's row and the Client it describes (parsed once per read of the row)."""
         now = self.clock.now()
         if cached:
             hit = self._rows.get((realm, client_id))
@@ -121,23 +122,27 @@ class ClientRegistry:
         with self.store.snapshot() as tx:
             row = tx.one("SELECT * FROM clients WHERE client_id = ? AND realm = ? AND disabled = 0",
                          (client_id, realm))
+        found = None if row is None else (row, _client(row))
         with self._lock:
-            if row is None:
+            if found is None:
                 self._rows.pop((realm, client_id), None)
             else:
                 if len(self._rows) >= MAX_CACHED_ROWS:
                     self._rows.clear()
-                self._rows[(realm, client_id)] = (now, row)
-        return row
+                self._rows[(realm, client_id)] = (now, found)
+        return found
 
     def _authenticate(self, realm: str, client_id: str, secret: str,
                       cached: bool) -> tuple[Client, ClientCheck] | None:
-        row = self._row(realm, client_id, cached)
-        if row is None:
+        found = self._row(realm, client_id, cached)
+        if found is None:
             check_secret(secret, self._decoy)  # the same single scrypt whether or not the id exists
             return None
-        marker = (client_id, hmac.new(self._pepper, (row["secret_hash"] + "\0" + secret).encode(),
-                                      hashlib.sha256).digest())
+        row, client = found
+        # a keyed hash (BLAKE2b's keyed mode, a MAC: one C call) of the stored hash and the secret,
+        # under this process's random pepper: the secret itself is never kept
+        marker = (client_id, hashlib.blake2b((row["secret_hash"] + "\0" + secret).encode(), key=self._pepper,
+                                             digest_size=32).digest())
         now = self.clock.now()
         remembered = self._verified.get(marker)
         if remembered is None or now >= remembered:
@@ -147,18 +152,15 @@ class ClientRegistry:
                 if len(self._verified) > 10000:
                     self._verified.clear()
                 self._verified[marker] = now + self.remember_seconds
-        meta = json.loads(row["grants"])
-        client = Client(row["client_id"], row["realm"], row["tenant"], tuple(meta["audiences"]),
-                        tuple(meta["scopes"]))
         return client, (row["client_id"], row["realm"], row["secret_hash"])
 
     def list(self, realm: str | None = None) -> list[Client]:
         with self.store.snapshot() as tx:
             rows = (tx.all("SELECT * FROM clients WHERE realm = ? ORDER BY client_id", (realm,)) if realm
                     else tx.all("SELECT * FROM clients ORDER BY client_id"))
-        out = []
-        for row in rows:
-            meta = json.loads(row["grants"])
-            out.append(Client(row["client_id"], row["realm"], row["tenant"], tuple(meta["audiences"]),
-                              tuple(meta["scopes"])))
-        return out
+        return [_client(row) for row in rows]
+
+
+def _client(row: dict[str, Any]) -> Client:
+    meta = json.loads(row["grants"])
+    return Client(row["client_id"], row["realm"], row["tenant"], tuple(meta["audiences"]), tuple(meta["scopes"]))

@@ -48,6 +48,16 @@ class Issuance:
     revoked_at: float | None
 
 
+_INSERT_PROBE = "INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_KEY = ("INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, "
+               "(SELECT kid FROM keys WHERE kid = ? AND state NOT IN (?, ?)), ?, ")
+_INSERT_KEY_CHECKED = _INSERT_KEY + "?, ?)"
+_CLIENT_CHECKED = ("(SELECT CAST(? AS TEXT) FROM clients WHERE client_id = ? AND realm = ? AND disabled = 0 "
+                   "AND secret_hash = ?)")
+_INSERT_CHECKED = _INSERT_KEY + _CLIENT_CHECKED + ", ?)"
+_REVOKED, _DESTROYED = KeyState.REVOKED.value, KeyState.DESTROYED.value
+
+
 class IssuanceRecords:
     def __init__(self, store: Store, clock: Clock | None = None) -> None:
         self.store = store
@@ -67,20 +77,11 @@ class IssuanceRecords:
         NULL, the statement fails and the token is never released. `key_in_registry=False` is for
         the watch's probe tokens only: they are signed by tripwire keys, which the key registry
         does not hold, and no issuer cache stands behind them."""
-        client_params: tuple[str, ...] = ()
         if not key_in_registry:
-            return ("INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, ?, ?, ?, ?)",
-                    (jti, realm, kid, sub, digest(token), exp))
+            return _INSERT_PROBE, (jti, realm, kid, sub, digest(token), exp)
         if client is None:
-            row_digest = "?"
-        else:
-            row_digest = ("(SELECT CAST(? AS TEXT) FROM clients WHERE client_id = ? AND realm = ? AND disabled = 0 "
-                          "AND secret_hash = ?)")
-            client_params = client
-        return ("INSERT INTO issued_tokens (jti, realm, kid, sub, digest, exp) VALUES (?, ?, "
-                "(SELECT kid FROM keys WHERE kid = ? AND state NOT IN (?, ?)), ?, " + row_digest + ", ?)",
-                (jti, realm, kid, KeyState.REVOKED.value, KeyState.DESTROYED.value, sub, digest(token),
-                 *client_params, exp))
+            return _INSERT_KEY_CHECKED, (jti, realm, kid, _REVOKED, _DESTROYED, sub, digest(token), exp)
+        return _INSERT_CHECKED, (jti, realm, kid, _REVOKED, _DESTROYED, sub, digest(token), *client, exp)
 
     def record(self, *, jti: str, realm: str, kid: str, sub: str, token: str, exp: float,
                client: ClientCheck | None = None, key_in_registry: bool = True) -> None:

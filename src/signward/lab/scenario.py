@@ -38,7 +38,7 @@ import httpx
 from ..audit import AuditLog
 from ..clock import FixedClock, iso
 from ..dumps.canary import Canary
-from ..errors import SignwardError
+from ..errors import SignwardError, UsageError
 from ..keys.model import DAY
 from ..store import store_for
 from .attacker import StolenKey, forge_token, loose_keys, steal_keys
@@ -46,10 +46,12 @@ from .controls import CONTROLS
 from .crash import ServedIssuer
 from .deployment import (
     CONSUMER_ISSUER,
+    CUSTODIES,
     ENTERPRISE_ISSUER,
     TENANT,
     Capture,
     Crash,
+    LabOpenBao,
     ServedRealm,
     audit_head,
     capture,
@@ -132,10 +134,17 @@ class Attempt:
 
 
 class Lab:
-    """Real deployments in `workdir` (a temporary directory when None), stage results cached."""
+    """Real deployments in `workdir` (a temporary directory when None), stage results cached.
+    `custody` is where the HSM-on deployments keep their keys: "pkcs11" (the embedded HSM) or
+    "transit" (a dev OpenBao the lab starts on loopback and stops on close)."""
 
     def __init__(self, workdir: Path | None = None, workers: int = 2,
-                 log: Callable[[str], None] | None = None, keep_dumps: bool = False) -> None:
+                 log: Callable[[str], None] | None = None, keep_dumps: bool = False,
+                 custody: str = "pkcs11") -> None:
+        if custody not in CUSTODIES:
+            raise UsageError(f"custody must be one of {', '.join(CUSTODIES)}, not {custody!r}")
+        self.custody = custody
+        self.bao: LabOpenBao | None = None
         self._own = workdir is None
         self.workdir = Path(tempfile.mkdtemp(prefix="signward-lab-")) if workdir is None else workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -172,15 +181,24 @@ class Lab:
         homes = [c.home for c in self._crashes.values()] + ([self._enterprise.home] if self._enterprise else [])
         for home in homes:
             stop_home(home)
+        if self.bao is not None:
+            self.bao.stop()
         if self._own:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     # -- stages ---------------------------------------------------------------------------
+    def _custody(self) -> LabOpenBao | None:
+        """The OpenBao the HSM-on deployments sign in (started on first use), None for PKCS#11."""
+        if self.custody == "transit" and self.bao is None:
+            self.log("OpenBao (dev server on loopback): Transit, the issuer and operator policies")
+            self.bao = LabOpenBao(self.workdir / "openbao").start()
+        return self.bao
+
     def _enterprise_realm(self) -> ServedRealm:
         if self._enterprise is None:
             self.log("enterprise issuer (HSM) and its tenant's client")
             realm = make_realm(self.workdir / "enterprise", "enterprise", ENTERPRISE_ISSUER, TENANT, hsm=True,
-                               lifetime=30 * DAY)
+                               lifetime=30 * DAY, bao=self._custody())
             self._enterprise_token = realm.token("enterprise")
             realm.issuer.stop()
             self._enterprise = realm
@@ -192,7 +210,7 @@ class Lab:
             self.log(f"consumer issuer (hsm {'on' if hsm else 'OFF'}, rotation {'on' if rotation else 'OFF'}): "
                      "serve, sign, crash")
             self._crashes[key] = crash_consumer(self.workdir / f"consumer-h{int(hsm)}-r{int(rotation)}",
-                                                hsm=hsm, rotation=rotation)
+                                                hsm=hsm, rotation=rotation, bao=self._custody() if hsm else None)
             self.stage_runs["crash"] += 1
         return self._crashes[key]
 

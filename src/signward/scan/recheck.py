@@ -61,7 +61,7 @@ from typing import Any
 import lz4.frame
 import zstandard
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
@@ -79,6 +79,8 @@ MAX_FINDINGS = 100
 
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----(.{1,%d}?)-----END \1-----" % MAX_PEM_BODY,
                   re.DOTALL)
+_VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{90,400}|[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
+_PREFIXED_LINES = re.compile(rb"^([^\n]{0,80}?[|>#:\]] )[^\n]*(?:\n\1[^\n]*){3,}", re.M)
 _DER = re.compile(rb"\x30(?:\x83[\x00-\x01][\x00-\xff][\x00-\xff]|\x82[\x00-\xff][\x00-\xff]|\x81[\x80-\xff]|"
                   rb"[\x10-\x7f])\x02\x01[\x00\x01]")
 _OPENSSH_MAGIC = b"openssh-key-v1\x00"
@@ -492,6 +494,15 @@ class _Reader:
                 if len(digits) % 2 == 0 and len(digits) > 2:
                     self.child(binascii.unhexlify(digits[1:-1]), f"{name} > hex+1", depth + 1)
                 self.span = outer
+        for match in zeros.finditer(_PREFIXED_LINES, data):
+            # four or more lines behind one prefix (a log's `issuer-1  | `, `[pod/c] `, a syslog
+            # head, a quote's `> `, a comment's `# `): the lines without it, read as a view
+            prefix = match.group(1)
+            lines = match.group(0).split(b"\n")
+            outer = self.decoding(depth, match.start(), match.end())
+            self.child(b"\n".join(line[len(prefix):] for line in lines), f"{name} > lines after {len(prefix)}-byte prefix",
+                       depth + 1)
+            self.span = outer
         for start, end in _percent_runs(data):
             run = bytes(data[start:end])
             outer = self.decoding(depth, start, end)
@@ -569,10 +580,16 @@ class _Reader:
             self.openssh_blob(data, position, name)
             position = data.find(_OPENSSH_MAGIC, position + 1)
         if len(data) <= MAX_JSON_VIEW:
+            cap = 10_000 + len(data) // 1024
             for count, match in enumerate(zeros.finditer(_KTY, data)):
-                if count >= 10_000:
-                    break
+                if count >= cap:
+                    raise _Exhausted(f"{name}: more than {cap} \"kty\" members")
                 self.jwk_near(data, match.start(), name)
+        for match in zeros.finditer(_VAULT_TOKEN, data):
+            body = match.group(0).split(b".", 1)[1]
+            if _mixed(body) or (re.search(rb"[A-Z].*[A-Z]", body) and re.search(rb"[a-z].*[a-z]", body)
+                                and len(_CLASS_RUN.findall(body)) * 3 > len(body)):
+                self.found("token", name, "OpenBao/Vault token", (match.start(), match.end()))
         if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
 
@@ -591,7 +608,12 @@ class _Reader:
             self.found("pem", name, f"encrypted {label}", here)
             return
         except Exception:
-            return  # text that only looks like a key (libcrypto's own strings, a header alone)
+            # armour that does not load as written (lines prefixed by a log or a quote, joined by
+            # markup): a private key all the same when a key's worth of base64 is inside
+            inside = re.findall(rb"[A-Za-z0-9+/]", block[block.index(b"-----", 5) + 5:block.rindex(b"-----END")])
+            if len(inside) >= 100 and len(set(inside)) >= 16:
+                self.found("pem", name, f"{label} armour that does not load as written", here)
+            return  # else text that only looks like a key (libcrypto's own strings, a header alone)
         self.private_key(key, "pem", name, here)
 
     def der(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
@@ -695,6 +717,7 @@ class _Reader:
                     value = int.from_bytes(window, order)
                     if 1 < value < n and n % value == 0:
                         self.found("known-key", name, f"RSA prime of known kid {kid}", (offset, offset + width))
+                        self.rsa_siblings(data, name, kid, n, value)
                         return
             if budget.checks > budget.max_checks:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
@@ -712,6 +735,28 @@ class _Reader:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
         if self.ec_keys or self.ed_keys:
             self.curve_windows(data, name, step)
+
+    def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int) -> None:
+        """Once a prime of a known key is found, every other private value of that key (the other
+        prime, d, dp, dq, qi) is one too, wherever it is in the view, in either byte order: each
+        copy a finding at its own span (redacting the prime alone left dp, which factors n)."""
+        exponent = next((e for k, modulus, e in self.rsa_publics if k == kid and modulus == n), None)
+        if exponent is None:
+            return
+        p, q = prime, n // prime
+        d = rsa.rsa_recover_private_exponent(exponent, p, q)
+        half, full = (n.bit_length() // 2 + 7) // 8, (n.bit_length() + 7) // 8
+        values = {"RSA prime": (q, half), "RSA private exponent": (d, full), "RSA CRT exponent": (rsa.rsa_crt_dmp1(d, p), half),
+                  "RSA CRT exponent ": (rsa.rsa_crt_dmq1(d, q), half), "RSA CRT coefficient": (rsa.rsa_crt_iqmp(p, q), half),
+                  "RSA prime ": (p, half)}
+        for what, (value, width) in values.items():
+            for size in {width, (value.bit_length() + 7) // 8}:
+                for order in ("big", "little"):
+                    needle = value.to_bytes(size, order)
+                    at = data.find(needle)
+                    while at >= 0 and len(self.report.findings) < MAX_FINDINGS:
+                        self.found("known-key", name, f"{what.strip()} of known kid {kid}", (at, at + size))
+                        at = data.find(needle, at + 1)
 
     def curve_windows(self, data: bytes, name: str, step: int) -> None:
         budget = self.budget
@@ -969,7 +1014,7 @@ def recheck_bytes(data: bytes, known: KnownKeys | None = None, name: str = "byte
     reader = _Reader(known if known is not None else KnownKeys(), budget or Budget())
     try:
         reader.view(data, name, 0)
-    except _Exhausted as exc:
+    except (_Exhausted, Oversized) as exc:
         reader.incomplete(f"budget exhausted: {exc}")
     except RecursionError:
         reader.incomplete("nesting too deep to read")
@@ -979,16 +1024,18 @@ def recheck_bytes(data: bytes, known: KnownKeys | None = None, name: str = "byte
     return reader.report
 
 
-def recheck_path(path: str | Path, known: KnownKeys | None = None, budget: Budget | None = None) -> RecheckReport:
-    """Re-read the file at `path` (mapped, not loaded, when large) with the independent reader."""
+def recheck_path(path: str | Path, known: KnownKeys | None = None, budget: Budget | None = None, *,
+                 name: str | None = None) -> RecheckReport:
+    """Re-read the file at `path` (mapped, not loaded, when large) with the independent reader;
+    its views are named from `name` (default: the file's name)."""
     with open(path, "rb") as handle:
         if handle.seek(0, 2) == 0:
             return RecheckReport()
         with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
             reader = _Reader(known if known is not None else KnownKeys(), budget or Budget())
             try:
-                reader.view(mapped, Path(path).name, 0)
-            except _Exhausted as exc:
+                reader.view(mapped, Path(path).name if name is None else name, 0)
+            except (_Exhausted, Oversized) as exc:
                 reader.incomplete(f"budget exhausted: {exc}")
             except RecursionError:
                 reader.incomplete("nesting too deep to read")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from . import recheck_zeros as zeros
 
-MAX_CANDIDATES = 20_000  # stream headers tried per view; more is noise, not a refusal
+MAX_CANDIDATES = 20_000  # stream headers tried per view, plus one per KiB of the view (`candidates`)
 MAX_TEXT_RUN = 1 << 20  # the longest encoded text run decoded
 MEANINGFUL = 64  # decoded bytes after which a stream that breaks is a stream cut short, not noise
 PROBE = 4096  # compressed bytes a candidate is first tried on
@@ -67,7 +67,19 @@ class Decoded:
 
 
 class Oversized(Exception):
-    """A run expands past the caller's decode budget."""
+    """A run expands past the caller's decode budget, or a view holds more candidates than a
+    reader may try (the caller's read is incomplete: refused, never passed)."""
+
+
+def candidates(data: bytes | mmap.mmap, scale: int = 1) -> int:
+    """How many candidates of one recogniser a view may hold before the read is incomplete:
+    20,000 plus one per KiB (random bytes hold a zlib header pair every 16 KiB), times `scale`.
+    Reaching it is not noise to skip but text made to hide what comes after: refused."""
+    return (MAX_CANDIDATES + len(data) // 1024) * scale
+
+
+def too_many(what: str, data: bytes | mmap.mmap, scale: int = 1) -> Oversized:
+    return Oversized(f"more than {candidates(data, scale)} {what} in a view of {len(data)} bytes")
 
 
 def decoded_views(data: bytes | mmap.mmap, limit: int, top: bool = True) -> Iterator[Decoded]:
@@ -140,9 +152,10 @@ def _inflate_before_error(data: bytes | mmap.mmap, start: int, wbits: int, stop:
 
 def _zlib_streams(data: bytes | mmap.mmap, limit: int) -> Iterator[Decoded]:
     done = 0
+    cap = candidates(data)
     for count, match in enumerate(zeros.finditer(_ZLIB_HEAD, data)):
-        if count >= MAX_CANDIDATES:
-            return
+        if count >= cap:
+            raise too_many("zlib headers", data)
         start = match.start()
         if start < done:
             continue
@@ -168,9 +181,10 @@ def _raw_deflate(data: bytes | mmap.mmap, limit: int) -> Decoded | None:
 def _lzma_alone(data: bytes | mmap.mmap, limit: int) -> Iterator[Decoded]:
     """.lzma (LZMA-alone): props 0x5d, a dictionary size, then the 8-byte size (or all ff)."""
     done = 0
+    cap = candidates(data)
     for count, match in enumerate(zeros.finditer(_LZMA_ALONE, data)):
-        if count >= MAX_CANDIDATES:
-            return
+        if count >= cap:
+            raise too_many("LZMA-alone headers", data)
         start = match.start()
         if start < done:
             continue
@@ -215,9 +229,11 @@ def _printable_runs(data: bytes | mmap.mmap) -> Iterator[Decoded]:
             yield from _base32_runs(run, offset)
             yield from _base85_runs(run, offset)
     position = data.find(b"<~")
-    count = 0
-    while position >= 0 and count < MAX_CANDIDATES:
+    count, cap = 0, candidates(data)
+    while position >= 0:
         count += 1
+        if count > cap:
+            raise too_many("ascii85 openings", data)
         adobe = _ASCII85_ADOBE.match(data, position, min(len(data), position + MAX_TEXT_RUN + 4))
         if adobe is not None:
             try:
@@ -309,9 +325,10 @@ def _quoted_printable(data: bytes | mmap.mmap) -> Iterator[Decoded]:
     """Lines joined by `=` soft breaks (a base64 body in a mail, a MIME part), `=XX` decoded: grown
     from each soft break over the lines around it (never backtracked)."""
     done = 0
+    cap = candidates(data, 50)
     for count, match in enumerate(zeros.finditer(_QP_SOFT, data)):
-        if count >= MAX_CANDIDATES * 50:
-            return
+        if count >= cap:
+            raise too_many("quoted-printable soft breaks", data, 50)
         if match.start() < done:
             continue
         floor = max(done, match.start() - 1000)
@@ -354,9 +371,11 @@ def _armour(data: bytes | mmap.mmap, begins: dict[str, bytes], ends: dict[str, b
     `-----END ` line, decoded (the reader's PEM detector then loads it)."""
     for codec, begin in begins.items():
         position = data.find(begin)
-        count = 0
-        while position >= 0 and count < MAX_CANDIDATES:
+        count, cap = 0, candidates(data)
+        while position >= 0:
             count += 1
+            if count > cap:
+                raise too_many(f"{codec} armour openings", data)
             end = data.find(ends[codec], position, position + MAX_TEXT_RUN)
             stop = min(len(data), (end + 64 * width) if end >= 0 else position + MAX_TEXT_RUN)
             stop -= (stop - position) % width
@@ -370,7 +389,7 @@ def _armour(data: bytes | mmap.mmap, begins: dict[str, bytes], ends: dict[str, b
 MAX_PIECE = 256  # a JSON string this short and all base64 characters may be a piece of a longer run
 MAX_JOINED = 4 << 10  # joined text read (a 4096-bit RSA key in PKCS#8 base64 is about 3,200)
 _SCALAR_LENGTHS = frozenset({22, 24, 32, 43, 44, 64, 86, 88})  # base64 of 16, 24, 32, 48, 64/66 bytes
-MAX_MEMBERS = 64  # members of one object whose adjacent pieces are joined pairwise
+MAX_PAIRS = 10_000  # adjacent member pairs joined like a split key (more: the read is incomplete)
 _PIECE = re.compile(r"[A-Za-z0-9+/_-]{2," + str(MAX_PIECE) + r"}={0,2}")
 _SSE_DATA = re.compile(rb"^data: ?([A-Za-z0-9+/_=-]{1,%d})\r?$" % MAX_PIECE, re.MULTILINE)
 
@@ -386,15 +405,17 @@ def joined_pieces(document: object) -> Iterator[bytes]:
     pairs: list[str] = []
     stack: list[tuple[object, tuple[str, ...]]] = [(document, ())]
     visited = 0
-    while stack and visited < 1_000_000:
+    while stack:
         visited += 1
+        if visited > 1_000_000:
+            raise Oversized("a JSON document of more than 1,000,000 values: its pieces are not all joined")
         item, path = stack.pop()
         if isinstance(item, dict):
             members = list(item.items())
             for key, value in reversed(members):
                 stack.append((value, (*path, str(key)[:64])))
-            candidates = [v if isinstance(v, str) and _PIECE.fullmatch(v) else None for _, v in members[:MAX_MEMBERS]]
-            for first, second in itertools.pairwise(candidates):
+            pieces = [v if isinstance(v, str) and _PIECE.fullmatch(v) else None for _, v in members]
+            for first, second in itertools.pairwise(pieces):
                 if first is not None and second is not None and len(first) >= 8 and len(second) >= 8 and \
                         len((first + second).rstrip("=")) in _SCALAR_LENGTHS and _mixed(first + second):
                     pairs.append(first + second)
@@ -409,7 +430,9 @@ def joined_pieces(document: object) -> Iterator[bytes]:
         if len(run) >= 2 and len(run[0]) >= 4 and all(len(piece) == len(run[0]) for piece in run[:-1]) and \
                 len(run[-1]) <= len(run[0]) and len(set(run)) == len(run) and _mixed("".join(run[:64])):
             yield "".join(run)[:MAX_JOINED].encode("ascii")
-    for pair in pairs[:10_000]:
+    if len(pairs) > MAX_PAIRS:
+        raise Oversized(f"more than {MAX_PAIRS} member pairs that join like a split key")
+    for pair in pairs:
         yield pair.encode("ascii")
 
 

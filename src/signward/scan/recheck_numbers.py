@@ -11,7 +11,7 @@ integer of RSA size is checked against the known RSA public keys as a private ex
 exponent dp/dq (`rsa_part`). `text_block` gives the run of printable text around a finding, which
 sanitize redacts whole so that no sibling value (d, dp, dq, qi, the other prime) stays.
 
-Bounded: at most `MAX_BLOCKS` blocks and `MAX_INTEGER_CHECKS` exponent checks per recheck, blocks of
+Bounded: at most `MAX_BLOCKS` blocks (more: the read is incomplete, refused) and `MAX_INTEGER_CHECKS` exponent checks per recheck, blocks of
 at most `MAX_BLOCK_BYTES`, decimal runs of at most `MAX_DECIMAL` digits; only lines that look like a
 dump are joined (a regex prefilter, so a large core costs one pass per pattern).
 """
@@ -23,6 +23,7 @@ import re
 from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
+from .recheck_codecs import Oversized
 
 if TYPE_CHECKING:
     from .recheck import RecheckFinding, _Reader
@@ -96,7 +97,9 @@ def hex_blocks(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
             if spelled is not None and len(spelled) <= 16:
                 parts.append(spelled)
                 last = end + len(line)
-        if sum(map(len, parts)) >= MIN_BLOCK_BYTES and len(blocks) < MAX_BLOCKS:
+        if sum(map(len, parts)) >= MIN_BLOCK_BYTES:
+            if len(blocks) >= MAX_BLOCKS:
+                raise Oversized(f"more than {MAX_BLOCKS} hex dump blocks")
             blocks.append((start, last, b"".join(parts)))
 
     # over the whole view, not recheck_zeros' kept spans: a dump line ends in `[^\n]*`, which runs
@@ -111,8 +114,6 @@ def hex_blocks(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
         parts.append(spelled)
         size += len(spelled)
         end = match.end()
-        if len(blocks) >= MAX_BLOCKS:
-            break
     close()
     return blocks
 

@@ -35,7 +35,7 @@ from .findings import FileReport, Finding, merge_spans
 from .formats import Layout, Region, head_of, open_decompressed, read_layout, sniff_container
 from .knownkeys import KnownKeys
 from .regions import compact
-from .scratch import Scratch
+from .scratch import Scratch, renamed
 
 Progress = Callable[[int, int], None]
 MAX_WORKERS = 8  # the default pool: one process per core, at most this many (each holds about 0.5 GB)
@@ -234,35 +234,42 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
 
 def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, known: KnownKeys | None = None,
               progress: Progress | None = None, workdir: str | None = None,
-              max_bytes: int | None = None, workers: int | None = 1, depth: int = 0) -> FileReport:
+              max_bytes: int | None = None, workers: int | None = 1, depth: int = 0, *,
+              name: str | None = None) -> FileReport:
     """Scan one file (any supported format or container, or a bundle of them); DumpFormatError
     if it cannot be read or expands past `max_bytes` (default `files.DEFAULT_MAX_BYTES`) or the
-    free disk space."""
+    free disk space. Reports and errors call the file `name` (default: `path`), never by the
+    private copy the work happens on; a bundle's members are `name!member`."""
     path = Path(path)
+    name = str(path) if name is None else name
     began = time.monotonic()
     if not path.is_file():
-        raise DumpFormatError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
-    container = sniff_container(head_of(path))
+        raise DumpFormatError(f"{name}: no such file" if not path.exists() else f"{name}: not a regular file")
     chosen = select(detectors)
     known = known if known is not None else KnownKeys()
-    with plain_copy(path, container, workdir, max_bytes) as plain:
-        kind = bundle_kind(plain)
-        if kind is not None:
-            return _scan_bundle(path, plain, kind, container, detectors, known, workdir, max_bytes, workers, depth,
-                                began)
-        layout = read_layout(plain)
-        findings, incomplete = scan_plain(plain, layout, chosen, known, progress, workers)
-    return FileReport(file=str(path), format=layout.format, bytes=layout.size,
+    try:
+        container = sniff_container(head_of(path))
+        with plain_copy(path, container, workdir, max_bytes) as plain:
+            kind = bundle_kind(plain)
+            if kind is not None:
+                return _scan_bundle(name, plain, kind, container, detectors, known, workdir, max_bytes, workers,
+                                    depth, began)
+            layout = read_layout(plain)
+            findings, incomplete = scan_plain(plain, layout, chosen, known, progress, workers)
+    except DumpFormatError as exc:  # about this file's bytes: named as its reader knows it
+        renamed(exc, name)
+        raise
+    return FileReport(file=name, format=layout.format, bytes=layout.size,
                       seconds=time.monotonic() - began, findings=findings, container=container,
                       incomplete=incomplete)
 
 
-def _scan_bundle(path: Path, plain: Path, kind: str, container: str, detectors: Sequence[str] | str | None,
+def _scan_bundle(name: str, plain: Path, kind: str, container: str, detectors: Sequence[str] | str | None,
                  known: KnownKeys, workdir: str | None, max_bytes: int | None, workers: int | None, depth: int,
                  began: float) -> FileReport:
     """Every member scanned with the scanner for its format (`bundles.py` for the limits)."""
     if depth >= MAX_DEPTH:
-        raise CoverageError(Uncovered.TOO_DEEP, f"{path}: bundles nested deeper than {MAX_DEPTH}; refused")
+        raise CoverageError(Uncovered.TOO_DEEP, f"{name}: bundles nested deeper than {MAX_DEPTH}; refused")
     reports: list[FileReport] = []
     folder = Path(workdir if workdir is not None else tempfile.gettempdir())
     with bundle_session(max_bytes), extracted(plain, kind, folder, max_bytes) as copies:
@@ -270,16 +277,16 @@ def _scan_bundle(path: Path, plain: Path, kind: str, container: str, detectors: 
             if member.name == OUTSIDE:  # headers, padding, comments, extra fields: scanned as raw bytes
                 layout = Layout(format="raw", size=member.size, regions=[Region(0, member.size, None)])
                 found, cut = scan_plain(copy.path, layout, select(detectors), known, None, workers)
-                report = FileReport(file=f"{path}!{OUTSIDE}", format="bundle-outside", bytes=member.size,
+                report = FileReport(file=f"{name}!{OUTSIDE}", format="bundle-outside", bytes=member.size,
                                     seconds=0.0, findings=found, incomplete=cut)
             else:
-                report = scan_path(copy.path, detectors, known, None, workdir, max_bytes, workers, depth + 1)
-                report.file = f"{path}!{member.name}"
+                report = scan_path(copy.path, detectors, known, None, workdir, max_bytes, workers, depth + 1,
+                                   name=f"{name}!{member.name}")
             reports.append(report)
-    names = [report.file[len(str(path)) + 1:] for report in reports]
-    findings = [replace(f, detail=name + (f": {f.detail}" if f.detail else ""))
-                for name, report in zip(names, reports, strict=True) for f in report.findings]
-    return FileReport(file=str(path), format=f"{kind}-bundle", bytes=plain.stat().st_size,
+    members = [report.file[len(name) + 1:] for report in reports]
+    findings = [replace(f, detail=member + (f": {f.detail}" if f.detail else ""))
+                for member, report in zip(members, reports, strict=True) for f in report.findings]
+    return FileReport(file=name, format=f"{kind}-bundle", bytes=plain.stat().st_size,
                       seconds=time.monotonic() - began, findings=findings, container=container,
                       incomplete=sorted({i for r in reports for i in r.incomplete}), members=reports)
 

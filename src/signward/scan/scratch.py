@@ -7,18 +7,25 @@ closes, so no exit of the process, SIGKILL included, leaves the copy behind. The
 reaches it through `path` (/proc/self/fd/N, this process only). `publish` gives a certified
 result its name atomically (linked in where O_TMPFILE allows, else copied) and renames it
 over the target.
+
+A private copy's path means nothing to whoever reads a message: `renamed` makes an error name the
+file (or bundle member) the copy stands for instead.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT}
+PRIVATE_PATH = re.compile(r"/proc/(?:self|\d+)/fd/\d+")  # this process's copy, or a worker's view of it
+Failure = TypeVar("Failure", bound=BaseException)
 
 
 class Scratch:
@@ -81,4 +88,14 @@ def _link_nameless(fd: int, target: Path) -> None:
         os.close(folder)
 
 
-__all__ = ["Scratch"]
+def renamed(exc: Failure, name: str) -> Failure:
+    """`exc` (changed in place) as its reader must see it: every private copy's path in its
+    message becomes `name` (the user's file, or `file!member` inside a bundle), and a message
+    that named none (nor `name` already, as a nested member's does) starts with `name: `."""
+    if len(exc.args) == 1 and isinstance(exc.args[0], str):
+        text, private = PRIVATE_PATH.subn(lambda _: name, exc.args[0])
+        exc.args = (text if private or text.startswith(name) else f"{name}: {text}",)
+    return exc
+
+
+__all__ = ["PRIVATE_PATH", "Scratch", "renamed"]

