@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from signward.dumps import KnownKeys, scan_path  # noqa: E402
-from signward.dumps.detectors import select  # noqa: E402
-from signward.dumps.formats import Layout, Region  # noqa: E402
-from signward.dumps.scanner import scan_plain  # noqa: E402
+from signward.scan.detectors import select  # noqa: E402
+from signward.scan.formats import Layout, Region  # noqa: E402
+from signward.scan.scanner import scan_plain  # noqa: E402
 
 TOKEN = re.compile(r"(?i)eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{16,}|bearer|cookie|secret|token")
 

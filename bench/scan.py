@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from signward.dumps import Canary, KnownKeys, make_canary, scan_path  # noqa: E402
-from signward.dumps.compiled import REFERENCE_ENV, path_name  # noqa: E402
-from signward.dumps.detectors.known_key import _MEMO  # noqa: E402
-from signward.dumps.knownkeys import known_key  # noqa: E402
+from signward.scan.compiled import REFERENCE_ENV, path_name  # noqa: E402
+from signward.scan.detectors.known_key import _MEMO  # noqa: E402
+from signward.scan.knownkeys import known_key  # noqa: E402
 
 
 def make_core(size_mib: int, workdir: Path) -> tuple[Path, Path]:

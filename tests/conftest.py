@@ -22,6 +22,9 @@ from signward.services import Services, init_home, open_services
 from signward.store import open_store
 from tests.helpers import IssuerProcess, free_port, temporary_postgres
 
+# the crashed processes of the scanner's tests, shared by tests/scan and tests/dumps (one crash each per session)
+pytest_plugins = ["tests.scan.crashes"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--long", action="store_true",

@@ -75,12 +75,12 @@ def test_audit_surface() -> None:
 
 def test_dumps_surface() -> None:
     import signward.dumps
-    import signward.dumps.detectors
+    import signward.scan.detectors
 
     assert signward.dumps.__all__ == ["AttestationCheck", "Canary", "DumpReason", "DumpState", "FileReport",
                                       "Finding", "KnownKey", "KnownKeys", "SanitizeResult", "hold_canaries",
                                       "load_known_keys", "make_canary", "sanitize", "scan_path", "verify_attestation"]
-    assert list(signward.dumps.detectors.REGISTRY) == ["text", "der", "known-key", "unknown-rsa", "aes", "har",
+    assert list(signward.scan.detectors.REGISTRY) == ["text", "der", "known-key", "unknown-rsa", "aes", "har",
                                                        "entropy"]
 
 
@@ -111,6 +111,25 @@ def test_depth_imports_nothing_of_the_product() -> None:
             "and not m.startswith('signward.depth') and m != 'signward.errors'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "['signward.probes', 'signward.probes.base']"
+
+
+def test_scan_imports_nothing_of_the_product() -> None:
+    """The scanning engine is product-independent: importing every module of it loads no other
+    signward module but the error tree (no keys, home, clock, algorithms, services, dumps)."""
+    import pkgutil
+    import subprocess
+    import sys
+
+    import signward.scan
+
+    modules = sorted(m.name for m in pkgutil.walk_packages(signward.scan.__path__, "signward.scan."))
+    assert {"signward.scan.scanner", "signward.scan.recheck", "signward.scan.har",
+            "signward.scan.detectors.known_key"} <= set(modules)
+    code = (f"import sys, importlib; [importlib.import_module(m) for m in {modules!r}]; "
+            "print(sorted(m for m in sys.modules if m.startswith('signward.') "
+            "and not m.startswith('signward.scan') and m != 'signward.errors'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_no_module_imports_a_layer_above_it() -> None:

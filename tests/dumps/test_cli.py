@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.dumps.material import NUMBERS, RSA
-from tests.dumps.planting import image, le
+from tests.scan.material import NUMBERS, RSA
+from tests.scan.planting import image, le
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

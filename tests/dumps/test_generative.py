@@ -2,7 +2,7 @@
 `sanitize` either refuses or writes an output from which no key is recoverable.
 
 The judge is an independent recoverer written here, not the sanitizer's scanner nor
-signward.dumps.recheck: it decodes everything the standard library can (archives, gzip/zlib,
+signward.scan.recheck: it decodes everything the standard library can (archives, gzip/zlib,
 JSON strings, base64/base64url/hex/percent runs, UTF-16) and looks for the secret itself (the
 private scalar, seed, primes, AES key, in either byte order) in every decoded view. CI runs a
 few examples (SIGNWARD_GENERATIVE_EXAMPLES, default 10); bench/artifacts_generative.py runs many.
@@ -30,10 +30,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from signward.dumps import KnownKeys, sanitize
-from signward.dumps.knownkeys import aes_key_id, known_key
 from signward.errors import DumpFormatError, DumpRefused
 from signward.home import Home
-from tests.dumps.material import EC, ED, RSA
+from signward.scan.knownkeys import aes_key_id, known_key
+from tests.scan.material import EC, ED, RSA
 
 AES = bytes.fromhex("8d2f5c0e61a93b7d04e8f1c2a5b6d7e9f0a1b2c3d4e5f60718293a4b5c6d7e8f")
 TYPES = ["rsa", "ec", "ed25519", "aes", "jwk"]

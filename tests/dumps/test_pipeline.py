@@ -26,9 +26,9 @@ from signward.dumps.reasons import DumpReason, DumpState
 from signward.errors import DumpRefused, Refusal
 from signward.home import Config, DumpsConfig, Home
 from signward.services import Services, init_home, open_services
-from tests.dumps.conftest import CrashedProcess, crash_holder
-from tests.dumps.material import NUMBERS
-from tests.dumps.planting import image, le
+from tests.scan.crashes import CrashedProcess, crash_holder
+from tests.scan.material import NUMBERS
+from tests.scan.planting import image, le
 
 
 def make_home(root: Path, canary: Path | None, **dumps: object) -> Home:

@@ -11,8 +11,8 @@ import pytest
 
 from signward.dumps import FileReport, sanitize, scan_path, verify_attestation
 from signward.home import Home
-from tests.dumps.conftest import CrashedProcess
 from tests.helpers import factor_windows
+from tests.scan.crashes import CrashedProcess
 
 PEM_WITH_BODY = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\s*[A-Za-z0-9+/]{40}")
 

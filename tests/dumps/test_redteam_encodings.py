@@ -27,10 +27,10 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from signward.dumps import DumpReason, sanitize
-from signward.dumps.recheck import recheck_bytes
 from signward.errors import DumpRefused
 from signward.home import Home
-from tests.dumps.material import EC, ED, known
+from signward.scan.recheck import recheck_bytes
+from tests.scan.material import EC, ED, known
 
 PEM = EC.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
 DER = EC.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())

@@ -1,5 +1,5 @@
 """Keys printed as numbers (issue #32, red team F1-F3): the independent reader's text-integers view
-(signward.dumps.recheck_numbers) and sanitize's redaction of the whole text block around a finding.
+(signward.scan.recheck_numbers) and sanitize's redaction of the whole text block around a finding.
 The printouts come from the real tools (openssl, xxd, hexdump, od) and the runtimes' own formats
 (Python's RSAPrivateNumbers repr, Java's RSAPrivateCrtKey.toString); each sanitize case then runs
 the red team's recoverer over the certified output."""
@@ -19,12 +19,12 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from signward.dumps import sanitize
-from signward.dumps.recheck import recheck_bytes, recheck_path
-from signward.dumps.recheck_numbers import hex_blocks, rsa_part
 from signward.home import Home
-from tests.dumps.material import EC, ED, RSA, known
-from tests.dumps.planting import image
-from tests.dumps.test_recheck import _blind_scanner
+from signward.scan.recheck import recheck_bytes, recheck_path
+from signward.scan.recheck_numbers import hex_blocks, rsa_part
+from tests.scan.material import EC, ED, RSA, known
+from tests.scan.planting import image
+from tests.scan.test_recheck import _blind_scanner
 
 KNOWN = known(RSA, EC, ED)
 PAD = b"filler text line of a log\n" * 40

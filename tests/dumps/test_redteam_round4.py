@@ -18,12 +18,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from signward.dumps import sanitize, scan_path
-from signward.dumps.recheck import recheck_bytes, recheck_path
-from signward.dumps.recheck_codecs import MAX_CANDIDATES, MAX_PAIRS
-from signward.dumps.recheck_numbers import MAX_BLOCKS
 from signward.home import Home
-from tests.dumps.material import RSA, known
-from tests.dumps.test_recheck import _blind_scanner
+from signward.scan.recheck import recheck_bytes, recheck_path
+from signward.scan.recheck_codecs import MAX_CANDIDATES, MAX_PAIRS
+from signward.scan.recheck_numbers import MAX_BLOCKS
+from tests.scan.material import RSA, known
+from tests.scan.test_recheck import _blind_scanner
 
 PEM = RSA.private_bytes(Encoding.PEM, PrivateFormat.TraditionalOpenSSL, NoEncryption())
 LINES = PEM.decode().splitlines()

@@ -12,9 +12,9 @@ import pytest
 from signward.dumps import Canary, sanitize, scan_path, verify_attestation
 from signward.errors import DumpFormatError, DumpRefused, UsageError
 from signward.home import Home
-from tests.dumps.conftest import CrashedProcess
-from tests.dumps.material import NUMBERS, RSA, known
-from tests.dumps.planting import image, le
+from tests.scan.crashes import CrashedProcess
+from tests.scan.material import NUMBERS, RSA, known
+from tests.scan.planting import image, le
 
 
 def test_canary_process_sanitizes_clean_with_every_canary_found(canary_holder: CrashedProcess, canary_file: Path,

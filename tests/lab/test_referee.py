@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from signward.lab.referee import rsa_factor_offsets
-from tests.dumps.material import NUMBERS
+from tests.scan.material import NUMBERS
 
 
 def test_primes_are_found_in_either_order_and_noise_is_not(tmp_path: Path) -> None:

@@ -135,7 +135,7 @@ def print_table(table: Table | Group) -> None:
             click.echo()
 
 
-SCRATCH_PATH = re.compile(r"/proc/(?:self|\d+)/fd/\d+")  # as signward.dumps.scratch.PRIVATE_PATH
+SCRATCH_PATH = re.compile(r"/proc/(?:self|\d+)/fd/\d+")  # as signward.scan.scratch.PRIVATE_PATH
 
 
 @contextmanager

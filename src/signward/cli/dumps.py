@@ -19,14 +19,14 @@ from ..dumps import KnownKeys, load_known_keys, scan_path
 from ..dumps.access import Access, read_credential
 from ..dumps.attestation import verify_attestation
 from ..dumps.canary import Canary, make_canary
-from ..dumps.detectors import select
 from ..dumps.pipeline import DumpPipeline, DumpRecord
 from ..dumps.reasons import DumpReason, DumpState
-from ..dumps.recheck import recheck_path
 from ..dumps.sanitize import sanitize
 from ..dumps.sarif import to_sarif
 from ..errors import DumpRefused, UsageError
 from ..home import Home
+from ..scan.detectors import select
+from ..scan.recheck import recheck_path
 from .common import (
     SCRATCH_PATH,
     clean_up_on_signals,

@@ -5,6 +5,11 @@
 and refuses to certify anything it cannot prove clean; `make_canary`/`hold_canaries` plant
 known keys in a service so every dump of it proves the scanner works on that dump.
 Only public keys are read from the rest of signward.
+
+This package is the policy (sanitize, canaries, attestation, the pipeline, grants, the debugging
+store, refusal reasons, SARIF); the engine it runs is `signward.scan` (see its docstring for the
+split), whose `scan_path`, `KnownKey(s)`, `load_known_keys`, `Finding` and `FileReport` are
+re-exported here as before.
 """
 
 from __future__ import annotations
@@ -15,13 +20,13 @@ import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..scan.findings import FileReport, Finding
+    from ..scan.knownkeys import KnownKey, KnownKeys, load_known_keys
+    from ..scan.scanner import scan_path
     from .attestation import AttestationCheck, verify_attestation
     from .canary import Canary, hold_canaries, make_canary
-    from .findings import FileReport, Finding
-    from .knownkeys import KnownKey, KnownKeys, load_known_keys
     from .reasons import DumpReason, DumpState
     from .sanitize import SanitizeResult, sanitize
-    from .scanner import scan_path
 
 # each name and the module defining it, imported on first access (PEP 562): `signward.dumps.canary`
 # (what the guard and the issuer read) does not load numpy and the format libraries of the scanner
@@ -31,16 +36,16 @@ _LAZY = {
     "Canary": ".canary",
     "hold_canaries": ".canary",
     "make_canary": ".canary",
-    "FileReport": ".findings",
-    "Finding": ".findings",
-    "KnownKey": ".knownkeys",
-    "KnownKeys": ".knownkeys",
-    "load_known_keys": ".knownkeys",
+    "FileReport": "..scan.findings",
+    "Finding": "..scan.findings",
+    "KnownKey": "..scan.knownkeys",
+    "KnownKeys": "..scan.knownkeys",
+    "load_known_keys": "..scan.knownkeys",
     "DumpReason": ".reasons",
     "DumpState": ".reasons",
     "SanitizeResult": ".sanitize",
     "sanitize": ".sanitize",
-    "scan_path": ".scanner",
+    "scan_path": "..scan.scanner",
 }
 
 

@@ -28,8 +28,8 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 
 from ..clock import iso
 from ..errors import UsageError
-from .findings import Finding
-from .knownkeys import KnownKey, KnownKeys, aes_key_id, known_key
+from ..scan.findings import Finding
+from ..scan.knownkeys import KnownKey, KnownKeys, aes_key_id, known_key
 
 _HELD: list[Any] = []  # what hold_canaries keeps alive for the life of the process
 

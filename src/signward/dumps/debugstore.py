@@ -18,10 +18,10 @@ from pathlib import Path
 
 from ..errors import DumpFormatError, DumpRefused, UsageError
 from ..safefile import write_file
-from .knownkeys import KnownKeys, known_from_documents
+from ..scan.knownkeys import KnownKeys, known_from_documents
+from ..scan.recheck import recheck_path
+from ..scan.scanner import scan_path
 from .reasons import DumpReason
-from .recheck import recheck_path
-from .scanner import scan_path
 
 
 def _own_directory(folder: Path, private: bool) -> None:

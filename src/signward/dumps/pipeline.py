@@ -23,13 +23,13 @@ from ..audit import AuditLog
 from ..clock import Clock
 from ..errors import DumpFormatError, DumpRefused, NotFound, Refusal, SignwardError, UsageError
 from ..home import Config, Home
+from ..scan.files import copy_hashing
+from ..scan.knownkeys import KnownKeys, known_from_documents
 from ..store import Store, Transaction
 from .access import Access
 from .attestation import attestation_path, sha256_file, verify_attestation
 from .canary import Canary
 from .debugstore import DebugStore
-from .files import copy_hashing
-from .knownkeys import KnownKeys, known_from_documents
 from .reasons import DumpReason, DumpState
 from .sanitize import sanitize
 

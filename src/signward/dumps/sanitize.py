@@ -36,21 +36,21 @@ from typing import Any
 from ..clock import iso
 from ..errors import DumpFormatError, DumpRefused, UsageError
 from ..home import Home
-from . import detectors as registry
-from . import har
+from ..scan import detectors as registry
+from ..scan import har
+from ..scan.bundles import OUTSIDE, bundle_kind, bundle_session, extracted, write_bundle
+from ..scan.files import copy_bounded
+from ..scan.findings import FileReport, Finding, count_by_detector, merge_spans
+from ..scan.formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
+from ..scan.knownkeys import KnownKeys
+from ..scan.minimize import minimize_ranges
+from ..scan.recheck import RecheckFinding, recheck_path
+from ..scan.redact import fill, redaction_ranges
+from ..scan.scanner import Progress, plain_copy, scan_path, scan_plain
+from ..scan.scratch import PRIVATE_PATH, Scratch, renamed
 from .attestation import attestation_key, attestation_path, key_id, sha256_file, verify_attestation, write_attestation
-from .bundles import OUTSIDE, bundle_kind, bundle_session, extracted, write_bundle
 from .canary import Canary
-from .files import copy_bounded
-from .findings import FileReport, Finding, count_by_detector, merge_spans
-from .formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
-from .knownkeys import KnownKeys
-from .minimize import minimize_ranges
 from .reasons import DumpReason
-from .recheck import RecheckFinding, recheck_path
-from .redact import fill, redaction_ranges
-from .scanner import Progress, plain_copy, scan_path, scan_plain
-from .scratch import PRIVATE_PATH, Scratch, renamed
 
 
 @dataclass
@@ -452,7 +452,7 @@ def _text_blocks(path: str | Path, findings: Sequence[RecheckFinding], layout: L
     widening reaches protected bytes."""
     import mmap
 
-    from .recheck_numbers import printed_number, text_block
+    from ..scan.recheck_numbers import printed_number, text_block
 
     spans: list[tuple[int, int]] = []
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:

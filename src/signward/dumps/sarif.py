@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .findings import FileReport
+from ..scan.findings import FileReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 

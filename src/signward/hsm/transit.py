@@ -290,7 +290,8 @@ class TransitBackend:
                 return RENEW_RETRY
             ttl, full = info.get("ttl"), info.get("creation_ttl")
             self._tended, self._dying = token, False
-            policies = info.get("policies") if isinstance(info.get("policies"), list) else []
+            listed = info.get("policies")
+            policies: list[Any] = listed if isinstance(listed, list) else []
             broad = sorted(str(p) for p in policies if p not in ("signward-issuer", "default"))
             if "root" in policies or broad:
                 # a control weakened is never silent: the issuer's token should hold the issuer policy only

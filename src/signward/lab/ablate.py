@@ -40,7 +40,7 @@ SHARED_MODEL = packaged_model("storm-0558-signward-shared-scanner.yaml")
 
 def deployed_model() -> Path:
     """The model of the code the lab runs: the store's re-scan on its own reader, or on the
-    sanitizer's scanner (where `signward.dumps.recheck` is not in the store's intake)."""
+    sanitizer's scanner (where `signward.scan.recheck` is not in the store's intake)."""
     return MODEL if store_reads_independently() else SHARED_MODEL
 
 

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from joserfc import jwt
 from joserfc.jwk import ECKey, OKPKey, RSAKey
 
-from ..dumps.formats import head_of, sniff_container
-from ..dumps.integers import value_at
-from ..dumps.knownkeys import KnownKey, known_from_documents
-from ..dumps.scanner import plain_copy, scan_path
+from ..scan.formats import head_of, sniff_container
+from ..scan.integers import value_at
+from ..scan.knownkeys import KnownKey, known_from_documents
+from ..scan.scanner import plain_copy, scan_path
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 

@@ -6,7 +6,7 @@ its own parsers really miss (that would be a bug to fix, not a fixture). `input:
 stands for a crash dump delivered inside a layer the sanitizer's parsers do not decode; in a run
 it switches off, as one failure, every control whose scan reads with those parsers: redaction
 always, and the debugging store's re-scan while the store's intake reads with the sanitizer's
-scanner (no independent reader, `signward.dumps.recheck`, in `signward.dumps.debugstore`). The
+scanner (no independent reader, `signward.scan.recheck`, in `signward.dumps.debugstore`). The
 canary check is not among them: the canaries live in the dump beside the key, so a layer the
 parsers cannot read hides them too and the check refuses the dump."""
 
@@ -43,7 +43,7 @@ INPUTS: dict[str, str] = {
     "input:undecoded_encoding": "the crash dump arrives inside a layer the sanitizer's parsers do not decode (one "
                                 "failure: every scan that reads with those parsers passes the key)",
 }
-RECHECK = "signward.dumps.recheck"  # the store's independent reader, where the deployment has it
+RECHECK = "signward.scan.recheck"  # the store's independent reader, where the deployment has it
 
 
 def store_reads_independently() -> bool:

@@ -55,13 +55,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 
 from ..dumps.debugstore import DebugStore
-from ..dumps.knownkeys import KnownKeys, known_from_documents
 from ..dumps.pipeline import DRILL, DumpPipeline
 from ..dumps.reasons import DumpReason, DumpState
-from ..dumps.scanner import scan_path
 from ..errors import DumpRefused, SignwardError
 from ..probes import key_objects_protected
 from ..probes.base import ProbeContext, ProbeOutcome, ProbeReason
+from ..scan.knownkeys import KnownKeys, known_from_documents
+from ..scan.scanner import scan_path
 from ..services import Services, open_services
 
 HOLDER = "signward.probes.programs.holder"  # holds the home's canaries as the issuer does

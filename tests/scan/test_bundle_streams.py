@@ -17,13 +17,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from signward.dumps import sanitize, scan_path
-from signward.dumps.coverage import CoverageError, Uncovered
-from signward.dumps.formats import sniff_container
 from signward.home import Home
+from signward.scan.coverage import CoverageError, Uncovered
+from signward.scan.formats import sniff_container
 from signward.services import init_home
-from tests.dumps.material import EC
-from tests.dumps.planting import image
 from tests.helpers import run_cli
+from tests.scan.material import EC
+from tests.scan.planting import image
 
 PEM = EC.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                        serialization.NoEncryption())

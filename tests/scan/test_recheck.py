@@ -1,4 +1,4 @@
-"""The independent reader (signward.dumps.recheck) and its two hooks: the sanitizer's certification
+"""The independent reader (signward.scan.recheck) and its two hooks: the sanitizer's certification
 and the debugging store's intake. Artifacts are written the way hostile or ordinary third-party
 writers write them (PHP's json_encode, `tar -C dir .`, zip comments, truncated streams)."""
 
@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 
 from signward.dumps import DumpReason, FileReport, sanitize
 from signward.dumps.debugstore import DebugStore
-from signward.dumps.recheck import Budget, recheck_bytes, recheck_path
 from signward.errors import DumpRefused
 from signward.home import Home
-from tests.dumps.material import EC, ED, RSA, known
-from tests.dumps.planting import image
+from signward.scan.recheck import Budget, recheck_bytes, recheck_path
+from tests.scan.material import EC, ED, RSA, known
+from tests.scan.planting import image
 
 KNOWN = known(RSA, EC, ED)
 EC_PEM = EC.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
@@ -228,7 +228,7 @@ def test_sanitize_refuses_an_output_layer_the_independent_reader_cannot_read(
     """Harmless text nested deeper than the reader's bound (its depth made 2 here, so a small
     image shows it): nothing the scanner looks at is wrong, the reader cannot account for the
     layer, and sanitize refuses rather than certify what was not read."""
-    from signward.dumps import recheck as reader
+    from signward.scan import recheck as reader
 
     module = sys.modules["signward.dumps.sanitize"]  # the module (the package's name is the function)
     monkeypatch.setattr(module, "recheck_path", lambda path, known=None, **named: reader.recheck_path(
@@ -279,7 +279,7 @@ def test_the_store_refuses_a_truncated_stream(tmp_path: Path, monkeypatch: pytes
     _blind_scanner(monkeypatch, "signward.dumps.debugstore")
     store = _store(tmp_path)
     staged = store.staging() / "d2"
-    from signward.dumps import recheck as reader
+    from signward.scan import recheck as reader
 
     # harmless text nested past the reader's bound (made 2 here): only the reader cannot account for it
     monkeypatch.setattr("signward.dumps.debugstore.recheck_path",

@@ -14,13 +14,13 @@ import pytest
 import zstandard
 
 from signward.dumps import sanitize, scan_path
-from signward.dumps.formats import sniff_container
 from signward.home import Home
-from tests.dumps.conftest import CrashedProcess
-from tests.dumps.material import NUMBERS, RSA, known
-from tests.dumps.minidump_builder import minidump
-from tests.dumps.planting import le
+from signward.scan.formats import sniff_container
 from tests.helpers import run_cli
+from tests.scan.crashes import CrashedProcess
+from tests.scan.material import NUMBERS, RSA, known
+from tests.scan.minidump_builder import minidump
+from tests.scan.planting import le
 
 COMPRESS = {"zst": lambda b: zstandard.ZstdCompressor().compress(b), "xz": lzma.compress,
             "lz4": lz4.frame.compress, "gzip": gzip.compress}
@@ -160,7 +160,7 @@ def test_a_minidump_list_claiming_billions_of_entries_is_refused_at_once(tmp_pat
     import time as clock
 
     from signward.errors import DumpFormatError
-    from tests.dumps.minidump_builder import minidump
+    from tests.scan.minidump_builder import minidump
 
     path = tmp_path / "hostile.dmp"
     path.write_bytes(minidump([(0x10000, bytes(64))], extra=[(kind, contents)]))
@@ -172,7 +172,7 @@ def test_a_minidump_list_claiming_billions_of_entries_is_refused_at_once(tmp_pat
 
 def test_a_module_name_outside_the_file_is_refused(tmp_path: Path) -> None:
     from signward.errors import DumpFormatError
-    from tests.dumps.minidump_builder import minidump
+    from tests.scan.minidump_builder import minidump
 
     module = bytearray(108)
     struct.pack_into("<I", module, 20, 0x7FFFFFF0)  # ModuleNameRva far past the end

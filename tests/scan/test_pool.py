@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from signward.dumps.canary import Canary
-from signward.dumps.detectors import select
-from signward.dumps.formats import read_layout
-from signward.dumps.knownkeys import KnownKeys
-from signward.dumps.scanner import pool_size, scan_plain
-from tests.dumps.conftest import CrashedProcess
+from signward.scan.detectors import select
+from signward.scan.formats import read_layout
+from signward.scan.knownkeys import KnownKeys
+from signward.scan.scanner import pool_size, scan_plain
+from tests.scan.crashes import CrashedProcess
 
 SMALL = 2 << 20  # many chunks from a test-sized core
 
@@ -51,7 +51,7 @@ def test_the_pool_reads_a_nameless_scratch_copy(key_holder: CrashedProcess, tmp_
     the pool's processes must read the same bytes."""
     import shutil
 
-    from signward.dumps.scratch import Scratch
+    from signward.scan.scratch import Scratch
 
     known = key_holder.known()
     with Scratch(tmp_path) as copy:
@@ -67,7 +67,7 @@ def test_a_key_across_a_chunk_boundary_gives_the_same_findings(tmp_path: Path) -
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from signward.dumps.knownkeys import known_key
+    from signward.scan.knownkeys import known_key
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     while key.private_numbers().d.bit_length() <= 2040:  # a d of 255 bytes (1 key in ~30) is not

@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc.jwk import ECKey
 
 from signward.dumps import KnownKeys, scan_path
-from signward.dumps.bundles import OUTSIDE
-from signward.dumps.coverage import CoverageError, Uncovered
 from signward.home import Home
+from signward.scan.bundles import OUTSIDE
+from signward.scan.coverage import CoverageError, Uncovered
 from signward.services import init_home
-from tests.dumps.conftest import CrashedProcess
+from tests.scan.crashes import CrashedProcess
 
 
 def _har(token: str) -> bytes:

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from signward.dumps import KnownKeys, scan_path
-from signward.dumps.formats import read_layout
-from signward.dumps.hprof import hprof_contents
 from signward.errors import DumpFormatError
+from signward.scan.formats import read_layout
+from signward.scan.hprof import hprof_contents
 from tests.conftest import Served
 
 HOLDER = Path(__file__).resolve().parents[1] / "programs" / "KeyHolder.java"

@@ -17,7 +17,8 @@ import httpx
 import jwt
 import pytest
 
-from signward.dumps import Canary, KnownKeys, har, make_canary, scan_path
+from signward.dumps import Canary, KnownKeys, make_canary, scan_path
+from signward.scan import har
 from signward.verify import Validator
 from tests.conftest import Served
 

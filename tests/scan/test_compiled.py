@@ -1,4 +1,4 @@
-"""The compiled filters (`signward.dumps._filters`) against their numpy/cryptography references:
+"""The compiled filters (`signward.scan._filters`) against their numpy/cryptography references:
 the same candidates on random and planted inputs, and every planted key found by both paths."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from signward.dumps import compiled, integers
-from signward.dumps.chunks import Chunk
-from signward.dumps.formats import Layout, Region
-from signward.dumps.knownkeys import KnownKeys, known_key
+from signward.scan import compiled, integers
+from signward.scan.chunks import Chunk
+from signward.scan.formats import Layout, Region
+from signward.scan.knownkeys import KnownKeys, known_key
 
 LENGTHS = (32, 48, 66, 128)
 
@@ -25,7 +25,7 @@ def test_the_compiled_filters_were_built() -> None:
     """setup.py leaves the extension out where it cannot be built (no compiler, libcrypto or
     libsodium headers); the set-up installs all of them, so here a missing build is a defect
     and not a silent fall back to the slower reference."""
-    assert compiled.AVAILABLE, "signward.dumps._filters was not built (gcc, python3-dev, libssl-dev, libsodium-dev?)"
+    assert compiled.AVAILABLE, "signward.scan._filters was not built (gcc, python3-dev, libssl-dev, libsodium-dev?)"
     assert compiled.path_name() == "compiled"
 
 
@@ -180,7 +180,7 @@ def _encode(value: int, length: int, representation: str) -> bytes:
 
 @pytest.mark.parametrize("curve", [ec.SECP256R1(), ec.SECP384R1(), ec.SECP521R1(), ec.SECP256K1()])
 def test_ec_public_points(curve: ec.EllipticCurve) -> None:
-    from signward.dumps import _filters
+    from signward.scan import _filters
 
     size = (curve.key_size + 7) // 8
     order = {"secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
@@ -199,7 +199,7 @@ def test_ec_public_points(curve: ec.EllipticCurve) -> None:
 
 
 def test_ed25519_public_keys() -> None:
-    from signward.dumps import _filters
+    from signward.scan import _filters
 
     seeds = [os.urandom(32) for _ in range(50)] + [bytes(32), b"\xff" * 32]
     out = _filters.ed25519_publics(b"".join(seeds))
@@ -209,7 +209,7 @@ def test_ed25519_public_keys() -> None:
 
 
 def test_bad_arguments_raise_instead_of_reading_outside() -> None:
-    from signward.dumps import _filters
+    from signward.scan import _filters
 
     data = bytes(100)
     counts = np.zeros(101, dtype=np.uint16)
@@ -236,7 +236,7 @@ def test_bad_arguments_raise_instead_of_reading_outside() -> None:
 def test_planted_keys_are_found_by_both_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     """An EC scalar (three layouts) and an Ed25519 seed planted in texture: the known-key
     detector finds each on the compiled path and on the reference, with the same findings."""
-    from signward.dumps.detectors.known_key import _MEMO, KnownKeyDetector
+    from signward.scan.detectors.known_key import _MEMO, KnownKeyDetector
 
     rng = random.Random(5)  # fixed keys: a test that passes or fails for every run alike
     data = bytearray(texture(9, 1 << 18))
@@ -267,7 +267,7 @@ def test_planted_keys_are_found_by_both_paths(monkeypatch: pytest.MonkeyPatch) -
 def test_full_pass_candidates(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The known-key full pass's candidates: writable spans through a compacted chunk, dense
     blocks with isolated values kept, the same as the reference's three steps."""
-    from signward.dumps.detectors.known_key import full_pass_candidates
+    from signward.scan.detectors.known_key import full_pass_candidates
 
     rng = random.Random(seed)
     data = bytearray(heap_texture(seed) + texture(seed, 1 << 18))
@@ -330,7 +330,7 @@ def test_a_value_with_a_zero_byte_at_one_end_is_a_candidate(monkeypatch: pytest.
     """1 key in 256 has a zero low byte (its big-endian form ends in 0x00) and 1 in 256 a zero
     top byte (its little-endian limbs end in 0x00): a window is kept when either end is nonzero,
     aligned (the full pass) and unaligned (isolated values); both ends zero is not a value."""
-    from signward.dumps.detectors.known_key import full_pass_candidates
+    from signward.scan.detectors.known_key import full_pass_candidates
 
     rng = random.Random(11)
     ends = {"low": lambda v: v[:-1] + b"\x00", "top": lambda v: b"\x00" + v[1:],
@@ -357,7 +357,7 @@ def test_hostile_arguments_never_read_outside(data: bytes, length: int, step: in
                                              offsets: list[int], limit: int, bridge: int) -> None:
     """Whatever the arguments, each compiled filter returns offsets inside the data or raises
     ValueError: a malformed call from a future caller fails loudly instead of reading outside."""
-    from signward.dumps import _filters
+    from signward.scan import _filters
 
     zero = np.zeros(len(data) + 1, dtype=np.uint16)
     high = np.zeros(len(data) + 1, dtype=np.uint16)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from signward.dumps import scanner
-from signward.dumps.chunks import CHUNK, OVERLAP
-from signward.dumps.regions import PAGE, SKIP, compact, content_spans
-from signward.dumps.scanner import scan_path
-from tests.dumps.material import EC, ED, NUMBERS, RSA, known
-from tests.dumps.planting import be, java, le
+from signward.scan import scanner
+from signward.scan.chunks import CHUNK, OVERLAP
+from signward.scan.regions import PAGE, SKIP, compact, content_spans
+from signward.scan.scanner import scan_path
+from tests.scan.material import EC, ED, NUMBERS, RSA, known
+from tests.scan.planting import be, java, le
 
 DETECTORS = "known-key,unknown-rsa,aes,der,text"
 

@@ -22,11 +22,11 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from signward.dumps import KnownKeys, sanitize
-from signward.dumps.knownkeys import aes_key_id
-from signward.dumps.recheck import RecheckReport, _looks_encoded, recheck_bytes, recheck_path
 from signward.home import Home
-from tests.dumps.material import EC, ED, RSA, known
-from tests.dumps.test_recheck import _blind_scanner
+from signward.scan.knownkeys import aes_key_id
+from signward.scan.recheck import RecheckReport, _looks_encoded, recheck_bytes, recheck_path
+from tests.scan.material import EC, ED, RSA, known
+from tests.scan.test_recheck import _blind_scanner
 
 SCALAR = EC.private_numbers().private_value.to_bytes(32, "big")
 RUN = base64.urlsafe_b64encode(SCALAR)  # 44 bytes, its "=" included

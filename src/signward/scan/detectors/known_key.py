@@ -15,7 +15,7 @@
   only byte strings live (big-endian integers, seeds), windows in short runs of random bytes
   are tried too: a value kept by itself in a buffer, at any alignment. The candidates' public
   keys are derived in batches (compiled: libcrypto for EC, libsodium for Ed25519; see
-  `signward.dumps.compiled`) and looked up among the known ones.
+  `signward.scan.compiled`) and looked up among the known ones.
 - The full passes skip 64 KiB blocks dense with candidates (random data: ciphertext,
   compressed buffers), where a key's number is not kept among the pointers of a heap; the
   canaries show on each dump that this costs nothing where keys really live. The full pass stops at `budget` candidates per curve

@@ -1,4 +1,4 @@
-"""Which filter path a scan takes: the compiled one (`signward.dumps._filters`, built at install)
+"""Which filter path a scan takes: the compiled one (`signward.scan._filters`, built at install)
 or the numpy/cryptography reference it is tested against.
 
 The compiled pass is used whenever it was built; SIGNWARD_SCAN_REFERENCE=1 in the environment

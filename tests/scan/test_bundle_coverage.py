@@ -23,16 +23,16 @@ import zstandard
 from cryptography.hazmat.primitives import serialization
 
 from signward.dumps import sanitize, scan_path
-from signward.dumps.bundles import OUTSIDE, canonical_name
-from signward.dumps.coverage import CoverageError, Uncovered
-from signward.dumps.findings import FileReport
 from signward.dumps.reasons import DumpReason
 from signward.errors import DumpRefused
 from signward.home import Home
+from signward.scan.bundles import OUTSIDE, canonical_name
+from signward.scan.coverage import CoverageError, Uncovered
+from signward.scan.findings import FileReport
 from signward.services import init_home
-from tests.dumps.material import EC, RSA
-from tests.dumps.planting import image
 from tests.helpers import run_cli
+from tests.scan.material import EC, RSA
+from tests.scan.planting import image
 
 PEM = EC.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                        serialization.NoEncryption())  # about 240 bytes: fits a tar block's padding
@@ -383,7 +383,7 @@ def test_bundles_nested_too_deep_are_refused(tmp_path: Path, home: Home, capsys:
 
 def test_members_are_counted_over_the_whole_nesting(tmp_path: Path, home: Home, monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("signward.dumps.bundles.MAX_MEMBERS", 6)
+    monkeypatch.setattr("signward.scan.bundles.MAX_MEMBERS", 6)
     inner = [_tar(tmp_path / f"inner{n}.tar", [(f"{n}/{m}.log", PLAIN) for m in range(3)]) for n in range(2)]
     outer = _tar(tmp_path / "outer.tar", [(p.name, p.read_bytes()) for p in inner])  # 2 + 3 + 3 members
     assert len(scan_path(inner[0]).members) == 4  # each alone is within the bound
@@ -404,7 +404,7 @@ def test_compressed_members_share_one_expansion_budget(tmp_path: Path) -> None:
 
 def test_a_bundle_whose_pass_was_cut_short_is_not_clean(tmp_path: Path, home: Home,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("signward.dumps.detectors.unknown_rsa.MAX_PAIRS", 0)  # every pair search hits its bound
+    monkeypatch.setattr("signward.scan.detectors.unknown_rsa.MAX_PAIRS", 0)  # every pair search hits its bound
     heap = image(tmp_path / "heap.bin", 64 << 10, {n * 4096: os.urandom(256) for n in range(16)})
     path = _tar(tmp_path / "heap.tar", [("heap.bin", heap.read_bytes())])
     report = scan_path(path, "unknown-rsa")

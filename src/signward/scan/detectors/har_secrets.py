@@ -1,4 +1,4 @@
-"""The HAR detector's registry entry: HAR files are parsed whole (`dumps/har.py`), not chunk by
+"""The HAR detector's registry entry: HAR files are parsed whole (`scan/har.py`), not chunk by
 chunk, so its chunk scan finds nothing and the scanner runs `har.scan` once per HAR file when
 this detector is selected. The byte detectors still run over the HAR's bytes (private keys in
 bodies)."""

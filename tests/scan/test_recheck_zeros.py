@@ -11,9 +11,9 @@ import random
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from signward.dumps import recheck_zeros
-from signward.dumps.recheck import recheck_bytes
-from tests.dumps.material import EC, RSA, known
+from signward.scan import recheck_zeros
+from signward.scan.recheck import recheck_bytes
+from tests.scan.material import EC, RSA, known
 
 PAGE = recheck_zeros.PAGE
 PEM = EC.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())

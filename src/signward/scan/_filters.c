@@ -2,8 +2,8 @@
  * candidate scalars through OpenSSL's libcrypto (EC) and libsodium (Ed25519), without a Python
  * object per candidate.
  *
- * Every function here has a numpy or cryptography reference in signward.dumps.integers and
- * signward.dumps.detectors.known_key; tests/dumps/test_compiled.py holds the two to the same
+ * Every function here has a numpy or cryptography reference in signward.scan.integers and
+ * signward.scan.detectors.known_key; tests/scan/test_compiled.py holds the two to the same
  * answers on random and planted inputs. Offsets are int64; running counts uint16 with a leading
  * 0 (a difference over a window shorter than 65536 bytes is exact even where a count wraps).
  * Buffers come through the buffer protocol; results are new bytes objects (int64 offsets,

@@ -14,10 +14,10 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
 from signward.dumps import KnownKeys, scan_path
-from signward.dumps.detectors.aes import expand_key
-from signward.dumps.knownkeys import aes_key_id
-from tests.dumps.material import EC, ED, NUMBERS, RSA, known
-from tests.dumps.planting import be, image, java, le
+from signward.scan.detectors.aes import expand_key
+from signward.scan.knownkeys import aes_key_id
+from tests.scan.material import EC, ED, NUMBERS, RSA, known
+from tests.scan.planting import be, image, java, le
 
 NONE = serialization.NoEncryption()
 

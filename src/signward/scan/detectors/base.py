@@ -10,7 +10,7 @@ from ..findings import Finding
 
 
 class Detector(Protocol):
-    """One way of finding secret material; registered by `name` in `signward.dumps.detectors`."""
+    """One way of finding secret material; registered by `name` in `signward.scan.detectors`."""
 
     name: str
     version: str

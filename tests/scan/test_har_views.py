@@ -26,12 +26,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signward.dumps import har, sanitize, scan_path, views
-from signward.dumps.detectors import select
-from signward.dumps.knownkeys import KnownKeys
+from signward.dumps import sanitize, scan_path
 from signward.dumps.reasons import DumpReason
 from signward.errors import DumpRefused
 from signward.home import Home
+from signward.scan import har, views
+from signward.scan.detectors import select
+from signward.scan.knownkeys import KnownKeys
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 

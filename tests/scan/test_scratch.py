@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from signward.dumps.scratch import Scratch
+from signward.scan.scratch import Scratch
 
 SECRET = b"-----BEGIN PRIVATE KEY----- not really, but treated as such"
 
@@ -32,7 +32,7 @@ def test_a_scratch_file_has_no_name_and_publishes_atomically(tmp_path: Path, nam
 
 @pytest.mark.parametrize("nameless", [True, False])
 def test_sigkill_leaves_no_scratch_file_behind(tmp_path: Path, nameless: bool) -> None:
-    child = (f"import sys, time\nfrom pathlib import Path\nfrom signward.dumps.scratch import Scratch\n"
+    child = (f"import sys, time\nfrom pathlib import Path\nfrom signward.scan.scratch import Scratch\n"
              f"s = Scratch(Path({str(tmp_path)!r}), nameless={nameless})\ns.path.write_bytes({SECRET!r} * 1000)\n"
              f"print('ready', flush=True)\ntime.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from signward.dumps import KnownKeys
-from signward.dumps.knownkeys import known_key
+from signward.scan.knownkeys import known_key
 
 RSA = rsa.generate_private_key(65537, 2048)
 EC = ec.generate_private_key(ec.SECP256R1())
