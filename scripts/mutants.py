@@ -662,6 +662,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/hsm/test_transit.py::test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert"]),
     ("transit_token_renewed", "hsm/transit.py", '"POST", "auth/token/renew-self"', '"GET", "auth/token/lookup-self"',
      ["tests/hsm/test_transit.py::test_a_short_lived_token_is_renewed_until_its_max_ttl_then_503_with_one_alert"]),
+    ("exact_pass_anchor_shift", "dumps/scanner.py", "position = block * BLOCK - back", "position = block * BLOCK",
+     ["tests/dumps/test_find_all.py"]),
+    ("exact_pass_flood_fallback", "dumps/scanner.py", "            slow = list(patterns)\n",
+     "            slow = []\n", ["tests/dumps/test_find_all.py"]),
 ]
 
 
