@@ -2,6 +2,7 @@
 detector, against aeskeyfind and rsakeyfind (Debian packages) on the same file, in one run.
 
 Run: .venv/bin/python bench/scan.py [--size-mib 1100] [--core PATH]
+     .venv/bin/python bench/scan.py --dense [--size-mib 512]: the dense image (bench/scan_dense.py)
 Goals (issue 18): all default detectors faster than aeskeyfind alone; the known-key RSA search at
 least 300 MB/s per key; the canary set (RSA+EC+Ed25519) at least 100 MB/s; each with 1 and 2
 worker processes (`--workers`), and the compiled filters against the numpy/cryptography reference
@@ -49,6 +50,12 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    if "--dense" in sys.argv[1:]:  # issue 32's dense image of real cores: bench/scan_dense.py
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import scan_dense
+
+        scan_dense.main([arg for arg in sys.argv[1:] if arg != "--dense"])
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1100)
     parser.add_argument("--core", default=None)

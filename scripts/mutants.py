@@ -722,6 +722,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/hsm/test_transit.py::test_a_token_with_more_than_the_issuer_policy_is_said_insecure"]),
     ("scan_jose_ecdsa_range", "scan/jose.py", "return 0 < r < order and 0 < s < order", "return 0 < r and 0 < s",
      ["tests/scan/test_jose.py::test_ecdsa_scalars_out_of_range_are_refused_before_the_backend"]),
+    ("exact_pass_anchor_shift", "scan/scanner.py", "position = block * BLOCK - back", "position = block * BLOCK",
+     ["tests/scan/test_find_all.py"]),
+    ("exact_pass_flood_fallback", "scan/scanner.py", "            slow = list(patterns)\n",
+     "            slow = []\n", ["tests/scan/test_find_all.py"]),
 ]
 
 

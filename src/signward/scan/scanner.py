@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import DumpFormatError
 from . import har
 from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
@@ -185,18 +187,68 @@ def chunk_results(path: Path, layout: Layout, detectors: Sequence[Detector], kno
             yield result
 
 
+BLOCK = 8  # an anchored pattern is at least 2 x BLOCK long: every occurrence holds an aligned block of it
+MAX_ANCHOR_HITS = 1 << 16  # more candidate blocks than this in one chunk: `bytes.find` per pattern instead
+
+
+def anchor_table(patterns: Sequence[bytes]) -> dict[int, list[tuple[bytes, int]]]:
+    """For each pattern of at least 2 x BLOCK bytes and each of the BLOCK ways its start can sit
+    against an aligned block: one whole aligned block inside it (the one with the most distinct
+    bytes), as a little-endian integer -> (pattern, its offset in the pattern). Any occurrence of
+    a pattern covers an aligned block, and it is that shift's anchor."""
+    table: dict[int, list[tuple[bytes, int]]] = {}
+    for pattern in patterns:
+        if len(pattern) < 2 * BLOCK:
+            continue
+        for shift in range(BLOCK):
+            back = max(range(shift, len(pattern) - BLOCK + 1, BLOCK),
+                       key=lambda at: len(set(pattern[at:at + BLOCK])))
+            table.setdefault(int.from_bytes(pattern[back:back + BLOCK], "little"), []).append((pattern, back))
+    return table
+
+
+def find_all(data: bytes, patterns: Sequence[bytes],
+             table: dict[int, list[tuple[bytes, int]]] | None = None) -> Iterator[tuple[int, bytes]]:
+    """Every (position, pattern) where a pattern occurs in `data`, overlapping ones too: the
+    positions `bytes.find` gives for each pattern, found with one pass over the aligned blocks
+    (a sorted lookup of every block among the anchors, then an exact compare) instead of one
+    pass per pattern. Short patterns, and a chunk where anchors hit too often, use `bytes.find`."""
+    table = anchor_table(patterns) if table is None else table
+    anchored = {pattern for entries in table.values() for pattern, _ in entries}
+    slow = [pattern for pattern in patterns if pattern not in anchored]
+    if table:
+        blocks = np.frombuffer(data, dtype="<u8", count=len(data) // BLOCK)
+        keys = np.array(sorted(table), dtype=np.uint64)
+        index = np.searchsorted(keys, blocks)
+        index[index == len(keys)] = 0
+        hits = np.flatnonzero(keys[index] == blocks)
+        if len(hits) > MAX_ANCHOR_HITS:
+            slow = list(patterns)
+        else:
+            for block in hits.tolist():
+                for pattern, back in table[int(blocks[block])]:
+                    position = block * BLOCK - back
+                    if position >= 0 and data.startswith(pattern, position):
+                        yield position, pattern
+    for pattern in slow:
+        position = data.find(pattern)
+        while position >= 0:
+            yield position, pattern
+            position = data.find(pattern, position + 1)
+
+
 def exact_pass(path: Path, layout: Layout, known: KnownKeys, learned: Learned,
                chunk_size: int = CHUNK) -> list[Finding]:
     """Every occurrence of every learned private value, in every chunk."""
     found: list[Finding] = []
+    patterns = list(learned.patterns)
+    table = anchor_table(patterns)
     for chunk in iter_chunks(path, layout, known, Learned(), chunk_size):
-        for pattern, (detector, kind, encoding, kid) in learned.patterns.items():
-            position = chunk.data.find(pattern)
-            while position >= 0:
-                if chunk.owns(position):
-                    found.append(chunk.finding(position, len(pattern), detector, kind, encoding, kid=kid,
-                                               verified=kid is not None))
-                position = chunk.data.find(pattern, position + 1)
+        for position, pattern in find_all(chunk.data, patterns, table):
+            if chunk.owns(position):
+                detector, kind, encoding, kid = learned.patterns[pattern]
+                found.append(chunk.finding(position, len(pattern), detector, kind, encoding, kid=kid,
+                                           verified=kid is not None))
     return found
 
 
@@ -291,5 +343,5 @@ def _scan_bundle(name: str, plain: Path, kind: str, container: str, detectors: S
                       incomplete=sorted({i for r in reports for i in r.incomplete}), members=reports)
 
 
-__all__ = ["ChunkResult", "chunk_results", "exact_pass", "iter_chunks", "plain_copy", "pool_size", "read_chunk",
-           "scan_chunk", "scan_path", "scan_plain"]
+__all__ = ["ChunkResult", "anchor_table", "chunk_results", "exact_pass", "find_all", "iter_chunks", "plain_copy",
+           "pool_size", "read_chunk", "scan_chunk", "scan_path", "scan_plain"]

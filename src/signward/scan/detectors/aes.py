@@ -68,7 +68,8 @@ def expand_key(key: bytes) -> bytes:
 
 
 def _swap_words(data: bytes) -> bytes:
-    return b"".join(data[i:i + 4][::-1] for i in range(0, len(data), 4))
+    """Each 32-bit word of `data` (a multiple of 4 bytes long) byte-reversed."""
+    return np.frombuffer(data, dtype="<u4").byteswap().tobytes()
 
 
 class AesScheduleDetector(BaseDetector):
@@ -109,7 +110,8 @@ class AesScheduleDetector(BaseDetector):
     def _confirm(self, chunk: Chunk, relative: int, nk: int) -> Finding | None:
         total = 16 * (nk + 7)
         stored = bytes(chunk.data[relative:relative + total])
-        for encoding, schedule in (("schedule", stored), ("schedule-words-swapped", _swap_words(stored))):
+        for encoding in ("schedule", "schedule-words-swapped"):  # swapped only when needed: most are neither
+            schedule = stored if encoding == "schedule" else _swap_words(stored)
             key = schedule[:4 * nk]
             if len(set(key)) < 4:
                 continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+import numpy.typing as npt
 
 from ..chunks import Chunk
 from ..findings import Finding
@@ -26,6 +27,8 @@ ALIGN = 8  # heap buffers; unaligned big-endian keys are DER or text, which thei
 MAX_GAP = 8192
 MAX_PAIRS = 4_000_000
 COMMON_EXPONENTS = (65537, 3, 17)
+# windows that could be a modulus: low 64 bits (sorted), offsets, representation indices
+Moduli = tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int8]]
 
 
 class UnknownRsaDetector(BaseDetector):
@@ -41,31 +44,39 @@ class UnknownRsaDetector(BaseDetector):
 
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
         for length in PRIME_BYTES:
-            moduli: dict[int, list[tuple[int, str]]] | None = None
+            moduli: Moduli | None = None
+            looked = False
             for representation in REPRESENTATIONS:
                 primes = windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
                                  writable_only=True)
                 primes = coprime_to_small_primes(chunk, sparse(primes), length, representation)
                 if len(primes) < 2:
                     continue
+                if not looked:
+                    moduli, looked = self._moduli(chunk, 2 * length), True
                 if moduli is None:
-                    moduli = self._moduli(chunk, 2 * length)
-                    if not moduli:
-                        break
+                    break
                 yield from self._pairs(chunk, primes, length, representation, moduli)
 
-    def _moduli(self, chunk: Chunk, length: int) -> dict[int, list[tuple[int, str]]]:
-        found: dict[int, list[tuple[int, str]]] = {}
-        for representation in REPRESENTATIONS:
-            offsets = sparse(windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
-                                     writable_only=True))
-            for low, offset in zip(low64(chunk, offsets, length, representation).tolist(), offsets.tolist(),
-                                   strict=True):
-                found.setdefault(low, []).append((offset, representation))
-        return found
+    def _moduli(self, chunk: Chunk, length: int) -> Moduli | None:
+        """Every window that could be a modulus: its low 64 bits (sorted; equal ones in
+        representation then offset order), offsets and representations (indices into
+        REPRESENTATIONS); None when there is none. Arrays, not a dict: a JVM heap has 100k+."""
+        lows, offsets, kinds = [], [], []
+        for number, representation in enumerate(REPRESENTATIONS):
+            found = sparse(windows(chunk, length, representation, odd=True, top_bit=True, align=ALIGN,
+                                   writable_only=True))
+            lows.append(low64(chunk, found, length, representation))
+            offsets.append(found.astype(np.int64))
+            kinds.append(np.full(len(found), number, dtype=np.int8))
+        every = np.concatenate(lows)
+        if len(every) == 0:
+            return None
+        order = np.argsort(every, kind="stable")
+        return every[order], np.concatenate(offsets)[order], np.concatenate(kinds)[order]
 
     def _pairs(self, chunk: Chunk, primes: np.ndarray, length: int, representation: str,
-               moduli: dict[int, list[tuple[int, str]]]) -> Iterator[Finding]:
+               moduli: Moduli) -> Iterator[Finding]:
         lows = low64(chunk, primes, length, representation)
         limit = np.searchsorted(primes, primes + MAX_GAP, side="right")
         first = np.searchsorted(primes, primes + length, side="left")
@@ -80,12 +91,17 @@ class UnknownRsaDetector(BaseDetector):
                                                           np.maximum(limit - first, 0), np.maximum(limit - first, 0))
         right = first[left] + offsets_in_run
         products = lows[left] * lows[right]
-        hits = np.flatnonzero(np.isin(products, np.fromiter(moduli, dtype=np.uint64, count=len(moduli))))
+        modulus_lows, modulus_offsets, modulus_kinds = moduli
+        below = np.searchsorted(modulus_lows, products, side="left")
+        hits = np.flatnonzero(modulus_lows[np.minimum(below, len(modulus_lows) - 1)] == products)
         for index in hits.tolist():
             i, j = int(left[index]), int(right[index])
             p = value_at(chunk.data, int(primes[i]), length, representation)
             q = value_at(chunk.data, int(primes[j]), length, representation)
-            for offset, modulus_representation in moduli.get(int(products[index]), []):
+            low, high = int(below[index]), int(np.searchsorted(modulus_lows, products[index], side="right"))
+            for offset, number in zip(modulus_offsets[low:high].tolist(), modulus_kinds[low:high].tolist(),
+                                      strict=True):
+                modulus_representation = REPRESENTATIONS[number]
                 n = value_at(chunk.data, offset, 2 * length, modulus_representation)
                 if p * q != n:
                     continue
