@@ -637,6 +637,7 @@ def test_proxy_variables_do_not_route_the_token(bao: Bao, transit: Callable[...,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """HTTP(S)_PROXY would send the token (in clear for a loopback http:// URL) to a proxy: the
     backend ignores the environment, so a proxy that accepts and never answers is not asked."""
+    issuer_token = bao.token("signward-issuer")  # (the module's is revoked by an earlier test)
     with socket.socket() as proxy:
         proxy.bind(("127.0.0.1", 0))
         proxy.listen(8)
@@ -646,7 +647,7 @@ def test_proxy_variables_do_not_route_the_token(bao: Bao, transit: Callable[...,
         monkeypatch.delenv("no_proxy", raising=False)
         operator = transit(bao.operator_token)
         handle, _ = operator.generate(Alg.ES256, "proxy")
-        assert len(CheckedSigner(transit(bao.issuer_token)).sign(handle, Alg.ES256, b"a.b")) == 64
+        assert len(CheckedSigner(transit(issuer_token)).sign(handle, Alg.ES256, b"a.b")) == 64
         proxy.setblocking(False)
         with pytest.raises(BlockingIOError):
             proxy.accept()  # nobody came
@@ -658,6 +659,10 @@ def test_a_key_made_again_under_the_kids_handle_signs_nothing(bao: Bao, tmp_path
     the relying parties refuse went out. The token service refuses a key whose thumbprint is not
     the kid, and the hsm probe fails on it."""
     home, operator = transit_home(tmp_path / "home", bao)
+    # a token of its own (the module's issuer token is revoked by an earlier test)
+    token_file = home.root / home.load_config().hsm.transit_token_file
+    token_file.unlink()  # a secret is written only as a new file
+    write_secret(token_file, bao.token("signward-issuer"))
     operator_setup(home, operator, bao, "https://id.example", (("swap", "ES256"),))
     with open_services(home) as services:
         [record] = services.registry.keys("swap")
@@ -713,7 +718,8 @@ def test_the_shipped_policies_refuse_a_prehashed_digest_and_an_exportable_config
     key exportable or backup-able (irreversible) or set auto-rotation; what signward itself sends
     still passes (create unexportable, allow deletion)."""
     handle = _fresh(bao, exportable=False)
-    resp = httpx.post(f"{bao.url}/v1/transit/sign/{handle}", headers={"X-Vault-Token": bao.issuer_token},
+    issuer = bao.token("signward-issuer")  # the module's issuer token is revoked by an earlier test
+    resp = httpx.post(f"{bao.url}/v1/transit/sign/{handle}", headers={"X-Vault-Token": issuer},
                       json={"input": base64.b64encode(b"\x00" * 32).decode(), "prehashed": True,
                             "marshaling_algorithm": "jws"})
     assert resp.status_code == 403, resp.text
@@ -744,7 +750,7 @@ def test_a_token_with_more_than_the_issuer_policy_is_said_insecure(bao: Bao, tra
     [warning] = [r.getMessage() for r in caplog.records if "INSECURE" in r.getMessage()]
     assert "carries signward-operator besides signward-issuer" in warning
     caplog.clear()
-    issuer = transit(bao.issuer_token)
+    issuer = transit(bao.token("signward-issuer"))
     CheckedSigner(issuer).sign(handle, Alg.ES256, b"a.b")
     time.sleep(1.5)
     assert not any("INSECURE" in r.getMessage() for r in caplog.records)
