@@ -117,10 +117,13 @@ def test_sparse_huge_input_scans_in_bounded_memory(tmp_path: Path) -> None:
         handle.truncate(2 << 30)
         handle.seek((1 << 30) + 12345)
         handle.write(b"-----BEGIN PRIVATE KEY-----\n" + b"QUJD" * 40 + b"\n-----END PRIVATE KEY-----\n")
-    code = ("import resource, sys, json\n"
+    # the child's own peak (VmHWM of its address space): ru_maxrss survives exec, so a child forked
+    # from a pytest process grown large by the tests before it reported the parent's size
+    code = ("import re, sys, json\n"
             "from signward.dumps import scan_path\n"
             "r = scan_path(sys.argv[1], 'text,der,aes')\n"
-            "print(json.dumps([f.offset for f in r.findings]), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+            "peak = re.search(r'VmHWM:\\s*(\\d+) kB', open('/proc/self/status').read()).group(1)\n"
+            "print(json.dumps([f.offset for f in r.findings]), peak)\n")
     run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     offsets, max_rss_kib = run.stdout.split()
