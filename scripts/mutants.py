@@ -726,6 +726,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_find_all.py"]),
     ("exact_pass_flood_fallback", "scan/scanner.py", "            slow = list(patterns)\n",
      "            slow = []\n", ["tests/scan/test_find_all.py"]),
+    ("secret_owner_checked", "home.py", "            if info.st_uid != os.geteuid():  # as ssh's",
+     "            if False:  # as ssh's",
+     ["tests/test_safefile.py::test_a_secret_owned_by_another_account_is_refused"]),
+    ("secret_folder_checked", "home.py", "            if folder.st_mode & 0o022 or", "            if False and",
+     ["tests/test_safefile.py::test_a_secret_in_a_directory_others_can_write_is_refused"]),
 ]
 
 

@@ -162,6 +162,36 @@ def test_a_secret_is_never_created_through_a_dangling_link(tmp_path: Path) -> No
     assert (tmp_path / "other" / "hsm" / "pin").stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown to another account needs root (CI runs as root)")
+def test_a_secret_owned_by_another_account_is_refused(tmp_path: Path) -> None:
+    """A 0600 token file another account owns (and so controls) is not this issuer's secret."""
+    from signward.errors import ConfigError
+    from signward.home import Home, write_secret
+
+    write_secret(tmp_path / "hsm" / "transit-token", "s.abcdefghijklmnopqrstuvwx")
+    assert Home(tmp_path).secret("hsm/transit-token") == "s.abcdefghijklmnopqrstuvwx"
+    os.chown(tmp_path / "hsm" / "transit-token", 65534, 65534)  # mode still 0600, directory still ours
+    with pytest.raises(ConfigError, match="is owned by uid 65534, not by this process's uid 0"):
+        Home(tmp_path).secret("hsm/transit-token")
+
+
+def test_a_secret_in_a_directory_others_can_write_is_refused(tmp_path: Path) -> None:
+    """Whoever can write the directory can replace the 0600 file with their own token."""
+    from signward.errors import ConfigError
+    from signward.home import Home, write_secret
+
+    write_secret(tmp_path / "hsm" / "pin", "1234")
+    assert Home(tmp_path).secret("hsm/pin") == "1234"
+    os.chmod(tmp_path / "hsm", 0o777)  # the file itself is unchanged: 0600, ours
+    with pytest.raises(ConfigError, match="its directory can be written by another account"):
+        Home(tmp_path).secret("hsm/pin")
+    os.chmod(tmp_path / "hsm", 0o775)
+    with pytest.raises(ConfigError, match="its directory can be written by another account"):
+        Home(tmp_path).secret("hsm/pin")
+    os.chmod(tmp_path / "hsm", 0o755)
+    assert Home(tmp_path).secret("hsm/pin") == "1234"
+
+
 def test_a_fifo_at_the_sanitizers_lock_file_is_refused_without_blocking(tmp_path: Path) -> None:
     """Issue #34 F7: opening a FIFO planted at .OUT.lock for writing blocked sanitize forever."""
     import threading

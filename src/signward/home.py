@@ -401,6 +401,14 @@ class Home:
             mode = info.st_mode & 0o777
             if mode & 0o077:
                 raise ConfigError(f"secret file {path} has mode {mode:o}; it must be 0600")
+            if info.st_uid != os.geteuid():  # as ssh's StrictModes: another account's file is not ours
+                raise ConfigError(f"secret file {path} is owned by uid {info.st_uid}, not by this process's "
+                                  f"uid {os.geteuid()}")
+            folder = os.stat(path.parent)
+            if folder.st_mode & 0o022 or folder.st_uid not in (0, os.geteuid()):
+                raise ConfigError(f"secret file {path}: its directory can be written by another account "
+                                  f"(mode {folder.st_mode & 0o777:o}, uid {folder.st_uid}); the file could be "
+                                  "replaced")
             return handle.read(1 << 16).decode("utf-8", "replace").strip()
 
 

@@ -681,13 +681,13 @@ def test_a_key_made_again_under_the_kids_handle_signs_nothing(bao: Bao, tmp_path
 def test_an_answer_dripping_slower_than_the_timeout_is_unavailable(transit: Callable[..., TransitBackend]) -> None:
     """Headers at once, then a byte every 0.1 s: each read is within the 1 s timeout, the whole
     answer is not; the call ends as unavailable (503) by the whole-call deadline (its own cause,
-    not a read timeout that a loaded machine can also produce), not after the body's bytes."""
+    not a read timeout), not after the body's bytes; every connection is dripped, the token
+    keeper's own lookup-self included."""
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(8)
 
-        def drip() -> None:
-            conn, _ = server.accept()
+        def drip(conn: socket.socket) -> None:
             with conn:
                 conn.recv(65536)
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10000\r\n\r\n")
@@ -698,7 +698,12 @@ def test_an_answer_dripping_slower_than_the_timeout_is_unavailable(transit: Call
                 except OSError:
                     pass
 
-        thread = threading.Thread(target=drip, daemon=True)
+        def serve() -> None:  # every connection dripped: the backend's token keeper makes its own call
+            for _ in range(8):  # (a lookup-self) and, accepted first, it once left the signing call unanswered
+                conn, _ = server.accept()
+                threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+        thread = threading.Thread(target=serve, daemon=True)
         thread.start()
         backend = transit("t", url=f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1.0)
         started = time.monotonic()
