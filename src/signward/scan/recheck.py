@@ -67,6 +67,7 @@ from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_numbers import read_numbers
+from .recheck_textforms import read_textforms
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
@@ -84,7 +85,8 @@ _PREFIXED_LINES = re.compile(rb"^([^\n]{0,80}?[|>#:\]] )[^\n]*(?:\n\1[^\n]*){3,}
 _DER = re.compile(rb"\x30(?:\x83[\x00-\x01][\x00-\xff][\x00-\xff]|\x82[\x00-\xff][\x00-\xff]|\x81[\x80-\xff]|"
                   rb"[\x10-\x7f])\x02\x01[\x00\x01]")
 _OPENSSH_MAGIC = b"openssh-key-v1\x00"
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{4,}(?:(?:\\r\\n|\\n|\r?\n)[A-Za-z0-9+/_-]{4,})*={0,2}")
+# lines joined whatever their indentation (YAML `!!binary |`, pretty-printed XML, CRLF)
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{4,}(?:(?:\\r\\n|\\n|\r?\n)[ \t]*[A-Za-z0-9+/_-]{4,})*={0,2}")
 _ONLY_HEX = re.compile(rb"[0-9a-fA-F]*")
 _HEX_RUN = re.compile(rb"(?:[0-9a-fA-F]{2}(?::|\\x| )?){16,}")
 _PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
@@ -299,6 +301,7 @@ class _Reader:
 
     def read_view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
         self.detect(data, name, windows)
+        read_textforms(self, data, name)  # keys in other writers' forms (recheck_textforms.py)
         if self.container(data, name, depth):
             return
         if len(data) <= MAX_JSON_VIEW and self.json_document(data, name, depth):
@@ -483,7 +486,7 @@ class _Reader:
     def text_layers(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Runs that look encoded, in any view (a text, a core, a decoded string)."""
         for match in zeros.finditer(_BASE64_RUN, data):
-            run = re.sub(rb"\\r\\n|\\n|\r|\n", b"", match.group(0))
+            run = re.sub(rb"\\r\\n|\\n|\r|\n|[ \t]", b"", match.group(0))
             if len(run) < MIN_BASE64 or _ONLY_HEX.fullmatch(run):
                 continue  # too short for a key, or a hex run (read as hex below)
             outer = self.decoding(depth, match.start(), match.end())

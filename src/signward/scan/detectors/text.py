@@ -25,6 +25,7 @@ from ..chunks import Chunk
 from ..findings import Finding, merge_spans
 from .base import BaseDetector
 from .der import classify_der, consistent
+from .textforms import ber_keys, cose_keys, jwk_like, prefixed_cut_pem, xml_rsa
 
 PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----")
 PEM_BODY = re.compile(rb"(?:[ \t]*(?:\r?\n|\\n)[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\r\n]*)*"
@@ -32,7 +33,8 @@ PEM_BODY = re.compile(rb"(?:[ \t]*(?:\r?\n|\\n)[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\r\
 PUTTY = re.compile(rb"PuTTY-User-Key-File-[23]: [A-Za-z0-9-]{3,40}\r?\n")
 PUTTY_PRIVATE = re.compile(rb"Private-Lines: (\d{1,4})\r?\n((?:[A-Za-z0-9+/=]{1,128}\r?\n?)+)")
 PUTTY_MAC = re.compile(rb"Private-MAC: [0-9a-fA-F]{16,128}")
-BASE64_DER = re.compile(rb"M[A-Za-z0-9+/]{43,}={0,2}(?:(?:\r?\n|\\n)[A-Za-z0-9+/]{4,}={0,2})*")
+# lines joined however they are indented (YAML `!!binary |`, pretty-printed XML, CRLF); padding ends a run
+BASE64_DER = re.compile(rb"M[A-Za-z0-9+/]{43,}(?:(?:\r?\n|\\n)[ \t]*[A-Za-z0-9+/]{4,})*={0,2}")
 JWK_MEMBER = re.compile(rb'"(d|p|q|dp|dq|qi|k)"\s{0,8}:\s{0,8}"([A-Za-z0-9_-]{16,})"')
 UTF16_ANCHORS = [s.encode("utf-16-le") for s in ("-----BEGIN ", "PuTTY-User-Key", '"d"', '"k"', '"p"', "MII", "MIG",
                                                   "MHc", "MC4", "MFE", "MFM")]
@@ -86,6 +88,10 @@ def _pem(text: bytes) -> Iterator[TextHit]:
             kind, key = _load_pem(match.group(1), text[match.start():end])
             yield TextHit(match.start(), end, kind, key)
             continue
+        cut = prefixed_cut_pem(text, match.start(), match.end())
+        if cut is not None:  # cut before END behind a log prefix (issuer-1  | ): a key all the same
+            yield TextHit(match.start(), cut, "pem-" + match.group(1).decode().lower().replace(" ", "-") + "-cut")
+            continue
         body = PEM_BODY.match(text, match.end())
         if body is None:
             continue
@@ -116,7 +122,9 @@ def _base64_der(text: bytes, covered: list[tuple[int, int]]) -> Iterator[TextHit
     for match in BASE64_DER.finditer(text):
         if any(s <= match.start() < e for s, e in covered):
             continue
-        compact = re.sub(rb"\r|\n|\\n", b"", match.group(0))
+        compact = re.sub(rb"\r|\n|\\n|[ \t]", b"", match.group(0)).rstrip(b"=")
+        if len(compact) % 4 == 1:
+            compact = compact[:-1]  # a word line joined at the end: cut, the DER has its own length
         compact += b"=" * (-len(compact) % 4)
         try:
             blob = base64.b64decode(compact, validate=True)
@@ -161,6 +169,9 @@ def text_hits(text: bytes) -> list[TextHit]:
     hits += list(_putty(text))
     hits += list(_base64_der(text, covered))
     hits += list(_jwk(text))
+    covered = [(h.start, h.end) for h in hits]
+    for start, end, kind, key in itertools.chain(jwk_like(text, covered), xml_rsa(text), ber_keys(text), cose_keys(text)):
+        hits.append(TextHit(start, end, kind, key))
     hits += list(_vault_tokens(text))
     return sorted(hits, key=lambda h: (h.start, -h.end))
 

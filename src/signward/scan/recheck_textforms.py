@@ -1,0 +1,275 @@
+"""The independent reader's rules for keys in other writers' forms (issue #32, round 5: F2, F3, F5,
+F8, F10). Written apart from the scanner's `detectors/textforms.py` (stdlib, `cryptography` and
+joserfc's import through the reader's own `jwk`): same forms, its own reading of them.
+
+pem without END   a BEGIN line, then lines that, once the BEGIN line's own prefix (a log's
+                  `issuer-1  | `) is taken off, are base64: 100 or more characters (16 distinct) are
+                  a private key cut short (F8)
+dict-like JWK     `kty` quoted with `'` or `"` or bare, then `:` or `=`: for each member the key type
+                  needs, the occurrence nearest the `kty` within `JWK_REACH` (Python repr, YAML block
+                  and flow, JS object literals, JSON5); checked by the reader's JWK rule (F2)
+RSAKeyValue       .NET / xmldsig XML, any namespace prefix: the elements' base64 integers; P or Q
+                  dividing Modulus makes the key, private elements that do not are a finding too (F3)
+BER               `30 80` (indefinite length) private keys re-encoded as DER and loaded (F5)
+COSE_Key          a CBOR map holding label -4 (any integer width), kty EC2 or OKP (F10)
+
+Each rule anchors on a literal; anchors per view are capped (`recheck_codecs.candidates`: more is
+incomplete, refused), and what is read around an anchor is bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mmap
+import re
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from . import recheck_zeros as zeros
+from .recheck_codecs import candidates
+
+if TYPE_CHECKING:
+    from .recheck import _Reader
+
+JWK_REACH = 4096
+XML_REACH = 16 << 10
+BER_REACH = 16 << 10
+BER_DEPTH = 10
+MAX_ARMOUR_LINES = 1024
+
+_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----")
+_B64_LINE = re.compile(rb"[A-Za-z0-9+/=]+")
+_KTY = re.compile(rb"""(?<![\w"'])["']?kty["']?\s{0,8}[:=]\s{0,8}["']?(RSA|EC|OKP)\b""")
+_NEEDS = {b"RSA": ("n", "e", "d", "p", "q", "dp", "dq", "qi"), b"EC": ("crv", "x", "y", "d"), b"OKP": ("crv", "x", "d")}
+_XML_KEY = re.compile(rb"RSAKeyValue\s*>")
+_XML_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(\w+)\s*>([^<]{1,8192})</")
+_BER = re.compile(rb"\x30\x80[\x02\x30]")
+_COSE_LABEL = re.compile(rb"(?:\x23|\x38\x03|\x39\x00\x03|\x3a\x00\x00\x00\x03|"
+                         rb"\x3b\x00\x00\x00\x00\x00\x00\x00\x03)[\x40-\x5b]")
+_CURVES: dict[int, ec.EllipticCurve] = {1: ec.SECP256R1(), 2: ec.SECP384R1(), 3: ec.SECP521R1()}
+
+
+def read_textforms(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
+    """Every rule of this module over one view; findings at their spans in it."""
+    for pattern, rule in ((_BEGIN, _cut_armour), (_KTY, _dict_jwk), (_XML_KEY, _rsa_key_value), (_BER, _ber),
+                          (_COSE_LABEL, _cose)):
+        cap = candidates(data)
+        for count, match in enumerate(zeros.finditer(pattern, data)):
+            if count >= cap:
+                from .recheck import _Exhausted
+
+                raise _Exhausted(f"{name}: more than {cap} {pattern.pattern[:12]!r} anchors")
+            rule(reader, data, match, name)
+
+
+def _cut_armour(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name: str) -> None:
+    label = match.group(1)
+    if data.find(b"-----END " + label + b"-----", match.end(), match.end() + (64 << 10)) >= 0:
+        return  # armour with its END: the reader's PEM rule
+    line_start = data.rfind(b"\n", max(0, match.start() - 200), match.start()) + 1
+    prefix = bytes(data[line_start:match.start()])
+    if len(prefix) > 160:
+        return
+    block = bytes(data[match.end():match.end() + (96 << 10)]).split(b"\n")[1:MAX_ARMOUR_LINES]
+    body, used = b"", match.end() + 1
+    for line in block:
+        if not line.startswith(prefix):
+            break
+        text = line[len(prefix):].strip()
+        if not _B64_LINE.fullmatch(text):
+            break
+        body += text
+        used += len(line) + 1
+    if len(body) >= 100 and len(set(body) - {61}) >= 16:
+        reader.found("pem", name, f"{label.decode()} armour cut before its END", (line_start, used - 1))
+
+
+def _dict_jwk(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name: str) -> None:
+    if bytes(data[match.start():match.start() + 1]) == b'"' and re.match(rb'"kty"\s*:\s*"', bytes(
+            data[match.start():match.end() + 1])):
+        return  # JSON: the reader's JSON rules
+    low = max(0, match.start() - JWK_REACH)
+    window = bytes(data[low:match.end() + JWK_REACH])
+    anchor = match.start() - low
+    opening = window.rfind(b"{", 0, anchor)
+    closing = window.find(b"}", anchor)
+    if opening > window.rfind(b"}", 0, anchor) and closing > 0:  # a repr, flow mapping, literal: its braces
+        low, window, anchor = low + opening, window[opening:closing + 1], anchor - opening
+    else:  # a YAML block: the lines around it indented as its own line
+        line_start = window.rfind(b"\n", 0, anchor) + 1
+        indent = re.match(rb"[ \t]*", window[line_start:]).group(0)  # type: ignore[union-attr]
+        lines = window.split(b"\n")
+        here = window.count(b"\n", 0, anchor)
+        top = bottom = here
+        while top > 0 and re.match(re.escape(indent) + rb"[^ \t]", lines[top - 1]):
+            top -= 1
+        while bottom + 1 < len(lines) and re.match(re.escape(indent) + rb"[^ \t]", lines[bottom + 1]):
+            bottom += 1
+        begin = sum(len(line) + 1 for line in lines[:top])
+        block = b"\n".join(lines[top:bottom + 1])
+        low, window, anchor = low + begin, block, anchor - begin
+    value: dict[str, Any] = {"kty": match.group(1).decode()}
+    first, last = match.start(), match.end()
+    for member in _NEEDS[match.group(1)]:
+        pattern = re.compile(rb"""(?<![\w"'])["']?%s["']?\s{0,8}[:=]\s{0,8}["']?([\w-]{1,2048})""" % member.encode())
+        near = min(pattern.finditer(window), key=lambda m: abs(m.start() - anchor), default=None)
+        if near is not None:
+            value[member] = near.group(1).decode()
+            first, last = min(first, low + near.start()), max(last, low + near.end())
+    if "d" in value:
+        reader.jwk(value, name, (first, last))
+
+
+def _b64_int(text: bytes) -> int:
+    try:
+        return int.from_bytes(base64.b64decode(b"".join(text.split()), validate=True), "big")
+    except (binascii.Error, ValueError):
+        return 0
+
+
+def _rsa_key_value(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name: str) -> None:
+    head = data.rfind(b"<", max(0, match.start() - 40), match.start())
+    if head < 0 or bytes(data[head + 1:head + 2]) == b"/":
+        return  # a closing tag
+    window = bytes(data[match.end():match.end() + XML_REACH])
+    close = re.search(rb"</(?:[\w.-]+:)?RSAKeyValue\s*>", window)
+    window = window[:close.start()] if close else window
+    numbers: dict[bytes, int] = {}
+    for element in _XML_ELEMENT.finditer(window):
+        numbers.setdefault(element.group(1), _b64_int(element.group(2)))
+    private = [tag for tag in (b"P", b"Q", b"D", b"DP", b"DQ", b"InverseQ") if numbers.get(tag, 0) > 1 << 64]
+    if not private:
+        return
+    here = (head, match.end() + (close.end() if close else len(window)))
+    n, e = numbers.get(b"Modulus", 0), numbers.get(b"Exponent", 0)
+    for p in (numbers.get(b"P", 0), numbers.get(b"Q", 0)):
+        if 1 < p < n and n % p == 0 and e > 1:
+            q = n // p
+            d = pow(e, -1, (p - 1) * (q - 1))
+            key = rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p),
+                                        rsa.RSAPublicNumbers(e, n)).private_key(unsafe_skip_rsa_key_validation=True)
+            reader.private_key(key, "xml", name, here)
+            return
+    reader.found("xml", name, f"RSAKeyValue with private elements ({b', '.join(private).decode()})", here)
+
+
+def _definite(data: bytes, at: int, depth: int) -> tuple[bytes, int]:
+    """BER element at `at` -> (its DER, the offset after it)."""
+    if depth > BER_DEPTH:
+        raise ValueError("deep")
+    tag, length = data[at], data[at + 1]
+    at += 2
+    parts: list[bytes] = []
+    if length == 0x80:
+        while data[at] or data[at + 1]:
+            part, at = _definite(data, at, depth + 1)
+            parts.append(part)
+        at += 2
+    else:
+        if length > 0x80:
+            size = length & 0x7F
+            if size > 3:
+                raise ValueError("length")
+            length = int.from_bytes(data[at:at + size], "big")
+            at += size
+        stop = at + length
+        if stop > len(data):
+            raise ValueError("short")
+        if tag & 0x20:
+            while at < stop:
+                part, at = _definite(data, at, depth + 1)
+                parts.append(part)
+            if at != stop:
+                raise ValueError("overrun")
+        else:
+            content = data[at:stop]
+            if tag == 0x04 and content.startswith(b"\x30\x80"):  # an inner key in BER
+                try:
+                    content, used = _definite(content, 0, depth + 1)
+                    if used != stop - at:
+                        content = data[at:stop]
+                except (ValueError, IndexError):
+                    content = data[at:stop]
+            parts.append(content)
+            at = stop
+    body = b"".join(parts)
+    return bytes([tag]) + _der_length(len(body)) + body, at
+
+
+def _der_length(size: int) -> bytes:
+    if size < 0x80:
+        return bytes([size])
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(octets)]) + octets
+
+
+def _ber(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name: str) -> None:
+    blob = bytes(data[match.start():match.start() + BER_REACH])
+    try:
+        der, used = _definite(blob, 0, 0)
+        key = serialization.load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
+    except Exception:
+        return
+    reader.private_key(key, "ber", name, (match.start(), match.start() + used))
+
+
+def _cbor_item(data: bytes, at: int) -> tuple[int, int, int]:
+    """(major type, value, offset after the head) of one CBOR head, any argument width."""
+    initial = data[at]
+    extra = initial & 0x1F
+    if extra <= 23:
+        return initial >> 5, extra, at + 1
+    if extra >= 28:
+        raise ValueError("unsupported")
+    width = 2 ** (extra - 24)
+    if at + 1 + width > len(data):
+        raise ValueError("short")
+    return initial >> 5, int.from_bytes(data[at + 1:at + 1 + width], "big"), at + 1 + width
+
+
+def _cose(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name: str) -> None:
+    low = max(0, match.start() - 300)
+    blob = bytes(data[low:match.start() + 400])
+    anchor = match.start() - low
+    for start in range(anchor - 1, -1, -1):
+        if blob[start] & 0xE0 != 0xA0:
+            continue
+        try:
+            _, count, at = _cbor_item(blob, start)
+            if count > 20:
+                continue
+            entries: dict[int, Any] = {}
+            for _ in range(count):
+                sign, label, at = _cbor_item(blob, at)
+                if sign > 1:
+                    raise ValueError("label")
+                label = label if sign == 0 else ~label
+                kind, value, at = _cbor_item(blob, at)
+                if kind == 2:
+                    if at + value > len(blob):
+                        raise ValueError("short")
+                    entries[label] = blob[at:at + value]
+                    at += value
+                elif kind in (0, 1):
+                    entries[label] = value if kind == 0 else ~value
+                else:
+                    raise ValueError("value")
+        except (ValueError, IndexError):
+            continue
+        secret = entries.get(-4)
+        if at <= anchor or entries.get(1) not in (1, 2) or not isinstance(secret, bytes):
+            continue
+        here = (low + start, low + at)
+        try:
+            if entries[1] == 2:
+                key: Any = ec.derive_private_key(int.from_bytes(secret, "big"), _CURVES[entries[-1]])
+            else:
+                key = ed25519.Ed25519PrivateKey.from_private_bytes(secret)
+        except Exception:
+            reader.found("cose", name, "COSE_Key with a private -4 that does not load", here)
+            return
+        reader.private_key(key, "cose", name, here)
+        return
