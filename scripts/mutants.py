@@ -32,6 +32,7 @@ S = "tests/dumps/test_sanitize.py::"
 P = "tests/dumps/test_pipeline.py::"
 BC = "tests/scan/test_bundle_coverage.py"
 BS = "tests/scan/test_bundle_streams.py"
+R5T = "tests/scan/test_redteam_round5_textforms.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -731,6 +732,46 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/test_safefile.py::test_a_secret_owned_by_another_account_is_refused"]),
     ("secret_folder_checked", "home.py", "            if folder.st_mode & 0o022 or", "            if False and",
      ["tests/test_safefile.py::test_a_secret_in_a_directory_others_can_write_is_refused"]),
+    # issue #32 round 5, text forms (F7 F8 F2 F3 F5 F10): scanner (detectors/textforms.py, text.py) and reader
+    ("r5_scanner_indented_base64", "scan/detectors/text.py", r'(?:\r?\n|\\n)[ \t]*[A-Za-z0-9+/]{4,})*={0,2}")',
+     r'(?:\r?\n|\\n)[A-Za-z0-9+/]{4,})*={0,2}")', [R5T + "test_f7_indented_base64_der_is_joined_by_both_readers"]),
+    ("r5_scanner_cut_pem", "scan/detectors/text.py", "        if cut is not None:", "        if False:",
+     [R5T + "test_f8_pem_cut_before_end_behind_a_prefix"]),
+    ("r5_scanner_jwk_not_json", "scan/detectors/textforms.py",
+     "        if not any(name in jwk for name in JWK_PRIVATE):", "        if True:",
+     [R5T + "test_f2_private_jwk_not_json_is_loaded_by_both_readers"]),
+    ("r5_scanner_rsakeyvalue", "scan/detectors/textforms.py",
+     "        if not any(fields.get(name, 0).bit_length() >= 128 for name in XML_PRIVATE):", "        if True:",
+     [R5T + "test_f3_xml_rsakeyvalue_is_loaded_by_both_readers"]),
+    ("r5_scanner_ber_anchor", "scan/detectors/textforms.py", r'BER_ANCHOR = re.compile(rb"\x30\x80',
+     r'BER_ANCHOR = re.compile(rb"\x30\x81', [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
+    ("r5_scanner_ber_inner_key", "scan/detectors/textforms.py", r'if tag == 0x04 and body[:2] == b"\x30\x80":',
+     "if False:", [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
+    ("r5_scanner_cose_key", "scan/detectors/textforms.py",
+     "if end <= anchor.start() or items.get(1) not in (1, 2) or not isinstance(items.get(-4), bytes):",
+     "if True:", [R5T + "test_f10_cose_key_in_any_integer_encoding"]),
+    ("r5_scanner_cose_noncanonical", "scan/detectors/textforms.py",
+     r'COSE_D = re.compile(rb"(?:\x23|\x38\x03|', r'COSE_D = re.compile(rb"(?:\x23|', [R5T + "test_f10_cose_key_in_any_integer_encoding"]),
+    ("r5_reader_indented_base64", "scan/recheck.py", r'|\r?\n)[ \t]*[A-Za-z0-9+/_-]{4,})*={0,2}")',
+     r'|\r?\n)[A-Za-z0-9+/_-]{4,})*={0,2}")', [R5T + "test_f7_indented_base64_der_is_joined_by_both_readers"]),
+    ("r5_reader_cut_armour", "scan/recheck_textforms.py", "    if len(body) >= 100 and len(set(body) - {61}) >= 16:",
+     "    if False:", [R5T + "test_f8_pem_cut_before_end_behind_a_prefix"]),
+    ("r5_reader_dict_jwk", "scan/recheck_textforms.py", '    if "d" in value:\n        reader.jwk(',
+     '    if False:\n        reader.jwk(', [R5T + "test_f2_private_jwk_not_json_is_loaded_by_both_readers"]),
+    ("r5_reader_dict_jwk_braces", "scan/recheck_textforms.py",
+     '    if opening > window.rfind(b"}", 0, anchor) and closing > 0:', "    if False:",
+     [R5T + "test_f2_private_jwk_not_json_is_loaded_by_both_readers"]),
+    ("r5_reader_rsakeyvalue", "scan/recheck_textforms.py", "        if 1 < p < n and n % p == 0 and e > 1:",
+     "        if False:", [R5T + "test_f3_xml_rsakeyvalue_is_loaded_by_both_readers"]),
+    ("r5_reader_ber", "scan/recheck_textforms.py", r'_BER = re.compile(rb"\x30\x80', r'_BER = re.compile(rb"\x30\x81',
+     [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
+    ("r5_reader_ber_inner_key", "scan/recheck_textforms.py", r'if tag == 0x04 and content.startswith(b"\x30\x80"):',
+     "if False:", [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
+    ("r5_reader_cose_key", "scan/recheck_textforms.py",
+     "if at <= anchor or entries.get(1) not in (1, 2) or not isinstance(secret, bytes):", "if True:",
+     [R5T + "test_f10_cose_key_in_any_integer_encoding"]),
+    ("r5_reader_cose_noncanonical", "scan/recheck_textforms.py", r'_COSE_LABEL = re.compile(rb"(?:\x23|\x38\x03|',
+     r'_COSE_LABEL = re.compile(rb"(?:\x23|', [R5T + "test_f10_cose_key_in_any_integer_encoding"]),
 ]
 
 
