@@ -113,6 +113,8 @@ NOT_JSON = {
     "python-repr": lambda jwk: "DEBUG loaded signing key %r\n" % (jwk,),
     "yaml-block": lambda jwk: "signing:\n  jwk:\n" + "".join(f"    {k}: {v}\n" for k, v in jwk.items()) + "  n: 1\n",
     "yaml-flow": lambda jwk: "jwk: {" + ", ".join(f"{k}: {v}" for k, v in jwk.items()) + "}\n",
+    "yaml-jwks": lambda jwk: "keys:\n" + "".join(("  - " if i == 0 else "    ") + f"{k}: {v}\n"
+                                                 for i, (k, v) in enumerate(sorted(jwk.items()))),
     "js-literal": lambda jwk: "const key = {" + ", ".join(f"{k}: '{v}'" for k, v in jwk.items()) + "};\n",
     "json5": lambda jwk: "{\n" + "".join(f'  {k}: "{v}",\n' for k, v in jwk.items()) + "}\n",
 }
@@ -152,7 +154,8 @@ def _rsa_key_value(prefix: str, wrap: str | None, private: bool = True) -> bytes
                    "D": numbers.d}
     space = "\n  " if wrap is not None else ""
     inner = "".join(f"{space}<{prefix}{tag}>{_b64(value, wrap)}</{prefix}{tag} >" for tag, value in fields.items())
-    return (f'<?xml version="1.0"?>\n<configuration>\n<{prefix}RSAKeyValue>{inner}\n</{prefix}RSAKeyValue>\n'
+    xmlns = f' xmlns:{prefix[:-1]}="http://www.w3.org/2000/09/xmldsig#"' if prefix else ""
+    return (f'<?xml version="1.0"?>\n<configuration>\n<{prefix}RSAKeyValue{xmlns}>{inner}\n</{prefix}RSAKeyValue>\n'
             "</configuration>\n").encode()
 
 
@@ -187,10 +190,12 @@ def _ber_keys() -> dict[str, bytes]:
                 _tlv(0xA1, _tlv(0x03, b"\x00" + point), True), True)
     inner = _tlv(0x30, _tlv(0x02, b"\x01") + _tlv(0x04, scalar) + _tlv(0xA1, _tlv(0x03, b"\x00" + point), True), True)
     pkcs8 = _tlv(0x30, _tlv(0x02, b"\x00") + _tlv(0x30, ec_oid + p256, True) + _tlv(0x04, inner), True)
-    return {"sec1": sec1, "pkcs8": pkcs8}
+    outer_definite = _tlv(0x30, _tlv(0x02, b"\x01") + _tlv(0x04, scalar) + _tlv(0xA0, p256) +
+                          _tlv(0xA1, _tlv(0x03, b"\x00" + point), True))
+    return {"sec1": sec1, "pkcs8": pkcs8, "definite-outside": outer_definite}
 
 
-@pytest.mark.parametrize("form", ["sec1", "pkcs8"])
+@pytest.mark.parametrize("form", ["sec1", "pkcs8", "definite-outside"])
 def test_f5_ber_with_nested_indefinite_lengths(tmp_path: Path, form: str) -> None:
     data = b"\x00" * 512 + _ber_keys()[form] + b"\x00" * 512
     assert ("ber-indefinite-private-key", True) in scanner(tmp_path, data, known(EC))
@@ -222,6 +227,13 @@ def test_f10_cose_okp_key(tmp_path: Path) -> None:
     data = b"\x00" * 16 + _cose(b"\x23", b"\x58\x20", b"\xa4", okp=True)
     assert ("cose-key-private", True) in scanner(tmp_path, data, known(ED))
     assert ("cose", "Ed25519PrivateKey") in reader(data)
+
+
+def test_f5_plain_der_is_left_to_the_der_rules(tmp_path: Path) -> None:
+    data = b"\x00" * 64 + EC_DER + b"\x00" * 64
+    assert not [kind for kind, _ in scanner(tmp_path, data) if kind.startswith("ber")]
+    kinds = reader(data)
+    assert ("der", "ECPrivateKey") in kinds and not [kind for kind, _ in kinds if kind == "ber"], kinds
 
 
 def test_f10_cose_public_key_is_not_a_finding(tmp_path: Path) -> None:

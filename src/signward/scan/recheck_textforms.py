@@ -42,20 +42,23 @@ MAX_ARMOUR_LINES = 1024
 
 _BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----")
 _B64_LINE = re.compile(rb"[A-Za-z0-9+/=]+")
-_KTY = re.compile(rb"""(?<![\w"'])["']?kty["']?\s{0,8}[:=]\s{0,8}["']?(RSA|EC|OKP)\b""")
+_KTY = re.compile(rb"""kty["']?\s{0,8}[:=]\s{0,8}["']?(RSA|EC|OKP)\b""")  # literal first: fast over a core
 _NEEDS = {b"RSA": ("n", "e", "d", "p", "q", "dp", "dq", "qi"), b"EC": ("crv", "x", "y", "d"), b"OKP": ("crv", "x", "d")}
-_XML_KEY = re.compile(rb"RSAKeyValue\s*>")
+_XML_KEY = re.compile(rb"RSAKeyValue(?:\s[^<>]{0,512})?>")  # attributes (xmlns) too
+_YAML_LEAD = re.compile(rb"[ \t]*(?:- )?")
 _XML_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(\w+)\s*>([^<]{1,8192})</")
-_BER = re.compile(rb"\x30\x80[\x02\x30]")
-_COSE_LABEL = re.compile(rb"(?:\x23|\x38\x03|\x39\x00\x03|\x3a\x00\x00\x00\x03|"
-                         rb"\x3b\x00\x00\x00\x00\x00\x00\x00\x03)[\x40-\x5b]")
+_BER = re.compile(rb"\x30(?:\x80|[\x10-\x7f]|\x81[\x80-\xff]|\x82[\x00-\xff]{2})\x02\x01[\x00\x01]",
+                  re.DOTALL)  # indefinite outside, or inside a definite outer length
+_BSTR_HEAD = rb"(?:\x58|\x59\x00|\x5a\x00\x00\x00|\x5b\x00\x00\x00\x00\x00\x00\x00)[\x10-\x85]"  # 16 to 133 bytes
+_COSE_LABELS = [re.compile(re.escape(form) + _BSTR_HEAD) for form in  # label -4, each integer width
+                (b"\x23", b"\x38\x03", b"\x39\x00\x03", b"\x3a\x00\x00\x00\x03", b"\x3b" + bytes(7) + b"\x03")]
 _CURVES: dict[int, ec.EllipticCurve] = {1: ec.SECP256R1(), 2: ec.SECP384R1(), 3: ec.SECP521R1()}
 
 
 def read_textforms(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
     """Every rule of this module over one view; findings at their spans in it."""
     for pattern, rule in ((_BEGIN, _cut_armour), (_KTY, _dict_jwk), (_XML_KEY, _rsa_key_value), (_BER, _ber),
-                          (_COSE_LABEL, _cose)):
+                          *((label, _cose) for label in _COSE_LABELS)):
         cap = candidates(data)
         for count, match in enumerate(zeros.finditer(pattern, data)):
             if count >= cap:
@@ -88,6 +91,9 @@ def _cut_armour(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes]
 
 
 def _dict_jwk(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name: str) -> None:
+    lead = bytes(data[max(0, match.start() - 2):match.start()])
+    if re.search(rb"""(?:\w|\w["'])$""", lead):
+        return  # a longer name ending in kty
     if bytes(data[match.start():match.start() + 1]) == b'"' and re.match(rb'"kty"\s*:\s*"', bytes(
             data[match.start():match.end() + 1])):
         return  # JSON: the reader's JSON rules
@@ -98,15 +104,14 @@ def _dict_jwk(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], 
     closing = window.find(b"}", anchor)
     if opening > window.rfind(b"}", 0, anchor) and closing > 0:  # a repr, flow mapping, literal: its braces
         low, window, anchor = low + opening, window[opening:closing + 1], anchor - opening
-    else:  # a YAML block: the lines around it indented as its own line
-        line_start = window.rfind(b"\n", 0, anchor) + 1
-        indent = re.match(rb"[ \t]*", window[line_start:]).group(0)  # type: ignore[union-attr]
+    else:  # a YAML block: the lines around it whose members start in its column (`- ` of a list too)
+        column = anchor - (window.rfind(b"\n", 0, anchor) + 1)
         lines = window.split(b"\n")
         here = window.count(b"\n", 0, anchor)
         top = bottom = here
-        while top > 0 and re.match(re.escape(indent) + rb"[^ \t]", lines[top - 1]):
+        while top > 0 and _member_column(lines[top - 1]) == column:
             top -= 1
-        while bottom + 1 < len(lines) and re.match(re.escape(indent) + rb"[^ \t]", lines[bottom + 1]):
+        while bottom + 1 < len(lines) and _member_column(lines[bottom + 1]) == column:
             bottom += 1
         begin = sum(len(line) + 1 for line in lines[:top])
         block = b"\n".join(lines[top:bottom + 1])
@@ -119,8 +124,13 @@ def _dict_jwk(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], 
         if near is not None:
             value[member] = near.group(1).decode()
             first, last = min(first, low + near.start()), max(last, low + near.end())
-    if "d" in value:
+    if len(value.get("d", "")) >= 16:  # (a placeholder `d: ...` is not a key)
         reader.jwk(value, name, (first, last))
+
+
+def _member_column(line: bytes) -> int:
+    """Where a YAML line's member name starts (after its indentation and a list's `- `)."""
+    return len(_YAML_LEAD.match(line).group(0))  # type: ignore[union-attr]
 
 
 def _b64_int(text: bytes) -> int:
@@ -210,6 +220,8 @@ def _ber(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name:
     blob = bytes(data[match.start():match.start() + BER_REACH])
     try:
         der, used = _definite(blob, 0, 0)
+        if der == blob[:used]:
+            return  # DER already: the reader's DER rule
         key = serialization.load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
     except Exception:
         return

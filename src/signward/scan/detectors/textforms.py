@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -35,18 +36,37 @@ MAX_REACH = 16 << 10  # bytes read around one anchor
 MAX_BER_DEPTH = 8
 
 # ---- JWKs that are not JSON
-KTY_ANCHOR = re.compile(rb"(?<![A-Za-z0-9_])['\"]?kty['\"]?[ \t]{0,8}[:=][ \t]{0,8}['\"]?(RSA|EC|OKP|oct)"
-                        rb"(?![A-Za-z0-9_])")
+# a literal first (one fast pass over a core); the character before `kty` is checked by hand
+KTY_ANCHOR = re.compile(rb"kty['\"]?[ \t]{0,8}[:=][ \t]{0,8}['\"]?(RSA|EC|OKP|oct)(?![A-Za-z0-9_])")
+NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 JWK_PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "k")
 MEMBER = re.compile(rb"(?<![A-Za-z0-9_])['\"]?(kty|crv|n|e|d|p|q|dp|dq|qi|x|y|k|kid|alg|use)['\"]?[ \t]{0,8}[:=]"
-                    rb"[ \t]{0,8}['\"]?([A-Za-z0-9_.-]{1,4096})['\"]?")
+                    rb"[ \t]{0,8}['\"]?([A-Za-z0-9_-]{1,4096})['\"]?")
+GAP_STOPS = re.compile(rb"[{}\[\]:=;]")
 MEMBER_GAP = 64  # at most this many bytes between two members of one key (", ", "\n    ", " ,\r\n  ")
+
+
+def _gap(text: bytes, before: re.Match[bytes], after: re.Match[bytes]) -> int | None:
+    """The bytes between two members of one key, or None when they cannot be one key's (too far
+    apart, a brace, bracket, `:`, `=` or `;` between: another object or member; or, on another line,
+    in another column)."""
+    between = text[before.end():after.start()]
+    if len(between) > MEMBER_GAP or GAP_STOPS.search(between):
+        return None
+    if b"\n" in between:  # members on lines of their own start in one column (YAML: one mapping)
+        column = before.start() - (text.rfind(b"\n", 0, before.start()) + 1)
+        if len(between) - between.rfind(b"\n") - 1 != column:
+            return None
+    return len(between)
 
 
 def jwk_like(text: bytes, covered: list[tuple[int, int]]) -> Iterator[tuple[int, int, str, Any]]:
     """(start, end, kind, key) of each non-JSON JWK with a private member."""
     done = -1
     for anchor in KTY_ANCHOR.finditer(text):
+        before = anchor.start() - (1 if anchor.start() and text[anchor.start() - 1] in b"'\"" else 0)
+        if before and text[before - 1] in NAME_CHARS:
+            continue  # `mykty: ...`, not a member named kty
         if anchor.start() < done or any(s <= anchor.start() < e for s, e in covered):
             continue
         low = max(0, anchor.start() - MAX_REACH)
@@ -56,16 +76,25 @@ def jwk_like(text: bytes, covered: list[tuple[int, int]]) -> Iterator[tuple[int,
             continue
         first = last = at
         names = {members[at].group(1)}
-        while first > 0 and members[first].start() - members[first - 1].end() <= MEMBER_GAP \
-                and members[first - 1].group(1) not in names:
-            first -= 1
-            names.add(members[first].group(1))
-        while last + 1 < len(members) and members[last + 1].start() - members[last].end() <= MEMBER_GAP \
-                and members[last + 1].group(1) not in names:
-            last += 1
-            names.add(members[last].group(1))
+        left = right = True
+        while left or right:  # the nearer neighbour first: two keys side by side stay apart
+            gap_left = _gap(text, members[first - 1], members[first]) if left and first > 0 else None
+            gap_right = _gap(text, members[last], members[last + 1]) if right and last + 1 < len(members) else None
+            left, right = gap_left is not None, gap_right is not None
+            if gap_left is not None and (gap_right is None or gap_left <= gap_right):
+                if members[first - 1].group(1) in names:
+                    left = False
+                else:
+                    first -= 1
+                    names.add(members[first].group(1))
+            elif gap_right is not None:
+                if members[last + 1].group(1) in names:
+                    right = False
+                else:
+                    last += 1
+                    names.add(members[last].group(1))
         jwk = {m.group(1).decode(): m.group(2).decode() for m in members[first:last + 1]}
-        if not any(name in jwk for name in JWK_PRIVATE):
+        if not any(len(jwk.get(name, "")) >= 16 for name in JWK_PRIVATE):  # (a placeholder `"k": "..."` is not)
             continue
         start, end = members[first].start(), members[last].end()
         done = end
@@ -122,7 +151,9 @@ def xml_rsa(text: bytes) -> Iterator[tuple[int, int, str, Any]]:
 
 
 # ---- BER with indefinite lengths
-BER_ANCHOR = re.compile(rb"\x30\x80\x02\x01[\x00\x01]")
+# an outer indefinite length, or a definite one with an indefinite length inside (plain DER: der.py's)
+BER_ANCHOR = re.compile(rb"\x30(?:\x80|[\x10-\x7f]|\x81[\x80-\xff]|\x82[\x00-\xff]{2})\x02\x01[\x00\x01]",
+                        re.DOTALL)
 
 
 def _ber_to_der(data: bytes, at: int, depth: int, limit: int) -> tuple[bytes, int]:
@@ -177,6 +208,8 @@ def ber_keys(data: bytes) -> Iterator[tuple[int, int, str, Any]]:
     for anchor in BER_ANCHOR.finditer(data):
         try:
             der, end = _ber_to_der(data, anchor.start(), 0, min(len(data), anchor.start() + MAX_REACH))
+            if der == data[anchor.start():end]:
+                continue  # DER: the der detector's
             key = load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
         except Exception:  # (IndexError: cut short) noise, or a structure that is not a key
             continue
@@ -185,8 +218,9 @@ def ber_keys(data: bytes) -> Iterator[tuple[int, int, str, Any]]:
 
 # ---- COSE_Key
 # label -4 in any integer encoding, then a byte string head (any width) of 32, 48, 57 or 66 bytes
-COSE_D = re.compile(rb"(?:\x23|\x38\x03|\x39\x00\x03|\x3a\x00{3}\x03|\x3b\x00{7}\x03)"
-                    rb"(?:\x58|\x59\x00|\x5a\x00{3}|\x5b\x00{7})[\x20\x30\x39\x42]", re.DOTALL)
+# (one pattern per label form, each opening with a literal: one fast pass each over a core)
+COSE_D = [re.compile(re.escape(label) + rb"(?:\x58|\x59\x00|\x5a\x00{3}|\x5b\x00{7})[\x20\x30\x39\x42]", re.DOTALL)
+          for label in (b"\x23", b"\x38\x03", b"\x39\x00\x03", b"\x3a\x00\x00\x00\x03", b"\x3b" + bytes(7) + b"\x03")]
 CURVES: dict[int, ec.EllipticCurve] = {1: ec.SECP256R1(), 2: ec.SECP384R1(), 3: ec.SECP521R1()}
 
 
@@ -230,7 +264,7 @@ def _cose_map(data: bytes, at: int) -> tuple[dict[int, Any], int]:
 def cose_keys(data: bytes) -> Iterator[tuple[int, int, str, Any]]:
     """(start, end, kind, key) of each COSE_Key map (kty EC2 or OKP) holding a private -4."""
     done = -1
-    for anchor in COSE_D.finditer(data):
+    for anchor in sorted(itertools.chain.from_iterable(p.finditer(data) for p in COSE_D), key=lambda m: m.start()):
         if anchor.start() < done:
             continue
         for start in range(anchor.start() - 1, max(-1, anchor.start() - 512), -1):
