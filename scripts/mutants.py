@@ -767,7 +767,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
     ("r5_reader_ber_not_der", "scan/recheck_textforms.py", "        if der == blob[:used]:\n            return",
      "        if True:\n            return", [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
-    ("r5_reader_yaml_list_column", "scan/recheck_textforms.py", 'rb"[ \\t]*(?:- )?"', 'rb"[ \\t]*"',
+    ("r5_reader_yaml_list_column", "scan/recheck_textforms.py", 'rb"""([ \\t]*(?:- )?)', 'rb"""([ \\t]*)',
      [R5T + "test_f2_private_jwk_not_json_is_loaded_by_both_readers"]),
     ("r5_reader_ber_inner_key", "scan/recheck_textforms.py", r'if tag == 0x04 and content.startswith(b"\x30\x80"):',
      "if False:", [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),

@@ -72,13 +72,15 @@ def test_f7_indented_base64_der_is_joined_by_both_readers(tmp_path: Path, form: 
 # ---- F8: PEM cut before END behind a log prefix
 def _cut_log(prefix: str, newline: str = "\n", lines: int = 17) -> bytes:
     kept = RSA_PEM.splitlines()[:lines]
-    body = [f"{prefix}starting issuer", f"{prefix}loaded key:", *(prefix + line for line in kept),
+    lead = [prefix.replace("%02d", f"{second:02d}") for second in range(lines + 3)]  # a timestamp ticks
+    body = [f"{lead[0]}starting issuer", f"{lead[1]}loaded key:", *(lead[i + 2] + line for i, line in enumerate(kept)),
             f"{prefix}[log message truncated]", "proxy-1   | GET /healthz 200"]
     return (newline.join(body) + newline).encode()
 
 
 @pytest.mark.parametrize("prefix,newline", [("issuer-1  | ", "\n"), ("[pod/issuer-7d9f/app] ", "\n"),
-                                            ("2026-12-06T07:01:02Z issuer[812]: ", "\r\n"), ("", "\n")])
+                                            ("2026-12-06T07:01:02Z issuer[812]: ", "\r\n"), ("", "\n"),
+                                            ("Dec 06 07:01:%02d host issuer[812]: ", "\n")])
 def test_f8_pem_cut_before_end_behind_a_prefix(tmp_path: Path, prefix: str, newline: str) -> None:
     data = _cut_log(prefix, newline)
     assert ("pem-private-key-cut", False) in scanner(tmp_path, data)
@@ -115,6 +117,9 @@ NOT_JSON = {
     "yaml-flow": lambda jwk: "jwk: {" + ", ".join(f"{k}: {v}" for k, v in jwk.items()) + "}\n",
     "yaml-jwks": lambda jwk: "keys:\n" + "".join(("  - " if i == 0 else "    ") + f"{k}: {v}\n"
                                                  for i, (k, v) in enumerate(sorted(jwk.items()))),
+    "ruby-hash": lambda jwk: "key = {" + ", ".join(f'"{k}" => "{v}"' for k, v in jwk.items()) + "}\n",
+    "go-map": lambda jwk: "loaded map[" + " ".join(f"{k}:{v}" for k, v in sorted(jwk.items())) + "]\n",
+    "toml": lambda jwk: "[jwk]\n" + "".join(f'{k} = "{v}"\n' for k, v in jwk.items()) + "\n",
     "js-literal": lambda jwk: "const key = {" + ", ".join(f"{k}: '{v}'" for k, v in jwk.items()) + "};\n",
     "json5": lambda jwk: "{\n" + "".join(f'  {k}: "{v}",\n' for k, v in jwk.items()) + "}\n",
 }

@@ -2,12 +2,14 @@
 F8, F10). Written apart from the scanner's `detectors/textforms.py` (stdlib, `cryptography` and
 joserfc's import through the reader's own `jwk`): same forms, its own reading of them.
 
-pem without END   a BEGIN line, then lines that, once the BEGIN line's own prefix (a log's
-                  `issuer-1  | `) is taken off, are base64: 100 or more characters (16 distinct) are
-                  a private key cut short (F8)
-dict-like JWK     `kty` quoted with `'` or `"` or bare, then `:` or `=`: for each member the key type
-                  needs, the occurrence nearest the `kty` within `JWK_REACH` (Python repr, YAML block
-                  and flow, JS object literals, JSON5); checked by the reader's JWK rule (F2)
+pem without END   a BEGIN line, then lines that, once a prefix as long as the BEGIN line's own
+                  and ending like it (`issuer-1  | `, a timestamp) is taken off, are base64: 100
+                  or more characters (16 distinct) are a private key cut short (F8)
+dict-like JWK     `kty` quoted with `'` or `"` or bare, then `:`, `=` or `=>`: for each member the
+                  key type needs, the occurrence nearest the `kty` inside its braces, or else in
+                  the member lines around it that start in its column (Python repr, YAML block,
+                  flow and lists, JS object literals, JSON5, Ruby, Go maps, TOML); checked by the
+                  reader's JWK rule (F2)
 RSAKeyValue       .NET / xmldsig XML, any namespace prefix: the elements' base64 integers; P or Q
                   dividing Modulus makes the key, private elements that do not are a finding too (F3)
 BER               `30 80` (indefinite length) private keys re-encoded as DER and loaded (F5)
@@ -42,10 +44,10 @@ MAX_ARMOUR_LINES = 1024
 
 _BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----")
 _B64_LINE = re.compile(rb"[A-Za-z0-9+/=]+")
-_KTY = re.compile(rb"""kty["']?\s{0,8}[:=]\s{0,8}["']?(RSA|EC|OKP)\b""")  # literal first: fast over a core
+_KTY = re.compile(rb"""kty["']?\s{0,8}(?:=>|[:=])\s{0,8}["']?(RSA|EC|OKP)\b""")  # literal first: fast over a core
 _NEEDS = {b"RSA": ("n", "e", "d", "p", "q", "dp", "dq", "qi"), b"EC": ("crv", "x", "y", "d"), b"OKP": ("crv", "x", "d")}
 _XML_KEY = re.compile(rb"RSAKeyValue(?:\s[^<>]{0,512})?>")  # attributes (xmlns) too
-_YAML_LEAD = re.compile(rb"[ \t]*(?:- )?")
+_YAML_MEMBER = re.compile(rb"""([ \t]*(?:- )?)["']?\w+["']?\s{0,8}(?:=>|[:=])""")
 _XML_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(\w+)\s*>([^<]{1,8192})</")
 _BER = re.compile(rb"\x30(?:\x80|[\x10-\x7f]|\x81[\x80-\xff]|\x82[\x00-\xff]{2})\x02\x01[\x00\x01]",
                   re.DOTALL)  # indefinite outside, or inside a definite outer length
@@ -79,8 +81,8 @@ def _cut_armour(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes]
     block = bytes(data[match.end():match.end() + (96 << 10)]).split(b"\n")[1:MAX_ARMOUR_LINES]
     body, used = b"", match.end() + 1
     for line in block:
-        if not line.startswith(prefix):
-            break
+        if len(line) <= len(prefix) or (prefix and line[len(prefix) - 2:len(prefix)] != prefix[-2:]):
+            break  # not a line behind the same kind of prefix (its text may differ: a timestamp)
         text = line[len(prefix):].strip()
         if not _B64_LINE.fullmatch(text):
             break
@@ -119,7 +121,8 @@ def _dict_jwk(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], 
     value: dict[str, Any] = {"kty": match.group(1).decode()}
     first, last = match.start(), match.end()
     for member in _NEEDS[match.group(1)]:
-        pattern = re.compile(rb"""(?<![\w"'])["']?%s["']?\s{0,8}[:=]\s{0,8}["']?([\w-]{1,2048})""" % member.encode())
+        pattern = re.compile(rb"""(?<![\w"'])["']?%s["']?\s{0,8}(?:=>|[:=])\s{0,8}["']?([\w-]{1,2048})"""
+                             % member.encode())
         near = min(pattern.finditer(window), key=lambda m: abs(m.start() - anchor), default=None)
         if near is not None:
             value[member] = near.group(1).decode()
@@ -129,8 +132,10 @@ def _dict_jwk(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], 
 
 
 def _member_column(line: bytes) -> int:
-    """Where a YAML line's member name starts (after its indentation and a list's `- `)."""
-    return len(_YAML_LEAD.match(line).group(0))  # type: ignore[union-attr]
+    """Where a line's member name starts (after its indentation and a list's `- `); -1 for a line
+    that is not a member (blank, a TOML table head, text)."""
+    member = _YAML_MEMBER.match(line)
+    return len(member.group(1)) if member else -1
 
 
 def _b64_int(text: bytes) -> int:

@@ -1,18 +1,20 @@
 """Private keys in the forms other writers use (issue #32, round 5: F2, F3, F5, F8, F10), read by
 the text detector beside its PEM / base64 / JSON rules:
 
-jwk-like   a JWK written as something other than JSON: Python's repr (single quotes), YAML (block
-           and flow), a JS object literal, JSON5 (unquoted member names); members found next to
-           each other around a `kty`, loaded with joserfc (a private member that does not load is
-           a finding all the same)
+jwk-like   a JWK written as something other than JSON: Python's repr (single quotes), YAML (block,
+           flow, lists), a JS object literal, JSON5 (unquoted member names), Ruby (`=>`), Go's
+           `map[k:v]`, TOML; members next to each other around a `kty` (nearer neighbour first;
+           no brace, bracket, `:`, `=` or `;` between two; lines in one column), loaded with
+           joserfc (a private member of 16 or more characters that does not load is a finding too)
 xml        .NET's `<RSAKeyValue>` (RSA.ToXmlString(true), xmldsig), with or without a namespace
            prefix, whitespace inside elements; confirmed by P or Q dividing the Modulus
 ber        a private key in BER with indefinite lengths (`30 80 02 01 0[01]`), converted to DER
            (bounded depth and size) and loaded
 cose       a COSE_Key (CBOR map, label -4 = the private scalar), labels and lengths in any
            integer encoding (canonical or not); a map whose kty is EC2 or OKP
-pem-cut    PEM armour cut before its END behind a log prefix (`issuer-1  | `): BEGIN, then 100 or
-           more base64 characters on the lines after it once the prefix is stripped
+pem-cut    PEM armour cut before its END behind a log prefix (`issuer-1  | `, a timestamp): BEGIN,
+           then 100 or more base64 characters on the lines after it once a prefix as long as
+           BEGIN's and ending like it is stripped
 
 Each recogniser anchors on a literal, bounds what it reads around it, and returns TextHits.
 """
@@ -37,10 +39,10 @@ MAX_BER_DEPTH = 8
 
 # ---- JWKs that are not JSON
 # a literal first (one fast pass over a core); the character before `kty` is checked by hand
-KTY_ANCHOR = re.compile(rb"kty['\"]?[ \t]{0,8}[:=][ \t]{0,8}['\"]?(RSA|EC|OKP|oct)(?![A-Za-z0-9_])")
+KTY_ANCHOR = re.compile(rb"kty['\"]?[ \t]{0,8}[:=]>?[ \t]{0,8}['\"]?(RSA|EC|OKP|oct)(?![A-Za-z0-9_])")
 NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 JWK_PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "k")
-MEMBER = re.compile(rb"(?<![A-Za-z0-9_])['\"]?(kty|crv|n|e|d|p|q|dp|dq|qi|x|y|k|kid|alg|use)['\"]?[ \t]{0,8}[:=]"
+MEMBER = re.compile(rb"(?<![A-Za-z0-9_])['\"]?(kty|crv|n|e|d|p|q|dp|dq|qi|x|y|k|kid|alg|use)['\"]?[ \t]{0,8}[:=]>?"
                     rb"[ \t]{0,8}['\"]?([A-Za-z0-9_-]{1,4096})['\"]?")
 GAP_STOPS = re.compile(rb"[{}\[\]:=;]")
 MEMBER_GAP = 64  # at most this many bytes between two members of one key (", ", "\n    ", " ,\r\n  ")
@@ -300,7 +302,8 @@ MAX_CUT_LINES = 1024
 
 def prefixed_cut_pem(text: bytes, begin: int, after: int) -> int | None:
     """The end of the base64 lines after a BEGIN line at `begin` (its header ends at `after`),
-    each behind the prefix the BEGIN line has (the text before BEGIN on its line), when they hold
+    each behind a prefix like the BEGIN line's (the text before BEGIN on its line: as long, and
+    ending in the same two characters, so a per-line timestamp changes nothing), when they hold
     a key's worth of base64 (100 or more characters, 16 or more distinct); else None."""
     line_start = text.rfind(b"\n", max(0, begin - 129), begin) + 1
     if begin - line_start > 128:
@@ -309,13 +312,14 @@ def prefixed_cut_pem(text: bytes, begin: int, after: int) -> int | None:
     at = text.find(b"\n", after, after + 256)
     chars: list[bytes] = []
     end = None
+    tail = prefix[-2:]  # a prefix that changes by line (a timestamp) keeps its length and its last characters
     for _ in range(MAX_CUT_LINES):
-        if at < 0 or not text.startswith(prefix, at + 1):
+        if at < 0 or not text.startswith(tail, at + 1 + len(prefix) - len(tail)):
             break
         body = PEM_LINE.match(text, at + 1 + len(prefix))
         stop = text.find(b"\n", at + 1)
         line_end = len(text) if stop < 0 else stop
-        if body is None or body.end() != line_end:
+        if body is None or body.end() != line_end or b"\n" in text[at + 1:at + 1 + len(prefix)]:
             break
         chars.append(body.group(1))
         end, at = line_end, stop
