@@ -140,7 +140,11 @@ def test_f2_private_jwk_not_json_is_loaded_by_both_readers(tmp_path: Path, form:
 
 def test_f2_public_jwk_not_json_is_not_a_finding(tmp_path: Path) -> None:
     public = RSAKey.import_key(RSA.public_key()).as_dict()
-    data = ("jwk:\n" + "".join(f"  {k}: {v}\n" for k, v in public.items()) + "%r\n" % (public,)).encode()
+    example = ("    jwk.thumbprint({\n        'kty': 'oct',\n"
+               "        'k': 'sTBpI_oCHSyW-n0exSwhzNHwU9FGRioPauxWA84bnRU'\n")
+    placeholder = "{'kty': 'EC', 'crv': 'P-256', 'd': '...', 'x': '...'}\n"  # documentation, not a key
+    data = ("jwk:\n" + "".join(f"  {k}: {v}\n" for k, v in public.items()) + "%r\n" % (public,) + example +
+            placeholder).encode()
     assert scanner(tmp_path, data) == []
     assert reader(data) == []
 

@@ -39,9 +39,11 @@ MAX_BER_DEPTH = 8
 
 # ---- JWKs that are not JSON
 # a literal first (one fast pass over a core); the character before `kty` is checked by hand
-KTY_ANCHOR = re.compile(rb"kty['\"]?[ \t]{0,8}[:=]>?[ \t]{0,8}['\"]?(RSA|EC|OKP|oct)(?![A-Za-z0-9_])")
+# (not `oct`: a symmetric JWK's `k` is found by the known AES keys; libraries' docstrings hold
+# example oct keys in repr form - joserfc's is in every signward process, so in every core)
+KTY_ANCHOR = re.compile(rb"kty['\"]?[ \t]{0,8}[:=]>?[ \t]{0,8}['\"]?(RSA|EC|OKP)(?![A-Za-z0-9_])")
 NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
-JWK_PRIVATE = ("d", "p", "q", "dp", "dq", "qi", "k")
+JWK_PRIVATE = ("d", "p", "q", "dp", "dq", "qi")
 MEMBER = re.compile(rb"(?<![A-Za-z0-9_])['\"]?(kty|crv|n|e|d|p|q|dp|dq|qi|x|y|k|kid|alg|use)['\"]?[ \t]{0,8}[:=]>?"
                     rb"[ \t]{0,8}['\"]?([A-Za-z0-9_-]{1,4096})['\"]?")
 GAP_STOPS = re.compile(rb"[{}\[\]:=;]")
@@ -101,12 +103,10 @@ def jwk_like(text: bytes, covered: list[tuple[int, int]]) -> Iterator[tuple[int,
         start, end = members[first].start(), members[last].end()
         done = end
         kty = jwk["kty"].lower()
-        key: Any = None
-        if kty != "oct":
-            try:
-                key = JWKRegistry.import_key(jwk).private_key
-            except Exception:
-                key = None
+        try:
+            key: Any = JWKRegistry.import_key(jwk).private_key
+        except Exception:
+            key = None
         yield start, end, f"jwk-{kty}-private-not-json", key if key is None or consistent(key) else None
 
 
