@@ -138,6 +138,18 @@ def test_f2_private_jwk_not_json_is_loaded_by_both_readers(tmp_path: Path, form:
     assert [label for kind, label in kinds if kind == "jwk"].count(LOADED[kty]) == 1, kinds
 
 
+def test_f2_two_keys_on_one_line_stay_apart(tmp_path: Path) -> None:
+    # a JWKS as a JS literal on one line, kty first: the first key's members sit right before the
+    # second's kty, nearer than its own
+    second = ec.generate_private_key(ec.SECP256R1())
+    jwks = [ECKey.import_key(key).as_dict(private=True) for key in (EC, second)]
+    data = ("const jwks = {keys: [" + ", ".join(
+        "{" + ", ".join(f"{k}: '{v}'" for k, v in sorted(jwk.items(), key=lambda kv: kv[0] != "kty")) + "}"
+        for jwk in jwks) + "]};\n").encode()
+    assert scanner(tmp_path, data, known(EC, second)) == [("jwk-ec-private-not-json", True)] * 2
+    assert reader(data) == [("jwk", "ECPrivateKey")] * 2
+
+
 def test_f2_public_jwk_not_json_is_not_a_finding(tmp_path: Path) -> None:
     public = RSAKey.import_key(RSA.public_key()).as_dict()
     example = ("    jwk.thumbprint({\n        'kty': 'oct',\n"
