@@ -102,9 +102,8 @@ def _dict_jwk(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], 
     lead = bytes(data[max(0, match.start() - 2):match.start()])
     if re.search(rb"""(?:\w|\w["'])$""", lead):
         return  # a longer name ending in kty
-    if bytes(data[match.start():match.start() + 1]) == b'"' and re.match(rb'"kty"\s*:\s*"', bytes(
-            data[match.start():match.end() + 1])):
-        return  # JSON: the reader's JSON rules
+    if lead.endswith(b'"') and re.match(rb'kty"\s*:\s*"', match.group(0)):
+        return  # JSON: the reader's JSON rules (jwk_near, the JSON document)
     low = max(0, match.start() - JWK_REACH)
     window = bytes(data[low:match.end() + JWK_REACH])
     anchor = match.start() - low
