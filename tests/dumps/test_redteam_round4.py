@@ -144,6 +144,16 @@ def test_every_private_value_of_a_known_rsa_key_is_found_once_a_prime_is() -> No
     assert (4096, 4224) in spans and (4224, 4352) in spans, report.findings
 
 
+def test_the_prime_found_at_its_window_is_one_finding_and_its_other_copies_are_found() -> None:
+    """The sibling search looks for the found prime too (other copies of it are private as well),
+    but not again at the window where it was found: one finding there, not two."""
+    p = RSA.private_numbers().p
+    filler = bytes(range(256)) * 16
+    data = filler + p.to_bytes(128, "big") + filler + p.to_bytes(128, "little") + filler
+    spans = [f.span for f in recheck_bytes(data, known(RSA)).findings if f.kind == "known-key"]
+    assert sorted(spans) == [(4096, 4224), (8320, 8448)], spans
+
+
 def test_the_rsa_values_of_another_key_are_not_findings() -> None:
     other = rsa.generate_private_key(65537, 2048).private_numbers()
     numbers = RSA.private_numbers()

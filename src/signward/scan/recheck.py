@@ -726,7 +726,7 @@ class _Reader:
                     value = int.from_bytes(window, order)
                     if 1 < value < n and n % value == 0:
                         self.found("known-key", name, f"RSA prime of known kid {kid}", (offset, offset + width))
-                        self.rsa_siblings(data, name, kid, n, value)
+                        self.rsa_siblings(data, name, kid, n, value, (offset, offset + width))
                         return
             if budget.checks > budget.max_checks:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
@@ -745,26 +745,28 @@ class _Reader:
         if self.ec_keys or self.ed_keys:
             self.curve_windows(data, name, step)
 
-    def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int) -> None:
-        """Once a prime of a known key is found, every other private value of that key (the other
-        prime, d, dp, dq, qi) is one too, wherever it is in the view, in either byte order: each
-        copy a finding at its own span (redacting the prime alone left dp, which factors n)."""
+    def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int, at_window: tuple[int, int]) -> None:
+        """Once a prime of a known key is found (at `at_window`), every other private value of that
+        key (the other prime, d, dp, dq, qi, and other copies of the prime) is one too, wherever it is
+        in the view, in either byte order: each copy a finding at its own span (redacting the prime
+        alone left dp, which factors n)."""
         exponent = next((e for k, modulus, e in self.rsa_publics if k == kid and modulus == n), None)
         if exponent is None:
             return
         p, q = prime, n // prime
         d = rsa.rsa_recover_private_exponent(exponent, p, q)
         half, full = (n.bit_length() // 2 + 7) // 8, (n.bit_length() + 7) // 8
-        values = {"RSA prime": (q, half), "RSA private exponent": (d, full), "RSA CRT exponent": (rsa.rsa_crt_dmp1(d, p), half),
-                  "RSA CRT exponent ": (rsa.rsa_crt_dmq1(d, q), half), "RSA CRT coefficient": (rsa.rsa_crt_iqmp(p, q), half),
-                  "RSA prime ": (p, half)}
-        for what, (value, width) in values.items():
+        values = [("RSA prime", q, half), ("RSA private exponent", d, full),
+                  ("RSA CRT exponent", rsa.rsa_crt_dmp1(d, p), half), ("RSA CRT exponent", rsa.rsa_crt_dmq1(d, q), half),
+                  ("RSA CRT coefficient", rsa.rsa_crt_iqmp(p, q), half), ("RSA prime", p, half)]
+        for what, value, width in values:
             for size in {width, (value.bit_length() + 7) // 8}:
                 for order in ("big", "little"):
                     needle = value.to_bytes(size, order)
                     at = data.find(needle)
                     while at >= 0 and len(self.report.findings) < MAX_FINDINGS:
-                        self.found("known-key", name, f"{what.strip()} of known kid {kid}", (at, at + size))
+                        if (at, at + size) != at_window:  # the prime found there is a finding already
+                            self.found("known-key", name, f"{what} of known kid {kid}", (at, at + size))
                         at = data.find(needle, at + 1)
 
     def curve_windows(self, data: bytes, name: str, step: int) -> None:
