@@ -690,7 +690,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_pairs_bound", "scan/recheck_codecs.py",
      "        raise Oversized(f\"more than {MAX_PAIRS} member pairs that join like a split key\")",
      "        pairs = pairs[:MAX_PAIRS]", ["tests/dumps/test_redteam_round4.py::test_more_member_pairs_than_the_bound_is_incomplete"]),
-    ("recheck_rsa_siblings", "scan/recheck.py", "                        self.rsa_siblings(data, name, kid, n, value)\n",
+    ("recheck_rsa_siblings", "scan/recheck.py", "                        self.rsa_siblings(data, name, kid, n, value, (offset, offset + width))\n",
      "                        pass\n", ["tests/dumps/test_redteam_round4.py::test_every_private_value_of_a_known_rsa_key_is_found_once_a_prime_is"]),
     ("vault_token_scanner", "scan/detectors/text.py", "    hits += list(_vault_tokens(text))\n", "    hits += []\n",
      ["tests/dumps/test_redteam_round4.py::test_openbao_and_vault_tokens_are_found_by_both_readers"]),

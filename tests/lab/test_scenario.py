@@ -9,7 +9,7 @@ import pytest
 
 from signward.lab import CONTROLS, PRESETS, Ablation, Lab, LabResult
 from signward.lab.controls import store_reads_independently
-from signward.lab.scenario import STEPS
+from tests.lab.expect import assert_stopped_at_the_crash_by_the_hsm
 
 
 def outcomes(result: LabResult) -> dict[str, str | None]:
@@ -18,11 +18,7 @@ def outcomes(result: LabResult) -> dict[str, str | None]:
 
 def test_every_control_on_is_not_breached_and_names_the_step_that_stopped_it(lab: Lab) -> None:
     result = lab.run(frozenset())
-    assert not result.breached and result.stolen == []
-    assert [s.step for s in result.steps] == list(STEPS)
-    assert result.stopped_by is not None
-    assert (result.stopped_by.step, result.stopped_by.blocked_by) == ("crash", "hsm")
-    assert all(s.outcome == "blocked" and not s.reached for s in result.steps[1:])
+    assert_stopped_at_the_crash_by_the_hsm(result)
     # the clean dump was released, but the engineer account alone got no grant: nothing to trace
     assert result.forensics["fetch_in_log"] is None and result.forensics["records_pruned"] == 0
     granted = lab.run(frozenset({"grant_approval"}))  # it grants itself: the fetch is on the record

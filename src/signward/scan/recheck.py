@@ -79,7 +79,11 @@ MAX_FINDINGS = 100
 
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----(.{1,%d}?)-----END \1-----" % MAX_PEM_BODY,
                   re.DOTALL)
-_VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{90,400}|[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
+# OpenBao/Vault tokens (the scanner's detectors/text.py has its own pattern and rule, the same ones):
+# legacy and OpenBao `s.`/`b.`/`r.` + 24 base62, OpenBao batch `b.` (and `s.`, `r.`) + 90 or more
+# base64url, Vault 1.10's `hvs.`/`hvb.`/`hvr.` + 24 or more
+_VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,400}|[sbr]\.[A-Za-z0-9_-]{90,400}|"
+                          rb"[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
 _PREFIXED_LINES = re.compile(rb"^([^\n]{0,80}?[|>#:\]] )[^\n]*(?:\n\1[^\n]*){3,}", re.M)
 _DER = re.compile(rb"\x30(?:\x83[\x00-\x01][\x00-\xff][\x00-\xff]|\x82[\x00-\xff][\x00-\xff]|\x81[\x80-\xff]|"
                   rb"[\x10-\x7f])\x02\x01[\x00\x01]")
@@ -595,9 +599,7 @@ class _Reader:
                     raise _Exhausted(f"{name}: more than {cap} \"kty\" members")
                 self.jwk_near(data, match.start(), name)
         for match in zeros.finditer(_VAULT_TOKEN, data):
-            body = match.group(0).split(b".", 1)[1]
-            if _mixed(body) or (re.search(rb"[A-Z].*[A-Z]", body) and re.search(rb"[a-z].*[a-z]", body)
-                                and len(_CLASS_RUN.findall(body)) * 3 > len(body)):
+            if _token_like(match.group(0).partition(b".")[2]):
                 self.found("token", name, "OpenBao/Vault token", (match.start(), match.end()))
         if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
@@ -726,7 +728,7 @@ class _Reader:
                     value = int.from_bytes(window, order)
                     if 1 < value < n and n % value == 0:
                         self.found("known-key", name, f"RSA prime of known kid {kid}", (offset, offset + width))
-                        self.rsa_siblings(data, name, kid, n, value)
+                        self.rsa_siblings(data, name, kid, n, value, (offset, offset + width))
                         return
             if budget.checks > budget.max_checks:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
@@ -745,26 +747,28 @@ class _Reader:
         if self.ec_keys or self.ed_keys:
             self.curve_windows(data, name, step)
 
-    def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int) -> None:
-        """Once a prime of a known key is found, every other private value of that key (the other
-        prime, d, dp, dq, qi) is one too, wherever it is in the view, in either byte order: each
-        copy a finding at its own span (redacting the prime alone left dp, which factors n)."""
+    def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int, at_window: tuple[int, int]) -> None:
+        """Once a prime of a known key is found (at `at_window`), every other private value of that
+        key (the other prime, d, dp, dq, qi, and other copies of the prime) is one too, wherever it is
+        in the view, in either byte order: each copy a finding at its own span (redacting the prime
+        alone left dp, which factors n)."""
         exponent = next((e for k, modulus, e in self.rsa_publics if k == kid and modulus == n), None)
         if exponent is None:
             return
         p, q = prime, n // prime
         d = rsa.rsa_recover_private_exponent(exponent, p, q)
         half, full = (n.bit_length() // 2 + 7) // 8, (n.bit_length() + 7) // 8
-        values = {"RSA prime": (q, half), "RSA private exponent": (d, full), "RSA CRT exponent": (rsa.rsa_crt_dmp1(d, p), half),
-                  "RSA CRT exponent ": (rsa.rsa_crt_dmq1(d, q), half), "RSA CRT coefficient": (rsa.rsa_crt_iqmp(p, q), half),
-                  "RSA prime ": (p, half)}
-        for what, (value, width) in values.items():
+        values = [("RSA prime", q, half), ("RSA private exponent", d, full),
+                  ("RSA CRT exponent", rsa.rsa_crt_dmp1(d, p), half), ("RSA CRT exponent", rsa.rsa_crt_dmq1(d, q), half),
+                  ("RSA CRT coefficient", rsa.rsa_crt_iqmp(p, q), half), ("RSA prime", p, half)]
+        for what, value, width in values:
             for size in {width, (value.bit_length() + 7) // 8}:
                 for order in ("big", "little"):
                     needle = value.to_bytes(size, order)
                     at = data.find(needle)
                     while at >= 0 and len(self.report.findings) < MAX_FINDINGS:
-                        self.found("known-key", name, f"{what.strip()} of known kid {kid}", (at, at + size))
+                        if (at, at + size) != at_window:  # the prime found there is a finding already
+                            self.found("known-key", name, f"{what} of known kid {kid}", (at, at + size))
                         at = data.find(needle, at + 1)
 
     def curve_windows(self, data: bytes, name: str, step: int) -> None:
@@ -864,6 +868,21 @@ def _zip_comment_span(data: bytes | mmap.mmap, comment: bytes) -> tuple[int, int
 
 _UPPER, _LOWER, _DIGITS = bytes(range(65, 91)), bytes(range(97, 123)), b"0123456789"
 _CLASS_RUN = re.compile(rb"[A-Z]+|[a-z]+|[0-9]+|[^A-Za-z0-9]+")
+_TWO_CAPITALS = re.compile(rb"[A-Z]{2}")
+
+
+def _token_like(body: bytes) -> bool:
+    """An OpenBao/Vault token's body that is random, not an identifier or words (the scanner's
+    rule, written apart): at least 2 capitals and 2 small letters; a digit, or else a pair of
+    capitals and a class run every third character (runs - 1 changes, changes * 3 >= length)."""
+    size = len(body)
+    if size - len(body.translate(None, _UPPER)) < 2 or size - len(body.translate(None, _LOWER)) < 2:
+        return False
+    if len(body.translate(None, _DIGITS)) < size:
+        return True
+    return _TWO_CAPITALS.search(body) is not None and (len(_CLASS_RUN.findall(body)) - 1) * 3 >= size
+
+
 LOOKS_WINDOWS = (24, 44)  # base64 of a 16-byte and of a 32-byte secret, judged wherever they sit in a run
 
 

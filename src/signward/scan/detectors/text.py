@@ -165,24 +165,40 @@ def text_hits(text: bytes) -> list[TextHit]:
     return sorted(hits, key=lambda h: (h.start, -h.end))
 
 
-# OpenBao/Vault tokens: `s.`, `b.`, `r.` + 24 base62 characters (OpenBao, Vault before 1.10) and
-# `hvs.`, `hvb.`, `hvr.` + 90 or more (Vault 1.10 on). The issuer's Transit token is in its memory,
-# so in its crash core: whoever holds it can sign with the realm's keys until it expires.
-VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{90,400}|[sbr]\.[A-Za-z0-9]{24})"
-                         rb"(?![A-Za-z0-9_-])")
+# OpenBao/Vault tokens: `s.`, `b.`, `r.` + 24 base62 characters (OpenBao service tokens, Vault before
+# 1.10), `b.` (OpenBao batch tokens) or `s.`, `r.` + 90 or more base64url characters, and `hvs.`, `hvb.`,
+# `hvr.` + 24 or more (Vault 1.10 on: 90 and more in practice). The issuer's Transit token is in its
+# memory, so in its crash core: whoever holds it can sign with the realm's keys until it expires.
+# The independent reader (recheck.py) has its own pattern and rule, the same ones written apart.
+VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,400}|[sbr]\.[A-Za-z0-9_-]{90,400}"
+                         rb"|[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
 
 
 def _vault_tokens(text: bytes) -> Iterator[TextHit]:
     for match in VAULT_TOKEN.finditer(text):
-        body = match.group(0).split(b".", 1)[1]
-        # random base62: both cases and a digit (a 24-character token lacks one about 1 time in 70:
-        # then at least 8 changes of character class); identifiers and words do not pass
-        upper = sum(1 for c in body if 65 <= c <= 90)
-        lower = sum(1 for c in body if 97 <= c <= 122)
-        digits = sum(1 for c in body if 48 <= c <= 57)
-        changes = sum(1 for a, b in itertools.pairwise(body) if _class(a) != _class(b))
-        if upper >= 2 and lower >= 2 and (digits >= 1 or changes >= len(body) // 3):
+        if _random_token_body(match.group(0).split(b".", 1)[1]):
             yield TextHit(match.start(), match.end(), "vault-token")
+
+
+def _random_token_body(body: bytes) -> bool:
+    """A token's random body, not an identifier or words: two capitals and two small letters at
+    least, and a digit or, without one, two capitals side by side and a change of character class
+    (capital, small, digit, other) every third character at least (changes * 3 >= length).
+    Measured: 89 of 100,000 random 24-character base62 bodies fail (no digit, no two capitals
+    together; the test counts it, seeded), none of 90-character base64url ones; of 282 identifiers
+    of 24 letters and digits behind a dot in Python's library, the venv's packages and Debian's
+    node modules 6 pass (a digit or an acronym), 40 under the rule before (a digit or a class change
+    every third character), which CamelCase words make."""
+    upper = sum(1 for c in body if 65 <= c <= 90)
+    lower = sum(1 for c in body if 97 <= c <= 122)
+    digits = sum(1 for c in body if 48 <= c <= 57)
+    if upper < 2 or lower < 2:
+        return False
+    if digits:
+        return True
+    capitals_together = any(65 <= a <= 90 and 65 <= b <= 90 for a, b in itertools.pairwise(body))
+    changes = sum(1 for a, b in itertools.pairwise(body) if _class(a) != _class(b))
+    return capitals_together and changes * 3 >= len(body)
 
 
 def _class(c: int) -> int:
