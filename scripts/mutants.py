@@ -726,6 +726,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_find_all.py"]),
     ("exact_pass_flood_fallback", "scan/scanner.py", "            slow = list(patterns)\n",
      "            slow = []\n", ["tests/scan/test_find_all.py"]),
+    ("sshcom_armour_scanner", "scan/detectors/text.py", "    hits += list(_ssh2(text))\n", "    hits += []\n",
+     ["tests/scan/test_keyfiles.py::test_the_sshcom_private_key_armour_is_found_by_both_readers"]),
+    ("sshcom_armour_reader", "scan/recheck_keyfiles.py", "    yield from _ssh2(data)\n", "    yield from ()\n",
+     ["tests/scan/test_keyfiles.py::test_the_sshcom_private_key_armour_is_found_by_both_readers"]),
 ]
 
 

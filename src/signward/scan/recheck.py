@@ -66,6 +66,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_keyfiles import keyfile_findings
 from .recheck_numbers import read_numbers
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -584,6 +585,8 @@ class _Reader:
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
         for match in zeros.finditer(_DER, data):
             self.der(data, match.start(), name)
+        for kind, what, here in keyfile_findings(data):  # ssh.com, PuTTY, keystores (recheck_keyfiles.py)
+            self.found(kind, name, what, here)
         position = data.find(_OPENSSH_MAGIC)
         while position >= 0:
             self.openssh_blob(data, position, name)
