@@ -730,6 +730,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_keyfiles.py::test_the_sshcom_private_key_armour_is_found_by_both_readers"]),
     ("sshcom_armour_reader", "scan/recheck_keyfiles.py", "    yield from _ssh2(data)\n", "    yield from ()\n",
      ["tests/scan/test_keyfiles.py::test_the_sshcom_private_key_armour_is_found_by_both_readers"]),
+    ("ppk_reader", "scan/recheck_keyfiles.py", "    yield from _ppk(data)\n", "    yield from ()\n",
+     ["tests/scan/test_keyfiles.py::test_an_unencrypted_ppk_is_found_by_both_readers"]),
 ]
 
 

@@ -5,16 +5,19 @@ scanner and by the independent reader, each by its own rule, in a case no other 
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from signward.dumps import scan_path
+from signward.dumps import sanitize, scan_path
+from signward.home import Home
 from signward.scan.recheck import recheck_bytes
-from tests.scan.keyfiles import sshcom, sshcom_public
+from tests.scan.keyfiles import ppk, sshcom, sshcom_public
 from tests.scan.material import RSA
 
 
@@ -26,6 +29,22 @@ def _scan(tmp_path: Path, data: bytes, detectors: str, name: str = "artifact") -
 
 def _reader(data: bytes) -> set[str]:
     return {f.kind for f in recheck_bytes(data).findings}
+
+
+def _har(text: bytes, base64_body: bool) -> bytes:
+    content: dict[str, object] = {"size": len(text), "mimeType": "application/octet-stream",
+                                  "text": (base64.b64encode(text) if base64_body else text).decode()}
+    if base64_body:
+        content["encoding"] = "base64"
+    entry = {"startedDateTime": "2026-12-06T07:00:00.000Z", "time": 1,
+             "request": {"method": "GET", "url": "https://app.example/key", "httpVersion": "HTTP/1.1", "headers": [],
+                         "queryString": [], "cookies": [], "headersSize": -1, "bodySize": 0},
+             "response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                          "content": content, "redirectURL": "", "headersSize": -1,
+                          "bodySize": len(text)},
+             "cache": {}, "timings": {"send": 0, "wait": 1, "receive": 0}}
+    log = {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [entry]}
+    return json.dumps({"log": log}).encode()
 
 
 # ---- the ssh.com (SECSH) private key armour
@@ -61,3 +80,48 @@ def test_puttygens_own_sshcom_export_is_found(tmp_path: Path) -> None:
     data = (tmp_path / "k.sshcom").read_bytes()
     assert _scan(tmp_path, data, "text") == {"sshcom-private-key"}
     assert _reader(data) == {"sshcom"}
+
+
+# ---- PuTTY .ppk, unencrypted
+
+WRAPS: dict[str, Callable[[bytes], bytes]] = {
+    "raw": lambda b: b, "json": lambda b: json.dumps({"key": b.decode()}).encode(),
+    "har-text": lambda b: _har(b, False), "har-base64": lambda b: _har(b, True)}
+
+
+@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("wrap", sorted(WRAPS))
+def test_an_unencrypted_ppk_is_found_by_both_readers(tmp_path: Path, version: int, wrap: str) -> None:
+    data = WRAPS[wrap](ppk(RSA, version))
+    assert _scan(tmp_path, data, "text") == {"putty-private-key"}
+    findings = recheck_bytes(data).findings
+    assert {f.kind for f in findings} == {"putty"}
+    assert f"PuTTY key file v{version} (ssh-rsa, encryption none)" in {f.key for f in findings}
+
+
+def test_the_reader_spans_the_whole_ppk(tmp_path: Path) -> None:
+    text = ppk(RSA, 3)
+    data = b"log line\n" + text + b"more\n"
+    (finding,) = recheck_bytes(data).findings
+    assert finding.span == (9, 9 + len(text))
+
+
+def test_a_har_with_a_ppk_in_a_base64_body_is_sanitized_to_nothing_recoverable(tmp_path: Path) -> None:
+    path = tmp_path / "session.har"
+    path.write_bytes(_har(ppk(RSA, 3), True))
+    result = sanitize(path, tmp_path / "out.har", Home(tmp_path / "home"), detectors="text,der,har")
+    assert result.status == "clean" and result.redacted_bytes > 0
+    output = (tmp_path / "out.har").read_bytes()
+    assert recheck_bytes(output).clean and b"PuTTY" not in base64.b64decode(
+        json.loads(output)["log"]["entries"][0]["response"]["content"]["text"].replace("x", "A"))
+
+
+@pytest.mark.skipif(shutil.which("puttygen") is None, reason="puttygen (putty-tools) is not installed")
+@pytest.mark.parametrize("version", [2, 3])
+def test_puttygens_own_ppk_is_found(tmp_path: Path, version: int) -> None:
+    subprocess.run(["puttygen", "-t", "ed25519", "-o", str(tmp_path / "k.ppk"), "--new-passphrase", "/dev/null",
+                    "--ppk-param", f"version={version}"], check=True, capture_output=True)
+    data = (tmp_path / "k.ppk").read_bytes()
+    assert data.startswith(b"PuTTY-User-Key-File-%d: ssh-ed25519" % version)
+    assert _scan(tmp_path, data, "text") == {"putty-private-key"}
+    assert _reader(json.dumps([data.decode()]).encode()) == {"putty"}

@@ -28,6 +28,51 @@ Found = tuple[str, str, tuple[int, int]]
 def keyfile_findings(data: bytes | mmap.mmap) -> Iterator[Found]:
     """Every key file of the kinds above in `data`."""
     yield from _ssh2(data)
+    yield from _ppk(data)
+
+
+_PPK = re.compile(rb"PuTTY-User-Key-File-(\d{1,2}): ([\x21-\x7e]{1,64})(\r?\n)")
+_PPK_FIELD = re.compile(rb"([A-Za-z-]{1,32}): ([^\r\n]{0,256})\r?\n")
+_PPK_LINE = re.compile(rb"([A-Za-z0-9+/=]{1,256})(?:\r?\n|$)")
+
+
+def _ppk(data: bytes | mmap.mmap) -> Iterator[Found]:
+    """PuTTY's key file: the header line, then `Field: value` lines; `Private-Lines: N` is followed by
+    N lines of base64 (the private blob: an Ed25519 key's is 36 bytes) and the file ends at the
+    `Private-MAC` line. A finding whatever its `Encryption` (an encrypted one as the reader's
+    encrypted PEM: it cannot be proven harmless)."""
+    for match in zeros.finditer(_PPK, data):
+        position, private = match.end(), b""
+        fields: dict[bytes, bytes] = {}
+        for _ in range(64):  # fields and the public lines: a .ppk has about ten lines before its private ones
+            field = _PPK_FIELD.match(data, position)
+            if field is None:
+                line = _PPK_LINE.match(data, position)
+                if line is None:
+                    break
+                position = line.end()
+                continue
+            position = field.end()
+            fields[field.group(1)] = field.group(2)
+            if field.group(1) == b"Private-Lines" and field.group(2).isdigit():
+                for _ in range(min(int(field.group(2)), 512)):
+                    line = _PPK_LINE.match(data, position)
+                    if line is None:
+                        break
+                    private += line.group(1)
+                    position = line.end()
+                mac = _PPK_FIELD.match(data, position)
+                if mac is not None and mac.group(1) in (b"Private-MAC", b"Private-Hash"):
+                    position = mac.end()
+                break
+        try:
+            blob = base64.b64decode(private + b"=" * (-len(private) % 4))
+        except (binascii.Error, ValueError):
+            blob = b""
+        if len(blob) >= 32:
+            encryption = fields.get(b"Encryption", b"?").decode("ascii", "replace")
+            yield "putty", (f"PuTTY key file v{match.group(1).decode()} ({match.group(2).decode('ascii', 'replace')}, "
+                            f"encryption {encryption})"), (match.start(), position)
 
 
 def _ssh2(data: bytes | mmap.mmap) -> Iterator[Found]:
