@@ -732,6 +732,16 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_keyfiles.py::test_the_sshcom_private_key_armour_is_found_by_both_readers"]),
     ("ppk_reader", "scan/recheck_keyfiles.py", "    yield from _ppk(data)\n", "    yield from ()\n",
      ["tests/scan/test_keyfiles.py::test_an_unencrypted_ppk_is_found_by_both_readers"]),
+    ("java_protector_scanner", "scan/detectors/der.py",
+     "        return DerKey(total, protector or \"pkcs8-encrypted\")", "        return None",
+     ["tests/scan/test_keyfiles.py::test_a_protected_key_outside_its_store_is_found_by_its_protector"]),
+    ("java_keystore_scanner", "scan/detectors/der.py", "                if store is not None:\n", "                if False:\n",
+     ["tests/scan/test_keyfiles.py::test_a_jceks_secret_key_is_found_by_the_store_walk"]),
+    ("java_keystore_reader", "scan/recheck_keyfiles.py", "        if walked is not None:\n", "        if False:\n",
+     ["tests/scan/test_keyfiles.py::test_a_jceks_secret_key_is_found_by_the_store_walk"]),
+    ("java_protector_reader", "scan/recheck_keyfiles.py", "    for match in zeros.finditer(_JAVA_PROTECTED, data):\n",
+     "    for match in zeros.finditer(_JAVA_PROTECTED, data[:0]):\n",
+     ["tests/scan/test_keyfiles.py::test_a_protected_key_outside_its_store_is_found_by_its_protector"]),
 ]
 
 

@@ -1,12 +1,14 @@
 """Key files of other tools written from their documented formats, as the tools write them (checked
 against puttygen 0.78 and keytool 17 in test_keyfiles.py when they are installed): PuTTY .ppk v2
-and v3 and the ssh.com (SECSH) private key armour, for RSA keys from `cryptography`."""
+and v3 and the ssh.com (SECSH) private key armour, for RSA keys from `cryptography`, and Java's
+JKS and JCEKS keystores."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import os
 import struct
 
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -62,3 +64,38 @@ def sshcom_public(key: rsa.RSAPrivateKey) -> bytes:
     blob = _string(b"ssh-rsa") + _mpint(n.e) + _mpint(n.n)
     return (b"---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"2048-bit RSA\"\n" + b"\n".join(_lines(blob, 70))
             + b"\n---- END SSH2 PUBLIC KEY ----\n")
+
+
+JKS_PROTECTOR = bytes.fromhex("300e060a2b060104012a0211010105 00".replace(" ", ""))  # Sun's JKS key protector
+JCEKS_PROTECTOR = bytes.fromhex("301c06092b060104012a021301300f0408") + bytes(8) + bytes.fromhex("02030186a0")
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    head = (bytes([size]) if size < 0x80 else b"\x81" + bytes([size]) if size < 0x100
+            else b"\x82" + size.to_bytes(2, "big"))
+    return bytes([tag]) + head + content
+
+
+def protected_key(jceks: bool, size: int = 1218) -> bytes:
+    """A keystore's protected private key as keytool writes it: EncryptedPrivateKeyInfo with the
+    store's protector (its ciphertext random here: no reader decrypts it)."""
+    return _der(0x30, (JCEKS_PROTECTOR if jceks else JKS_PROTECTOR) + _der(0x04, os.urandom(size)))
+
+
+def keystore(jceks: bool, entries: list[tuple[int, bytes]], certificate: bytes) -> bytes:
+    """A JKS or JCEKS keystore (version 2): entries of (tag, body) with tag 1 a private key (its
+    protected key, then a chain of one certificate), 2 a trusted certificate and 3 (JCEKS) a secret
+    key as the serialized SealedObject keytool writes; then the store's keyed SHA-1 (random here)."""
+    out = (b"\xce\xce\xce\xce" if jceks else b"\xfe\xed\xfe\xed") + struct.pack(">II", 2, len(entries))
+    cert = struct.pack(">H", 5) + b"X.509" + struct.pack(">I", len(certificate)) + certificate
+    for number, (tag, body) in enumerate(entries):
+        alias = b"entry%d" % number
+        out += struct.pack(">IH", tag, len(alias)) + alias + struct.pack(">Q", 1_765_000_000_000)
+        if tag == 1:
+            out += struct.pack(">I", len(body)) + body + struct.pack(">I", 1) + cert
+        elif tag == 2:
+            out += cert
+        else:
+            out += body
+    return out + os.urandom(20)

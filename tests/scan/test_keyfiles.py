@@ -6,18 +6,23 @@ scanner and by the independent reader, each by its own rule, in a case no other 
 from __future__ import annotations
 
 import base64
+import datetime
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
 from signward.scan.recheck import recheck_bytes
-from tests.scan.keyfiles import ppk, sshcom, sshcom_public
+from tests.scan.keyfiles import keystore, ppk, protected_key, sshcom, sshcom_public
 from tests.scan.material import RSA
 
 
@@ -125,3 +130,67 @@ def test_puttygens_own_ppk_is_found(tmp_path: Path, version: int) -> None:
     assert data.startswith(b"PuTTY-User-Key-File-%d: ssh-ed25519" % version)
     assert _scan(tmp_path, data, "text") == {"putty-private-key"}
     assert _reader(json.dumps([data.decode()]).encode()) == {"putty"}
+
+
+# ---- Java keystores: JKS and JCEKS
+
+def _certificate() -> bytes:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])
+    now = datetime.datetime(2026, 12, 6, tzinfo=datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(RSA.public_key())
+                   .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=30))
+                   .sign(RSA, hashes.SHA256()))
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+CERTIFICATE = _certificate()
+SEALED = b"\xac\xed\x00\x05sr\x003com.sun.crypto.provider.SealedObjectForKeyProtector" + os.urandom(300)
+
+
+@pytest.mark.parametrize("store", ["jks", "jceks"])
+def test_a_java_keystore_with_a_private_key_is_found_by_both_readers(tmp_path: Path, store: str) -> None:
+    jceks = store == "jceks"
+    data = keystore(jceks, [(2, b""), (1, protected_key(jceks))], CERTIFICATE)
+    assert _scan(tmp_path, data, "der") == {f"{store}-keystore-private-key", f"{store}-protected-key"}
+    findings = recheck_bytes(data).findings
+    assert {(f.key, f.span) for f in findings if "holding" in f.key} == {
+        (f"{store.upper()} keystore holding a private key", (0, len(data)))}
+
+
+def test_a_jceks_secret_key_is_found_by_the_store_walk(tmp_path: Path) -> None:
+    """A JCEKS secret key (a serialized SealedObject, no DER): only the store walk finds it."""
+    data = keystore(True, [(3, SEALED)], CERTIFICATE)
+    assert _scan(tmp_path, data, "der") == {"jceks-keystore-secret-key"}
+    assert [f.key for f in recheck_bytes(data).findings] == ["JCEKS keystore holding a secret key"]
+
+
+@pytest.mark.parametrize("store", ["jks", "jceks"])
+def test_a_protected_key_outside_its_store_is_found_by_its_protector(tmp_path: Path, store: str) -> None:
+    """The protected key alone (a keystore's bytes in a heap): no store walk can find it."""
+    key = protected_key(store == "jceks")
+    data = os.urandom(3000) + key + os.urandom(3000)
+    assert _scan(tmp_path, data, "der") == {f"{store}-protected-key"}
+    (finding,) = recheck_bytes(data).findings
+    assert finding.key == "Java keystore's protected private key" and finding.span == (3000, 3000 + len(key))
+
+
+@pytest.mark.parametrize("jceks", [False, True])
+def test_a_truststore_is_not_a_finding(tmp_path: Path, jceks: bool) -> None:
+    data = keystore(jceks, [(2, b""), (2, b"")], CERTIFICATE)
+    assert _scan(tmp_path, data, "der") == set()
+    assert recheck_bytes(data).clean
+
+
+@pytest.mark.skipif(shutil.which("keytool") is None, reason="no JDK (keytool) installed")
+def test_keytools_own_keystores_are_found(tmp_path: Path) -> None:
+    for store, command in (("jks", "-genkeypair"), ("jceks", "-genseckey")):
+        path = tmp_path / f"k.{store}"
+        extra = (["-keyalg", "EC", "-dname", "CN=t"] if command == "-genkeypair"
+                 else ["-keyalg", "AES", "-keysize", "128"])
+        subprocess.run(["keytool", command, "-alias", "k", *extra, "-storetype", store.upper(), "-keystore", str(path),
+                        "-storepass", "changeit", "-keypass", "changeit", "-noprompt"], check=True, capture_output=True)
+        data = path.read_bytes()
+        expected = ({"jks-keystore-private-key", "jks-protected-key"} if store == "jks"
+                    else {"jceks-keystore-secret-key"})
+        assert _scan(tmp_path, data, "der", name=f"scan.{store}") == expected
+        assert {f.kind for f in recheck_bytes(data).findings} == {"keystore"}

@@ -1,5 +1,6 @@
 """DER private keys, parsed to confirm: PKCS#1, PKCS#8 (RSA, EC, Ed25519, X25519), SEC1,
-encrypted PKCS#8 (flagged) and PKCS#12.
+encrypted PKCS#8 (flagged), PKCS#12, and Java's JKS and JCEKS keystores that hold a private or
+secret key (their keys are protected by the store's password, "changeit" in most: flagged).
 
 A regex finds where a structure could start (a SEQUENCE holding version 0, 1 or 3, or a
 password-based-encryption OID); only what `cryptography` then loads as a private key (or
@@ -26,7 +27,13 @@ ANCHOR = re.compile(rb"\x30(?:\x82..|\x81.|[\x20-\x7f])\x02\x01[\x00\x01\x03]\x3
 ENCRYPTION_OID = re.compile(
     rb"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05\x0d"  # PBES2
     rb"|\x06\x0a\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x01[\x01-\x06]"  # PKCS#12 PBE
-    rb"|\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05[\x01\x03\x04\x06\x0a\x0b]")  # PBES1
+    rb"|\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x05[\x01\x03\x04\x06\x0a\x0b]"  # PBES1
+    rb"|\x06\x0a\x2b\x06\x01\x04\x01\x2a\x02\x11\x01\x01"  # Sun's JKS key protector (a JKS keystore's key)
+    rb"|\x06\x09\x2b\x06\x01\x04\x01\x2a\x02\x13\x01")  # PBEWithMD5AndTripleDES (a JCEKS keystore's key)
+JAVA_PROTECTORS = {b"\x2b\x06\x01\x04\x01\x2a\x02\x11\x01\x01": "jks-protected-key",
+                   b"\x2b\x06\x01\x04\x01\x2a\x02\x13\x01": "jceks-protected-key"}
+KEYSTORE = re.compile(rb"\xfe\xed\xfe\xed\x00\x00\x00[\x01\x02]|\xce\xce\xce\xce\x00\x00\x00\x02")
+MAX_KEYSTORE_ENTRIES = 10_000
 PKCS7_DATA = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01"
 CURVE25519 = re.compile(rb"\x30[\x2e\x51\x53]\x02\x01[\x00\x01]\x30\x05\x06\x03\x2b\x65([\x70\x6e])\x04\x22\x04\x20",
                         re.DOTALL)
@@ -89,10 +96,69 @@ def classify_der(data: bytes, offset: int) -> DerKey | None:
         if not consistent(key):
             return None
     except TypeError:  # "Password was not given but private key is encrypted"
-        return DerKey(total, "pkcs8-encrypted")
+        algorithm = blob[version_at + 4:version_at + 16]  # SEQ { SEQ { OID ...: the OID's bytes
+        protector = next((k for oid, k in JAVA_PROTECTORS.items() if algorithm.startswith(oid)), None)
+        return DerKey(total, protector or "pkcs8-encrypted")
     except Exception:  # ValueError, UnsupportedAlgorithm: not a key we can confirm
         return None
     return DerKey(total, _kind_of(key, blob), key)
+
+
+def keystore(data: bytes, offset: int) -> DerKey | None:
+    """A JKS (magic feedfeed) or JCEKS (cececece) keystore at `offset` that holds a private key
+    (tag 1) or a secret key (tag 3, JCEKS): its entries are walked (alias, time, the protected key
+    and its certificate chain, each length-prefixed) to the store's closing SHA-1; a JCEKS secret
+    key is a serialized Java object with no length before it, so the store is taken to the end of
+    `data` (at most 64 KiB) from there. A store of trusted certificates only (a truststore, Java's
+    cacerts) is not a finding; a store that does not walk is not one either (the protected keys in
+    it are still found by their protector's OID)."""
+    jceks = data[offset] == 0xCE
+    version = int.from_bytes(data[offset + 4:offset + 8], "big")
+    count = int.from_bytes(data[offset + 8:offset + 12], "big")
+    if count > MAX_KEYSTORE_ENTRIES:
+        return None
+    position, secret = offset + 12, ""
+    try:
+        for _ in range(count):
+            tag = int.from_bytes(_take(data, position, 4), "big")
+            position += 4
+            position += 2 + int.from_bytes(_take(data, position, 2), "big") + 8  # alias, time
+            if tag == 1:
+                secret = secret or "private-key"
+                position += 4 + int.from_bytes(_take(data, position, 4), "big")
+                chain = int.from_bytes(_take(data, position, 4), "big")
+                position += 4
+                if chain > MAX_KEYSTORE_ENTRIES:
+                    return None
+                for _ in range(chain):
+                    position = _certificate(data, position, version)
+            elif tag == 2:
+                position = _certificate(data, position, version)
+            elif tag == 3 and jceks:
+                end = min(len(data), position + (64 << 10))
+                return DerKey(end - offset, "jceks-keystore-secret-key")
+            else:
+                return None
+        _take(data, position, 20)  # the keyed SHA-1 of the whole store
+    except IndexError:
+        return None
+    if not secret:
+        return None
+    return DerKey(position + 20 - offset, ("jceks" if jceks else "jks") + "-keystore-" + secret)
+
+
+def _take(data: bytes, position: int, size: int) -> bytes:
+    if position + size > len(data):
+        raise IndexError("past the end")
+    return data[position:position + size]
+
+
+def _certificate(data: bytes, position: int, version: int) -> int:
+    if version == 2:  # the certificate's type ("X.509"), then its bytes
+        position += 2 + int.from_bytes(_take(data, position, 2), "big")
+    size = int.from_bytes(_take(data, position, 4), "big")
+    _take(data, position + 4, size)
+    return position + 4 + size
 
 
 def consistent(key: Any) -> bool:
@@ -126,6 +192,11 @@ class DerDetector(BaseDetector):
                 continue
             reported.add(start)
             yield self.found(chunk, start, hit.length, hit.kind, "der", hit.key)
+        for match in KEYSTORE.finditer(data):
+            if chunk.owns(match.start()):
+                store = keystore(data, match.start())
+                if store is not None:
+                    yield self.found(chunk, match.start(), store.length, store.kind, "der")
 
 
-__all__ = ["DerDetector", "DerKey", "classify_der", "consistent", "der_length"]
+__all__ = ["DerDetector", "DerKey", "classify_der", "consistent", "der_length", "keystore"]
