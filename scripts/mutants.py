@@ -742,6 +742,15 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("java_protector_reader", "scan/recheck_keyfiles.py", "    for match in zeros.finditer(_JAVA_PROTECTED, data):\n",
      "    for match in zeros.finditer(_JAVA_PROTECTED, data[:0]):\n",
      ["tests/scan/test_keyfiles.py::test_a_protected_key_outside_its_store_is_found_by_its_protector"]),
+    ("pkcs12_well_known_passwords_reader", "scan/recheck_keyfiles.py", "        for password in WELL_KNOWN_PASSWORDS:\n",
+     "        for password in WELL_KNOWN_PASSWORDS[:0]:\n",
+     ["tests/scan/test_keyfiles.py::test_a_pkcs12_file_under_a_well_known_password_is_opened_by_the_reader"]),
+    ("pkcs12_unknown_password_reader", "scan/recheck_keyfiles.py",
+     "            yield \"pkcs12\", \"PKCS#12 file under an unknown password\", (start, end)\n", "            pass\n",
+     ["tests/scan/test_keyfiles.py::test_a_pkcs12_file_under_an_unknown_password_is_a_finding_of_both"]),
+    ("pkcs12_iteration_bound_reader", "scan/recheck_keyfiles.py",
+     "        if iterations is None or iterations > MAX_ITERATIONS:\n", "        if iterations is None:\n",
+     ["tests/scan/test_keyfiles.py::test_a_pkcs12_file_with_costly_key_derivations_is_not_opened_and_is_a_finding"]),
 ]
 
 

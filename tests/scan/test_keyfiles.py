@@ -17,13 +17,15 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
 from signward.scan.recheck import recheck_bytes
+from signward.scan.recheck_keyfiles import MAX_ITERATIONS
 from tests.scan.keyfiles import keystore, ppk, protected_key, sshcom, sshcom_public
-from tests.scan.material import RSA
+from tests.scan.material import RSA, known
 
 
 def _scan(tmp_path: Path, data: bytes, detectors: str, name: str = "artifact") -> set[str]:
@@ -194,3 +196,66 @@ def test_keytools_own_keystores_are_found(tmp_path: Path) -> None:
                     else {"jceks-keystore-secret-key"})
         assert _scan(tmp_path, data, "der", name=f"scan.{store}") == expected
         assert {f.kind for f in recheck_bytes(data).findings} == {"keystore"}
+
+
+# ---- PKCS#12: opened with the well-known passwords
+
+def _pfx(password: bytes | None, rounds: int = 2048, key: bool = True) -> bytes:
+    certificate = x509.load_der_x509_certificate(CERTIFICATE)
+    if password is None:
+        encryption: serialization.KeySerializationEncryption = serialization.NoEncryption()
+    else:
+        encryption = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(rounds)
+                      .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC).hmac_hash(hashes.SHA256())
+                      .build(password))
+    if not key:
+        return pkcs12.serialize_key_and_certificates(b"t", None, None, [certificate], encryption)
+    return pkcs12.serialize_key_and_certificates(b"t", RSA, certificate, None, encryption)
+
+
+@pytest.mark.parametrize("password", [b"changeit", b"password"])  # the empty one: openssl's, below
+def test_a_pkcs12_file_under_a_well_known_password_is_opened_by_the_reader(tmp_path: Path, password: bytes) -> None:
+    data = _pfx(password)
+    assert "pkcs12" in _scan(tmp_path, data, "der")
+    keys = known(RSA)
+    (finding,) = recheck_bytes(data, keys).findings  # the key is encrypted: no other rule reads it
+    kid = next(iter(keys.of_kind("rsa"))).kid
+    said = f"the password {password.decode()!r}"
+    assert (finding.kind, finding.key) == ("pkcs12", f"RSAPrivateKey (known kid {kid}) in a PKCS#12 file under {said}")
+    assert finding.span == (0, len(data))
+
+
+def test_a_pkcs12_file_under_an_unknown_password_is_a_finding_of_both(tmp_path: Path) -> None:
+    data = _pfx(b"Zq8-vT3#not-a-well-known-one")
+    assert _scan(tmp_path, data, "der") == {"pkcs12", "pkcs8-encrypted"}
+    assert [f.key for f in recheck_bytes(data).findings] == ["PKCS#12 file under an unknown password"]
+
+
+def test_a_pkcs12_file_with_costly_key_derivations_is_not_opened_and_is_a_finding() -> None:
+    data = _pfx(b"changeit", rounds=MAX_ITERATIONS + 1)
+    assert [f.key for f in recheck_bytes(data).findings] == [
+        f"PKCS#12 file (not opened: {MAX_ITERATIONS + 1} iterations)"]
+
+
+def test_a_pkcs12_truststore_the_reader_opens_is_not_a_finding() -> None:
+    assert recheck_bytes(_pfx(b"changeit", key=False)).clean
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl command")
+@pytest.mark.parametrize("options", [["-keypbe", "NONE", "-certpbe", "NONE", "-nomac", "-passout", "pass:"],
+                                     ["-passout", "pass:"], ["-passout", "pass:changeit"],
+                                     ["-legacy", "-passout", "pass:password"]])
+def test_openssls_own_pkcs12_files_are_found(tmp_path: Path, options: list[str]) -> None:
+    (tmp_path / "k.pem").write_bytes(RSA.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    certificate = x509.load_der_x509_certificate(CERTIFICATE)
+    (tmp_path / "c.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    made = subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"),
+                           "-in", str(tmp_path / "c.pem"), "-out", str(tmp_path / "k.p12"), *options],
+                          capture_output=True)
+    if made.returncode != 0 and "-legacy" in options:
+        pytest.skip("this openssl has no legacy provider")
+    data = (tmp_path / "k.p12").read_bytes()
+    assert "pkcs12" in _scan(tmp_path, data, "der")
+    assert any(f.kind == "pkcs12" and f.key.startswith("RSAPrivateKey in a PKCS#12 file under")
+               for f in recheck_bytes(data).findings)

@@ -585,7 +585,7 @@ class _Reader:
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
         for match in zeros.finditer(_DER, data):
             self.der(data, match.start(), name)
-        for kind, what, here in keyfile_findings(data):  # ssh.com, PuTTY, keystores (recheck_keyfiles.py)
+        for kind, what, here in keyfile_findings(data, self.known):  # PKCS#12, ssh.com, PuTTY, keystores
             self.found(kind, name, what, here)
         position = data.find(_OPENSSH_MAGIC)
         while position >= 0:

@@ -1,5 +1,7 @@
 """The independent reader's rules for key files of other tools: the ssh.com (SECSH) private key
-armour, PuTTY's .ppk, Java's JKS and JCEKS keystores and PKCS#12 files under a well-known password.
+armour, PuTTY's .ppk, Java's JKS and JCEKS keystores and PKCS#12 files (opened with the empty and
+the well-known passwords; one that opens with none of them is a finding too: its keys can be
+neither read nor proven absent).
 
 Written apart from the scanner's detectors (standard library and `cryptography` only, like
 recheck.py, which calls `keyfile_findings` on every view). Each rule yields what it found as
@@ -16,7 +18,10 @@ import re
 import struct
 from collections.abc import Iterator
 
+from cryptography.hazmat.primitives.serialization import pkcs12
+
 from . import recheck_zeros as zeros
+from .knownkeys import KnownKeys
 
 MAX_ARMOUR = 64 << 10
 _B64 = re.compile(rb"[A-Za-z0-9+/]")
@@ -26,8 +31,10 @@ _SSH2 = re.compile(rb"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----(.{1,%d}?)---- E
 Found = tuple[str, str, tuple[int, int]]
 
 
-def keyfile_findings(data: bytes | mmap.mmap) -> Iterator[Found]:
-    """Every key file of the kinds above in `data`."""
+def keyfile_findings(data: bytes | mmap.mmap, known: KnownKeys | None = None) -> Iterator[Found]:
+    """Every key file of the kinds above in `data` (a key read from a PKCS#12 file is named by its
+    kid when it is one of `known`)."""
+    yield from _pkcs12(data, known or KnownKeys())
     yield from _ssh2(data)
     yield from _ppk(data)
     yield from _java_keystores(data)
@@ -75,6 +82,100 @@ def _ppk(data: bytes | mmap.mmap) -> Iterator[Found]:
             encryption = fields.get(b"Encryption", b"?").decode("ascii", "replace")
             yield "putty", (f"PuTTY key file v{match.group(1).decode()} ({match.group(2).decode('ascii', 'replace')}, "
                             f"encryption {encryption})"), (match.start(), position)
+
+
+# PFX: SEQUENCE { INTEGER 3, ContentInfo { OID pkcs7-data or -signedData, ...
+_PFX = re.compile(rb"\x30(?:\x83...|\x82..|\x81.|[\x10-\x7f])\x02\x01\x03\x30(?:\x83...|\x82..|\x81.|[\x10-\x7f])"
+                  rb"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07[\x01\x02]", re.DOTALL)
+WELL_KNOWN_PASSWORDS: tuple[bytes | None, ...] = (None, b"", b"changeit", b"password", b"changeme", b"secret")
+MAX_ITERATIONS = 200_000  # per key derivation: openssl writes 2,048, keytool 10,000
+MAX_PFX = 16  # PKCS#12 files opened per view (each try is one key derivation at most)
+MAX_PFX_BYTES = 1 << 20
+
+
+def _pkcs12(data: bytes | mmap.mmap, known: KnownKeys) -> Iterator[Found]:
+    """PKCS#12 files: opened with no password, the empty one and the well-known ones (keytool's
+    "changeit"); each key read is a finding, named. One that opens with none of them, or whose
+    key derivations run past MAX_ITERATIONS (not tried), or that does not parse, is a finding as
+    an encrypted PEM is; one that opens and holds certificates only (a truststore) is not."""
+    for count, match in enumerate(zeros.finditer(_PFX, data)):
+        start = match.start()
+        end = _tlv_end(data, start)
+        if end is None or end - start > MAX_PFX_BYTES:
+            continue
+        if count >= MAX_PFX:
+            yield "pkcs12", "PKCS#12 file (not opened: too many in one view)", (start, end)
+            continue
+        blob = bytes(data[start:end])
+        iterations = _iterations(blob)
+        if iterations is None or iterations > MAX_ITERATIONS:
+            yield "pkcs12", f"PKCS#12 file (not opened: {iterations or 'unreadable'} iterations)", (start, end)
+            continue
+        for password in WELL_KNOWN_PASSWORDS:
+            try:
+                key, _, _ = pkcs12.load_key_and_certificates(blob, password)
+            except Exception:
+                continue
+            if key is not None:
+                match_ = known.match(key)
+                kid = f" (known kid {match_.kid})" if match_ is not None else ""
+                yield "pkcs12", f"{type(key).__name__.lstrip('_')}{kid} in a PKCS#12 file under {_said(password)}", \
+                    (start, end)
+            break  # opened: a key or none (certificates only)
+        else:
+            yield "pkcs12", "PKCS#12 file under an unknown password", (start, end)
+
+
+def _said(password: bytes | None) -> str:
+    return "no password" if password is None else f"the password {password.decode()!r}"
+
+
+def _tlv_end(data: bytes | mmap.mmap, start: int) -> int | None:
+    first = data[start + 1]
+    if first < 0x80:
+        return start + 2 + first
+    width = first & 0x7F
+    if not 0 < width <= 3 or start + 2 + width > len(data):
+        return None
+    end = start + 2 + width + int.from_bytes(data[start + 2:start + 2 + width], "big")
+    return end if end <= len(data) else None
+
+
+def _iterations(blob: bytes) -> int | None:
+    """The largest iteration count of a PKCS#12 file's key derivations (an INTEGER right after an
+    OCTET STRING, the salt: MacData, PBKDF2 and PKCS#12 PBE parameters all have it so), walking
+    every constructed value and every OCTET STRING that holds DER; None when it does not walk
+    as DER (BER, garbage) or is larger than the walk's bound (4,096 values, 24 deep)."""
+    largest, seen = 0, 0
+    stack = [(0, len(blob), 0)]
+    while stack:
+        position, end, depth = stack.pop()
+        previous = -1
+        while position < end:
+            if position + 2 > end:
+                return None
+            tag, first = blob[position], blob[position + 1]
+            if first < 0x80:
+                head, size = 2, first
+            elif 0 < first - 0x80 <= 3:
+                head = 2 + first - 0x80
+                size = int.from_bytes(blob[position + 2:position + head], "big")
+            else:
+                return None
+            inner, after = position + head, position + head + size
+            if after > end:
+                return None
+            seen += 1
+            if seen > 4096 or depth > 24:
+                return None
+            if tag == 0x02 and previous == 0x04:
+                largest = max(largest, int.from_bytes(blob[inner:after], "big"))
+            if tag & 0x20:
+                stack.append((inner, after, depth + 1))
+            elif tag == 0x04 and size >= 2 and blob[inner] == 0x30 and _tlv_end(blob, inner) == after:
+                stack.append((inner, after, depth + 1))
+            previous, position = tag, after
+    return largest
 
 
 _JAVA_STORE = re.compile(rb"(\xfe\xed\xfe\xed|\xce\xce\xce\xce)\x00\x00\x00([\x01\x02])", re.DOTALL)
