@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import base64
 import datetime
+import io
 import json
 import os
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
+from signward.scan.coverage import CoverageError, Uncovered
 from signward.scan.recheck import recheck_bytes
 from signward.scan.recheck_keyfiles import MAX_ITERATIONS
 from tests.scan.keyfiles import keystore, ppk, protected_key, sshcom, sshcom_public
@@ -259,3 +262,68 @@ def test_openssls_own_pkcs12_files_are_found(tmp_path: Path, options: list[str])
     assert "pkcs12" in _scan(tmp_path, data, "der")
     assert any(f.kind == "pkcs12" and f.key.startswith("RSAPrivateKey in a PKCS#12 file under")
                for f in recheck_bytes(data).findings)
+
+
+# ---- zip64 and data descriptors: read and found, or refused, never skipped
+
+class _Unseekable(io.RawIOBase):
+    """A pipe: zipfile writes each member's sizes after it (a data descriptor, flag bit 3; zeros
+    in the local header)."""
+
+    def __init__(self, sink: io.BytesIO) -> None:
+        self.sink = sink
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        return self.sink.write(data)
+
+
+def _zip(streamed: bool, zip64: bool, method: int, members: dict[str, bytes]) -> bytes:
+    sink = io.BytesIO()
+    with zipfile.ZipFile(_Unseekable(sink) if streamed else sink, "w", method) as archive:
+        for name, content in members.items():
+            with archive.open(name, "w", force_zip64=zip64) as member:
+                member.write(content)
+    return sink.getvalue()
+
+
+PEM = RSA.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+DER = RSA.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED])
+@pytest.mark.parametrize(("streamed", "zip64"), [(False, True), (True, False), (True, True)])
+def test_zip64_and_data_descriptor_members_are_read_by_both(tmp_path: Path, streamed: bool, zip64: bool,
+                                                           method: int) -> None:
+    data = _zip(streamed, zip64, method, {"keys/a.pem": PEM, "keys/b.der": DER})
+    assert bool(data[6] & 0x08) == streamed  # the first local header: sizes after the data
+    if zip64:
+        assert data[18:26] == b"\xff" * 8  # sizes in the zip64 extra field
+    elif streamed:
+        assert data[18:26] == bytes(8)  # sizes 0 in the local header
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    report = scan_path(path, "text,der")
+    members = {m.file.split("!", 1)[1]: {f.kind for f in m.findings} for m in report.members}
+    assert members["keys/a.pem"] == {"pem-private-key"} and "pkcs8-rsa" in members["keys/b.der"]
+    views = {f.view for f in recheck_bytes(data, name="bundle.zip").findings}
+    assert {"bundle.zip!keys/a.pem", "bundle.zip!keys/b.der"} <= views
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP's zip is not installed")
+def test_info_zip_archives_with_descriptors_are_read_or_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.pem").write_bytes(PEM)
+    (tmp_path / "b.der").write_bytes(DER)
+    subprocess.run(["zip", "-q", "-fd", "fd.zip", "a.pem", "b.der"], cwd=tmp_path, check=True)
+    data = (tmp_path / "fd.zip").read_bytes()
+    assert data[6] & 0x08
+    report = scan_path(tmp_path / "fd.zip", "text,der")
+    assert {m.file.split("!", 1)[1] for m in report.members if m.findings} == {"a.pem", "b.der"}
+    # from a pipe (`... | zip - -`) Info-ZIP records the pipe's mode: a FIFO member, refused
+    piped = subprocess.run(["zip", "-q", "-", "-"], input=PEM, capture_output=True, check=True).stdout
+    (tmp_path / "piped.zip").write_bytes(piped)
+    with pytest.raises(CoverageError) as refused:
+        scan_path(tmp_path / "piped.zip", "text,der")
+    assert refused.value.rule == Uncovered.SPECIAL_MEMBER
