@@ -751,6 +751,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("pkcs12_iteration_bound_reader", "scan/recheck_keyfiles.py",
      "        if iterations is None or iterations > MAX_ITERATIONS:\n", "        if iterations is None:\n",
      ["tests/scan/test_keyfiles.py::test_a_pkcs12_file_with_costly_key_derivations_is_not_opened_and_is_a_finding"]),
+    ("pkcs12_kdf_budget_reader", "scan/recheck_keyfiles.py",
+     "            if budget.kdf_iterations > budget.max_kdf_iterations:\n", "            if False:\n",
+     ["tests/scan/test_keyfiles.py::test_pkcs12_files_past_the_reads_key_derivation_budget_are_not_opened_and_are_findings"]),
 ]
 
 

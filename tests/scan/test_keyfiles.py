@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
 from signward.scan.coverage import CoverageError, Uncovered
-from signward.scan.recheck import recheck_bytes
+from signward.scan.recheck import Budget, recheck_bytes
 from signward.scan.recheck_keyfiles import MAX_ITERATIONS
 from tests.scan.keyfiles import keystore, ppk, protected_key, sshcom, sshcom_public
 from tests.scan.material import RSA, known
@@ -238,6 +238,12 @@ def test_a_pkcs12_file_with_costly_key_derivations_is_not_opened_and_is_a_findin
     data = _pfx(b"changeit", rounds=MAX_ITERATIONS + 1)
     assert [f.key for f in recheck_bytes(data).findings] == [
         f"PKCS#12 file (not opened: {MAX_ITERATIONS + 1} iterations)"]
+
+
+def test_pkcs12_files_past_the_reads_key_derivation_budget_are_not_opened_and_are_findings() -> None:
+    data = _pfx(b"changeit")  # 2,048 iterations: three derivations a password
+    (finding,) = recheck_bytes(data, budget=Budget(max_kdf_iterations=3 * 2048)).findings  # one password's worth
+    assert finding.key == "PKCS#12 file (not opened: the read's key derivation budget is spent)"
 
 
 def test_a_pkcs12_truststore_the_reader_opens_is_not_a_finding() -> None:

@@ -17,11 +17,15 @@ import mmap
 import re
 import struct
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys
+
+if TYPE_CHECKING:
+    from .recheck import Budget
 
 MAX_ARMOUR = 64 << 10
 _B64 = re.compile(rb"[A-Za-z0-9+/]")
@@ -31,10 +35,10 @@ _SSH2 = re.compile(rb"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----(.{1,%d}?)---- E
 Found = tuple[str, str, tuple[int, int]]
 
 
-def keyfile_findings(data: bytes | mmap.mmap, known: KnownKeys | None = None) -> Iterator[Found]:
+def keyfile_findings(data: bytes | mmap.mmap, known: KnownKeys, budget: Budget) -> Iterator[Found]:
     """Every key file of the kinds above in `data` (a key read from a PKCS#12 file is named by its
-    kid when it is one of `known`)."""
-    yield from _pkcs12(data, known or KnownKeys())
+    kid when it is one of `known`; the key derivations tried are counted in `budget`)."""
+    yield from _pkcs12(data, known, budget)
     yield from _ssh2(data)
     yield from _ppk(data)
     yield from _java_keystores(data)
@@ -93,11 +97,14 @@ MAX_PFX = 16  # PKCS#12 files opened per view (each try is one key derivation at
 MAX_PFX_BYTES = 1 << 20
 
 
-def _pkcs12(data: bytes | mmap.mmap, known: KnownKeys) -> Iterator[Found]:
+def _pkcs12(data: bytes | mmap.mmap, known: KnownKeys, budget: Budget) -> Iterator[Found]:
     """PKCS#12 files: opened with no password, the empty one and the well-known ones (keytool's
     "changeit"); each key read is a finding, named. One that opens with none of them, or whose
     key derivations run past MAX_ITERATIONS (not tried), or that does not parse, is a finding as
-    an encrypted PEM is; one that opens and holds certificates only (a truststore) is not."""
+    an encrypted PEM is; one that opens and holds certificates only (a truststore) is not. Each
+    password tried is charged three derivations (the MAC's, the key's, the certificates') against
+    the read's budget: past it, a file is not opened, and is a finding (a thousand files at 200,000
+    iterations cost no more than the budget, about 20 s)."""
     for count, match in enumerate(zeros.finditer(_PFX, data)):
         start = match.start()
         end = _tlv_end(data, start)
@@ -112,6 +119,10 @@ def _pkcs12(data: bytes | mmap.mmap, known: KnownKeys) -> Iterator[Found]:
             yield "pkcs12", f"PKCS#12 file (not opened: {iterations or 'unreadable'} iterations)", (start, end)
             continue
         for password in WELL_KNOWN_PASSWORDS:
+            budget.kdf_iterations += 3 * max(iterations, 1)
+            if budget.kdf_iterations > budget.max_kdf_iterations:
+                yield "pkcs12", "PKCS#12 file (not opened: the read's key derivation budget is spent)", (start, end)
+                break
             try:
                 key, _, _ = pkcs12.load_key_and_certificates(blob, password)
             except Exception:
