@@ -754,6 +754,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("pkcs12_kdf_budget_reader", "scan/recheck_keyfiles.py",
      "            if budget.kdf_iterations > budget.max_kdf_iterations:\n", "            if False:\n",
      ["tests/scan/test_keyfiles.py::test_pkcs12_files_past_the_reads_key_derivation_budget_are_not_opened_and_are_findings"]),
+    ("pkcs12_hidden_bags_reader", "scan/recheck_keyfiles.py", "            elif _NOT_ONLY_CERTIFICATES.search(blob):\n",
+     "            elif False:\n",
+     ["tests/scan/test_keyfiles.py::test_a_pkcs12_truststore_the_reader_opens_is_not_a_finding_when_every_bag_is_in_sight"]),
 ]
 
 

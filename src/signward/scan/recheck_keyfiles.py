@@ -91,6 +91,11 @@ def _ppk(data: bytes | mmap.mmap) -> Iterator[Found]:
 # PFX: SEQUENCE { INTEGER 3, ContentInfo { OID pkcs7-data or -signedData, ...
 _PFX = re.compile(rb"\x30(?:\x83...|\x82..|\x81.|[\x10-\x7f])\x02\x01\x03\x30(?:\x83...|\x82..|\x81.|[\x10-\x7f])"
                   rb"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07[\x01\x02]", re.DOTALL)
+# bags other than certificates (keyBag, pkcs8ShroudedKeyBag, secretBag, safeContentsBag) and
+# encrypted content, where bags are not seen before decrypting: `cryptography` returns no key for
+# a secretBag (keytool's -genseckey into a PKCS12 store) nor for a bag it does not know
+_NOT_ONLY_CERTIFICATES = re.compile(rb"\x06\x0b\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x0a\x01[\x01\x02\x05\x06]"
+                                    rb"|\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x06")
 WELL_KNOWN_PASSWORDS: tuple[bytes | None, ...] = (None, b"", b"changeit", b"password", b"changeme", b"secret")
 MAX_ITERATIONS = 200_000  # per key derivation: openssl writes 2,048, keytool 10,000
 MAX_PFX = 16  # PKCS#12 files opened per view (each try is one key derivation at most)
@@ -101,7 +106,8 @@ def _pkcs12(data: bytes | mmap.mmap, known: KnownKeys, budget: Budget) -> Iterat
     """PKCS#12 files: opened with no password, the empty one and the well-known ones (keytool's
     "changeit"); each key read is a finding, named. One that opens with none of them, or whose
     key derivations run past MAX_ITERATIONS (not tried), or that does not parse, is a finding as
-    an encrypted PEM is; one that opens and holds certificates only (a truststore) is not. Each
+    an encrypted PEM is; one that opens and holds certificates only, all of them in plain sight (no
+    other bag, no encrypted content: a truststore written so), is not. Each
     password tried is charged three derivations (the MAC's, the key's, the certificates') against
     the read's budget: past it, a file is not opened, and is a finding (a thousand files at 200,000
     iterations cost no more than the budget, about 20 s)."""
@@ -132,7 +138,9 @@ def _pkcs12(data: bytes | mmap.mmap, known: KnownKeys, budget: Budget) -> Iterat
                 kid = f" (known kid {match_.kid})" if match_ is not None else ""
                 yield "pkcs12", f"{type(key).__name__.lstrip('_')}{kid} in a PKCS#12 file under {_said(password)}", \
                     (start, end)
-            break  # opened: a key or none (certificates only)
+            elif _NOT_ONLY_CERTIFICATES.search(blob):
+                yield "pkcs12", f"PKCS#12 file under {_said(password)} with a secret or encrypted bag", (start, end)
+            break  # opened
         else:
             yield "pkcs12", "PKCS#12 file under an unknown password", (start, end)
 
