@@ -757,6 +757,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("pkcs12_hidden_bags_reader", "scan/recheck_keyfiles.py", "            elif _NOT_ONLY_CERTIFICATES.search(blob):\n",
      "            elif False:\n",
      ["tests/scan/test_keyfiles.py::test_a_pkcs12_truststore_the_reader_opens_is_not_a_finding_when_every_bag_is_in_sight"]),
+    ("pkcs12_well_known_passwords_scanner", "scan/detectors/der.py", "    for password in PKCS12_PASSWORDS:\n",
+     "    for password in PKCS12_PASSWORDS[:0]:\n", ["tests/scan/test_keyfiles.py::test_the_scanner_opens_a_pkcs12_file_under_a_well_known_password"]),
+    ("pkcs12_iteration_bound_scanner", "scan/detectors/der.py",
+     "    if _costliest_derivation(blob) > MAX_PKCS12_ITERATIONS:\n", "    if False:\n",
+     ["tests/scan/test_keyfiles.py::test_the_scanner_bounds_what_it_opens"]),
+    ("pkcs12_opened_per_chunk_scanner", "scan/detectors/der.py", "open_pkcs12=opened < MAX_PKCS12_OPENED)",
+     "open_pkcs12=True)", ["tests/scan/test_keyfiles.py::test_the_scanner_bounds_what_it_opens"]),
 ]
 
 

@@ -25,6 +25,7 @@ from cryptography.x509.oid import NameOID
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
 from signward.scan.coverage import CoverageError, Uncovered
+from signward.scan.detectors.der import MAX_PKCS12_OPENED
 from signward.scan.recheck import Budget, recheck_bytes
 from signward.scan.recheck_keyfiles import MAX_ITERATIONS
 from tests.scan.keyfiles import keystore, ppk, protected_key, sshcom, sshcom_public
@@ -196,7 +197,7 @@ def test_keytools_own_keystores_are_found(tmp_path: Path) -> None:
                         "-storepass", "changeit", "-keypass", "changeit", "-noprompt"], check=True, capture_output=True)
         data = path.read_bytes()
         if store == "pkcs12":  # an AES key in a secretBag, which `cryptography` does not return
-            assert "pkcs12" in _scan(tmp_path, data, "der", name="scan.p12")
+            assert "pkcs12" in _scan(tmp_path, data, "der", name="scan.p12")  # opened, no key: flagged
             assert [f.key for f in recheck_bytes(data).findings] == [
                 "PKCS#12 file under the password 'changeit' with a secret or encrypted bag"]
             continue
@@ -224,13 +225,32 @@ def _pfx(password: bytes | None, rounds: int = 2048, key: bool = True) -> bytes:
 @pytest.mark.parametrize("password", [b"changeit", b"password"])  # the empty one: openssl's, below
 def test_a_pkcs12_file_under_a_well_known_password_is_opened_by_the_reader(tmp_path: Path, password: bytes) -> None:
     data = _pfx(password)
-    assert "pkcs12" in _scan(tmp_path, data, "der")
+    assert "pkcs12-well-known-password" in _scan(tmp_path, data, "der")
     keys = known(RSA)
     (finding,) = recheck_bytes(data, keys).findings  # the key is encrypted: no other rule reads it
     kid = next(iter(keys.of_kind("rsa"))).kid
     said = f"the password {password.decode()!r}"
     assert (finding.kind, finding.key) == ("pkcs12", f"RSAPrivateKey (known kid {kid}) in a PKCS#12 file under {said}")
     assert finding.span == (0, len(data))
+
+
+def test_the_scanner_opens_a_pkcs12_file_under_a_well_known_password(tmp_path: Path) -> None:
+    path = tmp_path / "k.p12"
+    path.write_bytes(_pfx(b"changeit"))
+    keys = known(RSA)
+    (finding,) = [f for f in scan_path(path, "der", keys).findings if f.kind.startswith("pkcs12")]
+    assert finding.kind == "pkcs12-well-known-password" and finding.verified
+    assert finding.kid == next(iter(keys.of_kind("rsa"))).kid
+
+
+def test_the_scanner_bounds_what_it_opens(tmp_path: Path) -> None:
+    """A costly key derivation is not tried; at most MAX_PKCS12_OPENED files a chunk are opened."""
+    assert _scan(tmp_path, _pfx(b"changeit", rounds=MAX_ITERATIONS + 1), "der") == {"pkcs12", "pkcs8-encrypted"}
+    one = _pfx(b"changeit")
+    path = tmp_path / "many.bin"
+    path.write_bytes(b"".join(one + bytes(64) for _ in range(MAX_PKCS12_OPENED + 1)))
+    kinds = [f.kind for f in scan_path(path, "der").findings if f.kind.startswith("pkcs12")]
+    assert kinds == ["pkcs12-well-known-password"] * MAX_PKCS12_OPENED + ["pkcs12"]
 
 
 def test_a_pkcs12_file_under_an_unknown_password_is_a_finding_of_both(tmp_path: Path) -> None:
@@ -273,7 +293,7 @@ def test_openssls_own_pkcs12_files_are_found(tmp_path: Path, options: list[str])
     if made.returncode != 0 and "-legacy" in options:
         pytest.skip("this openssl has no legacy provider")
     data = (tmp_path / "k.p12").read_bytes()
-    assert "pkcs12" in _scan(tmp_path, data, "der")
+    assert "pkcs12-well-known-password" in _scan(tmp_path, data, "der")
     assert any(f.kind == "pkcs12" and f.key.startswith("RSAPrivateKey in a PKCS#12 file under")
                for f in recheck_bytes(data).findings)
 
