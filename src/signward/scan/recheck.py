@@ -66,6 +66,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_keyfiles import keyfile_findings
 from .recheck_numbers import read_numbers
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -130,10 +131,12 @@ class Budget:
     max_depth: int = 12
     max_checks: int = 400_000  # cheap window checks (RSA divisions, AES hashes)
     max_curve_checks: int = 40_000  # EC / Ed25519 scalar multiplications
+    max_kdf_iterations: int = 20_000_000  # password-based key derivations (PKCS#12 files opened)
     views: int = 0
     decoded_bytes: int = 0
     checks: int = 0
     curve_checks: int = 0
+    kdf_iterations: int = 0
 
     @classmethod
     def for_size(cls, size: int) -> Budget:
@@ -588,6 +591,8 @@ class _Reader:
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
         for match in zeros.finditer(_DER, data):
             self.der(data, match.start(), name)
+        for kind, what, here in keyfile_findings(data, self.known, self.budget):  # PKCS#12, ssh.com, PuTTY, keystores
+            self.found(kind, name, what, here)
         position = data.find(_OPENSSH_MAGIC)
         while position >= 0:
             self.openssh_blob(data, position, name)

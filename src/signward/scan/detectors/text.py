@@ -1,5 +1,5 @@
 """Private keys as text: PEM (any label with PRIVATE KEY, a body required), OpenSSH, PuTTY,
-bare base64 DER (decoded and confirmed by the DER parser) and JWK/JWKS JSON with private
+the ssh.com (SECSH) private key armour, bare base64 DER (decoded and confirmed by the DER parser) and JWK/JWKS JSON with private
 members (d, p, q, dp, dq, qi, k), in ASCII and in UTF-16LE.
 
 UTF-16LE text is found by literal anchors (the UTF-16 form of each pattern's start); the
@@ -32,9 +32,12 @@ PEM_BODY = re.compile(rb"(?:[ \t]*(?:\r?\n|\\n)[ \t]*[A-Za-z][A-Za-z0-9-]*:[^\r\
 PUTTY = re.compile(rb"PuTTY-User-Key-File-[23]: [A-Za-z0-9-]{3,40}\r?\n")
 PUTTY_PRIVATE = re.compile(rb"Private-Lines: (\d{1,4})\r?\n((?:[A-Za-z0-9+/=]{1,128}\r?\n?)+)")
 PUTTY_MAC = re.compile(rb"Private-MAC: [0-9a-fA-F]{16,128}")
+SSH2_BEGIN = re.compile(rb"---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----")
+SSH2_END = b"---- END SSH2 ENCRYPTED PRIVATE KEY ----"
+SSH2_MAGIC = b"\x3f\x6f\xf9\xeb"  # ssh.com's private key blob (puttygen -O private-sshcom, ssh-keygen -i)
 BASE64_DER = re.compile(rb"M[A-Za-z0-9+/]{43,}={0,2}(?:(?:\r?\n|\\n)[A-Za-z0-9+/]{4,}={0,2})*")
 JWK_MEMBER = re.compile(rb'"(d|p|q|dp|dq|qi|k)"\s{0,8}:\s{0,8}"([A-Za-z0-9_-]{16,})"')
-UTF16_ANCHORS = [s.encode("utf-16-le") for s in ("-----BEGIN ", "PuTTY-User-Key", '"d"', '"k"', '"p"', "MII", "MIG",
+UTF16_ANCHORS = [s.encode("utf-16-le") for s in ("-----BEGIN ", "---- BEGIN SSH2", "PuTTY-User-Key", '"d"', '"k"', '"p"', "MII", "MIG",
                                                   "MHc", "MC4", "MFE", "MFM")]
 UTF16_PREFIX = re.compile(rb'[-P"M]\x00[-uIHCFdkpq]\x00')
 
@@ -112,6 +115,40 @@ def _putty(text: bytes) -> Iterator[TextHit]:
         yield TextHit(match.start(), end, "putty-private-key")
 
 
+def _ssh2(text: bytes) -> Iterator[TextHit]:
+    """The ssh.com private key armour, BEGIN to END: "ENCRYPTED" in its label whatever the cipher
+    (`none` is what puttygen writes without a passphrase). Its blob (magic 3f6ff9eb, key type,
+    cipher, key data) names the cipher; armour with a key's worth of base64 that does not decode to
+    it is a private key all the same."""
+    for match in SSH2_BEGIN.finditer(text):
+        close = text.find(SSH2_END, match.end(), match.end() + MAX_ARMOUR)
+        if close < 0 or not armoured(text[match.end():close]):
+            continue
+        yield TextHit(match.start(), close + len(SSH2_END), "sshcom-private-key" + _ssh2_cipher(text[match.end():close]))
+
+
+def _ssh2_cipher(between: bytes) -> str:
+    """"" for cipher none, "-encrypted" for another, "-undecoded" when the body is not the blob."""
+    lines = re.split(rb"\r?\n|\\n", between)
+    body, header = b"", False
+    for line in lines:
+        line = line.strip()
+        if header or re.match(rb"[A-Za-z][A-Za-z0-9-]*:", line):  # header lines, `\` continues one
+            header = line.endswith(b"\\")
+            continue
+        body += line
+    try:
+        blob = base64.b64decode(body + b"=" * (-len(body) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return "-undecoded"
+    if not blob.startswith(SSH2_MAGIC) or len(blob) < 16:
+        return "-undecoded"
+    kind_length = int.from_bytes(blob[8:12], "big")
+    at = 12 + kind_length
+    cipher_length = int.from_bytes(blob[at:at + 4], "big")
+    return "" if blob[at + 4:at + 4 + cipher_length] == b"none" else "-encrypted"
+
+
 def _base64_der(text: bytes, covered: list[tuple[int, int]]) -> Iterator[TextHit]:
     for match in BASE64_DER.finditer(text):
         if any(s <= match.start() < e for s, e in covered):
@@ -159,6 +196,7 @@ def text_hits(text: bytes) -> list[TextHit]:
     hits = list(_pem(text))
     covered = [(h.start, h.end) for h in hits]
     hits += list(_putty(text))
+    hits += list(_ssh2(text))
     hits += list(_base64_der(text, covered))
     hits += list(_jwk(text))
     hits += list(_vault_tokens(text))
