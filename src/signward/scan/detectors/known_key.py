@@ -241,9 +241,10 @@ def full_pass_candidates(chunk: Chunk, length: int, isolated: npt.NDArray[np.int
     high_range = (length // 5, length - length // 5)
     if compiled is not None:  # one pass that stops looking at a block once it is dense
         return np.frombuffer(compiled.aligned_candidates(
-            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length, 8, 3, *high_range, max(3, length // 32),
-            min_distinct_bytes(length),
-            chunk.writable_spans(), np.ascontiguousarray(isolated, dtype=np.int64), DENSE), dtype=np.int64)
+            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length=length, step=8, max_zeros=3,
+            high_lo=high_range[0], high_hi=high_range[1], max_repeats=max(3, length // 32),
+            min_distinct=min_distinct_bytes(length), spans=chunk.writable_spans(),
+            isolated=np.ascontiguousarray(isolated, dtype=np.int64), block_limit=DENSE), dtype=np.int64)
     # a nonzero first or last byte: the windows whose top byte is nonzero read either way round
     looking = np.union1d(*(windows(chunk, length, order, odd=False, top_bit=False, align=8, max_zeros=3,
                                    high_range=high_range, writable_only=True, looks_random=True)
