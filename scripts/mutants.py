@@ -769,6 +769,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_keyfiles.py::test_the_scanner_bounds_what_it_opens"]),
     ("pkcs12_opened_per_chunk_scanner", "scan/detectors/der.py", "open_pkcs12=opened < MAX_PKCS12_OPENED)",
      "open_pkcs12=True)", ["tests/scan/test_keyfiles.py::test_the_scanner_bounds_what_it_opens"]),
+    ("remembered_tree_same_chain", "audit/log.py", 'if at is not None and at["hash"] == tree[1]:',
+     "if at is not None:", ["tests/audit/test_merkle.py::test_a_remembered_range_of_another_chain_is_not_used"]),
 ]
 
 
