@@ -1,7 +1,8 @@
 """One replica of the rotation race: `rotation_replica.py HOME REALM START T1 [T2 ...]` opens the
 home's services (its PostgreSQL store and HSM) and, for each step i, waits until the wall clock
-reaches START + 2i (a replica a little late on a loaded machine still races its own step), then runs the realm's rotation with its clock injected at Ti. Prints the
-events of each step as one JSON line."""
+reaches START + 2i (a replica a little late on a loaded machine still races its own step), then
+runs the realm's rotation with its clock injected at Ti. Prints the events of each step as one
+JSON line."""
 
 from __future__ import annotations
 
