@@ -63,6 +63,7 @@ import zstandard
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from . import recheck_large as large
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
@@ -601,6 +602,8 @@ class _Reader:
                 self.found("token", name, "OpenBao/Vault token", (match.start(), match.end()))
         if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
+        if windows and len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes
+            large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 
     def private_key(self, key: Any, kind: str, name: str, here: tuple[int, int] | None = None) -> None:
         match = self.known.match(key)
