@@ -6,9 +6,18 @@ from __future__ import annotations
 
 import base64
 import gzip
+import struct
 import zlib
+from pathlib import Path
 
+import pytest
+
+from signward.dumps import sanitize
+from signward.home import Home
+from signward.scan.knownkeys import KnownKeys, aes_key_id
 from signward.scan.recheck import recheck_bytes
+from signward.scan.scanner import scan_path
+from tests.scan.crashes import crash_holder
 from tests.scan.material import EC, ED, NUMBERS, RSA, known
 
 KNOWN = known(RSA, EC, ED)
@@ -35,10 +44,20 @@ def test_f1_known_key_in_a_decoded_layer_over_1mib_is_found_by_the_compiled_sear
                if "compiled" in f.key), "the whole base64 run is the span"
 
 
+def test_f1_known_aes_key_in_a_decoded_layer_over_1mib() -> None:
+    aes = bytes(range(7, 39))
+    keys = KnownKeys(secret_ids=[aes_key_id(aes)])
+    blob = bytearray(b"heap-snapshot-filler " * (1_100_000 // 21))
+    blob[0x30000:0x30020] = aes
+    report = recheck_bytes(gzip.compress(gzip.compress(bytes(blob))), keys, "x.gz")
+    assert [f.key for f in report.findings] == [f"AES key {aes_key_id(aes)}"]
+    assert report.findings[0].view == "x.gz > gzip > gzip"
+
+
 def test_f1c_known_key_in_a_gzip_inside_a_gzip_and_a_pdf_stream() -> None:
     blob = bytearray(b"xref-table-filler-0000 " * (1_100_000 // 23))
     blob[0x10000:0x10080] = PRIME
-    blob[0x20001:0x20021] = SEED
+    blob[0x20000:0x20020] = SEED
     for artifact in (gzip.compress(gzip.compress(bytes(blob))),
                      b"%PDF-1.7\n1 0 obj\n<< /Filter /FlateDecode >>\nstream\n" + zlib.compress(bytes(blob))
                      + b"\nendstream\nendobj\n"):
@@ -55,3 +74,62 @@ def test_f1b_known_values_at_unaligned_offsets_in_a_mid_size_layer() -> None:
     report = recheck_bytes(b"DEBUG snapshot=" + base64.b64encode(bytes(blob)) + b"\n", KNOWN, "app.log")
     keys = [f.key for f in report.findings]
     assert _compiled(keys, "rsa-prime") and _compiled(keys, "ec-private-scalar") and _compiled(keys, "ed25519-seed")
+
+
+def _pylong(value: int, lv_tag: bool) -> bytes:
+    """A CPython int object: refcount, type pointer, ob_size (3.11) or lv_tag (3.12+), digits."""
+    digits = []
+    while value:
+        digits.append(value & ((1 << 30) - 1))
+        value >>= 30
+    count = len(digits) << 3 if lv_tag else len(digits)
+    return struct.pack("<qQq", 1, 0x7F3A5C1B2E40, count) + b"".join(struct.pack("<I", d) for d in digits)
+
+
+@pytest.mark.parametrize("lv_tag", [False, True], ids=["cpython-3.11", "cpython-3.12"])
+def test_f9_known_values_as_python_ints_are_found_by_both_readers(tmp_path: Path, lv_tag: bool) -> None:
+    image = bytearray(0x8000)
+    values = {0x1000: NUMBERS.p, 0x2000: NUMBERS.d, 0x3000: NUMBERS.dmp1,
+              0x4000: EC.private_numbers().private_value}
+    for at, value in values.items():
+        obj = _pylong(value, lv_tag)
+        image[at:at + len(obj)] = obj
+    path = tmp_path / "heap.bin"
+    path.write_bytes(bytes(image))
+    report = scan_path(path, known=KNOWN)
+    pylong = {(f.offset, f.kind) for f in report.findings if f.encoding == "pylong"}
+    assert {(0x1018, "rsa-prime"), (0x2018, "rsa-private-exponent"), (0x3018, "rsa-crt-exponent"),
+            (0x4018, "ec-private-scalar")} <= pylong
+    second = recheck_bytes(bytes(image), KNOWN, "heap.bin")
+    spans = {f.span for f in second.findings if f.key.endswith("as a Python int")}
+    assert {(at + 24, at + 24 + 4 * -(-value.bit_length() // 30)) for at, value in values.items()} <= spans
+
+
+@pytest.mark.slow
+def test_f9_real_core_of_a_python_process_holding_private_numbers(tmp_path: Path) -> None:
+    # a real process that called private_numbers() (as a JWK export does), crashed: sanitize removes
+    # every copy of the prime and the EC scalar as Python ints (the OpenSSL limbs too)
+    crashed = crash_holder(tmp_path / "holder", "rsa", "ec", "pyints")
+    digits = _pylong(int(crashed.secrets["rsa_p"]), False)[24:]
+    scalar = _pylong(int(crashed.secrets["ec_scalar"]), False)[24:]
+    core = crashed.core.read_bytes()
+    assert digits in core and scalar in core
+    report = scan_path(crashed.core, known=crashed.known())
+    assert {"rsa-prime", "ec-private-scalar"} <= {f.kind for f in report.findings if f.encoding == "pylong"}
+    result = sanitize(crashed.core, tmp_path / "out.core", Home(tmp_path / "home"), crashed.known())
+    assert result.status == "clean"
+    out = (tmp_path / "out.core").read_bytes()
+    assert digits not in out and scalar not in out
+
+
+def test_f9_a_value_only_the_exact_pass_finds_as_a_python_int(tmp_path: Path) -> None:
+    # qi alone proves nothing; the prime (OpenSSL limbs) proves the key, and every value of it is
+    # then searched as exact bytes, CPython's digits among them
+    image = bytearray(0x4000)
+    image[0x1000:0x1080] = NUMBERS.p.to_bytes(128, "little")
+    obj = _pylong(NUMBERS.iqmp, False)
+    image[0x2000:0x2000 + len(obj)] = obj
+    path = tmp_path / "heap.bin"
+    path.write_bytes(bytes(image))
+    found = {(f.offset, f.kind, f.encoding) for f in scan_path(path, known=KNOWN).findings}
+    assert (0x2018, "rsa-crt-coefficient", "pylong") in found

@@ -67,6 +67,7 @@ from . import recheck_large as large
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_layouts import python_ints
 from .recheck_numbers import read_numbers
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -183,6 +184,7 @@ class _Reader:
         self.rsa_keys = [(k.kid, k.rsa_n) for k in known.of_kind("rsa")]
         self.rsa_publics = [(k.kid, k.rsa_n, k.rsa_e) for k in known.of_kind("rsa")]  # recheck_numbers' d/dp/dq
         self.integer_checks = 0  # recheck_numbers' RSA exponent checks so far (bounded)
+        self.layout_tests = 0  # recheck_layouts' Python int candidates so far (bounded)
         self.secret_ids = set(known.secret_ids)
         self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream
         self.span: tuple[int, int] | None = None  # the anchor-level run being decoded now
@@ -602,6 +604,7 @@ class _Reader:
                 self.found("token", name, "OpenBao/Vault token", (match.start(), match.end()))
         if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
+        python_ints(self, data, name)  # CPython ints' 30-bit digits (recheck_layouts.py)
         if windows and len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes
             large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 

@@ -50,6 +50,7 @@ from ..integers import (
 )
 from ..knownkeys import KnownKey
 from .base import BaseDetector
+from .python_ints import scan_python_ints
 
 NEAR = 4096
 REPRESENTATIONS = ("le", "be", "java")
@@ -113,6 +114,8 @@ class KnownKeyDetector(BaseDetector):
         ed_keys = chunk.known.of_kind("ed25519")
         if ed_keys:
             yield from self._ed25519(chunk, ed_keys)
+        if rsa_keys or ec_keys:  # their values as Python ints (python_ints.py)
+            yield from scan_python_ints(chunk, self.name, self._cut)
 
     # RSA ------------------------------------------------------------------------------
     def _rsa(self, chunk: Chunk, keys: list[KnownKey]) -> Iterator[Finding]:
