@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -133,3 +134,22 @@ def test_f9_a_value_only_the_exact_pass_finds_as_a_python_int(tmp_path: Path) ->
     path.write_bytes(bytes(image))
     found = {(f.offset, f.kind, f.encoding) for f in scan_path(path, known=KNOWN).findings}
     assert (0x2018, "rsa-crt-coefficient", "pylong") in found
+
+
+def test_f6_utf32_text_in_an_image_over_1mib() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from joserfc.jwk import ECKey
+
+    jwk = json.dumps(ECKey.import_key(EC).as_dict(private=True))
+    unknown = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    image = bytearray(b"\x01\x02\x03\x04\x05\x06\x07\x08" * (1_100_000 // 8))
+    first = ("config.signing_jwk = " + jwk).encode("utf-32-le")
+    image[0x40000:0x40000 + len(first)] = first
+    second = ("ed25519 private (pkcs8, base64): " + base64.b64encode(unknown).decode()).encode("utf-32-le")
+    image[0x80000:0x80000 + len(second)] = second
+    report = recheck_bytes(bytes(image), KNOWN, "core")
+    found = {(f.kind, f.span) for f in report.findings if "> utf-32-le@" in f.view}
+    assert ("jwk", (0x40000, 0x40000 + len(first))) in found
+    assert ("der", (0x80000, 0x80000 + len(second))) in found
