@@ -752,6 +752,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        for count, match in enumerate(zeros.finditer(_UTF32LE_LARGE, data)):",
      "        for count, match in enumerate(zeros.finditer(_UTF32LE_LARGE, b\"\")):",
      [R5 + "test_f6_utf32_text_in_an_image_over_1mib"]),
+    ("rt5_rsa_dense_limbs", "scan/detectors/known_key.py",
+     '                if representation == "le":  # dense blocks too', '                if False:  # dense blocks too',
+     [R5 + "test_f11_rsa_prime_inside_a_block_dense_with_random_data"]),
 ]
 
 

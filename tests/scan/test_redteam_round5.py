@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import random
 import struct
 import zlib
 from pathlib import Path
@@ -153,3 +154,19 @@ def test_f6_utf32_text_in_an_image_over_1mib() -> None:
     found = {(f.kind, f.span) for f in report.findings if "> utf-32-le@" in f.view}
     assert ("jwk", (0x40000, 0x40000 + len(first))) in found
     assert ("der", (0x80000, 0x80000 + len(second))) in found
+
+
+def test_f11_rsa_prime_inside_a_block_dense_with_random_data(tmp_path: Path) -> None:
+    # a BIGNUM allocated next to ciphertext: its 64 KiB block is dense with candidates, which the
+    # full pass drops; the limbs at 8-byte alignment are searched there, the prime's other forms follow
+    rng = random.Random(11)
+    image = bytearray(b"struct-filler-0123456789abcdef\n\x00" * ((512 << 10) // 32))
+    block = bytearray(rng.randbytes(64 << 10))
+    block[0x4000:0x4080] = NUMBERS.p.to_bytes(128, "big")
+    block[0x8000:0x8080] = NUMBERS.q.to_bytes(128, "little")
+    image[0x40000:0x50000] = block
+    path = tmp_path / "heap.bin"
+    path.write_bytes(bytes(image))
+    found = {(f.offset, f.kind, f.encoding) for f in scan_path(path, known=KNOWN).findings}
+    assert (0x48000, "rsa-prime", "le") in found
+    assert (0x44000, "rsa-prime", "be") in found
