@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from signward.dumps import sanitize
+from signward.dumps import DumpReason, sanitize
+from signward.errors import DumpRefused
 from signward.home import Home
 from signward.scan.knownkeys import KnownKeys, aes_key_id
 from signward.scan.recheck import recheck_bytes
@@ -170,3 +171,16 @@ def test_f11_rsa_prime_inside_a_block_dense_with_random_data(tmp_path: Path) -> 
     found = {(f.offset, f.kind, f.encoding) for f in scan_path(path, known=KNOWN).findings}
     assert (0x48000, "rsa-prime", "le") in found
     assert (0x44000, "rsa-prime", "be") in found
+
+
+def test_f1_sanitize_does_not_certify_a_gzip_inside_a_gzip_holding_a_known_prime(tmp_path: Path) -> None:
+    # the scanner unpacks only the outer gzip; the reader's compiled search refuses the inner one
+    blob = bytearray(b"xref-table-filler-0000 " * (1_100_000 // 23))
+    blob[0x10000:0x10080] = PRIME
+    path = tmp_path / "app.gz.gz"
+    path.write_bytes(gzip.compress(gzip.compress(bytes(blob))))
+    with pytest.raises(DumpRefused) as refusal:
+        sanitize(path, tmp_path / "out.gz.gz", Home(tmp_path / "home"), KNOWN)
+    assert refusal.value.reason == DumpReason.RECHECK
+    assert "(compiled search)" in refusal.value.detail
+    assert not (tmp_path / "out.gz.gz").exists()
