@@ -733,7 +733,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("secret_folder_checked", "home.py", "            if folder.st_mode & 0o022 or", "            if False and",
      ["tests/test_safefile.py::test_a_secret_in_a_directory_others_can_write_is_refused"]),
     ("rt5_large_views_compiled", "scan/recheck.py",
-     "        if windows and len(data) > large.FROM_BYTES and self.depth > self.anchor:",
+     "        if len(data) > large.FROM_BYTES and self.depth > self.anchor:",
      "        if False:", [R5 + "test_f1_known_key_in_a_decoded_layer_over_1mib_is_found_by_the_compiled_search",
                           R5 + "test_f1b_known_values_at_unaligned_offsets_in_a_mid_size_layer"]),
     ("rt5_large_views_aes", "scan/recheck_large.py", "    if reader.secret_ids and len(data) > windows_bytes:",

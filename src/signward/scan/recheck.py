@@ -34,7 +34,9 @@ says it is there and does not decode (a truncated stream, a broken archive, an e
 member) or a budget exhausted is `incomplete`: the caller refuses, never passes.
 Raw scalars in views larger than `WINDOW_VIEW_BYTES` (a whole core) are left to the scanner's
 own known-key detector, whose compiled filters make that affordable; the encoding recognisers
-run on views of every size.
+run on views of every size. A decoded view over 64 KiB that only this reader decodes (a base64
+run in a log, a stream in a PDF, a .gz in a .gz) is also searched by that compiled detector here
+(recheck_large.py); CPython ints' digits are read in every view (recheck_layouts.py).
 """
 
 from __future__ import annotations
@@ -605,7 +607,7 @@ class _Reader:
         if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
         python_ints(self, data, name)  # CPython ints' 30-bit digits (recheck_layouts.py)
-        if windows and len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes
+        if len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes (any run)
             large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 
     def private_key(self, key: Any, kind: str, name: str, here: tuple[int, int] | None = None) -> None:
