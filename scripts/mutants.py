@@ -32,6 +32,7 @@ S = "tests/dumps/test_sanitize.py::"
 P = "tests/dumps/test_pipeline.py::"
 BC = "tests/scan/test_bundle_coverage.py"
 BS = "tests/scan/test_bundle_streams.py"
+R5 = "tests/scan/test_redteam_round5.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -771,6 +772,29 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "open_pkcs12=True)", ["tests/scan/test_keyfiles.py::test_the_scanner_bounds_what_it_opens"]),
     ("remembered_tree_same_chain", "audit/log.py", 'if at is not None and at["hash"] == tree[1]:',
      "if at is not None:", ["tests/audit/test_merkle.py::test_a_remembered_range_of_another_chain_is_not_used"]),
+    ("rt5_large_views_compiled", "scan/recheck.py",
+     "        if len(data) > large.FROM_BYTES and self.depth > self.anchor:",
+     "        if False:", [R5 + "test_f1_known_key_in_a_decoded_layer_over_1mib_is_found_by_the_compiled_search",
+                          R5 + "test_f1b_known_values_at_unaligned_offsets_in_a_mid_size_layer"]),
+    ("rt5_large_views_aes", "scan/recheck_large.py", "    if reader.secret_ids and len(data) > windows_bytes:",
+     "    if False:", [R5 + "test_f1_known_aes_key_in_a_decoded_layer_over_1mib"]),
+    ("rt5_python_ints_scanner", "scan/detectors/known_key.py",
+     "            yield from scan_python_ints(chunk, self.name, self._cut)", "            yield from ()",
+     [R5 + "test_f9_known_values_as_python_ints_are_found_by_both_readers"]),
+    ("rt5_python_ints_digit_check", "scan/detectors/python_ints.py", "    if words[-1] == 0 or max(words) >= DIGIT_MAX",
+     "    if words[-1] == 0 or max(words) >= 0", [R5 + "test_f9_known_values_as_python_ints_are_found_by_both_readers"]),
+    ("rt5_python_ints_reader", "scan/recheck.py", "        python_ints(self, data, name)  # CPython",
+     "        pass  # CPython", [R5 + "test_f9_known_values_as_python_ints_are_found_by_both_readers"]),
+    ("rt5_learned_pylong_form", "scan/chunks.py",
+     '        self.patterns.setdefault(b"".join(digits), (detector, kind, "pylong", kid))', "        pass",
+     [R5 + "test_f9_a_value_only_the_exact_pass_finds_as_a_python_int"]),
+    ("rt5_utf32_large_views", "scan/recheck_codecs.py",
+     "        for count, match in enumerate(zeros.finditer(_UTF32LE_LARGE, data)):",
+     "        for count, match in enumerate(zeros.finditer(_UTF32LE_LARGE, b\"\")):",
+     [R5 + "test_f6_utf32_text_in_an_image_over_1mib"]),
+    ("rt5_rsa_dense_limbs", "scan/detectors/known_key.py",
+     '                if representation == "le":  # dense blocks too', '                if False:  # dense blocks too',
+     [R5 + "test_f11_rsa_prime_inside_a_block_dense_with_random_data"]),
 ]
 
 

@@ -34,7 +34,9 @@ says it is there and does not decode (a truncated stream, a broken archive, an e
 member) or a budget exhausted is `incomplete`: the caller refuses, never passes.
 Raw scalars in views larger than `WINDOW_VIEW_BYTES` (a whole core) are left to the scanner's
 own known-key detector, whose compiled filters make that affordable; the encoding recognisers
-run on views of every size.
+run on views of every size. A decoded view over 64 KiB that only this reader decodes (a base64
+run in a log, a stream in a PDF, a .gz in a .gz) is also searched by that compiled detector here
+(recheck_large.py); CPython ints' digits are read in every view (recheck_layouts.py).
 """
 
 from __future__ import annotations
@@ -63,10 +65,12 @@ import zstandard
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from . import recheck_large as large
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_keyfiles import keyfile_findings
+from .recheck_layouts import python_ints
 from .recheck_numbers import read_numbers
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -189,6 +193,7 @@ class _Reader:
         self.rsa_keys = [(k.kid, k.rsa_n) for k in known.of_kind("rsa")]
         self.rsa_publics = [(k.kid, k.rsa_n, k.rsa_e) for k in known.of_kind("rsa")]  # recheck_numbers' d/dp/dq
         self.integer_checks = 0  # recheck_numbers' RSA exponent checks so far (bounded)
+        self.layout_tests = 0  # recheck_layouts' Python int candidates so far (bounded)
         self.secret_ids = set(known.secret_ids)
         self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream
         self.span: tuple[int, int] | None = None  # the anchor-level run being decoded now
@@ -608,6 +613,9 @@ class _Reader:
                 self.found("token", name, "OpenBao/Vault token", (match.start(), match.end()))
         if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
+        python_ints(self, data, name)  # CPython ints' 30-bit digits (recheck_layouts.py)
+        if len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes (any run)
+            large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 
     def private_key(self, key: Any, kind: str, name: str, here: tuple[int, int] | None = None) -> None:
         match = self.known.match(key)
