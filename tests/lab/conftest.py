@@ -1,28 +1,147 @@
 """One lab for the session: its deployments, crashes and pipeline runs are shared by every test,
-as the ablation shares them across runs."""
+as the ablation shares them across runs.
+
+Each capture of a core (with its four releases) costs over a minute of one core. A test says which
+lab runs it makes (`@pytest.mark.lab_runs(...)`), and the captures the selected tests need are made
+in the background (`Preparation`): from the end of collection by one thread, while the suite's
+other tests run on the other core, and from the first lab test on by two. A test's run waits in
+`Lab.prepare` for the capture it needs, or makes it itself if no one has begun it: every test
+still makes and judges its own run against the same real stages; only when the stages are made
+changed. A declared run that no test makes costs time, never a verdict; a run not declared is
+made when the test asks for it, as before. SIGNWARD_LAB_BACKGROUND=0: no background (each test
+makes what it needs, one capture at a time)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import pytest
 
 from signward.lab import Ablation, Lab, ablate
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "lab_runs(*disabled): the sets of switched-off controls a test runs in the "
+                            "session's lab (a set, or a function of the test's parameters giving the sets); "
+                            "their stages are made in the background first (tests/lab/conftest.py)")
+
+
+SHORT_GIVEN_OFF = frozenset({"hsm", "rotation"})
+# the controls that choose a crash and a capture: the short ablation's four captures
+CAPTURE_CONTROLS = ("redaction", "canary_check")
+
+
+def _sets(mark: pytest.Mark, params: dict[str, Any]) -> Iterable[Iterable[str]]:
+    for arg in mark.args:
+        if callable(arg):
+            function: Callable[..., Iterable[Iterable[str]]] = arg
+            yield from function(**params)
+        else:
+            yield arg
+
+
+def lab_runs(items: Iterable[pytest.Item]) -> list[frozenset[str]]:
+    """The runs the selected, not skipped, tests declare, and the short ablation's captures when a
+    test uses it (in the order first declared)."""
+    wanted: dict[frozenset[str], None] = {}
+    for item in items:
+        if item.get_closest_marker("skip") is not None:
+            continue
+        params = dict(item.callspec.params) if hasattr(item, "callspec") else {}
+        for mark in item.iter_markers("lab_runs"):
+            wanted.update((frozenset(s), None) for s in _sets(mark, params))
+        if "short_ablation" in getattr(item, "fixturenames", ()):
+            wanted.update((SHORT_GIVEN_OFF | {c for c, off in zip(CAPTURE_CONTROLS, offs, strict=True) if off}, None)
+                          for offs in ((False, False), (True, False), (False, True), (True, True)))
+    return list(wanted)
+
+
+class Preparation:
+    """The declared runs' stages, made by background threads in the session's lab: one thread from
+    the end of collection (the suite's other tests keep the other core), a second one from the
+    first lab test on (two pipelines at a time, as `Lab.workers`). Each takes the next run from one
+    queue and makes what no one has claimed (`Lab.prepare(wait=False)`): a capture is made once."""
+
+    def __init__(self, lab: Lab, runs: Iterable[frozenset[str]]) -> None:
+        self.lab = lab
+        self.queue: deque[frozenset[str]] = deque(runs)
+        self.failed: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
+
+    def add_worker(self) -> None:
+        thread = threading.Thread(target=self._work, name=f"lab-prepare-{len(self.threads)}", daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                run = self.queue.popleft()
+            except IndexError:
+                return
+            try:
+                self.lab.prepare([run], wait=False)
+            except BaseException as exc:  # raised in the main thread at the end (the test that needs the
+                self.failed.append(exc)  # run makes it again and fails there with its own cause)
+
+    def stop(self) -> None:
+        """No new captures; wait for the ones under way."""
+        self.queue.clear()
+        for thread in self.threads:
+            thread.join()
+
+
+PREPARATION = pytest.StashKey[Preparation]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    runs = lab_runs(session.items)
+    if runs and not session.config.option.collectonly and os.environ.get("SIGNWARD_LAB_BACKGROUND", "1") != "0":
+        factory: pytest.TempPathFactory = session.config._tmp_path_factory  # the tmp_path_factory fixture's
+        preparation = Preparation(Lab(factory.mktemp("lab")), runs)
+        session.config.stash[PREPARATION] = preparation
+        preparation.add_worker()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    preparation = session.config.stash.get(PREPARATION, None)
+    if preparation is not None:
+        preparation.stop()
+        preparation.lab.close()
+
+
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    preparation = request.config.stash.get(PREPARATION, None)
+    if preparation is not None:  # closed at the end of the session, after its workers
+        yield preparation.lab
+        return
     with Lab(tmp_path_factory.mktemp("lab")) as the_lab:
         yield the_lab
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_prepared(request: pytest.FixtureRequest) -> Iterator[None]:
+    """From the first lab test on, a second worker; at the end, a failure of either is raised."""
+    preparation = request.config.stash.get(PREPARATION, None)
+    if preparation is None:
+        yield
+        return
+    preparation.add_worker()
+    yield
+    preparation.stop()
+    if preparation.failed:
+        raise preparation.failed[0]
 
 
 @pytest.fixture(scope="session")
 def ablation(lab: Lab) -> Ablation:
     """The full ablation (1,981 runs over 16 captures of real cores): only with --long."""
     return ablate(lab)
-
-
-SHORT_GIVEN_OFF = frozenset({"hsm", "rotation"})
 
 
 @pytest.fixture(scope="session")
