@@ -167,6 +167,7 @@ class Lab:
         self._lock = threading.Lock()
         self._preparing = threading.Lock()  # held while a prepare makes crashes and claims captures
         self._making: dict[tuple[bool, bool, bool, bool], Future[Capture]] = {}  # captures being made
+        self._closed = False
         self.stage_runs: dict[str, int] = {"crash": 0, "capture": 0, "release": 0, "steal": 0, "mail": 0}
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -177,6 +178,10 @@ class Lab:
         self.close()
 
     def close(self) -> None:
+        """Stop what the lab started (a second call does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         for service in self._mail.values():
             service.stop()
         for issuer in self._issuers.values():
