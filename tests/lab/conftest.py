@@ -2,14 +2,14 @@
 as the ablation shares them across runs.
 
 Each capture of a core (with its four releases) costs over a minute of one core. A test says which
-lab runs it makes (`@pytest.mark.lab_runs(...)`), and the captures the selected tests need are made
-in the background (`Preparation`): from the end of collection by one thread, while the suite's
-other tests run on the other core, and from the first lab test on by two. A test's run waits in
-`Lab.prepare` for the capture it needs, or makes it itself if no one has begun it: every test
-still makes and judges its own run against the same real stages; only when the stages are made
-changed. A declared run that no test makes costs time, never a verdict; a run not declared is
-made when the test asks for it, as before. SIGNWARD_LAB_BACKGROUND=0: no background (each test
-makes what it needs, one capture at a time)."""
+lab runs it makes (`@pytest.mark.lab_runs(...)`), and what the selected tests need is made in the
+background (`Preparation`): from the end of collection by one thread, while the suite's other
+tests run on the other core, and from the first test that runs a lab on by two. A test's run
+waits in `Lab.prepare` for the capture it needs, or makes it itself if no one has begun it: every
+test still makes and judges its own run against the same real stages; only when the stages are
+made changed. A declared run that no test makes costs time, never a verdict; a run not declared
+is made when the test asks for it, as before. SIGNWARD_LAB_BACKGROUND=0: no background (each test
+makes what it needs, when it needs it)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def lab_runs(items: Iterable[pytest.Item]) -> list[tuple[str, frozenset[str]]]:
     `bao` is installed (their test skips without it)."""
     wanted: dict[tuple[str, frozenset[str]], None] = {}
     for item in items:
-        if item.get_closest_marker("skip") is not None:
+        if _skipped(item):
             continue
         params = dict(item.callspec.params) if hasattr(item, "callspec") else {}
         for mark in item.iter_markers("lab_runs"):
@@ -80,15 +80,16 @@ def has_bao() -> bool:
 class Preparation:
     """The declared runs' stages, made by background threads in the session's labs: one thread from
     the end of collection (the suite's other tests keep the other core), a second one from the
-    first lab test on (two pipelines at a time, as `Lab.workers`). Each takes the next run from one
+    first test that runs a lab on (two pipelines at a time, as `Lab.workers`; the CLI's own lab
+    run, in the test before it, shares the machine with one). Each takes the next run from one
     queue and makes what no one has claimed (`Lab.prepare(wait=False)`): a capture is made once."""
 
     def __init__(self, root: Path, runs: Iterable[tuple[str, frozenset[str]]]) -> None:
         self.root = root
-        self.queue: deque[tuple[str, frozenset[str]]] = deque(runs)
         self.labs: dict[str, Lab] = {}
         self.failed: list[BaseException] = []
         self.threads: list[threading.Thread] = []
+        self.queue: deque[tuple[str, frozenset[str]]] = deque(runs)
         for custody, _ in self.queue:  # the workers' labs; the main thread makes any other
             self.lab(custody)
 
@@ -124,6 +125,11 @@ class Preparation:
 PREPARATION = pytest.StashKey[Preparation]()
 
 
+def _skipped(item: pytest.Item) -> bool:
+    return item.get_closest_marker("skip") is not None or any(
+        mark.args and mark.args[0] is True for mark in item.iter_markers("skipif"))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     runs = lab_runs(session.items)
     if runs and not session.config.option.collectonly and os.environ.get("SIGNWARD_LAB_BACKGROUND", "1") != "0":
@@ -145,6 +151,8 @@ def _session_lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                  custody: str) -> Iterator[Lab]:
     preparation = request.config.stash.get(PREPARATION, None)
     if preparation is not None:  # closed at the end of the session, after its workers
+        if len(preparation.threads) == 1:  # the first test that runs a lab: a second worker
+            preparation.add_worker()
         yield preparation.lab(custody)
         return
     with Lab(tmp_path_factory.mktemp("lab"), custody=custody) as the_lab:
@@ -165,13 +173,12 @@ def transit_lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="session", autouse=True)
 def lab_prepared(request: pytest.FixtureRequest) -> Iterator[None]:
-    """From the first lab test on, a second worker; at the end, a failure of either is raised, and
-    every capture was made once (by the workers or by a test, never by two of them)."""
+    """At the end of the lab's tests, a failure of a worker is raised, and every capture was made
+    once (by the workers or by a test, never by two of them)."""
     preparation = request.config.stash.get(PREPARATION, None)
     if preparation is None:
         yield
         return
-    preparation.add_worker()
     yield
     preparation.stop()
     if preparation.failed:
