@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
 import resource
 import shutil
 import struct
@@ -29,6 +28,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scan import timed  # noqa: E402
 from signward.dumps import KnownKeys, scan_path  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from tests.scan.openssl_server import start_openssl_server  # noqa: E402
 
 PAGE = 4096
 SLICE = 8 << 20  # bytes of one process before the next in the image
@@ -97,33 +99,6 @@ def timed_cpu(fn) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     return wall, cpu() - began
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def openssl_files(directory: Path) -> None:
-    """A fresh RSA key and its self-signed certificate for `openssl s_server`."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(65537, 2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    (directory / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                          serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
-    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-
-
 def start(kind: str, directory: Path) -> tuple[subprocess.Popen[bytes], bytes]:
     """One key-holding process of `kind`, ready; and the PEM/JWKS text of its public keys."""
     directory.mkdir(parents=True)
@@ -133,13 +108,7 @@ def start(kind: str, directory: Path) -> tuple[subprocess.Popen[bytes], bytes]:
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
         return proc, (directory / "public.jwks").read_bytes()
     if kind == "openssl":
-        openssl_files(directory)
-        proc = subprocess.Popen(["openssl", "s_server", "-quiet", "-accept", str(free_port()), "-key", "key.pem",
-                                 "-cert", "cert.pem"], cwd=directory, stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(1.0)
-        assert proc.poll() is None, "openssl s_server did not start"
-        (directory / "key.pem").unlink()  # the only copy left is in the process
+        proc, _ = start_openssl_server(directory)
         return proc, (directory / "cert.pem").read_bytes()
     if kind == "java":
         (directory / "Holder.java").write_text(JAVA)

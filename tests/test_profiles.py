@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-import venv
 from pathlib import Path
 
 import httpx
@@ -25,7 +24,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from tests.helpers import free_port
-from tests.test_packaging import project_wheel
+from tests.test_packaging import fresh_venv, project_wheel
 
 ISSUER = "https://login.example.com/realms/enterprise"
 # the top-level import names of each extra's own libraries
@@ -46,13 +45,7 @@ def clean_env() -> dict[str, str]:
 def profile(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, extra: str) -> Path:
     """A fresh venv holding the wheel with only `extra` ("" for the bare package); its bin dir."""
     wheel = project_wheel(tmp_path_factory)
-    where = tmp_path / "venv"
-    venv.EnvBuilder(with_pip=True).create(where)
-    requirement = f"{wheel}[{extra}]" if extra else str(wheel)
-    done = subprocess.run([str(where / "bin" / "python"), "-m", "pip", "install", "-q", requirement],
-                          capture_output=True, text=True, timeout=600, env=clean_env(), cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return where / "bin"
+    return fresh_venv(tmp_path / "venv", f"{wheel}[{extra}]" if extra else str(wheel)).parent
 
 
 def absent(bin_dir: Path, tmp_path: Path, *extras: str) -> set[str]:

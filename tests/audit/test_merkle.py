@@ -304,3 +304,76 @@ def test_random_sizes_against_the_reference() -> None:
         assert tree.root() == ref_mth(leaves)
         assert ref_root_from_path(i, n, leaves[i], tree.inclusion(i)) == ref_mth(leaves)
         assert merkle.verify_consistency(m, n, ref_mth(leaves[:m]), ref_mth(leaves), tree.consistency(m))
+
+
+# -- the remembered compact range (issue 39): checkpoints without re-reading the records ---------
+
+
+def _checkpoint_rows(log: AuditLog) -> list[dict[str, Any]]:
+    with log.store.snapshot() as tx:
+        return tx.all("SELECT seq, root_hash, frontier FROM audit_checkpoints ORDER BY seq")
+
+
+def test_checkpoints_from_the_remembered_range_match_the_reference(tmp_path: Path, backend: Any) -> None:
+    """Group-committed batches of several threads, appends inside a caller's transaction, and a
+    second log on the same database (another process) between them: every checkpoint's root and
+    compact range are the reference's over the raw records, and the proofs verify."""
+    import threading
+
+    store = open_store(tmp_path / "audit.db")
+    one = AuditLog(store, backend, checkpoint_every=7, origin="test.example/audit")
+    other = AuditLog(store, backend, checkpoint_every=10_000, origin="test.example/audit")
+
+    def appends(n: int, who: str) -> None:
+        for i in range(n):
+            one.append(who, "token.issue", f"k{i}", {"i": i})
+
+    for phase in range(3):
+        threads = [threading.Thread(target=appends, args=(9 + phase, f"t{t}")) for t in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with store.transaction() as tx:  # appends the batches never saw
+            one.append("admin", "key.create", f"in-tx-{phase}", tx=tx)
+        if phase == 1:
+            for i in range(5):
+                other.append("elsewhere", "token.issue", f"o{i}")
+            other.checkpoint()
+        one.checkpoint()
+    head = len(raw_rows(one))
+    assert one._tree is not None and one._tree[0] == head  # the range followed the log to its head
+    leaves = [ref_leaf(r) for r in raw_rows(one)]
+    made = _checkpoint_rows(one)
+    assert len(made) >= 8
+    for cp in made:
+        size = int(cp["seq"])
+        assert cp["root_hash"] == ref_mth(leaves[:size]).hex(), size
+        assert merkle.extend([], 0, leaves[:size])[0] == [bytes.fromhex(h) for h in json.loads(cp["frontier"])]
+    assert one.verify().ok
+    for seq in (1, 13, head):
+        proof = one.prove(seq)
+        hashes = [base64.b64decode(h) for h in proof["hashes"]]
+        assert ref_root_from_path(seq - 1, proof["tree_size"], leaves[seq - 1], hashes) == \
+            ref_mth(leaves[:proof["tree_size"]])
+
+
+def test_a_remembered_range_of_another_chain_is_not_used(tmp_path: Path, backend: Any) -> None:
+    """The database now holds a different chain than the one this process extended (restored,
+    rewritten): its remembered range names a record whose hash is not there, and the checkpoint
+    is computed from the records the database holds."""
+    store = open_store(tmp_path / "audit.db")
+    stale = AuditLog(store, backend, checkpoint_every=10_000, origin="test.example/audit")
+    for i in range(10):
+        stale.append("alice", "token.issue", f"k{i}")
+    assert stale._tree is not None and stale._tree[0] == 10
+    conn = sqlite3.connect(tmp_path / "audit.db")
+    conn.execute("DELETE FROM audit_records")
+    conn.commit()
+    conn.close()
+    fresh = AuditLog(store, backend, checkpoint_every=10_000, origin="test.example/audit")
+    for i in range(12):
+        fresh.append("bob", "key.create", f"n{i}")
+    made = stale.checkpoint()
+    assert made is not None and made["seq"] == 12
+    assert made["root_hash"] == ref_mth([ref_leaf(r) for r in raw_rows(fresh)]).hex()

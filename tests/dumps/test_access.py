@@ -73,16 +73,16 @@ def test_an_approver_enrolled_after_the_request_may_not_approve_it(tmp_path: Pat
     record = pipeline.release(capture(pipeline, _planted(tmp_path)).id)
     access.link(record.id, "INC-1", "oncall")
     access.enroll("ops", "root", admin_of=home)
-    request = access.request(record.id, "alice", "triage", "INC-1", 3600)["request"]
+    request = access.request(record.id, "alice", "triage", "INC-1", 3600).id
     clock.advance(60)
     access.enroll("bob", "root", admin_of=home)  # bob is an approver, not the requester; the request is pending
     assert _refused(access.approve, request, "bob") == "enrolled_after_request"
     refusal = [r for r in pipeline.audit.records() if r.action == "debug.approve_refused"][-1]
     assert refusal.severity == "alert" and refusal.details["reason"] == "enrolled_after_request"
     granted = access.approve(request, "ops")  # enrolled before the request
-    assert granted["user"] == "alice"
-    later = access.request(record.id, "alice", "again", "INC-1", 3600)["request"]
-    assert access.approve(later, "bob")["approved_by"] == "bob"  # the next request, filed after bob was
+    assert granted.user == "alice"
+    later = access.request(record.id, "alice", "again", "INC-1", 3600).id
+    assert access.approve(later, "bob").approved_by == "bob"  # the next request, filed after bob was
 
 
 def test_the_requester_cannot_mint_its_approver_from_the_cli(tmp_path: Path, opened: list[Services]) -> None:
@@ -91,7 +91,7 @@ def test_the_requester_cannot_mint_its_approver_from_the_cli(tmp_path: Path, ope
     pipeline = pipeline_of(opened, home)
     record = pipeline.release(capture(pipeline, _planted(tmp_path)).id)
     pipeline.access.link(record.id, "INC-1", "oncall")
-    request = pipeline.access.request(record.id, os_user(), "triage", "INC-1", 3600)["request"]
+    request = pipeline.access.request(record.id, os_user(), "triage", "INC-1", 3600).id
     cli = [sys.executable, "-m", "signward", "--home", str(home.root)]
     credential = tmp_path / "bob.cred"
     plain = subprocess.run([*cli, "debug", "enroll", "bob", "-o", str(credential), "--json"], capture_output=True,
@@ -127,17 +127,17 @@ def test_only_the_administrator_enrols_an_approver_and_nobody_approves_for_whoev
     access.revoke("carol", "bob")
     # the administrator's own OS account files a request: an approver it enrolled may not approve it
     clock.advance(60)
-    mine = access.request(record.id, "root", "triage", "INC-1", 3600)["request"]
+    mine = access.request(record.id, "root", "triage", "INC-1", 3600).id
     assert _refused(access.approve, mine, "alice") == "enrolled_by_requester"
     # revoked by the requester, re-enrolled by someone else: still made by the requester
     access.revoke("alice", "mallory", admin_of=home)
     access.enroll("alice", "root", admin_of=home)
     clock.advance(60)
-    request = access.request(record.id, "mallory", "triage", "INC-1", 3600)["request"]
+    request = access.request(record.id, "mallory", "triage", "INC-1", 3600).id
     assert _refused(access.approve, request, "alice") == "enrolled_by_requester"
     refusals = [r for r in pipeline.audit.records() if r.action == "debug.approve_refused"]
     assert [(r.severity, r.details["reason"]) for r in refusals] == [("alert", "enrolled_by_requester")] * 2
-    assert access.approve(request, "bob")["user"] == "mallory"  # bob was made by root, not by mallory
+    assert access.approve(request, "bob").user == "mallory"  # bob was made by root, not by mallory
 
 
 def test_the_administrator_is_the_owner_of_the_real_home_and_of_the_database_opened(

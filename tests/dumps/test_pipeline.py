@@ -21,6 +21,7 @@ import pytest
 
 from signward.clock import Clock, FixedClock
 from signward.dumps import Canary, KnownKeys, scan_path
+from signward.dumps.access import Grant
 from signward.dumps.pipeline import DumpPipeline, DumpRecord
 from signward.dumps.reasons import DumpReason, DumpState
 from signward.errors import DumpRefused, Refusal
@@ -40,11 +41,11 @@ def make_home(root: Path, canary: Path | None, **dumps: object) -> Home:
     return home
 
 
-def approved(pipeline: DumpPipeline, dump_id: str, user: str = "bob") -> dict[str, object]:
+def approved(pipeline: DumpPipeline, dump_id: str, user: str = "bob") -> Grant:
     """The two-person path: the dump linked to an incident, `user` asks, `ops` approves."""
     pipeline.access.link(dump_id, "INC-7", "oncall")
     request = pipeline.access.request(dump_id, user, "the crash at 03:12", "INC-7", 3600)
-    return pipeline.access.approve(request["request"], "ops")
+    return pipeline.access.approve(request.id, "ops")
 
 
 @pytest.fixture
@@ -106,13 +107,20 @@ def test_crash_capture_through_a_pipe_release_request_approve_fetch(tmp_path: Pa
     asked = as_user("alice", "request", "--dump", dump_id, "--reason", "crash loop", "--incident", "INC-42")
     assert asked.returncode == 0, asked.stderr
     request = json.loads(asked.stdout)["request"]
+    assert json.loads(asked.stdout) == {"request": request, "dump": dump_id, "requester": "alice", "incident": "INC-42",
+                                        "ttl": 4 * 3600, "state": "pending",
+                                        "lapses_at": json.loads(asked.stdout)["lapses_at"]}  # the JSON's shape
     assert json.loads(as_user("alice", "approve", request).stdout)["reason"] == "self_approval"
     assert as_user("alice", "fetch", dump_id, "-o", str(fetched)).returncode == 1
     approval = as_user("bob", "approve", request)
     assert approval.returncode == 0 and json.loads(approval.stdout)["user"] == "alice"
+    assert sorted(json.loads(approval.stdout)) == ["approved_by", "dump", "expires", "expires_at", "grant", "request",
+                                                   "user"] and json.loads(approval.stdout)["approved_by"] == "bob"
     assert json.loads(as_user("bob", "approve", request).stdout)["reason"] == "request_closed"
     assert as_user("bob", "fetch", dump_id, "-o", str(fetched)).returncode == 1  # the grant is alice's
-    assert as_user("alice", "fetch", dump_id, "-o", str(fetched)).returncode == 0
+    taken = as_user("alice", "fetch", dump_id, "-o", str(fetched))
+    assert taken.returncode == 0
+    assert json.loads(taken.stdout) == {"dump": dump_id, "user": "alice", "file": str(fetched)}
     assert scan_path(fetched, None, canary_known(canary)).findings == []
     if shutil.which("gdb"):
         run = subprocess.run(["gdb", "-batch", "-nx", "-ex", "bt", "-c", str(fetched)], capture_output=True,
@@ -168,13 +176,13 @@ def test_grants_need_an_approver_from_the_group_and_last_at_most_the_limit(tmp_p
         pipeline.grant(record.id, "carol", 3600, "carol")  # no request, no second person
     assert refusal.value.reason == "needs_approval"
     pipeline.access.link(record.id, "INC-1", "oncall")
-    own = pipeline.access.request(record.id, "carol", "mine", "INC-1", 3600)["request"]
+    own = pipeline.access.request(record.id, "carol", "mine", "INC-1", 3600).id
     with pytest.raises(DumpRefused) as refusal:
         pipeline.access.approve(own, "carol")  # an approver, but the requester
     assert refusal.value.reason == "self_approval"
     with pytest.raises(UsageError, match="at most 2 hours"):
         pipeline.access.request(record.id, "bob", "why", "INC-1", 3 * 3600)
-    request = pipeline.access.request(record.id, "bob", "why", "INC-1", 2 * 3600)["request"]
+    request = pipeline.access.request(record.id, "bob", "why", "INC-1", 2 * 3600).id
     with pytest.raises(DumpRefused) as refusal:
         pipeline.access.approve(request, "mallory")  # not in dumps.approvers
     assert refusal.value.reason == "not_an_approver"
@@ -182,7 +190,7 @@ def test_grants_need_an_approver_from_the_group_and_last_at_most_the_limit(tmp_p
     with pytest.raises(DumpRefused) as refusal:
         pipeline.access.approve(request, "ops")
     assert refusal.value.reason == "request_closed"
-    request = pipeline.access.request(record.id, "bob", "again", "INC-1", 2 * 3600)["request"]
+    request = pipeline.access.request(record.id, "bob", "again", "INC-1", 2 * 3600).id
     assert pipeline.access.pending()[0]["request"] == request
     pipeline.access.approve(request, "ops")
     pipeline.fetch(record.id, "bob", tmp_path / "one")
@@ -342,7 +350,7 @@ def test_grants_expire_bulk_fetches_alert_and_retention_deletes(tmp_path: Path, 
         pipeline.fetch(record.id, "bob", tmp_path / "f4")
     assert refusal.value.reason == "grant_expired"
     clock.advance(31 * 86400)
-    assert [(e["id"], e["deleted"]) for e in pipeline.expire()] == [(record.id, True)]
+    assert [(e.id, e.deleted) for e in pipeline.expire()] == [(record.id, True)]
     assert pipeline.get(record.id).state == "deleted"
     assert list(home.quarantine_dir.iterdir()) == []
     actions = [(r.action, r.severity) for r in pipeline.audit.records()]
@@ -369,7 +377,7 @@ def test_fetch_and_retention_follow_every_store_a_dump_was_released_to(tmp_path:
     assert set(pipeline.copies(record.id)) == {str(other), str(default)}
     clock.advance(31 * 86400)
     (expired,) = pipeline.expire()
-    assert expired["deleted"] and set(expired["removed_from"]) == {str(other), str(default)}
+    assert expired.deleted and set(expired.removed_from) == {str(other), str(default)}
     assert list((other / "dumps").iterdir()) == [] and list((default / "dumps").iterdir()) == []
     assert pipeline.get(record.id).state == "deleted"
 
@@ -385,7 +393,7 @@ def test_a_copy_that_cannot_be_removed_is_named_and_the_dump_stays_listed(tmp_pa
     stored.mkdir()  # not a regular file: never removed by retention
     clock.advance(31 * 86400)
     (expired,) = pipeline.expire()
-    assert not expired["deleted"] and expired["failed"][0]["store"] == str(stored.parents[1])
+    assert not expired.deleted and expired.failed[0].store == str(stored.parents[1])
     assert stored.is_dir() and pipeline.get(record.id).state == "released"
     assert pipeline.audit.records(action="dump.delete_failed")
 
@@ -480,12 +488,12 @@ def test_racing_approvals_of_one_request_make_one_grant(tmp_path: Path, opened: 
     first = pipeline_of(opened, home)
     record = first.release(capture(first, _planted(tmp_path)).id)
     first.access.link(record.id, "INC-3", "oncall")
-    request = first.access.request(record.id, "bob", "why", "INC-3", 3600)["request"]
+    request = first.access.request(record.id, "bob", "why", "INC-3", 3600).id
     approvers = [(pipeline_of(opened, home), name) for name in ("ops", "amy")]  # two processes' connections
 
     def approve(pair: tuple[DumpPipeline, str]) -> str:
         try:
-            return str(pair[0].access.approve(request, pair[1])["grant"])
+            return str(pair[0].access.approve(request, pair[1]).id)
         except DumpRefused as refusal:
             return str(refusal.reason)
 

@@ -1,28 +1,197 @@
 """One lab for the session: its deployments, crashes and pipeline runs are shared by every test,
-as the ablation shares them across runs."""
+as the ablation shares them across runs.
+
+Each capture of a core (with its four releases) costs over a minute of one core. A test says which
+lab runs it makes (`@pytest.mark.lab_runs(...)`), and what the selected tests need is made in the
+background (`Preparation`): from the end of collection by one thread, while the suite's other
+tests run on the other core, and from the first test that runs a lab on by two. A test's run
+waits in `Lab.prepare` for the capture it needs, or makes it itself if no one has begun it: every
+test still makes and judges its own run against the same real stages; only when the stages are
+made changed. A declared run that no test makes costs time, never a verdict; a run not declared
+is made when the test asks for it, as before. SIGNWARD_LAB_BACKGROUND=0: no background (each test
+makes what it needs, when it needs it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from signward.errors import UsageError
 from signward.lab import Ablation, Lab, ablate
+from signward.lab.deployment import bao_binary
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "lab_runs(*disabled, custody='pkcs11'): the sets of switched-off controls a "
+                            "test runs in the session's lab of that custody (a set, or a function of the test's "
+                            "parameters giving the sets); their stages are made in the background first "
+                            "(tests/lab/conftest.py)")
+
+
+SHORT_GIVEN_OFF = frozenset({"hsm", "rotation"})
+# the controls that choose a crash and a capture: the short ablation's four captures
+CAPTURE_CONTROLS = ("redaction", "canary_check")
+
+
+def _sets(mark: pytest.Mark, params: dict[str, Any]) -> Iterable[Iterable[str]]:
+    for arg in mark.args:
+        if callable(arg):
+            function: Callable[..., Iterable[Iterable[str]]] = arg
+            yield from function(**params)
+        else:
+            yield arg
+
+
+def lab_runs(items: Iterable[pytest.Item]) -> list[tuple[str, frozenset[str]]]:
+    """The (custody, run) pairs the selected, not skipped, tests declare, and the short ablation's
+    captures when a test uses it (in the order first declared). Transit runs only where OpenBao's
+    `bao` is installed (their test skips without it)."""
+    wanted: dict[tuple[str, frozenset[str]], None] = {}
+    for item in items:
+        if _skipped(item):
+            continue
+        params = dict(item.callspec.params) if hasattr(item, "callspec") else {}
+        for mark in item.iter_markers("lab_runs"):
+            custody = mark.kwargs.get("custody", "pkcs11")
+            if custody == "transit" and not has_bao():
+                continue
+            wanted.update(((custody, frozenset(s)), None) for s in _sets(mark, params))
+        if "short_ablation" in getattr(item, "fixturenames", ()):
+            wanted.update((("pkcs11", SHORT_GIVEN_OFF | {c for c, off in zip(CAPTURE_CONTROLS, offs, strict=True)
+                                                         if off}), None)
+                          for offs in ((False, False), (True, False), (False, True), (True, True)))
+    return list(wanted)
+
+
+def has_bao() -> bool:
+    try:
+        bao_binary()
+    except UsageError:
+        return False
+    return True
+
+
+class Preparation:
+    """The declared runs' stages, made by background threads in the session's labs: one thread from
+    the end of collection (the suite's other tests keep the other core), a second one from the
+    first test that runs a lab on (two pipelines at a time, as `Lab.workers`; the CLI's own lab
+    run, in the test before it, shares the machine with one). Each takes the next run from one
+    queue and makes what no one has claimed (`Lab.prepare(wait=False)`): a capture is made once."""
+
+    def __init__(self, root: Path, runs: Iterable[tuple[str, frozenset[str]]]) -> None:
+        self.root = root
+        self.labs: dict[str, Lab] = {}
+        self.failed: list[BaseException] = []
+        self.threads: list[threading.Thread] = []
+        self.queue: deque[tuple[str, frozenset[str]]] = deque(runs)
+        for custody, _ in self.queue:  # the workers' labs; the main thread makes any other
+            self.lab(custody)
+
+    def lab(self, custody: str) -> Lab:
+        """The session's lab with this custody (made on first use)."""
+        if custody not in self.labs:
+            self.labs[custody] = Lab(self.root / custody, custody=custody)
+        return self.labs[custody]
+
+    def add_worker(self) -> None:
+        thread = threading.Thread(target=self._work, name=f"lab-prepare-{len(self.threads)}", daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                custody, run = self.queue.popleft()
+            except IndexError:
+                return
+            try:
+                self.labs[custody].prepare([run], wait=False)
+            except BaseException as exc:  # raised in the main thread at the end (the test that needs the
+                self.failed.append(exc)  # run makes it again and fails there with its own cause)
+
+    def stop(self) -> None:
+        """No new captures; wait for the ones under way."""
+        self.queue.clear()
+        for thread in self.threads:
+            thread.join()
+
+
+PREPARATION = pytest.StashKey[Preparation]()
+
+
+def _skipped(item: pytest.Item) -> bool:
+    return item.get_closest_marker("skip") is not None or any(
+        mark.args and mark.args[0] is True for mark in item.iter_markers("skipif"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    runs = lab_runs(session.items)
+    if runs and not session.config.option.collectonly and os.environ.get("SIGNWARD_LAB_BACKGROUND", "1") != "0":
+        factory: pytest.TempPathFactory = session.config._tmp_path_factory  # the tmp_path_factory fixture's
+        preparation = Preparation(factory.mktemp("lab"), runs)
+        session.config.stash[PREPARATION] = preparation
+        preparation.add_worker()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    preparation = session.config.stash.get(PREPARATION, None)
+    if preparation is not None:
+        preparation.stop()
+        for lab in preparation.labs.values():
+            lab.close()
+
+
+def _session_lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                 custody: str) -> Iterator[Lab]:
+    preparation = request.config.stash.get(PREPARATION, None)
+    if preparation is not None:  # closed at the end of the session, after its workers
+        if len(preparation.threads) == 1:  # the first test that runs a lab: a second worker
+            preparation.add_worker()
+        yield preparation.lab(custody)
+        return
+    with Lab(tmp_path_factory.mktemp("lab"), custody=custody) as the_lab:
+        yield the_lab
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with Lab(tmp_path_factory.mktemp("lab")) as the_lab:
-        yield the_lab
+def lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    yield from _session_lab(request, tmp_path_factory, "pkcs11")
+
+
+@pytest.fixture(scope="session")
+def transit_lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The lab with Transit custody (`signward lab storm-0558 --custody transit`): a dev OpenBao
+    started on its first run."""
+    yield from _session_lab(request, tmp_path_factory, "transit")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_prepared(request: pytest.FixtureRequest) -> Iterator[None]:
+    """At the end of the lab's tests, a failure of a worker is raised, and every capture was made
+    once (by the workers or by a test, never by two of them)."""
+    preparation = request.config.stash.get(PREPARATION, None)
+    if preparation is None:
+        yield
+        return
+    yield
+    preparation.stop()
+    if preparation.failed:
+        raise preparation.failed[0]
+    for lab in preparation.labs.values():
+        made = lab.stage_runs["capture"]
+        assert made == len(lab._captures), f"{lab.custody}: {made} captures made for {len(lab._captures)}"
 
 
 @pytest.fixture(scope="session")
 def ablation(lab: Lab) -> Ablation:
     """The full ablation (1,981 runs over 16 captures of real cores): only with --long."""
     return ablate(lab)
-
-
-SHORT_GIVEN_OFF = frozenset({"hsm", "rotation"})
 
 
 @pytest.fixture(scope="session")

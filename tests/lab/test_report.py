@@ -15,6 +15,7 @@ from signward.lab.report import ablation_table, steps_table, to_document, to_htm
 from tests.helpers import CHROMIUM, dom_of, screenshot, visible_text
 
 
+@pytest.mark.lab_runs({"hsm", "redaction"})
 def test_json_document_html_and_tables_carry_the_run_and_the_ablation(lab: Lab, short_ablation: Ablation,
                                                                        tmp_path: Path) -> None:
     ablation = short_ablation

@@ -9,26 +9,24 @@ import pytest
 
 from signward.lab import CONTROLS, PRESETS, Ablation, Lab, LabResult
 from signward.lab.controls import store_reads_independently
-from signward.lab.scenario import STEPS
+from tests.lab.expect import assert_stopped_at_the_crash_by_the_hsm
 
 
 def outcomes(result: LabResult) -> dict[str, str | None]:
     return {s.step: (None if s.outcome == "passed" else s.blocked_by) for s in result.steps}
 
 
+@pytest.mark.lab_runs(frozenset(), {"grant_approval"})
 def test_every_control_on_is_not_breached_and_names_the_step_that_stopped_it(lab: Lab) -> None:
     result = lab.run(frozenset())
-    assert not result.breached and result.stolen == []
-    assert [s.step for s in result.steps] == list(STEPS)
-    assert result.stopped_by is not None
-    assert (result.stopped_by.step, result.stopped_by.blocked_by) == ("crash", "hsm")
-    assert all(s.outcome == "blocked" and not s.reached for s in result.steps[1:])
+    assert_stopped_at_the_crash_by_the_hsm(result)
     # the clean dump was released, but the engineer account alone got no grant: nothing to trace
     assert result.forensics["fetch_in_log"] is None and result.forensics["records_pruned"] == 0
     granted = lab.run(frozenset({"grant_approval"}))  # it grants itself: the fetch is on the record
     assert not granted.breached and granted.forensics["fetch_in_log"] is True
 
 
+@pytest.mark.lab_runs(PRESETS["2021"])
 def test_the_2021_preset_reproduces_the_breach_end_to_end(lab: Lab) -> None:
     result = lab.run(PRESETS["2021"])
     assert result.breached
@@ -41,6 +39,7 @@ def test_the_2021_preset_reproduces_the_breach_end_to_end(lab: Lab) -> None:
     assert not [a for a in result.alerts if a["severity"] == "alert"]  # nothing noticed it
 
 
+@pytest.mark.lab_runs(PRESETS["2021"])
 def test_the_crashed_issuer_core_holds_the_key_without_idle_thread_stacks(lab: Lab) -> None:
     # the issuer runs with 2 MiB thread stacks (crash.CRASH_STACK_LIMIT): its core was 211 MB with
     # glibc's 8 MiB, two thirds of it zero stack pages that every reader of the dump reads in full
@@ -50,6 +49,7 @@ def test_the_crashed_issuer_core_holds_the_key_without_idle_thread_stacks(lab: L
     assert 10_000_000 < size < 150_000_000, crash.detail
 
 
+@pytest.mark.lab_runs(lambda control: [{control}])
 @pytest.mark.parametrize("control", list(CONTROLS))
 def test_one_control_off_alone_is_not_breached(lab: Lab, control: str) -> None:
     result = lab.run(frozenset({control}))
@@ -77,6 +77,7 @@ LAYERS = [
 ]
 
 
+@pytest.mark.lab_runs(lambda disabled, expected: [disabled])
 @pytest.mark.parametrize(("disabled", "expected"), LAYERS, ids=["+".join(sorted(d)) for d, _ in LAYERS])
 def test_each_layer_stops_the_key_once_everything_before_it_failed(lab: Lab, disabled: set[str],
                                                                    expected: dict[str, str | None]) -> None:
@@ -86,6 +87,9 @@ def test_each_layer_stops_the_key_once_everything_before_it_failed(lab: Lab, dis
     assert {step: got[step] for step in expected} == expected, result.to_dict()["steps"]
 
 
+@pytest.mark.lab_runs(STOLEN | UNASKED, STOLEN | {"key_expiry", "issuer_binding"}, PAST_THE_STORE | UNASKED,
+                      {"hsm", "redaction", "release_gate", "store_rescan", "grant_approval"} | UNASKED,
+                      {"hsm", "redaction"})
 def test_the_validator_raises_alerts_for_the_forged_tokens(lab: Lab) -> None:
     result = lab.run(frozenset(STOLEN | UNASKED))
     reasons = [a["details"]["reason"] for a in result.alerts if a["source"] == "mail API"]

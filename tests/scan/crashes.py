@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from signward.dumps import KnownKeys, load_known_keys, make_canary
 from tests.helpers import crash_and_collect_core
+from tests.scan.openssl_server import start_openssl_server
 
 HOLDER = Path(__file__).with_name("holder.py")
 
@@ -84,36 +86,10 @@ def clean_process(tmp_path_factory: pytest.TempPathFactory) -> CrashedProcess:
 @pytest.fixture(scope="session")
 def openssl_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashedProcess]:
     """`openssl s_server` holding an RSA key it loaded from a PEM file, crashed."""
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    from tests.helpers import free_port
-
     directory = tmp_path_factory.mktemp("openssl")
-    key = rsa.generate_private_key(65537, 2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    (directory / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                          serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
-    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    proc, key = start_openssl_server(directory, preexec_fn=allow_cores)
     (directory / "public.jwks").write_bytes(key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    proc = subprocess.Popen(["openssl", "s_server", "-quiet", "-accept", str(free_port()), "-key", "key.pem",
-                             "-cert", "cert.pem"], cwd=directory, stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=allow_cores)
-    import time
-
-    time.sleep(1.0)
-    assert proc.poll() is None, "openssl s_server did not start"
-    (directory / "key.pem").unlink()  # the only copy left is in the process
     core = crash_and_collect_core(proc, directory)
     assert proc.stdin is not None
     proc.stdin.close()

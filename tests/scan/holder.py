@@ -1,6 +1,6 @@
 """A process that holds private keys in memory the way real services do, for dump tests.
 
-Usage: python holder.py OUT_DIR WHAT...   WHAT: rsa ec ed25519 aes pem jwk utf16 none canary=FILE
+Usage: python holder.py OUT_DIR WHAT...   WHAT: rsa ec ed25519 aes pem jwk utf16 pyints none canary=FILE
 Writes OUT_DIR/public.jwks (the public keys), OUT_DIR/secrets.json (what an independent
 check looks for), prints "ready" and sleeps until killed.
 """
@@ -29,6 +29,9 @@ def main() -> None:
         jwks.append(RSAKey.import_key(key.public_key()).as_dict())
         numbers = key.private_numbers()
         secrets["rsa_n"] = str(numbers.public_numbers.n)
+        if "pyints" in what:  # the values as Python ints, as a JWK export leaves them
+            HELD.append(numbers)
+            secrets["rsa_p"] = str(numbers.p)
         if "pem" in what:
             pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                     serialization.NoEncryption())
@@ -42,6 +45,9 @@ def main() -> None:
         key = ec.generate_private_key(ec.SECP256R1())
         HELD.append(key)
         jwks.append(ECKey.import_key(key.public_key()).as_dict())
+        if "pyints" in what:
+            HELD.append(key.private_numbers())
+            secrets["ec_scalar"] = str(key.private_numbers().private_value)
         if "jwk" in what:
             private = ECKey.import_key(key).as_dict(private=True)
             HELD.append(json.dumps(private).encode())

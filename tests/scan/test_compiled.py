@@ -208,6 +208,11 @@ def test_ed25519_public_keys() -> None:
             ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
 
 
+# the numbers of a good `windows` call on 32-byte windows
+WINDOW: dict[str, Any] = {"length": 32, "step": 4, "top": 31, "low": 0, "top_bit": True, "odd": True, "max_zeros": 3,
+                          "high_lo": -1, "high_hi": -1, "block_limit": 0, "max_repeats": 3, "min_distinct": 0}
+
+
 def test_bad_arguments_raise_instead_of_reading_outside() -> None:
     from signward.scan import _filters
 
@@ -216,13 +221,14 @@ def test_bad_arguments_raise_instead_of_reading_outside() -> None:
     with pytest.raises(ValueError):
         _filters.distinct_bytes(data, np.array([90], dtype=np.int64), 32)
     with pytest.raises(ValueError):
-        _filters.coprime(data, np.array([-4], dtype=np.int64), 32, 0, integers._GROUP_MODULI, integers._PRIMES)
+        _filters.coprime(data, np.array([-4], dtype=np.int64), length=32, representation=0,
+                         moduli=integers._GROUP_MODULI, primes=integers._PRIMES)
     with pytest.raises(ValueError):
-        _filters.windows(data, counts, counts, 32, 4, 32, 0, True, True, 3, -1, -1, 0, 3, 0)  # a byte position outside the window
+        _filters.windows(data, counts, counts, **dict(WINDOW, top=32))  # a byte position outside the window
     with pytest.raises(ValueError):
-        _filters.windows(data, counts, counts, 32, 32, 31, 0, True, True, 3, -1, -1, 0, 3, 0)  # a step as long as the window
+        _filters.windows(data, counts, counts, **dict(WINDOW, step=32))  # a step as long as the window
     with pytest.raises(ValueError):  # running counts of the wrong size
-        _filters.windows(data, counts[:50], counts, 32, 4, 31, 0, True, True, 3, -1, -1, 0, 3, 0)
+        _filters.windows(data, counts[:50], counts, **WINDOW)
     with pytest.raises(ValueError):
         _filters.prefix_counts(data, counts, counts[:100])
     with pytest.raises(ValueError):
@@ -365,13 +371,22 @@ def test_hostile_arguments_never_read_outside(data: bytes, length: int, step: in
     items = np.array(offsets, dtype=np.int64)
     spans = np.array([[0, len(data)]], dtype=np.int64)
     calls: list[Any] = [
-        lambda: _filters.windows(data, zero, high, length, step, top, low, True, True, 3, -1, -1, limit, 3, 0),
-        lambda: _filters.windows(data, zero, high, length, step, top, low, False, False, 3, 1, 20, limit, 3, 23),
-        lambda: _filters.aligned_candidates(data, zero, high, length, step, 3, 1, 20, 3, 20, spans, items, limit),
-        lambda: _filters.random_looking(data, items, length, 3, 1, 20, 3, 20),
-        lambda: _filters.short_runs(data, length, 3, 1, 20, limit, bridge),
+        lambda: _filters.windows(data, zero, high, length=length, step=step, top=top, low=low, top_bit=True,
+                                 odd=True, max_zeros=3, high_lo=-1, high_hi=-1, block_limit=limit, max_repeats=3,
+                                 min_distinct=0),
+        lambda: _filters.windows(data, zero, high, length=length, step=step, top=top, low=low, top_bit=False,
+                                 odd=False, max_zeros=3, high_lo=1, high_hi=20, block_limit=limit, max_repeats=3,
+                                 min_distinct=23),
+        lambda: _filters.aligned_candidates(data, zero, high, length=length, step=step, max_zeros=3, high_lo=1,
+                                            high_hi=20, max_repeats=3, min_distinct=20, spans=spans, isolated=items,
+                                            block_limit=limit),
+        lambda: _filters.random_looking(data, items, length=length, max_zeros=3, high_lo=1, high_hi=20,
+                                        max_repeats=3, min_distinct=20),
+        lambda: _filters.short_runs(data, length=length, max_zeros=3, high_lo=1, high_hi=20, max_run=limit,
+                                    bridge=bridge),
         lambda: _filters.distinct_bytes(data, items, length),
-        lambda: _filters.coprime(data, items, length, step % 3, integers._GROUP_MODULI, integers._PRIMES),
+        lambda: _filters.coprime(data, items, length=length, representation=step % 3,
+                                 moduli=integers._GROUP_MODULI, primes=integers._PRIMES),
     ]
     for call in calls:
         try:
@@ -381,3 +396,25 @@ def test_hostile_arguments_never_read_outside(data: bytes, length: int, step: in
         found = np.frombuffer(result, dtype=np.int64)
         if call is not calls[5]:  # the others return offsets of windows inside the data
             assert np.all((found >= 0) & (found + max(length, 1) <= len(data)))
+
+
+def test_the_window_filters_take_their_numbers_by_name_only() -> None:
+    """Six to thirteen integers in a row: a call that gives them by position is refused, so two
+    swapped numbers (max_zeros and high_lo, say) can never filter quietly by the wrong rule."""
+    from signward.scan import _filters
+
+    data = bytes(100)
+    counts = np.zeros(101, dtype=np.uint16)
+    offsets = np.array([0], dtype=np.int64)
+    assert _filters.windows(data, counts, counts, **WINDOW) == b""
+    with pytest.raises(TypeError):
+        _filters.windows(data, counts, counts, 32, 4, 31, 0, True, True, 3, -1, -1, 0, 3, 0)
+    with pytest.raises(TypeError):
+        _filters.short_runs(data, 32, 3, 6, 26, 64, 2)
+    with pytest.raises(TypeError):
+        _filters.random_looking(data, offsets, 32, 3, 6, 26, 3, 10)
+    with pytest.raises(TypeError):
+        _filters.coprime(data, offsets, 32, 0, integers._GROUP_MODULI, integers._PRIMES)
+    with pytest.raises(TypeError):
+        _filters.aligned_candidates(data, counts, counts, 32, 8, 3, 6, 26, 3, 10, np.zeros(2, dtype=np.int64),
+                                    offsets, 8)

@@ -9,8 +9,10 @@ Checkpoints sign the chain head with an audit key generated in the signing backe
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +29,7 @@ from ..store.base import Store, Transaction
 from ..verify.keyset import load_key
 from .anchors import Anchors, canonical
 from .batch import GroupCommit, Pending, Statement
-from .chain import GENESIS, SEVERITIES, AuditRecord, Break, canonical_details, check_chain, record_hash, row_body
+from .chain import GENESIS, SEVERITIES, AuditRecord, Break, canonical_details, check_chain, record_body, row_body
 from .merkle import ProofError, Tree, extend, leaf_hash, root_of
 from .note import Checkpoint, NoteError, der_signature, key_id, open_note, signed_note
 
@@ -91,6 +93,12 @@ class AuditLog:
         self.clock = clock or SystemClock()
         self.checkpoint_every = checkpoint_every
         self._origin = origin
+        # the compact range of the chain this process extended last: (size, hash of record `size`,
+        # frontier); a checkpoint starts from it instead of re-reading every record since the last
+        # checkpoint, when the chain still holds that record with that hash (issue 39)
+        self._tree: tuple[int, str, tuple[bytes, ...]] | None = None
+        self._tree_lock = threading.Lock()
+        self._signer: CheckedSigner | None = None
         self.batcher = GroupCommit(self._write_batch, max_batch=batch_max, max_wait=batch_wait,
                                    observe=observe_batch)
 
@@ -127,10 +135,15 @@ class AuditLog:
         return (int(head["seq"]), str(head["hash"])) if head else (0, GENESIS)
 
     def _insert(self, tx: Transaction, actor: str, action: str, obj: str, severity: str,
-                details_json: str, head: tuple[int, str] | None = None) -> AuditRecord:
+                details_json: str, head: tuple[int, str] | None = None,
+                leaves: list[bytes] | None = None) -> AuditRecord:
+        """Insert the next record; its Merkle leaf hash is appended to `leaves` when given."""
         last, prev = head if head is not None else self._head(tx)
         seq, now = last + 1, self.clock.now()
-        digest = record_hash(seq, now, actor, action, obj, severity, details_json, prev)
+        body = record_body(seq, now, actor, action, obj, severity, details_json, prev)
+        digest = hashlib.sha256(body).hexdigest()  # chain.record_hash, the body encoded once
+        if leaves is not None:
+            leaves.append(leaf_hash(body))
         tx.execute("INSERT INTO audit_records (seq, time, actor, action, object, severity, details, prev_hash, "
                    "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (seq, now, actor, action, obj, severity, details_json, prev, digest))
@@ -139,16 +152,35 @@ class AuditLog:
     def _write_batch(self, batch: list[Pending]) -> list[AuditRecord]:
         """One transaction: each record's companion statements, then the record, chained."""
         records: list[AuditRecord] = []
+        leaves: list[bytes] = []
         with self.store.transaction() as tx:
-            head = self._head(tx)
+            start = head = self._head(tx)
             for entry in batch:
                 for sql, params in entry.also:
                     tx.execute(sql, params)
                 record = self._insert(tx, entry.actor, entry.action, entry.obj, entry.severity, entry.details_json,
-                                      head)
+                                      head, leaves)
                 head = (record.seq, record.hash)
                 records.append(record)
+        self._grow_tree(start, head, leaves)  # committed: the records are the chain's
         return records
+
+    def _grow_tree(self, start: tuple[int, str], head: tuple[int, str], leaves: list[bytes]) -> None:
+        """Extend the remembered compact range by a committed batch that follows it directly
+        (another process's records in between: it stays where it was, still a valid prefix)."""
+        with self._tree_lock:
+            tree = self._tree
+            if tree is None and start == (0, GENESIS):
+                tree = (0, GENESIS, ())  # a new log: its range starts here
+            if tree is None or (tree[0], tree[1]) != start:
+                return
+            frontier, size = extend(tree[2], tree[0], leaves)
+            self._tree = (size, head[1], tuple(frontier))
+
+    def _remember_tree(self, size: int, head_hash: str, frontier: list[bytes]) -> None:
+        with self._tree_lock:
+            if self._tree is None or self._tree[0] < size:
+                self._tree = (size, head_hash, tuple(frontier))
     # -- checkpoints ----------------------------------------------------------------------
 
     def _audit_key(self) -> tuple[str, Alg]:
@@ -208,17 +240,25 @@ class AuditLog:
         """The log's name in its checkpoints: `audit.origin`, else one derived from the audit key."""
         return self._origin or f"signward.local/audit/{key_id(public).hex()}"
 
-    @staticmethod
-    def _frontier(tx: Transaction, size: int) -> list[bytes] | None:
+    def _frontier(self, tx: Transaction, size: int) -> list[bytes] | None:
         """The compact range of the first `size` records, extended from the last checkpoint that
-        keeps one; None when it cannot be computed (a gap, or a prefix pruned before frontiers)."""
+        keeps one, or from the range this process remembers when that one is later and the chain
+        still holds its record (same hash, so the same records before it); None when it cannot be
+        computed (a gap, or a prefix pruned before frontiers)."""
         prev = tx.one("SELECT seq, frontier FROM audit_checkpoints WHERE frontier IS NOT NULL AND seq <= ? "
                       "ORDER BY seq DESC LIMIT 1", (size,))
         start, frontier = (int(prev["seq"]), _decode_frontier(prev["frontier"])) if prev else (0, [])
+        tree = self._tree
+        if tree is not None and start < tree[0] <= size:
+            at = tx.one("SELECT hash FROM audit_records WHERE seq = ?", (tree[0],))
+            if at is not None and at["hash"] == tree[1]:
+                start, frontier = tree[0], list(tree[2])
         rows = tx.all("SELECT * FROM audit_records WHERE seq > ? AND seq <= ? ORDER BY seq", (start, size))
         if [r["seq"] for r in rows] != list(range(start + 1, size + 1)):
             return None
         extended, _ = extend(frontier, start, (leaf_hash(row_body(r)) for r in rows))
+        if rows:
+            self._remember_tree(size, str(rows[-1]["hash"]), extended)
         return extended
 
     def checkpoint(self) -> dict[str, Any] | None:
@@ -233,7 +273,9 @@ class AuditLog:
         message = f"signward-audit:{head['seq']}:{head['hash']}".encode()
         if self.backend is None:
             raise ConfigError("checkpoints need a signing backend")
-        signer = CheckedSigner(self.backend)
+        if self._signer is None or self._signer.backend is not self.backend:
+            self._signer = CheckedSigner(self.backend)  # one per log: the audit key's public key read once
+        signer = self._signer
         encoded = base64.b64encode(signer.sign(handle, alg, message)).decode()
         note = root = None
         if frontier is None:

@@ -170,8 +170,8 @@ def dumps_sanitize(ctx: click.Context, source: str, out: str, key_files: tuple[s
 @json_option
 def dumps_canary(out: str, kinds: str | None, as_json: bool) -> None:
     """Make canary material (RSA, EC, Ed25519 and AES keys) for a service to hold in memory."""
-    public = make_canary(out, time.time(), kinds)
-    emit({"file": out, "public": public}, as_json,
+    made = make_canary(out, time.time(), kinds)
+    emit(made.to_dict(), as_json,
          text=f"canary material in {out} (mode 0600); load it with signward.dumps.canary.hold_canaries")
 
 
@@ -304,10 +304,10 @@ def dumps_expire(ctx: click.Context, as_json: bool) -> None:
     """Delete dumps older than [dumps] retention_days: every copy (quarantine and every store it
     was released to), audited. Exit 1 when a copy could not be removed (named)."""
     expired = _pipeline(ctx).expire()
-    failed = [e for e in expired if not e["deleted"]]
+    failed = [e for e in expired if not e.deleted]
     lines = [f"deleted {len(expired) - len(failed)} dump(s)"]
-    lines += [f"NOT deleted {e['id']}: {f['store']}: {f['error']}" for e in failed for f in e["failed"]]
-    emit({"expired": expired}, as_json, text="\n".join(lines))
+    lines += [f"NOT deleted {e.id}: {f.store}: {f.error}" for e in failed for f in e.failed]
+    emit({"expired": [e.to_dict() for e in expired]}, as_json, text="\n".join(lines))
     if failed:
         raise click.exceptions.Exit(1)
 
@@ -401,7 +401,7 @@ def debug_request(ctx: click.Context, dump_id: str, reason: str, incident: str, 
         result = _pipeline(ctx).access.request(dump_id, _identity(ctx), reason, incident, duration(ttl))
     except DumpRefused as refusal:
         refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
-    emit(result, as_json, text=f"request {result['request']}: waiting for approval (lapses {result['lapses_at']})")
+    emit(result.to_dict(), as_json, text=f"request {result.id}: waiting for approval (lapses {result.lapses_at})")
 
 
 @debug.command("approve")
@@ -414,8 +414,8 @@ def debug_approve(ctx: click.Context, request_id: str, as_json: bool) -> None:
         result = _pipeline(ctx).access.approve(request_id, _identity(ctx))
     except DumpRefused as refusal:
         refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
-    emit(result, as_json, text=f"grant {result['grant']}: {result['user']} may fetch {result['dump']} "
-                               f"until {result['expires_at']}")
+    emit(result.to_dict(), as_json, text=f"grant {result.id}: {result.user} may fetch {result.dump} "
+                                         f"until {result.expires_at}")
 
 
 @debug.command("requests")
@@ -441,7 +441,7 @@ def debug_grant(ctx: click.Context, dump_id: str, user: str, ttl: str, as_json: 
         result = _pipeline(ctx).grant(dump_id, user, duration(ttl), _identity(ctx))
     except DumpRefused as refusal:
         refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
-    emit(result, as_json, text=f"grant {result['grant']}: {user} may fetch {dump_id} until {result['expires_at']}")
+    emit(result.to_dict(), as_json, text=f"grant {result.id}: {user} may fetch {dump_id} until {result.expires_at}")
 
 
 @debug.command("fetch")
@@ -456,7 +456,7 @@ def debug_fetch(ctx: click.Context, dump_id: str, out: str, as_json: bool) -> No
         result = _pipeline(ctx).fetch(dump_id, _identity(ctx), Path(out))
     except DumpRefused as refusal:
         refused(refusal, as_json, f"REFUSED: {refusal.diagnostics()}")
-    emit(result, as_json, text=f"{dump_id} -> {out}")
+    emit(result.to_dict(), as_json, text=f"{dump_id} -> {out}")
 
 
 def _credential_here(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

@@ -30,6 +30,7 @@ import os
 import pwd
 import secrets
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,46 @@ PREFIX = "swu_"
 MAX_CREDENTIAL_BYTES = 1024
 MAX_TEXT = 500  # reason and incident
 REQUEST_LIFETIME = 24 * 3600  # a request not approved within a day lapses
+
+
+@dataclass(frozen=True)
+class GrantRequest:
+    """A request for a grant, waiting for a second person's approval (`Access.request`)."""
+
+    id: str
+    dump: str
+    requester: str
+    incident: str
+    ttl: float  # seconds the grant is to live once approved
+    lapses_at: str  # when the request lapses unapproved (ISO 8601)
+    state: str = "pending"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `debug request`."""
+        return {"request": self.id, "dump": self.dump, "requester": self.requester, "incident": self.incident,
+                "ttl": self.ttl, "state": self.state, "lapses_at": self.lapses_at}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A live grant: `user` may fetch `dump` until `expires`. `request` and `approved_by` name
+    the approval it came from (None: a direct grant, `Access.grant`)."""
+
+    id: str
+    dump: str
+    user: str
+    expires: float  # seconds since the epoch
+    expires_at: str  # the same, ISO 8601
+    request: str | None = None
+    approved_by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `debug approve` and `debug grant` (a direct grant names no request)."""
+        data: dict[str, Any] = {"grant": self.id, "dump": self.dump, "user": self.user, "expires": self.expires,
+                                "expires_at": self.expires_at}
+        if self.request is not None:
+            data.update(request=self.request, approved_by=self.approved_by)
+        return data
 
 
 def _digest(token: str) -> str:
@@ -225,7 +266,7 @@ class Access:
         return None
 
     # requests and approvals -----------------------------------------------------------
-    def request(self, dump_id: str, requester: str, reason: str, incident: str, ttl: float) -> dict[str, Any]:
+    def request(self, dump_id: str, requester: str, reason: str, incident: str, ttl: float) -> GrantRequest:
         """Ask for a grant to a released dump; someone else approves it."""
         reason, incident = _text(reason, "the reason"), _text(incident, "the incident")
         limit = self.config.dumps.max_grant_hours * 3600
@@ -254,10 +295,9 @@ class Access:
                                   {"request": request_id, "reason": reason, "incident": incident, "ttl": ttl}, tx=tx)
         if refusal is not None:
             raise refusal
-        return {"request": request_id, "dump": dump_id, "requester": requester, "incident": incident,
-                "ttl": ttl, "state": "pending", "lapses_at": iso(now + REQUEST_LIFETIME)}
+        return GrantRequest(request_id, dump_id, requester, incident, ttl, iso(now + REQUEST_LIFETIME) or "")
 
-    def approve(self, request_id: str, approver: str) -> dict[str, Any]:
+    def approve(self, request_id: str, approver: str) -> Grant:
         """A second person approves: the requester gets a grant for the requested time."""
         now = self.clock.now()
         with self.store.transaction() as tx:
@@ -281,10 +321,10 @@ class Access:
                 reason = DumpReason.REQUEST_CLOSED  # a racing approval moved it first: one grant only
             else:
                 grant = self._grant(tx, row["dump_id"], row["requester"], float(row["ttl"]), approver,
-                                    {"request": request_id, "incident": row["incident"]})
+                                    {"request": request_id, "incident": row["incident"]}, request_id)
         if reason is not None:
             raise DumpRefused(reason, f"{approver} may not approve request {request_id}")
-        return {**grant, "request": request_id, "approved_by": approver}
+        return grant
 
     def pending(self) -> list[dict[str, Any]]:
         with self.store.snapshot() as tx:
@@ -293,7 +333,7 @@ class Access:
         return [{"request": r["id"], "dump": r["dump_id"], "requester": r["requester"], "reason": r["reason"],
                  "incident": r["incident"], "ttl": r["ttl"], "requested_at": iso(r["created"])} for r in rows]
 
-    def grant(self, dump_id: str, user: str, ttl: float, granted_by: str) -> dict[str, Any]:
+    def grant(self, dump_id: str, user: str, ttl: float, granted_by: str) -> Grant:
         """A grant without request or approval: only where `insecure_self_grant` allows it."""
         if not 0 < ttl <= 7 * 86400:
             raise UsageError("--ttl must be positive and at most 7 days")
@@ -318,14 +358,17 @@ class Access:
         return grant
 
     def _grant(self, tx: Transaction, dump_id: str, user: str, ttl: float, granted_by: str,
-               details: dict[str, Any]) -> dict[str, Any]:
+               details: dict[str, Any], request: str | None = None) -> Grant:
+        """Record and audit a grant; `request` is the request it approves (None: a direct grant,
+        whose `granted_by` is no approver)."""
         grant_id = secrets.token_hex(8)
         now = self.clock.now()
         tx.execute("INSERT INTO dump_grants (id, dump_id, username, granted_by, created, expires) "
                    "VALUES (?, ?, ?, ?, ?, ?)", (grant_id, dump_id, user, granted_by, now, now + ttl))
         self._audit(granted_by, "debug.grant", dump_id, {"user": user, "ttl": ttl, "grant": grant_id, **details},
                           tx=tx)
-        return {"grant": grant_id, "dump": dump_id, "user": user, "expires": now + ttl, "expires_at": iso(now + ttl)}
+        return Grant(grant_id, dump_id, user, now + ttl, iso(now + ttl) or "", request,
+                     None if request is None else granted_by)
 
 
-__all__ = ["Access", "os_user", "read_credential", "valid_identity"]
+__all__ = ["Access", "Grant", "GrantRequest", "os_user", "read_credential", "valid_identity"]

@@ -75,8 +75,23 @@ def canary_kinds(kinds: Iterable[str] | str | None) -> tuple[str, ...]:
     return tuple(k for k in KINDS if k in wanted)
 
 
-def make_canary(path: str | Path, now: float, kinds: Iterable[str] | str | None = None) -> dict[str, Any]:
-    """Write fresh canary material to `path` (mode 0600, not overwritten); returns its public part."""
+@dataclass(frozen=True)
+class CanaryMade:
+    """What `make_canary` wrote: the file, and the public half a scanner is given (the keys'
+    JWKs and the AES key's id, as `Canary.public`)."""
+
+    file: str
+    keys: tuple[dict[str, Any], ...]  # a public JWK (with its kid) for each private key
+    secret_ids: tuple[str, ...]  # the kid of each secret key (the AES key)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `dumps canary`."""
+        return {"file": self.file, "public": {"keys": list(self.keys), "secret_ids": list(self.secret_ids)}}
+
+
+def make_canary(path: str | Path, now: float, kinds: Iterable[str] | str | None = None) -> CanaryMade:
+    """Write fresh canary material to `path` (mode 0600, not overwritten); returns what it wrote
+    with its public part."""
     chosen = canary_kinds(kinds)
     document: dict[str, Any] = {"signward_canary": 1, "created": iso(now),
                                 "rsa": _pem(rsa.generate_private_key(65537, 2048)), "aes": os.urandom(32).hex()}
@@ -93,7 +108,8 @@ def make_canary(path: str | Path, now: float, kinds: Iterable[str] | str | None 
         raise UsageError(f"{target} exists; canary material is never overwritten") from None
     with os.fdopen(descriptor, "w") as handle:
         json.dump(document, handle, indent=2)
-    return canary.public()
+    public = canary.public()
+    return CanaryMade(str(path), tuple(public["keys"]), tuple(public["secret_ids"]))
 
 
 @dataclass
@@ -205,4 +221,4 @@ def hold_canaries(path: str | Path) -> Canary:
     return canary
 
 
-__all__ = ["KINDS", "Canary", "canary_kinds", "hold_canaries", "make_canary", "whole_at_both_ends"]
+__all__ = ["KINDS", "Canary", "CanaryMade", "canary_kinds", "hold_canaries", "make_canary", "whole_at_both_ends"]

@@ -26,7 +26,7 @@ from ..home import Config, Home
 from ..scan.files import copy_hashing
 from ..scan.knownkeys import KnownKeys, known_from_documents
 from ..store import Store, Transaction
-from .access import Access
+from .access import Access, Grant
 from .attestation import attestation_path, sha256_file, verify_attestation
 from .canary import Canary
 from .debugstore import DebugStore
@@ -70,6 +70,46 @@ class DumpRecord:
         if self.state != DumpState.REFUSED or self.reason not in _REASONS:
             return None
         return Refusal(DumpReason(self.reason), self.detail)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A dump fetched under a live grant (`DumpPipeline.fetch`)."""
+
+    dump: str
+    user: str
+    file: str  # where the copy was written
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `debug fetch`."""
+        return {"dump": self.dump, "user": self.user, "file": self.file}
+
+
+@dataclass(frozen=True)
+class Undeleted:
+    """A debugging store that kept its copy of a dump retention deleted."""
+
+    store: str
+    error: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"store": self.store, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A dump deleted by retention or at the end of its drill: `deleted` only when every copy
+    went (`removed_from` the stores that held one); `failed` names each copy that stayed."""
+
+    id: str
+    deleted: bool
+    removed_from: tuple[str, ...]
+    failed: tuple[Undeleted, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of one dump in `dumps expire`."""
+        return {"id": self.id, "deleted": self.deleted, "removed_from": list(self.removed_from),
+                "failed": [f.to_dict() for f in self.failed]}
 
 
 class DumpPipeline:
@@ -248,11 +288,11 @@ class DumpPipeline:
         raise DumpRefused(reason, detail)
 
     # grants and fetches ---------------------------------------------------------------
-    def grant(self, dump_id: str, user: str, ttl: float, granted_by: str) -> dict[str, Any]:
+    def grant(self, dump_id: str, user: str, ttl: float, granted_by: str) -> Grant:
         """A direct grant: refused unless `dumps.insecure_self_grant` (`access.py`)."""
         return self.access.grant(dump_id, user, ttl, granted_by)
 
-    def fetch(self, dump_id: str, user: str, out: Path) -> dict[str, Any]:
+    def fetch(self, dump_id: str, user: str, out: Path) -> Fetched:
         """Copy a released dump to `out` for `user`: a live grant, under the hourly limit.
 
         The dump is read from whichever debugging store holds a copy."""
@@ -285,7 +325,7 @@ class DumpPipeline:
                 raise UsageError(f"{out} appeared during the fetch; fetch writes only a new file") from None
         finally:
             staged.unlink(missing_ok=True)
-        return {"dump": dump_id, "user": user, "file": str(out)}
+        return Fetched(dump_id, user, str(out))
 
     def _fetch_refusal(self, dump_id: str, user: str, record: bool = False,
                        tx: Transaction | None = None) -> DumpReason | None:
@@ -319,7 +359,7 @@ class DumpPipeline:
                        f"({', '.join(dict.fromkeys(tried))})")
 
     # retention and listing ------------------------------------------------------------
-    def expire(self) -> list[dict[str, Any]]:
+    def expire(self) -> list[Deletion]:
         """Delete every copy of every dump older than the retention; say which could not go."""
         cutoff = self.clock.now() - self.config.dumps.retention_days * 86400
         with self.store.snapshot() as tx:
@@ -328,31 +368,33 @@ class DumpPipeline:
         return [self._delete(row["id"], row["state"], "retention",
                              {"retention_days": self.config.dumps.retention_days}) for row in rows]
 
-    def discard_drill(self, dump_id: str) -> dict[str, Any]:
+    def discard_drill(self, dump_id: str) -> Deletion:
         """Delete every copy of a drill dump (captured with source 'drill') once its drill is over."""
         record = self.get(dump_id)
         if record.source != DRILL:
             raise UsageError(f"dump {dump_id} is not a drill dump; only retention deletes it")
         return self._delete(dump_id, record.state, "drill", {"drill": True})
 
-    def _delete(self, dump_id: str, state: str, reason: str, details: dict[str, Any]) -> dict[str, Any]:
+    def _delete(self, dump_id: str, state: str, reason: str, details: dict[str, Any]) -> Deletion:
         for path in (self.home.quarantine_dir / f"{dump_id}.core", self.home.quarantine_dir / f"{dump_id}.sanitized",
                      attestation_path(self.home.quarantine_dir / f"{dump_id}.sanitized"),
                      self.home.quarantine_dir / f".{dump_id}.sanitized.lock"):
             path.unlink(missing_ok=True)
-        removed, failed = [], []
+        removed: list[str] = []
+        failed: list[Undeleted] = []
         for root in dict.fromkeys([*self.copies(dump_id), str(self.debug_store.root)]):
             try:
                 if DebugStore.existing(Path(root)).delete(dump_id):
                     removed.append(root)
             except OSError as exc:
-                failed.append({"store": root, "error": exc.strerror or str(exc)})
+                failed.append(Undeleted(root, exc.strerror or str(exc)))
         if failed:  # not every copy is gone: it stays on the list, and the log says where
-            self.audit.append(ACTOR, "dump.delete_failed", dump_id, {"failed": failed, "removed": removed},
+            self.audit.append(ACTOR, "dump.delete_failed", dump_id,
+                              {"failed": [f.to_dict() for f in failed], "removed": removed},
                               severity="alert")
         else:
             self._move(dump_id, state, DumpState.DELETED, reason, "dump.delete", {**details, "stores": removed})
-        return {"id": dump_id, "deleted": not failed, "removed_from": removed, "failed": failed}
+        return Deletion(dump_id, not failed, tuple(removed), tuple(failed))
 
     def get(self, dump_id: str) -> DumpRecord:
         with self.store.snapshot() as tx:
@@ -395,4 +437,4 @@ def _record(row: dict[str, Any]) -> DumpRecord:
     return DumpRecord(**values)
 
 
-__all__ = ["DumpPipeline", "DumpRecord"]
+__all__ = ["Deletion", "DumpPipeline", "DumpRecord", "Fetched", "Undeleted"]

@@ -17,6 +17,12 @@
 
 On refusal no new OUT exists, and an older OUT (with its attestation) at that path is
 removed so no stale certified file sits where the caller expects the result.
+
+Each step is one function, refusing with its own reason, and `sanitize` runs them in order:
+`_identify`, `_seal_input` (input_changed), `_scan` (scan_incomplete), `_prove_canaries`
+(canary_missed), `_redact` (finding_in_metadata), `_packed`, `_rescan` (residue,
+scan_incomplete), `_reread` (recheck, recheck_incomplete, finding_in_metadata), `_certify`
+(input_changed), `_write_out`; `_refused` is the one cleanup of every refusal.
 """
 
 from __future__ import annotations
@@ -39,12 +45,13 @@ from ..home import Home
 from ..scan import detectors as registry
 from ..scan import har
 from ..scan.bundles import OUTSIDE, bundle_kind, bundle_session, extracted, write_bundle
+from ..scan.detectors import Detector
 from ..scan.files import copy_bounded
 from ..scan.findings import FileReport, Finding, count_by_detector, merge_spans
 from ..scan.formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
 from ..scan.knownkeys import KnownKeys
 from ..scan.minimize import minimize_ranges
-from ..scan.recheck import RecheckFinding, recheck_path
+from ..scan.recheck import RecheckFinding, RecheckReport, recheck_path
 from ..scan.redact import fill, redaction_ranges
 from ..scan.scanner import Progress, plain_copy, scan_path, scan_plain
 from ..scan.scratch import PRIVATE_PATH, Scratch, renamed
@@ -220,12 +227,82 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
     Errors, refusals and findings call IN `name` (default: `source`; a bundle's members
     `name!member`), never by the private copies the work happens on.
 
-    Long: every step's failure must reach the one cleanup and refusal at its end (fail closed);
-    to become named steps, each with its reason (#37)."""
+    The steps below each refuse with their own reason; every refusal reaches the one cleanup
+    (`_refused`) and nothing is published (fail closed)."""
     began = time.monotonic()
     source, out = Path(source), Path(out)
     name = str(source) if name is None else name
     result = SanitizeResult(input=str(source), output=str(out), status="refused")
+    before = _identify(source, out, home)
+    container = sniff_container(head_of(source))
+    known = known if known is not None else KnownKeys()
+    if canary is not None:
+        canary.add_to(known)
+        result.canaries_expected = sorted(canary.expected())
+    key = attestation_key(home)
+    result.key_id = key_id(key)
+    with ExitStack() as scratch:  # nameless files: gone on every exit, SIGKILL included
+        job = _Job(source, out, name, container, before, known, canary, detectors,
+                   minimize, progress, max_bytes, workers, insecure_skip_residue_rescan, scratch)
+        try:
+            sealed = _seal_input(job, result)
+            scanned = _scan(job, sealed, result)
+            _prove_canaries(job, scanned, result)
+            redacted = _redact(job, sealed, scanned, result)
+            final = _packed(job, redacted)
+            residue_detectors = _rescan(job, final, result)
+            if residue_detectors:
+                final = _reread(job, final, redacted, scanned, result)
+            document = _certify(job, final, scanned, residue_detectors, result)
+            _write_out(job, final, document, key, result)
+            return result
+        except DumpFormatError as exc:  # about IN's bytes: named as the caller knows IN
+            renamed(exc, name)
+            raise
+        except DumpRefused as refusal:
+            raise _refused(job, home, refusal, result) from None
+        finally:
+            result.seconds = time.monotonic() - began
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One sanitize run's arguments, resolved once, and the scratch files it owns."""
+
+    source: Path
+    out: Path
+    name: str  # what errors, refusals and findings call IN
+    container: str  # IN's compression, given back to OUT
+    before: os.stat_result  # IN when the run began
+    known: KnownKeys  # the caller's known keys and the canaries' keys
+    canary: Canary | None
+    detectors: Sequence[str] | str | None  # what redaction runs
+    minimize: bool
+    progress: Progress | None
+    max_bytes: int | None
+    workers: int | None
+    insecure_skip_residue_rescan: bool
+    scratch: ExitStack
+
+    def scratch_file(self) -> Scratch:
+        """A new nameless file beside OUT, gone when the run ends."""
+        return self.scratch.enter_context(Scratch(self.out.parent))
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    """What the scan of the sealed copy found."""
+
+    findings: list[Finding]
+    format: str
+    report: FileReport  # a bundle's: its members' reports, in archive order
+    bundle: str | None  # the archive kind, or None
+    layout: Layout | None  # an image's (not a bundle's) layout
+
+
+def _identify(source: Path, out: Path, home: Home) -> os.stat_result:
+    """IN as it is now; refuses (DumpFormatError, UsageError) an IN that is not a regular file,
+    an OUT that is IN, a missing OUT directory and an OUT that is not ours to replace."""
     try:
         before = os.stat(source)
     except OSError as exc:
@@ -237,137 +314,195 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
     if not out.parent.is_dir():
         raise DumpFormatError(f"{out.parent}: no such directory for OUT")
     _earlier_output(out, home)  # refuses an OUT that is not ours to replace
-    container = sniff_container(head_of(source))
-    known = known if known is not None else KnownKeys()
-    if canary is not None:
-        canary.add_to(known)
-        result.canaries_expected = sorted(canary.expected())
-    key = attestation_key(home)
-    result.key_id = key_id(key)
-    scratch = ExitStack()  # nameless files: gone on every exit, SIGKILL included
+    return before
+
+
+def _seal_input(job: _Job, result: SanitizeResult) -> Path:
+    """IN copied (decompressed) into a private nameless file while hashed; `input_changed` when
+    IN is not the same file with the same bytes afterwards."""
+    sealed = job.scratch_file()
+    result.input_sha256, _ = _seal(job.source, job.container, sealed, job.max_bytes)
+    _unchanged(job, result.input_sha256, "sealed")
+    return sealed.path
+
+
+def _unchanged(job: _Job, digest: str, doing: str) -> None:
+    """`input_changed` unless IN still hashes to `digest` and is the file (inode, size, mtime)
+    the run began with."""
+    if sha256_file(job.source)[0] != digest or _identity(os.stat(job.source)) != _identity(job.before):
+        raise DumpRefused(DumpReason.INPUT_CHANGED, f"IN changed while it was being {doing}")
+
+
+def _scan(job: _Job, sealed: Path, result: SanitizeResult) -> _Scanned:
+    """The sealed copy scanned with the selected detectors (a bundle's members each with the
+    scanner for their format); `scan_incomplete` when a bounded pass was cut short."""
+    bundle = bundle_kind(sealed)
+    layout: Layout | None = None
+    if bundle is not None:
+        report = scan_path(sealed, job.detectors, job.known, job.progress, str(job.out.parent), job.max_bytes,
+                           job.workers, name=job.name)
+        findings, incomplete, format_ = report.findings, report.incomplete, report.format
+    else:
+        layout = read_layout(sealed)
+        findings, incomplete = scan_plain(sealed, layout, registry.select(job.detectors), job.known, job.progress,
+                                          job.workers)
+        report, format_ = FileReport(job.name, layout.format, layout.size, 0.0, findings), layout.format
+    result.counts = count_by_detector(findings)
+    if incomplete:
+        raise DumpRefused(DumpReason.SCAN_INCOMPLETE, ", ".join(incomplete))
+    return _Scanned(findings, format_, report, bundle, layout)
+
+
+def _prove_canaries(job: _Job, scanned: _Scanned, result: SanitizeResult) -> None:
+    """With canaries: every representation must have been found, else `canary_missed` (the
+    scanner is blind on this dump). A HAR's canary is a token the recorder planted, signed by a
+    canary key."""
+    canary = job.canary
+    if canary is None:
+        return
+    if scanned.format == "har":
+        result.canaries_expected = ["har-token"]
+        kids = set(canary.kids.values())
+        result.canaries_found = ["har-token"] if any(
+            f.detector == har.DETECTOR and f.kid in kids for f in scanned.findings) else []
+    else:
+        result.canaries_found = canary.check(scanned.findings)
+    missed = sorted(set(result.canaries_expected) - set(result.canaries_found))
+    if missed:
+        raise DumpRefused(DumpReason.CANARY_MISSED, ", ".join(missed))
+
+
+def _redact(job: _Job, sealed: Path, scanned: _Scanned, result: SanitizeResult) -> Scratch:
+    """A new file with every finding overwritten (and with `minimize` writable anonymous memory
+    blanked); `finding_in_metadata` for a finding in structure that cannot be overwritten."""
+    redacted = job.scratch_file()
+    if scanned.layout is not None:
+        result.redacted_bytes = _redact_plain(sealed, redacted.path, scanned.layout, scanned.findings, job.minimize)
+    elif scanned.bundle is not None:  # each member with its own findings
+        result.redacted_bytes = _redact_bundle(sealed, scanned.bundle, redacted.path, scanned.report,
+                                               job.out.parent, job.max_bytes, job.minimize,
+                                               None if job.insecure_skip_residue_rescan else job.known)
+    else:
+        raise DumpRefused(DumpReason.ERROR, "the scan read neither an image nor a bundle")
+    return redacted
+
+
+def _packed(job: _Job, redacted: Scratch) -> Scratch:
+    """The redacted file compressed back into IN's container (itself when IN was not compressed)."""
+    if job.container == "none":
+        return redacted
+    final = job.scratch_file()
+    with open(redacted.path, "rb") as plain, open_compressor(final.path, job.container, new=False) as packed:
+        shutil.copyfileobj(plain, packed, 8 << 20)
+    return final
+
+
+def _rescan(job: _Job, final: Scratch, result: SanitizeResult) -> list[Detector]:
+    """The re-scan of the file to be published, with EVERY default detector afresh whatever
+    `detectors` chose for redaction, and the known keys and canaries too: anything left is
+    `residue`, a pass cut short (with nothing found) `scan_incomplete`. Returns the detectors it
+    ran (none with `insecure_skip_residue_rescan`)."""
+    residue_detectors = [] if job.insecure_skip_residue_rescan else registry.select(None)
+    residue: list[Finding] = []
+    residue_incomplete: list[str] = []
+    if residue_detectors:  # a bundle's members each with the scanner for their format
+        rescan = scan_path(final.path, [d.name for d in residue_detectors], job.known, None, str(job.out.parent),
+                           job.max_bytes, job.workers, name=job.name)
+        residue, residue_incomplete = rescan.findings, rescan.incomplete
+    residue = [f for f in residue if not f.advisory]
+    if residue_incomplete and not residue:
+        raise DumpRefused(DumpReason.SCAN_INCOMPLETE, "re-scan: " + ", ".join(residue_incomplete))
+    if residue:
+        result.residue = residue
+        raise DumpRefused(DumpReason.RESIDUE, f"{len(residue)} finding(s) left after redaction, first "
+                                              f"{residue[0].kind} at offset {residue[0].offset}")
+    return residue_detectors
+
+
+def _reread(job: _Job, final: Scratch, redacted: Scratch, scanned: _Scanned, result: SanitizeResult) -> Scratch:
+    """Certification by the independent reader (recheck.py: none of the scanner's parsers). In an
+    image (not a bundle, not a HAR) the whole raw run of every key it finds is overwritten and the
+    new output read again; a key still found is `recheck`, a layer it cannot read to its end
+    `recheck_incomplete`. Returns the file to publish."""
+    second = recheck_path(final.path, job.known, name=job.name)
+    spans = [f.span for f in second.findings if f.span is not None]
+    if second.findings and len(spans) == len(second.findings) and not second.incomplete and \
+            scanned.layout is not None and scanned.format != "har":
+        final = _patch_image(job, redacted, scanned.layout, second, result)
+        second = recheck_path(final.path, job.known, name=job.name)
+    if second.findings:
+        raise DumpRefused(DumpReason.RECHECK, "independent reader: " + second.summary())
+    if second.incomplete:
+        raise DumpRefused(DumpReason.RECHECK_INCOMPLETE, "independent reader: " + second.summary())
+    return final
+
+
+def _patch_image(job: _Job, redacted: Scratch, layout: Layout, second: RecheckReport,
+                 result: SanitizeResult) -> Scratch:
+    """The whole raw run of each key the independent reader found (a key printed as numbers with
+    the text around it) overwritten in the redacted image, packed again; `finding_in_metadata`
+    when a run lies in structure that cannot be overwritten."""
+    ranges = merge_spans([f.span for f in second.findings if f.span is not None])
+    if any(layout.is_protected(start, end) for start, end in ranges):
+        raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
+    ranges = merge_spans(_text_blocks(redacted.path, second.findings, layout))  # a printed key's siblings
+    if any(layout.is_protected(start, end) for start, end in ranges):
+        raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
+    descriptor = os.open(redacted.path, os.O_WRONLY)
     try:
-        sealed = scratch.enter_context(Scratch(out.parent))
-        result.input_sha256, _ = _seal(source, container, sealed, max_bytes)
-        if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
-            raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sealed")
-        bundle = bundle_kind(sealed.path)
-        if bundle is not None:  # every member scanned with the scanner for its format
-            report = scan_path(sealed.path, detectors, known, progress, str(out.parent), max_bytes, workers,
-                               name=name)
-            findings, incomplete, format_ = report.findings, report.incomplete, report.format
-        else:
-            layout = read_layout(sealed.path)
-            findings, incomplete = scan_plain(sealed.path, layout, registry.select(detectors), known, progress,
-                                              workers)
-            report, format_ = FileReport(name, layout.format, layout.size, 0.0, findings), layout.format
-        result.counts = count_by_detector(findings)
-        if incomplete:
-            raise DumpRefused(DumpReason.SCAN_INCOMPLETE, ", ".join(incomplete))
-        if canary is not None:
-            if format_ == "har":  # a HAR's canary is a token the recorder planted, signed by a canary key
-                result.canaries_expected = ["har-token"]
-                kids = set(canary.kids.values())
-                result.canaries_found = ["har-token"] if any(
-                    f.detector == har.DETECTOR and f.kid in kids for f in findings) else []
-            else:
-                result.canaries_found = canary.check(findings)
-            missed = sorted(set(result.canaries_expected) - set(result.canaries_found))
-            if missed:
-                raise DumpRefused(DumpReason.CANARY_MISSED, ", ".join(missed))
-        redacted = scratch.enter_context(Scratch(out.parent))
-        if bundle is not None:
-            result.redacted_bytes = _redact_bundle(sealed.path, bundle, redacted.path, report, out.parent, max_bytes,
-                                                   minimize, None if insecure_skip_residue_rescan else known)
-        else:
-            result.redacted_bytes = _redact_plain(sealed.path, redacted.path, layout, findings, minimize)
-        final = redacted
-        if container != "none":
-            final = scratch.enter_context(Scratch(out.parent))
-            with open(redacted.path, "rb") as plain, open_compressor(final.path, container, new=False) as packed:
-                shutil.copyfileobj(plain, packed, 8 << 20)
-        # the re-scan: the file to be published, with EVERY default detector afresh whatever
-        # `detectors` chose for redaction, and the known keys and canaries too
-        residue_detectors = [] if insecure_skip_residue_rescan else registry.select(None)
-        residue: list[Finding] = []
-        residue_incomplete: list[str] = []
-        if residue_detectors:  # a bundle's members each with the scanner for their format
-            rescan = scan_path(final.path, [d.name for d in residue_detectors], known, None, str(out.parent),
-                               max_bytes, workers, name=name)
-            residue, residue_incomplete = rescan.findings, rescan.incomplete
-        residue = [f for f in residue if not f.advisory]
-        if residue_incomplete and not residue:
-            raise DumpRefused(DumpReason.SCAN_INCOMPLETE, "re-scan: " + ", ".join(residue_incomplete))
-        if residue:
-            result.residue = residue
-            raise DumpRefused(DumpReason.RESIDUE, f"{len(residue)} finding(s) left after redaction, first "
-                                         f"{residue[0].kind} at offset {residue[0].offset}")
-        if residue_detectors:  # certification by the independent reader (recheck.py): no scanner parser
-            second = recheck_path(final.path, known, name=name)
-            spans = [f.span for f in second.findings if f.span is not None]
-            if second.findings and len(spans) == len(second.findings) and not second.incomplete and \
-                    bundle is None and format_ != "har":  # an image: the whole raw run of each goes, re-read
-                ranges = merge_spans(spans)
-                if any(layout.is_protected(start, end) for start, end in ranges):
-                    raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
-                ranges = merge_spans(_text_blocks(redacted.path, second.findings, layout))  # a printed key's siblings
-                if any(layout.is_protected(start, end) for start, end in ranges):
-                    raise DumpRefused(DumpReason.FINDING_IN_METADATA, "independent reader: " + second.summary())
-                descriptor = os.open(redacted.path, os.O_WRONLY)
-                try:
-                    result.redacted_bytes += sum(fill(descriptor, start, end) for start, end in ranges)
-                    os.fsync(descriptor)
-                    # what only the independent reader found is in the counts (the attestation's too)
-                    result.counts["independent-reader"] = result.counts.get("independent-reader", 0) + len(second.findings)
-                finally:
-                    os.close(descriptor)
-                if container != "none":
-                    final = scratch.enter_context(Scratch(out.parent))
-                    with open(redacted.path, "rb") as plain, open_compressor(final.path, container, new=False) as packed:
-                        shutil.copyfileobj(plain, packed, 8 << 20)
-                second = recheck_path(final.path, known, name=name)
-            if second.findings:
-                raise DumpRefused(DumpReason.RECHECK, "independent reader: " + second.summary())
-            if second.incomplete:
-                raise DumpRefused(DumpReason.RECHECK_INCOMPLETE, "independent reader: " + second.summary())
-        result.output_sha256, out_size = sha256_file(final.path)
-        if sha256_file(source)[0] != result.input_sha256 or _identity(os.stat(source)) != _identity(before):
-            raise DumpRefused(DumpReason.INPUT_CHANGED, "IN changed while it was being sanitized")
-        result.status = "clean"
-        document = {
-            "version": 1, "status": "clean", "time": iso(time.time()),
-            "input": {"name": source.name, "sha256": result.input_sha256, "bytes": before.st_size},
-            "output": {"name": out.name, "sha256": result.output_sha256, "bytes": out_size},
-            "format": format_, "container": container, "minimized": minimize,
-            "detectors": {d.name: d.version for d in registry.select(detectors)},  # what redaction ran
-            "residue_detectors": {d.name: d.version for d in residue_detectors},  # what the re-scan ran
-            "counts": result.counts, "redacted_bytes": result.redacted_bytes,
-            "canaries": {"expected": result.canaries_expected, "found_in_input": result.canaries_found,
-                         "found_in_output": []},
-        }
-        with _locked(out):
-            final.publish(out)
-            _fsync_dir(out.parent)
-            result.attestation = str(write_attestation(out, document, key))
-            _fsync_dir(out.parent)
-        return result
-    except DumpFormatError as exc:  # about IN's bytes: named as the caller knows IN
-        renamed(exc, name)
-        raise
-    except DumpRefused as refusal:
-        refusal.detail = PRIVATE_PATH.sub(lambda _: name, refusal.detail)
-        result.reason, result.detail = refusal.reason, refusal.detail
-        with _locked(out):  # an earlier certified output at OUT no longer stands for this input
-            try:
-                ours = _earlier_output(out, home)
-            except DumpFormatError:
-                ours = False  # someone else's file appeared at OUT meanwhile: never removed
-            if ours:
-                for stale in (out, attestation_path(out)):
-                    stale.unlink(missing_ok=True)
-        raise DumpRefused(refusal.reason, refusal.detail, result) from None
+        result.redacted_bytes += sum(fill(descriptor, start, end) for start, end in ranges)
+        os.fsync(descriptor)
+        # what only the independent reader found is in the counts (the attestation's too)
+        result.counts["independent-reader"] = result.counts.get("independent-reader", 0) + len(second.findings)
     finally:
-        result.seconds = time.monotonic() - began
-        scratch.close()
+        os.close(descriptor)
+    return _packed(job, redacted)
+
+
+def _certify(job: _Job, final: Scratch, scanned: _Scanned, residue_detectors: list[Detector],
+             result: SanitizeResult) -> dict[str, Any]:
+    """`input_changed` unless IN is still what was sealed; otherwise the result is clean and
+    this is the document the attestation signs."""
+    result.output_sha256, out_size = sha256_file(final.path)
+    _unchanged(job, result.input_sha256, "sanitized")
+    result.status = "clean"
+    return {
+        "version": 1, "status": "clean", "time": iso(time.time()),
+        "input": {"name": job.source.name, "sha256": result.input_sha256, "bytes": job.before.st_size},
+        "output": {"name": job.out.name, "sha256": result.output_sha256, "bytes": out_size},
+        "format": scanned.format, "container": job.container, "minimized": job.minimize,
+        "detectors": {d.name: d.version for d in registry.select(job.detectors)},  # what redaction ran
+        "residue_detectors": {d.name: d.version for d in residue_detectors},  # what the re-scan ran
+        "counts": result.counts, "redacted_bytes": result.redacted_bytes,
+        "canaries": {"expected": result.canaries_expected, "found_in_input": result.canaries_found,
+                     "found_in_output": []},
+    }
+
+
+def _write_out(job: _Job, final: Scratch, document: dict[str, Any], key: bytes, result: SanitizeResult) -> None:
+    """Publish: rename into OUT under OUT's lock, fsync the directory, write the signed attestation."""
+    with _locked(job.out):
+        final.publish(job.out)
+        _fsync_dir(job.out.parent)
+        result.attestation = str(write_attestation(job.out, document, key))
+        _fsync_dir(job.out.parent)
+
+
+def _refused(job: _Job, home: Home, refusal: DumpRefused, result: SanitizeResult) -> DumpRefused:
+    """The refusal to raise, named as the caller knows IN and carrying the result; an earlier
+    certified output at OUT (ours, with its attestation) no longer stands for this input and is
+    removed."""
+    refusal.detail = PRIVATE_PATH.sub(lambda _: job.name, refusal.detail)
+    result.reason, result.detail = refusal.reason, refusal.detail
+    with _locked(job.out):
+        try:
+            ours = _earlier_output(job.out, home)
+        except DumpFormatError:
+            ours = False  # someone else's file appeared at OUT meanwhile: never removed
+        if ours:
+            for stale in (job.out, attestation_path(job.out)):
+                stale.unlink(missing_ok=True)
+    return DumpRefused(refusal.reason, refusal.detail, result)
 
 
 def _earlier_output(out: Path, home: Home) -> bool:

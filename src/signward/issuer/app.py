@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,26 +84,45 @@ TOKEN_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no
 
 
 def create_app(ctx: IssuerContext) -> Starlette:
-    """The issuer's ASGI app. Long: its handlers are closures over `ctx` (one app per home, no
-    globals); to be split into a handler class per endpoint group (#37)."""
+    """The issuer's ASGI app: its routes, each group built by its own function over `ctx` (one
+    app per home, no globals)."""
+    _share_sqlite_writer(ctx)
     # the grant's one hop off the event loop: a plain executor (anyio's run_in_threadpool, with
     # its capacity limiter and cancel scopes, cost about as much as the grant's own Python)
-    _share_sqlite_writer(ctx)
     hop = _Hop(GRANT_THREADS)
-    counters: dict[str, Any] = {}  # the metrics' children per realm (prometheus_client's labels() locks)
-    histograms: dict[str, Any] = {}
+    token = _token_endpoint(ctx, hop)
+    return _IssuerApp(
+        token,
+        routes=[
+            Route("/realms/{realm}/token", _Asgi(token), methods=["POST"]),
+            _introspection_route(ctx),
+            *_discovery_routes(ctx),
+            *_service_routes(ctx),
+        ],
+        lifespan=_lifespan(ctx, hop),
+        exception_handlers={Exception: _server_error},
+    )
 
-    def issued_counter(realm_name: str) -> Any:
-        counter = counters.get(realm_name)
-        if counter is None:
-            counter = counters[realm_name] = ctx.metrics.tokens_issued.labels(realm_name)
-        return counter
 
-    def sign_seconds(realm_name: str) -> Any:
-        histogram = histograms.get(realm_name)
-        if histogram is None:
-            histogram = histograms[realm_name] = ctx.metrics.sign_seconds.labels(realm_name)
-        return histogram
+_Grant = Callable[[str, TokenRequest], tuple[IssuedToken, list[str]]]
+
+
+def _per_realm(family: Any) -> Callable[[str], Any]:
+    """A metric family's child for a realm, kept once made (prometheus_client's labels() locks)."""
+    children: dict[str, Any] = {}
+
+    def child(realm_name: str) -> Any:
+        found = children.get(realm_name)
+        if found is None:
+            found = children[realm_name] = family.labels(realm_name)
+        return found
+
+    return child
+
+
+def _grant(ctx: IssuerContext) -> _Grant:
+    """The blocking part of a token request: authenticate, authorize and sign."""
+    sign_seconds = _per_realm(ctx.metrics.sign_seconds)
 
     def grant(realm_name: str, req: TokenRequest) -> tuple[IssuedToken, list[str]]:
         """Authenticate, authorize and sign, in one worker thread (one hop off the event loop).
@@ -135,6 +155,14 @@ def create_app(ctx: IssuerContext) -> Starlette:
                                   client_id=client.client_id, scope=" ".join(scopes), client=check)
         sign_seconds(realm_name).observe(time.perf_counter() - started)
         return issued, scopes
+
+    return grant
+
+
+def _token_endpoint(ctx: IssuerContext, hop: _Hop) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """POST /realms/{realm}/token: the grant runs on `hop`, everything else on the event loop."""
+    grant = _grant(ctx)
+    issued_counter = _per_realm(ctx.metrics.tokens_issued)
 
     async def token(scope: Scope, receive: Receive, send: Send) -> None:
         """The token endpoint as a plain ASGI app (no Request/Response objects on the success
@@ -180,6 +208,12 @@ def create_app(ctx: IssuerContext) -> Starlette:
             return
         await refusal(scope, receive, send)
 
+    return token
+
+
+def _introspection_route(ctx: IssuerContext) -> Route:
+    """POST /realms/{realm}/introspect: RFC 7662 for a relying party's client."""
+
     def introspected(realm_name: str, req: TokenRequest) -> dict[str, Any]:
         """RFC 7662 for a relying party: a client of this realm holding the `introspect` scope."""
         client = ctx.clients.authenticate(realm_name, req.client_id, req.client_secret)
@@ -211,6 +245,12 @@ def create_app(ctx: IssuerContext) -> Starlette:
                                 headers={"Retry-After": "1", "Cache-Control": "no-store"})
         return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
+    return Route("/realms/{realm}/introspect", introspect, methods=["POST"])
+
+
+def _discovery_routes(ctx: IssuerContext) -> list[Route]:
+    """A realm's metadata (RFC 8414 and OpenID discovery) and its JWKS."""
+
     async def discovery(request: Request) -> Response:
         try:
             realm = await run_in_threadpool(ctx.registry.realm, request.path_params["realm"])
@@ -239,6 +279,16 @@ def create_app(ctx: IssuerContext) -> Starlette:
         return JSONResponse(document, headers={"Cache-Control": f"public, max-age={max_age}"},
                             media_type="application/jwk-set+json")
 
+    return [
+        Route("/realms/{realm}/.well-known/openid-configuration", discovery, methods=["GET"]),
+        Route("/realms/{realm}/.well-known/oauth-authorization-server", discovery, methods=["GET"]),
+        Route("/realms/{realm}/jwks.json", jwks, methods=["GET"]),
+    ]
+
+
+def _service_routes(ctx: IssuerContext) -> list[Route]:
+    """The server's own: health (the HSM reachable) and Prometheus metrics."""
+
     async def healthz(request: Request) -> Response:
         try:
             status = await run_in_threadpool(ctx.tokens.signer.backend.status)
@@ -249,6 +299,12 @@ def create_app(ctx: IssuerContext) -> Starlette:
 
     async def metrics(request: Request) -> Response:
         return Response(ctx.metrics.render(), media_type=ctx.metrics.content_type)
+
+    return [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
+
+
+def _lifespan(ctx: IssuerContext, hop: _Hop) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The app's start (the startup hooks, the rotation loop) and end (the loop, the grant threads)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -263,24 +319,12 @@ def create_app(ctx: IssuerContext) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s", request.url.path)
-        return JSONResponse({"error": "server_error"}, 500)
+    return lifespan
 
-    return _IssuerApp(
-        token,
-        routes=[
-            Route("/realms/{realm}/token", _Asgi(token), methods=["POST"]),
-            Route("/realms/{realm}/introspect", introspect, methods=["POST"]),
-            Route("/realms/{realm}/.well-known/openid-configuration", discovery, methods=["GET"]),
-            Route("/realms/{realm}/.well-known/oauth-authorization-server", discovery, methods=["GET"]),
-            Route("/realms/{realm}/jwks.json", jwks, methods=["GET"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
-        ],
-        lifespan=lifespan,
-        exception_handlers={Exception: server_error},
-    )
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s", request.url.path)
+    return JSONResponse({"error": "server_error"}, 500)
 
 
 def _share_sqlite_writer(ctx: IssuerContext) -> None:

@@ -10,13 +10,16 @@ in the app (`app.BODY_TIMEOUT`, 408).
 
 The protocol is uvicorn's httptools one (llhttp, in C): h11, in pure Python, took about a
 third of the event loop's time per token (issue 39's profile). The h11 protocol with the same
-deadline stays for `protocol_with_head_timeout(..., fast=False)`.
+deadline stays for `protocol_with_head_timeout(..., fast=False)`. Its responses leave in one
+write per turn of the event loop (`OneWrite`): uvicorn writes a response's head and body
+separately, which on loopback was two sends (two TCP segments) for every token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections.abc import Iterable
 from typing import Any
 
 import h11
@@ -54,6 +57,67 @@ class _HeadDeadline:
         self._head_deadline = None
         if self._head_waiting() and not self.transport.is_closing():
             self.transport.close()
+
+
+class OneWrite(asyncio.Transport):
+    """A connection's transport as the HTTP protocol and its responses see it: what they write in
+    one turn of the event loop goes out in one write at the end of that turn (a response's head
+    and body: one send instead of two), and at once when the connection is closed. Nothing is
+    held longer than the turn: a `100 Continue` or a streamed part leaves before the loop waits."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.raw = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(bytes(data))
+
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+        for data in list_of_data:
+            self.write(data)
+
+    def flush(self) -> None:
+        """Hand what is held to the transport, in order."""
+        if self._held:
+            held, self._held = self._held, []
+            self.raw.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self.raw.close()
+
+    def abort(self) -> None:
+        self._held = []
+        self.raw.abort()
+
+    def is_closing(self) -> bool:
+        return self.raw.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.raw.get_extra_info(name, default)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        self.flush()
+        self.raw.set_protocol(protocol)
+
+    def get_protocol(self) -> asyncio.BaseProtocol:
+        return self.raw.get_protocol()
+
+    def pause_reading(self) -> None:
+        self.raw.pause_reading()
+
+    def resume_reading(self) -> None:
+        self.raw.resume_reading()
+
+    def is_reading(self) -> bool:
+        return self.raw.is_reading()
+
+    def get_write_buffer_size(self) -> int:
+        return self.raw.get_write_buffer_size() + sum(len(data) for data in self._held)
 
 
 class HeadDeadlineProtocol(_HeadDeadline, H11Protocol):
@@ -94,6 +158,7 @@ class HttpToolsHeadDeadlineProtocol(_HeadDeadline, HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = OneWrite(transport, self.loop)  # the responses' writes; reading stays on `flow`
         self._arm_head_deadline()
 
     def data_received(self, data: bytes) -> None:
@@ -142,5 +207,5 @@ def run(app: Any, *, host: str, port: int, limit_concurrency: int, keep_alive: i
     uvicorn.Server(config).run(sockets=[sock] if sock is not None else None)
 
 
-__all__ = ["HEAD_TIMEOUT", "MAX_HEAD", "HeadDeadlineProtocol", "HttpToolsHeadDeadlineProtocol", "protocol_with_head_timeout",
-           "run"]
+__all__ = ["HEAD_TIMEOUT", "MAX_HEAD", "HeadDeadlineProtocol", "HttpToolsHeadDeadlineProtocol", "OneWrite",
+           "protocol_with_head_timeout", "run"]

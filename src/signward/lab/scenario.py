@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,9 @@ class Lab:
         self._enterprise: ServedRealm | None = None
         self._enterprise_token = ""
         self._lock = threading.Lock()
+        self._preparing = threading.Lock()  # held while a prepare makes crashes and claims captures
+        self._making: dict[tuple[bool, bool, bool, bool], Future[Capture]] = {}  # captures being made
+        self._closed = False
         self.stage_runs: dict[str, int] = {"crash": 0, "capture": 0, "release": 0, "steal": 0, "mail": 0}
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -175,6 +178,10 @@ class Lab:
         self.close()
 
     def close(self) -> None:
+        """Stop what the lab started (a second call does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         for service in self._mail.values():
             service.stop()
         for issuer in self._issuers.values():
@@ -241,20 +248,45 @@ class Lab:
             self.stage_runs["release"] += len(captured.releases)
         return captured
 
-    def prepare(self, runs: Iterable[frozenset[str]]) -> None:
-        """Run the stages these runs need and no run has needed before, `workers` pipelines at a time."""
-        self._enterprise_realm()
-        wanted: dict[tuple[bool, bool, bool, bool], None] = {}
-        for disabled in runs:
-            on = {c: c not in disabled for c in CONTROLS}
-            self._crash(on["hsm"], on["rotation"])
-            key = (on["hsm"], on["rotation"], on["redaction"], on["canary_check"])
-            if key not in self._captures:
-                wanted[key] = None
-        if wanted:
+    def prepare(self, runs: Iterable[frozenset[str]], wait: bool = True) -> None:
+        """Run the stages these runs need and no run has needed before, `workers` pipelines at a time.
+        Safe from several threads at once (a test session prepares its runs in the background while
+        a test's run needs one of them): each capture is made once, by the first caller that needs
+        it; a caller that needs a capture another is making waits for it (and gets its failure),
+        unless `wait` is False (then it returns once its own are made)."""
+        mine: list[tuple[tuple[bool, bool, bool, bool], Future[Capture]]] = []
+        needed: list[Future[Capture]] = []
+        with self._preparing:  # the crashes (seconds each) and the claims, one caller at a time
+            self._enterprise_realm()
+            for disabled in runs:
+                on = {c: c not in disabled for c in CONTROLS}
+                self._crash(on["hsm"], on["rotation"])
+                key = (on["hsm"], on["rotation"], on["redaction"], on["canary_check"])
+                if key in self._captures:
+                    continue
+                making = self._making.get(key)
+                if making is None:
+                    making = self._making[key] = Future()
+                    mine.append((key, making))
+                needed.append(making)
+        if mine:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                for future in [pool.submit(self._pipeline, key) for key in wanted]:
-                    future.result()
+                for key, future in mine:
+                    pool.submit(self._make, key, future)
+        for future in needed if wait else [future for _, future in mine]:
+            future.result()
+
+    def _make(self, key: tuple[bool, bool, bool, bool], future: Future[Capture]) -> None:
+        try:
+            captured = self._pipeline(key)
+        except BaseException as exc:  # to every caller waiting for it; a later prepare tries again
+            with self._lock:
+                del self._making[key]
+            future.set_exception(exc)
+            return
+        with self._lock:
+            del self._making[key]
+        future.set_result(captured)
 
     def _stolen(self, path: Path | None, crash: Crash, loose: bool = False) -> list[StolenKey]:
         """The attacker's search (also the referee's), cached by the bytes searched: the private

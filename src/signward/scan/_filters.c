@@ -7,7 +7,10 @@
  * answers on random and planted inputs. Offsets are int64; running counts uint16 with a leading
  * 0 (a difference over a window shorter than 65536 bytes is exact even where a count wraps).
  * Buffers come through the buffer protocol; results are new bytes objects (int64 offsets,
- * public keys). No function keeps a reference to its input or writes outside its output. */
+ * public keys). No function keeps a reference to its input or writes outside its output.
+ * The window filters (windows, aligned_candidates, random_looking, short_runs, coprime) take
+ * the buffers they read first, by position, and every number after them by keyword only (`$`
+ * in the format): six to thirteen integers in a row are never matched by their order. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -158,12 +161,15 @@ static uint64_t byte_tests(const uint8_t *bytes, Py_ssize_t first, Py_ssize_t po
  * and, if min_distinct > 0, passes `looks_random`. With block_limit > 0, offsets in a 64 KiB
  * block (s >> 16) holding more than block_limit of them are left out. The tests are
  * computed without branches where most windows fail them (random data defeats prediction). */
-static PyObject *windows(PyObject *self, PyObject *args) {
+static PyObject *windows(PyObject *self, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"data", "zero", "high", "length", "step", "top", "low", "top_bit", "odd", "max_zeros",
+                            "high_lo", "high_hi", "block_limit", "max_repeats", "min_distinct", NULL};
     Py_buffer data, zero, high;
     Py_ssize_t length, step, top, low, max_zeros, high_lo, high_hi, block_limit, max_repeats, min_distinct;
     int top_bit, odd;
-    if (!PyArg_ParseTuple(args, "y*y*y*nnnnppnnnnnn", &data, &zero, &high, &length, &step, &top, &low, &top_bit,
-                          &odd, &max_zeros, &high_lo, &high_hi, &block_limit, &max_repeats, &min_distinct))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*y*y*$nnnnppnnnnnn", names, &data, &zero, &high, &length, &step,
+                                     &top, &low, &top_bit, &odd, &max_zeros, &high_lo, &high_hi, &block_limit,
+                                     &max_repeats, &min_distinct))
         return NULL;
     OffsetList list = {0};
     int failed = 0;
@@ -240,11 +246,14 @@ static int full_pass_window(const uint8_t *bytes, const uint16_t *z, const uint1
  * [start, end) pairs, ascending, not overlapping); of a 64 KiB block with more than
  * block_limit of them only those in `isolated` (int64, ascending) are kept. Once a block is
  * dense only its isolated offsets are looked at: random data costs little. */
-static PyObject *aligned_candidates(PyObject *self, PyObject *args) {
+static PyObject *aligned_candidates(PyObject *self, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"data", "zero", "high", "length", "step", "max_zeros", "high_lo", "high_hi",
+                            "max_repeats", "min_distinct", "spans", "isolated", "block_limit", NULL};
     Py_buffer data, zero, high, spans, isolated;
     Py_ssize_t length, step, max_zeros, high_lo, high_hi, max_repeats, min_distinct, block_limit;
-    if (!PyArg_ParseTuple(args, "y*y*y*nnnnnnny*y*n", &data, &zero, &high, &length, &step, &max_zeros, &high_lo,
-                          &high_hi, &max_repeats, &min_distinct, &spans, &isolated, &block_limit))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*y*y*$nnnnnnny*y*n", names, &data, &zero, &high, &length, &step,
+                                     &max_zeros, &high_lo, &high_hi, &max_repeats, &min_distinct, &spans, &isolated,
+                                     &block_limit))
         return NULL;
     OffsetList list = {0};
     int failed = 0;
@@ -331,11 +340,13 @@ done:
  * -> the offsets (in order) whose window lies inside the data and holds at most max_zeros zero
  * bytes, between high_lo and high_hi bytes >= 0x80, at most max_repeats bytes equal to the one
  * before them (within the window) and at least min_distinct different byte values. */
-static PyObject *random_looking(PyObject *self, PyObject *args) {
+static PyObject *random_looking(PyObject *self, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"data", "offsets", "length", "max_zeros", "high_lo", "high_hi", "max_repeats",
+                            "min_distinct", NULL};
     Py_buffer data, offsets;
     Py_ssize_t length, max_zeros, high_lo, high_hi, max_repeats, min_distinct;
-    if (!PyArg_ParseTuple(args, "y*y*nnnnnn", &data, &offsets, &length, &max_zeros, &high_lo, &high_hi,
-                          &max_repeats, &min_distinct))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*y*$nnnnnn", names, &data, &offsets, &length, &max_zeros,
+                                     &high_lo, &high_hi, &max_repeats, &min_distinct))
         return NULL;
     OffsetList list = {0};
     int failed = 0;
@@ -372,10 +383,12 @@ done:
  * high_lo and high_hi bytes >= 0x80, and which lies in a short cluster of such offsets: one
  * where gaps of at most `bridge` failing offsets are bridged (a lone zero byte in random data
  * fails one offset) and the first and last passing offsets are at most max_run - 1 apart. */
-static PyObject *short_runs(PyObject *self, PyObject *args) {
+static PyObject *short_runs(PyObject *self, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"data", "length", "max_zeros", "high_lo", "high_hi", "max_run", "bridge", NULL};
     Py_buffer data;
     Py_ssize_t length, max_zeros, high_lo, high_hi, max_run, bridge;
-    if (!PyArg_ParseTuple(args, "y*nnnnnn", &data, &length, &max_zeros, &high_lo, &high_hi, &max_run, &bridge))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*$nnnnnn", names, &data, &length, &max_zeros, &high_lo, &high_hi,
+                                     &max_run, &bridge))
         return NULL;
     OffsetList list = {0};
     int failed = 0;
@@ -427,11 +440,13 @@ static uint32_t word_at(const uint8_t *p, int big_endian) {
  * read as an integer in `representation` (0 le limbs, 1 big-endian bytes, 2 Java int[]), has
  * no prime factor in `primes`. `moduli` (uint64) are products of groups of those primes, each
  * below 2**32: one pass of the window's words per group, then one remainder per prime. */
-static PyObject *coprime(PyObject *self, PyObject *args) {
+static PyObject *coprime(PyObject *self, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"data", "offsets", "length", "representation", "moduli", "primes", NULL};
     Py_buffer data, offsets, moduli, primes;
     Py_ssize_t length;
     int representation;
-    if (!PyArg_ParseTuple(args, "y*y*niy*y*", &data, &offsets, &length, &representation, &moduli, &primes))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*y*$niy*y*", names, &data, &offsets, &length, &representation,
+                                     &moduli, &primes))
         return NULL;
     OffsetList list = {0};
     int failed = 0;
@@ -590,12 +605,17 @@ done:
 
 static PyMethodDef methods[] = {
     {"prefix_counts", prefix_counts, METH_VARARGS, "Running counts of zero and high bytes."},
-    {"windows", windows, METH_VARARGS, "Offsets of candidate integer windows at one step."},
-    {"aligned_candidates", aligned_candidates, METH_VARARGS, "The known-key full pass's aligned candidates."},
+    {"windows", (PyCFunction)(void (*)(void))windows, METH_VARARGS | METH_KEYWORDS,
+     "Offsets of candidate integer windows at one step."},
+    {"aligned_candidates", (PyCFunction)(void (*)(void))aligned_candidates, METH_VARARGS | METH_KEYWORDS,
+     "The known-key full pass's aligned candidates."},
     {"distinct_bytes", distinct_bytes, METH_VARARGS, "Different byte values per window."},
-    {"random_looking", random_looking, METH_VARARGS, "Offsets whose windows look like random bytes."},
-    {"short_runs", short_runs, METH_VARARGS, "Random-looking windows in short runs, every offset."},
-    {"coprime", coprime, METH_VARARGS, "Offsets whose integer has no small prime factor."},
+    {"random_looking", (PyCFunction)(void (*)(void))random_looking, METH_VARARGS | METH_KEYWORDS,
+     "Offsets whose windows look like random bytes."},
+    {"short_runs", (PyCFunction)(void (*)(void))short_runs, METH_VARARGS | METH_KEYWORDS,
+     "Random-looking windows in short runs, every offset."},
+    {"coprime", (PyCFunction)(void (*)(void))coprime, METH_VARARGS | METH_KEYWORDS,
+     "Offsets whose integer has no small prime factor."},
     {"ec_publics", ec_publics, METH_VARARGS, "Affine public points of big-endian scalars."},
     {"ed25519_publics", ed25519_publics, METH_VARARGS, "Ed25519 public keys of seeds."},
     {NULL, NULL, 0, NULL},

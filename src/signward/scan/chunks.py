@@ -32,7 +32,7 @@ class Learned:
     # bytes -> (detector, kind, encoding, kid)
 
     def add_integer(self, value: int, kind: str, kid: str | None, detector: str) -> None:
-        """Every in-memory layout of `value`: big-endian, little-endian limbs, Java int[]."""
+        """Every in-memory layout of `value`: big-endian, little-endian limbs, Java int[], CPython's digits."""
         if value.bit_length() < 128:
             return
         size = (value.bit_length() + 7) // 8
@@ -42,6 +42,11 @@ class Learned:
         little = value.to_bytes(words * 4, "little")
         java = b"".join(little[i:i + 4] for i in range((words - 1) * 4, -4, -4))
         self.patterns.setdefault(java, (detector, kind, "java", kid))
+        digits = []  # a Python int: 30-bit digits, each a little-endian 32-bit word
+        while value:
+            digits.append((value & 0x3FFFFFFF).to_bytes(4, "little"))
+            value >>= 30
+        self.patterns.setdefault(b"".join(digits), (detector, kind, "pylong", kid))
 
     def add_bytes(self, data: bytes, kind: str, encoding: str, kid: str | None, detector: str) -> None:
         if len(data) >= 16 and len(set(data)) >= 8:

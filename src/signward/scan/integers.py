@@ -70,9 +70,10 @@ def windows(chunk: Chunk, length: int, representation: str, *, odd: bool, top_bi
     if compiled is not None:  # one pass; dense blocks dropped in it unless later filters thin them first
         high_lo, high_hi = high_range if high_range is not None else (-1, -1)
         offsets = _offsets(compiled.windows(
-            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length, step, top, low, top_bit, odd, limit,
-            high_lo, high_hi, DENSE if drop_dense and not later_filters else 0, max(3, length // 32),
-            min_distinct_bytes(length) if looks_random else 0))
+            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length=length, step=step, top=top, low=low,
+            top_bit=top_bit, odd=odd, max_zeros=limit, high_lo=high_lo, high_hi=high_hi,
+            block_limit=DENSE if drop_dense and not later_filters else 0, max_repeats=max(3, length // 32),
+            min_distinct=min_distinct_bytes(length) if looks_random else 0))
         if looks_random and high_range != (length // 5, length - length // 5):
             offsets = random_looking(chunk, offsets, length, max_zeros=limit)  # the balance test differs
     else:
@@ -161,8 +162,8 @@ def isolated_windows(chunk: Chunk, length: int, max_run: int = SHORT_RUN) -> Off
     if key not in chunk._cache:
         compiled = filters()
         if compiled is not None:
-            offsets = _offsets(compiled.short_runs(chunk.data, length, 3, length // 5, length - length // 5, max_run,
-                                                   BRIDGE))
+            offsets = _offsets(compiled.short_runs(chunk.data, length=length, max_zeros=3, high_lo=length // 5,
+                                                   high_hi=length - length // 5, max_run=max_run, bridge=BRIDGE))
         else:
             offsets = _reference_short_runs(chunk, length, max_run)
         if len(offsets):
@@ -203,8 +204,9 @@ def random_looking(chunk: Chunk, offsets: Offsets, length: int, max_zeros: int |
         if len(offsets) == 0:
             return offsets
         return _offsets(compiled.random_looking(
-            chunk.data, np.ascontiguousarray(offsets, dtype=np.int64), length, limit, length // 5,
-            length - length // 5, max(3, length // 32), min_distinct or min_distinct_bytes(length)))
+            chunk.data, np.ascontiguousarray(offsets, dtype=np.int64), length=length, max_zeros=limit,
+            high_lo=length // 5, high_hi=length - length // 5, max_repeats=max(3, length // 32),
+            min_distinct=min_distinct or min_distinct_bytes(length)))
     offsets = offsets[(offsets >= 0) & (offsets + length <= len(chunk.data))]
     if len(offsets) == 0:
         return offsets
@@ -288,8 +290,9 @@ def coprime_to_small_primes(chunk: Chunk, offsets: Offsets, length: int, represe
     if compiled is not None:
         if len(offsets) == 0:
             return offsets
-        return _offsets(compiled.coprime(chunk.data, np.ascontiguousarray(offsets, dtype=np.int64), length,
-                                         REPRESENTATION_CODES[representation], _GROUP_MODULI, _PRIMES))
+        return _offsets(compiled.coprime(chunk.data, np.ascontiguousarray(offsets, dtype=np.int64), length=length,
+                                         representation=REPRESENTATION_CODES[representation],
+                                         moduli=_GROUP_MODULI, primes=_PRIMES))
     for group in SMALL_PRIME_GROUPS:
         if len(offsets) == 0:
             break

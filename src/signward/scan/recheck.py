@@ -34,7 +34,9 @@ says it is there and does not decode (a truncated stream, a broken archive, an e
 member) or a budget exhausted is `incomplete`: the caller refuses, never passes.
 Raw scalars in views larger than `WINDOW_VIEW_BYTES` (a whole core) are left to the scanner's
 own known-key detector, whose compiled filters make that affordable; the encoding recognisers
-run on views of every size.
+run on views of every size. A decoded view over 64 KiB that only this reader decodes (a base64
+run in a log, a stream in a PDF, a .gz in a .gz) is also searched by that compiled detector here
+(recheck_large.py); CPython ints' digits are read in every view (recheck_layouts.py).
 """
 
 from __future__ import annotations
@@ -63,9 +65,12 @@ import zstandard
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from . import recheck_large as large
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_keyfiles import keyfile_findings
+from .recheck_layouts import python_ints
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
 
@@ -80,7 +85,11 @@ MAX_FINDINGS = 100
 
 _PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----(.{1,%d}?)-----END \1-----" % MAX_PEM_BODY,
                   re.DOTALL)
-_VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{90,400}|[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
+# OpenBao/Vault tokens (the scanner's detectors/text.py has its own pattern and rule, the same ones):
+# legacy and OpenBao `s.`/`b.`/`r.` + 24 base62, OpenBao batch `b.` (and `s.`, `r.`) + 90 or more
+# base64url, Vault 1.10's `hvs.`/`hvb.`/`hvr.` + 24 or more
+_VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,400}|[sbr]\.[A-Za-z0-9_-]{90,400}|"
+                          rb"[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
 _PREFIXED_LINES = re.compile(rb"^([^\n]{0,80}?[|>#:\]] )[^\n]*(?:\n\1[^\n]*){3,}", re.M)
 _DER = re.compile(rb"\x30(?:\x83[\x00-\x01][\x00-\xff][\x00-\xff]|\x82[\x00-\xff][\x00-\xff]|\x81[\x80-\xff]|"
                   rb"[\x10-\x7f])\x02\x01[\x00\x01]")
@@ -128,10 +137,12 @@ class Budget:
     max_depth: int = 12
     max_checks: int = 400_000  # cheap window checks (RSA divisions, AES hashes)
     max_curve_checks: int = 40_000  # EC / Ed25519 scalar multiplications
+    max_kdf_iterations: int = 20_000_000  # password-based key derivations (PKCS#12 files opened)
     views: int = 0
     decoded_bytes: int = 0
     checks: int = 0
     curve_checks: int = 0
+    kdf_iterations: int = 0
 
     @classmethod
     def for_size(cls, size: int) -> Budget:
@@ -184,6 +195,7 @@ class _Reader:
         self.rsa_keys = [(k.kid, k.rsa_n) for k in known.of_kind("rsa")]
         self.rsa_publics = [(k.kid, k.rsa_n, k.rsa_e) for k in known.of_kind("rsa")]  # recheck_numbers' d/dp/dq
         self.integer_checks = 0  # recheck_numbers' RSA exponent checks so far (bounded)
+        self.layout_tests = 0  # recheck_layouts' Python int candidates so far (bounded)
         self.secret_ids = set(known.secret_ids)
         self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream
         self.span: tuple[int, int] | None = None  # the anchor-level run being decoded now
@@ -587,6 +599,8 @@ class _Reader:
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
         for match in zeros.finditer(_DER, data):
             self.der(data, match.start(), name)
+        for kind, what, here in keyfile_findings(data, self.known, self.budget):  # PKCS#12, ssh.com, PuTTY, keystores
+            self.found(kind, name, what, here)
         position = data.find(_OPENSSH_MAGIC)
         while position >= 0:
             self.openssh_blob(data, position, name)
@@ -598,12 +612,13 @@ class _Reader:
                     raise _Exhausted(f"{name}: more than {cap} \"kty\" members")
                 self.jwk_near(data, match.start(), name)
         for match in zeros.finditer(_VAULT_TOKEN, data):
-            body = match.group(0).split(b".", 1)[1]
-            if _mixed(body) or (re.search(rb"[A-Z].*[A-Z]", body) and re.search(rb"[a-z].*[a-z]", body)
-                                and len(_CLASS_RUN.findall(body)) * 3 > len(body)):
+            if _token_like(match.group(0).partition(b".")[2]):
                 self.found("token", name, "OpenBao/Vault token", (match.start(), match.end()))
         if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
+        python_ints(self, data, name)  # CPython ints' 30-bit digits (recheck_layouts.py)
+        if len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes (any run)
+            large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 
     def private_key(self, key: Any, kind: str, name: str, here: tuple[int, int] | None = None) -> None:
         match = self.known.match(key)
@@ -729,7 +744,7 @@ class _Reader:
                     value = int.from_bytes(window, order)
                     if 1 < value < n and n % value == 0:
                         self.found("known-key", name, f"RSA prime of known kid {kid}", (offset, offset + width))
-                        self.rsa_siblings(data, name, kid, n, value)
+                        self.rsa_siblings(data, name, kid, n, value, (offset, offset + width))
                         return
             if budget.checks > budget.max_checks:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
@@ -748,26 +763,28 @@ class _Reader:
         if self.ec_keys or self.ed_keys:
             self.curve_windows(data, name, step)
 
-    def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int) -> None:
-        """Once a prime of a known key is found, every other private value of that key (the other
-        prime, d, dp, dq, qi) is one too, wherever it is in the view, in either byte order: each
-        copy a finding at its own span (redacting the prime alone left dp, which factors n)."""
+    def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int, at_window: tuple[int, int]) -> None:
+        """Once a prime of a known key is found (at `at_window`), every other private value of that
+        key (the other prime, d, dp, dq, qi, and other copies of the prime) is one too, wherever it is
+        in the view, in either byte order: each copy a finding at its own span (redacting the prime
+        alone left dp, which factors n)."""
         exponent = next((e for k, modulus, e in self.rsa_publics if k == kid and modulus == n), None)
         if exponent is None:
             return
         p, q = prime, n // prime
         d = rsa.rsa_recover_private_exponent(exponent, p, q)
         half, full = (n.bit_length() // 2 + 7) // 8, (n.bit_length() + 7) // 8
-        values = {"RSA prime": (q, half), "RSA private exponent": (d, full), "RSA CRT exponent": (rsa.rsa_crt_dmp1(d, p), half),
-                  "RSA CRT exponent ": (rsa.rsa_crt_dmq1(d, q), half), "RSA CRT coefficient": (rsa.rsa_crt_iqmp(p, q), half),
-                  "RSA prime ": (p, half)}
-        for what, (value, width) in values.items():
+        values = [("RSA prime", q, half), ("RSA private exponent", d, full),
+                  ("RSA CRT exponent", rsa.rsa_crt_dmp1(d, p), half), ("RSA CRT exponent", rsa.rsa_crt_dmq1(d, q), half),
+                  ("RSA CRT coefficient", rsa.rsa_crt_iqmp(p, q), half), ("RSA prime", p, half)]
+        for what, value, width in values:
             for size in {width, (value.bit_length() + 7) // 8}:
                 for order in ("big", "little"):
                     needle = value.to_bytes(size, order)
                     at = data.find(needle)
                     while at >= 0 and len(self.report.findings) < MAX_FINDINGS:
-                        self.found("known-key", name, f"{what.strip()} of known kid {kid}", (at, at + size))
+                        if (at, at + size) != at_window:  # the prime found there is a finding already
+                            self.found("known-key", name, f"{what} of known kid {kid}", (at, at + size))
                         at = data.find(needle, at + 1)
 
     def curve_windows(self, data: bytes, name: str, step: int) -> None:
@@ -867,6 +884,21 @@ def _zip_comment_span(data: bytes | mmap.mmap, comment: bytes) -> tuple[int, int
 
 _UPPER, _LOWER, _DIGITS = bytes(range(65, 91)), bytes(range(97, 123)), b"0123456789"
 _CLASS_RUN = re.compile(rb"[A-Z]+|[a-z]+|[0-9]+|[^A-Za-z0-9]+")
+_TWO_CAPITALS = re.compile(rb"[A-Z]{2}")
+
+
+def _token_like(body: bytes) -> bool:
+    """An OpenBao/Vault token's body that is random, not an identifier or words (the scanner's
+    rule, written apart): at least 2 capitals and 2 small letters; a digit, or else a pair of
+    capitals and a class run every third character (runs - 1 changes, changes * 3 >= length)."""
+    size = len(body)
+    if size - len(body.translate(None, _UPPER)) < 2 or size - len(body.translate(None, _LOWER)) < 2:
+        return False
+    if len(body.translate(None, _DIGITS)) < size:
+        return True
+    return _TWO_CAPITALS.search(body) is not None and (len(_CLASS_RUN.findall(body)) - 1) * 3 >= size
+
+
 LOOKS_WINDOWS = (24, 44)  # base64 of a 16-byte and of a 32-byte secret, judged wherever they sit in a run
 
 

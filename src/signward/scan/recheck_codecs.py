@@ -50,6 +50,8 @@ _QP_BREAK = re.compile(rb"(?:[!-<>-~ \t]|=[0-9A-Fa-f]{2}){0,998}=\r?\n")  # a li
 _QP_LINE = re.compile(rb"[!-~ \t]{1,998}")  # the last line
 _UTF32LE = re.compile(rb"(?:[\x09\x0a\x0d\x20-\x7e]\x00\x00\x00){%d,}" % MIN_WIDE)
 _UTF32BE = re.compile(rb"(?:\x00\x00\x00[\x09\x0a\x0d\x20-\x7e]){%d,}" % MIN_WIDE)
+MIN_WIDE_LARGE = 40  # characters of a UTF-32 run read in a large view (a P-256 JWK's "d" is 43)
+_UTF32LE_LARGE = re.compile(rb"(?:[\x09\x0a\x0d\x20-\x7e]\x00\x00\x00){%d,%d}" % (MIN_WIDE_LARGE, MAX_TEXT_RUN // 4))
 _EBCDIC_ARMOUR = {codec: "-----BEGIN ".encode(codec) for codec in ("cp500", "cp037")}
 _EBCDIC_END = {codec: "-----END ".encode(codec) for codec in ("cp500", "cp037")}
 
@@ -352,10 +354,16 @@ def _quoted_printable(data: bytes | mmap.mmap) -> Iterator[Decoded]:
 
 
 def _utf32_runs(data: bytes | mmap.mmap) -> Iterator[Decoded]:
-    """UTF-32 text runs in views up to SMALL_VIEW; in larger ones (a core) only from PEM armour."""
+    """UTF-32 text runs (printable characters); in views larger than SMALL_VIEW (a core: wchar_t,
+    std::wstring, Python's 4-byte str) little-endian ones of at least MIN_WIDE_LARGE characters
+    (issue #32 round 5, F6: a JWK or base64 DER there) and big-endian ones from PEM armour."""
     if len(data) > SMALL_VIEW:
         yield from _armour(data, {codec: "-----BEGIN ".encode(codec) for codec in ("utf-32-le", "utf-32-be")},
                            {codec: "-----END ".encode(codec) for codec in ("utf-32-le", "utf-32-be")}, 4)
+        for count, match in enumerate(zeros.finditer(_UTF32LE_LARGE, data)):
+            if count >= candidates(data):
+                raise too_many("UTF-32 text runs", data)
+            yield Decoded(match.start(), match.end(), "utf-32-le", match.group(0).decode("utf-32-le").encode("ascii"))
         return
     for pattern, codec in ((_UTF32LE, "utf-32-le"), (_UTF32BE, "utf-32-be")):
         for match in zeros.finditer(pattern, data):

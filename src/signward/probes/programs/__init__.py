@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 HOLD_SECONDS = 600.0  # a drill dumps its program within seconds; an orphan ends by itself
 
@@ -28,10 +28,30 @@ def one_argument(argv: Sequence[str] | None, usage: str) -> str | None:
     return args[0]
 
 
+def main(argv: Sequence[str] | None, program: str, usage: str, hold: Callable[[str], None], *,
+         failure: int) -> int:
+    """One drill program: its one argument (bad usage: `usage` on stderr, exit 2), then `hold`
+    with it; a SignwardError, ConfigError or OSError from `hold` is one line on stderr
+    (`PROGRAM: ARGUMENT: message`) and exit `failure`; else `ready`, and wait to be dumped.
+    `hold` imports what it needs itself: this package imports nothing of signward before it."""
+    argument = one_argument(argv, usage)
+    if argument is None:
+        return 2
+    from ...errors import SignwardError
+
+    try:
+        hold(argument)
+    except (SignwardError, OSError, ValueError) as exc:  # ValueError: ConfigError and bad content
+        print(f"{program}: {argument}: {exc}", file=sys.stderr)
+        return failure
+    ready_then_wait()
+    return 0
+
+
 def ready_then_wait() -> None:
     """Say `ready` (the drill dumps the process after this line) and wait to be dumped."""
     print("ready", flush=True)
     time.sleep(HOLD_SECONDS)
 
 
-__all__ = ["HOLD_SECONDS", "one_argument", "ready_then_wait"]
+__all__ = ["HOLD_SECONDS", "main", "one_argument", "ready_then_wait"]

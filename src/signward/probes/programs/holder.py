@@ -9,25 +9,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import one_argument, ready_then_wait
+from . import main as run_program
 
 USAGE = "python -m signward.probes.programs.holder CANARY_FILE"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    path = one_argument(argv, USAGE)
-    if path is None:
-        return 2
+def hold(path: str) -> None:
     from ...dumps.canary import hold_canaries
-    from ...errors import SignwardError
 
-    try:
-        hold_canaries(path)  # kept in the canary module's own list for the process's life
-    except (SignwardError, OSError, ValueError) as exc:
-        print(f"holder: {path}: {exc}", file=sys.stderr)
-        return 2
-    ready_then_wait()
-    return 0
+    hold_canaries(path)  # kept in the canary module's own list for the process's life
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_program(argv, "holder", USAGE, hold, failure=2)  # a canary file that does not load: bad input
 
 
 if __name__ == "__main__":

@@ -12,33 +12,28 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import one_argument, ready_then_wait
+from . import main as run_program
 
 USAGE = "python -m signward.probes.programs.signer HOME"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    root = one_argument(argv, USAGE)
-    if root is None:
-        return 2
-    from ...errors import ConfigError, SignwardError
+def hold(root: str) -> None:
+    """Open the home's services (open until the process is killed), run the issuer's startup
+    and sign one token for every realm."""
     from ...home import Home
     from ...keys import PROBE_SUBJECT
     from ...services import open_services
 
-    try:
-        services = open_services(Home(Path(root)), actor="signward-watch")  # open until the process is killed
-        held = services.issuer_context()
-        for hook in held.startup:
-            hook()
-        for realm in services.registry.realms():
-            services.tokens.issue(realm.name, sub=PROBE_SUBJECT, audience=PROBE_SUBJECT, tenant=PROBE_SUBJECT,
-                                  ttl=60)
-    except (SignwardError, ConfigError, OSError) as exc:  # the drill reports this line: the signer did not start
-        print(f"signer: {exc}", file=sys.stderr)
-        return 3
-    ready_then_wait()
-    return 0
+    services = open_services(Home(Path(root)), actor="signward-watch")
+    held = services.issuer_context()
+    for hook in held.startup:
+        hook()
+    for realm in services.registry.realms():
+        services.tokens.issue(realm.name, sub=PROBE_SUBJECT, audience=PROBE_SUBJECT, tenant=PROBE_SUBJECT, ttl=60)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_program(argv, "signer", USAGE, hold, failure=3)  # the drill reports the line: the signer did not start
 
 
 if __name__ == "__main__":

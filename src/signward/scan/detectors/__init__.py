@@ -1,10 +1,11 @@
 """The detector registry: each detector a small module, each finding naming its detector.
 
 =============  =================================================================
-text           PEM / OpenSSH / PuTTY private keys, bare base64 DER, JWKs with
-               private members; ASCII and UTF-16LE
+text           PEM / OpenSSH / PuTTY / ssh.com private keys, bare base64 DER,
+               JWKs with private members; ASCII and UTF-16LE
 der            DER parsed to confirm: PKCS#1, PKCS#8 (RSA, EC, Ed25519, X25519),
-               SEC1, encrypted PKCS#8, PKCS#12
+               SEC1, encrypted PKCS#8, PKCS#12 (opened with the well-known
+               passwords), JKS/JCEKS keystores holding a private or secret key
 known-key      private halves of given public keys (RSA factors and exponents,
                EC scalars, Ed25519 seeds) in any layout; verified, with the kid
 unknown-rsa    adjacent primes whose product is a modulus present in the dump

@@ -19,7 +19,10 @@
 - The full passes skip 64 KiB blocks dense with candidates (random data: ciphertext,
   compressed buffers), where a key's number is not kept among the pointers of a heap; the
   canaries show on each dump that this costs nothing where keys really live. The full pass stops at `budget` candidates per curve
-  and says so (`incomplete`); the sanitizer refuses a dump whose pass was cut short.
+  and says so (`incomplete`); the sanitizer refuses a dump whose pass was cut short. RSA primes
+  as little-endian limbs are searched in dense blocks too, at 8-byte alignment (a BIGNUM allocated
+  next to ciphertext); a prime found gives its other forms there by the exact pass.
+- Private values held as CPython ints (30-bit digits): `python_ints.py`.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from ..integers import (
 )
 from ..knownkeys import KnownKey
 from .base import BaseDetector
+from .python_ints import scan_python_ints
 
 NEAR = 4096
 REPRESENTATIONS = ("le", "be", "java")
@@ -57,6 +61,7 @@ DEFAULT_BUDGET = 400_000  # candidates per pass and chunk (32 MiB)
 UNALIGNED_PER_MIB = 2_000  # candidates per MiB scanned at unaligned offsets (a heap: about 500)
 MAX_EXPONENT_TRIALS = 20_000  # each costs about 0.1 ms (the filter below), a survivor one exponentiation
 MAX_GCD = 256  # gcd(p - 1, q - 1) up to this is covered (random primes: almost always)
+DENSE_ALIGN = 8  # RSA limbs in blocks dense with random data: 8-byte aligned windows (malloc's alignment)
 
 
 def could_be_private_exponent(d: int, n: int, e: int, bound: int) -> bool:
@@ -113,6 +118,8 @@ class KnownKeyDetector(BaseDetector):
         ed_keys = chunk.known.of_kind("ed25519")
         if ed_keys:
             yield from self._ed25519(chunk, ed_keys)
+        if rsa_keys or ec_keys:  # their values as Python ints (python_ints.py)
+            yield from scan_python_ints(chunk, self.name, self._cut)
 
     # RSA ------------------------------------------------------------------------------
     def _rsa(self, chunk: Chunk, keys: list[KnownKey]) -> Iterator[Finding]:
@@ -124,6 +131,9 @@ class KnownKeyDetector(BaseDetector):
             for representation in REPRESENTATIONS:
                 offsets = windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0,
                                   drop_dense=True)
+                if representation == "le":  # dense blocks too, where a BIGNUM's limbs would be (issue #32, F11)
+                    offsets = np.union1d(offsets, windows(chunk, length, representation, odd=True,
+                                                          top_bit=prime_bits % 8 == 0, align=DENSE_ALIGN))
                 offsets = coprime_to_small_primes(chunk, offsets, length, representation)
                 for relative in offsets.tolist():
                     if not chunk.owns(relative):
@@ -241,9 +251,10 @@ def full_pass_candidates(chunk: Chunk, length: int, isolated: npt.NDArray[np.int
     high_range = (length // 5, length - length // 5)
     if compiled is not None:  # one pass that stops looking at a block once it is dense
         return np.frombuffer(compiled.aligned_candidates(
-            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length, 8, 3, *high_range, max(3, length // 32),
-            min_distinct_bytes(length),
-            chunk.writable_spans(), np.ascontiguousarray(isolated, dtype=np.int64), DENSE), dtype=np.int64)
+            chunk.data, chunk.prefix("zero"), chunk.prefix("high"), length=length, step=8, max_zeros=3,
+            high_lo=high_range[0], high_hi=high_range[1], max_repeats=max(3, length // 32),
+            min_distinct=min_distinct_bytes(length), spans=chunk.writable_spans(),
+            isolated=np.ascontiguousarray(isolated, dtype=np.int64), block_limit=DENSE), dtype=np.int64)
     # a nonzero first or last byte: the windows whose top byte is nonzero read either way round
     looking = np.union1d(*(windows(chunk, length, order, odd=False, top_bit=False, align=8, max_zeros=3,
                                    high_range=high_range, writable_only=True, looks_random=True)

@@ -1,0 +1,142 @@
+"""The independent reader's rule for in-memory integer layouts the byte windows miss (issue #32, F9).
+
+CPython stores an int as 30-bit digits, least significant first, one per little-endian 32-bit
+word, preceded by a word that counts them (3.11's `ob_size`: the count; 3.12's `lv_tag`: the count
+shifted left by 3, sign bits 0 for a positive int). RSA primes, exponents and EC scalars of a
+process that called `private_numbers()` sit in memory so. This module owns reading them back,
+written apart from the scanner's `detectors/python_ints.py`: for each digit count a known key's
+value can have, each count word in the view (`mmap.find` / `bytes.find`, so a whole core costs a
+few passes at memchr speed) is read as a header; the words behind it must be digits (each below
+2**30, the last nonzero, no zero digit below it) and the value is tested against the known keys:
+an RSA prime divides n, a private or CRT exponent passes `recheck_numbers.rsa_part`, an EC scalar
+generates the known point. A proven value's siblings (every private value of the key) are then
+looked for as digits in the whole view, each copy a finding at its own span.
+
+Bounded: at most `MAX_TESTS` candidate values per recheck are tested (more: the read is
+incomplete, refused) and `MAX_COPIES` copies of a proven value are reported per view.
+"""
+
+from __future__ import annotations
+
+import mmap
+from math import gcd
+from typing import TYPE_CHECKING
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from .recheck_numbers import rsa_part
+
+if TYPE_CHECKING:
+    from .recheck import _Reader
+
+BITS = 30
+MASK = (1 << BITS) - 1
+MAX_TESTS = 20_000
+MAX_COPIES = 50
+
+
+def _counts(bits: int) -> list[int]:
+    top = (bits + BITS - 1) // BITS
+    return [top - 1, top]
+
+
+def as_digits(value: int) -> bytes:
+    """`value`'s CPython digits, as stored after the count word."""
+    out = bytearray()
+    while value > 0:
+        out += (value & MASK).to_bytes(4, "little")
+        value >>= BITS
+    return bytes(out)
+
+
+def _read(data: bytes | mmap.mmap, at: int, count: int) -> int | None:
+    raw = bytes(data[at:at + 4 * count])
+    if len(raw) != 4 * count:
+        return None
+    value = 0
+    for index in range(count - 1, -1, -1):
+        digit = int.from_bytes(raw[4 * index:4 * index + 4], "little")
+        if digit > MASK or digit == 0:
+            return None  # not a digit; or a zero one (a random value has none: odds 2**-30 a digit)
+        value = (value << BITS) | digit
+    return value
+
+
+def python_ints(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
+    """Known keys' private values stored as CPython ints in one view (module docstring)."""
+    if not (reader.rsa_publics or reader.ec_keys):
+        return
+    rsa_at: dict[int, list[tuple[str, int, int]]] = {}
+    ec_at: dict[int, list[tuple[str, ec.EllipticCurve, tuple[int, int]]]] = {}
+    for kid, n, e in reader.rsa_publics:
+        for count in _counts(n.bit_length()) + _counts((n.bit_length() + 1) // 2):
+            rsa_at.setdefault(count, []).append((kid, n, e))
+    for kid, curve, point in reader.ec_keys:
+        for count in _counts(curve.key_size):
+            ec_at.setdefault(count, []).append((kid, curve, point))
+    for count in sorted(set(rsa_at) | set(ec_at)):
+        for header in (count.to_bytes(8, "little"), (count << 3).to_bytes(8, "little")):
+            at = data.find(header)
+            while at >= 0:
+                start = at + 8
+                value = _read(data, start, count)
+                if value is not None:
+                    _test(reader, data, name, value, rsa_at.get(count, []), ec_at.get(count, []),
+                          (start, start + 4 * count))
+                at = data.find(header, at + 1)
+
+
+def _test(reader: _Reader, data: bytes | mmap.mmap, name: str, value: int, rsa_keys: list[tuple[str, int, int]],
+          ec_keys: list[tuple[str, ec.EllipticCurve, tuple[int, int]]], here: tuple[int, int]) -> None:
+    from .recheck import _Exhausted
+
+    reader.layout_tests += 1
+    if reader.layout_tests > MAX_TESTS:
+        raise _Exhausted(f"more than {MAX_TESTS} Python int candidates")
+    for kid, n, e in rsa_keys:
+        prime = value if 1 < value < n and n % value == 0 else None
+        part = "prime" if prime is not None else rsa_part(value, n, e, reader)
+        if part is None:
+            continue
+        reader.found("known-key", name, f"RSA {part} of known kid {kid} as a Python int", here)
+        if prime is None:
+            prime = _prime_from(value, part, n, e)
+        if prime is not None:
+            _siblings(reader, data, name, kid, n, e, prime)
+        return
+    for kid, curve, point in ec_keys:
+        try:
+            numbers = ec.derive_private_key(value, curve).public_key().public_numbers()
+        except ValueError:
+            continue
+        if (numbers.x, numbers.y) == point:
+            reader.found("known-key", name, f"EC scalar of known kid {kid} as a Python int", here)
+            return
+
+
+def _prime_from(value: int, part: str, n: int, e: int) -> int | None:
+    if part == "d":
+        try:
+            return rsa.rsa_recover_prime_factors(n, e, value)[0]
+        except ValueError:
+            return None
+    factor = gcd(pow(pow(7, e, n), value, n) - 7, n)
+    return factor if 1 < factor < n else None
+
+
+def _siblings(reader: _Reader, data: bytes | mmap.mmap, name: str, kid: str, n: int, e: int, p: int) -> None:
+    """Every private value of the key as digits, wherever it is in the view (q, d, dp, dq, qi)."""
+    q = n // p
+    d = rsa.rsa_recover_private_exponent(e, p, q)
+    for what, value in (("prime", p), ("prime", q), ("d", d), ("dp", rsa.rsa_crt_dmp1(d, p)),
+                        ("dq", rsa.rsa_crt_dmq1(d, q)), ("qi", rsa.rsa_crt_iqmp(p, q))):
+        needle = as_digits(value)
+        at = data.find(needle)
+        copies = 0
+        while at >= 0 and copies < MAX_COPIES:
+            reader.found("known-key", name, f"RSA {what} of known kid {kid} as a Python int", (at, at + len(needle)))
+            copies += 1
+            at = data.find(needle, at + 1)
+
+
+__all__ = ["as_digits", "python_ints"]
