@@ -176,6 +176,30 @@ def _check_shape(root: yaml.Node, source: str) -> None:
             stack.extend((child, depth + 1) for child in node.value)
 
 
+def node_lines(root: yaml.Node) -> dict[tuple[str | int, ...], int]:
+    """The line of every key path in a composed YAML document (mapping keys by their text, list
+    items by their index), the map `signward.config_schema.load_data` takes to name a refusal's line.
+    Walked without recursion; bounded like `_check_shape` (a node met twice, through an alias, once;
+    nothing deeper than MAX_MODEL_DEPTH, at most MAX_MODEL_NODES paths)."""
+    found: dict[tuple[str | int, ...], int] = {}
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
+    while stack and len(found) < MAX_MODEL_NODES:
+        node, path = stack.pop()
+        if id(node) in seen or len(path) >= MAX_MODEL_DEPTH:
+            continue
+        seen.add(id(node))
+        children: list[tuple[tuple[str | int, ...], int, yaml.Node]] = []
+        if isinstance(node, yaml.MappingNode):
+            children = [((*path, str(k.value)), _line(k), v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
+        elif isinstance(node, yaml.SequenceNode):
+            children = [((*path, i), _line(v), v) for i, v in enumerate(node.value)]
+        for child_path, line, _ in children:
+            found.setdefault(child_path, line)
+        stack.extend((child, child_path) for child_path, _, child in reversed(children))
+    return found
+
+
 def parse_model(text: str, source: str = "model") -> Model:
     """The model in YAML `text`, or ModelError naming the line. Long: one pass over the YAML node
     tree keeps each refusal next to the line it names (until the typed configuration loader, #37)."""
