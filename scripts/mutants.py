@@ -795,6 +795,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("rt5_rsa_dense_limbs", "scan/detectors/known_key.py",
      '                if representation == "le":  # dense blocks too', '                if False:  # dense blocks too',
      [R5 + "test_f11_rsa_prime_inside_a_block_dense_with_random_data"]),
+    ("model_key_twice", "depth/model.py", "            if key.value in out:", "            if False:",
+     ["tests/depth/test_model.py::test_malformed"]),
+    ("model_step_unknown_node", "depth/model.py", "            if n not in nodes:", "            if False:",
+     ["tests/depth/test_model.py::test_malformed"]),
+    ("model_unknown_field", "config_schema.py",
+     '        raise SchemaError(Rule.UNKNOWN_KEY, (*path, key), "unknown key" + hint)', "        continue",
+     ["tests/depth/test_model.py::test_malformed", "tests/depth/test_model_schema.py"]),
 ]
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import functools
 import math
 import re
 import tomllib
@@ -99,7 +100,9 @@ class Key:
     required: bool
 
 
+@functools.lru_cache(maxsize=256)
 def _hints(cls: type) -> dict[str, Any]:
+    """A schema's field types (cached: a model builds one schema per entry, thousands of times)."""
     return typing.get_type_hints(cls)
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from signward.config_schema import Rule, SchemaError, load, load_data, setting
-from signward.depth.model import MAX_MODEL_DEPTH, node_lines
+from signward.depth.model import MAX_MODEL_DEPTH, NAMES, ModelError, node_lines, parse_model
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,64 @@ def test_the_line_map_on_hostile_yaml() -> None:
     deep = node_lines(yaml.compose("[" * 100 + "]" * 100, Loader=yaml.SafeLoader))
     assert max(len(p) for p in deep) == MAX_MODEL_DEPTH
     assert node_lines(yaml.compose("? [a, b]\n: 1\nc: 2\n", Loader=yaml.SafeLoader)) == {("c",): 3}
+
+
+MODEL = """name: m
+policy: {min_failures: 1}
+controls:
+  a: {cost: 2, built_on: [p]}
+  b:
+nodes:
+  x: {entry: true}
+  k: {asset: true}
+steps:
+  - {from: x, to: k, blocked_by: [a, b]}
+input_classes:
+  i: p
+"""
+
+
+def test_the_model_schema_loads_the_short_forms() -> None:
+    """An empty entry, a lone name where a list of names goes, an input class as its list."""
+    model = parse_model(MODEL.replace("blocked_by: [a, b]", "blocked_by: a"))
+    assert (model.controls["b"].cost, model.controls["a"].built_on, model.steps[0].blocked_by) == (1.0, ("p",), ("a",))
+    assert (model.input_classes["i"].defeats, model.min_failures, model.controls["b"].probe) == (("p",), 1.0, None)
+    assert parse_model(MODEL.replace("policy: {min_failures: 1}\n", "")).min_failures is None
+
+
+@pytest.mark.parametrize("old,new,line,rule,path", [
+    ("a: {cost: 2,", "a: {cots: 2,", 4, Rule.UNKNOWN_KEY, ("controls", "a", "cots")),
+    ("{min_failures: 1}", "{min_failures: -1}", 2, Rule.OUT_OF_BOUNDS, ("policy", "min_failures")),
+    ("{min_failures: 1}", "{min_failure: 1}", 2, Rule.UNKNOWN_KEY, ("policy", "min_failure")),
+    ("{min_failures: 1}", "{min_failures: .nan}", 2, Rule.OUT_OF_BOUNDS, ()),
+    ("{cost: 2,", "{cost: true,", 4, Rule.WRONG_TYPE, ("controls", "a", "cost")),
+    ("  x: {entry: true}", "  x: {entry: true, description: [1]}", 7, Rule.WRONG_TYPE, ("nodes", "x", "description")),
+    ("{from: x, to: k,", "{from: x,", 10, Rule.MISSING, ("steps", 0, "to")),
+    ("{from: x,", "{from: [],", 10, Rule.INVALID, ("steps", 0, "from")),
+    ("{from: x,", "{from: {x: 1},", 10, Rule.WRONG_TYPE, ("steps", 0, "from")),
+    ("nodes:\n  x: {entry: true}\n  k: {asset: true}\n", "nodes: [x, k]\n", 6, Rule.WRONG_TYPE, ("nodes",)),
+    ("steps:\n", "stepz:\n", 9, Rule.UNKNOWN_KEY, ("stepz",)),
+    ("  b:\n", "  ? [b]\n  : 1\n", 5, Rule.WRONG_TYPE, ()),
+    ("  i: p\n", "  i: {defeats: [p], by: x}\n", 12, Rule.UNKNOWN_KEY, ("input_classes", "i", "by")),
+    ("  b:\n", "  b: 5\n", 5, Rule.WRONG_TYPE, ("controls", "b")),
+    ("  - {from: x, to: k, blocked_by: [a, b]}", "  - x", 10, Rule.WRONG_TYPE, ("steps", 0)),
+    ("steps:\n  - {from: x, to: k, blocked_by: [a, b]}", "steps: {x: k}", 9, Rule.WRONG_TYPE, ("steps",)),
+])
+def test_a_model_refusal_names_its_rule_key_and_line(old: str, new: str, line: int, rule: Rule,
+                                                     path: tuple[str | int, ...]) -> None:
+    assert old in MODEL
+    with pytest.raises(ModelError) as err:
+        parse_model(MODEL.replace(old, new), "m.yaml")
+    assert (err.value.rule, err.value.path) == (rule, path) and str(err.value).startswith(f"m.yaml: line {line}: ")
+
+
+def test_a_missing_section_names_the_first_line_and_long_lists_are_bounded() -> None:
+    with pytest.raises(ModelError) as err:
+        parse_model(MODEL.replace("steps:\n  - {from: x, to: k, blocked_by: [a, b]}\n", ""), "m.yaml")
+    assert (err.value.rule, err.value.path, str(err.value)) == (Rule.MISSING, ("steps",),
+                                                                  "m.yaml: line 1: steps: required")
+    many = "[" + ", ".join(["b"] * (NAMES + 1)) + "]"
+    with pytest.raises(ModelError) as err:
+        parse_model(MODEL.replace("blocked_by: [a, b]", f"blocked_by: {many}"), "m.yaml")
+    assert (err.value.rule, err.value.path) == (Rule.OUT_OF_BOUNDS, ("steps", 0, "blocked_by"))
+    assert str(err.value).startswith("m.yaml: line 10: ")
