@@ -20,6 +20,11 @@ it names (common-mode failures; `common.py` counts them).
 A step may be taken when the attacker holds every `from` node and every `blocked_by`
 control has failed. A control has failed if chosen to fail or if any control in its
 `depends_on` has failed (transitively).
+
+The shape (sections, fields, types, bounds) is a schema of frozen dataclasses (`ModelSpec`)
+read by the one typed configuration loader (`config_schema.build`), each refusal at the line
+`node_lines` finds in yaml's node tree; `parse_model` keeps the checks across parts (unknown
+nodes and controls, no entry or asset, what an input class defeats).
 """
 
 from __future__ import annotations
