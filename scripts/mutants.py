@@ -849,6 +849,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "if at <= anchor or entries.get(1) not in (1, 2) or not isinstance(secret, bytes):", "if True:",
      [R5T + "test_f10_cose_key_in_any_integer_encoding"]),
     ("r5_reader_cose_noncanonical", "scan/recheck_textforms.py", r'_COSE_FORMS = (b"\x23", b"\x38\x03", ', r'_COSE_FORMS = (b"\x23", ', [R5T + "test_f10_cose_key_in_any_integer_encoding"]),
+    ("model_key_twice", "depth/model.py", "            if key.value in out:", "            if False:",
+     ["tests/depth/test_model.py::test_malformed"]),
+    ("model_step_unknown_node", "depth/model.py", "            if n not in nodes:", "            if False:",
+     ["tests/depth/test_model.py::test_malformed"]),
+    ("model_unknown_field", "config_schema.py",
+     '        raise SchemaError(Rule.UNKNOWN_KEY, (*path, key), "unknown key" + hint)', "        continue",
+     ["tests/depth/test_model.py::test_malformed", "tests/depth/test_model_schema.py"]),
 ]
 
 

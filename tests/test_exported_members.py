@@ -102,15 +102,18 @@ def test_services_surface() -> None:
 
 
 def test_depth_imports_nothing_of_the_product() -> None:
-    """The analyzer is generic: importing it loads no other signward module but the error tree and
-    the probes' shared vocabulary (`signward.probes.base`, which imports nothing of signward)."""
+    """The analyzer is generic: importing it loads no other signward module but the error tree,
+    the probes' shared vocabulary (`signward.probes.base`, which imports nothing of signward) and
+    the typed configuration loader the model is read with (`signward.config_schema` and the value
+    parsers it uses, `signward.config_values`: both import nothing of signward but the errors)."""
     import subprocess
     import sys
 
     code = ("import sys, signward.depth; print(sorted(m for m in sys.modules if m.startswith('signward.') "
             "and not m.startswith('signward.depth') and m != 'signward.errors'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "['signward.probes', 'signward.probes.base']"
+    assert done.stdout.strip() == ("['signward.config_schema', 'signward.config_values', 'signward.probes', "
+                                   "'signward.probes.base']")
 
 
 def test_scan_imports_nothing_of_the_product() -> None:

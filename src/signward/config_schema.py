@@ -9,6 +9,8 @@ unknown keys (with the near-miss name as a hint), renamed keys (with the new nam
 types, values out of bounds, missing required keys. tomllib gives no line numbers, so
 `key_lines(text)` walks the TOML source itself (headers, arrays of tables, dotted and quoted
 keys, inline tables, arrays of inline tables) and maps every key path to its line.
+`load_data(cls, data, lines, source)` is the same loader for data another reader has parsed
+(the depth models' YAML), given that reader's key path -> line map.
 
 `reference(cls)` lists every key of a schema (path, type, default, bounds, doc line) for the
 generated configuration reference; `insecure_settings(cls)` the `insecure_` opt-ins.
@@ -19,11 +21,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import functools
 import math
 import re
 import tomllib
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -97,7 +100,9 @@ class Key:
     required: bool
 
 
+@functools.lru_cache(maxsize=256)
 def _hints(cls: type) -> dict[str, Any]:
+    """A schema's field types (cached: a model builds one schema per entry, thousands of times)."""
     return typing.get_type_hints(cls)
 
 
@@ -285,10 +290,18 @@ def load(cls: type[T], text: str, source: str) -> T:
         raise SchemaError(Rule.SYNTAX, (), str(exc), source) from None
     except RecursionError:
         raise SchemaError(Rule.SYNTAX, (), "nested too deeply", source) from None
+    return load_data(cls, data, key_lines(text), source)
+
+
+def load_data(cls: type[T], data: Any, lines: Mapping[Path_, int], source: str) -> T:
+    """The schema `cls` from already-parsed `data` (TOML, YAML: dicts, lists and scalars) and the map
+    `lines` of each key path to its line (from the reader: `key_lines` for TOML, the node tree for
+    YAML); every refusal a SchemaError naming `source` and the line of the key, or else of its nearest
+    enclosing key (none: the file alone)."""
     try:
         return build(cls, data)
     except SchemaError as error:
-        raise error.located(source, text) from None
+        raise SchemaError(error.rule, error.path, error.problem, source, nearest_line(lines, error.path)) from None
 
 
 # --- where each key is: a small scanner over TOML source that tomllib has already accepted ---
@@ -458,7 +471,11 @@ def key_lines(text: str) -> dict[Path_, int]:
 
 def line_of(text: str, path: Path_) -> int | None:
     """The line of `path` in `text`, else of its nearest enclosing key or table (None: top level)."""
-    found = key_lines(text)
+    return nearest_line(key_lines(text), path)
+
+
+def nearest_line(found: Mapping[Path_, int], path: Path_) -> int | None:
+    """The line of `path` in a key path -> line map, else of its nearest enclosing key (None: top level)."""
     for n in range(len(path), 0, -1):
         if path[:n] in found:
             return found[path[:n]]
@@ -532,4 +549,4 @@ def reference_table(cls: type) -> str:
 
 
 __all__ = ["Key", "Rule", "SchemaError", "build", "check_fields", "check_value", "dotted", "insecure_settings",
-           "key_lines", "line_of", "load", "reference", "reference_table", "setting"]
+           "key_lines", "line_of", "load", "load_data", "nearest_line", "reference", "reference_table", "setting"]

@@ -186,7 +186,7 @@ def test_shipped_models_independent_failures() -> None:
 @pytest.mark.parametrize("section,error", [
     ("  a: {built_on: [p]}\ninput_classes:\n  k: [nowhere]\n", "defeats 'nowhere', which no control is built_on"),
     ("  a: {built_on: [p]}\ninput_classes:\n  k: []\n", "input class k defeats no implementation"),
-    ("  a: {built_on: [p]}\ninput_classes:\n  k: {description: x}\n", "input class k needs defeats"),
+    ("  a: {built_on: [p]}\ninput_classes:\n  k: {description: x}\n", "input_classes.k.defeats: required"),
     ("  a: {built_on: [\"  \"]}\n", "built_on names must not be empty"),
     ("  a: {built_on: {p: 1}}\n", "built_on must be a name or a list of names"),
 ])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from signward.config_schema import Rule
 from signward.depth import ModelError, parse_model
 
 GOOD = """name: m
@@ -21,21 +22,21 @@ steps:
 """
 
 
-@pytest.mark.parametrize("text,line,words", [
-    (GOOD.replace("to: k", "to: nowhere"), 8, "unknown node 'nowhere'"),
-    (GOOD.replace("blocked_by: [a]", "blocked_by: [b]"), 8, "unknown control 'b'"),
-    (GOOD.replace("{entry: true}", "{}"), 4, "no entry node"),
-    (GOOD.replace("  a: {}", "  a: {cost: -1}"), 3, "cost of a"),
-    (GOOD.replace("  a: {}", "  a: {depends_on: [zz]}"), 3, "unknown control 'zz'"),
-    (GOOD.replace("steps:", "steps: [\n"), 9, "bad YAML"),
-    (GOOD + "extra: 1\n", 9, "unknown section"),
-    (GOOD.replace("  a: {}\n", "  a: {}\n  a: {}\n"), 4, "appears twice"),
-    (GOOD.replace("{entry: true}", "{entry: yes please}"), 5, "entry must be true or false"),
+@pytest.mark.parametrize("text,line,rule,words", [
+    (GOOD.replace("to: k", "to: nowhere"), 8, Rule.INVALID, "unknown node 'nowhere'"),
+    (GOOD.replace("blocked_by: [a]", "blocked_by: [b]"), 8, Rule.INVALID, "unknown control 'b'"),
+    (GOOD.replace("{entry: true}", "{}"), 4, Rule.INVALID, "no entry node"),
+    (GOOD.replace("  a: {}", "  a: {cost: -1}"), 3, Rule.OUT_OF_BOUNDS, "controls.a.cost: must be more than 0, not -1"),
+    (GOOD.replace("  a: {}", "  a: {depends_on: [zz]}"), 3, Rule.INVALID, "unknown control 'zz'"),
+    (GOOD.replace("steps:", "steps: [\n"), 9, Rule.SYNTAX, "bad YAML"),
+    (GOOD + "extra: 1\n", 9, Rule.UNKNOWN_KEY, "extra: unknown key"),
+    (GOOD.replace("  a: {}\n", "  a: {}\n  a: {}\n"), 4, Rule.INVALID, "appears twice"),
+    (GOOD.replace("{entry: true}", "{entry: yes please}"), 5, Rule.WRONG_TYPE, "nodes.x.entry: must be bool, not text"),
 ])
-def test_malformed(text: str, line: int, words: str) -> None:
+def test_malformed(text: str, line: int, rule: Rule, words: str) -> None:
     with pytest.raises(ModelError) as err:
         parse_model(text, "m.yaml")
-    assert f"line {line}" in str(err.value) and words in str(err.value)
+    assert f"line {line}: " in str(err.value) and words in str(err.value) and err.value.rule is rule
 
 
 def test_cli_exit_2_with_line(tmp_path: Path) -> None:
