@@ -698,22 +698,30 @@ def test_an_answer_dripping_slower_than_the_timeout_is_unavailable(transit: Call
                 except OSError:
                     pass
 
+        over = threading.Event()
+        server.settimeout(0.1)
+
         def serve() -> None:  # every connection dripped: the backend's token keeper makes its own call
-            for _ in range(8):  # (a lookup-self) and, accepted first, it once left the signing call unanswered
-                try:
+            while not over.is_set():  # (a lookup-self) and, accepted first, it once left the signing call
+                try:  # unanswered; the loop ends with the test (joined before the socket closes)
                     conn, _ = server.accept()
-                except OSError:  # the test is over and closed the socket: no exception left in a thread
-                    return
+                except TimeoutError:
+                    continue
+                conn.settimeout(None)
                 threading.Thread(target=drip, args=(conn,), daemon=True).start()
 
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
-        backend = transit("t", url=f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1.0)
-        started = time.monotonic()
-        with pytest.raises(HsmUnavailable, match="did not answer within 1s") as raised:
-            backend.raw_sign("signward-" + "0" * 32, Alg.ES256, b"x")
-        assert "arrived slower than the timeout" in str(raised.value.__cause__)
-        assert time.monotonic() - started < 5
+        try:
+            backend = transit("t", url=f"http://127.0.0.1:{server.getsockname()[1]}", timeout=1.0)
+            started = time.monotonic()
+            with pytest.raises(HsmUnavailable, match="did not answer within 1s") as raised:
+                backend.raw_sign("signward-" + "0" * 32, Alg.ES256, b"x")
+            assert "arrived slower than the timeout" in str(raised.value.__cause__)
+            assert time.monotonic() - started < 5
+        finally:
+            over.set()
+            thread.join(5)
 
 
 @pytest.mark.parametrize("token", ["s.part1\rpart2", "s.part1\x00part2", "\ufeffs.tokentokentoken", "s.a b", ""])
