@@ -158,3 +158,14 @@ def test_a_missing_section_names_the_first_line_and_long_lists_are_bounded() -> 
         parse_model(MODEL.replace("blocked_by: [a, b]", f"blocked_by: {many}"), "m.yaml")
     assert (err.value.rule, err.value.path) == (Rule.OUT_OF_BOUNDS, ("steps", 0, "blocked_by"))
     assert str(err.value).startswith("m.yaml: line 10: ")
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "1" * 5000])
+def test_a_huge_number_in_a_model_is_a_refusal_at_its_line(number: str) -> None:
+    """Red team (issue #37): `cost: 1e400 as an integer` (float() OverflowError) and a 5,000-digit
+    integer (PyYAML's int() over Python's digit limit) were `internal error`, exit 3."""
+    text = (f"name: m\ncontrols:\n  a:\n    cost: {number}\n"
+            "nodes:\n  x: {entry: true}\n  y: {asset: true}\nsteps:\n  - {from: x, to: y, blocked_by: [a]}\n")
+    with pytest.raises(ModelError) as raised:
+        parse_model(text, "m.yaml")
+    assert "line 4" in str(raised.value) and raised.value.rule is Rule.OUT_OF_BOUNDS

@@ -128,6 +128,8 @@ def _plain(node: yaml.Node, source: str) -> Any:
         value = yaml.constructor.SafeConstructor().construct_document(node)
     except yaml.YAMLError as exc:
         raise ModelError(f"{source}: line {_line(node)}: {getattr(exc, 'problem', None) or exc}", Rule.WRONG_TYPE) from None
+    except (ValueError, OverflowError):  # an integer over Python's 4,300-digit string limit
+        raise ModelError(f"{source}: line {_line(node)}: a number too large to read", Rule.OUT_OF_BOUNDS) from None
     if isinstance(value, float) and not math.isfinite(value):
         raise ModelError(f"{source}: line {_line(node)}: numbers must be finite, not {node.value!r}", Rule.OUT_OF_BOUNDS)
     return value
