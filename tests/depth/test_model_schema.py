@@ -169,3 +169,24 @@ def test_a_huge_number_in_a_model_is_a_refusal_at_its_line(number: str) -> None:
     with pytest.raises(ModelError) as raised:
         parse_model(text, "m.yaml")
     assert "line 4" in str(raised.value) and raised.value.rule is Rule.OUT_OF_BOUNDS
+
+
+def test_depends_on_chains_past_the_closure_bound_are_refused_before_they_fill_memory() -> None:
+    """Red team (issue #37): 4,000 controls each depending on the one before (114 KB) built 8 million
+    closure members and 425 MB; the closure is bounded (CLOSURE members in all) and refused past it."""
+    import time
+
+    from signward.depth.model import CLOSURE
+
+    n = 2100  # n(n+1)/2 = 2,206,050 members: just past the bound
+    assert n * (n + 1) // 2 > CLOSURE > 1000 * 1001 // 2
+    lines = ["name: m", "controls:", "  c0: {}"] + [f"  c{i}: {{depends_on: [c{i - 1}]}}" for i in range(1, n)]
+    lines += ["nodes:", "  x: {entry: true}", "  y: {asset: true}", "steps:",
+              f"  - {{from: x, to: y, blocked_by: [c{n - 1}]}}"]
+    started = time.process_time()
+    with pytest.raises(ModelError, match="depends_on chains are too long") as raised:
+        parse_model("\n".join(lines) + "\n", "m.yaml")
+    assert raised.value.rule is Rule.OUT_OF_BOUNDS and time.process_time() - started < 30
+    shorter = lines[:3 + 1000] + lines[3 + n - 1:]  # a chain of 1,000: 500,500 members, loads
+    shorter[-1] = "  - {from: x, to: y, blocked_by: [c999]}"
+    assert len(parse_model("\n".join(shorter) + "\n", "m.yaml").closure["c999"]) == 1000
