@@ -278,3 +278,29 @@ def test_the_locator_finds_every_key_of_real_files(newline: str) -> None:
             assert path in lines, path
             if isinstance(path[-1], str):
                 assert path[-1] in source[lines[path] - 1] or '"' in source[lines[path] - 1], path
+
+
+@pytest.mark.parametrize("value, rule", [("1" + "0" * 400, Rule.OUT_OF_BOUNDS), ("1" * 5000, Rule.SYNTAX)])
+def test_a_huge_number_is_one_line_and_exit_2_never_an_internal_error(tmp_path: Path, value: str, rule: Rule) -> None:
+    """Red team (issue #37): an integer past a float's range (OverflowError in float()) or past Python's
+    4,300-digit limit (ValueError inside tomllib) was `internal error`, exit 3, in every TOML loader."""
+    home = Home(tmp_path / "h")
+    home.init(Config())
+    text = home.config_path.read_text()
+    assert "checkpoint_every = 1000" in text
+    home.config_path.write_text(text.replace("checkpoint_every = 1000", f"checkpoint_every = {value}"))
+    with pytest.raises(SchemaError) as raised:
+        home.load_config()
+    assert raised.value.rule is rule
+    done = subprocess.run([sys.executable, "-m", "signward", "--home", str(home.root), "config", "check"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+
+
+def test_a_huge_duration_is_out_of_bounds() -> None:
+    from signward.config_values import parse_duration
+    from signward.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="must be a finite duration"):
+        parse_duration(10 ** 400, "watch.every")

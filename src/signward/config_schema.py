@@ -165,7 +165,11 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
                               path, str(exc)) from None
         kind = float
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer past a float's range is past every bound
+            raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be {_bounds(meta) or 'a finite number'}, "
+                              f"not an integer of {value.bit_length()} bits") from None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise SchemaError(Rule.WRONG_TYPE, path, f"must be {_type_name(kind, {})}, not {_toml_name(value)}")
     if isinstance(value, float) and not math.isfinite(value):
@@ -189,7 +193,10 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
 
 def _num(value: float, duration: bool = False) -> str:
     """A bound or a value as people write it: 1000000, 0.1, 600s."""
-    text = str(int(value)) if float(value).is_integer() else repr(value)
+    if isinstance(value, int) and not isinstance(value, bool):  # never float() an integer: it may overflow
+        text = str(value) if value.bit_length() <= 128 else f"an integer of {value.bit_length()} bits"
+    else:
+        text = str(int(value)) if float(value).is_integer() else repr(value)
     return text + "s" if duration else text
 
 
@@ -290,6 +297,8 @@ def load(cls: type[T], text: str, source: str) -> T:
         raise SchemaError(Rule.SYNTAX, (), str(exc), source) from None
     except RecursionError:
         raise SchemaError(Rule.SYNTAX, (), "nested too deeply", source) from None
+    except ValueError as exc:  # tomllib's int(): an integer over Python's 4,300-digit string limit
+        raise SchemaError(Rule.SYNTAX, (), f"a value tomllib cannot read ({exc})"[:200], source) from None
     return load_data(cls, data, key_lines(text), source)
 
 

@@ -21,7 +21,10 @@ MAX_URL = 2048
 def parse_duration(text: str | float | int, what: str, *, allow_zero: bool = False) -> float:
     """'15m', '1h', '90s', '30d' or seconds: finite and positive (or zero where `allow_zero`)."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        seconds = float(text)
+        try:
+            seconds = float(text)
+        except OverflowError:  # an integer past a float's range
+            raise ConfigError(f"{what}: must be a finite duration, not an integer this large") from None
     else:
         match = DURATION.match(str(text))
         if not match:

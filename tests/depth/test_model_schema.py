@@ -158,3 +158,35 @@ def test_a_missing_section_names_the_first_line_and_long_lists_are_bounded() -> 
         parse_model(MODEL.replace("blocked_by: [a, b]", f"blocked_by: {many}"), "m.yaml")
     assert (err.value.rule, err.value.path) == (Rule.OUT_OF_BOUNDS, ("steps", 0, "blocked_by"))
     assert str(err.value).startswith("m.yaml: line 10: ")
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "1" * 5000])
+def test_a_huge_number_in_a_model_is_a_refusal_at_its_line(number: str) -> None:
+    """Red team (issue #37): `cost: 1e400 as an integer` (float() OverflowError) and a 5,000-digit
+    integer (PyYAML's int() over Python's digit limit) were `internal error`, exit 3."""
+    text = (f"name: m\ncontrols:\n  a:\n    cost: {number}\n"
+            "nodes:\n  x: {entry: true}\n  y: {asset: true}\nsteps:\n  - {from: x, to: y, blocked_by: [a]}\n")
+    with pytest.raises(ModelError) as raised:
+        parse_model(text, "m.yaml")
+    assert "line 4" in str(raised.value) and raised.value.rule is Rule.OUT_OF_BOUNDS
+
+
+def test_depends_on_chains_past_the_closure_bound_are_refused_before_they_fill_memory() -> None:
+    """Red team (issue #37): 4,000 controls each depending on the one before (114 KB) built 8 million
+    closure members and 425 MB; the closure is bounded (CLOSURE members in all) and refused past it."""
+    import time
+
+    from signward.depth.model import CLOSURE
+
+    n = 2100  # n(n+1)/2 = 2,206,050 members: just past the bound
+    assert n * (n + 1) // 2 > CLOSURE > 1000 * 1001 // 2
+    lines = ["name: m", "controls:", "  c0: {}"] + [f"  c{i}: {{depends_on: [c{i - 1}]}}" for i in range(1, n)]
+    lines += ["nodes:", "  x: {entry: true}", "  y: {asset: true}", "steps:",
+              f"  - {{from: x, to: y, blocked_by: [c{n - 1}]}}"]
+    started = time.process_time()
+    with pytest.raises(ModelError, match="depends_on chains are too long") as raised:
+        parse_model("\n".join(lines) + "\n", "m.yaml")
+    assert raised.value.rule is Rule.OUT_OF_BOUNDS and time.process_time() - started < 30
+    shorter = lines[:3 + 1000] + lines[3 + n - 1:]  # a chain of 1,000: 500,500 members, loads
+    shorter[-1] = "  - {from: x, to: y, blocked_by: [c999]}"
+    assert len(parse_model("\n".join(shorter) + "\n", "m.yaml").closure["c999"]) == 1000
