@@ -137,9 +137,26 @@ def _type_name(kind: Any, meta: Any) -> str:
     return {bool: "bool", int: "int", float: "float", str: "text"}.get(kind, str(kind))
 
 
-def _toml_name(value: Any) -> str:
-    return {bool: "bool", int: "int", float: "float", str: "text", list: "list", dict: "table"}.get(
-        type(value), type(value).__name__)
+def value_words(value: Any) -> str:
+    """What a value is, in the words of the files (TOML and YAML alike), never a Python type name:
+    null, true, false, a number (1.5), text, a list, a mapping (table)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"a number ({_num(value)})"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "a mapping (table)" if isinstance(value, dict) else "another value"
+
+
+def _wanted(kind: Any) -> str:
+    """What a setting of `kind` must be, in the same words as `_toml_name`."""
+    words = {bool: "true or false", int: "a whole number", float: "a number", str: "text"}
+    return words.get(kind, _type_name(kind, {}))
 
 
 def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
@@ -150,14 +167,15 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
         if isinstance(value, tuple):
             value = list(value)
         if not isinstance(value, list):
-            raise SchemaError(Rule.WRONG_TYPE, path, f"must be a list, not {_toml_name(value)}")
+            raise SchemaError(Rule.WRONG_TYPE, path, f"must be a list, not {value_words(value)}")
         if len(value) > limit:
             raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must list at most {limit} items, not {len(value)}")
         return tuple(check_value(v, item, {k: v for k, v in meta.items() if k != "max_len"}, (*path, i))
                      for i, v in enumerate(value))
     if meta.get("duration"):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise SchemaError(Rule.WRONG_TYPE, path, f"must be a duration (e.g. 90s, 15m, 1h), not {_toml_name(value)}")
+            raise SchemaError(Rule.WRONG_TYPE, path,
+                              f"must be a duration (e.g. 90s, 15m, 1h), not {value_words(value)}")
         try:
             value = parse_duration(value, dotted(path), allow_zero=bool(meta.get("allow_zero", True)))
         except ConfigError as exc:
@@ -171,7 +189,7 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
             raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be {_bounds(meta) or 'a finite number'}, "
                               f"not an integer of {value.bit_length()} bits") from None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise SchemaError(Rule.WRONG_TYPE, path, f"must be {_type_name(kind, {})}, not {_toml_name(value)}")
+        raise SchemaError(Rule.WRONG_TYPE, path, f"must be {_wanted(kind)}, not {value_words(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be a finite number, not {value}")
     low, high = meta.get("min"), meta.get("max")
@@ -240,7 +258,7 @@ def build(cls: type[T], data: Any, path: Path_ = (), depth: int = 0) -> T:
     if depth > MAX_DEPTH:
         raise SchemaError(Rule.OUT_OF_BOUNDS, path, "nested too deeply")
     if not isinstance(data, dict):
-        raise SchemaError(Rule.WRONG_TYPE, path, f"must be a table, not {_toml_name(data)}")
+        raise SchemaError(Rule.WRONG_TYPE, path, f"must be a table (mapping), not {value_words(data)}")
     declared = list(_fields(cls))
     known = [name for _, name, _ in declared]
     renamed: dict[str, str] = getattr(cls, "RENAMED_KEYS", {})
@@ -269,7 +287,7 @@ def build(cls: type[T], data: Any, path: Path_ = (), depth: int = 0) -> T:
         elif item is not None and _is_schema(item):
             limit = f.metadata.get("max_len") or MAX_ITEMS
             if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
-                raise SchemaError(Rule.WRONG_TYPE, where, f"must be [[{name}]] tables")
+                raise SchemaError(Rule.WRONG_TYPE, where, f"must be [[{name}]] tables (a list of mappings)")
             if len(raw) > limit:
                 raise SchemaError(Rule.OUT_OF_BOUNDS, where, f"at most {limit} [[{name}]] tables, not {len(raw)}")
             values[f.name] = tuple(build(item, t, (*where, i), depth + 1) for i, t in enumerate(raw))
@@ -558,4 +576,5 @@ def reference_table(cls: type) -> str:
 
 
 __all__ = ["Key", "Rule", "SchemaError", "build", "check_fields", "check_value", "dotted", "insecure_settings",
-           "key_lines", "line_of", "load", "load_data", "nearest_line", "reference", "reference_table", "setting"]
+           "key_lines", "line_of", "load", "load_data", "nearest_line", "reference", "reference_table", "setting",
+           "value_words"]

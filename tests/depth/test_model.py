@@ -26,12 +26,14 @@ steps:
     (GOOD.replace("to: k", "to: nowhere"), 8, Rule.INVALID, "unknown node 'nowhere'"),
     (GOOD.replace("blocked_by: [a]", "blocked_by: [b]"), 8, Rule.INVALID, "unknown control 'b'"),
     (GOOD.replace("{entry: true}", "{}"), 4, Rule.INVALID, "no entry node"),
-    (GOOD.replace("  a: {}", "  a: {cost: -1}"), 3, Rule.OUT_OF_BOUNDS, "controls.a.cost: must be more than 0, not -1"),
+    (GOOD.replace("  a: {}", "  a: {cost: -1}"), 3, Rule.OUT_OF_BOUNDS,
+     "controls.a.cost: must be at least 1e-06, not -1"),
     (GOOD.replace("  a: {}", "  a: {depends_on: [zz]}"), 3, Rule.INVALID, "unknown control 'zz'"),
     (GOOD.replace("steps:", "steps: [\n"), 9, Rule.SYNTAX, "bad YAML"),
     (GOOD + "extra: 1\n", 9, Rule.UNKNOWN_KEY, "extra: unknown key"),
     (GOOD.replace("  a: {}\n", "  a: {}\n  a: {}\n"), 4, Rule.INVALID, "appears twice"),
-    (GOOD.replace("{entry: true}", "{entry: yes please}"), 5, Rule.WRONG_TYPE, "nodes.x.entry: must be bool, not text"),
+    (GOOD.replace("{entry: true}", "{entry: yes please}"), 5, Rule.WRONG_TYPE,
+     "nodes.x.entry: must be true or false, not text"),
 ])
 def test_malformed(text: str, line: int, rule: Rule, words: str) -> None:
     with pytest.raises(ModelError) as err:

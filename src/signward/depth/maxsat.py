@@ -36,7 +36,7 @@ from pysat.formula import WCNF
 from .model import Model, Step
 from .semantics import failed_controls, holdings
 
-MAX_SCALE = 10**6  # costs are scaled to integers; finer costs are rounded to a millionth
+MAX_SCALE = 10**6  # costs are scaled to integers; finer costs are rounded to a millionth (model.MIN_COST)
 
 
 @dataclass
@@ -134,7 +134,9 @@ def scaled_costs(model: Model, controls: Iterable[str]) -> tuple[dict[str, Fract
         if scale > MAX_SCALE:
             scale = MAX_SCALE
             break
-    return exact, {c: round(v * scale) for c, v in exact.items()}, scale
+    # a positive cost never weighs 0 (a free control): the loader refuses costs under model.MIN_COST,
+    # and one built in code that rounds to 0 still weighs 1
+    return exact, {c: max(1, round(v * scale)) if v > 0 else 0 for c, v in exact.items()}, scale
 
 
 class _Encoding:

@@ -30,6 +30,8 @@ nodes and controls, no entry or asset, what an input class defeats).
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from ..config_schema import Path_, Rule, SchemaError, build, dotted, nearest_line, setting
+from ..config_schema import Path_, Rule, SchemaError, build, dotted, nearest_line, setting, value_words
 from ..errors import ConfigError
 
 
@@ -118,66 +120,196 @@ class Model:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where PyYAML has it: 10x faster
 
 
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
+class _Node:
+    """One composed YAML node, slim (a model may have a million): `kind` is "scalar", "seq" or
+    "map"; a scalar's `value` is already its Python value (`text` keeps what was written), a
+    list's its nodes, a mapping's its (key, value) node pairs."""
+
+    __slots__ = ("kind", "line", "text", "value")
+
+    def __init__(self, kind: str, line: int, value: Any, text: str = "") -> None:
+        self.kind, self.line, self.value, self.text = kind, line, value, text
 
 
-def _plain(node: yaml.Node, source: str) -> Any:
-    """A scalar, list or mapping node as plain data (safe tags only); every number finite."""
-    try:
-        value = yaml.constructor.SafeConstructor().construct_document(node)
-    except yaml.YAMLError as exc:
-        raise ModelError(f"{source}: line {_line(node)}: {getattr(exc, 'problem', None) or exc}", Rule.WRONG_TYPE) from None
-    except (ValueError, OverflowError):  # an integer over Python's 4,300-digit string limit
-        raise ModelError(f"{source}: line {_line(node)}: a number too large to read", Rule.OUT_OF_BOUNDS) from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ModelError(f"{source}: line {_line(node)}: numbers must be finite, not {node.value!r}", Rule.OUT_OF_BOUNDS)
+def _line(node: Any) -> int:
+    """The line (1-based) of a composed node, ours or yaml's."""
+    return node.line if isinstance(node, _Node) else int(node.start_mark.line) + 1
+
+
+def _kind(node: Any) -> str:
+    if isinstance(node, _Node):
+        return node.kind
+    return "map" if isinstance(node, yaml.MappingNode) else "seq" if isinstance(node, yaml.SequenceNode) else "scalar"
+
+
+MAX_MODEL_BYTES = 8 << 20  # the largest benchmark model (100,000 steps, a control each) is 7.7 MB
+MAX_MODEL_NODES = 1_500_000  # YAML nodes (scalars, lists, mappings); that model has 1.2 million
+MAX_MODEL_DEPTH = 32  # nesting; a model needs about five levels
+SECTIONS = frozenset({"controls", "nodes", "steps", "input_classes"})  # may hold up to ENTRIES items
+
+# Plain scalars are read as the YAML 1.2 core schema, decimal only; a number form YAML 1.1 reads
+# otherwise (1:30 is 90, 017 is 15, 0x10, 1_000, 2026-12-06 a date, << a merge) is refused: it
+# would be a different value to another reader. Quoted, each is text. yes/no/on/off/y/n are text
+# (a node may be named y) and refused where a boolean is wanted (`_why_not_bool`).
+_NULL = re.compile(r"~|null|Null|NULL|")
+_TRUE = re.compile(r"true|True|TRUE")
+_FALSE = re.compile(r"false|False|FALSE")
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_NOT_FINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+_YAML11_BOOL = re.compile(r"y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF")  # text; refused as a boolean
+_YAML11 = re.compile(r"""<<|=
+    |[-+]?0[bB][0-9_]*|[-+]?0[oO][0-9_]*|[-+]?0[xX][0-9a-fA-F_]*
+    |[-+]?[0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?
+    |[-+]?0[0-9_]+
+    |[-+]?[0-9._]*_[0-9._]*(?:[eE][-+]?[0-9_]+)?
+    |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+).*)?""", re.VERBOSE)
+_CORE_TAGS = {"tag:yaml.org,2002:" + t: t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+
+
+def _scalar(value: str, tag: str, path: Path_, line: int, source: str) -> Any:
+    """A scalar's value: `tag` "str" (quoted, or tagged !!str), "" (plain: resolved) or another
+    core scalar tag the text must match; refused when a YAML 1.1 reader would read it otherwise."""
+    if tag == "str":
+        return value
+    where = f"{dotted(path)}: " if path else ""
+    if not tag and _YAML11.fullmatch(value):
+        raise ModelError(f"{source}: line {line}: {where}{value} is read differently by YAML 1.1 and 1.2 readers: "
+                         f"quote it (\"{value}\") for text, or write a decimal number, true, false or null",
+                         Rule.SYNTAX, path)
+    if _NOT_FINITE.fullmatch(value):
+        raise ModelError(f"{source}: line {line}: {where}numbers must be finite, not {value!r}", Rule.OUT_OF_BOUNDS, path)
+    for kind, pattern, make in (("null", _NULL, lambda _: None), ("bool", _TRUE, lambda _: True),
+                                ("bool", _FALSE, lambda _: False), ("int", _INT, int), ("float", _FLOAT, float)):
+        if pattern.fullmatch(value) and tag in ("", kind):
+            try:
+                number = make(value)
+            except ValueError:  # an integer over Python's 4,300-digit string limit
+                raise ModelError(f"{source}: line {line}: {where}a number too large to read",
+                                 Rule.OUT_OF_BOUNDS, path) from None
+            if isinstance(number, float) and not math.isfinite(number):
+                raise ModelError(f"{source}: line {line}: {where}numbers must be finite, not {value!r}",
+                                 Rule.OUT_OF_BOUNDS, path)
+            return number
+    if tag:
+        raise ModelError(f"{source}: line {line}: {where}{value!r} is not a YAML 1.2 {tag} (decimal numbers, "
+                         "true/false, null)", Rule.WRONG_TYPE, path)
     return value
 
 
-MAX_MODEL_BYTES = 16 << 20  # a model larger than 16 MiB is refused
-MAX_MODEL_NODES = 2_000_000  # YAML nodes (scalars, mappings, sequences)
-MAX_MODEL_DEPTH = 32  # nesting; a model needs about five levels
+def compose(text: str, source: str = "model") -> _Node | None:
+    """The YAML document in `text` as a tree of `_Node`s (None: empty), bounded WHILE it is read:
+    at most MAX_MODEL_NODES nodes, MAX_MODEL_DEPTH levels, ENTRIES items in a top-level section
+    and NAMES in any other list or mapping, so a hostile file is refused before it costs memory;
+    no aliases (how a few hundred bytes become gigabytes), no tags but the core ones, mapping keys
+    text, plain scalars as YAML 1.2 (`_scalar`). Every refusal a ModelError naming the line and
+    the key path."""
+    # each open collection: [node, path, key node awaiting its value (mappings), items so far]
+    stack: list[list[Any]] = []
+    root: _Node | None = None
+    count = 0
+    events = yaml.parse(text, Loader=_LOADER)
+    try:
+        for event in events:
+            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent, yaml.DocumentEndEvent)):
+                continue
+            line = int(event.start_mark.line) + 1
+            if isinstance(event, yaml.DocumentStartEvent):
+                if root is not None:
+                    raise ModelError(f"{source}: line {line}: a model is one YAML document", Rule.SYNTAX)
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                done = stack.pop()[0]
+                if not stack:
+                    root = done
+                continue
+            top = stack[-1] if stack else None
+            path: Path_ = ()
+            if top is not None:
+                path = (*top[1], len(top[0].value)) if top[0].kind == "seq" else \
+                    (*top[1], top[2].value) if top[2] is not None else top[1]
+            where = f"{dotted(path)}: " if path else ""
+            if isinstance(event, yaml.AliasEvent):
+                raise ModelError(f"{source}: line {line}: {where}YAML aliases are not allowed in a model",
+                                 Rule.INVALID, path)
+            count += 1
+            if count > MAX_MODEL_NODES:
+                raise ModelError(f"{source}: line {line}: {where}the model has more than {MAX_MODEL_NODES} YAML nodes",
+                                 Rule.OUT_OF_BOUNDS, path)
+            if len(stack) >= MAX_MODEL_DEPTH:
+                raise ModelError(f"{source}: line {line}: {where}the model is nested deeper than {MAX_MODEL_DEPTH} "
+                                 "levels", Rule.OUT_OF_BOUNDS, path)
+            tag = event.tag if event.tag not in (None, "!") else ""
+            if tag and tag not in _CORE_TAGS:
+                raise ModelError(f"{source}: line {line}: {where}the tag {tag} is not allowed (only !!str, !!int, "
+                                 "!!float, !!bool, !!null, !!seq, !!map)", Rule.INVALID, path)
+            if isinstance(event, yaml.ScalarEvent):
+                want = _CORE_TAGS.get(tag, "str" if event.tag == "!" or event.style else "")
+                if want in ("seq", "map"):
+                    raise ModelError(f"{source}: line {line}: {where}the tag {tag} on a scalar", Rule.INVALID, path)
+                node = _Node("scalar", line, _scalar(event.value, want, path, line, source), event.value)
+            elif isinstance(event, yaml.SequenceStartEvent):
+                if tag not in ("", "tag:yaml.org,2002:seq"):
+                    raise ModelError(f"{source}: line {line}: {where}the tag {tag} on a list", Rule.INVALID, path)
+                node = _Node("seq", line, [])
+            else:
+                if tag not in ("", "tag:yaml.org,2002:map"):
+                    raise ModelError(f"{source}: line {line}: {where}the tag {tag} on a mapping", Rule.INVALID,
+                                     path)
+                node = _Node("map", line, [])
+            if top is None:
+                root = node
+            elif top[0].kind == "seq":
+                top[0].value.append(node)
+            elif top[2] is None:  # a key
+                if node.kind != "scalar" or not isinstance(node.value, str):
+                    what = "a list" if node.kind == "seq" else "a mapping" if node.kind == "map" else \
+                        _word(node.value)
+                    raise ModelError(f"{source}: line {line}: {where}a key must be a name (text), not {what}: quote "
+                                     f"it", Rule.WRONG_TYPE, path)
+                top[2] = node
+            else:
+                top[0].value.append((top[2], node))
+                top[2] = None
+            if top is not None and not (top[2] is not None and top[0].kind == "map"):
+                top[3] += 1
+                limit = ENTRIES if len(top[1]) == 1 and top[1][0] in SECTIONS else NAMES
+                if top[3] > limit:
+                    raise ModelError(f"{source}: line {line}: {dotted(top[1]) or 'the model'}: more than {limit} "
+                                     "items", Rule.OUT_OF_BOUNDS, top[1])
+            if node.kind != "scalar":
+                stack.append([node, path, None, 0])
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ModelError(f"{source}: {at}bad YAML ({getattr(exc, 'problem', None) or exc})", Rule.SYNTAX) from None
+    finally:
+        events.close()
+    return root
 
 
-def _check_shape(root: yaml.Node, source: str) -> None:
-    """No aliases (a model needs none, and they are how a few hundred bytes become gigabytes),
-    bounded depth and size; walked without recursion."""
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if id(node) in seen:
-            raise ModelError(f"{source}: line {_line(node)}: YAML aliases are not allowed in a model", Rule.INVALID)
-        seen.add(id(node))
-        if depth > MAX_MODEL_DEPTH or len(seen) > MAX_MODEL_NODES:
-            raise ModelError(f"{source}: line {_line(node)}: the model is nested deeper than {MAX_MODEL_DEPTH} "
-                             f"levels or has more than {MAX_MODEL_NODES} nodes", Rule.OUT_OF_BOUNDS)
-        if node.tag.startswith("tag:yaml.org,2002:python"):  # on scalars, lists and mappings alike
-            raise ModelError(f"{source}: line {_line(node)}: the tag {node.tag} is not allowed", Rule.INVALID)
-        if isinstance(node, yaml.MappingNode):
-            stack.extend((child, depth + 1) for pair in node.value for child in pair)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((child, depth + 1) for child in node.value)
+def _word(value: Any) -> str:
+    """A value's YAML type words: null, true, false, a number (1), text, a list, a mapping."""
+    return value_words(value).replace("a mapping (table)", "a mapping")
 
 
-def node_lines(root: yaml.Node) -> dict[Path_, int]:
-    """The line of every key path in a composed YAML document (mapping keys by their text, list
-    items by their index), the map `signward.config_schema.load_data` takes to name a refusal's line.
-    Walked without recursion; bounded like `_check_shape` (a node met twice, through an alias, once;
-    nothing deeper than MAX_MODEL_DEPTH, at most MAX_MODEL_NODES paths)."""
+def node_lines(root: Any) -> dict[Path_, int]:
+    """The line of every key path in a composed YAML document (`compose`'s or yaml's nodes; mapping
+    keys by their text, list items by their index), the map `signward.config_schema.load_data` takes
+    to name a refusal's line. Walked without recursion; bounded (a node met twice, through an alias,
+    once; nothing deeper than MAX_MODEL_DEPTH, at most MAX_MODEL_NODES paths)."""
     found: dict[Path_, int] = {}
     seen: set[int] = set()
-    stack: list[tuple[yaml.Node, Path_]] = [(root, ())]
+    stack: list[tuple[Any, Path_]] = [(root, ())]
     while stack and len(found) < MAX_MODEL_NODES:
         node, path = stack.pop()
         if id(node) in seen or len(path) >= MAX_MODEL_DEPTH:
             continue
         seen.add(id(node))
-        children: list[tuple[Path_, int, yaml.Node]] = []
-        if isinstance(node, yaml.MappingNode):
-            children = [((*path, str(k.value)), _line(k), v) for k, v in node.value if isinstance(k, yaml.ScalarNode)]
-        elif isinstance(node, yaml.SequenceNode):
+        children: list[tuple[Path_, int, Any]] = []
+        if _kind(node) == "map":
+            children = [((*path, str(k.value)), _line(k), v) for k, v in node.value if _kind(k) == "scalar"]
+        elif _kind(node) == "seq":
             children = [((*path, i), _line(v), v) for i, v in enumerate(node.value)]
         for child_path, line, _ in children:
             found.setdefault(child_path, line)
@@ -188,7 +320,7 @@ def node_lines(root: yaml.Node) -> dict[Path_, int]:
 class _Lines(Mapping[Path_, int]):
     """`node_lines(root)`, walked only when a refusal needs a line (a good model never does)."""
 
-    def __init__(self, root: yaml.Node) -> None:
+    def __init__(self, root: _Node) -> None:
         self.root = root
         self._found: dict[Path_, int] | None = None
 
@@ -207,28 +339,50 @@ class _Lines(Mapping[Path_, int]):
         return len(self._map())
 
 
-def _data(node: yaml.Node, source: str) -> Any:
-    """The node tree as plain data, mapping keys as their text (a control named `1` or `true` is
-    that name); a key twice, or a key that is not a name, refused at its line. Recursion is bounded
-    by `_check_shape` (MAX_MODEL_DEPTH)."""
-    if isinstance(node, yaml.MappingNode):
+def _data(node: _Node, source: str) -> Any:
+    """The node tree as plain data, mapping keys as their text (`compose` refused every key that is
+    not); a key twice refused at its line. Recursion is bounded by MAX_MODEL_DEPTH."""
+    if node.kind == "map":
         out: dict[str, Any] = {}
         for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                raise ModelError(f"{source}: line {_line(key)}: keys must be names", Rule.WRONG_TYPE)
             if key.value in out:
                 raise ModelError(f"{source}: line {_line(key)}: {key.value!r} appears twice in the same mapping",
                                  Rule.INVALID)
             out[str(key.value)] = _data(value, source)
         return out
-    if isinstance(node, yaml.SequenceNode):
+    if node.kind == "seq":
         return [_data(child, source) for child in node.value]
-    return _plain(node, source)
+    return node.value
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, format (zero-width), unassigned
+
+
+def name_problem(name: object) -> str | None:
+    """Why `name` cannot name a control, node, step end or implementation (None: it can): a name is
+    text in NFC of at most TEXT characters, none of them control, format (U+200B, U+FEFF, U+2060),
+    private-use, unassigned or line/paragraph separators, with something visible and no space at
+    either end."""
+    if not isinstance(name, str):
+        return f"a name must be text, not {_word(name)}"
+    if not name or not name.strip():
+        return "a name must not be empty or only spaces"
+    if len(name) > TEXT:
+        return f"a name must be at most {TEXT} characters"
+    if name != name.strip():
+        return f"the name {name!r} starts or ends with a space"
+    bad = next((c for c in name if unicodedata.category(c) in _INVISIBLE), None)
+    if bad is not None:
+        return f"the name {name!r} holds the invisible character U+{ord(bad):04X}"
+    if not unicodedata.is_normalized("NFC", name):
+        return f"the name {name!r} is not in Unicode NFC (write it composed)"
+    return None
 
 
 TEXT = 1 << 16  # characters of a name or a description
 NAMES = 10_000  # names in one list (depends_on, built_on, from, blocked_by, defeats)
 ENTRIES = 1_000_000  # controls, nodes, steps or input classes in one model
+MIN_COST = 1e-6  # the solver's resolution (maxsat.MAX_SCALE): a finer positive cost would weigh 0, a free control
 CLOSURE = 2_000_000  # members of every control's transitive depends_on set together (chains grow it n^2/2)
 
 
@@ -237,7 +391,7 @@ class ControlSpec:
     """One entry of `controls:` as written (its name is its key)."""
 
     description: str = setting("", "what the control does", max_len=TEXT)
-    cost: float = setting(1.0, "what failing it costs an attacker", above=0)
+    cost: float = setting(1.0, "what failing it costs an attacker", min=MIN_COST)
     probe: str = setting("", "the probe that tests it: module:function or cmd: command", max_len=TEXT)
     depends_on: tuple[str, ...] = setting((), "controls whose failure fails this one", max_len=NAMES)
     where: str = setting("", "where the control lives in the code", max_len=TEXT)
@@ -305,7 +459,7 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
             value = data[section] = {}
         if section in data and not isinstance(value, dict):
             raise ModelError(f"{source}: line {nearest_line(lines, (section,)) or 1}: {section} must be a mapping of "
-                             "names", Rule.WRONG_TYPE, (section,))
+                             f"names, not {_word(value)}", Rule.WRONG_TYPE, (section,))
         if isinstance(value, dict):
             names[section] = list(value)
             entries = [{} if v is None else v for v in value.values()]
@@ -314,15 +468,17 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
             for name, entry in zip(value, entries, strict=True):
                 if not isinstance(entry, dict):
                     raise ModelError(f"{source}: line {nearest_line(lines, (section, name)) or 1}: {section}.{name} "
-                                     "must be a mapping", Rule.WRONG_TYPE, (section, name))
+                                     f"must be a mapping, not {_word(entry)}", Rule.WRONG_TYPE, (section, name))
             data[section] = entries
     steps = data.get("steps")
     for i, step in enumerate(steps if isinstance(steps, list) else []):
         if not isinstance(step, dict):
-            raise ModelError(f"{source}: line {nearest_line(lines, ('steps', i)) or 1}: steps[{i}] must be a mapping",
+            raise ModelError(f"{source}: line {nearest_line(lines, ('steps', i)) or 1}: steps[{i}] must be a mapping, "
+                             f"not {_word(step)}",
                              Rule.WRONG_TYPE, ("steps", i))
     if "steps" in data and not isinstance(steps, list):
-        raise ModelError(f"{source}: line {nearest_line(lines, ('steps',)) or 1}: steps must be a list",
+        raise ModelError(f"{source}: line {nearest_line(lines, ('steps',)) or 1}: steps must be a list, "
+                         f"not {_word(steps)}",
                          Rule.WRONG_TYPE, ("steps",))
     for section, keys in _NAME_LISTS.items():
         entries = data.get(section)
@@ -337,9 +493,23 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
                     entry[key] = []
                 elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     where = _named_path(names, (section, i, key))
-                    raise ModelError(f"{source}: line {nearest_line(lines, where) or 1}: {key} must be a name or a "
-                                     "list of names", Rule.WRONG_TYPE, where)
+                    bad = value if not isinstance(value, list) else next(v for v in value if not isinstance(v, str))
+                    raise ModelError(f"{source}: line {nearest_line(lines, where) or 1}: {dotted(where)} must be a "
+                                     f"name or a list of names, not {_word(bad)}", Rule.WRONG_TYPE, where)
     return names
+
+
+def _why_not_bool(data: Any, error: SchemaError) -> str:
+    """What to add when a YAML 1.1 boolean word (yes, off, ...) was given where true/false is wanted."""
+    value = data
+    for part in error.path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    if error.rule is Rule.WRONG_TYPE and isinstance(value, str) and _YAML11_BOOL.fullmatch(value):
+        return f" ({value} is a boolean only in YAML 1.1: write true or false)"
+    return ""
 
 
 def _named_path(names: dict[str, list[str]], path: Path_) -> Path_:
@@ -353,19 +523,12 @@ def parse_model(text: str, source: str = "model") -> Model:
     """The model in YAML `text`, or ModelError naming the line: its shape (sections, fields, types,
     bounds) by the schema above through the typed configuration loader, then the references
     between its parts (a step naming an unknown node or control, ...) here."""
-    if len(text) > MAX_MODEL_BYTES:
+    if len(text) > MAX_MODEL_BYTES or (len(text) * 4 > MAX_MODEL_BYTES
+                                       and len(text.encode("utf-8", "surrogatepass")) > MAX_MODEL_BYTES):
         raise ModelError(f"{source}: larger than {MAX_MODEL_BYTES >> 20} MiB", Rule.OUT_OF_BOUNDS)
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ModelError(f"{source}: {at}bad YAML ({getattr(exc, 'problem', None) or exc})", Rule.SYNTAX) from None
-    except RecursionError:
-        raise ModelError(f"{source}: nested too deeply", Rule.SYNTAX) from None
+    root = compose(text, source)
     if root is None:
         raise ModelError(f"{source}: empty model", Rule.MISSING)
-    _check_shape(root, source)
     data = _data(root, source)
     if not isinstance(data, dict):
         raise ModelError(f"{source}: line {_line(root)}: the model must be a mapping", Rule.WRONG_TYPE)
@@ -377,19 +540,31 @@ def parse_model(text: str, source: str = "model") -> Model:
         path = _named_path(names, error.path)
         where = dotted(path)
         problem = error.problem if not where or error.problem.startswith(where) else f"{where}: {error.problem}"
+        problem += _why_not_bool(data, error)
         line = nearest_line(lines, path) or 1
         raise ModelError(f"{source}: line {line}: {problem}", error.rule, path) from None
 
     def refuse(path: Path_, problem: str) -> ModelError:
         return ModelError(f"{source}: line {nearest_line(lines, path) or 1}: {problem}", Rule.INVALID, path)
 
+    for section in _NAMED:
+        for declared in names.get(section, []):
+            problem_ = name_problem(declared)
+            if problem_ is not None:
+                raise refuse((section, declared), f"{section}: {problem_}")
+    if not names.get("controls"):
+        raise ModelError(f"{source}: line {nearest_line(lines, ('controls',)) or 1}: controls: a model needs at least "
+                         "one control", Rule.MISSING, ("controls",))
+
     controls: dict[str, Control] = {}
     for cname, c in zip(names["controls"], spec.controls, strict=True):
         for dep in c.depends_on:
             if dep not in names["controls"]:
                 raise refuse(("controls", cname, "depends_on"), f"{cname} depends on unknown control {dep!r}")
-        if any(not n.strip() for n in c.built_on):
-            raise refuse(("controls", cname, "built_on"), "built_on names must not be empty")
+        for i, impl in enumerate(c.built_on):
+            problem_ = "built_on names must not be empty" if not impl.strip() else name_problem(impl)
+            if problem_ is not None:
+                raise refuse(("controls", cname, "built_on", i), f"controls.{cname}.built_on[{i}]: {problem_}")
         controls[cname] = Control(cname, c.description, c.cost, c.probe or None, c.depends_on, c.where,
                                   tuple(dict.fromkeys(c.built_on)))
     nodes = {nname: Node(nname, n.entry, n.asset, n.description) for nname, n in zip(names["nodes"], spec.nodes,
@@ -413,8 +588,6 @@ def parse_model(text: str, source: str = "model") -> Model:
     known = {i for c in controls.values() for i in c.built_on}
     inputs: dict[str, InputClass] = {}
     for iname, k in zip(names.get("input_classes", []), spec.input_classes, strict=True):
-        if not iname.strip():
-            raise refuse(("input_classes", iname), "an input class needs a name")
         if not k.defeats:
             raise refuse(("input_classes", iname), f"input class {iname} defeats no implementation")
         for impl in k.defeats:
