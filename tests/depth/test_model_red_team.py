@@ -206,3 +206,16 @@ def test_a_message_names_the_key_path_in_the_files_words(old: str, new: str, pat
     error = refused(GOOD.replace(old, new))
     assert error.rule is Rule.WRONG_TYPE and error.path == path and words in str(error), str(error)
     assert not any(python in str(error) for python in ("NoneType", "int", "float", "bool", "dict", "str "))
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("to: k,", "to: q,", "m.yaml: line 8: steps[0]: unknown node 'q'"),
+    ("blocked_by: [a]", "blocked_by: [b]", "m.yaml: line 8: steps[0].blocked_by: unknown control 'b'"),
+    ("x: {entry: true}", "x: {}", "m.yaml: line 4: nodes: no entry node"),
+    ("  a: {cost: 2}", "  a: {cost: 2}\n  a: {}", "m.yaml: line 4: controls: 'a' appears twice in the same mapping"),
+    ("  x: {entry: true}", '  "x\u200b": {entry: true}',
+     "m.yaml: line 5: nodes.x\\u200b: the name 'x\\u200b' holds the invisible character U+200B"),
+])
+def test_a_check_across_parts_names_the_key_path(old: str, new: str, message: str) -> None:
+    error = refused(GOOD.replace(old, new))
+    assert error.rule is Rule.INVALID and str(error) == message

@@ -21,10 +21,13 @@ A step may be taken when the attacker holds every `from` node and every `blocked
 control has failed. A control has failed if chosen to fail or if any control in its
 `depends_on` has failed (transitively).
 
-The shape (sections, fields, types, bounds) is a schema of frozen dataclasses (`ModelSpec`)
-read by the one typed configuration loader (`config_schema.build`), each refusal at the line
-`node_lines` finds in yaml's node tree; `parse_model` keeps the checks across parts (unknown
-nodes and controls, no entry or asset, what an input class defeats).
+`compose` reads the YAML (libyaml's events) into a slim node tree with its bounds checked while
+it is read (size, nodes, depth, items per list or mapping), plain scalars as YAML 1.2 (a YAML 1.1
+number form refused), no aliases, only core tags, mapping keys text. The shape (sections, fields,
+types, bounds) is a schema of frozen dataclasses (`ModelSpec`) read by the one typed configuration
+loader (`config_schema.build`), each refusal at the line `node_lines` finds in the node tree;
+`parse_model` keeps the checks across parts (names, unknown nodes and controls, no entry or asset,
+what an input class defeats).
 """
 
 from __future__ import annotations
@@ -172,7 +175,7 @@ def _scalar(value: str, tag: str, path: Path_, line: int, source: str) -> Any:
     core scalar tag the text must match; refused when a YAML 1.1 reader would read it otherwise."""
     if tag == "str":
         return value
-    where = f"{dotted(path)}: " if path else ""
+    where = f"{_shown(path)}: " if path else ""
     if not tag and _YAML11.fullmatch(value):
         raise ModelError(f"{source}: line {line}: {where}{value} is read differently by YAML 1.1 and 1.2 readers: "
                          f"quote it (\"{value}\") for text, or write a decimal number, true, false or null",
@@ -228,7 +231,7 @@ def compose(text: str, source: str = "model") -> _Node | None:
             if top is not None:
                 path = (*top[1], len(top[0].value)) if top[0].kind == "seq" else \
                     (*top[1], top[2].value) if top[2] is not None else top[1]
-            where = f"{dotted(path)}: " if path else ""
+            where = f"{_shown(path)}: " if path else ""
             if isinstance(event, yaml.AliasEvent):
                 raise ModelError(f"{source}: line {line}: {where}YAML aliases are not allowed in a model",
                                  Rule.INVALID, path)
@@ -275,7 +278,7 @@ def compose(text: str, source: str = "model") -> _Node | None:
                 top[3] += 1
                 limit = ENTRIES if len(top[1]) == 1 and top[1][0] in SECTIONS else NAMES
                 if top[3] > limit:
-                    raise ModelError(f"{source}: line {line}: {dotted(top[1]) or 'the model'}: more than {limit} "
+                    raise ModelError(f"{source}: line {line}: {_shown(top[1]) or 'the model'}: more than {limit} "
                                      "items", Rule.OUT_OF_BOUNDS, top[1])
             if node.kind != "scalar":
                 stack.append([node, path, None, 0])
@@ -339,19 +342,20 @@ class _Lines(Mapping[Path_, int]):
         return len(self._map())
 
 
-def _data(node: _Node, source: str) -> Any:
+def _data(node: _Node, source: str, path: Path_ = ()) -> Any:
     """The node tree as plain data, mapping keys as their text (`compose` refused every key that is
     not); a key twice refused at its line. Recursion is bounded by MAX_MODEL_DEPTH."""
     if node.kind == "map":
         out: dict[str, Any] = {}
         for key, value in node.value:
             if key.value in out:
-                raise ModelError(f"{source}: line {_line(key)}: {key.value!r} appears twice in the same mapping",
-                                 Rule.INVALID)
-            out[str(key.value)] = _data(value, source)
+                where = f"{_shown(path)}: " if path else ""
+                raise ModelError(f"{source}: line {_line(key)}: {where}{key.value!r} appears twice in the same "
+                                 "mapping", Rule.INVALID, (*path, key.value))
+            out[str(key.value)] = _data(value, source, (*path, key.value))
         return out
     if node.kind == "seq":
-        return [_data(child, source) for child in node.value]
+        return [_data(child, source, (*path, i)) for i, child in enumerate(node.value)]
     return node.value
 
 
@@ -467,7 +471,7 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
                 entries = [{"defeats": v} if not isinstance(v, dict) else v for v in entries]
             for name, entry in zip(value, entries, strict=True):
                 if not isinstance(entry, dict):
-                    raise ModelError(f"{source}: line {nearest_line(lines, (section, name)) or 1}: {section}.{name} "
+                    raise ModelError(f"{source}: line {nearest_line(lines, (section, name)) or 1}: {_shown((section, name))} "
                                      f"must be a mapping, not {_word(entry)}", Rule.WRONG_TYPE, (section, name))
             data[section] = entries
     steps = data.get("steps")
@@ -494,9 +498,15 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
                 elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     where = _named_path(names, (section, i, key))
                     bad = value if not isinstance(value, list) else next(v for v in value if not isinstance(v, str))
-                    raise ModelError(f"{source}: line {nearest_line(lines, where) or 1}: {dotted(where)} must be a "
+                    raise ModelError(f"{source}: line {nearest_line(lines, where) or 1}: {_shown(where)} must be a "
                                      f"name or a list of names, not {_word(bad)}", Rule.WRONG_TYPE, where)
     return names
+
+
+def _shown(path: Path_) -> str:
+    """A key path for a message, a name with invisible characters escaped (U+200B as \\u200b)."""
+    return dotted(tuple(p if not isinstance(p, str) or p.isprintable() else p.encode("unicode_escape").decode()
+                        for p in path))
 
 
 def _why_not_bool(data: Any, error: SchemaError) -> str:
@@ -538,20 +548,22 @@ def parse_model(text: str, source: str = "model") -> Model:
         spec = build(ModelSpec, data)
     except SchemaError as error:
         path = _named_path(names, error.path)
-        where = dotted(path)
+        where = _shown(path)
         problem = error.problem if not where or error.problem.startswith(where) else f"{where}: {error.problem}"
         problem += _why_not_bool(data, error)
         line = nearest_line(lines, path) or 1
         raise ModelError(f"{source}: line {line}: {problem}", error.rule, path) from None
 
     def refuse(path: Path_, problem: str) -> ModelError:
-        return ModelError(f"{source}: line {nearest_line(lines, path) or 1}: {problem}", Rule.INVALID, path)
+        where = _shown(path)
+        text = problem if problem.startswith(where) else f"{where}: {problem}"
+        return ModelError(f"{source}: line {nearest_line(lines, path) or 1}: {text}", Rule.INVALID, path)
 
     for section in _NAMED:
         for declared in names.get(section, []):
             problem_ = name_problem(declared)
             if problem_ is not None:
-                raise refuse((section, declared), f"{section}: {problem_}")
+                raise refuse((section, declared), problem_)
     if not names.get("controls"):
         raise ModelError(f"{source}: line {nearest_line(lines, ('controls',)) or 1}: controls: a model needs at least "
                          "one control", Rule.MISSING, ("controls",))
@@ -564,7 +576,7 @@ def parse_model(text: str, source: str = "model") -> Model:
         for i, impl in enumerate(c.built_on):
             problem_ = "built_on names must not be empty" if not impl.strip() else name_problem(impl)
             if problem_ is not None:
-                raise refuse(("controls", cname, "built_on", i), f"controls.{cname}.built_on[{i}]: {problem_}")
+                raise refuse(("controls", cname, "built_on", i), problem_)
         controls[cname] = Control(cname, c.description, c.cost, c.probe or None, c.depends_on, c.where,
                                   tuple(dict.fromkeys(c.built_on)))
     nodes = {nname: Node(nname, n.entry, n.asset, n.description) for nname, n in zip(names["nodes"], spec.nodes,
