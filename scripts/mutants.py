@@ -856,6 +856,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("model_unknown_field", "config_schema.py",
      '        raise SchemaError(Rule.UNKNOWN_KEY, (*path, key), "unknown key" + hint)', "        continue",
      ["tests/depth/test_model.py::test_malformed", "tests/depth/test_model_schema.py"]),
+    ("reader_aes_windows_one_method", "scan/recheck.py", "                if aes_key_id(window) in self.secret_ids:\n",
+     "                if False:\n", [R5 + "test_f1_known_aes_key_in_a_decoded_layer_over_1mib",
+                                    "tests/scan/test_recheck_spans.py::test_content_first_read_without_the_window_search_is_found_at_every_copy"]),
 ]
 
 

@@ -748,20 +748,28 @@ class _Reader:
                         return
             if budget.checks > budget.max_checks:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
-        if self.secret_ids:
-            for width in (16, 24, 32):
-                for offset in range(0, size - width + 1, step):
-                    window = data[offset:offset + width]
-                    if len(set(window)) < width // 2:
-                        continue
-                    budget.checks += 1
-                    if aes_key_id(window) in self.secret_ids:
-                        self.found("known-key", name, f"AES key {aes_key_id(window)}", (offset, offset + width))
-                        return
-            if budget.checks > budget.max_checks:
-                raise _Exhausted(f"more than {budget.max_checks} window checks")
+        if self.secret_ids and self.aes_windows(data, name, step):
+            return
         if self.ec_keys or self.ed_keys:
             self.curve_windows(data, name, step)
+
+    def aes_windows(self, data: bytes, name: str, step: int) -> bool:
+        """Known AES keys (by `aes_key_id`) in the 16-, 24- and 32-byte windows at every `step`th
+        offset; windows with few distinct bytes are no key. True once one is found (a finding);
+        each width's checks count against the budget."""
+        budget = self.budget
+        for width in (16, 24, 32):
+            for offset in range(0, len(data) - width + 1, step):
+                window = data[offset:offset + width]
+                if len(set(window)) < width // 2:
+                    continue
+                budget.checks += 1
+                if aes_key_id(window) in self.secret_ids:
+                    self.found("known-key", name, f"AES key {aes_key_id(window)}", (offset, offset + width))
+                    return True
+            if budget.checks > budget.max_checks:
+                raise _Exhausted(f"more than {budget.max_checks} window checks")
+        return False
 
     def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int, at_window: tuple[int, int]) -> None:
         """Once a prime of a known key is found (at `at_window`), every other private value of that
