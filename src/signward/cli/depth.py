@@ -132,10 +132,10 @@ def depth_diff_cmd(old_path: str, new_path: str, max_sets: int, as_json: bool) -
     result = depth_diff(analyze(load_model(model_path_of(old_path)), max_sets=max_sets),
                         analyze(load_model(model_path_of(new_path)), max_sets=max_sets))
     table = Table("asset", "old", "new", "change")
-    for row in result["assets"]:
-        table.add_row(row["asset"], str(row["old"]), str(row["new"]), row["change"])
-    emit(result, as_json, table=table)
-    if result["shallower"]:
+    for row in result.assets:
+        table.add_row(row.asset, str(row.old), str(row.new), row.change)
+    emit(result.to_dict(), as_json, table=table)
+    if result.shallower:
         raise click.exceptions.Exit(1)
 
 
