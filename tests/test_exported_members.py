@@ -61,8 +61,8 @@ def test_verify_imports_no_private_key_machinery() -> None:
 def test_depth_surface() -> None:
     import signward.depth
 
-    assert signward.depth.__all__ == ["AssetChange", "AssetResult", "Control", "DepthDiff", "Model", "ModelError", "Node",
-                                      "ProbeOutcome", "Report", "Solution", "Step", "analyze", "depth_diff",
+    assert signward.depth.__all__ == ["AssetChange", "AssetResult", "Control", "DepthDiff", "Model", "ModelError",
+                                      "Node", "ProbeOutcome", "Report", "Solution", "Step", "analyze", "depth_diff",
                                       "load_model", "minimum_failing_sets", "parse_model", "run_probe", "to_dot",
                                       "to_html", "width"]
 

@@ -59,7 +59,8 @@ def test_diff(tmp_path: Path) -> None:
                "--json")
     assert done.returncode == 1
     data = json.loads(done.stdout)
-    assert data["assets"][0]["change"] == "shallower" and data["assets"][0]["old"] == 8 and data["assets"][0]["new"] == 1
+    (asset,) = data["assets"]
+    assert asset["change"] == "shallower" and asset["old"] == 8 and asset["new"] == 1
     same = run("depth", "diff", str(MODELS / "storm-0558-2021.yaml"), str(MODELS / "storm-0558-2021.yaml"))
     assert same.returncode == 0
 

@@ -9,4 +9,5 @@ from .anchors import Anchors
 from .chain import AuditRecord, Break, check_chain, record_hash
 from .log import AuditLog, SignedCheckpoint, VerifyResult
 
-__all__ = ["Anchors", "AuditLog", "AuditRecord", "Break", "SignedCheckpoint", "VerifyResult", "check_chain", "record_hash", "retention_floor"]
+__all__ = ["Anchors", "AuditLog", "AuditRecord", "Break", "SignedCheckpoint", "VerifyResult", "check_chain",
+           "record_hash", "retention_floor"]

@@ -114,7 +114,8 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
         for a in report.assets:
             if a.independent is not None:
                 d = a.to_dict()
-                shared = "; ".join(f"{u['name']} ({', '.join(u['controls'])}) costs {u['costs']}" for u in a.common_mode)
+                shared = "; ".join(f"{u['name']} ({', '.join(u['controls'])}) costs {u['costs']}"
+                                   for u in a.common_mode)
                 out.print(f"independent failures: {a.asset} needs {d['independent_failures']} "
                           f"({d['min_failures']} controls){'; shared: ' + shared if shared else ''}")
         out.print(f"policy: {'ok' if report.policy_ok else 'VIOLATED'}")

@@ -524,8 +524,8 @@ class _Reader:
             prefix = match.group(1)
             lines = match.group(0).split(b"\n")
             outer = self.decoding(depth, match.start(), match.end())
-            self.child(b"\n".join(line[len(prefix):] for line in lines), f"{name} > lines after {len(prefix)}-byte prefix",
-                       depth + 1)
+            self.child(b"\n".join(line[len(prefix):] for line in lines),
+                       f"{name} > lines after {len(prefix)}-byte prefix", depth + 1)
             self.span = outer
         for start, end in _percent_runs(data):
             run = bytes(data[start:end])
@@ -783,7 +783,8 @@ class _Reader:
         d = rsa.rsa_recover_private_exponent(exponent, p, q)
         half, full = (n.bit_length() // 2 + 7) // 8, (n.bit_length() + 7) // 8
         values = [("RSA prime", q, half), ("RSA private exponent", d, full),
-                  ("RSA CRT exponent", rsa.rsa_crt_dmp1(d, p), half), ("RSA CRT exponent", rsa.rsa_crt_dmq1(d, q), half),
+                  ("RSA CRT exponent", rsa.rsa_crt_dmp1(d, p), half),
+                  ("RSA CRT exponent", rsa.rsa_crt_dmq1(d, q), half),
                   ("RSA CRT coefficient", rsa.rsa_crt_iqmp(p, q), half), ("RSA prime", p, half)]
         for what, value, width in values:
             for size in {width, (value.bit_length() + 7) // 8}:
@@ -883,7 +884,8 @@ def _zip_comment_span(data: bytes | mmap.mmap, comment: bytes) -> tuple[int, int
     tail = bytes(data[-(len(comment) + 22 + (1 << 16)):])
     at = tail.rfind(b"PK\x05\x06")
     while at >= 0:
-        if tail[at + 20:at + 22] == len(comment).to_bytes(2, "little") and tail[at + 22:at + 22 + len(comment)] == comment:
+        if (tail[at + 20:at + 22] == len(comment).to_bytes(2, "little")
+                and tail[at + 22:at + 22 + len(comment)] == comment):
             start = len(data) - len(tail) + at + 22
             return start, start + len(comment)
         at = tail.rfind(b"PK\x05\x06", 0, at)
