@@ -78,7 +78,8 @@ def measure(make_store: Callable[[str], Store], n: int, threads: int, name: str)
 
     out[f"{name}_plain_insert_per_s"] = round(threaded(threads, n, plain))
     store.close()
-    out[f"{name}_ratio_group_vs_plain"] = round(out[f"{name}_group_commit_per_s"] / out[f"{name}_plain_insert_per_s"], 2)
+    out[f"{name}_ratio_group_vs_plain"] = round(out[f"{name}_group_commit_per_s"]
+                                                / out[f"{name}_plain_insert_per_s"], 2)
     out[f"{name}_ratio_group_vs_one_per_tx"] = round(
         out[f"{name}_group_commit_per_s"] / out[f"{name}_one_per_transaction_per_s"], 2)
     return out

@@ -67,7 +67,8 @@ static_resources:
     type: STATIC
     load_assignment:
       cluster_name: relying_party
-      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: %(upstream)d}}}}]}]
+      endpoints: [{lb_endpoints: [{endpoint: {address: {socket_address: \
+{address: 127.0.0.1, port_value: %(upstream)d}}}}]}]
 """
 
 JWT_AUTHN = """

@@ -95,7 +95,8 @@ if (cluster.isPrimary && Number(workers) > 1) {
         defaultResource: () => 'https://api.example',
         useGrantedResource: () => true,
         getResourceServerInfo: () => ({
-          scope: 'api', audience: 'https://api.example', accessTokenFormat: 'jwt', accessTokenTTL: 300, jwt: { sign: { alg } },
+          scope: 'api', audience: 'https://api.example', accessTokenFormat: 'jwt', accessTokenTTL: 300,
+          jwt: { sign: { alg } },
         }),
       },
     },
@@ -346,7 +347,8 @@ def summary(alg: str, out: dict[str, object]) -> list[str]:
         tr, pk = custody["transit"], custody["pkcs11"]
         lines.append(f"  transit       signward {tr['per_s']:8.1f}/s  pkcs11 {pk['per_s']:8.1f}/s  "
                      f"ratio {custody['ratio']:.3f} (one process, same run)  non-2xx {tr['non_2xx']}/{pk['non_2xx']}  "
-                     f"p50 {tr['p50_ms']}/{pk['p50_ms']} ms  cpu us/token {tr['cpu_us_per_token']}/{pk['cpu_us_per_token']}")
+                     f"p50 {tr['p50_ms']}/{pk['p50_ms']} ms  "
+                     f"cpu us/token {tr['cpu_us_per_token']}/{pk['cpu_us_per_token']}")
     lat = out["latency_at_half_node"]
     assert isinstance(lat, dict)
     for who in ("signward", "node"):

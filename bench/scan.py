@@ -112,7 +112,8 @@ def main() -> None:
                       f"{rates['aeskeyfind'] / default:.2f} (goal <= 1: signward takes at most as long)")
         for pool in ("1 worker", "2 workers"):
             print(f"known-key, {pool}: one RSA key {rates[f'signward known-key, one RSA key, {pool}']:.0f} MB/s "
-                  f"(goal >= 300); canary set {rates[f'signward known-key, canary set, {pool}']:.0f} MB/s (goal >= 100)")
+                  f"(goal >= 300); canary set {rates[f'signward known-key, canary set, {pool}']:.0f} MB/s "
+                  "(goal >= 100)")
         for label, compiled_name in (("every default detector, no keys", "signward, all default detectors, no keys"),
                                      ("known-key, canary set", "signward known-key, canary set"),
                                      ("known-key, one RSA key", "signward known-key, one RSA key")):

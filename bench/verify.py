@@ -80,7 +80,8 @@ def main() -> None:
         for fn in (full, pyjwt, raw):  # warm-up
             rate(fn, tokens[:200])
         r_full, r_pyjwt, r_raw = rate(full, tokens), rate(pyjwt, tokens), rate(raw, tokens)
-        results[alg] = {"signward_per_s": round(r_full), "pyjwt_per_s": round(r_pyjwt), "raw_verify_per_s": round(r_raw),
+        results[alg] = {"signward_per_s": round(r_full), "pyjwt_per_s": round(r_pyjwt),
+                        "raw_verify_per_s": round(r_raw),
                         "ratio_vs_pyjwt": round(r_full / r_pyjwt, 3), "ratio_vs_raw": round(r_full / r_raw, 3)}
         validator.close()
     if args.introspect_n:

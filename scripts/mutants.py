@@ -882,6 +882,15 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/depth/test_model_red_team.py::test_a_cost_under_the_solver_resolution_is_refused_and_never_weighs_zero"]),
     ("depth_cost_never_free", "depth/maxsat.py", "max(1, round(v * scale)) if v > 0 else 0", "round(v * scale)",
      ["tests/depth/test_model_red_team.py::test_a_cost_under_the_solver_resolution_is_refused_and_never_weighs_zero"]),
+    ("reader_aes_windows_one_method", "scan/recheck.py", "                if aes_key_id(window) in self.secret_ids:\n",
+     "                if False:\n", [R5 + "test_f1_known_aes_key_in_a_decoded_layer_over_1mib",
+                                    "tests/scan/test_recheck_spans.py::test_content_first_read_without_the_window_search_is_found_at_every_copy"]),
+    ("pkcs12_precheck_mac_iterations", "scan/detectors/der.py", "            walk.count(pfx[2], 1)\n", "            pass\n",
+     ["tests/scan/test_keyfiles.py::test_the_scanners_cost_precheck_reads_each_derivation_at_its_place_in_the_der"]),
+    ("pkcs12_precheck_pbes2_kdf_is_pbkdf2", "scan/detectors/der.py",
+     "                if not kdf or kdf[0][0] != 0x06 or self.blob[kdf[0][1]:kdf[0][2]] != PBKDF2_OID:\n",
+     "                if False:\n",
+     ["tests/scan/test_keyfiles.py::test_the_scanners_cost_precheck_reads_each_derivation_at_its_place_in_the_der"]),
 ]
 
 

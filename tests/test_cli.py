@@ -106,8 +106,8 @@ def test_full_flow_with_hsm_json(tmp_path: Path) -> None:
         assert len(stamps) == len(listed)  # a timestamp whole on its line
         assert "…" not in narrow.stdout and "│" not in narrow.stdout
         assert "key(s)" in narrow.stdout  # the summary line
-        realms = subprocess.run([sys.executable, "-m", "signward", "--home", home, "realm", "list"], capture_output=True,
-                                text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
+        realms = subprocess.run([sys.executable, "-m", "signward", "--home", home, "realm", "list"],
+                                capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
         assert "issuer:           https://c.example.com" in realms.stdout.splitlines(), realms.stdout
     finally:
         run("--home", home, "hsm", "stop")
@@ -261,7 +261,8 @@ def test_a_group_of_tables_and_lines_prints_as_records_off_a_terminal(capsys: py
 
 def test_shipped_models_are_listed_and_taken_by_name_from_anywhere(tmp_path: Path) -> None:
     listed = json.loads(run_in(tmp_path, "models", "--json").stdout)["models"]
-    assert {m["name"] for m in listed} == {"storm-0558-2021", "storm-0558-signward", "storm-0558-signward-shared-scanner"}
+    assert {m["name"] for m in listed} == {"storm-0558-2021", "storm-0558-signward",
+                                           "storm-0558-signward-shared-scanner"}
     assert all(Path(m["path"]).is_file() for m in listed)
     for name in ("storm-0558-signward", "storm-0558-signward.yaml", "models/storm-0558-signward.yaml"):
         done = run_in(tmp_path, "depth", "analyze", name, "--json")
@@ -329,8 +330,9 @@ def test_the_lab_page_carries_the_watch_result_in_chromium_at_1280(tmp_path: Pat
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
     model = load_model(shipped_models()["storm-0558-signward"])
     failed = ["issuer_binding", "key_expiry"]
+    expired = "the relying party accepted a token under an expired key"
     results = [(ProbeOutcome.passed("refused as it should") if c not in failed else ProbeOutcome.failed(
-        ProbeReason.FAILED, "the relying party accepted a token under an expired key")).completed("signward.watch", c, 0.5)
+        ProbeReason.FAILED, expired)).completed("signward.watch", c, 0.5)
         for c in model.controls]
     found = Round(time=1796500000.0, results=results, unprobed=[], designed=analyze(model),
                   current=analyze(model, failed))

@@ -99,7 +99,8 @@ def test_the_configuration_reference_is_the_codes() -> None:
     defaults = Config()
     expected = {section.name: {f.name: getattr(getattr(defaults, section.name), f.name)
                                for f in dataclasses.fields(getattr(defaults, section.name))}
-                for section in dataclasses.fields(defaults) if dataclasses.is_dataclass(getattr(defaults, section.name))}
+                for section in dataclasses.fields(defaults)
+                if dataclasses.is_dataclass(getattr(defaults, section.name))}
     assert set(documented) == set(expected)
     for section, keys in expected.items():
         assert documented[section] == keys, f"[{section}] in docs/configuration.md differs from home.py"

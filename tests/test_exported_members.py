@@ -61,7 +61,8 @@ def test_verify_imports_no_private_key_machinery() -> None:
 def test_depth_surface() -> None:
     import signward.depth
 
-    assert signward.depth.__all__ == ["AssetResult", "Control", "Model", "ModelError", "Node", "ProbeOutcome", "Report", "Solution", "Step", "analyze", "depth_diff",
+    assert signward.depth.__all__ == ["AssetChange", "AssetResult", "Control", "DepthDiff", "Model", "ModelError",
+                                      "Node", "ProbeOutcome", "Report", "Solution", "Step", "analyze", "depth_diff",
                                       "load_model", "minimum_failing_sets", "parse_model", "run_probe", "to_dot",
                                       "to_html", "width"]
 
@@ -69,8 +70,8 @@ def test_depth_surface() -> None:
 def test_audit_surface() -> None:
     import signward.audit
 
-    assert signward.audit.__all__ == ["Anchors", "AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain",
-                                      "record_hash", "retention_floor"]
+    assert signward.audit.__all__ == ["Anchors", "AuditLog", "AuditRecord", "Break", "SignedCheckpoint", "VerifyResult",
+                                      "check_chain", "record_hash", "retention_floor"]
 
 
 def test_dumps_surface() -> None:

@@ -156,7 +156,8 @@ def check_command_line(line: str) -> None:
         assert set(words) <= GLOBAL, f"{line}: unknown option(s)"
         return
     command, path = resolve([w for w in words if not w.startswith("--home") and not w.startswith("/")])
-    runnable = not isinstance(command, click.Group) or command.invoke_without_command  # `watch` runs, `watch report` too
+    # `watch` runs, `watch report` too
+    runnable = not isinstance(command, click.Group) or command.invoke_without_command
     help_only = isinstance(command, click.Group) and set(words) & {"--help", "-h"}
     assert path and (runnable or help_only), f"no such command: {line}"
     known = GLOBAL | {name for p in command.params for name in (*p.opts, *p.secondary_opts)}

@@ -63,7 +63,8 @@ def test_an_audit_key_of_ones_own_is_caught(tmp_path: Path, backend: SigningBack
     conn.execute("INSERT INTO audit_keys (key_handle, alg, public_jwk, created_at) VALUES ('forged', 'ES256', ?, 0)",
                  (json.dumps(public_jwk(forger.public_key())),))
     for seq, head_hash in conn.execute("SELECT seq, head_hash FROM audit_checkpoints").fetchall():
-        r, s = decode_dss_signature(forger.sign(f"signward-audit:{seq}:{head_hash}".encode(), ec.ECDSA(hashes.SHA256())))
+        message = f"signward-audit:{seq}:{head_hash}".encode()
+        r, s = decode_dss_signature(forger.sign(message, ec.ECDSA(hashes.SHA256())))
         conn.execute("UPDATE audit_checkpoints SET key_handle = 'forged', signature = ? WHERE seq = ?",
                      (base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode(), seq))
     conn.commit()

@@ -9,18 +9,24 @@ import hashlib
 import json
 import random
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from signward.audit import AuditLog, merkle
+from signward.audit import AuditLog, SignedCheckpoint, merkle
 from signward.audit.anchors import Anchors
 from signward.audit.note import Checkpoint, NoteError, der_signature, key_id, open_note, signed_note
 from signward.cli import cli
+from signward.home import Home
+from signward.hsm import server as hsm_server
 from signward.hsm.base import CheckedSigner
 from signward.store import open_store
+from tests.conftest import make_hsm_home
 
 # -- the independent reference (RFC 6962 section 2.1, recursive, no shared code) ----------------
 
@@ -145,14 +151,14 @@ def test_checkpoint_is_a_signed_note_of_the_rfc_tree_head(log: AuditLog) -> None
     made = log.checkpoint()
     assert made is not None
     public = log._public(log._audit_key()[0])
-    head = open_note(made["note"], "test.example/audit", public)
+    head = open_note(made.note, "test.example/audit", public)
     leaves = [ref_leaf(r) for r in raw_rows(log)]
     assert head.size == 37 and head.root == ref_mth(leaves)
-    lines = made["note"].split("\n")
+    lines = made.note.split("\n")
     assert lines[:3] == ["test.example/audit", "37", base64.b64encode(head.root).decode()]
     assert lines[4].startswith("\u2014 test.example/audit ")
     assert base64.b64decode(lines[4].split(" ")[2])[:4] == key_id(public)
-    tampered = made["note"].replace("\n37\n", "\n38\n")
+    tampered = made.note.replace("\n37\n", "\n38\n")
     with pytest.raises(NoteError):
         open_note(tampered, "test.example/audit", public)
 
@@ -174,7 +180,7 @@ def test_consistency_proofs_verify_with_the_reference(log: AuditLog) -> None:
     for i in range(20):
         log.append("bob", "key.create", f"n{i}")
     proof = log.consistency(37)
-    assert proof["tree_size"] == 57 and proof["old_checkpoint"] == old["note"]
+    assert proof["tree_size"] == 57 and proof["old_checkpoint"] == old.note
     leaves = [ref_leaf(r) for r in raw_rows(log)]
     hashes = [base64.b64decode(h) for h in proof["hashes"]]
     assert hashes == ref_subproof(37, leaves, True)
@@ -202,7 +208,7 @@ def test_verify_proof_offline_from_the_key_alone(log: AuditLog, tmp_path: Path) 
     assert json.loads(done.output)["ok"] is True
     assert not (tmp_path / "no-home").exists()
     consistency = _write(tmp_path, "con.json", log.consistency(37))
-    old_note = _write(tmp_path, "old.note", old["note"])
+    old_note = _write(tmp_path, "old.note", old.note)
     done = runner.invoke(cli, ["audit", "verify-proof", consistency, "--key", key, "--old-checkpoint", old_note])
     assert done.exit_code == 0, done.output
 
@@ -375,5 +381,42 @@ def test_a_remembered_range_of_another_chain_is_not_used(tmp_path: Path, backend
     for i in range(12):
         fresh.append("bob", "key.create", f"n{i}")
     made = stale.checkpoint()
-    assert made is not None and made["seq"] == 12
-    assert made["root_hash"] == ref_mth([ref_leaf(r) for r in raw_rows(fresh)]).hex()
+    assert made is not None and made.seq == 12
+    assert made.root_hash == ref_mth([ref_leaf(r) for r in raw_rows(fresh)]).hex()
+
+
+@pytest.fixture
+def own_hsm_home(tmp_path: Path) -> Iterator[Home]:
+    """A home with its own HSM process, for the CLI run as a process of its own (one process
+    reaches one embedded HSM: this one reaches the session's)."""
+    home = make_hsm_home(tmp_path / "home")
+    yield home
+    hsm_server.stop(home)
+
+
+def _signward(home: Home, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "signward", "--home", str(home.root), *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_the_checkpoint_command_prints_the_checkpoint_it_signed_exactly(own_hsm_home: Home) -> None:
+    """`audit checkpoint --json` is `SignedCheckpoint.to_dict` of what it stored: the chain head
+    and the tree head's root and note, key for key and byte for byte (`{}` for an empty log)."""
+    home = own_hsm_home
+    empty = _signward(home, "audit", "checkpoint", "--json")
+    assert (empty.returncode, empty.stdout) == (0, "{}\n"), empty.stderr
+    made = _signward(home, "realm", "create", "c", "--issuer", "https://c.example.com")
+    assert made.returncode == 0, made.stderr
+    done = _signward(home, "audit", "checkpoint", "--json")
+    assert done.returncode == 0, done.stderr
+    conn = sqlite3.connect(home.db_path)
+    seq, head_hash, root_hash, note = conn.execute(
+        "SELECT seq, head_hash, root_hash, note FROM audit_checkpoints ORDER BY seq DESC LIMIT 1").fetchone()
+    conn.close()
+    assert seq >= 1 and len(head_hash) == 64 and len(root_hash) == 64 and note.endswith("\n")
+    expected = SignedCheckpoint(seq, head_hash, root_hash, note)
+    assert done.stdout == json.dumps(expected.to_dict(), indent=2, sort_keys=True) + "\n"
+    assert done.stdout == ('{\n  "head_hash": "%s",\n  "note": %s,\n  "root_hash": "%s",\n  "seq": %d\n}\n'
+                           % (head_hash, json.dumps(note), root_hash, seq))
+    text = _signward(home, "audit", "checkpoint")
+    assert text.stdout.split("\n")[:3] == note.split("\n")[:3]  # the note, signed again (ECDSA: other bytes)

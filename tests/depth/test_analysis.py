@@ -52,7 +52,8 @@ def test_width_is_the_max_flow_of_the_node_split_graph(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(80))
 def test_in_every_minimum_set_means_the_minimum_rises_without_it(seed: int) -> None:
     rng = random.Random(500 + seed)
-    text = chain_model(rng, steps=(6, 14), max_cost=2) if seed % 2 else random_model(rng, rng.randint(3, 6), rng.randint(2, 7), rng.randint(8, 14))
+    text = (chain_model(rng, steps=(6, 14), max_cost=2) if seed % 2
+            else random_model(rng, rng.randint(3, 6), rng.randint(2, 7), rng.randint(8, 14)))
     model = parse_model(text)
     asset = model.assets[0]
     solution = minimum_failing_sets(model, asset, max_sets=1)

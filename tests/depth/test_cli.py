@@ -59,7 +59,8 @@ def test_diff(tmp_path: Path) -> None:
                "--json")
     assert done.returncode == 1
     data = json.loads(done.stdout)
-    assert data["assets"][0]["change"] == "shallower" and data["assets"][0]["old"] == 8 and data["assets"][0]["new"] == 1
+    (asset,) = data["assets"]
+    assert asset["change"] == "shallower" and asset["old"] == 8 and asset["new"] == 1
     same = run("depth", "diff", str(MODELS / "storm-0558-2021.yaml"), str(MODELS / "storm-0558-2021.yaml"))
     assert same.returncode == 0
 
@@ -69,3 +70,41 @@ def test_dot(tmp_path: Path) -> None:
     assert run("depth", "analyze", str(MODELS / "storm-0558-signward.yaml"), "--dot", str(out)).returncode == 0
     text = out.read_text()
     assert text.startswith('digraph "storm-0558-signward"') and '"n:enterprise_mail"' in text and "#ffb347" in text
+
+
+def test_diff_json_is_the_typed_results_dict_byte_for_byte(tmp_path: Path) -> None:
+    """`depth diff --json` prints `DepthDiff.to_dict` (what the dict `depth_diff` returned before
+    printed, byte for byte): an added, a removed and a shallower asset, and the shipped models'
+    diff with independent failures."""
+    from signward.depth import AssetChange, DepthDiff, analyze, depth_diff, parse_model
+
+    steps = "  - {from: x, to: y, blocked_by: [a, b]}\n"
+    old = "name: old\ncontrols:\n  a: {}\n  b: {}\nnodes:\n  x: {entry: true}\n  y: {asset: true}\n" \
+          "  z: {asset: true}\nsteps:\n" + steps + "  - {from: x, to: z, blocked_by: [a]}\n"
+    new = "name: new\ncontrols:\n  a: {}\n  b: {}\nnodes:\n  x: {entry: true}\n  y: {asset: true}\n" \
+          "  w: {asset: true}\nsteps:\n" + steps + "  - {from: x, to: y, blocked_by: [b]}\n" \
+          "  - {from: x, to: w, blocked_by: [b]}\n"
+    (tmp_path / "old.yaml").write_text(old)
+    (tmp_path / "new.yaml").write_text(new)
+    result = depth_diff(analyze(parse_model(old)), analyze(parse_model(new)))
+    assert result == DepthDiff("old", "new", (AssetChange("w", None, 1, "added"),
+                                              AssetChange("y", 2, 1, "shallower", None, (("b",),)),
+                                              AssetChange("z", 1, None, "removed")),
+                               (("b", "w"), ("b", "y")), (("a", "z"),), True)
+    done = run("depth", "diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--json")
+    assert done.returncode == 1 and done.stdout == json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n"
+    assert done.stdout == json.dumps({
+        "assets": [{"asset": "w", "change": "added", "new": 1, "old": None},
+                   {"asset": "y", "change": "shallower", "new": 1, "new_sets": [["b"]], "old": 2},
+                   {"asset": "z", "change": "removed", "new": None, "old": 1}],
+        "new": "new", "old": "old", "policy_ok": True, "shallower": True,
+        "spofs_added": [{"asset": "w", "control": "b"}, {"asset": "y", "control": "b"}],
+        "spofs_removed": [{"asset": "z", "control": "a"}]}, indent=2, sort_keys=True) + "\n"
+    shipped = run("depth", "diff", str(MODELS / "storm-0558-signward.yaml"), str(MODELS / "storm-0558-2021.yaml"),
+                  "--json")
+    assert shipped.stdout == json.dumps({
+        "assets": [{"asset": "enterprise_mail", "change": "shallower", "new": 1, "new_independent": 1,
+                    "new_sets": [["redaction"]], "old": 8, "old_independent": 8}],
+        "new": "storm-0558-2021", "old": "storm-0558-signward", "policy_ok": True, "shallower": True,
+        "spofs_added": [{"asset": "enterprise_mail", "control": "redaction"}], "spofs_removed": []},
+        indent=2, sort_keys=True) + "\n"

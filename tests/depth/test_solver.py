@@ -75,7 +75,8 @@ def chain_model(rng: random.Random, steps: tuple[int, int] = (2, 10), max_cost: 
     n = rng.randint(3, 8)
     controls = [f"c{i}" for i in range(12)]
     lines = ["name: chain", "controls:"] + [f"  {c}: {{cost: {rng.randint(1, max_cost)}}}" for c in controls]
-    lines += ["nodes:", "  n0: {entry: true}"] + [f"  n{i}: {{}}" for i in range(1, n - 1)] + [f"  n{n-1}: {{asset: true}}"]
+    lines += (["nodes:", "  n0: {entry: true}"] + [f"  n{i}: {{}}" for i in range(1, n - 1)]
+              + [f"  n{n-1}: {{asset: true}}"])
     lines.append("steps:")
     free = list(controls)
     rng.shuffle(free)

@@ -290,7 +290,8 @@ def judge(case: Case, directory: Path) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     source = directory / "artifact"
     source.write_bytes(build(case))
-    assert recoverable(source.read_bytes(), case.kind, form=case.form), f"the recoverer cannot read its own case {case.describe()}"
+    assert recoverable(source.read_bytes(), case.kind, form=case.form), (
+        f"the recoverer cannot read its own case {case.describe()}")
     out = directory / "out"
     try:
         sanitize(source, out, Home(directory / "home"), known_keys())
@@ -300,7 +301,8 @@ def judge(case: Case, directory: Path) -> str:
     except DumpFormatError:
         assert not out.exists()
         return "refused:unreadable"
-    assert not recoverable(out.read_bytes(), case.kind, form=case.form), f"certified with the key inside: {case.describe()}"
+    assert not recoverable(out.read_bytes(), case.kind, form=case.form), (
+        f"certified with the key inside: {case.describe()}")
     return "clean"
 
 

@@ -39,7 +39,8 @@ def texture(seed: int, size: int = 1 << 18) -> bytes:
         if kind == 0:
             part = bytes(rng.randrange(1, 300))
         elif kind == 1:
-            part = b"".join((0x7F0000000000 + rng.randrange(1 << 32)).to_bytes(8, "little") for _ in range(rng.randrange(1, 40)))
+            part = b"".join((0x7F0000000000 + rng.randrange(1 << 32)).to_bytes(8, "little")
+                            for _ in range(rng.randrange(1, 40)))
         elif kind == 2:
             part = bytes(rng.randrange(0x20, 0x7F) for _ in range(rng.randrange(1, 400)))
         elif kind == 3:
@@ -187,7 +188,8 @@ def test_ec_public_points(curve: ec.EllipticCurve) -> None:
              "secp256k1": 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141}.get(curve.name)
     values = [int.from_bytes(os.urandom(size), "big") >> (8 * size - curve.key_size) for _ in range(30)]
     values += [1, 2, 0] + ([order - 1, order, order + 1] if order else [])
-    out = _filters.ec_publics(compiled.OPENSSL_CURVES[curve.name], b"".join(v.to_bytes(size, "big") for v in values), size)
+    out = _filters.ec_publics(compiled.OPENSSL_CURVES[curve.name], b"".join(v.to_bytes(size, "big") for v in values),
+                              size)
     for index, value in enumerate(values):
         point = out[index * 2 * size:(index + 1) * 2 * size]
         try:
@@ -305,7 +307,8 @@ def test_full_pass_candidates(seed: int, monkeypatch: pytest.MonkeyPatch) -> Non
     slow = run(make())
     assert len(slow) > 100 and len(spans) > 5
     same(fast, slow)
-    in_dense = [o for o in fast.tolist() if 65536 + 1000 <= o < 65536 + 9192 or 4 * 65536 + 1000 <= o < 4 * 65536 + 9192]
+    in_dense = [o for o in fast.tolist()
+                if 65536 + 1000 <= o < 65536 + 9192 or 4 * 65536 + 1000 <= o < 4 * 65536 + 9192]
     assert 0 < len(in_dense) < 50, "dense blocks: only the values kept by themselves"
     # the spans say what writable_mask says, position by position
     positions = np.arange(len(data), dtype=np.int64)
@@ -357,7 +360,8 @@ def test_a_value_with_a_zero_byte_at_one_end_is_a_candidate(monkeypatch: pytest.
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=400), length=st.integers(-2, 140), step=st.integers(-1, 70),
-       top=st.integers(-2, 140), low=st.integers(-2, 140), offsets=st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=8),
+       top=st.integers(-2, 140), low=st.integers(-2, 140),
+       offsets=st.lists(st.integers(-(1 << 63), (1 << 63) - 1), max_size=8),
        limit=st.integers(-1, 600), bridge=st.integers(-1, 5))
 def test_hostile_arguments_never_read_outside(data: bytes, length: int, step: int, top: int, low: int,
                                              offsets: list[int], limit: int, bridge: int) -> None:

@@ -25,7 +25,7 @@ from cryptography.x509.oid import NameOID
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
 from signward.scan.coverage import CoverageError, Uncovered
-from signward.scan.detectors.der import MAX_PKCS12_OPENED
+from signward.scan.detectors.der import MAX_PKCS12_ITERATIONS, MAX_PKCS12_OPENED, UNREADABLE, _costliest_derivation
 from signward.scan.recheck import Budget, recheck_bytes
 from signward.scan.recheck_keyfiles import MAX_ITERATIONS
 from tests.scan.keyfiles import keystore, ppk, protected_key, sshcom, sshcom_public
@@ -283,33 +283,43 @@ def test_a_pkcs12_truststore_the_reader_opens_is_not_a_finding_when_every_bag_is
                                      ["-passout", "pass:"], ["-passout", "pass:changeit"],
                                      ["-legacy", "-passout", "pass:password"]])
 def test_openssls_own_pkcs12_files_are_found(tmp_path: Path, options: list[str]) -> None:
-    """The scanner's cost pre-check reads an INTEGER after any OCTET STRING-looking bytes as an
-    iteration count, so random key or ciphertext bytes can read as a count over the bound: that
-    file is not opened (still a `pkcs12` finding, never a miss). Such a file is made again with a
-    fresh key (a known limit, said in the session note); the reader walks the DER and is exact."""
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    from signward.scan.detectors.der import MAX_PKCS12_ITERATIONS, _costliest_derivation
-
+    """Each run makes a fresh file (fresh salts, IVs and ciphertext): the scanner's cost pre-check
+    reads only the derivations' own fields (openssl: 2,048 iterations, none without encryption and
+    MAC), never key or ciphertext bytes, so the file is opened every time."""
     certificate = x509.load_der_x509_certificate(CERTIFICATE)
     (tmp_path / "c.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key = RSA
-    for _ in range(20):
-        (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                           serialization.PrivateFormat.PKCS8,
-                                                           serialization.NoEncryption()))
-        made = subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"),
-                               "-in", str(tmp_path / "c.pem"), "-out", str(tmp_path / "k.p12"), *options],
-                              capture_output=True)
-        if made.returncode != 0 and "-legacy" in options:
-            pytest.skip("this openssl has no legacy provider")
-        data = (tmp_path / "k.p12").read_bytes()
-        if _costliest_derivation(data) <= MAX_PKCS12_ITERATIONS:
-            break
-        key = rsa.generate_private_key(65537, 2048)
+    (tmp_path / "k.pem").write_bytes(RSA.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    made = subprocess.run(["openssl", "pkcs12", "-export", "-inkey", str(tmp_path / "k.pem"),
+                           "-in", str(tmp_path / "c.pem"), "-out", str(tmp_path / "k.p12"), *options],
+                          capture_output=True)
+    if made.returncode != 0 and "-legacy" in options:
+        pytest.skip("this openssl has no legacy provider")
+    data = (tmp_path / "k.p12").read_bytes()
+    assert _costliest_derivation(data) == (0 if "-nomac" in options else 2048)
     assert "pkcs12-well-known-password" in _scan(tmp_path, data, "der")
     assert any(f.kind == "pkcs12" and f.key.startswith("RSAPrivateKey in a PKCS#12 file under")
                for f in recheck_bytes(data).findings)
+
+
+def test_the_scanners_cost_precheck_reads_each_derivation_at_its_place_in_the_der() -> None:
+    """PBKDF2's iterations (in PBES2, for the key and the certificates) and the MacData's are read
+    where the structure puts them; what the walk cannot read is never opened: a MAC costlier than
+    the bound (asn1crypto writes the file: another writer than ours), a PBES2 whose key derivation
+    is scrypt (its cost is no iteration count), a file cut short or followed by a stray byte."""
+    from asn1crypto import pkcs12 as asn1_pkcs12  # python-pkcs11's dependency
+
+    data = _pfx(b"changeit", rounds=5000)  # the key and certificates at 5,000, the MAC at 2,048
+    assert _costliest_derivation(data) == 5000
+    pfx = asn1_pkcs12.Pfx.load(data)
+    assert pfx["mac_data"]["iterations"].native == 2048
+    pfx["mac_data"]["iterations"] = MAX_PKCS12_ITERATIONS + 1
+    assert _costliest_derivation(pfx.dump(force=True)) == MAX_PKCS12_ITERATIONS + 1
+    pbkdf2, scrypt = bytes.fromhex("06092a864886f70d01050c"), bytes.fromhex("06092b06010401da47040b")
+    assert data.count(pbkdf2) == 2
+    assert _costliest_derivation(data.replace(pbkdf2, scrypt, 1)) == UNREADABLE
+    assert _costliest_derivation(data[:-1]) == UNREADABLE
+    assert _costliest_derivation(data + b"\x00") == UNREADABLE
 
 
 # ---- zip64 and data descriptors: read and found, or refused, never skipped

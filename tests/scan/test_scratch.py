@@ -37,7 +37,8 @@ def test_sigkill_leaves_no_scratch_file_behind(tmp_path: Path, nameless: bool) -
              f"print('ready', flush=True)\ntime.sleep(60)\n")
     proc = subprocess.Popen([sys.executable, "-c", child], stdout=subprocess.PIPE)
     assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
-    held = [os.readlink(fd) for fd in Path(f"/proc/{proc.pid}/fd").iterdir() if os.readlink(fd).startswith(str(tmp_path))]
+    held = [os.readlink(fd) for fd in Path(f"/proc/{proc.pid}/fd").iterdir()
+            if os.readlink(fd).startswith(str(tmp_path))]
     assert len(held) == 1 and held[0].endswith("(deleted)")
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)

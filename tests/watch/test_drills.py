@@ -38,7 +38,8 @@ def switch_off(served: Served, **settings: object) -> None:
     served.home.save_config(dataclasses.replace(config, dumps=dataclasses.replace(config.dumps, **settings)))
 
 
-FAST = {"canary_check", "release_gate", "store_rescan", "grant_approval"}  # the full redaction drill takes half a minute
+# the full redaction drill takes half a minute
+FAST = {"canary_check", "release_gate", "store_rescan", "grant_approval"}
 
 
 @pytest.mark.parametrize("settings,probed,broken", [

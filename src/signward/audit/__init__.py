@@ -7,6 +7,7 @@ floor (`signward.retention`) keeps every record longer than any key it concerns 
 from ..retention import retention_floor
 from .anchors import Anchors
 from .chain import AuditRecord, Break, check_chain, record_hash
-from .log import AuditLog, VerifyResult
+from .log import AuditLog, SignedCheckpoint, VerifyResult
 
-__all__ = ["Anchors", "AuditLog", "AuditRecord", "Break", "VerifyResult", "check_chain", "record_hash", "retention_floor"]
+__all__ = ["Anchors", "AuditLog", "AuditRecord", "Break", "SignedCheckpoint", "VerifyResult", "check_chain",
+           "record_hash", "retention_floor"]

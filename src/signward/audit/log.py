@@ -52,6 +52,22 @@ class VerifyResult:
                 "broken": self.broken.to_dict() if self.broken else None, "unanchored": self.unanchored}
 
 
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint `AuditLog.checkpoint` signed: the chain head (record `seq`, its hash) and the
+    Merkle tree head's root and C2SP signed note (both None when the records before it are
+    incomplete)."""
+
+    seq: int
+    head_hash: str
+    root_hash: str | None
+    note: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of `audit checkpoint`."""
+        return {"seq": self.seq, "head_hash": self.head_hash, "root_hash": self.root_hash, "note": self.note}
+
+
 def _details(row: dict[str, Any]) -> dict[str, Any]:
     try:
         value = json.loads(row["details"])
@@ -208,7 +224,7 @@ class AuditLog:
             last = tx.one("SELECT MAX(seq) AS seq FROM audit_checkpoints")
         return max(0, int((head or {}).get("seq") or 0) - int((last or {}).get("seq") or 0))
 
-    def checkpoint_if_due(self) -> dict[str, Any] | None:
+    def checkpoint_if_due(self) -> SignedCheckpoint | None:
         """Sign the head when `checkpoint_every` records or more are unsigned (appends made inside
         a caller's transaction cannot checkpoint themselves; services call this when they close
         and the issuer on every rotation check)."""
@@ -261,7 +277,7 @@ class AuditLog:
             self._remember_tree(size, str(rows[-1]["hash"]), extended)
         return extended
 
-    def checkpoint(self) -> dict[str, Any] | None:
+    def checkpoint(self) -> SignedCheckpoint | None:
         """Sign the current head with the audit key: the chain head, and the Merkle tree head as
         a C2SP signed note; None when the log is empty."""
         handle, alg = self._audit_key()
@@ -300,7 +316,7 @@ class AuditLog:
                 self.anchors.publish({"seq": head["seq"], "head_hash": head["hash"], "alg": alg.value,
                                       "signature": encoded, "key": json.loads(key_row["public_jwk"]) if key_row else {},
                                       **({"note": note} if note else {})})
-        return {"seq": head["seq"], "head_hash": head["hash"], "root_hash": root, "note": note}
+        return SignedCheckpoint(int(head["seq"]), str(head["hash"]), root, note)
 
     # -- proofs ---------------------------------------------------------------------------
 
@@ -327,9 +343,9 @@ class AuditLog:
             row = tx.one("SELECT seq, note FROM audit_checkpoints WHERE note IS NOT NULL ORDER BY seq DESC LIMIT 1")
         if row is None or int(row["seq"]) < covering:
             made = self.checkpoint()
-            if made is None or made["note"] is None:
+            if made is None or made.note is None:
                 raise ProofError("the log has no signed tree head to prove against")
-            return {"seq": made["seq"], "note": made["note"]}
+            return {"seq": made.seq, "note": made.note}
         return row
 
     def prove(self, seq: int, size: int | None = None) -> dict[str, Any]:

@@ -59,8 +59,8 @@ def audit_checkpoint(ctx: click.Context, as_json: bool) -> None:
     """Sign the current head with the audit key in the HSM: the chain head, and the Merkle tree
     head as a C2SP signed note (printed; publish it for auditors and relying parties)."""
     made = services(ctx).audit.checkpoint()
-    emit(made or {}, as_json, text=(made.get("note") or f"checkpoint at record {made['seq']}\n").rstrip("\n")
-         if made else "the log is empty")
+    emit(made.to_dict() if made else {}, as_json,
+         text=(made.note or f"checkpoint at record {made.seq}\n").rstrip("\n") if made else "the log is empty")
 
 
 def _proof_out(proof: dict[str, Any], as_json: bool) -> None:

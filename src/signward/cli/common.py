@@ -111,7 +111,8 @@ def table_records(table: Table) -> str:
 
 def table_fits(table: Table, width: int) -> bool:
     """Whether every cell fits on its lines at its natural width (so nothing would be wrapped)."""
-    natural = [max([len(_plain(column.header)), *(len(line) for cell in column.cells for line in _plain(cell).split("\n"))])
+    natural = [max([len(_plain(column.header)),
+                    *(len(line) for cell in column.cells for line in _plain(cell).split("\n"))])
                for column in table.columns]
     return sum(natural) + 3 * len(natural) + 1 <= width
 
@@ -204,4 +205,6 @@ def ids_table(title: str | None, columns: list[str], rows: list[list[str]], summ
     return table
 
 
-__all__ = ["Terminated", "check_output", "clean_up_on_signals", "duration", "emit", "err", "force_option", "home_of", "ids_table", "json_option", "naming", "out", "print_table", "refused", "services", "table_fits", "table_records", "write_output"]
+__all__ = ["Terminated", "check_output", "clean_up_on_signals", "duration", "emit", "err", "force_option", "home_of",
+           "ids_table", "json_option", "naming", "out", "print_table", "refused", "services", "table_fits",
+           "table_records", "write_output"]

@@ -114,7 +114,8 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
         for a in report.assets:
             if a.independent is not None:
                 d = a.to_dict()
-                shared = "; ".join(f"{u['name']} ({', '.join(u['controls'])}) costs {u['costs']}" for u in a.common_mode)
+                shared = "; ".join(f"{u['name']} ({', '.join(u['controls'])}) costs {u['costs']}"
+                                   for u in a.common_mode)
                 out.print(f"independent failures: {a.asset} needs {d['independent_failures']} "
                           f"({d['min_failures']} controls){'; shared: ' + shared if shared else ''}")
         out.print(f"policy: {'ok' if report.policy_ok else 'VIOLATED'}")
@@ -132,10 +133,10 @@ def depth_diff_cmd(old_path: str, new_path: str, max_sets: int, as_json: bool) -
     result = depth_diff(analyze(load_model(model_path_of(old_path)), max_sets=max_sets),
                         analyze(load_model(model_path_of(new_path)), max_sets=max_sets))
     table = Table("asset", "old", "new", "change")
-    for row in result["assets"]:
-        table.add_row(row["asset"], str(row["old"]), str(row["new"]), row["change"])
-    emit(result, as_json, table=table)
-    if result["shallower"]:
+    for row in result.assets:
+        table.add_row(row.asset, str(row.old), str(row.new), row.change)
+    emit(result.to_dict(), as_json, table=table)
+    if result.shallower:
         raise click.exceptions.Exit(1)
 
 

@@ -222,7 +222,8 @@ def _pipeline(ctx: click.Context) -> DumpPipeline:
 @click.option("--signal", "signal_number", type=int, default=None, help="Signal number (core_pattern %s).")
 @click.option("--time", "crash_time", type=float, default=None, help="Crash time, seconds (core_pattern %t).")
 @click.option("--file", "path", default=None, help="Take this gcore-made or copied dump instead of stdin.")
-@click.option("--incident", default=None, metavar="REF", help="Link the crash to this incident (grant requests name it).")
+@click.option("--incident", default=None, metavar="REF",
+              help="Link the crash to this incident (grant requests name it).")
 @json_option
 @click.pass_context
 def dumps_capture(ctx: click.Context, pid: int | None, exe: str, signal_number: int | None, crash_time: float | None,

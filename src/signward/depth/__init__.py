@@ -3,15 +3,17 @@ and checked against the live system with probes. Generic: it imports nothing els
 the probes' shared vocabulary (`signward.probes.base`, itself free of the rest)."""
 
 from .analysis import AssetResult, Report, analyze, width
-from .diff import depth_diff
+from .diff import AssetChange, DepthDiff, depth_diff
 from .model import Control, Model, ModelError, Node, Step, load_model, parse_model
 from .probes import ProbeOutcome, run_probe
 from .render import to_dot, to_html
 from .solver import Solution, minimum_failing_sets
 
 __all__ = [
+    "AssetChange",
     "AssetResult",
     "Control",
+    "DepthDiff",
     "Model",
     "ModelError",
     "Node",

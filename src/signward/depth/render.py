@@ -74,7 +74,8 @@ def to_svg(dot: str) -> str:
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;max-width:1400px;line-height:1.4;color:#222}
 h1{font-size:1.6em} h2{font-size:1.25em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.5em 0} td,th{border:1px solid #bbb;padding:6px 10px;vertical-align:top;text-align:left}
+table{border-collapse:collapse;margin:.5em 0} \
+td,th{border:1px solid #bbb;padding:6px 10px;vertical-align:top;text-align:left}
 th{background:#f0f0f0} .bad{color:#b00020;font-weight:bold} .ok{color:#1b5e20;font-weight:bold}
 .chip{display:inline-block;border-radius:4px;padding:1px 7px;margin:1px 2px;font-family:monospace;font-size:.95em}
 .chip.cut{background:#ffb347} .chip.off{background:#5a5a5a;color:#fff}

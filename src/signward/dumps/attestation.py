@@ -159,4 +159,5 @@ def verify_attestation(out: str | Path, home: Home, expected_sha256: str | None 
     return AttestationCheck(str(out), None, attestation=document, key_id=held)
 
 
-__all__ = ["AttestationCheck", "attestation_key", "key_id", "attestation_path", "sha256_file", "verify_attestation", "write_attestation"]
+__all__ = ["AttestationCheck", "attestation_key", "key_id", "attestation_path", "sha256_file", "verify_attestation",
+           "write_attestation"]

@@ -29,8 +29,8 @@
     anonymous = true                                     # no token; x-signward-* still stripped
 
 A request that no route matches is denied. Routes match the canonical path (`paths.py`) without
-regard to case, so a prefix must be canonical itself and unique in lower case. Strict: UTF-8, at most 1 MiB, known keys only,
-bounded counts. Every failure is a ConfigError naming the file, the line and the problem.
+regard to case, so a prefix must be canonical itself and unique in lower case. Strict: UTF-8, at
+most 1 MiB, known keys only, bounded counts. Every failure is a ConfigError naming the file, the line and the problem.
 """
 
 from __future__ import annotations

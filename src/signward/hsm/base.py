@@ -76,4 +76,5 @@ class CheckedSigner:
             signature = self.backend.raw_sign(handle, alg, data)
             if signature_ok(public, alg, data, signature):
                 return signature
-        raise SignatureCheckFailed(f"the {self.backend.name} backend returned signatures that do not verify (key {handle})")
+        raise SignatureCheckFailed(f"the {self.backend.name} backend returned signatures that do not verify "
+                                   f"(key {handle})")

@@ -131,7 +131,8 @@ def to_html(result: LabResult, ablation: Ablation | None = None) -> str:
     report = analyze(model, [c for c in result.disabled if c in model.controls])
     svg = to_svg(to_dot(model, report))
     rows = "".join(
-        f"<tr class='{s.outcome}'><td>{html.escape(s.step)}</td><td class='what'>{html.escape(s.to_dict()['what'])}</td>"
+        f"<tr class='{s.outcome}'><td>{html.escape(s.step)}</td>"
+        f"<td class='what'>{html.escape(s.to_dict()['what'])}</td>"
         f"<td>{'passed' if s.outcome == 'passed' else html.escape(blocked(s))}</td>"
         f"<td>{html.escape(s.detail or DASH)}</td></tr>" for s in result.steps)
     alerts = "".join(f"<tr><td>{html.escape(shown(a.get('severity')))}</td>"
@@ -178,7 +179,8 @@ tr.passed td{{background:#ffe0e0}} tr.blocked td{{background:#e4f6e4}}
 <p>Controls switched off: {chips(list(result.disabled), 'off')}</p>
 <p id="timeline">Crash {html.escape(crash)}, attack {html.escape(attack)}.</p>
 <p id="verdict" class="{'bad' if result.breached else 'ok'}">{html.escape(verdict)}</p>
-<div class='scroll'><table id="steps"><tr><th>step</th><th class='what'>what</th><th>outcome</th><th>detail</th></tr>{rows}</table></div>
+<div class='scroll'><table id="steps"><tr><th>step</th><th class='what'>what</th><th>outcome</th>\
+<th>detail</th></tr>{rows}</table></div>
 <h2>Alerts and warnings</h2><div class='scroll'><table id="alerts"><tr><th>severity</th><th>source</th><th>action</th>
 <th>detail</th></tr>{alerts or '<tr><td colspan=4>none</td></tr>'}</table></div>
 <h2>Forensics</h2><div id="forensics">{forensics_html(result.forensics)}</div>

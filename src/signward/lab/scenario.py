@@ -345,7 +345,8 @@ class Lab:
     def _introspection(self, crash: Crash) -> dict[str, tuple[str, str, str]]:
         """Both issuers served again (the consumer's from its home after the crash), each with
         a client holding the introspect scope: the mail API's issuance check asks them."""
-        wanted = {CONSUMER_ISSUER: (crash.home, "consumer", "consumers", f"introspect-h{int(crash.hsm)}-r{int(crash.rotation)}"),
+        wanted = {CONSUMER_ISSUER: (crash.home, "consumer", "consumers",
+                                    f"introspect-h{int(crash.hsm)}-r{int(crash.rotation)}"),
                   ENTERPRISE_ISSUER: (self._enterprise_realm().home, "enterprise", TENANT, "introspect-enterprise")}
         out = {}
         for issuer, (home, realm, tenant, name) in wanted.items():
@@ -488,7 +489,8 @@ class Lab:
         add("release", in_core and not (gate_passed and not released_key), released_key, "release_gate",
             f"release gate {'on' if on['release_gate'] else 'OFF'}: " +
             (f"released the {_offered(captured)}" if release.released else
-             f"refused ({release.reason})" if not gate_passed else f"passed the gate; the {_offered(captured)} went on"))
+             f"refused ({release.reason})" if not gate_passed else
+             f"passed the gate; the {_offered(captured)} went on"))
         stored_key = released_key and release.released
         add("store", released_key, stored_key, "store_rescan",
             f"store re-scan {'on' if on['store_rescan'] else 'OFF'}: " +

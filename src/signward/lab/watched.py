@@ -57,7 +57,8 @@ def _mail_api(base: str, disabled: frozenset[str], introspect: tuple[str, str]) 
 
     enterprise = f"{base}/realms/enterprise"
     asks = {} if "issuance_check" in disabled else {enterprise: (f"{enterprise}/introspect", *introspect)}
-    validator = Validator(trust={f"{base}/realms/{r}": f"{base}/realms/{r}/jwks.json" for r in ("consumer", "enterprise")},
+    trust = {f"{base}/realms/{r}": f"{base}/realms/{r}/jwks.json" for r in ("consumer", "enterprise")}
+    validator = Validator(trust=trust,
                           audience="mail", insecure_ignore_key_validity="key_expiry" in disabled,
                           insecure_shared_keyset="issuer_binding" in disabled, introspect=asks)
     app = BearerTokenMiddleware(Starlette(routes=[Route("/mail/whoami", whoami)]), validator, protect=("/mail/",))

@@ -117,7 +117,8 @@ class Chunk:
         return self._cache["array"]  # type: ignore[no-any-return]
 
     def prefix(self, name: str) -> npt.NDArray[np.uint16]:
-        """Running count with a leading 0 of 'zero' bytes, 'high' bytes (>= 0x80) or 'repeat' bytes (equal to the previous)."""
+        """Running count with a leading 0 of 'zero' bytes, 'high' bytes (>= 0x80) or 'repeat' bytes
+        (equal to the previous)."""
         key = f"prefix:{name}"
         compiled = filters()
         if key not in self._cache and compiled is not None and name in ("zero", "high"):  # both in one pass

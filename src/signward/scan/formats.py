@@ -527,4 +527,5 @@ def head_of(path: Path, count: int = 64) -> bytes:
         raise DumpFormatError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-__all__ = ["Layout", "Region", "StrictStream", "decompressor", "open_compressor", "open_decompressed", "read_layout", "sniff_container"]
+__all__ = ["Layout", "Region", "StrictStream", "decompressor", "open_compressor", "open_decompressed", "read_layout",
+           "sniff_container"]

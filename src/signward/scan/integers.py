@@ -336,4 +336,6 @@ def low64(chunk: Chunk, offsets: Offsets, length: int, representation: str) -> n
     return result
 
 
-__all__ = ["ALIGN", "dense", "isolated_windows", "members", "coprime_to_small_primes", "distinct_bytes", "min_distinct_bytes", "random_looking", "sparse", "low64", "max_zero_bytes", "residues", "value_at", "windows"]
+__all__ = ["ALIGN", "dense", "isolated_windows", "members", "coprime_to_small_primes", "distinct_bytes",
+           "min_distinct_bytes", "random_looking", "sparse", "low64", "max_zero_bytes", "residues", "value_at",
+           "windows"]

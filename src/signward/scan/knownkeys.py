@@ -209,4 +209,5 @@ def _from_pem(pem: bytes, source: str) -> KnownKey | None:
     return known_key(public_key, None, source)
 
 
-__all__ = ["KnownKey", "KnownKeys", "aes_key_id", "known_from_documents", "known_key", "load_known_keys", "parse_public_keys"]
+__all__ = ["KnownKey", "KnownKeys", "aes_key_id", "known_from_documents", "known_key", "load_known_keys",
+           "parse_public_keys"]

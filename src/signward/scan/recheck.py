@@ -524,8 +524,8 @@ class _Reader:
             prefix = match.group(1)
             lines = match.group(0).split(b"\n")
             outer = self.decoding(depth, match.start(), match.end())
-            self.child(b"\n".join(line[len(prefix):] for line in lines), f"{name} > lines after {len(prefix)}-byte prefix",
-                       depth + 1)
+            self.child(b"\n".join(line[len(prefix):] for line in lines),
+                       f"{name} > lines after {len(prefix)}-byte prefix", depth + 1)
             self.span = outer
         for start, end in _percent_runs(data):
             run = bytes(data[start:end])
@@ -748,20 +748,28 @@ class _Reader:
                         return
             if budget.checks > budget.max_checks:
                 raise _Exhausted(f"more than {budget.max_checks} window checks")
-        if self.secret_ids:
-            for width in (16, 24, 32):
-                for offset in range(0, size - width + 1, step):
-                    window = data[offset:offset + width]
-                    if len(set(window)) < width // 2:
-                        continue
-                    budget.checks += 1
-                    if aes_key_id(window) in self.secret_ids:
-                        self.found("known-key", name, f"AES key {aes_key_id(window)}", (offset, offset + width))
-                        return
-            if budget.checks > budget.max_checks:
-                raise _Exhausted(f"more than {budget.max_checks} window checks")
+        if self.secret_ids and self.aes_windows(data, name, step):
+            return
         if self.ec_keys or self.ed_keys:
             self.curve_windows(data, name, step)
+
+    def aes_windows(self, data: bytes, name: str, step: int) -> bool:
+        """Known AES keys (by `aes_key_id`) in the 16-, 24- and 32-byte windows at every `step`th
+        offset; windows with few distinct bytes are no key. True once one is found (a finding);
+        each width's checks count against the budget."""
+        budget = self.budget
+        for width in (16, 24, 32):
+            for offset in range(0, len(data) - width + 1, step):
+                window = data[offset:offset + width]
+                if len(set(window)) < width // 2:
+                    continue
+                budget.checks += 1
+                if aes_key_id(window) in self.secret_ids:
+                    self.found("known-key", name, f"AES key {aes_key_id(window)}", (offset, offset + width))
+                    return True
+            if budget.checks > budget.max_checks:
+                raise _Exhausted(f"more than {budget.max_checks} window checks")
+        return False
 
     def rsa_siblings(self, data: bytes, name: str, kid: str, n: int, prime: int, at_window: tuple[int, int]) -> None:
         """Once a prime of a known key is found (at `at_window`), every other private value of that
@@ -775,7 +783,8 @@ class _Reader:
         d = rsa.rsa_recover_private_exponent(exponent, p, q)
         half, full = (n.bit_length() // 2 + 7) // 8, (n.bit_length() + 7) // 8
         values = [("RSA prime", q, half), ("RSA private exponent", d, full),
-                  ("RSA CRT exponent", rsa.rsa_crt_dmp1(d, p), half), ("RSA CRT exponent", rsa.rsa_crt_dmq1(d, q), half),
+                  ("RSA CRT exponent", rsa.rsa_crt_dmp1(d, p), half),
+                  ("RSA CRT exponent", rsa.rsa_crt_dmq1(d, q), half),
                   ("RSA CRT coefficient", rsa.rsa_crt_iqmp(p, q), half), ("RSA prime", p, half)]
         for what, value, width in values:
             for size in {width, (value.bit_length() + 7) // 8}:
@@ -875,7 +884,8 @@ def _zip_comment_span(data: bytes | mmap.mmap, comment: bytes) -> tuple[int, int
     tail = bytes(data[-(len(comment) + 22 + (1 << 16)):])
     at = tail.rfind(b"PK\x05\x06")
     while at >= 0:
-        if tail[at + 20:at + 22] == len(comment).to_bytes(2, "little") and tail[at + 22:at + 22 + len(comment)] == comment:
+        if (tail[at + 20:at + 22] == len(comment).to_bytes(2, "little")
+                and tail[at + 22:at + 22 + len(comment)] == comment):
             start = len(data) - len(tail) + at + 22
             return start, start + len(comment)
         at = tail.rfind(b"PK\x05\x06", 0, at)

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 from .chunks import CHUNK, OVERLAP, Chunk
 from .detectors.known_key import KnownKeyDetector
 from .formats import Layout, Region
-from .knownkeys import aes_key_id
 
 if TYPE_CHECKING:
     from .recheck import _Reader
@@ -61,26 +60,7 @@ def compiled_windows(reader: _Reader, data: bytes, name: str, windows_bytes: int
                 reader.found("known-key", name, f"{kind} of known kid {kid} (proven value)", (at, at + len(pattern)))
                 at = data.find(pattern, at + 1)
     if reader.secret_ids and len(data) > windows_bytes:
-        aes_windows(reader, data, name)
-
-
-def aes_windows(reader: _Reader, data: bytes, name: str) -> None:
-    """Known AES keys (by `aes_key_id`) at every `AES_STEP`th offset of a view the Python window
-    search does not cover; windows with few distinct bytes are no key."""
-    from .recheck import _Exhausted
-
-    budget = reader.budget
-    for width in (16, 24, 32):
-        for offset in range(0, len(data) - width + 1, AES_STEP):
-            window = data[offset:offset + width]
-            if len(set(window)) < width // 2:
-                continue
-            budget.checks += 1
-            if aes_key_id(window) in reader.secret_ids:
-                reader.found("known-key", name, f"AES key {aes_key_id(window)}", (offset, offset + width))
-                return
-        if budget.checks > budget.max_checks:
-            raise _Exhausted(f"more than {budget.max_checks} window checks")
+        reader.aes_windows(data, name, AES_STEP)  # the AES windows the Python search stops short of
 
 
 __all__ = ["FROM_BYTES", "compiled_windows"]

@@ -20,9 +20,10 @@ probes of redaction, the canary check, the release gate and the debugging store'
   refused for want of approval, whatever the dump's state.
 - input:undecoded_encoding (a common-mode drill): hostile-but-harmless artifacts holding the
   canary RSA key in a layer a reader must decode (its DER in base64 among binary bytes; a HAR
-  response body in base64; a tar whose member is named `./...`) go through both scans: the pipeline's capture without the canary check
-  (the sanitizer must refuse the artifact or certify an output that no longer holds the planted
-  bytes; the canary check would refuse any artifact lacking the other canaries) and, straight,
+  response body in base64; a tar whose member is named `./...`) go through both scans: the
+  pipeline's capture without the canary check (the sanitizer must refuse the artifact or certify
+  an output that no longer holds the planted bytes; the canary check would refuse any artifact
+  lacking the other canaries) and, straight,
   the debugging store's intake (its re-scan must refuse it). At least one of the two must stop
   every artifact; when both pass one, one input defeats both scans and the depth drops by it.
   Whether the planted key is still there is decided by searching for the exact bytes planted,
@@ -142,7 +143,8 @@ def _crash_drill(services: Services) -> ProbeOutcome:
     realm_kids = {k.kid for k in realm_keys.keys}
     leaked = sorted({f.kid for f in report.findings if f.kid in realm_kids})
     if leaked:
-        return ProbeOutcome.failed(ProbeReason.FAILED, f"the drill signer's core holds realm key(s) {', '.join(leaked)}")
+        return ProbeOutcome.failed(ProbeReason.FAILED,
+                                   f"the drill signer's core holds realm key(s) {', '.join(leaked)}")
     if canary is not None:
         searched = {name for name, (detector, _, _) in canary.expected().items() if detector == "known-key"}
         missed = sorted(searched - set(canary.check(report.findings)))
@@ -196,8 +198,8 @@ def drill_canary_check(ctx: ProbeContext) -> ProbeOutcome:
             record = pipeline.get(dump_id)
             if record.state == DumpState.REFUSED and record.reason == DumpReason.CANARY_MISSED:
                 return ProbeOutcome.passed("a drill with only the text detector was refused: canary missed")
-            return ProbeOutcome.failed(ProbeReason.FAILED,
-                                       f"a drill with only the text detector was {record.state} {record.reason}".strip())
+            detail = f"a drill with only the text detector was {record.state} {record.reason}".strip()
+            return ProbeOutcome.failed(ProbeReason.FAILED, detail)
         finally:
             pipeline.discard_drill(dump_id)
 
@@ -212,7 +214,8 @@ def drill_release_gate(ctx: ProbeContext) -> ProbeOutcome:
         try:
             record = pipeline.get(dump_id)
             if record.state != DumpState.REFUSED:
-                return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN, f"the unreadable drill dump was {record.state}: probe broken")
+                return ProbeOutcome.failed(ProbeReason.PROBE_BROKEN,
+                                           f"the unreadable drill dump was {record.state}: probe broken")
             try:
                 pipeline.release(dump_id, to=folder / "store")
             except DumpRefused as refusal:
@@ -357,7 +360,8 @@ def drill_undecoded_encoding(ctx: ProbeContext, classes: Sequence[str] | None = 
         # the question is the scan's, not the canary check's: an artifact without the other
         # canaries would be refused for them, so the capture skips that check (audited as weakened)
         config = services.config
-        unchecked = dataclasses.replace(config, dumps=dataclasses.replace(config.dumps, insecure_skip_canary_check=True))
+        unchecked = dataclasses.replace(config,
+                                        dumps=dataclasses.replace(config.dumps, insecure_skip_canary_check=True))
         pipeline = DumpPipeline(services.home, unchecked, services.store, services.audit, services.clock)
         store = services.pipeline.debug_store
         store.publish_keys(pipeline.public_documents())

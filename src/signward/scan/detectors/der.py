@@ -37,7 +37,14 @@ JAVA_PROTECTORS = {b"\x2b\x06\x01\x04\x01\x2a\x02\x11\x01\x01": "jks-protected-k
 PKCS12_PASSWORDS: tuple[bytes | None, ...] = (None, b"", b"changeit", b"password", b"changeme", b"secret")
 MAX_PKCS12_ITERATIONS = 200_000  # a key derivation costlier than this is not tried (openssl: 2,048; keytool: 10,000)
 MAX_PKCS12_OPENED = 16  # PKCS#12 files opened per chunk (each password one to three derivations)
-SALTED_COUNT = re.compile(rb"\x04(?:[\x08-\x7f]|\x81[\x80-\xff]|\x82..|\x83...)", re.DOTALL)  # a salt: OCTET STRING
+# the AlgorithmIdentifiers whose parameters are SEQUENCE { salt OCTET STRING, iterations INTEGER, ... }
+# (PKCS#12 PBE, PBES1, PBKDF2) and those that must hold PBKDF2 as their key derivation (PBES2, PBMAC1)
+SALTED_KDF_OIDS = ({b"\x2a\x86\x48\x86\xf7\x0d\x01\x0c\x01" + bytes([n]) for n in range(1, 7)}
+                   | {b"\x2a\x86\x48\x86\xf7\x0d\x01\x05" + bytes([n]) for n in (1, 3, 4, 6, 10, 11, 12)})
+PBKDF2_SCHEMES = {b"\x2a\x86\x48\x86\xf7\x0d\x01\x05\x0d", b"\x2a\x86\x48\x86\xf7\x0d\x01\x05\x0e"}
+PBKDF2_OID = b"\x2a\x86\x48\x86\xf7\x0d\x01\x05\x0c"
+MAX_PKCS12_VALUES, MAX_PKCS12_DEPTH = 4096, 24  # the cost pre-check's walk
+UNREADABLE = 1 << 62  # the cost of what the walk cannot read: never opened
 KEYSTORE = re.compile(rb"\xfe\xed\xfe\xed\x00\x00\x00[\x01\x02]|\xce\xce\xce\xce\x00\x00\x00\x02")
 MAX_KEYSTORE_ENTRIES = 10_000
 PKCS7_DATA = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x01"
@@ -65,6 +72,12 @@ def der_length(data: bytes, offset: int) -> int | None:
     if count == 0 or count > 4 or offset + 2 + count > len(data):
         return None
     return 2 + count + int.from_bytes(data[offset + 2:offset + 2 + count], "big")
+
+
+def _der_content_length(data: bytes, offset: int) -> int:
+    """The content length of the definite-length TLV at `offset` (`der_length` said it is one)."""
+    first = data[offset + 1]
+    return first if first < 0x80 else int.from_bytes(data[offset + 2:offset + 2 + (first & 0x7F)], "big")
 
 
 def _kind_of(key: Any, blob: bytes) -> str:
@@ -127,20 +140,83 @@ def pkcs12_key(blob: bytes) -> Any:
 
 
 def _costliest_derivation(blob: bytes) -> int:
-    """The largest iteration count in `blob`: the INTEGER after each salt (MacData, PBKDF2 and
-    PKCS#12 PBE parameters all put it there; DER writes it one way only, so none is missed; an
-    INTEGER after any other OCTET STRING only makes the count larger: not opened)."""
-    largest = 0
-    for match in SALTED_COUNT.finditer(blob):
-        header = match.group(0)
-        size = header[1] if len(header) == 2 else int.from_bytes(header[2:], "big")
-        at = match.end() + size
-        if blob[at:at + 1] == b"\x02" and at + 2 <= len(blob):
-            width = blob[at + 1]
-            if width > 4:
-                return 1 << 62
-            largest = max(largest, int.from_bytes(blob[at + 2:at + 2 + width], "big"))
-    return largest
+    """The largest iteration count of a PKCS#12 file's key derivations, read by their place in its
+    DER: the MacData's iterations (the PFX's third value) and the iterations of every PKCS#12 PBE,
+    PBES1 and PBKDF2 AlgorithmIdentifier's parameters (PBES2 and PBMAC1 hold a PBKDF2 one), walking
+    every constructed value and every OCTET STRING that holds one DER value (the authenticated
+    safe, the bags, a certificate). Key and ciphertext bytes are never read as a count.
+    `UNREADABLE` (never opened) when the file does not walk as DER or past the walk's bounds
+    (`MAX_PKCS12_VALUES` values, `MAX_PKCS12_DEPTH` deep), or when a PBES2 or PBMAC1 names another
+    key derivation (scrypt: its cost is not an iteration count)."""
+    try:
+        walk = _DerivationWalk(blob)
+        ((tag, inner, after),) = walk.values(0, len(blob))
+        pfx = walk.values(inner, after) if tag == 0x30 else []
+        if len(pfx) == 3:  # version, authSafe, macData SEQUENCE { mac, macSalt, iterations DEFAULT 1 }
+            walk.count(pfx[2], 1)
+        walk.walk(inner, after, 1)
+        return walk.largest
+    except (_NotWalked, ValueError):  # ValueError: not exactly one value at the top
+        return UNREADABLE
+
+
+class _NotWalked(Exception):
+    pass
+
+
+class _DerivationWalk:
+    """The walk of `_costliest_derivation`: the DER values under one PKCS#12 file, counted."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob, self.seen, self.largest = blob, 0, 0
+
+    def values(self, start: int, end: int) -> list[tuple[int, int, int]]:
+        """(tag, content start, end) of each DER value in [start, end), which they must fill."""
+        found, position = [], start
+        while position < end:
+            total = der_length(self.blob, position)
+            if total is None or position + total > end or self.blob[position] & 0x1F == 0x1F:
+                raise _NotWalked
+            found.append((self.blob[position], position + total - _der_content_length(self.blob, position),
+                          position + total))
+            position += total
+        self.seen += len(found)
+        if self.seen > MAX_PKCS12_VALUES:
+            raise _NotWalked
+        return found
+
+    def count(self, value: tuple[int, int, int], salt_at: int) -> None:
+        """The iterations INTEGER right after the salt (the OCTET STRING at field `salt_at`) of the
+        SEQUENCE `value` (absent: 1, MacData's default)."""
+        tag, inner, after = value
+        fields = self.values(inner, after) if tag == 0x30 else []
+        if len(fields) <= salt_at or fields[salt_at][0] != 0x04:
+            raise _NotWalked
+        if len(fields) > salt_at + 1:
+            kind, start, end = fields[salt_at + 1]
+            if kind != 0x02:
+                raise _NotWalked
+            self.largest = max(self.largest, int.from_bytes(self.blob[start:end], "big"))
+
+    def walk(self, start: int, end: int, depth: int) -> None:
+        """Every AlgorithmIdentifier of a key derivation below [start, end)."""
+        if depth > MAX_PKCS12_DEPTH:
+            raise _NotWalked
+        values = self.values(start, end)
+        if len(values) >= 2 and values[0][0] == 0x06:
+            oid = self.blob[values[0][1]:values[0][2]]
+            if oid in SALTED_KDF_OIDS:  # SEQUENCE { salt, iterations, ... }
+                self.count(values[1], 0)
+            elif oid in PBKDF2_SCHEMES:  # SEQUENCE { SEQUENCE { PBKDF2, ... }, ... }
+                scheme = self.values(values[1][1], values[1][2]) if values[1][0] == 0x30 else []
+                kdf = self.values(scheme[0][1], scheme[0][2]) if scheme and scheme[0][0] == 0x30 else []
+                if not kdf or kdf[0][0] != 0x06 or self.blob[kdf[0][1]:kdf[0][2]] != PBKDF2_OID:
+                    raise _NotWalked
+        for tag, inner, after in values:
+            holds_der = (tag == 0x04 and after - inner >= 2 and self.blob[inner] == 0x30
+                         and der_length(self.blob, inner) == after - inner)
+            if tag & 0x20 or holds_der:
+                self.walk(inner, after, depth + 1)
 
 
 def keystore(data: bytes, offset: int) -> DerKey | None:

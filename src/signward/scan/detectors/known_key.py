@@ -18,10 +18,11 @@
   `signward.scan.compiled`) and looked up among the known ones.
 - The full passes skip 64 KiB blocks dense with candidates (random data: ciphertext,
   compressed buffers), where a key's number is not kept among the pointers of a heap; the
-  canaries show on each dump that this costs nothing where keys really live. The full pass stops at `budget` candidates per curve
-  and says so (`incomplete`); the sanitizer refuses a dump whose pass was cut short. RSA primes
-  as little-endian limbs are searched in dense blocks too, at 8-byte alignment (a BIGNUM allocated
-  next to ciphertext); a prime found gives its other forms there by the exact pass.
+  canaries show on each dump that this costs nothing where keys really live. The full pass
+  stops at `budget` candidates per curve and says so (`incomplete`); the sanitizer refuses a
+  dump whose pass was cut short. RSA primes as little-endian limbs are searched in dense blocks
+  too, at 8-byte alignment (a BIGNUM allocated next to ciphertext); a prime found gives its other
+  forms there by the exact pass.
 - Private values held as CPython ints (30-bit digits): `python_ints.py`.
 """
 

@@ -1,10 +1,11 @@
 """RSA keys nobody told us about: two nearby primes whose product is a modulus in the dump.
 
 For each common prime size (RSA-1024 to RSA-4096) and each integer layout at 8-byte
-alignment (heap buffers), windows in writable memory that could be primes are filtered (odd, top bit set, few zero bytes, no factor below 132). Every
-pair of such windows at most `MAX_GAP` bytes apart has the low 64 bits of its product
-computed in bulk (numpy's uint64 multiply wraps exactly mod 2**64) and looked up among the
-low 64 bits of windows that could be the modulus; only pairs that hit are multiplied in full.
+alignment (heap buffers), windows in writable memory that could be primes are filtered (odd,
+top bit set, few zero bytes, no factor below 132). Every pair of such windows at most `MAX_GAP`
+bytes apart has the low 64 bits of its product computed in bulk (numpy's uint64 multiply wraps
+exactly mod 2**64) and looked up among the low 64 bits of windows that could be the modulus;
+only pairs that hit are multiplied in full.
 Blocks of random data, where every window is a candidate, are skipped (`integers.sparse`).
 """
 
