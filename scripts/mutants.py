@@ -865,7 +865,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/depth/test_model_red_team.py::test_the_node_budget_and_the_depth_bound_refuse_while_composing"]),
     ("model_yaml11_numbers", "depth/model.py", "    if not tag and _YAML11.fullmatch(value):", "    if False:",
      ["tests/depth/test_model_red_team.py::test_a_yaml_1_1_number_form_is_refused_naming_the_line_and_to_quote_it"]),
-    ("model_tags", "depth/model.py", "            if tag and tag not in _CORE_TAGS:", "            if False:",
+    ("model_tags", "depth/model.py", "    if tag and tag not in _CORE_TAGS:", "    if False:",
      ["tests/depth/test_model_red_team.py::test_a_tag_other_than_the_core_ones_is_refused"]),
     ("model_key_is_text", "depth/model.py",
      '                if node.kind != "scalar" or not isinstance(node.value, str):', "                if False:",

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,6 +200,29 @@ def _scalar(value: str, tag: str, path: Path_, line: int, source: str) -> Any:
     return value
 
 
+def _node_of(event: Any, path: Path_, line: int, at: str, source: str) -> _Node:
+    """One YAML event as a `_Node`: only the core tags, each on its kind; plain scalars by YAML 1.2."""
+    tag = event.tag if event.tag not in (None, "!") else ""
+    if tag and tag not in _CORE_TAGS:
+        raise ModelError(f"{at}the tag {tag} is not allowed (only !!str, !!int, "
+                         "!!float, !!bool, !!null, !!seq, !!map)", Rule.INVALID, path)
+    if isinstance(event, yaml.ScalarEvent):
+        want = _CORE_TAGS.get(tag, "str" if event.tag == "!" or event.style else "")
+        if want in ("seq", "map"):
+            raise ModelError(f"{at}the tag {tag} on a scalar", Rule.INVALID, path)
+        node = _Node("scalar", line, _scalar(event.value, want, path, line, source), event.value)
+    elif isinstance(event, yaml.SequenceStartEvent):
+        if tag not in ("", "tag:yaml.org,2002:seq"):
+            raise ModelError(f"{at}the tag {tag} on a list", Rule.INVALID, path)
+        node = _Node("seq", line, [])
+    else:
+        if tag not in ("", "tag:yaml.org,2002:map"):
+            raise ModelError(f"{at}the tag {tag} on a mapping", Rule.INVALID,
+                             path)
+        node = _Node("map", line, [])
+    return node
+
+
 def compose(text: str, source: str = "model") -> _Node | None:
     """The YAML document in `text` as a tree of `_Node`s (None: empty), bounded WHILE it is read:
     at most MAX_MODEL_NODES nodes, MAX_MODEL_DEPTH levels, ENTRIES items in a top-level section
@@ -242,24 +265,7 @@ def compose(text: str, source: str = "model") -> _Node | None:
             if len(stack) >= MAX_MODEL_DEPTH:
                 raise ModelError(f"{source}: line {line}: {where}the model is nested deeper than {MAX_MODEL_DEPTH} "
                                  "levels", Rule.OUT_OF_BOUNDS, path)
-            tag = event.tag if event.tag not in (None, "!") else ""
-            if tag and tag not in _CORE_TAGS:
-                raise ModelError(f"{source}: line {line}: {where}the tag {tag} is not allowed (only !!str, !!int, "
-                                 "!!float, !!bool, !!null, !!seq, !!map)", Rule.INVALID, path)
-            if isinstance(event, yaml.ScalarEvent):
-                want = _CORE_TAGS.get(tag, "str" if event.tag == "!" or event.style else "")
-                if want in ("seq", "map"):
-                    raise ModelError(f"{source}: line {line}: {where}the tag {tag} on a scalar", Rule.INVALID, path)
-                node = _Node("scalar", line, _scalar(event.value, want, path, line, source), event.value)
-            elif isinstance(event, yaml.SequenceStartEvent):
-                if tag not in ("", "tag:yaml.org,2002:seq"):
-                    raise ModelError(f"{source}: line {line}: {where}the tag {tag} on a list", Rule.INVALID, path)
-                node = _Node("seq", line, [])
-            else:
-                if tag not in ("", "tag:yaml.org,2002:map"):
-                    raise ModelError(f"{source}: line {line}: {where}the tag {tag} on a mapping", Rule.INVALID,
-                                     path)
-                node = _Node("map", line, [])
+            node = _node_of(event, path, line, f"{source}: line {line}: {where}", source)
             if top is None:
                 root = node
             elif top[0].kind == "seq":
@@ -529,6 +535,33 @@ def _named_path(names: dict[str, list[str]], path: Path_) -> Path_:
     return path
 
 
+def _checked_controls(names: dict[str, list[str]], spec: ModelSpec, refuse: Callable[[Path_, str], ModelError],
+                     line: int, source: str) -> dict[str, Control]:
+    """The declared names checked (`name_problem`), at least one control, and the controls with
+    their `depends_on` and `built_on` names checked."""
+    for section in _NAMED:
+        for declared in names.get(section, []):
+            problem_ = name_problem(declared)
+            if problem_ is not None:
+                raise refuse((section, declared), problem_)
+    if not names.get("controls"):
+        raise ModelError(f"{source}: line {line}: controls: a model needs at least "
+                         "one control", Rule.MISSING, ("controls",))
+
+    controls: dict[str, Control] = {}
+    for cname, c in zip(names["controls"], spec.controls, strict=True):
+        for dep in c.depends_on:
+            if dep not in names["controls"]:
+                raise refuse(("controls", cname, "depends_on"), f"{cname} depends on unknown control {dep!r}")
+        for i, impl in enumerate(c.built_on):
+            problem_ = "built_on names must not be empty" if not impl.strip() else name_problem(impl)
+            if problem_ is not None:
+                raise refuse(("controls", cname, "built_on", i), problem_)
+        controls[cname] = Control(cname, c.description, c.cost, c.probe or None, c.depends_on, c.where,
+                                  tuple(dict.fromkeys(c.built_on)))
+    return controls
+
+
 def parse_model(text: str, source: str = "model") -> Model:
     """The model in YAML `text`, or ModelError naming the line: its shape (sections, fields, types,
     bounds) by the schema above through the typed configuration loader, then the references
@@ -559,26 +592,7 @@ def parse_model(text: str, source: str = "model") -> Model:
         text = problem if problem.startswith(where) else f"{where}: {problem}"
         return ModelError(f"{source}: line {nearest_line(lines, path) or 1}: {text}", Rule.INVALID, path)
 
-    for section in _NAMED:
-        for declared in names.get(section, []):
-            problem_ = name_problem(declared)
-            if problem_ is not None:
-                raise refuse((section, declared), problem_)
-    if not names.get("controls"):
-        raise ModelError(f"{source}: line {nearest_line(lines, ('controls',)) or 1}: controls: a model needs at least "
-                         "one control", Rule.MISSING, ("controls",))
-
-    controls: dict[str, Control] = {}
-    for cname, c in zip(names["controls"], spec.controls, strict=True):
-        for dep in c.depends_on:
-            if dep not in names["controls"]:
-                raise refuse(("controls", cname, "depends_on"), f"{cname} depends on unknown control {dep!r}")
-        for i, impl in enumerate(c.built_on):
-            problem_ = "built_on names must not be empty" if not impl.strip() else name_problem(impl)
-            if problem_ is not None:
-                raise refuse(("controls", cname, "built_on", i), problem_)
-        controls[cname] = Control(cname, c.description, c.cost, c.probe or None, c.depends_on, c.where,
-                                  tuple(dict.fromkeys(c.built_on)))
+    controls = _checked_controls(names, spec, refuse, nearest_line(lines, ("controls",)) or 1, source)
     nodes = {nname: Node(nname, n.entry, n.asset, n.description) for nname, n in zip(names["nodes"], spec.nodes,
                                                                                    strict=True)}
     if not any(n.entry for n in nodes.values()):
