@@ -148,6 +148,12 @@ def load_average() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0])
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(idle + iowait, all) jiffies of every core, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return values[3] + values[4], sum(values)
+
+
 def in_threads(threads: int, seconds: float, work: Callable[[], None]) -> float:
     """Call work() from `threads` threads for `seconds`; calls per second."""
     stop = time.monotonic() + seconds
@@ -261,13 +267,21 @@ def serving(argv: list[str], url: str, basic: str, cwd: Path,
 
 
 def measured(argv: list[str], url: str, basic: str, args: argparse.Namespace, cwd: Path,
-             rate: float = 0.0, env: dict[str, str] | None = None) -> dict[str, float]:
+             rate: float = 0.0, env: dict[str, str] | None = None, hsm_pid: int | None = None) -> dict[str, float]:
+    """One server under wrk: its rate, latency, CPU per token (and the HSM's, given the p11-kit
+    server's pid), and how busy the whole machine was: a row whose cores were all busy could not
+    have gone faster with more workers, only with less CPU per token."""
     with serving(argv, url, basic, cwd, env) as pid:
         wrk(url, basic, args.connections, 1)  # warm-up: pools, caches, JIT, connections
-        before, load = tree_cpu(pid), load_average()
+        before, load, ticks = tree_cpu(pid), load_average(), machine_ticks()
+        hsm_before = tree_cpu(hsm_pid) if hsm_pid else 0.0
         result = wrk(url, basic, args.connections, args.seconds, rate)
         done = result["per_s"] * args.seconds or 1.0
         result["cpu_us_per_token"] = round((tree_cpu(pid) - before) / done * 1e6)
+        if hsm_pid:
+            result["hsm_cpu_us_per_token"] = round((tree_cpu(hsm_pid) - hsm_before) / done * 1e6)
+        idle, total = (after - first for after, first in zip(machine_ticks(), ticks, strict=True))
+        result["busy_cores"] = round((os.cpu_count() or 1) * (1 - idle / (total or 1)), 2)
         result["load_before"] = load
         return result
 
@@ -292,7 +306,7 @@ def run_alg(alg: Alg, args: argparse.Namespace, node_script: Path) -> dict[str, 
             def signward(workers: int, rate: float = 0.0) -> dict[str, float]:
                 argv = [sys.executable, "-m", "signward", "--home", str(home.root), "serve", "--port", str(port),
                         "--workers", str(workers)]
-                return measured(argv, url, basic, args, ROOT, rate)
+                return measured(argv, url, basic, args, ROOT, rate, hsm_pid=hsm_server.running_pid(home))
 
             def node(workers: int, rate: float = 0.0) -> dict[str, float]:
                 argv = ["node", str(node_script), alg.value, str(port), str(workers), node_secret]
@@ -340,8 +354,9 @@ def summary(alg: str, out: dict[str, object]) -> list[str]:
             sw, nd = row["signward"], row["node"]
             lines.append(f"  {label:13} signward {sw['per_s']:8.1f}/s  node {nd['per_s']:8.1f}/s  "
                          f"ratio {row['ratio']:.3f} (goal {goal})  non-2xx {sw['non_2xx']}/{nd['non_2xx']}  "
-                         f"cpu us/token {sw['cpu_us_per_token']}/{nd['cpu_us_per_token']}  "
-                         f"load {sw['load_before']}/{nd['load_before']}")
+                         f"cpu us/token {sw['cpu_us_per_token']}/{nd['cpu_us_per_token']} "
+                         f"(+hsm {sw.get('hsm_cpu_us_per_token', '-')})  "
+                         f"busy cores {sw['busy_cores']}/{nd['busy_cores']}  load {sw['load_before']}/{nd['load_before']}")
     custody = out.get("transit_one_process")
     if isinstance(custody, dict):
         tr, pk = custody["transit"], custody["pkcs11"]
