@@ -892,6 +892,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                if not kdf or kdf[0][0] != 0x06 or self.blob[kdf[0][1]:kdf[0][2]] != PBKDF2_OID:\n",
      "                if False:\n",
      ["tests/scan/test_keyfiles.py::test_the_scanners_cost_precheck_reads_each_derivation_at_its_place_in_the_der"]),
+    # issue #37, red team round 2 (loader3)
+    ("guard_host_whole", "guard/config.py", "    if not HOST.fullmatch(host):", "    if not HOST.match(host):",
+     ["tests/test_config_redteam2.py::test_a_route_host_with_a_final_newline_is_refused_at_its_line"]),
+    ("duration_upper_bound", "config_values.py", "    if seconds > MAX_DURATION:", "    if False:",
+     ["tests/test_config_redteam2.py::test_a_duration_past_100_years_is_out_of_range"]),
+    ("duration_length_first", "config_values.py", " if len(text) <= MAX_DURATION_TEXT else None", "",
+     ["tests/test_config_redteam2.py::test_a_duration_is_at_most_64_characters_even_when_well_formed"]),
+    ("duration_ascii_digits", "config_values.py", 'DURATION = re.compile(r"([0-9]+(?:\\.[0-9]+)?)',
+     'DURATION = re.compile(r"(\\d+(?:\\.\\d+)?)', ["tests/test_config_redteam2.py::test_duration_digits_are_ascii"]),
+    ("schema_duration_max", "config_schema.py", "        max = MAX_DURATION  # noqa: A001", "        pass",
+     ["tests/test_config_redteam2.py::test_every_duration_and_day_count_of_every_schema_is_bounded_above"]),
 ]
 
 

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .config_values import parse_duration
+from .config_values import MAX_DURATION, OutOfRange, parse_duration
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -81,6 +81,8 @@ def setting(default: Any = dataclasses.MISSING, doc: str = "", *, min: float | N
     """A declared setting: its default (none: required), doc line, bounds (numbers: min/max, or
     `above` for a strict lower bound; text and lists: max_len), allowed `choices`, `duration`
     (also '15m', '1h'), a `pattern` for text, its TOML `key`."""
+    if duration and max is None:  # every duration has an upper bound (100 years unless declared)
+        max = MAX_DURATION  # noqa: A001
     meta = {"doc": doc, "min": min, "max": max, "above": above, "choices": choices, "duration": duration, "key": key,
             "max_len": max_len, "pattern": pattern, "allow_zero": allow_zero}
     if default is dataclasses.MISSING:
@@ -179,8 +181,8 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
         try:
             value = parse_duration(value, dotted(path), allow_zero=bool(meta.get("allow_zero", True)))
         except ConfigError as exc:
-            raise SchemaError(Rule.OUT_OF_BOUNDS if isinstance(value, (int, float)) else Rule.WRONG_TYPE,
-                              path, str(exc)) from None
+            raise SchemaError(Rule.OUT_OF_BOUNDS if isinstance(exc, OutOfRange) or isinstance(value, (int, float))
+                              else Rule.WRONG_TYPE, path, str(exc)) from None
         kind = float
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         try:
