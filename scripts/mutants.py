@@ -903,6 +903,25 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      'DURATION = re.compile(r"(\\d+(?:\\.\\d+)?)', ["tests/test_config_redteam2.py::test_duration_digits_are_ascii"]),
     ("schema_duration_max", "config_schema.py", "        max = MAX_DURATION  # noqa: A001", "        pass",
      ["tests/test_config_redteam2.py::test_every_duration_and_day_count_of_every_schema_is_bounded_above"]),
+    ("model_yaml11_linear", "depth/model.py", "    |[-+]?(?=[0-9.]*_)[0-9._]++(?:[eE][-+]?[0-9_]+)?",
+     "    |[-+]?[0-9._]*_[0-9._]*(?:[eE][-+]?[0-9_]+)?",
+     ["tests/depth/test_model_red_team2.py::test_a_long_plain_scalar_of_underscores_is_read_in_linear_time"]),
+    ("model_text_bound_first", "depth/model.py", "    if len(value) > TEXT:  # before any regex", "    if False:",
+     ["tests/depth/test_model_red_team2.py::test_a_key_past_the_text_bound_is_out_of_bounds_while_composed"]),
+    ("model_no_directives", "depth/model.py", '_DIRECTIVE = re.compile(r"(?:\\A\\ufeff?|[\\n\\r\\x85\\u2028\\u2029])%")',
+     '_DIRECTIVE = re.compile(r"(?!)")', ["tests/depth/test_model_red_team2.py::test_a_yaml_directive_is_refused_before_libyaml"]),
+    ("model_odd_breaks", "depth/model.py", '_ODD_BREAK = re.compile(r"[\\x85\\u2028\\u2029]|\\r(?!\\n)")',
+     '_ODD_BREAK = re.compile(r"(?!)")',
+     ["tests/depth/test_model_red_team2.py::test_a_line_break_libyaml_counts_and_editors_do_not_is_refused_at_the_editors_line"]),
+    ("model_read_bounded", "depth/model.py", "read_text_file(path, MAX_MODEL_BYTES)", "read_text_file(path, 1 << 40)",
+     ["tests/depth/test_model_red_team2.py::test_the_model_file_is_read_bounded"]),
+    ("model_list_item_index", "depth/model.py", 'where, bad, wanted = (*where, j), value[j], "a name"',
+     'bad, wanted = value[j], "a name"', ["tests/depth/test_model_red_team2.py::test_a_bad_item_of_a_name_list_is_named_with_its_index_at_its_line"]),
+    ("model_names_once", "depth/model.py", "            twice = _repeated(listed)\n            if twice is not None:\n"
+     "                raise refuse((\"controls\"", "            twice = None\n            if twice is not None:\n"
+     "                raise refuse((\"controls\"", ["tests/depth/test_model_red_team2.py::test_a_name_repeated_in_a_list_is_refused_with_its_index"]),
+    ("model_closure_edges", "depth/model.py", "            if edges > CLOSURE_EDGES:", "            if False:",
+     ["tests/depth/test_model_red_team2.py::test_the_closure_bounds_the_dependencies_it_follows"]),
 ]
 
 

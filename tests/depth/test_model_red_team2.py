@@ -1,0 +1,191 @@
+"""The depth model loader on the red team's second round (issue #37): a linear YAML 1.1 number
+check with the length bound first, no YAML directives, only LF / CR LF line breaks, bounded reads
+of the model file, duplicate names, the work of the depends_on closure and of the analysis, names
+of fillers only, items named at their own line, and costs printed so the policy agrees. Each case
+refused by the one rule it names."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from signward.config_schema import Rule
+from signward.depth.model import MAX_MODEL_BYTES, TEXT, ModelError, load_model, parse_model
+
+TAIL = """controls:
+  c: {cost: 2}
+nodes:
+  a: {entry: true}
+  b: {asset: true}
+steps:
+  - {from: a, to: b, blocked_by: [c]}
+"""
+GOOD = "name: m\n" + TAIL
+
+
+def refused(text: str) -> ModelError:
+    with pytest.raises(ModelError) as err:
+        parse_model(text, "m.yaml")
+    return err.value
+
+
+def test_the_base_model_loads() -> None:
+    assert parse_model(GOOD, "m.yaml").name == "m"
+
+
+@pytest.mark.parametrize("scalar", ["_" * 16_000 + "x", "____x" * 3_200, "1" + "_" * 16_000 + "e"])
+def test_a_long_plain_scalar_of_underscores_is_read_in_linear_time(scalar: str) -> None:
+    """F1: 16 KB of underscores then x, in a plain scalar, took 15 s in the YAML 1.1 number check
+    (`[0-9._]*_[0-9._]*`, quadratic); now text, at once."""
+    started = time.monotonic()
+    model = parse_model(f"name: m\ndescription: {scalar}\n" + TAIL, "m.yaml")
+    assert model.description == scalar
+    assert time.monotonic() - started < 5  # 15 s before; the rule is the linear pattern
+
+
+@pytest.mark.parametrize("scalar", ["1_000", "_", "1__2e5", "1_0.5_e1_0", "-_1"])
+def test_underscore_numbers_are_still_yaml_1_1_forms(scalar: str) -> None:
+    error = refused(f"name: m\ndescription: {scalar}\n" + TAIL)
+    assert (error.rule, error.path) == (Rule.SYNTAX, ("description",)) and "line 2" in str(error), error
+
+
+def test_a_scalar_past_the_text_bound_is_refused_before_any_pattern() -> None:
+    """F1: the length bound comes first: a 1 MB plain scalar is refused without a regex on it."""
+    error = refused(f"name: m\ndescription: {'_' * (TEXT + 1)}x\n" + TAIL)
+    assert (error.rule, error.path) == (Rule.OUT_OF_BOUNDS, ("description",)) and "line 2" in str(error), error
+    assert len(str(error)) < 300
+
+
+def test_a_key_past_the_text_bound_is_out_of_bounds_while_composed() -> None:
+    """Keys too: a name longer than TEXT is refused by the length bound (OUT_OF_BOUNDS) before any
+    pattern, not later by the name rules (INVALID)."""
+    name = "n" * (TEXT + 1)
+    explicit = f"  c: {{cost: 2}}\n  ? {name}\n  : {{cost: 1}}"  # `? key`: a simple key is at most 1,024
+    error = refused(GOOD.replace("  c: {cost: 2}", explicit))
+    assert (error.rule, error.path) == (Rule.OUT_OF_BOUNDS, ("controls",)) and "line 4:" in str(error), error
+
+
+def test_a_yaml_1_1_message_quotes_at_most_80_characters() -> None:
+    error = refused(f"name: m\ndescription: {'1_' * 5_000}\n" + TAIL)
+    assert error.rule is Rule.SYNTAX and len(str(error)) < 400, error
+
+
+@pytest.mark.parametrize("head", ["%YAML 1.1\n---\n", "%YAML 1.2\n---\n", "%TAG !e! tag:example.com,2000:\n---\n",
+                                  "\ufeff%YAML 1.2\n---\n", "# a comment\n%TAG ! !\n---\n"])
+def test_a_yaml_directive_is_refused_before_libyaml(head: str) -> None:
+    """F2/F10: %TAG directives cost libyaml quadratic time before any event (40,000 of them: 12.6 s),
+    and `%YAML 1.1` was read as 1.2 (`yes` text here, true to a 1.1 reader)."""
+    error = refused(head + GOOD.replace("{cost: 2}", "{cost: 2, description: yes}"))
+    assert error.rule is Rule.SYNTAX and "YAML directives" in str(error), error
+    assert f"line {head.count(chr(10), 0, head.index('%')) + 1}:" in str(error), error
+
+
+def test_many_tag_directives_are_refused_at_once() -> None:
+    started = time.monotonic()
+    error = refused("".join(f"%TAG !t{i}! tag:e.com,2000:{i}\n" for i in range(40_000)) + "---\n" + GOOD)
+    assert error.rule is Rule.SYNTAX and "line 1:" in str(error)
+    assert time.monotonic() - started < 5  # 12.6 s before; the rule is the directive refusal
+
+
+def test_a_percent_inside_text_is_not_a_directive() -> None:
+    model = parse_model("name: '100%'\n" + TAIL.replace("{cost: 2}", "{cost: 2, description: \"%TAG\"}"), "m.yaml")
+    assert model.name == "100%" and model.controls["c"].description == "%TAG"
+
+
+@pytest.mark.parametrize("brk", ["\u2028", "\u2029", "\x85", "\r"])
+def test_a_line_break_libyaml_counts_and_editors_do_not_is_refused_at_the_editors_line(brk: str) -> None:
+    """F9: U+2028 (or U+0085, a lone CR) inside a quoted description made libyaml count one more line,
+    so a later mistake was named a line below the one the editor shows."""
+    text = GOOD.replace("{cost: 2}", f'{{cost: 2, description: "one{brk}two"}}')
+    error = refused(text)
+    assert error.rule is Rule.SYNTAX and "only LF or CR LF" in str(error) and "line 3:" in str(error), error
+
+
+def test_crlf_and_escaped_separators_still_load() -> None:
+    model = parse_model(GOOD.replace("{cost: 2}", '{cost: 2, description: "one\\u2028two"}').replace("\n", "\r\n"),
+                        "m.yaml")
+    assert model.controls["c"].description == "one\u2028two"
+
+
+def test_a_lone_cr_is_kept_from_the_file_and_refused(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_bytes(GOOD.replace("\n", "\r").encode())
+    with pytest.raises(ModelError) as err:
+        load_model(path)
+    assert err.value.rule is Rule.SYNTAX and "only LF or CR LF" in str(err.value)
+
+
+def test_the_model_file_is_read_bounded(tmp_path: Path) -> None:
+    """F5: load_model read the whole file before its size check (/dev/zero: MemoryError, exit 3)."""
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"name: m\n" + b"#" * MAX_MODEL_BYTES)
+    with pytest.raises(ModelError) as err:
+        load_model(path)
+    assert err.value.rule is Rule.OUT_OF_BOUNDS and "cannot read: larger than" in str(err.value)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ModelError, match="not a regular file") as err:
+            load_model("/dev/zero")
+        assert err.value.rule is Rule.INVALID
+
+
+def test_a_fifo_model_is_refused_without_blocking(tmp_path: Path) -> None:
+    """F5: a FIFO hung load_model (read_text waits for a writer)."""
+    fifo = tmp_path / "m.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ModelError, match="not a regular file") as err:
+        load_model(fifo)
+    assert err.value.rule is Rule.INVALID
+
+
+@pytest.mark.parametrize("text, path, line", [
+    (GOOD.replace("blocked_by: [c]}", "blocked_by: [c]}\n  - from: a\n    to: b\n    blocked_by:\n      - c\n"
+                  "      - c\n      - 5\n"), ("steps", 1, "blocked_by", 2), 14),
+    (GOOD.replace("{cost: 2}", "\n    cost: 2\n    depends_on:\n      - c\n      - 5"),
+     ("controls", "c", "depends_on", 1), 7),
+    (GOOD.replace("{cost: 2}", "{cost: 2, built_on: [p]}") + "input_classes:\n  u:\n    - p\n    - 5\n",
+     ("input_classes", "u", "defeats", 1), 12),
+])
+def test_a_bad_item_of_a_name_list_is_named_with_its_index_at_its_line(text: str, path: tuple[object, ...],
+                                                                       line: int) -> None:
+    """F9: a bad item in a multi-line list was named at the list's key, without its index."""
+    error = refused(text)
+    assert (error.rule, error.path) == (Rule.WRONG_TYPE, path) and f"line {line}:" in str(error), error
+
+
+@pytest.mark.parametrize("text, path, line", [
+    (GOOD.replace("{cost: 2}", "{cost: 2, depends_on: [d, d]}\n  d: {}"), ("controls", "c", "depends_on", 1), 3),
+    (GOOD.replace("{cost: 2}", "{cost: 2, built_on: [p, q, p]}"), ("controls", "c", "built_on", 2), 3),
+    (GOOD.replace("blocked_by: [c]}", "blocked_by: [c]}\n  - from: a\n    to: b\n    blocked_by:\n      - c\n"
+                  "      - c\n"), ("steps", 1, "blocked_by", 1), 13),
+    (GOOD.replace("{from: a,", "{from: [a, a],"), ("steps", 0, "from", 1), 8),
+    (GOOD.replace("{cost: 2}", "{cost: 2, built_on: [p]}") + "input_classes:\n  u: {defeats: [p, p]}\n",
+     ("input_classes", "u", "defeats", 1), 10),
+])
+def test_a_name_repeated_in_a_list_is_refused_with_its_index(text: str, path: tuple[object, ...], line: int) -> None:
+    """F3: `h0: {depends_on: [h1, h1, ... 10,000 times]}` made `_closure` follow every copy for every
+    control depending on h0 (2e10 edges in 5 MB): the closure bound counted members, not work."""
+    error = refused(text)
+    assert (error.rule, error.path) == (Rule.INVALID, path) and f"line {line}:" in str(error), error
+    assert "named twice" in str(error)
+
+
+def test_the_closure_bounds_the_dependencies_it_follows() -> None:
+    """F3: without repeats, hubs depending on each other cost edges, not members: 60 hubs each
+    depending on every hub have a closure of 60 each, and 3,000 controls depending on one hub
+    follow 3,000 x 3,600 edges - past CLOSURE_EDGES (10 million), under CLOSURE members (183,600)."""
+    from signward.depth.model import CLOSURE, CLOSURE_EDGES, Control, _closure
+
+    hubs = [f"h{i}" for i in range(60)]
+    controls = {h: Control(h, depends_on=tuple(hubs)) for h in hubs}
+    controls.update({f"x{k}": Control(f"x{k}", depends_on=("h0",)) for k in range(3_000)})
+    assert 3_060 * 61 < CLOSURE and 3_000 * 3_600 > CLOSURE_EDGES
+    started = time.monotonic()
+    with pytest.raises(ModelError, match="too dense") as err:
+        _closure(controls, "m.yaml")
+    assert err.value.rule is Rule.OUT_OF_BOUNDS
+    assert time.monotonic() - started < 20
+    small = {k: v for k, v in controls.items() if not k.startswith("x") or int(k[1:]) < 2_700}
+    assert len(_closure(small, "m.yaml")["x0"]) == 61  # 2,700 of them: under both bounds
