@@ -906,7 +906,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("model_yaml11_linear", "depth/model.py", "    |[-+]?(?=[0-9.]*_)[0-9._]++(?:[eE][-+]?[0-9_]+)?",
      "    |[-+]?[0-9._]*_[0-9._]*(?:[eE][-+]?[0-9_]+)?",
      ["tests/depth/test_model_red_team2.py::test_a_long_plain_scalar_of_underscores_is_read_in_linear_time"]),
-    ("model_text_bound_first", "depth/model.py", "    if len(value) > TEXT:  # before any regex", "    if False:",
+    ("model_text_bound_first", "depth/model.py", "    if len(value) > TEXT:  # before any regex: no pattern runs on more than TEXT characters",
+     "    if False:",
      ["tests/depth/test_model_red_team2.py::test_a_key_past_the_text_bound_is_out_of_bounds_while_composed"]),
     ("model_no_directives", "depth/model.py", '_DIRECTIVE = re.compile(r"(?:\\A\\ufeff?|[\\n\\r\\x85\\u2028\\u2029])%")',
      '_DIRECTIVE = re.compile(r"(?!)")', ["tests/depth/test_model_red_team2.py::test_a_yaml_directive_is_refused_before_libyaml"]),
@@ -922,6 +923,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                raise refuse((\"controls\"", ["tests/depth/test_model_red_team2.py::test_a_name_repeated_in_a_list_is_refused_with_its_index"]),
     ("model_closure_edges", "depth/model.py", "            if edges > CLOSURE_EDGES:", "            if False:",
      ["tests/depth/test_model_red_team2.py::test_the_closure_bounds_the_dependencies_it_follows"]),
+    ("model_max_assets", "depth/model.py", "    if sum(n.asset for n in nodes.values()) > MAX_ASSETS:", "    if False:",
+     ["tests/depth/test_model_red_team2.py::test_more_than_max_assets_is_refused_at_load"]),
+    ("depth_analysis_work", "depth/analysis.py", "    if len(model.assets) * _size(model) > ANALYSIS_WORK:", "    if False:",
+     ["tests/depth/test_model_red_team2.py::test_the_analysis_refuses_more_work_than_its_budget_never_a_partial_answer"]),
+    ("depth_spof_work", "depth/analysis.py", "            if work > SPOF_WORK:\n                raise _too_much(model, \"the single points of failure of its assets (candidate",
+     "            if False:\n                raise _too_much(model, \"the single points of failure of its assets (candidate",
+     ["tests/depth/test_model_red_team2.py::test_single_points_are_searched_among_controls_that_block_a_step_within_a_budget"]),
+    ("depth_printed_policy", "depth/analysis.py", "NOISE = 1e-9", "NOISE = 1e-6",
+     ["tests/depth/test_model_red_team2.py::test_the_printed_depth_and_the_policy_agree"]),
+    ("model_name_fillers", "depth/model.py", "    bad = next((c for c in name if _ignorable(c)), None)", "    bad = None",
+     ["tests/depth/test_model_red_team2.py::test_a_name_of_fillers_or_default_ignorables_is_refused"]),
 ]
 
 

@@ -189,3 +189,83 @@ def test_the_closure_bounds_the_dependencies_it_follows() -> None:
     assert time.monotonic() - started < 20
     small = {k: v for k, v in controls.items() if not k.startswith("x") or int(k[1:]) < 2_700}
     assert len(_closure(small, "m.yaml")["x0"]) == 61  # 2,700 of them: under both bounds
+
+
+def _assets_model(assets: int, extra_controls: int) -> str:
+    lines = ["name: assets", "controls:"] + [f"  c{i}: {{}}" for i in range(assets + extra_controls)]
+    lines += ["nodes:", "  e: {entry: true}"] + [f"  a{i}: {{asset: true}}" for i in range(assets)]
+    lines += ["steps:"] + [f"  - {{from: e, to: a{i}, blocked_by: [c{i}]}}" for i in range(assets)]
+    return "\n".join(lines) + "\n"
+
+
+def test_more_than_max_assets_is_refused_at_load() -> None:
+    """F4: each asset is solved on the whole model (1,600 assets in 135 KB still ran at 20 s)."""
+    from signward.depth.model import MAX_ASSETS
+
+    error = refused(_assets_model(MAX_ASSETS + 1, 0))
+    assert (error.rule, error.path) == (Rule.OUT_OF_BOUNDS, ("nodes",))
+    assert f"more than {MAX_ASSETS} assets" in str(error)
+    assert len(parse_model(_assets_model(MAX_ASSETS, 0), "m.yaml").assets) == MAX_ASSETS
+
+
+def test_the_analysis_refuses_more_work_than_its_budget_never_a_partial_answer() -> None:
+    """F4: 300 assets in a model of 3,601 entries is 1.08 million units of work (assets x entries),
+    over ANALYSIS_WORK: refused before any solve; 270 assets (972,000) are analyzed, each exactly."""
+    from signward.depth.analysis import ANALYSIS_WORK, analyze
+
+    model = parse_model(_assets_model(300, 3_000), "m.yaml")
+    assert 300 * 3_601 > ANALYSIS_WORK
+    started = time.monotonic()
+    with pytest.raises(ModelError, match="more to analyze than") as err:
+        analyze(model)
+    assert err.value.rule is Rule.OUT_OF_BOUNDS and time.monotonic() - started < 5
+    fits = parse_model(_assets_model(30, 3_270), "m.yaml")
+    assert 30 * 3_331 <= ANALYSIS_WORK
+    report = analyze(fits, max_sets=1)
+    assert len(report.assets) == 30 and all(a.exact and a.min_failures == 1 for a in report.assets)
+
+
+def test_single_points_are_searched_among_controls_that_block_a_step_within_a_budget() -> None:
+    """F4: the single-point search evaluated the model once per control, for each asset: only a
+    control that can fail some step's blocker is a candidate (c30.. block nothing), and the search's
+    total work (candidates x entries over the assets) is bounded by SPOF_WORK, refused past it."""
+    from signward.depth.analysis import ANALYSIS_WORK, SPOF_WORK, analyze
+
+    report = analyze(parse_model(_assets_model(3, 3), "m.yaml"), max_sets=1)
+    assert report.spofs == [{"control": f"c{i}", "asset": f"a{i}"} for i in range(3)]
+    model = parse_model(_assets_model(200, 0), "m.yaml")  # 200 assets, each behind its own control
+    assert 200 * 601 <= ANALYSIS_WORK and 200 * 200 * 601 > SPOF_WORK
+    started = time.monotonic()
+    with pytest.raises(ModelError, match="single points of failure") as err:
+        analyze(model, max_sets=1)
+    assert err.value.rule is Rule.OUT_OF_BOUNDS and time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("cost, printed, ok", [(1.9999991, 1.9999991, False), (2, 2, True), (2.5, 2.5, True),
+                                               (1.999999, 1.999999, False)])
+def test_the_printed_depth_and_the_policy_agree(cost: float, printed: float, ok: bool) -> None:
+    """F11: a cost of 1.9999991 under `min_failures: 2` printed "min failures: 2" and "policy:
+    VIOLATED" (the depth rounded within 1e-6 for printing, compared unrounded)."""
+    from signward.depth.analysis import analyze
+
+    text = GOOD.replace("name: m\n", "name: m\npolicy: {min_failures: 2}\n").replace("{cost: 2}", f"{{cost: {cost}}}")
+    report = analyze(parse_model(text, "m.yaml"), max_sets=1).to_dict()
+    assert report["assets"][0]["min_failures"] == printed and report["policy_ok"] is ok, report
+
+
+@pytest.mark.parametrize("name, code", [("\u3164", "U+3164"), ("\uffa0", "U+FFA0"), ("\u115f", "U+115F"),
+                                        ("\u2800", "U+2800"), ("\u034f", "U+034F"), ("c\u034f", "U+034F"),
+                                        ("d\ufe0f", "U+FE0F"), ("d\U000e0101", "U+E0101"), ("\u1160d", "U+1160")])
+def test_a_name_of_fillers_or_default_ignorables_is_refused(name: str, code: str) -> None:
+    """F8: names of only fillers (U+3164, U+FFA0, U+115F, U+2800, U+034F: letters, a symbol and a
+    mark, none invisible by category) were accepted, and `c` + U+034F was a twin of `c`."""
+    error = refused(GOOD.replace("  c: {cost: 2}", f"  c: {{cost: 2}}\n  {name}: {{cost: 1}}"))
+    assert (error.rule, error.path[:1]) == (Rule.INVALID, ("controls",)) and "line 4:" in str(error), error
+    assert f"holds {code}, a filler or default-ignorable character" in str(error), error
+    assert name not in str(error)  # shown escaped
+
+
+@pytest.mark.parametrize("name", ["\u00e9", "\u65e5\u672c", "\u2764", "a\u00a0b", "\u0301"])
+def test_visible_names_still_load(name: str) -> None:
+    model = parse_model(GOOD.replace("  c: {cost: 2}", f"  c: {{cost: 2}}\n  '{name}': {{cost: 1}}"), "m.yaml")
+    assert name in model.controls

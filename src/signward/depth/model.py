@@ -404,8 +404,9 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, f
 def name_problem(name: object) -> str | None:
     """Why `name` cannot name a control, node, step end or implementation (None: it can): a name is
     text in NFC of at most TEXT characters, none of them control, format (U+200B, U+FEFF, U+2060),
-    private-use, unassigned or line/paragraph separators, with something visible and no space at
-    either end."""
+    private-use, unassigned or line/paragraph separators, none default-ignorable or a blank filler
+    (U+034F, U+FE0F, U+3164, U+FFA0, U+115F, U+2800: a twin of another name, or a name of nothing),
+    with a letter, digit, mark, symbol or punctuation and no space at either end."""
     if not isinstance(name, str):
         return f"a name must be text, not {_word(name)}"
     if not name or not name.strip():
@@ -417,9 +418,28 @@ def name_problem(name: object) -> str | None:
     bad = next((c for c in name if unicodedata.category(c) in _INVISIBLE), None)
     if bad is not None:
         return f"the name {name!r} holds the invisible character U+{ord(bad):04X}"
+    bad = next((c for c in name if _ignorable(c)), None)
+    if bad is not None:
+        return f"the name '{_shown((name,))}' holds U+{ord(bad):04X}, a filler or default-ignorable character"
+    if not any(unicodedata.category(c)[0] in "LMNPS" for c in name):
+        return f"the name '{_shown((name,))}' holds no letter, digit, mark, symbol or punctuation"
     if not unicodedata.is_normalized("NFC", name):
         return f"the name {name!r} is not in Unicode NFC (write it composed)"
     return None
+
+
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt; shown as nothing, or as the
+# character before them), and the fillers that render blank: U+2800 BRAILLE PATTERN BLANK
+_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+              (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x2800, 0x2800),
+              (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+              (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF))
+
+
+def _ignorable(char: str) -> bool:
+    """A default-ignorable code point or a blank filler (U+3164, U+FFA0, U+115F, U+2800, U+034F)."""
+    code = ord(char)
+    return any(low <= code <= high for low, high in _IGNORABLE)
 
 
 TEXT = 1 << 16  # characters of a name or a description
@@ -427,6 +447,7 @@ NAMES = 10_000  # names in one list (depends_on, built_on, from, blocked_by, def
 ENTRIES = 1_000_000  # controls, nodes, steps or input classes in one model
 MIN_COST = 1e-6  # the solver's resolution (maxsat.MAX_SCALE): a finer positive cost would weigh 0, a free control
 CLOSURE = 2_000_000  # members of every control's transitive depends_on set together (chains grow it n^2/2)
+MAX_ASSETS = 1_000  # asset nodes in one model
 CLOSURE_EDGES = 10_000_000  # depends_on edges `_closure` follows in all (hubs depending on each other)
 
 
@@ -551,8 +572,8 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
 
 def _shown(path: Path_) -> str:
     """A key path for a message, a name with invisible characters escaped (U+200B as \\u200b)."""
-    return dotted(tuple(p if not isinstance(p, str) or p.isprintable() else p.encode("unicode_escape").decode()
-                        for p in path))
+    return dotted(tuple(p if not isinstance(p, str) or (p.isprintable() and not any(map(_ignorable, p)))
+                        else p.encode("unicode_escape").decode() for p in path))
 
 
 def _why_not_bool(data: Any, error: SchemaError) -> str:
@@ -653,6 +674,9 @@ def parse_model(text: str, source: str = "model") -> Model:
         raise refuse(("nodes",), "no entry node")
     if not any(n.asset for n in nodes.values()):
         raise refuse(("nodes",), "no asset node")
+    if sum(n.asset for n in nodes.values()) > MAX_ASSETS:
+        raise ModelError(f"{source}: line {nearest_line(lines, ('nodes',)) or 1}: nodes: more than {MAX_ASSETS} "
+                         "assets (each is analyzed on the whole model)", Rule.OUT_OF_BOUNDS, ("nodes",))
     steps: list[Step] = []
     for index, s in enumerate(spec.steps):
         if not s.sources:
