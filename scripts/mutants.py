@@ -934,6 +934,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/depth/test_model_red_team2.py::test_the_printed_depth_and_the_policy_agree"]),
     ("model_name_fillers", "depth/model.py", "    bad = next((c for c in name if _ignorable(c)), None)", "    bad = None",
      ["tests/depth/test_model_red_team2.py::test_a_name_of_fillers_or_default_ignorables_is_refused"]),
+    ("config_control_chars", "config_schema.py", "        if control is not None:  # NUL in a path", "        if False:  # NUL in a path",
+     ["tests/test_config_redteam2.py::test_a_control_character_in_a_text_setting_is_refused"]),
+    ("config_negative_zero", "config_schema.py", "    if isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0:",
+     "    if False:", ["tests/test_config_redteam2.py::test_negative_zero_is_refused"]),
+    ("model_name_empty", "depth/model.py", "    if not spec.name.strip():", "    if False:",
+     ["tests/depth/test_model_red_team2.py::test_model_texts_and_the_policy_are_refused_by_their_rule"]),
+    ("model_text_control_chars", "depth/model.py", "        found = _CONTROL_CHARS.search(text)", "        found = None",
+     ["tests/depth/test_model_red_team2.py::test_model_texts_and_the_policy_are_refused_by_their_rule"]),
 ]
 
 

@@ -166,3 +166,36 @@ def test_a_duration_is_at_most_64_characters_even_when_well_formed() -> None:
     with pytest.raises(ConfigError, match="bad duration") as raised:
         parse_duration(" " * 31 + "15m" + " " * 31, "every")
     assert not isinstance(raised.value, OutOfRange)
+
+
+@pytest.mark.parametrize("section, key, value", [("hsm", "module", "/usr/lib/softhsm/libsofthsm2.so\x00x"),
+                                                 ("hsm", "pin_file", "hsm/pin\x00"), ("hsm", "pin_file", "pin\x1b[2J"),
+                                                 ("audit", "origin", "log\x85")])
+def test_a_control_character_in_a_text_setting_is_refused(section: str, key: str, value: str) -> None:
+    """F14: NUL in hsm.module or hsm.pin_file reached open() (ValueError: embedded null byte)."""
+    with pytest.raises(SchemaError) as raised:
+        Config.from_dict({section: {key: value}})
+    assert raised.value.rule is Rule.INVALID and raised.value.path == (section, key), raised.value
+    assert "control character" in str(raised.value)
+
+
+def test_a_guard_jwks_file_with_a_nul_is_refused_at_its_line(tmp_path: Path) -> None:
+    text = ROUTES.format(host='"*"').replace('jwks = "https://i.example/jwks"', 'jwks = "/etc/jwks\\u0000.json"')
+    with pytest.raises(SchemaError) as raised:
+        _guard(tmp_path, text)
+    assert raised.value.rule is Rule.INVALID and raised.value.path == ("issuer", 0, "jwks") and raised.value.line == 3
+
+
+def test_negative_zero_is_refused() -> None:
+    with pytest.raises(SchemaError) as raised:
+        Config.from_dict({"issuer": {"key_cache_seconds": -0.0}})
+    assert raised.value.rule is Rule.OUT_OF_BOUNDS and "-0.0" in str(raised.value)
+    assert Config.from_dict({"issuer": {"key_cache_seconds": 0.0}}).issuer.key_cache_seconds == 0.0
+
+
+def test_a_refused_text_is_quoted_at_most_80_characters(tmp_path: Path) -> None:
+    text = ROUTES.format(host='"*"').replace('prefix = "/"\naudience = "web"', 'prefix = "/"\naudience = "web"\n'
+                                             f'scopes = ["{"s" * 1000}\\\\"]')
+    with pytest.raises(SchemaError) as raised:
+        _guard(tmp_path, text)
+    assert raised.value.rule is Rule.INVALID and len(str(raised.value)) < 300, raised.value

@@ -269,3 +269,19 @@ def test_a_name_of_fillers_or_default_ignorables_is_refused(name: str, code: str
 def test_visible_names_still_load(name: str) -> None:
     model = parse_model(GOOD.replace("  c: {cost: 2}", f"  c: {{cost: 2}}\n  '{name}': {{cost: 1}}"), "m.yaml")
     assert name in model.controls
+
+
+@pytest.mark.parametrize("change, path, rule", [
+    (("name: m", "name: ''"), ("name",), Rule.INVALID),
+    (("name: m", "name: ' '"), ("name",), Rule.INVALID),
+    (("{cost: 2}", '{cost: 2, description: "one\\rtwo"}'), ("controls", "c", "description"), Rule.INVALID),
+    (("{cost: 2}", '{cost: 2, description: "\\e[2Jgone"}'), ("controls", "c", "description"), Rule.INVALID),
+    (("{entry: true}", '{entry: true, description: "a\\0"}'), ("nodes", "a", "description"), Rule.INVALID),
+    (("name: m", "name: m\npolicy: {min_failures: -0.0}"), ("policy", "min_failures"), Rule.OUT_OF_BOUNDS),
+])
+def test_model_texts_and_the_policy_are_refused_by_their_rule(change: tuple[str, str], path: tuple[object, ...],
+                                                             rule: Rule) -> None:
+    """F13/F14: an empty model name, a NUL or an ANSI escape in a description (printed to the
+    terminal as is), a CR (escaped: a line break to whoever prints it), `min_failures: -0.0`."""
+    error = refused(GOOD.replace(*change))
+    assert (error.rule, error.path) == (rule, path), error

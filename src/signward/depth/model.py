@@ -189,7 +189,7 @@ def _scalar(value: str, tag: str, path: Path_, line: int, source: str) -> Any:
                          f"readers: quote it (\"{_cut(value)}\") for text, or write a decimal number, true, false "
                          "or null", Rule.SYNTAX, path)
     if _NOT_FINITE.fullmatch(value):
-        raise ModelError(f"{_at(source, line, path)}numbers must be finite, not {value!r}", Rule.OUT_OF_BOUNDS, path)
+        raise ModelError(f"{_at(source, line, path)}numbers must be finite, not {_cut(value)!r}", Rule.OUT_OF_BOUNDS, path)
     for kind, pattern, make in (("null", _NULL, lambda _: None), ("bool", _TRUE, lambda _: True),
                                 ("bool", _FALSE, lambda _: False), ("int", _INT, int), ("float", _FLOAT, float)):
         if pattern.fullmatch(value) and tag in ("", kind):
@@ -199,7 +199,7 @@ def _scalar(value: str, tag: str, path: Path_, line: int, source: str) -> Any:
                 raise ModelError(f"{_at(source, line, path)}a number too large to read",
                                  Rule.OUT_OF_BOUNDS, path) from None
             if isinstance(number, float) and not math.isfinite(number):
-                raise ModelError(f"{_at(source, line, path)}numbers must be finite, not {value!r}",
+                raise ModelError(f"{_at(source, line, path)}numbers must be finite, not {_cut(value)!r}",
                                  Rule.OUT_OF_BOUNDS, path)
             return number
     if tag:
@@ -389,7 +389,7 @@ def _data(node: _Node, source: str, path: Path_ = ()) -> Any:
         for key, value in node.value:
             if key.value in out:
                 where = f"{_shown(path)}: " if path else ""
-                raise ModelError(f"{source}: line {_line(key)}: {where}{key.value!r} appears twice in the same "
+                raise ModelError(f"{source}: line {_line(key)}: {where}{_cut(str(key.value))!r} appears twice in the same "
                                  "mapping", Rule.INVALID, (*path, key.value))
             out[str(key.value)] = _data(value, source, (*path, key.value))
         return out
@@ -414,17 +414,17 @@ def name_problem(name: object) -> str | None:
     if len(name) > TEXT:
         return f"a name must be at most {TEXT} characters"
     if name != name.strip():
-        return f"the name {name!r} starts or ends with a space"
+        return f"the name {_cut(name)!r} starts or ends with a space"
     bad = next((c for c in name if unicodedata.category(c) in _INVISIBLE), None)
     if bad is not None:
-        return f"the name {name!r} holds the invisible character U+{ord(bad):04X}"
+        return f"the name {_cut(name)!r} holds the invisible character U+{ord(bad):04X}"
     bad = next((c for c in name if _ignorable(c)), None)
     if bad is not None:
         return f"the name '{_shown((name,))}' holds U+{ord(bad):04X}, a filler or default-ignorable character"
     if not any(unicodedata.category(c)[0] in "LMNPS" for c in name):
         return f"the name '{_shown((name,))}' holds no letter, digit, mark, symbol or punctuation"
     if not unicodedata.is_normalized("NFC", name):
-        return f"the name {name!r} is not in Unicode NFC (write it composed)"
+        return f"the name {_cut(name)!r} is not in Unicode NFC (write it composed)"
     return None
 
 
@@ -596,6 +596,28 @@ def _named_path(names: dict[str, list[str]], path: Path_) -> Path_:
     return path
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and LF
+
+
+def _checked_texts(names: dict[str, list[str]], spec: ModelSpec, refuse: Callable[[Path_, str], ModelError]) -> None:
+    """The model has a name, and no text of it (name, descriptions, probes, where) holds a control
+    character other than tab and LF (NUL, ESC: an ANSI sequence rewriting the terminal it is shown on)."""
+    if not spec.name.strip():
+        raise refuse(("name",), "the model's name must not be empty")
+    texts: list[tuple[Path_, str]] = [(("name",), spec.name), (("description",), spec.description)]
+    for cname, c in zip(names.get("controls", []), spec.controls, strict=True):
+        texts += [(("controls", cname, key), getattr(c, key)) for key in ("description", "probe", "where")]
+    texts += [(("nodes", n, "description"), node.description) for n, node in zip(names.get("nodes", []),
+                                                                                    spec.nodes, strict=True)]
+    texts += [(("steps", i, "description"), s.description) for i, s in enumerate(spec.steps)]
+    texts += [(("input_classes", n, "description"), k.description)
+              for n, k in zip(names.get("input_classes", []), spec.input_classes, strict=True)]
+    for path, text in texts:
+        found = _CONTROL_CHARS.search(text)
+        if found is not None:
+            raise refuse(path, f"holds the control character U+{ord(found.group()):04X}")
+
+
 def _repeated(names: tuple[str, ...]) -> int | None:
     """The index of the first name that repeats an earlier one in the same list (None: none does)."""
     seen: set[str] = set()
@@ -667,6 +689,7 @@ def parse_model(text: str, source: str = "model") -> Model:
         text = problem if problem.startswith(where) else f"{where}: {problem}"
         return ModelError(f"{source}: line {nearest_line(lines, path) or 1}: {text}", Rule.INVALID, path)
 
+    _checked_texts(names, spec, refuse)
     controls = _checked_controls(names, spec, refuse, nearest_line(lines, ("controls",)) or 1, source)
     nodes = {nname: Node(nname, n.entry, n.asset, n.description) for nname, n in zip(names["nodes"], spec.nodes,
                                                                                    strict=True)}
