@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .config_values import parse_duration
+from .config_values import MAX_DURATION, OutOfRange, parse_duration
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -38,6 +38,7 @@ Path_ = tuple[str | int, ...]
 MAX_TEXT = 4096  # a text setting without a declared bound
 MAX_ITEMS = 64  # a list or an array of tables without a declared bound
 MAX_DEPTH = 16  # nested tables a schema may declare
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab, LF, CR
 
 
 class Rule(enum.Enum):
@@ -81,6 +82,8 @@ def setting(default: Any = dataclasses.MISSING, doc: str = "", *, min: float | N
     """A declared setting: its default (none: required), doc line, bounds (numbers: min/max, or
     `above` for a strict lower bound; text and lists: max_len), allowed `choices`, `duration`
     (also '15m', '1h'), a `pattern` for text, its TOML `key`."""
+    if duration and max is None:  # every duration has an upper bound (100 years unless declared)
+        max = MAX_DURATION  # noqa: A001
     meta = {"doc": doc, "min": min, "max": max, "above": above, "choices": choices, "duration": duration, "key": key,
             "max_len": max_len, "pattern": pattern, "allow_zero": allow_zero}
     if default is dataclasses.MISSING:
@@ -179,8 +182,8 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
         try:
             value = parse_duration(value, dotted(path), allow_zero=bool(meta.get("allow_zero", True)))
         except ConfigError as exc:
-            raise SchemaError(Rule.OUT_OF_BOUNDS if isinstance(value, (int, float)) else Rule.WRONG_TYPE,
-                              path, str(exc)) from None
+            raise SchemaError(Rule.OUT_OF_BOUNDS if isinstance(exc, OutOfRange) or isinstance(value, (int, float))
+                              else Rule.WRONG_TYPE, path, str(exc)) from None
         kind = float
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         try:
@@ -192,6 +195,8 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
         raise SchemaError(Rule.WRONG_TYPE, path, f"must be {_wanted(kind)}, not {value_words(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be a finite number, not {value}")
+    if isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0:
+        raise SchemaError(Rule.OUT_OF_BOUNDS, path, "must not be -0.0 (write 0)")
     low, high = meta.get("min"), meta.get("max")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         above = meta.get("above")
@@ -202,11 +207,19 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
         limit = meta.get("max_len") or MAX_TEXT
         if len(value) > limit:
             raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be text of at most {limit} characters")
+        control = _CONTROL_CHARS.search(value)
+        if control is not None:  # NUL in a path is a ValueError in open(); ESC rewrites the terminal
+            raise SchemaError(Rule.INVALID, path, f"holds the control character U+{ord(control.group()):04X}")
         if meta.get("choices") and value not in meta["choices"]:
-            raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be {_bounds(meta)}, not {value!r}")
+            raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be {_bounds(meta)}, not {_quoted(value)}")
         if meta.get("pattern") and not re.fullmatch(meta["pattern"], value):
-            raise SchemaError(Rule.INVALID, path, f"{value!r} is not {meta.get('doc') or 'allowed'}")
+            raise SchemaError(Rule.INVALID, path, f"{_quoted(value)} is not {meta.get('doc') or 'allowed'}")
     return value
+
+
+def _quoted(value: str) -> str:
+    """A text value quoted in a message: at most 80 characters of it."""
+    return repr(value) if len(value) <= 80 else f"{value[:80]!r}... ({len(value)} characters)"
 
 
 def _num(value: float, duration: bool = False) -> str:

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from .config_schema import build, check_fields, load, setting
+from .config_values import MAX_DAYS, MAX_DURATION
 from .errors import ConfigError
 from .retention import check_retention
 from .safefile import write_file
@@ -85,7 +86,8 @@ def _loopback_url(url: str) -> bool:
 class IssuerConfig:
     """The token service."""
 
-    rotation_interval: float = setting(60.0, "seconds between rotation checks while serving", above=0)
+    rotation_interval: float = setting(60.0, "seconds between rotation checks while serving", above=0,
+                                       max=MAX_DURATION)
     key_cache_seconds: float = setting(5.0, "how long the signing key choice is cached", min=0, max=60)
 
     def __post_init__(self) -> None:
@@ -109,7 +111,7 @@ class AuditConfig:
     """The audit log: how long records are kept and how often the head is signed."""
 
     retention_days: float = setting(730.0, "days records are kept: at least 365 plus the longest key verify window "
-                                            "of the home's realms (checked)")
+                                            "of the home's realms (checked)", max=MAX_DAYS)
     checkpoint_every: int = setting(1000, "records between signed checkpoints", min=1, max=1_000_000)
     origin: str = setting("", "the log's name in its signed checkpoints; empty: signward.local/audit/<key id>",
                           max_len=256)
@@ -142,7 +144,8 @@ class DumpsConfig:
                                                "\"\" (or a missing file) weakens the canary check")
     canary_kinds: str = setting("rsa,ec,ed25519,aes", "the key types init plants; at least rsa and aes")
     debug_store: str = setting("debug-store", "the debugging store directory (relative to the home or absolute)")
-    retention_days: float = setting(30.0, "days a released dump stays in the debugging store", above=0)
+    retention_days: float = setting(30.0, "days a released dump stays in the debugging store", above=0,
+                                    max=MAX_DAYS)
     max_fetches_per_hour: int = setting(5, "per user; more raises an alert and is refused", min=1)
     max_dump_bytes: int = setting(64 << 30, "the largest dump captured or expanded (also never past the free disk)",
                                   min=1 << 20, max=1 << 50)

@@ -189,8 +189,8 @@ def test_a_model_without_controls_is_refused(empty: str) -> None:
 
 
 @pytest.mark.parametrize("old,new,path,words", [
-    ("blocked_by: [a]", "blocked_by: [1]", ("steps", 0, "blocked_by"),
-     "steps[0].blocked_by must be a name or a list of names, not a number (1)"),
+    ("blocked_by: [a]", "blocked_by: [1]", ("steps", 0, "blocked_by", 0),
+     "steps[0].blocked_by[0] must be a name, not a number (1)"),
     ("blocked_by: [a]", "blocked_by: {a: 1}", ("steps", 0, "blocked_by"),
      "steps[0].blocked_by must be a name or a list of names, not a mapping"),
     ("to: k,", "to: 1,", ("steps", 0, "to"), "steps[0].to: must be text, not a number (1)"),

@@ -10,12 +10,36 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
+from ..config_schema import Rule
 from .common import common_mode, has_units, independent_model, units
-from .model import Model
+from .model import Model, ModelError
 from .semantics import attack_path, reaches
 from .solver import Solution, in_every_minimum_set, minimum_failing_sets, polynomial_applies
 
 ENUMERATE = 64  # minimum sets enumerated (in one incremental solver) to find the controls in all of them
+# Each asset is solved on the whole model: assets x (controls + nodes + steps) at most this (800 assets
+# of a control and a step each, 1.9 million, took 7 s), so the work of a model is bounded, not its size
+ANALYSIS_WORK = 1_000_000
+# The single-point search evaluates the whole model once per candidate control (a control that can
+# fail a step's blocker): candidates x (controls + nodes + steps) over all assets at most this (4 s)
+SPOF_WORK = 20_000_000
+
+
+def _size(model: Model) -> int:
+    return len(model.controls) + len(model.nodes) + len(model.steps)
+
+
+def _too_much(model: Model, what: str, budget: int) -> ModelError:
+    return ModelError(f"{model.name}: {what} is more to analyze than {budget} units of work: split the model",
+                      Rule.OUT_OF_BOUNDS, ("nodes",))
+
+
+def check_work(model: Model) -> None:
+    """Refuse (ModelError, OUT_OF_BOUNDS) a model whose analysis would cost more than ANALYSIS_WORK:
+    never a partial answer."""
+    if len(model.assets) * _size(model) > ANALYSIS_WORK:
+        raise _too_much(model, f"{len(model.assets)} assets in a model of {_size(model)} controls, nodes and steps "
+                        "(assets x entries)", ANALYSIS_WORK)
 
 
 @dataclass
@@ -74,7 +98,7 @@ class Report:
             return True
         for a in self.assets:
             depth = a.depth
-            if depth is not None and depth < self.policy_min:
+            if depth is not None and _as_printed(depth) < self.policy_min:
                 return False
         return True
 
@@ -84,12 +108,23 @@ class Report:
                 "failed": self.known_failed}
 
 
+NOISE = 1e-9  # the solver's float noise: far under the costs' resolution (model.MIN_COST, 1e-6)
+
+
 def _num(value: float | None) -> float | int | None:
-    """A depth as printed: integral values (within the solver's float noise) as integers."""
+    """A depth as printed: integral values (within the solver's float noise) as integers, every other
+    value with all its digits (1.9999991 is not 2), so the policy, which checks the printed value,
+    agrees with what is printed."""
     if value is None:
         return None
+    printed = _as_printed(value)
+    return int(printed) if printed.is_integer() else value
+
+
+def _as_printed(value: float) -> float:
+    """`value` as `_num` prints it: the integer nearest, within the solver's NOISE, else itself."""
     nearest = round(value)
-    return int(nearest) if abs(value - nearest) <= 1e-6 else value
+    return float(nearest) if abs(value - nearest) <= NOISE else value
 
 
 def width(model: Model, asset: str) -> int:
@@ -120,6 +155,7 @@ def width(model: Model, asset: str) -> int:
 
 
 def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_limit: float = 30.0) -> Report:
+    check_work(model)
     named = frozenset(failed)
     failing_units = units(model, dominated=True) if has_units(model) else {}
     unknown = sorted(named - set(model.controls) - set(failing_units))
@@ -152,18 +188,29 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
                                                   known, time_limit)
     spofs = []
     dearest = max((c.cost for c in model.controls.values()), default=0.0)
+    # only a control whose failure fails some step's blocker can open anything: the candidates
+    candidates = sorted({d for s in model.steps for b in s.blocked_by for d in model.closure.get(b, (b,))})
+    work = 0
     for asset, result in zip(model.assets, results, strict=True):
         if reaches(model, list(known), asset):
             continue  # already open: no control is the single point
         if result.exact and (result.min_failures is None or result.min_failures > dearest):
             pass  # no single control costs enough to be a minimum-or-cheaper failing set
         else:
-            for control in sorted(model.controls):
+            work += len(candidates) * _size(model)
+            if work > SPOF_WORK:
+                raise _too_much(model, "the single points of failure of its assets (candidate controls x entries)",
+                                SPOF_WORK)
+            for control in candidates:
                 if control not in known and reaches(model, [control, *known], asset):
                     spofs.append({"control": control, "asset": asset})
         ind = result.independent
         if derived is not None and ind is not None and not (ind.exact and (ind.cost is None or ind.cost > 1)):
-            for unit in sorted(set(derived.controls) - set(model.controls)):  # one implementation or input
+            units_ = sorted(set(derived.controls) - set(model.controls))  # each an implementation or input
+            work += len(units_) * _size(derived)
+            if work > SPOF_WORK:
+                raise _too_much(model, "the single points of failure of its assets (units x entries)", SPOF_WORK)
+            for unit in units_:
                 if reaches(derived, [unit, *known], asset):
                     spofs.append({"control": unit, "asset": asset})
     return Report(model.name, results, spofs, model.min_failures, sorted(named))

@@ -44,6 +44,7 @@ import yaml
 
 from ..config_schema import Path_, Rule, SchemaError, build, dotted, nearest_line, setting, value_words
 from ..errors import ConfigError
+from ..verify.sources import read_text_file
 
 
 class ModelError(ConfigError):
@@ -165,62 +166,94 @@ _YAML11 = re.compile(r"""<<|=
     |[-+]?0[bB][0-9_]*|[-+]?0[oO][0-9_]*|[-+]?0[xX][0-9a-fA-F_]*
     |[-+]?[0-9][0-9_]*(?::[0-9_]+)+(?:\.[0-9_]*)?
     |[-+]?0[0-9_]+
-    |[-+]?[0-9._]*_[0-9._]*(?:[eE][-+]?[0-9_]+)?
+    |[-+]?(?=[0-9.]*_)[0-9._]++(?:[eE][-+]?[0-9_]+)?  # [0-9._] holding a _: linear (was [0-9._]*_[0-9._]*)
     |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:(?:[Tt]|[ \t]+).*)?""", re.VERBOSE)
 _CORE_TAGS = {"tag:yaml.org,2002:" + t: t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+
+
+def _cut(value: str) -> str:
+    """A value quoted in a message: at most 80 characters of it."""
+    return value if len(value) <= 80 else value[:80] + f"... ({len(value)} characters)"
 
 
 def _scalar(value: str, tag: str, path: Path_, line: int, source: str) -> Any:
     """A scalar's value: `tag` "str" (quoted, or tagged !!str), "" (plain: resolved) or another
     core scalar tag the text must match; refused when a YAML 1.1 reader would read it otherwise."""
+    if len(value) > TEXT:  # before any regex: no pattern runs on more than TEXT characters
+        raise ModelError(f"{_at(source, line, path)}must be text of at most {TEXT} characters",
+                         Rule.OUT_OF_BOUNDS, path)
     if tag == "str":
         return value
-    where = f"{_shown(path)}: " if path else ""
     if not tag and _YAML11.fullmatch(value):
-        raise ModelError(f"{source}: line {line}: {where}{value} is read differently by YAML 1.1 and 1.2 readers: "
-                         f"quote it (\"{value}\") for text, or write a decimal number, true, false or null",
-                         Rule.SYNTAX, path)
+        raise ModelError(f"{_at(source, line, path)}{_cut(value)} is read differently by YAML 1.1 and 1.2 "
+                         f"readers: quote it (\"{_cut(value)}\") for text, or write a decimal number, true, false "
+                         "or null", Rule.SYNTAX, path)
     if _NOT_FINITE.fullmatch(value):
-        raise ModelError(f"{source}: line {line}: {where}numbers must be finite, not {value!r}", Rule.OUT_OF_BOUNDS, path)
+        raise ModelError(f"{_at(source, line, path)}numbers must be finite, not {_cut(value)!r}", Rule.OUT_OF_BOUNDS, path)
     for kind, pattern, make in (("null", _NULL, lambda _: None), ("bool", _TRUE, lambda _: True),
                                 ("bool", _FALSE, lambda _: False), ("int", _INT, int), ("float", _FLOAT, float)):
         if pattern.fullmatch(value) and tag in ("", kind):
             try:
                 number = make(value)
             except ValueError:  # an integer over Python's 4,300-digit string limit
-                raise ModelError(f"{source}: line {line}: {where}a number too large to read",
+                raise ModelError(f"{_at(source, line, path)}a number too large to read",
                                  Rule.OUT_OF_BOUNDS, path) from None
             if isinstance(number, float) and not math.isfinite(number):
-                raise ModelError(f"{source}: line {line}: {where}numbers must be finite, not {value!r}",
+                raise ModelError(f"{_at(source, line, path)}numbers must be finite, not {_cut(value)!r}",
                                  Rule.OUT_OF_BOUNDS, path)
             return number
     if tag:
-        raise ModelError(f"{source}: line {line}: {where}{value!r} is not a YAML 1.2 {tag} (decimal numbers, "
+        raise ModelError(f"{_at(source, line, path)}{_cut(value)!r} is not a YAML 1.2 {tag} (decimal numbers, "
                          "true/false, null)", Rule.WRONG_TYPE, path)
     return value
 
 
-def _node_of(event: Any, path: Path_, line: int, at: str, source: str) -> _Node:
+def _at(source: str, line: int, path: Path_) -> str:
+    """The start of a message: the file, the line, the key path (made only for a refusal)."""
+    return f"{source}: line {line}: {_shown(path)}: " if path else f"{source}: line {line}: "
+
+
+def _node_of(event: Any, path: Path_, line: int, source: str) -> _Node:
     """One YAML event as a `_Node`: only the core tags, each on its kind; plain scalars by YAML 1.2."""
     tag = event.tag if event.tag not in (None, "!") else ""
     if tag and tag not in _CORE_TAGS:
-        raise ModelError(f"{at}the tag {tag} is not allowed (only !!str, !!int, "
+        raise ModelError(f"{_at(source, line, path)}the tag {tag} is not allowed (only !!str, !!int, "
                          "!!float, !!bool, !!null, !!seq, !!map)", Rule.INVALID, path)
     if isinstance(event, yaml.ScalarEvent):
         want = _CORE_TAGS.get(tag, "str" if event.tag == "!" or event.style else "")
         if want in ("seq", "map"):
-            raise ModelError(f"{at}the tag {tag} on a scalar", Rule.INVALID, path)
+            raise ModelError(f"{_at(source, line, path)}the tag {tag} on a scalar", Rule.INVALID, path)
         node = _Node("scalar", line, _scalar(event.value, want, path, line, source), event.value)
     elif isinstance(event, yaml.SequenceStartEvent):
         if tag not in ("", "tag:yaml.org,2002:seq"):
-            raise ModelError(f"{at}the tag {tag} on a list", Rule.INVALID, path)
+            raise ModelError(f"{_at(source, line, path)}the tag {tag} on a list", Rule.INVALID, path)
         node = _Node("seq", line, [])
     else:
         if tag not in ("", "tag:yaml.org,2002:map"):
-            raise ModelError(f"{at}the tag {tag} on a mapping", Rule.INVALID,
+            raise ModelError(f"{_at(source, line, path)}the tag {tag} on a mapping", Rule.INVALID,
                              path)
         node = _Node("map", line, [])
     return node
+
+
+_DIRECTIVE = re.compile(r"(?:\A\ufeff?|[\n\r\x85\u2028\u2029])%")  # a line starting with %: %YAML, %TAG
+_ODD_BREAK = re.compile(r"[\x85\u2028\u2029]|\r(?!\n)")  # a line break to libyaml, none to most editors
+
+
+def _before_yaml(text: str, source: str) -> None:
+    """Refused before libyaml reads a byte: YAML directives (%TAG cost libyaml quadratic time before
+    its first event; %YAML 1.1 would be read as 1.2 here and as 1.1 elsewhere), and line breaks
+    other than LF and CR LF (libyaml counts U+0085, U+2028, U+2029 and a lone CR as line breaks,
+    also inside quoted text, so every later line it named was not the editor's). Both searches are
+    linear; the line named counts LFs."""
+    for pattern, problem in (
+            (_DIRECTIVE, "YAML directives (%YAML, %TAG) are not allowed in a model"),
+            (_ODD_BREAK, "only LF or CR LF may break a line (not U+0085, U+2028, U+2029 or a lone CR; inside "
+                         "double quotes write it as an escape, e.g. \\u2028)")):
+        found = pattern.search(text)
+        if found is not None:
+            at = found.end() - 1 if pattern is _DIRECTIVE else found.start()
+            raise ModelError(f"{source}: line {text.count(chr(10), 0, at) + 1}: {problem}", Rule.SYNTAX)
 
 
 def compose(text: str, source: str = "model") -> _Node | None:
@@ -234,6 +267,7 @@ def compose(text: str, source: str = "model") -> _Node | None:
     stack: list[list[Any]] = []
     root: _Node | None = None
     count = 0
+    _before_yaml(text, source)
     events = yaml.parse(text, Loader=_LOADER)
     try:
         for event in events:
@@ -254,18 +288,17 @@ def compose(text: str, source: str = "model") -> _Node | None:
             if top is not None:
                 path = (*top[1], len(top[0].value)) if top[0].kind == "seq" else \
                     (*top[1], top[2].value) if top[2] is not None else top[1]
-            where = f"{_shown(path)}: " if path else ""
             if isinstance(event, yaml.AliasEvent):
-                raise ModelError(f"{source}: line {line}: {where}YAML aliases are not allowed in a model",
+                raise ModelError(f"{_at(source, line, path)}YAML aliases are not allowed in a model",
                                  Rule.INVALID, path)
             count += 1
             if count > MAX_MODEL_NODES:
-                raise ModelError(f"{source}: line {line}: {where}the model has more than {MAX_MODEL_NODES} YAML nodes",
+                raise ModelError(f"{_at(source, line, path)}the model has more than {MAX_MODEL_NODES} YAML nodes",
                                  Rule.OUT_OF_BOUNDS, path)
             if len(stack) >= MAX_MODEL_DEPTH:
-                raise ModelError(f"{source}: line {line}: {where}the model is nested deeper than {MAX_MODEL_DEPTH} "
+                raise ModelError(f"{_at(source, line, path)}the model is nested deeper than {MAX_MODEL_DEPTH} "
                                  "levels", Rule.OUT_OF_BOUNDS, path)
-            node = _node_of(event, path, line, f"{source}: line {line}: {where}", source)
+            node = _node_of(event, path, line, source)
             if top is None:
                 root = node
             elif top[0].kind == "seq":
@@ -274,7 +307,7 @@ def compose(text: str, source: str = "model") -> _Node | None:
                 if node.kind != "scalar" or not isinstance(node.value, str):
                     what = "a list" if node.kind == "seq" else "a mapping" if node.kind == "map" else \
                         _word(node.value)
-                    raise ModelError(f"{source}: line {line}: {where}a key must be a name (text), not {what}: quote "
+                    raise ModelError(f"{_at(source, line, path)}a key must be a name (text), not {what}: quote "
                                      f"it", Rule.WRONG_TYPE, path)
                 top[2] = node
             else:
@@ -356,7 +389,7 @@ def _data(node: _Node, source: str, path: Path_ = ()) -> Any:
         for key, value in node.value:
             if key.value in out:
                 where = f"{_shown(path)}: " if path else ""
-                raise ModelError(f"{source}: line {_line(key)}: {where}{key.value!r} appears twice in the same "
+                raise ModelError(f"{source}: line {_line(key)}: {where}{_cut(str(key.value))!r} appears twice in the same "
                                  "mapping", Rule.INVALID, (*path, key.value))
             out[str(key.value)] = _data(value, source, (*path, key.value))
         return out
@@ -371,8 +404,9 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})  # control, f
 def name_problem(name: object) -> str | None:
     """Why `name` cannot name a control, node, step end or implementation (None: it can): a name is
     text in NFC of at most TEXT characters, none of them control, format (U+200B, U+FEFF, U+2060),
-    private-use, unassigned or line/paragraph separators, with something visible and no space at
-    either end."""
+    private-use, unassigned or line/paragraph separators, none default-ignorable or a blank filler
+    (U+034F, U+FE0F, U+3164, U+FFA0, U+115F, U+2800: a twin of another name, or a name of nothing),
+    with a letter, digit, mark, symbol or punctuation and no space at either end."""
     if not isinstance(name, str):
         return f"a name must be text, not {_word(name)}"
     if not name or not name.strip():
@@ -380,13 +414,32 @@ def name_problem(name: object) -> str | None:
     if len(name) > TEXT:
         return f"a name must be at most {TEXT} characters"
     if name != name.strip():
-        return f"the name {name!r} starts or ends with a space"
+        return f"the name {_cut(name)!r} starts or ends with a space"
     bad = next((c for c in name if unicodedata.category(c) in _INVISIBLE), None)
     if bad is not None:
-        return f"the name {name!r} holds the invisible character U+{ord(bad):04X}"
+        return f"the name {_cut(name)!r} holds the invisible character U+{ord(bad):04X}"
+    bad = next((c for c in name if _ignorable(c)), None)
+    if bad is not None:
+        return f"the name '{_shown((name,))}' holds U+{ord(bad):04X}, a filler or default-ignorable character"
+    if not any(unicodedata.category(c)[0] in "LMNPS" for c in name):
+        return f"the name '{_shown((name,))}' holds no letter, digit, mark, symbol or punctuation"
     if not unicodedata.is_normalized("NFC", name):
-        return f"the name {name!r} is not in Unicode NFC (write it composed)"
+        return f"the name {_cut(name)!r} is not in Unicode NFC (write it composed)"
     return None
+
+
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt; shown as nothing, or as the
+# character before them), and the fillers that render blank: U+2800 BRAILLE PATTERN BLANK
+_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+              (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x2800, 0x2800),
+              (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+              (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF))
+
+
+def _ignorable(char: str) -> bool:
+    """A default-ignorable code point or a blank filler (U+3164, U+FFA0, U+115F, U+2800, U+034F)."""
+    code = ord(char)
+    return any(low <= code <= high for low, high in _IGNORABLE)
 
 
 TEXT = 1 << 16  # characters of a name or a description
@@ -394,6 +447,8 @@ NAMES = 10_000  # names in one list (depends_on, built_on, from, blocked_by, def
 ENTRIES = 1_000_000  # controls, nodes, steps or input classes in one model
 MIN_COST = 1e-6  # the solver's resolution (maxsat.MAX_SCALE): a finer positive cost would weigh 0, a free control
 CLOSURE = 2_000_000  # members of every control's transitive depends_on set together (chains grow it n^2/2)
+MAX_ASSETS = 1_000  # asset nodes in one model
+CLOSURE_EDGES = 10_000_000  # depends_on edges `_closure` follows in all (hubs depending on each other)
 
 
 @dataclass(frozen=True)
@@ -463,6 +518,7 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
     as the list of its entries (names returned, per section), a bare input class list as its
     `defeats`, a lone name or nothing where a list of names goes as that list."""
     names: dict[str, list[str]] = {}
+    bare: set[int] = set()
     for section in _NAMED:
         value = data.get(section)
         if value is None and section in data:
@@ -474,6 +530,7 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
             names[section] = list(value)
             entries = [{} if v is None else v for v in value.values()]
             if section == "input_classes":
+                bare = {i for i, v in enumerate(entries) if not isinstance(v, dict)}  # name: [defeats, ...]
                 entries = [{"defeats": v} if not isinstance(v, dict) else v for v in entries]
             for name, entry in zip(value, entries, strict=True):
                 if not isinstance(entry, dict):
@@ -503,16 +560,20 @@ def _prepare(data: Any, lines: Mapping[Path_, int], source: str) -> dict[str, li
                     entry[key] = []
                 elif not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     where = _named_path(names, (section, i, key))
-                    bad = value if not isinstance(value, list) else next(v for v in value if not isinstance(v, str))
-                    raise ModelError(f"{source}: line {nearest_line(lines, where) or 1}: {_shown(where)} must be a "
-                                     f"name or a list of names, not {_word(bad)}", Rule.WRONG_TYPE, where)
+                    bad, wanted, at = value, "a name or a list of names", where
+                    if isinstance(value, list):  # the item itself, at its own line
+                        j = next(j for j, v in enumerate(value) if not isinstance(v, str))
+                        where, bad, wanted = (*where, j), value[j], "a name"
+                        at = (*where[:-2], j) if section == "input_classes" and i in bare else where
+                    raise ModelError(f"{source}: line {nearest_line(lines, at) or 1}: {_shown(where)} must be "
+                                     f"{wanted}, not {_word(bad)}", Rule.WRONG_TYPE, where)
     return names
 
 
 def _shown(path: Path_) -> str:
     """A key path for a message, a name with invisible characters escaped (U+200B as \\u200b)."""
-    return dotted(tuple(p if not isinstance(p, str) or p.isprintable() else p.encode("unicode_escape").decode()
-                        for p in path))
+    return dotted(tuple(p if not isinstance(p, str) or (p.isprintable() and not any(map(_ignorable, p)))
+                        else p.encode("unicode_escape").decode() for p in path))
 
 
 def _why_not_bool(data: Any, error: SchemaError) -> str:
@@ -535,6 +596,38 @@ def _named_path(names: dict[str, list[str]], path: Path_) -> Path_:
     return path
 
 
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and LF
+
+
+def _checked_texts(names: dict[str, list[str]], spec: ModelSpec, refuse: Callable[[Path_, str], ModelError]) -> None:
+    """The model has a name, and no text of it (name, descriptions, probes, where) holds a control
+    character other than tab and LF (NUL, ESC: an ANSI sequence rewriting the terminal it is shown on)."""
+    if not spec.name.strip():
+        raise refuse(("name",), "the model's name must not be empty")
+    texts: list[tuple[Path_, str]] = [(("name",), spec.name), (("description",), spec.description)]
+    for cname, c in zip(names.get("controls", []), spec.controls, strict=True):
+        texts += [(("controls", cname, key), getattr(c, key)) for key in ("description", "probe", "where")]
+    texts += [(("nodes", n, "description"), node.description) for n, node in zip(names.get("nodes", []),
+                                                                                    spec.nodes, strict=True)]
+    texts += [(("steps", i, "description"), s.description) for i, s in enumerate(spec.steps)]
+    texts += [(("input_classes", n, "description"), k.description)
+              for n, k in zip(names.get("input_classes", []), spec.input_classes, strict=True)]
+    for path, text in texts:
+        found = _CONTROL_CHARS.search(text)
+        if found is not None:
+            raise refuse(path, f"holds the control character U+{ord(found.group()):04X}")
+
+
+def _repeated(names: tuple[str, ...]) -> int | None:
+    """The index of the first name that repeats an earlier one in the same list (None: none does)."""
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            return i
+        seen.add(name)
+    return None
+
+
 def _checked_controls(names: dict[str, list[str]], spec: ModelSpec, refuse: Callable[[Path_, str], ModelError],
                      line: int, source: str) -> dict[str, Control]:
     """The declared names checked (`name_problem`), at least one control, and the controls with
@@ -550,6 +643,10 @@ def _checked_controls(names: dict[str, list[str]], spec: ModelSpec, refuse: Call
 
     controls: dict[str, Control] = {}
     for cname, c in zip(names["controls"], spec.controls, strict=True):
+        for key, listed in (("depends_on", c.depends_on), ("built_on", c.built_on)):
+            twice = _repeated(listed)
+            if twice is not None:
+                raise refuse(("controls", cname, key, twice), f"{listed[twice]!r} is named twice")
         for dep in c.depends_on:
             if dep not in names["controls"]:
                 raise refuse(("controls", cname, "depends_on"), f"{cname} depends on unknown control {dep!r}")
@@ -592,6 +689,7 @@ def parse_model(text: str, source: str = "model") -> Model:
         text = problem if problem.startswith(where) else f"{where}: {problem}"
         return ModelError(f"{source}: line {nearest_line(lines, path) or 1}: {text}", Rule.INVALID, path)
 
+    _checked_texts(names, spec, refuse)
     controls = _checked_controls(names, spec, refuse, nearest_line(lines, ("controls",)) or 1, source)
     nodes = {nname: Node(nname, n.entry, n.asset, n.description) for nname, n in zip(names["nodes"], spec.nodes,
                                                                                    strict=True)}
@@ -599,10 +697,17 @@ def parse_model(text: str, source: str = "model") -> Model:
         raise refuse(("nodes",), "no entry node")
     if not any(n.asset for n in nodes.values()):
         raise refuse(("nodes",), "no asset node")
+    if sum(n.asset for n in nodes.values()) > MAX_ASSETS:
+        raise ModelError(f"{source}: line {nearest_line(lines, ('nodes',)) or 1}: nodes: more than {MAX_ASSETS} "
+                         "assets (each is analyzed on the whole model)", Rule.OUT_OF_BOUNDS, ("nodes",))
     steps: list[Step] = []
     for index, s in enumerate(spec.steps):
         if not s.sources:
             raise refuse(("steps", index, "from"), "from must name nodes and to one node")
+        for key, listed in (("from", s.sources), ("blocked_by", s.blocked_by)):
+            twice = _repeated(listed)
+            if twice is not None:
+                raise refuse(("steps", index, key, twice), f"{listed[twice]!r} is named twice")
         for n in (*s.sources, s.to):
             if n not in nodes:
                 raise refuse(("steps", index), f"unknown node {n!r}")
@@ -616,6 +721,9 @@ def parse_model(text: str, source: str = "model") -> Model:
     for iname, k in zip(names.get("input_classes", []), spec.input_classes, strict=True):
         if not k.defeats:
             raise refuse(("input_classes", iname), f"input class {iname} defeats no implementation")
+        twice = _repeated(k.defeats)
+        if twice is not None:
+            raise refuse(("input_classes", iname, "defeats", twice), f"{k.defeats[twice]!r} is named twice")
         for impl in k.defeats:
             if impl not in known:
                 raise refuse(("input_classes", iname), f"input class {iname} defeats {impl!r}, which no control "
@@ -631,12 +739,17 @@ def _closure(controls: dict[str, Control], source: str = "model") -> dict[str, f
     Bounded: a chain of n controls each depending on the one before has n^2/2 members in all (4,000
     controls in 114 KB made 8 million and 425 MB), so more than CLOSURE members is a refusal."""
     out: dict[str, frozenset[str]] = {}
-    total = 0
+    total = edges = 0
     for name in controls:
         seen = {name}
         stack = [name]
         while stack:
-            for dep in controls[stack.pop()].depends_on:
+            depends_on = controls[stack.pop()].depends_on
+            edges += len(depends_on)
+            if edges > CLOSURE_EDGES:
+                raise ModelError(f"{source}: controls: the depends_on graph is too dense (more than "
+                                 f"{CLOSURE_EDGES} dependencies followed in all)", Rule.OUT_OF_BOUNDS)
+            for dep in depends_on:
                 if dep not in seen:
                     seen.add(dep)
                     stack.append(dep)
@@ -649,8 +762,11 @@ def _closure(controls: dict[str, Control], source: str = "model") -> dict[str, f
 
 
 def load_model(path: str | Path) -> Model:
+    """The model in the file at `path`: a regular file of at most MAX_MODEL_BYTES, counted while it
+    is read (a FIFO, a device, /dev/zero refused without reading), UTF-8, line breaks as written."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: cannot read: {exc}") from None
+        text = read_text_file(path, MAX_MODEL_BYTES)
+    except ValueError as exc:
+        too_large = str(exc).startswith("larger than")
+        raise ModelError(f"{path}: cannot read: {exc}", Rule.OUT_OF_BOUNDS if too_large else Rule.INVALID) from None
     return parse_model(text, str(path))

@@ -58,10 +58,10 @@ PATH_HEADER = "x-signward-path"  # the canonical path the guard decided on, on e
 CLAIM_HEADERS = {"sub": "x-signward-sub", "tid": "x-signward-tid", "scope": "x-signward-scope",
                  "kid": "x-signward-kid", "iss": "x-signward-iss", "client_id": "x-signward-client-id",
                  "jti": "x-signward-jti"}
-HOST = re.compile(r"^(\*|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]+\])$")
-PREFIX = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,=:@/-]{0,1023}$")
-WORD = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,256}$")  # an RFC 6749 scope-token
-_WORD = WORD.pattern[1:-1]
+HOST = re.compile(r"(\*|[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]+\])")  # fullmatch: `$` takes "x\n"
+PREFIX = re.compile(r"/[A-Za-z0-9._~!$&'()*+,=:@/-]{0,1023}")
+WORD = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,256}")  # an RFC 6749 scope-token
+_WORD = WORD.pattern
 
 
 @dataclass(frozen=True)
@@ -269,10 +269,10 @@ def _issuer(item: IssuerEntry, index: int) -> TrustedIssuer:
 def _route(item: RouteEntry, index: int, issuers: set[str]) -> Route:
     where = ("route", index)
     host = item.host.lower()
-    if not HOST.match(host):
+    if not HOST.fullmatch(host):
         raise SchemaError(Rule.INVALID, (*where, "host"), "a host name without port, or \"*\"")
     prefix = _required(item.prefix, (*where, "prefix"))
-    if not PREFIX.match(prefix) or canonical_path(prefix) != prefix:
+    if not PREFIX.fullmatch(prefix) or canonical_path(prefix) != prefix:
         raise SchemaError(Rule.INVALID, (*where, "prefix"), "a canonical absolute path (no //, no . or .. "
                           "segments, no segment ending in ., no % or ;)")
     if item.anonymous and (item.audience or item.scopes or item.issuers or item.introspect):

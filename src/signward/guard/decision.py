@@ -42,7 +42,7 @@ from .verdicts import VerdictCache
 
 log = logging.getLogger("signward.guard")
 MAX_TOKEN = 16 * 1024
-HEADER_SAFE = re.compile(r"^[\x20-\x7e]{0,4096}$")
+HEADER_SAFE = re.compile(r"\A[\x20-\x7e]{0,4096}\Z")
 REALM = "signward"
 # headers some upstreams route on instead of the request line: the guard would decide on one path,
 # the upstream serve another

@@ -26,7 +26,7 @@ from .issuance import ClientCheck
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 ROW_CACHE_SECONDS = 10.0  # a client's row is read again after this (the token's record re-checks it anyway)
 MAX_CACHED_ROWS = 10_000
-TENANT = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+TENANT = re.compile(r"\A[A-Za-z0-9._:-]{1,128}\Z")
 
 
 def hash_secret(secret: str, salt: bytes | None = None) -> str:

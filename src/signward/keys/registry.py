@@ -26,7 +26,7 @@ from .jwk import jwks_document, public_jwk, thumbprint
 from .model import KeyRecord, KeyState, Realm, RotationPolicy
 from .tripwire import published_tripwires
 
-REALM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+REALM_NAME = re.compile(r"\A[a-z0-9][a-z0-9_-]{0,62}\Z")
 Event = dict[str, Any]
 alert_log = logging.getLogger("signward.alert")
 
@@ -39,9 +39,9 @@ class Auditor(Protocol):
                also: Sequence[tuple[str, Sequence[Any]]] = ()) -> Any: ...
 
 
-HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
-                  r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
-PATH_SEGMENT = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=:@%-]*$")
+HOST = re.compile(r"\A(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
+                  r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
+PATH_SEGMENT = re.compile(r"\A[A-Za-z0-9._~!$&'()*+,;=:@%-]*\Z")
 
 
 def check_issuer_url(url: str) -> str:
