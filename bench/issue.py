@@ -356,7 +356,8 @@ def summary(alg: str, out: dict[str, object]) -> list[str]:
                          f"ratio {row['ratio']:.3f} (goal {goal})  non-2xx {sw['non_2xx']}/{nd['non_2xx']}  "
                          f"cpu us/token {sw['cpu_us_per_token']}/{nd['cpu_us_per_token']} "
                          f"(+hsm {sw.get('hsm_cpu_us_per_token', '-')})  "
-                         f"busy cores {sw['busy_cores']}/{nd['busy_cores']}  load {sw['load_before']}/{nd['load_before']}")
+                         f"busy cores {sw['busy_cores']}/{nd['busy_cores']}  "
+                         f"load {sw['load_before']}/{nd['load_before']}")
     custody = out.get("transit_one_process")
     if isinstance(custody, dict):
         tr, pk = custody["transit"], custody["pkcs11"]

@@ -106,7 +106,8 @@ def test_depth_imports_nothing_of_the_product() -> None:
     """The analyzer is generic: importing it loads no other signward module but the error tree,
     the probes' shared vocabulary (`signward.probes.base`, which imports nothing of signward) and
     the typed configuration loader the model is read with (`signward.config_schema` and the value
-    parsers it uses, `signward.config_values`: both import nothing of signward but the errors)."""
+    parsers it uses, `signward.config_values`: both import nothing of signward but the errors) and the
+    bounded file reader (`signward.safefile`, which imports only the errors)."""
     import subprocess
     import sys
 
@@ -114,7 +115,7 @@ def test_depth_imports_nothing_of_the_product() -> None:
             "and not m.startswith('signward.depth') and m != 'signward.errors'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ("['signward.config_schema', 'signward.config_values', 'signward.probes', "
-                                   "'signward.probes.base']")
+                                   "'signward.probes.base', 'signward.safefile']")
 
 
 def test_scan_imports_nothing_of_the_product() -> None:
@@ -145,7 +146,7 @@ def test_no_module_imports_a_layer_above_it() -> None:
     home_imports = {n.module for n in ast.walk(ast.parse((package / "home.py").read_text()))
                     if isinstance(n, ast.ImportFrom)}
     assert home_imports <= {"__future__", "dataclasses", "pathlib", "typing", "urllib.parse", "errors", "retention",
-                            "controls_config", "safefile", "config_schema"}, home_imports
+                            "controls_config", "safefile", "config_schema", "config_values"}, home_imports
     schema_imports = {n.module for n in ast.walk(ast.parse((package / "config_schema.py").read_text()))
                       if isinstance(n, ast.ImportFrom)}  # the typed loader sits at the bottom with home
     assert schema_imports <= {"__future__", "collections.abc", "dataclasses", "typing", "config_values", "errors"}, \

@@ -1,4 +1,5 @@
-"""The one writer of files that commands leave behind (reports, graphs, key lists).
+"""The one writer of files that commands leave behind (reports, graphs, key lists), and the
+one bounded reader of the text files they are given (`read_text_file`).
 
 A file is written to a new temporary name in the target's own directory (O_CREAT | O_EXCL |
 O_NOFOLLOW: never through a symlink, never into an existing file), flushed, and renamed into
@@ -111,4 +112,24 @@ def write_file(path: str | os.PathLike[str], data: str | bytes, *, force: bool =
     return target
 
 
-__all__ = ["DOT_MARK", "HTML_MARK", "check_target", "write_file"]
+def read_text_file(path: str | Path, limit: int) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes: /dev/zero, a FIFO or a device
+    is refused without reading (and without blocking); the size is counted while reading, not
+    trusted from stat. Every failure is a ValueError with the reason."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ValueError(f"cannot open: {exc.strerror}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise ValueError("not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"larger than {limit // 1024} KiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+
+
+__all__ = ["DOT_MARK", "HTML_MARK", "check_target", "read_text_file", "write_file"]

@@ -14,7 +14,8 @@ from ..audit.note import MAX_NOTE_BYTES
 from ..audit.proofs import verify_proof
 from ..clock import iso
 from ..errors import ConfigError, UsageError
-from ..verify.sources import read_json_file, read_text_file
+from ..safefile import read_text_file
+from ..verify.sources import read_json_file
 from .common import emit, ids_table, json_option, services
 
 

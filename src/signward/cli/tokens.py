@@ -8,9 +8,10 @@ from typing import Any
 import click
 
 from ..errors import ConfigError
+from ..safefile import read_text_file
 from ..services import operator
 from ..verify import Validator, load_jwks
-from ..verify.sources import MAX_JWKS_BYTES, read_json_file, read_text_file
+from ..verify.sources import MAX_JWKS_BYTES, read_json_file
 from .common import duration, emit, home_of, json_option, services
 
 

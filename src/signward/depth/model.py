@@ -44,7 +44,7 @@ import yaml
 
 from ..config_schema import Path_, Rule, SchemaError, build, dotted, nearest_line, setting, value_words
 from ..errors import ConfigError
-from ..verify.sources import read_text_file
+from ..safefile import read_text_file
 
 
 class ModelError(ConfigError):

@@ -43,7 +43,7 @@ from typing import Any
 from ..config_schema import Rule, SchemaError, build, load, setting
 from ..config_values import http_url
 from ..errors import ConfigError
-from ..verify.sources import read_text_file
+from ..safefile import read_text_file
 from ..verify.validator import MAX_SKEW
 from .paths import canonical_path
 

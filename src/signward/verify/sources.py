@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import stat as stat_module
 import threading
 import time
 from pathlib import Path
@@ -21,6 +19,7 @@ import httpx
 
 from ..clock import Clock, SystemClock
 from ..errors import SignwardError
+from ..safefile import read_text_file
 from .bounded import read_limited
 from .keyset import TrustedKey, load_jwks
 
@@ -39,26 +38,6 @@ class JwksSource(Protocol):
     def keys(self, refresh_for_kid: str | None = None) -> dict[str, TrustedKey]:
         """The issuer's trusted keys; may refetch when `refresh_for_kid` is unknown."""
         ...
-
-
-def read_text_file(path: str | Path, limit: int) -> str:
-    """The UTF-8 text of a regular file of at most `limit` bytes: /dev/zero, a FIFO or a device
-    is refused without reading (and without blocking); the size is counted while reading, not
-    trusted from stat. Every failure is a ValueError with the reason."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise ValueError(f"cannot open: {exc.strerror}") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat_module.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ValueError("not a regular file")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"larger than {limit // 1024} KiB")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError("not UTF-8") from None
 
 
 def read_json_file(path: str | Path, limit: int) -> Any:

@@ -29,7 +29,7 @@ from ..config_schema import Rule, SchemaError, build, check_fields, load, settin
 from ..config_values import http_url as _url
 from ..config_values import parse_duration
 from ..errors import ConfigError
-from ..verify.sources import read_text_file
+from ..safefile import read_text_file
 
 MAX_FILE = 1 << 20
 MAX_RELYING_PARTIES = 64
