@@ -34,6 +34,7 @@ BC = "tests/scan/test_bundle_coverage.py"
 BS = "tests/scan/test_bundle_streams.py"
 R5T = "tests/scan/test_redteam_round5_textforms.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
+KL = "tests/scan/test_known_layouts.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -856,6 +857,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("model_unknown_field", "config_schema.py",
      '        raise SchemaError(Rule.UNKNOWN_KEY, (*path, key), "unknown key" + hint)', "        continue",
      ["tests/depth/test_model.py::test_malformed", "tests/depth/test_model_schema.py"]),
+    ("s12_pylong15_scanner", "scan/detectors/python_ints.py", "LAYOUTS = (30, 15)", "LAYOUTS = (30,)",
+     [KL + "test_known_values_as_15_bit_python_ints_are_found_by_both_readers"]),
+    ("s12_pylong15_reader", "scan/recheck_layouts.py", "    for digit_bits in DIGITS:\n        rsa_at",
+     "    for digit_bits in (BITS,):\n        rsa_at",
+     [KL + "test_known_values_as_15_bit_python_ints_are_found_by_both_readers"]),
+    ("s12_pylong_reader_qi_order", "scan/recheck_layouts.py", "                        (\"qi\", rsa.rsa_crt_iqmp(q, p))):",
+     "                        ):", [KL + "test_a_15_bit_sibling_only_the_exact_pass_finds"]),
 ]
 
 
