@@ -864,6 +864,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [KL + "test_known_values_as_15_bit_python_ints_are_found_by_both_readers"]),
     ("s12_pylong_reader_qi_order", "scan/recheck_layouts.py", "                        (\"qi\", rsa.rsa_crt_iqmp(q, p))):",
      "                        ):", [KL + "test_a_15_bit_sibling_only_the_exact_pass_finds"]),
+    ("s12_unaligned_aes", "scan/recheck_large.py", "        unaligned_aes(reader, data, name)", "        pass",
+     [KL + "test_a_known_aes_key_at_an_unaligned_offset_of_a_decoded_layer_over_1mib"]),
 ]
 
 

@@ -4,13 +4,17 @@ small, and the rule that finds it is asserted in a case no other rule could find
 
 from __future__ import annotations
 
+import base64
+import gzip
+import random
 import struct
 from pathlib import Path
 
 import pytest
 
 from signward.scan.detectors.python_ints import digits_bytes
-from signward.scan.recheck import recheck_bytes
+from signward.scan.knownkeys import KnownKeys, aes_key_id
+from signward.scan.recheck import Budget, recheck_bytes
 from signward.scan.recheck_layouts import as_digits
 from signward.scan.scanner import scan_path
 from tests.scan.material import EC, NUMBERS, RSA, known
@@ -71,3 +75,32 @@ def test_a_15_bit_sibling_only_the_exact_pass_finds(tmp_path: Path) -> None:
     assert (0x2001, "rsa-crt-coefficient", "pylong15") in found
     spans = {f.span for f in recheck_bytes(bytes(image), KNOWN, "heap.bin").findings}
     assert (0x2001, 0x2001 + len(qi)) in spans
+
+
+AES = bytes.fromhex("9c1f03d2a77e5b10e4c8f2063a915dbb27c4e8013f6a9d52b0e77c1848a3f5d9")
+
+
+def test_a_known_aes_key_at_an_unaligned_offset_of_a_decoded_layer_over_1mib() -> None:
+    # 1.1 MB of text in a gzip inside a gzip, the key at 8k + 3: the every-8th-offset AES windows
+    # miss it; the unaligned pass finds it (the layer is text: only the windows over the key are hashed)
+    keys = KnownKeys(secret_ids=[aes_key_id(AES)])
+    blob = bytearray(b"heap-snapshot-filler " * (1_100_000 // 21))
+    blob[0x30003:0x30023] = AES
+    report = recheck_bytes(gzip.compress(gzip.compress(bytes(blob))), keys, "x.gz")
+    assert [(f.key, f.view) for f in report.findings] == [(f"AES key {aes_key_id(AES)}", "x.gz > gzip > gzip")]
+    assert not report.incomplete
+
+
+def test_a_random_layer_over_1mib_is_searched_at_every_offset_or_refused() -> None:
+    # random bytes: every window could be a key, each is hashed against the window check budget; with
+    # room for them a key at 8k + 5 is found, without it the read is incomplete (refused), never clean
+    keys = KnownKeys(secret_ids=[aes_key_id(AES)])
+    layer = bytearray(random.Random(12).randbytes(1_100_000))
+    layer[0x2005:0x2025] = AES
+    text = b"DEBUG blob=" + base64.b64encode(bytes(layer)) + b"\n"
+    report = recheck_bytes(text, keys, "app.log", Budget(max_checks=1_500_000))
+    assert [(f.key, f.span) for f in report.findings] == [(f"AES key {aes_key_id(AES)}", (11, len(text) - 1))]
+    # 1.05 MB and a budget the every-8th-offset windows fit in (788,000 here: two views), the unaligned do not
+    text = b"DEBUG blob=" + base64.b64encode(bytes(layer[:1_050_000])) + b"\n"
+    report = recheck_bytes(text, KnownKeys(secret_ids=[aes_key_id(bytes(16))]), "app.log", Budget(max_checks=900_000))
+    assert not report.findings and report.incomplete == ["budget exhausted: more than 900000 window checks"]
