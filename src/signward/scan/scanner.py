@@ -31,6 +31,7 @@ from . import har
 from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
+from .decoded_runs import scan_decoded_runs
 from .detectors import Detector, select
 from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
@@ -144,7 +145,10 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     if chunk is None:
         return ChunkResult([], {}, [], end)
     findings = [finding for detector in detectors for finding in detector.scan(chunk)]
-    incomplete = sorted({item for detector in detectors for item in detector.incomplete()})
+    cut: set[str] = set()
+    if layout.format != "har":  # base64 runs in any text (a HAR's strings are decoded by `har.scan_views`)
+        findings += scan_decoded_runs(chunk, detectors, cut)
+    incomplete = sorted(cut | {item for detector in detectors for item in detector.incomplete()})
     return ChunkResult(findings, learned.patterns, incomplete, end)
 
 
