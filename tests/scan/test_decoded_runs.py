@@ -91,6 +91,6 @@ def test_the_sampled_search_finds_every_run_the_regex_finds() -> None:
         at = 4096 * index + 1000 + index % 32
         noise[at - 1:at + len(text) + 1] = b"\x00" + text + b"\x00"
     data = bytes(noise)
-    assert [(a, b) for a, b, _ in runs(data)] == [(m.start(), m.end()) for m in RUN.finditer(data)
-                                                  if _decode(m.group(0)) is not None]
+    assert sorted({(a, b) for a, b, _ in runs(data)}) == [(m.start(), m.end()) for m in RUN.finditer(data)
+                                                          if _decode(m.group(0))]
     assert len(list(runs(data))) >= 200

@@ -6,16 +6,18 @@ was read by no scanner detector (only HAR/JSON strings were decoded), so `dumps 
 debugging store's intake re-scan passed it. Each run of at least `MIN_RUN` base64 or base64url
 characters (lines joined when wrapped, as YAML `!!binary`, MIME or pretty-printed XML wrap them;
 `=` padding at its end) that starts in the chunk's own part and looks encoded (digits and both
-letter cases: not prose, not an identifier) is decoded from its first character; the decoded
+letter cases: not prose, not an identifier) is decoded from each of its first four characters
+(a glued prefix shifts the quanta: decoded from the first alone, a key base64'd behind `x` is
+garbage, and a redaction next to the run, which moves its start, would uncover it); the decoded
 bytes are searched once more the same way (a key base64'd twice), never deeper. All of the
 chunk's decoded views are laid end to end, apart by zeros, in one buffer that every detector
 scans as a chunk of its own; a finding there is reported at the whole raw run that encodes it
 (file offset and length of the run, encoding `base64+...`), so redaction takes the whole run.
 
 Bounded: a run is read up to `MAX_RUN` characters (a longer one is cut there: its head is read),
-and the decoded bytes of one chunk at most `budget_bytes` (twice the chunk: one level decodes to
-3/4 of its text, two to 9/16, so the bound is never reached by real text; past it the chunk's
-scan is incomplete). Candidate runs: one byte in 32 is looked up in the run's character class
+and the decoded bytes of one chunk at most `budget_bytes` (4 times the chunk: the four shifts of
+one level decode to 3 times the text, so only text that is mostly base64 of base64 reaches it;
+past it the chunk's scan is incomplete). Candidate runs: one byte in 32 is looked up in the run's character class
 (numpy); the regex (`RUN`) searches only around two neighbouring samples in it (`regions`).
 Written apart from the independent reader (`recheck*.py`): nothing is imported from it.
 """
@@ -55,19 +57,23 @@ _CLASS = np.zeros(256, dtype=bool)
 _CLASS[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")] = True
 
 
-def _decode(run: bytes) -> bytes | None:
-    """The bytes a run encodes, read from its first character (base64 and base64url alike);
-    None when it does not look encoded or does not decode."""
+def _decode(run: bytes) -> list[bytes]:
+    """The bytes a run encodes (base64 and base64url alike), read from each of its first four
+    characters (a prefix glued to it, `key=abc` or a path before it, shifts the quanta); none when
+    it does not look encoded."""
     compact = _BREAKS.sub(b"", run).rstrip(b"=")
     if not (_DIGIT.search(compact) and _UPPER.search(compact) and _LOWER.search(compact)):
-        return None
+        return []
     compact = compact.translate(_URLSAFE)
-    if len(compact) % 4 == 1:
-        compact = compact[:-1]
-    try:
-        return base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    out = []
+    for shift in range(4):
+        piece = compact[shift:]
+        piece = piece[:len(piece) - (len(piece) % 4 == 1)]
+        try:
+            out.append(base64.b64decode(piece + b"=" * (-len(piece) % 4), validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    return out
 
 
 def regions(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
@@ -89,14 +95,13 @@ def regions(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, bytes]]:
-    """(start, end, decoded bytes) of each run in data[start:end] that decodes."""
+    """(start, end, decoded bytes) of each run in data[start:end] that decodes, once per shift."""
     last = -1
     for low, high in regions(data, start, len(data) if end is None else end):
         for match in RUN.finditer(data, max(low, last), high):
             raw = match.group(0)[:MAX_RUN]
             last = match.start() + len(raw)
-            decoded = _decode(raw)
-            if decoded is not None:
+            for decoded in _decode(raw):
                 yield match.start(), last, decoded
 
 
@@ -104,7 +109,7 @@ def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: s
                       budget_bytes: int | None = None) -> list[Finding]:
     """Every detector's findings in the base64 runs of `chunk` (module docstring), each at the
     whole raw run; a decoding past the budget is added to `incomplete`."""
-    limit = 2 * len(chunk.data) if budget_bytes is None else budget_bytes
+    limit = 4 * len(chunk.data) if budget_bytes is None else budget_bytes
     used = 0
     views: list[tuple[int, int, bytes, int]] = []  # (raw start, raw end, decoded, level)
     for start, end, decoded in runs(chunk.data, 0, chunk.own_end):
