@@ -871,6 +871,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s12_decoded_runs_nested", "scan/decoded_runs.py", "            if level < MAX_LEVELS and len(data) >= MIN_RUN:",
      "            if False:",
      ["tests/scan/test_decoded_runs.py::test_base64url_der_in_an_env_file_and_a_key_base64d_twice_in_yaml"]),
+    ("s12_decoded_runs_budget", "scan/decoded_runs.py", "            if used + len(data) > limit:",
+     "            if False:", ["tests/scan/test_decoded_runs.py::test_decoding_past_the_budget_is_incomplete_never_clean"]),
 ]
 
 

@@ -15,7 +15,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from signward.scan.decoded_runs import RUN, _decode, runs
+from signward.scan.chunks import Chunk
+from signward.scan.decoded_runs import RUN, _decode, runs, scan_decoded_runs
+from signward.scan.detectors import select
+from signward.scan.formats import Layout, Region
+from signward.scan.knownkeys import KnownKeys
 from signward.scan.scanner import scan_path
 from tests.scan.material import EC, RSA, known
 
@@ -94,3 +98,15 @@ def test_the_sampled_search_finds_every_run_the_regex_finds() -> None:
     assert sorted({(a, b) for a, b, _ in runs(data)}) == [(m.start(), m.end()) for m in RUN.finditer(data)
                                                           if _decode(m.group(0))]
     assert len(list(runs(data))) >= 200
+
+
+def test_decoding_past_the_budget_is_incomplete_never_clean() -> None:
+    # the bound on what one chunk's runs decode to: reached, the chunk's scan is incomplete
+    data = b"key=" + base64.b64encode(PEM) + b"\n"
+    layout = Layout(format="raw", size=len(data), regions=[Region(0, len(data), None)])
+    chunk = Chunk(data, 0, len(data), layout, KnownKeys())
+    cut: set[str] = set()
+    assert scan_decoded_runs(chunk, select(None), cut, budget_bytes=len(PEM) // 2) == []
+    assert cut == {f"decoded-runs: base64 runs decode to more than {len(PEM) // 2} bytes in one chunk"}
+    cut.clear()
+    assert scan_decoded_runs(chunk, select(None), cut) and not cut

@@ -15,7 +15,7 @@ scans as a chunk of its own; a finding there is reported at the whole raw run th
 (file offset and length of the run, encoding `base64+...`), so redaction takes the whole run.
 
 Bounded: a run is read up to `MAX_RUN` characters (a longer one is cut there: its head is read),
-and the decoded bytes of one chunk at most `budget_bytes` (4 times the chunk: the four shifts of
+and the decoded bytes of one chunk at most `budget_bytes` (4 times the chunk and 16 MiB: the four shifts of
 one level decode to 3 times the text, so only text that is mostly base64 of base64 reaches it;
 past it the chunk's scan is incomplete). Candidate runs: one byte in 32 is looked up in the run's character class
 (numpy); the regex (`RUN`) searches only around two neighbouring samples in it (`regions`).
@@ -109,7 +109,7 @@ def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: s
                       budget_bytes: int | None = None) -> list[Finding]:
     """Every detector's findings in the base64 runs of `chunk` (module docstring), each at the
     whole raw run; a decoding past the budget is added to `incomplete`."""
-    limit = 4 * len(chunk.data) if budget_bytes is None else budget_bytes
+    limit = 4 * len(chunk.data) + (16 << 20) if budget_bytes is None else budget_bytes
     used = 0
     views: list[tuple[int, int, bytes, int]] = []  # (raw start, raw end, decoded, level)
     for start, end, decoded in runs(chunk.data, 0, chunk.own_end):

@@ -276,7 +276,7 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
     if layout.format == "har" or (layout.format == "raw" and har.looks_like_json(head_of(path))):
         # its secrets, and every detector over every layer a reader decodes (any JSON document)
         har_findings, har_incomplete = har.scan_file(path, known, list(detectors), layout.format == "har")
-        findings.extend(har_findings)
+        findings[:0] = har_findings  # first: a string the chunk's decoded runs found too keeps the JSON view's detail
         incomplete.update(har_incomplete)
     if learned.patterns:
         spans = merge_spans([(f.offset, f.end) for f in findings])
