@@ -866,13 +866,15 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                        ):", [KL + "test_a_15_bit_sibling_only_the_exact_pass_finds"]),
     ("s12_unaligned_aes", "scan/recheck_large.py", "        unaligned_aes(reader, data, name)", "        pass",
      [KL + "test_a_known_aes_key_at_an_unaligned_offset_of_a_decoded_layer_over_1mib"]),
-    ("s12_scanner_decoded_runs", "scan/scanner.py", "        findings += scan_decoded_runs(chunk, detectors, cut)",
+    ("s12_scanner_decoded_runs", "scan/scanner.py", "        findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)",
      "        findings += []", ["tests/scan/test_decoded_runs.py::test_a_pem_key_base64d_into_a_log_line"]),
     ("s12_decoded_runs_nested", "scan/decoded_runs.py", "            if level < MAX_LEVELS and len(data) >= MIN_RUN:",
      "            if False:",
      ["tests/scan/test_decoded_runs.py::test_base64url_der_in_an_env_file_and_a_key_base64d_twice_in_yaml"]),
     ("s12_decoded_runs_budget", "scan/decoded_runs.py", "            if used + len(data) > limit:",
      "            if False:", ["tests/scan/test_decoded_runs.py::test_decoding_past_the_budget_is_incomplete_never_clean"]),
+    ("s12_decoded_runs_covered", "scan/decoded_runs.py", "        if index >= 0 and low + (end - start) <= spans[index][1]:",
+     "        if False:", [BC + "::test_every_name_form_is_read_and_redacted_under_its_canonical_name"]),
 ]
 
 

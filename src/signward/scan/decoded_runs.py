@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .chunks import Chunk
-from .findings import Finding
+from .findings import Finding, merge_spans
 from .formats import Layout, Region
 
 if TYPE_CHECKING:
@@ -106,13 +106,21 @@ def runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[
 
 
 def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[str],
-                      budget_bytes: int | None = None) -> list[Finding]:
+                      budget_bytes: int | None = None, covered: Sequence[Finding] = ()) -> list[Finding]:
     """Every detector's findings in the base64 runs of `chunk` (module docstring), each at the
-    whole raw run; a decoding past the budget is added to `incomplete`."""
+    whole raw run; a decoding past the budget is added to `incomplete`. A run inside a finding
+    already made (`covered`: a PEM's body inside its armour) is not read again: that finding
+    redacts it whole."""
     limit = 4 * len(chunk.data) + (16 << 20) if budget_bytes is None else budget_bytes
+    spans = merge_spans([(f.offset, f.end) for f in covered if not f.advisory])
+    starts = [low for low, _ in spans]
     used = 0
     views: list[tuple[int, int, bytes, int]] = []  # (raw start, raw end, decoded, level)
     for start, end, decoded in runs(chunk.data, 0, chunk.own_end):
+        low = chunk.file_offset(start)
+        index = bisect.bisect_right(starts, low) - 1
+        if index >= 0 and low + (end - start) <= spans[index][1]:
+            continue
         pending = [(decoded, 1)]
         while pending:
             data, level = pending.pop()

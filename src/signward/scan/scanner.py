@@ -147,7 +147,7 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     findings = [finding for detector in detectors for finding in detector.scan(chunk)]
     cut: set[str] = set()
     if layout.format != "har":  # base64 runs in any text (a HAR's strings are decoded by `har.scan_views`)
-        findings += scan_decoded_runs(chunk, detectors, cut)
+        findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)
     incomplete = sorted(cut | {item for detector in detectors for item in detector.incomplete()})
     return ChunkResult(findings, learned.patterns, incomplete, end)
 
