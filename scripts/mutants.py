@@ -34,6 +34,7 @@ BC = "tests/scan/test_bundle_coverage.py"
 BS = "tests/scan/test_bundle_streams.py"
 R5T = "tests/scan/test_redteam_round5_textforms.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
+KL = "tests/scan/test_known_layouts.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -942,6 +943,24 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/depth/test_model_red_team2.py::test_model_texts_and_the_policy_are_refused_by_their_rule"]),
     ("model_text_control_chars", "depth/model.py", "        found = _CONTROL_CHARS.search(text)", "        found = None",
      ["tests/depth/test_model_red_team2.py::test_model_texts_and_the_policy_are_refused_by_their_rule"]),
+    ("s12_pylong15_scanner", "scan/detectors/python_ints.py", "LAYOUTS = (30, 15)", "LAYOUTS = (30,)",
+     [KL + "test_known_values_as_15_bit_python_ints_are_found_by_both_readers"]),
+    ("s12_pylong15_reader", "scan/recheck_layouts.py", "    for digit_bits in DIGITS:\n        rsa_at",
+     "    for digit_bits in (BITS,):\n        rsa_at",
+     [KL + "test_known_values_as_15_bit_python_ints_are_found_by_both_readers"]),
+    ("s12_pylong_reader_qi_order", "scan/recheck_layouts.py", "                        (\"qi\", rsa.rsa_crt_iqmp(q, p))):",
+     "                        ):", [KL + "test_a_15_bit_sibling_only_the_exact_pass_finds"]),
+    ("s12_unaligned_aes", "scan/recheck_large.py", "        unaligned_aes(reader, data, name)", "        pass",
+     [KL + "test_a_known_aes_key_at_an_unaligned_offset_of_a_decoded_layer_over_1mib"]),
+    ("s12_scanner_decoded_runs", "scan/scanner.py", "        findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)",
+     "        findings += []", ["tests/scan/test_decoded_runs.py::test_a_pem_key_base64d_into_a_log_line"]),
+    ("s12_decoded_runs_nested", "scan/decoded_runs.py", "            if level < MAX_LEVELS and len(data) >= MIN_RUN:",
+     "            if False:",
+     ["tests/scan/test_decoded_runs.py::test_base64url_der_in_an_env_file_and_a_key_base64d_twice_in_yaml"]),
+    ("s12_decoded_runs_budget", "scan/decoded_runs.py", "            if used + len(data) > limit:",
+     "            if False:", ["tests/scan/test_decoded_runs.py::test_decoding_past_the_budget_is_incomplete_never_clean"]),
+    ("s12_decoded_runs_covered", "scan/decoded_runs.py", "        if index >= 0 and low + (end - start) <= spans[index][1]:",
+     "        if False:", [BC + "::test_every_name_form_is_read_and_redacted_under_its_canonical_name"]),
 ]
 
 

@@ -2,14 +2,19 @@
 
 CPython stores an int as 30-bit digits, least significant first, one per little-endian 32-bit
 word, preceded by a word that counts them (3.11's `ob_size`: the count; 3.12's `lv_tag`: the count
-shifted left by 3, sign bits 0 for a positive int). RSA primes, exponents and EC scalars of a
+shifted left by 3, sign bits 0 for a positive int). A build with `PYLONG_BITS_IN_DIGIT == 15`
+(Include/cpython/longintrepr.h: `typedef unsigned short digit`, `PyLong_SHIFT 15`) has the same
+count word and 15-bit digits in little-endian 16-bit words; both are read. RSA primes, exponents
+and EC scalars of a
 process that called `private_numbers()` sit in memory so. This module owns reading them back,
 written apart from the scanner's `detectors/python_ints.py`: for each digit count a known key's
 value can have, each count word in the view (`mmap.find` / `bytes.find`, so a whole core costs a
 few passes at memchr speed) is read as a header; the words behind it must be digits (each below
 2**30, the last nonzero, no zero digit below it) and the value is tested against the known keys:
 an RSA prime divides n, a private or CRT exponent passes `recheck_numbers.rsa_part`, an EC scalar
-generates the known point. A proven value's siblings (every private value of the key) are then
+generates the known point. 15-bit digits may be zero (odds 2**-15 each: a 1024-bit prime's 69
+digits hold one in 475 cases), so there only the top one must be nonzero and at most one digit in
+8 below 2**8 (an array of small numbers is no key). A proven value's siblings (every private value of the key) are then
 looked for as digits in the whole view, each copy a finding at its own span.
 
 Bounded: at most `MAX_TESTS` candidate values per recheck are tested (more: the read is
@@ -31,34 +36,40 @@ if TYPE_CHECKING:
 
 BITS = 30
 MASK = (1 << BITS) - 1
+DIGITS = {30: 4, 15: 2}  # digit bits -> bytes a digit is stored in
 MAX_TESTS = 20_000
 MAX_COPIES = 50
 
 
-def _counts(bits: int) -> list[int]:
-    top = (bits + BITS - 1) // BITS
+def _counts(bits: int, digit_bits: int = BITS) -> list[int]:
+    top = (bits + digit_bits - 1) // digit_bits
     return [top - 1, top]
 
 
-def as_digits(value: int) -> bytes:
+def as_digits(value: int, digit_bits: int = BITS) -> bytes:
     """`value`'s CPython digits, as stored after the count word."""
     out = bytearray()
     while value > 0:
-        out += (value & MASK).to_bytes(4, "little")
-        value >>= BITS
+        out += (value & ((1 << digit_bits) - 1)).to_bytes(DIGITS[digit_bits], "little")
+        value >>= digit_bits
     return bytes(out)
 
 
-def _read(data: bytes | mmap.mmap, at: int, count: int) -> int | None:
-    raw = bytes(data[at:at + 4 * count])
-    if len(raw) != 4 * count:
+def _read(data: bytes | mmap.mmap, at: int, count: int, digit_bits: int = BITS) -> int | None:
+    size = DIGITS[digit_bits]
+    raw = bytes(data[at:at + size * count])
+    if len(raw) != size * count:
         return None
     value = 0
+    small = 0
     for index in range(count - 1, -1, -1):
-        digit = int.from_bytes(raw[4 * index:4 * index + 4], "little")
-        if digit > MASK or digit == 0:
-            return None  # not a digit; or a zero one (a random value has none: odds 2**-30 a digit)
-        value = (value << BITS) | digit
+        digit = int.from_bytes(raw[size * index:size * index + size], "little")
+        if digit >> digit_bits or (digit == 0 and (digit_bits == BITS or index == count - 1)):
+            return None  # not a digit; or a zero one (30-bit: a random value has none, odds 2**-30 a digit)
+        small += digit < 256
+        value = (value << digit_bits) | digit
+    if digit_bits != BITS and small > count // 8:
+        return None
     return value
 
 
@@ -66,24 +77,26 @@ def python_ints(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
     """Known keys' private values stored as CPython ints in one view (module docstring)."""
     if not (reader.rsa_publics or reader.ec_keys):
         return
-    rsa_at: dict[int, list[tuple[str, int, int]]] = {}
-    ec_at: dict[int, list[tuple[str, ec.EllipticCurve, tuple[int, int]]]] = {}
-    for kid, n, e in reader.rsa_publics:
-        for count in _counts(n.bit_length()) + _counts((n.bit_length() + 1) // 2):
-            rsa_at.setdefault(count, []).append((kid, n, e))
-    for kid, curve, point in reader.ec_keys:
-        for count in _counts(curve.key_size):
-            ec_at.setdefault(count, []).append((kid, curve, point))
-    for count in sorted(set(rsa_at) | set(ec_at)):
-        for header in (count.to_bytes(8, "little"), (count << 3).to_bytes(8, "little")):
-            at = data.find(header)
-            while at >= 0:
-                start = at + 8
-                value = _read(data, start, count)
-                if value is not None:
-                    _test(reader, data, name, value, rsa_at.get(count, []), ec_at.get(count, []),
-                          (start, start + 4 * count))
-                at = data.find(header, at + 1)
+    for digit_bits in DIGITS:
+        rsa_at: dict[int, list[tuple[str, int, int]]] = {}
+        ec_at: dict[int, list[tuple[str, ec.EllipticCurve, tuple[int, int]]]] = {}
+        for kid, n, e in reader.rsa_publics:
+            for count in _counts(n.bit_length(), digit_bits) + _counts((n.bit_length() + 1) // 2, digit_bits):
+                rsa_at.setdefault(count, []).append((kid, n, e))
+        for kid, curve, point in reader.ec_keys:
+            for count in _counts(curve.key_size, digit_bits):
+                ec_at.setdefault(count, []).append((kid, curve, point))
+        size = DIGITS[digit_bits]
+        for count in sorted(set(rsa_at) | set(ec_at)):
+            for header in (count.to_bytes(8, "little"), (count << 3).to_bytes(8, "little")):
+                at = data.find(header)
+                while at >= 0:
+                    start = at + 8
+                    value = _read(data, start, count, digit_bits)
+                    if value is not None:
+                        _test(reader, data, name, value, rsa_at.get(count, []), ec_at.get(count, []),
+                              (start, start + size * count))
+                    at = data.find(header, at + 1)
 
 
 def _test(reader: _Reader, data: bytes | mmap.mmap, name: str, value: int, rsa_keys: list[tuple[str, int, int]],
@@ -129,14 +142,17 @@ def _siblings(reader: _Reader, data: bytes | mmap.mmap, name: str, kid: str, n: 
     q = n // p
     d = rsa.rsa_recover_private_exponent(e, p, q)
     for what, value in (("prime", p), ("prime", q), ("d", d), ("dp", rsa.rsa_crt_dmp1(d, p)),
-                        ("dq", rsa.rsa_crt_dmq1(d, q)), ("qi", rsa.rsa_crt_iqmp(p, q))):
-        needle = as_digits(value)
-        at = data.find(needle)
-        copies = 0
-        while at >= 0 and copies < MAX_COPIES:
-            reader.found("known-key", name, f"RSA {what} of known kid {kid} as a Python int", (at, at + len(needle)))
-            copies += 1
-            at = data.find(needle, at + 1)
+                        ("dq", rsa.rsa_crt_dmq1(d, q)), ("qi", rsa.rsa_crt_iqmp(p, q)),
+                        ("qi", rsa.rsa_crt_iqmp(q, p))):  # which prime is p: the key's order, not the one proven
+        for digit_bits in DIGITS:
+            needle = as_digits(value, digit_bits)
+            at = data.find(needle)
+            copies = 0
+            while at >= 0 and copies < MAX_COPIES:
+                reader.found("known-key", name, f"RSA {what} of known kid {kid} as a Python int",
+                             (at, at + len(needle)))
+                copies += 1
+                at = data.find(needle, at + 1)
 
 
 __all__ = ["as_digits", "python_ints"]

@@ -31,6 +31,7 @@ from . import har
 from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
+from .decoded_runs import scan_decoded_runs
 from .detectors import Detector, select
 from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
@@ -144,7 +145,10 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     if chunk is None:
         return ChunkResult([], {}, [], end)
     findings = [finding for detector in detectors for finding in detector.scan(chunk)]
-    incomplete = sorted({item for detector in detectors for item in detector.incomplete()})
+    cut: set[str] = set()
+    if layout.format != "har":  # base64 runs in any text (a HAR's strings are decoded by `har.scan_views`)
+        findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)
+    incomplete = sorted(cut | {item for detector in detectors for item in detector.incomplete()})
     return ChunkResult(findings, learned.patterns, incomplete, end)
 
 
@@ -272,7 +276,7 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
     if layout.format == "har" or (layout.format == "raw" and har.looks_like_json(head_of(path))):
         # its secrets, and every detector over every layer a reader decodes (any JSON document)
         har_findings, har_incomplete = har.scan_file(path, known, list(detectors), layout.format == "har")
-        findings.extend(har_findings)
+        findings[:0] = har_findings  # first: a string the chunk's decoded runs found too keeps the JSON view's detail
         incomplete.update(har_incomplete)
     if learned.patterns:
         spans = merge_spans([(f.offset, f.end) for f in findings])

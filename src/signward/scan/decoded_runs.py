@@ -1,0 +1,162 @@
+"""Long base64 / base64url runs in any text the scanner reads (issue #32, session 12): this module
+owns decoding them in a chunk and running every detector over what they decode to.
+
+A PEM or DER private key base64'd into a log line, an env file, YAML, XML or a core's heap text
+was read by no scanner detector (only HAR/JSON strings were decoded), so `dumps scan` and the
+debugging store's intake re-scan passed it. Each run of at least `MIN_RUN` base64 or base64url
+characters (lines joined when wrapped, as YAML `!!binary`, MIME or pretty-printed XML wrap them;
+`=` padding at its end) that starts in the chunk's own part and looks encoded (digits and both
+letter cases: not prose, not an identifier) is decoded from each of its first four characters
+(a glued prefix shifts the quanta: decoded from the first alone, a key base64'd behind `x` is
+garbage, and a redaction next to the run, which moves its start, would uncover it); the decoded
+bytes are searched once more the same way (a key base64'd twice), never deeper. All of the
+chunk's decoded views are laid end to end, apart by zeros, in one buffer that every detector
+scans as a chunk of its own; a finding there is reported at the whole raw run that encodes it
+(file offset and length of the run, encoding `base64+...`), so redaction takes the whole run.
+
+Bounded: a run is read up to `MAX_RUN` characters (a longer one is cut there: its head is read),
+and the decoded bytes of one chunk at most `budget_bytes` (4 times the chunk and 16 MiB: the four shifts of
+one level decode to 3 times the text, so only text that is mostly base64 of base64 reaches it;
+past it the chunk's scan is incomplete). Candidate runs: one byte in 32 is looked up in the run's character class
+(numpy); the regex (`RUN`) searches only around two neighbouring samples in it (`regions`).
+Written apart from the independent reader (`recheck*.py`): nothing is imported from it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import re
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .chunks import Chunk
+from .findings import Finding, merge_spans
+from .formats import Layout, Region
+
+if TYPE_CHECKING:
+    from .detectors.base import Detector
+
+MIN_RUN = 64  # characters: 48 bytes decoded; an EC or Ed25519 PKCS#8 key in base64 is 64 or more
+MAX_RUN = 1 << 20  # characters of one run read (a base64'd key is a few KB)
+MAX_LEVELS = 2  # a run, and runs inside what it decodes to
+GAP = 64  # zero bytes between views in the batch (no detector's match spans two views)
+# a wrapped line continues the run only when it ends the line (`PORT=8080` on the next line does not)
+RUN = re.compile(rb"[A-Za-z0-9+/_-]{%d,}(?:(?:\r?\n|\\n)[ \t]*[A-Za-z0-9+/_-]{4,}(?=={0,2}(?:\s|\\n|[\"'<]|$)))*={0,2}"
+                 % MIN_RUN)
+_BREAKS = re.compile(rb"\r|\n|\\n|[ \t]")
+_DIGIT, _UPPER, _LOWER = re.compile(rb"[0-9]"), re.compile(rb"[A-Z]"), re.compile(rb"[a-z]")
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+STRIDE = 32  # MIN_RUN // 2: every run covers two neighbouring samples
+SAMPLED_FROM = 1 << 16
+WRAP_ROOM = 128  # bytes searched past the last sample pair: a wrapped run's short last line
+_CLASS = np.zeros(256, dtype=bool)
+_CLASS[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")] = True
+
+
+def _decode(run: bytes) -> list[bytes]:
+    """The bytes a run encodes (base64 and base64url alike), read from each of its first four
+    characters (a prefix glued to it, `key=abc` or a path before it, shifts the quanta); none when
+    it does not look encoded."""
+    compact = _BREAKS.sub(b"", run).rstrip(b"=")
+    if not (_DIGIT.search(compact) and _UPPER.search(compact) and _LOWER.search(compact)):
+        return []
+    compact = compact.translate(_URLSAFE)
+    out = []
+    for shift in range(4):
+        piece = compact[shift:]
+        piece = piece[:len(piece) - (len(piece) % 4 == 1)]
+        try:
+            out.append(base64.b64decode(piece + b"=" * (-len(piece) % 4), validate=True))
+        except (binascii.Error, ValueError):
+            continue
+    return out
+
+
+def regions(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """Where in data[start:end] a run may lie, from one byte in `STRIDE`: a run of `MIN_RUN`
+    characters covers two neighbouring samples, so only spans around neighbouring samples in the
+    class are searched by the regex (with room for a wrapped last line); small data is one span."""
+    if end - start < SAMPLED_FROM:
+        return [(start, end)]
+    samples = _CLASS[np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)[::STRIDE]]
+    pairs = np.flatnonzero(samples[:-1] & samples[1:])
+    spans: list[tuple[int, int]] = []
+    for index in pairs.tolist():
+        low, high = start + max(0, STRIDE * (index - 1)), min(end, start + STRIDE * (index + 2) + WRAP_ROOM)
+        if spans and low <= spans[-1][1] + WRAP_ROOM:
+            spans[-1] = (spans[-1][0], high)
+        else:
+            spans.append((low, high))
+    return spans
+
+
+def runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, decoded bytes) of each run in data[start:end] that decodes, once per shift."""
+    last = -1
+    for low, high in regions(data, start, len(data) if end is None else end):
+        for match in RUN.finditer(data, max(low, last), high):
+            raw = match.group(0)[:MAX_RUN]
+            last = match.start() + len(raw)
+            for decoded in _decode(raw):
+                yield match.start(), last, decoded
+
+
+def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[str],
+                      budget_bytes: int | None = None, covered: Sequence[Finding] = ()) -> list[Finding]:
+    """Every detector's findings in the base64 runs of `chunk` (module docstring), each at the
+    whole raw run; a decoding past the budget is added to `incomplete`. A run inside a finding
+    already made (`covered`: a PEM's body inside its armour) is not read again: that finding
+    redacts it whole."""
+    limit = 4 * len(chunk.data) + (16 << 20) if budget_bytes is None else budget_bytes
+    spans = merge_spans([(f.offset, f.end) for f in covered if not f.advisory])
+    starts = [low for low, _ in spans]
+    used = 0
+    views: list[tuple[int, int, bytes, int]] = []  # (raw start, raw end, decoded, level)
+    for start, end, decoded in runs(chunk.data, 0, chunk.own_end):
+        low = chunk.file_offset(start)
+        index = bisect.bisect_right(starts, low) - 1
+        if index >= 0 and low + (end - start) <= spans[index][1]:
+            continue
+        pending = [(decoded, 1)]
+        while pending:
+            data, level = pending.pop()
+            if used + len(data) > limit:
+                incomplete.add(f"decoded-runs: base64 runs decode to more than {limit} bytes in one chunk")
+                break
+            used += len(data)
+            views.append((start, end, data, level))
+            if level < MAX_LEVELS and len(data) >= MIN_RUN:
+                pending.extend((inner, level + 1) for _, _, inner in runs(data))
+    if not views:
+        return []
+    positions: list[int] = []
+    parts: list[bytes] = []
+    size = 0
+    for _, _, data, _ in views:
+        parts.append(bytes(GAP))
+        size += GAP
+        positions.append(size)
+        parts.append(data)
+        size += len(data)
+    batch = b"".join(parts)
+    layout = Layout(format="raw", size=len(batch), regions=[Region(0, len(batch), None)])
+    inner_chunk = Chunk(batch, 0, len(batch), layout, chunk.known, chunk.learned)
+    found: set[Finding] = set()
+    for detector in detectors:
+        for finding in detector.scan(inner_chunk):
+            index = bisect.bisect_right(positions, finding.offset) - 1
+            if index < 0 or finding.offset >= positions[index] + len(views[index][2]):
+                continue  # in a gap: no view's bytes
+            start, end, _, level = views[index]
+            found.add(chunk.finding(start, end - start, finding.detector, finding.kind,
+                                    "+".join(["base64"] * level + [finding.encoding]), kid=finding.kid,
+                                    verified=finding.verified, advisory=finding.advisory,
+                                    detail=f"decoded base64 run ({level} level{'s' if level > 1 else ''})"))
+    return sorted(found)
+
+
+__all__ = ["MIN_RUN", "runs", "scan_decoded_runs"]
