@@ -9,14 +9,22 @@ waits in `Lab.prepare` for the capture it needs, or makes it itself if no one ha
 test still makes and judges its own run against the same real stages; only when the stages are
 made changed. A declared run that no test makes costs time, never a verdict; a run not declared
 is made when the test asks for it, as before. SIGNWARD_LAB_BACKGROUND=0: no background (each test
-makes what it needs, when it needs it)."""
+makes what it needs, when it needs it).
+
+Tests marked `lab_late` run at the end of the session, and their runs and jobs come last in the
+queue: a job (`@pytest.mark.lab_job(function)`, a test's own subprocess such as the CLI's 2021
+`--watch` run) is made once, by a worker after every capture, or by its test if no worker began
+it. The second core, idle in most of the suite after tests/lab (lint, mypy, packaging, the
+scanner's tests run one process at a time), makes them while those tests run."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +40,18 @@ def pytest_configure(config: pytest.Config) -> None:
                             "test runs in the session's lab of that custody (a set, or a function of the test's "
                             "parameters giving the sets); their stages are made in the background first "
                             "(tests/lab/conftest.py)")
+    config.addinivalue_line("markers", "lab_job(function): the test's own run, function(directory) -> a completed "
+                            "process, made once in the background after the captures (the lab_job fixture)")
+    config.addinivalue_line("markers", "lab_late: the test runs at the end of the session, its runs and job made in "
+                            "the background after every other test's captures (tests/lab/conftest.py)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `lab_late` tests last, in their order: what they need is made on the core the rest of
+    the suite leaves idle."""
+    late = [item for item in items if item.get_closest_marker("lab_late") is not None]
+    if late:
+        items[:] = [item for item in items if item.get_closest_marker("lab_late") is None] + late
 
 
 SHORT_GIVEN_OFF = frozenset({"hsm", "rotation"})
@@ -69,6 +89,44 @@ def lab_runs(items: Iterable[pytest.Item]) -> list[tuple[str, frozenset[str]]]:
     return list(wanted)
 
 
+def lab_jobs(items: Iterable[pytest.Item]) -> list[Callable[[Path], subprocess.CompletedProcess[str]]]:
+    """The jobs the selected, not skipped, tests declare (`lab_job`), in order."""
+    return list(dict.fromkeys(mark.args[0] for item in items if not _skipped(item)
+                              for mark in item.iter_markers("lab_job")))
+
+
+class LabJob:
+    """A test's own run, `function(directory)`, made once: by the first of a worker and the test
+    to claim it; the other waits for its result (or its failure)."""
+
+    def __init__(self, function: Callable[[Path], subprocess.CompletedProcess[str]], directory: Path) -> None:
+        self.function = function
+        self.directory = directory
+        self.made = 0
+        self._lock = threading.Lock()
+        self._future: Future[subprocess.CompletedProcess[str]] | None = None
+
+    def make(self) -> None:
+        """Run the job unless someone has begun it."""
+        with self._lock:
+            if self._future is not None:
+                return
+            future: Future[subprocess.CompletedProcess[str]] = Future()
+            self._future = future
+            self.made += 1
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            future.set_result(self.function(self.directory))
+        except BaseException as exc:  # to the test, which fails with it
+            future.set_exception(exc)
+
+    def result(self) -> subprocess.CompletedProcess[str]:
+        """The job's completed process (made now if no one has begun it)."""
+        self.make()
+        assert self._future is not None
+        return self._future.result()
+
+
 def has_bao() -> bool:
     try:
         bao_binary()
@@ -84,9 +142,12 @@ class Preparation:
     run, in the test before it, shares the machine with one). Each takes the next run from one
     queue and makes what no one has claimed (`Lab.prepare(wait=False)`): a capture is made once."""
 
-    def __init__(self, root: Path, runs: Iterable[tuple[str, frozenset[str]]]) -> None:
+    def __init__(self, root: Path, runs: Iterable[tuple[str, frozenset[str]]],
+                 jobs: Iterable[Callable[[Path], subprocess.CompletedProcess[str]]] = ()) -> None:
         self.root = root
         self.labs: dict[str, Lab] = {}
+        self.jobs = {function: LabJob(function, root / "jobs" / function.__name__) for function in jobs}
+        self.job_queue: deque[LabJob] = deque(self.jobs.values())
         self.failed: list[BaseException] = []
         self.threads: list[threading.Thread] = []
         self.queue: deque[tuple[str, frozenset[str]]] = deque(runs)
@@ -109,15 +170,22 @@ class Preparation:
             try:
                 custody, run = self.queue.popleft()
             except IndexError:
-                return
+                break
             try:
                 self.labs[custody].prepare([run], wait=False)
             except BaseException as exc:  # raised in the main thread at the end (the test that needs the
                 self.failed.append(exc)  # run makes it again and fails there with its own cause)
+        while True:  # then the jobs, one at a time; their tests run last (`lab_late`)
+            try:
+                job = self.job_queue.popleft()
+            except IndexError:
+                return
+            job.make()  # a failure is the job's result, raised in its test
 
     def stop(self) -> None:
-        """No new captures; wait for the ones under way."""
+        """No new captures or jobs; wait for the ones under way."""
         self.queue.clear()
+        self.job_queue.clear()
         for thread in self.threads:
             thread.join()
 
@@ -131,10 +199,11 @@ def _skipped(item: pytest.Item) -> bool:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    runs = lab_runs(session.items)
-    if runs and not session.config.option.collectonly and os.environ.get("SIGNWARD_LAB_BACKGROUND", "1") != "0":
+    runs, jobs = lab_runs(session.items), lab_jobs(session.items)
+    if (runs or jobs) and not session.config.option.collectonly and \
+            os.environ.get("SIGNWARD_LAB_BACKGROUND", "1") != "0":
         factory: pytest.TempPathFactory = session.config._tmp_path_factory  # the tmp_path_factory fixture's
-        preparation = Preparation(factory.mktemp("lab"), runs)
+        preparation = Preparation(factory.mktemp("lab"), runs, jobs)
         session.config.stash[PREPARATION] = preparation
         preparation.add_worker()
 
@@ -186,6 +255,19 @@ def lab_prepared(request: pytest.FixtureRequest) -> Iterator[None]:
     for lab in preparation.labs.values():
         made = lab.stage_runs["capture"]
         assert made == len(lab._captures), f"{lab.custody}: {made} captures made for {len(lab._captures)}"
+    for job in preparation.jobs.values():
+        assert job.made <= 1, f"{job.function.__name__} made {job.made} times"
+
+
+@pytest.fixture
+def lab_job(request: pytest.FixtureRequest, tmp_path: Path) -> LabJob:
+    """The test's declared job (`@pytest.mark.lab_job(function)`), made in the background or now."""
+    marker = request.node.get_closest_marker("lab_job")
+    assert marker is not None, "the lab_job fixture needs @pytest.mark.lab_job(function)"
+    preparation = request.config.stash.get(PREPARATION, None)
+    if preparation is not None and marker.args[0] in preparation.jobs:
+        return preparation.jobs[marker.args[0]]
+    return LabJob(marker.args[0], tmp_path / "job")
 
 
 @pytest.fixture(scope="session")

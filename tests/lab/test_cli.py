@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import CHROMIUM, dom_of, screenshot, visible_text
+from tests.lab.conftest import LabJob
 
 LAB = [sys.executable, "-m", "signward", "lab", "storm-0558"]
 
@@ -25,12 +26,20 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str]) -> None:
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
 
+def lab_2021_watch(directory: Path) -> subprocess.CompletedProcess[str]:
+    """`signward lab storm-0558 --preset 2021 --json --html lab.html --watch` in `directory`."""
+    return subprocess.run([*LAB, "--preset", "2021", "--json", "--html", str(directory / "lab.html"), "--workdir",
+                           str(directory / "w"), "--watch"], capture_output=True, text=True, timeout=900)
+
+
+# the run (about two minutes of one core) is made in the background once the lab's captures are,
+# while the tests after tests/lab run on the other core; this test runs last (tests/lab/conftest.py)
+@pytest.mark.lab_late
+@pytest.mark.lab_job.with_args(lab_2021_watch)  # with_args: one named function is a mark's argument
 @pytest.mark.skipif(CHROMIUM is None or shutil.which("dot") is None,
                     reason="chromium and graphviz come from scripts/setup.sh")
-def test_preset_2021_json_and_html_in_headless_chromium(tmp_path: Path) -> None:
-    page = tmp_path / "lab.html"
-    done = subprocess.run([*LAB, "--preset", "2021", "--json", "--html", str(page), "--workdir", str(tmp_path / "w"),
-                           "--watch"], capture_output=True, text=True, timeout=900)
+def test_preset_2021_json_and_html_in_headless_chromium(lab_job: LabJob, tmp_path: Path) -> None:
+    done, page = lab_job.result(), lab_job.directory / "lab.html"
     assert done.returncode == 1, done.stderr[-2000:]  # breached
     data = json.loads(done.stdout)
     assert data["breached"] is True and set(data["controls"].values()) == {False}

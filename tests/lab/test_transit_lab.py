@@ -18,6 +18,7 @@ from signward.watch.drills import drill_hsm
 from tests.lab.expect import assert_stopped_at_the_crash_by_the_hsm
 
 
+@pytest.mark.lab_late  # its capture is made in the background while the tests after tests/lab run
 @pytest.mark.lab_runs(frozenset(), custody="transit")
 def test_with_transit_custody_every_control_on_is_not_breached_and_the_core_holds_no_key(transit_lab: Lab) -> None:
     if not ((Path(sys.executable).parent / "bao").exists() or shutil.which("bao")):
