@@ -961,6 +961,21 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            if False:", ["tests/scan/test_decoded_runs.py::test_decoding_past_the_budget_is_incomplete_never_clean"]),
     ("s12_decoded_runs_covered", "scan/decoded_runs.py", "        if index >= 0 and low + (end - start) <= spans[index][1]:",
      "        if False:", [BC + "::test_every_name_form_is_read_and_redacted_under_its_canonical_name"]),
+    ("s12_depth_run_yen_charge", "depth/solver.py", "budget.charge(budget.weight(model) * (1 + last),",
+     "budget.charge(budget.weight(model),", ["tests/depth/test_run_bound.py::test_each_equal_cost_path_is_charged_for_the_searches_it_costs"]),
+    ("s12_depth_run_common_mode_charge", "depth/common.py",
+     "        limit = time_limit if budget is None else budget.solve_limit(time_limit, derived, what)",
+     "        limit = time_limit", ["tests/depth/test_run_bound.py::test_the_solves_per_shared_unit_charge_the_run"]),
+    ("s12_depth_run_in_every_charge", "depth/solver.py", "        limit = time_limit if budget is None else budget.solve_limit(",
+     "        limit = time_limit if True else budget.solve_limit(",
+     ["tests/depth/test_run_bound.py::test_the_solves_per_control_in_every_minimum_set_charge_the_run"]),
+    ("s12_depth_run_spof_charge", "depth/analysis.py",
+     "                budget.charge(budget.weight(model), f\"the single points of failure of {asset!r} (one per candidate)\")",
+     "                pass", ["tests/depth/test_run_bound.py::test_the_single_point_search_charges_closures_and_blockers"]),
+    ("s12_depth_weight_closures", "depth/budget.py", "            + sum(len(c) for c in model.closure.values()))",
+     "            + 0)", ["tests/depth/test_run_bound.py::test_the_single_point_search_charges_closures_and_blockers"]),
+    ("s12_depth_run_deadline", "depth/budget.py", "        if time.monotonic() > self.deadline:", "        if False:",
+     ["tests/depth/test_run_bound.py::test_past_the_deadline_the_run_is_refused_not_answered_in_part"]),
 ]
 
 

@@ -67,7 +67,8 @@ def _probe_table(results: list[ProbeOutcome]) -> Table:
 @click.option("--failed", default="", help="Controls known to be broken, comma-separated.")
 @click.option("--probe", "run_probes", is_flag=True, help="Run each control's probe against the live system.")
 @click.option("--max-sets", default=5, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--time-limit", default=30.0, show_default=True, type=float, help="Seconds per exact solve.")
+@click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(0.001, 86400.0),
+              help="Seconds per exact solve (the whole run: at most 300 s, or this if longer).")
 @click.option("--probe-timeout", default=60.0, show_default=True, type=float)
 @click.option("--html", "html_out", default=None, help="Write a self-contained HTML report.")
 @click.option("--dot", "dot_out", default=None, help="Write the attack graph as Graphviz DOT.")

@@ -11,6 +11,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
 from ..config_schema import Rule
+from .budget import RUN_SECONDS, Budget
 from .common import common_mode, has_units, independent_model, units
 from .model import Model, ModelError
 from .semantics import attack_path, reaches
@@ -154,8 +155,13 @@ def width(model: Model, asset: str) -> int:
     return int(maximum_flow(graph, 0, sink, method="dinic").flow_value)
 
 
-def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_limit: float = 30.0) -> Report:
+def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_limit: float = 30.0,
+            budget: Budget | None = None) -> Report:
+    """The report, every part exact or marked `exact: false` with its bounds (a main solve that hit
+    `time_limit`); refused (OUT_OF_BOUNDS) where the whole run passes `budget` (RUN_SECONDS and
+    RUN_WORK unless given): its deadline or its work bound."""
     check_work(model)
+    budget = budget if budget is not None else Budget(model, max(RUN_SECONDS, time_limit))
     named = frozenset(failed)
     failing_units = units(model, dominated=True) if has_units(model) else {}
     unknown = sorted(named - set(model.controls) - set(failing_units))
@@ -171,10 +177,12 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
         # more sets than asked for where MaxSAT answers: once every minimum set is known, the
         # controls in all of them are their intersection, with no further solve
         wanted = max_sets if polynomial_applies(model) else max(max_sets, ENUMERATE)
-        solution: Solution = minimum_failing_sets(model, asset, known, max_sets=wanted, time_limit=time_limit)
-        in_every = in_every_minimum_set(model, asset, solution, known, time_limit)
+        solution: Solution = minimum_failing_sets(model, asset, known, max_sets=wanted, time_limit=time_limit,
+                                                  budget=budget)
+        in_every = in_every_minimum_set(model, asset, solution, known, time_limit, budget)
         solution.sets = solution.sets[:max_sets]
         chosen = (solution.sets[0] if solution.sets else [])
+        budget.charge(2 * budget.weight(model), f"the attack path and width of {asset!r}")
         steps = attack_path(model, [*chosen, *known], asset) if solution.cost is not None else []
         results.append(AssetResult(
             asset=asset, min_failures=solution.cost, failing_sets=solution.sets, path=[s.label() for s in steps],
@@ -182,16 +190,18 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
             width=width(model, asset), in_every_set=in_every,
             exact=solution.exact, lower=solution.lower, upper=solution.upper, method=solution.method))
         if derived is not None:
-            independent = minimum_failing_sets(derived, asset, known, max_sets=max_sets, time_limit=time_limit)
+            independent = minimum_failing_sets(derived, asset, known, max_sets=max_sets, time_limit=time_limit,
+                                               budget=budget)
             results[-1].independent = independent
             results[-1].common_mode = common_mode(model, derived, asset, solution.cost if solution.exact else None,
-                                                  known, time_limit)
+                                                  known, time_limit, budget)
     spofs = []
     dearest = max((c.cost for c in model.controls.values()), default=0.0)
     # only a control whose failure fails some step's blocker can open anything: the candidates
     candidates = sorted({d for s in model.steps for b in s.blocked_by for d in model.closure.get(b, (b,))})
     work = 0
     for asset, result in zip(model.assets, results, strict=True):
+        budget.charge(budget.weight(model), f"the single points of failure of {asset!r}")
         if reaches(model, list(known), asset):
             continue  # already open: no control is the single point
         if result.exact and (result.min_failures is None or result.min_failures > dearest):
@@ -202,6 +212,7 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
                 raise _too_much(model, "the single points of failure of its assets (candidate controls x entries)",
                                 SPOF_WORK)
             for control in candidates:
+                budget.charge(budget.weight(model), f"the single points of failure of {asset!r} (one per candidate)")
                 if control not in known and reaches(model, [control, *known], asset):
                     spofs.append({"control": control, "asset": asset})
         ind = result.independent
@@ -211,6 +222,7 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
             if work > SPOF_WORK:
                 raise _too_much(model, "the single points of failure of its assets (units x entries)", SPOF_WORK)
             for unit in units_:
+                budget.charge(budget.weight(derived), f"the single points of failure of {asset!r} (one per unit)")
                 if reaches(derived, [unit, *known], asset):
                     spofs.append({"control": unit, "asset": asset})
     return Report(model.name, results, spofs, model.min_failures, sorted(named))

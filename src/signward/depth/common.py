@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import maxsat
+from .budget import Budget
 from .model import Control, Model, ModelError
 
 IMPL = "impl:"  # a unit standing for an implementation's failure
@@ -86,7 +87,7 @@ def independent_model(model: Model, implementations: bool = True, dominated: boo
 
 
 def common_mode(model: Model, derived: Model, asset: str, controls_depth: float | None,
-                known: frozenset[str], time_limit: float) -> list[dict[str, object]]:
+                known: frozenset[str], time_limit: float, budget: Budget | None = None) -> list[dict[str, object]]:
     """The shared units (two or more controls) that cost depth: for each, the minimum number of
     independent failures when it is the only unit that may fail, and what it costs against
     the control count. Dearest first."""
@@ -98,7 +99,11 @@ def common_mode(model: Model, derived: Model, asset: str, controls_depth: float 
         if len(unit.controls) < 2:
             continue
         others = frozenset(found) - {unit.name}
-        res = maxsat.solve(derived, asset, known, max_sets=1, time_limit=time_limit, forbid=others)
+        what = f"the common-mode failures of {asset!r} (one solve per shared unit)"
+        limit = time_limit if budget is None else budget.solve_limit(time_limit, derived, what)
+        res = maxsat.solve(derived, asset, known, max_sets=1, time_limit=limit, forbid=others)
+        if not res.exact and budget is not None:  # a solve the deadline cut: no silent partial answer
+            budget.charge(0, what)
         if res.cost is None or not res.exact:
             continue
         lost = Fraction(str(controls_depth)) - res.cost

@@ -51,7 +51,10 @@ def attack_path(model: Model, chosen: Iterable[str], asset: str) -> list[Step]:
     held = holdings(model, failed)
     if asset not in held:
         return []
-    usable = [s for s in model.steps if all(c in failed for c in s.blocked_by)]
+    into: dict[str, list[Step]] = {}  # the usable steps, indexed by target once: linear in the model
+    for s in model.steps:
+        if all(c in failed for c in s.blocked_by):
+            into.setdefault(s.target, []).append(s)
     needed: list[Step] = []
     todo = [asset]
     done: set[str] = set()
@@ -60,8 +63,7 @@ def attack_path(model: Model, chosen: Iterable[str], asset: str) -> list[Step]:
         if node in done or held[node] == 0:
             continue
         done.add(node)
-        step = next(s for s in usable if s.target == node and all(u in held and held[u] < held[node]
-                                                                  for u in s.sources))
+        step = next(s for s in into[node] if all(u in held and held[u] < held[node] for u in s.sources))
         needed.append(step)
         todo.extend(step.sources)
     return sorted(needed, key=lambda s: held[s.target])

@@ -20,6 +20,7 @@ from fractions import Fraction
 import networkx as nx
 
 from . import maxsat
+from .budget import Budget
 from .model import Model
 
 
@@ -61,8 +62,10 @@ def _path_graph(model: Model, known_failed: frozenset[str]) -> nx.DiGraph:
     return graph
 
 
-def shortest_path(model: Model, asset: str, known_failed: frozenset[str], max_sets: int = 1) -> Solution:
-    """Dijkstra from the entries; further equal-cost sets from networkx's simple paths in order."""
+def shortest_path(model: Model, asset: str, known_failed: frozenset[str], max_sets: int = 1,
+                  budget: Budget | None = None) -> Solution:
+    """Dijkstra from the entries; further equal-cost sets from networkx's simple paths in order
+    (each path Yen's algorithm yields charged to `budget` as some evaluations of the model)."""
     if asset in model.entries:
         return Solution(0.0, [[]], method="shortest-path")
     graph = _path_graph(model, known_failed)
@@ -77,9 +80,15 @@ def shortest_path(model: Model, asset: str, known_failed: frozenset[str], max_se
     best, path = nx.single_source_dijkstra(graph, source, target=asset)
     sets = [chosen(path)]
     if max_sets > 1:
-        for other in nx.shortest_simple_paths(graph, source, asset, weight="weight"):
-            if nx.path_weight(graph, other, "weight") > best + 1e-9 or len(sets) >= max_sets:
+        paths = nx.shortest_simple_paths(graph, source, asset, weight="weight")
+        last = 0
+        while True:  # each next path costs Yen's algorithm up to one Dijkstra per node of the last
+            if budget is not None:
+                budget.charge(budget.weight(model) * (1 + last), f"the equal-cost paths to {asset!r}")
+            other = next(paths, None)
+            if other is None or nx.path_weight(graph, other, "weight") > best + 1e-9 or len(sets) >= max_sets:
                 break
+            last = len(other)
             candidate = chosen(other)
             if candidate not in sets:
                 sets.append(candidate)
@@ -87,11 +96,13 @@ def shortest_path(model: Model, asset: str, known_failed: frozenset[str], max_se
 
 
 def minimum_failing_sets(model: Model, asset: str, known_failed: frozenset[str] = frozenset(), max_sets: int = 5,
-                         time_limit: float = 30.0) -> Solution:
+                         time_limit: float = 30.0, budget: Budget | None = None) -> Solution:
     """The minimum total cost of controls that must fail for `asset` to be held, and up to
     `max_sets` distinct sets of that cost. Controls in `known_failed` are failed already, free."""
     if polynomial_applies(model):
-        return shortest_path(model, asset, known_failed, max_sets)
+        return shortest_path(model, asset, known_failed, max_sets, budget)
+    if budget is not None:
+        time_limit = budget.solve_limit(time_limit, model, f"the minimum failing sets of {asset!r}")
     out = maxsat.solve(model, asset, known_failed, max_sets=max_sets, time_limit=time_limit)
     method = "maxsat" if out.exact else "maxsat (time limit)"
     return Solution(_float(out.cost), out.sets, exact=out.exact, lower=_float(out.lower), upper=_float(out.upper),
@@ -128,7 +139,8 @@ def _on_every_shortest_path(model: Model, asset: str, known_failed: frozenset[st
 
 
 def in_every_minimum_set(model: Model, asset: str, solution: Solution,
-                         known_failed: frozenset[str] = frozenset(), time_limit: float = 30.0) -> list[str]:
+                         known_failed: frozenset[str] = frozenset(), time_limit: float = 30.0,
+                         budget: Budget | None = None) -> list[str]:
     """Controls without which the minimum cost rises (or the asset becomes unreachable)."""
     if solution.cost is None or not solution.sets or not solution.exact:
         return []
@@ -140,7 +152,11 @@ def in_every_minimum_set(model: Model, asset: str, solution: Solution,
         return [c for c in solution.sets[0] if c in common]
     out = []
     for c in (c for c in solution.sets[0] if c in common):  # one solve each, only where still open
-        res = maxsat.solve(model, asset, known_failed, max_sets=1, time_limit=time_limit, forbid=frozenset({c}))
+        limit = time_limit if budget is None else budget.solve_limit(
+            time_limit, model, f"the controls in every minimum failing set of {asset!r} (one solve each)")
+        res = maxsat.solve(model, asset, known_failed, max_sets=1, time_limit=limit, forbid=frozenset({c}))
+        if not res.exact and budget is not None:  # a solve the deadline cut: no silent partial answer
+            budget.charge(0, f"the controls in every minimum failing set of {asset!r}")
         if res.exact and (res.cost is None or float(res.cost) > solution.cost + 1e-9):
             out.append(c)
     return out
