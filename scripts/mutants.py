@@ -976,6 +976,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            + 0)", ["tests/depth/test_run_bound.py::test_the_single_point_search_charges_closures_and_blockers"]),
     ("s12_depth_run_deadline", "depth/budget.py", "        if time.monotonic() > self.deadline:", "        if False:",
      ["tests/depth/test_run_bound.py::test_past_the_deadline_the_run_is_refused_not_answered_in_part"]),
+    ("s12_depth_cost_resolution", "depth/model.py",
+     "        if (Fraction(repr(float(c.cost))) / Fraction(MIN_COST_TEXT)).denominator != 1:",
+     "        if False:", ["tests/depth/test_model_red_team2.py::test_a_cost_finer_than_the_solver_resolution_is_refused"]),
 ]
 
 

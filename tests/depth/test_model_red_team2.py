@@ -241,7 +241,7 @@ def test_single_points_are_searched_among_controls_that_block_a_step_within_a_bu
     assert err.value.rule is Rule.OUT_OF_BOUNDS and time.monotonic() - started < 20
 
 
-@pytest.mark.parametrize("cost, printed, ok", [(1.9999991, 1.9999991, False), (2, 2, True), (2.5, 2.5, True),
+@pytest.mark.parametrize("cost, printed, ok", [(1.999998, 1.999998, False), (2, 2, True), (2.5, 2.5, True),
                                                (1.999999, 1.999999, False)])
 def test_the_printed_depth_and_the_policy_agree(cost: float, printed: float, ok: bool) -> None:
     """F11: a cost of 1.9999991 under `min_failures: 2` printed "min failures: 2" and "policy:
@@ -285,3 +285,19 @@ def test_model_texts_and_the_policy_are_refused_by_their_rule(change: tuple[str,
     terminal as is), a CR (escaped: a line break to whoever prints it), `min_failures: -0.0`."""
     error = refused(GOOD.replace(*change))
     assert (error.rule, error.path) == (rule, path), error
+
+
+@pytest.mark.parametrize("cost", ["1.0000004", "0.9999999995", "2.0000001", "3.14159265"])
+def test_a_cost_finer_than_the_solver_resolution_is_refused(cost: str) -> None:
+    """M5 (round 3): 1.0000004 and 1.0000001 were both rounded to 1.000000, so the failing sets
+    were wrong: a cost must be a whole multiple of 1e-6."""
+    text = GOOD.replace("  c: {cost: 2}", f"  c: {{cost: 2}}\n  d: {{cost: {cost}}}")
+    error = refused(text)
+    assert (error.rule, error.path) == (Rule.OUT_OF_BOUNDS, ("controls", "d", "cost"))
+    assert "line 4" in str(error) and "finer than the solver's resolution of 0.000001" in str(error)
+
+
+@pytest.mark.parametrize("cost", ["1.000001", "0.000001", "1e3", "123456.5", "2"])
+def test_a_cost_on_the_solver_resolution_is_accepted(cost: str) -> None:
+    model = parse_model(GOOD.replace("  c: {cost: 2}", f"  c: {{cost: 2}}\n  d: {{cost: {cost}}}"))
+    assert model.controls["d"].cost == float(cost)

@@ -37,6 +37,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -445,6 +446,7 @@ def _ignorable(char: str) -> bool:
 TEXT = 1 << 16  # characters of a name or a description
 NAMES = 10_000  # names in one list (depends_on, built_on, from, blocked_by, defeats)
 ENTRIES = 1_000_000  # controls, nodes, steps or input classes in one model
+MIN_COST_TEXT = "0.000001"  # MIN_COST exactly: every cost a whole multiple of it
 MIN_COST = 1e-6  # the solver's resolution (maxsat.MAX_SCALE): a finer positive cost would weigh 0, a free control
 CLOSURE = 2_000_000  # members of every control's transitive depends_on set together (chains grow it n^2/2)
 MAX_ASSETS = 1_000  # asset nodes in one model
@@ -654,6 +656,10 @@ def _checked_controls(names: dict[str, list[str]], spec: ModelSpec, refuse: Call
             problem_ = "built_on names must not be empty" if not impl.strip() else name_problem(impl)
             if problem_ is not None:
                 raise refuse(("controls", cname, "built_on", i), problem_)
+        if (Fraction(repr(float(c.cost))) / Fraction(MIN_COST_TEXT)).denominator != 1:  # rounded, sets would be wrong
+            where = ("controls", cname, "cost")
+            raise ModelError(str(refuse(where, f"cost {c.cost!r} is finer than the solver's resolution of "
+                                               f"{MIN_COST_TEXT}")), Rule.OUT_OF_BOUNDS, where)
         controls[cname] = Control(cname, c.description, c.cost, c.probe or None, c.depends_on, c.where,
                                   tuple(dict.fromkeys(c.built_on)))
     return controls
