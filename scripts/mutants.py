@@ -979,6 +979,15 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s12_depth_cost_resolution", "depth/model.py",
      "        if (Fraction(repr(float(c.cost))) / Fraction(MIN_COST_TEXT)).denominator != 1:",
      "        if False:", ["tests/depth/test_model_red_team2.py::test_a_cost_finer_than_the_solver_resolution_is_refused"]),
+    ("s12_depth_name_other_spaces", "depth/model.py",
+     "    bad = next((c for c in name if unicodedata.category(c) == \"Zs\" and c != \" \"), None)",
+     "    bad = None", ["tests/depth/test_model_red_team2.py::test_a_name_with_another_space_or_a_leading_mark_is_refused"]),
+    ("s12_depth_name_leading_mark", "depth/model.py", "    if unicodedata.category(name[0])[0] not in \"LNPS\":",
+     "    if False:", ["tests/depth/test_model_red_team2.py::test_a_name_with_another_space_or_a_leading_mark_is_refused"]),
+    ("s12_depth_model_name_rules", "depth/model.py",
+     "    problem_ = name_problem(spec.name)", "    problem_ = None", ["tests/depth/test_model_red_team2.py::test_the_model_name_follows_the_rules_of_names"]),
+    ("s12_depth_bidi_controls", "depth/model.py", "\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]", "\\x7f-\\x9f]",
+     ["tests/depth/test_model_red_team2.py::test_a_bidi_control_in_a_description_is_refused"]),
 ]
 
 

@@ -265,7 +265,7 @@ def test_a_name_of_fillers_or_default_ignorables_is_refused(name: str, code: str
     assert name not in str(error)  # shown escaped
 
 
-@pytest.mark.parametrize("name", ["\u00e9", "\u65e5\u672c", "\u2764", "a\u00a0b", "\u0301"])
+@pytest.mark.parametrize("name", ["\u00e9", "\u65e5\u672c", "\u2764", "a b", "\u0915\u093f"])
 def test_visible_names_still_load(name: str) -> None:
     model = parse_model(GOOD.replace("  c: {cost: 2}", f"  c: {{cost: 2}}\n  '{name}': {{cost: 1}}"), "m.yaml")
     assert name in model.controls
@@ -301,3 +301,31 @@ def test_a_cost_finer_than_the_solver_resolution_is_refused(cost: str) -> None:
 def test_a_cost_on_the_solver_resolution_is_accepted(cost: str) -> None:
     model = parse_model(GOOD.replace("  c: {cost: 2}", f"  c: {{cost: 2}}\n  d: {{cost: {cost}}}"))
     assert model.controls["d"].cost == float(cost)
+
+
+@pytest.mark.parametrize("name, why", [("a\u00a0b", "holds the space U+00A0"), ("a\u2003b", "holds the space U+2003"),
+                                       ("\u0301", "starts with the mark U+0301"), ("\u0301x", "starts with the mark")])
+def test_a_name_with_another_space_or_a_leading_mark_is_refused(name: str, why: str) -> None:
+    """L7 (round 3): "a b" and "a<U+00A0>b" could both be controls, and a lone combining mark was a name."""
+    error = refused(GOOD.replace("  c: {cost: 2}", f"  c: {{cost: 2}}\n  \"{name}\": {{cost: 1}}"))
+    assert error.rule is Rule.INVALID and error.path[0] == "controls" and why in str(error), str(error)
+    assert "line 4" in str(error)
+
+
+@pytest.mark.parametrize("name", ["\\u200b", "\\u00a0x", "x\\u3000y", "\\u0301"])
+def test_the_model_name_follows_the_rules_of_names(name: str) -> None:
+    error = refused(GOOD.replace("name: m", f'name: "{name}"'))
+    assert (error.rule, error.path) == (Rule.INVALID, ("name",)) and "line 1" in str(error), str(error)
+
+
+@pytest.mark.parametrize("char", ["\\u202e", "\\u202a", "\\u2066", "\\u2069"])
+def test_a_bidi_control_in_a_description_is_refused(char: str) -> None:
+    error = refused(GOOD.replace("  c: {cost: 2}", f'  c: {{cost: 2, description: "a{char}b"}}'))
+    assert (error.rule, error.path) == (Rule.INVALID, ("controls", "c", "description"))
+    assert "control character U+2" in str(error)
+
+
+def test_names_with_ordinary_spaces_and_marks_after_a_letter_are_kept() -> None:
+    model = parse_model(GOOD.replace("  c: {cost: 2}", "  c: {cost: 2}\n  \"a b\u0301\": {cost: 1}")
+                        .replace("name: m", "name: my model"))
+    assert "a b\u0301" in model.controls and model.name == "my model"

@@ -407,7 +407,8 @@ def name_problem(name: object) -> str | None:
     text in NFC of at most TEXT characters, none of them control, format (U+200B, U+FEFF, U+2060),
     private-use, unassigned or line/paragraph separators, none default-ignorable or a blank filler
     (U+034F, U+FE0F, U+3164, U+FFA0, U+115F, U+2800: a twin of another name, or a name of nothing),
-    with a letter, digit, mark, symbol or punctuation and no space at either end."""
+    with a letter, digit, mark, symbol or punctuation, starting with one that is not a mark, no space
+    at either end and no space but U+0020 (U+00A0 would make a twin of a name with U+0020)."""
     if not isinstance(name, str):
         return f"a name must be text, not {_word(name)}"
     if not name or not name.strip():
@@ -424,6 +425,12 @@ def name_problem(name: object) -> str | None:
         return f"the name '{_shown((name,))}' holds U+{ord(bad):04X}, a filler or default-ignorable character"
     if not any(unicodedata.category(c)[0] in "LMNPS" for c in name):
         return f"the name '{_shown((name,))}' holds no letter, digit, mark, symbol or punctuation"
+    bad = next((c for c in name if unicodedata.category(c) == "Zs" and c != " "), None)
+    if bad is not None:  # "a b" and "a<U+00A0>b" would be two names shown alike
+        return f"the name '{_shown((name,))}' holds the space U+{ord(bad):04X}: only U+0020 may space a name"
+    if unicodedata.category(name[0])[0] not in "LNPS":  # a lone combining mark shows on what precedes it
+        return (f"the name '{_shown((name,))}' starts with the mark U+{ord(name[0]):04X}: a name starts with a "
+                "letter, digit, symbol or punctuation")
     if not unicodedata.is_normalized("NFC", name):
         return f"the name {_cut(name)!r} is not in Unicode NFC (write it composed)"
     return None
@@ -598,7 +605,9 @@ def _named_path(names: dict[str, list[str]], path: Path_) -> Path_:
     return path
 
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 and C1 controls but tab and LF
+# C0 and C1 controls but tab and LF, and the bidi embeddings, overrides and isolates (U+202A-202E,
+# U+2066-2069: text shown in another order than it is read)
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _checked_texts(names: dict[str, list[str]], spec: ModelSpec, refuse: Callable[[Path_, str], ModelError]) -> None:
@@ -606,6 +615,9 @@ def _checked_texts(names: dict[str, list[str]], spec: ModelSpec, refuse: Callabl
     character other than tab and LF (NUL, ESC: an ANSI sequence rewriting the terminal it is shown on)."""
     if not spec.name.strip():
         raise refuse(("name",), "the model's name must not be empty")
+    problem_ = name_problem(spec.name)
+    if problem_ is not None:  # the model's name is shown as the others are: the same rules
+        raise refuse(("name",), problem_)
     texts: list[tuple[Path_, str]] = [(("name",), spec.name), (("description",), spec.description)]
     for cname, c in zip(names.get("controls", []), spec.controls, strict=True):
         texts += [(("controls", cname, key), getattr(c, key)) for key in ("description", "probe", "where")]
