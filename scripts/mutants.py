@@ -988,6 +988,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    problem_ = name_problem(spec.name)", "    problem_ = None", ["tests/depth/test_model_red_team2.py::test_the_model_name_follows_the_rules_of_names"]),
     ("s12_depth_bidi_controls", "depth/model.py", "\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]", "\\x7f-\\x9f]",
      ["tests/depth/test_model_red_team2.py::test_a_bidi_control_in_a_description_is_refused"]),
+    ("s12_depth_unit_clash_at_load", "depth/model.py", "    clash = next((c for c in controls if c in units_), None)",
+     "    clash = None", ["tests/depth/test_model_red_team2.py::test_a_control_named_as_a_failure_unit_is_refused_at_its_line"]),
 ]
 
 

@@ -329,3 +329,21 @@ def test_names_with_ordinary_spaces_and_marks_after_a_letter_are_kept() -> None:
     model = parse_model(GOOD.replace("  c: {cost: 2}", "  c: {cost: 2}\n  \"a b\u0301\": {cost: 1}")
                         .replace("name: m", "name: my model"))
     assert "a b\u0301" in model.controls and model.name == "my model"
+
+
+def test_a_control_named_as_a_failure_unit_is_refused_at_its_line() -> None:
+    """L6 (round 3): the clash was refused without the file or the line."""
+    text = GOOD.replace("  c: {cost: 2}", "  impl:p: {}\n  c: {cost: 2, built_on: [p]}\n  d: {built_on: [p]}")
+    error = refused(text)
+    assert error.path == ("controls", "impl:p") and "m.yaml: line 3:" in str(error)
+    assert "the name of a failure unit" in str(error)
+
+
+def test_the_analysis_refusals_name_the_file() -> None:
+    from signward.depth.analysis import analyze
+    from signward.depth.budget import Budget
+
+    model = parse_model(GOOD, "m.yaml")
+    with pytest.raises(ModelError) as err:
+        analyze(model, budget=Budget(model, work=0))
+    assert err.value.rule is Rule.OUT_OF_BOUNDS and str(err.value).startswith("m.yaml: m: ")

@@ -31,8 +31,8 @@ def _size(model: Model) -> int:
 
 
 def _too_much(model: Model, what: str, budget: int) -> ModelError:
-    return ModelError(f"{model.name}: {what} is more to analyze than {budget} units of work: split the model",
-                      Rule.OUT_OF_BOUNDS, ("nodes",))
+    return ModelError(f"{model.source}: {model.name}: {what} is more to analyze than {budget} units of work: "
+                      "split the model", Rule.OUT_OF_BOUNDS, ("nodes",))
 
 
 def check_work(model: Model) -> None:

@@ -30,7 +30,7 @@ class Budget:
     """The deadline and the work counter of one analysis."""
 
     def __init__(self, model: Model, seconds: float = RUN_SECONDS, work: int = RUN_WORK) -> None:
-        self.name = model.name
+        self.name = f"{model.source}: {model.name}"
         self.seconds, self.limit = seconds, work
         self.deadline = time.monotonic() + seconds
         self.used = 0

@@ -63,7 +63,8 @@ def units(model: Model, implementations: bool = True, dominated: bool = False) -
                if not (len(u.controls) == 1 and model.controls[u.controls[0]].cost <= UNIT_COST)}
     clash = sorted(set(out) & set(model.controls))
     if clash:
-        raise ModelError(f"{model.name}: a control is named {clash[0]!r}, the name of a failure unit")
+        raise ModelError(f"{model.source}: {model.name}: a control is named {clash[0]!r}, the name of a failure unit",
+                         path=("controls", clash[0]))
     return out
 
 

@@ -107,6 +107,7 @@ class Model:
     description: str = ""
     closure: dict[str, frozenset[str]] = field(default_factory=dict)  # control -> controls whose failure fails it
     input_classes: dict[str, InputClass] = field(default_factory=dict)
+    source: str = "model"  # the file it was read from, for the analysis's refusals
 
     @property
     def implementations(self) -> list[str]:
@@ -747,9 +748,14 @@ def parse_model(text: str, source: str = "model") -> Model:
                 raise refuse(("input_classes", iname), f"input class {iname} defeats {impl!r}, which no control "
                              "is built_on")
         inputs[iname] = InputClass(iname, tuple(dict.fromkeys(k.defeats)), k.description)
+    units_ = {f"impl:{i}" for i in known} | {f"input:{i}" for i in inputs}  # common.IMPL, common.INPUT
+    clash = next((c for c in controls if c in units_), None)
+    if clash is not None:  # the unit and the control would be one name in the failing sets
+        raise refuse(("controls", clash), f"a control is named {clash!r}, the name of a failure unit")
     policy = data.get("policy")
     min_failures = spec.policy.min_failures if isinstance(policy, dict) and "min_failures" in policy else None
-    return Model(spec.name, controls, nodes, tuple(steps), min_failures, spec.description, _closure(controls, source), inputs)
+    return Model(spec.name, controls, nodes, tuple(steps), min_failures, spec.description, _closure(controls, source), inputs,
+                 source)
 
 
 def _closure(controls: dict[str, Control], source: str = "model") -> dict[str, frozenset[str]]:
