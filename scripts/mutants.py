@@ -990,6 +990,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/depth/test_model_red_team2.py::test_a_bidi_control_in_a_description_is_refused"]),
     ("s12_depth_unit_clash_at_load", "depth/model.py", "    clash = next((c for c in controls if c in units_), None)",
      "    clash = None", ["tests/depth/test_model_red_team2.py::test_a_control_named_as_a_failure_unit_is_refused_at_its_line"]),
+    ("s12_depth_unknown_item_index", "depth/model.py",
+     "                raise refuse((\"steps\", index, \"blocked_by\", i), f\"unknown control {c_!r}\")",
+     "                raise refuse((\"steps\", index, \"blocked_by\"), f\"unknown control {c_!r}\")",
+     ["tests/depth/test_model_red_team2.py::test_an_unknown_reference_in_a_multi_line_list_is_named_at_its_item"]),
 ]
 
 

@@ -209,8 +209,8 @@ def test_a_message_names_the_key_path_in_the_files_words(old: str, new: str, pat
 
 
 @pytest.mark.parametrize("old,new,message", [
-    ("to: k,", "to: q,", "m.yaml: line 8: steps[0]: unknown node 'q'"),
-    ("blocked_by: [a]", "blocked_by: [b]", "m.yaml: line 8: steps[0].blocked_by: unknown control 'b'"),
+    ("to: k,", "to: q,", "m.yaml: line 8: steps[0].to: unknown node 'q'"),
+    ("blocked_by: [a]", "blocked_by: [b]", "m.yaml: line 8: steps[0].blocked_by[0]: unknown control 'b'"),
     ("x: {entry: true}", "x: {}", "m.yaml: line 4: nodes: no entry node"),
     ("  a: {cost: 2}", "  a: {cost: 2}\n  a: {}", "m.yaml: line 4: controls: 'a' appears twice in the same mapping"),
     ("  x: {entry: true}", '  "x\u200b": {entry: true}',

@@ -347,3 +347,14 @@ def test_the_analysis_refusals_name_the_file() -> None:
     with pytest.raises(ModelError) as err:
         analyze(model, budget=Budget(model, work=0))
     assert err.value.rule is Rule.OUT_OF_BOUNDS and str(err.value).startswith("m.yaml: m: ")
+
+
+@pytest.mark.parametrize("steps, message", [
+    ("  - from: a\n    to: b\n    blocked_by:\n      - c\n      - q\n",
+     "line 12: steps[0].blocked_by[1]: unknown control 'q'"),
+    ("  - from:\n      - a\n      - qq\n    to: b\n", "line 10: steps[0].from[1]: unknown node 'qq'"),
+])
+def test_an_unknown_reference_in_a_multi_line_list_is_named_at_its_item(steps: str, message: str) -> None:
+    """L9 (round 3): the refusal named the step's line, not the item's, and no index."""
+    error = refused(GOOD.split("steps:\n")[0] + "steps:\n" + steps)
+    assert error.rule is Rule.INVALID and str(error) == f"m.yaml: {message}", str(error)

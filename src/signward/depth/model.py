@@ -727,12 +727,13 @@ def parse_model(text: str, source: str = "model") -> Model:
             twice = _repeated(listed)
             if twice is not None:
                 raise refuse(("steps", index, key, twice), f"{listed[twice]!r} is named twice")
-        for n in (*s.sources, s.to):
+        ends: list[tuple[Path_, str]] = [(("steps", index, "from", i), n) for i, n in enumerate(s.sources)]
+        for end, n in [*ends, (("steps", index, "to"), s.to)]:  # each at its item's line, with its index
             if n not in nodes:
-                raise refuse(("steps", index), f"unknown node {n!r}")
-        for c_ in s.blocked_by:
+                raise refuse(end, f"unknown node {n!r}")
+        for i, c_ in enumerate(s.blocked_by):
             if c_ not in controls:
-                raise refuse(("steps", index, "blocked_by"), f"unknown control {c_!r}")
+                raise refuse(("steps", index, "blocked_by", i), f"unknown control {c_!r}")
         steps.append(Step(index, tuple(dict.fromkeys(s.sources)), s.to, tuple(dict.fromkeys(s.blocked_by)),
                           s.description))
     known = {i for c in controls.values() for i in c.built_on}
