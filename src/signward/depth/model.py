@@ -614,10 +614,8 @@ _CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2
 def _checked_texts(names: dict[str, list[str]], spec: ModelSpec, refuse: Callable[[Path_, str], ModelError]) -> None:
     """The model has a name, and no text of it (name, descriptions, probes, where) holds a control
     character other than tab and LF (NUL, ESC: an ANSI sequence rewriting the terminal it is shown on)."""
-    if not spec.name.strip():
-        raise refuse(("name",), "the model's name must not be empty")
     problem_ = name_problem(spec.name)
-    if problem_ is not None:  # the model's name is shown as the others are: the same rules
+    if problem_ is not None:  # the model's name is shown as the others are: the same rules (not empty)
         raise refuse(("name",), problem_)
     texts: list[tuple[Path_, str]] = [(("name",), spec.name), (("description",), spec.description)]
     for cname, c in zip(names.get("controls", []), spec.controls, strict=True):
