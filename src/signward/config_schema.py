@@ -211,13 +211,13 @@ def check_value(value: Any, kind: Any, meta: Any, path: Path_) -> Any:
         if control is not None:  # NUL in a path is a ValueError in open(); ESC rewrites the terminal
             raise SchemaError(Rule.INVALID, path, f"holds the control character U+{ord(control.group()):04X}")
         if meta.get("choices") and value not in meta["choices"]:
-            raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be {_bounds(meta)}, not {_quoted(value)}")
+            raise SchemaError(Rule.OUT_OF_BOUNDS, path, f"must be {_bounds(meta)}, not {quoted(value)}")
         if meta.get("pattern") and not re.fullmatch(meta["pattern"], value):
-            raise SchemaError(Rule.INVALID, path, f"{_quoted(value)} is not {meta.get('doc') or 'allowed'}")
+            raise SchemaError(Rule.INVALID, path, f"{quoted(value)} is not {meta.get('doc') or 'allowed'}")
     return value
 
 
-def _quoted(value: str) -> str:
+def quoted(value: str) -> str:
     """A text value quoted in a message: at most 80 characters of it."""
     return repr(value) if len(value) <= 80 else f"{value[:80]!r}... ({len(value)} characters)"
 
@@ -589,5 +589,5 @@ def reference_table(cls: type) -> str:
 
 
 __all__ = ["Key", "Rule", "SchemaError", "build", "check_fields", "check_value", "dotted", "insecure_settings",
-           "key_lines", "line_of", "load", "load_data", "nearest_line", "reference", "reference_table", "setting",
-           "value_words"]
+           "key_lines", "line_of", "load", "load_data", "nearest_line", "quoted", "reference", "reference_table",
+           "setting", "value_words"]

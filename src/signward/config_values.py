@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from .errors import ConfigError
 DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)")
 UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 MAX_URL = 2048
+_URL_HOST = re.compile(r"[a-z0-9_.-]{1,253}|[0-9a-f:.]{2,45}")  # urlsplit lowercases; [::1] unbracketed
 MAX_DURATION_TEXT = 64  # characters of a duration, before any regex
 MAX_DAYS = 100 * 365  # every duration and day count: at most 100 years
 MAX_DURATION = MAX_DAYS * 86400.0
@@ -47,15 +49,43 @@ def parse_duration(text: str | float | int, what: str, *, allow_zero: bool = Fal
     return seconds
 
 
+def identity_problem(value: str) -> str | None:
+    """Why a text that must equal a token's claim exactly (an issuer, an audience, a client id)
+    cannot: whitespace at either end, or anywhere a control, format (zero-width, bidi) or line or
+    paragraph separator character, which no one sees in the file and no token carries (None: fine)."""
+    if value != value.strip():
+        return "has whitespace at its start or end (it would match no token)"
+    odd = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if odd is not None:
+        return f"holds the invisible or control character U+{ord(odd):04X} (it would match no token)"
+    return None
+
+
 def http_url(value: Any, what: str) -> str:
-    """An http or https URL with a host, at most 2048 characters, no whitespace."""
+    """An http or https URL: at most 2048 characters on one line (no whitespace or control
+    character anywhere: urlsplit would drop a tab or a line break), an ASCII host name or IP
+    literal, a port (if any) in 1-65535, no user information, no query or fragment. Every refusal
+    one ConfigError line naming `what`."""
     if not isinstance(value, str) or len(value) > MAX_URL:
         raise ConfigError(f"{what}: must be a URL of at most {MAX_URL} characters")
+    odd = next((c for c in value if c.isspace() or unicodedata.category(c) in ("Cc", "Cf")), None)
+    if odd is not None:
+        raise ConfigError(f"{what}: must be an http or https URL without whitespace or control characters "
+                          f"(holds U+{ord(odd):04X})")
     try:
         parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ConfigError(f"{what}: {exc}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
-        raise ConfigError(f"{what}: must be an http or https URL")
+        port = parts.port
+    except ValueError as exc:  # a port out of range or not a number, a bad IPv6 literal
+        words = "its port must be a number between 1 and 65535" if "Port" in str(exc) else "not a valid URL"
+        raise ConfigError(f"{what}: {words} ({str(exc)[:120]})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{what}: must be an http or https URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"{what}: must not carry user information (user@ or user:password@)")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ConfigError(f"{what}: must not have a query or a fragment ('?' or '#')")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"{what}: its port must be between 1 and 65535, not {port}")
+    if not _URL_HOST.fullmatch(parts.hostname):
+        raise ConfigError(f"{what}: its host must be an ASCII host name (IDNA) or an IP address")
     return value

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from .config_schema import build, check_fields, load, setting
-from .config_values import MAX_DAYS, MAX_DURATION
+from .config_schema import Rule, SchemaError, build, check_fields, load, setting
+from .config_values import MAX_DAYS, MAX_DURATION, http_url
 from .errors import ConfigError
 from .retention import check_retention
 from .safefile import write_file
@@ -59,6 +59,12 @@ class HsmConfig:
         check_fields(self, ("hsm",))
         if self.backend == "transit" and not self.transit_url.startswith(("http://", "https://")):
             raise ConfigError("hsm.transit_url must be an http:// or https:// URL when hsm.backend = 'transit'")
+        if self.transit_url:  # checked whenever set, as every URL setting: a bad one fails at load, not first use
+            try:
+                http_url(self.transit_url, "hsm.transit_url")
+            except ConfigError as exc:
+                raise SchemaError(Rule.INVALID, ("hsm", "transit_url"),
+                                  str(exc).removeprefix("hsm.transit_url: ")) from None
         if self.transit_url.startswith("http://") and not _loopback_url(self.transit_url):
             raise ConfigError("hsm.transit_url must be https:// unless it is on loopback: the Transit token "
                               "and every signature request would cross the network in clear text")

@@ -40,8 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config_schema import Rule, SchemaError, build, load, setting
-from ..config_values import http_url
+from ..config_schema import Rule, SchemaError, build, load, quoted, setting
+from ..config_values import http_url, identity_problem
 from ..errors import ConfigError
 from ..safefile import read_text_file
 from ..verify.validator import MAX_SKEW
@@ -249,8 +249,18 @@ def _url(value: str, path: tuple[str | int, ...]) -> str:
         raise SchemaError(Rule.INVALID, path, str(exc).removeprefix("url: ")) from None
 
 
+def _identity(value: str, path: tuple[str | int, ...]) -> str:
+    """A text compared with a token's claim as it is: refused where it could never be equal to one."""
+    problem = identity_problem(value)
+    if problem is not None:
+        raise SchemaError(Rule.INVALID, path, f"{quoted(value)} {problem}")
+    return value
+
+
 def _issuer(item: IssuerEntry, index: int) -> TrustedIssuer:
     where = ("issuer", index)
+    for key in ("issuer", "introspect_client_id", "introspect_secret_env"):
+        _identity(getattr(item, key), (*where, key))
     issuer = _required(item.issuer, (*where, "issuer"))
     jwks = _required(item.jwks, (*where, "jwks"))
     if jwks.startswith(("http://", "https://")):
@@ -279,7 +289,9 @@ def _route(item: RouteEntry, index: int, issuers: set[str]) -> Route:
         raise SchemaError(Rule.INVALID, (*where, "anonymous"),
                           f"route[{index}]: an anonymous route takes no audience, scopes or issuers")
     audience = item.audience if item.anonymous else _required(item.audience, (*where, "audience"))
+    _identity(audience, (*where, "audience"))
     for n, name in enumerate(item.issuers):
+        _identity(name, (*where, "issuers", n))
         if name not in issuers:
             raise SchemaError(Rule.INVALID, (*where, "issuers", n), f"{name!r} is not a trusted [[issuer]]")
     return Route(prefix=prefix, audience=audience, host=host, anonymous=item.anonymous, issuers=item.issuers,
