@@ -106,10 +106,45 @@ def test_a_line_break_libyaml_counts_and_editors_do_not_is_refused_at_the_editor
     assert error.rule is Rule.SYNTAX and "only LF or CR LF" in str(error) and "line 3:" in str(error), error
 
 
-def test_crlf_and_escaped_separators_still_load() -> None:
-    model = parse_model(GOOD.replace("{cost: 2}", '{cost: 2, description: "one\\u2028two"}').replace("\n", "\r\n"),
+def test_crlf_still_loads() -> None:
+    model = parse_model(GOOD.replace("{cost: 2}", '{cost: 2, description: "one two"}').replace("\n", "\r\n"),
                         "m.yaml")
-    assert model.controls["c"].description == "one\u2028two"
+    assert model.controls["c"].description == "one two"
+
+
+SEPARATED = """name: m
+description: {model}
+controls:
+  c: {{cost: 2, description: {control}, probe: {probe}, where: {where}, built_on: [lib]}}
+nodes:
+  a: {{entry: true, description: {node}}}
+  b: {{asset: true}}
+steps:
+  - {{from: a, to: b, blocked_by: [c], description: {step}}}
+input_classes:
+  odd: {{defeats: [lib], description: {input}}}
+"""
+SEPARATED_PLACES = {"model": (2, ("description",)), "control": (4, ("controls", "c", "description")),
+                    "probe": (4, ("controls", "c", "probe")), "where": (4, ("controls", "c", "where")),
+                    "node": (6, ("nodes", "a", "description")), "step": (9, ("steps", 0, "description")),
+                    "input": (11, ("input_classes", "odd", "description"))}
+
+
+@pytest.mark.parametrize("escape, words", [("\\u2028", "the line separator U+2028"),
+                                           ("\\u2029", "the paragraph separator U+2029")])
+@pytest.mark.parametrize("place", list(SEPARATED_PLACES))
+def test_an_escaped_line_or_paragraph_separator_is_refused_in_every_text(place: str, escape: str,
+                                                                         words: str) -> None:
+    """Round 3's leftover: refused raw (before YAML) and in names, U+2028/U+2029 written as an
+    escape inside double quotes were accepted in descriptions (a line break to a browser and most
+    editors, none to the text report): refused in every text of a model, at its line."""
+    good = {key: '"one two"' for key in SEPARATED_PLACES} | {"probe": '"cmd: true"'}
+    assert parse_model(SEPARATED.format(**good), "m.yaml").controls["c"].where == "one two"
+    value = f'"one{escape}two"' if place != "probe" else f'"cmd: true{escape}"'
+    error = refused(SEPARATED.format(**{**good, place: value}))
+    line, path = SEPARATED_PLACES[place]
+    assert (error.rule, error.path) == (Rule.INVALID, path), error
+    assert words in str(error) and f"line {line}:" in str(error), error
 
 
 def test_a_lone_cr_is_kept_from_the_file_and_refused(tmp_path: Path) -> None:

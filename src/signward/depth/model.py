@@ -250,8 +250,7 @@ def _before_yaml(text: str, source: str) -> None:
     linear; the line named counts LFs."""
     for pattern, problem in (
             (_DIRECTIVE, "YAML directives (%YAML, %TAG) are not allowed in a model"),
-            (_ODD_BREAK, "only LF or CR LF may break a line (not U+0085, U+2028, U+2029 or a lone CR; inside "
-                         "double quotes write it as an escape, e.g. \\u2028)")):
+            (_ODD_BREAK, "only LF or CR LF may break a line (not U+0085, U+2028, U+2029 or a lone CR)")):
         found = pattern.search(text)
         if found is not None:
             at = found.end() - 1 if pattern is _DIRECTIVE else found.start()
@@ -606,14 +605,17 @@ def _named_path(names: dict[str, list[str]], path: Path_) -> Path_:
     return path
 
 
-# C0 and C1 controls but tab and LF, and the bidi embeddings, overrides and isolates (U+202A-202E,
-# U+2066-2069: text shown in another order than it is read)
-_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 and C1 controls but tab and LF, the line and paragraph separators (U+2028, U+2029: a line break
+# to a browser or an editor, none to the report's text), and the bidi embeddings, overrides and
+# isolates (U+202A-202E, U+2066-2069: text shown in another order than it is read)
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b-\x1f\u2028\u2029\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_SEPARATORS = {"\u2028": "the line separator", "\u2029": "the paragraph separator"}
 
 
 def _checked_texts(names: dict[str, list[str]], spec: ModelSpec, refuse: Callable[[Path_, str], ModelError]) -> None:
     """The model has a name, and no text of it (name, descriptions, probes, where) holds a control
-    character other than tab and LF (NUL, ESC: an ANSI sequence rewriting the terminal it is shown on)."""
+    character other than tab and LF (NUL, ESC: an ANSI sequence rewriting the terminal it is shown on),
+    a bidi control or U+2028/U+2029 (escaped in double quotes: the raw ones are refused before YAML)."""
     problem_ = name_problem(spec.name)
     if problem_ is not None:  # the model's name is shown as the others are: the same rules (not empty)
         raise refuse(("name",), problem_)
@@ -628,7 +630,8 @@ def _checked_texts(names: dict[str, list[str]], spec: ModelSpec, refuse: Callabl
     for path, text in texts:
         found = _CONTROL_CHARS.search(text)
         if found is not None:
-            raise refuse(path, f"holds the control character U+{ord(found.group()):04X}")
+            what = _SEPARATORS.get(found.group(), "the control character")
+            raise refuse(path, f"holds {what} U+{ord(found.group()):04X} (one line of text; a new line is LF)")
 
 
 def _repeated(names: tuple[str, ...]) -> int | None:
