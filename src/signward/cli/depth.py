@@ -54,6 +54,13 @@ def _report_table(report: Report, title: str) -> Table:
     return table
 
 
+def unproven_lines(report: Report, time_limit: float) -> list[str]:
+    """One line per answer part a re-solve stopped by --time-limit left open (that asset's JSON
+    says `exact: false` and lists them under `not_proven`)."""
+    return [f"not proven ({a.asset}: exact false; a solve stopped at --time-limit {time_limit:g} s): {what}"
+            for a in report.assets for what in a.unproven]
+
+
 def _probe_table(results: list[ProbeOutcome]) -> Table:
     """Every probe with its verdict and why: a probe that could not run is a failed probe."""
     rows = [[r.control, "works" if r.held else "FAILED", r.detail or "-", r.probe] for r in results]
@@ -119,6 +126,8 @@ def depth_analyze(ctx: click.Context, model_path: str, failed: str, run_probes: 
                                    for u in a.common_mode)
                 out.print(f"independent failures: {a.asset} needs {d['independent_failures']} "
                           f"({d['min_failures']} controls){'; shared: ' + shared if shared else ''}")
+        for line in unproven_lines(report, time_limit):
+            out.print(line, markup=False)
         out.print(f"policy: {'ok' if report.policy_ok else 'VIOLATED'}")
     if not report.policy_ok:
         raise click.exceptions.Exit(1)

@@ -58,6 +58,7 @@ class AssetResult:
     path_steps: list[int] = field(default_factory=list)  # indexes of the steps in `path`
     independent: Solution | None = None  # where the model names implementations: units counted once
     common_mode: list[dict[str, Any]] = field(default_factory=list)  # shared units that cost depth
+    unproven: list[str] = field(default_factory=list)  # re-solves stopped by --time-limit: what they left open
 
     @property
     def depth(self) -> float | None:
@@ -70,10 +71,14 @@ class AssetResult:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"asset": self.asset, "min_failures": _num(self.min_failures),
                                "failing_sets": self.failing_sets, "path": self.path, "width": self.width,
-                               "in_every_minimum_set": self.in_every_set, "exact": self.exact,
-                               "method": self.method}
+                               "in_every_minimum_set": self.in_every_set,
+                               "exact": self.exact and not self.unproven, "method": self.method}
         if not self.exact:
             out["bounds"] = {"lower": _num(self.lower), "upper": _num(self.upper)}
+        elif self.unproven:  # the depth itself is proven: its bounds meet
+            out["bounds"] = {"lower": _num(self.min_failures), "upper": _num(self.min_failures)}
+        if self.unproven:
+            out["not_proven"] = self.unproven
         if self.independent is not None:
             ind = self.independent
             out["independent_failures"] = _num(ind.cost)
@@ -158,8 +163,9 @@ def width(model: Model, asset: str) -> int:
 def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_limit: float = 30.0,
             budget: Budget | None = None) -> Report:
     """The report, every part exact or marked `exact: false` with its bounds (a main solve that hit
-    `time_limit`); refused (OUT_OF_BOUNDS) where the whole run passes `budget` (RUN_SECONDS and
-    RUN_WORK unless given): its deadline or its work bound."""
+    `time_limit`) or with what was not proven (a re-solve behind `in_every_minimum_set` or
+    `common_mode` that hit it: `not_proven`); refused (OUT_OF_BOUNDS) where the whole run passes
+    `budget` (RUN_SECONDS and RUN_WORK unless given): its deadline or its work bound."""
     check_work(model)
     budget = budget if budget is not None else Budget(model, max(RUN_SECONDS, time_limit))
     named = frozenset(failed)
@@ -174,6 +180,7 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
     results = []
     derived = independent_model(model) if has_units(model) else None
     for asset in model.assets:
+        cut = len(budget.unproven)
         # more sets than asked for where MaxSAT answers: once every minimum set is known, the
         # controls in all of them are their intersection, with no further solve
         wanted = max_sets if polynomial_applies(model) else max(max_sets, ENUMERATE)
@@ -195,6 +202,7 @@ def analyze(model: Model, failed: Iterable[str] = (), max_sets: int = 5, time_li
             results[-1].independent = independent
             results[-1].common_mode = common_mode(model, derived, asset, solution.cost if solution.exact else None,
                                                   known, time_limit, budget)
+        results[-1].unproven = budget.unproven[cut:]
     spofs = []
     dearest = max((c.cost for c in model.controls.values()), default=0.0)
     # only a control whose failure fails some step's blocker can open anything: the candidates

@@ -3,7 +3,8 @@
 `analyze` makes one Budget; the solves, the per-control and per-unit re-solves, the enumeration
 of equal-cost paths and the single-point search each charge it before they run. Past the
 deadline or the work bound the analysis is refused (ModelError, Rule.OUT_OF_BOUNDS): never a
-silent partial answer.
+silent partial answer. A re-solve stopped by its own `--time-limit` before the deadline is recorded
+(`unproven`) and its asset reported `exact: false`, naming what was not proven.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Budget:
         self.seconds, self.limit = seconds, work
         self.deadline = time.monotonic() + seconds
         self.used = 0
+        self.unproven: list[str] = []  # what a solve stopped by its own time limit left open, in order
         self._weights: dict[int, int] = {}
 
     def weight(self, model: Model) -> int:
@@ -54,6 +56,13 @@ class Budget:
         if time.monotonic() > self.deadline:
             raise ModelError(f"{self.name}: {what} goes past the whole run's time limit of {self.seconds:g} s: "
                              "split the model", Rule.OUT_OF_BOUNDS, ("nodes",))
+
+    def unproven_by(self, what: str) -> None:
+        """A solve for `what` stopped before its answer: refused if the run's deadline stopped it
+        (as any charge past it), else (its own `--time-limit`) recorded, for the report to say
+        `exact: false` and name it: never skipped silently."""
+        self.charge(0, what)
+        self.unproven.append(what)
 
     def solve_limit(self, time_limit: float, model: Model, what: str) -> float:
         """Charge one solve of `model`; the time it may take: its own limit, within the deadline."""

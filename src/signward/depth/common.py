@@ -103,8 +103,9 @@ def common_mode(model: Model, derived: Model, asset: str, controls_depth: float 
         what = f"the common-mode failures of {asset!r} (one solve per shared unit)"
         limit = time_limit if budget is None else budget.solve_limit(time_limit, derived, what)
         res = maxsat.solve(derived, asset, known, max_sets=1, time_limit=limit, forbid=others)
-        if not res.exact and budget is not None:  # a solve the deadline cut: no silent partial answer
-            budget.charge(0, what)
+        if not res.exact and budget is not None:  # cut by the deadline: refused; by --time-limit: not proven
+            budget.unproven_by(f"what the {unit.kind.replace('_', ' ')} {unit.label!r} alone costs the depth of "
+                               f"{asset!r} (common mode)")
         if res.cost is None or not res.exact:
             continue
         lost = Fraction(str(controls_depth)) - res.cost

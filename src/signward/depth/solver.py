@@ -155,8 +155,8 @@ def in_every_minimum_set(model: Model, asset: str, solution: Solution,
         limit = time_limit if budget is None else budget.solve_limit(
             time_limit, model, f"the controls in every minimum failing set of {asset!r} (one solve each)")
         res = maxsat.solve(model, asset, known_failed, max_sets=1, time_limit=limit, forbid=frozenset({c}))
-        if not res.exact and budget is not None:  # a solve the deadline cut: no silent partial answer
-            budget.charge(0, f"the controls in every minimum failing set of {asset!r}")
+        if not res.exact and budget is not None:  # cut by the deadline: refused; by --time-limit: not proven
+            budget.unproven_by(f"whether {c!r} is in every minimum failing set of {asset!r}")
         if res.exact and (res.cost is None or float(res.cost) > solution.cost + 1e-9):
             out.append(c)
     return out
