@@ -175,3 +175,19 @@ def test_inner_spaces_in_an_audience_are_still_allowed(tmp_path: Path) -> None:
     """Only the edges and invisible characters: an audience may be any visible text."""
     config = _guard(tmp_path, IDENTITIES.format(**{**GOOD, "audience": '"mail api"'}))
     assert config.routes[0].audience == "mail api"  # type: ignore[attr-defined]
+
+
+def test_every_url_setting_of_every_file_is_known_to_be_checked() -> None:
+    """The URL settings the three files declare, found in their schemas: each http(s) one is held
+    to the rule above (tested per file); a new URL setting fails here until it is too.
+    `store.url` is a PostgreSQL URL or conninfo (user and password may be part of it)."""
+    from signward.config_schema import reference
+    from signward.guard.config import GuardFile
+    from signward.watch.config import WatchConfig
+
+    found = {f"{file}:{key.path}" for file, schema in (("config", Config), ("guard", GuardFile),
+                                                       ("watch", WatchConfig))
+             for key in reference(schema)
+             if key.path.rpartition(".")[2].endswith(("url", "webhook", "jwks", "uri", "endpoint", "address"))}
+    assert found == {"config:hsm.transit_url", "config:store.url", "guard:issuer[].jwks",
+                     "guard:issuer[].introspect_url", "watch:webhook", "watch:relying_party[].url"}, found
