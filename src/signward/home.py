@@ -48,7 +48,8 @@ class HsmConfig:
                                            min=0, max=30)
     allow_insecure_software_keys: bool = setting(False, "allow signing keys in process memory (lab only)")
     transit_url: str = setting("", "backend = \"transit\": the OpenBao/Vault address, e.g. "
-                                   "\"https://bao.internal:8200\" (http:// only on loopback)")
+                                   "\"https://bao.internal:8200\" (http:// only on loopback; checked at load: "
+                                   "a host, no user, query or fragment)", max_len=2048)
     transit_mount: str = setting("transit", "the Transit engine's mount path")
     transit_token_file: str = setting("hsm/transit-token", "the Transit token file (0600, relative to the home)")
     transit_token_env: str = setting("", "when set, the Transit token is read from this environment variable instead")

@@ -165,11 +165,12 @@ class GuardConfig:
 class IssuerEntry:
     """One [[issuer]] as the file writes it."""
 
-    issuer: str = setting(doc="the issuer URL (the tokens' iss)", max_len=2048)
-    jwks: str = setting(doc="its key set: an http(s) URL or a file", max_len=2048)
+    issuer: str = setting(doc="the issuer URL (the tokens' iss), no whitespace at its ends", max_len=2048)
+    jwks: str = setting(doc="its key set: an http(s) URL (no user, query or fragment) or a file", max_len=2048)
     max_age: float = setting(900.0, "past this without a successful refresh, this issuer fails closed",
                              duration=True, min=1, max=7 * 86400)
-    introspect_url: str = setting("", "optional RFC 7662 introspection endpoint (with the two below)", max_len=2048)
+    introspect_url: str = setting("", "optional RFC 7662 introspection endpoint (with the two below; no user, "
+                                      "query or fragment)", max_len=2048)
     introspect_client_id: str = setting("", "a client with the introspect scope", max_len=2048)
     introspect_secret_env: str = setting("", "the environment variable holding its secret", max_len=2048)
 

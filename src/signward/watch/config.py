@@ -42,7 +42,8 @@ class RelyingParty:
     """One deployed service that takes the realm's tokens."""
 
     name: str = setting(doc="1-64 letters, digits, '.', '_' or '-'", pattern=NAME, max_len=64)
-    url: str = setting(doc="a URL that needs a valid token (http or https)", max_len=2048)
+    url: str = setting(doc="a URL that needs a valid token (http or https; no user, query or fragment)",
+                       max_len=2048)
     realm: str = setting(doc="whose tokens it takes", max_len=256)
     audience: str = setting(doc="the audience its tokens carry", max_len=1024)
     method: str = setting("GET", "GET, POST, PUT, DELETE, HEAD or PATCH (any case)", max_len=8)
@@ -79,7 +80,8 @@ class WatchConfig:
                                    allow_zero=False, max=3600)
     max_signing_lifetime: float = setting(30 * 86400.0, "the rotation policy the served keys must meet",
                                           duration=True, allow_zero=False)
-    webhook: str = setting("", "optional; alerts are POSTed to it as JSON (http or https)", max_len=2048)
+    webhook: str = setting("", "optional; alerts are POSTed to it as JSON (http or https; no user, query or "
+                                "fragment)", max_len=2048)
     relying_parties: tuple[RelyingParty, ...] = setting((), "the deployed services to probe", key="relying_party",
                                                         max_len=MAX_RELYING_PARTIES)
 
