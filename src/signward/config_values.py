@@ -61,11 +61,11 @@ def identity_problem(value: str) -> str | None:
     return None
 
 
-def http_url(value: Any, what: str) -> str:
+def http_url(value: Any, what: str, *, query: bool = False) -> str:
     """An http or https URL: at most 2048 characters on one line (no whitespace or control
     character anywhere: urlsplit would drop a tab or a line break), an ASCII host name or IP
-    literal, a port (if any) in 1-65535, no user information, no query or fragment. Every refusal
-    one ConfigError line naming `what`."""
+    literal, a port (if any) in 1-65535, no user information, no fragment, and no query unless
+    `query` (a webhook's token is often one). Every refusal one ConfigError line naming `what`."""
     if not isinstance(value, str) or len(value) > MAX_URL:
         raise ConfigError(f"{what}: must be a URL of at most {MAX_URL} characters")
     odd = next((c for c in value if c.isspace() or unicodedata.category(c) in ("Cc", "Cf")), None)
@@ -82,8 +82,10 @@ def http_url(value: Any, what: str) -> str:
         raise ConfigError(f"{what}: must be an http or https URL with a host")
     if parts.username is not None or parts.password is not None:
         raise ConfigError(f"{what}: must not carry user information (user@ or user:password@)")
-    if parts.query or parts.fragment or "?" in value or "#" in value:
-        raise ConfigError(f"{what}: must not have a query or a fragment ('?' or '#')")
+    if parts.fragment or "#" in value:
+        raise ConfigError(f"{what}: must not have a fragment ('#')")
+    if not query and (parts.query or "?" in value):
+        raise ConfigError(f"{what}: must not have a query ('?')")
     if port is not None and not 1 <= port <= 65535:
         raise ConfigError(f"{what}: its port must be between 1 and 65535, not {port}")
     if not _URL_HOST.fullmatch(parts.hostname):

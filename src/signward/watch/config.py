@@ -42,7 +42,7 @@ class RelyingParty:
     """One deployed service that takes the realm's tokens."""
 
     name: str = setting(doc="1-64 letters, digits, '.', '_' or '-'", pattern=NAME, max_len=64)
-    url: str = setting(doc="a URL that needs a valid token (http or https; no user, query or fragment)",
+    url: str = setting(doc="a URL that needs a valid token (http or https; no user or fragment)",
                        max_len=2048)
     realm: str = setting(doc="whose tokens it takes", max_len=256)
     audience: str = setting(doc="the audience its tokens carry", max_len=1024)
@@ -61,7 +61,7 @@ class RelyingParty:
         if not self.refused:
             raise SchemaError(Rule.OUT_OF_BOUNDS, ("refused",), "must list 1-16 HTTP error statuses (400-599)")
         try:
-            _url(self.url, "url")
+            _url(self.url, "url", query=True)
         except ConfigError as exc:
             raise SchemaError(Rule.INVALID, ("url",), str(exc).removeprefix("url: ")) from None
 
@@ -80,7 +80,7 @@ class WatchConfig:
                                    allow_zero=False, max=3600)
     max_signing_lifetime: float = setting(30 * 86400.0, "the rotation policy the served keys must meet",
                                           duration=True, allow_zero=False)
-    webhook: str = setting("", "optional; alerts are POSTed to it as JSON (http or https; no user, query or "
+    webhook: str = setting("", "optional; alerts are POSTed to it as JSON (http or https; no user or "
                                 "fragment)", max_len=2048)
     relying_parties: tuple[RelyingParty, ...] = setting((), "the deployed services to probe", key="relying_party",
                                                         max_len=MAX_RELYING_PARTIES)
@@ -89,7 +89,7 @@ class WatchConfig:
         check_fields(self)
         if self.webhook:
             try:
-                _url(self.webhook, "webhook")
+                _url(self.webhook, "webhook", query=True)
             except ConfigError as exc:
                 raise SchemaError(Rule.INVALID, ("webhook",), str(exc).removeprefix("webhook: ")) from None
         names = [p.name for p in self.relying_parties]
