@@ -35,6 +35,7 @@ BS = "tests/scan/test_bundle_streams.py"
 R5T = "tests/scan/test_redteam_round5_textforms.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
+EM = "tests/scan/test_embedded.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -994,6 +995,21 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                raise refuse((\"steps\", index, \"blocked_by\", i), f\"unknown control {c_!r}\")",
      "                raise refuse((\"steps\", index, \"blocked_by\"), f\"unknown control {c_!r}\")",
      ["tests/depth/test_model_red_team2.py::test_an_unknown_reference_in_a_multi_line_list_is_named_at_its_item"]),
+    ("s13_scanner_embedded", "scan/scanner.py",
+     "    findings += scan_embedded(chunk, detectors, cut, more=_file_reader(path, layout.size), covered=findings)",
+     "    findings += []", [EM + "test_dumps_scan_exits_1_on_a_zstd_frame_in_a_core"]),
+    ("s13_embedded_odd_offset", "scan/embedded.py", "for position in (start + 2 * word, start + 2 * word - 1):",
+     "for position in (start + 2 * word,):", [EM + "test_a_key_in_a_stream_at_an_odd_offset_of_a_binary_dump"]),
+    ("s13_embedded_broken_head", "scan/embedded.py", "            if step > FINE:\n", "            if False:\n",
+     [EM + "test_a_truncated_stream_followed_by_noise_is_found_by_its_decoded_prefix"]),
+    ("s13_embedded_past_the_chunk", "scan/embedded.py", "        if position + size <= len(data) or more is None:",
+     "        if True:", [EM + "test_a_stream_past_the_chunk_is_read_from_the_file_to_its_end"]),
+    ("s13_embedded_budget", "scan/embedded.py", "        if decoded[3]:", "        if False:",
+     [EM + "test_a_stream_decoding_past_the_budget_is_incomplete_never_clean"]),
+    ("s13_utf16_views", "scan/embedded.py", "        views.add(start, end, text, (codec,), f\"{codec} run\")",
+     "        pass", [EM + "test_base64_of_a_pem_written_as_utf16_in_a_binary_dump"]),
+    ("s13_utf16_join", "scan/embedded.py", "if joined and len(gap) <= 2 * JOIN", "if False and len(gap) <= 2 * JOIN",
+     [EM + "test_a_utf16be_run_split_by_a_non_character_is_read_as_one"]),
 ]
 
 

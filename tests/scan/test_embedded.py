@@ -183,3 +183,25 @@ def test_dumps_scan_exits_1_on_a_zstd_frame_in_a_core(tmp_path: Path) -> None:
     findings = json.loads(done.stdout)["files"][0]["findings"]
     assert [(f["offset"], f["length"], f["kind"]) for f in findings if f["encoding"] == "zstd+ascii"] == [
         (9_999, len(stream), "pem-private-key")]
+
+
+def test_the_word_lookup_finds_every_magic_bytes_find_finds() -> None:
+    # magics at every offset modulo 8, touching each other and the searched span's ends
+    data = bytearray(_noise(1 << 16, 23))
+    rng = random.Random(24)
+    magics = [b"\x1f\x8b\x08", b"\x28\xb5\x2f\xfd", b"\xfd7zXZ\x00", b"BZh91AY&SY", b"\x04\x22\x4d\x18"]
+    at = 0
+    for index in range(400):
+        magic = magics[index % 5]
+        data[at:at + len(magic)] = magic
+        at += len(magic) + rng.choice((0, 1, 2, 3, 5, 8, 100))
+    data[-3:] = magics[0]
+    heads = {position: codec for position, codec in stream_starts(bytes(data), 0, len(data))}
+    expected = {}
+    for magic, codec in zip(magics, ("gzip", "zstd", "xz", "bzip2", "lz4"), strict=True):
+        position = data.find(magic)
+        while position >= 0:
+            expected[position] = codec
+            position = data.find(magic, position + 1)
+    assert heads == expected and len(expected) >= 401
+    assert [p for p, _ in stream_starts(bytes(data), 1001, 5001)] == sorted(p for p in expected if 1001 <= p < 5001)

@@ -51,10 +51,15 @@ from .findings import Finding
 if TYPE_CHECKING:
     from .detectors.base import Detector
 
-# the magic of each codec, and what follows it (searched for with bytes.find: one pass each)
+# the magic of each codec (bzip2's: its first block's, after `BZh1`..`BZh9`, rarer than `BZh`)
 MAGICS = ((b"\x1f\x8b\x08", "gzip"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\xfd7zXZ\x00", "xz"),
           (b"1AY&SY", "bzip2"), (b"\x04\x22\x4d\x18", "lz4"))
-BZIP2_BACK = 4  # `BZh1`..`BZh9` before bzip2's block magic (searched for as the rarer half)
+BZIP2_BACK = 4
+# every magic holds, at an even offset from where the search starts, its first two bytes or its
+# second and third: one lookup of each aligned 16-bit word finds every candidate (a pass of
+# bytes.find per magic costs twice as much on a core)
+_WORDS = np.zeros(1 << 16, dtype=bool)
+_WORDS[[int.from_bytes(magic[at:at + 2], "little") for magic, _ in MAGICS for at in (0, 1)]] = True
 MAX_STREAMS = 4096
 MAX_STREAM_INPUT = 64 << 20
 MAX_VIEW = 64 << 20
@@ -121,15 +126,17 @@ def decode_stream(codec: str, read: Reader, limit: int, fine_from: int | None = 
 
 def stream_starts(data: bytes, start: int, end: int) -> Iterator[tuple[int, str]]:
     """(position, codec) of every stream magic starting in data[start:end], in order."""
-    found: list[tuple[int, str]] = []
-    for magic, codec in MAGICS:
-        back = BZIP2_BACK if codec == "bzip2" else 0
-        position = data.find(magic, start + back)
-        while 0 <= position - back < end:
-            head = position - back
-            if not back or (data.startswith(b"BZh", head) and 0x31 <= data[head + 3] <= 0x39):
-                found.append((head, codec))
-            position = data.find(magic, position + 1)
+    stop = min(len(data), end + 16)  # a magic starting before `end` (bzip2's is 4 bytes in)
+    words = np.frombuffer(data, dtype="<u2", count=(stop - start) // 2, offset=start)
+    found: set[tuple[int, str]] = set()
+    for word in np.flatnonzero(_WORDS[words]).tolist():
+        for position in (start + 2 * word, start + 2 * word - 1):
+            for magic, codec in MAGICS:
+                back = BZIP2_BACK if codec == "bzip2" else 0
+                head = position - back
+                if start <= head < end and data.startswith(magic, position) and (
+                        not back or (data.startswith(b"BZh", head) and 0x31 <= data[head + 3] <= 0x39)):
+                    found.add((head, codec))
     return iter(sorted(found))
 
 
