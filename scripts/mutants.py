@@ -1010,6 +1010,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        pass", [EM + "test_base64_of_a_pem_written_as_utf16_in_a_binary_dump"]),
     ("s13_utf16_join", "scan/embedded.py", "if joined and len(gap) <= 2 * JOIN", "if False and len(gap) <= 2 * JOIN",
      [EM + "test_a_utf16be_run_split_by_a_non_character_is_read_as_one"]),
+    ("s13_utf16_past_own_end", "scan/embedded.py", "    for low, high in _utf16_regions(data, start, len(data)):",
+     "    for low, high in _utf16_regions(data, start, stop):",
+     [EM + "test_a_utf16_run_across_the_end_of_a_chunks_own_part_is_read_whole"]),
 ]
 
 

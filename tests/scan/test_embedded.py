@@ -205,3 +205,15 @@ def test_the_word_lookup_finds_every_magic_bytes_find_finds() -> None:
             position = data.find(magic, position + 1)
     assert heads == expected and len(expected) >= 401
     assert [p for p, _ in stream_starts(bytes(data), 1001, 5001)] == sorted(p for p in expected if 1001 <= p < 5001)
+
+
+def test_a_utf16_run_across_the_end_of_a_chunks_own_part_is_read_whole() -> None:
+    # the run starts in the chunk's own part and ends in its overlap: read to its end, by this chunk
+    run = base64.b64encode(PEM).decode().encode("utf-16-be")
+    data = _noise(70_001, 25) + b"\x00\x00" + run + b"\x00\x00" + _noise(5_000, 26)
+    own_end = 70_003 + len(run) // 2
+    layout = Layout(format="raw", size=len(data), regions=[Region(0, len(data), None)])
+    chunk = Chunk(data, 0, own_end, layout, known(RSA))
+    found = scan_embedded(chunk, select(None), set())
+    assert ("pem-private-key", 70_003, len(run), "utf-16be+base64+ascii") in {
+        (f.kind, f.offset, f.length, f.encoding) for f in found}

@@ -161,11 +161,12 @@ def _utf16_regions(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def utf16_runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, str, bytes]]:
-    """(start, end, codec, text) of every UTF-16LE/BE run of printable ASCII in data[start:end]
-    (pieces joined across at most `JOIN` non-NUL code units, which are dropped)."""
+    """(start, end, codec, text) of every UTF-16LE/BE run of printable ASCII that starts in
+    data[start:end] (read to its end, past `end` too: a chunk's overlap), pieces joined across at
+    most `JOIN` non-NUL code units, which are dropped."""
     stop = len(data) if end is None else end
     runs: list[tuple[int, int, str, bytes]] = []
-    for low, high in _utf16_regions(data, start, stop):
+    for low, high in _utf16_regions(data, start, len(data)):
         for pattern, codec, skip in ((PIECE_LE, "utf-16le", 0), (PIECE_BE, "utf-16be", 1)):
             joined: list[tuple[int, int]] = []
             for piece in (match.span() for match in pattern.finditer(data, low, high)):
