@@ -15,7 +15,7 @@ import lzma
 import random
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import lz4.frame
@@ -29,8 +29,10 @@ from signward.scan.embedded import FINE, scan_embedded, stream_starts, utf16_run
 from signward.scan.formats import Layout, Region
 from signward.scan.knownkeys import KnownKeys
 from signward.scan.scanner import scan_path
+from tests.scan.jvm import heap_dump
 from tests.scan.material import EC, RSA, known
 
+CHAR_HOLDER = Path(__file__).resolve().parents[1] / "programs" / "CharHolder.java"
 PEM = RSA.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 EC_PEM = EC.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                           serialization.NoEncryption())
@@ -217,3 +219,20 @@ def test_a_utf16_run_across_the_end_of_a_chunks_own_part_is_read_whole() -> None
     found = scan_embedded(chunk, select(None), set())
     assert ("pem-private-key", 70_003, len(run), "utf-16be+base64+ascii") in {
         (f.kind, f.offset, f.length, f.encoding) for f in found}
+
+
+@pytest.fixture(scope="module")
+def char_heap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A real JVM's heap dump (`jcmd GC.heap_dump`) holding a PEM's base64 as a char[] only."""
+    yield heap_dump(CHAR_HOLDER, tmp_path_factory.mktemp("jvm-chars"))
+
+
+def test_a_real_jvm_heap_dump_holding_a_key_as_a_char_array(char_heap: Path) -> None:
+    # HPROF writes a char[] big-endian: base64 of a PEM as UTF-16BE, which only this pass reads
+    report = scan_path(char_heap)
+    assert report.format == "hprof" and report.incomplete == []
+    data = char_heap.read_bytes()
+    start = data.index("LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t".encode("utf-16-be"))
+    length = int.from_bytes(data[start - 5:start - 1], "big")  # the array's element count, before its type
+    assert ("pem-private-key", start, 2 * length, "utf-16be+base64+ascii") in {
+        (f.kind, f.offset, f.length, f.encoding) for f in report.findings}
