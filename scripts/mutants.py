@@ -35,6 +35,7 @@ BS = "tests/scan/test_bundle_streams.py"
 R5T = "tests/scan/test_redteam_round5_textforms.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
+EM = "tests/scan/test_embedded.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1032,6 +1033,24 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/depth/test_unproven.py::test_a_common_mode_solve_stopped_by_its_time_limit_makes_the_asset_not_exact"]),
     ("s13_depth_text_separators", "depth/model.py", "\\x0b-\\x1f\\u2028\\u2029\\x7f", "\\x0b-\\x1f\\x7f",
      ["tests/depth/test_model_red_team2.py::test_an_escaped_line_or_paragraph_separator_is_refused_in_every_text"]),
+    ("s13_scanner_embedded", "scan/scanner.py",
+     "    findings += scan_embedded(chunk, detectors, cut, more=_file_reader(path, layout.size), covered=findings)",
+     "    findings += []", [EM + "test_dumps_scan_exits_1_on_a_zstd_frame_in_a_core"]),
+    ("s13_embedded_odd_offset", "scan/embedded.py", "for position in (start + 2 * word, start + 2 * word - 1):",
+     "for position in (start + 2 * word,):", [EM + "test_a_key_in_a_stream_at_an_odd_offset_of_a_binary_dump"]),
+    ("s13_embedded_broken_head", "scan/embedded.py", "            if step > FINE:\n", "            if False:\n",
+     [EM + "test_a_truncated_stream_followed_by_noise_is_found_by_its_decoded_prefix"]),
+    ("s13_embedded_past_the_chunk", "scan/embedded.py", "        if position + size <= len(data) or more is None:",
+     "        if True:", [EM + "test_a_stream_past_the_chunk_is_read_from_the_file_to_its_end"]),
+    ("s13_embedded_budget", "scan/embedded.py", "        if decoded[3]:", "        if False:",
+     [EM + "test_a_stream_decoding_past_the_budget_is_incomplete_never_clean"]),
+    ("s13_utf16_views", "scan/embedded.py", "        views.add(start, end, text, (codec,), f\"{codec} run\")",
+     "        pass", [EM + "test_base64_of_a_pem_written_as_utf16_in_a_binary_dump"]),
+    ("s13_utf16_join", "scan/embedded.py", "if joined and len(gap) <= 2 * JOIN", "if False and len(gap) <= 2 * JOIN",
+     [EM + "test_a_utf16be_run_split_by_a_non_character_is_read_as_one"]),
+    ("s13_utf16_past_own_end", "scan/embedded.py", "    for low, high in _utf16_regions(data, start, len(data)):",
+     "    for low, high in _utf16_regions(data, start, stop):",
+     [EM + "test_a_utf16_run_across_the_end_of_a_chunks_own_part_is_read_whole"]),
 ]
 
 

@@ -5,7 +5,6 @@ file still a whole HPROF with its structure untouched."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,26 +17,16 @@ from signward.errors import DumpFormatError
 from signward.scan.formats import read_layout
 from signward.scan.hprof import hprof_contents
 from tests.conftest import Served
+from tests.scan.jvm import heap_dump
 
 HOLDER = Path(__file__).resolve().parents[1] / "programs" / "KeyHolder.java"
 
 
 @pytest.fixture(scope="module")
 def heap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    java, jcmd = shutil.which("java"), shutil.which("jcmd")
-    if java is None or jcmd is None:
-        pytest.skip("OpenJDK is not installed (scripts/setup.sh installs it)")
     tmp = tmp_path_factory.mktemp("jvm")
-    jwks, dump = tmp / "jvm.jwks", tmp / "heap.hprof"
-    proc = subprocess.Popen([java, "-Xmx64m", str(HOLDER), str(jwks)], stdout=subprocess.PIPE, cwd=tmp)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
-        subprocess.run([jcmd, str(proc.pid), "GC.heap_dump", str(dump)], check=True, capture_output=True, timeout=120)
-    finally:
-        proc.kill()
-        proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
+    jwks = tmp / "jvm.jwks"
+    dump = heap_dump(HOLDER, tmp, str(jwks))
     yield dump, jwks
 
 

@@ -131,12 +131,23 @@ def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: s
             views.append((start, end, data, level))
             if level < MAX_LEVELS and len(data) >= MIN_RUN:
                 pending.extend((inner, level + 1) for _, _, inner in runs(data))
+    return scan_batch(chunk, detectors, [(start, end, data, "+".join(["base64"] * level),
+                                          f"decoded base64 run ({level} level{'s' if level > 1 else ''})")
+                                         for start, end, data, level in views])
+
+
+def scan_batch(chunk: Chunk, detectors: Sequence[Detector],
+               views: Sequence[tuple[int, int, bytes, str, str]]) -> list[Finding]:
+    """Every detector's findings in decoded `views` of `chunk`, each (raw start, raw end in chunk
+    positions, decoded bytes, layers as `a+b`, detail): the views laid end to end, apart by zeros,
+    in one buffer scanned as a chunk of its own; a finding is reported at its view's whole raw span,
+    encoding `layers+<the detector's encoding>`."""
     if not views:
         return []
     positions: list[int] = []
     parts: list[bytes] = []
     size = 0
-    for _, _, data, _ in views:
+    for _, _, data, _, _ in views:
         parts.append(bytes(GAP))
         size += GAP
         positions.append(size)
@@ -151,12 +162,11 @@ def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: s
             index = bisect.bisect_right(positions, finding.offset) - 1
             if index < 0 or finding.offset >= positions[index] + len(views[index][2]):
                 continue  # in a gap: no view's bytes
-            start, end, _, level = views[index]
+            start, end, _, layers, detail = views[index]
             found.add(chunk.finding(start, end - start, finding.detector, finding.kind,
-                                    "+".join(["base64"] * level + [finding.encoding]), kid=finding.kid,
-                                    verified=finding.verified, advisory=finding.advisory,
-                                    detail=f"decoded base64 run ({level} level{'s' if level > 1 else ''})"))
+                                    f"{layers}+{finding.encoding}", kid=finding.kid,
+                                    verified=finding.verified, advisory=finding.advisory, detail=detail))
     return sorted(found)
 
 
-__all__ = ["MIN_RUN", "runs", "scan_decoded_runs"]
+__all__ = ["MIN_RUN", "runs", "scan_batch", "scan_decoded_runs"]

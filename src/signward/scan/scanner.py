@@ -33,6 +33,7 @@ from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
 from .decoded_runs import scan_decoded_runs
 from .detectors import Detector, select
+from .embedded import scan_embedded
 from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
 from .formats import Layout, Region, head_of, open_decompressed, read_layout, sniff_container
@@ -148,8 +149,18 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     cut: set[str] = set()
     if layout.format != "har":  # base64 runs in any text (a HAR's strings are decoded by `har.scan_views`)
         findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)
+    # compressed streams at any offset and UTF-16 runs in binary, each a view of its own (`embedded.py`)
+    findings += scan_embedded(chunk, detectors, cut, more=_file_reader(path, layout.size), covered=findings)
     incomplete = sorted(cut | {item for detector in detectors for item in detector.incomplete()})
     return ChunkResult(findings, learned.patterns, incomplete, end)
+
+
+def _file_reader(path: Path, size: int) -> Callable[[int, int], bytes]:
+    """`read(offset, length)`: the file's bytes there (a stream that goes on past its chunk)."""
+    def read(offset: int, length: int) -> bytes:
+        with open(path, "rb") as stream:
+            return os.pread(stream.fileno(), max(0, min(length, size - offset)), offset)
+    return read
 
 
 def _scan_chunk_job(job: tuple[Path, Layout, int, Sequence[Detector], KnownKeys, int]) -> ChunkResult:
