@@ -1051,6 +1051,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s13_utf16_past_own_end", "scan/embedded.py", "    for low, high in _utf16_regions(data, start, len(data)):",
      "    for low, high in _utf16_regions(data, start, stop):",
      [EM + "test_a_utf16_run_across_the_end_of_a_chunks_own_part_is_read_whole"]),
+    ("s13_reader_stream_prefix", "scan/recheck.py", "        pass  # it breaks here: what decoded before is read",
+     "        return b\"\", 1", ["tests/scan/test_recheck_embedded.py::test_a_truncated_stream_inside_a_core_is_read_to_where_it_breaks"]),
 ]
 
 

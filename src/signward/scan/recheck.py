@@ -569,11 +569,8 @@ class _Reader:
             codec = _codec_of(match.group(0))
             if codec is None:
                 continue
-            try:
-                plain, used = _decompress(codec, data[match.start():], self.room(), partial=True)
-            except _Exhausted:
-                raise
-            except Exception:
+            plain, used = _stream_prefix(codec, memoryview(data)[match.start():], self.room())
+            if not plain:
                 continue
             outer = self.decoding(depth, match.start(), match.start() + used)
             self.child(plain, f"{name} > {codec}@{match.start()}", depth + 1)
@@ -1029,6 +1026,36 @@ def _decompress(codec: str, data: bytes | mmap.mmap, limit: int, partial: bool =
             if partial or not rest.strip(b"\x00"):
                 break
     return out.getvalue(), len(raw) - len(rest)
+
+
+_PREFIX_PIECE = {"zstd": 64}  # zstd's decompressobj takes no output bound: 64 bytes expand to 2 MiB at most
+
+
+def _stream_prefix(codec: str, raw: memoryview, limit: int) -> tuple[bytes, int]:
+    """A stream whose magic starts inside a view: its first member or frame decoded as far as it
+    decodes (to its end, or to where it breaks or the view ends: a truncated stream still holds its
+    head), at most `limit` bytes (more: _Exhausted), and the raw bytes it took. Fed in small pieces,
+    so a stream that breaks gives what it decoded before the break, and a bomb is bounded."""
+    engine: Any = (zstandard.ZstdDecompressor().decompressobj() if codec == "zstd"
+                   else zlib.decompressobj(31) if codec == "gzip" else lzma.LZMADecompressor() if codec == "xz"
+                   else bz2.BZ2Decompressor() if codec == "bz2" else lz4.frame.LZ4FrameDecompressor())
+    piece, out, fed = _PREFIX_PIECE.get(codec, 4096), bytearray(), 0
+    try:
+        while fed < len(raw) and not engine.eof:
+            block, fed = bytes(raw[fed:fed + piece]), fed + piece
+            if codec in ("zstd", "gzip"):  # (deflate expands 1032x at most: 4 MiB a piece)
+                out += engine.decompress(block)
+            else:
+                out += engine.decompress(block, limit + 1 - len(out))
+                while not engine.eof and not engine.needs_input and len(out) <= limit:
+                    out += engine.decompress(b"", limit + 1 - len(out))
+            if len(out) > limit:
+                raise _Exhausted(f"a {codec} stream expands past the decode budget")
+    except (zlib.error, lzma.LZMAError, OSError, EOFError, RuntimeError, ValueError, zstandard.ZstdError):
+        pass  # it breaks here: what decoded before is read
+    fed = min(fed, len(raw))
+    rest = len(engine.unused_data or b"") if engine.eof else 0
+    return bytes(out), max(fed - rest, 1)
 
 
 def _check_zstd_complete(raw: bytes, partial: bool) -> None:
