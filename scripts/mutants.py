@@ -1053,6 +1053,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [EM + "test_a_utf16_run_across_the_end_of_a_chunks_own_part_is_read_whole"]),
     ("s13_reader_stream_prefix", "scan/recheck.py", "        pass  # it breaks here: what decoded before is read",
      "        return b\"\", 1", ["tests/scan/test_recheck_embedded.py::test_a_truncated_stream_inside_a_core_is_read_to_where_it_breaks"]),
+    ("s13_zip_method_unreadable", "scan/bundles.py",
+     "    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError, NotImplementedError) as exc:",
+     "    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:",
+     ["tests/scan/test_zip_methods.py"]),
+    ("s13_zip_version_unreadable", "scan/bundles.py",
+     "        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:  # (a method or",
+     "        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:  # (a method or",
+     ["tests/scan/test_zip_methods.py"]),
 ]
 
 
