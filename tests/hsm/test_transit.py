@@ -542,7 +542,8 @@ def test_a_non_renewable_token_is_alerted_once_before_it_dies(bao: Bao, caplog: 
     assert len(alerts) == 1 and "is not renewed: it is not renewable" in alerts[0], alerts
 
 
-def test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file(bao: Bao, tmp_path: Path) -> None:
+def test_config_refuses_a_transit_backend_without_url_or_with_plain_http_off_loopback() -> None:
+    """No OpenBao needed (its mutant is judged in a second, not after a server's start)."""
     with pytest.raises(ConfigError, match="hsm.transit_url must be an http"):
         HsmConfig(backend="transit")
     for url in ("http://bao.internal:8200", "http://10.0.0.5:8200", "http://127.0.0.1.example.com"):
@@ -550,6 +551,9 @@ def test_config_refuses_a_transit_backend_without_url_and_a_readable_token_file(
             HsmConfig(backend="transit", transit_url=url)
     for url in ("https://bao.internal:8200", "http://127.0.0.1:8200", "http://[::1]:8200", "http://localhost:8200"):
         HsmConfig(backend="transit", transit_url=url)
+
+
+def test_config_refuses_a_transit_token_file_others_can_read(bao: Bao, tmp_path: Path) -> None:
     home, _ = transit_home(tmp_path / "home", bao)
     os.chmod(home.root / "hsm/transit-token", 0o644)
     with pytest.raises(ConfigError, match="has mode 644; it must be 0600"):
