@@ -1103,9 +1103,11 @@ def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) 
         for stage, selection, timeout in (("named tests", tests, NAMED_TIMEOUT),
                                           (" ".join(dirs), dirs, DIRECTORY_TIMEOUT)):
             try:
+                # (hypothesis and anyio run without their pytest plugins: about 1 CPU-second of imports
+                # a run, and no test here needs them; a failing @given test still fails)
                 done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                                       *selection], cwd=ROOT, env=env, capture_output=True, text=True,
-                                      timeout=timeout)
+                                       "-p", "no:hypothesispytest", "-p", "no:anyio", *selection], cwd=ROOT,
+                                      env=env, capture_output=True, text=True, timeout=timeout)
             except subprocess.TimeoutExpired:
                 return False, f"the {stage} ran over {timeout} s: neither killed nor passed"
             if done.returncode == 1:  # 1 = tests failed; anything else is an error, not a kill
