@@ -1051,6 +1051,19 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s13_utf16_past_own_end", "scan/embedded.py", "    for low, high in _utf16_regions(data, start, len(data)):",
      "    for low, high in _utf16_regions(data, start, stop):",
      [EM + "test_a_utf16_run_across_the_end_of_a_chunks_own_part_is_read_whole"]),
+    ("grant_batch_failure_isolated", "issuer/tokens.py",
+     "fails\n            return [self._recorded(record) for record in records]",
+     "fails\n            return [None] * len(records)",
+     ["tests/issuer/test_pipeline.py::test_a_batch_with_one_refused_record_releases_the_others"]),
+    ("grant_record_before_release", "issuer/app.py",
+     "        errors = ctx.tokens.record_all([signed[n][0].record for n in waiting])",
+     "        errors = [None for n in waiting]",
+     ["tests/issuer/test_caches.py::test_a_client_disabled_by_another_process_gets_no_token_from_the_cached_row"]),
+    ("grant_queue_bound", "issuer/app.py", "        if self._jobs.qsize() >= self.queue_max:", "        if False:",
+     ["tests/issuer/test_pipeline.py::test_a_full_queue_refuses_at_once_and_the_queued_grants_are_served"]),
+    ("grant_deadline", "issuer/app.py", "        due[future] = time.monotonic() + self.deadline",
+     "        due[future] = time.monotonic() + 1e9",
+     ["tests/issuer/test_pipeline.py::test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on"]),
 ]
 
 
