@@ -345,7 +345,7 @@ def _service_routes(ctx: IssuerContext) -> list[Route]:
 
 
 def _lifespan(ctx: IssuerContext, hop: _Pipeline) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """The app's start (the startup hooks, the rotation loop) and end (the loop, the grant threads)."""
+    """The app's start (the startup hooks, the rotation loop) and end (the loop, the signing threads)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
