@@ -1064,6 +1064,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("grant_deadline", "issuer/app.py", "        due[future] = time.monotonic() + self.deadline",
      "        due[future] = time.monotonic() + 1e9",
      ["tests/issuer/test_pipeline.py::test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on"]),
+    ("grant_expired_not_signed", "issuer/app.py", "                if each[1].done():  # refused",
+     "                if False:  # refused",
+     ["tests/issuer/test_pipeline.py::test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on"]),
 ]
 
 

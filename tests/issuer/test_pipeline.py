@@ -53,20 +53,28 @@ def test_every_grant_gets_its_own_answer_and_records_commit_in_batches() -> None
 
 
 def test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on() -> None:
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
+    prepared: list[int] = []
 
     def stuck(n: int) -> int:
+        prepared.append(n)
         if n == 0:
+            started.set()
             release.wait(60)  # an HSM call that does not return
         return n
 
     pipeline = _Pipeline(1, stuck, _identity, deadline=0.2)
 
     async def main() -> None:
-        with pytest.raises(HsmUnavailable, match=r"no signature within 0\.2 s"):
-            await asyncio.wait_for(pipeline.run(0), 20)  # only the deadline ends it: the job is still inside
+        first = pipeline.run(0)
+        await asyncio.to_thread(started.wait, 30)
+        queued = pipeline.run(1)  # behind the stuck one: past its deadline before a signer is free
+        for refused in (first, queued):
+            with pytest.raises(HsmUnavailable, match=r"no signature within 0\.2 s"):
+                await asyncio.wait_for(refused, 20)  # only the deadline ends it: the job is still inside
         release.set()
         assert await asyncio.wait_for(pipeline.run(5), 30) == 5
+        assert prepared == [0, 5]  # the grant refused while it waited was never signed
 
     try:
         asyncio.run(main())

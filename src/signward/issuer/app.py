@@ -505,8 +505,9 @@ class _Pipeline(_Hop):
 
     Never a hung request: the queue is bounded (QUEUE_MAX waiting: one more is refused at once
     with HsmUnavailable) and every grant has a deadline (GRANT_DEADLINE seconds, watched on its
-    loop: then HsmUnavailable, whatever holds it); an error in any step fails only the grants it
-    touched, with their error; the threads outlive it."""
+    loop: then HsmUnavailable, whatever holds it; a grant refused before a signing thread took it
+    is not signed at all); an error in any step fails only the grants it touched, with their
+    error; the threads outlive it."""
 
     def __init__(self, signers: int, prepare: Callable[..., Any],
                  commit: Callable[[list[_Outcome]], list[_Outcome]], *, batch: int = SIGN_BATCH,
@@ -577,6 +578,8 @@ class _Pipeline(_Hop):
                 batch.append(more)
             signed: list[tuple[_Job, Any, BaseException | None]] = []
             for each in batch:
+                if each[1].done():  # refused at its deadline (or cancelled) while it waited: not signed
+                    continue
                 try:
                     signed.append((each, self._prepare(*each[2]), None))
                 except BaseException as exc:  # handed to the awaiting request, which answers for it
