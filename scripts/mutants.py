@@ -1061,6 +1061,22 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:  # (a method or",
      "        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:  # (a method or",
      ["tests/scan/test_zip_methods.py"]),
+    ("grant_batch_failure_isolated", "issuer/tokens.py",
+     "fails\n            return [self._recorded(record) for record in records]",
+     "fails\n            return [None] * len(records)",
+     ["tests/issuer/test_pipeline.py::test_a_batch_with_one_refused_record_releases_the_others"]),
+    ("grant_record_before_release", "issuer/app.py",
+     "        errors = ctx.tokens.record_all([signed[n][0].record for n in waiting])",
+     "        errors = [None for n in waiting]",
+     ["tests/issuer/test_caches.py::test_a_client_disabled_by_another_process_gets_no_token_from_the_cached_row"]),
+    ("grant_queue_bound", "issuer/app.py", "        if self._jobs.qsize() >= self.queue_max:", "        if False:",
+     ["tests/issuer/test_pipeline.py::test_a_full_queue_refuses_at_once_and_the_queued_grants_are_served"]),
+    ("grant_deadline", "issuer/app.py", "        due[future] = time.monotonic() + self.deadline",
+     "        due[future] = time.monotonic() + 1e9",
+     ["tests/issuer/test_pipeline.py::test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on"]),
+    ("grant_expired_not_signed", "issuer/app.py", "                if each[1].done():  # refused",
+     "                if False:  # refused",
+     ["tests/issuer/test_pipeline.py::test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on"]),
 ]
 
 
