@@ -105,6 +105,46 @@ def runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[
                 yield match.start(), last, decoded
 
 
+# base64 split in source code or logs (issue #32, session 13): quoted pieces joined by `" +` lines or
+# implicit concatenation, `\`-newline continuations, or groups of 4 apart by single spaces. Found
+# from their joints (`_JOINT`: a quote, a backslash or a space first, so the search skips fast),
+# each read from the start of the piece before it.
+PIECES = re.compile(rb"[A-Za-z0-9+/_-]{4,}+(?:(?:[\"']\s{0,64}\+?\s{0,64}[\"']|\\\r?\n[ \t]{0,64})"
+                    rb"[A-Za-z0-9+/_-]{4,}+)++={0,2}")
+GROUPS = re.compile(rb"[A-Za-z0-9+/]{4}(?: [A-Za-z0-9+/]{4}){15,}+(?: [A-Za-z0-9+/]{2,3}={0,2})?")
+_JOINT = re.compile(rb"[\"']\s{0,64}\+?\s{0,64}[\"']|\\\r?\n| [A-Za-z0-9+/]{4} [A-Za-z0-9+/]{4} [A-Za-z0-9+/]{4} ")
+_JOINER = re.compile(rb"[\"']\s*\+?\s*[\"']|\\\r?\n[ \t]*| ")
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+MAX_PIECE = 128  # characters of the piece before a joint
+
+
+def split_runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, decoded bytes) of each base64 run split into pieces (`PIECES`, `GROUPS`) whose
+    first joint lies in data[start:end], its pieces joined and decoded as `runs` decodes a whole one
+    (at least `MIN_RUN` characters joined), once per shift; read to its end."""
+    last = start
+    for joint in _JOINT.finditer(data, start, len(data) if end is None else end):
+        if joint.start() < last:
+            continue
+        window = data[max(0, joint.start() - MAX_PIECE):joint.start()]
+        back = len(window) - len(window.rstrip(_BASE64))
+        grouped = joint.group(0)[:1] == b" "
+        if grouped and back in (0, 4):  # the first group before the joint, or the joint's own
+            begin = joint.start() - back if back else joint.start() + 1
+        elif back < 4 or grouped:
+            continue
+        else:
+            begin = joint.start() - back
+        match = (GROUPS if grouped else PIECES).match(data, begin)
+        if match is None:
+            continue
+        last = match.end()
+        joined = _JOINER.sub(b"", match.group(0)[:MAX_RUN])
+        if len(joined) >= MIN_RUN:
+            for decoded in _decode(joined):
+                yield match.start(), match.end(), decoded
+
+
 def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[str],
                       budget_bytes: int | None = None, covered: Sequence[Finding] = ()) -> list[Finding]:
     """Every detector's findings in the base64 runs of `chunk` (module docstring), each at the
@@ -169,4 +209,4 @@ def scan_batch(chunk: Chunk, detectors: Sequence[Detector],
     return sorted(found)
 
 
-__all__ = ["MIN_RUN", "runs", "scan_batch", "scan_decoded_runs"]
+__all__ = ["MIN_RUN", "runs", "scan_batch", "scan_decoded_runs", "split_runs"]
