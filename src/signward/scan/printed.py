@@ -19,8 +19,10 @@ redaction and the store's intake re-scan passed them. Read here, in this order:
 4. Base64 split into quoted pieces, `\\`-continued lines or groups of 4 (`decoded_runs.split_runs`:
    joined, then decoded like any base64 run, and runs inside what it decodes to once more).
 
-Candidates: one byte in `STRIDE` is looked up as printable ASCII (numpy); the regexes search only
-spans of neighbouring printable samples (a core is mostly not text). Every detector reads a chunk's
+Candidates: one byte in `STRIDE` is looked up among the characters numbers, hex and escapes are
+written with (numpy); the regexes of forms 1 to 3 search only spans of three neighbouring samples
+in that class (a core is mostly not text). Split base64 is found from its joints in the whole chunk
+(`bytes.find` of quotes and backslashes, a regex led by a space for groups of 4). Every detector reads a chunk's
 views in one batch (`decoded_runs.scan_batch`); a finding is reported at the whole raw span of the
 printed form (encoding `byte-list+...`, `escaped+...`, `hex+...`, `hex-words-swapped+...`,
 `base64-split+...`), so redaction overwrites all of it. A view inside a finding already made is not
@@ -42,9 +44,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .chunks import Chunk
-from .decoded_runs import regions as base64_regions
 from .decoded_runs import runs as base64_runs
-from .decoded_runs import scan_batch, split_runs
+from .decoded_runs import grouped_runs, scan_batch, split_runs
 from .findings import Finding, merge_spans
 
 if TYPE_CHECKING:
@@ -53,9 +54,9 @@ if TYPE_CHECKING:
 MIN_BYTES = 16  # an AES-128 key
 MIN_ESCAPES = 8
 MAX_VIEWS = 1 << 16
-STRIDE = 12  # a printed form of 16 bytes is 47 characters or more: three neighbouring samples
+STRIDE = 12  # a form of 60 characters or more (a printed 20-byte value and up) holds four neighbouring samples
 SAMPLED_FROM = 1 << 16
-SPLIT_BACK = 256  # characters searched before a base64 region: the joints of a split run's first pieces
+MERGE = 0  # regions this close are searched as one (fewer, longer searches)
 MAX_LINE_GAP = 128  # characters between two rows of a dump: the ASCII column, a newline, the offset
 # what numbers, hex and escapes are written with (a Python repr's printable bytes aside)
 _PRINTED = np.zeros(256, dtype=bool)
@@ -95,7 +96,7 @@ def regions(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
     if len(data) - start < SAMPLED_FROM:
         return [(start, len(data))]
     samples = _PRINTED[np.frombuffer(data, dtype=np.uint8, offset=start)[::STRIDE]]
-    pairs = np.flatnonzero(samples[:-2] & samples[1:-1] & samples[2:])
+    pairs = np.flatnonzero(samples[:-3] & samples[1:-2] & samples[2:-1] & samples[3:])
     if not len(pairs):
         return []
     breaks = np.flatnonzero(np.diff(pairs) > 1)
@@ -106,7 +107,11 @@ def regions(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
         low = start + STRIDE * max(0, first - 1)
         if low >= end:
             break
-        spans.append((low, min(len(data), start + STRIDE * (last + 4))))
+        high = min(len(data), start + STRIDE * (last + 5))
+        if spans and low <= spans[-1][1] + MERGE:
+            spans[-1] = (spans[-1][0], high)
+        else:
+            spans.append((low, high))
     return spans
 
 
@@ -205,9 +210,10 @@ def separated_hex(data: bytes, low: int, high: int) -> Iterator[View]:
             yield start, end, swapped, "hex-words-swapped", "decoded hex words, byte-swapped"
 
 
-def split_base64(data: bytes, low: int, high: int) -> Iterator[View]:
-    """Base64 split into pieces, joined and decoded, and base64 runs inside what it decodes to."""
-    for start, end, decoded in split_runs(data, low, high):
+def split_base64(data: bytes, low: int, high: int, grouped: bool = False) -> Iterator[View]:
+    """Base64 split into pieces (or groups of 4), joined and decoded, and base64 runs inside what it
+    decodes to."""
+    for start, end, decoded in (grouped_runs if grouped else split_runs)(data, low, high):
         yield start, end, decoded, "base64-split", "decoded split base64 run"
         for _, _, inner in base64_runs(decoded):
             yield start, end, inner, "base64-split+base64", "decoded split base64 run (2 levels)"
@@ -220,9 +226,9 @@ def printed_views(data: bytes, start: int, end: int) -> Iterator[View]:
             for view in reader(data, low, high):
                 if start <= view[0] < end:
                     yield view
-    for low, high in base64_regions(data, start, end):
-        for view in split_base64(data, max(start, low - SPLIT_BACK), min(high, end)):
-            yield view
+    # split base64: its joints (quotes, backslashes, a space and 4 characters) are found fast in the whole chunk
+    yield from split_base64(data, start, end)
+    yield from split_base64(data, start, end, grouped=True)
 
 
 def scan_printed(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[str],
