@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .chunks import Chunk
-from .decoded_runs import runs as base64_runs
 from .decoded_runs import grouped_runs, scan_batch, split_runs
+from .decoded_runs import runs as base64_runs
 from .findings import Finding, merge_spans
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def regions(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
     breaks = np.flatnonzero(np.diff(pairs) > 1)
     firsts = pairs[np.concatenate(([0], breaks + 1))]
     lasts = pairs[np.concatenate((breaks, [len(pairs) - 1]))]
-    spans = []
+    spans: list[tuple[int, int]] = []
     for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
         low = start + STRIDE * max(0, first - 1)
         if low >= end:
