@@ -36,6 +36,7 @@ R5T = "tests/scan/test_redteam_round5_textforms.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
 EM = "tests/scan/test_embedded.py::"
+PT = "tests/scan/test_printed.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1077,6 +1078,21 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("grant_expired_not_signed", "issuer/app.py", "                if each[1].done():  # refused",
      "                if False:  # refused",
      ["tests/issuer/test_pipeline.py::test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on"]),
+    ("s13_scanner_printed", "scan/scanner.py", "findings += scan_printed(chunk, detectors, cut, covered=findings)",
+     "findings += []", [PT + "test_dumps_scan_exits_1_on_a_go_byte_slice"]),
+    ("s13_printed_list_range", "scan/printed.py", "-128 <= value <= 255", "True",
+     [PT + "test_values_out_of_range_end_a_byte_list_and_short_lists_are_not_read"]),
+    ("s13_printed_min_escapes", "scan/printed.py", "if escapes >= MIN_ESCAPES and", "if escapes >= 0 and",
+     [PT + "test_values_out_of_range_end_a_byte_list_and_short_lists_are_not_read"]),
+    ("s13_printed_swapped", "scan/printed.py",
+     "            yield start, end, swapped, \"hex-words-swapped\", \"decoded hex words, byte-swapped\"",
+     "            pass", [PT + "test_a_canary_scalar_in_a_word_dump_is_read_byte_swapped"]),
+    ("s13_printed_dump_offsets", "scan/printed.py", "and _OFFSET.fullmatch(data, newline + 1, start) is not None",
+     "and True", [PT + "test_log_lines_with_dates_are_not_rows_of_a_dump_next_to_a_key"]),
+    ("s13_printed_bound", "scan/printed.py", "        if len(views) >= max_views or used + len(view[2]) > limit:",
+     "        if False:", [PT + "test_past_the_view_bound_the_chunk_is_incomplete_never_clean"]),
+    ("s13_split_base64_joined", "scan/decoded_runs.py", "joined = _JOINER.sub(b\"\", match.group(0)[:MAX_RUN])",
+     "joined = match.group(0)[:MAX_RUN]", [PT + "test_base64_split_into_pieces_is_joined_and_found"]),
 ]
 
 

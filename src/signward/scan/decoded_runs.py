@@ -105,6 +105,66 @@ def runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[
                 yield match.start(), last, decoded
 
 
+# base64 split in source code or logs (issue #32, session 13): quoted pieces joined by `" +` lines or
+# implicit concatenation, `\`-newline continuations, or groups of 4 apart by single spaces. Found
+# from their joints (a quote or a backslash: `bytes.find`, faster than any regex over text; three
+# groups of 4), each read from the start of the piece before it.
+PIECES = re.compile(rb"[A-Za-z0-9+/_-]{4,}+(?:(?:[\"']\s{0,64}\+?\s{0,64}[\"']|\\\r?\n[ \t]{0,64})"
+                    rb"[A-Za-z0-9+/_-]{4,}+)++={0,2}")
+GROUPS = re.compile(rb"[A-Za-z0-9+/]{4}(?: [A-Za-z0-9+/]{4}){15,}+(?: [A-Za-z0-9+/]{2,3}={0,2})?")
+_JOINT = re.compile(rb"[\"']\s{0,64}\+?\s{0,64}[\"'][A-Za-z0-9+/_-]|\\\r?\n")
+_GROUP_JOINT = re.compile(rb" [A-Za-z0-9+/]{4} [A-Za-z0-9+/]{4} [A-Za-z0-9+/]{4} ")
+_JOINER = re.compile(rb"[\"']\s*\+?\s*[\"']|\\\r?\n[ \t]*| ")
+_BASE64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+_BASE64_SET = frozenset(_BASE64)
+MAX_PIECE = 128  # characters of the piece before a joint
+
+
+def _piece_start(data: bytes, at: int) -> int:
+    """How many base64 characters (at most `MAX_PIECE`) end right before `at`."""
+    window = data[max(0, at - MAX_PIECE):at]
+    return len(window) - len(window.rstrip(_BASE64))
+
+
+def _split_run(match: re.Match[bytes] | None) -> Iterator[tuple[int, int, bytes]]:
+    if match is not None:
+        joined = _JOINER.sub(b"", match.group(0)[:MAX_RUN])
+        if len(joined) >= MIN_RUN:
+            for decoded in _decode(joined):
+                yield match.start(), match.end(), decoded
+
+
+def split_runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, decoded bytes) of each base64 run split into quoted pieces or backslash-continued lines
+    (`PIECES`) whose first joint lies in data[start:end], its pieces joined and decoded as `runs`
+    decodes a whole one (at least `MIN_RUN` characters joined), once per shift; read to its end."""
+    end = len(data) if end is None else end
+    joints = []
+    for mark in (b'"', b"'", b"\\"):
+        at = data.find(mark, start, end)
+        while at >= 0:
+            joints.append(at)
+            at = data.find(mark, at + 1, end)
+    last = start
+    for at in sorted(joints):
+        back = _piece_start(data, at) if at >= last and at and data[at - 1] in _BASE64_SET else 0
+        if back >= 4 and _JOINT.match(data, at):
+            match = PIECES.match(data, at - back)
+            last = match.end() if match is not None else last
+            yield from _split_run(match)
+
+
+def grouped_runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, bytes]]:
+    """As `split_runs`, for base64 in groups of 4 apart by single spaces (`GROUPS`)."""
+    last = start
+    for joint in _GROUP_JOINT.finditer(data, start, len(data) if end is None else end):
+        back = _piece_start(data, joint.start())
+        if joint.start() >= last and back in (0, 4):  # the first group before the joint, or the joint's own
+            match = GROUPS.match(data, joint.start() - back if back else joint.start() + 1)
+            last = match.end() if match is not None else last
+            yield from _split_run(match)
+
+
 def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[str],
                       budget_bytes: int | None = None, covered: Sequence[Finding] = ()) -> list[Finding]:
     """Every detector's findings in the base64 runs of `chunk` (module docstring), each at the
@@ -169,4 +229,4 @@ def scan_batch(chunk: Chunk, detectors: Sequence[Detector],
     return sorted(found)
 
 
-__all__ = ["MIN_RUN", "runs", "scan_batch", "scan_decoded_runs"]
+__all__ = ["MIN_RUN", "runs", "scan_batch", "grouped_runs", "scan_decoded_runs", "split_runs"]
