@@ -17,7 +17,8 @@ joined     adjacent quoted pieces joined (Java `"..." +` lines, Python implicit 
 
 (Hex dumps in rows, word dumps and their byte-swapped reading: recheck_numbers.hex_blocks.)
 Bounded: each form's runs per view are capped (`recheck_codecs.candidates`: more is incomplete,
-refused), each run is at most `MAX_RUN` characters (longer runs are read in pieces by the regex).
+refused), a run as long as its pattern's bound (`MAX_TOKENS` numbers or pieces, `MAX_LITERAL` characters)
+is incomplete too (the regex would read the rest apart, a key split in two).
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
-from .recheck_codecs import candidates
+from .recheck_codecs import Oversized, candidates
 
 if TYPE_CHECKING:
     from .recheck import _Reader
 
 MIN_BYTES = 16
-MAX_RUN = 64 << 10  # characters of one printed run (an 8192-bit PKCS#8 key is < 5 KiB of DER)
+MAX_TOKENS = 16_385  # numbers of one list, pieces of one joined run (a 16384-bit PKCS#8 is < 10 KiB)
+MAX_LITERAL = 65_536  # characters of one escaped literal
 
 _SEP_DEC = rb"(?:[ \t]*[,;][ \t\r\n]*|[ \t]*\r?\n(?:[0-7]{7}|[0-9a-fA-F]{8}:?)?[ \t]*|[ \t]+)"
 _DEC_RUN = re.compile(rb"(?<![\w.+-])(?:-?[0-9]{1,3}%s){15,16384}-?[0-9]{1,3}(?![\w.])" % _SEP_DEC)
@@ -45,9 +47,10 @@ _HEX_RUN = re.compile(rb"(?<![\w.-])(?:(?:0[xX])?[0-9a-fA-F]{2}(?:[ \t]*[-:,;][ 
                       rb"(?:0[xX])?[0-9a-fA-F]{2}(?![\w])")
 _HEX_TOKEN = re.compile(rb"(?:0[xX])?([0-9a-fA-F]{2})")
 # a quoted literal with a backslash escape in its first 64 characters (cheap over binary: bodies
-# are printable ASCII only, as a repr or a source literal is)
-_QUOTED = re.compile(rb"""(?<![\w])[bB]?(?:'(?=[^'\\\n]{0,64}\\)((?:[ -&(-\[\]-~]|\\[ -~]){16,65536})'"""
-                     rb'''|"(?=[^"\\\n]{0,64}\\)((?:[ !#-\[\]-~]|\\[ -~]){16,65536})")''')
+# are printable ASCII only, as a repr or a source literal is); its closing quote is not needed (a
+# literal cut short, or longer than the bound, is still read)
+_QUOTED = re.compile(rb"""(?<![\w])[bB]?(?:'(?=[^'\\\n]{0,64}\\)((?:[ -&(-\[\]-~]|\\[ -~]){16,65536})'?"""
+                     rb'''|"(?=[^"\\\n]{0,64}\\)((?:[ !#-\[\]-~]|\\[ -~]){16,65536})"?)''')
 _BARE_ESCAPES = re.compile(rb"(?:(?:\\x[0-9a-fA-F]{2}|\\[0-7]{3})[^\\\s'\"]{0,3}){16,65536}")
 _ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|u[0-9a-fA-F]{4}|[ -~])|([ -~])")
 _SIMPLE = {b"n": 10, b"t": 9, b"r": 13, b"a": 7, b"b": 8, b"f": 12, b"v": 11, b"e": 27}
@@ -83,6 +86,7 @@ def _decimal(match: re.Match[bytes]) -> Iterator[bytes]:
     octal tokens also as octal."""
     text = _ROW_OFFSET.sub(b"\n", match.group(0))
     tokens = _DEC_TOKEN.findall(text)
+    _bounded(len(tokens), MAX_TOKENS - 1, "numbers in a byte list")
     run: list[int] = []
     for token in tokens:
         value = int(token)
@@ -103,7 +107,16 @@ def _decimal(match: re.Match[bytes]) -> Iterator[bytes]:
 
 
 def _hex(match: re.Match[bytes]) -> Iterator[bytes]:
-    yield bytes.fromhex(b"".join(_HEX_TOKEN.findall(match.group(0))).decode("ascii"))
+    tokens = _HEX_TOKEN.findall(match.group(0))
+    _bounded(len(tokens), MAX_TOKENS - 1, "hex bytes in a list")
+    yield bytes.fromhex(b"".join(tokens).decode("ascii"))
+
+
+def _bounded(count: int, limit: int, what: str) -> None:
+    """A run as long as its pattern's bound may go on past it (the rest read apart, a key split
+    in two): the read is incomplete, refused."""
+    if count >= limit:
+        raise Oversized(f"{limit} or more {what}")
 
 
 def unescape(body: bytes) -> bytes:
@@ -126,19 +139,24 @@ def unescape(body: bytes) -> bytes:
 
 def _escaped(match: re.Match[bytes]) -> Iterator[bytes]:
     body = match.group(1) if match.group(1) is not None else match.group(2)
+    _bounded(len(body), MAX_LITERAL, "characters in an escaped literal")
     if body.count(b"\\") >= 4:
         yield unescape(body)
 
 
 def _bare(match: re.Match[bytes]) -> Iterator[bytes]:
+    _bounded(match.group(0).count(b"\\"), MAX_LITERAL, "escapes in a run")
     yield unescape(match.group(0))
 
 
 def _pieces(match: re.Match[bytes]) -> Iterator[bytes]:
-    yield b"".join(_PIECE_BODY.findall(match.group(0)))
+    pieces = _PIECE_BODY.findall(match.group(0))
+    _bounded(len(pieces), 4097, "quoted pieces joined")
+    yield b"".join(pieces)
 
 
 def _joined(match: re.Match[bytes]) -> Iterator[bytes]:
+    _bounded(len(_JOINERS.findall(match.group(0))), 4096, "joined lines or groups")
     yield _JOINERS.sub(b"", match.group(0))
 
 
