@@ -157,8 +157,9 @@ def test_unescape_reads_every_python_and_c_escape() -> None:
 def test_ordinary_numbers_and_text_are_no_findings() -> None:
     lines = []
     for i in range(4000):
-        lines.append(b"%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d" % tuple((i * 7 + j) % 300 for j in range(17)))
-        lines.append(b"ts=2026-12-06 mac=00:1a:2b:3c:4d:%02x msg='can\\'t open \\x2fetc\\x2fpasswd' id=%d" % (i % 256, i))
+        lines.append(b",".join(b"%d" % ((i * 7 + j) % 300) for j in range(17)))
+        lines.append(b"ts=2026-12-06 mac=00:1a:2b:3c:4d:%02x msg='can\\'t open \\x2fetc\\x2fpasswd' id=%d"
+                     % (i % 256, i))
         lines.append(b"uuid 4f-0a-%02x-11-22-33-44-55-66-77-88-99-aa-bb-cc-dd" % (i % 256))
         lines.append(b'String s = "part one of a message" + "part two of it" + "and three";')
         lines.append(b"the fox ran over that lazy dogs back then home when done with work")
