@@ -230,7 +230,8 @@ def rsa_part(value: int, n: int, e: int, reader: _Reader | None = None) -> str |
 def printed_number(finding: RecheckFinding) -> bool:
     """A finding in a number view (a hex run or dump, a decimal number or byte array) or an RSA
     exponent: its siblings are printed next to it."""
-    return bool(re.search(r"> (?:hex|decimal|byte-list|escaped)", finding.view)) or finding.key.startswith(("RSA d ", "RSA dp/dq "))
+    return (bool(re.search(r"> (?:hex|decimal|byte-list|escaped)", finding.view))
+            or finding.key.startswith(("RSA d ", "RSA dp/dq ")))
 
 
 def text_block(data: bytes | mmap.mmap, start: int, end: int, reach: int = TEXT_REACH) -> tuple[int, int]:
