@@ -1074,7 +1074,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        candidates = [rest]\n",
      ["tests/scan/test_recheck_bytelists.py::test_a_key_printed_as_bytes_is_found_in_its_view[pkcs8-certutil]"]),
     ("recheck_bytelist_runs_bound", "scan/recheck_bytelists.py",
-     "                raise _Exhausted(f\"{name}: more than {cap} {label} runs\")", "                break",
+     "                    raise _Exhausted(f\"{name}: more than {cap} {label} runs\")", "                    break",
      ["tests/scan/test_recheck_bytelists.py::test_more_runs_than_the_bound_is_incomplete"]),
     ("recheck_bytelist_length_bound", "scan/recheck_bytelists.py", "    if count >= limit:\n", "    if False:\n",
      ["tests/scan/test_recheck_bytelists.py::test_a_list_as_long_as_the_bound_is_incomplete_not_read_in_pieces"]),

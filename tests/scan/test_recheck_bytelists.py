@@ -103,7 +103,7 @@ FORMS = {
     "go %v": ("byte-list", lambda d: b"key " + ("[" + " ".join(str(x) for x in d) + "]").encode()),
     "comma no space": ("byte-list", lambda d: _signed(d, ",")),
     "semicolons, no brackets": ("byte-list", lambda d: b"k=" + ";".join(str(x) for x in d).encode()),
-    "numpy wrapped": ("byte-list", _wrapped),
+    "numpy wrapped": ("decimal-bytes", _wrapped),  # unsigned with commas: the older view
     "od -b": ("byte-list", _od_b),
     ".NET dashes upper": ("hex-list", lambda d: b"key=" + "-".join("%02X" % x for x in d).encode()),
     "colons lower": ("hex-list", lambda d: b"k " + ":".join("%02x" % x for x in d).encode()),

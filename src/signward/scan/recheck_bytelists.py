@@ -35,12 +35,16 @@ if TYPE_CHECKING:
     from .recheck import _Reader
 
 MIN_BYTES = 16
+MIN_TEXT = 31  # the shortest form: 16 one-digit numbers and 15 spaces
 MAX_TOKENS = 16_385  # numbers of one list, pieces of one joined run (a 16384-bit PKCS#8 is < 10 KiB)
 MAX_LITERAL = 65_536  # characters of one escaped literal
 
+_TEXT = re.compile(rb"[\t\n\r -~]{%d,}" % MIN_TEXT)
 _SEP_DEC = rb"(?:[ \t]*[,;][ \t\r\n]*|[ \t]*\r?\n(?:[0-7]{7}|[0-9a-fA-F]{8}:?)?[ \t]*|[ \t]+)"
 _DEC_RUN = re.compile(rb"(?<![\w.+-])(?:-?[0-9]{1,3}%s){15,16384}-?[0-9]{1,3}(?![\w.])" % _SEP_DEC)
 _DEC_TOKEN = re.compile(rb"-?[0-9]+")
+_UNSIGNED = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_COMMA_LIST = re.compile(rb"(?:%s[ \t]*,[ \t\r\n]*){16,}%s" % (_UNSIGNED, _UNSIGNED))
 _ROW_OFFSET = re.compile(rb"\n(?:[0-7]{7}|[0-9a-fA-F]{8}:?)")
 _OCTAL = re.compile(rb"[0-3][0-7]{2}")
 _HEX_RUN = re.compile(rb"(?<![\w.-])(?:(?:0[xX])?[0-9a-fA-F]{2}(?:[ \t]*[-:,;][ \t\r\n]*|[ \t]+)){15,16384}"
@@ -65,20 +69,31 @@ _JOINERS = re.compile(rb"\\?\r?\n|[ \t]")
 
 def read_bytelists(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) -> None:
     """Every printed-bytes form of one view: each reading a child view at its run's span."""
+    # every form is printable text of MIN_TEXT or more characters: the forms' patterns run only
+    # in such runs (one cheap pass; a core is mostly binary, where 7 patterns cost ~8x as much)
+    texts = [(match.start(), match.end()) for match in zeros.finditer(_TEXT, data)]
     for literal, pattern, reading, label in _FORMS:
         if literal and data.find(literal) < 0:
             continue
         cap = candidates(data)
-        for count, match in enumerate(zeros.finditer(pattern, data)):
-            if count >= cap:
-                from .recheck import _Exhausted
+        count = 0
+        for start, end in texts:
+            for match in pattern.finditer(data, start, end):
+                count += 1
+                if count > cap:
+                    from .recheck import _Exhausted
 
-                raise _Exhausted(f"{name}: more than {cap} {label} runs")
-            for spelled in reading(match):
-                if len(spelled) >= MIN_BYTES:
-                    outer = reader.decoding(depth, match.start(), match.end())
-                    reader.child(spelled, f"{name} > {label}", depth + 1)
-                    reader.span = outer
+                    raise _Exhausted(f"{name}: more than {cap} {label} runs")
+                _read_run(reader, match, reading(match), name, label, depth)
+
+
+def _read_run(reader: _Reader, match: re.Match[bytes], readings: Iterator[bytes], name: str, label: str,
+              depth: int) -> None:
+    for spelled in readings:
+        if len(spelled) >= MIN_BYTES:
+            outer = reader.decoding(depth, match.start(), match.end())
+            reader.child(spelled, f"{name} > {label}", depth + 1)
+            reader.span = outer
 
 
 def _decimal(match: re.Match[bytes]) -> Iterator[bytes]:
@@ -87,6 +102,8 @@ def _decimal(match: re.Match[bytes]) -> Iterator[bytes]:
     text = _ROW_OFFSET.sub(b"\n", match.group(0))
     tokens = _DEC_TOKEN.findall(text)
     _bounded(len(tokens), MAX_TOKENS - 1, "numbers in a byte list")
+    if _COMMA_LIST.fullmatch(match.group(0)):
+        return  # unsigned with commas: recheck_numbers' decimal-bytes view reads it (read once)
     run: list[int] = []
     for token in tokens:
         value = int(token)
