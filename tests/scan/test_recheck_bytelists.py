@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import base64
 import struct
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from signward.scan.recheck import Budget, recheck_bytes
+from signward.dumps import sanitize
+from signward.home import Home
+from signward.scan.recheck import Budget, recheck_bytes, recheck_path
 from signward.scan.recheck_bytelists import unescape
 from tests.scan.material import EC, ED, RSA, known
 
@@ -177,3 +180,18 @@ def test_a_list_as_long_as_the_bound_is_incomplete_not_read_in_pieces() -> None:
     padded = bytes(17_000) + EC_DER
     report = recheck_bytes(FILLER + _signed(padded) + FILLER, KNOWN, "log")
     assert any("numbers in a byte list" in why for why in report.incomplete), report.incomplete
+
+
+def test_sanitize_certifies_a_log_of_printed_keys_only_with_every_form_redacted(tmp_path: Path) -> None:
+    """End to end: the red team's log (a PKCS#8 as a Java list, the scalar as a Python repr, the
+    seed as an `xxd -e` dump, the DER's base64 as Java concatenation) is certified only once the
+    reader's findings in it are overwritten; the output reads clean."""
+    forms = [_signed(EC_DER), b"key=" + repr(SCALAR).encode(), _xxd_e(SEED), _java_concat(EC_DER)]
+    path = tmp_path / "app.log"
+    path.write_bytes(FILLER + b"\n".join(forms) + b"\n" + FILLER)
+    result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), KNOWN)
+    output = (tmp_path / "out").read_bytes()
+    assert result.status == "clean", result
+    # (a printed number's whole text block goes: its siblings with it)
+    assert not any(form in output for form in forms) and len(output) == path.stat().st_size
+    assert recheck_path(tmp_path / "out", KNOWN).clean
