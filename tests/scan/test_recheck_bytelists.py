@@ -41,13 +41,20 @@ def _hexdump_words(d: bytes) -> bytes:  # `hexdump FILE`: 16-bit little-endian w
     return "\n".join([*rows, "%07x" % len(d)]).encode()
 
 
-def _xxd_e(d: bytes) -> bytes:  # `xxd -e`: 32-bit little-endian words, then the ASCII column
+def _xxd_e(d: bytes, width: int = 4) -> bytes:  # `xxd -e [-g8]`: little-endian words, the ASCII column
     rows = []
+    code = {2: "H", 4: "I", 8: "Q"}[width]
     for off in range(0, len(d), 16):
-        row = d[off:off + 16] + b"\0" * (-len(d[off:off + 16]) % 4)
-        words = struct.unpack("<%dI" % (len(row) // 4), row)
-        rows.append("%08x: " % off + " ".join("%08x" % w for w in words) + "  " + _ascii(d[off:off + 16]))
+        row = d[off:off + 16] + b"\0" * (-len(d[off:off + 16]) % width)
+        words = struct.unpack("<%d%s" % (len(row) // width, code), row)
+        rows.append("%08x: " % off + " ".join("%0*x" % (2 * width, w) for w in words) + "  " + _ascii(d[off:off + 16]))
     return "\n".join(rows).encode()
+
+
+def _hexdump_x(d: bytes) -> bytes:  # `hexdump -x`: 16-bit words, each in 8 columns
+    d2 = d + b"\0" * (len(d) % 2)
+    return "\n".join("%07x" % off + "".join("    %04x" % w for w in struct.unpack(
+        "<%dH" % (len(d2[off:off + 16]) // 2), d2[off:off + 16])) for off in range(0, len(d2), 16)).encode()
 
 
 def _ascii(row: bytes) -> str:
@@ -120,6 +127,8 @@ FORMS = {
     "bare \\x run": ("escaped", lambda d: b"k=" + "".join("\\x%02X" % x for x in d).encode() + b" end"),
     "hexdump words": ("hex-words", _hexdump_words),
     "xxd -e": ("hex-words", _xxd_e),
+    "xxd -e -g8": ("hex-words", lambda d: _xxd_e(d, 8)),
+    "hexdump -x": ("hex-words", _hexdump_x),
     "certutil": ("hex-dump", _certutil),
     "Format-Hex": ("hex-dump", _format_hex),
     "java concat": ("joined", _java_concat),

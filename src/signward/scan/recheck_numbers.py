@@ -94,10 +94,10 @@ def _hex_tokens(line: bytes) -> list[bytes] | None:
 
 
 def _swapped(tokens: list[bytes]) -> bytes | None:
-    """A word dump's line (`hexdump`'s 16-bit, `xxd -e`'s 32-bit little-endian words) read
-    byte-swapped; None when its groups are not all words of one width."""
+    """A word dump's line (`hexdump`'s and `od -x`'s 16-bit, `xxd -e`'s 32-bit, `xxd -e -g8`'s 64-bit
+    little-endian words) read byte-swapped; None when its groups are not all words of one width."""
     widths = {len(t) for t in tokens}
-    if widths not in ({4}, {8}):
+    if widths not in ({4}, {8}, {16}):
         return None
     return b"".join(bytes.fromhex(t.decode("ascii"))[::-1] for t in tokens)
 
