@@ -185,10 +185,21 @@ def test_more_runs_than_the_bound_is_incomplete() -> None:
     assert any("byte-list runs" in why for why in report.incomplete), report.incomplete
 
 
-def test_a_list_as_long_as_the_bound_is_incomplete_not_read_in_pieces() -> None:
+def test_a_list_longer_than_the_patterns_bound_is_read_as_one() -> None:
+    """`od -An -td1` of a larger file: the runs cut at the pattern's bound are joined again."""
     padded = bytes(17_000) + EC_DER
     report = recheck_bytes(FILLER + _signed(padded) + FILLER, KNOWN, "log")
-    assert any("numbers in a byte list" in why for why in report.incomplete), report.incomplete
+    assert any("log > byte-list" in f.view and f.kind == "der" for f in report.findings), report.findings
+
+
+def test_a_list_longer_than_the_joined_bound_is_incomplete() -> None:
+    report = recheck_bytes(_signed(bytes(800_000)), KNOWN, "log")
+    assert any("byte-list run of more than" in why for why in report.incomplete), report.incomplete
+
+
+def test_an_escaped_literal_as_long_as_its_bound_is_incomplete() -> None:
+    report = recheck_bytes(b"k='" + b"\\x00" * 20_000 + b"'", KNOWN, "log")
+    assert any("characters in an escaped literal" in why for why in report.incomplete), report.incomplete
 
 
 def test_sanitize_certifies_a_log_of_printed_keys_only_with_every_form_redacted(tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ joined     adjacent quoted pieces joined (Java `"..." +` lines, Python implicit 
 
 (Hex dumps in rows, word dumps and their byte-swapped reading: recheck_numbers.hex_blocks.)
 Bounded: each form's runs per view are capped (`recheck_codecs.candidates`: more is incomplete,
-refused), a run as long as its pattern's bound (`MAX_TOKENS` numbers or pieces, `MAX_LITERAL` characters)
-is incomplete too (the regex would read the rest apart, a key split in two).
+refused); a list as long as its pattern's bound (`MAX_TOKENS` numbers) is joined to the match that goes
+on after it, up to `MAX_JOINED` characters; an escaped literal of `MAX_LITERAL` characters, or 4,096
+joined pieces, lines or groups, is incomplete (read apart, a key there would be split in two).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ MIN_BYTES = 16
 MIN_TEXT = 31  # the shortest form: 16 one-digit numbers and 15 spaces
 MAX_TOKENS = 16_385  # numbers of one list, pieces of one joined run (a 16384-bit PKCS#8 is < 10 KiB)
 MAX_LITERAL = 65_536  # characters of one escaped literal
+MAX_JOINED = 2 << 20  # characters of one list read as one view (its pieces at the bound joined)
 
 _TEXT = re.compile(rb"[\t\n\r -~]{%d,}" % MIN_TEXT)
 _SEP_DEC = rb"(?:[ \t]*[,;][ \t\r\n]*|[ \t]*\r?\n(?:[0-7]{7}|[0-9a-fA-F]{8}:?)?[ \t]*|[ \t]+)"
@@ -72,37 +74,51 @@ def read_bytelists(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
     # every form is printable text of MIN_TEXT or more characters: the forms' patterns run only
     # in such runs (one cheap pass; a core is mostly binary, where 7 patterns cost ~8x as much)
     texts = [(match.start(), match.end()) for match in zeros.finditer(_TEXT, data)]
-    for literal, pattern, reading, label in _FORMS:
+    for literal, pattern, reading, label, token in _FORMS:
         if literal and data.find(literal) < 0:
             continue
-        cap = candidates(data)
-        count = 0
-        for start, end in texts:
-            for match in pattern.finditer(data, start, end):
-                count += 1
-                if count > cap:
-                    from .recheck import _Exhausted
-
-                    raise _Exhausted(f"{name}: more than {cap} {label} runs")
-                _read_run(reader, match, reading(match), name, label, depth)
+        for start, end, text in _runs(pattern, data, texts, token, name, label):
+            for spelled in reading(text):
+                if len(spelled) >= MIN_BYTES:
+                    outer = reader.decoding(depth, start, end)
+                    reader.child(spelled, f"{name} > {label}", depth + 1)
+                    reader.span = outer
 
 
-def _read_run(reader: _Reader, match: re.Match[bytes], readings: Iterator[bytes], name: str, label: str,
-              depth: int) -> None:
-    for spelled in readings:
-        if len(spelled) >= MIN_BYTES:
-            outer = reader.decoding(depth, match.start(), match.end())
-            reader.child(spelled, f"{name} > {label}", depth + 1)
-            reader.span = outer
+def _runs(pattern: re.Pattern[bytes], data: bytes | mmap.mmap, texts: list[tuple[int, int]],
+          token: re.Pattern[bytes] | None, name: str, label: str) -> Iterator[tuple[int, int, bytes]]:
+    """[start, end) and text of each run; a list as long as its pattern's bound goes on in the next
+    match, which is joined to it (`od -An -tu1` of a large file) up to MAX_JOINED characters (more:
+    incomplete, refused; read apart, a key there would be split in two)."""
+    cap = candidates(data)
+    count = 0
+    pending: list[tuple[int, int, bytes]] = []
+    capped = False
+    for start, end in texts:
+        for match in pattern.finditer(data, start, end):
+            count += 1
+            if count > cap:
+                from .recheck import _Exhausted
+
+                raise _Exhausted(f"{name}: more than {cap} {label} runs")
+            text = match.group(0)
+            if pending and capped and match.start() - pending[-1][1] <= 16:
+                if sum(len(part) for _, _, part in pending) + len(text) > MAX_JOINED:
+                    raise Oversized(f"a {label} run of more than {MAX_JOINED} characters")
+            elif pending:
+                yield pending[0][0], pending[-1][1], b" ".join(part for _, _, part in pending)
+                pending = []
+            pending.append((match.start(), match.end(), text))
+            capped = token is not None and len(token.findall(text)) >= MAX_TOKENS - 1
+    if pending:
+        yield pending[0][0], pending[-1][1], b" ".join(part for _, _, part in pending)
 
 
-def _decimal(match: re.Match[bytes]) -> Iterator[bytes]:
+def _decimal(run: bytes) -> Iterator[bytes]:
     """Signed or unsigned bytes (mod 256), split where a token leaves [-128, 255]; and 3-digit
     octal tokens also as octal."""
-    text = _ROW_OFFSET.sub(b"\n", match.group(0))
-    tokens = _DEC_TOKEN.findall(text)
-    _bounded(len(tokens), MAX_TOKENS - 1, "numbers in a byte list")
-    if _COMMA_LIST.fullmatch(match.group(0)):
+    tokens = _DEC_TOKEN.findall(_ROW_OFFSET.sub(b"\n", run))
+    if len(tokens) < MAX_TOKENS and _COMMA_LIST.fullmatch(run):
         return  # unsigned with commas: recheck_numbers' decimal-bytes view reads it (read once)
     run: list[int] = []
     for token in tokens:
@@ -123,9 +139,8 @@ def _decimal(match: re.Match[bytes]) -> Iterator[bytes]:
     yield bytes(octal)
 
 
-def _hex(match: re.Match[bytes]) -> Iterator[bytes]:
-    tokens = _HEX_TOKEN.findall(match.group(0))
-    _bounded(len(tokens), MAX_TOKENS - 1, "hex bytes in a list")
+def _hex(run: bytes) -> Iterator[bytes]:
+    tokens = _HEX_TOKEN.findall(run)
     yield bytes.fromhex(b"".join(tokens).decode("ascii"))
 
 
@@ -154,38 +169,43 @@ def unescape(body: bytes) -> bytes:
     return bytes(out)
 
 
-def _escaped(match: re.Match[bytes]) -> Iterator[bytes]:
+def _escaped(run: bytes) -> Iterator[bytes]:
+    match = _QUOTED.match(run)
+    if match is None:
+        return
     body = match.group(1) if match.group(1) is not None else match.group(2)
     _bounded(len(body), MAX_LITERAL, "characters in an escaped literal")
     if body.count(b"\\") >= 4:
         yield unescape(body)
 
 
-def _bare(match: re.Match[bytes]) -> Iterator[bytes]:
-    _bounded(match.group(0).count(b"\\"), MAX_LITERAL, "escapes in a run")
-    yield unescape(match.group(0))
+def _bare(run: bytes) -> Iterator[bytes]:
+    _bounded(run.count(b"\\"), MAX_LITERAL, "escapes in a run")
+    yield unescape(run)
 
 
-def _pieces(match: re.Match[bytes]) -> Iterator[bytes]:
-    pieces = _PIECE_BODY.findall(match.group(0))
+def _pieces(run: bytes) -> Iterator[bytes]:
+    pieces = _PIECE_BODY.findall(run)
     _bounded(len(pieces), 4097, "quoted pieces joined")
     yield b"".join(pieces)
 
 
-def _joined(match: re.Match[bytes]) -> Iterator[bytes]:
-    _bounded(len(_JOINERS.findall(match.group(0))), 4096, "joined lines or groups")
-    yield _JOINERS.sub(b"", match.group(0))
+def _joined(run: bytes) -> Iterator[bytes]:
+    _bounded(len(_JOINERS.findall(run)), 4096, "joined lines or groups")
+    yield _JOINERS.sub(b"", run)
 
 
 # each form: a literal every run of it holds (b"" when none: the regex alone), its run, its readings
-_FORMS: list[tuple[bytes, re.Pattern[bytes], Callable[[re.Match[bytes]], Iterator[bytes]], str]] = [
-    (b"", _DEC_RUN, _decimal, "byte-list"),
-    (b"", _HEX_RUN, _hex, "hex-list"),
-    (b"\\", _QUOTED, _escaped, "escaped"),
-    (b"\\", _BARE_ESCAPES, _bare, "escaped"),
-    (b"", _QUOTED_PIECES, _pieces, "joined"),
-    (b"\\", _CONTINUED, _joined, "joined"),
-    (b"", _GROUPS, _joined, "joined"),
+# each form: a literal every run of it holds (b"" when none: the regex alone), its run, its
+# readings, its view's name, and for lists the token whose count tells a run cut at its bound
+_FORMS: list[tuple[bytes, re.Pattern[bytes], Callable[[bytes], Iterator[bytes]], str, re.Pattern[bytes] | None]] = [
+    (b"", _DEC_RUN, _decimal, "byte-list", _DEC_TOKEN),
+    (b"", _HEX_RUN, _hex, "hex-list", _HEX_TOKEN),
+    (b"\\", _QUOTED, _escaped, "escaped", None),
+    (b"\\", _BARE_ESCAPES, _bare, "escaped", None),
+    (b"", _QUOTED_PIECES, _pieces, "joined", None),
+    (b"\\", _CONTINUED, _joined, "joined", None),
+    (b"", _GROUPS, _joined, "joined", None),
 ]
 
 __all__ = ["read_bytelists", "unescape"]
