@@ -66,7 +66,8 @@ _QUOTED_PIECES = re.compile(rb"(?:%s%s){1,4096}%s" % (_PIECE, _JOIN, _PIECE))
 _PIECE_BODY = re.compile(rb"""["']([A-Za-z0-9+/=_-]+)["']""")
 # (from a run's start only: tried at every character of a long run, as a redacted core's
 # `REDACTEDREDACTED...` is, each try walked 4,096 characters back)
-_CONTINUED = re.compile(rb"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{8,4096}(?:\\\r?\n[ \t]*[A-Za-z0-9+/=_-]{4,4096}){1,4096}")
+_CONTINUED = re.compile(rb"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{8,4096}"
+                        rb"(?:\\\r?\n[ \t]*[A-Za-z0-9+/=_-]{4,4096}){1,4096}")
 _GROUPS = re.compile(rb"(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}[ \t]){7,16384}[A-Za-z0-9+/=]{2,4}(?![A-Za-z0-9+/=])")
 _JOINERS = re.compile(rb"\\?\r?\n|[ \t]")
 
