@@ -9,6 +9,7 @@ Basic, driven by the same wrk load (2 threads, `--connections`, the same form bo
   signs in the HSM, checks every signature and commits an audit record and an introspection
   row per token);
 - the ceiling: raw python-pkcs11 signatures/s on the same HSM key, no HTTP, no checks;
+- per row: CPU and context switches per token of the server's process tree (and the HSM's CPU);
 - latency: p50/p99 for both at a paced load of half the node single process's measured rate
   (wrk with a per-connection `delay()` in its Lua script: a constant-rate client);
 - custody: one `signward serve` process with its keys in OpenBao Transit (a dev `bao server`
@@ -122,25 +123,41 @@ def node_provider() -> Path:
     return script
 
 
-def tree_cpu(root: int) -> float:
-    """CPU seconds of a process and every descendant alive now (with what each has reaped)."""
+def _tree(root: int) -> dict[int, list[str]]:
+    """The /proc/PID/stat fields (after the name) of a process and every descendant alive now."""
     parents: dict[int, int] = {}
-    times: dict[int, float] = {}
+    fields: dict[int, list[str]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rpartition(")")[2].split()
+            found = stat.read_text().rpartition(")")[2].split()
         except OSError:
             continue
         pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        times[pid] = sum(int(f) for f in fields[11:15]) / TICKS  # utime stime cutime cstime
-    total = 0.0
-    for pid, cpu in times.items():
+        parents[pid], fields[pid] = int(found[1]), found
+    tree: dict[int, list[str]] = {}
+    for pid, found in fields.items():
         up = pid
         while up not in (0, 1, root) and up in parents:
             up = parents[up]
         if up == root:
-            total += cpu
+            tree[pid] = found
+    return tree
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds of a process and every descendant alive now (with what each has reaped)."""
+    return sum(sum(int(f) for f in found[11:15]) for found in _tree(root).values()) / TICKS  # utime stime cutime cstime
+
+
+def tree_switches(root: int) -> int:
+    """Context switches (voluntary and not) of every thread of a process and its descendants."""
+    total = 0
+    for pid in _tree(root):
+        for status in Path(f"/proc/{pid}/task").glob("*/status"):
+            with contextlib.suppress(OSError):
+                total += sum(int(value) for name, _, value in (line.partition(":") for line in
+                                                               status.read_text().splitlines())
+                             if name in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"))
     return total
 
 
@@ -275,9 +292,11 @@ def measured(argv: list[str], url: str, basic: str, args: argparse.Namespace, cw
         wrk(url, basic, args.connections, 1)  # warm-up: pools, caches, JIT, connections
         before, load, ticks = tree_cpu(pid), load_average(), machine_ticks()
         hsm_before = tree_cpu(hsm_pid) if hsm_pid else 0.0
+        switches = tree_switches(pid)
         result = wrk(url, basic, args.connections, args.seconds, rate)
         done = result["per_s"] * args.seconds or 1.0
         result["cpu_us_per_token"] = round((tree_cpu(pid) - before) / done * 1e6)
+        result["switches_per_token"] = round((tree_switches(pid) - switches) / done, 1)
         if hsm_pid:
             result["hsm_cpu_us_per_token"] = round((tree_cpu(hsm_pid) - hsm_before) / done * 1e6)
         idle, total = (after - first for after, first in zip(machine_ticks(), ticks, strict=True))
@@ -356,6 +375,7 @@ def summary(alg: str, out: dict[str, object]) -> list[str]:
                          f"ratio {row['ratio']:.3f} (goal {goal})  non-2xx {sw['non_2xx']}/{nd['non_2xx']}  "
                          f"cpu us/token {sw['cpu_us_per_token']}/{nd['cpu_us_per_token']} "
                          f"(+hsm {sw.get('hsm_cpu_us_per_token', '-')})  "
+                         f"switches/token {sw['switches_per_token']}/{nd['switches_per_token']}  "
                          f"busy cores {sw['busy_cores']}/{nd['busy_cores']}  "
                          f"load {sw['load_before']}/{nd['load_before']}")
     custody = out.get("transit_one_process")

@@ -194,7 +194,10 @@ class Services:
         self.tokens.observe_hsm = metrics.observe_hsm
         return IssuerContext(registry=self.registry, clients=self.clients, tokens=self.tokens,
                              metrics=metrics, rotation_interval=self.config.issuer.rotation_interval,
-                             audit=self.audit, startup=startup, issuance=self.issuance)
+                             audit=self.audit, startup=startup, issuance=self.issuance,
+                             # one signing thread per PKCS#11 session; Transit signs over HTTP, one
+                             # call in flight per thread: as many threads as the grant pool had
+                             signers=self.config.hsm.sessions if self.config.hsm.backend == "pkcs11" else 16)
 
     def issuer_app(self) -> Starlette:
         """The issuer's ASGI app for this home."""

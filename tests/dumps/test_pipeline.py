@@ -525,3 +525,24 @@ def test_the_canary_check_without_canary_material_refuses_every_dump(tmp_path: P
     off = make_home(tmp_path / "off", None)  # the same dump, the check explicitly off
     record = capture(pipeline_of(opened, off), key_holder.core)
     assert record.state == "sanitized", record.reason
+
+
+def test_the_store_refuses_what_its_own_scanner_finds_before_its_independent_reader(tmp_path: Path) -> None:
+    """The store's re-scan at its door, alone and small: a file with a published key's prime in it
+    is refused `store_rescan` by the store's scanner (its detail names the finding, not the
+    independent reader, which has its own tests), and removed; a clean file of the same shape is
+    received, so nothing else refuses. (The pipeline's weakened sender is the two-layers test.)"""
+    from joserfc.jwk import RSAKey
+
+    from signward.dumps.debugstore import DebugStore
+    from tests.scan.material import RSA
+
+    store = DebugStore(tmp_path / "store")
+    store.publish_keys([{"keys": [RSAKey.import_key(RSA.public_key()).as_dict()]}])
+    store.receive("clean", image(store.staging() / "clean", 1 << 16, {}))
+    dirty = image(store.staging() / "dirty", 1 << 16, {4096: le(NUMBERS.p, 128)})
+    with pytest.raises(DumpRefused) as refusal:
+        store.receive("dirty", dirty)
+    assert refusal.value.reason == "store_rescan"
+    assert refusal.value.detail.startswith("1 finding(s), first "), refusal.value.detail
+    assert not dirty.exists() and [p.name for p in (store.root / "dumps").iterdir()] == ["clean.core"]

@@ -198,3 +198,21 @@ def test_an_output_path_that_is_not_ours_is_never_replaced_or_removed(tmp_path: 
     with pytest.raises(UsageError, match="not a regular file"):
         sanitize(dirty, out, home, known(RSA))
     assert victim.read_text() == "precious" and not out.exists()
+
+
+def test_a_dump_without_the_canary_is_refused_canary_missed_and_for_nothing_else(canary_file: Path,
+                                                                                 tmp_path: Path) -> None:
+    """The canary check's own case, in a small image: a dump that holds no canary representation
+    (a scanner blind on it, or a process that never loaded the material) is refused
+    `canary_missed`, naming every representation; the same image without a canary is clean, so no
+    other rule refuses it. (The crashed canary process with detectors switched off is the test
+    above; this one judges the check's mutant in a second.)"""
+    clean = image(tmp_path / "clean.raw", 1 << 16, {})
+    assert sanitize(clean, tmp_path / "plain.core", Home(tmp_path / "home")).status == "clean"
+    canary = Canary.load(canary_file)
+    out = tmp_path / "out.core"
+    with pytest.raises(DumpRefused) as refusal:
+        sanitize(clean, out, Home(tmp_path / "home"), canary=canary)
+    assert refusal.value.reason == "canary_missed"
+    assert refusal.value.detail == ", ".join(sorted(canary.expected()))
+    assert not out.exists() and not (tmp_path / "out.core.attestation.json").exists()

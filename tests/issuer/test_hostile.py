@@ -153,6 +153,8 @@ def test_half_open_and_dripping_connections_are_closed_at_the_head_deadline(serv
             except OSError:
                 closed_after = time.monotonic() - started
                 break
+            if time.monotonic() - started > 5:  # held past the bound asserted below: no need to drip on
+                break  # (the 23 s of the whole head made a server that never closes take that long to fail)
             time.sleep(0.1)
         assert closed_after is not None and closed_after < 5, "a dripping head was held past its deadline"
         for conn in held:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import sqlite3
 import subprocess
@@ -58,7 +59,12 @@ def test_sigkill_during_rotation(hsm_home: Home, backend: object, tmp_path: Path
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         assert child.stdout is not None
         assert child.stdout.readline().strip() == b"ready", child.stderr.read() if child.stderr else b""
-        time.sleep(rng.uniform(0.1, 0.8))
+        # each child makes progress before it is killed, however loaded the machine (a sleep alone
+        # let a slow child be killed before its first key: 6 keys, not more than 6), then is killed
+        # at a random point of a later rotation
+        assert select.select([child.stdout], [], [], 120)[0], "no key made in 120 s"
+        assert child.stdout.readline().strip() == b"grew"
+        time.sleep(rng.uniform(0.0, 0.5))
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         child.stdout.close()

@@ -1,5 +1,6 @@
 """A process that rotates one realm for ever, for the SIGKILL consistency test:
-`rotating_registry.py HOME DB` (the HSM of HOME, the registry in DB), prints "ready"."""
+`rotating_registry.py HOME DB` (the HSM of HOME, the registry in DB), prints "ready", then
+"grew" each time a rotation has committed a new key."""
 
 from __future__ import annotations
 
@@ -25,9 +26,13 @@ def main(home_dir: str, db: str) -> None:
         registry.create_realm("churn", "https://churn.example.com", Alg.ES256,
                               RotationPolicy(max_signing_lifetime=10 * 86400, prepublish_lead=86400, destroy_after=0))
     print("ready", flush=True)
+    known = len(registry.keys("churn"))
     while True:
         clock.advance(5 * 86400)
         registry.rotate("churn")
+        if (count := len(registry.keys("churn"))) > known:  # a key made and committed
+            known = count
+            print("grew", flush=True)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def bundle(key_holder: CrashedProcess, tmp_path_factory: pytest.TempPathFactory)
     key_holder_keys = json.loads(key_holder.jwks.read_text())["keys"]
     jwks.write_text(json.dumps({"keys": [public, *key_holder_keys]}))
     path = tmp / "support.tar.gz"
-    with tarfile.open(path, "w:gz") as archive:
+    # gzip's fastest level: a bundle as a support tool writes it; tarfile's default (9) spent about
+    # 10 s compressing the core, and no test here is about the level
+    with tarfile.open(path, "w:gz", compresslevel=1) as archive:
         archive.add(key_holder.core, arcname="cores/issuer.core")
         for name, data in (("browser/session.har", _har(token)), ("etc/server.toml", _config())):
             info = tarfile.TarInfo(name)

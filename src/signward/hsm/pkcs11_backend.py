@@ -29,7 +29,7 @@ from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 from ..algorithms import RSA_BITS_ALLOWED, SPECS, Alg, PublicKey, digest
 from ..errors import AlgorithmUnsupported, HsmError, HsmUnavailable
 from .base import KeyAttributes
-from .errors_map import UNAVAILABLE, map_error
+from .errors_map import NOT_FOUND, UNAVAILABLE, map_error
 
 CURVE_OIDS = {"P-256": "1.2.840.10045.3.1.7", "P-384": "1.3.132.0.34", "Ed25519": "1.3.101.112"}
 ED25519_CURVE_NAME = encode_named_curve_parameters(CURVE_OIDS["Ed25519"])
@@ -237,7 +237,9 @@ class Pkcs11Backend:
                     self._connect(slot)
                 try:
                     return fn(slot)
-                except UNAVAILABLE as exc:
+                except UNAVAILABLE + NOT_FOUND as exc:
+                    # a session opened while the HSM restarted can stay unable to see the token's
+                    # private objects (every key "not found"): a fresh session answers once more
                     self._disconnect(slot)
                     if attempt == 2:
                         raise map_error(exc, doing) from exc

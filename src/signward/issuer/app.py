@@ -1,8 +1,9 @@
 """The issuer's ASGI app: token endpoint, discovery (RFC 8414), JWKS, health and metrics.
 
-Signing runs in a thread pool against the HSM session pool. When the HSM is unreachable,
-the token endpoint answers 503 (`temporarily_unavailable`): it never falls back to another
-key or backend.
+Signing runs on signing threads, one per HSM session, and one committer thread makes the
+tokens' records durable in batches (`_Pipeline`). When the HSM is unreachable (or does not
+answer within GRANT_DEADLINE), the token endpoint answers 503 (`temporarily_unavailable`): it
+never falls back to another key or backend.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..audit.batch import GroupCommit, WriterLock
-from ..errors import HsmError, NoSigningKey, NotFound, SignwardError, StoreError
+from ..errors import HsmError, HsmUnavailable, NoSigningKey, NotFound, SignwardError, StoreError
 from ..keys.registry import Registry, rotation_error
 from ..store.sqlite import SqliteStore
 from .clients import ClientRegistry
 from .issuance import IssuanceRecords
 from .metrics import IssuerMetrics
 from .oauth import MAX_BODY, OAuthError, TokenRequest, parse_client_request, parse_token_request
-from .tokens import IssuedToken, TokenService
+from .tokens import IssuedToken, TokenRecord, TokenService
 
 log = logging.getLogger("signward.issuer")
 
@@ -51,6 +52,7 @@ class IssuerContext:
     audit: Any = None  # signward.audit.AuditLog when the home has one
     issuance: IssuanceRecords | None = None  # answers introspection; None: the endpoint says 404
     startup: list[Callable[[], object]] = field(default_factory=list)  # run once as the app starts (canaries)
+    signers: int = 4  # signing threads: one per HSM session (`hsm.sessions`, default 4)
 
 
 INTROSPECT_SCOPE = "introspect"  # a relying party's client needs it to call /introspect
@@ -79,7 +81,9 @@ def served_base(issuer: str, realm: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{suffix}"
 
 
-GRANT_THREADS = 16  # threads that sign and commit; the group commit batches what they queue
+SIGN_BATCH = 8  # grants one signing thread takes from the queue at once
+QUEUE_MAX = 4096  # grants waiting for a signing thread; one more is refused at once (503)
+GRANT_DEADLINE = 30.0  # seconds: a grant not answered by then is refused (503), whatever holds it
 TOKEN_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
 
 
@@ -87,9 +91,10 @@ def create_app(ctx: IssuerContext) -> Starlette:
     """The issuer's ASGI app: its routes, each group built by its own function over `ctx` (one
     app per home, no globals)."""
     _share_sqlite_writer(ctx)
-    # the grant's one hop off the event loop: a plain executor (anyio's run_in_threadpool, with
-    # its capacity limiter and cancel scopes, cost about as much as the grant's own Python)
-    hop = _Hop(GRANT_THREADS)
+    # the grant's one hop off the event loop: signing threads (one per HSM session) that take the
+    # waiting grants in batches and one thread that commits their records together (#39)
+    prepare, commit = _grant(ctx)
+    hop = _Pipeline(max(1, ctx.signers), prepare, commit)
     token = _token_endpoint(ctx, hop)
     return _IssuerApp(
         token,
@@ -102,9 +107,6 @@ def create_app(ctx: IssuerContext) -> Starlette:
         lifespan=_lifespan(ctx, hop),
         exception_handlers={Exception: _server_error},
     )
-
-
-_Grant = Callable[[str, TokenRequest], tuple[IssuedToken, list[str]]]
 
 
 def _per_realm(family: Any) -> Callable[[str], Any]:
@@ -120,23 +122,63 @@ def _per_realm(family: Any) -> Callable[[str], Any]:
     return child
 
 
-def _grant(ctx: IssuerContext) -> _Grant:
-    """The blocking part of a token request: authenticate, authorize and sign."""
+@dataclass
+class _Signed:
+    """A grant signed on a signing thread: its answer, and the record it waits for (None: the
+    record is already durable)."""
+
+    realm: str
+    req: TokenRequest
+    answer: tuple[IssuedToken, list[str]]
+    record: TokenRecord | None
+
+
+_Outcome = tuple[Any, BaseException | None]  # (result, error): one grant's, in order
+
+
+def _grant(ctx: IssuerContext) -> tuple[Callable[[str, TokenRequest], _Signed],
+                                        Callable[[list[_Outcome]], list[_Outcome]]]:
+    """The blocking part of a token request in two steps: `prepare` authenticates, authorizes
+    and signs (on a signing thread), `commit` makes a batch of signed grants' records durable
+    together (on the committer thread); only a grant whose record is durable is answered."""
     sign_seconds = _per_realm(ctx.metrics.sign_seconds)
 
-    def grant(realm_name: str, req: TokenRequest) -> tuple[IssuedToken, list[str]]:
-        """Authenticate, authorize and sign, in one worker thread (one hop off the event loop).
-        The client's row may come from the cache; the token's record re-checks it (and the key)
-        as it commits. When that check refuses, the caches go and the grant is tried once more
+    def prepare(realm_name: str, req: TokenRequest) -> _Signed:
+        """The client's row may come from the cache; the token's record re-checks it (and the
+        key) as it commits. When reading fails, the caches go and the grant is tried once more
         from the database, which answers for the client as it is now."""
         try:
-            return granted(realm_name, req, cached=True)
+            answer, record = granted(realm_name, req, cached=True)
         except StoreError:
-            ctx.clients.forget(realm_name, req.client_id)
-            ctx.tokens.forget()
-            return granted(realm_name, req, cached=False)
+            return _Signed(realm_name, req, again(realm_name, req), None)
+        return _Signed(realm_name, req, answer, record)
 
-    def granted(realm_name: str, req: TokenRequest, cached: bool) -> tuple[IssuedToken, list[str]]:
+    def again(realm_name: str, req: TokenRequest) -> tuple[IssuedToken, list[str]]:
+        ctx.clients.forget(realm_name, req.client_id)
+        ctx.tokens.forget()
+        answer, record = granted(realm_name, req, cached=False)
+        ctx.tokens.record(record)
+        return answer
+
+    def commit(signed: list[_Outcome]) -> list[_Outcome]:
+        """Each signed grant's answer once its record is durable; a record the store refused
+        (a cached client or key that changed) sends its grant once more through the database."""
+        waiting = [n for n, (done, exc) in enumerate(signed) if exc is None and done.record is not None]
+        errors = ctx.tokens.record_all([signed[n][0].record for n in waiting])
+        out: list[_Outcome] = [(None, exc) if exc is not None else (done.answer, None) for done, exc in signed]
+        for n, error in zip(waiting, errors, strict=True):
+            if isinstance(error, StoreError):
+                done = signed[n][0]
+                try:
+                    out[n] = (again(done.realm, done.req), None)
+                except Exception as exc:  # noqa: BLE001 - handed to the request, which answers for it
+                    out[n] = (None, exc)
+            elif error is not None:
+                out[n] = (None, error)
+        return out
+
+    def granted(realm_name: str, req: TokenRequest, cached: bool) -> tuple[tuple[IssuedToken, list[str]],
+                                                                           TokenRecord]:
         found = (ctx.clients.authenticate_cached if cached else ctx.clients.authenticate_checked)(
             realm_name, req.client_id, req.client_secret)
         if found is None:
@@ -151,17 +193,16 @@ def _grant(ctx: IssuerContext) -> _Grant:
         if any(s not in client.scopes for s in scopes):
             raise OAuthError("invalid_scope", "a requested scope is not granted to this client")
         started = time.perf_counter()
-        issued = ctx.tokens.issue(realm_name, sub=client.client_id, audience=audience, tenant=client.tenant,
-                                  client_id=client.client_id, scope=" ".join(scopes), client=check)
+        issued, record = ctx.tokens.sign(realm_name, sub=client.client_id, audience=audience, tenant=client.tenant,
+                                         client_id=client.client_id, scope=" ".join(scopes), client=check)
         sign_seconds(realm_name).observe(time.perf_counter() - started)
-        return issued, scopes
+        return (issued, scopes), record
 
-    return grant
+    return prepare, commit
 
 
-def _token_endpoint(ctx: IssuerContext, hop: _Hop) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+def _token_endpoint(ctx: IssuerContext, hop: _Pipeline) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
     """POST /realms/{realm}/token: the grant runs on `hop`, everything else on the event loop."""
-    grant = _grant(ctx)
     issued_counter = _per_realm(ctx.metrics.tokens_issued)
 
     async def token(scope: Scope, receive: Receive, send: Send) -> None:
@@ -185,7 +226,7 @@ def _token_endpoint(ctx: IssuerContext, hop: _Hop) -> Callable[[Scope, Receive, 
                 elif name == b"authorization" and authorization is None:
                     authorization = value.decode("latin-1")
             req = parse_token_request(content_type, authorization, body)
-            issued, scopes = await hop.run(grant, realm_name, req)
+            issued, scopes = await hop.run(realm_name, req)
         except OAuthError as err:
             ctx.metrics.token_errors.labels(realm_name, err.error).inc()
             refusal = _oauth_error(err)
@@ -303,8 +344,8 @@ def _service_routes(ctx: IssuerContext) -> list[Route]:
     return [Route("/healthz", healthz, methods=["GET"]), Route("/metrics", metrics, methods=["GET"])]
 
 
-def _lifespan(ctx: IssuerContext, hop: _Hop) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """The app's start (the startup hooks, the rotation loop) and end (the loop, the grant threads)."""
+def _lifespan(ctx: IssuerContext, hop: _Pipeline) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The app's start (the startup hooks, the rotation loop) and end (the loop, the signing threads)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -423,12 +464,15 @@ class _Hop:
                 self._finish(loop, (future, result, None))
 
     def _finish(self, loop: asyncio.AbstractEventLoop, done: tuple[Any, ...]) -> None:
+        self._finish_many(loop, [done])
+
+    def _finish_many(self, loop: asyncio.AbstractEventLoop, done: list[tuple[Any, ...]]) -> None:
         with self._lock:
             waiting = self._finished.get(loop)
             if waiting is not None:  # a drain is scheduled and has not taken the list yet
-                waiting.append(done)
+                waiting.extend(done)
                 return
-            self._finished[loop] = [done]
+            self._finished[loop] = done
         try:
             loop.call_soon_threadsafe(self._drain, loop)
         except RuntimeError:  # the loop is closed: nobody awaits these any more
@@ -446,8 +490,147 @@ class _Hop:
             self._jobs.put(None)
 
 
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", tuple[Any, ...]]
+_Done = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Any, BaseException | None]
+
+
+class _Pipeline(_Hop):
+    """The token grant's way off the event loop with few thread hand-offs (issue 39): one
+    signing thread per HSM session takes every grant waiting (up to SIGN_BATCH) and runs
+    `prepare` on each in turn (authenticate, sign, check the signature), then hands the whole
+    batch to one committer thread, which takes every batch waiting, makes their records durable
+    in one transaction (`commit`) and returns the answers to the loop in one wake-up per bunch
+    (`_Hop._finish`). Sixteen grant threads each blocked on the HSM and on the group commit
+    before, handing the GIL back and forth.
+
+    Never a hung request: the queue is bounded (QUEUE_MAX waiting: one more is refused at once
+    with HsmUnavailable) and every grant has a deadline (GRANT_DEADLINE seconds, watched on its
+    loop: then HsmUnavailable, whatever holds it; a grant refused before a signing thread took it
+    is not signed at all); an error in any step fails only the grants it touched, with their
+    error; the threads outlive it."""
+
+    def __init__(self, signers: int, prepare: Callable[..., Any],
+                 commit: Callable[[list[_Outcome]], list[_Outcome]], *, batch: int = SIGN_BATCH,
+                 queue_max: int = QUEUE_MAX, deadline: float = GRANT_DEADLINE) -> None:
+        self._prepare, self._commit = prepare, commit
+        self.batch, self.queue_max, self.deadline = batch, queue_max, deadline
+        self._commits: queue.SimpleQueue[list[tuple[_Job, Any, BaseException | None]] | None] = queue.SimpleQueue()
+        self._due: dict[asyncio.AbstractEventLoop, dict[asyncio.Future[Any], float]] = {}  # loop thread only
+        self._watching: set[asyncio.AbstractEventLoop] = set()
+        super().__init__(0)
+        self._threads = [threading.Thread(target=self._sign, name=f"signward-signer-{n}", daemon=True)
+                         for n in range(signers)]
+        self._committer = threading.Thread(target=self._commit_all, name="signward-committer", daemon=True)
+        for thread in (*self._threads, self._committer):
+            thread.start()
+
+    def run(self, *args: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if self._jobs.qsize() >= self.queue_max:
+            future.set_exception(HsmUnavailable(f"{self.queue_max} grants are waiting for the HSM"))
+            return future
+        due = self._due.get(loop)
+        if due is None:
+            due = self._due[loop] = {}
+        if loop not in self._watching:  # the watch ends when nothing is due: start it again
+            self._watching.add(loop)
+            loop.call_later(self._watch_every, self._expire, loop)
+        due[future] = time.monotonic() + self.deadline
+        self._jobs.put((loop, future, args))
+        return future
+
+    @property
+    def _watch_every(self) -> float:
+        return min(1.0, self.deadline / 4)
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Refuse the grants past their deadline (in the order they came: the oldest first)."""
+        due = self._due.get(loop, {})
+        now = time.monotonic()
+        for future, at in list(due.items()):
+            if at > now:
+                break
+            del due[future]
+            if not future.done():
+                future.set_exception(HsmUnavailable(f"no signature within {self.deadline:g} s"))
+        if due:
+            loop.call_later(self._watch_every, self._expire, loop)
+        else:
+            self._watching.discard(loop)
+            self._due.pop(loop, None)  # a closed loop leaves nothing behind
+
+    def _sign(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch: list[_Job] = [job]
+            stop = False
+            while len(batch) < self.batch:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                batch.append(more)
+            signed: list[tuple[_Job, Any, BaseException | None]] = []
+            for each in batch:
+                if each[1].done():  # refused at its deadline (or cancelled) while it waited: not signed
+                    continue
+                try:
+                    signed.append((each, self._prepare(*each[2]), None))
+                except BaseException as exc:  # handed to the awaiting request, which answers for it
+                    signed.append((each, None, exc))
+            self._commits.put(signed)
+            if stop:
+                return
+
+    def _commit_all(self) -> None:
+        while True:
+            signed = self._commits.get()
+            if signed is None:
+                return
+            with contextlib.suppress(queue.Empty):
+                while len(signed) < 4 * self.batch * len(self._threads):
+                    more = self._commits.get_nowait()
+                    if more is None:
+                        self._commits.put(None)
+                        break
+                    signed.extend(more)
+            try:
+                outcomes = self._commit([(result, exc) for _, result, exc in signed])
+            except BaseException as exc:  # every grant of the batch fails with it; the thread goes on
+                outcomes = [(None, exc)] * len(signed)
+            done: list[_Done] = [(job[0], job[1], result, exc)
+                                 for (job, _, _), (result, exc) in zip(signed, outcomes, strict=True)]
+            self._finish_all(done)
+
+    def _finish_all(self, done: list[_Done]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, ...]]] = {}
+        for loop, future, result, exc in done:
+            by_loop.setdefault(loop, []).append((future, result, exc))
+        for loop, finished in by_loop.items():
+            self._finish_many(loop, finished)
+
+    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        with self._lock:
+            done = self._finished.pop(loop, [])
+        due = self._due.get(loop, {})
+        for future, result, exc in done:
+            due.pop(future, None)
+            _settle(future, result, exc)
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._jobs.put(None)
+        self._commits.put(None)
+
+
 def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
-    if future.cancelled():
+    if future.done():  # cancelled, or refused at its deadline
         return
     if exc is not None:
         future.set_exception(exc)

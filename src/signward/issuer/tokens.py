@@ -7,23 +7,27 @@ Claims: iss, sub, aud, tid, client_id, scope, iat, nbf, exp, jti.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import json
+import logging
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..audit.batch import Statement
 from ..clock import Clock, SystemClock
-from ..errors import NotFound, SignatureCheckFailed, UsageError
+from ..errors import HsmError, NotFound, SignatureCheckFailed, UsageError
 from ..hsm.base import CheckedSigner
 from ..keys.jwk import thumbprint
 from ..keys.model import KeyRecord, Realm
 from ..keys.registry import Auditor, Registry
 from .issuance import ClientCheck, IssuanceRecords
 
+log = logging.getLogger("signward.issuer")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
@@ -65,6 +69,18 @@ def _header_segment(alg: str, kid: str) -> bytes:
             _HEADERS.clear()
         _HEADERS[(alg, kid)] = segment
     return segment
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """What a signed token needs on record before release: its audit record's actor, object
+    (kid) and details, and its issued-token row (`IssuanceRecords.statement`'s arguments)."""
+
+    actor: str
+    kid: str
+    details: dict[str, Any]
+    row: dict[str, Any]
+    also: Sequence[Statement]  # the row's INSERT, committed with the audit record (none without issuance)
 
 
 @dataclass(frozen=True)
@@ -125,6 +141,16 @@ class TokenService:
               scope: str = "", ttl: float | None = None, client: ClientCheck | None = None) -> IssuedToken:
         """Sign and record a token. `client` (from `ClientRegistry.authenticate_cached`) makes the
         token's record commit only while that client is still enabled with that secret."""
+        issued, record = self.sign(realm_name, sub=sub, audience=audience, tenant=tenant, client_id=client_id,
+                                   scope=scope, ttl=ttl, client=client)
+        self.record(record)
+        return issued
+
+    def sign(self, realm_name: str, *, sub: str, audience: str, tenant: str, client_id: str | None = None,
+             scope: str = "", ttl: float | None = None,
+             client: ClientCheck | None = None) -> tuple[IssuedToken, TokenRecord]:
+        """Build and sign a token, checked against the key, and what must be durably recorded
+        before it may be released (`record` or `record_all`): the token is not released yet."""
         for name, value in (("sub", sub), ("audience", audience), ("tenant", tenant), ("client_id", client_id or ""),
                             ("scope", scope)):
             _check_text(name, value)
@@ -155,14 +181,59 @@ class TokenService:
         token = (signing_input + b"." + _b64(signature)).decode()
         row: dict[str, Any] = dict(jti=jti, realm=realm.name, kid=key.kid, sub=sub, token=token, exp=claims["exp"],
                                    client=client)
-        if self.audit is not None:  # no record, no token: a failed write raises before release
-            # the issued-token row (what introspection answers from) commits with the audit record,
-            # in the audit log's group commit
-            also = [IssuanceRecords.statement(**row)] if self.issuance is not None else []
-            self.audit.append(client_id or sub, "token.issue", key.kid,
-                              {"kid": key.kid, "sub": sub, "tid": tenant, "jti": jti, "aud": audience,
-                               "realm": realm.name}, also=also)
-        elif self.issuance is not None:
-            self.issuance.record(**row)
-        return IssuedToken(token=token, kid=key.kid, jti=jti, expires_in=int(lifetime), claims=claims)
+        # the issued-token row (what introspection answers from) commits with the audit record
+        also = [IssuanceRecords.statement(**row)] if self.issuance is not None else []
+        record = TokenRecord(client_id or sub, key.kid, {"kid": key.kid, "sub": sub, "tid": tenant, "jti": jti,
+                                                         "aud": audience, "realm": realm.name}, row, also)
+        return IssuedToken(token=token, kid=key.kid, jti=jti, expires_in=int(lifetime), claims=claims), record
 
+    def record(self, record: TokenRecord) -> None:
+        """Make a signed token's record durable (raises StoreError: then it must not be released)."""
+        if self.audit is not None:  # no record, no token: a failed write raises before release
+            # in the audit log's group commit
+            self.audit.append(record.actor, "token.issue", record.kid, record.details, also=record.also)
+        elif self.issuance is not None:
+            self.issuance.record(**record.row)
+
+    def record_all(self, records: Sequence[TokenRecord]) -> list[Exception | None]:
+        """Make several tokens' records durable in one write transaction (issue 39: the issuer's
+        committer thread); each entry None once its record is durable, else the error that keeps
+        that token from release. A batch that fails is tried again one record at a time
+        (`record`), so one record that cannot be written fails only its own token."""
+        store = getattr(self.audit, "store", None)
+        if self.audit is None or store is None or len(records) < 2:
+            return [self._recorded(record) for record in records]
+        batcher = getattr(self.audit, "batcher", None)
+        started = time.perf_counter()
+        try:
+            with getattr(batcher, "writer_lock", None) or contextlib.nullcontext(), store.transaction() as tx:
+                appended = [self.audit.append(r.actor, "token.issue", r.kid, r.details, tx=tx, also=r.also)
+                            for r in records]
+        except Exception:  # noqa: BLE001 - each record alone: only the one that cannot be written fails
+            return [self._recorded(record) for record in records]
+        observe = getattr(batcher, "observe", None)
+        if observe is not None:  # the audit batch metrics count these batches too
+            observe(len(records), time.perf_counter() - started)
+        self._checkpoint_if_crossed(appended)
+        return [None] * len(records)
+
+    def _recorded(self, record: TokenRecord) -> Exception | None:
+        try:
+            self.record(record)
+        except Exception as exc:  # noqa: BLE001 - handed to the token's request, which answers for it
+            return exc
+        return None
+
+    def _checkpoint_if_crossed(self, appended: Sequence[Any]) -> None:
+        """What `AuditLog.append` does after a group-committed record: sign a checkpoint when a
+        record's seq is a multiple of `checkpoint_every` (appends in a caller's transaction do
+        not checkpoint themselves)."""
+        every = getattr(self.audit, "checkpoint_every", 0)
+        checkpoint = getattr(self.audit, "checkpoint", None)
+        if not every or checkpoint is None or getattr(self.audit, "backend", None) is None:
+            return
+        if any(getattr(record, "seq", 1) % every == 0 for record in appended):
+            try:
+                checkpoint()
+            except HsmError as exc:  # the records stand; the next checkpoint covers them
+                log.error("audit checkpoint after token records failed: %s", exc.diagnostics())

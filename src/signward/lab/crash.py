@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 # glibc sizes every thread's stack by the soft stack limit a process starts with (8 MiB by
-# default): the issuer's 18 threads (16 grant threads) then reserve 144 MiB of stacks that stay
+# default): the issuer's 18 threads (then 16 grant threads) reserved 144 MiB of stacks that stay
 # zero but make up two thirds of a 211 MB core, which every reader of the dump reads in full.
 # 2 MiB each leaves a core of about 97 MB and the same heap, key material and threads.
 CRASH_STACK_LIMIT = 2 << 20

@@ -305,8 +305,8 @@ def _opened(path: Path, kind: str) -> Iterator[tuple[zipfile.ZipFile | tarfile.T
                 listed: list[tuple[Member, zipfile.ZipInfo | tarfile.TarInfo]] = list(_zip_members(path, zipped,
                                                                                                    names))
                 yield zipped, listed
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise DumpFormatError(f"{path}: not a readable zip ({exc})") from None
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:  # (a method or
+            raise DumpFormatError(f"{path}: not a readable zip ({exc})") from None        # version zipfile lacks)
         return
     try:
         with tarfile.open(path, "r:") as tarred:
@@ -393,7 +393,7 @@ def _stream(path: Path, archive: zipfile.ZipFile | tarfile.TarFile,
             raise CoverageError(Uncovered.NOT_READ, f"bundle member {entry.name!r} listed but not readable; refused")
         with stream:
             yield stream
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError, NotImplementedError) as exc:
         raise DumpFormatError(f"{path}: corrupt archive ({exc})") from None
 
 

@@ -1,0 +1,166 @@
+"""The token grant's pipeline (issue 39): signing threads that take waiting grants in batches,
+one committer that makes their records durable together. Every request is answered, each with
+its own result or its own error, never hung: a full queue and a grant past its deadline are
+refused with HsmUnavailable (the token endpoint's 503), an error in the commit fails only the
+grants of that batch, and a batch whose one record the store refuses releases the others."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from typing import Any
+
+import pytest
+
+from signward.errors import HsmUnavailable, StoreError
+from signward.hsm import Alg
+from signward.issuer.app import _Outcome, _Pipeline
+from signward.services import Services
+
+
+def _square(n: int) -> int:
+    if n % 7 == 0:
+        raise ValueError(f"job {n}")
+    return n * n
+
+
+def _identity(outcomes: list[_Outcome]) -> list[_Outcome]:
+    return outcomes
+
+
+def test_every_grant_gets_its_own_answer_and_records_commit_in_batches() -> None:
+    sizes: list[int] = []
+
+    def commit(outcomes: list[_Outcome]) -> list[_Outcome]:
+        sizes.append(len(outcomes))
+        return outcomes
+
+    pipeline = _Pipeline(4, _square, commit)
+
+    async def main() -> list[object]:
+        answers: list[object] = await asyncio.gather(*(pipeline.run(n) for n in range(600)), return_exceptions=True)
+        return answers
+
+    try:
+        expected = [f"job {n}" if n % 7 == 0 else n * n for n in range(600)]
+        for _ in range(2):  # a second loop on the same pipeline
+            got = [str(a) if isinstance(a, ValueError) else a for a in asyncio.run(main())]
+            assert got == expected
+        assert sum(sizes) == 1200 and max(sizes) > 1  # batched: fewer commits than grants
+    finally:
+        pipeline.shutdown()
+
+
+def test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on() -> None:
+    started, release = threading.Event(), threading.Event()
+    prepared: list[int] = []
+
+    def stuck(n: int) -> int:
+        prepared.append(n)
+        if n == 0:
+            started.set()
+            release.wait(60)  # an HSM call that does not return
+        return n
+
+    pipeline = _Pipeline(1, stuck, _identity, deadline=0.2)
+
+    async def main() -> None:
+        first = pipeline.run(0)
+        await asyncio.to_thread(started.wait, 30)
+        queued = pipeline.run(1)  # behind the stuck one: past its deadline before a signer is free
+        for refused in (first, queued):
+            with pytest.raises(HsmUnavailable, match=r"no signature within 0\.2 s"):
+                await asyncio.wait_for(refused, 20)  # only the deadline ends it: the job is still inside
+        release.set()
+        assert await asyncio.wait_for(pipeline.run(5), 30) == 5
+        assert prepared == [0, 5]  # the grant refused while it waited was never signed
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
+        pipeline.shutdown()
+
+
+def test_a_full_queue_refuses_at_once_and_the_queued_grants_are_served() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def held(n: int) -> int:
+        if n == 0:
+            started.set()
+            release.wait(60)
+        return n
+
+    pipeline = _Pipeline(1, held, _identity, queue_max=2)
+
+    async def main() -> None:
+        first = pipeline.run(0)
+        await asyncio.to_thread(started.wait, 30)  # the one signer holds grant 0: the queue is empty
+        queued = [pipeline.run(1), pipeline.run(2)]
+        refused = pipeline.run(3)
+        assert refused.done()
+        with pytest.raises(HsmUnavailable, match="2 grants are waiting for the HSM"):
+            await refused
+        release.set()
+        assert await asyncio.wait_for(asyncio.gather(first, *queued), 30) == [0, 1, 2]
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
+        pipeline.shutdown()
+
+
+def test_a_failing_commit_fails_its_batch_only() -> None:
+    calls = 0
+
+    def commit(outcomes: list[_Outcome]) -> list[_Outcome]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise StoreError("the database went away")
+        return outcomes
+
+    pipeline = _Pipeline(1, lambda n: n, commit)
+
+    async def main() -> None:
+        with pytest.raises(StoreError, match="the database went away"):
+            await asyncio.wait_for(pipeline.run(1), 30)
+        assert await asyncio.wait_for(pipeline.run(2), 30) == 2  # the committer outlived it
+
+    try:
+        asyncio.run(main())
+    finally:
+        pipeline.shutdown()
+
+
+def _signed(services: Services, realm: str, client: tuple[str, str], secret_hash: str | None = None) -> Any:
+    found = services.clients.authenticate_cached(realm, *client)
+    assert found is not None
+    check = found[1] if secret_hash is None else (found[1][0], found[1][1], secret_hash)
+    return services.tokens.sign(realm, sub=client[0], audience="mail", tenant="t", client_id=client[0],
+                                 scope="", client=check)
+
+
+def test_a_batch_with_one_refused_record_releases_the_others(services: Services) -> None:
+    services.registry.create_realm("batch", "https://issuer.example/realms/batch", Alg.ES256)
+    made, secret = services.clients.create("batch", "t", ["mail"], [])
+    client = (made.client_id, secret)
+    services.audit.checkpoint_every = 2
+    tail_before = services.audit.unsigned_tail()
+    good1, bad, good2 = (_signed(services, "batch", client),
+                         _signed(services, "batch", client, secret_hash="not-the-stored-hash"),
+                         _signed(services, "batch", client))
+    errors = services.tokens.record_all([good1[1], bad[1], good2[1]])
+    assert errors[0] is None and errors[2] is None
+    assert isinstance(errors[1], StoreError)  # the record's own client check refused it
+    for issued, refused in ((good1[0], False), (bad[0], True), (good2[0], False)):
+        assert services.issuance is not None
+        assert services.issuance.introspect("batch", issued.token)["active"] is not refused
+        jtis = [r.details["jti"] for r in services.audit.records(action="token.issue")]
+        assert (issued.jti in jtis) is not refused
+    assert tail_before >= 0 and services.audit.unsigned_tail() == 0  # a record crossed checkpoint_every
+    with sqlite3.connect(services.store.path) as db:  # type: ignore[attr-defined]
+        rows = db.execute("SELECT COUNT(*) FROM issued_tokens WHERE realm = 'batch'").fetchone()[0]
+    assert rows == 2
