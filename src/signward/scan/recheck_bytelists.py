@@ -123,15 +123,15 @@ def _decimal(run: bytes) -> Iterator[bytes]:
     tokens = _DEC_TOKEN.findall(_ROW_OFFSET.sub(b"\n", run))
     if len(tokens) < MAX_TOKENS and _COMMA_LIST.fullmatch(run):
         return  # unsigned with commas: recheck_numbers' decimal-bytes view reads it (read once)
-    run: list[int] = []
+    values: list[int] = []
     for token in tokens:
         value = int(token)
         if -128 <= value <= 255:
-            run.append(value % 256)
+            values.append(value % 256)
             continue
-        yield bytes(run)
-        run = []
-    yield bytes(run)
+        yield bytes(values)
+        values = []
+    yield bytes(values)
     octal: list[int] = []
     for token in tokens:  # (a number before the dump's first offset ends no octal run)
         if _OCTAL.fullmatch(token):
