@@ -24,6 +24,7 @@ import re
 from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
+from .recheck_bytelists import read_bytelists
 from .recheck_codecs import Oversized
 
 if TYPE_CHECKING:
@@ -43,9 +44,10 @@ _PROBE = 0x5157A2D1C3  # the fixed message of the exponent checks
 # spaces or a 0x prefix between them, then anything (the ASCII column, dropped below)
 # (a short line with an offset, or after a line that ends in `:` or `,`, is the end of a block)
 _GROUP = rb"(?:(?:0[xX])?[0-9a-fA-F]{2,8}[ \t]*[:,]?[ \t]*)"
-_HEX_LINE = re.compile(rb"^[ \t]*(?:[0-9a-fA-F]{6,8}:?[ \t]+%s+|(?:[0-9a-fA-F]{6,8}:?[ \t]+)?%s{4,})[^\n]*\n?"
+_HEX_LINE = re.compile(rb"^[ \t]*(?:[0-9a-fA-F]{4,8}:?[ \t]+%s+|(?:[0-9a-fA-F]{4,8}:?[ \t]+)?%s{4,})[^\n]*\n?"
                        rb"|(?<=[:,]\n)[ \t]*%s+[^\n]*\n?" % (_GROUP, _GROUP, _GROUP), re.M)
-_OFFSET = re.compile(rb"[ \t]*([0-9a-fA-F]{6,8})(:?)[ \t]+")
+_OFFSET = re.compile(rb"[ \t]*([0-9a-fA-F]{4,8})(:?)[ \t]+")
+_COLUMNS = re.compile(rb"[ \t]{2,}")
 _TOKEN_SPLIT = re.compile(rb"[\s:,]+")
 _HEX_TOKEN = re.compile(rb"(?:0[xX])?((?:[0-9a-fA-F]{2})+)")
 _LONG_HEX = re.compile(rb"[0-9a-fA-F]{64,4096}")
@@ -56,6 +58,12 @@ _DECIMAL_BYTES = re.compile(rb"(?:(?<![0-9])(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-
 
 def _hex_line(line: bytes) -> bytes | None:
     """The bytes one dump line spells, or None when it is not a dump line."""
+    tokens = _hex_tokens(line)
+    return None if tokens is None else bytes.fromhex(b"".join(tokens).decode("ascii"))
+
+
+def _hex_tokens(line: bytes) -> list[bytes] | None:
+    """The hex groups of one dump line as printed (without `0x`), or None when it is not one."""
     body = line.rstrip(b"\r\n")
     offset = _OFFSET.match(body)
     if offset is not None:
@@ -64,7 +72,10 @@ def _hex_line(line: bytes) -> bytes | None:
             rest = rest.split(b"  ", 1)[0]
         else:  # hexdump -C: `00000000  30 82 ...  |ASCII|`; od: `0000000 30 82 ...`
             rest = rest.split(b"|", 1)[0]
-        candidates = [rest, body]  # a line of bare groups may begin with one that looks like an offset
+        # certutil, Format-Hex: the ASCII column after two or more spaces (a gap mid-row too)
+        columns = _COLUMNS.split(rest.strip())
+        candidates = [b" ".join(columns[:k]) for k in range(len(columns), 0, -1)]
+        candidates.append(body)  # a line of bare groups may begin with one that looks like an offset
     else:
         candidates = [body]
     for text in candidates:
@@ -78,15 +89,27 @@ def _hex_line(line: bytes) -> bytes | None:
                 break
             out.append(match.group(1))
         else:
-            return bytes.fromhex(b"".join(out).decode("ascii"))
+            return out
     return None
 
 
-def hex_blocks(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
-    """[start, end) and bytes of each block of consecutive hex dump lines (>= MIN_BLOCK_BYTES)."""
+def _swapped(tokens: list[bytes]) -> bytes | None:
+    """A word dump's line (`hexdump`'s and `od -x`'s 16-bit, `xxd -e`'s 32-bit, `xxd -e -g8`'s 64-bit
+    little-endian words) read byte-swapped; None when its groups are not all words of one width."""
+    widths = {len(t) for t in tokens}
+    if widths not in ({4}, {8}, {16}):
+        return None
+    return b"".join(bytes.fromhex(t.decode("ascii"))[::-1] for t in tokens)
+
+
+def hex_blocks(data: bytes | mmap.mmap,
+               words: list[tuple[int, int, bytes]] | None = None) -> list[tuple[int, int, bytes]]:
+    """[start, end) and bytes of each block of consecutive hex dump lines (>= MIN_BLOCK_BYTES);
+    a block of words of one width (`hexdump`, `od -x`, `xxd -e`) also byte-swapped into `words`."""
     blocks: list[tuple[int, int, bytes]] = []
     start = end = -1
     parts: list[bytes] = []
+    swaps: list[bytes] | None = []
     size = 0
 
     def close() -> None:
@@ -94,25 +117,36 @@ def hex_blocks(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
         if parts:  # a short last line (od, hex over lines) the line pattern did not take
             stop = data.find(b"\n", end, end + 256)
             line = bytes(data[end:stop + 1 if stop >= 0 else min(len(data), end + 256)])
-            spelled = _hex_line(line) if line.strip() and (stop >= 0 or end + 256 >= len(data)) else None
-            if spelled is not None and len(spelled) <= 16:
+            tokens = _hex_tokens(line) if line.strip() and (stop >= 0 or end + 256 >= len(data)) else None
+            spelled = None if tokens is None else bytes.fromhex(b"".join(tokens).decode("ascii"))
+            if tokens is not None and spelled is not None and len(spelled) <= 16:
                 parts.append(spelled)
+                _add_swap(tokens)
                 last = end + len(line)
         if sum(map(len, parts)) >= MIN_BLOCK_BYTES:
             if len(blocks) >= MAX_BLOCKS:
                 raise Oversized(f"more than {MAX_BLOCKS} hex dump blocks")
             blocks.append((start, last, b"".join(parts)))
+            if words is not None and swaps:
+                words.append((start, last, b"".join(swaps)))
+
+    def _add_swap(tokens: list[bytes]) -> None:
+        nonlocal swaps
+        swap = _swapped(tokens)
+        swaps = None if swap is None or swaps is None else [*swaps, swap]
 
     # over the whole view, not recheck_zeros' kept spans: a dump line ends in `[^\n]*`, which runs
     # on over zero bytes to its newline, and the next line joins the block only where it ended
     for match in _HEX_LINE.finditer(data):
-        spelled = _hex_line(match.group(0))
-        if spelled is None:
+        tokens = _hex_tokens(match.group(0))
+        if tokens is None:
             continue
+        spelled = bytes.fromhex(b"".join(tokens).decode("ascii"))
         if match.start() != end or size + len(spelled) > MAX_BLOCK_BYTES:
             close()
-            start, parts, size = match.start(), [], 0
+            start, parts, swaps, size = match.start(), [], [], 0
         parts.append(spelled)
+        _add_swap(tokens)
         size += len(spelled)
         end = match.end()
     close()
@@ -121,9 +155,15 @@ def hex_blocks(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
 
 def read_numbers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) -> None:
     """The text integers of one view: each as a child view, and each RSA-sized one checked as d/dp/dq."""
-    for start, end, spelled in hex_blocks(data):
+    words: list[tuple[int, int, bytes]] = []
+    for start, end, spelled in hex_blocks(data, words):
         outer = reader.decoding(depth, start, end)
         _child(reader, spelled, f"{name} > hex-dump", depth, (start, end))
+        _check_integer(reader, int.from_bytes(spelled, "big"), name, (start, end))
+        reader.span = outer
+    for start, end, spelled in words:  # a word dump's bytes in memory order
+        outer = reader.decoding(depth, start, end)
+        _child(reader, spelled, f"{name} > hex-words", depth, (start, end))
         _check_integer(reader, int.from_bytes(spelled, "big"), name, (start, end))
         reader.span = outer
     for match in zeros.finditer(_LONG_HEX, data):  # asn1parse's `INTEGER :C3AB...` and bare hex
@@ -140,6 +180,7 @@ def read_numbers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int
         outer = reader.decoding(depth, match.start(), match.end())
         _child(reader, spelled, f"{name} > decimal-bytes", depth, (match.start(), match.end()))
         reader.span = outer
+    read_bytelists(reader, data, name, depth)  # printed bytes: lists, escapes, joined pieces
 
 
 def _child(reader: _Reader, data: bytes, name: str, depth: int, here: tuple[int, int]) -> None:
@@ -189,7 +230,8 @@ def rsa_part(value: int, n: int, e: int, reader: _Reader | None = None) -> str |
 def printed_number(finding: RecheckFinding) -> bool:
     """A finding in a number view (a hex run or dump, a decimal number or byte array) or an RSA
     exponent: its siblings are printed next to it."""
-    return bool(re.search(r"> (?:hex|decimal)", finding.view)) or finding.key.startswith(("RSA d ", "RSA dp/dq "))
+    return (bool(re.search(r"> (?:hex|decimal|byte-list|escaped)", finding.view))
+            or finding.key.startswith(("RSA d ", "RSA dp/dq ")))
 
 
 def text_block(data: bytes | mmap.mmap, start: int, end: int, reach: int = TEXT_REACH) -> tuple[int, int]:
