@@ -69,6 +69,7 @@ from . import recheck_large as large
 from . import recheck_zeros as zeros
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
 from .recheck_layouts import python_ints
 from .recheck_numbers import read_numbers
@@ -614,6 +615,7 @@ class _Reader:
         if windows and len(data) <= WINDOW_VIEW_BYTES:
             self.windows(bytes(data), name)
         python_ints(self, data, name)  # CPython ints' 30-bit digits (recheck_layouts.py)
+        lone_exponents(self, data, name)  # a known RSA key's d by itself (recheck_exponent.py)
         if len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes (any run)
             large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 

@@ -53,6 +53,7 @@ from ..integers import (
     windows,
 )
 from ..knownkeys import KnownKey
+from . import lone_exponent
 from .base import BaseDetector
 from .python_ints import scan_python_ints
 
@@ -149,6 +150,7 @@ class KnownKeyDetector(BaseDetector):
                                                 kid=key.kid, verified=True)
         for key in keys:  # also where a prime was found: the prime may be in this chunk and d in the next
             yield from self._rsa_exponent_near_modulus(chunk, key)
+            yield from self._rsa_lone_exponent(chunk, key)
 
     def _rsa_exponent_near_modulus(self, chunk: Chunk, key: KnownKey) -> Iterator[Finding]:
         n, e = key.rsa_n, key.rsa_e
@@ -181,6 +183,35 @@ class KnownKeyDetector(BaseDetector):
                     chunk.learned.add_integer(d, "rsa-private-exponent", key.kid, self.name)
                     yield chunk.finding(relative, size, self.name, "rsa-private-exponent", representation,
                                         kid=key.kid, verified=True)
+
+    def _rsa_lone_exponent(self, chunk: Chunk, key: KnownKey) -> Iterator[Finding]:
+        """d kept alone, anywhere in the chunk or in a Python bytes literal in it: 8-byte windows
+        looked up in the key's table of d's top bits (`lone_exponent.py`), each hit proven."""
+        built = lone_exponent.table(key)
+        cut = f"{self.name}:rsa-lone-exponent:{key.kid}"
+        if built is None:
+            self._cut.add(cut)
+            return
+        phase = None if lone_exponent.every_offset(chunk) else chunk.file_offset(0) % 8
+        found, over = _lone_exponents(chunk.data, built, lone_exponent.hits(chunk.data, built, phase))
+        for start, size, representation, d in found:
+            if chunk.owns(start):
+                chunk.learned.add_integer(d, "rsa-private-exponent", key.kid, self.name)
+                yield chunk.finding(start, size, self.name, "rsa-private-exponent", representation,
+                                    kid=key.kid, verified=True)
+        try:
+            for start, end, value in lone_exponent.repr_literals(chunk.data):
+                inside, more = _lone_exponents(value, built, lone_exponent.hits(value, built))
+                over = over or more
+                for _, _, representation, d in inside[:1]:
+                    if chunk.owns(start):
+                        chunk.learned.add_integer(d, "rsa-private-exponent", key.kid, self.name)
+                        yield chunk.finding(start, end - start, self.name, "rsa-private-exponent",
+                                            f"pyrepr+{representation}", kid=key.kid, verified=True)
+        except OverflowError:
+            self._cut.add(cut)
+        if over:
+            self._cut.add(cut)
 
     # EC and Ed25519 ---------------------------------------------------------------------
     def _ec(self, chunk: Chunk, keys: list[KnownKey]) -> Iterator[Finding]:
@@ -243,6 +274,26 @@ class KnownKeyDetector(BaseDetector):
             if cut:
                 self._cut.add(f"{self.name}:{budget_label}")
                 return
+
+
+def _lone_exponents(data: bytes, built: lone_exponent.Table,
+                    hits: list[tuple[int, int]]) -> tuple[list[tuple[int, int, str, int]], bool]:
+    """(start, length, representation, d) of each table hit whose full window is the key's d:
+    `could_be_private_exponent`, then one exponentiation. At most MAX_HITS hits are read (past
+    that the second value is True: the caller says `incomplete`)."""
+    n, e = built.n, built.e
+    bound = e << (n.bit_length() // 2 + 2)
+    proven: list[tuple[int, int, str, int]] = []
+    seen: set[tuple[int, int, str]] = set()
+    for window, tag in hits[:lone_exponent.MAX_HITS]:
+        start, size, representation = built.candidate(window, tag)
+        if start < 0 or start + size > len(data) or (start, size, representation) in seen:
+            continue
+        seen.add((start, size, representation))
+        d = value_at(data, start, size, representation)
+        if 1 < d < n and could_be_private_exponent(d, n, e, bound) and pow(pow(2, e, n), d, n) == 2:
+            proven.append((start, size, representation, d))
+    return proven, len(hits) > lone_exponent.MAX_HITS
 
 
 def full_pass_candidates(chunk: Chunk, length: int, isolated: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

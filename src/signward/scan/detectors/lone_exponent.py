@@ -1,0 +1,195 @@
+"""The scanner's search for a known RSA key's private exponent d kept alone (issue #32, F2).
+
+`known_key` tries windows as d only near an occurrence of the modulus. A d by itself (raw bytes in
+a binary, a BIGNUM's limbs, base64url in a JSON value, a Python bytes repr: decoded views reach the
+detectors as bytes) still factors n. Its top half is fixed by the public key alone: with
+lam = phi(n) / g (g = 1 for d mod phi, g = gcd(p - 1, q - 1) for d mod lambda) and
+d = (1 + k*lam) / e for some 1 <= k < e, (k*n) / (g*e) - d = (k*(p + q - 1)/g - 1) / e lies in
+[0, p + q), about 2**(bits/2 + 1), so the top 64 bits of d equal those of ceil(k*n / (g*e))
+unless a borrow runs through the bits/2 - 64 bits between them (odds about 2**-(bits/2 - 64)).
+
+The ratio k / g in lowest terms has a small denominator: g = 1 for d mod phi; for OpenSSL's
+d mod lambda it is g / gcd(k, g), at most `MAX_DENOMINATOR` = 16 for about 93% of random keys
+(measured over 6,000 pairs of random primes; 8: 88%, 32: 97%). Per known key and each such
+ratio k / g (g <= 16, k < e, coprime: about 690,000 for e = 65537) the table holds the 8-byte
+windows such a d shows:
+its top 8 bytes read big-endian (a byte string) and little-endian (little-endian bytes), and its
+second-highest 64-bit limb (a BIGNUM's limbs, whose top limb may have as few as one byte). Each
+window of a chunk is read both ways and looked up: a bitmap of the top 27 bits first, then the
+sorted table. A hit gives k and g, so where d would begin and its length; the full candidate must
+pass `could_be_private_exponent` and one exponentiation before it is reported, as
+`rsa-private-exponent` of the key's kid, like the exponents found near the modulus.
+
+Offsets: every offset in chunks of views up to `EVERY_OFFSET_BYTES` and in every view that is not
+a process image (decoded runs, text, archives' members: where a d is text-derived it lands at any
+offset); 8-byte aligned in cores (ELF, minidump, hprof) larger than that, where a BIGNUM's limbs
+and a buffer's start are malloc-aligned (every offset there would cost about 4 s per GiB more).
+Bounded: at most `MAX_HITS` table hits are checked per chunk and key, past that `incomplete`; a
+key with e above `MAX_E` is not searched and is `incomplete` too.
+"""
+
+from __future__ import annotations
+
+import codecs
+import math
+import re
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+import numpy.typing as npt
+
+from ..chunks import Chunk
+from ..knownkeys import KnownKey
+
+MAX_DENOMINATOR = 16  # of k / g in lowest terms: about 93% of OpenSSL's d mod lambda (measured)
+MAX_E = 1 << 17
+EVERY_OFFSET_BYTES = 4 << 20
+CORES = ("elf-core", "minidump", "hprof")
+MAX_HITS = 1_000
+BLOCK = 1 << 20
+BITMAP_SHIFT = 64 - 27
+MIN_REPR = 96  # bytes: a d of a 1024-bit key (or longer)
+MAX_REPR = 4 * 1024 + 64  # characters in one literal: a 4096-bit d's repr is at most 4 * 512 + 3
+MAX_PIECES = 64  # adjacent literals joined
+MAX_LITERALS = 100_000  # per chunk
+
+
+class Table:
+    """One key's windows: `values[order]` sorted, `entries[order]` = k * 256 * 4 + g * 4 + form."""
+
+    def __init__(self, n: int, e: int) -> None:
+        self.n, self.e = n, e
+        # n's top 200 bits are enough: the rest moves d's top 128 bits with odds about 2**-60
+        shift = 8 * max(0, (n.bit_length() - 200) // 8)
+        top_n = n >> shift
+        be: list[int] = []
+        le: list[int] = []
+        tags: list[int] = []
+        for g in range(1, MAX_DENOMINATOR + 1):
+            step = g * e
+            for k in range(1, e):
+                if math.gcd(k, g) != 1:
+                    continue  # the same ratio k / g as a smaller denominator's
+                a = (k * top_n + step - 1) // step  # ceil(k*n / (g*e)) >> shift, to within one
+                size = (a.bit_length() + 7) // 8
+                top = a >> (8 * (size - 8))
+                limbs = (size + shift // 8 + 7) // 8
+                be.append(top)
+                le.append((a >> (64 * (limbs - 2) - shift)) & 0xFFFF_FFFF_FFFF_FFFF)
+                tags.append((k * 256 + g) * 4)
+        top_words = np.array(be, dtype=np.uint64)
+        base = np.array(tags, dtype=np.int64)
+        rows = {"be": (top_words, base), "le": (np.concatenate([top_words.byteswap(), np.array(le, dtype=np.uint64)]),
+                                                np.concatenate([base + 1, base + 2]))}
+        self.values: dict[str, npt.NDArray[np.uint64]] = {}
+        self.entries: dict[str, npt.NDArray[np.int64]] = {}
+        self.bitmap: dict[str, npt.NDArray[np.uint8]] = {}
+        for order, (values, entry) in rows.items():
+            sort = np.argsort(values, kind="stable")
+            self.values[order], self.entries[order] = values[sort], entry[sort]
+            bitmap = np.zeros(1 << 24, dtype=np.uint8)
+            index = (values >> np.uint64(BITMAP_SHIFT)).astype(np.int64)
+            np.bitwise_or.at(bitmap, index >> 3, (1 << (index & 7)).astype(np.uint8))
+            self.bitmap[order] = bitmap
+
+    def candidate(self, window: int, tag: int) -> tuple[int, int, str]:
+        """(start relative to the window, length, representation) of the d a hit stands for."""
+        k, g, form = tag // 1024, (tag // 4) % 256, tag % 4
+        a = (k * self.n + g * self.e - 1) // (g * self.e)
+        size = (a.bit_length() + 7) // 8
+        if form == 0:
+            return window, size, "be"
+        if form == 1:
+            return window + 8 - size, size, "le"
+        limbs = (size + 7) // 8
+        return window - 8 * (limbs - 2), 8 * limbs, "le"
+
+
+_TABLES: dict[tuple[int, int], Table] = {}
+_LOCK = threading.Lock()
+
+
+def table(key: KnownKey) -> Table | None:
+    """The key's table, built once per process (about 0.5 s for e = 65537), or None past MAX_E."""
+    n, e = key.rsa_n, key.rsa_e
+    if e > MAX_E or n.bit_length() < 256:
+        return None
+    with _LOCK:
+        built = _TABLES.get((n, e))
+        if built is None:
+            built = _TABLES[(n, e)] = Table(n, e)
+        return built
+
+
+def every_offset(chunk: Chunk) -> bool:
+    """Every offset, or only 8-byte aligned ones (a large process image: module docstring)."""
+    return chunk.layout.format not in CORES or chunk.layout.size <= EVERY_OFFSET_BYTES
+
+
+def hits(data: bytes, built: Table, phase: int | None = None) -> list[tuple[int, int]]:
+    """(window offset, tag) of every window of `data` found in the table, ascending by offset:
+    at every offset, or (`phase`) at the offsets x with x + phase a multiple of 8."""
+    found: list[tuple[int, int]] = []
+    last = len(data) - 8
+    for start in range(0, max(last + 1, 0), BLOCK):
+        count = min(BLOCK, last + 1 - start)
+        first = 0 if phase is None else (-(start + phase)) % 8
+        step = 1 if phase is None else 8
+        for order in ("be", "le"):
+            words = np.ndarray((count,), dtype=">u8" if order == "be" else "<u8", buffer=data, offset=start,
+                               strides=(1,))[first::step].astype(np.uint64)
+            index = (words >> np.uint64(BITMAP_SHIFT)).astype(np.int64)
+            picked = np.flatnonzero((built.bitmap[order][index >> 3] >> (index & 7).astype(np.uint8)) & 1)
+            if not len(picked):
+                continue
+            values, entries = built.values[order], built.entries[order]
+            wanted = words[picked]
+            where = np.minimum(np.searchsorted(values, wanted), len(values) - 1)
+            equal = values[where] == wanted
+            for at, low in zip((picked[equal] * step + first + start).tolist(), where[equal].tolist(), strict=True):
+                word = values[low]
+                while low < len(values) and values[low] == word:  # one window, several ratios
+                    found.append((at, int(entries[low])))
+                    low += 1
+    found.sort()
+    return found
+
+
+_LITERAL = rb"""[bB](?:'(?:\\[^\n]|[^'\\\n]){0,%d}'|"(?:\\[^\n]|[^"\\\n]){0,%d}")""" % (MAX_REPR, MAX_REPR)
+_RUN = re.compile(rb"(?:%s[ \t\r\n]*){1,%d}" % (_LITERAL, MAX_PIECES))
+_PIECE = re.compile(_LITERAL)
+
+
+def _occurrences(data: bytes, prefix: bytes) -> Iterator[int]:
+    at = data.find(prefix)
+    while at >= 0:
+        yield at
+        at = data.find(prefix, at + 1)
+
+
+def repr_literals(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, value) of each run of Python bytes literals (`repr` of a bytes object, or
+    pprint's adjacent literals over several lines) that holds at least MIN_REPR bytes; at most
+    MAX_LITERALS runs (past that OverflowError: the caller says `incomplete`)."""
+    starts = sorted(at for prefix in (b"b'", b'b"', b"B'", b'B"') for at in _occurrences(data, prefix))
+    end = 0
+    for count, at in enumerate(starts):
+        if count >= MAX_LITERALS:
+            raise OverflowError("too many Python bytes literals")
+        match = _RUN.match(data, at) if at >= end else None
+        if match is None:
+            continue
+        end = match.end()
+        if match.end() - match.start() < MIN_REPR:
+            continue
+        try:
+            value = b"".join(codecs.escape_decode(piece.group(0)[2:-1])[0]
+                             for piece in _PIECE.finditer(match.group(0)))
+        except ValueError:
+            continue
+        if len(value) >= MIN_REPR:
+            yield match.start(), match.end(), value
+
+
+__all__ = ["MAX_HITS", "every_offset", "hits", "repr_literals", "table"]
