@@ -30,7 +30,6 @@ key with e above `MAX_E` is not searched and is `incomplete` too.
 
 from __future__ import annotations
 
-import codecs
 import math
 import re
 import threading
@@ -161,6 +160,21 @@ _RUN = re.compile(rb"(?:%s[ \t\r\n]*){1,%d}" % (_LITERAL, MAX_PIECES))
 _PIECE = re.compile(_LITERAL)
 
 
+_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|[\s\S])")
+_SIMPLE = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"a": b"\a", b"b": b"\b", b"f": b"\f", b"v": b"\v",
+           b"\\": b"\\", b"'": b"'", b'"': b'"', b"\n": b""}
+
+
+def _unescape(match: re.Match[bytes]) -> bytes:
+    """One escape of a Python bytes literal (an unknown one stays as written, as Python keeps it)."""
+    code = match.group(1)
+    if code[:1] == b"x" and len(code) == 3:
+        return bytes([int(code[1:], 16)])
+    if code[:1].isdigit() and code[:1] not in b"89":
+        return bytes([int(code, 8) & 0xFF])
+    return _SIMPLE.get(code, b"\\" + code)
+
+
 def _occurrences(data: bytes, prefix: bytes) -> Iterator[int]:
     at = data.find(prefix)
     while at >= 0:
@@ -183,11 +197,7 @@ def repr_literals(data: bytes) -> Iterator[tuple[int, int, bytes]]:
         end = match.end()
         if match.end() - match.start() < MIN_REPR:
             continue
-        try:
-            value = b"".join(codecs.escape_decode(piece.group(0)[2:-1])[0]
-                             for piece in _PIECE.finditer(match.group(0)))
-        except ValueError:
-            continue
+        value = b"".join(_ESCAPE.sub(_unescape, piece.group(0)[2:-1]) for piece in _PIECE.finditer(match.group(0)))
         if len(value) >= MIN_REPR:
             yield match.start(), match.end(), value
 
