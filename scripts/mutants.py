@@ -37,6 +37,7 @@ R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
 EM = "tests/scan/test_embedded.py::"
 PT = "tests/scan/test_printed.py::"
+LE = "tests/scan/test_lone_exponent.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1126,6 +1127,23 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_bytelist_joined_bound", "scan/recheck_bytelists.py",
      "                    raise Oversized(f\"a {label} run of more than {MAX_JOINED} characters\")",
      "                    pass", ["tests/scan/test_recheck_bytelists.py::test_a_list_longer_than_the_joined_bound_is_incomplete"]),
+    ("s13_lone_exponent_scanner", "scan/detectors/known_key.py", "            yield from self._rsa_lone_exponent(chunk, key)\n",
+     "            pass\n", [LE + "test_raw_big_and_little_endian_d_in_a_binary_is_found_by_both_readers"]),
+    ("s13_lone_exponent_scanner_bound", "scan/detectors/known_key.py",
+     "    return proven, len(hits) > lone_exponent.MAX_HITS", "    return proven, False",
+     [LE + "test_past_the_hit_bound_is_incomplete_never_clean"]),
+    ("s13_lone_exponent_scanner_limbs", "scan/detectors/lone_exponent.py",
+     "        return window - 8 * (limbs - 2), 8 * limbs, \"le\"", "        return window, 8 * limbs, \"le\"",
+     [LE + "test_bignum_limbs_8_aligned_in_a_large_core"]),
+    ("s13_lone_exponent_scanner_literals", "scan/detectors/lone_exponent.py",
+     "        if len(value) >= MIN_REPR:", "        if False:", [LE + "test_python_bytes_literals_of_d"]),
+    ("s13_lone_exponent_reader", "scan/recheck_exponent.py", "        for start, width, _ in _proven(data, words, hits):",
+     "        for start, width, _ in []:", [LE + "test_raw_big_and_little_endian_d_in_a_binary_is_found_by_both_readers"]),
+    ("s13_lone_exponent_reader_bound", "scan/recheck_exponent.py", "        if len(hits) > MAX_HITS:",
+     "        if False:", [LE + "test_past_the_hit_bound_is_incomplete_never_clean"]),
+    ("s13_lone_exponent_reader_literals", "scan/recheck_exponent.py",
+     "            if _proven(value, words, _hits(value, words, 1)):", "            if False:",
+     [LE + "test_python_bytes_literals_of_d"]),
 ]
 
 

@@ -51,26 +51,37 @@ class _Words:
         self.n, self.e = n, e
         drop = max(0, n.bit_length() - 256) & ~7  # n's top 256 bits decide d's top 128
         head = n >> drop
-        rows: dict[str, list[tuple[int, int, int, int]]] = {"big": [], "little": []}
+        tops: list[int] = []
+        limbs: list[int] = []
+        ks: list[int] = []
+        gs: list[int] = []
         for g in range(1, MAX_G + 1):
+            unit = (head << 64) // (g * e)  # head / (g*e) with 64 fraction bits: k*unit by additions
+            running = 0
             for k in range(1, e):
-                if math.gcd(k, g) > 1:
+                running += unit
+                if g > 1 and math.gcd(k, g) > 1:
                     continue
-                approx = -(-(k * head) // (g * e))
-                width = (approx.bit_length() + 7) // 8 + drop // 8
-                top = approx >> (8 * ((approx.bit_length() + 7) // 8 - 8))
-                rows["big"].append((top, k, g, 0))
-                rows["little"].append((int.from_bytes(top.to_bytes(8, "little"), "big"), k, g, 1))
-                limbs = -(-width // 8)
-                rows["little"].append(((approx >> (64 * limbs - 128 - drop)) % (1 << 64), k, g, 2))
+                approx = running >> 64
+                length = (approx.bit_length() + 7) >> 3
+                tops.append(approx >> (8 * length - 64))
+                limbs.append((approx >> (64 * ((length + drop // 8 + 7) >> 3) - 128 - drop)) & 0xFFFF_FFFF_FFFF_FFFF)
+                ks.append(k)
+                gs.append(g)
+        big = np.array(tops, dtype=np.uint64)
+        meaning = np.stack([np.array(ks, dtype=np.int64), np.array(gs, dtype=np.int64)], axis=1)
+        little = np.concatenate([big.byteswap(), np.array(limbs, dtype=np.uint64)])
+        forms = {"big": (big, meaning, 0), "little": (little, np.concatenate([meaning, meaning]), None)}
         self.words: dict[str, npt.NDArray[np.uint64]] = {}
         self.meaning: dict[str, npt.NDArray[np.int64]] = {}
         self.present: dict[str, npt.NDArray[np.bool_]] = {}
-        for layout, row in rows.items():
-            unsorted = np.array([r[0] for r in row], dtype=np.uint64)
+        for layout, (unsorted, pairs, form) in forms.items():
+            kind = np.full(len(unsorted), 0 if form == 0 else 1, dtype=np.int64)
+            if form is None:
+                kind[len(big):] = 2
             order = np.argsort(unsorted, kind="stable")
             self.words[layout] = unsorted[order]
-            self.meaning[layout] = np.array([r[1:] for r in row], dtype=np.int64).reshape(-1, 3)[order]
+            self.meaning[layout] = np.column_stack([pairs, kind])[order]
             present = np.zeros(1 << 24, dtype=np.bool_)
             present[(self.words[layout] >> np.uint64(40)).astype(np.int64)] = True
             self.present[layout] = present

@@ -30,7 +30,6 @@ key with e above `MAX_E` is not searched and is `incomplete` too.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Iterator
@@ -62,24 +61,11 @@ class Table:
         # n's top 200 bits are enough: the rest moves d's top 128 bits with odds about 2**-60
         shift = 8 * max(0, (n.bit_length() - 200) // 8)
         top_n = n >> shift
-        be: list[int] = []
-        le: list[int] = []
-        tags: list[int] = []
-        for g in range(1, MAX_DENOMINATOR + 1):
-            step = g * e
-            for k in range(1, e):
-                if math.gcd(k, g) != 1:
-                    continue  # the same ratio k / g as a smaller denominator's
-                a = (k * top_n + step - 1) // step  # ceil(k*n / (g*e)) >> shift, to within one
-                size = (a.bit_length() + 7) // 8
-                top = a >> (8 * (size - 8))
-                limbs = (size + shift // 8 + 7) // 8
-                be.append(top)
-                le.append((a >> (64 * (limbs - 2) - shift)) & 0xFFFF_FFFF_FFFF_FFFF)
-                tags.append((k * 256 + g) * 4)
-        top_words = np.array(be, dtype=np.uint64)
-        base = np.array(tags, dtype=np.int64)
-        rows = {"be": (top_words, base), "le": (np.concatenate([top_words.byteswap(), np.array(le, dtype=np.uint64)]),
+        parts = [_ratios(top_n, shift, g, e) for g in range(1, MAX_DENOMINATOR + 1)]
+        top_words = np.concatenate([part[0] for part in parts])
+        limb_words = np.concatenate([part[1] for part in parts])
+        base = np.concatenate([part[2] for part in parts])
+        rows = {"be": (top_words, base), "le": (np.concatenate([top_words.byteswap(), limb_words]),
                                                 np.concatenate([base + 1, base + 2]))}
         self.values: dict[str, npt.NDArray[np.uint64]] = {}
         self.entries: dict[str, npt.NDArray[np.int64]] = {}
@@ -88,8 +74,10 @@ class Table:
             sort = np.argsort(values, kind="stable")
             self.values[order], self.entries[order] = values[sort], entry[sort]
             bitmap = np.zeros(1 << 24, dtype=np.uint8)
-            index = (values >> np.uint64(BITMAP_SHIFT)).astype(np.int64)
-            np.bitwise_or.at(bitmap, index >> 3, (1 << (index & 7)).astype(np.uint8))
+            index = (self.values[order] >> np.uint64(BITMAP_SHIFT)).astype(np.int64)  # sorted
+            index = index[np.concatenate([[True], index[1:] != index[:-1]])]
+            for bit in range(8):  # each byte once per bit: plain fancy indexing, no ufunc.at
+                bitmap[index[index & 7 == bit] >> 3] |= np.uint8(1 << bit)
             self.bitmap[order] = bitmap
 
     def candidate(self, window: int, tag: int) -> tuple[int, int, str]:
@@ -103,6 +91,39 @@ class Table:
             return window + 8 - size, size, "le"
         limbs = (size + 7) // 8
         return window - 8 * (limbs - 2), 8 * limbs, "le"
+
+
+def _ratios(top_n: int, shift: int, g: int, e: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64],
+                                                             npt.NDArray[np.int64]]:
+    """For every k < e coprime to g, of a = (k*n / (g*e)) >> shift: the top 8 bytes (big-endian
+    value) and the second-highest 64-bit limb of (a << shift), and the tag (k, g); vectorized:
+    k * (top_n / (g*e)) in 32-bit limbs with 64 fraction bits, carried by numpy."""
+    k = np.arange(1, e, dtype=np.uint64)
+    k = k[np.gcd(k, np.uint64(g)) == 1]
+    fixed = (top_n << 64) // (g * e)
+    count = (fixed.bit_length() + 31) // 32 + 1
+    product = np.zeros((len(k), count + 3), dtype=np.uint64)
+    carry = np.zeros(len(k), dtype=np.uint64)
+    for i in range(count):
+        step = k * np.uint64((fixed >> (32 * i)) & 0xFFFF_FFFF) + carry
+        product[:, i], carry = step & np.uint64(0xFFFF_FFFF), step >> np.uint64(32)
+    nonzero = count - 1 - np.argmax(product[:, count - 1::-1] != 0, axis=1)  # the highest nonzero limb
+    top_limb = product[np.arange(len(k)), nonzero]
+    bits = 32 * nonzero.astype(np.int64) + np.frexp(top_limb.astype(np.float64))[1] - 64  # of a
+    size = (bits + 7) // 8
+    top = _bits_at(product, 8 * (size - 8) + 64)
+    limbs = (size + shift // 8 + 7) // 8
+    limb = _bits_at(product, 64 * (limbs - 2) - shift + 64)
+    return top, limb, ((k.astype(np.int64) * 256 + g) * 4)
+
+
+def _bits_at(limbs: npt.NDArray[np.uint64], position: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
+    """The 64 bits from bit `position` (a multiple of 8) of each row's number (32-bit limbs)."""
+    rows = np.arange(len(limbs))
+    word, offset = position // 32, (position % 32).astype(np.uint64)
+    low = limbs[rows, word] | (limbs[rows, word + 1] << np.uint64(32))
+    high = limbs[rows, word + 2]
+    return (low >> offset) | ((high << np.uint64(32)) << (np.uint64(32) - offset))
 
 
 _TABLES: dict[tuple[int, int], Table] = {}
