@@ -14,8 +14,10 @@ buffer's start). A hit names r, so where d would begin and its length; the full 
 proven (e*d - 1 a multiple of phi/g for a small g, then one exponentiation) before the finding
 (kind `known-key`). Shares no code with the scanner's `detectors/lone_exponent.py`.
 
-Bounded: MAX_HITS hits read per view and key (more: `incomplete`), MAX_LITERALS Python literals
-per view (more: `incomplete`), each at most MAX_LITERAL characters.
+Views under MIN_D bytes are skipped, and all-ASCII views are not read raw (a random d has a byte
+>= 0x80; the decoded layers of a text are views of their own). Bounded: MAX_HITS hits read per
+view and key (more: `incomplete`), MAX_LITERALS literal heads (b' b" B' B") per view (more:
+`incomplete`), literals read in views up to 256 MiB.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ MAX_E = 1 << 17
 MAX_G = 16
 EVERY_OFFSET = 4 << 20
 MAX_HITS = 1_000
+MIN_D = 96  # bytes: a smaller view holds no d of a key of 1024 bits or more
 MAX_LITERALS = 100_000
 MAX_LITERAL = 5_000
 PIECE = 1 << 20
@@ -158,17 +161,28 @@ def _proven(data: bytes | mmap.mmap, words: _Words,
 def _literals(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
     """Python bytes literals (one, or adjacent ones as pprint writes them) decoded, with their span."""
     out: list[tuple[int, int, bytes]] = []
-    for count, match in enumerate(_BYTES_LITERAL.finditer(data)):
-        if count >= MAX_LITERALS:
-            raise OverflowError
+    heads: list[int] = []
+    for prefix in (b"b'", b'b"', b"B'", b'B"'):  # memchr-fast, where the regex would try every offset
+        at = data.find(prefix)
+        while at >= 0 and len(heads) <= MAX_LITERALS:
+            heads.append(at)
+            at = data.find(prefix, at + 1)
+    if len(heads) > MAX_LITERALS:
+        raise OverflowError
+    done = 0
+    for head in sorted(heads):
+        match = _BYTES_LITERAL.match(data, head) if head >= done else None
+        if match is None:
+            continue
+        done = match.end()
         text = match.group(0)
-        if len(text) < 96 or len(text) > MAX_LITERAL * 64:
+        if len(text) < MIN_D or len(text) > MAX_LITERAL * 64:
             continue
         try:
             value = ast.literal_eval("(" + text.decode("ascii") + ")")  # pieces over several lines
         except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError):
             continue
-        if isinstance(value, bytes) and len(value) >= 96:
+        if isinstance(value, bytes) and len(value) >= MIN_D:
             out.append((match.start(), match.end(), value))
     return out
 
@@ -176,11 +190,12 @@ def _literals(data: bytes | mmap.mmap) -> list[tuple[int, int, bytes]]:
 def lone_exponents(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
     """Every known RSA key's d kept alone in this view or in a Python bytes literal in it."""
     keys = reader.known.of_kind("rsa")
-    if not keys:
+    if not keys or len(data) < MIN_D:
         return
     step = 1 if len(data) <= EVERY_OFFSET else 8
+    quoted = any(data.find(prefix) >= 0 for prefix in (b"b'", b'b"', b"B'", b'B"'))
     try:
-        literals = _literals(data) if len(data) <= 64 * EVERY_OFFSET else []
+        literals = _literals(data) if quoted and len(data) <= 64 * EVERY_OFFSET else []
     except OverflowError:
         reader.incomplete(f"{name}: more than {MAX_LITERALS} Python bytes literals")
         literals = []
@@ -189,7 +204,9 @@ def lone_exponents(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
         if words is None:
             reader.incomplete(f"{name}: lone private exponent of kid {key.kid} not searched (e too large)")
             continue
-        hits = _hits(data, words, step)
+        # a d is random bytes: some byte of it is >= 0x80 (odds 1 - 2**-96 or more), so an
+        # all-ASCII view (a text) cannot hold one raw; its decoded layers are views of their own
+        hits = [] if isinstance(data, bytes) and data.isascii() else _hits(data, words, step)
         if len(hits) > MAX_HITS:
             reader.incomplete(f"{name}: more than {MAX_HITS} lone-exponent candidates for kid {key.kid}")
         for start, width, _ in _proven(data, words, hits):
