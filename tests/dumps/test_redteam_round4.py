@@ -225,15 +225,17 @@ def test_both_token_rules_agree_and_miss_few_random_bodies() -> None:
 # ---- the CLI's scan reads with both, the attestation counts what the reader found
 
 
-def _xxd_of_the_key(tmp_path: Path) -> Path:
+def _octal_dump_of_the_key(tmp_path: Path) -> Path:
+    """The key as `od -b` prints it: read by the independent reader, not by the scanner (an xxd
+    dump served here until the scanner learnt to read dumps, session 13)."""
     der = RSA.private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL, NoEncryption())
-    path = tmp_path / "key.xxd"
-    path.write_bytes(subprocess.run(["xxd"], input=der, capture_output=True, check=True).stdout)
+    path = tmp_path / "key.od"
+    path.write_bytes(subprocess.run(["od", "-b"], input=der, capture_output=True, check=True).stdout)
     return path
 
 
 def test_dumps_scan_is_not_clean_when_only_the_independent_reader_finds(tmp_path: Path) -> None:
-    path = _xxd_of_the_key(tmp_path)
+    path = _octal_dump_of_the_key(tmp_path)
     run = [sys.executable, "-m", "signward", "dumps", "scan", str(path), "--json"]
     done = subprocess.run(run, capture_output=True, text=True)
     document = json.loads(done.stdout)
@@ -246,7 +248,7 @@ def test_dumps_scan_is_not_clean_when_only_the_independent_reader_finds(tmp_path
 def test_the_attestation_counts_what_only_the_reader_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _blind_scanner(monkeypatch, "signward.dumps.sanitize")
     (tmp_path / "home").mkdir()
-    path = _xxd_of_the_key(tmp_path)
+    path = _octal_dump_of_the_key(tmp_path)
     result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(RSA), workers=1)
     assert result.counts.get("independent-reader", 0) >= 1, result.counts
     assert recheck_path(tmp_path / "out", known(RSA)).clean
