@@ -111,14 +111,15 @@ class Bao:
         answer = self.call("PUT", "sys/unseal", {"key": self.unseal_key}, token="")
         assert answer["sealed"] is False
         deadline = time.monotonic() + 20
-        while httpx.get(f"{self.url}/v1/sys/health").status_code != 200:  # active, unsealed
+        while httpx.get(f"{self.url}/v1/sys/health", timeout=30).status_code != 200:  # active, unsealed
             assert time.monotonic() < deadline, "OpenBao did not become active"
             time.sleep(0.05)
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
-        """An API call that must succeed (as root unless `token`)."""
+        """An API call that must succeed (as root unless `token`). 60 s: a file-storage `sys/init`
+        (barrier keys made and written) took over 10 s on a loaded 2-core machine in a CI rehearsal."""
         headers = {"X-Vault-Token": self.root if token is None else token} if (token or token is None) else {}
-        resp = httpx.request(method, f"{self.url}/v1/{path}", json=body, headers=headers, timeout=10)
+        resp = httpx.request(method, f"{self.url}/v1/{path}", json=body, headers=headers, timeout=60)
         assert resp.status_code in (200, 204), f"{method} {path}: {resp.status_code} {resp.text}"
         return resp.json() if resp.content else {}
 
