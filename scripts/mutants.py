@@ -1073,10 +1073,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/issuer/test_caches.py::test_a_client_disabled_by_another_process_gets_no_token_from_the_cached_row"]),
     ("grant_queue_bound", "issuer/app.py", "        if self._jobs.qsize() >= self.queue_max:", "        if False:",
      ["tests/issuer/test_pipeline.py::test_a_full_queue_refuses_at_once_and_the_queued_grants_are_served"]),
-    ("grant_deadline", "issuer/app.py", "        due[future] = time.monotonic() + self.deadline",
-     "        due[future] = time.monotonic() + 1e9",
+    ("grant_deadline", "issuer/app.py", "        due[future] = (time.monotonic() + self.deadline, waiting)",
+     "        due[future] = (time.monotonic() + 1e9, waiting)",
      ["tests/issuer/test_pipeline.py::test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on"]),
-    ("grant_expired_not_signed", "issuer/app.py", "                if each[1].done():  # refused",
+    ("grant_expired_not_signed", "issuer/app.py", "                if each[3].given_up:  # refused",
      "                if False:  # refused",
      ["tests/issuer/test_pipeline.py::test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on"]),
     ("s13_scanner_printed", "scan/scanner.py", "findings += scan_printed(chunk, detectors, cut, covered=findings)",
@@ -1144,6 +1144,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s13_lone_exponent_reader_literals", "scan/recheck_exponent.py",
      "            if _proven(value, words, _hits(value, words, 1)):", "            if False:",
      [LE + "test_python_bytes_literals_of_d"]),
+    ("s14_grant_cancelled_not_signed", "issuer/app.py",
+     "        future.add_done_callback(waiting.give_up)", "        pass",
+     ["tests/issuer/test_pipeline.py::test_a_grant_cancelled_while_it_waited_is_never_signed"]),
+    ("s14_audit_batch_checkpoint", "audit/log.py",
+     "any(r.seq % self.checkpoint_every == 0 for r in records)", "False",
+     ["tests/issuer/test_pipeline.py::test_a_batch_of_records_extends_the_audit_logs_remembered_range_and_checkpoints"]),
 ]
 
 

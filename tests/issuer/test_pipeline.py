@@ -83,6 +83,39 @@ def test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on() -> None:
         pipeline.shutdown()
 
 
+def test_a_grant_cancelled_while_it_waited_is_never_signed() -> None:
+    """The request went away (its task cancelled) while its grant queued: the signing thread
+    skips it by the mark set on the loop, not by reading the asyncio future from its thread."""
+    started, release = threading.Event(), threading.Event()
+    prepared: list[int] = []
+
+    def stuck(n: int) -> int:
+        prepared.append(n)
+        if n == 0:
+            started.set()
+            release.wait(60)
+        return n
+
+    pipeline = _Pipeline(1, stuck, _identity, deadline=600)  # no deadline can refuse it here
+
+    async def main() -> None:
+        first = pipeline.run(0)
+        await asyncio.to_thread(started.wait, 30)
+        queued = pipeline.run(1)
+        queued.cancel()
+        await asyncio.sleep(0)  # the loop runs the future's done callbacks: the mark is set
+        release.set()
+        assert await asyncio.wait_for(first, 30) == 0
+        assert await asyncio.wait_for(pipeline.run(5), 30) == 5
+        assert prepared == [0, 5]
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.set()
+        pipeline.shutdown()
+
+
 def test_a_full_queue_refuses_at_once_and_the_queued_grants_are_served() -> None:
     started, release = threading.Event(), threading.Event()
 
@@ -164,3 +197,24 @@ def test_a_batch_with_one_refused_record_releases_the_others(services: Services)
     with sqlite3.connect(services.store.path) as db:  # type: ignore[attr-defined]
         rows = db.execute("SELECT COUNT(*) FROM issued_tokens WHERE realm = 'batch'").fetchone()[0]
     assert rows == 2
+
+
+def test_a_batch_of_records_extends_the_audit_logs_remembered_range_and_checkpoints(services: Services) -> None:
+    """`record_all` writes through `AuditLog.append_batch`: one transaction, the log's remembered
+    Merkle range follows it to the head (the next checkpoint re-reads nothing), and a record on a
+    multiple of checkpoint_every signs a checkpoint."""
+    services.registry.create_realm("range", "https://issuer.example/realms/range", Alg.ES256)
+    made, secret = services.clients.create("range", "t", ["mail"], [])
+    services.audit.checkpoint()  # the range starts at a signed head
+    head = services.audit.unsigned_tail()
+    assert head == 0
+    services.audit.checkpoint_every = 3
+    batches = services.audit.batcher.stats.batches
+    signed = [_signed(services, "range", (made.client_id, secret)) for _ in range(3)]
+    assert services.tokens.record_all([record for _, record in signed]) == [None, None, None]
+    assert services.audit.batcher.stats.batches == batches + 1  # one transaction, counted
+    seqs = [r.seq for r in services.audit.records(action="token.issue")][-3:]
+    tree = services.audit._tree
+    assert tree is not None and tree[0] == seqs[-1]  # the remembered range is at the batch's last record
+    assert seqs == list(range(seqs[0], seqs[0] + 3))
+    assert services.audit.unsigned_tail() == 0  # one of three seqs in a row is a multiple of 3: signed at the head

@@ -172,6 +172,17 @@ class GroupCommit:
                 entry.done = True
                 entry.wake.put(None)
 
+    def write_now(self, batch: list[Pending]) -> list[AuditRecord]:
+        """Commit `batch` in one transaction in the caller's thread (a caller that batches on its
+        own: the issuer's committer), in turn with the other processes' writers; raises if it
+        cannot be written, and nothing of it is then committed."""
+        started = time.perf_counter()
+        try:
+            with self.writer_lock or nullcontext():
+                return self._write(batch)
+        finally:
+            self._count(batch, time.perf_counter() - started)
+
     def _write_settled(self, batch: list[Pending]) -> None:
         try:
             self._settle(batch, self._write(batch))

@@ -143,6 +143,19 @@ class AuditLog:
                 log.error("audit checkpoint at record %s failed: %s", record.seq, exc.diagnostics())
         return record
 
+    def append_batch(self, entries: Sequence[Pending]) -> list[AuditRecord]:
+        """Write several records (each with its `also` statements) in one transaction, chained in
+        order, now, in the caller's thread; raises (StoreError) if they cannot be written, and then
+        none is. The remembered Merkle range grows with them, and a checkpoint is signed when one
+        of them lands on a multiple of `checkpoint_every`, as `append` does."""
+        records = self.batcher.write_now(list(entries))
+        if self.backend is not None and any(r.seq % self.checkpoint_every == 0 for r in records):
+            try:
+                self.checkpoint()
+            except HsmError as exc:  # the records stand; the next checkpoint covers them
+                log.error("audit checkpoint at record %s failed: %s", records[-1].seq, exc.diagnostics())
+        return records
+
     @staticmethod
     def _head(tx: Transaction) -> tuple[int, str]:
         head = tx.one("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")

@@ -490,8 +490,22 @@ class _Hop:
             self._jobs.put(None)
 
 
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", tuple[Any, ...]]
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", tuple[Any, ...], "_Waiting"]
 _Done = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Any, BaseException | None]
+
+
+class _Waiting:
+    """A grant's mark that nobody waits for it any more (refused at its deadline, or its request
+    cancelled): set on the loop, read by a signing thread as a plain attribute, never through
+    the asyncio future, which is not thread-safe."""
+
+    __slots__ = ("given_up",)
+
+    def __init__(self) -> None:
+        self.given_up = False
+
+    def give_up(self, _future: object = None) -> None:
+        self.given_up = True
 
 
 class _Pipeline(_Hop):
@@ -515,7 +529,8 @@ class _Pipeline(_Hop):
         self._prepare, self._commit = prepare, commit
         self.batch, self.queue_max, self.deadline = batch, queue_max, deadline
         self._commits: queue.SimpleQueue[list[tuple[_Job, Any, BaseException | None]] | None] = queue.SimpleQueue()
-        self._due: dict[asyncio.AbstractEventLoop, dict[asyncio.Future[Any], float]] = {}  # loop thread only
+        # loop thread only: each loop's grants in the order they came, with their deadline
+        self._due: dict[asyncio.AbstractEventLoop, dict[asyncio.Future[Any], tuple[float, _Waiting]]] = {}
         self._watching: set[asyncio.AbstractEventLoop] = set()
         super().__init__(0)
         self._threads = [threading.Thread(target=self._sign, name=f"signward-signer-{n}", daemon=True)
@@ -536,8 +551,10 @@ class _Pipeline(_Hop):
         if loop not in self._watching:  # the watch ends when nothing is due: start it again
             self._watching.add(loop)
             loop.call_later(self._watch_every, self._expire, loop)
-        due[future] = time.monotonic() + self.deadline
-        self._jobs.put((loop, future, args))
+        waiting = _Waiting()
+        future.add_done_callback(waiting.give_up)  # cancelled (the request went away): not signed
+        due[future] = (time.monotonic() + self.deadline, waiting)
+        self._jobs.put((loop, future, args, waiting))
         return future
 
     @property
@@ -548,10 +565,12 @@ class _Pipeline(_Hop):
         """Refuse the grants past their deadline (in the order they came: the oldest first)."""
         due = self._due.get(loop, {})
         now = time.monotonic()
-        for future, at in list(due.items()):
+        while due:
+            future, (at, waiting) = next(iter(due.items()))  # the oldest: no copy of the whole dict
             if at > now:
                 break
             del due[future]
+            waiting.give_up()  # before the refusal: a signing thread that takes it now skips it
             if not future.done():
                 future.set_exception(HsmUnavailable(f"no signature within {self.deadline:g} s"))
         if due:
@@ -578,7 +597,7 @@ class _Pipeline(_Hop):
                 batch.append(more)
             signed: list[tuple[_Job, Any, BaseException | None]] = []
             for each in batch:
-                if each[1].done():  # refused at its deadline (or cancelled) while it waited: not signed
+                if each[3].given_up:  # refused at its deadline (or cancelled) while it waited: not signed
                     continue
                 try:
                     signed.append((each, self._prepare(*each[2]), None))

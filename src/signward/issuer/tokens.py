@@ -7,7 +7,6 @@ Claims: iss, sub, aud, tid, client_id, scope, iat, nbf, exp, jti.
 from __future__ import annotations
 
 import binascii
-import contextlib
 import json
 import logging
 import re
@@ -18,9 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..audit.batch import Statement
+from ..audit.batch import Pending, Statement
+from ..audit.chain import canonical_details
 from ..clock import Clock, SystemClock
-from ..errors import HsmError, NotFound, SignatureCheckFailed, UsageError
+from ..errors import NotFound, SignatureCheckFailed, UsageError
 from ..hsm.base import CheckedSigner
 from ..keys.jwk import thumbprint
 from ..keys.model import KeyRecord, Realm
@@ -197,24 +197,18 @@ class TokenService:
 
     def record_all(self, records: Sequence[TokenRecord]) -> list[Exception | None]:
         """Make several tokens' records durable in one write transaction (issue 39: the issuer's
-        committer thread); each entry None once its record is durable, else the error that keeps
+        committer thread; `AuditLog.append_batch`, so the log's remembered Merkle range and its
+        checkpoints follow); each entry None once its record is durable, else the error that keeps
         that token from release. A batch that fails is tried again one record at a time
         (`record`), so one record that cannot be written fails only its own token."""
-        store = getattr(self.audit, "store", None)
-        if self.audit is None or store is None or len(records) < 2:
+        append_batch = getattr(self.audit, "append_batch", None)
+        if append_batch is None or len(records) < 2:
             return [self._recorded(record) for record in records]
-        batcher = getattr(self.audit, "batcher", None)
-        started = time.perf_counter()
         try:
-            with getattr(batcher, "writer_lock", None) or contextlib.nullcontext(), store.transaction() as tx:
-                appended = [self.audit.append(r.actor, "token.issue", r.kid, r.details, tx=tx, also=r.also)
-                            for r in records]
+            append_batch([Pending(r.actor, "token.issue", r.kid, "info", canonical_details(r.details), tuple(r.also))
+                          for r in records])
         except Exception:  # noqa: BLE001 - each record alone: only the one that cannot be written fails
             return [self._recorded(record) for record in records]
-        observe = getattr(batcher, "observe", None)
-        if observe is not None:  # the audit batch metrics count these batches too
-            observe(len(records), time.perf_counter() - started)
-        self._checkpoint_if_crossed(appended)
         return [None] * len(records)
 
     def _recorded(self, record: TokenRecord) -> Exception | None:
@@ -223,17 +217,3 @@ class TokenService:
         except Exception as exc:  # noqa: BLE001 - handed to the token's request, which answers for it
             return exc
         return None
-
-    def _checkpoint_if_crossed(self, appended: Sequence[Any]) -> None:
-        """What `AuditLog.append` does after a group-committed record: sign a checkpoint when a
-        record's seq is a multiple of `checkpoint_every` (appends in a caller's transaction do
-        not checkpoint themselves)."""
-        every = getattr(self.audit, "checkpoint_every", 0)
-        checkpoint = getattr(self.audit, "checkpoint", None)
-        if not every or checkpoint is None or getattr(self.audit, "backend", None) is None:
-            return
-        if any(getattr(record, "seq", 1) % every == 0 for record in appended):
-            try:
-                checkpoint()
-            except HsmError as exc:  # the records stand; the next checkpoint covers them
-                log.error("audit checkpoint after token records failed: %s", exc.diagnostics())
