@@ -52,17 +52,25 @@ def test_every_grant_gets_its_own_answer_and_records_commit_in_batches() -> None
         pipeline.shutdown()
 
 
-def test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on() -> None:
-    started, release = threading.Event(), threading.Event()
-    prepared: list[int] = []
+class _StuckAtZero:
+    """A prepare step whose grant 0 blocks (an HSM call that does not return) until released;
+    it keeps the order in which grants were signed."""
 
-    def stuck(n: int) -> int:
-        prepared.append(n)
+    def __init__(self) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+        self.prepared: list[int] = []
+
+    def __call__(self, n: int) -> int:
+        self.prepared.append(n)
         if n == 0:
-            started.set()
-            release.wait(60)  # an HSM call that does not return
+            self.started.set()
+            self.release.wait(60)
         return n
 
+
+def test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on() -> None:
+    stuck = _StuckAtZero()
+    started, release, prepared = stuck.started, stuck.release, stuck.prepared
     pipeline = _Pipeline(1, stuck, _identity, deadline=0.2)
 
     async def main() -> None:
@@ -86,16 +94,8 @@ def test_a_grant_past_its_deadline_is_refused_and_the_signer_goes_on() -> None:
 def test_a_grant_cancelled_while_it_waited_is_never_signed() -> None:
     """The request went away (its task cancelled) while its grant queued: the signing thread
     skips it by the mark set on the loop, not by reading the asyncio future from its thread."""
-    started, release = threading.Event(), threading.Event()
-    prepared: list[int] = []
-
-    def stuck(n: int) -> int:
-        prepared.append(n)
-        if n == 0:
-            started.set()
-            release.wait(60)
-        return n
-
+    stuck = _StuckAtZero()
+    started, release, prepared = stuck.started, stuck.release, stuck.prepared
     pipeline = _Pipeline(1, stuck, _identity, deadline=600)  # no deadline can refuse it here
 
     async def main() -> None:
