@@ -1150,6 +1150,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14_audit_batch_checkpoint", "audit/log.py",
      "any(r.seq % self.checkpoint_every == 0 for r in records)", "False",
      ["tests/issuer/test_pipeline.py::test_a_batch_of_records_extends_the_audit_logs_remembered_range_and_checkpoints"]),
+    ("s14_vault_token_fast_hv", "scan/detectors/text.py",
+     "        for start in (at - 2, at):  # `hv`", "        for start in (at,):  # `hv`",
+     ["tests/scan/test_token_search.py::test_the_cases_that_decide"]),
 ]
 
 

@@ -223,8 +223,32 @@ VAULT_TOKEN = re.compile(rb"(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,400}
                          rb"|[sbr]\.[A-Za-z0-9]{24})(?![A-Za-z0-9_-])")
 
 
+def vault_token_matches(text: bytes) -> Iterator[re.Match[bytes]]:
+    """`VAULT_TOKEN.finditer(text)`, found fast: every match starts at a `s.`, `b.` or `r.`
+    (or two bytes before one, `hv`), which `bytes.find` locates at memchr speed, and the pattern
+    is tried only there (its lookbehind sees the bytes before the start). finditer itself tried
+    the pattern at every byte: 1 s of a 32 MiB dense core's 1.1 s here went to that."""
+    starts: list[int] = []
+    for literal in (b"s.", b"b.", b"r."):
+        at = text.find(literal)
+        while at != -1:
+            starts.append(at)
+            at = text.find(literal, at + 2)
+    starts.sort()
+    end = 0
+    for at in starts:
+        for start in (at - 2, at):  # `hv` + the literal, else the literal
+            if start < end:
+                continue
+            match = VAULT_TOKEN.match(text, start)
+            if match is not None:
+                yield match
+                end = match.end()
+                break
+
+
 def _vault_tokens(text: bytes) -> Iterator[TextHit]:
-    for match in VAULT_TOKEN.finditer(text):
+    for match in vault_token_matches(text):
         if _random_token_body(match.group(0).split(b".", 1)[1]):
             yield TextHit(match.start(), match.end(), "vault-token")
 
