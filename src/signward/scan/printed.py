@@ -47,6 +47,7 @@ from .chunks import Chunk
 from .decoded_runs import grouped_runs, scan_batch, split_runs
 from .decoded_runs import runs as base64_runs
 from .findings import Finding, merge_spans
+from .printed_values import value_views
 
 if TYPE_CHECKING:
     from .detectors.base import Detector
@@ -229,6 +230,7 @@ def printed_views(data: bytes, start: int, end: int) -> Iterator[View]:
     # split base64: its joints (quotes, backslashes, a space and 4 characters) are found fast in the whole chunk
     yield from split_base64(data, start, end)
     yield from split_base64(data, start, end, grouped=True)
+    yield from value_views(data, start, end)  # numbers read as values, joined literals (printed_values)
 
 
 def scan_printed(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[str],

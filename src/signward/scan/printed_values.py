@@ -1,0 +1,256 @@
+"""Byte values printed as text, read as values (issue #32, session 14, red team rt14 F1, F2, F3b,
+F5): this module owns reading a key that code printed as numbers in a form `printed.py`'s form
+regexes do not take, and escaped literals split over lines or written with doubled backslashes.
+
+1. Value sequences: in text, a maximal sequence of number tokens (decimal with a sign, hex with or
+   without `0x`, an `h` suffix or padding, binary `0b`, three-digit octal; `u8`/`i8`/`.toByte()`
+   after one) whose separators are bounded runs of whitespace, newlines, punctuation, quotes, known
+   decorations (`(byte)`, `int(`, `=>`, PHP's `[N] =>`), comments (`/*...*/`, `//...`, `#...`),
+   row offsets `(?:0x)?[0-9a-f]{4,16}:` (dropped) and a dump's ASCII column (dropped). The
+   sequence is read in every base that fits its tokens (a token that does not fit ends a piece),
+   hex tokens of 4 or 8 digits as big-endian words (tcpdump), a strictly increasing index column
+   of a decimal sequence dropped; each piece of `MIN_BYTES` or more bytes is a view
+   (`values-dec`, `values-hex`, `values-oct`, `values-bin`, `values-indexed`).
+2. Adjacent quoted literals (`"\\x30..." "\\x81..."`, `"..." +`, Python pprint's `(b'...'\\n b'...')`,
+   `\\`-newline, parentheses between) joined before unescaping (`escaped-joined`).
+3. Escapes with doubled backslashes (PostgreSQL COPY of a bytea in escape format `\\\\060\\\\201`,
+   JSON-escaped `\\\\x30`) (`escaped-doubled`).
+
+Candidates: one byte in `STRIDE` is looked up among text bytes (numpy); the regexes run only over
+spans of `MIN_SAMPLES` neighbouring text samples (a core is mostly not text). A sequence that
+`printed.py` already reads whole (a plain list, plain separated hex, one literal) is left to it.
+Bounded: tokens per sequence (`MAX_TOKENS`), literals per join (`MAX_PIECES`), separator and
+comment lengths; the views and their decoded bytes are counted by `printed.scan_printed`'s bounds
+(past them the chunk is incomplete, never clean). Written apart from the independent reader:
+nothing is imported from `recheck*`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+
+import numpy as np
+
+MIN_BYTES = 16  # an AES-128 key
+MIN_TOKENS = 8  # 16 bytes as 16-bit words
+MIN_ESCAPES = 8
+MAX_TOKENS = 1 << 20
+MAX_PIECES = 4096
+STRIDE = 8  # 16 values take at least 32 characters: four neighbouring samples
+MIN_SAMPLES = 4
+SAMPLED_FROM = 1 << 16
+
+View = tuple[int, int, bytes, str, str]
+# a view's layers: the names `printed.py` gives the same kind of bytes (the detail says which reader)
+_LAYERS = {("values-dec", 1): "byte-list", ("values-oct", 1): "byte-list", ("values-bin", 1): "byte-list",
+           ("values-hex", 1): "hex", ("values-hex", 2): "hex-words", ("values-hex", 4): "hex-words"}
+
+_TEXT = np.zeros(256, dtype=bool)
+_TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0xEF, 0xBC, 0x8C]] = True  # ASCII text, U+FF0C's bytes
+
+_NUM = (rb"[-+]?(?:0[xX][0-9a-fA-F]{1,8}|0[bB][01]{1,8}|[0-9a-fA-F]{1,8}[hH]?)"
+        rb"(?:[ui]8|\.toByte\(\))?(?![0-9A-Za-z_])")
+_SEP_ITEM = (
+    rb"(?<=[0-9A-Fa-f])[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n)"  # an ASCII column
+    rb"|(?:0[xX])?[0-9a-fA-F]{4,16}:(?=[ \t])"  # a row offset
+    rb"|/\*[^*]{0,64}+\*/|//[^\n]{0,80}+|\#[^\n]{0,80}+"  # comments
+    rb"|\[[0-9]{1,7}\][ \t]*=>"  # PHP's print_r / var_dump index
+    rb"|\((?:byte|char|sbyte|uint8_t|int8_t|u8|i8|unsigned\ char)\)|int\(|=>"
+    rb"|(?<![0-9A-Za-z_.])\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])"  # assembler data directives
+    rb"|\xef\xbc\x8c|\s{1,64}+|[,;'\"\[\](){}]"
+)
+_SEP = rb"(?:%s){1,16}+" % _SEP_ITEM
+SEQUENCE = re.compile(rb"(?<![0-9A-Za-z_.])%s(?:%s%s){%d,}+" % (_NUM, _SEP, _NUM, MIN_TOKENS - 1))
+_ITEM = re.compile(rb"(%s)|%s" % (_SEP_ITEM, _NUM))
+
+_LIT = rb"""(?<![0-9A-Za-z_])(?:u8|[bBuUL])?(?:"(?:[^"\\\n]|\\[^\n]){0,4096}+"|'(?:[^'\\\n]|\\[^\n]){0,4096}+')"""
+JOINED = re.compile(rb"%s(?:(?:[ \t\r\n+()]|\\\r?\n){1,32}+%s){1,%d}+" % (_LIT, _LIT, MAX_PIECES - 1))
+_PIECE = re.compile(_LIT)
+_ESC2 = rb"\\\\(?:[0-7]{3}|x[0-9a-fA-F]{2})"
+DOUBLED = re.compile(rb"%s(?:[\x20-\x5b\x5d-\x7e]{0,24}+(?:%s|\\\\\\\\))*+" % (_ESC2, _ESC2))
+_UNESCAPE = re.compile(rb"\\(?:x([0-9a-fA-F]{2})|([0-7]{1,3})|([abfnrtv\\'\"]))|([^\\]|\\)", re.DOTALL)
+_SIMPLE = {b"a": 7, b"b": 8, b"f": 12, b"n": 10, b"r": 13, b"t": 9, b"v": 11, b"\\": 92, b"'": 39, b'"': 34}
+
+
+def text_spans(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
+    """Spans of `data` around `MIN_SAMPLES` neighbouring text samples (one byte in `STRIDE`) whose
+    first sample lies in [start, end), each run on to where its text samples end; small data is one
+    span."""
+    if len(data) - start < SAMPLED_FROM:
+        return [(start, len(data))]
+    samples = _TEXT[np.frombuffer(data, dtype=np.uint8, offset=start)[::STRIDE]]
+    run = samples[:1 - MIN_SAMPLES].copy()
+    for shift in range(1, MIN_SAMPLES):
+        run &= samples[shift:len(samples) - MIN_SAMPLES + 1 + shift]
+    hits = np.flatnonzero(run)
+    if not len(hits):
+        return []
+    breaks = np.flatnonzero(np.diff(hits) > 1)
+    firsts = hits[np.concatenate(([0], breaks + 1))]
+    lasts = hits[np.concatenate((breaks, [len(hits) - 1]))]
+    spans: list[tuple[int, int]] = []
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        low = start + STRIDE * max(0, first - 1)
+        if low >= end:
+            break
+        high = min(len(data), start + STRIDE * (last + MIN_SAMPLES + 1))
+        if spans and low <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], high)
+        else:
+            spans.append((low, high))
+    return spans
+
+
+def _token(text: bytes) -> tuple[str, bytes, bool]:
+    """A number token's kind (`x` 0x-prefixed, `b` 0b, `h` h-suffixed, `n` bare), digits, sign."""
+    negative = text[:1] == b"-"
+    text = text.lstrip(b"+-")
+    for suffix in (b".toByte()", b"u8", b"i8"):
+        if text.endswith(suffix):
+            text = text[:-len(suffix)]
+    if text[:2] in (b"0x", b"0X"):
+        return "x", text[2:], negative
+    if text[:2] in (b"0b", b"0B") and len(text) > 2 and not text[2:].strip(b"01"):
+        return "b", text[2:], negative
+    if text[-1:] in b"hH" and len(text) > 1 and not text[:-1].strip(b"0123456789abcdefABCDEF"):
+        return "h", text[:-1], negative
+    return "n", text, negative
+
+
+def _hex(kind: str, digits: bytes, negative: bool) -> tuple[int, bytes] | None:
+    """A token's bytes read as hex, and their width class (1 byte, 2 or 4 bytes a word)."""
+    if negative or kind not in "xhn" or not digits or digits.strip(b"0123456789abcdefABCDEF"):
+        return None
+    value = int(digits, 16)
+    if value <= 0xFF and (len(digits) <= 2 or kind in "xh"):
+        return 1, bytes([value])
+    if len(digits) in (4, 8) and kind in "xn":
+        return len(digits) // 2, value.to_bytes(len(digits) // 2, "big")
+    return None
+
+
+def _readings(tokens: list[tuple[str, bytes, bool]]) -> dict[str, list[tuple[int, bytes] | None]]:
+    """Each token read in every base: (width class, bytes), or None where it does not fit."""
+    dec: list[tuple[int, bytes] | None] = []
+    octal: list[tuple[int, bytes] | None] = []
+    binary: list[tuple[int, bytes] | None] = []
+    for kind, digits, negative in tokens:
+        value = int(digits) * (-1 if negative else 1) if kind == "n" and digits.isdigit() else None
+        dec.append((1, bytes([value % 256])) if value is not None and -128 <= value <= 255 else None)
+        fits = kind == "n" and not negative and len(digits) == 3 and not digits.strip(b"01234567")
+        octal.append((1, bytes([int(digits, 8)])) if fits and int(digits, 8) <= 0xFF else None)
+        binary.append((1, bytes([int(digits, 2)])) if kind == "b" and not negative else None)
+    return {"values-dec": dec, "values-hex": [_hex(*token) for token in tokens],
+            "values-oct": octal, "values-bin": binary}
+
+
+def _pieces(read: list[tuple[int, bytes] | None]) -> Iterator[tuple[int, int]]:
+    """Maximal runs [i, j) of tokens that fit, of one width class (a last shorter token may close a
+    run of words), holding `MIN_BYTES` or more bytes."""
+    at = 0
+    while at < len(read):
+        first = read[at]
+        if first is None:
+            at += 1
+            continue
+        end = at + 1
+        while end < len(read) and read[end] is not None and read[end][0] == first[0]:  # type: ignore[index]
+            end += 1
+        nxt = read[end] if end < len(read) else None
+        if nxt is not None and nxt[0] < first[0] and (end + 1 == len(read) or read[end + 1] is None):
+            end += 1
+        if sum(len(item[1]) for item in read[at:end] if item is not None) >= MIN_BYTES:
+            yield at, end
+        at = end
+
+
+def _indexed(values: list[int]) -> list[int] | None:
+    """The values of a decimal sequence whose every other token is a strictly increasing index."""
+    for parity in (0, 1):
+        index = values[parity::2]
+        if len(index) >= MIN_BYTES and all(b > a for a, b in zip(index, index[1:])):
+            kept = values[1 - parity::2]
+            if all(-128 <= value <= 255 for value in kept):
+                return kept
+    return None
+
+
+def _plain(data: bytes, low: int, high: int, layer: str) -> bool:
+    """Whether one match of `printed.py`'s plain list or plain hex covers data[low:high] but for a
+    few characters at its ends (`printed.py` reads it)."""
+    from . import printed
+
+    plains = [printed.LIST] + ([printed.HEX[1]] if layer == "values-hex" else [])
+    for pattern in plains:
+        matches = list(itertools.islice(pattern.finditer(data, max(0, low - 8), high + 8), 2))
+        if len(matches) == 1 and matches[0].start() <= low + 8 and matches[0].end() >= high - 8:
+            return True
+    return False
+
+
+def value_sequences(data: bytes, low: int, high: int) -> Iterator[View]:
+    """Views of the number sequences in data[low:high] (module docstring, 1)."""
+    for match in SEQUENCE.finditer(data, low, high):
+        spans = [(item.start(), item.end()) for item in _ITEM.finditer(data, match.start(), match.end())
+                 if item.group(1) is None][:MAX_TOKENS]
+        tokens = [_token(data[a:b]) for a, b in spans]
+        for layer, read in _readings(tokens).items():
+            for first, last in _pieces(read):
+                start, end = spans[first][0], spans[last - 1][1]
+                if _plain(data, start, end, layer):
+                    continue
+                decoded = b"".join(item[1] for item in read[first:last] if item is not None)
+                yield start, end, decoded, _LAYERS[layer, read[first][0]], f"decoded byte values ({layer[7:]})"  # type: ignore[index]
+        values = [int(d) * (-1 if n else 1) for k, d, n in tokens if k == "n" and d.isdigit()]
+        kept = _indexed(values) if len(values) == len(tokens) else None
+        if kept is not None:
+            yield match.start(), match.end(), bytes(v % 256 for v in kept), "byte-list", \
+                "decoded byte values (index column dropped)"
+
+
+def _unescape(text: bytes) -> tuple[bytes, int]:
+    """The bytes an escaped literal's body stands for, and how many hex or octal escapes it holds."""
+    out = bytearray()
+    escapes = 0
+    for piece in _UNESCAPE.finditer(text):
+        hexa, octal, simple, plain = piece.groups()
+        if hexa is not None or octal is not None:
+            out.append(int(hexa, 16) if hexa is not None else int(octal, 8) & 0xFF)
+            escapes += 1
+        else:
+            out += bytes([_SIMPLE[simple]]) if simple is not None else plain
+    return bytes(out), escapes
+
+
+def joined_literals(data: bytes, low: int, high: int) -> Iterator[View]:
+    """Adjacent quoted literals joined, then unescaped (module docstring, 2)."""
+    for match in JOINED.finditer(data, low, high):
+        body = b"".join(piece.group(0).lstrip(b"u8bBuUL")[1:-1]
+                        for piece in _PIECE.finditer(data, match.start(), match.end()))
+        decoded, escapes = _unescape(body)
+        if escapes >= MIN_ESCAPES and len(decoded) >= MIN_BYTES:
+            yield match.start(), match.end(), decoded, "escaped", "decoded joined escaped literals"
+
+
+def doubled_escapes(data: bytes, low: int, high: int) -> Iterator[View]:
+    """Escapes written with doubled backslashes, unescaped twice (module docstring, 3)."""
+    if data.find(b"\\\\", low, high) < 0:
+        return
+    for match in DOUBLED.finditer(data, low, high):
+        decoded, escapes = _unescape(match.group(0).replace(b"\\\\", b"\\"))
+        if escapes >= MIN_ESCAPES and len(decoded) >= MIN_BYTES:
+            yield match.start(), match.end(), decoded, "escaped", "decoded doubled escapes"
+
+
+def value_views(data: bytes, start: int, end: int) -> Iterator[View]:
+    """Every view of this module's forms that starts in data[start:end], each read to its end."""
+    for low, high in text_spans(data, start, end):
+        for reader in (value_sequences, joined_literals, doubled_escapes):
+            for view in reader(data, low, high):
+                if start <= view[0] < end:
+                    yield view
+
+
+__all__ = ["MIN_BYTES", "text_spans", "value_views"]
