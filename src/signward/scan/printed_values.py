@@ -9,16 +9,19 @@ regexes do not take, and escaped literals split over lines or written with doubl
    row offsets `(?:0x)?[0-9a-f]{4,16}:` (dropped) and a dump's ASCII column (dropped). The
    sequence is read in every base that fits its tokens (a token that does not fit ends a piece),
    hex tokens of 4 or 8 digits as big-endian words (tcpdump), a strictly increasing index column
-   of a decimal sequence dropped; each piece of `MIN_BYTES` or more bytes is a view
-   (`values-dec`, `values-hex`, `values-oct`, `values-bin`, `values-indexed`).
+   of a decimal sequence dropped; each piece of `MIN_BYTES` or more bytes is a view. A sequence is
+   matched possessively from its first number, so no search starts again inside it (linear time).
 2. Adjacent quoted literals (`"\\x30..." "\\x81..."`, `"..." +`, Python pprint's `(b'...'\\n b'...')`,
-   `\\`-newline, parentheses between) joined before unescaping (`escaped-joined`).
+   `\\`-newline, parentheses between) joined before unescaping.
 3. Escapes with doubled backslashes (PostgreSQL COPY of a bytea in escape format `\\\\060\\\\201`,
-   JSON-escaped `\\\\x30`) (`escaped-doubled`).
+   JSON-escaped `\\\\x30`).
 
-Candidates: one byte in `STRIDE` is looked up among text bytes (numpy); the regexes run only over
-spans of `MIN_SAMPLES` neighbouring text samples (a core is mostly not text). A sequence that
-`printed.py` already reads whole (a plain list, plain separated hex, one literal) is left to it.
+Views carry the layer names `printed.py` gives the same bytes (`byte-list`, `hex`, `hex-words`,
+`escaped`); their detail names this reader (`decoded byte values (dec|hex|oct|bin|...)`, `decoded
+joined escaped literals`, `decoded doubled escapes`). Candidates: one byte in `STRIDE` is looked up
+among text bytes (numpy); the regexes run only over spans of `MIN_SAMPLES` neighbouring text samples
+(a core is mostly not text). A piece that `printed.py` already reads whole (a plain list, plain
+separated hex) is left to it.
 Bounded: tokens per sequence (`MAX_TOKENS`), literals per join (`MAX_PIECES`), separator and
 comment lengths; the views and their decoded bytes are counted by `printed.scan_printed`'s bounds
 (past them the chunk is incomplete, never clean). Written apart from the independent reader:
@@ -27,7 +30,6 @@ nothing is imported from `recheck*`.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterator
 
@@ -38,8 +40,8 @@ MIN_TOKENS = 8  # 16 bytes as 16-bit words
 MIN_ESCAPES = 8
 MAX_TOKENS = 1 << 20
 MAX_PIECES = 4096
-STRIDE = 8  # 16 values take at least 32 characters: four neighbouring samples
-MIN_SAMPLES = 4
+STRIDE = 4  # 16 values take at least 32 characters: eight neighbouring samples
+MIN_SAMPLES = 8
 SAMPLED_FROM = 1 << 16
 
 View = tuple[int, int, bytes, str, str]
@@ -52,18 +54,24 @@ _TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0xEF, 0xBC, 0x8C]] = True  # ASCII t
 
 _NUM = (rb"[-+]?(?:0[xX][0-9a-fA-F]{1,8}|0[bB][01]{1,8}|[0-9a-fA-F]{1,8}[hH]?)"
         rb"(?:[ui]8|\.toByte\(\))?(?![0-9A-Za-z_])")
-_SEP_ITEM = (
+_SEP_ITEM = (  # the common ones first (a separator tries them in this order)
     rb"(?<=[0-9A-Fa-f])[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n)"  # an ASCII column
+    rb"|\((?:byte|char|sbyte|uint8_t|int8_t|u8|i8|unsigned\ char)\)"  # casts
+    rb"|\[[0-9]{1,7}\][ \t]*=>"  # PHP's print_r / var_dump index
+    rb"|[\s,;'\"\]){}]{1,64}+|[(\[]"
     rb"|(?:0[xX])?[0-9a-fA-F]{4,16}:(?=[ \t])"  # a row offset
     rb"|/\*[^*]{0,64}+\*/|//[^\n]{0,80}+|\#[^\n]{0,80}+"  # comments
-    rb"|\[[0-9]{1,7}\][ \t]*=>"  # PHP's print_r / var_dump index
-    rb"|\((?:byte|char|sbyte|uint8_t|int8_t|u8|i8|unsigned\ char)\)|int\(|=>"
+    rb"|int\(|=>|\xef\xbc\x8c"
     rb"|(?<![0-9A-Za-z_.])\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])"  # assembler data directives
-    rb"|\xef\xbc\x8c|\s{1,64}+|[,;'\"\[\](){}]"
 )
 _SEP = rb"(?:%s){1,16}+" % _SEP_ITEM
-SEQUENCE = re.compile(rb"(?<![0-9A-Za-z_.])%s(?:%s%s){%d,}+" % (_NUM, _SEP, _NUM, MIN_TOKENS - 1))
-_ITEM = re.compile(rb"(%s)|%s" % (_SEP_ITEM, _NUM))
+_WORD = rb"(?:0[xX])?(?:[0-9a-fA-F]{4}){1,2}(?![0-9A-Za-z_])"
+# a run of numbers, matched possessively from its first (never searched again from inside it, so
+# linear time); group 1 holds its rest when it has `MIN_BYTES` numbers
+SEQUENCE = re.compile(rb"(?<![0-9A-Za-z_.])%s(?:((?:%s%s){%d,}+)|(?:%s%s)++)"
+                      % (_NUM, _SEP, _NUM, MIN_BYTES - 1, _SEP, _NUM))
+_WORDS = re.compile(rb"(?<![0-9A-Za-z_])%s" % _WORD)
+_ITEM = re.compile(rb"(%s)|(%s)" % (_SEP_ITEM, _NUM))
 
 _LIT = rb"""(?<![0-9A-Za-z_])(?:u8|[bBuUL])?(?:"(?:[^"\\\n]|\\[^\n]){0,4096}+"|'(?:[^'\\\n]|\\[^\n]){0,4096}+')"""
 JOINED = re.compile(rb"%s(?:(?:[ \t\r\n+()]|\\\r?\n){1,32}+%s){1,%d}+" % (_LIT, _LIT, MAX_PIECES - 1))
@@ -131,19 +139,29 @@ def _hex(kind: str, digits: bytes, negative: bool) -> tuple[int, bytes] | None:
     return None
 
 
-def _readings(tokens: list[tuple[str, bytes, bool]]) -> dict[str, list[tuple[int, bytes] | None]]:
-    """Each token read in every base: (width class, bytes), or None where it does not fit."""
-    dec: list[tuple[int, bytes] | None] = []
-    octal: list[tuple[int, bytes] | None] = []
-    binary: list[tuple[int, bytes] | None] = []
-    for kind, digits, negative in tokens:
-        value = int(digits) * (-1 if negative else 1) if kind == "n" and digits.isdigit() else None
-        dec.append((1, bytes([value % 256])) if value is not None and -128 <= value <= 255 else None)
-        fits = kind == "n" and not negative and len(digits) == 3 and not digits.strip(b"01234567")
-        octal.append((1, bytes([int(digits, 8)])) if fits and int(digits, 8) <= 0xFF else None)
-        binary.append((1, bytes([int(digits, 2)])) if kind == "b" and not negative else None)
-    return {"values-dec": dec, "values-hex": [_hex(*token) for token in tokens],
-            "values-oct": octal, "values-bin": binary}
+Read = tuple[int, bytes] | None  # a token's bytes in one base and their width class, or None
+_BASES = ("values-dec", "values-hex", "values-oct", "values-bin")
+_CACHE: dict[bytes, tuple[tuple[Read, Read, Read, Read], int | None, bool]] = {}
+_CACHE_SIZE = 1 << 14
+
+
+def _read(text: bytes) -> tuple[tuple[Read, Read, Read, Read], int | None, bool]:
+    """A token read in every base of `_BASES` (None where it does not fit), its decimal value (an
+    index column's), and whether it is 0x-prefixed; remembered (tokens repeat)."""
+    known = _CACHE.get(text)
+    if known is not None:
+        return known
+    kind, digits, negative = _token(text)
+    value = int(digits) * (-1 if negative else 1) if kind == "n" and digits.isdigit() else None
+    dec = (1, bytes([value % 256])) if value is not None and -128 <= value <= 255 else None
+    fits = kind == "n" and not negative and len(digits) == 3 and not digits.strip(b"01234567")
+    octal = (1, bytes([int(digits, 8)])) if fits and int(digits, 8) <= 0xFF else None
+    binary = (1, bytes([int(digits, 2)])) if kind == "b" and not negative and int(digits, 2) <= 0xFF else None
+    result = (dec, _hex(kind, digits, negative), octal, binary), value, kind == "x"
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[text] = result
+    return result
 
 
 def _pieces(read: list[tuple[int, bytes] | None]) -> Iterator[tuple[int, int]]:
@@ -170,22 +188,23 @@ def _indexed(values: list[int]) -> list[int] | None:
     """The values of a decimal sequence whose every other token is a strictly increasing index."""
     for parity in (0, 1):
         index = values[parity::2]
-        if len(index) >= MIN_BYTES and all(b > a for a, b in zip(index, index[1:])):
+        if len(index) >= MIN_BYTES and all(b > a for a, b in zip(index, index[1:], strict=False)):
             kept = values[1 - parity::2]
             if all(-128 <= value <= 255 for value in kept):
                 return kept
     return None
 
 
-def _plain(data: bytes, low: int, high: int, layer: str) -> bool:
-    """Whether one match of `printed.py`'s plain list or plain hex covers data[low:high] but for a
-    few characters at its ends (`printed.py` reads it)."""
+def _plain(data: bytes, low: int, high: int, layer: str, prefixed: bool) -> bool:
+    """Whether a match of `printed.py`'s plain list (decimal, or hex with `0x`) or plain hex covers
+    data[low:high] whole (`printed.py` reads it so)."""
     from . import printed
 
-    plains = [printed.LIST] + ([printed.HEX[1]] if layer == "values-hex" else [])
+    plains = {"values-dec": [printed.LIST],
+              "values-hex": [printed.HEX[1]] + ([printed.LIST] if prefixed else [])}.get(layer, [])
     for pattern in plains:
-        matches = list(itertools.islice(pattern.finditer(data, max(0, low - 8), high + 8), 2))
-        if len(matches) == 1 and matches[0].start() <= low + 8 and matches[0].end() >= high - 8:
+        match = pattern.search(data, max(0, low - 8), high + 8)
+        if match is not None and match.start() <= low and match.end() >= high:
             return True
     return False
 
@@ -193,18 +212,25 @@ def _plain(data: bytes, low: int, high: int, layer: str) -> bool:
 def value_sequences(data: bytes, low: int, high: int) -> Iterator[View]:
     """Views of the number sequences in data[low:high] (module docstring, 1)."""
     for match in SEQUENCE.finditer(data, low, high):
-        spans = [(item.start(), item.end()) for item in _ITEM.finditer(data, match.start(), match.end())
-                 if item.group(1) is None][:MAX_TOKENS]
-        tokens = [_token(data[a:b]) for a, b in spans]
-        for layer, read in _readings(tokens).items():
+        if match.group(1) is None and (match.end() - match.start() < 4 * MIN_TOKENS
+                                       or len(_WORDS.findall(data, match.start(), match.end())) < MIN_TOKENS):
+            continue  # too few numbers for `MIN_BYTES` bytes, and too few words
+        spans = [item.span() for item in _ITEM.finditer(data, match.start(), match.end())
+                 if item.lastindex == 2][:MAX_TOKENS]
+        reads = [_read(data[a:b]) for a, b in spans]
+        for base, layer in enumerate(_BASES):
+            read = [bases[base] for bases, _, _ in reads]
+            if len(read) - read.count(None) < MIN_TOKENS:
+                continue
             for first, last in _pieces(read):
                 start, end = spans[first][0], spans[last - 1][1]
-                if _plain(data, start, end, layer):
+                if _plain(data, start, end, layer, reads[first][2]):
                     continue
                 decoded = b"".join(item[1] for item in read[first:last] if item is not None)
-                yield start, end, decoded, _LAYERS[layer, read[first][0]], f"decoded byte values ({layer[7:]})"  # type: ignore[index]
-        values = [int(d) * (-1 if n else 1) for k, d, n in tokens if k == "n" and d.isdigit()]
-        kept = _indexed(values) if len(values) == len(tokens) else None
+                width = read[first][0]  # type: ignore[index]
+                yield start, end, decoded, _LAYERS[layer, width], f"decoded byte values ({layer[7:]})"
+        values = [value for _, value, _ in reads]
+        kept = _indexed(values) if len(values) >= 2 * MIN_BYTES and None not in values else None  # type: ignore[arg-type]
         if kept is not None:
             yield match.start(), match.end(), bytes(v % 256 for v in kept), "byte-list", \
                 "decoded byte values (index column dropped)"
