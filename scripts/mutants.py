@@ -38,6 +38,7 @@ KL = "tests/scan/test_known_layouts.py::"
 EM = "tests/scan/test_embedded.py::"
 PT = "tests/scan/test_printed.py::"
 LE = "tests/scan/test_lone_exponent.py::"
+PV = "tests/scan/test_printed_values.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1153,6 +1154,23 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14_vault_token_fast_hv", "scan/detectors/text.py",
      "        for start in (at - 2, at):  # `hv`", "        for start in (at,):  # `hv`",
      ["tests/scan/test_token_search.py::test_the_cases_that_decide"]),
+    ("s14_values_ascii_column", "scan/printed_values.py", 'rb"(?<=[0-9A-Fa-f])[ \\t]{2,}+(?=', 'rb"(?!)[ \\t]{2,}+(?=',
+     [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form[tcpdump-X]"]),
+    ("s14_values_comments", "scan/printed_values.py", 'rb"|/\\*[^*]{0,64}+\\*/|//[^\\n]{0,80}+|\\#[^\\n]{0,80}+"',
+     'rb"|(?!)"', [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
+                   "[c-offset-comments]"]),
+    ("s14_values_words", "scan/printed_values.py", 'if len(digits) in (4, 8) and kind in "xn":', "if False:",
+     [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form[tcpdump-x]"]),
+    ("s14_values_joined", "scan/printed_values.py", "{1,%d}+\" % (_LIT, _LIT, MAX_PIECES - 1))",
+     "{0}\" % (_LIT, _LIT))", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
+                                "[c-adjacent-literals]"]),
+    ("s14_values_doubled", "scan/printed_values.py", "_unescape(match.group(0).replace(b\"\\\\\\\\\", b\"\\\\\"))",
+     "_unescape(match.group(0))", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
+                                   "[postgres-bytea-escape]"]),
+    ("s14_values_index_column", "scan/printed_values.py", "if len(index) >= MIN_BYTES and all(",
+     "if False and all(", [PV + "test_the_ec_scalar_alone_in_every_spelling_is_found[index-column]"]),
+    ("s14_values_text_spans", "scan/printed_values.py", "_TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0xEF, 0xBC, 0x8C]] = True",
+     "_TEXT[[0x20]] = True", [PV + "test_a_list_in_a_large_binary_image_is_read_in_its_text_span"]),
 ]
 
 
