@@ -252,6 +252,8 @@ def _unescape(text: bytes) -> tuple[bytes, int]:
 
 def joined_literals(data: bytes, low: int, high: int) -> Iterator[View]:
     """Adjacent quoted literals joined, then unescaped (module docstring, 2)."""
+    if data.find(b"\\", low, high) < 0:
+        return  # no escape
     for match in JOINED.finditer(data, low, high):
         body = b"".join(piece.group(0).lstrip(b"u8bBuUL")[1:-1]
                         for piece in _PIECE.finditer(data, match.start(), match.end()))
