@@ -24,7 +24,7 @@ from signward.scan.chunks import Chunk
 from signward.scan.detectors import select
 from signward.scan.formats import Layout, Region
 from signward.scan.printed import printed_views, scan_printed
-from signward.scan.printed_values import text_spans, value_views
+from signward.scan.printed_values import MAX_TOKENS, text_spans, value_views
 from signward.scan.scanner import scan_path
 from tests.scan.material import EC, known
 
@@ -224,6 +224,15 @@ def test_past_the_view_bound_the_chunk_is_incomplete_never_clean() -> None:
     scan_printed(_chunk(lists), select(None), incomplete, max_views=10)
     assert any(item.startswith("printed:") for item in incomplete)
     assert len(list(value_views(lists, 0, len(lists)))) >= 12  # the bound was reached by this reader's views
+
+
+def test_a_key_across_two_windows_of_a_long_run_is_whole_in_one() -> None:
+    rng = random.Random(4)
+    head = [rng.randrange(256) for _ in range(MAX_TOKENS - 40)]  # the key's DER starts 40 tokens before the cut
+    values = head + list(DER) + [rng.randrange(256) for _ in range(100)]
+    data = (", ".join(f"(byte)0x{v:02x}" for v in values)).encode()
+    views = list(value_views(data, 0, len(data)))
+    assert any(DER in decoded for _, _, decoded, _, _ in views)
 
 
 def test_dumps_scan_exits_1_on_a_tcpdump_capture(tmp_path: Path) -> None:

@@ -22,10 +22,10 @@ joined escaped literals`, `decoded doubled escapes`). Candidates: one byte in `S
 among text bytes (numpy); the regexes run only over spans of `MIN_SAMPLES` neighbouring text samples
 (a core is mostly not text). A piece that `printed.py` already reads whole (a plain list, plain
 separated hex) is left to it.
-Bounded: tokens per sequence (`MAX_TOKENS`), literals per join (`MAX_PIECES`), separator and
-comment lengths; the views and their decoded bytes are counted by `printed.scan_printed`'s bounds
-(past them the chunk is incomplete, never clean). Written apart from the independent reader:
-nothing is imported from `recheck*`.
+Bounded: tokens read at once (`MAX_TOKENS`; a longer run in overlapping windows), literals per join
+(`MAX_PIECES`), separator and comment lengths; the views and their decoded bytes are counted by
+`printed.scan_printed`'s bounds (past them the chunk is incomplete, never clean). Written apart
+from the independent reader: nothing is imported from `recheck*`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ import numpy as np
 MIN_BYTES = 16  # an AES-128 key
 MIN_TOKENS = 8  # 16 bytes as 16-bit words
 MIN_ESCAPES = 8
-MAX_TOKENS = 1 << 20
+MAX_TOKENS = 1 << 16  # a run's tokens read at once (a longer run: in windows)
+OVERLAP = 1 << 13  # tokens two windows share: more than a 4096-bit key's DER holds
 MAX_PIECES = 4096
 STRIDE = 4  # 16 values take at least 32 characters: eight neighbouring samples
 MIN_SAMPLES = 8
@@ -209,31 +210,52 @@ def _plain(data: bytes, low: int, high: int, layer: str, prefixed: bool) -> bool
     return False
 
 
+def _windows(data: bytes, start: int, end: int) -> Iterator[list[tuple[int, int]]]:
+    """The number tokens' spans of the run data[start:end], `MAX_TOKENS` at a time, each window
+    after the first repeating the last `OVERLAP` tokens of the one before (a key across two is
+    whole in one)."""
+    spans: list[tuple[int, int]] = []
+    fresh = 0  # tokens no window has held yet
+    for item in _ITEM.finditer(data, start, end):
+        if item.lastindex == 2:
+            spans.append(item.span())
+            fresh += 1
+            if len(spans) >= MAX_TOKENS:
+                yield spans
+                spans, fresh = spans[-OVERLAP:], 0
+    if fresh:
+        yield spans
+
+
+def _sequence_views(data: bytes, spans: list[tuple[int, int]]) -> Iterator[View]:
+    """The views of one window of a run's number tokens (module docstring, 1)."""
+    reads = [_read(data[a:b]) for a, b in spans]
+    for base, layer in enumerate(_BASES):
+        read = [bases[base] for bases, _, _ in reads]
+        if len(read) - read.count(None) < MIN_TOKENS:
+            continue
+        for first, last in _pieces(read):
+            start, end = spans[first][0], spans[last - 1][1]
+            if _plain(data, start, end, layer, reads[first][2]):
+                continue
+            decoded = b"".join(item[1] for item in read[first:last] if item is not None)
+            width = read[first][0]  # type: ignore[index]
+            yield start, end, decoded, _LAYERS[layer, width], f"decoded byte values ({layer[7:]})"
+    values = [value for _, value, _ in reads]
+    kept = _indexed(values) if len(values) >= 2 * MIN_BYTES and None not in values else None  # type: ignore[arg-type]
+    if kept is not None:
+        yield spans[0][0], spans[-1][1], bytes(v % 256 for v in kept), "byte-list", \
+            "decoded byte values (index column dropped)"
+
+
 def value_sequences(data: bytes, low: int, high: int) -> Iterator[View]:
     """Views of the number sequences in data[low:high] (module docstring, 1)."""
     for match in SEQUENCE.finditer(data, low, high):
         if match.group(1) is None and (match.end() - match.start() < 4 * MIN_TOKENS
                                        or len(_WORDS.findall(data, match.start(), match.end())) < MIN_TOKENS):
             continue  # too few numbers for `MIN_BYTES` bytes, and too few words
-        spans = [item.span() for item in _ITEM.finditer(data, match.start(), match.end())
-                 if item.lastindex == 2][:MAX_TOKENS]
-        reads = [_read(data[a:b]) for a, b in spans]
-        for base, layer in enumerate(_BASES):
-            read = [bases[base] for bases, _, _ in reads]
-            if len(read) - read.count(None) < MIN_TOKENS:
-                continue
-            for first, last in _pieces(read):
-                start, end = spans[first][0], spans[last - 1][1]
-                if _plain(data, start, end, layer, reads[first][2]):
-                    continue
-                decoded = b"".join(item[1] for item in read[first:last] if item is not None)
-                width = read[first][0]  # type: ignore[index]
-                yield start, end, decoded, _LAYERS[layer, width], f"decoded byte values ({layer[7:]})"
-        values = [value for _, value, _ in reads]
-        kept = _indexed(values) if len(values) >= 2 * MIN_BYTES and None not in values else None  # type: ignore[arg-type]
-        if kept is not None:
-            yield match.start(), match.end(), bytes(v % 256 for v in kept), "byte-list", \
-                "decoded byte values (index column dropped)"
+        for spans in _windows(data, match.start(), match.end()):
+            yield from _sequence_views(data, spans)
 
 
 def _unescape(text: bytes) -> tuple[bytes, int]:
