@@ -90,15 +90,11 @@ def text_spans(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
     if len(data) - start < SAMPLED_FROM:
         return [(start, len(data))]
     samples = _TEXT[np.frombuffer(data, dtype=np.uint8, offset=start)[::STRIDE]]
-    run = samples[:1 - MIN_SAMPLES].copy()
-    for shift in range(1, MIN_SAMPLES):
-        run &= samples[shift:len(samples) - MIN_SAMPLES + 1 + shift]
-    hits = np.flatnonzero(run)
-    if not len(hits):
-        return []
-    breaks = np.flatnonzero(np.diff(hits) > 1)
-    firsts = hits[np.concatenate(([0], breaks + 1))]
-    lasts = hits[np.concatenate((breaks, [len(hits) - 1]))]
+    # runs of text samples [first, stop): from the edges where a sample's class changes
+    edges = np.flatnonzero(np.diff(samples, prepend=False, append=False))
+    firsts, stops = edges[0::2], edges[1::2]
+    long = stops - firsts >= MIN_SAMPLES
+    firsts, lasts = firsts[long], stops[long] - MIN_SAMPLES
     spans: list[tuple[int, int]] = []
     for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
         low = start + STRIDE * max(0, first - 1)
