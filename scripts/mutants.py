@@ -1144,6 +1144,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s13_lone_exponent_reader_literals", "scan/recheck_exponent.py",
      "            if _proven(value, words, _hits(value, words, 1)):", "            if False:",
      [LE + "test_python_bytes_literals_of_d"]),
+    ("s14_reader_text_prefilter_shortest", "scan/recheck_zeros.py",
+     "    return [(start, end) for start, end, longest in joined if longest >= shortest]",
+     "    return [(start, end) for start, end, longest in joined if longest > shortest]",
+     ["tests/scan/test_recheck_zeros.py::test_a_run_exactly_as_long_as_the_shortest_match_is_searched"]),
+    ("s14_reader_text_prefilter_lookahead", "scan/recheck_zeros.py",
+     "            ok = arg[0] < 0 or int(arg[1].getwidth()[1]) < TAIL", "            ok = True",
+     ["tests/scan/test_recheck_zeros.py::test_a_lookahead_past_the_span_tail_leaves_the_pattern_on_the_kept_spans"]),
+    ("s14_reader_text_prefilter_negated_set", "scan/recheck_zeros.py",
+     "            return False  # NEGATE, a negated category: bytes outside the alphabet",
+     "            continue  # NEGATE, a negated category: bytes outside the alphabet",
+     ["tests/scan/test_recheck_zeros.py::test_which_patterns_the_text_prefilter_takes"]),
 ]
 
 
