@@ -633,7 +633,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_json_numbers", "scan/recheck.py",
      "            read_numbers(self, raw, name, depth)  # a key's numbers as JSON integers, at their raw spans\n",
      "            pass\n", ["tests/scan/test_recheck_spans.py::test_a_keys_numbers_as_json_integers_are_findings_at_their_raw_spans"]),
-    ("recheck_hex_lines_whole_view", "scan/recheck_numbers.py", "    for match in _HEX_LINE.finditer(data):",
+    ("recheck_hex_lines_whole_view", "scan/recheck_numbers.py", "    for match in hex_lines(data):",
      "    for match in zeros.finditer(_HEX_LINE, data):",
      ["tests/scan/test_recheck_zeros.py::test_a_hex_dump_with_zero_pages_inside_a_line_reads_as_one_block"]),
     ("recheck_late_finding_at_earlier_copies", "scan/recheck.py", "            for copy_name, span, nested in earlier:\n",
@@ -1155,6 +1155,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            return False  # NEGATE, a negated category: bytes outside the alphabet",
      "            continue  # NEGATE, a negated category: bytes outside the alphabet",
      ["tests/scan/test_recheck_zeros.py::test_which_patterns_the_text_prefilter_takes"]),
+    ("s14_reader_hex_lines_first_byte", "scan/recheck_numbers.py",
+     "    for count, head in enumerate(itertools.chain((None,), heads)):",
+     "    for count, head in enumerate(itertools.chain((), heads)):",
+     ["tests/scan/test_recheck_numbers_lines.py::test_a_dump_at_the_views_first_byte_is_read"]),
+    ("s14_reader_hex_lines_bound_resume", "scan/recheck_numbers.py",
+     "            yield from _HEX_LINE.finditer(data, max(done, at))", "            return",
+     ["tests/scan/test_recheck_numbers_lines.py::test_past_the_head_bound_the_rest_is_the_line_pattern_itself"]),
 ]
 
 
