@@ -1171,6 +1171,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14_reader_hex_lines_bound_resume", "scan/recheck_numbers.py",
      "            yield from _HEX_LINE.finditer(data, max(done, at))", "            return",
      ["tests/scan/test_recheck_numbers_lines.py::test_past_the_head_bound_the_rest_is_the_line_pattern_itself"]),
+    ("s14_decoded_view_min_size", "scan/decoded_runs.py",
+     "chosen = [view for view in views if len(view[2]) >= least]",
+     "chosen = [view for view in views if len(view[2]) > least]",
+     ["tests/scan/test_decoded_runs.py::test_an_aes_schedule_exactly_as_long_as_the_smallest_view_is_found",
+      "tests/scan/test_decoded_runs.py::test_two_primes_and_their_modulus_in_the_smallest_view_are_found"]),
+    ("s14_aes_lone_schedule", "scan/detectors/aes.py", "            if count < self.min_view_bytes // 4:",
+     "            if count < 64:", ["tests/scan/test_decoded_runs.py::test_a_lone_aes_schedule_the_size_of_its_file_is_found"]),
+    ("s14_decoded_level2_prefilter", "scan/decoded_runs.py",
+     "len(data) - len(data.translate(None, _BASE64)) >= MIN_RUN:",
+     "len(data) - len(data.translate(None, _BASE64)) > MIN_RUN:",
+     ["tests/scan/test_decoded_runs.py::test_a_run_of_exactly_min_run_characters_inside_a_decoded_run_is_read"]),
 ]
 
 
