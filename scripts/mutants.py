@@ -955,7 +955,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [KL + "test_a_known_aes_key_at_an_unaligned_offset_of_a_decoded_layer_over_1mib"]),
     ("s12_scanner_decoded_runs", "scan/scanner.py", "        findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)",
      "        findings += []", ["tests/scan/test_decoded_runs.py::test_a_pem_key_base64d_into_a_log_line"]),
-    ("s12_decoded_runs_nested", "scan/decoded_runs.py", "            if level < MAX_LEVELS and len(data) >= MIN_RUN:",
+    ("s12_decoded_runs_nested", "scan/decoded_runs.py",
+     "            if level < MAX_LEVELS and len(data) - len(data.translate(None, _BASE64)) >= MIN_RUN:",
      "            if False:",
      ["tests/scan/test_decoded_runs.py::test_base64url_der_in_an_env_file_and_a_key_base64d_twice_in_yaml"]),
     ("s12_decoded_runs_budget", "scan/decoded_runs.py", "            if used + len(data) > limit:",
@@ -1182,6 +1183,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "len(data) - len(data.translate(None, _BASE64)) >= MIN_RUN:",
      "len(data) - len(data.translate(None, _BASE64)) > MIN_RUN:",
      ["tests/scan/test_decoded_runs.py::test_a_run_of_exactly_min_run_characters_inside_a_decoded_run_is_read"]),
+    ("s14_keystore_fast_second_magic", "scan/detectors/der.py",
+     'for magic in (b"\\xfe\\xed\\xfe\\xed", b"\\xce\\xce\\xce\\xce"):', 'for magic in (b"\\xfe\\xed\\xfe\\xed",):',
+     ["tests/scan/test_keystore_search.py::test_both_magics_at_any_offset"]),
 ]
 
 
