@@ -1204,6 +1204,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "if False and all(", [PV + "test_the_ec_scalar_alone_in_every_spelling_is_found[index-column]"]),
     ("s14_values_text_spans", "scan/printed_values.py", "_TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0xEF, 0xBC, 0x8C]] = True",
      "_TEXT[[0x20]] = True", [PV + "test_a_list_in_a_large_binary_image_is_read_in_its_text_span"]),
+    ("s14_values_last_ascii_column", "scan/printed_values.py", "end = end if column is None else column.end()",
+     "end = end", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form[tcpdump-X]"]),
 ]
 
 

@@ -121,7 +121,7 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
 
 
 def _found(tmp_path: Path, printed: bytes) -> tuple[bytes, list[tuple[int, int, str, str, str]]]:
-    text = LOG + printed + b"\n" + LOG
+    text = LOG + printed + b"\nend of the form\n" + LOG
     path = tmp_path / "app.log"
     path.write_bytes(text)
     report = scan_path(path, known=known(EC))
@@ -143,7 +143,7 @@ def test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_who
     assert any(kind == "pkcs8-ec" and encoding.endswith("+der") for _, _, kind, encoding, _ in found), found
     # the finding covers the printed values from the first to the last (a last comment, ASCII
     # column or closing bracket aside)
-    tail = len(printed) - 48
+    tail = len(printed) - (0 if form == "tcpdump-X" else 48)  # a dump's last ASCII column too
     assert any(low <= start + first.start() + 64 and high >= start + tail for low, high, *_ in found), (found, start)
 
 

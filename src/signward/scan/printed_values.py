@@ -66,6 +66,7 @@ _SEP_ITEM = (  # the common ones first (a separator tries them in this order)
     rb"|(?<![0-9A-Za-z_.])\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])"  # assembler data directives
 )
 _SEP = rb"(?:%s){1,16}+" % _SEP_ITEM
+_ASCII_COLUMN = re.compile(rb"[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n|$)")
 _WORD = rb"(?:0[xX])?(?:[0-9a-fA-F]{4}){1,2}(?![0-9A-Za-z_])"
 # a run of numbers, matched possessively from its first (never searched again from inside it, so
 # linear time); group 1 holds its rest when it has `MIN_BYTES` numbers
@@ -235,6 +236,8 @@ def _sequence_views(data: bytes, spans: list[tuple[int, int]]) -> Iterator[View]
             if _plain(data, start, end, layer, reads[first][2]):
                 continue
             decoded = b"".join(item[1] for item in read[first:last] if item is not None)
+            column = _ASCII_COLUMN.match(data, end)  # a dump's last row: its ASCII column too
+            end = end if column is None else column.end()
             width = read[first][0]  # type: ignore[index]
             yield start, end, decoded, _LAYERS[layer, width], f"decoded byte values ({layer[7:]})"
     values = [value for _, value, _ in reads]
