@@ -38,6 +38,8 @@ KL = "tests/scan/test_known_layouts.py::"
 EM = "tests/scan/test_embedded.py::"
 PT = "tests/scan/test_printed.py::"
 LE = "tests/scan/test_lone_exponent.py::"
+UF = "tests/scan/test_unread_formats.py::"
+CS = "tests/scan/test_scan_cut_short.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1153,6 +1155,29 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14_vault_token_fast_hv", "scan/detectors/text.py",
      "        for start in (at - 2, at):  # `hv`", "        for start in (at,):  # `hv`",
      ["tests/scan/test_token_search.py::test_the_cases_that_decide"]),
+    ("s14_unread_format_scanner", "scan/formats.py",
+     "    if label is not None:\n        raise CoverageError(Uncovered.UNREAD_FORMAT",
+     "    if False:\n        raise CoverageError(Uncovered.UNREAD_FORMAT",
+     [UF + "test_a_7z_of_a_key_log_is_refused_not_certified"]),
+    ("s14_unread_format_reader", "scan/recheck.py",
+     "        if (unread := unread_kind(head, name)) is not None:",
+     "        if (unread := unread_kind(head, name)) is None and False:",
+     [UF + "test_a_7z_of_a_key_log_is_refused_not_certified"]),
+    ("s14_unread_format_reader_names", "scan/recheck_unread.py",
+     "    found = _SUFFIX.search(re.split(r\"[/! ]\", name)[-1])", "    found = None",
+     [UF + "test_a_name_that_says_an_unread_format_is_refused"]),
+    ("s14_embedded_small_chunk_bound", "scan/embedded.py",
+     "min(4 * len(chunk.data) + (16 << 20), 16 * len(chunk.data) + (2 << 20))", "4 * len(chunk.data) + (16 << 20)",
+     [CS + "test_streams_sharing_one_tail_are_cut_short_by_the_views_bound"]),
+    ("s14_embedded_bound_spent", "scan/embedded.py",
+     "            self.used = self.limit\n", "            pass\n",
+     [CS + "test_past_the_chunks_bound_no_stream_is_decoded_any_more"]),
+    ("s14_reader_embedded_bound", "scan/recheck.py",
+     "min(self.room(), bound - spent))", "self.room())",
+     [CS + "test_streams_sharing_one_tail_are_cut_short_by_the_views_bound"]),
+    ("s14_scan_text_cut_short", "cli/dumps.py",
+     "f\"short: {', '.join(report.incomplete)}\" if report.incomplete", "f\"short: {', '.join(report.incomplete)}\" if False",
+     [CS + "test_the_text_verdict_of_a_pass_cut_short_is_not_nothing_found"]),
 ]
 
 

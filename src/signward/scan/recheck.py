@@ -74,6 +74,7 @@ from .recheck_keyfiles import keyfile_findings
 from .recheck_layouts import python_ints
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
+from .recheck_unread import unread_kind
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
@@ -327,6 +328,9 @@ class _Reader:
         """A view that IS a compressed stream or an archive: decode it (a failure is incomplete);
         the archive's own bytes were read as this view already."""
         head = bytes(data[:512])
+        if (unread := unread_kind(head, name)) is not None:  # 7z, RAR, a .br member...: never read as raw
+            self.incomplete(f"{name}: {unread}: a format this reader does not open")
+            return True
         codec = _codec_of(head)
         if codec is not None:
             try:
@@ -564,13 +568,15 @@ class _Reader:
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode
         (a magic number in a core is often noise, so one that does not decode is not a refusal)."""
+        spent, bound = 0, min(4 * len(data) + (16 << 20), 16 * len(data) + (2 << 20))  # rt14 F7: a shared tail
         for count, match in enumerate(zeros.finditer(_EMBEDDED_STREAM, data, 1)):
             if count >= 10_000:
                 raise _Exhausted(f"{name}: more than 10,000 embedded stream headers")
             codec = _codec_of(match.group(0))
             if codec is None:
                 continue
-            plain, used = _stream_prefix(codec, memoryview(data)[match.start():], self.room())
+            plain, used = _stream_prefix(codec, memoryview(data)[match.start():], min(self.room(), bound - spent))
+            spent += len(plain)
             if not plain:
                 continue
             outer = self.decoding(depth, match.start(), match.start() + used)

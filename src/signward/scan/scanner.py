@@ -36,7 +36,7 @@ from .detectors import Detector, select
 from .embedded import scan_embedded
 from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
-from .formats import Layout, Region, head_of, open_decompressed, read_layout, sniff_container
+from .formats import Layout, Region, head_of, open_decompressed, read_layout, refuse_unread, sniff_container
 from .knownkeys import KnownKeys
 from .printed import scan_printed
 from .regions import compact
@@ -317,6 +317,7 @@ def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, kn
     chosen = select(detectors)
     known = known if known is not None else KnownKeys()
     try:
+        refuse_unread(head_of(path), name)  # 7z, RAR, brotli...: by magic or by name
         container = sniff_container(head_of(path))
         with plain_copy(path, container, workdir, max_bytes) as plain:
             kind = bundle_kind(plain)
