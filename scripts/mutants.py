@@ -40,6 +40,7 @@ PT = "tests/scan/test_printed.py::"
 LE = "tests/scan/test_lone_exponent.py::"
 UF = "tests/scan/test_unread_formats.py::"
 CS = "tests/scan/test_scan_cut_short.py::"
+MJ = "tests/scan/test_mojibake.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1178,6 +1179,23 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14_scan_text_cut_short", "cli/dumps.py",
      "f\"short: {', '.join(report.incomplete)}\" if report.incomplete", "f\"short: {', '.join(report.incomplete)}\" if False",
      [CS + "test_the_text_verdict_of_a_pass_cut_short_is_not_nothing_found"]),
+    ("s14_mojibake_scanner", "scan/scanner.py",
+     "    findings += scan_mojibake(chunk, detectors, cut)", "    pass",
+     [MJ + "test_each_form_is_found_by_both_readers"]),
+    ("s14_mojibake_scanner_latin1", "scan/mojibake.py",
+     "    latin_text = body.decode(\"utf-8\", \"surrogatepass\").encode(\"latin-1\", \"backslashreplace\")",
+     "    latin_text = body",
+     [MJ + "test_each_form_is_found_by_both_readers"]),
+    ("s14_mojibake_reader", "scan/recheck.py",
+     "        read_mojibake(self, data, name, depth)", "        pass",
+     [MJ + "test_each_form_is_found_by_both_readers"]),
+    ("s14_mojibake_reader_latin1", "scan/recheck_mojibake.py",
+     "            python += char.encode(\"latin-1\") if ord(char) < 0x100 else char.encode(\"utf-8\")",
+     "            python += char.encode(\"utf-8\")",
+     [MJ + "test_each_form_is_found_by_both_readers"]),
+    ("s14_mojibake_scanner_view_bound", "scan/mojibake.py",
+     "        if len(views) >= MAX_VIEWS or used > limit:", "        if False:",
+     [MJ + "test_past_the_view_bound_the_chunk_is_incomplete"]),
 ]
 
 

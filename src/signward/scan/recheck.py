@@ -72,6 +72,7 @@ from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
 from .recheck_layouts import python_ints
+from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
 from .recheck_unread import unread_kind
@@ -316,6 +317,7 @@ class _Reader:
     def read_view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
         self.detect(data, name, windows)
         read_textforms(self, data, name)  # keys in other writers' forms (recheck_textforms.py)
+        read_mojibake(self, data, name, depth)  # Latin-1 as UTF-8, literals with raw runes (recheck_mojibake.py)
         if self.container(data, name, depth):
             return
         if len(data) <= MAX_JSON_VIEW and self.json_document(data, name, depth):
