@@ -74,6 +74,7 @@ from .recheck_keyfiles import keyfile_findings
 from .recheck_layouts import python_ints
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
+from .recheck_values import read_values
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
@@ -560,6 +561,7 @@ class _Reader:
                 self.child(decoded, f"{name} > {codec}", depth + 1)
                 self.span = outer
         read_numbers(self, data, name, depth)  # keys printed as numbers (recheck_numbers.py)
+        read_values(self, data, name, depth)  # value sequences, joined escapes (recheck_values.py)
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode
