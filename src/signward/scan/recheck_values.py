@@ -30,6 +30,7 @@ from __future__ import annotations
 import mmap
 import re
 from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
@@ -55,7 +56,10 @@ _DECORATION = (rb"\((?:byte|sbyte|char|unsigned char|u?int8_t|uint8|int8|u8|i8)\
 _COMMENT = rb"//[\t -~]{0,200}|/\*[\t -)+-~]{0,200}\*/|(?<![&\w])\#[\t -~]{0,200}"
 _ASCII_COLUMN = rb"[ ]{2,}[ -~]{1,34}?(?=\r?\n[ \t]*(?:0[xX])?[0-9A-Fa-f]{4,16}:?[ \t])"
 _SEP = rb"(?:%s|%s|%s|[ \t\r\n,;:'\"\[\](){}<>=|]|\xef\xbc\x8c){1,64}+" % (_ASCII_COLUMN, _DECORATION, _COMMENT)
-_SEQUENCE = re.compile(rb"(?:%s%s){15,16384}%s" % (_TOKEN, _SEP, _TOKEN))
+# (runs of 4 or more, counted after: a pattern asking for 16 would be tried again at each of a
+# near miss's 15 numbers, quadratic in the run)
+_SEQUENCE = re.compile(rb"(?:%s%s){3,16384}%s" % (_TOKEN, _SEP, _TOKEN))
+_TOKENS = re.compile(_TOKEN)
 _TEXT = re.compile(rb"[\t\n\r -~]{31,}")
 _FULL_WIDTH = re.compile(rb"(?:[-+]?[0-9A-Fa-fxX]{1,4}[ \t]*\xef\xbc\x8c[ \t]*){15,16384}[-+]?[0-9A-Fa-fxX]{1,4}")
 # inside one sequence: what is blanked (same length, so positions hold) before its tokens are read
@@ -114,15 +118,16 @@ def _sequences(data: bytes | mmap.mmap, texts: list[tuple[int, int]], name: str,
     found: Iterator[re.Match[bytes]] = _matches(_SEQUENCE, data, texts)
     if data.find(b"\xef\xbc\x8c") >= 0:  # full-width commas split the printable runs: the whole view
         found = _chain(found, zeros.finditer(_FULL_WIDTH, data))
-    count = 0
+    long = ((match, tokens) for match in found if len(match.group(0)) >= 2 * MIN_VALUES - 1
+            for tokens in (len(_TOKENS.findall(match.group(0))),) if tokens >= MIN_VALUES)
+    matches = list(islice(long, cap + 1))  # (all counted before any is read)
+    if len(matches) > cap:
+        from .recheck import _Exhausted
+
+        raise _Exhausted(f"{name}: more than {cap} value sequences")
     pending: list[tuple[int, int, bytes]] = []
     capped = False
-    for match in found:
-        count += 1
-        if count > cap:
-            from .recheck import _Exhausted
-
-            raise _Exhausted(f"{name}: more than {cap} value sequences")
+    for match, tokens in matches:
         text = match.group(0)
         if pending and capped and match.start() - pending[-1][1] <= 64:
             if sum(len(part) for _, _, part in pending) + len(text) > MAX_JOINED:
@@ -131,7 +136,7 @@ def _sequences(data: bytes | mmap.mmap, texts: list[tuple[int, int]], name: str,
             yield _span(data, pending)
             pending = []
         pending.append((match.start(), match.end(), text))
-        capped = len(_PARTS.findall(text)) >= MAX_TOKENS - 1
+        capped = tokens >= MAX_TOKENS - 1
     if pending:
         yield _span(data, pending)
 
@@ -179,8 +184,12 @@ def _readings(text: bytes) -> Iterator[tuple[str, bytes, int, int]]:
     reading without a strictly increasing index column; with the [start, end) of its tokens."""
     found = list(_PARTS.finditer(_clean(text)))
     tokens: list[_Token] = [(m[1], m[2] or b"", m[3], m[4] or b"") for m in found]
+    # hex in groups (`3081 8702`) only where most tokens are groups: else a group is no byte
+    wide = sum(len(token[2]) > 2 for token in tokens) * 2 > len(tokens)
     for label, parse in _BASES:
         values = [parse(token) for token in tokens]
+        if parse is _hex and not wide:
+            values = [None if value is not None and len(value) > 1 else value for value in values]
         for first, last, run in _split(list(enumerate(values))):
             yield label, b"".join(run), found[first].start(), found[last].end()
         if len(values) >= 2 * MIN_VALUES:
@@ -280,7 +289,9 @@ _PIECE = (rb"""(?:[bBLuU]|u8)?(?:'(?:[ -&(-\[\]-~]|\\[ -~]){0,%d}'|"(?:[ !#-\[\]
 _JOINED = re.compile(rb"(?<![\w'\"])%s(?:[ \t\r\n+\\()]{0,64}+%s){1,%d}" % (_PIECE, _PIECE, MAX_PIECES))
 _PIECE_BODY = re.compile(rb"""[bBLuU8]*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.S)
 # escapes with doubled backslashes (PostgreSQL COPY of bytea, escape format), printable text between
-_DOUBLED = re.compile(rb"(?:\\\\(?:[0-7]{3}|x[0-9a-fA-F]{2}|\\\\)(?:[!-\[\]-~]|\\\\\\\\){0,32}){16,%d}" % MAX_LITERAL)
+_PRINTED = rb"(?:[!-\[\]-~]|\\\\\\\\){0,32}"  # printable characters, a doubled escaped backslash
+_DOUBLED = re.compile(rb"(?<![!-~])%s(?:\\\\(?:[0-7]{3}|x[0-9a-fA-F]{2}|\\\\)%s){8,%d}"
+                      % (_PRINTED, _PRINTED, MAX_LITERAL))
 
 
 def _joined(run: bytes) -> bytes | None:
@@ -294,6 +305,8 @@ def _joined(run: bytes) -> bytes | None:
 
 
 def _doubled(run: bytes) -> bytes | None:
+    if run.count(b"\\\\") >= MAX_LITERAL:
+        raise Oversized(f"{MAX_LITERAL} or more doubled-backslash escapes in a run")
     return unescape(run.replace(b"\\\\", b"\\"))
 
 
