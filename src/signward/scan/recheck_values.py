@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import mmap
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -93,9 +94,13 @@ def read_values(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
                 from .recheck import _Exhausted
 
                 raise _Exhausted(f"{name}: more than {cap} escaped runs")
-            unescaped = reading(match.group(0))
+            start = match.start()
+            head = _HEAD_CHARS.search(bytes(data[max(0, start - 32):start])) if reading is _doubled else None
+            if head is not None:  # a doubled escape's run may begin with printable bytes
+                start -= len(head.group(0))
+            unescaped = reading(bytes(data[start:match.end()]))
             if unescaped is not None:
-                _child(reader, unescaped, f"{name} > escaped ({label})", depth, match.start(), match.end())
+                _child(reader, unescaped, f"{name} > escaped ({label})", depth, start, match.end())
 
 
 def _child(reader: _Reader, spelled: bytes, name: str, depth: int, start: int, end: int) -> None:
@@ -182,23 +187,34 @@ def _clean(text: bytes) -> bytes:
 def _readings(text: bytes) -> Iterator[tuple[str, bytes, int, int]]:
     """Each base's reading of one sequence (split where a token does not fit it), and each
     reading without a strictly increasing index column; with the [start, end) of its tokens."""
-    found = list(_PARTS.finditer(_clean(text)))
-    tokens: list[_Token] = [(m[1], m[2] or b"", m[3], m[4] or b"") for m in found]
+    cleaned = _clean(text)
+    tokens: list[_Token] = _PARTS.findall(cleaned)
+    found: list[re.Match[bytes]] = []  # the tokens' places, found when a reading is made
+
+    def place(first: int, last: int) -> tuple[int, int]:
+        if not found:
+            found.extend(_PARTS.finditer(cleaned))
+        return found[first].start(), found[last].end()
+
     # hex in groups (`3081 8702`) only where most tokens are groups: else a group is no byte
     wide = sum(len(token[2]) > 2 for token in tokens) * 2 > len(tokens)
     for label, parse in _BASES:
+        if parse is _binary and not any(token[1] in (b"0b", b"0B") for token in tokens):
+            continue  # (cheap tests: most sequences hold no binary or 3-digit octal token)
+        if parse is _octal and sum(len(token[2]) == 3 for token in tokens) < MIN_VALUES:
+            continue
         values = [parse(token) for token in tokens]
         if parse is _hex and not wide:
             values = [None if value is not None and len(value) > 1 else value for value in values]
-        for first, last, run in _split(list(enumerate(values))):
-            yield label, b"".join(run), found[first].start(), found[last].end()
+        for first, last, run in _split(enumerate(values)):
+            yield label, b"".join(run), *place(first, last)
         if len(values) >= 2 * MIN_VALUES:
             for parity in (0, 1):
                 for first, last, run in _unindexed(tokens, values, parity):
-                    yield label + ", indexed", b"".join(run), found[first].start(), found[last].end()
+                    yield label + ", indexed", b"".join(run), *place(first, last)
 
 
-def _split(values: list[tuple[int, bytes | None]]) -> Iterator[tuple[int, int, list[bytes]]]:
+def _split(values: Iterable[tuple[int, bytes | None]]) -> Iterator[tuple[int, int, list[bytes]]]:
     """Maximal runs of MIN_VALUES or more values that fit (not None): first and last position."""
     run: list[bytes] = []
     first = last = 0
@@ -244,6 +260,7 @@ def _integer(token: _Token) -> int | None:
     return int(digits)
 
 
+@lru_cache(maxsize=4_096)  # (a list repeats its few distinct tokens)
 def _decimal(token: _Token) -> bytes | None:
     sign, prefix, digits, suffix = token
     if prefix not in (b"", b"&#") or suffix or not digits.isdigit() or len(digits) > 3:
@@ -252,6 +269,7 @@ def _decimal(token: _Token) -> bytes | None:
     return bytes([value % 256]) if -128 <= value <= 255 else None
 
 
+@lru_cache(maxsize=4_096)  # (a list repeats its few distinct tokens)
 def _hex(token: _Token) -> bytes | None:
     sign, prefix, digits, suffix = token
     if prefix.lower() == b"0b":  # not binary here: `0B1h` (MASM), `0b` (0x0b unpadded)
@@ -265,6 +283,7 @@ def _hex(token: _Token) -> bytes | None:
     return bytes.fromhex(digits.decode("ascii")) if len(digits) in (4, 8, 16) else None
 
 
+@lru_cache(maxsize=4_096)  # (a list repeats its few distinct tokens)
 def _binary(token: _Token) -> bytes | None:
     sign, prefix, digits, suffix = token
     if sign or prefix.lower() != b"0b" or suffix or len(digits) > 8 or digits.strip(b"01"):
@@ -272,6 +291,7 @@ def _binary(token: _Token) -> bytes | None:
     return bytes([int(digits, 2)])
 
 
+@lru_cache(maxsize=4_096)  # (a list repeats its few distinct tokens)
 def _octal(token: _Token) -> bytes | None:
     sign, prefix, digits, suffix = token
     if sign or prefix or suffix or len(digits) > 3 or digits.strip(b"01234567"):
@@ -290,8 +310,10 @@ _JOINED = re.compile(rb"(?<![\w'\"])%s(?:[ \t\r\n+\\()]{0,64}+%s){1,%d}" % (_PIE
 _PIECE_BODY = re.compile(rb"""[bBLuU8]*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.S)
 # escapes with doubled backslashes (PostgreSQL COPY of bytea, escape format), printable text between
 _PRINTED = rb"(?:[!-\[\]-~]|\\\\\\\\){0,32}"  # printable characters, a doubled escaped backslash
-_DOUBLED = re.compile(rb"(?<![!-~])%s(?:\\\\(?:[0-7]{3}|x[0-9a-fA-F]{2}|\\\\)%s){8,%d}"
-                      % (_PRINTED, _PRINTED, MAX_LITERAL))
+# (from the first escape: the printable characters before it are taken in `_head`; a pattern that
+# began with them would be tried at every character of a text)
+_DOUBLED = re.compile(rb"(?:\\\\(?:[0-7]{3}|x[0-9a-fA-F]{2}|\\\\)%s){8,%d}" % (_PRINTED, MAX_LITERAL))
+_HEAD_CHARS = re.compile(rb"[!-\[\]-~]{1,32}$")
 
 
 def _joined(run: bytes) -> bytes | None:
