@@ -100,7 +100,11 @@ FORMS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "full-width commas": ("values", lambda d: ("key=[" + "\uff0c".join(str(x) for x in d) + "]").encode()),
     "numbered lines, hex values": ("values", lambda d: "\n".join("%4d: 0x%02x" % (i, x)
                                                                  for i, x in enumerate(d)).encode()),
+    "html decimal entities": ("values", lambda d: b"<p>" + b"".join(b"&#%d;" % x for x in d) + b"</p>"),
+    "html hex entities": ("values", lambda d: b"<p>" + b"".join(b"&#x%X;" % x for x in d) + b"</p>"),
     # F2: rows with comments or offsets
+    "c CRLF rows of 8, comments after": ("values", lambda d: b"{\r\n" + b"\r\n".join(
+        ("  %s, /* %d */" % (_hexes(r), i)).encode() for i, r in enumerate(_rows(d, 8))) + b"\r\n}"),
     "c offset comments": ("values", lambda d: _c_rows(d, lambda i, r: "    /* %04x */ %s," % (i * 16, _hexes(r)))),
     "c trailing comments": ("values", lambda d: _c_rows(d, lambda i, r: "    %s, // %d" % (_hexes(r), i * 16))),
     "c# comment lines": ("values", lambda d: _c_rows(d, lambda i, r: "    %s," % _hexes(r, "0x%02X"),
@@ -119,6 +123,7 @@ FORMS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "java + at line start": ("escaped", lambda d: b"String k = " + _literals(d, "\\%o", "\n    + ") + b";"),
     "shell \\ continuation": ("escaped", lambda d: b"printf " + _literals(d, "\\x%02x", " \\\n  ", 16, "'")),
     "python pprint of bytes": ("escaped", lambda d: b"key = " + pprint.pformat(d, width=60).encode()),
+    "python pprint of a bytearray": ("escaped", lambda d: b"x = " + pprint.pformat(bytearray(d), width=50).encode()),
     "python pprint in a dict": ("escaped", lambda d: b"cfg = " + pprint.pformat({"k": d, "n": 1}, width=50).encode()),
     # F5: PostgreSQL bytea, escape format, in COPY (doubled backslashes)
     "pg COPY bytea escape": ("escaped", lambda d: b"COPY t (k) FROM stdin;\n1\t" + b"".join(
