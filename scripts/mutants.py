@@ -1171,6 +1171,19 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14_reader_hex_lines_bound_resume", "scan/recheck_numbers.py",
      "            yield from _HEX_LINE.finditer(data, max(done, at))", "            return",
      ["tests/scan/test_recheck_numbers_lines.py::test_past_the_head_bound_the_rest_is_the_line_pattern_itself"]),
+    ("s14b_reader_pyint_fits", "scan/recheck_layouts.py", "            if 8 + size * count > len(data):",
+     "            if 8 + size * count >= len(data):",
+     ["tests/scan/test_recheck_tiny_views.py::test_a_python_int_filling_a_view_exactly_or_nearly_is_found"]),
+    ("s14b_reader_curve_budget", "scan/recheck.py",
+     "            if len(offsets) > room:  # (as the first window past the budget would have)",
+     "            if False:", ["tests/scan/test_recheck_tiny_views.py::"
+                                 "test_the_scalar_check_budget_ends_the_view_incomplete_after_the_last_window_it_allows"]),
+    ("s14b_reader_curve_batch_little", "scan/recheck.py",
+     "            little = _curve_publics(curve, [window[::-1] for window in windows])", "            little = big",
+     ["tests/scan/test_recheck_tiny_views.py::test_a_scalar_or_seed_in_a_small_view_is_found_at_its_span_on_both_paths"]),
+    ("s14b_reader_curve_batch_ed", "scan/recheck.py", "            if ed and ed[index] in self.ed_keys:",
+     "            if False:",
+     ["tests/scan/test_recheck_tiny_views.py::test_a_scalar_or_seed_in_a_small_view_is_found_at_its_span_on_both_paths"]),
 ]
 
 

@@ -77,7 +77,33 @@ def python_ints(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
     """Known keys' private values stored as CPython ints in one view (module docstring)."""
     if not (reader.rsa_publics or reader.ec_keys):
         return
+    done: set[tuple[str, int]] = set()  # (kid, prime) whose siblings were searched in this view
     for digit_bits in DIGITS:
+        rsa_at, ec_at, counts = _tables(reader, digit_bits)
+        size = DIGITS[digit_bits]
+        for count in counts:  # ascending
+            if 8 + size * count > len(data):
+                break  # no count word with its digits fits in the view (nor any larger count's)
+            for header in (count.to_bytes(8, "little"), (count << 3).to_bytes(8, "little")):
+                at = data.find(header)
+                while at >= 0:
+                    start = at + 8
+                    value = _read(data, start, count, digit_bits)
+                    if value is not None:
+                        _test(reader, data, name, value, rsa_at.get(count, []), ec_at.get(count, []),
+                              (start, start + size * count), done)
+                    at = data.find(header, at + 1)
+
+
+_Tables = tuple[dict[int, list[tuple[str, int, int]]], dict[int, list[tuple[str, ec.EllipticCurve, tuple[int, int]]]],
+                list[int]]
+
+
+def _tables(reader: _Reader, digit_bits: int) -> _Tables:
+    """The digit counts a known key's values can have in this layout, ascending, and the keys of
+    each count (built once a read: they depend on the known keys only, not on the view)."""
+    tables: _Tables | None = reader.layout_tables.get(digit_bits)
+    if tables is None:
         rsa_at: dict[int, list[tuple[str, int, int]]] = {}
         ec_at: dict[int, list[tuple[str, ec.EllipticCurve, tuple[int, int]]]] = {}
         for kid, n, e in reader.rsa_publics:
@@ -86,21 +112,14 @@ def python_ints(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
         for kid, curve, point in reader.ec_keys:
             for count in _counts(curve.key_size, digit_bits):
                 ec_at.setdefault(count, []).append((kid, curve, point))
-        size = DIGITS[digit_bits]
-        for count in sorted(set(rsa_at) | set(ec_at)):
-            for header in (count.to_bytes(8, "little"), (count << 3).to_bytes(8, "little")):
-                at = data.find(header)
-                while at >= 0:
-                    start = at + 8
-                    value = _read(data, start, count, digit_bits)
-                    if value is not None:
-                        _test(reader, data, name, value, rsa_at.get(count, []), ec_at.get(count, []),
-                              (start, start + size * count))
-                    at = data.find(header, at + 1)
+        tables = rsa_at, ec_at, sorted(set(rsa_at) | set(ec_at))
+        reader.layout_tables[digit_bits] = tables
+    return tables
 
 
 def _test(reader: _Reader, data: bytes | mmap.mmap, name: str, value: int, rsa_keys: list[tuple[str, int, int]],
-          ec_keys: list[tuple[str, ec.EllipticCurve, tuple[int, int]]], here: tuple[int, int]) -> None:
+          ec_keys: list[tuple[str, ec.EllipticCurve, tuple[int, int]]], here: tuple[int, int],
+          done: set[tuple[str, int]]) -> None:
     from .recheck import _Exhausted
 
     reader.layout_tests += 1
@@ -114,7 +133,8 @@ def _test(reader: _Reader, data: bytes | mmap.mmap, name: str, value: int, rsa_k
         reader.found("known-key", name, f"RSA {part} of known kid {kid} as a Python int", here)
         if prime is None:
             prime = _prime_from(value, part, n, e)
-        if prime is not None:
+        if prime is not None and (kid, prime) not in done:  # (a second search finds the same copies)
+            done.add((kid, prime))
             _siblings(reader, data, name, kid, n, e, prime)
         return
     for kid, curve, point in ec_keys:
