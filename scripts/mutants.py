@@ -1184,6 +1184,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14b_reader_curve_batch_ed", "scan/recheck.py", "            if ed and ed[index] in self.ed_keys:",
      "            if False:",
      ["tests/scan/test_recheck_tiny_views.py::test_a_scalar_or_seed_in_a_small_view_is_found_at_its_span_on_both_paths"]),
+    ("s14b_reader_count_words_block_end", "scan/recheck_layouts.py",
+     "        starts = len(chunk) - 7  # the words that begin in this block",
+     "        starts = len(chunk) - 8  # the words that begin in this block",
+     ["tests/scan/test_recheck_tiny_views.py::test_count_words_gathered_in_one_pass_are_where_find_finds_them"]),
+    ("s14b_reader_count_words_zero_tail", "scan/recheck_layouts.py",
+     "        offsets = np.flatnonzero((low > 0) & (high == 0))", "        offsets = np.flatnonzero(low > 1)",
+     ["tests/scan/test_recheck_tiny_views.py::test_a_python_int_in_a_view_over_a_mib_is_found_at_any_offset_and_at_its_end"]),
 ]
 
 

@@ -171,3 +171,41 @@ def test_the_batch_derivations_agree_with_cryptography_on_edge_scalars() -> None
     numbers = EC_KEY.public_key().public_numbers()
     assert compiled[0][-1] == numbers.x.to_bytes(32, "big") + numbers.y.to_bytes(32, "big")
     assert AVAILABLE or compiled == reference  # (without the extension both are the reference)
+
+
+def _find_all(data: bytes, word: int) -> list[int]:
+    header, out = word.to_bytes(8, "little"), []
+    at = data.find(header)
+    while at >= 0:
+        out.append(at)
+        at = data.find(header, at + 1)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(size=st.integers(0, 300), block=st.integers(1, 40), places=st.lists(st.tuples(st.integers(0, 299),
+       st.sampled_from([8, 9, 69, 72, 552, 1104, 0x10000, 1 << 40])), max_size=12), noise=st.integers(0, 1000))
+def test_count_words_gathered_in_one_pass_are_where_find_finds_them(size: int, block: int,
+                                                                      places: list[tuple[int, int]],
+                                                                      noise: int) -> None:
+    from signward.scan.recheck_layouts import word_offsets
+
+    data = bytearray(_filler(size, noise))
+    data[noise % (size + 1):noise % (size + 1) + 40] = bytes(40)  # zeros, and words inside and around them
+    for at, word in places:
+        data[at:at + 8] = word.to_bytes(8, "little")
+    data = data[:size]
+    words = {8, 9, 69, 72, 552, 1104, 0x10000, 1 << 40}
+    assert word_offsets(bytes(data), words, block) == {word: _find_all(bytes(data), word) for word in words}
+
+
+def test_a_python_int_in_a_view_over_a_mib_is_found_at_any_offset_and_at_its_end() -> None:
+    from signward.scan.recheck_layouts import WORDS_FROM
+
+    obj = _pylong(SCALAR, 30, False)
+    image = bytearray(WORDS_FROM + 4099)
+    image[(1 << 19) + 3:(1 << 19) + 3 + len(obj)] = obj  # not 8-byte aligned
+    image[len(image) - len(obj):] = obj  # its last digit the view's last byte
+    report = recheck_bytes(bytes(image), KNOWN, "view")
+    spans = {f.span for f in report.findings if f.key == INTS["ec-scalar"][1]}
+    assert spans == {((1 << 19) + 11, (1 << 19) + 3 + len(obj)), (len(image) - len(obj) + 8, len(image))}
