@@ -1179,7 +1179,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            if False:", ["tests/scan/test_recheck_tiny_views.py::"
                                  "test_the_scalar_check_budget_ends_the_view_incomplete_after_the_last_window_it_allows"]),
     ("s14b_reader_curve_batch_little", "scan/recheck.py",
-     "            little = _curve_publics(curve, [window[::-1] for window in windows])", "            little = big",
+     "                                       _curve_publics(curve, [window[::-1] for window in windows]))",
+     "                                       _curve_publics(curve, windows))",
      ["tests/scan/test_recheck_tiny_views.py::test_a_scalar_or_seed_in_a_small_view_is_found_at_its_span_on_both_paths"]),
     ("s14b_reader_curve_batch_ed", "scan/recheck.py", "            if ed and ed[index] in self.ed_keys:",
      "            if False:",

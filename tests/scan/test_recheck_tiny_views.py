@@ -209,3 +209,18 @@ def test_a_python_int_in_a_view_over_a_mib_is_found_at_any_offset_and_at_its_end
     report = recheck_bytes(bytes(image), KNOWN, "view")
     spans = {f.span for f in report.findings if f.key == INTS["ec-scalar"][1]}
     assert spans == {((1 << 19) + 11, (1 << 19) + 3 + len(obj)), (len(image) - len(obj) + 8, len(image))}
+
+
+def test_each_known_key_of_a_curve_is_compared_with_the_views_derived_points() -> None:
+    first, second = EC_KEY, _scalar_key()
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    keys = KnownKeys([k for k in (known_key(first.public_key(), "first"), known_key(second.public_key(), "second"),
+                                  known_key(p384.public_key(), "p384")) if k is not None])
+    for key, kid, order in ((second, "second", "little"), (p384, "p384", "big"), (first, "first", "big")):
+        width = (key.curve.key_size + 7) // 8
+        data = _filler(7, 3) + key.private_numbers().private_value.to_bytes(width, order) + _filler(9, 4)
+        report = recheck_bytes(data, keys, "view")
+        with _reference():
+            reference = recheck_bytes(data, keys, "view")
+        assert _known_key_findings(report) == _known_key_findings(reference)
+        assert ("known-key", "view", f"EC scalar of known kid {kid}", (7, 7 + width)) in _known_key_findings(report)

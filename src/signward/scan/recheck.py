@@ -822,18 +822,21 @@ class _Reader:
         windows = [data[offset:offset + width] for offset in offsets]
         if not windows:
             return False
-        checks: list[tuple[str, str, list[bytes], bytes]] = []  # label, kid, publics, wanted
+        checks: list[tuple[str, list[bytes], bytes]] = []  # label, publics, wanted
+        derived: dict[str, tuple[list[bytes], list[bytes]]] = {}  # by curve: each key of it compares
         for kid, curve, point in self.ec_keys:
             if (curve.key_size + 7) // 8 != width:
                 continue
             wanted = point[0].to_bytes(width, "big") + point[1].to_bytes(width, "big")
-            big = _curve_publics(curve, windows)
-            little = _curve_publics(curve, [window[::-1] for window in windows])
-            checks += [(f"EC scalar of known kid {kid}", kid, big, wanted),
-                       (f"EC scalar of known kid {kid}", kid, little, wanted)]
+            if curve.name not in derived:
+                derived[curve.name] = (_curve_publics(curve, windows),
+                                       _curve_publics(curve, [window[::-1] for window in windows]))
+            big, little = derived[curve.name]
+            label = f"EC scalar of known kid {kid}"
+            checks += [(label, big, wanted), (label, little, wanted)]
         ed: list[bytes] = _ed25519_publics(windows) if width == 32 and self.ed_keys else []
         for index, offset in enumerate(offsets):
-            for label, _, publics, wanted in checks:
+            for label, publics, wanted in checks:
                 if publics[index] == wanted:
                     self.found("known-key", name, label, (offset, offset + width))
                     return True
