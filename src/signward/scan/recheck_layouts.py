@@ -8,17 +8,21 @@ count word and 15-bit digits in little-endian 16-bit words; both are read. RSA p
 and EC scalars of a
 process that called `private_numbers()` sit in memory so. This module owns reading them back,
 written apart from the scanner's `detectors/python_ints.py`: for each digit count a known key's
-value can have, each count word in the view (`mmap.find` / `bytes.find`, so a whole core costs a
-few passes at memchr speed) is read as a header; the words behind it must be digits (each below
+value can have, each count word in the view (`find` in a small view; in a view of `WORDS_FROM` or
+more, every count word's offsets gathered in one numpy pass: about 24 finds over a core, slow on
+its zeros, cost half a second) is read as a header; counts whose word and digits do not fit in the
+view are not looked for; the words behind it must be digits (each below
 2**30, the last nonzero, no zero digit below it) and the value is tested against the known keys:
 an RSA prime divides n, a private or CRT exponent passes `recheck_numbers.rsa_part`, an EC scalar
 generates the known point. 15-bit digits may be zero (odds 2**-15 each: a 1024-bit prime's 69
 digits hold one in 475 cases), so there only the top one must be nonzero and at most one digit in
 8 below 2**8 (an array of small numbers is no key). A proven value's siblings (every private value of the key) are then
-looked for as digits in the whole view, each copy a finding at its own span.
+looked for as digits in the whole view, each copy a finding at its own span (each value searched
+once a view: a proof of p and one of q look for the same values, dp and dq swapping names).
 
 Bounded: at most `MAX_TESTS` candidate values per recheck are tested (more: the read is
-incomplete, refused) and `MAX_COPIES` copies of a proven value are reported per view.
+incomplete, refused) and `MAX_COPIES` copies of a proven value are reported per view. The digit
+counts of the known keys are worked out once a read (`_Reader.layout_tables`), not once a view.
 """
 
 from __future__ import annotations
