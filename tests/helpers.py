@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +14,29 @@ from signward.cli import main
 from signward.home import Home
 from signward.lab.crash import ServedIssuer, core_pattern, crash_and_collect_core, free_port  # noqa: F401
 from signward.lab.loopback import ThreadedServer  # noqa: F401 (re-exported)
+
+
+class RanOver(AssertionError):
+    """A `deadline` ran out: the code under test was still running."""
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Fail the test once `seconds` pass inside the block (SIGALRM in the main thread), instead of
+    waiting for slow code to finish and then asserting its time: a quadratic regex over 60,000
+    characters takes minutes, and Python's regex engine checks for signals while it matches."""
+    assert threading.current_thread() is threading.main_thread(), "deadline needs the main thread"
+
+    def ran_over(signum: int, frame: object) -> None:
+        raise RanOver(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, ran_over)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def run_cli(*args: str) -> int:

@@ -110,3 +110,62 @@ def test_decoding_past_the_budget_is_incomplete_never_clean() -> None:
     assert cut == {f"decoded-runs: base64 runs decode to more than {len(PEM) // 2} bytes in one chunk"}
     cut.clear()
     assert scan_decoded_runs(chunk, select(None), cut) and not cut
+
+
+# ---- detectors that name their smallest find skip shorter decoded views (session 14)
+
+def _scanned(data: bytes) -> set[tuple[str, str, str]]:
+    layout = Layout(format="raw", size=len(data), regions=[Region(0, len(data), None)])
+    chunk = Chunk(data, 0, len(data), layout, KnownKeys())
+    return {(f.detector, f.kind, f.encoding) for f in scan_decoded_runs(chunk, select(None), set())}
+
+
+def test_an_aes_schedule_exactly_as_long_as_the_smallest_view_is_found() -> None:
+    """An AES-128 key schedule (176 bytes) base64'd alone: the decoded view is exactly the AES
+    detector's `min_view_bytes` long, and the schedule is found in it."""
+    from signward.scan.detectors.aes import AesScheduleDetector, expand_key
+
+    schedule = expand_key(bytes(range(7, 23)))
+    assert len(schedule) == AesScheduleDetector.min_view_bytes
+    text = b"blob: " + base64.b64encode(schedule) + b"\n"
+    assert ("aes", "aes-128-schedule", "base64+schedule") in _scanned(text)
+
+
+def test_two_primes_and_their_modulus_in_the_smallest_view_are_found() -> None:
+    """An RSA-1024 key's p, q and n little-endian in 256 bytes (unknown-rsa's `min_view_bytes`),
+    base64'd, next to short runs: the decoded view is read by unknown-rsa, whatever its neighbours."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from signward.scan.detectors.unknown_rsa import UnknownRsaDetector
+
+    numbers = rsa.generate_private_key(65537, 1024).private_numbers()
+    blob = b"".join(v.to_bytes(size, "little") for v, size in ((numbers.p, 64), (numbers.q, 64),
+                                                               (numbers.public_numbers.n, 128)))
+    assert len(blob) == UnknownRsaDetector.min_view_bytes
+    noise = b"".join(b"id=" + base64.b64encode(random.Random(n).randbytes(50)) + b"\n" for n in range(5))
+    text = noise + b"key=" + base64.b64encode(blob) + b"\n" + noise
+    assert ("unknown-rsa", "rsa-prime", "base64+le") in _scanned(text)
+
+
+def test_a_lone_aes_schedule_the_size_of_its_file_is_found(tmp_path: Path) -> None:
+    """176 bytes holding only an AES-128 schedule: the detector asked for 64 words (256 bytes)
+    before looking, and a file, member or decoded view this small was passed as clean."""
+    from signward.scan.detectors.aes import expand_key
+
+    path = tmp_path / "schedule.bin"
+    path.write_bytes(expand_key(bytes(range(40, 56))))
+    report = scan_path(path, known=KnownKeys())
+    assert [(f.detector, f.kind, f.offset, f.length) for f in report.findings] == [("aes", "aes-128-schedule", 0, 176)]
+
+
+def test_a_run_of_exactly_min_run_characters_inside_a_decoded_run_is_read() -> None:
+    """An Ed25519 PKCS#8 DER (48 bytes) base64'd is 64 characters, `MIN_RUN`: base64'd again, the
+    first level decodes to exactly 64 characters of the class, the least the second level reads."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    der = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    inner = base64.b64encode(der)
+    assert len(inner) == 64
+    text = b"wrapped=" + base64.b64encode(inner) + b"\n"
+    assert ("der", "pkcs8-ed25519", "base64+base64+der") in _scanned(text)

@@ -189,7 +189,8 @@ def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: s
                 break
             used += len(data)
             views.append((start, end, data, level))
-            if level < MAX_LEVELS and len(data) >= MIN_RUN:
+            if level < MAX_LEVELS and len(data) - len(data.translate(None, _BASE64)) >= MIN_RUN:
+                # (a run is MIN_RUN characters of the class at least: fewer in all, none in it)
                 pending.extend((inner, level + 1) for _, _, inner in runs(data))
     return scan_batch(chunk, detectors, [(start, end, data, "+".join(["base64"] * level),
                                           f"decoded base64 run ({level} level{'s' if level > 1 else ''})")
@@ -201,15 +202,29 @@ def scan_batch(chunk: Chunk, detectors: Sequence[Detector],
     """Every detector's findings in decoded `views` of `chunk`, each (raw start, raw end in chunk
     positions, decoded bytes, layers as `a+b`, detail): the views laid end to end, apart by zeros,
     in one buffer scanned as a chunk of its own; a finding is reported at its view's whole raw span,
-    encoding `layers+<the detector's encoding>`."""
-    if not views:
-        return []
+    encoding `layers+<the detector's encoding>`. A detector that names its smallest find
+    (`min_view_bytes`: an AES schedule, a prime pair with its modulus) scans only the views at
+    least that long (a base64 run of a core's identifiers decodes to 48-75 bytes)."""
+    found: set[Finding] = set()
+    by_size: dict[int, list[Detector]] = {}
+    for detector in detectors:  # a detector whose smallest find is longer than a view skips that view
+        by_size.setdefault(getattr(detector, "min_view_bytes", 0), []).append(detector)
+    for least, group in sorted(by_size.items()):
+        chosen = [view for view in views if len(view[2]) >= least]
+        if chosen:
+            found |= _scan_views(chunk, group, chosen)
+    return sorted(found)
+
+
+def _scan_views(chunk: Chunk, detectors: Sequence[Detector],
+                views: Sequence[tuple[int, int, bytes, str, str]]) -> set[Finding]:
     positions: list[int] = []
     parts: list[bytes] = []
     size = 0
     for _, _, data, _, _ in views:
-        parts.append(bytes(GAP))
-        size += GAP
+        gap = GAP + (-size % 8)  # each view starts 8-aligned: what a view yields does not depend on its neighbours
+        parts.append(bytes(gap))
+        size += gap
         positions.append(size)
         parts.append(data)
         size += len(data)
@@ -226,7 +241,7 @@ def scan_batch(chunk: Chunk, detectors: Sequence[Detector],
             found.add(chunk.finding(start, end - start, finding.detector, finding.kind,
                                     f"{layers}+{finding.encoding}", kid=finding.kid,
                                     verified=finding.verified, advisory=finding.advisory, detail=detail))
-    return sorted(found)
+    return found
 
 
 __all__ = ["MIN_RUN", "runs", "scan_batch", "grouped_runs", "scan_decoded_runs", "split_runs"]

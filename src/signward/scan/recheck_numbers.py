@@ -19,8 +19,10 @@ dump are joined (a regex prefilter, so a large core costs one pass per pattern).
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
@@ -46,6 +48,8 @@ _PROBE = 0x5157A2D1C3  # the fixed message of the exponent checks
 _GROUP = rb"(?:(?:0[xX])?[0-9a-fA-F]{2,8}[ \t]*[:,]?[ \t]*)"
 _HEX_LINE = re.compile(rb"^[ \t]*(?:[0-9a-fA-F]{4,8}:?[ \t]+%s+|(?:[0-9a-fA-F]{4,8}:?[ \t]+)?%s{4,})[^\n]*\n?"
                        rb"|(?<=[:,]\n)[ \t]*%s+[^\n]*\n?" % (_GROUP, _GROUP, _GROUP), re.M)
+_LINE_HEAD = re.compile(rb"\n[ \t]*[0-9a-fA-F]")  # every _HEX_LINE match starts after one (or at 0)
+LINE_HEADS_PER_KIB = 16
 _OFFSET = re.compile(rb"[ \t]*([0-9a-fA-F]{4,8})(:?)[ \t]+")
 _COLUMNS = re.compile(rb"[ \t]{2,}")
 _TOKEN_SPLIT = re.compile(rb"[\s:,]+")
@@ -102,6 +106,29 @@ def _swapped(tokens: list[bytes]) -> bytes | None:
     return b"".join(bytes.fromhex(t.decode("ascii"))[::-1] for t in tokens)
 
 
+def hex_lines(data: bytes | mmap.mmap) -> Iterator[re.Match[bytes]]:
+    """`_HEX_LINE.finditer(data)`, tried only where a match can start: every match starts at the
+    view's start or just after a newline (`^` in MULTILINE, or after `:\n`/`,\n`) and, past
+    blanks, at a hex digit (`_LINE_HEAD` finds those places by a newline, memchr-fast, where the
+    line pattern tries every offset). Past LINE_HEADS_PER_KIB heads a KiB (a view written to make
+    the heads many) the rest is `_HEX_LINE.finditer` itself."""
+    size = len(data)
+    cap = size * LINE_HEADS_PER_KIB // 1024 + 1024
+    done = 0
+    heads = _LINE_HEAD.finditer(data)
+    for count, head in enumerate(itertools.chain((None,), heads)):
+        at = 0 if head is None else head.start() + 1
+        if count > cap:
+            yield from _HEX_LINE.finditer(data, max(done, at))
+            return
+        if at < done:
+            continue
+        match = _HEX_LINE.match(data, at)
+        if match is not None:
+            done = match.end()
+            yield match
+
+
 def hex_blocks(data: bytes | mmap.mmap,
                words: list[tuple[int, int, bytes]] | None = None) -> list[tuple[int, int, bytes]]:
     """[start, end) and bytes of each block of consecutive hex dump lines (>= MIN_BLOCK_BYTES);
@@ -137,7 +164,7 @@ def hex_blocks(data: bytes | mmap.mmap,
 
     # over the whole view, not recheck_zeros' kept spans: a dump line ends in `[^\n]*`, which runs
     # on over zero bytes to its newline, and the next line joins the block only where it ended
-    for match in _HEX_LINE.finditer(data):
+    for match in hex_lines(data):
         tokens = _hex_tokens(match.group(0))
         if tokens is None:
             continue

@@ -76,13 +76,14 @@ class AesScheduleDetector(BaseDetector):
     """AES encryption key schedules in standard or word-swapped byte order, at any byte offset."""
 
     name = "aes"
+    min_view_bytes = 176  # the shortest schedule (AES-128): a shorter decoded view holds none
 
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
         data = chunk.data
         seen: set[int] = set()
         for phase in range(4):
             count = (len(data) - phase) // 4
-            if count < 64:
+            if count < self.min_view_bytes // 4:  # (64 words were asked: a lone schedule of 44 was missed)
                 continue
             words = np.frombuffer(data, dtype=np.uint32, count=count, offset=phase)
             for nk in (8, 6, 4):  # longest first: an AES-256 schedule also obeys the shorter relations nowhere

@@ -309,11 +309,25 @@ class DerDetector(BaseDetector):
             opened += hit.kind.startswith("pkcs12")
             reported.add(start)
             yield self.found(chunk, start, hit.length, hit.kind, "der", hit.key)
-        for match in KEYSTORE.finditer(data):
-            if chunk.owns(match.start()):
-                store = keystore(data, match.start())
+        for at in keystore_starts(data):
+            if chunk.owns(at):
+                store = keystore(data, at)
                 if store is not None:
-                    yield self.found(chunk, match.start(), store.length, store.kind, "der")
+                    yield self.found(chunk, at, store.length, store.kind, "der")
 
 
-__all__ = ["DerDetector", "DerKey", "classify_der", "consistent", "der_length", "keystore"]
+def keystore_starts(data: bytes) -> list[int]:
+    """Where `KEYSTORE` matches, in order: its two magics found by `bytes.find` (the pattern's
+    `finditer` tried an alternation at every byte, 0.2 s of a 32 MiB chunk), each confirmed by the
+    pattern itself."""
+    starts = []
+    for magic in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce"):
+        at = data.find(magic)
+        while at != -1:
+            if KEYSTORE.match(data, at):
+                starts.append(at)
+            at = data.find(magic, at + 1)
+    return sorted(starts)
+
+
+__all__ = ["DerDetector", "DerKey", "classify_der", "consistent", "der_length", "keystore", "keystore_starts"]

@@ -36,6 +36,7 @@ class UnknownRsaDetector(BaseDetector):
     """Adjacent primes whose product is a modulus present in the dump."""
 
     name = "unknown-rsa"
+    min_view_bytes = 4 * PRIME_BYTES[0]  # two primes and their modulus: a shorter decoded view holds none
 
     def __init__(self) -> None:
         self._cut: set[str] = set()
