@@ -118,13 +118,13 @@ def test_magics_in_noise_that_do_not_decode_are_not_a_refusal(tmp_path: Path) ->
 
 
 def test_a_stream_decoding_past_the_budget_is_incomplete_never_clean() -> None:
-    stream = gzip.compress(bytes(20 << 20))  # 20 MiB of zeros: past a small chunk's 16 MiB and 4 x its size
+    stream = gzip.compress(bytes(20 << 20))  # 20 MiB of zeros: past a small chunk's 2 MiB and 16 x its size
     data = _noise(1_000, 11) + stream + _noise(1_000, 12)
     layout = Layout(format="raw", size=len(data), regions=[Region(0, len(data), None)])
     chunk = Chunk(data, 0, len(data), layout, KnownKeys())
     cut: set[str] = set()
     scan_embedded(chunk, select(None), cut)
-    assert cut == {f"embedded: a gzip stream decodes to more than {4 * len(data) + (16 << 20)} bytes"}
+    assert cut == {f"embedded: a gzip stream decodes to more than {16 * len(data) + (2 << 20)} bytes"}
 
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])

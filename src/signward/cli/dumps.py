@@ -112,8 +112,10 @@ def dumps_scan(files: tuple[str, ...], key_files: tuple[str, ...], detectors: st
     else:
         for report in (leaf for top in reports for leaf in top.leaves()):  # a bundle: each member
             head = f"{report.file} ({report.format}, {report.bytes} bytes, {report.seconds:.1f} s)"
-            if not report.findings:
-                emit(None, False, text=f"{head}: nothing found")
+            if not report.findings:  # a pass cut short is never "nothing found" (rt14 F7)
+                emit(None, False, text=f"{head}: " + (f"NOT CLEAN, nothing found in what was read; bounded passes cut "
+                                                      f"short: {', '.join(report.incomplete)}" if report.incomplete
+                                                      else "nothing found"))
                 continue
             rows = [[str(f.offset), f"0x{f.vaddr:x}" if f.vaddr is not None else "-", f.detector, f.kind, f.encoding,
                      f.kid or "-", "yes" if f.verified else "no"] for f in report.findings]

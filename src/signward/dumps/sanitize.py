@@ -48,7 +48,7 @@ from ..scan.bundles import OUTSIDE, bundle_kind, bundle_session, extracted, writ
 from ..scan.detectors import Detector
 from ..scan.files import copy_bounded
 from ..scan.findings import FileReport, Finding, count_by_detector, merge_spans
-from ..scan.formats import Layout, decompressor, head_of, open_compressor, read_layout, sniff_container
+from ..scan.formats import Layout, decompressor, head_of, open_compressor, read_layout, refuse_unread, sniff_container
 from ..scan.knownkeys import KnownKeys
 from ..scan.minimize import minimize_ranges
 from ..scan.recheck import RecheckFinding, RecheckReport, recheck_path
@@ -234,6 +234,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
     name = str(source) if name is None else name
     result = SanitizeResult(input=str(source), output=str(out), status="refused")
     before = _identify(source, out, home)
+    refuse_unread(head_of(source), name)  # a format no reader opens (7z, RAR, a .br file): unread_format
     container = sniff_container(head_of(source))
     known = known if known is not None else KnownKeys()
     if canary is not None:

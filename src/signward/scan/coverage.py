@@ -31,6 +31,7 @@ class Uncovered(StrEnum):
     TOO_MANY = "too_many"  # more members than MAX_MEMBERS, over the whole nesting
     TOO_DEEP = "too_deep"  # bundles nested deeper than MAX_DEPTH
     EXPANSION = "expansion"  # a zip bomb, or members and views past the expansion budget
+    UNREAD_FORMAT = "unread_format"  # an archive or compressor no reader opens (7z, RAR, brotli...)
 
 
 class CoverageError(DumpFormatError):

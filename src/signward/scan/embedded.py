@@ -26,7 +26,8 @@ both while the independent reader (`recheck*.py`) refused them. Here:
   reported at the whole raw span of its outermost layer, encoding `gzip+...` / `utf-16le+...`.
 
 Bounded: stream headers tried per chunk (`MAX_STREAMS`), decoded bytes of one stream
-(`MAX_VIEW`) and of one chunk's views together (4 times the chunk plus 16 MiB): past any of them
+(`MAX_VIEW`) and of one chunk's views together (4 times the chunk plus 16 MiB, and at most 16 times
+the chunk plus 2 MiB: a small chunk's streams may not decode a large tail each): past any of them
 the chunk's scan is incomplete (never clean). Written apart from the independent reader: nothing
 is imported from `recheck*`.
 """
@@ -221,6 +222,9 @@ class _Views:
     def decode(self, codec: str, read: Reader) -> tuple[bytes, int, bool, bool]:
         """`decode_stream` within the room left; past it the chunk's scan is incomplete."""
         room = self.room()
+        if not room:  # the chunk's bound is spent (rt14 F7: streams sharing one tail): decode no more
+            self.incomplete.add(f"embedded: decoded streams and UTF-16 runs exceed {self.limit} bytes in one chunk")
+            return b"", 1, False, True
         decoded = decode_stream(codec, read, room)
         if decoded[3]:
             self.incomplete.add(f"embedded: a {codec} stream decodes to more than {room} bytes")
@@ -232,6 +236,7 @@ class _Views:
             return
         if self.used + len(data) > self.limit:
             self.incomplete.add(f"embedded: decoded streams and UTF-16 runs exceed {self.limit} bytes in one chunk")
+            self.used = self.limit
             return
         self.used += len(data)
         self.views.append((start, end, data, "+".join(layers), detail))
@@ -277,7 +282,7 @@ def scan_embedded(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[s
     """Every detector's findings in the compressed streams and UTF-16 runs that start in `chunk`'s
     own part (module docstring); `more(file_offset, size)` reads the file past the chunk for a
     stream that goes on. A run's finding of a kind a raw finding over it already has is left out."""
-    views = _Views(4 * len(chunk.data) + (16 << 20), incomplete)
+    views = _Views(min(4 * len(chunk.data) + (16 << 20), 16 * len(chunk.data) + (2 << 20)), incomplete)
     for count, (position, codec) in enumerate(stream_starts(chunk.data, 0, chunk.own_end)):
         if count >= MAX_STREAMS:
             incomplete.add(f"embedded: more than {MAX_STREAMS} compressed stream headers in one chunk")

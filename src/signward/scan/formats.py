@@ -107,6 +107,44 @@ class Layout:
         return any(start < p_end and p_start < end for p_start, p_end in self.protected)
 
 
+# archives and compressors no reader here opens: their content would be scanned as raw bytes
+# (compressed, so unread), so a file or bundle member in one is refused (`unread_format`)
+UNREAD_MAGIC: dict[str, tuple[bytes, ...]] = {
+    "7-Zip": (b"7z\xbc\xaf\x27\x1c",),
+    "RAR": (b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00"),
+    "lzip": (b"LZIP\x00", b"LZIP\x01"),
+    "lzop": (b"\x89LZO\x00\r\n\x1a\n",),
+    "cab": (b"MSCF\x00\x00\x00\x00",),
+    "squashfs": (b"hsqs", b"sqsh"),
+    "lz4 legacy": (b"\x02\x21\x4c\x18",),
+    "xar": (b"xar!\x00\x1c",),
+    "brotli framing": (b"\xce\xb2\xcf\x81",),
+}
+UNREAD_SUFFIXES = {".br": "brotli", ".7z": "7-Zip", ".rar": "RAR", ".lz": "lzip", ".lzo": "lzop",
+                   ".z": "compress", ".lzma": "LZMA", ".cab": "cab", ".sqsh": "squashfs",
+                   ".squashfs": "squashfs", ".xar": "xar", ".arj": "ARJ", ".lrz": "lrzip", ".zpaq": "zpaq"}
+
+
+def unread_format(head: bytes, name: str = "") -> str | None:
+    """The archive or compressor no reader opens that `head` starts with or `name` ends in
+    (case folded), else None. Unix compress (`.Z`) is its 2-byte magic and a valid flag byte."""
+    for label, magics in UNREAD_MAGIC.items():
+        if head.startswith(magics):
+            return label
+    if head[:2] == b"\x1f\x9d" and len(head) > 2 and not head[2] & 0x60 and 9 <= head[2] & 0x1F <= 16:
+        return "compress"
+    suffix = name[name.rfind("."):].casefold() if "." in name.rsplit("/", 1)[-1] else ""
+    return UNREAD_SUFFIXES.get(suffix)
+
+
+def refuse_unread(head: bytes, name: str = "") -> None:
+    """A CoverageError (`unread_format`) for a file or member in a format no reader opens."""
+    label = unread_format(head, name)
+    if label is not None:
+        raise CoverageError(Uncovered.UNREAD_FORMAT, f"{name or 'input'}: a {label} file: no reader here "
+                                                     f"opens it, its content would go unread; refused")
+
+
 def sniff_container(head: bytes) -> str:
     """'zst', 'xz', 'lz4', 'gzip', 'bz2' or 'none' from the first bytes of a file."""
     for name, magic in CONTAINERS.items():
@@ -351,6 +389,7 @@ def read_layout(path: Path) -> Layout:
         raise DumpFormatError(f"{path}: empty file")
     with open(path, "rb") as handle:
         head = handle.read(64)
+        refuse_unread(head, str(path))
         if head.startswith(ELF_MAGIC):
             return _elf_layout(handle, size, path)
         if head.startswith(MINIDUMP_MAGIC):
@@ -528,4 +567,4 @@ def head_of(path: Path, count: int = 64) -> bytes:
 
 
 __all__ = ["Layout", "Region", "StrictStream", "decompressor", "open_compressor", "open_decompressed", "read_layout",
-           "sniff_container"]
+           "refuse_unread", "sniff_container", "unread_format"]

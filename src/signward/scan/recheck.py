@@ -67,13 +67,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from . import recheck_large as large
 from . import recheck_zeros as zeros
+from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
 from .recheck_layouts import python_ints
+from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
+from .recheck_unread import unread_kind
+from .recheck_values import read_values
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
@@ -197,6 +201,7 @@ class _Reader:
         self.rsa_publics = [(k.kid, k.rsa_n, k.rsa_e) for k in known.of_kind("rsa")]  # recheck_numbers' d/dp/dq
         self.integer_checks = 0  # recheck_numbers' RSA exponent checks so far (bounded)
         self.layout_tests = 0  # recheck_layouts' Python int candidates so far (bounded)
+        self.layout_tables: dict[int, Any] = {}  # recheck_layouts' count words by digit size (built once)
         self.secret_ids = set(known.secret_ids)
         self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream
         self.span: tuple[int, int] | None = None  # the anchor-level run being decoded now
@@ -315,6 +320,7 @@ class _Reader:
     def read_view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
         self.detect(data, name, windows)
         read_textforms(self, data, name)  # keys in other writers' forms (recheck_textforms.py)
+        read_mojibake(self, data, name, depth)  # Latin-1 as UTF-8, literals with raw runes (recheck_mojibake.py)
         if self.container(data, name, depth):
             return
         if len(data) <= MAX_JSON_VIEW and self.json_document(data, name, depth):
@@ -327,6 +333,9 @@ class _Reader:
         """A view that IS a compressed stream or an archive: decode it (a failure is incomplete);
         the archive's own bytes were read as this view already."""
         head = bytes(data[:512])
+        if (unread := unread_kind(head, name)) is not None:  # 7z, RAR, a .br member...: never read as raw
+            self.incomplete(f"{name}: {unread}: a format this reader does not open")
+            return True
         codec = _codec_of(head)
         if codec is not None:
             try:
@@ -560,17 +569,20 @@ class _Reader:
                 self.child(decoded, f"{name} > {codec}", depth + 1)
                 self.span = outer
         read_numbers(self, data, name, depth)  # keys printed as numbers (recheck_numbers.py)
+        read_values(self, data, name, depth)  # value sequences, joined escapes (recheck_values.py)
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode
         (a magic number in a core is often noise, so one that does not decode is not a refusal)."""
+        spent, bound = 0, min(4 * len(data) + (16 << 20), 16 * len(data) + (2 << 20))  # rt14 F7: a shared tail
         for count, match in enumerate(zeros.finditer(_EMBEDDED_STREAM, data, 1)):
             if count >= 10_000:
                 raise _Exhausted(f"{name}: more than 10,000 embedded stream headers")
             codec = _codec_of(match.group(0))
             if codec is None:
                 continue
-            plain, used = _stream_prefix(codec, memoryview(data)[match.start():], self.room())
+            plain, used = _stream_prefix(codec, memoryview(data)[match.start():], min(self.room(), bound - spent))
+            spent += len(plain)
             if not plain:
                 continue
             outer = self.decoding(depth, match.start(), match.start() + used)
@@ -796,38 +808,121 @@ class _Reader:
                         at = data.find(needle, at + 1)
 
     def curve_windows(self, data: bytes, name: str, step: int) -> None:
+        """EC scalars (both byte orders) and Ed25519 seeds of the known keys in the windows at
+        every `step`th offset that could be a random scalar: each such window one scalar check of
+        the budget, their public keys derived a view's width at a time (`_curve_publics`)."""
         budget = self.budget
         widths = {(curve.key_size + 7) // 8 for _, curve, _ in self.ec_keys} | ({32} if self.ed_keys else set())
         for width in sorted(widths):
-            for offset in range(0, len(data) - width + 1, step):
-                window = data[offset:offset + width]
-                if len(set(window)) < width * 5 // 8 or sum(1 for b in window if 0x20 <= b < 0x7F) > width - 6:
-                    continue  # a random scalar has ~30 distinct bytes of 32, most of them not printable
+            offsets = [offset for offset in range(0, len(data) - width + 1, step)
+                       if _scalar_like(data[offset:offset + width], width)]
+            room = max(0, budget.max_curve_checks - budget.curve_checks)
+            checked = offsets[:room]
+            budget.curve_checks += len(checked)
+            if self.curve_batch(data, width, checked, name):
+                return
+            if len(offsets) > room:  # (as the first window past the budget would have)
                 budget.curve_checks += 1
-                if budget.curve_checks > budget.max_curve_checks:
-                    raise _Exhausted(f"more than {budget.max_curve_checks} scalar checks")
-                if self.curve_window(window, name, (offset, offset + width)):
-                    return
+                raise _Exhausted(f"more than {budget.max_curve_checks} scalar checks")
 
-    def curve_window(self, window: bytes, name: str, here: tuple[int, int]) -> bool:
+    def curve_batch(self, data: bytes, width: int, offsets: list[int], name: str) -> bool:
+        """The windows of `width` bytes at `offsets` checked against every known key of that
+        width, in order (per window: each EC key big- then little-endian, then Ed25519); the
+        first match is a finding and ends the search (True)."""
+        windows = [data[offset:offset + width] for offset in offsets]
+        if not windows:
+            return False
+        checks: list[tuple[str, list[bytes], bytes]] = []  # label, publics, wanted
+        derived: dict[str, tuple[list[bytes], list[bytes]]] = {}  # by curve: each key of it compares
         for kid, curve, point in self.ec_keys:
-            if len(window) != (curve.key_size + 7) // 8:
+            if (curve.key_size + 7) // 8 != width:
                 continue
-            for order in ("big", "little"):
-                scalar = int.from_bytes(window, order)
-                try:
-                    numbers = ec.derive_private_key(scalar, curve).public_key().public_numbers()
-                except ValueError:
-                    continue
-                if (numbers.x, numbers.y) == point:
-                    self.found("known-key", name, f"EC scalar of known kid {kid}", here)
+            wanted = point[0].to_bytes(width, "big") + point[1].to_bytes(width, "big")
+            if curve.name not in derived:
+                derived[curve.name] = (_curve_publics(curve, windows),
+                                       _curve_publics(curve, [window[::-1] for window in windows]))
+            big, little = derived[curve.name]
+            label = f"EC scalar of known kid {kid}"
+            checks += [(label, big, wanted), (label, little, wanted)]
+        ed: list[bytes] = _ed25519_publics(windows) if width == 32 and self.ed_keys else []
+        for index, offset in enumerate(offsets):
+            for label, publics, wanted in checks:
+                if publics[index] == wanted:
+                    self.found("known-key", name, label, (offset, offset + width))
                     return True
-        if len(window) == 32 and self.ed_keys:
-            public = ed25519.Ed25519PrivateKey.from_private_bytes(window).public_key().public_bytes_raw()
-            if public in self.ed_keys:
-                self.found("known-key", name, f"Ed25519 seed of known kid {self.ed_keys[public]}", here)
+            if ed and ed[index] in self.ed_keys:
+                self.found("known-key", name, f"Ed25519 seed of known kid {self.ed_keys[ed[index]]}",
+                           (offset, offset + width))
                 return True
         return False
+
+
+_PRINTABLE = bytes(range(0x20, 0x7F))
+
+
+def _scalar_like(window: bytes, width: int) -> bool:
+    """A window that could be a random scalar: at least 5/8 of its bytes distinct and at least
+    6 of them outside printable ASCII (a random scalar has ~30 distinct bytes of 32, most of them
+    not printable)."""
+    return len(set(window)) >= width * 5 // 8 and len(window.translate(None, _PRINTABLE)) >= 6
+
+
+_AGREES: dict[str, bool] = {}  # whether the compiled derivation agreed with cryptography's, by curve
+
+
+def _compiled_agrees(label: str, compiled: Any, reference: Any, width: int) -> bool:
+    """The compiled derivation gives what cryptography gives on fixed scalars (checked once a
+    process per curve): a compiled path that disagrees is not used (the reader stays on
+    cryptography's)."""
+    if label not in _AGREES:
+        samples = [b"\0" + hashlib.shake_256(b"signward recheck %d" % i).digest(width - 1) for i in range(3)]
+        try:
+            _AGREES[label] = compiled(samples) == [reference(sample) for sample in samples]
+        except Exception:  # noqa: BLE001 - a compiled path that fails is not used
+            _AGREES[label] = False
+    return _AGREES[label]
+
+
+def _curve_publics(curve: ec.EllipticCurve, scalars: list[bytes]) -> list[bytes]:
+    """Each big-endian scalar's public point as X || Y, b"" where it is no private key (0 or
+    not below the order): libcrypto in one call where the compiled filters are built and agree
+    with cryptography, else cryptography one scalar at a time."""
+    width = (curve.key_size + 7) // 8
+
+    def one(scalar: bytes) -> bytes:
+        try:
+            numbers = ec.derive_private_key(int.from_bytes(scalar, "big"), curve).public_key().public_numbers()
+        except ValueError:
+            return b""
+        return numbers.x.to_bytes(width, "big") + numbers.y.to_bytes(width, "big")
+
+    compiled, openssl = filters(), OPENSSL_CURVES.get(curve.name)
+    if compiled is not None and openssl is not None:
+        def batch(items: list[bytes]) -> list[bytes]:
+            blob = compiled.ec_publics(openssl, b"".join(items), width)
+            pieces = [blob[i:i + 2 * width] for i in range(0, len(blob), 2 * width)]
+            return [b"" if piece == bytes(2 * width) else piece for piece in pieces]
+
+        if _compiled_agrees(curve.name, batch, one, width):
+            return batch(scalars)
+    return [one(scalar) for scalar in scalars]
+
+
+def _ed25519_publics(seeds: list[bytes]) -> list[bytes]:
+    """Each 32-byte seed's Ed25519 public key: libsodium in one call where the compiled filters
+    are built and agree with cryptography, else cryptography one seed at a time."""
+    def one(seed: bytes) -> bytes:
+        return ed25519.Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+
+    compiled = filters()
+    if compiled is not None:
+        def batch(items: list[bytes]) -> list[bytes]:
+            blob = compiled.ed25519_publics(b"".join(items))
+            return [blob[i:i + 32] for i in range(0, len(blob), 32)]
+
+        if _compiled_agrees("ed25519", batch, one, 32):
+            return batch(seeds)
+    return [one(seed) for seed in seeds]
 
 
 def _strings_and_jwks(document: Any, reader: _Reader) -> Iterator[str]:

@@ -36,8 +36,9 @@ from .detectors import Detector, select
 from .embedded import scan_embedded
 from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
-from .formats import Layout, Region, head_of, open_decompressed, read_layout, sniff_container
+from .formats import Layout, Region, head_of, open_decompressed, read_layout, refuse_unread, sniff_container
 from .knownkeys import KnownKeys
+from .mojibake import scan_mojibake
 from .printed import scan_printed
 from .regions import compact
 from .scratch import Scratch, renamed
@@ -151,6 +152,7 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     if layout.format != "har":  # base64 runs in any text (a HAR's strings are decoded by `har.scan_views`)
         findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)
     findings += scan_printed(chunk, detectors, cut, covered=findings)  # byte lists, hex dumps (`printed.py`)
+    findings += scan_mojibake(chunk, detectors, cut)  # Latin-1 as UTF-8, literals with raw runes (`mojibake.py`)
     # compressed streams at any offset and UTF-16 runs in binary, each a view of its own (`embedded.py`)
     findings += scan_embedded(chunk, detectors, cut, more=_file_reader(path, layout.size), covered=findings)
     incomplete = sorted(cut | {item for detector in detectors for item in detector.incomplete()})
@@ -317,6 +319,7 @@ def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, kn
     chosen = select(detectors)
     known = known if known is not None else KnownKeys()
     try:
+        refuse_unread(head_of(path), name)  # 7z, RAR, brotli...: by magic or by name
         container = sniff_container(head_of(path))
         with plain_copy(path, container, workdir, max_bytes) as plain:
             kind = bundle_kind(plain)
