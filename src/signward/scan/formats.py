@@ -121,7 +121,7 @@ UNREAD_MAGIC: dict[str, tuple[bytes, ...]] = {
     "brotli framing": (b"\xce\xb2\xcf\x81",),
 }
 UNREAD_SUFFIXES = {".br": "brotli", ".7z": "7-Zip", ".rar": "RAR", ".lz": "lzip", ".lzo": "lzop",
-                   ".z": "compress", ".lzma": "LZMA", ".cab": "cab", ".sqsh": "squashfs",
+                   ".z": "compress", ".cab": "cab", ".sqsh": "squashfs",  # (.lzma: the reader decodes it)
                    ".squashfs": "squashfs", ".xar": "xar", ".arj": "ARJ", ".lrz": "lrzip", ".zpaq": "zpaq"}
 
 

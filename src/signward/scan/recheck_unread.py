@@ -19,7 +19,7 @@ _MAGICS = (
     (b"\x02!L\x18", "lz4 legacy"), (b"xar!\x00\x1c", "xar"), (b"\xce\xb2\xcf\x81", "brotli framing"),
 )
 # a name's last dot-suffix, case folded; only on a name's last path part (after `/`, `!` or ` `)
-_SUFFIX = re.compile(r"\.(br|7z|rar|lz|lzo|z|lzma|cab|sqsh|squashfs|xar|arj|lrz|zpaq)\Z", re.IGNORECASE)
+_SUFFIX = re.compile(r"\.(br|7z|rar|lz|lzo|z|cab|sqsh|squashfs|xar|arj|lrz|zpaq)\Z", re.IGNORECASE)
 
 
 def unread_kind(head: bytes, name: str) -> str | None:
