@@ -1274,7 +1274,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [MJ + "test_past_the_view_bound_the_chunk_is_incomplete"]),
     ("s14_values_ascii_column", "scan/printed_values.py", 'rb"(?<=[0-9A-Fa-f])[ \\t]{2,}+(?=', 'rb"(?!)[ \\t]{2,}+(?=',
      [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form[tcpdump-X]"]),
-    ("s14_values_comments", "scan/printed_values.py", 'rb"|/\\*[^*]{0,64}+\\*/|//[^\\n]{0,80}+|\\#[^\\n]{0,80}+"',
+    ("s14_values_comments", "scan/printed_values.py", 'rb"|/\\*[^*]{0,64}+\\*/|//[^\\n]{0,80}+|\\#(?![xX][0-9a-fA-F])[^\\n]{0,80}+"',
      'rb"|(?!)"', [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
                    "[c-offset-comments]"]),
     ("s14_values_words", "scan/printed_values.py", 'if len(digits) in (4, 8) and kind in "xn":', "if False:",
