@@ -354,3 +354,10 @@ def test_no_finding_in_a_log_of_rt14b_forms_holding_random_values(tmp_path: Path
     path.write_bytes("\n".join(lines).encode())
     report = scan_path(path, known=known(EC))
     assert [f for f in report.findings if not f.advisory] == [] and report.incomplete == []
+
+
+def test_a_dumped_byte_db_is_a_byte_not_an_assembler_directive() -> None:
+    values = bytes(range(0xD0, 0xF0))  # `db` in the middle of WinDbg's and gdb's rows
+    for printed in (_windbg(values), _gdb(values)):
+        data = LOG + printed + b"\n" + LOG
+        assert any(values in decoded for _, _, decoded, _, _ in value_views(data, 0, len(data))), printed
