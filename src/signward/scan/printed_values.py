@@ -6,7 +6,11 @@ regexes do not take, and escaped literals split over lines or written with doubl
    without `0x`, an `h` suffix or padding, binary `0b`, three-digit octal; `u8`/`i8`/`.toByte()`
    after one) whose separators are bounded runs of whitespace, newlines, punctuation, quotes, known
    decorations (`(byte)`, `int(`, `=>`, PHP's `[N] =>`), comments (`/*...*/`, `//...`, `#...`),
-   row offsets `(?:0x)?[0-9a-f]{4,16}:` (dropped) and a dump's ASCII column (dropped). The
+   row offsets `(?:0x)?[0-9a-f]{4,16}:` (dropped) and a dump's ASCII column (dropped); round 2
+   (rt14b F1): `$30`, `&H30`, `#x30` prefixes, `;`/`--`/`%` comments to the line's end (when no
+   number follows the mark), MATLAB's `...`, gdb `x/xb` heads `0x... <sym+N>:`, WinDbg `db` heads
+   `00000000`00401000` and its `-` between bytes 8 and 9, `ident[N] =` (generated C), sign-extended
+   bytes (`ffffff81`, `ff81`) read as their low byte (base `hex-sign-extended`). The
    sequence is read in every base that fits its tokens (a token that does not fit ends a piece),
    hex tokens of 4 or 8 digits as big-endian words (tcpdump), a strictly increasing index column
    of a decimal sequence dropped; each piece of `MIN_BYTES` or more bytes is a view. A sequence is
@@ -15,6 +19,7 @@ regexes do not take, and escaped literals split over lines or written with doubl
    `\\`-newline, parentheses between) joined before unescaping.
 3. Escapes with doubled backslashes (PostgreSQL COPY of a bytea in escape format `\\\\060\\\\201`,
    JSON-escaped `\\\\x30`).
+4. Perl's `\\x{30}` escapes, in one literal or joined (`BRACED`).
 
 Views carry the layer names `printed.py` gives the same bytes (`byte-list`, `hex`, `hex-words`,
 `escaped`); their detail names this reader (`decoded byte values (dec|hex|oct|bin|...)`, `decoded
@@ -59,17 +64,17 @@ _NUM = (rb"[-+]?(?:(?:0[xX]|\$|&[hH]|\#[xX])[0-9a-fA-F]{1,8}|0[bB][01]{1,8}|[0-9
 _NUMBER_AHEAD = rb"(?![ \t]*+[-+]?(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,8}[hH]?(?![0-9A-Za-z_]))"
 # rt14b F1: comments running to the line's end (when no number follows the mark), MATLAB's `...`
 _SEMICOLON_COMMENT = rb"[ \t]++;%s[^\n]{0,200}+" % _NUMBER_AHEAD  # before `;` as a separator
-_COMMENTS = rb"--%s[^\n]{0,200}+|(?<=[ \t])%%[^\n]{0,200}+|\.\.\.(?=[ \t\r\n])" % _NUMBER_AHEAD
+_COMMENTS = rb"--%s[^\n]{0,200}+|%%(?<=[ \t]%%)[^\n]{0,200}+|\.\.\.(?=[ \t\r\n])" % _NUMBER_AHEAD
 # rt14b F1: gdb `x/NNxb` row heads `0x5555... <key+8>:`, WinDbg `db` row heads `00000000`00401000`
 # and its `-` between bytes 8 and 9, generated C's `k[N] =` (one value a line)
 _DECORATIONS = (rb"(?:0[xX])?[0-9a-fA-F]{4,16}[ \t]++<[A-Za-z_$.][\w$.@]{0,64}+(?:[+-][0-9]{1,9})?>:"
                 rb"|(?:0[xX])?[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"
-                rb"|(?<=[ \t][0-9a-fA-F]{2})-(?=[0-9a-fA-F]{2}(?![0-9A-Za-z_]))"
-                rb"|(?<![\w.$])[A-Za-z_][\w.]{0,32}+\[[0-9]{1,7}\][ \t]*+=(?!=)")
+                rb"|-(?<=[ \t][0-9a-fA-F]{2}-)(?=[0-9a-fA-F]{2}(?![0-9A-Za-z_]))"
+                rb"|[A-Za-z_](?<![\w.$].)[\w.]{0,32}+\[[0-9]{1,7}\][ \t]*+=(?!=)")
 _SEP_ITEM = (  # the common ones first (a separator tries them in this order)
     rb"%s|" % _SEMICOLON_COMMENT +  # an assembler's `;` comment
     # assembler data directives, at a line's start or after a label (`65 db 77` is three bytes)
-    rb"(?:\r?\n|:)[ \t]*+\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])|"
+    rb"[\r\n:]{1,2}+[ \t]*+\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])|"
     rb"(?<=[0-9A-Fa-f])[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n)"  # an ASCII column
     rb"|\((?:byte|char|sbyte|uint8_t|int8_t|u8|i8|unsigned\ char)\)"  # casts
     rb"|\[[0-9]{1,7}\][ \t]*=>"  # PHP's print_r / var_dump index
@@ -262,7 +267,7 @@ def _sequence_views(data: bytes, spans: list[tuple[int, int]]) -> Iterator[View]
         read = [bases[base] for bases, _, _ in reads]
         if len(read) - read.count(None) < MIN_TOKENS:
             continue
-        if base == 4 and all(bases[4] == bases[1] for bases, _, _ in reads):
+        if base == 4 and all(bases[4] is None or bases[4] == bases[1] for bases, _, _ in reads):
             continue  # no byte's sign extended: read as hex already
         for first, last in _pieces(read):
             start, end = spans[first][0], spans[last - 1][1]
