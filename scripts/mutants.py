@@ -1304,10 +1304,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      r'|(?!)"', [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[matlab]"]),
     ("s14b_values_gdb", "scan/printed_values.py", r'[ \t]++<[A-Za-z_$.][\w$.@]{0,64}+(?:[+-][0-9]{1,9})?>:"',
      r'[ \t]++<(?!)"', [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[gdb-xb]"]),
-    ("s14b_values_windbg_head", "scan/printed_values.py", r'rb"|(?:0[xX])?[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"',
-     r'rb"|(?!)"', [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[windbg-db]"]),
-    ("s14b_values_windbg_dash", "scan/printed_values.py", r'rb"|-(?<=[ \t][0-9a-fA-F]{2}-)(?=',
-     r'rb"|-(?!)(?=', [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[windbg-db]"]),
+    ("s14b_values_windbg_head", "scan/printed_values.py", r'rb"|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t]))")',
+     r'rb"|(?!))")', [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[windbg-db]"]),
+    ("s14b_values_windbg_dash", "scan/printed_values.py", r'(rb"-(?<=[ \t][0-9a-fA-F]{2}-)(?=',
+     r'(rb"-(?!)(?=', [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[windbg-db]"]),
     ("s14b_values_c_assign", "scan/printed_values.py", r'rb"|[A-Za-z_](?<![\w.$].)[\w.]{0,32}+\[[0-9]{1,7}\][ \t]*+=(?!=)")',
      r'rb"|(?!)")', [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[c-assign]"]),
     ("s14b_values_sign_extended", "scan/printed_values.py",
@@ -1316,8 +1316,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14b_values_braced", "scan/printed_values.py",
      "        yield match.start(), match.end(), decoded, \"escaped\", \"decoded braced escapes\"", "        pass",
      [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[perl-braced]"]),
-    ("s14b_values_directive_line_start", "scan/printed_values.py", r'rb"[\r\n:]{1,2}+[ \t]*+\.?(?:db|',
-     r'rb"[\r\n: \t]{1,2}+[ \t]*+\.?(?:db|', [PV + "test_a_dumped_byte_db_is_a_byte_not_an_assembler_directive"]),
+    ("s14b_values_directive_line_start", "scan/printed_values.py", r'_LINE_HEADS = (rb"[\r\n:]\n?(?:[ \t]*+\.?(?:db|',
+     r'_LINE_HEADS = (rb"(?:[\r\n: \t]\n?)?(?:[ \t]*+\.?(?:db|', [PV + "test_a_dumped_byte_db_is_a_byte_not_an_assembler_directive"]),
 ]
 
 

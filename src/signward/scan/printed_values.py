@@ -63,18 +63,20 @@ _NUM = (rb"[-+]?(?:(?:0[xX]|\$|&[hH]|\#[xX])[0-9a-fA-F]{1,8}|0[bB][01]{1,8}|[0-9
         rb"(?:[ui]8|\.toByte\(\))?(?![0-9A-Za-z_])")
 _NUMBER_AHEAD = rb"(?![ \t]*+[-+]?(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,8}[hH]?(?![0-9A-Za-z_]))"
 # rt14b F1: comments running to the line's end (when no number follows the mark), MATLAB's `...`
-_SEMICOLON_COMMENT = rb"[ \t]++;%s[^\n]{0,200}+" % _NUMBER_AHEAD  # before `;` as a separator
+_SEMICOLON_COMMENT = rb"[ \t][ \t]*+;%s[^\n]{0,200}+" % _NUMBER_AHEAD  # before `;` as a separator
 _COMMENTS = rb"--%s[^\n]{0,200}+|%%(?<=[ \t]%%)[^\n]{0,200}+|\.\.\.(?=[ \t\r\n])" % _NUMBER_AHEAD
-# rt14b F1: gdb `x/NNxb` row heads `0x5555... <key+8>:`, WinDbg `db` row heads `00000000`00401000`
-# and its `-` between bytes 8 and 9, generated C's `k[N] =` (one value a line)
-_DECORATIONS = (rb"(?:0[xX])?[0-9a-fA-F]{4,16}[ \t]++<[A-Za-z_$.][\w$.@]{0,64}+(?:[+-][0-9]{1,9})?>:"
-                rb"|(?:0[xX])?[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"
-                rb"|-(?<=[ \t][0-9a-fA-F]{2}-)(?=[0-9a-fA-F]{2}(?![0-9A-Za-z_]))"
+# rt14b F1: at a line's start (a class first: sre skips the branch elsewhere at once), an assembler's
+# data directive (`65 db 77` is three bytes), gdb `x/NNxb` row heads `0x5555... <key+8>:`, WinDbg
+# `db` row heads `00000000`00401000`
+_LINE_HEADS = (rb"[\r\n:]\n?(?:[ \t]*+\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])"
+               rb"|(?:0[xX])?[0-9a-fA-F]{4,16}[ \t]++<[A-Za-z_$.][\w$.@]{0,64}+(?:[+-][0-9]{1,9})?>:"
+               rb"|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t]))")
+# rt14b F1: WinDbg's `-` between bytes 8 and 9, generated C's `k[N] =` (one value a line)
+_DECORATIONS = (rb"-(?<=[ \t][0-9a-fA-F]{2}-)(?=[0-9a-fA-F]{2}(?![0-9A-Za-z_]))"
                 rb"|[A-Za-z_](?<![\w.$].)[\w.]{0,32}+\[[0-9]{1,7}\][ \t]*+=(?!=)")
 _SEP_ITEM = (  # the common ones first (a separator tries them in this order)
     rb"%s|" % _SEMICOLON_COMMENT +  # an assembler's `;` comment
-    # assembler data directives, at a line's start or after a label (`65 db 77` is three bytes)
-    rb"[\r\n:]{1,2}+[ \t]*+\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])|"
+    rb"%s|" % _LINE_HEADS +  # directives, gdb and WinDbg row heads
     rb"(?<=[0-9A-Fa-f])[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n)"  # an ASCII column
     rb"|\((?:byte|char|sbyte|uint8_t|int8_t|u8|i8|unsigned\ char)\)"  # casts
     rb"|\[[0-9]{1,7}\][ \t]*=>"  # PHP's print_r / var_dump index
@@ -82,7 +84,7 @@ _SEP_ITEM = (  # the common ones first (a separator tries them in this order)
     rb"|(?:0[xX])?[0-9a-fA-F]{4,16}:(?=[ \t])"  # a row offset
     rb"|/\*[^*]{0,64}+\*/|//[^\n]{0,80}+|\#(?![xX][0-9a-fA-F])[^\n]{0,80}+"  # comments
     rb"|int\(|=>|\xef\xbc\x8c"
-    rb"|%s|%s" % (_COMMENTS, _DECORATIONS)  # `--`, `%`, `...`; gdb and WinDbg rows, `k[N] =`
+    rb"|%s|%s" % (_COMMENTS, _DECORATIONS)  # `--`, `%`, `...`; WinDbg's `-`, `k[N] =`
 )
 _SEP = rb"(?:%s){1,16}+" % _SEP_ITEM
 _ASCII_COLUMN = re.compile(rb"[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n|$)")
