@@ -31,7 +31,8 @@ from tests.scan.material import EC, known
 DER = EC.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 SCALAR = EC.private_numbers().private_value.to_bytes(32, "big")
 LOG = b"".join(b"2026-12-06T14:00:%02d INFO worker ready id=%d\n" % (i, i) for i in range(20))
-DETAILS = ("decoded byte values", "decoded joined escaped literals", "decoded doubled escapes")
+DETAILS = ("decoded byte values", "decoded joined escaped literals", "decoded doubled escapes",
+           "decoded braced escapes")
 
 
 def _rows(data: bytes, n: int) -> list[bytes]:
@@ -241,3 +242,122 @@ def test_dumps_scan_exits_1_on_a_tcpdump_capture(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "signward", "dumps", "scan", str(path), "--no-reader"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr
+
+
+# rt14b's forms (REPORT.md F1), as the red team's generator wrote them
+def _gdb(d: bytes) -> bytes:
+    return _join([f"0x{0x555555558040 + i * 8:x} <key{'+' + str(i * 8) if i else ''}>:\t"
+                  + "\t".join(f"0x{x:02x}" for x in r) for i, r in enumerate(_rows(d, 8))], "\n")
+
+
+def _windbg(d: bytes) -> bytes:
+    rows = []
+    for i, r in enumerate(_rows(d, 16)):
+        cells = [f"{x:02x}" for x in r]
+        text = " ".join(cells[:8]) + ("-" + " ".join(cells[8:]) if len(cells) > 8 else "")
+        ascii_ = "".join(chr(b) if 32 <= b < 127 else "." for b in r)
+        rows.append(f"00000000`{0x401000 + i * 16:08x}  {text:<47}  {ascii_}")
+    return _join(rows, "\n")
+
+
+def _sx(x: int) -> str:
+    return f"{x | 0xFFFFFF00:x}" if x > 127 else f"{x:x}"
+
+
+RT14B: dict[str, Callable[[bytes], bytes]] = {
+    "gdb-xb": _gdb,
+    "windbg-db": _windbg,
+    "sign-extended": lambda d: ("key: " + " ".join(_sx(x) for x in d)).encode(),
+    "sign-extended-0x02": lambda d: ("key = " + ", ".join(f"0x{_sx(x).zfill(2)}" for x in d)).encode(),
+    "asm-semicolon": lambda d: _join(["    db " + ", ".join(f"0x{x:02x}" for x in r) + f"   ; bytes {i * 16}-"
+                                      for i, r in enumerate(_rows(d, 16))], "\n"),
+    "lua-comment": lambda d: b"local k = {\n" + _join(["  " + ", ".join(str(x) for x in r) + f", -- row {i}"
+                                                       for i, r in enumerate(_rows(d, 16))], "\n") + b"\n}",
+    "matlab": lambda d: b"k = uint8([ ...\n" + _join(["  " + " ".join(str(x) for x in r) + f" ... % row {i}"
+                                                      for i, r in enumerate(_rows(d, 16))], "\n") + b"]);",
+    "c-assign": lambda d: "\n".join(f"    k[{i}] = 0x{x:02x};" for i, x in enumerate(d)).encode(),
+    "pascal": lambda d: ("const K: array of Byte = (" + ", ".join(f"${x:02X}" for x in d) + ");").encode(),
+    "vb-hex": lambda d: ("Dim k As Byte() = {" + ", ".join(f"&H{x:02X}" for x in d) + "}").encode(),
+    "lisp-hex": lambda d: ("(defparameter *k* #(" + " ".join(f"#x{x:02X}" for x in d) + "))").encode(),
+    "perl-braced": lambda d: ('my $k = "' + "".join(f"\\x{{{x:02x}}}" for x in d) + '";').encode(),
+}
+RT14B_VARIANTS: dict[str, Callable[[bytes], bytes]] = {
+    "gdb-xb-minus-label": lambda d: _gdb(d).replace(b"<key+", b"<_ZN3fooL3keyE.cold-"),
+    "sign-extended-java-upper": lambda d: ("[" + ",".join(_sx(x).upper() for x in d) + "]").encode(),
+    "sign-extended-short": lambda d: " ".join(f"{x | 0xFF00:04x}" if x > 127 else f"{x:02x}" for x in d).encode(),
+    "asm-semicolon-crlf": lambda d: _join(["DB " + ",".join(f"{x:02X}h" for x in r) + "\t;row"
+                                           for r in _rows(d, 8)], "\r\n"),
+    "sql-comment": lambda d: _join([", ".join(str(x) for x in r) + ", --row" for r in _rows(d, 8)], "\n"),
+    "c-assign-unpadded-dec": lambda d: " ".join(f"key_buf[{i}]={x};" for i, x in enumerate(d)).encode(),
+    "pascal-lower-unpadded": lambda d: ("(" + ",".join(f"${x:x}" for x in d) + ")").encode(),
+    "vb-lower": lambda d: ("{" + ", ".join(f"&h{x:X}" for x in d) + "}").encode(),
+    "perl-joined": lambda d: _join(['"' + "".join(f"\\x{{{x:X}}}" for x in r) + '"' for r in _rows(d, 8)], " .\n"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(RT14B))
+def test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader(tmp_path: Path, form: str) -> None:
+    printed = RT14B[form](DER)
+    text, found = _found(tmp_path, printed)
+    start = text.index(printed)
+    assert found and all(detail.startswith(DETAILS) for *_, detail in found), found
+    keys = [(low, high) for low, high, kind, encoding, _ in found if kind == "pkcs8-ec" and encoding.endswith("+der")]
+    assert any(low <= start + 80 and high >= start + len(printed) - 60 for low, high in keys), (found, start)
+
+
+@pytest.mark.parametrize("form", sorted(RT14B) + sorted(RT14B_VARIANTS))
+def test_the_ec_scalar_in_every_rt14b_spelling_is_found(form: str) -> None:
+    printed = (RT14B | RT14B_VARIANTS)[form](SCALAR)
+    data = LOG + printed + b"\n" + LOG
+    views = list(value_views(data, 0, len(data)))
+    assert any(SCALAR in decoded for _, _, decoded, _, _ in views), (form, [v[2].hex() for v in views])
+
+
+def test_a_csv_of_integers_and_thousands_of_string_literals_are_read_whole_and_clean(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    csv = b"t,temp,hum,press\n" + b"".join(b"%d,%d,%d,%d\n" % (1700000000 + i, rng.randrange(-20, 40),
+                                                                rng.randrange(100), rng.randrange(950, 1050))
+                                            for i in range(150_000))
+    font = b"static const char font_ttf[] =\n" + b"\n".join(
+        b'    "' + b"".join(b"\\x%02x" % b for b in rng.randbytes(16)) + b'"' for _ in range(5000)) + b";\n"
+    assert len(csv) > 3 << 20
+    for name, data in (("sensors.csv", csv), ("font.c", font)):
+        path = tmp_path / name
+        path.write_bytes(data)
+        report = scan_path(path, known=known(EC))
+        assert report.incomplete == [] and [f for f in report.findings if not f.advisory] == [], name
+
+
+def _rt14b_near_misses(size: int) -> bytes:
+    """15 values in each rt14b form, then a word: nothing to read, over and over."""
+    d = bytes(range(0x70, 0x7F))
+    unit = b"".join(RT14B[form](d) + b"\nword\n" for form in sorted(RT14B)) + b"word " + b"".join(
+        b"\\x{%02x}" % x for x in d) + b" $1 &H &h2 word #x #xZ ffffff7f ffffff80x ; -- % ... k[1] == x\n"
+    return unit * (size // len(unit))
+
+
+def test_three_megabytes_of_rt14b_near_misses_take_under_a_second() -> None:
+    data = _rt14b_near_misses(3 << 20)
+    started = time.process_time()
+    views = list(value_views(data, 0, len(data)))
+    assert time.process_time() - started < 1.0 and views == [], views[:3]
+
+
+def test_no_finding_in_a_log_of_rt14b_forms_holding_random_values(tmp_path: Path) -> None:
+    rng = random.Random(12)
+    lines = []
+    for i in range(3000):
+        form = rng.choice(sorted(RT14B | RT14B_VARIANTS))
+        lines.append((RT14B | RT14B_VARIANTS)[form](rng.randbytes(rng.choice((16, 40)))).decode())
+        lines.append(f"{i:6d} {rng.randrange(100)} % {rng.randrange(9)}; -- {rng.random():.4f} ... done")
+    path = tmp_path / "app.log"
+    path.write_bytes("\n".join(lines).encode())
+    report = scan_path(path, known=known(EC))
+    assert [f for f in report.findings if not f.advisory] == [] and report.incomplete == []
+
+
+def test_a_dumped_byte_db_is_a_byte_not_an_assembler_directive() -> None:
+    values = bytes(range(0xD0, 0xF0))  # `db` in the middle of WinDbg's and gdb's rows
+    for printed in (_windbg(values), _gdb(values)):
+        data = LOG + printed + b"\n" + LOG
+        assert any(values in decoded for _, _, decoded, _, _ in value_views(data, 0, len(data))), printed

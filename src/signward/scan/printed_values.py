@@ -6,7 +6,11 @@ regexes do not take, and escaped literals split over lines or written with doubl
    without `0x`, an `h` suffix or padding, binary `0b`, three-digit octal; `u8`/`i8`/`.toByte()`
    after one) whose separators are bounded runs of whitespace, newlines, punctuation, quotes, known
    decorations (`(byte)`, `int(`, `=>`, PHP's `[N] =>`), comments (`/*...*/`, `//...`, `#...`),
-   row offsets `(?:0x)?[0-9a-f]{4,16}:` (dropped) and a dump's ASCII column (dropped). The
+   row offsets `(?:0x)?[0-9a-f]{4,16}:` (dropped) and a dump's ASCII column (dropped); round 2
+   (rt14b F1): `$30`, `&H30`, `#x30` prefixes, `;`/`--`/`%` comments to the line's end (when no
+   number follows the mark), MATLAB's `...`, gdb `x/xb` heads `0x... <sym+N>:`, WinDbg `db` heads
+   `00000000`00401000` and its `-` between bytes 8 and 9, `ident[N] =` (generated C), sign-extended
+   bytes (`ffffff81`, `ff81`) read as their low byte (base `hex-sign-extended`). The
    sequence is read in every base that fits its tokens (a token that does not fit ends a piece),
    hex tokens of 4 or 8 digits as big-endian words (tcpdump), a strictly increasing index column
    of a decimal sequence dropped; each piece of `MIN_BYTES` or more bytes is a view. A sequence is
@@ -15,6 +19,7 @@ regexes do not take, and escaped literals split over lines or written with doubl
    `\\`-newline, parentheses between) joined before unescaping.
 3. Escapes with doubled backslashes (PostgreSQL COPY of a bytea in escape format `\\\\060\\\\201`,
    JSON-escaped `\\\\x30`).
+4. Perl's `\\x{30}` escapes, in one literal or joined (`BRACED`).
 
 Views carry the layer names `printed.py` gives the same bytes (`byte-list`, `hex`, `hex-words`,
 `escaped`); their detail names this reader (`decoded byte values (dec|hex|oct|bin|...)`, `decoded
@@ -48,29 +53,45 @@ SAMPLED_FROM = 1 << 16
 View = tuple[int, int, bytes, str, str]
 # a view's layers: the names `printed.py` gives the same kind of bytes (the detail says which reader)
 _LAYERS = {("values-dec", 1): "byte-list", ("values-oct", 1): "byte-list", ("values-bin", 1): "byte-list",
-           ("values-hex", 1): "hex", ("values-hex", 2): "hex-words", ("values-hex", 4): "hex-words"}
+           ("values-hex", 1): "hex", ("values-hex", 2): "hex-words", ("values-hex", 4): "hex-words",
+           ("values-hex-sign-extended", 1): "hex"}
 
 _TEXT = np.zeros(256, dtype=bool)
 _TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0xEF, 0xBC, 0x8C]] = True  # ASCII text, U+FF0C's bytes
 
-_NUM = (rb"[-+]?(?:0[xX][0-9a-fA-F]{1,8}|0[bB][01]{1,8}|[0-9a-fA-F]{1,8}[hH]?)"
+_NUM = (rb"[-+]?(?:(?:0[xX]|\$|&[hH]|\#[xX])[0-9a-fA-F]{1,8}|0[bB][01]{1,8}|[0-9a-fA-F]{1,8}[hH]?)"
         rb"(?:[ui]8|\.toByte\(\))?(?![0-9A-Za-z_])")
+_NUMBER_AHEAD = rb"(?![ \t]*+[-+]?(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,8}[hH]?(?![0-9A-Za-z_]))"
+# rt14b F1: comments running to the line's end (when no number follows the mark), MATLAB's `...`
+_SEMICOLON_COMMENT = rb"[ \t][ \t]*+;%s[^\n]{0,200}+" % _NUMBER_AHEAD  # before `;` as a separator
+_COMMENTS = rb"--%s[^\n]{0,200}+|%%(?<=[ \t]%%)[^\n]{0,200}+|\.\.\.(?=[ \t\r\n])" % _NUMBER_AHEAD
+# rt14b F1: at a line's start (a class first: sre skips the branch elsewhere at once), an assembler's
+# data directive (`65 db 77` is three bytes), gdb `x/NNxb` row heads `0x5555... <key+8>:`, WinDbg
+# `db` row heads `00000000`00401000`
+_LINE_HEADS = (rb"[\r\n:]\n?(?:[ \t]*+\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])"
+               rb"|(?:0[xX])?[0-9a-fA-F]{4,16}[ \t]++<[A-Za-z_$.][\w$.@]{0,64}+(?:[+-][0-9]{1,9})?>:"
+               rb"|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t]))")
+# rt14b F1: WinDbg's `-` between bytes 8 and 9, generated C's `k[N] =` (one value a line)
+_DECORATIONS = (rb"-(?<=[ \t][0-9a-fA-F]{2}-)(?=[0-9a-fA-F]{2}(?![0-9A-Za-z_]))"
+                rb"|[A-Za-z_](?<![\w.$].)[\w.]{0,32}+\[[0-9]{1,7}\][ \t]*+=(?!=)")
 _SEP_ITEM = (  # the common ones first (a separator tries them in this order)
+    rb"%s|" % _SEMICOLON_COMMENT +  # an assembler's `;` comment
+    rb"%s|" % _LINE_HEADS +  # directives, gdb and WinDbg row heads
     rb"(?<=[0-9A-Fa-f])[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n)"  # an ASCII column
     rb"|\((?:byte|char|sbyte|uint8_t|int8_t|u8|i8|unsigned\ char)\)"  # casts
     rb"|\[[0-9]{1,7}\][ \t]*=>"  # PHP's print_r / var_dump index
     rb"|[\s,;'\"\]){}]{1,64}+|[(\[]"
     rb"|(?:0[xX])?[0-9a-fA-F]{4,16}:(?=[ \t])"  # a row offset
-    rb"|/\*[^*]{0,64}+\*/|//[^\n]{0,80}+|\#[^\n]{0,80}+"  # comments
+    rb"|/\*[^*]{0,64}+\*/|//[^\n]{0,80}+|\#(?![xX][0-9a-fA-F])[^\n]{0,80}+"  # comments
     rb"|int\(|=>|\xef\xbc\x8c"
-    rb"|(?<![0-9A-Za-z_.])\.?(?:db|byte|DB|BYTE|defb|DEFB)(?=[ \t])"  # assembler data directives
+    rb"|%s|%s" % (_COMMENTS, _DECORATIONS)  # `--`, `%`, `...`; WinDbg's `-`, `k[N] =`
 )
 _SEP = rb"(?:%s){1,16}+" % _SEP_ITEM
 _ASCII_COLUMN = re.compile(rb"[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n|$)")
 _WORD = rb"(?:0[xX])?(?:[0-9a-fA-F]{4}){1,2}(?![0-9A-Za-z_])"
 # a run of numbers, matched possessively from its first (never searched again from inside it, so
 # linear time); group 1 holds its rest when it has `MIN_BYTES` numbers
-SEQUENCE = re.compile(rb"(?<![0-9A-Za-z_.])%s(?:((?:%s%s){%d,}+)|(?:%s%s)++)"
+SEQUENCE = re.compile(rb"(?<![0-9A-Za-z_.])(?!(?:db|DB)[ \t])%s(?:((?:%s%s){%d,}+)|(?:%s%s)++)"
                       % (_NUM, _SEP, _NUM, MIN_BYTES - 1, _SEP, _NUM))
 _WORDS = re.compile(rb"(?<![0-9A-Za-z_])%s" % _WORD)
 _ITEM = re.compile(rb"(%s)|(%s)" % (_SEP_ITEM, _NUM))
@@ -116,8 +137,10 @@ def _token(text: bytes) -> tuple[str, bytes, bool]:
     for suffix in (b".toByte()", b"u8", b"i8"):
         if text.endswith(suffix):
             text = text[:-len(suffix)]
-    if text[:2] in (b"0x", b"0X"):
+    if text[:2] in (b"0x", b"0X", b"&h", b"&H", b"#x", b"#X"):
         return "x", text[2:], negative
+    if text[:1] == b"$":  # Pascal
+        return "x", text[1:], negative
     if text[:2] in (b"0b", b"0B") and len(text) > 2 and not text[2:].strip(b"01"):
         return "b", text[2:], negative
     if text[-1:] in b"hH" and len(text) > 1 and not text[:-1].strip(b"0123456789abcdefABCDEF"):
@@ -138,12 +161,26 @@ def _hex(kind: str, digits: bytes, negative: bool) -> tuple[int, bytes] | None:
 
 
 Read = tuple[int, bytes] | None  # a token's bytes in one base and their width class, or None
-_BASES = ("values-dec", "values-hex", "values-oct", "values-bin")
-_CACHE: dict[bytes, tuple[tuple[Read, Read, Read, Read], int | None, bool]] = {}
+_BASES = ("values-dec", "values-hex", "values-oct", "values-bin", "values-hex-sign-extended")
+Reads = tuple[Read, Read, Read, Read, Read]
+_CACHE: dict[bytes, tuple[Reads, int | None, bool]] = {}
 _CACHE_SIZE = 1 << 14
 
 
-def _read(text: bytes) -> tuple[tuple[Read, Read, Read, Read], int | None, bool]:
+_SIGN_EXTENDED = re.compile(rb"(?:[fF]{2}|[fF]{6})[89a-fA-F][0-9a-fA-F]")
+
+
+def _extended(kind: str, digits: bytes, negative: bool, hexa: Read) -> Read:
+    """A hex token read as a byte whose sign was extended (C's `%x` of a signed char, Java's
+    `Integer.toHexString(b)`: `ffffff81` is 0x81), else as `_hex` reads a byte (rt14b F1)."""
+    if hexa is not None and hexa[0] == 1:
+        return hexa
+    if not negative and kind in "xn" and _SIGN_EXTENDED.fullmatch(digits) is not None:
+        return 1, bytes([int(digits[-2:], 16)])
+    return None
+
+
+def _read(text: bytes) -> tuple[Reads, int | None, bool]:
     """A token read in every base of `_BASES` (None where it does not fit), its decimal value (an
     index column's), and whether it is 0x-prefixed; remembered (tokens repeat)."""
     known = _CACHE.get(text)
@@ -155,7 +192,8 @@ def _read(text: bytes) -> tuple[tuple[Read, Read, Read, Read], int | None, bool]
     fits = kind == "n" and not negative and len(digits) == 3 and not digits.strip(b"01234567")
     octal = (1, bytes([int(digits, 8)])) if fits and int(digits, 8) <= 0xFF else None
     binary = (1, bytes([int(digits, 2)])) if kind == "b" and not negative and int(digits, 2) <= 0xFF else None
-    result = (dec, _hex(kind, digits, negative), octal, binary), value, kind == "x"
+    hexa = _hex(kind, digits, negative)
+    result = (dec, hexa, octal, binary, _extended(kind, digits, negative, hexa)), value, kind == "x"
     if len(_CACHE) >= _CACHE_SIZE:
         _CACHE.clear()
     _CACHE[text] = result
@@ -231,6 +269,8 @@ def _sequence_views(data: bytes, spans: list[tuple[int, int]]) -> Iterator[View]
         read = [bases[base] for bases, _, _ in reads]
         if len(read) - read.count(None) < MIN_TOKENS:
             continue
+        if base == 4 and all(bases[4] is None or bases[4] == bases[1] for bases, _, _ in reads):
+            continue  # no byte's sign extended: read as hex already
         for first, last in _pieces(read):
             start, end = spans[first][0], spans[last - 1][1]
             if _plain(data, start, end, layer, reads[first][2]):
@@ -293,10 +333,25 @@ def doubled_escapes(data: bytes, low: int, high: int) -> Iterator[View]:
             yield match.start(), match.end(), decoded, "escaped", "decoded doubled escapes"
 
 
+_BRACED_ONE = rb"\\x\{([0-9a-fA-F]{1,2})\}"
+# rt14b F1: Perl's `\x{30}` escapes, in one literal or joined by ` . ` / ` + ` / quotes / line breaks
+BRACED = re.compile(rb"%s(?:[ \t\r\n.+\"']{0,8}+%s){%d,%d}+" % (_BRACED_ONE, _BRACED_ONE, MIN_BYTES - 1, MAX_TOKENS))
+_BRACED_VALUE = re.compile(_BRACED_ONE)
+
+
+def braced_escapes(data: bytes, low: int, high: int) -> Iterator[View]:
+    """Runs of Perl's `\\x{..}` escapes (`MIN_BYTES` or more), read as bytes."""
+    if data.find(b"\\x{", low, high) < 0:
+        return
+    for match in BRACED.finditer(data, low, high):
+        decoded = bytes(int(value, 16) for value in _BRACED_VALUE.findall(data, match.start(), match.end()))
+        yield match.start(), match.end(), decoded, "escaped", "decoded braced escapes"
+
+
 def value_views(data: bytes, start: int, end: int) -> Iterator[View]:
     """Every view of this module's forms that starts in data[start:end], each read to its end."""
     for low, high in text_spans(data, start, end):
-        for reader in (value_sequences, joined_literals, doubled_escapes):
+        for reader in (value_sequences, joined_literals, doubled_escapes, braced_escapes):
             for view in reader(data, low, high):
                 if start <= view[0] < end:
                     yield view
