@@ -225,7 +225,7 @@ def _cpu_seconds(data: bytes) -> float:
 ])
 def test_three_megabytes_of_near_misses_cost_under_a_second(unit: bytes) -> None:
     data = unit * (3_000_000 // len(unit))
-    assert _cpu_seconds(data) < 1.0
+    assert _cpu_seconds(data) < 2.5  # (measured 0.3-0.7 s; a quadratic reading takes minutes)
 
 
 def test_more_sequences_than_the_bound_is_incomplete() -> None:
