@@ -1227,8 +1227,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    (_JOINED, _joined, \"joined literals\"),\n", "",
      ["tests/scan/test_recheck_values.py::test_a_key_printed_as_values_is_found_only_by_the_value_reader[pkcs8-js + lines]"]),
     ("s14_recheck_values_joined_bound", "scan/recheck_values.py",
-     "    if len(bodies) > MAX_PIECES", "    if False",
-     ["tests/scan/test_recheck_values.py::test_more_joined_literals_than_the_bound_is_incomplete"]),
+     "    if sum(map(len, bodies)) > MAX_JOINED", "    if False",
+     ["tests/scan/test_recheck_values.py::test_joined_literals_longer_than_the_bound_are_incomplete"]),
     ("s14_recheck_values_pg_escapes", "scan/recheck_values.py",
      "    (_DOUBLED, _doubled, \"doubled backslashes\"),\n", "",
      ["tests/scan/test_recheck_values.py::test_a_key_printed_as_values_is_found_only_by_the_value_reader[pkcs8-pg COPY bytea escape]"]),
@@ -1291,6 +1291,15 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "_TEXT[[0x20]] = True", [PV + "test_a_list_in_a_large_binary_image_is_read_in_its_text_span"]),
     ("s14_values_last_ascii_column", "scan/printed_values.py", "end = end if column is None else column.end()",
      "end = end", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form[tcpdump-X]"]),
+    ("s14b_recheck_values_window_overlap", "scan/recheck_values.py",
+     "position = match.start() + back.start()", "position = match.end()",
+     ["tests/scan/test_recheck_values.py::test_a_key_in_the_tail_after_the_token_bound_is_found"]),
+    ("s14b_recheck_values_window_bound", "scan/recheck_values.py",
+     "            if windows > limit:\n", "            if False:\n",
+     ["tests/scan/test_recheck_values.py::test_more_windows_than_the_bound_is_incomplete"]),
+    ("s14b_recheck_values_piece_overlap", "scan/recheck_values.py",
+     "position = match.start() + starts[len(starts) - PIECE_OVERLAP]", "position = match.end()",
+     ["tests/scan/test_recheck_values.py::test_a_key_across_a_joined_literals_window_edge_is_found"]),
 ]
 
 

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from signward.dumps import KnownKeys, sanitize
 from signward.home import Home
+from signward.scan import recheck_values as values
 from signward.scan.recheck import Budget, RecheckFinding, _Exhausted, _Reader, recheck_bytes, recheck_path
 from signward.scan.recheck_codecs import Oversized
 from signward.scan.recheck_values import read_values
@@ -218,7 +219,9 @@ def _cpu_seconds(data: bytes) -> float:
 
 @pytest.mark.parametrize("unit", [
     b"(byte)0x30, " * 15 + b"zz\n",  # 15 decorated values, then a word: no sequence
-    b"0x0000:  3081 8702 0100 3013 0607 2a86 48ce  q\n",
+    # 14 bytes a row, no row after its ASCII column (rows that follow on are one sequence, read in
+    # windows now, not refused at 2 MB: 3 MB of them is about 8 CPU s, linear)
+    b"0x0000:  3081 8702 0100 3013 0607 2a86 48ce  q\n\n",
     b'"\\x30\\x81" "\\x87' + b"\n",  # literals that never close
     b"\\\\060\\\\201" * 3 + b"\\\\060 \n",  # 7 doubled escapes, a space
     b"[1] => 48\n" * 7 + b"x\n",
@@ -234,10 +237,34 @@ def test_more_sequences_than_the_bound_is_incomplete() -> None:
         read_values(_Reader(KnownKeys(), Budget.for_size(len(data))), data, "log", 0)
 
 
-def test_a_sequence_longer_than_the_joined_bound_is_incomplete() -> None:
-    data = b"k = byteArrayOf(" + b"0x0.toByte(), " * 160_000 + b")"
-    with pytest.raises(Oversized, match="value sequence of more than"):
+def test_more_windows_than_the_bound_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(The bound is set low here: a window moves 16K+ bytes, so no real view reaches 4 + one per
+    8 KiB.) Past it: incomplete, with the reason, not clean."""
+    monkeypatch.setattr(values, "WINDOW_BYTES", 1 << 40)  # 4 windows at most
+    data = b"k = byteArrayOf(" + b"0x0.toByte(), " * 120_000 + b")"
+    with pytest.raises(Oversized, match="more than 4 value windows"):
         read_values(_Reader(KnownKeys(), Budget.for_size(len(data))), data, "log", 0)
+
+
+def test_a_csv_of_integers_is_read_in_windows_not_refused() -> None:
+    """rt14b F3a: a 3.2 MB CSV of integers (one sequence: no words in it) was refused on main
+    (`a value sequence of more than 2097152 characters`); read in windows it is clean."""
+    csv = b"t,temp,hum,press\n" + b"".join(b"%d,%d,%d,%d\n" % (1_700_000_000 + i, 200 + i % 50, 40 + i % 30,
+                                                                   1000 + i % 20) for i in range(140_000))
+    assert len(csv) > 3_000_000
+    report = recheck_bytes(csv, KNOWN, "sensors.csv")
+    assert report.findings == [] and report.incomplete == [], (report.findings[:3], report.incomplete)
+
+
+def test_a_key_in_the_tail_after_the_token_bound_is_found() -> None:
+    """rt14b F2: a Rust `{:x?}` list of 16,397 bytes whose last 32 are the scalar: its tail past the
+    pattern's 16,385 tokens has 12 values (main dropped it); the next window starts 8,192 back."""
+    rng = random.Random(14)
+    body = bytes(rng.randrange(0x20, 0x7F) for _ in range(16_397 - 32)) + SCALAR
+    artifact = FILLER + b"[" + b", ".join(b"%x" % x for x in body) + b"]\n" + FILLER
+    report = recheck_bytes(artifact, KNOWN, "log")
+    assert any("byte-list values (hex)" in f.view and f.kind == "known-key" for f in report.findings), \
+        (report.findings, report.incomplete)
 
 
 def test_a_sequence_cut_at_the_token_bound_is_joined_again() -> None:
@@ -247,9 +274,35 @@ def test_a_sequence_cut_at_the_token_bound_is_joined_again() -> None:
     assert any("byte-list values" in f.view and f.kind == "der" for f in report.findings), report.findings
 
 
-def test_more_joined_literals_than_the_bound_is_incomplete() -> None:
-    report = recheck_bytes(b"k = " + b'"\\x00\\x01"\n' * 5_000, KNOWN, "log")
-    assert any("joined literals" in why for why in report.incomplete), report.incomplete
+def _resource(pieces: int, secret: bytes = b"", at: int = 0) -> bytes:
+    """bin2c's form: adjacent literals of 16 `\\xNN` escapes each; `secret` spelled from piece `at`."""
+    rng = random.Random(5)
+    data = bytearray(rng.randrange(0x20, 0x7F) for _ in range(16 * pieces))
+    data[16 * at:16 * at + len(secret)] = secret
+    return (b"static const char font_ttf[] =\n" + b"".join(
+        b'    "' + b"".join(b"\\x%02x" % x for x in row) + b'"\n' for row in _rows(bytes(data), 16)) + b";\n")
+
+
+def test_five_thousand_joined_literals_are_read_in_windows_not_refused() -> None:
+    """rt14b F3b: 5,000 adjacent literals (an embedded font) were refused on main (`4096 or more
+    joined literals`): clean now."""
+    report = recheck_bytes(FILLER + _resource(5_000) + FILLER, KNOWN, "font.c")
+    assert report.findings == [] and report.incomplete == [], (report.findings[:3], report.incomplete)
+
+
+def test_joined_literals_longer_than_the_bound_are_incomplete() -> None:
+    """A window of 60 literals of 40,000 characters each (bodies past MAX_JOINED): incomplete."""
+    piece = b'"' + b"\\x00" * 10_000 + b'"'
+    report = recheck_bytes(b"k = " + b"\n".join([piece] * 60) + b";\n", KNOWN, "log")
+    assert any("joined literals of more than" in why for why in report.incomplete), report.incomplete
+
+
+def test_a_key_across_a_joined_literals_window_edge_is_found() -> None:
+    """The scalar spelled over pieces 4,096-4,097 (the first window ends after piece 4,096): found in
+    the window that starts 64 pieces before that edge, and only by the joined-literals reading."""
+    report = recheck_bytes(FILLER + _resource(5_000, SCALAR, 4_096) + FILLER, KNOWN, "font.c")
+    assert any("joined literals" in f.view and f.kind == "known-key" for f in report.findings), \
+        (report.findings, report.incomplete)
 
 
 def test_sanitize_certifies_only_with_the_values_redacted(tmp_path: Path) -> None:
