@@ -1300,6 +1300,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14b_recheck_values_piece_overlap", "scan/recheck_values.py",
      "position = match.start() + starts[len(starts) - PIECE_OVERLAP]", "position = match.end()",
      ["tests/scan/test_recheck_values.py::test_a_key_across_a_joined_literals_window_edge_is_found"]),
+    ("s14b_recheck_values_sign_extended", "scan/recheck_values.py",
+     '    if len(digits) == 8 and digits[:6].lower() == b"ffffff"', '    if False',
+     ["tests/scan/test_recheck_values.py::test_a_key_printed_as_sign_extended_bytes_is_found[%x]"]),
 ]
 
 

@@ -154,8 +154,8 @@ def test_a_key_printed_as_values_is_found_only_by_the_value_reader(form: str, se
     report = recheck_bytes(artifact, KNOWN, "log")
     ours = [f for f in report.findings if _ours(f, label)]
     # the miss on main: no other rule of the reader finds anything here (an unpadded form of
-    # bytes that are all >= 0x10 is the padded form main reads)
-    if form not in UNPADDED or any(x < 16 for x in data):
+    # bytes that are all >= 0x10 is the padded form main reads: also a key's 32-byte scalar in it)
+    if form not in UNPADDED or all(any(x < 16 for x in data[i:i + 32]) for i in range(len(data) - 31)):
         assert [f for f in report.findings if f not in ours] == [], report.findings
     assert ours, (form, report.incomplete)
     assert {f.kind for f in ours} <= {"der", "known-key"}, ours
@@ -317,3 +317,21 @@ def test_sanitize_certifies_only_with_the_values_redacted(tmp_path: Path) -> Non
     assert result.status == "clean", result
     assert not any(form in output for form in forms) and len(output) == path.stat().st_size
     assert recheck_path(tmp_path / "out", KNOWN).clean
+
+
+@pytest.mark.parametrize("spec", ["%x", "0x%x", "%X", "0X%X"])
+def test_a_key_printed_as_sign_extended_bytes_is_found(spec: str) -> None:
+    """rt14b F1: Java's `Integer.toHexString(b)` and C's `%x` of a signed `char` print a byte
+    past 0x7f sign-extended (`ffffff81`): each read as its low byte, found as the PKCS#8 (main
+    read them as 4-byte groups or not at all)."""
+    spelled = ", ".join(spec % (x | 0xFFFFFF00 if x > 0x7F else x) for x in EC_DER).encode()
+    report = recheck_bytes(FILLER + b"int[] k = {" + spelled + b"};\n" + FILLER, KNOWN, "log")
+    assert any("byte-list values (hex)" in f.view and f.kind == "der" for f in report.findings), \
+        (report.findings, report.incomplete)
+
+
+def test_words_of_ffffff_below_0x80_are_no_bytes() -> None:
+    """`ffffff7f` is no sign-extended byte (its low byte would be positive): no reading of it."""
+    spelled = b", ".join(b"0xffffff%02x" % (x & 0x7F) for x in EC_DER)
+    report = recheck_bytes(FILLER + b"int[] k = {" + spelled + b"};\n" + FILLER, KNOWN, "log")
+    assert report.findings == [], report.findings

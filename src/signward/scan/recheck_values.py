@@ -8,7 +8,8 @@ values     in each printable run, every maximal sequence of 16+ number tokens wh
            offset at a line's head (`0x0010:`, `00000010`, `0000020`) is dropped and so is a dump
            row's ASCII column. Each sequence is read in every base that fits its tokens (decimal
            signed or not, mod 256; hex with `0x`, `\\x`, `&#x`, an `h` suffix or bare, padded or
-           not, and 4/8/16-digit groups big-endian; binary `0b`; octal), split where a token does
+           not, and 4/8/16-digit groups big-endian, a byte sign-extended to 32 bits (`ffffff81`) as
+           its low byte; binary `0b`; octal), split where a token does
            not fit, and also without a strictly increasing index column (`[1] => 48`, `1: 48`).
            Java/Kotlin casts, Python `hex()`/`bin()` lists, JS hex strings, Rust `{:x?}`, NASM
            `030h`, PHP print_r/var_dump, one `%02x` per line, C arrays with comments, tcpdump -x/-X.
@@ -204,7 +205,7 @@ def _readings(text: bytes) -> Iterator[tuple[str, bytes, int, int]]:
         return found[first].start(), found[last].end()
 
     # hex in groups (`3081 8702`) only where most tokens are groups: else a group is no byte
-    wide = sum(len(token[2]) > 2 for token in tokens) * 2 > len(tokens)
+    wide = sum(len(token[2]) > 2 and _extended(token[2]) is None for token in tokens) * 2 > len(tokens)
     for label, parse in _BASES:
         if parse is _binary and not any(token[1] in (b"0b", b"0B") for token in tokens):
             continue  # (cheap tests: most sequences hold no binary or 3-digit octal token)
@@ -287,7 +288,18 @@ def _hex(token: _Token) -> bytes | None:
         digits = digits[1:]  # NASM/MASM: `0FFh`, `030h`
     if len(digits) <= 2:
         return bytes([int(digits, 16)])
+    extended = _extended(digits)
+    if extended is not None:
+        return extended
     return bytes.fromhex(digits.decode("ascii")) if len(digits) in (4, 8, 16) else None
+
+
+def _extended(digits: bytes) -> bytes | None:
+    """A signed byte printed sign-extended to 32 bits (`ffffff81`, Java's `Integer.toHexString`,
+    C's `%x` of a `char`): its low byte."""
+    if len(digits) == 8 and digits[:6].lower() == b"ffffff" and digits[6:7] in b"89abcdefABCDEF":
+        return bytes([int(digits[6:], 16)])
+    return None
 
 
 @lru_cache(maxsize=4_096)  # (a list repeats its few distinct tokens)
