@@ -1303,6 +1303,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14b_recheck_values_sign_extended", "scan/recheck_values.py",
      '    if len(digits) == 8 and digits[:6].lower() == b"ffffff"', '    if False',
      ["tests/scan/test_recheck_values.py::test_a_key_printed_as_sign_extended_bytes_is_found[%x]"]),
+    ("s14b_recheck_values_assignment_lines", "scan/recheck_values.py",
+     '(?=[0-9]{1,9}\\][ \\t]*=)")', '(?!)")',
+     ["tests/scan/test_recheck_values.py::test_a_key_assigned_one_element_a_line_is_found[k[%d] = 0x%02x;]"]),
 ]
 
 

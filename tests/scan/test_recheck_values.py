@@ -225,6 +225,7 @@ def _cpu_seconds(data: bytes) -> float:
     b'"\\x30\\x81" "\\x87' + b"\n",  # literals that never close
     b"\\\\060\\\\201" * 3 + b"\\\\060 \n",  # 7 doubled escapes, a space
     b"[1] => 48\n" * 7 + b"x\n",
+    b"k[1] = 0x30;\n" * 7 + b"k[1] = q;\n",  # 7 assignments a line, then no number
 ])
 def test_three_megabytes_of_near_misses_cost_under_a_second(unit: bytes) -> None:
     data = unit * (3_000_000 // len(unit))
@@ -335,3 +336,13 @@ def test_words_of_ffffff_below_0x80_are_no_bytes() -> None:
     spelled = b", ".join(b"0xffffff%02x" % (x & 0x7F) for x in EC_DER)
     report = recheck_bytes(FILLER + b"int[] k = {" + spelled + b"};\n" + FILLER, KNOWN, "log")
     assert report.findings == [], report.findings
+
+
+@pytest.mark.parametrize("line", ["k[%d] = 0x%02x;", "  key[%d]=%d;", "this->key_[%d] = 0x%02X;", "s.k[%d] = %d"])
+def test_a_key_assigned_one_element_a_line_is_found(line: str) -> None:
+    """rt14b F1: `ident[N] = 0x30;` one per line (the identifier, a word, cut every line's
+    sequence on main): the identifier at a line's head is a decoration, the index column dropped."""
+    spelled = "\n".join(line % (i, x) for i, x in enumerate(EC_DER)).encode()
+    report = recheck_bytes(FILLER + spelled + b"\n" + FILLER, KNOWN, "log")
+    assert any("byte-list values" in f.view and "indexed" in f.view and f.kind == "der" for f in report.findings), \
+        (report.findings, report.incomplete)

@@ -3,7 +3,8 @@ as sequences of numbers, whatever decorates them, not as one regex per writer's 
 
 values     in each printable run, every maximal sequence of 16+ number tokens whose separators are
            bounded runs of whitespace, newlines, punctuation and quotes, known decorations
-           (`(byte)`, `(char)`, `(uint8_t)`, `.toByte()`, `u8`/`i8`, `int(`, `[N] =>`, `db`),
+           (`(byte)`, `(char)`, `(uint8_t)`, `.toByte()`, `u8`/`i8`, `int(`, `[N] =>`, `db`, a line's
+           `ident[N] =` of one assignment a line),
            comments (`/*...*/`, `//...` and `#...` to the line end) and full-width commas; a row
            offset at a line's head (`0x0010:`, `00000010`, `0000020`) is dropped and so is a dump
            row's ASCII column. Each sequence is read in every base that fits its tokens (decimal
@@ -58,7 +59,8 @@ _TOKEN = rb"(?<![0-9A-Za-z_.&#\\])%s(?![0-9A-Za-z_])" % _NUM
 # what may stand between two numbers (printable text only): separators, decorations, comments
 # (to the line end, bounded), a full-width comma, a dump row's ASCII column before the next row
 _DECORATION = (rb"\((?:byte|sbyte|char|unsigned char|u?int8_t|uint8|int8|u8|i8)\)|\.toU?Byte\(\)"
-               rb"|\bint\(|\[[0-9]{1,9}\][ \t]*=>|=>|(?:\n|^)[ \t]*(?:\.?db|DB|defb|DEFB|\.byte)[ \t]+")
+               rb"|\bint\(|\[[0-9]{1,9}\][ \t]*=>|=>|(?:\n|^)[ \t]*(?:\.?db|DB|defb|DEFB|\.byte)[ \t]+"
+               rb"|(?:\n|^)[ \t]*[A-Za-z_][\w.>-]{0,64}\[(?=[0-9]{1,9}\][ \t]*=)")  # `k[3] = 0x30;` a line
 _COMMENT = rb"//[\t -~]{0,200}|/\*[\t -)+-~]{0,200}\*/|(?<![&\w])\#[\t -~]{0,200}"
 _ASCII_COLUMN = rb"[ ]{2,}[ -~]{1,34}?(?=\r?\n[ \t]*(?:0[xX])?[0-9A-Fa-f]{4,16}:?[ \t])"
 _SEP = rb"(?:%s|%s|%s|[ \t\r\n,;:'\"\[\](){}<>=|]|\xef\xbc\x8c){1,64}+" % (_ASCII_COLUMN, _DECORATION, _COMMENT)
