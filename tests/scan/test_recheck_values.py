@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 
 from signward.dumps import KnownKeys, sanitize
 from signward.home import Home
+from signward.scan import recheck_values as values
 from signward.scan.recheck import Budget, RecheckFinding, _Exhausted, _Reader, recheck_bytes, recheck_path
 from signward.scan.recheck_codecs import Oversized
 from signward.scan.recheck_values import read_values
@@ -153,8 +154,8 @@ def test_a_key_printed_as_values_is_found_only_by_the_value_reader(form: str, se
     report = recheck_bytes(artifact, KNOWN, "log")
     ours = [f for f in report.findings if _ours(f, label)]
     # the miss on main: no other rule of the reader finds anything here (an unpadded form of
-    # bytes that are all >= 0x10 is the padded form main reads)
-    if form not in UNPADDED or any(x < 16 for x in data):
+    # bytes that are all >= 0x10 is the padded form main reads: also a key's 32-byte scalar in it)
+    if form not in UNPADDED or all(any(x < 16 for x in data[i:i + 32]) for i in range(len(data) - 31)):
         assert [f for f in report.findings if f not in ours] == [], report.findings
     assert ours, (form, report.incomplete)
     assert {f.kind for f in ours} <= {"der", "known-key"}, ours
@@ -218,10 +219,13 @@ def _cpu_seconds(data: bytes) -> float:
 
 @pytest.mark.parametrize("unit", [
     b"(byte)0x30, " * 15 + b"zz\n",  # 15 decorated values, then a word: no sequence
-    b"0x0000:  3081 8702 0100 3013 0607 2a86 48ce  q\n",
+    # 14 bytes a row, no row after its ASCII column (rows that follow on are one sequence, read in
+    # windows now, not refused at 2 MB: 3 MB of them is about 8 CPU s, linear)
+    b"0x0000:  3081 8702 0100 3013 0607 2a86 48ce  q\n\n",
     b'"\\x30\\x81" "\\x87' + b"\n",  # literals that never close
     b"\\\\060\\\\201" * 3 + b"\\\\060 \n",  # 7 doubled escapes, a space
     b"[1] => 48\n" * 7 + b"x\n",
+    b"k[1] = 0x30;\n" * 7 + b"k[1] = q;\n",  # 7 assignments a line, then no number
 ])
 def test_three_megabytes_of_near_misses_cost_under_a_second(unit: bytes) -> None:
     data = unit * (3_000_000 // len(unit))
@@ -234,10 +238,34 @@ def test_more_sequences_than_the_bound_is_incomplete() -> None:
         read_values(_Reader(KnownKeys(), Budget.for_size(len(data))), data, "log", 0)
 
 
-def test_a_sequence_longer_than_the_joined_bound_is_incomplete() -> None:
-    data = b"k = byteArrayOf(" + b"0x0.toByte(), " * 160_000 + b")"
-    with pytest.raises(Oversized, match="value sequence of more than"):
+def test_more_windows_than_the_bound_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
+    """(The bound is set low here: a window moves 16K+ bytes, so no real view reaches 4 + one per
+    8 KiB.) Past it: incomplete, with the reason, not clean."""
+    monkeypatch.setattr(values, "WINDOW_BYTES", 1 << 40)  # 4 windows at most
+    data = b"k = byteArrayOf(" + b"0x0.toByte(), " * 120_000 + b")"
+    with pytest.raises(Oversized, match="more than 4 value windows"):
         read_values(_Reader(KnownKeys(), Budget.for_size(len(data))), data, "log", 0)
+
+
+def test_a_csv_of_integers_is_read_in_windows_not_refused() -> None:
+    """rt14b F3a: a 3.2 MB CSV of integers (one sequence: no words in it) was refused on main
+    (`a value sequence of more than 2097152 characters`); read in windows it is clean."""
+    csv = b"t,temp,hum,press\n" + b"".join(b"%d,%d,%d,%d\n" % (1_700_000_000 + i, 200 + i % 50, 40 + i % 30,
+                                                                   1000 + i % 20) for i in range(140_000))
+    assert len(csv) > 3_000_000
+    report = recheck_bytes(csv, KNOWN, "sensors.csv")
+    assert report.findings == [] and report.incomplete == [], (report.findings[:3], report.incomplete)
+
+
+def test_a_key_in_the_tail_after_the_token_bound_is_found() -> None:
+    """rt14b F2: a Rust `{:x?}` list of 16,397 bytes whose last 32 are the scalar: its tail past the
+    pattern's 16,385 tokens has 12 values (main dropped it); the next window starts 8,192 back."""
+    rng = random.Random(14)
+    body = bytes(rng.randrange(0x20, 0x7F) for _ in range(16_397 - 32)) + SCALAR
+    artifact = FILLER + b"[" + b", ".join(b"%x" % x for x in body) + b"]\n" + FILLER
+    report = recheck_bytes(artifact, KNOWN, "log")
+    assert any("byte-list values (hex)" in f.view and f.kind == "known-key" for f in report.findings), \
+        (report.findings, report.incomplete)
 
 
 def test_a_sequence_cut_at_the_token_bound_is_joined_again() -> None:
@@ -247,9 +275,35 @@ def test_a_sequence_cut_at_the_token_bound_is_joined_again() -> None:
     assert any("byte-list values" in f.view and f.kind == "der" for f in report.findings), report.findings
 
 
-def test_more_joined_literals_than_the_bound_is_incomplete() -> None:
-    report = recheck_bytes(b"k = " + b'"\\x00\\x01"\n' * 5_000, KNOWN, "log")
-    assert any("joined literals" in why for why in report.incomplete), report.incomplete
+def _resource(pieces: int, secret: bytes = b"", at: int = 0) -> bytes:
+    """bin2c's form: adjacent literals of 16 `\\xNN` escapes each; `secret` spelled from piece `at`."""
+    rng = random.Random(5)
+    data = bytearray(rng.randrange(0x20, 0x7F) for _ in range(16 * pieces))
+    data[16 * at:16 * at + len(secret)] = secret
+    return (b"static const char font_ttf[] =\n" + b"".join(
+        b'    "' + b"".join(b"\\x%02x" % x for x in row) + b'"\n' for row in _rows(bytes(data), 16)) + b";\n")
+
+
+def test_five_thousand_joined_literals_are_read_in_windows_not_refused() -> None:
+    """rt14b F3b: 5,000 adjacent literals (an embedded font) were refused on main (`4096 or more
+    joined literals`): clean now."""
+    report = recheck_bytes(FILLER + _resource(5_000) + FILLER, KNOWN, "font.c")
+    assert report.findings == [] and report.incomplete == [], (report.findings[:3], report.incomplete)
+
+
+def test_joined_literals_longer_than_the_bound_are_incomplete() -> None:
+    """A window of 60 literals of 40,000 characters each (bodies past MAX_JOINED): incomplete."""
+    piece = b'"' + b"\\x00" * 10_000 + b'"'
+    report = recheck_bytes(b"k = " + b"\n".join([piece] * 60) + b";\n", KNOWN, "log")
+    assert any("joined literals of more than" in why for why in report.incomplete), report.incomplete
+
+
+def test_a_key_across_a_joined_literals_window_edge_is_found() -> None:
+    """The scalar spelled over pieces 4,096-4,097 (the first window ends after piece 4,096): found in
+    the window that starts 64 pieces before that edge, and only by the joined-literals reading."""
+    report = recheck_bytes(FILLER + _resource(5_000, SCALAR, 4_096) + FILLER, KNOWN, "font.c")
+    assert any("joined literals" in f.view and f.kind == "known-key" for f in report.findings), \
+        (report.findings, report.incomplete)
 
 
 def test_sanitize_certifies_only_with_the_values_redacted(tmp_path: Path) -> None:
@@ -264,3 +318,31 @@ def test_sanitize_certifies_only_with_the_values_redacted(tmp_path: Path) -> Non
     assert result.status == "clean", result
     assert not any(form in output for form in forms) and len(output) == path.stat().st_size
     assert recheck_path(tmp_path / "out", KNOWN).clean
+
+
+@pytest.mark.parametrize("spec", ["%x", "0x%x", "%X", "0X%X"])
+def test_a_key_printed_as_sign_extended_bytes_is_found(spec: str) -> None:
+    """rt14b F1: Java's `Integer.toHexString(b)` and C's `%x` of a signed `char` print a byte
+    past 0x7f sign-extended (`ffffff81`): each read as its low byte, found as the PKCS#8 (main
+    read them as 4-byte groups or not at all)."""
+    spelled = ", ".join(spec % (x | 0xFFFFFF00 if x > 0x7F else x) for x in EC_DER).encode()
+    report = recheck_bytes(FILLER + b"int[] k = {" + spelled + b"};\n" + FILLER, KNOWN, "log")
+    assert any("byte-list values (hex)" in f.view and f.kind == "der" for f in report.findings), \
+        (report.findings, report.incomplete)
+
+
+def test_words_of_ffffff_below_0x80_are_no_bytes() -> None:
+    """`ffffff7f` is no sign-extended byte (its low byte would be positive): no reading of it."""
+    spelled = b", ".join(b"0xffffff%02x" % (x & 0x7F) for x in EC_DER)
+    report = recheck_bytes(FILLER + b"int[] k = {" + spelled + b"};\n" + FILLER, KNOWN, "log")
+    assert report.findings == [], report.findings
+
+
+@pytest.mark.parametrize("line", ["k[%d] = 0x%02x;", "  key[%d]=%d;", "this->key_[%d] = 0x%02X;", "s.k[%d] = %d"])
+def test_a_key_assigned_one_element_a_line_is_found(line: str) -> None:
+    """rt14b F1: `ident[N] = 0x30;` one per line (the identifier, a word, cut every line's
+    sequence on main): the identifier at a line's head is a decoration, the index column dropped."""
+    spelled = "\n".join(line % (i, x) for i, x in enumerate(EC_DER)).encode()
+    report = recheck_bytes(FILLER + spelled + b"\n" + FILLER, KNOWN, "log")
+    assert any("byte-list values" in f.view and "indexed" in f.view and f.kind == "der" for f in report.findings), \
+        (report.findings, report.incomplete)

@@ -3,12 +3,14 @@ as sequences of numbers, whatever decorates them, not as one regex per writer's 
 
 values     in each printable run, every maximal sequence of 16+ number tokens whose separators are
            bounded runs of whitespace, newlines, punctuation and quotes, known decorations
-           (`(byte)`, `(char)`, `(uint8_t)`, `.toByte()`, `u8`/`i8`, `int(`, `[N] =>`, `db`),
+           (`(byte)`, `(char)`, `(uint8_t)`, `.toByte()`, `u8`/`i8`, `int(`, `[N] =>`, `db`, a line's
+           `ident[N] =` of one assignment a line),
            comments (`/*...*/`, `//...` and `#...` to the line end) and full-width commas; a row
            offset at a line's head (`0x0010:`, `00000010`, `0000020`) is dropped and so is a dump
            row's ASCII column. Each sequence is read in every base that fits its tokens (decimal
            signed or not, mod 256; hex with `0x`, `\\x`, `&#x`, an `h` suffix or bare, padded or
-           not, and 4/8/16-digit groups big-endian; binary `0b`; octal), split where a token does
+           not, and 4/8/16-digit groups big-endian, a byte sign-extended to 32 bits (`ffffff81`) as
+           its low byte; binary `0b`; octal), split where a token does
            not fit, and also without a strictly increasing index column (`[1] => 48`, `1: 48`).
            Java/Kotlin casts, Python `hex()`/`bin()` lists, JS hex strings, Rust `{:x?}`, NASM
            `030h`, PHP print_r/var_dump, one `%02x` per line, C arrays with comments, tcpdump -x/-X.
@@ -19,9 +21,10 @@ pg-escape  backslash escapes written with doubled backslashes (PostgreSQL COPY o
            escape format, `\\\\060\\\\201`), read once more unescaped.
 
 Each reading is a child view at its run's span, where every rule of the reader runs. Bounded as
-recheck_bytelists is: runs per view capped (`recheck_codecs.candidates`: more is incomplete), a
-sequence of `MAX_TOKENS` numbers joined to the match that goes on after it up to `MAX_JOINED`
-characters (more: incomplete), 4,096 joined literals of at most `MAX_LITERAL` characters.
+recheck_bytelists is: runs per view capped (`recheck_codecs.candidates`: more is incomplete); a
+longer sequence is read in windows of `MAX_TOKENS` numbers overlapping by `OVERLAP` (at most 4 + one
+per `WINDOW_BYTES` of the view: more is incomplete), joined literals in windows of `MAX_PIECES`
+overlapping by `PIECE_OVERLAP`, each window at most `MAX_JOINED` characters of bodies.
 The reader's own code: it imports nothing of the scanner.
 """
 
@@ -31,7 +34,7 @@ import mmap
 import re
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
@@ -44,6 +47,9 @@ if TYPE_CHECKING:
 MIN_VALUES = 16
 MAX_TOKENS = 16_385
 MAX_JOINED = 2 << 20
+OVERLAP = 8_192  # tokens a window shares with the one before (a key: a few thousand)
+WINDOW_BYTES = 8_192  # a view's windows: 4 + one per WINDOW_BYTES (a window moves 16K+ bytes)
+PIECE_OVERLAP = 64
 MAX_LITERAL = 65_536
 MAX_PIECES = 4_096
 
@@ -53,7 +59,8 @@ _TOKEN = rb"(?<![0-9A-Za-z_.&#\\])%s(?![0-9A-Za-z_])" % _NUM
 # what may stand between two numbers (printable text only): separators, decorations, comments
 # (to the line end, bounded), a full-width comma, a dump row's ASCII column before the next row
 _DECORATION = (rb"\((?:byte|sbyte|char|unsigned char|u?int8_t|uint8|int8|u8|i8)\)|\.toU?Byte\(\)"
-               rb"|\bint\(|\[[0-9]{1,9}\][ \t]*=>|=>|(?:\n|^)[ \t]*(?:\.?db|DB|defb|DEFB|\.byte)[ \t]+")
+               rb"|\bint\(|\[[0-9]{1,9}\][ \t]*=>|=>|(?:\n|^)[ \t]*(?:\.?db|DB|defb|DEFB|\.byte)[ \t]+"
+               rb"|(?:\n|^)[ \t]*[A-Za-z_][\w.>-]{0,64}\[(?=[0-9]{1,9}\][ \t]*=)")  # `k[3] = 0x30;` a line
 _COMMENT = rb"//[\t -~]{0,200}|/\*[\t -)+-~]{0,200}\*/|(?<![&\w])\#[\t -~]{0,200}"
 _ASCII_COLUMN = rb"[ ]{2,}[ -~]{1,34}?(?=\r?\n[ \t]*(?:0[xX])?[0-9A-Fa-f]{4,16}:?[ \t])"
 _SEP = rb"(?:%s|%s|%s|[ \t\r\n,;:'\"\[\](){}<>=|]|\xef\xbc\x8c){1,64}+" % (_ASCII_COLUMN, _DECORATION, _COMMENT)
@@ -88,7 +95,7 @@ def read_values(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
         return
     count = 0
     for pattern, reading, label in _ESCAPES:
-        for match in _matches(pattern, data, texts):
+        for match in _pieces(data, texts) if pattern is _JOINED else _matches(pattern, data, texts):
             count += 1
             if count > cap:
                 from .recheck import _Exhausted
@@ -118,43 +125,46 @@ def _matches(pattern: re.Pattern[bytes], data: bytes | mmap.mmap,
 
 def _sequences(data: bytes | mmap.mmap, texts: list[tuple[int, int]], name: str,
                cap: int) -> Iterator[tuple[int, int, bytes]]:
-    """[start, end) and text of each value sequence; one cut at the pattern's bound is joined to
-    the match that goes on after it, up to MAX_JOINED characters (more: incomplete)."""
-    found: Iterator[re.Match[bytes]] = _matches(_SEQUENCE, data, texts)
+    """[start, end) and text of each value sequence; one longer than the pattern's bound is read
+    in windows of MAX_TOKENS tokens, each starting OVERLAP tokens before the last one's end."""
+    found: Iterator[tuple[re.Match[bytes], int]] = _windows(data, texts, name)
     if data.find(b"\xef\xbc\x8c") >= 0:  # full-width commas split the printable runs: the whole view
-        found = _chain(found, zeros.finditer(_FULL_WIDTH, data))
-    long = ((match, tokens) for match in found if len(match.group(0)) >= 2 * MIN_VALUES - 1
-            for tokens in (len(_TOKENS.findall(match.group(0))),) if tokens >= MIN_VALUES)
+        found = chain(found, ((match, _count(match)) for match in zeros.finditer(_FULL_WIDTH, data)))
+    long = (match for match, tokens in found
+            if len(match.group(0)) >= 2 * MIN_VALUES - 1 and tokens >= MIN_VALUES)
     matches = list(islice(long, cap + 1))  # (all counted before any is read)
     if len(matches) > cap:
         from .recheck import _Exhausted
 
         raise _Exhausted(f"{name}: more than {cap} value sequences")
-    pending: list[tuple[int, int, bytes]] = []
-    capped = False
-    for match, tokens in matches:
-        text = match.group(0)
-        if pending and capped and match.start() - pending[-1][1] <= 64:
-            if sum(len(part) for _, _, part in pending) + len(text) > MAX_JOINED:
-                raise Oversized(f"a value sequence of more than {MAX_JOINED} characters")
-        elif pending:
-            yield _span(data, pending)
-            pending = []
-        pending.append((match.start(), match.end(), text))
-        capped = tokens >= MAX_TOKENS - 1
-    if pending:
-        yield _span(data, pending)
+    for match in matches:
+        yield match.start(), match.end(), match.group(0)
 
 
-def _span(data: bytes | mmap.mmap, pending: list[tuple[int, int, bytes]]) -> tuple[int, int, bytes]:
-    """One sequence, or several joined with what stands between them (positions kept)."""
-    start, end = pending[0][0], pending[-1][1]
-    return start, end, pending[0][2] if len(pending) == 1 else bytes(data[start:end])
+def _count(match: re.Match[bytes]) -> int:
+    return len(_TOKENS.findall(match.group(0)))
 
 
-def _chain(*parts: Iterator[re.Match[bytes]]) -> Iterator[re.Match[bytes]]:
-    for part in parts:
-        yield from part
+def _windows(data: bytes | mmap.mmap, texts: list[tuple[int, int]],
+             name: str) -> Iterator[tuple[re.Match[bytes], int]]:
+    """Each sequence match and its token count; past a match cut at MAX_TOKENS the next window
+    starts OVERLAP tokens before its end (a key across the cut is whole in one of the two).
+    Windows of a view: at most 4 + one per WINDOW_BYTES of it (more: incomplete)."""
+    limit = 4 + len(data) // WINDOW_BYTES
+    windows = 0
+    for start, end in texts:
+        position = start
+        while (match := _SEQUENCE.search(data, position, end)) is not None:
+            tokens = _count(match)
+            yield match, tokens
+            if tokens < MAX_TOKENS - 1:
+                position = match.end()
+                continue
+            windows += 1
+            if windows > limit:
+                raise Oversized(f"more than {limit} value windows in a view of {len(data)} bytes")
+            back = next(islice(_TOKENS.finditer(match.group(0)), tokens - OVERLAP, None))
+            position = match.start() + back.start()
 
 
 def _blank(match: re.Match[bytes]) -> bytes:
@@ -197,7 +207,7 @@ def _readings(text: bytes) -> Iterator[tuple[str, bytes, int, int]]:
         return found[first].start(), found[last].end()
 
     # hex in groups (`3081 8702`) only where most tokens are groups: else a group is no byte
-    wide = sum(len(token[2]) > 2 for token in tokens) * 2 > len(tokens)
+    wide = sum(len(token[2]) > 2 and _extended(token[2]) is None for token in tokens) * 2 > len(tokens)
     for label, parse in _BASES:
         if parse is _binary and not any(token[1] in (b"0b", b"0B") for token in tokens):
             continue  # (cheap tests: most sequences hold no binary or 3-digit octal token)
@@ -280,7 +290,18 @@ def _hex(token: _Token) -> bytes | None:
         digits = digits[1:]  # NASM/MASM: `0FFh`, `030h`
     if len(digits) <= 2:
         return bytes([int(digits, 16)])
+    extended = _extended(digits)
+    if extended is not None:
+        return extended
     return bytes.fromhex(digits.decode("ascii")) if len(digits) in (4, 8, 16) else None
+
+
+def _extended(digits: bytes) -> bytes | None:
+    """A signed byte printed sign-extended to 32 bits (`ffffff81`, Java's `Integer.toHexString`,
+    C's `%x` of a `char`): its low byte."""
+    if len(digits) == 8 and digits[:6].lower() == b"ffffff" and digits[6:7] in b"89abcdefABCDEF":
+        return bytes([int(digits[6:], 16)])
+    return None
 
 
 @lru_cache(maxsize=4_096)  # (a list repeats its few distinct tokens)
@@ -307,6 +328,7 @@ _BASES: list[tuple[str, Callable[[_Token], bytes | None]]] = [
 _PIECE = (rb"""(?:[bBLuU]|u8)?(?:'(?:[ -&(-\[\]-~]|\\[ -~]){0,%d}'|"(?:[ !#-\[\]-~]|\\[ -~]){0,%d}")"""
           % (MAX_LITERAL, MAX_LITERAL))
 _JOINED = re.compile(rb"(?<![\w'\"])%s(?:[ \t\r\n+\\()]{0,64}+%s){1,%d}" % (_PIECE, _PIECE, MAX_PIECES))
+_PIECE_ONE = re.compile(_PIECE)
 _PIECE_BODY = re.compile(rb"""[bBLuU8]*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.S)
 # escapes with doubled backslashes (PostgreSQL COPY of bytea, escape format), printable text between
 _PRINTED = rb"(?:[!-\[\]-~]|\\\\\\\\){0,32}"  # printable characters, a doubled escaped backslash
@@ -316,10 +338,24 @@ _DOUBLED = re.compile(rb"(?:\\\\(?:[0-7]{3}|x[0-9a-fA-F]{2}|\\\\)%s){8,%d}" % (_
 _HEAD_CHARS = re.compile(rb"[!-\[\]-~]{1,32}$")
 
 
+def _pieces(data: bytes | mmap.mmap, texts: list[tuple[int, int]]) -> Iterator[re.Match[bytes]]:
+    """Each run of joined literals; past one cut at MAX_PIECES + 1 pieces the next window starts
+    PIECE_OVERLAP pieces before its end. (Windows are counted with the escaped runs.)"""
+    for start, end in texts:
+        position = start
+        while (match := _JOINED.search(data, position, end)) is not None:
+            yield match
+            starts = [piece.start() for piece in _PIECE_ONE.finditer(match.group(0))]
+            if len(starts) <= MAX_PIECES:
+                position = match.end()
+                continue
+            position = match.start() + starts[len(starts) - PIECE_OVERLAP]
+
+
 def _joined(run: bytes) -> bytes | None:
     bodies = [a or b for a, b in _PIECE_BODY.findall(run)]
-    if len(bodies) > MAX_PIECES or sum(map(len, bodies)) > MAX_LITERAL * 4:
-        raise Oversized(f"{MAX_PIECES} or more joined literals")
+    if sum(map(len, bodies)) > MAX_JOINED:
+        raise Oversized(f"joined literals of more than {MAX_JOINED} characters")
     joined = b"".join(bodies)
     if joined.count(b"\\") < 4:
         return None
