@@ -1286,8 +1286,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14_values_joined", "scan/printed_values.py", "{1,%d}+\" % (_LIT, _LIT, MAX_PIECES - 1))",
      "{0}\" % (_LIT, _LIT))", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
                                 "[c-adjacent-literals]"]),
-    ("s14_values_doubled", "scan/printed_values.py", "_unescape(match.group(0).replace(b\"\\\\\\\\\", b\"\\\\\"))",
-     "_unescape(match.group(0))", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
+    ("s14_values_doubled", "scan/printed_values.py", "unescape(match.group(0).replace(b\"\\\\\\\\\", b\"\\\\\"))",
+     "unescape(match.group(0))", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
                                    "[postgres-bytea-escape]"]),
     ("s14_values_index_column", "scan/printed_values.py", "if len(index) >= MIN_BYTES and all(",
      "if False and all(", [PV + "test_the_ec_scalar_alone_in_every_spelling_is_found[index-column]"]),

@@ -47,7 +47,7 @@ from .chunks import Chunk
 from .decoded_runs import grouped_runs, scan_batch, split_runs
 from .decoded_runs import runs as base64_runs
 from .findings import Finding, merge_spans
-from .printed_values import value_views
+from .printed_values import unescape, value_views
 
 if TYPE_CHECKING:
     from .detectors.base import Detector
@@ -73,7 +73,6 @@ _QGAP = rb"[\x20\x21\x23-\x26\x28-\x5b\x5d-\x7e]{1,24}"  # printable, no quote n
 ESCAPED = re.compile(rb"(?:%s(?:%s(?=\\))?)++(?:%s)?" % (_ESC, _GAP, _QGAP))  # from its first escape
 _QUOTELESS = bytes(set(range(0x20, 0x7F)) - set(b"\\'\""))
 _PIECE = re.compile(rb"\\(?:x([0-9a-fA-F]{2})|([0-7]{1,3})|([abfnrtv\\'\"]))|([^\\])", re.DOTALL)
-_SIMPLE = {b"a": 7, b"b": 8, b"f": 12, b"n": 10, b"r": 13, b"t": 9, b"v": 11, b"\\": 92, b"'": 39, b'"': 34}
 _SEP = rb"(?:[ \t]{1,3}|[-:]|,[ \t]?)"
 # a word dump's last group may be shorter (`xxd -e` pads it to its column): whole bytes
 HEX = {width: re.compile(rb"(?<![0-9A-Fa-f])%s(?:%s%s)+(?:[ \t]{1,12}(?:[0-9A-Fa-f]{2}){1,%d}(?![0-9A-Fa-f]))?"
@@ -131,26 +130,12 @@ def byte_lists(data: bytes, low: int, high: int) -> Iterator[View]:
             segment = []
 
 
-def _unescape(text: bytes) -> tuple[bytes, int]:
-    """The bytes an escaped literal's body stands for, and how many hex or octal escapes it holds."""
-    out = bytearray()
-    escapes = 0
-    for piece in _PIECE.finditer(text):
-        hexa, octal, simple, plain = piece.groups()
-        if hexa is not None or octal is not None:
-            out.append(int(hexa, 16) if hexa is not None else int(octal, 8) & 0xFF)
-            escapes += 1
-        else:
-            out += bytes([_SIMPLE[simple]]) if simple is not None else plain
-    return bytes(out), escapes
-
-
 def escaped(data: bytes, low: int, high: int) -> Iterator[View]:
     """Escaped-bytes literals (`ESCAPED`) with at least `MIN_ESCAPES` hex or octal escapes."""
     for match in ESCAPED.finditer(data, low, high):
         head = data[max(0, match.start() - 24):match.start()]
         start = match.start() - (len(head) - len(head.rstrip(_QUOTELESS)))  # printable bytes before it
-        decoded, escapes = _unescape(data[start:match.end()])
+        decoded, escapes = unescape(data[start:match.end()], _PIECE)
         if escapes >= MIN_ESCAPES and len(decoded) >= MIN_BYTES:
             yield start, match.end(), decoded, "escaped", "decoded escaped string"
 

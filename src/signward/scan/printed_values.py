@@ -297,11 +297,12 @@ def value_sequences(data: bytes, low: int, high: int) -> Iterator[View]:
             yield from _sequence_views(data, spans)
 
 
-def _unescape(text: bytes) -> tuple[bytes, int]:
-    """The bytes an escaped literal's body stands for, and how many hex or octal escapes it holds."""
+def unescape(text: bytes, pattern: re.Pattern[bytes] = _UNESCAPE) -> tuple[bytes, int]:
+    """The bytes an escaped literal's body stands for, and how many hex or octal escapes it holds;
+    `pattern` splits it into escapes and plain bytes (printed.py's own keeps a lone backslash out)."""
     out = bytearray()
     escapes = 0
-    for piece in _UNESCAPE.finditer(text):
+    for piece in pattern.finditer(text):
         hexa, octal, simple, plain = piece.groups()
         if hexa is not None or octal is not None:
             out.append(int(hexa, 16) if hexa is not None else int(octal, 8) & 0xFF)
@@ -318,7 +319,7 @@ def joined_literals(data: bytes, low: int, high: int) -> Iterator[View]:
     for match in JOINED.finditer(data, low, high):
         body = b"".join(piece.group(0).lstrip(b"u8bBuUL")[1:-1]
                         for piece in _PIECE.finditer(data, match.start(), match.end()))
-        decoded, escapes = _unescape(body)
+        decoded, escapes = unescape(body)
         if escapes >= MIN_ESCAPES and len(decoded) >= MIN_BYTES:
             yield match.start(), match.end(), decoded, "escaped", "decoded joined escaped literals"
 
@@ -328,7 +329,7 @@ def doubled_escapes(data: bytes, low: int, high: int) -> Iterator[View]:
     if data.find(b"\\\\", low, high) < 0:
         return
     for match in DOUBLED.finditer(data, low, high):
-        decoded, escapes = _unescape(match.group(0).replace(b"\\\\", b"\\"))
+        decoded, escapes = unescape(match.group(0).replace(b"\\\\", b"\\"))
         if escapes >= MIN_ESCAPES and len(decoded) >= MIN_BYTES:
             yield match.start(), match.end(), decoded, "escaped", "decoded doubled escapes"
 
@@ -357,4 +358,4 @@ def value_views(data: bytes, start: int, end: int) -> Iterator[View]:
                     yield view
 
 
-__all__ = ["MIN_BYTES", "text_spans", "value_views"]
+__all__ = ["MIN_BYTES", "text_spans", "unescape", "value_views"]
