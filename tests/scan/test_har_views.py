@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -315,19 +316,42 @@ def _refused_reason(source: Path, tmp_path: Path) -> DumpRefused:
     return refusal.value
 
 
-def test_a_br_body_without_brotli_is_refused_as_undecodable(tmp_path: Path) -> None:
-    try:  # this venv has no brotli package; with one, br bodies are decoded and this refusal is moot
-        import brotli  # type: ignore[import-not-found, unused-ignore]  # noqa: F401
-        pytest.skip("a brotli package is installed: br bodies are decoded")
-    except ImportError:
-        pass
-    opaque = bytes(range(256)) * 4  # not text, so not a body stored decoded; holds no key
-    source = _write(tmp_path / "in.har", _har(_entry(
-        content={"size": 1024, "mimeType": "application/octet-stream", "text": base64.b64encode(opaque).decode(),
+def _br_har(tmp_path: Path, body: bytes) -> Path:
+    return _write(tmp_path / "in.har", _har(_entry(
+        content={"size": 1024, "mimeType": "application/octet-stream", "text": base64.b64encode(body).decode(),
                  "encoding": "base64"}, response_headers=[{"name": "Content-Encoding", "value": "br"}])))
-    assert "br-encoded body" in " ".join(scan_path(source).incomplete)
+
+
+def test_a_br_body_is_decoded_its_key_found_and_the_whole_body_redacted(tmp_path: Path) -> None:
+    """brotli is a dependency of the dumps extra: a key in a br body is found in the decoded view,
+    the whole raw body string is redacted, and the output is certified with no key recoverable."""
+    source = _br_har(tmp_path, brotli.compress(b"config:\n" + PEM_PKCS8.encode()))
+    found = [f for f in scan_path(source).findings if not f.advisory]
+    assert found and all("br" in f.detail or "decoded view" in f.detail for f in found), found
+    raw = source.read_bytes()
+    _, strings = har.parse(raw)
+    body = next(s for s in strings if len(s.value) > 200)
+    assert any(f.offset == body.start and f.end == body.end for f in found)
+    out = _sanitized(source, tmp_path)
+    assert out is not None  # certified
+    assert set(out.read_bytes()[body.start:body.end]) == {ord(har.REDACTED_CHAR)}
+    assert not recoverable(out, EC_KEY)
+
+
+def test_a_br_body_that_is_not_brotli_is_refused(tmp_path: Path) -> None:
+    source = _br_har(tmp_path, bytes(range(256)) * 4)  # not text, not brotli; holds no key
+    assert "br body" in " ".join(scan_path(source).incomplete) and "is corrupt" in " ".join(
+        scan_path(source).incomplete)
     refusal = _refused_reason(source, tmp_path)
-    assert refusal.reason == DumpReason.SCAN_INCOMPLETE and "br-encoded body" in refusal.detail
+    assert refusal.reason == DumpReason.SCAN_INCOMPLETE and "br body" in refusal.detail
+
+
+def test_a_truncated_br_body_is_refused_not_clean(tmp_path: Path) -> None:
+    cut = brotli.compress(bytes(range(256)) * 64, quality=1)[:-10]
+    source = _br_har(tmp_path, cut)
+    assert "does not end" in " ".join(scan_path(source).incomplete)
+    refusal = _refused_reason(source, tmp_path)
+    assert refusal.reason == DumpReason.SCAN_INCOMPLETE and "does not end" in refusal.detail
 
 
 def test_a_gzip_body_that_does_not_end_is_refused(tmp_path: Path) -> None:

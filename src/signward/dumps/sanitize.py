@@ -44,11 +44,12 @@ from ..errors import DumpFormatError, DumpRefused, UsageError
 from ..home import Home
 from ..scan import detectors as registry
 from ..scan import har
+from ..scan.brotli_layer import container_of
 from ..scan.bundles import OUTSIDE, bundle_kind, bundle_session, extracted, write_bundle
 from ..scan.detectors import Detector
 from ..scan.files import copy_bounded
 from ..scan.findings import FileReport, Finding, count_by_detector, merge_spans
-from ..scan.formats import Layout, decompressor, head_of, open_compressor, read_layout, refuse_unread, sniff_container
+from ..scan.formats import Layout, decompressor, head_of, open_compressor, read_layout, refuse_unread
 from ..scan.knownkeys import KnownKeys
 from ..scan.minimize import minimize_ranges
 from ..scan.recheck import RecheckFinding, RecheckReport, recheck_path
@@ -130,7 +131,7 @@ def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, wor
                 raise DumpRefused(DumpReason.ERROR, f"bundle member {member.index} is {member.name!r} now, the scan "
                                                     f"read {member_report.file!r}")
             output = outputs.enter_context(Scratch(workdir))
-            container = sniff_container(head_of(copy.path))
+            container = container_of(head_of(copy.path), member.name)
             with plain_copy(copy.path, container, str(workdir), max_bytes) as member_plain, \
                     Scratch(workdir) as redacted:
                 inner = bundle_kind(member_plain)
@@ -235,7 +236,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
     result = SanitizeResult(input=str(source), output=str(out), status="refused")
     before = _identify(source, out, home)
     refuse_unread(head_of(source), name)  # a format no reader opens (7z, RAR, a .br file): unread_format
-    container = sniff_container(head_of(source))
+    container = container_of(head_of(source), name)  # a `.br` is brotli by its name (brotli_layer.py)
     known = known if known is not None else KnownKeys()
     if canary is not None:
         canary.add_to(known)

@@ -120,9 +120,10 @@ UNREAD_MAGIC: dict[str, tuple[bytes, ...]] = {
     "xar": (b"xar!\x00\x1c",),
     "brotli framing": (b"\xce\xb2\xcf\x81",),
 }
-UNREAD_SUFFIXES = {".br": "brotli", ".7z": "7-Zip", ".rar": "RAR", ".lz": "lzip", ".lzo": "lzop",
+UNREAD_SUFFIXES = {".7z": "7-Zip", ".rar": "RAR", ".lz": "lzip", ".lzo": "lzop",
                    ".z": "compress", ".cab": "cab", ".sqsh": "squashfs",  # (.lzma: the reader decodes it)
                    ".squashfs": "squashfs", ".xar": "xar", ".arj": "ARJ", ".lrz": "lrzip", ".zpaq": "zpaq"}
+# (.br: decoded, by name: brotli_layer.py)
 
 
 def unread_format(head: bytes, name: str = "") -> str | None:
@@ -334,9 +335,13 @@ class StrictStream:
         self.close()
 
 
-def decompressor(raw: Any, container: str) -> StrictStream:
+def decompressor(raw: Any, container: str) -> Any:
     """A readable stream of what `container` holds, reading compressed bytes from `raw`; it
-    refuses a stream that does not end properly (`StrictStream`)."""
+    refuses a stream that does not end properly (`StrictStream`; brotli: `BrotliStream`)."""
+    if container == "br":
+        from .brotli_layer import BrotliStream
+
+        return BrotliStream(raw)
     return StrictStream(raw, container)
 
 
@@ -373,6 +378,11 @@ def open_compressor(path: Path, container: str, *, new: bool = True) -> Iterator
                 yield writer  # type: ignore[misc]
         elif container == "bz2":
             with bz2.BZ2File(raw, "wb", compresslevel=9) as writer:
+                yield writer  # type: ignore[misc]
+        elif container == "br":
+            from .brotli_layer import BrotliWriter
+
+            with BrotliWriter(raw) as writer:
                 yield writer  # type: ignore[misc]
         else:
             raise DumpFormatError(f"unknown container {container!r}")

@@ -76,6 +76,7 @@ from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
+from .recheck_brotli import TooLarge, Undecodable, http_bodies, named_brotli, unbrotli
 from .recheck_unread import unread_kind
 from .recheck_values import read_values
 
@@ -335,6 +336,18 @@ class _Reader:
         head = bytes(data[:512])
         if (unread := unread_kind(head, name)) is not None:  # 7z, RAR, a .br member...: never read as raw
             self.incomplete(f"{name}: {unread}: a format this reader does not open")
+            return True
+        if named_brotli(name):  # brotli has no magic: a `.br` is decoded whole or not read at all
+            try:
+                plain = unbrotli(data, self.room())
+            except TooLarge as exc:
+                raise _Exhausted(str(exc)) from None
+            except Undecodable as exc:
+                self.incomplete(f"{name}: a .br file: {exc}")
+                return True
+            if depth == 0:
+                self.anchor = 1  # spans are offsets in the decompressed artifact
+            self.child(plain, f"{name} > brotli", depth + 1)
             return True
         codec = _codec_of(head)
         if codec is not None:
@@ -601,6 +614,16 @@ class _Reader:
                 self.child(run.plain, f"{name} > {run.codec}@{run.start}", depth + 1)
                 self.span = outer
         except Oversized as exc:
+            raise _Exhausted(str(exc)) from None
+        try:  # HTTP messages written as text: a br/gzip/deflate body after its header block
+            for body in http_bodies(data, self.room()):
+                if body.broken is not None:
+                    self.incomplete(f"{name}: {body.broken}")
+                    continue
+                outer = self.decoding(depth, body.start, body.end)
+                self.child(body.plain, f"{name} > http-{body.codec}@{body.start}", depth + 1)
+                self.span = outer
+        except TooLarge as exc:
             raise _Exhausted(str(exc)) from None
 
     # ---- the second detector path

@@ -1,7 +1,7 @@
 """The independent reader's own list of archive and compressor formats it does not open.
 
 A view that is one of these (7-Zip, RAR, lzip, lzop, Unix compress, cab, squashfs, an lz4 legacy
-frame, xar, brotli's framing format; or a file or archive member whose name says brotli, 7z, RAR
+frame, xar, brotli's framing format; or a file or archive member whose name says 7z, RAR
 and the like) would otherwise be read as raw bytes, and its compressed content would go unread:
 the reader marks it incomplete (the artifact is refused). Kept apart from the scanner's
 `formats.py` on purpose: the two readers share no parser and no table.
@@ -18,8 +18,9 @@ _MAGICS = (
     (b"MSCF\x00\x00\x00\x00", "cabinet"), (b"hsqs", "squashfs"), (b"sqsh", "squashfs"),
     (b"\x02!L\x18", "lz4 legacy"), (b"xar!\x00\x1c", "xar"), (b"\xce\xb2\xcf\x81", "brotli framing"),
 )
+# (a `.br` name is decoded: recheck_brotli.py)
 # a name's last dot-suffix, case folded; only on a name's last path part (after `/`, `!` or ` `)
-_SUFFIX = re.compile(r"\.(br|7z|rar|lz|lzo|z|cab|sqsh|squashfs|xar|arj|lrz|zpaq)\Z", re.IGNORECASE)
+_SUFFIX = re.compile(r"\.(7z|rar|lz|lzo|z|cab|sqsh|squashfs|xar|arj|lrz|zpaq)\Z", re.IGNORECASE)
 
 
 def unread_kind(head: bytes, name: str) -> str | None:

@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DumpFormatError
-from . import har
+from . import har, http_text
+from .brotli_layer import container_of
 from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
@@ -36,7 +37,7 @@ from .detectors import Detector, select
 from .embedded import scan_embedded
 from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
-from .formats import Layout, Region, head_of, open_decompressed, read_layout, refuse_unread, sniff_container
+from .formats import Layout, Region, head_of, open_decompressed, read_layout, refuse_unread
 from .knownkeys import KnownKeys
 from .mojibake import scan_mojibake
 from .printed import scan_printed
@@ -293,6 +294,10 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
         har_findings, har_incomplete = har.scan_file(path, known, list(detectors), layout.format == "har")
         findings[:0] = har_findings  # first: a string the chunk's decoded runs found too keeps the JSON view's detail
         incomplete.update(har_incomplete)
+    if layout.format == "raw":  # HTTP messages written as text: br/gzip/deflate bodies decoded (http_text.py)
+        http_findings, http_incomplete = http_text.scan_file(path, known, list(detectors))
+        findings.extend(http_findings)
+        incomplete.update(http_incomplete)
     if learned.patterns:
         spans = merge_spans([(f.offset, f.end) for f in findings])
         starts = [start for start, _ in spans]
@@ -320,7 +325,7 @@ def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, kn
     known = known if known is not None else KnownKeys()
     try:
         refuse_unread(head_of(path), name)  # 7z, RAR, brotli...: by magic or by name
-        container = sniff_container(head_of(path))
+        container = container_of(head_of(path), name)  # by magic; brotli (no magic) by a `.br` name
         with plain_copy(path, container, workdir, max_bytes) as plain:
             kind = bundle_kind(plain)
             if kind is not None:

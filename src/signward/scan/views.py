@@ -118,18 +118,13 @@ class Hint:
 
 
 def _brotli_decompress(data: bytes, limit: int) -> bytes | None:
-    """Brotli-decoded `data`, or None when no brotli package is installed."""
+    """Brotli-decoded `data` (bounded: brotli_layer.decode_bounded), or None when no brotli
+    package is installed."""
     try:
-        import brotli  # type: ignore[import-not-found, unused-ignore]
+        from .brotli_layer import decode_bounded
     except ImportError:
         return None
-    decoder = brotli.Decompressor()
-    out: bytes = decoder.process(data)
-    if len(out) > limit:
-        raise ValueError("over the view limit")
-    if not decoder.is_finished():
-        raise EOFError("brotli stream does not end")
-    return out
+    return decode_bounded(data, limit)
 
 
 def json_unescape(segment: bytes) -> bytes:
