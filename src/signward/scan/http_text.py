@@ -68,7 +68,7 @@ def _encoding_lines(data: bytes | mmap.mmap, budget: Budget) -> Iterator[re.Matc
             starts.add(data.rfind(b"\n", max(0, at - 4), at) + 1)
             at = data.find(needle, at + 1)
     for start in sorted(starts):
-        match = _ENCODING_LINE.match(data, start)  # type: ignore[call-overload]
+        match = _ENCODING_LINE.match(data, start)
         if match is not None:
             yield match
 
@@ -108,16 +108,16 @@ def _body_span(data: bytes | mmap.mmap, match: re.Match[bytes]) -> tuple[int, in
     for _ in range(MAX_HEADERS):
         if position > len(data) or position > limit:
             return None
-        blank = _BLANK_LINE.match(data, position)  # type: ignore[call-overload]
+        blank = _BLANK_LINE.match(data, position)
         if blank is not None:
             head = bytes(data[max(0, block_start):position])
             length = _CONTENT_LENGTH.search(head)
             start = blank.end()
             if length is not None:
                 return start, min(len(data), start + int(length.group(1))), True
-            following = _MESSAGE_START.search(data, start)  # type: ignore[call-overload]
+            following = _MESSAGE_START.search(data, start)
             return start, following.start() + 1 if following is not None else len(data), False
-        header = _HEADER_LINE.match(data, position)  # type: ignore[call-overload]
+        header = _HEADER_LINE.match(data, position)
         if header is None:
             return None
         position = header.end()

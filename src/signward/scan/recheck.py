@@ -69,6 +69,7 @@ from . import recheck_large as large
 from . import recheck_zeros as zeros
 from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
+from .recheck_brotli import TooLarge, Undecodable, http_bodies, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
@@ -76,7 +77,6 @@ from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
-from .recheck_brotli import TooLarge, Undecodable, http_bodies, named_brotli, unbrotli
 from .recheck_unread import unread_kind
 from .recheck_values import read_values
 

@@ -33,7 +33,7 @@ _HEADER = re.compile(rb"[<> ]{0,2}[!#-'*+.0-9A-Za-z^_`|~-]{1,64}[ \t]*:[^\r\n]*\
 _START_LINE = re.compile(rb"[<> ]{0,2}(?:HTTP/[0-9.]{1,3} [0-9]{3}|[A-Z]{3,10} [^ \r\n]{1,4096} HTTP/[0-9.]{1,3})")
 _BLANK = re.compile(rb"[<> ]{0,2}\r?\Z")
 _LENGTH = re.compile(rb"[<> ]{0,2}content-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*\r?\Z", re.IGNORECASE)
-_NEXT = re.compile(rb"\n(?:[<> ]{0,2}HTTP/[0-9.]{1,3} [0-9]{3}|[<> ]{0,2}[A-Z]{3,10} [^ \r\n]{1,4096} HTTP/[0-9.]{1,3})")
+_NEXT = re.compile(rb"\n[<> ]{0,2}(?:HTTP/[0-9.]{1,3} [0-9]{3}|[A-Z]{3,10} [^ \r\n]{1,4096} HTTP/[0-9.]{1,3})")
 
 
 class Undecodable(Exception):
