@@ -7,8 +7,7 @@ import pkcs11.exceptions
 import pytest
 
 from signward.errors import KeyNotFound
-from signward.hsm import Alg, Pkcs11Backend, digest, signature_ok
-from signward.hsm import _sign_once
+from signward.hsm import Alg, Pkcs11Backend, _sign_once, digest, signature_ok
 
 
 def test_the_backend_signs_through_one_call(backend: Pkcs11Backend) -> None:
