@@ -147,6 +147,8 @@ def functions_of(session: Any) -> _FunctionList | None:
     list must say PKCS#11 2.x or 3.x. None means: sign through python-pkcs11 as before."""
     if type(session).__module__ != "pkcs11._pkcs11" or type(session).__name__ != "Session":
         return None
+    if type(session).__basicsize__ < _HANDLE_AT + ctypes.sizeof(CK_ULONG):
+        return None
     base = id(session)
     if CK_ULONG.from_address(base + _HANDLE_AT).value != int(session.handle):
         return None
