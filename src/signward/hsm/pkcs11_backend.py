@@ -28,6 +28,7 @@ from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
 from ..algorithms import RSA_BITS_ALLOWED, SPECS, Alg, PublicKey, digest
 from ..errors import AlgorithmUnsupported, HsmError, HsmUnavailable
+from . import _sign_once
 from .base import KeyAttributes
 from .errors_map import NOT_FOUND, UNAVAILABLE, map_error
 
@@ -77,6 +78,7 @@ class _Slot:
         self.lib = lib
         self.session: Any = None
         self.keys: dict[str, Any] = {}
+        self.functions: Any = None  # the session's function list for one-call signing (_sign_once)
 
 
 class _SlotPool:
@@ -201,13 +203,14 @@ class Pkcs11Backend:
                 slot.session = token.open(rw=True)
             if self._mechanisms is None:
                 self._mechanisms = set(token.slot.get_mechanisms())
+            slot.functions = _sign_once.functions_of(slot.session)
         except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
             self._disconnect(slot)
             raise map_error(exc, f"connecting to token {self.token_label!r} via {self.module}") from exc
 
     def _disconnect(self, slot: _Slot) -> None:
         """Forget the slot's session; finalize its private module instance so it reconnects."""
-        slot.keys = {}
+        slot.keys, slot.functions = {}, None
         session, slot.session = slot.session, None
         if self._private_instances:
             try:
@@ -307,13 +310,13 @@ class Pkcs11Backend:
         def sign(pooled: _Slot) -> bytes:
             key = self._private(pooled, handle)
             if alg in (Alg.ES256, Alg.ES384):
-                return bytes(key.sign(digest(alg, data), mechanism=Mechanism.ECDSA))
+                return _one_call(pooled, key, Mechanism.ECDSA, digest(alg, data))
             if alg is Alg.RS256:
-                return bytes(key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
+                return _one_call(pooled, key, Mechanism.SHA256_RSA_PKCS, data)
             if alg is Alg.PS256:
                 return bytes(key.sign(digest(alg, data), mechanism=Mechanism.RSA_PKCS_PSS,
                                       mechanism_param=(Mechanism.SHA256, pkcs11.MGF.SHA256, 32)))
-            return bytes(key.sign(data, mechanism=Mechanism.EDDSA))
+            return _one_call(pooled, key, Mechanism.EDDSA, data)
 
         result: bytes = self._run(f"signing with key {handle}", sign)
         return result
@@ -367,6 +370,14 @@ class Pkcs11Backend:
                 slots[0].lib.finalize()
             except Exception:
                 pass
+
+
+def _one_call(pooled: _Slot, key: Any, mechanism: Mechanism, data: bytes) -> bytes:
+    """C_SignInit and one C_Sign (`_sign_once`) where the slot's session allows it, else
+    python-pkcs11's sign (which asks the signature's length in a C_Sign of its own first)."""
+    if pooled.functions is not None:
+        return _sign_once.sign(pooled.functions, pooled.session, key, mechanism, data)
+    return bytes(key.sign(data, mechanism=mechanism))
 
 
 def _public_from_object(obj: Any, alg: Alg) -> PublicKey:
