@@ -1097,6 +1097,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        errors = ctx.tokens.record_all([signed[n][0].record for n in waiting])",
      "        errors = [None for n in waiting]",
      ["tests/issuer/test_caches.py::test_a_client_disabled_by_another_process_gets_no_token_from_the_cached_row"]),
+    ("audit_batch_chain_link", "audit/log.py", "            prev = digest\n", "            prev = prev\n",
+     ["tests/audit/test_batch_many.py::test_a_grouped_batch_chains_like_single_appends_and_carries_its_statements"]),
     ("grant_queue_bound", "issuer/app.py", "        if self._jobs.qsize() >= self.queue_max:", "        if False:",
      ["tests/issuer/test_pipeline.py::test_a_full_queue_refuses_at_once_and_the_queued_grants_are_served"]),
     ("grant_deadline", "issuer/app.py", "        due[future] = (time.monotonic() + self.deadline, waiting)",

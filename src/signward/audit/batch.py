@@ -84,6 +84,7 @@ class Pending:
     severity: str
     details_json: str
     also: Sequence[Statement] = ()
+    details: dict[str, Any] | None = None  # the dict details_json encodes (given: not decoded again)
     record: AuditRecord | None = None
     error: BaseException | None = None
     done: bool = False

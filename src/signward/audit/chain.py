@@ -34,16 +34,20 @@ class AuditRecord:
                 "prev_hash": self.prev_hash, "hash": self.hash}
 
 
+# one encoder each, not one built per json.dumps call with these options (issue 39); same text
+_DETAILS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+_BODY = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_details(details: dict[str, Any]) -> str:
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _DETAILS.encode(details)
 
 
 def record_body(seq: int, time: float, actor: str, action: str, obj: str, severity: str, details_json: str,
                 prev_hash: str) -> bytes:
     """The canonical encoding of every stored field (details as stored text): what the chain
     hashes and what the Merkle tree takes as the record's leaf."""
-    return json.dumps([seq, repr(float(time)), actor, action, obj, severity, details_json, prev_hash],
-                      separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _BODY.encode([seq, repr(float(time)), actor, action, obj, severity, details_json, prev_hash]).encode("utf-8")
 
 
 def row_body(row: dict[str, Any]) -> bytes:

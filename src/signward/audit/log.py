@@ -34,6 +34,8 @@ from .merkle import ProofError, Tree, extend, leaf_hash, root_of
 from .note import Checkpoint, NoteError, der_signature, key_id, open_note, signed_note
 
 log = logging.getLogger("signward.audit")
+_INSERT_RECORD = ("INSERT INTO audit_records (seq, time, actor, action, object, severity, details, prev_hash, hash) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 @dataclass(frozen=True)
@@ -173,26 +175,56 @@ class AuditLog:
         digest = hashlib.sha256(body).hexdigest()  # chain.record_hash, the body encoded once
         if leaves is not None:
             leaves.append(leaf_hash(body))
-        tx.execute("INSERT INTO audit_records (seq, time, actor, action, object, severity, details, prev_hash, "
-                   "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (seq, now, actor, action, obj, severity, details_json, prev, digest))
+        tx.execute(_INSERT_RECORD, (seq, now, actor, action, obj, severity, details_json, prev, digest))
         return AuditRecord(seq, now, actor, action, obj, severity, json.loads(details_json), prev, digest)
 
     def _write_batch(self, batch: list[Pending]) -> list[AuditRecord]:
-        """One transaction: each record's companion statements, then the record, chained."""
+        """One transaction: the records' companion statements and the records, chained; with a
+        store that has `executemany`, each statement once for the whole batch (issue 39)."""
         records: list[AuditRecord] = []
         leaves: list[bytes] = []
         with self.store.transaction() as tx:
-            start = head = self._head(tx)
-            for entry in batch:
-                for sql, params in entry.also:
-                    tx.execute(sql, params)
-                record = self._insert(tx, entry.actor, entry.action, entry.obj, entry.severity, entry.details_json,
-                                      head, leaves)
-                head = (record.seq, record.hash)
-                records.append(record)
+            many = getattr(tx, "executemany", None)
+            if many is None or len(batch) < 2:
+                start = head = self._head(tx)
+                for entry in batch:
+                    for sql, params in entry.also:
+                        tx.execute(sql, params)
+                    record = self._insert(tx, entry.actor, entry.action, entry.obj, entry.severity,
+                                          entry.details_json, head, leaves)
+                    head = (record.seq, record.hash)
+                    records.append(record)
+            else:
+                start = self._head(tx)
+                head = self._write_many(many, start, batch, records, leaves)
         self._grow_tree(start, head, leaves)  # committed: the records are the chain's
         return records
+
+    def _write_many(self, many: Callable[[str, list[Sequence[Any]]], int], head: tuple[int, str],
+                    batch: list[Pending], records: list[AuditRecord], leaves: list[bytes]) -> tuple[int, str]:
+        """`_write_batch`'s statements grouped: each companion statement's text once with every
+        parameter set it has in the batch, then every record in one INSERT; the new head."""
+        also: dict[str, list[Sequence[Any]]] = {}
+        rows: list[tuple[Any, ...]] = []
+        seq, prev = head
+        for entry in batch:
+            for sql, params in entry.also:
+                also.setdefault(sql, []).append(params)
+            seq, now = seq + 1, self.clock.now()
+            body = record_body(seq, now, entry.actor, entry.action, entry.obj, entry.severity, entry.details_json,
+                               prev)
+            digest = hashlib.sha256(body).hexdigest()
+            leaves.append(leaf_hash(body))
+            rows.append((seq, now, entry.actor, entry.action, entry.obj, entry.severity, entry.details_json, prev,
+                         digest))
+            details = entry.details if entry.details is not None else json.loads(entry.details_json)
+            records.append(AuditRecord(seq, now, entry.actor, entry.action, entry.obj, entry.severity, details, prev,
+                                       digest))
+            prev = digest
+        for sql, params in also.items():
+            many(sql, params)
+        many(_INSERT_RECORD, rows)
+        return seq, prev
 
     def _grow_tree(self, start: tuple[int, str], head: tuple[int, str], leaves: list[bytes]) -> None:
         """Extend the remembered compact range by a committed batch that follows it directly

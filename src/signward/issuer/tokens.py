@@ -205,8 +205,8 @@ class TokenService:
         if append_batch is None or len(records) < 2:
             return [self._recorded(record) for record in records]
         try:
-            append_batch([Pending(r.actor, "token.issue", r.kid, "info", canonical_details(r.details), tuple(r.also))
-                          for r in records])
+            append_batch([Pending(r.actor, "token.issue", r.kid, "info", canonical_details(r.details), tuple(r.also),
+                                  r.details) for r in records])
         except Exception:  # noqa: BLE001 - each record alone: only the one that cannot be written fails
             return [self._recorded(record) for record in records]
         return [None] * len(records)

@@ -25,6 +25,10 @@ class _SqliteTx:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._conn.execute(sql, tuple(params)).rowcount
 
+    def executemany(self, sql: str, params: Sequence[Sequence[Any]]) -> int:
+        """One statement for each parameter set, prepared once."""
+        return self._conn.executemany(sql, params).rowcount
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         row = self._conn.execute(sql, tuple(params)).fetchone()
         return dict(row) if row is not None else None
