@@ -205,7 +205,7 @@ class AuditLog:
         """`_write_batch`'s statements grouped: each companion statement's text once with every
         parameter set it has in the batch, then every record in one INSERT; the new head."""
         also: dict[str, list[Sequence[Any]]] = {}
-        rows: list[tuple[Any, ...]] = []
+        rows: list[Sequence[Any]] = []
         seq, prev = head
         for entry in batch:
             for sql, params in entry.also:
