@@ -29,7 +29,7 @@ import mmap
 import re
 from bisect import bisect_left
 from collections.abc import Iterator
-from itertools import chain
+from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 from . import recheck_values as values
@@ -203,7 +203,7 @@ def _perl_byte(escape: re.Match[bytes]) -> bytes:
 def _halves(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, sequences: list[Sequence],
             readings: list[list[Reading]]) -> None:
     """Each two neighbouring sequences read as one: a reading that ends the first and one in the
-    same base that begins the second, joined where, less up to two leading numbers of each (an
+    same base that begins at one of the second's first three numbers, joined where, less up to two leading numbers of each (an
     array's size, an index), they are key-shaped (`_key_shaped`)."""
     for index in range(len(sequences) - 1):
         (a_start, a_end, a_text), (b_start, _b_end, b_text) = sequences[index], sequences[index + 1]
@@ -213,9 +213,10 @@ def _halves(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, seq
             continue
         ends = {label: (spelled, first) for label, spelled, first, last in readings[index]
                 if last == len(a_text) and label in _BYTE_READINGS}
+        heads = {part.start() for part in islice(values._PARTS.finditer(b_text), 3)}
         for label, second, first_b, last in readings[index + 1]:
-            if first_b or label not in ends:
-                continue
+            if first_b not in heads or label not in ends:
+                continue  # (a reading may begin past a size that fits no byte: `k2[596] = {`)
             first, low = ends[label]
             for skip, skip_b in _TRIMS:
                 halves = first[skip:] + second[skip_b:]
