@@ -1,6 +1,6 @@
 """The independent reader reads the printed forms only the scanner read (brief forms, issue #32):
 gdb `x/` rows (bytes with `<sym+N>` labels; h/w/g words, little-endian), WinDbg `db` rows, `;`/`--`/`%`
-comments between rows, `$`/`&H`/`#x` prefixes, Perl `\\x{30}` and a key declared in two halves;
+comments between rows, `$`/`&H`/`#x` prefixes, Perl `\\x{30}`, a key declared in two halves and character-literal lists;
 each found by the reader alone in a view of its own (main's reader found nothing in any of them),
 and a 1.9 MB gdb stack dump of no key certified, not refused."""
 
@@ -66,6 +66,12 @@ def _commented(d: bytes, row: Callable[[bytes], str], comment: str, n: int = 16)
     return "\n".join(row(r) + comment % i for i, r in enumerate(_rows(d, n))).encode()
 
 
+def _char_literal(x: int) -> bytes:
+    if x in (39, 92):
+        return b"'\\%c'" % x
+    return b"'%c'" % x if 32 <= x < 127 else b"'\\x%02x'" % x
+
+
 def _halves(d: bytes) -> bytes:
     half = len(d) // 2
     return ("static const uint8_t k1[%d] = {%s};\nstatic const uint8_t k2[%d] = {%s};" % (
@@ -96,11 +102,16 @@ FORMS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "perl \\x{..} joined": ("braced", lambda d: b" .\n".join(
         b'"' + "".join(f"\\x{{{x:X}}}" for x in r).encode() + b'"' for r in _rows(d, 8))),
     "two halves": ("halves", _halves),
+    "c char literals": ("chars", lambda d: b"char k[] = {" + b", ".join(_char_literal(x) for x in d) + b"};"),
+    "java char literals over lines": ("chars", lambda d: b"char[] k = {\n" + b",\n".join(
+        b", ".join(b"'\\u%04x'" % x if not 32 <= x < 127 or x in (39, 92) else b"'%c'" % x for x in r)
+        for r in _rows(d, 8)) + b"\n};"),
+    "c octal char literals": ("chars", lambda d: b"{" + b",".join(b"'\\%o'" % x for x in d) + b"}"),
 }
 
 
 _LABELS = {"gdb rows": "> gdb rows (", "rewritten": ", rewritten)", "braced": "> escaped (braced)",
-           "halves": ", halves)"}
+           "halves": ", halves)", "chars": "> escaped (character literals)"}
 
 
 def _ours(finding: RecheckFinding, label: str) -> bool:

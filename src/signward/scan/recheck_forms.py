@@ -11,6 +11,7 @@ rewritten  in each printable run, before its value sequences are read again: gdb
            or `%` (assembler, Lisp, SQL/Lua, TeX/Erlang/MATLAB) when no number follows the mark;
            the prefixes `$30` (Pascal, 6502), `&H30` (VB) and `#x30` (Lisp) written `0x`.
            Only the sequences a rewrite touched are read (the others are read as printed already).
+chars      lists of character literals (`'0', '\\x82', '\\001', '\\u0081'`: C/Java arrays of char).
 perl       Perl's `\\x{30}` escapes, in one literal or literals joined by `.` over lines, unescaped.
 halves     two neighbouring value sequences (at most `HALF_GAP` bytes and two line breaks apart,
            each of at most `MAX_HALF` numbers) read as one where what they spell together, less up
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 HALF_GAP = 160  # bytes between two halves (`};\nstatic const uint8_t k2[] = {`)
 MAX_HALF = 1_024  # numbers in a half (an RSA-4096 DER in halves: about 1,200 each; its primes are whole in one)
 MAX_PERL = 65_536  # `\x{..}` escapes in one run
+MAX_CHARS = 65_536  # character literals read at once (a longer list: in pieces)
+CHARS_OVERLAP = 8_192
 REACH = 4_096  # changes this close are one cluster; its search starts this far before it
 
 # a cheap test first: a run holds one of these marks or nothing is rewritten
@@ -61,6 +64,9 @@ _REWRITES = re.compile(
     rb"|(?<![0-9A-Za-z_])(?:&[hH]|\#[xX])(?=[0-9a-fA-F]{1,2}(?![0-9A-Za-z_]))"
     % (_NUMBER_AHEAD, _NEXT_ROW))
 _AFTER_NUMBER = re.compile(rb"(?<![0-9A-Za-z_])(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,16}[hH]?[ \t,]{1,32}$")
+_CHAR_ITEM = rb"'(?:[ -&(-\[\]-~]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u00[0-9a-fA-F]{2}|[abfnrtv0\\'\"?]))'"
+_CHAR_LIST = re.compile(rb"(?<![\w'])%s(?:[ \t]*+,[ \t\r\n]*+%s){15,%d}+" % (_CHAR_ITEM, _CHAR_ITEM, 65_535))
+_CHAR_BODY = re.compile(rb"'([^'\\]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u00[0-9a-fA-F]{2}|[^xu0-7]))'")
 _PERL = re.compile(rb"(?:\\x\{[0-9a-fA-F]{1,2}\}(?:[^\"\\\n]|\"[ \t]*\.[ \t]*\r?\n[ \t]*\"){0,32}){16,%d}" % MAX_PERL)
 _PERL_ESCAPE = re.compile(rb"\\x\{([0-9a-fA-F]{1,2})\}|\"[ \t]*\.[ \t]*\r?\n[ \t]*\"")
 
@@ -95,6 +101,8 @@ def read_forms(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
         _gdb(reader, data, name, depth, texts, cap)
     if data.find(b"\\x{") >= 0:
         _perl(reader, data, name, depth, texts, cap)
+    if data.find(b"',") >= 0:
+        _chars(reader, data, name, depth, texts, cap)
     _halves(reader, data, name, depth, sequences, readings)
 
 
@@ -193,6 +201,32 @@ def _perl(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
                 raise Oversized(f"more than {cap} braced-escape runs in a view of {len(data)} bytes")
             spelled = unescape(_PERL_ESCAPE.sub(_perl_byte, match.group(0)))
             values._child(reader, spelled, f"{name} > escaped (braced)", depth, match.start(), match.end())
+
+
+def _chars(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
+           texts: list[tuple[int, int]], cap: int) -> None:
+    """Lists of 16 or more character literals (`'0', '\\x82', '\\001', '\\u0081'`), each literal one
+    byte; a longer list than MAX_CHARS is read in pieces overlapping by CHARS_OVERLAP literals."""
+    count = 0
+    for start, end in texts:
+        position = start
+        while (match := _CHAR_LIST.search(data, position, end)) is not None:
+            count += 1
+            if count > cap:
+                raise Oversized(f"more than {cap} character-literal lists in a view of {len(data)} bytes")
+            bodies = _CHAR_BODY.findall(match.group(0))
+            spelled = b"".join(_char(body) for body in bodies)
+            values._child(reader, spelled, f"{name} > escaped (character literals)", depth, match.start(), match.end())
+            if len(bodies) < MAX_CHARS:
+                position = match.end()
+            else:
+                position = match.start() + [m.start() for m in _CHAR_BODY.finditer(match.group(0))][-CHARS_OVERLAP]
+
+
+def _char(body: bytes) -> bytes:
+    if body[:2] == b"\\u":
+        return bytes([int(body[2:], 16)])
+    return unescape(body)[:1]
 
 
 def _perl_byte(escape: re.Match[bytes]) -> bytes:
