@@ -72,6 +72,10 @@ def _char_literal(x: int) -> bytes:
     return b"'%c'" % x if 32 <= x < 127 else b"'\\x%02x'" % x
 
 
+def _decimal_row(r: bytes) -> str:
+    return ", ".join(str(x) for x in r) + ","
+
+
 def _halves(d: bytes) -> bytes:
     half = len(d) // 2
     return ("static const uint8_t k1[%d] = {%s};\nstatic const uint8_t k2[%d] = {%s};" % (
@@ -90,11 +94,14 @@ FORMS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
         d, lambda r: "    db " + ", ".join("0x%02x" % x for x in r), "   ; bytes %d")),
     "lisp ; comments": ("rewritten", lambda d: b"(defvar *k* #(\n" + _commented(
         d, lambda r: "  " + " ".join(str(x) for x in r), " ; row %d") + b"))"),
-    "sql -- comments": ("rewritten", lambda d: _commented(d, lambda r: ", ".join(str(x) for x in r) + ",", " -- row %d", 8)),
-    "tex % comments": ("rewritten", lambda d: _commented(d, lambda r: ", ".join(str(x) for x in r) + ",", " %% row %d", 8)),
+    "sql -- comments": ("rewritten", lambda d: _commented(d, _decimal_row, " -- row %d", 8)),
+    "tex % comments": ("rewritten", lambda d: _commented(d, _decimal_row, " %% row %d", 8)),
     "erlang % comments": ("rewritten", lambda d: b"K = <<" + _commented(
         d, lambda r: ",".join(str(x) for x in r) + ",", " %% row %d", 8) + b"0>>."),
-    "pascal $": ("rewritten", lambda d: ("const K: array of Byte = (" + ", ".join(f"${x:02X}" for x in d) + ");").encode()),
+    "matlab ... % comments": ("rewritten", lambda d: b"k = uint8([ ...\n" + _commented(
+        d, lambda r: "  " + " ".join(str(x) for x in r), " ... %% row %d") + b"]);"),
+    "pascal $": ("rewritten", lambda d: ("const K: array of Byte = (" + ", ".join(f"${x:02X}" for x in d)
+                                         + ");").encode()),
     "6502 $ unpadded": ("rewritten", lambda d: ("  .byte " + ",".join(f"${x:x}" for x in d)).encode()),
     "vb &H": ("rewritten", lambda d: ("Dim k As Byte() = {" + ", ".join(f"&H{x:02X}" for x in d) + "}").encode()),
     "lisp #x": ("rewritten", lambda d: ("(defparameter *k* #(" + " ".join(f"#x{x:02X}" for x in d) + "))").encode()),

@@ -8,7 +8,7 @@ rewritten  in each printable run, before its value sequences are read again: gdb
            digits read big-endian are the memory's bytes; the digits as printed are read by
            recheck_values); WinDbg `db` rows (the ``00000000`00401000`` head, the `-` between
            bytes 8 and 9 and the ASCII column blanked); comments to the line's end after `;`, `--`
-           or `%` (assembler, Lisp, SQL/Lua, TeX/Erlang/MATLAB) when no number follows the mark;
+           or `%` (assembler, Lisp, SQL/Lua, TeX/Erlang/MATLAB) between rows of numbers, MATLAB's `...`;
            the prefixes `$30` (Pascal, 6502), `&H30` (VB) and `#x30` (Lisp) written `0x`.
            Only the sequences a rewrite touched are read (the others are read as printed already).
 chars      lists of character literals (`'0', '\\x82', '\\001', '\\u0081'`: C/Java arrays of char).
@@ -51,19 +51,23 @@ REACH = 4_096  # changes this close are one cluster; its search starts this far 
 _MARKS = re.compile(rb"`[0-9a-fA-F]{8}[ \t]|[ \t,](?:;|--|%)|[$]|&[hH][0-9a-fA-F]|\#[xX][0-9a-fA-F]")
 _NUMBER_AHEAD = rb"(?=[ \t]*[-+]?(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,16}[hH]?(?![0-9A-Za-z_]))"
 # one gdb `x/` row: an address, a `<sym+N>` label or not, then units of one width (2, 4, 8 or 16 digits)
-_GDB_ROW = re.compile(rb"(?m)^[ \t]*0x[0-9a-fA-F]{4,16}(?:[ \t]+<[^<>\n]{1,200}>)?:((?:\t0x[0-9a-fA-F]{16}){1,16}"
-                      rb"|(?:\t0x[0-9a-fA-F]{8}){1,16}|(?:\t0x[0-9a-fA-F]{4}){1,16}|(?:\t0x[0-9a-fA-F]{2}){1,16})[ \t]*\r?$")
+_GDB_ROW = re.compile(rb"(?m)^[ \t]*0x[0-9a-fA-F]{4,16}(?:[ \t]+<[^<>\n]{1,200}>)?:"
+                      rb"((?:\t0x[0-9a-fA-F]{16}){1,16}|(?:\t0x[0-9a-fA-F]{8}){1,16}"
+                      rb"|(?:\t0x[0-9a-fA-F]{4}){1,16}|(?:\t0x[0-9a-fA-F]{2}){1,16})[ \t]*\r?$")
 _GDB_UNIT = re.compile(rb"0x([0-9a-fA-F]{16}|[0-9a-fA-F]{8}|[0-9a-fA-F]{4}|[0-9a-fA-F]{2})(?![0-9a-fA-F])")
-_WINDBG_ROW = re.compile(rb"(?m)^[0-9a-fA-F]{8}`[0-9a-fA-F]{8}[ ]{2}((?:[0-9a-fA-F]{2}[ -]){0,15}[0-9a-fA-F]{2})[^\n]*$")
+_WINDBG_ROW = re.compile(rb"(?m)^[0-9a-fA-F]{8}`[0-9a-fA-F]{8}[ ]{2}((?:[0-9a-fA-F]{2}[ -]){0,15}[0-9a-fA-F]{2})"
+                         rb"[^\n]*$")
 # a comment between rows of numbers: after a number (`_AFTER_NUMBER`), no number after the mark, to
 # the line's end, and the next line begins with a number (or an assembler's data directive)
 _NEXT_ROW = rb"(?=\r?\n[ \t]*(?:(?:\.?db|DB|defb|DEFB|\.byte)[ \t]+)?%s)" % _NUMBER_AHEAD[3:-1]
 _REWRITES = re.compile(
     rb"(?<=[ \t,])(?:;|--|%%)(?!%s)[^\n]{0,200}%s"
+    rb"|(?<=[0-9A-Fa-f][ \t])\.\.\.(?=[ \t]*(?:%%[^\n]{0,200})?\r?\n)"  # MATLAB's continuation
     rb"|(?<![0-9A-Za-z_$])\$(?=[0-9a-fA-F]{1,2}(?![0-9A-Za-z_]))"
     rb"|(?<![0-9A-Za-z_])(?:&[hH]|\#[xX])(?=[0-9a-fA-F]{1,2}(?![0-9A-Za-z_]))"
     % (_NUMBER_AHEAD, _NEXT_ROW))
-_AFTER_NUMBER = re.compile(rb"(?<![0-9A-Za-z_])(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,16}[hH]?[ \t,]{1,32}$")
+_AFTER_NUMBER = re.compile(rb"(?<![0-9A-Za-z_])(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,16}[hH]?[ \t,]{1,32}"
+                           rb"(?:\.\.\.[ \t]{1,32})?$")
 _CHAR_ITEM = rb"'(?:[ -&(-\[\]-~]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u00[0-9a-fA-F]{2}|[abfnrtv0\\'\"?]))'"
 _CHAR_LIST = re.compile(rb"(?<![\w'])%s(?:[ \t]*+,[ \t\r\n]*+%s){15,%d}+" % (_CHAR_ITEM, _CHAR_ITEM, 65_535))
 _CHAR_BODY = re.compile(rb"'([^'\\]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u00[0-9a-fA-F]{2}|[^xu0-7]))'")
@@ -90,7 +94,8 @@ def read_forms(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
             continue
         run = bytes(data[start:end])
         rewritten, changed = rewrite(run)
-        for first, last, text in _touched(rewritten, changed, [(a - start, b - start) for a, b, _ in sequences], name):
+        printed = [(low - start, high - start) for low, high, _ in sequences]
+        for first, _last, text in _touched(rewritten, changed, printed, name):
             count += 1
             if count > cap:
                 raise Oversized(f"more than {cap} rewritten value sequences in a view of {len(data)} bytes")
@@ -237,8 +242,8 @@ def _perl_byte(escape: re.Match[bytes]) -> bytes:
 def _halves(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, sequences: list[Sequence],
             readings: list[list[Reading]]) -> None:
     """Each two neighbouring sequences read as one: a reading that ends the first and one in the
-    same base that begins at one of the second's first three numbers, joined where, less up to two leading numbers of each (an
-    array's size, an index), they are key-shaped (`_key_shaped`)."""
+    same base that begins at one of the second's first three numbers, joined where, less up to two
+    leading numbers of each (an array's size, an index), they are key-shaped (`_key_shaped`)."""
     for index in range(len(sequences) - 1):
         (a_start, a_end, a_text), (b_start, _b_end, b_text) = sequences[index], sequences[index + 1]
         if not 0 <= b_start - a_end <= HALF_GAP or max(len(a_text), len(b_text)) > 8 * MAX_HALF:
