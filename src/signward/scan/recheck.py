@@ -522,7 +522,7 @@ class _Reader:
         """Runs that look encoded, in any view (a text, a core, a decoded string)."""
         for match in zeros.finditer(_BASE64_RUN, data):
             run = re.sub(rb"\\r\\n|\\n|\r|\n|[ \t]", b"", match.group(0))
-            if len(run) < MIN_BASE64 or _ONLY_HEX.fullmatch(run):
+            if len(run) < MIN_BASE64 or _ONLY_HEX.fullmatch(run.replace(b"0x", b"")):
                 continue  # too short for a key, or a hex run (read as hex below)
             outer = self.decoding(depth, match.start(), match.end())
             # in an image (a core: thousands of identifiers look like base64) the window search

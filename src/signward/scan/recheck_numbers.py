@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from . import recheck_zeros as zeros
 from .recheck_bytelists import read_bytelists
 from .recheck_codecs import Oversized
+from .recheck_forms import gdb_row
 
 if TYPE_CHECKING:
     from .recheck import RecheckFinding, _Reader
@@ -166,7 +167,7 @@ def hex_blocks(data: bytes | mmap.mmap,
     # on over zero bytes to its newline, and the next line joins the block only where it ended
     for match in hex_lines(data):
         tokens = _hex_tokens(match.group(0))
-        if tokens is None:
+        if tokens is None or gdb_row(match.group(0)):  # (read as gdb rows by recheck_forms)
             continue
         spelled = bytes.fromhex(b"".join(tokens).decode("ascii"))
         if match.start() != end or size + len(spelled) > MAX_BLOCK_BYTES:

@@ -88,9 +88,14 @@ def read_values(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
     if texts is None:
         texts = [(match.start(), match.end()) for match in zeros.finditer(_TEXT, data)]
     cap = candidates(data)
-    for start, _end, text in _sequences(data, texts, name, cap):
-        for label, spelled, first, last in _readings(text):
+    sequences = list(_sequences(data, texts, name, cap))
+    readings = [list(_readings(text)) for _start, _end, text in sequences]
+    for (start, _end, _text), read in zip(sequences, readings, strict=True):
+        for label, spelled, first, last in read:
             _child(reader, spelled, f"{name} > byte-list values ({label})", depth, start + first, start + last)
+    from .recheck_forms import read_forms  # gdb/WinDbg rows, comments, prefixes, halves (it uses this module)
+
+    read_forms(reader, data, name, depth, texts, sequences, readings)
     if data.find(b"\\") < 0:
         return
     count = 0
