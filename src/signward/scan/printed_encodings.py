@@ -174,7 +174,7 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
                 yield start, end, b"", "cp1252", f"lossy: {len(lost)} bytes replaced by U+FFFD"
                 continue
             for filling in itertools.product(UNDEFINED, repeat=len(lost)):
-                for index, byte in zip(lost, filling):
+                for index, byte in zip(lost, filling, strict=True):
                     spelled[index] = byte
                 yield from _shifted(start, end, bytes(b or 0 for b in spelled), "cp1252", "cp1252 mojibake run")
 

@@ -164,7 +164,7 @@ def _cp1252(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, cap
                              f"{len(holes)} bytes lost to U+FFFD in key-like bytes", (start, end))
             else:
                 for filling in itertools.product(_HOLES, repeat=len(holes)):
-                    for index, byte in zip(holes, filling):
+                    for index, byte in zip(holes, filling, strict=True):
                         values[index] = byte
                     reader.child(bytes(values), f"{name} > cp1252 mojibake@{start}", depth + 1)
             reader.span = outer
