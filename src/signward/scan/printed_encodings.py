@@ -58,6 +58,7 @@ MAX_Z85 = 8_192
 MAX_YENC = 1 << 20
 MAX_VIEWS = 4096
 SHIFTED = 512  # views up to this long are also read at each of 8 alignments (the known-key windows)
+LOSSY = "lossy-cp1252"  # a view's layer: no bytes, the run is a finding by itself
 UNDEFINED = b"\x81\x8d\x8f\x90\x9d"  # no character in cp1252
 
 # cp1252: each character -> its byte; the five undefined bytes as .NET writes them (C1 controls)
@@ -78,7 +79,9 @@ _ANCHOR_LEADS[[pair >> 8 for pair in _ANCHOR_PAIRS]] = True
 _ELEMENT = b"|".join([rb"[\xc2\xc3][\x80-\xbf]", b"\xef\xbf\xbd", rb"[\x81\x8d\x8f\x90\x9d]",
                       *(re.escape(s) for s in _SPECIALS)])
 _CP_RUN = re.compile(rb"(?:(?:%s)[\x00-\x7f]{0,%d}+){%d,}" % (_ELEMENT, GAP, MIN_CHARS))
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0 controls, DEL and the undefined bytes: never in text (0x80-0x9F are cp1252's typography)
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x81\x8d\x8f\x90\x9d]")
+KEY_BITS = (256, 384, 521, 1024, 1536, 2048, 3072, 4096)  # an EC scalar, an RSA prime, d or n
 
 _SEPARATOR = rb"[_,.' ]|\xc2\xa0|\xe2\x80[\x88\x89\xaf]"
 _INTEGER = re.compile(rb"(?<![0-9A-Za-z_.,])(?:[0-9]{%d,%d}+(?![0-9])"
@@ -105,10 +108,11 @@ _YENC_ESCAPED = bytes((c - 106) & 0xFF for c in range(256))
 View = tuple[int, int, bytes, str, str]
 
 
-def _shifted(start: int, end: int, data: bytes, layer: str, detail: str) -> Iterator[View]:
-    """The view, and when short, 7 more copies each shifted by a byte (the known-key search of a
-    32-byte scalar or seed reads 8-byte-aligned windows)."""
-    for shift in range(8 if len(data) <= SHIFTED else 1):
+def _shifted(start: int, end: int, data: bytes, layer: str, detail: str,
+             shifts: Sequence[int] = range(8)) -> Iterator[View]:
+    """The view, and when short, more copies each shifted by `shifts` bytes (the known-key search
+    of a 32-byte scalar or seed reads 8-byte-aligned windows; a key where the view starts needs none)."""
+    for shift in (shifts if len(data) <= SHIFTED else (0,)):
         yield start, end, bytes(shift) + data, layer, detail
 
 
@@ -146,7 +150,7 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
     anchors = _anchors(data)
     if not len(anchors):
         return
-    breaks = np.flatnonzero(np.diff(anchors) > 512) + 1
+    breaks = np.flatnonzero(np.diff(anchors) > 8192) + 1  # the groups' windows never overlap
     last = 0
     for group in np.split(anchors, breaks):
         if int(group[0]) >= own_end + REACH:
@@ -171,7 +175,7 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
             spelled = _cp1252_bytes(data[start:end].decode("utf-8", "surrogateescape")) or []
             lost = [index for index, byte in enumerate(spelled) if byte is None]
             if len(lost) > MAX_LOST:
-                yield start, end, b"", "cp1252", f"lossy: {len(lost)} bytes replaced by U+FFFD"
+                yield start, end, b"", LOSSY, f"{len(lost)} bytes lost to U+FFFD in key-like bytes"
                 continue
             for filling in itertools.product(UNDEFINED, repeat=len(lost)):
                 for index, byte in zip(lost, filling, strict=True):
@@ -187,13 +191,21 @@ def integer_views(data: bytes, own_end: int) -> Iterator[View]:
             break
         digits = match.group(0) if match.group(1) is None else bytes(c for c in match.group(0) if 0x30 <= c <= 0x39)
         value = int(digits)
-        yield from _shifted(match.start(), match.end(), _big_endian(value), "decimal",
-                            "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
+        if key_sized(value):
+            yield (match.start(), match.end(), _big_endian(value), "decimal",
+                   "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
     for match in _HEX_GROUPED.finditer(data, 0, min(len(data), own_end + 2700)):
         if match.start() >= own_end:
             break
-        yield from _shifted(match.start(), match.end(), _big_endian(int(_NOT_DIGIT.sub(b"", match.group(0)), 16)),
-                            "hex-grouped", "hex integer grouped by 4")
+        value = int(_NOT_DIGIT.sub(b"", match.group(0)), 16)
+        if key_sized(value):
+            yield match.start(), match.end(), _big_endian(value), "hex-grouped", "hex integer grouped by 4"
+
+
+def key_sized(value: int) -> bool:
+    """A value as long as a key's private number (up to 40 bits shorter than its size): a CSV row
+    of three-digit fields reads as one grouped number, of a key's length only by chance."""
+    return any(size - 40 <= value.bit_length() <= size for size in KEY_BITS)
 
 
 def _big_endian(value: int) -> bytes:
@@ -224,8 +236,8 @@ def base58_views(data: bytes, own_end: int) -> Iterator[View]:
         payload, check = decoded[:-4], decoded[-4:]
         if len(payload) >= 32 and hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] == check:
             readings += [(payload, "base58check"), (payload[1:], "base58check")]
-        for plain, layer in readings:
-            yield from _shifted(match.start(), match.end(), plain, layer, f"decoded {layer} run")
+        for plain, layer in readings:  # the key where the view starts: no shifted copies
+            yield match.start(), match.end(), plain, layer, f"decoded {layer} run"
 
 
 def z85_decode(run: bytes) -> bytes:
@@ -244,22 +256,25 @@ def z85_views(data: bytes, own_end: int) -> Iterator[View]:
         if 10 * (len(run) - len(run.translate(None, _Z85_ONLY))) < len(run) or len(set(run)) < 20:
             continue  # a path, a URL, base64: too few of the characters only Z85 uses
         for align in range(5):
-            yield from _shifted(match.start(), match.end(), z85_decode(run[align:]), "z85", "decoded Z85 run")
+            # a prefix in the alphabet (`key=`) puts the key 4 bytes off 8 at one alignment in two
+            yield from _shifted(match.start(), match.end(), z85_decode(run[align:]), "z85", "decoded Z85 run", (0, 4))
 
 
 def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
     position = data.find(b"=ybegin ", 0, own_end)
     while position >= 0:
         head = _YBEGIN.match(data, position)
+        following = data.find(b"=ybegin ", position + 8)  # a body ends before the next header: linear
         if head is not None:
-            tail = _YEND.search(data, head.end(), min(len(data), head.end() + MAX_YENC))
-            end = tail.start() if tail else min(len(data), head.end() + MAX_YENC)
+            bound = min(len(data) if following < 0 else following, head.end() + MAX_YENC)
+            tail = _YEND.search(data, head.end(), bound)
+            end = tail.start() if tail else bound
             body = re.sub(rb"\r?\n", b"", data[head.end():end])
             pieces = body.split(b"=")
             plain = pieces[0].translate(_YENC_PLAIN) + b"".join(
                 piece[:1].translate(_YENC_ESCAPED) + piece[1:].translate(_YENC_PLAIN) for piece in pieces[1:])
             yield from _shifted(position, tail.end() if tail else end, plain, "yenc", "decoded yEnc body")
-        position = data.find(b"=ybegin ", position + 8, own_end)
+        position = following if following < own_end else -1
 
 
 def encoding_views(data: bytes, own_end: int) -> Iterator[View]:
@@ -279,9 +294,11 @@ def scan_encodings(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[
     lossy: list[Finding] = []
     used = 0
     for view in encoding_views(chunk.data, chunk.own_end):
-        if not view[2]:
+        if view[3] == LOSSY:
             lossy.append(chunk.finding(view[0], view[1] - view[0], "text", "lossy-cp1252-bytes", "cp1252",
                                        detail=view[4]))
+            continue
+        if not view[2]:
             continue
         used += len(view[2])
         if len(views) >= MAX_VIEWS or used > limit:
@@ -291,4 +308,5 @@ def scan_encodings(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[
     return lossy + scan_batch(chunk, detectors, views)
 
 
-__all__ = ["base58_decode", "cp1252_runs", "encoding_views", "integer_views", "scan_encodings", "z85_decode"]
+__all__ = ["base58_decode", "cp1252_runs", "encoding_views", "integer_views", "key_sized", "scan_encodings",
+           "z85_decode"]

@@ -69,27 +69,38 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
     """Every form in the module docstring, each decoded run a child view at its span."""
     cap = candidates(data)
     _cp1252(reader, data, name, depth, cap)
-    for count, match in enumerate(zeros.finditer(_GROUPED, data)):
-        _cap(count, cap, name, "grouped integers")
+    count = 0
+    for match in zeros.finditer(_GROUPED, data):
         value = int(re.sub(rb"[^0-9]", b"", match.group(0)))
+        if not _key_length(value):
+            continue
+        count += 1
+        _cap(count, cap, name, "grouped integers")
         _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
                f"{name} > decimal (grouped)", depth, match.span())
         _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
-    for count, match in enumerate(zeros.finditer(_GROUPED_HEX, data)):
-        _cap(count, cap, name, "grouped hex integers")
+    for match in zeros.finditer(_GROUPED_HEX, data):
         value = int(match.group(0).replace(b"_", b""), 16)
+        if not _key_length(value):
+            continue
+        count += 1
+        _cap(count, cap, name, "grouped integers")
         _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
                f"{name} > hex (grouped)", depth, match.span())
         _rsa(reader, value, f"{name} > hex (grouped)", match.span())
-    for count, match in enumerate(zeros.finditer(_B58_RUN, data)):
-        _cap(count, cap, name, "base58 runs")
+    count = 0
+    for match in zeros.finditer(_B58_RUN, data):  # linear: each run's digits read once
         for label, plain in _base58(match.group(0).decode("ascii")):
+            count += 1
+            _cap(count, cap, name, "base58 runs of a key's length")
             _child(reader, plain, f"{name} > {label}@{match.start()}", depth, match.span())
-    for count, match in enumerate(zeros.finditer(_Z85_RUN, data)):
-        _cap(count, cap, name, "Z85 runs")
+    count = 0
+    for match in zeros.finditer(_Z85_RUN, data):
         run = match.group(0).decode("ascii")
         if sum(ord(c) in _NOT_BASE64 for c in run) * 10 < len(run) or len(set(run)) < 20:
-            continue
+            continue  # a URL, a path, base64
+        count += 1
+        _cap(count, cap, name, "Z85-looking runs")
         for align in range(5):
             _child(reader, _z85(run[align:]), f"{name} > z85+{align}@{match.start()}", depth, match.span())
     position = data.find(b"=ybegin ")
@@ -97,16 +108,23 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         if position < 0:
             break
         _cap(count, cap, name, "yEnc headers")
+        after = data.find(b"=ybegin ", position + 8)  # the next header ends this body: each byte read once
         line_end = data.find(b"\n", position, position + 1024)
         if line_end > 0 and b"size=" in data[position:line_end]:
             body_start = line_end + 1
             if data[body_start:body_start + 7] == b"=ypart ":
                 body_start = data.find(b"\n", body_start, body_start + 512) + 1 or body_start
-            tail = _YEND.search(data, body_start, min(len(data), body_start + (1 << 20)))
-            body_end = tail.start() if tail else min(len(data), body_start + (1 << 20))
+            limit = min(len(data) if after < 0 else max(after, body_start), body_start + (1 << 20))
+            tail = _YEND.search(data, body_start, limit)
+            body_end = tail.start() if tail else limit
             _child(reader, _yenc(bytes(data[body_start:body_end])), f"{name} > yenc@{position}", depth,
                    (position, tail.end() if tail else body_end))
-        position = data.find(b"=ybegin ", position + 8)
+        position = after
+
+
+def _key_length(value: int) -> bool:
+    """Up to 40 bits shorter than an EC scalar's or an RSA prime's, d's or n's size."""
+    return any(bits - 40 <= value.bit_length() <= bits for bits in (256, 384, 521, 1024, 1536, 2048, 3072, 4096))
 
 
 def _cap(count: int, cap: int, name: str, what: str) -> None:
@@ -131,20 +149,23 @@ def _rsa(reader: _Reader, value: int, name: str, span: tuple[int, int]) -> None:
 
 
 def _cp1252(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, cap: int) -> None:
-    """cp1252 clusters: searched only within 4 KiB of a character only cp1252 gives (or U+FFFD)."""
-    done = 0
-    for count, mark in enumerate(zeros.finditer(_MARK, data)):
-        _cap(count, cap, name, "cp1252-only characters")
-        if mark.start() < done:
-            continue
-        low, high = max(done, mark.start() - 4096), min(len(data), mark.end() + 4096)
+    """cp1252 clusters: searched only within 4 KiB of a character only cp1252 gives (or U+FFFD);
+    marks closer than that share one search, so each byte is searched once."""
+    areas: list[tuple[int, int]] = []
+    for mark in zeros.finditer(_MARK, data):
+        if areas and mark.start() - 4096 <= areas[-1][1]:
+            areas[-1] = (areas[-1][0], min(len(data), mark.end() + 4096))
+        else:
+            areas.append((max(0, mark.start() - 4096), min(len(data), mark.end() + 4096)))
+    count = 0
+    for low, high in areas:
         for cluster in _CLUSTER.finditer(data, low, high):
-            done = max(done, cluster.end())
             spelled = _spell(bytes(cluster.group(0)))
             if spelled is None or not spelled[1]:
                 continue  # Latin-1 only (the Latin-1 view reads it), or a character cp1252 lacks
             raw = bytes(0x80 if byte < 0 else byte for byte in spelled[0])
-            controls = sum(byte < 0x20 and byte not in (9, 10, 13) or 0x7F <= byte < 0xA0 for byte in raw)
+            # C0 controls, DEL, the undefined bytes (0x80-0x9F are cp1252's typography, in text)
+            controls = sum(byte < 0x20 and byte not in (9, 10, 13) or byte in (0x7F, *_HOLES) for byte in raw)
             if not controls and 5 * sum(byte >= 0x80 for byte in raw) < 2 * len(raw):
                 continue  # text from a Windows log
             start, end = cluster.start(), cluster.end()
@@ -152,10 +173,11 @@ def _cp1252(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, cap
                 start -= 1
             while end < len(data) and end - cluster.end() < EDGE and data[end] < 0x80:
                 end += 1
-            done = max(done, end)
             whole = _spell(bytes(data[start:end]))
             if whole is None:
                 continue
+            count += 1
+            _cap(count, cap, name, "cp1252 clusters of key-like bytes")
             values = whole[0]
             holes = [index for index, byte in enumerate(values) if byte < 0]
             outer = reader.decoding(depth, start, end)
