@@ -19,8 +19,8 @@ and decoding each as a view every detector reads.
   DER (`0x30` first), or are base58check (the checksum holds: the payload and, past a version byte,
   its key).
 - Z85 (ZeroMQ): runs of `MIN_Z85` characters or more of its alphabet with at least 10 % of the
-  characters base64 lacks; read at each of the 5 alignments (a prefix such as `key=` is in the
-  alphabet too).
+  characters base64 lacks and 10 % capitals (random Z85: 22 % and 31 %; URLs and paths: few
+  capitals); read at each of the 5 alignments (a prefix such as `key=` is in the alphabet too).
 - yEnc: a `=ybegin` line, then the encoded lines to `=yend` (at most `MAX_YENC` bytes).
 A finding is reported at the whole raw span (encoding `cp1252+...`, `decimal+...`, `base58+...`,
 `z85+...`, `yenc+...`). Bounded: `MAX_VIEWS` views a chunk and their bytes together (the chunk's
@@ -99,6 +99,7 @@ _Z85_VALUE = np.full(256, 255, dtype=np.uint64)
 _Z85_VALUE[np.frombuffer(_Z85_ALPHABET, dtype=np.uint8)] = np.arange(85, dtype=np.uint64)
 _Z85 = re.compile(rb"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%%$#]{%d,%d}+" % (MIN_Z85, MAX_Z85))
 _Z85_ONLY = b".:^!*?&<>()[]{}@%$#"  # characters base64 and base64url lack
+_UPPER = bytes(range(0x41, 0x5B))  # 26 of Z85's 85 characters: in URLs and paths, few
 _Z85_POWERS = np.array([85 ** 4, 85 ** 3, 85 ** 2, 85, 1], dtype=np.uint64)
 
 _YBEGIN = re.compile(rb"=ybegin [^\r\n]{0,512}?size=[0-9]{1,12}[^\r\n]{0,512}\r?\n(?:=ypart [^\r\n]{0,256}\r?\n)?")
@@ -253,8 +254,9 @@ def z85_views(data: bytes, own_end: int) -> Iterator[View]:
         if match.start() >= own_end:
             break
         run = match.group(0)
-        if 10 * (len(run) - len(run.translate(None, _Z85_ONLY))) < len(run) or len(set(run)) < 20:
-            continue  # a path, a URL, base64: too few of the characters only Z85 uses
+        if 10 * (len(run) - len(run.translate(None, _Z85_ONLY))) < len(run) or len(set(run)) < 20 \
+                or 10 * (len(run) - len(run.translate(None, _UPPER))) < len(run):
+            continue  # a path, a URL, base64: too few of the characters only Z85 uses, or of capitals
         for align in range(5):
             # a prefix in the alphabet (`key=`) puts the key 4 bytes off 8 at one alignment in two
             yield from _shifted(match.start(), match.end(), z85_decode(run[align:]), "z85", "decoded Z85 run", (0, 4))
