@@ -57,6 +57,8 @@ MIN_Z85 = 40
 MAX_Z85 = 8_192
 MAX_YENC = 1 << 20
 MAX_VIEWS = 4096
+WINDOW = 1024  # bytes searched for a cp1252 run either side of its anchors
+STRIDE = 8  # text samples: a form of 40 characters or more holds 4 neighbouring ones
 SHIFTED = 512  # views up to this long are also read at each of 8 alignments (the known-key windows)
 LOSSY = "lossy-cp1252"  # a view's layer: no bytes, the run is a finding by itself
 UNDEFINED = b"\x81\x8d\x8f\x90\x9d"  # no character in cp1252
@@ -109,6 +111,37 @@ _YENC_ESCAPED = bytes((c - 106) & 0xFF for c in range(256))
 View = tuple[int, int, bytes, str, str]
 
 
+_TEXTUAL = np.zeros(256, dtype=bool)  # the bytes the printable forms are written with
+_TEXTUAL[[*range(0x20, 0x7F), 9, 10, 13, 0xC2, 0xA0, 0xE2, 0x80, 0x88, 0x89, 0xAF]] = True
+_TEXT_RUN = re.compile(rb"[\x20-\x7e\t\r\n\xc2\xa0\xe2\x80\x88\x89\xaf]*+")
+
+
+def text_spans(data: bytes, own_end: int) -> list[tuple[int, int]]:
+    """Spans around 4 neighbouring text samples (one byte in `STRIDE`) that start before `own_end`,
+    each run on to where its text ends (small data is one span)."""
+    if len(data) < 1 << 16:
+        return [(0, len(data))]
+    samples = _TEXTUAL[np.frombuffer(data, dtype=np.uint8)[::STRIDE]]
+    hits = np.flatnonzero(samples[:-3] & samples[1:-2] & samples[2:-1] & samples[3:])
+    if not len(hits):
+        return []
+    breaks = np.flatnonzero(np.diff(hits) > 1)
+    firsts = hits[np.concatenate(([0], breaks + 1))].tolist()
+    lasts = hits[np.concatenate((breaks, [len(hits) - 1]))].tolist()
+    spans: list[tuple[int, int]] = []
+    for first, last in zip(firsts, lasts, strict=True):
+        low = STRIDE * max(0, first - 1)
+        if low >= own_end:
+            break
+        run = _TEXT_RUN.match(data, min(len(data), STRIDE * (last + 3)))
+        high = run.end() if run else len(data)
+        if spans and low <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(high, spans[-1][1]))
+        else:
+            spans.append((low, high))
+    return spans
+
+
 def _shifted(start: int, end: int, data: bytes, layer: str, detail: str,
              shifts: Sequence[int] = range(8)) -> Iterator[View]:
     """The view, and when short, more copies each shifted by `shifts` bytes (the known-key search
@@ -119,13 +152,20 @@ def _shifted(start: int, end: int, data: bytes, layer: str, detail: str,
 
 # ---- cp1252 mojibake
 def _anchors(data: bytes) -> np.ndarray:
-    """Where a cp1252-only character (or U+FFFD) begins: one pass of numpy over the chunk."""
+    """Where a cp1252-only character (or U+FFFD) begins (one pass of numpy over the chunk) with
+    `MIN_CHARS - 2` or more such characters or `C2`/`C3` bytes within 64 bytes (random binary holds
+    one such pair every 4.6 KiB, alone; key bytes printed so hold a dozen in 64 bytes)."""
     array = np.frombuffer(data, dtype=np.uint8)
     if len(array) < 2:
         return np.zeros(0, dtype=np.int64)
     leads = np.flatnonzero(_ANCHOR_LEADS[array[:-1]])
     pairs = (array[leads].astype(np.int64) << 8) | array[leads + 1]
-    return leads[_ANCHOR[pairs]]
+    anchors = leads[_ANCHOR[pairs]]
+    near = np.searchsorted(anchors, anchors + 64) - np.searchsorted(anchors, anchors - 64)
+    kept = [at for at, count in zip(anchors.tolist(), near.tolist(), strict=True)
+            if count + data.count(b"\xc2", max(0, at - 64), at + 64) + data.count(b"\xc3", max(0, at - 64), at + 64)
+            >= MIN_CHARS - 2]
+    return np.array(kept, dtype=np.int64)
 
 
 def _bytes_like(core: bytes) -> bool:
@@ -151,12 +191,12 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
     anchors = _anchors(data)
     if not len(anchors):
         return
-    breaks = np.flatnonzero(np.diff(anchors) > 8192) + 1  # the groups' windows never overlap
+    breaks = np.flatnonzero(np.diff(anchors) > 2 * WINDOW) + 1  # the groups' windows never overlap
     last = 0
     for group in np.split(anchors, breaks):
         if int(group[0]) >= own_end + REACH:
             break
-        low, high = max(last, int(group[0]) - 4096), min(len(data), int(group[-1]) + 4096)
+        low, high = max(last, int(group[0]) - WINDOW), min(len(data), int(group[-1]) + WINDOW)
         for match in _CP_RUN.finditer(data, low, high):
             if match.start() >= own_end or match.end() <= last:
                 continue
@@ -185,9 +225,10 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
 
 
 # ---- big integers
-def integer_views(data: bytes, own_end: int) -> Iterator[View]:
+def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
     """Decimal integers of `MIN_DIGITS` or more digits, bare or grouped, and `_`-grouped hex."""
-    for match in _INTEGER.finditer(data, 0, min(len(data), own_end + MAX_DIGITS * 2)):
+    spans = text_spans(data, own_end) if spans is None else spans
+    for match in (found for low, high in spans for found in _INTEGER.finditer(data, low, high)):
         if match.start() >= own_end:
             break
         digits = match.group(0) if match.group(1) is None else bytes(c for c in match.group(0) if 0x30 <= c <= 0x39)
@@ -195,7 +236,7 @@ def integer_views(data: bytes, own_end: int) -> Iterator[View]:
         if key_sized(value):
             yield (match.start(), match.end(), _big_endian(value), "decimal",
                    "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
-    for match in _HEX_GROUPED.finditer(data, 0, min(len(data), own_end + 2700)):
+    for match in (found for low, high in spans for found in _HEX_GROUPED.finditer(data, low, high)):
         if match.start() >= own_end:
             break
         value = int(_NOT_DIGIT.sub(b"", match.group(0)), 16)
@@ -225,8 +266,9 @@ def base58_decode(run: bytes) -> bytes:
     return bytes(zeros) + (value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b"")
 
 
-def base58_views(data: bytes, own_end: int) -> Iterator[View]:
-    for match in _BASE58.finditer(data, 0, min(len(data), own_end + MAX_BASE58)):
+def base58_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
+    spans = text_spans(data, own_end) if spans is None else spans
+    for match in (found for low, high in spans for found in _BASE58.finditer(data, low, high)):
         if match.start() >= own_end:
             break
         run = match.group(0)
@@ -249,8 +291,9 @@ def z85_decode(run: bytes) -> bytes:
     return words.astype(">u4").tobytes()
 
 
-def z85_views(data: bytes, own_end: int) -> Iterator[View]:
-    for match in _Z85.finditer(data, 0, min(len(data), own_end + MAX_Z85)):
+def z85_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
+    spans = text_spans(data, own_end) if spans is None else spans
+    for match in (found for low, high in spans for found in _Z85.finditer(data, low, high)):
         if match.start() >= own_end:
             break
         run = match.group(0)
@@ -282,9 +325,10 @@ def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
 def encoding_views(data: bytes, own_end: int) -> Iterator[View]:
     """Every view of this module's forms in `data` (module docstring)."""
     yield from cp1252_runs(data, own_end)
-    yield from integer_views(data, own_end)
-    yield from base58_views(data, own_end)
-    yield from z85_views(data, own_end)
+    spans = text_spans(data, own_end)
+    yield from integer_views(data, own_end, spans)
+    yield from base58_views(data, own_end, spans)
+    yield from z85_views(data, own_end, spans)
     yield from yenc_views(data, own_end)
 
 
