@@ -139,13 +139,17 @@ def test_postgres_bytea_escape_format_was_already_read(tmp_path: Path) -> None:
     assert any("doubled backslashes" in f.view for f in recheck_bytes(data, known(EC)).findings)
 
 
-def test_a_lossy_cp1252_run_is_a_finding_of_its_own() -> None:
+def test_a_lossy_cp1252_run_is_a_finding_of_its_own(tmp_path: Path) -> None:
     """`errors='replace'` lost more than two bytes: no filling is tried, the run itself is the
     finding in both readers (the lost bytes are 5 values each: a key there is recoverable)."""
     key = bytes(range(0x80, 0xA0)) * 2 + SCALAR  # every undefined byte, twice: 10 lost
     data = LOG + b"blob=" + cp1252(key, "replace") + b"\n" + LOG
     views = list(printed_encodings.cp1252_runs(data, len(data)))
     assert [view[3] for view in views] == [printed_encodings.LOSSY]
+    path = tmp_path / "app.log"
+    path.write_bytes(data)
+    report = scan_path(path)
+    assert [(f.kind, f.offset) for f in report.findings] == [("lossy-cp1252-bytes", len(LOG))], report.findings
     reading = recheck_bytes(data, KnownKeys())
     assert [f.kind for f in reading.findings] == ["lossy-cp1252-bytes"], reading
 
