@@ -288,7 +288,7 @@ def z85_decode(run: bytes) -> bytes:
     values = _Z85_VALUE[np.frombuffer(run[: len(run) // 5 * 5], dtype=np.uint8)].reshape(-1, 5)
     words = (values * _Z85_POWERS).sum(axis=1)
     words[(values == 255).any(axis=1) | (words > 0xFFFFFFFF)] = 0
-    return words.astype(">u4").tobytes()
+    return bytes(words.astype(">u4").tobytes())
 
 
 def z85_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
