@@ -30,6 +30,7 @@ import hashlib
 import itertools
 import mmap
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
@@ -54,8 +55,13 @@ _MARK = re.compile(_ONLY_CP1252 + rb"|\xef\xbf\xbd")
 _CHARACTER = rb"(?:[\xc2\xc3][\x80-\xbf]|" + _ONLY_CP1252 + rb"|\xef\xbf\xbd|[\x81\x8d\x8f\x90\x9d])"
 _CLUSTER = re.compile(rb"(?:%s[\x00-\x7f]{0,%d}+){%d,}" % (_CHARACTER, SPREAD, PAIRS))
 
-_GROUPED = re.compile(rb"(?<![0-9A-Za-z_.,])[1-9][0-9]{0,2}(_|,|\.|'| |\xc2\xa0|\xe2\x80\x89|\xe2\x80\xaf|\xe2\x80\x88)"
-                      rb"[0-9]{3}(?:\1[0-9]{3}){18,840}+(?![0-9])")
+_GROUPED_BODY = rb"[0-9]{3}(?:\1[0-9]{3}){18,840}+(?![0-9])"
+# ASCII separators: a text-only pattern, searched in the view's text spans (`recheck_zeros`)
+_GROUPED = re.compile(rb"(?<![0-9A-Za-z_.,])[1-9][0-9]{0,2}(_|,|\.|'| )" + _GROUPED_BODY)
+# no-break, thin and narrow spaces: searched only near one (16 KiB either side)
+_GROUPED_WIDE = re.compile(rb"(?<![0-9A-Za-z_.,])[1-9][0-9]{0,2}(\xc2\xa0|\xe2\x80\x89|\xe2\x80\xaf|\xe2\x80\x88)"
+                           + _GROUPED_BODY)
+_WIDE_SPACE = re.compile(rb"[0-9](?:\xc2\xa0|\xe2\x80[\x88\x89\xaf])[0-9]")
 _GROUPED_HEX = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,4}(?:_[0-9a-fA-F]{4}){15,520}+(?![0-9A-Za-z_])")
 
 _BITCOIN = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -71,7 +77,7 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
     cap = candidates(data)
     _cp1252(reader, data, name, depth, cap)
     count = 0
-    for match in zeros.finditer(_GROUPED, data):
+    for match in _grouped(data):
         value = int(re.sub(rb"[^0-9]", b"", match.group(0)))
         if not _key_length(value):
             continue
@@ -122,6 +128,20 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
             _child(reader, _yenc(bytes(data[body_start:body_end])), f"{name} > yenc@{position}", depth,
                    (position, tail.end() if tail else body_end))
         position = after
+
+
+def _grouped(data: bytes | mmap.mmap) -> Iterator[re.Match[bytes]]:
+    """Numbers grouped with ASCII separators (in text spans), then with wide spaces (near one)."""
+    yield from zeros.finditer(_GROUPED, data)
+    areas: list[tuple[int, int]] = []
+    for space in zeros.finditer(_WIDE_SPACE, data):
+        low, high = max(0, space.start() - (16 << 10)), min(len(data), space.end() + (16 << 10))
+        if areas and low <= areas[-1][1]:
+            areas[-1] = (areas[-1][0], high)
+        else:
+            areas.append((low, high))
+    for low, high in areas:
+        yield from _GROUPED_WIDE.finditer(data, low, high)
 
 
 def _key_length(value: int) -> bool:
