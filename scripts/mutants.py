@@ -41,6 +41,7 @@ LE = "tests/scan/test_lone_exponent.py::"
 UF = "tests/scan/test_unread_formats.py::"
 CS = "tests/scan/test_scan_cut_short.py::"
 MJ = "tests/scan/test_mojibake.py::"
+PE = "tests/scan/test_printed_encodings.py::"
 PV = "tests/scan/test_printed_values.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
@@ -1371,6 +1372,18 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14b_recheck_values_assignment_lines", "scan/recheck_values.py",
      '(?=[0-9]{1,9}\\][ \\t]*=)")', '(?!)")',
      ["tests/scan/test_recheck_values.py::test_a_key_assigned_one_element_a_line_is_found[k[%d] = 0x%02x;]"]),
+    ("enc_scanner_views", "scan/scanner.py",
+     "    findings += scan_encodings(chunk, detectors, cut)", "    pass",
+     [PE + "test_each_form_is_found_by_both_readers[z85-der]"]),
+    ("enc_reader_views", "scan/recheck.py",
+     "        read_encodings(self, data, name, depth)", "        pass",
+     [PE + "test_each_form_is_found_by_both_readers[solana-keypair]"]),
+    ("enc_scanner_lossy_cp1252", "scan/printed_encodings.py",
+     "        if view[3] == LOSSY:", "        if False:",
+     [PE + "test_a_lossy_cp1252_run_is_a_finding_of_its_own"]),
+    ("enc_key_sized_integers", "scan/printed_encodings.py",
+     "        if key_sized(value):\n            yield (", "        if True:\n            yield (",
+     [PE + "test_three_megabytes_of_near_misses_stay_clean_and_bounded[csv]"]),
 ]
 
 

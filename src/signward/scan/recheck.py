@@ -71,6 +71,7 @@ from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_brotli import TooLarge, Undecodable, http_bodies, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_encodings import read_encodings
 from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
 from .recheck_layouts import python_ints
@@ -322,6 +323,7 @@ class _Reader:
         self.detect(data, name, windows)
         read_textforms(self, data, name)  # keys in other writers' forms (recheck_textforms.py)
         read_mojibake(self, data, name, depth)  # Latin-1 as UTF-8, literals with raw runes (recheck_mojibake.py)
+        read_encodings(self, data, name, depth)  # cp1252, grouped integers, base58, Z85, yEnc (recheck_encodings.py)
         if self.container(data, name, depth):
             return
         if len(data) <= MAX_JSON_VIEW and self.json_document(data, name, depth):

@@ -41,6 +41,7 @@ from .formats import Layout, Region, head_of, open_decompressed, read_layout, re
 from .knownkeys import KnownKeys
 from .mojibake import scan_mojibake
 from .printed import scan_printed
+from .printed_encodings import scan_encodings
 from .regions import compact
 from .scratch import Scratch, renamed
 
@@ -154,6 +155,7 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
         findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)
     findings += scan_printed(chunk, detectors, cut, covered=findings)  # byte lists, hex dumps (`printed.py`)
     findings += scan_mojibake(chunk, detectors, cut)  # Latin-1 as UTF-8, literals with raw runes (`mojibake.py`)
+    findings += scan_encodings(chunk, detectors, cut)  # cp1252, grouped integers, base58, Z85, yEnc
     # compressed streams at any offset and UTF-16 runs in binary, each a view of its own (`embedded.py`)
     findings += scan_embedded(chunk, detectors, cut, more=_file_reader(path, layout.size), covered=findings)
     incomplete = sorted(cut | {item for detector in detectors for item in detector.incomplete()})
