@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
@@ -26,6 +27,16 @@ from tests.scan.material import EC, ED, NUMBERS, RSA, known
 DER = EC.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 SCALAR = EC.private_numbers().private_value.to_bytes(32, "big")
 SEED = ED.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+# A fixed P-256 scalar with one byte cp1252 leaves undefined (0x81, lost to U+FFFD by
+# errors='replace') and two it maps elsewhere (0x80, 0x93): a session's random key may lose none
+# or more than two, which would test another rule.
+LOSSY_EC = ec.derive_private_key(int("8180935e3bea697689a69531a2a57194d0784a2cc72ee2b8e3f5c6f56d044bc9", 16),
+                                 ec.SECP256R1())
+LOSSY_SCALAR = LOSSY_EC.private_numbers().private_value.to_bytes(32, "big")
+# d mod phi, as Go's crypto/rsa computes it: the scanner's lone-d table always holds its top bits;
+# OpenSSL's d mod lambda (NUMBERS.d) escapes it for about 7% of keys (docs/dumps.md), which would
+# make this test depend on the session's random key.
+D_PHI = pow(NUMBERS.public_numbers.e, -1, (NUMBERS.p - 1) * (NUMBERS.q - 1))
 PUBLIC = ED.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 LOG = b"".join(b"2026-12-06T14:00:%02d INFO worker ready id=%d\n" % (n % 60, n) for n in range(50))
 BITCOIN = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -90,11 +101,11 @@ def grouped(value: int, separator: str) -> bytes:
 # (form, the secret it prints, the scanner's layer and kind, a word of the reader's view)
 FORMS: dict[str, tuple[Callable[[], bytes], str, str, str]] = {
     "cp1252-net-der": (lambda: b"key=" + cp1252(DER, "net"), "cp1252", "pkcs8-ec", "cp1252"),
-    "cp1252-replace-scalar": (lambda: b"key=" + cp1252(SCALAR, "replace"), "cp1252", "ec-private-scalar", "cp1252"),
+    "cp1252-replace-scalar": (lambda: b"key=" + cp1252(LOSSY_SCALAR, "replace"), "cp1252", "ec-private-scalar", "cp1252"),
     "cp1252-surrogateescape-der": (lambda: b"key=" + cp1252(DER, "surrogateescape"), "cp1252", "pkcs8-ec", "cp1252"),
     "cp1252-net-seed": (lambda: b"seed: " + cp1252(SEED, "net"), "cp1252", "ed25519-seed", "cp1252"),
     "python-underscore-p": (lambda: b"p=" + grouped(NUMBERS.p, "_"), "decimal", "rsa-prime", "decimal (grouped)"),
-    "python-comma-d": (lambda: b"d = " + grouped(NUMBERS.d, ","), "decimal", "rsa-private-exponent",
+    "python-comma-d": (lambda: b"d = " + grouped(D_PHI, ","), "decimal", "rsa-private-exponent",
                        "decimal (grouped)"),
     "java-space-q": (lambda: b"q: " + grouped(NUMBERS.q, " "), "decimal", "rsa-prime", "decimal (grouped)"),
     "thin-space-scalar": (lambda: b"k=" + grouped(EC.private_numbers().private_value, "\u2009"), "decimal",
@@ -118,7 +129,7 @@ def test_each_form_is_found_by_both_readers(form: str, tmp_path: Path) -> None:
     data = LOG + make() + b"\n" + LOG
     path = tmp_path / "app.log"
     path.write_bytes(data)
-    keys = known(EC, ED, RSA)
+    keys = known(EC, ED, RSA, LOSSY_EC)
     layers, views = {layer}, [f"> {view}"]
     if layer == "cp1252" and make().decode("utf-8", "surrogateescape").isascii() is False and \
             all(ord(char) < 0x100 for char in make().decode("utf-8", "surrogateescape")):
