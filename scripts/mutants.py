@@ -1358,6 +1358,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s14b_recheck_values_assignment_lines", "scan/recheck_values.py",
      '(?=[0-9]{1,9}\\][ \\t]*=)")', '(?!)")',
      ["tests/scan/test_recheck_values.py::test_a_key_assigned_one_element_a_line_is_found[k[%d] = 0x%02x;]"]),
+    ("i39_body_deadline_kept_unless_whole", "issuer/hotpath.py",
+     'return (getattr(cycle, "more_body", True) is False and', "return (True and",
+     ["tests/issuer/test_hotpath.py::test_uvicorn_holds_a_whole_body_and_not_a_partial_one"]),
+    ("i39_form_field_without_equals", "issuer/hotpath.py", "        if not equals:", "        if False:",
+     ["tests/issuer/test_hotpath.py::test_form_pairs_refuse_a_field_without_equals"]),
 ]
 
 
