@@ -1384,6 +1384,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("enc_key_sized_integers", "scan/printed_encodings.py",
      "        if key_sized(value):\n            yield (", "        if True:\n            yield (",
      [PE + "test_three_megabytes_of_near_misses_stay_clean_and_bounded[csv]"]),
+    ("i39_body_deadline_kept_unless_whole", "issuer/hotpath.py",
+     'return (getattr(cycle, "more_body", True) is False and', "return (True and",
+     ["tests/issuer/test_hotpath.py::test_uvicorn_holds_a_whole_body_and_not_a_partial_one"]),
+    ("i39_form_field_without_equals", "issuer/hotpath.py", "        if not equals:", "        if False:",
+     ["tests/issuer/test_hotpath.py::test_form_pairs_refuse_a_field_without_equals"]),
 ]
 
 

@@ -31,6 +31,9 @@ class LazyBackend:
 
     def get(self) -> SigningBackend:
         """The real backend (opening it now if it is not open yet)."""
+        backend = self._backend  # open already: no lock per signature
+        if backend is not None:
+            return backend
         with self._lock:
             if self._backend is None:
                 self._backend = self._opener()

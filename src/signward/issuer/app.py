@@ -34,6 +34,7 @@ from ..errors import HsmError, HsmUnavailable, NoSigningKey, NotFound, SignwardE
 from ..keys.registry import Registry, rotation_error
 from ..store.sqlite import SqliteStore
 from .clients import ClientRegistry
+from .hotpath import body_whole
 from .issuance import IssuanceRecords
 from .metrics import IssuerMetrics
 from .oauth import MAX_BODY, OAuthError, TokenRequest, parse_client_request, parse_token_request
@@ -659,25 +660,31 @@ def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None)
 
 async def _asgi_body(receive: Receive, path: str) -> bytes | Response:
     """`_body` for a plain ASGI endpoint: the body within BODY_TIMEOUT and MAX_BODY."""
-    chunks: list[bytes] = []
-    size = 0
+    if body_whole(receive):  # already here: no deadline to arm (a timer made and cancelled per token)
+        return await _asgi_body_now(receive, path)
     try:
         async with asyncio.timeout(BODY_TIMEOUT):
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    log.info("client disconnected during the request body on %s", path)
-                    return Response(status_code=400)
-                chunk = message.get("body", b"")
-                size += len(chunk)
-                if size > MAX_BODY:
-                    raise OAuthError("invalid_request", f"the body is larger than {MAX_BODY} bytes")
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
+            return await _asgi_body_now(receive, path)
     except TimeoutError:
         return JSONResponse({"error": "invalid_request", "error_description": "the body did not arrive in time"},
                             status_code=408, headers={"Connection": "close"})
+
+
+async def _asgi_body_now(receive: Receive, path: str) -> bytes | Response:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            log.info("client disconnected during the request body on %s", path)
+            return Response(status_code=400)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise OAuthError("invalid_request", f"the body is larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 async def _body(request: Request) -> bytes | Response:

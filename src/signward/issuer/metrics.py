@@ -29,6 +29,7 @@ class IssuerMetrics:
         self.hsm_seconds = Histogram("signward_hsm_sign_seconds", "Time of the HSM signature alone",
                                      ["realm"], registry=self.registry,
                                      buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5))
+        self._hsm_children: dict[str, Histogram] = {}
         self.audit_batch_size = Histogram("signward_audit_batch_size", "Audit records committed per transaction",
                                           registry=self.registry, buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024))
         self.audit_batch_seconds = Histogram("signward_audit_batch_seconds", "Time to commit one audit batch",
@@ -36,7 +37,10 @@ class IssuerMetrics:
                                              buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1.0))
 
     def observe_hsm(self, realm: str, seconds: float) -> None:
-        self.hsm_seconds.labels(realm).observe(seconds)
+        child = self._hsm_children.get(realm)  # labels() takes the family's lock and builds a key each call
+        if child is None:
+            child = self._hsm_children.setdefault(realm, self.hsm_seconds.labels(realm))
+        child.observe(seconds)
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self.audit_batch_size.observe(size)

@@ -47,14 +47,22 @@ MAX_CLAIM_TEXT = 1024  # characters in sub, aud, tid, client_id and scope
 _CONTROL = re.compile("[\x00-\x1f]")
 
 
+_CHECKED: set[str] = set()  # values that passed _check_text (a pure check): a client's are the same every token
+
+
 def _check_text(name: str, value: str) -> None:
     """A claim value is UTF-8 text of bounded length without control characters."""
+    if value in _CHECKED:
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise UsageError(f"{name} is not UTF-8 text") from None
     if len(value) > MAX_CLAIM_TEXT or _CONTROL.search(value) is not None:
         raise UsageError(f"{name} must be at most {MAX_CLAIM_TEXT} characters without control characters")
+    if len(_CHECKED) >= 4096:  # bounded: many distinct subjects only cost the check again
+        _CHECKED.clear()
+    _CHECKED.add(value)
 
 
 _HEADERS: dict[tuple[str, str], bytes] = {}  # (alg, kid): the header's base64url segment and its dot

@@ -1,0 +1,92 @@
+"""The token route's shortcuts (issue 39): the plain form parse gives parse_qsl's pairs and errors;
+the body deadline is skipped only where uvicorn already holds the whole body."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+import uvicorn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from signward.issuer import app as issuer_app
+from signward.issuer.hotpath import body_whole, form_pairs
+from signward.lab.crash import free_port
+
+
+def _qsl(text: str) -> Any:
+    try:
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), errors="strict")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return type(exc)
+
+
+def _mine(text: str) -> Any:
+    try:
+        return form_pairs(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return type(exc)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet="ab=&;%+ 2F\u00e9\x00\n", max_size=40))
+def test_form_pairs_are_parse_qsl_on_hostile_forms(text: str) -> None:
+    assert _mine(text) == _qsl(text)
+
+
+def test_form_pairs_refuse_a_field_without_equals() -> None:
+    for text in ("grant_type", "grant_type=client_credentials&", "&a=1", "a=1&&b=2"):
+        with pytest.raises(ValueError, match="bad query field"):
+            form_pairs(text)
+    assert form_pairs("a==b&c=") == [("a", "=b"), ("c", "")] == parse_qsl("a==b&c=", keep_blank_values=True)
+
+
+def test_the_body_deadline_stays_for_any_other_receive(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def never() -> dict[str, Any]:
+        await asyncio.sleep(3600)
+        return {}
+
+    assert body_whole(never) is False
+    monkeypatch.setattr(issuer_app, "BODY_TIMEOUT", 0.05)
+    answer = asyncio.run(issuer_app._asgi_body(never, "/realms/r/token"))
+    assert not isinstance(answer, bytes) and answer.status_code == 408
+
+
+def test_uvicorn_holds_a_whole_body_and_not_a_partial_one() -> None:
+    seen: list[bool] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        seen.append(body_whole(receive))
+        body = await issuer_app._asgi_body(receive, scope["path"])
+        assert isinstance(body, bytes)
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, http="httptools", loop="asyncio",
+                                           lifespan="off", log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        head = b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(head + b"a=1&b=22")  # whole
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            conn.sendall(head + b"a=1")  # the rest comes later: the deadline must be armed
+            time.sleep(0.2)
+            conn.sendall(b"&b=22")
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    assert seen == [True, False]
