@@ -101,7 +101,8 @@ def grouped(value: int, separator: str) -> bytes:
 # (form, the secret it prints, the scanner's layer and kind, a word of the reader's view)
 FORMS: dict[str, tuple[Callable[[], bytes], str, str, str]] = {
     "cp1252-net-der": (lambda: b"key=" + cp1252(DER, "net"), "cp1252", "pkcs8-ec", "cp1252"),
-    "cp1252-replace-scalar": (lambda: b"key=" + cp1252(LOSSY_SCALAR, "replace"), "cp1252", "ec-private-scalar", "cp1252"),
+    "cp1252-replace-scalar": (lambda: b"key=" + cp1252(LOSSY_SCALAR, "replace"), "cp1252", "ec-private-scalar",
+                              "cp1252"),
     "cp1252-surrogateescape-der": (lambda: b"key=" + cp1252(DER, "surrogateescape"), "cp1252", "pkcs8-ec", "cp1252"),
     "cp1252-net-seed": (lambda: b"seed: " + cp1252(SEED, "net"), "cp1252", "ed25519-seed", "cp1252"),
     "python-underscore-p": (lambda: b"p=" + grouped(NUMBERS.p, "_"), "decimal", "rsa-prime", "decimal (grouped)"),
