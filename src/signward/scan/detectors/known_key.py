@@ -130,6 +130,7 @@ class KnownKeyDetector(BaseDetector):
             by_size.setdefault((key.rsa_n.bit_length() + 1) // 2, []).append(key)
         for prime_bits, group in by_size.items():
             length = (prime_bits + 7) // 8
+            moduli = [(key, key.rsa_n) for key in group]  # read once: each read builds the public numbers
             for representation in REPRESENTATIONS:
                 offsets = windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0,
                                   drop_dense=True)
@@ -141,8 +142,7 @@ class KnownKeyDetector(BaseDetector):
                     if not chunk.owns(relative):
                         continue
                     x = value_at(chunk.data, relative, length, representation)
-                    for key in group:
-                        n = key.rsa_n
+                    for key, n in moduli:
                         if 1 < x < n and n % x == 0:
                             for value, kind in rsa_private_values(n, key.rsa_e, x):
                                 chunk.learned.add_integer(value, kind, key.kid, self.name)

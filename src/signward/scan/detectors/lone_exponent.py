@@ -78,8 +78,10 @@ class Table:
             bitmap = np.zeros(1 << 24, dtype=np.uint8)
             index = (self.values[order] >> np.uint64(BITMAP_SHIFT)).astype(np.int64)  # sorted
             index = index[np.concatenate([[True], index[1:] != index[:-1]])]
-            for bit in range(8):  # each byte once per bit: plain fancy indexing, no ufunc.at
-                bitmap[index[index & 7 == bit] >> 3] |= np.uint8(1 << bit)
+            # the bits of each byte are distinct powers of two: their sum per byte is their OR
+            byte = index >> 3
+            first = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+            bitmap[byte[first]] = np.add.reduceat(np.left_shift(1, index & 7), first).astype(np.uint8)
             self.bitmap[order] = bitmap
 
     def starts(self, order: str) -> npt.NDArray[np.uint32]:
@@ -195,12 +197,19 @@ def tables_hits(data: bytes, tables: Sequence[Table], phase: int | None = None) 
 
 
 MAX_KEYS_PER_PASS = 8  # the compiled pass's limit: one bit each in a byte of the masks
+_ONE: npt.NDArray[np.uint8] | None = None
 _COMBINED: dict[tuple[tuple[int, int], ...], dict[str, tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]]] = {}
 
 
 def _combined(group: tuple[Table, ...], order: str) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
     """The OR of the tables' bitmaps, and for each byte of them which tables have a bit set there
-    (bit k: table k); one pair per set of keys and process, like the tables."""
+    (bit k: table k); one pair per set of keys and process, like the tables (the ones of a single
+    table are its bitmap and a mask of ones: a Python literal's `hits` makes nothing new)."""
+    if len(group) == 1:  # its own bitmap, and every mask says table 0
+        global _ONE
+        if _ONE is None:
+            _ONE = np.ones(1 << 24, dtype=np.uint8)
+        return group[0].bitmap[order], _ONE
     name = tuple((t.n, t.e) for t in group)
     with _LOCK:
         made = _COMBINED.get(name)
