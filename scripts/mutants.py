@@ -1151,6 +1151,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "masks |= (built.bitmap[side] != 0).view(np.uint8) << np.uint8(number)",
      "masks |= (built.bitmap[side] != 0).view(np.uint8) << np.uint8(0)",
      [LT + "test_d_of_a_later_known_key_is_found_in_the_shared_pass"]),
+    ("dense_mod_pow_result", "scan/modexp.py", "    return int.from_bytes(raw, \"big\")",
+     "    return int.from_bytes(raw, \"little\")", ["tests/scan/test_modexp.py::test_rsa_sized_powers_equal_pow"]),
     ("dense_lone_exponent_combined", "scan/detectors/lone_exponent.py",
      "                    combined |= built.bitmap[side]", "                    combined = built.bitmap[side].copy()",
      [LT + "test_compiled_pass_gives_the_reference_hits_for_every_key"]),

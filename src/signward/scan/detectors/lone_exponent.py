@@ -85,11 +85,11 @@ class Table:
             self.bitmap[order] = bitmap
 
     def starts(self, order: str) -> npt.NDArray[np.uint32]:
-        """Where in `values[order]` the run of each value of the top 20 bits begins (2**20 + 1
+        """Where in `values[order]` the run of each value of the top 18 bits begins (2**18 + 1
         entries: the compiled lookup's index), made on first use."""
         made = self._starts.get(order)
         if made is None:
-            counts = np.bincount((self.values[order] >> np.uint64(44)).astype(np.int64), minlength=1 << 20)
+            counts = np.bincount((self.values[order] >> np.uint64(46)).astype(np.int64), minlength=1 << 18)
             made = self._starts[order] = np.concatenate(([0], np.cumsum(counts))).astype(np.uint32)
         return made
 
