@@ -10,7 +10,8 @@ Run: .venv/bin/python bench/scan_dense.py [--size-mib 512] [--per-kind 2] [--wor
 The image, the cores and every process's files live in a temp dir removed at exit; `--keep DIR`
 builds them in DIR and keeps the image (DIR/dense.img) and the public keys (DIR/public/*), and
 `--image DIR/dense.img` scans that image again with the keys kept beside it. `--dump FILE`
-writes the findings one per line (sorted) to compare two runs line by line.
+writes the findings one per line (sorted) to compare two runs line by line; `--no-keys` scans
+with no public key known.
 """
 
 from __future__ import annotations
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", default=None, help="build the image in this directory and keep it")
     parser.add_argument("--dump", default=None, help="write the findings, one per line, to this file")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-keys", action="store_true", help="scan with no public key known")
     args = parser.parse_args(argv)
     if args.keep:
         workdir = Path(args.keep)
@@ -234,6 +236,8 @@ def main(argv: list[str] | None = None) -> None:
             image, known, sizes = Path(args.image), KnownKeys(), {}
             for public in sorted((image.parent / "public").glob("*")):
                 known.load(public.read_bytes(), public.name.split("-")[0])
+        if args.no_keys:
+            known = KnownKeys()
         else:
             image, known, sizes = make_dense_image(args.size_mib, args.per_kind, workdir)
         print(f"image: {image.stat().st_size / 2**20:.0f} MiB, "
