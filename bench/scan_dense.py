@@ -236,10 +236,10 @@ def main(argv: list[str] | None = None) -> None:
             image, known, sizes = Path(args.image), KnownKeys(), {}
             for public in sorted((image.parent / "public").glob("*")):
                 known.load(public.read_bytes(), public.name.split("-")[0])
-        if args.no_keys:
-            known = KnownKeys()
         else:
             image, known, sizes = make_dense_image(args.size_mib, args.per_kind, workdir)
+        if args.no_keys:
+            known = KnownKeys()
         print(f"image: {image.stat().st_size / 2**20:.0f} MiB, "
               + ", ".join(f"{kind} {value / 2**20:.0f} MiB" for kind, value in sizes.items())
               + f"; {len(known)} known public keys; workers {args.workers}")
