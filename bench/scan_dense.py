@@ -7,7 +7,11 @@ prints each time, the ratio (signward time / aeskeyfind time; goal <= 1) and the
 
 Run: .venv/bin/python bench/scan_dense.py [--size-mib 512] [--per-kind 2] [--workers 1]
      (also: .venv/bin/python bench/scan.py --dense ...)
-The image, the cores and every process's files live in a temp dir removed at exit.
+The image, the cores and every process's files live in a temp dir removed at exit; `--keep DIR`
+builds them in DIR and keeps the image (DIR/dense.img) and the public keys (DIR/public/*), and
+`--image DIR/dense.img` scans that image again with the keys kept beside it. `--dump FILE`
+writes the findings one per line (sorted) to compare two runs line by line; `--no-keys` scans
+with no public key known.
 """
 
 from __future__ import annotations
@@ -163,6 +167,8 @@ def make_dense_image(size_mib: int, per_kind: int, workdir: Path) -> tuple[Path,
             proc, public = start(kind, directory)
             try:
                 known.load(public, kind)
+                (workdir / "public").mkdir(exist_ok=True)
+                (workdir / "public" / f"{kind}-{number}").write_bytes(public)
                 subprocess.run(["gcore", "-o", str(directory / "core"), str(proc.pid)], check=True,
                                capture_output=True)
             finally:
@@ -213,14 +219,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--size-mib", type=int, default=512)
     parser.add_argument("--per-kind", type=int, default=2, help="processes of each kind (distinct keys)")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--image", default=None, help="an image made before (its keys are then unknown)")
+    parser.add_argument("--image", default=None,
+                        help="an image made before (the keys kept beside it by --keep are loaded, else unknown)")
+    parser.add_argument("--keep", default=None, help="build the image in this directory and keep it")
+    parser.add_argument("--dump", default=None, help="write the findings, one per line, to this file")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--no-keys", action="store_true", help="scan with no public key known")
     args = parser.parse_args(argv)
-    workdir = Path(tempfile.mkdtemp(prefix="signward-bench-dense-"))
+    if args.keep:
+        workdir = Path(args.keep)
+        workdir.mkdir(parents=True, exist_ok=False)
+    else:
+        workdir = Path(tempfile.mkdtemp(prefix="signward-bench-dense-"))
     try:
         if args.image:
             image, known, sizes = Path(args.image), KnownKeys(), {}
+            for public in sorted((image.parent / "public").glob("*")):
+                known.load(public.read_bytes(), public.name.split("-")[0])
         else:
             image, known, sizes = make_dense_image(args.size_mib, args.per_kind, workdir)
+        if args.no_keys:
+            known = KnownKeys()
         print(f"image: {image.stat().st_size / 2**20:.0f} MiB, "
               + ", ".join(f"{kind} {value / 2**20:.0f} MiB" for kind, value in sizes.items())
               + f"; {len(known)} known public keys; workers {args.workers}")
@@ -230,13 +249,15 @@ def main(argv: list[str] | None = None) -> None:
         ours: list[tuple[float, float]] = []
         theirs: list[tuple[float, float]] = []
         aes_lines = 0
-        for _round in range(2):
+        for _round in range(args.rounds):
             ours.append(timed_cpu(lambda: reports.append(scan_path(image, None, known, workers=args.workers))))
             result: list[subprocess.CompletedProcess[bytes]] = []
             theirs.append(timed_cpu(lambda: result.append(subprocess.run(["aeskeyfind", str(image)],
                                                                            capture_output=True))))
             aes_lines = len([line for line in result[0].stdout.splitlines() if line.strip()])
         report = reports[-1]
+        if args.dump:
+            Path(args.dump).write_text("".join(f"{sorted(f.to_dict().items())}\n" for f in sorted(report.findings)))
         by_detector = collections.Counter(f.detector for f in report.findings)
         verified = sum(1 for f in report.findings if f.verified)
         mb = image.stat().st_size / 1e6
@@ -253,7 +274,8 @@ def main(argv: list[str] | None = None) -> None:
               f"CPU {' / '.join(f'{r:.2f}' for r in cpus)} (goal <= 1: signward takes at most as long; "
               "on a loaded machine the CPU ratio is the steadier one)")
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

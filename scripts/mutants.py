@@ -38,6 +38,7 @@ KL = "tests/scan/test_known_layouts.py::"
 EM = "tests/scan/test_embedded.py::"
 PT = "tests/scan/test_printed.py::"
 LE = "tests/scan/test_lone_exponent.py::"
+LT = "tests/scan/test_lone_exponent_tables.py::"
 UF = "tests/scan/test_unread_formats.py::"
 CS = "tests/scan/test_scan_cut_short.py::"
 MJ = "tests/scan/test_mojibake.py::"
@@ -1168,6 +1169,15 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [LE + "test_bignum_limbs_8_aligned_in_a_large_core"]),
     ("s13_lone_exponent_scanner_literals", "scan/detectors/lone_exponent.py",
      "        if len(value) >= MIN_REPR:", "        if False:", [LE + "test_python_bytes_literals_of_d"]),
+    ("dense_lone_exponent_masks", "scan/detectors/lone_exponent.py",
+     "masks |= (built.bitmap[side] != 0).view(np.uint8) << np.uint8(number)",
+     "masks |= (built.bitmap[side] != 0).view(np.uint8) << np.uint8(0)",
+     [LT + "test_d_of_a_later_known_key_is_found_in_the_shared_pass"]),
+    ("dense_mod_pow_result", "scan/modexp.py", "    return int.from_bytes(raw, \"big\")",
+     "    return int.from_bytes(raw, \"little\")", ["tests/scan/test_modexp.py::test_rsa_sized_powers_equal_pow"]),
+    ("dense_lone_exponent_combined", "scan/detectors/lone_exponent.py",
+     "                    combined |= built.bitmap[side]", "                    combined = built.bitmap[side].copy()",
+     [LT + "test_compiled_pass_gives_the_reference_hits_for_every_key"]),
     ("s13_lone_exponent_reader", "scan/recheck_exponent.py", "        for start, width, _ in _proven(data, words, hits):",
      "        for start, width, _ in []:", [LE + "test_raw_big_and_little_endian_d_in_a_binary_is_found_by_both_readers"]),
     ("s13_lone_exponent_reader_bound", "scan/recheck_exponent.py", "        if len(hits) > MAX_HITS:",

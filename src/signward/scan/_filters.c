@@ -501,6 +501,155 @@ done:
     return result;
 }
 
+/* ---- the lone-exponent tables (detectors/lone_exponent.py) ------------------------- */
+
+#define TABLE_BITMAP_BYTES ((Py_ssize_t)1 << 24) /* one bit per value of a word's top 27 bits */
+#define TABLE_MAX_KEYS 8 /* one bit each in a byte of `masks` */
+#define TABLE_STARTS (((Py_ssize_t)1 << 18) + 1)
+
+/* table_hits(data, combined, masks, bitmaps, values, starts, *, big_endian, step, first) -> int64 triples
+ * (window offset, key index, index of the first equal entry in that key's `values`) of every
+ * 8-byte window at first, first + step, ... whose word (read big- or little-endian) is in a
+ * key's sorted uint64 `values`: the top 27 bits looked up in `combined` (the OR of the keys'
+ * bitmaps: most windows stop there), the top 24 in `masks` (bit k set: key k's bitmap has one
+ * of those 8 bits), then in the key's own bitmap, then among the key's values with the same
+ * top 18 bits (`starts`: uint32, 2**18 + 1 per key, where each such run begins). Ascending by offset,
+ * then key. At most TABLE_MAX_KEYS keys per call (one memory read per window, about two more
+ * per window that passes the first: a binary search over all of a key's values cost 8 keys 3.7 times
+ * what one key costs). */
+static PyObject *table_hits(PyObject *self, PyObject *args, PyObject *kwds) {
+    static char *names[] = {"data", "combined", "masks", "bitmaps", "values", "starts", "big_endian", "step", "first", NULL};
+    Py_buffer data, combined, masks;
+    PyObject *bitmap_seq, *value_seq, *start_seq;
+    int big_endian;
+    Py_ssize_t step, first;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*y*y*OOO$pnn", names, &data, &combined, &masks, &bitmap_seq, &value_seq, &start_seq,
+                                     &big_endian, &step, &first))
+        return NULL;
+    Py_buffer bitmaps[TABLE_MAX_KEYS], values[TABLE_MAX_KEYS], starts[TABLE_MAX_KEYS];
+    Py_ssize_t keys = 0, held = 0;
+    PyObject *result = NULL;
+    OffsetList out = {NULL, 0, 0};
+    int failed = 0;
+    if (!PyTuple_Check(bitmap_seq) || !PyTuple_Check(value_seq) || !PyTuple_Check(start_seq) ||
+        PyTuple_GET_SIZE(bitmap_seq) != PyTuple_GET_SIZE(value_seq) ||
+        PyTuple_GET_SIZE(bitmap_seq) != PyTuple_GET_SIZE(start_seq) || PyTuple_GET_SIZE(bitmap_seq) > TABLE_MAX_KEYS) {
+        PyErr_SetString(PyExc_ValueError, "table_hits: bitmaps, values and starts are tuples of one length (at most 8)");
+        goto done;
+    }
+    if (combined.len != TABLE_BITMAP_BYTES || masks.len != TABLE_BITMAP_BYTES || step < 1 || first < 0) {
+        PyErr_SetString(PyExc_ValueError, "table_hits: bad bitmap size, step or first");
+        goto done;
+    }
+    keys = PyTuple_GET_SIZE(bitmap_seq);
+    while (held < keys) {
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(bitmap_seq, held), &bitmaps[held], PyBUF_SIMPLE) < 0) goto done;
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(value_seq, held), &values[held], PyBUF_SIMPLE) < 0) {
+            PyBuffer_Release(&bitmaps[held]);
+            goto done;
+        }
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(start_seq, held), &starts[held], PyBUF_SIMPLE) < 0) {
+            PyBuffer_Release(&bitmaps[held]);
+            PyBuffer_Release(&values[held]);
+            goto done;
+        }
+        int bad = bitmaps[held].len != TABLE_BITMAP_BYTES || values[held].len % 8 ||
+                  starts[held].len != TABLE_STARTS * (Py_ssize_t)sizeof(uint32_t);
+        held++;
+        if (bad) {
+            PyErr_SetString(PyExc_ValueError, "table_hits: bad bitmap or starts size, or values not uint64");
+            goto done;
+        }
+
+    }
+    const uint8_t *bytes = data.buf, *any = combined.buf, *which = masks.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t o = first; o + 8 <= data.len && !failed; o += step) {
+        uint64_t word;
+        memcpy(&word, bytes + o, 8);
+        if (big_endian) word = __builtin_bswap64(word);
+        uint64_t top = word >> 37;
+        if (!((any[top >> 3] >> (top & 7)) & 1)) continue;
+        unsigned mask = which[top >> 3];
+        for (Py_ssize_t k = 0; k < keys; k++) {
+            if (!((mask >> k) & 1)) continue;
+            const uint8_t *own = bitmaps[k].buf;
+            if (!((own[top >> 3] >> (top & 7)) & 1)) continue;
+            const uint64_t *sorted = values[k].buf;
+            const uint32_t *runs = starts[k].buf;
+            Py_ssize_t count = values[k].len / 8, low = runs[word >> 46], high = runs[(word >> 46) + 1];
+            if (high > count) high = count; /* never read past the values, whatever `starts` holds */
+            while (low < high && sorted[low] < word) low++; /* the first entry >= word */
+            if (low < high && sorted[low] == word &&
+                (offsets_push(&out, o) < 0 || offsets_push(&out, k) < 0 || offsets_push(&out, low) < 0))
+                failed = 1;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = offsets_result(&out, failed);
+done:
+    for (Py_ssize_t k = 0; k < held; k++) {
+        PyBuffer_Release(&bitmaps[k]);
+        PyBuffer_Release(&values[k]);
+        PyBuffer_Release(&starts[k]);
+    }
+    PyMem_RawFree(out.items);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&combined);
+    PyBuffer_Release(&masks);
+    return result;
+}
+
+/* mod_pow(base, exponent, modulus) -> base ** exponent mod modulus, each a big-endian unsigned
+ * byte string, the result as long as `modulus` (libcrypto's BN_mod_exp: CPython's pow takes
+ * about six times as long for a 1024-bit exponent modulo 2048 bits). Odd modulus above 1 only,
+ * each number at most 16384 bits. */
+static PyObject *mod_pow(PyObject *self, PyObject *args) {
+    Py_buffer base, exponent, modulus;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &base, &exponent, &modulus)) return NULL;
+    PyObject *result = NULL;
+    BN_CTX *ctx = NULL;
+    BIGNUM *b = NULL, *x = NULL, *m = NULL, *r = NULL;
+    if (base.len > 2048 || exponent.len > 2048 || modulus.len > 2048 || modulus.len == 0) {
+        PyErr_SetString(PyExc_ValueError, "mod_pow: numbers of 1 to 2048 bytes");
+        goto done;
+    }
+    ctx = BN_CTX_new();
+    b = BN_bin2bn(base.buf, (int)base.len, NULL);
+    x = BN_bin2bn(exponent.buf, (int)exponent.len, NULL);
+    m = BN_bin2bn(modulus.buf, (int)modulus.len, NULL);
+    r = BN_new();
+    if (!ctx || !b || !x || !m || !r) {
+        PyErr_SetString(PyExc_MemoryError, "mod_pow: libcrypto allocation failed");
+        goto done;
+    }
+    if (!BN_is_odd(m) || BN_is_one(m)) {
+        PyErr_SetString(PyExc_ValueError, "mod_pow: the modulus must be odd and above 1");
+        goto done;
+    }
+    result = PyBytes_FromStringAndSize(NULL, modulus.len);
+    if (result == NULL) goto done;
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    failed = !BN_mod_exp(r, b, x, m, ctx) || BN_bn2binpad(r, (unsigned char *)PyBytes_AS_STRING(result),
+                                                          (int)modulus.len) < 0;
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        Py_CLEAR(result);
+        PyErr_SetString(PyExc_RuntimeError, "mod_pow: libcrypto failed");
+    }
+done:
+    BN_clear_free(b);
+    BN_clear_free(x);
+    BN_free(m);
+    BN_clear_free(r);
+    BN_CTX_free(ctx);
+    PyBuffer_Release(&base);
+    PyBuffer_Release(&exponent);
+    PyBuffer_Release(&modulus);
+    return result;
+}
+
 /* ---- public keys of candidate private values (libcrypto) --------------------------- */
 
 /* ec_publics(curve, scalars, size) -> for each `size`-byte big-endian scalar d, the affine
@@ -616,6 +765,9 @@ static PyMethodDef methods[] = {
      "Random-looking windows in short runs, every offset."},
     {"coprime", (PyCFunction)(void (*)(void))coprime, METH_VARARGS | METH_KEYWORDS,
      "Offsets whose integer has no small prime factor."},
+    {"table_hits", (PyCFunction)(void (*)(void))table_hits, METH_VARARGS | METH_KEYWORDS,
+     "Windows found in the lone-exponent tables."},
+    {"mod_pow", mod_pow, METH_VARARGS, "Modular exponentiation (libcrypto)."},
     {"ec_publics", ec_publics, METH_VARARGS, "Affine public points of big-endian scalars."},
     {"ed25519_publics", ed25519_publics, METH_VARARGS, "Ed25519 public keys of seeds."},
     {NULL, NULL, 0, NULL},

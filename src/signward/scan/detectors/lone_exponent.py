@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from ..chunks import Chunk
+from ..compiled import filters
 from ..knownkeys import KnownKey
 
 MAX_DENOMINATOR = 16  # of k / g in lowest terms: about 93% of OpenSSL's d mod lambda (measured)
@@ -70,15 +71,27 @@ class Table:
         self.values: dict[str, npt.NDArray[np.uint64]] = {}
         self.entries: dict[str, npt.NDArray[np.int64]] = {}
         self.bitmap: dict[str, npt.NDArray[np.uint8]] = {}
+        self._starts: dict[str, npt.NDArray[np.uint32]] = {}
         for order, (values, entry) in rows.items():
             sort = np.argsort(values, kind="stable")
             self.values[order], self.entries[order] = values[sort], entry[sort]
             bitmap = np.zeros(1 << 24, dtype=np.uint8)
             index = (self.values[order] >> np.uint64(BITMAP_SHIFT)).astype(np.int64)  # sorted
             index = index[np.concatenate([[True], index[1:] != index[:-1]])]
-            for bit in range(8):  # each byte once per bit: plain fancy indexing, no ufunc.at
-                bitmap[index[index & 7 == bit] >> 3] |= np.uint8(1 << bit)
+            # the bits of each byte are distinct powers of two: their sum per byte is their OR
+            byte = index >> 3
+            first = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+            bitmap[byte[first]] = np.add.reduceat(np.left_shift(1, index & 7), first).astype(np.uint8)
             self.bitmap[order] = bitmap
+
+    def starts(self, order: str) -> npt.NDArray[np.uint32]:
+        """Where in `values[order]` the run of each value of the top 18 bits begins (2**18 + 1
+        entries: the compiled lookup's index), made on first use."""
+        made = self._starts.get(order)
+        if made is None:
+            counts = np.bincount((self.values[order] >> np.uint64(46)).astype(np.int64), minlength=1 << 18)
+            made = self._starts[order] = np.concatenate(([0], np.cumsum(counts))).astype(np.uint32)
+        return made
 
     def candidate(self, window: int, tag: int) -> tuple[int, int, str]:
         """(start relative to the window, length, representation) of the d a hit stands for."""
@@ -150,6 +163,102 @@ def every_offset(chunk: Chunk) -> bool:
 def hits(data: bytes, built: Table, phase: int | None = None) -> list[tuple[int, int]]:
     """(window offset, tag) of every window of `data` found in the table, ascending by offset:
     at every offset, or (`phase`) at the offsets x with x + phase a multiple of 8."""
+    return tables_hits(data, [built], phase)[0]
+
+
+def tables_hits(data: bytes, tables: Sequence[Table], phase: int | None = None) -> list[list[tuple[int, int]]]:
+    """`hits` of each table, in one compiled pass over `data` for up to `MAX_KEYS_PER_PASS` tables
+    (a window's top 27 bits looked up in the OR of their bitmaps first, then which tables have
+    its top 24); numpy where not built."""
+    compiled = filters()
+    if compiled is None:
+        return [_reference_hits(data, built, phase) for built in tables]
+    found: list[list[tuple[int, int]]] = []
+    for at in range(0, len(tables), MAX_KEYS_PER_PASS):
+        group = tuple(tables[at:at + MAX_KEYS_PER_PASS])
+        lists: list[list[tuple[int, int]]] = [[] for _ in group]
+        for order in ("be", "le"):
+            combined, masks = _combined(group, order)
+            raw = compiled.table_hits(data, combined, masks, tuple(t.bitmap[order] for t in group),
+                                      tuple(t.values[order] for t in group), tuple(t.starts(order) for t in group),
+                                      big_endian=order == "be",
+                                      step=1 if phase is None else 8, first=0 if phase is None else -phase % 8)
+            triples = np.frombuffer(raw, dtype=np.int64).reshape(-1, 3).tolist()
+            for offset, key, low in triples:
+                values, entries = group[key].values[order], group[key].entries[order]
+                word = values[low]
+                while low < len(values) and values[low] == word:  # one window, several ratios
+                    lists[key].append((offset, int(entries[low])))
+                    low += 1
+        for each in lists:
+            each.sort()
+        found += lists
+    return found
+
+
+MAX_KEYS_PER_PASS = 8  # the compiled pass's limit: one bit each in a byte of the masks
+_ONE: npt.NDArray[np.uint8] | None = None
+_COMBINED: dict[tuple[tuple[int, int], ...], dict[str, tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]]] = {}
+
+
+def _combined(group: tuple[Table, ...], order: str) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+    """The OR of the tables' bitmaps, and for each byte of them which tables have a bit set there
+    (bit k: table k); one pair per set of keys and process, like the tables (the ones of a single
+    table are its bitmap and a mask of ones: a Python literal's `hits` makes nothing new)."""
+    if len(group) == 1:  # its own bitmap, and every mask says table 0
+        global _ONE
+        if _ONE is None:
+            _ONE = np.ones(1 << 24, dtype=np.uint8)
+        return group[0].bitmap[order], _ONE
+    name = tuple((t.n, t.e) for t in group)
+    with _LOCK:
+        made = _COMBINED.get(name)
+        if made is None:
+            if len(_COMBINED) >= 4:  # a scan has one set of keys: a few sets at most, 64 MiB each
+                _COMBINED.clear()
+            made = _COMBINED[name] = {}
+            for side in ("be", "le"):
+                combined = np.zeros(1 << 24, dtype=np.uint8)
+                masks = np.zeros(1 << 24, dtype=np.uint8)
+                for number, built in enumerate(group):
+                    combined |= built.bitmap[side]
+                    masks |= (built.bitmap[side] != 0).view(np.uint8) << np.uint8(number)
+                made[side] = (combined, masks)
+        return made[order]
+
+
+def chunk_hits(chunk: Chunk, built: Table, phase: int | None) -> list[tuple[int, int]]:
+    """`hits(chunk.data, built, phase)`, found in one pass for every RSA key the chunk's scan knows
+    and kept in the chunk for the next key."""
+    name = f"lone-exponent-hits:{phase}"
+    cache = chunk._cache.get(name)
+    if cache is None:
+        tables = [t for t in (table(key) for key in chunk.known.of_kind("rsa")) if t is not None]
+        every = tables_hits(chunk.data, tables, phase)
+        cache = chunk._cache[name] = {(t.n, t.e): each for t, each in zip(tables, every, strict=True)}
+    found = cache.get((built.n, built.e))
+    return list(found) if found is not None else hits(chunk.data, built, phase)
+
+
+def chunk_literals(chunk: Chunk) -> Iterator[tuple[int, int, bytes]]:
+    """`repr_literals(chunk.data)`, read once per chunk for every key (OverflowError at the same point)."""
+    cache = chunk._cache.get("lone-exponent-literals")
+    if cache is None:
+        literals: list[tuple[int, int, bytes]] = []
+        try:
+            for literal in repr_literals(chunk.data):
+                literals.append(literal)
+            overflow = False
+        except OverflowError:
+            overflow = True
+        cache = chunk._cache["lone-exponent-literals"] = (literals, overflow)
+    yield from cache[0]
+    if cache[1]:
+        raise OverflowError("too many Python bytes literals")
+
+
+def _reference_hits(data: bytes, built: Table, phase: int | None = None) -> list[tuple[int, int]]:
+    """`hits` in numpy: the reference the compiled `table_hits` is tested against."""
     found: list[tuple[int, int]] = []
     last = len(data) - 8
     for start in range(0, max(last + 1, 0), BLOCK):
@@ -223,4 +332,5 @@ def repr_literals(data: bytes) -> Iterator[tuple[int, int, bytes]]:
             yield match.start(), match.end(), value
 
 
-__all__ = ["MAX_HITS", "every_offset", "hits", "repr_literals", "table"]
+__all__ = ["MAX_HITS", "chunk_hits", "chunk_literals", "every_offset", "hits", "repr_literals", "table",
+           "tables_hits"]

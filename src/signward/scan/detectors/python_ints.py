@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from ..chunks import Chunk
 from ..findings import Finding
 from ..knownkeys import KnownKey
+from ..modexp import mod_pow
 
 DIGIT_BITS = 30
 DIGIT_MAX = 1 << DIGIT_BITS
@@ -117,10 +118,10 @@ def rsa_role(value: int, key: KnownKey) -> str | None:
 
     half = n.bit_length() // 2
     if value.bit_length() > half + 16:
-        if could_be_private_exponent(value, n, e, e << (half + 2)) and pow(pow(PROBE, e, n), value, n) == PROBE:
+        if could_be_private_exponent(value, n, e, e << (half + 2)) and mod_pow(pow(PROBE, e, n), value, n) == PROBE:
             return "rsa-private-exponent"
         return None
-    factor = math.gcd(pow(pow(PROBE, e, n), value, n) - PROBE, n)  # m^(e*dp) = m mod p
+    factor = math.gcd(mod_pow(pow(PROBE, e, n), value, n) - PROBE, n)  # m^(e*dp) = m mod p
     return "rsa-crt-exponent" if 1 < factor < n else None
 
 
