@@ -18,9 +18,12 @@ and decoding each as a view every detector reads.
   either side; a view when they decode to 32 or 64 bytes (a seed or scalar, a Solana keypair), to
   DER (`0x30` first), or are base58check (the checksum holds: the payload and, past a version byte,
   its key).
-- Z85 (ZeroMQ): runs of `MIN_Z85` characters or more of its alphabet with at least 10 % of the
-  characters base64 lacks and 10 % capitals (random Z85: 22 % and 31 %; URLs and paths: few
-  capitals); read at each of the 5 alignments (a prefix such as `key=` is in the alphabet too).
+- Z85 (ZeroMQ): runs of `MIN_Z85` characters or more of its alphabet with at least max(2, 4 %)
+  of the characters base64 lacks and max(3, 8 %) capitals (random Z85: 22 % and 31 %; URLs and
+  paths: few capitals), at most 60 % lowercase and no character `max(7, length / 12)` times or
+  more (Java identifiers and descriptors in a heap; random Z85: 31 % lowercase); a random
+  32-byte key's 40 characters fail these about once in 800 (measured); read at each of the 5
+  alignments (a prefix such as `key=` is in the alphabet too).
 - yEnc: a `=ybegin` line, then the encoded lines to `=yend` (at most `MAX_YENC` bytes).
 A finding is reported at the whole raw span (encoding `cp1252+...`, `decimal+...`, `base58+...`,
 `z85+...`, `yenc+...`). Bounded: `MAX_VIEWS` views a chunk and their bytes together (the chunk's
@@ -30,6 +33,7 @@ reader (`recheck_encodings.py`): nothing is imported from it.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import itertools
 import re
@@ -101,6 +105,7 @@ _Z85_VALUE = np.full(256, 255, dtype=np.uint64)
 _Z85_VALUE[np.frombuffer(_Z85_ALPHABET, dtype=np.uint8)] = np.arange(85, dtype=np.uint64)
 _Z85 = re.compile(rb"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%%$#]{%d,%d}+" % (MIN_Z85, MAX_Z85))
 _Z85_ONLY = b".:^!*?&<>()[]{}@%$#"  # characters base64 and base64url lack
+_LOWER = bytes(range(0x61, 0x7B))  # 26 of 85: about 31 % of a random run, over 60 % in identifiers
 _UPPER = bytes(range(0x41, 0x5B))  # 26 of Z85's 85 characters: in URLs and paths, few
 _Z85_POWERS = np.array([85 ** 4, 85 ** 3, 85 ** 2, 85, 1], dtype=np.uint64)
 
@@ -297,9 +302,13 @@ def z85_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None
         if match.start() >= own_end:
             break
         run = match.group(0)
-        if 10 * (len(run) - len(run.translate(None, _Z85_ONLY))) < len(run) or len(set(run)) < 20 \
-                or 10 * (len(run) - len(run.translate(None, _UPPER))) < len(run):
-            continue  # a path, a URL, base64: too few of the characters only Z85 uses, or of capitals
+        if len(run) - len(run.translate(None, _Z85_ONLY)) < max(2, len(run) / 25) or len(set(run)) < 20 \
+                or len(run) - len(run.translate(None, _UPPER)) < max(3, len(run) / 12) \
+                or 5 * (len(run) - len(run.translate(None, _LOWER))) > 3 * len(run) \
+                or max(collections.Counter(run).values()) >= max(7, len(run) / 12):
+            continue  # a path, a URL, base64: too few of the characters only Z85 uses, or of capitals;
+            # an identifier (`com.sun...JCTree$JCBlock!`, JVM descriptors `([BII)[B`): mostly
+            # lowercase, or one character far more often than in random text
         for align in range(5):
             # a prefix in the alphabet (`key=`) puts the key 4 bytes off 8 at one alignment in two
             yield from _shifted(match.start(), match.end(), z85_decode(run[align:]), "z85", "decoded Z85 run", (0, 4))

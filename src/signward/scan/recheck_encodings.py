@@ -15,8 +15,9 @@ grouped integers decimal numbers of 60 digits or more grouped by threes with one
                  d/dp/dq (`recheck_numbers.rsa_part`).
 base58           runs of 40 or more characters of its alphabet with no letter or digit either side,
                  read when they decode to 32 or 64 bytes, to DER, or check as base58check.
-Z85              runs of 40 or more characters of its alphabet, 10 % of them outside base64's and
-                 10 % capitals (URLs and paths have few),
+Z85              runs of 40 or more characters of its alphabet, max(2, 4 %) of them outside
+                 base64's, max(3, 8 %) capitals (URLs and paths have few), at most 60 % lowercase
+                 and no character max(7, length / 12) times (Java identifiers and descriptors),
                  read at each of the 5 alignments.
 yEnc             `=ybegin` ... `=yend` (1 MiB at most), escapes undone.
 
@@ -104,9 +105,12 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
     count = 0
     for match in zeros.finditer(_Z85_RUN, data):
         run = match.group(0).decode("ascii")
-        if sum(ord(c) in _NOT_BASE64 for c in run) * 10 < len(run) or len(set(run)) < 20 \
-                or sum(c.isupper() for c in run) * 10 < len(run):
-            continue  # a URL, a path, base64: few of Z85's own punctuation or few capitals
+        if sum(ord(c) in _NOT_BASE64 for c in run) < max(2, len(run) / 25) or len(set(run)) < 20 \
+                or sum(c.isupper() for c in run) < max(3, len(run) / 12) \
+                or sum(c.islower() for c in run) * 5 > 3 * len(run) \
+                or max(map(run.count, set(run))) >= max(7, len(run) / 12):
+            continue  # a URL, a path, base64: few of Z85's own punctuation or few capitals; a Java
+            # identifier or descriptor: mostly lowercase, or one character repeated past chance
         count += 1
         _cap(count, cap, name, "Z85-looking runs")
         for align in range(5):
