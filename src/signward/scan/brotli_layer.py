@@ -62,7 +62,7 @@ class BrotliStream:
         while not self.ended:
             if self.draining:
                 out = self._process(b"")
-                self.draining = not self.decoder.can_accept_more_data()
+                self.draining = bool(out)  # brotli 1.2: until a call gives nothing
             else:
                 if not self.pending:
                     self.pending = self.raw.read(1 << 20)
@@ -76,7 +76,7 @@ class BrotliStream:
                     raise DumpFormatError("bytes after the end of the brotli stream")
                 piece, self.pending = self.pending[:FEED], self.pending[FEED:]
                 out = self._process(piece)
-                self.draining = not self.decoder.can_accept_more_data()
+                self.draining = bool(out) or not self.decoder.can_accept_more_data()
             if out:
                 return out
         return b""
@@ -99,14 +99,15 @@ def decode_bounded(data: bytes, limit: int) -> bytes:
     position = 0
     try:
         while True:
-            if decoder.can_accept_more_data():
-                if position >= len(data):
-                    break
+            if decoder.can_accept_more_data() and position < len(data):
                 piece = data[position:position + FEED]
                 position += len(piece)
             else:
                 piece = b""
-            out += decoder.process(piece, output_buffer_limit=OUT_STEP)
+            fresh = decoder.process(piece, output_buffer_limit=OUT_STEP)
+            if not piece and not fresh:
+                break  # brotli 1.2: output may wait while it takes input; drained when a call gives none
+            out += fresh
             if len(out) > limit:
                 raise ValueError("over the view limit")
     except brotli.error:
