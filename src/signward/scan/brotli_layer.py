@@ -15,6 +15,7 @@ output back as brotli. The independent reader has its own decoder (`recheck_brot
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -36,9 +37,21 @@ def named_brotli(name: str) -> bool:
     return len(last) > len(SUFFIX) and last.casefold().endswith(SUFFIX)
 
 
-def container_of(head: bytes, name: str) -> str:
-    """The container of a file: 'br' when `name` says brotli, else `sniff_container(head)`."""
-    return "br" if named_brotli(name) else sniff_container(head)
+def container_of(head: bytes, name: str, path: Path | None = None) -> str:
+    """The container of a file: 'br' when `name` says brotli, else `sniff_container(head)`; with
+    the file's `path`, also 'br' for a whole brotli stream under another name, and a refusal
+    (DumpFormatError) for brotli named inside gzip (brotli_sniff.py)."""
+    if named_brotli(name):
+        return "br"
+    if path is None:
+        return sniff_container(head)
+    from .brotli_sniff import brotli_inside, container_with_sniff
+
+    found = container_with_sniff(head, path)
+    inside = brotli_inside(path, name, found)
+    if inside is not None:
+        raise DumpFormatError(f"{inside}; refused")
+    return found
 
 
 class BrotliStream:

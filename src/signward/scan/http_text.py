@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .body_codec import codings_of, decode_body
+from .body_codec import codings_of, decode_body, is_text
 from .chunks import Chunk, Learned
 from .files import draw
 from .findings import Finding
@@ -130,10 +130,11 @@ def _body_span(data: bytes | mmap.mmap, line_start: int, after: int,
         if not content.strip():
             start = following
             codings = codings_of(value.decode("latin-1"))
-            if length is not None:
-                return start, min(len(data), start + length), codings
             message = _MESSAGE_START.search(data, start)
-            return start, message.start() + 1 if message is not None else len(data), codings
+            end = message.start() + 1 if message is not None else len(data)
+            if length is not None and is_text(bytes(data[min(end, start + length):end])):
+                return start, min(len(data), start + length), codings
+            return start, end, codings  # no length, or one that leaves bytes that are not text behind
         if folding and content[:1] in (b" ", b"\t"):
             value += b" " + content.strip()
             position = following

@@ -19,13 +19,16 @@ from dataclasses import dataclass
 
 import brotli
 
-from .recheck_body import Overflow, decode
+from .recheck_body import Overflow, decode, plain_text
 
 MAX_MESSAGES = 10_000  # encoded bodies read in one view (more: Oversized for the caller)
 MAX_HEADER_LINES = 200  # lines of one header block walked (either way from the encoding line)
 MAX_LINE = 8192  # bytes of one header line
 MAX_PREFIX = 256  # bytes before `content-encoding` on its line (a timestamp, a log prefix, `< `)
 PIECE = 16 << 10
+HEAD = 32  # a view this short is never sniffed as brotli
+SNIFF_VIEW = 64 << 20  # bytes of a view without a `.br` name tried as brotli
+SNIFF_OUT = 256 << 20  # output a sniff counts before it calls the view brotli
 
 _NAME = re.compile(r"(?:.*[/! ])?[^/! ]*\.br\Z", re.IGNORECASE | re.DOTALL)
 _DASH = re.compile(rb"-[Ee][Nn][Cc][Oo][Dd][Ii][Nn][Gg][ \t]*:")
@@ -59,6 +62,28 @@ class Body:
 def named_brotli(name: str) -> bool:
     """Whether a view's `name` says brotli (its last part, after `/`, `!` or ` `, ends in `.br`)."""
     return bool(_NAME.match(name)) and len(re.split(r"[/! ]", name)[-1]) > 3
+
+
+def looks_brotli(data: bytes | mmap.mmap) -> bool:
+    """A view with no `.br` name that is brotli all the same: all of it (at most SNIFF_VIEW bytes)
+    one stream that ends at its last byte with output (random bytes pass a brotli decoder's first
+    bytes often; ending exactly at the end, almost never). Output is counted, not kept."""
+    if not HEAD < len(data) <= SNIFF_VIEW:
+        return False
+    engine = brotli.Decompressor()
+    produced = 0
+    try:
+        for at in range(0, len(data), PIECE):
+            produced += len(engine.process(bytes(data[at:at + PIECE]), output_buffer_limit=PIECE))
+            while more := engine.process(b"", output_buffer_limit=PIECE):
+                produced += len(more)
+                if produced > SNIFF_OUT:
+                    return True  # decoded (and bounded) by unbrotli
+            if engine.is_finished():
+                return at + PIECE >= len(data) and produced > 0
+    except brotli.error:
+        return False
+    return False
 
 
 def unbrotli(data: bytes | mmap.mmap | memoryview, limit: int) -> bytes:
@@ -148,11 +173,10 @@ def http_bodies(data: bytes | mmap.mmap, limit: int) -> Iterator[Body]:
         codings = [c for c in codings if c != "identity"]
         if body_start is None or not codings:
             continue
-        if length is not None:
-            body_end = min(len(data), body_start + length)
-        else:
-            following = _NEXT.search(data, body_start)
-            body_end = following.start() + 1 if following is not None else len(data)
+        following = _NEXT.search(data, body_start)
+        body_end = following.start() + 1 if following is not None else len(data)
+        if length is not None and plain_text(bytes(data[min(body_end, body_start + length):body_end])):
+            body_end = min(len(data), body_start + length)  # else the length is short: read on
         body = bytes(data[body_start:body_end])
         last_end = body_end
         if not body.strip():
@@ -197,4 +221,4 @@ def _length_before(data: bytes | mmap.mmap, line_start: int) -> int | None:
     return None
 
 
-__all__ = ["Body", "TooLarge", "Undecodable", "http_bodies", "named_brotli", "unbrotli"]
+__all__ = ["Body", "TooLarge", "Undecodable", "http_bodies", "looks_brotli", "named_brotli", "unbrotli"]
