@@ -13,6 +13,7 @@ import brotli
 import pytest
 
 from signward.dumps import scan_path
+from signward.errors import DumpFormatError
 from signward.scan import body_codec, http_text, recheck_body
 from signward.scan.brotli_layer import decode_bounded
 from signward.scan.recheck import recheck_path
@@ -141,3 +142,54 @@ def test_broken_bodies_count_against_the_readers_budget() -> None:
         list(http_bodies(one + one, 4 << 20))
     budget = Budget(max_bytes=64 << 20)
     assert list(http_text.bodies(one + one, budget)) == [] and len(budget.incomplete) == 2
+
+
+def test_curls_closing_line_before_the_body_bytes_is_skipped(tmp_path: Path) -> None:
+    """rt15 fp_tail_first: `* Connection ... left intact` written before the stream, no newline after."""
+    data, _ = log([b"< content-encoding: br"], TAIL + brotli.compress(BENIGN * 40), b"")
+    path = tmp_path / "first.log"
+    path.write_bytes(data)
+    report = scan_path(path)
+    assert not report.incomplete and not report.findings, report
+    assert recheck_path(path).clean
+
+
+def test_a_content_length_that_leaves_a_stream_behind_is_not_trusted(tmp_path: Path) -> None:
+    """rt15 cl_text_head: `Content-Length: 4` over a body whose bytes run on: read to the next message."""
+    body = _raw_deflate(PEM)
+    data, start = log([b"< Content-Encoding: deflate", b"< Content-Length: 4"], body)
+    path = tmp_path / "short.log"
+    path.write_bytes(data)
+    _found(path, start, "deflate")
+
+
+def test_brotli_without_a_br_name_is_found_or_refused(tmp_path: Path) -> None:
+    """rt15 plain_br_bytes.bin (a whole brotli stream: sniffed and decoded by both readers),
+    x.br.gz and a gzip FNAME `secret.pem.br` (brotli inside gzip: refused, exit 2)."""
+    packed = brotli.compress(PEM)
+    path = tmp_path / "entry.bin"
+    path.write_bytes(packed)
+    report = scan_path(path, known=known(EC))
+    assert report.container == "br" and report.findings, report
+    assert recheck_path(path, known(EC)).findings
+    noise = tmp_path / "noise.bin"
+    noise.write_bytes(packed + b"\0")  # bytes after the stream: not a whole brotli stream, read raw
+    assert scan_path(noise).container == "none"
+    (tmp_path / "x.br.gz").write_bytes(gzip.compress(packed))
+    with pytest.raises(DumpFormatError, match="brotli stream inside gzip"):
+        scan_path(tmp_path / "x.br.gz")
+    named = tmp_path / "named.gz"
+    with named.open("wb") as raw, gzip.GzipFile(filename="secret.pem.br", mode="wb", fileobj=raw) as writer:
+        writer.write(packed)
+    with pytest.raises(DumpFormatError, match="stored name 'secret.pem.br'"):
+        scan_path(named)
+
+
+def test_a_text_body_that_starts_as_a_stream_and_breaks_is_incomplete() -> None:
+    """Stored deflate blocks are text (rt15's LEN DF A0 / NLEN 20 5F): a body of them with no final
+    block starts as raw deflate, so it is not "stored decoded" text however it looks."""
+    block = bytes([0x20]) + (0xA0DF).to_bytes(2, "little") + (0x5F20).to_bytes(2, "little") + b"a" * 0xA0DF
+    assert body_codec.is_text(block)
+    with pytest.raises(body_codec.BodyError, match="truncated"):
+        body_codec.decode_body(block, ["deflate"], 1 << 20)
+    assert "does not end" in str(recheck_body.decode(block, ["deflate"], 1 << 20).broken)

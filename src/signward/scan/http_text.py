@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .body_codec import codings_of, decode_body, is_text
+from .body_codec import codings_of, decode_body, is_text, starts_stream
 from .chunks import Chunk, Learned
 from .files import draw
 from .findings import Finding
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 MAX_BLOCKS = 10_000  # encoded bodies per file (more: incomplete)
 MAX_HEADERS = 200  # header lines walked either way from the encoding line
 MAX_HEADER_BYTES = 64 << 10  # bytes of header block walked after the encoding line
+LEADING_LINES = 4  # text lines before a body's stream (curl's closing line) skipped
 MAX_PREFIX = 256  # bytes of a line before the header name (timestamps, `< `, log prefixes)
 
 _NAME = re.compile(rb"(?i)-encoding[ \t]*:")  # after `content` (checked): fast, `-` has one case
@@ -178,7 +179,19 @@ def _decoded(body: bytes, codings: list[str], budget: Budget, at: int) -> bytes 
     try:
         return decode_body(body, codings, limit)
     except ValueError as exc:  # BodyError, or over the view limit
-        budget.note(f"http: a {encoding} body at {at} does not decode ({exc})")
+        first = exc
+    rest = body
+    for _ in range(LEADING_LINES):  # curl may write `* Connection ... left intact` before the body bytes
+        line, newline, rest = rest.partition(b"\n")
+        if not newline or not is_text(line):
+            break
+        if starts_stream(rest, codings[-1]):
+            try:
+                return decode_body(rest, codings, limit)
+            except ValueError as exc:
+                first = exc
+            break
+    budget.note(f"http: a {encoding} body at {at} does not decode ({first})")
     return None
 
 

@@ -183,9 +183,19 @@ def http_bodies(data: bytes | mmap.mmap, limit: int) -> Iterator[Body]:
             continue
         try:
             result = decode(body, codings, limit - spent)
+            spent += result.spent
+            lead = body
+            for _ in range(4 if result.broken is not None else 0):  # curl's `* ...` line before the bytes
+                line, _, lead = lead.partition(b"\n")
+                if not lead or not plain_text(line):
+                    break
+                retry = decode(lead, codings, limit - spent)
+                spent += retry.spent
+                if retry.broken is None and retry.plain is not None:
+                    result = retry
+                    break
         except Overflow as exc:
             raise TooLarge(str(exc)) from None
-        spent += result.spent
         codec = "+".join(codings)
         if result.broken is not None:
             yield Body(body_start, body_end, codec, b"", f"an HTTP body at {body_start} says {codec}: {result.broken}")
