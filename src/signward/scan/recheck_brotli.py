@@ -24,6 +24,7 @@ from .recheck_body import Overflow, decode, plain_text
 MAX_MESSAGES = 10_000  # encoded bodies read in one view (more: Oversized for the caller)
 MAX_HEADER_LINES = 200  # lines of one header block walked (either way from the encoding line)
 MAX_LINE = 8192  # bytes of one header line
+BODY_MAX = 64 << 20  # bytes one body may decode to (more: TooLarge, as the scanner's view bound)
 MAX_PREFIX = 256  # bytes before `content-encoding` on its line (a timestamp, a log prefix, `< `)
 PIECE = 16 << 10
 HEAD = 32  # a view this short is never sniffed as brotli
@@ -182,14 +183,14 @@ def http_bodies(data: bytes | mmap.mmap, limit: int) -> Iterator[Body]:
         if not body.strip():
             continue
         try:
-            result = decode(body, codings, limit - spent)
+            result = decode(body, codings, min(BODY_MAX, limit - spent))
             spent += result.spent
             lead = body
             for _ in range(4 if result.broken is not None else 0):  # curl's `* ...` line before the bytes
                 line, _, lead = lead.partition(b"\n")
                 if not lead or not plain_text(line):
                     break
-                retry = decode(lead, codings, limit - spent)
+                retry = decode(lead, codings, min(BODY_MAX, limit - spent))
                 spent += retry.spent
                 if retry.broken is None and retry.plain is not None:
                     result = retry
