@@ -131,7 +131,7 @@ def _redact_bundle(plain: Path, kind: str, target: Path, report: FileReport, wor
                 raise DumpRefused(DumpReason.ERROR, f"bundle member {member.index} is {member.name!r} now, the scan "
                                                     f"read {member_report.file!r}")
             output = outputs.enter_context(Scratch(workdir))
-            container = container_of(head_of(copy.path), member.name)
+            container = container_of(head_of(copy.path), member.name, copy.path)
             with plain_copy(copy.path, container, str(workdir), max_bytes) as member_plain, \
                     Scratch(workdir) as redacted:
                 inner = bundle_kind(member_plain)
@@ -236,7 +236,7 @@ def sanitize(source: str | Path, out: str | Path, home: Home, known: KnownKeys |
     result = SanitizeResult(input=str(source), output=str(out), status="refused")
     before = _identify(source, out, home)
     refuse_unread(head_of(source), name)  # a format no reader opens (7z, RAR, a .br file): unread_format
-    container = container_of(head_of(source), name)  # a `.br` is brotli by its name (brotli_layer.py)
+    container = container_of(head_of(source), name, source)  # a `.br` is brotli by its name (brotli_layer.py)
     known = known if known is not None else KnownKeys()
     if canary is not None:
         canary.add_to(known)

@@ -15,6 +15,7 @@ output back as brotli. The independent reader has its own decoder (`recheck_brot
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -36,9 +37,21 @@ def named_brotli(name: str) -> bool:
     return len(last) > len(SUFFIX) and last.casefold().endswith(SUFFIX)
 
 
-def container_of(head: bytes, name: str) -> str:
-    """The container of a file: 'br' when `name` says brotli, else `sniff_container(head)`."""
-    return "br" if named_brotli(name) else sniff_container(head)
+def container_of(head: bytes, name: str, path: Path | None = None) -> str:
+    """The container of a file: 'br' when `name` says brotli, else `sniff_container(head)`; with
+    the file's `path`, also 'br' for a whole brotli stream under another name, and a refusal
+    (DumpFormatError) for brotli named inside gzip (brotli_sniff.py)."""
+    if named_brotli(name):
+        return "br"
+    if path is None:
+        return sniff_container(head)
+    from .brotli_sniff import brotli_inside, container_with_sniff
+
+    found = container_with_sniff(head, path)
+    inside = brotli_inside(path, name, found)
+    if inside is not None:
+        raise DumpFormatError(f"{inside}; refused")
+    return found
 
 
 class BrotliStream:
@@ -62,7 +75,7 @@ class BrotliStream:
         while not self.ended:
             if self.draining:
                 out = self._process(b"")
-                self.draining = not self.decoder.can_accept_more_data()
+                self.draining = bool(out)  # brotli 1.2: until a call gives nothing
             else:
                 if not self.pending:
                     self.pending = self.raw.read(1 << 20)
@@ -76,7 +89,7 @@ class BrotliStream:
                     raise DumpFormatError("bytes after the end of the brotli stream")
                 piece, self.pending = self.pending[:FEED], self.pending[FEED:]
                 out = self._process(piece)
-                self.draining = not self.decoder.can_accept_more_data()
+                self.draining = bool(out) or not self.decoder.can_accept_more_data()
             if out:
                 return out
         return b""
@@ -99,14 +112,15 @@ def decode_bounded(data: bytes, limit: int) -> bytes:
     position = 0
     try:
         while True:
-            if decoder.can_accept_more_data():
-                if position >= len(data):
-                    break
+            if decoder.can_accept_more_data() and position < len(data):
                 piece = data[position:position + FEED]
                 position += len(piece)
             else:
                 piece = b""
-            out += decoder.process(piece, output_buffer_limit=OUT_STEP)
+            fresh = decoder.process(piece, output_buffer_limit=OUT_STEP)
+            if not piece and not fresh:
+                break  # brotli 1.2: output may wait while it takes input; drained when a call gives none
+            out += fresh
             if len(out) > limit:
                 raise ValueError("over the view limit")
     except brotli.error:

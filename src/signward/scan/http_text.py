@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import mmap
 import re
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .brotli_layer import decode_bounded
+from .body_codec import codings_of, decode_body, is_text, starts_stream
 from .chunks import Chunk, Learned
 from .files import draw
 from .findings import Finding
@@ -36,41 +35,57 @@ if TYPE_CHECKING:
     from .detectors.base import Detector
 
 MAX_BLOCKS = 10_000  # encoded bodies per file (more: incomplete)
-MAX_HEADERS = 200  # header lines walked after the encoding line
+MAX_HEADERS = 200  # header lines walked either way from the encoding line
 MAX_HEADER_BYTES = 64 << 10  # bytes of header block walked after the encoding line
-TRAILING_LINES = 8  # log lines after a brotli stream without a length that may be dropped
-ENCODINGS = ("br", "gzip", "x-gzip", "deflate")
+LEADING_LINES = 4  # text lines before a body's stream (curl's closing line) skipped
+MAX_PREFIX = 256  # bytes of a line before the header name (timestamps, `< `, log prefixes)
 
-_ENCODING_LINE = re.compile(rb"(?im)(?:[<>] ?)?content-encoding[ \t]*:[ \t]*(br|gzip|x-gzip|deflate)[ \t]*\r?$")
-_HEADER_LINE = re.compile(rb"(?:[<>] ?)?[A-Za-z0-9!#$%&'*+.^_`|~-]+[ \t]*:[^\n]{0,8192}\n")
-_BLANK_LINE = re.compile(rb"(?:[<>] ?)?[ \t]*\r?\n")
-_CONTENT_LENGTH = re.compile(rb"(?im)^(?:[<>] ?)?content-length[ \t]*:[ \t]*(\d{1,12})[ \t]*\r?$")
-_MESSAGE_START = re.compile(rb"\n(?:[<>] ?)?(?:HTTP/\d(?:\.\d)? \d{3}\b|[A-Z]+ [!-~]+ HTTP/\d(?:\.\d)?\r?\n)")
-
-
-NEEDLES = (b"ontent-Encoding", b"ontent-encoding", b"ONTENT-ENCODING")
+_NAME = re.compile(rb"(?i)-encoding[ \t]*:")  # after `content` (checked): fast, `-` has one case
+_MARKER = re.compile(rb"[^<>\r\n]{0,200}[<>] ?")  # a log prefix ending in curl's `< ` / `> `
+_LENGTH = re.compile(rb"(?i)(?<![A-Za-z0-9-])content-length[ \t]*:[ \t]*(\d{1,12})[ \t]*\r?$")
+_START = re.compile(rb"HTTP/\d(?:\.\d)? \d{3}\b|[A-Z]+ [!-~]+ HTTP/\d(?:\.\d)?\r?$")
+_MESSAGE_START = re.compile(rb"\n(?:[^\n<>]{0,64}[<>] ?)?"
+                            rb"(?:HTTP/\d(?:\.\d)? \d{3}\b|[A-Z]+ [!-~]+ HTTP/\d(?:\.\d)?\r?\n)")
 
 
 def has_encoded_bodies(data: bytes | mmap.mmap) -> bool:
-    """A cheap test: does the text name a Content-Encoding anywhere (three common casings)?"""
-    return any(data.find(needle) >= 0 for needle in NEEDLES)
+    """A cheap test: does the text name a Content-Encoding anywhere (any case)?"""
+    return any(_is_encoding_name(data, match.start()) for match in _NAME.finditer(data))
 
 
-def _encoding_lines(data: bytes | mmap.mmap, budget: Budget) -> Iterator[re.Match[bytes]]:
-    """Each `Content-Encoding: X` header line, found from the needles (memchr-fast in a large file)."""
-    starts: set[int] = set()
-    for needle in NEEDLES:
-        at = data.find(needle)
-        while at >= 0:
-            if len(starts) >= 4 * MAX_BLOCKS:
-                budget.note(f"http: more than {4 * MAX_BLOCKS} Content-Encoding names")
-                break
-            starts.add(data.rfind(b"\n", max(0, at - 4), at) + 1)
-            at = data.find(needle, at + 1)
-    for start in sorted(starts):
-        match = _ENCODING_LINE.match(data, start)
-        if match is not None:
-            yield match
+def _is_encoding_name(data: bytes | mmap.mmap, at: int) -> bool:
+    return at >= 7 and bytes(data[at - 7:at]).lower() == b"content"
+
+
+def _line(data: bytes | mmap.mmap, start: int) -> tuple[bytes, int]:
+    """The line at `start` (at most MAX_HEADER_BYTES, without its newline) and where the next starts."""
+    end = data.find(b"\n", start, start + MAX_HEADER_BYTES)
+    if end < 0:
+        end = min(len(data), start + MAX_HEADER_BYTES)
+        return bytes(data[start:end]), end + (0 if end == len(data) else 1)
+    return bytes(data[start:end]), end + 1
+
+
+def _content(line: bytes) -> bytes:
+    """The line without a log prefix ending in `< ` / `> ` (curl -v), and without its `\r`."""
+    marker = _MARKER.match(line)
+    return (line[marker.end():] if marker is not None else line).rstrip(b"\r")
+
+
+def _encoding_lines(data: bytes | mmap.mmap, budget: Budget) -> Iterator[tuple[int, int, bytes]]:
+    """(line start, after the line, the value) of each `Content-Encoding:` header line, the name in
+    any case and anywhere in the first MAX_PREFIX bytes of its line."""
+    for count, match in enumerate(_NAME.finditer(data)):
+        if count >= 4 * MAX_BLOCKS:
+            budget.note(f"http: more than {4 * MAX_BLOCKS} Content-Encoding names")
+            return
+        if not _is_encoding_name(data, match.start()):
+            continue
+        line_start = data.rfind(b"\n", max(0, match.start() - 7 - MAX_PREFIX), match.start()) + 1
+        if line_start == 0 and match.start() - 7 > MAX_PREFIX:
+            continue
+        line, after = _line(data, line_start)
+        yield line_start, after, line[match.end() - line_start:].strip()
 
 
 def bodies(data: bytes | mmap.mmap, budget: Budget) -> Iterator[tuple[int, int, str, bytes]]:
@@ -78,107 +93,106 @@ def bodies(data: bytes | mmap.mmap, budget: Budget) -> Iterator[tuple[int, int, 
     `budget.incomplete`."""
     blocks = 0
     resume = 0
-    for match in _encoding_lines(data, budget):
-        if match.start() < resume:
+    for line_start, after, value in _encoding_lines(data, budget):
+        if line_start < resume:
             continue  # inside a body read already
+        found = _body_span(data, line_start, after, value)
+        if found is None:
+            continue
+        start, end, codings = found
+        if not codings:
+            continue  # identity
         blocks += 1
         if blocks > MAX_BLOCKS:
             budget.note(f"http: more than {MAX_BLOCKS} encoded bodies")
             return
-        found = _body_span(data, match)
-        if found is None:
-            continue
-        start, end, sized = found
         resume = end
         body = bytes(data[start:end])
-        encoding = match.group(1).decode().lower()
-        decoded = _decoded(body, encoding, sized, budget, start)
+        encoding = "+".join(codings)
+        decoded = _decoded(body, codings, budget, start)
         if decoded is not None and budget.take(len(decoded), f"an HTTP {encoding} body at {start}"):
             draw(len(decoded), "an HTTP body")
             yield start, end, encoding, decoded
 
 
-def _body_span(data: bytes | mmap.mmap, match: re.Match[bytes]) -> tuple[int, int, bool] | None:
-    """The body after the header block holding `match`: (start, end, has a length), or None when
-    no blank line ends a block of header lines."""
-    block_start = data.rfind(b"\n\n", max(0, match.start() - MAX_HEADER_BYTES), match.start())
-    block_start = max(block_start, data.rfind(b"\n\r\n", max(0, match.start() - MAX_HEADER_BYTES), match.start()))
-    position = match.end() + 1
-    limit = position + MAX_HEADER_BYTES
+def _body_span(data: bytes | mmap.mmap, line_start: int, after: int,
+               value: bytes) -> tuple[int, int, list[str]] | None:
+    """The body after the header block holding the encoding line: (start, end, codings), or None
+    when no blank line ends a block of header lines. Folded values (obs-fold) join the value; the
+    Content-Length is the block's own (walked back to its start line, never the request's)."""
+    length = _length_above(data, line_start)
+    position = after
+    folding = True
     for _ in range(MAX_HEADERS):
-        if position > len(data) or position > limit:
+        if position >= len(data) or position > after + MAX_HEADER_BYTES:
             return None
-        blank = _BLANK_LINE.match(data, position)
-        if blank is not None:
-            head = bytes(data[max(0, block_start):position])
-            length = _CONTENT_LENGTH.search(head)
-            start = blank.end()
-            if length is not None:
-                return start, min(len(data), start + int(length.group(1))), True
-            following = _MESSAGE_START.search(data, start)
-            return start, following.start() + 1 if following is not None else len(data), False
-        header = _HEADER_LINE.match(data, position)
-        if header is None:
+        line, following = _line(data, position)
+        content = _content(line)
+        if not content.strip():
+            start = following
+            codings = codings_of(value.decode("latin-1"))
+            message = _MESSAGE_START.search(data, start)
+            end = message.start() + 1 if message is not None else len(data)
+            if length is not None and is_text(bytes(data[min(end, start + length):end])):
+                return start, min(len(data), start + length), codings
+            return start, end, codings  # no length, or one that leaves bytes that are not text behind
+        if folding and content[:1] in (b" ", b"\t"):
+            value += b" " + content.strip()
+            position = following
+            continue
+        folding = False
+        if b":" not in line[:MAX_PREFIX + 256]:
             return None
-        position = header.end()
+        sized = _LENGTH.search(line)
+        if sized is not None:
+            length = int(sized.group(1))
+        position = following
     return None
 
 
-def _is_text(body: bytes) -> bool:
-    sample = body[:1 << 16]
-    text = sample.decode("utf-8", "replace")
-    if text.count("\ufffd") > 3:
-        return False
-    return not any(ord(c) < 0x20 and c not in "\t\r\n\f" for c in text)
+def _length_above(data: bytes | mmap.mmap, line_start: int) -> int | None:
+    """A Content-Length among the header lines above the encoding line, up to the start line."""
+    cursor = line_start
+    for _ in range(MAX_HEADERS):
+        if cursor <= 0:
+            return None
+        previous = data.rfind(b"\n", max(0, cursor - 1 - MAX_HEADER_BYTES), cursor - 1) + 1
+        line = bytes(data[previous:cursor - 1])
+        content = _content(line)
+        if not content.strip() or b":" not in line:
+            return None
+        sized = _LENGTH.search(line)
+        if sized is not None:
+            return int(sized.group(1))
+        if _START.search(content):
+            return None
+        cursor = previous
+    return None
 
 
-def _decoded(body: bytes, encoding: str, sized: bool, budget: Budget, at: int) -> bytes | None:
+def _decoded(body: bytes, codings: list[str], budget: Budget, at: int) -> bytes | None:
     """The decoded body, or None: a text body (stored decoded), or one that does not decode (noted)."""
-    if not body.strip() or _is_text(body):
+    if not body.strip():
         return None
     limit = min(budget.max_view_bytes, max(0, budget.max_bytes - budget.used))
+    encoding = ", ".join(codings)
     try:
-        if encoding == "br":
-            return _unbrotli(body, sized, limit)
-        for wbits in ((31,) if encoding != "deflate" else (15, -15)):
-            decoder = zlib.decompressobj(wbits)
-            try:
-                out = decoder.decompress(body, limit + 1)
-            except zlib.error:
-                continue
-            if len(out) > limit:
-                raise ValueError("over the view limit")
-            if not decoder.eof:
-                raise EOFError("the stream does not end")
-            return out
-        raise ValueError(f"not {encoding}")
-    except ValueError as exc:
-        budget.note(f"http: a {encoding} body at {at} does not decode ({exc})")
-    except EOFError as exc:
-        budget.note(f"http: a {encoding} body at {at} is truncated ({exc})")
-    return None
-
-
-def _unbrotli(body: bytes, sized: bool, limit: int) -> bytes:
-    """Brotli-decoded; without a length, the log lines after the stream may be dropped (a few)."""
-    try:
-        return decode_bounded(body, limit)
-    except (ValueError, EOFError) as exc:
-        if sized or "view limit" in str(exc):
-            raise
+        return decode_body(body, codings, limit)
+    except ValueError as exc:  # BodyError, or over the view limit
         first = exc
-    end = len(body)
-    for _ in range(TRAILING_LINES):  # the stream ends before one of the last newlines (or its \r)
-        end = body.rfind(b"\n", 0, end)
-        if end <= 0:
+    rest = body
+    for _ in range(LEADING_LINES):  # curl may write `* Connection ... left intact` before the body bytes
+        line, newline, rest = rest.partition(b"\n")
+        if not newline or not is_text(line):
             break
-        for cut in ((end - 1, end) if body[end - 1:end] == b"\r" else (end,)):
+        if starts_stream(rest, codings[-1]):
             try:
-                return decode_bounded(body[:cut], limit)
-            except (ValueError, EOFError) as exc:
-                if "view limit" in str(exc):
-                    raise
-    raise first
+                return decode_body(rest, codings, limit)
+            except ValueError as exc:
+                first = exc
+            break
+    budget.note(f"http: a {encoding} body at {at} does not decode ({first})")
+    return None
 
 
 def scan_file(path: Path, known: KnownKeys, detectors: list[Detector]) -> tuple[list[Finding], list[str]]:

@@ -69,7 +69,7 @@ from . import recheck_large as large
 from . import recheck_zeros as zeros
 from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
-from .recheck_brotli import TooLarge, Undecodable, http_bodies, named_brotli, unbrotli
+from .recheck_brotli import TooLarge, Undecodable, http_bodies, looks_brotli, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_encodings import read_encodings
 from .recheck_exponent import lone_exponents
@@ -339,7 +339,7 @@ class _Reader:
         if (unread := unread_kind(head, name)) is not None:  # 7z, RAR, a .br member...: never read as raw
             self.incomplete(f"{name}: {unread}: a format this reader does not open")
             return True
-        if named_brotli(name):  # brotli has no magic: a `.br` is decoded whole or not read at all
+        if named_brotli(name) or looks_brotli(data):  # no magic: a `.br`, or a whole brotli stream
             try:
                 plain = unbrotli(data, self.room())
             except TooLarge as exc:

@@ -327,7 +327,7 @@ def scan_path(path: str | Path, detectors: Sequence[str] | str | None = None, kn
     known = known if known is not None else KnownKeys()
     try:
         refuse_unread(head_of(path), name)  # 7z, RAR, brotli...: by magic or by name
-        container = container_of(head_of(path), name)  # by magic; brotli (no magic) by a `.br` name
+        container = container_of(head_of(path), name, path)  # by magic; brotli (no magic) by a `.br` name
         with plain_copy(path, container, workdir, max_bytes) as plain:
             kind = bundle_kind(plain)
             if kind is not None:

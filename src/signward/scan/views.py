@@ -117,16 +117,6 @@ class Hint:
     content_encoding: str = ""
 
 
-def _brotli_decompress(data: bytes, limit: int) -> bytes | None:
-    """Brotli-decoded `data` (bounded: brotli_layer.decode_bounded), or None when no brotli
-    package is installed."""
-    try:
-        from .brotli_layer import decode_bounded
-    except ImportError:
-        return None
-    return decode_bounded(data, limit)
-
-
 def json_unescape(segment: bytes) -> bytes:
     """The value of the raw text of a JSON string (between its quotes), as UTF-8 (lone
     surrogates kept as bytes, as a lenient reader would): every escape decoded."""
@@ -213,7 +203,8 @@ def _children(view: View, budget: Budget, hint: Hint | None) -> Iterator[tuple[V
         if child is not None:
             yield child, Hint(content_encoding=hint.content_encoding)
         return
-    encodings = [part.strip().lower() for part in (hint.content_encoding if hint else "").split(",") if part.strip()]
+    encodings = [part.strip().lower() for part in (hint.content_encoding if hint else "").split(",")
+                 if part.strip() and part.strip().lower() != "identity"]
     if not encodings and data[:3] == b"\x1f\x8b\x08":
         encodings = ["gzip"]
     if encodings:  # applied last first; a body stored decoded is read as it is
@@ -271,59 +262,21 @@ def _children(view: View, budget: Budget, hint: Hint | None) -> Iterator[tuple[V
 
 
 def _decompress(data: bytes, name: str, budget: Budget, at: str) -> bytes | None:
-    """`data` decoded by the Content-Encoding `name` (gzip, x-gzip, deflate, br), or None when
-    it is stored decoded (browsers store decoded bodies: a body that is text is read as it is)
-    or cannot be decoded. A stream that starts but does not end, a br body without a brotli
-    package, an unknown encoding of a body that is not text: noted incomplete."""
+    """`data` decoded by the Content-Encoding `name` (body_codec.decode_body: decoded first; a body
+    is stored decoded, None, only when it is text that does not start as a stream of `name`), or
+    None when it cannot be decoded: a stream that does not end, bytes after it that are neither text
+    nor a further stream, a body that is neither: noted incomplete."""
+    from .body_codec import BodyError, decode_body
+
     limit = min(budget.max_view_bytes, max(0, budget.max_bytes - budget.used))
     try:
-        if name in ("gzip", "x-gzip", "deflate"):
-            if data[:2] == b"\x1f\x8b":
-                out, ended = inflate(data, 31, limit)
-            elif name == "deflate" and data[:1] == b"\x78" and not _is_text(data):
-                out, ended = inflate(data, 15, limit)
-            elif name == "deflate" and not _is_text(data):
-                out, ended = inflate(data, -15, limit)
-            elif _is_text(data):
-                return None
-            else:
-                budget.note(f"views: a {name} body {at} is neither {name} nor text")
-                return None
-        elif name == "br":
-            if _is_text(data):
-                return None
-            decoded = _brotli_decompress(data, limit)
-            if decoded is None:
-                budget.note(f"views: a br-encoded body {at} cannot be decoded (no brotli package)")
-                return None
-            out, ended = decoded, True
-        elif name == "identity":
-            return None
-        else:
-            if not _is_text(data):
-                budget.note(f"views: a body {at} in the unknown Content-Encoding {name!r}")
-            return None
+        return decode_body(data, [name], limit)
+    except BodyError as exc:
+        budget.note(f"views: a {name} body {at} is corrupt ({str(exc)[:90]})")
     except ValueError as exc:
         what = "decodes past the view limit" if "view limit" in str(exc) else f"is corrupt ({str(exc)[:60]})"
         budget.note(f"views: a {name} body {at} {what}")
-        return None
-    except (zlib.error, EOFError) as exc:
-        budget.note(f"views: a {name} body {at} is corrupt ({str(exc)[:60]})")
-        return None
-    if not ended:
-        budget.note(f"views: a {name} body {at} is truncated (the stream does not end)")
-    return out
-
-
-def _is_text(data: bytes) -> bool:
-    """UTF-8 without control bytes other than whitespace: what a browser stores as a decoded body."""
-    try:
-        text = data[:65536].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(data[:65536]) - 3:
-            return False
-        text = data[:exc.start].decode("utf-8")
-    return not any(ord(c) < 0x20 and c not in "\t\r\n\f" for c in text)
+    return None
 
 
 def string_views(raw: bytes, start: int, end: int, budget: Budget, hint: Hint | None = None) -> Iterator[View]:
