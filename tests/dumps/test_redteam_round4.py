@@ -226,11 +226,12 @@ def test_both_token_rules_agree_and_miss_few_random_bodies() -> None:
 
 
 def _octal_dump_of_the_key(tmp_path: Path) -> Path:
-    """The key as `od -b` prints it: read by the independent reader, not by the scanner (an xxd
-    dump served here until the scanner learnt to read dumps, session 13)."""
+    """The key as `od -t d1` prints it (signed decimal bytes after octal offsets): read by the
+    independent reader, not by the scanner (an xxd dump served here until the scanner learnt to
+    read dumps, session 13; `od -b` until it learnt octal rows, session 15)."""
     der = RSA.private_bytes(Encoding.DER, PrivateFormat.TraditionalOpenSSL, NoEncryption())
     path = tmp_path / "key.od"
-    path.write_bytes(subprocess.run(["od", "-b"], input=der, capture_output=True, check=True).stdout)
+    path.write_bytes(subprocess.run(["od", "-t", "d1"], input=der, capture_output=True, check=True).stdout)
     return path
 
 
