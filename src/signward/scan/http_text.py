@@ -53,6 +53,19 @@ def has_encoded_bodies(data: bytes | mmap.mmap) -> bool:
     return any(_is_encoding_name(data, match.start()) for match in _NAME.finditer(data))
 
 
+def _names_an_encoding(path: Path, piece: int = 16 << 20) -> bool:
+    """`has_encoded_bodies` over the file read in pieces (overlapping by a header name's length):
+    a file that names no Content-Encoding is read once in bounded memory, not mapped whole (a
+    mapped 2 GiB raw image counts 2 GiB against the process's peak)."""
+    with open(path, "rb") as handle:
+        tail = b""
+        while block := handle.read(piece):
+            if has_encoded_bodies(tail + block):
+                return True
+            tail = block[-32:]
+    return False
+
+
 def _is_encoding_name(data: bytes | mmap.mmap, at: int) -> bool:
     return at >= 7 and bytes(data[at - 7:at]).lower() == b"content"
 
@@ -201,11 +214,9 @@ def scan_file(path: Path, known: KnownKeys, detectors: list[Detector]) -> tuple[
     from .detectors import select
 
     size = path.stat().st_size
-    if size == 0:
+    if size == 0 or not _names_an_encoding(path):
         return [], []
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if not has_encoded_bodies(data):
-            return [], []
         budget = Budget.for_size(size)
         fresh = select([d.name for d in detectors])
         findings: set[Finding] = set()

@@ -54,7 +54,9 @@ _PLAIN = {b"'": rb"[\x20-\x26\x28-\x5b\x5d-\x7e]", b'"': rb"[\x20\x21\x23-\x5b\x
 _LITERAL = {quote: re.compile(rb"%s(?:%s|%s|%s){1,%d}%s" % (quote, _ESCAPE, plain, _CHAR, MAX_LITERAL, quote))
             for quote, plain in _PLAIN.items()}
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # in key bytes, never in text
-_HINT = re.compile(rb"\\x[0-9a-fA-F]{2}[\x20-\x7e]{0,32}?[\x80-\xff]")
+# a byte escape with a raw non-ASCII character after it, or before it (a key whose only raw
+# characters come first: Go's %q of bytes starting with a valid UTF-8 sequence)
+_HINT = re.compile(rb"\\x[0-9a-fA-F]{2}[\x20-\x7e]{0,32}?[\x80-\xff]|[\x80-\xff][\x20-\x7e]{0,32}?\\x[0-9a-fA-F]{2}")
 _WIDE = re.compile(rb"\\\\|\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})")
 _BYTE_ESCAPES = re.compile(rb"\\(?:x[0-9a-fA-F]{2}|[0-7]{1,3})")
 _LEADS = bytes(range(0xC2, 0xF5))
