@@ -1408,6 +1408,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/issuer/test_hotpath.py::test_uvicorn_holds_a_whole_body_and_not_a_partial_one"]),
     ("i39_form_field_without_equals", "issuer/hotpath.py", "        if not equals:", "        if False:",
      ["tests/issuer/test_hotpath.py::test_form_pairs_refuse_a_field_without_equals"]),
+    ("s15_mojibake_raw_rune_first", "scan/mojibake.py",
+     '|[\\x80-\\xff][\\x20-\\x7e]{0,32}?\\\\x[0-9a-fA-F]{2}")', '")',
+     ["tests/scan/test_mojibake.py::test_a_go_q_literal_whose_raw_characters_all_come_first_is_read"]),
 ]
 
 

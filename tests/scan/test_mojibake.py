@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
@@ -104,6 +105,23 @@ def test_each_form_is_found_by_both_readers(form: str, secret: str, tmp_path: Pa
     assert layers & {"latin-1", "escaped-utf8", "escaped-latin-1"}, (form, secret, report.findings)
     reading = recheck_bytes(data, keys)
     assert any("mojibake" in f.view or "escaped " in f.view for f in reading.findings), (form, secret, reading)
+
+
+def test_a_go_q_literal_whose_raw_characters_all_come_first_is_read(tmp_path: Path) -> None:
+    """Go's %q of this scalar starts `"\u0102\\xf3...`: its one raw rune (U+0102) comes before
+    every byte escape; the scanner looked for literals only where an escape came first, so about 5 %
+    of P-256 scalars printed so were missed by it (a fixed key: the session's key tests another case)."""
+    key = ec.derive_private_key(int("c482f39ee91157ec7ade07d561c7577b0dad84ef04c55671e579c10191ad0437", 16),
+                                ec.SECP256R1())
+    scalar = key.private_numbers().private_value.to_bytes(32, "big")
+    printed = go_quote(scalar)
+    assert printed.index(b"\\x") > printed.index(b"\xc4\x82")  # the raw rune first
+    path = tmp_path / "app.log"
+    path.write_bytes(_wrapped(b"key=" + printed))
+    views = [view for view in mojibake.escaped_literals(path.read_bytes(), len(path.read_bytes()))]
+    assert any(view[2] == scalar for view in views), views
+    report = scan_path(path, known=known(key))
+    assert any(f.kind == "ec-private-scalar" and f.encoding.startswith("escaped-utf8") for f in report.findings)
 
 
 @pytest.mark.parametrize("form", ["latin1-utf8", "py-repr", "go-q"])
