@@ -107,7 +107,7 @@ def read_tools(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
 
 def _block(reader: _Reader, name: str, depth: int, kind: str, block: list[tuple[int, int, bytes]]) -> None:
     spelled = b"".join(part for _, _, part in block)
-    values._child(reader, spelled, f"{name} > byte-list values ({kind} rows)", depth, block[0][0], block[-1][1])
+    values._child(reader, spelled, f"{name} > byte-list values ({kind} rows, tool)", depth, block[0][0], block[-1][1])
 
 
 def _decimals(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
