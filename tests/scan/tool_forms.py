@@ -31,7 +31,7 @@ def xxd_b(d: bytes) -> bytes:
 
 
 def _gdb_head(i: int, step: int) -> str:
-    return f"0x555555558040 <key>:" if i == 0 else f"0x{0x555555558040 + i * step:x} <key+{i * step}>:"
+    return "0x555555558040 <key>:" if i == 0 else f"0x{0x555555558040 + i * step:x} <key+{i * step}>:"
 
 
 def gdb_tb(d: bytes) -> bytes:

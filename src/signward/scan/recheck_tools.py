@@ -28,7 +28,8 @@ MAX_LINES = 8_192
 OVERLAP_LINES = 1_024
 
 _LINE = re.compile(rb"(?m)^[^\n]{1,%d}+(?=\n|$)" % MAX_LINE)
-_OD_BODY = re.compile(rb"(?:(?:[0-7]{7,11}|[0-9a-fA-F]{6,8})(?=[ ]))?((?:[ ]{3}[!-~ ]|[ ]{2}\\[0abfnrtv]|[ ][0-7]{3})+)")
+_OD_BODY = re.compile(rb"(?:(?:[0-7]{7,11}|[0-9a-fA-F]{6,8})(?=[ ]))?"
+                      rb"((?:[ ]{3}[!-~ ]|[ ]{2}\\[0abfnrtv]|[ ][0-7]{3})+)")
 _OD_CELLS = re.compile(rb"[ ]{3}([!-~ ])|[ ]{2}\\([0abfnrtv])|[ ]([0-7]{3})")
 _ADDRESS = re.compile(rb"(?:0x[0-9a-fA-F]{1,16}(?:[ \t]+<[^<>]{1,200}>)?|[0-9a-fA-F]{8}):")
 _BINARY = re.compile(rb"(?:[ \t][01]{8}){1,16}")
