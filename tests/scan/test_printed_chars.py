@@ -136,7 +136,8 @@ def test_a_key_in_tool_rows_or_decimal_escapes_is_found_by_the_scanner(tmp_path:
     assert report.incomplete == [] and found, (form, found)
     ours = [f for f in found if f.detail.startswith(TOOL_DETAILS)]
     assert ours, found
-    assert {f.kind for f in ours} & {"pkcs8-ec", "rsa-private-key", "pkcs1-rsa", "ec-private-scalar"}, found
+    assert {f.kind for f in ours} & {"pkcs8-ec", "rsa-private-key", "pkcs1-rsa", "ec-private-scalar", "rsa-prime",
+                                     "rsa-private-exponent"}, found
 
 
 @pytest.mark.parametrize("form", sorted(TOOL_FORMS))
