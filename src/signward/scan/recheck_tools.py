@@ -6,6 +6,7 @@ Each line of a printable run is classified alone (`_line`): `od -c` (4-column ce
 -fx` word rows (each word's bytes reversed: little-endian); consecutive lines of one kind are one
 block, read as the bytes they print (at most `MAX_LINES` lines a block; a longer one in pieces that
 repeat `OVERLAP_LINES` lines). Quoted literals with 8 or more decimal escapes, one holding an 8 or 9
+(or a Haskell name, `\\&`)
 (Haskell `show`, Lua `%q`, OCaml `%S`), are read with decimal escapes (Haskell's names, `\\&`).
 Bounded: lines of at most 512 bytes are classified, literals of at most 65,536; blocks and literals
 counted against the view's cap. The reader's own code: it imports nothing of the scanner.
@@ -42,7 +43,7 @@ _CONTROL = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2
             "SUB ESC FS GS RS US SP").split()
 _NAMED = {name: code for code, name in enumerate(_CONTROL)} | {"DEL": 127}
 _QUOTED = re.compile(rb'"((?:[^"\\\n]|\\[^\n]){16,65536}+)"')
-_DECIMAL_HINT = re.compile(rb"\\\d{0,2}[89]")
+_DECIMAL_HINT = re.compile(rb"\\(?:\d{0,2}[89]|[A-Z]{2,3}|&)")
 
 
 def _line(text: bytes) -> tuple[str, bytes] | None:
