@@ -14,8 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from signward.scan.printed_chars import char_lists, od_rows
+from signward.scan.printed_tools import decimal_escapes, tool_rows
 from signward.scan.scanner import scan_path
 from tests.scan.material import EC, RSA, known
+from tests.scan.tool_forms import DECIMAL, ROWS
 
 DER = EC.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 RSA_DER = RSA.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL,
@@ -102,3 +104,58 @@ def test_no_finding_in_a_log_of_these_forms_holding_random_values(tmp_path: Path
     path.write_bytes(b"\n".join(lines))
     report = scan_path(path, known=known(EC))
     assert [f for f in report.findings if not f.advisory] == [] and report.incomplete == []
+
+
+TOOL_DETAILS = ("decoded od -c rows", "decoded binary rows", "decoded gdb x/cb rows", "decoded WinDbg word rows",
+                "decoded lldb word rows", "decoded decimal escapes")
+TOOL_FORMS = {**ROWS, **DECIMAL}
+
+
+def test_the_tool_forms_are_what_the_tools_print() -> None:
+    """od -c, od -An -c and xxd -b as written in tool_forms are the real tools' output (rt16 B)."""
+    for command, write in ((["od", "-c"], ROWS["od -c"]), (["od", "-An", "-c"], ROWS["od -An -c"]),
+                           (["xxd", "-b"], ROWS["xxd -b"])):
+        try:
+            done = subprocess.run(command, input=DER, capture_output=True, check=False)
+        except FileNotFoundError:
+            continue
+        if done.returncode == 0:
+            assert done.stdout == write(DER), command
+
+
+@pytest.mark.parametrize("form", sorted(TOOL_FORMS))
+@pytest.mark.parametrize("key", ["ec", "rsa"])
+def test_a_key_in_tool_rows_or_decimal_escapes_is_found_by_the_scanner(tmp_path: Path, form: str, key: str) -> None:
+    """rt16 B: the tool-row and decimal-escape readings of the scanner find these forms."""
+    printed = TOOL_FORMS[form](DER if key == "ec" else RSA_DER)
+    text = LOG + printed + b"\nend of the form\n" + LOG
+    path = tmp_path / "app.log"
+    path.write_bytes(text)
+    report = scan_path(path, known=known(EC, RSA))
+    found = [f for f in report.findings if not f.advisory]
+    assert report.incomplete == [] and found, (form, found)
+    ours = [f for f in found if f.detail.startswith(TOOL_DETAILS)]
+    assert ours, found
+    assert {f.kind for f in ours} & {"pkcs8-ec", "rsa-private-key", "pkcs1-rsa", "ec-private-scalar", "rsa-prime",
+                                     "rsa-private-exponent"}, found
+
+
+@pytest.mark.parametrize("form", sorted(TOOL_FORMS))
+def test_the_scalar_alone_is_read_from_tool_forms(form: str) -> None:
+    data = LOG + TOOL_FORMS[form](SCALAR) + b"\n" + LOG
+    views = list(tool_rows(data, 0, len(data))) + list(decimal_escapes(data, 0, len(data)))
+    assert any(decoded.startswith(SCALAR) for _, _, decoded, _, _ in views), (form, [v[2].hex() for v in views])
+
+
+def test_tool_form_near_misses_are_no_views_and_cost_little() -> None:
+    """Octal literals (no 8 or 9), 15-byte rows, blank indented lines, a C string of `\\1`: no view;
+    3 MB of them in a few seconds."""
+    unit = (b'"\\001\\002\\003\\004\\005\\006\\007\\010\\011\\012\\013\\014\\015\\016\\017\\020\\021"\n'
+            + b"                                                                \n"
+            + b"0x4020 <key>:\t00110000\t10000001\n0x4040 <k>:\t1 '\\001'\t2 '\\002'\n"
+            + b"00000000`00401000  02878130 13300001 862a07\nsay \"hi \\9\" and \"there\"\n")
+    data = unit * (3_000_000 // len(unit))
+    started = time.process_time()
+    views = list(tool_rows(data, 0, len(data))) + list(decimal_escapes(data, 0, len(data)))
+    assert time.process_time() - started < 6, time.process_time() - started
+    assert views == [], views[:3]

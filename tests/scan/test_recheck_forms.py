@@ -20,6 +20,7 @@ from signward.scan import recheck_forms as forms
 from signward.scan.knownkeys import aes_key_id
 from signward.scan.recheck import RecheckFinding, recheck_bytes, recheck_path
 from tests.scan.material import EC, ED, RSA, known
+from tests.scan.tool_forms import DECIMAL, ROWS
 
 KNOWN = known(EC, RSA, ED)
 AES = bytes.fromhex("8f1c2e3d4a5b6c7d8e9fa0b1c2d3e4f5061728394a5b6c7d8e9fa0b1c2d3e4f5")
@@ -114,11 +115,14 @@ FORMS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
         b", ".join(b"'\\u%04x'" % x if not 32 <= x < 127 or x in (39, 92) else b"'%c'" % x for x in r)
         for r in _rows(d, 8)) + b"\n};"),
     "c octal char literals": ("chars", lambda d: b"{" + b",".join(b"'\\%o'" % x for x in d) + b"}"),
+    **{name: ("tools", write) for name, write in ROWS.items()},  # rt16 B
+    **{name: ("decimal", write) for name, write in DECIMAL.items()},
 }
 
 
 _LABELS = {"gdb rows": "> gdb rows (", "rewritten": ", rewritten)", "braced": "> escaped (braced)",
-           "halves": ", halves)", "chars": "> escaped (character literals)"}
+           "halves": ", halves)", "chars": "> escaped (character literals)", "tools": " rows, tool)",
+           "decimal": "> escaped (decimal)"}
 
 
 def _ours(finding: RecheckFinding, label: str) -> bool:

@@ -41,6 +41,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .printed_chars import char_lists, od_rows
+from .printed_tools import decimal_escapes, tool_rows
 
 MIN_BYTES = 16  # an AES-128 key
 MIN_TOKENS = 8  # 16 bytes as 16-bit words
@@ -354,7 +355,8 @@ def braced_escapes(data: bytes, low: int, high: int) -> Iterator[View]:
 def value_views(data: bytes, start: int, end: int) -> Iterator[View]:
     """Every view of this module's forms that starts in data[start:end], each read to its end."""
     for low, high in text_spans(data, start, end):
-        for reader in (value_sequences, joined_literals, doubled_escapes, braced_escapes, od_rows, char_lists):
+        for reader in (value_sequences, joined_literals, doubled_escapes, braced_escapes, od_rows, char_lists,
+                       tool_rows, decimal_escapes):
             for view in reader(data, low, high):
                 if start <= view[0] < end:
                     yield view

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from . import recheck_values as values
 from .recheck_bytelists import unescape
 from .recheck_codecs import Oversized, candidates
+from .recheck_tools import read_tools
 
 if TYPE_CHECKING:
     from .recheck import _Reader
@@ -109,6 +110,7 @@ def read_forms(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
     if data.find(b"',") >= 0:
         _chars(reader, data, name, depth, texts, cap)
     _halves(reader, data, name, depth, sequences, readings)
+    read_tools(reader, data, name, depth, texts, cap)  # rt16 B: od -c, xxd -b, gdb x/tb x/cb, WinDbg, lldb
 
 
 def _touched(rewritten: bytes, changed: list[int], printed: list[tuple[int, int]],

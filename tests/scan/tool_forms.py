@@ -1,0 +1,119 @@
+"""Writers of the dump-tool forms of red team rt16 part B (`od -c`, `xxd -b`, gdb `x/tb` `x/cb`,
+WinDbg `dd` `dq` `dw` `dc`, lldb `memory read -s4 -fx`, Haskell/Lua/OCaml decimal escapes), as the
+tools print them (od and xxd checked against the real tools in test_printed_chars)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_OD_ESCAPES = {0: "\\0", 7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
+_HASKELL = ("NUL SOH STX ETX EOT ENQ ACK \\a \\b \\t \\n \\v \\f \\r SO SI DLE DC1 DC2 DC3 DC4 NAK SYN ETB "
+            "CAN EM SUB ESC FS GS RS US").split()
+
+
+def _rows(d: bytes, n: int) -> list[bytes]:
+    return [d[i:i + n] for i in range(0, len(d), n)]
+
+
+def od_c(d: bytes, offsets: bool = True) -> bytes:
+    """`od -c` (or `od -An -c` without offsets)."""
+    lines = []
+    for i, r in enumerate(_rows(d, 16)):
+        cells = "".join(f"{_OD_ESCAPES[x]:>4}" if x in _OD_ESCAPES else f"{chr(x):>4}" if 32 <= x < 127
+                        else f" {x:03o}" for x in r)
+        lines.append((f"{i * 16:07o}" if offsets else "") + cells)
+    return ("\n".join(lines) + "\n" + (f"{len(d):07o}\n" if offsets else "")).encode()
+
+
+def xxd_b(d: bytes) -> bytes:
+    return "".join(f"{i * 6:08x}: " + " ".join(f"{x:08b}" for x in r) + "  " + "".join(
+        chr(x) if 32 <= x < 127 else "." for x in r) + "\n" for i, r in enumerate(_rows(d, 6))).encode()
+
+
+def _gdb_head(i: int, step: int) -> str:
+    return "0x555555558040 <key>:" if i == 0 else f"0x{0x555555558040 + i * step:x} <key+{i * step}>:"
+
+
+def gdb_tb(d: bytes) -> bytes:
+    return "\n".join(_gdb_head(i, 8) + "".join(f"\t{x:08b}" for x in r) for i, r in enumerate(_rows(d, 8))).encode()
+
+
+def _gdb_char(x: int) -> str:
+    if x in (39, 92):
+        return "\\" + chr(x)
+    return chr(x) if 32 <= x < 127 else f"\\{x:03o}"
+
+
+def gdb_cb(d: bytes) -> bytes:
+    return "\n".join(_gdb_head(i, 8) + "".join(f"\t{x - 256 if x > 127 else x} '{_gdb_char(x)}'" for x in r)
+                     for i, r in enumerate(_rows(d, 8))).encode()
+
+
+def _words(d: bytes, width: int) -> list[str]:
+    d += bytes(-len(d) % width)
+    words = [d[i:i + width][::-1].hex() for i in range(0, len(d), width)]
+    return [w[:8] + "`" + w[8:] if width == 8 else w for w in words]
+
+
+def windbg(d: bytes, width: int, chars: bool = False) -> bytes:
+    """WinDbg `dw` (2), `dd` (4), `dq` (8) rows of 16 bytes; `dc`: `dd` with the characters."""
+    d += bytes(-len(d) % 16)
+    return "".join(f"00000000`{0x401000 + i * 16:08x}  " + " ".join(_words(r, width)) + (
+        "  " + "".join(chr(x) if 32 <= x < 127 else "." for x in r) if chars else "") + "\n"
+        for i, r in enumerate(_rows(d, 16))).encode()
+
+
+def lldb_x4(d: bytes) -> bytes:
+    return "".join(f"0x{0x100003f40 + i * 16:x}: " + " ".join("0x" + w for w in _words(r, 4)) + "\n"
+                   for i, r in enumerate(_rows(d, 16))).encode()
+
+
+def haskell_show(d: bytes) -> bytes:
+    out = []
+    for i, x in enumerate(d):
+        nxt = d[i + 1] if i + 1 < len(d) else None
+        if x < 32:
+            name = _HASKELL[x]
+            out.append(name if name.startswith("\\") else "\\" + name)
+            if x == 14 and nxt == ord("H"):
+                out.append("\\&")
+        elif x in (34, 92):
+            out.append("\\" + chr(x))
+        elif x < 127:
+            out.append(chr(x))
+        else:
+            out.append(f"\\{x}" + ("\\&" if nxt is not None and 48 <= nxt <= 57 else ""))
+    return ('"' + "".join(out) + '"').encode()
+
+
+def lua_q(d: bytes) -> bytes:
+    out = []
+    for i, x in enumerate(d):
+        digit = i + 1 < len(d) and 48 <= d[i + 1] <= 57
+        out.append("\\" + chr(x) if x in (34, 92) else chr(x) if 32 <= x < 127
+                   else f"\\{x:03d}" if digit else f"\\{x}")
+    return ('"' + "".join(out) + '"').encode()
+
+
+def ocaml_s(d: bytes) -> bytes:
+    return ('"' + "".join("\\" + chr(x) if x in (34, 92) else chr(x) if 32 <= x < 127 else f"\\{x:03d}"
+                          for x in d) + '"').encode()
+
+
+ROWS: dict[str, Callable[[bytes], bytes]] = {
+    "od -c": od_c,
+    "od -An -c": lambda d: od_c(d, offsets=False),
+    "xxd -b": xxd_b,
+    "gdb x/tb": gdb_tb,
+    "gdb x/cb": gdb_cb,
+    "windbg dw": lambda d: windbg(d, 2),
+    "windbg dd": lambda d: windbg(d, 4),
+    "windbg dq": lambda d: windbg(d, 8),
+    "windbg dc": lambda d: windbg(d, 4, chars=True),
+    "lldb -s4 -fx": lldb_x4,
+}
+DECIMAL: dict[str, Callable[[bytes], bytes]] = {
+    "haskell show": lambda d: b"key = " + haskell_show(d),
+    "lua %q": lambda d: b"key = " + lua_q(d),
+    "ocaml %S": lambda d: b"let key = " + ocaml_s(d),
+}
