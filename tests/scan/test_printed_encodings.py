@@ -240,3 +240,34 @@ def test_yenc_headers_without_bodies_stay_linear() -> None:
         pass  # past the anchor cap: incomplete (refused), never clean
     assert reader.report.findings == []
     assert time.process_time() - began < 10
+
+
+def _wrap(text: bytes, width: int, newline: bytes, indent: bytes) -> bytes:
+    return newline.join(indent + text[at:at + width] for at in range(0, len(text), width))
+
+
+WRAPPED = {  # rt16: base58 and Z85 wrapped at a fixed width (each line too short to be a run alone)
+    "base58-solana-40": (lambda: base58(SEED + PUBLIC), 40, b"\n", b"", "base58", "ed25519-seed"),
+    "base58-der-64-crlf": (lambda: base58(DER), 64, b"\r\n", b"", "base58", "pkcs8-ec"),
+    "z85-der-76-indented": (lambda: z85(DER), 76, b"\n", b"    ", "z85", "pkcs8-ec"),
+    "z85-der-80-crlf": (lambda: z85(DER), 80, b"\r\n", b"\t", "z85", "pkcs8-ec"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(WRAPPED))
+def test_a_run_wrapped_at_a_fixed_width_is_joined_by_both_readers(form: str, tmp_path: Path) -> None:
+    make, width, newline, indent, layer, kind = WRAPPED[form]
+    text = make()
+    block = _wrap(text, width, newline, indent)
+    data = LOG + b"secret:" + newline + block + newline + LOG
+    path = tmp_path / "app.log"
+    path.write_bytes(data)
+    keys = known(EC, ED)
+    report = scan_path(path, known=keys)
+    found = [f for f in report.findings if f.kind == kind and f.encoding.split("+")[0] == layer]
+    # the scanner's view spans the lines: the first line's start to the last line's end
+    assert any(f.offset <= data.index(block) + len(indent) and f.end >= data.index(block) + len(block)
+               for f in found), report.findings
+    reading = recheck_bytes(data, keys)
+    spans = [f.span for f in reading.findings if f"> {layer}" in f.view and f.span]
+    assert any(end - start >= len(block) - len(indent) for start, end in spans), reading

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from . import recheck_zeros as zeros
 from .recheck_codecs import candidates
 from .recheck_numbers import rsa_part
+from .recheck_wrapped import B58_BLOCK, Z85_BLOCK, wrapped
 
 if TYPE_CHECKING:
     from .recheck import _Reader
@@ -97,14 +98,14 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
                f"{name} > hex (grouped)", depth, match.span())
         _rsa(reader, value, f"{name} > hex (grouped)", match.span())
     count = 0
-    for match in zeros.finditer(_B58_RUN, data):  # linear: each run's digits read once
-        for label, plain in _base58(match.group(0).decode("ascii")):
+    for span, text in _runs(_B58_RUN, B58_BLOCK, data, 4096):  # linear: each run's digits read once
+        for label, plain in _base58(text.decode("ascii")):
             count += 1
             _cap(count, cap, name, "base58 runs of a key's length")
-            _child(reader, plain, f"{name} > {label}@{match.start()}", depth, match.span())
+            _child(reader, plain, f"{name} > {label}@{span[0]}", depth, span)
     count = 0
-    for match in zeros.finditer(_Z85_RUN, data):
-        run = match.group(0).decode("ascii")
+    for span, text in _runs(_Z85_RUN, Z85_BLOCK, data, 8192):
+        run = text.decode("ascii")
         if sum(ord(c) in _NOT_BASE64 for c in run) < max(2, len(run) / 25) or len(set(run)) < 20 \
                 or sum(c.isupper() for c in run) < max(3, len(run) / 12) \
                 or sum(c.islower() for c in run) * 5 > 3 * len(run) \
@@ -114,7 +115,7 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         count += 1
         _cap(count, cap, name, "Z85-looking runs")
         for align in range(5):
-            _child(reader, _z85(run[align:]), f"{name} > z85+{align}@{match.start()}", depth, match.span())
+            _child(reader, _z85(run[align:]), f"{name} > z85+{align}@{span[0]}", depth, span)
     position = data.find(b"=ybegin ")
     for count in itertools.count():
         if position < 0:
@@ -132,6 +133,14 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
             _child(reader, _yenc(bytes(data[body_start:body_end])), f"{name} > yenc@{position}", depth,
                    (position, tail.end() if tail else body_end))
         position = after
+
+
+def _runs(one_line: re.Pattern[bytes], block: re.Pattern[bytes], data: bytes | mmap.mmap,
+          longest: int) -> Iterator[tuple[tuple[int, int], bytes]]:
+    """Runs on one line, then runs wrapped over lines at a fixed width joined (`recheck_wrapped`)."""
+    for match in zeros.finditer(one_line, data):
+        yield match.span(), bytes(match.group(0))
+    yield from wrapped(block, data, longest)
 
 
 def _grouped(data: bytes | mmap.mmap) -> Iterator[re.Match[bytes]]:
