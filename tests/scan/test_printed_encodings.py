@@ -271,3 +271,29 @@ def test_a_run_wrapped_at_a_fixed_width_is_joined_by_both_readers(form: str, tmp
     reading = recheck_bytes(data, keys)
     spans = [f.span for f in reading.findings if f"> {layer}" in f.view and f.span]
     assert any(end - start >= len(block) - len(indent) for start, end in spans), reading
+
+
+def yenc_parts(data: bytes, size: int, newline: bytes = b"\r\n") -> bytes:
+    """A yEnc multipart post: `size`-byte parts, each `=ybegin part=N` `=ypart begin=B end=E`."""
+    out = b""
+    total = -(-len(data) // size)
+    for number, at in enumerate(range(0, len(data), size), 1):
+        body = yenc(data[at:at + size]).split(b"\r\n")[1:-2]
+        out += (b"=ybegin part=%d total=%d line=128 size=%d name=key.der%s=ypart begin=%d end=%d%s"
+                % (number, total, len(data), newline, at + 1, min(len(data), at + size), newline)
+                + newline.join(body) + newline + b"=yend size=%d part=%d pcrc32=00000000%s"
+                % (len(data[at:at + size]), number, newline))
+    return out
+
+
+def test_yenc_multipart_parts_are_placed_at_their_offsets_by_both_readers(tmp_path: Path) -> None:
+    """rt16: a DER key posted in 3 parts (no part holds the key alone): only the joined file does."""
+    data = LOG + yenc_parts(DER, -(-len(DER) // 3)) + LOG
+    path = tmp_path / "post.txt"
+    path.write_bytes(data)
+    report = scan_path(path, known=known(EC))
+    assert any(f.kind == "pkcs8-ec" and f.encoding.startswith("yenc") for f in report.findings), report.findings
+    views = [view for view in printed_encodings.yenc_views(data, len(data)) if view[4] == "decoded yEnc multipart file"]
+    assert views and views[0][2] == DER
+    reading = recheck_bytes(data, known(EC))
+    assert any("> yenc multipart@" in f.view for f in reading.findings), reading

@@ -46,6 +46,7 @@ from .chunks import Chunk
 from .decoded_runs import scan_batch
 from .findings import Finding
 from .wrapped_runs import line_pattern, wrapped_runs
+from .yenc_parts import joined_files
 
 if TYPE_CHECKING:
     from .detectors.base import Detector
@@ -325,6 +326,7 @@ def z85_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None
 
 
 def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
+    parts: list[tuple[int, int, bytes, bytes]] = []
     position = data.find(b"=ybegin ", 0, own_end)
     while position >= 0:
         head = _YBEGIN.match(data, position)
@@ -338,7 +340,10 @@ def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
             plain = pieces[0].translate(_YENC_PLAIN) + b"".join(
                 piece[:1].translate(_YENC_ESCAPED) + piece[1:].translate(_YENC_PLAIN) for piece in pieces[1:])
             yield from _shifted(position, tail.end() if tail else end, plain, "yenc", "decoded yEnc body")
+            parts.append((position, tail.end() if tail else end, head.group(0), plain))
         position = following if following < own_end else -1
+    for start, end, plain in joined_files(parts):  # multipart: the parts placed at their offsets
+        yield from _shifted(start, end, plain, "yenc", "decoded yEnc multipart file")
 
 
 def encoding_views(data: bytes, own_end: int) -> Iterator[View]:

@@ -38,6 +38,7 @@ from . import recheck_zeros as zeros
 from .recheck_codecs import candidates
 from .recheck_numbers import rsa_part
 from .recheck_wrapped import B58_BLOCK, Z85_BLOCK, wrapped
+from .recheck_yparts import Parts
 
 if TYPE_CHECKING:
     from .recheck import _Reader
@@ -116,6 +117,7 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         _cap(count, cap, name, "Z85-looking runs")
         for align in range(5):
             _child(reader, _z85(run[align:]), f"{name} > z85+{align}@{span[0]}", depth, span)
+    parts = Parts()
     position = data.find(b"=ybegin ")
     for count in itertools.count():
         if position < 0:
@@ -124,15 +126,20 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         after = data.find(b"=ybegin ", position + 8)  # the next header ends this body: each byte read once
         line_end = data.find(b"\n", position, position + 1024)
         if line_end > 0 and b"size=" in data[position:line_end]:
-            body_start = line_end + 1
+            body_start = part_start = line_end + 1
             if data[body_start:body_start + 7] == b"=ypart ":
                 body_start = data.find(b"\n", body_start, body_start + 512) + 1 or body_start
             limit = min(len(data) if after < 0 else max(after, body_start), body_start + (1 << 20))
             tail = _YEND.search(data, body_start, limit)
             body_end = tail.start() if tail else limit
-            _child(reader, _yenc(bytes(data[body_start:body_end])), f"{name} > yenc@{position}", depth,
-                   (position, tail.end() if tail else body_end))
+            body = _yenc(bytes(data[body_start:body_end]))
+            _child(reader, body, f"{name} > yenc@{position}", depth, (position, tail.end() if tail else body_end))
+            if body_start > part_start:
+                parts.add(bytes(data[position:line_end]), bytes(data[part_start:body_start]), body,
+                          (position, tail.end() if tail else body_end))
         position = after
+    for plain, span in parts.files():  # multipart: each part at its begin= offset
+        _child(reader, plain, f"{name} > yenc multipart@{span[0]}", depth, span)
 
 
 def _runs(one_line: re.Pattern[bytes], block: re.Pattern[bytes], data: bytes | mmap.mmap,
