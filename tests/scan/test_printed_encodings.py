@@ -297,3 +297,38 @@ def test_yenc_multipart_parts_are_placed_at_their_offsets_by_both_readers(tmp_pa
     assert views and views[0][2] == DER
     reading = recheck_bytes(data, known(EC))
     assert any("> yenc multipart@" in f.view for f in reading.findings), reading
+
+
+def _lakh(value: int) -> str:
+    text = str(value)
+    head, last = text[:-3], text[-3:]
+    pairs = [head[max(0, end - 2):end] for end in range(len(head), 0, -2)][::-1]
+    return ",".join([*pairs, last])
+
+
+def _fours(value: int) -> str:
+    text = str(value)
+    head = len(text) % 4 or 4
+    return " ".join([text[:head], *(text[at:at + 4] for at in range(head, len(text), 4))])
+
+
+GROUPINGS = {  # rt16: groupings `_INTEGER` / `_GROUPED` did not read (the prime p, known from n)
+    "en_IN-lakh": lambda: _lakh(NUMBERS.p).encode(),
+    "de_CH-u2019": lambda: grouped(NUMBERS.p, "\u2019"),
+    "fours-space": lambda: _fours(NUMBERS.p).encode(),
+    "wrapped-64": lambda: b"\n    ".join(grouped(NUMBERS.p, ",")[at:at + 64]
+                                         for at in range(0, len(grouped(NUMBERS.p, ",")), 64)),
+}
+
+
+@pytest.mark.parametrize("form", sorted(GROUPINGS))
+def test_other_groupings_of_a_prime_are_read_by_both_readers(form: str, tmp_path: Path) -> None:
+    text = GROUPINGS[form]()
+    assert int(bytes(c for c in text if 0x30 <= c <= 0x39)) == NUMBERS.p
+    data = LOG + b"p = " + text + b"\n" + LOG
+    path = tmp_path / "app.log"
+    path.write_bytes(data)
+    report = scan_path(path, known=known(RSA))
+    assert any(f.kind == "rsa-prime" and f.encoding.startswith("decimal") for f in report.findings), report.findings
+    reading = recheck_bytes(data, known(RSA))
+    assert any("> decimal (grouped)" in f.view for f in reading.findings), reading

@@ -45,6 +45,7 @@ import numpy as np
 from .chunks import Chunk
 from .decoded_runs import scan_batch
 from .findings import Finding
+from .grouped_forms import grouped_integers
 from .wrapped_runs import line_pattern, wrapped_runs
 from .yenc_parts import joined_files
 
@@ -245,6 +246,9 @@ def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | 
         if key_sized(value):
             yield (match.start(), match.end(), _big_endian(value), "decimal",
                    "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
+    for start, end, value in grouped_integers(data, own_end, spans):  # lakh, U+2019, by fours, wrapped
+        if key_sized(value):
+            yield start, end, _big_endian(value), "decimal", "decimal integer (grouped)"
     for match in (found for low, high in spans for found in _HEX_GROUPED.finditer(data, low, high)):
         if match.start() >= own_end:
             break

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
 from .recheck_codecs import candidates
+from .recheck_grouping import grouped_runs
 from .recheck_numbers import rsa_part
 from .recheck_wrapped import B58_BLOCK, Z85_BLOCK, wrapped
 from .recheck_yparts import Parts
@@ -89,6 +90,14 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
                f"{name} > decimal (grouped)", depth, match.span())
         _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
+    for span, value in grouped_runs(data):  # lakh, U+2019, by fours, wrapped (recheck_grouping)
+        if not _key_length(value):
+            continue
+        count += 1
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
+               f"{name} > decimal (grouped)", depth, span)
+        _rsa(reader, value, f"{name} > decimal (grouped)", span)
     for match in zeros.finditer(_GROUPED_HEX, data):
         value = int(match.group(0).replace(b"_", b""), 16)
         if not _key_length(value):
