@@ -71,7 +71,7 @@ from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_brotli import TooLarge, Undecodable, http_bodies, looks_brotli, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
-from .recheck_encodings import read_encodings
+from .recheck_encodings import printed_view, read_encodings
 from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
 from .recheck_layouts import python_ints
@@ -358,6 +358,8 @@ class _Reader:
             except _Exhausted:
                 raise
             except Exception as exc:
+                if printed_view(name):  # rt16: a base58/Z85 run decoding to a magic number by chance
+                    return False
                 self.incomplete(f"{name}: {codec} stream does not decode to its end ({type(exc).__name__})")
                 return True
             if depth == 0:

@@ -159,6 +159,13 @@ def _runs(one_line: re.Pattern[bytes], block: re.Pattern[bytes], data: bytes | m
     yield from wrapped(block, data, longest)
 
 
+def printed_view(name: str) -> bool:
+    """A view this module decoded from base58 or Z85 (rt16: an address whose bytes begin `1f 8b` by
+    chance is not a place where a compressed stream must decode)."""
+    last = name.rsplit(" > ", 1)[-1]
+    return last.startswith(("base58", "z85+"))
+
+
 def _grouped(data: bytes | mmap.mmap) -> Iterator[re.Match[bytes]]:
     """Numbers grouped with ASCII separators (in text spans), then with wide spaces (near one)."""
     yield from zeros.finditer(_GROUPED, data)
@@ -304,4 +311,4 @@ def _yenc(body: bytes) -> bytes:
     return bytes(out)
 
 
-__all__ = ["read_encodings"]
+__all__ = ["printed_view", "read_encodings"]
