@@ -341,3 +341,16 @@ def test_a_base58_address_decoding_to_a_gzip_magic_is_not_a_broken_stream() -> N
     data = LOG + b"transfer to=" + address + b" lamports=267817336 status=Ok\n" + LOG
     reading = recheck_bytes(data, KnownKeys())
     assert reading.clean and not reading.incomplete, reading
+
+
+def test_cp1252_mojibake_in_utf16le_text_is_read_by_both_readers(tmp_path: Path) -> None:
+    """rt16: PowerShell 5 `Out-File` (UTF-16LE, no BOM here) of a key decoded as cp1252: the same
+    text in UTF-8 was found; in UTF-16LE neither reader's UTF-16 view reached the cp1252 reader."""
+    text = LOG.decode() + "key=" + cp1252(DER, "net").decode("utf-8") + "\n" + LOG.decode()
+    data = text.encode("utf-16-le")
+    path = tmp_path / "out.txt"
+    path.write_bytes(data)
+    report = scan_path(path, known=known(EC))
+    assert any(f.kind == "pkcs8-ec" and f.encoding.startswith("cp1252") for f in report.findings), report.findings
+    reading = recheck_bytes(data, known(EC))
+    assert any("> utf-16le text" in f.view and "cp1252 mojibake" in f.view for f in reading.findings), reading

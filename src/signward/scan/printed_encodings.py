@@ -46,6 +46,7 @@ from .chunks import Chunk
 from .decoded_runs import scan_batch
 from .findings import Finding
 from .grouped_forms import grouped_integers
+from .utf16_cp1252 import utf16_cp1252_views
 from .wrapped_runs import line_pattern, wrapped_runs
 from .yenc_parts import joined_files
 
@@ -353,6 +354,7 @@ def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
 def encoding_views(data: bytes, own_end: int) -> Iterator[View]:
     """Every view of this module's forms in `data` (module docstring)."""
     yield from cp1252_runs(data, own_end)
+    yield from utf16_cp1252_views(data, own_end, cp1252_runs)  # rt16: PowerShell 5 Out-File
     spans = text_spans(data, own_end)
     yield from integer_views(data, own_end, spans)
     yield from base58_views(data, own_end, spans)

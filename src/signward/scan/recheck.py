@@ -79,6 +79,7 @@ from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
 from .recheck_unread import unread_kind
+from .recheck_utf16text import utf16le_text
 from .recheck_values import read_values
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -379,6 +380,10 @@ class _Reader:
                 return False  # the UTF-16 runs below still read what decodes
             outer = self.decoding(depth, 0, len(data))  # the whole view encodes it
             self.child(text, f"{name} > utf-16", depth + 1)
+            self.span = outer
+        elif (text16 := utf16le_text(data)) is not None:  # rt16: no BOM (recheck_utf16text.py)
+            outer = self.decoding(depth, 0, len(data))
+            self.child(text16, f"{name} > utf-16le text", depth + 1)
             self.span = outer
         return False
 
