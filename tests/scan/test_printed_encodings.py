@@ -240,3 +240,117 @@ def test_yenc_headers_without_bodies_stay_linear() -> None:
         pass  # past the anchor cap: incomplete (refused), never clean
     assert reader.report.findings == []
     assert time.process_time() - began < 10
+
+
+def _wrap(text: bytes, width: int, newline: bytes, indent: bytes) -> bytes:
+    return newline.join(indent + text[at:at + width] for at in range(0, len(text), width))
+
+
+WRAPPED = {  # rt16: base58 and Z85 wrapped at a fixed width (each line too short to be a run alone)
+    "base58-solana-40": (lambda: base58(SEED + PUBLIC), 40, b"\n", b"", "base58", "ed25519-seed"),
+    "base58-der-64-crlf": (lambda: base58(DER), 64, b"\r\n", b"", "base58", "pkcs8-ec"),
+    "z85-der-76-indented": (lambda: z85(DER), 76, b"\n", b"    ", "z85", "pkcs8-ec"),
+    "z85-der-80-crlf": (lambda: z85(DER), 80, b"\r\n", b"\t", "z85", "pkcs8-ec"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(WRAPPED))
+def test_a_run_wrapped_at_a_fixed_width_is_joined_by_both_readers(form: str, tmp_path: Path) -> None:
+    make, width, newline, indent, layer, kind = WRAPPED[form]
+    text = make()
+    block = _wrap(text, width, newline, indent)
+    data = LOG + b"secret:" + newline + block + newline + LOG
+    path = tmp_path / "app.log"
+    path.write_bytes(data)
+    keys = known(EC, ED)
+    report = scan_path(path, known=keys)
+    found = [f for f in report.findings if f.kind == kind and f.encoding.split("+")[0] == layer]
+    # the scanner's view spans the lines: the first line's start to the last line's end
+    assert any(f.offset <= data.index(block) + len(indent) and f.end >= data.index(block) + len(block)
+               for f in found), report.findings
+    reading = recheck_bytes(data, keys)
+    spans = [f.span for f in reading.findings if f"> {layer}" in f.view and f.span]
+    assert any(end - start >= len(block) - len(indent) for start, end in spans), reading
+
+
+def yenc_parts(data: bytes, size: int, newline: bytes = b"\r\n") -> bytes:
+    """A yEnc multipart post: `size`-byte parts, each `=ybegin part=N` `=ypart begin=B end=E`."""
+    out = b""
+    total = -(-len(data) // size)
+    for number, at in enumerate(range(0, len(data), size), 1):
+        body = yenc(data[at:at + size]).split(b"\r\n")[1:-2]
+        out += (b"=ybegin part=%d total=%d line=128 size=%d name=key.der%s=ypart begin=%d end=%d%s"
+                % (number, total, len(data), newline, at + 1, min(len(data), at + size), newline)
+                + newline.join(body) + newline + b"=yend size=%d part=%d pcrc32=00000000%s"
+                % (len(data[at:at + size]), number, newline))
+    return out
+
+
+def test_yenc_multipart_parts_are_placed_at_their_offsets_by_both_readers(tmp_path: Path) -> None:
+    """rt16: a DER key posted in 3 parts (no part holds the key alone): only the joined file does."""
+    data = LOG + yenc_parts(DER, -(-len(DER) // 3)) + LOG
+    path = tmp_path / "post.txt"
+    path.write_bytes(data)
+    report = scan_path(path, known=known(EC))
+    assert any(f.kind == "pkcs8-ec" and f.encoding.startswith("yenc") for f in report.findings), report.findings
+    views = [view for view in printed_encodings.yenc_views(data, len(data)) if view[4] == "decoded yEnc multipart file"]
+    assert views and views[0][2] == DER
+    reading = recheck_bytes(data, known(EC))
+    assert any("> yenc multipart@" in f.view for f in reading.findings), reading
+
+
+def _lakh(value: int) -> str:
+    text = str(value)
+    head, last = text[:-3], text[-3:]
+    pairs = [head[max(0, end - 2):end] for end in range(len(head), 0, -2)][::-1]
+    return ",".join([*pairs, last])
+
+
+def _fours(value: int) -> str:
+    text = str(value)
+    head = len(text) % 4 or 4
+    return " ".join([text[:head], *(text[at:at + 4] for at in range(head, len(text), 4))])
+
+
+GROUPINGS = {  # rt16: groupings `_INTEGER` / `_GROUPED` did not read (the prime p, known from n)
+    "en_IN-lakh": lambda: _lakh(NUMBERS.p).encode(),
+    "de_CH-u2019": lambda: grouped(NUMBERS.p, "\u2019"),
+    "fours-space": lambda: _fours(NUMBERS.p).encode(),
+    "wrapped-64": lambda: b"\n    ".join(grouped(NUMBERS.p, ",")[at:at + 64]
+                                         for at in range(0, len(grouped(NUMBERS.p, ",")), 64)),
+}
+
+
+@pytest.mark.parametrize("form", sorted(GROUPINGS))
+def test_other_groupings_of_a_prime_are_read_by_both_readers(form: str, tmp_path: Path) -> None:
+    text = GROUPINGS[form]()
+    assert int(bytes(c for c in text if 0x30 <= c <= 0x39)) == NUMBERS.p
+    data = LOG + b"p = " + text + b"\n" + LOG
+    path = tmp_path / "app.log"
+    path.write_bytes(data)
+    report = scan_path(path, known=known(RSA))
+    assert any(f.kind == "rsa-prime" and f.encoding.startswith("decimal") for f in report.findings), report.findings
+    reading = recheck_bytes(data, known(RSA))
+    assert any("> decimal (grouped)" in f.view for f in reading.findings), reading
+
+
+def test_a_base58_address_decoding_to_a_gzip_magic_is_not_a_broken_stream() -> None:
+    """rt16 LOW: a Solana address whose 32 bytes begin `1f 8b` made the reader refuse the log
+    ('gzip stream does not decode'): a base58 view is not a place where a stream must decode."""
+    address = base58(b"\x1f\x8b" + hashlib.sha256(b"rt16").digest()[:30])
+    data = LOG + b"transfer to=" + address + b" lamports=267817336 status=Ok\n" + LOG
+    reading = recheck_bytes(data, KnownKeys())
+    assert reading.clean and not reading.incomplete, reading
+
+
+def test_cp1252_mojibake_in_utf16le_text_is_read_by_both_readers(tmp_path: Path) -> None:
+    """rt16: PowerShell 5 `Out-File` (UTF-16LE, no BOM here) of a key decoded as cp1252: the same
+    text in UTF-8 was found; in UTF-16LE neither reader's UTF-16 view reached the cp1252 reader."""
+    text = LOG.decode() + "key=" + cp1252(DER, "net").decode("utf-8") + "\n" + LOG.decode()
+    data = text.encode("utf-16-le")
+    path = tmp_path / "out.txt"
+    path.write_bytes(data)
+    report = scan_path(path, known=known(EC))
+    assert any(f.kind == "pkcs8-ec" and f.encoding.startswith("cp1252") for f in report.findings), report.findings
+    reading = recheck_bytes(data, known(EC))
+    assert any("> utf-16le text" in f.view and "cp1252 mojibake" in f.view for f in reading.findings), reading

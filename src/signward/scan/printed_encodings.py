@@ -45,6 +45,10 @@ import numpy as np
 from .chunks import Chunk
 from .decoded_runs import scan_batch
 from .findings import Finding
+from .grouped_forms import grouped_integers
+from .utf16_cp1252 import utf16_cp1252_views
+from .wrapped_runs import line_pattern, wrapped_runs
+from .yenc_parts import joined_files
 
 if TYPE_CHECKING:
     from .detectors.base import Detector
@@ -97,6 +101,7 @@ _HEX_GROUPED = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,4}(?:_[0
 _NOT_DIGIT = re.compile(rb"[^0-9a-fA-F]+")
 
 _B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_LINE = line_pattern(rb"1-9A-HJ-NP-Za-km-z")
 _B58_VALUE = {char: index for index, char in enumerate(_B58_ALPHABET)}
 _BASE58 = re.compile(rb"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{%d,%d}+(?![0-9A-Za-z])" % (MIN_BASE58, MAX_BASE58))
 
@@ -104,6 +109,7 @@ _Z85_ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 _Z85_VALUE = np.full(256, 255, dtype=np.uint64)
 _Z85_VALUE[np.frombuffer(_Z85_ALPHABET, dtype=np.uint8)] = np.arange(85, dtype=np.uint64)
 _Z85 = re.compile(rb"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%%$#]{%d,%d}+" % (MIN_Z85, MAX_Z85))
+_Z85_LINE = line_pattern(rb"0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#")
 _Z85_ONLY = b".:^!*?&<>()[]{}@%$#"  # characters base64 and base64url lack
 _LOWER = bytes(range(0x61, 0x7B))  # 26 of 85: about 31 % of a random run, over 60 % in identifiers
 _UPPER = bytes(range(0x41, 0x5B))  # 26 of Z85's 85 characters: in URLs and paths, few
@@ -241,6 +247,9 @@ def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | 
         if key_sized(value):
             yield (match.start(), match.end(), _big_endian(value), "decimal",
                    "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
+    for start, end, value in grouped_integers(data, own_end, spans):  # lakh, U+2019, by fours, wrapped
+        if key_sized(value):
+            yield start, end, _big_endian(value), "decimal", "decimal integer (grouped)"
     for match in (found for low, high in spans for found in _HEX_GROUPED.finditer(data, low, high)):
         if match.start() >= own_end:
             break
@@ -271,12 +280,22 @@ def base58_decode(run: bytes) -> bytes:
     return bytes(zeros) + (value.to_bytes((value.bit_length() + 7) // 8, "big") if value else b"")
 
 
-def base58_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
-    spans = text_spans(data, own_end) if spans is None else spans
-    for match in (found for low, high in spans for found in _BASE58.finditer(data, low, high)):
+def _runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]], pattern: re.Pattern[bytes],
+          lines: re.Pattern[bytes], longest: int) -> Iterator[tuple[int, int, bytes]]:
+    """The runs of `pattern` in `spans`, then the runs wrapped over lines at a fixed width, joined."""
+    for match in (found for low, high in spans for found in pattern.finditer(data, low, high)):
         if match.start() >= own_end:
             break
-        run = match.group(0)
+        yield match.start(), match.end(), match.group(0)
+    for start, end, run in (found for low, high in spans for found in wrapped_runs(data, low, high, lines, longest)):
+        if start >= own_end:
+            break
+        yield start, end, run
+
+
+def base58_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
+    spans = text_spans(data, own_end) if spans is None else spans
+    for start, end, run in _runs(data, own_end, spans, _BASE58, _B58_LINE, MAX_BASE58):
         decoded = base58_decode(run)
         readings: list[tuple[bytes, str]] = []
         if len(decoded) in (32, 64) or (decoded[:1] == b"\x30" and len(decoded) >= 48):
@@ -285,7 +304,7 @@ def base58_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | N
         if len(payload) >= 32 and hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4] == check:
             readings += [(payload, "base58check"), (payload[1:], "base58check")]
         for plain, layer in readings:  # the key where the view starts: no shifted copies
-            yield match.start(), match.end(), plain, layer, f"decoded {layer} run"
+            yield start, end, plain, layer, f"decoded {layer} run"
 
 
 def z85_decode(run: bytes) -> bytes:
@@ -298,10 +317,7 @@ def z85_decode(run: bytes) -> bytes:
 
 def z85_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
     spans = text_spans(data, own_end) if spans is None else spans
-    for match in (found for low, high in spans for found in _Z85.finditer(data, low, high)):
-        if match.start() >= own_end:
-            break
-        run = match.group(0)
+    for start, end, run in _runs(data, own_end, spans, _Z85, _Z85_LINE, MAX_Z85):
         if len(run) - len(run.translate(None, _Z85_ONLY)) < max(2, len(run) / 25) or len(set(run)) < 20 \
                 or len(run) - len(run.translate(None, _UPPER)) < max(3, len(run) / 12) \
                 or 5 * (len(run) - len(run.translate(None, _LOWER))) > 3 * len(run) \
@@ -311,10 +327,11 @@ def z85_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None
             # lowercase, or one character far more often than in random text
         for align in range(5):
             # a prefix in the alphabet (`key=`) puts the key 4 bytes off 8 at one alignment in two
-            yield from _shifted(match.start(), match.end(), z85_decode(run[align:]), "z85", "decoded Z85 run", (0, 4))
+            yield from _shifted(start, end, z85_decode(run[align:]), "z85", "decoded Z85 run", (0, 4))
 
 
 def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
+    parts: list[tuple[int, int, bytes, bytes]] = []
     position = data.find(b"=ybegin ", 0, own_end)
     while position >= 0:
         head = _YBEGIN.match(data, position)
@@ -328,12 +345,16 @@ def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
             plain = pieces[0].translate(_YENC_PLAIN) + b"".join(
                 piece[:1].translate(_YENC_ESCAPED) + piece[1:].translate(_YENC_PLAIN) for piece in pieces[1:])
             yield from _shifted(position, tail.end() if tail else end, plain, "yenc", "decoded yEnc body")
+            parts.append((position, tail.end() if tail else end, head.group(0), plain))
         position = following if following < own_end else -1
+    for start, end, plain in joined_files(parts):  # multipart: the parts placed at their offsets
+        yield from _shifted(start, end, plain, "yenc", "decoded yEnc multipart file")
 
 
 def encoding_views(data: bytes, own_end: int) -> Iterator[View]:
     """Every view of this module's forms in `data` (module docstring)."""
     yield from cp1252_runs(data, own_end)
+    yield from utf16_cp1252_views(data, own_end, cp1252_runs)  # rt16: PowerShell 5 Out-File
     spans = text_spans(data, own_end)
     yield from integer_views(data, own_end, spans)
     yield from base58_views(data, own_end, spans)

@@ -71,7 +71,7 @@ from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_brotli import TooLarge, Undecodable, http_bodies, looks_brotli, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
-from .recheck_encodings import read_encodings
+from .recheck_encodings import printed_view, read_encodings
 from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
 from .recheck_layouts import python_ints
@@ -79,6 +79,7 @@ from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
 from .recheck_unread import unread_kind
+from .recheck_utf16text import utf16le_text
 from .recheck_values import read_values
 
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -358,6 +359,8 @@ class _Reader:
             except _Exhausted:
                 raise
             except Exception as exc:
+                if printed_view(name):  # rt16: a base58/Z85 run decoding to a magic number by chance
+                    return False
                 self.incomplete(f"{name}: {codec} stream does not decode to its end ({type(exc).__name__})")
                 return True
             if depth == 0:
@@ -377,6 +380,10 @@ class _Reader:
                 return False  # the UTF-16 runs below still read what decodes
             outer = self.decoding(depth, 0, len(data))  # the whole view encodes it
             self.child(text, f"{name} > utf-16", depth + 1)
+            self.span = outer
+        elif (text16 := utf16le_text(data)) is not None:  # rt16: no BOM (recheck_utf16text.py)
+            outer = self.decoding(depth, 0, len(data))
+            self.child(text16, f"{name} > utf-16le text", depth + 1)
             self.span = outer
         return False
 

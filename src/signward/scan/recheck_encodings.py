@@ -36,7 +36,10 @@ from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
 from .recheck_codecs import candidates
+from .recheck_grouping import grouped_runs
 from .recheck_numbers import rsa_part
+from .recheck_wrapped import B58_BLOCK, Z85_BLOCK, wrapped
+from .recheck_yparts import Parts
 
 if TYPE_CHECKING:
     from .recheck import _Reader
@@ -87,6 +90,14 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
                f"{name} > decimal (grouped)", depth, match.span())
         _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
+    for span, value in grouped_runs(data):  # lakh, U+2019, by fours, wrapped (recheck_grouping)
+        if not _key_length(value):
+            continue
+        count += 1
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
+               f"{name} > decimal (grouped)", depth, span)
+        _rsa(reader, value, f"{name} > decimal (grouped)", span)
     for match in zeros.finditer(_GROUPED_HEX, data):
         value = int(match.group(0).replace(b"_", b""), 16)
         if not _key_length(value):
@@ -97,14 +108,14 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
                f"{name} > hex (grouped)", depth, match.span())
         _rsa(reader, value, f"{name} > hex (grouped)", match.span())
     count = 0
-    for match in zeros.finditer(_B58_RUN, data):  # linear: each run's digits read once
-        for label, plain in _base58(match.group(0).decode("ascii")):
+    for span, text in _runs(_B58_RUN, B58_BLOCK, data, 4096):  # linear: each run's digits read once
+        for label, plain in _base58(text.decode("ascii")):
             count += 1
             _cap(count, cap, name, "base58 runs of a key's length")
-            _child(reader, plain, f"{name} > {label}@{match.start()}", depth, match.span())
+            _child(reader, plain, f"{name} > {label}@{span[0]}", depth, span)
     count = 0
-    for match in zeros.finditer(_Z85_RUN, data):
-        run = match.group(0).decode("ascii")
+    for span, text in _runs(_Z85_RUN, Z85_BLOCK, data, 8192):
+        run = text.decode("ascii")
         if sum(ord(c) in _NOT_BASE64 for c in run) < max(2, len(run) / 25) or len(set(run)) < 20 \
                 or sum(c.isupper() for c in run) < max(3, len(run) / 12) \
                 or sum(c.islower() for c in run) * 5 > 3 * len(run) \
@@ -114,7 +125,8 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         count += 1
         _cap(count, cap, name, "Z85-looking runs")
         for align in range(5):
-            _child(reader, _z85(run[align:]), f"{name} > z85+{align}@{match.start()}", depth, match.span())
+            _child(reader, _z85(run[align:]), f"{name} > z85+{align}@{span[0]}", depth, span)
+    parts = Parts()
     position = data.find(b"=ybegin ")
     for count in itertools.count():
         if position < 0:
@@ -123,15 +135,35 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         after = data.find(b"=ybegin ", position + 8)  # the next header ends this body: each byte read once
         line_end = data.find(b"\n", position, position + 1024)
         if line_end > 0 and b"size=" in data[position:line_end]:
-            body_start = line_end + 1
+            body_start = part_start = line_end + 1
             if data[body_start:body_start + 7] == b"=ypart ":
                 body_start = data.find(b"\n", body_start, body_start + 512) + 1 or body_start
             limit = min(len(data) if after < 0 else max(after, body_start), body_start + (1 << 20))
             tail = _YEND.search(data, body_start, limit)
             body_end = tail.start() if tail else limit
-            _child(reader, _yenc(bytes(data[body_start:body_end])), f"{name} > yenc@{position}", depth,
-                   (position, tail.end() if tail else body_end))
+            body = _yenc(bytes(data[body_start:body_end]))
+            _child(reader, body, f"{name} > yenc@{position}", depth, (position, tail.end() if tail else body_end))
+            if body_start > part_start:
+                parts.add(bytes(data[position:line_end]), bytes(data[part_start:body_start]), body,
+                          (position, tail.end() if tail else body_end))
         position = after
+    for plain, span in parts.files():  # multipart: each part at its begin= offset
+        _child(reader, plain, f"{name} > yenc multipart@{span[0]}", depth, span)
+
+
+def _runs(one_line: re.Pattern[bytes], block: re.Pattern[bytes], data: bytes | mmap.mmap,
+          longest: int) -> Iterator[tuple[tuple[int, int], bytes]]:
+    """Runs on one line, then runs wrapped over lines at a fixed width joined (`recheck_wrapped`)."""
+    for match in zeros.finditer(one_line, data):
+        yield match.span(), bytes(match.group(0))
+    yield from wrapped(block, data, longest)
+
+
+def printed_view(name: str) -> bool:
+    """A view this module decoded from base58 or Z85 (rt16: an address whose bytes begin `1f 8b` by
+    chance is not a place where a compressed stream must decode)."""
+    last = name.rsplit(" > ", 1)[-1]
+    return last.startswith(("base58", "z85+"))
 
 
 def _grouped(data: bytes | mmap.mmap) -> Iterator[re.Match[bytes]]:
@@ -279,4 +311,4 @@ def _yenc(body: bytes) -> bytes:
     return bytes(out)
 
 
-__all__ = ["read_encodings"]
+__all__ = ["printed_view", "read_encodings"]

@@ -1,0 +1,45 @@
+"""The independent reader's joining of base58 and Z85 wrapped over lines at a fixed width (rt16):
+a block of adjacent lines each only of the alphabet (indentation, CRLF allowed) is cut into runs,
+each of lines of one width (16 or more) and then at most one no wider line, and each run read as
+one. Its own code, written apart from the scanner's `wrapped_runs.py`."""
+
+from __future__ import annotations
+
+import mmap
+import re
+from collections.abc import Iterator
+
+from . import recheck_zeros as zeros
+
+NARROWEST = 16
+MOST_LINES = 256
+_LINE = re.compile(rb"[ \t]*+([^ \t\r\n]++)[ \t]*+\r?(?:\n|$)")
+
+B58_BLOCK = re.compile(rb"(?m)(?:^[ \t]*+[1-9A-HJ-NP-Za-km-z]++[ \t]*+\r?\n){1,4096}"
+                       rb"[ \t]*+[1-9A-HJ-NP-Za-km-z]++[ \t]*+\r?$")
+Z85_BLOCK = re.compile(rb"(?m)(?:^[ \t]*+[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]++[ \t]*+\r?\n){1,4096}"
+                       rb"[ \t]*+[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]++[ \t]*+\r?$")
+
+
+def wrapped(block: re.Pattern[bytes], data: bytes | mmap.mmap, longest: int) -> Iterator[tuple[tuple[int, int], bytes]]:
+    """((start, end), joined characters) of every wrapped run in the blocks `block` finds."""
+    for found in zeros.finditer(block, data):
+        rows = [(line.start(1), line.end(1), line.group(1)) for line in _LINE.finditer(found.group(0))]
+        base = found.start()
+        first = 0
+        while first < len(rows) - 1:
+            width = len(rows[first][2])
+            after = first + 1
+            while after < len(rows) and after - first < MOST_LINES and len(rows[after][2]) == width:
+                after += 1
+            if after < len(rows) and after - first < MOST_LINES and len(rows[after][2]) < width:
+                after += 1
+            if width < NARROWEST or after - first < 2:
+                first += 1
+                continue
+            joined = b"".join(row[2] for row in rows[first:after])
+            yield (base + rows[first][0], base + rows[after - 1][1]), joined[:longest]
+            first = after
+
+
+__all__ = ["B58_BLOCK", "Z85_BLOCK", "wrapped"]

@@ -1,0 +1,53 @@
+"""The scanner's joining of a run wrapped over lines at a fixed width (rt16): lines (indented or
+not, LF or CRLF) that are each only characters of one alphabet, all but the last of one width and
+the last no longer, are one run; used for base58 and Z85 (`printed_encodings.py`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+MIN_WIDTH = 16  # a line narrower than this is not a wrapped run's line (40/64/76/80 in practice)
+MAX_LINES = 256  # lines joined into one run at most (bounded; the alphabets' maxima are 4 KiB / 8 KiB)
+
+Run = tuple[int, int, bytes]
+
+
+def line_pattern(alphabet: bytes) -> re.Pattern[bytes]:
+    """One whole line of `alphabet` characters (a character class body), indentation allowed (the
+    last line of a wrapped run may be one character)."""
+    return re.compile(rb"(?m)^[ \t]*+([%s]++)[ \t]*+\r?$" % alphabet)
+
+
+def wrapped_runs(data: bytes, low: int, high: int, lines: re.Pattern[bytes], longest: int) -> Iterator[Run]:
+    """(start, end, joined characters) of each run of two or more adjacent lines of `lines` where
+    all but the last have one width and the last is no wider; `longest` characters at most.
+    Linear: each line is matched once and belongs to one run."""
+    block: list[re.Match[bytes]] = []
+    for match in lines.finditer(data, low, high):
+        if block and match.start() != block[-1].end() + 1:  # not the next line
+            yield from _split(block, longest)
+            block = []
+        block.append(match)
+    yield from _split(block, longest)
+
+
+def _split(block: list[re.Match[bytes]], longest: int) -> Iterator[Run]:
+    """Adjacent lines into runs: from each line, the lines of its width, then one shorter."""
+    index = 0
+    while index < len(block):
+        width = len(block[index].group(1))
+        last = index + 1
+        while last < len(block) and len(block[last].group(1)) == width and last - index < MAX_LINES:
+            last += 1
+        if last < len(block) and len(block[last].group(1)) < width and last - index < MAX_LINES:
+            last += 1
+        if last - index >= 2 and width >= MIN_WIDTH:
+            joined = b"".join(match.group(1) for match in block[index:last])[:longest]
+            yield block[index].start(1), block[last - 1].end(1), joined
+            index = last
+        else:
+            index += 1
+
+
+__all__ = ["line_pattern", "wrapped_runs"]
