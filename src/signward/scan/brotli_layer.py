@@ -8,9 +8,9 @@ Brotli's framing format (magic CE B2 CF 81) is another format and stays refused 
 
 `BrotliStream` reads like `StrictStream`: compressed bytes fed in pieces, the output of one call
 bounded, a stream that does not end refused `truncated`, bytes after its end or bytes that are not
-brotli a `DumpFormatError` (exit 2). `decode_bounded` is the same for a body held in memory (HAR
-and HTTP bodies): at most `limit` bytes out, else ValueError. `BrotliWriter` writes the sanitized
-output back as brotli. The independent reader has its own decoder (`recheck_brotli.py`).
+brotli a `DumpFormatError` (exit 2); bodies held in memory (HAR and HTTP) are `body_codec.py`'s.
+`BrotliWriter` writes the sanitized output back as brotli. The independent reader has its own
+decoder (`recheck_brotli.py`).
 """
 
 from __future__ import annotations
@@ -104,32 +104,6 @@ class BrotliStream:
         self.close()
 
 
-def decode_bounded(data: bytes, limit: int) -> bytes:
-    """`data` brotli-decoded whole: ValueError past `limit` bytes ("over the view limit") or when
-    it is not brotli, EOFError when the stream does not end."""
-    decoder = brotli.Decompressor()
-    out = bytearray()
-    position = 0
-    try:
-        while True:
-            if decoder.can_accept_more_data() and position < len(data):
-                piece = data[position:position + FEED]
-                position += len(piece)
-            else:
-                piece = b""
-            fresh = decoder.process(piece, output_buffer_limit=OUT_STEP)
-            if not piece and not fresh:
-                break  # brotli 1.2: output may wait while it takes input; drained when a call gives none
-            out += fresh
-            if len(out) > limit:
-                raise ValueError("over the view limit")
-    except brotli.error:
-        raise ValueError("not a brotli stream (or bytes after its end)") from None
-    if not decoder.is_finished():
-        raise EOFError("brotli stream does not end")
-    return bytes(out)
-
-
 class BrotliWriter:
     """A binary writer that brotli-compresses into `raw` (closed by its owner, not here)."""
 
@@ -153,4 +127,4 @@ class BrotliWriter:
             self.raw.write(self.compressor.finish())
 
 
-__all__ = ["BrotliStream", "BrotliWriter", "container_of", "decode_bounded", "named_brotli"]
+__all__ = ["BrotliStream", "BrotliWriter", "container_of", "named_brotli"]
