@@ -78,6 +78,22 @@ def ecdsa_scalars_in_range(r: int, s: int, order: int) -> bool:
     return 0 < r < order and 0 < s < order
 
 
+# built once (issue 39: `ec.ECDSA(SHA256())` per check cost more than the range checks); immutable
+_ECDSA = {alg: ec.ECDSA(spec.hash()) for alg, spec in SPECS.items() if spec.kty == "EC" and spec.hash is not None}
+_ELLIPTIC: set[type] = set()  # classes whose instances are EllipticCurvePublicKey (the ABC check, once per class)
+
+
+def _elliptic(public_key: object) -> bool:
+    """isinstance(public_key, ec.EllipticCurvePublicKey), the ABC's check made once per class."""
+    cls = type(public_key)
+    if cls in _ELLIPTIC:
+        return True
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        _ELLIPTIC.add(cls)
+        return True
+    return False
+
+
 def signature_ok(public_key: PublicKey, alg: Alg, data: bytes, signature: bytes) -> bool:
     """Check a JWS signature with cryptography; never raises.
 
@@ -86,7 +102,7 @@ def signature_ok(public_key: PublicKey, alg: Alg, data: bytes, signature: bytes)
     spec = SPECS[alg]
     try:
         if spec.kty == "EC":
-            if not isinstance(public_key, ec.EllipticCurvePublicKey):
+            if not _elliptic(public_key):
                 return False
             n = spec.field_bytes
             if len(signature) != 2 * n or public_key.curve.key_size != {32: 256, 48: 384}[n]:
@@ -97,7 +113,7 @@ def signature_ok(public_key: PublicKey, alg: Alg, data: bytes, signature: bytes)
                 return False
             if spec.hash is None:
                 return False
-            public_key.verify(encode_dss_signature(r, s), data, ec.ECDSA(spec.hash()))
+            public_key.verify(encode_dss_signature(r, s), data, _ECDSA[alg])
         elif alg is Alg.RS256:
             if not isinstance(public_key, rsa.RSAPublicKey):
                 return False

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ..compact_json import CompactEncoder
+
 GENESIS = "0" * 64
 SEVERITIES = ("info", "warning", "alert")
 
@@ -35,8 +37,8 @@ class AuditRecord:
 
 
 # one encoder each, not one built per json.dumps call with these options (issue 39); same text
-_DETAILS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-_BODY = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_DETAILS = CompactEncoder(sort_keys=True, ensure_ascii=False, default=str)  # and one C encoder each (compact_json)
+_BODY = CompactEncoder(ensure_ascii=False)
 
 
 def canonical_details(details: dict[str, Any]) -> str:

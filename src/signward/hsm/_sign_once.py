@@ -161,6 +161,9 @@ def functions_of(session: Any) -> _FunctionList | None:
     return functions
 
 
+_Buffer = ctypes.c_char * MAX_SIGNATURE  # a signature's output buffer (zeroed when made)
+
+
 def sign(functions: _FunctionList, session: Any, key: Any, mechanism: Mechanism, data: bytes) -> bytes:
     """The signature of `data` by `key` in `session` (python-pkcs11 objects; `functions` from
     `functions_of(session)`): C_SignInit and one C_Sign into a buffer of MAX_SIGNATURE bytes.
@@ -174,7 +177,7 @@ def sign(functions: _FunctionList, session: Any, key: Any, mechanism: Mechanism,
     rv = functions.C_SignInit(handle, ctypes.byref(mech), int(key.handle))
     if rv != CKR_OK:
         raise _error(rv)
-    out = ctypes.create_string_buffer(MAX_SIGNATURE)
+    out = _Buffer()  # create_string_buffer's work without its Python frame
     length = CK_ULONG(MAX_SIGNATURE)
     rv = functions.C_Sign(handle, data, len(data), out, ctypes.byref(length))
     if rv == CKR_BUFFER_TOO_SMALL:  # the operation is still active: finish it with the size asked

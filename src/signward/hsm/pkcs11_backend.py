@@ -89,11 +89,12 @@ class _SlotPool:
 
     def __init__(self) -> None:
         self._free: list[_Slot] = []
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()  # entered directly by put (a C call; Condition.__enter__ is Python)
+        self._cond = threading.Condition(self._lock)
         self._waiting = 0
 
     def put(self, slot: _Slot) -> None:
-        with self._cond:
+        with self._lock:
             self._free.append(slot)
             if self._waiting:
                 self._cond.notify()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import queue
 import threading
@@ -30,6 +29,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..audit.batch import GroupCommit, WriterLock
+from ..compact_json import CompactEncoder
 from ..errors import HsmError, HsmUnavailable, NoSigningKey, NotFound, SignwardError, StoreError
 from ..keys.registry import Registry, rotation_error
 from ..store.sqlite import SqliteStore
@@ -383,7 +383,7 @@ def _share_sqlite_writer(ctx: IssuerContext) -> None:
 
 
 TOKEN_PATH_START, TOKEN_PATH_END = "/realms/", "/token"
-_ANSWER = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per json.dumps
+_ANSWER = CompactEncoder()  # one C encoder, not one per call (compact_json)
 
 
 def token_path_realm(path: str) -> str | None:

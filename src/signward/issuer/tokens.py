@@ -7,7 +7,6 @@ Claims: iss, sub, aud, tid, client_id, scope, iat, nbf, exp, jti.
 from __future__ import annotations
 
 import binascii
-import json
 import logging
 import re
 import secrets
@@ -20,6 +19,7 @@ from typing import Any
 from ..audit.batch import Pending, Statement
 from ..audit.chain import canonical_details
 from ..clock import Clock, SystemClock
+from ..compact_json import CompactEncoder
 from ..errors import NotFound, SignatureCheckFailed, UsageError
 from ..hsm.base import CheckedSigner
 from ..keys.jwk import thumbprint
@@ -36,7 +36,7 @@ def _b64(data: bytes) -> bytes:
     return binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_URLSAFE)
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), sort_keys=True)  # one encoder, not one per json.dumps
+_ENCODER = CompactEncoder(sort_keys=True)  # one C encoder, not one per call (compact_json)
 
 
 def _json(obj: dict[str, Any]) -> bytes:
