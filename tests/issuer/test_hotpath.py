@@ -4,6 +4,7 @@ the body deadline is skipped only where uvicorn already holds the whole body."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from signward.issuer import app as issuer_app
-from signward.issuer.hotpath import body_whole, form_pairs
+from signward.issuer.hotpath import body_whole, form_pairs, token_answer
 from signward.lab.crash import free_port
 
 
@@ -103,3 +104,27 @@ def test_uvicorn_holds_a_whole_body_and_not_a_partial_one() -> None:
         server.should_exit = True
         thread.join(10)
     assert seen == [True, False]
+
+
+def _reference_answer(token: str, expires_in: Any, scope: str) -> bytes:
+    return json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope},
+                      separators=(",", ":")).encode()
+
+
+_BASE64URL = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.builds(lambda a, b, c: f"{a}.{b}.{c}", _BASE64URL, _BASE64URL, _BASE64URL), st.text()),
+       st.one_of(st.integers(), st.booleans()), st.text())
+def test_token_answer_is_the_encoders_json_for_every_token(token: str, expires_in: int, scope: str) -> None:
+    assert token_answer(token, expires_in, scope) == _reference_answer(token, expires_in, scope)
+
+
+@pytest.mark.parametrize("token", ['a."b', "a.\\b", "a.\x01b", "a.\x7fb", "a.\u00e9b"])
+def test_a_token_that_needs_an_escape_is_escaped(token: str) -> None:
+    """The shortcut writes a token as it is only when no character of it needs an escape: one
+    that does (a quote would end the string and let the rest be read as fields) is escaped."""
+    answer = token_answer(token, 300, "api")
+    assert answer == _reference_answer(token, 300, "api")
+    assert json.loads(answer) == {"access_token": token, "token_type": "Bearer", "expires_in": 300, "scope": "api"}

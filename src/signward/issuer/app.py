@@ -29,12 +29,11 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..audit.batch import GroupCommit, WriterLock
-from ..compact_json import CompactEncoder
 from ..errors import HsmError, HsmUnavailable, NoSigningKey, NotFound, SignwardError, StoreError
 from ..keys.registry import Registry, rotation_error
 from ..store.sqlite import SqliteStore
 from .clients import ClientRegistry
-from .hotpath import body_whole
+from .hotpath import body_whole, token_answer
 from .issuance import IssuanceRecords
 from .metrics import IssuerMetrics
 from .oauth import MAX_BODY, OAuthError, TokenRequest, parse_client_request, parse_token_request
@@ -242,8 +241,7 @@ def _token_endpoint(ctx: IssuerContext, hop: _Pipeline) -> Callable[[Scope, Rece
             refusal = JSONResponse({"error": "server_error"}, 500)
         else:
             issued_counter(realm_name).inc()
-            answer = _ANSWER.encode({"access_token": issued.token, "token_type": "Bearer",
-                                     "expires_in": issued.expires_in, "scope": " ".join(scopes)}).encode()
+            answer = token_answer(issued.token, issued.expires_in, " ".join(scopes))
             await send({"type": "http.response.start", "status": 200,
                         "headers": [*TOKEN_HEADERS, (b"content-length", str(len(answer)).encode())]})
             await send({"type": "http.response.body", "body": answer})
@@ -383,7 +381,6 @@ def _share_sqlite_writer(ctx: IssuerContext) -> None:
 
 
 TOKEN_PATH_START, TOKEN_PATH_END = "/realms/", "/token"
-_ANSWER = CompactEncoder()  # one C encoder, not one per call (compact_json)
 
 
 def token_path_realm(path: str) -> str | None:
