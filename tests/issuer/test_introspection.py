@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -173,3 +174,31 @@ def test_a_validator_asking_another_realm_refuses_as_not_issued(served: Served,
         how = Introspector(f"{served.base}/realms/{realm}/introspect", *relying_parties[realm])
         with Validator(trust={issuer: f"{issuer}/jwks.json"}, audience="mail", introspect={issuer: how}) as checking:
             assert checking.verify(token).reason is expected
+
+
+def test_concurrent_grants_are_each_answered_recorded_and_introspectable(served: Served,
+                                                                         relying_party: tuple[str, str]) -> None:
+    """Grants sent together share the signing threads' batches and the committer's transactions
+    (issue 39): each is answered with its own token in the answer's exact JSON, and each token is
+    on record (introspection answers it active, with its own jti)."""
+    client_id, secret = served.clients["enterprise"]
+
+    def grant(_: int) -> httpx.Response:
+        return httpx.post(f"{served.base}/realms/enterprise/token", auth=(client_id, secret),
+                          data={"grant_type": "client_credentials", "audience": "mail"}, timeout=30)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(grant, range(24)))
+    tokens = []
+    for answer in answers:
+        assert answer.status_code == 200
+        body = answer.json()
+        assert answer.content == json.dumps(body, separators=(",", ":")).encode()  # compact, in this key order
+        assert list(body) == ["access_token", "token_type", "expires_in", "scope"] and body["token_type"] == "Bearer"
+        tokens.append(body["access_token"])
+    jtis = set()
+    for token in tokens:
+        found = introspect(served, relying_party, token).json()
+        assert found["active"] is True
+        jtis.add(found["jti"])
+    assert len(jtis) == len(tokens)

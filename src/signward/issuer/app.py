@@ -637,7 +637,9 @@ class _Pipeline(_Hop):
             done = self._finished.pop(loop, [])
         due = self._due.get(loop, {})
         for future, result, exc in done:
-            due.pop(future, None)
+            entry = due.pop(future, None)
+            if entry is not None:  # answered now: its give-up mark has no use left, and a done
+                future.remove_done_callback(entry[1].give_up)  # callback is one more loop turn per token
             _settle(future, result, exc)
 
     def shutdown(self) -> None:
