@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -83,7 +84,7 @@ _ECDSA = {alg: ec.ECDSA(spec.hash()) for alg, spec in SPECS.items() if spec.kty 
 _ELLIPTIC: set[type] = set()  # classes whose instances are EllipticCurvePublicKey (the ABC check, once per class)
 
 
-def _elliptic(public_key: object) -> bool:
+def _elliptic(public_key: object) -> TypeGuard[ec.EllipticCurvePublicKey]:
     """isinstance(public_key, ec.EllipticCurvePublicKey), the ABC's check made once per class."""
     cls = type(public_key)
     if cls in _ELLIPTIC:
