@@ -230,7 +230,7 @@ def _scan_views(chunk: Chunk, detectors: Sequence[Detector],
         size += len(data)
     batch = b"".join(parts)
     layout = Layout(format="raw", size=len(batch), regions=[Region(0, len(batch), None)])
-    inner_chunk = Chunk(batch, 0, len(batch), layout, chunk.known, chunk.learned)
+    inner_chunk = Chunk(batch, 0, len(batch), layout, chunk.known, chunk.learned, decoded=True)
     found: set[Finding] = set()
     for detector in detectors:
         for finding in detector.scan(inner_chunk):

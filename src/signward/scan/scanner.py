@@ -33,6 +33,7 @@ from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
 from .decoded_runs import scan_decoded_runs
+from .lone_values import scan_lone_values
 from .detectors import Detector, select
 from .embedded import scan_embedded
 from .files import copy_bounded
@@ -153,6 +154,8 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     cut: set[str] = set()
     if layout.format != "har":  # base64 runs in any text (a HAR's strings are decoded by `har.scan_views`)
         findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)
+        if any(detector.name == "known-key" for detector in detectors):  # a lone JWK `d` (`lone_values.py`)
+            findings += scan_lone_values(chunk, cut)
     findings += scan_printed(chunk, detectors, cut, covered=findings)  # byte lists, hex dumps (`printed.py`)
     findings += scan_mojibake(chunk, detectors, cut)  # Latin-1 as UTF-8, literals with raw runes (`mojibake.py`)
     findings += scan_encodings(chunk, detectors, cut)  # cp1252, grouped integers, base58, Z85, yEnc

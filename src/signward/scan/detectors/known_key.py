@@ -132,8 +132,9 @@ class KnownKeyDetector(BaseDetector):
             length = (prime_bits + 7) // 8
             moduli = [(key, key.rsa_n) for key in group]  # read once: each read builds the public numbers
             for representation in REPRESENTATIONS:
+                # decoded views (a PEM fragment's DER) are dense by nature: every window is read there
                 offsets = windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0,
-                                  drop_dense=True)
+                                  drop_dense=not chunk.decoded)
                 if representation == "le":  # dense blocks too, where a BIGNUM's limbs would be (issue #32, F11)
                     offsets = np.union1d(offsets, windows(chunk, length, representation, odd=True,
                                                           top_bit=prime_bits % 8 == 0, align=DENSE_ALIGN))
