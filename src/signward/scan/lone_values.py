@@ -70,7 +70,8 @@ def candidates(data: bytes, lengths: set[int], start: int = 0,
     for low, high in _spans(data, start, end):
         for match in LONE.finditer(data, low, high):
             run = match.group(0)
-            if match.start() >= end or len(run) not in lengths or (b"-" in run or b"_" in run) and (b"+" in run or b"/" in run):
+            mixed = (b"-" in run or b"_" in run) and (b"+" in run or b"/" in run)
+            if match.start() >= end or len(run) not in lengths or mixed:
                 continue
             stop = match.end()
             while stop < len(data) and stop - match.end() < 2 and data[stop] == 0x3D:  # '='

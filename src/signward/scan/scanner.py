@@ -33,13 +33,13 @@ from .bundles import MAX_DEPTH, OUTSIDE, bundle_kind, bundle_session, extracted
 from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
 from .decoded_runs import scan_decoded_runs
-from .lone_values import scan_lone_values
 from .detectors import Detector, select
 from .embedded import scan_embedded
 from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
 from .formats import Layout, Region, head_of, open_decompressed, read_layout, refuse_unread
 from .knownkeys import KnownKeys
+from .lone_values import scan_lone_values
 from .mojibake import scan_mojibake
 from .printed import scan_printed
 from .printed_encodings import scan_encodings
