@@ -50,14 +50,15 @@ def _spans(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
         return [(start, len(data))]
     samples = _CLASS[np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)[::STRIDE]]
     pairs = np.flatnonzero(samples[:-1] & samples[1:])
-    spans: list[tuple[int, int]] = []
-    for index in pairs.tolist():
-        low, high = start + STRIDE * max(0, index - 1), min(len(data), start + STRIDE * (index + 3))
-        if spans and low <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], high)
-        else:
-            spans.append((low, high))
-    return spans
+    if len(pairs) == 0:
+        return []
+    # a span reaches a sample before its first pair and two past its last; pairs up to 4 samples apart share one
+    breaks = np.flatnonzero(np.diff(pairs) > 4)
+    firsts = pairs[np.concatenate(([0], breaks + 1))]
+    lasts = pairs[np.concatenate((breaks, [len(pairs) - 1]))]
+    lows = start + STRIDE * np.maximum(firsts - 1, 0)
+    highs = np.minimum(start + STRIDE * (lasts + 3), len(data))
+    return list(zip(lows.tolist(), highs.tolist(), strict=True))
 
 
 def candidates(data: bytes, lengths: set[int], start: int = 0,

@@ -22,7 +22,8 @@
   stops at `budget` candidates per curve and says so (`incomplete`); the sanitizer refuses a
   dump whose pass was cut short. RSA primes as little-endian limbs are searched in dense blocks
   too, at 8-byte alignment (a BIGNUM allocated next to ciphertext); a prime found gives its other
-  forms there by the exact pass.
+  forms there by the exact pass. In a batch of decoded views (`Chunk.decoded`: a PEM fragment's
+  DER and its shifted readings are dense by nature) RSA primes are read in every block (session 16).
 - Private values held as CPython ints (30-bit digits): `python_ints.py`.
 """
 
