@@ -147,3 +147,23 @@ def test_a_jwk_d_and_a_seed_kept_alone_are_found_and_sanitized(tmp_path: Path) -
     result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known)
     assert result.status == "clean"
     assert recheck_path(tmp_path / "out", known).findings == []
+
+
+def test_a_lone_d_across_a_chunk_boundary_is_found_once(tmp_path: Path) -> None:
+    """A run that starts in a chunk's last bytes and ends in its overlap is that chunk's: its
+    samples are looked at past the owned part (with 2 MiB chunks, a run 10 bytes before the boundary)."""
+    from signward.scan.detectors import select
+    from signward.scan.formats import read_layout
+    from signward.scan.scanner import scan_plain
+
+    d = _b64(EC_KEY.private_numbers().private_value.to_bytes(32, "big"), True)
+    chunk = 2 << 20
+    for before in (10, 21, 33):
+        data = bytearray(3 * chunk)
+        data[2 * chunk - before - 1:2 * chunk - before + 44] = b'"' + d + b'"'
+        path = tmp_path / f"image-{before}.raw"
+        path.write_bytes(bytes(data))
+        findings, incomplete = scan_plain(path, read_layout(path), select("known-key"), _known(EC_KEY),
+                                          chunk_size=chunk)
+        assert incomplete == []
+        assert [(f.offset, f.kind) for f in findings] == [(2 * chunk - before, "ec-private-scalar")], before

@@ -32,6 +32,7 @@ from .findings import Finding
 MAX_CANDIDATES = 50_000  # key-length runs a chunk (a 64 MiB image of four runtimes' cores: about 3,600)
 STRIDE = 16  # a run of 43 or more characters holds two neighbouring samples
 SAMPLED_FROM = 1 << 16
+REACH = 128  # bytes sampled past the searched part: a run starting in it ends at most 90 bytes later
 LONE = re.compile(rb"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{43,}+")
 _CLASS = np.zeros(256, dtype=bool)
 _CLASS[list(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")] = True
@@ -68,7 +69,7 @@ def candidates(data: bytes, lengths: set[int], start: int = 0,
     two alphabets, or does not decode, is none."""
     end = len(data) if end is None else end
     found = []
-    for low, high in _spans(data, start, end):
+    for low, high in _spans(data, start, min(len(data), end + REACH)):  # a run may end past `end`
         for match in LONE.finditer(data, low, high):
             run = match.group(0)
             mixed = (b"-" in run or b"_" in run) and (b"+" in run or b"/" in run)
