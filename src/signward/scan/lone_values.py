@@ -29,7 +29,7 @@ import numpy as np
 from .chunks import Chunk
 from .findings import Finding
 
-MAX_CANDIDATES = 50_000  # key-length runs a chunk (a 64 MiB image of four runtimes' cores: about 3,600)
+MAX_CANDIDATES = 50_000  # key-length runs a chunk (a 64 MiB image of four runtimes' cores: about 5,000)
 STRIDE = 16  # a run of 43 or more characters holds two neighbouring samples
 SAMPLED_FROM = 1 << 16
 REACH = 128  # bytes sampled past the searched part: a run starting in it ends at most 90 bytes later
