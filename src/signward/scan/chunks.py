@@ -76,12 +76,14 @@ class Chunk:
     each piece a list entry (position in `data`, file offset), page-aligned and beginning and
     ending with OVERLAP bytes of the zeros around it. Detectors work in positions of `data`
     and turn them into file offsets with `file_offset(s)`; `covers` is the number of file
-    bytes the chunk owns (what a compacted chunk stands for)."""
+    bytes the chunk owns (what a compacted chunk stands for). A `decoded` chunk is a batch of
+    decoded views (base64, hex, streams ... laid end to end), read without the dense-block rule."""
 
     def __init__(self, data: bytes, start: int, own_end: int, layout: Layout, known: KnownKeys,
                  learned: Learned | None = None, pieces: list[tuple[int, int]] | None = None,
-                 covers: int | None = None) -> None:
+                 covers: int | None = None, decoded: bool = False) -> None:
         self.data = data
+        self.decoded = decoded  # a batch of decoded views (`decoded_runs.scan_batch`), not file bytes
         self.start = start
         self.own_end = own_end
         self.layout = layout

@@ -11,7 +11,8 @@ letter cases: not prose, not an identifier) is decoded from each of its first fo
 garbage, and a redaction next to the run, which moves its start, would uncover it); the decoded
 bytes are searched once more the same way (a key base64'd twice), never deeper. All of the
 chunk's decoded views are laid end to end, apart by zeros, in one buffer that every detector
-scans as a chunk of its own; a finding there is reported at the whole raw run that encodes it
+scans as a chunk of its own (marked `decoded`: the known-key detector reads RSA primes in its
+dense blocks too); a finding there is reported at the whole raw run that encodes it
 (file offset and length of the run, encoding `base64+...`), so redaction takes the whole run.
 
 Bounded: a run is read up to `MAX_RUN` characters (a longer one is cut there: its head is read),
@@ -230,7 +231,7 @@ def _scan_views(chunk: Chunk, detectors: Sequence[Detector],
         size += len(data)
     batch = b"".join(parts)
     layout = Layout(format="raw", size=len(batch), regions=[Region(0, len(batch), None)])
-    inner_chunk = Chunk(batch, 0, len(batch), layout, chunk.known, chunk.learned)
+    inner_chunk = Chunk(batch, 0, len(batch), layout, chunk.known, chunk.learned, decoded=True)
     found: set[Finding] = set()
     for detector in detectors:
         for finding in detector.scan(inner_chunk):

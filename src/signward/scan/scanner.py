@@ -39,6 +39,7 @@ from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
 from .formats import Layout, Region, head_of, open_decompressed, read_layout, refuse_unread
 from .knownkeys import KnownKeys
+from .lone_values import scan_lone_values
 from .mojibake import scan_mojibake
 from .printed import scan_printed
 from .printed_encodings import scan_encodings
@@ -153,6 +154,8 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     cut: set[str] = set()
     if layout.format != "har":  # base64 runs in any text (a HAR's strings are decoded by `har.scan_views`)
         findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)
+        if any(detector.name == "known-key" for detector in detectors):  # a lone JWK `d` (`lone_values.py`)
+            findings += scan_lone_values(chunk, cut)
     findings += scan_printed(chunk, detectors, cut, covered=findings)  # byte lists, hex dumps (`printed.py`)
     findings += scan_mojibake(chunk, detectors, cut)  # Latin-1 as UTF-8, literals with raw runes (`mojibake.py`)
     findings += scan_encodings(chunk, detectors, cut)  # cp1252, grouped integers, base58, Z85, yEnc

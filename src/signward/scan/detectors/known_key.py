@@ -22,7 +22,8 @@
   stops at `budget` candidates per curve and says so (`incomplete`); the sanitizer refuses a
   dump whose pass was cut short. RSA primes as little-endian limbs are searched in dense blocks
   too, at 8-byte alignment (a BIGNUM allocated next to ciphertext); a prime found gives its other
-  forms there by the exact pass.
+  forms there by the exact pass. In a batch of decoded views (`Chunk.decoded`: a PEM fragment's
+  DER and its shifted readings are dense by nature) RSA primes are read in every block (session 16).
 - Private values held as CPython ints (30-bit digits): `python_ints.py`.
 """
 
@@ -132,8 +133,9 @@ class KnownKeyDetector(BaseDetector):
             length = (prime_bits + 7) // 8
             moduli = [(key, key.rsa_n) for key in group]  # read once: each read builds the public numbers
             for representation in REPRESENTATIONS:
+                # decoded views (a PEM fragment's DER) are dense by nature: every window is read there
                 offsets = windows(chunk, length, representation, odd=True, top_bit=prime_bits % 8 == 0,
-                                  drop_dense=True)
+                                  drop_dense=not chunk.decoded)
                 if representation == "le":  # dense blocks too, where a BIGNUM's limbs would be (issue #32, F11)
                     offsets = np.union1d(offsets, windows(chunk, length, representation, odd=True,
                                                           top_bit=prime_bits % 8 == 0, align=DENSE_ALIGN))
