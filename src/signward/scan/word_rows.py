@@ -31,6 +31,8 @@ import bisect
 import re
 from collections.abc import Iterator
 
+import numpy as np
+
 MIN_BYTES = 16
 MAX_TOKENS = 64
 MAX_ROWS = 4_096
@@ -48,10 +50,16 @@ _ROW = re.compile(
     rb"((?:[ \t]*+[-+]?(?:0[xXbB])?[0-9a-fA-F]{1,48}+(?=[ \t\r\n]|$)){1,%d}+)"  # the fields
     rb"(?:[ \t]{1,8}+[^\n]{1,80}+)?\r?$" % MAX_TOKENS)
 _FIELD = re.compile(rb"[^ \t\r\n]++")
-_DECIMAL = re.compile(rb"[-+]?[0-9]++")
 _OCTAL = re.compile(rb"[0-7]++")
 _HEX = re.compile(rb"[0-9a-fA-F]++")
-_BINARY = re.compile(rb"(?:0[bB])?[01]++")
+# a block's tokens joined by single spaces, all of one kind
+_ALL_HEX0X = re.compile(rb"0[xX][0-9a-fA-F]++(?: 0[xX][0-9a-fA-F]++)*+")
+_ALL_BINARY = re.compile(rb"(?:0[bB])?[01]++(?: (?:0[bB])?[01]++)*+")
+_ALL_HEX = re.compile(rb"[0-9a-fA-F]++(?: [0-9a-fA-F]++)*+")
+_ALL_DECIMAL = re.compile(rb"[-+]?[0-9]++(?: [-+]?[0-9]++)*+")
+_ALL_OCTAL = re.compile(rb"[0-7]++(?: [0-7]++)*+")
+_ALL_ZERO_LED = re.compile(rb"0[0-7]*+(?: 0[0-7]*+)*+")
+_ANY_ZERO_LED = re.compile(rb".*? 0[0-9].*+", re.DOTALL)
 _LETTER = re.compile(rb"[a-fA-F]")
 # digits a zero-padded W-byte word prints in
 _DEC_DIGITS = {3: 1, 5: 2, 10: 4, 20: 8, 39: 16}
@@ -94,51 +102,61 @@ def _fit(values: list[int]) -> int | None:
 
 
 def _words(values: list[int], width: int) -> Iterator[tuple[bytes, str]]:
-    mask = (1 << (8 * width)) - 1
-    little = b"".join((value & mask).to_bytes(width, "little") for value in values)
+    if width <= 8:
+        signed = min(values) < 0
+        words = np.array(values, dtype=np.int64 if signed else np.uint64).astype(f"<u{width}")
+        little = words.tobytes()  # a cast between integer types wraps: two's complement of W bytes
+    else:
+        mask = (1 << (8 * width)) - 1
+        little = b"".join((value & mask).to_bytes(width, "little") for value in values)
     yield little, "little-endian"
     if width > 1:
-        yield b"".join(little[at:at + width][::-1] for at in range(0, len(little), width)), "big-endian"
+        yield np.frombuffer(little, dtype=np.uint8).reshape(-1, width)[:, ::-1].tobytes(), "big-endian"
+
+
+def _all(pattern: re.Pattern[bytes], joined: bytes) -> bool:
+    return pattern.fullmatch(joined) is not None
 
 
 def _readings(tokens: list[bytes]) -> Iterator[tuple[bytes, str, str]]:
     """Every reading of one block's tokens (module docstring): bytes, layer, detail."""
     lengths = {len(token) for token in tokens}
     same = len(lengths) == 1
-    length = next(iter(lengths))
-    if all(token[:2] in (b"0x", b"0X") for token in tokens):
-        if same and (length - 2) // 2 in WIDTHS and length % 2 == 0 and all(_HEX.fullmatch(t, 2) for t in tokens):
-            for data, order in _words([int(t, 16) for t in tokens], (length - 2) // 2):
+    length = max(lengths)
+    joined = b" ".join(tokens)
+    if _all(_ALL_HEX0X, joined):
+        width = (length - 2) // 2
+        if same and length % 2 == 0 and width in WIDTHS:
+            for data, order in _words([int(t, 16) for t in tokens], width):
                 yield data, "hex-words", f"decoded hex word rows ({order})"
         return
-    if same and length % 8 == 0 and length // 8 in WIDTHS and all(_BINARY.fullmatch(t) for t in tokens) \
-            or (same and all(t[:2] in (b"0b", b"0B") for t in tokens) and (length - 2) // 8 in WIDTHS
-                and (length - 2) % 8 == 0 and all(_BINARY.fullmatch(t) for t in tokens)):
-        width = (length - (2 if tokens[0][:2] in (b"0b", b"0B") else 0)) // 8
-        for data, order in _words([int(t.replace(b"0b", b"").replace(b"0B", b""), 2) for t in tokens], width):
-            yield data, "byte-list", f"decoded binary word rows ({order})"
-        return
-    if same and length % 2 == 0 and length // 2 in WIDTHS and length > 2 and all(_HEX.fullmatch(t) for t in tokens) \
-            and any(_LETTER.search(t) for t in tokens):
+    if same and _all(_ALL_BINARY, joined):
+        digits = length - 2 if tokens[0][:2] in (b"0b", b"0B") else length
+        if digits % 8 == 0 and digits // 8 in WIDTHS:
+            for data, order in _words([int(t[-digits:], 2) for t in tokens], digits // 8):
+                yield data, "byte-list", f"decoded binary word rows ({order})"
+            return
+    if same and length % 2 == 0 and length // 2 in WIDTHS and length > 2 and _all(_ALL_HEX, joined) \
+            and _LETTER.search(joined) is not None:
         for data, order in _words([int(t, 16) for t in tokens], length // 2):
             yield data, "hex-words", f"decoded hex word rows ({order})"
         return
-    if all(_DECIMAL.fullmatch(t) for t in tokens):
-        values = [int(t) for t in tokens]
-        padded = _DEC_DIGITS.get(length) if same and any(t[:1] == b"0" for t in tokens) else None
+    if _all(_ALL_DECIMAL, joined):
+        values = list(map(int, tokens))
+        padded = _DEC_DIGITS.get(length) if same and _all(_ANY_ZERO_LED, b" " + joined) else None
         fit = _fit(values)
-        for width in sorted({w for w in (fit, padded) if w is not None and w >= (fit or 0)}):
-            if width == 1 and fit == 1 and padded is None:
+        for width in sorted({w for w in (fit, padded) if fit is not None and w is not None and w >= fit}):
+            if width == 1 and padded is None:
                 continue  # decimal bytes: read by printed_values' value sequences
             for data, order in _words(values, width):
                 yield data, "byte-list", f"decoded decimal word rows ({order})"
-    if all(_OCTAL.fullmatch(t) for t in tokens):
-        led = all(t[:1] == b"0" for t in tokens)
+    if _all(_ALL_OCTAL, joined):
+        led = _all(_ALL_ZERO_LED, joined)
         padded = _OCT_DIGITS.get(length) if same else None
         if led or padded is not None:
             values = [int(t, 8) for t in tokens]
             fit = _fit(values)
-            for width in sorted({w for w in (fit, padded) if w is not None and w >= (fit or 0)}):
+            for width in sorted({w for w in (fit, padded) if fit is not None and w is not None and w >= fit}):
                 for data, order in _words(values, width):
                     yield data, "byte-list", f"decoded octal word rows ({order})"
 
@@ -173,9 +191,11 @@ def _blocks(text: bytes) -> Iterator[list[re.Match[bytes]]]:
 
 
 def _block_tokens(block: list[re.Match[bytes]]) -> list[bytes]:
-    fields = [_FIELD.findall(row.group(2)) for row in block]
     addressed = all(row.group(1) is not None for row in block)
-    if not addressed and _steps([row[0] for row in fields]):
+    if addressed:
+        return _FIELD.findall(b" ".join(row.group(2) for row in block))
+    fields = [_FIELD.findall(row.group(2)) for row in block]
+    if _steps([row[0] for row in fields]):
         fields = [row[1:] for row in fields]
     return [token for row in fields for token in row]
 
