@@ -60,7 +60,8 @@ def od(d: bytes, kind: str, size: int) -> bytes:
 
 def hexdump_d(d: bytes) -> bytes:
     words = _words(d, 2)
-    rows = [(f"{i * 2:07x}" + "".join(f"   {w:05d}" for w in words[i:i + 8])).ljust(71) for i in range(0, len(words), 8)]
+    rows = [(f"{i * 2:07x}" + "".join(f"   {w:05d}" for w in words[i:i + 8])).ljust(71)
+            for i in range(0, len(words), 8)]
     return ("\n".join(rows) + "\n" + f"{len(d):07x}\n").encode()
 
 
@@ -81,7 +82,8 @@ def windbg_dd_ansi(d: bytes) -> bytes:
     rows = []
     for i in range(0, len(words), 4):
         a = 0x1F2E3D4C000 + 4 * i
-        rows.append(f"\x1b[32m{a >> 32:08x}`{a & 0xFFFFFFFF:08x}\x1b[0m  " + " ".join(f"{w:08x}" for w in words[i:i + 4]))
+        cells = " ".join(f"{w:08x}" for w in words[i:i + 4])
+        rows.append(f"\x1b[32m{a >> 32:08x}`{a & 0xFFFFFFFF:08x}\x1b[0m  " + cells)
     return ("\n".join(rows) + "\n").encode()
 
 
@@ -110,7 +112,8 @@ FORMS: dict[str, Callable[[bytes], bytes]] = {
     "xxd -b | cat -n": xxd_b_numbered,
     "gdb x/tb | nl": gdb_tb_numbered,
 }
-TOOLS = {"od -td4": ["od", "-td4"], "od -to2": ["od", "-to2"], "od -tx8": ["od", "-tx8"], "hexdump -d": ["hexdump", "-d"]}
+TOOLS = {"od -td4": ["od", "-td4"], "od -to2": ["od", "-to2"], "od -tx8": ["od", "-tx8"],
+         "hexdump -d": ["hexdump", "-d"]}
 
 
 @pytest.mark.parametrize("form", sorted(TOOLS))
