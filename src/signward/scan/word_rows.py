@@ -44,7 +44,7 @@ View = tuple[int, int, bytes, str, str]
 
 _ANSI = re.compile(rb"\x1b\[[0-9;]{0,32}+[A-Za-z]")
 _ROW = re.compile(
-    rb"(?m)^(?:[ ]{0,8}+[0-9]{1,9}+\t)?"  # a line number
+    rb"(?m)^([ ]{0,8}+[0-9]{1,9}+\t)?"  # a line number
     rb"[ \t]*+(0x[0-9a-fA-F]{1,16}+(?:[ \t]++<[^<>\n]{1,200}+>)?:|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"
     rb"|[0-9a-fA-F]{4,16}+:(?=[ \t]))?"  # an address
     rb"((?:[ \t]*+[-+]?(?:0[xXbB])?[0-9a-fA-F]{1,48}+(?=[ \t\r\n]|$)){1,%d}+)"  # the fields
@@ -118,15 +118,17 @@ def _all(pattern: re.Pattern[bytes], joined: bytes) -> bool:
     return pattern.fullmatch(joined) is not None
 
 
-def _readings(tokens: list[bytes]) -> Iterator[tuple[bytes, str, str]]:
-    """Every reading of one block's tokens (module docstring): bytes, layer, detail."""
+def _readings(tokens: list[bytes], decorated: bool) -> Iterator[tuple[bytes, str, str]]:
+    """Every reading of one block's tokens (module docstring): bytes, layer, detail. Bare hex words
+    of 1, 2 or 4 bytes and `0x` bytes only in `decorated` rows: plain ones are read by `printed.py`'s
+    separated hex and `printed_values`' gdb `x/xb` rows."""
     lengths = {len(token) for token in tokens}
     same = len(lengths) == 1
     length = max(lengths)
     joined = b" ".join(tokens)
     if _all(_ALL_HEX0X, joined):
         width = (length - 2) // 2
-        if same and length % 2 == 0 and width in WIDTHS:
+        if same and length % 2 == 0 and width in WIDTHS and (width > 1 or decorated):
             for data, order in _words([int(t, 16) for t in tokens], width):
                 yield data, "hex-words", f"decoded hex word rows ({order})"
         return
@@ -136,8 +138,8 @@ def _readings(tokens: list[bytes]) -> Iterator[tuple[bytes, str, str]]:
             for data, order in _words([int(t[-digits:], 2) for t in tokens], digits // 8):
                 yield data, "byte-list", f"decoded binary word rows ({order})"
             return
-    if same and length % 2 == 0 and length // 2 in WIDTHS and length > 2 and _all(_ALL_HEX, joined) \
-            and _LETTER.search(joined) is not None:
+    if same and length % 2 == 0 and length // 2 in WIDTHS and (length >= 16 or decorated and length > 2) \
+            and _all(_ALL_HEX, joined) and _LETTER.search(joined) is not None:
         for data, order in _words([int(t, 16) for t in tokens], length // 2):
             yield data, "hex-words", f"decoded hex word rows ({order})"
         return
@@ -191,10 +193,10 @@ def _blocks(text: bytes) -> Iterator[list[re.Match[bytes]]]:
 
 
 def _block_tokens(block: list[re.Match[bytes]]) -> list[bytes]:
-    addressed = all(row.group(1) is not None for row in block)
+    addressed = all(row.group(2) is not None for row in block)
     if addressed:
-        return _FIELD.findall(b" ".join(row.group(2) for row in block))
-    fields = [_FIELD.findall(row.group(2)) for row in block]
+        return _FIELD.findall(b" ".join(row.group(3) for row in block))
+    fields = [_FIELD.findall(row.group(3)) for row in block]
     if _steps([row[0] for row in fields]):
         fields = [row[1:] for row in fields]
     return [token for row in fields for token in row]
@@ -211,7 +213,8 @@ def word_rows(data: bytes, low: int, high: int) -> Iterator[View]:
             continue
         start = low + _raw(block[0].start(), starts, shifts, left=True)
         end = low + _raw(block[-1].end(), starts, shifts)
-        for decoded, layer, detail in _readings(tokens):
+        decorated = len(starts) > 1 and data.find(b"\x1b", start, end) >= 0 or block[0].group(1) is not None
+        for decoded, layer, detail in _readings(tokens, decorated):
             if len(decoded) >= MIN_BYTES:
                 yield start, end, decoded, layer, detail
 
