@@ -4,7 +4,8 @@ One structural reader for what debuggers and dump tools print: a row is an optio
 prefix (`cat -n`, `nl`: digits then a tab), an optional address (`0x7ffd... <sym+N>:` of gdb and
 lldb, `00000000:` of xxd, WinDbg's `00000000`00401000`), then 1 to `MAX_TOKENS` numeric tokens apart
 by blanks, then an optional ASCII column. ANSI escape sequences (`ESC[...m`) are dropped first (a
-finding still covers the raw bytes). Consecutive rows form a block; a block without an address
+finding still covers the raw bytes). Consecutive rows of one shape (line number or not, the address's
+kind, the first token's prefix) form a block; a block without an address
 whose first fields step by one constant (od's and hexdump's offsets, hex or octal) drops them too.
 The block's tokens must share one kind, read as:
 
@@ -179,12 +180,25 @@ def _steps(firsts: list[bytes]) -> bool:
     return False
 
 
+def _shape(row: re.Match[bytes]) -> tuple[bool, bytes, bytes]:
+    """A row's shape: a line number or not, its address's kind, its first token's prefix (and width
+    when `0x`): rows of another tool right after a block start a block of their own."""
+    address, fields = row.group(2), row.group(3).lstrip(b" \t")
+    kind = b"" if address is None else b"0x" if address[:2] == b"0x" else b"`" if b"`" in address else b":"
+    head = fields[:2] if fields[:2] in (b"0x", b"0X", b"0b", b"0B") else b""
+    width = b"%d" % len(_FIELD.match(fields).group(0)) if head[:2] in (b"0x", b"0X") else b""  # type: ignore[union-attr]
+    return row.group(1) is not None, kind, head + width
+
+
 def _blocks(text: bytes) -> Iterator[list[re.Match[bytes]]]:
+    """Consecutive rows of one shape, `MAX_ROWS` at most a block (a longer run goes on in a block
+    that repeats its last `OVERLAP_ROWS` rows)."""
     block: list[re.Match[bytes]] = []
     for row in _ROW.finditer(text):
         if row.end() - row.start() > MAX_LINE:
             continue
-        if block and (row.start() != block[-1].end() + 1 or len(block) >= MAX_ROWS):
+        if block and (row.start() != block[-1].end() + 1 or len(block) >= MAX_ROWS
+                      or _shape(row) != _shape(block[-1])):
             yield block
             block = block[-OVERLAP_ROWS:] if len(block) >= MAX_ROWS and row.start() == block[-1].end() + 1 else []
         block.append(row)
