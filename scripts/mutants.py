@@ -44,6 +44,7 @@ CS = "tests/scan/test_scan_cut_short.py::"
 MJ = "tests/scan/test_mojibake.py::"
 PE = "tests/scan/test_printed_encodings.py::"
 PV = "tests/scan/test_printed_values.py::"
+WR = "tests/scan/test_word_rows.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1369,7 +1370,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
                                    "[postgres-bytea-escape]"]),
     ("s14_values_index_column", "scan/printed_values.py", "if len(index) >= MIN_BYTES and all(",
      "if False and all(", [PV + "test_the_ec_scalar_alone_in_every_spelling_is_found[index-column]"]),
-    ("s14_values_text_spans", "scan/printed_values.py", "_TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0xEF, 0xBC, 0x8C]] = True",
+    ("s14_values_text_spans", "scan/printed_values.py", "_TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0x1B, 0xEF, 0xBC, 0x8C]] = True",
      "_TEXT[[0x20]] = True", [PV + "test_a_list_in_a_large_binary_image_is_read_in_its_text_span"]),
     ("s14_values_last_ascii_column", "scan/printed_values.py", "end = end if column is None else column.end()",
      "end = end", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form[tcpdump-X]"]),
@@ -1447,6 +1448,35 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s15_mojibake_raw_rune_first", "scan/mojibake.py",
      '|[\\x80-\\xff][\\x20-\\x7e]{0,32}?\\\\x[0-9a-fA-F]{2}")', '")',
      ["tests/scan/test_mojibake.py::test_a_go_q_literal_whose_raw_characters_all_come_first_is_read"]),
+    ("rt17_word_rows_read", "scan/printed_values.py",
+     "                       tool_rows, decimal_escapes, word_rows):", "                       tool_rows, decimal_escapes):",
+     [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-od -td4]"]),
+    ("rt17_word_rows_ansi_stripped", "scan/word_rows.py",
+     '    if b"\\x1b" not in text:', "    if True:",
+     [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-WinDbg dd ANSI]",
+      WR + "test_the_ansi_escapes_are_dropped_and_the_span_is_raw"]),
+    ("rt17_word_rows_big_endian", "scan/word_rows.py",
+     "    if width > 1:\n        yield np.frombuffer", "    if False:\n        yield np.frombuffer",
+     [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-gdb x/dw big-endian target]"]),
+    ("rt17_word_rows_offset_column", "scan/word_rows.py",
+     "    if _steps([row[0] for row in fields]):", "    if False:",
+     [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-od -td4]",
+      WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-hexdump -d]"]),
+    ("rt17_word_rows_block_overlap", "scan/word_rows.py",
+     "            block = block[-OVERLAP_ROWS:] if", "            block = [] if",
+     [WR + "test_a_key_across_a_block_edge_is_whole_in_the_next_block"]),
+    ("rt17_word_rows_twos_complement", "scan/word_rows.py",
+     "or (low >= -(1 << (bits - 1)) and high < 1 << (bits - 1))", "or False",
+     [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-gdb x/dw]"]),
+    ("rt17_word_rows_line_number", "scan/word_rows.py",
+     '    rb"(?m)^([ ]{0,8}+[0-9]{1,9}+\\t)?"', '    rb"(?m)^()?"',
+     [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-xxd -b | cat -n]"]),
+    ("rt17_word_rows_block_shape", "scan/word_rows.py",
+     "\n                      or _shape(row) != _shape(block[-1])):", "):",
+     ["tests/scan/test_recheck_forms.py::test_sanitize_certifies_only_with_the_forms_redacted"]),
+    ("rt17_word_rows_octal_padded_width", "scan/word_rows.py",
+     "        padded = _OCT_DIGITS.get(length) if same else None", "        padded = None",
+     [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-od -to2]"]),
 ]
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from .printed_chars import char_lists, od_rows
 from .printed_tools import decimal_escapes, tool_rows
+from .word_rows import word_rows
 
 MIN_BYTES = 16  # an AES-128 key
 MIN_TOKENS = 8  # 16 bytes as 16-bit words
@@ -60,7 +61,7 @@ _LAYERS = {("values-dec", 1): "byte-list", ("values-oct", 1): "byte-list", ("val
            ("values-hex-sign-extended", 1): "hex"}
 
 _TEXT = np.zeros(256, dtype=bool)
-_TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0xEF, 0xBC, 0x8C]] = True  # ASCII text, U+FF0C's bytes
+_TEXT[list(range(0x20, 0x7F)) + [9, 10, 13, 0x1B, 0xEF, 0xBC, 0x8C]] = True  # ASCII text, ESC, U+FF0C's bytes
 
 _NUM = (rb"[-+]?(?:(?:0[xX]|\$|&[hH]|\#[xX])[0-9a-fA-F]{1,8}|0[bB][01]{1,8}|[0-9a-fA-F]{1,8}[hH]?)"
         rb"(?:[ui]8|\.toByte\(\))?(?![0-9A-Za-z_])")
@@ -356,7 +357,7 @@ def value_views(data: bytes, start: int, end: int) -> Iterator[View]:
     """Every view of this module's forms that starts in data[start:end], each read to its end."""
     for low, high in text_spans(data, start, end):
         for reader in (value_sequences, joined_literals, doubled_escapes, braced_escapes, od_rows, char_lists,
-                       tool_rows, decimal_escapes):
+                       tool_rows, decimal_escapes, word_rows):
             for view in reader(data, low, high):
                 if start <= view[0] < end:
                     yield view
