@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 
 MIN_BYTES = 16
 MIN_ESCAPES = 8
@@ -177,7 +178,7 @@ def _windows(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
         yield start + 1, end - 1
         return
     pieces = [(piece.start(), piece.end()) for piece in _LITERAL_PIECES.finditer(data, start + 1, end - 1)]
-    for first, second in zip(pieces, pieces[1:]):
+    for first, second in pairwise(pieces):
         yield first[0], second[1]
 
 
