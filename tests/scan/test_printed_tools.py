@@ -6,6 +6,7 @@ than 16 groups a row, 16-bit groups or offsets past 4 GiB, `od -c` far into a co
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from signward.scan import recheck_tools
 from signward.scan.printed_tools import decimal_escapes, tool_rows
-from signward.scan.recheck import Budget, _Reader
+from signward.scan.recheck import _JSON_STRING, Budget, _Reader
 from tests.scan.material import EC, RSA, known
 from tests.scan.tool_forms import ROWS, haskell_show, lua_q, ocaml_s, od_c, xxd_b
 
@@ -123,3 +124,16 @@ def test_od_far_offsets_and_no_key_is_no_finding() -> None:
     data = LOG + od_c(bytes(range(64)), skip=0o7777777777770000) + LOG + xxd_b(bytes(range(64)), 32)
     reader, _ = _reader_views(data)
     assert reader.report.findings == []
+
+
+def test_the_readers_json_strings_are_found_in_linear_time() -> None:
+    """recheck's JSON string search takes an unclosed body whole (it restarted at every `\\"`:
+    quadratic); a string after a short one, or with escaped quotes, is still read."""
+    started = time.process_time()
+    assert [m.group(1) for m in _JSON_STRING.finditer(HOSTILE)] == [None]  # one body, unclosed
+    assert time.process_time() - started < 1
+    pem = EC.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                           serialization.NoEncryption()).decode()
+    document = ('{"a": "b", "note": "say \\"hi\\"", "pem": ' + json.dumps(pem) + "}").encode()
+    strings = [json.loads(m.group(0)) for m in _JSON_STRING.finditer(document) if m.group(1) is not None]
+    assert strings == ['say "hi"', pem], strings
