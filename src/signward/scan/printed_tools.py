@@ -2,7 +2,9 @@
 
 rows      blocks of consecutive rows of one tool, each read as the bytes it prints (offsets, heads
           and ASCII columns dropped): `od -c` / `od -An -c` (4-column cells: a character, `\\0 \\n`
-          escapes, 3-digit octal), `xxd -b` and gdb `x/tb` (8-bit binary groups), gdb `x/cb`
+          escapes, 3-digit octal; offsets up to 22 octal digits), `xxd -b` (offsets of 8 to 16 hex
+          digits, up to 256 groups of 1 to 8 bytes a row: `-c`, `-g`, `-o`), gdb `x/tb` (8-bit
+          binary groups) and `x/th x/tw x/tg` (binary words, little-endian), gdb `x/cb`
           (`48 '0'` pairs: the number, low byte), WinDbg `dw`/`dd`/`dq`/`dc` (little-endian words,
           `dq`'s backtick inside a word) and lldb `memory read -s2/-s4/-s8 -fx` (little-endian
           words); `MIN_BYTES` or more bytes a view (layer `byte-list`).
@@ -10,8 +12,11 @@ decimal   quoted literals with `MIN_ESCAPES` or more decimal escapes (`\\048\\13
           of a ByteString with its `\\SOH` names and `\\&`, Lua `%q`, OCaml `%S`), one of them with
           an 8 or 9, a Haskell name or `\\&` (else it reads as octal, done elsewhere: a key
           whose every escape is also octal, 1 in 2,000 32-byte keys, is missed) (layer `escaped`).
+          A backslash escapes any byte, a newline too (Lua `%q`). Literals are found in one pass
+          (`_literals`: no search restarts inside a body already read); one of more than
+          `MAX_LITERAL` characters is read in overlapping windows (`_windows`).
 Bounded: `MAX_ROWS` rows a block (a longer block is read in pieces overlapping by `OVERLAP_ROWS`),
-literals of at most 65,536 characters; every pattern is anchored at a line start or a quote and
+windows of `MAX_LITERAL` pieces; every pattern is anchored at a line start or a quote and
 matched possessively (linear). Written apart from the independent reader: nothing of `recheck*`.
 """
 

@@ -1,15 +1,19 @@
 """The independent reader's reading of dump-tool rows and decimal-escaped literals (issue #32, rt16 B).
 
 Each line of a printable run is classified alone (`_line`): `od -c` (4-column cells: a character,
-`\\0 \\n ...`, 3-digit octal; with or without an offset), binary groups (`xxd -b`, gdb `x/tb`), gdb
-`x/cb` (`-126 '\\202'`: the number's low byte), WinDbg `dw`/`dd`/`dq`/`dc` and lldb `memory read
--fx` word rows (each word's bytes reversed: little-endian); consecutive lines of one kind are one
-block, read as the bytes they print (at most `MAX_LINES` lines a block; a longer one in pieces that
-repeat `OVERLAP_LINES` lines). Quoted literals with 8 or more decimal escapes, one holding an 8 or 9
-(or a Haskell name, `\\&`)
-(Haskell `show`, Lua `%q`, OCaml `%S`), are read with decimal escapes (Haskell's names, `\\&`).
-Bounded: lines of at most 512 bytes are classified, literals of at most 65,536; blocks and literals
-counted against the view's cap. The reader's own code: it imports nothing of the scanner.
+`\\0 \\n ...`, 3-digit octal; with or without an offset of up to 22 octal digits), binary groups
+(`xxd -b` with offsets of 8 to 16 hex digits and groups of 1 to 8 bytes in order, gdb `x/tb`; gdb
+`x/th x/tw x/tg` words little-endian), gdb `x/cb` (`-126 '\\202'`: the number's low byte), WinDbg
+`dw`/`dd`/`dq`/`dc` and lldb `memory read -fx` word rows (each word's bytes reversed: little-endian);
+consecutive lines of one kind are one block, read as the bytes they print (at most `MAX_LINES` lines
+a block; a longer one in pieces that repeat `OVERLAP_LINES` lines). Quoted literals with 8 or more
+decimal escapes, one holding an 8 or 9 (or a Haskell name, `\\&`) (Haskell `show`, Lua `%q`, OCaml
+`%S`), are read with decimal escapes (Haskell's names, `\\&`).
+Literals are found by `_quoted` in one pass (backslash-run parity; a backslash-newline goes on:
+Lua `%q`), never searched again from inside a body already read.
+Bounded: lines of at most `MAX_LINE` bytes are classified, literals of at most `MAX_LITERAL` read
+whole (a longer one refused); blocks and literals counted against the view's cap. The reader's own
+code: it imports nothing of the scanner.
 """
 
 from __future__ import annotations
