@@ -15,19 +15,22 @@ def _rows(d: bytes, n: int) -> list[bytes]:
     return [d[i:i + n] for i in range(0, len(d), n)]
 
 
-def od_c(d: bytes, offsets: bool = True) -> bytes:
-    """`od -c` (or `od -An -c` without offsets)."""
+def od_c(d: bytes, offsets: bool = True, skip: int = 0) -> bytes:
+    """`od -c` (or `od -An -c` without offsets; `skip`: the offset of `od -j`, far into a core)."""
     lines = []
     for i, r in enumerate(_rows(d, 16)):
         cells = "".join(f"{_OD_ESCAPES[x]:>4}" if x in _OD_ESCAPES else f"{chr(x):>4}" if 32 <= x < 127
                         else f" {x:03o}" for x in r)
-        lines.append((f"{i * 16:07o}" if offsets else "") + cells)
-    return ("\n".join(lines) + "\n" + (f"{len(d):07o}\n" if offsets else "")).encode()
+        lines.append((f"{skip + i * 16:07o}" if offsets else "") + cells)
+    return ("\n".join(lines) + "\n" + (f"{skip + len(d):07o}\n" if offsets else "")).encode()
 
 
-def xxd_b(d: bytes) -> bytes:
-    return "".join(f"{i * 6:08x}: " + " ".join(f"{x:08b}" for x in r) + "  " + "".join(
-        chr(x) if 32 <= x < 127 else "." for x in r) + "\n" for i, r in enumerate(_rows(d, 6))).encode()
+def xxd_b(d: bytes, cols: int = 6, group: int = 1, offset: int = 0) -> bytes:
+    """`xxd -b` (`-c cols -g group -o offset`): groups of `group` bytes in order, the last row padded."""
+    width = cols * 8 + -(-cols // group) - 1
+    return "".join(f"{offset + i * cols:08x}: " + " ".join(
+        "".join(f"{x:08b}" for x in r[j:j + group]) for j in range(0, len(r), group)).ljust(width) + "  " + "".join(
+        chr(x) if 32 <= x < 127 else "." for x in r) + "\n" for i, r in enumerate(_rows(d, cols))).encode()
 
 
 def _gdb_head(i: int, step: int) -> str:
@@ -36,6 +39,14 @@ def _gdb_head(i: int, step: int) -> str:
 
 def gdb_tb(d: bytes) -> bytes:
     return "\n".join(_gdb_head(i, 8) + "".join(f"\t{x:08b}" for x in r) for i, r in enumerate(_rows(d, 8))).encode()
+
+
+def gdb_t_words(d: bytes, width: int) -> bytes:
+    """gdb `x/th` (2), `x/tw` (4), `x/tg` (8): 16 bytes a row of binary words, each the little-endian value."""
+    d += bytes(-len(d) % width)
+    return "\n".join(_gdb_head(i, 16) + "".join(
+        "\t" + format(int.from_bytes(r[j:j + width], "little"), f"0{width * 8}b") for j in range(0, len(r), width))
+        for i, r in enumerate(_rows(d, 16))).encode()
 
 
 def _gdb_char(x: int) -> str:
@@ -87,10 +98,12 @@ def haskell_show(d: bytes) -> bytes:
 
 
 def lua_q(d: bytes) -> bytes:
+    """Lua `%q`: a newline byte as a backslash and a real newline, `\\r`, other controls and high
+    bytes in decimal (3 digits before a digit)."""
     out = []
     for i, x in enumerate(d):
         digit = i + 1 < len(d) and 48 <= d[i + 1] <= 57
-        out.append("\\" + chr(x) if x in (34, 92) else chr(x) if 32 <= x < 127
+        out.append("\\" + chr(x) if x in (34, 92, 10) else "\\r" if x == 13 else chr(x) if 32 <= x < 127
                    else f"\\{x:03d}" if digit else f"\\{x}")
     return ('"' + "".join(out) + '"').encode()
 
@@ -104,8 +117,16 @@ ROWS: dict[str, Callable[[bytes], bytes]] = {
     "od -c": od_c,
     "od -An -c": lambda d: od_c(d, offsets=False),
     "xxd -b": xxd_b,
+    "xxd -b -c 24": lambda d: xxd_b(d, 24),
+    "xxd -b -c 32": lambda d: xxd_b(d, 32),
+    "xxd -b -g 2": lambda d: xxd_b(d, group=2),
+    "xxd -b -o 0x7f0000000": lambda d: xxd_b(d, offset=0x7F0000000),
+    "od -c -j far": lambda d: od_c(d, skip=0o1000000000000),
     "gdb x/tb": gdb_tb,
     "gdb x/cb": gdb_cb,
+    "gdb x/th": lambda d: gdb_t_words(d, 2),
+    "gdb x/tw": lambda d: gdb_t_words(d, 4),
+    "gdb x/tg": lambda d: gdb_t_words(d, 8),
     "windbg dw": lambda d: windbg(d, 2),
     "windbg dd": lambda d: windbg(d, 4),
     "windbg dq": lambda d: windbg(d, 8),

@@ -2,7 +2,9 @@
 
 rows      blocks of consecutive rows of one tool, each read as the bytes it prints (offsets, heads
           and ASCII columns dropped): `od -c` / `od -An -c` (4-column cells: a character, `\\0 \\n`
-          escapes, 3-digit octal), `xxd -b` and gdb `x/tb` (8-bit binary groups), gdb `x/cb`
+          escapes, 3-digit octal; offsets up to 22 octal digits), `xxd -b` (offsets of 8 to 16 hex
+          digits, up to 256 groups of 1 to 8 bytes a row: `-c`, `-g`, `-o`), gdb `x/tb` (8-bit
+          binary groups) and `x/th x/tw x/tg` (binary words, little-endian), gdb `x/cb`
           (`48 '0'` pairs: the number, low byte), WinDbg `dw`/`dd`/`dq`/`dc` (little-endian words,
           `dq`'s backtick inside a word) and lldb `memory read -s2/-s4/-s8 -fx` (little-endian
           words); `MIN_BYTES` or more bytes a view (layer `byte-list`).
@@ -10,8 +12,11 @@ decimal   quoted literals with `MIN_ESCAPES` or more decimal escapes (`\\048\\13
           of a ByteString with its `\\SOH` names and `\\&`, Lua `%q`, OCaml `%S`), one of them with
           an 8 or 9, a Haskell name or `\\&` (else it reads as octal, done elsewhere: a key
           whose every escape is also octal, 1 in 2,000 32-byte keys, is missed) (layer `escaped`).
+          A backslash escapes any byte, a newline too (Lua `%q`). Literals are found in one pass
+          (`_literals`: no search restarts inside a body already read); one of more than
+          `MAX_LITERAL` characters is read in overlapping windows (`_windows`).
 Bounded: `MAX_ROWS` rows a block (a longer block is read in pieces overlapping by `OVERLAP_ROWS`),
-literals of at most 65,536 characters; every pattern is anchored at a line start or a quote and
+windows of `MAX_LITERAL` pieces; every pattern is anchored at a line start or a quote and
 matched possessively (linear). Written apart from the independent reader: nothing of `recheck*`.
 """
 
@@ -19,21 +24,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from itertools import pairwise
 
 MIN_BYTES = 16
 MIN_ESCAPES = 8
+MIN_LITERAL = 16
+MAX_LITERAL = 65_536
 MAX_ROWS = 8_192
 OVERLAP_ROWS = 1_024
 
 View = tuple[int, int, bytes, str, str]
 
 _OD_CELL = rb"(?:[ ]{3}[ -~]|[ ]{2}\\[0abfnrtv]|[ ][0-7]{3})"
-_OD_C = re.compile(rb"(?m)^(?:[0-7]{7,11}|[0-9a-fA-F]{6,8})?((?:%s){1,32}+)\r?$" % _OD_CELL)
+_OD_C = re.compile(rb"(?m)^(?:[0-7]{7,22}|[0-9a-fA-F]{6,16})?((?:%s){1,32}+)\r?$" % _OD_CELL)
 _OD_C_CELL = re.compile(rb"[ ]{3}([ -~])|[ ]{2}\\([0abfnrtv])|[ ]([0-7]{3})")
 _ESCAPE = {b"0": 0, b"a": 7, b"b": 8, b"f": 12, b"n": 10, b"r": 13, b"t": 9, b"v": 11}
-_BITS = re.compile(rb"(?m)^(?:[0-9a-fA-F]{8}:|0x[0-9a-fA-F]{1,16}(?:[ \t]+<[^<>\n]{1,200}+>)?:)"
-                   rb"((?:[ \t][01]{8}){1,16}+)(?:[ ]{2}[^\n]{0,16}+)?[ \t]*\r?$")
+_GDB_HEAD = rb"0x[0-9a-fA-F]{1,16}(?:[ \t]+<[^<>\n]{1,200}+>)?:"
+_BITS = re.compile(rb"(?m)^" + _GDB_HEAD + rb"((?:[ \t][01]{8}){1,16}+)(?:[ ]{2}[^\n]{0,16}+)?[ \t]*\r?$")
+_XXD_BITS = re.compile(rb"(?m)^[0-9a-fA-F]{8,16}:((?:[ ](?:[01]{8}){1,8}+){1,256}+)(?:[ ]{2}[^\n]{0,1024}+)?"
+                       rb"[ \t]*\r?$")
+_GDB_WORD_BITS = re.compile(rb"(?m)^" + _GDB_HEAD + rb"((?:\t[01]{16}){1,8}+|(?:\t[01]{32}){1,4}+|(?:\t[01]{64}){1,2}+)"
+                            rb"[ \t]*\r?$")
 _BIT_GROUP = re.compile(rb"[01]{8}")
+_WORD_GROUP = re.compile(rb"[01]{16,64}")
 _CB = re.compile(rb"(?m)^0x[0-9a-fA-F]{1,16}(?:[ \t]+<[^<>\n]{1,200}+>)?:"
                  rb"((?:\t-?[0-9]{1,3}[ ]'(?:[^'\\\n]|\\[^\n]{1,3}?)'){1,16}+)[ \t]*\r?$")
 _CB_NUMBER = re.compile(rb"\t(-?[0-9]{1,3})[ ]'")
@@ -49,7 +62,8 @@ _NAMES = {b"NUL": 0, b"SOH": 1, b"STX": 2, b"ETX": 3, b"EOT": 4, b"ENQ": 5, b"AC
           b"HT": 9, b"LF": 10, b"VT": 11, b"FF": 12, b"CR": 13, b"SO": 14, b"SI": 15, b"DLE": 16, b"DC1": 17,
           b"DC2": 18, b"DC3": 19, b"DC4": 20, b"NAK": 21, b"SYN": 22, b"ETB": 23, b"CAN": 24, b"EM": 25,
           b"SUB": 26, b"ESC": 27, b"FS": 28, b"GS": 29, b"RS": 30, b"US": 31, b"SP": 32, b"DEL": 127}
-_DECIMAL_LITERAL = re.compile(rb'"(?:[^"\\\n]|\\[^\n]){16,65536}+"')
+_LITERAL_BODY = re.compile(rb'(?:[^"\\\n]|\\[\s\S])*+')
+_LITERAL_PIECES = re.compile(rb'(?:[^"\\\n]|\\[\s\S]){1,%d}' % (MAX_LITERAL // 2))
 _DECIMAL_HINT = re.compile(rb"\\(?:[0-9]{0,2}[89]|[A-Z]{2,3}|&)")
 _DECIMAL_PIECE = re.compile(rb"\\(?:([0-9]{1,3})|(SOH|SO|[A-Z][A-Z0-9]{1,2})|&|\^([@-_])|(.))|([^\\])", re.DOTALL)
 
@@ -66,6 +80,10 @@ def _bits(row: bytes) -> bytes:
     return bytes(int(group, 2) for group in _BIT_GROUP.findall(row))
 
 
+def _bit_words(row: bytes) -> bytes:
+    return b"".join(int(group, 2).to_bytes(len(group) // 8, "little") for group in _WORD_GROUP.findall(row))
+
+
 def _cb(row: bytes) -> bytes:
     return bytes(int(number) & 0xFF for number in _CB_NUMBER.findall(row))
 
@@ -80,7 +98,9 @@ def _od_row_ok(row: bytes) -> bool:
 
 _FORMS: tuple[tuple[re.Pattern[bytes], Callable[[bytes], bytes], str, bytes], ...] = (
     (_OD_C, _od_c, "od -c rows", b"  "),
-    (_BITS, _bits, "binary rows (xxd -b, gdb x/tb)", b"0"),
+    (_BITS, _bits, "binary rows (gdb x/tb)", b"0"),
+    (_XXD_BITS, _bits, "binary rows (xxd -b)", b"0"),
+    (_GDB_WORD_BITS, _bit_words, "binary rows (gdb x/th x/tw x/tg, little-endian)", b"0"),
     (_CB, _cb, "gdb x/cb rows", b"'\t"),
     (_WORDS, _little, "WinDbg word rows (little-endian)", b"  "),
     (_LLDB, _little, "lldb word rows (little-endian)", b": 0x"),
@@ -140,16 +160,47 @@ def _decimal(body: bytes) -> tuple[bytes, int] | None:
     return bytes(out), escapes
 
 
+def _literals(data: bytes, low: int, high: int) -> Iterator[tuple[int, int]]:
+    """[start, end) of each quoted literal (quotes included; a backslash escapes any byte, a newline
+    too: Lua `%q`), found in one pass: a quote opens, the body is read possessively to its closing
+    quote; where none closes it (a bare newline, the end), every quote in between was escaped in
+    that body, so a start there ends at the same place: the search goes on after it (linear)."""
+    at = data.find(b'"', low, high)
+    while at >= 0:
+        body = _LITERAL_BODY.match(data, at + 1, high)
+        end = body.end() if body is not None else at + 1  # (it matches the empty body too)
+        if end < high and data[end] == 0x22:
+            yield at, end + 1
+            end += 1
+        at = data.find(b'"', end, high)
+
+
+def _windows(data: bytes, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """A literal of at most `MAX_LITERAL` characters whole; a longer one in windows of two pieces
+    of `MAX_LITERAL // 2` escapes/characters each, the next window starting at the last one's
+    second piece (so whatever fits in half the bound is whole in one window)."""
+    if end - start - 2 <= MAX_LITERAL:
+        yield start + 1, end - 1
+        return
+    pieces = [(piece.start(), piece.end()) for piece in _LITERAL_PIECES.finditer(data, start + 1, end - 1)]
+    for first, second in pairwise(pieces):
+        yield first[0], second[1]
+
+
 def decimal_escapes(data: bytes, low: int, high: int) -> Iterator[View]:
     """Quoted literals of decimal escapes (module docstring), each read as the bytes it spells."""
     if data.find(b"\\", low, high) < 0:
         return
-    for match in _DECIMAL_LITERAL.finditer(data, low, high):
-        if _DECIMAL_HINT.search(match.group(0)) is None:
-            continue  # octal, or no escape: read elsewhere
-        read = _decimal(match.group(0)[1:-1])
-        if read is not None and read[1] >= MIN_ESCAPES and len(read[0]) >= MIN_BYTES:
-            yield match.start(), match.end(), read[0], "escaped", "decoded decimal escapes"
+    for start, end in _literals(data, low, high):
+        if end - start - 2 < MIN_LITERAL:
+            continue
+        for body_start, body_end in _windows(data, start, end):
+            body = data[body_start:body_end]
+            if _DECIMAL_HINT.search(body) is None:
+                continue  # octal, or no escape: read elsewhere
+            read = _decimal(body)
+            if read is not None and read[1] >= MIN_ESCAPES and len(read[0]) >= MIN_BYTES:
+                yield body_start - 1, body_end + 1, read[0], "escaped", "decoded decimal escapes"
 
 
 __all__ = ["decimal_escapes", "tool_rows"]

@@ -110,7 +110,10 @@ _PERCENT = re.compile(rb"%[0-9A-Fa-f]{2}")
 _URL_CHARS = re.compile(rb"[A-Za-z0-9%+/=_.~!*'()-]*")  # a run is grown from each %XX, never backtracked
 _URL_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789%+/=_.~!*'()-")
 MAX_URL_RUN = 1 << 20
-_JSON_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\.){8,}"')
+# a JSON string of 8 or more characters; a quote whose body runs on unclosed takes that body (the
+# search goes on after it: every quote inside was escaped, a string opened there ends unclosed too),
+# so the search never restarts inside a body already read (linear: rt17's `"` then `\"` repeated)
+_JSON_STRING = re.compile(rb'"(?:((?:[^"\\\x00-\x1f]|\\.){8,}+)"|(?:[^"\\\x00-\x1f]|\\.)*+(?!"))')
 _UTF16LE = re.compile(rb"(?:[\x09\x0a\x0d\x20-\x7e]\x00){%d,}" % MIN_UTF16)
 _UTF16BE = re.compile(rb"(?:\x00[\x09\x0a\x0d\x20-\x7e]){%d,}" % MIN_UTF16)
 _UTF16LE_ANY = re.compile(rb"(?:[\x00-\xff]\x00){%d,}" % MIN_UTF16)  # binary written as UTF-16 (small views)
@@ -570,8 +573,8 @@ class _Reader:
         if len(data) <= MAX_JSON_VIEW:
             for match in zeros.finditer(_JSON_STRING, data):
                 literal = match.group(0)
-                if b"\\" not in literal:
-                    continue
+                if match.group(1) is None or b"\\" not in literal:
+                    continue  # a body left unclosed, or no escape
                 try:
                     value = json.loads(literal)
                 except ValueError:
