@@ -1160,7 +1160,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("recheck_escaped_view", "scan/recheck_bytelists.py",
      "    (b\"\\\\\", _QUOTED, _escaped, \"escaped\", None),\n    (b\"\\\\\", _BARE_ESCAPES, _bare, \"escaped\", None),\n", "",
      ["tests/scan/test_recheck_bytelists.py::test_a_key_printed_as_bytes_is_found_in_its_view[pkcs8-python repr]"]),
-    ("recheck_joined_pieces", "scan/recheck_bytelists.py", "    (b\"\", _QUOTED_PIECES, _pieces, \"joined\", None),\n", "",
+    ("recheck_bytelist_quoted_pieces", "scan/recheck_bytelists.py", "    (b\"\", _QUOTED_PIECES, _pieces, \"joined\", None),\n", "",
      ["tests/scan/test_recheck_bytelists.py::test_a_key_printed_as_bytes_is_found_in_its_view[pkcs8-java concat]"]),
     ("recheck_joined_groups", "scan/recheck_bytelists.py", "    (b\"\", _GROUPS, _joined, \"joined\", None),\n", "",
      ["tests/scan/test_recheck_bytelists.py::test_a_key_printed_as_bytes_is_found_in_its_view[pkcs8-base64 groups]"]),
