@@ -1428,6 +1428,24 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s15_mojibake_raw_rune_first", "scan/mojibake.py",
      '|[\\x80-\\xff][\\x20-\\x7e]{0,32}?\\\\x[0-9a-fA-F]{2}")', '")',
      ["tests/scan/test_mojibake.py::test_a_go_q_literal_whose_raw_characters_all_come_first_is_read"]),
+    # rt16 leftovers: Pascal comments and VB.NET continuations between rows (both readers)
+    ("rt16_values_pascal_vb_separators", "scan/printed_values.py",
+     '    rb"|%s" % _PASCAL_COMMENTS +  # before `{` and `(` as separators', '    rb"|(?!)" +',
+     [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[pascal { row } comments]",
+      PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[vb.net _ continuations]"]),
+    ("rt16_values_not_inside_a_comment", "scan/printed_values.py",
+     r'%s(?![^{}\[\],\n]{0,80}+\}|[^()*\n]{0,80}+\*\))"', '%s"',
+     [PV + "test_three_megabytes_of_rt14b_near_misses_take_under_a_second"]),
+    ("rt16_reader_pascal_vb_rewrites", "scan/recheck_forms.py",
+     '    rb"|(?<=[ \\t])_(?=[ \\t]*\\r?\\n%s)"  # VB.NET\'s continuation', '    rb"|(?!)(%s)"',
+     ["tests/scan/test_recheck_forms.py::test_a_key_in_a_form_only_the_scanner_read_is_found_by_the_reader"
+      "[ec-pkcs8-vb.net _ continuations]"]),
+    ("rt16_reader_pascal_comments", "scan/recheck_forms.py",
+     '[^{},\\n]{1,200}\\}%s|\\(\\*[^\\n]{0,200}?\\*\\)%s"', '(?!)%s|(?!)%s"',
+     ["tests/scan/test_recheck_forms.py::test_a_key_in_a_form_only_the_scanner_read_is_found_by_the_reader"
+      "[ec-pkcs8-pascal { row } comments]",
+      "tests/scan/test_recheck_forms.py::test_a_key_in_a_form_only_the_scanner_read_is_found_by_the_reader"
+      "[ec-pkcs8-pascal (* row *) comments]"]),
 ]
 
 
