@@ -1446,6 +1446,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
       "[ec-pkcs8-pascal { row } comments]",
       "tests/scan/test_recheck_forms.py::test_a_key_in_a_form_only_the_scanner_read_is_found_by_the_reader"
       "[ec-pkcs8-pascal (* row *) comments]"]),
+    # rt16 leftovers: yEnc without `size=` (both readers)
+    ("rt16_yenc_without_size", "scan/printed_encodings.py",
+     r'rb"=ybegin(?:[ \t][^\r\n]{0,1024})?\r?\n', r'rb"=ybegin [^\r\n]{0,512}?size=[0-9]{1,12}[^\r\n]{0,512}\r?\n',
+     ["tests/scan/test_printed_encodings.py::test_each_form_is_found_by_both_readers[yenc-no-size-der]"]),
+    ("rt16_reader_yenc_without_size", "scan/recheck_encodings.py",
+     'if line_end > 0 and data[position + 7:position + 8] in (b" ", b"\\t", b"\\r", b"\\n"):',
+     'if line_end > 0 and b"size=" in data[position:line_end]:',
+     ["tests/scan/test_printed_encodings.py::test_each_form_is_found_by_both_readers[yenc-no-size-der]"]),
 ]
 
 
