@@ -1180,10 +1180,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            if pending and capped and match.start() - pending[-1][1] <= 16:\n",
      "            if False:\n",
      ["tests/scan/test_recheck_bytelists.py::test_a_list_longer_than_the_patterns_bound_is_read_as_one",
-      "tests/scan/test_recheck_bytelists.py::test_a_list_longer_than_the_joined_bound_is_incomplete"]),
-    ("recheck_bytelist_joined_bound", "scan/recheck_bytelists.py",
-     "                    raise Oversized(f\"a {label} run of more than {MAX_JOINED} characters\")",
-     "                    pass", ["tests/scan/test_recheck_bytelists.py::test_a_list_longer_than_the_joined_bound_is_incomplete"]),
+      "tests/scan/test_recheck_bytelists.py::test_a_list_longer_than_the_joined_bound_is_read_in_windows"]),
+    # (recheck_bytelist_joined_bound removed with the refusal it mutated: rt16 reads such a list in
+    # windows; rt16_reader_join_windows_overlap judges that)
     ("s13_lone_exponent_scanner", "scan/detectors/known_key.py", "            yield from self._rsa_lone_exponent(chunk, key)\n",
      "            pass\n", [LE + "test_raw_big_and_little_endian_d_in_a_binary_is_found_by_both_readers"]),
     ("s13_lone_exponent_scanner_bound", "scan/detectors/known_key.py",
@@ -1513,6 +1512,45 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("rt17_word_rows_octal_padded_width", "scan/word_rows.py",
      "        padded = _OCT_DIGITS.get(length) if same else None", "        padded = None",
      [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-od -to2]"]),
+    # rt16 leftovers: Pascal comments and VB.NET continuations between rows (both readers)
+    ("rt16_values_pascal_vb_separators", "scan/printed_values.py",
+     '    rb"|%s" % _PASCAL_COMMENTS +  # before `{` and `(` as separators', '    rb"|(?!)" +',
+     [PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[pascal { row } comments]",
+      PV + "test_a_der_key_in_rt14b_forms_is_found_by_the_value_reader[vb.net _ continuations]"]),
+    ("rt16_values_not_inside_a_comment", "scan/printed_values.py",
+     r'%s(?![^{}\[\],\n]{0,80}+\}|[^()*\n]{0,80}+\*\))"', '%s"',
+     [PV + "test_three_megabytes_of_rt14b_near_misses_take_under_a_second"]),
+    ("rt16_reader_pascal_vb_rewrites", "scan/recheck_forms.py",
+     '    rb"|(?<=[ \\t])_(?=[ \\t]*\\r?\\n%s)"  # VB.NET\'s continuation', '    rb"|(?!)(%s)"',
+     ["tests/scan/test_recheck_forms.py::test_a_key_in_a_form_only_the_scanner_read_is_found_by_the_reader"
+      "[ec-pkcs8-vb.net _ continuations]"]),
+    ("rt16_reader_pascal_comments", "scan/recheck_forms.py",
+     '[^{},\\n]{1,200}\\}%s|\\(\\*[^\\n]{0,200}?\\*\\)%s"', '(?!)%s|(?!)%s"',
+     ["tests/scan/test_recheck_forms.py::test_a_key_in_a_form_only_the_scanner_read_is_found_by_the_reader"
+      "[ec-pkcs8-pascal { row } comments]",
+      "tests/scan/test_recheck_forms.py::test_a_key_in_a_form_only_the_scanner_read_is_found_by_the_reader"
+      "[ec-pkcs8-pascal (* row *) comments]"]),
+    # rt16 leftovers: yEnc without `size=` (both readers)
+    ("rt16_yenc_without_size", "scan/printed_encodings.py",
+     r'rb"=ybegin(?:[ \t][^\r\n]{0,1024})?\r?\n', r'rb"=ybegin [^\r\n]{0,512}?size=[0-9]{1,12}[^\r\n]{0,512}\r?\n',
+     ["tests/scan/test_printed_encodings.py::test_each_form_is_found_by_both_readers[yenc-no-size-der]"]),
+    ("rt16_reader_yenc_without_size", "scan/recheck_encodings.py",
+     'if line_end > 0 and data[position + 7:position + 8] in (b" ", b"\\t", b"\\r", b"\\n"):',
+     'if line_end > 0 and b"size=" in data[position:line_end]:',
+     ["tests/scan/test_printed_encodings.py::test_each_form_is_found_by_both_readers[yenc-no-size-der]"]),
+    # rt16 leftovers: false refusals of `od -b` and gdb `x/8xb` rows of random bytes (the reader's budgets)
+    ("rt16_reader_values_long_runs_windowless", "scan/recheck_values.py",
+     "                   windows=not (windowed and _random_looking(spelled)))", "                   windows=True)",
+     ["tests/scan/test_recheck_bytelists.py::test_od_b_of_100_kb_of_random_bytes_is_certified_and_a_key_in_it_found[False]"]),
+    ("rt16_reader_groups_not_gdb_rows", "scan/recheck_bytelists.py",
+     r'(?!(?:0x[0-9a-fA-F]{2}[ \t]){7})', "",
+     ["tests/scan/test_recheck_bytelists.py::test_two_megabytes_of_gdb_byte_rows_are_certified_and_a_key_in_them_found[False]"]),
+    ("rt16_reader_join_windows_overlap", "scan/recheck_bytelists.py",
+     "                    pending = pending[-1:]\n", "                    pending = []\n",
+     ["tests/scan/test_recheck_bytelists.py::test_an_od_b_list_longer_than_the_join_bound_is_read_in_windows_sharing_a_match"]),
+    ("rt16_reader_printed_scalar_checks", "scan/recheck.py",
+     "        printed = min(MAX_PRINTED_CHECKS, size // PRINTED_CHECK_BYTES)", "        printed = 0",
+     ["tests/scan/test_recheck_bytelists.py::test_the_scalar_checks_grow_with_the_artifact_up_to_a_bound"]),
 ]
 
 

@@ -121,6 +121,8 @@ FORMS: dict[str, tuple[Callable[[], bytes], str, str, str]] = {
     "z85-der": (lambda: b"key=" + z85(DER), "z85", "pkcs8-ec", "z85"),
     "z85-seed": (lambda: b"curve secret: " + z85(SEED), "z85", "ed25519-seed", "z85"),
     "yenc-der": (lambda: yenc(DER), "yenc", "pkcs8-ec", "yenc"),
+    # rt16: `=ybegin` and `=yend` without `size=` (a header yEnc 1.3 requires, some writers leave out)
+    "yenc-no-size-der": (lambda: yenc(DER).replace(b" size=%d" % len(DER), b""), "yenc", "pkcs8-ec", "yenc"),
 }
 
 
@@ -173,12 +175,13 @@ def test_sanitize_redacts_every_form_and_certifies_the_rest(tmp_path: Path) -> N
     source, out = tmp_path / "app.log", tmp_path / "clean.log"
     printed = {name: FORMS[name][0]() for name in ("cp1252-net-der", "python-comma-d", "solana-keypair",
                                                    "z85-der", "yenc-der", "wif-scalar")}
+    printed["yenc-no-size-der"] = FORMS["yenc-no-size-der"][0]()
     source.write_bytes(LOG + b"\n".join(printed.values()) + b"\n" + LOG)
     result = sanitize(source, out, home, known(EC, ED, RSA))
     cleaned = out.read_bytes()
     assert result.status == "clean" and result.redacted_bytes > 0, result
     for name, text in printed.items():
-        body = text.split(b"\r\n")[1] if name == "yenc-der" else text
+        body = text.split(b"\r\n")[1] if name.startswith("yenc") else text
         assert body[-40:] not in cleaned, name
     assert cleaned.startswith(LOG[:200])
     assert recheck_bytes(cleaned, known(EC, ED, RSA)).clean

@@ -27,6 +27,7 @@ from signward.scan.printed import printed_views, scan_printed
 from signward.scan.printed_values import MAX_TOKENS, text_spans, value_views
 from signward.scan.scanner import scan_path
 from tests.scan.material import EC, known
+from tests.scan.tool_forms import CODE
 
 DER = EC.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
 SCALAR = EC.private_numbers().private_value.to_bytes(32, "big")
@@ -280,6 +281,7 @@ RT14B: dict[str, Callable[[bytes], bytes]] = {
     "vb-hex": lambda d: ("Dim k As Byte() = {" + ", ".join(f"&H{x:02X}" for x in d) + "}").encode(),
     "lisp-hex": lambda d: ("(defparameter *k* #(" + " ".join(f"#x{x:02X}" for x in d) + "))").encode(),
     "perl-braced": lambda d: ('my $k = "' + "".join(f"\\x{{{x:02x}}}" for x in d) + '";').encode(),
+    **CODE,  # rt16 leftovers: Pascal `{ row 1 }`/`(* row 1 *)` between rows, VB.NET's ` _`
 }
 RT14B_VARIANTS: dict[str, Callable[[bytes], bytes]] = {
     "gdb-xb-minus-label": lambda d: _gdb(d).replace(b"<key+", b"<_ZN3fooL3keyE.cold-"),

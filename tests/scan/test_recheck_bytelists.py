@@ -5,6 +5,7 @@ continuation lines or groups, each read where no other rule of the reader could 
 from __future__ import annotations
 
 import base64
+import random
 import struct
 from pathlib import Path
 
@@ -192,9 +193,12 @@ def test_a_list_longer_than_the_patterns_bound_is_read_as_one() -> None:
     assert any("log > byte-list" in f.view and f.kind == "der" for f in report.findings), report.findings
 
 
-def test_a_list_longer_than_the_joined_bound_is_incomplete() -> None:
-    report = recheck_bytes(_signed(bytes(800_000)), KNOWN, "log")
-    assert any("byte-list run of more than" in why for why in report.incomplete), report.incomplete
+def test_a_list_longer_than_the_joined_bound_is_read_in_windows() -> None:
+    """rt16: past MAX_JOINED characters (it was incomplete, refused) the list is read in windows
+    that share a whole match; a key at its end is found."""
+    report = recheck_bytes(_signed(bytes(800_000) + EC_DER), KNOWN, "log")
+    assert report.incomplete == [], report.incomplete
+    assert any("log > byte-list" in f.view and f.kind == "der" for f in report.findings), report.findings
 
 
 def test_an_escaped_literal_as_long_as_its_bound_is_incomplete() -> None:
@@ -215,3 +219,68 @@ def test_sanitize_certifies_a_log_of_printed_keys_only_with_every_form_redacted(
     # (a printed number's whole text block goes: its siblings with it)
     assert not any(form in output for form in forms) and len(output) == path.stat().st_size
     assert recheck_path(tmp_path / "out", KNOWN).clean
+
+
+# rt16 leftover 2: two false refusals of ordinary files (the reader's budgets), fixed keeping bounds
+def _od_b(data: bytes) -> bytes:
+    """What `od -b` prints (octal offsets, 16 octal bytes a row, the last offset alone)."""
+    rows = ["%07o" % at + "".join(" %03o" % x for x in data[at:at + 16]) for at in range(0, len(data), 16)]
+    return ("\n".join(rows) + "\n" + "%07o" % len(data) + "\n").encode()
+
+
+def _gdb_x8xb(data: bytes) -> bytes:
+    """gdb `x/8xb` rows with `<sym+N>` labels."""
+    return "".join(f"0x{0x7ffd12340000 + at:x} <main+{at}>:\t" + "\t".join(f"0x{x:02x}" for x in data[at:at + 8])
+                   + "\n" for at in range(0, len(data), 8)).encode()
+
+
+def test_an_od_b_list_longer_than_the_join_bound_is_read_in_windows_sharing_a_match() -> None:
+    """`od -b` of 560 KB is one list of 2.5 MB of text: it was refused (`a byte-list run of more
+    than 2097152 characters`); now read in windows of MAX_JOINED characters that share a whole
+    match, so a key across a window's edge is whole in the next one."""
+    from signward.scan import recheck_bytelists as bytelists
+
+    blob = bytearray(random.Random(16).randbytes(560_000))
+    blob[458_700:458_700 + len(EC_DER)] = EC_DER  # across the first window's end (458,780 bytes)
+    text = _od_b(bytes(blob))
+    texts = [(0, len(text))]
+    runs = list(bytelists._runs(bytelists._DEC_RUN, text, texts, bytelists._DEC_TOKEN, "od", "byte-list"))
+    assert len(runs) >= 2 and all(len(run) <= bytelists.MAX_JOINED for _, _, run in runs)
+    assert any(EC_DER in reading for _, _, run in runs for reading in bytelists._decimal(run))
+    assert not any(EC_DER in reading for reading in bytelists._decimal(runs[0][2]))  # (the edge cut it)
+
+
+@pytest.mark.parametrize("planted", [False, True])
+def test_od_b_of_100_kb_of_random_bytes_is_certified_and_a_key_in_it_found(planted: bool) -> None:
+    """Refused before (`more than 40000 scalar checks`): each half-overlapping window of the value
+    reader was searched at every offset; now the run's joined view is searched once (8-byte
+    steps, as a raw file of its size) and the scalar checks grow with the artifact."""
+    blob = bytearray(random.Random(17).randbytes(100_000))
+    if planted:
+        blob[50_003:50_003 + len(EC_DER)] = EC_DER
+    report = recheck_bytes(_od_b(bytes(blob)), KNOWN, "od.txt")
+    assert report.incomplete == [], report.incomplete
+    assert bool(report.findings) == planted, report.findings[:3]
+
+
+@pytest.mark.parametrize("planted", [False, True])
+def test_two_megabytes_of_gdb_byte_rows_are_certified_and_a_key_in_them_found(planted: bool) -> None:
+    """Refused before (`more than 21953 joined runs`: each row's `0x14\\t0x79\\t...` was 8 base64
+    groups of 4); such rows are no base64 groups now (they are read as gdb rows)."""
+    blob = bytearray(random.Random(18).randbytes(240_000))
+    if planted:
+        blob[100_003:100_003 + len(EC_DER)] = EC_DER
+    data = _gdb_x8xb(bytes(blob))
+    assert len(data) > 2_000_000
+    report = recheck_bytes(data, KNOWN, "gdb.txt")
+    assert report.incomplete == [], report.incomplete
+    assert bool(report.findings) == planted, report.findings[:3]
+    if planted:
+        assert any("> gdb rows (bytes)" in f.view for f in report.findings), report.findings
+
+
+def test_the_scalar_checks_grow_with_the_artifact_up_to_a_bound() -> None:
+    from signward.scan.recheck import MAX_PRINTED_CHECKS, PRINTED_CHECK_BYTES
+
+    assert Budget.for_size(3_000_000).max_curve_checks == 40_000 + 3_000_000 // PRINTED_CHECK_BYTES
+    assert Budget.for_size(1 << 30).max_curve_checks == 40_000 + max(MAX_PRINTED_CHECKS, 1_000 * 1024)

@@ -20,7 +20,7 @@ from signward.scan import recheck_forms as forms
 from signward.scan.knownkeys import aes_key_id
 from signward.scan.recheck import RecheckFinding, recheck_bytes, recheck_path
 from tests.scan.material import EC, ED, RSA, known
-from tests.scan.tool_forms import DECIMAL, ROWS
+from tests.scan.tool_forms import CODE, DECIMAL, ROWS
 
 KNOWN = known(EC, RSA, ED)
 AES = bytes.fromhex("8f1c2e3d4a5b6c7d8e9fa0b1c2d3e4f5061728394a5b6c7d8e9fa0b1c2d3e4f5")
@@ -117,6 +117,7 @@ FORMS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "c octal char literals": ("chars", lambda d: b"{" + b",".join(b"'\\%o'" % x for x in d) + b"}"),
     **{name: ("tools", write) for name, write in ROWS.items()},  # rt16 B
     **{name: ("decimal", write) for name, write in DECIMAL.items()},
+    **{name: ("rewritten", write) for name, write in CODE.items()},  # rt16 leftovers
 }
 
 
@@ -237,4 +238,19 @@ def test_sanitize_certifies_only_with_the_forms_redacted(tmp_path: Path) -> None
     output = (tmp_path / "out").read_bytes()
     assert result.status == "clean", result
     assert not any(form in output for form in printed)
+    assert recheck_path(tmp_path / "out", KNOWN).clean
+
+
+def test_sanitize_certifies_pascal_and_vb_arrays_only_with_the_keys_gone(tmp_path: Path) -> None:
+    """rt16 leftovers end to end: the PKCS#8 under Pascal `{ row N }` comments, the RSA key under
+    `(* row N *)` and the scalar in VB.NET ` _` rows: certified only with each redacted."""
+    printed = [CODE["pascal { row } comments"](SECRETS["ec-pkcs8"]),
+               CODE["pascal (* row *) comments"](SECRETS["rsa-der"]),
+               CODE["vb.net _ continuations"](SECRETS["ec-scalar"])]
+    path = tmp_path / "Keys.pas"
+    path.write_bytes(FILLER + b"\n".join(printed) + b"\n" + FILLER)
+    result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), KNOWN)
+    output = (tmp_path / "out").read_bytes()
+    assert result.status == "clean", result
+    assert not any(form[-80:] in output for form in printed)
     assert recheck_path(tmp_path / "out", KNOWN).clean

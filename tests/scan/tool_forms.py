@@ -1,6 +1,7 @@
 """Writers of the dump-tool forms of red team rt16 part B (`od -c`, `xxd -b`, gdb `x/tb` `x/cb`,
 WinDbg `dd` `dq` `dw` `dc`, lldb `memory read -s4 -fx`, Haskell/Lua/OCaml decimal escapes), as the
-tools print them (od and xxd checked against the real tools in test_printed_chars)."""
+tools print them (od and xxd checked against the real tools in test_printed_chars); and rt16's
+leftovers (`CODE`): Pascal comments and VB.NET continuations between the rows of a byte array."""
 
 from __future__ import annotations
 
@@ -137,4 +138,24 @@ DECIMAL: dict[str, Callable[[bytes], bytes]] = {
     "haskell show": lambda d: b"key = " + haskell_show(d),
     "lua %q": lambda d: b"key = " + lua_q(d),
     "ocaml %S": lambda d: b"let key = " + ocaml_s(d),
+}
+
+
+def _pascal(d: bytes, comment: str) -> bytes:
+    """Delphi: `const Key: array[0..N] of Byte = (` with a comment above each row of 16 `$XX`."""
+    rows = [f"  {comment % i}\n  " + ", ".join(f"${x:02X}" for x in r) for i, r in enumerate(_rows(d, 16))]
+    return (f"const Key: array[0..{len(d) - 1}] of Byte = (\n" + ",\n".join(rows) + "\n);").encode()
+
+
+def vb_net(d: bytes) -> bytes:
+    """VB.NET: `New Byte() { &H30, &H82, _` rows of 12 joined by ` _` line continuations."""
+    return ("Dim key As Byte() = New Byte() { " + ", _\n    ".join(
+        ", ".join(f"&H{x:02X}" for x in r) for r in _rows(d, 12)) + " }").encode()
+
+
+# rt16 leftovers: comments and continuations between the rows of a byte array
+CODE: dict[str, Callable[[bytes], bytes]] = {
+    "pascal { row } comments": lambda d: _pascal(d, "{ row %d }"),
+    "pascal (* row *) comments": lambda d: _pascal(d, "(* row %d *)"),
+    "vb.net _ continuations": vb_net,
 }

@@ -24,7 +24,8 @@ and decoding each as a view every detector reads.
   more (Java identifiers and descriptors in a heap; random Z85: 31 % lowercase); a random
   32-byte key's 40 characters fail these about once in 800 (measured); read at each of the 5
   alignments (a prefix such as `key=` is in the alphabet too).
-- yEnc: a `=ybegin` line, then the encoded lines to `=yend` (at most `MAX_YENC` bytes).
+- yEnc: a `=ybegin` line (with `size=` or not: rt16), then the encoded lines to `=yend` (with
+  `size=` or not; at most `MAX_YENC` bytes).
 A finding is reported at the whole raw span (encoding `cp1252+...`, `decimal+...`, `base58+...`,
 `z85+...`, `yenc+...`). Bounded: `MAX_VIEWS` views a chunk and their bytes together (the chunk's
 size plus 1 MiB); past either the chunk's scan is incomplete. Written apart from the independent
@@ -115,7 +116,8 @@ _LOWER = bytes(range(0x61, 0x7B))  # 26 of 85: about 31 % of a random run, over 
 _UPPER = bytes(range(0x41, 0x5B))  # 26 of Z85's 85 characters: in URLs and paths, few
 _Z85_POWERS = np.array([85 ** 4, 85 ** 3, 85 ** 2, 85, 1], dtype=np.uint64)
 
-_YBEGIN = re.compile(rb"=ybegin [^\r\n]{0,512}?size=[0-9]{1,12}[^\r\n]{0,512}\r?\n(?:=ypart [^\r\n]{0,256}\r?\n)?")
+# (rt16: `size=` or not: a writer may leave it out, and a body is read to `=yend` or the bound anyway)
+_YBEGIN = re.compile(rb"=ybegin(?:[ \t][^\r\n]{0,1024})?\r?\n(?:=ypart [^\r\n]{0,256}\r?\n)?")
 _YEND = re.compile(rb"\r?\n=yend")
 _YENC_PLAIN = bytes((c - 42) & 0xFF for c in range(256))
 _YENC_ESCAPED = bytes((c - 106) & 0xFF for c in range(256))
@@ -332,10 +334,10 @@ def z85_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None
 
 def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
     parts: list[tuple[int, int, bytes, bytes]] = []
-    position = data.find(b"=ybegin ", 0, own_end)
+    position = data.find(b"=ybegin", 0, own_end)
     while position >= 0:
         head = _YBEGIN.match(data, position)
-        following = data.find(b"=ybegin ", position + 8)  # a body ends before the next header: linear
+        following = data.find(b"=ybegin", position + 7)  # a body ends before the next header: linear
         if head is not None:
             bound = min(len(data) if following < 0 else following, head.end() + MAX_YENC)
             tail = _YEND.search(data, head.end(), bound)

@@ -10,7 +10,8 @@ regexes do not take, and escaped literals split over lines or written with doubl
    (rt14b F1): `$30`, `&H30`, `#x30` prefixes, `;`/`--`/`%` comments to the line's end (when no
    number follows the mark), MATLAB's `...`, gdb `x/xb` heads `0x... <sym+N>:`, WinDbg `db` heads
    `00000000`00401000` and its `-` between bytes 8 and 9, `ident[N] =` (generated C), sign-extended
-   bytes (`ffffff81`, `ff81`) read as their low byte (base `hex-sign-extended`). The
+   bytes (`ffffff81`, `ff81`) read as their low byte (base `hex-sign-extended`); rt16: Pascal's
+   `{ row 1 }` and `(* row 1 *)` comments, VB.NET's ` _` line continuation. The
    sequence is read in every base that fits its tokens (a token that does not fit ends a piece),
    hex tokens of 4 or 8 digits as big-endian words (tcpdump), a strictly increasing index column
    of a decimal sequence dropped; each piece of `MIN_BYTES` or more bytes is a view. A sequence is
@@ -69,6 +70,10 @@ _NUMBER_AHEAD = rb"(?![ \t]*+[-+]?(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,8}[hH]
 # rt14b F1: comments running to the line's end (when no number follows the mark), MATLAB's `...`
 _SEMICOLON_COMMENT = rb"[ \t][ \t]*+;%s[^\n]{0,200}+" % _NUMBER_AHEAD  # before `;` as a separator
 _COMMENTS = rb"--%s[^\n]{0,200}+|%%(?<=[ \t]%%)[^\n]{0,200}+|\.\.\.(?=[ \t\r\n])" % _NUMBER_AHEAD
+# rt16: Pascal/Delphi `{ row 1 }` (no comma inside, not one number alone: a C initializer's braces
+# hold commas) and `(* row 1 *)` comments; VB.NET's ` _` line continuation (`&H30, _`)
+_PASCAL_COMMENTS = (rb"\{(?![ \t]*+[-+]?(?:0[xX]|\$|&[hH])?[0-9a-fA-F]{1,8}[hH]?[ \t]*+\})[^{},\n]{1,80}+\}"
+                    rb"|\(\*[^\n]{0,80}?\*\)|_(?<=[ \t]_)(?=[ \t]*+\r?\n)")
 # rt14b F1: at a line's start (a class first: sre skips the branch elsewhere at once), an assembler's
 # data directive (`65 db 77` is three bytes), gdb `x/NNxb` row heads `0x5555... <key+8>:`, WinDbg
 # `db` row heads `00000000`00401000`
@@ -84,7 +89,8 @@ _SEP_ITEM = (  # the common ones first (a separator tries them in this order)
     rb"(?<=[0-9A-Fa-f])[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=\r?\n)"  # an ASCII column
     rb"|\((?:byte|char|sbyte|uint8_t|int8_t|u8|i8|unsigned\ char)\)"  # casts
     rb"|\[[0-9]{1,7}\][ \t]*=>"  # PHP's print_r / var_dump index
-    rb"|[\s,;'\"\]){}]{1,64}+|[(\[]"
+    rb"|%s" % _PASCAL_COMMENTS +  # before `{` and `(` as separators
+    rb"|[\s,;'\"\])}]{1,64}+|[(\[{]"
     rb"|(?:0[xX])?[0-9a-fA-F]{4,16}:(?=[ \t])"  # a row offset
     rb"|/\*[^*]{0,64}+\*/|//[^\n]{0,80}+|\#(?![xX][0-9a-fA-F])[^\n]{0,80}+"  # comments
     rb"|int\(|=>|\xef\xbc\x8c"
@@ -95,7 +101,10 @@ _ASCII_COLUMN = re.compile(rb"[ \t]{2,}+(?=[^.\n]{0,32}+\.)[\x20-\x7e]{1,32}+(?=
 _WORD = rb"(?:0[xX])?(?:[0-9a-fA-F]{4}){1,2}(?![0-9A-Za-z_])"
 # a run of numbers, matched possessively from its first (never searched again from inside it, so
 # linear time); group 1 holds its rest when it has `MIN_BYTES` numbers
-SEQUENCE = re.compile(rb"(?<![0-9A-Za-z_.])(?!(?:db|DB)[ \t])%s(?:((?:%s%s){%d,}+)|(?:%s%s)++)"
+# (rt16: not from a number inside a Pascal comment, `{ row 0 }` / `(* row 0 *)`: no comma, bracket or
+# brace before the `}` that closes the line's text, no `(` before the `*)`)
+SEQUENCE = re.compile(rb"(?<![0-9A-Za-z_.])(?!(?:db|DB)[ \t])%s(?![^{}\[\],\n]{0,80}+\}|[^()*\n]{0,80}+\*\))"
+                      rb"(?:((?:%s%s){%d,}+)|(?:%s%s)++)"
                       % (_NUM, _SEP, _NUM, MIN_BYTES - 1, _SEP, _NUM))
 _WORDS = re.compile(rb"(?<![0-9A-Za-z_])%s" % _WORD)
 _ITEM = re.compile(rb"(%s)|(%s)" % (_SEP_ITEM, _NUM))

@@ -82,6 +82,8 @@ from .recheck_unread import unread_kind
 from .recheck_utf16text import utf16le_text
 from .recheck_values import read_values
 
+PRINTED_CHECK_BYTES = 16  # artifact bytes per scalar check of a printed form's view (Budget.for_size)
+MAX_PRINTED_CHECKS = 1 << 18
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
 MAX_PEM_BODY = 64 << 10
@@ -160,9 +162,14 @@ class Budget:
         """The default budget grown with the artifact: a core holds more runs that look encoded
         the larger it is (a 22 MB drill core needs about 44,000 scalar checks), so the window
         checks get 10,000 and the scalar checks 1,000 more per MiB (a finding is still a finding,
-        and running out is still incomplete: refused)."""
+        and running out is still incomplete: refused). rt16: a printed form of random bytes (`od -b`
+        of a 670 KB file, gdb `x/8xb` rows) decodes to one random view of a quarter to a ninth of
+        its size, every 8th window of it a scalar check: the scalar checks grow by one per
+        `PRINTED_CHECK_BYTES` of the artifact too, up to `MAX_PRINTED_CHECKS` (an artifact of 8 MiB:
+        about 15 s of CPU at most)."""
         mib = size >> 20
-        return cls(max_checks=400_000 + 10_000 * mib, max_curve_checks=40_000 + 1_000 * mib)
+        printed = min(MAX_PRINTED_CHECKS, size // PRINTED_CHECK_BYTES)
+        return cls(max_checks=400_000 + 10_000 * mib, max_curve_checks=40_000 + max(1_000 * mib, printed))
 
 
 @dataclass

@@ -18,7 +18,8 @@ joined     adjacent quoted pieces joined (Java `"..." +` lines, Python implicit 
 (Hex dumps in rows, word dumps and their byte-swapped reading: recheck_numbers.hex_blocks.)
 Bounded: each form's runs per view are capped (`recheck_codecs.candidates`: more is incomplete,
 refused); a list as long as its pattern's bound (`MAX_TOKENS` numbers) is joined to the match that goes
-on after it, up to `MAX_JOINED` characters; an escaped literal of `MAX_LITERAL` characters, or 4,096
+on after it, up to `MAX_JOINED` characters (a longer list: in windows of that many characters that
+share one whole match, rt16); an escaped literal of `MAX_LITERAL` characters, or 4,096
 joined pieces, lines or groups, is incomplete (read apart, a key there would be split in two).
 """
 
@@ -68,7 +69,9 @@ _PIECE_BODY = re.compile(rb"""["']([A-Za-z0-9+/=_-]+)["']""")
 # `REDACTEDREDACTED...` is, each try walked 4,096 characters back)
 _CONTINUED = re.compile(rb"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{8,4096}"
                         rb"(?:\\\r?\n[ \t]*[A-Za-z0-9+/=_-]{4,4096}){1,4096}")
-_GROUPS = re.compile(rb"(?<![A-Za-z0-9+/=])(?:[A-Za-z0-9+/]{4}[ \t]){7,16384}[A-Za-z0-9+/=]{2,4}(?![A-Za-z0-9+/=])")
+# (rt16: not a row of `0x30` bytes, gdb `x/8xb`'s: hex, read as such; 3 MB of them were 40,000 runs)
+_GROUPS = re.compile(rb"(?<![A-Za-z0-9+/=])(?!(?:0x[0-9a-fA-F]{2}[ \t]){7})(?:[A-Za-z0-9+/]{4}[ \t]){7,16384}"
+                     rb"[A-Za-z0-9+/=]{2,4}(?![A-Za-z0-9+/=])")
 _JOINERS = re.compile(rb"\\?\r?\n|[ \t]")
 
 
@@ -91,11 +94,12 @@ def read_bytelists(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
 def _runs(pattern: re.Pattern[bytes], data: bytes | mmap.mmap, texts: list[tuple[int, int]],
           token: re.Pattern[bytes] | None, name: str, label: str) -> Iterator[tuple[int, int, bytes]]:
     """[start, end) and text of each run; a list as long as its pattern's bound goes on in the next
-    match, which is joined to it (`od -An -tu1` of a large file) up to MAX_JOINED characters (more:
-    incomplete, refused; read apart, a key there would be split in two)."""
+    match, which is joined to it (`od -An -tu1` of a large file) up to MAX_JOINED characters; a
+    longer one in windows of MAX_JOINED characters overlapping by one whole match (rt16)."""
     cap = candidates(data)
     count = 0
     pending: list[tuple[int, int, bytes]] = []
+    size = 0  # characters in `pending`
     capped = False
     for start, end in texts:
         for match in pattern.finditer(data, start, end):
@@ -106,12 +110,18 @@ def _runs(pattern: re.Pattern[bytes], data: bytes | mmap.mmap, texts: list[tuple
                 raise _Exhausted(f"{name}: more than {cap} {label} runs")
             text = match.group(0)
             if pending and capped and match.start() - pending[-1][1] <= 16:
-                if sum(len(part) for _, _, part in pending) + len(text) > MAX_JOINED:
-                    raise Oversized(f"a {label} run of more than {MAX_JOINED} characters")
+                if size + len(text) > MAX_JOINED and len(pending) > 1:
+                    # rt16: a longer list (`od -b` of a 670 KB file) is read in windows of
+                    # MAX_JOINED characters that share a whole match (MAX_TOKENS numbers: more than
+                    # a 16384-bit key's DER), so a key across a window's edge is whole in the next
+                    yield pending[0][0], pending[-1][1], b" ".join(part for _, _, part in pending)
+                    pending = pending[-1:]
+                    size = len(pending[0][2])
             elif pending:
                 yield pending[0][0], pending[-1][1], b" ".join(part for _, _, part in pending)
-                pending = []
+                pending, size = [], 0
             pending.append((match.start(), match.end(), text))
+            size += len(text)
             capped = token is not None and len(token.findall(text)) >= MAX_TOKENS - 1
     if pending:
         yield pending[0][0], pending[-1][1], b" ".join(part for _, _, part in pending)

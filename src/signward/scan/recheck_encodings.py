@@ -19,7 +19,7 @@ Z85              runs of 40 or more characters of its alphabet, max(2, 4 %) of t
                  base64's, max(3, 8 %) capitals (URLs and paths have few), at most 60 % lowercase
                  and no character max(7, length / 12) times (Java identifiers and descriptors),
                  read at each of the 5 alignments.
-yEnc             `=ybegin` ... `=yend` (1 MiB at most), escapes undone.
+yEnc             `=ybegin` ... `=yend` (1 MiB at most; `size=` in either or not: rt16), escapes undone.
 
 Its own code, written apart from the scanner's `printed_encodings.py` (no numpy, its own tables).
 Anchors per view are capped (`recheck_codecs.candidates`; more is incomplete, refused).
@@ -127,14 +127,15 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         for align in range(5):
             _child(reader, _z85(run[align:]), f"{name} > z85+{align}@{span[0]}", depth, span)
     parts = Parts()
-    position = data.find(b"=ybegin ")
+    position = data.find(b"=ybegin")
     for count in itertools.count():
         if position < 0:
             break
         _cap(count, cap, name, "yEnc headers")
-        after = data.find(b"=ybegin ", position + 8)  # the next header ends this body: each byte read once
-        line_end = data.find(b"\n", position, position + 1024)
-        if line_end > 0 and b"size=" in data[position:line_end]:
+        after = data.find(b"=ybegin", position + 7)  # the next header ends this body: each byte read once
+        line_end = data.find(b"\n", position, position + 1040)
+        # rt16: any `=ybegin` line, `size=` in it or not (a writer may leave it out)
+        if line_end > 0 and data[position + 7:position + 8] in (b" ", b"\t", b"\r", b"\n"):
             body_start = part_start = line_end + 1
             if data[body_start:body_start + 7] == b"=ypart ":
                 body_start = data.find(b"\n", body_start, body_start + 512) + 1 or body_start

@@ -9,7 +9,9 @@ rewritten  in each printable run, before its value sequences are read again: gdb
            recheck_values); WinDbg `db` rows (the ``00000000`00401000`` head, the `-` between
            bytes 8 and 9 and the ASCII column blanked); comments to the line's end after `;`, `--`
            or `%` (assembler, Lisp, SQL/Lua, TeX/Erlang/MATLAB) between rows of numbers, MATLAB's `...`;
-           the prefixes `$30` (Pascal, 6502), `&H30` (VB) and `#x30` (Lisp) written `0x`.
+           the prefixes `$30` (Pascal, 6502), `&H30` (VB) and `#x30` (Lisp) written `0x`; rt16:
+           Pascal's `{ row 1 }` and `(* row 1 *)` comments before a number and VB.NET's ` _`
+           continuation between two numbers (blanked).
            Only the sequences a rewrite touched are read (the others are read as printed already).
 chars      lists of character literals (`'0', '\\x82', '\\001', '\\u0081'`: C/Java arrays of char).
 perl       Perl's `\\x{30}` escapes, in one literal or literals joined by `.` over lines, unescaped.
@@ -49,7 +51,8 @@ CHARS_OVERLAP = 8_192
 REACH = 4_096  # changes this close are one cluster; its search starts this far before it
 
 # a cheap test first: a run holds one of these marks or nothing is rewritten
-_MARKS = re.compile(rb"`[0-9a-fA-F]{8}[ \t]|[ \t,](?:;|--|%)|[$]|&[hH][0-9a-fA-F]|\#[xX][0-9a-fA-F]")
+_MARKS = re.compile(rb"`[0-9a-fA-F]{8}[ \t]|[ \t,](?:;|--|%)|[$]|&[hH][0-9a-fA-F]|\#[xX][0-9a-fA-F]"
+                    rb"|\{[^{},\n]{1,200}\}|\(\*|[ \t]_[ \t]*\r?\n")
 _NUMBER_AHEAD = rb"(?=[ \t]*[-+]?(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,16}[hH]?(?![0-9A-Za-z_]))"
 # one gdb `x/` row: an address, a `<sym+N>` label or not, then units of one width (2, 4, 8 or 16 digits)
 _GDB_ROW = re.compile(rb"(?m)^[ \t]*0x[0-9a-fA-F]{4,16}(?:[ \t]+<[^<>\n]{1,200}>)?:"
@@ -61,12 +64,19 @@ _WINDBG_ROW = re.compile(rb"(?m)^[0-9a-fA-F]{8}`[0-9a-fA-F]{8}[ ]{2}((?:[0-9a-fA
 # a comment between rows of numbers: after a number (`_AFTER_NUMBER`), no number after the mark, to
 # the line's end, and the next line begins with a number (or an assembler's data directive)
 _NEXT_ROW = rb"(?=\r?\n[ \t]*(?:(?:\.?db|DB|defb|DEFB|\.byte)[ \t]+)?%s)" % _NUMBER_AHEAD[3:-1]
+# rt16: a Pascal/Delphi `{ row 1 }` (no comma inside, not one number alone: C's braces hold a list)
+# or `(* row 1 *)` comment, or VB.NET's ` _` continuation, with a number after it (on this line or
+# the next ones) and, for ` _`, before it (`_AFTER_ROW`)
+_NUMBER_AFTER = rb"(?=[ \t\r\n]{0,64}%s)" % _NUMBER_AHEAD[3:-1]
 _REWRITES = re.compile(
     rb"(?<=[ \t,])(?:;|--|%%)(?!%s)[^\n]{0,200}%s"
     rb"|(?<=[0-9A-Fa-f][ \t])\.\.\.(?=[ \t]*(?:%%[^\n]{0,200})?\r?\n)"  # MATLAB's continuation
     rb"|(?<![0-9A-Za-z_$])\$(?=[0-9a-fA-F]{1,2}(?![0-9A-Za-z_]))"
     rb"|(?<![0-9A-Za-z_])(?:&[hH]|\#[xX])(?=[0-9a-fA-F]{1,2}(?![0-9A-Za-z_]))"
-    % (_NUMBER_AHEAD, _NEXT_ROW))
+    rb"|\{(?!%s[ \t]*\})[^{},\n]{1,200}\}%s|\(\*[^\n]{0,200}?\*\)%s"  # Pascal's comments
+    rb"|(?<=[ \t])_(?=[ \t]*\r?\n%s)"  # VB.NET's continuation
+    % (_NUMBER_AHEAD, _NEXT_ROW, _NUMBER_AHEAD[3:-1], _NUMBER_AFTER, _NUMBER_AFTER, _NUMBER_AFTER))
+_AFTER_ROW = re.compile(rb"(?<![0-9A-Za-z_])(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,16}[hH]?[ \t,\r\n]{1,64}$")
 _AFTER_NUMBER = re.compile(rb"(?<![0-9A-Za-z_])(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,16}[hH]?[ \t,]{1,32}"
                            rb"(?:\.\.\.[ \t]{1,32})?$")
 _CHAR_ITEM = rb"'(?:[ -&(-\[\]-~]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|u00[0-9a-fA-F]{2}|[abfnrtv0\\'\"?]))'"
@@ -153,6 +163,8 @@ def rewrite(run: bytes) -> tuple[bytes, list[int]]:
         text = mark.group(0)
         if text[:1] in b";-%" and _AFTER_NUMBER.search(run, max(0, mark.start() - 64), mark.start()) is None:
             continue  # a comment that follows no number
+        if text[:1] == b"_" and _AFTER_ROW.search(run, max(0, mark.start() - 96), mark.start()) is None:
+            continue  # a VB continuation that follows no number (a Pascal comment may open the list)
         out[mark.start():mark.end()] = b"0x" if len(text) == 2 and text[:1] in b"&#" else b" " * len(text)
         changed.append(mark.start())
     changed.sort()

@@ -23,7 +23,8 @@ pg-escape  backslash escapes written with doubled backslashes (PostgreSQL COPY o
 Each reading is a child view at its run's span, where every rule of the reader runs. Bounded as
 recheck_bytelists is: runs per view capped (`recheck_codecs.candidates`: more is incomplete); a
 longer sequence is read in windows of `MAX_TOKENS` numbers overlapping by `OVERLAP` (at most 4 + one
-per `WINDOW_BYTES` of the view: more is incomplete), joined literals in windows of `MAX_PIECES`
+per `WINDOW_BYTES` of the view: more is incomplete; rt16: a window of random-looking bytes without
+the known-key window search, which the run's joined view does once), joined literals in windows of `MAX_PIECES`
 overlapping by `PIECE_OVERLAP`, each window at most `MAX_JOINED` characters of bodies.
 The reader's own code: it imports nothing of the scanner.
 """
@@ -68,6 +69,7 @@ _SEP = rb"(?:%s|%s|%s|[ \t\r\n,;:'\"\[\](){}<>=|]|\xef\xbc\x8c){1,64}+" % (_ASCI
 # near miss's 15 numbers, quadratic in the run)
 _SEQUENCE = re.compile(rb"(?:%s%s){3,16384}%s" % (_TOKEN, _SEP, _TOKEN))
 _TOKENS = re.compile(_TOKEN)
+_PRINTABLE_BYTES = bytes(range(0x20, 0x7F)) + b"\t\n\r"
 _TEXT = re.compile(rb"[\t\n\r -~]{31,}")
 _FULL_WIDTH = re.compile(rb"(?:[-+]?[0-9A-Fa-fxX]{1,4}[ \t]*\xef\xbc\x8c[ \t]*){15,16384}[-+]?[0-9A-Fa-fxX]{1,4}")
 # inside one sequence: what is blanked (same length, so positions hold) before its tokens are read
@@ -90,9 +92,18 @@ def read_values(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
     cap = candidates(data)
     sequences = list(_sequences(data, texts, name, cap))
     readings = [list(_readings(text)) for _start, _end, text in sequences]
-    for (start, _end, _text), read in zip(sequences, readings, strict=True):
+    reach = -1  # where the last long run's window ends
+    for (start, end, text), read in zip(sequences, readings, strict=True):
+        # rt16: a window of a run longer than one window (`od -b` of a 670 KB file) whose bytes are
+        # random-looking is read without the known-key window search, whose every offset in each
+        # half-overlapping window cost two scalar checks a byte (refused): the run's joined
+        # byte-list / hex-list view (recheck_bytelists) is searched once, as a raw file of its size
+        windowed = start < reach or _count_at_least(text, MAX_TOKENS - 1)
+        if windowed:
+            reach = max(reach, end)
         for label, spelled, first, last in read:
-            _child(reader, spelled, f"{name} > byte-list values ({label})", depth, start + first, start + last)
+            _child(reader, spelled, f"{name} > byte-list values ({label})", depth, start + first, start + last,
+                   windows=not (windowed and _random_looking(spelled)))
     from .recheck_forms import read_forms  # gdb/WinDbg rows, comments, prefixes, halves (it uses this module)
 
     read_forms(reader, data, name, depth, texts, sequences, readings)
@@ -115,11 +126,22 @@ def read_values(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
                 _child(reader, unescaped, f"{name} > escaped ({label})", depth, start, match.end())
 
 
-def _child(reader: _Reader, spelled: bytes, name: str, depth: int, start: int, end: int) -> None:
+def _child(reader: _Reader, spelled: bytes, name: str, depth: int, start: int, end: int,
+           windows: bool = True) -> None:
     if len(spelled) >= MIN_VALUES:
         outer = reader.decoding(depth, start, end)
-        reader.child(spelled, name, depth + 1)
+        reader.child(spelled, name, depth + 1, windows)
         reader.span = outer
+
+
+def _random_looking(spelled: bytes) -> bool:
+    """Whether a quarter or more of the bytes are outside printable ASCII (random bytes: 63 %)."""
+    return 4 * len(spelled.translate(None, _PRINTABLE_BYTES)) >= len(spelled)
+
+
+def _count_at_least(text: bytes, tokens: int) -> bool:
+    """Whether a sequence holds `tokens` numbers (a window of a longer run)."""
+    return next(islice(_TOKENS.finditer(text), tokens - 1, None), None) is not None
 
 
 def _matches(pattern: re.Pattern[bytes], data: bytes | mmap.mmap,
