@@ -41,7 +41,8 @@ def od(d: bytes, size: int, cell: Callable[[int], str], column: int) -> bytes:
     ws = _words(d, size)
     per = 16 // size
     base = "%06x" if size == 8 else "%07o"
-    lines = [base % (i * size) + "".join(f" {cell(w):>{column}}" for w in ws[i:i + per]) for i in range(0, len(ws), per)]
+    lines = [base % (i * size) + "".join(f" {cell(w):>{column}}" for w in ws[i:i + per])
+             for i in range(0, len(ws), per)]
     return ("\n".join(lines) + "\n" + base % len(d) + "\n").encode()
 
 
