@@ -43,6 +43,7 @@ UF = "tests/scan/test_unread_formats.py::"
 CS = "tests/scan/test_scan_cut_short.py::"
 MJ = "tests/scan/test_mojibake.py::"
 PE = "tests/scan/test_printed_encodings.py::"
+RW = "tests/scan/test_recheck_words.py::"
 PV = "tests/scan/test_printed_values.py::"
 WR = "tests/scan/test_word_rows.py::"
 # top-level modules of src/signward and the component whose tests judge them
@@ -1551,6 +1552,47 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("rt16_reader_printed_scalar_checks", "scan/recheck.py",
      "        printed = min(MAX_PRINTED_CHECKS, size // PRINTED_CHECK_BYTES)", "        printed = 0",
      ["tests/scan/test_recheck_bytelists.py::test_the_scalar_checks_grow_with_the_artifact_up_to_a_bound"]),
+    # rt17: the independent reader's word rows (recheck_words.py)
+    ('rt17_reader_words_ansi_stripped', "scan/recheck_words.py",
+     '        text = _ANSI.sub(b"", text)',
+     '        text = text',
+     [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-windbg dd ansi]']),
+    ('rt17_reader_words_offset_column', "scan/recheck_words.py",
+     '    steps = _steps(rows) if kind == "n" else set()',
+     '    steps: set[int] = set()',
+     [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-od -td4]']),
+    ('rt17_reader_words_big_endian', "scan/recheck_words.py",
+     'for order in ("little", "big") if width > 1',
+     'for order in ("little",) if width > 1',
+     [RW + 'test_words_of_a_big_endian_machine_are_read_big_endian']),
+    ('rt17_reader_words_signed_decimal', "scan/recheck_words.py",
+     'for width in WIDTHS if -(1 << 8 * width - 1) <= low',
+     'for width in WIDTHS if 0 <= low',
+     [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-gdb x/dw]']),
+    ('rt17_reader_words_gdb_octal', "scan/recheck_words.py",
+     '        all(token[:1] == b"0" for token in tokens) or',
+     '        False or',
+     [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-gdb x/ow]']),
+    ('rt17_reader_words_binary', "scan/recheck_words.py",
+     'if same and size % 8 == 0 and',
+     'if same and size % 8 == 1 and',
+     [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-gdb x/tb | nl]']),
+    ('rt17_reader_words_line_numbers', "scan/recheck_words.py",
+     '_PREFIX = re.compile(rb"[ \\t]*(?:[0-9]{1,9}\\t[ \\t]*)?"',
+     '_PREFIX = re.compile(rb"[ \\t]*"',
+     [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-xxd -b | cat -n]']),
+    ('rt17_reader_words_block_overlap', "scan/recheck_words.py",
+     '                    block = block[-OVERLAP_ROWS:] + [row]',
+     '                    block = [row]',
+     [RW + 'test_a_key_across_a_block_cut_is_whole_in_the_overlapping_block']),
+    ('rt17_reader_words_bytes_whole', "scan/recheck_words.py",
+     '        return [(0, len(values))]',
+     '        return []',
+     [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-xxd -b | cat -n]']),
+    ('rt17_reader_words_dense_margin', "scan/recheck_words.py",
+     '    margin = max(2, MARGIN // width)',
+     '    margin = 0',
+     [RW + 'test_only_runs_of_full_words_are_read_from_a_block']),
 ]
 
 

@@ -156,7 +156,8 @@ def test_a_key_printed_as_values_is_found_only_by_the_value_reader(form: str, se
     # the miss on main: no other rule of the reader finds anything here (an unpadded form of
     # bytes that are all >= 0x10 is the padded form main reads: also a key's 32-byte scalar in it)
     if form not in UNPADDED or all(any(x < 16 for x in data[i:i + 32]) for i in range(len(data) - 31)):
-        assert [f for f in report.findings if f not in ours] == [], report.findings
+        # (recheck_words reads the rows of words among these forms too: its own view)
+        assert [f for f in report.findings if f not in ours and "> word rows (" not in f.view] == [], report.findings
     assert ours, (form, report.incomplete)
     assert {f.kind for f in ours} <= {"der", "known-key"}, ours
     start = len(FILLER)

@@ -81,6 +81,7 @@ from .recheck_textforms import read_textforms
 from .recheck_unread import unread_kind
 from .recheck_utf16text import utf16le_text
 from .recheck_values import read_values
+from .recheck_words import read_words
 
 PRINTED_CHECK_BYTES = 16  # artifact bytes per scalar check of a printed form's view (Budget.for_size)
 MAX_PRINTED_CHECKS = 1 << 18
@@ -602,6 +603,7 @@ class _Reader:
                 self.span = outer
         read_numbers(self, data, name, depth)  # keys printed as numbers (recheck_numbers.py)
         read_values(self, data, name, depth)  # value sequences, joined escapes (recheck_values.py)
+        read_words(self, data, name, depth)  # rows of multi-byte words in any base (recheck_words.py)
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode

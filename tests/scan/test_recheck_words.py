@@ -1,0 +1,173 @@
+"""The independent reader's word-row reader (recheck_words.py, issue #32, rt17): memory printed as
+rows of multi-byte words in decimal, octal, hex or binary, behind addresses, offsets, labels, line
+numbers or ANSI colours, is read as the bytes it prints; each form below was certified clean with the
+key recoverable before (no other view of the reader finds anything in it). Fixed keys: a P-256
+scalar and an Ed25519 seed, so the words' values (and which of them are full) never change."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from signward.scan import recheck_words as words
+from signward.scan.recheck import recheck_bytes
+
+EC = ec.derive_private_key(int("6b1f0e2d3c4a59687f8e9dacbbcad9e8f70615243342516f7e8d9cabbac9d8e7", 16), ec.SECP256R1())
+ED = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(
+    "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"))
+KEYS = {"ec-pkcs8": EC.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()),
+        "ed25519-pkcs8": ED.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())}
+PRE = b"crash report for pid 4242\nregion dump follows\n"
+POST = b"\nend of region\n"
+ADDRESS = 0x555555558040
+
+
+def _words(d: bytes, size: int, order: str = "little") -> list[int]:
+    d += bytes(-len(d) % size)
+    return [int.from_bytes(d[i:i + size], order) for i in range(0, len(d), size)]  # type: ignore[arg-type]
+
+
+def _signed(w: int, size: int) -> int:
+    return w - (1 << 8 * size) if w >= 1 << (8 * size - 1) else w
+
+
+def od(d: bytes, size: int, cell: Callable[[int], str], column: int) -> bytes:
+    """`od -t d4` / `-t o2` / `-A x -t x8` as od prints them: octal (or hex) offsets, right-aligned cells."""
+    ws = _words(d, size)
+    per = 16 // size
+    base = "%06x" if size == 8 else "%07o"
+    lines = [base % (i * size) + "".join(f" {cell(w):>{column}}" for w in ws[i:i + per])
+             for i in range(0, len(ws), per)]
+    return ("\n".join(lines) + "\n" + base % len(d) + "\n").encode()
+
+
+def hexdump_d(d: bytes) -> bytes:
+    ws = _words(d, 2)
+    return "".join(f"{i * 2:07x}" + "".join(f"   {w:05d}" for w in ws[i:i + 8]) + "\n"
+                   for i in range(0, len(ws), 8)).encode() + b"%07x\n" % len(d)
+
+
+def gdb(d: bytes, size: int, per: int, cell: Callable[[int], str]) -> bytes:
+    ws = _words(d, size)
+    return b"".join(b"0x%x <key+%d>:" % (ADDRESS + size * i, size * i) + "".join(
+        "\t" + cell(w) for w in ws[i:i + per]).encode() + b"\n" for i in range(0, len(ws), per))
+
+
+def lldb16(d: bytes) -> bytes:
+    return b"".join(b"0x%x: 0x%032x\n" % (0x100008000 + 16 * i, w) for i, w in enumerate(_words(d, 16)))
+
+
+def windbg_dd_ansi(d: bytes) -> bytes:
+    ws = _words(d, 4)
+    return b"".join(b"\x1b[32m000001f2`%08x\x1b[0m  " % (0xE3D4C000 + 4 * i) + b" ".join(
+        b"%08x" % w for w in ws[i:i + 4]) + b"\n" for i in range(0, len(ws), 4))
+
+
+def xxd_b_cat_n(d: bytes) -> bytes:
+    rows = [d[i:i + 6] for i in range(0, len(d), 6)]
+    return "".join(f"{n + 1:6d}\t{n * 6:08x}: " + " ".join(f"{x:08b}" for x in r) + "  "
+                   + "".join(chr(x) if 32 <= x < 127 else "." for x in r) + "\n" for n, r in enumerate(rows)).encode()
+
+
+def gdb_tb_nl(d: bytes) -> bytes:
+    rows = gdb(d, 1, 8, lambda w: f"{w:08b}").split(b"\n")
+    return b"".join(b"%6d\t" % (n + 1) + row + b"\n" for n, row in enumerate(rows) if row)
+
+
+FORMS: dict[str, Callable[[bytes], bytes]] = {
+    "od -td4": lambda d: od(d, 4, lambda w: str(_signed(w, 4)), 11),
+    "od -to2": lambda d: od(d, 2, lambda w: f"{w:06o}", 6),
+    "od -Ax -tx8": lambda d: od(d, 8, lambda w: f"{w:016x}", 16),
+    "hexdump -d": hexdump_d,
+    "gdb x/dw": lambda d: gdb(d, 4, 4, lambda w: str(_signed(w, 4))),
+    "gdb x/uw": lambda d: gdb(d, 4, 4, str),
+    "gdb x/ow": lambda d: gdb(d, 4, 4, lambda w: f"0{w:o}" if w else "0"),
+    "lldb -s16 -fx": lldb16,
+    "windbg dd ansi": windbg_dd_ansi,
+    "xxd -b | cat -n": xxd_b_cat_n,
+    "gdb x/tb | nl": gdb_tb_nl,
+}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("key", sorted(KEYS))
+def test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone(form: str, key: str) -> None:
+    printed = FORMS[form](KEYS[key])
+    report = recheck_bytes(PRE + printed + POST, name="dump.txt")
+    ours = [f for f in report.findings if "> word rows (" in f.view]
+    assert ours and {f.kind for f in ours} == {"der"}, (report.findings, report.incomplete)
+    assert [f for f in report.findings if f not in ours] == [], report.findings  # only this rule finds it
+    for finding in ours:  # the block's rows (sanitize redacts them)
+        assert finding.span is not None and len(PRE) <= finding.span[0] < finding.span[1] <= len(PRE) + len(printed)
+    whole = printed.rstrip(b"\n")
+    if form.startswith(("od", "hexdump")):
+        whole = whole[:whole.rindex(b"\n")]  # (the last line, the length alone, prints no byte)
+    assert any(f.span == (len(PRE), len(PRE) + len(whole)) for f in ours), ours
+
+
+def test_words_of_a_big_endian_machine_are_read_big_endian() -> None:
+    der = KEYS["ec-pkcs8"]
+    printed = b"".join(b"0x%x <key+%d>:" % (ADDRESS + 16 * i, 16 * i) + b"".join(
+        b"\t%d" % w for w in _words(der, 4, "big")[4 * i:4 * i + 4]) + b"\n" for i in range((len(der) + 15) // 16))
+    report = recheck_bytes(PRE + printed + POST, name="dump.txt")
+    assert [f.view for f in report.findings] == ["dump.txt > word rows (decimal, 4-byte, big)"], report.findings
+
+
+def test_a_key_across_a_block_cut_is_whole_in_the_overlapping_block() -> None:
+    """`od -td4` of 5,000 rows of small integers with the key's words from row 4,090 on: past the
+    first block's 4,096 rows, whole in the next one (it repeats the last 256 rows)."""
+    rng = random.Random(5)
+    der = KEYS["ec-pkcs8"]
+    memory = b"".join(rng.randrange(1 << 20).to_bytes(4, "little") for _ in range(4 * 5_000))
+    at = 4_090 * 16
+    memory = memory[:at] + der + memory[at + len(der):]
+    report = recheck_bytes(PRE + FORMS["od -td4"](memory) + POST, name="dump.txt")
+    assert any(f.kind == "der" and "> word rows (decimal, 4-byte, little)" in f.view for f in report.findings), \
+        (report.findings, report.incomplete)
+
+
+def test_a_table_of_integers_is_certified_and_read_quickly() -> None:
+    """Rows of integers of every size, aligned columns of 31-bit integers behind a row number, and
+    a CSV of prices: nothing found, nothing incomplete, and few word views (small integers make no
+    run of full words)."""
+    rng = random.Random(9)
+    table = "".join(" ".join(str(rng.randrange(10 ** rng.randint(1, 9))) for _ in range(8)) + "\n"
+                    for _ in range(2_000)).encode()
+    csv = "".join(f"{i},2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d},SKU{rng.randint(1000, 9999)},"
+                  f"{rng.randint(100, 99999) / 100:.2f},{rng.randint(1, 40)}\n" for i in range(2_000)).encode()
+    for data in (table, csv):
+        started = time.monotonic()
+        report = recheck_bytes(data, name="table.txt")
+        assert report.findings == [] and report.incomplete == [], (report.findings[:3], report.incomplete)
+        assert time.monotonic() - started < 30
+    values = [rng.randrange(10 ** rng.randint(1, 9)) for _ in range(48_000)]
+    assert sum(last - first for first, last in words._dense(values, 4)) < len(values) // 10
+
+
+def test_only_runs_of_full_words_are_read_from_a_block() -> None:
+    """A key's words among small integers: its run (and a margin for the header before it) is read."""
+    small = [5, 17, 300, 0, 9] * 20
+    key = _words(KEYS["ec-pkcs8"], 4)
+    runs = words._dense(small + key + small, 4)
+    assert runs == [(100 - 16, 100 + len(key) - 1 + 16)], runs  # (its last word, zero-padded, is not full)
+    assert words._dense(small * 3, 4) == []
+
+
+def test_an_offset_column_is_dropped_only_where_it_counts_each_row_s_bytes() -> None:
+    assert words._steps([[b"0000000", b"1"], [b"0000020", b"2"], [b"0000040", b"3"]]) == {16, 20, 32}
+    assert words._steps([[b"17", b"1"], [b"3", b"2"]]) == set()
+    assert words._steps([[b"0000000", b"1", b"2"]]) == {0}
+
+
+def test_binary_octal_and_decimal_tokens_give_their_widths() -> None:
+    assert [(label, width) for label, width, _ in words._readings([b"0000000100000010"] * 4, "n")] == [("binary", 2)]
+    assert [(label, width) for label, width, _ in words._readings([b"000001", b"177777"], "n")] == [("octal", 2)]
+    assert [(label, width) for label, width, _ in words._readings([b"00647", b"33072"], "n")] == [("decimal", 2)]
+    assert [(label, width) for label, width, _ in words._readings([b"-5", b"2250901254"], "n")] == [("decimal", 4)]
+    assert [(label, width, values) for label, width, values in words._readings([b"-1", b"7"], "n")] == \
+        [("decimal", 1, [255, 7])]
