@@ -47,7 +47,7 @@ from .decoded_runs import scan_batch
 from .findings import Finding
 from .grouped_forms import grouped_integers
 from .utf16_cp1252 import utf16_cp1252_views
-from .wrapped_runs import line_pattern, wrapped_runs
+from .wrapped_runs import line_pattern, tail_pattern, wrapped_runs
 from .yenc_parts import joined_files
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ _HEX_GROUPED = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,4}(?:_[0
 _NOT_DIGIT = re.compile(rb"[^0-9a-fA-F]+")
 
 _B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_LINE = line_pattern(rb"1-9A-HJ-NP-Za-km-z")
+_B58_LINE = tail_pattern(rb"1-9A-HJ-NP-Za-km-z")  # rt17: behind a `> ` or a log prefix too
 _B58_VALUE = {char: index for index, char in enumerate(_B58_ALPHABET)}
 _BASE58 = re.compile(rb"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{%d,%d}+(?![0-9A-Za-z])" % (MIN_BASE58, MAX_BASE58))
 
