@@ -29,12 +29,15 @@ Z85_BLOCK = re.compile(rb"(?m)(?:^[ \t]*+[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]++[
 def wrapped(block: re.Pattern[bytes], data: bytes | mmap.mmap, longest: int) -> Iterator[tuple[tuple[int, int], bytes]]:
     """((start, end), joined characters) of every wrapped run in the blocks `block` finds."""
     for found in zeros.finditer(block, data):
-        row = _B58_ROW if block is B58_BLOCK else _LINE
-        rows = [(line.start(1), line.end(1), line.group(1)) for line in row.finditer(found.group(0))]
+        cells = _B58_ROW if block is B58_BLOCK else _LINE
+        rows = [(line.start(1), line.end(1), line.group(1)) for line in cells.finditer(found.group(0))]
         base = found.start()
         first = 0
         while first < len(rows) - 1:
             width = len(rows[first][2])
+            if width < NARROWEST:  # rt17: a log's lines ending in short words, one step each
+                first += 1
+                continue
             after = first + 1
             while after < len(rows) and after - first < MOST_LINES and len(rows[after][2]) == width:
                 after += 1

@@ -46,6 +46,9 @@ def _split(block: list[re.Match[bytes]], longest: int) -> Iterator[Run]:
     index = 0
     while index < len(block):
         width = len(block[index].group(1))
+        if width < MIN_WIDTH:  # rt17: lines ending in short words are many (linear: no run from here)
+            index += 1
+            continue
         last = index + 1
         while last < len(block) and len(block[last].group(1)) == width and last - index < MAX_LINES:
             last += 1
