@@ -80,7 +80,7 @@ def _transcoded(data: bytes, start: int, stop: int, own_end: int,
     utf8 = text.encode("utf-8")
     for low, high, plain, layer, detail in runs(utf8, len(utf8)):
         raw_low = int(at16[np.searchsorted(at8, low, "right") - 1])
-        raw_high = int(at16[min(len(at16) - 1, np.searchsorted(at8, high, "left"))])
+        raw_high = int(at16[min(len(at16) - 1, int(np.searchsorted(at8, high, "left")))])
         if raw_low >= own_end:
             break
         yield raw_low, raw_high, plain, layer, detail + " (UTF-16LE text)"
