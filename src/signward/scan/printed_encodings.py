@@ -48,8 +48,8 @@ from .decoded_runs import scan_batch
 from .findings import Finding
 from .grouped_forms import grouped_integers
 from .utf16_cp1252 import utf16_cp1252_views
-from .wrapped_runs import line_pattern, wrapped_runs
-from .yenc_parts import joined_files
+from .wrapped_runs import line_pattern, tail_pattern, wrapped_runs
+from .yenc_parts import MAX_PARTS, joined_files
 
 if TYPE_CHECKING:
     from .detectors.base import Detector
@@ -70,6 +70,7 @@ WINDOW = 1024  # bytes searched for a cp1252 run either side of its anchors
 STRIDE = 8  # text samples: a form of 40 characters or more holds 4 neighbouring ones
 SHIFTED = 512  # views up to this long are also read at each of 8 alignments (the known-key windows)
 LOSSY = "lossy-cp1252"  # a view's layer: no bytes, the run is a finding by itself
+INCOMPLETE = "incomplete"  # a view's layer: no bytes, the chunk's scan is incomplete (its detail says why)
 UNDEFINED = b"\x81\x8d\x8f\x90\x9d"  # no character in cp1252
 
 # cp1252: each character -> its byte; the five undefined bytes as .NET writes them (C1 controls)
@@ -102,7 +103,7 @@ _HEX_GROUPED = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,4}(?:_[0
 _NOT_DIGIT = re.compile(rb"[^0-9a-fA-F]+")
 
 _B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_LINE = line_pattern(rb"1-9A-HJ-NP-Za-km-z")
+_B58_LINE = tail_pattern(rb"1-9A-HJ-NP-Za-km-z")  # rt17: behind a `> ` or a log prefix too
 _B58_VALUE = {char: index for index, char in enumerate(_B58_ALPHABET)}
 _BASE58 = re.compile(rb"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{%d,%d}+(?![0-9A-Za-z])" % (MIN_BASE58, MAX_BASE58))
 
@@ -349,6 +350,9 @@ def yenc_views(data: bytes, own_end: int) -> Iterator[View]:
             yield from _shifted(position, tail.end() if tail else end, plain, "yenc", "decoded yEnc body")
             parts.append((position, tail.end() if tail else end, head.group(0), plain))
         position = following if following < own_end else -1
+    if len(parts) > MAX_PARTS:  # rt17: never left out silently
+        yield 0, len(data), b"", INCOMPLETE, f"more than {MAX_PARTS} yEnc parts in one chunk"
+        return
     for start, end, plain in joined_files(parts):  # multipart: the parts placed at their offsets
         yield from _shifted(start, end, plain, "yenc", "decoded yEnc multipart file")
 
@@ -375,6 +379,9 @@ def scan_encodings(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[
         if view[3] == LOSSY:
             lossy.append(chunk.finding(view[0], view[1] - view[0], "text", "lossy-cp1252-bytes", "cp1252",
                                        detail=view[4]))
+            continue
+        if view[3] == INCOMPLETE:
+            incomplete.add(f"printed encodings: {view[4]}")
             continue
         if not view[2]:
             continue

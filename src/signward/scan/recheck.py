@@ -79,7 +79,7 @@ from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
 from .recheck_unread import unread_kind
-from .recheck_utf16text import utf16le_text
+from .recheck_utf16text import cp1252_windows, utf16le_text
 from .recheck_values import read_values
 from .recheck_words import read_words
 
@@ -396,6 +396,11 @@ class _Reader:
             outer = self.decoding(depth, 0, len(data))
             self.child(text16, f"{name} > utf-16le text", depth + 1)
             self.span = outer
+        else:  # rt17: UTF-16LE cp1252 text after another script's or appended to UTF-8 (recheck_utf16text.py)
+            for span, text in cp1252_windows(data):
+                outer = self.decoding(depth, *span)
+                self.child(text, f"{name} > utf-16le near cp1252@{span[0]}", depth + 1)
+                self.span = outer
         return False
 
     def room(self) -> int:

@@ -2,11 +2,31 @@
 cp1252 mojibake there has characters past U+00FF, which the reader's UTF-16 runs of code units below
 256 do not hold): a view whose first 8 KiB have zero odd bytes at least 55 % of the time and zero
 even bytes at most 1 time in 32, and that decodes as UTF-16LE to its end, is read as UTF-8 text.
-Its own code, apart from the scanner's `utf16_cp1252.py`."""
+Its own code, apart from the scanner's `utf16_cp1252.py`.
+
+rt17: a BOM-less transcript in another script (odd bytes not zero) or UTF-16LE appended late to a
+UTF-8 log (PowerShell 5 `>>`) fails that whole-view test. `cp1252_windows` finds, anywhere in a
+view, the UTF-16LE code unit of a character only cp1252 gives right after a code unit below U+0100
+(not U+0000); where the `NEAR` units after or before it have at least 24 of 32 high bytes in
+cp1252's (0x00, 0x01, 0x02, 0x20, 0x21), 16 of them zero and at most 8 U+0000, the `AROUND` bytes
+either side (at its byte parity, neighbours merged) decode as UTF-16LE into one UTF-8 child view."""
 
 from __future__ import annotations
 
 import mmap
+import re
+from collections.abc import Iterator
+
+from . import recheck_zeros as zeros
+
+NEAR = 32
+AROUND = 16 << 10
+_ONLY_1252 = (0x20AC, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152,
+              0x017D, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A,
+              0x0153, 0x017E, 0x0178, 0xFFFD)
+_AFTER_LATIN = re.compile(rb"[\x01-\xff]\x00(?:" + b"|".join(re.escape(chr(point).encode("utf-16-le"))
+                                                             for point in _ONLY_1252) + rb")")
+_NOT_CP_HIGH = bytes(set(range(256)) - {0x00, 0x01, 0x02, 0x20, 0x21})
 
 
 def utf16le_text(data: bytes | mmap.mmap) -> bytes | None:
@@ -26,4 +46,34 @@ def utf16le_text(data: bytes | mmap.mmap) -> bytes | None:
         return None  # binary with zeros between bytes: the reader's UTF-16 runs read it
 
 
-__all__ = ["utf16le_text"]
+def _reads_as_cp1252(units: bytes) -> bool:
+    """`NEAR` UTF-16LE code units that look like cp1252 text (the module docstring's counts)."""
+    if len(units) < 2 * NEAR:
+        return False
+    highs = units[1::2]
+    nulls = sum(1 for at in range(0, len(units), 2) if units[at] == 0 and units[at + 1] == 0)
+    return len(highs.translate(None, _NOT_CP_HIGH)) >= 24 and highs.count(0) >= 16 and nulls <= 8
+
+
+def cp1252_windows(data: bytes | mmap.mmap) -> Iterator[tuple[tuple[int, int], bytes]]:
+    """((start, end), UTF-8) of each UTF-16LE window around cp1252-only characters (rt17)."""
+    windows: list[list[int]] = []  # [start, end, parity], in order of their marks
+    for found in zeros.finditer(_AFTER_LATIN, data):
+        mark = found.start() + 2
+        after = bytes(data[mark + 2:mark + 2 + 2 * NEAR])
+        before = bytes(data[max(0, mark - 2 * NEAR):mark]) if mark >= 2 * NEAR else b""
+        if not (_reads_as_cp1252(after) or _reads_as_cp1252(before)):
+            continue
+        start = mark - AROUND if mark >= AROUND else mark % 2
+        end = min(len(data), mark + AROUND)
+        end -= (end - start) % 2
+        same = [window for window in windows[-2:] if window[2] == mark % 2 and start <= window[1]]
+        if same:
+            same[-1][1] = max(same[-1][1], end)
+        else:
+            windows.append([start, end, mark % 2])
+    for start, end, _ in windows:
+        yield (start, end), bytes(data[start:end]).decode("utf-16-le", "replace").encode("utf-8")
+
+
+__all__ = ["cp1252_windows", "utf16le_text"]

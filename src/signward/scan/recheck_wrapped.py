@@ -1,7 +1,10 @@
 """The independent reader's joining of base58 and Z85 wrapped over lines at a fixed width (rt16):
 a block of adjacent lines each only of the alphabet (indentation, CRLF allowed) is cut into runs,
 each of lines of one width (16 or more) and then at most one no wider line, and each run read as
-one. Its own code, written apart from the scanner's `wrapped_runs.py`."""
+one. A base58 block's lines may each start with a prefix of up to `PREFIX` printable characters
+(rt17: an e-mail's `> `, a log's timestamp and level) that does not end in a letter or digit: its
+rows are the base58 runs ending the lines. Its own code, written apart from the scanner's
+`wrapped_runs.py`."""
 
 from __future__ import annotations
 
@@ -15,8 +18,10 @@ NARROWEST = 16
 MOST_LINES = 256
 _LINE = re.compile(rb"[ \t]*+([^ \t\r\n]++)[ \t]*+\r?(?:\n|$)")
 
-B58_BLOCK = re.compile(rb"(?m)(?:^[ \t]*+[1-9A-HJ-NP-Za-km-z]++[ \t]*+\r?\n){1,4096}"
-                       rb"[ \t]*+[1-9A-HJ-NP-Za-km-z]++[ \t]*+\r?$")
+PREFIX = 80
+_B58_END = rb"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]++[ \t]*+\r?"
+B58_BLOCK = re.compile(rb"(?m)(?:^[\t -~]{0,%d}?%s\n){1,4096}[\t -~]{0,%d}?%s$" % (PREFIX, _B58_END, PREFIX, _B58_END))
+_B58_ROW = re.compile(rb"(?<![0-9A-Za-z])([1-9A-HJ-NP-Za-km-z]++)[ \t]*+\r?(?:\n|$)")
 Z85_BLOCK = re.compile(rb"(?m)(?:^[ \t]*+[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]++[ \t]*+\r?\n){1,4096}"
                        rb"[ \t]*+[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]++[ \t]*+\r?$")
 
@@ -24,11 +29,15 @@ Z85_BLOCK = re.compile(rb"(?m)(?:^[ \t]*+[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]++[
 def wrapped(block: re.Pattern[bytes], data: bytes | mmap.mmap, longest: int) -> Iterator[tuple[tuple[int, int], bytes]]:
     """((start, end), joined characters) of every wrapped run in the blocks `block` finds."""
     for found in zeros.finditer(block, data):
-        rows = [(line.start(1), line.end(1), line.group(1)) for line in _LINE.finditer(found.group(0))]
+        cells = _B58_ROW if block is B58_BLOCK else _LINE
+        rows = [(line.start(1), line.end(1), line.group(1)) for line in cells.finditer(found.group(0))]
         base = found.start()
         first = 0
         while first < len(rows) - 1:
             width = len(rows[first][2])
+            if width < NARROWEST:  # rt17: a log's lines ending in short words, one step each
+                first += 1
+                continue
             after = first + 1
             while after < len(rows) and after - first < MOST_LINES and len(rows[after][2]) == width:
                 after += 1

@@ -1,6 +1,8 @@
 """The scanner's joining of a run wrapped over lines at a fixed width (rt16): lines (indented or
 not, LF or CRLF) that are each only characters of one alphabet, all but the last of one width and
-the last no longer, are one run; used for base58 and Z85 (`printed_encodings.py`)."""
+the last no longer, are one run; used for base58 and Z85 (`printed_encodings.py`). For base58 the
+run may also end lines behind a prefix (rt17: an e-mail's `> `, a log's timestamp and level):
+`tail_pattern`'s run at each line's end, after a byte that is no letter or digit."""
 
 from __future__ import annotations
 
@@ -19,13 +21,20 @@ def line_pattern(alphabet: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"(?m)^[ \t]*+([%s]++)[ \t]*+\r?$" % alphabet)
 
 
+def tail_pattern(alphabet: bytes) -> re.Pattern[bytes]:
+    """The run of `alphabet` characters that ends a line (trailing blanks allowed), behind any
+    prefix that does not end in a letter or digit (linear: a run is tried only at its start)."""
+    return re.compile(rb"(?m)(?<![0-9A-Za-z])([%s]++)[ \t]*+\r?$" % alphabet)
+
+
 def wrapped_runs(data: bytes, low: int, high: int, lines: re.Pattern[bytes], longest: int) -> Iterator[Run]:
     """(start, end, joined characters) of each run of two or more adjacent lines of `lines` where
     all but the last have one width and the last is no wider; `longest` characters at most.
     Linear: each line is matched once and belongs to one run."""
     block: list[re.Match[bytes]] = []
     for match in lines.finditer(data, low, high):
-        if block and match.start() != block[-1].end() + 1:  # not the next line
+        if block and (data[block[-1].end():block[-1].end() + 1] != b"\n"
+                      or data.find(b"\n", block[-1].end() + 1, match.start()) >= 0):  # not the next line
             yield from _split(block, longest)
             block = []
         block.append(match)
@@ -37,6 +46,9 @@ def _split(block: list[re.Match[bytes]], longest: int) -> Iterator[Run]:
     index = 0
     while index < len(block):
         width = len(block[index].group(1))
+        if width < MIN_WIDTH:  # rt17: lines ending in short words are many (linear: no run from here)
+            index += 1
+            continue
         last = index + 1
         while last < len(block) and len(block[last].group(1)) == width and last - index < MAX_LINES:
             last += 1
@@ -50,4 +62,4 @@ def _split(block: list[re.Match[bytes]], longest: int) -> Iterator[Run]:
             index += 1
 
 
-__all__ = ["line_pattern", "wrapped_runs"]
+__all__ = ["line_pattern", "tail_pattern", "wrapped_runs"]
