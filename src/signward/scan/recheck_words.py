@@ -121,6 +121,9 @@ def _row(text: bytes, start: int, end: int) -> Row | None:
             return None
     if not fields or (kind == "n" and len(fields) < 2 and not text[:at].strip()):  # (a lone number: no row)
         return None
+    if kind == "x" and b":\t0x" in text[:at + 3]:
+        return None  # gdb `x/x` rows: recheck_forms reads them as gdb blocks, 8-byte aligned (a stack dump's
+        # thousands of pointer rows would cost a window search each here)
     return start, end, kind, fields
 
 
