@@ -1632,6 +1632,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '    margin = max(2, MARGIN // width)',
      '    margin = 0',
      [RW + 'test_only_runs_of_full_words_are_read_from_a_block']),
+    ("s16_reader_gzip_header", "scan/recheck.py",
+     'if head.startswith(b"\\x1f\\x8b\\x08") and len(head) > 3 and not head[3] & 0xE0:', 'if head.startswith(b"\\x1f\\x8b"):',
+     ["tests/scan/test_recheck_magic.py::test_an_identifier_that_decodes_to_1f_8b_but_no_deflate_header_is_read_raw"]),
 ]
 
 

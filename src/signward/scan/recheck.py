@@ -617,7 +617,7 @@ class _Reader:
         for count, match in enumerate(zeros.finditer(_EMBEDDED_STREAM, data, 1)):
             if count >= 10_000:
                 raise _Exhausted(f"{name}: more than 10,000 embedded stream headers")
-            codec = _codec_of(match.group(0))
+            codec = _codec_of(bytes(data[match.start():match.start() + 10]))
             if codec is None:
                 continue
             plain, used = _stream_prefix(codec, memoryview(data)[match.start():], min(self.room(), bound - spent))
@@ -1117,8 +1117,8 @@ def _unquote(run: bytes, plus: bool) -> bytes:
 
 
 def _codec_of(head: bytes) -> str | None:
-    if head.startswith(b"\x1f\x8b"):
-        return "gzip"
+    if head.startswith(b"\x1f\x8b\x08") and len(head) > 3 and not head[3] & 0xE0:
+        return "gzip"  # deflate (the only method) and no reserved flag: what every gzip reader takes
     if head.startswith(b"\x28\xb5\x2f\xfd"):
         return "zstd"
     if head.startswith(b"\xfd7zXZ\x00"):
