@@ -112,6 +112,10 @@ _ITEM = re.compile(rb"(%s)|(%s)" % (_SEP_ITEM, _NUM))
 _LIT = rb"""(?<![0-9A-Za-z_])(?:u8|[bBuUL])?(?:"(?:[^"\\\n]|\\[^\n]){0,4096}+"|'(?:[^'\\\n]|\\[^\n]){0,4096}+')"""
 JOINED = re.compile(rb"%s(?:(?:[ \t\r\n+()]|\\\r?\n){1,32}+%s){1,%d}+" % (_LIT, _LIT, MAX_PIECES - 1))
 _PIECE = re.compile(_LIT)
+# issue #32 (cost): where a literal may start, by quote kind, and one literal's body read to its end
+_START = {q: re.compile(rb"(?<![0-9A-Za-z_])(?:u8|[bBuUL])?%s" % bytes([q])) for q in b"\"'"}
+_BODY = {q: re.compile(rb"(?:[^%s\\\n]|\\[^\n])*+" % bytes([q])) for q in b"\"'"}
+_MAX_BODY = 4096  # a literal's body items, as in `_LIT`
 _ESC2 = rb"\\\\(?:[0-7]{3}|x[0-9a-fA-F]{2})"
 DOUBLED = re.compile(rb"%s(?:[\x20-\x5b\x5d-\x7e]{0,24}+(?:%s|\\\\\\\\))*+" % (_ESC2, _ESC2))
 _UNESCAPE = re.compile(rb"\\(?:x([0-9a-fA-F]{2})|([0-7]{1,3})|([abfnrtv\\'\"]))|([^\\]|\\)", re.DOTALL)
@@ -329,12 +333,69 @@ def joined_literals(data: bytes, low: int, high: int) -> Iterator[View]:
     """Adjacent quoted literals joined, then unescaped (module docstring, 2)."""
     if data.find(b"\\", low, high) < 0:
         return  # no escape
-    for match in JOINED.finditer(data, low, high):
+    for match in joined_runs(data, low, high):
         body = b"".join(piece.group(0).lstrip(b"u8bBuUL")[1:-1]
                         for piece in _PIECE.finditer(data, match.start(), match.end()))
         decoded, escapes = unescape(body)
         if escapes >= MIN_ESCAPES and len(decoded) >= MIN_BYTES:
             yield match.start(), match.end(), decoded, "escaped", "decoded joined escaped literals"
+
+
+def joined_runs(data: bytes, low: int, high: int) -> Iterator[re.Match[bytes]]:
+    """`JOINED.finditer(data, low, high)` in linear time (issue #32, cost: `"` then `\\"` x N was
+    tried from every escaped quote). A body's backslash always pairs with the next character, so a
+    literal started at an escaped quote inside a failed literal's body of the same quote kind ends
+    where that body ends: such starts are skipped (`_skip_to`); each kind keeps its own mark."""
+    marks = {q: low for q in _START}
+    nexts = {q: _next_start(data, q, low, high, marks[q]) for q in _START}
+    while True:
+        live = [m for m in nexts.values() if m is not None]
+        if not live:
+            return
+        start = min(live, key=lambda m: m.start())
+        kind = data[start.end() - 1]
+        match = JOINED.match(data, start.start(), high)
+        if match is not None:
+            yield match
+            position = match.end()
+        else:
+            marks[kind] = max(marks[kind], _skip_to(data, start, high))
+            position = start.start() + 1
+        for q, m in nexts.items():
+            if m is not None and (m.start() < position or m.end() - 1 < marks[q]):
+                nexts[q] = _next_start(data, q, position, high, marks[q])
+
+
+def _next_start(data: bytes, kind: int, position: int, high: int, mark: int) -> re.Match[bytes] | None:
+    """The first possible start of a `kind` literal at or after `position` whose quote is at or
+    after `mark` (a prefix may begin two characters before its quote)."""
+    found = _START[kind].search(data, max(position, mark - 2), high)
+    while found is not None and found.end() - 1 < mark:
+        found = _START[kind].search(data, found.start() + 1, high)
+    return found
+
+
+def _skip_to(data: bytes, start: re.Match[bytes], high: int) -> int:
+    """Where the next start of the same quote kind worth trying may lie, after `JOINED` failed at
+    `start`: where its body ends (its closing quote, or the first character no body holds), or,
+    when that body is longer than `_MAX_BODY`, the first later escaped quote whose literal fits."""
+    quote = start.end() - 1
+    kind = data[quote]
+    stop = _BODY[kind].match(data, quote + 1, high).end()  # type: ignore[union-attr]  # (matches empty)
+    if stop >= high or data[stop] != kind or _PIECE.match(data, start.start(), high) is not None:
+        return stop
+    # a body too long: each quote before `stop` is an escaped one; the shorter literals from the
+    # last 2 x `_MAX_BODY` characters may fit (fits is monotone: the first that does, by bisection)
+    first = max(quote + 1, stop - 1 - 2 * _MAX_BODY)
+    quotes = [first + i for i, c in enumerate(data[first:stop]) if c == kind]
+    lo, hi = 0, len(quotes)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _PIECE.match(data, quotes[mid], high) is None:
+            lo = mid + 1
+        else:
+            hi = mid
+    return quotes[lo] if lo < len(quotes) else stop
 
 
 def doubled_escapes(data: bytes, low: int, high: int) -> Iterator[View]:

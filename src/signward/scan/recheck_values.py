@@ -356,6 +356,10 @@ _PIECE = (rb"""(?:[bBLuU]|u8)?(?:'(?:[ -&(-\[\]-~]|\\[ -~]){0,%d}'|"(?:[ !#-\[\]
           % (MAX_LITERAL, MAX_LITERAL))
 _JOINED = re.compile(rb"(?<![\w'\"])%s(?:[ \t\r\n+\\()]{0,64}+%s){1,%d}" % (_PIECE, _PIECE, MAX_PIECES))
 _PIECE_ONE = re.compile(_PIECE)
+# issue #32 (cost): where a literal may start, by quote kind, and one literal's body read to its end
+_STARTS = {q: re.compile(rb"(?<![\w'\"])(?:[bBLuU]|u8)?%s" % bytes([q])) for q in b"'\""}
+_BODIES = {ord("'"): re.compile(rb"(?:[ -&(-\[\]-~]|\\[ -~])*+"),
+           ord('"'): re.compile(rb"(?:[ !#-\[\]-~]|\\[ -~])*+")}
 _PIECE_BODY = re.compile(rb"""[bBLuU8]*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.S)
 # escapes with doubled backslashes (PostgreSQL COPY of bytea, escape format), printable text between
 _PRINTED = rb"(?:[!-\[\]-~]|\\\\\\\\){0,32}"  # printable characters, a doubled escaped backslash
@@ -370,13 +374,69 @@ def _pieces(data: bytes | mmap.mmap, texts: list[tuple[int, int]]) -> Iterator[r
     PIECE_OVERLAP pieces before its end. (Windows are counted with the escaped runs.)"""
     for start, end in texts:
         position = start
-        while (match := _JOINED.search(data, position, end)) is not None:
+        marks = {q: start for q in _STARTS}
+        while (match := _search(data, position, end, marks)) is not None:
             yield match
             starts = [piece.start() for piece in _PIECE_ONE.finditer(match.group(0))]
             if len(starts) <= MAX_PIECES:
                 position = match.end()
                 continue
             position = match.start() + starts[len(starts) - PIECE_OVERLAP]
+
+
+def _search(data: bytes | mmap.mmap, position: int, end: int, marks: dict[int, int]) -> re.Match[bytes] | None:
+    """`_JOINED.search(data, position, end)` in linear time over a text (issue #32, cost: `"` then
+    `\\"` x N was tried from every escaped quote). A body's backslash always pairs with the next
+    character, so a literal started at an escaped quote inside a failed literal's body of the same
+    quote kind ends where that body ends: such starts (quote before `marks[kind]`) are skipped."""
+    nexts = {q: _start_from(data, q, position, end, marks[q]) for q in _STARTS}
+    while True:
+        live = [m for m in nexts.values() if m is not None]
+        if not live:
+            return None
+        start = min(live, key=lambda m: m.start())
+        match = _JOINED.match(data, start.start(), end)
+        if match is not None:
+            return match
+        kind = data[start.end() - 1]
+        marks[kind] = max(marks[kind], _body_end(data, start, end))
+        position = start.start() + 1
+        for q, m in nexts.items():
+            if m is not None and (m.start() < position or m.end() - 1 < marks[q]):
+                nexts[q] = _start_from(data, q, position, end, marks[q])
+
+
+def _start_from(data: bytes | mmap.mmap, kind: int, position: int, end: int, mark: int) -> re.Match[bytes] | None:
+    """The first possible start of a `kind` literal at or after `position` whose quote is at or
+    after `mark` (a prefix begins at most two characters before its quote)."""
+    found = _STARTS[kind].search(data, max(position, mark - 2), end)
+    while found is not None and found.end() - 1 < mark:
+        found = _STARTS[kind].search(data, found.start() + 1, end)
+    return found
+
+
+def _body_end(data: bytes | mmap.mmap, start: re.Match[bytes], end: int) -> int:
+    """Where the next start of the same kind worth trying may lie, after `_JOINED` failed at
+    `start`: where the body ends (its closing quote or the first character no body holds), or, for a
+    body longer than `MAX_LITERAL`, the first later escaped quote whose literal fits."""
+    quote = start.end() - 1
+    kind = data[quote]
+    stop = _BODIES[kind].match(data, quote + 1, end).end()  # type: ignore[union-attr]  # (matches empty)
+    if stop >= end or data[stop] != kind or _PIECE_ONE.match(data, start.start(), end) is not None:
+        return stop
+    # every quote of this kind before `stop` is escaped; of the last 2 x MAX_LITERAL characters'
+    # shorter literals the first that fits is found by bisection (fitting is monotone)
+    first = max(quote + 1, stop - 1 - 2 * MAX_LITERAL)
+    window = bytes(data[first:stop])
+    quotes = [first + m.start() for m in re.finditer(re.escape(bytes([kind])), window)]
+    lo, hi = 0, len(quotes)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _PIECE_ONE.match(data, quotes[mid], end) is None:
+            lo = mid + 1
+        else:
+            hi = mid
+    return quotes[lo] if lo < len(quotes) else stop
 
 
 def _joined(run: bytes) -> bytes | None:

@@ -1,0 +1,70 @@
+"""The scanner's joined-literals search in linear time (issue #32, cost): `"` then `\\"` x N (either
+quote kind, unclosed or closed) was tried from every escaped quote (200 KB: minutes); the keys it
+found are still found, after and inside such runs."""
+
+from __future__ import annotations
+
+import random
+import time
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from signward.scan.printed_values import JOINED, joined_literals, joined_runs
+from tests.scan.material import EC
+
+DER = EC.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+N = 100_000  # escaped quotes: 200 KB
+MAX_BODY = 4096  # printed_values' literal body bound
+HOSTILE = {
+    "double-unclosed": b'"' + b'\\"' * N,
+    "single-unclosed": b"'" + b"\\'" * N,
+    "double-closed": b'"' + b'\\"' * N + b'"',
+    "single-closed": b"'" + b"\\'" * N + b"'",
+}
+# the DER as adjacent C literals of 16 escaped bytes each
+KEY = b" ".join(b'"' + b"".join(b"\\x%02x" % x for x in DER[i:i + 16]) + b'"' for i in range(0, len(DER), 16))
+
+
+def _decoded(data: bytes) -> list[tuple[int, int, bytes]]:
+    return [(start, end, decoded) for start, end, decoded, *_ in joined_literals(data, 0, len(data))]
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_200_kb_of_escaped_quotes_cost_under_five_seconds(name: str) -> None:
+    data = HOSTILE[name]
+    began = time.perf_counter()
+    assert _decoded(data) == []
+    assert time.perf_counter() - began < 5
+
+
+@pytest.mark.parametrize("before", [HOSTILE["double-unclosed"] + b"\n", HOSTILE["single-unclosed"] + b"\n",
+                                    HOSTILE["single-unclosed"] + b" "])  # (the last: inside a ' body)
+def test_a_key_after_an_unclosed_run_of_escaped_quotes_is_found(before: bytes) -> None:
+    data = before + KEY + b";\n"
+    began = time.perf_counter()
+    found = _decoded(data)
+    assert time.perf_counter() - began < 5
+    assert [(start, end) for start, end, _ in found] == [(len(before), len(before) + len(KEY))]
+    assert found[0][2] == DER
+
+
+@pytest.mark.parametrize("count", [1_000, N])  # a literal that fits, one longer than the body bound
+def test_a_key_joined_to_a_literal_full_of_escaped_quotes_is_found(count: int) -> None:
+    data = b'"' + b'\\"' * count + b'" ' + KEY + b";\n"
+    found = _decoded(data)
+    # from the first escaped quote whose literal fits the bound (as the pattern searched alone would)
+    start = 2 * max(0, count - MAX_BODY)
+    assert [(low, high) for low, high, _ in found] == [(start, data.index(b";"))]
+    assert found[0][2].endswith(DER) and found[0][2].strip(b'"') == DER
+
+
+def test_the_runs_are_those_of_the_pattern_searched_alone() -> None:
+    rng = random.Random(32)
+    parts = [b'"', b"'", b"\\", b'\\"', b"\\'", b"a", b" ", b"\n", b"u8", b"b", b"+"]
+    cases = [b"".join(rng.choice(parts) for _ in range(rng.randrange(60))) for _ in range(3_000)]
+    cases.append(b'"' + b'\\"' * (MAX_BODY + 100) + b'" "ab\\x41" \'\\\'\' "c"')  # a body past the bound
+    for data in cases:
+        for low, high in ((0, len(data)), (1, len(data) - 2)):
+            assert [m.span() for m in joined_runs(data, low, high)] == \
+                [m.span() for m in JOINED.finditer(data, low, high)], (data, low, high)
