@@ -397,9 +397,12 @@ class _Reader:
             self.child(text16, f"{name} > utf-16le text", depth + 1)
             self.span = outer
         else:  # rt17: UTF-16LE cp1252 text after another script's or appended to UTF-8 (recheck_utf16text.py)
+            # in an image (a 16 MB core: hundreds of spots look like cp1252 in UTF-16LE, and their
+            # 16 KiB views spent 558,000 window checks) the recognisers run on them, not the window search
+            windows = len(data) <= WINDOW_VIEW_BYTES
             for span, text in cp1252_windows(data):
                 outer = self.decoding(depth, *span)
-                self.child(text, f"{name} > utf-16le near cp1252@{span[0]}", depth + 1)
+                self.child(text, f"{name} > utf-16le near cp1252@{span[0]}", depth + 1, windows)
                 self.span = outer
         return False
 

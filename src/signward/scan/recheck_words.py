@@ -41,6 +41,7 @@ MAX_FIELDS = 64
 MAX_ROWS = 4_096
 OVERLAP_ROWS = 256
 MIN_BYTES = 32
+WINDOW_BYTES = 16 << 10  # byte rows searched at every offset up to this size
 MIN_FULL = 32  # bytes a run of full words spans (a 32-byte scalar, seed or AES-256 key)
 GAP_WORDS = 1  # words that are not full inside a run
 MARGIN = 64
@@ -155,7 +156,11 @@ def _block(reader: _Reader, name: str, depth: int, block: list[Row]) -> None:
                 spelled = b"".join(value.to_bytes(width, "big" if order == "big" else "little")
                                    for value in values[first:last])
                 outer = reader.decoding(depth, low, high)
-                reader.child(spelled, f"{name} > word rows ({label}, {width}-byte, {order})", depth + 1)
+                # byte rows of more than WINDOW_BYTES (od -b of random memory): the recognisers run, the
+                # every-offset window search does not (the byte-list reader's joined view has it, at 8-byte
+                # steps as a raw file of that size; 4,096 rows of 16 cost 65,000 scalar checks a block)
+                reader.child(spelled, f"{name} > word rows ({label}, {width}-byte, {order})", depth + 1,
+                             width > 1 or len(spelled) <= WINDOW_BYTES)
                 reader.span = outer
 
 
