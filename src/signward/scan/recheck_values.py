@@ -375,7 +375,12 @@ def _pieces(data: bytes | mmap.mmap, texts: list[tuple[int, int]]) -> Iterator[r
     for start, end in texts:
         position = start
         marks = {q: start for q in _STARTS}
-        while (match := _search(data, position, end, marks)) is not None:
+        # a literal can start inside another's failed body only at an escaped quote of its kind: a text
+        # without one gets the pattern's own search (linear there, and several times faster than
+        # `_search`'s steps: 3 MB of near misses 2.6-3.5 s -> about 1 s)
+        plain = data.find(b'\\"', start, end) < 0 and data.find(b"\\'", start, end) < 0
+        while (match := _JOINED.search(data, position, end) if plain
+               else _search(data, position, end, marks)) is not None:
             yield match
             starts = [piece.start() for piece in _PIECE_ONE.finditer(match.group(0))]
             if len(starts) <= MAX_PIECES:
