@@ -1635,6 +1635,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s16_reader_gzip_header", "scan/recheck.py",
      'if head.startswith(b"\\x1f\\x8b\\x08") and len(head) > 3 and not head[3] & 0xE0:', 'if head.startswith(b"\\x1f\\x8b"):',
      ["tests/scan/test_recheck_magic.py::test_an_identifier_that_decodes_to_1f_8b_but_no_deflate_header_is_read_raw"]),
+    ("s16_reader_db_directive_not_a_windbg_row", "scan/recheck_values.py",
+     '               rb"(?![0-9A-Fa-f]{2}[ ][0-9A-Fa-f]{2}[ -])"', '               rb""',
+     ["tests/scan/test_recheck_forms.py::test_a_windbg_row_whose_first_byte_is_db_keeps_it"]),
 ]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from signward.dumps import sanitize
@@ -256,3 +257,13 @@ def test_sanitize_certifies_pascal_and_vb_arrays_only_with_the_keys_gone(tmp_pat
     assert result.status == "clean", result
     assert not any(form[-80:] in output for form in printed)
     assert recheck_path(tmp_path / "out", KNOWN).clean
+
+
+def test_a_windbg_row_whose_first_byte_is_db_keeps_it() -> None:
+    """A WinDbg `db` row starting with the byte 0xdb reads `db 23 09 ...` once its head is blanked:
+    the value reader took that `db` as an assembler directive and lost the byte (about 1 Ed25519 seed
+    in 150, found by this file's random-key test). Directives are followed by comma-separated values."""
+    seed = bytes.fromhex("db23091e9ab5d9fb7fb24ba7830f33a9ec29eaf0ebd00128adcb106e431cb229")
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    report = recheck_bytes(FILLER + _windbg(seed) + b"\n" + FILLER, known(key), "log")
+    assert [f.view for f in report.findings if _ours(f, "rewritten")], report.findings

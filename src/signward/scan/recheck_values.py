@@ -61,6 +61,7 @@ _TOKEN = rb"(?<![0-9A-Za-z_.&#\\])%s(?![0-9A-Za-z_])" % _NUM
 # (to the line end, bounded), a full-width comma, a dump row's ASCII column before the next row
 _DECORATION = (rb"\((?:byte|sbyte|char|unsigned char|u?int8_t|uint8|int8|u8|i8)\)|\.toU?Byte\(\)"
                rb"|\bint\(|\[[0-9]{1,9}\][ \t]*=>|=>|(?:\n|^)[ \t]*(?:\.?db|DB|defb|DEFB|\.byte)[ \t]+"
+               rb"(?![0-9A-Fa-f]{2}[ ][0-9A-Fa-f]{2}[ -])"  # (not a WinDbg `db` row's first byte 0xdb: `db 23 09-`)
                rb"|(?:\n|^)[ \t]*[A-Za-z_][\w.>-]{0,64}\[(?=[0-9]{1,9}\][ \t]*=)")  # `k[3] = 0x30;` a line
 _COMMENT = rb"//[\t -~]{0,200}|/\*[\t -)+-~]{0,200}\*/|(?<![&\w])\#[\t -~]{0,200}"
 _ASCII_COLUMN = rb"[ ]{2,}[ -~]{1,34}?(?=\r?\n[ \t]*(?:0[xX])?[0-9A-Fa-f]{4,16}:?[ \t])"
