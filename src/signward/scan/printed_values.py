@@ -345,7 +345,13 @@ def joined_runs(data: bytes, low: int, high: int) -> Iterator[re.Match[bytes]]:
     """`JOINED.finditer(data, low, high)` in linear time (issue #32, cost: `"` then `\\"` x N was
     tried from every escaped quote). A body's backslash always pairs with the next character, so a
     literal started at an escaped quote inside a failed literal's body of the same quote kind ends
-    where that body ends: such starts are skipped (`_skip_to`); each kind keeps its own mark."""
+    where that body ends: such starts are skipped (`_skip_to`); each kind keeps its own mark.
+    A span without an escaped quote (where no start lies inside another's failed body) gets the
+    pattern's own search: linear there and several times faster than these steps (CI: 3 MB of near
+    misses cost 2.7-3.9 CPU s against a 2.5 s bound)."""
+    if data.find(b'\\"', low, high) < 0 and data.find(b"\\'", low, high) < 0:
+        yield from JOINED.finditer(data, low, high)
+        return
     marks = {q: low for q in _START}
     nexts = {q: _next_start(data, q, low, high, marks[q]) for q in _START}
     while True:
