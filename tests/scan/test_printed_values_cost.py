@@ -4,7 +4,6 @@ found are still found, after and inside such runs."""
 
 from __future__ import annotations
 
-import random
 import time
 
 import pytest
@@ -12,18 +11,11 @@ from cryptography.hazmat.primitives import serialization
 
 from signward.scan.printed_values import JOINED, joined_literals, joined_runs
 from tests.scan.material import EC
+from tests.scan.quoted import HOSTILE, N, as_c_literals, quote_mixes
 
 DER = EC.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-N = 100_000  # escaped quotes: 200 KB
 MAX_BODY = 4096  # printed_values' literal body bound
-HOSTILE = {
-    "double-unclosed": b'"' + b'\\"' * N,
-    "single-unclosed": b"'" + b"\\'" * N,
-    "double-closed": b'"' + b'\\"' * N + b'"',
-    "single-closed": b"'" + b"\\'" * N + b"'",
-}
-# the DER as adjacent C literals of 16 escaped bytes each
-KEY = b" ".join(b'"' + b"".join(b"\\x%02x" % x for x in DER[i:i + 16]) + b'"' for i in range(0, len(DER), 16))
+KEY = as_c_literals(DER)
 
 
 def _decoded(data: bytes) -> list[tuple[int, int, bytes]]:
@@ -60,9 +52,8 @@ def test_a_key_joined_to_a_literal_full_of_escaped_quotes_is_found(count: int) -
 
 
 def test_the_runs_are_those_of_the_pattern_searched_alone() -> None:
-    rng = random.Random(32)
     parts = [b'"', b"'", b"\\", b'\\"', b"\\'", b"a", b" ", b"\n", b"u8", b"b", b"+"]
-    cases = [b"".join(rng.choice(parts) for _ in range(rng.randrange(60))) for _ in range(3_000)]
+    cases = quote_mixes(parts)
     cases.append(b'"' + b'\\"' * (MAX_BODY + 100) + b'" "ab\\x41" \'\\\'\' "c"')  # a body past the bound
     for data in cases:
         for low, high in ((0, len(data)), (1, len(data) - 2)):

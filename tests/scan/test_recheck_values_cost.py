@@ -4,7 +4,6 @@ quote (20 KB: 6 s); the keys it found are still found, after and inside such run
 
 from __future__ import annotations
 
-import random
 import time
 
 import pytest
@@ -13,16 +12,10 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from signward.scan import recheck_values as values
 from signward.scan.recheck import recheck_bytes
 from tests.scan.material import EC, known
+from tests.scan.quoted import HOSTILE, N, as_c_literals, quote_mixes
 
 DER = EC.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
-N = 100_000  # escaped quotes: 200 KB (a body past MAX_LITERAL)
-HOSTILE = {
-    "double-unclosed": b'"' + b'\\"' * N,
-    "single-unclosed": b"'" + b"\\'" * N,
-    "double-closed": b'"' + b'\\"' * N + b'"',
-    "single-closed": b"'" + b"\\'" * N + b"'",
-}
-KEY = b" ".join(b'"' + b"".join(b"\\x%02x" % x for x in DER[i:i + 16]) + b'"' for i in range(0, len(DER), 16))
+KEY = as_c_literals(DER)
 
 
 def _runs(data: bytes) -> list[tuple[int, int, bytes | None]]:
@@ -70,9 +63,8 @@ def test_the_reader_finds_the_key_after_a_run_of_escaped_quotes() -> None:
 
 
 def test_the_runs_are_those_of_the_pattern_searched_alone() -> None:
-    rng = random.Random(32)
     parts = [b'"', b"'", b"\\", b'\\"', b"\\'", b"a", b" ", b"\n", b"\t", b"u8", b"b", b"+"]
-    cases = [b"".join(rng.choice(parts) for _ in range(rng.randrange(60))) for _ in range(3_000)]
+    cases = quote_mixes(parts)
     for data in cases:
         marks = {q: 0 for q in values._STARTS}
         found, position = [], 0
