@@ -26,7 +26,7 @@ from signward.scan.recheck_grouping import grouped_runs
 from signward.scan.recheck_utf16text import cp1252_windows
 from signward.services import init_home
 from tests.scan.material import known
-from tests.scan.test_printed_encodings import base58, yenc
+from tests.scan.test_printed_encodings import base58, yenc, z85
 
 # a fixed P-256 key: 77 decimal digits (two lines at 64 columns), its DER holds bytes 0x80-0x9F
 SCALAR = int("8180935e3bea697689a69531a2a57194d0784a2cc72ee2b8e3f5c6f56d044bc9", 16)
@@ -101,21 +101,29 @@ PREFIXES = {"email-quote": lambda row: b"> " + row,
             "log-prefix": lambda row: b"2026-12-07 00:00:%02d INFO  " % (len(row) % 60) + row}
 
 
-@pytest.mark.parametrize("form", sorted(PREFIXES))
-def test_base58_der_wrapped_behind_a_line_prefix_is_joined_by_both_readers(form: str, tmp_path: Path) -> None:
-    text = base58(DER)
-    rows = [PREFIXES[form](text[at:at + 64]) for at in range(0, len(text), 64)]
-    block = b"\n".join(rows)
-    data = LOG + block + b"\n" + LOG
-    assert DER in [view[2] for view in printed_encodings.base58_views(data, len(data))]
+Z85_PREFIXES = PREFIXES | {  # Z85's alphabet holds `>`, `:`, `[`, `]`: only the blank ends these prefixes
+    "nested-quote": lambda row: b"> > " + row,
+    "bracketed-log": lambda row: b"[2026-12-07 00:00:01] worker.INFO: " + row}
+WRAPPED_BEHIND = {"base58": (base58, printed_encodings.base58_views, PREFIXES),
+                  "z85": (z85, printed_encodings.z85_views, Z85_PREFIXES)}  # z85: session 17 (rt17 leftover)
+
+
+@pytest.mark.parametrize(("encoding", "form"), [(encoding, form) for encoding, (_, _, prefixes) in
+                                                sorted(WRAPPED_BEHIND.items()) for form in sorted(prefixes)])
+def test_der_wrapped_behind_a_line_prefix_is_joined_by_both_readers(encoding: str, form: str, tmp_path: Path) -> None:
+    encode, views, prefixes = WRAPPED_BEHIND[encoding]
+    text = encode(DER)
+    rows = [prefixes[form](text[at:at + 64]) for at in range(0, len(text), 64)]
+    data = LOG + b"\n".join(rows) + b"\n" + LOG
+    assert any(DER in view[2] for view in views(data, len(data)))
     path = tmp_path / "mail.txt"
     path.write_bytes(data)
     report = scan_path(path, known=known(KEY))
     first, last = data.index(text[:64]), data.index(text[-10:]) + 10
-    assert any(f.kind == "pkcs8-ec" and f.encoding.startswith("base58") and f.offset <= first and f.end >= last
+    assert any(f.kind == "pkcs8-ec" and f.encoding.startswith(encoding) and f.offset <= first and f.end >= last
                for f in report.findings), report.findings
     reading = recheck_bytes(data, known(KEY))
-    assert any("> base58" in f.view and f.span and f.span[0] <= first and f.span[1] >= last
+    assert any(f"> {encoding}" in f.view and f.span and f.span[0] <= first and f.span[1] >= last
                for f in reading.findings), reading
 
 

@@ -48,7 +48,7 @@ from .decoded_runs import scan_batch
 from .findings import Finding
 from .grouped_forms import grouped_integers
 from .utf16_cp1252 import utf16_cp1252_views
-from .wrapped_runs import line_pattern, tail_pattern, wrapped_runs
+from .wrapped_runs import blank_tail_pattern, tail_pattern, wrapped_runs
 from .yenc_parts import MAX_PARTS, joined_files
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ _Z85_ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ
 _Z85_VALUE = np.full(256, 255, dtype=np.uint64)
 _Z85_VALUE[np.frombuffer(_Z85_ALPHABET, dtype=np.uint8)] = np.arange(85, dtype=np.uint64)
 _Z85 = re.compile(rb"[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%%$#]{%d,%d}+" % (MIN_Z85, MAX_Z85))
-_Z85_LINE = line_pattern(rb"0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#")
+_Z85_LINE = blank_tail_pattern(rb"0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#")  # behind `> ` or a log prefix too
 _Z85_ONLY = b".:^!*?&<>()[]{}@%$#"  # characters base64 and base64url lack
 _LOWER = bytes(range(0x61, 0x7B))  # 26 of 85: about 31 % of a random run, over 60 % in identifiers
 _UPPER = bytes(range(0x41, 0x5B))  # 26 of Z85's 85 characters: in URLs and paths, few

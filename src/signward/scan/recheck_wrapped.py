@@ -3,7 +3,8 @@ a block of adjacent lines each only of the alphabet (indentation, CRLF allowed) 
 each of lines of one width (16 or more) and then at most one no wider line, and each run read as
 one. A base58 block's lines may each start with a prefix of up to `PREFIX` printable characters
 (rt17: an e-mail's `> `, a log's timestamp and level) that does not end in a letter or digit: its
-rows are the base58 runs ending the lines. Its own code, written apart from the scanner's
+rows are the base58 runs ending the lines; a Z85 block's the same, behind a prefix that ends in a
+blank (Z85's alphabet holds `>`, `:` and `[`). Its own code, written apart from the scanner's
 `wrapped_runs.py`."""
 
 from __future__ import annotations
@@ -16,20 +17,22 @@ from . import recheck_zeros as zeros
 
 NARROWEST = 16
 MOST_LINES = 256
-_LINE = re.compile(rb"[ \t]*+([^ \t\r\n]++)[ \t]*+\r?(?:\n|$)")
 
 PREFIX = 80
 _B58_END = rb"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]++[ \t]*+\r?"
 B58_BLOCK = re.compile(rb"(?m)(?:^[\t -~]{0,%d}?%s\n){1,4096}[\t -~]{0,%d}?%s$" % (PREFIX, _B58_END, PREFIX, _B58_END))
 _B58_ROW = re.compile(rb"(?<![0-9A-Za-z])([1-9A-HJ-NP-Za-km-z]++)[ \t]*+\r?(?:\n|$)")
-Z85_BLOCK = re.compile(rb"(?m)(?:^[ \t]*+[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]++[ \t]*+\r?\n){1,4096}"
-                       rb"[ \t]*+[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]++[ \t]*+\r?$")
+_Z85 = rb"-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#"
+# a Z85 row's prefix (Z85 holds `>`, `:`, `[`) ends in a blank, or there is none
+_Z85_END = rb"(?<![^ \t\n])[%s]++[ \t]*+\r?" % _Z85
+Z85_BLOCK = re.compile(rb"(?m)(?:^[\t -~]{0,%d}?%s\n){1,4096}[\t -~]{0,%d}?%s$" % (PREFIX, _Z85_END, PREFIX, _Z85_END))
+_Z85_ROW = re.compile(rb"(?<![^ \t\n])([%s]++)[ \t]*+\r?(?:\n|$)" % _Z85)
 
 
 def wrapped(block: re.Pattern[bytes], data: bytes | mmap.mmap, longest: int) -> Iterator[tuple[tuple[int, int], bytes]]:
     """((start, end), joined characters) of every wrapped run in the blocks `block` finds."""
     for found in zeros.finditer(block, data):
-        cells = _B58_ROW if block is B58_BLOCK else _LINE
+        cells = _B58_ROW if block is B58_BLOCK else _Z85_ROW
         rows = [(line.start(1), line.end(1), line.group(1)) for line in cells.finditer(found.group(0))]
         base = found.start()
         first = 0

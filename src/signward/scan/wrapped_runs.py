@@ -2,7 +2,8 @@
 not, LF or CRLF) that are each only characters of one alphabet, all but the last of one width and
 the last no longer, are one run; used for base58 and Z85 (`printed_encodings.py`). For base58 the
 run may also end lines behind a prefix (rt17: an e-mail's `> `, a log's timestamp and level):
-`tail_pattern`'s run at each line's end, after a byte that is no letter or digit."""
+`tail_pattern`'s run at each line's end, after a byte that is no letter or digit; for Z85 (whose
+alphabet holds `>`, `:` and `[`) `blank_tail_pattern`'s run, after a blank or at the line's start."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def tail_pattern(alphabet: bytes) -> re.Pattern[bytes]:
     """The run of `alphabet` characters that ends a line (trailing blanks allowed), behind any
     prefix that does not end in a letter or digit (linear: a run is tried only at its start)."""
     return re.compile(rb"(?m)(?<![0-9A-Za-z])([%s]++)[ \t]*+\r?$" % alphabet)
+
+
+def blank_tail_pattern(alphabet: bytes) -> re.Pattern[bytes]:
+    """The run of `alphabet` characters that ends a line, at the line's start or behind a prefix
+    that ends in a blank (`> `, `2026-12-07T10:00:00Z INFO `): for an alphabet with punctuation,
+    where only a blank marks where a prefix ends (linear: a run is tried only at its start)."""
+    return re.compile(rb"(?m)(?<![^ \t\n])([%s]++)[ \t]*+\r?$" % alphabet)
 
 
 def wrapped_runs(data: bytes, low: int, high: int, lines: re.Pattern[bytes], longest: int) -> Iterator[Run]:
@@ -62,4 +70,4 @@ def _split(block: list[re.Match[bytes]], longest: int) -> Iterator[Run]:
             index += 1
 
 
-__all__ = ["line_pattern", "tail_pattern", "wrapped_runs"]
+__all__ = ["blank_tail_pattern", "line_pattern", "tail_pattern", "wrapped_runs"]
