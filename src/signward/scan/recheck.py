@@ -81,6 +81,7 @@ from .recheck_textforms import read_textforms
 from .recheck_unread import unread_kind
 from .recheck_utf16text import cp1252_windows, utf16le_text
 from .recheck_values import read_values
+from .recheck_wordlists import read_wordlists
 from .recheck_words import read_words
 
 PRINTED_CHECK_BYTES = 16  # artifact bytes per scalar check of a printed form's view (Budget.for_size)
@@ -481,6 +482,7 @@ class _Reader:
         if json.detect_encoding(raw) == "utf-8":
             self.json_literals(raw, name, depth)
             read_numbers(self, raw, name, depth)  # a key's numbers as JSON integers, at their raw spans
+            read_wordlists(self, raw, name, depth)  # arrays of 2/4/8-byte words (recheck_wordlists.py)
         else:  # UTF-16 or UTF-32 JSON: its strings, without their raw spans
             for value in _strings_and_jwks(document, self):
                 self.string(value, f"{name} > json", depth)
@@ -612,6 +614,7 @@ class _Reader:
         read_numbers(self, data, name, depth)  # keys printed as numbers (recheck_numbers.py)
         read_values(self, data, name, depth)  # value sequences, joined escapes (recheck_values.py)
         read_words(self, data, name, depth)  # rows of multi-byte words in any base (recheck_words.py)
+        read_wordlists(self, data, name, depth)  # lists of 2/4/8-byte words (recheck_wordlists.py)
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
         """Compressed streams that start inside a view (not at its start): read where they decode
