@@ -13,7 +13,8 @@ reading for each W in (2, 4, 8) whose range holds every number (negative as two'
         parts of the list where the words are full (the most significant byte not zero, as 255 in 256
         random words are), `MIN_RUN` bytes or more, single non-full words inside kept, `PAD` bytes
         either side; little-endian and big-endian, each a child view at the list's raw span (a
-        finding there redacts the whole list). A list of small integers has no such part.
+        finding there redacts the whole list). A list of small integers has no such part, a list
+        shorter than `SHORTEST` characters (a CSV row) cannot hold one: not read.
 
 Bounded: numbers of a list read `MAX_NUMBERS` at a time (a longer list in windows sharing `SHARED`
 numbers), lists with a reading per view capped (`recheck_codecs.candidates`: more is incomplete);
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import mmap
 import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
@@ -37,8 +39,11 @@ WORD_SIZES = (2, 4, 8)
 MIN_RUN = 32
 PAD = 64
 FEWEST = 4  # numbers: a 32-byte scalar as 8-byte words
+SHORTEST = 64  # characters: MIN_RUN bytes of full words print more (4 of 8 bytes: 17+ digits each)
 MAX_NUMBERS = 16_384
 SHARED = 2_048
+NEAR = 256
+JOINED_BYTES = 64 << 10
 
 _TEXT = re.compile(rb"[\t\n\r -~]{15,}")
 _NUMBER = (rb"(?<![\w.$'\"])['\"]?+[-+]?+(?:0[xX][0-9A-Fa-f]{1,16}+|[0-9]{1,20}+(?![A-Fa-f])"
@@ -51,11 +56,45 @@ _ONE = re.compile(_NUMBER)
 
 
 def read_wordlists(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) -> None:
-    """Every list of words of one view (module docstring), each reading a child view at its span."""
+    """Every list of words of one view (module docstring), each reading a child view at its span;
+    lists at most `NEAR` characters apart (a log's lists, line after line) are read as one: each
+    reading's bytes joined, one child view at the span from the first list to the last (at most
+    `JOINED_BYTES` bytes a child), so a log of many lists is few views."""
     cap = candidates(data)
-    read = 0
+    pending: dict[str, bytearray] = {}
+    span = [0, 0]
+    joins = 0
+
+    def flush() -> None:
+        nonlocal joins
+        joins += 1
+        if joins > cap:
+            raise Oversized(f"more than {cap} word lists in a view of {len(data)} bytes")
+        for label, spelled in pending.items():
+            outer = reader.decoding(depth, span[0], span[1])
+            reader.child(bytes(spelled), f"{name} > word list ({label})", depth + 1)
+            reader.span = outer
+        pending.clear()
+
+    for low, high, readings in _lists(data):
+        if pending and (low < span[1] or low - span[1] > NEAR
+                        or sum(map(len, pending.values())) + sum(len(r[1]) for r in readings) > JOINED_BYTES):
+            flush()
+        if not pending:
+            span[0] = low
+        span[1] = high
+        for label, spelled in readings:
+            pending.setdefault(label, bytearray()).extend(spelled)
+    if pending:
+        flush()
+
+
+def _lists(data: bytes | mmap.mmap) -> Iterator[tuple[int, int, list[tuple[str, bytes]]]]:
+    """Each list (a longer one: each window of it) with readings: its span and its readings."""
     for text in zeros.finditer(_TEXT, data):
         for match in _LIST.finditer(data, text.start(), text.end()):
+            if match.end() - match.start() < SHORTEST:
+                continue  # (a CSV row, a short list: no MIN_RUN bytes of full words)
             numbers = [(one.start(), one.end()) for one in _ONE.finditer(match.group(0))]
             if len(numbers) < FEWEST:
                 continue
@@ -65,16 +104,9 @@ def read_wordlists(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
                 whole = at == 0 and last == len(numbers)
                 low = match.start() if whole else match.start() + numbers[at][0]
                 high = match.end() if whole else match.start() + numbers[last - 1][1]
-                tokens = [match.group(0)[a:b] for a, b in numbers[at:last]]
-                readings = _read(tokens)
+                readings = _read([match.group(0)[a:b] for a, b in numbers[at:last]])
                 if readings:
-                    read += 1
-                    if read > cap:
-                        raise Oversized(f"more than {cap} word lists in a view of {len(data)} bytes")
-                for label, spelled in readings:
-                    outer = reader.decoding(depth, low, high)
-                    reader.child(spelled, f"{name} > word list ({label})", depth + 1)
-                    reader.span = outer
+                    yield low, high, readings
                 if last == len(numbers):
                     break
                 at = last - SHARED
@@ -98,7 +130,7 @@ def _read(tokens: list[bytes]) -> list[tuple[str, bytes]]:
         words = [value % (1 << bits) for value in values]
         for first, last in _full_parts(words, size):
             for order in ("little", "big"):
-                spelled = b"".join(word.to_bytes(size, order) for word in words[first:last])  # type: ignore[arg-type]
+                spelled = b"".join(word.to_bytes(size, order) for word in words[first:last])
                 out.append((f"{'hex' if hexa else 'decimal'}, {size}-byte, {order}", spelled))
     return out
 

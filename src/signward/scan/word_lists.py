@@ -16,7 +16,8 @@ reading for each W in `WIDTHS` whose range holds every token (negative ones as t
         255 in 256 of random ones) of `MIN_FULL` bytes or more, gaps of one word joined, widened by
         `MARGIN` bytes (a DER header before a key); little-endian and big-endian, each a view (layer
         `byte-list` or `hex-words`) whose finding covers the whole list. A list of small integers
-        (no run of full words) gives no view.
+        (no run of full words) gives no view; a list of fewer than `MIN_TEXT` characters (a CSV row)
+        is not read: it cannot print `MIN_FULL` bytes of full words.
 Bounded: a list is read in windows of `MAX_TOKENS` tokens overlapping by `OVERLAP` tokens (a key across
 a cut is whole in one); views and their decoded bytes are counted by `printed.scan_printed`'s bounds
 (past them the chunk is incomplete, never clean). Written apart from the independent reader: nothing
@@ -35,6 +36,9 @@ MARGIN = 64
 MAX_TOKENS = 16_384
 OVERLAP = 2_048  # more words than a 4096-bit RSA key's DER as 2-byte words
 MAX_DIGITS = 20
+GROUP_GAP = 256
+GROUP_BYTES = 64 << 10
+MIN_TEXT = 64  # characters: 4 words of 8 bytes (17+ digits each), 8 of 4 bytes or 16 of 2 print more
 
 View = tuple[int, int, bytes, str, str]
 
@@ -120,18 +124,18 @@ def _windows(text: bytes, start: int) -> Iterator[tuple[int, int, bytes]]:
         at = last - OVERLAP
 
 
-def word_lists(data: bytes, low: int, high: int) -> Iterator[View]:
-    """Lists of words in data[low:high] (module docstring), each read in every width and order it allows."""
+def _list_views(data: bytes, low: int, high: int) -> Iterator[View]:
+    """Each list's (or window's) readings, in the order the lists start."""
     found: list[tuple[int, int, bytes]] = []
     for match in COMMA_LIST.finditer(data, low, high):
-        if data.count(b",", match.start(), match.end()) >= MIN_TOKENS - 1:
+        if match.end() - match.start() >= MIN_TEXT and data.count(b",", match.start(), match.end()) >= MIN_TOKENS - 1:
             found.append((match.start(), match.end(), match.group(0)))
     if data.find(b"[", low, high) >= 0:
         for match in BLANK_LIST.finditer(data, low, high):
             text = match.group(1)
-            if b"," not in text and len(text) >= 2 * MIN_TOKENS:
+            if b"," not in text and len(text) >= MIN_TEXT:
                 found.append((match.start(), match.end(), text))
-    for start, end, text in found:
+    for start, end, text in sorted(found, key=lambda item: item[0]):
         for first, last, window in _windows(text, end - len(text)):
             parsed = _values(window)
             if parsed is None or len(parsed[0]) < MIN_TOKENS:
@@ -139,6 +143,29 @@ def word_lists(data: bytes, low: int, high: int) -> Iterator[View]:
             span = (start, end) if (first, last) == (end - len(text), end) else (first, last)
             for decoded, layer, detail in _readings(*parsed):
                 yield span[0], span[1], decoded, layer, detail
+
+
+def word_lists(data: bytes, low: int, high: int) -> Iterator[View]:
+    """Lists of words in data[low:high] (module docstring), each read in every width and order it
+    allows. Lists apart by at most `GROUP_GAP` characters (a log's line of lists after line) are
+    read together: each reading's bytes joined, one view over them all (up to `GROUP_BYTES`), so a
+    log of many lists makes few views; a finding there covers the group."""
+    group: dict[tuple[str, str], bytearray] = {}
+    start = end = -1
+    current = (-1, -1)  # the span of the list whose readings come now
+    for view in _list_views(data, low, high):
+        fresh, current = (view[0], view[1]) != current, (view[0], view[1])
+        if group and fresh and (view[0] < end or view[0] - end > GROUP_GAP
+                                or sum(map(len, group.values())) + len(view[2]) > GROUP_BYTES):
+            for (layer, detail), decoded in group.items():
+                yield start, end, bytes(decoded), layer, detail
+            group = {}
+        if not group:
+            start = view[0]
+        end = max(end, view[1]) if group else view[1]
+        group.setdefault((view[3], view[4]), bytearray()).extend(view[2])
+    for (layer, detail), decoded in group.items():
+        yield start, end, bytes(decoded), layer, detail
 
 
 __all__ = ["word_lists"]
