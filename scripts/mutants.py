@@ -47,6 +47,7 @@ RW = "tests/scan/test_recheck_words.py::"
 PV = "tests/scan/test_printed_values.py::"
 WR = "tests/scan/test_word_rows.py::"
 R17 = "tests/scan/test_printed_encodings_rt17.py::"
+W18 = "tests/scan/test_word_lists.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1640,6 +1641,26 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s16_reader_gzip_header", "scan/recheck.py",
      'if head.startswith(b"\\x1f\\x8b\\x08") and len(head) > 3 and not head[3] & 0xE0:', 'if head.startswith(b"\\x1f\\x8b"):',
      ["tests/scan/test_recheck_magic.py::test_an_identifier_that_decodes_to_1f_8b_but_no_deflate_header_is_read_raw"]),
+    # rt18 group A: lists of 2/4/8-byte words (word_lists.py, recheck_wordlists.py)
+    ("s18_scanner_wordlists_call", "scan/printed_values.py", "tool_rows, decimal_escapes, word_rows, word_lists):",
+     "tool_rows, decimal_escapes, word_rows):",
+     [W18 + "test_the_scanner_finds_a_key_in_a_word_list[c uint32_t 0x..U]"]),
+    ("s18_scanner_word_widths", "scan/word_lists.py", "WIDTHS = (2, 4, 8)", "WIDTHS = (2, 4)",
+     [W18 + "test_the_scanner_finds_a_key_in_a_word_list[python list i64]"]),
+    ("s18_scanner_width_holds_every_token", "scan/word_lists.py",
+     "if low < -(1 << 8 * width - 1) or high >= 1 << 8 * width:", "if False:",
+     [W18 + "test_only_widths_that_hold_every_number_are_read"]),
+    ("s18_reader_wordlists_call", "scan/recheck.py",
+     "        read_wordlists(self, data, name, depth)  # lists", "        pass  # lists",
+     [W18 + "test_a_key_in_a_word_list_is_found_by_the_reader_s_list_rule_alone[python list i32]"]),
+    ("s18_reader_wordlists_json_call", "scan/recheck.py",
+     "            read_wordlists(self, raw, name, depth)", "            pass",
+     [W18 + "test_a_json_document_s_array_is_read_by_the_reader"]),
+    ("s18_reader_word_widths", "scan/recheck_wordlists.py", "WORD_SIZES = (2, 4, 8)", "WORD_SIZES = (2, 4)",
+     [W18 + "test_a_key_in_a_word_list_is_found_by_the_reader_s_list_rule_alone[java long[]]"]),
+    ("s18_reader_width_holds_every_number", "scan/recheck_wordlists.py",
+     "if smallest < -(1 << bits - 1) or largest >= 1 << bits:", "if False:",
+     [W18 + "test_the_reader_reads_only_widths_that_hold_every_number"]),
     ("s16_reader_db_directive_not_a_windbg_row", "scan/recheck_values.py",
      '               rb"(?![0-9A-Fa-f]{2}[ ][0-9A-Fa-f]{2}[ -])"', '               rb""',
      ["tests/scan/test_recheck_forms.py::test_a_windbg_row_whose_first_byte_is_db_keeps_it"]),

@@ -20,8 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from signward.dumps import sanitize
 from signward.home import Home
+from signward.scan import recheck_wordlists as reader
 from signward.scan import word_lists as scanner
 from signward.scan.recheck import recheck_bytes
+from signward.scan.scanner import scan_path
 from signward.scan.word_lists import word_lists
 from signward.services import init_home
 from tests.scan.material import known
@@ -107,6 +109,26 @@ def test_a_key_in_a_word_list_is_found_by_the_reader_s_list_rule_alone(form: str
     for finding in ours:  # inside the list, and (nearly) all of it: sanitize redacts the whole list
         assert finding.span is not None and len(PRE) <= finding.span[0] < finding.span[1] <= len(PRE) + len(printed)
         assert finding.span[1] - finding.span[0] >= len(printed) - 64, (finding.span, len(printed))
+
+
+@pytest.mark.parametrize("form", ["python list i64", "c uint32_t 0x..U", "go []uint64 %x", "numpy str u32 2-D"])
+def test_the_scanner_finds_a_key_in_a_word_list(form: str, tmp_path: Path) -> None:
+    """Through the scanner's printed forms (printed_values.value_views calls word_lists)."""
+    printed = _printed(form)
+    path = tmp_path / "app.log"
+    path.write_bytes(PRE + printed + POST)
+    report = scan_path(path, known=known(EC))
+    ours = [f for f in report.findings if not f.advisory and "word list" in f.detail]
+    assert report.incomplete == [] and ours, report.findings
+    assert any(f.offset <= len(PRE) + 40 and f.end >= len(PRE) + len(printed) - 8 for f in ours), \
+        [(f.offset, f.end, f.detail) for f in ours]
+
+
+def test_the_reader_reads_only_widths_that_hold_every_number() -> None:
+    labels = [label for label, _ in reader._read([b"%d" % (0x8130_0000 + i) for i in range(16)])]
+    assert labels == ["decimal, 4-byte, little", "decimal, 4-byte, big"], labels
+    labels = [label for label, _ in reader._read([b"0x%x" % (0x8130_0000_0000_0000 + i) for i in range(8)])]
+    assert labels == ["hex, 8-byte, little", "hex, 8-byte, big"], labels
 
 
 def test_a_json_document_s_array_is_read_by_the_reader() -> None:
