@@ -125,9 +125,9 @@ def test_the_scanner_finds_a_key_in_a_word_list(form: str, tmp_path: Path) -> No
 
 
 def test_the_reader_reads_only_widths_that_hold_every_number() -> None:
-    labels = [label for label, _ in reader._read([b"%d" % (0x8130_0000 + i) for i in range(16)])]
+    labels = [label for label, _ in reader._read([b"%d" % (0x8130_8130 + i) for i in range(16)])]
     assert labels == ["decimal, 4-byte, little", "decimal, 4-byte, big"], labels
-    labels = [label for label, _ in reader._read([b"0x%x" % (0x8130_0000_0000_0000 + i) for i in range(8)])]
+    labels = [label for label, _ in reader._read([b"0x%x" % (0x8130_8130_8130_8130 + i) for i in range(8)])]
     assert labels == ["hex, 8-byte, little", "hex, 8-byte, big"], labels
 
 
@@ -148,7 +148,7 @@ def test_only_widths_that_hold_every_number_are_read() -> None:
     details = {view[4] for view in word_lists(str(u64).encode(), 0, 400)}
     assert details == {"decoded decimal word list (8-byte, little-endian)",
                        "decoded decimal word list (8-byte, big-endian)"}, details
-    negative = [-(1 << 31) + i for i in range(16)]  # i32: 4-byte, and sign-extended 8-byte words
+    negative = [-(1 << 31) + 0x8130 + i for i in range(16)]  # i32 (4-byte, sign-extended 8-byte words)
     details = {view[4] for view in word_lists(str(negative).encode(), 0, 400)}
     assert "decoded decimal word list (4-byte, little-endian)" in details
     assert not any("2-byte" in detail for detail in details), details
