@@ -52,11 +52,18 @@ _OCTAL_PADDED = {3: 1, 6: 2, 11: 4, 22: 8, 43: 16}
 _TEXT = re.compile(rb"[\t\n\r\x1b -~]{31,}")  # printable runs, ANSI escapes' ESC included
 _LINE = re.compile(rb"(?m)^[^\n]{1,%d}+(?=\n|$)" % MAX_LINE)
 _ANSI = re.compile(rb"\x1b\[[0-9;?]{0,32}[@-~]")
+# a gdb label: `<sym+N>`, a C++ template's nested brackets too (`<Holder<Key>::buf+16>`)
+LABEL = rb"<(?:[^:>\n]|:(?![ \t\r\n])|>(?!:[ \t\r\n])){1,200}>"
 _PREFIX = re.compile(rb"[ \t]*(?:[0-9]{1,9}\t[ \t]*)?"  # a line number and a tab
-                     rb"(?:(?:0[xX])?[0-9a-fA-F]{1,16}(?:`[0-9a-fA-F]{8})?(?:[ \t]+<[^<>]{1,200}>)?:"
-                     rb"|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t]))?")
+                     rb"(?:(?:0[xX])?[0-9a-fA-F]{1,16}(?:`[0-9a-fA-F]{8})?(?:[ \t]+%s)?:"
+                     rb"|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t]))?" % LABEL)
 _CANDIDATE = re.compile(rb"(?m)^(?=%s[ \t]*(?:0[xX])?-?[0-9a-fA-F]{1,43}(?:`[0-9a-fA-F]{8})?(?![^ \t\r\n]))"
                         rb"[^\n]{1,%d}+(?=\n|$)" % (_PREFIX.pattern, MAX_LINE))
+# the text between two rows that still join: debugger prompt lines (Enter pressed again: gdb and lldb
+# repeat `x`, WinDbg `dd`), each the prompt alone or with a command
+_PROMPTS = re.compile(rb"\r?\n(?:(?:\((?:gdb|lldb)\)|[0-9]{1,3}:[0-9]{3}(?::[0-9a-fA-F]{1,8})?>)"
+                      rb"(?:[ \t][^\n]{0,200})?\n){1,8}")
+MAX_GAP = 8 * 220
 _FIELD = re.compile(rb"[^ \t\r]{1,48}(?![^ \t\r])|[^ \t\r]+")
 _HEX0X = re.compile(rb"0[xX]([0-9a-fA-F]{2,32})")
 _BARE = re.compile(rb"-?[0-9a-fA-F]{1,43}|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}")
@@ -72,7 +79,7 @@ def read_words(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) 
     for start, end in _texts(data):
         block: list[Row] = []
         for row in _rows(data, start, end):
-            if row is not None and block and _joins(block, row) and len(block) < MAX_ROWS:
+            if row is not None and block and _joins(data, block, row) and len(block) < MAX_ROWS:
                 block.append(row)
                 continue
             if block:
@@ -80,7 +87,7 @@ def read_words(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) 
                 if count > cap:
                     raise Oversized(f"more than {cap} word-row blocks in a view of {len(data)} bytes")
                 _block(reader, name, depth, block)
-                if len(block) >= MAX_ROWS and row is not None and _joins(block, row):
+                if len(block) >= MAX_ROWS and row is not None and _joins(data, block, row):
                     block = block[-OVERLAP_ROWS:] + [row]
                     continue
             block = [row] if row is not None else []
@@ -128,12 +135,17 @@ def _row(text: bytes, start: int, end: int) -> Row | None:
     return start, end, kind, fields
 
 
-def _joins(block: list[Row], row: Row) -> bool:
-    """The row continues the block: adjacent line, same kind, same field count (a shorter last row
-    ends it: the row before must be full)."""
+def prompt_gap(data: bytes | mmap.mmap, end: int, start: int) -> bool:
+    """Whether only debugger prompt lines lie between a row ending at `end` and one starting at `start`."""
+    return 0 < start - end <= MAX_GAP and _PROMPTS.fullmatch(data, end, start) is not None
+
+
+def _joins(data: bytes | mmap.mmap, block: list[Row], row: Row) -> bool:
+    """The row continues the block: adjacent line (or apart by prompt lines only), same kind, same
+    field count (a shorter last row ends it: the row before must be full)."""
     first, last = block[0], block[-1]
-    return (row[0] == last[1] + 1 and row[2] == first[2] and len(last[3]) == len(first[3])
-            and len(row[3]) <= len(first[3]))
+    return ((row[0] == last[1] + 1 or prompt_gap(data, last[1], row[0])) and row[2] == first[2]
+            and len(last[3]) == len(first[3]) and len(row[3]) <= len(first[3]))
 
 
 def _block(reader: _Reader, name: str, depth: int, block: list[Row]) -> None:

@@ -44,12 +44,18 @@ WIDTHS = (1, 2, 4, 8, 16)
 View = tuple[int, int, bytes, str, str]
 
 _ANSI = re.compile(rb"\x1b\[[0-9;]{0,32}+[A-Za-z]")
+# a debugger's prompt line between rows (Enter pressed again: gdb and lldb repeat `x`, WinDbg `dd`):
+# the prompt alone or with a command; dropped as ANSI escapes are, so the rows around it join
+_PROMPT = rb"(?:^|(?<=\n))(?:\((?:gdb|lldb)\)|[0-9]{1,3}:[0-9]{3}(?::[0-9a-fA-F]{1,8})?>)(?:[ \t][^\n]{0,200}+)?\n"
+_DROPPED = re.compile(_ANSI.pattern + rb"|" + _PROMPT)
+# a gdb label `<sym+N>`, C++ templates too (`<Holder<Key>::buf+16>`): no `:` or `>:` before a blank
+LABEL = rb"<(?:[^:>\n]|:(?![ \t\r\n])|>(?!:[ \t\r\n])){1,200}+>"
 _ROW = re.compile(
     rb"(?m)^([ ]{0,8}+[0-9]{1,9}+\t)?"  # a line number
-    rb"[ \t]*+(0x[0-9a-fA-F]{1,16}+(?:[ \t]++<[^<>\n]{1,200}+>)?:|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"
+    rb"[ \t]*+(0x[0-9a-fA-F]{1,16}+(?:[ \t]++%s)?:|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"
     rb"|[0-9a-fA-F]{4,16}+:(?=[ \t]))?"  # an address
     rb"((?:[ \t]*+[-+]?(?:0[xXbB])?[0-9a-fA-F]{1,48}+(?=[ \t\r\n]|$)){1,%d}+)"  # the fields
-    rb"(?:[ \t]{1,8}+[^\n]{1,80}+)?\r?$" % MAX_TOKENS)
+    rb"(?:[ \t]{1,8}+[^\n]{1,80}+)?\r?$" % (LABEL, MAX_TOKENS))
 _FIELD = re.compile(rb"[^ \t\r\n]++")
 _OCTAL = re.compile(rb"[0-7]++")
 _HEX = re.compile(rb"[0-9a-fA-F]++")
@@ -68,15 +74,15 @@ _OCT_DIGITS = {6: 2, 11: 4, 22: 8, 43: 16}
 
 
 def _strip_ansi(data: bytes, low: int, high: int) -> tuple[bytes, list[int], list[int]]:
-    """data[low:high] without ANSI escapes, and the map back: at stripped offset `starts[i]` and
-    after, raw = stripped + `shifts[i]` (offsets relative to `low`)."""
+    """data[low:high] without ANSI escapes and debugger prompt lines, and the map back: at stripped
+    offset `starts[i]` and after, raw = stripped + `shifts[i]` (offsets relative to `low`)."""
     text = data[low:high]
     starts, shifts = [0], [0]
-    if b"\x1b" not in text:
+    if b"\x1b" not in text and b"(gdb)" not in text and b"(lldb)" not in text and b":000" not in text:
         return text, starts, shifts
     pieces: list[bytes] = []
     at = removed = 0
-    for match in _ANSI.finditer(text):
+    for match in _DROPPED.finditer(text):
         pieces.append(text[at:match.start()])
         removed += match.end() - match.start()
         at = match.end()
@@ -227,7 +233,10 @@ def word_rows(data: bytes, low: int, high: int) -> Iterator[View]:
             continue
         start = low + _raw(block[0].start(), starts, shifts, left=True)
         end = low + _raw(block[-1].end(), starts, shifts)
-        decorated = len(starts) > 1 and data.find(b"\x1b", start, end) >= 0 or block[0].group(1) is not None
+        dropped = len(starts) > 1 and (bisect.bisect_left(starts, block[-1].end())
+                                       > bisect.bisect_right(starts, block[0].start()))  # prompts between rows
+        decorated = (dropped or len(starts) > 1 and data.find(b"\x1b", start, end) >= 0
+                     or block[0].group(1) is not None)
         for decoded, layer, detail in _readings(tokens, decorated):
             if len(decoded) >= MIN_BYTES:
                 yield start, end, decoded, layer, detail
