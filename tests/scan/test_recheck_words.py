@@ -230,3 +230,13 @@ def test_a_gdb_label_of_a_cxx_template_is_an_address_label(cell: str) -> None:
     report = recheck_bytes(PRE + printed + POST, name="dump.txt")
     assert report.findings and {f.kind for f in report.findings} == {"der"}, (report.findings, report.incomplete)
     assert words.prompt_gap(b"1\n(gdb) \n2", 1, 9) and not words.prompt_gap(b"1\n(gdb) x\ny\n2", 1, 11)
+
+
+@pytest.mark.parametrize("form", ["od -td4", "od -Ax -tx8"])
+def test_a_line_number_behind_a_blank_before_od_s_offsets_is_dropped(form: str) -> None:
+    """rt18 B3: `od -td4 | awk '{print NR, $0}'` (`nl -s' '`): a line number and a space, then od's
+    offsets; both counting columns go and the words are read."""
+    lines = FORMS[form](KEYS["ec-pkcs8"]).splitlines(True)
+    printed = b"".join(b"%d %s" % (n + 1, line) for n, line in enumerate(lines))
+    report = recheck_bytes(PRE + printed + POST, name="dump.txt")
+    assert report.findings and all("> word rows (" in f.view for f in report.findings), report.findings

@@ -232,3 +232,14 @@ def test_a_gdb_label_of_a_cxx_template_is_an_address_label(tmp_path: Path, cell:
     report = scan_path(path, known=known(EC, RSA))
     assert [f for f in report.findings if not f.advisory and "word rows" in f.detail and f.kind in KINDS], \
         report.findings
+
+
+@pytest.mark.parametrize("kind", ["d", "x"])
+def test_a_line_number_behind_a_blank_and_od_s_offsets_are_both_dropped(kind: str) -> None:
+    """rt18 B3: `od -td4 | awk '{print NR, $0}'` (`nl -s' '`): a line number and a space, then od's
+    offsets; both counting columns go (bare 8-digit hex words too: a numbered listing is decorated)."""
+    printed = b"".join(b"%d %s" % (n + 1, line) for n, line in enumerate(od(DER, kind, 4).splitlines(True)))
+    data = LOG + printed + LOG
+    assert [v for v in word_rows(data, 0, len(data)) if DER in v[2]]
+    tokens, columns = module._block_tokens(next(b for b in module._blocks(printed)))
+    assert columns == 2 and len(tokens) == -(-len(DER) // 4), (columns, tokens[:3])

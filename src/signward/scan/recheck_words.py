@@ -153,6 +153,9 @@ def _block(reader: _Reader, name: str, depth: int, block: list[Row]) -> None:
     kind = block[0][2]
     readings: list[tuple[str, int, list[int]]] = []
     steps = _steps(rows) if kind == "n" else set()
+    if steps and len(rows[0]) > 2 and _steps([fields[1:] for fields in rows]):
+        rows = [fields[1:] for fields in rows]  # a line number behind a blank (`awk '{print NR, $0}'`), offsets
+        steps = _steps(rows)
     if steps:  # an offset column: it counts the bytes of each row (a W that does not fit is no reading)
         per = len(rows[0]) - 1
         readings = [reading for reading in _readings([token for fields in rows for token in fields[1:]], kind)

@@ -58,6 +58,7 @@ _ROW = re.compile(
     rb"(?:[ \t]{1,8}+[^\n]{1,80}+)?\r?$" % (LABEL, MAX_TOKENS))
 _FIELD = re.compile(rb"[^ \t\r\n]++")
 _OCTAL = re.compile(rb"[0-7]++")
+_DECIMAL = re.compile(rb"[0-9]++")
 _HEX = re.compile(rb"[0-9a-fA-F]++")
 # a block's tokens joined by single spaces, all of one kind
 _ALL_HEX0X = re.compile(rb"0[xX][0-9a-fA-F]++(?: 0[xX][0-9a-fA-F]++)*+")
@@ -175,8 +176,8 @@ def _steps(firsts: list[bytes]) -> bool:
     constant step (the last row's by less: a short last row, or od's closing offset)."""
     if len(firsts) < 2 or not all(_HEX.fullmatch(field) for field in firsts):
         return False
-    for base in (16, 8):
-        if base == 8 and not all(_OCTAL.fullmatch(field) for field in firsts):
+    for base in (16, 8, 10):
+        if base != 16 and not all((_OCTAL if base == 8 else _DECIMAL).fullmatch(field) for field in firsts):
             continue
         values = [int(field, base) for field in firsts]
         steps = {b - a for a, b in zip(values[:-1], values[1:], strict=True)}
@@ -212,14 +213,18 @@ def _blocks(text: bytes) -> Iterator[list[re.Match[bytes]]]:
         yield block
 
 
-def _block_tokens(block: list[re.Match[bytes]]) -> list[bytes]:
+def _block_tokens(block: list[re.Match[bytes]]) -> tuple[list[bytes], int]:
+    """The block's tokens, and how many counting columns were dropped before them: two are a line
+    number behind a blank (`awk '{print NR, $0}'`, `nl -s' '`), then od's or hexdump's offsets."""
     addressed = all(row.group(2) is not None for row in block)
     if addressed:
-        return _FIELD.findall(b" ".join(row.group(3) for row in block))
+        return _FIELD.findall(b" ".join(row.group(3) for row in block)), 0
     fields = [_FIELD.findall(row.group(3)) for row in block]
-    if _steps([row[0] for row in fields]):
+    columns = 0
+    while columns < 2 and all(fields) and _steps([row[0] for row in fields]):
         fields = [row[1:] for row in fields]
-    return [token for row in fields for token in row]
+        columns += 1
+    return [token for row in fields for token in row], columns
 
 
 def word_rows(data: bytes, low: int, high: int) -> Iterator[View]:
@@ -228,7 +233,7 @@ def word_rows(data: bytes, low: int, high: int) -> Iterator[View]:
     for block in _blocks(text):
         if len(block) < 2 and (block[0].end() - block[0].start()) < 2 * MIN_BYTES:
             continue
-        tokens = _block_tokens(block)
+        tokens, columns = _block_tokens(block)
         if len(tokens) < 2:
             continue
         start = low + _raw(block[0].start(), starts, shifts, left=True)
@@ -236,7 +241,7 @@ def word_rows(data: bytes, low: int, high: int) -> Iterator[View]:
         dropped = len(starts) > 1 and (bisect.bisect_left(starts, block[-1].end())
                                        > bisect.bisect_right(starts, block[0].start()))  # prompts between rows
         decorated = (dropped or len(starts) > 1 and data.find(b"\x1b", start, end) >= 0
-                     or block[0].group(1) is not None)
+                     or block[0].group(1) is not None or columns == 2)
         for decoded, layer, detail in _readings(tokens, decorated):
             if len(decoded) >= MIN_BYTES:
                 yield start, end, decoded, layer, detail
