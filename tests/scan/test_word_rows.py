@@ -243,3 +243,23 @@ def test_a_line_number_behind_a_blank_and_od_s_offsets_are_both_dropped(kind: st
     assert [v for v in word_rows(data, 0, len(data)) if DER in v[2]]
     tokens, columns = module._block_tokens(next(b for b in module._blocks(printed)))
     assert columns == 2 and len(tokens) == -(-len(DER) // 4), (columns, tokens[:3])
+
+
+def unexpand(text: bytes) -> bytes:
+    """`unexpand -a`: blanks up to a tab stop (every 8 columns) become a tab, a lone blank not (one
+    followed by a blank does)."""
+    out = []
+    for line in text.split(b"\n"):
+        chunks = [line[i:i + 8] for i in range(0, len(line), 8)]
+        out.append(b"".join(c.rstrip(b" ") + b"\t" if len(c) == 8 and i < len(chunks) - 1 and c.endswith(b" ")
+                            and (c.endswith(b"  ") or chunks[i + 1][:1] == b" ") else c for i, c in enumerate(chunks)))
+    return b"\n".join(out)
+
+
+def test_od_s_offsets_behind_a_tab_are_no_line_numbers() -> None:
+    """rt18 B4: `od -td4 | unexpand -a`: some offsets end in a tab, some in a space; a zero-led number
+    before a tab is no line number (`cat -n` and `nl` pad with blanks), so the rows keep one shape."""
+    printed = unexpand(od(b"\xef\xcd\xab\x89" * 4 + DER, "d", 4))  # (a first row of 11-digit words)
+    assert printed.startswith(b"0000000 -") and b"0000020\t" in printed, printed[:100]  # (both kinds in one block)
+    data = LOG + printed + LOG
+    assert [v for v in word_rows(data, 0, len(data)) if DER in v[2]]

@@ -54,7 +54,7 @@ _LINE = re.compile(rb"(?m)^[^\n]{1,%d}+(?=\n|$)" % MAX_LINE)
 _ANSI = re.compile(rb"\x1b\[[0-9;?]{0,32}[@-~]")
 # a gdb label: `<sym+N>`, a C++ template's nested brackets too (`<Holder<Key>::buf+16>`)
 LABEL = rb"<(?:[^:>\n]|:(?![ \t\r\n])|>(?!:[ \t\r\n])){1,200}>"
-_PREFIX = re.compile(rb"[ \t]*(?:[0-9]{1,9}\t[ \t]*)?"  # a line number and a tab
+_PREFIX = re.compile(rb"[ \t]*(?:[1-9][0-9]{0,8}\t[ \t]*)?"  # a line number and a tab (not zero-led: od offsets)
                      rb"(?:(?:0[xX])?[0-9a-fA-F]{1,16}(?:`[0-9a-fA-F]{8})?(?:[ \t]+%s)?:"
                      rb"|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t]))?" % LABEL)
 _CANDIDATE = re.compile(rb"(?m)^(?=%s[ \t]*(?:0[xX])?-?[0-9a-fA-F]{1,43}(?:`[0-9a-fA-F]{8})?(?![^ \t\r\n]))"

@@ -51,7 +51,7 @@ _DROPPED = re.compile(_ANSI.pattern + rb"|" + _PROMPT)
 # a gdb label `<sym+N>`, C++ templates too (`<Holder<Key>::buf+16>`): no `:` or `>:` before a blank
 LABEL = rb"<(?:[^:>\n]|:(?![ \t\r\n])|>(?!:[ \t\r\n])){1,200}+>"
 _ROW = re.compile(
-    rb"(?m)^([ ]{0,8}+[0-9]{1,9}+\t)?"  # a line number
+    rb"(?m)^([ ]{0,8}+[1-9][0-9]{0,8}+\t)?"  # a line number (od's zero-led offsets are none)
     rb"[ \t]*+(0x[0-9a-fA-F]{1,16}+(?:[ \t]++%s)?:|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"
     rb"|[0-9a-fA-F]{4,16}+:(?=[ \t]))?"  # an address
     rb"((?:[ \t]*+[-+]?(?:0[xXbB])?[0-9a-fA-F]{1,48}+(?=[ \t\r\n]|$)){1,%d}+)"  # the fields
