@@ -9,7 +9,9 @@ row     a line (ANSI escape sequences `ESC[...X` stripped first) of: an optional
 block   consecutive rows of one kind and field count (the last may be shorter), at most `MAX_ROWS`
         (a longer run in blocks that repeat `OVERLAP_ROWS` rows, so a key across a cut is whole in
         one). A first column that counts up by a constant step in base 16, 8 or 10 (od, hexdump,
-        WinDbg x86 offsets) is an offset column and dropped.
+        WinDbg x86 offsets) is an offset column and dropped (a counting column before it too: a line
+        number behind a blank). Rows apart by debugger prompt lines only (`(gdb) `, `(lldb) `,
+        `0:000> `: Enter repeats the command) still join; a label may nest `<>` (C++ templates).
 reading the block's tokens decoded for each word width W in {1, 2, 4, 8, 16} they allow: hex, its
         digits / 2 bytes; binary of 8, 16, 32... digits, digits / 8; octal (gdb's leading `0`, or
         zero-padded to an octal word's width: `od -to2`) and decimal (signed as two's complement),

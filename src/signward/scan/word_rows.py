@@ -3,10 +3,13 @@
 One structural reader for what debuggers and dump tools print: a row is an optional line-number
 prefix (`cat -n`, `nl`: digits then a tab), an optional address (`0x7ffd... <sym+N>:` of gdb and
 lldb, `00000000:` of xxd, WinDbg's `00000000`00401000`), then 1 to `MAX_TOKENS` numeric tokens apart
-by blanks, then an optional ASCII column. ANSI escape sequences (`ESC[...m`) are dropped first (a
-finding still covers the raw bytes). Consecutive rows of one shape (line number or not, the address's
-kind, the first token's prefix) form a block; a block without an address
-whose first fields step by one constant (od's and hexdump's offsets, hex or octal) drops them too.
+by blanks, then an optional ASCII column. ANSI escape sequences (`ESC[...m`) and debugger prompt
+lines (`(gdb) `, `(lldb) `, `0:000> `: Enter repeats `x`) are dropped first (a finding still covers
+the raw bytes; rows joined across a prompt are decorated). A label may nest `<>` (C++ templates); a
+line number is not zero-led (od's offsets before an `unexpand` tab are none). Consecutive rows of
+one shape (line number or not, the address's kind, the first token's prefix) form a block; a block
+without an address whose first fields step by one constant (od's and hexdump's offsets, hex, octal or decimal) drops
+them too, twice at most (a line number behind a blank, `awk '{print NR, $0}'`, then the offsets).
 The block's tokens must share one kind, read as:
 
 hex       `0x` + 2W digits (gdb `x/xw`, lldb `-s16`: 32 digits) or 2W bare digits, one of them a
