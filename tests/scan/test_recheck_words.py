@@ -171,3 +171,92 @@ def test_binary_octal_and_decimal_tokens_give_their_widths() -> None:
     assert [(label, width) for label, width, _ in words._readings([b"-5", b"2250901254"], "n")] == [("decimal", 4)]
     assert [(label, width, values) for label, width, values in words._readings([b"-1", b"7"], "n")] == \
         [("decimal", 1, [255, 7])]
+
+
+def _repeat(rows: bytes, prompt: bytes, command: bytes) -> bytes:
+    """Rows as a debugger prints them when Enter repeats the command: each after a prompt line."""
+    return prompt + b" " + command + b"\n" + (prompt + b" \n").join(rows.splitlines(True))
+
+
+def lldb_rows(d: bytes, size: int, per: int) -> bytes:
+    ws = _words(d, size)
+    return b"".join(b"0x%x: " % (0x100008000 + size * i) + b" ".join(
+        b"0x%0*x" % (2 * size, w) for w in ws[i:i + per]) + b"\n" for i in range(0, len(ws), per))
+
+
+def windbg_dd(d: bytes) -> bytes:
+    ws = _words(d, 4)
+    return b"".join(b"000001f2`%08x  " % (0xE3D4C000 + 4 * i) + b" ".join(
+        b"%08x" % w for w in ws[i:i + 4]) + b"\n" for i in range(0, len(ws), 4))
+
+
+def gdb_label(d: bytes, size: int, cell: Callable[[int], str], label: str) -> bytes:
+    ws = _words(d, size)
+    per = 16 // size
+    return b"".join((f"0x{ADDRESS + size * i:x} <{label}+{size * i}>:" if i else f"0x{ADDRESS:x} <{label}>:").encode()
+                    + "".join("\t" + cell(w) for w in ws[i:i + per]).encode() + b"\n" for i in range(0, len(ws), per))
+
+
+REPEATED: dict[str, tuple[Callable[[bytes], bytes], bytes, bytes]] = {
+    "gdb x/4dw": (lambda d: gdb(d, 4, 4, lambda w: str(_signed(w, 4))), b"(gdb)", b"x/4dw &key"),
+    "gdb x/4xw": (lambda d: gdb(d, 4, 4, lambda w: f"0x{w:08x}"), b"(gdb)", b"x/4xw &key"),
+    "gdb x/2xg": (lambda d: gdb(d, 8, 2, lambda w: f"0x{w:016x}"), b"(gdb)", b"x/2xg &key"),
+    "gdb x/8xb": (lambda d: gdb(d, 1, 8, lambda w: f"0x{w:02x}"), b"(gdb)", b"x/8xb &key"),
+    "lldb -s4 -fx": (lambda d: lldb_rows(d, 4, 4), b"(lldb)", b"memory read -s4 -fx -c4 key"),
+    "lldb -s1 -fx": (lambda d: lldb_rows(d, 1, 16), b"(lldb)", b"memory read -s1 -fx -c16 key"),
+    "WinDbg dd": (windbg_dd, b"0:000>", b"dd key L4"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(REPEATED))
+def test_rows_apart_by_debugger_prompt_lines_join_into_one_block(form: str) -> None:
+    """rt18 B1: Enter repeats gdb's `x` (lldb's `memory read`, WinDbg's `dd`): a prompt line before
+    each row. The rows still join (the key is found); the same lines that are no prompt keep every
+    row alone (16 bytes a block: nothing to find)."""
+    rows, prompt, command = REPEATED[form]
+    printed = _repeat(rows(KEYS["ec-pkcs8"]), prompt, command)
+    report = recheck_bytes(PRE + printed + POST, name="dump.txt")
+    assert report.findings and {f.kind for f in report.findings} == {"der"}, (report.findings, report.incomplete)
+    assert all("> word rows (" in f.view or "> gdb rows (" in f.view for f in report.findings), report.findings
+    other = printed.replace(prompt + b" ", b"(note) ")
+    assert recheck_bytes(PRE + other + POST, name="dump.txt").findings == []
+
+
+@pytest.mark.parametrize("cell", ["%d", "0x%08x"])
+def test_a_gdb_label_of_a_cxx_template_is_an_address_label(cell: str) -> None:
+    """rt18 B2: gdb labels a template's member `<Holder<Key>::buf+16>` (nested angle brackets)."""
+    printed = gdb_label(KEYS["ec-pkcs8"], 4, lambda w: cell % (_signed(w, 4) if cell == "%d" else w),
+                        "Holder<std::array<unsigned char, 256ul> >::buf")
+    report = recheck_bytes(PRE + printed + POST, name="dump.txt")
+    assert report.findings and {f.kind for f in report.findings} == {"der"}, (report.findings, report.incomplete)
+    assert words.prompt_gap(b"1\n(gdb) \n2", 1, 9) and not words.prompt_gap(b"1\n(gdb) x\ny\n2", 1, 11)
+
+
+@pytest.mark.parametrize("form", ["od -td4", "od -Ax -tx8"])
+def test_a_line_number_behind_a_blank_before_od_s_offsets_is_dropped(form: str) -> None:
+    """rt18 B3: `od -td4 | awk '{print NR, $0}'` (`nl -s' '`): a line number and a space, then od's
+    offsets; both counting columns go and the words are read."""
+    lines = FORMS[form](KEYS["ec-pkcs8"]).splitlines(True)
+    printed = b"".join(b"%d %s" % (n + 1, line) for n, line in enumerate(lines))
+    report = recheck_bytes(PRE + printed + POST, name="dump.txt")
+    assert report.findings and all("> word rows (" in f.view for f in report.findings), report.findings
+
+
+def unexpand(text: bytes) -> bytes:
+    """`unexpand -a`: blanks up to a tab stop (every 8 columns) become a tab, a lone blank not (one
+    followed by a blank does)."""
+    out = []
+    for line in text.split(b"\n"):
+        chunks = [line[i:i + 8] for i in range(0, len(line), 8)]
+        out.append(b"".join(c.rstrip(b" ") + b"\t" if len(c) == 8 and i < len(chunks) - 1 and c.endswith(b" ")
+                            and (c.endswith(b"  ") or chunks[i + 1][:1] == b" ") else c for i, c in enumerate(chunks)))
+    return b"\n".join(out)
+
+
+def test_od_s_offsets_behind_a_tab_are_no_line_numbers() -> None:
+    """rt18 B4: `od -td4 | unexpand -a`: some offsets end in a tab, some in a space; a zero-led number
+    before a tab is no line number (`cat -n` and `nl` pad with blanks), so the rows keep one field count."""
+    printed = unexpand(FORMS["od -td4"](b"\xef\xcd\xab\x89" * 4 + KEYS["ec-pkcs8"]))  # (a first row of 11 digits)
+    assert printed.startswith(b"0000000 -") and b"0000020\t" in printed, printed[:100]  # (both kinds in one block)
+    report = recheck_bytes(PRE + printed + POST, name="dump.txt")
+    assert report.findings and all("> word rows (" in f.view for f in report.findings), report.findings

@@ -177,3 +177,89 @@ def test_numbers_that_are_no_word_rows_cost_little_and_read_as_nothing() -> None
         views = list(word_rows(data, 0, len(data)))
         assert time.process_time() - started < 6, time.process_time() - started
         assert bool(views) == expect, views[:2]
+
+
+def _repeat(rows: bytes, prompt: bytes, command: bytes) -> bytes:
+    """Rows as a debugger prints them when Enter repeats the command: each after a prompt line."""
+    return prompt + b" " + command + b"\n" + (prompt + b" \n").join(rows.splitlines(True))
+
+
+def _rows(d: bytes, size: int, per: int, head: Callable[[int], str], cell: Callable[[int], str], sep: str) -> bytes:
+    words = _words(d, size)
+    return "".join(head(size * i) + "".join(sep + cell(w) for w in words[i:i + per]) + "\n"
+                   for i in range(0, len(words), per)).encode()
+
+
+def _gdb_head(label: str) -> Callable[[int], str]:
+    return lambda at: f"0x{ADDR + at:x} <{label}+{at}>:" if at else f"0x{ADDR:x} <{label}>:"
+
+
+def _lldb_head(at: int) -> str:
+    return f"0x{0x100008000 + at:x}:"
+
+
+REPEATED: dict[str, tuple[bytes, bytes, bytes]] = {
+    "gdb x/4dw": (_rows(DER, 4, 4, _gdb_head("key"), lambda w: str(_signed(w, 4)), "\t"), b"(gdb)", b"x/4dw &key"),
+    "gdb x/2xg": (_rows(DER, 8, 2, _gdb_head("key"), lambda w: f"0x{w:016x}", "\t"), b"(gdb)", b"x/2xg &key"),
+    "gdb x/8xb": (_rows(DER, 1, 8, _gdb_head("key"), lambda w: f"0x{w:02x}", "\t"), b"(gdb)", b"x/8xb &key"),
+    "lldb -s4 -fx": (_rows(DER, 4, 4, _lldb_head, lambda w: f"0x{w:08x}", " "), b"(lldb)", b"memory read -s4 -c4 key"),
+    "WinDbg dd": (_rows(DER, 4, 4, lambda at: f"000001f2`{0xE3D4C000 + at:08x} ", lambda w: f"{w:08x}", " "),
+                  b"0:000>", b"dd key L4"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(REPEATED))
+def test_rows_apart_by_debugger_prompt_lines_join_into_one_block(form: str) -> None:
+    """rt18 B1: Enter repeats gdb's `x` (lldb's `memory read`, WinDbg's `dd`): a prompt line before
+    each row. The prompt lines are dropped and the rows join (the key is read, the view spans the
+    rows); the same lines that are no prompt keep every row alone (nothing read)."""
+    rows, prompt, command = REPEATED[form]
+    printed = _repeat(rows, prompt, command)
+    data = LOG + printed + LOG
+    views = [v for v in word_rows(data, 0, len(data)) if DER in v[2]]
+    assert views and views[0][1] > len(LOG) + len(printed) - len(rows.splitlines()[-1]) - 2, views[:1]
+    other = data.replace(prompt + b" ", b"(note) ")
+    assert not [v for v in word_rows(other, 0, len(other)) if DER[:32] in v[2]]
+
+
+@pytest.mark.parametrize("cell", ["%d", "0x%08x"])
+def test_a_gdb_label_of_a_cxx_template_is_an_address_label(tmp_path: Path, cell: str) -> None:
+    """rt18 B2: gdb labels a template's member `<Holder<Key>::buf+16>` (nested angle brackets)."""
+    rows = _rows(DER, 4, 4, _gdb_head("Holder<std::array<unsigned char, 256ul> >::buf"),
+                 lambda w: cell % (_signed(w, 4) if cell == "%d" else w), "\t")
+    path = tmp_path / "app.log"
+    path.write_bytes(LOG + rows + LOG)
+    report = scan_path(path, known=known(EC, RSA))
+    assert [f for f in report.findings if not f.advisory and "word rows" in f.detail and f.kind in KINDS], \
+        report.findings
+
+
+@pytest.mark.parametrize("kind", ["d", "x"])
+def test_a_line_number_behind_a_blank_and_od_s_offsets_are_both_dropped(kind: str) -> None:
+    """rt18 B3: `od -td4 | awk '{print NR, $0}'` (`nl -s' '`): a line number and a space, then od's
+    offsets; both counting columns go (bare 8-digit hex words too: a numbered listing is decorated)."""
+    printed = b"".join(b"%d %s" % (n + 1, line) for n, line in enumerate(od(DER, kind, 4).splitlines(True)))
+    data = LOG + printed + LOG
+    assert [v for v in word_rows(data, 0, len(data)) if DER in v[2]]
+    tokens, columns = module._block_tokens(next(b for b in module._blocks(printed)))
+    assert columns == 2 and len(tokens) == -(-len(DER) // 4), (columns, tokens[:3])
+
+
+def unexpand(text: bytes) -> bytes:
+    """`unexpand -a`: blanks up to a tab stop (every 8 columns) become a tab, a lone blank not (one
+    followed by a blank does)."""
+    out = []
+    for line in text.split(b"\n"):
+        chunks = [line[i:i + 8] for i in range(0, len(line), 8)]
+        out.append(b"".join(c.rstrip(b" ") + b"\t" if len(c) == 8 and i < len(chunks) - 1 and c.endswith(b" ")
+                            and (c.endswith(b"  ") or chunks[i + 1][:1] == b" ") else c for i, c in enumerate(chunks)))
+    return b"\n".join(out)
+
+
+def test_od_s_offsets_behind_a_tab_are_no_line_numbers() -> None:
+    """rt18 B4: `od -td4 | unexpand -a`: some offsets end in a tab, some in a space; a zero-led number
+    before a tab is no line number (`cat -n` and `nl` pad with blanks), so the rows keep one shape."""
+    printed = unexpand(od(b"\xef\xcd\xab\x89" * 4 + DER, "d", 4))  # (a first row of 11-digit words)
+    assert printed.startswith(b"0000000 -") and b"0000020\t" in printed, printed[:100]  # (both kinds in one block)
+    data = LOG + printed + LOG
+    assert [v for v in word_rows(data, 0, len(data)) if DER in v[2]]

@@ -36,6 +36,7 @@ from itertools import chain, islice
 from typing import TYPE_CHECKING
 
 from . import recheck_values as values
+from . import recheck_words as words
 from .recheck_bytelists import unescape
 from .recheck_codecs import Oversized, candidates
 from .recheck_tools import read_tools
@@ -55,7 +56,7 @@ _MARKS = re.compile(rb"`[0-9a-fA-F]{8}[ \t]|[ \t,](?:;|--|%)|[$]|&[hH][0-9a-fA-F
                     rb"|\{[^{},\n]{1,200}\}|\(\*|[ \t]_[ \t]*\r?\n")
 _NUMBER_AHEAD = rb"(?=[ \t]*[-+]?(?:0[xX]|\$|&[hH]|\#[xX])?[0-9a-fA-F]{1,16}[hH]?(?![0-9A-Za-z_]))"
 # one gdb `x/` row: an address, a `<sym+N>` label or not, then units of one width (2, 4, 8 or 16 digits)
-_GDB_ROW = re.compile(rb"(?m)^[ \t]*0x[0-9a-fA-F]{4,16}(?:[ \t]+<[^<>\n]{1,200}>)?:"
+_GDB_ROW = re.compile(rb"(?m)^[ \t]*0x[0-9a-fA-F]{4,16}(?:[ \t]+%s)?:" % words.LABEL +
                       rb"((?:\t0x[0-9a-fA-F]{16}){1,16}|(?:\t0x[0-9a-fA-F]{8}){1,16}"
                       rb"|(?:\t0x[0-9a-fA-F]{4}){1,16}|(?:\t0x[0-9a-fA-F]{2}){1,16})[ \t]*\r?$")
 _GDB_UNIT = re.compile(rb"0x([0-9a-fA-F]{16}|[0-9a-fA-F]{8}|[0-9a-fA-F]{4}|[0-9a-fA-F]{2})(?![0-9a-fA-F])")
@@ -185,7 +186,8 @@ def _gdb(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
     for start, end in texts:
         block: list[re.Match[bytes]] = []
         for row in chain(_GDB_ROW.finditer(data, start, end), [None]):
-            if row is not None and block and row.start() - block[-1].end() <= 2:
+            if row is not None and block and (row.start() - block[-1].end() <= 2
+                                              or words.prompt_gap(data, block[-1].end(), row.start())):
                 block.append(row)
                 continue
             if block:

@@ -9,7 +9,9 @@ row     a line (ANSI escape sequences `ESC[...X` stripped first) of: an optional
 block   consecutive rows of one kind and field count (the last may be shorter), at most `MAX_ROWS`
         (a longer run in blocks that repeat `OVERLAP_ROWS` rows, so a key across a cut is whole in
         one). A first column that counts up by a constant step in base 16, 8 or 10 (od, hexdump,
-        WinDbg x86 offsets) is an offset column and dropped.
+        WinDbg x86 offsets) is an offset column and dropped (a counting column before it too: a line
+        number behind a blank). Rows apart by debugger prompt lines only (`(gdb) `, `(lldb) `,
+        `0:000> `: Enter repeats the command) still join; a label may nest `<>` (C++ templates).
 reading the block's tokens decoded for each word width W in {1, 2, 4, 8, 16} they allow: hex, its
         digits / 2 bytes; binary of 8, 16, 32... digits, digits / 8; octal (gdb's leading `0`, or
         zero-padded to an octal word's width: `od -to2`) and decimal (signed as two's complement),
@@ -52,11 +54,18 @@ _OCTAL_PADDED = {3: 1, 6: 2, 11: 4, 22: 8, 43: 16}
 _TEXT = re.compile(rb"[\t\n\r\x1b -~]{31,}")  # printable runs, ANSI escapes' ESC included
 _LINE = re.compile(rb"(?m)^[^\n]{1,%d}+(?=\n|$)" % MAX_LINE)
 _ANSI = re.compile(rb"\x1b\[[0-9;?]{0,32}[@-~]")
-_PREFIX = re.compile(rb"[ \t]*(?:[0-9]{1,9}\t[ \t]*)?"  # a line number and a tab
-                     rb"(?:(?:0[xX])?[0-9a-fA-F]{1,16}(?:`[0-9a-fA-F]{8})?(?:[ \t]+<[^<>]{1,200}>)?:"
-                     rb"|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t]))?")
+# a gdb label: `<sym+N>`, a C++ template's nested brackets too (`<Holder<Key>::buf+16>`)
+LABEL = rb"<(?:[^:>\n]|:(?![ \t\r\n])|>(?!:[ \t\r\n])){1,200}>"
+_PREFIX = re.compile(rb"[ \t]*(?:[1-9][0-9]{0,8}\t[ \t]*)?"  # a line number and a tab (not zero-led: od offsets)
+                     rb"(?:(?:0[xX])?[0-9a-fA-F]{1,16}(?:`[0-9a-fA-F]{8})?(?:[ \t]+%s)?:"
+                     rb"|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t]))?" % LABEL)
 _CANDIDATE = re.compile(rb"(?m)^(?=%s[ \t]*(?:0[xX])?-?[0-9a-fA-F]{1,43}(?:`[0-9a-fA-F]{8})?(?![^ \t\r\n]))"
                         rb"[^\n]{1,%d}+(?=\n|$)" % (_PREFIX.pattern, MAX_LINE))
+# the text between two rows that still join: debugger prompt lines (Enter pressed again: gdb and lldb
+# repeat `x`, WinDbg `dd`), each the prompt alone or with a command
+_PROMPTS = re.compile(rb"\r?\n(?:(?:\((?:gdb|lldb)\)|[0-9]{1,3}:[0-9]{3}(?::[0-9a-fA-F]{1,8})?>)"
+                      rb"(?:[ \t][^\n]{0,200})?\n){1,8}")
+MAX_GAP = 8 * 220
 _FIELD = re.compile(rb"[^ \t\r]{1,48}(?![^ \t\r])|[^ \t\r]+")
 _HEX0X = re.compile(rb"0[xX]([0-9a-fA-F]{2,32})")
 _BARE = re.compile(rb"-?[0-9a-fA-F]{1,43}|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}")
@@ -72,7 +81,7 @@ def read_words(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) 
     for start, end in _texts(data):
         block: list[Row] = []
         for row in _rows(data, start, end):
-            if row is not None and block and _joins(block, row) and len(block) < MAX_ROWS:
+            if row is not None and block and _joins(data, block, row) and len(block) < MAX_ROWS:
                 block.append(row)
                 continue
             if block:
@@ -80,7 +89,7 @@ def read_words(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) 
                 if count > cap:
                     raise Oversized(f"more than {cap} word-row blocks in a view of {len(data)} bytes")
                 _block(reader, name, depth, block)
-                if len(block) >= MAX_ROWS and row is not None and _joins(block, row):
+                if len(block) >= MAX_ROWS and row is not None and _joins(data, block, row):
                     block = block[-OVERLAP_ROWS:] + [row]
                     continue
             block = [row] if row is not None else []
@@ -128,12 +137,17 @@ def _row(text: bytes, start: int, end: int) -> Row | None:
     return start, end, kind, fields
 
 
-def _joins(block: list[Row], row: Row) -> bool:
-    """The row continues the block: adjacent line, same kind, same field count (a shorter last row
-    ends it: the row before must be full)."""
+def prompt_gap(data: bytes | mmap.mmap, end: int, start: int) -> bool:
+    """Whether only debugger prompt lines lie between a row ending at `end` and one starting at `start`."""
+    return 0 < start - end <= MAX_GAP and _PROMPTS.fullmatch(data, end, start) is not None
+
+
+def _joins(data: bytes | mmap.mmap, block: list[Row], row: Row) -> bool:
+    """The row continues the block: adjacent line (or apart by prompt lines only), same kind, same
+    field count (a shorter last row ends it: the row before must be full)."""
     first, last = block[0], block[-1]
-    return (row[0] == last[1] + 1 and row[2] == first[2] and len(last[3]) == len(first[3])
-            and len(row[3]) <= len(first[3]))
+    return ((row[0] == last[1] + 1 or prompt_gap(data, last[1], row[0])) and row[2] == first[2]
+            and len(last[3]) == len(first[3]) and len(row[3]) <= len(first[3]))
 
 
 def _block(reader: _Reader, name: str, depth: int, block: list[Row]) -> None:
@@ -141,6 +155,9 @@ def _block(reader: _Reader, name: str, depth: int, block: list[Row]) -> None:
     kind = block[0][2]
     readings: list[tuple[str, int, list[int]]] = []
     steps = _steps(rows) if kind == "n" else set()
+    if steps and len(rows[0]) > 2 and _steps([fields[1:] for fields in rows]):
+        rows = [fields[1:] for fields in rows]  # a line number behind a blank (`awk '{print NR, $0}'`), offsets
+        steps = _steps(rows)
     if steps:  # an offset column: it counts the bytes of each row (a W that does not fit is no reading)
         per = len(rows[0]) - 1
         readings = [reading for reading in _readings([token for fields in rows for token in fields[1:]], kind)

@@ -3,10 +3,13 @@
 One structural reader for what debuggers and dump tools print: a row is an optional line-number
 prefix (`cat -n`, `nl`: digits then a tab), an optional address (`0x7ffd... <sym+N>:` of gdb and
 lldb, `00000000:` of xxd, WinDbg's `00000000`00401000`), then 1 to `MAX_TOKENS` numeric tokens apart
-by blanks, then an optional ASCII column. ANSI escape sequences (`ESC[...m`) are dropped first (a
-finding still covers the raw bytes). Consecutive rows of one shape (line number or not, the address's
-kind, the first token's prefix) form a block; a block without an address
-whose first fields step by one constant (od's and hexdump's offsets, hex or octal) drops them too.
+by blanks, then an optional ASCII column. ANSI escape sequences (`ESC[...m`) and debugger prompt
+lines (`(gdb) `, `(lldb) `, `0:000> `: Enter repeats `x`) are dropped first (a finding still covers
+the raw bytes; rows joined across a prompt are decorated). A label may nest `<>` (C++ templates); a
+line number is not zero-led (od's offsets before an `unexpand` tab are none). Consecutive rows of
+one shape (line number or not, the address's kind, the first token's prefix) form a block; a block
+without an address whose first fields step by one constant (od's and hexdump's offsets, hex, octal or decimal) drops
+them too, twice at most (a line number behind a blank, `awk '{print NR, $0}'`, then the offsets).
 The block's tokens must share one kind, read as:
 
 hex       `0x` + 2W digits (gdb `x/xw`, lldb `-s16`: 32 digits) or 2W bare digits, one of them a
@@ -44,14 +47,21 @@ WIDTHS = (1, 2, 4, 8, 16)
 View = tuple[int, int, bytes, str, str]
 
 _ANSI = re.compile(rb"\x1b\[[0-9;]{0,32}+[A-Za-z]")
+# a debugger's prompt line between rows (Enter pressed again: gdb and lldb repeat `x`, WinDbg `dd`):
+# the prompt alone or with a command; dropped as ANSI escapes are, so the rows around it join
+_PROMPT = rb"(?:^|(?<=\n))(?:\((?:gdb|lldb)\)|[0-9]{1,3}:[0-9]{3}(?::[0-9a-fA-F]{1,8})?>)(?:[ \t][^\n]{0,200}+)?\n"
+_DROPPED = re.compile(_ANSI.pattern + rb"|" + _PROMPT)
+# a gdb label `<sym+N>`, C++ templates too (`<Holder<Key>::buf+16>`): no `:` or `>:` before a blank
+LABEL = rb"<(?:[^:>\n]|:(?![ \t\r\n])|>(?!:[ \t\r\n])){1,200}+>"
 _ROW = re.compile(
-    rb"(?m)^([ ]{0,8}+[0-9]{1,9}+\t)?"  # a line number
-    rb"[ \t]*+(0x[0-9a-fA-F]{1,16}+(?:[ \t]++<[^<>\n]{1,200}+>)?:|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"
+    rb"(?m)^([ ]{0,8}+[1-9][0-9]{0,8}+\t)?"  # a line number (od's zero-led offsets are none)
+    rb"[ \t]*+(0x[0-9a-fA-F]{1,16}+(?:[ \t]++%s)?:|[0-9a-fA-F]{8}`[0-9a-fA-F]{8}(?=[ \t])"
     rb"|[0-9a-fA-F]{4,16}+:(?=[ \t]))?"  # an address
     rb"((?:[ \t]*+[-+]?(?:0[xXbB])?[0-9a-fA-F]{1,48}+(?=[ \t\r\n]|$)){1,%d}+)"  # the fields
-    rb"(?:[ \t]{1,8}+[^\n]{1,80}+)?\r?$" % MAX_TOKENS)
+    rb"(?:[ \t]{1,8}+[^\n]{1,80}+)?\r?$" % (LABEL, MAX_TOKENS))
 _FIELD = re.compile(rb"[^ \t\r\n]++")
 _OCTAL = re.compile(rb"[0-7]++")
+_DECIMAL = re.compile(rb"[0-9]++")
 _HEX = re.compile(rb"[0-9a-fA-F]++")
 # a block's tokens joined by single spaces, all of one kind
 _ALL_HEX0X = re.compile(rb"0[xX][0-9a-fA-F]++(?: 0[xX][0-9a-fA-F]++)*+")
@@ -68,15 +78,15 @@ _OCT_DIGITS = {6: 2, 11: 4, 22: 8, 43: 16}
 
 
 def _strip_ansi(data: bytes, low: int, high: int) -> tuple[bytes, list[int], list[int]]:
-    """data[low:high] without ANSI escapes, and the map back: at stripped offset `starts[i]` and
-    after, raw = stripped + `shifts[i]` (offsets relative to `low`)."""
+    """data[low:high] without ANSI escapes and debugger prompt lines, and the map back: at stripped
+    offset `starts[i]` and after, raw = stripped + `shifts[i]` (offsets relative to `low`)."""
     text = data[low:high]
     starts, shifts = [0], [0]
-    if b"\x1b" not in text:
+    if b"\x1b" not in text and b"(gdb)" not in text and b"(lldb)" not in text and b":000" not in text:
         return text, starts, shifts
     pieces: list[bytes] = []
     at = removed = 0
-    for match in _ANSI.finditer(text):
+    for match in _DROPPED.finditer(text):
         pieces.append(text[at:match.start()])
         removed += match.end() - match.start()
         at = match.end()
@@ -169,8 +179,8 @@ def _steps(firsts: list[bytes]) -> bool:
     constant step (the last row's by less: a short last row, or od's closing offset)."""
     if len(firsts) < 2 or not all(_HEX.fullmatch(field) for field in firsts):
         return False
-    for base in (16, 8):
-        if base == 8 and not all(_OCTAL.fullmatch(field) for field in firsts):
+    for base in (16, 8, 10):
+        if base != 16 and not all((_OCTAL if base == 8 else _DECIMAL).fullmatch(field) for field in firsts):
             continue
         values = [int(field, base) for field in firsts]
         steps = {b - a for a, b in zip(values[:-1], values[1:], strict=True)}
@@ -206,14 +216,18 @@ def _blocks(text: bytes) -> Iterator[list[re.Match[bytes]]]:
         yield block
 
 
-def _block_tokens(block: list[re.Match[bytes]]) -> list[bytes]:
+def _block_tokens(block: list[re.Match[bytes]]) -> tuple[list[bytes], int]:
+    """The block's tokens, and how many counting columns were dropped before them: two are a line
+    number behind a blank (`awk '{print NR, $0}'`, `nl -s' '`), then od's or hexdump's offsets."""
     addressed = all(row.group(2) is not None for row in block)
     if addressed:
-        return _FIELD.findall(b" ".join(row.group(3) for row in block))
+        return _FIELD.findall(b" ".join(row.group(3) for row in block)), 0
     fields = [_FIELD.findall(row.group(3)) for row in block]
-    if _steps([row[0] for row in fields]):
+    columns = 0
+    while columns < 2 and all(fields) and _steps([row[0] for row in fields]):
         fields = [row[1:] for row in fields]
-    return [token for row in fields for token in row]
+        columns += 1
+    return [token for row in fields for token in row], columns
 
 
 def word_rows(data: bytes, low: int, high: int) -> Iterator[View]:
@@ -222,12 +236,15 @@ def word_rows(data: bytes, low: int, high: int) -> Iterator[View]:
     for block in _blocks(text):
         if len(block) < 2 and (block[0].end() - block[0].start()) < 2 * MIN_BYTES:
             continue
-        tokens = _block_tokens(block)
+        tokens, columns = _block_tokens(block)
         if len(tokens) < 2:
             continue
         start = low + _raw(block[0].start(), starts, shifts, left=True)
         end = low + _raw(block[-1].end(), starts, shifts)
-        decorated = len(starts) > 1 and data.find(b"\x1b", start, end) >= 0 or block[0].group(1) is not None
+        dropped = len(starts) > 1 and (bisect.bisect_left(starts, block[-1].end())
+                                       > bisect.bisect_right(starts, block[0].start()))  # prompts between rows
+        decorated = (dropped or len(starts) > 1 and data.find(b"\x1b", start, end) >= 0
+                     or block[0].group(1) is not None or columns == 2)
         for decoded, layer, detail in _readings(tokens, decorated):
             if len(decoded) >= MIN_BYTES:
                 yield start, end, decoded, layer, detail
