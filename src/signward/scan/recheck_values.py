@@ -113,19 +113,22 @@ def read_values(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
     count = 0
     for pattern, reading, label in _ESCAPES:
         for match in _pieces(data, texts) if pattern is _JOINED else _matches(pattern, data, texts):
+            start = match.start()
+            head = _HEAD_CHARS.search(bytes(data[max(0, start - 32):start])) if reading is _doubled else None
+            if head is not None:  # a doubled escape's run may begin with printable bytes
+                start -= len(head.group(0))
+            run = bytes(data[start:match.end()])
+            unescaped = reading(run)
+            decimal = _joined_decimal(run) if reading is _joined else None
+            if unescaped is None and decimal is None and reading is _joined:
+                continue  # (rt18: ordinary code's `"\n" . 'x'` joins, read for nothing, are not counted)
             count += 1
             if count > cap:
                 from .recheck import _Exhausted
 
                 raise _Exhausted(f"{name}: more than {cap} escaped runs")
-            start = match.start()
-            head = _HEAD_CHARS.search(bytes(data[max(0, start - 32):start])) if reading is _doubled else None
-            if head is not None:  # a doubled escape's run may begin with printable bytes
-                start -= len(head.group(0))
-            unescaped = reading(bytes(data[start:match.end()]))
             if unescaped is not None:
                 _child(reader, unescaped, f"{name} > escaped ({label})", depth, start, match.end())
-            decimal = _joined_decimal(bytes(data[start:match.end()])) if reading is _joined else None
             if decimal is not None:  # rt18 group C: Lua `..`, Haskell `++`, OCaml `^` pieces
                 _child(reader, decimal, f"{name} > escaped (joined decimal literals)", depth, start, match.end())
 
