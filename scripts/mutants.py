@@ -48,6 +48,7 @@ PV = "tests/scan/test_printed_values.py::"
 WR = "tests/scan/test_word_rows.py::"
 R17 = "tests/scan/test_printed_encodings_rt17.py::"
 W18 = "tests/scan/test_word_lists.py::"
+JO = "tests/scan/test_joined_operators.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1690,6 +1691,39 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s16_reader_db_directive_not_a_windbg_row", "scan/recheck_values.py",
      '               rb"(?![0-9A-Fa-f]{2}[ ][0-9A-Fa-f]{2}[ -])"', '               rb""',
      ["tests/scan/test_recheck_forms.py::test_a_windbg_row_whose_first_byte_is_db_keeps_it"]),
+    # rt18 group C: escaped-byte literals joined by other operators (both readers, each its own code)
+    ("s18_scanner_join_operators", "scan/printed_values.py",
+     '_JOIN = rb"(?:[ \\t\\r\\n+(),.|^&]|', '_JOIN = rb"(?:[ \\t\\r\\n+()]|',
+     [JO + "test_the_scanner_joins_literals_across_the_operator[php dot-16]"]),
+    ("s18_scanner_join_shovel", "scan/printed_values.py",
+     '|^&]|<<|\\\\\\r?\\n|', '|^&]|\\\\\\r?\\n|',
+     [JO + "test_the_scanner_joins_literals_across_the_operator[ruby <<-16]"]),
+    ("s18_scanner_join_vb_continuation", "scan/printed_values.py",
+     '|_(?=[ \\t]*+\\r?\\n)){0,32}+"', '){0,32}+"',
+     [JO + "test_the_scanner_joins_literals_across_the_operator[vb & _-16]"]),
+    ("s18_scanner_join_adjacent", "scan/printed_values.py",
+     '\\r?\\n)){0,32}+"', '\\r?\\n)){1,32}+"',
+     [JO + "test_the_scanner_joins_literals_across_the_operator[bash $''-16]"]),
+    ("s18_scanner_dollar_prefix", "scan/printed_values.py",
+     '(?:u8|[bBuULeE$])?(?:"', '(?:u8|[bBuULeE])?(?:"',
+     [JO + "test_the_scanner_joins_literals_across_the_operator[bash $''-16]"]),
+    ("s18_scanner_joined_decimal", "scan/printed_values.py",
+     "        decimal = decimal_body(body)", "        decimal = None",
+     [JO + "test_the_scanner_joins_literals_across_the_operator[lua ..-16]"]),
+    ("s18_reader_join_operators", "scan/recheck_values.py",
+     "(?:[ \\t\\r\\n+\\\\().,|^&<_]{0,64}+", "(?:[ \\t\\r\\n+\\\\()]{0,64}+",
+     [JO + "test_the_reader_joins_literals_across_the_operator[php dot-16]"]),
+    ("s18_reader_dollar_prefix", "scan/recheck_values.py",
+     '_PIECE = (rb"""(?:[bBLuUeE$]|u8)?', '_PIECE = (rb"""(?:[bBLuUeE]|u8)?',
+     [JO + "test_the_reader_joins_literals_across_the_operator[bash $''-16]"]),
+    ("s18_reader_joined_decimal", "scan/recheck_values.py",
+     "            decimal = _joined_decimal(run) if reading is _joined else None",
+     "            decimal = None",
+     [JO + "test_the_reader_joins_literals_across_the_operator[lua ..-16]"]),
+    ("s18_reader_count_read_runs", "scan/recheck_values.py",
+     "            if unescaped is None and decimal is None and reading is _joined:\n                continue",
+     "            if False:\n                continue",
+     [JO + "test_the_reader_counts_only_joined_runs_it_reads"]),
 ]
 
 

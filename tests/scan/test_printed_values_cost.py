@@ -53,7 +53,9 @@ def test_a_key_joined_to_a_literal_full_of_escaped_quotes_is_found(count: int) -
 
 def test_the_runs_are_those_of_the_pattern_searched_alone() -> None:
     parts = [b'"', b"'", b"\\", b'\\"', b"\\'", b"a", b" ", b"\n", b"u8", b"b", b"+"]
-    cases = quote_mixes(parts)
+    # rt18 group C: the joining operators and the `$`/`E` prefixes
+    ops = parts + [b"$", b"E", b".", b"..", b",", b"||", b"^", b"<<", b"<", b"&", b" _\n", b"_"]
+    cases = quote_mixes(parts) + quote_mixes(ops, 1_500, 18)
     cases.append(b'"' + b'\\"' * (MAX_BODY + 100) + b'" "ab\\x41" \'\\\'\' "c"')  # a body past the bound
     for data in cases:
         for low, high in ((0, len(data)), (1, len(data) - 2)):

@@ -64,7 +64,9 @@ def test_the_reader_finds_the_key_after_a_run_of_escaped_quotes() -> None:
 
 def test_the_runs_are_those_of_the_pattern_searched_alone() -> None:
     parts = [b'"', b"'", b"\\", b'\\"', b"\\'", b"a", b" ", b"\n", b"\t", b"u8", b"b", b"+"]
-    cases = quote_mixes(parts)
+    # rt18 group C: the joining operators and the `$`/`E` prefixes
+    ops = parts + [b"$", b"E", b".", b"..", b",", b"||", b"^", b"<<", b"<", b"&", b" _\n", b"_"]
+    cases = quote_mixes(parts) + quote_mixes(ops, 1_500, 18)
     for data in cases:
         marks = {q: 0 for q in values._STARTS}
         found, position = [], 0

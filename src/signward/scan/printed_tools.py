@@ -160,6 +160,16 @@ def _decimal(body: bytes) -> tuple[bytes, int] | None:
     return bytes(out), escapes
 
 
+def decimal_body(body: bytes) -> bytes | None:
+    """The bytes a literal's body (or joined bodies) spells read with decimal escapes, when it holds
+    a decimal hint (an 8 or 9, a Haskell name, `\\&`) and `MIN_ESCAPES` or more escapes (rt18 group
+    C: Lua `..`, Haskell `++`, OCaml `^` pieces are joined by `printed_values.joined_literals`)."""
+    if _DECIMAL_HINT.search(body) is None:
+        return None
+    read = _decimal(body)
+    return read[0] if read is not None and read[1] >= MIN_ESCAPES and len(read[0]) >= MIN_BYTES else None
+
+
 def _literals(data: bytes, low: int, high: int) -> Iterator[tuple[int, int]]:
     """[start, end) of each quoted literal (quotes included; a backslash escapes any byte, a newline
     too: Lua `%q`), found in one pass: a quote opens, the body is read possessively to its closing
@@ -203,4 +213,4 @@ def decimal_escapes(data: bytes, low: int, high: int) -> Iterator[View]:
                 yield body_start - 1, body_end + 1, read[0], "escaped", "decoded decimal escapes"
 
 
-__all__ = ["decimal_escapes", "tool_rows"]
+__all__ = ["decimal_body", "decimal_escapes", "tool_rows"]

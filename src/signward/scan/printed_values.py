@@ -42,7 +42,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from .printed_chars import char_lists, od_rows
-from .printed_tools import decimal_escapes, tool_rows
+from .printed_tools import decimal_body, decimal_escapes, tool_rows
 from .word_lists import word_lists
 from .word_rows import word_rows
 
@@ -110,11 +110,16 @@ SEQUENCE = re.compile(rb"(?<![0-9A-Za-z_.])(?!(?:db|DB)[ \t])%s(?![^{}\[\],\n]{0
 _WORDS = re.compile(rb"(?<![0-9A-Za-z_])%s" % _WORD)
 _ITEM = re.compile(rb"(%s)|(%s)" % (_SEP_ITEM, _NUM))
 
-_LIT = rb"""(?<![0-9A-Za-z_])(?:u8|[bBuUL])?(?:"(?:[^"\\\n]|\\[^\n]){0,4096}+"|'(?:[^'\\\n]|\\[^\n]){0,4096}+')"""
-JOINED = re.compile(rb"%s(?:(?:[ \t\r\n+()]|\\\r?\n){1,32}+%s){1,%d}+" % (_LIT, _LIT, MAX_PIECES - 1))
+_LIT = rb"""(?<![0-9A-Za-z_])(?:u8|[bBuULeE$])?(?:"(?:[^"\\\n]|\\[^\n]){0,4096}+"|'(?:[^'\\\n]|\\[^\n]){0,4096}+')"""
+# between two literals: blanks, parentheses, `\`-newline and the joining operators (rt18 group C:
+# `+`, PHP/Perl `.`, Lua `..`, SQL `||`, Haskell `++`, OCaml `^`, Ruby `<<`, VB `&` and its ` _`
+# line continuation, the `,` of a JS `[...].join('')` / Python `b''.join([...])` list); none at all
+# (bash `$'..'$'..'`; `E'..'` is PostgreSQL's escape string); at most 32 items, possessive
+_JOIN = rb"(?:[ \t\r\n+(),.|^&]|<<|\\\r?\n|_(?=[ \t]*+\r?\n)){0,32}+"
+JOINED = re.compile(rb"%s(?:%s%s){1,%d}+" % (_LIT, _JOIN, _LIT, MAX_PIECES - 1))
 _PIECE = re.compile(_LIT)
 # issue #32 (cost): where a literal may start, by quote kind, and one literal's body read to its end
-_START = {q: re.compile(rb"(?<![0-9A-Za-z_])(?:u8|[bBuUL])?%s" % bytes([q])) for q in b"\"'"}
+_START = {q: re.compile(rb"(?<![0-9A-Za-z_])(?:u8|[bBuULeE$])?%s" % bytes([q])) for q in b"\"'"}
 _BODY = {q: re.compile(rb"(?:[^%s\\\n]|\\[^\n])*+" % bytes([q])) for q in b"\"'"}
 _MAX_BODY = 4096  # a literal's body items, as in `_LIT`
 _ESC2 = rb"\\\\(?:[0-7]{3}|x[0-9a-fA-F]{2})"
@@ -335,11 +340,14 @@ def joined_literals(data: bytes, low: int, high: int) -> Iterator[View]:
     if data.find(b"\\", low, high) < 0:
         return  # no escape
     for match in joined_runs(data, low, high):
-        body = b"".join(piece.group(0).lstrip(b"u8bBuUL")[1:-1]
+        body = b"".join(piece.group(0).lstrip(b"u8bBuULeE$")[1:-1]
                         for piece in _PIECE.finditer(data, match.start(), match.end()))
         decoded, escapes = unescape(body)
         if escapes >= MIN_ESCAPES and len(decoded) >= MIN_BYTES:
             yield match.start(), match.end(), decoded, "escaped", "decoded joined escaped literals"
+        decimal = decimal_body(body)  # rt18 group C: Lua `..`, Haskell `++`, OCaml `^` pieces
+        if decimal is not None:
+            yield match.start(), match.end(), decimal, "escaped", "decoded joined decimal literals"
 
 
 def joined_runs(data: bytes, low: int, high: int) -> Iterator[re.Match[bytes]]:

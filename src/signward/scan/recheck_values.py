@@ -113,18 +113,24 @@ def read_values(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int,
     count = 0
     for pattern, reading, label in _ESCAPES:
         for match in _pieces(data, texts) if pattern is _JOINED else _matches(pattern, data, texts):
+            start = match.start()
+            head = _HEAD_CHARS.search(bytes(data[max(0, start - 32):start])) if reading is _doubled else None
+            if head is not None:  # a doubled escape's run may begin with printable bytes
+                start -= len(head.group(0))
+            run = bytes(data[start:match.end()])
+            unescaped = reading(run)
+            decimal = _joined_decimal(run) if reading is _joined else None
+            if unescaped is None and decimal is None and reading is _joined:
+                continue  # (rt18: ordinary code's `"\n" . 'x'` joins, read for nothing, are not counted)
             count += 1
             if count > cap:
                 from .recheck import _Exhausted
 
                 raise _Exhausted(f"{name}: more than {cap} escaped runs")
-            start = match.start()
-            head = _HEAD_CHARS.search(bytes(data[max(0, start - 32):start])) if reading is _doubled else None
-            if head is not None:  # a doubled escape's run may begin with printable bytes
-                start -= len(head.group(0))
-            unescaped = reading(bytes(data[start:match.end()]))
             if unescaped is not None:
                 _child(reader, unescaped, f"{name} > escaped ({label})", depth, start, match.end())
+            if decimal is not None:  # rt18 group C: Lua `..`, Haskell `++`, OCaml `^` pieces
+                _child(reader, decimal, f"{name} > escaped (joined decimal literals)", depth, start, match.end())
 
 
 def _child(reader: _Reader, spelled: bytes, name: str, depth: int, start: int, end: int,
@@ -353,15 +359,18 @@ _BASES: list[tuple[str, Callable[[_Token], bytes | None]]] = [
     ("decimal", _decimal), ("hex", _hex), ("binary", _binary), ("octal", _octal)]
 
 # adjacent quoted literals holding escapes, joined: C, JS/Java `+`, Python pprint's pieces
-_PIECE = (rb"""(?:[bBLuU]|u8)?(?:'(?:[ -&(-\[\]-~]|\\[ -~]){0,%d}'|"(?:[ !#-\[\]-~]|\\[ -~]){0,%d}")"""
+_PIECE = (rb"""(?:[bBLuUeE$]|u8)?(?:'(?:[ -&(-\[\]-~]|\\[ -~]){0,%d}'|"(?:[ !#-\[\]-~]|\\[ -~]){0,%d}")"""
           % (MAX_LITERAL, MAX_LITERAL))
-_JOINED = re.compile(rb"(?<![\w'\"])%s(?:[ \t\r\n+\\()]{0,64}+%s){1,%d}" % (_PIECE, _PIECE, MAX_PIECES))
+# (rt18 group C: the operators that join literals too, `+ . .. || ++ ^ << & _` and the `,` of a
+# JS `[...].join('')` or a Python `b''.join([...])` list; `$'..'` is bash's ANSI-C quoting,
+# `E'..'` PostgreSQL's escape string)
+_JOINED = re.compile(rb"(?<![\w'\"])%s(?:[ \t\r\n+\\().,|^&<_]{0,64}+%s){1,%d}" % (_PIECE, _PIECE, MAX_PIECES))
 _PIECE_ONE = re.compile(_PIECE)
 # issue #32 (cost): where a literal may start, by quote kind, and one literal's body read to its end
-_STARTS = {q: re.compile(rb"(?<![\w'\"])(?:[bBLuU]|u8)?%s" % bytes([q])) for q in b"'\""}
+_STARTS = {q: re.compile(rb"(?<![\w'\"])(?:[bBLuUeE$]|u8)?%s" % bytes([q])) for q in b"'\""}
 _BODIES = {ord("'"): re.compile(rb"(?:[ -&(-\[\]-~]|\\[ -~])*+"),
            ord('"'): re.compile(rb"(?:[ !#-\[\]-~]|\\[ -~])*+")}
-_PIECE_BODY = re.compile(rb"""[bBLuU8]*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.S)
+_PIECE_BODY = re.compile(rb"""[bBLuUeE8$]*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.S)
 # escapes with doubled backslashes (PostgreSQL COPY of bytea, escape format), printable text between
 _PRINTED = rb"(?:[!-\[\]-~]|\\\\\\\\){0,32}"  # printable characters, a doubled escaped backslash
 # (from the first escape: the printable characters before it are taken in `_head`; a pattern that
@@ -453,6 +462,15 @@ def _joined(run: bytes) -> bytes | None:
     if joined.count(b"\\") < 4:
         return None
     return unescape(joined)
+
+
+def _joined_decimal(run: bytes) -> bytes | None:
+    """The joined bodies read with decimal escapes (`\\48\\129`), when one holds an 8 or 9, a
+    Haskell name or `\\&` (`_joined` read them as octal); the bound was checked by `_joined`."""
+    from .recheck_tools import _DECIMAL_HINT, _decimal  # (it imports this module)
+
+    joined = b"".join(a or b for a, b in _PIECE_BODY.findall(run))
+    return _decimal(joined) if _DECIMAL_HINT.search(joined) is not None else None
 
 
 def _doubled(run: bytes) -> bytes | None:
