@@ -47,6 +47,7 @@ RW = "tests/scan/test_recheck_words.py::"
 PV = "tests/scan/test_printed_values.py::"
 WR = "tests/scan/test_word_rows.py::"
 R17 = "tests/scan/test_printed_encodings_rt17.py::"
+ED = "tests/scan/test_ed25519_pairs.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1643,6 +1644,30 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s16_reader_db_directive_not_a_windbg_row", "scan/recheck_values.py",
      '               rb"(?![0-9A-Fa-f]{2}[ ][0-9A-Fa-f]{2}[ -])"', '               rb""',
      ["tests/scan/test_recheck_forms.py::test_a_windbg_row_whose_first_byte_is_db_keeps_it"]),
+    ("s18_scanner_edpair_check", "scan/ed25519_pairs.py", "return [public == value[32:] for public",
+     "return [public == value[:32] for public", [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[raw]"]),
+    ("s18_scanner_edpair_raw", "scan/ed25519_pairs.py", 'data[offset:offset + 64], "raw") for offset in raw_offsets(chunk)]',
+     'data[offset:offset + 64], "raw") for offset in raw_offsets(chunk)][:0]',
+     [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[raw]"]),
+    ("s18_scanner_edpair_hex", "scan/ed25519_pairs.py", "for match in HEX_RUN.finditer(data, start) if match.start() < end]",
+     "for match in HEX_RUN.finditer(data, start) if match.start() < 0]",
+     [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[hex]"]),
+    ("s18_scanner_edpair_list", "scan/ed25519_pairs.py", "    for match in BYTE_LIST.finditer(data, start):",
+     "    for match in BYTE_LIST.finditer(data, len(data)):",
+     [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[json-spaced]"]),
+    ("s18_scanner_edpair_dense", "scan/ed25519_pairs.py", "looks_random=True, drop_dense=True)",
+     "looks_random=True, drop_dense=False)", [ED + "test_random_bytes_are_certified_at_a_bounded_cost"]),
+    ("s18_scanner_edpair_cap", "scan/ed25519_pairs.py", "    if len(spans) > MAX_CHECKS:", "    if False:",
+     [ED + "test_more_candidates_than_the_bound_is_incomplete"]),
+    ("s18_reader_edpair_check", "scan/recheck_edpairs.py", "        if public == value[32:]:",
+     "        if public == value[:32]:", [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[raw]"]),
+    ("s18_reader_edpair_raw", "scan/recheck_edpairs.py", "for offset in _raw(view)]", "for offset in _raw(view)][:0]",
+     [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[raw]"]),
+    ("s18_reader_edpair_dense", "scan/recheck_edpairs.py",
+     "    if len(blocks) > max(len(data) // 32 // DENSE_SHARE, DENSE_FROM):", "    if False:",
+     [ED + "test_random_bytes_are_certified_at_a_bounded_cost"]),
+    ("s18_reader_edpair_budget", "scan/recheck_edpairs.py", "    if len(spans) > room:", "    if False:",
+     [ED + "test_the_reader_past_its_scalar_checks_is_incomplete"]),
 ]
 
 
