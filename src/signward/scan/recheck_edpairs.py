@@ -9,9 +9,10 @@ Its own code (nothing from the scanner's `ed25519_pairs.py`): in every view,
   finding is the whole run);
 - raw bytes, in the artifact itself (or the plain one below a top-level stream) up to
   `RAW_VIEW_BYTES` (a larger one, a whole core, is left to the scanner's compiled search; a
-  decoded view is searched raw by neither reader, only checked when it is 64 bytes): the view is cut into 32-byte blocks; a 64-byte pair holds one such
-  block whole, so each block that looks random (at most 3 zero bytes, at least 22 distinct
-  values: a random block has 30 on average) gives the 33 offsets of a pair that would hold it,
+  decoded view is searched raw by neither reader, only checked when it is 64 bytes): the view
+  is cut into 32-byte blocks; a 64-byte pair holds one such block whole, so each block that looks
+  random (at most 3 zero bytes, at least 22 distinct values: a random block has 30 on average)
+  gives the 33 offsets of a pair that would hold it,
   each checked when both its halves look random too. A view where random blocks are more than
   `DENSE_FROM` and more than one in `DENSE_SHARE` (ciphertext, compressed or random bytes) is
   not searched raw: the scanner's rule for dense blocks, written again here (a pair inside
