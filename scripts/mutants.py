@@ -1667,7 +1667,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    if len(blocks) > max(len(data) // 32 // DENSE_SHARE, DENSE_FROM):", "    if False:",
      [ED + "test_random_bytes_are_certified_at_a_bounded_cost"]),
     ("s18_reader_edpair_budget", "scan/recheck_edpairs.py", "    if len(spans) > room:", "    if False:",
-     [ED + "test_the_reader_past_its_scalar_checks_is_incomplete"]),
+     [ED + "test_the_reader_past_its_derivations_is_incomplete"]),
 ]
 
 

@@ -125,10 +125,12 @@ def test_more_candidates_than_the_bound_is_incomplete(monkeypatch: pytest.Monkey
     assert any("64-byte key pair candidates" in why for why in cut)
 
 
-def test_the_reader_past_its_scalar_checks_is_incomplete() -> None:
+def test_the_reader_past_its_derivations_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
+    from signward.scan import recheck_edpairs
     from signward.scan.recheck import _Reader
 
-    reader = _Reader(KnownKeys([]), Budget(max_curve_checks=3))
+    monkeypatch.setattr(recheck_edpairs, "MAX_CHECKS", 3)
+    reader = _Reader(KnownKeys([]), Budget())
     reader_pairs(reader, b"\n".join(FORMS["base64"](bytes([n]) + PAIR[1:]) for n in range(6)), "view")
     assert reader.report.findings == []
-    assert any("64-byte Ed25519 pairs" in why for why in reader.report.incomplete)
+    assert any("derivations (64-byte Ed25519 pairs)" in why for why in reader.report.incomplete)

@@ -216,6 +216,7 @@ class _Reader:
         self.rsa_publics = [(k.kid, k.rsa_n, k.rsa_e) for k in known.of_kind("rsa")]  # recheck_numbers' d/dp/dq
         self.integer_checks = 0  # recheck_numbers' RSA exponent checks so far (bounded)
         self.layout_tests = 0  # recheck_layouts' Python int candidates so far (bounded)
+        self.pair_checks = 0  # recheck_edpairs' Ed25519 derivations so far (bounded)
         self.layout_tables: dict[int, Any] = {}  # recheck_layouts' count words by digit size (built once)
         self.secret_ids = set(known.secret_ids)
         self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream

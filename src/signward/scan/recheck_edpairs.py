@@ -19,8 +19,8 @@ Its own code (nothing from the scanner's `ed25519_pairs.py`): in every view,
   kilobytes of random bytes is not found: docs/dumps.md).
 
 The check: the Ed25519 public key of the first 32 bytes (cryptography; libsodium through the
-compiled filters where they agree with it) equals the last 32. Each derivation counts against the
-budget's scalar checks; past them the view is incomplete (refused, never passed).
+compiled filters where they agree with it) equals the last 32. At most `MAX_CHECKS` derivations a
+recheck (its own count, apart from the budget's scalar checks); past them incomplete (refused).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .recheck import _Reader
 
 RAW_VIEW_BYTES = 1 << 20
+MAX_CHECKS = 100_000  # derivations a recheck (its own bound: the known-key windows keep the budget's)
 DENSE_SHARE, DENSE_FROM = 64, 64  # more than 64 random 32-byte blocks and one in 64: a random view
 MIN_DISTINCT, MAX_ZEROS = 22, 3
 _HEX = re.compile(rb"[0-9a-fA-F]{128,}+")  # whole runs (a bounded repeat at each digit is 10x slower)
@@ -92,12 +93,11 @@ def ed25519_pairs(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
         spans += [(offset, offset + 64, view[offset:offset + 64]) for offset in _raw(view)]
     if not spans:
         return
-    budget = reader.budget
-    room = budget.max_curve_checks - budget.curve_checks
+    room = MAX_CHECKS - reader.pair_checks
     if len(spans) > room:
-        reader.incomplete(f"{name}: more than {budget.max_curve_checks} scalar checks (64-byte Ed25519 pairs)")
+        reader.incomplete(f"{name}: more than {MAX_CHECKS} derivations (64-byte Ed25519 pairs)")
         spans = spans[:max(0, room)]
-    budget.curve_checks += len(spans)
+    reader.pair_checks += len(spans)
     publics = _ed25519_publics([value[:32] for _, _, value in spans])
     for (start, end, value), public in zip(spans, publics, strict=True):
         if public == value[32:]:
