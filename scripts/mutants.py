@@ -49,6 +49,7 @@ WR = "tests/scan/test_word_rows.py::"
 R17 = "tests/scan/test_printed_encodings_rt17.py::"
 W18 = "tests/scan/test_word_lists.py::"
 JO = "tests/scan/test_joined_operators.py::"
+ED = "tests/scan/test_ed25519_pairs.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1401,8 +1402,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
                    "[c-offset-comments]"]),
     ("s14_values_words", "scan/printed_values.py", 'if len(digits) in (4, 8) and kind in "xn":', "if False:",
      [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form[tcpdump-x]"]),
-    ("s14_values_joined", "scan/printed_values.py", "{1,%d}+\" % (_LIT, _LIT, MAX_PIECES - 1))",
-     "{0}\" % (_LIT, _LIT))", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
+    ("s14_values_joined", "scan/printed_values.py", "{1,%d}+\" % (_LIT, _JOIN, _LIT, MAX_PIECES - 1))",
+     "{0}\" % (_LIT, _JOIN, _LIT))", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
                                 "[c-adjacent-literals]"]),
     ("s14_values_doubled", "scan/printed_values.py", "unescape(match.group(0).replace(b\"\\\\\\\\\", b\"\\\\\"))",
      "unescape(match.group(0))", [PV + "test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_whole_form"
@@ -1557,17 +1558,18 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '|[\\x80-\\xff][\\x20-\\x7e]{0,32}?\\\\x[0-9a-fA-F]{2}")', '")',
      ["tests/scan/test_mojibake.py::test_a_go_q_literal_whose_raw_characters_all_come_first_is_read"]),
     ("rt17_word_rows_read", "scan/printed_values.py",
-     "                       tool_rows, decimal_escapes, word_rows):", "                       tool_rows, decimal_escapes):",
+     "                       tool_rows, decimal_escapes, word_rows, word_lists):",
+     "                       tool_rows, decimal_escapes, word_lists):",
      [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-od -td4]"]),
     ("rt17_word_rows_ansi_stripped", "scan/word_rows.py",
-     '    if b"\\x1b" not in text:', "    if True:",
+     '    if b"\\x1b" not in text and b"(gdb)"', '    if True or b"(gdb)"',
      [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-WinDbg dd ANSI]",
       WR + "test_the_ansi_escapes_are_dropped_and_the_span_is_raw"]),
     ("rt17_word_rows_big_endian", "scan/word_rows.py",
      "    if width > 1:\n        yield np.frombuffer", "    if False:\n        yield np.frombuffer",
      [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-gdb x/dw big-endian target]"]),
     ("rt17_word_rows_offset_column", "scan/word_rows.py",
-     "    if _steps([row[0] for row in fields]):", "    if False:",
+     "    while columns < 2 and all(fields) and _steps([row[0] for row in fields]):", "    while False:",
      [WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-od -td4]",
       WR + "test_a_key_in_word_rows_is_found_by_the_scanner[ec-hexdump -d]"]),
     ("rt17_word_rows_block_overlap", "scan/word_rows.py",
@@ -1650,7 +1652,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      'if same and size % 8 == 1 and',
      [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-gdb x/tb | nl]']),
     ('rt17_reader_words_line_numbers', "scan/recheck_words.py",
-     '_PREFIX = re.compile(rb"[ \\t]*(?:[0-9]{1,9}\\t[ \\t]*)?"',
+     '_PREFIX = re.compile(rb"[ \\t]*(?:[1-9][0-9]{0,8}\\t[ \\t]*)?"',
      '_PREFIX = re.compile(rb"[ \\t]*"',
      [RW + 'test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone[ec-pkcs8-xxd -b | cat -n]']),
     ('rt17_reader_words_block_overlap', "scan/recheck_words.py",
@@ -1724,6 +1726,30 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "            if unescaped is None and decimal is None and reading is _joined:\n                continue",
      "            if False:\n                continue",
      [JO + "test_the_reader_counts_only_joined_runs_it_reads"]),
+    ("s18_scanner_edpair_check", "scan/ed25519_pairs.py", "return [public == value[32:] for public",
+     "return [public == value[:32] for public", [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[raw]"]),
+    ("s18_scanner_edpair_raw", "scan/ed25519_pairs.py", 'data[offset:offset + 64], "raw") for offset in raw_offsets(chunk)]',
+     'data[offset:offset + 64], "raw") for offset in raw_offsets(chunk)][:0]',
+     [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[raw]"]),
+    ("s18_scanner_edpair_hex", "scan/ed25519_pairs.py", "if match.start() < end and len(match.group(0)) == 128]",
+     "if match.start() < end and len(match.group(0)) == 127]",
+     [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[hex]"]),
+    ("s18_scanner_edpair_list", "scan/ed25519_pairs.py", "    for match in BYTE_LIST.finditer(data, start):",
+     "    for match in BYTE_LIST.finditer(data, len(data)):",
+     [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[json-spaced]"]),
+    ("s18_scanner_edpair_dense", "scan/ed25519_pairs.py", "looks_random=True, drop_dense=True)",
+     "looks_random=True, drop_dense=False)", [ED + "test_random_bytes_are_certified_at_a_bounded_cost"]),
+    ("s18_scanner_edpair_cap", "scan/ed25519_pairs.py", "    if len(spans) > MAX_CHECKS:", "    if False:",
+     [ED + "test_more_candidates_than_the_bound_is_incomplete"]),
+    ("s18_reader_edpair_check", "scan/recheck_edpairs.py", "        if public == value[32:]:",
+     "        if public == value[:32]:", [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[raw]"]),
+    ("s18_reader_edpair_raw", "scan/recheck_edpairs.py", "for offset in _raw(view)]", "for offset in _raw(view)][:0]",
+     [ED + "test_a_self_verifying_pair_is_found_by_both_readers_without_keys[raw]"]),
+    ("s18_reader_edpair_dense", "scan/recheck_edpairs.py",
+     "    if len(blocks) > max(len(data) // 32 // DENSE_SHARE, DENSE_FROM):", "    if False:",
+     [ED + "test_random_bytes_are_certified_at_a_bounded_cost"]),
+    ("s18_reader_edpair_budget", "scan/recheck_edpairs.py", "    if len(spans) > room:", "    if False:",
+     [ED + "test_the_reader_past_its_derivations_is_incomplete"]),
 ]
 
 

@@ -71,6 +71,7 @@ from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_brotli import TooLarge, Undecodable, http_bodies, looks_brotli, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_edpairs import ed25519_pairs
 from .recheck_encodings import printed_view, read_encodings
 from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
@@ -216,6 +217,7 @@ class _Reader:
         self.rsa_publics = [(k.kid, k.rsa_n, k.rsa_e) for k in known.of_kind("rsa")]  # recheck_numbers' d/dp/dq
         self.integer_checks = 0  # recheck_numbers' RSA exponent checks so far (bounded)
         self.layout_tests = 0  # recheck_layouts' Python int candidates so far (bounded)
+        self.pair_checks = 0  # recheck_edpairs' Ed25519 derivations so far (bounded)
         self.layout_tables: dict[int, Any] = {}  # recheck_layouts' count words by digit size (built once)
         self.secret_ids = set(known.secret_ids)
         self.anchor = 0  # the depth of the plain artifact: 0, or 1 below one compressed stream
@@ -685,6 +687,7 @@ class _Reader:
             self.windows(bytes(data), name)
         python_ints(self, data, name)  # CPython ints' 30-bit digits (recheck_layouts.py)
         lone_exponents(self, data, name)  # a known RSA key's d by itself (recheck_exponent.py)
+        ed25519_pairs(self, data, name)  # 64-byte seed || own public key, no known key (recheck_edpairs.py)
         if len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes (any run)
             large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 

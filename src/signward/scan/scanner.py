@@ -34,6 +34,7 @@ from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
 from .decoded_runs import scan_decoded_runs
 from .detectors import Detector, select
+from .ed25519_pairs import scan_ed25519_pairs
 from .embedded import scan_embedded
 from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
@@ -156,6 +157,7 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
         findings += scan_decoded_runs(chunk, detectors, cut, covered=findings)
         if any(detector.name == "known-key" for detector in detectors):  # a lone JWK `d` (`lone_values.py`)
             findings += scan_lone_values(chunk, cut)
+            findings += scan_ed25519_pairs(chunk, cut)  # 64-byte seed || public key (`ed25519_pairs.py`)
     findings += scan_printed(chunk, detectors, cut, covered=findings)  # byte lists, hex dumps (`printed.py`)
     findings += scan_mojibake(chunk, detectors, cut)  # Latin-1 as UTF-8, literals with raw runes (`mojibake.py`)
     findings += scan_encodings(chunk, detectors, cut)  # cp1252, grouped integers, base58, Z85, yEnc
