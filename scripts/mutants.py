@@ -1646,8 +1646,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s16_reader_db_directive_not_a_windbg_row", "scan/recheck_values.py",
      '               rb"(?![0-9A-Fa-f]{2}[ ][0-9A-Fa-f]{2}[ -])"', '               rb""',
      ["tests/scan/test_recheck_forms.py::test_a_windbg_row_whose_first_byte_is_db_keeps_it"]),
+    ("s18_scanner_cp1252_one_value_runs", "scan/printed_encodings.py",
+     "len({b for b in core if b is None or b >= 0x80}) < MIN_DISTINCT", "False",
+     [PE + "test_a_run_of_three_byte_values_or_fewer_is_not_read_as_key_bytes"]),
 ]
-
 
 def directories(relpath: str, tests: list[str]) -> list[str]:
     """The tests that judge a mutant of `relpath`: its component's test directory (for cli/X.py,
