@@ -34,7 +34,7 @@ SCANNER_KINDS = {"der": "pkcs8-ec", "scalar": "ec-private-scalar", "prime": "rsa
 
 def go_quote(data: bytes) -> bytes:
     """Go's `strconv.Quote(string(b))` / `%q`: a valid UTF-8 sequence is its rune (raw when
-    printable, else `\\u`), an invalid byte `\\xNN` (rt14's gen.py)."""
+    printable, else `\\u` or above U+FFFF `\\U`), an invalid byte `\\xNN` (rt14's gen.py)."""
     out, index = ['"'], 0
     named = {7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v"}
     while index < len(data):
@@ -51,7 +51,8 @@ def go_quote(data: bytes) -> bytes:
             except UnicodeDecodeError:
                 continue
             if len(rune) == 1:
-                out.append(rune if rune.isprintable() else f"\\u{ord(rune):04x}")
+                out.append(rune if rune.isprintable() else f"\\u{ord(rune):04x}" if ord(rune) < 0x10000
+                           else f"\\U{ord(rune):08x}")  # Go's \U above the BMP (CI drew a key with one)
                 index += width
                 break
         else:

@@ -359,3 +359,21 @@ def test_cp1252_mojibake_in_utf16le_text_is_read_by_both_readers(tmp_path: Path)
     assert any(f.kind == "pkcs8-ec" and f.encoding.startswith("cp1252") for f in report.findings), report.findings
     reading = recheck_bytes(data, known(EC))
     assert any("> utf-16le text" in f.view and "cp1252 mojibake" in f.view for f in reading.findings), reading
+
+
+def test_a_run_of_three_byte_values_or_fewer_is_not_read_as_key_bytes() -> None:
+    """CI's HSM drill: a Python core's docstrings, indented by spaces, near UTF-16LE text: each two
+    spaces read as UTF-16LE are U+2020 (cp1252 0x86), so every indentation was a cp1252 run of
+    0x86 and its 8 shifted views, over 4,096 views in one chunk (the drill's search cut short).
+    A run of one to three byte values is not key bytes; the same run with four is still read."""
+    def views(text: str) -> list[tuple[int, int, bytes, str, str]]:
+        data = text.encode("utf-8")
+        return [view for view in printed_encodings.cp1252_runs(data, len(data)) if view[2]]
+    assert views("x = 1  " + "\u2020" * 12 + "  y = 2\n") == []
+    assert views("x = 1  " + "\u2020\u2030" * 6 + "\u2022  y = 2\n") == []
+    assert views("x = 1  " + "\u2020\u2030\u2022\u2122" * 3 + "  y = 2\n")
+    docstring = "    Args:\n" + "".join(f"            name{n}: the {n}th value.\n" for n in range(400))
+    heap = ("Get-Content price.txt: 5\u20ac, 7\u20ac, 9\u20ac, 11\u20ac" * 4).encode("utf-16-le") \
+        + docstring.encode("ascii")
+    layers = [view[3] for view in printed_encodings.encoding_views(heap, len(heap)) if view[2]]
+    assert "cp1252" not in layers, len(layers)

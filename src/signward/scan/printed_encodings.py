@@ -10,7 +10,8 @@ and decoding each as a view every detector reads.
   ...) and as Python's `surrogateescape` leaves them (the raw byte); `errors='replace'` loses them
   (U+FFFD): with `MAX_LOST` or fewer every filling is a view, with more the run is a finding of its
   own (`lossy-cp1252-bytes`: a key there is recoverable by trying the fillings). Only a run with a
-  C0/C1 control character or 40 % high bytes (text from a Windows log has neither).
+  C0/C1 control character or 40 % high bytes (text from a Windows log has neither), and
+  `MIN_DISTINCT` different non-ASCII bytes (ASCII indentation read as UTF-16LE is a run of U+2020).
 - decimal integers of `MIN_DIGITS` digits or more, bare or grouped by threes with one separator
   (`_`, `,`, `.`, `'`, space, no-break, thin or narrow space: Python `f"{x:_}"`/`f"{x:,}"`, Java/C#
   `%,d`/`N0`), and hex grouped by fours with `_` (`f"{x:_x}"`): big-endian bytes, padded to 8.
@@ -58,6 +59,7 @@ MIN_CHARS = 6
 GAP = 24
 REACH = 64
 MAX_LOST = 2
+MIN_DISTINCT = 4  # fewer non-ASCII byte values in a run: no key (ASCII indentation read as UTF-16LE is U+2020s)
 MIN_DIGITS = 60
 MAX_DIGITS = 2_500
 MIN_BASE58 = 40
@@ -218,7 +220,8 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
             if all(ord(char) < 0x100 for char in text):
                 continue  # Latin-1 alone: the Latin-1 mojibake view reads it (`mojibake.py`)
             core = _cp1252_bytes(text)
-            if core is None or not _bytes_like(bytes(0x80 if b is None else b for b in core)):
+            if core is None or len({b for b in core if b is None or b >= 0x80}) < MIN_DISTINCT or not _bytes_like(
+                    bytes(0x80 if b is None else b for b in core)):
                 continue
             start = match.start()
             while start > max(0, match.start() - REACH) and data[start - 1] < 0x80:
