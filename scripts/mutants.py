@@ -1762,6 +1762,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '            continue  # every run',
      ["tests/dumps/test_redteam_encodings.py::test_a_base32_seed_with_few_digits_is_read"]),
 ]
+
+
 def directories(relpath: str, tests: list[str]) -> list[str]:
     """The tests that judge a mutant of `relpath`: its component's test directory (for cli/X.py,
     tests/X; for a top-level module, its `COMPONENT_TESTS` entry, if any) and each named test's

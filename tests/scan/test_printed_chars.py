@@ -72,7 +72,8 @@ def test_a_key_in_od_rows_or_char_literals_is_found_by_the_scanner(tmp_path: Pat
     # no other reading of the scanner takes these forms but the joined literals' (rt18 C): a C char
     # array is written as Python's `''.join(['\\x30', '\\x81', ...])` is, and the scanner keeps one
     # finding of the two; the character-list view itself holds the key (read alone below)
-    ours = [f for f in found if f.detail.startswith(DETAILS + ("decoded joined escaped literals",) * ("char" in form))]
+    readings = DETAILS + (("decoded joined escaped literals",) if "char" in form else ())
+    ours = [f for f in found if f.detail.startswith(readings)]
     assert ours == found, found
     if "char" in form:
         secret = DER if key == "ec" else RSA_DER
