@@ -43,7 +43,7 @@ def test_a_der_key_cut_after_its_secret_is_found(tmp_path: Path, case: str, form
 
 
 def test_the_cut_key_is_the_key_and_spans_to_the_end_of_the_data() -> None:
-    data = b"xx" + ec_cut()
+    data = b"xx" + ec_cut() + b"\nend of region\n"  # the declared end is past the data's: to the end
     length, kind, key = cut_key(data, 2, CutChecks())  # type: ignore[misc]
     assert kind == "pkcs8-ec-cut-short" and length == len(data) - 2
     assert key.private_numbers().private_value == SCALAR

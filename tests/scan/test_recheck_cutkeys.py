@@ -27,7 +27,8 @@ FORMS = {"raw": raw, "od-td4": od_td4, "python-list": python_list}
 
 
 def _cut_findings(data: bytes) -> list[str]:
-    return [f.key for f in recheck_bytes(data).findings if f.kind == "der" and f.key.endswith("cut short after its secret")]
+    return [f.key for f in recheck_bytes(data).findings
+            if f.kind == "der" and f.key.endswith("cut short after its secret")]
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -38,7 +39,7 @@ def test_the_reader_finds_a_der_key_cut_after_its_secret(case: str, form: str) -
 
 
 def test_the_span_runs_from_the_header_to_the_end_of_the_view_and_the_key_is_the_key() -> None:
-    data = b"xx" + ec_cut()
+    data = b"xx" + ec_cut() + b"\nend of region\n"  # the declared end is past the view's: to the end
     key, span = cut_der_key(data, 2, [1])  # type: ignore[misc]
     assert span == (2, len(data)) and key.private_numbers().private_value == SCALAR
     key, _ = cut_der_key(rsa_cut(), 0, [1])  # type: ignore[misc]

@@ -26,9 +26,10 @@ CURVES: dict[bytes, ec.EllipticCurve] = {
     bytes.fromhex("2b81040023"): ec.SECP521R1(), bytes.fromhex("2b8104000a"): ec.SECP256K1()}
 ORDERS = {
     "secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
-    "secp384r1": int("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973", 16),
+    "secp384r1": int("ff" * 24 + "c7634d81f4372ddf581a0db248b0a77aecec196accc52973", 16),
     "secp521r1": int("01ff" + "ff" * 31 + "fa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409", 16),
     "secp256k1": 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141}
+SEC1_CURVES: list[ec.EllipticCurve] = [ec.SECP256R1(), ec.SECP256K1(), ec.SECP384R1(), ec.SECP521R1()]
 SCALAR_SIZES = {"secp256r1": 32, "secp384r1": 48, "secp521r1": 66, "secp256k1": 32}
 MIN_RSA_BITS, MAX_RSA_BITS = 512, 8192
 MAX_RSA_CHECKS = 64  # n, e, d triples tried per chunk (each one exponentiation, the recovery only when it holds)
@@ -115,7 +116,7 @@ def cut_key(data: bytes, start: int, checks: CutChecks) -> tuple[int, str, Any] 
     found: tuple[Any, int] | None = None
     kind = ""
     if data[body:body + 3] == b"\x02\x01\x01":  # SEC1: the curve is named after the scalar, if at all
-        found, kind = _ec_scalar(data, body, [ec.SECP256R1(), ec.SECP256K1(), ec.SECP384R1(), ec.SECP521R1()]), "sec1-ec"
+        found, kind = _ec_scalar(data, body, SEC1_CURVES), "sec1-ec"
     elif data[body:body + 3] == b"\x02\x01\x00" and data[body + 3:body + 4] == b"\x02":
         found, kind = _rsa_key(data, body, checks), "pkcs1-rsa"
     elif data[body:body + 3] == b"\x02\x01\x00":  # PKCS#8: AlgorithmIdentifier, then the OCTET STRING
