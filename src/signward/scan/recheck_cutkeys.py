@@ -18,8 +18,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 _LEN = rb"(?:\x82[\x00-\xff]{2}|\x81[\x80-\xff]|[\x00-\x7f])"
-_EC_OIDS = {b"\x2a\x86\x48\xce\x3d\x03\x01\x07": ec.SECP256R1, b"\x2b\x81\x04\x00\x22": ec.SECP384R1,
-            b"\x2b\x81\x04\x00\x23": ec.SECP521R1, b"\x2b\x81\x04\x00\x0a": ec.SECP256K1}
+_EC_OIDS: dict[bytes, ec.EllipticCurve] = {
+    b"\x2a\x86\x48\xce\x3d\x03\x01\x07": ec.SECP256R1(), b"\x2b\x81\x04\x00\x22": ec.SECP384R1(),
+    b"\x2b\x81\x04\x00\x23": ec.SECP521R1(), b"\x2b\x81\x04\x00\x0a": ec.SECP256K1()}
+_SEC1_CURVES: tuple[ec.EllipticCurve, ...] = (ec.SECP256R1(), ec.SECP256K1(), ec.SECP384R1(), ec.SECP521R1())
 _PKCS8_EC = re.compile(rb"\x30" + _LEN + rb"\x02\x01\x00\x30[\x10\x13]\x06\x07\x2a\x86\x48\xce\x3d\x02\x01"
                        rb"\x06[\x05\x08]((?:\x2a\x86\x48\xce\x3d\x03\x01\x07)|(?:\x2b\x81\x04\x00[\x22\x23\x0a]))"
                        rb"\x04" + _LEN + rb"\x30" + _LEN + rb"\x02\x01\x01\x04([\x20\x30\x42])", re.DOTALL)
@@ -49,7 +51,7 @@ def _int_at(data: bytes, at: int) -> tuple[int, int] | None:
     return int.from_bytes(data[at:at + size], "big"), at + size
 
 
-def _declared_end(data: bytes, start: int) -> int:
+def _declared_end(data: bytes | mmap.mmap, start: int) -> int:
     first = data[start + 1]
     if first < 0x80:
         return start + 2 + first
@@ -63,7 +65,7 @@ def cut_der_key(data: bytes | mmap.mmap, start: int, tries: list[int]) -> tuple[
     head = bytes(data[start:start + 64])
     key: Any = None
     secret_end = 0
-    for pattern, curves in ((_PKCS8_EC, None), (_SEC1, (ec.SECP256R1, ec.SECP256K1, ec.SECP384R1, ec.SECP521R1))):
+    for pattern, curves in ((_PKCS8_EC, None), (_SEC1, _SEC1_CURVES)):
         match = pattern.match(head)
         if match is None:
             continue
@@ -77,7 +79,7 @@ def cut_der_key(data: bytes | mmap.mmap, start: int, tries: list[int]) -> tuple[
         for curve in options:
             width = (_N[curve.name].bit_length() + 7) // 8
             if width == size and 1 <= scalar < _N[curve.name]:
-                key, secret_end = ec.derive_private_key(scalar, curve()), begin + size
+                key, secret_end = ec.derive_private_key(scalar, curve), begin + size
                 break
         break
     else:
