@@ -50,6 +50,8 @@ R17 = "tests/scan/test_printed_encodings_rt17.py::"
 W18 = "tests/scan/test_word_lists.py::"
 JO = "tests/scan/test_joined_operators.py::"
 ED = "tests/scan/test_ed25519_pairs.py::"
+DC = "tests/scan/test_der_cut.py::"
+RC = "tests/scan/test_recheck_cutkeys.py::"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1761,6 +1763,30 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '        body = run.rstrip(b"=")\n        if sum(1 for c in body if 50 <= c <= 55) * 16 < len(body):\n'
      '            continue  # every run',
      ["tests/dumps/test_redteam_encodings.py::test_a_base32_seed_with_few_digits_is_read"]),
+    ("s18_scanner_der_cut_off", "scan/detectors/der.py", "cut = cut_key(data, start, checks)", "cut = None",
+     [DC + "test_a_der_key_cut_after_its_secret_is_found[pkcs8-ec-raw]"]),
+    ("s18_scanner_der_cut_scalar_range", "scan/detectors/der_cut.py", "1 <= scalar < ORDERS[curve.name]",
+     "1 <= scalar", [DC + "test_a_scalar_outside_the_curves_order_is_not_a_key"]),
+    ("s18_scanner_der_cut_rsa_inverse", "scan/detectors/der_cut.py", "    if pow(2, e * d, n) != 2:",
+     "    if pow(2, e * d, n) == 2:", [DC + "test_a_der_key_cut_after_its_secret_is_found[pkcs1-rsa-raw]"]),
+    ("s18_scanner_der_cut_rsa_bound", "scan/detectors/der_cut.py", "    if checks.rsa <= 0:", "    if False:",
+     [DC + "test_n_that_does_not_factor_from_e_and_d_is_not_a_key"]),
+    ("s18_scanner_der_cut_to_the_end", "scan/detectors/der_cut.py", "return min(declared, len(data)) - start,",
+     "return found[1] - start,", [DC + "test_the_cut_key_is_the_key_and_spans_to_the_end_of_the_data"]),
+    ("s18_scanner_der_cut_pkcs8_ec", "scan/detectors/der_cut.py",
+     "found, kind = _ec_scalar(data, wrapped[1], [named]), \"pkcs8-ec\"", "found, kind = None, \"pkcs8-ec\"",
+     [DC + "test_a_der_key_cut_after_its_secret_is_found[pkcs8-ec-od-td4]"]),
+    ("s18_reader_der_cut_off", "scan/recheck.py", "cut = cut_der_key(data, start, rsa_tries)", "cut = None",
+     [RC + "test_the_reader_finds_a_der_key_cut_after_its_secret[pkcs8-ec-raw]"]),
+    ("s18_reader_der_cut_scalar_range", "scan/recheck_cutkeys.py", "1 <= scalar < _N[curve.name]", "1 <= scalar",
+     [RC + "test_the_reader_takes_no_scalar_outside_the_order_and_no_d_that_is_not_es_inverse"]),
+    ("s18_reader_der_cut_rsa_inverse", "scan/recheck_cutkeys.py", "        if pow(2, e * d, n) != 2:",
+     "        if pow(2, e * d, n) == 2:", [RC + "test_the_reader_finds_a_der_key_cut_after_its_secret[pkcs1-rsa-raw]"]),
+    ("s18_reader_der_cut_rsa_bound", "scan/recheck_cutkeys.py", "if match is None or tries[0] <= 0:",
+     "if match is None:", [RC + "test_the_reader_takes_no_scalar_outside_the_order_and_no_d_that_is_not_es_inverse"]),
+    ("s18_reader_der_cut_to_the_end", "scan/recheck_cutkeys.py", "return key, (start, min(end, len(data)))",
+     "return key, (start, secret_end)",
+     [RC + "test_the_span_runs_from_the_header_to_the_end_of_the_view_and_the_key_is_the_key"]),
 ]
 def directories(relpath: str, tests: list[str]) -> list[str]:
     """The tests that judge a mutant of `relpath`: its component's test directory (for cli/X.py,

@@ -71,6 +71,7 @@ from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_brotli import TooLarge, Undecodable, http_bodies, looks_brotli, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_cutkeys import MAX_RSA_TRIES, cut_der_key
 from .recheck_edpairs import ed25519_pairs
 from .recheck_encodings import printed_view, read_encodings
 from .recheck_exponent import lone_exponents
@@ -666,8 +667,9 @@ class _Reader:
     def detect(self, data: bytes | mmap.mmap, name: str, windows: bool = True) -> None:
         for match in zeros.finditer(_PEM, data):
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
+        rsa_tries = [MAX_RSA_TRIES]  # keys cut short after their secret (recheck_cutkeys.py): RSA checks per view
         for match in zeros.finditer(_DER, data):
-            self.der(data, match.start(), name)
+            self.der(data, match.start(), name, rsa_tries)
         for kind, what, here in keyfile_findings(data, self.known, self.budget):  # PKCS#12, ssh.com, PuTTY, keystores
             self.found(kind, name, what, here)
         position = data.find(_OPENSSH_MAGIC)
@@ -714,7 +716,8 @@ class _Reader:
             return  # else text that only looks like a key (libcrypto's own strings, a header alone)
         self.private_key(key, "pem", name, here)
 
-    def der(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
+    def der(self, data: bytes | mmap.mmap, start: int, name: str, rsa_tries: list[int]) -> None:
+        """A DER private key at `start`, whole or cut short after its secret (recheck_cutkeys.py)."""
         first = data[start + 1]
         if first < 0x80:
             length, header = first, 2
@@ -722,13 +725,19 @@ class _Reader:
             width = first & 0x7F
             length, header = int.from_bytes(data[start + 2:start + 2 + width], "big"), 2 + width
         end = start + header + length
-        if end > len(data) or length > MAX_PEM_BODY:
+        key: Any = None
+        if end <= len(data) and length <= MAX_PEM_BODY:
+            try:
+                key = serialization.load_der_private_key(bytes(data[start:end]), None,
+                                                         unsafe_skip_rsa_key_validation=True)
+            except Exception:
+                key = None
+        if key is not None:
+            self.private_key(key, "der", name, (start, end))
             return
-        try:
-            key = serialization.load_der_private_key(bytes(data[start:end]), None, unsafe_skip_rsa_key_validation=True)
-        except Exception:
-            return
-        self.private_key(key, "der", name, (start, end))
+        cut = cut_der_key(data, start, rsa_tries)
+        if cut is not None:
+            self.found("der", name, f"{type(cut[0]).__name__.lstrip('_')} cut short after its secret", cut[1])
 
     def openssh_blob(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
         """The binary openssh-key-v1 structure (length-prefixed strings): framed exactly, then
