@@ -49,6 +49,7 @@ def test_rows_not_behind_blanks_as_wide_as_the_offset_are_no_second_type() -> No
 def test_cells_are_split_by_the_widest_width_only_when_they_touch() -> None:
     lines = hexdump_cells(memory(KEYS["ec"])).splitlines()
     assert reader._width(lines) == 6
+    assert reader._width([b"  1234-12345 12345 -1234", b" 12345  1234-12345  9999"]) == 6  # (3 cuts them too)
     assert reader._width(hexdump_cells(memory(KEYS["ec"]), 7).splitlines()) is None  # a blank before every cell
     report = recheck_bytes(PRE + hexdump_cells(memory(KEYS["ec"]), 7) + POST, name="dump.txt")
     assert not [f for f in report.findings if "fixed-width cells" in f.view]

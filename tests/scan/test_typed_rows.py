@@ -86,6 +86,7 @@ def test_cells_apart_or_of_another_width_are_left_to_word_rows() -> None:
     assert not list(module._touching(apart, 0, len(apart)))
     lines = hexdump_cells(data).splitlines()
     assert module._width(lines) == 6
+    assert module._width([b"  1234-12345 12345 -1234", b" 12345  1234-12345  9999"]) == 6  # (3 cuts them too)
 
 
 def test_od_rows_behind_other_blanks_are_no_second_type() -> None:
