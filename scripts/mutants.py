@@ -1759,7 +1759,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "len({b for b in core if b is None or b >= 0x80}) < MIN_DISTINCT", "False",
      [PE + "test_a_run_of_three_byte_values_or_fewer_is_not_read_as_key_bytes"]),
     # rt18 group B leftovers: od with several types, hexdump cells that touch (typed_rows.py, recheck_typedrows.py)
-    ("s18_scanner_typed_rows_call", "scan/printed_values.py", "(typed_rows, value_sequences,", "(value_sequences,",
+    ("s18_scanner_typed_rows_call", "scan/printed_values.py", "        for view in typed_rows(data, low, high):",
+     "        for view in typed_rows(data, low, low):",
      [TR + "test_a_key_in_rows_of_several_types_is_found_by_the_scanner[od -td4 -tx4]"]),
     ("s18_scanner_od_type_blanks", "scan/typed_rows.py", "                if kind and line[:len(offset)].strip(b\" \"):",
      "                if False:", [TR + "test_od_rows_behind_other_blanks_are_no_second_type"]),

@@ -29,8 +29,8 @@ def _cells(row: bytes, kind: str) -> list[str]:
         return [chr(b) if 32 <= b < 127 else _ESCAPES.get(b, f"{b:03o}") for b in row]
     size = int(kind[1:])
     words = [int.from_bytes(row[i:i + size], "little", signed=kind[0] == "d") for i in range(0, len(row), size)]
-    return [{"d": str, "u": str, "x": lambda w: f"{w:0{2 * size}x}", "o": lambda w: f"{w:0{_DIGITS[kind]}o}"}[kind[0]](w)
-            for w in words]
+    spell = {"d": str, "u": str, "x": lambda w: f"{w:0{2 * size}x}", "o": lambda w: f"{w:0{_DIGITS[kind]}o}"}[kind[0]]
+    return [spell(w) for w in words]
 
 
 def od(data: bytes, *kinds: str) -> bytes:

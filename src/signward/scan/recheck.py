@@ -79,11 +79,11 @@ from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
+from .recheck_typedrows import read_typed
 from .recheck_unread import unread_kind
 from .recheck_utf16text import cp1252_windows, utf16le_text
 from .recheck_values import read_values
 from .recheck_wordlists import read_wordlists
-from .recheck_typedrows import read_typed
 from .recheck_words import read_words
 
 PRINTED_CHECK_BYTES = 16  # artifact bytes per scalar check of a printed form's view (Budget.for_size)

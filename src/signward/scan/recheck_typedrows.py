@@ -65,7 +65,8 @@ def _od_types(data: bytes | mmap.mmap, start: int, end: int) -> Iterator[list[wo
         offset = match.group(1)
         lines = match.group(0).split(b"\n")
         size = 1
-        while size < len(lines) and lines[size][:len(offset)] == b" " * len(offset) and lines[size][len(offset):].strip():
+        while (size < len(lines) and lines[size][:len(offset)] == b" " * len(offset)
+               and lines[size][len(offset):].strip()):
             size += 1
         group = (match.start(), match.start() + len(b"\n".join(lines[:size])), offset, lines[:size])
         if groups and (size == 1 or len(groups[-1][3]) != size or groups[-1][1] + 1 != group[0]):
