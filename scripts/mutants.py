@@ -46,6 +46,8 @@ PE = "tests/scan/test_printed_encodings.py::"
 RW = "tests/scan/test_recheck_words.py::"
 PV = "tests/scan/test_printed_values.py::"
 WR = "tests/scan/test_word_rows.py::"
+TR = "tests/scan/test_typed_rows.py::"
+RT = "tests/scan/test_recheck_typedrows.py::"
 R17 = "tests/scan/test_printed_encodings_rt17.py::"
 W18 = "tests/scan/test_word_lists.py::"
 JO = "tests/scan/test_joined_operators.py::"
@@ -1787,6 +1789,28 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s18_reader_der_cut_to_the_end", "scan/recheck_cutkeys.py", "return key, (start, min(end, len(data)))",
      "return key, (start, secret_end)",
      [RC + "test_the_span_runs_from_the_header_to_the_end_of_the_view_and_the_key_is_the_key"]),
+    # rt18 group B leftovers: od with several types, hexdump cells that touch (typed_rows.py, recheck_typedrows.py)
+    ("s18_scanner_typed_rows_call", "scan/printed_values.py", "        for view in typed_rows(data, low, high):",
+     "        for view in typed_rows(data, low, low):",
+     [TR + "test_a_key_in_rows_of_several_types_is_found_by_the_scanner[od -td4 -tx4]"]),
+    ("s18_scanner_od_type_blanks", "scan/typed_rows.py", "                if kind and line[:len(offset)].strip(b\" \"):",
+     "                if False:", [TR + "test_od_rows_behind_other_blanks_are_no_second_type"]),
+    ("s18_scanner_cells_touch", "scan/typed_rows.py", "            return width if touch else None",
+     "            return width", [TR + "test_cells_apart_or_of_another_width_are_left_to_word_rows"]),
+    ("s18_scanner_cells_widest", "scan/typed_rows.py", "    for width in range(min(MAX_CELL, length // 2), 1, -1):",
+     "    for width in range(2, min(MAX_CELL, length // 2) + 1):",
+     [TR + "test_cells_apart_or_of_another_width_are_left_to_word_rows"]),
+    ("s18_reader_typed_call", "scan/recheck.py", "        read_typed(self, data, name, depth)  # od rows",
+     "        pass  # od rows", [RT + "test_a_key_in_rows_of_several_types_is_found_by_this_reading_alone[ec-od -td4 -tx4]"]),
+    ("s18_reader_od_type_blanks", "scan/recheck_typedrows.py", "lines[size][:len(offset)] == b\" \" * len(offset)",
+     "lines[size][:6] == b\" \" * 6", [RT + "test_rows_not_behind_blanks_as_wide_as_the_offset_are_no_second_type"]),
+    ("s18_reader_cells_touch", "scan/recheck_typedrows.py",
+     "            return width if any(at and cell[:1] != b\" \" for cell, at in cells) else None",
+     "            return width", [RT + "test_cells_are_split_by_the_widest_width_only_when_they_touch"]),
+    ("s18_reader_cells_widest", "scan/recheck_typedrows.py",
+     "    for width in range(min(MAX_CELL, len(texts[0]) // 2), 1, -1):",
+     "    for width in range(2, min(MAX_CELL, len(texts[0]) // 2) + 1):",
+     [RT + "test_cells_are_split_by_the_widest_width_only_when_they_touch"]),
 ]
 def directories(relpath: str, tests: list[str]) -> list[str]:
     """The tests that judge a mutant of `relpath`: its component's test directory (for cli/X.py,

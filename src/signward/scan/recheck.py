@@ -80,6 +80,7 @@ from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
+from .recheck_typedrows import read_typed
 from .recheck_unread import unread_kind
 from .recheck_utf16text import cp1252_windows, utf16le_text
 from .recheck_values import read_values
@@ -617,6 +618,7 @@ class _Reader:
         read_numbers(self, data, name, depth)  # keys printed as numbers (recheck_numbers.py)
         read_values(self, data, name, depth)  # value sequences, joined escapes (recheck_values.py)
         read_words(self, data, name, depth)  # rows of multi-byte words in any base (recheck_words.py)
+        read_typed(self, data, name, depth)  # od rows of several types, touching cells (recheck_typedrows.py)
         read_wordlists(self, data, name, depth)  # lists of 2/4/8-byte words (recheck_wordlists.py)
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
