@@ -47,6 +47,7 @@ RW = "tests/scan/test_recheck_words.py::"
 PV = "tests/scan/test_printed_values.py::"
 WR = "tests/scan/test_word_rows.py::"
 R17 = "tests/scan/test_printed_encodings_rt17.py::"
+R18E = "tests/scan/test_printed_encodings_rt18.py::test_each_rt18_form_is_read_by_both_readers"
 W18 = "tests/scan/test_word_lists.py::"
 JO = "tests/scan/test_joined_operators.py::"
 ED = "tests/scan/test_ed25519_pairs.py::"
@@ -1472,7 +1473,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        if key_sized(value):\n            yield (", "        if True:\n            yield (",
      [PE + "test_three_megabytes_of_near_misses_stay_clean_and_bounded[csv]"]),
     ("rt16_wrapped_width_equal", "scan/wrapped_runs.py",
-     "        if last - index >= 2 and width >= MIN_WIDTH:", "        if False:",
+     "        if last - index >= 2 and width >= narrowest:", "        if False:",
      [PE + "test_a_run_wrapped_at_a_fixed_width_is_joined_by_both_readers[z85-der-76-indented]"]),
     ("rt16_reader_yenc_parts", "scan/recheck_encodings.py",
      "    for plain, span in parts.files():", "    for plain, span in []:",
@@ -1546,11 +1547,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [R17 + "test_yenc_parts_past_a_mebibyte_are_joined_by_both_readers"]),
     ("rt17_scanner_yenc_parts_bound", "scan/printed_encodings.py", "    if len(parts) > MAX_PARTS:", "    if False:",
      [R17 + "test_more_yenc_parts_than_the_bound_is_incomplete"]),
-    ("rt17_scanner_utf16_anchors", "scan/utf16_cp1252.py", "    for anchor in _anchors(data):",
-     "    for anchor in _anchors(data)[:0]:",
+    ("rt17_scanner_utf16_anchors", "scan/utf16_cp1252.py", "    for anchor in _anchors(data, big):",
+     "    for anchor in _anchors(data, big)[:0]:",
      [R17 + "test_cp1252_mojibake_in_utf16le_anywhere_is_read_by_both_readers[appended-to-utf8]"]),
-    ("rt17_reader_utf16_windows", "scan/recheck.py", "            for span, text in cp1252_windows(data):",
-     "            for span, text in []:",
+    ("rt17_reader_utf16_windows", "scan/recheck.py", "            for span, codec, text in cp1252_windows(data):",
+     "            for span, codec, text in []:",
      [R17 + "test_cp1252_mojibake_in_utf16le_anywhere_is_read_by_both_readers[appended-to-utf8]"]),
     ("i39_body_deadline_kept_unless_whole", "issuer/hotpath.py",
      'return (getattr(cycle, "more_body", True) is False and', "return (True and",
@@ -1753,6 +1754,24 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [ED + "test_random_bytes_are_certified_at_a_bounded_cost"]),
     ("s18_reader_edpair_budget", "scan/recheck_edpairs.py", "    if len(spans) > room:", "    if False:",
      [ED + "test_the_reader_past_its_derivations_is_incomplete"]),
+    ("rt18_scanner_cp1252_wrapped", "scan/printed_encodings.py",
+     "                for width, joined in unwrapped(plain, origin):", "                for width, joined in []:",
+     [R18E + "[utf8-wrapped-120]"]),
+    ("rt18_scanner_cp1252_wrap_chain", "scan/printed_encodings.py",
+     "        while plain.startswith(mark, at + width):", "        while False:",
+     [R18E + "[utf8-wrapped-120]"]),
+    ("rt18_reader_cp1252_wrapped", "scan/recheck_encodings.py",
+     "                    for columns, rejoined in _rejoined(bytes(values), line):",
+     "                    for columns, rejoined in []:", [R18E + "[utf8-wrapped-120]"]),
+    ("rt18_scanner_utf16be", "scan/utf16_cp1252.py", "    for big in (False, True):", "    for big in (False,):",
+     [R18E + "[utf16be-no-bom]"]),
+    ("rt18_reader_utf16be", "scan/recheck_utf16text.py",
+     '    yield from _windows(data, _AFTER_LATIN_BE, "utf-16-be")', "    pass", [R18E + "[utf16be-no-bom]"]),
+    ("rt18_scanner_b58_narrow_rows", "scan/printed_encodings.py", "MAX_BASE58, B58_ROW):", "MAX_BASE58):",
+     [R18E + "[base58-wrapped-12]"]),
+    ("rt18_reader_b58_narrow_rows", "scan/recheck_wrapped.py",
+     "narrowest = NARROWEST_B58 if block is B58_BLOCK else NARROWEST", "narrowest = NARROWEST",
+     [R18E + "[base58-wrapped-12]"]),
     ("s18_scanner_cp1252_one_value_runs", "scan/printed_encodings.py",
      "len({b for b in core if b is None or b >= 0x80}) < MIN_DISTINCT", "False",
      [PE + "test_a_run_of_three_byte_values_or_fewer_is_not_read_as_key_bytes"]),
