@@ -63,6 +63,7 @@ REACH = 64
 MAX_LOST = 2
 MIN_WRAP = 40  # a cp1252 run's line broken at this column or wider may be a console's wrap (rt18: 120)
 MAX_WRAPS = 4  # columns tried a run (the widths of its first lines)
+LINE_BACK = 4096  # bytes searched back for the start of a run's line (a log prefix before the run)
 MIN_DISTINCT = 4  # fewer non-ASCII byte values in a run: no key (ASCII indentation read as UTF-16LE is U+2020s)
 MIN_DIGITS = 60
 MAX_DIGITS = 2_500
@@ -240,8 +241,7 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
             if len(lost) > MAX_LOST:
                 yield start, end, b"", LOSSY, f"{len(lost)} bytes lost to U+FFFD in key-like bytes"
                 continue
-            newline = data.rfind(b"\n", start, match.start())
-            origin = newline + 1 - start if newline >= 0 else 0  # where the run's first line starts
+            origin = _line_origin(data, start, match.start())
             for filling in itertools.product(UNDEFINED, repeat=len(lost)):
                 for index, byte in zip(lost, filling, strict=True):
                     spelled[index] = byte
@@ -254,14 +254,26 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
 _BREAK = re.compile(rb"\r?\n")
 
 
+def _line_origin(data: bytes, start: int, first: int) -> int:
+    """Where the line of a run's first character `first` starts, in characters from `start` (the
+    view's start; negative: before it); 0 when no line start is within `LINE_BACK` bytes."""
+    newline = data.rfind(b"\n", max(0, start - LINE_BACK), first)
+    if newline >= start:
+        return newline + 1 - start
+    if newline < 0 and start > LINE_BACK:
+        return 0
+    return -len(data[newline + 1:start].decode("utf-8", "surrogateescape"))
+
+
 def unwrapped(plain: bytes, origin: int) -> Iterator[tuple[int, bytes]]:
-    """(width, `plain` with its line breaks at a fixed column removed): rt18, a PowerShell transcript
-    wraps a long line at the console's width (120) with CRLF. Each width is the length of one of
-    the first lines from `origin` (a line's start), `MIN_WRAP` or more (`MAX_WRAPS` widths at most:
-    the key's own bytes hold `\n`s); from `origin`, the break (of that line's kind) that follows
-    each `width` bytes is removed, as long as one is there, when key-like bytes (0x80 or more) follow."""
+    """(width, `plain` with its line breaks at a fixed column removed): rt18, a PowerShell
+    transcript wraps a long line at the console's width (120) with CRLF. Each width is the length
+    of one of the first lines from `origin` (a line's start; negative: before `plain`), `MIN_WRAP`
+    or more (`MAX_WRAPS` widths at most: the key's own bytes hold `\n`s); from `origin`, the break
+    (of that line's kind) that follows each `width` bytes is removed, as long as one is there, when
+    key-like bytes (0x80 or more) follow."""
     widths: list[tuple[int, bytes]] = []
-    for count, found in enumerate(_BREAK.finditer(plain, origin)):
+    for count, found in enumerate(_BREAK.finditer(plain, max(0, origin))):
         if count >= 4 * MAX_WRAPS or len(widths) >= MAX_WRAPS:
             break
         width = found.start() - origin
@@ -271,10 +283,10 @@ def unwrapped(plain: bytes, origin: int) -> Iterator[tuple[int, bytes]]:
         rows: list[bytes] = []
         at = origin
         while plain.startswith(mark, at + width):
-            rows.append(plain[at:at + width])
+            rows.append(plain[max(0, at):at + width])
             at += width + len(mark)
         if max(plain[at:], default=0) >= 0x80:  # the run goes on past the rows (else nothing was cut in it)
-            yield width, plain[:origin] + b"".join(rows) + plain[at:]
+            yield width, plain[:max(0, origin)] + b"".join(rows) + plain[at:]
 
 
 # ---- big integers
