@@ -405,9 +405,9 @@ class _Reader:
             # in an image (a 16 MB core: hundreds of spots look like cp1252 in UTF-16LE, and their
             # 16 KiB views spent 558,000 window checks) the recognisers run on them, not the window search
             windows = len(data) <= WINDOW_VIEW_BYTES
-            for span, text in cp1252_windows(data):
+            for span, codec, text in cp1252_windows(data):  # rt18: UTF-16BE too
                 outer = self.decoding(depth, *span)
-                self.child(text, f"{name} > utf-16le near cp1252@{span[0]}", depth + 1, windows)
+                self.child(text, f"{name} > {codec} near cp1252@{span[0]}", depth + 1, windows)
                 self.span = outer
         return False
 
