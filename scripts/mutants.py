@@ -136,6 +136,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("lone_values_lengths", "scan/lone_values.py", "    return (4 * size + 2) // 3\n",
      "    return (4 * size + 2) // 3 + 1\n",
      ["tests/scan/test_core_gaps.py::test_a_jwk_d_and_a_seed_kept_alone_are_found_and_sanitized"]),
+    ("rt18_recheck_views_grow", "scan/recheck.py", "max_views=max(MIN_VIEWS, size // VIEW_BYTES)",
+     "max_views=MIN_VIEWS",
+     ["tests/scan/test_recheck_short_values.py::"
+      "test_a_file_of_short_base64_values_over_the_view_floor_is_certified"]),
+    ("rt18_lone_values_bound_grows", "scan/lone_values.py",
+     "    bound = max(MAX_CANDIDATES, len(chunk.data) // CANDIDATE_BYTES)", "    bound = MAX_CANDIDATES",
+     ["tests/scan/test_lone_values.py::test_a_file_of_key_length_runs_over_the_fixed_bound_is_read_whole"]),
     ("lone_values_compared", "scan/lone_values.py", "                kid = targets.get(publics[value])",
      "                kid = None",
      ["tests/scan/test_core_gaps.py::test_a_jwk_d_and_a_seed_kept_alone_are_found_and_sanitized"]),

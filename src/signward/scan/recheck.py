@@ -87,6 +87,8 @@ from .recheck_values import read_values
 from .recheck_wordlists import read_wordlists
 from .recheck_words import read_words
 
+MIN_VIEWS = 200_000  # views of the reader's budget, at least (Budget.for_size)
+VIEW_BYTES = 8  # artifact bytes per view of the reader's budget past MIN_VIEWS (Budget.for_size)
 PRINTED_CHECK_BYTES = 16  # artifact bytes per scalar check of a printed form's view (Budget.for_size)
 MAX_PRINTED_CHECKS = 1 << 18
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -171,10 +173,14 @@ class Budget:
         of a 670 KB file, gdb `x/8xb` rows) decodes to one random view of a quarter to a ninth of
         its size, every 8th window of it a scalar check: the scalar checks grow by one per
         `PRINTED_CHECK_BYTES` of the artifact too, up to `MAX_PRINTED_CHECKS` (an artifact of 8 MiB:
-        about 15 s of CPU at most)."""
+        about 15 s of CPU at most). rt18: a file of short base64 values (a JSON list of 62,000
+        SHA-256 digests, a log of 60,000 43-character ids) is four views a value (one per
+        alignment): the views grow by one per `VIEW_BYTES` of the artifact past `MIN_VIEWS` (each a
+        small view: about 0.15 ms of CPU)."""
         mib = size >> 20
         printed = min(MAX_PRINTED_CHECKS, size // PRINTED_CHECK_BYTES)
-        return cls(max_checks=400_000 + 10_000 * mib, max_curve_checks=40_000 + max(1_000 * mib, printed))
+        return cls(max_views=max(MIN_VIEWS, size // VIEW_BYTES), max_checks=400_000 + 10_000 * mib,
+                   max_curve_checks=40_000 + max(1_000 * mib, printed))
 
 
 @dataclass
