@@ -47,7 +47,7 @@ import numpy as np
 from .chunks import Chunk
 from .decoded_runs import scan_batch
 from .findings import Finding
-from .grouped_forms import grouped_integers
+from .grouped_forms import grouped_integers, regrouped_integers
 from .utf16_cp1252 import utf16_cp1252_views
 from .wrapped_runs import blank_tail_pattern, tail_pattern, wrapped_runs
 from .yenc_parts import MAX_PARTS, joined_files
@@ -253,9 +253,15 @@ def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | 
         if key_sized(value):
             yield (match.start(), match.end(), _big_endian(value), "decimal",
                    "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
+    seen: set[tuple[int, int, int]] = set()
     for start, end, value in grouped_integers(data, own_end, spans):  # lakh, U+2019, by fours, wrapped
         if key_sized(value):
+            seen.add((start, end, value))
             yield start, end, _big_endian(value), "decimal", "decimal integer (grouped)"
+    for start, end, value, detail in regrouped_integers(data, own_end, spans):  # rt18: any size, wrapped, hex by 8
+        if key_sized(value) and (start, end, value) not in seen:
+            seen.add((start, end, value))
+            yield start, end, _big_endian(value), "hex-grouped" if detail.startswith("hex") else "decimal", detail
     for match in (found for low, high in spans for found in _HEX_GROUPED.finditer(data, low, high)):
         if match.start() >= own_end:
             break

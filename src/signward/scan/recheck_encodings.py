@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
 from .recheck_codecs import candidates
-from .recheck_grouping import grouped_runs
+from .recheck_grouping import grouped_runs, regrouped_runs
 from .recheck_numbers import rsa_part
 from .recheck_wrapped import B58_BLOCK, Z85_BLOCK, wrapped
 from .recheck_yparts import Parts
@@ -90,14 +90,24 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
                f"{name} > decimal (grouped)", depth, match.span())
         _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
+    read: set[tuple[tuple[int, int], int]] = set()
     for span, value in grouped_runs(data):  # lakh, U+2019, by fours, wrapped (recheck_grouping)
         if not _key_length(value):
             continue
         count += 1
+        read.add((span, value))
         _cap(count, cap, name, "grouped integers")
         _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
                f"{name} > decimal (grouped)", depth, span)
         _rsa(reader, value, f"{name} > decimal (grouped)", span)
+    for span, value, label in regrouped_runs(data):  # rt18: any group size, wrapped inside groups, hex by 8
+        if not _key_length(value) or (span, value) in read:
+            continue
+        count += 1
+        read.add((span, value))
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"), f"{name} > {label}", depth, span)
+        _rsa(reader, value, f"{name} > {label}", span)
     for match in zeros.finditer(_GROUPED_HEX, data):
         value = int(match.group(0).replace(b"_", b""), 16)
         if not _key_length(value):
