@@ -108,32 +108,33 @@ def _fit(pieces: list[Piece], first: int, size: int) -> tuple[int, bool]:
     return (fitted - first, short_head) if closed >= MIN_GROUPS and fitted > first else (0, short_head)
 
 
-def _readings(pieces: list[Piece], sizes: Sequence[int]) -> Iterator[tuple[int, int, bool]]:
-    """(first piece, pieces, short first group) of each number of one shape in a run's pieces, the
-    longest of the group sizes at each place (a second group between two separators sets the size)."""
+def _best(pieces: list[Piece], first: int, sizes: Sequence[int]) -> tuple[int, bool]:
+    """The longest `_fit` from `first` over the group sizes (a second group between two separators
+    sets the size)."""
+    tried = sizes
+    if first + 2 < len(pieces) and pieces[first + 1][2] is not None and pieces[first + 2][2] is not None:
+        tried = [size for size in sizes if size == pieces[first + 1][1] - pieces[first + 1][0]]
+    return max((_fit(pieces, first, size) for size in tried), default=(0, False))
+
+
+def _readings(pieces: list[Piece], sizes: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Piece ranges [low, high) read: each longest number of one shape in a run's pieces, and it
+    without its first or last line; with a short first group, the number read again without it (a
+    number written before a key, `n 7 12345 67890 ...`, is not joined into it unnoticed)."""
     first = 0
     while first < len(pieces) - 1:
-        best, head, tried = 0, False, sizes
-        if first + 2 < len(pieces) and pieces[first + 1][2] is not None and pieces[first + 2][2] is not None:
-            tried = [size for size in sizes if size == pieces[first + 1][1] - pieces[first + 1][0]]  # its second group
-        for size in tried:
-            count, short = _fit(pieces, first, size)
-            if count > best:
-                best, head = count, short
-        if best:
-            yield first, best, head
-            first += best
-        else:
+        count, short_head = _best(pieces, first, sizes)
+        if not count:
             first += 1
-
-
-def _variants(pieces: list[Piece], first: int, count: int, short_head: bool) -> set[tuple[int, int]]:
-    """The piece ranges read: the whole number, without a short first group, without its first or last line."""
-    last = first + count
-    lines = [at for at in range(first + 1, last) if pieces[at][3] != pieces[at - 1][3]]
-    starts = {first} | ({first + 1} if short_head else set()) | set(lines[:1])
-    ends = {last} | set(lines[-1:])
-    return {(low, high) for low in starts for high in ends if high - low >= MIN_GROUPS}
+            continue
+        last = first + count
+        lines = [at for at in range(first + 1, last) if pieces[at][3] != pieces[at - 1][3]]
+        ranges = {(low, high) for low in {first, *lines[:1]} for high in {last, *lines[-1:]}}
+        if short_head:
+            again, _ = _best(pieces, first + 1, sizes)
+            ranges.add((first + 1, first + 1 + again))
+        yield from sorted((low, high) for low, high in ranges if high - low >= MIN_GROUPS)
+        first = last
 
 
 def regrouped_integers(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int, str]]:
@@ -148,11 +149,10 @@ def regrouped_integers(data: bytes, own_end: int, spans: Sequence[tuple[int, int
                 if len(text) - len(text.translate(None, _HEX_DIGITS[base])) < FEWEST_DIGITS[base]:
                     continue
                 pieces = _pieces(data, match, base)
-                for first, count, short_head in _readings(pieces, sizes):
-                    for low_piece, high_piece in sorted(_variants(pieces, first, count, short_head)):
-                        digits = b"".join(data[start:end] for start, end, _, _ in pieces[low_piece:high_piece])
-                        yield (pieces[low_piece][0], pieces[high_piece - 1][1], int(digits, base),
-                               "decimal integer (regrouped)" if base == 10 else "hex integer (regrouped)")
+                for low_piece, high_piece in _readings(pieces, sizes):
+                    digits = b"".join(data[start:end] for start, end, _, _ in pieces[low_piece:high_piece])
+                    yield (pieces[low_piece][0], pieces[high_piece - 1][1], int(digits, base),
+                           "decimal integer (regrouped)" if base == 10 else "hex integer (regrouped)")
     for low, high in spans:
         for match in _CONTINUED.finditer(data, low, high):
             if match.start() < own_end:

@@ -160,26 +160,31 @@ def _longest(items: list[Item], at: int, size: int) -> tuple[int, bool]:
 
 
 def _numbers(items: list[Item], sizes: tuple[int, ...]) -> Iterator[tuple[int, int]]:
-    """Item ranges [low, high) read: each longest number, without a short first group, without its
-    first or last line."""
+    """Item ranges [low, high) read: each longest number, it without its first or last line, and
+    after a short first group the number read again from the next item."""
     at = 0
     while at < len(items) - 1:
-        tried = sizes
-        if at + 2 < len(items) and items[at + 1][2] is not None and items[at + 2][2] is not None:
-            tried = tuple(size for size in sizes if size == items[at + 1][1] - items[at + 1][0])
-        count, short = max((_longest(items, at, size) for size in tried), default=(0, False))
+        count, short = _widest(items, at, sizes)
         if not count:
             at += 1
             continue
         end = at + count
-        starts = {at, at + 1} if short else {at}
-        ends = {end}
+        ranges = {(at, end)}
         breaks = [index for index in range(at + 1, end) if items[index][3] != items[index - 1][3]]
         if breaks:
-            starts.add(breaks[0])
-            ends.add(breaks[-1])
-        yield from sorted((low, high) for low in starts for high in ends if high - low >= 3)
+            ranges |= {(breaks[0], end), (at, breaks[-1]), (breaks[0], breaks[-1])}
+        if short:
+            ranges.add((at + 1, at + 1 + _widest(items, at + 1, sizes)[0]))
+        yield from sorted(pair for pair in ranges if pair[1] - pair[0] >= 3)
         at = end
+
+
+def _widest(items: list[Item], at: int, sizes: tuple[int, ...]) -> tuple[int, bool]:
+    """The longest reading from `at` over the sizes (one between two separators sets the size)."""
+    tried = sizes
+    if at + 2 < len(items) and items[at + 1][2] is not None and items[at + 2][2] is not None:
+        tried = tuple(size for size in sizes if size == items[at + 1][1] - items[at + 1][0])
+    return max((_longest(items, at, size) for size in tried), default=(0, False))
 
 
 __all__ = ["grouped_runs", "regrouped_runs"]
