@@ -58,7 +58,8 @@ _HEX_RUN = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,16}+(?![0-9A
 _HEX_DIGITS = {10: b"0123456789", 16: b"0123456789abcdefABCDEF"}
 _PIECE = {10: re.compile(rb"[0-9]+"), 16: re.compile(rb"[0-9a-fA-F]+")}
 _CONTINUED = re.compile(_BEFORE + rb"[0-9]{1,2500}+(?:[ \t]{0,16}+\\\r?\n[ \t]{0,64}+[0-9]{1,2500}+){1,64}+(?![0-9])")
-Piece = tuple[int, int, bytes | None, int]  # start, end, the joint's separator before it (None: a bare line break), its line's start
+# start, end, the separator of the joint before it (None: a bare line break), where its line starts
+Piece = tuple[int, int, bytes | None, int]
 
 
 def _pieces(data: bytes, match: re.Match[bytes], base: int) -> list[Piece]:
@@ -137,7 +138,8 @@ def _readings(pieces: list[Piece], sizes: Sequence[int]) -> Iterator[tuple[int, 
         first = last
 
 
-def regrouped_integers(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int, str]]:
+def regrouped_integers(data: bytes, own_end: int,
+                       spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int, str]]:
     """(start, end, value, detail) of each number grouped by a size 3-10 (decimal) or 4/8/16 (hex,
     `_`), wrapped or not (module docstring), starting before `own_end`."""
     for pattern, base, sizes in ((_DECIMAL_RUN, 10, range(MIN_GROUP, MAX_GROUP + 1)), (_HEX_RUN, 16, HEX_GROUPS)):

@@ -14,7 +14,9 @@ and decoding each as a view every detector reads.
   `MIN_DISTINCT` different non-ASCII bytes (ASCII indentation read as UTF-16LE is a run of U+2020).
 - decimal integers of `MIN_DIGITS` digits or more, bare or grouped by threes with one separator
   (`_`, `,`, `.`, `'`, space, no-break, thin or narrow space: Python `f"{x:_}"`/`f"{x:,}"`, Java/C#
-  `%,d`/`N0`), and hex grouped by fours with `_` (`f"{x:_x}"`): big-endian bytes, padded to 8.
+  `%,d`/`N0`), and hex grouped by fours with `_` (`f"{x:_x}"`): big-endian bytes, padded to 8;
+  other groupings and wrappings (lakh, groups of any size 3-10, hex by 8, wrapped inside a group,
+  rt16-rt18) are `grouped_forms.py`'s.
 - base58 (Bitcoin/Solana alphabet): runs of `MIN_BASE58` characters or more with no letter or digit
   either side; a view when they decode to 32 or 64 bytes (a seed or scalar, a Solana keypair), to
   DER (`0x30` first), or are base58check (the checksum holds: the payload and, past a version byte,
