@@ -79,7 +79,7 @@ def test_bare_digits_wrapped_at_32_are_read_by_both_readers() -> None:
     assert SCALAR in [value for _, value in grouped_runs(data)]
 
 
-@pytest.mark.parametrize("before", [b"n 7 ", b"checksum total: 42135\n"])
+@pytest.mark.parametrize("before", [b"n 7 ", b"checksum total: 42135\n"], ids=["short-group", "whole-line"])
 def test_a_number_written_before_the_key_does_not_hide_it(before: bytes) -> None:
     """A short group before blocks of 5 (read as a thousands-style head), or a line ending in a
     whole group (read as the number's first line): the number is read without it too."""

@@ -247,15 +247,16 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
 def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
     """Decimal integers of `MIN_DIGITS` or more digits, bare or grouped, and `_`-grouped hex."""
     spans = text_spans(data, own_end) if spans is None else spans
+    seen: set[tuple[int, int, int]] = set()  # a number two readings read alike is one view
     for match in (found for low, high in spans for found in _INTEGER.finditer(data, low, high)):
         if match.start() >= own_end:
             break
         digits = match.group(0) if match.group(1) is None else bytes(c for c in match.group(0) if 0x30 <= c <= 0x39)
         value = int(digits)
         if key_sized(value):
+            seen.add((match.start(), match.end(), value))
             yield (match.start(), match.end(), _big_endian(value), "decimal",
                    "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
-    seen: set[tuple[int, int, int]] = set()
     for start, end, value in grouped_integers(data, own_end, spans):  # lakh, U+2019, by fours, wrapped
         if key_sized(value):
             seen.add((start, end, value))

@@ -130,16 +130,17 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
 def _integers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, cap: int) -> None:
     """Grouped decimal and hex integers of a key's length, each a child view and an RSA part tried."""
     count = 0
+    read: set[tuple[tuple[int, int], int]] = set()  # a number two readings read alike: one child view
     for match in _grouped(data):
         value = int(re.sub(rb"[^0-9]", b"", match.group(0)))
         if not _key_length(value):
             continue
         count += 1
+        read.add((match.span(), value))
         _cap(count, cap, name, "grouped integers")
         _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
                f"{name} > decimal (grouped)", depth, match.span())
         _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
-    read: set[tuple[tuple[int, int], int]] = set()
     for span, value in grouped_runs(data):  # lakh, U+2019, by fours, wrapped (recheck_grouping)
         if not _key_length(value):
             continue
