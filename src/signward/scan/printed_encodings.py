@@ -254,9 +254,9 @@ def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | 
         digits = match.group(0) if match.group(1) is None else bytes(c for c in match.group(0) if 0x30 <= c <= 0x39)
         value = int(digits)
         if key_sized(value):
-            seen.add((match.start(), match.end(), value))
             yield (match.start(), match.end(), _big_endian(value), "decimal",
                    "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
+            seen.add((match.start(), match.end(), value))
     for start, end, value in grouped_integers(data, own_end, spans):  # lakh, U+2019, by fours, wrapped
         if key_sized(value):
             seen.add((start, end, value))
