@@ -43,6 +43,7 @@ UF = "tests/scan/test_unread_formats.py::"
 CS = "tests/scan/test_scan_cut_short.py::"
 MJ = "tests/scan/test_mojibake.py::"
 PE = "tests/scan/test_printed_encodings.py::"
+G18 = "tests/scan/test_grouped_forms_rt18.py::"
 RW = "tests/scan/test_recheck_words.py::"
 PV = "tests/scan/test_printed_values.py::"
 WR = "tests/scan/test_word_rows.py::"
@@ -1524,6 +1525,38 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s17_reader_z85_prefix", "scan/recheck_wrapped.py", "% (PREFIX, _Z85_END, PREFIX, _Z85_END)",
      "% (0, _Z85_END, 0, _Z85_END)",
      [R17 + "test_der_wrapped_behind_a_line_prefix_is_joined_by_both_readers[z85-bracketed-log]"]),
+    # rt18 D: digit groups of any size 3-10, hex by 8, wrapped inside a group, continued lines (both readers)
+    ("rt18_scanner_group_sizes", "scan/grouped_forms.py", "MIN_GROUP, MAX_GROUP = 3, 10", "MIN_GROUP, MAX_GROUP = 3, 4",
+     [G18 + "test_a_scalar_in_rt18_groupings_is_read_by_both_readers[blocks-of-5]"]),
+    ("rt18_reader_group_sizes", "scan/recheck_grouping.py", "tuple(range(3, 11))", "tuple(range(3, 5))",
+     [G18 + "test_a_scalar_in_rt18_groupings_is_read_by_both_readers[blocks-of-10]"]),
+    ("rt18_scanner_wrapped_in_group", "scan/grouped_forms.py", "if mark is None and length + width <= size:", "if False:",
+     [G18 + "test_a_scalar_in_rt18_groupings_is_read_by_both_readers[threes-underscore-cut-40]"]),
+    ("rt18_reader_wrapped_in_group", "scan/recheck_grouping.py",
+     "if index > at and (items[index][2] is not None or length + width > size):", "if index > at:",
+     [G18 + "test_a_scalar_in_rt18_groupings_is_read_by_both_readers[threes-underscore-cut-40]"]),
+    ("rt18_scanner_hex_by_8", "scan/grouped_forms.py", "HEX_GROUPS = (4, 8, 16)", "HEX_GROUPS = (4, 16)",
+     [G18 + "test_a_scalar_in_rt18_groupings_is_read_by_both_readers[hex-underscore-8]"]),
+    ("rt18_reader_hex_by_8", "scan/recheck_grouping.py", "(_HEX, 16, (4, 8, 16))", "(_HEX, 16, (4, 16))",
+     [G18 + "test_a_scalar_in_rt18_groupings_is_read_by_both_readers[hex-underscore-8]"]),
+    ("rt18_scanner_continued_lines", "scan/grouped_forms.py", "for match in _CONTINUED.finditer(data, low, high):",
+     "for match in []:", [G18 + "test_a_scalar_in_rt18_groupings_is_read_by_both_readers[python-continuation]"]),
+    ("rt18_reader_continued_lines", "scan/recheck_grouping.py", "for found in zeros.finditer(_CONTINUATION, data):",
+     "for found in []:", [G18 + "test_a_scalar_in_rt18_groupings_is_read_by_both_readers[python-continuation]"]),
+    ("rt18_scanner_wrap_32", "scan/grouped_forms.py", "MIN_WRAP = 25", "MIN_WRAP = 40",
+     [G18 + "test_bare_digits_wrapped_at_32_are_read_by_both_readers"]),
+    ("rt18_reader_wrap_32", "scan/recheck_grouping.py", "WIDEST_ID = 25", "WIDEST_ID = 40",
+     [G18 + "test_bare_digits_wrapped_at_32_are_read_by_both_readers"]),
+    ("rt18_scanner_short_head_again", "scan/grouped_forms.py", "again, _ = _best(pieces, first + 1, sizes)",
+     "again = 0", [G18 + "test_a_number_written_before_the_key_does_not_hide_it[short-group]"]),
+    ("rt18_reader_short_head_again", "scan/recheck_grouping.py",
+     "ranges.add((at + 1, at + 1 + _widest(items, at + 1, sizes)[0]))", "pass",
+     [G18 + "test_a_number_written_before_the_key_does_not_hide_it[short-group]"]),
+    ("rt18_scanner_without_first_line", "scan/grouped_forms.py", "for low in {first, *lines[:1]}", "for low in {first}",
+     [G18 + "test_a_number_written_before_the_key_does_not_hide_it[whole-line]"]),
+    ("rt18_reader_without_first_line", "scan/recheck_grouping.py",
+     "ranges |= {(breaks[0], end), (at, breaks[-1]), (breaks[0], breaks[-1])}", "ranges |= {(at, breaks[-1])}",
+     [G18 + "test_a_number_written_before_the_key_does_not_hide_it[whole-line]"]),
     # rt18 B1/B2: rows apart by debugger prompt lines, gdb labels of C++ templates (both readers)
     ("s18_scanner_prompt_lines", "scan/word_rows.py", '_DROPPED = re.compile(_ANSI.pattern + rb"|" + _PROMPT)',
      "_DROPPED = _ANSI", [WR + "test_rows_apart_by_debugger_prompt_lines_join_into_one_block[gdb x/4dw]",

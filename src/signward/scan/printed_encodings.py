@@ -16,7 +16,9 @@ and decoding each as a view every detector reads.
   with those breaks taken out (`unwrapped`); UTF-16LE and UTF-16BE text is read by `utf16_cp1252.py`.
 - decimal integers of `MIN_DIGITS` digits or more, bare or grouped by threes with one separator
   (`_`, `,`, `.`, `'`, space, no-break, thin or narrow space: Python `f"{x:_}"`/`f"{x:,}"`, Java/C#
-  `%,d`/`N0`), and hex grouped by fours with `_` (`f"{x:_x}"`): big-endian bytes, padded to 8.
+  `%,d`/`N0`), and hex grouped by fours with `_` (`f"{x:_x}"`): big-endian bytes, padded to 8;
+  other groupings and wrappings (lakh, groups of any size 3-10, hex by 8, wrapped inside a group,
+  rt16-rt18) are `grouped_forms.py`'s.
 - base58 (Bitcoin/Solana alphabet): runs of `MIN_BASE58` characters or more with no letter or digit
   either side; a view when they decode to 32 or 64 bytes (a seed or scalar, a Solana keypair), to
   DER (`0x30` first), or are base58check (the checksum holds: the payload and, past a version byte,
@@ -49,7 +51,7 @@ import numpy as np
 from .chunks import Chunk
 from .decoded_runs import scan_batch
 from .findings import Finding
-from .grouped_forms import grouped_integers
+from .grouped_forms import grouped_integers, regrouped_integers
 from .utf16_cp1252 import utf16_cp1252_views
 from .wrapped_runs import MIN_WIDTH, blank_tail_pattern, tail_pattern, wrapped_runs
 from .yenc_parts import MAX_PARTS, joined_files
@@ -293,6 +295,7 @@ def unwrapped(plain: bytes, origin: int) -> Iterator[tuple[int, bytes]]:
 def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
     """Decimal integers of `MIN_DIGITS` or more digits, bare or grouped, and `_`-grouped hex."""
     spans = text_spans(data, own_end) if spans is None else spans
+    seen: set[tuple[int, int, int]] = set()  # a number two readings read alike is one view
     for match in (found for low, high in spans for found in _INTEGER.finditer(data, low, high)):
         if match.start() >= own_end:
             break
@@ -301,9 +304,15 @@ def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | 
         if key_sized(value):
             yield (match.start(), match.end(), _big_endian(value), "decimal",
                    "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
+            seen.add((match.start(), match.end(), value))
     for start, end, value in grouped_integers(data, own_end, spans):  # lakh, U+2019, by fours, wrapped
         if key_sized(value):
+            seen.add((start, end, value))
             yield start, end, _big_endian(value), "decimal", "decimal integer (grouped)"
+    for start, end, value, detail in regrouped_integers(data, own_end, spans):  # rt18: any size, wrapped, hex by 8
+        if key_sized(value) and (start, end, value) not in seen:
+            seen.add((start, end, value))
+            yield start, end, _big_endian(value), "hex-grouped" if detail.startswith("hex") else "decimal", detail
     for match in (found for low, high in spans for found in _HEX_GROUPED.finditer(data, low, high)):
         if match.start() >= own_end:
             break

@@ -12,7 +12,8 @@ cp1252 mojibake  bytes decoded as Windows-1252 and written as UTF-8: a cluster o
                  whose line a console wrapped at a fixed column (CRLF, PowerShell's 120) is also
                  read with those breaks taken out (`_rejoined`).
 grouped integers decimal numbers of 60 digits or more grouped by threes with one separator (`_`,
-                 `,`, `.`, `'`, spaces incl. U+00A0/U+2009/U+202F); hex grouped by fours with `_`.
+                 `,`, `.`, `'`, spaces incl. U+00A0/U+2009/U+202F); hex grouped by fours with `_`;
+                 other groupings (any size 3-10, hex by 8, wrapped) are `recheck_grouping.py`'s.
                  Each a child view (`> decimal (grouped)`, `> hex (grouped)`) and tested as an RSA
                  d/dp/dq (`recheck_numbers.rsa_part`).
 base58           runs of 40 or more characters of its alphabet with no letter or digit either side
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
 from .recheck_codecs import candidates
-from .recheck_grouping import grouped_runs
+from .recheck_grouping import grouped_runs, regrouped_runs
 from .recheck_numbers import rsa_part
 from .recheck_wrapped import B58_BLOCK, Z85_BLOCK, wrapped
 from .recheck_yparts import Parts
@@ -86,33 +87,7 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
     """Every form in the module docstring, each decoded run a child view at its span."""
     cap = candidates(data)
     _cp1252(reader, data, name, depth, cap)
-    count = 0
-    for match in _grouped(data):
-        value = int(re.sub(rb"[^0-9]", b"", match.group(0)))
-        if not _key_length(value):
-            continue
-        count += 1
-        _cap(count, cap, name, "grouped integers")
-        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
-               f"{name} > decimal (grouped)", depth, match.span())
-        _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
-    for span, value in grouped_runs(data):  # lakh, U+2019, by fours, wrapped (recheck_grouping)
-        if not _key_length(value):
-            continue
-        count += 1
-        _cap(count, cap, name, "grouped integers")
-        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
-               f"{name} > decimal (grouped)", depth, span)
-        _rsa(reader, value, f"{name} > decimal (grouped)", span)
-    for match in zeros.finditer(_GROUPED_HEX, data):
-        value = int(match.group(0).replace(b"_", b""), 16)
-        if not _key_length(value):
-            continue
-        count += 1
-        _cap(count, cap, name, "grouped integers")
-        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
-               f"{name} > hex (grouped)", depth, match.span())
-        _rsa(reader, value, f"{name} > hex (grouped)", match.span())
+    _integers(reader, data, name, depth, cap)
     count = 0
     for span, text in _runs(_B58_RUN, B58_BLOCK, data, 4096):  # linear: each run's digits read once
         for label, plain in _base58(text.decode("ascii")):
@@ -156,6 +131,48 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         position = after
     for plain, span in parts.files():  # multipart: each part at its begin= offset
         _child(reader, plain, f"{name} > yenc multipart@{span[0]}", depth, span)
+
+
+def _integers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, cap: int) -> None:
+    """Grouped decimal and hex integers of a key's length, each a child view and an RSA part tried."""
+    count = 0
+    read: set[tuple[tuple[int, int], int]] = set()  # a number two readings read alike: one child view
+    for match in _grouped(data):
+        value = int(re.sub(rb"[^0-9]", b"", match.group(0)))
+        if not _key_length(value):
+            continue
+        count += 1
+        read.add((match.span(), value))
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
+               f"{name} > decimal (grouped)", depth, match.span())
+        _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
+    for span, value in grouped_runs(data):  # lakh, U+2019, by fours, wrapped (recheck_grouping)
+        if not _key_length(value):
+            continue
+        count += 1
+        read.add((span, value))
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
+               f"{name} > decimal (grouped)", depth, span)
+        _rsa(reader, value, f"{name} > decimal (grouped)", span)
+    for span, value, label in regrouped_runs(data):  # rt18: any group size, wrapped inside groups, hex by 8
+        if not _key_length(value) or (span, value) in read:
+            continue
+        count += 1
+        read.add((span, value))
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"), f"{name} > {label}", depth, span)
+        _rsa(reader, value, f"{name} > {label}", span)
+    for match in zeros.finditer(_GROUPED_HEX, data):
+        value = int(match.group(0).replace(b"_", b""), 16)
+        if not _key_length(value):
+            continue
+        count += 1
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
+               f"{name} > hex (grouped)", depth, match.span())
+        _rsa(reader, value, f"{name} > hex (grouped)", match.span())
 
 
 def _runs(one_line: re.Pattern[bytes], block: re.Pattern[bytes], data: bytes | mmap.mmap,
