@@ -78,7 +78,10 @@ def test_each_rt18_form_is_read_by_both_readers(form: str, tmp_path: Path) -> No
     reading = recheck_bytes(data, KnownKeys())  # no known key: the DER itself
     assert any(reader_view in f.view for f in reading.findings), reading
     if "wrapped" in form and "base58" not in form:  # the rows joined found it, not the run as it stands
-        assert all("wrapped at" in f.view for f in reading.findings), reading
+        # (the rule for a key cut short after its secret also reads the DER's head where a line break
+        # spoils its tail, in the raw text and the run as it stands: the whole key is the joined rows')
+        whole = [f for f in reading.findings if "cut short" not in f.key]
+        assert whole and all("wrapped at" in f.view for f in whole), reading
 
 
 def test_a_wrapped_cp1252_line_is_joined_at_its_width_only() -> None:
