@@ -676,8 +676,9 @@ class _Reader:
         for match in zeros.finditer(_PEM, data):
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
         rsa_tries = [MAX_RSA_TRIES]  # keys cut short after their secret (recheck_cutkeys.py): RSA checks per view
+        whole_end = 0  # a cut-short reading inside a whole key (PKCS#8's inner SEC1) is that key again
         for match in zeros.finditer(_DER, data):
-            self.der(data, match.start(), name, rsa_tries)
+            whole_end = max(whole_end, self.der(data, match.start(), name, rsa_tries, match.start() >= whole_end))
         for kind, what, here in keyfile_findings(data, self.known, self.budget):  # PKCS#12, ssh.com, PuTTY, keystores
             self.found(kind, name, what, here)
         position = data.find(_OPENSSH_MAGIC)
@@ -724,8 +725,9 @@ class _Reader:
             return  # else text that only looks like a key (libcrypto's own strings, a header alone)
         self.private_key(key, "pem", name, here)
 
-    def der(self, data: bytes | mmap.mmap, start: int, name: str, rsa_tries: list[int]) -> None:
-        """A DER private key at `start`, whole or cut short after its secret (recheck_cutkeys.py)."""
+    def der(self, data: bytes | mmap.mmap, start: int, name: str, rsa_tries: list[int], cut: bool = True) -> int:
+        """A DER private key at `start`, whole or (with `cut`) cut short after its secret
+        (recheck_cutkeys.py); the whole key's end, or 0."""
         first = data[start + 1]
         if first < 0x80:
             length, header = first, 2
@@ -742,10 +744,11 @@ class _Reader:
                 key = None
         if key is not None:
             self.private_key(key, "der", name, (start, end))
-            return
-        cut = cut_der_key(data, start, rsa_tries)
-        if cut is not None:
-            self.found("der", name, f"{type(cut[0]).__name__.lstrip('_')} cut short after its secret", cut[1])
+            return end
+        found = cut_der_key(data, start, rsa_tries) if cut else None
+        if found is not None:
+            self.found("der", name, f"{type(found[0]).__name__.lstrip('_')} cut short after its secret", found[1])
+        return 0
 
     def openssh_blob(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
         """The binary openssh-key-v1 structure (length-prefixed strings): framed exactly, then

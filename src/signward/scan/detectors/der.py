@@ -301,18 +301,20 @@ class DerDetector(BaseDetector):
                 start = match.start() - back
                 if start >= 0 and data[start] == 0x30:
                     starts.append(start)
+        whole_end = 0  # a cut-short reading inside a whole key (PKCS#8's inner SEC1) is that key again
         for start in sorted(set(starts)):
             if start in reported or not chunk.owns(start):
                 continue
             hit = classify_der(data, start, open_pkcs12=opened < MAX_PKCS12_OPENED)
             if hit is None:
-                cut = cut_key(data, start, checks)  # the structure cut short after its secret (der_cut.py)
+                cut = cut_key(data, start, checks) if start >= whole_end else None  # cut short after its secret
                 if cut is not None:
                     reported.add(start)
                     yield self.found(chunk, start, cut[0], cut[1], "der", cut[2])
                 continue
             opened += hit.kind.startswith("pkcs12")
             reported.add(start)
+            whole_end = max(whole_end, start + hit.length)
             yield self.found(chunk, start, hit.length, hit.kind, "der", hit.key)
         for at in keystore_starts(data):
             if chunk.owns(at):
