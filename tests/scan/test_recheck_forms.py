@@ -144,11 +144,12 @@ def test_a_key_in_a_form_only_the_scanner_read_is_found_by_the_reader(form: str,
     assert ours, (form, report.findings, report.incomplete)
     assert {f.kind for f in ours} <= {"der", "known-key"}, ours
     if not (label == "halves" and len(data) > 64):  # a DER in halves: its scalar/prime whole in one
-        # the miss on main: no other view of the reader finds anything here (but the joined
-        # literals' for character literals, rt18 C: a C char array reads as a Python join list)
+        # the miss on main: no other view of the reader finds the whole key here (but the joined
+        # literals' for character literals, rt18 C: a C char array reads as a Python join list);
+        # a view that decodes the head right and spoils the tail finds it cut short, and may
         also = ("> escaped (joined literals)",) if label == "chars" else ()
         assert [f for f in report.findings if not any(_ours(f, kind) for kind in _LABELS)
-                and not any(view in f.view for view in also)] == [], report.findings
+                and not any(view in f.view for view in also) and "cut short" not in f.key] == [], report.findings
     start = len(FILLER)
     for finding in ours:  # at the printed form's span (sanitize redacts it)
         assert finding.span is not None and start - 3 <= finding.span[0] < finding.span[1] <= start + len(printed) + 5

@@ -105,7 +105,8 @@ def test_a_key_in_a_word_list_is_found_by_the_reader_s_list_rule_alone(form: str
     report = recheck_bytes(PRE + printed + POST, name="dump.txt")
     ours = [f for f in report.findings if "> word list (" in f.view]
     assert ours and {f.kind for f in ours} == {"der"}, (report.findings, report.incomplete)
-    assert [f for f in report.findings if f not in ours] == [], report.findings  # only this rule finds it
+    # only this rule finds the whole key (a row reading of the list may read its head, cut short)
+    assert [f for f in report.findings if f not in ours and "cut short" not in f.key] == [], report.findings
     for finding in ours:  # inside the list, and (nearly) all of it: sanitize redacts the whole list
         assert finding.span is not None and len(PRE) <= finding.span[0] < finding.span[1] <= len(PRE) + len(printed)
         assert finding.span[1] - finding.span[0] >= len(printed) - 64, (finding.span, len(printed))

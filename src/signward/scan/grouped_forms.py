@@ -4,7 +4,18 @@ space or `_`, grouped by threes wrapped over lines (`{:,}` at 64 columns, the ne
 the line break after the separator or before it: `,` starting the next line, CRLF), and bare digits
 wrapped at a fixed width (lines of only digits, `MIN_WRAP` or more wide, all but the last of one
 width and the last no wider: `wrapped_runs.py`). Bounded like `printed_encodings.MAX_DIGITS`; the
-values are read as `printed_encodings.integer_views` reads its own."""
+values are read as `printed_encodings.integer_views` reads its own.
+
+rt18 (group D): digit groups of any one size 3-10 (`MIN_GROUP`-`MAX_GROUP`) with one separator kind
+(Mathematica/PARI blocks of 5 or 10, `{:_}` regrouped), the first or the last group shorter, and
+hex grouped by `_` every 4, 8 or 16 (`0x` or not), each wrapped over lines or not: a line break
+(and indentation) may stand beside a separator, for one, or inside a group (`{:_}` cut at 40
+columns). `regrouped_integers` cuts runs of short digit pieces and their joints with one
+possessive pattern, then walks the pieces once per group size, keeping the longest prefix of one
+shape (a run that stops fitting is read again from where it stopped: linear). Besides the whole
+prefix it reads it without a short first group and without its first or last line (a number
+written just before or after a key is not joined into it unnoticed). Decimal digits joined by
+backslash line continuations (`d = 1234... \\` then the rest) are read as one number too."""
 
 from __future__ import annotations
 
@@ -13,7 +24,7 @@ from collections.abc import Iterator, Sequence
 
 from .wrapped_runs import line_pattern, wrapped_runs
 
-MIN_WRAP = 40  # digits a wrapped line holds at least (64/70/76/80 in practice; a column of IDs: under 25)
+MIN_WRAP = 25  # digits a wrapped line holds at least (32/64/76/80 in practice; a column of IDs: under 25)
 MAX_DIGITS = 2_500
 _BEFORE = rb"(?<![0-9A-Za-z_.,])"
 # each group ends where its digits end, inside the possessive repeat: a run is never retried
@@ -28,6 +39,127 @@ _WRAPPED = re.compile(_BEFORE + rb"[1-9][0-9]{0,2}" + _BREAK + rb"([,_.'])" + _B
                       rb"(?:" + _BREAK + rb"\1" + _BREAK + rb"[0-9]{3}(?![0-9])){18,840}+")
 _DIGIT_LINE = line_pattern(rb"0-9")
 _DIGITS = re.compile(rb"[^0-9]+")
+
+
+MIN_GROUP, MAX_GROUP = 3, 10  # decimal group sizes read
+HEX_GROUPS = (4, 8, 16)
+MIN_GROUPS = 3  # a run of fewer groups is no grouped number
+MIN_LINE = 16  # bytes of a number a line holds before it wraps (40/64/76 in practice)
+FEWEST_DIGITS = {10: 64, 16: 52}  # a run of fewer holds no key-sized number (216 bits and more)
+MAX_PIECES = 1_300  # pieces of one run (2,500 digits by threes at most, wrapped mid-group)
+_SEP = rb"(?:[_,.' ]|\xc2\xa0|\xe2\x80[\x88\x89\xaf\x99])"
+# a line break after `MIN_LINE` bytes of line or more (a short line is no wrapped number's: a column of small numbers)
+_FOLD = rb"(?:[ \t]{0,16}+(?<=[^\r\n]{%d})\r?\n[ \t]{0,64}+)" % MIN_LINE
+_JOINT = rb"(?:" + _SEP + _FOLD + rb"?|" + _FOLD + _SEP + rb"?)"
+_DECIMAL_RUN = re.compile(_BEFORE + rb"[0-9]{1,10}+(?![0-9])(?:" + _JOINT + rb"[0-9]{1,10}+(?![0-9])){2,%d}+"
+                          % MAX_PIECES)
+_HEX_RUN = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])(?:(?:_" + _FOLD
+                      + rb"?|" + _FOLD + rb"_?)[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])){2,%d}+" % MAX_PIECES)
+_HEX_DIGITS = {10: b"0123456789", 16: b"0123456789abcdefABCDEF"}
+_PIECE = {10: re.compile(rb"[0-9]+"), 16: re.compile(rb"[0-9a-fA-F]+")}
+_CONTINUED = re.compile(_BEFORE + rb"[0-9]{1,2500}+(?:[ \t]{0,16}+\\\r?\n[ \t]{0,64}+[0-9]{1,2500}+){1,64}+(?![0-9])")
+# start, end, the separator of the joint before it (None: a bare line break), where its line starts
+Piece = tuple[int, int, bytes | None, int]
+
+
+def _pieces(data: bytes, match: re.Match[bytes], base: int) -> list[Piece]:
+    """Each digit piece of a run with the separator of the joint before it and where its line starts
+    (the first line's start looked for `MIN_LINE` bytes back at most)."""
+    out: list[Piece] = []
+    last = match.start()
+    line = data.rfind(b"\n", max(0, last - MIN_LINE), last) + 1 or max(0, last - MIN_LINE)
+    for piece in _PIECE[base].finditer(data, match.start(), match.end()):
+        joint = data[last:piece.start()]
+        mark = joint.replace(b"\r", b"").replace(b"\n", b"").strip(b" \t")
+        folded = b"\n" in joint
+        line = last + joint.rfind(b"\n") + 1 if folded else line
+        out.append((piece.start(), piece.end(), mark or (None if folded else b" "), line))
+        last = piece.end()
+    return out
+
+
+def _fit(pieces: list[Piece], first: int, size: int) -> tuple[int, bool]:
+    """How many pieces from `first` are one number grouped by `size` (0: none of `MIN_GROUPS`
+    groups), and whether its first group is short: groups of `size` with one separator, the first
+    or the last shorter (not both); a bare line break joins within a group or stands for a separator."""
+    length = pieces[first][1] - pieces[first][0]
+    if length > size:
+        return 0, False
+    short_head = length < size
+    kind: bytes | None = None
+    closed, fitted = 0, 0
+    at = first + 1
+    while at < len(pieces):
+        start, end, mark, _ = pieces[at]
+        width = end - start
+        if mark is None and length + width <= size:
+            length += width  # wrapped inside a group
+            at += 1
+            continue
+        if mark is not None and kind not in (None, mark) or width > size:
+            break
+        if length != size and (closed or length < 1):
+            break
+        kind = kind or mark
+        closed += 1
+        fitted, length = at, width
+        at += 1
+    if length == size or not short_head:  # the open group ends the number
+        closed, fitted = closed + 1, at
+    return (fitted - first, short_head) if closed >= MIN_GROUPS and fitted > first else (0, short_head)
+
+
+def _best(pieces: list[Piece], first: int, sizes: Sequence[int]) -> tuple[int, bool]:
+    """The longest `_fit` from `first` over the group sizes (a second group between two separators
+    sets the size)."""
+    tried = sizes
+    if first + 2 < len(pieces) and pieces[first + 1][2] is not None and pieces[first + 2][2] is not None:
+        tried = [size for size in sizes if size == pieces[first + 1][1] - pieces[first + 1][0]]
+    return max((_fit(pieces, first, size) for size in tried), default=(0, False))
+
+
+def _readings(pieces: list[Piece], sizes: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Piece ranges [low, high) read: each longest number of one shape in a run's pieces, and it
+    without its first or last line; with a short first group, the number read again without it (a
+    number written before a key, `n 7 12345 67890 ...`, is not joined into it unnoticed)."""
+    first = 0
+    while first < len(pieces) - 1:
+        count, short_head = _best(pieces, first, sizes)
+        if not count:
+            first += 1
+            continue
+        last = first + count
+        lines = [at for at in range(first + 1, last) if pieces[at][3] != pieces[at - 1][3]]
+        ranges = {(low, high) for low in {first, *lines[:1]} for high in {last, *lines[-1:]}}
+        if short_head:
+            again, _ = _best(pieces, first + 1, sizes)
+            ranges.add((first + 1, first + 1 + again))
+        yield from sorted((low, high) for low, high in ranges if high - low >= MIN_GROUPS)
+        first = last
+
+
+def regrouped_integers(data: bytes, own_end: int,
+                       spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int, str]]:
+    """(start, end, value, detail) of each number grouped by a size 3-10 (decimal) or 4/8/16 (hex,
+    `_`), wrapped or not (module docstring), starting before `own_end`."""
+    for pattern, base, sizes in ((_DECIMAL_RUN, 10, range(MIN_GROUP, MAX_GROUP + 1)), (_HEX_RUN, 16, HEX_GROUPS)):
+        for low, high in spans:
+            for match in pattern.finditer(data, low, high):
+                if match.start() >= own_end:
+                    break
+                text = match.group(0)
+                if len(text) - len(text.translate(None, _HEX_DIGITS[base])) < FEWEST_DIGITS[base]:
+                    continue
+                pieces = _pieces(data, match, base)
+                for low_piece, high_piece in _readings(pieces, sizes):
+                    digits = b"".join(data[start:end] for start, end, _, _ in pieces[low_piece:high_piece])
+                    yield (pieces[low_piece][0], pieces[high_piece - 1][1], int(digits, base),
+                           "decimal integer (regrouped)" if base == 10 else "hex integer (regrouped)")
+    for low, high in spans:
+        for match in _CONTINUED.finditer(data, low, high):
+            if match.start() < own_end:
+                yield (match.start(), match.end(), int(_DIGITS.sub(b"", match.group(0))),
+                       "decimal integer (continued lines)")
 
 
 def grouped_integers(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int]]:
@@ -50,4 +182,4 @@ def grouped_integers(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]
                 yield start, end, int(digits)
 
 
-__all__ = ["grouped_integers"]
+__all__ = ["grouped_integers", "regrouped_integers"]

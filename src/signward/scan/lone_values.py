@@ -14,7 +14,11 @@ or `ed25519-seed`, encoding `base64+be` / `base64+raw`, with the kid), so redact
 
 Candidate runs: one byte in 16 is looked up in the base64 class (numpy); a run of 43 characters or
 more holds two neighbouring samples, and the regex (`LONE`) searches only around such pairs.
-Bounded: at most `MAX_CANDIDATES` runs a chunk (past it the chunk's scan is incomplete).
+Bounded: at most `MAX_CANDIDATES` runs a chunk, or one per `CANDIDATE_BYTES` of the chunk when
+that is more (rt18: a JSON list of 62,000 base64 SHA-256 digests in 3 MB, a log of 60,000
+43-character ids, are that many runs; a run takes 44 bytes at least, so the bound is never reached
+by runs that are lone, and each costs one derivation a curve, about 0.03 ms); past it the chunk's
+scan is incomplete. The values are derived once each (a value repeated is one derivation).
 Written apart from the independent reader (`recheck*.py`): nothing is imported from it.
 """
 
@@ -30,6 +34,7 @@ from .chunks import Chunk
 from .findings import Finding
 
 MAX_CANDIDATES = 50_000  # key-length runs a chunk (a 64 MiB image of four runtimes' cores: about 5,000)
+CANDIDATE_BYTES = 32  # ... or one per this many bytes of the chunk, when more (module docstring)
 STRIDE = 16  # a run of 43 or more characters holds two neighbouring samples
 SAMPLED_FROM = 1 << 16
 REACH = 128  # bytes sampled past the searched part: a run starting in it ends at most 90 bytes later
@@ -106,9 +111,10 @@ def scan_lone_values(chunk: Chunk, incomplete: set[str]) -> list[Finding]:
         return []
     lengths = {characters(size) for size in by_size}
     runs = candidates(chunk.data, lengths, 0, chunk.own_end)
-    if len(runs) > MAX_CANDIDATES:
-        incomplete.add(f"lone-values: more than {MAX_CANDIDATES} key-length base64 runs in one chunk")
-        runs = runs[:MAX_CANDIDATES]
+    bound = max(MAX_CANDIDATES, len(chunk.data) // CANDIDATE_BYTES)
+    if len(runs) > bound:
+        incomplete.add(f"lone-values: more than {bound} key-length base64 runs in one chunk")
+        runs = runs[:bound]
     found: list[Finding] = []
     for size, entries in by_size.items():
         chosen = [(start, stop, value) for start, stop, value in runs if len(value) == size]
@@ -132,4 +138,4 @@ def scan_lone_values(chunk: Chunk, incomplete: set[str]) -> list[Finding]:
     return found
 
 
-__all__ = ["MAX_CANDIDATES", "candidates", "characters", "scan_lone_values"]
+__all__ = ["CANDIDATE_BYTES", "MAX_CANDIDATES", "candidates", "characters", "scan_lone_values"]

@@ -12,13 +12,17 @@ and decoding each as a view every detector reads.
   own (`lossy-cp1252-bytes`: a key there is recoverable by trying the fillings). Only a run with a
   C0/C1 control character or 40 % high bytes (text from a Windows log has neither), and
   `MIN_DISTINCT` different non-ASCII bytes (ASCII indentation read as UTF-16LE is a run of U+2020).
+  rt18: a run whose line a console wrapped at a fixed column (PowerShell: 120, CRLF) is also read
+  with those breaks taken out (`unwrapped`); UTF-16LE and UTF-16BE text is read by `utf16_cp1252.py`.
 - decimal integers of `MIN_DIGITS` digits or more, bare or grouped by threes with one separator
   (`_`, `,`, `.`, `'`, space, no-break, thin or narrow space: Python `f"{x:_}"`/`f"{x:,}"`, Java/C#
-  `%,d`/`N0`), and hex grouped by fours with `_` (`f"{x:_x}"`): big-endian bytes, padded to 8.
+  `%,d`/`N0`), and hex grouped by fours with `_` (`f"{x:_x}"`): big-endian bytes, padded to 8;
+  other groupings and wrappings (lakh, groups of any size 3-10, hex by 8, wrapped inside a group,
+  rt16-rt18) are `grouped_forms.py`'s.
 - base58 (Bitcoin/Solana alphabet): runs of `MIN_BASE58` characters or more with no letter or digit
   either side; a view when they decode to 32 or 64 bytes (a seed or scalar, a Solana keypair), to
   DER (`0x30` first), or are base58check (the checksum holds: the payload and, past a version byte,
-  its key).
+  its key); wrapped at a fixed width of `B58_ROW` (12) columns or more, rows joined (`wrapped_runs.py`).
 - Z85 (ZeroMQ): runs of `MIN_Z85` characters or more of its alphabet with at least max(2, 4 %)
   of the characters base64 lacks and max(3, 8 %) capitals (random Z85: 22 % and 31 %; URLs and
   paths: few capitals), at most 60 % lowercase and no character `max(7, length / 12)` times or
@@ -47,9 +51,9 @@ import numpy as np
 from .chunks import Chunk
 from .decoded_runs import scan_batch
 from .findings import Finding
-from .grouped_forms import grouped_integers
+from .grouped_forms import grouped_integers, regrouped_integers
 from .utf16_cp1252 import utf16_cp1252_views
-from .wrapped_runs import blank_tail_pattern, tail_pattern, wrapped_runs
+from .wrapped_runs import MIN_WIDTH, blank_tail_pattern, tail_pattern, wrapped_runs
 from .yenc_parts import MAX_PARTS, joined_files
 
 if TYPE_CHECKING:
@@ -59,10 +63,14 @@ MIN_CHARS = 6
 GAP = 24
 REACH = 64
 MAX_LOST = 2
+MIN_WRAP = 40  # a cp1252 run's line broken at this column or wider may be a console's wrap (rt18: 120)
+MAX_WRAPS = 4  # columns tried a run (the widths of its first lines)
+LINE_BACK = 4096  # bytes searched back for the start of a run's line (a log prefix before the run)
 MIN_DISTINCT = 4  # fewer non-ASCII byte values in a run: no key (ASCII indentation read as UTF-16LE is U+2020s)
 MIN_DIGITS = 60
 MAX_DIGITS = 2_500
 MIN_BASE58 = 40
+B58_ROW = 12  # rt18: base58 wrapped at 15 columns; narrower rows of a log's tails are joined by chance
 MAX_BASE58 = 4_096
 MIN_Z85 = 40
 MAX_Z85 = 8_192
@@ -235,16 +243,59 @@ def cp1252_runs(data: bytes, own_end: int) -> Iterator[View]:
             if len(lost) > MAX_LOST:
                 yield start, end, b"", LOSSY, f"{len(lost)} bytes lost to U+FFFD in key-like bytes"
                 continue
+            origin = _line_origin(data, start, match.start())
             for filling in itertools.product(UNDEFINED, repeat=len(lost)):
                 for index, byte in zip(lost, filling, strict=True):
                     spelled[index] = byte
-                yield from _shifted(start, end, bytes(b or 0 for b in spelled), "cp1252", "cp1252 mojibake run")
+                plain = bytes(b or 0 for b in spelled)
+                yield from _shifted(start, end, plain, "cp1252", "cp1252 mojibake run")
+                for width, joined in unwrapped(plain, origin):  # rt18: a console wrapped the line
+                    yield from _shifted(start, end, joined, "cp1252", f"cp1252 mojibake run wrapped at {width}")
+
+
+_BREAK = re.compile(rb"\r?\n")
+
+
+def _line_origin(data: bytes, start: int, first: int) -> int:
+    """Where the line of a run's first character `first` starts, in characters from `start` (the
+    view's start; negative: before it); 0 when no line start is within `LINE_BACK` bytes."""
+    newline = data.rfind(b"\n", max(0, start - LINE_BACK), first)
+    if newline >= start:
+        return newline + 1 - start
+    if newline < 0 and start > LINE_BACK:
+        return 0
+    return -len(data[newline + 1:start].decode("utf-8", "surrogateescape"))
+
+
+def unwrapped(plain: bytes, origin: int) -> Iterator[tuple[int, bytes]]:
+    """(width, `plain` with its line breaks at a fixed column removed): rt18, a PowerShell
+    transcript wraps a long line at the console's width (120) with CRLF. Each width is the length
+    of one of the first lines from `origin` (a line's start; negative: before `plain`), `MIN_WRAP`
+    or more (`MAX_WRAPS` widths at most: the key's own bytes hold `\n`s); from `origin`, the break
+    (of that line's kind) that follows each `width` bytes is removed, as long as one is there, when
+    key-like bytes (0x80 or more) follow."""
+    widths: list[tuple[int, bytes]] = []
+    for count, found in enumerate(_BREAK.finditer(plain, max(0, origin))):
+        if count >= 4 * MAX_WRAPS or len(widths) >= MAX_WRAPS:
+            break
+        width = found.start() - origin
+        if width >= MIN_WRAP and (width, found.group(0)) not in widths:
+            widths.append((width, found.group(0)))
+    for width, mark in widths:
+        rows: list[bytes] = []
+        at = origin
+        while plain.startswith(mark, at + width):
+            rows.append(plain[max(0, at):at + width])
+            at += width + len(mark)
+        if max(plain[at:], default=0) >= 0x80:  # the run goes on past the rows (else nothing was cut in it)
+            yield width, plain[:max(0, origin)] + b"".join(rows) + plain[at:]
 
 
 # ---- big integers
 def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
     """Decimal integers of `MIN_DIGITS` or more digits, bare or grouped, and `_`-grouped hex."""
     spans = text_spans(data, own_end) if spans is None else spans
+    seen: set[tuple[int, int, int]] = set()  # a number two readings read alike is one view
     for match in (found for low, high in spans for found in _INTEGER.finditer(data, low, high)):
         if match.start() >= own_end:
             break
@@ -253,9 +304,15 @@ def integer_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | 
         if key_sized(value):
             yield (match.start(), match.end(), _big_endian(value), "decimal",
                    "decimal integer" + (" (grouped)" if match.group(1) is not None else ""))
+            seen.add((match.start(), match.end(), value))
     for start, end, value in grouped_integers(data, own_end, spans):  # lakh, U+2019, by fours, wrapped
         if key_sized(value):
+            seen.add((start, end, value))
             yield start, end, _big_endian(value), "decimal", "decimal integer (grouped)"
+    for start, end, value, detail in regrouped_integers(data, own_end, spans):  # rt18: any size, wrapped, hex by 8
+        if key_sized(value) and (start, end, value) not in seen:
+            seen.add((start, end, value))
+            yield start, end, _big_endian(value), "hex-grouped" if detail.startswith("hex") else "decimal", detail
     for match in (found for low, high in spans for found in _HEX_GROUPED.finditer(data, low, high)):
         if match.start() >= own_end:
             break
@@ -287,13 +344,14 @@ def base58_decode(run: bytes) -> bytes:
 
 
 def _runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]], pattern: re.Pattern[bytes],
-          lines: re.Pattern[bytes], longest: int) -> Iterator[tuple[int, int, bytes]]:
+          lines: re.Pattern[bytes], longest: int, narrowest: int = MIN_WIDTH) -> Iterator[tuple[int, int, bytes]]:
     """The runs of `pattern` in `spans`, then the runs wrapped over lines at a fixed width, joined."""
     for match in (found for low, high in spans for found in pattern.finditer(data, low, high)):
         if match.start() >= own_end:
             break
         yield match.start(), match.end(), match.group(0)
-    for start, end, run in (found for low, high in spans for found in wrapped_runs(data, low, high, lines, longest)):
+    for start, end, run in (found for low, high in spans
+                            for found in wrapped_runs(data, low, high, lines, longest, narrowest)):
         if start >= own_end:
             break
         yield start, end, run
@@ -301,7 +359,7 @@ def _runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]], pattern: 
 
 def base58_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
     spans = text_spans(data, own_end) if spans is None else spans
-    for start, end, run in _runs(data, own_end, spans, _BASE58, _B58_LINE, MAX_BASE58):
+    for start, end, run in _runs(data, own_end, spans, _BASE58, _B58_LINE, MAX_BASE58, B58_ROW):
         decoded = base58_decode(run)
         readings: list[tuple[bytes, str]] = []
         if len(decoded) in (32, 64) or (decoded[:1] == b"\x30" and len(decoded) >= 48):

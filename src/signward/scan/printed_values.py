@@ -43,6 +43,7 @@ import numpy as np
 
 from .printed_chars import char_lists, od_rows
 from .printed_tools import decimal_body, decimal_escapes, tool_rows
+from .typed_rows import typed_rows
 from .word_lists import word_lists
 from .word_rows import word_rows
 
@@ -441,6 +442,9 @@ def braced_escapes(data: bytes, low: int, high: int) -> Iterator[View]:
 def value_views(data: bytes, start: int, end: int) -> Iterator[View]:
     """Every view of this module's forms that starts in data[start:end], each read to its end."""
     for low, high in text_spans(data, start, end):
+        for view in typed_rows(data, low, high):  # od with several types, touching cells (typed_rows.py)
+            if start <= view[0] < end:
+                yield view
         for reader in (value_sequences, joined_literals, doubled_escapes, braced_escapes, od_rows, char_lists,
                        tool_rows, decimal_escapes, word_rows, word_lists):
             for view in reader(data, low, high):

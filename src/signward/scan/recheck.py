@@ -71,6 +71,7 @@ from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_brotli import TooLarge, Undecodable, http_bodies, looks_brotli, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
+from .recheck_cutkeys import MAX_RSA_TRIES, cut_der_key
 from .recheck_edpairs import ed25519_pairs
 from .recheck_encodings import printed_view, read_encodings
 from .recheck_exponent import lone_exponents
@@ -79,12 +80,15 @@ from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
+from .recheck_typedrows import read_typed
 from .recheck_unread import unread_kind
 from .recheck_utf16text import cp1252_windows, utf16le_text
 from .recheck_values import read_values
 from .recheck_wordlists import read_wordlists
 from .recheck_words import read_words
 
+MIN_VIEWS = 200_000  # views of the reader's budget, at least (Budget.for_size)
+VIEW_BYTES = 8  # artifact bytes per view of the reader's budget past MIN_VIEWS (Budget.for_size)
 PRINTED_CHECK_BYTES = 16  # artifact bytes per scalar check of a printed form's view (Budget.for_size)
 MAX_PRINTED_CHECKS = 1 << 18
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
@@ -169,10 +173,14 @@ class Budget:
         of a 670 KB file, gdb `x/8xb` rows) decodes to one random view of a quarter to a ninth of
         its size, every 8th window of it a scalar check: the scalar checks grow by one per
         `PRINTED_CHECK_BYTES` of the artifact too, up to `MAX_PRINTED_CHECKS` (an artifact of 8 MiB:
-        about 15 s of CPU at most)."""
+        about 15 s of CPU at most). rt18: a file of short base64 values (a JSON list of 62,000
+        SHA-256 digests, a log of 60,000 43-character ids) is four views a value (one per
+        alignment): the views grow by one per `VIEW_BYTES` of the artifact past `MIN_VIEWS` (each a
+        small view: about 0.15 ms of CPU)."""
         mib = size >> 20
         printed = min(MAX_PRINTED_CHECKS, size // PRINTED_CHECK_BYTES)
-        return cls(max_checks=400_000 + 10_000 * mib, max_curve_checks=40_000 + max(1_000 * mib, printed))
+        return cls(max_views=max(MIN_VIEWS, size // VIEW_BYTES), max_checks=400_000 + 10_000 * mib,
+                   max_curve_checks=40_000 + max(1_000 * mib, printed))
 
 
 @dataclass
@@ -403,9 +411,9 @@ class _Reader:
             # in an image (a 16 MB core: hundreds of spots look like cp1252 in UTF-16LE, and their
             # 16 KiB views spent 558,000 window checks) the recognisers run on them, not the window search
             windows = len(data) <= WINDOW_VIEW_BYTES
-            for span, text in cp1252_windows(data):
+            for span, codec, text in cp1252_windows(data):  # rt18: UTF-16BE too
                 outer = self.decoding(depth, *span)
-                self.child(text, f"{name} > utf-16le near cp1252@{span[0]}", depth + 1, windows)
+                self.child(text, f"{name} > {codec} near cp1252@{span[0]}", depth + 1, windows)
                 self.span = outer
         return False
 
@@ -616,6 +624,7 @@ class _Reader:
         read_numbers(self, data, name, depth)  # keys printed as numbers (recheck_numbers.py)
         read_values(self, data, name, depth)  # value sequences, joined escapes (recheck_values.py)
         read_words(self, data, name, depth)  # rows of multi-byte words in any base (recheck_words.py)
+        read_typed(self, data, name, depth)  # od rows of several types, touching cells (recheck_typedrows.py)
         read_wordlists(self, data, name, depth)  # lists of 2/4/8-byte words (recheck_wordlists.py)
 
     def embedded_streams(self, data: bytes | mmap.mmap, name: str, depth: int) -> None:
@@ -666,8 +675,10 @@ class _Reader:
     def detect(self, data: bytes | mmap.mmap, name: str, windows: bool = True) -> None:
         for match in zeros.finditer(_PEM, data):
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
+        rsa_tries = [MAX_RSA_TRIES]  # keys cut short after their secret (recheck_cutkeys.py): RSA checks per view
+        whole_end = 0  # a cut-short reading inside a whole key (PKCS#8's inner SEC1) is that key again
         for match in zeros.finditer(_DER, data):
-            self.der(data, match.start(), name)
+            whole_end = max(whole_end, self.der(data, match.start(), name, rsa_tries, match.start() >= whole_end))
         for kind, what, here in keyfile_findings(data, self.known, self.budget):  # PKCS#12, ssh.com, PuTTY, keystores
             self.found(kind, name, what, here)
         position = data.find(_OPENSSH_MAGIC)
@@ -714,7 +725,9 @@ class _Reader:
             return  # else text that only looks like a key (libcrypto's own strings, a header alone)
         self.private_key(key, "pem", name, here)
 
-    def der(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
+    def der(self, data: bytes | mmap.mmap, start: int, name: str, rsa_tries: list[int], cut: bool = True) -> int:
+        """A DER private key at `start`, whole or (with `cut`) cut short after its secret
+        (recheck_cutkeys.py); the whole key's end, or 0."""
         first = data[start + 1]
         if first < 0x80:
             length, header = first, 2
@@ -722,13 +735,20 @@ class _Reader:
             width = first & 0x7F
             length, header = int.from_bytes(data[start + 2:start + 2 + width], "big"), 2 + width
         end = start + header + length
-        if end > len(data) or length > MAX_PEM_BODY:
-            return
-        try:
-            key = serialization.load_der_private_key(bytes(data[start:end]), None, unsafe_skip_rsa_key_validation=True)
-        except Exception:
-            return
-        self.private_key(key, "der", name, (start, end))
+        key: Any = None
+        if end <= len(data) and length <= MAX_PEM_BODY:
+            try:
+                key = serialization.load_der_private_key(bytes(data[start:end]), None,
+                                                         unsafe_skip_rsa_key_validation=True)
+            except Exception:
+                key = None
+        if key is not None:
+            self.private_key(key, "der", name, (start, end))
+            return end
+        found = cut_der_key(data, start, rsa_tries) if cut else None
+        if found is not None:
+            self.found("der", name, f"{type(found[0]).__name__.lstrip('_')} cut short after its secret", found[1])
+        return 0
 
     def openssh_blob(self, data: bytes | mmap.mmap, start: int, name: str) -> None:
         """The binary openssh-key-v1 structure (length-prefixed strings): framed exactly, then

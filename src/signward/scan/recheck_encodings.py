@@ -8,12 +8,16 @@ cp1252 mojibake  bytes decoded as Windows-1252 and written as UTF-8: a cluster o
                  module's own table. Undefined bytes as .NET writes them (U+0081 ...) or as
                  Python's surrogateescape leaves them (raw); U+FFFD (`errors='replace'`) lost: up to
                  `LOST` of them every filling is a view, more is a finding (`lossy-cp1252-bytes`).
-                 Only a cluster with a control character or 40 % high bytes.
+                 Only a cluster with a control character or 40 % high bytes. rt18: a cluster
+                 whose line a console wrapped at a fixed column (CRLF, PowerShell's 120) is also
+                 read with those breaks taken out (`_rejoined`).
 grouped integers decimal numbers of 60 digits or more grouped by threes with one separator (`_`,
-                 `,`, `.`, `'`, spaces incl. U+00A0/U+2009/U+202F); hex grouped by fours with `_`.
+                 `,`, `.`, `'`, spaces incl. U+00A0/U+2009/U+202F); hex grouped by fours with `_`;
+                 other groupings (any size 3-10, hex by 8, wrapped) are `recheck_grouping.py`'s.
                  Each a child view (`> decimal (grouped)`, `> hex (grouped)`) and tested as an RSA
                  d/dp/dq (`recheck_numbers.rsa_part`).
-base58           runs of 40 or more characters of its alphabet with no letter or digit either side,
+base58           runs of 40 or more characters of its alphabet with no letter or digit either side
+                 (or wrapped at 12 columns or more, `recheck_wrapped`),
                  read when they decode to 32 or 64 bytes, to DER, or check as base58check.
 Z85              runs of 40 or more characters of its alphabet, max(2, 4 %) of them outside
                  base64's, max(3, 8 %) capitals (URLs and paths have few), at most 60 % lowercase
@@ -36,7 +40,7 @@ from typing import TYPE_CHECKING
 
 from . import recheck_zeros as zeros
 from .recheck_codecs import candidates
-from .recheck_grouping import grouped_runs
+from .recheck_grouping import grouped_runs, regrouped_runs
 from .recheck_numbers import rsa_part
 from .recheck_wrapped import B58_BLOCK, Z85_BLOCK, wrapped
 from .recheck_yparts import Parts
@@ -48,6 +52,9 @@ PAIRS = 6
 SPREAD = 24
 EDGE = 64
 LOST = 2
+WRAP_FROM = 40  # rt18: a cluster's line cut at this column or wider may be a console's wrap (PowerShell: 120)
+WRAP_TRIES = 4  # columns tried a cluster
+LINE_FROM = 4096  # bytes looked back for the start of a cluster's line
 # the 27 characters cp1252 puts at 0x80-0x9F (Microsoft's table, bestfit1252.txt)
 _HIGH = {0x20AC: 0x80, 0x201A: 0x82, 0x0192: 0x83, 0x201E: 0x84, 0x2026: 0x85, 0x2020: 0x86, 0x2021: 0x87,
          0x02C6: 0x88, 0x2030: 0x89, 0x0160: 0x8A, 0x2039: 0x8B, 0x0152: 0x8C, 0x017D: 0x8E, 0x2018: 0x91,
@@ -80,33 +87,7 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
     """Every form in the module docstring, each decoded run a child view at its span."""
     cap = candidates(data)
     _cp1252(reader, data, name, depth, cap)
-    count = 0
-    for match in _grouped(data):
-        value = int(re.sub(rb"[^0-9]", b"", match.group(0)))
-        if not _key_length(value):
-            continue
-        count += 1
-        _cap(count, cap, name, "grouped integers")
-        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
-               f"{name} > decimal (grouped)", depth, match.span())
-        _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
-    for span, value in grouped_runs(data):  # lakh, U+2019, by fours, wrapped (recheck_grouping)
-        if not _key_length(value):
-            continue
-        count += 1
-        _cap(count, cap, name, "grouped integers")
-        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
-               f"{name} > decimal (grouped)", depth, span)
-        _rsa(reader, value, f"{name} > decimal (grouped)", span)
-    for match in zeros.finditer(_GROUPED_HEX, data):
-        value = int(match.group(0).replace(b"_", b""), 16)
-        if not _key_length(value):
-            continue
-        count += 1
-        _cap(count, cap, name, "grouped integers")
-        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
-               f"{name} > hex (grouped)", depth, match.span())
-        _rsa(reader, value, f"{name} > hex (grouped)", match.span())
+    _integers(reader, data, name, depth, cap)
     count = 0
     for span, text in _runs(_B58_RUN, B58_BLOCK, data, 4096):  # linear: each run's digits read once
         for label, plain in _base58(text.decode("ascii")):
@@ -150,6 +131,48 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
         position = after
     for plain, span in parts.files():  # multipart: each part at its begin= offset
         _child(reader, plain, f"{name} > yenc multipart@{span[0]}", depth, span)
+
+
+def _integers(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, cap: int) -> None:
+    """Grouped decimal and hex integers of a key's length, each a child view and an RSA part tried."""
+    count = 0
+    read: set[tuple[tuple[int, int], int]] = set()  # a number two readings read alike: one child view
+    for match in _grouped(data):
+        value = int(re.sub(rb"[^0-9]", b"", match.group(0)))
+        if not _key_length(value):
+            continue
+        count += 1
+        read.add((match.span(), value))
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
+               f"{name} > decimal (grouped)", depth, match.span())
+        _rsa(reader, value, f"{name} > decimal (grouped)", match.span())
+    for span, value in grouped_runs(data):  # lakh, U+2019, by fours, wrapped (recheck_grouping)
+        if not _key_length(value):
+            continue
+        count += 1
+        read.add((span, value))
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
+               f"{name} > decimal (grouped)", depth, span)
+        _rsa(reader, value, f"{name} > decimal (grouped)", span)
+    for span, value, label in regrouped_runs(data):  # rt18: any group size, wrapped inside groups, hex by 8
+        if not _key_length(value) or (span, value) in read:
+            continue
+        count += 1
+        read.add((span, value))
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"), f"{name} > {label}", depth, span)
+        _rsa(reader, value, f"{name} > {label}", span)
+    for match in zeros.finditer(_GROUPED_HEX, data):
+        value = int(match.group(0).replace(b"_", b""), 16)
+        if not _key_length(value):
+            continue
+        count += 1
+        _cap(count, cap, name, "grouped integers")
+        _child(reader, value.to_bytes(max(32, (value.bit_length() + 7) // 8), "big"),
+               f"{name} > hex (grouped)", depth, match.span())
+        _rsa(reader, value, f"{name} > hex (grouped)", match.span())
 
 
 def _runs(one_line: re.Pattern[bytes], block: re.Pattern[bytes], data: bytes | mmap.mmap,
@@ -244,11 +267,52 @@ def _cp1252(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, cap
                 reader.found("lossy-cp1252-bytes", f"{name} > cp1252 mojibake@{start}",
                              f"{len(holes)} bytes lost to U+FFFD in key-like bytes", (start, end))
             else:
+                line = _column_zero(data, start, cluster.start())
                 for filling in itertools.product(_HOLES, repeat=len(holes)):
                     for index, byte in zip(holes, filling, strict=True):
                         values[index] = byte
                     reader.child(bytes(values), f"{name} > cp1252 mojibake@{start}", depth + 1)
+                    for columns, rejoined in _rejoined(bytes(values), line):
+                        reader.child(rejoined, f"{name} > cp1252 mojibake@{start} wrapped at {columns}", depth + 1)
             reader.span = outer
+
+
+def _column_zero(data: bytes | mmap.mmap, start: int, first: int) -> int:
+    """The start of the line `first` is on, in characters from `start` (below 0: a prefix before
+    the cluster's bytes); 0 when it is farther back than `LINE_FROM` bytes."""
+    low = max(0, start - LINE_FROM)
+    back = bytes(data[low:first]).rfind(b"\n")
+    if back >= start - low:
+        return back + 1 - (start - low)
+    if back < 0 and low > 0:
+        return 0
+    return -len(bytes(data[low + back + 1:start]).decode("utf-8", "replace"))
+
+
+def _rejoined(values: bytes, line: int) -> Iterator[tuple[int, bytes]]:
+    """(columns, `values` with the line breaks a console put at a fixed column taken out): the
+    columns are the lengths of the first lines from `line` (`WRAP_FROM` or more, `WRAP_TRIES` of
+    them: a key's own bytes hold 0x0A; `line` below 0: the line began before `values`); rows of
+    that length, each followed by the same break (CRLF or LF), are joined from `line` on, when a
+    byte 0x80 or more follows them."""
+    tried: list[tuple[int, bytes]] = []
+    newline = values.find(b"\n", max(line, 0))
+    looked = 0
+    while newline >= 0 and looked < 4 * WRAP_TRIES and len(tried) < WRAP_TRIES:
+        looked += 1
+        brk = b"\r\n" if newline > max(line, 0) and values[newline - 1] == 0x0D else b"\n"
+        columns = newline + 1 - len(brk) - line
+        if columns >= WRAP_FROM and (columns, brk) not in tried:
+            tried.append((columns, brk))
+        newline = values.find(b"\n", newline + 1)
+    for columns, brk in tried:
+        rows = []
+        at = line
+        while values[at + columns:at + columns + len(brk)] == brk:
+            rows.append(values[max(at, 0):at + columns])
+            at += columns + len(brk)
+        if any(byte >= 0x80 for byte in values[at:]):  # else the breaks cut were after the cluster
+            yield columns, values[:max(line, 0)] + b"".join(rows) + values[at:]
 
 
 def _spell(chunk: bytes) -> tuple[list[int], bool] | None:

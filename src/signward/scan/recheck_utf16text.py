@@ -9,7 +9,8 @@ UTF-8 log (PowerShell 5 `>>`) fails that whole-view test. `cp1252_windows` finds
 view, the UTF-16LE code unit of a character only cp1252 gives right after a code unit below U+0100
 (not U+0000); where the `NEAR` units after or before it have at least 24 of 32 high bytes in
 cp1252's (0x00, 0x01, 0x02, 0x20, 0x21), 16 of them zero and at most 8 U+0000, the `AROUND` bytes
-either side (at its byte parity, neighbours merged) decode as UTF-16LE into one UTF-8 child view."""
+either side (at its byte parity, neighbours merged) decode as UTF-16LE into one UTF-8 child view.
+rt18: the same for UTF-16BE without a BOM (each code unit's bytes the other way round)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ _ONLY_1252 = (0x20AC, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x
               0x0153, 0x017E, 0x0178, 0xFFFD)
 _AFTER_LATIN = re.compile(rb"[\x01-\xff]\x00(?:" + b"|".join(re.escape(chr(point).encode("utf-16-le"))
                                                              for point in _ONLY_1252) + rb")")
+_AFTER_LATIN_BE = re.compile(rb"\x00[\x01-\xff](?:" + b"|".join(re.escape(chr(point).encode("utf-16-be"))
+                                                                for point in _ONLY_1252) + rb")")
 _NOT_CP_HIGH = bytes(set(range(256)) - {0x00, 0x01, 0x02, 0x20, 0x21})
 
 
@@ -46,23 +49,31 @@ def utf16le_text(data: bytes | mmap.mmap) -> bytes | None:
         return None  # binary with zeros between bytes: the reader's UTF-16 runs read it
 
 
-def _reads_as_cp1252(units: bytes) -> bool:
-    """`NEAR` UTF-16LE code units that look like cp1252 text (the module docstring's counts)."""
+def _reads_as_cp1252(units: bytes, big: bool = False) -> bool:
+    """`NEAR` UTF-16LE (`big`: UTF-16BE) code units that look like cp1252 text (the module docstring's counts)."""
     if len(units) < 2 * NEAR:
         return False
-    highs = units[1::2]
+    highs = units[0::2] if big else units[1::2]
     nulls = sum(1 for at in range(0, len(units), 2) if units[at] == 0 and units[at + 1] == 0)
     return len(highs.translate(None, _NOT_CP_HIGH)) >= 24 and highs.count(0) >= 16 and nulls <= 8
 
 
-def cp1252_windows(data: bytes | mmap.mmap) -> Iterator[tuple[tuple[int, int], bytes]]:
-    """((start, end), UTF-8) of each UTF-16LE window around cp1252-only characters (rt17)."""
+def cp1252_windows(data: bytes | mmap.mmap) -> Iterator[tuple[tuple[int, int], str, bytes]]:
+    """((start, end), "utf-16le" or "utf-16be", UTF-8) of each UTF-16LE window around cp1252-only
+    characters (rt17), then of each UTF-16BE one (rt18: no BOM)."""
+    yield from _windows(data, _AFTER_LATIN, "utf-16-le")
+    yield from _windows(data, _AFTER_LATIN_BE, "utf-16-be")
+
+
+def _windows(data: bytes | mmap.mmap, marks: re.Pattern[bytes],
+             codec: str) -> Iterator[tuple[tuple[int, int], str, bytes]]:
+    big = codec == "utf-16-be"
     windows: list[list[int]] = []  # [start, end, parity], in order of their marks
-    for found in zeros.finditer(_AFTER_LATIN, data):
+    for found in zeros.finditer(marks, data):
         mark = found.start() + 2
         after = bytes(data[mark + 2:mark + 2 + 2 * NEAR])
         before = bytes(data[max(0, mark - 2 * NEAR):mark]) if mark >= 2 * NEAR else b""
-        if not (_reads_as_cp1252(after) or _reads_as_cp1252(before)):
+        if not (_reads_as_cp1252(after, big) or _reads_as_cp1252(before, big)):
             continue
         start = mark - AROUND if mark >= AROUND else mark % 2
         end = min(len(data), mark + AROUND)
@@ -73,7 +84,7 @@ def cp1252_windows(data: bytes | mmap.mmap) -> Iterator[tuple[tuple[int, int], b
         else:
             windows.append([start, end, mark % 2])
     for start, end, _ in windows:
-        yield (start, end), bytes(data[start:end]).decode("utf-16-le", "replace").encode("utf-8")
+        yield (start, end), codec.replace("16-", "16"), bytes(data[start:end]).decode(codec, "replace").encode("utf-8")
 
 
 __all__ = ["cp1252_windows", "utf16le_text"]

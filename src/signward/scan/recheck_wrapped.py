@@ -1,11 +1,11 @@
 """The independent reader's joining of base58 and Z85 wrapped over lines at a fixed width (rt16):
 a block of adjacent lines each only of the alphabet (indentation, CRLF allowed) is cut into runs,
-each of lines of one width (16 or more) and then at most one no wider line, and each run read as
-one. A base58 block's lines may each start with a prefix of up to `PREFIX` printable characters
-(rt17: an e-mail's `> `, a log's timestamp and level) that does not end in a letter or digit: its
-rows are the base58 runs ending the lines; a Z85 block's the same, behind a prefix that ends in a
-blank (Z85's alphabet holds `>`, `:` and `[`). Its own code, written apart from the scanner's
-`wrapped_runs.py`."""
+each of lines of one width (16 or more; base58 12 or more, rt18) and then at most one no wider
+line, and each run read as one. A base58 block's lines may each start with a prefix of up to
+`PREFIX` printable characters (rt17: an e-mail's `> `, a log's timestamp and level) that does not
+end in a letter or digit: its rows are the base58 runs ending the lines; a Z85 block's the same,
+behind a prefix that ends in a blank (Z85's alphabet holds `>`, `:` and `[`). Its own code,
+written apart from the scanner's `wrapped_runs.py`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from . import recheck_zeros as zeros
 
 NARROWEST = 16
+NARROWEST_B58 = 12  # rt18: base58 wrapped at 15 columns (a log's tails narrower than 12 are joined by chance)
 MOST_LINES = 256
 
 PREFIX = 80
@@ -33,12 +34,13 @@ def wrapped(block: re.Pattern[bytes], data: bytes | mmap.mmap, longest: int) -> 
     """((start, end), joined characters) of every wrapped run in the blocks `block` finds."""
     for found in zeros.finditer(block, data):
         cells = _B58_ROW if block is B58_BLOCK else _Z85_ROW
+        narrowest = NARROWEST_B58 if block is B58_BLOCK else NARROWEST
         rows = [(line.start(1), line.end(1), line.group(1)) for line in cells.finditer(found.group(0))]
         base = found.start()
         first = 0
         while first < len(rows) - 1:
             width = len(rows[first][2])
-            if width < NARROWEST:  # rt17: a log's lines ending in short words, one step each
+            if width < narrowest:  # rt17: a log's lines ending in short words, one step each
                 first += 1
                 continue
             after = first + 1
@@ -46,7 +48,7 @@ def wrapped(block: re.Pattern[bytes], data: bytes | mmap.mmap, longest: int) -> 
                 after += 1
             if after < len(rows) and after - first < MOST_LINES and len(rows[after][2]) < width:
                 after += 1
-            if width < NARROWEST or after - first < 2:
+            if width < narrowest or after - first < 2:
                 first += 1
                 continue
             joined = b"".join(row[2] for row in rows[first:after])

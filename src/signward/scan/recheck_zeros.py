@@ -217,7 +217,16 @@ def _in_tree(tree: Any, fold: bool, alphabet: frozenset[int]) -> bool:
 
 def finditer(pattern: re.Pattern[bytes], data: bytes | mmap.mmap, pos: int = 0) -> Iterator[re.Match[bytes]]:
     """`pattern.finditer(data, pos)` over the kept spans of a large view (all of a small one);
-    over its text spans only when every match of the pattern is text (`text_only`)."""
+    over its text spans only when every match of the pattern is text (`text_only`). A small view
+    gets the pattern's own iterator (rt18: a file of 60,000 short base64 ids is 240,000 small views,
+    each searched by some fifty patterns: a generator around each search cost a third of the time)."""
+    if len(data) < LARGE:
+        return pattern.finditer(data, pos)
+    return _large_finditer(pattern, data, pos)
+
+
+def _large_finditer(pattern: re.Pattern[bytes], data: bytes | mmap.mmap, pos: int) -> Iterator[re.Match[bytes]]:
+    """`finditer` over a view of LARGE bytes or more."""
     if len(data) >= LARGE:
         form = text_only(pattern)
         texts = None if form is None else text_spans(data, *form)

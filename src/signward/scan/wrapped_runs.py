@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-MIN_WIDTH = 16  # a line narrower than this is not a wrapped run's line (40/64/76/80 in practice)
+MIN_WIDTH = 16  # a line narrower than this is not a wrapped run's line (40/64/76/80 in practice; base58: 12, rt18)
 MAX_LINES = 256  # lines joined into one run at most (bounded; the alphabets' maxima are 4 KiB / 8 KiB)
 
 Run = tuple[int, int, bytes]
@@ -35,26 +35,27 @@ def blank_tail_pattern(alphabet: bytes) -> re.Pattern[bytes]:
     return re.compile(rb"(?m)(?<![^ \t\n])([%s]++)[ \t]*+\r?$" % alphabet)
 
 
-def wrapped_runs(data: bytes, low: int, high: int, lines: re.Pattern[bytes], longest: int) -> Iterator[Run]:
+def wrapped_runs(data: bytes, low: int, high: int, lines: re.Pattern[bytes], longest: int,
+                 narrowest: int = MIN_WIDTH) -> Iterator[Run]:
     """(start, end, joined characters) of each run of two or more adjacent lines of `lines` where
     all but the last have one width and the last is no wider; `longest` characters at most.
-    Linear: each line is matched once and belongs to one run."""
+    Lines narrower than `narrowest` start no run. Linear: each line is matched once and belongs to one run."""
     block: list[re.Match[bytes]] = []
     for match in lines.finditer(data, low, high):
         if block and (data[block[-1].end():block[-1].end() + 1] != b"\n"
                       or data.find(b"\n", block[-1].end() + 1, match.start()) >= 0):  # not the next line
-            yield from _split(block, longest)
+            yield from _split(block, longest, narrowest)
             block = []
         block.append(match)
-    yield from _split(block, longest)
+    yield from _split(block, longest, narrowest)
 
 
-def _split(block: list[re.Match[bytes]], longest: int) -> Iterator[Run]:
+def _split(block: list[re.Match[bytes]], longest: int, narrowest: int) -> Iterator[Run]:
     """Adjacent lines into runs: from each line, the lines of its width, then one shorter."""
     index = 0
     while index < len(block):
         width = len(block[index].group(1))
-        if width < MIN_WIDTH:  # rt17: lines ending in short words are many (linear: no run from here)
+        if width < narrowest:  # rt17: lines ending in short words are many (linear: no run from here)
             index += 1
             continue
         last = index + 1
@@ -62,7 +63,7 @@ def _split(block: list[re.Match[bytes]], longest: int) -> Iterator[Run]:
             last += 1
         if last < len(block) and len(block[last].group(1)) < width and last - index < MAX_LINES:
             last += 1
-        if last - index >= 2 and width >= MIN_WIDTH:
+        if last - index >= 2 and width >= narrowest:
             joined = b"".join(match.group(1) for match in block[index:last])[:longest]
             yield block[index].start(1), block[last - 1].end(1), joined
             index = last

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.serialization import load_der_private_key, p
 from ..chunks import Chunk
 from ..findings import Finding
 from .base import BaseDetector
+from .der_cut import CutChecks, cut_key
 
 ANCHOR = re.compile(rb"\x30(?:\x82..|\x81.|[\x20-\x7f])\x02\x01[\x00\x01\x03]\x30?", re.DOTALL)
 ENCRYPTION_OID = re.compile(
@@ -293,21 +294,27 @@ class DerDetector(BaseDetector):
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
         data = chunk.data
         reported: set[int] = set()
-        opened = 0
+        opened, checks = 0, CutChecks()
         starts = [m.start() for m in ANCHOR.finditer(data)]
         for match in ENCRYPTION_OID.finditer(data):  # EncryptedPrivateKeyInfo: SEQ { SEQ { OID ...
             for back in (4, 6, 8, 3, 5, 7):
                 start = match.start() - back
                 if start >= 0 and data[start] == 0x30:
                     starts.append(start)
+        whole_end = 0  # a cut-short reading inside a whole key (PKCS#8's inner SEC1) is that key again
         for start in sorted(set(starts)):
             if start in reported or not chunk.owns(start):
                 continue
             hit = classify_der(data, start, open_pkcs12=opened < MAX_PKCS12_OPENED)
             if hit is None:
+                cut = cut_key(data, start, checks) if start >= whole_end else None  # cut short after its secret
+                if cut is not None:
+                    reported.add(start)
+                    yield self.found(chunk, start, cut[0], cut[1], "der", cut[2])
                 continue
             opened += hit.kind.startswith("pkcs12")
             reported.add(start)
+            whole_end = max(whole_end, start + hit.length)
             yield self.found(chunk, start, hit.length, hit.kind, "der", hit.key)
         for at in keystore_starts(data):
             if chunk.owns(at):

@@ -1,0 +1,70 @@
+"""The independent reader reads od listings of several types per type and hexdump cells that touch
+by width (recheck_typedrows.py, red team rt18 group B: `od -td4 -tx4`, `od -tx1 -td4`, `od -tu2 -c`,
+`hexdump -e '8/2 "%6d"'` were certified with the key recoverable: no other view of the reader finds
+anything in them). Fixed keys (tests/scan/typed_forms)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from signward.scan import recheck_typedrows as reader
+from signward.scan.recheck import recheck_bytes
+from tests.scan.typed_forms import FORMS, KEYS, POST, PRE, hexdump_cells, memory, od
+
+VIEW = {"od -td4 -tx4": "> od rows of one type > word rows (", "od -tx4 -td4": "> od rows of one type > word rows (",
+        "od -tx1 -td4": "> od rows of one type > word rows (", "od -tu2 -c": "> od rows of one type > word rows (",
+        "hexdump -e 8/2 %6d": "> fixed-width cells > word rows (decimal, 2-byte, little)"}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("key", sorted(KEYS))
+def test_a_key_in_rows_of_several_types_is_found_by_this_reading_alone(form: str, key: str) -> None:
+    printed = FORMS[form](memory(KEYS[key]))
+    report = recheck_bytes(PRE + printed + POST, name="dump.txt")
+    ours = [f for f in report.findings if VIEW[form] in f.view]
+    assert ours and {f.kind for f in ours} == {"der"}, (report.findings, report.incomplete)
+    assert [f for f in report.findings if f not in ours] == [], report.findings  # only this reading finds it
+    rows = printed.rstrip(b"\n")
+    if form.startswith("od"):
+        rows = rows[:rows.rindex(b"\n")]  # (the last offset alone prints no byte)
+    assert any(f.span == (len(PRE), len(PRE) + len(rows)) for f in ours), [f.span for f in ours]
+
+
+def test_every_type_is_read_apart() -> None:
+    """`od -tx1 -td4`: the hex bytes of the first type and the decimal words of the second both read."""
+    report = recheck_bytes(PRE + od(memory(KEYS["ec"]), "x1", "d4") + POST, name="dump.txt")
+    views = {f.view for f in report.findings}
+    assert {"dump.txt > od rows of one type > word rows (hex, 1-byte, bytes)",
+            "dump.txt > od rows of one type > word rows (decimal, 4-byte, little)"} <= views, views
+
+
+def test_rows_not_behind_blanks_as_wide_as_the_offset_are_no_second_type() -> None:
+    printed = od(memory(KEYS["ec"]), "u2", "c").replace(b"\n       ", b"\n      x")
+    assert not [f for f in recheck_bytes(PRE + printed + POST, name="dump.txt").findings
+                if "od rows of one type" in f.view]
+
+
+def test_cells_are_split_by_the_widest_width_only_when_they_touch() -> None:
+    lines = hexdump_cells(memory(KEYS["ec"])).splitlines()
+    assert reader._width(lines) == 6
+    assert reader._width([b"  1234-12345 12345 -1234", b" 12345  1234-12345  9999"]) == 6  # (3 cuts them too)
+    assert reader._width(hexdump_cells(memory(KEYS["ec"]), 7).splitlines()) is None  # a blank before every cell
+    report = recheck_bytes(PRE + hexdump_cells(memory(KEYS["ec"]), 7) + POST, name="dump.txt")
+    assert not [f for f in report.findings if "fixed-width cells" in f.view]
+
+
+def test_numbers_in_ordinary_text_are_certified_and_read_quickly() -> None:
+    """A log with counters, an indented build listing behind octal counts and a fixed-width table of
+    numbers (cells of 5 that touch): nothing found, each in a few seconds."""
+    log = b"".join(b"2026-12-07 00:%02d:%02d.%03d INFO worker-%d requests=%d bytes=%d status=200\n"
+                   % (i // 60 % 60, i % 60, i % 1000, i % 16, i * 37, i * 7919) for i in range(2_000))
+    listing = b"".join(b"%07o build step %d\n        took %d ms\n" % (i * 16, i, i % 977) for i in range(3_000))
+    table = b"".join(b"".join(b"%5d" % ((i * 7_919 + j * 104_729) % 100_000) for j in range(8)) + b"\n"
+                     for i in range(3_000))
+    for data in (log, listing, table):
+        started = time.process_time()
+        report = recheck_bytes(data, name="app.log")
+        assert time.process_time() - started < 10, time.process_time() - started
+        assert report.findings == [] and report.incomplete == [], (report.findings[:2], report.incomplete)
