@@ -95,7 +95,8 @@ def _lists(data: bytes | mmap.mmap) -> Iterator[tuple[int, int, list[tuple[str, 
         for match in _LIST.finditer(data, text.start(), text.end()):
             if match.end() - match.start() < SHORTEST:
                 continue  # (a CSV row, a short list: no MIN_RUN bytes of full words)
-            numbers = [(one.start(), one.end()) for one in _ONE.finditer(match.group(0))]
+            body = match.group(0)  # (once: a group per number copied the whole list, quadratic)
+            numbers = [(one.start(), one.end()) for one in _ONE.finditer(body)]
             if len(numbers) < FEWEST:
                 continue
             at = 0
@@ -104,7 +105,7 @@ def _lists(data: bytes | mmap.mmap) -> Iterator[tuple[int, int, list[tuple[str, 
                 whole = at == 0 and last == len(numbers)
                 low = match.start() if whole else match.start() + numbers[at][0]
                 high = match.end() if whole else match.start() + numbers[last - 1][1]
-                readings = _read([match.group(0)[a:b] for a, b in numbers[at:last]])
+                readings = _read([body[a:b] for a, b in numbers[at:last]])
                 if readings:
                     yield low, high, readings
                 if last == len(numbers):
