@@ -50,6 +50,7 @@ _UNSIGNED = rb"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _COMMA_LIST = re.compile(rb"(?:%s[ \t]*,[ \t\r\n]*){16,}%s" % (_UNSIGNED, _UNSIGNED))
 _ROW_OFFSET = re.compile(rb"\n(?:[0-7]{7}|[0-9a-fA-F]{8}:?)")
 _OCTAL = re.compile(rb"[0-3][0-7]{2}")
+_OCTAL_TOKEN = re.compile(rb"(?<![0-9])[0-3][0-7]{2}(?![0-9])")
 _HEX_RUN = re.compile(rb"(?<![\w.-])(?:(?:0[xX])?[0-9a-fA-F]{2}(?:[ \t]*[-:,;][ \t\r\n]*|[ \t]+)){15,16384}"
                       rb"(?:0[xX])?[0-9a-fA-F]{2}(?![\w])")
 _HEX_TOKEN = re.compile(rb"(?:0[xX])?([0-9a-fA-F]{2})")
@@ -139,15 +140,19 @@ def _decimal(run: bytes) -> Iterator[bytes]:
         if -128 <= value <= 255:
             values.append(value % 256)
             continue
-        yield bytes(values)
+        if values:
+            yield bytes(values)
         values = []
     yield bytes(values)
+    if not _OCTAL_TOKEN.search(run):
+        return  # (no 3-digit token: no octal run; one empty reading per token was 800,000 of them)
     octal: list[int] = []
     for token in tokens:  # (a number before the dump's first offset ends no octal run)
         if _OCTAL.fullmatch(token):
             octal.append(int(token, 8))
             continue
-        yield bytes(octal)
+        if octal:
+            yield bytes(octal)
         octal = []
     yield bytes(octal)
 

@@ -394,6 +394,7 @@ def _armour(data: bytes | mmap.mmap, begins: dict[str, bytes], ends: dict[str, b
 MAX_PIECE = 256  # a JSON string this short and all base64 characters may be a piece of a longer run
 MAX_JOINED = 4 << 10  # joined text read (a 4096-bit RSA key in PKCS#8 base64 is about 3,200)
 _SCALAR_LENGTHS = frozenset({22, 24, 32, 43, 44, 64, 86, 88})  # base64 of 16, 24, 32, 48, 64/66 bytes
+MAX_VALUES = 1_000_000  # values of one JSON document walked
 MAX_PAIRS = 10_000  # adjacent member pairs joined like a split key (more: the read is incomplete)
 _PIECE = re.compile(r"[A-Za-z0-9+/_-]{2," + str(MAX_PIECE) + r"}={0,2}")
 _SSE_DATA = re.compile(rb"^data: ?([A-Za-z0-9+/_=-]{1,%d})\r?$" % MAX_PIECE, re.MULTILINE)
@@ -412,8 +413,8 @@ def joined_pieces(document: object) -> Iterator[bytes]:
     visited = 0
     while stack:
         visited += 1
-        if visited > 1_000_000:
-            raise Oversized("a JSON document of more than 1,000,000 values: its pieces are not all joined")
+        if visited > MAX_VALUES:
+            raise Oversized(f"a JSON document of more than {MAX_VALUES:,} values: its pieces are not all joined")
         item, path = stack.pop()
         if isinstance(item, dict):
             members = list(item.items())
@@ -425,8 +426,13 @@ def joined_pieces(document: object) -> Iterator[bytes]:
                         len((first + second).rstrip("=")) in _SCALAR_LENGTHS and _mixed(first + second):
                     pairs.append(first + second)
         elif isinstance(item, list):
-            for value in reversed(item):
-                stack.append((value, (*path, "[]")))
+            # (numbers, booleans and nulls hold no piece: counted, not stacked one by one)
+            kept = [value for value in item if isinstance(value, (dict, list, str))]
+            visited += len(item) - len(kept)
+            if visited > MAX_VALUES:
+                raise Oversized(f"a JSON document of more than {MAX_VALUES:,} values: its pieces are not all joined")
+            inner = (*path, "[]")
+            stack.extend((value, inner) for value in reversed(kept))
         elif isinstance(item, str) and _PIECE.fullmatch(item):
             by_path.setdefault(path, []).append(item)
     for run in by_path.values():

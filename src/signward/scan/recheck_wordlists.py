@@ -53,6 +53,7 @@ _GAP = rb"(?:[ \t\r\n]*+,[ \t\r\n]*+|[ \t\r\n]*+\][ \t\r\n]*+,?+[ \t\r\n]*+\[[ \
 _LIST = re.compile(rb"(\[[ \t\r\n]*+(?:\[[ \t\r\n]*+)?+)?+%s(?:%s%s)*+" % (_NUMBER, _GAP, _NUMBER))
 _PIECES = re.compile(rb"(-?)(0[xX])?([0-9A-Fa-f]+)")
 _ONE = re.compile(_NUMBER)
+_WIDE = re.compile(rb"[0-9]{3}|[-xXA-Fa-f]")  # a number that may be 100 or more, or negative
 
 
 def read_wordlists(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) -> None:
@@ -105,7 +106,10 @@ def _lists(data: bytes | mmap.mmap) -> Iterator[tuple[int, int, list[tuple[str, 
                 whole = at == 0 and last == len(numbers)
                 low = match.start() if whole else match.start() + numbers[at][0]
                 high = match.end() if whole else match.start() + numbers[last - 1][1]
-                readings = _read([body[a:b] for a, b in numbers[at:last]])
+                first, final = numbers[at][0], numbers[last - 1][1]
+                # (no number of 3 digits, sign or hex: all in [0, 99], no word of 2+ bytes full)
+                small = _WIDE.search(body, first, final) is None
+                readings = [] if small else _read([body[a:b] for a, b in numbers[at:last]])
                 if readings:
                     yield low, high, readings
                 if last == len(numbers):
