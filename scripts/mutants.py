@@ -1877,6 +1877,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    for width in range(min(MAX_CELL, len(texts[0]) // 2), 1, -1):",
      "    for width in range(2, min(MAX_CELL, len(texts[0]) // 2) + 1):",
      [RT + "test_cells_are_split_by_the_widest_width_only_when_they_touch"]),
+    # session 19: the reader's cost on long lists (a window of a word list copied the whole list per number)
+    ("s19_reader_word_list_text_once", "scan/recheck_wordlists.py",
+     "readings = [] if small else _read([body[a:b] for a, b in numbers[at:last]])",
+     "readings = [] if small else _read([match.group(0)[a:b] for a, b in numbers[at:last]])",
+     ["tests/scan/test_recheck_lists_cost.py::test_a_list_of_words_four_times_as_long_costs_under_eight_times_as_much"]),
 ]
 
 

@@ -17,7 +17,8 @@ reading for each W in (2, 4, 8) whose range holds every number (negative as two'
         shorter than `SHORTEST` characters (a CSV row) cannot hold one: not read.
 
 Bounded: numbers of a list read `MAX_NUMBERS` at a time (a longer list in windows sharing `SHARED`
-numbers), lists with a reading per view capped (`recheck_codecs.candidates`: more is incomplete);
+numbers; a window whose numbers are all in [0, 99] has no full word and is not parsed: linear in
+the list, session 19), lists with a reading per view capped (`recheck_codecs.candidates`: more is incomplete);
 decoded bytes count against the reader's budget as every view's do. The reader's own code: it
 imports nothing of the scanner.
 """
