@@ -41,7 +41,7 @@ JWK_REACH = 4096
 XML_REACH = 16 << 10
 BER_REACH = 16 << 10
 BER_DEPTH = 10
-BER_ELEMENTS = 64  # elements read for one candidate (PKCS#1 RSA: 10, PKCS#8 EC: 11)
+BER_ELEMENTS = 256  # elements read for one candidate (PKCS#1 RSA: 10, PKCS#8 EC: 11; attributes: a few more)
 BER_WIDTH = 8  # long-form length octets (OpenSSL reads leading zeros)
 MAX_ARMOUR_LINES = 1024
 

@@ -158,7 +158,8 @@ def xml_rsa(text: bytes) -> Iterator[tuple[int, int, str, Any]]:
 # an outer length of any form (plain DER: der.py's); the version INTEGER in any length form
 BER_ANCHOR = re.compile(rb"\x30(?:\x80|[\x10-\x7f]|\x81.|\x82..|\x83...|\x84....|[\x85-\x88]\x00{1,4}....)"
                         rb"\x02(?:\x01|\x02\x00|\x81\x01|\x81\x02\x00|\x82\x00\x01)[\x00\x01]", re.DOTALL)
-MAX_BER_VALUES = 64  # values read for one candidate (a PKCS#1 RSA key has 10, a PKCS#8 EC key 11)
+MAX_BER_VALUES = 256  # values read for one candidate (PKCS#1 RSA: 10, PKCS#8 EC: 11; attributes: a few more)
+MAX_BER_ANCHORS = 20_000  # candidates converted per view (the reader's cap too), plus one per KiB
 MAX_BER_WIDTH = 8  # long-form length octets (OpenSSL reads leading zeros)
 # a SEC1 scalar written with leading zeros -> its curve's size (P-256, P-384, P-521)
 SCALAR_SIZES = {33: 32, 34: 32, 49: 48, 50: 48, 67: 66, 68: 66}
@@ -253,10 +254,16 @@ def _unpadded_scalar(octets: bytes) -> bytes:
     return _der_head(0x04, size) + content[len(content) - size:]
 
 
-def ber_keys(data: bytes) -> Iterator[tuple[int, int, str, Any]]:
+def ber_keys(data: bytes, cut: list[str] | None = None) -> Iterator[tuple[int, int, str, Any]]:
     """(start, end, kind, key) of each private key written in BER (`BER_ANCHOR`'s forms), the span
-    as written."""
-    for anchor in BER_ANCHOR.finditer(data):
+    as written. Past `MAX_BER_ANCHORS` (plus one per KiB) anchors the rest is not read and `cut`
+    says so (the scan is incomplete: refused)."""
+    cap = MAX_BER_ANCHORS + len(data) // 1024
+    for count, anchor in enumerate(BER_ANCHOR.finditer(data)):
+        if count >= cap:
+            if cut is not None:
+                cut.append(f"ber: more than {cap} BER key anchors in {len(data)} bytes")
+            return
         reading = _BerReading()
         try:
             der, end = reading.convert(data, anchor.start(), 0, min(len(data), anchor.start() + MAX_REACH))
