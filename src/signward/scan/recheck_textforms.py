@@ -12,7 +12,9 @@ dict-like JWK     `kty` quoted with `'` or `"` or bare, then `:`, `=` or `=>`: f
                   reader's JWK rule (F2)
 RSAKeyValue       .NET / xmldsig XML, any namespace prefix: the elements' base64 integers; P or Q
                   dividing Modulus makes the key, private elements that do not are a finding too (F3)
-BER               `30 80` (indefinite length) private keys re-encoded as DER and loaded (F5)
+BER               private keys in BER (F5, rt19 group 1): indefinite lengths (`30 80`), long-form
+                  lengths with leading zeros or where the short form would do, a padded version,
+                  a SEC1 scalar with leading zeros; re-encoded as DER and loaded
 COSE_Key          a CBOR map holding label -4 (any integer width), kty EC2 or OKP (F10)
 
 Each rule anchors on a literal; anchors per view are capped (`recheck_codecs.candidates`: more is

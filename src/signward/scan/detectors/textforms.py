@@ -8,8 +8,10 @@ jwk-like   a JWK written as something other than JSON: Python's repr (single quo
            joserfc (a private member of 16 or more characters that does not load is a finding too)
 xml        .NET's `<RSAKeyValue>` (RSA.ToXmlString(true), xmldsig), with or without a namespace
            prefix, whitespace inside elements; confirmed by P or Q dividing the Modulus
-ber        a private key in BER with indefinite lengths (`30 80 02 01 0[01]`), converted to DER
-           (bounded depth and size) and loaded
+ber        a private key in BER that OpenSSL reads and `cryptography` refuses: indefinite lengths
+           (`30 80 02 01 0[01]`), long-form lengths with leading zeros or where the short form
+           would do, a padded version, a SEC1 scalar with leading zeros; converted to DER
+           (bounded depth, values, size and anchors per view) and loaded
 cose       a COSE_Key (CBOR map, label -4 = the private scalar), labels and lengths in any
            integer encoding (canonical or not); a map whose kty is EC2 or OKP
 pem-cut    PEM armour cut before its END behind a log prefix (`issuer-1  | `, a timestamp): BEGIN,
