@@ -1,9 +1,10 @@
 """Private keys in the BER forms OpenSSL loads and `cryptography` refuses (rt19 group 1): long-form
 outer lengths (`30 84 00 00 00 77`, `30 85 00 ..`), a length in long form where the short one would
 do (`30 81 2e`), a padded version (`02 02 00 01`, `02 81 01 01`), a SEC1 scalar with a leading zero
-(Java's `04 21 00 ..`), in SEC1 and inside PKCS#8. Each is read raw and printed (one base64 line,
-xxd) by the scanner's BER rule (detectors/textforms.py) and by the independent reader's
-(recheck_textforms.py), with no known key: the rule named is the one that must. Fixed keys."""
+(Java's `04 21 00 ..`) or short of its size (a minimal writer's), in SEC1 and inside PKCS#8. Each
+is read raw and printed (one base64 line, xxd) by the scanner's BER rule (detectors/textforms.py)
+and by the independent reader's (recheck_textforms.py), with no known key: the rule named is the
+one that must. Fixed keys."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from tests.scan.material import RSA
 P256 = ec.derive_private_key(0x3A1C5E7F9B2D4C6E8F0A1B3C5D7E9F2A4B6C8D0E1F3A5B7C9D2E4F6A8B0C1D3E, ec.SECP256R1())
 P384 = ec.derive_private_key(int("7e1d3c5b7a9f8e2d4c6b5a4938271605f4e3d2c1b0a9f8e7"
                                  "d6c5b4a392817f6e5d4c3b2a1908f7e6d5c4b3a29e8d7c6b", 16), ec.SECP384R1())
+P256_SHORT = ec.derive_private_key(0x00D4C3B2A1908F7E6D5C4B3A29E8D7C6B5A4938271605F4E3D2C1B0A9F8E7D6C, ec.SECP256R1())
+P521_SHORT = ec.derive_private_key(int("00" + "a1b2c3d4e5f60718293a4b5c6d7e8f90" * 4 + "1c", 16), ec.SECP521R1())
 ED = ed25519.Ed25519PrivateKey.from_private_bytes(bytes.fromhex(
     "4f2d8c1a6b3e9f7051c2d4e6a8b0c2d4e6f8091a2b3c4d5e6f708192a3b4c5d6"))
 PRE, POST = b"crash report for pid 4242\nregion dump follows\n", b"\nend of region\n"
@@ -51,10 +54,13 @@ def _long(width: int) -> Callable[[int], bytes]:
 
 
 def _sec1(key: ec.EllipticCurvePrivateKey, size: int, version: bytes = b"\x02\x01\x01", pad: bytes = b"",
-          params: bool = True, head: Callable[[int], bytes] | None = None) -> bytes:
+          params: bool = True, head: Callable[[int], bytes] | None = None, trim: int = 0) -> bytes:
+    """SEC1 of `key`, its scalar in `size` octets behind `pad`, less `trim` leading zero octets."""
     point = key.public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    oid = P256_OID if size == 32 else bytes.fromhex("06052b81040022")
-    body = (version + _tlv(0x04, pad + key.private_numbers().private_value.to_bytes(size, "big"))
+    oid = {32: P256_OID, 48: bytes.fromhex("06052b81040022"), 66: bytes.fromhex("06052b81040023")}[size]
+    scalar = key.private_numbers().private_value.to_bytes(size, "big")
+    assert not any(scalar[:trim])
+    body = (version + _tlv(0x04, pad + scalar[trim:])
             + (_tlv(0xA0, oid) if params else b"") + _tlv(0xA1, _tlv(0x03, b"\x00" + point)))
     return _tlv(0x30, body, head)
 
@@ -79,6 +85,8 @@ FORMS: dict[str, tuple[Callable[[], bytes], object]] = {
     "p8_lead0": (lambda: _tlv(0x30, b"\x02\x01\x00" + _tlv(0x30, EC_OID + P256_OID)
                               + _tlv(0x04, _sec1(P256, 32, pad=b"\x00", params=False))), P256),
     "p384_lead0": (lambda: _sec1(P384, 48, pad=b"\x00"), P384),
+    "sec1_short": (lambda: _sec1(P256_SHORT, 32, trim=1), P256_SHORT),  # minimal: 31 octets
+    "p521_short": (lambda: _sec1(P521_SHORT, 66, trim=1), P521_SHORT),  # 65 octets
     "ed_84": (lambda: _pkcs8_ed(_long(4)), ED),
     "ed_8101": (lambda: _pkcs8_ed(_long(1)), ED),
     "rsa_p1_84": (_pkcs1_rsa_84, RSA),

@@ -14,7 +14,7 @@ RSAKeyValue       .NET / xmldsig XML, any namespace prefix: the elements' base64
                   dividing Modulus makes the key, private elements that do not are a finding too (F3)
 BER               private keys in BER (F5, rt19 group 1): indefinite lengths (`30 80`), long-form
                   lengths with leading zeros or where the short form would do, a padded version,
-                  a SEC1 scalar with leading zeros; re-encoded as DER and loaded
+                  a SEC1 scalar with leading zeros or short of its size; re-encoded as DER and loaded
 COSE_Key          a CBOR map holding label -4 (any integer width), kty EC2 or OKP (F10)
 
 Each rule anchors on a literal; anchors per view are capped (`recheck_codecs.candidates`: more is
@@ -247,11 +247,14 @@ def _integer(content: bytes) -> bytes:
 
 
 def _scalar(element: bytes) -> bytes:
-    """SEC1's privateKey OCTET STRING (DER) with a zero-padded scalar cut to its curve's size."""
+    """SEC1's privateKey OCTET STRING (DER) with its scalar at its curve's size: zero padding cut,
+    or the leading zeros a minimal writer (Java, OpenSSL 1.0) left out put back."""
     content = element[2 + (element[1] & 0x7F if element[1] & 0x80 else 0):]
     for size in (32, 48, 66):
         if size < len(content) <= size + 2 and not any(content[:len(content) - size]):
             return bytes([0x04, size]) + content[len(content) - size:]
+        if size - 2 <= len(content) < size:
+            return bytes([0x04, size]) + bytes(size - len(content)) + content
     return element
 
 

@@ -10,7 +10,7 @@ xml        .NET's `<RSAKeyValue>` (RSA.ToXmlString(true), xmldsig), with or with
            prefix, whitespace inside elements; confirmed by P or Q dividing the Modulus
 ber        a private key in BER that OpenSSL reads and `cryptography` refuses: indefinite lengths
            (`30 80 02 01 0[01]`), long-form lengths with leading zeros or where the short form
-           would do, a padded version, a SEC1 scalar with leading zeros; converted to DER
+           would do, a padded version, a SEC1 scalar with leading zeros or short of its size; converted to DER
            (bounded depth, values, size and anchors per view) and loaded
 cose       a COSE_Key (CBOR map, label -4 = the private scalar), labels and lengths in any
            integer encoding (canonical or not); a map whose kty is EC2 or OKP
@@ -156,15 +156,16 @@ def xml_rsa(text: bytes) -> Iterator[tuple[int, int, str, Any]]:
 
 # ---- BER: the length and integer forms OpenSSL reads and `cryptography` refuses (rt19 group 1): indefinite
 # lengths, long-form lengths with leading zeros or where the short form would do (`30 84 00 00 00 77`,
-# `30 81 2e`), a padded version (`02 02 00 01`), a SEC1 scalar with a leading zero (Java's `04 21 00 ..`)
+# `30 81 2e`), a padded version (`02 02 00 01`), a SEC1 scalar with a leading zero (Java's `04 21 00 ..`) or short
 # an outer length of any form (plain DER: der.py's); the version INTEGER in any length form
 BER_ANCHOR = re.compile(rb"\x30(?:\x80|[\x10-\x7f]|\x81.|\x82..|\x83...|\x84....|[\x85-\x88]\x00{1,4}....)"
                         rb"\x02(?:\x01|\x02\x00|\x81\x01|\x81\x02\x00|\x82\x00\x01)[\x00\x01]", re.DOTALL)
 MAX_BER_VALUES = 256  # values read for one candidate (PKCS#1 RSA: 10, PKCS#8 EC: 11; attributes: a few more)
 MAX_BER_ANCHORS = 20_000  # candidates converted per view (the reader's cap too), plus one per KiB
 MAX_BER_WIDTH = 8  # long-form length octets (OpenSSL reads leading zeros)
-# a SEC1 scalar written with leading zeros -> its curve's size (P-256, P-384, P-521)
-SCALAR_SIZES = {33: 32, 34: 32, 49: 48, 50: 48, 67: 66, 68: 66}
+# a SEC1 scalar written with leading zeros, or without the zeros its curve's size gives it (Java's
+# BigInteger, OpenSSL 1.0: minimal) -> its curve's size (P-256, P-384, P-521)
+SCALAR_SIZES = {30: 32, 31: 32, 33: 32, 34: 32, 46: 48, 47: 48, 49: 48, 50: 48, 64: 66, 65: 66, 67: 66, 68: 66}
 
 
 def _der_head(tag: int, size: int) -> bytes:
@@ -233,7 +234,7 @@ class _BerReading:
                 parts.append(body)
                 at = stop
         if tag == 0x30 and len(parts) >= 2 and parts[0] == b"\x02\x01\x01" and parts[1][:1] == b"\x04":
-            parts[1] = _unpadded_scalar(parts[1])  # SEC1: version 1, then the scalar
+            parts[1] = _sized_scalar(parts[1])  # SEC1: version 1, then the scalar
         body = b"".join(parts)
         return _der_head(tag, len(body)) + body, at
 
@@ -246,11 +247,13 @@ class _BerReading:
         return converted if used == len(body) else body
 
 
-def _unpadded_scalar(octets: bytes) -> bytes:
-    """A SEC1 privateKey OCTET STRING (DER by now) with the leading zeros of a padded scalar
-    removed down to its curve's size."""
+def _sized_scalar(octets: bytes) -> bytes:
+    """A SEC1 privateKey OCTET STRING (DER by now) with its scalar at its curve's size: leading
+    zeros removed, or the ones a minimal writer left out put back."""
     content = octets[2:] if octets[1] < 0x80 else octets[3:]
     size = SCALAR_SIZES.get(len(content))
+    if size is not None and len(content) < size:
+        return _der_head(0x04, size) + bytes(size - len(content)) + content
     if size is None or content[:len(content) - size].strip(b"\x00"):
         return octets
     return _der_head(0x04, size) + content[len(content) - size:]
