@@ -33,6 +33,8 @@ P = "tests/dumps/test_pipeline.py::"
 BC = "tests/scan/test_bundle_coverage.py"
 BS = "tests/scan/test_bundle_streams.py"
 R5T = "tests/scan/test_redteam_round5_textforms.py::"
+BER = "tests/scan/test_textforms_ber.py::test_a_ber_key_is_read_by_both_readers["
+BERT = "tests/scan/test_textforms_ber.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
 EM = "tests/scan/test_embedded.py::"
@@ -884,8 +886,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [R5T + "test_f3_xml_rsakeyvalue_is_loaded_by_both_readers"]),
     ("r5_scanner_ber_anchor", "scan/detectors/textforms.py", r'BER_ANCHOR = re.compile(rb"\x30(?:\x80|',
      r'BER_ANCHOR = re.compile(rb"\x30(?:\x81|', [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
-    ("r5_scanner_ber_inner_key", "scan/detectors/textforms.py", r'if tag == 0x04 and body[:2] == b"\x30\x80":',
-     "if False:", [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
+    ("r5_scanner_ber_inner_key", "scan/detectors/textforms.py",
+     r'elif tag == 0x04 and body[:1] in (b"\x30", b"\x04"):', "elif False:",
+     [R5T + "test_f5_ber_with_nested_indefinite_lengths", BER + "p8_lead0-raw]"]),
     ("r5_scanner_cose_key", "scan/detectors/textforms.py",
      "if end <= anchor.start() or items.get(1) not in (1, 2) or not isinstance(items.get(-4), bytes):",
      "if True:", [R5T + "test_f10_cose_key_in_any_integer_encoding"]),
@@ -902,7 +905,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [R5T + "test_f2_two_keys_on_one_line_stay_apart"]),
     ("r5_reader_rsakeyvalue", "scan/recheck_textforms.py", "        if 1 < p < n and n % p == 0 and e > 1:",
      "        if False:", [R5T + "test_f3_xml_rsakeyvalue_is_loaded_by_both_readers"]),
-    ("r5_reader_ber", "scan/recheck_textforms.py", r'_BER = re.compile(rb"\x30(?:\x80|', r'_BER = re.compile(rb"\x30(?:\x81|',
+    ("r5_reader_ber", "scan/recheck_textforms.py", r'_BER_HEAD = (rb"\x30(?:\x80|', r'_BER_HEAD = (rb"\x30(?:\x81|',
      [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
     ("r5_reader_ber_not_der", "scan/recheck_textforms.py", "        if der == blob[:used]:\n            return",
      "        if True:\n            return", [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
@@ -918,8 +921,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [R5T + "test_f2_private_jwk_not_json_is_loaded_by_both_readers"]),
     ("r5_scanner_ber_not_der", "scan/detectors/textforms.py", "            if der == data[anchor.start():end]:",
      "            if False:", [R5T + "test_f5_plain_der_is_left_to_the_der_rules"]),
-    ("r5_reader_ber_inner_key", "scan/recheck_textforms.py", r'if tag == 0x04 and content.startswith(b"\x30\x80"):',
-     "if False:", [R5T + "test_f5_ber_with_nested_indefinite_lengths"]),
+    ("r5_reader_ber_inner_key", "scan/recheck_textforms.py",
+     r'elif tag == 0x04 and content[:1] in (b"\x30", b"\x04"):', "elif False:",
+     [R5T + "test_f5_ber_with_nested_indefinite_lengths", BER + "p8_lead0-raw]"]),
     ("r5_reader_cose_key", "scan/recheck_textforms.py",
      "if at <= anchor or entries.get(1) not in (1, 2) or not isinstance(secret, bytes):", "if True:",
      [R5T + "test_f10_cose_key_in_any_integer_encoding"]),
@@ -1882,6 +1886,39 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "readings = [] if small else _read([body[a:b] for a, b in numbers[at:last]])",
      "readings = [] if small else _read([match.group(0)[a:b] for a, b in numbers[at:last]])",
      ["tests/scan/test_recheck_lists_cost.py::test_a_list_of_words_four_times_as_long_costs_under_eight_times_as_much"]),
+    # rt19 group 1: BER keys OpenSSL loads and cryptography refuses, scanner (detectors/textforms.py) and reader
+    ("ber_scanner_long_lengths", "scan/detectors/textforms.py", r'\x82..|\x83...|\x84....|[\x85-\x88]\x00{1,4}....)"',
+     r'\x82..)"', [BER + "sec1_84-raw]", BER + "sec1_85-raw]"]),
+    ("ber_scanner_version_forms", "scan/detectors/textforms.py",
+     r'rb"\x02(?:\x01|\x02\x00|\x81\x01|\x81\x02\x00|\x82\x00\x01)[\x00\x01]"', r'rb"\x02\x01[\x00\x01]"',
+     [BER + "sec1_ver_padded-raw]", BER + "sec1_ver_8101-raw]"]),
+    ("ber_scanner_minimal_integer", "scan/detectors/textforms.py", "                    body = _minimal_integer(body)\n",
+     "                    pass\n", [BER + "sec1_ver_padded-raw]"]),
+    ("ber_scanner_scalar", "scan/detectors/textforms.py", "            parts[1] = _sized_scalar(parts[1])",
+     "            pass", [BER + "sec1_lead0-raw]", BER + "p384_lead0-raw]", BER + "sec1_short-raw]"]),
+    ("ber_scanner_short_scalar", "scan/detectors/textforms.py",
+     "        return _der_head(0x04, size) + bytes(size - len(content)) + content", "        return octets",
+     [BER + "sec1_short-raw]", BER + "p521_short-raw]"]),
+    ("ber_scanner_width", "scan/detectors/textforms.py", "MAX_BER_WIDTH = 8  #", "MAX_BER_WIDTH = 4  #",
+     [BER + "sec1_85-raw]"]),
+    ("ber_scanner_anchor_cap", "scan/detectors/textforms.py", "        if count >= cap:\n            if cut is not None:",
+     "        if False:\n            if cut is not None:",
+     [BERT + "test_past_its_anchor_bound_the_ber_rule_says_the_scan_is_incomplete"]),
+    ("ber_scanner_text_incomplete", "scan/detectors/text.py", "        return sorted(set(self._cut))",
+     "        return []", [BERT + "test_past_its_anchor_bound_the_ber_rule_says_the_scan_is_incomplete"]),
+    ("ber_reader_long_lengths", "scan/recheck_textforms.py", r'|\x83[\x00-\xff]{3}|\x84[\x00-\xff]{4}"', '"',
+     [BER + "sec1_84-raw]", BER + "rsa_p1_84-raw]"]),
+    ("ber_reader_version_rules", "scan/recheck_textforms.py",
+     r'(b"\x02\x02\x00", _BER_PADDED, _ber), (b"\x02\x81", _BER_LONG, _ber),', "",
+     [BER + "sec1_ver_padded-raw]", BER + "sec1_ver_8101-raw]"]),
+    ("ber_reader_integer", "scan/recheck_textforms.py", "                content = _integer(content)\n",
+     "                pass\n", [BER + "sec1_ver_padded-raw]"]),
+    ("ber_reader_scalar", "scan/recheck_textforms.py", "        parts[1] = _scalar(parts[1])", "        pass",
+     [BER + "sec1_lead0-raw]", BER + "p384_lead0-raw]", BER + "sec1_short-raw]"]),
+    ("ber_reader_short_scalar", "scan/recheck_textforms.py",
+     "            return bytes([0x04, size]) + bytes(size - len(content)) + content", "            return element",
+     [BER + "sec1_short-raw]", BER + "p521_short-raw]"]),
+    ("ber_reader_width", "scan/recheck_textforms.py", "BER_WIDTH = 8  #", "BER_WIDTH = 4  #", [BER + "sec1_85-raw]"]),
 ]
 
 

@@ -12,7 +12,9 @@ dict-like JWK     `kty` quoted with `'` or `"` or bare, then `:`, `=` or `=>`: f
                   reader's JWK rule (F2)
 RSAKeyValue       .NET / xmldsig XML, any namespace prefix: the elements' base64 integers; P or Q
                   dividing Modulus makes the key, private elements that do not are a finding too (F3)
-BER               `30 80` (indefinite length) private keys re-encoded as DER and loaded (F5)
+BER               private keys in BER (F5, rt19 group 1): indefinite lengths (`30 80`), long-form
+                  lengths with leading zeros or where the short form would do, a padded version,
+                  a SEC1 scalar with leading zeros or short of its size; re-encoded as DER and loaded
 COSE_Key          a CBOR map holding label -4 (any integer width), kty EC2 or OKP (F10)
 
 Each rule anchors on a literal; anchors per view are capped (`recheck_codecs.candidates`: more is
@@ -41,6 +43,8 @@ JWK_REACH = 4096
 XML_REACH = 16 << 10
 BER_REACH = 16 << 10
 BER_DEPTH = 10
+BER_ELEMENTS = 256  # elements read for one candidate (PKCS#1 RSA: 10, PKCS#8 EC: 11; attributes: a few more)
+BER_WIDTH = 8  # long-form length octets (OpenSSL reads leading zeros)
 MAX_ARMOUR_LINES = 1024
 
 _BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY)-----")
@@ -50,8 +54,13 @@ _NEEDS = {b"RSA": ("n", "e", "d", "p", "q", "dp", "dq", "qi"), b"EC": ("crv", "x
 _XML_KEY = re.compile(rb"RSAKeyValue(?:\s[^<>]{0,512})?>")  # attributes (xmlns) too
 _YAML_MEMBER = re.compile(rb"""([ \t]*(?:- )?)["']?\w+["']?\s{0,8}(?:=>|[:=])""")
 _XML_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?(\w+)\s*>([^<]{1,8192})</")
-_BER = re.compile(rb"\x30(?:\x80|[\x10-\x7f]|\x81[\x80-\xff]|\x82[\x00-\xff]{2})\x02\x01[\x00\x01]",
-                  re.DOTALL)  # indefinite outside, or inside a definite outer length
+_BER_HEAD = (rb"\x30(?:\x80|[\x10-\x7f]|\x81[\x00-\xff]|\x82[\x00-\xff]{2}|\x83[\x00-\xff]{3}|\x84[\x00-\xff]{4}"
+             rb"|[\x85-\x88]\x00{1,4}[\x00-\xff]{4})")
+# indefinite, long-form or non-minimal outer lengths (plain DER is the reader's DER rule); the version in
+# three spellings, one rule each (a literal each: the views without it are not searched)
+_BER = re.compile(_BER_HEAD + rb"\x02\x01[\x00\x01]", re.DOTALL)
+_BER_PADDED = re.compile(_BER_HEAD + rb"\x02\x02\x00[\x00\x01]", re.DOTALL)
+_BER_LONG = re.compile(_BER_HEAD + rb"\x02\x81(?:\x01|\x02\x00)[\x00\x01]", re.DOTALL)
 _BSTR_HEAD = rb"(?:\x58|\x59\x00|\x5a\x00\x00\x00|\x5b\x00\x00\x00\x00\x00\x00\x00)[\x10-\x85]"  # 16 to 133 bytes
 _COSE_FORMS = (b"\x23", b"\x38\x03", b"\x39\x00\x03", b"\x3a\x00\x00\x00\x03", b"\x3b" + bytes(7) + b"\x03")  # label -4
 _COSE_LABELS = [re.compile(re.escape(form) + _BSTR_HEAD) for form in _COSE_FORMS]
@@ -176,22 +185,27 @@ def _rsa_key_value(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[byt
     reader.found("xml", name, f"RSAKeyValue with private elements ({b', '.join(private).decode()})", here)
 
 
-def _definite(data: bytes, at: int, depth: int) -> tuple[bytes, int]:
-    """BER element at `at` -> (its DER, the offset after it)."""
-    if depth > BER_DEPTH:
+def _definite(data: bytes, at: int, depth: int, seen: list[int]) -> tuple[bytes, int]:
+    """BER element at `at` -> (its DER, the offset after it): lengths definite and minimal (long
+    forms up to `BER_WIDTH` octets), integers without padding, SEC1's scalar at its curve's size,
+    an OCTET STRING that holds one BER element converted too. `seen` counts the elements read."""
+    seen[0] += 1
+    if depth > BER_DEPTH or seen[0] > BER_ELEMENTS:
         raise ValueError("deep")
     tag, length = data[at], data[at + 1]
     at += 2
+    if tag & 0x1F == 0x1F:
+        raise ValueError("tag")
     parts: list[bytes] = []
     if length == 0x80:
         while data[at] or data[at + 1]:
-            part, at = _definite(data, at, depth + 1)
+            part, at = _definite(data, at, depth + 1, seen)
             parts.append(part)
         at += 2
     else:
         if length > 0x80:
             size = length & 0x7F
-            if size > 3:
+            if size > BER_WIDTH:
                 raise ValueError("length")
             length = int.from_bytes(data[at:at + size], "big")
             at += size
@@ -200,23 +214,48 @@ def _definite(data: bytes, at: int, depth: int) -> tuple[bytes, int]:
             raise ValueError("short")
         if tag & 0x20:
             while at < stop:
-                part, at = _definite(data, at, depth + 1)
+                part, at = _definite(data, at, depth + 1, seen)
                 parts.append(part)
             if at != stop:
                 raise ValueError("overrun")
         else:
             content = data[at:stop]
-            if tag == 0x04 and content.startswith(b"\x30\x80"):  # an inner key in BER
+            if tag == 0x02:
+                content = _integer(content)
+            elif tag == 0x04 and content[:1] in (b"\x30", b"\x04"):  # an inner key in BER
                 try:
-                    content, used = _definite(content, 0, depth + 1)
-                    if used != stop - at:
-                        content = data[at:stop]
+                    inner, used = _definite(content, 0, depth + 1, seen)
+                    content = inner if used == len(content) else content
                 except (ValueError, IndexError):
-                    content = data[at:stop]
+                    pass
             parts.append(content)
             at = stop
+    if tag == 0x30 and parts[:1] == [b"\x02\x01\x01"] and len(parts) > 1 and parts[1][0] == 0x04:
+        parts[1] = _scalar(parts[1])
     body = b"".join(parts)
     return bytes([tag]) + _der_length(len(body)) + body, at
+
+
+def _integer(content: bytes) -> bytes:
+    """An INTEGER's octets, minimal (BER lets a writer pad with 00 or FF)."""
+    pad = content[:1]
+    if pad not in (b"\x00", b"\xff"):
+        return content
+    kept = content.lstrip(pad)
+    sign = 0x80 if pad == b"\xff" else 0
+    return pad + kept if not kept or kept[0] & 0x80 != sign else kept
+
+
+def _scalar(element: bytes) -> bytes:
+    """SEC1's privateKey OCTET STRING (DER) with its scalar at its curve's size: zero padding cut,
+    or the leading zeros a minimal writer (Java, OpenSSL 1.0) left out put back."""
+    content = element[2 + (element[1] & 0x7F if element[1] & 0x80 else 0):]
+    for size in (32, 48, 66):
+        if size < len(content) <= size + 2 and not any(content[:len(content) - size]):
+            return bytes([0x04, size]) + content[len(content) - size:]
+        if size - 2 <= len(content) < size:
+            return bytes([0x04, size]) + bytes(size - len(content)) + content
+    return element
 
 
 def _der_length(size: int) -> bytes:
@@ -229,7 +268,7 @@ def _der_length(size: int) -> bytes:
 def _ber(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name: str) -> None:
     blob = bytes(data[match.start():match.start() + BER_REACH])
     try:
-        der, used = _definite(blob, 0, 0)
+        der, used = _definite(blob, 0, 0, [0])
         if der == blob[:used]:
             return  # DER already: the reader's DER rule
         key = serialization.load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
@@ -299,4 +338,5 @@ def _cose(reader: _Reader, data: bytes | mmap.mmap, match: re.Match[bytes], name
 
 _RULES.extend([(b"-----BEGIN ", _BEGIN, _cut_armour), (b"kty", _KTY, _dict_jwk),
                (b"RSAKeyValue", _XML_KEY, _rsa_key_value), (b"\x02\x01", _BER, _ber),
+               (b"\x02\x02\x00", _BER_PADDED, _ber), (b"\x02\x81", _BER_LONG, _ber),
                *((form, label, _cose) for form, label in zip(_COSE_FORMS, _COSE_LABELS, strict=True))])

@@ -199,8 +199,9 @@ def _jwk(text: bytes) -> Iterator[TextHit]:
         yield hit
 
 
-def text_hits(text: bytes) -> list[TextHit]:
-    """Every text secret in `text` (ASCII), in order of start."""
+def text_hits(text: bytes, cut: list[str] | None = None) -> list[TextHit]:
+    """Every text secret in `text` (ASCII), in order of start; a bounded rule that stopped at its
+    bound says so in `cut`."""
     hits = list(_pem(text))
     covered = [(h.start, h.end) for h in hits]
     hits += list(_putty(text))
@@ -208,7 +209,8 @@ def text_hits(text: bytes) -> list[TextHit]:
     hits += list(_base64_der(text, covered))
     hits += list(_jwk(text))
     covered = [(h.start, h.end) for h in hits]
-    for start, end, kind, key in itertools.chain(jwk_like(text, covered), xml_rsa(text), ber_keys(text), cose_keys(text)):
+    for start, end, kind, key in itertools.chain(jwk_like(text, covered), xml_rsa(text), ber_keys(text, cut),
+                                                  cose_keys(text)):
         hits.append(TextHit(start, end, kind, key))
     hits += list(_vault_tokens(text))
     return sorted(hits, key=lambda h: (h.start, -h.end))
@@ -305,13 +307,20 @@ class TextDetector(BaseDetector):
 
     name = "text"
 
+    def __init__(self) -> None:
+        self._cut: list[str] = []
+
+    def incomplete(self) -> list[str]:
+        """The views whose BER anchors passed `textforms.MAX_BER_ANCHORS` (kept, as known_key does)."""
+        return sorted(set(self._cut))
+
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
-        for hit in text_hits(chunk.data):
+        for hit in text_hits(chunk.data, self._cut):
             if chunk.owns(hit.start):
                 yield self.found(chunk, hit.start, hit.end - hit.start, hit.kind, "ascii", hit.key)
         for start, end in _utf16_runs(chunk.data):
             decoded = bytes(chunk.data[start:end:2])
-            for hit in text_hits(decoded):
+            for hit in text_hits(decoded, self._cut):
                 if chunk.owns(start + 2 * hit.start):
                     yield self.found(chunk, start + 2 * hit.start, 2 * (hit.end - hit.start), hit.kind, "utf-16le",
                                      hit.key)

@@ -8,8 +8,10 @@ jwk-like   a JWK written as something other than JSON: Python's repr (single quo
            joserfc (a private member of 16 or more characters that does not load is a finding too)
 xml        .NET's `<RSAKeyValue>` (RSA.ToXmlString(true), xmldsig), with or without a namespace
            prefix, whitespace inside elements; confirmed by P or Q dividing the Modulus
-ber        a private key in BER with indefinite lengths (`30 80 02 01 0[01]`), converted to DER
-           (bounded depth and size) and loaded
+ber        a private key in BER that OpenSSL reads and `cryptography` refuses: indefinite lengths
+           (`30 80 02 01 0[01]`), long-form lengths with leading zeros or where the short form
+           would do, a padded version, a SEC1 scalar with leading zeros or short of its size; converted to DER
+           (bounded depth, values, size and anchors per view) and loaded
 cose       a COSE_Key (CBOR map, label -4 = the private scalar), labels and lengths in any
            integer encoding (canonical or not); a map whose kty is EC2 or OKP
 pem-cut    PEM armour cut before its END behind a log prefix (`issuer-1  | `, a timestamp): BEGIN,
@@ -152,70 +154,131 @@ def xml_rsa(text: bytes) -> Iterator[tuple[int, int, str, Any]]:
         yield anchor.start(), stop.end() if stop is not None else last, "xml-rsakeyvalue-private", key
 
 
-# ---- BER with indefinite lengths
-# an outer indefinite length, or a definite one with an indefinite length inside (plain DER: der.py's)
-BER_ANCHOR = re.compile(rb"\x30(?:\x80|[\x10-\x7f]|\x81[\x80-\xff]|\x82[\x00-\xff]{2})\x02\x01[\x00\x01]",
-                        re.DOTALL)
+# ---- BER: the length and integer forms OpenSSL reads and `cryptography` refuses (rt19 group 1): indefinite
+# lengths, long-form lengths with leading zeros or where the short form would do (`30 84 00 00 00 77`,
+# `30 81 2e`), a padded version (`02 02 00 01`), a SEC1 scalar with a leading zero (Java's `04 21 00 ..`) or short
+# an outer length of any form (plain DER: der.py's); the version INTEGER in any length form
+BER_ANCHOR = re.compile(rb"\x30(?:\x80|[\x10-\x7f]|\x81.|\x82..|\x83...|\x84....|[\x85-\x88]\x00{1,4}....)"
+                        rb"\x02(?:\x01|\x02\x00|\x81\x01|\x81\x02\x00|\x82\x00\x01)[\x00\x01]", re.DOTALL)
+MAX_BER_VALUES = 256  # values read for one candidate (PKCS#1 RSA: 10, PKCS#8 EC: 11; attributes: a few more)
+MAX_BER_ANCHORS = 20_000  # candidates converted per view (the reader's cap too), plus one per KiB
+MAX_BER_WIDTH = 8  # long-form length octets (OpenSSL reads leading zeros)
+# a SEC1 scalar written with leading zeros, or without the zeros its curve's size gives it (Java's
+# BigInteger, OpenSSL 1.0: minimal) -> its curve's size (P-256, P-384, P-521)
+SCALAR_SIZES = {30: 32, 31: 32, 33: 32, 34: 32, 46: 48, 47: 48, 49: 48, 50: 48, 64: 66, 65: 66, 67: 66, 68: 66}
 
 
-def _ber_to_der(data: bytes, at: int, depth: int, limit: int) -> tuple[bytes, int]:
-    """The DER of the BER element at `at` (indefinite lengths made definite) and where it ends."""
-    if depth > MAX_BER_DEPTH or at + 2 > limit:
-        raise ValueError("BER too deep or short")
-    tag, first = data[at], data[at + 1]
-    at += 2
-    if first == 0x80:  # indefinite: constructed contents up to 00 00
-        if not tag & 0x20:
-            raise ValueError("indefinite primitive")
-        body = b""
-        while data[at:at + 2] != b"\x00\x00":
-            part, at = _ber_to_der(data, at, depth + 1, limit)
-            body += part
-            if len(body) > MAX_REACH:
-                raise ValueError("BER too long")
+def _der_head(tag: int, size: int) -> bytes:
+    if size < 0x80:
+        return bytes([tag, size])
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(octets)]) + octets
+
+
+def _minimal_integer(content: bytes) -> bytes:
+    """An INTEGER's content without the redundant leading 00 (or FF) octets BER allows."""
+    for pad, negative in ((0x00, False), (0xFF, True)):
+        if content[:1] == bytes([pad]):
+            rest = content.lstrip(bytes([pad]))
+            return bytes([pad]) + rest if not rest or (rest[0] >= 0x80) != negative else rest
+    return content
+
+
+class _BerReading:
+    """One candidate's conversion: `MAX_BER_VALUES` values at most, `MAX_BER_DEPTH` deep."""
+
+    def __init__(self) -> None:
+        self.values, self.indefinite = 0, False
+
+    def convert(self, data: bytes, at: int, depth: int, limit: int) -> tuple[bytes, int]:
+        """The DER of the BER value at `at` (lengths made minimal and definite, integers minimal,
+        a SEC1 scalar unpadded, an OCTET STRING holding one such value converted too) and where it
+        ends."""
+        self.values += 1
+        if depth > MAX_BER_DEPTH or at + 2 > limit or self.values > MAX_BER_VALUES:
+            raise ValueError("BER too deep, long or short")
+        tag, first = data[at], data[at + 1]
         at += 2
-    else:
-        if first < 0x80:
+        if tag & 0x1F == 0x1F:
+            raise ValueError("multi-octet tag")
+        parts: list[bytes] = []
+        if first == 0x80:  # indefinite: constructed contents up to 00 00
+            if not tag & 0x20:
+                raise ValueError("indefinite primitive")
+            self.indefinite = True
+            while data[at:at + 2] != b"\x00\x00":
+                part, at = self.convert(data, at, depth + 1, limit)
+                parts.append(part)
+            at += 2
+        else:
             length = first
-        else:
-            width = first & 0x7F
-            if not 0 < width <= 3:
-                raise ValueError("BER length")
-            length = int.from_bytes(data[at:at + width], "big")
-            at += width
-        if at + length > limit:
-            raise ValueError("BER past its end")
-        if tag & 0x20:  # constructed with a definite length: its parts may be indefinite
-            body, inner = b"", at
-            while inner < at + length:
-                part, inner = _ber_to_der(data, inner, depth + 1, at + length)
-                body += part
-        else:
-            body = data[at:at + length]
-            if tag == 0x04 and body[:2] == b"\x30\x80":  # PKCS#8's inner key, in BER too
-                try:
-                    converted, used = _ber_to_der(body, 0, depth + 1, len(body))
-                    body = converted if used == len(body) else body
-                except (ValueError, IndexError):
-                    pass
-        at += length
-    size = len(body)
-    head = bytes([size]) if size < 0x80 else bytes([0x81, size]) if size < 0x100 else \
-        bytes([0x82]) + size.to_bytes(2, "big")
-    return bytes([tag]) + head + body, at
+            if first > 0x80:
+                width = first & 0x7F
+                if width > MAX_BER_WIDTH or at + width > limit:
+                    raise ValueError("BER length")
+                length = int.from_bytes(data[at:at + width], "big")
+                at += width
+            stop = at + length
+            if stop > limit:
+                raise ValueError("BER past its end")
+            if tag & 0x20:  # constructed with a definite length: its parts may be BER too
+                while at < stop:
+                    part, at = self.convert(data, at, depth + 1, stop)
+                    parts.append(part)
+            else:
+                body = bytes(data[at:stop])
+                if tag == 0x02 and body:
+                    body = _minimal_integer(body)
+                elif tag == 0x04 and body[:1] in (b"\x30", b"\x04"):  # PKCS#8's inner key, in BER too
+                    body = self.inner(body, depth)
+                parts.append(body)
+                at = stop
+        if tag == 0x30 and len(parts) >= 2 and parts[0] == b"\x02\x01\x01" and parts[1][:1] == b"\x04":
+            parts[1] = _sized_scalar(parts[1])  # SEC1: version 1, then the scalar
+        body = b"".join(parts)
+        return _der_head(tag, len(body)) + body, at
 
-
-def ber_keys(data: bytes) -> Iterator[tuple[int, int, str, Any]]:
-    """(start, end, kind, key) of each private key written in BER with indefinite lengths."""
-    for anchor in BER_ANCHOR.finditer(data):
+    def inner(self, body: bytes, depth: int) -> bytes:
+        """An OCTET STRING's content converted when it is one BER value, else as it is."""
         try:
-            der, end = _ber_to_der(data, anchor.start(), 0, min(len(data), anchor.start() + MAX_REACH))
+            converted, used = self.convert(body, 0, depth + 1, len(body))
+        except (ValueError, IndexError):
+            return body
+        return converted if used == len(body) else body
+
+
+def _sized_scalar(octets: bytes) -> bytes:
+    """A SEC1 privateKey OCTET STRING (DER by now) with its scalar at its curve's size: leading
+    zeros removed, or the ones a minimal writer left out put back."""
+    content = octets[2:] if octets[1] < 0x80 else octets[3:]
+    size = SCALAR_SIZES.get(len(content))
+    if size is not None and len(content) < size:
+        return _der_head(0x04, size) + bytes(size - len(content)) + content
+    if size is None or content[:len(content) - size].strip(b"\x00"):
+        return octets
+    return _der_head(0x04, size) + content[len(content) - size:]
+
+
+def ber_keys(data: bytes, cut: list[str] | None = None) -> Iterator[tuple[int, int, str, Any]]:
+    """(start, end, kind, key) of each private key written in BER (`BER_ANCHOR`'s forms), the span
+    as written. Past `MAX_BER_ANCHORS` (plus one per KiB) anchors the rest is not read and `cut`
+    says so (the scan is incomplete: refused)."""
+    cap = MAX_BER_ANCHORS + len(data) // 1024
+    for count, anchor in enumerate(BER_ANCHOR.finditer(data)):
+        if count >= cap:
+            if cut is not None:
+                cut.append(f"ber: more than {cap} BER key anchors in {len(data)} bytes")
+            return
+        reading = _BerReading()
+        try:
+            der, end = reading.convert(data, anchor.start(), 0, min(len(data), anchor.start() + MAX_REACH))
             if der == data[anchor.start():end]:
                 continue  # DER: the der detector's
             key = load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
         except Exception:  # (IndexError: cut short) noise, or a structure that is not a key
             continue
-        yield anchor.start(), end, "ber-indefinite-private-key", key if consistent(key) else None
+        kind = "ber-indefinite-private-key" if reading.indefinite else "ber-private-key"
+        yield anchor.start(), end, kind, key if consistent(key) else None
 
 
 # ---- COSE_Key
