@@ -172,9 +172,9 @@ def _base64_der(text: bytes, covered: list[tuple[int, int]]) -> Iterator[TextHit
         if hit is not None:
             yield TextHit(match.start(), match.end(), "base64-" + hit.kind, hit.key)
             continue
-        cut = cut_key(blob, 0, CutChecks())  # a key cut short after its secret, any head (der_cut.py)
-        if cut is not None:
-            yield TextHit(match.start(), match.end(), "base64-" + cut[1], cut[2])
+        shortened = cut_key(blob, 0, CutChecks())  # a key cut short after its secret, any head (der_cut.py)
+        if shortened is not None:
+            yield TextHit(match.start(), match.end(), "base64-" + shortened[1], shortened[2])
 
 
 def _jwk(text: bytes) -> Iterator[TextHit]:
