@@ -51,3 +51,54 @@ def od_td4(cut: bytes) -> bytes:
 
 def python_list(cut: bytes) -> bytes:
     return PRE + str(list(cut)).encode() + b"\n" + POST
+
+
+# rt19: the heads BER writers (BouncyCastle, hand-rolled encoders) give the same keys, cut after the secret
+SEED = bytes(range(7, 39))  # a fixed Ed25519 seed (any 32 bytes are one)
+ED25519_ALGORITHM = bytes.fromhex("300506032b6570")
+
+
+def ed25519_v2_cut() -> bytes:
+    """BouncyCastle's OneAsymmetricKey v2 of SEED (`30 51 02 01 01 30 05 06 03 2b 65 70 04 22 04 20`),
+    cut after the seed (its `81 21 00 <public key>` missing)."""
+    return b"\x30\x51\x02\x01\x01" + ED25519_ALGORITHM + b"\x04\x22\x04\x20" + SEED
+
+
+def _rsa_body() -> bytes:
+    """PKCS#1's content cut after d (from `02 01 00`)."""
+    cut = rsa_cut(pkcs8=False)
+    return cut[4:]  # `30 82 LL LL`
+
+
+def ber_cuts() -> dict[str, bytes]:
+    """The rt19 heads of a key cut after its secret: long and indefinite outer lengths, BER versions,
+    a 33-byte scalar, an outer length shorter than the secret; SEC1 of EC_KEY, PKCS#1 of RSA, Ed25519."""
+    sec1 = ec_cut(pkcs8=False)[2:]  # `02 01 01 04 20 <scalar>` (declared 0x77)
+    scalar = sec1[5:]
+    rsa_body = _rsa_body()
+    rsa_size = 0x0100 + len(rsa_body)  # what the whole key would declare: past the data
+    return {
+        "sec1-outer-84": b"\x30\x84\x00\x00\x00\x77" + sec1,
+        "sec1-outer-83": b"\x30\x83\x00\x00\x77" + sec1,
+        "sec1-outer-indefinite": b"\x30\x80" + sec1,
+        "sec1-version-ber": b"\x30\x78\x02\x02\x00\x01\x04\x20" + scalar,
+        "sec1-version-8101": b"\x30\x78\x02\x81\x01\x01\x04\x20" + scalar,
+        "sec1-scalar-33": b"\x30\x78\x02\x01\x01\x04\x21\x00" + scalar,
+        "sec1-outer-short": b"\x30\x10\x02\x01\x01\x04\x20" + scalar,
+        "ed25519-v2": ed25519_v2_cut(),
+        "rsa-outer-84": b"\x30\x84" + rsa_size.to_bytes(4, "big") + rsa_body,
+        "rsa-version-ber": b"\x30\x82" + (rsa_size + 1).to_bytes(2, "big") + b"\x02\x02\x00\x00" + rsa_body[3:],
+        "rsa-outer-short": b"\x30\x82\x01\x00" + rsa_body,
+    }
+
+
+def fake_rsa_triple(head: bytes = b"\x30\x82") -> bytes:
+    """rt19's cost case: a PKCS#1 prefix of n, e and d of 8,192 bits (fixed, not a key) that passes
+    every cheap test, so only the exponentiation (seconds) could tell."""
+    draw = random.Random(19)
+    n = draw.getrandbits(8192) | (1 << 8191) | 1
+    e, d = draw.getrandbits(8190) | 1, draw.getrandbits(8190)
+    body = b"\x02\x01\x00" + b"".join(b"\x02\x82" + len(v).to_bytes(2, "big") + v
+                                      for v in (x.to_bytes((x.bit_length() + 8) // 8, "big") for x in (n, e, d)))
+    size = len(body).to_bytes(2 if head == b"\x30\x82" else 4, "big")
+    return head + size + body

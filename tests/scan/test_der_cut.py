@@ -15,7 +15,7 @@ from cryptography.x509.oid import NameOID
 
 from signward.dumps import sanitize, scan_path
 from signward.home import Home
-from signward.scan.detectors.der_cut import CutChecks, cut_key
+from signward.scan.detectors.der_cut import CutChecks, RsaBudget, cut_key
 from signward.scan.recheck import recheck_bytes
 from tests.scan.cut_keys import EC_KEY, FILLER, PRE, SCALAR, ec_cut, od_td4, python_list, raw, rsa_cut
 from tests.scan.material import RSA
@@ -63,7 +63,9 @@ def test_n_that_does_not_factor_from_e_and_d_is_not_a_key() -> None:
     cut = bytearray(rsa_cut(False))
     cut[-1] ^= 0x02  # d + or - 2: still odd or even as it was, no longer e's inverse
     assert cut_key(bytes(cut), 0, CutChecks()) is None
-    assert cut_key(rsa_cut(False), 0, CutChecks(rsa=0)) is None  # the bound: no check left, none made
+    spent = RsaBudget(left=0.5)
+    assert cut_key(rsa_cut(False), 0, CutChecks(spent)) is None  # the bound: no work left, no check made
+    assert spent.unchecked == 1 and spent.incomplete()  # and the chunk says so
 
 
 def test_a_certificate_cut_short_and_random_bytes_are_not_keys(tmp_path: Path) -> None:

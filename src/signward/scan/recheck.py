@@ -71,7 +71,7 @@ from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
 from .recheck_brotli import TooLarge, Undecodable, http_bodies, looks_brotli, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
-from .recheck_cutkeys import MAX_RSA_TRIES, cut_der_key
+from .recheck_cutkeys import MAX_RSA_WORK, cut_der_key, cut_heads
 from .recheck_edpairs import ed25519_pairs
 from .recheck_encodings import printed_view, read_encodings
 from .recheck_exponent import lone_exponents
@@ -675,10 +675,12 @@ class _Reader:
     def detect(self, data: bytes | mmap.mmap, name: str, windows: bool = True) -> None:
         for match in zeros.finditer(_PEM, data):
             self.pem(match.group(0), match.group(1).decode(), name, (match.start(), match.end()))
-        rsa_tries = [MAX_RSA_TRIES]  # keys cut short after their secret (recheck_cutkeys.py): RSA checks per view
+        rsa_tries = [MAX_RSA_WORK]  # keys cut short after their secret (recheck_cutkeys.py): RSA work per view
         whole_end = 0  # a cut-short reading inside a whole key (PKCS#8's inner SEC1) is that key again
         for match in zeros.finditer(_DER, data):
             whole_end = max(whole_end, self.der(data, match.start(), name, rsa_tries, match.start() >= whole_end))
+        for key, here in cut_heads(data, rsa_tries, _DER):  # heads `_DER` does not match: 30 84, 30 80, BER versions
+            self.found("der", name, f"{type(key).__name__.lstrip('_')} cut short after its secret", here)
         for kind, what, here in keyfile_findings(data, self.known, self.budget):  # PKCS#12, ssh.com, PuTTY, keystores
             self.found(kind, name, what, here)
         position = data.find(_OPENSSH_MAGIC)

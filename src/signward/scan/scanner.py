@@ -34,6 +34,8 @@ from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
 from .decoded_runs import scan_decoded_runs
 from .detectors import Detector, select
+from .detectors.der_cut import chunk_budget
+from .detectors.der_cut_pass import CutHeadPass
 from .ed25519_pairs import scan_ed25519_pairs
 from .embedded import scan_embedded
 from .files import copy_bounded
@@ -151,6 +153,23 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     end = min(layout.size, start + chunk_size)
     if chunk is None:
         return ChunkResult([], {}, [], end)
+    with chunk_budget() as rsa_budget:  # keys cut short: one RSA work budget for the chunk and its views
+        findings, cut = _scan_views(chunk, path, layout, with_cut_heads(detectors))
+    incomplete = sorted(cut | set(rsa_budget.incomplete()))
+    return ChunkResult(findings, learned.patterns, incomplete, end)
+
+
+def with_cut_heads(detectors: Sequence[Detector]) -> list[Detector]:
+    """The detectors, and with `der` its pass over the heads of keys cut short that its anchor
+    does not match (`detectors/der_cut_pass.py`)."""
+    chosen = list(detectors)
+    return chosen + [CutHeadPass()] if any(detector.name == "der" for detector in chosen) else chosen
+
+
+def _scan_views(chunk: Chunk, path: Path, layout: Layout,
+                detectors: Sequence[Detector]) -> tuple[list[Finding], set[str]]:
+    """Every detector over the chunk and the views decoded from it: the findings and the bounded
+    passes cut short."""
     findings = [finding for detector in detectors for finding in detector.scan(chunk)]
     cut: set[str] = set()
     if layout.format != "har":  # base64 runs in any text (a HAR's strings are decoded by `har.scan_views`)
@@ -163,8 +182,8 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
     findings += scan_encodings(chunk, detectors, cut)  # cp1252, grouped integers, base58, Z85, yEnc
     # compressed streams at any offset and UTF-16 runs in binary, each a view of its own (`embedded.py`)
     findings += scan_embedded(chunk, detectors, cut, more=_file_reader(path, layout.size), covered=findings)
-    incomplete = sorted(cut | {item for detector in detectors for item in detector.incomplete()})
-    return ChunkResult(findings, learned.patterns, incomplete, end)
+    cut.update(item for detector in detectors for item in detector.incomplete())
+    return findings, cut
 
 
 def _file_reader(path: Path, size: int) -> Callable[[int, int], bytes]:
@@ -298,11 +317,15 @@ def scan_plain(path: Path, layout: Layout, detectors: Sequence[Detector], known:
         progress(layout.size, layout.size)
     if layout.format == "har" or (layout.format == "raw" and har.looks_like_json(head_of(path))):
         # its secrets, and every detector over every layer a reader decodes (any JSON document)
-        har_findings, har_incomplete = har.scan_file(path, known, list(detectors), layout.format == "har")
+        with chunk_budget() as rsa_budget:
+            har_findings, har_incomplete = har.scan_file(path, known, with_cut_heads(detectors), layout.format == "har")
+        har_incomplete = [*har_incomplete, *rsa_budget.incomplete()]
         findings[:0] = har_findings  # first: a string the chunk's decoded runs found too keeps the JSON view's detail
         incomplete.update(har_incomplete)
     if layout.format == "raw":  # HTTP messages written as text: br/gzip/deflate bodies decoded (http_text.py)
-        http_findings, http_incomplete = http_text.scan_file(path, known, list(detectors))
+        with chunk_budget() as rsa_budget:
+            http_findings, http_incomplete = http_text.scan_file(path, known, with_cut_heads(detectors))
+        http_incomplete = [*http_incomplete, *rsa_budget.incomplete()]
         findings.extend(http_findings)
         incomplete.update(http_incomplete)
     if learned.patterns:

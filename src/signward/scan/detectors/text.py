@@ -25,6 +25,7 @@ from ..chunks import Chunk
 from ..findings import Finding, merge_spans
 from .base import BaseDetector
 from .der import classify_der, consistent
+from .der_cut import CutChecks, cut_key
 from .textforms import ber_keys, cose_keys, jwk_like, prefixed_cut_pem, xml_rsa
 
 PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----")
@@ -170,6 +171,10 @@ def _base64_der(text: bytes, covered: list[tuple[int, int]]) -> Iterator[TextHit
         hit = classify_der(blob, 0)
         if hit is not None:
             yield TextHit(match.start(), match.end(), "base64-" + hit.kind, hit.key)
+            continue
+        shortened = cut_key(blob, 0, CutChecks())  # a key cut short after its secret, any head (der_cut.py)
+        if shortened is not None:
+            yield TextHit(match.start(), match.end(), "base64-" + shortened[1], shortened[2])
 
 
 def _jwk(text: bytes) -> Iterator[TextHit]:
