@@ -38,12 +38,19 @@ MAX_ROWS = 4_096
 OVERLAP_ROWS = 256
 SAMPLE_ROWS = 64
 
-_GROUP = re.compile(rb"(?m)^([0-9a-fA-F]{6,22}) [^\n]{1,%d}\n(?: {6}[^\n]{1,%d}(?:\n|$)){1,%d}"
-                    % (MAX_LINE, MAX_LINE, MAX_TYPES - 1))
+# lines an od listing may be made of: an offset (6 to 22 digits) or nothing, then a blank or a tab,
+# the whole maybe behind a line number and a blank (awk's NR)
+_LISTING = re.compile(rb"(?m)(?:^(?:[1-9][0-9]{0,8} )?(?:[0-9a-fA-F]{6,22})?[ \t][^\n]{0,%d}(?:\n|$)){2,}"
+                      % MAX_LINE)
+_HEAD = re.compile(rb"([0-9a-fA-F]{6,22}) ")
+_LINENO = re.compile(rb"[1-9][0-9]{0,8} ")
+_SIGNED = re.compile(rb"-?[0-9]+")
+_HEXDIGITS = re.compile(rb"[0-9a-fA-F]+")
 _NUMBERS = re.compile(rb"(?m)^[ 0-9-]{4,%d}\r?$" % MAX_LINE)
 _NUMBER = re.compile(rb" *-?[0-9]+")
 
 Group = tuple[int, int, bytes, list[bytes]]  # start, end, the offset, the group's lines
+Line = tuple[int, int, bytes]  # raw start, raw end, the text with tabs expanded and awk's numbers dropped
 
 
 def read_typed(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) -> None:
@@ -51,38 +58,100 @@ def read_typed(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) 
     cap = candidates(data)
     count = 0
     for start, end in words._texts(data):
-        if data.find(b"\n      ", start, end) >= 0:
-            for rows in _od_types(data, start, end):
+        for match in _LISTING.finditer(data, start, end):
+            lines = _lines(data, match.start(), match.end())
+            for rows in _od_types(lines):
                 count = _read(reader, data, f"{name} > od rows of one type", depth, rows, count, cap)
+            for rows in _an_types(lines):
+                count = _read(reader, data, f"{name} > od -An rows of one type", depth, rows, count, cap)
         for rows in _cells(data, start, end):
             count = _read(reader, data, f"{name} > fixed-width cells", depth, rows, count, cap)
 
 
-def _od_types(data: bytes | mmap.mmap, start: int, end: int) -> Iterator[list[words.Row | None]]:
+def _lines(data: bytes | mmap.mmap, start: int, end: int) -> list[Line]:
+    """The listing's lines; a first column of line numbers that count up by one is dropped."""
+    raw = bytes(data[start:end])
+    lines: list[Line] = []
+    at = 0
+    for text in raw.split(b"\n"):
+        if text or at < len(raw):
+            lines.append((start + at, start + at + len(text), text.expandtabs(8)))
+        at += len(text) + 1
+    heads = [_LINENO.match(text) for _, _, text in lines]
+    counted = [int(head.group(0)) if head is not None else -1 for head in heads]
+    if counted[0] > 0 and counted == list(range(counted[0], counted[0] + len(lines))):
+        lines = [(low, high, text[text.index(b" ") + 1:]) for low, high, text in lines]
+    return lines
+
+
+def _od_types(lines: list[Line]) -> Iterator[list[words.Row | None]]:
     """Each listing's rows of one type (module docstring), a row per group."""
     groups: list[Group] = []
-    for match in _GROUP.finditer(data, start, end):
-        offset = match.group(1)
-        lines = match.group(0).split(b"\n")
+    at = 0
+    while at < len(lines):
+        head = _HEAD.match(lines[at][2])
         size = 1
-        while (size < len(lines) and lines[size][:len(offset)] == b" " * len(offset)
-               and lines[size][len(offset):].strip()):
-            size += 1
-        group = (match.start(), match.start() + len(b"\n".join(lines[:size])), offset, lines[:size])
-        if groups and (size == 1 or len(groups[-1][3]) != size or groups[-1][1] + 1 != group[0]):
+        if head is not None:
+            offset = head.group(1)
+            while (size < MAX_TYPES and at + size < len(lines)
+                   and lines[at + size][2][:len(offset)] == b" " * len(offset)
+                   and lines[at + size][2][len(offset):].strip()):
+                size += 1
+        if groups and (size == 1 or len(groups[-1][3]) != size):
             yield from _types(groups)
             groups = []
-        if size > 1:
-            groups.append(group)
+        if head is not None and size > 1:
+            groups.append((lines[at][0], lines[at + size - 1][1], head.group(1),
+                           [text for _, _, text in lines[at:at + size]]))
+        at += size
     yield from _types(groups)
 
 
-def _types(groups: list[tuple[int, int, bytes, list[bytes]]]) -> Iterator[list[words.Row | None]]:
+def _types(groups: list[Group]) -> Iterator[list[words.Row | None]]:
     if len(groups) < 2:
         return
     for kind in range(len(groups[0][3])):
         yield [words._row(offset + texts[kind][len(offset):] if kind else texts[0], start, end)
                for start, end, offset, texts in groups]
+
+
+def _an_types(lines: list[Line]) -> Iterator[list[words.Row | None]]:
+    """`od -An -tA -tB`: a run of lines behind a blank whose types repeat every P lines (P of 2 to
+    `MAX_TYPES`), each type's rows a row per P lines (its span the P lines')."""
+    run: list[Line] = []
+    for line in [*lines, (0, 0, b"")]:
+        if line[2].startswith(b" ") and line[2].strip():
+            run.append(line)
+            continue
+        period = _repeats([_shape(text) for _, _, text in run[:SAMPLE_ROWS]])
+        if period:
+            for kind in range(period):
+                yield [words._row(run[at + kind][2], run[at][0], run[at + period - 1][1])
+                       for at in range(0, len(run) - period + 1, period)]
+        run = []
+
+
+def _shape(text: bytes) -> set[str]:
+    """The od types the row could be printed in: signed decimal, hex (or octal) of one width, else characters."""
+    fields = text.split()
+    shape = set()
+    if all(_SIGNED.fullmatch(field) for field in fields):
+        shape.add("decimal")
+    if all(_HEXDIGITS.fullmatch(field) and len(field) == len(fields[0]) for field in fields):
+        shape.add("digits")
+    return shape or {"chars"}
+
+
+def _repeats(shapes: list[set[str]]) -> int:
+    """The period, 0 if none: neighbouring rows unlike in a quarter of pairs or more, rows P apart
+    alike in all but a sixteenth (an `od -c` row of escapes only looks like numbers)."""
+    def unlike(step: int) -> int:
+        return sum(1 for at in range(len(shapes) - step) if not shapes[at] & shapes[at + step])
+
+    if len(shapes) < 4 or 4 * unlike(1) < len(shapes) - 1:
+        return 0
+    return next((step for step in range(2, min(MAX_TYPES, len(shapes) // 2) + 1)
+                 if 16 * unlike(step) <= len(shapes) - step), 0)
 
 
 def _cells(data: bytes | mmap.mmap, start: int, end: int) -> Iterator[list[words.Row | None]]:

@@ -37,51 +37,128 @@ SAMPLE_ROWS = 64
 View = tuple[int, int, bytes, str, str]
 _Reader = Callable[[bytes, int, int], Iterator[View]]
 
-# one offset and its row, then the other types' rows behind blanks (at least 6: od's narrowest offset)
-_GROUP = re.compile(rb"(?m)^([0-9a-fA-F]{6,8}|[0-7]{9,22})[ ][^\n]{1,%d}+(?:\n|\Z)"
-                    rb"(?:[ ]{6}[^\n]{0,%d}+(?:\n|\Z)){1,%d}+" % (MAX_LINE, MAX_LINE, MAX_TYPES - 1))
+# a stretch of lines an od listing may be: each begins with an offset (6 to 8 hex digits, 9 to 22
+# octal) and a blank or a tab, or with a blank or a tab, maybe behind a line number (`awk '{print NR, $0}'`)
+_STRETCH = re.compile(rb"(?m)^(?:(?:[1-9][0-9]{0,8}[ ])?(?:[0-7]{9,22}|[0-9a-fA-F]{6,8})?[ \t]"
+                      rb"[^\n]{0,%d}+(?:\n|\Z)){2,}+" % MAX_LINE)
+_NUMBERED = re.compile(rb"([1-9][0-9]{0,8})[ ]")
+_OFFSET = re.compile(rb"([0-9a-fA-F]{6,8}|[0-7]{9,22})[ ]")
+_DECIMAL = re.compile(rb"-?[0-9]++")
+_HEX = re.compile(rb"[0-9a-fA-F]++")
 _CELLS = re.compile(rb"(?m)^[ 0-9-]{4,%d}+\r?$" % MAX_LINE)
 _CELL = re.compile(rb"[ ]*+-?[0-9]++")
+
+Line = tuple[int, int, bytes]  # the raw line's start and end, its text made plain
 
 
 def typed_rows(data: bytes, low: int, high: int) -> Iterator[View]:
     """od listings of several types and hexdump rows of touching cells (module docstring), read."""
-    if data.find(b"\n      ", low, high) >= 0:
-        yield from _od_types(data, low, high)
+    yield from _od_types(data, low, high)
     yield from _touching(data, low, high)
 
 
-def _listings(data: bytes, low: int, high: int) -> Iterator[list[re.Match[bytes]]]:
-    """Runs of consecutive od groups of one line count."""
-    run: list[re.Match[bytes]] = []
-    for group in _GROUP.finditer(data, low, high):
-        if run and (group.start() != run[-1].end() or len(_lines(group)) != len(_lines(run[-1]))):
-            yield run
-            run = []
-        run.append(group)
-    if run:
-        yield run
-
-
-def _lines(group: re.Match[bytes]) -> list[bytes]:
-    return group.group(0).rstrip(b"\n").split(b"\n")
-
-
 def _od_types(data: bytes, low: int, high: int) -> Iterator[View]:
-    for run in _listings(data, low, high):
-        if len(run) < 2:
+    for stretch in _STRETCH.finditer(data, low, high):
+        lines = _plain(data, stretch.start(), stretch.end())
+        yield from _offset_listings(lines)
+        yield from _unnumbered_listings(lines)
+
+
+def _plain(data: bytes, start: int, end: int) -> list[Line]:
+    """The stretch's lines, tabs expanded (8 columns) and line numbers that count by one dropped."""
+    lines: list[Line] = []
+    at = start
+    while at < end:
+        stop = data.find(b"\n", at, end)
+        stop = end if stop < 0 else stop
+        lines.append((at, stop, data[at:stop].expandtabs(8)))
+        at = stop + 1
+    numbers = [_NUMBERED.match(text) for _, _, text in lines]
+    if all(numbers) and all(int(number.group(1)) == int(numbers[0].group(1)) + index  # type: ignore[union-attr]
+                            for index, number in enumerate(numbers)):
+        lines = [(low, high, text[number.end():]) for (low, high, text), number  # type: ignore[union-attr]
+                 in zip(lines, numbers, strict=True)]
+    return lines
+
+
+def _offset_listings(lines: list[Line]) -> Iterator[View]:
+    """Consecutive groups of one offset line and the lines behind blanks as wide, one line count."""
+    groups: list[tuple[bytes, list[Line]]] = []
+    index = 0
+    while index <= len(lines):
+        head = _OFFSET.match(lines[index][2]) if index < len(lines) else None
+        group: list[Line] = []
+        if head is not None:
+            offset = head.group(1)
+            group = [lines[index]]
+            while (len(group) < MAX_TYPES and index + len(group) < len(lines)
+                   and _behind(lines[index + len(group)][2], len(offset))):
+                group.append(lines[index + len(group)])
+        if len(group) < 2 or (groups and len(groups[-1][1]) != len(group)):
+            yield from _types([[row for row in rows] for _, rows in groups], [offset for offset, _ in groups])
+            groups = []
+        if len(group) >= 2:
+            groups.append((head.group(1), group))  # type: ignore[union-attr]
+        index += max(1, len(group))
+
+
+def _behind(text: bytes, width: int) -> bool:
+    return text[:width] == b" " * width and bool(text[width:].strip(b" "))
+
+
+def _types(groups: list[list[Line]], offsets: list[bytes]) -> Iterator[View]:
+    """Each type's rows of a listing (the group's offset put back before the others) as one block."""
+    if len(groups) < 2:
+        return
+    spans = [(group[0][0], group[-1][1]) for group in groups]
+    for kind in range(len(groups[0])):
+        rows = [offset + group[kind][2][len(offset):] if kind else group[0][2]
+                for offset, group in zip(offsets, groups, strict=True)]
+        yield from _read(rows, spans, (word_rows, tool_rows), f"od row type {kind + 1} of {len(groups[0])}")
+
+
+def _unnumbered_listings(lines: list[Line]) -> Iterator[View]:
+    """`od -An` with several types: runs of lines behind a blank whose types repeat with a period."""
+    run: list[Line] = []
+    for line in [*lines, None]:
+        if line is not None and line[2][:1] == b" " and line[2].strip(b" "):
+            run.append(line)
             continue
-        spans = [(group.start(), group.end() - (group.group(0)[-1:] == b"\n")) for group in run]
-        groups = [_lines(group) for group in run]
-        for kind in range(len(groups[0])):
-            rows: list[bytes] = []
-            for group, lines in zip(run, groups, strict=True):
-                offset = group.group(1)
-                line = lines[kind]
-                if kind and line[:len(offset)].strip(b" "):
-                    break  # not behind blanks as wide as the offset: the listing's rows end here
-                rows.append(offset + line[len(offset):] if kind else line)
-            yield from _read(rows, spans, (word_rows, tool_rows), f"od row type {kind + 1} of {len(groups[0])}")
+        period = _period([text for _, _, text in run[:SAMPLE_ROWS]])
+        if period is not None:
+            groups = [run[at:at + period] for at in range(0, len(run) - period + 1, period)]
+            spans = [(group[0][0], group[-1][1]) for group in groups]
+            for kind in range(period):
+                yield from _read([group[kind][2] for group in groups], spans, (word_rows, tool_rows),
+                                 f"od -An row type {kind + 1} of {period}")
+        run = []
+
+
+def _forms(text: bytes) -> frozenset[str]:
+    """Which of od's types a row may print: decimal, fixed-width hex (octal too), or characters."""
+    tokens = text.split()
+    forms = set()
+    if all(_DECIMAL.fullmatch(token) for token in tokens):
+        forms.add("d")
+    if all(len(token) == len(tokens[0]) and _HEX.fullmatch(token) for token in tokens):
+        forms.add("x")
+    return frozenset(forms or "c")
+
+
+def _period(texts: list[bytes]) -> int | None:
+    """The shortest period of 2 to `MAX_TYPES` lines with which the rows' forms repeat (1 in 16
+    pairs may differ: an `od -c` row of octal escapes), when neighbours differ (1 in 4 pairs)."""
+    forms = [_forms(text) for text in texts]
+
+    def differ(period: int) -> int:
+        return sum(not forms[at] & forms[at + period] for at in range(len(forms) - period))
+
+    if len(forms) < 4 or differ(1) * 4 < len(forms) - 1:
+        return None
+    for period in range(2, min(MAX_TYPES, len(forms) // 2) + 1):
+        if differ(period) * 16 <= len(forms) - period:
+            return period
+    return None
 
 
 def _touching(data: bytes, low: int, high: int) -> Iterator[View]:
