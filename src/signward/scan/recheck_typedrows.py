@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 MAX_LINE = 512
 MAX_TYPES = 8
 MAX_CELL = 24
+MAX_COLUMN = 20
 MAX_ROWS = 4_096
 OVERLAP_ROWS = 256
 SAMPLE_ROWS = 64
@@ -46,8 +47,10 @@ _HEAD = re.compile(rb"([0-9a-fA-F]{6,22}) ")
 _LINENO = re.compile(rb"[1-9][0-9]{0,8} ")
 _SIGNED = re.compile(rb"-?[0-9]+")
 _HEXDIGITS = re.compile(rb"[0-9a-fA-F]+")
-_NUMBERS = re.compile(rb"(?m)^[ 0-9-]{4,%d}\r?$" % MAX_LINE)
+_NUMBERS = re.compile(rb"(?m)^[ 0-9a-fA-F:-]{4,%d}\r?$" % MAX_LINE)
 _NUMBER = re.compile(rb" *-?[0-9]+")
+_HEXNUMBER = re.compile(rb" *[0-9a-fA-F]+")
+_OFFSET_COLUMN = re.compile(rb"[0-9a-fA-F]{4,16}:? ?")  # hexdump's "%08_ax: ", "%07_ad" before the cells
 
 Group = tuple[int, int, bytes, list[bytes]]  # start, end, the offset, the group's lines
 Line = tuple[int, int, bytes]  # raw start, raw end, the text with tabs expanded and awk's numbers dropped
@@ -155,7 +158,7 @@ def _repeats(shapes: list[set[str]]) -> int:
 
 
 def _cells(data: bytes | mmap.mmap, start: int, end: int) -> Iterator[list[words.Row | None]]:
-    """Each block of touching fixed-width cells, a row of fields per line."""
+    """Each block of touching fixed-width cells (behind each offset column it may have), a row per line."""
     block: list[tuple[int, int, bytes]] = []
     for match in [*_NUMBERS.finditer(data, start, end), None]:
         line = (match.start(), match.end(), match.group(0).rstrip(b"\r")) if match is not None else (-1, -1, b"")
@@ -164,26 +167,40 @@ def _cells(data: bytes | mmap.mmap, start: int, end: int) -> Iterator[list[words
             block.append(line)
             continue
         if len(block) >= 2:
-            width = _width([text for _, _, text in block[:SAMPLE_ROWS]] + [block[-1][2]])
-            if width is not None:
-                yield [_split(low, high, text, width) for low, high, text in block]
+            yield from _columns(block)
         block = [line] if match is not None else []
 
 
-def _split(start: int, end: int, text: bytes, width: int) -> words.Row | None:
+def _columns(block: list[tuple[int, int, bytes]]) -> Iterator[list[words.Row | None]]:
+    texts = [text for _, _, text in block[:SAMPLE_ROWS]] + [block[-1][2]]
+    for column in range(0, min(MAX_COLUMN, len(block[-1][2]) - 4) + 1):
+        if column and any(_OFFSET_COLUMN.fullmatch(text[:column]) is None for text in texts):
+            continue
+        cut = [text[column:] for text in texts]
+        hexa = any(re.search(rb"[a-fA-F]", text) for text in cut)
+        width = _width(cut, _HEXNUMBER if hexa else _NUMBER)
+        if width is None or (hexa and width not in (2, 4, 8, 16)):
+            continue
+        for each in [w for w in (2, 4, 8, 16) if w <= width] if hexa else [width]:
+            yield [_split(low, high, text[column:], each, hexa) for low, high, text in block]
+
+
+def _split(start: int, end: int, text: bytes, width: int, hexa: bool = False) -> words.Row | None:
     cells = [text[at:at + width] for at in range(0, len(text), width)]
-    if len(text) % width or not all(_NUMBER.fullmatch(cell) for cell in cells):
+    if len(text) % width or not all((_HEXNUMBER if hexa else _NUMBER).fullmatch(cell) for cell in cells):
         return None
+    if hexa:  # in decimal: the width of a word is the reading's, from the largest
+        return start, end, "n", [str(int(cell, 16)).encode() for cell in cells]
     return start, end, "n", [cell.strip(b" ") for cell in cells]
 
 
-def _width(texts: list[bytes]) -> int | None:
+def _width(texts: list[bytes], number: re.Pattern[bytes] = _NUMBER) -> int | None:
     """The widest cell width cutting every line into right-aligned numbers, when cells touch."""
     for width in range(min(MAX_CELL, len(texts[0]) // 2), 1, -1):
         if any(len(text) % width for text in texts):
             continue
         cells = [(text[at:at + width], at) for text in texts for at in range(0, len(text), width)]
-        if all(_NUMBER.fullmatch(cell) for cell, _ in cells):
+        if all(number.fullmatch(cell) for cell, _ in cells):
             return width if any(at and cell[:1] != b" " for cell, at in cells) else None
     return None
 

@@ -32,6 +32,8 @@ from .word_rows import word_rows
 MAX_LINE = 4_096
 MAX_TYPES = 8
 MAX_CELL = 24
+MAX_PREFIX = 20
+HEX_WIDTHS = (2, 4, 8, 16)
 SAMPLE_ROWS = 64
 
 View = tuple[int, int, bytes, str, str]
@@ -45,8 +47,12 @@ _NUMBERED = re.compile(rb"([1-9][0-9]{0,8})[ ]")
 _OFFSET = re.compile(rb"([0-9a-fA-F]{6,8}|[0-7]{9,22})[ ]")
 _DECIMAL = re.compile(rb"-?[0-9]++")
 _HEX = re.compile(rb"[0-9a-fA-F]++")
-_CELLS = re.compile(rb"(?m)^[ 0-9-]{4,%d}+\r?$" % MAX_LINE)
+_CELLS = re.compile(rb"(?m)^[ 0-9a-fA-F:-]{4,%d}+\r?$" % MAX_LINE)
 _CELL = re.compile(rb"[ ]*+-?[0-9]++")
+_HEX_CELL = re.compile(rb"[ ]*+[0-9a-fA-F]++")
+_LETTERS = re.compile(rb"[a-fA-F]")
+# an offset column before the cells: hexdump's `"%08_ax: "`, `"%07_ad"` (touching the first cell)
+_PREFIX = re.compile(rb"[0-9a-fA-F]{4,16}:?[ ]?")
 
 Line = tuple[int, int, bytes]  # the raw line's start and end, its text made plain
 
@@ -172,34 +178,52 @@ def _touching(data: bytes, low: int, high: int) -> Iterator[View]:
         yield from _cells(block)
 
 
-def _width(lines: list[bytes]) -> int | None:
+def _width(lines: list[bytes], cell: re.Pattern[bytes] = _CELL) -> int | None:
     """The widest cell width that cuts every row into right-aligned numbers, if cells touch."""
     length = len(lines[0])
     for width in range(min(MAX_CELL, length // 2), 1, -1):
         if length % width or len(lines[-1]) % width:
             continue
-        if all(_CELL.fullmatch(line, at, at + width) for line in lines for at in range(0, len(line), width)):
+        if all(cell.fullmatch(line, at, at + width) for line in lines for at in range(0, len(line), width)):
             touch = any(line[at] != 0x20 for line in lines for at in range(width, len(line), width))
             return width if touch else None
     return None
 
 
 def _cells(block: list[re.Match[bytes]]) -> Iterator[View]:
+    """The block's cells behind each offset column it may have (none first), decimal or hex."""
     if len(block) < 2:
         return
     lines = [row.group(0).rstrip(b"\r") for row in block]
     if any(len(line) != len(lines[0]) for line in lines[:-1]) or len(lines[-1]) > len(lines[0]):
         return
-    width = _width(lines[:SAMPLE_ROWS - 1] + lines[-1:])
-    if width is None:
-        return
-    rows: list[bytes] = []
-    for line in lines:
-        if len(line) % width or not all(_CELL.fullmatch(line, at, at + width) for at in range(0, len(line), width)):
-            break
-        rows.append(b" ".join(line[at:at + width].strip(b" ") for at in range(0, len(line), width)))
+    sample = lines[:SAMPLE_ROWS - 1] + lines[-1:]
     spans = [(row.start(), row.end()) for row in block]
-    yield from _read(rows, spans, (word_rows,), f"fixed-width cells of {width}")
+    for prefix in range(min(MAX_PREFIX, len(lines[-1]) - 4) + 1):
+        if prefix and not all(_PREFIX.fullmatch(line, 0, prefix) for line in sample):
+            continue
+        bodies = [line[prefix:] for line in sample]
+        hexa = any(_LETTERS.search(body) for body in bodies)
+        width = _width(bodies, _HEX_CELL if hexa else _CELL)
+        if width is None or (hexa and width not in HEX_WIDTHS):
+            continue
+        for each in (HEX_WIDTHS[:HEX_WIDTHS.index(width) + 1] if hexa else (width,)):
+            yield from _cut([line[prefix:] for line in lines], spans, each, hexa, prefix)
+
+
+def _cut(bodies: list[bytes], spans: list[tuple[int, int]], width: int, hexa: bool, prefix: int) -> Iterator[View]:
+    """The rows' cells of `width` joined by blanks (hex ones spelled in decimal: `word_rows` takes the
+    word's width from the largest), read by `word_rows`."""
+    cell = _HEX_CELL if hexa else _CELL
+    rows: list[bytes] = []
+    for body in bodies:
+        if len(body) % width or not all(cell.fullmatch(body, at, at + width) for at in range(0, len(body), width)):
+            break
+        cells = [body[at:at + width].strip(b" ") for at in range(0, len(body), width)]
+        rows.append(b" ".join(b"%d" % int(value, 16) for value in cells) if hexa else b" ".join(cells))
+    layout = f"fixed-width {'hex ' if hexa else ''}cells of {width}"
+    layout += f" behind a column of {prefix}" if prefix else ""
+    yield from _read(rows, spans[:len(rows)], (word_rows,), layout)
 
 
 def _read(rows: list[bytes], spans: list[tuple[int, int]], readers: tuple[_Reader, ...], layout: str) -> Iterator[View]:
