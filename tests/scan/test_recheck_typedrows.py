@@ -121,7 +121,8 @@ def test_cells_behind_a_column_that_is_an_offset_only_are_cut_after_it() -> None
 
 def test_od_of_random_bytes_in_two_types_is_read_within_the_word_row_block_budget() -> None:
     """400 KB of random bytes in `od -td4 -tx4`: the word-row reader sees rows of two types alternate,
-    a block per 56 bytes (25,000 > the 22,734 of the candidate cap alone): within its budget, no finding."""
+    a block of two lines per 112 bytes (25,000 > the 22,734 of the candidate cap alone): within its
+    budget, no finding."""
     printed = od(random.Random(7).randbytes(400_000), "d4", "x4")
     assert (MAX_CANDIDATES + len(printed) // 1024) < printed.count(b"\n") // 2
     rows = _Reader(KnownKeys(), Budget.for_size(len(printed)))

@@ -1,21 +1,32 @@
-"""The independent reader's reading of word rows in two layouts its row reader (`recheck_words`) does
-not read as printed (issue #32, red team rt18 group B).
+"""The independent reader's reading of word rows in layouts its row reader (`recheck_words`) does
+not read as printed (issue #32, red team rt18 group B, rt19 group 3).
 
 od types  `od -td4 -tx4`, `od -tu2 -c`: each offset's row is printed once per type, the first behind
-          the offset, the others behind blanks as wide (rows of two forms alternate). A group is an
-          offset line (6 to 22 digits, a blank, a row) and the 1 to `MAX_TYPES - 1` lines after it
-          that begin with as many blanks as the offset has digits; consecutive groups of one line
-          count are a listing. Each type is read apart: its rows, the group's offset put back before
-          each, are rows of `recheck_words` (each at its group's raw span, joined as adjacent lines)
-          read as its blocks are.
-cells     `hexdump -e '8/2 "%6d"'`: decimal cells of one width without a separator (values touch:
-          `  1234-12345 12345`). Consecutive lines of blanks, digits and `-` of one length (the last
-          no longer), cut by the widest width of 2 to `MAX_CELL` that divides them and makes every
-          cell a right-aligned number, when some cell touches the one before it (no blank between):
-          the cells are a row's fields, read as `recheck_words` blocks.
+          the offset, the others behind blanks as wide (rows of two forms alternate). Lines that may
+          be a listing (an offset of 6 to 22 digits or nothing, then a blank or a tab; maybe behind a
+          line number and a blank) are taken with tabs expanded to 8 columns (`unexpand`, `-a`) and,
+          when every one begins with a number counting up by one (`awk '{print NR, $0}'`), without
+          it. A group is an offset line and the 1 to `MAX_TYPES - 1` lines after it that begin with
+          as many blanks as the offset has digits; consecutive groups of one line count are a
+          listing. Each type is read apart: its rows, the group's offset put back before each, are
+          rows of `recheck_words` (each at its group's raw span, joined as adjacent lines) read as
+          its blocks are.
+od -An    no offsets: a run of lines behind a blank is a listing of P types when the rows' shapes
+          (signed decimal, digits of one width, characters) agree P lines apart (all but a sixteenth
+          of the first `SAMPLE_ROWS`) and differ between neighbours (a quarter or more), P the
+          smallest of 2 to `MAX_TYPES`; each type's rows, one per P lines at the P lines' span.
+cells     `hexdump -e '8/2 "%6d"'`: cells of one width without a separator (values touch:
+          `  1234-12345 12345`). Consecutive lines of blanks, digits, hex letters, `:` and `-` of
+          one length (the last no longer); behind each offset column they may have (none, or 1 to
+          `MAX_COLUMN` characters of 4 to 16 hex digits, `:`, a blank: `"%08_ax: "`, `"%07_ad"`), cut
+          by the widest width of 2 to `MAX_CELL` that divides them and makes every cell a
+          right-aligned number (decimal; hex when a hex letter is there, widths 2, 4, 8, 16 and every
+          narrower one of these read too), when some cell touches the one before it: the cells are
+          a row's fields (hex ones in decimal), read as `recheck_words` blocks.
 Bounded: lines of at most `MAX_LINE` bytes, `MAX_ROWS` rows a block (a longer run in blocks that
-repeat `OVERLAP_ROWS` rows), the width chosen on the first `SAMPLE_ROWS` rows; blocks counted against
-the view's cap (`recheck_codecs.candidates`). The reader's own code: it imports nothing of the scanner.
+repeat `OVERLAP_ROWS` rows), the width and period chosen on the first `SAMPLE_ROWS` rows; blocks
+counted against the view's cap (`recheck_codecs.candidates`). The reader's own code: it imports
+nothing of the scanner.
 """
 
 from __future__ import annotations

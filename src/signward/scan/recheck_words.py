@@ -48,7 +48,7 @@ MIN_FULL = 32  # bytes a run of full words spans (a 32-byte scalar, seed or AES-
 GAP_WORDS = 1  # words that are not full inside a run
 MARGIN = 64
 # blocks a view may hold beyond the candidate cap: one per this many bytes (rows of two od types
-# alternate, `od -td4 -tx4`, each a block of its own: a block per 56 bytes of random memory's listing)
+# alternate, `od -td4 -tx4`: a block of two lines per 112 bytes of random memory's listing)
 BYTES_A_BLOCK = 32
 WIDTHS = (1, 2, 4, 8, 16)
 _DECIMAL_PADDED = {3: 1, 5: 2, 10: 4, 20: 8, 39: 16}  # digits of a W-byte word's largest value

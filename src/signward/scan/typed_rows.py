@@ -1,23 +1,35 @@
-"""The scanner's reading of word rows in two layouts `word_rows.py` cannot read as printed (issue #32,
-red team rt18 group B).
+"""The scanner's reading of word rows in layouts `word_rows.py` cannot read as printed (issue #32,
+red team rt18 group B, rt19 group 3).
 
 od types  `od -td4 -tx4`, `od -tu2 -c`: od prints each offset's row once per type, the first row
           behind the offset, the others behind blanks as wide, so rows of two forms alternate. A
-          listing is consecutive groups of one offset line (6 to 8 hex digits, or 9 to 22 octal)
-          and 1 to `MAX_TYPES - 1` lines behind as many blanks, every group the same line count. Each
-          type's rows are one block: the group's offset is put back before each row, and the block
-          is read by `word_rows` (numeric words) and `printed_tools.tool_rows` (`od -c`).
-touching  `hexdump -e '8/2 "%6d"'`: fixed-width decimal cells without a separator, so values touch
-          (`  1234-12345 12345`). A block is consecutive lines of blanks, digits and `-` only, of one
-          length (the last may be shorter); the cell width is the widest W of 2 to `MAX_CELL` that
-          divides every row and cuts each into right-aligned numbers (`[ ]*-?[0-9]+`), taken only
-          when two cells touch somewhere (else the cells are apart and `word_rows` reads them). The
-          cells, split by width and joined by blanks, are read by `word_rows`.
+          stretch of lines that each begin with an offset (6 to 8 hex digits, or 9 to 22 octal) and a
+          blank or tab, or with a blank or tab, is made plain first: tabs expanded to 8 columns
+          (`unexpand`, `unexpand -a`), a first column of line numbers that count up by one dropped
+          (`awk '{print NR, $0}'`). A listing is consecutive groups of one offset line and 1 to
+          `MAX_TYPES - 1` lines behind as many blanks, every group the same line count. Each type's
+          rows are one block: the group's offset is put back before each row, and the block is read
+          by `word_rows` (numeric words) and `printed_tools.tool_rows` (`od -c`).
+od -An    the same without offsets: a run of lines behind a blank whose forms (decimal, hex of one
+          width, characters) repeat every P lines, P the shortest of 2 to `MAX_TYPES` with which all
+          but 1 in 16 pairs of the first `SAMPLE_ROWS` rows agree, when neighbours differ in 1 pair in
+          4 or more (one type alone is `word_rows`'s). Each type's rows, a row per P lines, a block.
+touching  `hexdump -e '8/2 "%6d"'`: fixed-width cells without a separator, so values touch
+          (`  1234-12345 12345`). A block is consecutive lines of blanks, digits, hex letters, `:`
+          and `-` only, of one length (the last may be shorter). Behind each offset column it may
+          have (none first, then 1 to `MAX_PREFIX` characters of 4 to 16 hex digits, `:`, a blank:
+          `"%08_ax: "`, `"%07_ad"` touching the first cell) the cell width is the widest W of 2 to
+          `MAX_CELL` that divides every row and cuts each into right-aligned numbers, decimal
+          (`[ ]*-?[0-9]+`) or, with a hex letter in the rows, hex (W of 2, 4, 8, 16; each narrower
+          of these is read too: two touching cells of 8 may look like one of 16), taken only when
+          two cells touch somewhere (else the cells are apart and `word_rows` reads them). The
+          cells, split by width and joined by blanks (hex ones spelled in decimal), are read by
+          `word_rows`.
 A view keeps the layer and detail of the reader that read it (its detail names the layout too), its
 span is the raw rows its rows came from. Bounded: lines of `MAX_LINE` characters, `MAX_TYPES` rows a
-group, `MAX_CELL` characters a cell, the width chosen on the first `SAMPLE_ROWS` rows; the rewritten
-text is no longer than the listing, read once per type (linear). Written apart from the independent
-reader: nothing of `recheck*`.
+group, `MAX_CELL` characters a cell, `MAX_PREFIX` an offset column, the width and the period chosen on
+the first `SAMPLE_ROWS` rows; the rewritten text is no longer than the listing's with its tabs
+expanded, read once per type (linear). Written apart from the independent reader: nothing of `recheck*`.
 """
 
 from __future__ import annotations
