@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import time
 from pathlib import Path
@@ -21,7 +22,13 @@ from tests.scan.material import known
 from tests.scan.typed_forms import EC, FORMS, KEYS, POST, PRE, TOOLS, hexdump_cells, memory, od
 
 LAYOUT = {"od -td4 -tx4": "od row type", "od -tx4 -td4": "od row type", "od -tx1 -td4": "od row type",
-          "od -tu2 -c": "od row type", "hexdump -e 8/2 %6d": "fixed-width cells of 6"}
+          "od -tu2 -c": "od row type", "hexdump -e 8/2 %6d": "fixed-width cells of 6",
+          "od -An -td4 -tx4": "od -An row type", "od -An -tu2 -c": "od -An row type",
+          "od -td4 -tx4 | awk": "od row type",
+          "od -td4 -tx4 | unexpand": "od row type", "od -td4 -tx4 | unexpand -a": "od row type",
+          "hexdump -e 4/4 %8x": "fixed-width hex cells of 8",
+          "hexdump -e %08_ax: 4/4 %11d": "fixed-width cells of 11 behind a column of 10",
+          "hexdump -e %07_ad 8/2 %6d": "fixed-width cells of 6 behind a column of 7"}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +59,7 @@ def test_each_type_s_rows_are_read_as_one_block(form: str, key: str) -> None:
     ours = [view for view in typed_rows(data, 0, len(data)) if KEYS[key] in view[2]]
     assert ours and all(LAYOUT[form] in view[4] for view in ours), ours
     rows = printed.rstrip(b"\n")
-    if form.startswith("od"):
+    if form.startswith("od") and "-An" not in form:
         rows = rows[:rows.rindex(b"\n")]  # (the last offset alone prints no byte)
     assert any(view[0] == len(PRE) and view[1] == len(PRE) + len(rows) for view in ours), [v[:2] for v in ours]
 
@@ -113,4 +120,64 @@ def test_numbers_in_ordinary_text_cost_little_and_read_as_nothing(tmp_path: Path
     path = tmp_path / "table.txt"
     path.write_bytes(table)
     report = scan_path(path)
+    assert report.incomplete == [] and [f for f in report.findings if not f.advisory] == [], report.findings[:2]
+
+
+@pytest.mark.parametrize("form", ["od -An -td4 -tx4", "od -td4 -tx4 | awk", "hexdump -e 4/4 %8x",
+                                  "hexdump -e %07_ad 8/2 %6d"])
+def test_sanitize_removes_a_key_in_the_rt19_forms(tmp_path: Path, home: Home, form: str) -> None:
+    printed = FORMS[form](memory(KEYS["ec"]))
+    path = tmp_path / "app.log"
+    path.write_bytes(PRE + printed + POST)
+    out = tmp_path / "out.log"
+    result = sanitize(path, out, home, known(EC))
+    assert result.status == "clean"
+    cleaned = out.read_bytes()
+    assert len(cleaned) == len(PRE + printed + POST) and not any(line in cleaned for line in printed.splitlines()[1:-1])
+
+
+def test_od_An_types_are_the_period_of_the_rows_forms() -> None:
+    """Without offsets the types repeat every P lines (P found on the rows' forms: decimal, hex of one
+    width, characters); rows of one type only, neighbours alike, are no listing of several types."""
+    data = memory(KEYS["ec"])
+    assert module._period(od(data, "d4", "x4", offsets=False).splitlines()) == 2
+    assert module._period(od(data, "d4", "x4", "c", offsets=False).splitlines()) == 3
+    single = od(data, "d4", offsets=False)
+    assert module._period(single.splitlines()) is None
+    assert not list(module._od_types(single, 0, len(single)))
+
+
+def test_line_numbers_are_dropped_only_when_they_count_by_one() -> None:
+    numbered = b"".join(b"%d %s" % (3 * n + 1, line) for n, line in enumerate(od(memory(KEYS["ec"]), "d4", "x4")
+                                                                               .splitlines(True)))
+    assert not [view for view in module._od_types(numbered, 0, len(numbered)) if KEYS["ec"] in view[2]]
+    counted = FORMS["od -td4 -tx4 | awk"](memory(KEYS["ec"]))
+    assert [view for view in module._od_types(counted, 0, len(counted)) if KEYS["ec"] in view[2]]
+
+
+def test_hex_cells_are_read_at_every_word_width_up_to_the_widest() -> None:
+    """`%8x` cells whose every other cell is full look like cells of 16: the 8-digit cut is read too."""
+    data = bytes.fromhex("a1b2c3d4" * 2) + memory(KEYS["ec"])
+    lines = hexdump_cells(data, 8, 4, "x").splitlines()
+    full = b"\n".join(line[:8] + line[8:16].replace(b" ", b"f") + line[16:24] + line[24:].replace(b" ", b"f")
+                      for line in lines) + b"\n"  # (a blank in cells 2 and 4 of no row: 16 cuts them)
+    assert module._width(full.splitlines(), module._HEX_CELL) == 16
+    views = list(module._touching(full, 0, len(full)))
+    assert {view[4].split("(")[-1] for view in views} >= {"fixed-width hex cells of 16)", "fixed-width hex cells of 8)"}
+
+
+def test_cells_behind_an_offset_column_are_cut_after_it() -> None:
+    printed = FORMS["hexdump -e %07_ad 8/2 %6d"](memory(KEYS["ec"]))
+    other = printed.replace(b"\n0", b"\n-")  # (a column that is no offset: no cut after it)
+    assert not [view for view in module._touching(other, 0, len(other)) if KEYS["ec"] in view[2]]
+    assert [view for view in module._touching(printed, 0, len(printed)) if KEYS["ec"] in view[2]]
+
+
+def test_od_of_random_bytes_in_two_types_is_certified_in_seconds(tmp_path: Path) -> None:
+    """400 KB of random bytes in `od -td4 -tx4` (a 2.8 MB listing, 25,000 rows a type): nothing found."""
+    path = tmp_path / "mem.txt"
+    path.write_bytes(od(random.Random(7).randbytes(400_000), "d4", "x4"))
+    started = time.process_time()
+    report = scan_path(path)
+    assert time.process_time() - started < 40, time.process_time() - started
     assert report.incomplete == [] and [f for f in report.findings if not f.advisory] == [], report.findings[:2]

@@ -33,23 +33,53 @@ def _cells(row: bytes, kind: str) -> list[str]:
     return [spell(w) for w in words]
 
 
-def od(data: bytes, *kinds: str) -> bytes:
-    """`od -t KIND -t KIND ...` (octal offsets, 16 bytes a row, each type's row under the first)."""
+def od(data: bytes, *kinds: str, offsets: bool = True) -> bytes:
+    """`od -t KIND -t KIND ...` (octal offsets, 16 bytes a row, each type's row under the first);
+    without `offsets`, `od -An`: no offset column (a blank before every field, no last offset line)."""
     per_byte = max(-(-(_DIGITS[k] + 1) // (1 if k == "c" else int(k[1:]))) for k in kinds)
     lines = []
     for at in range(0, len(data), 16):
         row = data[at:at + 16]
         for index, kind in enumerate(kinds):
             field = per_byte * (1 if kind == "c" else int(kind[1:]))
-            head = f"{at:07o}" if index == 0 else " " * 7
+            head = "" if not offsets else f"{at:07o}" if index == 0 else " " * 7
             lines.append(head + "".join(f"{cell:>{field}}" for cell in _cells(row, kind)))
-    return ("\n".join(lines) + "\n" + f"{len(data):07o}\n").encode()
+    return ("\n".join(lines) + "\n" + (f"{len(data):07o}\n" if offsets else "")).encode()
 
 
-def hexdump_cells(data: bytes, width: int = 6) -> bytes:
-    """`hexdump -e '8/2 "%6d" "\\n"'`: signed 16-bit words, 8 a row, no separator."""
-    words = [int.from_bytes(data[i:i + 2], "little", signed=True) for i in range(0, len(data), 2)]
-    return "".join("".join(f"{w:{width}d}" for w in words[i:i + 8]) + "\n" for i in range(0, len(words), 8)).encode()
+def numbered(text: bytes) -> bytes:
+    """`awk '{print NR, $0}'`: each line behind its number and a blank."""
+    return b"".join(b"%d %s" % (number, line) for number, line in enumerate(text.splitlines(True), 1))
+
+
+def unexpand(text: bytes, every: bool = False) -> bytes:
+    """`unexpand` (leading blanks only) or `unexpand -a`: blanks that end at a tab stop (every 8
+    columns) become a tab, two or more, or one that another blank follows."""
+    lines = []
+    for line in text.split(b"\n"):
+        out = b""
+        for at in range(0, len(line), 8):
+            chunk = line[at:at + 8]
+            if not every and (out.strip(b"\t") or line[:at].strip(b" ")):
+                out += line[at:]
+                break
+            blanks = len(chunk) - len(chunk.rstrip(b" "))
+            if len(chunk) == 8 and (blanks >= 2 or (blanks == 1 and line[at + 8:at + 9] == b" ")) \
+                    and (every or not chunk.strip(b" ")):
+                chunk = chunk.rstrip(b" ") + b"\t"
+            out += chunk
+        lines.append(out)
+    return b"\n".join(lines)
+
+
+def hexdump_cells(data: bytes, width: int = 6, size: int = 2, spell: str = "d", column: str = "") -> bytes:
+    """`hexdump -e '8/2 "%6d" "\\n"'`: signed 16-bit words, 8 a row, no separator; `size`-byte words
+    (16 bytes a row), `%x` cells, an offset column before (`"%08_ax: "`, `"%07_ad"`)."""
+    words = [int.from_bytes(data[i:i + size], "little", signed=spell == "d") for i in range(0, len(data), size)]
+    per = 16 // size
+    offset = {"": lambda at: "", "%08_ax: ": lambda at: f"{at:08x}: ", "%07_ad": lambda at: f"{at:07d}"}[column]
+    return "".join(offset(i * size) + "".join(f"{w:{width}{spell}}" for w in words[i:i + per]) + "\n"
+                   for i in range(0, len(words), per)).encode()
 
 
 FORMS = {
@@ -58,7 +88,23 @@ FORMS = {
     "od -tx1 -td4": lambda d: od(d, "x1", "d4"),
     "od -tu2 -c": lambda d: od(d, "u2", "c"),
     "hexdump -e 8/2 %6d": hexdump_cells,
+    # rt19 group 3: without offsets, behind awk's line numbers, tabs; hex cells, cells behind an offset
+    "od -An -td4 -tx4": lambda d: od(d, "d4", "x4", offsets=False),
+    "od -An -tu2 -c": lambda d: od(d, "u2", "c", offsets=False),
+    "od -td4 -tx4 | awk": lambda d: numbered(od(d, "d4", "x4")),
+    "od -td4 -tx4 | unexpand": lambda d: unexpand(od(d, "d4", "x4")),
+    "od -td4 -tx4 | unexpand -a": lambda d: unexpand(od(d, "d4", "x4"), every=True),
+    "hexdump -e 4/4 %8x": lambda d: hexdump_cells(d, 8, 4, "x"),
+    "hexdump -e %08_ax: 4/4 %11d": lambda d: hexdump_cells(d, 11, 4, "d", "%08_ax: "),
+    "hexdump -e %07_ad 8/2 %6d": lambda d: hexdump_cells(d, 6, 2, "d", "%07_ad"),
 }
 TOOLS = {"od -td4 -tx4": ["od", "-td4", "-tx4"], "od -tx4 -td4": ["od", "-tx4", "-td4"],
          "od -tx1 -td4": ["od", "-tx1", "-td4"], "od -tu2 -c": ["od", "-tu2", "-c"],
-         "hexdump -e 8/2 %6d": ["hexdump", "-e", '8/2 "%6d" "\\n"']}
+         "hexdump -e 8/2 %6d": ["hexdump", "-e", '8/2 "%6d" "\\n"'],
+         "od -An -td4 -tx4": ["od", "-An", "-td4", "-tx4"], "od -An -tu2 -c": ["od", "-An", "-tu2", "-c"],
+         "od -td4 -tx4 | awk": ["sh", "-c", "od -td4 -tx4 | awk '{print NR, $0}'"],
+         "od -td4 -tx4 | unexpand": ["sh", "-c", "od -td4 -tx4 | unexpand"],
+         "od -td4 -tx4 | unexpand -a": ["sh", "-c", "od -td4 -tx4 | unexpand -a"],
+         "hexdump -e 4/4 %8x": ["hexdump", "-v", "-e", '4/4 "%8x" "\\n"'],
+         "hexdump -e %08_ax: 4/4 %11d": ["hexdump", "-v", "-e", '"%08_ax: " 4/4 "%11d" "\\n"'],
+         "hexdump -e %07_ad 8/2 %6d": ["hexdump", "-v", "-e", '"%07_ad" 8/2 "%6d" "\\n"']}

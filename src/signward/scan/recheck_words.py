@@ -20,9 +20,9 @@ reading the block's tokens decoded for each word width W in {1, 2, 4, 8, 16} the
         more is a child view at the block's raw span (a finding there redacts the whole block).
 
 Bounded: lines of at most `MAX_LINE` bytes, fields of at most 48 characters, blocks per view capped
-(`recheck_codecs.candidates`: more is incomplete), every reading at most the bytes of its block's
-text (its decoded bytes count against the reader's budget as every view's do). The reader's own
-code: it imports nothing of the scanner.
+(`recheck_codecs.candidates` and one more per `BYTES_A_BLOCK` bytes of the view: more is incomplete),
+every reading at most the bytes of its block's text (its decoded bytes count against the reader's
+budget as every view's do). The reader's own code: it imports nothing of the scanner.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ WINDOW_BYTES = 16 << 10  # byte rows searched at every offset up to this size
 MIN_FULL = 32  # bytes a run of full words spans (a 32-byte scalar, seed or AES-256 key)
 GAP_WORDS = 1  # words that are not full inside a run
 MARGIN = 64
+# blocks a view may hold beyond the candidate cap: one per this many bytes (rows of two od types
+# alternate, `od -td4 -tx4`: a block of two lines per 112 bytes of random memory's listing)
+BYTES_A_BLOCK = 32
 WIDTHS = (1, 2, 4, 8, 16)
 _DECIMAL_PADDED = {3: 1, 5: 2, 10: 4, 20: 8, 39: 16}  # digits of a W-byte word's largest value
 _OCTAL_PADDED = {3: 1, 6: 2, 11: 4, 22: 8, 43: 16}
@@ -76,7 +79,7 @@ Row = tuple[int, int, str, list[bytes]]  # [start, end) of the line in the view,
 
 def read_words(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int) -> None:
     """Every block of word rows of one view, each reading a child view at the block's span."""
-    cap = candidates(data)
+    cap = candidates(data) + len(data) // BYTES_A_BLOCK
     count = 0
     for start, end in _texts(data):
         block: list[Row] = []
