@@ -145,12 +145,16 @@ class ForkServer:
                 del self._waiting[ident]
 
     def close(self) -> None:
+        """End the server (it waits for its running children first)."""
         self._to.close()
         try:
             self.process.wait(timeout=_EXIT_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self._reader.join()
+        assert self.process.stdout is not None
+        self.process.stdout.close()
 
 
 # --- the server (this file run as a script by ForkServer) ---

@@ -1955,8 +1955,12 @@ def main(names: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="signward-mutants-") as scratch:
         # src/ compiled once, and one server that has imported pytest and the third-party modules:
         # each stage is a fork of it (scripts/mutant_runner.py, docs/testing.md)
-        template = Template(Path(scratch))
-        server = ForkServer()
+        try:
+            template = Template(Path(scratch))
+            server = ForkServer()
+        except (OSError, RuntimeError) as exc:
+            print(f"the mutation check cannot start: {exc}", file=sys.stderr)
+            return 2
 
         def one(mutant: tuple[str, str, str, str, list[str]]) -> tuple[str, bool, str, float]:
             started = time.monotonic()
