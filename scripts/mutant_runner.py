@@ -55,7 +55,15 @@ PRELOAD = ("pytest", "cryptography.x509", "cryptography.hazmat.primitives.serial
            "httpx", "numpy", "scipy", "scipy.optimize", "networkx", "pysat.formula", "pysat.examples.rc2",
            "rich.console", "click", "joserfc", "joserfc.jwk", "jwt", "pkcs11",
            "prometheus_client", "yaml", "brotli", "zstandard", "psycopg", "asyncio", "sqlite3",
-           "email.message", "http.server", "xml.etree.ElementTree", "tomllib", "unittest.mock")
+           "email.message", "http.server", "xml.etree.ElementTree", "tomllib", "unittest.mock",
+           # what the tests of scan, guard, issuer, hsm, depth, watch, audit and dumps import besides
+           # (not grpc: its fork handlers; not watchfiles: it imports anyio)
+           "click.testing", "cryptography.hazmat.backends.openssl", "cryptography.hazmat.primitives.kdf.concatkdf",
+           "cryptography.hazmat.primitives.keywrap", "cryptography.hazmat.primitives.padding",
+           "cryptography.hazmat.primitives.serialization.pkcs12", "google.protobuf.descriptor_pb2",
+           "google.protobuf.text_format", "google.protobuf.message_factory", "h11", "httptools", "joserfc.jwa",
+           "joserfc.jwe", "joserfc.jws", "joserfc.jwt", "lz4.frame", "prometheus_client.core",
+           "scipy.sparse.csgraph", "tomli_w")
 COPY_NOT_IMPORTED = 120  # a child's exit code: signward was not imported from the copy
 SERVER_BROKEN = 121  # a child's exit code: the server's state is not what a fresh process has
 _EXIT_TIMEOUT = 10
