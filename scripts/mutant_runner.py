@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import atexit
 import compileall
+import hashlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -78,18 +79,38 @@ class Template:
         # the same interpreter that runs the tests writes the bytecode (timestamp-checked .pyc)
         if not compileall.compile_dir(str(self.src), quiet=1, workers=1):
             raise RuntimeError("src/ does not compile")
+        self._digests = self._digest()
+
+    def _digest(self) -> dict[str, str]:
+        return {str(path.relative_to(self.src)): hashlib.sha256(path.read_bytes()).hexdigest()
+                for path in sorted(self.src.rglob("*")) if path.is_file()}
 
     def copy_to(self, copy: Path, relpath: str, original: str, mutated: str) -> str | None:
-        """Copy the compiled src/ to `copy` with the mutant applied; an error message or None."""
-        shutil.copytree(self.src, copy)
+        """Make `copy` the compiled src/ with the mutant applied; an error message or None. Every
+        file but the mutated module is a hard link to the template's (a copy of 6 MB cost 0.15-0.45
+        CPU-s a mutant): nothing writes to them (`unchanged` checks it at the end of the run)."""
+        shutil.copytree(self.src, copy, copy_function=_link)
         target = copy / "signward" / relpath
         text = target.read_text()
         if text.count(original) != 1:
             return f"the original text occurs {text.count(original)} times in {relpath}: update the list"
         # the mutated module is compiled from its source: no .pyc of the original may stand in
         Path(importlib.util.cache_from_source(str(target))).unlink(missing_ok=True)
+        target.unlink()  # a new file, not the template's through the link
         target.write_text(text.replace(original, mutated))
         return None
+
+    def unchanged(self) -> list[str]:
+        """The template's files that changed since it was made (through a mutant's links)."""
+        now = self._digest()
+        return sorted(name for name in {*now, *self._digests} if now.get(name) != self._digests.get(name))
+
+
+def _link(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:  # another file system: a copy
+        shutil.copy2(source, destination)
 
 
 class ForkServer:

@@ -1977,6 +1977,10 @@ def main(names: list[str]) -> int:
                     print(f"{'killed  ' if killed else 'ALIVE   '} {name:<34} {seconds:6.1f}s  {note}", flush=True)
         finally:
             server.close()
+        changed = template.unchanged()
+        if changed:  # a mutant's tests wrote into its copy, so into the others': no verdict stands
+            print(f"the compiled copy of src/ changed during the run: {', '.join(changed[:5])}", file=sys.stderr)
+            return 2
     print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed in {time.monotonic() - begun:.0f} s")
     return 1 if survivors else 0
 

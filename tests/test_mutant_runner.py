@@ -72,8 +72,10 @@ def test_a_copy_that_does_not_import_is_an_error_not_a_kill(parts: tuple[object,
 def test_the_mutated_module_is_compiled_from_its_source(parts: tuple[object, object], tmp_path: Path) -> None:
     template = parts[0]
     copy = tmp_path / "src"
-    assert template.copy_to(copy, FILE, ASCII, ASCII) is None  # type: ignore[attr-defined]
+    assert template.copy_to(copy, FILE, ASCII, "strings = None") is None  # type: ignore[attr-defined]
     compiled = {path.name.split(".")[0] for path in (copy / "signward" / "__pycache__").glob("*.pyc")}
     assert "clock" in compiled and "compact_json" not in compiled
+    assert "strings = None" in (copy / "signward" / FILE).read_text()
+    assert template.unchanged() == []  # type: ignore[attr-defined]  (the copy's links are not written through)
     assert template.copy_to(tmp_path / "again", FILE, "no such text", "x") == (  # type: ignore[attr-defined]
         "the original text occurs 0 times in compact_json.py: update the list")
