@@ -18,13 +18,13 @@ Usage: .venv/bin/python scripts/mutants.py [NAME ...]   (exit 0: every mutant ki
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from mutant_runner import COPY_NOT_IMPORTED, SERVER_BROKEN, ForkServer, Template
 
 ROOT = Path(__file__).resolve().parents[1]
 V = "tests/verify/test_validator.py::"
@@ -2041,38 +2041,33 @@ def directories(relpath: str, tests: list[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def run(name: str, relpath: str, original: str, mutated: str, tests: list[str]) -> tuple[bool, str]:
-    """Apply one mutant to a copy of src/ and run its named tests, then (if they pass) its
-    component's test directories there; (killed, note)."""
+def run(name: str, relpath: str, original: str, mutated: str, tests: list[str], template: Template,
+        server: ForkServer) -> tuple[bool, str]:
+    """Apply one mutant to a copy of the compiled src/ and run its named tests, then (if they pass) its
+    component's test directories there, each in a child of the fork server; (killed, note)."""
     with tempfile.TemporaryDirectory(prefix=f"signward-mutant-{name}-") as scratch:
         copy = Path(scratch) / "src"
-        shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        target = copy / "signward" / relpath
-        text = target.read_text()
-        if text.count(original) != 1:
-            return False, f"the original text occurs {text.count(original)} times in {relpath}: update the list"
-        target.write_text(text.replace(original, mutated))
-        env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{ROOT}", "PYTHONDONTWRITEBYTECODE": "1"}
-        check = subprocess.run([sys.executable, "-c", "import signward, sys; print(signward.__file__)"],
-                               env=env, capture_output=True, text=True)
-        if not check.stdout.startswith(str(copy)):
-            return False, f"the copy was not imported ({check.stdout.strip()})"
+        problem = template.copy_to(copy, relpath, original, mutated)
+        if problem is not None:
+            return False, problem
         dirs = directories(relpath, tests)
         for stage, selection, timeout in (("named tests", tests, NAMED_TIMEOUT),
                                           (" ".join(dirs), dirs, DIRECTORY_TIMEOUT)):
-            try:
-                # (hypothesis and anyio run without their pytest plugins: about 1 CPU-second of imports
-                # a run, and no test here needs them; a failing @given test still fails)
-                done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-                                       "-p", "no:hypothesispytest", "-p", "no:anyio", *selection], cwd=ROOT,
-                                      env=env, capture_output=True, text=True, timeout=timeout)
-            except subprocess.TimeoutExpired:
+            output = Path(scratch) / "pytest.out"
+            # (hypothesis and anyio run without their pytest plugins: about 1 CPU-second of imports
+            # a run, and no test here needs them; a failing @given test still fails)
+            code = server.stage(copy, ["-q", "-x", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+                                       "-p", "no:anyio", *selection], output, timeout)
+            printed = output.read_text(errors="replace") if output.exists() else ""
+            if code is None:
                 return False, f"the {stage} ran over {timeout} s: neither killed nor passed"
-            if done.returncode == 1:  # 1 = tests failed; anything else is an error, not a kill
+            if code in (COPY_NOT_IMPORTED, SERVER_BROKEN):  # checked in the child before pytest runs
+                return False, printed.strip()[-300:]
+            if code == 1:  # 1 = tests failed; anything else is an error, not a kill
                 return True, f"killed by the {stage}" if stage == "named tests" else (
-                    f"killed by {stage} ({_failed(done.stdout)})")
-            if done.returncode != 0:
-                return False, f"pytest exit {done.returncode} on the {stage}: {done.stdout[-300:]}"
+                    f"killed by {stage} ({_failed(printed)})")
+            if code != 0:
+                return False, f"pytest exit {code} on the {stage}: {printed[-300:]}"
         return False, f"SURVIVED: {' '.join(dirs)} pass with the check broken"
 
 
@@ -2099,18 +2094,35 @@ def main(names: list[str]) -> int:
     survivors = 0
     begun = time.monotonic()
 
-    def one(mutant: tuple[str, str, str, str, list[str]]) -> tuple[str, bool, str, float]:
-        started = time.monotonic()
-        killed, note = run(*mutant)
-        return mutant[0], killed, note, time.monotonic() - started
+    with tempfile.TemporaryDirectory(prefix="signward-mutants-") as scratch:
+        # src/ compiled once, and one server that has imported pytest and the third-party modules:
+        # each stage is a fork of it (scripts/mutant_runner.py, docs/testing.md)
+        try:
+            template = Template(Path(scratch))
+            server = ForkServer()
+        except (OSError, RuntimeError) as exc:
+            print(f"the mutation check cannot start: {exc}", file=sys.stderr)
+            return 2
 
-    # each mutant runs in its own copy of src/ with its own pytest process: independent, so as
-    # many at once as the machine has cores (SIGNWARD_MUTANT_JOBS to choose)
-    jobs = max(1, int(os.environ.get("SIGNWARD_MUTANT_JOBS", os.cpu_count() or 1)))
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for name, killed, note, seconds in pool.map(one, chosen):
-            survivors += not killed
-            print(f"{'killed  ' if killed else 'ALIVE   '} {name:<34} {seconds:6.1f}s  {note}", flush=True)
+        def one(mutant: tuple[str, str, str, str, list[str]]) -> tuple[str, bool, str, float]:
+            started = time.monotonic()
+            killed, note = run(*mutant, template=template, server=server)
+            return mutant[0], killed, note, time.monotonic() - started
+
+        # each mutant runs in its own copy of src/ with its own pytest process: independent, so as
+        # many at once as the machine has cores (SIGNWARD_MUTANT_JOBS to choose)
+        jobs = max(1, int(os.environ.get("SIGNWARD_MUTANT_JOBS", os.cpu_count() or 1)))
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                for name, killed, note, seconds in pool.map(one, chosen):
+                    survivors += not killed
+                    print(f"{'killed  ' if killed else 'ALIVE   '} {name:<34} {seconds:6.1f}s  {note}", flush=True)
+        finally:
+            server.close()
+        changed = template.unchanged()
+        if changed:  # a mutant's tests wrote into its copy, so into the others': no verdict stands
+            print(f"the compiled copy of src/ changed during the run: {', '.join(changed[:5])}", file=sys.stderr)
+            return 2
     print(f"{len(chosen) - survivors} of {len(chosen)} mutants killed in {time.monotonic() - begun:.0f} s")
     return 1 if survivors else 0
 
