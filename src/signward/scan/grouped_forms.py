@@ -47,14 +47,18 @@ MIN_GROUPS = 3  # a run of fewer groups is no grouped number
 MIN_LINE = 16  # bytes of a number a line holds before it wraps (40/64/76 in practice)
 FEWEST_DIGITS = {10: 64, 16: 52}  # a run of fewer holds no key-sized number (216 bits and more)
 MAX_PIECES = 1_300  # pieces of one run (2,500 digits by threes at most, wrapped mid-group)
-_SEP = rb"(?:[_,.' ]|\xc2\xa0|\xe2\x80[\x88\x89\xaf\x99])"
+# rt19: `, ` and `. ` (the space read as part of the separator), `-`, U+066C (Arabic thousands separator)
+_SEP = rb"(?:[,.] ?|[_'\- ]|\xc2\xa0|\xe2\x80[\x88\x89\xaf\x99]|\xd9\xac)"
+HEX_SEP = rb"(?:[_\-]|\xe2\x80[\x89\xaf])"  # rt19: hex by fours with U+202F (or U+2009, `-`) too
 # a line break after `MIN_LINE` bytes of line or more (a short line is no wrapped number's: a column of small numbers)
 _FOLD = rb"(?:[ \t]{0,16}+(?<=[^\r\n]{%d})\r?\n[ \t]{0,64}+)" % MIN_LINE
 _JOINT = rb"(?:" + _SEP + _FOLD + rb"?|" + _FOLD + _SEP + rb"?)"
 _DECIMAL_RUN = re.compile(_BEFORE + rb"[0-9]{1,10}+(?![0-9])(?:" + _JOINT + rb"[0-9]{1,10}+(?![0-9])){2,%d}+"
                           % MAX_PIECES)
-_HEX_RUN = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])(?:(?:_" + _FOLD
-                      + rb"?|" + _FOLD + rb"_?)[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])){2,%d}+" % MAX_PIECES)
+_HEX_RUN = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])(?:(?:" + HEX_SEP + _FOLD
+                      + rb"?|" + _FOLD + HEX_SEP + rb"?)[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])){2,%d}+" % MAX_PIECES)
+ARABIC_COMMA = b"\xd9\xac"  # U+066C: outside the text spans' bytes, searched near one (`AROUND` bytes either side)
+AROUND = 16 << 10
 _HEX_DIGITS = {10: b"0123456789", 16: b"0123456789abcdefABCDEF"}
 _PIECE = {10: re.compile(rb"[0-9]+"), 16: re.compile(rb"[0-9a-fA-F]+")}
 _CONTINUED = re.compile(_BEFORE + rb"[0-9]{1,2500}+(?:[ \t]{0,16}+\\\r?\n[ \t]{0,64}+[0-9]{1,2500}+){1,64}+(?![0-9])")
@@ -142,12 +146,15 @@ def regrouped_integers(data: bytes, own_end: int,
                        spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int, str]]:
     """(start, end, value, detail) of each number grouped by a size 3-10 (decimal) or 4/8/16 (hex,
     `_`), wrapped or not (module docstring), starting before `own_end`."""
+    arabic = _arabic_areas(data, own_end, spans)
     for pattern, base, sizes in ((_DECIMAL_RUN, 10, range(MIN_GROUP, MAX_GROUP + 1)), (_HEX_RUN, 16, HEX_GROUPS)):
-        for low, high in spans:
+        for (low, high), near in [*((span, False) for span in spans), *((area, True) for area in arabic)]:
             for match in pattern.finditer(data, low, high):
                 if match.start() >= own_end:
                     break
                 text = match.group(0)
+                if near and ARABIC_COMMA not in text:  # the text spans read it already
+                    continue
                 if len(text) - len(text.translate(None, _HEX_DIGITS[base])) < FEWEST_DIGITS[base]:
                     continue
                 pieces = _pieces(data, match, base)
@@ -160,6 +167,21 @@ def regrouped_integers(data: bytes, own_end: int,
             if match.start() < own_end:
                 yield (match.start(), match.end(), int(_DIGITS.sub(b"", match.group(0))),
                        "decimal integer (continued lines)")
+
+
+def _arabic_areas(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Areas `AROUND` bytes either side of each U+066C before `own_end` (merged) that no text span
+    holds whole: the text spans stop at its bytes."""
+    areas: list[tuple[int, int]] = []
+    at = data.find(ARABIC_COMMA, 0, own_end)
+    while at >= 0:
+        low, high = max(0, at - AROUND), min(len(data), at + AROUND)
+        if areas and low <= areas[-1][1]:
+            areas[-1] = (areas[-1][0], high)
+        else:
+            areas.append((low, high))
+        at = data.find(ARABIC_COMMA, at + 2, own_end)
+    return [area for area in areas if not any(low <= area[0] and area[1] <= high for low, high in spans)]
 
 
 def grouped_integers(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int]]:

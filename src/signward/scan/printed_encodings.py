@@ -50,10 +50,11 @@ import numpy as np
 
 from .chunks import Chunk
 from .decoded_runs import scan_batch
+from .ed25519_pairs import self_verifying
 from .findings import Finding
 from .grouped_forms import grouped_integers, regrouped_integers
 from .utf16_cp1252 import utf16_cp1252_views
-from .wrapped_runs import MIN_WIDTH, blank_tail_pattern, tail_pattern, wrapped_runs
+from .wrapped_runs import MIN_WIDTH, blank_tail_pattern, numbered_runs, tail_pattern, wrapped_runs
 from .yenc_parts import MAX_PARTS, joined_files
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ MIN_DIGITS = 60
 MAX_DIGITS = 2_500
 MIN_BASE58 = 40
 B58_ROW = 12  # rt18: base58 wrapped at 15 columns; narrower rows of a log's tails are joined by chance
+B58_PAIR_ROW = 8  # rt19: narrower rows joined only when they decode to a self-checking Ed25519 pair
 MAX_BASE58 = 4_096
 MIN_Z85 = 40
 MAX_Z85 = 8_192
@@ -116,6 +118,9 @@ _B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_LINE = tail_pattern(rb"1-9A-HJ-NP-Za-km-z")  # rt17: behind a `> ` or a log prefix too
 _B58_VALUE = {char: index for index, char in enumerate(_B58_ALPHABET)}
 _BASE58 = re.compile(rb"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{%d,%d}+(?![0-9A-Za-z])" % (MIN_BASE58, MAX_BASE58))
+_B58_FOUR = rb"[1-9A-HJ-NP-Za-km-z]{4}"  # rt19: groups of 4 joined by `-` (a licence key's look), the last shorter
+_B58_DASHED = re.compile(rb"(?<![0-9A-Za-z-])%s(?:-%s){%d,%d}+(?:-[1-9A-HJ-NP-Za-km-z]{1,3})?(?![0-9A-Za-z-])"
+                         % (_B58_FOUR, _B58_FOUR, MIN_BASE58 // 4 - 1, MAX_BASE58 // 4))
 
 _Z85_ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 _Z85_VALUE = np.full(256, 255, dtype=np.uint64)
@@ -357,10 +362,29 @@ def _runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]], pattern: 
         yield start, end, run
 
 
+def _base58_runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, bytes, int]]:
+    """(start, end, run, the width of its first row) of each base58 run: on one line, wrapped (rows
+    from `B58_PAIR_ROW` columns), behind line numbers, in `-`-joined groups of 4."""
+    for start, end, run in _runs(data, own_end, spans, _BASE58, _B58_LINE, MAX_BASE58, B58_PAIR_ROW):
+        eol = data.find(b"\n", start, end)
+        yield start, end, run, len(data[start:eol].rstrip(b" \t\r")) if eol >= 0 else len(run)
+    for low, high in spans:
+        for start, end, run, width in numbered_runs(data, low, high, MAX_BASE58, B58_PAIR_ROW):
+            if start < own_end:
+                yield start, end, run, width
+        for match in _B58_DASHED.finditer(data, low, high):
+            if match.start() < own_end:
+                yield match.start(), match.end(), match.group(0).replace(b"-", b""), MIN_BASE58
+
+
 def base58_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
     spans = text_spans(data, own_end) if spans is None else spans
-    for start, end, run in _runs(data, own_end, spans, _BASE58, _B58_LINE, MAX_BASE58, B58_ROW):
+    for start, end, run, width in _base58_runs(data, own_end, spans):
         decoded = base58_decode(run)
+        if width < B58_ROW:  # rt19: narrow rows joined by chance are many; a pair proves itself
+            if len(decoded) == 64 and self_verifying([decoded])[0]:
+                yield start, end, decoded, "base58", "decoded base58 run (a self-checking Ed25519 pair in narrow rows)"
+            continue
         readings: list[tuple[bytes, str]] = []
         if len(decoded) in (32, 64) or (decoded[:1] == b"\x30" and len(decoded) >= 48):
             readings.append((decoded, "base58"))

@@ -80,10 +80,12 @@ def _shaped(mark: bytes, head: bytes, sizes: list[int], wrapped: bool) -> bool:
 LINE = 16  # bytes a line holds before a number wraps onto the next
 FEWEST = {10: 64, 16: 52}  # digits of a run that can hold a key-sized number (216 bits and more)
 _BROKEN = rb"[ \t]{0,16}+(?<=[^\r\n]{%d})\r?\n[ \t]{0,64}+" % LINE
-_SEPARATORS = rb"(?:_|,|\.|'| |\xc2\xa0|\xe2\x80\x88|\xe2\x80\x89|\xe2\x80\xaf|\xe2\x80\x99)"
+# rt19: `, ` / `. ` (a comma or dot and one space: the same kind as the bare one), `-`, U+066C
+_SEPARATORS = rb"(?:_|, ?|\. ?|'| |-|\xc2\xa0|\xe2\x80\x88|\xe2\x80\x89|\xe2\x80\xaf|\xe2\x80\x99|\xd9\xac)"
 _STEP = rb"(?:%s(?:%s)?|(?:%s)%s?)" % (_SEPARATORS, _BROKEN, _BROKEN, _SEPARATORS)
 _DECIMAL = re.compile(rb"(?<![0-9A-Za-z_.,])[0-9]{1,10}+(?![0-9])(?:%s[0-9]{1,10}+(?![0-9])){2,1300}+" % _STEP)
-_HEX_STEP = rb"(?:_(?:%s)?|(?:%s)_?)" % (_BROKEN, _BROKEN)
+_HEX_MARK = rb"(?:_|-|\xe2\x80\xaf|\xe2\x80\x89)"  # rt19: by fours with U+202F (U+2009, `-`) too
+_HEX_STEP = rb"(?:%s(?:%s)?|(?:%s)%s?)" % (_HEX_MARK, _BROKEN, _BROKEN, _HEX_MARK)
 _HEX = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])(?:%s[0-9a-fA-F]{1,16}+"
                   rb"(?![0-9A-Za-z])){2,1300}+" % _HEX_STEP)
 _ITEM = {10: re.compile(rb"[0-9]+"), 16: re.compile(rb"[0-9a-fA-F]+")}
