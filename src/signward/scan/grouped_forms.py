@@ -74,12 +74,22 @@ def _pieces(data: bytes, match: re.Match[bytes], base: int) -> list[Piece]:
     line = data.rfind(b"\n", max(0, last - MIN_LINE), last) + 1 or max(0, last - MIN_LINE)
     for piece in _PIECE[base].finditer(data, match.start(), match.end()):
         joint = data[last:piece.start()]
-        mark = joint.replace(b"\r", b"").replace(b"\n", b"").strip(b" \t")
         folded = b"\n" in joint
-        line = last + joint.rfind(b"\n") + 1 if folded else line
-        out.append((piece.start(), piece.end(), mark or (None if folded else b" "), line))
+        mark: bytes | None = joint  # on one line the joint is the separator (rt19: `, ` is not `,`)
+        if folded:  # a separator beside a line break (ending in `\n`), or none
+            mark = joint.replace(b"\r", b"").replace(b"\n", b"").strip(b" \t") + b"\n" if joint.strip() else None
+            line = last + joint.rfind(b"\n") + 1
+        out.append((piece.start(), piece.end(), mark or None, line))
         last = piece.end()
     return out
+
+
+def _agrees(kind: bytes, mark: bytes) -> bool:
+    """One separator kind: the same joint, or one beside a line break (ending in `\n`) whose
+    separator is the other's without its blank (`,` then a line break in a run of `, `)."""
+    if kind == mark:
+        return True
+    return (kind.endswith(b"\n") or mark.endswith(b"\n")) and kind.rstrip(b" \n") == mark.rstrip(b" \n")
 
 
 def _fit(pieces: list[Piece], first: int, size: int) -> tuple[int, bool]:
@@ -100,11 +110,12 @@ def _fit(pieces: list[Piece], first: int, size: int) -> tuple[int, bool]:
             length += width  # wrapped inside a group
             at += 1
             continue
-        if mark is not None and kind not in (None, mark) or width > size:
+        if mark is not None and kind is not None and not _agrees(kind, mark) or width > size:
             break
         if length != size and (closed or length < 1):
             break
-        kind = kind or mark
+        if mark is not None and (kind is None or kind.endswith(b"\n")):
+            kind = mark
         closed += 1
         fitted, length = at, width
         at += 1

@@ -50,6 +50,8 @@ import numpy as np
 
 from .chunks import Chunk
 from .decoded_runs import scan_batch
+from .ed25519_pairs import KIND as PAIR_KIND
+from .ed25519_pairs import NAME as PAIR_NAME
 from .ed25519_pairs import self_verifying
 from .findings import Finding
 from .grouped_forms import grouped_integers, regrouped_integers
@@ -367,7 +369,12 @@ def _base58_runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) ->
     from `B58_PAIR_ROW` columns), behind line numbers, in `-`-joined groups of 4."""
     for start, end, run in _runs(data, own_end, spans, _BASE58, _B58_LINE, MAX_BASE58, B58_PAIR_ROW):
         eol = data.find(b"\n", start, end)
-        yield start, end, run, len(data[start:eol].rstrip(b" \t\r")) if eol >= 0 else len(run)
+        width = len(data[start:eol].rstrip(b" \t\r")) if eol >= 0 else len(run)
+        yield start, end, run, width
+        last = len(data[start:end]) - len(data[start:end].rstrip(_B58_ALPHABET))  # the last row
+        if eol >= 0 and last < width and len(run) < MAX_BASE58:  # rt19: a shorter last row may be the next
+            # line's tail (`end of region`): the run is read without it too
+            yield start, data.rfind(b"\n", start, end - last), run[:-last], width
     for low, high in spans:
         for start, end, run, width in numbered_runs(data, low, high, MAX_BASE58, B58_PAIR_ROW):
             if start < own_end:
@@ -475,7 +482,21 @@ def scan_encodings(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[
             incomplete.add(f"printed encodings: more than {MAX_VIEWS} views or {limit} bytes of them in one chunk")
             break
         views.append(view)
-    return lossy + scan_batch(chunk, detectors, views)
+    return lossy + _pairs(chunk, views) + scan_batch(chunk, detectors, views)
+
+
+def _pairs(chunk: Chunk, views: Sequence[View]) -> list[Finding]:
+    """rt19: a view of 64 bytes that is an Ed25519 seed and then its own public key (Solana's
+    keypair in base58) is a finding with no known key (the chunk-wide search reads hex, base64 and
+    raw bytes, not these views)."""
+    sized = [view for view in views if len(view[2]) == 64]
+    found: list[Finding] = []
+    for (start, end, plain, layer, _), proven in zip(sized, self_verifying([view[2] for view in sized]), strict=True):
+        if proven:
+            chunk.learned.add_bytes(plain[:32], "ed25519-seed", "raw", None, PAIR_NAME)
+            found.append(chunk.finding(start, end - start, PAIR_NAME, PAIR_KIND, layer, verified=True,
+                                       detail="seed whose own public key follows it"))
+    return found
 
 
 __all__ = ["base58_decode", "cp1252_runs", "encoding_views", "integer_views", "key_sized", "scan_encodings",

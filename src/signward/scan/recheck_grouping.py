@@ -120,9 +120,11 @@ def _items(text: bytes, base: int) -> list[Item]:
         between = text[previous:item.start()]
         if b"\n" in between:
             line += 1
-        mark = bytes(byte for byte in between if byte not in b" \t\r\n")
-        if not mark and items and b"\n" not in between:
-            mark = b" "
+        if b"\n" in between:  # the separator beside a line break, marked by a trailing `\n` (or none)
+            kept = bytes(byte for byte in between if byte not in b" \t\r\n")
+            mark = kept + b"\n" if kept else b""
+        else:
+            mark = between  # rt19: on one line the whole separator: `, ` is another kind than `,`
         items.append((item.start(), item.end(), mark or None, line))
         previous = item.end()
     return items
@@ -143,14 +145,25 @@ def _groups(items: list[Item], at: int, size: int) -> Iterator[tuple[int, bytes 
     yield length, mark, len(items)
 
 
+def _one_kind(kind: bytes, mark: bytes) -> bool:
+    """Equal, or one of them beside a line break (`\n` last) and equal without blanks (`, ` and a
+    `,` that ends a line)."""
+    if mark == kind:
+        return True
+    if b"\n" not in kind + mark:
+        return False
+    return kind.replace(b"\n", b"").strip() == mark.replace(b"\n", b"").strip()
+
+
 def _longest(items: list[Item], at: int, size: int) -> tuple[int, bool]:
     """(items of the longest number from `at` grouped by `size`, 0 if none; its first group short)."""
     head, kind, count, taken = 0, None, 0, at
     for length, mark, after in _groups(items, at, size):
         if count:
-            if mark is not None and kind is not None and mark != kind:
+            if mark is not None and kind is not None and not _one_kind(kind, mark):
                 break
-            kind = kind or mark
+            if kind is None or kind[-1:] == b"\n":  # a separator on one line sets the kind
+                kind = mark or kind
             if length != size:
                 if head == size:  # the last group may be short after a whole first one
                     count, taken = count + 1, after

@@ -43,8 +43,13 @@ def wrapped(block: re.Pattern[bytes], data: bytes | mmap.mmap, longest: int) -> 
 
 def b58_rows(data: bytes | mmap.mmap, longest: int) -> Iterator[tuple[tuple[int, int], bytes, int]]:
     """((start, end), joined characters, row width) of every base58 run wrapped at `NARROWEST_PAIR`
-    columns or more."""
-    yield from _joined(B58_BLOCK, data, longest, NARROWEST_PAIR)
+    columns or more, and, where its last row is shorter (it may be the tail of the line after the
+    run, `end of region`), the run without it."""
+    for span, joined, width in _joined(B58_BLOCK, data, longest, NARROWEST_PAIR):
+        yield span, joined, width
+        tail = len(joined) % width
+        if tail and len(joined) < longest:  # rt19: a shorter last row may be the next line's tail
+            yield (span[0], span[1] - tail), joined[:-tail], width
 
 
 def _joined(block: re.Pattern[bytes], data: bytes | mmap.mmap, longest: int,
