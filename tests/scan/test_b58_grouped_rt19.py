@@ -188,7 +188,8 @@ def test_ordinary_text_with_rt19_shapes_is_certified(tmp_path: Path) -> None:
     assert list(printed_encodings.base58_views(data, len(data))) == []
     # amounts grouped by `,` listed with `, `: two separator kinds, no number (a `. ` list of threes of a
     # key's length is the attack's shape: read, checked, no finding)
-    lines = [data[data.rfind(b"\n", 0, start) + 1:start] for (start, _), _, _ in regrouped_runs(data)]
+    lines = [data[data.rfind(b"\n", 0, start) + 1:start] for (start, _), value, _ in regrouped_runs(data)
+             if value.bit_length() >= 216]
     assert [line for line in lines if line.startswith(b"amounts")] == []
     path = tmp_path / "ordinary.log"
     path.write_bytes(data)
