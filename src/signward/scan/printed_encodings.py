@@ -372,9 +372,10 @@ def _base58_runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) ->
         width = len(data[start:eol].rstrip(b" \t\r")) if eol >= 0 else len(run)
         yield start, end, run, width
         last = len(data[start:end]) - len(data[start:end].rstrip(_B58_ALPHABET))  # the last row
-        if eol >= 0 and last < width and len(run) < MAX_BASE58:  # rt19: a shorter last row may be the next
-            # line's tail (`end of region`): the run is read without it too
-            yield start, data.rfind(b"\n", start, end - last), run[:-last], width
+        cut = data.rfind(b"\n", start, end - last)
+        if eol >= 0 and last < width and len(run) < MAX_BASE58 and cut > eol:  # rt19: a shorter last row may
+            # be the next line's tail (`end of region`): the run is read without it too (two rows or more)
+            yield start, cut, run[:-last], width
     for low, high in spans:
         for start, end, run, width in numbered_runs(data, low, high, MAX_BASE58, B58_PAIR_ROW):
             if start < own_end:

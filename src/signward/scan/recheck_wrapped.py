@@ -48,7 +48,8 @@ def b58_rows(data: bytes | mmap.mmap, longest: int) -> Iterator[tuple[tuple[int,
     for span, joined, width in _joined(B58_BLOCK, data, longest, NARROWEST_PAIR):
         yield span, joined, width
         tail = len(joined) % width
-        if tail and len(joined) < longest:  # rt19: a shorter last row may be the next line's tail
+        if tail and len(joined) < longest and len(joined) - tail >= 2 * width:  # rt19: a shorter last row may
+            # be the next line's tail; the rows before it read alone (two or more: one is a line's run)
             yield (span[0], span[1] - tail), joined[:-tail], width
 
 
