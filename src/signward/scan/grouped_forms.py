@@ -15,7 +15,12 @@ possessive pattern, then walks the pieces once per group size, keeping the longe
 shape (a run that stops fitting is read again from where it stopped: linear). Besides the whole
 prefix it reads it without a short first group and without its first or last line (a number
 written just before or after a key is not joined into it unnoticed). Decimal digits joined by
-backslash line continuations (`d = 1234... \\` then the rest) are read as one number too."""
+backslash line continuations (`d = 1234... \\` then the rest) are read as one number too.
+
+rt19 (group 5): the separators also `, ` and `. ` (the blank part of the separator: on one line `, `
+and `,` are two kinds, so a list of `{:,}` amounts joined by `, ` is no number; beside a line break
+they agree), `-` and U+066C (Arabic thousands separator, whose bytes end the text spans: searched
+`AROUND` bytes either side of each one no span holds); hex also by U+202F, U+2009 or `-`."""
 
 from __future__ import annotations
 

@@ -23,6 +23,12 @@ and decoding each as a view every detector reads.
   either side; a view when they decode to 32 or 64 bytes (a seed or scalar, a Solana keypair), to
   DER (`0x30` first), or are base58check (the checksum holds: the payload and, past a version byte,
   its key); wrapped at a fixed width of `B58_ROW` (12) columns or more, rows joined (`wrapped_runs.py`).
+  rt19: rows of `B58_PAIR_ROW` (8) to 11 columns are joined too, a view only when the run decodes
+  to a self-checking 64-byte Ed25519 pair; a wrapped run is also read without a shorter last row
+  (the next line's tail) when two rows remain; rows behind line numbers touching them (`nl -s ''`,
+  `wrapped_runs.numbered_runs`) and groups of 4 joined by `-` are read too. A 64-byte view that is
+  a self-checking pair is a finding here with no known key (`_pairs`: the chunk-wide search of
+  `ed25519_pairs.py` reads hex, base64, byte lists and raw bytes, not these views).
 - Z85 (ZeroMQ): runs of `MIN_Z85` characters or more of its alphabet with at least max(2, 4 %)
   of the characters base64 lacks and max(3, 8 %) capitals (random Z85: 22 % and 31 %; URLs and
   paths: few capitals), at most 60 % lowercase and no character `max(7, length / 12)` times or

@@ -19,6 +19,9 @@ grouped integers decimal numbers of 60 digits or more grouped by threes with one
 base58           runs of 40 or more characters of its alphabet with no letter or digit either side
                  (or wrapped at 12 columns or more, `recheck_wrapped`),
                  read when they decode to 32 or 64 bytes, to DER, or check as base58check.
+                 rt19: rows of 8-11 columns only as a 64-byte Ed25519 seed then its own public key;
+                 rows behind line numbers (`nl -s ''`), groups of 4 joined by `-`; a wrapped run
+                 also without a shorter last row (two rows or more left).
 Z85              runs of 40 or more characters of its alphabet, max(2, 4 %) of them outside
                  base64's, max(3, 8 %) capitals (URLs and paths have few), at most 60 % lowercase
                  and no character max(7, length / 12) times (Java identifiers and descriptors),

@@ -13,7 +13,11 @@ the last group shorter, not both), hex in groups of 4, 8 or 16 with `_`, over li
 break after `LINE` bytes of line or more (and indentation) beside a separator, for one, or inside a
 group. Each run is cut by one pattern, then read group by group for each size, the longest reading
 kept and the rest read again from where it ends (linear); each reading also without a short first
-group and without its first or its last line. Digits joined by backslash line continuations too."""
+group and without its first or its last line. Digits joined by backslash line continuations too.
+
+rt19 (group 5): separators `, ` / `. ` (on one line a different kind from `,` / `.`: a list of
+`1,234,567, 89,012` amounts is no number; a separator beside a line break is compared without its
+blank), `-` and U+066C too; hex by fours (8, 16) with U+202F, U+2009 or `-` as well as `_`."""
 
 from __future__ import annotations
 
