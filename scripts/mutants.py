@@ -59,6 +59,11 @@ ED = "tests/scan/test_ed25519_pairs.py::"
 DC = "tests/scan/test_der_cut.py::"
 RC = "tests/scan/test_recheck_cutkeys.py::"
 DP = "tests/scan/test_der_cut_pass.py::"
+B19 = "tests/scan/test_b58_grouped_rt19.py::"
+B19F = B19 + "test_an_ed25519_pair_in_rt19_base58_forms_is_found_by_both_readers"
+B19G = B19 + "test_a_scalar_in_rt19_groupings_is_read_by_both_readers"
+B19N = B19 + "test_narrow_rows_are_joined_only_for_a_self_checking_pair"
+B19O = B19 + "test_ordinary_text_with_rt19_shapes_is_certified"
 # top-level modules of src/signward and the component whose tests judge them
 COMPONENT_TESTS = {"algorithms.py": "tests/verify", "retention.py": "tests/audit",
                    "safefile.py": "tests/test_safefile.py"}
@@ -1822,10 +1827,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [R18E + "[utf16be-no-bom]"]),
     ("rt18_reader_utf16be", "scan/recheck_utf16text.py",
      '    yield from _windows(data, _AFTER_LATIN_BE, "utf-16-be")', "    pass", [R18E + "[utf16be-no-bom]"]),
-    ("rt18_scanner_b58_narrow_rows", "scan/printed_encodings.py", "MAX_BASE58, B58_ROW):", "MAX_BASE58):",
+    ("rt18_scanner_b58_narrow_rows", "scan/printed_encodings.py", "B58_ROW = 12  # rt18", "B58_ROW = 16  # rt18",
      [R18E + "[base58-wrapped-12]"]),
     ("rt18_reader_b58_narrow_rows", "scan/recheck_wrapped.py",
-     "narrowest = NARROWEST_B58 if block is B58_BLOCK else NARROWEST", "narrowest = NARROWEST",
+     "NARROWEST_B58 = 12  # rt18", "NARROWEST_B58 = 16  # rt18",
      [R18E + "[base58-wrapped-12]"]),
     ("s18_scanner_cp1252_one_value_runs", "scan/printed_encodings.py",
      "len({b for b in core if b is None or b >= 0x80}) < MIN_DISTINCT", "False",
@@ -2019,6 +2024,53 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s19_reader_word_block_budget", "scan/recheck_words.py",
      "    cap = candidates(data) + len(data) // BYTES_A_BLOCK",
      "    cap = candidates(data)", [RT + "test_od_of_random_bytes_in_two_types_is_read_within_the_word_row_block_budget"]),
+    # rt19 groups 4/5: base58 rows from 8 columns as a self-checking pair, numbered rows, dashed groups of 4;
+    # digit groups with `, ` `. ` `-` U+066C, hex with U+202F (both readers)
+    ("rt19_scanner_narrow_rows", "scan/printed_encodings.py", "_B58_LINE, MAX_BASE58, B58_PAIR_ROW)",
+     "_B58_LINE, MAX_BASE58, B58_ROW)", [B19F + "[rows-of-11]", B19F + "[rows-of-8]"]),
+    ("rt19_scanner_narrow_needs_pair", "scan/printed_encodings.py", "if width < B58_ROW:  # rt19", "if False:  # rt19",
+     [B19N + "[11]"]),
+    ("rt19_scanner_narrow_self_check", "scan/printed_encodings.py",
+     "if len(decoded) == 64 and self_verifying([decoded])[0]:", "if len(decoded) == 64:", [B19N + "[8]"]),
+    ("rt19_scanner_short_last_row", "scan/printed_encodings.py",
+     "if eol >= 0 and last < width and len(run) < MAX_BASE58 and cut > eol:", "if False:", [B19F + "[rows-of-11]"]),
+    ("rt19_scanner_numbered_rows", "scan/printed_encodings.py",
+     "in numbered_runs(data, low, high, MAX_BASE58, B58_PAIR_ROW):", "in []:", [B19F + "[numbered-rows-of-12]"]),
+    ("rt19_scanner_dashed_fours", "scan/printed_encodings.py", "for match in _B58_DASHED.finditer(data, low, high):",
+     "for match in []:", [B19F + "[groups-of-4-dash]"]),
+    ("rt19_scanner_pair_views", "scan/printed_encodings.py", "return lossy + _pairs(chunk, views) + scan_batch(",
+     "return lossy + scan_batch(", [B19F + "[rows-of-11]"]),
+    ("rt19_scanner_comma_space", "scan/grouped_forms.py", '_SEP = rb"(?:[,.] ?|', '_SEP = rb"(?:[,.]|',
+     [B19G + "[threes-comma-space]", B19G + "[threes-dot-space]"]),
+    ("rt19_scanner_dash", "scan/grouped_forms.py", r"|[_'\- ]|", "|[_' ]|", [B19G + "[sixes-dash]"]),
+    ("rt19_scanner_u066c", "scan/grouped_forms.py", r'\x99]|\xd9\xac)"', r'\x99])"', [B19G + "[threes-u066c]"]),
+    ("rt19_scanner_hex_spaces", "scan/grouped_forms.py", r'HEX_SEP = rb"(?:[_\-]|\xe2\x80[\x89\xaf])"',
+     r'HEX_SEP = rb"(?:[_\-])"', [B19G + "[hex-fours-u202f]", B19G + "[hex-fours-u2009]"]),
+    ("rt19_scanner_u066c_areas", "scan/grouped_forms.py", ", *((area, True) for area in arabic)]:", "]:",
+     [B19 + "test_u066c_is_read_in_a_large_chunk_where_text_spans_stop_at_it"]),
+    ("rt19_scanner_one_kind", "scan/grouped_forms.py", "mark: bytes | None = joint  #",
+     "mark: bytes | None = joint.strip() or joint  #", [B19O]),
+    ("rt19_reader_narrow_rows", "scan/recheck_wrapped.py", "_joined(B58_BLOCK, data, longest, NARROWEST_PAIR):",
+     "_joined(B58_BLOCK, data, longest, NARROWEST_B58):", [B19F + "[rows-of-11]", B19F + "[rows-of-8]"]),
+    ("rt19_reader_narrow_needs_pair", "scan/recheck_encodings.py", "if width < NARROWEST_B58:  # rt19",
+     "if False:  # rt19", [B19N + "[11]"]),
+    ("rt19_reader_narrow_self_check", "scan/recheck_encodings.py", "if len(plain) == 64 and _self_checking(plain):",
+     "if len(plain) == 64:", [B19N + "[8]"]),
+    ("rt19_reader_short_last_row", "scan/recheck_wrapped.py", "if tail and len(joined) < longest and len(joined) - tail >= 2 * width:", "if False:",
+     [B19F + "[rows-of-11]"]),
+    ("rt19_reader_numbered_rows", "scan/recheck_encodings.py", "yield from numbered_b58(data, 4096)", "yield from ()",
+     [B19F + "[numbered-rows-of-12]"]),
+    ("rt19_reader_dashed_fours", "scan/recheck_encodings.py", "for match in zeros.finditer(_B58_DASHED, data):",
+     "for match in []:", [B19F + "[groups-of-4-dash]"]),
+    ("rt19_reader_comma_space", "scan/recheck_grouping.py", r'_SEPARATORS = rb"(?:_|, ?|\. ?|',
+     r'_SEPARATORS = rb"(?:_|,|\.|', [B19G + "[threes-comma-space]", B19G + "[threes-dot-space]"]),
+    ("rt19_reader_dash", "scan/recheck_grouping.py", r"|'| |-|\xc2\xa0", r"|'| |\xc2\xa0", [B19G + "[sixes-dash]"]),
+    ("rt19_reader_u066c", "scan/recheck_grouping.py", r'\xe2\x80\x99|\xd9\xac)"', r'\xe2\x80\x99)"',
+     [B19G + "[threes-u066c]"]),
+    ("rt19_reader_hex_spaces", "scan/recheck_grouping.py", r'_HEX_MARK = rb"(?:_|-|\xe2\x80\xaf|\xe2\x80\x89)"',
+     r'_HEX_MARK = rb"(?:_|-)"', [B19G + "[hex-fours-u202f]", B19G + "[hex-fours-u2009]"]),
+    ("rt19_reader_one_kind", "scan/recheck_grouping.py", "mark = between  # rt19",
+     "mark = between.strip() or between  # rt19", [B19O]),
 ]
 
 

@@ -15,7 +15,12 @@ possessive pattern, then walks the pieces once per group size, keeping the longe
 shape (a run that stops fitting is read again from where it stopped: linear). Besides the whole
 prefix it reads it without a short first group and without its first or last line (a number
 written just before or after a key is not joined into it unnoticed). Decimal digits joined by
-backslash line continuations (`d = 1234... \\` then the rest) are read as one number too."""
+backslash line continuations (`d = 1234... \\` then the rest) are read as one number too.
+
+rt19 (group 5): the separators also `, ` and `. ` (the blank part of the separator: on one line `, `
+and `,` are two kinds, so a list of `{:,}` amounts joined by `, ` is no number; beside a line break
+they agree), `-` and U+066C (Arabic thousands separator, whose bytes end the text spans: searched
+`AROUND` bytes either side of each one no span holds); hex also by U+202F, U+2009 or `-`."""
 
 from __future__ import annotations
 
@@ -47,14 +52,18 @@ MIN_GROUPS = 3  # a run of fewer groups is no grouped number
 MIN_LINE = 16  # bytes of a number a line holds before it wraps (40/64/76 in practice)
 FEWEST_DIGITS = {10: 64, 16: 52}  # a run of fewer holds no key-sized number (216 bits and more)
 MAX_PIECES = 1_300  # pieces of one run (2,500 digits by threes at most, wrapped mid-group)
-_SEP = rb"(?:[_,.' ]|\xc2\xa0|\xe2\x80[\x88\x89\xaf\x99])"
+# rt19: `, ` and `. ` (the space read as part of the separator), `-`, U+066C (Arabic thousands separator)
+_SEP = rb"(?:[,.] ?|[_'\- ]|\xc2\xa0|\xe2\x80[\x88\x89\xaf\x99]|\xd9\xac)"
+HEX_SEP = rb"(?:[_\-]|\xe2\x80[\x89\xaf])"  # rt19: hex by fours with U+202F (or U+2009, `-`) too
 # a line break after `MIN_LINE` bytes of line or more (a short line is no wrapped number's: a column of small numbers)
 _FOLD = rb"(?:[ \t]{0,16}+(?<=[^\r\n]{%d})\r?\n[ \t]{0,64}+)" % MIN_LINE
 _JOINT = rb"(?:" + _SEP + _FOLD + rb"?|" + _FOLD + _SEP + rb"?)"
 _DECIMAL_RUN = re.compile(_BEFORE + rb"[0-9]{1,10}+(?![0-9])(?:" + _JOINT + rb"[0-9]{1,10}+(?![0-9])){2,%d}+"
                           % MAX_PIECES)
-_HEX_RUN = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])(?:(?:_" + _FOLD
-                      + rb"?|" + _FOLD + rb"_?)[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])){2,%d}+" % MAX_PIECES)
+_HEX_RUN = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])(?:(?:" + HEX_SEP + _FOLD
+                      + rb"?|" + _FOLD + HEX_SEP + rb"?)[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])){2,%d}+" % MAX_PIECES)
+ARABIC_COMMA = b"\xd9\xac"  # U+066C: outside the text spans' bytes, searched near one (`AROUND` bytes either side)
+AROUND = 16 << 10
 _HEX_DIGITS = {10: b"0123456789", 16: b"0123456789abcdefABCDEF"}
 _PIECE = {10: re.compile(rb"[0-9]+"), 16: re.compile(rb"[0-9a-fA-F]+")}
 _CONTINUED = re.compile(_BEFORE + rb"[0-9]{1,2500}+(?:[ \t]{0,16}+\\\r?\n[ \t]{0,64}+[0-9]{1,2500}+){1,64}+(?![0-9])")
@@ -70,12 +79,22 @@ def _pieces(data: bytes, match: re.Match[bytes], base: int) -> list[Piece]:
     line = data.rfind(b"\n", max(0, last - MIN_LINE), last) + 1 or max(0, last - MIN_LINE)
     for piece in _PIECE[base].finditer(data, match.start(), match.end()):
         joint = data[last:piece.start()]
-        mark = joint.replace(b"\r", b"").replace(b"\n", b"").strip(b" \t")
         folded = b"\n" in joint
-        line = last + joint.rfind(b"\n") + 1 if folded else line
-        out.append((piece.start(), piece.end(), mark or (None if folded else b" "), line))
+        mark: bytes | None = joint  # on one line the joint is the separator (rt19: `, ` is not `,`)
+        if folded:  # a separator beside a line break (ending in `\n`), or none
+            mark = joint.replace(b"\r", b"").replace(b"\n", b"").strip(b" \t") + b"\n" if joint.strip() else None
+            line = last + joint.rfind(b"\n") + 1
+        out.append((piece.start(), piece.end(), mark or None, line))
         last = piece.end()
     return out
+
+
+def _agrees(kind: bytes, mark: bytes) -> bool:
+    """One separator kind: the same joint, or one beside a line break (ending in `\n`) whose
+    separator is the other's without its blank (`,` then a line break in a run of `, `)."""
+    if kind == mark:
+        return True
+    return (kind.endswith(b"\n") or mark.endswith(b"\n")) and kind.rstrip(b" \n") == mark.rstrip(b" \n")
 
 
 def _fit(pieces: list[Piece], first: int, size: int) -> tuple[int, bool]:
@@ -96,11 +115,12 @@ def _fit(pieces: list[Piece], first: int, size: int) -> tuple[int, bool]:
             length += width  # wrapped inside a group
             at += 1
             continue
-        if mark is not None and kind not in (None, mark) or width > size:
+        if mark is not None and kind is not None and not _agrees(kind, mark) or width > size:
             break
         if length != size and (closed or length < 1):
             break
-        kind = kind or mark
+        if mark is not None and (kind is None or kind.endswith(b"\n")):
+            kind = mark
         closed += 1
         fitted, length = at, width
         at += 1
@@ -142,12 +162,15 @@ def regrouped_integers(data: bytes, own_end: int,
                        spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int, str]]:
     """(start, end, value, detail) of each number grouped by a size 3-10 (decimal) or 4/8/16 (hex,
     `_`), wrapped or not (module docstring), starting before `own_end`."""
+    arabic = _arabic_areas(data, own_end, spans)
     for pattern, base, sizes in ((_DECIMAL_RUN, 10, range(MIN_GROUP, MAX_GROUP + 1)), (_HEX_RUN, 16, HEX_GROUPS)):
-        for low, high in spans:
+        for (low, high), near in [*((span, False) for span in spans), *((area, True) for area in arabic)]:
             for match in pattern.finditer(data, low, high):
                 if match.start() >= own_end:
                     break
                 text = match.group(0)
+                if near and ARABIC_COMMA not in text:  # the text spans read it already
+                    continue
                 if len(text) - len(text.translate(None, _HEX_DIGITS[base])) < FEWEST_DIGITS[base]:
                     continue
                 pieces = _pieces(data, match, base)
@@ -160,6 +183,21 @@ def regrouped_integers(data: bytes, own_end: int,
             if match.start() < own_end:
                 yield (match.start(), match.end(), int(_DIGITS.sub(b"", match.group(0))),
                        "decimal integer (continued lines)")
+
+
+def _arabic_areas(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Areas `AROUND` bytes either side of each U+066C before `own_end` (merged) that no text span
+    holds whole: the text spans stop at its bytes."""
+    areas: list[tuple[int, int]] = []
+    at = data.find(ARABIC_COMMA, 0, own_end)
+    while at >= 0:
+        low, high = max(0, at - AROUND), min(len(data), at + AROUND)
+        if areas and low <= areas[-1][1]:
+            areas[-1] = (areas[-1][0], high)
+        else:
+            areas.append((low, high))
+        at = data.find(ARABIC_COMMA, at + 2, own_end)
+    return [area for area in areas if not any(low <= area[0] and area[1] <= high for low, high in spans)]
 
 
 def grouped_integers(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int]]:

@@ -23,6 +23,12 @@ and decoding each as a view every detector reads.
   either side; a view when they decode to 32 or 64 bytes (a seed or scalar, a Solana keypair), to
   DER (`0x30` first), or are base58check (the checksum holds: the payload and, past a version byte,
   its key); wrapped at a fixed width of `B58_ROW` (12) columns or more, rows joined (`wrapped_runs.py`).
+  rt19: rows of `B58_PAIR_ROW` (8) to 11 columns are joined too, a view only when the run decodes
+  to a self-checking 64-byte Ed25519 pair; a wrapped run is also read without a shorter last row
+  (the next line's tail) when two rows remain; rows behind line numbers touching them (`nl -s ''`,
+  `wrapped_runs.numbered_runs`) and groups of 4 joined by `-` are read too. A 64-byte view that is
+  a self-checking pair is a finding here with no known key (`_pairs`: the chunk-wide search of
+  `ed25519_pairs.py` reads hex, base64, byte lists and raw bytes, not these views).
 - Z85 (ZeroMQ): runs of `MIN_Z85` characters or more of its alphabet with at least max(2, 4 %)
   of the characters base64 lacks and max(3, 8 %) capitals (random Z85: 22 % and 31 %; URLs and
   paths: few capitals), at most 60 % lowercase and no character `max(7, length / 12)` times or
@@ -50,10 +56,13 @@ import numpy as np
 
 from .chunks import Chunk
 from .decoded_runs import scan_batch
+from .ed25519_pairs import KIND as PAIR_KIND
+from .ed25519_pairs import NAME as PAIR_NAME
+from .ed25519_pairs import self_verifying
 from .findings import Finding
 from .grouped_forms import grouped_integers, regrouped_integers
 from .utf16_cp1252 import utf16_cp1252_views
-from .wrapped_runs import MIN_WIDTH, blank_tail_pattern, tail_pattern, wrapped_runs
+from .wrapped_runs import MIN_WIDTH, blank_tail_pattern, numbered_runs, tail_pattern, wrapped_runs
 from .yenc_parts import MAX_PARTS, joined_files
 
 if TYPE_CHECKING:
@@ -71,6 +80,7 @@ MIN_DIGITS = 60
 MAX_DIGITS = 2_500
 MIN_BASE58 = 40
 B58_ROW = 12  # rt18: base58 wrapped at 15 columns; narrower rows of a log's tails are joined by chance
+B58_PAIR_ROW = 8  # rt19: narrower rows joined only when they decode to a self-checking Ed25519 pair
 MAX_BASE58 = 4_096
 MIN_Z85 = 40
 MAX_Z85 = 8_192
@@ -116,6 +126,9 @@ _B58_ALPHABET = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_LINE = tail_pattern(rb"1-9A-HJ-NP-Za-km-z")  # rt17: behind a `> ` or a log prefix too
 _B58_VALUE = {char: index for index, char in enumerate(_B58_ALPHABET)}
 _BASE58 = re.compile(rb"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{%d,%d}+(?![0-9A-Za-z])" % (MIN_BASE58, MAX_BASE58))
+_B58_FOUR = rb"[1-9A-HJ-NP-Za-km-z]{4}"  # rt19: groups of 4 joined by `-` (a licence key's look), the last shorter
+_B58_DASHED = re.compile(rb"(?<![0-9A-Za-z-])%s(?:-%s){%d,%d}+(?:-[1-9A-HJ-NP-Za-km-z]{1,3})?(?![0-9A-Za-z-])"
+                         % (_B58_FOUR, _B58_FOUR, MIN_BASE58 // 4 - 1, MAX_BASE58 // 4))
 
 _Z85_ALPHABET = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 _Z85_VALUE = np.full(256, 255, dtype=np.uint64)
@@ -357,10 +370,35 @@ def _runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]], pattern: 
         yield start, end, run
 
 
+def _base58_runs(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, bytes, int]]:
+    """(start, end, run, the width of its first row) of each base58 run: on one line, wrapped (rows
+    from `B58_PAIR_ROW` columns), behind line numbers, in `-`-joined groups of 4."""
+    for start, end, run in _runs(data, own_end, spans, _BASE58, _B58_LINE, MAX_BASE58, B58_PAIR_ROW):
+        eol = data.find(b"\n", start, end)
+        width = len(data[start:eol].rstrip(b" \t\r")) if eol >= 0 else len(run)
+        yield start, end, run, width
+        last = len(data[start:end]) - len(data[start:end].rstrip(_B58_ALPHABET))  # the last row
+        cut = data.rfind(b"\n", start, end - last)
+        if eol >= 0 and last < width and len(run) < MAX_BASE58 and cut > eol:  # rt19: a shorter last row may
+            # be the next line's tail (`end of region`): the run is read without it too (two rows or more)
+            yield start, cut, run[:-last], width
+    for low, high in spans:
+        for start, end, run, width in numbered_runs(data, low, high, MAX_BASE58, B58_PAIR_ROW):
+            if start < own_end:
+                yield start, end, run, width
+        for match in _B58_DASHED.finditer(data, low, high):
+            if match.start() < own_end:
+                yield match.start(), match.end(), match.group(0).replace(b"-", b""), MIN_BASE58
+
+
 def base58_views(data: bytes, own_end: int, spans: Sequence[tuple[int, int]] | None = None) -> Iterator[View]:
     spans = text_spans(data, own_end) if spans is None else spans
-    for start, end, run in _runs(data, own_end, spans, _BASE58, _B58_LINE, MAX_BASE58, B58_ROW):
+    for start, end, run, width in _base58_runs(data, own_end, spans):
         decoded = base58_decode(run)
+        if width < B58_ROW:  # rt19: narrow rows joined by chance are many; a pair proves itself
+            if len(decoded) == 64 and self_verifying([decoded])[0]:
+                yield start, end, decoded, "base58", "decoded base58 run (a self-checking Ed25519 pair in narrow rows)"
+            continue
         readings: list[tuple[bytes, str]] = []
         if len(decoded) in (32, 64) or (decoded[:1] == b"\x30" and len(decoded) >= 48):
             readings.append((decoded, "base58"))
@@ -451,7 +489,21 @@ def scan_encodings(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[
             incomplete.add(f"printed encodings: more than {MAX_VIEWS} views or {limit} bytes of them in one chunk")
             break
         views.append(view)
-    return lossy + scan_batch(chunk, detectors, views)
+    return lossy + _pairs(chunk, views) + scan_batch(chunk, detectors, views)
+
+
+def _pairs(chunk: Chunk, views: Sequence[View]) -> list[Finding]:
+    """rt19: a view of 64 bytes that is an Ed25519 seed and then its own public key (Solana's
+    keypair in base58) is a finding with no known key (the chunk-wide search reads hex, base64 and
+    raw bytes, not these views)."""
+    sized = [view for view in views if len(view[2]) == 64]
+    found: list[Finding] = []
+    for (start, end, plain, layer, _), proven in zip(sized, self_verifying([view[2] for view in sized]), strict=True):
+        if proven:
+            chunk.learned.add_bytes(plain[:32], "ed25519-seed", "raw", None, PAIR_NAME)
+            found.append(chunk.finding(start, end - start, PAIR_NAME, PAIR_KIND, layer, verified=True,
+                                       detail="seed whose own public key follows it"))
+    return found
 
 
 __all__ = ["base58_decode", "cp1252_runs", "encoding_views", "integer_views", "key_sized", "scan_encodings",

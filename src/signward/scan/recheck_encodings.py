@@ -19,6 +19,9 @@ grouped integers decimal numbers of 60 digits or more grouped by threes with one
 base58           runs of 40 or more characters of its alphabet with no letter or digit either side
                  (or wrapped at 12 columns or more, `recheck_wrapped`),
                  read when they decode to 32 or 64 bytes, to DER, or check as base58check.
+                 rt19: rows of 8-11 columns only as a 64-byte Ed25519 seed then its own public key;
+                 rows behind line numbers (`nl -s ''`), groups of 4 joined by `-`; a wrapped run
+                 also without a shorter last row (two rows or more left).
 Z85              runs of 40 or more characters of its alphabet, max(2, 4 %) of them outside
                  base64's, max(3, 8 %) capitals (URLs and paths have few), at most 60 % lowercase
                  and no character max(7, length / 12) times (Java identifiers and descriptors),
@@ -42,7 +45,7 @@ from . import recheck_zeros as zeros
 from .recheck_codecs import candidates
 from .recheck_grouping import grouped_runs, regrouped_runs
 from .recheck_numbers import rsa_part
-from .recheck_wrapped import B58_BLOCK, Z85_BLOCK, wrapped
+from .recheck_wrapped import NARROWEST_B58, Z85_BLOCK, b58_rows, numbered_b58, wrapped
 from .recheck_yparts import Parts
 
 if TYPE_CHECKING:
@@ -77,6 +80,8 @@ _GROUPED_HEX = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,4}(?:_[0
 
 _BITCOIN = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_RUN = re.compile(rb"(?<![0-9A-Za-z])[1-9A-HJ-NP-Za-km-z]{40,4096}+(?![0-9A-Za-z])")
+_B58_DASHED = re.compile(rb"(?<![0-9A-Za-z-])(?:[1-9A-HJ-NP-Za-km-z]{4}-){9,1023}+[1-9A-HJ-NP-Za-km-z]{1,4}"
+                         rb"(?![0-9A-Za-z-])")  # rt19: groups of 4 joined by `-`, the last shorter or not
 _ZEROMQ = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
 _Z85_RUN = re.compile(rb"[-0-9a-zA-Z.:+=^!/*?&<>()\[\]{}@%$#]{40,8192}+")
 _NOT_BASE64 = frozenset(b".:^!*?&<>()[]{}@%$#")
@@ -89,7 +94,14 @@ def read_encodings(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: i
     _cp1252(reader, data, name, depth, cap)
     _integers(reader, data, name, depth, cap)
     count = 0
-    for span, text in _runs(_B58_RUN, B58_BLOCK, data, 4096):  # linear: each run's digits read once
+    for span, text, width in _base58_runs(data):  # linear: each run's digits read once
+        if width < NARROWEST_B58:  # rt19: narrow rows only as a self-checking Ed25519 pair
+            plain = _base58_number(text.decode("ascii"))
+            if len(plain) == 64 and _self_checking(plain):
+                count += 1
+                _cap(count, cap, name, "base58 runs of a key's length")
+                _child(reader, plain, f"{name} > base58 (narrow rows, Ed25519 pair)@{span[0]}", depth, span)
+            continue
         for label, plain in _base58(text.decode("ascii")):
             count += 1
             _cap(count, cap, name, "base58 runs of a key's length")
@@ -181,6 +193,24 @@ def _runs(one_line: re.Pattern[bytes], block: re.Pattern[bytes], data: bytes | m
     for match in zeros.finditer(one_line, data):
         yield match.span(), bytes(match.group(0))
     yield from wrapped(block, data, longest)
+
+
+def _base58_runs(data: bytes | mmap.mmap) -> Iterator[tuple[tuple[int, int], bytes, int]]:
+    """(span, run, row width) of each base58 run: on one line, wrapped (rows from 8 columns), behind
+    line numbers, and rt19's groups of 4 joined by `-` (the last shorter)."""
+    for match in zeros.finditer(_B58_RUN, data):
+        yield match.span(), bytes(match.group(0)), 4096
+    yield from b58_rows(data, 4096)
+    yield from numbered_b58(data, 4096)
+    for match in zeros.finditer(_B58_DASHED, data):
+        yield match.span(), bytes(match.group(0)).replace(b"-", b""), 4096
+
+
+def _self_checking(plain: bytes) -> bool:
+    """The 64 bytes are an Ed25519 seed and then its own public key."""
+    from .recheck import _ed25519_publics
+
+    return _ed25519_publics([plain[:32]])[0] == plain[32:]
 
 
 def printed_view(name: str) -> bool:
@@ -338,11 +368,15 @@ def _spell(chunk: bytes) -> tuple[list[int], bool] | None:
     return out, beyond
 
 
-def _base58(run: str) -> list[tuple[str, bytes]]:
+def _base58_number(run: str) -> bytes:
     number = 0
     for char in run:
         number = number * 58 + _BITCOIN.index(char)
-    plain = b"\0" * (len(run) - len(run.lstrip("1"))) + number.to_bytes((number.bit_length() + 7) // 8, "big")
+    return b"\0" * (len(run) - len(run.lstrip("1"))) + number.to_bytes((number.bit_length() + 7) // 8, "big")
+
+
+def _base58(run: str) -> list[tuple[str, bytes]]:
+    plain = _base58_number(run)
     readings = []
     if len(plain) in (32, 64) or (len(plain) >= 48 and plain[0] == 0x30):
         readings.append(("base58", plain))

@@ -13,7 +13,11 @@ the last group shorter, not both), hex in groups of 4, 8 or 16 with `_`, over li
 break after `LINE` bytes of line or more (and indentation) beside a separator, for one, or inside a
 group. Each run is cut by one pattern, then read group by group for each size, the longest reading
 kept and the rest read again from where it ends (linear); each reading also without a short first
-group and without its first or its last line. Digits joined by backslash line continuations too."""
+group and without its first or its last line. Digits joined by backslash line continuations too.
+
+rt19 (group 5): separators `, ` / `. ` (on one line a different kind from `,` / `.`: a list of
+`1,234,567, 89,012` amounts is no number; a separator beside a line break is compared without its
+blank), `-` and U+066C too; hex by fours (8, 16) with U+202F, U+2009 or `-` as well as `_`."""
 
 from __future__ import annotations
 
@@ -80,10 +84,12 @@ def _shaped(mark: bytes, head: bytes, sizes: list[int], wrapped: bool) -> bool:
 LINE = 16  # bytes a line holds before a number wraps onto the next
 FEWEST = {10: 64, 16: 52}  # digits of a run that can hold a key-sized number (216 bits and more)
 _BROKEN = rb"[ \t]{0,16}+(?<=[^\r\n]{%d})\r?\n[ \t]{0,64}+" % LINE
-_SEPARATORS = rb"(?:_|,|\.|'| |\xc2\xa0|\xe2\x80\x88|\xe2\x80\x89|\xe2\x80\xaf|\xe2\x80\x99)"
+# rt19: `, ` / `. ` (a comma or dot and one space: the same kind as the bare one), `-`, U+066C
+_SEPARATORS = rb"(?:_|, ?|\. ?|'| |-|\xc2\xa0|\xe2\x80\x88|\xe2\x80\x89|\xe2\x80\xaf|\xe2\x80\x99|\xd9\xac)"
 _STEP = rb"(?:%s(?:%s)?|(?:%s)%s?)" % (_SEPARATORS, _BROKEN, _BROKEN, _SEPARATORS)
 _DECIMAL = re.compile(rb"(?<![0-9A-Za-z_.,])[0-9]{1,10}+(?![0-9])(?:%s[0-9]{1,10}+(?![0-9])){2,1300}+" % _STEP)
-_HEX_STEP = rb"(?:_(?:%s)?|(?:%s)_?)" % (_BROKEN, _BROKEN)
+_HEX_MARK = rb"(?:_|-|\xe2\x80\xaf|\xe2\x80\x89)"  # rt19: by fours with U+202F (U+2009, `-`) too
+_HEX_STEP = rb"(?:%s(?:%s)?|(?:%s)%s?)" % (_HEX_MARK, _BROKEN, _BROKEN, _HEX_MARK)
 _HEX = re.compile(rb"(?:(?<=0x)|(?<![0-9A-Za-z_]))[0-9a-fA-F]{1,16}+(?![0-9A-Za-z])(?:%s[0-9a-fA-F]{1,16}+"
                   rb"(?![0-9A-Za-z])){2,1300}+" % _HEX_STEP)
 _ITEM = {10: re.compile(rb"[0-9]+"), 16: re.compile(rb"[0-9a-fA-F]+")}
@@ -118,9 +124,11 @@ def _items(text: bytes, base: int) -> list[Item]:
         between = text[previous:item.start()]
         if b"\n" in between:
             line += 1
-        mark = bytes(byte for byte in between if byte not in b" \t\r\n")
-        if not mark and items and b"\n" not in between:
-            mark = b" "
+        if b"\n" in between:  # the separator beside a line break, marked by a trailing `\n` (or none)
+            kept = bytes(byte for byte in between if byte not in b" \t\r\n")
+            mark = kept + b"\n" if kept else b""
+        else:
+            mark = between  # rt19: on one line the whole separator: `, ` is another kind than `,`
         items.append((item.start(), item.end(), mark or None, line))
         previous = item.end()
     return items
@@ -141,14 +149,25 @@ def _groups(items: list[Item], at: int, size: int) -> Iterator[tuple[int, bytes 
     yield length, mark, len(items)
 
 
+def _one_kind(kind: bytes, mark: bytes) -> bool:
+    """Equal, or one of them beside a line break (`\n` last) and equal without blanks (`, ` and a
+    `,` that ends a line)."""
+    if mark == kind:
+        return True
+    if b"\n" not in kind + mark:
+        return False
+    return kind.replace(b"\n", b"").strip() == mark.replace(b"\n", b"").strip()
+
+
 def _longest(items: list[Item], at: int, size: int) -> tuple[int, bool]:
     """(items of the longest number from `at` grouped by `size`, 0 if none; its first group short)."""
     head, kind, count, taken = 0, None, 0, at
     for length, mark, after in _groups(items, at, size):
         if count:
-            if mark is not None and kind is not None and mark != kind:
+            if mark is not None and kind is not None and not _one_kind(kind, mark):
                 break
-            kind = kind or mark
+            if kind is None or kind[-1:] == b"\n":  # a separator on one line sets the kind
+                kind = mark or kind
             if length != size:
                 if head == size:  # the last group may be short after a whole first one
                     count, taken = count + 1, after
