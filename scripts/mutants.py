@@ -2071,6 +2071,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      r'_HEX_MARK = rb"(?:_|-)"', [B19G + "[hex-fours-u202f]", B19G + "[hex-fours-u2009]"]),
     ("rt19_reader_one_kind", "scan/recheck_grouping.py", "mark = between  # rt19",
      "mark = between.strip() or between  # rt19", [B19O]),
+    # session 19 merge: a base64 run holding a whole BER key is not read as a key cut short
+    ("s19_scanner_base64_cut_not_whole_ber", "scan/detectors/text.py",
+     "if shortened is not None and next(ber_keys(blob), None) is None:", "if shortened is not None:",
+     [BER + "sec1_84-base64-line]", BER + "rsa_p1_84-base64-line]"]),
 ]
 
 

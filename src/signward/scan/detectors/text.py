@@ -173,7 +173,8 @@ def _base64_der(text: bytes, covered: list[tuple[int, int]]) -> Iterator[TextHit
             yield TextHit(match.start(), match.end(), "base64-" + hit.kind, hit.key)
             continue
         shortened = cut_key(blob, 0, CutChecks())  # a key cut short after its secret, any head (der_cut.py)
-        if shortened is not None:
+        # (a whole key in BER is not cut short: the BER rule reads it in the decoded run's view)
+        if shortened is not None and next(ber_keys(blob), None) is None:
             yield TextHit(match.start(), match.end(), "base64-" + shortened[1], shortened[2])
 
 
