@@ -275,7 +275,11 @@ def _child(request: dict[str, Any], path: list[str], fresh: set[str]) -> int:
     if not str(signward.__file__).startswith(copy + os.sep):
         print(f"the copy was not imported ({signward.__file__})")
         return COPY_NOT_IMPORTED
-    return int(pytest.main(request["args"]))
+    try:
+        return int(pytest.main(request["args"]))
+    except Exception:  # noqa: BLE001  (escaped pytest, e.g. its unraisable-exception warnings at exit)
+        traceback.print_exc()
+        return 1  # what `python -m pytest` exits with on an uncaught exception, as the old runner saw it
 
 
 def _status(status: int) -> int:
