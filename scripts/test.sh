@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Run the whole test suite (after scripts/setup.sh). Extra arguments go to pytest.
-# With pytest-xdist installed (the test extras) it runs on SIGNWARD_TEST_WORKERS workers (2, one a
-# core on CI; 0 or 1: one serial pytest), `--dist loadgroup`: the tests that share a lab, a wheel or
-# a module's fixture run on one worker (tests/workers.py, docs/testing.md). The lab's group goes
-# first (--no-loadscope-reorder keeps the collection order, which puts it first on a worker).
+# SIGNWARD_TEST_WORKERS=2 (with pytest-xdist, in the test extras): two workers, `--dist loadgroup`,
+# the tests that share a lab, a wheel or a module's fixture on one worker (tests/workers.py); the
+# lab's group first (--no-loadscope-reorder keeps the collection order, which puts it first on a
+# worker). The default stays one serial pytest until a whole run on two workers has passed
+# (docs/testing.md, "On two cores").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-workers="${SIGNWARD_TEST_WORKERS:-2}"
+workers="${SIGNWARD_TEST_WORKERS:-1}"
 parallel=()
 if [ "$workers" -gt 1 ] && .venv/bin/python -c "import xdist" 2>/dev/null; then
   parallel=(-n "$workers" --dist loadgroup --no-loadscope-reorder)
