@@ -1,5 +1,15 @@
 #!/usr/bin/env bash
 # Run the whole test suite (after scripts/setup.sh). Extra arguments go to pytest.
+# SIGNWARD_TEST_WORKERS=2 (with pytest-xdist, in the test extras): two workers, `--dist loadgroup`,
+# the tests that share a lab, a wheel or a module's fixture on one worker (tests/workers.py); the
+# lab's group first (--no-loadscope-reorder keeps the collection order, which puts it first on a
+# worker). The default stays one serial pytest until a whole run on two workers has passed
+# (docs/testing.md, "On two cores").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m pytest -q --durations=25 "$@"   # the slowest 25: where CI time goes
+workers="${SIGNWARD_TEST_WORKERS:-1}"
+parallel=()
+if [ "$workers" -gt 1 ] && .venv/bin/python -c "import xdist" 2>/dev/null; then
+  parallel=(-n "$workers" --dist loadgroup --no-loadscope-reorder)
+fi
+exec .venv/bin/python -m pytest -q --durations=25 "${parallel[@]}" "$@"   # the slowest 25: where CI time goes

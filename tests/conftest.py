@@ -22,8 +22,9 @@ from signward.services import Services, init_home, open_services
 from signward.store import open_store
 from tests.helpers import IssuerProcess, free_port, temporary_postgres
 
-# the crashed processes of the scanner's tests, shared by tests/scan and tests/dumps (one crash each per session)
-pytest_plugins = ["tests.scan.crashes"]
+# the crashed processes of the scanner's tests, shared by tests/scan and tests/dumps (one crash each per session
+# and worker); which tests share a pytest-xdist worker (tests/workers.py)
+pytest_plugins = ["tests.scan.crashes", "tests.workers"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

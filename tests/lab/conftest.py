@@ -59,15 +59,23 @@ def runs_a_lab(item: pytest.Item) -> bool:
             or not LAB_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def on_a_worker(config: pytest.Config) -> bool:
+    """Whether this process is a pytest-xdist worker (tests/workers.py: the lab's tests are one group)."""
+    return hasattr(config, "workerinput")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The tests that run a lab after every other test, in their order, and the `lab_late` tests
     last: what they need is made in the background while the rest of the suite runs on the other
-    core, so they find their captures made instead of waiting for them."""
+    core, so they find their captures made instead of waiting for them. On a pytest-xdist worker
+    they come first instead (the other worker is the other core): their group, the longest unit
+    of work, starts at once on one worker while the other takes the rest of the suite."""
     late = [item for item in items if item.get_closest_marker("lab_late") is not None]
     labs = [item for item in items if item.get_closest_marker("lab_late") is None and runs_a_lab(item)]
     if late or labs:
         moved = {id(item) for item in late + labs}
-        items[:] = [item for item in items if id(item) not in moved] + labs + late
+        rest = [item for item in items if id(item) not in moved]
+        items[:] = labs + late + rest if on_a_worker(config) else rest + labs + late
 
 
 SHORT_GIVEN_OFF = frozenset({"hsm", "rotation"})
@@ -221,7 +229,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         factory: pytest.TempPathFactory = session.config._tmp_path_factory  # the tmp_path_factory fixture's
         preparation = Preparation(factory.mktemp("lab"), runs, jobs)
         session.config.stash[PREPARATION] = preparation
-        preparation.add_worker()
+        if not on_a_worker(session.config):  # on a worker: from its first lab test (`_session_lab`)
+            preparation.add_worker()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -236,7 +245,9 @@ def _session_lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
                  custody: str) -> Iterator[Lab]:
     preparation = request.config.stash.get(PREPARATION, None)
     if preparation is not None:  # closed at the end of the session, after its workers
-        if len(preparation.threads) == 1:  # the first test that runs a lab: a second worker
+        # the first test that runs a lab: a second thread (on an xdist worker, whose lab tests are one
+        # group with the other worker running the rest of the suite, the first and only one)
+        if len(preparation.threads) == (0 if on_a_worker(request.config) else 1):
             preparation.add_worker()
         yield preparation.lab(custody)
         return

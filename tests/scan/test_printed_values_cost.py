@@ -25,18 +25,18 @@ def _decoded(data: bytes) -> list[tuple[int, int, bytes]]:
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_200_kb_of_escaped_quotes_cost_under_five_seconds(name: str) -> None:
     data = HOSTILE[name]
-    began = time.perf_counter()
+    began = time.process_time()
     assert _decoded(data) == []
-    assert time.perf_counter() - began < 5
+    assert time.process_time() - began < 5
 
 
 @pytest.mark.parametrize("before", [HOSTILE["double-unclosed"] + b"\n", HOSTILE["single-unclosed"] + b"\n",
                                     HOSTILE["single-unclosed"] + b" "])  # (the last: inside a ' body)
 def test_a_key_after_an_unclosed_run_of_escaped_quotes_is_found(before: bytes) -> None:
     data = before + KEY + b";\n"
-    began = time.perf_counter()
+    began = time.process_time()
     found = _decoded(data)
-    assert time.perf_counter() - began < 5
+    assert time.process_time() - began < 5
     assert [(start, end) for start, end, _ in found] == [(len(before), len(before) + len(KEY))]
     assert found[0][2] == DER
 

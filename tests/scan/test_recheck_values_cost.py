@@ -25,18 +25,18 @@ def _runs(data: bytes) -> list[tuple[int, int, bytes | None]]:
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_200_kb_of_escaped_quotes_cost_under_five_seconds(name: str) -> None:
     data = HOSTILE[name]
-    began = time.perf_counter()
+    began = time.process_time()
     assert _runs(data) == []
-    assert time.perf_counter() - began < 5
+    assert time.process_time() - began < 5
 
 
 @pytest.mark.parametrize("before", [HOSTILE["double-unclosed"] + b"\n", HOSTILE["single-unclosed"] + b"\n",
                                     HOSTILE["single-unclosed"] + b" "])  # (the last: inside a ' body)
 def test_a_key_after_an_unclosed_run_of_escaped_quotes_is_found(before: bytes) -> None:
     data = before + KEY + b";\n"
-    began = time.perf_counter()
+    began = time.process_time()
     found = _runs(data)
-    assert time.perf_counter() - began < 5
+    assert time.process_time() - began < 5
     assert found == [(len(before), len(before) + len(KEY), DER)]
 
 
@@ -55,9 +55,9 @@ def test_the_reader_finds_the_key_after_a_run_of_escaped_quotes() -> None:
     """End to end: the key right after 20 KB of escaped quotes (6 s in this search alone before;
     a literal of 65,536+ characters is refused by another of the reader's bounds, incomplete)."""
     data = b"x = '" + b"\\'" * 10_000 + b" " + KEY + b";\n"
-    began = time.perf_counter()
+    began = time.process_time()
     report = recheck_bytes(data, known(EC), "blob.c")
-    assert time.perf_counter() - began < 5
+    assert time.process_time() - began < 5
     assert any("joined literals" in f.view and f.kind == "known-key" for f in report.findings), \
         (report.findings, report.incomplete)
 
