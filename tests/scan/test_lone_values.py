@@ -11,38 +11,16 @@ import hashlib
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from signward.dumps import KnownKeys, scan_path
+from signward.dumps import scan_path
 from signward.scan import lone_values
-from signward.scan.knownkeys import known_key
+from tests.scan.short_values import ShortValues
 
 COUNT = 3_000
 BOUND = 1_000  # the lowered fixed bound: COUNT runs are over it
 SCALAR = hashlib.sha256(b"signward lone values scalar").digest()
-EC_KEY = ec.derive_private_key(int.from_bytes(SCALAR, "big"), ec.SECP256R1())
-AT = 2_345
-
-
-def _known() -> KnownKeys:
-    key = known_key(EC_KEY.public_key())
-    assert key is not None
-    return KnownKeys([key])
-
-
-def _values(with_key: bool) -> list[bytes]:
-    values = [hashlib.sha256(b"lone %d" % i).digest() for i in range(COUNT)]
-    if with_key:
-        values[AT] = SCALAR
-    return values
-
-
-def _ids_log(with_key: bool) -> bytes:
-    return b"".join(b"req " + base64.urlsafe_b64encode(v).rstrip(b"=") + b" ok\n" for v in _values(with_key))
-
-
-def _digests_json(with_key: bool) -> bytes:
-    return b"[\n" + b",\n".join(b'"' + base64.b64encode(v) + b'"' for v in _values(with_key)) + b"\n]\n"
+SHORT = ShortValues(b"lone %d", COUNT, 2_345, SCALAR)
+_known, _ids_log, _digests_json = SHORT.known, SHORT.ids_log, SHORT.digests_json
 
 
 FILES = {"ids43.log": (_ids_log, base64.urlsafe_b64encode(SCALAR).rstrip(b"=")),

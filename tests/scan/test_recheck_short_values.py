@@ -6,42 +6,19 @@ a 3 MB file is over the real one; a known key's scalar among the values is still
 
 from __future__ import annotations
 
-import base64
 import hashlib
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from signward.scan import recheck
-from signward.scan.knownkeys import KnownKeys, known_key
 from signward.scan.recheck import Budget, recheck_bytes
+from tests.scan.short_values import ShortValues
 
 COUNT = 3_000  # values: 12,000 views, over the lowered floor
 FLOOR = 2_000
 SCALAR = hashlib.sha256(b"signward short values scalar").digest()  # fixed: its window is scalar-like
-EC_KEY = ec.derive_private_key(int.from_bytes(SCALAR, "big"), ec.SECP256R1())
-AT = 1_234  # the value replaced by the scalar
-
-
-def _known() -> KnownKeys:
-    key = known_key(EC_KEY.public_key())
-    assert key is not None
-    return KnownKeys([key])
-
-
-def _values(with_key: bool) -> list[bytes]:
-    values = [hashlib.sha256(b"value %d" % i).digest() for i in range(COUNT)]
-    if with_key:
-        values[AT] = SCALAR
-    return values
-
-
-def _ids_log(with_key: bool) -> bytes:
-    return b"".join(b"req " + base64.urlsafe_b64encode(v).rstrip(b"=") + b" ok\n" for v in _values(with_key))
-
-
-def _digests_json(with_key: bool) -> bytes:
-    return b"[\n" + b",\n".join(b'"' + base64.b64encode(v) + b'"' for v in _values(with_key)) + b"\n]\n"
+SHORT = ShortValues(b"value %d", COUNT, 1_234, SCALAR)  # value 1,234 replaced by the scalar
+_known, _ids_log, _digests_json = SHORT.known, SHORT.ids_log, SHORT.digests_json
 
 
 FILES = {"ids43.log": _ids_log, "digests.json": _digests_json}
@@ -67,7 +44,7 @@ def test_a_known_scalar_among_short_base64_values_is_found(name: str, monkeypatc
     report = recheck_bytes(data, _known(), name)
     assert report.incomplete == []
     spans = {f.span for f in report.findings if f.key.startswith("EC scalar of known kid")}
-    line = data.split(b"\n")[AT + (1 if name.endswith(".json") else 0)]
+    line = data.split(b"\n")[SHORT.at + (1 if name.endswith(".json") else 0)]
     start = data.index(line)
     assert spans and all(s is not None and start <= s[0] and s[1] <= start + len(line) for s in spans)
 
