@@ -102,3 +102,14 @@ def fake_rsa_triple(head: bytes = b"\x30\x82") -> bytes:
                                       for v in (x.to_bytes((x.bit_length() + 8) // 8, "big") for x in (n, e, d)))
     size = len(body).to_bytes(2 if head == b"\x30\x82" else 4, "big")
     return head + size + body
+
+
+def not_keys() -> list[bytes]:
+    """Heads a cut-short rule must not take: an EC public key behind a long-form `30 84`, a public
+    key cut short, an Ed25519 public key, a certificate's long head, a seed behind Ed448's OID."""
+    spki = EC_KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    long_head = b"\x30\x84" + len(spki[2:]).to_bytes(4, "big")
+    ed_public = bytes.fromhex("302a300506032b6570032100") + SEED
+    certificate_head = b"\x30\x84\x00\x00\x02\x00\x30\x84\x00\x00\x01\xa0\xa0\x03\x02\x01\x02\x02\x01\x12"
+    seed_in_a_sequence = b"\x30\x80\x02\x01\x01\x30\x05\x06\x03\x2b\x65\x71\x04\x22\x04\x20" + SEED  # Ed448's OID
+    return [long_head + spki[2:], spki[:40], ed_public, certificate_head + FILLER, seed_in_a_sequence]

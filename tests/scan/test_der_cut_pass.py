@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from signward.dumps import scan_path
 from signward.scan.detectors.der_cut import MAX_RSA_WORK, CutChecks, RsaBudget, cut_key, rsa_work
-from tests.scan.cut_keys import EC_KEY, FILLER, POST, PRE, SEED, ber_cuts, fake_rsa_triple, od_td4, raw
+from tests.scan.cut_keys import FILLER, POST, PRE, SEED, ber_cuts, fake_rsa_triple, not_keys, od_td4, raw
 
 KINDS = {"sec1": "sec1-ec-cut-short", "ed25519": "pkcs8-ed25519-cut-short", "rsa": "pkcs1-rsa-cut-short"}
 FORMS = {"raw": raw, "od-td4": od_td4}
@@ -56,13 +56,7 @@ def test_the_ed25519_seed_is_the_key_and_a_short_outer_length_spans_the_secret()
 
 
 def test_public_keys_a_certificate_head_and_random_bytes_are_not_keys(tmp_path: Path) -> None:
-    spki = EC_KEY.public_key().public_bytes(serialization.Encoding.DER,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo)
-    long_head = b"\x30\x84" + len(spki[2:]).to_bytes(4, "big")
-    ed_public = bytes.fromhex("302a300506032b6570032100") + SEED
-    certificate_head = b"\x30\x84\x00\x00\x02\x00\x30\x84\x00\x00\x01\xa0\xa0\x03\x02\x01\x02\x02\x01\x12"
-    seed_in_a_sequence = b"\x30\x80\x02\x01\x01\x30\x05\x06\x03\x2b\x65\x71\x04\x22\x04\x20" + SEED  # Ed448's OID
-    for data in (long_head + spki[2:], spki[:40], ed_public, certificate_head + FILLER, seed_in_a_sequence):
+    for data in not_keys():
         assert _scan(tmp_path, PRE + data + POST) == ([], []), data.hex()
     heads = b"".join(b"\x30\x84\x00\x00\x00\x77\x02\x02\x00\x01\x04\x1f" + FILLER[i:i + 31] for i in range(32))
     assert _scan(tmp_path, PRE + heads + FILLER * 16 + POST) == ([], [])  # 31 bytes: no curve's scalar

@@ -27,6 +27,7 @@ from tests.scan.cut_keys import (
     ber_cuts,
     ec_cut,
     fake_rsa_triple,
+    not_keys,
     od_td4,
     python_list,
     raw,
@@ -112,13 +113,7 @@ def test_the_reader_spans_a_short_outer_length_to_the_secret_and_reads_the_seed(
 
 
 def test_the_reader_takes_no_public_key_and_no_long_head_without_a_secret() -> None:
-    spki = EC_KEY.public_key().public_bytes(serialization.Encoding.DER,
-                                            serialization.PublicFormat.SubjectPublicKeyInfo)
-    long_head = b"\x30\x84" + len(spki[2:]).to_bytes(4, "big")
-    ed_public = bytes.fromhex("302a300506032b6570032100") + SEED
-    certificate_head = b"\x30\x84\x00\x00\x02\x00\x30\x84\x00\x00\x01\xa0\xa0\x03\x02\x01\x02\x02\x01\x12"
-    seed_in_a_sequence = b"\x30\x80\x02\x01\x01\x30\x05\x06\x03\x2b\x65\x71\x04\x22\x04\x20" + SEED  # Ed448's OID
-    for data in (long_head + spki[2:], spki[:40], ed_public, certificate_head + FILLER, seed_in_a_sequence):
+    for data in not_keys():
         report = recheck_bytes(PRE + data + POST)
         assert report.findings == [] and report.incomplete == [], data.hex()
     heads = b"".join(b"\x30\x84\x00\x00\x00\x77\x02\x02\x00\x01\x04\x1f" + FILLER[i:i + 31] for i in range(32))
