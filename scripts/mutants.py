@@ -59,6 +59,7 @@ ED = "tests/scan/test_ed25519_pairs.py::"
 DC = "tests/scan/test_der_cut.py::"
 RC = "tests/scan/test_recheck_cutkeys.py::"
 DP = "tests/scan/test_der_cut_pass.py::"
+GL = "tests/scan/test_grouped_long_runs.py::"
 B19 = "tests/scan/test_b58_grouped_rt19.py::"
 B19F = B19 + "test_an_ed25519_pair_in_rt19_base58_forms_is_found_by_both_readers"
 B19G = B19 + "test_a_scalar_in_rt19_groupings_is_read_by_both_readers"
@@ -2075,6 +2076,24 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s19_scanner_base64_cut_not_whole_ber", "scan/detectors/text.py",
      "if shortened is not None and next(ber_keys(blob), None) is None:", "if shortened is not None:",
      [BER + "sec1_84-base64-line]", BER + "rsa_p1_84-base64-line]"]),
+    # rt20: grouped runs longer than any key's integer (int() refuses over 4,300 digits: exit 3)
+    ("s19_scanner_regrouped_digits_bound", "scan/grouped_forms.py",
+     "                    if base == 10 and len(digits) > MAX_DIGITS:", "                    if False:",
+     [GL + "test_the_scanner_passes_a_grouped_run_longer_than_any_key_integer[json-list]"]),
+    ("s19_scanner_continued_digits_bound", "scan/grouped_forms.py",
+     "if match.start() < own_end and len(digits) <= MAX_DIGITS:", "if match.start() < own_end:",
+     [GL + "test_the_scanner_passes_a_grouped_run_longer_than_any_key_integer[continued]"]),
+    ("s19_reader_grouped_digits_bound", "scan/recheck_grouping.py",
+     "b\"\\n\" in text) and len(digits) <= MOST_DIGITS:", "b\"\\n\" in text):",
+     [GL + "test_the_reader_passes_a_grouped_run_longer_than_any_key_integer[spaced-fours]"]),
+    ("s19_reader_regrouped_digits_bound", "scan/recheck_grouping.py",
+     "                if base == 10 and len(digits) > MOST_DIGITS:", "                if False:",
+     [GL + "test_the_reader_passes_a_grouped_run_longer_than_any_key_integer[json-list]",
+      GL + "test_the_reader_passes_a_grouped_run_longer_than_any_key_integer[comma-space]"]),
+    ("s19_reader_continued_digits_bound", "scan/recheck_grouping.py",
+     "        if len(digits) <= MOST_DIGITS:\n            yield found.span(), int(digits), \"decimal (continued lines)\"",
+     "        if True:\n            yield found.span(), int(digits), \"decimal (continued lines)\"",
+     [GL + "test_the_reader_passes_a_grouped_run_longer_than_any_key_integer[continued]"]),
 ]
 
 

@@ -176,13 +176,15 @@ def regrouped_integers(data: bytes, own_end: int,
                 pieces = _pieces(data, match, base)
                 for low_piece, high_piece in _readings(pieces, sizes):
                     digits = b"".join(data[start:end] for start, end, _, _ in pieces[low_piece:high_piece])
+                    if base == 10 and len(digits) > MAX_DIGITS:
+                        continue  # no key's integer is longer (and int() refuses over 4,300 digits)
                     yield (pieces[low_piece][0], pieces[high_piece - 1][1], int(digits, base),
                            "decimal integer (regrouped)" if base == 10 else "hex integer (regrouped)")
     for low, high in spans:
         for match in _CONTINUED.finditer(data, low, high):
-            if match.start() < own_end:
-                yield (match.start(), match.end(), int(_DIGITS.sub(b"", match.group(0))),
-                       "decimal integer (continued lines)")
+            digits = _DIGITS.sub(b"", match.group(0))
+            if match.start() < own_end and len(digits) <= MAX_DIGITS:
+                yield match.start(), match.end(), int(digits), "decimal integer (continued lines)"
 
 
 def _arabic_areas(data: bytes, own_end: int, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -49,8 +49,9 @@ def grouped_runs(data: bytes | mmap.mmap) -> Iterator[tuple[tuple[int, int], int
         mark = marks.pop()
         groups = _CUT.split(text)[::2]
         head, rest = groups[0], groups[1:]
-        if _shaped(mark, head, [len(group) for group in rest], b"\n" in text):
-            yield found.span(), int(b"".join(groups))
+        digits = b"".join(groups)
+        if _shaped(mark, head, [len(group) for group in rest], b"\n" in text) and len(digits) <= MOST_DIGITS:
+            yield found.span(), int(digits)  # (no key's integer is longer; int() refuses over 4,300 digits)
     for block in zeros.finditer(_DIGIT_ROWS, data):
         rows = list(_ROW.finditer(block.group(0)))
         at = 0
@@ -109,9 +110,13 @@ def regrouped_runs(data: bytes | mmap.mmap) -> Iterator[tuple[tuple[int, int], i
             items = _items(text, base)
             for low, high in _numbers(items, sizes):
                 digits = b"".join(text[item[0]:item[1]] for item in items[low:high])
+                if base == 10 and len(digits) > MOST_DIGITS:
+                    continue
                 yield (found.start() + items[low][0], found.start() + items[high - 1][1]), int(digits, base), label
     for found in zeros.finditer(_CONTINUATION, data):
-        yield found.span(), int(re.sub(rb"[^0-9]", b"", bytes(found.group(0)))), "decimal (continued lines)"
+        digits = re.sub(rb"[^0-9]", b"", bytes(found.group(0)))
+        if len(digits) <= MOST_DIGITS:
+            yield found.span(), int(digits), "decimal (continued lines)"
 
 
 _ITEM_BYTES = {10: b"0123456789", 16: b"0123456789abcdefABCDEF"}
