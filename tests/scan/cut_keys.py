@@ -4,6 +4,7 @@ the forms they reach a dump in: raw between a crash report's lines, `od -td4`, a
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -113,3 +114,13 @@ def not_keys() -> list[bytes]:
     certificate_head = b"\x30\x84\x00\x00\x02\x00\x30\x84\x00\x00\x01\xa0\xa0\x03\x02\x01\x02\x02\x01\x12"
     seed_in_a_sequence = b"\x30\x80\x02\x01\x01\x30\x05\x06\x03\x2b\x65\x71\x04\x22\x04\x20" + SEED  # Ed448's OID
     return [long_head + spki[2:], spki[:40], ed_public, certificate_head + FILLER, seed_in_a_sequence]
+
+
+# the keys cut short after their secret both readers' tests read, and the printed forms they read them in
+CUT_KEYS: dict[str, Callable[[], bytes]] = {
+    "pkcs8-ec": ec_cut,
+    "sec1-ec": lambda: ec_cut(pkcs8=False),
+    "pkcs8-rsa": rsa_cut,
+    "pkcs1-rsa": lambda: rsa_cut(pkcs8=False),
+}
+CUT_FORMS: dict[str, Callable[[bytes], bytes]] = {"raw": raw, "od-td4": od_td4, "python-list": python_list}

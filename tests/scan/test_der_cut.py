@@ -4,7 +4,6 @@ views of `od -td4` and a Python list; a certificate cut short and random bytes a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -17,16 +16,21 @@ from signward.dumps import sanitize, scan_path
 from signward.home import Home
 from signward.scan.detectors.der_cut import CutChecks, RsaBudget, cut_key
 from signward.scan.recheck import recheck_bytes
-from tests.scan.cut_keys import EC_KEY, FILLER, PRE, SCALAR, ec_cut, od_td4, python_list, raw, rsa_cut
+from tests.scan.cut_keys import (
+    CUT_FORMS,
+    CUT_KEYS,
+    EC_KEY,
+    FILLER,
+    PRE,
+    SCALAR,
+    ec_cut,
+    raw,
+    rsa_cut,
+)
 from tests.scan.material import RSA
 
-CUTS: dict[str, tuple[Callable[[], bytes], str]] = {
-    "pkcs8-ec": (ec_cut, "pkcs8-ec-cut-short"),
-    "sec1-ec": (lambda: ec_cut(pkcs8=False), "sec1-ec-cut-short"),
-    "pkcs8-rsa": (rsa_cut, "pkcs8-rsa-cut-short"),
-    "pkcs1-rsa": (lambda: rsa_cut(pkcs8=False), "pkcs1-rsa-cut-short"),
-}
-FORMS = {"raw": raw, "od-td4": od_td4, "python-list": python_list}
+CUTS = {case: (make, f"{case}-cut-short") for case, make in CUT_KEYS.items()}
+FORMS = CUT_FORMS
 
 
 def _kinds(tmp_path: Path, data: bytes) -> list[str]:

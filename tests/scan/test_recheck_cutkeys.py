@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -18,6 +17,8 @@ from signward.scan.recheck import recheck_bytes
 from signward.scan.recheck_codecs import Oversized
 from signward.scan.recheck_cutkeys import MAX_RSA_WORK, cut_der_key
 from tests.scan.cut_keys import (
+    CUT_FORMS,
+    CUT_KEYS,
     EC_KEY,
     FILLER,
     POST,
@@ -28,20 +29,12 @@ from tests.scan.cut_keys import (
     ec_cut,
     fake_rsa_triple,
     not_keys,
-    od_td4,
-    python_list,
-    raw,
     rsa_cut,
 )
 from tests.scan.material import RSA
 
-CUTS: dict[str, tuple[Callable[[], bytes], str]] = {
-    "pkcs8-ec": (ec_cut, "ECPrivateKey"),
-    "sec1-ec": (lambda: ec_cut(pkcs8=False), "ECPrivateKey"),
-    "pkcs8-rsa": (rsa_cut, "RSAPrivateKey"),
-    "pkcs1-rsa": (lambda: rsa_cut(pkcs8=False), "RSAPrivateKey"),
-}
-FORMS = {"raw": raw, "od-td4": od_td4, "python-list": python_list}
+CUTS = {case: (make, "ECPrivateKey" if case.endswith("-ec") else "RSAPrivateKey") for case, make in CUT_KEYS.items()}
+FORMS = CUT_FORMS
 
 
 def _cut_findings(data: bytes) -> list[str]:
