@@ -2094,6 +2094,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        if len(digits) <= MOST_DIGITS:\n            yield found.span(), int(digits), \"decimal (continued lines)\"",
      "        if True:\n            yield found.span(), int(digits), \"decimal (continued lines)\"",
      [GL + "test_the_reader_passes_a_grouped_run_longer_than_any_key_integer[continued]"]),
+    ("s20_lone_exponent_tables_unbounded", "scan/detectors/lone_exponent.py",
+     "            while len(_TABLES) > MAX_TABLES:", "            while False:",
+     ["tests/scan/test_lone_exponent_tables.py::test_the_process_keeps_the_tables_of_the_last_keys_only"]),
+    ("s20_lone_exponent_tables_not_refreshed", "scan/detectors/lone_exponent.py",
+     "        _TABLES.move_to_end((n, e))\n", "",
+     ["tests/scan/test_lone_exponent_tables.py::test_the_process_keeps_the_tables_of_the_last_keys_only"]),
 ]
 
 

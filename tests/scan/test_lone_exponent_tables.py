@@ -69,3 +69,18 @@ def known_key_of(key: rsa.RSAPrivateKey) -> KnownKey:
     made = known_key(key.public_key())
     assert made is not None
     return made
+
+
+def test_the_process_keeps_the_tables_of_the_last_keys_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-lived sanitizer meets every rotated key in turn: the tables kept are the `MAX_TABLES`
+    last used (64 MiB each), and a key used again is the last evicted."""
+    monkeypatch.setattr(lone_exponent, "MAX_TABLES", 2)
+    monkeypatch.setattr(lone_exponent, "_TABLES", type(lone_exponent._TABLES)())
+    rng = random.Random(11)
+    keys = [KnownKey(f"k{i}", "rsa", rsa.RSAPublicNumbers(3, rng.getrandbits(1024) | (1 << 1023) | 1).public_key())
+            for i in range(3)]
+    first = lone_exponent.table(keys[0])
+    lone_exponent.table(keys[1])
+    assert lone_exponent.table(keys[0]) is first  # kept, and now the last used
+    lone_exponent.table(keys[2])
+    assert list(lone_exponent._TABLES) == [(keys[0].rsa_n, 3), (keys[2].rsa_n, 3)]  # keys[1] evicted

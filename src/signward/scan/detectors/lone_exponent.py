@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -139,12 +140,16 @@ def _bits_at(limbs: npt.NDArray[np.uint64], position: npt.NDArray[np.int64]) -> 
     return (low >> offset) | ((high << np.uint64(32)) << (np.uint64(32) - offset))
 
 
-_TABLES: dict[tuple[int, int], Table] = {}
+# the tables of the keys last used, at most MAX_TABLES (64 MiB each): a long-lived sanitizer meets
+# every rotated key in turn, and kept all of them before (6 GB after about 90 keys)
+MAX_TABLES = 16
+_TABLES: OrderedDict[tuple[int, int], Table] = OrderedDict()
 _LOCK = threading.Lock()
 
 
 def table(key: KnownKey) -> Table | None:
-    """The key's table, built once per process (about 0.5 s for e = 65537), or None past MAX_E."""
+    """The key's table, built once per process while among the `MAX_TABLES` last used (about 0.5 s
+    for e = 65537), or None past MAX_E."""
     n, e = key.rsa_n, key.rsa_e
     if e > MAX_E or n.bit_length() < 256:
         return None
@@ -152,6 +157,9 @@ def table(key: KnownKey) -> Table | None:
         built = _TABLES.get((n, e))
         if built is None:
             built = _TABLES[(n, e)] = Table(n, e)
+            while len(_TABLES) > MAX_TABLES:
+                _TABLES.popitem(last=False)
+        _TABLES.move_to_end((n, e))
         return built
 
 
