@@ -2100,6 +2100,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s20_lone_exponent_tables_not_refreshed", "scan/detectors/lone_exponent.py",
      "        _TABLES.move_to_end((n, e))\n", "",
      ["tests/scan/test_lone_exponent_tables.py::test_the_process_keeps_the_tables_of_the_last_keys_only"]),
+    ("s20_exponent_small_gcd_only", "scan/detectors/known_key.py",
+     "        if k >= e or g > MAX_GCD:", "        if k >= e or g > 256:",
+     ["tests/scan/test_detectors.py::test_rsa_private_exponent_alone_near_the_modulus_when_the_primes_share_a_large_factor"]),
 ]
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import x25519
+from cryptography.hazmat.primitives.asymmetric import rsa, x25519
 from cryptography.hazmat.primitives.serialization import pkcs12
 from joserfc.jwk import ECKey, OctKey, RSAKey
 
@@ -38,6 +39,29 @@ def test_rsa_private_exponent_alone_near_the_modulus(tmp_path: Path) -> None:
     n = NUMBERS.public_numbers.n
     path = image(tmp_path / "img", 1 << 20, {8192: le(n, 256), 9000: le(NUMBERS.d, 256)})
     assert (9000, "known-key", "rsa-private-exponent", "le") in found(path, "known-key", known(RSA))
+
+
+# a key whose p - 1 and q - 1 share 15,210 (one random 2048-bit key in about 200 shares more than 256;
+# drawn by the session-random key of test_rsa_private_exponent_alone_near_the_modulus, it was missed)
+SHARED_P = int("d881db17eea26868126183fcc26bb97ff652f234593f8853c13658be5445bf4729a4aa3685e1ea02b6cfce82720374bd"
+               "94b7a7a75ac961bed89ea9b5cd77ea54bd94a9e5cf9863510f480fc4192349dd7492c56a50d84a773097f0228d8809c8"
+               "3942a4558d49533de9a41669866ab7427448da9fda83f417949caada936e585d", 16)
+SHARED_Q = int("bbb6a8e1e69a42e4817fb2bcffd33c64c60f5eb4dacfd23bc1c6a3e16c79208742ab22c22a606f7dce409196b2b07008"
+               "f2f756972739d5f9c7c3361087cd6a3b28499ab737996887522ebf2b3359f7fc19f96d4a244cc8d76df14e5785b11e72"
+               "b4c0d30e68c30b005b818bbfcc963c60e044c759a315339543636b2099a77af7", 16)
+
+
+@pytest.mark.parametrize("modulus", ["lambda", "phi"])
+def test_rsa_private_exponent_alone_near_the_modulus_when_the_primes_share_a_large_factor(
+        tmp_path: Path, modulus: str) -> None:
+    p, q, e = SHARED_P, SHARED_Q, 65537
+    assert math.gcd(p - 1, q - 1) == 15_210
+    phi = (p - 1) * (q - 1)
+    d = pow(e, -1, phi // 15_210 if modulus == "lambda" else phi)
+    key = rsa.RSAPrivateNumbers(p, q, d, rsa.rsa_crt_dmp1(d, p), rsa.rsa_crt_dmq1(d, q), rsa.rsa_crt_iqmp(p, q),
+                                rsa.RSAPublicNumbers(e, p * q)).private_key()
+    path = image(tmp_path / "img", 1 << 20, {8192: le(p * q, 256), 9000: le(d, 256)}, filler="zero")
+    assert (9000, "known-key", "rsa-private-exponent", "le") in found(path, "known-key", known(key))
 
 
 def test_found_prime_leads_to_every_other_private_value(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@
   then searches for as exact bytes. Windows near each occurrence of the modulus are tried as
   the private exponent too, whether or not the chunk gave a prime (a key's DER or struct may
   straddle a chunk boundary, prime on one side and d on the other): a cheap test that e*d - 1 is
-  a multiple of phi(n)/g (g = gcd(p - 1, q - 1) up to 256) comes first, then exponentiation.
+  a multiple of phi(n)/g (g = gcd(p - 1, q - 1) up to 2**64) comes first, then exponentiation.
 - EC and Ed25519: windows near every occurrence of the public key (any alignment), then a
   bounded full pass over 8-byte-aligned windows that look random (few zero bytes, few
   repeats, balanced high bits, many distinct values), are tried as the private scalar or
@@ -63,17 +63,33 @@ REPRESENTATIONS = ("le", "be", "java")
 DEFAULT_BUDGET = 400_000  # candidates per pass and chunk (32 MiB)
 UNALIGNED_PER_MIB = 2_000  # candidates per MiB scanned at unaligned offsets (a heap: about 500)
 MAX_EXPONENT_TRIALS = 20_000  # each costs about 0.1 ms (the filter below), a survivor one exponentiation
-MAX_GCD = 256  # gcd(p - 1, q - 1) up to this is covered (random primes: almost always)
+MAX_GCD = 1 << 64  # gcd(p - 1, q - 1) up to this is covered (one key in about 200 has more than 256)
 DENSE_ALIGN = 8  # RSA limbs in blocks dense with random data: 8-byte aligned windows (malloc's alignment)
 
 
 def could_be_private_exponent(d: int, n: int, e: int, bound: int) -> bool:
     """A cheap necessary test for d = e^-1 mod phi(n) or mod lambda(n) = phi(n) / g, g <= MAX_GCD:
-    e*d - 1 = k*phi(n)/g with k < e, so (e*d - 1)*g mod n = n - k*(p + q - 1), just below n
-    (`bound` = e * 2**(bits/2 + 2)). A random window passes with odds about 2**-1000; the
-    survivor is then proven by exponentiation."""
-    r = (e * d - 1) % n
-    return any(0 < n - (r * g) % n < bound for g in range(1, MAX_GCD + 1))
+    e*d - 1 = k*phi(n)/g with k < e, so (e*d - 1)/n lies within k*(p + q)/(g*n) of k/g, far closer
+    than 1/(2g^2): k/g in lowest terms (k', g') is a convergent of (e*d - 1)/n (Legendre), and
+    k'*n - (e*d - 1)*g' = k'*(p + q - 1) is positive and under `bound` (= e * 2**(bits/2 + 2)).
+    The convergents are tried while their numerator is under e (a dozen for a random window). A
+    random window passes with odds about 2**-900; the survivor is then proven by exponentiation.
+    (It tried g up to 256 before: the d mod lambda of one random key in about 200, whose
+    gcd(p - 1, q - 1) is above 256, failed it.)"""
+    x = e * d - 1
+    if x <= 0:
+        return False
+    k0, g0, k, g = 0, 1, 1, 0  # the convergents before and at this step, of x/n = [t0; t1, ...]
+    a, b = x, n
+    while b:
+        t = a // b
+        k0, g0, k, g = k, g, t * k + k0, t * g + g0
+        if k >= e or g > MAX_GCD:
+            return False
+        if 0 < k * n - x * g < bound:
+            return True
+        a, b = b, a - t * b
+    return False
 
 
 def rsa_private_values(n: int, e: int, p: int) -> list[tuple[int, str]]:
