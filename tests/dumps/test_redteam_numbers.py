@@ -105,7 +105,7 @@ def test_hex_dumps_of_der_are_loaded(argv: tuple[str, ...]) -> None:
     (b", ".join(b"%d" % b for b in DER), "RSAPrivateKey (known kid"),
     (b", ".join(b"0x%02x" % b for b in DER), "RSAPrivateKey (known kid"),
     (b"\n".join(DER[i:i + 8].hex(" ").encode() for i in range(0, len(DER), 8)), "RSAPrivateKey (known kid"),
-])
+], ids=["p", "numbers-repr", "d-repr", "ec-d", "ed-seed-int", "der-decimal", "der-0x", "der-hex-rows"])
 def test_numbers_printed_by_runtimes_are_found(body: bytes, expect: str) -> None:
     assert expect in _found(body)
 

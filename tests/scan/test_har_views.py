@@ -496,7 +496,7 @@ def test_tokens_and_api_keys_in_decoded_views_are_found_and_the_string_goes(tmp_
     ("pkcs1-rsa", RSA_KEY, RSA_KEY.private_bytes(ser.Encoding.DER, ser.PrivateFormat.TraditionalOpenSSL,
                                                   ser.NoEncryption())),
     ("pkcs8-ed25519", ED_KEY, ED_KEY.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption())),
-])
+], ids=["pkcs1-rsa", "pkcs8-ed25519"])
 @pytest.mark.parametrize("compressed", [False, True])
 def test_binary_der_in_a_base64_body_is_found_and_cannot_be_recovered(name: str, key: Any, der: bytes,
                                                                       compressed: bool, tmp_path: Path) -> None:
