@@ -2103,6 +2103,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s20_exponent_small_gcd_only", "scan/detectors/known_key.py",
      "        if k >= e or g > MAX_GCD:", "        if k >= e or g > 256:",
      ["tests/scan/test_detectors.py::test_rsa_private_exponent_alone_near_the_modulus_when_the_primes_share_a_large_factor"]),
+    ("s20_keys_curve_not_searched", "scan/knownkeys.py",
+     " and public_key.curve.name not in SEARCHED_CURVES:", " and False:",
+     ["tests/scan/test_known_key_files.py::test_a_key_of_a_curve_not_searched_is_bad_input"]),
 ]
 
 

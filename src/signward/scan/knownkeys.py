@@ -117,6 +117,9 @@ def aes_key_id(key: bytes) -> str:
     return "aes:" + hashlib.sha256(key).hexdigest()[:32]
 
 
+SEARCHED_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1", "secp256k1"})  # JOSE names them all
+
+
 def _public_der(public_key: Any) -> bytes:
     return bytes(public_key.public_bytes(serialization.Encoding.DER,
                                          serialization.PublicFormat.SubjectPublicKeyInfo))
@@ -206,6 +209,10 @@ def _from_pem(pem: bytes, source: str) -> KnownKey | None:
             public_key = serialization.load_pem_public_key(pem)
     except ValueError as exc:
         raise UsageError(f"{source}: bad PEM public key ({exc})") from None
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.curve.name not in SEARCHED_CURVES:
+        # (a brainpool key stopped the scan with an internal error in its kid's thumbprint: rt21)
+        raise UsageError(f"{source}: EC curve {public_key.curve.name} is not one the scanner searches "
+                         f"({', '.join(sorted(SEARCHED_CURVES))})")
     return known_key(public_key, None, source)
 
 
