@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from signward.scan.chunks import Chunk
 from signward.scan.detectors import select
@@ -122,11 +123,12 @@ VARIANTS: dict[str, Callable[[bytes], bytes]] = {
 }
 
 
-def _found(tmp_path: Path, printed: bytes) -> tuple[bytes, list[tuple[int, int, str, str, str]]]:
+def _found(tmp_path: Path, printed: bytes, key: ec.EllipticCurvePrivateKey = EC
+           ) -> tuple[bytes, list[tuple[int, int, str, str, str]]]:
     text = LOG + printed + b"\nend of the form\n" + LOG
     path = tmp_path / "app.log"
     path.write_bytes(text)
-    report = scan_path(path, known=known(EC))
+    report = scan_path(path, known=known(key))
     assert report.incomplete == []
     return text, [(f.offset, f.end, f.kind, f.encoding, f.detail) for f in report.findings if not f.advisory]
 
@@ -165,17 +167,11 @@ def test_a_der_key_printed_in_rt14_forms_is_found_by_the_value_reader_at_the_who
 def test_a_mixed_list_whose_scalar_starts_below_128_is_found_whole_beside_its_cut_short_head(
         tmp_path: Path) -> None:
     # the case `_this_reader_only` allows, made every run rather than one key in four
-    from cryptography.hazmat.primitives.asymmetric import ec
     key = next(k for k in (ec.generate_private_key(ec.SECP256R1()) for _ in range(200))
                if max(k.private_numbers().private_value.to_bytes(32, "big")[:3]) < 128)
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    printed = FORMS["java-cast-some"](der)
-    text = LOG + printed + b"\n" + LOG
-    path = tmp_path / "app.log"
-    path.write_bytes(text)
-    report = scan_path(path, known=known(key))
-    found = [(f.offset, f.end, f.kind, f.encoding, f.detail) for f in report.findings if not f.advisory]
+    _, found = _found(tmp_path, FORMS["java-cast-some"](der), key)
     assert any(kind == "sec1-ec-cut-short" for _, _, kind, _, _ in found), found
     assert any(kind == "pkcs8-ec" and detail.startswith(DETAILS) for _, _, kind, _, detail in found), found
     assert _this_reader_only(found), found

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 from joserfc.jwk import JWKRegistry
 
 from ..errors import UsageError
+from .compiled import OPENSSL_CURVES
 from .jose import thumbprint
 
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
@@ -117,7 +118,7 @@ def aes_key_id(key: bytes) -> str:
     return "aes:" + hashlib.sha256(key).hexdigest()[:32]
 
 
-SEARCHED_CURVES = frozenset({"secp256r1", "secp384r1", "secp521r1", "secp256k1"})  # JOSE names them all
+SEARCHED_CURVES = frozenset(OPENSSL_CURVES)  # the EC search's curves (JOSE names them all)
 
 
 def _public_der(public_key: Any) -> bytes:

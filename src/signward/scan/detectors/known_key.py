@@ -62,7 +62,7 @@ NEAR = 4096
 REPRESENTATIONS = ("le", "be", "java")
 DEFAULT_BUDGET = 400_000  # candidates per pass and chunk (32 MiB)
 UNALIGNED_PER_MIB = 2_000  # candidates per MiB scanned at unaligned offsets (a heap: about 500)
-MAX_EXPONENT_TRIALS = 20_000  # each costs about 0.1 ms (the filter below), a survivor one exponentiation
+MAX_EXPONENT_TRIALS = 20_000  # each costs about 25 us (the filter below), a survivor one exponentiation
 MAX_GCD = 1 << 64  # gcd(p - 1, q - 1) up to this is covered (one key in about 200 has more than 256)
 DENSE_ALIGN = 8  # RSA limbs in blocks dense with random data: 8-byte aligned windows (malloc's alignment)
 
