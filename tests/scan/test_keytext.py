@@ -210,6 +210,14 @@ def test_past_the_proof_budget_the_scan_is_incomplete(tmp_path: Path) -> None:
     assert any("keytext" in item for item in scan_path(path, "text", KnownKeys()).incomplete)
 
 
+def test_past_the_modular_exponentiation_budget_the_scan_is_incomplete() -> None:
+    _, text = _key("rsa2048")
+    alone = _swap(_without(_without(text, b"prime1"), b"prime2"), b"privateExponent", _other("rsa2048"))
+    cut: list[str] = []
+    assert not list(keytext_hits(alone * keytext.MODEXPS, cut)) and not cut
+    assert not list(keytext_hits(alone * (keytext.MODEXPS + 1), cut)) and cut and "budget" in cut[0]
+
+
 def test_past_the_block_bound_the_scan_is_incomplete(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keytext, "MAX_BLOCKS", 10)
     block = b"priv:\n" + b"    " + b":".join([b"ab"] * 24) + b"\n"
@@ -217,6 +225,9 @@ def test_past_the_block_bound_the_scan_is_incomplete(monkeypatch: pytest.MonkeyP
     cut: list[str] = []
     assert not list(keytext_hits(data, cut)) and cut and "blocks" in cut[0]
     assert not list(keytext_hits(block * 10, cut := []))
+    assert not cut
+    short = b"priv:\n    " + b":".join([b"ab"] * 19) + b"\n"  # shorter than any key: counts for nothing
+    assert not list(keytext_hits(short * 100, cut := []))
     assert not cut
 
 

@@ -95,11 +95,6 @@ class _Budget:
         return False
 
 
-def _line_end(text: bytes, at: int) -> int:
-    stop = text.find(b"\n", at)
-    return len(text) if stop < 0 else stop
-
-
 def _inline_block(text: bytes, at: int) -> tuple[bytes | None, int]:
     """The pairs on the label's own line and after (the printout collapsed onto one line)."""
     match = INLINE.match(text, at)
@@ -109,9 +104,9 @@ def _inline_block(text: bytes, at: int) -> tuple[bytes | None, int]:
 
 
 def _line_block(text: bytes, at: int) -> tuple[bytes | None, int]:
-    """The last token of each line after the label's (any prefix before it), joined: the pairs
-    as openssl wrote them, whatever prefixes each line or where the lines were broken."""
-    position, parts, end, total = _line_end(text, at), [], at, 0
+    """The last token of each line after the one ending at `at` (any prefix before it), joined:
+    the pairs as openssl wrote them, whatever prefixes each line or where the lines were broken."""
+    position, parts, end, total = at, [], at, 0
     while position < len(text) and total <= 3 * MAX_PAIRS:
         stop = text.find(b"\n", position + 1, position + 2 + MAX_LINE)
         if stop < 0:
@@ -133,7 +128,11 @@ def _line_block(text: bytes, at: int) -> tuple[bytes | None, int]:
 
 def _block(text: bytes, at: int) -> tuple[bytes | None, int]:
     """(octets, end) of the block after a label ending at `at`; None past MAX_PAIRS (no key is longer)."""
-    value, end = _inline_block(text, at) if text[at:_line_end(text, at)].strip() else _line_block(text, at)
+    stop = text.find(b"\n", at, at + MAX_LINE)
+    if text[at:stop if stop >= 0 else at + MAX_LINE].strip():
+        value, end = _inline_block(text, at)
+    else:
+        value, end = _line_block(text, stop) if stop >= 0 else (None, at)
     return (None, end) if value is not None and len(value) > MAX_PAIRS else (value, end)
 
 
