@@ -35,12 +35,18 @@ MAX_LINE = 512  # bytes of one line of a block (a long log prefix and 15 pairs)
 MAX_GAP = 512  # bytes between two items of one printout (a line's prefix)
 MAX_BLOCKS = 50_000  # labelled blocks of MIN_PAIRS or more read per view, plus one per 256 bytes
 PROOFS = 256  # scalar multiplications per view, plus one per 256 KiB
-MODEXPS = 8  # modular exponentiations (RSA without a printed prime) per view, plus one per 256 KiB
+# modular exponentiations (RSA without a printed prime) per view, plus one per 256 KiB, in units of a 2048-bit
+# modulus's (a k-bit one costs (k / 2048) ** 3 rounded up: 16,384 bits, 512 units, about 2 s)
+MODEXPS = 64
 
-ANCHOR = re.compile(
-    rb"(modulus|privateExponent|prime1|prime2|exponent1|exponent2|coefficient|priv|pub):"
-    rb"|(publicExponent|ASN1 OID|NIST CURVE):[ \t]?([A-Za-z0-9_-]{1,40})(?:[ \t]\(0x[0-9a-fA-F]{1,16}\))?"
-    rb"|(?:(RSA|ED25519|X25519|ED448|X448)[ \t])?Private-Key:(?:[ \t]?\((\d{1,5})[ \t]bit[^)\n]{0,16}\))?")
+# a block label with 4 pairs after it (on its line, or in a token on the next line): a label with no
+# hex under it (a YAML `priv:` key) is passed over by the regex engine, not counted nor read
+LABEL = re.compile(rb"(modulus|privateExponent|prime1|prime2|exponent1|exponent2|coefficient|priv|pub):"
+                   rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:){4}|[ \t\r]*\n[^\n]{0,%d}?[ \t](?:[0-9a-fA-F]{2}:){4})" % MAX_LINE)
+HEADER = re.compile(rb"(?:(RSA|ED25519|X25519|ED448|X448)[ \t])?Private-Key:"
+                    rb"(?:[ \t]?\((\d{1,5})[ \t]bit[^)\n]{0,16}\))?")
+VALUE = re.compile(rb"(publicExponent|ASN1 OID|NIST CURVE):[ \t]?([A-Za-z0-9_-]{1,40})"
+                   rb"(?:[ \t]\(0x[0-9a-fA-F]{1,16}\))?")
 NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 INLINE = re.compile(rb"[ \t]*((?:[0-9a-fA-F]{2}:[ \t\r\n]*){0,%d}[0-9a-fA-F]{2})" % MAX_PAIRS)
 JOINED = re.compile(rb"(?:[0-9a-fA-F]{2}:){0,%d}[0-9a-fA-F]{2}" % MAX_PAIRS)
@@ -80,11 +86,11 @@ class _Budget:
     size: int
     spent: bool = False
 
-    def take(self, modexp: bool = False) -> bool:
-        """One proof (a scalar multiplication or a modular exponentiation) if the view has one left;
-        the first refusal says in `cut` that the view was not read in full."""
+    def take(self, modexp: int = 0) -> bool:
+        """One proof (a scalar multiplication, or a modular exponentiation of `modexp` units) if the
+        view has it left; the first refusal says in `cut` that the view was not read in full."""
         if modexp:
-            self.modexps -= 1
+            self.modexps -= modexp
         else:
             self.proofs -= 1
         if self.proofs >= 0 and self.modexps >= 0:
@@ -137,47 +143,56 @@ def _block(text: bytes, at: int) -> tuple[bytes | None, int]:
 
 
 def _records(text: bytes, cut: list[str] | None) -> Iterator[_Record]:
-    """The printouts in `text`: items (header, labelled blocks, values) no more than MAX_GAP apart,
-    a header or a label seen already starting the next."""
+    """The printouts in `text`: labelled blocks no more than MAX_GAP apart (a label seen already
+    starts the next), each with the header before it and the values (publicExponent, curve names)
+    among or just after its blocks."""
     cap = MAX_BLOCKS + len(text) // 256
-    blocks, record, at = 0, None, 0
-    while True:
-        match = ANCHOR.search(text, at)
-        if match is None:
-            break
+    blocks, record, at, floor = 0, None, 0, 0
+    while (match := LABEL.search(text, at)) is not None:
         at = match.end()
         if match.start() and text[match.start() - 1] in NAME_CHARS:
             continue  # `mypriv:`, `sub_modulus:`: another name
-        label, value = match.group(1), None
-        end = match.end()
-        if label is not None:
-            value, end = _block(text, match.end())
-            if value is None or len(value) < MIN_PAIRS:
-                continue  # a label with no key's worth of hex under it counts for nothing
-            blocks += 1
-            if blocks > cap:
-                if cut is not None:
-                    cut.append(f"keytext: more than {cap} labelled hex blocks in {len(text)} bytes")
-                break
-            at = max(at, end)
-        name = (label or match.group(2) or b"Private-Key").decode()
-        fresh = (record is None or match.start() - record.end > MAX_GAP or name == "Private-Key"
-                 or name in record.blocks or name in record.values)
-        if fresh:
+        value, end = _block(text, match.end())
+        if value is None:
+            continue
+        blocks += 1
+        if blocks > cap:
+            if cut is not None:
+                cut.append(f"keytext: more than {cap} labelled hex blocks in {len(text)} bytes")
+            break
+        if len(value) < MIN_PAIRS:
+            continue  # no key's worth of hex
+        at = max(at, end)
+        name = match.group(1).decode()
+        if record is None or match.start() - record.end > MAX_GAP or name in record.blocks:
             if record is not None:
+                floor = _finish(text, record, match.start())
                 yield record
             record = _Record(match.start(), end)
-        assert record is not None
-        record.end = max(record.end, end)
-        if name == "Private-Key":
-            record.header = (match.group(4) or b"").decode()
-            record.bits = int(match.group(5) or 0)
-        elif value is not None:
-            record.blocks[name] = value
-        else:
-            record.values[name] = match.group(3).decode()
+            _header(text, record, max(floor, match.start() - MAX_GAP))
+        record.blocks[name] = value
+        record.end = end
     if record is not None:
+        _finish(text, record, len(text))
         yield record
+
+
+def _header(text: bytes, record: _Record, low: int) -> None:
+    """The last `Private-Key:` header in the MAX_GAP bytes before the record's first block."""
+    for match in HEADER.finditer(text, low, record.start):
+        record.start, record.header, record.bits = match.start(), (match.group(1) or b"").decode(), int(
+            match.group(2) or 0)
+
+
+def _finish(text: bytes, record: _Record, limit: int) -> int:
+    """The values among the record's blocks and in the MAX_GAP bytes after (up to `limit`, the next
+    record's first label); the record's end moved past them. Returns the end."""
+    for match in VALUE.finditer(text, record.start, min(limit, record.end + MAX_GAP)):
+        if match.start() and text[match.start() - 1] in NAME_CHARS:
+            continue
+        record.values.setdefault(match.group(1).decode(), match.group(2).decode())
+        record.end = max(record.end, match.end())
+    return record.end
 
 
 def _rsa(record: _Record, budget: _Budget) -> tuple[str, Any] | None:
@@ -192,7 +207,7 @@ def _rsa(record: _Record, budget: _Budget) -> tuple[str, Any] | None:
         if 1 < p < n and n % p == 0:
             return "keytext-rsa-private", _rsa_key(n, e, p)
     d = int.from_bytes(record.blocks.get("privateExponent", b""), "big")
-    if 1 < d < n and budget.take(modexp=True) and pow(2, e * d, n) == 2:
+    if 1 < d < n and budget.take(modexp=-(-n.bit_length() // 2048) ** 3) and pow(2, e * d, n) == 2:
         try:
             p, _ = rsa.rsa_recover_prime_factors(n, e, d)
         except ValueError:
