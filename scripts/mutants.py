@@ -2133,6 +2133,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("kt21_pairs_bound_gone", "scan/detectors/keytext.py",
      " and len(value) > MAX_PAIRS else", " and False else",
      ["tests/scan/test_keytext.py::test_a_block_longer_than_a_16384_bit_modulus_is_not_read"]),
+    ("kt21_unpaired_size_unchecked", "scan/detectors/keytext.py",
+     " and len(record.blocks[\"priv\"]) == (c.key_size + 7) // 8)]", ")]",
+     ["tests/scan/test_keytext.py::test_a_priv_under_a_sized_header_with_no_curve_nor_pub_is_unpaired"]),
 ]
 
 

@@ -259,3 +259,20 @@ def test_sanitize_leaves_nothing_recoverable(tmp_path: Path, name: str, form: st
             start, end = _blocks(text)[label]
             for line in text[start:end].split(b"\n"):
                 assert not line.strip() or line.strip() not in out
+
+
+@pytest.mark.parametrize("name", ["rsa2048", "p256", "ed25519"])
+def test_public_key_and_certificate_printouts_are_not_keys(tmp_path: Path, name: str) -> None:
+    pem, _ = _key(name)
+    public = _run(["openssl", "pkey", "-pubout", "-text", "-noout"], pem)
+    cert = _run(["openssl", "req", "-new", "-x509", "-key", "/dev/stdin", "-subj", "/CN=issuer", "-days", "9",
+                 "-text", "-noout"], pem)
+    assert not list(keytext_hits(public + cert))
+    assert not _found(public + cert, tmp_path)
+
+
+def test_a_priv_under_a_sized_header_with_no_curve_nor_pub_is_unpaired() -> None:
+    _, text = _key("p256")
+    bare = re.sub(rb"(ASN1 OID|NIST CURVE): \S+\n", b"", _without(text, b"pub"))
+    assert [(h[2], h[3]) for h in keytext_hits(bare)] == [("keytext-ec-private-unpaired", None)]
+    assert not list(keytext_hits(bare.replace(b"Private-Key: (256 bit)", b"Private-Key: (384 bit)")))

@@ -254,7 +254,7 @@ def _ec(record: _Record, budget: _Budget) -> tuple[str, Any] | None:
     else:
         size = (len(pub) - 1 if pub[:1] in (b"\x02", b"\x03") else (len(pub) - 1) // 2) if pub else 0
         curves = [c for c in _CURVE_LIST if (pub and (c.key_size + 7) // 8 == size)
-                  or (not pub and c.key_size == record.bits)]
+                  or (not pub and c.key_size == record.bits and len(record.blocks["priv"]) == (c.key_size + 7) // 8)]
     for curve in curves:
         if not budget.take():
             return None
