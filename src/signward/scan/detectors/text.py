@@ -1,6 +1,7 @@
 """Private keys as text: PEM (any label with PRIVATE KEY, a body required), OpenSSH, PuTTY,
 the ssh.com (SECSH) private key armour, bare base64 DER (decoded and confirmed by the DER parser) and JWK/JWKS JSON with private
-members (d, p, q, dp, dq, qi, k), in ASCII and in UTF-16LE.
+members (d, p, q, dp, dq, qi, k), in ASCII and in UTF-16LE; other writers' forms in textforms.py, OpenSSL's text
+printout of a key (`openssl pkey -text`) in keytext.py.
 
 UTF-16LE text is found by literal anchors (the UTF-16 form of each pattern's start); the
 run of UTF-16 text around an anchor is decoded to ASCII and scanned by the same matchers,
