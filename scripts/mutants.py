@@ -2136,6 +2136,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("kt21_unpaired_size_unchecked", "scan/detectors/keytext.py",
      " and len(record.blocks[\"priv\"]) == (c.key_size + 7) // 8)]", ")]",
      ["tests/scan/test_keytext.py::test_a_priv_under_a_sized_header_with_no_curve_nor_pub_is_unpaired"]),
+    ("kt21_json_log_lines_unread", "scan/detectors/keytext.py",
+     "            json = JSON_LINE.search(line)", "            json = None",
+     ["tests/scan/test_keytext.py::test_each_form_is_found_by_the_scanner_with_its_kind"]),
 ]
 
 

@@ -7,6 +7,7 @@ only where the key is proven. Keys made by the real `openssl` binary, once per m
 from __future__ import annotations
 
 import functools
+import json
 import random
 import re
 import shutil
@@ -85,6 +86,11 @@ FORMS: dict[str, Callable[[bytes, Path], bytes]] = {
         i % 60, PIDS.choice([7, 42, 913, 31337, 4194303]))),
     "docker": lambda text, tmp: _prefixed(text, lambda i: b"2026-12-07T19:23:22.%09dZ " % (i * 7919)),
     "cat_n": lambda text, tmp: _run(["cat", "-n"], LOG_HEAD + text),
+    # docker's json-file log driver, one object a line, as `tail -n +1` of a bundle's logs shows it (a file of
+    # JSON lines alone is not read as text: the scanner takes a file opening with `{` as one JSON document)
+    "docker_json": lambda text, tmp: b"==> containers/issuer-json.log <==\n" + b"".join(json.dumps(
+        {"log": line.decode(), "stream": "stdout", "time": f"2026-12-07T19:23:{i % 60:02d}.{i * 7919:09d}Z"},
+        separators=(",", ":")).encode() + b"\n" for i, line in enumerate(text.splitlines(keepends=True))),
     "echo_collapsed": lambda text, tmp: _run(["bash", "-c", 'echo $(cat)'], text),
     "tr_collapsed": lambda text, tmp: _run(["tr", "\\n", " "], text),
     "fold40": lambda text, tmp: _run(["fold", "-w", "40"], text),

@@ -39,10 +39,13 @@ PROOFS = 256  # scalar multiplications per view, plus one per 256 KiB
 # modulus's (a k-bit one costs (k / 2048) ** 3 rounded up: 16,384 bits, 512 units, about 2 s)
 MODEXPS = 64
 
-# a block label with 4 pairs after it (on its line, or in a token on the next line): a label with no
+# a block label with 4 pairs after it (on its line, or in a token on the next line, also after a JSON log
+# line's escaped newline): a label with no
 # hex under it (a YAML `priv:` key) is passed over by the regex engine, not counted nor read
 LABEL = re.compile(rb"(modulus|privateExponent|prime1|prime2|exponent1|exponent2|coefficient|priv|pub):"
-                   rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:){4}|[ \t\r]*\n[^\n]{0,%d}?[ \t](?:[0-9a-fA-F]{2}:){4})" % MAX_LINE)
+                   rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:){4}"
+                   rb"|(?:[ \t\r]*|(?:\\r)?\\n\"[^\n]{0,%d})\n[^\n]{0,%d}?[ \t](?:[0-9a-fA-F]{2}:){4})"
+                   % (MAX_LINE, MAX_LINE))
 HEADER = re.compile(rb"(?:(RSA|ED25519|X25519|ED448|X448)[ \t])?Private-Key:"
                     rb"(?:[ \t]?\((\d{1,5})[ \t]bit[^)\n]{0,16}\))?")
 VALUE = re.compile(rb"(publicExponent|ASN1 OID|NIST CURVE):[ \t]?([A-Za-z0-9_-]{1,40})"
@@ -51,6 +54,10 @@ NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 INLINE = re.compile(rb"[ \t]*((?:[0-9a-fA-F]{2}:[ \t\r\n]*){0,%d}[0-9a-fA-F]{2})" % MAX_PAIRS)
 JOINED = re.compile(rb"(?:[0-9a-fA-F]{2}:){0,%d}[0-9a-fA-F]{2}" % MAX_PAIRS)
 HEX_TOKEN = re.compile(rb"[0-9a-fA-F:]{1,%d}" % MAX_LINE)
+# a JSON log line (docker's json-file, `{"log":"    00:bb:..\n","stream":..}`): the escaped newline ends the
+# label's line, the pairs are the start of the message's string
+JSON_END = re.compile(rb'(?:\\r)?\\n"')
+JSON_LINE = re.compile(rb'"(?:log|MESSAGE|message|msg)":"[ \t]*([0-9a-fA-F:]{1,%d})(?:\\r)?(?:\\n)?"' % MAX_LINE)
 
 _CURVE_LIST: list[ec.EllipticCurve] = [
     ec.SECP192R1(), ec.SECP224R1(), ec.SECP256R1(), ec.SECP384R1(), ec.SECP521R1(), ec.SECP256K1(),
@@ -122,7 +129,10 @@ def _line_block(text: bytes, at: int) -> tuple[bytes | None, int]:
         line = text[position + 1:stop].rstrip(b" \t\r")
         token = line[max(line.rfind(b" "), line.rfind(b"\t")) + 1:]
         if not token or HEX_TOKEN.fullmatch(token) is None:
-            break
+            json = JSON_LINE.search(line)
+            if json is None:
+                break
+            token = json.group(1)
         parts.append(token)
         total += len(token)
         end, position = position + 1 + len(line), stop
@@ -135,7 +145,8 @@ def _line_block(text: bytes, at: int) -> tuple[bytes | None, int]:
 def _block(text: bytes, at: int) -> tuple[bytes | None, int]:
     """(octets, end) of the block after a label ending at `at`; None past MAX_PAIRS (no key is longer)."""
     stop = text.find(b"\n", at, at + MAX_LINE)
-    if text[at:stop if stop >= 0 else at + MAX_LINE].strip():
+    rest = text[at:stop if stop >= 0 else at + MAX_LINE]
+    if rest.strip() and JSON_END.match(rest) is None:
         value, end = _inline_block(text, at)
     else:
         value, end = _line_block(text, stop) if stop >= 0 else (None, at)
