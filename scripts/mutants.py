@@ -2128,7 +2128,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        if blocks > cap:", "        if False:",
      ["tests/scan/test_keytext.py::test_past_the_block_bound_the_scan_is_incomplete"]),
     ("kt21_short_blocks_counted", "scan/detectors/keytext.py",
-     "(?=[ \\t]*(?:[0-9a-fA-F]{2}:){4}|", "(?=[ \\t]*(?:[0-9a-fA-F]{2}:){1}|",
+     "(?=[ \\t]*(?:[0-9a-fA-F]{2}:){4}\"", "(?=[ \\t]*(?:[0-9a-fA-F]{2}:){1}\"",
      ["tests/scan/test_keytext.py::test_past_the_block_bound_the_scan_is_incomplete"]),
     ("kt21_pairs_bound_gone", "scan/detectors/keytext.py",
      " and len(value) > MAX_PAIRS else", " and False else",
