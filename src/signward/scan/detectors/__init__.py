@@ -2,7 +2,8 @@
 
 =============  =================================================================
 text           PEM / OpenSSH / PuTTY / ssh.com private keys, bare base64 DER,
-               JWKs with private members; ASCII and UTF-16LE
+               JWKs with private members, OpenSSL's `-text` printout of a key
+               (keytext.py, proven); ASCII and UTF-16LE
 der            DER parsed to confirm: PKCS#1, PKCS#8 (RSA, EC, Ed25519, X25519),
                SEC1, encrypted PKCS#8, PKCS#12 (opened with the well-known
                passwords), JKS/JCEKS keystores holding a private or secret key

@@ -1,6 +1,7 @@
 """Private keys as text: PEM (any label with PRIVATE KEY, a body required), OpenSSH, PuTTY,
 the ssh.com (SECSH) private key armour, bare base64 DER (decoded and confirmed by the DER parser) and JWK/JWKS JSON with private
-members (d, p, q, dp, dq, qi, k), in ASCII and in UTF-16LE.
+members (d, p, q, dp, dq, qi, k), in ASCII and in UTF-16LE; other writers' forms in textforms.py, OpenSSL's text
+printout of a key (`openssl pkey -text`) in keytext.py.
 
 UTF-16LE text is found by literal anchors (the UTF-16 form of each pattern's start); the
 run of UTF-16 text around an anchor is decoded to ASCII and scanned by the same matchers,
@@ -26,6 +27,7 @@ from ..findings import Finding, merge_spans
 from .base import BaseDetector
 from .der import classify_der, consistent
 from .der_cut import CutChecks, cut_key
+from .keytext import keytext_hits
 from .textforms import ber_keys, cose_keys, jwk_like, prefixed_cut_pem, xml_rsa
 
 PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----")
@@ -216,7 +218,7 @@ def text_hits(text: bytes, cut: list[str] | None = None) -> list[TextHit]:
     hits += list(_jwk(text))
     covered = [(h.start, h.end) for h in hits]
     for start, end, kind, key in itertools.chain(jwk_like(text, covered), xml_rsa(text), ber_keys(text, cut),
-                                                  cose_keys(text)):
+                                                  cose_keys(text), keytext_hits(text, cut)):
         hits.append(TextHit(start, end, kind, key))
     hits += list(_vault_tokens(text))
     return sorted(hits, key=lambda h: (h.start, -h.end))
