@@ -48,19 +48,24 @@ if TYPE_CHECKING:
     from .recheck import _Reader
 
 MAX_PAIRS = 2 + 16_384 // 8  # a 16,384-bit modulus with its leading 00, and one to spare
+LINE_HEAD = 200  # characters in front of a block's first pair on the line after its label, at most
 MIN_BYTES = 8  # a shorter block is no key's value (and is not counted against the bound)
 MAX_SEGMENT = 4 * MAX_PAIRS + 256  # characters of a label's own line read (blanks after colons)
 GROUP_GAP = 4096  # bytes between one block's end and the next label of the same printout, at most
 JOIN_WINDOW = 64 << 10  # bytes around a colon-hex run read again with its line breaks taken out
-MODEXP_BITS = 4096  # a modular exponentiation up to this size is one unit of the budget
+MODEXP_BITS = 2048  # a modular exponentiation up to this size is one unit of the budget (about 20 ms)
 PRIVATE = ("privateExponent", "prime1", "prime2", "exponent1", "exponent2", "coefficient", "priv")
 _ANCHORS = (b"odulus:", b"priv:", b"prime1:", b"rivateExponent:", b"exponent1:", b"coefficient:")
-_LABELS = (rb"(?:((?:RSA |ED25519 |X25519 |ED448 |X448 )?Private-Key:)|"
-           rb"(modulus|Modulus|publicExponent|privateExponent|prime[1-9]|exponent[1-9]|coefficient|priv|pub"
-           rb"|ASN1 OID|NIST CURVE):)")
+# a header, a label with a value on its line, or a block's label followed by a colon-hex pair (on its
+# line, or the next: the regex passes over a config's `priv:` keys with no hex under them)
+_LABELS = (rb"(?:((?:RSA |ED25519 |X25519 |ED448 |X448 )?Private-Key:)|(publicExponent|ASN1 OID|NIST CURVE):|"
+           rb"(modulus|Modulus|privateExponent|prime[1-9]|exponent[1-9]|coefficient|priv|pub):"
+           rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:|\r?\n[^\n]{0,%d}?(?<![0-9A-Za-z])[0-9a-fA-F]{2}:)))" % LINE_HEAD)
 _LABEL = re.compile(rb"(?<![A-Za-z0-9_])" + _LABELS)
 # once line breaks are taken out, a label follows the last pair of the block before it directly
 _JOINED_LABEL = re.compile(rb"(?<![G-Zg-z_])" + _LABELS)
+_ANY_LABEL = re.compile(rb"(?<![A-Za-z0-9_])(?:Private-Key|publicExponent|ASN1 OID|NIST CURVE|modulus|Modulus|"
+                        rb"privateExponent|prime[1-9]|exponent[1-9]|coefficient|priv|pub):")
 _SEGMENT = re.compile(rb"[ \t]*((?:[0-9a-fA-F]{2}:[ \t]*)*[0-9a-fA-F]{0,2})")
 _TAIL = re.compile(rb"(?:^|(?<=[ \t]))[0-9a-fA-F:]+$")
 _BLOCK = re.compile(rb"(?:[0-9a-fA-F]{2}:)*[0-9a-fA-F]{2}:?")
@@ -169,7 +174,7 @@ def _printouts(data: bytes | mmap.mmap, name: str, cap: int, labels: re.Pattern[
             current = _Printout(match.start(), match.end(), header=match.group(1) or b"")
             if match.group(1) is not None:
                 continue
-        label = match.group(2).decode()
+        label = (match.group(2) or match.group(3)).decode()
         if label in ("ASN1 OID", "NIST CURVE"):
             named = _CURVE_NAME.match(data, match.end())
             if named is not None:
@@ -225,7 +230,7 @@ def _block(data: bytes | mmap.mmap, start: int) -> tuple[bytes | None, int]:
         while line_end < len(data) and len(text) <= 3 * MAX_PAIRS and (_open(text) or _colon_next(data, line_end)):
             line, next_end = _line(data, line_end + 1)
             tail = _TAIL.search(line.rstrip(b" \t\r"))
-            if tail is None or _LABEL.search(line) is not None:
+            if tail is None or _ANY_LABEL.search(line) is not None:
                 break
             text += tail.group(0)
             end, line_end = line_end + 1 + tail.end(), next_end
@@ -297,39 +302,44 @@ def _gcd(a: int, b: int) -> int:
     return abs(a)
 
 
+def _fits(curve: ec.EllipticCurve, private: bytes, public: bytes | None) -> bool:
+    """A curve of no name that the printed sizes allow: priv at its size (a leading 00 more or
+    less: OpenSSL 1.1 printed a number), pub (when printed) a point of its size."""
+    size = (curve.key_size + 7) // 8
+    if public is not None:
+        return len(public) in (1 + size, 1 + 2 * size) and len(private.lstrip(b"\0")) <= size
+    return len(private) == size or (len(private) == size + 1 and private[0] == 0)
+
+
 def _curve(reader: _Reader, printout: _Printout) -> tuple[str, str] | None:
-    """priv derives pub on the named curve (or any of the sizes printed); priv alone: unpaired."""
+    """priv derives pub on the named curve (or each curve the sizes printed allow); priv alone:
+    unpaired (a valid private value of the named curve, or of the first curve its size allows)."""
     private = printout.values.get("priv")
     if not private or len(private) < 16:
         return None
     public = printout.values.get("pub")
-    header = printout.header.split(b" ")[0].lower() if b" " in printout.header else b""
-    edwards = [(label, size, derive) for label, size, derive in _EDWARDS
-               if len(private) == size and printout.curve is None and (not header or header.decode() == label.lower())]
+    header = printout.header.split(b" ")[0].lower().decode() if b" " in printout.header else ""
+    edwards = [(label, derive) for label, size, derive in _EDWARDS if printout.curve is None and len(private) == size
+               and (public is None or len(public) == size) and header in ("", label.lower())]
     curves = [printout.curve] if printout.curve is not None else [] if header else \
-        [curve for curve in _UNIQUE if (curve.key_size + 7) // 8 >= len(private) - 1]
-    checks = reader.budget
-    checks.curve_checks += len(curves) + len(edwards)
-    if checks.curve_checks > checks.max_curve_checks:
-        from .recheck import _Exhausted
-
-        raise _Exhausted(f"more than {checks.max_curve_checks} scalar checks")
-    scalar = int.from_bytes(private, "big")
+        [curve for curve in _UNIQUE if _fits(curve, private, public)]
+    budget = reader.budget
+    budget.derivations += len(curves) + len(edwards)
+    if budget.derivations > budget.max_derivations:
+        reader.incomplete(f"more than {budget.max_derivations} derivations of printed EC keys")
+        return None
     for curve in curves:
-        size = (curve.key_size + 7) // 8
-        if len(private.lstrip(b"\0")) > size:
-            continue
         try:
-            point = ec.derive_private_key(scalar, curve).public_key()
+            point = ec.derive_private_key(int.from_bytes(private, "big"), curve).public_key()
         except (ValueError, TypeError):
-            continue  # no private value of this curve (0, or not below its order)
+            continue  # no private value of this curve (0, not below its order, or too long)
         if public is None:
             return "keytext-unpaired", f"{curve.name} private value printed as text, no public value"
         form = serialization.PublicFormat.UncompressedPoint if public[:1] == b"\x04" \
             else serialization.PublicFormat.CompressedPoint
         if point.public_bytes(serialization.Encoding.X962, form) == public:
             return "keytext", f"{curve.name} private key printed as text (priv derives pub)"
-    for label, _, derive in edwards:
+    for label, derive in edwards:
         if public is None:
             return "keytext-unpaired", f"{label} private value printed as text, no public value"
         if derive(private) == public:
