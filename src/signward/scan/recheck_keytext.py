@@ -62,8 +62,9 @@ _LABELS = (rb"(?:((?:RSA |ED25519 |X25519 |ED448 |X448 )?Private-Key:)|(publicEx
            rb"(modulus|Modulus|privateExponent|prime[1-9]|exponent[1-9]|coefficient|priv|pub):"
            rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:|\r?\n[^\n]{0,%d}?(?<![0-9A-Za-z])[0-9a-fA-F]{2}:)))" % LINE_HEAD)
 _LABEL = re.compile(rb"(?<![A-Za-z0-9_])" + _LABELS)
-# once line breaks are taken out, a label follows the last pair of the block before it directly
-_JOINED_LABEL = re.compile(rb"(?<![G-Zg-z_])" + _LABELS)
+# once line breaks are taken out, a label follows the last pair of the block before it directly, and
+# a header whatever ended the line before it
+_JOINED_LABEL = re.compile(rb"(?:(?<![G-Zg-z_])|(?=(?:RSA |ED25519 |X25519 |ED448 |X448 )?Private-Key:))" + _LABELS)
 _ANY_LABEL = re.compile(rb"(?<![A-Za-z0-9_])(?:Private-Key|publicExponent|ASN1 OID|NIST CURVE|modulus|Modulus|"
                         rb"privateExponent|prime[1-9]|exponent[1-9]|coefficient|priv|pub):")
 _SEGMENT = re.compile(rb"[ \t]*((?:[0-9a-fA-F]{2}:[ \t]*)*[0-9a-fA-F]{0,2})")
