@@ -38,6 +38,8 @@ BERT = "tests/scan/test_textforms_ber.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
 EM = "tests/scan/test_embedded.py::"
+RK = "tests/scan/test_recheck_keytext.py::"
+RKP = RK + "test_a_printed_key_is_refused_by_the_reader_and_redacting_its_span_leaves_nothing"
 PT = "tests/scan/test_printed.py::"
 LE = "tests/scan/test_lone_exponent.py::"
 LT = "tests/scan/test_lone_exponent_tables.py::"
@@ -2139,6 +2141,38 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("kt21_json_log_lines_unread", "scan/detectors/keytext.py",
      "            json = JSON_LINE.search(line)", "            json = None",
      ["tests/scan/test_keytext.py::test_each_form_is_found_by_the_scanner_with_its_kind"]),
+    ("rk21_reader_rsa_prime", "scan/recheck_keytext.py", "        if 1 < prime < n and n % prime == 0:",
+     "        if 1 < prime < n and n % prime == 1:", [RK + "test_each_rsa_proof_alone[prime]"]),
+    ("rk21_reader_rsa_d", "scan/recheck_keytext.py", "if residue == 2 or (", "if residue == 3 or (",
+     [RK + "test_each_rsa_proof_alone[d]"]),
+    ("rk21_reader_rsa_crt", "scan/recheck_keytext.py", "1 < _gcd(residue - 2, n) < n)", "1 < _gcd(residue - 2, n) < 1)",
+     [RK + "test_each_rsa_proof_alone[dp]"]),
+    ("rk21_reader_ec_derives", "scan/recheck_keytext.py",
+     "        if point.public_bytes(serialization.Encoding.X962, form) == public:",
+     "        if point.public_bytes(serialization.Encoding.X962, form) == public[::-1]:",
+     [RKP + "[p256-plain]", RKP + "[brainpoolP256r1-plain]"]),
+    ("rk21_reader_edwards_derives", "scan/recheck_keytext.py", "        if derive(private) == public:",
+     "        if derive(private) == public[::-1]:", [RKP + "[ed25519-plain]", RKP + "[x25519-plain]"]),
+    ("rk21_reader_unpaired", "scan/recheck_keytext.py",
+     '            return "keytext-unpaired", f"{curve.name} private value printed as text, no public value"',
+     "            return None", [RK + "test_a_private_value_without_its_public_one_is_unpaired"]),
+    ("rk21_reader_modexp_budget", "scan/recheck_keytext.py", "        if budget.modexps + units > budget.max_modexps:",
+     "        if False:", [RK + "test_past_each_bound_the_reader_is_incomplete"]),
+    ("rk21_reader_derivation_budget", "scan/recheck_keytext.py",
+     "    if budget.derivations > budget.max_derivations:", "    if False:",
+     [RK + "test_past_each_bound_the_reader_is_incomplete"]),
+    ("rk21_reader_label_cap", "scan/recheck_keytext.py", "        if counted > cap:", "        if False:",
+     [RK + "test_past_each_bound_the_reader_is_incomplete"]),
+    ("rk21_reader_block_length", "scan/recheck_keytext.py", "    if any(values[label] is None for label in values):",
+     "    if False:", [RK + "test_past_each_bound_the_reader_is_incomplete"]),
+    ("rk21_reader_line_prefix", "scan/recheck_keytext.py", '_TAIL = re.compile(rb"(?:^|(?<=[ \\t]))[0-9a-fA-F:]+$")',
+     '_TAIL = re.compile(rb"^[0-9a-fA-F:]+$")', [RKP + "[rsa2048-grep-n]", RKP + "[p256-syslog]"]),
+    ("rk21_reader_joined", "scan/recheck_keytext.py", "    for low, high in _join_windows(data):",
+     "    for low, high in []:", [RKP + "[rsa2048-echo-fold]", RKP + "[p256-echo-fold]"]),
+    ("rk21_reader_fold_partial", "scan/recheck_keytext.py", 'len(text) - text.rfind(b":") - 1 == 1',
+     'len(text) - text.rfind(b":") - 1 == 9', [RKP + "[rsa2048-grep-n-fold]", RKP + "[p256-grep-n-fold]"]),
+    ("rk21_reader_fold_colon", "scan/recheck_keytext.py", "(_open(text) or _colon_next(data, line_end))",
+     "(_open(text))", [RKP + "[p256-grep-n-fold-100]", RKP + "[rsa2048-grep-n-fold-100]"]),
 ]
 
 

@@ -76,6 +76,7 @@ from .recheck_edpairs import ed25519_pairs
 from .recheck_encodings import printed_view, read_encodings
 from .recheck_exponent import lone_exponents
 from .recheck_keyfiles import keyfile_findings
+from .recheck_keytext import read_keytext
 from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
 from .recheck_numbers import read_numbers
@@ -91,6 +92,10 @@ MIN_VIEWS = 200_000  # views of the reader's budget, at least (Budget.for_size)
 VIEW_BYTES = 8  # artifact bytes per view of the reader's budget past MIN_VIEWS (Budget.for_size)
 PRINTED_CHECK_BYTES = 16  # artifact bytes per scalar check of a printed form's view (Budget.for_size)
 MAX_PRINTED_CHECKS = 1 << 18
+MIN_MODEXPS = 64  # modular exponentiations (2048-bit units: about 20 ms each) a recheck, at least ...
+MODEXP_BYTES = 256 << 10  # ... and one more per this many bytes of the artifact
+MIN_DERIVATIONS = 64  # printed EC keys' derivations a recheck (1 to 13 ms each: P-521, brainpool), at least ...
+DERIVATION_BYTES = 64 << 10  # ... and one more per this many bytes of the artifact
 WINDOW_VIEW_BYTES = 1 << 20  # the known-key window search covers views up to this size
 EVERY_OFFSET_BYTES = 64 << 10  # ... at every offset up to this size, at 8-byte alignment above
 MAX_PEM_BODY = 64 << 10
@@ -158,11 +163,15 @@ class Budget:
     max_checks: int = 400_000  # cheap window checks (RSA divisions, AES hashes)
     max_curve_checks: int = 40_000  # EC / Ed25519 scalar multiplications
     max_kdf_iterations: int = 20_000_000  # password-based key derivations (PKCS#12 files opened)
+    max_modexps: int = MIN_MODEXPS  # printed RSA keys' checks of d (recheck_keytext.py), in 2048-bit units
+    max_derivations: int = MIN_DERIVATIONS  # printed EC keys' public keys derived (recheck_keytext.py)
     views: int = 0
     decoded_bytes: int = 0
     checks: int = 0
     curve_checks: int = 0
     kdf_iterations: int = 0
+    modexps: int = 0
+    derivations: int = 0
 
     @classmethod
     def for_size(cls, size: int) -> Budget:
@@ -180,7 +189,9 @@ class Budget:
         mib = size >> 20
         printed = min(MAX_PRINTED_CHECKS, size // PRINTED_CHECK_BYTES)
         return cls(max_views=max(MIN_VIEWS, size // VIEW_BYTES), max_checks=400_000 + 10_000 * mib,
-                   max_curve_checks=40_000 + max(1_000 * mib, printed))
+                   max_curve_checks=40_000 + max(1_000 * mib, printed),
+                   max_modexps=MIN_MODEXPS + size // MODEXP_BYTES,
+                   max_derivations=MIN_DERIVATIONS + size // DERIVATION_BYTES)
 
 
 @dataclass
@@ -345,6 +356,7 @@ class _Reader:
     def read_view(self, data: bytes | mmap.mmap, name: str, depth: int, windows: bool = True) -> None:
         self.detect(data, name, windows)
         read_textforms(self, data, name)  # keys in other writers' forms (recheck_textforms.py)
+        read_keytext(self, data, name)  # keys printed as labelled hex, `openssl pkey -text` (recheck_keytext.py)
         read_mojibake(self, data, name, depth)  # Latin-1 as UTF-8, literals with raw runes (recheck_mojibake.py)
         read_encodings(self, data, name, depth)  # cp1252, grouped integers, base58, Z85, yEnc (recheck_encodings.py)
         if self.container(data, name, depth):
