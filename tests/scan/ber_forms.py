@@ -97,10 +97,11 @@ def kdf(password: bytes | None, salt: bytes, iterations: int, digest: str, size:
     return out[:size]
 
 
-def ber_pfx(key: object, password: bytes, segment: int = 16, nested: bool = False) -> bytes:
-    """A PKCS#12 file of `key` under `password` ("" for none) in BER, its MAC over the BER."""
+def ber_pfx(key: object, password: bytes, segment: int = 16, nested: bool = False, cert: object = None) -> bytes:
+    """A PKCS#12 file of `key` (and `cert`: in PKCS#7 encrypted content, with a password) under
+    `password` ("" for none) in BER, its MAC over the BER."""
     protection = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
-    der = pkcs12.serialize_key_and_certificates(b"k", key, None, None, protection)  # type: ignore[arg-type]
+    der = pkcs12.serialize_key_and_certificates(b"k", key, cert, None, protection)  # type: ignore[arg-type]
     version, auth_safe, mac_data = _values(der[_tlv(der, 0)[1]:])
     (_, oid), (_, explicit) = _values(auth_safe[1])
     ((_, content),) = _values(explicit)

@@ -8,14 +8,17 @@ written. Near-misses certify: a BER SEQUENCE of random bytes, an SNMP-like captu
 from __future__ import annotations
 
 import base64
+import datetime
 import random
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 
 from signward.dumps import KnownKeys, scan_path
 from signward.scan.detectors.der_ber import MAX_DEPTH, MAX_VALUES, ber_keys
@@ -24,6 +27,10 @@ from tests.scan.ber_forms import ber_pfx, to_ber
 EC_KEY = ec.derive_private_key(0x5B2E8D1F4A7C3E6B9D0F2A4C6E8B1D3F5A7C9E0B2D4F6A8C1E3B5D7F9A0C2E4B, ec.SECP256R1())
 RSA_KEY = rsa.generate_private_key(65537, 1024)  # any key: the forms' boundaries do not depend on its bytes
 NONE = serialization.NoEncryption()
+_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "issuer.example")])
+RSA_CERT = (x509.CertificateBuilder().subject_name(_NAME).issuer_name(_NAME).public_key(RSA_KEY.public_key())
+            .serial_number(21).not_valid_before(datetime.datetime(2026, 1, 1))
+            .not_valid_after(datetime.datetime(2027, 1, 1)).sign(RSA_KEY, hashes.SHA256()))
 DER, PKCS8, OPENSSL = serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, \
     serialization.PrivateFormat.TraditionalOpenSSL
 PRE, POST = b"heap region 7f3a00000000\n" + bytes(40), bytes(24) + b"\nend of region\n"
@@ -37,7 +44,8 @@ def _p8_encrypted() -> bytes:
 FORMS = {
     "pfx_empty": (lambda: ber_pfx(EC_KEY, b""), "pkcs12-well-known-password-ber", "pkcs12:"),
     "pfx_changeit": (lambda: ber_pfx(EC_KEY, b"changeit"), "pkcs12-well-known-password-ber", "pkcs12:changeit"),
-    "pfx_rsa_nested": (lambda: ber_pfx(RSA_KEY, b"changeit", 64, nested=True), "pkcs12-well-known-password-ber",
+    "pfx_rsa_nested": (lambda: ber_pfx(RSA_KEY, b"changeit", 64, nested=True, cert=RSA_CERT),
+                       "pkcs12-well-known-password-ber",
                        "pkcs12:changeit"),
     "pfx_other_password": (lambda: ber_pfx(EC_KEY, b"Kx9#pq2"), "pkcs12-ber", "pkcs12:Kx9#pq2"),
     "p8_encrypted": (_p8_encrypted, "pkcs8-encrypted-ber", "pkey:changeit"),

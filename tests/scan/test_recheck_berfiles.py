@@ -65,3 +65,11 @@ def test_past_its_depth_or_values_a_key_head_is_a_finding() -> None:
     for blob in (deep, wide):
         assert [what for _, what, _ in ber_file_findings(blob, KNOWN, Budget.for_size(1 << 20), [])] == \
             ["BER key or PKCS#12 head past the reader's bounds"]
+
+
+def test_a_spent_key_derivation_budget_leaves_a_pfx_unopened_and_a_finding() -> None:
+    budget = Budget.for_size(1 << 20)
+    budget.max_kdf_iterations = budget.kdf_iterations  # spent
+    found = list(ber_file_findings(FORMS["pfx_changeit"][0](), KNOWN, budget, []))
+    said = "PKCS#12 file in BER (not opened: the read's key derivation budget is spent)"
+    assert [what for _, what, _ in found] == [said]
