@@ -12,6 +12,7 @@ import datetime
 import random
 import subprocess
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -149,3 +150,12 @@ def test_past_its_depth_or_values_a_key_head_is_unread_not_silence() -> None:
             + b"\x04\x00" * (MAX_VALUES + 1) + b"\0\0\0\0")
     for blob in (deep, wide):
         assert [kind for _, _, kind, _ in ber_keys(blob)][:1] == ["der-ber-unread"]
+
+
+def test_the_conversion_is_der_that_cryptography_opens_without_its_ber_fallback() -> None:
+    # `cryptography` still opens a BER PFX by falling back to OpenSSL's BER parser, with a warning
+    # that this "may become an exception": the pass hands it DER (PKCS#7's encrypted content primitive)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = [kind for _, _, kind, _ in ber_keys(FORMS["pfx_rsa_nested"][0]())]
+    assert found == ["pkcs12-well-known-password-ber"]

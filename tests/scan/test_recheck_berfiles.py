@@ -6,6 +6,7 @@ other rule of the reader gives), raw and base64; near-misses certify, hostile he
 from __future__ import annotations
 
 import time
+import warnings
 
 import pytest
 
@@ -73,3 +74,10 @@ def test_a_spent_key_derivation_budget_leaves_a_pfx_unopened_and_a_finding() -> 
     found = list(ber_file_findings(FORMS["pfx_changeit"][0](), KNOWN, budget, []))
     said = "PKCS#12 file in BER (not opened: the read's key derivation budget is spent)"
     assert [what for _, what, _ in found] == [said]
+
+
+def test_the_readers_conversion_is_der_that_cryptography_opens_without_its_ber_fallback() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # `cryptography`'s BER fallback warns
+        found = list(ber_file_findings(FORMS["pfx_rsa_nested"][0](), KNOWN, Budget.for_size(1 << 20), []))
+    assert [what for _, what, _ in found] == ["RSAPrivateKey in a PKCS#12 file in BER under the password 'changeit'"]
