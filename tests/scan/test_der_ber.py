@@ -21,8 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from signward.dumps import KnownKeys, scan_path
+from signward.dumps import KnownKeys, sanitize, scan_path
+from signward.home import Home
 from signward.scan.detectors.der_ber import MAX_DEPTH, MAX_VALUES, ber_keys
+from signward.scan.recheck import recheck_bytes
 from tests.scan.ber_forms import ber_pfx, to_ber
 
 EC_KEY = ec.derive_private_key(0x5B2E8D1F4A7C3E6B9D0F2A4C6E8B1D3F5A7C9E0B2D4F6A8C1E3B5D7F9A0C2E4B, ec.SECP256R1())
@@ -154,8 +156,17 @@ def test_past_its_depth_or_values_a_key_head_is_unread_not_silence() -> None:
 
 def test_the_conversion_is_der_that_cryptography_opens_without_its_ber_fallback() -> None:
     # `cryptography` still opens a BER PFX by falling back to OpenSSL's BER parser, with a warning
-    # that this "may become an exception": the pass hands it DER (PKCS#7's encrypted content primitive)
+    # that this "may become an exception": the pass hands it what it reads without that
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         found = [kind for _, _, kind, _ in ber_keys(FORMS["pfx_rsa_nested"][0]())]
     assert found == ["pkcs12-well-known-password-ber"]
+
+
+@pytest.mark.parametrize("form", ["pfx_changeit", "p8_ec_cut_fields"])
+def test_sanitize_removes_a_ber_form_so_neither_reader_finds_it(tmp_path: Path, form: str) -> None:
+    source = tmp_path / "core.txt"
+    source.write_bytes(PRE + FORMS[form][0]() + POST)
+    sanitize(source, tmp_path / "out", Home(tmp_path / "home"), KnownKeys())
+    out = (tmp_path / "out").read_bytes()
+    assert not list(ber_keys(out)) and not recheck_bytes(out, KnownKeys()).findings

@@ -108,12 +108,6 @@ class _Reencoding:
                 raise _Malformed
             self.segmented += 1
             return 0x04, self.octets(b"".join(child for _, child in children), depth)
-        tags = [child_tag for child_tag, _ in children]
-        if tag == 0x30 and tags == [0x06, 0x30, 0xA0]:  # PKCS#7 EncryptedContentInfo: [0] IMPLICIT OCTET STRING
-            pieces = _split(children[2][1])
-            if pieces and all(piece_tag == 0x04 for piece_tag, _ in pieces):
-                self.segmented += 1
-                children[2] = (0x80, b"".join(piece for _, piece in pieces))
         return tag, b"".join(_tlv(child_tag, child) for child_tag, child in children)
 
     def octets(self, content: bytes, depth: int) -> bytes:

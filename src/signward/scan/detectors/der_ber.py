@@ -6,7 +6,7 @@ keystore (Java's `KeyStore.getInstance("PKCS12", "BC")`) and other BER writers w
 A head (a SEQUENCE with an indefinite or non-minimal length, then a version or an
 AlgorithmIdentifier) is converted to DER within bounds (`MAX_WINDOW` bytes, `MAX_DEPTH` deep,
 `MAX_VALUES` values): lengths definite and minimal, segmented strings joined, an OCTET STRING
-that holds one BER value converted too, PKCS#7's `[0] IMPLICIT` encrypted content made primitive.
+that holds one BER value converted too.
 The DER is then classified by der.py's `classify_der`; a PKCS#12 file's MAC (over the BER bytes,
 which the conversion changed) is dropped first, so the well-known passwords are tried against its
 encrypted bags. Plain BER keys without a segmented string are the BER rule's (textforms.py); a
@@ -20,8 +20,9 @@ from collections.abc import Iterator
 
 from ..chunks import Chunk
 from ..findings import Finding
-from .base import BaseDetector
+from .base import PassDetector
 from .der import classify_der, der_length
+from .textforms import _der_head as _head
 
 MAX_WINDOW = 1 << 20  # bytes a conversion reads from its head
 MAX_DEPTH = 32
@@ -47,13 +48,6 @@ class GaveUp(Exception):
 
 class NotBer(Exception):
     """Not a BER value."""
-
-
-def _head(tag: int, size: int) -> bytes:
-    if size < 0x80:
-        return bytes([tag, size])
-    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(octets)]) + octets
 
 
 def _content(der: bytes) -> bytes:
@@ -114,20 +108,14 @@ class BerToDer:
 
     def built(self, tag: int, parts: list[bytes], depth: int) -> bytes:
         """A constructed value's DER from its parts' DER: a segmented OCTET STRING joined (its
-        segments are OCTET STRINGs), PKCS#7's encrypted content made `[0] IMPLICIT` primitive."""
+        segments are OCTET STRINGs). PKCS#7's encrypted content in segments (`a0 80 04 .. 04 ..`)
+        stays constructed: `cryptography` reads it so without its BER fallback."""
         if tag == 0x24:
             if any(part[0] != 0x04 for part in parts):
                 raise NotBer
             self.joined += 1
             body = self.inner(b"".join(_content(part) for part in parts), depth)
             return _head(0x04, len(body)) + body
-        if (tag == 0x30 and len(parts) == 3 and parts[0][0] == 0x06 and parts[1][0] == 0x30
-                and parts[2][0] == 0xA0):  # EncryptedContentInfo { contentType, algorithm, [0] encrypted }
-            segments = _children(_content(parts[2]))
-            if segments and all(segment[0] == 0x04 for segment in segments):
-                self.joined += 1
-                octets = b"".join(_content(segment) for segment in segments)
-                parts = [parts[0], parts[1], _head(0x80, len(octets)) + octets]
         body = b"".join(parts)
         return _head(tag, len(body)) + body
 
@@ -212,17 +200,8 @@ def ber_keys(data: bytes, cut: set[str] | None = None, open_pkcs12: int = 16) ->
         yield start, end, hit.kind + "-ber", hit.key
 
 
-class BerPass(BaseDetector):
-    """Keys, encrypted keys and PKCS#12 files in BER: a pass of the `der` detector that the scanner
-    adds to a chunk's detectors when `der` is one of them (as `der_cut_pass.py`); not in the registry."""
-
-    name = "der"
-
-    def __init__(self) -> None:
-        self._cut: set[str] = set()
-
-    def incomplete(self) -> list[str]:
-        return sorted(self._cut)
+class BerPass(PassDetector):
+    """Keys, encrypted keys and PKCS#12 files in BER: a pass of the `der` detector (as `der_cut_pass.py`)."""
 
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
         for start, end, kind, key in ber_keys(chunk.data, self._cut):
