@@ -69,6 +69,7 @@ from . import recheck_large as large
 from . import recheck_zeros as zeros
 from .compiled import OPENSSL_CURVES, filters
 from .knownkeys import KnownKeys, aes_key_id
+from .recheck_berfiles import ber_file_findings
 from .recheck_brotli import TooLarge, Undecodable, http_bodies, looks_brotli, named_brotli, unbrotli
 from .recheck_codecs import Oversized, decoded_views, joined_pieces
 from .recheck_cutkeys import MAX_RSA_WORK, cut_der_key, cut_heads
@@ -695,6 +696,11 @@ class _Reader:
             self.found("der", name, f"{type(key).__name__.lstrip('_')} cut short after its secret", here)
         for kind, what, here in keyfile_findings(data, self.known, self.budget):  # PKCS#12, ssh.com, PuTTY, keystores
             self.found(kind, name, what, here)
+        cut: list[str] = []
+        for kind, what, here in ber_file_findings(data, self.known, self.budget, cut):  # BER keys and PFX files
+            self.found(kind, name, what, here)
+        for why in cut:
+            self.incomplete(f"{name}: {why}")
         position = data.find(_OPENSSH_MAGIC)
         while position >= 0:
             self.openssh_blob(data, position, name)

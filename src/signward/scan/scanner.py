@@ -34,6 +34,7 @@ from .chunks import CHUNK, OVERLAP, Chunk, Learned
 from .coverage import CoverageError, Uncovered
 from .decoded_runs import scan_decoded_runs
 from .detectors import Detector, select
+from .detectors.der_ber import BerPass
 from .detectors.der_cut import chunk_budget
 from .detectors.der_cut_pass import CutHeadPass
 from .ed25519_pairs import scan_ed25519_pairs
@@ -161,9 +162,9 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
 
 def with_cut_heads(detectors: Sequence[Detector]) -> list[Detector]:
     """The detectors, and with `der` its pass over the heads of keys cut short that its anchor
-    does not match (`detectors/der_cut_pass.py`)."""
+    does not match (`detectors/der_cut_pass.py`) and its pass over BER (`detectors/der_ber.py`)."""
     chosen = list(detectors)
-    return chosen + [CutHeadPass()] if any(detector.name == "der" for detector in chosen) else chosen
+    return chosen + [CutHeadPass(), BerPass()] if any(detector.name == "der" for detector in chosen) else chosen
 
 
 def _scan_views(chunk: Chunk, path: Path, layout: Layout,

@@ -43,3 +43,16 @@ class BaseDetector:
         if key is not None:
             chunk.learned.add_private_key(key, kid, self.name)
         return chunk.finding(relative, length, self.name, kind, encoding, kid=kid, verified=known is not None)
+
+
+class PassDetector(BaseDetector):
+    """A pass of the `der` detector that the scanner adds to a chunk's detectors when `der` is one
+    of them (not in the registry): its bounds hit are said in `_cut`."""
+
+    name = "der"
+
+    def __init__(self) -> None:
+        self._cut: set[str] = set()
+
+    def incomplete(self) -> list[str]:
+        return sorted(self._cut)

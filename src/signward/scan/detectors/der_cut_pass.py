@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from ..chunks import Chunk
 from ..findings import Finding
-from .base import BaseDetector
+from .base import PassDetector
 from .der import ANCHOR
 from .der_cut import CutChecks, cut_key
 
@@ -22,16 +22,8 @@ HEAD = re.compile(rb"\x30(?:\x80|\x81.|\x82..|\x83...|\x84....|[\x00-\x7f])"
 MAX_HEADS = 100_000  # heads read per chunk (each a few field headers; an RSA triple draws on the work budget)
 
 
-class CutHeadPass(BaseDetector):
+class CutHeadPass(PassDetector):
     """Keys cut short after their secret behind a head the DER detector does not anchor."""
-
-    name = "der"
-
-    def __init__(self) -> None:
-        self._cut: set[str] = set()
-
-    def incomplete(self) -> list[str]:
-        return sorted(self._cut)
 
     def scan(self, chunk: Chunk) -> Iterator[Finding]:
         data = chunk.data
