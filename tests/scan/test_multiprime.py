@@ -102,9 +102,23 @@ def test_the_bound_on_primes(reader: str) -> None:
 
 @pytest.mark.parametrize("reader", READERS)
 def test_the_bound_on_the_modulus(reader: str) -> None:
+    """n over MAX_BITS bits whose INTEGER still fits the bound on one INTEGER (MAX_BITS + 8 bits
+    with its sign byte): 4096-bit n four times, and a factor 2^k + 1 (primality is not read)."""
     n4 = numbers("4-primes-4096")[1]
     assert (n4 ** 4).bit_length() <= MAX_BITS and READERS[reader](of_factors([n4] * 4)) is not None
-    assert READERS[reader](of_factors([n4] * 4 + [prime(64, 0)])) is None
+    factor = (1 << (MAX_BITS + 2 - (n4 ** 4).bit_length())) + 1
+    assert MAX_BITS < (n4 ** 4 * factor).bit_length() < MAX_BITS + 7
+    assert READERS[reader](of_factors([n4] * 4 + [factor])) is None
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_the_bound_on_each_integer(reader: str) -> None:
+    """An INTEGER (here e) of more than MAX_BITS // 8 + 1 bytes is not read (the cost of e*d)."""
+    values = list(numbers("3-primes-2048"))
+    values[2] = (1 << (MAX_BITS + 6)) + 1  # 2,049 bytes
+    assert READERS[reader](encode(values)) is not None  # d no longer fits: still a key
+    values[2] = (1 << (MAX_BITS + 7)) + 1  # 2,050 bytes with its sign byte
+    assert READERS[reader](encode(values)) is None
 
 
 def test_sanitize_leaves_nothing(tmp_path: Path) -> None:
