@@ -2147,6 +2147,18 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("mp21_reader_integer_bound", "scan/recheck_multiprime.py",
      "not 0 < len(content) <= _LARGEST // 8 + 1 for", "not 0 < len(content) for",
      [MP + "test_the_bound_on_each_integer[reader]"]),
+    ("mp21_cut_version_1", "scan/detectors/der_cut.py",
+     "    elif version[0] in (0, 1) and after == 0x02:", "    elif version[0] == 0 and after == 0x02:",
+     [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs1]"]),
+    ("mp21_cut_inner_version_1", "scan/detectors/der_cut.py",
+     "    if version is None or version[0] not in (0, 1):", "    if version is None or version[0] != 0:",
+     [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs8]"]),
+    ("mp21_reader_cut_version_1", "scan/recheck_cutkeys.py",
+     "        elif version in (0, 1) and following == b\"\\x02\":", "        elif version == 0 and following == b\"\\x02\":",
+     [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs1]"]),
+    ("mp21_reader_cut_inner_version_1", "scan/recheck_cutkeys.py",
+     "    if version not in (0, 1):  # 1: a multi-prime key", "    if version != 0:  # 1: a multi-prime key",
+     [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs8]"]),
 ]
 
 

@@ -91,3 +91,10 @@ def of_factors(factors: list[int], e: int = 65537) -> bytes:
     for factor in factors[2:]:
         values += [factor, d % (factor - 1), 1]
     return encode(values)
+
+
+def cut_after_d(case: str, wrapped: bool = False) -> bytes:
+    """The key's DER (PKCS#1, or PKCS#8) up to and including d, nothing after."""
+    whole, d = pkcs8(case) if wrapped else pkcs1(case), numbers(case)[3]
+    written = d.to_bytes((d.bit_length() + 7) // 8, "big")
+    return whole[:whole.index(written) + len(written)]

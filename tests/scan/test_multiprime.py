@@ -1,7 +1,8 @@
 """The scanner's multi-prime RSA keys (detectors/multiprime.py; issue #32): openssl's 3- and
 4-prime keys as PKCS#1 and PKCS#8 DER in a dump, as bare base64 and in PEM (there the armour is
 found too); a prime list whose product is not n, or a prime that is 1 or n, certifies; the
-bounds (the scanner's and the reader's); sanitize leaves nothing."""
+bounds (the scanner's and the reader's); sanitize leaves nothing; a key cut short after d, or
+whose prime list is wrong with n, e and d intact, is found by the cut rules (version 1 taken)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,20 @@ from signward.scan.detectors.multiprime import MAX_BITS, MAX_PRIMES, multiprime_
 from signward.scan.knownkeys import KnownKeys, known_key
 from signward.scan.recheck import recheck_bytes
 from signward.scan.recheck_multiprime import read_multiprime
-from tests.scan.multiprime_keys import KEYS, POST, PRE, encode, numbers, of_factors, pem, pkcs1, pkcs8, prime, wrap
+from tests.scan.multiprime_keys import (
+    KEYS,
+    POST,
+    PRE,
+    cut_after_d,
+    encode,
+    numbers,
+    of_factors,
+    pem,
+    pkcs1,
+    pkcs8,
+    prime,
+    wrap,
+)
 
 FORMS = {"pkcs1-der": lambda case: PRE + pkcs1(case) + POST,
          "pkcs8-der": lambda case: PRE + pkcs8(case) + POST,
@@ -71,10 +85,25 @@ def _altered(case: str, index: int, change: int) -> list[int]:
 
 
 def test_a_prime_list_whose_product_is_not_n_certifies(tmp_path: Path) -> None:
-    for index in (4, 9):  # p, then the third prime (in otherPrimeInfos)
-        near = encode(_altered("3-primes-2048", index, 2))
-        assert multiprime_key(near) is None and multiprime_key(wrap(near)) is None
-        assert _kinds(tmp_path, PRE + near + POST) == [] and recheck_bytes(PRE + near + POST).findings == []
+    near = encode(_altered("3-primes-2048", 1, 2))  # n + 2: no prime list, nor e and d, fits it
+    assert multiprime_key(near) is None and multiprime_key(wrap(near)) is None
+    assert _kinds(tmp_path, PRE + near + POST) == [] and recheck_bytes(PRE + near + POST).findings == []
+
+
+@pytest.mark.parametrize("index", [4, 9], ids=["p", "third-prime"])
+def test_a_wrong_prime_list_with_n_e_and_d_intact_is_found_by_the_cut_rule(tmp_path: Path, index: int) -> None:
+    near = PRE + encode(_altered("3-primes-2048", index, 2)) + POST
+    assert multiprime_key(near[len(PRE):-len(POST)]) is None
+    assert "pkcs1-rsa-cut-short" in _kinds(tmp_path, near, "der")
+    assert "RSAPrivateKey cut short after its secret" in [f.key for f in recheck_bytes(near).findings]
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["pkcs1", "pkcs8"])
+@pytest.mark.parametrize("case", ["3-primes-2048", "4-primes-4096"])
+def test_a_multiprime_key_cut_after_d_is_found_by_both_readers(tmp_path: Path, case: str, wrapped: bool) -> None:
+    data = PRE + cut_after_d(case, wrapped) + POST
+    assert ("pkcs8-rsa-cut-short" if wrapped else "pkcs1-rsa-cut-short") in _kinds(tmp_path, data, "der")
+    assert "RSAPrivateKey cut short after its secret" in [f.key for f in recheck_bytes(data).findings]
 
 
 def test_a_list_of_n_and_ones_is_not_a_factorization() -> None:
