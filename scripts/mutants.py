@@ -61,6 +61,8 @@ ED = "tests/scan/test_ed25519_pairs.py::"
 DC = "tests/scan/test_der_cut.py::"
 RC = "tests/scan/test_recheck_cutkeys.py::"
 DP = "tests/scan/test_der_cut_pass.py::"
+MP = "tests/scan/test_multiprime.py::"
+RMP = "tests/scan/test_recheck_multiprime.py::"
 GL = "tests/scan/test_grouped_long_runs.py::"
 B19 = "tests/scan/test_b58_grouped_rt19.py::"
 B19F = B19 + "test_an_ed25519_pair_in_rt19_base58_forms_is_found_by_both_readers"
@@ -2218,6 +2220,57 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ('pb21_reader_kdf_budget_ignored', 'scan/recheck_berfiles.py',
      '        if budget.kdf_iterations > budget.max_kdf_iterations:', '        if False:',
      ['tests/scan/test_recheck_berfiles.py::test_a_spent_key_derivation_budget_leaves_a_pfx_unopened_and_a_finding']),
+    ("mp21_scan_not_asked", "scan/detectors/der.py",
+     "        multiprime = multiprime_key(blob)", "        multiprime = None",
+     [MP + "test_the_scanner_finds_a_multiprime_key[3-primes-2048-pkcs1-der]"]),
+    ("mp21_scan_product", "scan/detectors/multiprime.py", "    return product == n", "    return True",
+     [MP + "test_a_prime_list_whose_product_is_not_n_certifies"]),
+    ("mp21_scan_prime_range", "scan/detectors/multiprime.py",
+     "        if not 1 < prime < n:\n            return False", "        if False:\n            return False",
+     [MP + "test_a_list_of_n_and_ones_is_not_a_factorization"]),
+    ("mp21_scan_d_fits", "scan/detectors/multiprime.py",
+     "    if not _d_checks(e, d, primes):", "    if False:",
+     [MP + "test_a_key_whose_d_does_not_fit_is_still_reported_by_its_primes"]),
+    ("mp21_scan_max_primes", "scan/detectors/multiprime.py",
+     " or len(primes) >= MAX_PRIMES:", ":", [MP + "test_the_bound_on_primes[scanner]"]),
+    ("mp21_scan_max_bits", "scan/detectors/multiprime.py",
+     "    if n.bit_length() > MAX_BITS:\n        return False", "    if False:\n        return False",
+     [MP + "test_the_bound_on_the_modulus[scanner]"]),
+    ("mp21_scan_integer_bound", "scan/detectors/multiprime.py",
+     "not 0 < field[2] - field[1] <= MAX_BITS // 8 + 1:", "not 0 < field[2] - field[1]:",
+     [MP + "test_the_bound_on_each_integer[scanner]"]),
+    ("mp21_reader_not_asked", "scan/recheck.py",
+     "            multiprime = read_multiprime(bytes(data[start:end])) if key is None else None",
+     "            multiprime = None",
+     [RMP + "test_the_reader_finds_a_multiprime_key[3-primes-2048-pkcs1-der]"]),
+    ("mp21_reader_product", "scan/recheck_multiprime.py",
+     "    if n.bit_length() > _LARGEST or product != n:", "    if n.bit_length() > _LARGEST:",
+     [RMP + "test_a_prime_list_whose_product_is_not_n_is_not_a_key"]),
+    ("mp21_reader_prime_range", "scan/recheck_multiprime.py",
+     "        product *= prime if 1 < prime < n else 0", "        product *= prime",
+     [RMP + "test_a_list_of_n_and_ones_is_not_a_factorization"]),
+    ("mp21_reader_d_fits", "scan/recheck_multiprime.py", "    fits = all(", "    fits = True or all(",
+     [RMP + "test_a_key_whose_d_does_not_fit_is_still_a_key_by_its_primes"]),
+    ("mp21_reader_max_primes", "scan/recheck_multiprime.py", "_FIELDS = 14  # fields", "_FIELDS = 15  # fields",
+     [MP + "test_the_bound_on_primes[reader]"]),
+    ("mp21_reader_max_bits", "scan/recheck_multiprime.py",
+     "    if n.bit_length() > _LARGEST or product != n:", "    if product != n:",
+     [MP + "test_the_bound_on_the_modulus[reader]"]),
+    ("mp21_reader_integer_bound", "scan/recheck_multiprime.py",
+     "not 0 < len(content) <= _LARGEST // 8 + 1 for", "not 0 < len(content) for",
+     [MP + "test_the_bound_on_each_integer[reader]"]),
+    ("mp21_cut_version_1", "scan/detectors/der_cut.py",
+     "    elif version[0] in (0, 1) and after == 0x02:", "    elif version[0] == 0 and after == 0x02:",
+     [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs1]"]),
+    ("mp21_cut_inner_version_1", "scan/detectors/der_cut.py",
+     "    if version is None or version[0] not in (0, 1):", "    if version is None or version[0] != 0:",
+     [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs8]"]),
+    ("mp21_reader_cut_version_1", "scan/recheck_cutkeys.py",
+     "        elif version in (0, 1) and following == b\"\\x02\":", "        elif version == 0 and following == b\"\\x02\":",
+     [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs1]"]),
+    ("mp21_reader_cut_inner_version_1", "scan/recheck_cutkeys.py",
+     "    if version not in (0, 1):  # 1: a multi-prime key", "    if version != 0:  # 1: a multi-prime key",
+     [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs8]"]),
 ]
 
 

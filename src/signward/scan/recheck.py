@@ -80,6 +80,7 @@ from .recheck_keyfiles import keyfile_findings
 from .recheck_keytext import read_keytext
 from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
+from .recheck_multiprime import read_multiprime
 from .recheck_numbers import read_numbers
 from .recheck_textforms import read_textforms
 from .recheck_typedrows import read_typed
@@ -762,6 +763,11 @@ class _Reader:
                                                          unsafe_skip_rsa_key_validation=True)
             except Exception:
                 key = None
+            multiprime = read_multiprime(bytes(data[start:end])) if key is None else None  # recheck_multiprime.py
+            if multiprime is not None:
+                match = self.known.match(multiprime[1]) if multiprime[1] is not None else None
+                self.found("der", name, multiprime[0] + (f" (known kid {match.kid})" if match else ""), (start, end))
+                return end
         if key is not None:
             self.private_key(key, "der", name, (start, end))
             return end

@@ -1,20 +1,21 @@
 """The independent reader's DER private keys cut short after their secret (issue #32, rt19); none
 of the scanner's code (detectors/der_cut.py reads the same keys its own way).
 
-A SEQUENCE is walked header by header up to its secret, which must be all there: PKCS#8 EC
-(version 0 or 1, ecPublicKey, a named curve's OID, the OCTET STRING, SEC1's SEQUENCE, version 1,
-the OCTET STRING and the scalar), SEC1 alone, PKCS#8 Ed25519 / X25519 (version 0 or 1, the OID
-alone, `04 .. 04 20` and the 32-byte seed: any seed is a key, the structure is the finding), and
-PKCS#1 / PKCS#8 RSA through d. Headers as BER writes them count: a length short or long-form of 1
-to 4 bytes (leading zeros, non-minimal), the outer SEQUENCE indefinite (`30 80`), a version of up
-to 4 bytes with leading zeros, a scalar one byte longer than its curve's with a leading 00. The
-scalar must be in [1, n-1] for its curve (SEC1: a curve of its size); n must factor from e and d
-(2^(ed) = 2 mod n, then `rsa_recover_prime_factors`). RSA checks draw on a budget of modulus work
-per view (`MAX_RSA_WORK` thousandths of a unit, one unit a 2048-bit n with 4096 bits of e and d together, the cost
-growing as bits(n)^2 x bits(ed)); a check past it raises `Oversized`: the reader stops, incomplete.
-The span runs from the SEQUENCE to its declared end or the view's end, whichever is first, and at
-least to the secret's end (an outer length shorter than the secret is cut short too).
-`cut_heads` finds the heads the reader's DER anchor does not match.
+A SEQUENCE is walked header by header up to its secret, which must be all there: PKCS#8 EC (version
+0 or 1, ecPublicKey, a named curve's OID, the OCTET STRING, SEC1's SEQUENCE, version 1, the OCTET
+STRING and the scalar), SEC1 alone, PKCS#8 Ed25519 / X25519 (version 0 or 1, the OID alone, `04 ..
+04 20` and the 32-byte seed: any seed is a key, the structure is the finding), and PKCS#1 / PKCS#8
+RSA through d (version 0, or 1: a multi-prime key's n, e and d). Headers as BER writes them count:
+a length short or long-form of 1 to 4 bytes (leading zeros, non-minimal), the outer SEQUENCE
+indefinite (`30 80`), a version of up to 4 bytes with leading zeros, a scalar one byte longer than
+its curve's with a leading 00. The scalar must be in [1, n-1] for its curve (SEC1: a curve of its
+size); n must factor from e and d (2^(ed) = 2 mod n, then `rsa_recover_prime_factors`). RSA checks
+draw on a budget of modulus work per view (`MAX_RSA_WORK` thousandths of a unit, one unit a
+2048-bit n with 4096 bits of e and d together, the cost growing as bits(n)^2 x bits(ed)); a check
+past it raises `Oversized`: the reader stops, incomplete. The span runs from the SEQUENCE to its
+declared end or the view's end, whichever is first, and at least to the secret's end (an outer
+length shorter than the secret is cut short too). `cut_heads` finds the heads the reader's DER
+anchor does not match.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def _scalar(view: bytes, at: int, curves: tuple[ec.EllipticCurve, ...]) -> tuple
 def _rsa(view: bytes, at: int, tries: list[int]) -> tuple[Any, int]:
     """PKCS#1 from its version through d: the key when n factors from e and d, and d's end."""
     version, at = _version(view, at)
-    if version != 0:
+    if version not in (0, 1):  # 1: a multi-prime key (recheck_multiprime.py) cut after d
         raise _Short
     numbers = []
     for _ in range(3):
@@ -165,7 +166,7 @@ def cut_der_key(data: bytes | mmap.mmap, start: int, tries: list[int]) -> tuple[
         following = view[after:after + 1]
         if version == 1 and following == b"\x04":
             key, secret_end = _scalar(view, body, _SEC1_CURVES)
-        elif version == 0 and following == b"\x02":
+        elif version in (0, 1) and following == b"\x02":
             key, secret_end = _rsa(view, body, tries)
         elif version in (0, 1) and following == b"\x30":
             key, secret_end = _one_asymmetric_key(view, after, tries)

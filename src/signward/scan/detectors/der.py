@@ -25,6 +25,7 @@ from ..chunks import Chunk
 from ..findings import Finding
 from .base import BaseDetector
 from .der_cut import CutChecks, cut_key
+from .multiprime import multiprime_key
 
 ANCHOR = re.compile(rb"\x30(?:\x82..|\x81.|[\x20-\x7f])\x02\x01[\x00\x01\x03]\x30?", re.DOTALL)
 ENCRYPTION_OID = re.compile(
@@ -121,8 +122,9 @@ def classify_der(data: bytes, offset: int, open_pkcs12: bool = False) -> DerKey 
         algorithm = blob[version_at + 4:version_at + 16]  # SEQ { SEQ { OID ...: the OID's bytes
         protector = next((k for oid, k in JAVA_PROTECTORS.items() if algorithm.startswith(oid)), None)
         return DerKey(total, protector or "pkcs8-encrypted")
-    except Exception:  # ValueError, UnsupportedAlgorithm: not a key we can confirm
-        return None
+    except Exception:  # ValueError, UnsupportedAlgorithm: not a key we can confirm, but a multi-prime RSA one
+        multiprime = multiprime_key(blob)  # (cryptography loads no multi-prime key: multiprime.py)
+        return None if multiprime is None else DerKey(total, multiprime[0], multiprime[1])
     return DerKey(total, _kind_of(key, blob), key)
 
 

@@ -11,7 +11,9 @@ past the end of the data. Headers as BER writes them are read too (rt19): length
 of up to 4 bytes with leading zeros, a 33-byte scalar with a leading 00 for a 32-byte curve. The
 scalar must lie in [1, n-1] for its curve (SEC1 names no curve: one of the curves of its size);
 any 32 bytes are an Ed25519 seed (the structure is the finding). RSA's n must factor from e and d
-(a^(ed) = a mod n first, one exponentiation, then `rsa_recover_prime_factors`).
+(a^(ed) = a mod n first, one exponentiation, then `rsa_recover_prime_factors`). PKCS#1 version 1
+(a multi-prime key, otherPrimeInfos after the CRT values) is read through d too: n, e and d are
+the key whatever the primes (`rsa_recover_prime_factors` then splits n in two, one part composite).
 
 The finding spans the header to the declared end or to the end of the data, whichever comes
 first, and at least to the secret's end (an outer length shorter than the secret is a key cut
@@ -171,7 +173,7 @@ def _rsa_key(data: bytes, at: int, checks: CutChecks) -> tuple[Any, int] | None:
     """PKCS#1's version 0, n, e, d at `at` (the rest may be missing): the whole key when n factors
     from e and d, and where d ends."""
     version = _version(data, at)
-    if version is None or version[0] != 0:
+    if version is None or version[0] not in (0, 1):  # 1: a multi-prime key (multiprime.py) cut after d
         return None
     values, position = [], version[1]
     for _ in range(3):
@@ -249,7 +251,7 @@ def cut_key(data: bytes, start: int, checks: CutChecks) -> tuple[int, str, Any] 
     kind = ""
     if version[0] == 1 and after == 0x04:  # SEC1: the curve is named after the scalar, if at all
         found, kind = _ec_scalar(data, body, SEC1_CURVES), "sec1-ec"
-    elif version[0] == 0 and after == 0x02:
+    elif version[0] in (0, 1) and after == 0x02:
         found, kind = _rsa_key(data, body, checks), "pkcs1-rsa"
     elif version[0] in (0, 1) and after == 0x30:  # PKCS#8 (v1, v2): AlgorithmIdentifier, the OCTET STRING
         found, kind = _pkcs8(data, version[1], checks)
