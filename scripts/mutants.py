@@ -384,8 +384,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("har_view_content_encoding", "scan/har.py",
      'hints[body["text"]] = decoded_views.Hint(base64=is_base64, content_encoding=coding)', "pass",
      ["tests/scan/test_har_views.py::test_a_key_in_any_layer_is_found_and_cannot_be_recovered_after_sanitize"]),
-    ("har_sniff_escaped_name", "scan/har.py", 'return bool(json.loads(name.group(0)) == "log")',
-     "return name.group(0) == b'\"log\"'",
+    ("har_sniff_escaped_name", "scan/har.py", 'if json.loads(name.group(0)) != "log":',
+     "if name.group(0) != b'\"log\"':",
      ["tests/scan/test_har_views.py::test_the_har_sniff_reads_the_first_name_decoded"]),
     ("har_view_form_plus", "scan/views.py", 'if b"+" in data:  # a form body', "if False:  # a form body",
      ["tests/scan/test_har_views.py::test_a_key_in_any_layer_is_found_and_cannot_be_recovered_after_sanitize"]),
@@ -2271,6 +2271,13 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("mp21_reader_cut_inner_version_1", "scan/recheck_cutkeys.py",
      "    if version not in (0, 1):  # 1: a multi-prime key", "    if version != 0:  # 1: a multi-prime key",
      [MP + "test_a_multiprime_key_cut_after_d_is_found_by_both_readers[3-primes-2048-pkcs8]"]),
+    ("nd21_har_sniff_string_log", "scan/har.py", 'return value[:1] in (b"", b"{")', "return True",
+     ["tests/scan/test_json_lines.py::test_the_har_sniff_passes_a_log_whose_value_is_not_an_object",
+      "tests/scan/test_json_lines.py::test_a_docker_json_file_log_is_scanned_not_refused"]),
+    ("nd21_json_lines_unread", "scan/har.py", 'document = None if require_har else _json_lines(text.lstrip("\\ufeff"))',
+     "document = None", ["tests/scan/test_json_lines.py::test_the_scanner_reads_the_strings_of_json_lines_unescaped"]),
+    ("nd21_har_tokens_duplicate_log", "scan/har.py", "(require_har or _is_har(document))", "(require_har)",
+     ["tests/scan/test_json_lines.py::test_a_har_behind_a_duplicate_log_keeps_the_har_token_checks"]),
 ]
 
 

@@ -89,8 +89,11 @@ def _b64url(text: str) -> bytes:
 
 def looks_like_har(head: bytes) -> bool:
     """A JSON object whose first member is `log` (how every HAR writer starts), that name written
-    in any legal escapes (`"\\u006cog"`), or a head too short to tell (whitespace or escapes
-    running past it): a hostile writer is not sniffed into the raw scanner."""
+    in any legal escapes (`"\\u006cog"`), its value an object, or a head too short to tell
+    (whitespace or escapes running past it): a hostile writer is not sniffed into the raw scanner.
+    A `log` whose value is not an object (docker's json-file log, `{"log":"line\\n",...}` a line)
+    is no HAR: the raw scanner reads it (JSON lines included, `parse`), and a document that still
+    turns out a HAR there (a later duplicate `log`) keeps the HAR's token checks (`scan_file`)."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text.startswith(b"{"):
         return False
@@ -103,9 +106,14 @@ def looks_like_har(head: bytes) -> bool:
     if name is None:
         return True  # the first name runs past the head
     try:
-        return bool(json.loads(name.group(0)) == "log")
+        if json.loads(name.group(0)) != "log":
+            return False
     except ValueError:
         return False
+    value = rest[name.end():].lstrip(b" \t\r\n")
+    if value[:1] == b":":
+        value = value[1:].lstrip(b" \t\r\n")
+    return value[:1] in (b"", b"{")  # the value past the head: a candidate
 
 
 def looks_like_json(head: bytes) -> bool:
@@ -130,9 +138,10 @@ def parse(raw: bytes, require_har: bool = True) -> tuple[Any, list[JsonString]]:
     try:
         document = json.loads(text.lstrip("\ufeff"))
     except (ValueError, RecursionError) as exc:
-        raise DumpFormatError(f"not a JSON document ({str(exc)[:80]})") from None
-    if require_har and not (isinstance(document, dict) and isinstance(document.get("log"), dict)
-                            and isinstance(document["log"].get("entries"), list)):
+        document = None if require_har else _json_lines(text.lstrip("\ufeff"))
+        if document is None:
+            raise DumpFormatError(f"not a JSON document ({str(exc)[:80]})") from None
+    if require_har and not _is_har(document):
         raise DumpFormatError("not a HAR (an object with log.entries)")
     strings = []
     for match in STRING_TOKEN.finditer(raw):
@@ -140,6 +149,29 @@ def parse(raw: bytes, require_har: bool = True) -> tuple[Any, list[JsonString]]:
         value = json.loads(token) if b"\\" in token else token[1:-1].decode("utf-8")
         strings.append(JsonString(value, match.start() + 1, match.end() - 1))
     return document, strings
+
+
+def _json_lines(text: str) -> list[Any] | None:
+    """JSON values one after another, whitespace between (JSON lines: docker's json-file log,
+    journald's `-o json`, NDJSON), as the list of them; None if any part is not JSON."""
+    decoder = json.JSONDecoder()
+    values: list[Any] = []
+    position = 0
+    try:
+        while True:
+            while position < len(text) and text[position] in " \t\r\n":
+                position += 1
+            if position == len(text):
+                return values
+            value, position = decoder.raw_decode(text, position)
+            values.append(value)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _is_har(document: Any) -> bool:
+    return isinstance(document, dict) and isinstance(document.get("log"), dict) \
+        and isinstance(document["log"].get("entries"), list)
 
 
 def read(path: Path) -> tuple[bytes, Any, list[JsonString]]:
@@ -468,7 +500,7 @@ def scan_file(path: Path, known: KnownKeys, detectors: "list[Detector]",
         except DumpFormatError:
             return [], []
     names = [d.name for d in detectors]
-    tokens = DETECTOR in names and require_har  # the HAR's secrets only in a HAR
+    tokens = DETECTOR in names and (require_har or _is_har(document))  # the HAR's secrets only in a HAR
     findings = scan_parsed(raw, document, strings, known) if tokens else []
     byte_names = [name for name in names if name != DETECTOR]
     fresh = select(byte_names) if byte_names else []
