@@ -2278,6 +2278,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "document = None", ["tests/scan/test_json_lines.py::test_the_scanner_reads_the_strings_of_json_lines_unescaped"]),
     ("nd21_har_tokens_duplicate_log", "scan/har.py", "(require_har or _is_har(document))", "(require_har)",
      ["tests/scan/test_json_lines.py::test_a_har_behind_a_duplicate_log_keeps_the_har_token_checks"]),
+    ("nd21_json_lines_unbounded", "scan/har.py", "if len(values) == MAX_JSON_VALUES:", "if False:",
+     ["tests/scan/test_json_lines.py::test_past_the_bound_json_lines_have_no_views_and_the_raw_bytes_are_still_read"]),
 ]
 
 

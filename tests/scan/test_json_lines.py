@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -88,3 +89,20 @@ def test_a_har_behind_a_duplicate_log_keeps_the_har_token_checks(tmp_path: Path)
     report = scan_path(path)
     assert report.format == "raw"
     assert "authorization" in {f.kind for f in report.findings}
+
+
+def test_past_the_bound_json_lines_have_no_views_and_the_raw_bytes_are_still_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More values than MAX_JSON_VALUES (lowered to 8 here; 1,000,000 as shipped): no JSON parse
+    (bounded memory and time), but the file is not refused and its raw bytes are scanned (the
+    armour of the key found), while the key written in \\u escapes, which only the JSON views
+    decode, is not: the bound is what cut them."""
+    monkeypatch.setattr(har, "MAX_JSON_VALUES", 8)
+    path = tmp_path / "many.ndjson"
+    path.write_text("{}\n" * 8 + docker_line(PEM, 0) + '{"log":' + escaped(PEM) + "}\n")
+    assert har._json_lines(path.read_text()) is None
+    report = scan_path(path)
+    assert "pem-private-key" in {f.kind for f in report.findings}
+    assert not any(f.encoding.startswith("json") for f in report.findings)
+    path.write_text("{}\n" * 6 + docker_line(PEM, 0) + '{"log":' + escaped(PEM) + "}\n")  # 8 values: read
+    assert any(f.encoding.startswith("json") for f in scan_path(path).findings)

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 DETECTOR = "har"
 MAX_HAR_BYTES = 512 << 20  # a HAR is parsed whole: larger ones are refused
+MAX_JSON_VALUES = 1_000_000  # JSON lines parsed for their string views (a docker log of 200 MB)
 REDACTED_CHAR = "x"
 JWS = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]{16,}")
 CREDENTIAL_NAMES = frozenset({
@@ -153,7 +154,8 @@ def parse(raw: bytes, require_har: bool = True) -> tuple[Any, list[JsonString]]:
 
 def _json_lines(text: str) -> list[Any] | None:
     """JSON values one after another, whitespace between (JSON lines: docker's json-file log,
-    journald's `-o json`, NDJSON), as the list of them; None if any part is not JSON."""
+    journald's `-o json`, NDJSON), as the list of them; None if any part is not JSON or there are
+    more than MAX_JSON_VALUES (the file then has no JSON views: its raw bytes are still scanned)."""
     decoder = json.JSONDecoder()
     values: list[Any] = []
     position = 0
@@ -163,6 +165,8 @@ def _json_lines(text: str) -> list[Any] | None:
                 position += 1
             if position == len(text):
                 return values
+            if len(values) == MAX_JSON_VALUES:
+                return None
             value, position = decoder.raw_decode(text, position)
             values.append(value)
     except (ValueError, RecursionError):
