@@ -2280,6 +2280,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_json_lines.py::test_a_har_behind_a_duplicate_log_keeps_the_har_token_checks"]),
     ("nd21_json_lines_unbounded", "scan/har.py", "if len(values) == MAX_JSON_VALUES:", "if False:",
      ["tests/scan/test_json_lines.py::test_past_the_bound_json_lines_have_no_views_and_the_raw_bytes_are_still_read"]),
+    ("kt21_read_work_unbounded", "scan/detectors/keytext.py", "        if work[0] > most:", "        if False:",
+     ["tests/scan/test_keytext.py::test_labels_whose_blocks_read_each_others_lines_are_cut_not_quadratic"]),
 ]
 
 

@@ -238,6 +238,20 @@ def test_past_the_block_bound_the_scan_is_incomplete(monkeypatch: pytest.MonkeyP
     assert not cut
 
 
+def test_labels_whose_blocks_read_each_others_lines_are_cut_not_quadratic() -> None:
+    """rt22: every line a label (after JSON's escaped newline) ending in a 1-character hex token:
+    each label's block read the next 6,193 lines and, no block, counted for nothing (64 KiB took
+    4 CPU s, 1 MiB about 300). The lines read are bounded per view (READ_WORK): cut, refused."""
+    data = b'priv:\\n" 0a:0b:0c:0d: a\n' * (64 * 1024 // 26)
+    cut: list[str] = []
+    began = time.process_time()
+    assert not list(keytext_hits(data, cut))
+    assert cut and "read more than" in cut[0]
+    assert time.process_time() - began < 2.0
+    _, text = _key("rsa2048")  # a printout is read once: far from the bound
+    assert list(keytext_hits(text * 50, cut := [])) and not cut
+
+
 def test_a_block_longer_than_a_16384_bit_modulus_is_not_read() -> None:
     _, text = _key("rsa2048")
     start, end = _blocks(text)[b"modulus"]

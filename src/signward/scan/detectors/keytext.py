@@ -38,6 +38,7 @@ PROOFS = 256  # scalar multiplications per view, plus one per 256 KiB
 # modular exponentiations (RSA without a printed prime) per view, plus one per 256 KiB, in units of a 2048-bit
 # modulus's (a k-bit one costs (k / 2048) ** 3 rounded up: 16,384 bits, 512 units, about 2 s)
 MODEXPS = 64
+READ_WORK = 16  # bytes the blocks' line reads go through, per byte of the view (plus 1 MiB): past it, cut
 
 # a block label with 4 pairs after it (on its line, or in a token on the next line, also after a JSON log
 # line's escaped newline): a label with no
@@ -116,9 +117,11 @@ def _inline_block(text: bytes, at: int) -> tuple[bytes | None, int]:
     return bytes.fromhex(re.sub(rb"[: \t\r\n]", b"", match.group(1)).decode()), match.end()
 
 
-def _line_block(text: bytes, at: int) -> tuple[bytes | None, int]:
+def _line_block(text: bytes, at: int, work: list[int]) -> tuple[bytes | None, int]:
     """The last token of each line after the one ending at `at` (any prefix before it), joined:
-    the pairs as openssl wrote them, whatever prefixes each line or where the lines were broken."""
+    the pairs as openssl wrote them, whatever prefixes each line or where the lines were broken.
+    The bytes gone through are added to `work[0]` (a label whose block is no block reads lines
+    another label reads again: the view's READ_WORK bounds the sum)."""
     position, parts, end, total = at, [], at, 0
     while position < len(text) and total <= 3 * MAX_PAIRS:
         stop = text.find(b"\n", position + 1, position + 2 + MAX_LINE)
@@ -136,20 +139,21 @@ def _line_block(text: bytes, at: int) -> tuple[bytes | None, int]:
         parts.append(token)
         total += len(token)
         end, position = position + 1 + len(line), stop
+    work[0] += position - at
     match = JOINED.match(b"".join(parts))
     if match is None:
         return None, at
     return bytes.fromhex(match.group(0).replace(b":", b"").decode()), end
 
 
-def _block(text: bytes, at: int) -> tuple[bytes | None, int]:
+def _block(text: bytes, at: int, work: list[int]) -> tuple[bytes | None, int]:
     """(octets, end) of the block after a label ending at `at`; None past MAX_PAIRS (no key is longer)."""
     stop = text.find(b"\n", at, at + MAX_LINE)
     rest = text[at:stop if stop >= 0 else at + MAX_LINE]
     if rest.strip() and JSON_END.match(rest) is None:
         value, end = _inline_block(text, at)
     else:
-        value, end = _line_block(text, stop) if stop >= 0 else (None, at)
+        value, end = _line_block(text, stop, work) if stop >= 0 else (None, at)
     return (None, end) if value is not None and len(value) > MAX_PAIRS else (value, end)
 
 
@@ -158,12 +162,17 @@ def _records(text: bytes, cut: list[str] | None) -> Iterator[_Record]:
     starts the next), each with the header before it and the values (publicExponent, curve names)
     among or just after its blocks."""
     cap = MAX_BLOCKS + len(text) // 256
-    blocks, record, at, floor = 0, None, 0, 0
+    blocks, record, at, floor, work = 0, None, 0, 0, [0]
+    most = READ_WORK * len(text) + (1 << 20)
     while (match := LABEL.search(text, at)) is not None:
         at = match.end()
         if match.start() and text[match.start() - 1] in NAME_CHARS:
             continue  # `mypriv:`, `sub_modulus:`: another name
-        value, end = _block(text, match.end())
+        value, end = _block(text, match.end(), work)
+        if work[0] > most:
+            if cut is not None:
+                cut.append(f"keytext: block lines read more than {READ_WORK} times over in {len(text)} bytes")
+            break
         if value is None:
             continue
         blocks += 1
