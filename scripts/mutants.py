@@ -2282,6 +2282,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_json_lines.py::test_past_the_bound_json_lines_have_no_views_and_the_raw_bytes_are_still_read"]),
     ("kt21_read_work_unbounded", "scan/detectors/keytext.py", "        if work[0] > most:", "        if False:",
      ["tests/scan/test_keytext.py::test_labels_whose_blocks_read_each_others_lines_are_cut_not_quadratic"]),
+    ("kt21_unproven_under_header", "scan/detectors/keytext.py",
+     "if found is None and record.header is not None and PRIVATE_BLOCKS & record.blocks.keys():",
+     "if False:", ["tests/scan/test_keytext.py::test_a_private_value_under_a_header_is_a_finding_whatever_the_curve_or_algorithm"]),
+    ("kt21_dh_private_key_label", "scan/detectors/keytext.py", "coefficient|private-key|priv|pub", "coefficient|priv|pub",
+     ["tests/scan/test_keytext.py::test_a_private_value_under_a_header_is_a_finding_whatever_the_curve_or_algorithm"]),
 ]
 
 

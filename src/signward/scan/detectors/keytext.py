@@ -38,12 +38,16 @@ PROOFS = 256  # scalar multiplications per view, plus one per 256 KiB
 # modular exponentiations (RSA without a printed prime) per view, plus one per 256 KiB, in units of a 2048-bit
 # modulus's (a k-bit one costs (k / 2048) ** 3 rounded up: 16,384 bits, 512 units, about 2 s)
 MODEXPS = 64
+# the blocks that hold a private value: under a `Private-Key:` header one is a finding even unproven (a curve
+# cryptography does not know: SM2, secp112r1, binary curves; DSA; DH's `private-key:`; a pub changed by a byte)
+PRIVATE_BLOCKS = frozenset({"priv", "privateExponent", "private-key"})
+UNPROVEN = "keytext-private-unproven"
 READ_WORK = 16  # bytes the blocks' line reads go through, per byte of the view (plus 1 MiB): past it, cut
 
 # a block label with 4 pairs after it (on its line, or in a token on the next line, also after a JSON log
 # line's escaped newline): a label with no
 # hex under it (a YAML `priv:` key) is passed over by the regex engine, not counted nor read
-LABEL = re.compile(rb"(modulus|privateExponent|prime1|prime2|exponent1|exponent2|coefficient|priv|pub):"
+LABEL = re.compile(rb"(modulus|privateExponent|prime1|prime2|exponent1|exponent2|coefficient|private-key|priv|pub):"
                    rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:){4}"
                    rb"|(?:[ \t\r]*|(?:\\r)?\\n\"[^\n]{0,%d})\n[^\n]{0,%d}?[ \t](?:[0-9a-fA-F]{2}:){4})"
                    % (MAX_LINE, MAX_LINE))
@@ -314,6 +318,8 @@ def keytext_hits(text: bytes, cut: list[str] | None = None) -> Iterator[tuple[in
         if budget.spent:
             return
         found = _proven(record, budget)
+        if found is None and record.header is not None and PRIVATE_BLOCKS & record.blocks.keys():
+            found = UNPROVEN, None  # a private value under a `Private-Key:` header: a key, proven or not
         if found is not None:
             yield record.start, record.end, found[0], found[1]
 
