@@ -2287,6 +2287,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "if False:", ["tests/scan/test_keytext.py::test_a_private_value_under_a_header_is_a_finding_whatever_the_curve_or_algorithm"]),
     ("kt21_dh_private_key_label", "scan/detectors/keytext.py", "coefficient|private-key|priv|pub", "coefficient|priv|pub",
      ["tests/scan/test_keytext.py::test_a_private_value_under_a_header_is_a_finding_whatever_the_curve_or_algorithm"]),
+    ("pb22_definite_outer_head", "scan/detectors/der_ber.py",
+     'HEAD = re.compile(rb"\\x30(?:[\\x00-\\x80]|\\x81.|\\x82..|\\x83...|\\x84....)"',
+     'HEAD = re.compile(rb"\\x30(?:\\x80|\\x81[\\x00-\\x7f]|\\x82\\x00.|\\x83\\x00..|\\x84\\x00...)"',
+     ["tests/scan/test_der_ber.py::test_ber_inside_a_minimal_definite_outer_length_is_read"]),
+    ("pb22_plain_ber_left", "scan/detectors/der_ber.py", "        if hit is None:\n            continue  # (a plain BER",
+     "        if hit is None or not reading.joined:\n            continue  # (a plain BER", ["tests/scan/test_der_ber.py::test_ber_inside_a_minimal_definite_outer_length_is_read"]),
 ]
 
 

@@ -98,8 +98,31 @@ def test_a_pfx_key_is_matched_to_the_known_key_and_spans_the_file() -> None:
 
 def test_plain_der_and_a_plain_ber_key_are_left_to_their_rules() -> None:
     der = EC_KEY.private_bytes(DER, PKCS8, NONE)
-    indefinite_only = to_ber(der, segment=1 << 20)  # indefinite lengths, no segments: textforms.py's BER rule
-    assert not list(ber_keys(PRE + der + POST)) and not list(ber_keys(PRE + indefinite_only + POST))
+    indefinite_only = to_ber(der, segment=1 << 20)  # indefinite lengths, no segments: textforms.py's BER rule too
+    assert not list(ber_keys(PRE + der + POST))
+    assert [kind for _, _, kind, _ in ber_keys(PRE + indefinite_only + POST)] == ["pkcs8-ec-ber"]
+
+
+def _sec1_outer_definite(inner: bytes) -> bytes:
+    """A SEC1 key whose outer SEQUENCE has a minimal definite length around BER content: its
+    scalar's OCTET STRING replaced by `inner`."""
+    sec1 = EC_KEY.private_bytes(DER, serialization.PrivateFormat.TraditionalOpenSSL, NONE)
+    assert sec1[:2] == b"\x30\x77" and sec1[5:7] == b"\x04\x20"
+    body = sec1[2:5] + inner + sec1[39:]
+    return b"\x30" + bytes([len(body)]) + body
+
+
+def test_ber_inside_a_minimal_definite_outer_length_is_read() -> None:
+    """rt22: the outer SEQUENCE's length minimal and definite (no BER head), BER inside: the
+    scalar in two segments, or in a long-form length. Both readers certified these; the head is
+    now any length form and the conversion tells DER from BER."""
+    scalar = EC_KEY.private_numbers().private_value.to_bytes(32, "big")
+    segmented = _sec1_outer_definite(b"\x24\x24\x04\x10" + scalar[:16] + b"\x04\x10" + scalar[16:])
+    long_form = _sec1_outer_definite(b"\x04\x84\x00\x00\x00\x20" + scalar)
+    for form in (segmented, long_form):
+        found = list(ber_keys(PRE + form + POST))
+        assert [kind for _, _, kind, _ in found] == ["sec1-ec-ber"]
+        assert found[0][3].private_numbers() == EC_KEY.private_numbers()
 
 
 def _snmp_capture(size: int) -> bytes:

@@ -32,8 +32,11 @@ MAX_CHUNK_VALUES = 65_536  # values read for all the heads of a chunk (about 1 u
 VALUES_PER_KIB = 1024  # a capture of nothing but SNMP messages in BER reads about 500 a KiB
 # a SEQUENCE with an indefinite or non-minimal length, then a version (a key's 0 or 1, a PFX's 3) or
 # an AlgorithmIdentifier's SEQUENCE and OID (EncryptedPrivateKeyInfo)
-HEAD = re.compile(rb"\x30(?:\x80|\x81[\x00-\x7f]|\x82\x00.|\x83\x00..|\x84\x00...)"
-                  rb"(?:\x02\x01[\x00\x01\x03]|\x30(?:\x80|[\x00-\x7f]|\x81.|\x82..)\x06)", re.DOTALL)
+# (rt22: the outer length minimal and definite, BER inside: segments, indefinite or long-form inner
+# lengths, a version in a long-form length: any length form, the conversion tells DER from BER)
+HEAD = re.compile(rb"\x30(?:[\x00-\x80]|\x81.|\x82..|\x83...|\x84....)"
+                  rb"(?:\x02(?:\x01|\x81\x01|\x82\x00\x01|\x83\x00\x00\x01|\x84\x00\x00\x00\x01)[\x00\x01\x03]"
+                  rb"|\x30(?:[\x00-\x80]|\x81.|\x82..|\x83...|\x84....)\x06)", re.DOTALL)
 # what a key or a PFX looks like after its head: a PKCS#8 key's algorithm (RSA, EC, Ed25519, X25519),
 # a PFX's pkcs7-data, a password-based encryption: a conversion that gives up on these is a finding
 LOOKS_SECRET = re.compile(rb"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01|\x06\x07\x2a\x86\x48\xce\x3d\x02\x01"
@@ -189,12 +192,11 @@ def ber_keys(data: bytes, cut: set[str] | None = None, open_pkcs12: int = 16) ->
             continue
         finally:
             left -= reading.values
-        joined = reading.joined
         if der == data[start:end]:
             continue  # DER: der.py's
         hit = classify_der(without_mac(der), 0, open_pkcs12=open_pkcs12 > 0)
-        if hit is None or not (joined or hit.kind.startswith(("pkcs12", "pkcs8-encrypted", "jks", "jceks"))):
-            continue  # nothing, or a plain BER key: textforms.py's BER rule reads it
+        if hit is None:
+            continue  # (a plain BER key textforms.py's BER rule reads too: found twice, redacted once)
         open_pkcs12 -= hit.kind.startswith("pkcs12")
         reach = end
         yield start, end, hit.kind + "-ber", hit.key
