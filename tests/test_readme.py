@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -183,14 +185,16 @@ def free_port() -> int:
 def run_shell(script: str, workdir: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run documented shell lines as a newcomer would, with `bash -e` in `workdir` (which stands
     for the repository: it has no .venv, so the `signward` found on PATH is this interpreter's),
-    a temporary directory inside it for `mktemp`, and port 8080 replaced by a free one. Whatever
-    the script leaves running (an issuer, the HSM) is stopped afterwards."""
+    a temporary directory of its own for `mktemp` (a short path under /tmp: the HSM's unix socket
+    lives in the home, and a socket path has at most 107 bytes; under pytest-xdist's basetemp a
+    home inside `workdir` passed it), and port 8080 replaced by a free one. Whatever the script
+    leaves running (an issuer, the HSM) is stopped afterwards, and the directory removed."""
     shim = workdir / "bin"
     shim.mkdir(exist_ok=True)
     (shim / "signward").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m signward "$@"\n')
     (shim / "signward").chmod(0o755)
-    (workdir / "tmp").mkdir(exist_ok=True)
-    env = {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}", "TMPDIR": str(workdir / "tmp"), "COLUMNS": "80",
+    temp = Path(tempfile.mkdtemp(prefix="signward-readme-"))
+    env = {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}", "TMPDIR": str(temp), "COLUMNS": "80",
            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH", "")) if p)}
     env.pop("SIGNWARD_HOME", None)
     port = free_port()
@@ -202,18 +206,19 @@ def run_shell(script: str, workdir: Path, timeout: float = 120) -> subprocess.Co
         try:
             process.wait(timeout=timeout)
         finally:
-            stop_what_it_left(process, workdir, env)
+            stop_what_it_left(process, temp, env)
+            shutil.rmtree(temp, ignore_errors=True)
         stdout.seek(0)
         stderr.seek(0)
         return subprocess.CompletedProcess(process.args, process.returncode, stdout.read(), stderr.read())
 
 
-def stop_what_it_left(process: subprocess.Popen[bytes], workdir: Path, env: dict[str, str]) -> None:
+def stop_what_it_left(process: subprocess.Popen[bytes], temp: Path, env: dict[str, str]) -> None:
     try:
         os.killpg(process.pid, signal.SIGTERM)  # an issuer left in the background
     except ProcessLookupError:
         pass
-    for home in (workdir / "tmp").iterdir():  # an HSM a failed script did not stop
+    for home in temp.iterdir():  # an HSM a failed script did not stop
         if (home / "hsm").is_dir():
             subprocess.run([sys.executable, "-m", "signward", "--home", str(home), "hsm", "stop"], env=env,
                            capture_output=True, timeout=60)
