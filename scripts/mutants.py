@@ -2293,6 +2293,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_der_ber.py::test_ber_inside_a_minimal_definite_outer_length_is_read"]),
     ("pb22_plain_ber_left", "scan/detectors/der_ber.py", "        if hit is None:\n            continue  # (a plain BER",
      "        if hit is None or not reading.joined:\n            continue  # (a plain BER", ["tests/scan/test_der_ber.py::test_ber_inside_a_minimal_definite_outer_length_is_read"]),
+    ("hs21_socket_path_unchecked", "hsm/server.py", "    if length > MAX_SOCKET_PATH:", "    if False:",
+     ["tests/hsm/test_server.py::test_a_home_whose_socket_path_is_too_long_is_refused_in_one_line"]),
 ]
 
 

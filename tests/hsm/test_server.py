@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -122,3 +123,18 @@ def test_second_embedded_hsm_in_one_process_is_refused(tmp_path: Path, backend: 
             open_backend(home, home.load_config())
     finally:
         hsm_server.stop(home)
+
+
+def test_a_home_whose_socket_path_is_too_long_is_refused_in_one_line(tmp_path: Path) -> None:
+    """A unix socket's address holds 107 bytes: p11-kit aborted with an assertion and `hsm start`
+    said only that the server did not come up (exit 3). Now: the path, why, exit 2, nothing started."""
+    deep = tmp_path / ("d" * (hsm_server.MAX_SOCKET_PATH - len(str(tmp_path)) - 10))
+    home = Home(deep)
+    done = subprocess.run([sys.executable, "-m", "signward", "--home", str(deep), "init"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([sys.executable, "-m", "signward", "--home", str(deep), "hsm", "start"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "socket" in done.stderr and "shorter path" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not home.socket_path.exists() and hsm_server.running_pid(home) is None

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..errors import ConfigError, HsmUnavailable
 from ..home import Home, HsmConfig
 
+MAX_SOCKET_PATH = 106  # p11-kit asserts strlen(path) < sizeof(sockaddr_un.sun_path) - 1 (108 on Linux)
 SOFTHSM_CANDIDATES = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/*/softhsm/libsofthsm2.so",
                       "/usr/local/lib/softhsm/libsofthsm2.so"]
 # Servers started by this process, kept so they are reaped (and not warned about) on stop.
@@ -146,6 +147,10 @@ def start(home: Home, cfg: HsmConfig, timeout: float = 15.0) -> dict[str, object
         return {"pid": pid, "socket": str(home.socket_path), "started": False}
     if shutil.which("p11-kit") is None:
         raise HsmUnavailable("p11-kit not found (install the Debian package p11-kit)")
+    length = len(os.fsencode(home.socket_path))
+    if length > MAX_SOCKET_PATH:
+        raise ConfigError(f"the HSM's socket {home.socket_path} would be {length} bytes long, over the "
+                          f"{MAX_SOCKET_PATH} a unix socket's address holds: use a home with a shorter path")
     created = init_token(home, cfg)
     preload = nodump_library(home)
     home.socket_path.unlink(missing_ok=True)
