@@ -1,8 +1,9 @@
-"""JSON lines (docker's json-file log, journald's `-o json`, NDJSON) are read, not refused: a file
-of JSON values one a line, or one object whose `log` is a string, is no HAR. The scanner parses
-JSON lines and takes their strings as views (JSON unescaped), the independent reader reads every
-JSON string literal of a text, and a file that is a HAR after all (a later duplicate `log`)
-keeps the HAR's token checks."""
+"""JSON lines (NDJSON, journald's `-o json`, a log of JSON records) are parsed for their strings'
+views by the scanner (on main a raw file of JSON values one after another had no views: not one
+JSON document); the independent reader reads every JSON string literal of a text. Docker's
+json-file log (first member `log`) is still refused as no HAR (fail closed): a key printout split
+across its records is read by neither reader yet (rt22), so reading it as text would certify it.
+A HAR whose first member is not `log` keeps the HAR's token checks."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from signward.dumps import sanitize, scan_path
-from signward.home import Home
+from signward.dumps import scan_path
+from signward.errors import DumpFormatError
 from signward.scan import har
 from signward.scan.recheck import recheck_bytes
 
@@ -28,35 +29,34 @@ def docker_line(message: str, second: int) -> str:
                       separators=(",", ":")) + "\n"
 
 
+def ndjson_line(message: str, second: int) -> str:
+    """One record of an application's JSON log (one object a line, its message first)."""
+    return json.dumps({"msg": message, "level": "info", "ts": f"2026-12-07T10:00:{second:02d}Z"},
+                      separators=(",", ":")) + "\n"
+
+
 def escaped(text: str) -> str:
     """`text` as a JSON string with every character a \\u escape (legal JSON: what a hostile writer
     may choose; no reader of JSON sees a difference)."""
     return '"' + "".join(f"\\u{ord(c):04x}" for c in text) + '"'
 
 
-def test_a_docker_json_file_log_is_scanned_not_refused(tmp_path: Path) -> None:
-    """The key a container printed, a line per log entry: found (its armour), and sanitize leaves
-    none of it; on main the file was refused as "not a JSON document" (exit 2)."""
+def test_a_docker_json_file_log_is_refused_until_its_records_are_read_as_printed(tmp_path: Path) -> None:
+    """Fail closed: `{"log":...}` a line is sniffed as a HAR and refused as bad input (exit 2),
+    not certified: a printout split across records is found by neither reader yet."""
     log = tmp_path / "0123abcd-json.log"
     log.write_text(docker_line("starting\n", 0) + "".join(docker_line(line, i + 1)
                                                            for i, line in enumerate(PEM.splitlines(True))))
-    report = scan_path(log)
-    assert report.format == "raw"
-    assert "pem-private-key" in {f.kind for f in report.findings}
-    out = tmp_path / "out.log"
-    result = sanitize(log, out, Home(tmp_path / "home"))
-    assert result.status == "clean"
-    cleaned = out.read_text()
-    assert all(line not in cleaned for line in PEM.splitlines()[1:-1])
-    assert "starting" in cleaned and "stdout" in cleaned  # the log around the key is kept
+    with pytest.raises(DumpFormatError, match="not a JSON document"):
+        scan_path(log)
 
 
 def test_the_scanner_reads_the_strings_of_json_lines_unescaped(tmp_path: Path) -> None:
     """A key whose JSON string is all \\u escapes is seen only once JSON lines are parsed: a
     finding in a `json` layer, where on main the lines had no views (not one JSON document)."""
     log = tmp_path / "app.ndjson"
-    log.write_text(docker_line("starting\n", 0) + '{"log":' + escaped(PEM) + ',"stream":"stdout"}\n'
-                   + docker_line("done\n", 2))
+    log.write_text(ndjson_line("starting", 0) + '{"msg":' + escaped(PEM) + ',"level":"info"}\n'
+                   + ndjson_line("done", 2))
     report = scan_path(log)
     assert report.format == "raw"
     assert any(f.encoding.startswith("json") and "private" in f.kind for f in report.findings), report.findings
@@ -71,21 +71,15 @@ def test_the_independent_reader_reads_the_strings_of_json_lines(tmp_path: Path) 
     assert any(f.view == "app.ndjson > json-string" and f.kind == "pem" for f in report.findings), report.findings
 
 
-def test_the_har_sniff_passes_a_log_whose_value_is_not_an_object() -> None:
-    assert not har.looks_like_har(b'{"log":"hello\\n","stream":"stdout"}')
-    assert not har.looks_like_har(b'{ "log" : "x" }')
-    assert har.looks_like_har(b'{"log": {"version": "1.2", "entries": []}}')
-    assert har.looks_like_har(b'{"log":' + b" " * 80)  # the value past the head: a HAR candidate
-
-
-def test_a_har_behind_a_duplicate_log_keeps_the_har_token_checks(tmp_path: Path) -> None:
-    """`{"log":"x","log":{...}}`: sniffed as no HAR by its first member, but a reader of HARs
-    (the last duplicate wins) sees one: its Authorization header is still a finding."""
+def test_a_har_whose_first_member_is_not_log_keeps_the_har_token_checks(tmp_path: Path) -> None:
+    """`{"comment":..,"log":{...}}`: sniffed as no HAR by its first member, but a reader of HARs
+    sees one: its Authorization header is still a finding (on main the raw JSON path skipped the
+    HAR's token checks)."""
     entry = {"request": {"method": "GET", "url": "https://mail.example/api",
                          "headers": [{"name": "Authorization", "value": "Basic YWxpY2U6czNjcmV0LXBhc3N3b3Jk"}]},
              "response": {"status": 200, "headers": [], "content": {"size": 0, "text": ""}}}
     path = tmp_path / "session.har"
-    path.write_text('{"log":"x","log":' + json.dumps({"version": "1.2", "entries": [entry]}) + "}")
+    path.write_text('{"comment":"exported","log":' + json.dumps({"version": "1.2", "entries": [entry]}) + "}")
     report = scan_path(path)
     assert report.format == "raw"
     assert "authorization" in {f.kind for f in report.findings}
@@ -99,10 +93,10 @@ def test_past_the_bound_json_lines_have_no_views_and_the_raw_bytes_are_still_rea
     decode, is not: the bound is what cut them."""
     monkeypatch.setattr(har, "MAX_JSON_VALUES", 8)
     path = tmp_path / "many.ndjson"
-    path.write_text("{}\n" * 8 + docker_line(PEM, 0) + '{"log":' + escaped(PEM) + "}\n")
+    path.write_text("{}\n" * 8 + ndjson_line(PEM, 0) + '{"msg":' + escaped(PEM) + "}\n")
     assert har._json_lines(path.read_text()) is None
     report = scan_path(path)
     assert "pem-private-key" in {f.kind for f in report.findings}
     assert not any(f.encoding.startswith("json") for f in report.findings)
-    path.write_text("{}\n" * 6 + docker_line(PEM, 0) + '{"log":' + escaped(PEM) + "}\n")  # 8 values: read
+    path.write_text("{}\n" * 6 + ndjson_line(PEM, 0) + '{"msg":' + escaped(PEM) + "}\n")  # 8 values: read
     assert any(f.encoding.startswith("json") for f in scan_path(path).findings)
