@@ -130,10 +130,11 @@ def parse(raw: bytes, require_har: bool = True) -> tuple[Any, list[JsonString]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DumpFormatError(f"not UTF-8 JSON (byte {exc.start})") from None
+    text = text.lstrip("\ufeff")
     try:
-        document = json.loads(text.lstrip("\ufeff"))
+        document = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        document = None if require_har else _json_lines(text.lstrip("\ufeff"))
+        document = None if require_har else _json_lines(text)
         if document is None:
             raise DumpFormatError(f"not a JSON document ({str(exc)[:80]})") from None
     if require_har and not _is_har(document):

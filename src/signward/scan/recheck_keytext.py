@@ -33,6 +33,7 @@ the budget's scalar checks.
 from __future__ import annotations
 
 import bisect
+import math
 import mmap
 import re
 from dataclasses import dataclass, field
@@ -292,15 +293,9 @@ def _rsa(reader: _Reader, printout: _Printout, name: str) -> tuple[str, str] | N
             return None
         budget.modexps += units
         residue = pow(2, e * exponent, n)
-        if residue == 2 or (label != "privateExponent" and 1 < _gcd(residue - 2, n) < n):
+        if residue == 2 or (label != "privateExponent" and 1 < math.gcd(residue - 2, n) < n):
             return "keytext", f"RSA-{n.bit_length()} private key printed as text ({label} inverts e)"
     return None
-
-
-def _gcd(a: int, b: int) -> int:
-    while b:
-        a, b = b, a % b
-    return abs(a)
 
 
 def _fits(curve: ec.EllipticCurve, private: bytes, public: bytes | None) -> bool:
