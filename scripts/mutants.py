@@ -1872,10 +1872,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [RC + "test_the_span_runs_from_the_header_to_the_end_of_the_view_and_the_key_is_the_key"]),
     # rt19 group 2: keys cut short behind BER heads, Ed25519 cut after its seed, the RSA work budget
     ("s19_scanner_cut_long_lengths", "scan/detectors/der_cut.py",
-     "    if count > MAX_LENGTH_BYTES or at + 2 + count > len(data):", "    if count > 2 or at + 2 + count > len(data):",
+     "read_head(data, at, octets=MAX_LENGTH_BYTES, indefinite=True)", "read_head(data, at, octets=2, indefinite=True)",
      [DP + "test_a_key_cut_short_behind_a_ber_head_is_found[sec1-outer-84-raw]"]),
     ("s19_scanner_cut_indefinite", "scan/detectors/der_cut.py",
-     "return (data[at], at + 2, None) if data[at] & 0x20 else None", "return None",
+     "read_head(data, at, octets=MAX_LENGTH_BYTES, indefinite=True)", "read_head(data, at, octets=MAX_LENGTH_BYTES)",
      [DP + "test_a_key_cut_short_behind_a_ber_head_is_found[sec1-outer-indefinite-raw]"]),
     ("s19_scanner_cut_ber_version", "scan/detectors/der_cut.py",
      "not 1 <= value[1] - value[0] <= MAX_VERSION_BYTES", "value[1] - value[0] != 1",
@@ -2292,6 +2292,11 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        if hit is None or not reading.joined:\n            continue  # (a plain BER", ["tests/scan/test_der_ber.py::test_ber_inside_a_minimal_definite_outer_length_is_read"]),
     ("hs21_socket_path_unchecked", "hsm/server.py", "    if length > MAX_SOCKET_PATH:", "    if False:",
      ["tests/hsm/test_server.py::test_a_home_whose_socket_path_is_too_long_is_refused_in_one_line"]),
+    ("s22_tlv_octet_bound", "scan/detectors/tlv.py", "    if count > octets or at + 2 + count > limit:",
+     "    if at + 2 + count > limit:", ["tests/scan/test_tlv.py::test_lengths_past_the_octet_bound_or_the_limit_are_no_head"]),
+    ("s22_tlv_primitive_indefinite", "scan/detectors/tlv.py", "if indefinite and tag & 0x20 else None",
+     "if indefinite else None",
+     ["tests/scan/test_tlv.py::test_the_indefinite_form_is_read_only_when_asked_and_only_for_a_constructed_value"]),
 ]
 
 

@@ -26,6 +26,7 @@ from ..findings import Finding
 from .base import BaseDetector
 from .der_cut import CutChecks, cut_key
 from .multiprime import multiprime_key
+from .tlv import read_head
 
 ANCHOR = re.compile(rb"\x30(?:\x82..|\x81.|[\x20-\x7f])\x02\x01[\x00\x01\x03]\x30?", re.DOTALL)
 ENCRYPTION_OID = re.compile(
@@ -65,21 +66,8 @@ class DerKey:
 
 def der_length(data: bytes, offset: int) -> int | None:
     """Total length (header included) of the definite-length TLV at `offset`, or None."""
-    if offset + 2 > len(data):
-        return None
-    first = data[offset + 1]
-    if first < 0x80:
-        return 2 + first
-    count = first & 0x7F
-    if count == 0 or count > 4 or offset + 2 + count > len(data):
-        return None
-    return 2 + count + int.from_bytes(data[offset + 2:offset + 2 + count], "big")
-
-
-def _der_content_length(data: bytes, offset: int) -> int:
-    """The content length of the definite-length TLV at `offset` (`der_length` said it is one)."""
-    first = data[offset + 1]
-    return first if first < 0x80 else int.from_bytes(data[offset + 2:offset + 2 + (first & 0x7F)], "big")
+    head = read_head(data, offset)
+    return None if head is None or head.length is None else head.start - offset + head.length
 
 
 def _kind_of(key: Any, blob: bytes) -> str:
@@ -177,12 +165,11 @@ class _DerivationWalk:
         """(tag, content start, end) of each DER value in [start, end), which they must fill."""
         found, position = [], start
         while position < end:
-            total = der_length(self.blob, position)
-            if total is None or position + total > end or self.blob[position] & 0x1F == 0x1F:
+            head = read_head(self.blob, position, end)
+            if head is None or head.length is None or head.start + head.length > end or head.tag & 0x1F == 0x1F:
                 raise _NotWalked
-            found.append((self.blob[position], position + total - _der_content_length(self.blob, position),
-                          position + total))
-            position += total
+            found.append((head.tag, head.start, head.start + head.length))
+            position = head.start + head.length
         self.seen += len(found)
         if self.seen > MAX_PKCS12_VALUES:
             raise _NotWalked

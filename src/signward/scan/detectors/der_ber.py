@@ -23,6 +23,7 @@ from ..findings import Finding
 from .base import PassDetector
 from .der import classify_der, der_length
 from .textforms import _der_head as _head
+from .tlv import read_head
 
 MAX_WINDOW = 1 << 20  # bytes a conversion reads from its head
 MAX_DEPTH = 32
@@ -54,12 +55,7 @@ class NotBer(Exception):
 
 
 def _content(der: bytes) -> bytes:
-    return der[der_length(der, 0) - _content_size(der):]  # type: ignore[operator]
-
-
-def _content_size(der: bytes) -> int:
-    first = der[1]
-    return first if first < 0x80 else int.from_bytes(der[2:2 + (first & 0x7F)], "big")
+    return der[read_head(der, 0).start:]  # type: ignore[union-attr]
 
 
 class BerToDer:
@@ -74,28 +70,17 @@ class BerToDer:
         if depth > MAX_DEPTH or self.values > self.most:
             raise GaveUp
         data = self.data
-        if at + 2 > limit:
+        head = read_head(data, at, limit, octets=MAX_WIDTH, indefinite=True)
+        if head is None or head.tag & 0x1F == 0x1F:
             raise NotBer
-        tag, first = data[at], data[at + 1]
-        at += 2
-        if tag & 0x1F == 0x1F:
-            raise NotBer
-        if first == 0x80:
-            if not tag & 0x20:
-                raise NotBer
+        tag, at = head.tag, head.start
+        if head.length is None:
             parts = []
             while data[at:at + 2] != b"\x00\x00":
                 part, at = self.value(at, limit, depth + 1)
                 parts.append(part)
             return self.built(tag, parts, depth), at + 2
-        size = first
-        if first > 0x80:
-            width = first & 0x7F
-            if width > MAX_WIDTH or at + width > limit:
-                raise NotBer
-            size = int.from_bytes(data[at:at + width], "big")
-            at += width
-        stop = at + size
+        stop = at + head.length
         if stop > limit:
             raise NotBer
         if tag & 0x20:

@@ -36,6 +36,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 
+from .tlv import Head, read_head
+
 EC_PUBLIC_KEY = bytes.fromhex("2a8648ce3d0201")
 RSA_ENCRYPTION = bytes.fromhex("2a864886f70d010101")
 ED25519, X25519 = bytes.fromhex("2b6570"), bytes.fromhex("2b656e")
@@ -102,20 +104,10 @@ class CutChecks:
     budget: RsaBudget = field(default_factory=_current_budget)
 
 
-def _header(data: bytes, at: int) -> tuple[int, int, int | None] | None:
-    """(tag, content start, content length; None: indefinite) of the TLV at `at`; its content may
+def _header(data: bytes, at: int) -> Head | None:
+    """The head at `at` (a long form of up to MAX_LENGTH_BYTES octets, or indefinite): its content may
     run past the end."""
-    if at + 2 > len(data):
-        return None
-    first = data[at + 1]
-    if first < 0x80:
-        return data[at], at + 2, first
-    count = first & 0x7F
-    if count == 0:
-        return (data[at], at + 2, None) if data[at] & 0x20 else None  # indefinite: constructed only
-    if count > MAX_LENGTH_BYTES or at + 2 + count > len(data):
-        return None
-    return data[at], at + 2 + count, int.from_bytes(data[at + 2:at + 2 + count], "big")
+    return read_head(data, at, octets=MAX_LENGTH_BYTES, indefinite=True)
 
 
 def _field(data: bytes, at: int, tag: int) -> tuple[int, int] | None:

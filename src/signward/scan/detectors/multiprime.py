@@ -23,6 +23,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .tlv import read_head
+
 MAX_PRIMES, MAX_BITS = 16, 16384
 MAX_LENGTH_BYTES = 3  # a 16,384-bit key's DER is under 16 MiB
 RSA_ENCRYPTION = bytes.fromhex("06092a864886f70d010101")
@@ -30,19 +32,10 @@ RSA_ENCRYPTION = bytes.fromhex("06092a864886f70d010101")
 
 def _tlv(blob: bytes, at: int, end: int) -> tuple[int, int, int] | None:
     """(tag, content start, content end) of the definite-length value at `at`, all before `end`."""
-    if at + 2 > end:
+    head = read_head(blob, at, end, octets=MAX_LENGTH_BYTES)
+    if head is None or head.length is None or head.start + head.length > end:
         return None
-    first = blob[at + 1]
-    if first < 0x80:
-        start, size = at + 2, first
-    else:
-        count = first & 0x7F
-        if not 1 <= count <= MAX_LENGTH_BYTES or at + 2 + count > end:
-            return None
-        start, size = at + 2 + count, int.from_bytes(blob[at + 2:at + 2 + count], "big")
-    if start + size > end:
-        return None
-    return blob[at], start, start + size
+    return head.tag, head.start, head.start + head.length
 
 
 def _integers(blob: bytes, at: int, end: int, count: int) -> tuple[list[int], int] | None:
