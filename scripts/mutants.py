@@ -1896,7 +1896,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        shortened = None", [DP + "test_a_key_cut_short_base64d_into_a_log_line_is_found"]),
     ("s19_scanner_rsa_work_refused", "scan/detectors/der_cut.py", "        budget.unchecked += 1\n        return False",
      "        return False", [DP + "test_the_rsa_checks_are_bounded_by_modulus_work_not_count"]),
-    ("s19_reader_cut_long_lengths", "scan/recheck_cutkeys.py", "    if not 1 <= width <= 4 or", "    if not 1 <= width <= 2 or",
+    ("s19_reader_cut_long_lengths", "scan/recheck_cutkeys.py", "    if not 1 <= width <= _MAX_WIDTH or", "    if not 1 <= width <= 2 or",
      [RC + "test_the_reader_finds_a_key_cut_short_behind_a_ber_head[sec1-outer-84-raw]"]),
     ("s19_reader_cut_indefinite", "scan/recheck_cutkeys.py", "    if width == 0 and tag == 0x30:", "    if False:",
      [RC + "test_the_reader_finds_a_key_cut_short_behind_a_ber_head[sec1-outer-indefinite-raw]"]),
@@ -2297,6 +2297,14 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s22_tlv_primitive_indefinite", "scan/detectors/tlv.py", "if indefinite and tag & 0x20 else None",
      "if indefinite else None",
      ["tests/scan/test_tlv.py::test_the_indefinite_form_is_read_only_when_asked_and_only_for_a_constructed_value"]),
+    ("s22_cut_long_form_8_scanner", "scan/detectors/der_cut.py", "MAX_LENGTH_BYTES, MAX_VERSION_BYTES = 8, 4",
+     "MAX_LENGTH_BYTES, MAX_VERSION_BYTES = 4, 4", [DP + "test_a_key_cut_short_behind_a_ber_head_is_found[sec1-outer-88-raw]"]),
+    ("s22_cut_long_form_head_scanner", "scan/detectors/der_cut_pass.py", "|\\x88.{8}|", "|",
+     [DP + "test_a_key_cut_short_behind_a_ber_head_is_found[rsa-outer-88-raw]"]),
+    ("s22_cut_long_form_8_reader", "scan/recheck_cutkeys.py", "_MAX_WIDTH = 8  #", "_MAX_WIDTH = 4  #",
+     [RC + "test_the_reader_finds_a_key_cut_short_behind_a_ber_head[sec1-outer-88-raw]"]),
+    ("s22_cut_long_form_head_reader", "scan/recheck_cutkeys.py", "|\\x88[\\x00-\\xff]{8})", ")",
+     [RC + "test_the_reader_finds_a_key_cut_short_behind_a_ber_head[rsa-outer-88-raw]"]),
 ]
 
 

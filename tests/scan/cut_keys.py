@@ -81,6 +81,8 @@ def ber_cuts() -> dict[str, bytes]:
     return {
         "sec1-outer-84": b"\x30\x84\x00\x00\x00\x77" + sec1,
         "sec1-outer-83": b"\x30\x83\x00\x00\x77" + sec1,
+        "sec1-outer-85": b"\x30\x85\x00\x00\x00\x00\x77" + sec1,  # BER: a long form of up to 126 octets
+        "sec1-outer-88": b"\x30\x88" + bytes(7) + b"\x77" + sec1,
         "sec1-outer-indefinite": b"\x30\x80" + sec1,
         "sec1-version-ber": b"\x30\x78\x02\x02\x00\x01\x04\x20" + scalar,
         "sec1-version-8101": b"\x30\x78\x02\x81\x01\x01\x04\x20" + scalar,
@@ -88,6 +90,7 @@ def ber_cuts() -> dict[str, bytes]:
         "sec1-outer-short": b"\x30\x10\x02\x01\x01\x04\x20" + scalar,
         "ed25519-v2": ed25519_v2_cut(),
         "rsa-outer-84": b"\x30\x84" + rsa_size.to_bytes(4, "big") + rsa_body,
+        "rsa-outer-88": b"\x30\x88" + rsa_size.to_bytes(8, "big") + rsa_body,
         "rsa-version-ber": b"\x30\x82" + (rsa_size + 1).to_bytes(2, "big") + b"\x02\x02\x00\x00" + rsa_body[3:],
         "rsa-outer-short": b"\x30\x82\x01\x00" + rsa_body,
     }

@@ -42,11 +42,13 @@ _N = {"secp256r1": 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC6
       "secp521r1": (1 << 521) - 0x5AE79787C40D069948033FEB708F65A2FC44A36477663B851449048E16EC79BF7}
 # a SEQUENCE (any length form) whose first field is an INTEGER of 1-4 bytes (short, 81 or 82 length)
 _SEQUENCE_THEN_INTEGER = re.compile(
-    rb"\x30(?:[\x00-\x7f]|\x80|\x81[\x00-\xff]|\x82[\x00-\xff]{2}|\x83[\x00-\xff]{3}|\x84[\x00-\xff]{4})"
+    rb"\x30(?:[\x00-\x7f]|\x80|\x81[\x00-\xff]|\x82[\x00-\xff]{2}|\x83[\x00-\xff]{3}|\x84[\x00-\xff]{4}"
+    rb"|\x85[\x00-\xff]{5}|\x86[\x00-\xff]{6}|\x87[\x00-\xff]{7}|\x88[\x00-\xff]{8})"
     rb"\x02(?:\x81|\x82\x00)?[\x01-\x04]", re.DOTALL)
 _WINDOW = 3 * 1040 + 96  # an 8192-bit n, e and d with their headers, and PKCS#8's
 MAX_RSA_WORK = 48_000  # thousandths of a unit, per view
 MAX_HEADS = 100_000
+_MAX_WIDTH = 8  # octets of a long-form length (BER writes leading zeros; 5-8 seen in rt22's forms)
 
 
 class _Short(Exception):
@@ -63,7 +65,7 @@ def _read_header(view: bytes, at: int) -> tuple[int, int, int]:
     width = octet - 0x80
     if width == 0 and tag == 0x30:
         return tag, at + 2, -1
-    if not 1 <= width <= 4 or at + 2 + width > len(view):
+    if not 1 <= width <= _MAX_WIDTH or at + 2 + width > len(view):
         raise _Short
     return tag, at + 2 + width, int.from_bytes(view[at + 2:at + 2 + width], "big")
 

@@ -52,7 +52,7 @@ ORDERS = {
 SEC1_CURVES: list[ec.EllipticCurve] = [ec.SECP256R1(), ec.SECP256K1(), ec.SECP384R1(), ec.SECP521R1()]
 SCALAR_SIZES = {"secp256r1": 32, "secp384r1": 48, "secp521r1": 66, "secp256k1": 32}
 MIN_RSA_BITS, MAX_RSA_BITS = 512, 8192
-MAX_LENGTH_BYTES, MAX_VERSION_BYTES = 4, 4
+MAX_LENGTH_BYTES, MAX_VERSION_BYTES = 8, 4  # BER's long form of 5-8 octets too (leading zeros; rt19 forms)
 MAX_RSA_WORK = 48.0  # units per chunk; a unit: one check of a 2048-bit n with e and d of 4096 bits together
 MAX_VERDICTS = 1024  # triples remembered per chunk (the same key in several views is checked once)
 

@@ -1,5 +1,5 @@
 """The DER heads of keys cut short that the DER detector's anchor does not match (rt19): a
-SEQUENCE whose length is long-form 83/84, non-minimal (`30 81 10`), indefinite (`30 80`) or
+SEQUENCE whose length is long-form 83 to 88 (BER's leading zeros), non-minimal (`30 81 10`), indefinite (`30 80`) or
 shorter than 32 (`30 10`), or whose version INTEGER is written as BER writes it (`02 02 00 01`,
 `02 81 01 01`). Each is read by `der_cut.cut_key` (the same rules, the chunk's RSA work budget);
 the DER detector reads every other head itself. A pass of the `der` detector that the scanner
@@ -17,7 +17,7 @@ from .base import PassDetector
 from .der import ANCHOR
 from .der_cut import CutChecks, cut_key
 
-HEAD = re.compile(rb"\x30(?:\x80|\x81.|\x82..|\x83...|\x84....|[\x00-\x7f])"
+HEAD = re.compile(rb"\x30(?:\x80|\x81.|\x82..|\x83...|\x84....|\x85.{5}|\x86.{6}|\x87.{7}|\x88.{8}|[\x00-\x7f])"
                   rb"\x02(?:[\x01-\x04]|\x81[\x01-\x04]|\x82\x00[\x01-\x04])", re.DOTALL)
 MAX_HEADS = 100_000  # heads read per chunk (each a few field headers; an RSA triple draws on the work budget)
 
