@@ -2305,6 +2305,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [RC + "test_the_reader_finds_a_key_cut_short_behind_a_ber_head[sec1-outer-88-raw]"]),
     ("s22_cut_long_form_head_reader", "scan/recheck_cutkeys.py", "|\\x88[\\x00-\\xff]{8})", ")",
      [RC + "test_the_reader_finds_a_key_cut_short_behind_a_ber_head[rsa-outer-88-raw]"]),
+    ("s22_reader_base85_glued_prefix", "scan/recheck_codecs.py", "            starts.add(glued + 1)", "            pass",
+     ["tests/dumps/test_redteam_encodings.py::test_the_independent_reader_decodes_the_encoding[a85_glued.txt]",
+      "tests/dumps/test_redteam_encodings.py::test_the_independent_reader_decodes_the_encoding[b85_glued.txt]"]),
 ]
 
 

@@ -78,6 +78,11 @@ CASES: dict[str, tuple[bytes, str, Callable[[bytes], bytes]]] = {
                       lambda b: base64.a85decode(b[len(PAD):-len(PAD) - 1], adobe=True)),
     "b85.txt": (PAD + base64.b85encode(DER) + b"\n" + PAD, "base85",
                 lambda b: base64.b85decode(b[len(PAD):-len(PAD) - 1])),
+    # a name glued before the run (`=` and `:` are base85 characters): every group shifted (session 22)
+    "a85_glued.txt": (PAD + b"k=" + base64.a85encode(DER) + b"\n" + PAD, "ascii85",
+                      lambda b: base64.a85decode(b[len(PAD) + 2:-len(PAD) - 1])),
+    "b85_glued.txt": (PAD + b"blob:" + base64.b85encode(DER) + b"\n" + PAD, "base85",
+                      lambda b: base64.b85decode(b[len(PAD) + 5:-len(PAD) - 1])),
     "uu.txt": (PAD + _uu(DER) + PAD, "uuencode",
                lambda b: b"".join(binascii.a2b_uu(line) for line in b[len(PAD):].split(b"\n")[1:-42])),
     "qp.txt": (PAD + quopri.encodestring(base64.b64encode(DER)) + PAD, "quoted-printable",

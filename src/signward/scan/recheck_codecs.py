@@ -34,6 +34,7 @@ MEANINGFUL = 64  # decoded bytes after which a stream that breaks is a stream cu
 PROBE = 4096  # compressed bytes a candidate is first tried on
 MIN_BASE32 = 26  # a 16-byte AES key in base32 (unpadded)
 MIN_BASE85 = 20  # a 16-byte AES key in ascii85 / base85
+GLUED_PREFIX = 64  # a name glued before a base85 run (`key=`, `blob:`) ends within this many characters
 MIN_WIDE = 16
 SMALL_VIEW = 1 << 20  # the reader's WINDOW_VIEW_BYTES: views read with every recogniser
 
@@ -271,13 +272,25 @@ def _punctuated(run: bytes) -> bool:
         punctuation >= max(4, len(run) // 16)
 
 
+def _starts_85(run: bytes) -> list[int]:
+    """Where a base85 run's groups may start: its first character, where its length says, and after
+    the first `=` or `:` near its start (both are base85 characters, so a name glued before the
+    run, `k=...`, is inside it and shifts every group)."""
+    starts = {0, len(run) % 5}
+    for separator in b"=:":
+        glued = run.find(separator, 0, GLUED_PREFIX)
+        if glued >= 0:
+            starts.add(glued + 1)
+    return sorted(starts)
+
+
 def _base85_runs(text: bytes, offset: int) -> Iterator[Decoded]:
     for pattern, codec in ((_ASCII85_RUN, "ascii85"), (_BASE85_RUN, "base85")):
         for match in pattern.finditer(text):
             run = match.group(0)
             if not _punctuated(run):
                 continue
-            for shift in sorted({0, len(run) % 5}):
+            for shift in _starts_85(run):
                 part = run[shift:]
                 if len(part) % 5 == 1:
                     part = part[:-1]
