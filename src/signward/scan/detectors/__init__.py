@@ -3,7 +3,8 @@
 =============  =================================================================
 text           PEM / OpenSSH / PuTTY / ssh.com private keys, bare base64 DER,
                JWKs with private members, OpenSSL's `-text` printout of a key
-               (keytext.py, proven); ASCII and UTF-16LE
+               (keytext.py, proven), keys printed as big integers (Go, Java, configs:
+               printed_numbers.py, proven by the printout); ASCII and UTF-16LE
 der            DER parsed to confirm: PKCS#1, PKCS#8 (RSA, EC, Ed25519, X25519),
                SEC1, encrypted PKCS#8, PKCS#12 (opened with the well-known
                passwords), JKS/JCEKS keystores holding a private or secret key

@@ -28,6 +28,7 @@ from .base import BaseDetector
 from .der import classify_der, consistent
 from .der_cut import CutChecks, cut_key
 from .keytext import keytext_hits
+from .printed_numbers import printed_number_hits
 from .textforms import ber_keys, cose_keys, jwk_like, prefixed_cut_pem, xml_rsa
 
 PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?)-----")
@@ -218,7 +219,8 @@ def text_hits(text: bytes, cut: list[str] | None = None) -> list[TextHit]:
     hits += list(_jwk(text))
     covered = [(h.start, h.end) for h in hits]
     for start, end, kind, key in itertools.chain(jwk_like(text, covered), xml_rsa(text), ber_keys(text, cut),
-                                                  cose_keys(text), keytext_hits(text, cut)):
+                                                  cose_keys(text), keytext_hits(text, cut),
+                                                  printed_number_hits(text, cut)):
         hits.append(TextHit(start, end, kind, key))
     hits += list(_vault_tokens(text))
     return sorted(hits, key=lambda h: (h.start, -h.end))
