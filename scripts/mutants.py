@@ -2328,6 +2328,17 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "                                                  ()):", ["tests/scan/test_printed_numbers.py::test_a_printed_key_is_proven_from_its_own_numbers[go-ec-v]"]),
     ("s22_numbers_region_start", "scan/detectors/printed_numbers.py", "        start = max(0, int(before[index]) * SAMPLE - 2)",
      "        start = index * SAMPLE", ["tests/scan/test_printed_numbers.py::test_a_printout_inside_a_large_binary_view_is_found[go-rsa-plus-v]"]),
+    ("s22_blob_capi_product", "scan/detectors/win_blobs.py", "or p * q != n:\n        return None\n    return body + size",
+     "or False:\n        return None\n    return body + size",
+     ["tests/scan/test_win_blobs.py::test_public_blobs_and_blobs_that_do_not_prove_are_not_findings[capi-wrong-prime]"]),
+    ("s22_blob_ec_point", "scan/detectors/win_blobs.py", "if (public.x, public.y) == (x, y) else None", "if True else None",
+     ["tests/scan/test_win_blobs.py::test_public_blobs_and_blobs_that_do_not_prove_are_not_findings[cng-ecc-other-scalar]"]),
+    ("s22_blob_pass_wired", "scan/scanner.py", "[CutHeadPass(), BerPass(), WinBlobPass()]", "[CutHeadPass(), BerPass()]",
+     ["tests/scan/test_win_blobs.py::test_a_key_blob_in_a_heap_is_found_at_any_offset_with_its_kind[capi-privatekeyblob]"]),
+    ("s22_blob_header_start", "scan/detectors/win_blobs.py", "start = at - 8 if data[max(0, at - 8):at] in BLOBHEADER else at",
+     "start = at", ["tests/scan/test_win_blobs.py::test_a_key_blob_in_a_heap_is_found_at_any_offset_with_its_kind[capi-privatekeyblob]"]),
+    ("s22_blob_magic_bound", "scan/detectors/win_blobs.py", "        if count >= cap:", "        if False:",
+     ["tests/scan/test_win_blobs.py::test_past_the_magic_bound_the_read_is_incomplete_in_bounded_time"]),
 ]
 
 
