@@ -24,8 +24,9 @@ def capi(header: bool = True) -> bytes:
     """PRIVATEKEYBLOB: BLOBHEADER (PRIVATEKEYBLOB, CUR_BLOB_VERSION, CALG_RSA_KEYX), RSAPUBKEY, numbers LE."""
     n = RSA_KEY.private_numbers()
     size, half = 256, 128
-    body = b"".join(value.to_bytes(length, "little") for value, length in (
-        (n.public_numbers.n, size), (n.p, half), (n.q, half), (n.dmp1, half), (n.dmq1, half), (n.iqmp, half), (n.d, size)))
+    values = ((n.public_numbers.n, size), (n.p, half), (n.q, half), (n.dmp1, half), (n.dmq1, half), (n.iqmp, half),
+              (n.d, size))
+    body = b"".join(value.to_bytes(length, "little") for value, length in values)
     return (b"\x07\x02\x00\x00\x00\xa4\x00\x00" if header else b"") + b"RSA2" + struct.pack("<II", 2048, 65537) + body
 
 
@@ -41,8 +42,8 @@ def cng_rsa(full: bool) -> bytes:
 def cng_ec(key: ec.EllipticCurvePrivateKey, magic: bytes) -> bytes:
     size = (key.curve.key_size + 7) // 8
     numbers = key.private_numbers()
-    return magic + struct.pack("<I", size) + b"".join(
-        value.to_bytes(size, "big") for value in (numbers.public_numbers.x, numbers.public_numbers.y, numbers.private_value))
+    values = (numbers.public_numbers.x, numbers.public_numbers.y, numbers.private_value)
+    return magic + struct.pack("<I", size) + b"".join(value.to_bytes(size, "big") for value in values)
 
 
 BLOBS = {"capi-privatekeyblob": (capi, "windows-capi-rsa-blob"),
@@ -81,7 +82,8 @@ def _public_and_wrong() -> dict[str, bytes]:
                               + n.public_numbers.n.to_bytes(256, "little"),
         "capi-wrong-prime": wrong_q,
         "cng-ecc-public": b"ECS1" + struct.pack("<I", 32) + public.x.to_bytes(32, "big") + public.y.to_bytes(32, "big"),
-        "cng-ecc-other-scalar": cng_ec(P256, b"ECS2")[:-32] + (P256.private_numbers().private_value ^ 1).to_bytes(32, "big"),
+        "cng-ecc-other-scalar": cng_ec(P256, b"ECS2")[:-32]
+                                + (P256.private_numbers().private_value ^ 1).to_bytes(32, "big"),
         "the-words": b"RSA2 RSA3 ECS2 ECK6 are CNG magics\n" * 50,
     }
 
