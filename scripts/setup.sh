@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(softhsm2 p11-kit p11-kit-modules gcc libc6-dev libssl-dev libsodium-dev libnghttp2-dev gdb openssl zstd xz-utils lz4 aeskeyfind rsakeyfind graphviz chromium openjdk-17-jdk-headless putty-tools postgresql nginx wrk python3 python3-venv python3-dev)
+APT_PACKAGES=(softhsm2 p11-kit p11-kit-modules gcc libc6-dev libssl-dev libsodium-dev libnghttp2-dev gdb openssl gnupg zstd xz-utils lz4 aeskeyfind rsakeyfind graphviz chromium openjdk-17-jdk-headless putty-tools postgresql nginx wrk python3 python3-venv python3-dev)
 if command -v apt-get >/dev/null 2>&1; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
