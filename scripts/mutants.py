@@ -2350,10 +2350,16 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_openpgp.py::test_a_protected_key_a_public_key_and_a_broken_factorization_are_not_findings"]),
     ("s22_pgp_new_format", "scan/detectors/openpgp.py", "|[\\xc5\\xc7](?:", "|[\\x00](?:",
      ["tests/scan/test_openpgp.py::test_each_packet_form_is_proven[rsa-key-new]"]),
-    ("s22_pgp_pass_wired", "scan/scanner.py", "WinBlobPass(), OpenPgpPass()]", "WinBlobPass()]",
+    ("s22_pgp_pass_wired", "scan/scanner.py", "WinBlobPass(), OpenPgpPass(),", "WinBlobPass(),",
      ["tests/scan/test_openpgp.py::test_gpgs_binary_export_is_found_packet_by_packet[r.gpg]"]),
     ("s22_pgp_head_bound", "scan/detectors/openpgp.py", "        if count >= cap:\n            cut.add(f\"der: more than {cap} OpenPGP",
      "        if False:\n            cut.add(f\"der: more than {cap} OpenPGP", ["tests/scan/test_openpgp.py::test_hostile_heads_and_expressions_cost_little"]),
+    ("s22_ssh_binary_span", "scan/detectors/ssh_binary.py", "            yield at, found[0], found[1]",
+     "            yield at, at + len(MAGIC), found[1]", ["tests/scan/test_ssh_binary.py::test_a_binary_openssh_key_in_a_heap_is_found_and_spans_the_blob[p256]"]),
+    ("s22_ssh_binary_wired", "scan/scanner.py", "OpenPgpPass(), SshBinaryPass()]", "OpenPgpPass()]",
+     ["tests/scan/test_ssh_binary.py::test_a_binary_openssh_key_in_a_heap_is_found_and_spans_the_blob[ed25519]"]),
+    ("s22_ssh_binary_bound", "scan/detectors/ssh_binary.py", "        if count > cap:", "        if False:",
+     ["tests/scan/test_ssh_binary.py::test_past_the_magic_bound_the_read_is_incomplete_in_bounded_time"]),
 ]
 
 

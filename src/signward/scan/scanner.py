@@ -38,6 +38,7 @@ from .detectors.der_ber import BerPass
 from .detectors.der_cut import chunk_budget
 from .detectors.der_cut_pass import CutHeadPass
 from .detectors.openpgp import OpenPgpPass
+from .detectors.ssh_binary import SshBinaryPass
 from .detectors.win_blobs import WinBlobPass
 from .ed25519_pairs import scan_ed25519_pairs
 from .embedded import scan_embedded
@@ -165,11 +166,12 @@ def scan_chunk(path: Path, layout: Layout, start: int, detectors: Sequence[Detec
 def with_cut_heads(detectors: Sequence[Detector]) -> list[Detector]:
     """The detectors, and with `der` its pass over the heads of keys cut short that its anchor
     does not match (`detectors/der_cut_pass.py`), its pass over BER (`detectors/der_ber.py`) and
-    its passes over Windows key blobs (`detectors/win_blobs.py`) and OpenPGP keys (`detectors/openpgp.py`)."""
+    its passes over Windows key blobs (`win_blobs.py`), OpenPGP keys (`openpgp.py`) and OpenSSH keys
+    without armour (`ssh_binary.py`)."""
     chosen = list(detectors)
     if not any(detector.name == "der" for detector in chosen):
         return chosen
-    return chosen + [CutHeadPass(), BerPass(), WinBlobPass(), OpenPgpPass()]
+    return chosen + [CutHeadPass(), BerPass(), WinBlobPass(), OpenPgpPass(), SshBinaryPass()]
 
 
 def _scan_views(chunk: Chunk, path: Path, layout: Layout,
