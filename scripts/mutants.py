@@ -2360,6 +2360,21 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_ssh_binary.py::test_a_binary_openssh_key_in_a_heap_is_found_and_spans_the_blob[ed25519]"]),
     ("s22_ssh_binary_bound", "scan/detectors/ssh_binary.py", "        if count > cap:", "        if False:",
      ["tests/scan/test_ssh_binary.py::test_past_the_magic_bound_the_read_is_incomplete_in_bounded_time"]),
+    ("s22_reader_blob_capi_product", "scan/recheck_platform_keys.py",
+     "if values is not None and values[1] > 1 and values[1] * values[2] == values[0]:", "if values is not None:",
+     ["tests/scan/test_recheck_platform_keys.py::test_the_reader_takes_no_public_or_unproven_blob[capi-wrong-prime]"]),
+    ("s22_reader_blob_ec_point", "scan/recheck_platform_keys.py", "            if (point.x, point.y) == (values[0], values[1]):",
+     "            if True:", ["tests/scan/test_recheck_platform_keys.py::test_the_reader_takes_no_public_or_unproven_blob[cng-ecc-other-scalar]"]),
+    ("s22_reader_packet_rsa_product", "scan/recheck_platform_keys.py",
+     "secret[0][1] > 1 and secret[0][1] * secret[0][2] == public[0][0]:", "secret[0][1] > 1:",
+     ["tests/scan/test_recheck_platform_keys.py::test_the_reader_takes_no_protected_or_broken_packet"]),
+    ("s22_reader_packet_usage", "scan/recheck_platform_keys.py",
+     "        if public is None or public[1] >= end or view[public[1]] != 0:", "        if public is None or public[1] >= end:",
+     ["tests/scan/test_recheck_platform_keys.py::test_the_reader_takes_no_protected_or_broken_packet"]),
+    ("s22_reader_sexp_secret", "scan/recheck_platform_keys.py", "        if _SEXP_SECRET.search(window, 0, stop):",
+     "        if True:", ["tests/scan/test_recheck_platform_keys.py::test_the_reader_finds_an_unprotected_agent_key_and_not_a_protected_or_public_one"]),
+    ("s22_reader_platform_keys_wired", "scan/recheck.py", "        platform_keys(self, data, name)  #", "        pass  #",
+     ["tests/scan/test_recheck_platform_keys.py::test_the_reader_proves_each_key_blob[capi-privatekeyblob]"]),
 ]
 
 
