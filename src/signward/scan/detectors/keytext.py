@@ -82,7 +82,7 @@ JOINED = re.compile(rb"(?:[0-9a-fA-F]{2}:){0,%d}[0-9a-fA-F]{2}" % MAX_PAIRS)
 HEX_TOKEN = re.compile(rb"[0-9a-fA-F:]{1,%d}" % MAX_LINE)
 # a decorated line's hex: its last run of whole pairs between non-alphanumeric bytes (or after `cat -A`'s `^I`),
 # with a colon (a block's first line) or any (after a line that ended in a colon); matched from the line's end
-_RUN = rb"(?s:.*)(?:(?<![0-9A-Za-z_:])|(?<=\^I)|(?<=\\n))(%s)(?![0-9A-Za-z_:])"
+_RUN = rb"(?s:.*)(?:(?<![0-9A-Za-z_:])|(?<=\^I))(%s)(?![0-9A-Za-z_:])"
 RUN_FIRST = re.compile(_RUN % rb"(?:[0-9a-fA-F]{2}:)+(?:[0-9a-fA-F]{2})?")
 RUN_NEXT = re.compile(_RUN % rb"(?:[0-9a-fA-F]{2}:)*[0-9a-fA-F]{2}:?")
 # a JSON log line (docker's json-file, `{"log":"    00:bb:..\n","stream":..}`): the escaped newline ends the
@@ -194,7 +194,7 @@ def _line_block(text: bytes, at: int, reads: _Reads) -> tuple[bytes | None, int]
     lines were broken. The bytes gone through are added to `reads.work` (a label whose block is
     no block reads lines another label reads again: the view's READ_WORK bounds the sum; the lines
     read are kept, the next label's read of them is a look-up)."""
-    position, parts, end, total = at, [], at, 0
+    position, parts, ends, total = at, [], [], 0
     while position < len(text) and total <= 3 * MAX_PAIRS:
         key = 3 * position + (0 if not parts else 1 if parts[-1].endswith(b":") else 2)
         line = reads.lines.get(key)
@@ -206,11 +206,14 @@ def _line_block(text: bytes, at: int, reads: _Reads) -> tuple[bytes | None, int]
             break
         parts.append(line[0])
         total += len(line[0])
-        end, position = line[1], line[2]
+        ends.append((total, line[1]))
+        position = line[2]
     reads.work += position - at
     match = JOINED.match(b"".join(parts))
     if match is None:
         return None, at
+    # the block ends with the line its last pair is on (a hex word on the next line, `done 0`, is not in it)
+    end = next(line_end for length, line_end in ends if length >= match.end())
     return bytes.fromhex(match.group(0).replace(b":", b"").decode()), end
 
 
