@@ -19,10 +19,10 @@ own line (the printout collapsed onto one line: `echo $(...)`, `tr '\\n' ' '`), 
 ends its line, the hex of each following line joined: its last token (any line prefix: `grep -n`,
 `cat -n`, syslog, docker timestamps; lines re-wrapped by `fold`) or, when that is no hex, its last
 colon-hex run between non-alphanumeric bytes (decorated lines: `cat -A`'s `$`, HTML's
-`&nbsp;..<o:p></o:p></p>`, a Python list's quotes). A line also ends at HTML's `<br>` and `&#10;`,
-at the `', '` between the items of a one-line Python list of lines, and at the `\\n` escape of a
-Python repr. Bounds: pairs per block (a 16,384-bit modulus), lines per block, bytes per line,
-blocks per view, proofs per view, bytes the line reads go through per view.
+`&nbsp;..<o:p></o:p></p>`, a Python list's quotes). A line also ends at HTML's `<br>`, `&#10;`,
+`</p>` and `</div>`, at the `', '` (`", "`) between the items of a one-line Python list of lines,
+and at the `\\n` escape of a Python repr. Bounds: pairs per block (a 16,384-bit modulus), lines
+per block, bytes per line, blocks per view, proofs per view, bytes the line reads go through per view.
 """
 
 from __future__ import annotations
@@ -56,12 +56,14 @@ UNPROVEN = "keytext-private-unproven"
 MEMO = 1 << 16  # lines whose hex is kept for the next label's read of them
 READ_WORK = 16  # bytes the blocks' line reads go through, per byte of the view (plus 1 MiB): past it, cut
 
-# where a printout's line ends besides `\n`: HTML's line breaks, the items of a one-line Python list (or tuple) of
-# its lines, the `\n` escape of a Python repr (not the `\n"` that ends a JSON log line's string: JSON_END)
-SEPARATORS = (rb"<[bB][rR][ \t]?/?>", rb"&#10;|&#x0?[aA];", rb"', '", rb'", "', rb'(?:\\r)?\\n(?!")')
+# where a printout's line ends besides `\n`: HTML's line breaks and the end of a paragraph or a `<div>` a line (a
+# mail's HTML), the items of a one-line Python list (or tuple) of its lines, the `\n` escape of a Python repr (not
+# the `\n"` that ends a JSON log line's string: JSON_END)
+SEPARATORS = (rb"<[bB][rR][ \t]?/?>", rb"</(?:[pP]|[dD][iI][vV])>\r?\n?", rb"&#10;|&#x0?[aA];", rb"', '", rb'", "',
+              rb'(?:\\r)?\\n(?!")')
 LINE_END = re.compile(b"|".join((rb"\n", *SEPARATORS)))
 # what follows a label on its line before the line ends: `cat -A`'s `$` (`^M$`), HTML tags (`<o:p></o:p></p>`)
-DECOR = rb"(?:[ \t\r$]|\^M|</?[A-Za-z][A-Za-z0-9:]{0,16}(?:[ \t][^<>\n]{0,64})?/?>){0,32}"
+DECOR = rb"[ \t\r$]{0,512}(?:(?:\^M|</?[A-Za-z][A-Za-z0-9:]{0,16}(?:[ \t][^<>\n]{0,64})?/?>)[ \t\r$]{0,512}){0,32}"
 TAIL = re.compile(DECOR + rb"(?:\n|" + b"|".join(SEPARATORS) + rb")")
 # a block label with 4 pairs after it (on its line, or on the next line after the label's line ends, also after
 # a JSON log line's escaped newline; the next line only, up to its separator): a label with no hex under it (a
