@@ -2311,7 +2311,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule"]),
     ("kt22_list_separator_gone", "scan/detectors/keytext.py", """rb"', '", """, """rb"'X'", """,
      ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule"]),
-    ("kt22_list_dq_separator_gone", "scan/detectors/keytext.py", """rb'", "', """, """rb'"X"', """,
+    ("kt22_list_dq_separator_gone", "scan/detectors/keytext.py", """rb'", "',""", """rb'"X"',""",
      ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule"]),
     ("kt22_repr_newline_separator_gone", "scan/detectors/keytext.py", """rb'(?:\\\\r)?\\\\n(?!")')""",
      """rb'(?:\\\\r)?\\\\nX(?!")')""", ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule"]),
