@@ -1,9 +1,10 @@
 """OpenSSL's text printout of a private key in decorated lines (rt22, issue #32): `cat -A` (`$` at
 each line's end, tabs as `^I`), an Outlook mail's HTML (`<p class=MsoNormal>&nbsp;.. <o:p></o:p></p>`),
-a printout joined by `<br>` forms or `&#10;` on one line, a Python list or tuple of its lines logged
-on one line, a Python bytes/str repr (`b'..\\n    00:..'`); and the tail of an RSA printout
-(`tail -n 30`: exponent1, exponent2, coefficient, no modulus). Found by the scanner's keytext rule
-(detectors/keytext.py) with its kind; each transformation is written here, on real `openssl` output."""
+a printout joined by `<br>` forms or `&#10;` on one line, a mail's `<div>` a line, a Python list or
+tuple of its lines logged on one line, a Python bytes/str repr (`b'..\\n    00:..'`); and the tail of
+an RSA printout (`tail -n 30`: exponent1, exponent2, coefficient, no modulus). Found by the scanner's
+keytext rule (detectors/keytext.py) with its kind; each transformation is written here, on real
+`openssl` output."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def _joined(separator: str, space: str = "&nbsp; ") -> Callable[[bytes], bytes]:
 
 DECORATED: dict[str, Callable[[bytes], bytes]] = {
     "cat_A": lambda text: _run(["cat", "-A"], text),
-    # lines indented by a tab (`unexpand -t 4`), shown by `cat -e -t` as `^I00:..$`
+    # lines indented by a tab (`unexpand -t 4`), shown by `cat -A` as `^I00:..$`
     "cat_A_tabs": lambda text: _run(["cat", "-A"], _run(["unexpand", "-t", "4"], text)),
     "outlook_html": _outlook,
     "br": _joined("<br>"),
