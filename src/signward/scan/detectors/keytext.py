@@ -11,11 +11,18 @@ unpaired   a priv with no pub, proven a valid scalar of the curve that is named,
            the header's `(N bit)` size: kind `...-unpaired` (a `priv:` with no header, name nor pub
            is not read: any labelled hex would be)
 
+RSA tail   no modulus (`tail -n 30` of a printout: exponent1, exponent2, coefficient), a block of
+           MIN_TAIL bytes or more under an RSA-private label: unproven, a finding all the same
+
 A block is the hex pairs after its label up to the next label, read in two ways: on the label's
 own line (the printout collapsed onto one line: `echo $(...)`, `tr '\\n' ' '`), or, when the label
-ends its line, the last token of each following line joined (any line prefix: `grep -n`,
-`cat -n`, syslog, docker timestamps; lines re-wrapped by `fold`). Bounds: pairs per block (a
-16,384-bit modulus), lines per block, bytes per line, blocks per view, proofs per view.
+ends its line, the hex of each following line joined: its last token (any line prefix: `grep -n`,
+`cat -n`, syslog, docker timestamps; lines re-wrapped by `fold`) or, when that is no hex, its last
+colon-hex run between non-alphanumeric bytes (decorated lines: `cat -A`'s `$`, HTML's
+`&nbsp;..<o:p></o:p></p>`, a Python list's quotes). A line also ends at HTML's `<br>`, `&#10;`,
+`</p>` and `</div>`, at the `', '` (`", "`) between the items of a one-line Python list of lines,
+and at the `\\n` escape of a Python repr. Bounds: pairs per block (a 16,384-bit modulus), lines
+per block, bytes per line, blocks per view, proofs per view, bytes the line reads go through per view.
 """
 
 from __future__ import annotations
@@ -41,24 +48,45 @@ MODEXPS = 64
 # the blocks that hold a private value: under a `Private-Key:` header one is a finding even unproven (a curve
 # cryptography does not know: SM2, secp112r1, binary curves; DSA; DH's `private-key:`; a pub changed by a byte)
 PRIVATE_BLOCKS = frozenset({"priv", "privateExponent", "private-key"})
+# RSA's private blocks: with no modulus (the tail of a printout) one of MIN_TAIL bytes or more is a finding unproven
+# (with the public modulus of any certificate or JWKS, exponent1 alone gives p: gcd(2^(e*dp) - 2, n))
+RSA_PRIVATE = ("prime1", "prime2", "exponent1", "exponent2", "coefficient", "privateExponent")
+MIN_TAIL = 64
 UNPROVEN = "keytext-private-unproven"
+MEMO = 1 << 16  # lines whose hex is kept for the next label's read of them
 READ_WORK = 16  # bytes the blocks' line reads go through, per byte of the view (plus 1 MiB): past it, cut
 
-# a block label with 4 pairs after it (on its line, or in a token on the next line, also after a JSON log
-# line's escaped newline): a label with no
-# hex under it (a YAML `priv:` key) is passed over by the regex engine, not counted nor read
+# where a printout's line ends besides `\n`: HTML's line breaks and the end of a paragraph or a `<div>` a line (a
+# mail's HTML), the items of a one-line Python list (or tuple) of its lines, the `\n` escape of a Python repr (not
+# the `\n"` that ends a JSON log line's string: JSON_END)
+SEPARATORS = (rb"<[bB][rR][ \t]?/?>", rb"</(?:[pP]|[dD][iI][vV])>\r?\n?", rb"&#10;|&#x0?[aA];", rb"', '", rb'", "',
+              rb'(?:\\r)?\\n(?!")')
+LINE_END = re.compile(b"|".join((rb"\n", *SEPARATORS)))
+# what follows a label on its line before the line ends: `cat -A`'s `$` (`^M$`), HTML tags (`<o:p></o:p></p>`)
+DECOR = rb"[ \t\r$]{0,512}(?:(?:\^M|</?[A-Za-z][A-Za-z0-9:]{0,16}(?:[ \t][^<>\n]{0,64})?/?>)[ \t\r$]{0,512}){0,32}"
+TAIL = re.compile(DECOR + rb"(?:\n|" + b"|".join(SEPARATORS) + rb")")
+# a block label with 4 pairs after it (on its line, or on the next line after the label's line ends, also after
+# a JSON log line's escaped newline; the next line only, up to its separator): a label with no hex under it (a
+# YAML `priv:` key) is passed over by the regex engine, not counted nor read
 LABEL = re.compile(rb"(modulus|privateExponent|prime1|prime2|exponent1|exponent2|coefficient|private-key|priv|pub):"
                    rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:){4}"
-                   rb"|(?:[ \t\r]*|(?:\\r)?\\n\"[^\n]{0,%d})\n[^\n]{0,%d}?[ \t](?:[0-9a-fA-F]{2}:){4})"
-                   % (MAX_LINE, MAX_LINE))
+                   rb"|(?:%s(?:\n|%s)|(?:\\r)?\\n\"[^\n]{0,%d}\n)"
+                   rb"(?:(?:(?!%s)[^\n]){0,%d}?(?:[^0-9A-Za-z]|\^I))?(?:[0-9a-fA-F]{2}:){4})"
+                   % (DECOR, b"|".join(SEPARATORS), MAX_LINE, b"|".join(SEPARATORS), MAX_LINE))
+SPACE = rb"(?:[ \t]|&nbsp;|&#160;)"  # (HTML's no-break spaces: an Outlook mail's printout)
 HEADER = re.compile(rb"(?:(RSA|ED25519|X25519|ED448|X448)[ \t])?Private-Key:"
-                    rb"(?:[ \t]?\((\d{1,5})[ \t]bit[^)\n]{0,16}\))?")
-VALUE = re.compile(rb"(publicExponent|ASN1 OID|NIST CURVE):[ \t]?([A-Za-z0-9_-]{1,40})"
+                    rb"(?:%s?\((\d{1,5})%sbit[^)\n]{0,40}\))?" % (SPACE, SPACE))
+VALUE = re.compile(rb"(publicExponent|ASN1 OID|NIST CURVE):%s?([A-Za-z0-9_-]{1,40})" % SPACE +
                    rb"(?:[ \t]\(0x[0-9a-fA-F]{1,16}\))?")
 NAME_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 INLINE = re.compile(rb"[ \t]*((?:[0-9a-fA-F]{2}:[ \t\r\n]*){0,%d}[0-9a-fA-F]{2})" % MAX_PAIRS)
 JOINED = re.compile(rb"(?:[0-9a-fA-F]{2}:){0,%d}[0-9a-fA-F]{2}" % MAX_PAIRS)
 HEX_TOKEN = re.compile(rb"[0-9a-fA-F:]{1,%d}" % MAX_LINE)
+# a decorated line's hex: its last run of whole pairs between non-alphanumeric bytes (or after `cat -A`'s `^I`),
+# with a colon (a block's first line) or any (after a line that ended in a colon); matched from the line's end
+_RUN = rb"(?s:.*)(?:(?<![0-9A-Za-z_:])|(?<=\^I))(%s)(?![0-9A-Za-z_:])"
+RUN_FIRST = re.compile(_RUN % rb"(?:[0-9a-fA-F]{2}:)+(?:[0-9a-fA-F]{2})?")
+RUN_NEXT = re.compile(_RUN % rb"(?:[0-9a-fA-F]{2}:)*[0-9a-fA-F]{2}:?")
 # a JSON log line (docker's json-file, `{"log":"    00:bb:..\n","stream":..}`): the escaped newline ends the
 # label's line, the pairs are the start of the message's string
 JSON_END = re.compile(rb'(?:\\r)?\\n"')
@@ -91,6 +119,15 @@ class _Record:
 
 
 @dataclass
+class _Reads:
+    """The bytes one view's block reads went through (READ_WORK bounds them), and the lines read:
+    (start * 3 + state) -> (hex, end, next line's start), up to MEMO lines (then forgotten)."""
+
+    work: int = 0
+    lines: dict[int, tuple[bytes | None, int, int]] = field(default_factory=dict)
+
+
+@dataclass
 class _Budget:
     proofs: int
     modexps: int
@@ -113,6 +150,11 @@ class _Budget:
         return False
 
 
+def _in_name(text: bytes, start: int) -> bool:
+    """Whether the label at `start` ends another name (`mypriv:`); not after a repr's `\\n` escape."""
+    return start > 0 and text[start - 1] in NAME_CHARS and text[start - 2:start] not in (b"\\n", b"^I")
+
+
 def _inline_block(text: bytes, at: int) -> tuple[bytes | None, int]:
     """The pairs on the label's own line and after (the printout collapsed onto one line)."""
     match = INLINE.match(text, at)
@@ -121,43 +163,72 @@ def _inline_block(text: bytes, at: int) -> tuple[bytes | None, int]:
     return bytes.fromhex(re.sub(rb"[: \t\r\n]", b"", match.group(1)).decode()), match.end()
 
 
-def _line_block(text: bytes, at: int, work: list[int]) -> tuple[bytes | None, int]:
-    """The last token of each line after the one ending at `at` (any prefix before it), joined:
-    the pairs as openssl wrote them, whatever prefixes each line or where the lines were broken.
-    The bytes gone through are added to `work[0]` (a label whose block is no block reads lines
-    another label reads again: the view's READ_WORK bounds the sum)."""
-    position, parts, end, total = at, [], at, 0
+def _line_hex(line: bytes, parts: list[bytes]) -> bytes | None:
+    """A block line's hex: its last token when that is hex, a JSON log line's message, or its last
+    colon-hex run between non-alphanumeric bytes (decorations around it); a run only on a block's
+    first line or after a line that ended in a colon (a block's last line ends with no colon)."""
+    token = line[max(line.rfind(b" "), line.rfind(b"\t")) + 1:]
+    if token and HEX_TOKEN.fullmatch(token) is not None:
+        return token
+    json = JSON_LINE.search(line) if b'":"' in line else None
+    if json is not None:
+        return json.group(1)
+    if parts and not parts[-1].endswith(b":"):
+        return None
+    run = (RUN_NEXT if parts else RUN_FIRST).match(line)
+    return None if run is None else run.group(1)
+
+
+def _line(text: bytes, position: int, parts: list[bytes]) -> tuple[bytes | None, int, int]:
+    """(hex, end, next line's start) of the line starting at `position`: it ends at `\\n` or a
+    separator no more than MAX_LINE bytes on (or at the text's end)."""
+    line_end = LINE_END.search(text, position, position + MAX_LINE + 1)
+    if line_end is None and len(text) - position > MAX_LINE:
+        return None, position, position
+    stop, after = line_end.span() if line_end is not None else (len(text), len(text))
+    line = text[position:stop].rstrip(b" \t\r")
+    return _line_hex(line, parts), position + len(line), after
+
+
+def _line_block(text: bytes, at: int, reads: _Reads) -> tuple[bytes | None, int]:
+    """The hex of each line from the one starting at `at` (any prefix before it, decorations
+    around it), joined: the pairs as openssl wrote them, whatever prefixes each line or where the
+    lines were broken. The bytes gone through are added to `reads.work` (a label whose block is
+    no block reads lines another label reads again: the view's READ_WORK bounds the sum; the lines
+    read are kept, the next label's read of them is a look-up)."""
+    position, parts, ends, total = at, [], [], 0
     while position < len(text) and total <= 3 * MAX_PAIRS:
-        stop = text.find(b"\n", position + 1, position + 2 + MAX_LINE)
-        if stop < 0:
-            if len(text) - position - 1 > MAX_LINE:
-                break
-            stop = len(text)
-        line = text[position + 1:stop].rstrip(b" \t\r")
-        token = line[max(line.rfind(b" "), line.rfind(b"\t")) + 1:]
-        if not token or HEX_TOKEN.fullmatch(token) is None:
-            json = JSON_LINE.search(line)
-            if json is None:
-                break
-            token = json.group(1)
-        parts.append(token)
-        total += len(token)
-        end, position = position + 1 + len(line), stop
-    work[0] += position - at
+        key = 3 * position + (0 if not parts else 1 if parts[-1].endswith(b":") else 2)
+        line = reads.lines.get(key)
+        if line is None:
+            if len(reads.lines) >= MEMO:
+                reads.lines.clear()
+            line = reads.lines[key] = _line(text, position, parts)
+        if not line[0]:
+            break
+        parts.append(line[0])
+        total += len(line[0])
+        ends.append((total, line[1]))
+        position = line[2]
+    reads.work += position - at
     match = JOINED.match(b"".join(parts))
     if match is None:
         return None, at
+    # the block ends with the line its last pair is on (a hex word on the next line, `done 0`, is not in it)
+    end = next(line_end for length, line_end in ends if length >= match.end())
     return bytes.fromhex(match.group(0).replace(b":", b"").decode()), end
 
 
-def _block(text: bytes, at: int, work: list[int]) -> tuple[bytes | None, int]:
+def _block(text: bytes, at: int, reads: _Reads) -> tuple[bytes | None, int]:
     """(octets, end) of the block after a label ending at `at`; None past MAX_PAIRS (no key is longer)."""
-    stop = text.find(b"\n", at, at + MAX_LINE)
-    rest = text[at:stop if stop >= 0 else at + MAX_LINE]
-    if rest.strip() and JSON_END.match(rest) is None:
-        value, end = _inline_block(text, at)
+    tail = TAIL.match(text, at)
+    if tail is not None:
+        value, end = _line_block(text, tail.end(), reads)
+    elif JSON_END.match(text, at) is not None:
+        stop = text.find(b"\n", at, at + MAX_LINE)
+        value, end = _line_block(text, stop + 1, reads) if stop >= 0 else (None, at)
     else:
-        value, end = _line_block(text, stop, work) if stop >= 0 else (None, at)
+        value, end = _inline_block(text, at)
     return (None, end) if value is not None and len(value) > MAX_PAIRS else (value, end)
 
 
@@ -166,14 +237,14 @@ def _records(text: bytes, cut: list[str] | None) -> Iterator[_Record]:
     starts the next), each with the header before it and the values (publicExponent, curve names)
     among or just after its blocks."""
     cap = MAX_BLOCKS + len(text) // 256
-    blocks, record, at, floor, work = 0, None, 0, 0, [0]
+    blocks, record, at, floor, reads = 0, None, 0, 0, _Reads()
     most = READ_WORK * len(text) + (1 << 20)
     while (match := LABEL.search(text, at)) is not None:
         at = match.end()
-        if match.start() and text[match.start() - 1] in NAME_CHARS:
+        if _in_name(text, match.start()):
             continue  # `mypriv:`, `sub_modulus:`: another name
-        value, end = _block(text, match.end(), work)
-        if work[0] > most:
+        value, end = _block(text, match.end(), reads)
+        if reads.work > most:
             if cut is not None:
                 cut.append(f"keytext: block lines read more than {READ_WORK} times over in {len(text)} bytes")
             break
@@ -212,7 +283,7 @@ def _finish(text: bytes, record: _Record, limit: int) -> int:
     """The values among the record's blocks and in the MAX_GAP bytes after (up to `limit`, the next
     record's first label); the record's end moved past them. Returns the end."""
     for match in VALUE.finditer(text, record.start, min(limit, record.end + MAX_GAP)):
-        if match.start() and text[match.start() - 1] in NAME_CHARS:
+        if _in_name(text, match.start()):
             continue
         record.values.setdefault(match.group(1).decode(), match.group(2).decode())
         record.end = max(record.end, match.end())
@@ -311,7 +382,7 @@ def keytext_hits(text: bytes, cut: list[str] | None = None) -> Iterator[tuple[in
     """(start, end, kind, key) of each proven private key in OpenSSL's text printout, the span
     from its header (or first label) to the end of its last block. Past the proof budget or the
     block bound the rest is not read and `cut` says so (the scan is incomplete: refused)."""
-    if b"priv" not in text and b"modulus" not in text:
+    if not any(word in text for word in (b"priv", b"modulus", b"prime", b"exponent", b"coefficient")):
         return
     budget = _Budget(PROOFS + len(text) // (256 << 10), MODEXPS + len(text) // (256 << 10), cut, len(text))
     for record in _records(text, cut):
@@ -320,6 +391,9 @@ def keytext_hits(text: bytes, cut: list[str] | None = None) -> Iterator[tuple[in
         found = _proven(record, budget)
         if found is None and record.header is not None and PRIVATE_BLOCKS & record.blocks.keys():
             found = UNPROVEN, None  # a private value under a `Private-Key:` header: a key, proven or not
+        if found is None and "modulus" not in record.blocks and any(
+                len(record.blocks.get(name, b"")) >= MIN_TAIL for name in RSA_PRIVATE):
+            found = UNPROVEN, None  # RSA's private values with no modulus: the tail of a printout
         if found is not None:
             yield record.start, record.end, found[0], found[1]
 
