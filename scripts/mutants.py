@@ -2409,6 +2409,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("kt22_block_end_past_its_pairs", "scan/detectors/keytext.py",
      "    end = next(line_end for length, line_end in ends if length >= match.end())", "    end = ends[-1][1]",
      ["tests/scan/test_keytext_decorated.py::test_the_tail_of_an_rsa_printout_is_a_finding_unproven"]),
+    ("s22_ansi_scanner_wired", "scan/detectors/text.py", "        for region in ansi_regions(chunk.data, self._cut):",
+     "        for region in ():", ["tests/scan/test_ansi_text.py::test_a_coloured_key_is_found_by_both_readers[printout-rsa]"]),
+    ("s22_ansi_span_end", "scan/ansi_text.py", "return self.raw(start), self.raw(end - 1) + 1", "return self.raw(start), self.raw(end - 1)",
+     ["tests/scan/test_ansi_text.py::test_a_finding_maps_back_from_its_first_to_its_last_character"]),
+    ("s22_ansi_reader_wired", "scan/recheck_codecs.py", "    yield from _terminal_lines(data)\n", "",
+     ["tests/scan/test_ansi_text.py::test_a_coloured_key_is_found_by_both_readers[pem-p256]"]),
 ]
 
 

@@ -100,6 +100,7 @@ def decoded_views(data: bytes | mmap.mmap, limit: int, top: bool = True) -> Iter
     yield from _utf32_runs(data)
     yield from _ebcdic_armour(data)
     yield from _sse_data(data)
+    yield from _terminal_lines(data)
 
 
 # ---- F4: streams without a container magic number
@@ -474,3 +475,36 @@ def _sse_data(data: bytes | mmap.mmap) -> Iterator[Decoded]:
     lines = list(zeros.finditer(_SSE_DATA, data))
     if len(lines) >= 2:
         yield Decoded(lines[0].start(), lines[-1].end(), "sse-data", b"".join(m.group(1) for m in lines)[:MAX_JOINED])
+
+
+# ---- session 22: terminal colours
+
+_SGR = re.compile(rb"\x1b\[[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]")
+LINE_GAP = 1024  # bytes between two coloured lines of one run, at most
+
+
+def _terminal_lines(data: bytes | mmap.mmap) -> Iterator[Decoded]:
+    """Runs of lines holding terminal escapes (`ESC [ ... m`), without them: a printout or a PEM
+    coloured line by line as a CI log or a `script` capture keeps it. Each run is the lines from the
+    first escape's line to the last's (lines apart by LINE_GAP bytes at most are one run)."""
+    first = data.find(b"\x1b[")
+    if first < 0:
+        return
+    runs: list[list[int]] = []
+    seen, at = 0, first
+    while at >= 0:
+        seen += 1
+        if seen > candidates(data, 16):
+            raise too_many("terminal escapes", data, 16)
+        line_start = data.rfind(b"\n", max(0, at - MAX_TEXT_RUN), at) + 1
+        line_end = data.find(b"\n", at, at + MAX_TEXT_RUN)
+        line_end = len(data) if line_end < 0 else line_end
+        if runs and line_start - runs[-1][1] <= LINE_GAP:
+            runs[-1][1] = max(runs[-1][1], line_end)
+        else:
+            runs.append([line_start, line_end])
+        at = data.find(b"\x1b[", max(at + 2, line_end))
+    for start, end in runs:
+        plain = _SGR.sub(b"", bytes(data[start:end]))
+        if len(plain) < end - start:
+            yield Decoded(start, end, "terminal-colours", plain)

@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_ssh_private_key
 from joserfc.jwk import JWKRegistry
 
+from ..ansi_text import ansi_regions
 from ..chunks import Chunk
 from ..findings import Finding, merge_spans
 from .base import BaseDetector
@@ -328,6 +329,11 @@ class TextDetector(BaseDetector):
         for hit in text_hits(chunk.data, self._cut):
             if chunk.owns(hit.start):
                 yield self.found(chunk, hit.start, hit.end - hit.start, hit.kind, "ascii", hit.key)
+        for region in ansi_regions(chunk.data, self._cut):  # coloured text, read as a terminal shows it
+            for hit in text_hits(region.text, self._cut):
+                start, end = region.span(hit.start, hit.end)
+                if chunk.owns(start):
+                    yield self.found(chunk, start, end - start, hit.kind, "ansi", hit.key)
         for start, end in _utf16_runs(chunk.data):
             decoded = bytes(chunk.data[start:end:2])
             for hit in text_hits(decoded, self._cut):
