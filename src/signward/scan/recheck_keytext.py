@@ -79,7 +79,8 @@ _LABEL = re.compile(rb"(?<![A-Za-z0-9_])" + _LABELS)
 # once line breaks are taken out, a label follows the last pair of the block before it directly, and
 # a header whatever ended the line before it
 _JOINED_LABEL = re.compile(rb"(?:(?<![G-Zg-z_])|(?=" + _HEADER + rb"))" + _LABELS)
-_ANY_LABEL = re.compile(rb"(?<![A-Za-z0-9_])(?:Private-Key|publicExponent|ASN1 OID|NIST CURVE|" + _BLOCK_LABELS + rb"):")
+_ANY_LABEL = re.compile(rb"(?<![A-Za-z0-9_])(?:Private-Key|publicExponent|ASN1 OID|NIST CURVE|"
+                        + _BLOCK_LABELS + rb"):")
 _SOFT = re.compile(_SOFT_EOL)
 _REST = re.compile(_JUNK + rb"(?:(" + _SOFT_EOL + rb")|$)")  # what ends a label's line after its pairs
 _SEGMENT = re.compile(rb"[ \t]*((?:[0-9a-fA-F]{2}:[ \t]*)*[0-9a-fA-F]{0,2})")
