@@ -2344,6 +2344,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '    if "modulus" not in values and not printout.joined:',
      '    if "modulus" not in values:',
      ['tests/scan/test_recheck_keytext.py::test_near_misses_certify']),
+    ('rk22_reader_results_cap', 'scan/recheck_keytext.py',
+     '    if len(results) >= MAX_RESULTS or not any(label in values for label in PRIVATE):',
+     '    if not any(label in values for label in PRIVATE):',
+     ['tests/scan/test_recheck_keytext_decor.py::test_past_max_results_a_printout_is_not_read_again']),
 ]
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
+from signward.scan import recheck_keytext
 from signward.scan.recheck import recheck_bytes
 from tests.scan.test_recheck_keytext import POST, PRE, _blocks, _ours, _run, _text, recheck_keytext_only
 
@@ -142,12 +143,35 @@ def test_near_misses_certify(printed: dict[str, bytes]) -> None:
         assert recheck_keytext_only(PRE + data + POST) == ([], []), data[:200]
 
 
-def test_hostile_decorated_views_are_read_at_a_bounded_cost() -> None:
-    """256 KiB of labels over short runs in each decoration (HTML breaks, list separators, `cat -A`,
-    tags after labels): nothing found, within seconds each."""
-    units = [b"priv:<br>&nbsp;0a:0b:<br>a:<br>", b"'priv:', '    0a:0b:', 'a:', ", b"priv:$\n^I0a:0b:$\na:$\n",
-             b"<p>modulus:<o:p></o:p></p>\n<p>&nbsp;0a:0b:<o:p></o:p></p>\n", b"a: " * 40 + b"<o:p>\n"]
-    for unit in units:
-        started = time.process_time()
-        kinds, _ = recheck_keytext_only(unit * ((256 << 10) // len(unit)))
-        assert not kinds and time.process_time() - started < 3, unit
+HOSTILE = {  # label lines over short runs in each decoration; labels whose blocks need a long line read
+    "br": b"priv:<br>&nbsp;0a:0b:<br>a:<br>", "pylist": b"'priv:', '    0a:0b:', 'a:', ",
+    "cat-A": b"priv:$\n^I0a:0b:$\na:$\n", "outlook": b"<p>modulus:<o:p></o:p></p>\n<p>&nbsp;0a:0b:<o:p></o:p></p>\n",
+    "one-line": b"priv: 0a:0b:0c: " + b"'" * 60, "runs": b"priv:\n0a:\n" + b"a:a <o:p>" * 200 + b"x\n",
+    "tags": b"priv:" + b"<o:p>$ " * 32 + b"\n 0a:\n",
+    "unproven": b"DH Private-Key: (1 bit)<br>private-key:<br>&nbsp;" + b"0a:" * 19 + b"0a<br>",
+}
+
+
+@pytest.mark.parametrize("unit", sorted(HOSTILE))
+def test_hostile_decorated_views_are_read_at_a_bounded_cost(unit: str) -> None:
+    """256 KiB of each (1 MiB: 0.1 to 0.6 CPU s niced on the shared machine) within 2 s: nothing found
+    but the unproven printouts (their proofs stop at MAX_RESULTS findings: the view is refused anyway)."""
+    data = HOSTILE[unit] * ((256 << 10) // len(HOSTILE[unit]))
+    started = time.process_time()
+    kinds, _ = recheck_keytext_only(data)
+    assert set(kinds) <= {"keytext-unproven"} and time.process_time() - started < 2
+    assert (unit == "unproven") == bool(kinds)
+
+
+def test_past_max_results_a_printout_is_not_read_again(printed: dict[str, bytes]) -> None:
+    from signward.scan.knownkeys import KnownKeys
+    from signward.scan.recheck import Budget, _Reader
+
+    reader = _Reader(KnownKeys(), Budget())
+    printout = recheck_keytext._printouts(printed["dh"], "view", 100)[0]
+    results: list[tuple[str, str, tuple[int, int]]] = []
+    recheck_keytext._prove(reader, printout, "view", results)
+    assert [kind for kind, _, _ in results] == ["keytext-unproven"]
+    results *= recheck_keytext.MAX_RESULTS
+    recheck_keytext._prove(reader, printout, "view", results)
+    assert len(results) == recheck_keytext.MAX_RESULTS

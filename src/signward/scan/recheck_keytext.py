@@ -8,9 +8,12 @@ lines and a `Private-Key:` header. A label's block is the hex pairs after it up 
 
 - on the label's own line, the pairs after it (the whole printout on one line, `echo $(...)`,
   `tr '\\n' ' '`: blanks after the colons), up to the next label on that line;
-- on each following line, the run of hex digits and colons at the line's end (whatever stands in
-  front of it: `grep -n` numbers, `path:12:`/`path-13-`, a syslog head, a timestamp, `cat -n`), while
-  the block is open (it ends with a colon, or a pair cut in two by `fold`);
+- on each following line, the line's last run of hex digits and colons (whatever stands in front
+  of it: `grep -n` numbers, `path:12:`/`path-13-`, a syslog head, a timestamp, `cat -n`, `&nbsp;`,
+  `cat -A`'s `^I`; and after it: `cat -A`'s `$`, `<o:p></o:p></p>`, a quote), while the block is
+  open (it ends with a colon, or a pair cut in two by `fold`). A line ends at a line break, an HTML
+  break (`<br>`, `<br/>`, `&#10;`) or the `', '` between the items of a one-line Python list (or
+  tuple, `", "` JSON) of the printout's lines; a label's line may end in such decoration too (rt22);
 - `fold` of the one-line form (labels cut in two): each window of 64 KiB or less around a long
   colon-hex run is read again with its line breaks taken out (`_joined`).
 
@@ -20,14 +23,19 @@ with pow(2, e*d, n) == 2 (a modular exponentiation: budgeted); EC, Ed25519, X255
 the private value derives the printed public one (the named curve, or every curve `cryptography`
 knows of the sizes printed: kind `keytext`); a private value with no public one (cut off, or
 never printed) is `keytext-unpaired` when it is a valid private value of the named curve, or,
-with no name, of a curve of its size. The span runs from the header (or the first label) to the
-end of the last block, so that redaction takes all of it.
+with no name, of a curve of its size. What no proof covers is still refused when it gives a key
+away (rt22): under a `Private-Key:` header (`DH `, `DSA `... before it), a `priv:`,
+`privateExponent:` or DH `private-key:` block of UNPROVEN_BYTES or more (`keytext-unproven`: DSA,
+DH, curves the reader does not know, explicit parameters, a pub that is not the priv's); with no
+modulus, header or not, an RSA private value of TAIL_BYTES or more (`keytext-rsa-unproven`: the
+tail of a printout; a prime, or dp and the public modulus, give the key). The span runs from the
+header (or the first label) to the end of the last block, so that redaction takes all of it.
 
 Bounds: labels with a hex block under them per view (`recheck_codecs.candidates`; labels with no
 hex, a YAML of `priv:` keys, cost a search and count nothing), pairs per block (`MAX_PAIRS`: a
 16,384-bit modulus; a longer private block is incomplete), modular exponentiations per recheck
 (`Budget.max_modexps`, weighted by the modulus' size; past it incomplete), derivations against
-the budget's scalar checks.
+the budget's scalar checks, MAX_RESULTS findings a view (past it the rest is not proven: refused).
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ MIN_BYTES = 8  # a shorter block is no key's value (and is not counted against t
 MAX_SEGMENT = 4 * MAX_PAIRS + 256  # characters of a label's own line read (blanks after colons)
 GROUP_GAP = 4096  # bytes between one block's end and the next label of the same printout, at most
 JOIN_WINDOW = 64 << 10  # bytes around a colon-hex run read again with its line breaks taken out
+MAX_RESULTS = 256  # findings of one view, at most (its report keeps 100: recheck.MAX_FINDINGS)
 MODEXP_BITS = 2048  # a modular exponentiation up to this size is one unit of the budget (about 20 ms)
 RSA_PRIVATE = ("privateExponent", "prime1", "prime2", "exponent1", "exponent2", "coefficient")
 PRIVATE = (*RSA_PRIVATE, "priv", "private-key")
@@ -281,8 +290,8 @@ def _prove(reader: _Reader, printout: _Printout, name: str, results: list[tuple[
     """One printout's key proven (or found unpaired) into `results`; one a proven key holds
     already is not checked again (no second modular exponentiation)."""
     values = printout.values
-    if not any(label in values for label in PRIVATE):
-        return
+    if len(results) >= MAX_RESULTS or not any(label in values for label in PRIVATE):
+        return  # (past MAX_RESULTS the view is refused whatever follows: no overlap checks for each)
     if any(values[label] is None for label in values):
         reader.incomplete(f"{name}: a printed key block longer than {MAX_PAIRS} pairs")
         return
