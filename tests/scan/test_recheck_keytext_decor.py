@@ -75,6 +75,7 @@ DECORATED: dict[str, Callable[[bytes], bytes]] = {
     "br-slash": _joined(b"<br/>"),
     "br-space-slash": _joined(b"<br />", b"&#160;"),
     "entity-newline": _joined(b"&#10;"),
+    "entity-crlf-hex": _joined(b"&#xD;&#xA;", b"&#160;"),
 }
 
 
