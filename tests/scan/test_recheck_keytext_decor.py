@@ -33,7 +33,8 @@ def _dsa1024() -> bytes:
                    "-pkeyopt", "dsa_paramgen_q_bits:160"])
     for _ in range(20):
         pem = _run(["openssl", "genpkey", "-paramfile", "/dev/stdin"], params)
-        if len(_blocks(_text(pem, "-noout"))[b"priv"].split()) > 20:  # label and 20 pairs or more
+        pairs = b"".join(_blocks(_text(pem, "-noout"))[b"priv"].split()[1:])  # the lines under `priv:`
+        if len(pairs.split(b":")) >= 20:
             break
     return pem
 
