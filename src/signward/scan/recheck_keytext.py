@@ -8,9 +8,12 @@ lines and a `Private-Key:` header. A label's block is the hex pairs after it up 
 
 - on the label's own line, the pairs after it (the whole printout on one line, `echo $(...)`,
   `tr '\\n' ' '`: blanks after the colons), up to the next label on that line;
-- on each following line, the run of hex digits and colons at the line's end (whatever stands in
-  front of it: `grep -n` numbers, `path:12:`/`path-13-`, a syslog head, a timestamp, `cat -n`), while
-  the block is open (it ends with a colon, or a pair cut in two by `fold`);
+- on each following line, the line's last run of hex digits and colons (whatever stands in front
+  of it: `grep -n` numbers, `path:12:`/`path-13-`, a syslog head, a timestamp, `cat -n`, `&nbsp;`,
+  `cat -A`'s `^I`; and after it: `cat -A`'s `$`, `<o:p></o:p></p>`, a quote), while the block is
+  open (it ends with a colon, or a pair cut in two by `fold`). A line ends at a line break, an HTML
+  break (`<br>`, `<br/>`, `&#10;`) or the `', '` between the items of a one-line Python list (or
+  tuple, `", "` JSON) of the printout's lines; a label's line may end in such decoration too (rt22);
 - `fold` of the one-line form (labels cut in two): each window of 64 KiB or less around a long
   colon-hex run is read again with its line breaks taken out (`_joined`).
 
@@ -20,14 +23,19 @@ with pow(2, e*d, n) == 2 (a modular exponentiation: budgeted); EC, Ed25519, X255
 the private value derives the printed public one (the named curve, or every curve `cryptography`
 knows of the sizes printed: kind `keytext`); a private value with no public one (cut off, or
 never printed) is `keytext-unpaired` when it is a valid private value of the named curve, or,
-with no name, of a curve of its size. The span runs from the header (or the first label) to the
-end of the last block, so that redaction takes all of it.
+with no name, of a curve of its size. What no proof covers is still refused when it gives a key
+away (rt22): under a `Private-Key:` header (`DH `, `DSA `... before it), a `priv:`,
+`privateExponent:` or DH `private-key:` block of UNPROVEN_BYTES or more (`keytext-unproven`: DSA,
+DH, curves the reader does not know, explicit parameters, a pub that is not the priv's); with no
+modulus, header or not, an RSA private value of TAIL_BYTES or more (`keytext-rsa-unproven`: the
+tail of a printout; a prime, or dp and the public modulus, give the key). The span runs from the
+header (or the first label) to the end of the last block, so that redaction takes all of it.
 
 Bounds: labels with a hex block under them per view (`recheck_codecs.candidates`; labels with no
 hex, a YAML of `priv:` keys, cost a search and count nothing), pairs per block (`MAX_PAIRS`: a
 16,384-bit modulus; a longer private block is incomplete), modular exponentiations per recheck
 (`Budget.max_modexps`, weighted by the modulus' size; past it incomplete), derivations against
-the budget's scalar checks.
+the budget's scalar checks, MAX_RESULTS findings a view (past it the rest is not proven: refused).
 """
 
 from __future__ import annotations
@@ -54,22 +62,42 @@ MIN_BYTES = 8  # a shorter block is no key's value (and is not counted against t
 MAX_SEGMENT = 4 * MAX_PAIRS + 256  # characters of a label's own line read (blanks after colons)
 GROUP_GAP = 4096  # bytes between one block's end and the next label of the same printout, at most
 JOIN_WINDOW = 64 << 10  # bytes around a colon-hex run read again with its line breaks taken out
+MAX_RESULTS = 256  # findings of one view, at most (its report keeps 100: recheck.MAX_FINDINGS)
 MODEXP_BITS = 2048  # a modular exponentiation up to this size is one unit of the budget (about 20 ms)
-PRIVATE = ("privateExponent", "prime1", "prime2", "exponent1", "exponent2", "coefficient", "priv")
-_ANCHORS = (b"odulus:", b"priv:", b"prime1:", b"rivateExponent:", b"exponent1:", b"coefficient:")
+RSA_PRIVATE = ("privateExponent", "prime1", "prime2", "exponent1", "exponent2", "coefficient")
+PRIVATE = (*RSA_PRIVATE, "priv", "private-key")
+TAIL_BYTES = 64  # an RSA private value this long with no modulus is refused unproven (RSA-1024's dp)
+UNPROVEN_BYTES = 20  # a private block this long under a header is refused unproven (DSA's 160-bit x)
+_ANCHORS = (b"odulus:", b"priv:", b"prime1:", b"prime2:", b"rivateExponent:", b"exponent1:", b"exponent2:",
+            b"coefficient:", b"rivate-key:")
+_HEADER = rb"(?:RSA |DSA |DHX? |ED25519 |X25519 |ED448 |X448 )?Private-Key:"
+_BLOCK_LABELS = rb"modulus|Modulus|privateExponent|prime[1-9]|exponent[1-9]|coefficient|priv|pub|private-key|public-key"
+# where a line ends: a line break; in decorated text an HTML break (`<br>`, `<br/>`, `&#10;`) or the
+# separator of a one-line Python list (or tuple) of lines, `', '` (each alternative starts with one of
+# four bytes: a search six times as fast as with an optional group first)
+_SOFT_EOL = rb"(?:<[bB][rR][ \t]{0,3}/?>|&#(?:13;&#10|10|x0?[dD];&#x0?[aA]|x0?[aA]);|['\"], ?['\"])"
+# what may stand after a label on its line: blanks, `cat -A`'s `$` (`^M`), a list item's quote and
+# comma, HTML tags and non-breaking spaces (`<o:p></o:p></p>`, `&nbsp;`); blank runs possessive
+_JUNK = rb"(?:[ \t\r]*+(?:[$',\"]|\^M|<[^<>\n]{0,48}>|&(?:nbsp|#160);)){0,32}[ \t\r]*+"
+# a colon-hex pair near the next line's start, after a non-alphanumeric byte (`&nbsp;`, `^I` of `cat -A`)
+_HEAD_PAIR = rb"[^\n]{0,%d}?(?:(?<![0-9A-Za-z])|(?<=\^I))[0-9a-fA-F]{2}:" % LINE_HEAD
 # a header, a label with a value on its line, or a block's label followed by a colon-hex pair (on its
 # line, or the next: the regex passes over a config's `priv:` keys with no hex under them)
-_LABELS = (rb"(?:((?:RSA |ED25519 |X25519 |ED448 |X448 )?Private-Key:)|(publicExponent|ASN1 OID|NIST CURVE):|"
-           rb"(modulus|Modulus|privateExponent|prime[1-9]|exponent[1-9]|coefficient|priv|pub):"
-           rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:|\r?\n[^\n]{0,%d}?(?<![0-9A-Za-z])[0-9a-fA-F]{2}:)))" % LINE_HEAD)
+_LABELS = (rb"(?:(" + _HEADER + rb")|(publicExponent|ASN1 OID|NIST CURVE):|(" + _BLOCK_LABELS + rb"):"
+           rb"(?=[ \t]*(?:[0-9a-fA-F]{2}:|" + _JUNK + rb"(?:\r?\n|" + _SOFT_EOL + rb")" + _HEAD_PAIR + rb")))")
 _LABEL = re.compile(rb"(?<![A-Za-z0-9_])" + _LABELS)
 # once line breaks are taken out, a label follows the last pair of the block before it directly, and
 # a header whatever ended the line before it
-_JOINED_LABEL = re.compile(rb"(?:(?<![G-Zg-z_])|(?=(?:RSA |ED25519 |X25519 |ED448 |X448 )?Private-Key:))" + _LABELS)
-_ANY_LABEL = re.compile(rb"(?<![A-Za-z0-9_])(?:Private-Key|publicExponent|ASN1 OID|NIST CURVE|modulus|Modulus|"
-                        rb"privateExponent|prime[1-9]|exponent[1-9]|coefficient|priv|pub):")
+_JOINED_LABEL = re.compile(rb"(?:(?<![G-Zg-z_])|(?=" + _HEADER + rb"))" + _LABELS)
+_ANY_LABEL = re.compile(rb"(?<![A-Za-z0-9_])(?:Private-Key|publicExponent|ASN1 OID|NIST CURVE|"
+                        + _BLOCK_LABELS + rb"):")
+_SOFT = re.compile(_SOFT_EOL)
+_REST = re.compile(_JUNK + rb"(?:(" + _SOFT_EOL + rb")|$)")  # what ends a label's line after its pairs
 _SEGMENT = re.compile(rb"[ \t]*((?:[0-9a-fA-F]{2}:[ \t]*)*[0-9a-fA-F]{0,2})")
-_TAIL = re.compile(rb"(?:^|(?<=[ \t]))[0-9a-fA-F:]+$")
+# a line's hex: its last colon-hex run (a non-alphanumeric byte, or `^I`, either side; a colon in it,
+# or one pair or half of one that `fold` cut), whatever decorates the line after it
+_TAIL = re.compile(rb"(?s:.*)(?:(?<![0-9A-Za-z:])|(?<=\^I))((?=[0-9a-fA-F:]*[0-9a-fA-F])"
+                   rb"(?:[0-9a-fA-F]{0,2}:[0-9a-fA-F:]*|[0-9a-fA-F]{1,2}))(?![0-9A-Za-z:])")
 _BLOCK = re.compile(rb"(?:[0-9a-fA-F]{2}:)*[0-9a-fA-F]{2}:?")
 _DECIMAL = re.compile(rb"[ \t]*([0-9]{1,20})\b")
 _RUN = re.compile(rb"(?:[0-9a-fA-F]{2}:[ \t]*){8}")  # where a printout may be: a long colon-hex run
@@ -102,6 +130,7 @@ class _Printout:
     values: dict[str, bytes | None] = field(default_factory=dict)
     curve: ec.EllipticCurve | None = None
     exponent: int = 0
+    joined: bool = False  # read with its line breaks taken out (a label after a letter is lost there)
 
 
 def read_keytext(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
@@ -147,6 +176,7 @@ def _joined(data: bytes | mmap.mmap, low: int, high: int, name: str) -> list[_Pr
     printouts = _printouts(joined, name, candidates(joined), _JOINED_LABEL)
     for printout in printouts:
         printout.start, printout.end = back(printout.start), back(printout.end - 1) + 1
+        printout.joined = True
     return printouts
 
 
@@ -201,11 +231,16 @@ def _printouts(data: bytes | mmap.mmap, name: str, cap: int, labels: re.Pattern[
     return found
 
 
-def _line(data: bytes | mmap.mmap, start: int) -> tuple[bytes, int]:
-    """The line starting at `start` (at most MAX_SEGMENT bytes of it) and where it ends."""
-    end = data.find(b"\n", start, start + MAX_SEGMENT)
-    end = min(len(data), start + MAX_SEGMENT) if end < 0 else end
-    return bytes(data[start:end]), end
+def _line(data: bytes | mmap.mmap, start: int) -> tuple[bytes, int, int]:
+    """The line starting at `start` (at most MAX_SEGMENT bytes of it), where it ends and where the
+    next one starts: at a line break, or first at an HTML break or a list's separator (`_SOFT_EOL`)."""
+    limit = min(len(data), start + MAX_SEGMENT)
+    end = data.find(b"\n", start, limit)
+    end = limit if end < 0 else end
+    soft = _SOFT.search(data, start, end)
+    if soft is not None:
+        return bytes(data[start:soft.start()]), soft.start(), soft.end()
+    return bytes(data[start:end]), end, end + 1
 
 
 def _open(text: bytes) -> bool:
@@ -213,29 +248,35 @@ def _open(text: bytes) -> bool:
     return not text or text.endswith(b":") or len(text) - text.rfind(b":") - 1 == 1
 
 
-def _colon_next(data: bytes | mmap.mmap, line_end: int) -> bool:
-    """The next line's run starts with a colon (`fold` cut a pair from its colon)."""
-    following = _TAIL.search(_line(data, line_end + 1)[0].rstrip(b" \t\r"))
-    return following is not None and following.group(0).startswith(b":")
+def _colon_next(data: bytes | mmap.mmap, start: int) -> bool:
+    """The line at `start` has a run that starts with a colon (`fold` cut a pair from its colon)."""
+    following = _TAIL.match(_line(data, start)[0])
+    return following is not None and following.group(1).startswith(b":")
 
 
 def _block(data: bytes | mmap.mmap, start: int) -> tuple[bytes | None, int]:
     """The hex block after a label ending at `start`: its bytes (None: longer than MAX_PAIRS) and
-    where it ends (`start`: no block)."""
-    line, line_end = _line(data, start)
+    where it ends (`start`: no block). With nothing but decoration after the label (or its pairs)
+    on its line, each following line's last colon-hex run (`_TAIL`) while the block is open."""
+    limit = min(len(data), start + MAX_SEGMENT)
+    line_end = data.find(b"\n", start, limit)
+    line = bytes(data[start:limit if line_end < 0 else line_end])
     cut = _LABEL.search(line)
     segment = _SEGMENT.match(line, 0, cut.start() if cut is not None else len(line))
     assert segment is not None  # (it matches the empty string)
     text = re.sub(rb"[ \t]", b"", segment.group(1))
     end = start + segment.end() if text else start
-    if cut is None and segment.end() == len(line.rstrip(b" \t\r")):
-        while line_end < len(data) and len(text) <= 3 * MAX_PAIRS and (_open(text) or _colon_next(data, line_end)):
-            line, next_end = _line(data, line_end + 1)
-            tail = _TAIL.search(line.rstrip(b" \t\r"))
+    rest = _REST.match(line, segment.end())  # (anchored: no search of a long line for each label)
+    if rest is not None and (cut is None or cut.start() >= rest.end()):
+        next_start = start + rest.end() if rest.group(1) is not None else start + len(line) + 1
+        while next_start < len(data) and len(text) <= 3 * MAX_PAIRS and (_open(text) or _colon_next(data, next_start)):
+            line_start = next_start
+            line, _, next_start = _line(data, line_start)
+            tail = _TAIL.match(line)
             if tail is None or _ANY_LABEL.search(line) is not None:
                 break
-            text += tail.group(0)
-            end, line_end = line_end + 1 + tail.end(), next_end
+            text += tail.group(1)
+            end = line_start + tail.end(1)
     if not text:
         return None, start
     if len(text) > 3 * MAX_PAIRS:
@@ -250,8 +291,8 @@ def _prove(reader: _Reader, printout: _Printout, name: str, results: list[tuple[
     """One printout's key proven (or found unpaired) into `results`; one a proven key holds
     already is not checked again (no second modular exponentiation)."""
     values = printout.values
-    if not any(label in values for label in PRIVATE):
-        return
+    if len(results) >= MAX_RESULTS or not any(label in values for label in PRIVATE):
+        return  # (past MAX_RESULTS the view is refused whatever follows: no overlap checks for each)
     if any(values[label] is None for label in values):
         reader.incomplete(f"{name}: a printed key block longer than {MAX_PAIRS} pairs")
         return
@@ -259,8 +300,28 @@ def _prove(reader: _Reader, printout: _Printout, name: str, results: list[tuple[
     if _overlaps(span, [found for kind, _, found in results if kind == "keytext"]):
         return
     what = _rsa(reader, printout, name) if "modulus" in values else _curve(reader, printout)
+    what = what or _unproven(printout)
     if what is not None:
         results.append((what[0], what[1], span))
+
+
+def _unproven(printout: _Printout) -> tuple[str, str] | None:
+    """What no proof covers and still gives the key away (rt22). With no modulus, an RSA private
+    value of TAIL_BYTES or more (`tail -n 30` of a printout: a prime, or dp and the public modulus,
+    gcd(2^(e*dp) - 2, n) = p). Under a `Private-Key:` header, a private block of UNPROVEN_BYTES or
+    more (DSA, DH, a curve the reader does not know, explicit parameters, a pub that is not its priv's).
+    The first rule reads the view's own lines only: its joined reading loses a label after a letter."""
+    values = printout.values
+    if "modulus" not in values and not printout.joined:  # (joined, `...start-upmodulus:` is no label)
+        for label in RSA_PRIVATE:
+            if len(values.get(label) or b"") >= TAIL_BYTES:
+                return "keytext-rsa-unproven", f"RSA private value printed as text with no modulus ({label})"
+    if printout.header:
+        for label in ("priv", "privateExponent", "private-key"):
+            if len(values.get(label) or b"") >= UNPROVEN_BYTES:
+                return "keytext-unproven", (f"private value printed as text under `{printout.header.decode()}` "
+                                            f"that no proof covers ({label})")
+    return None
 
 
 def _number(printout: _Printout, label: str) -> int:
