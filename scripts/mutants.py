@@ -2382,7 +2382,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_keytext_decorated.py::test_the_last_colon_hex_run_of_a_line_is_its_hex_whatever_comes_before"]),
     ("kt22_tab_caret_unread", "scan/detectors/keytext.py", "|(?<=\\^I))(%s)", ")(%s)",
      ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule"]),
-    ("kt22_label_decor_unread", "scan/detectors/keytext.py", 'DECOR = rb"[ \\t\\r$]{0,512}', 'DECOR = rb"[ \\t\\r]{0,512}',
+    ("kt22_label_decor_unread", "scan/detectors/keytext.py", 'DECOR = (rb"[ \\t\\r$\\"\',]{0,512}"', 'DECOR = (rb"[ \\t\\r\\"\',]{0,512}"',
      ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule"]),
     ("kt22_br_separator_gone", "scan/detectors/keytext.py", 'SEPARATORS = (rb"<[bB][rR][ \\t]?/?>", ',
      'SEPARATORS = (rb"<bX>", ', ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule"]),
@@ -2471,6 +2471,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '    if len(results) >= MAX_RESULTS or not any(label in values for label in PRIVATE):',
      '    if not any(label in values for label in PRIVATE):',
      ['tests/scan/test_recheck_keytext_decor.py::test_past_max_results_a_printout_is_not_read_again']),
+    ("s22_keytext_label_quotes", "scan/detectors/keytext.py", 'DECOR = (rb"[ \\t\\r$\\"\',]{0,512}"', 'DECOR = (rb"[ \\t\\r$]{0,512}"',
+     ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule[p256-json_lines_array]"]),
 ]
 
 

@@ -9,6 +9,7 @@ keytext rule (detectors/keytext.py) with its kind; each transformation is writte
 from __future__ import annotations
 
 import html
+import json
 import math
 import random
 import shutil
@@ -60,6 +61,8 @@ DECORATED: dict[str, Callable[[bytes], bytes]] = {
     "py_tuple": lambda text: f"2026-12-07 10:00:00 INFO got {tuple(_lines(text))!r}\n".encode(),
     "py_bytes_repr": lambda text: f"2026-12-07 10:00:00 INFO keytool: output={text!r}\n".encode(),
     "py_str_repr": lambda text: f"keytool: stdout={text.decode().replace(chr(10), chr(13) + chr(10))!r}\n".encode(),
+    # Ansible's registered result, pretty-printed: `"stdout_lines": [` then one JSON string a line
+    "json_lines_array": lambda text: json.dumps({"stdout_lines": _lines(text)}, indent=4).encode() + b"\n",
 }
 
 

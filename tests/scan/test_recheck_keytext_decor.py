@@ -77,6 +77,7 @@ DECORATED: dict[str, Callable[[bytes], bytes]] = {
     "br-space-slash": _joined(b"<br />", b"&#160;"),
     "entity-newline": _joined(b"&#10;"),
     "entity-crlf-hex": _joined(b"&#xD;&#xA;", b"&#160;"),
+    "json-lines-array": lambda text: json.dumps({"stdout_lines": text.decode().splitlines()}, indent=4).encode(),
 }
 
 

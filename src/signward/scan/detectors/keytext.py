@@ -62,8 +62,10 @@ READ_WORK = 16  # bytes the blocks' line reads go through, per byte of the view 
 SEPARATORS = (rb"<[bB][rR][ \t]?/?>", rb"</(?:[pP]|[dD][iI][vV])>\r?\n?", rb"&#10;|&#x0?[aA];", rb"', '", rb'", "',
               rb'(?:\\r)?\\n(?!")')
 LINE_END = re.compile(b"|".join((rb"\n", *SEPARATORS)))
-# what follows a label on its line before the line ends: `cat -A`'s `$` (`^M$`), HTML tags (`<o:p></o:p></p>`)
-DECOR = rb"[ \t\r$]{0,512}(?:(?:\^M|</?[A-Za-z][A-Za-z0-9:]{0,16}(?:[ \t][^<>\n]{0,64})?/?>)[ \t\r$]{0,512}){0,32}"
+# what follows a label on its line before the line ends: `cat -A`'s `$` (`^M$`), HTML tags (`<o:p></o:p></p>`),
+# a JSON array's quote and comma (`"modulus:",`)
+DECOR = (rb"[ \t\r$\"',]{0,512}"
+         rb"(?:(?:\^M|</?[A-Za-z][A-Za-z0-9:]{0,16}(?:[ \t][^<>\n]{0,64})?/?>)[ \t\r$\"',]{0,512}){0,32}")
 TAIL = re.compile(DECOR + rb"(?:\n|" + b"|".join(SEPARATORS) + rb")")
 # a block label with 4 pairs after it (on its line, or on the next line after the label's line ends, also after
 # a JSON log line's escaped newline; the next line only, up to its separator): a label with no hex under it (a
