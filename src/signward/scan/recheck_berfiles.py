@@ -31,7 +31,7 @@ WINDOW = 1 << 20
 DEPTH = 32
 VALUES = 4096
 VIEW_VALUES, KIB_VALUES = 65_536, 1024  # values read for all of a view's heads: this many, and this many a KiB
-WORK = 8 * WINDOW  # bytes copied for one head (its window, a few times over: each level joins its children)
+WORK = 16 * WINDOW  # bytes copied for one head (its window, once a level: each level joins its children)
 VIEW_WORK, KIB_WORK = 64 << 20, 64 << 10  # bytes copied for all of a view's heads: this many, and this many a KiB
 _LENGTH = rb"(?:\x80|[\x00-\x7f]|\x81[\x00-\xff]|\x82[\x00-\xff]{2}|\x83[\x00-\xff]{3}|\x84[\x00-\xff]{4})"
 # a SEQUENCE, its length in any form, then a version (0, 1 or 3, its length in any form) followed by
