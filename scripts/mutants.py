@@ -37,6 +37,7 @@ BER = "tests/scan/test_textforms_ber.py::test_a_ber_key_is_read_by_both_readers[
 BERT = "tests/scan/test_textforms_ber.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
+RT22 = "tests/scan/test_recheck_berfiles_rt22.py::"
 EM = "tests/scan/test_embedded.py::"
 RK = "tests/scan/test_recheck_keytext.py::"
 RKP = RK + "test_a_printed_key_is_refused_by_the_reader_and_redacting_its_span_leaves_nothing"
@@ -2292,6 +2293,31 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        if hit is None or not reading.joined:\n            continue  # (a plain BER", ["tests/scan/test_der_ber.py::test_ber_inside_a_minimal_definite_outer_length_is_read"]),
     ("hs21_socket_path_unchecked", "hsm/server.py", "    if length > MAX_SOCKET_PATH:", "    if False:",
      ["tests/hsm/test_server.py::test_a_home_whose_socket_path_is_too_long_is_refused_in_one_line"]),
+    ("rt22_reader_outer_length_any", "scan/recheck_berfiles.py",
+     '_HEAD = re.compile(rb"\\x30" + _LENGTH + rb"(?:',
+     '_HEAD = re.compile(rb"\\x30(?:\\x80|\\x84\\x00[\\x00-\\xff]{3})(?:',
+     [RT22 + "test_each_form_is_found_by_the_readers_ber_rule[pkcs8_rsa-segments-raw]"]),
+    ("rt22_reader_version_long_form", "scan/recheck_berfiles.py",
+     '\\x83\\x00\\x00\\x01|\\x84\\x00\\x00\\x00\\x01)', '\\x83\\x00\\x00\\x01)',
+     [RT22 + "test_each_form_is_found_by_the_readers_ber_rule[p12_changeit-long-raw]"]),
+    ("rt22_reader_next_field_any", "scan/recheck_berfiles.py",
+     '[\\x00\\x01\\x03][\\x02\\x04\\x24\\x30]|', '[\\x00\\x01\\x03]|',
+     [RT22 + "test_a_der_certificate_and_a_ber_signed_data_of_many_certificates_certify"]),
+    ("rt22_reader_der_bound_finding", "scan/recheck_berfiles.py",
+     "            if reading.ber and any(", "            if any(",
+     [RT22 + "test_a_der_truststore_past_the_rules_values_is_left_to_the_pkcs12_rule"]),
+    ("rt22_reader_indefinite_not_ber", "scan/recheck_berfiles.py",
+     "        self.ber |= indefinite\n", "\n",
+     ["tests/scan/test_recheck_berfiles.py::test_past_its_depth_or_values_a_key_head_is_a_finding"]),
+    ("rt22_reader_mac_always_dropped", "scan/recheck_berfiles.py",
+     "if reading.rewritten else der", "if True else der",
+     [RT22 + "test_each_form_is_found_by_the_readers_ber_rule[p12_empty_legacy-long-raw]"]),
+    ("rt22_reader_plain_ber_silent", "scan/recheck_berfiles.py",
+     "        found = _key(der, known)\n", "        found = _key(der, known) if reading.segmented else None\n",
+     [RT22 + "test_each_form_is_found_by_the_readers_ber_rule[pkcs8_rsa-long-raw]"]),
+    ("rt22_reader_work_unbounded", "scan/recheck_berfiles.py",
+     "        if self.work > self.most_work:", "        if False:",
+     [RT22 + "test_hostile_heads_cost_little[spanning_heads]"]),
 ]
 
 
