@@ -1,14 +1,16 @@
 """The independent reader's rule for keys, encrypted keys and PKCS#12 files written in BER (issue
-#32, session 21): BouncyCastle's BER keystore and other BER writers (indefinite lengths, long forms
-where short would do, OCTET STRINGs in segments, nested). Written apart from the scanner's
-`detectors/der_ber.py` (standard library and `cryptography` only): its own BER reading.
+#32, sessions 21 and 22): BouncyCastle's BER keystore and other BER writers (indefinite lengths, long
+forms where short would do, OCTET STRINGs in segments, nested), the outer length in any form (rt22: a
+minimal definite one around BER inside). Written apart from the scanner's `detectors/der_ber.py`
+(standard library and `cryptography` only): its own BER reading.
 
-A head (SEQUENCE, indefinite or non-minimal length, then a version or an AlgorithmIdentifier) is
-re-encoded as DER, `WINDOW` bytes, `DEPTH` deep and `VALUES` values at most; a PFX (version 3)
-loses its MAC (computed over the BER bytes) and is opened with the well-known passwords, each
-try charged to the read's key derivation budget; a key whose OCTET STRING came in segments, or an
-encrypted PKCS#8 key, is loaded. Plain BER keys are recheck_textforms.py's. A re-encoding that
-passes a bound at a head with a key's or a PFX's OID near it is a finding (`berfile`), not silence.
+A head (a SEQUENCE, then a version and a key's or a PFX's next field, or an AlgorithmIdentifier) is
+re-encoded as DER, `WINDOW` bytes, `DEPTH` deep, `VALUES` values and `WORK` bytes copied at most;
+DER already is the DER and PKCS#12 rules'. A PFX (version 3) keeps its MAC when no OCTET STRING's
+content changed, else loses it (computed over the BER bytes), and is opened with the well-known
+passwords, each try charged to the read's key derivation budget; any key that loads is a finding,
+an encrypted PKCS#8 key too. A re-encoding that met BER and passes a bound at a head with a key's
+or a PFX's OID near it is a finding (`berfile`), not silence.
 """
 
 from __future__ import annotations
