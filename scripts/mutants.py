@@ -2318,6 +2318,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("rt22_reader_work_unbounded", "scan/recheck_berfiles.py",
      "        if self.work > self.most_work:", "        if False:",
      [RT22 + "test_hostile_heads_cost_little[spanning_heads]"]),
+    ("rt22_reader_encrypted_not_tried", "scan/recheck_berfiles.py",
+     "            found = _encrypted(der, opened, known, budget)\n", "\n",
+     [RT22 + "test_an_encrypted_key_is_named_under_a_well_known_password_and_a_finding_under_another"]),
+    ("rt22_reader_encrypted_budget_ignored", "scan/recheck_berfiles.py",
+     "            return f\"{_ENCRYPTED} (not opened: the read's key derivation budget is spent)\"", "            pass",
+     [RT22 + "test_an_encrypted_key_is_named_under_a_well_known_password_and_a_finding_under_another"]),
 ]
 
 

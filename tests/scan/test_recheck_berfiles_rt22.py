@@ -95,7 +95,7 @@ KEYS: dict[str, tuple[Callable[[Path], bytes], str, list[str]]] = {  # DER; what
                 "ECPrivateKey (known kid", ["ec", "-inform", "DER"]),
     "epk8_changeit": (lambda _: RSA_KEY.private_bytes(DER, serialization.PrivateFormat.PKCS8,
                                                       serialization.BestAvailableEncryption(b"changeit")),
-                      "encrypted PKCS#8 key in BER", ["pkey", "-inform", "DER", "-passin", "pass:changeit"]),
+                      "(known kid", ["pkey", "-inform", "DER", "-passin", "pass:changeit"]),
     "p12_changeit": (lambda _: pkcs12.serialize_key_and_certificates(
         b"k", RSA_KEY, CERT, None, serialization.BestAvailableEncryption(b"changeit")),
         "in a PKCS#12 file in BER under the password 'changeit'", ["pkcs12", "-nodes", "-passin", "pass:changeit"]),
@@ -167,6 +167,21 @@ def test_a_der_truststore_past_the_rules_values_is_left_to_the_pkcs12_rule() -> 
     for the iteration counts stops at 4,096 values too: it says the file is unread)."""
     store = pkcs12.serialize_key_and_certificates(None, None, None, [CERT] * 150, NONE)
     assert not list(ber_file_findings(PRE + store + POST, KNOWN, Budget.for_size(1 << 20), []))
+
+
+def test_an_encrypted_key_is_named_under_a_well_known_password_and_a_finding_under_another() -> None:
+    spent = Budget.for_size(1 << 20)
+    spent.max_kdf_iterations = spent.kdf_iterations
+    said = {}
+    for name, password, budget in (("changeit", b"changeit", Budget.for_size(1 << 20)),
+                                   ("other", b"Kx9#pq2", Budget.for_size(1 << 20)), ("spent", b"changeit", spent)):
+        der = EC_KEY.private_bytes(DER, serialization.PrivateFormat.PKCS8,
+                                   serialization.BestAvailableEncryption(password))
+        ((_, said[name], _),) = list(ber_file_findings(PRE + to_ber(der, "long") + POST, KNOWN, budget, []))
+    assert said["changeit"].startswith("ECPrivateKey (known kid ") and said["changeit"].endswith(
+        " in an encrypted PKCS#8 key in BER under the password 'changeit'")
+    assert said["other"] == "encrypted PKCS#8 key in BER under an unknown password"
+    assert said["spent"] == "encrypted PKCS#8 key in BER (not opened: the read's key derivation budget is spent)"
 
 
 def _tlv(tag: int, content: bytes) -> bytes:

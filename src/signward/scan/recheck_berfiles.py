@@ -46,6 +46,7 @@ _SECRET_OIDS = (bytes.fromhex("2a864886f70d010101"), bytes.fromhex("2a8648ce3d02
                 bytes.fromhex("2a864886f70d010c01"))
 
 Found = tuple[str, str, tuple[int, int]]
+_ENCRYPTED = "encrypted PKCS#8 key in BER"
 
 
 class _Bound(Exception):
@@ -202,6 +203,9 @@ def ber_file_findings(data: bytes | mmap.mmap, known: KnownKeys, budget: Budget,
             yield from _pfx(blob, opened, known, budget, here)
             continue
         found = _key(der, known)
+        if found == _ENCRYPTED:
+            opened += 1
+            found = _encrypted(der, opened, known, budget)
         if found is not None:
             skip_to = here[1]
             yield "berfile", found, here
@@ -211,11 +215,36 @@ def _key(der: bytes, known: KnownKeys) -> str | None:
     try:
         key = load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
     except TypeError:
-        return "encrypted PKCS#8 key in BER"
+        return _ENCRYPTED
     except Exception:
         return None
+    return f"{_named(key, known)} in BER"
+
+
+def _named(key: object, known: KnownKeys) -> str:
     match = known.match(key)
-    return f"{type(key).__name__.lstrip('_')}" + (f" (known kid {match.kid})" if match else "") + " in BER"
+    return f"{type(key).__name__.lstrip('_')}" + (f" (known kid {match.kid})" if match else "")
+
+
+def _encrypted(der: bytes, opened: int, known: KnownKeys, budget: Budget) -> str:
+    """An encrypted PKCS#8 key tried with the well-known passwords (one key derivation a try,
+    charged to the read's budget; at most `MAX_PFX` keys and PFX files a view): named when one
+    opens it, a finding whatever happens."""
+    iterations = _iterations(der)
+    if opened > MAX_PFX or iterations is None or iterations > MAX_ITERATIONS:
+        return f"{_ENCRYPTED} (not opened: too many in one view, or {iterations or 'unreadable'} iterations)"
+    for password in WELL_KNOWN_PASSWORDS:
+        if password is None:
+            continue
+        budget.kdf_iterations += max(iterations, 1)
+        if budget.kdf_iterations > budget.max_kdf_iterations:
+            return f"{_ENCRYPTED} (not opened: the read's key derivation budget is spent)"
+        try:
+            key = load_der_private_key(der, password, unsafe_skip_rsa_key_validation=True)
+        except Exception:
+            continue
+        return f"{_named(key, known)} in an {_ENCRYPTED} under the password {password.decode()!r}"
+    return f"{_ENCRYPTED} under an unknown password"
 
 
 def _pfx(blob: bytes, opened: int, known: KnownKeys, budget: Budget, here: tuple[int, int]) -> Iterator[Found]:
