@@ -237,7 +237,7 @@ def _encrypted(der: bytes, opened: int, known: KnownKeys, budget: Budget) -> str
         if password is None:
             continue
         budget.kdf_iterations += max(iterations, 1)
-        if budget.kdf_iterations > budget.max_kdf_iterations:
+        if budget.max_kdf_iterations < budget.kdf_iterations:
             return f"{_ENCRYPTED} (not opened: the read's key derivation budget is spent)"
         try:
             key = load_der_private_key(der, password, unsafe_skip_rsa_key_validation=True)
