@@ -37,6 +37,7 @@ BER = "tests/scan/test_textforms_ber.py::test_a_ber_key_is_read_by_both_readers[
 BERT = "tests/scan/test_textforms_ber.py::"
 R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
+RT22 = "tests/scan/test_recheck_berfiles_rt22.py::"
 EM = "tests/scan/test_embedded.py::"
 RK = "tests/scan/test_recheck_keytext.py::"
 RKP = RK + "test_a_printed_key_is_refused_by_the_reader_and_redacting_its_span_leaves_nothing"
@@ -2212,7 +2213,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '    left = VIEW_VALUES + KIB_VALUES * (len(data) // 1024)\n', '    left = 1 << 60\n',
      ['tests/scan/test_recheck_berfiles.py::test_an_snmp_capture_certifies_and_hostile_heads_are_refused']),
     ('pb21_reader_unread_silent', 'scan/recheck_berfiles.py',
-     '            if any(oid in bytes(data[at:at + 40]) for oid in _SECRET_OIDS):', '            if False:',
+     'if reading.ber and any(oid in bytes(data[at:at + 40]) for oid in _SECRET_OIDS):', 'if False:',
      ['tests/scan/test_recheck_berfiles.py::test_past_its_depth_or_values_a_key_head_is_a_finding']),
     ('pb21_reader_inner_not_converted', 'scan/recheck_berfiles.py',
      '        if not content.startswith(b"\\x30"):\n            return content', '        if True:\n            return content',
@@ -2473,6 +2474,37 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ['tests/scan/test_recheck_keytext_decor.py::test_past_max_results_a_printout_is_not_read_again']),
     ("s22_keytext_label_quotes", "scan/detectors/keytext.py", 'DECOR = (rb"[ \\t\\r$\\"\',]{0,512}"', 'DECOR = (rb"[ \\t\\r$]{0,512}"',
      ["tests/scan/test_keytext_decorated.py::test_each_decorated_form_is_found_and_proven_by_the_keytext_rule[p256-json_lines_array]"]),
+    ("rt22_reader_outer_length_any", "scan/recheck_berfiles.py",
+     '_HEAD = re.compile(rb"\\x30" + _LENGTH + rb"(?:',
+     '_HEAD = re.compile(rb"\\x30(?:\\x80|\\x84\\x00[\\x00-\\xff]{3})(?:',
+     [RT22 + "test_each_form_is_found_by_the_readers_ber_rule[pkcs8_rsa-segments-raw]"]),
+    ("rt22_reader_version_long_form", "scan/recheck_berfiles.py",
+     '\\x83\\x00\\x00\\x01|\\x84\\x00\\x00\\x00\\x01)', '\\x83\\x00\\x00\\x01)',
+     [RT22 + "test_each_form_is_found_by_the_readers_ber_rule[p12_changeit-long-raw]"]),
+    ("rt22_reader_next_field_any", "scan/recheck_berfiles.py",
+     '[\\x00\\x01\\x03][\\x02\\x04\\x24\\x30]|', '[\\x00\\x01\\x03]|',
+     [RT22 + "test_a_der_certificate_and_a_ber_signed_data_of_many_certificates_certify"]),
+    ("rt22_reader_der_bound_finding", "scan/recheck_berfiles.py",
+     "            if reading.ber and any(", "            if any(",
+     [RT22 + "test_a_der_truststore_past_the_rules_values_is_left_to_the_pkcs12_rule"]),
+    ("rt22_reader_indefinite_not_ber", "scan/recheck_berfiles.py",
+     "        self.ber |= indefinite\n", "\n",
+     ["tests/scan/test_recheck_berfiles.py::test_past_its_depth_or_values_a_key_head_is_a_finding"]),
+    ("rt22_reader_mac_always_dropped", "scan/recheck_berfiles.py",
+     "if reading.rewritten else der", "if True else der",
+     [RT22 + "test_each_form_is_found_by_the_readers_ber_rule[p12_empty_legacy-long-raw]"]),
+    ("rt22_reader_plain_ber_silent", "scan/recheck_berfiles.py",
+     "        found = _key(der, known)\n", "        found = _key(der, known) if reading.segmented else None\n",
+     [RT22 + "test_each_form_is_found_by_the_readers_ber_rule[pkcs8_rsa-long-raw]"]),
+    ("rt22_reader_work_unbounded", "scan/recheck_berfiles.py",
+     "        if self.work > self.most_work:", "        if False:",
+     [RT22 + "test_hostile_heads_cost_little[spanning_heads]"]),
+    ("rt22_reader_encrypted_not_tried", "scan/recheck_berfiles.py",
+     "            found = _encrypted(der, opened, known, budget)\n", "\n",
+     [RT22 + "test_an_encrypted_key_is_named_under_a_well_known_password_and_a_finding_under_another"]),
+    ("rt22_reader_encrypted_budget_ignored", "scan/recheck_berfiles.py",
+     "            return f\"{_ENCRYPTED} (not opened: the read's key derivation budget is spent)\"", "            pass",
+     [RT22 + "test_an_encrypted_key_is_named_under_a_well_known_password_and_a_finding_under_another"]),
 ]
 
 
