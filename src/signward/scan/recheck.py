@@ -82,6 +82,7 @@ from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
 from .recheck_multiprime import read_multiprime
 from .recheck_numbers import read_numbers
+from .recheck_records import read_records
 from .recheck_textforms import read_textforms
 from .recheck_typedrows import read_typed
 from .recheck_unread import unread_kind
@@ -365,6 +366,7 @@ class _Reader:
             return
         if len(data) <= MAX_JSON_VIEW and self.json_document(data, name, depth):
             return
+        read_records(self, data, name, depth)  # JSON log records' messages joined as printed (recheck_records.py)
         self.text_layers(data, name, depth)
         self.embedded_streams(data, name, depth)
         self.codec_views(data, name, depth)
@@ -511,6 +513,7 @@ class _Reader:
             for value in _strings_and_jwks(document, self):
                 self.string(value, f"{name} > json", depth)
         self.joined_pieces(document, name, depth)
+        read_records(self, raw, name, depth, document)  # a list of log records (recheck_records.py)
         return True
 
     def json_literals(self, raw: bytes, name: str, depth: int) -> None:

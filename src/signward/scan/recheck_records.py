@@ -1,0 +1,142 @@
+"""The independent reader's "records joined" view (issue #32, rt22 row 1): a program's output kept
+by a log driver as one JSON record a line is read as the program printed it. Docker's json-file
+driver (`{"log":"a line\\n","stream":...}`; a line over 16 KiB split into records, all but the last
+without `\\n`), `journalctl -o json` / `-o json-pretty` (`MESSAGE`, no newline; a message that is
+not UTF-8 a JSON array of byte values), fluent-bit/fluentd (`log`, `message`), GCP (`textPayload`,
+`jsonPayload.message`), ECS/logstash (`message`), pino/bunyan/zap (`msg`).
+
+A view that starts with `{` and is not one JSON document is read as JSON values one after another
+(whitespace between; a line that does not parse is taken as printed text, a line of its own).
+Each object's message is the first of `MESSAGE_KEYS` present in a form of a message (a string; for
+`MESSAGE` also a list of integers 0-255, bytes); the messages are joined: a `log` value verbatim,
+any other with `\\n` appended unless it ends in one. The joined text is one child view, read by
+every reader; it is no single run of the artifact, so a finding there has no span (refused).
+
+Bounds: the view is read up to `MAX_VIEW` bytes; values (and lines that do not parse) up to
+`MAX_RECORDS` or one per `RECORD_BYTES` of the view when that is more; a value nested deeper than
+the json module reads (RecursionError) hides its message: each of these is `Oversized` (the read is
+incomplete, refused). The joined text is never longer than the view. Its own code, written apart
+from the scanner's JSON-lines reading (`har.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import re
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+from .recheck_codecs import Oversized
+
+if TYPE_CHECKING:
+    from .recheck import _Reader
+
+MAX_VIEW = 256 << 20  # a view read as records, at most (a larger one that opens like records: incomplete)
+MAX_RECORDS = 1_000_000  # values and unparsed lines of one view, at least ...
+RECORD_BYTES = 32  # ... and one per this many bytes of the view (a docker record is about 100)
+MESSAGE_KEYS = ("log", "MESSAGE", "message", "msg", "textPayload", "jsonPayload.message")
+_BLANK = re.compile(r"[ \t\r\n]*")
+_DECODER = json.JSONDecoder()
+
+
+def _message(record: dict[str, object]) -> tuple[str, bytes] | None:
+    """(the key, the message's bytes) of one record: the first key of `MESSAGE_KEYS` present in a
+    message's form; None when there is none."""
+    for key in MESSAGE_KEYS:
+        if key == "jsonPayload.message":
+            payload = record.get("jsonPayload")
+            value = payload.get("message") if isinstance(payload, dict) else None
+        else:
+            value = record.get(key)
+        if isinstance(value, str):
+            return key, _utf8(value)
+        if key == "MESSAGE" and isinstance(value, list) and value and \
+                all(type(item) is int and 0 <= item <= 255 for item in value):
+            return key, bytes(value)
+    return None
+
+
+def _utf8(text: str) -> bytes:
+    """A JSON string's text as bytes: bytes that were not UTF-8 in the view come back as they were."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a \\ud800 escape: kept as written
+        return text.encode("utf-8", "surrogatepass")
+
+
+def joined_records(data: bytes | mmap.mmap) -> bytes | None:
+    """The messages of the JSON records in `data` joined as printed (module docstring); None when
+    `data` is no sequence of records (it does not open with `{`, or no record has a message).
+    Past a bound: `Oversized`."""
+    if bytes(data[:64]).lstrip(b" \t\r\n\xef\xbb\xbf")[:1] != b"{":
+        return None
+    if len(data) > MAX_VIEW:
+        raise Oversized(f"JSON records of more than {MAX_VIEW} bytes: not joined")
+    text = bytes(data).decode("utf-8", "surrogateescape").lstrip("\ufeff")
+    return _joined(_values(text, max(MAX_RECORDS, len(text) // RECORD_BYTES)))
+
+
+def _values(text: str, cap: int) -> Iterator[object]:
+    """The JSON values of `text` one after another; a line that does not parse as bytes (printed
+    text). More than `cap` of them, or one nested too deep: `Oversized`."""
+    position, count = 0, 0
+    while (position := _BLANK.match(text, position).end()) < len(text):
+        count += 1
+        if count > cap:
+            raise Oversized(f"more than {cap:,} JSON records in a view of {len(text)} bytes")
+        try:
+            value, position = _DECODER.raw_decode(text, position)
+        except RecursionError:
+            raise Oversized(f"a JSON record at {position} nested deeper than the json module reads") from None
+        except ValueError:  # not JSON: a line of printed text
+            end = text.find("\n", position)
+            end = len(text) if end < 0 else end + 1
+            yield _utf8(text[position:end])
+            position = end
+            continue
+        yield value
+
+
+def _joined(values: Iterable[object]) -> bytes | None:
+    """The records' messages joined: a `log` verbatim, any other with `\n` unless it ends in one;
+    bytes (printed lines between records) as they are. None when no record has a message."""
+    out: list[bytes] = []
+    found = False
+    for value in values:
+        if isinstance(value, bytes):
+            out.append(value)
+            continue
+        message = _message(value) if isinstance(value, dict) else None
+        if message is None:
+            continue
+        key, printed = message
+        found = True
+        out.append(printed if key == "log" or printed.endswith(b"\n") else printed + b"\n")
+    return b"".join(out) if found else None
+
+
+def joined_list(document: object) -> bytes | None:
+    """A JSON document that is a list of records (`gcloud logging read --format=json`): their
+    messages joined; None for any other document (a list of one record: its strings are views)."""
+    if not isinstance(document, list) or len(document) < 2 or not isinstance(document[0], dict):
+        return None
+    return _joined(document)
+
+
+def read_records(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, document: object = None) -> None:
+    """The records joined of a view (not one JSON document; or the list `document` it parsed
+    to) as a child view without a span."""
+    joined = joined_list(document) if document is not None else joined_records(data)
+    if joined is None:
+        return
+    outer = reader.span
+    if depth == reader.anchor:
+        reader.span = None  # no single run of the plain artifact holds it: a finding refuses
+    try:
+        reader.child(joined, f"{name} > records joined", depth + 1)
+    finally:
+        reader.span = outer
+
+
+__all__ = ["MAX_RECORDS", "MAX_VIEW", "MESSAGE_KEYS", "joined_list", "joined_records", "read_records"]
