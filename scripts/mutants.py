@@ -39,6 +39,7 @@ R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
 EM = "tests/scan/test_embedded.py::"
 RK = "tests/scan/test_recheck_keytext.py::"
+RR = "tests/scan/test_recheck_records.py::"
 RKP = RK + "test_a_printed_key_is_refused_by_the_reader_and_redacting_its_span_leaves_nothing"
 PT = "tests/scan/test_printed.py::"
 LE = "tests/scan/test_lone_exponent.py::"
@@ -2292,6 +2293,46 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "        if hit is None or not reading.joined:\n            continue  # (a plain BER", ["tests/scan/test_der_ber.py::test_ber_inside_a_minimal_definite_outer_length_is_read"]),
     ("hs21_socket_path_unchecked", "hsm/server.py", "    if length > MAX_SOCKET_PATH:", "    if False:",
      ["tests/hsm/test_server.py::test_a_home_whose_socket_path_is_too_long_is_refused_in_one_line"]),
+    ("rr22_reader_records_wired", "scan/recheck.py",
+     "        read_records(self, data, name, depth)  # JSON log records'",
+     "        pass  # JSON log records'",
+     [RR + "test_a_key_printed_one_line_a_record_is_found_in_the_records_joined[journald-printout]"]),
+    ("rr22_reader_records_list", "scan/recheck.py",
+     "        read_records(self, raw, name, depth, document)  # a list of log records",
+     "        pass  # a list of log records",
+     [RR + "test_a_key_printed_one_line_a_record_is_found_in_the_records_joined[gcp-jsonpayload-list]"]),
+    ("rr22_reader_key_choice", "scan/recheck_records.py",
+     'MESSAGE_KEYS = ("log", "MESSAGE", "message", "msg",', 'MESSAGE_KEYS = ("log", "MESSAGE", "msg", "message",',
+     [RR + "test_a_docker_record_without_newline_joins_the_next"]),
+    ("rr22_reader_key_form", "scan/recheck_records.py",
+     "        if isinstance(value, str):\n            return key, _utf8(value)",
+     "        if value is not None:\n            return key, _utf8(str(value))",
+     [RR + "test_a_docker_record_without_newline_joins_the_next"]),
+    ("rr22_reader_join_log_verbatim", "scan/recheck_records.py",
+     'printed if key == "log" or printed.endswith(b"\\n") else', 'printed if printed.endswith(b"\\n") else',
+     [RR + "test_a_docker_record_without_newline_joins_the_next"]),
+    ("rr22_reader_join_newline", "scan/recheck_records.py",
+     'else printed + b"\\n")', 'else printed)',
+     [RR + "test_a_key_printed_one_line_a_record_is_found_in_the_records_joined[journald-printout]"]),
+    ("rr22_reader_byte_array", "scan/recheck_records.py",
+     "all(type(item) is int and 0 <= item <= 255 for item in value)",
+     "False and all(type(item) is int and 0 <= item <= 255 for item in value)",
+     [RR + "test_the_byte_array_message_is_part_of_the_printout"]),
+    ("rr22_reader_byte_range", "scan/recheck_records.py",
+     "all(type(item) is int and 0 <= item <= 255 for item in value)",
+     "all(type(item) is int for item in value)",
+     [RR + "test_a_docker_record_without_newline_joins_the_next"]),
+    ("rr22_reader_record_bound", "scan/recheck_records.py", "        if count > cap:", "        if False:",
+     [RR + "test_each_bound_is_incomplete_not_a_pass"]),
+    ("rr22_reader_view_bound", "scan/recheck_records.py", "    if len(data) > MAX_VIEW:", "    if False:",
+     [RR + "test_each_bound_is_incomplete_not_a_pass"]),
+    ("rr22_reader_parse_bound", "scan/recheck_records.py", "        if spent > most:", "        if False:",
+     [RR + "test_hostile_records_cost_linear_time[nested-then-flat]"]),
+    ("rr22_reader_nesting", "scan/recheck_records.py",
+     '        except RecursionError:\n            raise Oversized(f"a JSON record at {position} nested deeper than the '
+     'json module reads") from None\n        except ValueError:',
+     "        except (RecursionError, ValueError):",
+     [RR + "test_each_bound_is_incomplete_not_a_pass"]),
 ]
 
 

@@ -170,3 +170,40 @@ def test_each_bound_is_incomplete_not_a_pass(monkeypatch: pytest.MonkeyPatch) ->
     deep = log + b'{"log":"x\\n","attrs":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
     report = recheck_bytes(deep)
     assert any("nested deeper" in why for why in report.incomplete), report.incomplete
+
+
+def test_journalctl_json_pretty_records_span_lines() -> None:
+    """`journalctl -o json-pretty`: one record over many lines, read whole (its slice widened)."""
+    from signward.scan.recheck_records import joined_records
+
+    pretty = "".join(json.dumps({"__CURSOR": f"s=1;i={i:x}", "MESSAGE": line.rstrip("\n"), "_PID": "12"}, indent=8)
+                     + "\n" for i, line in enumerate(_start(_printout(EC_KEY))))
+    assert joined_records(pretty.encode()) == "".join(_start(_printout(EC_KEY))).encode()
+    report = recheck_bytes(pretty.encode())
+    assert any(finding.kind == "keytext" for finding in _ours(report)), report.findings
+
+
+HOSTILE = {
+    "lines-not-json": b'{"msg":"a"}\n' + b"{x\n" * 100_000,  # each fails: its error counts lines of its slice only
+    "values-on-one-line": b'{"msg":"a"}' + b"{}" * 150_000 + b"\n",
+    "nested-then-flat": b'{"msg":"a"}\n' + b"[\n" * 900 + b"0,\n" * 100_000 + b"}\n",
+}
+
+
+@pytest.mark.parametrize("form", sorted(HOSTILE))
+def test_hostile_records_cost_linear_time(form: str) -> None:
+    """300 KB of each form: joined or refused (Oversized) in well under a second (quadratic before:
+    each failed parse counted the lines from the view's start, each value searched its line's end)."""
+    from signward.scan.recheck_codecs import Oversized
+    from signward.scan.recheck_records import joined_records
+
+    started = time.process_time()
+    try:
+        joined = joined_records(HOSTILE[form])
+    except Oversized:
+        joined = None
+    assert time.process_time() - started < 1.0
+    if form == "lines-not-json":
+        assert joined == b"a\n" + b"{x\n" * 100_000
+    if form == "nested-then-flat":  # 900 nested failures over the whole view: past the parse bound
+        assert joined is None

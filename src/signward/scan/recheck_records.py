@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 MAX_VIEW = 256 << 20  # a view read as records, at most (a larger one that opens like records: incomplete)
 MAX_RECORDS = 1_000_000  # values and unparsed lines of one view, at least ...
 RECORD_BYTES = 32  # ... and one per this many bytes of the view (a docker record is about 100)
+SPENT_TIMES = 8  # characters parsed (slices, failed attempts included) at most this many times the view's
+FIRST_SLICE = 512  # characters of a record parsed first (a docker record's line is about 100 to 16 KiB)
 MESSAGE_KEYS = ("log", "MESSAGE", "message", "msg", "textPayload", "jsonPayload.message")
 _BLANK = re.compile(r"[ \t\r\n]*")
 _DECODER = json.JSONDecoder()
@@ -79,23 +81,54 @@ def joined_records(data: bytes | mmap.mmap) -> bytes | None:
 
 def _values(text: str, cap: int) -> Iterator[object]:
     """The JSON values of `text` one after another; a line that does not parse as bytes (printed
-    text). More than `cap` of them, or one nested too deep: `Oversized`."""
-    position, count = 0, 0
+    text). More than `cap` of them, one nested too deep, or parsing past `SPENT_TIMES` the text
+    (failed attempts included): `Oversized`."""
+    position, count, spent, line_end = 0, 0, 0, 0
+    most = SPENT_TIMES * len(text) + (1 << 20)
     while (position := _BLANK.match(text, position).end()) < len(text):
         count += 1
         if count > cap:
             raise Oversized(f"more than {cap:,} JSON records in a view of {len(text)} bytes")
+        if position >= line_end:  # (values one after another on a line: its end is found once)
+            line_end = text.find("\n", position)
+            line_end = len(text) if line_end < 0 else line_end + 1
+        found, used = _value_at(text, position, line_end)
+        spent += used
+        if spent > most:
+            raise Oversized(f"JSON records parsed past {SPENT_TIMES} times the view's {len(text)} bytes")
+        if found is None:  # not JSON: a line of printed text
+            yield _utf8(text[position:line_end])
+            position = line_end
+            continue
+        value, position = found
+        yield value
+
+
+def _value_at(text: str, position: int, line_end: int) -> tuple[tuple[object, int] | None, int]:
+    """The JSON value at `position` and where it ends, or None (it does not parse), and the bytes
+    parsed to know. Parsed from a slice, not the whole text (a JSONDecodeError counts the lines
+    before its position: from the text's start, lines that do not parse cost their offset each):
+    the rest of its line up to `FIRST_SLICE` characters, then twice as many, to a line's end (no
+    JSON string, number or literal spans lines) while the value goes on past the slice
+    (json-pretty's records)."""
+    spent, end = 0, min(position + FIRST_SLICE, line_end)
+    while True:
+        piece = text[position:end]
+        spent += len(piece)
         try:
-            value, position = _DECODER.raw_decode(text, position)
+            value, used = _DECODER.raw_decode(piece)
         except RecursionError:
             raise Oversized(f"a JSON record at {position} nested deeper than the json module reads") from None
-        except ValueError:  # not JSON: a line of printed text
-            end = text.find("\n", position)
-            end = len(text) if end < 0 else end + 1
-            yield _utf8(text[position:end])
-            position = end
-            continue
-        yield value
+        except json.JSONDecodeError as exc:
+            if end < len(text) and (end < line_end or exc.pos >= len(piece)):
+                width = 2 * max(end - position, 64)  # cut inside a line, or the value goes on past the slice
+                end = position + width
+                if end >= line_end:  # to the end of the line the slice ends in
+                    newline = text.find("\n", end - 1)
+                    end = len(text) if newline < 0 else newline + 1
+                continue
+            return None, spent
+        return (value, position + used), spent
 
 
 def _joined(values: Iterable[object]) -> bytes | None:
@@ -130,13 +163,9 @@ def read_records(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int
     joined = joined_list(document) if document is not None else joined_records(data)
     if joined is None:
         return
-    outer = reader.span
-    if depth == reader.anchor:
-        reader.span = None  # no single run of the plain artifact holds it: a finding refuses
-    try:
-        reader.child(joined, f"{name} > records joined", depth + 1)
-    finally:
-        reader.span = outer
+    # (no run is being decoded at this level: a finding in the plain artifact's joined records has
+    # no span, it refuses; below a run, an archive member, the span is that whole run)
+    reader.child(joined, f"{name} > records joined", depth + 1)
 
 
 __all__ = ["MAX_RECORDS", "MAX_VIEW", "MESSAGE_KEYS", "joined_list", "joined_records", "read_records"]
