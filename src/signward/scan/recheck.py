@@ -14,7 +14,8 @@ views     the raw bytes; compressed streams (gzip, zlib, raw deflate after base6
           base64/base64url runs, hex runs, percent-encoded runs, JSON string literals inside
           other text, UTF-16LE/BE runs; and (recheck_codecs.py) zlib streams anywhere, raw
           deflate at a view's start, LZMA-alone, base32, ascii85/base85, uuencode,
-          quoted-printable, UTF-32 and EBCDIC PEM armour.
+          quoted-printable, UTF-32 and EBCDIC PEM armour; (recheck_records.py) the messages of
+          JSON log records (docker, journald, fluent-bit, GCP) joined as the program printed them.
 detectors PEM and OpenSSH private keys, DER PKCS#8 / PKCS#1 / SEC1 private keys, JWKs with a
           private member: each candidate is LOADED with `cryptography` (a key that loads is a
           finding); and the known-key search: windows compared against the public keys the

@@ -6,17 +6,19 @@ not UTF-8 a JSON array of byte values), fluent-bit/fluentd (`log`, `message`), G
 `jsonPayload.message`), ECS/logstash (`message`), pino/bunyan/zap (`msg`).
 
 A view that starts with `{` and is not one JSON document is read as JSON values one after another
-(whitespace between; a line that does not parse is taken as printed text, a line of its own).
+(whitespace between; a line that does not parse is taken as printed text, a line of its own); a
+JSON document that is a list of records (`gcloud logging read --format=json`) is read the same.
 Each object's message is the first of `MESSAGE_KEYS` present in a form of a message (a string; for
 `MESSAGE` also a list of integers 0-255, bytes); the messages are joined: a `log` value verbatim,
 any other with `\\n` appended unless it ends in one. The joined text is one child view, read by
 every reader; it is no single run of the artifact, so a finding there has no span (refused).
 
 Bounds: the view is read up to `MAX_VIEW` bytes; values (and lines that do not parse) up to
-`MAX_RECORDS` or one per `RECORD_BYTES` of the view when that is more; a value nested deeper than
-the json module reads (RecursionError) hides its message: each of these is `Oversized` (the read is
-incomplete, refused). The joined text is never longer than the view. Its own code, written apart
-from the scanner's JSON-lines reading (`har.py`).
+`MAX_RECORDS` or one per `RECORD_BYTES` of the view when that is more; characters parsed (each value
+from a slice of its line, failed attempts included) up to `SPENT_TIMES` the view's; a value nested
+deeper than the json module reads (RecursionError) hides its message: past any of these,
+`Oversized` (the read is incomplete, refused). The joined text is never longer than the view.
+Its own code, written apart from the scanner's JSON-lines reading (`har.py`).
 """
 
 from __future__ import annotations
