@@ -207,3 +207,31 @@ def test_hostile_records_cost_linear_time(form: str) -> None:
         assert joined == b"a\n" + b"{x\n" * 100_000
     if form == "nested-then-flat":  # 900 nested failures over the whole view: past the parse bound
         assert joined is None
+
+
+def _tar(name: str, data: bytes) -> bytes:
+    import io
+    import tarfile
+
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("wrap", ["gzip", "tar"])
+def test_records_inside_a_rotated_log_or_a_bundle_are_joined(wrap: str) -> None:
+    """A docker log compressed at rotation (`compress=true`: `-json.log.1.gz`) or a member of a
+    support bundle: the records view is a view below it like any other."""
+    import gzip
+
+    log = docker(_start(_printout(EC_KEY)))
+    data = gzip.compress(log) if wrap == "gzip" else _tar("containers/0123abcd/0123abcd-json.log", log)
+    ours = _ours(recheck_bytes(data))
+    assert any(finding.kind == "keytext" for finding in ours)
+    if wrap == "tar":  # the member's span: a bundle refuses any finding
+        assert all(finding.span is not None and "!containers/" in finding.view for finding in ours)
+    else:  # below the one stream the log is the plain artifact: no span, refused
+        assert all(finding.span is None for finding in ours)
