@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from signward.scan.recheck import RecheckFinding, RecheckReport, recheck_bytes
+from tests.scan.planting import tar_of
 
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
 RSA_KEY = rsa.generate_private_key(65537, 2048)
@@ -209,18 +210,6 @@ def test_hostile_records_cost_linear_time(form: str) -> None:
         assert joined is None
 
 
-def _tar(name: str, data: bytes) -> bytes:
-    import io
-    import tarfile
-
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as archive:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
 @pytest.mark.parametrize("wrap", ["gzip", "tar"])
 def test_records_inside_a_rotated_log_or_a_bundle_are_joined(wrap: str) -> None:
     """A docker log compressed at rotation (`compress=true`: `-json.log.1.gz`) or a member of a
@@ -228,7 +217,7 @@ def test_records_inside_a_rotated_log_or_a_bundle_are_joined(wrap: str) -> None:
     import gzip
 
     log = docker(_start(_printout(EC_KEY)))
-    data = gzip.compress(log) if wrap == "gzip" else _tar("containers/0123abcd/0123abcd-json.log", log)
+    data = gzip.compress(log) if wrap == "gzip" else tar_of("containers/0123abcd/0123abcd-json.log", log)
     ours = _ours(recheck_bytes(data))
     assert any(finding.kind == "keytext" for finding in ours)
     if wrap == "tar":  # the member's span: a bundle refuses any finding
