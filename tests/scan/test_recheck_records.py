@@ -1,9 +1,10 @@
 """The independent reader joins the messages of JSON log records as the program printed them
 (recheck_records.py, issue #32, rt22 row 1): docker's json-file log (a line over 16 KiB split
 into records without `\\n`), `journalctl -o json` (MESSAGE without newline, a message as a byte
-array), fluent-bit's `log`, GCP's `textPayload` / `jsonPayload.message`. A key printed one line a
-record is found in the `records joined` view, with no span (refused); a benign log certifies; every
-bound is incomplete, not a pass. Keys are made by cryptography and printed by the real `openssl`
+array), fluent-bit's `log` (with its newline, and from its tail input without: read line by line
+too), GCP's `textPayload` / `jsonPayload.message`. A key printed one line a record is found in
+the `records joined` view, with no span (refused); a benign log certifies; every bound is
+incomplete, not a pass. Keys are made by cryptography and printed by the real `openssl`
 for each run: the assertions hold for any key."""
 
 from __future__ import annotations
@@ -71,6 +72,12 @@ def fluent_bit(lines: list[str]) -> bytes:
                    for i, line in enumerate(lines)).encode()
 
 
+def fluent_bit_tail(lines: list[str]) -> bytes:
+    """fluent-bit's tail input of a program's log file (or docker's fluentd driver): `log` without
+    its newline."""
+    return "".join(_line({"date": 1765148684.5 + i, "log": line.rstrip("\n")}) for i, line in enumerate(lines)).encode()
+
+
 def gcp_text(lines: list[str]) -> bytes:
     """A GCP log sink's export (one LogEntry a line) of `textPayload` entries (no newline)."""
     return "".join(_line({"insertId": f"{i:08x}", "resource": {"type": "cloud_run_revision"},
@@ -103,6 +110,7 @@ CASES: dict[str, Callable[[], bytes]] = {
     "journald-printout": lambda: journald(_start(_printout(EC_KEY))),
     "journald-byte-array": lambda: journald(_start(_printout(EC_KEY)), as_bytes=3),
     "fluent-bit-pem": lambda: fluent_bit(_start(_pem(RSA_KEY))),
+    "fluent-bit-tail-printout-rsa": lambda: fluent_bit_tail(_start(_printout(RSA_KEY))),
     "gcp-textpayload": lambda: gcp_text(_start(_printout(EC_KEY))),
     "gcp-jsonpayload-list": lambda: gcp_json(_start(_printout(EC_KEY))),
 }
@@ -143,6 +151,20 @@ def test_a_docker_record_without_newline_joins_the_next() -> None:
     assert joined_records(b'{"msg":"b","message":"a"}\n{"log":{"x":1},"msg":"c"}\n') == b"a\nc\n"
     assert joined_records(b'{"jsonPayload":{"message":"j"},"textPayload":"t"}\n{"z":1}') == b"t\n"
     assert joined_records(b'{"jsonPayload":{"message":"j"}}\n{"MESSAGE":[256,1]}\n') == b"j\n"
+
+
+def test_a_log_without_newlines_is_also_read_line_by_line() -> None:
+    """`log` values that do not end a line: the verbatim join, and every message a line (an RSA
+    printout glued into one line is read only so); a docker log of whole lines is one view."""
+    from signward.scan.recheck_records import record_views
+
+    assert record_views(fluent_bit_tail(["a\n", "b\n"])) == [b"ab", b"a\nb\n"]
+    assert record_views(docker(["a" * (CUT + 1) + "\n", "b\n"])) == [b"a" * (CUT + 1) + b"\nb\n",
+                                                                   b"a" * CUT + b"\na\nb\n"]
+    assert record_views(docker(["a\n", "b\n"])) == [b"a\nb\n"]
+    assert record_views(journald(["a\n", "b\n"])) == [b"a\nb\n"]
+    ours = _ours(recheck_bytes(fluent_bit_tail(_start(_printout(RSA_KEY)))))
+    assert any(f.kind == "keytext" and f.view.endswith("records joined line by line") for f in ours), ours
 
 
 def test_a_benign_docker_log_certifies_fast() -> None:

@@ -11,7 +11,10 @@ JSON document that is a list of records (`gcloud logging read --format=json`) is
 Each object's message is the first of `MESSAGE_KEYS` present in a form of a message (a string; for
 `MESSAGE` also a list of integers 0-255, bytes); the messages are joined: a `log` value verbatim,
 any other with `\\n` appended unless it ends in one. The joined text is one child view, read by
-every reader; it is no single run of the artifact, so a finding there has no span (refused).
+every reader; it is no single run of the artifact, so a finding there has no span (refused). Where
+a `log` value does not end in `\\n` (docker's pieces of a long line; fluent-bit's tail and docker's
+fluentd driver strip every newline: an RSA printout glued into one line is not read), the messages
+each a line of their own are a second view (`records joined line by line`).
 
 Bounds: the view is read up to `MAX_VIEW` bytes; values (and lines that do not parse) up to
 `MAX_RECORDS` or one per `RECORD_BYTES` of the view when that is more; characters parsed (each value
@@ -73,8 +76,15 @@ def joined_records(data: bytes | mmap.mmap) -> bytes | None:
     """The messages of the JSON records in `data` joined as printed (module docstring); None when
     `data` is no sequence of records (it does not open with `{`, or no record has a message).
     Past a bound: `Oversized`."""
+    views = record_views(data)
+    return views[0] if views else None
+
+
+def record_views(data: bytes | mmap.mmap) -> list[bytes]:
+    """The records joined (`joined_records`) and, where a `log` value does not end in `\n`, the
+    records joined line by line (`_joined`); none when `data` is no sequence of records."""
     if bytes(data[:64]).lstrip(b" \t\r\n\xef\xbb\xbf")[:1] != b"{":
-        return None
+        return []
     if len(data) > MAX_VIEW:
         raise Oversized(f"JSON records of more than {MAX_VIEW} bytes: not joined")
     text = bytes(data).decode("utf-8", "surrogateescape").lstrip("\ufeff")
@@ -133,41 +143,51 @@ def _value_at(text: str, position: int, line_end: int) -> tuple[tuple[object, in
         return (value, position + used), spent
 
 
-def _joined(values: Iterable[object]) -> bytes | None:
+def _joined(values: Iterable[object]) -> list[bytes]:
     """The records' messages joined: a `log` verbatim, any other with `\n` unless it ends in one;
-    bytes (printed lines between records) as they are. None when no record has a message."""
+    bytes (printed lines between records) as they are. Where a `log` value does not end in `\n`
+    (docker's 16 KiB pieces, or a driver that strips the newline: fluent-bit's tail, docker's
+    fluentd and gelf drivers), also every message a line of its own (a printout glued into one
+    line is not always read). Empty when no record has a message."""
     out: list[bytes] = []
-    found = False
+    lines: list[bytes] = []
+    found = cut = False
     for value in values:
         if isinstance(value, bytes):
             out.append(value)
+            lines.append(value)
             continue
         message = _message(value) if isinstance(value, dict) else None
         if message is None:
             continue
         key, printed = message
         found = True
-        out.append(printed if key == "log" or printed.endswith(b"\n") else printed + b"\n")
-    return b"".join(out) if found else None
+        line = printed if printed.endswith(b"\n") else printed + b"\n"
+        cut = cut or line is not printed and key == "log"
+        out.append(printed if key == "log" else line)
+        lines.append(line)
+    if not found:
+        return []
+    return [b"".join(out), b"".join(lines)] if cut else [b"".join(out)]
 
 
-def joined_list(document: object) -> bytes | None:
+def joined_list(document: object) -> list[bytes]:
     """A JSON document that is a list of records (`gcloud logging read --format=json`): their
-    messages joined; None for any other document (a list of one record: its strings are views)."""
+    messages joined (`_joined`); none for any other document (a list of one record: its strings
+    are views)."""
     if not isinstance(document, list) or len(document) < 2 or not isinstance(document[0], dict):
-        return None
+        return []
     return _joined(document)
 
 
 def read_records(reader: _Reader, data: bytes | mmap.mmap, name: str, depth: int, document: object = None) -> None:
     """The records joined of a view (not one JSON document; or the list `document` it parsed
-    to) as a child view without a span."""
-    joined = joined_list(document) if document is not None else joined_records(data)
-    if joined is None:
-        return
+    to) as a child view without a span; line by line too where a `log` does not end a line."""
+    views = joined_list(document) if document is not None else record_views(data)
     # (no run is being decoded at this level: a finding in the plain artifact's joined records has
     # no span, it refuses; below a run, an archive member, the span is that whole run)
-    reader.child(joined, f"{name} > records joined", depth + 1)
+    for view, how in zip(views, ("records joined", "records joined line by line"), strict=False):
+        reader.child(view, f"{name} > {how}", depth + 1)
 
 
-__all__ = ["MAX_RECORDS", "MAX_VIEW", "MESSAGE_KEYS", "joined_list", "joined_records", "read_records"]
+__all__ = ["MAX_RECORDS", "MAX_VIEW", "MESSAGE_KEYS", "joined_list", "joined_records", "read_records", "record_views"]
