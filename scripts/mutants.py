@@ -40,6 +40,7 @@ KL = "tests/scan/test_known_layouts.py::"
 RT22 = "tests/scan/test_recheck_berfiles_rt22.py::"
 EM = "tests/scan/test_embedded.py::"
 RK = "tests/scan/test_recheck_keytext.py::"
+RR = "tests/scan/test_recheck_records.py::"
 RKP = RK + "test_a_printed_key_is_refused_by_the_reader_and_redacting_its_span_leaves_nothing"
 PT = "tests/scan/test_printed.py::"
 LE = "tests/scan/test_lone_exponent.py::"
@@ -2505,6 +2506,48 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("rt22_reader_encrypted_budget_ignored", "scan/recheck_berfiles.py",
      "            return f\"{_ENCRYPTED} (not opened: the read's key derivation budget is spent)\"", "            pass",
      [RT22 + "test_an_encrypted_key_is_named_under_a_well_known_password_and_a_finding_under_another"]),
+    ("rr22_reader_records_wired", "scan/recheck.py",
+     "        read_records(self, data, name, depth)  # JSON log records'",
+     "        pass  # JSON log records'",
+     [RR + "test_a_key_printed_one_line_a_record_is_found_in_the_records_joined[journald-printout]"]),
+    ("rr22_reader_records_list", "scan/recheck.py",
+     "        read_records(self, raw, name, depth, document)  # a list of log records",
+     "        pass  # a list of log records",
+     [RR + "test_a_key_printed_one_line_a_record_is_found_in_the_records_joined[gcp-jsonpayload-list]"]),
+    ("rr22_reader_key_choice", "scan/recheck_records.py",
+     'MESSAGE_KEYS = ("log", "MESSAGE", "message", "msg",', 'MESSAGE_KEYS = ("log", "MESSAGE", "msg", "message",',
+     [RR + "test_a_docker_record_without_newline_joins_the_next"]),
+    ("rr22_reader_key_form", "scan/recheck_records.py",
+     "        if isinstance(value, str):\n            return key, _utf8(value)",
+     "        if value is not None:\n            return key, _utf8(str(value))",
+     [RR + "test_a_docker_record_without_newline_joins_the_next"]),
+    ("rr22_reader_join_log_verbatim", "scan/recheck_records.py",
+     'out.append(printed if key == "log" else line)', "out.append(line)",
+     [RR + "test_a_docker_record_without_newline_joins_the_next"]),
+    ("rr22_reader_join_newline", "scan/recheck_records.py",
+     'line = printed if printed.endswith(b"\\n") else printed + b"\\n"', "line = printed",
+     [RR + "test_a_key_printed_one_line_a_record_is_found_in_the_records_joined[journald-printout]"]),
+    ("rr22_reader_line_by_line", "scan/recheck_records.py",
+     'return [b"".join(out), b"".join(lines)] if cut else [b"".join(out)]', 'return [b"".join(out)]',
+     [RR + "test_a_log_without_newlines_is_also_read_line_by_line"]),
+    ("rr22_reader_byte_array", "scan/recheck_records.py",
+     "all(type(item) is int and 0 <= item <= 255 for item in value)",
+     "False and all(type(item) is int and 0 <= item <= 255 for item in value)",
+     [RR + "test_the_byte_array_message_is_part_of_the_printout"]),
+    ("rr22_reader_byte_range", "scan/recheck_records.py",
+     "all(type(item) is int and 0 <= item <= 255 for item in value)",
+     "all(type(item) is int for item in value)",
+     [RR + "test_a_docker_record_without_newline_joins_the_next"]),
+    ("rr22_reader_record_bound", "scan/recheck_records.py", "        if count > cap:", "        if False:",
+     [RR + "test_each_bound_is_incomplete_not_a_pass"]),
+    ("rr22_reader_view_bound", "scan/recheck_records.py", "    if len(data) > MAX_VIEW:", "    if False:",
+     [RR + "test_each_bound_is_incomplete_not_a_pass"]),
+    ("rr22_reader_parse_bound", "scan/recheck_records.py", "        if spent > most:", "        if False:",
+     [RR + "test_hostile_records_cost_linear_time[nested-then-flat]"]),
+    ("rr22_reader_nesting", "scan/recheck_records.py",
+     '            raise Oversized(f"a JSON record at {position} nested deeper than the json module reads") from None',
+     "            return None, spent  # (a line of text)",
+     [RR + "test_each_bound_is_incomplete_not_a_pass"]),
 ]
 
 

@@ -1,9 +1,22 @@
-"""Build raw memory images with key material planted at chosen offsets and layouts."""
+"""Build raw memory images with key material planted at chosen offsets and layouts (and a tar
+archive of one member, for a test of a view below one)."""
 
 from __future__ import annotations
 
+import io
 import os
+import tarfile
 from pathlib import Path
+
+
+def tar_of(name: str, data: bytes) -> bytes:
+    """A ustar archive of one member `name` holding `data`."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
 
 
 def le(value: int, size: int) -> bytes:

@@ -27,6 +27,7 @@ from signward.scan.recheck_brotli import named_brotli as reader_named_brotli
 from signward.services import init_home
 from tests.helpers import run_cli
 from tests.scan.material import EC, known
+from tests.scan.planting import tar_of
 
 LOG = b"".join(b"2026-12-06T10:%02d:00Z app[42]: request served in %d ms\n" % (n % 60, n) for n in range(40))
 PEM = EC.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -52,15 +53,6 @@ FORMS = {"pem": LOG + PEM + LOG, "der": LOG + DER + LOG, "jwk": LOG + b"jwk=" + 
 def _recoverable(plain: bytes) -> bool:
     """Does `plain` (a decoded output) still hold the key in any planted form?"""
     return PEM[40:120] in plain or DER[-60:] in plain or _b64u(SCALAR).encode() in plain or SCALAR in plain
-
-
-def _tar(name: str, data: bytes) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as archive:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return out.getvalue()
 
 
 def _zip(name: str, data: bytes) -> bytes:
@@ -109,7 +101,7 @@ def test_a_key_in_a_br_file_is_found_and_sanitize_leaves_none(form: str, tmp_pat
 @pytest.mark.parametrize("kind", ["tar", "zip"])
 def test_a_key_in_a_br_member_is_found_and_sanitize_leaves_none(kind: str, tmp_path: Path, home: Home) -> None:
     member = brotli.compress(FORMS["pem"])
-    data = _tar("logs/app.log.br", member) if kind == "tar" else _zip("logs/app.log.br", member)
+    data = tar_of("logs/app.log.br", member) if kind == "tar" else _zip("logs/app.log.br", member)
     path = tmp_path / f"support.{kind}"
     path.write_bytes(data)
     report = scan_path(path, known=known(EC))

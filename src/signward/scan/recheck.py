@@ -14,7 +14,8 @@ views     the raw bytes; compressed streams (gzip, zlib, raw deflate after base6
           base64/base64url runs, hex runs, percent-encoded runs, JSON string literals inside
           other text, UTF-16LE/BE runs; and (recheck_codecs.py) zlib streams anywhere, raw
           deflate at a view's start, LZMA-alone, base32, ascii85/base85, uuencode,
-          quoted-printable, UTF-32 and EBCDIC PEM armour.
+          quoted-printable, UTF-32 and EBCDIC PEM armour; (recheck_records.py) the messages of
+          JSON log records (docker, journald, fluent-bit, GCP) joined as the program printed them.
 detectors PEM and OpenSSH private keys, DER PKCS#8 / PKCS#1 / SEC1 private keys, JWKs with a
           private member: each candidate is LOADED with `cryptography` (a key that loads is a
           finding); and the known-key search: windows compared against the public keys the
@@ -83,6 +84,7 @@ from .recheck_mojibake import read_mojibake
 from .recheck_multiprime import read_multiprime
 from .recheck_numbers import read_numbers
 from .recheck_platform_keys import platform_keys
+from .recheck_records import read_records
 from .recheck_textforms import read_textforms
 from .recheck_typedrows import read_typed
 from .recheck_unread import unread_kind
@@ -366,6 +368,7 @@ class _Reader:
             return
         if len(data) <= MAX_JSON_VIEW and self.json_document(data, name, depth):
             return
+        read_records(self, data, name, depth)  # JSON log records' messages joined as printed (recheck_records.py)
         self.text_layers(data, name, depth)
         self.embedded_streams(data, name, depth)
         self.codec_views(data, name, depth)
@@ -512,6 +515,7 @@ class _Reader:
             for value in _strings_and_jwks(document, self):
                 self.string(value, f"{name} > json", depth)
         self.joined_pieces(document, name, depth)
+        read_records(self, raw, name, depth, document)  # a list of log records (recheck_records.py)
         return True
 
     def json_literals(self, raw: bytes, name: str, depth: int) -> None:
