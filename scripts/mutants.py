@@ -2548,6 +2548,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      '            raise Oversized(f"a JSON record at {position} nested deeper than the json module reads") from None',
      "            return None, spent  # (a line of text)",
      [RR + "test_each_bound_is_incomplete_not_a_pass"]),
+    ("s22_numbers_run_once", "scan/detectors/printed_numbers.py", "        if index * SAMPLE < high:\n            continue",
+     "        if False:\n            continue", ["tests/scan/test_printed_numbers.py::test_one_long_run_of_digits_is_read_once"]),
 ]
 
 

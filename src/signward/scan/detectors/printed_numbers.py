@@ -107,6 +107,8 @@ def _regions(text: bytes) -> Iterator[tuple[int, int]]:
     before = np.maximum.accumulate(np.where(digits, -1, positions))  # the last sample at or before that is no digit
     low = high = -1
     for index in triples.tolist():
+        if index * SAMPLE < high:
+            continue  # in the run read to its end already (a long run holds many triples: each read once)
         start = max(0, int(before[index]) * SAMPLE - 2)
         if start > high:
             if high > low:
