@@ -60,11 +60,12 @@ def pino(line: str, index: int) -> dict[str, object]:
     return {"level": 30, "time": 1765148684000 + index, "pid": 12, "msg": line.rstrip("\n")}
 
 
-def write(path: Path, form: Record, lines: list[str]) -> Path:
-    """`lines` as the program printed them, one record each, as the driver writes them (Go's
-    encoding/json: no spaces)."""
+def write(path: Path, form: Record, lines: list[str], framed: bool = True) -> Path:
+    """`lines` as the program printed them (`framed`: between a first and a last line of its
+    own), one record each, as the driver writes them (Go's encoding/json: no spaces)."""
+    printed = ["starting\n", *lines, "done\n"] if framed else lines
     path.write_text("".join(json.dumps(form(line, index), separators=(",", ":")) + "\n"
-                            for index, line in enumerate(["starting\n", *lines, "done\n"])))
+                            for index, line in enumerate(printed)))
     return path
 
 
@@ -182,3 +183,21 @@ def test_a_benign_docker_log_of_200_records_certifies_fast(tmp_path: Path) -> No
     assert time.process_time() - began < 2.0
     assert sanitize(path, tmp_path / "clean.log", Home(tmp_path / "home")).status == "clean"
     assert (tmp_path / "clean.log").read_bytes() == path.read_bytes()
+
+
+def test_a_pino_log_inside_docker_records_is_joined_twice_and_no_deeper(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON log printed by a container (pino's `msg`, one PEM line each) kept by docker: the
+    docker records joined are pino's records, joined again; the finding maps back through both
+    joins to docker's literals. A join nested past `MAX_NESTING` is `incomplete`, never clean."""
+    lines = [json.dumps(pino(line, index), separators=(",", ":")) + "\n"
+             for index, line in enumerate(EC_PEM.splitlines(True))]
+    path = write(tmp_path / "0123abcd-json.log", docker, lines, framed=False)
+    report = scan_path(path)
+    nested = [f for f in report.findings if f.encoding.startswith("log-records+log-records+")]
+    assert {f.kind for f in nested} == {"pem-private-key"}
+    assert {path.read_bytes().count(b"\n", 0, f.offset) for f in nested} == set(range(len(lines)))
+    monkeypatch.setattr(log_records, "MAX_NESTING", 1)
+    report = scan_path(path)
+    assert not any(f.encoding.startswith("log-records+log-records+") for f in report.findings)
+    assert any("nested deeper than 1" in item for item in report.incomplete), report.incomplete
