@@ -2315,6 +2315,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
       "tests/scan/test_json_lines.py::test_a_docker_json_file_log_is_read_with_its_records_joined"]),
     ("jl22_har_log_object_not_sniffed", "scan/har.py", "return not LOG_STRING.match(rest, name.end())",
      "return False", [LR + "test_a_har_log_object_is_still_a_har_and_a_docker_log_string_is_not"]),
+    ("jl22_records_not_kept_json", "dumps/sanitize.py", "cleaned = redact_records(raw, findings)", "cleaned = None",
+     [LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[docker-pem]"]),
+    ("jl22_byte_array_not_redacted", "scan/log_records.py", "for start, end in (chosen & arrays) | structure:",
+     "for start, end in structure:", [LR + "test_journald_messages_and_a_message_as_byte_values_are_joined"]),
 ]
 
 

@@ -39,6 +39,8 @@ BYTES_KEY = "MESSAGE"  # journald: a message that is not printable UTF-8 is a li
 LAYER = "log-records"
 MAX_NESTING = 2  # a JSON log printed inside a log driver's records (pino in docker) is joined again
 BYTE_ARRAY = re.compile(rb"[ \t\r\n]*:[ \t\r\n]*(\[[0-9, \t\r\n]*\])")
+NUMBER = b"-+.0123456789eE"  # a JSON number's bytes: one a finding covers is overwritten with `0`
+NUMBER_RUN = re.compile(rb"-?[0-9][0-9.eE+-]*")
 _depth = 0
 
 
@@ -90,14 +92,9 @@ def joined(raw: bytes, document: Any, strings: list[JsonString]) -> tuple[Joined
     for string in strings:
         if string.value in wanted:
             located.setdefault(string.value, []).append((string.start, string.end))
-        elif string.value == BYTES_KEY:  # `"MESSAGE": [45, 45, ...]`: the whole array
-            array = BYTE_ARRAY.match(raw, string.end + 1)
-            if array is not None:
-                items = [item.strip() for item in array.group(1)[1:-1].split(b",")]
-                if all(0 < len(item) <= 3 and int(item) <= 255 for item in items if items != [b""]):
-                    value = bytes(int(item) for item in items if item)
-                    if value in wanted:
-                        located.setdefault(value, []).append(array.span(1))
+    for value, span in _byte_arrays(raw, strings):
+        if value in wanted:
+            located.setdefault(value, []).append(span)
     out, missing = Joined(), []
     for index, found in enumerate(messages):
         if found is None:
@@ -109,6 +106,73 @@ def joined(raw: bytes, document: Any, strings: list[JsonString]) -> tuple[Joined
         out.spans.append(located[found[1]])
         out.data += printed(*found)
     return out, missing[:1]
+
+
+def _byte_arrays(raw: bytes, strings: list[JsonString]) -> Iterator[tuple[bytes, tuple[int, int]]]:
+    """(bytes, raw span of the whole array) of every `"MESSAGE": [45, 45, ...]` of the file."""
+    for string in strings:
+        if string.value != BYTES_KEY:
+            continue
+        array = BYTE_ARRAY.match(raw, string.end + 1)
+        if array is not None:
+            items = [item.strip() for item in array.group(1)[1:-1].split(b",")]
+            if all(0 < len(item) <= 3 and int(item) <= 255 for item in items if items != [b""]):
+                yield bytes(int(item) for item in items if item), array.span(1)
+
+
+def redact_records(raw: bytes, findings: Sequence[Finding]) -> bytes | None:
+    """`raw`, a log of JSON records, with every literal a finding touches overwritten and every
+    record still JSON of the same length: a string literal all `x`, a byte array all zeros
+    (`[0 ,0 ]`); None (the caller overwrites the raw bytes) when `raw` is no log of records or a
+    finding covers bytes outside literals other than JSON punctuation."""
+    from ..errors import DumpFormatError
+    from .har import REDACTED_CHAR, parse
+
+    try:
+        document, strings = parse(raw, require_har=False)
+    except DumpFormatError:
+        return None
+    if not isinstance(document, list) or sum(message_of(record) is not None for record in document) < 2:
+        return None
+    arrays = {span for _, span in _byte_arrays(raw, strings)}
+    pieces = sorted({(s.start, s.end) for s in strings} | arrays)
+    starts = [start for start, _ in pieces]
+    chosen: set[tuple[int, int]] = set()
+    structure: set[tuple[int, int]] = set()  # between literals a finding covers: its numbers
+    for finding in findings:
+        if finding.advisory:
+            continue
+        position = finding.offset
+        index = max(0, bisect.bisect_right(starts, finding.offset) - 1)
+        while index < len(pieces) and pieces[index][0] < finding.end:
+            start, end = pieces[index]
+            if end > finding.offset:
+                chosen.add((start, end))
+                structure.add(_numbers(raw, position, start))
+                position = max(position, end)
+            index += 1
+        structure.add(_numbers(raw, position, finding.end))
+    data = bytearray(raw)
+    for start, end in (chosen & arrays) | structure:  # each number a `0` of the same length
+        data[start:end] = NUMBER_RUN.sub(lambda m: b"0".ljust(len(m.group(0))), raw[start:end])
+    for start, end in chosen - arrays:
+        data[start:end] = REDACTED_CHAR.encode() * (end - start)
+    cleaned = bytes(data)
+    try:
+        if len(parse(cleaned, require_har=False)[0]) != len(document):
+            return None
+    except DumpFormatError:
+        return None
+    return cleaned
+
+
+def _numbers(raw: bytes, start: int, end: int) -> tuple[int, int]:
+    """[start, end) of structure widened to the whole numbers at its edges."""
+    while start > 0 and raw[start - 1] in NUMBER:
+        start -= 1
+    while end < len(raw) and raw[end] in NUMBER:
+        end += 1
+    return start, max(start, end)
 
 
 def _mapped(found: Finding, text: Joined) -> Iterator[Finding]:
@@ -150,4 +214,4 @@ def scan_joined(raw: bytes, document: Any, strings: list[JsonString], known: Kno
     return sorted(findings), incomplete + [f"{LAYER}: {item}" for item in cut]
 
 
-__all__ = ["MESSAGE_KEYS", "Joined", "joined", "message_of", "printed", "scan_joined"]
+__all__ = ["MESSAGE_KEYS", "Joined", "joined", "message_of", "printed", "redact_records", "scan_joined"]
