@@ -128,6 +128,8 @@ def redact_records(raw: bytes, findings: Sequence[Finding]) -> bytes | None:
     from ..errors import DumpFormatError
     from .har import REDACTED_CHAR, parse
 
+    if all(finding.advisory for finding in findings):
+        return raw  # nothing to overwrite: no second parse
     try:
         document, strings = parse(raw, require_har=False)
     except DumpFormatError:
