@@ -39,6 +39,7 @@ R5 = "tests/scan/test_redteam_round5.py::"
 KL = "tests/scan/test_known_layouts.py::"
 RT22 = "tests/scan/test_recheck_berfiles_rt22.py::"
 EM = "tests/scan/test_embedded.py::"
+LR = "tests/scan/test_log_records.py::"
 RK = "tests/scan/test_recheck_keytext.py::"
 RR = "tests/scan/test_recheck_records.py::"
 RKP = RK + "test_a_printed_key_is_refused_by_the_reader_and_redacting_its_span_leaves_nothing"
@@ -386,8 +387,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("har_view_content_encoding", "scan/har.py",
      'hints[body["text"]] = decoded_views.Hint(base64=is_base64, content_encoding=coding)', "pass",
      ["tests/scan/test_har_views.py::test_a_key_in_any_layer_is_found_and_cannot_be_recovered_after_sanitize"]),
-    ("har_sniff_escaped_name", "scan/har.py", 'return bool(json.loads(name.group(0)) == "log")',
-     "return name.group(0) == b'\"log\"'",
+    ("har_sniff_escaped_name", "scan/har.py", '        if json.loads(name.group(0)) != "log":',
+     "        if name.group(0) != b'\"log\"':",
      ["tests/scan/test_har_views.py::test_the_har_sniff_reads_the_first_name_decoded"]),
     ("har_view_form_plus", "scan/views.py", 'if b"+" in data:  # a form body', "if False:  # a form body",
      ["tests/scan/test_har_views.py::test_a_key_in_any_layer_is_found_and_cannot_be_recovered_after_sanitize"]),
@@ -2550,6 +2551,32 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [RR + "test_each_bound_is_incomplete_not_a_pass"]),
     ("s22_numbers_run_once", "scan/detectors/printed_numbers.py", "        if index * SAMPLE < high:\n            continue",
      "        if False:\n            continue", ["tests/scan/test_printed_numbers.py::test_one_long_run_of_digits_is_read_once"]),
+    ("jl22_message_keys_short", "scan/log_records.py",
+     'MESSAGE_KEYS = ("log", "MESSAGE", "message", "msg", "textPayload")', 'MESSAGE_KEYS = ("log", "MESSAGE", "message")',
+     [LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[gcp-textpayload-printout]",
+      LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[pino-msg-pem]"]),
+    ("jl22_message_byte_values_unread", "scan/log_records.py", "if name == BYTES_KEY and _byte_values(value):",
+     "if False:", [LR + "test_journald_messages_and_a_message_as_byte_values_are_joined"]),
+    ("jl22_json_payload_unread", "scan/log_records.py", 'return "jsonPayload.message", payload["message"]',
+     "return None", [LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[gcp-jsonpayload-printout]"]),
+    ("jl22_log_not_verbatim", "scan/log_records.py", 'if name == VERBATIM or data.endswith(b"\\n"):',
+     'if data.endswith(b"\\n"):', [LR + "test_the_join_rule_keeps_log_verbatim_and_ends_other_messages_with_a_newline"]),
+    ("jl22_no_newline_added", "scan/log_records.py", '    return data + b"\\n"', "    return data",
+     [LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[gcp-textpayload-printout]"]),
+    ("jl22_first_record_only", "scan/log_records.py",
+     "last = max(first, bisect.bisect_right(text.starts, max(found.end, found.offset + 1) - 1) - 1)", "last = first",
+     [LR + "test_a_line_over_16_kib_split_by_docker_is_joined_without_a_newline"]),
+    ("jl22_nesting_unbounded", "scan/log_records.py", "if _depth >= MAX_NESTING:", "if False:",
+     [LR + "test_a_pino_log_inside_docker_records_is_joined_twice_and_no_deeper"]),
+    ("jl22_docker_log_sniffed_as_har", "scan/har.py", "return not LOG_STRING.match(rest, name.end())", "return True",
+     [LR + "test_a_har_log_object_is_still_a_har_and_a_docker_log_string_is_not",
+      "tests/scan/test_json_lines.py::test_a_docker_json_file_log_is_read_with_its_records_joined"]),
+    ("jl22_har_log_object_not_sniffed", "scan/har.py", "return not LOG_STRING.match(rest, name.end())",
+     "return False", [LR + "test_a_har_log_object_is_still_a_har_and_a_docker_log_string_is_not"]),
+    ("jl22_records_not_kept_json", "dumps/sanitize.py", "cleaned = redact_records(raw, findings)", "cleaned = None",
+     [LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[docker-pem]"]),
+    ("jl22_byte_array_not_redacted", "scan/log_records.py", "for start, end in (chosen & arrays) | structure:",
+     "for start, end in structure:", [LR + "test_journald_messages_and_a_message_as_byte_values_are_joined"]),
 ]
 
 

@@ -1,9 +1,9 @@
 """JSON lines (NDJSON, journald's `-o json`, a log of JSON records) are parsed for their strings'
 views by the scanner (on main a raw file of JSON values one after another had no views: not one
 JSON document); the independent reader reads every JSON string literal of a text. Docker's
-json-file log (first member `log`) is still refused as no HAR (fail closed): a key printout split
-across its records is read by neither reader yet (rt22), so reading it as text would certify it.
-A HAR whose first member is not `log` keeps the HAR's token checks."""
+json-file log (first member `log`, a string) is no HAR: it is read as JSON lines with its records'
+messages joined as printed (`scan/log_records.py`, tests/scan/test_log_records.py); a `log` object
+is still a HAR. A HAR whose first member is not `log` keeps the HAR's token checks."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from signward.dumps import scan_path
-from signward.errors import DumpFormatError
 from signward.scan import har
 from signward.scan.recheck import recheck_bytes
 
@@ -41,14 +40,15 @@ def escaped(text: str) -> str:
     return '"' + "".join(f"\\u{ord(c):04x}" for c in text) + '"'
 
 
-def test_a_docker_json_file_log_is_refused_until_its_records_are_read_as_printed(tmp_path: Path) -> None:
-    """Fail closed: `{"log":...}` a line is sniffed as a HAR and refused as bad input (exit 2),
-    not certified: a printout split across records is found by neither reader yet."""
+def test_a_docker_json_file_log_is_read_with_its_records_joined(tmp_path: Path) -> None:
+    """`{"log":...}` a line is no HAR (its `log` is a string): the scan reads it as JSON lines and
+    finds the PEM printed one line per record in the records joined (on main: refused, exit 2)."""
     log = tmp_path / "0123abcd-json.log"
     log.write_text(docker_line("starting\n", 0) + "".join(docker_line(line, i + 1)
                                                            for i, line in enumerate(PEM.splitlines(True))))
-    with pytest.raises(DumpFormatError, match="not a JSON document"):
-        scan_path(log)
+    report = scan_path(log)
+    assert report.format == "raw"
+    assert any(f.encoding.startswith("log-records+") and f.kind == "pem-private-key" for f in report.findings)
 
 
 def test_the_scanner_reads_the_strings_of_json_lines_unescaped(tmp_path: Path) -> None:

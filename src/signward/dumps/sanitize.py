@@ -51,6 +51,7 @@ from ..scan.files import copy_bounded
 from ..scan.findings import FileReport, Finding, count_by_detector, merge_spans
 from ..scan.formats import Layout, decompressor, head_of, open_compressor, read_layout, refuse_unread
 from ..scan.knownkeys import KnownKeys
+from ..scan.log_records import redact_records
 from ..scan.minimize import minimize_ranges
 from ..scan.recheck import RecheckFinding, RecheckReport, recheck_path
 from ..scan.redact import fill, redaction_ranges
@@ -99,6 +100,12 @@ def _redact_plain(plain: Path, target: Path, layout: Layout, findings: list[Find
                           f"{name + ': ' if name else ''}{stuck[0].kind} at offset {stuck[0].offset}")
     if layout.format == "har":
         return _redact_har(plain, target, findings)
+    if layout.format == "raw" and not minimize and layout.size <= har.MAX_HAR_BYTES and \
+            har.looks_like_json(head_of(plain)):  # a log of JSON records stays JSON (`log_records.py`)
+        raw = plain.read_bytes()
+        cleaned = redact_records(raw, findings)
+        if cleaned is not None:
+            return _write_redacted(raw, cleaned, target)
     shutil.copyfile(plain, target)
     ranges = redaction_ranges(findings, layout)
     if minimize:
@@ -168,6 +175,11 @@ def _redact_har(sealed: Path, target: Path, findings: list[Finding]) -> int:
         har.check_still_har(cleaned)
     except DumpFormatError as exc:
         raise DumpRefused(DumpReason.ERROR, f"the redacted HAR would not parse: {exc}") from None
+    return _write_redacted(raw, cleaned, target)
+
+
+def _write_redacted(raw: bytes, cleaned: bytes, target: Path) -> int:
+    """`cleaned` written to `target` and synced; the bytes it changed from `raw`."""
     with open(target, "wb") as out:
         out.write(cleaned)
         out.flush()

@@ -91,9 +91,9 @@ def _b64url(text: str) -> bytes:
 def looks_like_har(head: bytes) -> bool:
     """A JSON object whose first member is `log` (how every HAR writer starts), that name written
     in any legal escapes (`"\\u006cog"`), or a head too short to tell (whitespace or escapes
-    running past it): a hostile writer is not sniffed into the raw scanner. (Docker's json-file
-    log, `{"log":"a line\\n",...}` a line, is sniffed so too and refused as no HAR: fail closed
-    until a view joins its records' messages as the program printed them, docs/dumps.md.)"""
+    running past it): a hostile writer is not sniffed into the raw scanner. A `log` whose value is
+    a string is docker's json-file log (`{"log":"a line\\n",...}` a line), not a HAR (whose `log`
+    is an object): read as JSON lines, with its records' messages joined (`log_records.py`)."""
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text.startswith(b"{"):
         return False
@@ -106,9 +106,14 @@ def looks_like_har(head: bytes) -> bool:
     if name is None:
         return True  # the first name runs past the head
     try:
-        return bool(json.loads(name.group(0)) == "log")
+        if json.loads(name.group(0)) != "log":
+            return False
     except ValueError:
         return False
+    return not LOG_STRING.match(rest, name.end())  # `"log":"...`: docker's json-file log
+
+
+LOG_STRING = re.compile(rb'[ \t\r\n]*:[ \t\r\n]*"')
 
 
 def looks_like_json(head: bytes) -> bool:
@@ -504,6 +509,11 @@ def scan_file(path: Path, known: KnownKeys, detectors: "list[Detector]",
     byte_names = [name for name in names if name != DETECTOR]
     fresh = select(byte_names) if byte_names else []
     found, incomplete = scan_views(raw, document, strings, known, fresh, tokens=tokens)
+    if not require_har:  # JSON lines: the records' messages joined as the program printed them
+        from .log_records import scan_joined
+
+        records, cut = scan_joined(raw, document, strings, known, byte_names)
+        found, incomplete = found + records, sorted(set(incomplete) | set(cut))
     return sorted(set(findings) | set(found)), incomplete
 
 
