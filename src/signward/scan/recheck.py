@@ -82,6 +82,7 @@ from .recheck_layouts import python_ints
 from .recheck_mojibake import read_mojibake
 from .recheck_multiprime import read_multiprime
 from .recheck_numbers import read_numbers
+from .recheck_selfproof import self_proving_numbers
 from .recheck_textforms import read_textforms
 from .recheck_typedrows import read_typed
 from .recheck_unread import unread_kind
@@ -720,6 +721,7 @@ class _Reader:
         python_ints(self, data, name)  # CPython ints' 30-bit digits (recheck_layouts.py)
         lone_exponents(self, data, name)  # a known RSA key's d by itself (recheck_exponent.py)
         ed25519_pairs(self, data, name)  # 64-byte seed || own public key, no known key (recheck_edpairs.py)
+        self_proving_numbers(self, data, name)  # keys printed as integers, proven by each other (recheck_selfproof.py)
         if len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes (any run)
             large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 
