@@ -2333,6 +2333,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [SP + "test_the_recheck_modexp_budget_is_shared_and_incomplete_past_it"]),
     ("s22_selfproof_group_derivations", "scan/recheck_selfproof.py", "if group.derivations >= GROUP_DERIVATIONS or ", "if ",
      [SP + "test_many_points_and_scalars_in_one_group_are_incomplete"]),
+    ("s22_selfproof_nearest_first", "scan/recheck_selfproof.py", "key=lambda i: (abs(i - at), i))", "key=lambda i: -i)",
+     [SP + "test_many_printouts_in_one_group_cost_one_exponentiation"]),
 ]
 
 

@@ -210,3 +210,14 @@ def test_the_recheck_modexp_budget_is_shared_and_incomplete_past_it(rsa_key: rsa
     reader = _Reader(KnownKeys(), Budget(max_modexps=0))
     recheck_selfproof.self_proving_numbers(reader, data, "view")
     assert not reader.report.findings and "printed RSA keys" in reader.report.incomplete[0]
+
+
+def test_many_printouts_in_one_group_cost_one_exponentiation() -> None:
+    """Twelve Java printouts of 1,024-bit keys in a row (n and d only): each modulus is tried with
+    its nearest numbers first, so the first d proves its key with one modular exponentiation."""
+    keys = [rsa.generate_private_key(65537, 1024).private_numbers() for _ in range(12)]
+    data = b"\n".join(_java_rsa(k) for k in keys)
+    reader = _Reader(KnownKeys(), Budget.for_size(len(data)))
+    recheck_selfproof.self_proving_numbers(reader, data, "view")
+    assert [f.kind for f in reader.report.findings] == ["printed-rsa-numbers"] and not reader.report.incomplete
+    assert reader.budget.modexps == 1

@@ -188,17 +188,18 @@ def _distinct(window: list[_Token]) -> list[_Token]:
 def _rsa(reader: _Reader, group: _Group, window: list[_Token]) -> tuple[str, str] | None:
     """A factor of a printed modulus; else d, dp or dq that inverts e (module docstring)."""
     tokens = _distinct(window)
-    moduli = sorted((t.value for t in tokens if MIN_RSA_BITS <= t.value.bit_length() <= MAX_RSA_BITS
-                     and t.value % 2), reverse=True)
+    moduli = {t.value for t in tokens if MIN_RSA_BITS <= t.value.bit_length() <= MAX_RSA_BITS and t.value % 2}
     for n in moduli:
         for token in tokens:
             x = token.value
             if 1 < x < n and n % x == 0 and min(x, n // x).bit_length() > MIN_FACTOR_BITS:
                 return "printed-rsa-numbers", f"RSA-{n.bit_length()} key printed as integers (a factor of the modulus)"
-    for n in moduli:
-        nbits = n.bit_length()
-        for token in sorted(tokens, key=lambda t: -t.value.bit_length()):
-            x = token.value
+    for at, token in enumerate(tokens):  # each modulus with the nearest numbers first (its d follows it)
+        n, nbits = token.value, token.value.bit_length()
+        if n not in moduli:
+            continue
+        for other in _nearest(tokens, at):
+            x = other.value
             if not (nbits // 2 - 24 <= x.bit_length() and x < n and x % 2):
                 continue
             if not _spend(reader, group, max(1, -(-nbits // MODEXP_BITS)) ** 3):
@@ -206,6 +207,12 @@ def _rsa(reader: _Reader, group: _Group, window: list[_Token]) -> tuple[str, str
             if _inverts(x, n, group.exponents):
                 return "printed-rsa-numbers", f"RSA-{nbits} key printed as integers (a private exponent)"
     return None
+
+
+def _nearest(tokens: list[_Token], at: int) -> list[_Token]:
+    """The window's other tokens, nearest to tokens[at] first."""
+    order = sorted(range(len(tokens)), key=lambda i: (abs(i - at), i))
+    return [tokens[i] for i in order if i != at]
 
 
 def _spend(reader: _Reader, group: _Group, units: int) -> bool:
@@ -267,7 +274,8 @@ def _ec(reader: _Reader, group: _Group, window: list[_Token]) -> tuple[str, str]
     budget = reader.budget
     derived: dict[tuple[str, int], int | None] = {}
     for curve, x, spelled in points:
-        for token in tokens:
+        at = next(i for i, t in enumerate(tokens) if t.value in spelled)
+        for token in _nearest(tokens, at):
             s = token.value
             if s in spelled or not (s.bit_length() > MIN_FACTOR_BITS and s < curve.n):
                 continue
