@@ -2335,6 +2335,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [SP + "test_many_points_and_scalars_in_one_group_are_incomplete"]),
     ("s22_selfproof_nearest_first", "scan/recheck_selfproof.py", "key=lambda i: (abs(i - at), i))", "key=lambda i: -i)",
      [SP + "test_many_printouts_in_one_group_cost_one_exponentiation"]),
+    ("s22_selfproof_small_factor", "scan/recheck_selfproof.py", "math.gcd(n, _SMALL) != 1:", "math.gcd(n, _SMALL) == 0:",
+     [SP + "test_a_log_of_hex_signatures_certifies"]),
 ]
 
 

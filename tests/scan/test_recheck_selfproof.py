@@ -221,3 +221,13 @@ def test_many_printouts_in_one_group_cost_one_exponentiation() -> None:
     recheck_selfproof.self_proving_numbers(reader, data, "view")
     assert [f.kind for f in reader.report.findings] == ["printed-rsa-numbers"] and not reader.report.incomplete
     assert reader.budget.modexps == 1
+
+
+def test_a_log_of_hex_signatures_certifies() -> None:
+    """Twelve 2,048-bit values in hex a line (a debug log of RSA signatures): no modulus has a small
+    factor, so most are no modulus and the rest stay within the group's bound: clean."""
+    rnd = random.Random(22)
+    data = b"".join(b"2026-12-07T10:11:%02dZ signed kid=rs1 sig=%0512x\n" % (i, rnd.getrandbits(2048))
+                    for i in range(12))
+    kinds, incomplete, _ = _rule_only(data)
+    assert (kinds, incomplete) == ([], [])

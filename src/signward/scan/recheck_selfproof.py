@@ -15,7 +15,9 @@ printout proves itself, whatever key it is:
   bits or more: a factor, the key); else x with 2^(e*x) == 2 (mod N, or mod a factor of N that
   gcd finds, of 128 bits or more and its cofactor too) for e = 65537, an `e`/`E`/`exponent` printed
   in the group, else 3 (d, dp, dq: the key). Divisions first; then the modular exponentiations
-  (one per pair, the e's after it are cheap), sizes first: x of N's half to N's size;
+  (one per pair, the e's after it are cheap) for an N with no prime factor below `SMALL_PRIMES`
+  (one random odd number in 7 passes: a hex signature is no modulus) and an x of N's half to
+  N's size at most `REACH` tokens away, the nearest first;
 - EC (P-256, secp256k1, P-384, P-521): two tokens X, Y with Y^2 == X^3 + aX + b (mod p) are a
   public point (a dictionary of squares: linear, no derivation), so is a hex token that spells a
   SEC1 point (04 X Y, or 02/03 X); a third token s below the curve's order whose s*G has that x
@@ -54,6 +56,9 @@ GROUP_UNITS = 16  # units of modular exponentiation a group, at most
 GROUP_DERIVATIONS = 16  # EC derivations a group, at most
 LABEL_REACH = 64  # bytes before the first token and after the last searched for a printed e
 MAX_EXPONENTS = 2  # printed public exponents a group tried (past 65537)
+REACH = 8  # a private exponent is tried with moduli at most this many tokens away (a printout's numbers)
+SMALL_PRIMES = 4096  # a modulus has no prime factor below this (a random odd number: 1 in 7 passes)
+_SMALL = math.prod(q for q in range(3, SMALL_PRIMES, 2) if all(q % r for r in range(3, math.isqrt(q) + 1, 2)))
 _TOKEN = re.compile(rb"(?<![0-9A-Za-z_])[+-]?(0[xX])?([0-9a-fA-F]{%d,%d}+)(?![0-9A-Za-z_])" % (MIN_DIGITS, MAX_DIGITS))
 _HEX_LETTER = re.compile(rb"[a-fA-F]")
 _EXPONENT = re.compile(rb"(?<![A-Za-z])(?:[eE]|[Ee]xponent|publicExponent)[ \t]*[:=][ \t]*\+?"
@@ -196,9 +201,9 @@ def _rsa(reader: _Reader, group: _Group, window: list[_Token]) -> tuple[str, str
                 return "printed-rsa-numbers", f"RSA-{n.bit_length()} key printed as integers (a factor of the modulus)"
     for at, token in enumerate(tokens):  # each modulus with the nearest numbers first (its d follows it)
         n, nbits = token.value, token.value.bit_length()
-        if n not in moduli:
-            continue
-        for other in _nearest(tokens, at):
+        if n not in moduli or math.gcd(n, _SMALL) != 1:
+            continue  # (a number with a small factor is no modulus: a hex signature, a random value)
+        for other in _nearest(tokens, at)[:2 * REACH]:
             x = other.value
             if not (nbits // 2 - 24 <= x.bit_length() and x < n and x % 2):
                 continue
