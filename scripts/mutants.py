@@ -61,6 +61,9 @@ R18E = "tests/scan/test_printed_encodings_rt18.py::test_each_rt18_form_is_read_b
 W18 = "tests/scan/test_word_lists.py::"
 JO = "tests/scan/test_joined_operators.py::"
 ED = "tests/scan/test_ed25519_pairs.py::"
+SP = "tests/scan/test_recheck_selfproof.py::"
+SPR = SP + "test_an_rsa_key_printed_as_integers_is_found_with_no_known_key["
+SPE = SP + "test_an_ec_key_printed_as_integers_is_found_with_no_known_key["
 DC = "tests/scan/test_der_cut.py::"
 RC = "tests/scan/test_recheck_cutkeys.py::"
 DP = "tests/scan/test_der_cut_pass.py::"
@@ -2577,6 +2580,32 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      [LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[docker-pem]"]),
     ("jl22_byte_array_not_redacted", "scan/log_records.py", "for start, end in (chosen & arrays) | structure:",
      "for start, end in structure:", [LR + "test_journald_messages_and_a_message_as_byte_values_are_joined"]),
+    ("s22_selfproof_factor", "scan/recheck_selfproof.py", "n % x == 0 and min(x, n // x)", "n % x == 1 and min(x, n // x)",
+     [SPR + "decimal-config]", SPR + "hex-config-0X-upper]"]),
+    ("s22_selfproof_d", "scan/recheck_selfproof.py", "        if residue == 2:", "        if residue == 3:",
+     [SPR + "java-tostring]", SPR + "n-and-d-only]"]),
+    ("s22_selfproof_crt_exponent", "scan/recheck_selfproof.py", "        factor = math.gcd(residue - 2, n)", "        factor = 1",
+     [SPR + "n-and-dp-only]"]),
+    ("s22_selfproof_printed_e", "scan/recheck_selfproof.py", "return [65537, *printed] if printed else [65537, 3]", "return [65537, 3]",
+     [SP + "test_a_printed_public_exponent_is_used"]),
+    ("s22_selfproof_ec_pair", "scan/recheck_selfproof.py", "y = squares.get((x * x * x + curve.a * x + curve.b) % p)", "y = None",
+     [SPE + "p256-go-plusv]", SPE + "p521-go-v]"]),
+    ("s22_selfproof_ec_derives", "scan/recheck_selfproof.py", "if derived[curve.name, s] == x:", "if derived[curve.name, s] == x + 1:",
+     [SPE + "k256-hex-config]"]),
+    ("s22_selfproof_sec1_point", "scan/recheck_selfproof.py", 'digits[:2] == "04"', 'digits[:2] == "05"',
+     [SPE + "p384-sec1-uncompressed]"]),
+    ("s22_selfproof_sec1_compressed", "scan/recheck_selfproof.py", 'digits[:2] in ("02", "03")', 'digits[:2] in ()',
+     [SPE + "p256-sec1-compressed]"]),
+    ("s22_selfproof_group_units", "scan/recheck_selfproof.py", "    if group.units + units > GROUP_UNITS:", "    if False:",
+     [SP + "test_hostile_long_numbers_end_incomplete_within_seconds"]),
+    ("s22_selfproof_recheck_units", "scan/recheck_selfproof.py", "    if budget.modexps + units > budget.max_modexps:", "    if False:",
+     [SP + "test_the_recheck_modexp_budget_is_shared_and_incomplete_past_it"]),
+    ("s22_selfproof_group_derivations", "scan/recheck_selfproof.py", "if group.derivations >= GROUP_DERIVATIONS or ", "if ",
+     [SP + "test_many_points_and_scalars_in_one_group_are_incomplete"]),
+    ("s22_selfproof_nearest_first", "scan/recheck_selfproof.py", "key=lambda i: (abs(i - at), i))", "key=lambda i: -i)",
+     [SP + "test_many_printouts_in_one_group_cost_one_exponentiation"]),
+    ("s22_selfproof_small_factor", "scan/recheck_selfproof.py", "math.gcd(n, _SMALL) != 1:", "math.gcd(n, _SMALL) == 0:",
+     [SP + "test_a_log_of_hex_signatures_certifies"]),
 ]
 
 

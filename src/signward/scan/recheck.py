@@ -85,6 +85,7 @@ from .recheck_multiprime import read_multiprime
 from .recheck_numbers import read_numbers
 from .recheck_platform_keys import platform_keys
 from .recheck_records import read_records
+from .recheck_selfproof import self_proving_numbers
 from .recheck_textforms import read_textforms
 from .recheck_typedrows import read_typed
 from .recheck_unread import unread_kind
@@ -726,6 +727,7 @@ class _Reader:
         lone_exponents(self, data, name)  # a known RSA key's d by itself (recheck_exponent.py)
         ed25519_pairs(self, data, name)  # 64-byte seed || own public key, no known key (recheck_edpairs.py)
         platform_keys(self, data, name)  # Windows key blobs, OpenPGP packets, gpg-agent keys (recheck_platform_keys.py)
+        self_proving_numbers(self, data, name)  # keys printed as integers, proven by each other (recheck_selfproof.py)
         if len(data) > large.FROM_BYTES and self.depth > self.anchor:  # a layer only this reader decodes (any run)
             large.compiled_windows(self, bytes(data), name, WINDOW_VIEW_BYTES)
 
