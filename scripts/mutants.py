@@ -2308,6 +2308,21 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s22_reader_base85_glued_prefix", "scan/recheck_codecs.py", "            starts.add(glued + 1)", "            pass",
      ["tests/dumps/test_redteam_encodings.py::test_the_independent_reader_decodes_the_encoding[a85_glued.txt]",
       "tests/dumps/test_redteam_encodings.py::test_the_independent_reader_decodes_the_encoding[b85_glued.txt]"]),
+    ("s22_inflated_in_runs", "scan/decoded_runs.py", "inflated.children(data, limit - used, incomplete)", "()",
+     ["tests/scan/test_scanner_codecs.py::test_a_compressed_key_base64d_into_a_log_line_is_found_at_the_whole_run[gzip-pem]"]),
+    ("s22_inflated_gzip_head", "scan/inflated.py", "rb\"\\x1f\\x8b\\x08|PK", "rb\"PK",
+     ["tests/scan/test_scanner_codecs.py::test_a_compressed_key_base64d_into_a_log_line_is_found_at_the_whole_run[gzip-pem]"]),
+    ("s22_inflated_zip_head", "scan/inflated.py", "    if method not in (0, 8) or payload >= len(data):",
+     "    if True:", ["tests/scan/test_scanner_codecs.py::test_a_compressed_key_base64d_into_a_log_line_is_found_at_the_whole_run[zip-pem]"]),
+    ("s22_inflated_raw_deflate", "scan/inflated.py", "        yield \"deflate\", -15, 0, -1", "        pass",
+     ["tests/scan/test_scanner_codecs.py::test_a_compressed_key_base64d_into_a_log_line_is_found_at_the_whole_run[deflate-pem]"]),
+    ("s22_inflated_expansion", "scan/inflated.py", "        limit = min(room, bound)", "        limit = room",
+     ["tests/scan/test_scanner_codecs.py::test_a_zip_bomb_in_base64_is_incomplete_never_clean"]),
+    ("s22_embedded_zlib", "scan/embedded.py", "        _add_stream(chunk, views, position, \"zlib\", more)", "        pass",
+     ["tests/scan/test_scanner_codecs.py::test_a_zlib_stream_of_a_pem_at_any_offset_of_binary_data[4001]",
+      "tests/scan/test_scanner_codecs.py::test_a_pdf_flatedecode_stream_holding_a_pem_is_found"]),
+    ("s22_zlib_heads_per_mib", "scan/inflated.py", "    keep = np.arange(len(heads)) - first < PER_MIB",
+     "    keep = np.arange(len(heads)) >= 0", ["tests/scan/test_scanner_codecs.py::test_more_zlib_heads_in_a_mib_than_the_bound_is_incomplete"]),
 ]
 
 

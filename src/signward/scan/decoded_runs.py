@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import inflated
 from .chunks import Chunk
 from .findings import Finding, merge_spans
 from .formats import Layout, Region
@@ -176,26 +177,37 @@ def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: s
     spans = merge_spans([(f.offset, f.end) for f in covered if not f.advisory])
     starts = [low for low, _ in spans]
     used = 0
-    views: list[tuple[int, int, bytes, int]] = []  # (raw start, raw end, decoded, level)
+    views: list[tuple[int, int, bytes, tuple[str, ...]]] = []  # (raw start, raw end, decoded, layers)
     for start, end, decoded in runs(chunk.data, 0, chunk.own_end):
         low = chunk.file_offset(start)
         index = bisect.bisect_right(starts, low) - 1
         if index >= 0 and low + (end - start) <= spans[index][1]:
             continue
-        pending = [(decoded, 1)]
+        pending: list[tuple[bytes, tuple[str, ...]]] = [(decoded, ("base64",))]
         while pending:
-            data, level = pending.pop()
+            data, layers = pending.pop()
             if used + len(data) > limit:
                 incomplete.add(f"decoded-runs: base64 runs decode to more than {limit} bytes in one chunk")
                 break
             used += len(data)
-            views.append((start, end, data, level))
-            if level < MAX_LEVELS and len(data) - len(data.translate(None, _BASE64)) >= MIN_RUN:
+            views.append((start, end, data, layers))
+            if layers[-1] != "base64":
+                continue  # a decompressed view is read as it is
+            # the streams a decoded run holds (`inflated.py`): base64 of a gzip, a zlib stream, a zip
+            streams = inflated.children(data, limit - used, incomplete)
+            pending.extend((inner, layers + (layer,)) for layer, inner in streams)
+            if len(layers) < MAX_LEVELS and len(data) - len(data.translate(None, _BASE64)) >= MIN_RUN:
                 # (a run is MIN_RUN characters of the class at least: fewer in all, none in it)
-                pending.extend((inner, level + 1) for _, _, inner in runs(data))
-    return scan_batch(chunk, detectors, [(start, end, data, "+".join(["base64"] * level),
-                                          f"decoded base64 run ({level} level{'s' if level > 1 else ''})")
-                                         for start, end, data, level in views])
+                pending.extend((inner, layers + ("base64",)) for _, _, inner in runs(data))
+    return scan_batch(chunk, detectors, [(start, end, data, "+".join(layers), _detail(layers))
+                                         for start, end, data, layers in views])
+
+
+def _detail(layers: tuple[str, ...]) -> str:
+    level = layers.count("base64")
+    streams = [layer for layer in layers if layer != "base64"]
+    return (f"decoded base64 run ({level} level{'s' if level > 1 else ''})"
+            + (f", then {'+'.join(streams)} decompressed" if streams else ""))
 
 
 def scan_batch(chunk: Chunk, detectors: Sequence[Detector],
