@@ -2323,6 +2323,9 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
       "tests/scan/test_scanner_codecs.py::test_a_pdf_flatedecode_stream_holding_a_pem_is_found"]),
     ("s22_zlib_heads_per_mib", "scan/inflated.py", "    keep = np.arange(len(heads)) - first < PER_MIB",
      "    keep = np.arange(len(heads)) >= 0", ["tests/scan/test_scanner_codecs.py::test_more_zlib_heads_in_a_mib_than_the_bound_is_incomplete"]),
+    ("s22_hex_streams", "scan/decoded_runs.py", "(\"hex\", _hex_stream), ", "", ["tests/scan/test_scanner_codecs.py::test_hex_of_a_compressed_key_in_a_log_line_is_found_at_the_whole_run[gzip-lower-after-eq]"]),
+    ("s22_base32_runs", "scan/decoded_runs.py", ", (\"base32\", _base32)", "",
+     ["tests/scan/test_scanner_codecs.py::test_base32_of_a_key_in_a_log_line_is_found_at_the_whole_run[der]"]),
 ]
 
 

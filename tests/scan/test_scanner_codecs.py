@@ -69,6 +69,47 @@ def test_a_compressed_key_base64d_into_a_log_line_is_found_at_the_whole_run(tmp_
     assert spans == {(len(head), len(head) + len(encoded))}, found
 
 
+@pytest.mark.parametrize(("name", "upper", "glued"), [("gzip-pem", False, b"blob="), ("zlib-der", True, b"z:"),
+                                                     ("zip-pem", False, b"blob")],
+                         ids=["gzip-lower-after-eq", "zlib-upper-after-colon", "zip-lower-glued"])
+def test_hex_of_a_compressed_key_in_a_log_line_is_found_at_the_whole_run(tmp_path: Path, name: str, upper: bool,
+                                                                         glued: bytes) -> None:
+    pack, plain, layers = PACKERS[name]
+    encoded = pack(plain).hex().encode()
+    encoded = encoded.upper() if upper else encoded
+    head = b"DEBUG dump " + glued
+    found, incomplete = _scan(tmp_path / "app.log", head + encoded + b"\n")
+    assert incomplete == []
+    start = len(head) - (len(glued) if glued.isalnum() else 0)  # a glued name is part of the run
+    spans = {(begin, end) for begin, end, kind, encoding in found
+             if kind in KEY_KINDS and encoding.startswith(layers.replace("base64", "hex", 1))}
+    assert spans == {(start, len(head) + len(encoded))}, found
+
+
+def test_hex_of_a_gzipd_log_and_long_hex_are_no_finding(tmp_path: Path) -> None:
+    log = b"".join(b"GET /api/v1/items/%d 200\n" % i for i in range(500))
+    text = b"h=%s\nsha=%s\n" % (gzip.compress(log).hex().encode(), random.Random(9).randbytes(64).hex().encode())
+    assert _scan(tmp_path / "app.log", text) == (set(), [])
+
+
+@pytest.mark.parametrize("form", ["der", "pem"])
+def test_base32_of_a_key_in_a_log_line_is_found_at_the_whole_run(tmp_path: Path, form: str) -> None:
+    encoded = base64.b32encode(DER if form == "der" else PEM)
+    head = b"INFO token k="
+    found, incomplete = _scan(tmp_path / "app.log", head + encoded + b"\n")
+    assert incomplete == []
+    spans = {(start, end) for start, end, kind, encoding in found
+             if kind in KEY_KINDS and encoding.startswith("base32+")}
+    assert spans == {(len(head), len(head) + len(encoded))}, found
+
+
+def test_base32_of_random_bytes_and_upper_case_words_are_no_finding(tmp_path: Path) -> None:
+    rand = random.Random(11)
+    text = b"".join(b"otp=%s\n" % base64.b32encode(rand.randbytes(80)) for _ in range(20))
+    text += b"CONST_" + b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567" * 4 + b"\n"
+    assert _scan(tmp_path / "app.log", text) == (set(), [])
+
+
 @pytest.mark.parametrize("offset", [4_001, 70_002])
 def test_a_zlib_stream_of_a_pem_at_any_offset_of_binary_data(tmp_path: Path, offset: int) -> None:
     stream = zlib.compress(PEM)
