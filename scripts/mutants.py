@@ -2326,6 +2326,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s22_hex_streams", "scan/decoded_runs.py", "(\"hex\", _hex_stream), ", "", ["tests/scan/test_scanner_codecs.py::test_hex_of_a_compressed_key_in_a_log_line_is_found_at_the_whole_run[gzip-lower-after-eq]"]),
     ("s22_base32_runs", "scan/decoded_runs.py", ", (\"base32\", _base32)", "",
      ["tests/scan/test_scanner_codecs.py::test_base32_of_a_key_in_a_log_line_is_found_at_the_whole_run[der]"]),
+    ("s22_uuencode_views", "scan/legacy_text.py", "            if body:\n", "            if False:\n",
+     ["tests/scan/test_legacy_text.py::test_a_uuencoded_key_in_a_mail_is_found_at_the_whole_file[der]"]),
+    ("s22_ebcdic_views", "scan/legacy_text.py", "_EBCDIC_BEGIN = \"-----BEGIN \".encode(\"cp500\")",
+     "_EBCDIC_BEGIN = \"-----BEGIN \".encode(\"ascii\")", ["tests/scan/test_legacy_text.py::test_an_ebcdic_pem_is_found_at_its_whole_armour[cp500]"]),
 ]
 
 

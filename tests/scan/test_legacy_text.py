@@ -1,0 +1,59 @@
+"""The scanner reads uuencoded files and EBCDIC PEM (issue #32, session 22, `scan/legacy_text.py`):
+an EC P-256 PKCS#8 key uuencoded into a mail or written as EBCDIC (cp500, cp037) is found by the
+scanner alone (`scan_path`, which does not run the independent reader) at the whole raw span,
+encoding `uuencode+...` / `ebcdic+...`. On main's scanner both were clean: no detector reads
+uuencode's or EBCDIC's characters. Near misses: a uuencoded text file, an EBCDIC public key."""
+
+from __future__ import annotations
+
+import binascii
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from signward.dumps import scan_path
+
+KEY = ec.generate_private_key(ec.SECP256R1())
+PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+DER = KEY.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+PUBLIC = KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _uuencode(data: bytes, name: bytes) -> bytes:
+    lines = b"".join(binascii.b2a_uu(data[at:at + 45]) for at in range(0, len(data), 45))
+    return b"begin 644 " + name + b"\n" + lines + b"`\nend\n"
+
+
+def _scan(path: Path, data: bytes) -> tuple[set[tuple[int, int, str, str]], list[str]]:
+    path.write_bytes(data)
+    report = scan_path(path)
+    return {(f.offset, f.end, f.kind, f.encoding) for f in report.findings if not f.advisory}, report.incomplete
+
+
+@pytest.mark.parametrize("form", ["der", "pem"])
+def test_a_uuencoded_key_in_a_mail_is_found_at_the_whole_file(tmp_path: Path, form: str) -> None:
+    head = b"From: ops@example.com\nSubject: key\n\n"
+    body = _uuencode(DER if form == "der" else PEM, b"key.bin")
+    found, incomplete = _scan(tmp_path / "mail.txt", head + body + b"\nthanks\n")
+    assert incomplete == []
+    kinds = {kind for start, end, kind, encoding in found
+             if (start, end) == (len(head), len(head) + len(body) - 1) and encoding.startswith("uuencode+")}
+    assert kinds & {"pkcs8-ec", "pem-private-key"}, found
+
+
+@pytest.mark.parametrize("codec", ["cp500", "cp037"])
+def test_an_ebcdic_pem_is_found_at_its_whole_armour(tmp_path: Path, codec: str) -> None:
+    head = "SYSOUT DD *\n".encode(codec)
+    text = PEM.decode().encode(codec)
+    found, incomplete = _scan(tmp_path / "dataset.txt", head + text)
+    assert incomplete == []
+    assert (len(head), len(head) + len(text.rstrip("\n".encode(codec))), "pem-private-key",
+            "ebcdic+ascii") in found, found
+
+
+def test_a_uuencoded_text_and_an_ebcdic_public_key_are_no_finding(tmp_path: Path) -> None:
+    text = b"".join(b"line %d of the release notes\n" % i for i in range(200))
+    data = _uuencode(text, b"notes.txt") + PUBLIC.decode().encode("cp500") + b"begin 644\n" + b"begin"
+    assert _scan(tmp_path / "mail.txt", data) == (set(), [])
