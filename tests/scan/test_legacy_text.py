@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from signward.dumps import scan_path
+from signward.scan.legacy_text import MAX_BEGINS
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 PEM = KEY.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -57,3 +58,10 @@ def test_a_uuencoded_text_and_an_ebcdic_public_key_are_no_finding(tmp_path: Path
     text = b"".join(b"line %d of the release notes\n" % i for i in range(200))
     data = _uuencode(text, b"notes.txt") + PUBLIC.decode().encode("cp500") + b"begin 644\n" + b"begin"
     assert _scan(tmp_path / "mail.txt", data) == (set(), [])
+
+
+@pytest.mark.parametrize(("count", "cut"), [(MAX_BEGINS, False), (MAX_BEGINS + 1, True)],
+                         ids=["at-bound", "past-bound"])
+def test_more_begin_lines_than_the_bound_is_incomplete(tmp_path: Path, count: int, cut: bool) -> None:
+    _, incomplete = _scan(tmp_path / "mail.txt", b"begin 644 a\n" * count)
+    assert incomplete == ([f"legacy-text: more than {MAX_BEGINS} uuencode `begin` lines in one chunk"] if cut else [])

@@ -76,7 +76,8 @@ def uu_views(data: bytes, start: int, end: int, incomplete: set[str]) -> Iterato
                     stop += 3
                 yield at, stop, body, "uuencode", "decoded uuencoded file"
         at = data.find(b"begin ", stop, end)
-    incomplete.add(f"legacy-text: more than {MAX_BEGINS} uuencode `begin` lines in one chunk")
+    if at >= 0:
+        incomplete.add(f"legacy-text: more than {MAX_BEGINS} uuencode `begin` lines in one chunk")
 
 
 def ebcdic_views(data: bytes, start: int, end: int, incomplete: set[str]) -> Iterator[View]:
@@ -92,7 +93,8 @@ def ebcdic_views(data: bytes, start: int, end: int, incomplete: set[str]) -> Ite
         text = data[at:stop].decode("cp500").replace("\x85", "\n")
         yield at, stop, text.encode("ascii", "replace"), "ebcdic", "decoded EBCDIC (cp500) text"
         at = data.find(_EBCDIC_BEGIN, stop, end)
-    incomplete.add(f"legacy-text: more than {MAX_BEGINS} EBCDIC PEM armours in one chunk")
+    if at >= 0:
+        incomplete.add(f"legacy-text: more than {MAX_BEGINS} EBCDIC PEM armours in one chunk")
 
 
 def scan_legacy_text(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[str]) -> list[Finding]:
