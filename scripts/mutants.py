@@ -2328,10 +2328,12 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_scanner_codecs.py::test_base32_of_a_key_in_a_log_line_is_found_at_the_whole_run[der]"]),
     ("s22_uuencode_views", "scan/legacy_text.py", "            if body:\n", "            if False:\n",
      ["tests/scan/test_legacy_text.py::test_a_uuencoded_key_in_a_mail_is_found_at_the_whole_file[der]"]),
-    ("s22_ebcdic_views", "scan/legacy_text.py", "_EBCDIC_BEGIN = \"-----BEGIN \".encode(\"cp500\")",
-     "_EBCDIC_BEGIN = \"-----BEGIN \".encode(\"ascii\")", ["tests/scan/test_legacy_text.py::test_an_ebcdic_pem_is_found_at_its_whole_armour[cp500]"]),
+    ("s22_ebcdic_views", "scan/legacy_text.py", "CODECS = {\"ebcdic\": \"cp500\", ",
+     "CODECS = {\"ebcdic\": \"ascii\", ", ["tests/scan/test_legacy_text.py::test_an_ebcdic_or_utf32_pem_is_found_at_its_whole_armour[cp500]"]),
     ("s22_uuencode_begins_bound", "scan/legacy_text.py", "        incomplete.add(f\"legacy-text: more than {MAX_BEGINS} uuencode",
      "        (f\"legacy-text: more than {MAX_BEGINS} uuencode", ["tests/scan/test_legacy_text.py::test_more_begin_lines_than_the_bound_is_incomplete[past-bound]"]),
+    ("s22_utf32_pem", "scan/legacy_text.py", "\"utf-32le\": \"utf-32-le\", ", "",
+     ["tests/scan/test_legacy_text.py::test_an_ebcdic_or_utf32_pem_is_found_at_its_whole_armour[utf-32-le]"]),
 ]
 
 

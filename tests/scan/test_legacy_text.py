@@ -1,8 +1,9 @@
 """The scanner reads uuencoded files and EBCDIC PEM (issue #32, session 22, `scan/legacy_text.py`):
 an EC P-256 PKCS#8 key uuencoded into a mail or written as EBCDIC (cp500, cp037) is found by the
 scanner alone (`scan_path`, which does not run the independent reader) at the whole raw span,
-encoding `uuencode+...` / `ebcdic+...`. On main's scanner both were clean: no detector reads
-uuencode's or EBCDIC's characters. Near misses: a uuencoded text file, an EBCDIC public key."""
+encoding `uuencode+...` / `ebcdic+...` / `utf-32le+...`. On main's scanner each was clean: no
+detector reads uuencode's, EBCDIC's or UTF-32's characters. Near misses: a uuencoded text file, an
+EBCDIC and a UTF-32 public key."""
 
 from __future__ import annotations
 
@@ -44,19 +45,21 @@ def test_a_uuencoded_key_in_a_mail_is_found_at_the_whole_file(tmp_path: Path, fo
     assert kinds & {"pkcs8-ec", "pem-private-key"}, found
 
 
-@pytest.mark.parametrize("codec", ["cp500", "cp037"])
-def test_an_ebcdic_pem_is_found_at_its_whole_armour(tmp_path: Path, codec: str) -> None:
+@pytest.mark.parametrize("codec", ["cp500", "cp037", "utf-32-le", "utf-32-be"])
+def test_an_ebcdic_or_utf32_pem_is_found_at_its_whole_armour(tmp_path: Path, codec: str) -> None:
     head = "SYSOUT DD *\n".encode(codec)
     text = PEM.decode().encode(codec)
     found, incomplete = _scan(tmp_path / "dataset.txt", head + text)
     assert incomplete == []
-    assert (len(head), len(head) + len(text.rstrip("\n".encode(codec))), "pem-private-key",
-            "ebcdic+ascii") in found, found
+    layer = "ebcdic" if codec.startswith("cp") else codec.replace("-le", "le").replace("-be", "be")
+    assert (len(head), len(head) + len(text) - len("\n".encode(codec)), "pem-private-key",
+            f"{layer}+ascii") in found, found
 
 
-def test_a_uuencoded_text_and_an_ebcdic_public_key_are_no_finding(tmp_path: Path) -> None:
+def test_a_uuencoded_text_and_ebcdic_and_utf32_public_keys_are_no_finding(tmp_path: Path) -> None:
     text = b"".join(b"line %d of the release notes\n" % i for i in range(200))
     data = _uuencode(text, b"notes.txt") + PUBLIC.decode().encode("cp500") + b"begin 644\n" + b"begin"
+    data += PUBLIC.decode().encode("utf-32-le")
     assert _scan(tmp_path / "mail.txt", data) == (set(), [])
 
 

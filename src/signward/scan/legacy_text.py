@@ -1,18 +1,19 @@
-"""Keys in the text forms of older systems: uuencoded files and EBCDIC PEM (issue #32, session
+"""Keys in less common text forms: uuencoded files, EBCDIC and UTF-32 PEM (issue #32, session
 22): this module owns finding them in a chunk and running every detector over what they decode to.
 
 A DER key uuencoded into a mail or a log (`begin 644 key.der` ... `end`), and a PEM written in
-EBCDIC (code pages 500 and 037: a mainframe's dataset copied as bytes) were read only by the
-independent reader. Here:
+EBCDIC (code pages 500 and 037: a mainframe's dataset copied as bytes) or UTF-32 were read only by
+the independent reader. Here:
 
 - uuencode: every `begin <mode> <name>` line at a line start (found with `bytes.find`) is
   followed by its lines, each decoded (`binascii.a2b_uu`) until the `` ` `` or `end` line, a line
   that does not decode, or `MAX_UU_LINES` lines; the view is the bytes decoded, its raw span from
   `begin` to the end of the last line read (encoding `uuencode+...`); the next `begin` is
   searched after it.
-- EBCDIC PEM: every `-----BEGIN ` in EBCDIC (the same bytes in both code pages) is decoded as
-  cp500 from there to the end of its `-----END ...-----` line (at most `MAX_PEM` bytes on; a PEM cut
-  short is decoded to that bound), NEL and LF as newlines (encoding `ebcdic+...`).
+- EBCDIC and UTF-32 PEM: every `-----BEGIN ` in EBCDIC (the same bytes in both code pages),
+  UTF-32LE or UTF-32BE (wchar_t text, a UCS-4 string) is decoded from there to the end of its
+  `-----END ...-----` line (at most `MAX_PEM` characters on; a PEM cut short is decoded to that
+  bound), EBCDIC's NEL and LF as newlines (encoding `ebcdic+...`, `utf-32le+...`, `utf-32be+...`).
 
 Each is a view for every detector in one batch (`decoded_runs.scan_batch`); a finding covers the
 whole raw span. Written apart from the independent reader (`recheck*.py`): nothing is imported from it.
@@ -34,11 +35,11 @@ if TYPE_CHECKING:
 
 MAX_UU_LINES = 1 << 14  # lines of one uuencoded file read (a key is a few dozen; 1 MiB of text)
 MAX_BEGINS = 4096  # `begin ` / EBCDIC armour candidates per chunk
-MAX_PEM = 64 << 10  # bytes of one EBCDIC PEM read from its armour
+MAX_PEM = 64 << 10  # characters of one PEM read from its armour
 _UU_HEAD = re.compile(rb"begin [0-7]{3,4} [^\r\n]{1,255}\r?\n")
-_EBCDIC_BEGIN = "-----BEGIN ".encode("cp500")
-_EBCDIC_END = "-----END ".encode("cp500")
-_EBCDIC_DASHES = "-----".encode("cp500")
+CODECS = {"ebcdic": "cp500", "utf-32le": "utf-32-le", "utf-32be": "utf-32-be"}  # PEM armour read in each
+_ARMOURS = {layer: tuple(text.encode(codec) for text in ("-----BEGIN ", "-----END ", "-----"))
+            for layer, codec in CODECS.items()}
 View = tuple[int, int, bytes, str, str]
 
 
@@ -80,29 +81,34 @@ def uu_views(data: bytes, start: int, end: int, incomplete: set[str]) -> Iterato
         incomplete.add(f"legacy-text: more than {MAX_BEGINS} uuencode `begin` lines in one chunk")
 
 
-def ebcdic_views(data: bytes, start: int, end: int, incomplete: set[str]) -> Iterator[View]:
-    """Every EBCDIC PEM whose armour starts in data[start:end] (module docstring)."""
-    at = data.find(_EBCDIC_BEGIN, start, end)
+def armoured_views(data: bytes, start: int, end: int, layer: str, incomplete: set[str]) -> Iterator[View]:
+    """Every PEM in the text encoding `layer` (`CODECS`) whose armour starts in data[start:end]
+    (module docstring)."""
+    codec = CODECS[layer]
+    begin, close, dashes = _ARMOURS[layer]
+    width = len(dashes) // 5  # bytes per character
+    at = data.find(begin, start, end)
     for _ in range(MAX_BEGINS):
         if at < 0:
             return
-        limit = min(len(data), at + MAX_PEM)
-        close = data.find(_EBCDIC_END, at, limit)
-        stop = data.find(_EBCDIC_DASHES, close + len(_EBCDIC_END), limit) if close >= 0 else -1
-        stop = stop + len(_EBCDIC_DASHES) if stop >= 0 else limit
-        text = data[at:stop].decode("cp500").replace("\x85", "\n")
-        yield at, stop, text.encode("ascii", "replace"), "ebcdic", "decoded EBCDIC (cp500) text"
-        at = data.find(_EBCDIC_BEGIN, stop, end)
+        limit = min(len(data), at + MAX_PEM * width)
+        after = data.find(close, at, limit)
+        stop = data.find(dashes, after + len(close), limit) if after >= 0 else -1
+        stop = stop + len(dashes) if stop >= 0 else limit
+        stop -= (stop - at) % width
+        text = data[at:stop].decode(codec, "replace").replace("\x85", "\n")
+        yield at, stop, text.encode("ascii", "replace"), layer, f"decoded {codec} text"
+        at = data.find(begin, stop, end)
     if at >= 0:
-        incomplete.add(f"legacy-text: more than {MAX_BEGINS} EBCDIC PEM armours in one chunk")
+        incomplete.add(f"legacy-text: more than {MAX_BEGINS} {layer} PEM armours in one chunk")
 
 
 def scan_legacy_text(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[str]) -> list[Finding]:
     """Every detector's findings in the uuencoded files and EBCDIC PEM that start in `chunk`'s own
     part, each at its whole raw span; more candidates than `MAX_BEGINS` make the scan incomplete."""
     views = [*uu_views(chunk.data, 0, chunk.own_end, incomplete),
-             *ebcdic_views(chunk.data, 0, chunk.own_end, incomplete)]
+             *(view for layer in CODECS for view in armoured_views(chunk.data, 0, chunk.own_end, layer, incomplete))]
     return scan_batch(chunk, detectors, views) if views else []
 
 
-__all__ = ["ebcdic_views", "scan_legacy_text", "uu_views"]
+__all__ = ["CODECS", "armoured_views", "scan_legacy_text", "uu_views"]
