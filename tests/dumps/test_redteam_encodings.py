@@ -122,7 +122,7 @@ def test_the_independent_reader_decodes_the_encoding(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_sanitize_certifies_nothing_the_red_team_recovers(tmp_path: Path, name: str) -> None:
-    """The scanner does not read these layers; the certification does: the whole encoded run is
+    """The scanner reads some of these layers (session 22), the certification all: the whole encoded run is
     overwritten (an image) and the output read again, and the recoverer gets nothing from it."""
     data, _, recover = CASES[name]
     path = tmp_path / name

@@ -27,6 +27,7 @@ from signward.scan.chunks import Chunk
 from signward.scan.detectors import select
 from signward.scan.embedded import FINE, scan_embedded, stream_starts, utf16_runs
 from signward.scan.formats import Layout, Region
+from signward.scan.inflated import zlib_starts
 from signward.scan.knownkeys import KnownKeys
 from signward.scan.scanner import scan_path
 from tests.scan.jvm import heap_dump
@@ -44,8 +45,9 @@ CODECS: dict[str, Callable[[bytes], bytes]] = {
 def _noise(size: int, seed: int) -> bytes:
     """Binary bytes with no stream magic in them (a core's noise around the planted stream)."""
     data = bytearray(random.Random(seed).randbytes(size))
-    while (hits := list(stream_starts(bytes(data), 0, len(data)))):
-        for position, _ in hits:
+    while (hits := [position for position, _ in stream_starts(bytes(data), 0, len(data))]
+           + zlib_starts(bytes(data), 0, size)[0]):  # zlib heads too (`inflated.py`)
+        for position in hits:
             data[position] ^= 0xFF
     return bytes(data)
 

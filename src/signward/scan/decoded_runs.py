@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import inflated
 from .chunks import Chunk
 from .findings import Finding, merge_spans
 from .formats import Layout, Region
@@ -51,6 +52,11 @@ RUN = re.compile(rb"[A-Za-z0-9+/_-]{%d,}(?:(?:\r?\n|\\n)[ \t]*[A-Za-z0-9+/_-]{4,
 _BREAKS = re.compile(rb"\r|\n|\\n|[ \t]")
 _DIGIT, _UPPER, _LOWER = re.compile(rb"[0-9]"), re.compile(rb"[A-Z]"), re.compile(rb"[a-z]")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
+# hex of a compressed stream (`blob=1f8b0800...`, session 22): decoded only from a stream's head
+_HEX_HEAD = re.compile(rb"1f8b08|78(?:01|5e|9c|da)|504b0304", re.IGNORECASE)
+_HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]+")
+HEX_GLUE = 8
+_BASE32 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 STRIDE = 32  # MIN_RUN // 2: every run covers two neighbouring samples
 SAMPLED_FROM = 1 << 16
 WRAP_ROOM = 128  # bytes searched past the last sample pair: a wrapped run's short last line
@@ -95,8 +101,35 @@ def regions(data: bytes, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
-def runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, bytes]]:
-    """(start, end, decoded bytes) of each run in data[start:end] that decodes, once per shift."""
+def _hex_stream(raw: bytes) -> bytes | None:
+    """The bytes a run of hex digits encodes when they start with a compressed stream's head
+    (`1f8b08`, `789c`..., `504b0304`; within the run's first `HEX_GLUE` characters: a name glued
+    before it), from that head to the last hex digit; None for any other run."""
+    head = _HEX_HEAD.search(raw, 0, HEX_GLUE + 8)
+    if head is None or head.start() > HEX_GLUE:
+        return None
+    digits = _HEX_DIGITS.match(raw, head.start())
+    body = digits.group(0) if digits is not None else b""
+    return binascii.unhexlify(body[:len(body) & ~1]) if len(body) >= MIN_RUN else None
+
+
+def _base32(raw: bytes) -> bytes | None:
+    """The bytes a run of base32 (RFC 4648: `A-Z2-7`, `=` padding) encodes; None for any other run."""
+    compact = _BREAKS.sub(b"", raw).rstrip(b"=")
+    if compact.translate(None, _BASE32) or not _DIGIT.search(compact):
+        return None
+    compact = compact[:len(compact) - (len(compact) % 8 in (1, 3, 6))]  # a last character with no whole byte
+    try:
+        return base64.b32decode(compact + b"=" * (-len(compact) % 8))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def runs(data: bytes, start: int = 0, end: int | None = None,
+         others: list[tuple[int, int, bytes, str]] | None = None) -> Iterator[tuple[int, int, bytes]]:
+    """(start, end, decoded bytes) of each run in data[start:end] that decodes, once per shift;
+    when `others` is given, a run of hex digits that starts with a stream's head and a run of base32
+    go there, decoded, with their layer (`hex`, `base32`)."""
     last = -1
     for low, high in regions(data, start, len(data) if end is None else end):
         for match in RUN.finditer(data, max(low, last), high):
@@ -104,6 +137,12 @@ def runs(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[
             last = match.start() + len(raw)
             for decoded in _decode(raw):
                 yield match.start(), last, decoded
+            if others is not None:
+                for layer, read in (("hex", _hex_stream), ("base32", _base32)):
+                    decoded = read(raw)
+                    if decoded is not None:  # (base32's padding, up to 6 `=`, is the run's too)
+                        pad = data[last:last + 4] if layer == "base32" else b""
+                        others.append((match.start(), last + len(pad) - len(pad.lstrip(b"=")), decoded, layer))
 
 
 # base64 split in source code or logs (issue #32, session 13): quoted pieces joined by `" +` lines or
@@ -176,26 +215,40 @@ def scan_decoded_runs(chunk: Chunk, detectors: Sequence[Detector], incomplete: s
     spans = merge_spans([(f.offset, f.end) for f in covered if not f.advisory])
     starts = [low for low, _ in spans]
     used = 0
-    views: list[tuple[int, int, bytes, int]] = []  # (raw start, raw end, decoded, level)
-    for start, end, decoded in runs(chunk.data, 0, chunk.own_end):
+    views: list[tuple[int, int, bytes, tuple[str, ...]]] = []  # (raw start, raw end, decoded, layers)
+    others: list[tuple[int, int, bytes, str]] = []  # hex of a stream, base32
+    found = [(start, end, decoded, "base64") for start, end, decoded in runs(chunk.data, 0, chunk.own_end, others)]
+    for start, end, decoded, layer in found + others:
         low = chunk.file_offset(start)
         index = bisect.bisect_right(starts, low) - 1
         if index >= 0 and low + (end - start) <= spans[index][1]:
             continue
-        pending = [(decoded, 1)]
+        pending: list[tuple[bytes, tuple[str, ...]]] = [(decoded, (layer,))]
         while pending:
-            data, level = pending.pop()
+            data, layers = pending.pop()
             if used + len(data) > limit:
                 incomplete.add(f"decoded-runs: base64 runs decode to more than {limit} bytes in one chunk")
                 break
             used += len(data)
-            views.append((start, end, data, level))
-            if level < MAX_LEVELS and len(data) - len(data.translate(None, _BASE64)) >= MIN_RUN:
+            views.append((start, end, data, layers))
+            if layers[-1] not in ("base64", "hex", "base32"):
+                continue  # a decompressed view is read as it is
+            # the streams a decoded run holds (`inflated.py`): base64 of a gzip, a zlib stream, a zip
+            streams = inflated.children(data, limit - used, incomplete)
+            pending.extend((inner, layers + (layer,)) for layer, inner in streams)
+            if len(layers) < MAX_LEVELS and len(data) - len(data.translate(None, _BASE64)) >= MIN_RUN:
                 # (a run is MIN_RUN characters of the class at least: fewer in all, none in it)
-                pending.extend((inner, level + 1) for _, _, inner in runs(data))
-    return scan_batch(chunk, detectors, [(start, end, data, "+".join(["base64"] * level),
-                                          f"decoded base64 run ({level} level{'s' if level > 1 else ''})")
-                                         for start, end, data, level in views])
+                pending.extend((inner, layers + ("base64",)) for _, _, inner in runs(data))
+    return scan_batch(chunk, detectors, [(start, end, data, "+".join(layers), _detail(layers))
+                                         for start, end, data, layers in views])
+
+
+def _detail(layers: tuple[str, ...]) -> str:
+    level = layers.count("base64")
+    streams = [layer for layer in layers[1:] if layer != "base64"]
+    first = f"decoded base64 run ({level} level{'s' if level > 1 else ''})"
+    first = first if layers[0] == "base64" else f"decoded {layers[0]} run"
+    return first + (f", then {'+'.join(streams)} decompressed" if streams else "")
 
 
 def scan_batch(chunk: Chunk, detectors: Sequence[Detector],

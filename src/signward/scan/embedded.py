@@ -48,6 +48,7 @@ from .chunks import Chunk
 from .decoded_runs import runs as base64_runs
 from .decoded_runs import scan_batch
 from .findings import Finding
+from .inflated import PER_MIB, zlib_starts
 
 if TYPE_CHECKING:
     from .detectors.base import Detector
@@ -81,8 +82,8 @@ Reader = Callable[[int, int], bytes]
 
 
 def _decoder(codec: str) -> Any:
-    if codec == "gzip":
-        return zlib.decompressobj(31)
+    if codec in ("gzip", "zlib"):
+        return zlib.decompressobj(31 if codec == "gzip" else 15)
     if codec == "xz":
         return lzma.LZMADecompressor(lzma.FORMAT_XZ)
     if codec == "bzip2":
@@ -287,12 +288,22 @@ def scan_embedded(chunk: Chunk, detectors: Sequence[Detector], incomplete: set[s
         if count >= MAX_STREAMS:
             incomplete.add(f"embedded: more than {MAX_STREAMS} compressed stream headers in one chunk")
             break
-        plain, used, ended, _ = views.decode(codec, _chunk_reader(chunk, position, more))
-        detail = f"{codec} stream{'' if ended else ' (not ended)'}"
-        views.add(position, position + max(used, 1), plain, (codec,), detail)
+        _add_stream(chunk, views, position, codec, more)
+    heads, crowded = zlib_starts(chunk.data, 0, chunk.own_end)  # zlib: a PDF's FlateDecode, a git object
+    if crowded:
+        incomplete.add(f"embedded: more than {PER_MIB} zlib stream heads in one MiB of a chunk")
+    for position in heads:
+        _add_stream(chunk, views, position, "zlib", more)
     for start, end, codec, text in utf16_runs(_blanked(chunk, covered), 0, chunk.own_end):
         views.add(start, end, text, (codec,), f"{codec} run")
     return scan_batch(chunk, detectors, views.views)
+
+
+def _add_stream(chunk: Chunk, views: _Views, position: int, codec: str, more: Reader | None) -> None:
+    """The stream at `position` of `chunk`, decoded to where it ends or breaks, as a view."""
+    plain, used, ended, _ = views.decode(codec, _chunk_reader(chunk, position, more))
+    detail = f"{codec} stream{'' if ended else ' (not ended)'}"
+    views.add(position, position + max(used, 1), plain, (codec,), detail)
 
 
 def _blanked(chunk: Chunk, covered: Sequence[Finding]) -> bytes:

@@ -46,6 +46,7 @@ from .files import copy_bounded
 from .findings import FileReport, Finding, merge_spans
 from .formats import Layout, Region, head_of, open_decompressed, read_layout, refuse_unread
 from .knownkeys import KnownKeys
+from .legacy_text import scan_legacy_text
 from .lone_values import scan_lone_values
 from .mojibake import scan_mojibake
 from .printed import scan_printed
@@ -188,6 +189,7 @@ def _scan_views(chunk: Chunk, path: Path, layout: Layout,
     findings += scan_printed(chunk, detectors, cut, covered=findings)  # byte lists, hex dumps (`printed.py`)
     findings += scan_mojibake(chunk, detectors, cut)  # Latin-1 as UTF-8, literals with raw runes (`mojibake.py`)
     findings += scan_encodings(chunk, detectors, cut)  # cp1252, grouped integers, base58, Z85, yEnc
+    findings += scan_legacy_text(chunk, detectors, cut)  # uuencoded files, EBCDIC PEM (`legacy_text.py`)
     # compressed streams at any offset and UTF-16 runs in binary, each a view of its own (`embedded.py`)
     findings += scan_embedded(chunk, detectors, cut, more=_file_reader(path, layout.size), covered=findings)
     cut.update(item for detector in detectors for item in detector.incomplete())
