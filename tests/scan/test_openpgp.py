@@ -123,3 +123,70 @@ def test_hostile_heads_and_expressions_cost_little() -> None:
     opened = b"(private-key (" * 80_000  # never closed: each byte is read in one window at most
     assert list(openpgp_keys(opened, set())) == []
     assert time.process_time() - started < 10
+
+
+IMPORTED = (b"Created: 20261207T234107\nKey: (protected-private-key (rsa (n #00C9F8#)(e\n #010001#)"
+            b"(protected openpgp-native (openpgp-private-key (version \"4\")(algo RSA)"
+            b"(skey _ #0123# _ #4567# _\n #89AB#)(csum \"16415\")"
+            b"(protection none)))))\n")
+DSA_KEY = b"Key: (private-key (dsa (p #00F1#)(q #00C3#)(g #0A17#)(y #3B90#)(x #1D2E#)))\n"
+
+
+def test_an_imported_key_without_passphrase_and_a_dsa_key_file_are_found() -> None:
+    """gpg-agent writes a key imported without a passphrase as `(protected-private-key ... (protection
+    none))`, its secrets in clear in `skey`; a DSA or Elgamal key's secret member is `x` (rt23)."""
+    for data in (IMPORTED, DSA_KEY):
+        assert [kind for _, _, kind, _ in openpgp_keys(data, set())] == ["gnupg-private-key"], data[:40]
+    protected = IMPORTED.replace(b"(protection none)", b"(protection sha1 aes (s2k))")
+    assert list(openpgp_keys(protected, set())) == []
+
+
+def _body(algorithm: int, public: bytes, secret: bytes) -> bytes:
+    return b"\x04" + struct.pack(">I", 1_733_600_000) + bytes([algorithm]) + public + b"\x00" + secret + b"\x9a\xbc"
+
+
+def other_packets() -> dict[str, bytes]:
+    """DSA (17) and Elgamal (16) keys, an ECDH Curve25519 subkey (gpg's default encryption subkey; its
+    scalar in both byte orders) and a brainpoolP256r1 key, as Secret-Key / Secret-Subkey packets (rt23)."""
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    # the group's numbers (the proof is g^x = y mod p, which holds whatever p is; cryptography's DSA is deprecated)
+    p = int.from_bytes(hashlib.shake_256(b"dsa group").digest(256), "big") | 1 << 2047 | 1
+    q, g = int.from_bytes(hashlib.sha256(b"q").digest(), "big") | 1, 5
+    x = int.from_bytes(hashlib.sha256(b"x").digest(), "big")
+    elgamal_x = 0x1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF1234567890ABCDEF
+    cv = x25519.X25519PrivateKey.generate()
+    cv_point = _mpi(int.from_bytes(b"\x40" + cv.public_key().public_bytes_raw(), "big"))
+    cv_oid = bytes.fromhex("2b060104019755010501")
+    cv_public = bytes([len(cv_oid)]) + cv_oid + cv_point + b"\x03\x01\x08\x07"
+    raw = cv.private_bytes_raw()
+    brainpool = ec.generate_private_key(ec.BrainpoolP256R1()).private_numbers()
+    bp_oid = bytes.fromhex("2b2403030208010107")
+    bp_point = (4 << 512) | (brainpool.public_numbers.x << 256) | brainpool.public_numbers.y
+    return {
+        "dsa": _packet(5, _body(17, b"".join(_mpi(v) for v in (p, q, g, pow(g, x, p))), _mpi(x)), False),
+        "elgamal": _packet(7, _body(16, b"".join(_mpi(v) for v in (p, g, pow(g, elgamal_x, p))), _mpi(elgamal_x)),
+                           False),
+        "cv25519-reversed": _packet(7, _body(18, cv_public, _mpi(int.from_bytes(raw[::-1], "big"))), True),
+        "cv25519-native": _packet(7, _body(18, cv_public, _mpi(int.from_bytes(raw, "big"))), True),
+        "brainpool-p256": _packet(5, _body(19, bytes([len(bp_oid)]) + bp_oid + _mpi(bp_point),
+                                           _mpi(brainpool.private_value)), False),
+    }
+
+
+OTHER = other_packets()
+
+
+@pytest.mark.parametrize("name", sorted(OTHER))
+def test_dsa_elgamal_curve25519_and_brainpool_packets_are_proven(name: str) -> None:
+    packet = OTHER[name]
+    assert [(start, end, kind) for start, end, kind, _ in openpgp_keys(FILLER + packet + FILLER, set())] == [
+        (len(FILLER), len(FILLER) + len(packet), "openpgp-secret-key")]
+
+
+def test_a_dsa_packet_whose_x_is_not_its_key_is_not_a_finding() -> None:
+    packet = bytearray(OTHER["dsa"])
+    packet[-4] ^= 1  # x's last octet (before the checksum)
+    assert list(openpgp_keys(FILLER + bytes(packet) + FILLER, set())) == []

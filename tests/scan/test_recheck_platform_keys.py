@@ -57,3 +57,22 @@ def test_hostile_expressions_are_read_once_each() -> None:
     report = recheck_bytes(b"(private-key (" * 200_000)  # never closed: 2.8 MB, each byte read in one window
     assert [f for f in report.findings if f.kind == "gnupg-key"] == []
     assert time.process_time() - started < 30
+
+
+def test_the_reader_finds_an_imported_key_without_passphrase_and_a_dsa_key_file() -> None:
+    from tests.scan.test_openpgp import DSA_KEY, IMPORTED
+
+    for data in (IMPORTED, DSA_KEY):
+        assert [f.kind for f in recheck_bytes(data).findings if f.kind == "gnupg-key"] == ["gnupg-key"], data[:40]
+    protected = IMPORTED.replace(b"(protection none)", b"(protection sha1 aes (s2k))")
+    assert [f for f in recheck_bytes(protected).findings if f.kind == "gnupg-key"] == []
+
+
+@pytest.mark.parametrize("name", ["dsa", "elgamal", "cv25519-reversed", "cv25519-native", "brainpool-p256"])
+def test_the_reader_proves_dsa_elgamal_curve25519_and_brainpool_packets(name: str) -> None:
+    from tests.scan.test_openpgp import OTHER
+
+    packet = OTHER[name]
+    report = recheck_bytes(b"\x00\x17" * 700 + packet + b"\x00\x17" * 700)
+    assert [(f.kind, f.span) for f in report.findings if f.kind == "openpgp"] == [
+        ("openpgp", (1400, 1400 + len(packet)))], report.findings

@@ -22,7 +22,7 @@ import mmap
 import re
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 
 from . import recheck_zeros as zeros
 
@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from .recheck import _Reader
 
 MAX_ANCHORS = 10_000
+MAX_DISCRETE = 256  # DSA/Elgamal packets a view (one g^x mod p each, primes of 4,096 bits at most)
+
+
+class _TooMany(Exception):
+    """A view with more packets to prove than the bound."""
 PACKET_VIEW_BYTES = 16 << 20
 SEXP_BYTES = 16 << 10  # an RSA-16384 key file in hex is about 14 KiB
 MAX_SEXPS = 1000  # expressions read a view, plus one per MiB (each up to SEXP_BYTES, byte by byte)
@@ -38,12 +43,17 @@ _EC_SIZES = {ord("2"): (32, ec.SECP256R1()), ord("4"): (48, ec.SECP384R1()), ord
 _PGP_CURVES = {b"\x2a\x86\x48\xce\x3d\x03\x01\x07": ec.SECP256R1(), b"\x2b\x81\x04\x00\x22": ec.SECP384R1(),
                b"\x2b\x81\x04\x00\x23": ec.SECP521R1(), b"\x2b\x81\x04\x00\x0a": ec.SECP256K1()}
 _PGP_ED25519 = b"\x2b\x06\x01\x04\x01\xda\x47\x0f\x01"
+_PGP_CV25519 = b"\x2b\x06\x01\x04\x01\x97\x55\x01\x05\x01"
+_PGP_CURVES.update({b"\x2b\x24\x03\x03\x02\x08\x01\x01" + bytes([last]): curve for last, curve in (
+    (7, ec.BrainpoolP256R1()), (11, ec.BrainpoolP384R1()), (13, ec.BrainpoolP512R1()))})
 # a packet head (tag 5 or 7; old format with a 1-, 2- or 4-octet length, or new format), version 4
 _PACKET = re.compile(rb"(?:[\x94\x9c](?P<l1>.)|[\x95\x9d](?P<l2>..)|[\x96\x9e](?P<l4>....)"
                      rb"|[\xc5\xc7](?:(?P<m1>[\x00-\xbf])|(?P<m2>[\xc0-\xdf].)|\xff(?P<m5>....)))"
-                     rb"\x04.{4}(?P<algorithm>[\x01\x02\x03\x12\x13\x16])", re.DOTALL)
-_SEXP = re.compile(rb"\((?:[0-9]+:)?private-key[\s(]")
-_SEXP_SECRET = re.compile(rb"\((?:1:d[0-9]|d[\s#\[])")
+                     rb"\x04.{4}(?P<algorithm>[\x01\x02\x03\x10\x11\x12\x13\x16])", re.DOTALL)
+_SEXP = re.compile(rb"\((?:[0-9]+:)?(?:protected-)?private-key[\s(]")
+_SEXP_SECRET = re.compile(rb"\((?:1:[dx][0-9]|[dx][\s#\[])")  # RSA/ECC d, DSA/Elgamal x
+_SEXP_PROTECTED = re.compile(rb"protected-private-key")
+_SEXP_CLEAR = re.compile(rb"\(\s*(?:10:)?protection\s*(?:4:)?none")  # imported without a passphrase
 _CAPI_HEADERS = (b"\x07\x02\x00\x00\x00\xa4\x00\x00", b"\x07\x02\x00\x00\x00\x24\x00\x00")
 
 
@@ -100,7 +110,7 @@ def _mpis(view: bytes, at: int, end: int, count: int) -> tuple[list[int], int] |
     return found, at
 
 
-def _packet(view: bytes, match: re.Match[bytes]) -> tuple[int, str] | None:
+def _packet(view: bytes, match: re.Match[bytes], spent: list[int]) -> tuple[int, str] | None:
     """(end, what) of a proven unprotected secret key packet."""
     if match.group("m2") is not None:
         two = match.group("m2")
@@ -117,6 +127,20 @@ def _packet(view: bytes, match: re.Match[bytes]) -> tuple[int, str] | None:
         secret = _mpis(view, public[1] + 1, end, 3)
         if secret is not None and secret[0][1] > 1 and secret[0][1] * secret[0][2] == public[0][0]:
             return end, "OpenPGP secret key packet (RSA)"
+        return None
+    if algorithm in (16, 17):  # Elgamal p, g, y / DSA p, q, g, y, then x with g^x = y (mod p)
+        public = _mpis(view, at, end, 4 if algorithm == 17 else 3)
+        if public is None or public[1] >= end or view[public[1]]:  # S2K usage 0: the secret in clear
+            return None
+        secret = _mpis(view, public[1] + 1, end, 1)
+        modulus, base, value = public[0][0], public[0][-2], public[0][-1]
+        if secret is None or not 1 < secret[0][0] < modulus or modulus.bit_length() > 4096:
+            return None
+        spent[0] += 1
+        if spent[0] > MAX_DISCRETE:
+            raise _TooMany(f"more than {MAX_DISCRETE} DSA/Elgamal packets")
+        if pow(base, secret[0][0], modulus) == value:
+            return end, "OpenPGP secret key packet (DSA/Elgamal)"
         return None
     if at >= end or at + 1 + view[at] > end:
         return None
@@ -136,6 +160,13 @@ def _packet(view: bytes, match: re.Match[bytes]) -> tuple[int, str] | None:
 
 
 def _ecc_proven(oid: bytes, point: int, secret: int) -> bool:
+    if oid == _PGP_CV25519:  # 0x40 || X25519 public key; the scalar stored in either byte order
+        if secret >> 256:
+            return False
+        raw = secret.to_bytes(32, "big")
+        publics = {x25519.X25519PrivateKey.from_private_bytes(form).public_key().public_bytes_raw()
+                   for form in (raw, raw[::-1])}
+        return point >> 256 == 0x40 and (point & ((1 << 256) - 1)).to_bytes(32, "big") in publics
     if oid == _PGP_ED25519:
         if secret >> 256:
             return False
@@ -165,12 +196,16 @@ def platform_keys(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
             start = at - 8 if bytes(data[max(0, at - 8):at]) in _CAPI_HEADERS else at
             reader.found("key-blob", name, proven[1], (start, min(len(data), at + proven[0])))
     if len(data) <= PACKET_VIEW_BYTES:
-        view = bytes(data)
+        view, spent = bytes(data), [0]
         for count, match in enumerate(zeros.finditer(_PACKET, view)):
             if count >= cap:
                 reader.incomplete(f"{name}: more than {cap} OpenPGP packet heads")
                 break
-            packet = _packet(view, match)
+            try:
+                packet = _packet(view, match, spent)
+            except _TooMany as exc:
+                reader.incomplete(f"{name}: {exc}")
+                break
             if packet is not None:
                 reader.found("openpgp", name, packet[1], (match.start(), packet[0]))
     reach, read, most = 0, 0, MAX_SEXPS + len(data) // (1 << 20)
@@ -189,7 +224,8 @@ def platform_keys(reader: _Reader, data: bytes | mmap.mmap, name: str) -> None:
                 stop = offset + 1
                 break
         reach = match.start() + stop
-        if _SEXP_SECRET.search(window, 0, stop):
+        protected = _SEXP_PROTECTED.match(window, window.find(b"p")) is not None
+        if (_SEXP_CLEAR if protected else _SEXP_SECRET).search(window, 0, stop):
             here = (match.start(), match.start() + stop)
             reader.found("gnupg-key", name, "gpg-agent private-key S-expression", here)
 

@@ -27,25 +27,33 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 
 from ..chunks import Chunk
 from ..findings import Finding
 from .base import PassDetector
 
 HEAD = re.compile(rb"(?:[\x94\x9c].|[\x95\x9d]..|[\x96\x9e]....|[\xc5\xc7](?:[\x00-\xbf]|[\xc0-\xdf].|\xff....))"
-                  rb"\x04.{4}[\x01\x02\x03\x12\x13\x16]", re.DOTALL)
-SEXP = re.compile(rb"\(\s*(?:\d+:)?private-key\s*\(")
-SEXP_D = re.compile(rb"\(\s*(?:1:d[0-9]+:|d[\s#\[])")
+                  rb"\x04.{4}[\x01\x02\x03\x10\x11\x12\x13\x16]", re.DOTALL)
+SEXP = re.compile(rb"\(\s*(?:\d+:)?(protected-)?private-key\s*\(")
+SEXP_D = re.compile(rb"\(\s*(?:1:[dx][0-9]+:|[dx][\s#\[])")  # d (RSA, ECC), x (DSA, Elgamal)
+# a key imported without a passphrase: `(protected-private-key ... (protection none))`, its secrets in clear
+UNPROTECTED = re.compile(rb"\(\s*(?:10:)?protection\s*(?:4:)?none\s*\)")
 SEXP_WINDOW = 64 << 10  # an RSA-16384 key file in hex is about 20 KiB
 MAX_HEADS = 10_000
 MAX_MPI_BITS = 16384
+MAX_GROUP_BITS = 4096  # a DSA or Elgamal prime (3,072 and 4,096 bits at most in gpg)
+MAX_EXPONENTIATIONS = 256  # DSA/Elgamal proofs a chunk (one g^x mod p each, 30 ms at 4,096 bits)
 CURVES: dict[bytes, ec.EllipticCurve] = {
     bytes.fromhex("2a8648ce3d030107"): ec.SECP256R1(), bytes.fromhex("2b81040022"): ec.SECP384R1(),
     bytes.fromhex("2b81040023"): ec.SECP521R1(), bytes.fromhex("2b8104000a"): ec.SECP256K1()}
 ED25519_OID = bytes.fromhex("2b06010401da470f01")
+CV25519_OID = bytes.fromhex("2b060104019755010501")
+CURVES.update({bytes.fromhex("2b2403030208010107"): ec.BrainpoolP256R1(),
+               bytes.fromhex("2b240303020801010b"): ec.BrainpoolP384R1(),
+               bytes.fromhex("2b240303020801010d"): ec.BrainpoolP512R1()})
 _ALGORITHM = np.zeros(256, dtype=np.bool_)
-_ALGORITHM[[1, 2, 3, 18, 19, 22]] = True
+_ALGORITHM[[1, 2, 3, 16, 17, 18, 19, 22]] = True
 
 
 class _Packet:
@@ -86,7 +94,7 @@ def _length(data: bytes, at: int) -> tuple[int, int] | None:
     return at + 1 + width, int.from_bytes(data[at + 1:at + 1 + width], "big")
 
 
-def _secret(data: bytes, at: int) -> tuple[int, Any] | None:
+def _secret(data: bytes, at: int, budget: list[int]) -> tuple[int, Any] | None:
     """(packet end, key) of a proven unprotected v4 secret key packet at `at`, or None."""
     found = _length(data, at)
     if found is None:
@@ -102,6 +110,17 @@ def _secret(data: bytes, at: int) -> tuple[int, Any] | None:
             return None
         d, p, q = packet.mpi(), packet.mpi(), packet.mpi()
         return (start + size, None) if p and q and d and p > 1 and q > 1 and p * q == n else None
+    if algorithm[0] in (16, 17):  # Elgamal (p, g, y), DSA (p, q, g, y); the secret x: y = g^x mod p
+        values = [packet.mpi() for _ in range(3 if algorithm[0] == 16 else 4)]
+        if None in values or packet.octets(1) != b"\x00":
+            return None
+        p, g, y, x = values[0], values[-2], values[-1], packet.mpi()
+        if p is None or g is None or y is None or x is None or not 1 < x < p or p.bit_length() > MAX_GROUP_BITS:
+            return None
+        budget[0] -= 1
+        if budget[0] < 0:
+            return None  # the caller says the chunk was not read in full
+        return (start + size, None) if pow(g, x, p) == y else None
     oid_size = packet.octets(1)
     oid = packet.octets(oid_size[0]) if oid_size else None
     point = packet.mpi()
@@ -117,6 +136,15 @@ def _secret(data: bytes, at: int) -> tuple[int, Any] | None:
 
 
 def _ecc_key(oid: bytes, point: int, secret: int) -> Any:
+    if oid == CV25519_OID:  # ECDH on Curve25519: q is 0x40 || the public key, the secret the scalar (either order)
+        for order in ("big", "little"):
+            try:
+                scalar = x25519.X25519PrivateKey.from_private_bytes(secret.to_bytes(32, order))
+            except (OverflowError, ValueError):
+                return None
+            if point == (0x40 << 256) | int.from_bytes(scalar.public_key().public_bytes_raw(), "big"):
+                return scalar
+        return None
     if oid == ED25519_OID:  # legacy EdDSA: q is 0x40 || the public key, the secret the seed
         try:
             key = ed25519.Ed25519PrivateKey.from_private_bytes(secret.to_bytes(32, "big"))
@@ -162,7 +190,7 @@ def _heads(data: bytes) -> Iterator[int]:
 
 def openpgp_keys(data: bytes, cut: set[str]) -> Iterator[tuple[int, int, str, Any]]:
     """(start, end, kind, key) of each secret key packet proven and each unprotected agent key."""
-    reach = 0
+    reach, budget = 0, [MAX_EXPONENTIATIONS]
     cap = MAX_HEADS + len(data) // 1024
     for count, at in enumerate(_heads(data)):
         if count >= cap:
@@ -170,7 +198,10 @@ def openpgp_keys(data: bytes, cut: set[str]) -> Iterator[tuple[int, int, str, An
             break
         if at < reach:
             continue
-        found = _secret(data, at)
+        found = _secret(data, at, budget)
+        if budget[0] < 0:
+            cut.add(f"der: more than {MAX_EXPONENTIATIONS} OpenPGP DSA/Elgamal proofs in a chunk or view")
+            break
         if found is not None:
             reach = found[0]
             yield at, min(found[0], len(data)), "openpgp-secret-key", found[1]
@@ -179,7 +210,8 @@ def openpgp_keys(data: bytes, cut: set[str]) -> Iterator[tuple[int, int, str, An
         if match.start() < reach:
             continue  # inside the expression before (each byte is read in one window at most)
         reach = _sexp_end(data, match.start())
-        if SEXP_D.search(data, match.end(), reach):
+        secret = UNPROTECTED if match.group(1) is not None else SEXP_D  # protected: its `skey` values in clear
+        if secret.search(data, match.end(), reach):
             yield match.start(), reach, "gnupg-private-key", None
 
 
