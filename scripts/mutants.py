@@ -2321,8 +2321,6 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
     ("s22_numbers_convergents", "scan/detectors/printed_numbers.py",
      "                if not _could_be_d(n, e, d):\n                    continue", "                if False:\n                    continue",
      ["tests/scan/test_printed_numbers.py::test_numbers_that_prove_nothing_are_not_findings[rsa-sized-numbers]"]),
-    ("s22_numbers_points_first", "scan/detectors/printed_numbers.py", "    if not points:\n        return None",
-     "    if False:\n        return None", ["tests/scan/test_printed_numbers.py::test_numbers_that_prove_nothing_are_not_findings[digests]"]),
     ("s22_numbers_encoded_point", "scan/detectors/printed_numbers.py", "            if value >> (16 * size) == 4:",
      "            if False:", ["tests/scan/test_printed_numbers.py::test_a_printed_key_is_proven_from_its_own_numbers[hex-encoded-point]"]),
     ("s22_numbers_budget", "scan/detectors/printed_numbers.py",
@@ -2645,6 +2643,10 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      ["tests/scan/test_recheck_platform_keys.py::test_the_reader_proves_dsa_elgamal_curve25519_and_brainpool_packets[dsa]"]),
     ("s22_reader_pgp_cv25519", "scan/recheck_platform_keys.py", "                   for form in (raw, raw[::-1])}", "                   for form in (raw,)}",
      ["tests/scan/test_recheck_platform_keys.py::test_the_reader_proves_dsa_elgamal_curve25519_and_brainpool_packets[cv25519-reversed]"]),
+    ("s22_numbers_scalars_near_points", "scan/detectors/printed_numbers.py",
+     "    for s in dict.fromkeys(values[at] for at in sorted(near) if 0 <= at < len(values)):",
+     "    for s in dict.fromkeys(values):",
+     ["tests/scan/test_printed_numbers.py::test_a_list_of_public_keys_with_their_ids_is_read_without_refusal"]),
 ]
 
 

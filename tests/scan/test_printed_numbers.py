@@ -158,3 +158,16 @@ def test_one_long_run_of_digits_is_read_once() -> None:
     started = time.process_time()
     assert list(printed_number_hits(data)) == []
     assert time.process_time() - started < 1
+
+
+def test_a_list_of_public_keys_with_their_ids_is_read_without_refusal() -> None:
+    """Every group holds points (x, y) and a key id beside each (a SHA-256): rt23's JWKS-like file of
+    1,261 P-256 public keys was refused past the derivation budget. Coordinates are never tried as
+    scalars, ids beside points are, within a budget that grows with the view."""
+    lines = []
+    for i in range(600):
+        public = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+        kid = hashlib.sha256(b"%d" % i).hexdigest()
+        lines.append(b'{"kid": "%s", "crv": "P-256", "x": "%064x", "y": "%064x"}' % (kid.encode(), public.x, public.y))
+    cut: list[str] = []
+    assert list(printed_number_hits(b"\n".join(lines), cut)) == [] and cut == []

@@ -15,8 +15,8 @@ group), and in each group:
   the key); else a token d of about N's bits with 2^(e*d) = 2 mod N for e = 65537 or 3 (one modular
   exponentiation each, `MODEXPS` a view plus one per 256 KiB);
 - EC: a token s of 32, 48 or 66 bytes' size below the order of P-256 or secp256k1, P-384, P-521,
-  whose point s*G has as x coordinate another token of the group (`DERIVATIONS` a view plus 4,096 per
-  MiB: a log of SHA-256 digests is that many candidates).
+  whose point s*G has as x coordinate a point of the group (two neighbouring tokens on the curve, or an
+  encoded point), s within `NEAR` tokens of it and no coordinate itself (`DERIVATIONS` a view plus 8 per KiB).
 
 A finding spans the whole group (the key's other private values, q, d, dp, dq, qi, are in it: all are
 redacted). Past a budget the rest of the view is not read and `cut` says so (incomplete: refused).
@@ -40,9 +40,9 @@ GAP = 4096  # bytes between two tokens of one group, at most
 MAX_GROUP = 64  # tokens in one group (a longer run of tokens is cut into groups of this many)
 MIN_RSA_BITS, MAX_RSA_BITS = 1000, 16384
 MODEXPS = 64  # modular exponentiations (units of 2,048 bits) a view, plus one per 256 KiB
-DERIVATIONS = 1024  # scalar multiplications a view, plus 4,096 per MiB
+DERIVATIONS = 1024  # scalar multiplications a view, plus 8 per KiB (a key id beside each public key)
 EXPONENTS = (65537, 3)
-NEAR = 3  # tokens either side of a modulus tried as its private exponent
+NEAR = 3  # tokens either side of a modulus (a point) tried as its private exponent (scalar)
 MAX_CONVERGENTS = 40  # of e*d/n: past the 40th the denominator is far above any gcd(p-1, q-1)
 TOKEN = re.compile(rb"(?<![0-9A-Za-z_])(?:[+-]?([0-9]{%d,%d})|(?:0[xX])?([0-9a-fA-F]{%d,%d}))(?![0-9A-Za-z_])"
                    % (MIN_DECIMAL, MAX_DIGITS, MIN_HEX, MAX_DIGITS))
@@ -64,7 +64,7 @@ class _Budget:
 
     def __init__(self, size: int, cut: list[str] | None) -> None:
         self.modexps = MODEXPS + size // (256 << 10)
-        self.derivations = DERIVATIONS + 4096 * (size >> 20)
+        self.derivations = DERIVATIONS + 8 * (size >> 10)
         self.cut, self.size, self.spent = cut, size, False
         # (n, e, d) -> (proven, key): a copy of a printout costs nothing more
         self.verdicts: dict[tuple[int, int, int], tuple[bool, Any]] = {}
@@ -208,23 +208,27 @@ def _key(p: int, q: int, d: int, e: int, n: int) -> Any:
         return None  # proven all the same (a factor of n); the key object is a convenience
 
 
-def _points(values: list[int]) -> set[int]:
-    """The x coordinates of the group's points: two neighbouring tokens (x, y) on a curve, or one
-    token that is an encoded point (`04 || x || y`, `02|03 || x`)."""
-    found = set()
+def _points(values: list[int]) -> tuple[set[int], set[int]]:
+    """The x coordinates of the group's points (two neighbouring tokens (x, y) on a curve, or one token
+    that is an encoded point: `04 || x || y`, `02|03 || x`), and the indexes of the tokens that hold them."""
+    found: set[int] = set()
+    places: set[int] = set()
     for curve in CURVE_LIST:
         size = (curve.key_size + 7) // 8
-        for x, y in zip(values, values[1:], strict=False):
+        for at, (x, y) in enumerate(zip(values, values[1:], strict=False)):
             if x.bit_length() <= curve.key_size and y.bit_length() <= curve.key_size and _on(curve, x, y):
                 found.add(x)
-        for value in values:
+                places.update((at, at + 1))
+        for at, value in enumerate(values):
             if value >> (16 * size) == 4:
                 x, y = divmod(value & ((1 << (16 * size)) - 1), 1 << (8 * size))
                 if _on(curve, x, y):
                     found.add(x)
+                    places.add(at)
             elif value >> (8 * size) in (2, 3):
                 found.add(value & ((1 << (8 * size)) - 1))
-    return found
+                places.add(at)
+    return found, places
 
 
 def _on(curve: ec.EllipticCurve, x: int, y: int) -> bool:
@@ -236,11 +240,14 @@ def _on(curve: ec.EllipticCurve, x: int, y: int) -> bool:
 
 
 def _ec(values: list[int], budget: _Budget) -> Any:
-    """The EC key the group's numbers prove (a scalar whose point's x is a point of the group), or None."""
-    points = _points(values)
+    """The EC key the group's numbers prove (a scalar within `NEAR` tokens of a point of the group,
+    itself no coordinate, whose point's x that is), or None. A list of public keys is all points: no
+    token of it is tried as a scalar (rt23: 1,261 EC public keys were refused past the budget)."""
+    points, places = _points(values)
     if not points:
         return None
-    for s in dict.fromkeys(values):
+    near = {at for place in places for at in range(place - NEAR, place + NEAR + 1)} - places
+    for s in dict.fromkeys(values[at] for at in sorted(near) if 0 <= at < len(values)):  # a point's neighbours
         for curve in CURVE_LIST:
             order = ORDERS[curve.name]
             if not (order.bit_length() - 64 < s.bit_length() and s < order) or s in points:
