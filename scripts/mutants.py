@@ -2647,6 +2647,8 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      "    for s in dict.fromkeys(values[at] for at in sorted(near) if 0 <= at < len(values)):",
      "    for s in dict.fromkeys(values):",
      ["tests/scan/test_printed_numbers.py::test_a_list_of_public_keys_with_their_ids_is_read_without_refusal"]),
+    ("s22_blob_plausible_head", "scan/detectors/win_blobs.py", "            if MAGIC.match(data, at) and _plausible(data, at):",
+     "            if MAGIC.match(data, at):", ["tests/scan/test_win_blobs.py::test_text_naming_key_types_is_no_blob_candidate"]),
 ]
 
 

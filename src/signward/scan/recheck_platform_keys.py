@@ -234,7 +234,9 @@ def _finds(data: bytes | mmap.mmap, needle: bytes, most: int) -> list[int]:
     found: list[int] = []
     at = data.find(needle)
     while at >= 0 and len(found) < most:
-        if re.match(rb"RSA[23]|EC[SK][246]", bytes(data[at:at + 4])):
+        size = int.from_bytes(data[at + 4:at + 8], "little")  # a blob's bit length or key size follows
+        if re.match(rb"RSA[23]|EC[SK][246]", bytes(data[at:at + 4])) and (
+                size in RSA_BITS if needle == b"RSA" else size in (32, 48, 66)):
             found.append(at)
         at = data.find(needle, at + 1)
     return found

@@ -112,14 +112,21 @@ def _rsa_key(p: int, q: int, e: int, n: int) -> Any:
         return None  # proven all the same (n factored); the key object is a convenience
 
 
+def _plausible(data: bytes, at: int) -> bool:
+    """A magic followed by a size a blob can have (RSA: a bit length of 512-16,384; EC: 32, 48 or 66),
+    so text that names a key type (`RSA2048,` in an inventory, rt23) is no candidate to count."""
+    word = int.from_bytes(data[at + 4:at + 8], "little")
+    return MIN_BITS <= word <= MAX_BITS if data[at:at + 3] == b"RSA" else word in (32, 48, 66)
+
+
 def _magics(data: bytes, limit: int) -> Iterator[int]:
     """Offsets of the magics, in order: `bytes.find` of `RSA` and `EC` (memchr speed; a regex tried
     at every byte of a core took 0.4 s in 77 MB), each checked by `MAGIC`."""
-    found = []
+    found: list[int] = []
     for literal in (b"RSA", b"EC"):
         at = data.find(literal)
         while at >= 0 and len(found) <= limit:  # past `limit` the caller stops: no more are looked for
-            if MAGIC.match(data, at):
+            if MAGIC.match(data, at) and _plausible(data, at):
                 found.append(at)
             at = data.find(literal, at + 1)
     yield from sorted(found)
