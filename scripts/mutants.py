@@ -2556,7 +2556,7 @@ MUTANTS: list[tuple[str, str, str, str, list[str]]] = [
      'MESSAGE_KEYS = ("log", "MESSAGE", "message", "msg", "textPayload")', 'MESSAGE_KEYS = ("log", "MESSAGE", "message")',
      [LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[gcp-textpayload-printout]",
       LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[pino-msg-pem]"]),
-    ("jl22_message_byte_values_unread", "scan/log_records.py", "if name == BYTES_KEY and _byte_values(value):",
+    ("jl22_message_byte_values_unread", "scan/log_records.py", "if name == BYTES_KEY and isinstance(value, list) and _byte_values(value):",
      "if False:", [LR + "test_journald_messages_and_a_message_as_byte_values_are_joined"]),
     ("jl22_json_payload_unread", "scan/log_records.py", 'return "jsonPayload.message", payload["message"]',
      "return None", [LR + "test_a_key_printed_one_line_per_record_is_found_joined_and_sanitized[gcp-jsonpayload-printout]"]),

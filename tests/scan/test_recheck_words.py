@@ -101,7 +101,9 @@ def test_a_key_printed_as_word_rows_is_found_by_the_word_reader_alone(form: str,
     report = recheck_bytes(PRE + printed + POST, name="dump.txt")
     ours = [f for f in report.findings if "> word rows (" in f.view]
     assert ours and {f.kind for f in ours} == {"der"}, (report.findings, report.incomplete)
-    assert [f for f in report.findings if f not in ours] == [], report.findings  # only this rule finds it
+    others = [f for f in report.findings if f not in ours and "terminal-colours" not in f.view]
+    assert others == [], report.findings  # only this rule finds it (and, for WinDbg's colours, the reader's
+    # terminal view, where the rows without their escapes are the byte-list reader's too)
     for finding in ours:  # the block's rows (sanitize redacts them)
         assert finding.span is not None and len(PRE) <= finding.span[0] < finding.span[1] <= len(PRE) + len(printed)
     whole = printed.rstrip(b"\n")

@@ -139,10 +139,10 @@ def runs(data: bytes, start: int = 0, end: int | None = None,
                 yield match.start(), last, decoded
             if others is not None:
                 for layer, read in (("hex", _hex_stream), ("base32", _base32)):
-                    decoded = read(raw)
-                    if decoded is not None:  # (base32's padding, up to 6 `=`, is the run's too)
+                    other = read(raw)
+                    if other is not None:  # (base32's padding, up to 6 `=`, is the run's too)
                         pad = data[last:last + 4] if layer == "base32" else b""
-                        others.append((match.start(), last + len(pad) - len(pad.lstrip(b"=")), decoded, layer))
+                        others.append((match.start(), last + len(pad) - len(pad.lstrip(b"=")), other, layer))
 
 
 # base64 split in source code or logs (issue #32, session 13): quoted pieces joined by `" +` lines or

@@ -53,7 +53,7 @@ def message_of(record: Any) -> tuple[str, str | bytes] | None:
         value = record.get(name)
         if isinstance(value, str):
             return name, value
-        if name == BYTES_KEY and _byte_values(value):
+        if name == BYTES_KEY and isinstance(value, list) and _byte_values(value):
             return name, bytes(value)
     payload = record.get("jsonPayload")
     if isinstance(payload, dict) and isinstance(payload.get("message"), str):

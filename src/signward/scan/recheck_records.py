@@ -47,6 +47,12 @@ _BLANK = re.compile(r"[ \t\r\n]*")
 _DECODER = json.JSONDecoder()
 
 
+
+def _blank_end(text: str, position: int) -> int:
+    """Where the blanks from `position` end (the pattern matches the empty string: always a match)."""
+    blank = _BLANK.match(text, position)
+    return blank.end() if blank is not None else position
+
 def _message(record: dict[str, object]) -> tuple[str, bytes] | None:
     """(the key, the message's bytes) of one record: the first key of `MESSAGE_KEYS` present in a
     message's form; None when there is none."""
@@ -97,7 +103,7 @@ def _values(text: str, cap: int) -> Iterator[object]:
     (failed attempts included): `Oversized`."""
     position, count, spent, line_end = 0, 0, 0, 0
     most = SPENT_TIMES * len(text) + (1 << 20)
-    while (position := _BLANK.match(text, position).end()) < len(text):
+    while (position := _blank_end(text, position)) < len(text):
         count += 1
         if count > cap:
             raise Oversized(f"more than {cap:,} JSON records in a view of {len(text)} bytes")

@@ -198,7 +198,9 @@ def _line_block(text: bytes, at: int, reads: _Reads) -> tuple[bytes | None, int]
     lines were broken. The bytes gone through are added to `reads.work` (a label whose block is
     no block reads lines another label reads again: the view's READ_WORK bounds the sum; the lines
     read are kept, the next label's read of them is a look-up)."""
-    position, parts, ends, total = at, [], [], 0
+    position, total = at, 0
+    parts: list[bytes] = []
+    ends: list[tuple[int, int]] = []
     while position < len(text) and total <= 3 * MAX_PAIRS:
         key = 3 * position + (0 if not parts else 1 if parts[-1].endswith(b":") else 2)
         line = reads.lines.get(key)
